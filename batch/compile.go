@@ -1,0 +1,250 @@
+package batch
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/pricefn/pricefn/pricing"
+	"github.com/pricefn/pricefn/pricing/dates"
+)
+
+// Job is a compiled batch: market data built, every trade decoded into an
+// instrument and its engine, or into the error that will be its result.
+// A Job is read-only once compiled and may be priced from many goroutines.
+type Job struct {
+	ID     string
+	Market pricing.Market
+	// Want is the set of measures the batch asked for.
+	Want   pricing.Measures
+	trades []compiled
+}
+
+// compiled is one trade ready to price.
+type compiled struct {
+	id  string
+	qty float64
+	p   priceable
+	err error // set when the trade cannot be priced
+}
+
+// priceable is a decoded trade bound to its engine.
+type priceable interface {
+	// price values the trade for one unit of quantity.
+	price(m *pricing.Market, want pricing.Measures) (pricing.Result, error)
+	// cost estimates the time price takes, in nanoseconds, for chunking.
+	cost() float64
+}
+
+// tradeDecoder decodes a trade type's JSON (already known to be an object)
+// and validates its terms against the valuation date.
+type tradeDecoder func(raw []byte, asOf dates.Date) (priceable, error)
+
+// tradeTypes maps each wire trade type to its decoder. It is never modified.
+var tradeTypes = map[string]tradeDecoder{
+	"european": decodeEuropean,
+	"american": decodeAmerican,
+	"barrier":  decodeBarrier,
+	"asian":    decodeAsian,
+	"fra":      decodeFRA,
+	"swap":     decodeSwap,
+	"bond":     decodeBond,
+}
+
+// TradeTypes lists the trade types this build prices, sorted.
+func TradeTypes() []string {
+	out := make([]string, 0, len(tradeTypes))
+	for k := range tradeTypes {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Compile checks b as a whole and decodes each trade. It returns an *Error
+// for a batch-level fault: a bad valuation date, an unknown measure, market
+// data that cannot be read, a trade naming a curve or underlying the market
+// lacks. A trade whose own terms are bad does not fail the batch: it prices
+// to its error.
+func Compile(b *Batch) (*Job, error) {
+	asOf, err := dates.Parse(b.ValuationDate)
+	if err != nil {
+		return nil, batchErr("valuationDate", "%q is not a YYYY-MM-DD date", b.ValuationDate)
+	}
+	j := &Job{ID: b.ID, Market: pricing.Market{ValuationDate: asOf}}
+	if j.Want, err = parseMeasures(b.Measures); err != nil {
+		return nil, err
+	}
+
+	// Market data. A curve or underlying whose values are bad is remembered
+	// and fails only the trades that use it.
+	broken := map[string]error{}
+	j.Market.Curves = make(map[string]pricing.YieldCurve, len(b.Market.Curves))
+	for _, name := range sortedKeys(b.Market.Curves) {
+		c, err := buildCurve("market.curves."+name, b.Market.Curves[name], asOf)
+		if err != nil {
+			broken["curve "+name] = err
+			continue
+		}
+		j.Market.Curves[name] = c
+	}
+	j.Market.Underlyings = make(map[string]pricing.Underlying, len(b.Market.Underlyings))
+	for _, name := range sortedKeys(b.Market.Underlyings) {
+		field := "market.underlyings." + name
+		ud := b.Market.Underlyings[name]
+		if _, ok := b.Market.Curves[ud.Curve]; !ok && ud.Curve != "" {
+			return nil, batchErr(field+".curve", "unknown curve %q (market has: %s)", ud.Curve, keyList(b.Market.Curves))
+		}
+		u, err := buildUnderlying(field, ud)
+		if err != nil {
+			broken["underlying "+name] = err
+			continue
+		}
+		if cerr, bad := broken["curve "+u.Curve]; bad {
+			broken["underlying "+name] = cerr
+			continue
+		}
+		j.Market.Underlyings[name] = u
+	}
+
+	j.trades = make([]compiled, len(b.Trades))
+	for i := range b.Trades {
+		t := &b.Trades[i]
+		field := fmt.Sprintf("trades[%d]", i)
+		if t.Underlying != "" {
+			if _, ok := b.Market.Underlyings[t.Underlying]; !ok {
+				return nil, batchErr(field+".underlying", "trade %q names unknown underlying %q (market has: %s)", t.ID, t.Underlying, keyList(b.Market.Underlyings))
+			}
+		}
+		for _, c := range t.Curves {
+			if _, ok := b.Market.Curves[c]; !ok {
+				return nil, batchErr(field, "trade %q names unknown curve %q (market has: %s)", t.ID, c, keyList(b.Market.Curves))
+			}
+		}
+		j.trades[i] = compileTrade(t, asOf, broken)
+	}
+	return j, nil
+}
+
+// compileTrade decodes one trade; any fault becomes the trade's error.
+func compileTrade(t *Trade, asOf dates.Date, broken map[string]error) compiled {
+	c := compiled{id: t.ID, qty: 1}
+	fail := func(err error) compiled {
+		c.err = fmt.Errorf("trade %s: %w", t.ID, err)
+		return c
+	}
+	dec, ok := tradeTypes[t.Type]
+	if !ok {
+		return fail(fmt.Errorf("unknown type %q (valid: %s)", t.Type, strings.Join(TradeTypes(), ", ")))
+	}
+	if t.Underlying != "" {
+		if err, bad := broken["underlying "+t.Underlying]; bad {
+			return fail(fmt.Errorf("underlying %s unusable: %w", t.Underlying, err))
+		}
+	}
+	for _, name := range t.Curves {
+		if err, bad := broken["curve "+name]; bad {
+			return fail(fmt.Errorf("curve %s unusable: %w", name, err))
+		}
+	}
+	var q struct {
+		Quantity *float64 `json:"quantity"`
+	}
+	if err := json.Unmarshal(t.Raw, &q); err != nil {
+		return fail(tradeJSONError(err))
+	}
+	if q.Quantity != nil {
+		if math.IsNaN(*q.Quantity) || math.IsInf(*q.Quantity, 0) {
+			return fail(pricing.Invalid("quantity", *q.Quantity, "must be a finite number"))
+		}
+		c.qty = *q.Quantity
+	}
+	p, err := dec(t.Raw, asOf)
+	if err != nil {
+		return fail(err)
+	}
+	c.p = p
+	return c
+}
+
+// decodeStrict decodes a trade's JSON into v, rejecting unknown fields.
+func decodeStrict(raw []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return tradeJSONError(err)
+	}
+	return nil
+}
+
+// tradeJSONError rewords an encoding/json error about one trade's field.
+func tradeJSONError(err error) error {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		return fmt.Errorf("%s must be %s, got JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+	}
+	return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// parseMeasures reads the batch's measure names; none means npv.
+func parseMeasures(names []string) (pricing.Measures, error) {
+	if len(names) == 0 {
+		return pricing.Of(pricing.NPV), nil
+	}
+	var s pricing.Measures
+	for i, n := range names {
+		m, err := pricing.ParseMeasure(n)
+		if err != nil || m == pricing.NPVStdErr {
+			valid := make([]string, 0, len(pricing.AllMeasures()))
+			for _, m := range pricing.AllMeasures() {
+				if m != pricing.NPVStdErr {
+					valid = append(valid, m.String())
+				}
+			}
+			return 0, batchErr(fmt.Sprintf("measures[%d]", i), "unknown measure %q (valid: %s)", n, strings.Join(valid, ", "))
+		}
+		s = s.With(m)
+	}
+	if s.Has(pricing.NPV) {
+		// Monte Carlo prices always report their standard error with npv.
+		s = s.With(pricing.NPVStdErr)
+	}
+	return s, nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// keyList names the keys of m for an error message, at most 10 of them.
+func keyList[V any](m map[string]V) string {
+	keys := sortedKeys(m)
+	if len(keys) == 0 {
+		return "none"
+	}
+	if len(keys) > 10 {
+		return strings.Join(keys[:10], ", ") + fmt.Sprintf(" and %d more", len(keys)-10)
+	}
+	return strings.Join(keys, ", ")
+}
+
+// Len returns the number of trades.
+func (j *Job) Len() int { return len(j.trades) }
+
+// Cost estimates the time pricing trade i takes, in nanoseconds. A trade
+// that fails to compile costs almost nothing.
+func (j *Job) Cost(i int) float64 {
+	if c := j.trades[i]; c.p != nil {
+		return c.p.cost()
+	}
+	return 50
+}

@@ -1,0 +1,149 @@
+package batch
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+
+	"github.com/pricefn/pricefn/pricing"
+)
+
+// Results is the results document: one result per trade, in input order.
+type Results struct {
+	BatchID string        `json:"batchId"`
+	Results []TradeResult `json:"results"`
+}
+
+// TradeResult is one trade's outcome: its measures or its error.
+type TradeResult struct {
+	ID    string
+	Error string
+	pricing.Result
+}
+
+// MarshalJSON writes {"id": ..., then the set measures in measure order} or
+// {"id": ..., "error": ...}. Floats are written in the shortest form that
+// reads back to the same bits.
+func (r TradeResult) MarshalJSON() ([]byte, error) {
+	return r.appendJSON(make([]byte, 0, 160))
+}
+
+func (r *TradeResult) appendJSON(b []byte) ([]byte, error) {
+	b = append(b, `{"id":`...)
+	b = strconv.AppendQuote(b, r.ID)
+	if r.Error != "" {
+		b = append(b, `,"error":`...)
+		b = strconv.AppendQuote(b, r.Error)
+		return append(b, '}'), nil
+	}
+	for _, m := range pricing.AllMeasures() {
+		if m == pricing.Cashflows {
+			if r.Set.Has(m) {
+				cf, err := json.Marshal(r.Cashflows)
+				if err != nil {
+					return nil, err
+				}
+				b = append(b, `,"cashflows":`...)
+				b = append(b, cf...)
+			}
+			continue
+		}
+		v, ok := r.Value(m)
+		if !ok {
+			continue
+		}
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return nil, fmt.Errorf("batch: trade %s: %s is not finite", r.ID, m)
+		}
+		b = append(b, ',', '"')
+		b = append(b, m.String()...)
+		b = append(b, '"', ':')
+		b = appendFloat(b, v)
+	}
+	return append(b, '}'), nil
+}
+
+// appendFloat formats v as encoding/json does.
+func appendFloat(b []byte, v float64) []byte {
+	f := byte('f')
+	if a := math.Abs(v); a != 0 && (a < 1e-6 || a >= 1e21) {
+		f = 'e'
+	}
+	b = strconv.AppendFloat(b, v, f, -1, 64)
+	if f == 'e' {
+		// clean up e-09 to e-9, as encoding/json does
+		n := len(b)
+		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// UnmarshalJSON reads a result written by MarshalJSON. Unknown keys are
+// errors, so that a misspelt measure is not silently lost.
+func (r *TradeResult) UnmarshalJSON(data []byte) error {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(data, &raw); err != nil {
+		return err
+	}
+	*r = TradeResult{}
+	for k, v := range raw {
+		switch k {
+		case "id":
+			if err := json.Unmarshal(v, &r.ID); err != nil {
+				return fmt.Errorf("batch: result id: %w", err)
+			}
+			continue
+		case "error":
+			if err := json.Unmarshal(v, &r.Error); err != nil {
+				return fmt.Errorf("batch: result error: %w", err)
+			}
+			continue
+		}
+		m, err := pricing.ParseMeasure(k)
+		if err != nil {
+			return fmt.Errorf("batch: result key %q: %w", k, err)
+		}
+		if m == pricing.Cashflows {
+			if err := json.Unmarshal(v, &r.Cashflows); err != nil {
+				return fmt.Errorf("batch: result cashflows: %w", err)
+			}
+			r.Set = r.Set.With(m)
+			continue
+		}
+		var f float64
+		if err := json.Unmarshal(v, &f); err != nil {
+			return fmt.Errorf("batch: result %s: %w", k, err)
+		}
+		r.SetValue(m, f)
+	}
+	return nil
+}
+
+// MarshalJSON writes the document with one result per line, so that large
+// result sets stay readable and diffable.
+func (rs Results) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.Grow(64 + 120*len(rs.Results))
+	b.WriteString(`{"batchId":`)
+	b.Write(strconv.AppendQuote(nil, rs.BatchID))
+	b.WriteString(`,"results":[`)
+	buf := make([]byte, 0, 256)
+	for i := range rs.Results {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString("\n")
+		var err error
+		if buf, err = rs.Results[i].appendJSON(buf[:0]); err != nil {
+			return nil, err
+		}
+		b.Write(buf)
+	}
+	b.WriteString("\n]}")
+	return b.Bytes(), nil
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/pricefn/pricefn/batch"
+)
+
+// runPrice implements "pricefn price [FILE]".
+func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("price", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	workers := fs.Int("workers", 0, "trades priced at once (0: one per core)")
+	out := fs.String("out", "", "write results to this file instead of stdout")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: pricefn price [flags] [FILE]\n\nPrices a batch (wire format section 1) in process and writes the results\n(section 2) as JSON. FILE defaults to standard input.\n\nflags:")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return errUsage
+	}
+	if fs.NArg() > 1 {
+		fs.Usage()
+		return errUsage
+	}
+	in := stdin
+	name := "stdin"
+	if fs.NArg() == 1 && fs.Arg(0) != "-" {
+		f, err := os.Open(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		in, name = f, fs.Arg(0)
+	}
+	b, err := batch.Decode(bufio.NewReaderSize(in, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	rs, err := batch.Price(ctx, b, batch.Options{Workers: *workers})
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	data, err := json.Marshal(rs)
+	if err != nil {
+		return err
+	}
+	data = append(data, '\n')
+	if *out != "" {
+		return os.WriteFile(*out, data, 0o644)
+	}
+	_, err = stdout.Write(data)
+	return err
+}

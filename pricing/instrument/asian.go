@@ -1,0 +1,68 @@
+package instrument
+
+import (
+	"fmt"
+
+	"github.com/pricefn/pricefn/pricing"
+	"github.com/pricefn/pricefn/pricing/dates"
+)
+
+// Averaging is how an Asian option averages its fixings.
+type Averaging int8
+
+// The averaging kinds.
+const (
+	Geometric Averaging = iota
+	Arithmetic
+)
+
+func (a Averaging) String() string {
+	if a == Arithmetic {
+		return "arithmetic"
+	}
+	return "geometric"
+}
+
+// MaxPaths bounds the Monte Carlo paths a trade may ask for.
+const MaxPaths = 10_000_000
+
+// Asian is a fixed-strike, discretely monitored average-price option: at
+// expiry it pays the Option payoff on the average of the spot fixings.
+type Asian struct {
+	Option
+	Averaging Averaging
+	// Fixings are the averaging dates, strictly increasing, each after the
+	// valuation date and not after expiry.
+	Fixings []dates.Date
+	// Paths is the number of Monte Carlo paths for arithmetic averaging;
+	// zero means the engine's default.
+	Paths int
+}
+
+// Validate checks the terms against the valuation date asOf.
+func (a *Asian) Validate(asOf dates.Date) error {
+	if err := a.Option.Validate(asOf); err != nil {
+		return err
+	}
+	if a.Averaging != Geometric && a.Averaging != Arithmetic {
+		return pricing.Invalid("averaging", a.Averaging, "must be geometric or arithmetic")
+	}
+	if len(a.Fixings) == 0 {
+		return pricing.Invalid("fixings", "[]", "must list at least one date")
+	}
+	for i, f := range a.Fixings {
+		field := fmt.Sprintf("fixings[%d]", i)
+		switch {
+		case f <= asOf:
+			return pricing.Invalid(field, f, fmt.Sprintf("must be after the valuation date %s", asOf))
+		case f > a.Expiry:
+			return pricing.Invalid(field, f, fmt.Sprintf("must not be after expiry %s", a.Expiry))
+		case i > 0 && f <= a.Fixings[i-1]:
+			return pricing.Invalid(field, f, "must be after the previous fixing")
+		}
+	}
+	if a.Paths < 0 || a.Paths > MaxPaths {
+		return pricing.Invalid("paths", a.Paths, fmt.Sprintf("must be between 1 and %d", MaxPaths))
+	}
+	return nil
+}
