@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -47,7 +46,7 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	data, err := json.Marshal(rs)
+	data, err := rs.MarshalJSON() // direct: json.Marshal would compact the one-result-per-line layout
 	if err != nil {
 		return err
 	}

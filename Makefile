@@ -1,0 +1,42 @@
+# pricefn — make run starts the engine locally; make test runs every check CI runs.
+GO       ?= go
+BIN      ?= bin/pricefn
+ADDR     ?= :8080
+BENCH    ?= .
+BENCHTIME?= 1s
+
+.PHONY: all build run test check fmt vet unit race bench clean
+
+all: build
+
+build:
+	$(GO) build -o $(BIN) ./cmd/pricefn
+
+# The whole engine (gateway, broker, ingress, pricer, aggregator) in one process.
+run: build
+	$(BIN) dev --addr $(ADDR)
+
+# Everything CI runs: formatting, vet, the unit and end-to-end tests under
+# the race detector.
+test: check race
+
+check: fmt vet
+
+fmt:
+	@out="$$(gofmt -l .)"; if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -count=1 ./...
+
+race:
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Benchmarks: ns per trade for each engine and the batch pricer.
+bench:
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) ./pricing/... ./batch/...
+
+clean:
+	rm -rf bin

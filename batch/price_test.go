@@ -1,0 +1,94 @@
+package batch_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pricefn/pricefn/batch"
+)
+
+// TestPriceDeterministic prices every reference batch with one worker and
+// with many, and requires the same bytes: results depend on the trade alone.
+func TestPriceDeterministic(t *testing.T) {
+	files, _ := filepath.Glob("testdata/reference/*.batch.json")
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var outs [][]byte
+		for _, workers := range []int{1, 3, 16} {
+			b, err := batch.DecodeBytes(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, err := batch.Price(context.Background(), b, batch.Options{Workers: workers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := rs.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			outs = append(outs, out)
+		}
+		for i := 1; i < len(outs); i++ {
+			if !bytes.Equal(outs[0], outs[i]) {
+				t.Errorf("%s: results differ between worker counts", filepath.Base(f))
+			}
+		}
+	}
+}
+
+// TestPriceCancelled checks that pricing stops when its context ends.
+func TestPriceCancelled(t *testing.T) {
+	b, err := batch.DecodeBytes([]byte(europeans(10_000)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := batch.Price(ctx, b, batch.Options{}); err == nil {
+		t.Fatal("cancelled pricing returned no error")
+	}
+}
+
+// europeans returns a batch of n European options with all greeks.
+func europeans(n int) string {
+	var sb strings.Builder
+	sb.WriteString(`{"valuationDate": "2026-11-25", "measures": ["npv","delta","gamma","vega","theta","rho"], ` + market + `, "trades": [`)
+	for i := range n {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		right := "call"
+		if i%2 == 1 {
+			right = "put"
+		}
+		fmt.Fprintf(&sb, `{"id":"E%d","type":"european","underlying":"ACME","right":%q,"strike":%g,"expiry":"2027-%02d-15"}`, i, right, 60+float64(i%80), 1+i%12)
+	}
+	sb.WriteString(`]}`)
+	return sb.String()
+}
+
+// BenchmarkPriceEuropeanBatch measures decode, compile and price of a
+// 10,000-trade European batch, reported per trade.
+func BenchmarkPriceEuropeanBatch(b *testing.B) {
+	doc := []byte(europeans(10_000))
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		bt, err := batch.DecodeBytes(doc)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := batch.Price(context.Background(), bt, batch.Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*10_000), "ns/trade")
+}
