@@ -2,12 +2,182 @@ package batch
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
+	"github.com/pricefn/pricefn/pricing/market"
 )
 
-// buildBootstrapCurve builds a curve from deposits and par swap rates.
+// bootstrapWire is one instrument of a {"bootstrap": [...]} curve
+// (docs/rates.md): a deposit or a par swap, ending on maturity or after
+// tenor from start.
+type bootstrapWire struct {
+	Type       string   `json:"type"`
+	Rate       *float64 `json:"rate"`
+	Start      string   `json:"start,omitempty"`
+	Maturity   string   `json:"maturity,omitempty"`
+	Tenor      string   `json:"tenor,omitempty"`
+	Calendar   string   `json:"calendar,omitempty"`
+	Convention string   `json:"convention,omitempty"`
+	// deposits only
+	DayCount string `json:"dayCount,omitempty"`
+	// swaps only
+	FixedFrequency string `json:"fixedFrequency,omitempty"`
+	FixedDayCount  string `json:"fixedDayCount,omitempty"`
+	FloatFrequency string `json:"floatFrequency,omitempty"`
+	FloatDayCount  string `json:"floatDayCount,omitempty"`
+}
+
+// buildBootstrapCurve builds a curve from deposits and par swap rates:
+// raw is the JSON list of instruments, field its path for messages.
 func buildBootstrapCurve(field string, raw json.RawMessage, asOf dates.Date) (pricing.YieldCurve, error) {
-	return nil, batchErr(field, "bootstrapped curves are not supported yet")
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		return nil, &Error{Field: field, Reason: "must be a list of instruments", Err: err}
+	}
+	if len(items) == 0 {
+		return nil, batchErr(field, "must list at least one instrument")
+	}
+	quotes := make([]market.Quote, len(items))
+	for i, item := range items {
+		f := fmt.Sprintf("%s[%d]", field, i)
+		var w bootstrapWire
+		if err := decodeStrict(item, &w); err != nil {
+			return nil, &Error{Field: f, Reason: err.Error(), Err: err}
+		}
+		q, err := w.quote(asOf)
+		if err != nil {
+			return nil, &Error{Field: f, Reason: err.Error(), Err: err}
+		}
+		quotes[i] = q
+	}
+	c, err := market.Bootstrap(asOf, quotes)
+	if err != nil {
+		var be *market.BootstrapError
+		if errors.As(err, &be) {
+			return nil, &Error{Field: fmt.Sprintf("%s[%d]", field, be.Index), Reason: be.Err.Error(), Err: err}
+		}
+		return nil, &Error{Field: field, Reason: err.Error(), Err: err}
+	}
+	return c, nil
+}
+
+// quote converts one wire instrument, with the defaults of docs/rates.md.
+func (w *bootstrapWire) quote(asOf dates.Date) (market.Quote, error) {
+	if w.Rate == nil {
+		return nil, fmt.Errorf("rate is required")
+	}
+	cal, err := namedValue("calendar", w.Calendar, dates.WeekendsOnly, dates.ParseCalendar)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := namedValue("convention", w.Convention, dates.ModifiedFollowing, dates.ParseConvention)
+	if err != nil {
+		return nil, err
+	}
+	start := cal.Adjust(asOf, dates.Following)
+	if w.Start != "" {
+		if start, err = requiredDate("start", w.Start); err != nil {
+			return nil, err
+		}
+	}
+	if (w.Maturity == "") == (w.Tenor == "") {
+		return nil, fmt.Errorf("give exactly one of maturity (YYYY-MM-DD) or tenor (e.g. 6M, 5Y)")
+	}
+	var t tenor
+	if w.Tenor != "" {
+		if t, err = parseTenor(w.Tenor); err != nil {
+			return nil, err
+		}
+	}
+	switch w.Type {
+	case "deposit":
+		if w.FixedFrequency != "" || w.FixedDayCount != "" || w.FloatFrequency != "" || w.FloatDayCount != "" {
+			return nil, fmt.Errorf("a deposit takes dayCount, not the fixed and float leg fields of a swap")
+		}
+		d := market.Deposit{Start: start, Rate: *w.Rate}
+		if d.DayCount, err = namedValue("dayCount", w.DayCount, dates.Act360, dates.ParseDayCount); err != nil {
+			return nil, err
+		}
+		if w.Maturity != "" {
+			d.End, err = requiredDate("maturity", w.Maturity)
+		} else {
+			d.End = t.depositEnd(start, cal, conv)
+		}
+		return d, err
+	case "swap":
+		if w.DayCount != "" {
+			return nil, fmt.Errorf("a swap takes fixedDayCount and floatDayCount, not dayCount")
+		}
+		s := market.ParSwap{Start: start, Rate: *w.Rate, Calendar: cal, Convention: conv}
+		if s.FixedFrequency, err = namedValue("fixedFrequency", w.FixedFrequency, dates.Annual, dates.ParseFrequency); err != nil {
+			return nil, err
+		}
+		if s.FixedDayCount, err = namedValue("fixedDayCount", w.FixedDayCount, dates.Thirty360, dates.ParseDayCount); err != nil {
+			return nil, err
+		}
+		if s.FloatFrequency, err = namedValue("floatFrequency", w.FloatFrequency, dates.Semiannual, dates.ParseFrequency); err != nil {
+			return nil, err
+		}
+		if s.FloatDayCount, err = namedValue("floatDayCount", w.FloatDayCount, dates.Act360, dates.ParseDayCount); err != nil {
+			return nil, err
+		}
+		switch {
+		case w.Maturity != "":
+			s.Maturity, err = requiredDate("maturity", w.Maturity)
+		case t.unit == 'M' || t.unit == 'Y':
+			s.Maturity = start.AddMonths(t.months())
+		default:
+			err = pricing.Invalid("tenor", fmt.Sprintf("%q", w.Tenor), "of a swap must be in months or years (M or Y)")
+		}
+		return s, err
+	case "":
+		return nil, fmt.Errorf("type is required (deposit or swap)")
+	}
+	return nil, pricing.Invalid("type", fmt.Sprintf("%q", w.Type), "must be deposit or swap")
+}
+
+// tenor is a period such as 2W or 6M: n units of D (business days), W
+// (weeks), M (months) or Y (years).
+type tenor struct {
+	n    int
+	unit byte
+}
+
+// parseTenor reads a tenor: a positive whole number then D, W, M or Y
+// (either case).
+func parseTenor(s string) (tenor, error) {
+	bad := pricing.Invalid("tenor", fmt.Sprintf("%q", s), "must be a whole number of D, W, M or Y, such as 1W, 6M or 10Y")
+	if len(s) < 2 {
+		return tenor{}, bad
+	}
+	unit := strings.ToUpper(s[len(s)-1:])[0]
+	n, err := strconv.Atoi(s[:len(s)-1])
+	if err != nil || n <= 0 || n > 1200 || !strings.ContainsRune("DWMY", rune(unit)) {
+		return tenor{}, bad
+	}
+	return tenor{n: n, unit: unit}, nil
+}
+
+func (t tenor) months() int {
+	if t.unit == 'Y' {
+		return 12 * t.n
+	}
+	return t.n
+}
+
+// depositEnd is QuantLib's Calendar::advance(start, tenor, conv): D counts
+// business days; W, M and Y move the calendar date, then adjust by conv.
+func (t tenor) depositEnd(start dates.Date, cal dates.Calendar, conv dates.Convention) dates.Date {
+	switch t.unit {
+	case 'D':
+		return cal.Advance(start, t.n)
+	case 'W':
+		return cal.Adjust(start.AddDays(7*t.n), conv)
+	}
+	return cal.Adjust(start.AddMonths(t.months()), conv)
 }

@@ -1,0 +1,88 @@
+package batch_test
+
+import (
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+)
+
+// bootCurve is a TARGET EUR curve in the bootstrap form of docs/rates.md.
+const bootCurve = `{"bootstrap": [
+	{"type": "deposit", "tenor": "1W", "rate": 0.0298},
+	{"type": "deposit", "tenor": "3M", "rate": 0.0312, "calendar": "TARGET"},
+	{"type": "deposit", "maturity": "2027-05-25", "rate": 0.0320, "dayCount": "ACT/360", "calendar": "TARGET"},
+	{"type": "swap", "tenor": "2Y", "rate": 0.0342, "calendar": "TARGET"},
+	{"type": "swap", "tenor": "5Y", "rate": 0.0363, "calendar": "TARGET"},
+	{"type": "swap", "tenor": "10Y", "rate": 0.0378, "calendar": "TARGET", "floatFrequency": "quarterly", "floatDayCount": "ACT/365F"},
+	{"type": "swap", "maturity": "2056-11-25", "rate": 0.0381, "calendar": "TARGET", "fixedFrequency": "semiannual", "fixedDayCount": "ACT/ACT"}
+]}`
+
+// TestBootstrapCurveReprices prices, through the batch layer, the deposits
+// (as FRAs from today) and swaps a curve was bootstrapped from: each
+// reprices to its quote within 1e-10 and its npv is zero.
+func TestBootstrapCurveReprices(t *testing.T) {
+	swap := `{"id": "%s", "type": "swap", "curve": "B", "notional": 1e7, "fixedRate": %v, "start": "2026-11-25", "maturity": "%s", "side": "payFixed", "calendar": "TARGET"%s}`
+	fra := `{"id": "%s", "type": "fra", "curve": "B", "notional": 1e7, "rate": %v, "start": "2026-11-25", "end": "%s", "position": "long"}`
+	trades := []string{
+		fmt.Sprintf(fra, "1W", 0.0298, "2026-12-02"),
+		fmt.Sprintf(fra, "3M", 0.0312, "2027-02-25"),
+		fmt.Sprintf(fra, "6M", 0.0320, "2027-05-25"),
+		fmt.Sprintf(swap, "2Y", 0.0342, "2028-11-25", ""),
+		fmt.Sprintf(swap, "5Y", 0.0363, "2031-11-25", ""),
+		fmt.Sprintf(swap, "10Y", 0.0378, "2036-11-25", `, "floatFrequency": "quarterly", "floatDayCount": "ACT/365F"`),
+		fmt.Sprintf(swap, "30Y", 0.0381, "2056-11-25", `, "fixedFrequency": "semiannual", "fixedDayCount": "ACT/ACT"`),
+	}
+	quotes := []float64{0.0298, 0.0312, 0.0320, 0.0342, 0.0363, 0.0378, 0.0381}
+	doc := `{"valuationDate": "2026-11-25", "measures": ["npv", "fairRate"], "market": {"curves": {"B": ` + bootCurve + `}},
+		"trades": [` + strings.Join(trades, ",") + `]}`
+	for i, r := range priceRates(t, doc) {
+		if r.Error != "" {
+			t.Fatalf("%s: %s", r.ID, r.Error)
+		}
+		if math.Abs(r.FairRate-quotes[i]) > 1e-10 || math.Abs(r.NPV) > 1e-8*1e7 {
+			t.Errorf("%s: fairRate %.15g, quote %v; npv %v", r.ID, r.FairRate, quotes[i], r.NPV)
+		}
+	}
+}
+
+func TestBootstrapCurveErrors(t *testing.T) {
+	tests := []struct {
+		name, curve string
+		want        []string
+	}{
+		{"same pillar", `{"bootstrap": [{"type": "deposit", "tenor": "3M", "rate": 0.01}, {"type": "deposit", "maturity": "2027-02-25", "rate": 0.02}]}`,
+			[]string{"market.curves.B.bootstrap[1]", "same pillar date 2027-02-25 as instrument 0"}},
+		{"bad tenor", `{"bootstrap": [{"type": "deposit", "tenor": "3Q", "rate": 0.01}]}`,
+			[]string{"bootstrap[0]", `tenor must be a whole number of D, W, M or Y`}},
+		{"tenor and maturity", `{"bootstrap": [{"type": "deposit", "tenor": "3M", "maturity": "2027-02-25", "rate": 0.01}]}`,
+			[]string{"exactly one of maturity"}},
+		{"unknown type", `{"bootstrap": [{"type": "future", "tenor": "3M", "rate": 0.01}]}`,
+			[]string{`type must be deposit or swap, got "future"`}},
+		{"swap with a day tenor", `{"bootstrap": [{"type": "swap", "tenor": "10D", "rate": 0.01}]}`,
+			[]string{"tenor of a swap must be in months or years"}},
+		{"deposit with swap fields", `{"bootstrap": [{"type": "deposit", "tenor": "3M", "rate": 0.01, "fixedDayCount": "ACT/360"}]}`,
+			[]string{"a deposit takes dayCount"}},
+		{"unknown day count", `{"bootstrap": [{"type": "deposit", "tenor": "3M", "rate": 0.01, "dayCount": "ACT/364"}]}`,
+			[]string{`unknown day count "ACT/364"`, "ACT/360, ACT/365F, 30/360, ACT/ACT"}},
+		{"unknown field", `{"bootstrap": [{"type": "deposit", "tenor": "3M", "rat": 0.01}]}`,
+			[]string{`unknown field "rat"`}},
+		{"no rate", `{"bootstrap": [{"type": "deposit", "tenor": "3M"}]}`, []string{"rate is required"}},
+		{"empty", `{"bootstrap": []}`, []string{"at least one instrument"}},
+		{"not a list", `{"bootstrap": {"type": "deposit"}}`, []string{"must be a list of instruments"}},
+	}
+	good := `{"id": "ok", "type": "fra", "curve": "G", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}`
+	bad := `{"id": "bad", "type": "fra", "curve": "B", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}`
+	for _, tt := range tests {
+		doc := `{"valuationDate": "2026-11-25", "market": {"curves": {"G": {"rate": 0.02}, "B": ` + tt.curve + `}}, "trades": [` + good + `,` + bad + `]}`
+		rs := priceRates(t, doc)
+		if rs[0].Error != "" {
+			t.Errorf("%s: a trade on another curve failed: %s", tt.name, rs[0].Error)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(rs[1].Error, w) {
+				t.Errorf("%s: error %q, want it to contain %q", tt.name, rs[1].Error, w)
+			}
+		}
+	}
+}

@@ -1,0 +1,170 @@
+package batch_test
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/pricefn/pricefn/batch"
+)
+
+// ratesBatch returns a batch on 2026-11-25 with curves USD (flat 3%) and
+// EUR (zeros), the given measures and trades.
+func ratesBatch(measures string, trades ...string) string {
+	return `{"valuationDate": "2026-11-25", "measures": [` + measures + `],
+	"market": {"curves": {"USD": {"rate": 0.03},
+		"EUR": {"zeros": [{"date": "2027-11-25", "rate": 0.021}, {"date": "2036-11-25", "rate": 0.033}]}}},
+	"trades": [` + strings.Join(trades, ",\n") + `]}`
+}
+
+// priceRates prices a batch document and returns its results; it fails the
+// test on a batch-level error.
+func priceRates(t *testing.T, doc string) []batch.TradeResult {
+	t.Helper()
+	b, err := batch.DecodeBytes([]byte(doc))
+	if err != nil {
+		t.Fatalf("decode: %v", err)
+	}
+	rs, err := batch.Price(context.Background(), b, batch.Options{Workers: 1})
+	if err != nil {
+		t.Fatalf("price: %v", err)
+	}
+	return rs.Results
+}
+
+// TestRatesDefaults checks that every optional field takes the spec's
+// default: a trade with only its required fields prices exactly as one
+// with the defaults spelled out.
+func TestRatesDefaults(t *testing.T) {
+	pairs := []struct{ name, bare, full string }{
+		{"fra",
+			`{"id": "a", "type": "fra", "curve": "EUR", "notional": 1e6, "rate": 0.025, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}`,
+			`{"id": "b", "type": "fra", "curve": "EUR", "notional": 1e6, "rate": 0.025, "start": "2027-05-25", "end": "2027-11-25", "position": "long", "dayCount": "ACT/360", "quantity": 1}`},
+		{"swap",
+			`{"id": "a", "type": "swap", "curve": "EUR", "notional": 1e7, "fixedRate": 0.03, "start": "2026-11-27", "maturity": "2033-11-27", "side": "payFixed"}`,
+			`{"id": "b", "type": "swap", "curve": "EUR", "notional": 1e7, "fixedRate": 0.03, "start": "2026-11-27", "maturity": "2033-11-27", "side": "payFixed",
+			  "fixedFrequency": "annual", "fixedDayCount": "30/360", "floatFrequency": "semiannual", "floatDayCount": "ACT/360", "spread": 0,
+			  "calendar": "weekends", "convention": "modifiedFollowing"}`},
+		{"bond",
+			`{"id": "a", "type": "bond", "curve": "EUR", "coupon": 0.04, "issue": "2025-03-31", "maturity": "2035-03-31"}`,
+			`{"id": "b", "type": "bond", "curve": "EUR", "coupon": 0.04, "issue": "2025-03-31", "maturity": "2035-03-31", "face": 100,
+			  "frequency": "semiannual", "dayCount": "ACT/ACT", "calendar": "weekends", "convention": "unadjusted", "settlementDays": 0}`},
+	}
+	for _, p := range pairs {
+		rs := priceRates(t, ratesBatch(`"npv", "fairRate", "pv01", "cleanPrice", "yield", "duration"`, p.bare, p.full))
+		a, b := rs[0], rs[1]
+		if a.Error != "" || b.Error != "" {
+			t.Fatalf("%s: errors %q, %q", p.name, a.Error, b.Error)
+		}
+		a.ID, b.ID = "", ""
+		ja, _ := json.Marshal(a)
+		jb, _ := json.Marshal(b)
+		if string(ja) != string(jb) {
+			t.Errorf("%s: defaults differ:\n%s\n%s", p.name, ja, jb)
+		}
+	}
+}
+
+func TestRatesTradeErrors(t *testing.T) {
+	swapFrom := func(start, extra string) string {
+		return `{"id": "s", "type": "swap", "curve": "EUR", "notional": 1e7, "fixedRate": 0.03, "start": "` + start + `", "side": "payFixed", ` + extra + `}`
+	}
+	swap := func(extra string) string { return swapFrom("2026-11-27", extra) }
+	tests := []struct {
+		name, trade string
+		want        []string
+	}{
+		{"unknown day count lists the valid ones", swap(`"maturity": "2030-11-27", "fixedDayCount": "ACT/ACT ISMA"`),
+			[]string{"fixedDayCount", `unknown day count "ACT/ACT ISMA"`, "ACT/360, ACT/365F, 30/360, ACT/ACT"}},
+		{"unknown calendar lists the valid ones", swap(`"maturity": "2030-11-27", "calendar": "NYSE"`),
+			[]string{"calendar", `unknown calendar "NYSE"`, "none, weekends, TARGET"}},
+		{"unknown convention", swap(`"maturity": "2030-11-27", "convention": "modifiedPreceding"`),
+			[]string{"convention", "modifiedFollowing, preceding"}},
+		{"unknown frequency", swap(`"maturity": "2030-11-27", "floatFrequency": "weekly"`),
+			[]string{"floatFrequency", "annual, semiannual, quarterly, monthly"}},
+		{"maturity before start", swap(`"maturity": "2026-11-20"`), []string{"maturity must be after start 2026-11-27"}},
+		{"zero notional", `{"id": "f", "type": "fra", "curve": "EUR", "notional": 0, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}`,
+			[]string{"notional must be > 0, got 0"}},
+		{"FRA end before start", `{"id": "f", "type": "fra", "curve": "EUR", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-05-25", "position": "long"}`,
+			[]string{"end must be after start"}},
+		{"FRA position", `{"id": "f", "type": "fra", "curve": "EUR", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-08-25", "position": "buy"}`,
+			[]string{"position must be one of long, short"}},
+		{"bond zero face", `{"id": "b", "type": "bond", "curve": "EUR", "face": 0, "coupon": 0.02, "issue": "2025-01-01", "maturity": "2030-01-01"}`,
+			[]string{"face must be > 0"}},
+		{"bond matured", `{"id": "b", "type": "bond", "curve": "EUR", "coupon": 0.02, "issue": "2015-01-01", "maturity": "2025-01-01"}`,
+			[]string{"maturity must be after the valuation date"}},
+		{"bond maturity before issue", `{"id": "b", "type": "bond", "curve": "EUR", "coupon": 0.02, "issue": "2031-01-01", "maturity": "2030-01-01"}`,
+			[]string{"maturity must be after issue"}},
+		{"missing coupon", `{"id": "b", "type": "bond", "curve": "EUR", "issue": "2025-01-01", "maturity": "2030-01-01"}`,
+			[]string{"coupon is required"}},
+		{"misspelt field", `{"id": "b", "type": "bond", "curve": "EUR", "coupn": 0.02, "issue": "2025-01-01", "maturity": "2030-01-01"}`,
+			[]string{`unknown field "coupn"`}},
+		{"seasoned swap needs a past fixing", swapFrom("2025-12-10", `"maturity": "2030-12-10"`),
+			[]string{"past fixings are not supported"}},
+	}
+	for _, tt := range tests {
+		rs := priceRates(t, ratesBatch(`"npv"`, tt.trade))
+		for _, w := range tt.want {
+			if !strings.Contains(rs[0].Error, w) {
+				t.Errorf("%s: error %q, want it to contain %q", tt.name, rs[0].Error, w)
+			}
+		}
+	}
+}
+
+func TestRatesUnknownCurveRejectsBatch(t *testing.T) {
+	for _, trade := range []string{
+		`{"id": "s", "type": "swap", "curve": "GBP", "notional": 1, "fixedRate": 0.03, "start": "2026-11-27", "maturity": "2030-11-27", "side": "payFixed"}`,
+		`{"id": "s", "type": "swap", "curve": "EUR", "forecastCurve": "SOFR", "notional": 1, "fixedRate": 0.03, "start": "2026-11-27", "maturity": "2030-11-27", "side": "payFixed"}`,
+		`{"id": "b", "type": "bond", "curve": "JPY", "coupon": 0.02, "issue": "2025-01-01", "maturity": "2030-01-01"}`,
+	} {
+		b, err := batch.DecodeBytes([]byte(ratesBatch(`"npv"`, trade)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = batch.Price(context.Background(), b, batch.Options{})
+		if !batch.IsBatchError(err) || !strings.Contains(err.Error(), "unknown curve") || !strings.Contains(err.Error(), "EUR, USD") {
+			t.Errorf("error %v, want a batch error naming the unknown curve and the known ones", err)
+		}
+	}
+}
+
+// TestRatesQuantityAndCashflows checks that quantity scales npv, pv01 and
+// cash flows but not prices or yields, and that cash flows are reported
+// only when asked for, summing to npv.
+func TestRatesQuantityAndCashflows(t *testing.T) {
+	bond := `{"id": "b%s", "type": "bond", "curve": "EUR", "face": 1000, "coupon": 0.035, "issue": "2024-06-15", "maturity": "2031-06-15", "dayCount": "30/360"%s}`
+	rs := priceRates(t, ratesBatch(`"npv", "pv01", "cleanPrice", "yield", "cashflows"`,
+		strings.Replace(strings.Replace(bond, "%s", "1", 1), "%s", "", 1),
+		strings.Replace(strings.Replace(bond, "%s", "3", 1), "%s", `, "quantity": 3`, 1)))
+	one, three := rs[0], rs[1]
+	if one.Error != "" || three.Error != "" {
+		t.Fatal(one.Error, three.Error)
+	}
+	if math.Abs(three.NPV-3*one.NPV) > 1e-9 || math.Abs(three.PV01-3*one.PV01) > 1e-9 {
+		t.Errorf("quantity 3: npv %v pv01 %v, want 3 x %v, %v", three.NPV, three.PV01, one.NPV, one.PV01)
+	}
+	if three.CleanPrice != one.CleanPrice || three.Yield != one.Yield {
+		t.Errorf("quantity changed the price or yield: %v %v vs %v %v", three.CleanPrice, three.Yield, one.CleanPrice, one.Yield)
+	}
+	var sum float64
+	for _, c := range three.Cashflows {
+		sum += c.Amount * c.Discount
+	}
+	if last := three.Cashflows[len(three.Cashflows)-1]; last.Leg != "redemption" || last.Amount != 3000 {
+		t.Errorf("last cash flow %+v, want the redemption of 3 x 1000", last)
+	}
+	if math.Abs(sum-three.NPV) > 1e-9 {
+		t.Errorf("cash flows sum to %v, npv %v", sum, three.NPV)
+	}
+	js, _ := json.Marshal(three)
+	if !strings.Contains(string(js), `"cashflows":[{"date":"2026-12-15","leg":"coupon","amount":52.5`) {
+		t.Errorf("cash flow JSON: %s", js)
+	}
+	rs = priceRates(t, ratesBatch(`"npv"`, strings.Replace(strings.Replace(bond, "%s", "1", 1), "%s", "", 1)))
+	if js, _ := json.Marshal(rs[0]); strings.Contains(string(js), "cashflows") {
+		t.Errorf("cash flows reported unasked: %s", js)
+	}
+}

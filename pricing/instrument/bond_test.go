@@ -1,0 +1,34 @@
+package instrument
+
+import (
+	"testing"
+
+	"github.com/pricefn/pricefn/pricing/dates"
+)
+
+func TestFixedRateBondValidate(t *testing.T) {
+	ok := FixedRateBond{Curve: "c", Face: 100, Coupon: 0.03, Issue: ratesAsOf - 400, Maturity: ratesAsOf.AddMonths(60),
+		Frequency: dates.Semiannual, DayCount: dates.ActActISDA, Calendar: dates.WeekendsOnly, Convention: dates.Unadjusted}
+	if err := ok.Validate(ratesAsOf); err != nil {
+		t.Fatalf("valid bond: %v", err)
+	}
+	tests := []struct {
+		name  string
+		edit  func(*FixedRateBond)
+		field string
+	}{
+		{"maturity before issue", func(b *FixedRateBond) { b.Maturity = b.Issue - 1 }, "maturity"},
+		{"matured", func(b *FixedRateBond) { b.Maturity = ratesAsOf }, "maturity"},
+		{"zero face", func(b *FixedRateBond) { b.Face = 0 }, "face"},
+		{"bad day count", func(b *FixedRateBond) { b.DayCount = 0 }, "dayCount"},
+		{"bad frequency", func(b *FixedRateBond) { b.Frequency = 0 }, "frequency"},
+		{"bad convention", func(b *FixedRateBond) { b.Convention = 0 }, "convention"},
+		{"negative settlement", func(b *FixedRateBond) { b.SettlementDays = -1 }, "settlementDays"},
+		{"long settlement", func(b *FixedRateBond) { b.SettlementDays = MaxSettlementDays + 1 }, "settlementDays"},
+	}
+	for _, tt := range tests {
+		b := ok
+		tt.edit(&b)
+		wantInputError(t, tt.name, b.Validate(ratesAsOf), tt.field)
+	}
+}

@@ -1,0 +1,363 @@
+package market
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/pricefn/pricefn/pricing"
+	"github.com/pricefn/pricefn/pricing/dates"
+)
+
+var _ pricing.YieldCurve = (*PiecewiseCurve)(nil)
+
+// PiecewiseCurve is a discount curve bootstrapped from quoted instruments.
+// Its nodes are the valuation date (discount factor 1) and one pillar per
+// instrument; between nodes the log of the discount factor is linear in
+// Actual/365 Fixed time, so instantaneous forward rates are flat between
+// pillars (QuantLib's PiecewiseYieldCurve<Discount, LogLinear>). Beyond the
+// last pillar the last forward rate continues.
+type PiecewiseCurve struct {
+	pillars []dates.Date
+	times   []float64 // times[0] = 0, then the pillars' times
+	logDF   []float64 // logDF[0] = 0
+}
+
+// Discount returns the discount factor to t, Actual/365 Fixed years from
+// the valuation date.
+func (c *PiecewiseCurve) Discount(t float64) float64 {
+	n := len(c.times) - 1
+	var i int
+	switch {
+	case n < 1:
+		return 1
+	case t <= 0:
+		i = 1
+	case t >= c.times[n]:
+		i = n
+	default:
+		i = sort.SearchFloat64s(c.times, t) // times[i-1] < t <= times[i]
+	}
+	t0, t1 := c.times[i-1], c.times[i]
+	l0, l1 := c.logDF[i-1], c.logDF[i]
+	return math.Exp(l0 + (l1-l0)*(t-t0)/(t1-t0))
+}
+
+// ZeroRate returns the continuously compounded Actual/365 Fixed zero rate
+// to t; at t = 0, the first instantaneous forward rate.
+func (c *PiecewiseCurve) ZeroRate(t float64) float64 {
+	if t <= 0 {
+		if len(c.times) < 2 {
+			return 0
+		}
+		return -c.logDF[1] / c.times[1]
+	}
+	return -math.Log(c.Discount(t)) / t
+}
+
+// Pillars returns the pillar dates, ascending.
+func (c *PiecewiseCurve) Pillars() []dates.Date { return append([]dates.Date(nil), c.pillars...) }
+
+// Quote is one quoted instrument a curve is bootstrapped to: a Deposit or a
+// ParSwap.
+type Quote interface {
+	helper(asOf dates.Date) (rateHelper, error)
+}
+
+// rateHelper is a Quote prepared for one valuation date.
+type rateHelper interface {
+	// pillar is the latest date whose discount factor implied reads.
+	pillar() dates.Date
+	quote() float64
+	// implied is the instrument's rate on curve c.
+	implied(c pricing.YieldCurve) float64
+}
+
+// BootstrapError reports the quote, by its index in the list given to
+// Bootstrap, that a curve could not be built from.
+type BootstrapError struct {
+	Index int
+	Err   error
+}
+
+func (e *BootstrapError) Error() string {
+	return fmt.Sprintf("market: bootstrap instrument %d: %v", e.Index, e.Err)
+}
+
+func (e *BootstrapError) Unwrap() error { return e.Err }
+
+// repriceTol is how far from its quote, in rate, a bootstrapped curve may
+// price an input; the solver typically lands within 1e-15.
+const repriceTol = 1e-12
+
+// Bootstrap builds the curve, as of asOf, on which every quote reprices to
+// its rate (within 1e-12). Quotes may come in any order; each sets the
+// discount factor at its pillar, the last date it depends on (a deposit's
+// end; a swap's last payment or last forward-fixing end), so no two quotes
+// may share a pillar. Each pillar is solved, in date order, by Brent's
+// method on its zero rate. Faults are *BootstrapError naming the quote.
+func Bootstrap(asOf dates.Date, quotes []Quote) (*PiecewiseCurve, error) {
+	if len(quotes) == 0 {
+		return nil, fmt.Errorf("market: bootstrap needs at least one instrument")
+	}
+	hs := make([]rateHelper, len(quotes))
+	order := make([]int, len(quotes))
+	for i, q := range quotes {
+		if q == nil {
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("no instrument")}
+		}
+		h, err := q.helper(asOf)
+		if err != nil {
+			return nil, &BootstrapError{Index: i, Err: err}
+		}
+		if math.IsNaN(h.quote()) || math.IsInf(h.quote(), 0) {
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("rate must be a finite number, got %v", h.quote())}
+		}
+		if h.pillar() <= asOf {
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("ends on %s, not after the valuation date %s", h.pillar(), asOf)}
+		}
+		hs[i], order[i] = h, i
+	}
+	sort.SliceStable(order, func(a, b int) bool { return hs[order[a]].pillar() < hs[order[b]].pillar() })
+	c := &PiecewiseCurve{
+		pillars: make([]dates.Date, 0, len(hs)),
+		times:   make([]float64, 1, len(hs)+1),
+		logDF:   make([]float64, 1, len(hs)+1),
+	}
+	for k, i := range order {
+		h := hs[i]
+		if k > 0 && h.pillar() == c.pillars[k-1] {
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("has the same pillar date %s as instrument %d: each instrument must end on its own date", h.pillar(), order[k-1])}
+		}
+		t := dates.YearFraction365(asOf, h.pillar())
+		c.pillars = append(c.pillars, h.pillar())
+		c.times = append(c.times, t)
+		c.logDF = append(c.logDF, 0)
+		f := func(z float64) float64 {
+			c.logDF[k+1] = -z * t
+			return h.implied(c) - h.quote()
+		}
+		guess := h.quote()
+		if k > 0 {
+			guess = -c.logDF[k] / c.times[k]
+		}
+		z, err := findRoot(f, guess)
+		if err != nil {
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("no discount factor on %s reprices the rate %v: %w", h.pillar(), h.quote(), err)}
+		}
+		c.logDF[k+1] = -z * t
+	}
+	for i, h := range hs {
+		if d := h.implied(c) - h.quote(); !(math.Abs(d) <= repriceTol) {
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("reprices to %v, %.3g from its rate %v", h.implied(c), d, h.quote())}
+		}
+	}
+	return c, nil
+}
+
+// Deposit is a deposit quote: Rate, simple under DayCount, accrues from
+// Start to End, paid at End. Start is on or after the valuation date.
+type Deposit struct {
+	Start, End dates.Date
+	Rate       float64
+	DayCount   dates.DayCount
+}
+
+type depositHelper struct {
+	end          dates.Date
+	rate         float64
+	tStart, tEnd float64
+	accrual      float64
+}
+
+func (d Deposit) helper(asOf dates.Date) (rateHelper, error) {
+	switch {
+	case !d.DayCount.Valid():
+		return nil, fmt.Errorf("deposit: invalid day count %d", uint8(d.DayCount))
+	case d.Start < asOf:
+		return nil, fmt.Errorf("deposit: start %s must not be before the valuation date %s", d.Start, asOf)
+	case d.End <= d.Start:
+		return nil, fmt.Errorf("deposit: end %s must be after start %s", d.End, d.Start)
+	}
+	if acc := d.DayCount.YearFraction(d.Start, d.End); !(acc > 0) {
+		return nil, fmt.Errorf("deposit: %s gives no time from %s to %s", d.DayCount, d.Start, d.End)
+	}
+	return &depositHelper{
+		end: d.End, rate: d.Rate,
+		tStart: dates.YearFraction365(asOf, d.Start), tEnd: dates.YearFraction365(asOf, d.End),
+		accrual: d.DayCount.YearFraction(d.Start, d.End),
+	}, nil
+}
+
+func (h *depositHelper) pillar() dates.Date { return h.end }
+func (h *depositHelper) quote() float64     { return h.rate }
+func (h *depositHelper) implied(c pricing.YieldCurve) float64 {
+	return (c.Discount(h.tStart)/c.Discount(h.tEnd) - 1) / h.accrual
+}
+
+// ParSwap is a par swap rate quote: the fixed rate at which a vanilla
+// fixed-for-floating swap from Start to Maturity is worth zero on the curve
+// itself, with the schedules, day counts and par-coupon floating rule of
+// the swap trade (docs/rates.md). Start is on or after the valuation date.
+type ParSwap struct {
+	Start, Maturity dates.Date
+	Rate            float64
+	FixedFrequency  dates.Frequency
+	FixedDayCount   dates.DayCount
+	FloatFrequency  dates.Frequency
+	FloatDayCount   dates.DayCount
+	Calendar        dates.Calendar
+	Convention      dates.Convention
+}
+
+type swapHelper struct {
+	last dates.Date
+	rate float64
+	// fixed leg: payment times and accrual fractions
+	fixT, fixAcc []float64
+	// floating leg: payment time, forward start and end times, the
+	// forward's span and the coupon's accrual, by coupon
+	fltT, fltStart, fltEnd, fltSpan, fltAcc []float64
+}
+
+func (s ParSwap) helper(asOf dates.Date) (rateHelper, error) {
+	switch {
+	case !s.FixedDayCount.Valid() || !s.FloatDayCount.Valid():
+		return nil, fmt.Errorf("swap: invalid day count")
+	case s.Start < asOf:
+		return nil, fmt.Errorf("swap: start %s must not be before the valuation date %s", s.Start, asOf)
+	case s.Maturity <= s.Start:
+		return nil, fmt.Errorf("swap: maturity %s must be after start %s", s.Maturity, s.Start)
+	}
+	fixed, err := dates.BackwardSchedule(s.Start, s.Maturity, s.FixedFrequency, s.Calendar, s.Convention)
+	if err != nil {
+		return nil, fmt.Errorf("swap: fixed leg: %w", err)
+	}
+	float, err := dates.BackwardSchedule(s.Start, s.Maturity, s.FloatFrequency, s.Calendar, s.Convention)
+	if err != nil {
+		return nil, fmt.Errorf("swap: floating leg: %w", err)
+	}
+	// Payment dates are the (adjusted) accrual ends, as in the swap engine.
+	h := &swapHelper{rate: s.Rate}
+	for i := 1; i < len(fixed); i++ {
+		pay := fixed[i]
+		h.last = max(h.last, pay)
+		h.fixT = append(h.fixT, dates.YearFraction365(asOf, pay))
+		h.fixAcc = append(h.fixAcc, s.FixedDayCount.YearFraction(fixed[i-1], fixed[i]))
+	}
+	for i := 1; i < len(float); i++ {
+		pay := float[i]
+		fs := s.Calendar.Adjust(float[i-1], dates.Preceding)
+		fe := s.Calendar.Adjust(float[i], dates.Following)
+		if fs < asOf {
+			return nil, fmt.Errorf("swap: first floating rate would fix on %s, before the valuation date %s", fs, asOf)
+		}
+		h.last = max(h.last, pay, fe)
+		h.fltT = append(h.fltT, dates.YearFraction365(asOf, pay))
+		h.fltStart = append(h.fltStart, dates.YearFraction365(asOf, fs))
+		h.fltEnd = append(h.fltEnd, dates.YearFraction365(asOf, fe))
+		span := s.FloatDayCount.YearFraction(fs, fe)
+		if !(span > 0) {
+			return nil, fmt.Errorf("swap: %s gives no time from %s to %s", s.FloatDayCount, fs, fe)
+		}
+		h.fltSpan = append(h.fltSpan, span)
+		h.fltAcc = append(h.fltAcc, s.FloatDayCount.YearFraction(float[i-1], float[i]))
+	}
+	return h, nil
+}
+
+func (h *swapHelper) pillar() dates.Date { return h.last }
+func (h *swapHelper) quote() float64     { return h.rate }
+func (h *swapHelper) implied(c pricing.YieldCurve) float64 {
+	var annuity, floating float64
+	for i, t := range h.fixT {
+		annuity += h.fixAcc[i] * c.Discount(t)
+	}
+	for i, t := range h.fltT {
+		fwd := (c.Discount(h.fltStart[i])/c.Discount(h.fltEnd[i]) - 1) / h.fltSpan[i]
+		floating += fwd * h.fltAcc[i] * c.Discount(t)
+	}
+	return floating / annuity
+}
+
+// findRoot solves f(z) = 0 for a zero rate z near guess: it brackets a sign
+// change, expanding from guess ± 1%, within [-1, 3], then runs Brent's method.
+func findRoot(f func(float64) float64, guess float64) (float64, error) {
+	const lo, hi = -1.0, 3.0
+	guess = math.Min(math.Max(guess, lo+0.01), hi-0.01)
+	a, b := guess-0.01, guess+0.01
+	fa, fb := f(a), f(b)
+	for i := 0; fa*fb > 0; i++ {
+		if i == 60 || (a <= lo && b >= hi) {
+			return 0, fmt.Errorf("no zero rate in [%v, %v] does", lo, hi)
+		}
+		if math.Abs(fa) < math.Abs(fb) && a > lo {
+			a = math.Max(a+1.6*(a-b), lo)
+			fa = f(a)
+		} else {
+			b = math.Min(b+1.6*(b-a), hi)
+			fb = f(b)
+		}
+	}
+	if math.IsNaN(fa) || math.IsNaN(fb) {
+		return 0, fmt.Errorf("the instrument's rate is not finite on the curve")
+	}
+	return brent(f, a, b, fa, fb)
+}
+
+// brent returns a root of f in [a, b], where f(a) and f(b) differ in sign,
+// to about 1e-16 (Brent 1973, as in Numerical Recipes' zbrent).
+func brent(f func(float64) float64, a, b, fa, fb float64) (float64, error) {
+	const eps = 2.220446049250313e-16
+	c, fc := b, fb
+	var d, e float64
+	for iter := 0; iter < 200; iter++ {
+		if (fb > 0 && fc > 0) || (fb < 0 && fc < 0) {
+			c, fc = a, fa
+			d = b - a
+			e = d
+		}
+		if math.Abs(fc) < math.Abs(fb) {
+			a, b, c = b, c, b
+			fa, fb, fc = fb, fc, fb
+		}
+		tol := 2*eps*math.Abs(b) + 0.5e-16
+		m := 0.5 * (c - b)
+		if math.Abs(m) <= tol || fb == 0 {
+			return b, nil
+		}
+		if math.Abs(e) >= tol && math.Abs(fa) > math.Abs(fb) {
+			s := fb / fa
+			var p, q float64
+			if a == c {
+				p = 2 * m * s
+				q = 1 - s
+			} else {
+				q = fa / fc
+				r := fb / fc
+				p = s * (2*m*q*(q-r) - (b-a)*(r-1))
+				q = (q - 1) * (r - 1) * (s - 1)
+			}
+			if p > 0 {
+				q = -q
+			}
+			p = math.Abs(p)
+			if 2*p < math.Min(3*m*q-math.Abs(tol*q), math.Abs(e*q)) {
+				e = d
+				d = p / q
+			} else {
+				d, e = m, m
+			}
+		} else {
+			d, e = m, m
+		}
+		a, fa = b, fb
+		if math.Abs(d) > tol {
+			b += d
+		} else {
+			b += math.Copysign(tol, m)
+		}
+		fb = f(b)
+	}
+	return 0, fmt.Errorf("the solver did not converge")
+}
