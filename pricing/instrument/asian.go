@@ -51,15 +51,18 @@ func (a *Asian) Validate(asOf dates.Date) error {
 		return pricing.Invalid("fixings", "[]", "must list at least one date")
 	}
 	for i, f := range a.Fixings {
-		field := fmt.Sprintf("fixings[%d]", i)
+		var reason string
 		switch {
 		case f <= asOf:
-			return pricing.Invalid(field, f, fmt.Sprintf("must be after the valuation date %s", asOf))
+			reason = fmt.Sprintf("must be after the valuation date %s", asOf)
 		case f > a.Expiry:
-			return pricing.Invalid(field, f, fmt.Sprintf("must not be after expiry %s", a.Expiry))
+			reason = fmt.Sprintf("must not be after expiry %s", a.Expiry)
 		case i > 0 && f <= a.Fixings[i-1]:
-			return pricing.Invalid(field, f, "must be after the previous fixing")
+			reason = "must be after the previous fixing"
+		default:
+			continue
 		}
+		return pricing.Invalid(fmt.Sprintf("fixings[%d]", i), f, reason)
 	}
 	if a.Paths < 0 || a.Paths > MaxPaths {
 		return pricing.Invalid("paths", a.Paths, fmt.Sprintf("must be between 1 and %d", MaxPaths))
