@@ -186,7 +186,7 @@ func (t *asianTrade) cost() float64 {
 	if paths == 0 {
 		paths = engine.DefaultAsianPaths
 	}
-	return float64(paths) * (20 + 12*float64(len(t.o.Fixings)))
+	return float64(paths) * (5 + 9.5*float64(len(t.o.Fixings))) // measured ~9 ns per path per fixing
 }
 
 func decodeAsian(raw []byte, asOf dates.Date) (priceable, error) {

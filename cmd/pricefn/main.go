@@ -15,6 +15,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/pricefn/pricefn/functions/launch"
 )
 
 // command is one subcommand: it parses its own flags from args.
@@ -26,7 +28,14 @@ type command struct {
 // commands returns the subcommands by name.
 func commands() map[string]command {
 	return map[string]command{
-		"price": {"price a batch file (or stdin) in process and print results JSON", runPrice},
+		"price":      {"price a batch file (or stdin) in process and print results JSON", runPrice},
+		"dev":        {"run the whole engine (gateway, broker, functions) in one process", serveCommand(launch.Dev)},
+		"ingress":    {"serve the ingress function alone ($PORT, $K_SINK)", serveCommand(launch.Ingress)},
+		"pricer":     {"serve the pricer function alone ($PORT)", serveCommand(launch.Pricer)},
+		"aggregator": {"serve the aggregator function alone ($PORT, $K_SINK)", serveCommand(launch.Aggregator)},
+		"broker":     {"run a local broker that routes events with the project's Knative Triggers", runBroker},
+		"submit":     {"send a batch to a running engine and print its results", runSubmit},
+		"gen":        {"write a sample batch of N trades of one kind", runGen},
 	}
 }
 

@@ -1,0 +1,111 @@
+package batch
+
+import "fmt"
+
+// The chunking defaults. A chunk is priced by one pricer request, which
+// must end well inside a Knative request timeout (30 s on the Knative
+// Functions runtime) even on one core: one second of estimated work per
+// chunk leaves a wide margin for a cost model that is off by ten, and keeps
+// chunks small enough to spread over many pricers.
+const (
+	// DefaultChunkCost is the estimated pricing time of one chunk on one
+	// core, in nanoseconds.
+	DefaultChunkCost = 1e9
+	// DefaultChunkTrades caps the trades of one chunk, so that cheap trades
+	// still make several chunks and each event stays a few MB.
+	DefaultChunkTrades = 10_000
+	// DefaultChunkBytes caps the trades' JSON in one chunk.
+	DefaultChunkBytes = 4 << 20
+	// tradeOverhead is the per-trade cost of carrying a trade through a
+	// chunk (decode, compile, encode the result), in nanoseconds, added to
+	// the engine's estimate.
+	tradeOverhead = 2_000
+)
+
+// ChunkOptions tunes Plan. The zero value uses the defaults.
+type ChunkOptions struct {
+	// TargetCost is the estimated work of one chunk, in nanoseconds of one
+	// core; 0 means DefaultChunkCost.
+	TargetCost float64
+	// MaxTrades caps the trades of one chunk; 0 means DefaultChunkTrades.
+	MaxTrades int
+	// MaxBytes caps the raw trade JSON of one chunk; 0 means
+	// DefaultChunkBytes.
+	MaxBytes int
+}
+
+// Plan splits the trades of b, compiled as j, into consecutive chunks of
+// about opt.TargetCost of estimated work each (Job.Cost), so that a chunk of
+// Monte Carlo Asians holds far fewer trades than a chunk of Europeans and
+// every chunk takes about the same time. It returns the index of each
+// chunk's first trade: chunk i holds trades [offsets[i], offsets[i+1]), the
+// last one up to the end. A batch without trades has no chunks. A trade
+// costlier than the target is a chunk of its own. Chunk boundaries never
+// change results: each trade prices the same in any chunk.
+//
+// It panics if j was not compiled from b.
+func Plan(b *Batch, j *Job, opt ChunkOptions) []int {
+	if j.Len() != len(b.Trades) {
+		panic(fmt.Sprintf("batch: Plan: job has %d trades, batch %d", j.Len(), len(b.Trades)))
+	}
+	target, maxTrades, maxBytes := opt.TargetCost, opt.MaxTrades, opt.MaxBytes
+	if target <= 0 {
+		target = DefaultChunkCost
+	}
+	if maxTrades <= 0 {
+		maxTrades = DefaultChunkTrades
+	}
+	if maxBytes <= 0 {
+		maxBytes = DefaultChunkBytes
+	}
+	var offsets []int
+	var cost float64
+	var n, size int
+	for i := range b.Trades {
+		c := j.Cost(i) + tradeOverhead
+		s := len(b.Trades[i].Raw)
+		if n == 0 || cost+c > target || n+1 > maxTrades || size+s > maxBytes {
+			offsets = append(offsets, i)
+			cost, n, size = 0, 0, 0
+		}
+		cost += c
+		n++
+		size += s
+	}
+	return offsets
+}
+
+// Subset returns the batch of trades [lo, hi) of b, carrying only the
+// market data those trades use: the curves and underlyings they name and
+// the curves of those underlyings. It keeps b's id, valuation date and
+// measures and shares the trades' raw JSON with b.
+//
+// It panics if the range is out of bounds.
+func (b *Batch) Subset(lo, hi int) *Batch {
+	trades := b.Trades[lo:hi:hi]
+	out := &Batch{ID: b.ID, ValuationDate: b.ValuationDate, Measures: b.Measures, Trades: trades}
+	curves := map[string]bool{}
+	for _, t := range trades {
+		for _, c := range t.Curves {
+			curves[c] = true
+		}
+		if u, ok := b.Market.Underlyings[t.Underlying]; ok && t.Underlying != "" {
+			if out.Market.Underlyings == nil {
+				out.Market.Underlyings = map[string]UnderlyingData{}
+			}
+			out.Market.Underlyings[t.Underlying] = u
+			if u.Curve != "" {
+				curves[u.Curve] = true
+			}
+		}
+	}
+	for name := range curves {
+		if c, ok := b.Market.Curves[name]; ok {
+			if out.Market.Curves == nil {
+				out.Market.Curves = map[string]CurveData{}
+			}
+			out.Market.Curves[name] = c
+		}
+	}
+	return out
+}

@@ -1,0 +1,130 @@
+// Package config reads what a pricefn process is told by its environment
+// and command line: the Knative container contract (PORT, K_SINK,
+// K_SERVICE, K_CE_OVERRIDES) and pricefn's own settings. Only package main
+// and this package read environment variables; everything else receives
+// plain values.
+package config
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Env returns the value of an environment variable, or "". os.Getenv
+// satisfies it; tests pass a map lookup.
+type Env func(key string) string
+
+// Map returns an Env that reads m.
+func Map(m map[string]string) Env { return func(k string) string { return m[k] } }
+
+// Serve is what every served piece of pricefn reads: where to listen, where
+// to send the events it emits, and how to log and stop.
+type Serve struct {
+	// Addr is the listen address: --addr, else ":"+$PORT, else ":8080".
+	Addr string
+	// Sink is the URL events are sent to (the broker): --sink, else $K_SINK.
+	Sink string
+	// Service names this instance in events and logs: $K_SERVICE, else the
+	// piece's name.
+	Service string
+	// Overrides are the CloudEvents extensions every emitted event carries,
+	// from $K_CE_OVERRIDES ({"extensions": {"name": "value"}}).
+	Overrides map[string]any
+	// ShutdownTimeout bounds the wait for in-flight work on SIGTERM.
+	ShutdownTimeout time.Duration
+	// Log is the logging setup.
+	Log Log
+
+	overrides string
+}
+
+// DefaultPort is the port a piece listens on when $PORT is not set.
+const DefaultPort = "8080"
+
+// Flags defines the common flags on fs, with defaults taken from env.
+// name is the piece's name ("ingress"), the default service name.
+func (s *Serve) Flags(fs *flag.FlagSet, name string, env Env) {
+	port := env("PORT")
+	if port == "" {
+		port = DefaultPort
+	}
+	service := env("K_SERVICE")
+	if service == "" {
+		service = name
+	}
+	fs.StringVar(&s.Addr, "addr", ":"+port, "listen address (default from $PORT)")
+	fs.StringVar(&s.Sink, "sink", env("K_SINK"), "URL to send events to, the broker (default $K_SINK)")
+	fs.StringVar(&s.Service, "service", service, "service name in events and logs (default $K_SERVICE)")
+	fs.StringVar(&s.overrides, "ce-overrides", env("K_CE_OVERRIDES"), `extensions for every emitted event, as {"extensions":{...}} (default $K_CE_OVERRIDES)`)
+	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", durationEnv(env, "PRICEFN_SHUTDOWN_TIMEOUT", 30*time.Second), "how long SIGTERM waits for in-flight work ($PRICEFN_SHUTDOWN_TIMEOUT)")
+	s.Log.Flags(fs, env)
+}
+
+// Check validates the parsed values and decodes the overrides. needSink
+// says whether the piece emits events and so needs a sink.
+func (s *Serve) Check(needSink bool) error {
+	if _, _, err := net.SplitHostPort(s.Addr); err != nil {
+		return fmt.Errorf("config: --addr %q: %w", s.Addr, err)
+	}
+	if needSink {
+		if s.Sink == "" {
+			return errors.New("config: no sink: set --sink or $K_SINK to the broker's URL")
+		}
+		if err := CheckURL("--sink", s.Sink); err != nil {
+			return err
+		}
+	}
+	ov, err := ParseOverrides(s.overrides)
+	if err != nil {
+		return err
+	}
+	s.Overrides = ov
+	return s.Log.Check()
+}
+
+// CheckURL reports whether v is an absolute http or https URL.
+func CheckURL(name, v string) error {
+	u, err := url.Parse(v)
+	if err != nil {
+		return fmt.Errorf("config: %s %q: %w", name, v, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("config: %s %q: want an absolute http(s) URL", name, v)
+	}
+	return nil
+}
+
+// ParseOverrides decodes a K_CE_OVERRIDES value: {"extensions": {...}}.
+// An empty value means no overrides.
+func ParseOverrides(v string) (map[string]any, error) {
+	if v == "" {
+		return nil, nil
+	}
+	var o struct {
+		Extensions map[string]any `json:"extensions"`
+	}
+	if err := json.Unmarshal([]byte(v), &o); err != nil {
+		return nil, fmt.Errorf("config: K_CE_OVERRIDES: %w", err)
+	}
+	return o.Extensions, nil
+}
+
+func durationEnv(env Env, key string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(env(key)); err == nil {
+		return d
+	}
+	return def
+}
+
+func intEnv(env Env, key string, def int) int {
+	if n, err := strconv.Atoi(env(key)); err == nil {
+		return n
+	}
+	return def
+}

@@ -1,0 +1,94 @@
+package config_test
+
+import (
+	"bytes"
+	"flag"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pricefn/pricefn/config"
+)
+
+func TestServeFromKnativeEnv(t *testing.T) {
+	env := config.Map(map[string]string{
+		"PORT":           "9090",
+		"K_SINK":         "http://broker.example/ns/pricefn",
+		"K_SERVICE":      "pricefn-ingress",
+		"K_CE_OVERRIDES": `{"extensions":{"team":"rates"}}`,
+	})
+	var c config.Ingress
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c.Flags(fs, env)
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(true); err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":9090" || c.Sink != "http://broker.example/ns/pricefn" || c.Service != "pricefn-ingress" ||
+		c.Overrides["team"] != "rates" || c.ChunkCost != time.Second || c.SendLimit != 16 {
+		t.Errorf("config %+v", c)
+	}
+}
+
+func TestFlagsWinOverEnv(t *testing.T) {
+	var c config.Pricer
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c.Flags(fs, config.Map(map[string]string{"PORT": "9090", "PRICEFN_WORKERS": "3"}))
+	if err := fs.Parse([]string{"--addr", "127.0.0.1:7000", "--workers", "5"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(false); err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != "127.0.0.1:7000" || c.Workers != 5 || c.Service != "pricer" {
+		t.Errorf("config %+v", c)
+	}
+}
+
+func TestDefaults(t *testing.T) {
+	var c config.Aggregator
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c.Flags(fs, config.Map(nil))
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(false); err != nil {
+		t.Fatal(err)
+	}
+	if c.Addr != ":8080" || c.MaxWait != 5*time.Minute || c.ShutdownTimeout != 30*time.Second {
+		t.Errorf("config %+v", c)
+	}
+}
+
+func TestCheckErrors(t *testing.T) {
+	cases := map[string]map[string]string{
+		"no sink":         {},
+		"relative sink":   {"K_SINK": "/broker"},
+		"bad overrides":   {"K_SINK": "http://b", "K_CE_OVERRIDES": `{"extensions":`},
+		"bad log format":  {"K_SINK": "http://b", "PRICEFN_LOG_FORMAT": "xml"},
+		"bad listen addr": {"K_SINK": "http://b", "PORT": "x:y:z"},
+	}
+	for name, env := range cases {
+		var c config.Ingress
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		c.Flags(fs, config.Map(env))
+		if err := fs.Parse(nil); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Check(true); err == nil || !strings.HasPrefix(err.Error(), "config: ") {
+			t.Errorf("%s: err %v, want a config error", name, err)
+		}
+	}
+}
+
+func TestLoggerJSONWhenNotATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	log := config.Log{Format: "auto", Level: "info"}.Logger(&buf)
+	log.Info().Str("batchid", "b1").Int("chunk", 3).Msg("hello")
+	log.Debug().Msg("hidden")
+	if s := buf.String(); !strings.HasPrefix(s, `{"level":"info","batchid":"b1","chunk":3,`) || strings.Contains(s, "hidden") {
+		t.Errorf("log %q", s)
+	}
+}

@@ -1,0 +1,243 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/rs/zerolog"
+)
+
+// The extensions Knative adds to an event it sends to a dead-letter sink.
+const (
+	// ExtErrorDest is the URL of the destination that failed.
+	ExtErrorDest = "knativeerrordest"
+	// ExtErrorCode is the last HTTP status code (500 when there was no
+	// response).
+	ExtErrorCode = "knativeerrorcode"
+	// ExtErrorData is the last response body, base64-encoded, cut to 1024
+	// characters.
+	ExtErrorData = "knativeerrordata"
+
+	errorDataMax = 1024
+	// errorBodyMax is how much of a failure's response body is kept: what
+	// fills errorDataMax once base64-encoded.
+	errorBodyMax = errorDataMax / 4 * 3
+)
+
+// job is one event's delivery to one Trigger: its subscriber attempts, then
+// its dead-letter attempts. A job holds one queue slot from enqueue to
+// finish or drop.
+type job struct {
+	route *route
+	event *event.Event // shared by the jobs of one event: read only
+	ttl   int
+	log   zerolog.Logger
+
+	attempt    int      // attempts made in the current phase
+	deadLetter bool     // phase: sending to the dead-letter sink
+	cause      *failure // why the subscriber phase failed
+}
+
+// failure is a failed attempt.
+type failure struct {
+	dest  string
+	code  int    // HTTP status; 500 when there was no response, as Knative
+	body  []byte // response body or error text, for ExtErrorData
+	retry bool
+	err   error
+}
+
+// work runs jobs until the broker stops.
+func (b *Broker) work() {
+	defer b.wg.Done()
+	for {
+		select {
+		case <-b.ctx.Done():
+			return
+		case j := <-b.queue:
+			b.handle(j)
+		}
+	}
+}
+
+// handle makes one attempt of j and decides what comes next.
+func (b *Broker) handle(j *job) {
+	reply, f := b.attempt(j)
+	j.attempt++
+	if f == nil && reply != nil {
+		reply.SetExtension(TTLExtension, nil)
+		if err := b.enqueue(*reply, j.ttl-1, originReply); err != nil {
+			// As in Knative: a reply that cannot be stored fails the delivery.
+			code := http.StatusTooManyRequests
+			if errors.Is(err, ErrClosed) {
+				code = http.StatusServiceUnavailable
+			}
+			f = &failure{dest: j.route.subscriber, code: code, body: []byte(err.Error()), retry: true,
+				err: fmt.Errorf("broker: store reply %s: %w", reply.Type(), err)}
+		}
+	}
+	if f == nil {
+		outcome := deliveryDelivered
+		if j.deadLetter {
+			outcome = deliveryDeadLettered
+		}
+		b.met.deliveries.WithLabelValues(j.route.trigger.Name, outcome).Inc()
+		j.log.Debug().Str("outcome", outcome).Int("attempts", j.attempt).Msg("delivery done")
+		b.release()
+		return
+	}
+	if b.ctx.Err() != nil {
+		b.drop(j, "broker shut down")
+		return
+	}
+	target := "subscriber"
+	if j.deadLetter {
+		target = "dead_letter"
+	}
+	if f.retry && j.attempt < j.route.policy.attempts {
+		d := j.route.policy.backoff(j.attempt)
+		b.met.retries.WithLabelValues(j.route.trigger.Name, target).Inc()
+		j.log.Warn().Err(f.err).Str("target", target).Int("code", f.code).Int("attempt", j.attempt).
+			Dur("backoff", d).Msg("delivery failed: will retry")
+		b.retryAfter(j, d)
+		return
+	}
+	if !j.deadLetter && j.route.deadLetter != "" {
+		j.log.Error().Err(f.err).Int("code", f.code).Int("attempts", j.attempt).
+			Str("deadLetterSink", j.route.deadLetter).Msg("delivery failed for good: sending to the dead-letter sink")
+		j.deadLetter, j.attempt, j.cause = true, 0, f
+		b.queue <- j // never blocks: j holds a slot
+		return
+	}
+	j.log.Error().Err(f.err).Str("target", target).Int("code", f.code).Int("attempts", j.attempt).
+		Msg("delivery failed for good")
+	b.drop(j, "delivery failed")
+}
+
+// retryAfter queues j again after d, without holding a worker.
+func (b *Broker) retryAfter(j *job, d time.Duration) {
+	b.wg.Add(1) // the calling worker holds the count above zero
+	go func() {
+		defer b.wg.Done()
+		if err := b.sleep(b.ctx, d); err != nil {
+			b.drop(j, "broker shut down")
+			return
+		}
+		b.queue <- j // never blocks: j holds a slot
+	}()
+}
+
+// drop ends j without delivery.
+func (b *Broker) drop(j *job, why string) {
+	b.met.deliveries.WithLabelValues(j.route.trigger.Name, deliveryDropped).Inc()
+	j.log.Error().Str("reason", why).Bool("deadLetter", j.deadLetter).Msg("event dropped")
+	b.release()
+}
+
+// attempt sends j's event once, in binary mode, to its subscriber (with
+// "Prefer: reply") or, in the dead-letter phase, to the dead-letter sink
+// with the error extensions. It returns the subscriber's reply, if any.
+func (b *Broker) attempt(j *job) (*event.Event, *failure) {
+	dest, ev, target := j.route.subscriber, j.event, "subscriber"
+	if j.deadLetter {
+		dest, ev, target = j.route.deadLetter, withErrorExtensions(*j.event, j.cause), "dead_letter"
+	}
+	timeout := j.route.policy.timeout
+	if timeout <= 0 {
+		timeout = b.timeout
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, timeout)
+	defer cancel()
+
+	b.met.inFlight.Inc()
+	start := time.Now()
+	reply, f := b.post(ctx, dest, ev, !j.deadLetter)
+	b.met.inFlight.Dec()
+	result := "success"
+	if f != nil {
+		result = "failure"
+	}
+	b.met.latency.WithLabelValues(j.route.trigger.Name, target, result).Observe(time.Since(start).Seconds())
+	return reply, f
+}
+
+// post makes one HTTP request.
+func (b *Broker) post(ctx context.Context, dest string, ev *event.Event, wantReply bool) (*event.Event, *failure) {
+	fail := func(code int, retry bool, err error) (*event.Event, *failure) {
+		return nil, &failure{dest: dest, code: code, body: []byte(err.Error()), retry: retry, err: err}
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dest, nil)
+	if err != nil {
+		return fail(http.StatusInternalServerError, false, fmt.Errorf("broker: request: %w", err))
+	}
+	if err := cehttp.WriteRequest(binding.WithForceBinary(ctx), binding.ToMessage(ev), req); err != nil {
+		return fail(http.StatusInternalServerError, false, fmt.Errorf("broker: encode event: %w", err))
+	}
+	if wantReply {
+		req.Header.Set("Prefer", "reply")
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		return fail(http.StatusInternalServerError, true, fmt.Errorf("broker: dispatch error: %w", err))
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyMax))
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection
+		return nil, &failure{dest: dest, code: resp.StatusCode, body: body, retry: retryable(resp.StatusCode),
+			err: fmt.Errorf("broker: %s answered %d", dest, resp.StatusCode)}
+	}
+	if !wantReply {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return nil, nil
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, b.maxBytes+1))
+	if err != nil {
+		return fail(http.StatusInternalServerError, true, fmt.Errorf("broker: read response: %w", err))
+	}
+	// Knative's broker answers 502 (retried) for a reply it cannot read.
+	if int64(len(body)) > b.maxBytes {
+		return fail(http.StatusBadGateway, true, fmt.Errorf("broker: reply larger than %d bytes", b.maxBytes))
+	}
+	msg := cehttp.NewMessage(resp.Header, io.NopCloser(bytes.NewReader(body)))
+	switch msg.ReadEncoding() {
+	case binding.EncodingUnknown: // no event: an acknowledgement
+		return nil, nil
+	case binding.EncodingBatch:
+		return fail(http.StatusBadGateway, true, fmt.Errorf("broker: reply is a batch of events"))
+	}
+	reply, err := binding.ToEvent(ctx, msg)
+	if err == nil {
+		err = reply.Validate()
+	}
+	if err != nil {
+		return fail(http.StatusBadGateway, true, fmt.Errorf("broker: invalid reply: %w", err))
+	}
+	return reply, nil
+}
+
+// withErrorExtensions returns a copy of e carrying Knative's dead-letter
+// extensions for f.
+func withErrorExtensions(e event.Event, f *failure) *event.Event {
+	c := e.Clone()
+	c.SetExtension(ExtErrorDest, f.dest)
+	c.SetExtension(ExtErrorCode, f.code)
+	data := base64.StdEncoding.EncodeToString(f.body)
+	if len(data) > errorDataMax {
+		data = data[:errorDataMax]
+	}
+	if data != "" {
+		c.SetExtension(ExtErrorData, data)
+	}
+	return &c
+}

@@ -1,0 +1,148 @@
+// Package events defines pricefn's CloudEvents (shared/spec/wire-format.md
+// section 3): their types, the batchid extension, the payload of each type,
+// and typed constructors and decoders built on the CloudEvents Go SDK v2.
+// Subpackage broker is a local, single-process stand-in for a Knative broker.
+package events
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/pricefn/pricefn/batch"
+)
+
+// The event types of the pipeline.
+const (
+	// TypeBatchSubmitted carries a client's batch (batch.Batch) to ingress.
+	TypeBatchSubmitted = "io.pricefn.batch.submitted"
+	// TypeBatchAccepted tells the aggregator a batch exists (BatchAccepted),
+	// so its status is known before the first chunk is priced.
+	TypeBatchAccepted = "io.pricefn.batch.accepted"
+	// TypeChunkRequested asks a pricer to price one chunk (ChunkRequested).
+	TypeChunkRequested = "io.pricefn.chunk.requested"
+	// TypeChunkPriced is the pricer's reply with a chunk's results (ChunkPriced).
+	TypeChunkPriced = "io.pricefn.chunk.priced"
+	// TypeBatchCompleted announces the end of a batch (BatchCompleted).
+	TypeBatchCompleted = "io.pricefn.batch.completed"
+)
+
+// ExtBatchID is the CloudEvents extension attribute that carries the batch
+// id on every event of a batch.
+const ExtBatchID = "batchid"
+
+// ExtTraceParent is the W3C trace context extension, propagated when present.
+const ExtTraceParent = "traceparent"
+
+// BatchAccepted is the data of TypeBatchAccepted.
+type BatchAccepted struct {
+	BatchID string `json:"batchId"`
+	// TradeIDs lists every trade id in input order.
+	TradeIDs []string `json:"tradeIds"`
+	// ChunkOffsets[i] is the index in TradeIDs of chunk i's first trade;
+	// chunk i holds the trades up to the next chunk's offset.
+	ChunkOffsets []int `json:"chunkOffsets"`
+	// Underlyings[i] is the underlying of trade i, "" for a trade without
+	// one (rates trades), so that totals can be grouped by underlying.
+	// Empty when no trade has an underlying.
+	Underlyings []string  `json:"underlyings,omitempty"`
+	SubmittedAt time.Time `json:"submittedAt"`
+	// ResultsURL is where the results will be served, when known.
+	ResultsURL string `json:"resultsUrl,omitempty"`
+}
+
+// ChunkRequested is the data of TypeChunkRequested: a self-contained batch
+// (only the market data its trades use) and where it sits in its parent.
+type ChunkRequested struct {
+	BatchID string `json:"batchId"`
+	Index   int    `json:"index"`
+	Chunks  int    `json:"chunks"`
+	// Offset is the index of the chunk's first trade in the whole batch.
+	Offset      int         `json:"offset"`
+	Batch       batch.Batch `json:"batch"`
+	RequestedAt time.Time   `json:"requestedAt"`
+}
+
+// ChunkPriced is the data of TypeChunkPriced.
+type ChunkPriced struct {
+	BatchID string `json:"batchId"`
+	Index   int    `json:"index"`
+	Chunks  int    `json:"chunks"`
+	Offset  int    `json:"offset"`
+	// Results holds one result per trade of the chunk, in chunk order.
+	Results     []batch.TradeResult `json:"results"`
+	RequestedAt time.Time           `json:"requestedAt"`
+	StartedAt   time.Time           `json:"startedAt"`
+	FinishedAt  time.Time           `json:"finishedAt"`
+	// PricedBy names the pricer instance (K_SERVICE, host name).
+	PricedBy string `json:"pricedBy,omitempty"`
+}
+
+// BatchCompleted is the data of TypeBatchCompleted.
+type BatchCompleted struct {
+	BatchID    string `json:"batchId"`
+	State      string `json:"state"`
+	Trades     int    `json:"trades"`
+	Priced     int    `json:"priced"`
+	Failed     int    `json:"failed"`
+	Missing    int    `json:"missing"`
+	Chunks     int    `json:"chunks"`
+	ChunksDone int    `json:"chunksDone"`
+	// MissingTradeIDs names the trades no chunk delivered (state partial).
+	MissingTradeIDs []string  `json:"missingTradeIds,omitempty"`
+	ResultsURL      string    `json:"resultsUrl,omitempty"`
+	SubmittedAt     time.Time `json:"submittedAt"`
+	CompletedAt     time.Time `json:"completedAt"`
+	DurationSeconds float64   `json:"durationSeconds"`
+}
+
+// New returns an event of type typ from source with the given id, the
+// batchid extension set to batchID (when not empty) and data encoded as
+// application/json.
+func New(typ, source, id, batchID string, data any) (event.Event, error) {
+	e := cloudevents.NewEvent()
+	e.SetType(typ)
+	e.SetSource(source)
+	e.SetID(id)
+	if batchID != "" {
+		e.SetExtension(ExtBatchID, batchID)
+	}
+	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
+		return event.Event{}, fmt.Errorf("events: encode %s data: %w", typ, err)
+	}
+	if err := e.Validate(); err != nil {
+		return event.Event{}, fmt.Errorf("events: %s event: %w", typ, err)
+	}
+	return e, nil
+}
+
+// ErrWrongType reports an event of another type than the decoder expects.
+var ErrWrongType = errors.New("events: wrong event type")
+
+// Decode checks that e has type typ and JSON data, and decodes the data
+// into a T. Every error means the event cannot be processed: a 400.
+func Decode[T any](e event.Event, typ string) (T, error) {
+	var v T
+	if e.Type() != typ {
+		return v, fmt.Errorf("%w: got %q, want %q", ErrWrongType, e.Type(), typ)
+	}
+	if ct := e.DataContentType(); ct != "" && ct != cloudevents.ApplicationJSON && ct != "text/json" {
+		return v, fmt.Errorf("events: %s: datacontenttype %q, want application/json", typ, ct)
+	}
+	if len(e.Data()) == 0 {
+		return v, fmt.Errorf("events: %s: no data", typ)
+	}
+	if err := e.DataAs(&v); err != nil {
+		return v, fmt.Errorf("events: %s data: %w", typ, err)
+	}
+	return v, nil
+}
+
+// BatchID returns the batchid extension of e, or "".
+func BatchID(e event.Event) string {
+	v, _ := e.Extensions()[ExtBatchID].(string)
+	return v
+}

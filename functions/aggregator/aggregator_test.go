@@ -1,0 +1,522 @@
+package aggregator_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/protocol"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/rs/zerolog"
+
+	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/pricing"
+)
+
+// fakeSender records the events sent.
+type fakeSender struct {
+	mu   sync.Mutex
+	sent []event.Event
+	fail error
+}
+
+func (s *fakeSender) Send(ctx context.Context, e event.Event) protocol.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		err := s.fail
+		s.fail = nil
+		return err
+	}
+	s.sent = append(s.sent, e)
+	return nil
+}
+
+func (s *fakeSender) events() []event.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]event.Event(nil), s.sent...)
+}
+
+// fixture is an aggregator on a test server and a batch of 3 chunks:
+// trades T0..T6, chunks [0,3) [3,5) [5,7).
+type fixture struct {
+	srv    *httptest.Server
+	fn     *aggregator.Function
+	store  *aggregator.MemStore
+	sender *fakeSender
+}
+
+var (
+	tradeIDs = []string{"T0", "T1", "T2", "T3", "T4", "T5", "T6"}
+	offsets  = []int{0, 3, 5}
+	submitAt = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+)
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	f := &fixture{store: aggregator.NewMemStore(aggregator.MemStoreOptions{}), sender: &fakeSender{}}
+	now := submitAt
+	var mu sync.Mutex
+	f.fn = aggregator.New(aggregator.Options{Store: f.store, Sender: f.sender, Log: zerolog.Nop(), Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Second)
+		return now
+	}})
+	f.srv = httptest.NewServer(f.fn.Routes(zerolog.Nop()))
+	t.Cleanup(func() { f.fn.Drain(); f.srv.Close() })
+	return f
+}
+
+func mustEvent(t *testing.T, typ, id, batchID string, data any) event.Event {
+	t.Helper()
+	e, err := events.New(typ, "/test", id, batchID, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func acceptedEvent(t *testing.T, id string) event.Event {
+	return mustEvent(t, events.TypeBatchAccepted, id+"/accepted", id, events.BatchAccepted{
+		BatchID: id, TradeIDs: tradeIDs, ChunkOffsets: offsets, SubmittedAt: submitAt,
+		Underlyings: []string{"ACME", "ACME", "GLOBEX", "ACME", "", "GLOBEX", "ACME"},
+	})
+}
+
+// pricedEvent is chunk i of batch id with npv = 1 and delta = 0.5 per trade,
+// but an error for T4.
+func pricedEvent(t *testing.T, id string, i int) event.Event {
+	lo, hi := offsets[i], len(tradeIDs)
+	if i+1 < len(offsets) {
+		hi = offsets[i+1]
+	}
+	var rs []batch.TradeResult
+	for _, tid := range tradeIDs[lo:hi] {
+		r := batch.TradeResult{ID: tid}
+		if tid == "T4" {
+			r.Error = "trade T4: strike must be > 0, got -5"
+		} else {
+			r.SetValue(pricing.NPV, 1)
+			r.SetValue(pricing.Delta, 0.5)
+		}
+		rs = append(rs, r)
+	}
+	return mustEvent(t, events.TypeChunkPriced, fmt.Sprintf("%s/chunk/%d/priced", id, i), id, events.ChunkPriced{
+		BatchID: id, Index: i, Chunks: len(offsets), Offset: lo, Results: rs,
+		StartedAt: submitAt, FinishedAt: submitAt.Add(time.Second),
+	})
+}
+
+// post delivers e to path over HTTP, in binary mode, and returns the status.
+func (f *fixture) post(t *testing.T, path string, e event.Event) (int, string) {
+	t.Helper()
+	req, err := cehttp.NewHTTPRequestFromEvent(context.Background(), f.srv.URL+path, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return do(t, req)
+}
+
+func do(t *testing.T, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func (f *fixture) get(t *testing.T, path string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, f.srv.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return do(t, req)
+}
+
+func (f *fixture) status(t *testing.T, id string) aggregator.Status {
+	t.Helper()
+	code, body := f.get(t, "/batches/"+id)
+	if code != http.StatusOK {
+		t.Fatalf("status: %d %s", code, body)
+	}
+	var st aggregator.Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+func (f *fixture) mustPost(t *testing.T, path string, e event.Event) {
+	t.Helper()
+	if code, body := f.post(t, path, e); code/100 != 2 {
+		t.Fatalf("post %s %s: %d %s", e.Type(), e.ID(), code, body)
+	}
+}
+
+func (f *fixture) completions(t *testing.T) []events.BatchCompleted {
+	t.Helper()
+	var out []events.BatchCompleted
+	for _, e := range f.sender.events() {
+		c, err := events.Decode[events.BatchCompleted](e, events.TypeBatchCompleted)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+const wantResults = `{"batchId":"b1","results":[
+{"id":"T0","npv":1,"delta":0.5},
+{"id":"T1","npv":1,"delta":0.5},
+{"id":"T2","npv":1,"delta":0.5},
+{"id":"T3","npv":1,"delta":0.5},
+{"id":"T4","error":"trade T4: strike must be \u003e 0, got -5"},
+{"id":"T5","npv":1,"delta":0.5},
+{"id":"T6","npv":1,"delta":0.5}
+]}
+`
+
+func TestOutOfOrderAndDuplicateChunks(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	if st := f.status(t, "b1"); st.State != aggregator.StatePending || st.Trades != 7 || st.Chunks != 3 || st.ChunksDone != 0 {
+		t.Fatalf("after batch.accepted: %+v", st)
+	}
+	// Chunks 2, 0, 2 again, the batch.accepted again, 0 again, then 1.
+	for _, i := range []int{2, 0, 2} {
+		f.mustPost(t, "/", pricedEvent(t, "b1", i))
+	}
+	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
+	st := f.status(t, "b1")
+	if st.State != aggregator.StateRunning || st.ChunksDone != 2 || st.Duplicates != 2 || st.Priced != 5 || st.Pending != 2 {
+		t.Fatalf("after chunks 2 and 0 and duplicates: %+v", st)
+	}
+	if code, _ := f.get(t, "/batches/b1/results"); code != http.StatusAccepted {
+		t.Fatalf("results of a running batch: %d, want 202", code)
+	}
+	f.mustPost(t, "/", pricedEvent(t, "b1", 1))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 1))
+
+	code, body := f.get(t, "/batches/b1/results")
+	if code != http.StatusOK || body != strings.Replace(wantResults, `\u003e`, `>`, 1) {
+		t.Fatalf("results: %d\n%s\nwant\n%s", code, body, wantResults)
+	}
+	st = f.status(t, "b1")
+	if st.State != aggregator.StateCompleted || st.Priced != 6 || st.Failed != 1 || st.Duplicates != 3 || st.ChunksDone != 3 {
+		t.Fatalf("final status %+v", st)
+	}
+	if st.Totals.All["npv"] != 6 || st.Totals.All["delta"] != 3 || st.Totals.ByUnderlying["ACME"]["npv"] != 4 || st.Totals.ByUnderlying["GLOBEX"]["npv"] != 2 {
+		t.Errorf("totals %+v", st.Totals)
+	}
+	if st.Timings.CompletedAt == nil || st.Timings.FirstChunkAt == nil || st.Timings.DurationSeconds <= 0 || st.Timings.PricingSeconds != 3 {
+		t.Errorf("timings %+v", st.Timings)
+	}
+	cs := f.completions(t)
+	if len(cs) != 1 || cs[0].State != aggregator.StateCompleted || cs[0].Priced != 6 || cs[0].Failed != 1 {
+		t.Fatalf("batch.completed sent %d times: %+v, want once", len(cs), cs)
+	}
+}
+
+func TestConcurrentDuplicatesAnnounceOnce(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	var wg sync.WaitGroup
+	for range 8 {
+		for i := range offsets {
+			e := pricedEvent(t, "b1", i)
+			wg.Go(func() {
+				req, _ := cehttp.NewHTTPRequestFromEvent(context.Background(), f.srv.URL+"/", e)
+				resp, err := http.DefaultClient.Do(req)
+				if err == nil {
+					resp.Body.Close()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	st := f.status(t, "b1")
+	if st.State != aggregator.StateCompleted || st.Duplicates != 21 {
+		t.Fatalf("status %+v: want completed with 21 duplicates", st)
+	}
+	if cs := f.completions(t); len(cs) != 1 {
+		t.Fatalf("batch.completed sent %d times, want once", len(cs))
+	}
+}
+
+func TestAnnouncementRetriedAfterSendFailure(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 1))
+	f.sender.fail = host.Errorf(http.StatusServiceUnavailable, "broker down")
+	if code, body := f.post(t, "/", pricedEvent(t, "b1", 2)); code != http.StatusServiceUnavailable {
+		t.Fatalf("last chunk while the broker is down: %d %s, want 503 (retried)", code, body)
+	}
+	if cs := f.completions(t); len(cs) != 0 {
+		t.Fatalf("%d completions, want none yet", len(cs))
+	}
+	// The broker redelivers: a duplicate now, but it announces.
+	f.mustPost(t, "/", pricedEvent(t, "b1", 2))
+	if cs := f.completions(t); len(cs) != 1 {
+		t.Fatalf("%d completions, want 1", len(cs))
+	}
+}
+
+func TestUnknownBatch(t *testing.T) {
+	f := newFixture(t)
+	for _, path := range []string{"/batches/nope", "/batches/nope/results"} {
+		if code, body := f.get(t, path); code != http.StatusNotFound || !strings.Contains(body, `"error"`) {
+			t.Errorf("GET %s: %d %s, want 404 with an error", path, code, body)
+		}
+	}
+	// A chunk before its batch.accepted: 404, which the broker retries,
+	// and nothing stored.
+	if code, body := f.post(t, "/", pricedEvent(t, "b1", 0)); code != http.StatusNotFound {
+		t.Fatalf("chunk of an unknown batch: %d %s, want 404", code, body)
+	}
+	if _, err := f.store.Get(context.Background(), "b1"); err == nil {
+		t.Fatal("a chunk of an unknown batch created it")
+	}
+	// Once the batch is known, the redelivery is recorded.
+	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
+	if st := f.status(t, "b1"); st.ChunksDone != 1 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func TestMalformedEventsStoreNothing(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	wrongIDs := pricedEvent(t, "b1", 0)
+	var c events.ChunkPriced
+	if err := wrongIDs.DataAs(&c); err != nil {
+		t.Fatal(err)
+	}
+	c.Results[1].ID = "T9"
+	wrongIDs = mustEvent(t, events.TypeChunkPriced, "x", "b1", c)
+	c.Results = c.Results[:2]
+	short := mustEvent(t, events.TypeChunkPriced, "y", "b1", c)
+
+	notJSON := cloudevents.NewEvent()
+	notJSON.SetType(events.TypeChunkPriced)
+	notJSON.SetSource("/test")
+	notJSON.SetID("z")
+	notJSON.SetData("text/plain", []byte("hello"))
+	badJSON := notJSON.Clone()
+	badJSON.SetData(cloudevents.ApplicationJSON, []byte(`{"batchId": "b1", "index": 0, "results": [{"id": "T0", "npvv": 1}]}`))
+
+	cases := map[string]event.Event{
+		"wrong trade ids":       wrongIDs,
+		"too few results":       short,
+		"index out of range":    mustEvent(t, events.TypeChunkPriced, "w", "b1", events.ChunkPriced{BatchID: "b1", Index: 7, Chunks: 3}),
+		"text data":             notJSON,
+		"unknown result field":  badJSON,
+		"unknown event type":    mustEvent(t, "io.pricefn.other", "v", "b1", map[string]int{}),
+		"accepted with no id":   mustEvent(t, events.TypeBatchAccepted, "u", "", events.BatchAccepted{TradeIDs: tradeIDs, ChunkOffsets: offsets}),
+		"accepted bad offsets":  mustEvent(t, events.TypeBatchAccepted, "s", "b2", events.BatchAccepted{BatchID: "b2", TradeIDs: tradeIDs, ChunkOffsets: []int{0, 5, 3}}),
+		"accepted ext mismatch": mustEvent(t, events.TypeBatchAccepted, "r", "b3", events.BatchAccepted{BatchID: "b2", TradeIDs: tradeIDs, ChunkOffsets: offsets}),
+	}
+	for name, e := range cases {
+		if code, body := f.post(t, "/", e); code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", name, code, body)
+		}
+	}
+	// Not a CloudEvent at all.
+	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/", strings.NewReader(`{"hello": 1}`))
+	req.Header.Set("Content-Type", "application/json")
+	if code, body := do(t, req); code != http.StatusUnsupportedMediaType {
+		t.Errorf("plain JSON: %d %s, want 415", code, body)
+	}
+	req, _ = http.NewRequest(http.MethodPost, f.srv.URL+"/", strings.NewReader(`{"specversion": "1.0", "type": `))
+	req.Header.Set("Content-Type", "application/cloudevents+json")
+	if code, body := do(t, req); code != http.StatusBadRequest {
+		t.Errorf("truncated structured event: %d %s, want 400", code, body)
+	}
+	st := f.status(t, "b1")
+	if st.ChunksDone != 0 || st.Duplicates != 0 {
+		t.Errorf("status after malformed events %+v: want nothing stored", st)
+	}
+	for _, id := range []string{"b2", "b3"} {
+		if code, _ := f.get(t, "/batches/"+id); code != http.StatusNotFound {
+			t.Errorf("batch %s stored from a malformed batch.accepted", id)
+		}
+	}
+}
+
+// deadLetter is chunk i's chunk.requested as the broker dead-letters it.
+func deadLetter(t *testing.T, id string, i int) event.Event {
+	e := mustEvent(t, events.TypeChunkRequested, fmt.Sprintf("%s/chunk/%d", id, i), id, map[string]any{"batchId": id, "index": i})
+	e.SetExtension("knativeerrordest", "http://pricer/")
+	e.SetExtension("knativeerrorcode", "500")
+	e.SetExtension("knativeerrordata", "cHJpY2VyOiBvdXQgb2YgbWVtb3J5") // "pricer: out of memory"
+	return e
+}
+
+func TestDeadLetteredChunkMakesPartial(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
+	f.mustPost(t, "/dead-letter", deadLetter(t, "b1", 1))
+	f.mustPost(t, "/dead-letter", deadLetter(t, "b1", 1))
+	// A late result for the dead chunk: the first outcome stands.
+	f.mustPost(t, "/", pricedEvent(t, "b1", 1))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 2))
+
+	st := f.status(t, "b1")
+	if st.State != aggregator.StatePartial || st.Missing != 2 || st.ChunksFailed != 1 || st.Duplicates != 2 {
+		t.Fatalf("status %+v", st)
+	}
+	const reason = "delivery failed to http://pricer/ with status 500: pricer: out of memory"
+	if st.FailedChunks[0].Reason != reason {
+		t.Errorf("reason %q, want %q", st.FailedChunks[0].Reason, reason)
+	}
+	code, body := f.get(t, "/batches/b1/results")
+	if code != http.StatusOK || !strings.Contains(body, `{"id":"T3","error":"trade T3: not priced: chunk 1 failed: `+reason+`"}`) {
+		t.Fatalf("results %d %s", code, body)
+	}
+	cs := f.completions(t)
+	if len(cs) != 1 || cs[0].State != aggregator.StatePartial || strings.Join(cs[0].MissingTradeIDs, ",") != "T3,T4" {
+		t.Fatalf("completions %+v", cs)
+	}
+}
+
+func TestEveryChunkDeadIsFailed(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	for i := range offsets {
+		f.mustPost(t, "/dead-letter", deadLetter(t, "b1", i))
+	}
+	if st := f.status(t, "b1"); st.State != aggregator.StateFailed || st.Missing != 7 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+func TestWaitHoldsUntilFinished(t *testing.T) {
+	f := newFixture(t)
+	type answer struct {
+		code int
+		body string
+	}
+	got := make(chan answer, 1)
+	// The poll may start before the batch exists: the wait covers that too.
+	waiting, stop, err := f.store.Watch(context.Background(), "b1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/batches/b1/results?wait=1m", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			got <- answer{0, err.Error()}
+			return
+		}
+		defer resp.Body.Close()
+		body, _ := io.ReadAll(resp.Body)
+		got <- answer{resp.StatusCode, string(body)}
+	}()
+	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	<-waiting
+	for i := range offsets {
+		select {
+		case a := <-got:
+			t.Fatalf("answered before the batch finished: %d %s", a.code, a.body)
+		default:
+		}
+		f.mustPost(t, "/", pricedEvent(t, "b1", i))
+	}
+	a := <-got
+	if a.code != http.StatusOK || a.body != strings.Replace(wantResults, `\u003e`, `>`, 1) {
+		t.Fatalf("long poll: %d %s", a.code, a.body)
+	}
+}
+
+func TestWaitEndsOnDrain(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	got := make(chan int, 1)
+	watching, stop, _ := f.store.Watch(context.Background(), "b1")
+	defer stop()
+	go func() {
+		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/batches/b1/results?wait=10m", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			got <- 0
+			return
+		}
+		resp.Body.Close()
+		got <- resp.StatusCode
+	}()
+	// Make sure the poll is waiting: a change wakes both it and us.
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
+	<-watching
+	f.fn.Drain()
+	if code := <-got; code != http.StatusAccepted {
+		t.Fatalf("drained long poll: %d, want 202 with the status", code)
+	}
+}
+
+func TestBadWait(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	for _, w := range []string{"soon", "-1s", "10"} {
+		if code, body := f.get(t, "/batches/b1/results?wait="+w); code != http.StatusBadRequest {
+			t.Errorf("wait=%s: %d %s, want 400", w, code, body)
+		}
+	}
+}
+
+func TestEmptyBatchCompletesAtOnce(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "e/accepted", "e", events.BatchAccepted{BatchID: "e", TradeIDs: []string{}, ChunkOffsets: []int{}, SubmittedAt: submitAt}))
+	code, body := f.get(t, "/batches/e/results")
+	if code != http.StatusOK || body != "{\"batchId\":\"e\",\"results\":[\n]}\n" {
+		t.Fatalf("results %d %q", code, body)
+	}
+	if cs := f.completions(t); len(cs) != 1 || cs[0].State != aggregator.StateCompleted {
+		t.Fatalf("completions %+v", cs)
+	}
+}
+
+func TestMemStoreForgetsOldBatches(t *testing.T) {
+	now := submitAt
+	s := aggregator.NewMemStore(aggregator.MemStoreOptions{Retain: time.Hour, Now: func() time.Time { return now }})
+	ctx := context.Background()
+	accepted := func(id string, chunks int) events.BatchAccepted {
+		return events.BatchAccepted{BatchID: id, TradeIDs: []string{"T0", "T1"}, ChunkOffsets: []int{0, 1}[:chunks]}
+	}
+	s.Create(ctx, accepted("old", 1), now)
+	s.Put(ctx, "old", aggregator.Chunk{Index: 0, State: aggregator.ChunkDead})
+	s.Create(ctx, accepted("running", 2), now)
+	now = now.Add(2 * time.Hour)
+	s.Create(ctx, accepted("new", 1), now)
+	if _, err := s.Get(ctx, "old"); err == nil {
+		t.Error("a batch finished 2 hours ago is still kept")
+	}
+	for _, id := range []string{"running", "new"} {
+		if _, err := s.Get(ctx, id); err != nil {
+			t.Errorf("%s: %v", id, err)
+		}
+	}
+}

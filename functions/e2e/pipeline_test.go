@@ -1,0 +1,449 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/protocol"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/rs/zerolog"
+
+	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/events/broker"
+	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/functions/ingress"
+	"github.com/pricefn/pricefn/functions/launch"
+	"github.com/pricefn/pricefn/functions/pricer"
+)
+
+// pipeline is the engine as four HTTP servers on loopback.
+type pipeline struct {
+	broker, ingress, pricer, aggregator *httptest.Server
+	// completed receives every batch.completed the aggregator sends.
+	completed chan event.Event
+}
+
+// pipelineOptions adjusts a pipeline.
+type pipelineOptions struct {
+	// chunk tunes ingress's chunking.
+	chunk batch.ChunkOptions
+	// pricerMiddleware wraps the pricer's handler (fault injection).
+	pricerMiddleware func(http.Handler) http.Handler
+}
+
+// recordingSender sends to the broker and copies batch.completed events.
+type recordingSender struct {
+	next      *host.Sender
+	completed chan event.Event
+}
+
+func (s *recordingSender) Send(ctx context.Context, e event.Event) protocol.Result {
+	err := s.next.Send(ctx, e)
+	if err == nil && e.Type() == events.TypeBatchCompleted {
+		s.completed <- e
+	}
+	return err
+}
+
+// startPipeline starts the broker and the three functions, each on its own
+// server, the broker routing with the project's Triggers and retrying
+// without waiting.
+func startPipeline(t *testing.T, opt pipelineOptions) *pipeline {
+	t.Helper()
+	log := zerolog.Nop()
+	p := &pipeline{
+		broker:     httptest.NewUnstartedServer(nil),
+		ingress:    httptest.NewUnstartedServer(nil),
+		pricer:     httptest.NewUnstartedServer(nil),
+		aggregator: httptest.NewUnstartedServer(nil),
+		completed:  make(chan event.Event, 100),
+	}
+	url := func(s *httptest.Server) string { return "http://" + s.Listener.Addr().String() }
+	b, err := broker.New(broker.Config{
+		Subscribers: map[string]string{
+			launch.ServiceIngress:    url(p.ingress),
+			launch.ServicePricer:     url(p.pricer),
+			launch.ServiceAggregator: url(p.aggregator),
+		},
+		Logger: log,
+		Sleep:  func(ctx context.Context, d time.Duration) error { return ctx.Err() },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := host.NewSender(url(p.broker), host.SenderOptions{Backoff: time.Millisecond})
+
+	in := ingress.New(ingress.Options{Sender: sink, Chunk: opt.chunk, Log: log})
+	pr := pricer.New(pricer.Options{Name: "pricer-test", Log: log})
+	ag := aggregator.New(aggregator.Options{Store: aggregator.NewMemStore(aggregator.MemStoreOptions{}), Sender: &recordingSender{sink, p.completed}, Log: log})
+
+	var pricerHandler http.Handler = launch.PricerRoutes(pr, log)
+	if opt.pricerMiddleware != nil {
+		pricerHandler = opt.pricerMiddleware(pricerHandler)
+	}
+	p.broker.Config.Handler = b
+	p.ingress.Config.Handler = host.New(host.Options{Handler: in.Routes()}).Handler()
+	p.pricer.Config.Handler = host.New(host.Options{Handler: pricerHandler}).Handler()
+	p.aggregator.Config.Handler = host.New(host.Options{Handler: ag.Routes(log)}).Handler()
+	for _, s := range []*httptest.Server{p.broker, p.ingress, p.pricer, p.aggregator} {
+		s.Start()
+	}
+	t.Cleanup(func() {
+		ag.Drain()
+		b.Close()
+		for _, s := range []*httptest.Server{p.ingress, p.pricer, p.aggregator, p.broker} {
+			s.Close()
+		}
+	})
+	return p
+}
+
+// testBatch is a batch of every trade type, with an id.
+func testBatch(t *testing.T, id string) []byte {
+	t.Helper()
+	var trades []json.RawMessage
+	var market json.RawMessage
+	for _, typ := range []string{"european", "barrier", "asian", "asian-arithmetic", "american", "fra", "swap", "bond"} {
+		n := 40
+		switch typ {
+		case "asian-arithmetic":
+			n = 3
+		case "american":
+			n = 4
+		}
+		data, err := ingress.Sample(ingress.SampleSpec{Type: typ, N: n, Seed: 7})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b struct {
+			Market json.RawMessage   `json:"market"`
+			Trades []json.RawMessage `json:"trades"`
+		}
+		if err := json.Unmarshal(data, &b); err != nil {
+			t.Fatal(err)
+		}
+		market = b.Market
+		for _, tr := range b.Trades {
+			// Sample ids repeat across types: make them unique.
+			trades = append(trades, bytes.Replace(tr, []byte(`{"id":"`), []byte(`{"id":"`+typ+"-"), 1))
+		}
+	}
+	// A trade that fails on its own terms is a result, not a batch fault.
+	trades = append(trades, json.RawMessage(`{"id":"bad-strike","type":"european","underlying":"ACME","right":"call","strike":-5,"expiry":"2027-11-25"}`))
+	doc, err := json.Marshal(map[string]any{
+		"id": id, "valuationDate": "2026-11-25",
+		"measures": []string{"npv", "delta", "gamma", "vega", "theta", "rho", "fairRate", "pv01", "cleanPrice", "yield"},
+		"market":   market, "trades": trades,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// want prices data in process, as pricefn price does, under batch id.
+func want(t *testing.T, data []byte, id string) []byte {
+	t.Helper()
+	b, err := batch.DecodeBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.ID = id
+	rs, err := batch.Price(context.Background(), b, batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := rs.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return append(out, '\n')
+}
+
+// submitEvent posts data to ingress as a batch.submitted CloudEvent.
+func submitEvent(t *testing.T, url string, data []byte, structured bool) (int, []byte) {
+	t.Helper()
+	e := cloudevents.NewEvent()
+	e.SetType(events.TypeBatchSubmitted)
+	e.SetSource("/e2e")
+	e.SetID(fmt.Sprintf("e2e-%d", time.Now().UnixNano()))
+	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if structured {
+		ctx = binding.WithForceStructured(ctx)
+	}
+	req, err := cehttp.NewHTTPRequestFromEvent(ctx, url+"/", e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if structured != strings.HasPrefix(req.Header.Get("Content-Type"), "application/cloudevents+json") {
+		t.Fatalf("structured=%v but Content-Type %q", structured, req.Header.Get("Content-Type"))
+	}
+	return do(t, req)
+}
+
+// submitPlain posts data to ingress as plain JSON.
+func submitPlain(t *testing.T, url string, data []byte) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url+"/batches", bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return do(t, req)
+}
+
+func do(t *testing.T, req *http.Request) (int, []byte) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+func get(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return do(t, req)
+}
+
+// receipt decodes a 202 answer.
+func receipt(t *testing.T, code int, body []byte) ingress.Receipt {
+	t.Helper()
+	if code != http.StatusAccepted {
+		t.Fatalf("submit: %d %s", code, body)
+	}
+	var rc ingress.Receipt
+	if err := json.Unmarshal(body, &rc); err != nil {
+		t.Fatal(err)
+	}
+	return rc
+}
+
+// results long-polls the batch's results until it is finished.
+func results(t *testing.T, p *pipeline, id string) []byte {
+	t.Helper()
+	code, body := get(t, p.aggregator.URL+"/batches/"+id+"/results?wait=60s")
+	if code != http.StatusOK {
+		t.Fatalf("results of %s: %d %s", id, code, body)
+	}
+	return body
+}
+
+func status(t *testing.T, p *pipeline, id string) aggregator.Status {
+	t.Helper()
+	code, body := get(t, p.aggregator.URL+"/batches/"+id)
+	if code != http.StatusOK {
+		t.Fatalf("status of %s: %d %s", id, code, body)
+	}
+	var st aggregator.Status
+	if err := json.Unmarshal(body, &st); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// completedOnce returns the batch.completed of batch id, failing if there
+// are others for it among those sent so far.
+func completedOnce(t *testing.T, p *pipeline, id string) events.BatchCompleted {
+	t.Helper()
+	e := <-p.completed
+	c, err := events.Decode[events.BatchCompleted](e, events.TypeBatchCompleted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BatchID != id {
+		t.Fatalf("batch.completed for %s, want %s", c.BatchID, id)
+	}
+	select {
+	case e := <-p.completed:
+		t.Fatalf("second batch.completed: %s", e.Data())
+	default:
+	}
+	return c
+}
+
+// TestPipelineMatchesPrice submits one batch in each way a client can and
+// checks that every result equals pricefn price's, to the last bit.
+func TestPipelineMatchesPrice(t *testing.T) {
+	p := startPipeline(t, pipelineOptions{chunk: batch.ChunkOptions{TargetCost: 2e6, MaxTrades: 17}})
+	for _, mode := range []string{"binary", "structured", "plain"} {
+		t.Run(mode, func(t *testing.T) {
+			id := "e2e-" + mode
+			data := testBatch(t, id)
+			var code int
+			var body []byte
+			switch mode {
+			case "plain":
+				code, body = submitPlain(t, p.ingress.URL, data)
+			default:
+				code, body = submitEvent(t, p.ingress.URL, data, mode == "structured")
+			}
+			rc := receipt(t, code, body)
+			if rc.BatchID != id || rc.Chunks < 10 || rc.StatusURL != "/batches/"+id {
+				t.Fatalf("receipt %+v: want batch %s in many chunks", rc, id)
+			}
+			got := results(t, p, id)
+			if w := want(t, data, id); !bytes.Equal(got, w) {
+				t.Fatalf("results differ from pricefn price:\n got %.600s\nwant %.600s", got, w)
+			}
+			st := status(t, p, id)
+			if st.State != aggregator.StateCompleted || st.ChunksDone != rc.Chunks || st.Trades != rc.Trades || st.Priced+st.Failed != st.Trades {
+				t.Fatalf("status %+v", st)
+			}
+			if st.Totals.All["npv"] == 0 || st.Totals.ByUnderlying["ACME"]["delta"] == 0 {
+				t.Errorf("totals %+v: want npv and delta sums", st.Totals)
+			}
+			c := completedOnce(t, p, id)
+			if c.State != aggregator.StateCompleted || c.Trades != rc.Trades || c.Chunks != rc.Chunks {
+				t.Errorf("batch.completed %+v", c)
+			}
+		})
+	}
+}
+
+// TestPipelineRetriedPricer fails every chunk's first delivery to the
+// pricer: the broker retries, and the batch completes once, correct.
+func TestPipelineRetriedPricer(t *testing.T) {
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	var failures atomic.Int64
+	p := startPipeline(t, pipelineOptions{
+		chunk: batch.ChunkOptions{MaxTrades: 50},
+		pricerMiddleware: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				id := r.Header.Get("ce-id")
+				mu.Lock()
+				first := !seen[id]
+				seen[id] = true
+				mu.Unlock()
+				if first {
+					failures.Add(1)
+					http.Error(w, "pricer: warming up", http.StatusServiceUnavailable)
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		},
+	})
+	data := testBatch(t, "e2e-retry")
+	code, body := submitPlain(t, p.ingress.URL, data)
+	rc := receipt(t, code, body)
+	got := results(t, p, rc.BatchID)
+	if w := want(t, data, rc.BatchID); !bytes.Equal(got, w) {
+		t.Fatalf("results differ from pricefn price:\n got %.600s\nwant %.600s", got, w)
+	}
+	if failures.Load() != int64(rc.Chunks) {
+		t.Errorf("%d failed first attempts, want one per chunk (%d)", failures.Load(), rc.Chunks)
+	}
+	st := status(t, p, rc.BatchID)
+	if st.State != aggregator.StateCompleted || st.Duplicates != 0 {
+		t.Errorf("status %+v: want completed without duplicates", st)
+	}
+	completedOnce(t, p, rc.BatchID)
+}
+
+// TestPipelineDeadChunk makes the pricer fail one chunk on every attempt:
+// the broker dead-letters it to the aggregator, and the batch ends partial,
+// its results naming the trades that were not priced.
+func TestPipelineDeadChunk(t *testing.T) {
+	const dead = "e2e-dead/chunk/1"
+	p := startPipeline(t, pipelineOptions{
+		chunk: batch.ChunkOptions{MaxTrades: 50},
+		pricerMiddleware: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("ce-id") == dead {
+					http.Error(w, "pricer: out of memory", http.StatusInternalServerError)
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		},
+	})
+	data := testBatch(t, "e2e-dead")
+	code, body := submitEvent(t, p.ingress.URL, data, false)
+	rc := receipt(t, code, body)
+	got := results(t, p, rc.BatchID)
+
+	var doc batch.Results
+	if err := json.Unmarshal(got, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var full batch.Results
+	if err := json.Unmarshal(want(t, data, rc.BatchID), &full); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Results) != len(full.Results) {
+		t.Fatalf("%d results, want %d", len(doc.Results), len(full.Results))
+	}
+	var missing []string
+	for i, r := range doc.Results {
+		w := full.Results[i]
+		if i >= 50 && i < 100 {
+			wantErr := fmt.Sprintf("trade %s: not priced: chunk 1 failed: delivery failed to ", w.ID)
+			if r.ID != w.ID || !strings.HasPrefix(r.Error, wantErr) || !strings.Contains(r.Error, "out of memory") {
+				t.Fatalf("result %d = %+v, want an error starting %q", i, r, wantErr)
+			}
+			missing = append(missing, r.ID)
+			continue
+		}
+		a, _ := json.Marshal(r)
+		b, _ := json.Marshal(w)
+		if !bytes.Equal(a, b) {
+			t.Fatalf("result %d = %s, want %s", i, a, b)
+		}
+	}
+	st := status(t, p, rc.BatchID)
+	if st.State != aggregator.StatePartial || st.Missing != 50 || st.ChunksFailed != 1 || len(st.FailedChunks) != 1 {
+		t.Errorf("status %+v: want partial with 50 trades missing", st)
+	}
+	c := completedOnce(t, p, rc.BatchID)
+	if c.State != aggregator.StatePartial || strings.Join(c.MissingTradeIDs, ",") != strings.Join(missing, ",") {
+		t.Errorf("batch.completed %+v: want partial naming the missing trades", c)
+	}
+}
+
+// TestPipelineRejectsBadBatch checks that a batch that cannot be priced
+// is a 400 with the reason, and that nothing reaches the aggregator.
+func TestPipelineRejectsBadBatch(t *testing.T) {
+	p := startPipeline(t, pipelineOptions{})
+	bad := []byte(`{"id":"e2e-bad","valuationDate":"2026-11-25","market":{},"trades":[{"id":"T1","type":"european","underlying":"NOPE","right":"call","strike":1,"expiry":"2027-01-01"}]}`)
+	for _, submit := range []func() (int, []byte){
+		func() (int, []byte) { return submitEvent(t, p.ingress.URL, bad, false) },
+		func() (int, []byte) { return submitPlain(t, p.ingress.URL, bad) },
+	} {
+		code, body := submit()
+		if code != http.StatusBadRequest || !strings.Contains(string(body), `unknown underlying \"NOPE\"`) {
+			t.Errorf("bad batch: %d %s, want 400 naming the unknown underlying", code, body)
+		}
+	}
+	if code, body := get(t, p.aggregator.URL+"/batches/e2e-bad"); code != http.StatusNotFound {
+		t.Errorf("status of a rejected batch: %d %s, want 404", code, body)
+	}
+}

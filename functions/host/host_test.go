@@ -1,0 +1,228 @@
+package host_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/pricefn/pricefn/functions/host"
+)
+
+func testEvent(t *testing.T) event.Event {
+	t.Helper()
+	e := cloudevents.NewEvent()
+	e.SetType("test.ping")
+	e.SetSource("/test")
+	e.SetID("1")
+	if err := e.SetData(cloudevents.ApplicationJSON, map[string]int{"n": 1}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestSenderRetriesWhatABrokerRetries(t *testing.T) {
+	var calls atomic.Int64
+	codes := []int{503, 429, 404, 202}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := calls.Add(1) - 1
+		if r.Header.Get("ce-flavour") != "x" {
+			t.Errorf("override extension missing: %v", r.Header)
+		}
+		w.WriteHeader(codes[n])
+	}))
+	defer srv.Close()
+	s := host.NewSender(srv.URL, host.SenderOptions{Backoff: time.Microsecond, Overrides: map[string]any{"flavour": "x"}})
+	e := testEvent(t)
+	if err := s.Send(context.Background(), e); err != nil {
+		t.Fatalf("send: %v", err)
+	}
+	if calls.Load() != 4 {
+		t.Errorf("%d attempts, want 4", calls.Load())
+	}
+	if _, ok := e.Extensions()["flavour"]; ok {
+		t.Error("Send modified the caller's event")
+	}
+}
+
+func TestSenderDoesNotRetry400(t *testing.T) {
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		http.Error(w, "bad event", http.StatusBadRequest)
+	}))
+	defer srv.Close()
+	err := host.NewSender(srv.URL, host.SenderOptions{Backoff: time.Microsecond}).Send(context.Background(), testEvent(t))
+	if host.Status(err) != http.StatusBadRequest || !strings.Contains(err.Error(), "bad event") || calls.Load() != 1 {
+		t.Fatalf("err %v (status %d) after %d calls, want one 400", err, host.Status(err), calls.Load())
+	}
+}
+
+func TestSenderGivesUp(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	defer srv.Close()
+	err := host.NewSender(srv.URL, host.SenderOptions{Backoff: time.Microsecond, Retries: 2}).Send(context.Background(), testEvent(t))
+	if host.Status(err) != http.StatusInternalServerError {
+		t.Fatalf("err %v, want the last 500", err)
+	}
+}
+
+func TestEvents(t *testing.T) {
+	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		switch e.Type() {
+		case "test.ping":
+			r := e.Clone()
+			r.SetType("test.pong")
+			return &r, nil
+		case "test.bad":
+			return nil, host.Errorf(http.StatusBadRequest, "test: bad input: %w", errors.New("no"))
+		case "test.boom":
+			return nil, errors.New("test: boom")
+		}
+		return nil, nil
+	})
+	srv := httptest.NewServer(host.Events(h, zerolog.Nop()))
+	defer srv.Close()
+
+	send := func(typ string, structured bool) (*http.Response, string) {
+		e := testEvent(t)
+		e.SetType(typ)
+		ctx := context.Background()
+		if structured {
+			ctx = binding.WithForceStructured(ctx)
+		}
+		req, _ := cehttp.NewHTTPRequestFromEvent(ctx, srv.URL, e)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp, string(body)
+	}
+	for _, structured := range []bool{false, true} {
+		resp, _ := send("test.ping", structured)
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("ce-type") != "test.pong" {
+			t.Errorf("reply: %d %v", resp.StatusCode, resp.Header)
+		}
+	}
+	if resp, body := send("test.other", false); resp.StatusCode != http.StatusAccepted || body != "" {
+		t.Errorf("no reply: %d %q", resp.StatusCode, body)
+	}
+	if resp, body := send("test.bad", false); resp.StatusCode != http.StatusBadRequest || body != `{"error":"test: bad input: no"}`+"\n" {
+		t.Errorf("bad: %d %q", resp.StatusCode, body)
+	}
+	if resp, _ := send("test.boom", false); resp.StatusCode != http.StatusInternalServerError {
+		t.Errorf("boom: %d", resp.StatusCode)
+	}
+	resp, err := http.Post(srv.URL, "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType {
+		t.Errorf("not a CloudEvent: %d", resp.StatusCode)
+	}
+	resp, err = http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Errorf("GET: %d", resp.StatusCode)
+	}
+}
+
+// TestServeFinishesInFlightRequests cancels the serving context while a
+// request is in progress: readiness turns 503 and the request completes.
+func TestServeFinishesInFlightRequests(t *testing.T) {
+	entered, release := make(chan struct{}), make(chan struct{})
+	var shutdownCalled atomic.Bool
+	reg := prometheus.NewRegistry()
+	s := host.New(host.Options{
+		Name: "test",
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			close(entered)
+			<-release
+			io.WriteString(w, "done")
+		}),
+		Gatherer: reg, Registerer: reg, StartedAt: time.Now(),
+		OnShutdown: func() { shutdownCalled.Store(true) },
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("%s: %d", path, resp.StatusCode)
+		}
+		if path == "/metrics" && !strings.Contains(string(body), `pricefn_startup_seconds{server="test"}`) {
+			t.Errorf("metrics lack the startup gauge:\n%s", body)
+		}
+	}
+	got := make(chan string, 1)
+	go func() {
+		resp, err := http.Get(base + "/work")
+		if err != nil {
+			got <- err.Error()
+			return
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		got <- string(body)
+	}()
+	<-entered
+	cancel()
+	readyz := s.Handler()
+	for {
+		rec := httptest.NewRecorder()
+		readyz.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
+		if rec.Code == http.StatusServiceUnavailable {
+			break
+		}
+		// Serve flips readiness right after ctx ends; wait for it on the
+		// served channel rather than a timer.
+		select {
+		case err := <-served:
+			t.Fatalf("Serve returned %v with a request in flight", err)
+		default:
+		}
+	}
+	close(release)
+	if body := <-got; body != "done" {
+		t.Fatalf("in-flight request: %q", body)
+	}
+	if err := <-served; err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	if !shutdownCalled.Load() {
+		t.Error("OnShutdown not called")
+	}
+}

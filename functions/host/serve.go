@@ -1,0 +1,130 @@
+package host
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+)
+
+// Options describes one HTTP server. Handler is required; the rest may be
+// left zero.
+type Options struct {
+	// Name names the server in logs and in the startup metric ("pricer").
+	Name string
+	// Handler serves every path but /healthz, /readyz and /metrics.
+	Handler http.Handler
+	// Log receives the server's own messages.
+	Log zerolog.Logger
+	// Gatherer is exposed at /metrics; nil serves no /metrics.
+	Gatherer prometheus.Gatherer
+	// Registerer receives the startup metric; nil registers nothing.
+	Registerer prometheus.Registerer
+	// StartedAt is when the process started, for the startup metric (the
+	// cold start Knative does not measure); zero means unknown.
+	StartedAt time.Time
+	// ShutdownTimeout bounds the wait for in-flight requests; 0 means 30s.
+	ShutdownTimeout time.Duration
+	// OnShutdown is called when shutdown begins, before in-flight requests
+	// are waited for: long polls use it to answer at once.
+	OnShutdown func()
+}
+
+// Server is a running HTTP server.
+type Server struct {
+	opt      Options
+	srv      *http.Server
+	draining atomic.Bool
+}
+
+// New returns a Server for opt; Serve runs it.
+func New(opt Options) *Server {
+	s := &Server{opt: opt}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if s.draining.Load() {
+			http.Error(w, "draining", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ok\n"))
+	})
+	if opt.Gatherer != nil {
+		mux.Handle("GET /metrics", promhttp.HandlerFor(opt.Gatherer, promhttp.HandlerOpts{}))
+	}
+	mux.Handle("/", opt.Handler)
+	s.srv = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
+	if opt.OnShutdown != nil {
+		s.srv.RegisterOnShutdown(opt.OnShutdown)
+	}
+	return s
+}
+
+// Handler returns the server's full handler, health and metrics included,
+// for tests that start it with httptest.
+func (s *Server) Handler() http.Handler { return s.srv.Handler }
+
+// Serve serves on ln until ctx ends, then shuts down gracefully: /readyz
+// turns 503, the listener closes, OnShutdown runs, and in-flight requests
+// finish within the shutdown timeout. It returns nil after a clean shutdown.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	log := s.opt.Log.With().Str("server", s.opt.Name).Logger()
+	if s.opt.Registerer != nil && !s.opt.StartedAt.IsZero() {
+		g := prometheus.NewGauge(prometheus.GaugeOpts{
+			Name:        "pricefn_startup_seconds",
+			Help:        "Time from process start to serving, in seconds: the cold start.",
+			ConstLabels: prometheus.Labels{"server": s.opt.Name},
+		})
+		g.Set(time.Since(s.opt.StartedAt).Seconds())
+		if err := s.opt.Registerer.Register(g); err != nil {
+			log.Warn().Err(err).Msg("startup metric not registered")
+		}
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(ln) }()
+	log.Info().Str("addr", ln.Addr().String()).Msg("serving")
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	s.draining.Store(true)
+	timeout := s.opt.ShutdownTimeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	log.Info().Dur("timeout", timeout).Msg("shutting down: finishing in-flight requests")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	err := s.srv.Shutdown(sctx)
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	if err != nil {
+		log.Error().Err(err).Msg("shutdown incomplete")
+		return err
+	}
+	log.Info().Msg("stopped")
+	return nil
+}
+
+// ListenAndServe listens on addr and serves until ctx ends.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx, ln)
+}

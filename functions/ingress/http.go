@@ -1,0 +1,136 @@
+package ingress
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/pricefn/pricefn/functions/host"
+)
+
+// maxBatchBytes bounds a plain JSON batch body.
+const maxBatchBytes = host.MaxEventBytes
+
+// Routes returns ingress's HTTP routes, the ones its Knative service and the
+// gateway of pricefn dev serve:
+//
+//	POST /            a batch.submitted CloudEvent, binary or structured
+//	POST /batches     a plain batch JSON body (no CloudEvent headers)
+//	GET  /valQuery    ?metric=FwdRate|NPV|OptionPV&numTrades=N: a sample batch
+//
+// Both POSTs take either form: a request without CloudEvent headers is a
+// plain batch. Each route answers 202 with a Receipt and a Location header
+// naming the status URL, or an error status with {"error": "..."}: 400 for
+// a batch that cannot be priced, 503 when the broker does not take its
+// events. A request that says "Prefer: reply", as brokers do, gets an
+// empty 202: a broker takes a body for a reply event.
+func (f *Function) Routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /{$}", f.serveEvent)
+	mux.HandleFunc("POST /batches", f.serveEvent)
+	mux.HandleFunc("GET /valQuery", f.serveValQuery)
+	return mux
+}
+
+// serveEvent takes a CloudEvent; a request without CloudEvent headers is
+// taken as a plain batch, as on POST /batches.
+func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
+	if !isCloudEvent(r) {
+		f.servePlain(w, r)
+		return
+	}
+	e, err := host.ReadEvent(w, r)
+	if err != nil {
+		host.WriteError(w, err)
+		return
+	}
+	s, err := SubmissionOf(*e)
+	if err != nil {
+		host.WriteError(w, err)
+		return
+	}
+	if s.TraceParent == "" {
+		s.TraceParent = r.Header.Get("traceparent")
+	}
+	f.submit(w, r, s)
+}
+
+// isCloudEvent reports whether r carries a CloudEvent, binary or
+// structured.
+func isCloudEvent(r *http.Request) bool {
+	return r.Header.Get("ce-specversion") != "" || strings.HasPrefix(r.Header.Get("Content-Type"), "application/cloudevents")
+}
+
+// servePlain takes a plain batch JSON body.
+func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), maxBatchBytes)+1))
+	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBatchBytes))
+	data := buf.Bytes()
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			host.WriteError(w, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: batch larger than %d bytes", tooBig.Limit))
+			return
+		}
+		host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: reading the batch: %w", err))
+		return
+	}
+	f.submit(w, r, Submission{Data: data, TraceParent: r.Header.Get("traceparent")})
+}
+
+// valQueryKinds maps the seed's metric names to the sample trades they
+// submit.
+var valQueryKinds = map[string]string{
+	"FwdRate":  "fra",
+	"NPV":      "swap",
+	"OptionPV": "european-put",
+}
+
+// maxValQueryTrades bounds numTrades of /valQuery.
+const maxValQueryTrades = 1_000_000
+
+// serveValQuery keeps the seed's load script working: it submits
+// numTrades sample trades of the metric's kind.
+func (f *Function) serveValQuery(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	kind, ok := valQueryKinds[q.Get("metric")]
+	if !ok {
+		host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: valQuery: metric %q: want FwdRate, NPV or OptionPV", q.Get("metric")))
+		return
+	}
+	n := 1
+	if v := q.Get("numTrades"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > maxValQueryTrades {
+			host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: valQuery: numTrades %q: want 1 to %d", v, maxValQueryTrades))
+			return
+		}
+	}
+	data, err := Sample(SampleSpec{Type: kind, N: n})
+	if err != nil {
+		host.WriteError(w, fmt.Errorf("ingress: valQuery: %w", err))
+		return
+	}
+	f.submit(w, r, Submission{Data: data, TraceParent: r.Header.Get("traceparent")})
+}
+
+func (f *Function) submit(w http.ResponseWriter, r *http.Request, s Submission) {
+	rc, err := f.Submit(r.Context(), s)
+	if err != nil {
+		f.opt.Log.Warn().Err(err).Int("status", host.Status(err)).Msg("batch not accepted")
+		if host.Status(err) >= 500 {
+			w.Header().Set("Retry-After", "1")
+		}
+		host.WriteError(w, err)
+		return
+	}
+	w.Header().Set("Location", rc.StatusURL)
+	if r.Header.Get("Prefer") == "reply" {
+		w.WriteHeader(http.StatusAccepted)
+		return
+	}
+	host.WriteJSON(w, http.StatusAccepted, rc)
+}

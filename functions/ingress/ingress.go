@@ -1,0 +1,294 @@
+// Package ingress is the function that accepts batches: it validates a
+// submitted batch as a whole, assigns its id, tells the aggregator that the
+// batch exists (io.pricefn.batch.accepted), splits its trades into chunks of
+// about equal pricing time and sends them (io.pricefn.chunk.requested) to
+// the broker concurrently.
+package ingress
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http"
+	"regexp"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/protocol"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/host"
+)
+
+// sender sends one event to the broker; the CloudEvents client and
+// *host.Sender satisfy it.
+type sender interface {
+	Send(ctx context.Context, e event.Event) protocol.Result
+}
+
+// Options configures the ingress function. Sender is required; the zero
+// value of every other field is a valid default.
+type Options struct {
+	// Sender delivers events to the broker (K_SINK).
+	Sender sender
+	// Source is the CloudEvents source of the events ingress emits.
+	Source string
+	// PublicURL is the base of the results API in status URLs
+	// ("https://pricefn.example.com"); empty gives relative URLs.
+	PublicURL string
+	// Chunk tunes the split into chunks.
+	Chunk batch.ChunkOptions
+	// SendLimit is how many chunks are sent at once; 0 means 16.
+	SendLimit int
+	// Log receives one line per batch; the zero logger writes nothing.
+	Log zerolog.Logger
+	// Registerer receives the stage latency histograms; nil registers none.
+	Registerer prometheus.Registerer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// NewID returns a fresh batch id for a batch submitted without one;
+	// nil means a random id.
+	NewID func() string
+}
+
+// sendTimeout bounds sending one batch's events to the broker.
+const sendTimeout = 2 * time.Minute
+
+// DefaultSource is the source of ingress's events unless Options says.
+const DefaultSource = "/pricefn/ingress"
+
+// Function is the ingress function.
+type Function struct {
+	opt     Options
+	metrics *metrics
+}
+
+// New returns the ingress function. It panics if opt.Sender is nil, a
+// programmer error.
+func New(opt Options) *Function {
+	if opt.Sender == nil {
+		panic("ingress: New without a Sender")
+	}
+	if opt.Source == "" {
+		opt.Source = DefaultSource
+	}
+	if opt.SendLimit <= 0 {
+		opt.SendLimit = 16
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.NewID == nil {
+		opt.NewID = func() string { return "b-" + rand.Text()[:16] }
+	}
+	return &Function{opt: opt, metrics: newMetrics(opt.Registerer)}
+}
+
+// Submission is a batch as ingress receives it.
+type Submission struct {
+	// Data is the batch document (wire format section 1).
+	Data []byte
+	// BatchID is the id the submitting event's batchid extension gives.
+	BatchID string
+	// Source and ID identify the submitting CloudEvent, when there is one:
+	// a batch without an id is given one derived from them, so that a
+	// redelivered event makes the same batch.
+	Source, ID string
+	// TraceParent is the W3C trace context to propagate.
+	TraceParent string
+}
+
+// Receipt is ingress's answer to an accepted batch.
+type Receipt struct {
+	BatchID    string `json:"batchId"`
+	Trades     int    `json:"trades"`
+	Chunks     int    `json:"chunks"`
+	StatusURL  string `json:"statusUrl"`
+	ResultsURL string `json:"resultsUrl"`
+}
+
+// validID is what a client-given batch id may look like: it travels in
+// URLs, event ids and extension values.
+var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
+
+// Handle receives an io.pricefn.batch.submitted event: the form the broker
+// delivers. It has no reply.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	s, err := SubmissionOf(e)
+	if err != nil {
+		return nil, err
+	}
+	_, err = f.Submit(ctx, s)
+	return nil, err
+}
+
+// SubmissionOf reads a batch.submitted event. Another type, or data that
+// is not JSON, is a 400.
+func SubmissionOf(e event.Event) (Submission, error) {
+	if e.Type() != events.TypeBatchSubmitted {
+		return Submission{}, host.Errorf(http.StatusBadRequest, "ingress: %w: got %q, want %q", events.ErrWrongType, e.Type(), events.TypeBatchSubmitted)
+	}
+	if ct := e.DataContentType(); ct != "" && ct != event.ApplicationJSON && ct != event.TextJSON {
+		return Submission{}, host.Errorf(http.StatusBadRequest, "ingress: datacontenttype %q, want application/json", ct)
+	}
+	tp, _ := e.Extensions()[events.ExtTraceParent].(string)
+	return Submission{Data: e.Data(), BatchID: events.BatchID(e), Source: e.Source(), ID: e.ID(), TraceParent: tp}, nil
+}
+
+// Submit validates the batch, sends its batch.accepted event and then its
+// chunks. A batch that cannot be priced as a whole is a 400 naming the
+// reason; a broker that does not take the events after retries is a 503,
+// and the client may resubmit: a batch with an id (its own, or one derived
+// from its event) sends the same events again, which the aggregator
+// ignores as duplicates.
+func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
+	t0 := f.opt.Now()
+	b, err := batch.DecodeBytes(s.Data)
+	if err != nil {
+		return nil, host.Errorf(http.StatusBadRequest, "ingress: %w", err)
+	}
+	if b.ID, err = f.batchID(b.ID, s); err != nil {
+		return nil, err
+	}
+	job, err := batch.Compile(b)
+	if err != nil {
+		return nil, host.Errorf(http.StatusBadRequest, "ingress: batch %s: %w", b.ID, err)
+	}
+	t1 := f.opt.Now()
+	f.metrics.stage.WithLabelValues("validate").Observe(t1.Sub(t0).Seconds())
+
+	offsets := batch.Plan(b, job, f.opt.Chunk)
+	accepted, err := f.acceptedEvent(b, offsets, t0, s.TraceParent)
+	if err != nil {
+		return nil, err
+	}
+	t2 := f.opt.Now()
+	f.metrics.stage.WithLabelValues("split").Observe(t2.Sub(t1).Seconds())
+	log := f.opt.Log.With().Str("batchid", b.ID).Logger()
+
+	// Once the batch is accepted, its events are sent even if the client
+	// goes away: a half-sent batch would stay running for ever.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	defer cancel()
+	if err := f.opt.Sender.Send(ctx, accepted); err != nil {
+		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: telling the aggregator: %w", b.ID, err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(f.opt.SendLimit)
+	for i, lo := range offsets {
+		hi := len(b.Trades)
+		if i+1 < len(offsets) {
+			hi = offsets[i+1]
+		}
+		g.Go(func() error {
+			e, err := f.chunkEvent(b, i, len(offsets), lo, hi, s.TraceParent)
+			if err != nil {
+				return err
+			}
+			if err := f.opt.Sender.Send(gctx, e); err != nil {
+				return fmt.Errorf("chunk %d: %w", i, err)
+			}
+			log.Debug().Int("chunk", i).Int("trades", hi-lo).Msg("chunk sent")
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: sending chunks: %w", b.ID, err)
+	}
+	f.metrics.stage.WithLabelValues("send").Observe(f.opt.Now().Sub(t2).Seconds())
+	f.metrics.trades.Add(float64(len(b.Trades)))
+	log.Info().Int("trades", len(b.Trades)).Int("chunks", len(offsets)).
+		Dur("took", f.opt.Now().Sub(t0)).Msg("batch accepted")
+	return &Receipt{
+		BatchID:    b.ID,
+		Trades:     len(b.Trades),
+		Chunks:     len(offsets),
+		StatusURL:  f.StatusURL(b.ID),
+		ResultsURL: f.StatusURL(b.ID) + "/results",
+	}, nil
+}
+
+// StatusURL returns where the status of batch id is served.
+func (f *Function) StatusURL(id string) string { return f.opt.PublicURL + "/batches/" + id }
+
+// batchID picks the batch's id: its own, else its event's batchid, else one
+// derived from its event's source and id, else a fresh one.
+func (f *Function) batchID(own string, s Submission) (string, error) {
+	id := own
+	if id == "" {
+		id = s.BatchID
+	}
+	if id != "" {
+		if !validID.MatchString(id) {
+			return "", host.Errorf(http.StatusBadRequest, "ingress: batch id %q: want 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", id)
+		}
+		return id, nil
+	}
+	if s.ID != "" {
+		sum := sha256.Sum256([]byte(s.Source + "\x00" + s.ID))
+		return "b-" + hex.EncodeToString(sum[:8]), nil
+	}
+	return f.opt.NewID(), nil
+}
+
+// acceptedEvent builds the batch.accepted event of b.
+func (f *Function) acceptedEvent(b *batch.Batch, offsets []int, at time.Time, traceparent string) (event.Event, error) {
+	a := events.BatchAccepted{
+		BatchID:      b.ID,
+		TradeIDs:     make([]string, len(b.Trades)),
+		ChunkOffsets: offsets,
+		SubmittedAt:  at.UTC(),
+		ResultsURL:   f.StatusURL(b.ID) + "/results",
+	}
+	if a.ChunkOffsets == nil {
+		a.ChunkOffsets = []int{}
+	}
+	var has bool
+	unds := make([]string, len(b.Trades))
+	for i, t := range b.Trades {
+		a.TradeIDs[i] = t.ID
+		unds[i] = t.Underlying
+		has = has || t.Underlying != ""
+	}
+	if has {
+		a.Underlyings = unds
+	}
+	return f.event(events.TypeBatchAccepted, b.ID+"/accepted", b.ID, a, traceparent)
+}
+
+// chunkEvent builds the chunk.requested event of trades [lo, hi) of b.
+func (f *Function) chunkEvent(b *batch.Batch, index, chunks, lo, hi int, traceparent string) (event.Event, error) {
+	c := events.ChunkRequested{
+		BatchID:     b.ID,
+		Index:       index,
+		Chunks:      chunks,
+		Offset:      lo,
+		Batch:       *b.Subset(lo, hi),
+		RequestedAt: f.opt.Now().UTC(),
+	}
+	return f.event(events.TypeChunkRequested, ChunkEventID(b.ID, index), b.ID, c, traceparent)
+}
+
+// ChunkEventID is the id of chunk index's chunk.requested event: the same
+// for every send of that chunk, so that a receiver detects duplicates by
+// source and id.
+func ChunkEventID(batchID string, index int) string {
+	return fmt.Sprintf("%s/chunk/%d", batchID, index)
+}
+
+func (f *Function) event(typ, id, batchID string, data any, traceparent string) (event.Event, error) {
+	e, err := events.New(typ, f.opt.Source, id, batchID, data)
+	if err != nil {
+		return e, fmt.Errorf("ingress: %w", err)
+	}
+	if traceparent != "" {
+		e.SetExtension(events.ExtTraceParent, traceparent)
+	}
+	return e, nil
+}

@@ -1,0 +1,349 @@
+package ingress_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/protocol"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/functions/ingress"
+)
+
+// fakeSender records events; failType makes sends of that type fail.
+type fakeSender struct {
+	mu       sync.Mutex
+	sent     []event.Event
+	failType string
+}
+
+func (s *fakeSender) Send(ctx context.Context, e event.Event) protocol.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e.Type() == s.failType {
+		return host.Errorf(http.StatusServiceUnavailable, "broker down")
+	}
+	s.sent = append(s.sent, e)
+	return nil
+}
+
+func (s *fakeSender) events() []event.Event {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]event.Event(nil), s.sent...)
+}
+
+func newServer(t *testing.T, opt ingress.Options) (*httptest.Server, *fakeSender) {
+	t.Helper()
+	s := &fakeSender{}
+	opt.Sender = s
+	opt.NewID = func() string { return "b-fresh" }
+	opt.Now = func() time.Time { return time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC) }
+	srv := httptest.NewServer(ingress.New(opt).Routes())
+	t.Cleanup(srv.Close)
+	return srv, s
+}
+
+func post(t *testing.T, req *http.Request) (int, http.Header, string) {
+	t.Helper()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+func plain(t *testing.T, url string, data []byte) *http.Request {
+	req, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	return req
+}
+
+func submitted(t *testing.T, data []byte, id string) event.Event {
+	e := cloudevents.NewEvent()
+	e.SetType(events.TypeBatchSubmitted)
+	e.SetSource("/client")
+	e.SetID(id)
+	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func ceRequest(t *testing.T, url string, e event.Event, structured bool) *http.Request {
+	ctx := context.Background()
+	if structured {
+		ctx = binding.WithForceStructured(ctx)
+	}
+	req, err := cehttp.NewHTTPRequestFromEvent(ctx, url, e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return req
+}
+
+// mixed is a batch of Europeans and Monte Carlo Asians.
+func mixed(t *testing.T, id string) []byte {
+	t.Helper()
+	eu, _ := ingress.Sample(ingress.SampleSpec{Type: "european", N: 300, Seed: 1})
+	as, _ := ingress.Sample(ingress.SampleSpec{Type: "asian-arithmetic", N: 20, Seed: 1})
+	fra, _ := ingress.Sample(ingress.SampleSpec{Type: "fra", N: 5, Seed: 1})
+	var a, b, c struct {
+		Market json.RawMessage   `json:"market"`
+		Trades []json.RawMessage `json:"trades"`
+	}
+	json.Unmarshal(eu, &a)
+	json.Unmarshal(as, &b)
+	json.Unmarshal(fra, &c)
+	doc, _ := json.Marshal(map[string]any{"id": id, "valuationDate": "2026-11-25", "market": a.Market,
+		"trades": append(append(a.Trades, b.Trades...), c.Trades...)})
+	return doc
+}
+
+func TestSubmitSendsAcceptedThenChunks(t *testing.T) {
+	// 10 ms of work per chunk: 20 Asians of 10,000 paths and 12 fixings
+	// (about a millisecond each) need several chunks, the Europeans few.
+	srv, s := newServer(t, ingress.Options{Chunk: batch.ChunkOptions{TargetCost: 10e6, MaxTrades: 100}})
+	data := mixed(t, "mix")
+	code, hdr, body := post(t, plain(t, srv.URL+"/batches", data))
+	if code != http.StatusAccepted || hdr.Get("Location") != "/batches/mix" {
+		t.Fatalf("submit: %d %v %s", code, hdr, body)
+	}
+	var rc ingress.Receipt
+	if err := json.Unmarshal([]byte(body), &rc); err != nil {
+		t.Fatal(err)
+	}
+	sent := s.events()
+	if len(sent) != rc.Chunks+1 || sent[0].Type() != events.TypeBatchAccepted {
+		t.Fatalf("sent %d events (first %s), want batch.accepted then %d chunks", len(sent), sent[0].Type(), rc.Chunks)
+	}
+	a, err := events.Decode[events.BatchAccepted](sent[0], events.TypeBatchAccepted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.BatchID != "mix" || len(a.TradeIDs) != 325 || len(a.ChunkOffsets) != rc.Chunks || len(a.Underlyings) != 325 || a.Underlyings[324] != "" {
+		t.Fatalf("batch.accepted %+v", a)
+	}
+	whole, _ := batch.DecodeBytes(data)
+	seen := map[int]bool{}
+	var asianChunkTrades, euChunkTrades int
+	for _, e := range sent[1:] {
+		c, err := events.Decode[events.ChunkRequested](e, events.TypeChunkRequested)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.ID() != ingress.ChunkEventID("mix", c.Index) || events.BatchID(e) != "mix" || c.Offset != a.ChunkOffsets[c.Index] {
+			t.Errorf("chunk %d: id %q, batchid %q, offset %d", c.Index, e.ID(), events.BatchID(e), c.Offset)
+		}
+		seen[c.Index] = true
+		// Exactly the market data the chunk's trades use.
+		unds, curves := map[string]bool{}, map[string]bool{}
+		for _, tr := range c.Batch.Trades {
+			if tr.Underlying != "" {
+				unds[tr.Underlying] = true
+				curves[whole.Market.Underlyings[tr.Underlying].Curve] = true
+			}
+			for _, cv := range tr.Curves {
+				curves[cv] = true
+			}
+		}
+		if len(unds) != len(c.Batch.Market.Underlyings) || len(curves) != len(c.Batch.Market.Curves) {
+			t.Errorf("chunk %d: market has underlyings %v and curves %v, trades use %v and %v", c.Index,
+				c.Batch.Market.Underlyings, c.Batch.Market.Curves, unds, curves)
+		}
+		for k, tr := range c.Batch.Trades {
+			if tr.ID != whole.Trades[c.Offset+k].ID {
+				t.Fatalf("chunk %d trade %d is %s, want %s", c.Index, k, tr.ID, whole.Trades[c.Offset+k].ID)
+			}
+		}
+		var asians, europeans int
+		for _, tr := range c.Batch.Trades {
+			switch tr.ID[0] {
+			case 'A':
+				asians++
+			case 'E':
+				europeans++
+			}
+		}
+		asianChunkTrades = max(asianChunkTrades, asians)
+		euChunkTrades = max(euChunkTrades, europeans)
+	}
+	if len(seen) != rc.Chunks {
+		t.Errorf("chunks sent %v, want %d", seen, rc.Chunks)
+	}
+	job, err := batch.Compile(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fit := int(10e6 / job.Cost(300)); asianChunkTrades > fit || asianChunkTrades == 0 || euChunkTrades != 100 {
+		t.Errorf("most Asians in a chunk %d (want <= %d), most Europeans %d (want 100)", asianChunkTrades, fit, euChunkTrades)
+	}
+}
+
+func TestBadBatchIs400AndSendsNothing(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	cases := map[string]string{
+		"malformed":     `{"valuationDate": "2026-11-25", "trades": [`,
+		"no date":       `{"trades": []}`,
+		"duplicate ids": `{"valuationDate":"2026-11-25","trades":[{"id":"A","type":"fra"},{"id":"A","type":"fra"}]}`,
+		"unknown curve": `{"valuationDate":"2026-11-25","trades":[{"id":"A","type":"fra","curve":"USD"}]}`,
+		"bad measure":   `{"valuationDate":"2026-11-25","measures":["npvv"],"trades":[]}`,
+		"bad id":        `{"id":"a/b","valuationDate":"2026-11-25","trades":[]}`,
+	}
+	for name, doc := range cases {
+		for _, req := range []*http.Request{
+			plain(t, srv.URL+"/batches", []byte(doc)),
+			ceRequest(t, srv.URL+"/", submitted(t, []byte(doc), "x"), false),
+			ceRequest(t, srv.URL+"/", submitted(t, []byte(doc), "x"), true),
+		} {
+			code, _, body := post(t, req)
+			var e host.ErrorBody
+			if code != http.StatusBadRequest || json.Unmarshal([]byte(body), &e) != nil || e.Error == "" {
+				t.Errorf("%s: %d %s, want 400 with an error", name, code, body)
+			}
+		}
+	}
+	wrong := submitted(t, []byte(`{}`), "y")
+	wrong.SetType(events.TypeChunkRequested)
+	if code, _, body := post(t, ceRequest(t, srv.URL+"/", wrong, false)); code != http.StatusBadRequest {
+		t.Errorf("wrong event type: %d %s", code, body)
+	}
+	if n := len(s.events()); n != 0 {
+		t.Errorf("%d events sent for bad batches", n)
+	}
+}
+
+func TestBatchIDs(t *testing.T) {
+	srv, _ := newServer(t, ingress.Options{PublicURL: "https://pricefn.example.com"})
+	doc := []byte(`{"valuationDate":"2026-11-25","trades":[]}`)
+	id := func(req *http.Request) ingress.Receipt {
+		code, _, body := post(t, req)
+		var rc ingress.Receipt
+		if code != http.StatusAccepted || json.Unmarshal([]byte(body), &rc) != nil {
+			t.Fatalf("%d %s", code, body)
+		}
+		return rc
+	}
+	// The same event twice (a client's retry) is the same batch.
+	a := id(ceRequest(t, srv.URL+"/", submitted(t, doc, "evt-1"), false))
+	b := id(ceRequest(t, srv.URL+"/", submitted(t, doc, "evt-1"), true))
+	c := id(ceRequest(t, srv.URL+"/", submitted(t, doc, "evt-2"), false))
+	if a.BatchID != b.BatchID || a.BatchID == c.BatchID || !strings.HasPrefix(a.BatchID, "b-") {
+		t.Errorf("ids %s %s %s: want the first two equal", a.BatchID, b.BatchID, c.BatchID)
+	}
+	if a.StatusURL != "https://pricefn.example.com/batches/"+a.BatchID || a.ResultsURL != a.StatusURL+"/results" {
+		t.Errorf("urls %+v", a)
+	}
+	// The batchid extension names it; the batch's own id wins over that.
+	e := submitted(t, doc, "evt-3")
+	e.SetExtension(events.ExtBatchID, "from-ext")
+	if got := id(ceRequest(t, srv.URL+"/", e, false)).BatchID; got != "from-ext" {
+		t.Errorf("with batchid extension: %s", got)
+	}
+	e = submitted(t, []byte(`{"id":"own","valuationDate":"2026-11-25","trades":[]}`), "evt-4")
+	e.SetExtension(events.ExtBatchID, "from-ext")
+	if got := id(ceRequest(t, srv.URL+"/", e, false)).BatchID; got != "own" {
+		t.Errorf("with its own id: %s", got)
+	}
+	// Plain JSON without an id gets a fresh one; POST / takes plain JSON too.
+	if got := id(plain(t, srv.URL+"/", doc)).BatchID; got != "b-fresh" {
+		t.Errorf("plain: %s", got)
+	}
+}
+
+func TestSendFailureIs503(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	s.failType = events.TypeChunkRequested
+	data, _ := ingress.Sample(ingress.SampleSpec{Type: "european", N: 10, ID: "b"})
+	code, hdr, body := post(t, plain(t, srv.URL+"/batches", data))
+	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(body, "broker down") {
+		t.Fatalf("%d %v %s, want 503 with Retry-After", code, hdr, body)
+	}
+}
+
+func TestBrokerDeliveryGetsEmptyAnswer(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	req := ceRequest(t, srv.URL+"/", submitted(t, []byte(`{"valuationDate":"2026-11-25","trades":[]}`), "z"), false)
+	req.Header.Set("Prefer", "reply")
+	code, _, body := post(t, req)
+	if code != http.StatusAccepted || body != "" {
+		t.Fatalf("%d %q, want 202 with no body (a body would be taken for a reply)", code, body)
+	}
+	if len(s.events()) != 1 {
+		t.Fatalf("sent %d events, want batch.accepted", len(s.events()))
+	}
+}
+
+func TestValQuery(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	for metric, typ := range map[string]string{"FwdRate": "fra", "NPV": "swap", "OptionPV": "european"} {
+		resp, err := http.Get(srv.URL + "/valQuery?metric=" + metric + "&numTrades=25")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("%s: %d", metric, resp.StatusCode)
+		}
+		sent := s.events()
+		c, err := events.Decode[events.ChunkRequested](sent[len(sent)-1], events.TypeChunkRequested)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c.Batch.Trades) != 25 || c.Batch.Trades[0].Type != typ {
+			t.Errorf("%s: %d trades of type %s", metric, len(c.Batch.Trades), c.Batch.Trades[0].Type)
+		}
+		if metric == "OptionPV" && !bytes.Contains(c.Batch.Trades[0].Raw, []byte(`"right":"put"`)) {
+			t.Errorf("OptionPV trades are European puts: %s", c.Batch.Trades[0].Raw)
+		}
+	}
+	for _, q := range []string{"metric=Nope", "metric=NPV&numTrades=0", "metric=NPV&numTrades=x"} {
+		resp, err := http.Get(srv.URL + "/valQuery?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: %d, want 400", q, resp.StatusCode)
+		}
+	}
+}
+
+func TestSamplesPrice(t *testing.T) {
+	for _, typ := range ingress.SampleTypes {
+		data, err := ingress.Sample(ingress.SampleSpec{Type: typ, N: 5, Seed: 3, Measures: []string{"npv"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := batch.DecodeBytes(data)
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", typ, err, data)
+		}
+		if _, err := batch.Compile(b); err != nil {
+			t.Fatalf("%s: %v", typ, err)
+		}
+		again, _ := ingress.Sample(ingress.SampleSpec{Type: typ, N: 5, Seed: 3, Measures: []string{"npv"}})
+		if !bytes.Equal(data, again) {
+			t.Errorf("%s: samples differ for the same spec", typ)
+		}
+	}
+}

@@ -1,0 +1,233 @@
+package ingress
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strconv"
+	"time"
+)
+
+// SampleSpec describes a sample batch: N trades of one kind.
+type SampleSpec struct {
+	// Type is a trade type (european, american, barrier, asian,
+	// asian-arithmetic, fra, swap, bond) or european-put.
+	Type string
+	// N is the number of trades.
+	N int
+	// Seed seeds the trade terms; the same spec gives the same batch.
+	Seed uint64
+	// ID is the batch id; empty leaves it for ingress to assign.
+	ID string
+	// Measures to ask for; empty means npv.
+	Measures []string
+}
+
+// SampleTypes lists the kinds Sample makes.
+var SampleTypes = []string{"european", "european-put", "american", "barrier", "asian", "asian-arithmetic", "fra", "swap", "bond"}
+
+// sampleValuationDate is the valuation date of sample batches.
+var sampleValuationDate = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
+
+// sampleMarket is the market of every sample batch: three equity
+// underlyings on a flat USD curve and an EUR zero curve for rates trades.
+const sampleMarket = `{"curves":{` +
+	`"USD":{"rate":0.05},` +
+	`"EUR":{"zeros":[{"date":"2027-11-25","rate":0.03},{"date":"2031-11-25","rate":0.035},{"date":"2036-11-25","rate":0.037}]}},` +
+	`"underlyings":{` +
+	`"ACME":{"spot":100,"dividendYield":0.02,"vol":0.25,"curve":"USD"},` +
+	`"GLOBEX":{"spot":55.5,"dividendYield":0.01,"vol":0.35,"curve":"USD"},` +
+	`"INITECH":{"spot":230,"vol":0.2,"curve":"USD"}}}`
+
+var sampleSpots = []struct {
+	name string
+	spot float64
+}{{"ACME", 100}, {"GLOBEX", 55.5}, {"INITECH", 230}}
+
+// Sample returns a batch document of spec.N trades of spec.Type, valued on
+// 2026-11-25, with deterministic terms drawn from spec.Seed.
+func Sample(spec SampleSpec) ([]byte, error) {
+	gen, ok := sampleTrades[spec.Type]
+	if !ok {
+		return nil, fmt.Errorf("ingress: sample type %q: want one of %v", spec.Type, SampleTypes)
+	}
+	if spec.N < 0 {
+		return nil, fmt.Errorf("ingress: sample of %d trades", spec.N)
+	}
+	rng := rand.New(rand.NewPCG(spec.Seed, uint64(spec.N)))
+	b := make([]byte, 0, 512+160*spec.N)
+	b = append(b, '{')
+	if spec.ID != "" {
+		b = append(b, `"id":`...)
+		b = strconv.AppendQuote(b, spec.ID)
+		b = append(b, ',')
+	}
+	b = append(b, `"valuationDate":"2026-11-25",`...)
+	if len(spec.Measures) > 0 {
+		b = append(b, `"measures":[`...)
+		for i, m := range spec.Measures {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendQuote(b, m)
+		}
+		b = append(b, "],"...)
+	}
+	b = append(b, `"market":`...)
+	b = append(b, sampleMarket...)
+	b = append(b, `,"trades":[`...)
+	for i := range spec.N {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n"...)
+		b = gen(b, i, rng)
+	}
+	return append(b, "\n]}\n"...), nil
+}
+
+// tradeGen appends trade i's JSON to b.
+type tradeGen func(b []byte, i int, rng *rand.Rand) []byte
+
+var sampleTrades = map[string]tradeGen{
+	"european":         optionGen("european", "E", ""),
+	"european-put":     optionGen("european", "E", "put"),
+	"american":         optionGen("american", "A", ""),
+	"barrier":          barrierGen,
+	"asian":            asianGen("geometric", "AG"),
+	"asian-arithmetic": asianGen("arithmetic", "AA"),
+	"fra":              fraGen,
+	"swap":             swapGen,
+	"bond":             bondGen,
+}
+
+// optionTerms appends the fields every equity option has and returns the
+// spot of its underlying and its expiry.
+func optionTerms(b []byte, typ, id string, right string, rng *rand.Rand) ([]byte, float64, time.Time) {
+	u := sampleSpots[rng.IntN(len(sampleSpots))]
+	if right == "" {
+		right = [2]string{"call", "put"}[rng.IntN(2)]
+	}
+	expiry := sampleValuationDate.AddDate(0, 0, 30+rng.IntN(5*365))
+	b = append(b, `{"id":"`...)
+	b = append(b, id...)
+	b = append(b, `","type":"`...)
+	b = append(b, typ...)
+	b = append(b, `","underlying":"`...)
+	b = append(b, u.name...)
+	b = append(b, `","right":"`...)
+	b = append(b, right...)
+	b = append(b, `","strike":`...)
+	b = appendNum(b, u.spot*(0.7+0.6*rng.Float64()))
+	b = append(b, `,"expiry":"`...)
+	b = expiry.AppendFormat(b, time.DateOnly)
+	b = append(b, '"')
+	return b, u.spot, expiry
+}
+
+func optionGen(typ, prefix, right string) tradeGen {
+	return func(b []byte, i int, rng *rand.Rand) []byte {
+		b, _, _ = optionTerms(b, typ, prefix+strconv.Itoa(i), right, rng)
+		return append(b, '}')
+	}
+}
+
+func barrierGen(b []byte, i int, rng *rand.Rand) []byte {
+	b, spot, _ := optionTerms(b, "barrier", "B"+strconv.Itoa(i), "", rng)
+	kind := [4]string{"downIn", "downOut", "upIn", "upOut"}[rng.IntN(4)]
+	level := spot * (0.6 + 0.3*rng.Float64())
+	if kind[0] == 'u' {
+		level = spot * (1.1 + 0.3*rng.Float64())
+	}
+	b = append(b, `,"barrierType":"`...)
+	b = append(b, kind...)
+	b = append(b, `","barrier":`...)
+	b = appendNum(b, level)
+	b = append(b, `,"rebate":`...)
+	b = appendNum(b, float64(rng.IntN(4)))
+	return append(b, '}')
+}
+
+func asianGen(averaging, prefix string) tradeGen {
+	return func(b []byte, i int, rng *rand.Rand) []byte {
+		b, _, expiry := optionTerms(b, "asian", prefix+strconv.Itoa(i), "", rng)
+		b = append(b, `,"averaging":"`...)
+		b = append(b, averaging...)
+		b = append(b, `","fixings":[`...)
+		const n = 12
+		days := expiry.Sub(sampleValuationDate).Hours() / 24
+		for k := 1; k <= n; k++ {
+			if k > 1 {
+				b = append(b, ',')
+			}
+			d := sampleValuationDate.AddDate(0, 0, int(days*float64(k)/n))
+			b = append(b, '"')
+			b = d.AppendFormat(b, time.DateOnly)
+			b = append(b, '"')
+		}
+		if averaging == "arithmetic" {
+			b = append(b, `],"paths":10000}`...)
+			return b
+		}
+		return append(b, "]}"...)
+	}
+}
+
+func fraGen(b []byte, i int, rng *rand.Rand) []byte {
+	start := sampleValuationDate.AddDate(0, 1+rng.IntN(24), 0)
+	end := start.AddDate(0, [3]int{3, 6, 12}[rng.IntN(3)], 0)
+	b = append(b, `{"id":"F`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, `","type":"fra","curve":"`...)
+	b = append(b, [2]string{"USD", "EUR"}[rng.IntN(2)]...)
+	b = append(b, `","notional":`...)
+	b = appendNum(b, float64(1+rng.IntN(10))*1e6)
+	b = append(b, `,"rate":`...)
+	b = appendNum(b, 0.02+0.03*rng.Float64())
+	b = append(b, `,"start":"`...)
+	b = start.AppendFormat(b, time.DateOnly)
+	b = append(b, `","end":"`...)
+	b = end.AppendFormat(b, time.DateOnly)
+	b = append(b, `","position":"`...)
+	b = append(b, [2]string{"long", "short"}[rng.IntN(2)]...)
+	return append(b, `"}`...)
+}
+
+func swapGen(b []byte, i int, rng *rand.Rand) []byte {
+	start := sampleValuationDate.AddDate(0, 0, 2)
+	b = append(b, `{"id":"S`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, `","type":"swap","curve":"`...)
+	b = append(b, [2]string{"USD", "EUR"}[rng.IntN(2)]...)
+	b = append(b, `","notional":`...)
+	b = appendNum(b, float64(1+rng.IntN(10))*1e6)
+	b = append(b, `,"fixedRate":`...)
+	b = appendNum(b, 0.02+0.03*rng.Float64())
+	b = append(b, `,"start":"`...)
+	b = start.AppendFormat(b, time.DateOnly)
+	b = append(b, `","maturity":"`...)
+	b = start.AddDate(1+rng.IntN(10), 0, 0).AppendFormat(b, time.DateOnly)
+	b = append(b, `","side":"`...)
+	b = append(b, [2]string{"payFixed", "receiveFixed"}[rng.IntN(2)]...)
+	return append(b, `"}`...)
+}
+
+func bondGen(b []byte, i int, rng *rand.Rand) []byte {
+	issue := sampleValuationDate.AddDate(-rng.IntN(5), -rng.IntN(12), 0)
+	b = append(b, `{"id":"BD`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, `","type":"bond","curve":"`...)
+	b = append(b, [2]string{"USD", "EUR"}[rng.IntN(2)]...)
+	b = append(b, `","coupon":`...)
+	b = appendNum(b, float64(rng.IntN(24))*0.0025)
+	b = append(b, `,"issue":"`...)
+	b = issue.AppendFormat(b, time.DateOnly)
+	b = append(b, `","maturity":"`...)
+	b = issue.AddDate(6+rng.IntN(25), 0, 0).AppendFormat(b, time.DateOnly)
+	return append(b, `"}`...)
+}
+
+// appendNum appends v rounded to 6 decimals.
+func appendNum(b []byte, v float64) []byte {
+	return strconv.AppendFloat(b, math.Round(v*1e6)/1e6, 'f', -1, 64)
+}

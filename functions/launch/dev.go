@@ -1,0 +1,170 @@
+package launch
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/pricefn/pricefn/config"
+	"github.com/pricefn/pricefn/events/broker"
+	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/functions/ingress"
+	"github.com/pricefn/pricefn/functions/pricer"
+)
+
+// The Knative Service names the Triggers refer to (knative/triggers.yaml).
+const (
+	ServiceIngress    = "pricefn-ingress"
+	ServicePricer     = "pricefn-pricer"
+	ServiceAggregator = "pricefn-aggregator"
+)
+
+// Engine is the whole pipeline in one process: the broker and the three
+// functions, each function's events delivered by the broker over HTTP to
+// an internal server, and the gateway handler that routes the public API.
+type Engine struct {
+	Broker     *broker.Broker
+	Ingress    *ingress.Function
+	Pricer     *pricer.Function
+	Aggregator *aggregator.Function
+	// Internal serves the broker at /broker/ and each function's event
+	// endpoint at /ingress/, /pricer/ and /aggregator/ (with
+	// /aggregator/dead-letter).
+	Internal http.Handler
+	// Gateway serves the public API: POST /, POST /batches and GET
+	// /valQuery to ingress; GET /batches/{id} and /batches/{id}/results to
+	// the aggregator.
+	Gateway http.Handler
+}
+
+// EngineOptions configures NewEngine.
+type EngineOptions struct {
+	// InternalURL is the base URL the internal handler is served at
+	// ("http://127.0.0.1:PORT"): the broker delivers there.
+	InternalURL string
+	Config      config.Dev
+	Log         zerolog.Logger
+	Registerer  prometheus.Registerer
+	// Broker adjusts the broker's configuration before it starts; nil
+	// keeps the defaults.
+	Broker func(*broker.Config)
+}
+
+// NewEngine builds the pipeline. The broker's workers start at once; stop
+// them with Engine.Broker.Shutdown.
+func NewEngine(opt EngineOptions) (*Engine, error) {
+	c := opt.Config
+	base := strings.TrimSuffix(opt.InternalURL, "/")
+	bcfg := broker.Config{
+		Subscribers: map[string]string{
+			ServiceIngress:    base + "/ingress/",
+			ServicePricer:     base + "/pricer/",
+			ServiceAggregator: base + "/aggregator/",
+		},
+		Logger:     opt.Log.With().Str("fn", "broker").Logger(),
+		Registerer: opt.Registerer,
+	}
+	if opt.Broker != nil {
+		opt.Broker(&bcfg)
+	}
+	b, err := broker.New(bcfg)
+	if err != nil {
+		return nil, err
+	}
+	sink := host.NewSender(base+"/broker/", host.SenderOptions{})
+	ilog := opt.Log.With().Str("fn", "ingress").Logger()
+	plog := opt.Log.With().Str("fn", "pricer").Logger()
+	alog := opt.Log.With().Str("fn", "aggregator").Logger()
+	e := &Engine{
+		Broker: b,
+		Ingress: ingress.New(IngressOptions(config.Ingress{PublicURL: c.PublicURL, ChunkCost: c.ChunkCost,
+			ChunkTrades: c.ChunkTrades, SendLimit: c.SendLimit}, ilog, opt.Registerer, sink)),
+		Pricer:     pricer.New(pricer.Options{Name: "pricer", Workers: c.Workers, Log: plog, Registerer: opt.Registerer}),
+		Aggregator: aggregator.New(AggregatorOptions(config.Aggregator{PublicURL: c.PublicURL, MaxWait: c.MaxWait, Retain: c.Retain}, alog, opt.Registerer, sink)),
+	}
+	in := http.NewServeMux()
+	in.Handle("/broker/", b)
+	in.Handle("/ingress/", http.StripPrefix("/ingress", e.Ingress.Routes()))
+	in.Handle("/pricer/", http.StripPrefix("/pricer", PricerRoutes(e.Pricer, plog)))
+	in.Handle("/aggregator/", http.StripPrefix("/aggregator", e.Aggregator.Routes(alog)))
+	e.Internal = in
+
+	gw := http.NewServeMux()
+	ir := e.Ingress.Routes()
+	gw.Handle("POST /{$}", ir)
+	gw.Handle("POST /batches", ir)
+	gw.Handle("GET /valQuery", ir)
+	gw.Handle("GET /batches/", e.Aggregator.Query())
+	e.Gateway = gw
+	return e, nil
+}
+
+// Dev runs "pricefn dev": the gateway on one address, the broker and the
+// functions on a loopback one, until ctx ends. Then it stops in order: the
+// gateway finishes its requests (ingress sends its chunks), the broker
+// finishes its deliveries (pricers reply, the aggregator records), and the
+// internal server stops.
+func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) error {
+	started := time.Now()
+	var c config.Dev
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	c.Flags(fs, env)
+	if err := parse(fs, args, stderr, "usage: pricefn dev [flags]\n\nRuns the whole engine in one process: the gateway on --addr, the broker and\nthe functions on a loopback address, events delivered over HTTP."); err != nil {
+		return err
+	}
+	if err := c.Log.Check(); err != nil {
+		return err
+	}
+	log := c.Log.Logger(stderr)
+	reg := NewRegistry()
+
+	internal, err := net.Listen("tcp", c.Internal)
+	if err != nil {
+		return err
+	}
+	public, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		internal.Close()
+		return err
+	}
+	eng, err := NewEngine(EngineOptions{InternalURL: "http://" + internal.Addr().String(), Config: c, Log: log, Registerer: reg})
+	if err != nil {
+		internal.Close()
+		public.Close()
+		return err
+	}
+	inCtx, stopInternal := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopInternal()
+	inDone := make(chan error, 1)
+	go func() {
+		inDone <- host.New(host.Options{Name: "internal", Handler: eng.Internal, Log: log,
+			ShutdownTimeout: c.ShutdownTimeout}).Serve(inCtx, internal)
+	}()
+	log.Info().Str("gateway", "http://"+public.Addr().String()).Str("internal", "http://"+internal.Addr().String()).
+		Msg("pricefn dev: POST /batches, GET /batches/{id}/results?wait=30s")
+	err = host.New(host.Options{Name: "gateway", Handler: eng.Gateway, Log: log, Gatherer: reg, Registerer: reg,
+		StartedAt: started, ShutdownTimeout: c.ShutdownTimeout, OnShutdown: eng.Aggregator.Drain}).Serve(ctx, public)
+
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
+	defer cancel()
+	if berr := eng.Broker.Shutdown(sctx); berr != nil {
+		log.Error().Err(berr).Msg("broker shutdown incomplete")
+	}
+	stopInternal()
+	if ierr := <-inDone; err == nil {
+		err = ierr
+	}
+	if err != nil {
+		return fmt.Errorf("dev: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,163 @@
+// Package pricer is the function that prices one chunk of a batch: it
+// receives io.pricefn.chunk.requested, prices the chunk's trades across the
+// cores it has, and replies with io.pricefn.chunk.priced, which the broker
+// routes to the aggregator. It keeps no state between events.
+package pricer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/host"
+)
+
+// Options configures the pricer. The zero value is valid.
+type Options struct {
+	// Source is the CloudEvents source of its replies.
+	Source string
+	// Name names this instance in its replies (PricedBy), e.g. K_SERVICE.
+	Name string
+	// Workers is how many trades are priced at once; 0 means every core.
+	Workers int
+	// Log receives one line per chunk.
+	Log zerolog.Logger
+	// Registerer receives the pricer's metrics; nil registers none.
+	Registerer prometheus.Registerer
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultSource is the source of the pricer's replies unless Options says.
+const DefaultSource = "/pricefn/pricer"
+
+// Function is the pricer function.
+type Function struct {
+	opt     Options
+	metrics *metrics
+}
+
+// New returns the pricer function.
+func New(opt Options) *Function {
+	if opt.Source == "" {
+		opt.Source = DefaultSource
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Function{opt: opt, metrics: newMetrics(opt.Registerer)}
+}
+
+// chunkWire is ChunkRequested with the batch kept raw, so that it is
+// decoded strictly by batch.DecodeBytes.
+type chunkWire struct {
+	BatchID     string          `json:"batchId"`
+	Index       int             `json:"index"`
+	Chunks      int             `json:"chunks"`
+	Offset      int             `json:"offset"`
+	Batch       json.RawMessage `json:"batch"`
+	RequestedAt time.Time       `json:"requestedAt"`
+}
+
+// Handle prices the chunk of a chunk.requested event and returns the
+// chunk.priced reply. Trades that cannot be priced are results with an
+// error; an event it cannot read (wrong type, malformed data, a batch that
+// does not compile) is a 400, which a broker does not retry.
+func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	started := f.opt.Now()
+	c, b, err := readChunk(e)
+	if err != nil {
+		f.metrics.rejected.Inc()
+		return nil, host.Errorf(http.StatusBadRequest, "pricer: %w", err)
+	}
+	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", c.Index).Logger()
+	job, err := batch.Compile(b)
+	if err != nil {
+		f.metrics.rejected.Inc()
+		return nil, host.Errorf(http.StatusBadRequest, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
+	}
+	results, err := job.Price(ctx, batch.Options{Workers: f.opt.Workers})
+	if err != nil {
+		// Only a cancelled request gets here: the broker retries.
+		return nil, host.Errorf(http.StatusServiceUnavailable, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
+	}
+	finished := f.opt.Now()
+	reply, err := events.New(events.TypeChunkPriced, f.opt.Source, PricedEventID(c.BatchID, c.Index), c.BatchID, events.ChunkPriced{
+		BatchID:     c.BatchID,
+		Index:       c.Index,
+		Chunks:      c.Chunks,
+		Offset:      c.Offset,
+		Results:     results,
+		RequestedAt: c.RequestedAt,
+		StartedAt:   started.UTC(),
+		FinishedAt:  finished.UTC(),
+		PricedBy:    f.opt.Name,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
+	}
+	if tp, ok := e.Extensions()[events.ExtTraceParent]; ok {
+		reply.SetExtension(events.ExtTraceParent, tp)
+	}
+	failed := 0
+	for i := range results {
+		if results[i].Error != "" {
+			failed++
+		}
+	}
+	f.metrics.chunk.Observe(finished.Sub(started).Seconds())
+	f.metrics.trades.WithLabelValues("priced").Add(float64(len(results) - failed))
+	f.metrics.trades.WithLabelValues("failed").Add(float64(failed))
+	log.Debug().Int("trades", len(results)).Int("failed", failed).Dur("took", finished.Sub(started)).Msg("chunk priced")
+	return &reply, nil
+}
+
+// PricedEventID is the id of the chunk.priced reply for chunk index:
+// the same for every pricing of that chunk.
+func PricedEventID(batchID string, index int) string {
+	return fmt.Sprintf("%s/chunk/%d/priced", batchID, index)
+}
+
+// readChunk checks and decodes a chunk.requested event strictly.
+func readChunk(e event.Event) (*chunkWire, *batch.Batch, error) {
+	if e.Type() != events.TypeChunkRequested {
+		return nil, nil, fmt.Errorf("%w: got %q, want %q", events.ErrWrongType, e.Type(), events.TypeChunkRequested)
+	}
+	if ct := e.DataContentType(); ct != "" && ct != event.ApplicationJSON && ct != event.TextJSON {
+		return nil, nil, fmt.Errorf("datacontenttype %q, want application/json", ct)
+	}
+	dec := json.NewDecoder(bytes.NewReader(e.Data()))
+	dec.DisallowUnknownFields()
+	var c chunkWire
+	if err := dec.Decode(&c); err != nil {
+		return nil, nil, fmt.Errorf("chunk.requested data: %w", err)
+	}
+	switch {
+	case c.BatchID == "":
+		return nil, nil, fmt.Errorf("chunk.requested data: no batchId")
+	case c.Chunks < 1 || c.Index < 0 || c.Index >= c.Chunks:
+		return nil, nil, fmt.Errorf("chunk.requested data: index %d of %d chunks", c.Index, c.Chunks)
+	case c.Offset < 0:
+		return nil, nil, fmt.Errorf("chunk.requested data: offset %d", c.Offset)
+	case len(c.Batch) == 0:
+		return nil, nil, fmt.Errorf("chunk.requested data: no batch")
+	}
+	if id := events.BatchID(e); id != "" && id != c.BatchID {
+		return nil, nil, fmt.Errorf("batchid extension %q differs from the data's batchId %q", id, c.BatchID)
+	}
+	b, err := batch.DecodeBytes(c.Batch)
+	if err != nil {
+		return nil, nil, fmt.Errorf("batch %s chunk %d: %w", c.BatchID, c.Index, err)
+	}
+	b.ID = c.BatchID
+	return &c, b, nil
+}

@@ -1,0 +1,101 @@
+package pricer_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/functions/pricer"
+)
+
+const chunkBatch = `{"id":"b1","valuationDate":"2026-11-25","measures":["npv","delta"],
+"market":{"curves":{"USD":{"rate":0.05}},"underlyings":{"ACME":{"spot":100,"vol":0.25,"curve":"USD"}}},
+"trades":[
+ {"id":"T1","type":"european","underlying":"ACME","right":"call","strike":100,"expiry":"2027-11-25"},
+ {"id":"T2","type":"european","underlying":"ACME","right":"put","strike":-5,"expiry":"2027-11-25"},
+ {"id":"T3","type":"nosuch"}]}`
+
+func chunkEvent(t *testing.T, batchJSON string) event.Event {
+	t.Helper()
+	data := `{"batchId":"b1","index":2,"chunks":5,"offset":40,"batch":` + batchJSON + `,"requestedAt":"2026-11-25T09:00:00Z"}`
+	e := cloudevents.NewEvent()
+	e.SetType(events.TypeChunkRequested)
+	e.SetSource("/test")
+	e.SetID("b1/chunk/2")
+	e.SetExtension(events.ExtBatchID, "b1")
+	e.SetExtension(events.ExtTraceParent, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01")
+	if err := e.SetData(cloudevents.ApplicationJSON, []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func TestHandlePricesChunk(t *testing.T) {
+	f := pricer.New(pricer.Options{Name: "p1"})
+	reply, err := f.Handle(context.Background(), chunkEvent(t, chunkBatch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The reply's type differs from the pricer's trigger's, so it cannot
+	// loop back to the pricer.
+	if reply.Type() != events.TypeChunkPriced || reply.Type() == events.TypeChunkRequested {
+		t.Fatalf("reply type %q", reply.Type())
+	}
+	if reply.ID() != "b1/chunk/2/priced" || events.BatchID(*reply) != "b1" || reply.Extensions()[events.ExtTraceParent] == nil {
+		t.Errorf("reply id %q, batchid %q, extensions %v", reply.ID(), events.BatchID(*reply), reply.Extensions())
+	}
+	c, err := events.Decode[events.ChunkPriced](*reply, events.TypeChunkPriced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.BatchID != "b1" || c.Index != 2 || c.Chunks != 5 || c.Offset != 40 || c.PricedBy != "p1" {
+		t.Errorf("chunk.priced %+v", c)
+	}
+	// Per-trade errors are results; the results equal in-process pricing.
+	b, err := batch.DecodeBytes([]byte(chunkBatch))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := batch.Price(context.Background(), b, batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := json.Marshal(c.Results)
+	exp, _ := json.Marshal(want.Results)
+	if string(got) != string(exp) {
+		t.Errorf("results\n got %s\nwant %s", got, exp)
+	}
+	if !strings.Contains(c.Results[1].Error, "trade T2") || !strings.Contains(c.Results[2].Error, "trade T3") {
+		t.Errorf("want errors for T2 and T3, got %+v", c.Results)
+	}
+}
+
+func TestHandleRejectsUnreadableChunks(t *testing.T) {
+	f := pricer.New(pricer.Options{})
+	wrongType := chunkEvent(t, chunkBatch)
+	wrongType.SetType(events.TypeChunkPriced)
+	otherBatch := chunkEvent(t, chunkBatch)
+	otherBatch.SetExtension(events.ExtBatchID, "b2")
+	cases := map[string]event.Event{
+		"wrong type":         wrongType,
+		"batchid mismatch":   otherBatch,
+		"malformed batch":    chunkEvent(t, `{"valuationDate":"2026-11-25","trades":[{"id":"T1"`),
+		"misspelt field":     chunkEvent(t, `{"valuationDate":"2026-11-25","tardes":[]}`),
+		"unknown underlying": chunkEvent(t, `{"valuationDate":"2026-11-25","trades":[{"id":"T1","type":"european","underlying":"X"}]}`),
+		"no valuation date":  chunkEvent(t, `{"trades":[]}`),
+	}
+	for name, e := range cases {
+		reply, err := f.Handle(context.Background(), e)
+		if reply != nil || host.Status(err) != http.StatusBadRequest {
+			t.Errorf("%s: reply %v, err %v (status %d), want a 400", name, reply, err, host.Status(err))
+		}
+	}
+}

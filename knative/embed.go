@@ -1,0 +1,19 @@
+// Package knative holds pricefn's own Knative manifests: the Broker
+// (broker.yaml), its Triggers (triggers.yaml) and the Knative Services of the
+// functions (services.yaml), as plain YAML for kubectl, ko and Helm.
+//
+// The manifests are also compiled into the binary, so "pricefn broker" can
+// route events with the project's own Triggers on a machine with no files
+// around: the Triggers are the one place the pipeline's routing is written.
+package knative
+
+import "embed"
+
+//go:embed *.yaml
+var manifests embed.FS
+
+// Manifests returns the YAML files of this directory (broker.yaml,
+// triggers.yaml, services.yaml), read-only, at the root of the file system.
+func Manifests() embed.FS {
+	return manifests
+}
