@@ -79,7 +79,7 @@ func TestManifestKinds(t *testing.T) {
 		got = append(got, str(o, "kind")+"/"+str(o, "metadata", "name"))
 	}
 	want := "Broker/pricefn,Service/pricefn-ingress,Service/pricefn-pricer,Service/pricefn-aggregator," +
-		"Trigger/pricefn-chunk-requested,Trigger/pricefn-chunk-priced,Trigger/pricefn-batch-accepted"
+		"Trigger/pricefn-chunk-requested,Trigger/pricefn-chunk-priced,Trigger/pricefn-batch-accepted,Trigger/pricefn-batch-submitted"
 	if strings.Join(got, ",") != want {
 		t.Errorf("objects %v, want %s", got, want)
 	}

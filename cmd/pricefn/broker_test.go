@@ -81,6 +81,7 @@ func TestServeBroker(t *testing.T) {
 	opts, err := parseBrokerFlags([]string{
 		"--subscriber", "pricefn-pricer=" + pricer.URL,
 		"--subscriber", "pricefn-aggregator=http://127.0.0.1:1",
+		"--subscriber", "pricefn-ingress=http://127.0.0.1:1",
 	}, func(string) string { return "" }, io.Discard)
 	if err != nil {
 		t.Fatal(err)

@@ -27,6 +27,7 @@ func ExampleLoadManifest() {
 	// pricefn-chunk-requested: io.pricefn.chunk.requested -> pricefn-pricer (dead letters -> pricefn-aggregator/dead-letter)
 	// pricefn-chunk-priced: io.pricefn.chunk.priced -> pricefn-aggregator (dead letters -> pricefn-aggregator/dead-letter)
 	// pricefn-batch-accepted: io.pricefn.batch.accepted -> pricefn-aggregator (dead letters -> pricefn-aggregator/dead-letter)
+	// pricefn-batch-submitted: io.pricefn.batch.submitted -> pricefn-ingress (dead letters -> pricefn-aggregator/dead-letter)
 }
 
 // A broker with the project's Triggers, a fake pricer and aggregator, and
@@ -42,7 +43,7 @@ func ExampleNew() {
 	defer aggregator.Close()
 
 	b, err := broker.New(broker.Config{
-		Subscribers: map[string]string{"pricefn-pricer": pricer.URL, "pricefn-aggregator": aggregator.URL},
+		Subscribers: map[string]string{"pricefn-ingress": aggregator.URL, "pricefn-pricer": pricer.URL, "pricefn-aggregator": aggregator.URL},
 	})
 	if err != nil {
 		panic(err)

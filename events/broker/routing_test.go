@@ -49,7 +49,7 @@ func TestRealManifestsRouting(t *testing.T) {
 		events.TypeChunkPriced:    {"pricefn-aggregator"},
 		events.TypeBatchAccepted:  {"pricefn-aggregator"},
 		events.TypeBatchCompleted: nil,
-		events.TypeBatchSubmitted: nil,
+		events.TypeBatchSubmitted: {"pricefn-ingress"},
 	}
 	for typ, subs := range want {
 		var got []string
@@ -144,7 +144,7 @@ func TestRealManifestsPipeline(t *testing.T) {
 	aggregator := newSink(t, ok)
 	en := newEnv(t, broker.Config{
 		Manifests:   knative.Manifests(),
-		Subscribers: map[string]string{"pricefn-pricer": pricer.URL, "pricefn-aggregator": aggregator.URL},
+		Subscribers: map[string]string{"pricefn-ingress": aggregator.URL, "pricefn-pricer": pricer.URL, "pricefn-aggregator": aggregator.URL},
 	}, nil)
 
 	for _, e := range []event.Event{
