@@ -42,6 +42,7 @@ type Serve struct {
 	Log Log
 
 	overrides string
+	envErrs   []error // environment values Flags could not parse
 }
 
 // DefaultPort is the port a piece listens on when $PORT is not set.
@@ -62,15 +63,18 @@ func (s *Serve) Flags(fs *flag.FlagSet, name string, env Env) {
 	fs.StringVar(&s.Sink, "sink", env("K_SINK"), "URL to send events to, the broker (default $K_SINK)")
 	fs.StringVar(&s.Service, "service", service, "service name in events and logs (default $K_SERVICE)")
 	fs.StringVar(&s.overrides, "ce-overrides", env("K_CE_OVERRIDES"), `extensions for every emitted event, as {"extensions":{...}} (default $K_CE_OVERRIDES)`)
-	fs.DurationVar(&s.ShutdownTimeout, "shutdown-timeout", durationEnv(env, "PRICEFN_SHUTDOWN_TIMEOUT", 30*time.Second), "how long SIGTERM waits for in-flight work ($PRICEFN_SHUTDOWN_TIMEOUT)")
+	shutdownFlag(fs, defaults{env, &s.envErrs}, &s.ShutdownTimeout)
 	s.Log.Flags(fs, env)
 }
 
 // Check validates the parsed values and decodes the overrides. needSink
 // says whether the piece emits events and so needs a sink.
 func (s *Serve) Check(needSink bool) error {
-	if _, _, err := net.SplitHostPort(s.Addr); err != nil {
-		return fmt.Errorf("config: --addr %q: %w", s.Addr, err)
+	if err := errors.Join(s.envErrs...); err != nil {
+		return err
+	}
+	if err := checkAddr("--addr", s.Addr); err != nil {
+		return err
 	}
 	if needSink {
 		if s.Sink == "" {
@@ -115,16 +119,55 @@ func ParseOverrides(v string) (map[string]any, error) {
 	return o.Extensions, nil
 }
 
-func durationEnv(env Env, key string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(env(key)); err == nil {
-		return d
+// checkAddr reports whether v, the value of flag name, is a listen
+// address (HOST:PORT, HOST may be empty).
+func checkAddr(name, v string) error {
+	if _, _, err := net.SplitHostPort(v); err != nil {
+		return fmt.Errorf("config: %s %q: %w", name, v, err)
 	}
-	return def
+	return nil
 }
 
-func intEnv(env Env, key string, def int) int {
-	if n, err := strconv.Atoi(env(key)); err == nil {
-		return n
+// checkPublicURL reports whether v is empty or an absolute http(s) URL.
+func checkPublicURL(v string) error {
+	if v == "" {
+		return nil
 	}
-	return def
+	return CheckURL("--public-url", v)
+}
+
+// defaults reads flag defaults from the environment. A set variable whose
+// value does not parse is not ignored: it is kept in errs, which Check
+// reports, so that a typo such as PRICEFN_MAX_WAIT=30 (no unit) does not
+// silently leave the default in force.
+type defaults struct {
+	env  Env
+	errs *[]error
+}
+
+func (d defaults) duration(key string, def time.Duration) time.Duration {
+	return parseEnv(d, key, def, time.ParseDuration)
+}
+
+func (d defaults) int(key string, def int) int {
+	return parseEnv(d, key, def, strconv.Atoi)
+}
+
+func (d defaults) int64(key string, def int64) int64 {
+	return parseEnv(d, key, def, func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) })
+}
+
+// parseEnv returns the value of key parsed by parse, or def when key is
+// not set or does not parse (then noted in d.errs).
+func parseEnv[T any](d defaults, key string, def T, parse func(string) (T, error)) T {
+	v := d.env(key)
+	if v == "" {
+		return def
+	}
+	x, err := parse(v)
+	if err != nil {
+		*d.errs = append(*d.errs, fmt.Errorf("config: $%s %q: %w", key, v, err))
+		return def
+	}
+	return x
 }

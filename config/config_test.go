@@ -23,7 +23,7 @@ func TestServeFromKnativeEnv(t *testing.T) {
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Check(true); err != nil {
+	if err := c.Check(); err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != ":9090" || c.Sink != "http://broker.example/ns/pricefn" || c.Service != "pricefn-ingress" ||
@@ -39,7 +39,7 @@ func TestFlagsWinOverEnv(t *testing.T) {
 	if err := fs.Parse([]string{"--addr", "127.0.0.1:7000", "--workers", "5"}); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Check(false); err != nil {
+	if err := c.Check(); err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != "127.0.0.1:7000" || c.Workers != 5 || c.Service != "pricer" {
@@ -54,7 +54,7 @@ func TestDefaults(t *testing.T) {
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Check(false); err != nil {
+	if err := c.Check(); err != nil {
 		t.Fatal(err)
 	}
 	if c.Addr != ":8080" || c.MaxWait != 5*time.Minute || c.ShutdownTimeout != 30*time.Second {
@@ -77,7 +77,7 @@ func TestCheckErrors(t *testing.T) {
 		if err := fs.Parse(nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := c.Check(true); err == nil || !strings.HasPrefix(err.Error(), "config: ") {
+		if err := c.Check(); err == nil || !strings.HasPrefix(err.Error(), "config: ") {
 			t.Errorf("%s: err %v, want a config error", name, err)
 		}
 	}
@@ -90,5 +90,72 @@ func TestLoggerJSONWhenNotATerminal(t *testing.T) {
 	log.Debug().Msg("hidden")
 	if s := buf.String(); !strings.HasPrefix(s, `{"level":"info","batchid":"b1","chunk":3,`) || strings.Contains(s, "hidden") {
 		t.Errorf("log %q", s)
+	}
+}
+
+// TestBadEnvValuesAreErrors: a set variable that does not parse is an
+// error, not a silent default.
+func TestBadEnvValuesAreErrors(t *testing.T) {
+	for key, v := range map[string]string{
+		"PRICEFN_MAX_WAIT":         "30",
+		"PRICEFN_UNKNOWN_GRACE":    "soon",
+		"PRICEFN_CHUNK_TRADES":     "10k",
+		"PRICEFN_MAX_BATCH_BYTES":  "32MB",
+		"PRICEFN_SHUTDOWN_TIMEOUT": "x",
+		"PRICEFN_WORKERS":          "all",
+	} {
+		env := config.Map(map[string]string{key: v, "K_SINK": "http://b"})
+		for name, c := range map[string]interface {
+			Flags(*flag.FlagSet, config.Env)
+			Check() error
+		}{"ingress": &config.Ingress{}, "pricer": &config.Pricer{}, "aggregator": &config.Aggregator{}, "dev": &config.Dev{}} {
+			fs := flag.NewFlagSet("t", flag.ContinueOnError)
+			c.Flags(fs, env)
+			if fs.Lookup(flagOf[key]) == nil {
+				continue // not a setting of this piece
+			}
+			if err := fs.Parse(nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Check(); err == nil || !strings.Contains(err.Error(), "$"+key) {
+				t.Errorf("%s with %s=%q: err %v, want one naming $%s", name, key, v, err, key)
+			}
+		}
+	}
+}
+
+var flagOf = map[string]string{
+	"PRICEFN_MAX_WAIT":         "max-wait",
+	"PRICEFN_UNKNOWN_GRACE":    "unknown-grace",
+	"PRICEFN_CHUNK_TRADES":     "chunk-trades",
+	"PRICEFN_MAX_BATCH_BYTES":  "max-batch-bytes",
+	"PRICEFN_SHUTDOWN_TIMEOUT": "shutdown-timeout",
+	"PRICEFN_WORKERS":          "workers",
+}
+
+func TestDevCheck(t *testing.T) {
+	for name, args := range map[string][]string{
+		"bad addr":       {"--addr", "nope"},
+		"bad public url": {"--public-url", "/relative"},
+		"bad log level":  {"--log-level", "loud"},
+	} {
+		var c config.Dev
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		c.Flags(fs, config.Map(nil))
+		if err := fs.Parse(args); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Check(); err == nil || !strings.HasPrefix(err.Error(), "config: ") {
+			t.Errorf("%s: err %v, want a config error", name, err)
+		}
+	}
+	var c config.Dev
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	c.Flags(fs, config.Map(map[string]string{"PORT": "9000"}))
+	if err := fs.Parse(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(); err != nil || c.Addr != ":9000" || c.UnknownGrace != 5*time.Second || c.MaxAge != 24*time.Hour || c.MaxBatchBytes != 32<<20 {
+		t.Errorf("defaults: %v %+v", err, c)
 	}
 }

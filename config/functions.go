@@ -1,9 +1,50 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"time"
 )
+
+// Split is how ingress splits batches into chunks and sends them.
+type Split struct {
+	// ChunkCost is the estimated pricing time of one chunk on one core.
+	ChunkCost time.Duration
+	// ChunkTrades caps the trades of one chunk.
+	ChunkTrades int
+	// SendLimit is how many chunks are sent to the broker at once.
+	SendLimit int
+	// MaxBatchBytes bounds the body of a submitted batch; 0 means the
+	// function's default (host.DefaultMaxBodyBytes).
+	MaxBatchBytes int64
+}
+
+func (c *Split) flags(fs *flag.FlagSet, d defaults) {
+	fs.DurationVar(&c.ChunkCost, "chunk-cost", d.duration("PRICEFN_CHUNK_COST", time.Second), "estimated pricing time of one chunk on one core ($PRICEFN_CHUNK_COST)")
+	fs.IntVar(&c.ChunkTrades, "chunk-trades", d.int("PRICEFN_CHUNK_TRADES", 10_000), "most trades in one chunk ($PRICEFN_CHUNK_TRADES)")
+	fs.IntVar(&c.SendLimit, "send-limit", d.int("PRICEFN_SEND_LIMIT", 16), "chunks sent to the broker at once ($PRICEFN_SEND_LIMIT)")
+	fs.Int64Var(&c.MaxBatchBytes, "max-batch-bytes", d.int64("PRICEFN_MAX_BATCH_BYTES", 32<<20), "largest batch body accepted, in bytes; a larger one is a 413 ($PRICEFN_MAX_BATCH_BYTES)")
+}
+
+// Results is how the aggregator keeps batches and serves their results.
+type Results struct {
+	// MaxWait caps ?wait on the results API.
+	MaxWait time.Duration
+	// UnknownGrace is how long ?wait waits for a batch not known yet
+	// before answering 404.
+	UnknownGrace time.Duration
+	// Retain is how long a finished batch is kept; 0 keeps every batch.
+	Retain time.Duration
+	// MaxAge is how long an unfinished batch is kept; 0 keeps it for ever.
+	MaxAge time.Duration
+}
+
+func (c *Results) flags(fs *flag.FlagSet, d defaults) {
+	fs.DurationVar(&c.MaxWait, "max-wait", d.duration("PRICEFN_MAX_WAIT", 5*time.Minute), "longest ?wait the results API holds a request ($PRICEFN_MAX_WAIT)")
+	fs.DurationVar(&c.UnknownGrace, "unknown-grace", d.duration("PRICEFN_UNKNOWN_GRACE", 5*time.Second), "how long ?wait waits for a batch not known yet before a 404 ($PRICEFN_UNKNOWN_GRACE)")
+	fs.DurationVar(&c.Retain, "retain", d.duration("PRICEFN_RETAIN", time.Hour), "how long the in-memory store keeps a finished batch, 0 for ever ($PRICEFN_RETAIN)")
+	fs.DurationVar(&c.MaxAge, "max-age", d.duration("PRICEFN_MAX_AGE", 24*time.Hour), "how long the in-memory store keeps a batch that never finishes, 0 for ever ($PRICEFN_MAX_AGE)")
+}
 
 // Ingress is the configuration of the ingress function.
 type Ingress struct {
@@ -11,21 +52,19 @@ type Ingress struct {
 	// PublicURL is the base URL of the results API in status URLs; empty
 	// gives relative ones. $PRICEFN_PUBLIC_URL.
 	PublicURL string
-	// ChunkCost is the estimated pricing time of one chunk on one core.
-	ChunkCost time.Duration
-	// ChunkTrades caps the trades of one chunk.
-	ChunkTrades int
-	// SendLimit is how many chunks are sent to the broker at once.
-	SendLimit int
+	Split
 }
 
 // Flags defines the ingress flags on fs, with defaults from env.
 func (c *Ingress) Flags(fs *flag.FlagSet, env Env) {
 	c.Serve.Flags(fs, "ingress", env)
-	c.publicURL(fs, env, &c.PublicURL)
-	fs.DurationVar(&c.ChunkCost, "chunk-cost", durationEnv(env, "PRICEFN_CHUNK_COST", time.Second), "estimated pricing time of one chunk on one core ($PRICEFN_CHUNK_COST)")
-	fs.IntVar(&c.ChunkTrades, "chunk-trades", intEnv(env, "PRICEFN_CHUNK_TRADES", 10_000), "most trades in one chunk ($PRICEFN_CHUNK_TRADES)")
-	fs.IntVar(&c.SendLimit, "send-limit", intEnv(env, "PRICEFN_SEND_LIMIT", 16), "chunks sent to the broker at once ($PRICEFN_SEND_LIMIT)")
+	publicURLFlag(fs, env, &c.PublicURL)
+	c.Split.flags(fs, defaults{env, &c.envErrs})
+}
+
+// Check validates the parsed values: ingress needs a sink.
+func (c *Ingress) Check() error {
+	return errors.Join(c.Serve.Check(true), checkPublicURL(c.PublicURL))
 }
 
 // Pricer is the configuration of the pricer function.
@@ -38,34 +77,31 @@ type Pricer struct {
 // Flags defines the pricer flags on fs, with defaults from env.
 func (c *Pricer) Flags(fs *flag.FlagSet, env Env) {
 	c.Serve.Flags(fs, "pricer", env)
-	fs.IntVar(&c.Workers, "workers", intEnv(env, "PRICEFN_WORKERS", 0), "trades priced at once, 0 for one per core ($PRICEFN_WORKERS)")
+	workersFlag(fs, defaults{env, &c.envErrs}, &c.Workers)
 }
+
+// Check validates the parsed values: the pricer replies and needs no sink.
+func (c *Pricer) Check() error { return c.Serve.Check(false) }
 
 // Aggregator is the configuration of the aggregator function.
 type Aggregator struct {
 	Serve
 	// PublicURL is the base URL of the results API in batch.completed.
 	PublicURL string
-	// MaxWait caps ?wait on the results API.
-	MaxWait time.Duration
-	// Retain is how long a finished batch is kept; 0 keeps every batch.
-	Retain time.Duration
+	Results
 }
 
 // Flags defines the aggregator flags on fs, with defaults from env.
 func (c *Aggregator) Flags(fs *flag.FlagSet, env Env) {
 	c.Serve.Flags(fs, "aggregator", env)
-	c.publicURL(fs, env, &c.PublicURL)
-	fs.DurationVar(&c.MaxWait, "max-wait", durationEnv(env, "PRICEFN_MAX_WAIT", 5*time.Minute), "longest ?wait the results API holds a request ($PRICEFN_MAX_WAIT)")
-	retainFlag(fs, env, &c.Retain)
+	publicURLFlag(fs, env, &c.PublicURL)
+	c.Results.flags(fs, defaults{env, &c.envErrs})
 }
 
-func retainFlag(fs *flag.FlagSet, env Env, p *time.Duration) {
-	fs.DurationVar(p, "retain", durationEnv(env, "PRICEFN_RETAIN", time.Hour), "how long the in-memory store keeps a finished batch, 0 for ever ($PRICEFN_RETAIN)")
-}
-
-func (s *Serve) publicURL(fs *flag.FlagSet, env Env, p *string) {
-	fs.StringVar(p, "public-url", env("PRICEFN_PUBLIC_URL"), "base URL of the results API in status links, e.g. https://pricefn.example.com ($PRICEFN_PUBLIC_URL)")
+// Check validates the parsed values. Without a sink the aggregator
+// announces nothing, which is allowed.
+func (c *Aggregator) Check() error {
+	return errors.Join(c.Serve.Check(false), checkPublicURL(c.PublicURL))
 }
 
 // Dev is the configuration of "pricefn dev": the whole engine in one
@@ -75,33 +111,51 @@ type Dev struct {
 	Addr string
 	// Internal is the loopback address of the broker and the functions'
 	// event endpoints.
-	Internal        string
-	PublicURL       string
-	ChunkCost       time.Duration
-	ChunkTrades     int
-	SendLimit       int
+	Internal  string
+	PublicURL string
+	Split
+	Results
+	// Workers is how many trades the pricer prices at once.
 	Workers         int
-	MaxWait         time.Duration
-	Retain          time.Duration
 	ShutdownTimeout time.Duration
 	Log             Log
+
+	envErrs []error
 }
 
 // Flags defines the dev flags on fs, with defaults from env.
 func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
+	d := defaults{env, &c.envErrs}
 	port := env("PORT")
 	if port == "" {
 		port = DefaultPort
 	}
 	fs.StringVar(&c.Addr, "addr", ":"+port, "gateway address (default from $PORT)")
 	fs.StringVar(&c.Internal, "internal-addr", "127.0.0.1:0", "loopback address of the broker and the functions' event endpoints")
-	fs.StringVar(&c.PublicURL, "public-url", env("PRICEFN_PUBLIC_URL"), "base URL of the results API in status links ($PRICEFN_PUBLIC_URL)")
-	fs.DurationVar(&c.ChunkCost, "chunk-cost", durationEnv(env, "PRICEFN_CHUNK_COST", time.Second), "estimated pricing time of one chunk on one core ($PRICEFN_CHUNK_COST)")
-	fs.IntVar(&c.ChunkTrades, "chunk-trades", intEnv(env, "PRICEFN_CHUNK_TRADES", 10_000), "most trades in one chunk ($PRICEFN_CHUNK_TRADES)")
-	fs.IntVar(&c.SendLimit, "send-limit", intEnv(env, "PRICEFN_SEND_LIMIT", 16), "chunks sent to the broker at once ($PRICEFN_SEND_LIMIT)")
-	fs.IntVar(&c.Workers, "workers", intEnv(env, "PRICEFN_WORKERS", 0), "trades priced at once per chunk, 0 for one per core ($PRICEFN_WORKERS)")
-	fs.DurationVar(&c.MaxWait, "max-wait", durationEnv(env, "PRICEFN_MAX_WAIT", 5*time.Minute), "longest ?wait the results API holds a request ($PRICEFN_MAX_WAIT)")
-	retainFlag(fs, env, &c.Retain)
-	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", durationEnv(env, "PRICEFN_SHUTDOWN_TIMEOUT", 30*time.Second), "how long SIGTERM waits for in-flight work ($PRICEFN_SHUTDOWN_TIMEOUT)")
+	publicURLFlag(fs, env, &c.PublicURL)
+	c.Split.flags(fs, d)
+	workersFlag(fs, d, &c.Workers)
+	c.Results.flags(fs, d)
+	shutdownFlag(fs, d, &c.ShutdownTimeout)
 	c.Log.Flags(fs, env)
+}
+
+// Check validates the parsed values.
+func (c *Dev) Check() error {
+	if err := errors.Join(c.envErrs...); err != nil {
+		return err
+	}
+	return errors.Join(checkAddr("--addr", c.Addr), checkAddr("--internal-addr", c.Internal), checkPublicURL(c.PublicURL), c.Log.Check())
+}
+
+func publicURLFlag(fs *flag.FlagSet, env Env, p *string) {
+	fs.StringVar(p, "public-url", env("PRICEFN_PUBLIC_URL"), "base URL of the results API in status links, e.g. https://pricefn.example.com ($PRICEFN_PUBLIC_URL)")
+}
+
+func workersFlag(fs *flag.FlagSet, d defaults, p *int) {
+	fs.IntVar(p, "workers", d.int("PRICEFN_WORKERS", 0), "trades priced at once per chunk, 0 for one per core ($PRICEFN_WORKERS)")
+}
+
+func shutdownFlag(fs *flag.FlagSet, d defaults, p *time.Duration) {
+	fs.DurationVar(p, "shutdown-timeout", d.duration("PRICEFN_SHUTDOWN_TIMEOUT", 30*time.Second), "how long SIGTERM waits for in-flight work ($PRICEFN_SHUTDOWN_TIMEOUT)")
 }

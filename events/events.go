@@ -5,8 +5,11 @@
 package events
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -52,6 +55,18 @@ type BatchAccepted struct {
 	SubmittedAt time.Time `json:"submittedAt"`
 	// ResultsURL is where the results will be served, when known.
 	ResultsURL string `json:"resultsUrl,omitempty"`
+	// Digest identifies the submission (see Digest).
+	Digest string `json:"digest,omitempty"`
+}
+
+// Digest returns the digest of a batch document as submitted: "sha256:"
+// and the hex SHA-256 of its bytes. Ingress puts it on every event of the
+// batch, so that the aggregator can tell a redelivery (same id, same
+// digest) from another batch submitted under an id already used (same
+// id, other digest), whose events it must not mix with the first one's.
+func Digest(doc []byte) string {
+	sum := sha256.Sum256(doc)
+	return "sha256:" + hex.EncodeToString(sum[:])
 }
 
 // ChunkRequested is the data of TypeChunkRequested: a self-contained batch
@@ -64,6 +79,9 @@ type ChunkRequested struct {
 	Offset      int         `json:"offset"`
 	Batch       batch.Batch `json:"batch"`
 	RequestedAt time.Time   `json:"requestedAt"`
+	// Digest is the batch's BatchAccepted.Digest; the pricer returns it
+	// in ChunkPriced.
+	Digest string `json:"digest,omitempty"`
 }
 
 // ChunkPriced is the data of TypeChunkPriced.
@@ -79,6 +97,8 @@ type ChunkPriced struct {
 	FinishedAt  time.Time           `json:"finishedAt"`
 	// PricedBy names the pricer instance (K_SERVICE, host name).
 	PricedBy string `json:"pricedBy,omitempty"`
+	// Digest is ChunkRequested.Digest.
+	Digest string `json:"digest,omitempty"`
 }
 
 // BatchCompleted is the data of TypeBatchCompleted.
@@ -145,4 +165,17 @@ func Decode[T any](e event.Event, typ string) (T, error) {
 func BatchID(e event.Event) string {
 	v, _ := e.Extensions()[ExtBatchID].(string)
 	return v
+}
+
+// Retryable reports whether a Knative broker retries a delivery answered
+// with HTTP status code: 404, 408, 409, 429 and every 5xx. Other codes are
+// final: 2xx is success, and 400, 401, 403 and the other 4xx (and 3xx) are
+// failures the broker does not retry. A subscriber that wants an event
+// again answers a retryable code; one that can never process it, a 400.
+func Retryable(code int) bool {
+	switch code {
+	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
+		return true
+	}
+	return code >= 500
 }

@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"sigs.k8s.io/yaml"
 
@@ -109,9 +110,9 @@ func TestServices(t *testing.T) {
 		if ports, _ := get(c, "ports").([]any); len(ports) != 1 || get(ports[0], "containerPort") != float64(8080) {
 			t.Errorf("%s: ports %v, want one containerPort 8080", name, get(c, "ports"))
 		}
-		for _, probe := range []string{"readinessProbe", "livenessProbe"} {
-			if str(c, probe, "httpGet", "path") != "/healthz" {
-				t.Errorf("%s: %s %v, want httpGet /healthz", name, probe, get(c, probe))
+		for probe, path := range map[string]string{"readinessProbe": "/readyz", "livenessProbe": "/healthz"} {
+			if str(c, probe, "httpGet", "path") != path {
+				t.Errorf("%s: %s %v, want httpGet %s", name, probe, get(c, probe), path)
 			}
 		}
 		sc := get(c, "securityContext")
@@ -120,11 +121,14 @@ func TestServices(t *testing.T) {
 			str(sc, "seccompProfile", "type") != "RuntimeDefault" {
 			t.Errorf("%s: securityContext %v is not restrictive", name, sc)
 		}
-		sink := ""
+		sink, maxWait := "", ""
 		if env, _ := get(c, "env").([]any); len(env) > 0 {
 			for _, e := range env {
-				if str(e, "name") == "K_SINK" {
+				switch str(e, "name") {
+				case "K_SINK":
 					sink = str(e, "value")
+				case "PRICEFN_MAX_WAIT":
+					maxWait = str(e, "value")
 				}
 			}
 		}
@@ -142,6 +146,11 @@ func TestServices(t *testing.T) {
 			}
 			if sink != brokerURL {
 				t.Errorf("aggregator: K_SINK %q, want %s", sink, brokerURL)
+			}
+			// A long poll must end before Knative's request timeout.
+			timeout, _ := get(tmpl, "spec", "timeoutSeconds").(float64)
+			if d, err := time.ParseDuration(maxWait); err != nil || timeout == 0 || d >= time.Duration(timeout)*time.Second {
+				t.Errorf("aggregator: PRICEFN_MAX_WAIT %q with timeoutSeconds %v, want a wait shorter than the timeout", maxWait, timeout)
 			}
 		case "ingress":
 			if sink != brokerURL {

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/events/broker"
+	"github.com/pricefn/pricefn/functions/host"
 )
 
 // brokerOptions are the settings of "pricefn broker".
@@ -110,7 +111,7 @@ func serveBroker(ctx context.Context, ln net.Listener, opts brokerOptions, log z
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.Handle("/", b)
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: host.DefaultReadTimeout, IdleTimeout: 2 * time.Minute}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Str("broker", cfg.Name).Msg("broker listening")

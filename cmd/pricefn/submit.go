@@ -31,6 +31,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	out := fs.String("out", "", "write results to this file instead of stdout")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up waiting for the results after this long")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
+	lostAfter := fs.Duration("lost-after", time.Minute, "give up when the engine has not known the accepted batch (404) for this long")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: pricefn submit [flags] [FILE]\n\nSends a batch (FILE, or stdin) to a running engine as an io.pricefn.batch.submitted\nCloudEvent, shows progress on stderr, waits for the results and prints them\n(as pricefn price does). Exits non-zero when the batch is rejected or does\nnot complete.\n\nflags:")
 		fs.PrintDefaults()
@@ -71,7 +72,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return err
 	}
-	results, err := waitResults(ctx, client, statusURL, progress)
+	results, err := waitResults(ctx, client, statusURL, *lostAfter, progress)
 	if err != nil {
 		return fmt.Errorf("batch %s: %w", rc.BatchID, err)
 	}
@@ -115,12 +116,7 @@ func postBatch(ctx context.Context, client *http.Client, base string, data []byt
 	if err != nil {
 		return nil, err
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	resp, body, err := do(client, req)
 	if err != nil {
 		return nil, err
 	}
@@ -138,27 +134,23 @@ func postBatch(ctx context.Context, client *http.Client, base string, data []byt
 }
 
 // waitResults long-polls the results until the batch is finished, showing
-// its progress, and returns the results document.
-func waitResults(ctx context.Context, client *http.Client, statusURL string, progress io.Writer) ([]byte, error) {
+// its progress, and returns the results document. The engine answers 202
+// a moment before the aggregator hears of the batch, so a 404 is asked
+// again; a batch still unknown after lostAfter is lost (the aggregator
+// restarted, or forgot it).
+func waitResults(ctx context.Context, client *http.Client, statusURL string, lostAfter time.Duration, progress io.Writer) ([]byte, error) {
 	last := ""
+	var unknownSince time.Time
 	for {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, statusURL+"/results?wait=2s", nil)
+		code, body, err := get(ctx, client, statusURL+"/results?wait=2s")
 		if err != nil {
 			return nil, err
 		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return nil, err
-		}
-		body, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		switch resp.StatusCode {
+		switch code {
 		case http.StatusOK:
 			return body, nil
 		case http.StatusAccepted:
+			unknownSince = time.Time{}
 			var st aggregator.Status
 			if json.Unmarshal(body, &st) == nil {
 				line := fmt.Sprintf("%s: chunks %d/%d, trades %d/%d", st.State, st.ChunksDone, st.Chunks, st.Trades-st.Pending, st.Trades)
@@ -168,39 +160,67 @@ func waitResults(ctx context.Context, client *http.Client, statusURL string, pro
 				}
 			}
 		case http.StatusNotFound:
-			// The aggregator has not heard of the batch yet: keep waiting.
-			if err := ctx.Err(); err != nil {
-				return nil, err
+			if unknownSince.IsZero() {
+				unknownSince = time.Now()
+			} else if time.Since(unknownSince) > lostAfter {
+				return nil, fmt.Errorf("results: the engine has not known the batch for %s: %s", lostAfter, errorText(body))
+			}
+			// Pause: a server that answers 404 at once must not be
+			// polled in a tight loop.
+			t := time.NewTimer(500 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				t.Stop()
+				return nil, ctx.Err()
+			case <-t.C:
 			}
 		default:
-			return nil, fmt.Errorf("results: %s: %s", resp.Status, errorText(body))
+			return nil, fmt.Errorf("results: %d %s: %s", code, http.StatusText(code), errorText(body))
 		}
 	}
 }
 
 // getStatus fetches the status document.
 func getStatus(ctx context.Context, client *http.Client, statusURL string) (*aggregator.Status, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, statusURL, nil)
+	code, body, err := get(ctx, client, statusURL)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("status: %s: %s", resp.Status, errorText(body))
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("status: %d %s: %s", code, http.StatusText(code), errorText(body))
 	}
 	var st aggregator.Status
 	if err := json.Unmarshal(body, &st); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}
 	return &st, nil
+}
+
+// get fetches url and returns the status code and body.
+func get(ctx context.Context, client *http.Client, url string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	resp, body, err := do(client, req)
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode, body, nil
+}
+
+// do sends req and reads the whole response.
+func do(client *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
+	}
+	return resp, body, nil
 }
 
 // resolve returns ref relative to base.

@@ -3,10 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,7 +27,7 @@ func startDev(t *testing.T) string {
 	internal := httptest.NewUnstartedServer(nil)
 	eng, err := launch.NewEngine(launch.EngineOptions{
 		InternalURL: "http://" + internal.Listener.Addr().String(),
-		Config:      config.Dev{ChunkTrades: 40},
+		Config:      config.Dev{Split: config.Split{ChunkTrades: 40}},
 		Log:         zerolog.Nop(),
 		Broker: func(c *broker.Config) {
 			c.Sleep = func(ctx context.Context, d time.Duration) error { return ctx.Err() }
@@ -86,5 +89,33 @@ func TestSubmitRejected(t *testing.T) {
 	code, stdout, stderr := runCmd(t, "submit", "--url", url, file)
 	if code == 0 || stdout != "" || !strings.Contains(stderr, `batch rejected (400 Bad Request)`) || !strings.Contains(stderr, `unknown measure "npvv"`) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestSubmitGivesUpOnLostBatch: a batch accepted and then unknown to the
+// engine (404 at once, as when the aggregator restarted) ends submit with
+// an error once --lost-after has passed, instead of polling in a tight
+// loop until --timeout.
+func TestSubmitGivesUpOnLostBatch(t *testing.T) {
+	var polls atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batchId":"lost","trades":1,"chunks":1,"statusUrl":"/batches/lost"}`)
+	})
+	mux.HandleFunc("GET /batches/lost/results", func(w http.ResponseWriter, r *http.Request) {
+		polls.Add(1)
+		host.WriteError(w, host.Errorf(http.StatusNotFound, "aggregator: batch \"lost\" not found"))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "b.json")
+	os.WriteFile(file, []byte(`{}`), 0o644)
+	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, "--lost-after", "600ms", "--timeout", "20s", file)
+	if code != 1 || !strings.Contains(stderr, "has not known the batch for 600ms") {
+		t.Fatalf("exit %d, stderr %q, want a lost-batch error", code, stderr)
+	}
+	if n := polls.Load(); n > 10 {
+		t.Errorf("%d polls in 600ms: polling in a tight loop", n)
 	}
 }

@@ -3,7 +3,6 @@ package broker
 import (
 	"fmt"
 	"math"
-	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -102,17 +101,6 @@ func (p policy) backoff(n int) time.Duration {
 		d *= 2
 	}
 	return d
-}
-
-// retryable reports whether a broker retries a delivery answered with code:
-// 404, 408, 409, 429 and 5xx, as Knative does. Other codes (2xx is success,
-// 3xx, 400, 401, 403 and the other 4xx) are final.
-func retryable(code int) bool {
-	switch code {
-	case http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
-		return true
-	}
-	return code >= 500
 }
 
 // parseISODuration parses an ISO-8601 duration of weeks, days, hours,

@@ -14,6 +14,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/rs/zerolog"
+
+	"github.com/pricefn/pricefn/events"
 )
 
 // The extensions Knative adds to an event it sends to a dead-letter sink.
@@ -194,7 +196,7 @@ func (b *Broker) post(ctx context.Context, dest string, ev *event.Event, wantRep
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, errorBodyMax))
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10)) // keep the connection
-		return nil, &failure{dest: dest, code: resp.StatusCode, body: body, retry: retryable(resp.StatusCode),
+		return nil, &failure{dest: dest, code: resp.StatusCode, body: body, retry: events.Retryable(resp.StatusCode),
 			err: fmt.Errorf("broker: %s answered %d", dest, resp.StatusCode)}
 	}
 	if !wantReply {

@@ -105,17 +105,6 @@ func TestDeliveryPolicy(t *testing.T) {
 	}
 }
 
-func TestRetryable(t *testing.T) {
-	for code, want := range map[int]bool{
-		200: false, 202: false, 301: false, 400: false, 401: false, 403: false, 410: false, 422: false,
-		404: true, 408: true, 409: true, 429: true, 500: true, 502: true, 503: true, 504: true,
-	} {
-		if got := retryable(code); got != want {
-			t.Errorf("retryable(%d) = %v, want %v", code, got, want)
-		}
-	}
-}
-
 func TestResolve(t *testing.T) {
 	subs := map[string]string{"agg": "http://127.0.0.1:9002", "pfx": "http://127.0.0.1:9000/aggregator/"}
 	svc := func(name string) *Ref { return &Ref{APIVersion: "serving.knative.dev/v1", Kind: "Service", Name: name} }

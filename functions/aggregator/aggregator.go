@@ -9,6 +9,11 @@
 // is answered 404, which a broker retries with backoff: ingress sends
 // batch.accepted before any chunk, so the wait is short, and nothing is
 // stored for a batch the aggregator cannot check the chunk against.
+//
+// A batch id is an idempotency key: a batch submitted again under an id in
+// use, with other content (another events.Digest), is not mixed into the
+// first one. Its events are acknowledged, logged and ignored, and the first
+// batch's results stand.
 package aggregator
 
 import (
@@ -50,8 +55,15 @@ type Options struct {
 	// PublicURL is the base of the results API in batch.completed ("" gives
 	// relative URLs).
 	PublicURL string
-	// MaxWait caps ?wait on the results API; 0 means 5 minutes.
+	// MaxWait caps ?wait on the results API; 0 means DefaultMaxWait.
 	MaxWait time.Duration
+	// UnknownGrace is how long ?wait holds a request for a batch the
+	// aggregator does not know. Ingress answers 202 once batch.accepted is
+	// with the broker, a moment before it reaches the aggregator, so a poll
+	// right after submitting waits this long for the batch to appear; a
+	// poll for an id that never existed answers 404 after it rather than
+	// after the whole wait. 0 means DefaultUnknownGrace.
+	UnknownGrace time.Duration
 	// Log receives one line per batch event.
 	Log zerolog.Logger
 	// Registerer receives the aggregator's metrics; nil registers none.
@@ -60,8 +72,17 @@ type Options struct {
 	Now func() time.Time
 }
 
-// DefaultSource is the source of batch.completed unless Options says.
-const DefaultSource = "/pricefn/aggregator"
+// Defaults for the zero fields of Options.
+const (
+	// DefaultSource is the source of batch.completed.
+	DefaultSource = "/pricefn/aggregator"
+	// DefaultMaxWait caps ?wait.
+	DefaultMaxWait = 5 * time.Minute
+	// DefaultUnknownGrace is how long ?wait waits for an unknown batch: a
+	// broker's first retries of batch.accepted fit in it (Knative's
+	// defaults: 0.2 + 0.4 + 0.8 + 1.6 s).
+	DefaultUnknownGrace = 5 * time.Second
+)
 
 // Function is the aggregator function.
 type Function struct {
@@ -71,8 +92,9 @@ type Function struct {
 	drainOnce sync.Once
 }
 
-// New returns the aggregator. It panics if opt.Store is nil, a programmer
-// error.
+// New returns the aggregator. It panics if opt.Store is nil or its metrics
+// cannot be registered with opt.Registerer (registered twice): programmer
+// errors.
 func New(opt Options) *Function {
 	if opt.Store == nil {
 		panic("aggregator: New without a Store")
@@ -81,7 +103,10 @@ func New(opt Options) *Function {
 		opt.Source = DefaultSource
 	}
 	if opt.MaxWait <= 0 {
-		opt.MaxWait = 5 * time.Minute
+		opt.MaxWait = DefaultMaxWait
+	}
+	if opt.UnknownGrace <= 0 {
+		opt.UnknownGrace = DefaultUnknownGrace
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -122,7 +147,11 @@ func (f *Function) accepted(ctx context.Context, e event.Event) error {
 	}
 	log := f.opt.Log.With().Str("batchid", a.BatchID).Logger()
 	if upd.Duplicate {
-		log.Debug().Msg("duplicate batch.accepted ignored")
+		// Ignored either way; a claim it got (after a failed announcement)
+		// is still the first batch's to announce.
+		if rec, err := f.opt.Store.Get(ctx, a.BatchID); err != nil || !f.conflict(rec, a.Digest, log) {
+			log.Debug().Msg("duplicate batch.accepted ignored")
+		}
 	} else {
 		log.Info().Int("trades", len(a.TradeIDs)).Int("chunks", len(a.ChunkOffsets)).Msg("batch accepted")
 	}
@@ -154,8 +183,12 @@ func checkAccepted(a *events.BatchAccepted, ext string) error {
 
 func (f *Function) priced(ctx context.Context, e event.Event) error {
 	c, err := events.Decode[events.ChunkPriced](e, events.TypeChunkPriced)
-	if err == nil && c.BatchID == "" {
+	switch ext := events.BatchID(e); {
+	case err != nil:
+	case c.BatchID == "":
 		err = errors.New("chunk.priced without batchId")
+	case ext != "" && ext != c.BatchID:
+		err = fmt.Errorf("chunk.priced: batchid extension %q differs from batchId %q", ext, c.BatchID)
 	}
 	if err != nil {
 		f.metrics.chunks.WithLabelValues("rejected").Inc()
@@ -169,9 +202,13 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	if err != nil {
 		return fmt.Errorf("aggregator: batch %s: %w", c.BatchID, err)
 	}
+	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", c.Index).Logger()
+	if f.conflict(rec, c.Digest, log) {
+		return nil
+	}
 	if err := checkChunk(rec, &c); err != nil {
 		f.metrics.chunks.WithLabelValues("rejected").Inc()
-		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
+		return host.Errorf(http.StatusBadRequest, "%w", err)
 	}
 	failed := 0
 	for i := range c.Results {
@@ -193,7 +230,6 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	if err != nil {
 		return fmt.Errorf("aggregator: batch %s chunk %d: %w", c.BatchID, c.Index, err)
 	}
-	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", c.Index).Logger()
 	if upd.Duplicate {
 		f.metrics.chunks.WithLabelValues("duplicate").Inc()
 		log.Info().Msg("duplicate chunk ignored")
@@ -202,6 +238,21 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		log.Debug().Int("trades", len(c.Results)).Int("failed", failed).Msg("chunk recorded")
 	}
 	return f.announce(ctx, c.BatchID, upd)
+}
+
+// conflict reports whether an event of digest belongs to another batch
+// than rec, submitted later under the same id: then it is acknowledged and
+// ignored, logged and counted, so that the first batch's results stand
+// unmixed (ingress, which keeps no state, cannot refuse the reused id).
+// Events without a digest are taken as rec's.
+func (f *Function) conflict(rec *Record, digest string, log zerolog.Logger) bool {
+	if digest == "" || rec.Accepted.Digest == "" || digest == rec.Accepted.Digest {
+		return false
+	}
+	f.metrics.chunks.WithLabelValues("conflict").Inc()
+	log.Error().Str("digest", digest).Str("batchDigest", rec.Accepted.Digest).
+		Msg("event of another batch submitted under the same id ignored: the first batch's results stand")
+	return true
 }
 
 // checkChunk checks that c is chunk c.Index of rec's batch: the same chunk
@@ -226,45 +277,63 @@ func checkChunk(rec *Record, c *events.ChunkPriced) error {
 // HandleDeadLetter receives the events the broker gave up delivering. A
 // dead chunk.requested marks its chunk dead, with the broker's
 // knativeerror* extensions as the reason; a dead chunk.priced or
-// batch.accepted is recorded if it still can be. Other events are logged
-// and dropped: there is nowhere further to send them.
+// batch.accepted is recorded if it still can be, and a chunk.priced that
+// cannot be (its results do not fit the batch) marks its chunk dead, so
+// that the batch still finishes. An error the broker retries (a chunk of a
+// batch whose batch.accepted is late: 404) is returned for the broker to
+// retry: nothing is dropped that a later attempt could record. Other events
+// are logged and dropped: there is nowhere further to send them.
 func (f *Function) HandleDeadLetter(ctx context.Context, e event.Event) (*event.Event, error) {
 	log := f.opt.Log.With().Str("batchid", events.BatchID(e)).Str("type", e.Type()).Str("id", e.ID()).Logger()
 	switch e.Type() {
 	case events.TypeChunkRequested:
-		return nil, f.dead(ctx, e)
+		return nil, f.dead(ctx, e, deadReason(e))
 	case events.TypeChunkPriced, events.TypeBatchAccepted:
 		_, err := f.Handle(ctx, e)
-		if err != nil && host.Status(err) < 500 {
-			log.Error().Err(err).Msg("dead-lettered event dropped")
-			return nil, nil
+		switch {
+		case err == nil || events.Retryable(host.Status(err)):
+			return nil, err
+		case e.Type() == events.TypeChunkPriced:
+			return nil, f.dead(ctx, e, fmt.Sprintf("%s; its result was refused: %s", deadReason(e), host.Message(err)))
 		}
-		return nil, err
+		log.Error().Str("error", host.Message(err)).Msg("dead-lettered event dropped")
+		return nil, nil
 	}
 	log.Warn().Str("reason", deadReason(e)).Msg("dead-lettered event dropped")
 	return nil, nil
 }
 
-// dead records a dead-lettered chunk.requested.
-func (f *Function) dead(ctx context.Context, e event.Event) error {
+// dead records the chunk of a dead-lettered chunk.requested or
+// chunk.priced as dead, for reason.
+func (f *Function) dead(ctx context.Context, e event.Event, reason string) error {
 	var c struct {
 		BatchID string `json:"batchId"`
-		Index   int    `json:"index"`
+		Index   *int   `json:"index"`
+		Digest  string `json:"digest"`
 	}
-	if err := json.Unmarshal(e.Data(), &c); err != nil || c.BatchID == "" {
-		return host.Errorf(http.StatusBadRequest, "aggregator: dead-lettered chunk.requested %s without batchId and index: %v", e.ID(), err)
+	if err := json.Unmarshal(e.Data(), &c); err != nil || c.BatchID == "" || c.Index == nil {
+		return host.Errorf(http.StatusBadRequest, "aggregator: dead-lettered %s %s without batchId and index", e.Type(), e.ID())
 	}
-	reason := deadReason(e)
-	upd, err := f.opt.Store.Put(ctx, c.BatchID, Chunk{Index: c.Index, State: ChunkDead, Reason: reason, ArrivedAt: f.opt.Now().UTC()})
+	index := *c.Index
+	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", index).Logger()
+	rec, err := f.opt.Store.Get(ctx, c.BatchID)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		return host.Errorf(http.StatusNotFound, "aggregator: dead-lettered chunk %d of unknown batch %s", c.Index, c.BatchID)
-	case errors.Is(err, ErrBadChunk):
-		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
+		return host.Errorf(http.StatusNotFound, "aggregator: dead-lettered chunk %d of unknown batch %s", index, c.BatchID)
 	case err != nil:
-		return fmt.Errorf("aggregator: batch %s chunk %d: %w", c.BatchID, c.Index, err)
+		return fmt.Errorf("aggregator: batch %s: %w", c.BatchID, err)
+	case f.conflict(rec, c.Digest, log):
+		return nil
 	}
-	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", c.Index).Logger()
+	upd, err := f.opt.Store.Put(ctx, c.BatchID, Chunk{Index: index, State: ChunkDead, Reason: reason, ArrivedAt: f.opt.Now().UTC()})
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return host.Errorf(http.StatusNotFound, "aggregator: dead-lettered chunk %d of unknown batch %s", index, c.BatchID)
+	case errors.Is(err, ErrBadChunk):
+		return host.Errorf(http.StatusBadRequest, "%w", err)
+	case err != nil:
+		return fmt.Errorf("aggregator: batch %s chunk %d: %w", c.BatchID, index, err)
+	}
 	if upd.Duplicate {
 		f.metrics.chunks.WithLabelValues("duplicate").Inc()
 		log.Info().Str("reason", reason).Msg("dead letter for a chunk with an outcome ignored")

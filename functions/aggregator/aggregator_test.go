@@ -67,15 +67,23 @@ var (
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, func(*aggregator.Options) {})
+}
+
+// newFixtureWith is newFixture with options adjusted by adjust.
+func newFixtureWith(t *testing.T, adjust func(*aggregator.Options)) *fixture {
+	t.Helper()
 	f := &fixture{store: aggregator.NewMemStore(aggregator.MemStoreOptions{}), sender: &fakeSender{}}
 	now := submitAt
 	var mu sync.Mutex
-	f.fn = aggregator.New(aggregator.Options{Store: f.store, Sender: f.sender, Log: zerolog.Nop(), Now: func() time.Time {
+	opt := aggregator.Options{Store: f.store, Sender: f.sender, Log: zerolog.Nop(), Now: func() time.Time {
 		mu.Lock()
 		defer mu.Unlock()
 		now = now.Add(time.Second)
 		return now
-	}})
+	}}
+	adjust(&opt)
+	f.fn = aggregator.New(opt)
 	f.srv = httptest.NewServer(f.fn.Routes(zerolog.Nop()))
 	t.Cleanup(func() { f.fn.Drain(); f.srv.Close() })
 	return f
@@ -149,6 +157,22 @@ func (f *fixture) get(t *testing.T, path string) (int, string) {
 		t.Fatal(err)
 	}
 	return do(t, req)
+}
+
+// poll GETs path in the background and sends its status code (0 when the
+// request failed) on the channel it returns.
+func (f *fixture) poll(path string) <-chan int {
+	got := make(chan int, 1)
+	go func() {
+		resp, err := http.Get(f.srv.URL + path)
+		if err != nil {
+			got <- 0
+			return
+		}
+		resp.Body.Close()
+		got <- resp.StatusCode
+	}()
+	return got
 }
 
 func (f *fixture) status(t *testing.T, id string) aggregator.Status {
@@ -455,19 +479,9 @@ func TestWaitHoldsUntilFinished(t *testing.T) {
 func TestWaitEndsOnDrain(t *testing.T) {
 	f := newFixture(t)
 	f.mustPost(t, "/", acceptedEvent(t, "b1"))
-	got := make(chan int, 1)
 	watching, stop, _ := f.store.Watch(context.Background(), "b1")
 	defer stop()
-	go func() {
-		req, _ := http.NewRequest(http.MethodGet, f.srv.URL+"/batches/b1/results?wait=10m", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			got <- 0
-			return
-		}
-		resp.Body.Close()
-		got <- resp.StatusCode
-	}()
+	got := f.poll("/batches/b1/results?wait=10m")
 	// Make sure the poll is waiting: a change wakes both it and us.
 	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
 	<-watching
@@ -496,27 +510,5 @@ func TestEmptyBatchCompletesAtOnce(t *testing.T) {
 	}
 	if cs := f.completions(t); len(cs) != 1 || cs[0].State != aggregator.StateCompleted {
 		t.Fatalf("completions %+v", cs)
-	}
-}
-
-func TestMemStoreForgetsOldBatches(t *testing.T) {
-	now := submitAt
-	s := aggregator.NewMemStore(aggregator.MemStoreOptions{Retain: time.Hour, Now: func() time.Time { return now }})
-	ctx := context.Background()
-	accepted := func(id string, chunks int) events.BatchAccepted {
-		return events.BatchAccepted{BatchID: id, TradeIDs: []string{"T0", "T1"}, ChunkOffsets: []int{0, 1}[:chunks]}
-	}
-	s.Create(ctx, accepted("old", 1), now)
-	s.Put(ctx, "old", aggregator.Chunk{Index: 0, State: aggregator.ChunkDead})
-	s.Create(ctx, accepted("running", 2), now)
-	now = now.Add(2 * time.Hour)
-	s.Create(ctx, accepted("new", 1), now)
-	if _, err := s.Get(ctx, "old"); err == nil {
-		t.Error("a batch finished 2 hours ago is still kept")
-	}
-	for _, id := range []string{"running", "new"} {
-		if _, err := s.Get(ctx, id); err != nil {
-			t.Errorf("%s: %v", id, err)
-		}
 	}
 }

@@ -22,9 +22,11 @@ import (
 // Both GETs take ?wait=DURATION (Go syntax, capped at MaxWait): the request
 // is held until the batch is finished or the wait ends. Results of a batch
 // not finished when the answer is due are a 202 with its status instead;
-// an unknown batch is a 404.
+// an unknown batch is a 404, at once without ?wait and after at most
+// UnknownGrace with it (the batch.accepted of a batch just submitted may
+// still be on its way).
 func (f *Function) Routes(log zerolog.Logger) http.Handler {
-	mux := http.NewServeMux()
+	mux := host.NewMux()
 	mux.Handle("POST /{$}", host.Events(f, log))
 	mux.Handle("POST /dead-letter", host.Events(host.HandlerFunc(f.HandleDeadLetter), log))
 	mux.Handle("GET /batches/", f.Query())
@@ -34,7 +36,7 @@ func (f *Function) Routes(log zerolog.Logger) http.Handler {
 // Query returns the handler of the two GET routes of the results API, for
 // a gateway to mount at "GET /batches/".
 func (f *Function) Query() http.Handler {
-	mux := http.NewServeMux()
+	mux := host.NewMux()
 	mux.HandleFunc("GET /batches/{id}", func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, false) })
 	mux.HandleFunc("GET /batches/{id}/results", func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, true) })
 	return mux
@@ -88,16 +90,23 @@ func (f *Function) parseWait(v string) (time.Duration, error) {
 	return min(d, f.opt.MaxWait), nil
 }
 
-// waitFinished returns batch id once it is finished, or when wait ends
-// (unknown batches included: a batch may be asked for before its
-// batch.accepted arrives), the request ends or the server drains.
+// waitFinished returns batch id once it is finished, or when the wait
+// ends, the request ends or the server drains. A batch it does not know
+// is waited for UnknownGrace at most: ingress accepts a batch a moment
+// before its batch.accepted reaches the aggregator, but an id that has not
+// appeared by then is not going to.
 func (f *Function) waitFinished(r *http.Request, id string, wait time.Duration) (*Record, error) {
 	ctx := r.Context()
-	var deadline <-chan time.Time
+	var deadline, grace <-chan time.Time
 	if wait > 0 {
 		t := time.NewTimer(wait)
 		defer t.Stop()
 		deadline = t.C
+		if f.opt.UnknownGrace < wait {
+			g := time.NewTimer(f.opt.UnknownGrace)
+			defer g.Stop()
+			grace = g.C
+		}
 	}
 	for {
 		changed, stop, err := f.opt.Store.Watch(ctx, id)
@@ -109,15 +118,24 @@ func (f *Function) waitFinished(r *http.Request, id string, wait time.Duration) 
 			stop()
 			return rec, err
 		}
+		known := err == nil
 		select {
 		case <-changed:
 			stop()
 			continue
+		case <-grace:
+			stop()
+			if known { // the batch exists: wait on for it to finish
+				grace = nil
+				continue
+			}
 		case <-deadline:
+			stop()
 		case <-ctx.Done():
+			stop()
 		case <-f.drain:
+			stop()
 		}
-		stop()
 		return f.opt.Store.Get(ctx, id)
 	}
 }

@@ -17,8 +17,10 @@ type MemStore struct {
 	mu      sync.Mutex
 	batches map[string]*Record
 	watches map[string]*watch
-	// finished lists the finished batches in the order they finished.
-	finished []finishedBatch
+	// created lists the batches in the order they were created, finished
+	// the finished ones in the order they finished: each list's times
+	// increase, so the batches to forget are at its front.
+	created, finished []agedBatch
 }
 
 // MemStoreOptions tunes a MemStore. The zero value keeps every batch for
@@ -27,13 +29,22 @@ type MemStoreOptions struct {
 	// Retain is how long a finished batch is kept; 0 means for ever. A
 	// batch asked for after that is unknown (404).
 	Retain time.Duration
+	// MaxAge is how long a batch that has not finished is kept after its
+	// batch.accepted; 0 means for ever. A batch whose chunks were lost (a
+	// client gave up on a half-sent batch, a broker dropped its events on
+	// shutdown) never finishes, and would otherwise hold its memory for
+	// ever. It should be far longer than any batch takes.
+	MaxAge time.Duration
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
 
-type finishedBatch struct {
-	id string
-	at time.Time
+// agedBatch is a batch and a time in its life. The record tells it from a
+// later batch of the same id.
+type agedBatch struct {
+	id  string
+	rec *Record
+	at  time.Time
 }
 
 // watch is the channel the waiters on one batch share.
@@ -53,29 +64,47 @@ func NewMemStore(opt MemStoreOptions) *MemStore {
 }
 
 // changed wakes the waiters on batch id and, when r has just finished,
-// records when; then it forgets the batches finished longer ago than
-// Retain. s.mu is held.
+// records when. s.mu is held.
 func (s *MemStore) changed(id string, r *Record, wasDone bool) {
 	s.notify(id)
-	if s.opt.Retain <= 0 {
+	if s.opt.Retain > 0 && !wasDone && r.Done() {
+		s.finished = append(s.finished, agedBatch{id, r, s.opt.Now()})
+	}
+}
+
+// forget drops the batches finished longer ago than Retain and those
+// created longer ago than MaxAge that have not finished. s.mu is held.
+func (s *MemStore) forget() {
+	if s.opt.Retain <= 0 && s.opt.MaxAge <= 0 {
 		return
 	}
 	now := s.opt.Now()
-	if !wasDone && r.Done() {
-		s.finished = append(s.finished, finishedBatch{id, now})
+	s.finished = s.dropOlder(s.finished, now, s.opt.Retain, func(*Record) bool { return true })
+	s.created = s.dropOlder(s.created, now, s.opt.MaxAge, func(r *Record) bool { return !r.Done() })
+}
+
+// dropOlder deletes the batches of list older than age (none when age is
+// 0) for which drop is true, and returns the rest of list.
+func (s *MemStore) dropOlder(list []agedBatch, now time.Time, age time.Duration, drop func(*Record) bool) []agedBatch {
+	if age <= 0 {
+		return list
 	}
 	n := 0
-	for n < len(s.finished) && now.Sub(s.finished[n].at) > s.opt.Retain {
-		delete(s.batches, s.finished[n].id)
-		n++
+	for ; n < len(list) && now.Sub(list[n].at) > age; n++ {
+		b := list[n]
+		if s.batches[b.id] == b.rec && drop(b.rec) {
+			delete(s.batches, b.id)
+			s.notify(b.id)
+		}
 	}
-	s.finished = s.finished[n:]
+	return list[n:]
 }
 
 // Create implements Store.
 func (s *MemStore) Create(ctx context.Context, a events.BatchAccepted, at time.Time) (Update, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.forget()
 	if r, ok := s.batches[a.BatchID]; ok {
 		return claim(r, Update{Duplicate: true}), nil
 	}
@@ -84,6 +113,9 @@ func (s *MemStore) Create(ctx context.Context, a events.BatchAccepted, at time.T
 		r.Chunks[i].Index = i
 	}
 	s.batches[a.BatchID] = r
+	if s.opt.MaxAge > 0 {
+		s.created = append(s.created, agedBatch{a.BatchID, r, s.opt.Now()})
+	}
 	s.changed(a.BatchID, r, false)
 	return claim(r, Update{}), nil
 }
@@ -92,6 +124,7 @@ func (s *MemStore) Create(ctx context.Context, a events.BatchAccepted, at time.T
 func (s *MemStore) Put(ctx context.Context, id string, c Chunk) (Update, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.forget()
 	r, ok := s.batches[id]
 	if !ok {
 		return Update{}, fmt.Errorf("%w: %s", ErrNotFound, id)
@@ -126,6 +159,7 @@ func claim(r *Record, u Update) Update {
 func (s *MemStore) Get(ctx context.Context, id string) (*Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.forget()
 	r, ok := s.batches[id]
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)

@@ -14,7 +14,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		chunks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pricefn_aggregator_chunks_total",
-			Help: "Chunk outcomes received, by what became of them: priced, dead, duplicate, rejected (400), early (batch unknown yet, 404).",
+			Help: "Chunk outcomes received, by what became of them: priced, dead, duplicate, rejected (400), early (batch unknown yet, 404), conflict (of another batch submitted under the same id, ignored).",
 		}, []string{"outcome"}),
 		batches: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pricefn_aggregator_batches_total",

@@ -9,6 +9,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/rs/zerolog"
+
+	"github.com/pricefn/pricefn/events"
 )
 
 // Handler is a CloudEvents function in the shape of Knative's Go template:
@@ -25,13 +27,40 @@ func (f HandlerFunc) Handle(ctx context.Context, e event.Event) (*event.Event, e
 	return f(ctx, e)
 }
 
-// MaxEventBytes bounds the body of one incoming event.
-const MaxEventBytes = 512 << 20
+// DefaultMaxBodyBytes bounds the body of one incoming request (an event or
+// a plain batch) unless the caller gives another limit: the broker's
+// default event size (events/broker), so that whatever a function accepts
+// the broker can carry.
+const DefaultMaxBodyBytes = 32 << 20
 
-// ReadEvent reads the CloudEvent of r, binary or structured. A request
-// that holds no CloudEvent is a 415, an invalid one a 400.
-func ReadEvent(w http.ResponseWriter, r *http.Request) (*event.Event, error) {
-	r.Body = http.MaxBytesReader(w, r.Body, MaxEventBytes)
+// LimitBody bounds the body of r to limit bytes (DefaultMaxBodyBytes when
+// limit <= 0). A request that declares a longer Content-Length is refused
+// at once, before anything is read or allocated; a body that turns out
+// longer fails its read with an *http.MaxBytesError, which TooLarge turns
+// into the 413.
+func LimitBody(w http.ResponseWriter, r *http.Request, limit int64) error {
+	if limit <= 0 {
+		limit = DefaultMaxBodyBytes
+	}
+	if r.ContentLength > limit {
+		return TooLarge(limit)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	return nil
+}
+
+// TooLarge is the 413 of a body over limit bytes.
+func TooLarge(limit int64) error {
+	return Errorf(http.StatusRequestEntityTooLarge, "host: request body larger than the limit of %d bytes", limit)
+}
+
+// ReadEvent reads the CloudEvent of r, binary or structured, of at most
+// limit bytes (DefaultMaxBodyBytes when limit <= 0). A request that holds
+// no CloudEvent is a 415, an invalid one a 400, a longer one a 413.
+func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (*event.Event, error) {
+	if err := LimitBody(w, r, limit); err != nil {
+		return nil, err
+	}
 	msg := cehttp.NewMessageFromHttpRequest(r)
 	defer msg.Finish(nil)
 	if msg.ReadEncoding() == binding.EncodingUnknown {
@@ -41,7 +70,7 @@ func ReadEvent(w http.ResponseWriter, r *http.Request) (*event.Event, error) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, Errorf(http.StatusRequestEntityTooLarge, "host: event larger than %d bytes", tooBig.Limit)
+			return nil, TooLarge(tooBig.Limit)
 		}
 		return nil, Errorf(http.StatusBadRequest, "host: malformed CloudEvent: %w", err)
 	}
@@ -67,9 +96,9 @@ func Events(h Handler, log zerolog.Logger) http.Handler {
 			WriteError(w, Errorf(http.StatusMethodNotAllowed, "host: %s not allowed, POST a CloudEvent", r.Method))
 			return
 		}
-		e, err := ReadEvent(w, r)
+		e, err := ReadEvent(w, r, 0)
 		if err != nil {
-			log.Warn().Err(err).Str("path", r.URL.Path).Msg("rejected request")
+			log.Warn().Str("error", Message(err)).Int("status", Status(err)).Str("path", r.URL.Path).Msg("rejected request")
 			WriteError(w, err)
 			return
 		}
@@ -79,8 +108,8 @@ func Events(h Handler, log zerolog.Logger) http.Handler {
 			if Status(err) < 500 {
 				ev = log.Warn()
 			}
-			ev.Err(err).Int("status", Status(err)).Str("type", e.Type()).Str("id", e.ID()).
-				Str("batchid", stringExt(e, "batchid")).Msg("event not processed")
+			ev.Str("error", Message(err)).Int("status", Status(err)).Str("type", e.Type()).Str("id", e.ID()).
+				Str(events.ExtBatchID, events.BatchID(*e)).Msg("event not processed")
 			WriteError(w, err)
 			return
 		}
@@ -92,9 +121,4 @@ func Events(h Handler, log zerolog.Logger) http.Handler {
 			log.Error().Err(err).Str("type", reply.Type()).Msg("writing the reply failed")
 		}
 	})
-}
-
-func stringExt(e *event.Event, name string) string {
-	s, _ := e.Extensions()[name].(string)
-	return s
 }

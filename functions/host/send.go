@@ -11,6 +11,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/protocol"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/pricefn/pricefn/events"
 )
 
 // Sender posts events to one URL, the sink (K_SINK: the broker), in binary
@@ -128,10 +130,4 @@ func (s *Sender) post(ctx context.Context, e event.Event) (int, error) {
 
 // retryable reports whether a broker retries a delivery that got code (0:
 // no response at all).
-func retryable(code int) bool {
-	switch code {
-	case 0, http.StatusNotFound, http.StatusRequestTimeout, http.StatusConflict, http.StatusTooManyRequests:
-		return true
-	}
-	return code >= 500
-}
+func retryable(code int) bool { return code == 0 || events.Retryable(code) }

@@ -1,8 +1,10 @@
 package host
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	stdlog "log"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -31,10 +33,26 @@ type Options struct {
 	StartedAt time.Time
 	// ShutdownTimeout bounds the wait for in-flight requests; 0 means 30s.
 	ShutdownTimeout time.Duration
+	// ReadTimeout bounds the reading of one request, body included, so that
+	// a client sending slowly cannot hold a connection and a body buffer
+	// for ever; 0 means DefaultReadTimeout. It does not bound the handler:
+	// long polls and pricing run past it.
+	ReadTimeout time.Duration
 	// OnShutdown is called when shutdown begins, before in-flight requests
 	// are waited for: long polls use it to answer at once.
 	OnShutdown func()
 }
+
+// The server's time limits.
+const (
+	// DefaultReadTimeout is Options.ReadTimeout's default: time for a
+	// DefaultMaxBodyBytes body at about 0.5 MB/s.
+	DefaultReadTimeout = time.Minute
+	// readHeaderTimeout bounds the reading of a request's headers.
+	readHeaderTimeout = 10 * time.Second
+	// idleTimeout closes a keep-alive connection idle this long.
+	idleTimeout = 2 * time.Minute
+)
 
 // Server is a running HTTP server.
 type Server struct {
@@ -63,8 +81,12 @@ func New(opt Options) *Server {
 	mux.Handle("/", opt.Handler)
 	s.srv = &http.Server{
 		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       cmp.Or(opt.ReadTimeout, DefaultReadTimeout),
+		IdleTimeout:       idleTimeout,
+		// net/http's own messages (a handler's panic, a bad TLS handshake)
+		// go to the zerolog logger too.
+		ErrorLog: stdlog.New(opt.Log.With().Str("server", opt.Name).Logger(), "", 0),
 	}
 	if opt.OnShutdown != nil {
 		s.srv.RegisterOnShutdown(opt.OnShutdown)

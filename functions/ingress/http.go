@@ -11,9 +11,6 @@ import (
 	"github.com/pricefn/pricefn/functions/host"
 )
 
-// maxBatchBytes bounds a plain JSON batch body.
-const maxBatchBytes = host.MaxEventBytes
-
 // Routes returns ingress's HTTP routes, the ones its Knative service and the
 // gateway of pricefn dev serve:
 //
@@ -25,10 +22,11 @@ const maxBatchBytes = host.MaxEventBytes
 // plain batch. Each route answers 202 with a Receipt and a Location header
 // naming the status URL, or an error status with {"error": "..."}: 400 for
 // a batch that cannot be priced, 503 when the broker does not take its
-// events. A request that says "Prefer: reply", as brokers do, gets an
-// empty 202: a broker takes a body for a reply event.
+// events, 413 for a body over Options.MaxBatchBytes. A request that says
+// "Prefer: reply", as brokers do, gets an empty 202: a broker takes a body
+// for a reply event.
 func (f *Function) Routes() http.Handler {
-	mux := http.NewServeMux()
+	mux := host.NewMux()
 	mux.HandleFunc("POST /{$}", f.serveEvent)
 	mux.HandleFunc("POST /batches", f.serveEvent)
 	mux.HandleFunc("GET /valQuery", f.serveValQuery)
@@ -42,7 +40,7 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 		f.servePlain(w, r)
 		return
 	}
-	e, err := host.ReadEvent(w, r)
+	e, err := host.ReadEvent(w, r, f.opt.MaxBatchBytes)
 	if err != nil {
 		host.WriteError(w, err)
 		return
@@ -66,19 +64,23 @@ func isCloudEvent(r *http.Request) bool {
 
 // servePlain takes a plain batch JSON body.
 func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
-	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), maxBatchBytes)+1))
-	_, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, maxBatchBytes))
-	data := buf.Bytes()
-	if err != nil {
+	// LimitBody refuses a declared Content-Length over the limit, so the
+	// buffer sized from it is bounded too.
+	if err := host.LimitBody(w, r, f.opt.MaxBatchBytes); err != nil {
+		host.WriteError(w, err)
+		return
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+1))
+	if _, err := buf.ReadFrom(r.Body); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			host.WriteError(w, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: batch larger than %d bytes", tooBig.Limit))
+			host.WriteError(w, host.TooLarge(tooBig.Limit))
 			return
 		}
 		host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: reading the batch: %w", err))
 		return
 	}
-	f.submit(w, r, Submission{Data: data, TraceParent: r.Header.Get("traceparent")})
+	f.submit(w, r, Submission{Data: buf.Bytes(), TraceParent: r.Header.Get("traceparent")})
 }
 
 // valQueryKinds maps the seed's metric names to the sample trades they
@@ -89,8 +91,10 @@ var valQueryKinds = map[string]string{
 	"OptionPV": "european-put",
 }
 
-// maxValQueryTrades bounds numTrades of /valQuery.
-const maxValQueryTrades = 1_000_000
+// maxValQueryTrades bounds numTrades of /valQuery: the sample batch is
+// built in memory, about 200 bytes a trade, and must stay within
+// DefaultMaxBodyBytes like a submitted one.
+const maxValQueryTrades = 100_000
 
 // serveValQuery keeps the seed's load script working: it submits
 // numTrades sample trades of the metric's kind.
@@ -112,6 +116,10 @@ func (f *Function) serveValQuery(w http.ResponseWriter, r *http.Request) {
 	data, err := Sample(SampleSpec{Type: kind, N: n})
 	if err != nil {
 		host.WriteError(w, fmt.Errorf("ingress: valQuery: %w", err))
+		return
+	}
+	if int64(len(data)) > f.opt.MaxBatchBytes {
+		host.WriteError(w, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: valQuery: %d trades make a batch of %d bytes, over the limit of %d", n, len(data), f.opt.MaxBatchBytes))
 		return
 	}
 	f.submit(w, r, Submission{Data: data, TraceParent: r.Header.Get("traceparent")})

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"net/http"
 	"regexp"
@@ -46,6 +47,9 @@ type Options struct {
 	Chunk batch.ChunkOptions
 	// SendLimit is how many chunks are sent at once; 0 means 16.
 	SendLimit int
+	// MaxBatchBytes bounds the body of a submitted batch, CloudEvent or
+	// plain JSON; a longer one is a 413. 0 means host.DefaultMaxBodyBytes.
+	MaxBatchBytes int64
 	// Log receives one line per batch; the zero logger writes nothing.
 	Log zerolog.Logger
 	// Registerer receives the stage latency histograms; nil registers none.
@@ -69,8 +73,9 @@ type Function struct {
 	metrics *metrics
 }
 
-// New returns the ingress function. It panics if opt.Sender is nil, a
-// programmer error.
+// New returns the ingress function. It panics if opt.Sender is nil or its
+// metrics cannot be registered with opt.Registerer (registered twice):
+// programmer errors.
 func New(opt Options) *Function {
 	if opt.Sender == nil {
 		panic("ingress: New without a Sender")
@@ -80,6 +85,9 @@ func New(opt Options) *Function {
 	}
 	if opt.SendLimit <= 0 {
 		opt.SendLimit = 16
+	}
+	if opt.MaxBatchBytes <= 0 {
+		opt.MaxBatchBytes = host.DefaultMaxBodyBytes
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -164,7 +172,8 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 	f.metrics.stage.WithLabelValues("validate").Observe(t1.Sub(t0).Seconds())
 
 	offsets := batch.Plan(b, job, f.opt.Chunk)
-	accepted, err := f.acceptedEvent(b, offsets, t0, s.TraceParent)
+	digest := events.Digest(s.Data)
+	accepted, err := f.acceptedEvent(b, offsets, t0, digest, s.TraceParent)
 	if err != nil {
 		return nil, err
 	}
@@ -177,6 +186,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 	defer cancel()
 	if err := f.opt.Sender.Send(ctx, accepted); err != nil {
+		log.Error().Err(err).Msg("batch.accepted not sent: batch refused")
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: telling the aggregator: %w", b.ID, err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
@@ -187,11 +197,14 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 			hi = offsets[i+1]
 		}
 		g.Go(func() error {
-			e, err := f.chunkEvent(b, i, len(offsets), lo, hi, s.TraceParent)
+			e, err := f.chunkEvent(b, i, len(offsets), lo, hi, digest, s.TraceParent)
 			if err != nil {
 				return err
 			}
 			if err := f.opt.Sender.Send(gctx, e); err != nil {
+				if !errors.Is(err, context.Canceled) { // not just another chunk's failure
+					log.Error().Err(err).Int("chunk", i).Msg("chunk.requested not sent")
+				}
 				return fmt.Errorf("chunk %d: %w", i, err)
 			}
 			log.Debug().Int("chunk", i).Int("trades", hi-lo).Msg("chunk sent")
@@ -238,13 +251,14 @@ func (f *Function) batchID(own string, s Submission) (string, error) {
 }
 
 // acceptedEvent builds the batch.accepted event of b.
-func (f *Function) acceptedEvent(b *batch.Batch, offsets []int, at time.Time, traceparent string) (event.Event, error) {
+func (f *Function) acceptedEvent(b *batch.Batch, offsets []int, at time.Time, digest, traceparent string) (event.Event, error) {
 	a := events.BatchAccepted{
 		BatchID:      b.ID,
 		TradeIDs:     make([]string, len(b.Trades)),
 		ChunkOffsets: offsets,
 		SubmittedAt:  at.UTC(),
 		ResultsURL:   f.StatusURL(b.ID) + "/results",
+		Digest:       digest,
 	}
 	if a.ChunkOffsets == nil {
 		a.ChunkOffsets = []int{}
@@ -263,7 +277,7 @@ func (f *Function) acceptedEvent(b *batch.Batch, offsets []int, at time.Time, tr
 }
 
 // chunkEvent builds the chunk.requested event of trades [lo, hi) of b.
-func (f *Function) chunkEvent(b *batch.Batch, index, chunks, lo, hi int, traceparent string) (event.Event, error) {
+func (f *Function) chunkEvent(b *batch.Batch, index, chunks, lo, hi int, digest, traceparent string) (event.Event, error) {
 	c := events.ChunkRequested{
 		BatchID:     b.ID,
 		Index:       index,
@@ -271,6 +285,7 @@ func (f *Function) chunkEvent(b *batch.Batch, index, chunks, lo, hi int, tracepa
 		Offset:      lo,
 		Batch:       *b.Subset(lo, hi),
 		RequestedAt: f.opt.Now().UTC(),
+		Digest:      digest,
 	}
 	return f.event(events.TypeChunkRequested, ChunkEventID(b.ID, index), b.ID, c, traceparent)
 }

@@ -347,3 +347,20 @@ func TestSamplesPrice(t *testing.T) {
 		}
 	}
 }
+
+// TestEventsCarryDigest: every event of a batch carries the digest of the
+// document as submitted, which tells a redelivery from a reused id.
+func TestEventsCarryDigest(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{Chunk: batch.ChunkOptions{MaxTrades: 4}})
+	data, _ := ingress.Sample(ingress.SampleSpec{Type: "fra", N: 10, ID: "d"})
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted {
+		t.Fatalf("%d %s", code, body)
+	}
+	want := events.Digest(data)
+	for _, e := range s.events() {
+		var d struct{ Digest string }
+		if err := e.DataAs(&d); err != nil || d.Digest != want {
+			t.Errorf("%s %s: digest %q, want %q", e.Type(), e.ID(), d.Digest, want)
+		}
+	}
+}

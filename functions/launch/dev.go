@@ -85,20 +85,19 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 	plog := opt.Log.With().Str("fn", "pricer").Logger()
 	alog := opt.Log.With().Str("fn", "aggregator").Logger()
 	e := &Engine{
-		Broker: b,
-		Ingress: ingress.New(IngressOptions(config.Ingress{PublicURL: c.PublicURL, ChunkCost: c.ChunkCost,
-			ChunkTrades: c.ChunkTrades, SendLimit: c.SendLimit}, ilog, opt.Registerer, sink)),
+		Broker:     b,
+		Ingress:    ingress.New(IngressOptions(config.Ingress{PublicURL: c.PublicURL, Split: c.Split}, ilog, opt.Registerer, sink)),
 		Pricer:     pricer.New(pricer.Options{Name: "pricer", Workers: c.Workers, Log: plog, Registerer: opt.Registerer}),
-		Aggregator: aggregator.New(AggregatorOptions(config.Aggregator{PublicURL: c.PublicURL, MaxWait: c.MaxWait, Retain: c.Retain}, alog, opt.Registerer, sink)),
+		Aggregator: aggregator.New(AggregatorOptions(config.Aggregator{PublicURL: c.PublicURL, Results: c.Results}, alog, opt.Registerer, sink)),
 	}
-	in := http.NewServeMux()
+	in := host.NewMux()
 	in.Handle("/broker/", b)
 	in.Handle("/ingress/", http.StripPrefix("/ingress", e.Ingress.Routes()))
 	in.Handle("/pricer/", http.StripPrefix("/pricer", PricerRoutes(e.Pricer, plog)))
 	in.Handle("/aggregator/", http.StripPrefix("/aggregator", e.Aggregator.Routes(alog)))
 	e.Internal = in
 
-	gw := http.NewServeMux()
+	gw := host.NewMux()
 	ir := e.Ingress.Routes()
 	gw.Handle("POST /{$}", ir)
 	gw.Handle("POST /batches", ir)
@@ -121,7 +120,7 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	if err := parse(fs, args, stderr, "usage: pricefn dev [flags]\n\nRuns the whole engine in one process: the gateway on --addr, the broker and\nthe functions on a loopback address, events delivered over HTTP."); err != nil {
 		return err
 	}
-	if err := c.Log.Check(); err != nil {
+	if err := c.Check(); err != nil {
 		return err
 	}
 	log := c.Log.Logger(stderr)

@@ -29,7 +29,7 @@ func startEngine(t *testing.T) *httptest.Server {
 	reg := prometheus.NewRegistry()
 	eng, err := launch.NewEngine(launch.EngineOptions{
 		InternalURL: "http://" + internal.Listener.Addr().String(),
-		Config:      config.Dev{ChunkTrades: 100},
+		Config:      config.Dev{Split: config.Split{ChunkTrades: 100}},
 		Log:         zerolog.Nop(),
 		Registerer:  reg,
 		Broker: func(c *broker.Config) {

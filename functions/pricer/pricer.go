@@ -46,7 +46,8 @@ type Function struct {
 	metrics *metrics
 }
 
-// New returns the pricer function.
+// New returns the pricer function. It panics if its metrics cannot be
+// registered with opt.Registerer (registered twice), a programmer error.
 func New(opt Options) *Function {
 	if opt.Source == "" {
 		opt.Source = DefaultSource
@@ -66,6 +67,7 @@ type chunkWire struct {
 	Offset      int             `json:"offset"`
 	Batch       json.RawMessage `json:"batch"`
 	RequestedAt time.Time       `json:"requestedAt"`
+	Digest      string          `json:"digest,omitempty"`
 }
 
 // Handle prices the chunk of a chunk.requested event and returns the
@@ -101,6 +103,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		StartedAt:   started.UTC(),
 		FinishedAt:  finished.UTC(),
 		PricedBy:    f.opt.Name,
+		Digest:      c.Digest,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)

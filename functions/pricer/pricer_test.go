@@ -25,7 +25,7 @@ const chunkBatch = `{"id":"b1","valuationDate":"2026-11-25","measures":["npv","d
 
 func chunkEvent(t *testing.T, batchJSON string) event.Event {
 	t.Helper()
-	data := `{"batchId":"b1","index":2,"chunks":5,"offset":40,"batch":` + batchJSON + `,"requestedAt":"2026-11-25T09:00:00Z"}`
+	data := `{"batchId":"b1","index":2,"chunks":5,"offset":40,"batch":` + batchJSON + `,"requestedAt":"2026-11-25T09:00:00Z","digest":"sha256:abc"}`
 	e := cloudevents.NewEvent()
 	e.SetType(events.TypeChunkRequested)
 	e.SetSource("/test")
@@ -56,7 +56,7 @@ func TestHandlePricesChunk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.BatchID != "b1" || c.Index != 2 || c.Chunks != 5 || c.Offset != 40 || c.PricedBy != "p1" {
+	if c.BatchID != "b1" || c.Index != 2 || c.Chunks != 5 || c.Offset != 40 || c.PricedBy != "p1" || c.Digest != "sha256:abc" {
 		t.Errorf("chunk.priced %+v", c)
 	}
 	// Per-trade errors are results; the results equal in-process pricing.

@@ -5,25 +5,11 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/pricefn/pricefn/functions/launch"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	err := launch.Pricer(ctx, os.Args[1:], os.Getenv, os.Stderr)
-	stop()
-	switch {
-	case errors.Is(err, launch.ErrUsage):
-		os.Exit(2)
-	case err != nil:
-		fmt.Fprintln(os.Stderr, "pricer:", err)
-		os.Exit(1)
-	}
+	os.Exit(launch.Main("pricer", launch.Pricer, os.Args[1:], os.Getenv, os.Stderr))
 }

@@ -1,0 +1,99 @@
+package aggregator_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/functions/host"
+)
+
+// TestWaitForUnknownBatchEndsAfterGrace: ?wait for an id that never
+// appears answers 404 once UnknownGrace has passed, not after the whole
+// wait.
+func TestWaitForUnknownBatchEndsAfterGrace(t *testing.T) {
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.UnknownGrace = 20 * time.Millisecond })
+	// A broken fix would hold the request for the whole minute: give up
+	// well before, with a clear failure rather than a test timeout.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	for _, path := range []string{"/batches/never", "/batches/never/results"} {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, f.srv.URL+path+"?wait=1m", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("GET %s?wait=1m: %v (held the request for the whole wait?)", path, err)
+		}
+		var e host.ErrorBody
+		json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound || e.Error == "" {
+			t.Errorf("GET %s?wait=1m: %d %+v, want 404 with an error", path, resp.StatusCode, e)
+		}
+	}
+}
+
+// watchCounter is a Store that reports each Watch call.
+type watchCounter struct {
+	aggregator.Store
+	watched chan struct{}
+}
+
+func (s *watchCounter) Watch(ctx context.Context, id string) (<-chan struct{}, func(), error) {
+	s.watched <- struct{}{}
+	return s.Store.Watch(ctx, id)
+}
+
+// TestWaitOutlastsGraceForKnownBatch: once the batch is known the grace
+// no longer applies; the poll is held until the batch finishes.
+func TestWaitOutlastsGraceForKnownBatch(t *testing.T) {
+	store := &watchCounter{aggregator.NewMemStore(aggregator.MemStoreOptions{}), make(chan struct{}, 100)}
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store, o.UnknownGrace = store, time.Nanosecond })
+	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	got := f.poll("/batches/b1/results?wait=1m")
+	// The poll watches the batch, sees the grace end, and watches again.
+	for range 2 {
+		select {
+		case <-store.watched:
+		case code := <-got:
+			t.Fatalf("long poll of a known batch answered %d when the grace ended", code)
+		}
+	}
+	for i := range offsets {
+		f.mustPost(t, "/", pricedEvent(t, "b1", i))
+	}
+	if code := <-got; code != http.StatusOK {
+		t.Fatalf("long poll of a known batch: %d, want 200 with the results", code)
+	}
+}
+
+// TestRouteErrorsAreJSON: an unknown route and a wrong method are client
+// faults with an {"error": ...} body like every other.
+func TestRouteErrorsAreJSON(t *testing.T) {
+	f := newFixture(t)
+	for _, tt := range []struct {
+		method, path string
+		code         int
+	}{
+		{http.MethodGet, "/nope", http.StatusNotFound},
+		{http.MethodDelete, "/batches/b1", http.StatusMethodNotAllowed},
+		{http.MethodGet, "/dead-letter", http.StatusMethodNotAllowed},
+	} {
+		req, _ := http.NewRequest(tt.method, f.srv.URL+tt.path, nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e host.ErrorBody
+		derr := json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != tt.code || derr != nil || e.Error == "" || resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d %q (%v), want %d with a JSON error", tt.method, tt.path, resp.StatusCode, e.Error, derr, tt.code)
+		}
+		if tt.code == http.StatusMethodNotAllowed && resp.Header.Get("Allow") == "" {
+			t.Errorf("%s %s: 405 without Allow", tt.method, tt.path)
+		}
+	}
+}

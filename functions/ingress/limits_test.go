@@ -1,0 +1,119 @@
+package ingress_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/functions/ingress"
+)
+
+// endless is a body that never ends: only a limit stops its reader.
+type endless struct{}
+
+func (endless) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = ' '
+	}
+	return len(p), nil
+}
+
+// TestBodyOverLimitIs413 sends bodies over MaxBatchBytes: declared by
+// Content-Length (refused before reading), streamed without one (refused
+// once the limit is read), plain and as a CloudEvent. Each is a 413 with a
+// reason, and nothing is sent.
+func TestBodyOverLimitIs413(t *testing.T) {
+	const limit = 1 << 10
+	srv, s := newServer(t, ingress.Options{MaxBatchBytes: limit})
+	data, _ := ingress.Sample(ingress.SampleSpec{Type: "european", N: 50})
+	ceHeaders := func(req *http.Request) {
+		req.Header.Set("ce-specversion", "1.0")
+		req.Header.Set("ce-type", "io.pricefn.batch.submitted")
+		req.Header.Set("ce-source", "/client")
+		req.Header.Set("ce-id", "1")
+	}
+	for name, req := range map[string]func() *http.Request{
+		"plain, declared": func() *http.Request { return plain(t, srv.URL+"/batches", data) },
+		"plain, declared 500 MB": func() *http.Request {
+			// The declared length alone must not make the server allocate it.
+			req := plain(t, srv.URL+"/batches", data)
+			req.ContentLength = 500 << 20
+			req.Body = io.NopCloser(io.MultiReader(bytes.NewReader(data), endless{}))
+			return req
+		},
+		"plain, streamed": func() *http.Request {
+			req := plain(t, srv.URL+"/batches", nil)
+			req.ContentLength, req.Body = -1, io.NopCloser(endless{})
+			return req
+		},
+		"binary event, streamed": func() *http.Request {
+			req := plain(t, srv.URL+"/", nil)
+			ceHeaders(req)
+			req.ContentLength, req.Body = -1, io.NopCloser(endless{})
+			return req
+		},
+		"binary event, declared": func() *http.Request {
+			req := plain(t, srv.URL+"/", data)
+			ceHeaders(req)
+			return req
+		},
+	} {
+		code, _, body := post(t, req())
+		var e host.ErrorBody
+		json.Unmarshal([]byte(body), &e)
+		if code != http.StatusRequestEntityTooLarge || !strings.Contains(e.Error, "larger than the limit of 1024 bytes") {
+			t.Errorf("%s: %d %s, want 413 naming the limit", name, code, body)
+		}
+	}
+	if n := len(s.events()); n != 0 {
+		t.Errorf("%d events sent for refused batches", n)
+	}
+	// Under the limit is fine.
+	small, _ := ingress.Sample(ingress.SampleSpec{Type: "fra", N: 1})
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", small)); code != http.StatusAccepted {
+		t.Errorf("small batch: %d %s", code, body)
+	}
+}
+
+// TestValQueryBounded: /valQuery builds its batch in memory, so its size
+// is bounded like a submitted batch's.
+func TestValQueryBounded(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{MaxBatchBytes: 1 << 10})
+	for q, want := range map[string]int{
+		"metric=NPV&numTrades=1000000": http.StatusBadRequest,            // over maxValQueryTrades
+		"metric=NPV&numTrades=100":     http.StatusRequestEntityTooLarge, // over MaxBatchBytes
+	} {
+		resp, err := http.Get(srv.URL + "/valQuery?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want || !strings.Contains(string(body), `"error"`) {
+			t.Errorf("%s: %d %s, want %d with an error", q, resp.StatusCode, body, want)
+		}
+	}
+	if n := len(s.events()); n != 0 {
+		t.Errorf("%d events sent", n)
+	}
+}
+
+func TestRouteErrorsAreJSON(t *testing.T) {
+	srv, _ := newServer(t, ingress.Options{})
+	for path, want := range map[string]int{"/nope": http.StatusNotFound, "/batches": http.StatusMethodNotAllowed} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e host.ErrorBody
+		derr := json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != want || derr != nil || e.Error == "" {
+			t.Errorf("GET %s: %d %+v %v, want %d with a JSON error", path, resp.StatusCode, e, derr, want)
+		}
+	}
+}
