@@ -68,7 +68,7 @@ func parseBrokerFlags(args []string, getenv func(string) string, stderr io.Write
 	fs.DurationVar(&opts.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long to let queued deliveries finish")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pricefn broker [flags]\n\nRuns a local broker that routes CloudEvents like the pricefn Knative Broker,\nwith the Triggers of the project's manifests (knative/): POST events to /,\nhealth at /healthz, metrics at /metrics. Every Service the Triggers name\nneeds a --subscriber.\n\nexample:\n  pricefn broker --addr :8080 \\\n    --subscriber pricefn-pricer=http://127.0.0.1:8081 \\\n    --subscriber pricefn-aggregator=http://127.0.0.1:8082\n\nflags:")
+		fmt.Fprintln(stderr, "usage: pricefn broker [flags]\n\nRuns a local broker that routes CloudEvents like the pricefn Knative Broker,\nwith the Triggers of the project's manifests (knative/): POST events to /,\nhealth at /healthz, metrics at /metrics. Every Service the Triggers name\nneeds a --subscriber.\n\nexample:\n  pricefn broker --addr :8080 \\\n    --subscriber pricefn-ingress=http://127.0.0.1:8083 \\\n    --subscriber pricefn-pricer=http://127.0.0.1:8081 \\\n    --subscriber pricefn-aggregator=http://127.0.0.1:8082\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
