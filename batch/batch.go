@@ -47,15 +47,55 @@ type Trade struct {
 	Underlying string
 	Curves     []string
 	Raw        json.RawMessage
+	// quantity is the trade's quantity as the header read it.
+	quantity quantityField
 }
 
 // tradeHeader is what Decode reads of every trade before its type's own decoder.
 type tradeHeader struct {
-	ID            *string `json:"id"`
-	Type          string  `json:"type"`
-	Underlying    string  `json:"underlying"`
-	Curve         string  `json:"curve"`
-	ForecastCurve string  `json:"forecastCurve"`
+	ID            *string       `json:"id"`
+	Type          string        `json:"type"`
+	Underlying    string        `json:"underlying"`
+	Curve         string        `json:"curve"`
+	ForecastCurve string        `json:"forecastCurve"`
+	Quantity      quantityField `json:"quantity"`
+}
+
+// quantityField is a trade's quantity as the header reads it: a value that
+// is not a number does not fail the batch, only that trade (Compile).
+type quantityField struct {
+	set  bool   // given and not null
+	num  string // the JSON text of a number
+	kind string // the JSON kind of anything else ("string", "object", ...)
+}
+
+// UnmarshalJSON keeps the value's text or kind; it never fails.
+func (q *quantityField) UnmarshalJSON(b []byte) error {
+	switch {
+	case string(b) == "null":
+		*q = quantityField{}
+	case len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9'):
+		*q = quantityField{set: true, num: string(b)}
+	default:
+		*q = quantityField{set: true, kind: jsonValueKind(b)}
+	}
+	return nil
+}
+
+// jsonValueKind names the kind of the JSON value b, as encoding/json's
+// errors do.
+func jsonValueKind(b []byte) string {
+	switch b[0] {
+	case '"':
+		return "string"
+	case '{':
+		return "object"
+	case '[':
+		return "array"
+	case 't', 'f':
+		return "bool"
+	}
+	return "number"
 }
 
 // MarshalJSON writes the trade's raw JSON.
@@ -72,7 +112,7 @@ func (t *Trade) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &h); err != nil {
 		return err
 	}
-	*t = Trade{Type: h.Type, Underlying: h.Underlying, Raw: append(json.RawMessage(nil), b...)}
+	*t = Trade{Type: h.Type, Underlying: h.Underlying, Raw: append(json.RawMessage(nil), b...), quantity: h.Quantity}
 	if h.ID != nil {
 		t.ID = *h.ID
 	}
@@ -197,8 +237,10 @@ func jsonError(err error) error {
 
 func jsonKind(k string) string {
 	switch k {
-	case "float64", "float32", "int", "int64":
+	case "float64", "float32":
 		return "a number"
+	case "int", "int64", "int32", "uint", "uint64", "uint32":
+		return "a whole number"
 	case "string":
 		return "a string"
 	case "slice":

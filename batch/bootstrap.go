@@ -16,20 +16,16 @@ import (
 // (docs/rates.md): a deposit or a par swap, ending on maturity or after
 // tenor from start.
 type bootstrapWire struct {
-	Type       string   `json:"type"`
-	Rate       *float64 `json:"rate"`
-	Start      string   `json:"start,omitempty"`
-	Maturity   string   `json:"maturity,omitempty"`
-	Tenor      string   `json:"tenor,omitempty"`
-	Calendar   string   `json:"calendar,omitempty"`
-	Convention string   `json:"convention,omitempty"`
+	rollsWire
+	Type     string   `json:"type"`
+	Rate     *float64 `json:"rate"`
+	Start    string   `json:"start,omitempty"`
+	Maturity string   `json:"maturity,omitempty"`
+	Tenor    string   `json:"tenor,omitempty"`
 	// deposits only
 	DayCount string `json:"dayCount,omitempty"`
 	// swaps only
-	FixedFrequency string `json:"fixedFrequency,omitempty"`
-	FixedDayCount  string `json:"fixedDayCount,omitempty"`
-	FloatFrequency string `json:"floatFrequency,omitempty"`
-	FloatDayCount  string `json:"floatDayCount,omitempty"`
+	swapLegsWire
 }
 
 // buildBootstrapCurve builds a curve from deposits and par swap rates:
@@ -71,11 +67,10 @@ func (w *bootstrapWire) quote(asOf dates.Date) (market.Quote, error) {
 	if w.Rate == nil {
 		return nil, fmt.Errorf("rate is required")
 	}
-	cal, err := namedValue("calendar", w.Calendar, dates.WeekendsOnly, dates.ParseCalendar)
-	if err != nil {
+	if err := pricing.CheckRate("rate", *w.Rate); err != nil {
 		return nil, err
 	}
-	conv, err := namedValue("convention", w.Convention, dates.ModifiedFollowing, dates.ParseConvention)
+	cal, conv, err := w.rolls(dates.ModifiedFollowing)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +91,7 @@ func (w *bootstrapWire) quote(asOf dates.Date) (market.Quote, error) {
 	}
 	switch w.Type {
 	case "deposit":
-		if w.FixedFrequency != "" || w.FixedDayCount != "" || w.FloatFrequency != "" || w.FloatDayCount != "" {
+		if w.swapLegsWire.given() {
 			return nil, fmt.Errorf("a deposit takes dayCount, not the fixed and float leg fields of a swap")
 		}
 		d := market.Deposit{Start: start, Rate: *w.Rate}
@@ -113,19 +108,12 @@ func (w *bootstrapWire) quote(asOf dates.Date) (market.Quote, error) {
 		if w.DayCount != "" {
 			return nil, fmt.Errorf("a swap takes fixedDayCount and floatDayCount, not dayCount")
 		}
-		s := market.ParSwap{Start: start, Rate: *w.Rate, Calendar: cal, Convention: conv}
-		if s.FixedFrequency, err = namedValue("fixedFrequency", w.FixedFrequency, dates.Annual, dates.ParseFrequency); err != nil {
+		l, err := w.legs()
+		if err != nil {
 			return nil, err
 		}
-		if s.FixedDayCount, err = namedValue("fixedDayCount", w.FixedDayCount, dates.Thirty360, dates.ParseDayCount); err != nil {
-			return nil, err
-		}
-		if s.FloatFrequency, err = namedValue("floatFrequency", w.FloatFrequency, dates.Semiannual, dates.ParseFrequency); err != nil {
-			return nil, err
-		}
-		if s.FloatDayCount, err = namedValue("floatDayCount", w.FloatDayCount, dates.Act360, dates.ParseDayCount); err != nil {
-			return nil, err
-		}
+		s := market.ParSwap{Start: start, Rate: *w.Rate, Calendar: cal, Convention: conv,
+			FixedFrequency: l.fixedFrequency, FixedDayCount: l.fixedDayCount, FloatFrequency: l.floatFrequency, FloatDayCount: l.floatDayCount}
 		switch {
 		case w.Maturity != "":
 			s.Maturity, err = requiredDate("maturity", w.Maturity)

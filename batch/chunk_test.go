@@ -13,16 +13,13 @@ import (
 	"github.com/pricefn/pricefn/batch"
 )
 
-// TestChunkedPricingIsIdentical splits every reference batch into small
-// chunks, sends each through JSON as a chunk event would, prices it alone
-// and checks that the results equal the whole batch's, to the last bit.
+// TestChunkedPricingIsIdentical splits every reference batch (the shared
+// ones and the hard ones) into small chunks, sends each through JSON as a
+// chunk event would, prices it alone and checks that the results equal the
+// whole batch's, to the last bit.
 func TestChunkedPricingIsIdentical(t *testing.T) {
-	files, err := filepath.Glob("testdata/reference/*.batch.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no reference batches: %v", err)
-	}
-	for _, f := range files {
-		t.Run(filepath.Base(f), func(t *testing.T) {
+	for _, f := range referenceBatches(t) {
+		t.Run(filepath.Base(filepath.Dir(f))+"/"+filepath.Base(f), func(t *testing.T) {
 			t.Parallel()
 			data, err := os.ReadFile(f)
 			if err != nil {

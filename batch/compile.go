@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/pricefn/pricefn/pricing"
@@ -82,12 +83,13 @@ func Compile(b *Batch) (*Job, error) {
 
 	// Market data. A curve or underlying whose values are bad is remembered
 	// and fails only the trades that use it.
-	broken := map[string]error{}
+	broken := map[string]*Error{}
 	j.Market.Curves = make(map[string]pricing.YieldCurve, len(b.Market.Curves))
 	for _, name := range sortedKeys(b.Market.Curves) {
-		c, err := buildCurve("market.curves."+name, b.Market.Curves[name], asOf)
+		field := "market.curves." + name
+		c, err := buildCurve(field, b.Market.Curves[name], asOf)
 		if err != nil {
-			broken["curve "+name] = err
+			broken["curve "+name] = asError(field, err)
 			continue
 		}
 		j.Market.Curves[name] = c
@@ -101,7 +103,7 @@ func Compile(b *Batch) (*Job, error) {
 		}
 		u, err := buildUnderlying(field, ud)
 		if err != nil {
-			broken["underlying "+name] = err
+			broken["underlying "+name] = asError(field, err)
 			continue
 		}
 		if cerr, bad := broken["curve "+u.Curve]; bad {
@@ -131,7 +133,7 @@ func Compile(b *Batch) (*Job, error) {
 }
 
 // compileTrade decodes one trade; any fault becomes the trade's error.
-func compileTrade(t *Trade, asOf dates.Date, broken map[string]error) compiled {
+func compileTrade(t *Trade, asOf dates.Date, broken map[string]*Error) compiled {
 	c := compiled{id: t.ID, qty: 1}
 	fail := func(err error) compiled {
 		c.err = fmt.Errorf("trade %s: %w", t.ID, err)
@@ -143,25 +145,23 @@ func compileTrade(t *Trade, asOf dates.Date, broken map[string]error) compiled {
 	}
 	if t.Underlying != "" {
 		if err, bad := broken["underlying "+t.Underlying]; bad {
-			return fail(fmt.Errorf("underlying %s unusable: %w", t.Underlying, err))
+			return fail(&UnusableError{Kind: "underlying", Name: t.Underlying, Err: err})
 		}
 	}
 	for _, name := range t.Curves {
 		if err, bad := broken["curve "+name]; bad {
-			return fail(fmt.Errorf("curve %s unusable: %w", name, err))
+			return fail(&UnusableError{Kind: "curve", Name: name, Err: err})
 		}
 	}
-	var q struct {
-		Quantity *float64 `json:"quantity"`
-	}
-	if err := json.Unmarshal(t.Raw, &q); err != nil {
-		return fail(tradeJSONError(err))
-	}
-	if q.Quantity != nil {
-		if math.IsNaN(*q.Quantity) || math.IsInf(*q.Quantity, 0) {
-			return fail(pricing.Invalid("quantity", *q.Quantity, "must be a finite number"))
+	if q := t.quantity; q.set {
+		if q.kind != "" {
+			return fail(fmt.Errorf("quantity must be a number, got JSON %s", q.kind))
 		}
-		c.qty = *q.Quantity
+		v, err := strconv.ParseFloat(q.num, 64)
+		if err != nil || math.Abs(v) > pricing.MaxAmount {
+			return fail(pricing.Invalid("quantity", q.num, fmt.Sprintf("must be a number between %g and %g", -pricing.MaxAmount, float64(pricing.MaxAmount))))
+		}
+		c.qty = v
 	}
 	p, err := dec(t.Raw, asOf)
 	if err != nil {
@@ -170,6 +170,30 @@ func compileTrade(t *Trade, asOf dates.Date, broken map[string]error) compiled {
 	c.p = p
 	return c
 }
+
+// asError returns err as a batch *Error, on field unless it names its own.
+func asError(field string, err error) *Error {
+	var be *Error
+	if errors.As(err, &be) {
+		return be
+	}
+	return &Error{Field: field, Reason: err.Error(), Err: err}
+}
+
+// UnusableError is the error of a trade whose curve or underlying has bad
+// market data: the batch still prices, and every trade using that market
+// data fails with the market data's own *Error.
+type UnusableError struct {
+	Kind string // "curve" or "underlying"
+	Name string
+	Err  *Error
+}
+
+func (e *UnusableError) Error() string {
+	return fmt.Sprintf("%s %s unusable: %s: %s", e.Kind, e.Name, e.Err.Field, e.Err.Reason)
+}
+
+func (e *UnusableError) Unwrap() error { return e.Err }
 
 // decodeStrict decodes a trade's JSON into v, rejecting unknown fields.
 func decodeStrict(raw []byte, v any) error {
@@ -190,10 +214,11 @@ func tradeJSONError(err error) error {
 	return errors.New(strings.TrimPrefix(err.Error(), "json: "))
 }
 
-// parseMeasures reads the batch's measure names; none means npv.
+// parseMeasures reads the batch's measure names; none means npv. With npv
+// comes npvStdErr, which only Monte Carlo engines set.
 func parseMeasures(names []string) (pricing.Measures, error) {
 	if len(names) == 0 {
-		return pricing.Of(pricing.NPV), nil
+		names = []string{pricing.NPV.String()}
 	}
 	var s pricing.Measures
 	for i, n := range names {

@@ -71,13 +71,29 @@ func TestTradeErrors(t *testing.T) {
 		{"bad expiry", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-02-30"}`, `trade T2: expiry must be a YYYY-MM-DD date, got "2027-02-30"`},
 		{"strike as string", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": "100", "expiry": "2027-11-25"}`, "trade T2: strike must be a number, got JSON string"},
 		{"unknown type", `{"id": "T2", "type": "cds"}`, `trade T2: unknown type "cds" (valid: american, asian, barrier, bond, european, fra, swap)`},
-		{"bad quantity", `{"id": "T2", "type": "european", "quantity": "ten"}`, "trade T2: quantity must be a number"},
+		{"bad quantity", `{"id": "T2", "type": "european", "quantity": "ten"}`, "trade T2: quantity must be a number, got JSON string"},
+		{"quantity object", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "quantity": {"n": 1}}`, "trade T2: quantity must be a number, got JSON object"},
+		{"quantity overflows", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "quantity": 1e400}`, "trade T2: quantity must be a number between -1e+15 and 1e+15, got 1e400"},
 		{"bad barrier type", `{"id": "T2", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "sideways", "barrier": 90}`, `trade T2: barrierType must be one of downIn, downOut, upIn, upOut, got "sideways"`},
 		{"negative rebate", `{"id": "T2", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "downOut", "barrier": 90, "rebate": -1}`, "trade T2: rebate must be >= 0, got -1"},
 		{"fixing after expiry", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "geometric", "fixings": ["2027-05-25", "2027-12-25"]}`, "trade T2: fixings[1] must not be after expiry 2027-11-25, got 2027-12-25"},
 		{"fixing in the past", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2026-11-25"]}`, "trade T2: fixings[0] must be after the valuation date 2026-11-25, got 2026-11-25"},
 		{"fixings unordered", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25", "2027-03-25"]}`, "trade T2: fixings[1] must be after the previous fixing, got 2027-03-25"},
 		{"no fixings", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": []}`, "trade T2: fixings must list at least one date"},
+		{"no underlying", `{"id": "T2", "type": "european", "right": "call", "strike": 100, "expiry": "2027-11-25"}`, "trade T2: underlying is required"},
+		{"no expiry", `{"id": "T2", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 100, "barrierType": "upOut", "barrier": 120}`, "trade T2: expiry is required"},
+		{"null strike", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": null, "expiry": "2027-11-25"}`, "trade T2: strike is required"},
+		{"no barrier", `{"id": "T2", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "upOut"}`, "trade T2: barrier is required"},
+		{"no averaging", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "fixings": ["2027-05-25"]}`, "trade T2: averaging is required (one of arithmetic, geometric)"},
+		{"down barrier above spot", `{"id": "T2", "type": "barrier", "underlying": "ACME", "right": "put", "strike": 100, "expiry": "2027-11-25", "barrierType": "downOut", "barrier": 120}`, "trade T2: barrier must not be above spot 100 for a downOut option (it is already crossed), got 120"},
+		{"up barrier below spot", `{"id": "T2", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "upIn", "barrier": 80}`, "trade T2: barrier must not be below spot 100 for an upIn option (it is already crossed), got 80"},
+		// Numbers JSON can carry but no market quotes: each names its field.
+		{"huge strike", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "put", "strike": 1e308, "expiry": "2027-11-25"}`, "trade T2: strike must be at most 1e+15, got 1e+308"},
+		{"huge barrier", `{"id": "T2", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "upOut", "barrier": 1e308}`, "trade T2: barrier must be at most 1e+15, got 1e+308"},
+		{"huge rebate", `{"id": "T2", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "upOut", "barrier": 120, "rebate": 1e308}`, "trade T2: rebate must be at most 1e+15, got 1e+308"},
+		{"huge quantity", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "quantity": -1e308}`, "trade T2: quantity must be a number between -1e+15 and 1e+15, got -1e308"},
+		{"expiry past the horizon", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "9999-12-31"}`, "trade T2: expiry must be within 200 years of the valuation date 2026-11-25, got 9999-12-31"},
+		{"fractional paths", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25"], "paths": 1000.5}`, "trade T2: paths must be a whole number, got JSON number 1000.5"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -101,20 +117,41 @@ func TestTradeErrors(t *testing.T) {
 
 const good2 = `{"id": "OK2", "type": "european", "underlying": "ACME", "right": "put", "strike": 90, "expiry": "2027-11-25", "quantity": -3}`
 
-// TestBadMarketDataFailsOnlyItsTrades checks that an underlying with bad
-// values fails the trades on it, and not the others.
+// TestBadMarketDataFailsOnlyItsTrades checks that a curve or underlying with
+// bad values fails the trades on it, naming its field, and not the others.
 func TestBadMarketDataFailsOnlyItsTrades(t *testing.T) {
-	doc := `{"valuationDate": "2026-11-25", "market": {"curves": {"USD": {"rate": 0.05}},
-		"underlyings": {"BAD": {"spot": -1, "vol": 0.2, "curve": "USD"}, "NOVOL": {"spot": 10, "vol": 0, "curve": "USD"}}},
+	doc := `{"valuationDate": "2026-11-25", "market": {"curves": {"USD": {"rate": 0.05}, "HUGE": {"rate": 1e308},
+			"ZHUGE": {"zeros": [{"date": "2027-11-25", "rate": 0.02}, {"date": "2028-11-25", "rate": -1e300}]},
+			"ZNORATE": {"zeros": [{"date": "2027-11-25", "rate": 0.02}, {"date": "2028-11-25"}]}},
+		"underlyings": {"BAD": {"spot": -1, "vol": 0.2, "curve": "USD"}, "NOVOL": {"spot": 10, "vol": 0, "curve": "USD"},
+			"BIG": {"spot": 1e308, "vol": 0.2, "curve": "USD"}, "WILD": {"spot": 10, "vol": 1e308, "curve": "USD"},
+			"DIV": {"spot": 10, "vol": 0.2, "dividendYield": 1e308, "curve": "USD"}, "ONHUGE": {"spot": 10, "vol": 0.2, "curve": "HUGE"},
+			"NOSPOT": {"vol": 0.2, "curve": "USD"}, "GOOD": {"spot": 10, "vol": 0.2, "curve": "USD"}}},
 		"trades": [
 		{"id": "T1", "type": "european", "underlying": "BAD", "right": "call", "strike": 100, "expiry": "2027-11-25"},
-		{"id": "T2", "type": "european", "underlying": "NOVOL", "right": "call", "strike": 100, "expiry": "2027-11-25"}]}`
+		{"id": "T2", "type": "european", "underlying": "NOVOL", "right": "call", "strike": 100, "expiry": "2027-11-25"},
+		{"id": "T3", "type": "barrier", "underlying": "BIG", "right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "downOut", "barrier": 1},
+		{"id": "T4", "type": "asian", "underlying": "WILD", "right": "call", "strike": 10, "expiry": "2027-11-25", "averaging": "geometric", "fixings": ["2027-11-25"]},
+		{"id": "T5", "type": "american", "underlying": "DIV", "right": "put", "strike": 10, "expiry": "2027-11-25"},
+		{"id": "T6", "type": "european", "underlying": "ONHUGE", "right": "put", "strike": 10, "expiry": "2027-11-25"},
+		{"id": "T7", "type": "fra", "curve": "ZHUGE", "notional": 1e6, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"},
+		{"id": "T8", "type": "european", "underlying": "NOSPOT", "right": "put", "strike": 10, "expiry": "2027-11-25"},
+		{"id": "T9", "type": "european", "underlying": "GOOD", "right": "put", "strike": 10, "expiry": "2027-11-25"},
+		{"id": "T10", "type": "swap", "curve": "ZNORATE", "notional": 1e6, "fixedRate": 0.02, "start": "2027-05-25", "maturity": "2030-05-25", "side": "payFixed"}]}`
 	rs, err := price(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i, want := range []string{"trade T1: underlying BAD unusable: batch: market.underlyings.BAD.spot: must be > 0, got -1",
-		"trade T2: underlying NOVOL unusable: batch: market.underlyings.NOVOL.vol: must be > 0, got 0"} {
+	for i, want := range []string{"trade T1: underlying BAD unusable: market.underlyings.BAD.spot: must be > 0, got -1",
+		"trade T2: underlying NOVOL unusable: market.underlyings.NOVOL.vol: must be > 0, got 0",
+		"trade T3: underlying BIG unusable: market.underlyings.BIG.spot: must be at most 1e+15, got 1e+308",
+		"trade T4: underlying WILD unusable: market.underlyings.WILD.vol: must be at most 10 (1 is 100%), got 1e+308",
+		"trade T5: underlying DIV unusable: market.underlyings.DIV.dividendYield: must be between -1 and 1 (a rate per year, 1 is 100%), got 1e+308",
+		"trade T6: underlying ONHUGE unusable: market.curves.HUGE.rate: must be between -1 and 1 (a rate per year, 1 is 100%), got 1e+308",
+		"trade T7: curve ZHUGE unusable: market.curves.ZHUGE.zeros[1].rate: must be between -1 and 1 (a rate per year, 1 is 100%), got -1e+300",
+		"trade T8: underlying NOSPOT unusable: market.underlyings.NOSPOT.spot: is required",
+		"", // T9, on good market data, prices
+		"trade T10: curve ZNORATE unusable: market.curves.ZNORATE.zeros[1].rate: is required"} {
 		if got := rs.Results[i].Error; got != want {
 			t.Errorf("result %d: error %q, want %q", i, got, want)
 		}

@@ -10,11 +10,13 @@ import (
 	"github.com/pricefn/pricefn/pricing/instrument"
 )
 
-// common holds the fields every trade type accepts.
+// common holds the fields every trade type accepts. Decode and Compile
+// have read them already (the quantity from the trade's header); a type's
+// wire form embeds them so that its strict decoding knows them.
 type common struct {
-	ID       string   `json:"id"`
-	Type     string   `json:"type"`
-	Quantity *float64 `json:"quantity,omitempty"`
+	ID       string        `json:"id"`
+	Type     string        `json:"type"`
+	Quantity quantityField `json:"quantity"`
 }
 
 // optionWire is the wire form of a plain equity option.
@@ -29,6 +31,9 @@ type optionWire struct {
 // option converts and validates the shared option terms.
 func (w *optionWire) option(asOf dates.Date) (instrument.Option, error) {
 	var o instrument.Option
+	if w.Underlying == "" {
+		return o, fmt.Errorf("underlying is required (the name of an underlying)")
+	}
 	o.Underlying = w.Underlying
 	switch w.Right {
 	case "call":
@@ -49,6 +54,20 @@ func (w *optionWire) option(asOf dates.Date) (instrument.Option, error) {
 		return o, err
 	}
 	return o, o.Validate(asOf)
+}
+
+// optionTerms is a wire form that starts with a plain option's fields.
+type optionTerms interface{ base() *optionWire }
+
+func (w *optionWire) base() *optionWire { return w }
+
+// decodeOption decodes raw strictly into w and returns the option terms it
+// starts with, checked against the valuation date asOf.
+func decodeOption(raw []byte, asOf dates.Date, w optionTerms) (instrument.Option, error) {
+	if err := decodeStrict(raw, w); err != nil {
+		return instrument.Option{}, err
+	}
+	return w.base().option(asOf)
 }
 
 // requiredDate parses a mandatory date field.
@@ -87,11 +106,7 @@ func (t *europeanTrade) price(m *pricing.Market, want pricing.Measures) (pricing
 func (t *europeanTrade) cost() float64 { return 150 }
 
 func decodeEuropean(raw []byte, asOf dates.Date) (priceable, error) {
-	var w optionWire
-	if err := decodeStrict(raw, &w); err != nil {
-		return nil, err
-	}
-	o, err := w.option(asOf)
+	o, err := decodeOption(raw, asOf, &optionWire{})
 	if err != nil {
 		return nil, err
 	}
@@ -106,11 +121,7 @@ func (t *americanTrade) price(m *pricing.Market, want pricing.Measures) (pricing
 func (t *americanTrade) cost() float64 { return 600_000 }
 
 func decodeAmerican(raw []byte, asOf dates.Date) (priceable, error) {
-	var w optionWire
-	if err := decodeStrict(raw, &w); err != nil {
-		return nil, err
-	}
-	o, err := w.option(asOf)
+	o, err := decodeOption(raw, asOf, &optionWire{})
 	if err != nil {
 		return nil, err
 	}
@@ -137,10 +148,7 @@ func (t *barrierTrade) cost() float64 { return 400 }
 
 func decodeBarrier(raw []byte, asOf dates.Date) (priceable, error) {
 	var w barrierWire
-	if err := decodeStrict(raw, &w); err != nil {
-		return nil, err
-	}
-	o, err := w.option(asOf)
+	o, err := decodeOption(raw, asOf, &w)
 	if err != nil {
 		return nil, err
 	}
@@ -191,10 +199,7 @@ func (t *asianTrade) cost() float64 {
 
 func decodeAsian(raw []byte, asOf dates.Date) (priceable, error) {
 	var w asianWire
-	if err := decodeStrict(raw, &w); err != nil {
-		return nil, err
-	}
-	o, err := w.option(asOf)
+	o, err := decodeOption(raw, asOf, &w)
 	if err != nil {
 		return nil, err
 	}

@@ -2,8 +2,8 @@ package batch
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
-	"math"
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
@@ -11,17 +11,21 @@ import (
 )
 
 // CurveData is one yield curve as the wire format gives it: exactly one of
-// a flat rate, zero-rate pillars or bootstrap instruments.
+// a flat rate, zero-rate pillars or bootstrap instruments. Rates are
+// continuously compounded, Actual/365 Fixed. Zero rates are linear in time
+// between pillars, flat before the first and, beyond the last, continue at
+// the instantaneous forward rate of the last pillar, as QuantLib's
+// ZeroCurve extrapolates (market.ZeroCurve).
 type CurveData struct {
 	Rate      *float64        `json:"rate,omitempty"`
 	Zeros     []ZeroPillar    `json:"zeros,omitempty"`
 	Bootstrap json.RawMessage `json:"bootstrap,omitempty"`
 }
 
-// ZeroPillar is one point of a zero-rate curve.
+// ZeroPillar is one point of a zero-rate curve; both fields are required.
 type ZeroPillar struct {
-	Date string  `json:"date"`
-	Rate float64 `json:"rate"`
+	Date string   `json:"date"`
+	Rate *float64 `json:"rate"`
 }
 
 // buildCurve turns one wire curve into a pricing curve. field is its JSON
@@ -42,8 +46,8 @@ func buildCurve(field string, c CurveData, asOf dates.Date) (pricing.YieldCurve,
 	}
 	switch {
 	case c.Rate != nil:
-		if math.IsNaN(*c.Rate) || math.IsInf(*c.Rate, 0) {
-			return nil, batchErr(field+".rate", "must be a finite number, got %v", *c.Rate)
+		if err := pricing.CheckRate("rate", *c.Rate); err != nil {
+			return nil, fieldErr(field, err)
 		}
 		return market.NewFlatCurve(*c.Rate), nil
 	case c.Zeros != nil:
@@ -63,8 +67,14 @@ func buildCurve(field string, c CurveData, asOf dates.Date) (pricing.YieldCurve,
 			if i > 0 && d <= mustParse(c.Zeros[i-1].Date) {
 				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "must be after the previous pillar's %s, got %s", c.Zeros[i-1].Date, d)
 			}
+			if z.Rate == nil {
+				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].rate", field, i), "is required")
+			}
+			if err := pricing.CheckRate("rate", *z.Rate); err != nil {
+				return nil, fieldErr(fmt.Sprintf("%s.zeros[%d]", field, i), err)
+			}
 			times[i] = dates.YearFraction365(asOf, d)
-			rates[i] = z.Rate
+			rates[i] = *z.Rate
 		}
 		zc, err := market.NewZeroCurve(times, rates)
 		if err != nil {
@@ -92,13 +102,24 @@ func buildUnderlying(field string, u UnderlyingData) (pricing.Underlying, error)
 	if u.Curve == "" {
 		return pricing.Underlying{}, batchErr(field+".curve", "is required (the name of a curve)")
 	}
-	switch s, v, q := *u.Spot, *u.Vol, u.DividendYield; {
-	case !(s > 0) || math.IsInf(s, 0):
-		return pricing.Underlying{}, batchErr(field+".spot", "must be > 0, got %v", s)
-	case !(v > 0) || math.IsInf(v, 0):
-		return pricing.Underlying{}, batchErr(field+".vol", "must be > 0, got %v", v)
-	case math.IsNaN(q) || math.IsInf(q, 0):
-		return pricing.Underlying{}, batchErr(field+".dividendYield", "must be a finite number, got %v", q)
+	if err := pricing.CheckAmount("spot", *u.Spot); err != nil {
+		return pricing.Underlying{}, fieldErr(field, err)
+	}
+	if err := pricing.CheckVol("vol", *u.Vol); err != nil {
+		return pricing.Underlying{}, fieldErr(field, err)
+	}
+	if err := pricing.CheckRate("dividendYield", u.DividendYield); err != nil {
+		return pricing.Underlying{}, fieldErr(field, err)
 	}
 	return pricing.Underlying{Spot: *u.Spot, DividendYield: u.DividendYield, Vol: *u.Vol, Curve: u.Curve}, nil
+}
+
+// fieldErr turns err, a *pricing.InputError on a field of the object at
+// path, into a batch *Error on the field's full path.
+func fieldErr(path string, err error) *Error {
+	var ie *pricing.InputError
+	if errors.As(err, &ie) {
+		return &Error{Field: path + "." + ie.Field, Reason: fmt.Sprintf("%s, got %v", ie.Reason, ie.Value), Err: err}
+	}
+	return &Error{Field: path, Reason: err.Error(), Err: err}
 }

@@ -63,8 +63,15 @@ func (j *Job) Price(ctx context.Context, opt Options) ([]TradeResult, error) {
 // PriceTrade values trade i alone.
 func (j *Job) PriceTrade(i int) TradeResult { return j.priceOne(i) }
 
-func (j *Job) priceOne(i int) TradeResult {
+func (j *Job) priceOne(i int) (tr TradeResult) {
 	c := &j.trades[i]
+	defer func() {
+		// An engine bug on one trade must not take the batch, or the
+		// pricer process and every chunk in flight, down with it.
+		if p := recover(); p != nil {
+			tr = TradeResult{ID: c.id, Error: fmt.Sprintf("trade %s: internal error in the pricing engine: %v", c.id, p)}
+		}
+	}()
 	if c.err != nil {
 		return TradeResult{ID: c.id, Error: c.err.Error()}
 	}

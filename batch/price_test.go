@@ -15,8 +15,7 @@ import (
 // TestPriceDeterministic prices every reference batch with one worker and
 // with many, and requires the same bytes: results depend on the trade alone.
 func TestPriceDeterministic(t *testing.T) {
-	files, _ := filepath.Glob("testdata/reference/*.batch.json")
-	for _, f := range files {
+	for _, f := range referenceBatches(t) {
 		data, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
@@ -91,4 +90,34 @@ func BenchmarkPriceEuropeanBatch(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*10_000), "ns/trade")
+}
+
+// TestDefaultMeasures checks that a batch without measures reports npv, and
+// with it npvStdErr for Monte Carlo prices, as wire-format section 2 has it.
+func TestDefaultMeasures(t *testing.T) {
+	doc := `{"valuationDate": "2026-11-25", "market": {"curves": {"USD": {"rate": 0.05}},
+		"underlyings": {"ACME": {"spot": 100, "vol": 0.25, "curve": "USD"}}},
+		"trades": [
+		{"id": "E", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25"},
+		{"id": "A", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25",
+		 "averaging": "arithmetic", "fixings": ["2027-05-25", "2027-11-25"], "paths": 1000}]}`
+	for _, measures := range []string{``, `"measures": ["npv"], `} {
+		rs, err := price(strings.Replace(doc, `"market"`, measures+`"market"`, 1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{`{"id":"E","npv":`, `{"id":"A","npv":`}
+		for i, r := range rs.Results {
+			out, err := r.MarshalJSON()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(string(out), want[i]) || strings.Contains(string(out), "delta") {
+				t.Errorf("measures %q: result %s, want npv only", measures, out)
+			}
+			if se := strings.Contains(string(out), `"npvStdErr":`); se != (r.ID == "A") {
+				t.Errorf("measures %q: result %s: npvStdErr reported = %v, want it for the Monte Carlo price only", measures, out, se)
+			}
+		}
+	}
 }

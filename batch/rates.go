@@ -27,24 +27,21 @@ type fraWire struct {
 
 type swapWire struct {
 	common
-	Curve          string   `json:"curve"`
-	ForecastCurve  string   `json:"forecastCurve,omitempty"`
-	Notional       *float64 `json:"notional"`
-	FixedRate      *float64 `json:"fixedRate"`
-	Start          string   `json:"start"`
-	Maturity       string   `json:"maturity"`
-	Side           string   `json:"side"`
-	FixedFrequency string   `json:"fixedFrequency,omitempty"`
-	FixedDayCount  string   `json:"fixedDayCount,omitempty"`
-	FloatFrequency string   `json:"floatFrequency,omitempty"`
-	FloatDayCount  string   `json:"floatDayCount,omitempty"`
-	Spread         float64  `json:"spread,omitempty"`
-	Calendar       string   `json:"calendar,omitempty"`
-	Convention     string   `json:"convention,omitempty"`
+	swapLegsWire
+	rollsWire
+	Curve         string   `json:"curve"`
+	ForecastCurve string   `json:"forecastCurve,omitempty"`
+	Notional      *float64 `json:"notional"`
+	FixedRate     *float64 `json:"fixedRate"`
+	Start         string   `json:"start"`
+	Maturity      string   `json:"maturity"`
+	Side          string   `json:"side"`
+	Spread        float64  `json:"spread,omitempty"`
 }
 
 type bondWire struct {
 	common
+	rollsWire
 	Curve          string   `json:"curve"`
 	Face           *float64 `json:"face,omitempty"`
 	Coupon         *float64 `json:"coupon"`
@@ -52,9 +49,61 @@ type bondWire struct {
 	Maturity       string   `json:"maturity"`
 	Frequency      string   `json:"frequency,omitempty"`
 	DayCount       string   `json:"dayCount,omitempty"`
-	Calendar       string   `json:"calendar,omitempty"`
-	Convention     string   `json:"convention,omitempty"`
 	SettlementDays *int     `json:"settlementDays,omitempty"`
+}
+
+// swapLegsWire is the conventions of a swap's two legs, as a swap trade
+// and a bootstrap swap quote both give them.
+type swapLegsWire struct {
+	FixedFrequency string `json:"fixedFrequency,omitempty"`
+	FixedDayCount  string `json:"fixedDayCount,omitempty"`
+	FloatFrequency string `json:"floatFrequency,omitempty"`
+	FloatDayCount  string `json:"floatDayCount,omitempty"`
+}
+
+// swapLegs is a swapLegsWire read.
+type swapLegs struct {
+	fixedFrequency dates.Frequency
+	fixedDayCount  dates.DayCount
+	floatFrequency dates.Frequency
+	floatDayCount  dates.DayCount
+}
+
+// legs reads the leg conventions with the spec's swap defaults: annual
+// 30/360 fixed, semiannual ACT/360 floating.
+func (w *swapLegsWire) legs() (l swapLegs, err error) {
+	if l.fixedFrequency, err = namedValue("fixedFrequency", w.FixedFrequency, dates.Annual, dates.ParseFrequency); err != nil {
+		return l, err
+	}
+	if l.fixedDayCount, err = namedValue("fixedDayCount", w.FixedDayCount, dates.Thirty360, dates.ParseDayCount); err != nil {
+		return l, err
+	}
+	if l.floatFrequency, err = namedValue("floatFrequency", w.FloatFrequency, dates.Semiannual, dates.ParseFrequency); err != nil {
+		return l, err
+	}
+	l.floatDayCount, err = namedValue("floatDayCount", w.FloatDayCount, dates.Act360, dates.ParseDayCount)
+	return l, err
+}
+
+// given reports whether any leg field is set.
+func (w *swapLegsWire) given() bool { return *w != swapLegsWire{} }
+
+// rollsWire is the holiday calendar and business-day convention of a
+// schedule.
+type rollsWire struct {
+	Calendar   string `json:"calendar,omitempty"`
+	Convention string `json:"convention,omitempty"`
+}
+
+// rolls reads the calendar, default weekends, and the convention, default
+// defConv.
+func (w *rollsWire) rolls(defConv dates.Convention) (dates.Calendar, dates.Convention, error) {
+	cal, err := namedValue("calendar", w.Calendar, dates.WeekendsOnly, dates.ParseCalendar)
+	if err != nil {
+		return 0, 0, err
+	}
+	conv, err := namedValue("convention", w.Convention, defConv, dates.ParseConvention)
+	return cal, conv, err
 }
 
 var positions = map[string]instrument.Position{"long": instrument.Long, "short": instrument.Short}
@@ -173,22 +222,12 @@ func decodeSwap(raw []byte, asOf dates.Date) (priceable, error) {
 	if s.Side, err = enumValue("side", w.Side, swapSides, nil); err != nil {
 		return nil, err
 	}
-	if s.FixedFrequency, err = namedValue("fixedFrequency", w.FixedFrequency, dates.Annual, dates.ParseFrequency); err != nil {
+	l, err := w.legs()
+	if err != nil {
 		return nil, err
 	}
-	if s.FixedDayCount, err = namedValue("fixedDayCount", w.FixedDayCount, dates.Thirty360, dates.ParseDayCount); err != nil {
-		return nil, err
-	}
-	if s.FloatFrequency, err = namedValue("floatFrequency", w.FloatFrequency, dates.Semiannual, dates.ParseFrequency); err != nil {
-		return nil, err
-	}
-	if s.FloatDayCount, err = namedValue("floatDayCount", w.FloatDayCount, dates.Act360, dates.ParseDayCount); err != nil {
-		return nil, err
-	}
-	if s.Calendar, err = namedValue("calendar", w.Calendar, dates.WeekendsOnly, dates.ParseCalendar); err != nil {
-		return nil, err
-	}
-	if s.Convention, err = namedValue("convention", w.Convention, dates.ModifiedFollowing, dates.ParseConvention); err != nil {
+	s.FixedFrequency, s.FixedDayCount, s.FloatFrequency, s.FloatDayCount = l.fixedFrequency, l.fixedDayCount, l.floatFrequency, l.floatDayCount
+	if s.Calendar, s.Convention, err = w.rolls(dates.ModifiedFollowing); err != nil {
 		return nil, err
 	}
 	if err := s.Validate(asOf); err != nil {
@@ -242,10 +281,7 @@ func decodeBond(raw []byte, asOf dates.Date) (priceable, error) {
 	if b.DayCount, err = namedValue("dayCount", w.DayCount, dates.ActActISDA, dates.ParseDayCount); err != nil {
 		return nil, err
 	}
-	if b.Calendar, err = namedValue("calendar", w.Calendar, dates.WeekendsOnly, dates.ParseCalendar); err != nil {
-		return nil, err
-	}
-	if b.Convention, err = namedValue("convention", w.Convention, dates.Unadjusted, dates.ParseConvention); err != nil {
+	if b.Calendar, b.Convention, err = w.rolls(dates.Unadjusted); err != nil {
 		return nil, err
 	}
 	if err := b.Validate(asOf); err != nil {

@@ -26,23 +26,37 @@ type tolerance struct {
 	StdErr *float64 `json:"stderr"`
 }
 
-// TestReference prices every QuantLib reference batch in testdata/reference
-// and compares every measure with the reference's tolerance.
+// TestReference prices every QuantLib 1.29 reference batch and compares
+// every measure with the reference's tolerance: testdata/reference holds the
+// shared reference cases, testdata/hard the harder ones of
+// testdata/hard/gen.py (short and long expiries, extreme vols, negative
+// rates, odd curves and schedules).
 func TestReference(t *testing.T) {
-	files, err := filepath.Glob("testdata/reference/*.batch.json")
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no reference batches: %v", err)
-	}
-	for _, f := range files {
-		family := filepath.Base(f)
+	for _, f := range referenceBatches(t) {
+		dir, family := filepath.Split(f)
 		family = family[:len(family)-len(".batch.json")]
-		t.Run(family, func(t *testing.T) {
+		t.Run(filepath.Base(dir)+"/"+family, func(t *testing.T) {
 			t.Parallel()
 			got := priceFile(t, f)
-			want := readExpected(t, filepath.Join("testdata/reference", family+".expected.json"))
+			want := readExpected(t, filepath.Join(dir, family+".expected.json"))
 			checkReference(t, got, want)
 		})
 	}
+}
+
+// referenceBatches lists the reference batches: the shared ones of
+// testdata/reference and the hard ones of testdata/hard.
+func referenceBatches(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	for _, dir := range []string{"testdata/reference", "testdata/hard"} {
+		fs, err := filepath.Glob(filepath.Join(dir, "*.batch.json"))
+		if err != nil || len(fs) == 0 {
+			t.Fatalf("no reference batches in %s: %v", dir, err)
+		}
+		files = append(files, fs...)
+	}
+	return files
 }
 
 func priceFile(t *testing.T, path string) []batch.TradeResult {

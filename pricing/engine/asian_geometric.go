@@ -49,31 +49,42 @@ func (AnalyticGeometricAsian) Price(o *instrument.Asian, m *pricing.Market, want
 // fixing times in years, non-decreasing and >= 0, not all 0; logFwd[i] is
 // ln(F(times[i])/s). The greeks, computed only if greeks is set, are those
 // of AnalyticGeometricAsian.Price; theta takes the short rate r0.
+//
+// The value follows QuantLib's arithmetic step by step (the variance as
+// σ²/N²·(Σt + 2·Σ_{i<N} t_{i-1}(N-i)), E[G] = exp(μ + ½v), and the Black
+// formula as BlackCalculator writes it, with N(d1) - 1 and 1 - N(d2) for a
+// put): deep out of the money those differences of rounded numbers set the
+// last digits, and an arithmetic Asian with one fixing, whose Monte Carlo
+// error is QuantLib's rounding, is this value to the last few digits.
 func geometricAsian(call bool, s, k, vol, q, r0, t, df float64, times, logFwd []float64, greeks bool) bsm {
 	n := len(times)
 	nf := float64(n)
-	var timeSum, minSum, fwdSum float64 // Σt_i, Σ_ij min(t_i, t_j), Σ ln(F_i/s)
+	var timeSum, fwdSum, cross float64 // Σt_i, Σ ln(F_i/s), Σ_{i<N} t_{i-1}·(N-i)
 	for i, ti := range times {
 		timeSum += ti
-		minSum += ti * float64(2*(n-i)-1)
 		fwdSum += logFwd[i]
+		if i < n-1 {
+			cross += ti * (nf - float64(i+1))
+		}
 	}
-	sdDvol := math.Sqrt(minSum) / nf // d(sd)/dσ
-	sd := vol * sdDvol               // standard deviation of ln G
+	minSum := timeSum + 2*cross              // Σ_ij min(t_i, t_j)
+	variance := vol * vol / nf / nf * minSum // of ln G
+	sdDvol := math.Sqrt(minSum) / nf         // d(sd)/dσ
+	sd := vol * sdDvol                       // standard deviation of ln G
 	muG := math.Log(s) + (fwdSum-0.5*vol*vol*timeSum)/nf
-	fwd := math.Exp(muG + 0.5*sd*sd) // E[G]
-	d1 := (muG-math.Log(k))/sd + sd
-	d2 := d1 - sd
+	fwd := math.Exp(muG + variance/2) // E[G]
+	stdDev := math.Sqrt(variance)     // QuantLib's; sd may differ in the last bit
+	d1 := math.Log(fwd/k)/stdDev + 0.5*stdDev
+	d2 := d1 - stdDev
+	n1, n2 := normCDF(d1), normCDF(d2)
 	var out bsm
 	var dvdf float64 // dV/dF
 	if call {
-		n1 := normCDF(d1)
-		out.npv = df * (fwd*n1 - k*normCDF(d2))
+		out.npv = df * (fwd*n1 - k*n2)
 		dvdf = df * n1
 	} else {
-		n1 := normCDF(-d1)
-		out.npv = df * (k*normCDF(-d2) - fwd*n1)
-		dvdf = -df * n1
+		out.npv = df * (fwd*(n1-1) + k*(1-n2))
+		dvdf = df * (n1 - 1)
 	}
 	if !greeks {
 		return out

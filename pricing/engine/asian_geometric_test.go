@@ -227,3 +227,24 @@ func BenchmarkAsianGeometric(b *testing.B) {
 		}
 	}
 }
+
+// TestGeometricAsianDeepOutOfTheMoneyQuantLib checks a put so far out of
+// the money that its value, 2e-12, is the difference of two terms of about
+// 60: QuantLib 1.29's value carries the rounding of its Black formula
+// (K·(1-N(d2)) - F·(1-N(d1))), and an arithmetic Asian with this one fixing,
+// whose Monte Carlo error QuantLib reports at 1e-26, prices to it. The
+// earlier formula, K·N(-d2) - F·N(-d1), was closer to the exact value but
+// 0.2% from QuantLib's. The fixing is 17 days before expiry.
+func TestGeometricAsianDeepOutOfTheMoneyQuantLib(t *testing.T) {
+	o := instrument.Asian{
+		Option:    instrument.Option{Underlying: "X", Right: instrument.Put, Strike: 66.084515, Expiry: dates.New(2027, 10, 19)},
+		Averaging: instrument.Geometric, Fixings: []dates.Date{dates.New(2027, 10, 2)},
+	}
+	res, err := AnalyticGeometricAsian{}.Price(&o, equityMarket(76.930879, 0.088601, 0.040893, 0.030905), pricing.Of(pricing.NPV))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := 1.988586724710907e-12; !withinAbsOrRel(res.NPV, want, 0, 1e-14) {
+		t.Errorf("npv %.16g, QuantLib %.16g", res.NPV, want)
+	}
+}

@@ -50,7 +50,7 @@ func TestBarrierLiterature(t *testing.T) {
 // quantLibBarrier are edge cases priced by QuantLib 1.29's
 // AnalyticBarrierEngine (Debian python3 bindings; flat Actual365Fixed
 // curves, valuation date 2026-11-25): negative rates, vol 2% to 120%,
-// three days to ten years, spot at the barrier.
+// three days to 25 years, spot at the barrier.
 var quantLibBarrier = []struct {
 	typ                        instrument.BarrierType
 	right                      instrument.Right
@@ -68,6 +68,14 @@ var quantLibBarrier = []struct {
 	{instrument.DownIn, instrument.Call, 100, 60, 99.9, 0.0, 0.01, 0.0, 0.15, 30, 39.20847391060122},
 	{instrument.UpIn, instrument.Call, 100, 100, 100, 2.0, 0.03, 0.01, 0.25, 365, 10.762394626337134},
 	{instrument.DownOut, instrument.Call, 100, 100, 100, 2.0, 0.03, 0.01, 0.25, 365, 2.0},
+	// Low vols and long expiries, where the reflected terms, (H/S)^(2μ)
+	// times N(·), reach 1e8 and cancel: QuantLib's N, 0.5·(1+erf(x/√2)),
+	// sets the last digits, and an erfc-based N missed it by up to 1.5e-5.
+	{instrument.DownIn, instrument.Call, 1911.683205, 604.851277, 610.067523, 0.0, -0.013293, 0.040787, 0.092275, 2742, 0.043316098254130964},
+	{instrument.DownOut, instrument.Put, 1273.78455, 3435.193992, 1026.353892, 46.082599, -0.009393, 0.051937, 0.040937, 1582, 548.093700655205},
+	{instrument.UpOut, instrument.Call, 310.278567, 99.281946, 558.723297, 0.0, 0.025078, 0.0, 0.043158, 9122, 78.7012635435605},
+	{instrument.DownIn, instrument.Put, 128.965019, 128.965019, 82.296551, 13.859618, -0.015875, 0.076366, 0.073629, 2279, 58.430878685357605},
+	{instrument.UpIn, instrument.Call, 1616.147672, 484.844302, 3382.965331, 0.0, 0.082036, 0.0, 0.096559, 7938, 1530.9538845753368},
 }
 
 func TestAnalyticBarrierQuantLib(t *testing.T) {

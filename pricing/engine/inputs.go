@@ -52,13 +52,8 @@ func loadEquity(o *instrument.Option, m *pricing.Market) (equity, error) {
 	if err != nil {
 		return equity{}, err
 	}
-	switch {
-	case !(u.Spot > 0) || math.IsInf(u.Spot, 1):
-		return equity{}, pricing.Invalid("market.underlyings."+o.Underlying+".spot", u.Spot, "must be a finite number > 0")
-	case !(u.Vol > 0) || math.IsInf(u.Vol, 1):
-		return equity{}, pricing.Invalid("market.underlyings."+o.Underlying+".vol", u.Vol, "must be a finite number > 0")
-	case math.IsNaN(u.DividendYield) || math.IsInf(u.DividendYield, 0):
-		return equity{}, pricing.Invalid("market.underlyings."+o.Underlying+".dividendYield", u.DividendYield, "must be a finite number")
+	if err := checkUnderlying(o.Underlying, u); err != nil {
+		return equity{}, err
 	}
 	t := m.YearFraction(o.Expiry)
 	r := zeroRate(c, t)
@@ -66,6 +61,23 @@ func loadEquity(o *instrument.Option, m *pricing.Market) (equity, error) {
 		return equity{}, pricing.Invalid("market.curves."+u.Curve, r, fmt.Sprintf("must give a finite zero rate to expiry %s", o.Expiry))
 	}
 	return equity{spot: u.Spot, q: u.DividendYield, vol: u.Vol, t: t, r: r, curve: c, curveName: u.Curve}, nil
+}
+
+// checkUnderlying checks the market data of the underlying called name
+// against the limits of package pricing. It allocates only to report a
+// fault, whose field is the path "market.underlyings.<name>.<field>".
+func checkUnderlying(name string, u pricing.Underlying) error {
+	err := pricing.CheckAmount("spot", u.Spot)
+	if err == nil {
+		err = pricing.CheckVol("vol", u.Vol)
+	}
+	if err == nil {
+		err = pricing.CheckRate("dividendYield", u.DividendYield)
+	}
+	if ie, ok := err.(*pricing.InputError); ok {
+		ie.Field = "market.underlyings." + name + "." + ie.Field
+	}
+	return err
 }
 
 // asian is the market of one Asian option: its equity market and, per

@@ -65,7 +65,7 @@ func (a *Asian) Validate(asOf dates.Date) error {
 		return pricing.Invalid(fmt.Sprintf("fixings[%d]", i), f, reason)
 	}
 	if a.Paths < 0 || a.Paths > MaxPaths {
-		return pricing.Invalid("paths", a.Paths, fmt.Sprintf("must be between 1 and %d", MaxPaths))
+		return pricing.Invalid("paths", a.Paths, fmt.Sprintf("must be between 1 and %d, or 0 for the engine's default", MaxPaths))
 	}
 	return nil
 }

@@ -52,14 +52,14 @@ func (b *Barrier) Validate(asOf dates.Date) error {
 	if b.Type < DownIn || b.Type > UpOut {
 		return pricing.Invalid("barrierType", b.Type, "must be downIn, downOut, upIn or upOut")
 	}
-	if err := positive("barrier", b.Level); err != nil {
+	if err := pricing.CheckAmount("barrier", b.Level); err != nil {
 		return err
 	}
-	if err := finite("rebate", b.Rebate); err != nil {
-		return err
+	if b.Rebate == 0 {
+		return nil
 	}
 	if b.Rebate < 0 {
 		return pricing.Invalid("rebate", b.Rebate, "must be >= 0")
 	}
-	return nil
+	return pricing.CheckAmount("rebate", b.Rebate)
 }

@@ -37,10 +37,10 @@ func (b *FixedRateBond) Validate(asOf dates.Date) error {
 	if b.Curve == "" {
 		return pricing.Invalid("curve", `""`, "must name a curve")
 	}
-	if err := positive("face", b.Face); err != nil {
+	if err := pricing.CheckAmount("face", b.Face); err != nil {
 		return err
 	}
-	if err := finite("coupon", b.Coupon); err != nil {
+	if err := pricing.CheckRate("coupon", b.Coupon); err != nil {
 		return err
 	}
 	if !b.Frequency.Valid() {
@@ -61,5 +61,8 @@ func (b *FixedRateBond) Validate(asOf dates.Date) error {
 	if b.Maturity <= asOf {
 		return pricing.Invalid("maturity", b.Maturity, fmt.Sprintf("must be after the valuation date %s", asOf))
 	}
-	return nil
+	if err := pricing.CheckHorizon("issue", b.Issue, asOf); err != nil {
+		return err
+	}
+	return pricing.CheckHorizon("maturity", b.Maturity, asOf)
 }

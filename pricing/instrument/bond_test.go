@@ -25,6 +25,10 @@ func TestFixedRateBondValidate(t *testing.T) {
 		{"bad convention", func(b *FixedRateBond) { b.Convention = 0 }, "convention"},
 		{"negative settlement", func(b *FixedRateBond) { b.SettlementDays = -1 }, "settlementDays"},
 		{"long settlement", func(b *FixedRateBond) { b.SettlementDays = MaxSettlementDays + 1 }, "settlementDays"},
+		{"huge face", func(b *FixedRateBond) { b.Face = 1e308 }, "face"},
+		{"huge coupon", func(b *FixedRateBond) { b.Coupon = 1e308 }, "coupon"},
+		{"maturity past the horizon", func(b *FixedRateBond) { b.Maturity = ratesAsOf.AddMonths(12 * 250) }, "maturity"},
+		{"issued long ago", func(b *FixedRateBond) { b.Issue = ratesAsOf.AddMonths(-12 * 250) }, "issue"},
 	}
 	for _, tt := range tests {
 		b := ok

@@ -50,10 +50,10 @@ func (f *FRA) Validate(asOf dates.Date) error {
 	if f.Curve == "" {
 		return pricing.Invalid("curve", `""`, "must name a curve")
 	}
-	if err := positive("notional", f.Notional); err != nil {
+	if err := pricing.CheckAmount("notional", f.Notional); err != nil {
 		return err
 	}
-	if err := finite("rate", f.Rate); err != nil {
+	if err := pricing.CheckRate("rate", f.Rate); err != nil {
 		return err
 	}
 	if !f.DayCount.Valid() {
@@ -68,5 +68,5 @@ func (f *FRA) Validate(asOf dates.Date) error {
 	if f.Start < asOf {
 		return pricing.Invalid("start", f.Start, fmt.Sprintf("must not be before the valuation date %s (past fixings are not supported)", asOf))
 	}
-	return nil
+	return pricing.CheckHorizon("end", f.End, asOf)
 }

@@ -37,6 +37,9 @@ func TestFRAValidate(t *testing.T) {
 		{"no day count", func(f *FRA) { f.DayCount = 0 }, "dayCount"},
 		{"no position", func(f *FRA) { f.Position = 0 }, "position"},
 		{"no curve", func(f *FRA) { f.Curve = "" }, "curve"},
+		{"huge notional", func(f *FRA) { f.Notional = 1e308 }, "notional"},
+		{"huge rate", func(f *FRA) { f.Rate = -1e308 }, "rate"},
+		{"end past the horizon", func(f *FRA) { f.End = ratesAsOf.AddMonths(12 * 201) }, "end"},
 	}
 	for _, tt := range tests {
 		f := ok

@@ -43,13 +43,13 @@ func (o *Option) Validate(asOf dates.Date) error {
 	if o.Right != Call && o.Right != Put {
 		return pricing.Invalid("right", o.Right, "must be call or put")
 	}
-	if err := positive("strike", o.Strike); err != nil {
+	if err := pricing.CheckAmount("strike", o.Strike); err != nil {
 		return err
 	}
 	if o.Expiry <= asOf {
 		return pricing.Invalid("expiry", o.Expiry, fmt.Sprintf("must be after the valuation date %s", asOf))
 	}
-	return nil
+	return pricing.CheckHorizon("expiry", o.Expiry, asOf)
 }
 
 // Payoff returns the option's exercise value at underlying price s.
@@ -65,22 +65,3 @@ type European struct{ Option }
 
 // American is an option exercisable at any time up to and including expiry.
 type American struct{ Option }
-
-// positive returns an error unless v is finite and > 0.
-func positive(field string, v float64) error {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return pricing.Invalid(field, v, "must be a finite number")
-	}
-	if v <= 0 {
-		return pricing.Invalid(field, v, "must be > 0")
-	}
-	return nil
-}
-
-// finite returns an error unless v is finite.
-func finite(field string, v float64) error {
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return pricing.Invalid(field, v, "must be a finite number")
-	}
-	return nil
-}

@@ -64,13 +64,13 @@ func (s *Swap) Validate(asOf dates.Date) error {
 	if s.Curve == "" {
 		return pricing.Invalid("curve", `""`, "must name a curve")
 	}
-	if err := positive("notional", s.Notional); err != nil {
+	if err := pricing.CheckAmount("notional", s.Notional); err != nil {
 		return err
 	}
-	if err := finite("fixedRate", s.FixedRate); err != nil {
+	if err := pricing.CheckRate("fixedRate", s.FixedRate); err != nil {
 		return err
 	}
-	if err := finite("spread", s.Spread); err != nil {
+	if err := pricing.CheckRate("spread", s.Spread); err != nil {
 		return err
 	}
 	if s.Side != PayFixed && s.Side != ReceiveFixed {
@@ -91,7 +91,10 @@ func (s *Swap) Validate(asOf dates.Date) error {
 	if s.Maturity <= asOf {
 		return pricing.Invalid("maturity", s.Maturity, fmt.Sprintf("must be after the valuation date %s", asOf))
 	}
-	return nil
+	if err := pricing.CheckHorizon("start", s.Start, asOf); err != nil {
+		return err
+	}
+	return pricing.CheckHorizon("maturity", s.Maturity, asOf)
 }
 
 // validLeg checks a leg's frequency and day count; prefix is "fixed" or "float".

@@ -28,6 +28,11 @@ func TestSwapValidate(t *testing.T) {
 		{"bad float day count", func(s *Swap) { s.FloatDayCount = 0 }, "floatDayCount"},
 		{"bad fixed frequency", func(s *Swap) { s.FixedFrequency = 3 }, "fixedFrequency"},
 		{"no curve", func(s *Swap) { s.Curve = "" }, "curve"},
+		{"huge notional", func(s *Swap) { s.Notional = 1e300 }, "notional"},
+		{"huge fixed rate", func(s *Swap) { s.FixedRate = 1e300 }, "fixedRate"},
+		{"huge spread", func(s *Swap) { s.Spread = 2 }, "spread"},
+		{"maturity past the horizon", func(s *Swap) { s.Maturity = ratesAsOf.AddMonths(12 * 300) }, "maturity"},
+		{"start long ago", func(s *Swap) { s.Start = ratesAsOf.AddMonths(-12 * 300) }, "start"},
 	}
 	for _, tt := range tests {
 		s := ok

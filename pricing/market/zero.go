@@ -7,12 +7,22 @@ import (
 )
 
 // ZeroCurve interpolates continuously compounded Actual/365 Fixed zero rates
-// linearly in time between pillars, flat beyond the first and last, so that
-// the rate at time 0 is the first pillar's (QuantLib's ZeroCurve with Linear
-// interpolation and flat extrapolation).
+// linearly in time between pillars, as QuantLib's InterpolatedZeroCurve<Linear>
+// with extrapolation enabled, built on the valuation date (at the first
+// pillar's rate) and the pillars:
+//   - before the first pillar the zero rate is the first pillar's, so the
+//     instantaneous forward rate is flat there too;
+//   - beyond the last pillar the instantaneous forward rate stays flat at
+//     its value at the last pillar, f = z_n + t_n·z'(t_n) with z' the slope
+//     of the last segment, so z(t) = (z_n·t_n + f·(t - t_n)) / t. This is
+//     QuantLib's extrapolation; it is not a flat zero rate unless the last
+//     segment is flat.
 type ZeroCurve struct {
 	times []float64
 	rates []float64
+	// lastFwd is the instantaneous forward rate at the last pillar, which
+	// continues beyond it.
+	lastFwd float64
 }
 
 // NewZeroCurve returns the curve through the pillars (times[i], rates[i]).
@@ -32,17 +42,25 @@ func NewZeroCurve(times, rates []float64) (*ZeroCurve, error) {
 			return nil, fmt.Errorf("market: zero curve pillar %d: rate must be finite, got %v", i, r)
 		}
 	}
-	return &ZeroCurve{times: append([]float64(nil), times...), rates: append([]float64(nil), rates...)}, nil
+	c := &ZeroCurve{times: append([]float64(nil), times...), rates: append([]float64(nil), rates...)}
+	n := len(times)
+	c.lastFwd = rates[n-1]
+	if n > 1 { // with one pillar the curve is flat from time 0
+		slope := (rates[n-1] - rates[n-2]) / (times[n-1] - times[n-2])
+		c.lastFwd += times[n-1] * slope
+	}
+	return c, nil
 }
 
-// ZeroRate returns the interpolated zero rate to time t.
+// ZeroRate returns the zero rate to time t, in Actual/365 Fixed years.
 func (c *ZeroCurve) ZeroRate(t float64) float64 {
 	n := len(c.times)
 	if t <= c.times[0] {
 		return c.rates[0]
 	}
-	if t >= c.times[n-1] {
-		return c.rates[n-1]
+	if tn := c.times[n-1]; t > tn {
+		zn := c.rates[n-1]
+		return (zn*tn + c.lastFwd*(t-tn)) / t
 	}
 	i := sort.SearchFloat64s(c.times, t) // times[i-1] < t <= times[i]
 	t0, t1 := c.times[i-1], c.times[i]
