@@ -6,9 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
@@ -113,23 +116,42 @@ func Compile(b *Batch) (*Job, error) {
 		j.Market.Underlyings[name] = u
 	}
 
-	j.trades = make([]compiled, len(b.Trades))
 	for i := range b.Trades {
 		t := &b.Trades[i]
-		field := fmt.Sprintf("trades[%d]", i)
 		if t.Underlying != "" {
 			if _, ok := b.Market.Underlyings[t.Underlying]; !ok {
-				return nil, batchErr(field+".underlying", "trade %q names unknown underlying %q (market has: %s)", t.ID, t.Underlying, keyList(b.Market.Underlyings))
+				return nil, batchErr(fmt.Sprintf("trades[%d].underlying", i), "trade %q names unknown underlying %q (market has: %s)", t.ID, t.Underlying, keyList(b.Market.Underlyings))
 			}
 		}
 		for _, c := range t.Curves {
 			if _, ok := b.Market.Curves[c]; !ok {
-				return nil, batchErr(field, "trade %q names unknown curve %q (market has: %s)", t.ID, c, keyList(b.Market.Curves))
+				return nil, batchErr(fmt.Sprintf("trades[%d]", i), "trade %q names unknown curve %q (market has: %s)", t.ID, c, keyList(b.Market.Curves))
 			}
 		}
-		j.trades[i] = compileTrade(t, asOf, broken)
 	}
+	j.trades = compileTrades(b.Trades, asOf, broken)
 	return j, nil
+}
+
+// compileTrades decodes every trade, spread over the cores: decoding a
+// trade's JSON costs far more than pricing a European, so a large batch
+// would otherwise spend most of its time here on one core.
+func compileTrades(trades []Trade, asOf dates.Date, broken map[string]*Error) []compiled {
+	out := make([]compiled, len(trades))
+	const span = 256 // trades per task: large enough to make scheduling free
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for lo := 0; lo < len(trades); lo += span {
+		hi := min(lo+span, len(trades))
+		g.Go(func() error {
+			for i := lo; i < hi; i++ {
+				out[i] = compileTrade(&trades[i], asOf, broken)
+			}
+			return nil
+		})
+	}
+	g.Wait() // the tasks return no errors
+	return out
 }
 
 // compileTrade decodes one trade; any fault becomes the trade's error.
