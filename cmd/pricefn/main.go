@@ -9,6 +9,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -86,4 +87,26 @@ func usage(w io.Writer, cmds map[string]command) {
 		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'pricefn COMMAND -h' for a command's flags.")
+}
+
+// parseArgs parses args with fs, flags anywhere among the operands (so that
+// "pricefn submit FILE --url URL" works as the wire spec writes it), and
+// returns the operands in order. A lone "-" is an operand (standard input);
+// after "--" everything is.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var operands []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return operands, nil
+		}
+		if len(args) > len(rest) && args[len(args)-len(rest)-1] == "--" {
+			return append(operands, rest...), nil
+		}
+		operands = append(operands, rest[0])
+		args = rest[1:]
+	}
 }

@@ -21,22 +21,23 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		fmt.Fprintln(stderr, "usage: pricefn price [flags] [FILE]\n\nPrices a batch (wire format section 1) in process and writes the results\n(section 2) as JSON. FILE defaults to standard input.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
+	files, err := parseArgs(fs, args)
+	if err != nil {
 		return errUsage
 	}
-	if fs.NArg() > 1 {
+	if len(files) > 1 {
 		fs.Usage()
 		return errUsage
 	}
 	in := stdin
 	name := "stdin"
-	if fs.NArg() == 1 && fs.Arg(0) != "-" {
-		f, err := os.Open(fs.Arg(0))
+	if len(files) == 1 && files[0] != "-" {
+		f, err := os.Open(files[0])
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		in, name = f, fs.Arg(0)
+		in, name = f, files[0]
 	}
 	b, err := batch.Decode(bufio.NewReaderSize(in, 1<<20))
 	if err != nil {

@@ -36,20 +36,21 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintln(stderr, "usage: pricefn submit [flags] [FILE]\n\nSends a batch (FILE, or stdin) to a running engine as an io.pricefn.batch.submitted\nCloudEvent, shows progress on stderr, waits for the results and prints them\n(as pricefn price does). Exits non-zero when the batch is rejected or does\nnot complete.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil || fs.NArg() > 1 {
+	files, err := parseArgs(fs, args)
+	if err != nil || len(files) > 1 {
 		if err == nil {
 			fs.Usage()
 		}
 		return errUsage
 	}
 	in, name := stdin, "stdin"
-	if fs.NArg() == 1 && fs.Arg(0) != "-" {
-		f, err := os.Open(fs.Arg(0))
+	if len(files) == 1 && files[0] != "-" {
+		f, err := os.Open(files[0])
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		in, name = f, fs.Arg(0)
+		in, name = f, files[0]
 	}
 	data, err := io.ReadAll(in)
 	if err != nil {
