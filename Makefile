@@ -5,7 +5,7 @@ ADDR     ?= :8080
 BENCH    ?= .
 BENCHTIME?= 1s
 
-.PHONY: all build run test check fmt vet unit race bench clean
+.PHONY: all build run test check fmt vet unit race bench bench-pipeline clean
 
 all: build
 
@@ -37,6 +37,12 @@ race:
 # Benchmarks: ns per trade for each engine and the batch pricer.
 bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) ./pricing/... ./batch/...
+
+# End to end: a batch of N Europeans through pricefn price and through the
+# pipeline (pricefn dev + submit), timed, results compared.
+N ?= 100000
+bench-pipeline: build
+	N=$(N) bench/pipeline.sh
 
 clean:
 	rm -rf bin
