@@ -163,7 +163,7 @@ func Decode(r io.Reader) (*Batch, error) {
 	dec := json.NewDecoder(r)
 	dec.DisallowUnknownFields()
 	var b Batch
-	if err := dec.Decode(&b); err != nil {
+	if err := dec.Decode((*batchFields)(&b)); err != nil {
 		return nil, jsonError(err)
 	}
 	if dec.More() {
@@ -180,6 +180,21 @@ func Decode(r io.Reader) (*Batch, error) {
 
 // DecodeBytes is Decode for a document in memory.
 func DecodeBytes(data []byte) (*Batch, error) { return Decode(bytes.NewReader(data)) }
+
+// batchFields is Batch without its methods, for encoding/json to fill.
+type batchFields Batch
+
+// UnmarshalJSON decodes a batch embedded in another document (a chunk
+// event's data) as strictly as Decode does: unknown fields and a bad shape
+// are errors.
+func (b *Batch) UnmarshalJSON(data []byte) error {
+	nb, err := DecodeBytes(data)
+	if err != nil {
+		return err
+	}
+	*b = *nb
+	return nil
+}
 
 // checkShape checks what Decode promises: a valuation date is given, trades
 // are objects with unique non-empty ids and a type.

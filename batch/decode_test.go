@@ -2,6 +2,7 @@ package batch_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -183,4 +184,28 @@ func price(doc string) (*batch.Results, error) {
 		return nil, err
 	}
 	return batch.Price(context.Background(), b, batch.Options{})
+}
+
+// TestEmbeddedBatchIsStrict: a batch inside another document (a chunk
+// event's data) decodes as strictly as Decode.
+func TestEmbeddedBatchIsStrict(t *testing.T) {
+	var doc struct {
+		Batch batch.Batch `json:"batch"`
+	}
+	for in, want := range map[string]string{
+		`{"batch": {"valuationDate": "2026-11-25", "trades": [], "tardes": []}}`: `unknown field "tardes"`,
+		`{"batch": {"trades": []}}`: "valuationDate: is required",
+		`{"batch": {"valuationDate": "2026-11-25", "trades": [{"id": "A", "type": "fra"}, {"id": "A", "type": "fra"}]}}`: `duplicate trade id "A"`,
+	} {
+		err := json.Unmarshal([]byte(in), &doc)
+		if !batch.IsBatchError(err) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want a batch error containing %q", in, err, want)
+		}
+	}
+	if err := json.Unmarshal([]byte(`{"batch": {"valuationDate": "2026-11-25", "trades": [{"id": "A", "type": "fra"}]}}`), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if len(doc.Batch.Trades) != 1 || doc.Batch.Trades[0].ID != "A" {
+		t.Errorf("decoded %+v", doc.Batch)
+	}
 }

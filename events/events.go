@@ -5,8 +5,10 @@
 package events
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -155,7 +157,11 @@ func Decode[T any](e event.Event, typ string) (T, error) {
 	if len(e.Data()) == 0 {
 		return v, fmt.Errorf("events: %s: no data", typ)
 	}
-	if err := e.DataAs(&v); err != nil {
+	// Strict, like the batch codec: a misspelt field is a fault, not a
+	// silently missing value.
+	dec := json.NewDecoder(bytes.NewReader(e.Data()))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&v); err != nil {
 		return v, fmt.Errorf("events: %s data: %w", typ, err)
 	}
 	return v, nil

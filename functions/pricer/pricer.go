@@ -5,9 +5,7 @@
 package pricer
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"time"
@@ -56,18 +54,6 @@ func New(opt Options) *Function {
 		opt.Now = time.Now
 	}
 	return &Function{opt: opt, metrics: newMetrics(opt.Registerer)}
-}
-
-// chunkWire is ChunkRequested with the batch kept raw, so that it is
-// decoded strictly by batch.DecodeBytes.
-type chunkWire struct {
-	BatchID     string          `json:"batchId"`
-	Index       int             `json:"index"`
-	Chunks      int             `json:"chunks"`
-	Offset      int             `json:"offset"`
-	Batch       json.RawMessage `json:"batch"`
-	RequestedAt time.Time       `json:"requestedAt"`
-	Digest      string          `json:"digest,omitempty"`
 }
 
 // Handle prices the chunk of a chunk.requested event and returns the
@@ -130,19 +116,13 @@ func PricedEventID(batchID string, index int) string {
 	return fmt.Sprintf("%s/chunk/%d/priced", batchID, index)
 }
 
-// readChunk checks and decodes a chunk.requested event strictly.
-func readChunk(e event.Event) (*chunkWire, *batch.Batch, error) {
-	if e.Type() != events.TypeChunkRequested {
-		return nil, nil, fmt.Errorf("%w: got %q, want %q", events.ErrWrongType, e.Type(), events.TypeChunkRequested)
-	}
-	if ct := e.DataContentType(); ct != "" && ct != event.ApplicationJSON && ct != event.TextJSON {
-		return nil, nil, fmt.Errorf("datacontenttype %q, want application/json", ct)
-	}
-	dec := json.NewDecoder(bytes.NewReader(e.Data()))
-	dec.DisallowUnknownFields()
-	var c chunkWire
-	if err := dec.Decode(&c); err != nil {
-		return nil, nil, fmt.Errorf("chunk.requested data: %w", err)
+// readChunk checks and decodes a chunk.requested event strictly: the
+// event codec rejects unknown fields, and the batch in it decodes as
+// batch.Decode does.
+func readChunk(e event.Event) (*events.ChunkRequested, *batch.Batch, error) {
+	c, err := events.Decode[events.ChunkRequested](e, events.TypeChunkRequested)
+	if err != nil {
+		return nil, nil, err
 	}
 	switch {
 	case c.BatchID == "":
@@ -151,16 +131,13 @@ func readChunk(e event.Event) (*chunkWire, *batch.Batch, error) {
 		return nil, nil, fmt.Errorf("chunk.requested data: index %d of %d chunks", c.Index, c.Chunks)
 	case c.Offset < 0:
 		return nil, nil, fmt.Errorf("chunk.requested data: offset %d", c.Offset)
-	case len(c.Batch) == 0:
+	case c.Batch.Trades == nil:
 		return nil, nil, fmt.Errorf("chunk.requested data: no batch")
 	}
 	if id := events.BatchID(e); id != "" && id != c.BatchID {
 		return nil, nil, fmt.Errorf("batchid extension %q differs from the data's batchId %q", id, c.BatchID)
 	}
-	b, err := batch.DecodeBytes(c.Batch)
-	if err != nil {
-		return nil, nil, fmt.Errorf("batch %s chunk %d: %w", c.BatchID, c.Index, err)
-	}
+	b := &c.Batch
 	b.ID = c.BatchID
 	return &c, b, nil
 }
