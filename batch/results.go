@@ -32,10 +32,10 @@ func (r TradeResult) MarshalJSON() ([]byte, error) {
 
 func (r *TradeResult) appendJSON(b []byte) ([]byte, error) {
 	b = append(b, `{"id":`...)
-	b = strconv.AppendQuote(b, r.ID)
+	b = appendString(b, r.ID)
 	if r.Error != "" {
 		b = append(b, `,"error":`...)
-		b = strconv.AppendQuote(b, r.Error)
+		b = appendString(b, r.Error)
 		return append(b, '}'), nil
 	}
 	for _, m := range pricing.AllMeasures() {
@@ -130,7 +130,7 @@ func (rs Results) MarshalJSON() ([]byte, error) {
 	var b bytes.Buffer
 	b.Grow(64 + 120*len(rs.Results))
 	b.WriteString(`{"batchId":`)
-	b.Write(strconv.AppendQuote(nil, rs.BatchID))
+	b.Write(appendString(nil, rs.BatchID))
 	b.WriteString(`,"results":[`)
 	buf := make([]byte, 0, 256)
 	for i := range rs.Results {

@@ -8,14 +8,14 @@ import (
 	"os"
 	"strings"
 
-	"github.com/pricefn/pricefn/functions/ingress"
+	"github.com/pricefn/pricefn/batch"
 )
 
 // runGen implements "pricefn gen --type TYPE -n N": a sample batch.
 func runGen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	typ := fs.String("type", "european", "trade kind: "+strings.Join(ingress.SampleTypes, ", "))
+	typ := fs.String("type", "european", "trade kind: "+strings.Join(batch.SampleTypes, ", "))
 	n := fs.Int("n", 1000, "number of trades")
 	seed := fs.Uint64("seed", 1, "seed of the trade terms")
 	id := fs.String("id", "", "batch id (default: none, the engine assigns one)")
@@ -31,11 +31,11 @@ func runGen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		}
 		return errUsage
 	}
-	spec := ingress.SampleSpec{Type: *typ, N: *n, Seed: *seed, ID: *id}
+	spec := batch.SampleSpec{Type: *typ, N: *n, Seed: *seed, ID: *id}
 	if *measures != "" {
 		spec.Measures = strings.Split(*measures, ",")
 	}
-	data, err := ingress.Sample(spec)
+	data, err := batch.Sample(spec)
 	if err != nil {
 		return err
 	}

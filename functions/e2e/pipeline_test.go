@@ -126,7 +126,7 @@ func testBatch(t *testing.T, id string) []byte {
 		case "american":
 			n = 4
 		}
-		data, err := ingress.Sample(ingress.SampleSpec{Type: typ, N: n, Seed: 7})
+		data, err := batch.Sample(batch.SampleSpec{Type: typ, N: n, Seed: 7})
 		if err != nil {
 			t.Fatal(err)
 		}

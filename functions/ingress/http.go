@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/functions/host"
 )
 
@@ -113,7 +114,7 @@ func (f *Function) serveValQuery(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	data, err := Sample(SampleSpec{Type: kind, N: n})
+	data, err := batch.Sample(batch.SampleSpec{Type: kind, N: n})
 	if err != nil {
 		host.WriteError(w, fmt.Errorf("ingress: valQuery: %w", err))
 		return

@@ -104,9 +104,9 @@ func ceRequest(t *testing.T, url string, e event.Event, structured bool) *http.R
 // mixed is a batch of Europeans and Monte Carlo Asians.
 func mixed(t *testing.T, id string) []byte {
 	t.Helper()
-	eu, _ := ingress.Sample(ingress.SampleSpec{Type: "european", N: 300, Seed: 1})
-	as, _ := ingress.Sample(ingress.SampleSpec{Type: "asian-arithmetic", N: 20, Seed: 1})
-	fra, _ := ingress.Sample(ingress.SampleSpec{Type: "fra", N: 5, Seed: 1})
+	eu, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 300, Seed: 1})
+	as, _ := batch.Sample(batch.SampleSpec{Type: "asian-arithmetic", N: 20, Seed: 1})
+	fra, _ := batch.Sample(batch.SampleSpec{Type: "fra", N: 5, Seed: 1})
 	var a, b, c struct {
 		Market json.RawMessage   `json:"market"`
 		Trades []json.RawMessage `json:"trades"`
@@ -273,7 +273,7 @@ func TestBatchIDs(t *testing.T) {
 func TestSendFailureIs503(t *testing.T) {
 	srv, s := newServer(t, ingress.Options{})
 	s.failType = events.TypeChunkRequested
-	data, _ := ingress.Sample(ingress.SampleSpec{Type: "european", N: 10, ID: "b"})
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 10, ID: "b"})
 	code, hdr, body := post(t, plain(t, srv.URL+"/batches", data))
 	if code != http.StatusServiceUnavailable || hdr.Get("Retry-After") == "" || !strings.Contains(body, "broker down") {
 		t.Fatalf("%d %v %s, want 503 with Retry-After", code, hdr, body)
@@ -329,8 +329,8 @@ func TestValQuery(t *testing.T) {
 }
 
 func TestSamplesPrice(t *testing.T) {
-	for _, typ := range ingress.SampleTypes {
-		data, err := ingress.Sample(ingress.SampleSpec{Type: typ, N: 5, Seed: 3, Measures: []string{"npv"}})
+	for _, typ := range batch.SampleTypes {
+		data, err := batch.Sample(batch.SampleSpec{Type: typ, N: 5, Seed: 3, Measures: []string{"npv"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -341,7 +341,7 @@ func TestSamplesPrice(t *testing.T) {
 		if _, err := batch.Compile(b); err != nil {
 			t.Fatalf("%s: %v", typ, err)
 		}
-		again, _ := ingress.Sample(ingress.SampleSpec{Type: typ, N: 5, Seed: 3, Measures: []string{"npv"}})
+		again, _ := batch.Sample(batch.SampleSpec{Type: typ, N: 5, Seed: 3, Measures: []string{"npv"}})
 		if !bytes.Equal(data, again) {
 			t.Errorf("%s: samples differ for the same spec", typ)
 		}
@@ -352,7 +352,7 @@ func TestSamplesPrice(t *testing.T) {
 // document as submitted, which tells a redelivery from a reused id.
 func TestEventsCarryDigest(t *testing.T) {
 	srv, s := newServer(t, ingress.Options{Chunk: batch.ChunkOptions{MaxTrades: 4}})
-	data, _ := ingress.Sample(ingress.SampleSpec{Type: "fra", N: 10, ID: "d"})
+	data, _ := batch.Sample(batch.SampleSpec{Type: "fra", N: 10, ID: "d"})
 	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted {
 		t.Fatalf("%d %s", code, body)
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/functions/ingress"
 )
@@ -29,7 +30,7 @@ func (endless) Read(p []byte) (int, error) {
 func TestBodyOverLimitIs413(t *testing.T) {
 	const limit = 1 << 10
 	srv, s := newServer(t, ingress.Options{MaxBatchBytes: limit})
-	data, _ := ingress.Sample(ingress.SampleSpec{Type: "european", N: 50})
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 50})
 	ceHeaders := func(req *http.Request) {
 		req.Header.Set("ce-specversion", "1.0")
 		req.Header.Set("ce-type", "io.pricefn.batch.submitted")
@@ -73,7 +74,7 @@ func TestBodyOverLimitIs413(t *testing.T) {
 		t.Errorf("%d events sent for refused batches", n)
 	}
 	// Under the limit is fine.
-	small, _ := ingress.Sample(ingress.SampleSpec{Type: "fra", N: 1})
+	small, _ := batch.Sample(batch.SampleSpec{Type: "fra", N: 1})
 	if code, _, body := post(t, plain(t, srv.URL+"/batches", small)); code != http.StatusAccepted {
 		t.Errorf("small batch: %d %s", code, body)
 	}

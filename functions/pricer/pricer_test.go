@@ -99,3 +99,33 @@ func TestHandleRejectsUnreadableChunks(t *testing.T) {
 		}
 	}
 }
+
+// A trade id with control characters, quotes and non-ASCII text is valid
+// JSON input; its results must be valid JSON too, not a 500 that the broker
+// retries and then dead-letters with the whole chunk.
+func TestHandleOddTradeIDs(t *testing.T) {
+	ids := []string{"T\u0001", `q"uote\back`, "tab\tnl\n", "ünï\u2028cöde", "bell\a"}
+	trades := make([]string, len(ids))
+	for i, id := range ids {
+		q, _ := json.Marshal(id)
+		trades[i] = `{"id":` + string(q) + `,"type":"european","underlying":"ACME","right":"call","strike":100,"expiry":"2027-11-25"}`
+	}
+	doc := `{"valuationDate":"2026-11-25","market":{"curves":{"USD":{"rate":0.05}},"underlyings":{"ACME":{"spot":100,"vol":0.25,"curve":"USD"}}},"trades":[` + strings.Join(trades, ",") + `]}`
+	f := pricer.New(pricer.Options{Name: "p1"})
+	reply, err := f.Handle(context.Background(), chunkEvent(t, doc))
+	if err != nil {
+		t.Fatalf("odd ids: %v (status %d)", err, host.Status(err))
+	}
+	if !json.Valid(reply.Data()) {
+		t.Fatalf("reply is not valid JSON: %s", reply.Data())
+	}
+	c, err := events.Decode[events.ChunkPriced](*reply, events.TypeChunkPriced)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, id := range ids {
+		if c.Results[i].ID != id || c.Results[i].Error != "" || c.Results[i].NPV <= 0 {
+			t.Errorf("result %d: id %q (want %q), error %q, npv %v", i, c.Results[i].ID, id, c.Results[i].Error, c.Results[i].NPV)
+		}
+	}
+}

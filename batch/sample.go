@@ -1,4 +1,4 @@
-package ingress
+package batch
 
 import (
 	"fmt"
@@ -49,17 +49,17 @@ var sampleSpots = []struct {
 func Sample(spec SampleSpec) ([]byte, error) {
 	gen, ok := sampleTrades[spec.Type]
 	if !ok {
-		return nil, fmt.Errorf("ingress: sample type %q: want one of %v", spec.Type, SampleTypes)
+		return nil, fmt.Errorf("batch: sample type %q: want one of %v", spec.Type, SampleTypes)
 	}
 	if spec.N < 0 {
-		return nil, fmt.Errorf("ingress: sample of %d trades", spec.N)
+		return nil, fmt.Errorf("batch: sample of %d trades", spec.N)
 	}
 	rng := rand.New(rand.NewPCG(spec.Seed, uint64(spec.N)))
 	b := make([]byte, 0, 512+160*spec.N)
 	b = append(b, '{')
 	if spec.ID != "" {
 		b = append(b, `"id":`...)
-		b = strconv.AppendQuote(b, spec.ID)
+		b = appendString(b, spec.ID)
 		b = append(b, ',')
 	}
 	b = append(b, `"valuationDate":"2026-11-25",`...)
@@ -69,7 +69,7 @@ func Sample(spec SampleSpec) ([]byte, error) {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = strconv.AppendQuote(b, m)
+			b = appendString(b, m)
 		}
 		b = append(b, "],"...)
 	}
@@ -86,24 +86,24 @@ func Sample(spec SampleSpec) ([]byte, error) {
 	return append(b, "\n]}\n"...), nil
 }
 
-// tradeGen appends trade i's JSON to b.
-type tradeGen func(b []byte, i int, rng *rand.Rand) []byte
+// sampleGen appends trade i's JSON to b.
+type sampleGen func(b []byte, i int, rng *rand.Rand) []byte
 
-var sampleTrades = map[string]tradeGen{
-	"european":         optionGen("european", "E", ""),
-	"european-put":     optionGen("european", "E", "put"),
-	"american":         optionGen("american", "A", ""),
-	"barrier":          barrierGen,
-	"asian":            asianGen("geometric", "AG"),
-	"asian-arithmetic": asianGen("arithmetic", "AA"),
-	"fra":              fraGen,
-	"swap":             swapGen,
-	"bond":             bondGen,
+var sampleTrades = map[string]sampleGen{
+	"european":         sampleOptionGen("european", "E", ""),
+	"european-put":     sampleOptionGen("european", "E", "put"),
+	"american":         sampleOptionGen("american", "A", ""),
+	"barrier":          sampleBarrier,
+	"asian":            sampleAsianGen("geometric", "AG"),
+	"asian-arithmetic": sampleAsianGen("arithmetic", "AA"),
+	"fra":              sampleFRA,
+	"swap":             sampleSwap,
+	"bond":             sampleBond,
 }
 
-// optionTerms appends the fields every equity option has and returns the
+// sampleOptionTerms appends the fields every equity option has and returns the
 // spot of its underlying and its expiry.
-func optionTerms(b []byte, typ, id string, right string, rng *rand.Rand) ([]byte, float64, time.Time) {
+func sampleOptionTerms(b []byte, typ, id string, right string, rng *rand.Rand) ([]byte, float64, time.Time) {
 	u := sampleSpots[rng.IntN(len(sampleSpots))]
 	if right == "" {
 		right = [2]string{"call", "put"}[rng.IntN(2)]
@@ -118,22 +118,22 @@ func optionTerms(b []byte, typ, id string, right string, rng *rand.Rand) ([]byte
 	b = append(b, `","right":"`...)
 	b = append(b, right...)
 	b = append(b, `","strike":`...)
-	b = appendNum(b, u.spot*(0.7+0.6*rng.Float64()))
+	b = appendSampleNum(b, u.spot*(0.7+0.6*rng.Float64()))
 	b = append(b, `,"expiry":"`...)
 	b = expiry.AppendFormat(b, time.DateOnly)
 	b = append(b, '"')
 	return b, u.spot, expiry
 }
 
-func optionGen(typ, prefix, right string) tradeGen {
+func sampleOptionGen(typ, prefix, right string) sampleGen {
 	return func(b []byte, i int, rng *rand.Rand) []byte {
-		b, _, _ = optionTerms(b, typ, prefix+strconv.Itoa(i), right, rng)
+		b, _, _ = sampleOptionTerms(b, typ, prefix+strconv.Itoa(i), right, rng)
 		return append(b, '}')
 	}
 }
 
-func barrierGen(b []byte, i int, rng *rand.Rand) []byte {
-	b, spot, _ := optionTerms(b, "barrier", "B"+strconv.Itoa(i), "", rng)
+func sampleBarrier(b []byte, i int, rng *rand.Rand) []byte {
+	b, spot, _ := sampleOptionTerms(b, "barrier", "B"+strconv.Itoa(i), "", rng)
 	kind := [4]string{"downIn", "downOut", "upIn", "upOut"}[rng.IntN(4)]
 	level := spot * (0.6 + 0.3*rng.Float64())
 	if kind[0] == 'u' {
@@ -142,15 +142,15 @@ func barrierGen(b []byte, i int, rng *rand.Rand) []byte {
 	b = append(b, `,"barrierType":"`...)
 	b = append(b, kind...)
 	b = append(b, `","barrier":`...)
-	b = appendNum(b, level)
+	b = appendSampleNum(b, level)
 	b = append(b, `,"rebate":`...)
-	b = appendNum(b, float64(rng.IntN(4)))
+	b = appendSampleNum(b, float64(rng.IntN(4)))
 	return append(b, '}')
 }
 
-func asianGen(averaging, prefix string) tradeGen {
+func sampleAsianGen(averaging, prefix string) sampleGen {
 	return func(b []byte, i int, rng *rand.Rand) []byte {
-		b, _, expiry := optionTerms(b, "asian", prefix+strconv.Itoa(i), "", rng)
+		b, _, expiry := sampleOptionTerms(b, "asian", prefix+strconv.Itoa(i), "", rng)
 		b = append(b, `,"averaging":"`...)
 		b = append(b, averaging...)
 		b = append(b, `","fixings":[`...)
@@ -173,7 +173,7 @@ func asianGen(averaging, prefix string) tradeGen {
 	}
 }
 
-func fraGen(b []byte, i int, rng *rand.Rand) []byte {
+func sampleFRA(b []byte, i int, rng *rand.Rand) []byte {
 	start := sampleValuationDate.AddDate(0, 1+rng.IntN(24), 0)
 	end := start.AddDate(0, [3]int{3, 6, 12}[rng.IntN(3)], 0)
 	b = append(b, `{"id":"F`...)
@@ -181,9 +181,9 @@ func fraGen(b []byte, i int, rng *rand.Rand) []byte {
 	b = append(b, `","type":"fra","curve":"`...)
 	b = append(b, [2]string{"USD", "EUR"}[rng.IntN(2)]...)
 	b = append(b, `","notional":`...)
-	b = appendNum(b, float64(1+rng.IntN(10))*1e6)
+	b = appendSampleNum(b, float64(1+rng.IntN(10))*1e6)
 	b = append(b, `,"rate":`...)
-	b = appendNum(b, 0.02+0.03*rng.Float64())
+	b = appendSampleNum(b, 0.02+0.03*rng.Float64())
 	b = append(b, `,"start":"`...)
 	b = start.AppendFormat(b, time.DateOnly)
 	b = append(b, `","end":"`...)
@@ -193,16 +193,16 @@ func fraGen(b []byte, i int, rng *rand.Rand) []byte {
 	return append(b, `"}`...)
 }
 
-func swapGen(b []byte, i int, rng *rand.Rand) []byte {
+func sampleSwap(b []byte, i int, rng *rand.Rand) []byte {
 	start := sampleValuationDate.AddDate(0, 0, 2)
 	b = append(b, `{"id":"S`...)
 	b = strconv.AppendInt(b, int64(i), 10)
 	b = append(b, `","type":"swap","curve":"`...)
 	b = append(b, [2]string{"USD", "EUR"}[rng.IntN(2)]...)
 	b = append(b, `","notional":`...)
-	b = appendNum(b, float64(1+rng.IntN(10))*1e6)
+	b = appendSampleNum(b, float64(1+rng.IntN(10))*1e6)
 	b = append(b, `,"fixedRate":`...)
-	b = appendNum(b, 0.02+0.03*rng.Float64())
+	b = appendSampleNum(b, 0.02+0.03*rng.Float64())
 	b = append(b, `,"start":"`...)
 	b = start.AppendFormat(b, time.DateOnly)
 	b = append(b, `","maturity":"`...)
@@ -212,14 +212,14 @@ func swapGen(b []byte, i int, rng *rand.Rand) []byte {
 	return append(b, `"}`...)
 }
 
-func bondGen(b []byte, i int, rng *rand.Rand) []byte {
+func sampleBond(b []byte, i int, rng *rand.Rand) []byte {
 	issue := sampleValuationDate.AddDate(-rng.IntN(5), -rng.IntN(12), 0)
 	b = append(b, `{"id":"BD`...)
 	b = strconv.AppendInt(b, int64(i), 10)
 	b = append(b, `","type":"bond","curve":"`...)
 	b = append(b, [2]string{"USD", "EUR"}[rng.IntN(2)]...)
 	b = append(b, `","coupon":`...)
-	b = appendNum(b, float64(rng.IntN(24))*0.0025)
+	b = appendSampleNum(b, float64(rng.IntN(24))*0.0025)
 	b = append(b, `,"issue":"`...)
 	b = issue.AppendFormat(b, time.DateOnly)
 	b = append(b, `","maturity":"`...)
@@ -227,7 +227,7 @@ func bondGen(b []byte, i int, rng *rand.Rand) []byte {
 	return append(b, `"}`...)
 }
 
-// appendNum appends v rounded to 6 decimals.
-func appendNum(b []byte, v float64) []byte {
+// appendSampleNum appends v rounded to 6 decimals.
+func appendSampleNum(b []byte, v float64) []byte {
 	return strconv.AppendFloat(b, math.Round(v*1e6)/1e6, 'f', -1, 64)
 }
