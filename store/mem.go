@@ -1,0 +1,396 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Mem is a Store in one process's memory, for pricefn dev, where ingress
+// and the aggregator share it. It forgets a finished batch Retain after it
+// finished and an unfinished one MaxAge after its claim, and keeps at most
+// MaxBytes of trades and results, forgetting the oldest finished batches
+// first. Its zero value is not usable; call NewMem.
+type Mem struct {
+	opt     MemOptions
+	mu      sync.Mutex
+	batches map[Ref]*memBatch
+	watches Watchers
+	bytes   int64     // trades and results held
+	swept   time.Time // last sweep
+}
+
+// MemOptions tunes a Mem.
+type MemOptions struct {
+	Options
+	// MaxBytes bounds the trade ids and results kept; 0 means
+	// DefaultMaxBytes. Past it the oldest finished batches are forgotten
+	// first; unfinished ones are never forgotten before MaxAge.
+	MaxBytes int64
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// DefaultMaxBytes is Mem's default bound on the trades and results it
+// keeps.
+const DefaultMaxBytes = 1 << 30
+
+// memBatch is one batch: its summary and, per chunk, trades and results.
+type memBatch struct {
+	sum        Summary
+	ids, unds  [][]string // per chunk
+	results    [][]byte   // per chunk
+	bytes      int64
+	finishedAt time.Time // zero while unfinished
+	createdAt  time.Time
+}
+
+var _ Store = (*Mem)(nil)
+
+// NewMem returns an empty Mem.
+func NewMem(opt MemOptions) *Mem {
+	opt.Options = opt.Options.WithDefaults()
+	if opt.MaxBytes <= 0 {
+		opt.MaxBytes = DefaultMaxBytes
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Mem{opt: opt, batches: map[Ref]*memBatch{}}
+}
+
+// sweepEvery is how often the store looks for batches to forget.
+const sweepEvery = time.Second
+
+// sweep forgets expired batches, at most once per sweepEvery, and the
+// oldest finished ones while over MaxBytes. s.mu is held.
+func (s *Mem) sweep() {
+	now := s.opt.Now()
+	if now.Sub(s.swept) >= sweepEvery || now.Before(s.swept) {
+		s.swept = now
+		for ref, b := range s.batches {
+			if b.expired(now, s.opt.Options) {
+				s.drop(ref, b)
+			}
+		}
+	}
+	if s.bytes <= s.opt.MaxBytes {
+		return
+	}
+	var done []*memBatch
+	for _, b := range s.batches {
+		if !b.finishedAt.IsZero() {
+			done = append(done, b)
+		}
+	}
+	slices.SortFunc(done, func(a, b *memBatch) int { return a.finishedAt.Compare(b.finishedAt) })
+	for _, b := range done {
+		if s.bytes <= s.opt.MaxBytes {
+			break
+		}
+		s.drop(b.sum.Ref, b)
+	}
+}
+
+func (b *memBatch) expired(now time.Time, o Options) bool {
+	if b.finishedAt.IsZero() {
+		return now.Sub(b.createdAt) > o.MaxAge
+	}
+	return now.Sub(b.finishedAt) > o.Retain
+}
+
+// drop forgets batch ref. s.mu is held.
+func (s *Mem) drop(ref Ref, b *memBatch) {
+	delete(s.batches, ref)
+	s.bytes -= b.bytes
+	s.notify(ref)
+}
+
+// get returns a live batch. s.mu is held.
+func (s *Mem) get(ref Ref) (*memBatch, error) {
+	ref.Tenant = ref.tenant()
+	b, ok := s.batches[ref]
+	if !ok || b.expired(s.opt.Now(), s.opt.Options) {
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+	}
+	return b, nil
+}
+
+// Claim implements Store.
+func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
+	if err := nb.Check(); err != nil {
+		return Claim{}, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweep()
+	attempt := 1
+	if b, err := s.get(nb.Ref); err == nil {
+		if b.sum.Digest != nb.Digest {
+			return Claim{}, fmt.Errorf("%w: %s", ErrConflict, nb.Ref)
+		}
+		st := b.sum.State()
+		if !b.sum.Done() || !Retryable(st) {
+			return Claim{Attempt: b.sum.Attempt, State: st}, nil
+		}
+		attempt = b.sum.Attempt + 1
+		s.drop(nb.Ref, b)
+	}
+	b := &memBatch{
+		sum: Summary{
+			Ref: nb.Ref, Digest: nb.Digest, Attempt: attempt, Trades: len(nb.TradeIDs),
+			ChunkOffsets: slices.Clone(nb.ChunkOffsets), SubmittedAt: nb.SubmittedAt,
+			Deadline: nb.Deadline, ResultsURL: nb.ResultsURL, Chunks: make([]Chunk, len(nb.ChunkOffsets)),
+		},
+		createdAt: s.opt.Now(),
+	}
+	n := len(nb.ChunkOffsets)
+	b.ids, b.unds, b.results = make([][]string, n), make([][]string, n), make([][]byte, n)
+	for i := range n {
+		lo, hi := b.sum.Bounds(i)
+		b.sum.Chunks[i].Index = i
+		b.ids[i] = nb.TradeIDs[lo:hi:hi]
+		if nb.Underlyings != nil {
+			b.unds[i] = nb.Underlyings[lo:hi:hi]
+		}
+		for _, id := range b.ids[i] {
+			b.bytes += int64(len(id)) + 16
+		}
+	}
+	s.batches[nb.Ref] = b
+	s.bytes += b.bytes
+	s.notify(nb.Ref)
+	return Claim{Attempt: attempt, New: true, State: StatePending}, nil
+}
+
+// Check checks that b describes a batch: an id, and chunk offsets that
+// start at 0 and increase within the trades. It sets the default tenant.
+func (b *Batch) Check() error {
+	b.Tenant = b.tenant()
+	if b.ID == "" {
+		return fmt.Errorf("%w: no batch id", ErrBadChunk)
+	}
+	for i, o := range b.ChunkOffsets {
+		if (i == 0 && o != 0) || (i > 0 && o <= b.ChunkOffsets[i-1]) || o >= len(b.TradeIDs) {
+			return fmt.Errorf("%w: batch %s: chunk offset %d = %d is out of order or range", ErrBadChunk, b.Ref, i, o)
+		}
+	}
+	if len(b.TradeIDs) > 0 && len(b.ChunkOffsets) == 0 {
+		return fmt.Errorf("%w: batch %s: %d trades in no chunk", ErrBadChunk, b.Ref, len(b.TradeIDs))
+	}
+	if b.Underlyings != nil && len(b.Underlyings) != len(b.TradeIDs) {
+		return fmt.Errorf("%w: batch %s: %d underlyings for %d trades", ErrBadChunk, b.Ref, len(b.Underlyings), len(b.TradeIDs))
+	}
+	return nil
+}
+
+// attempt returns batch ref at attempt after checking digest. s.mu is held.
+func (s *Mem) attempt(ref Ref, digest string, attempt int) (*memBatch, error) {
+	b, err := s.get(ref)
+	switch {
+	case err != nil:
+		return nil, err
+	case digest != "" && b.sum.Digest != digest:
+		return nil, fmt.Errorf("%w: %s", ErrConflict, ref)
+	case attempt < b.sum.Attempt:
+		return nil, fmt.Errorf("%w: %s attempt %d (now %d)", ErrStale, ref, attempt, b.sum.Attempt)
+	case attempt > b.sum.Attempt:
+		return nil, fmt.Errorf("%w: %s attempt %d", ErrNotFound, ref, attempt)
+	}
+	return b, nil
+}
+
+// Accept implements Store.
+func (s *Mem) Accept(ctx context.Context, ref Ref, digest string, attempt int, at time.Time) (Update, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.attempt(ref, digest, attempt)
+	if err != nil {
+		return Update{}, err
+	}
+	u := Update{Duplicate: !b.sum.AcceptedAt.IsZero()}
+	if !u.Duplicate {
+		b.sum.AcceptedAt = at
+		s.notify(b.sum.Ref)
+	}
+	return s.claim(b, u), nil
+}
+
+// Put implements Store.
+func (s *Mem) Put(ctx context.Context, ref Ref, digest string, attempt int, c Chunk) (Update, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.sweep()
+	b, err := s.attempt(ref, digest, attempt)
+	if err != nil {
+		return Update{}, err
+	}
+	if c.Index < 0 || c.Index >= len(b.sum.Chunks) {
+		return Update{}, fmt.Errorf("%w: batch %s has no chunk %d", ErrBadChunk, b.sum.Ref, c.Index)
+	}
+	cur := &b.sum.Chunks[c.Index]
+	if cur.State != ChunkWaiting {
+		cur.Deliveries++
+		u := Update{Duplicate: true}
+		if expiredReason(cur.Reason) != cur.Reason {
+			u = Update{Late: true}
+			b.sum.Late++
+		} else {
+			b.sum.Duplicates++
+		}
+		s.notify(b.sum.Ref)
+		return s.claim(b, u), nil
+	}
+	results := c.Results
+	c.Results = nil
+	*cur = c
+	cur.Deliveries = 1
+	if len(results) > 0 {
+		b.results[c.Index] = bytes.Clone(results)
+		b.bytes += int64(len(results))
+		s.bytes += int64(len(results))
+	}
+	s.finished(b)
+	s.notify(b.sum.Ref)
+	return s.claim(b, Update{}), nil
+}
+
+// expiredMark marks, in a Mem, the chunks a deadline ended.
+const expiredMark = "\x00expired"
+
+// finished records when b finished. s.mu is held.
+func (s *Mem) finished(b *memBatch) {
+	if b.finishedAt.IsZero() && b.sum.Done() {
+		b.finishedAt = s.opt.Now()
+	}
+}
+
+// claim grants the announcement claim when b is done and unclaimed.
+func (s *Mem) claim(b *memBatch, u Update) Update {
+	if !b.sum.Announced && b.sum.Done() {
+		b.sum.Announced = true
+		u.Announce = true
+	}
+	return u
+}
+
+// Expire implements Store.
+func (s *Mem) Expire(ctx context.Context, ref Ref, attempt int, now time.Time, reason string) (Update, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.attempt(ref, "", attempt)
+	if err != nil {
+		return Update{}, err
+	}
+	if b.sum.Done() || b.sum.Deadline.IsZero() || !now.After(b.sum.Deadline) {
+		return Update{}, nil
+	}
+	for i := range b.sum.Chunks {
+		if c := &b.sum.Chunks[i]; c.State == ChunkWaiting {
+			*c = Chunk{Index: i, State: ChunkDead, Reason: expiredMark + reason, ArrivedAt: now}
+		}
+	}
+	s.finished(b)
+	s.notify(b.sum.Ref)
+	return s.claim(b, Update{}), nil
+}
+
+// Overdue implements Store.
+func (s *Mem) Overdue(ctx context.Context, now time.Time, limit int) ([]Ref, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Ref
+	for ref, b := range s.batches {
+		if len(out) >= limit {
+			break
+		}
+		if b.finishedAt.IsZero() && !b.sum.Deadline.IsZero() && now.After(b.sum.Deadline) {
+			out = append(out, ref)
+		}
+	}
+	return out, nil
+}
+
+// Summary implements Store.
+func (s *Mem) Summary(ctx context.Context, ref Ref) (*Summary, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.get(ref)
+	if err != nil {
+		return nil, err
+	}
+	cp := b.sum
+	cp.Chunks = slices.Clone(b.sum.Chunks)
+	for i := range cp.Chunks {
+		cp.Chunks[i].Reason = expiredReason(cp.Chunks[i].Reason)
+	}
+	return &cp, nil
+}
+
+// expiredReason strips the mark of a chunk ended by its deadline.
+func expiredReason(r string) string {
+	if len(r) >= len(expiredMark) && r[:len(expiredMark)] == expiredMark {
+		return r[len(expiredMark):]
+	}
+	return r
+}
+
+// Trades implements Store.
+func (s *Mem) Trades(ctx context.Context, ref Ref, attempt, index int) ([]string, []string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.attempt(ref, "", attempt)
+	if err != nil {
+		return nil, nil, err
+	}
+	if index < 0 || index >= len(b.ids) {
+		return nil, nil, fmt.Errorf("%w: batch %s has no chunk %d", ErrBadChunk, b.sum.Ref, index)
+	}
+	return b.ids[index], b.unds[index], nil
+}
+
+// WriteResults implements Store.
+func (s *Mem) WriteResults(ctx context.Context, ref Ref, attempt, index int, w io.Writer) error {
+	s.mu.Lock()
+	b, err := s.attempt(ref, "", attempt)
+	var data []byte
+	if err == nil {
+		if index < 0 || index >= len(b.results) {
+			err = fmt.Errorf("%w: batch %s has no chunk %d", ErrBadChunk, b.sum.Ref, index)
+		} else {
+			data = b.results[index] // never modified once set
+		}
+	}
+	s.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	return err
+}
+
+// Watch implements Store.
+func (s *Mem) Watch(ctx context.Context, ref Ref) (<-chan struct{}, func(), error) {
+	ref.Tenant = ref.tenant()
+	ch, stop := s.watches.Watch(ref.String())
+	return ch, stop, nil
+}
+
+// notify wakes the waiters on batch ref.
+func (s *Mem) notify(ref Ref) { s.watches.Notify(ref.String()) }
+
+// Release implements Store.
+func (s *Mem) Release(ctx context.Context, ref Ref, attempt int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.attempt(ref, "", attempt)
+	if err != nil {
+		return err
+	}
+	b.sum.Announced = false
+	return nil
+}

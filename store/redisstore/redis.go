@@ -1,0 +1,349 @@
+// Package redisstore is a store.Store in Redis, shared by every ingress and
+// aggregator replica: chunk outcomes are recorded by Lua scripts, so that
+// first-outcome-wins, the digest check and the claim to announce a batch's
+// end are each one atomic step however many replicas race. Finished batches
+// expire Retain after they finish, unfinished ones MaxAge after their
+// claim; changes are published on one channel, so that a replica's long
+// polls wake when another replica records a chunk.
+package redisstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/pricefn/pricefn/store"
+)
+
+// Store is a store.Store in Redis. Close it when done.
+type Store struct {
+	rdb *redis.Client
+	opt store.Options
+
+	watches store.Watchers
+	sub     *redis.PubSub
+	done    chan struct{}
+}
+
+var _ store.Store = (*Store)(nil)
+
+// changedChannel is where the scripts publish the member name ("tenant/id")
+// of each batch that changed.
+const changedChannel = "pricefn:changed"
+
+// deadlinesKey is the sorted set of unfinished batches by deadline.
+const deadlinesKey = "pricefn:deadlines"
+
+// Open connects to the Redis at url (redis://[user:password@]host:port/db)
+// and checks that it answers.
+func Open(ctx context.Context, url string, opt store.Options) (*Store, error) {
+	o, err := redis.ParseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %w", err)
+	}
+	rdb := redis.NewClient(o)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("redisstore: %s: %w", o.Addr, err)
+	}
+	s := &Store{rdb: rdb, opt: opt.WithDefaults(), done: make(chan struct{})}
+	s.sub = rdb.Subscribe(context.Background(), changedChannel)
+	if _, err := s.sub.Receive(ctx); err != nil { // the subscription confirmation
+		s.sub.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("redisstore: subscribe: %w", err)
+	}
+	go s.fanOut()
+	return s, nil
+}
+
+// Close stops the subscription and closes the connections.
+func (s *Store) Close() error {
+	err := s.sub.Close()
+	<-s.done
+	return errors.Join(err, s.rdb.Close())
+}
+
+// fanOut wakes the local waiters of each batch another replica changed.
+func (s *Store) fanOut() {
+	defer close(s.done)
+	for msg := range s.sub.Channel() {
+		s.watches.Notify(msg.Payload)
+	}
+	// The subscription ended: wake everyone, so that no wait outlives it.
+	s.watches.NotifyAll()
+}
+
+// member is a batch's name in the deadline index and change messages.
+func member(ref store.Ref) string {
+	if ref.Tenant == "" {
+		ref.Tenant = store.DefaultTenant
+	}
+	return ref.String()
+}
+
+// prefix is the start of every key of a batch.
+func prefix(ref store.Ref) string { return "pricefn:b:{" + member(ref) + "}" }
+
+// keys returns the keys the scripts take for attempt of ref.
+func keys(ref store.Ref, attempt int) []string {
+	p := prefix(ref)
+	a := p + ":a" + strconv.Itoa(attempt)
+	return []string{p + ":meta", a + ":chunks", a + ":results", deadlinesKey, a + ":deliv", a + ":ids"}
+}
+
+func ms(d time.Duration) int64 { return d.Milliseconds() }
+
+// outcome turns a script's answer into an Update or an error.
+func outcome(ref store.Ref, attempt int, res string, err error) (store.Update, error) {
+	if err != nil {
+		return store.Update{}, fmt.Errorf("redisstore: %s: %w", ref, err)
+	}
+	res, announce := strings.CutSuffix(res, ":announce")
+	u := store.Update{Announce: announce}
+	switch res {
+	case "ok":
+	case "duplicate":
+		u.Duplicate = true
+	case "late":
+		u.Late = true
+	case "notfound":
+		return u, fmt.Errorf("%w: %s attempt %d", store.ErrNotFound, ref, attempt)
+	case "conflict":
+		return u, fmt.Errorf("%w: %s", store.ErrConflict, ref)
+	case "stale":
+		return u, fmt.Errorf("%w: %s attempt %d", store.ErrStale, ref, attempt)
+	case "badchunk":
+		return u, fmt.Errorf("%w: batch %s", store.ErrBadChunk, ref)
+	default:
+		return u, fmt.Errorf("redisstore: %s: unexpected script answer %q", ref, res)
+	}
+	return u, nil
+}
+
+// chunkTrades is the ids hash's value for one chunk.
+type chunkTrades struct {
+	IDs         []string `json:"ids"`
+	Underlyings []string `json:"u,omitempty"`
+}
+
+// Claim implements store.Store.
+func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
+	if err := b.Check(); err != nil {
+		return store.Claim{}, err
+	}
+	offsets, _ := json.Marshal(b.ChunkOffsets)
+	var deadline int64
+	if !b.Deadline.IsZero() {
+		deadline = b.Deadline.UnixMilli()
+	}
+	k := keys(b.Ref, 0)
+	res, err := claimScript.Run(ctx, s.rdb, []string{k[0], deadlinesKey},
+		b.Digest, len(b.TradeIDs), offsets, b.SubmittedAt.Format(time.RFC3339Nano), deadline, b.ResultsURL,
+		ms(s.opt.MaxAge), member(b.Ref), len(b.ChunkOffsets), prefix(b.Ref), ms(s.opt.Retain)).Slice()
+	if err != nil {
+		return store.Claim{}, fmt.Errorf("redisstore: claim %s: %w", b.Ref, err)
+	}
+	what, _ := res[0].(string)
+	attempt, _ := res[1].(int64)
+	c := store.Claim{Attempt: int(attempt)}
+	switch what {
+	case "conflict":
+		return c, fmt.Errorf("%w: %s", store.ErrConflict, b.Ref)
+	case "exists":
+		sum, err := s.Summary(ctx, b.Ref)
+		if err != nil {
+			return c, err
+		}
+		c.State = sum.State()
+		return c, nil
+	}
+	c.New, c.State = true, store.StatePending
+	// The trades, written before any event of the attempt is sent.
+	k = keys(b.Ref, c.Attempt)
+	fields := make([]any, 0, 2*len(b.ChunkOffsets))
+	sum := store.Summary{Trades: len(b.TradeIDs), ChunkOffsets: b.ChunkOffsets}
+	for i := range b.ChunkOffsets {
+		lo, hi := sum.Bounds(i)
+		ct := chunkTrades{IDs: b.TradeIDs[lo:hi]}
+		if b.Underlyings != nil {
+			ct.Underlyings = b.Underlyings[lo:hi]
+		}
+		data, err := json.Marshal(ct)
+		if err != nil {
+			return c, fmt.Errorf("redisstore: %s: %w", b.Ref, err)
+		}
+		fields = append(fields, i, data)
+	}
+	if len(fields) > 0 {
+		_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			p.HSet(ctx, k[5], fields...)
+			p.PExpire(ctx, k[5], s.opt.MaxAge)
+			return nil
+		})
+		if err != nil {
+			return c, fmt.Errorf("redisstore: %s: recording trades: %w", b.Ref, err)
+		}
+	}
+	return c, nil
+}
+
+// run runs one of the scripts that take the six batch keys.
+func (s *Store) run(ctx context.Context, sc *redis.Script, ref store.Ref, digest string, attempt int, args ...any) (store.Update, error) {
+	argv := make([]any, 8)
+	argv[0], argv[1] = digest, attempt
+	for i := 2; i < 6; i++ {
+		argv[i] = ""
+	}
+	copy(argv[2:6], args)
+	argv[6], argv[7] = member(ref), ms(s.opt.Retain)
+	res, err := sc.Run(ctx, s.rdb, keys(ref, attempt), argv...).Text()
+	return outcome(ref, attempt, res, err)
+}
+
+// Accept implements store.Store.
+func (s *Store) Accept(ctx context.Context, ref store.Ref, digest string, attempt int, at time.Time) (store.Update, error) {
+	return s.run(ctx, acceptScript, ref, digest, attempt, at.Format(time.RFC3339Nano))
+}
+
+// Put implements store.Store.
+func (s *Store) Put(ctx context.Context, ref store.Ref, digest string, attempt int, c store.Chunk) (store.Update, error) {
+	data, err := json.Marshal(c)
+	if err != nil {
+		return store.Update{}, fmt.Errorf("redisstore: %s chunk %d: %w", ref, c.Index, err)
+	}
+	letter := "p"
+	if c.State == store.ChunkDead {
+		letter = "d"
+	}
+	return s.run(ctx, putScript, ref, digest, attempt, c.Index, letter+string(data), c.Results)
+}
+
+// Expire implements store.Store.
+func (s *Store) Expire(ctx context.Context, ref store.Ref, attempt int, now time.Time, reason string) (store.Update, error) {
+	r, _ := json.Marshal(reason)
+	return s.run(ctx, expireScript, ref, "", attempt, now.UnixMilli(), r, now.UTC().Format(time.RFC3339Nano))
+}
+
+// Release implements store.Store.
+func (s *Store) Release(ctx context.Context, ref store.Ref, attempt int) error {
+	_, err := s.run(ctx, releaseScript, ref, "", attempt)
+	return err
+}
+
+// Overdue implements store.Store.
+func (s *Store) Overdue(ctx context.Context, now time.Time, limit int) ([]store.Ref, error) {
+	ms, err := s.rdb.ZRangeByScore(ctx, deadlinesKey, &redis.ZRangeBy{
+		Min: "-inf", Max: "(" + strconv.FormatInt(now.UnixMilli(), 10), Count: int64(limit),
+	}).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: overdue batches: %w", err)
+	}
+	out := make([]store.Ref, 0, len(ms))
+	for _, m := range ms {
+		t, id, ok := strings.Cut(m, "/")
+		if !ok {
+			continue
+		}
+		out = append(out, store.Ref{Tenant: t, ID: id})
+	}
+	return out, nil
+}
+
+// Summary implements store.Store.
+func (s *Store) Summary(ctx context.Context, ref store.Ref) (*store.Summary, error) {
+	k0 := keys(ref, 0)[0]
+	meta, err := s.rdb.HGetAll(ctx, k0).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %s: %w", ref, err)
+	}
+	if len(meta) == 0 {
+		return nil, fmt.Errorf("%w: %s", store.ErrNotFound, ref)
+	}
+	if ref.Tenant == "" {
+		ref.Tenant = store.DefaultTenant
+	}
+	sum := &store.Summary{Ref: ref, Digest: meta["digest"], ResultsURL: meta["resultsUrl"], Announced: meta["announced"] == "1"}
+	ints := map[string]*int{"attempt": &sum.Attempt, "trades": &sum.Trades, "duplicates": &sum.Duplicates, "late": &sum.Late}
+	for name, p := range ints {
+		if *p, err = strconv.Atoi(meta[name]); err != nil {
+			return nil, fmt.Errorf("redisstore: %s: field %s: %w", ref, name, err)
+		}
+	}
+	if err := json.Unmarshal([]byte(meta["offsets"]), &sum.ChunkOffsets); err != nil {
+		return nil, fmt.Errorf("redisstore: %s: offsets: %w", ref, err)
+	}
+	sum.SubmittedAt, _ = time.Parse(time.RFC3339Nano, meta["submittedAt"])
+	if v := meta["acceptedAt"]; v != "" {
+		sum.AcceptedAt, _ = time.Parse(time.RFC3339Nano, v)
+	}
+	if d, _ := strconv.ParseInt(meta["deadline"], 10, 64); d > 0 {
+		sum.Deadline = time.UnixMilli(d).UTC()
+	}
+	k := keys(ref, sum.Attempt)
+	var chunks, deliv *redis.MapStringStringCmd
+	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+		chunks = p.HGetAll(ctx, k[1])
+		deliv = p.HGetAll(ctx, k[4])
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("redisstore: %s: chunks: %w", ref, err)
+	}
+	sum.Chunks = make([]store.Chunk, len(sum.ChunkOffsets))
+	for i := range sum.Chunks {
+		sum.Chunks[i].Index = i
+	}
+	for f, v := range chunks.Val() {
+		i, err := strconv.Atoi(f)
+		if err != nil || i < 0 || i >= len(sum.Chunks) || len(v) < 2 {
+			return nil, fmt.Errorf("redisstore: %s: bad chunk entry %q", ref, f)
+		}
+		if err := json.Unmarshal([]byte(v[1:]), &sum.Chunks[i]); err != nil {
+			return nil, fmt.Errorf("redisstore: %s chunk %d: %w", ref, i, err)
+		}
+		sum.Chunks[i].Deliveries, _ = strconv.Atoi(deliv.Val()[f])
+	}
+	return sum, nil
+}
+
+// Trades implements store.Store.
+func (s *Store) Trades(ctx context.Context, ref store.Ref, attempt, index int) ([]string, []string, error) {
+	v, err := s.rdb.HGet(ctx, keys(ref, attempt)[5], strconv.Itoa(index)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil, fmt.Errorf("%w: %s attempt %d chunk %d", store.ErrNotFound, ref, attempt, index)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("redisstore: %s: %w", ref, err)
+	}
+	var ct chunkTrades
+	if err := json.Unmarshal(v, &ct); err != nil {
+		return nil, nil, fmt.Errorf("redisstore: %s chunk %d trades: %w", ref, index, err)
+	}
+	return ct.IDs, ct.Underlyings, nil
+}
+
+// WriteResults implements store.Store.
+func (s *Store) WriteResults(ctx context.Context, ref store.Ref, attempt, index int, w io.Writer) error {
+	v, err := s.rdb.HGet(ctx, keys(ref, attempt)[2], strconv.Itoa(index)).Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("redisstore: %s chunk %d results: %w", ref, index, err)
+	}
+	_, err = w.Write(v)
+	return err
+}
+
+// Watch implements store.Store.
+func (s *Store) Watch(ctx context.Context, ref store.Ref) (<-chan struct{}, func(), error) {
+	ch, stop := s.watches.Watch(member(ref))
+	return ch, stop, nil
+}

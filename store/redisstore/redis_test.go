@@ -1,0 +1,63 @@
+package redisstore_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/pricefn/pricefn/store"
+	"github.com/pricefn/pricefn/store/redisstore"
+	"github.com/pricefn/pricefn/store/redisstore/redistest"
+	"github.com/pricefn/pricefn/store/storetest"
+)
+
+func TestRedisConformance(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.Run(t, func(t *testing.T, opt store.Options) store.Store {
+		srv.Flush(t)
+		s, err := redisstore.Open(context.Background(), srv.URL, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	})
+}
+
+// Two stores on one Redis are two replicas: what one records, the other
+// sees, and its waiters wake.
+func TestRedisReplicasShareState(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	open := func() *redisstore.Store {
+		s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a, b := open(), open()
+	ref := store.RefOf("shared")
+	changed, stop, _ := b.Watch(ctx, ref)
+	defer stop()
+	if _, err := a.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0}}); err != nil {
+		t.Fatal(err)
+	}
+	<-changed
+	if u, err := b.Put(ctx, ref, "d", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Results: []byte(`{"id":"T1"}`)}); err != nil || !u.Announce {
+		t.Fatalf("put on the other replica: %+v %v", u, err)
+	}
+	sum, err := a.Summary(ctx, ref)
+	if err != nil || sum.State() != store.StateCompleted {
+		t.Fatalf("summary on the first replica: %v %v", sum, err)
+	}
+}
+
+func TestOpenBadURL(t *testing.T) {
+	if _, err := redisstore.Open(context.Background(), "redis://127.0.0.1:1/0", store.Options{}); err == nil {
+		t.Error("no error for a Redis that is not there")
+	}
+	if _, err := redisstore.Open(context.Background(), "http://x", store.Options{}); err == nil {
+		t.Error("no error for a URL that is not redis://")
+	}
+}

@@ -1,0 +1,148 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// The Lua scripts that make each Store method one atomic step. A batch's
+// keys share the hash tag {tenant/id}; the deadline index is one sorted set
+// for all batches, so the scripts run on a single Redis (or one shard with
+// every key), not across a cluster.
+//
+// The meta hash holds: digest, attempt, trades, chunks, offsets (JSON),
+// submittedAt, deadline (Unix ms, 0 for none), resultsUrl, acceptedAt,
+// done (chunks with an outcome), dead, duplicates, late, announced (0/1).
+// An attempt's chunks hash maps a chunk index to its state letter (p
+// priced, d dead, x ended by the deadline) and its JSON; its deliv hash
+// counts deliveries per chunk, its results hash holds the results bytes and
+// its ids hash the trade ids and underlyings of each chunk.
+
+// finishLua is shared: when the batch has just finished, drop it from the
+// deadline index and keep its keys for retain ms. It expects m (HMGET of
+// chunks) and sets nothing else.
+const finishLua = `
+local function finish(retain)
+  redis.call('ZREM', KEYS[4], ARGV[7])
+  for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], retain) end
+  redis.call('PEXPIRE', KEYS[5], retain)
+  redis.call('PEXPIRE', KEYS[6], retain)
+end
+local function claim(res)
+  local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'announced')
+  if tonumber(f[1]) >= tonumber(f[2]) and f[3] ~= '1' then
+    redis.call('HSET', KEYS[1], 'announced', '1')
+    return res .. ':announce'
+  end
+  return res
+end
+`
+
+// claimScript: KEYS meta, deadlines; ARGV digest, trades, offsets, submittedAt,
+// deadline ms, resultsUrl, maxAge ms, member, chunks, key prefix, retain ms.
+// Returns {outcome, attempt}: new, exists or conflict.
+var claimScript = redis.NewScript(`
+local m = redis.call('HMGET', KEYS[1], 'digest', 'attempt', 'chunks', 'done', 'dead')
+local attempt = 1
+if m[1] then
+  if m[1] ~= ARGV[1] then return {'conflict', tonumber(m[2])} end
+  local chunks, done, dead = tonumber(m[3]), tonumber(m[4]), tonumber(m[5])
+  if done < chunks or dead == 0 then return {'exists', tonumber(m[2])} end
+  attempt = tonumber(m[2]) + 1
+  local p = ARGV[10] .. ':a' .. m[2]
+  redis.call('DEL', KEYS[1], p .. ':chunks', p .. ':results', p .. ':ids', p .. ':deliv')
+end
+redis.call('HSET', KEYS[1], 'digest', ARGV[1], 'attempt', attempt, 'trades', ARGV[2], 'offsets', ARGV[3],
+  'submittedAt', ARGV[4], 'deadline', ARGV[5], 'resultsUrl', ARGV[6], 'chunks', ARGV[9], 'done', 0, 'dead', 0,
+  'duplicates', 0, 'late', 0, 'announced', 0, 'acceptedAt', '')
+if tonumber(ARGV[9]) == 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[11])
+else
+  redis.call('PEXPIRE', KEYS[1], ARGV[7])
+  if ARGV[5] ~= '0' then redis.call('ZADD', KEYS[2], ARGV[5], ARGV[8]) end
+end
+redis.call('PUBLISH', 'pricefn:changed', ARGV[8])
+return {'new', attempt}
+`)
+
+// attemptCheckLua checks the meta hash against ARGV[1] (digest, ” for any)
+// and ARGV[2] (attempt) and returns an error outcome, or nil.
+const attemptCheckLua = `
+local m = redis.call('HMGET', KEYS[1], 'digest', 'attempt', 'chunks')
+if not m[1] then return 'notfound' end
+if ARGV[1] ~= '' and m[1] ~= ARGV[1] then return 'conflict' end
+local a, want = tonumber(m[2]), tonumber(ARGV[2])
+if want < a then return 'stale' end
+if want > a then return 'notfound' end
+`
+
+// The scripts below take KEYS meta, chunks, results, deadlines, deliv, ids
+// and ARGV digest, attempt, then their own, with ARGV[7] the member name
+// ("tenant/id") and ARGV[8] the retain ms.
+
+// acceptScript: ARGV[3] acceptedAt.
+var acceptScript = redis.NewScript(finishLua + attemptCheckLua + `
+local res = 'ok'
+if redis.call('HGET', KEYS[1], 'acceptedAt') ~= '' then
+  res = 'duplicate'
+else
+  redis.call('HSET', KEYS[1], 'acceptedAt', ARGV[3])
+  redis.call('PUBLISH', 'pricefn:changed', ARGV[7])
+end
+return claim(res)
+`)
+
+// putScript: ARGV[3] index, ARGV[4] the chunk (state letter and JSON),
+// ARGV[5] its results (” for none).
+var putScript = redis.NewScript(finishLua + attemptCheckLua + `
+local idx = tonumber(ARGV[3])
+if idx < 0 or idx >= tonumber(m[3]) then return 'badchunk' end
+local res = 'ok'
+local cur = redis.call('HGET', KEYS[2], ARGV[3])
+if cur then
+  redis.call('HINCRBY', KEYS[5], ARGV[3], 1)
+  if string.sub(cur, 1, 1) == 'x' then
+    redis.call('HINCRBY', KEYS[1], 'late', 1)
+    res = 'late'
+  else
+    redis.call('HINCRBY', KEYS[1], 'duplicates', 1)
+    res = 'duplicate'
+  end
+else
+  redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
+  redis.call('HSET', KEYS[5], ARGV[3], 1)
+  if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], ARGV[5]) end
+  if string.sub(ARGV[4], 1, 1) == 'd' then redis.call('HINCRBY', KEYS[1], 'dead', 1) end
+  if redis.call('HINCRBY', KEYS[1], 'done', 1) == tonumber(m[3]) then finish(ARGV[8]) end
+end
+redis.call('PUBLISH', 'pricefn:changed', ARGV[7])
+return claim(res)
+`)
+
+// expireScript: ARGV[3] now (Unix ms), ARGV[4] the reason (a JSON string),
+// ARGV[5] arrivedAt (RFC 3339).
+var expireScript = redis.NewScript(finishLua + `
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  redis.call('ZREM', KEYS[4], ARGV[7])
+  return 'notfound'
+end
+` + attemptCheckLua + `
+local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'deadline')
+local done, chunks, deadline = tonumber(f[1]), tonumber(f[2]), tonumber(f[3])
+if done >= chunks or deadline == 0 or tonumber(ARGV[3]) <= deadline then return 'ok' end
+local n = 0
+for i = 0, chunks - 1 do
+  if redis.call('HEXISTS', KEYS[2], i) == 0 then
+    redis.call('HSET', KEYS[2], i, 'x{"index":' .. i .. ',"state":2,"reason":' .. ARGV[4] .. ',"arrivedAt":"' .. ARGV[5] .. '"}')
+    n = n + 1
+  end
+end
+redis.call('HSET', KEYS[1], 'done', chunks)
+redis.call('HINCRBY', KEYS[1], 'dead', n)
+finish(ARGV[8])
+redis.call('PUBLISH', 'pricefn:changed', ARGV[7])
+return claim('ok')
+`)
+
+// releaseScript gives back the announcement claim.
+var releaseScript = redis.NewScript(attemptCheckLua + `
+redis.call('HSET', KEYS[1], 'announced', '0')
+return 'ok'
+`)

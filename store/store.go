@@ -1,0 +1,297 @@
+// Package store keeps the state of batches: what ingress accepted, each
+// chunk's outcome and results, and who announces a batch's end. Several
+// ingress and aggregator replicas share one Store, so each method is one
+// atomic step and the functions keep no batch state of their own.
+//
+// Mem keeps batches in one process (pricefn dev); subpackage redisstore
+// keeps them in Redis, shared by every replica. Subpackage storetest is the
+// conformance suite both pass.
+//
+// A batch is known by its id; keys are scoped by tenant (Ref), so that two
+// tenants may use the same client id without meeting. Each submission of
+// an id is an attempt: a batch that ended failed or partial may be priced
+// again under its id, and the events of the new attempt carry its number,
+// so that they are not taken for duplicates of the old one's.
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// Store keeps batches. Every method is atomic with respect to every other
+// caller of the same store, in this process or another.
+type Store interface {
+	// Claim records a submission of batch b.Ref for ingress, atomically:
+	// an unknown id (or one forgotten) starts attempt 1; the same content
+	// (b.Digest) as a batch pending, running or completed is that batch
+	// (Claim.New false: nothing to price); the same content as a batch
+	// that ended failed or partial starts the next attempt; other content
+	// under an id in use is ErrConflict. A new attempt's trades are
+	// recorded with it.
+	Claim(ctx context.Context, b Batch) (Claim, error)
+	// Accept records that the aggregator has seen attempt's batch.accepted
+	// at time at. It returns ErrNotFound for an unknown batch or attempt,
+	// ErrConflict for another digest and ErrStale for an older attempt.
+	Accept(ctx context.Context, ref Ref, digest string, attempt int, at time.Time) (Update, error)
+	// Put records the outcome of chunk c.Index of attempt of batch ref:
+	// priced (with its results) or dead. It checks the digest and applies
+	// first-outcome-wins in one step: a later outcome of the same chunk is
+	// a duplicate (or late, after the deadline ended the batch) and
+	// changes nothing. Errors: ErrNotFound, ErrConflict, ErrStale,
+	// ErrBadChunk.
+	Put(ctx context.Context, ref Ref, digest string, attempt int, c Chunk) (Update, error)
+	// Summary returns the batch's metadata and chunk states, sized by its
+	// chunks, not its trades; ErrNotFound for an unknown batch.
+	Summary(ctx context.Context, ref Ref) (*Summary, error)
+	// Trades returns the trade ids and underlyings ("" for none) of chunk
+	// index of attempt.
+	Trades(ctx context.Context, ref Ref, attempt, index int) (ids, underlyings []string, err error)
+	// WriteResults writes the results of chunk index of attempt to w as
+	// the pricer encoded them (see batch.AppendResults); it writes nothing
+	// for a chunk without results.
+	WriteResults(ctx context.Context, ref Ref, attempt, index int, w io.Writer) error
+	// Expire ends attempt of batch ref if its deadline has passed at now
+	// with chunks missing: they become dead with reason. It is a no-op
+	// for a batch that has ended, or whose deadline has not passed.
+	Expire(ctx context.Context, ref Ref, attempt int, now time.Time, reason string) (Update, error)
+	// Overdue lists the unfinished batches whose deadline is before now,
+	// at most limit of them.
+	Overdue(ctx context.Context, now time.Time, limit int) ([]Ref, error)
+	// Watch returns a channel closed at the next change of batch ref (its
+	// creation included). Call stop when done waiting.
+	Watch(ctx context.Context, ref Ref) (changed <-chan struct{}, stop func(), err error)
+	// Release gives back the claim to announce attempt's end that an
+	// Update granted, after the announcement failed, so that the next
+	// delivery of any of its chunks claims it again.
+	Release(ctx context.Context, ref Ref, attempt int) error
+}
+
+// Errors of a Store.
+var (
+	// ErrNotFound reports an unknown batch (or attempt).
+	ErrNotFound = errors.New("store: batch not found")
+	// ErrConflict reports an id in use by a batch of other content.
+	ErrConflict = errors.New("store: batch id in use by another batch")
+	// ErrStale reports an event of an attempt that a newer one replaced.
+	ErrStale = errors.New("store: event of an earlier attempt")
+	// ErrBadChunk reports a chunk that does not fit its batch.
+	ErrBadChunk = errors.New("store: chunk does not fit its batch")
+)
+
+// DefaultTenant is the tenant of batches submitted without one.
+const DefaultTenant = "_"
+
+// Ref names a batch: a tenant's batch id.
+type Ref struct {
+	Tenant, ID string
+}
+
+// RefOf returns the default tenant's batch id.
+func RefOf(id string) Ref { return Ref{Tenant: DefaultTenant, ID: id} }
+
+// String returns "tenant/id".
+func (r Ref) String() string { return r.tenant() + "/" + r.ID }
+
+func (r Ref) tenant() string {
+	if r.Tenant == "" {
+		return DefaultTenant
+	}
+	return r.Tenant
+}
+
+// Batch is what ingress records of a batch it accepts.
+type Batch struct {
+	Ref
+	// Digest identifies the content (events.Digest).
+	Digest string
+	// TradeIDs lists the trade ids in input order; Underlyings the
+	// underlying of each ("" for none), or nothing when no trade has one.
+	TradeIDs    []string
+	Underlyings []string
+	// ChunkOffsets[i] is the index of chunk i's first trade.
+	ChunkOffsets []int
+	SubmittedAt  time.Time
+	// Deadline is when the batch ends partial if chunks are missing.
+	Deadline   time.Time
+	ResultsURL string
+}
+
+// Claim is the outcome of Store.Claim.
+type Claim struct {
+	// Attempt is the batch's attempt number, from 1.
+	Attempt int
+	// New says the attempt starts here: its chunks are to be priced.
+	New bool
+	// State is the state of the existing batch when not New.
+	State string
+}
+
+// Update reports what an Accept, Put or Expire did.
+type Update struct {
+	// Duplicate says the outcome was already recorded.
+	Duplicate bool
+	// Late says the outcome came after the deadline ended the batch.
+	Late bool
+	// Announce says the batch is finished (every chunk has an outcome) and
+	// the caller holds the claim to announce it: exactly one caller gets
+	// it, unless the claim is released.
+	Announce bool
+}
+
+// ChunkState is where a chunk is.
+type ChunkState uint8
+
+// The chunk states.
+const (
+	// ChunkWaiting: no outcome yet.
+	ChunkWaiting ChunkState = iota
+	// ChunkPriced: its results arrived.
+	ChunkPriced
+	// ChunkDead: its delivery failed for good (dead-lettered), or the
+	// batch's deadline passed without it.
+	ChunkDead
+)
+
+// Chunk is the outcome of one chunk.
+type Chunk struct {
+	Index int        `json:"index"`
+	State ChunkState `json:"state"`
+	// Results holds the chunk's results as batch.AppendResults encodes
+	// them (ChunkPriced); a Summary leaves it empty.
+	Results []byte `json:"-"`
+	// Trades counts the chunk's results; Failed those with an error.
+	Trades int `json:"trades,omitempty"`
+	Failed int `json:"failed,omitempty"`
+	// Totals are the chunk's portfolio sums, by underlying ("" for all):
+	// measure name to sum.
+	Totals map[string]map[string]float64 `json:"totals,omitempty"`
+	// Reason says why the chunk is dead (ChunkDead).
+	Reason string `json:"reason,omitempty"`
+	// StartedAt and FinishedAt bound the pricing, by the pricer's clock.
+	StartedAt  time.Time `json:"startedAt,omitzero"`
+	FinishedAt time.Time `json:"finishedAt,omitzero"`
+	// ArrivedAt is when the aggregator recorded the outcome.
+	ArrivedAt time.Time `json:"arrivedAt,omitzero"`
+	// PricedBy names the pricer instance.
+	PricedBy string `json:"pricedBy,omitempty"`
+	// Deliveries counts the outcomes that arrived for the chunk, the first
+	// and its duplicates.
+	Deliveries int `json:"deliveries,omitempty"`
+}
+
+// Summary is a batch as a Store keeps it, without its trades and results.
+type Summary struct {
+	Ref          Ref
+	Digest       string
+	Attempt      int
+	Trades       int
+	ChunkOffsets []int
+	SubmittedAt  time.Time
+	Deadline     time.Time
+	ResultsURL   string
+	// AcceptedAt is when the aggregator saw batch.accepted (zero before).
+	AcceptedAt time.Time
+	// Chunks holds one entry per chunk, by index.
+	Chunks []Chunk
+	// Duplicates counts duplicate deliveries of chunk outcomes; Late the
+	// outcomes that came after the deadline.
+	Duplicates int
+	Late       int
+	// Announced says the completion announcement is claimed (or made).
+	Announced bool
+}
+
+// Done reports whether every chunk has an outcome.
+func (s *Summary) Done() bool {
+	for i := range s.Chunks {
+		if s.Chunks[i].State == ChunkWaiting {
+			return false
+		}
+	}
+	return true
+}
+
+// Bounds returns the trade range [lo, hi) of chunk i.
+func (s *Summary) Bounds(i int) (lo, hi int) {
+	lo, hi = s.ChunkOffsets[i], s.Trades
+	if i+1 < len(s.ChunkOffsets) {
+		hi = s.ChunkOffsets[i+1]
+	}
+	return lo, hi
+}
+
+// The states of a batch (wire format section 5).
+const (
+	StatePending   = "pending"   // accepted, no chunk outcome yet
+	StateRunning   = "running"   // some chunks have an outcome
+	StateCompleted = "completed" // every chunk priced
+	StatePartial   = "partial"   // every chunk has an outcome, some dead
+	StateFailed    = "failed"    // every chunk dead
+)
+
+// State returns the batch's state.
+func (s *Summary) State() string {
+	done, dead := 0, 0
+	for i := range s.Chunks {
+		switch s.Chunks[i].State {
+		case ChunkPriced:
+			done++
+		case ChunkDead:
+			done++
+			dead++
+		}
+	}
+	switch n := len(s.Chunks); {
+	case done < n && done == 0:
+		return StatePending
+	case done < n:
+		return StateRunning
+	case dead == 0:
+		return StateCompleted
+	case dead == n:
+		return StateFailed
+	}
+	return StatePartial
+}
+
+// Retryable reports whether a batch in state may be priced again under its
+// id: it ended with chunks missing.
+func Retryable(state string) bool { return state == StateFailed || state == StatePartial }
+
+// Options are the settings every Store takes.
+type Options struct {
+	// Retain is how long a finished batch is kept; 0 means DefaultRetain.
+	Retain time.Duration
+	// MaxAge is how long an unfinished batch is kept after its claim (a
+	// safety net behind its deadline); 0 means DefaultMaxAge.
+	MaxAge time.Duration
+}
+
+// Defaults of Options.
+const (
+	DefaultRetain = time.Hour
+	DefaultMaxAge = 24 * time.Hour
+)
+
+func (o Options) retain() time.Duration {
+	if o.Retain <= 0 {
+		return DefaultRetain
+	}
+	return o.Retain
+}
+
+func (o Options) maxAge() time.Duration {
+	if o.MaxAge <= 0 {
+		return DefaultMaxAge
+	}
+	return o.MaxAge
+}
+
+// WithDefaults returns o with its zero fields set to the defaults.
+func (o Options) WithDefaults() Options {
+	o.Retain, o.MaxAge = o.retain(), o.maxAge()
+	return o
+}

@@ -1,0 +1,402 @@
+// Package storetest is the conformance suite of store.Store: every
+// implementation runs it from its own tests with Run.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pricefn/pricefn/store"
+)
+
+// NewFunc returns an empty store with opt, closed by the test's cleanup.
+type NewFunc func(t *testing.T, opt store.Options) store.Store
+
+// Run runs the conformance suite against the stores newStore makes.
+func Run(t *testing.T, newStore NewFunc) {
+	tests := []struct {
+		name string
+		fn   func(*testing.T, NewFunc)
+	}{
+		{"ClaimAndSummary", testClaim},
+		{"Idempotency", testIdempotency},
+		{"ConflictingDigests", testConflict},
+		{"ConcurrentPuts", testConcurrentPuts},
+		{"Release", testRelease},
+		{"DeadlineAndRetry", testDeadline},
+		{"Expiry", testExpiry},
+		{"Watch", testWatch},
+		{"EmptyBatch", testEmpty},
+		{"Tenants", testTenants},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
+	}
+}
+
+var ctx = context.Background()
+
+// sample is a batch of n trades in chunks of size k.
+func sample(id string, n, k int, deadline time.Time) store.Batch {
+	b := store.Batch{Ref: store.RefOf(id), Digest: "sha256:" + id, SubmittedAt: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC),
+		Deadline: deadline, ResultsURL: "/batches/" + id + "/results"}
+	for i := range n {
+		b.TradeIDs = append(b.TradeIDs, fmt.Sprintf("T%d", i))
+		b.Underlyings = append(b.Underlyings, []string{"ACME", ""}[i%2])
+		if i%k == 0 {
+			b.ChunkOffsets = append(b.ChunkOffsets, i)
+		}
+	}
+	return b
+}
+
+func priced(i int) store.Chunk {
+	return store.Chunk{Index: i, State: store.ChunkPriced, Results: fmt.Appendf(nil, `{"id":"T%d","npv":1}`, i), Trades: 1,
+		Totals: map[string]map[string]float64{"": {"npv": 1.25}}, PricedBy: "p1",
+		StartedAt: time.Unix(100, 0).UTC(), FinishedAt: time.Unix(101, 0).UTC(), ArrivedAt: time.Unix(102, 0).UTC()}
+}
+
+// must returns v, or panics with err: a store that fails where the suite
+// expects success leaves nothing further to check.
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func claim(t *testing.T, s store.Store, b store.Batch) store.Claim {
+	t.Helper()
+	return must(s.Claim(ctx, b))
+}
+
+func testClaim(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	b := sample("c1", 5, 2, time.Time{})
+	c := claim(t, s, b)
+	if !c.New || c.Attempt != 1 {
+		t.Fatalf("claim %+v, want a new attempt 1", c)
+	}
+	sum := must(s.Summary(ctx, b.Ref))
+	if sum.Attempt != 1 || sum.Trades != 5 || len(sum.Chunks) != 3 || !slices.Equal(sum.ChunkOffsets, []int{0, 2, 4}) ||
+		sum.Digest != b.Digest || !sum.SubmittedAt.Equal(b.SubmittedAt) || sum.ResultsURL != b.ResultsURL || sum.State() != store.StatePending {
+		t.Errorf("summary %+v", sum)
+	}
+	if lo, hi := sum.Bounds(2); lo != 4 || hi != 5 {
+		t.Errorf("bounds of chunk 2: [%d, %d)", lo, hi)
+	}
+	ids, unds, err := s.Trades(ctx, b.Ref, 1, 1)
+	if err != nil || !slices.Equal(ids, []string{"T2", "T3"}) || !slices.Equal(unds, []string{"ACME", ""}) {
+		t.Errorf("trades of chunk 1: %v %v %v", ids, unds, err)
+	}
+	if _, err := s.Summary(ctx, store.RefOf("nosuch")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unknown batch: %v, want ErrNotFound", err)
+	}
+	bad := sample("c2", 3, 1, time.Time{})
+	bad.ChunkOffsets = []int{0, 5}
+	if _, err := s.Claim(ctx, bad); !errors.Is(err, store.ErrBadChunk) {
+		t.Errorf("offsets out of range: %v, want ErrBadChunk", err)
+	}
+}
+
+func testIdempotency(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	b := sample("i1", 4, 2, time.Time{})
+	claim(t, s, b)
+	if u := must(s.Accept(ctx, b.Ref, b.Digest, 1, time.Unix(50, 0))); u.Duplicate || u.Announce {
+		t.Errorf("first accept %+v", u)
+	}
+	if u := must(s.Accept(ctx, b.Ref, b.Digest, 1, time.Unix(60, 0))); !u.Duplicate {
+		t.Errorf("second accept %+v, want a duplicate", u)
+	}
+	if c := claim(t, s, b); c.New || c.Attempt != 1 || c.State != store.StatePending {
+		t.Errorf("same content again: %+v, want the same batch", c)
+	}
+	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0))); u.Duplicate || u.Announce {
+		t.Errorf("first put %+v", u)
+	}
+	again := priced(0)
+	again.Results = []byte(`{"id":"T0","npv":999}`)
+	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, again)); !u.Duplicate || u.Announce {
+		t.Errorf("second put %+v, want a duplicate", u)
+	}
+	var buf bytes.Buffer
+	if err := s.WriteResults(ctx, b.Ref, 1, 0, &buf); err != nil || buf.String() != `{"id":"T0","npv":1}` {
+		t.Errorf("results of chunk 0: %q %v: the first outcome must win", buf.String(), err)
+	}
+	buf.Reset()
+	if err := s.WriteResults(ctx, b.Ref, 1, 1, &buf); err != nil || buf.Len() != 0 {
+		t.Errorf("results of a waiting chunk: %q %v", buf.String(), err)
+	}
+	sum := must(s.Summary(ctx, b.Ref))
+	c0 := sum.Chunks[0]
+	if sum.Duplicates != 1 || c0.Deliveries != 2 || c0.State != store.ChunkPriced || c0.PricedBy != "p1" || c0.Trades != 1 ||
+		c0.Totals[""]["npv"] != 1.25 || !c0.FinishedAt.Equal(time.Unix(101, 0)) || sum.State() != store.StateRunning ||
+		!sum.AcceptedAt.Equal(time.Unix(50, 0)) {
+		t.Errorf("summary %+v, chunk 0 %+v", sum, c0)
+	}
+	dead := store.Chunk{Index: 1, State: store.ChunkDead, Reason: "delivery failed"}
+	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, dead)); !u.Announce {
+		t.Errorf("last chunk %+v, want the announcement", u)
+	}
+	sum = must(s.Summary(ctx, b.Ref))
+	if sum.State() != store.StatePartial || sum.Chunks[1].Reason != "delivery failed" || !sum.Announced {
+		t.Errorf("summary %+v", sum)
+	}
+	for _, c := range []struct {
+		chunk store.Chunk
+		want  error
+	}{{store.Chunk{Index: 2, State: store.ChunkPriced}, store.ErrBadChunk}, {store.Chunk{Index: -1, State: store.ChunkPriced}, store.ErrBadChunk}} {
+		if _, err := s.Put(ctx, b.Ref, b.Digest, 1, c.chunk); !errors.Is(err, c.want) {
+			t.Errorf("put chunk %d: %v, want %v", c.chunk.Index, err, c.want)
+		}
+	}
+	if _, err := s.Put(ctx, store.RefOf("nosuch"), "", 1, priced(0)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("put to an unknown batch: %v", err)
+	}
+	if _, err := s.Put(ctx, b.Ref, b.Digest, 2, priced(0)); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("put to an attempt not started: %v", err)
+	}
+}
+
+func testConflict(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	b := sample("x1", 2, 1, time.Time{})
+	claim(t, s, b)
+	other := b
+	other.Digest = "sha256:other"
+	if _, err := s.Claim(ctx, other); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("claim with other content: %v, want ErrConflict", err)
+	}
+	if _, err := s.Put(ctx, b.Ref, other.Digest, 1, priced(0)); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("put with another digest: %v, want ErrConflict", err)
+	}
+	if _, err := s.Accept(ctx, b.Ref, other.Digest, 1, time.Now()); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("accept with another digest: %v, want ErrConflict", err)
+	}
+	if sum := must(s.Summary(ctx, b.Ref)); sum.State() != store.StatePending || sum.Digest != b.Digest {
+		t.Errorf("the first batch changed: %+v", sum)
+	}
+	// A finished batch is no different: its id stays its own.
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0)))
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(1)))
+	if _, err := s.Claim(ctx, other); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("claim of a completed id with other content: %v, want ErrConflict", err)
+	}
+	if c := claim(t, s, b); c.New || c.State != store.StateCompleted {
+		t.Errorf("completed batch claimed again: %+v, want the same batch", c)
+	}
+}
+
+func testConcurrentPuts(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	const chunks, senders = 20, 8
+	b := sample("cc", chunks, 1, time.Time{})
+	claim(t, s, b)
+	var mu sync.Mutex
+	announced, dups := 0, 0
+	var wg sync.WaitGroup
+	errs := make(chan error, senders)
+	for g := range senders {
+		wg.Go(func() {
+			for k := range chunks {
+				i := (k + g*3) % chunks
+				u, err := s.Put(ctx, b.Ref, b.Digest, 1, priced(i))
+				if err != nil {
+					errs <- err
+					return
+				}
+				mu.Lock()
+				if u.Announce {
+					announced++
+				}
+				if u.Duplicate {
+					dups++
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if announced != 1 || dups != chunks*(senders-1) {
+		t.Errorf("%d announcements (want 1), %d duplicates (want %d)", announced, dups, chunks*(senders-1))
+	}
+	sum := must(s.Summary(ctx, b.Ref))
+	if sum.State() != store.StateCompleted || sum.Duplicates != dups {
+		t.Errorf("state %s, duplicates %d", sum.State(), sum.Duplicates)
+	}
+	for i, c := range sum.Chunks {
+		if c.Deliveries != senders {
+			t.Errorf("chunk %d: %d deliveries, want %d", i, c.Deliveries, senders)
+		}
+	}
+}
+
+func testRelease(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	b := sample("r1", 1, 1, time.Time{})
+	claim(t, s, b)
+	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0))); !u.Announce {
+		t.Fatalf("put %+v, want the announcement", u)
+	}
+	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0))); u.Announce {
+		t.Errorf("a duplicate got the claim again: %+v", u)
+	}
+	if err := s.Release(ctx, b.Ref, 1); err != nil {
+		t.Fatal(err)
+	}
+	if sum := must(s.Summary(ctx, b.Ref)); sum.Announced {
+		t.Error("released, but still announced")
+	}
+	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0))); !u.Announce || !u.Duplicate {
+		t.Errorf("redelivery after release: %+v, want a duplicate holding the claim", u)
+	}
+}
+
+func testDeadline(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	deadline := time.Now().Add(-time.Second).Truncate(time.Millisecond)
+	b := sample("d1", 3, 1, deadline)
+	future := sample("d2", 3, 1, time.Now().Add(time.Hour))
+	claim(t, s, b)
+	claim(t, s, future)
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0)))
+	over := must(s.Overdue(ctx, time.Now(), 10))
+	if len(over) != 1 || over[0] != b.Ref {
+		t.Errorf("overdue %v, want [%v]", over, b.Ref)
+	}
+	if u := must(s.Expire(ctx, future.Ref, 1, time.Now(), "deadline passed")); u.Announce {
+		t.Errorf("expired a batch before its deadline: %+v", u)
+	}
+	u := must(s.Expire(ctx, b.Ref, 1, time.Now(), "deadline passed"))
+	if !u.Announce {
+		t.Errorf("expire %+v, want the announcement", u)
+	}
+	sum := must(s.Summary(ctx, b.Ref))
+	if sum.State() != store.StatePartial || sum.Chunks[1].Reason != "deadline passed" || sum.Chunks[2].State != store.ChunkDead || sum.Chunks[0].State != store.ChunkPriced {
+		t.Errorf("after the deadline: %s %+v", sum.State(), sum.Chunks)
+	}
+	if over := must(s.Overdue(ctx, time.Now(), 10)); len(over) != 0 {
+		t.Errorf("still overdue: %v", over)
+	}
+	if u := must(s.Expire(ctx, b.Ref, 1, time.Now(), "again")); u.Announce {
+		t.Errorf("expired twice: %+v", u)
+	}
+	// A chunk arriving after the deadline changes nothing.
+	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(1))); !u.Late || u.Announce {
+		t.Errorf("late chunk: %+v", u)
+	}
+	if sum := must(s.Summary(ctx, b.Ref)); sum.Late != 1 || sum.Chunks[1].State != store.ChunkDead {
+		t.Errorf("late chunk recorded: %+v", sum)
+	}
+	// The client resubmits: a new attempt, whose events are not the old one's.
+	b.Deadline = time.Now().Add(time.Hour)
+	c := claim(t, s, b)
+	if !c.New || c.Attempt != 2 {
+		t.Fatalf("resubmitted partial batch: %+v, want attempt 2", c)
+	}
+	if _, err := s.Put(ctx, b.Ref, b.Digest, 1, priced(2)); !errors.Is(err, store.ErrStale) {
+		t.Errorf("put of attempt 1: %v, want ErrStale", err)
+	}
+	sum = must(s.Summary(ctx, b.Ref))
+	if sum.Attempt != 2 || sum.State() != store.StatePending || sum.Late != 0 || sum.Announced {
+		t.Errorf("attempt 2: %+v", sum)
+	}
+	for i := range 3 {
+		u = must(s.Put(ctx, b.Ref, b.Digest, 2, priced(i)))
+	}
+	if !u.Announce || must(s.Summary(ctx, b.Ref)).State() != store.StateCompleted {
+		t.Errorf("attempt 2 did not complete: %+v", u)
+	}
+	if ids, _, err := s.Trades(ctx, b.Ref, 2, 2); err != nil || !slices.Equal(ids, []string{"T2"}) {
+		t.Errorf("trades of attempt 2: %v %v", ids, err)
+	}
+}
+
+func testExpiry(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{Retain: 200 * time.Millisecond, MaxAge: 400 * time.Millisecond})
+	done := sample("e1", 1, 1, time.Time{})
+	open := sample("e2", 1, 1, time.Time{})
+	claim(t, s, done)
+	claim(t, s, open)
+	must(s.Put(ctx, done.Ref, done.Digest, 1, priced(0)))
+	time.Sleep(300 * time.Millisecond)
+	if _, err := s.Summary(ctx, done.Ref); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("finished batch kept past Retain: %v", err)
+	}
+	if _, err := s.Summary(ctx, open.Ref); err != nil {
+		t.Errorf("unfinished batch gone before MaxAge: %v", err)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if _, err := s.Summary(ctx, open.Ref); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("unfinished batch kept past MaxAge: %v", err)
+	}
+	// The id is free again.
+	if c := claim(t, s, done); !c.New || c.Attempt != 1 {
+		t.Errorf("claim of a forgotten id: %+v", c)
+	}
+}
+
+func testWatch(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	b := sample("w1", 2, 1, time.Time{})
+	changed, stop, err := s.Watch(ctx, b.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stop()
+	go func() { s.Claim(ctx, b) }()
+	select {
+	case <-changed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no wake-up for the claim")
+	}
+	changed, stop2, _ := s.Watch(ctx, b.Ref)
+	defer stop2()
+	go func() { s.Put(ctx, b.Ref, b.Digest, 1, priced(1)) }()
+	select {
+	case <-changed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no wake-up for a chunk")
+	}
+}
+
+func testEmpty(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	b := store.Batch{Ref: store.RefOf("empty"), Digest: "sha256:e"}
+	claim(t, s, b)
+	if u := must(s.Accept(ctx, b.Ref, b.Digest, 1, time.Now())); !u.Announce {
+		t.Errorf("accept of an empty batch: %+v, want the announcement", u)
+	}
+	if sum := must(s.Summary(ctx, b.Ref)); sum.State() != store.StateCompleted || len(sum.Chunks) != 0 {
+		t.Errorf("empty batch: %s", sum.State())
+	}
+}
+
+func testTenants(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	a := sample("same", 1, 1, time.Time{})
+	a.Ref = store.Ref{Tenant: "alpha", ID: "same"}
+	b := sample("same", 2, 1, time.Time{})
+	b.Ref, b.Digest = store.Ref{Tenant: "beta", ID: "same"}, "sha256:beta"
+	claim(t, s, a)
+	if c := claim(t, s, b); !c.New {
+		t.Errorf("another tenant's id: %+v, want a batch of its own", c)
+	}
+	if _, err := s.Summary(ctx, store.RefOf("same")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("default tenant sees another's batch: %v", err)
+	}
+	if sum := must(s.Summary(ctx, b.Ref)); sum.Trades != 2 {
+		t.Errorf("beta's batch: %+v", sum)
+	}
+}
