@@ -17,11 +17,15 @@ import (
 // Trades keep their raw JSON, so that a chunk of a batch re-encodes each
 // trade exactly as the client sent it.
 type Batch struct {
-	ID            string     `json:"id,omitempty"`
-	ValuationDate string     `json:"valuationDate"`
-	Measures      []string   `json:"measures,omitempty"`
-	Market        MarketData `json:"market"`
-	Trades        []Trade    `json:"trades"`
+	ID            string   `json:"id,omitempty"`
+	ValuationDate string   `json:"valuationDate"`
+	Measures      []string `json:"measures,omitempty"`
+	// Deadline is how long the pipeline may take over the batch, a Go
+	// duration ("90s"); past it the batch ends partial. Empty means the
+	// engine's default.
+	Deadline string     `json:"deadline,omitempty"`
+	Market   MarketData `json:"market"`
+	Trades   []Trade    `json:"trades"`
 }
 
 // MarketData is the market section of a batch.

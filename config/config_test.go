@@ -16,6 +16,7 @@ func TestServeFromKnativeEnv(t *testing.T) {
 		"K_SINK":         "http://broker.example/ns/pricefn",
 		"K_SERVICE":      "pricefn-ingress",
 		"K_CE_OVERRIDES": `{"extensions":{"team":"rates"}}`,
+		"PRICEFN_STORE":  "redis://redis.pricefn:6379/0",
 	})
 	var c config.Ingress
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
@@ -27,7 +28,7 @@ func TestServeFromKnativeEnv(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Addr != ":9090" || c.Sink != "http://broker.example/ns/pricefn" || c.Service != "pricefn-ingress" ||
-		c.Overrides["team"] != "rates" || c.ChunkCost != time.Second || c.SendLimit != 16 {
+		c.Overrides["team"] != "rates" || c.ChunkCost != time.Second || c.SendLimit != 16 || c.Store.URL != "redis://redis.pricefn:6379/0" {
 		t.Errorf("config %+v", c)
 	}
 }
@@ -51,7 +52,7 @@ func TestDefaults(t *testing.T) {
 	var c config.Aggregator
 	fs := flag.NewFlagSet("t", flag.ContinueOnError)
 	c.Flags(fs, config.Map(nil))
-	if err := fs.Parse(nil); err != nil {
+	if err := fs.Parse([]string{"--store", "redis://127.0.0.1:6379/0"}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Check(); err != nil {
@@ -157,5 +158,35 @@ func TestDevCheck(t *testing.T) {
 	}
 	if err := c.Check(); err != nil || c.Addr != ":9000" || c.UnknownGrace != 5*time.Second || c.MaxAge != 24*time.Hour || c.MaxBatchBytes != 32<<20 {
 		t.Errorf("defaults: %v %+v", err, c)
+	}
+}
+
+// The standalone functions must share their state: memory is refused
+// there, with a message that says what to use; pricefn dev takes it.
+func TestStoreChoice(t *testing.T) {
+	for _, c := range []struct {
+		cfg interface {
+			Flags(*flag.FlagSet, config.Env)
+			Check() error
+		}
+		args []string
+		want string
+	}{
+		{&config.Ingress{}, []string{"--sink", "http://b"}, "--store memory keeps batch state in this process only"},
+		{&config.Aggregator{}, nil, "use --store redis://HOST:PORT/DB"},
+		{&config.Aggregator{}, []string{"--store", "postgres://x"}, `--store "postgres://x": want memory or redis://`},
+		{&config.Dev{}, []string{"--store", "mysql://x"}, "want memory or redis://"},
+		{&config.Dev{}, nil, ""},
+		{&config.Dev{}, []string{"--store", "redis://127.0.0.1:1/0"}, ""},
+	} {
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		c.cfg.Flags(fs, config.Map(nil))
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		err := c.cfg.Check()
+		if (c.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), c.want)) {
+			t.Errorf("%T %v: %v, want %q", c.cfg, c.args, err, c.want)
+		}
 	}
 }

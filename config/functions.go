@@ -17,6 +17,9 @@ type Split struct {
 	// MaxBatchBytes bounds the body of a submitted batch; 0 means the
 	// function's default (host.DefaultMaxBodyBytes).
 	MaxBatchBytes int64
+	// BatchTimeout is how long a batch may take before it ends partial; 0
+	// sizes it from the batch's cost estimate.
+	BatchTimeout time.Duration
 }
 
 func (c *Split) flags(fs *flag.FlagSet, d defaults) {
@@ -24,6 +27,7 @@ func (c *Split) flags(fs *flag.FlagSet, d defaults) {
 	fs.IntVar(&c.ChunkTrades, "chunk-trades", d.int("PRICEFN_CHUNK_TRADES", 10_000), "most trades in one chunk ($PRICEFN_CHUNK_TRADES)")
 	fs.IntVar(&c.SendLimit, "send-limit", d.int("PRICEFN_SEND_LIMIT", 16), "chunks sent to the broker at once ($PRICEFN_SEND_LIMIT)")
 	fs.Int64Var(&c.MaxBatchBytes, "max-batch-bytes", d.int64("PRICEFN_MAX_BATCH_BYTES", 32<<20), "largest batch body accepted, in bytes; a larger one is a 413 ($PRICEFN_MAX_BATCH_BYTES)")
+	fs.DurationVar(&c.BatchTimeout, "batch-timeout", d.duration("PRICEFN_BATCH_TIMEOUT", 0), "how long a batch may take before it ends partial, unless it sets its own \"deadline\"; 0 allows 5m plus twice its estimated pricing time ($PRICEFN_BATCH_TIMEOUT)")
 }
 
 // Results is how the aggregator keeps batches and serves their results.
@@ -33,17 +37,17 @@ type Results struct {
 	// UnknownGrace is how long ?wait waits for a batch not known yet
 	// before answering 404.
 	UnknownGrace time.Duration
-	// Retain is how long a finished batch is kept; 0 keeps every batch.
+	// Retain is how long a finished batch is kept.
 	Retain time.Duration
-	// MaxAge is how long an unfinished batch is kept; 0 keeps it for ever.
+	// MaxAge is how long an unfinished batch is kept.
 	MaxAge time.Duration
 }
 
 func (c *Results) flags(fs *flag.FlagSet, d defaults) {
 	fs.DurationVar(&c.MaxWait, "max-wait", d.duration("PRICEFN_MAX_WAIT", 5*time.Minute), "longest ?wait the results API holds a request ($PRICEFN_MAX_WAIT)")
 	fs.DurationVar(&c.UnknownGrace, "unknown-grace", d.duration("PRICEFN_UNKNOWN_GRACE", 5*time.Second), "how long ?wait waits for a batch not known yet before a 404 ($PRICEFN_UNKNOWN_GRACE)")
-	fs.DurationVar(&c.Retain, "retain", d.duration("PRICEFN_RETAIN", time.Hour), "how long the in-memory store keeps a finished batch, 0 for ever ($PRICEFN_RETAIN)")
-	fs.DurationVar(&c.MaxAge, "max-age", d.duration("PRICEFN_MAX_AGE", 24*time.Hour), "how long the in-memory store keeps a batch that never finishes, 0 for ever ($PRICEFN_MAX_AGE)")
+	fs.DurationVar(&c.Retain, "retain", d.duration("PRICEFN_RETAIN", time.Hour), "how long the store keeps a finished batch ($PRICEFN_RETAIN)")
+	fs.DurationVar(&c.MaxAge, "max-age", d.duration("PRICEFN_MAX_AGE", 24*time.Hour), "how long the store keeps a batch that never finishes, past its deadline ($PRICEFN_MAX_AGE)")
 }
 
 // Ingress is the configuration of the ingress function.
@@ -53,6 +57,7 @@ type Ingress struct {
 	// gives relative ones. $PRICEFN_PUBLIC_URL.
 	PublicURL string
 	Split
+	Store
 }
 
 // Flags defines the ingress flags on fs, with defaults from env.
@@ -60,11 +65,13 @@ func (c *Ingress) Flags(fs *flag.FlagSet, env Env) {
 	c.Serve.Flags(fs, "ingress", env)
 	publicURLFlag(fs, env, &c.PublicURL)
 	c.Split.flags(fs, defaults{env, &c.envErrs})
+	c.Store.flags(fs, env)
 }
 
-// Check validates the parsed values: ingress needs a sink.
+// Check validates the parsed values: ingress needs a sink and a store
+// shared with the aggregator.
 func (c *Ingress) Check() error {
-	return errors.Join(c.Serve.Check(true), checkPublicURL(c.PublicURL))
+	return errors.Join(c.Serve.Check(true), checkPublicURL(c.PublicURL), c.Store.check("ingress", true))
 }
 
 // Pricer is the configuration of the pricer function.
@@ -89,6 +96,7 @@ type Aggregator struct {
 	// PublicURL is the base URL of the results API in batch.completed.
 	PublicURL string
 	Results
+	Store
 }
 
 // Flags defines the aggregator flags on fs, with defaults from env.
@@ -96,12 +104,14 @@ func (c *Aggregator) Flags(fs *flag.FlagSet, env Env) {
 	c.Serve.Flags(fs, "aggregator", env)
 	publicURLFlag(fs, env, &c.PublicURL)
 	c.Results.flags(fs, defaults{env, &c.envErrs})
+	c.Store.flags(fs, env)
 }
 
 // Check validates the parsed values. Without a sink the aggregator
-// announces nothing, which is allowed.
+// announces nothing, which is allowed; its store must be shared with
+// ingress.
 func (c *Aggregator) Check() error {
-	return errors.Join(c.Serve.Check(false), checkPublicURL(c.PublicURL))
+	return errors.Join(c.Serve.Check(false), checkPublicURL(c.PublicURL), c.Store.check("aggregator", true))
 }
 
 // Dev is the configuration of "pricefn dev": the whole engine in one
@@ -115,6 +125,7 @@ type Dev struct {
 	PublicURL string
 	Split
 	Results
+	Store
 	// Workers is how many trades the pricer prices at once.
 	Workers         int
 	ShutdownTimeout time.Duration
@@ -136,6 +147,7 @@ func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
 	c.Split.flags(fs, d)
 	workersFlag(fs, d, &c.Workers)
 	c.Results.flags(fs, d)
+	c.Store.flags(fs, env)
 	shutdownFlag(fs, d, &c.ShutdownTimeout)
 	c.Log.Flags(fs, env)
 }
@@ -145,7 +157,7 @@ func (c *Dev) Check() error {
 	if err := errors.Join(c.envErrs...); err != nil {
 		return err
 	}
-	return errors.Join(checkAddr("--addr", c.Addr), checkAddr("--internal-addr", c.Internal), checkPublicURL(c.PublicURL), c.Log.Check())
+	return errors.Join(checkAddr("--addr", c.Addr), checkAddr("--internal-addr", c.Internal), checkPublicURL(c.PublicURL), c.Log.Check(), c.Store.check("dev", false))
 }
 
 func publicURLFlag(fs *flag.FlagSet, env Env, p *string) {

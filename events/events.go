@@ -42,19 +42,22 @@ const ExtBatchID = "batchid"
 // ExtTraceParent is the W3C trace context extension, propagated when present.
 const ExtTraceParent = "traceparent"
 
-// BatchAccepted is the data of TypeBatchAccepted.
+// BatchAccepted is the data of TypeBatchAccepted. It is compact, whatever
+// the batch's size: the trade ids are recorded once, by ingress, in the
+// shared store, not carried here.
 type BatchAccepted struct {
 	BatchID string `json:"batchId"`
-	// TradeIDs lists every trade id in input order.
-	TradeIDs []string `json:"tradeIds"`
-	// ChunkOffsets[i] is the index in TradeIDs of chunk i's first trade;
-	// chunk i holds the trades up to the next chunk's offset.
-	ChunkOffsets []int `json:"chunkOffsets"`
-	// Underlyings[i] is the underlying of trade i, "" for a trade without
-	// one (rates trades), so that totals can be grouped by underlying.
-	// Empty when no trade has an underlying.
-	Underlyings []string  `json:"underlyings,omitempty"`
-	SubmittedAt time.Time `json:"submittedAt"`
+	// Attempt numbers the submissions of the batch id, from 1: a batch that
+	// ended failed or partial is priced again as the next attempt.
+	Attempt int `json:"attempt"`
+	// Trades counts the trades.
+	Trades int `json:"trades"`
+	// ChunkOffsets[i] is the index of chunk i's first trade; chunk i holds
+	// the trades up to the next chunk's offset.
+	ChunkOffsets []int     `json:"chunkOffsets"`
+	SubmittedAt  time.Time `json:"submittedAt"`
+	// Deadline is when the batch ends partial if chunks are still missing.
+	Deadline time.Time `json:"deadline,omitzero"`
 	// ResultsURL is where the results will be served, when known.
 	ResultsURL string `json:"resultsUrl,omitempty"`
 	// Digest identifies the submission (see Digest).
@@ -75,8 +78,10 @@ func Digest(doc []byte) string {
 // (only the market data its trades use) and where it sits in its parent.
 type ChunkRequested struct {
 	BatchID string `json:"batchId"`
-	Index   int    `json:"index"`
-	Chunks  int    `json:"chunks"`
+	// Attempt is the batch's attempt (BatchAccepted.Attempt).
+	Attempt int `json:"attempt,omitempty"`
+	Index   int `json:"index"`
+	Chunks  int `json:"chunks"`
 	// Offset is the index of the chunk's first trade in the whole batch.
 	Offset      int         `json:"offset"`
 	Batch       batch.Batch `json:"batch"`
@@ -89,9 +94,11 @@ type ChunkRequested struct {
 // ChunkPriced is the data of TypeChunkPriced.
 type ChunkPriced struct {
 	BatchID string `json:"batchId"`
-	Index   int    `json:"index"`
-	Chunks  int    `json:"chunks"`
-	Offset  int    `json:"offset"`
+	// Attempt is ChunkRequested.Attempt.
+	Attempt int `json:"attempt,omitempty"`
+	Index   int `json:"index"`
+	Chunks  int `json:"chunks"`
+	Offset  int `json:"offset"`
 	// Results holds one result per trade of the chunk, in chunk order.
 	Results     []batch.TradeResult `json:"results"`
 	RequestedAt time.Time           `json:"requestedAt"`
@@ -106,6 +113,7 @@ type ChunkPriced struct {
 // BatchCompleted is the data of TypeBatchCompleted.
 type BatchCompleted struct {
 	BatchID    string `json:"batchId"`
+	Attempt    int    `json:"attempt,omitempty"`
 	State      string `json:"state"`
 	Trades     int    `json:"trades"`
 	Priced     int    `json:"priced"`

@@ -2,18 +2,18 @@
 // serves the results API. It records io.pricefn.batch.accepted and
 // io.pricefn.chunk.priced events idempotently (delivery is at least once
 // and unordered: a duplicate chunk is counted and ignored, chunks may come
-// in any order), records dead-lettered chunks, and announces each batch's
-// end once with io.pricefn.batch.completed. Batch state lives behind Store.
+// in any order), records dead-lettered chunks, ends batches whose deadline
+// passes with chunks missing, and announces each batch's end once with
+// io.pricefn.batch.completed. Batch state lives in a store.Store shared
+// with ingress and every other aggregator replica; the function keeps none.
 //
-// A chunk.priced event for a batch whose batch.accepted has not arrived yet
-// is answered 404, which a broker retries with backoff: ingress sends
-// batch.accepted before any chunk, so the wait is short, and nothing is
-// stored for a batch the aggregator cannot check the chunk against.
+// Ingress claims a batch in the store before it sends any event, so a
+// chunk of a batch the store does not know is answered 404, which a broker
+// retries: only a store that is not shared makes that last.
 //
-// A batch id is an idempotency key: a batch submitted again under an id in
-// use, with other content (another events.Digest), is not mixed into the
-// first one. Its events are acknowledged, logged and ignored, and the first
-// batch's results stand.
+// A batch id is an idempotency key: an event of another batch submitted
+// under the id (another events.Digest), or of an earlier attempt of it, is
+// acknowledged, logged and ignored.
 package aggregator
 
 import (
@@ -33,8 +33,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/store"
 )
 
 // sender sends one event to the broker; the CloudEvents client and
@@ -45,8 +47,8 @@ type sender interface {
 
 // Options configures the aggregator. Store is required.
 type Options struct {
-	// Store keeps the batches.
-	Store Store
+	// Store keeps the batches; ingress claims them there.
+	Store store.Store
 	// Sender delivers batch.completed to the broker (K_SINK); nil
 	// announces nothing.
 	Sender sender
@@ -58,12 +60,13 @@ type Options struct {
 	// MaxWait caps ?wait on the results API; 0 means DefaultMaxWait.
 	MaxWait time.Duration
 	// UnknownGrace is how long ?wait holds a request for a batch the
-	// aggregator does not know. Ingress answers 202 once batch.accepted is
-	// with the broker, a moment before it reaches the aggregator, so a poll
-	// right after submitting waits this long for the batch to appear; a
-	// poll for an id that never existed answers 404 after it rather than
-	// after the whole wait. 0 means DefaultUnknownGrace.
+	// store does not know, in case it is about to be claimed; a poll for an
+	// id that never existed answers 404 after it rather than after the
+	// whole wait. 0 means DefaultUnknownGrace.
 	UnknownGrace time.Duration
+	// SweepEvery is how often Run looks for batches past their deadline;
+	// 0 means DefaultSweepEvery.
+	SweepEvery time.Duration
 	// Log receives one line per batch event.
 	Log zerolog.Logger
 	// Registerer receives the aggregator's metrics; nil registers none.
@@ -78,10 +81,10 @@ const (
 	DefaultSource = "/pricefn/aggregator"
 	// DefaultMaxWait caps ?wait.
 	DefaultMaxWait = 5 * time.Minute
-	// DefaultUnknownGrace is how long ?wait waits for an unknown batch: a
-	// broker's first retries of batch.accepted fit in it (Knative's
-	// defaults: 0.2 + 0.4 + 0.8 + 1.6 s).
+	// DefaultUnknownGrace is how long ?wait waits for an unknown batch.
 	DefaultUnknownGrace = 5 * time.Second
+	// DefaultSweepEvery is how often deadlines are checked.
+	DefaultSweepEvery = time.Second
 )
 
 // Function is the aggregator function.
@@ -108,6 +111,9 @@ func New(opt Options) *Function {
 	if opt.UnknownGrace <= 0 {
 		opt.UnknownGrace = DefaultUnknownGrace
 	}
+	if opt.SweepEvery <= 0 {
+		opt.SweepEvery = DefaultSweepEvery
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
@@ -133,52 +139,57 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	return nil, host.Errorf(http.StatusBadRequest, "aggregator: %w: got %q, want %s or %s", events.ErrWrongType, e.Type(), events.TypeBatchAccepted, events.TypeChunkPriced)
 }
 
+// attemptOf reads an event's attempt: events without one are attempt 1.
+func attemptOf(n int) int { return max(n, 1) }
+
 func (f *Function) accepted(ctx context.Context, e event.Event) error {
 	a, err := events.Decode[events.BatchAccepted](e, events.TypeBatchAccepted)
-	if err == nil {
-		err = checkAccepted(&a, events.BatchID(e))
+	switch ext := events.BatchID(e); {
+	case err != nil:
+	case a.BatchID == "":
+		err = errors.New("batch.accepted without batchId")
+	case ext != "" && ext != a.BatchID:
+		err = fmt.Errorf("batch.accepted: batchid extension %q differs from batchId %q", ext, a.BatchID)
 	}
 	if err != nil {
 		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
 	}
-	upd, err := f.opt.Store.Create(ctx, a, f.opt.Now().UTC())
+	ref, attempt := store.RefOf(a.BatchID), attemptOf(a.Attempt)
+	log := f.opt.Log.With().Str("batchid", a.BatchID).Int("attempt", attempt).Logger()
+	upd, err := f.opt.Store.Accept(ctx, ref, a.Digest, attempt, f.opt.Now().UTC())
 	if err != nil {
-		return fmt.Errorf("aggregator: batch %s: %w", a.BatchID, err)
+		return f.storeError(err, log, "batch.accepted")
 	}
-	log := f.opt.Log.With().Str("batchid", a.BatchID).Logger()
 	if upd.Duplicate {
-		// Ignored either way; a claim it got (after a failed announcement)
-		// is still the first batch's to announce.
-		if rec, err := f.opt.Store.Get(ctx, a.BatchID); err != nil || !f.conflict(rec, a.Digest, log) {
-			log.Debug().Msg("duplicate batch.accepted ignored")
-		}
+		log.Debug().Msg("duplicate batch.accepted ignored")
 	} else {
-		log.Info().Int("trades", len(a.TradeIDs)).Int("chunks", len(a.ChunkOffsets)).Msg("batch accepted")
+		log.Info().Int("trades", a.Trades).Int("chunks", len(a.ChunkOffsets)).Msg("batch accepted")
 	}
-	return f.announce(ctx, a.BatchID, upd)
+	return f.announce(ctx, ref, attempt, upd)
 }
 
-// checkAccepted checks that a describes a batch: chunk offsets start at 0
-// and increase within the trades.
-func checkAccepted(a *events.BatchAccepted, ext string) error {
-	if a.BatchID == "" {
-		return errors.New("batch.accepted without batchId")
+// storeError turns a store's refusal of an event into the delivery's
+// answer: an unknown batch is a 404 (retried: its claim may not be
+// visible yet), another batch's or an earlier attempt's event is
+// acknowledged and ignored, a chunk that does not fit is a 400.
+func (f *Function) storeError(err error, log zerolog.Logger, what string) error {
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		f.metrics.chunks.WithLabelValues("early").Inc()
+		return host.Errorf(http.StatusNotFound, "aggregator: %s: %w: retry later", what, err)
+	case errors.Is(err, store.ErrConflict):
+		f.metrics.chunks.WithLabelValues("conflict").Inc()
+		log.Error().Err(err).Msgf("%s of another batch submitted under the same id ignored", what)
+		return nil
+	case errors.Is(err, store.ErrStale):
+		f.metrics.chunks.WithLabelValues("stale").Inc()
+		log.Warn().Err(err).Msgf("%s of an earlier attempt ignored", what)
+		return nil
+	case errors.Is(err, store.ErrBadChunk):
+		f.metrics.chunks.WithLabelValues("rejected").Inc()
+		return host.Errorf(http.StatusBadRequest, "aggregator: %s: %w", what, err)
 	}
-	if ext != "" && ext != a.BatchID {
-		return fmt.Errorf("batch.accepted: batchid extension %q differs from batchId %q", ext, a.BatchID)
-	}
-	for i, o := range a.ChunkOffsets {
-		if (i == 0 && o != 0) || (i > 0 && o <= a.ChunkOffsets[i-1]) || o >= len(a.TradeIDs) {
-			return fmt.Errorf("batch.accepted %s: chunkOffsets[%d] = %d is out of order or range", a.BatchID, i, o)
-		}
-	}
-	if len(a.TradeIDs) > 0 && len(a.ChunkOffsets) == 0 {
-		return fmt.Errorf("batch.accepted %s: %d trades in no chunk", a.BatchID, len(a.TradeIDs))
-	}
-	if a.Underlyings != nil && len(a.Underlyings) != len(a.TradeIDs) {
-		return fmt.Errorf("batch.accepted %s: %d underlyings for %d trades", a.BatchID, len(a.Underlyings), len(a.TradeIDs))
-	}
-	return nil
+	return host.Errorf(http.StatusServiceUnavailable, "aggregator: %s: %w", what, err)
 }
 
 func (f *Function) priced(ctx context.Context, e event.Event) error {
@@ -194,21 +205,37 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		f.metrics.chunks.WithLabelValues("rejected").Inc()
 		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
 	}
-	rec, err := f.opt.Store.Get(ctx, c.BatchID)
-	if errors.Is(err, ErrNotFound) {
-		f.metrics.chunks.WithLabelValues("early").Inc()
-		return host.Errorf(http.StatusNotFound, "aggregator: chunk %d of batch %s: batch not known yet (its batch.accepted has not arrived): retry later", c.Index, c.BatchID)
-	}
+	ref, attempt := store.RefOf(c.BatchID), attemptOf(c.Attempt)
+	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", c.Index).Logger()
+	what := fmt.Sprintf("chunk %d of batch %s", c.Index, c.BatchID)
+	sum, err := f.opt.Store.Summary(ctx, ref)
 	if err != nil {
-		return fmt.Errorf("aggregator: batch %s: %w", c.BatchID, err)
+		return f.storeError(err, log, what)
 	}
-	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", c.Index).Logger()
-	if f.conflict(rec, c.Digest, log) {
-		return nil
+	if sum.Digest != c.Digest && c.Digest != "" {
+		return f.storeError(fmt.Errorf("%w: %s", store.ErrConflict, ref), log, what)
 	}
-	if err := checkChunk(rec, &c); err != nil {
+	if attempt != sum.Attempt {
+		return f.storeError(fmt.Errorf("%w: attempt %d, now %d", store.ErrStale, attempt, sum.Attempt), log, what)
+	}
+	if err := checkChunk(sum, &c); err != nil {
 		f.metrics.chunks.WithLabelValues("rejected").Inc()
-		return host.Errorf(http.StatusBadRequest, "%w", err)
+		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
+	}
+	ids, unds, err := f.opt.Store.Trades(ctx, ref, attempt, c.Index)
+	if err != nil {
+		return f.storeError(err, log, what)
+	}
+	for k := range c.Results {
+		if c.Results[k].ID != ids[k] {
+			f.metrics.chunks.WithLabelValues("rejected").Inc()
+			return host.Errorf(http.StatusBadRequest, "aggregator: %w: batch %s chunk %d result %d is for trade %q, want %q", store.ErrBadChunk, c.BatchID, c.Index, k, c.Results[k].ID, ids[k])
+		}
+	}
+	encoded, err := batch.AppendResults(nil, c.Results)
+	if err != nil {
+		f.metrics.chunks.WithLabelValues("rejected").Inc()
+		return host.Errorf(http.StatusBadRequest, "aggregator: %s: %w", what, err)
 	}
 	failed := 0
 	for i := range c.Results {
@@ -216,60 +243,45 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 			failed++
 		}
 	}
-	upd, err := f.opt.Store.Put(ctx, c.BatchID, Chunk{
+	upd, err := f.opt.Store.Put(ctx, ref, c.Digest, attempt, store.Chunk{
 		Index:      c.Index,
-		State:      ChunkPriced,
-		Results:    c.Results,
+		State:      store.ChunkPriced,
+		Results:    encoded,
+		Trades:     len(c.Results),
 		Failed:     failed,
-		Totals:     chunkTotals(c.Results, c.Offset, rec.Accepted.Underlyings),
+		Totals:     chunkTotals(c.Results, unds),
 		StartedAt:  c.StartedAt,
 		FinishedAt: c.FinishedAt,
 		ArrivedAt:  f.opt.Now().UTC(),
 		PricedBy:   c.PricedBy,
 	})
 	if err != nil {
-		return fmt.Errorf("aggregator: batch %s chunk %d: %w", c.BatchID, c.Index, err)
+		return f.storeError(err, log, what)
 	}
-	if upd.Duplicate {
+	switch {
+	case upd.Late:
+		f.metrics.chunks.WithLabelValues("late").Inc()
+		log.Warn().Msg("chunk arrived after the batch's deadline ended it: ignored")
+	case upd.Duplicate:
 		f.metrics.chunks.WithLabelValues("duplicate").Inc()
 		log.Info().Msg("duplicate chunk ignored")
-	} else {
+	default:
 		f.metrics.chunks.WithLabelValues("priced").Inc()
 		log.Debug().Int("trades", len(c.Results)).Int("failed", failed).Msg("chunk recorded")
 	}
-	return f.announce(ctx, c.BatchID, upd)
+	return f.announce(ctx, ref, attempt, upd)
 }
 
-// conflict reports whether an event of digest belongs to another batch
-// than rec, submitted later under the same id: then it is acknowledged and
-// ignored, logged and counted, so that the first batch's results stand
-// unmixed (ingress, which keeps no state, cannot refuse the reused id).
-// Events without a digest are taken as rec's.
-func (f *Function) conflict(rec *Record, digest string, log zerolog.Logger) bool {
-	if digest == "" || rec.Accepted.Digest == "" || digest == rec.Accepted.Digest {
-		return false
-	}
-	f.metrics.chunks.WithLabelValues("conflict").Inc()
-	log.Error().Str("digest", digest).Str("batchDigest", rec.Accepted.Digest).
-		Msg("event of another batch submitted under the same id ignored: the first batch's results stand")
-	return true
-}
-
-// checkChunk checks that c is chunk c.Index of rec's batch: the same chunk
-// count and offset, one result per trade, with the batch's trade ids.
-func checkChunk(rec *Record, c *events.ChunkPriced) error {
-	n := len(rec.Chunks)
+// checkChunk checks that c is chunk c.Index of the batch: the same chunk
+// count and offset, one result per trade.
+func checkChunk(sum *store.Summary, c *events.ChunkPriced) error {
+	n := len(sum.Chunks)
 	if c.Index < 0 || c.Index >= n || c.Chunks != n {
-		return fmt.Errorf("%w: batch %s has %d chunks, got chunk %d of %d", ErrBadChunk, c.BatchID, n, c.Index, c.Chunks)
+		return fmt.Errorf("%w: batch %s has %d chunks, got chunk %d of %d", store.ErrBadChunk, c.BatchID, n, c.Index, c.Chunks)
 	}
-	lo, hi := rec.bounds(c.Index)
+	lo, hi := sum.Bounds(c.Index)
 	if c.Offset != lo || len(c.Results) != hi-lo {
-		return fmt.Errorf("%w: batch %s chunk %d holds trades [%d, %d), got %d results from %d", ErrBadChunk, c.BatchID, c.Index, lo, hi, len(c.Results), c.Offset)
-	}
-	for k := range c.Results {
-		if want := rec.Accepted.TradeIDs[lo+k]; c.Results[k].ID != want {
-			return fmt.Errorf("%w: batch %s chunk %d result %d is for trade %q, want %q", ErrBadChunk, c.BatchID, c.Index, k, c.Results[k].ID, want)
-		}
+		return fmt.Errorf("%w: batch %s chunk %d holds trades [%d, %d), got %d results from %d", store.ErrBadChunk, c.BatchID, c.Index, lo, hi, len(c.Results), c.Offset)
 	}
 	return nil
 }
@@ -279,10 +291,10 @@ func checkChunk(rec *Record, c *events.ChunkPriced) error {
 // knativeerror* extensions as the reason; a dead chunk.priced or
 // batch.accepted is recorded if it still can be, and a chunk.priced that
 // cannot be (its results do not fit the batch) marks its chunk dead, so
-// that the batch still finishes. An error the broker retries (a chunk of a
-// batch whose batch.accepted is late: 404) is returned for the broker to
-// retry: nothing is dropped that a later attempt could record. Other events
-// are logged and dropped: there is nowhere further to send them.
+// that the batch still finishes. An error the broker retries is returned
+// for the broker to retry: nothing is dropped that a later attempt could
+// record. Other events are logged and dropped: there is nowhere further to
+// send them.
 func (f *Function) HandleDeadLetter(ctx context.Context, e event.Event) (*event.Event, error) {
 	log := f.opt.Log.With().Str("batchid", events.BatchID(e)).Str("type", e.Type()).Str("id", e.ID()).Logger()
 	switch e.Type() {
@@ -308,40 +320,28 @@ func (f *Function) HandleDeadLetter(ctx context.Context, e event.Event) (*event.
 func (f *Function) dead(ctx context.Context, e event.Event, reason string) error {
 	var c struct {
 		BatchID string `json:"batchId"`
+		Attempt int    `json:"attempt"`
 		Index   *int   `json:"index"`
 		Digest  string `json:"digest"`
 	}
 	if err := json.Unmarshal(e.Data(), &c); err != nil || c.BatchID == "" || c.Index == nil {
 		return host.Errorf(http.StatusBadRequest, "aggregator: dead-lettered %s %s without batchId and index", e.Type(), e.ID())
 	}
-	index := *c.Index
-	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", index).Logger()
-	rec, err := f.opt.Store.Get(ctx, c.BatchID)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		return host.Errorf(http.StatusNotFound, "aggregator: dead-lettered chunk %d of unknown batch %s", index, c.BatchID)
-	case err != nil:
-		return fmt.Errorf("aggregator: batch %s: %w", c.BatchID, err)
-	case f.conflict(rec, c.Digest, log):
-		return nil
+	index, attempt, ref := *c.Index, attemptOf(c.Attempt), store.RefOf(c.BatchID)
+	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", index).Logger()
+	upd, err := f.opt.Store.Put(ctx, ref, c.Digest, attempt, store.Chunk{Index: index, State: store.ChunkDead, Reason: reason, ArrivedAt: f.opt.Now().UTC()})
+	if err != nil {
+		return f.storeError(err, log, fmt.Sprintf("dead-lettered chunk %d of batch %s", index, c.BatchID))
 	}
-	upd, err := f.opt.Store.Put(ctx, c.BatchID, Chunk{Index: index, State: ChunkDead, Reason: reason, ArrivedAt: f.opt.Now().UTC()})
 	switch {
-	case errors.Is(err, ErrNotFound):
-		return host.Errorf(http.StatusNotFound, "aggregator: dead-lettered chunk %d of unknown batch %s", index, c.BatchID)
-	case errors.Is(err, ErrBadChunk):
-		return host.Errorf(http.StatusBadRequest, "%w", err)
-	case err != nil:
-		return fmt.Errorf("aggregator: batch %s chunk %d: %w", c.BatchID, index, err)
-	}
-	if upd.Duplicate {
+	case upd.Late || upd.Duplicate:
 		f.metrics.chunks.WithLabelValues("duplicate").Inc()
 		log.Info().Str("reason", reason).Msg("dead letter for a chunk with an outcome ignored")
-	} else {
+	default:
 		f.metrics.chunks.WithLabelValues("dead").Inc()
 		log.Error().Str("reason", reason).Msg("chunk dead-lettered")
 	}
-	return f.announce(ctx, c.BatchID, upd)
+	return f.announce(ctx, ref, attempt, upd)
 }
 
 // deadReason describes why the broker dead-lettered e, from the
@@ -378,40 +378,46 @@ func deadReason(e event.Event) string {
 // announce sends batch.completed when upd holds the claim; if the send
 // fails it releases the claim and fails the delivery, so that the broker
 // redelivers it and the redelivery announces.
-func (f *Function) announce(ctx context.Context, id string, upd Update) error {
+func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd store.Update) error {
 	if !upd.Announce {
 		return nil
 	}
-	rec, err := f.opt.Store.Get(ctx, id)
+	log := f.opt.Log.With().Str("batchid", ref.ID).Int("attempt", attempt).Logger()
+	sum, err := f.opt.Store.Summary(ctx, ref)
 	if err != nil {
-		return fmt.Errorf("aggregator: batch %s: %w", id, err)
+		return host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %s: %w", ref.ID, err)
 	}
-	st := StatusOf(rec, f.opt.Now())
-	log := f.opt.Log.With().Str("batchid", id).Logger()
+	st := StatusOf(sum, f.opt.Now())
 	if f.opt.Sender != nil {
-		e, err := events.New(events.TypeBatchCompleted, f.opt.Source, id+"/completed", id, events.BatchCompleted{
-			BatchID:         id,
-			State:           st.State,
-			Trades:          st.Trades,
-			Priced:          st.Priced,
-			Failed:          st.Failed,
-			Missing:         st.Missing,
-			Chunks:          st.Chunks,
-			ChunksDone:      st.ChunksDone,
-			MissingTradeIDs: missingIDs(rec),
-			ResultsURL:      f.resultsURL(rec),
-			SubmittedAt:     st.Timings.SubmittedAt,
-			CompletedAt:     *st.Timings.CompletedAt,
-			DurationSeconds: st.Timings.DurationSeconds,
-		})
+		var missing []string
+		missing, err = f.missingIDs(ctx, sum)
+		var e event.Event
+		if err == nil {
+			e, err = events.New(events.TypeBatchCompleted, f.opt.Source, completedEventID(ref.ID, attempt), ref.ID, events.BatchCompleted{
+				BatchID:         ref.ID,
+				Attempt:         attempt,
+				State:           st.State,
+				Trades:          st.Trades,
+				Priced:          st.Priced,
+				Failed:          st.Failed,
+				Missing:         st.Missing,
+				Chunks:          st.Chunks,
+				ChunksDone:      st.ChunksDone,
+				MissingTradeIDs: missing,
+				ResultsURL:      f.resultsURL(sum),
+				SubmittedAt:     st.Timings.SubmittedAt,
+				CompletedAt:     *st.Timings.CompletedAt,
+				DurationSeconds: st.Timings.DurationSeconds,
+			})
+		}
 		if err == nil {
 			err = f.opt.Sender.Send(ctx, e)
 		}
 		if err != nil {
-			if rerr := f.opt.Store.Release(ctx, id); rerr != nil {
+			if rerr := f.opt.Store.Release(ctx, ref, attempt); rerr != nil {
 				log.Error().Err(rerr).Msg("releasing the announcement claim failed")
 			}
-			return host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %s: announcing completion: %w", id, err)
+			return host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %s: announcing completion: %w", ref.ID, err)
 		}
 	}
 	f.metrics.batches.WithLabelValues(st.State).Inc()
@@ -421,10 +427,33 @@ func (f *Function) announce(ctx context.Context, id string, upd Update) error {
 	return nil
 }
 
-// resultsURL is where rec's results are served.
-func (f *Function) resultsURL(rec *Record) string {
-	if f.opt.PublicURL == "" && rec.Accepted.ResultsURL != "" {
-		return rec.Accepted.ResultsURL
+// completedEventID is the id of attempt's batch.completed.
+func completedEventID(id string, attempt int) string {
+	if attempt <= 1 {
+		return id + "/completed"
 	}
-	return f.opt.PublicURL + "/batches/" + rec.Accepted.BatchID + "/results"
+	return fmt.Sprintf("%s/a%d/completed", id, attempt)
+}
+
+// missingIDs lists the trades of the batch's dead chunks.
+func (f *Function) missingIDs(ctx context.Context, sum *store.Summary) ([]string, error) {
+	var out []string
+	for i := range sum.Chunks {
+		if sum.Chunks[i].State == store.ChunkDead {
+			ids, _, err := f.opt.Store.Trades(ctx, sum.Ref, sum.Attempt, i)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, ids...)
+		}
+	}
+	return out, nil
+}
+
+// resultsURL is where the batch's results are served.
+func (f *Function) resultsURL(sum *store.Summary) string {
+	if f.opt.PublicURL == "" && sum.ResultsURL != "" {
+		return sum.ResultsURL
+	}
+	return f.opt.PublicURL + "/batches/" + sum.Ref.ID + "/results"
 }

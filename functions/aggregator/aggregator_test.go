@@ -23,6 +23,7 @@ import (
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/pricing"
+	"github.com/pricefn/pricefn/store"
 )
 
 // fakeSender records the events sent.
@@ -55,7 +56,7 @@ func (s *fakeSender) events() []event.Event {
 type fixture struct {
 	srv    *httptest.Server
 	fn     *aggregator.Function
-	store  *aggregator.MemStore
+	store  *store.Mem
 	sender *fakeSender
 }
 
@@ -73,7 +74,7 @@ func newFixture(t *testing.T) *fixture {
 // newFixtureWith is newFixture with options adjusted by adjust.
 func newFixtureWith(t *testing.T, adjust func(*aggregator.Options)) *fixture {
 	t.Helper()
-	f := &fixture{store: aggregator.NewMemStore(aggregator.MemStoreOptions{}), sender: &fakeSender{}}
+	f := &fixture{store: store.NewMem(store.MemOptions{}), sender: &fakeSender{}}
 	now := submitAt
 	var mu sync.Mutex
 	opt := aggregator.Options{Store: f.store, Sender: f.sender, Log: zerolog.Nop(), Now: func() time.Time {
@@ -98,10 +99,21 @@ func mustEvent(t *testing.T, typ, id, batchID string, data any) event.Event {
 	return e
 }
 
-func acceptedEvent(t *testing.T, id string) event.Event {
+// acceptedEvent claims batch id in the store, as ingress does, and
+// returns its batch.accepted event.
+func (f *fixture) acceptedEvent(t *testing.T, id string) event.Event {
+	return f.acceptedWithDigest(t, id, "")
+}
+
+func (f *fixture) acceptedWithDigest(t *testing.T, id, digest string) event.Event {
+	t.Helper()
+	c, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf(id), Digest: digest, TradeIDs: tradeIDs,
+		ChunkOffsets: offsets, SubmittedAt: submitAt, Underlyings: []string{"ACME", "ACME", "GLOBEX", "ACME", "", "GLOBEX", "ACME"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	return mustEvent(t, events.TypeBatchAccepted, id+"/accepted", id, events.BatchAccepted{
-		BatchID: id, TradeIDs: tradeIDs, ChunkOffsets: offsets, SubmittedAt: submitAt,
-		Underlyings: []string{"ACME", "ACME", "GLOBEX", "ACME", "", "GLOBEX", "ACME"},
+		BatchID: id, Attempt: c.Attempt, Trades: len(tradeIDs), ChunkOffsets: offsets, SubmittedAt: submitAt, Digest: digest,
 	})
 }
 
@@ -221,7 +233,7 @@ const wantResults = `{"batchId":"b1","results":[
 
 func TestOutOfOrderAndDuplicateChunks(t *testing.T) {
 	f := newFixture(t)
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	if st := f.status(t, "b1"); st.State != aggregator.StatePending || st.Trades != 7 || st.Chunks != 3 || st.ChunksDone != 0 {
 		t.Fatalf("after batch.accepted: %+v", st)
 	}
@@ -229,7 +241,7 @@ func TestOutOfOrderAndDuplicateChunks(t *testing.T) {
 	for _, i := range []int{2, 0, 2} {
 		f.mustPost(t, "/", pricedEvent(t, "b1", i))
 	}
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
 	st := f.status(t, "b1")
 	if st.State != aggregator.StateRunning || st.ChunksDone != 2 || st.Duplicates != 2 || st.Priced != 5 || st.Pending != 2 {
@@ -263,7 +275,7 @@ func TestOutOfOrderAndDuplicateChunks(t *testing.T) {
 
 func TestConcurrentDuplicatesAnnounceOnce(t *testing.T) {
 	f := newFixture(t)
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	var wg sync.WaitGroup
 	for range 8 {
 		for i := range offsets {
@@ -289,7 +301,7 @@ func TestConcurrentDuplicatesAnnounceOnce(t *testing.T) {
 
 func TestAnnouncementRetriedAfterSendFailure(t *testing.T) {
 	f := newFixture(t)
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
 	f.mustPost(t, "/", pricedEvent(t, "b1", 1))
 	f.sender.fail = host.Errorf(http.StatusServiceUnavailable, "broker down")
@@ -318,11 +330,11 @@ func TestUnknownBatch(t *testing.T) {
 	if code, body := f.post(t, "/", pricedEvent(t, "b1", 0)); code != http.StatusNotFound {
 		t.Fatalf("chunk of an unknown batch: %d %s, want 404", code, body)
 	}
-	if _, err := f.store.Get(context.Background(), "b1"); err == nil {
+	if _, err := f.store.Summary(context.Background(), store.RefOf("b1")); err == nil {
 		t.Fatal("a chunk of an unknown batch created it")
 	}
 	// Once the batch is known, the redelivery is recorded.
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
 	if st := f.status(t, "b1"); st.ChunksDone != 1 {
 		t.Fatalf("status %+v", st)
@@ -331,7 +343,7 @@ func TestUnknownBatch(t *testing.T) {
 
 func TestMalformedEventsStoreNothing(t *testing.T) {
 	f := newFixture(t)
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	wrongIDs := pricedEvent(t, "b1", 0)
 	var c events.ChunkPriced
 	if err := wrongIDs.DataAs(&c); err != nil {
@@ -357,9 +369,8 @@ func TestMalformedEventsStoreNothing(t *testing.T) {
 		"text data":             notJSON,
 		"unknown result field":  badJSON,
 		"unknown event type":    mustEvent(t, "io.pricefn.other", "v", "b1", map[string]int{}),
-		"accepted with no id":   mustEvent(t, events.TypeBatchAccepted, "u", "", events.BatchAccepted{TradeIDs: tradeIDs, ChunkOffsets: offsets}),
-		"accepted bad offsets":  mustEvent(t, events.TypeBatchAccepted, "s", "b2", events.BatchAccepted{BatchID: "b2", TradeIDs: tradeIDs, ChunkOffsets: []int{0, 5, 3}}),
-		"accepted ext mismatch": mustEvent(t, events.TypeBatchAccepted, "r", "b3", events.BatchAccepted{BatchID: "b2", TradeIDs: tradeIDs, ChunkOffsets: offsets}),
+		"accepted with no id":   mustEvent(t, events.TypeBatchAccepted, "u", "", events.BatchAccepted{Trades: 7, ChunkOffsets: offsets}),
+		"accepted ext mismatch": mustEvent(t, events.TypeBatchAccepted, "r", "b3", events.BatchAccepted{BatchID: "b2", Trades: 7, ChunkOffsets: offsets}),
 	}
 	for name, e := range cases {
 		if code, body := f.post(t, "/", e); code != http.StatusBadRequest {
@@ -399,7 +410,7 @@ func deadLetter(t *testing.T, id string, i int) event.Event {
 
 func TestDeadLetteredChunkMakesPartial(t *testing.T) {
 	f := newFixture(t)
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
 	f.mustPost(t, "/dead-letter", deadLetter(t, "b1", 1))
 	f.mustPost(t, "/dead-letter", deadLetter(t, "b1", 1))
@@ -427,7 +438,7 @@ func TestDeadLetteredChunkMakesPartial(t *testing.T) {
 
 func TestEveryChunkDeadIsFailed(t *testing.T) {
 	f := newFixture(t)
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	for i := range offsets {
 		f.mustPost(t, "/dead-letter", deadLetter(t, "b1", i))
 	}
@@ -444,7 +455,7 @@ func TestWaitHoldsUntilFinished(t *testing.T) {
 	}
 	got := make(chan answer, 1)
 	// The poll may start before the batch exists: the wait covers that too.
-	waiting, stop, err := f.store.Watch(context.Background(), "b1")
+	waiting, stop, err := f.store.Watch(context.Background(), store.RefOf("b1"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -460,7 +471,7 @@ func TestWaitHoldsUntilFinished(t *testing.T) {
 		body, _ := io.ReadAll(resp.Body)
 		got <- answer{resp.StatusCode, string(body)}
 	}()
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	<-waiting
 	for i := range offsets {
 		select {
@@ -478,8 +489,8 @@ func TestWaitHoldsUntilFinished(t *testing.T) {
 
 func TestWaitEndsOnDrain(t *testing.T) {
 	f := newFixture(t)
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
-	watching, stop, _ := f.store.Watch(context.Background(), "b1")
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	watching, stop, _ := f.store.Watch(context.Background(), store.RefOf("b1"))
 	defer stop()
 	got := f.poll("/batches/b1/results?wait=10m")
 	// Make sure the poll is waiting: a change wakes both it and us.
@@ -493,7 +504,7 @@ func TestWaitEndsOnDrain(t *testing.T) {
 
 func TestBadWait(t *testing.T) {
 	f := newFixture(t)
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	for _, w := range []string{"soon", "-1s", "10"} {
 		if code, body := f.get(t, "/batches/b1/results?wait="+w); code != http.StatusBadRequest {
 			t.Errorf("wait=%s: %d %s, want 400", w, code, body)
@@ -503,7 +514,10 @@ func TestBadWait(t *testing.T) {
 
 func TestEmptyBatchCompletesAtOnce(t *testing.T) {
 	f := newFixture(t)
-	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "e/accepted", "e", events.BatchAccepted{BatchID: "e", TradeIDs: []string{}, ChunkOffsets: []int{}, SubmittedAt: submitAt}))
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf("e"), SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "e/accepted", "e", events.BatchAccepted{BatchID: "e", Attempt: 1, ChunkOffsets: []int{}, SubmittedAt: submitAt}))
 	code, body := f.get(t, "/batches/e/results")
 	if code != http.StatusOK || body != "{\"batchId\":\"e\",\"results\":[\n]}\n" {
 		t.Fatalf("results %d %q", code, body)

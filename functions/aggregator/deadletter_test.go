@@ -21,7 +21,7 @@ func TestDeadLetteredEarlyChunkIsRetried(t *testing.T) {
 	if code, body := f.post(t, "/dead-letter", early); !events.Retryable(code) {
 		t.Fatalf("dead-lettered chunk of a batch not known yet: %d %s, want a status the broker retries", code, body)
 	}
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	f.mustPost(t, "/dead-letter", early) // the broker's retry
 	f.mustPost(t, "/", pricedEvent(t, "b1", 1))
 	f.mustPost(t, "/", pricedEvent(t, "b1", 2))
@@ -36,7 +36,7 @@ func TestDeadLetteredEarlyChunkIsRetried(t *testing.T) {
 // ever, and the reason names the refusal.
 func TestRefusedChunkDeadLetteredFinishesBatch(t *testing.T) {
 	f := newFixture(t)
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
 	f.mustPost(t, "/", pricedEvent(t, "b1", 2))
 
@@ -79,12 +79,14 @@ func TestReusedIDDoesNotMixBatches(t *testing.T) {
 		m["digest"] = digest
 		return mustEvent(t, e.Type(), e.ID(), "b1", m)
 	}
-	f.mustPost(t, "/", withDigest(acceptedEvent(t, "b1"), "sha256:first"))
+	f.mustPost(t, "/", f.acceptedWithDigest(t, "b1", "sha256:first"))
 	f.mustPost(t, "/", withDigest(pricedEvent(t, "b1", 0), "sha256:first"))
 
 	// The second batch: its batch.accepted, a chunk that fits, one that
 	// does not (and is dead-lettered), and a dead chunk.requested.
-	f.mustPost(t, "/", withDigest(acceptedEvent(t, "b1"), "sha256:second"))
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "b1/accepted", "b1", events.BatchAccepted{
+		BatchID: "b1", Attempt: 1, Trades: len(tradeIDs), ChunkOffsets: offsets, SubmittedAt: submitAt, Digest: "sha256:second",
+	}))
 	f.mustPost(t, "/", withDigest(pricedEvent(t, "b1", 2), "sha256:second"))
 	short := pricedEvent(t, "b1", 1)
 	var c events.ChunkPriced

@@ -1,7 +1,11 @@
 package aggregator
 
 import (
+	"bytes"
+	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"time"
 
@@ -9,6 +13,7 @@ import (
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/store"
 )
 
 // Routes returns the aggregator's HTTP routes, the ones its Knative service
@@ -49,16 +54,16 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		host.WriteError(w, err)
 		return
 	}
-	rec, err := f.waitFinished(r, id, wait)
+	sum, err := f.waitFinished(r, store.RefOf(id), wait)
 	switch {
-	case errors.Is(err, ErrNotFound):
-		host.WriteError(w, host.Errorf(http.StatusNotFound, "aggregator: batch %q not found", id))
+	case errors.Is(err, store.ErrNotFound):
+		host.WriteError(w, host.Errorf(http.StatusNotFound, "aggregator: batch %q not found (never submitted, or forgotten after its retention)", id))
 		return
 	case err != nil:
-		host.WriteError(w, err)
+		host.WriteError(w, host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %q: %w", id, err))
 		return
 	}
-	st := StatusOf(rec, f.opt.Now())
+	st := StatusOf(sum, f.opt.Now())
 	if !results {
 		host.WriteJSON(w, http.StatusOK, st)
 		return
@@ -68,13 +73,48 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		host.WriteJSON(w, http.StatusAccepted, st)
 		return
 	}
-	data, err := batch.Results{BatchID: id, Results: ResultsOf(rec)}.MarshalJSON()
-	if err != nil {
-		host.WriteError(w, err)
-		return
-	}
 	w.Header().Set("Content-Type", "application/json")
-	w.Write(append(data, '\n'))
+	if err := f.writeResults(r.Context(), w, sum); err != nil {
+		// The status line is gone: cut the document short, so that the
+		// client's JSON decoder fails rather than read half the results.
+		f.opt.Log.Error().Err(err).Str("batchid", id).Msg("serving results failed")
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// writeResults streams the results document of a finished batch, chunk by
+// chunk: the trades of a dead chunk get an error naming the chunk and why
+// it failed. It holds one chunk in memory at a time.
+func (f *Function) writeResults(ctx context.Context, w io.Writer, sum *store.Summary) error {
+	rw := batch.NewResultsWriter(w, sum.Ref.ID)
+	var buf bytes.Buffer
+	for i := range sum.Chunks {
+		c := &sum.Chunks[i]
+		if c.State == store.ChunkPriced {
+			buf.Reset()
+			if err := f.opt.Store.WriteResults(ctx, sum.Ref, sum.Attempt, i, &buf); err != nil {
+				return err
+			}
+			if err := rw.WriteEncoded(buf.Bytes()); err != nil {
+				return err
+			}
+			continue
+		}
+		ids, _, err := f.opt.Store.Trades(ctx, sum.Ref, sum.Attempt, i)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			msg := fmt.Sprintf("trade %s: not priced: chunk %d failed: %s", id, i, c.Reason)
+			if c.State == store.ChunkWaiting {
+				msg = fmt.Sprintf("trade %s: not priced yet: chunk %d is pending", id, i)
+			}
+			if err := rw.Write(batch.TradeResult{ID: id, Error: msg}); err != nil {
+				return err
+			}
+		}
+	}
+	return rw.Close()
 }
 
 // parseWait reads ?wait: empty is no wait; a bad duration is a 400; a
@@ -90,12 +130,11 @@ func (f *Function) parseWait(v string) (time.Duration, error) {
 	return min(d, f.opt.MaxWait), nil
 }
 
-// waitFinished returns batch id once it is finished, or when the wait
-// ends, the request ends or the server drains. A batch it does not know
-// is waited for UnknownGrace at most: ingress accepts a batch a moment
-// before its batch.accepted reaches the aggregator, but an id that has not
-// appeared by then is not going to.
-func (f *Function) waitFinished(r *http.Request, id string, wait time.Duration) (*Record, error) {
+// waitFinished returns batch ref once it is finished, or when the wait
+// ends, the request ends or the server drains. A batch past its deadline
+// is ended on the way. A batch it does not know is waited for UnknownGrace
+// at most.
+func (f *Function) waitFinished(r *http.Request, ref store.Ref, wait time.Duration) (*store.Summary, error) {
 	ctx := r.Context()
 	var deadline, grace <-chan time.Time
 	if wait > 0 {
@@ -109,18 +148,30 @@ func (f *Function) waitFinished(r *http.Request, id string, wait time.Duration) 
 		}
 	}
 	for {
-		changed, stop, err := f.opt.Store.Watch(ctx, id)
+		changed, stop, err := f.opt.Store.Watch(ctx, ref)
 		if err != nil {
 			return nil, err
 		}
-		rec, err := f.opt.Store.Get(ctx, id)
-		if (err == nil && rec.Done()) || (err != nil && !errors.Is(err, ErrNotFound)) || wait == 0 {
+		sum, err := f.opt.Store.Summary(ctx, ref)
+		if err == nil {
+			sum, err = f.expire(ctx, ref, sum)
+		}
+		if (err == nil && sum.Done()) || (err != nil && !errors.Is(err, store.ErrNotFound)) || wait == 0 {
 			stop()
-			return rec, err
+			return sum, err
 		}
 		known := err == nil
+		var batchDeadline <-chan time.Time
+		if known && !sum.Deadline.IsZero() {
+			t := time.NewTimer(time.Until(sum.Deadline) + 10*time.Millisecond)
+			defer t.Stop()
+			batchDeadline = t.C
+		}
 		select {
 		case <-changed:
+			stop()
+			continue
+		case <-batchDeadline:
 			stop()
 			continue
 		case <-grace:
@@ -136,6 +187,7 @@ func (f *Function) waitFinished(r *http.Request, id string, wait time.Duration) 
 		case <-f.drain:
 			stop()
 		}
-		return f.opt.Store.Get(ctx, id)
+		sum, err = f.opt.Store.Summary(ctx, ref)
+		return sum, err
 	}
 }

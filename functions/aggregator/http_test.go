@@ -9,6 +9,7 @@ import (
 
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/store"
 )
 
 // TestWaitForUnknownBatchEndsAfterGrace: ?wait for an id that never
@@ -37,26 +38,27 @@ func TestWaitForUnknownBatchEndsAfterGrace(t *testing.T) {
 
 // watchCounter is a Store that reports each Watch call.
 type watchCounter struct {
-	aggregator.Store
+	store.Store
 	watched chan struct{}
 }
 
-func (s *watchCounter) Watch(ctx context.Context, id string) (<-chan struct{}, func(), error) {
+func (s *watchCounter) Watch(ctx context.Context, ref store.Ref) (<-chan struct{}, func(), error) {
 	s.watched <- struct{}{}
-	return s.Store.Watch(ctx, id)
+	return s.Store.Watch(ctx, ref)
 }
 
 // TestWaitOutlastsGraceForKnownBatch: once the batch is known the grace
 // no longer applies; the poll is held until the batch finishes.
 func TestWaitOutlastsGraceForKnownBatch(t *testing.T) {
-	store := &watchCounter{aggregator.NewMemStore(aggregator.MemStoreOptions{}), make(chan struct{}, 100)}
-	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store, o.UnknownGrace = store, time.Nanosecond })
-	f.mustPost(t, "/", acceptedEvent(t, "b1"))
+	counter := &watchCounter{store.NewMem(store.MemOptions{}), make(chan struct{}, 100)}
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store, o.UnknownGrace = counter, time.Nanosecond })
+	f.store = counter.Store.(*store.Mem)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	got := f.poll("/batches/b1/results?wait=1m")
 	// The poll watches the batch, sees the grace end, and watches again.
 	for range 2 {
 		select {
-		case <-store.watched:
+		case <-counter.watched:
 		case code := <-got:
 			t.Fatalf("long poll of a known batch answered %d when the grace ended", code)
 		}

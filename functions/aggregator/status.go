@@ -1,26 +1,28 @@
 package aggregator
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/pricing"
+	"github.com/pricefn/pricefn/store"
 )
 
 // The states of a batch (wire format section 5).
 const (
-	StatePending   = "pending"   // accepted, no chunk outcome yet
-	StateRunning   = "running"   // some chunks have an outcome
-	StateCompleted = "completed" // every chunk priced
-	StatePartial   = "partial"   // every chunk has an outcome, some dead
-	StateFailed    = "failed"    // every chunk dead
+	StatePending   = store.StatePending
+	StateRunning   = store.StateRunning
+	StateCompleted = store.StateCompleted
+	StatePartial   = store.StatePartial
+	StateFailed    = store.StateFailed
 )
 
 // Status is the status document of GET /batches/{id}.
 type Status struct {
 	BatchID string `json:"batchId"`
 	State   string `json:"state"`
+	// Attempt numbers the submissions of the id that were priced.
+	Attempt int `json:"attempt"`
 	// Trades counts the batch's trades: Priced ones have results, Failed
 	// ones an error result, Missing ones sit in dead chunks and Pending ones
 	// in chunks without an outcome yet.
@@ -35,6 +37,8 @@ type Status struct {
 	ChunksDone   int `json:"chunksDone"`
 	ChunksFailed int `json:"chunksFailed"`
 	Duplicates   int `json:"duplicates"`
+	// Late counts chunk outcomes that came after the deadline.
+	Late int `json:"late,omitempty"`
 	// FailedChunks says why each dead chunk failed.
 	FailedChunks []FailedChunk `json:"failedChunks,omitempty"`
 	Timings      Timings       `json:"timings"`
@@ -57,6 +61,8 @@ type Timings struct {
 	FirstChunkAt *time.Time `json:"firstChunkAt,omitempty"`
 	LastChunkAt  *time.Time `json:"lastChunkAt,omitempty"`
 	CompletedAt  *time.Time `json:"completedAt,omitempty"`
+	// Deadline is when the batch ends partial if chunks are missing.
+	Deadline *time.Time `json:"deadline,omitempty"`
 	// DurationSeconds runs from submission to completion, or to now.
 	DurationSeconds float64 `json:"durationSeconds"`
 	// PricingSeconds sums the chunks' pricing times (pricer busy time).
@@ -92,13 +98,34 @@ func (s Sums) merge(o Sums) {
 	}
 }
 
-// add adds o to t.
-func (t *Totals) add(o Totals) {
-	if t.All == nil {
-		t.All = Sums{}
+// chunkTotals sums the results of a chunk whose trades have underlyings
+// unds (nil when none has one), by underlying ("" for all).
+func chunkTotals(results []batch.TradeResult, unds []string) map[string]map[string]float64 {
+	t := map[string]map[string]float64{"": {}}
+	for k := range results {
+		r := &results[k]
+		if r.Error != "" {
+			continue
+		}
+		Sums(t[""]).add(&r.Result)
+		if k < len(unds) && unds[k] != "" {
+			u := unds[k]
+			if t[u] == nil {
+				t[u] = map[string]float64{}
+			}
+			Sums(t[u]).add(&r.Result)
+		}
 	}
-	t.All.merge(o.All)
-	for u, s := range o.ByUnderlying {
+	return t
+}
+
+// addChunk adds a chunk's totals (chunkTotals) to t.
+func (t *Totals) addChunk(c map[string]map[string]float64) {
+	for u, s := range c {
+		if u == "" {
+			t.All.merge(s)
+			continue
+		}
 		if t.ByUnderlying == nil {
 			t.ByUnderlying = map[string]Sums{}
 		}
@@ -109,58 +136,40 @@ func (t *Totals) add(o Totals) {
 	}
 }
 
-// chunkTotals sums the results of a chunk whose first trade is trade
-// offset; underlyings is BatchAccepted.Underlyings.
-func chunkTotals(results []batch.TradeResult, offset int, underlyings []string) Totals {
-	t := Totals{All: Sums{}}
-	for k := range results {
-		r := &results[k]
-		if r.Error != "" {
-			continue
-		}
-		t.All.add(&r.Result)
-		if offset+k < len(underlyings) {
-			if u := underlyings[offset+k]; u != "" {
-				if t.ByUnderlying == nil {
-					t.ByUnderlying = map[string]Sums{}
-				}
-				if t.ByUnderlying[u] == nil {
-					t.ByUnderlying[u] = Sums{}
-				}
-				t.ByUnderlying[u].add(&r.Result)
-			}
-		}
-	}
-	return t
-}
-
-// StatusOf computes the status of r at time now. Sums are added chunk by
-// chunk in index order, so they are the same whatever order chunks arrive
-// in.
-func StatusOf(r *Record, now time.Time) Status {
+// StatusOf computes the status of batch sum at time now. Sums are added
+// chunk by chunk in index order, so they are the same whatever order
+// chunks arrive in.
+func StatusOf(sum *store.Summary, now time.Time) Status {
 	s := Status{
-		BatchID:    r.Accepted.BatchID,
-		Trades:     len(r.Accepted.TradeIDs),
-		Chunks:     len(r.Chunks),
-		Duplicates: r.Duplicates,
-		ResultsURL: r.Accepted.ResultsURL,
+		BatchID:    sum.Ref.ID,
+		State:      sum.State(),
+		Attempt:    sum.Attempt,
+		Trades:     sum.Trades,
+		Chunks:     len(sum.Chunks),
+		Duplicates: sum.Duplicates,
+		Late:       sum.Late,
+		ResultsURL: sum.ResultsURL,
 		Totals:     Totals{All: Sums{}},
-		Timings:    Timings{SubmittedAt: r.Accepted.SubmittedAt, AcceptedAt: r.AcceptedAt},
+		Timings:    Timings{SubmittedAt: sum.SubmittedAt, AcceptedAt: sum.AcceptedAt},
+	}
+	if !sum.Deadline.IsZero() {
+		d := sum.Deadline
+		s.Timings.Deadline = &d
 	}
 	var first, last time.Time
-	for i := range r.Chunks {
-		c := &r.Chunks[i]
-		lo, hi := r.bounds(i)
+	for i := range sum.Chunks {
+		c := &sum.Chunks[i]
+		lo, hi := sum.Bounds(i)
 		switch c.State {
-		case ChunkWaiting:
+		case store.ChunkWaiting:
 			s.Pending += hi - lo
 			continue
-		case ChunkPriced:
-			s.Priced += len(c.Results) - c.Failed
+		case store.ChunkPriced:
+			s.Priced += c.Trades - c.Failed
 			s.Failed += c.Failed
-			s.Totals.add(c.Totals)
+			s.Totals.addChunk(c.Totals)
 			s.Timings.PricingSeconds += c.FinishedAt.Sub(c.StartedAt).Seconds()
-		case ChunkDead:
+		case store.ChunkDead:
 			s.Missing += hi - lo
 			s.ChunksFailed++
 			s.FailedChunks = append(s.FailedChunks, FailedChunk{Index: i, Trades: hi - lo, Reason: c.Reason})
@@ -173,18 +182,6 @@ func StatusOf(r *Record, now time.Time) Status {
 			last = c.ArrivedAt
 		}
 	}
-	switch {
-	case s.ChunksDone < s.Chunks && s.ChunksDone == 0:
-		s.State = StatePending
-	case s.ChunksDone < s.Chunks:
-		s.State = StateRunning
-	case s.ChunksFailed == 0:
-		s.State = StateCompleted
-	case s.ChunksFailed == s.Chunks:
-		s.State = StateFailed
-	default:
-		s.State = StatePartial
-	}
 	end := now
 	if !first.IsZero() {
 		s.Timings.FirstChunkAt, s.Timings.LastChunkAt = &first, &last
@@ -192,49 +189,13 @@ func StatusOf(r *Record, now time.Time) Status {
 	if s.ChunksDone == s.Chunks {
 		end = last
 		if last.IsZero() { // no chunks at all
-			end = r.AcceptedAt
+			end = sum.AcceptedAt
 		}
 		s.Timings.CompletedAt = &end
 	}
-	s.Timings.DurationSeconds = end.Sub(r.Accepted.SubmittedAt).Seconds()
+	s.Timings.DurationSeconds = end.Sub(sum.SubmittedAt).Seconds()
 	return s
 }
 
 // Finished reports whether a state is final.
 func Finished(state string) bool { return state != StatePending && state != StateRunning }
-
-// ResultsOf returns one result per trade of r, in input order. The trades
-// of a dead chunk get an error naming the chunk and why it failed; those
-// of a chunk without an outcome yet say so.
-func ResultsOf(r *Record) []batch.TradeResult {
-	ids := r.Accepted.TradeIDs
-	out := make([]batch.TradeResult, 0, len(ids))
-	for i := range r.Chunks {
-		c := &r.Chunks[i]
-		if c.State == ChunkPriced {
-			out = append(out, c.Results...)
-			continue
-		}
-		lo, hi := r.bounds(i)
-		for _, id := range ids[lo:hi] {
-			msg := fmt.Sprintf("trade %s: not priced: chunk %d failed: %s", id, i, c.Reason)
-			if c.State == ChunkWaiting {
-				msg = fmt.Sprintf("trade %s: not priced yet: chunk %d is pending", id, i)
-			}
-			out = append(out, batch.TradeResult{ID: id, Error: msg})
-		}
-	}
-	return out
-}
-
-// missingIDs lists the trades of r's dead chunks.
-func missingIDs(r *Record) []string {
-	var out []string
-	for i := range r.Chunks {
-		if r.Chunks[i].State == ChunkDead {
-			lo, hi := r.bounds(i)
-			out = append(out, r.Accepted.TradeIDs[lo:hi]...)
-		}
-	}
-	return out
-}

@@ -29,6 +29,7 @@ import (
 	"github.com/pricefn/pricefn/functions/ingress"
 	"github.com/pricefn/pricefn/functions/launch"
 	"github.com/pricefn/pricefn/functions/pricer"
+	"github.com/pricefn/pricefn/store"
 )
 
 // pipeline is the engine as four HTTP servers on loopback.
@@ -88,9 +89,10 @@ func startPipeline(t *testing.T, opt pipelineOptions) *pipeline {
 	}
 	sink := host.NewSender(url(p.broker), host.SenderOptions{Backoff: time.Millisecond})
 
-	in := ingress.New(ingress.Options{Sender: sink, Chunk: opt.chunk, Log: log})
+	st := store.NewMem(store.MemOptions{})
+	in := ingress.New(ingress.Options{Sender: sink, Store: st, Chunk: opt.chunk, Log: log})
 	pr := pricer.New(pricer.Options{Name: "pricer-test", Log: log})
-	ag := aggregator.New(aggregator.Options{Store: aggregator.NewMemStore(aggregator.MemStoreOptions{}), Sender: &recordingSender{sink, p.completed}, Log: log})
+	ag := aggregator.New(aggregator.Options{Store: st, Sender: &recordingSender{sink, p.completed}, Log: log})
 
 	var pricerHandler http.Handler = launch.PricerRoutes(pr, log)
 	if opt.pricerMiddleware != nil {

@@ -1,8 +1,10 @@
 // Package ingress is the function that accepts batches: it validates a
-// submitted batch as a whole, assigns its id, tells the aggregator that the
-// batch exists (io.pricefn.batch.accepted), splits its trades into chunks of
-// about equal pricing time and sends them (io.pricefn.chunk.requested) to
-// the broker concurrently.
+// submitted batch as a whole, assigns its id, splits its trades into chunks
+// of about equal pricing time, claims the id in the shared store (the same
+// content is the same batch, other content under a used id is a 409),
+// tells the aggregator that the batch exists (io.pricefn.batch.accepted)
+// and sends its chunks (io.pricefn.chunk.requested) to the broker
+// concurrently.
 package ingress
 
 import (
@@ -25,6 +27,7 @@ import (
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/store"
 )
 
 // sender sends one event to the broker; the CloudEvents client and
@@ -33,11 +36,17 @@ type sender interface {
 	Send(ctx context.Context, e event.Event) protocol.Result
 }
 
-// Options configures the ingress function. Sender is required; the zero
-// value of every other field is a valid default.
+// Options configures the ingress function. Sender and Store are
+// required; the zero value of every other field is a valid default.
 type Options struct {
 	// Sender delivers events to the broker (K_SINK).
 	Sender sender
+	// Store is the batch state shared with the aggregator: ingress claims
+	// each batch id there and records its trades.
+	Store store.Store
+	// BatchTimeout is how long a batch may take before it ends partial,
+	// unless the batch sets its own deadline; 0 means DefaultDeadline(cost).
+	BatchTimeout time.Duration
 	// Source is the CloudEvents source of the events ingress emits.
 	Source string
 	// PublicURL is the base of the results API in status URLs
@@ -77,8 +86,8 @@ type Function struct {
 // metrics cannot be registered with opt.Registerer (registered twice):
 // programmer errors.
 func New(opt Options) *Function {
-	if opt.Sender == nil {
-		panic("ingress: New without a Sender")
+	if opt.Sender == nil || opt.Store == nil {
+		panic("ingress: New without a Sender or a Store")
 	}
 	if opt.Source == "" {
 		opt.Source = DefaultSource
@@ -114,7 +123,13 @@ type Submission struct {
 
 // Receipt is ingress's answer to an accepted batch.
 type Receipt struct {
-	BatchID    string `json:"batchId"`
+	BatchID string `json:"batchId"`
+	// Attempt numbers the pricings of the id; Existing says the batch was
+	// submitted before with the same content and is not priced again.
+	Attempt  int  `json:"attempt"`
+	Existing bool `json:"existing,omitempty"`
+	// State is the batch's state when Existing.
+	State      string `json:"state,omitempty"`
 	Trades     int    `json:"trades"`
 	Chunks     int    `json:"chunks"`
 	StatusURL  string `json:"statusUrl"`
@@ -149,12 +164,14 @@ func SubmissionOf(e event.Event) (Submission, error) {
 	return Submission{Data: e.Data(), BatchID: events.BatchID(e), Source: e.Source(), ID: e.ID(), TraceParent: tp}, nil
 }
 
-// Submit validates the batch, sends its batch.accepted event and then its
-// chunks. A batch that cannot be priced as a whole is a 400 naming the
-// reason; a broker that does not take the events after retries is a 503,
-// and the client may resubmit: a batch with an id (its own, or one derived
-// from its event) sends the same events again, which the aggregator
-// ignores as duplicates.
+// Submit validates the batch, claims its id in the store, sends its
+// batch.accepted event and then its chunks. A batch that cannot be priced
+// as a whole is a 400 naming the reason; an id in use by a batch of other
+// content a 409; a batch submitted again with the same content is the same
+// batch (not priced again) unless it ended failed or partial, when it is
+// priced again as a new attempt. A broker that does not take the events
+// after retries is a 503: the chunks not sent are recorded dead, so the
+// batch ends partial at once and the client may resubmit.
 func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 	t0 := f.opt.Now()
 	b, err := batch.DecodeBytes(s.Data)
@@ -162,6 +179,10 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 		return nil, host.Errorf(http.StatusBadRequest, "ingress: %w", err)
 	}
 	if b.ID, err = f.batchID(b.ID, s); err != nil {
+		return nil, err
+	}
+	timeout, err := f.timeout(b)
+	if err != nil {
 		return nil, err
 	}
 	job, err := batch.Compile(b)
@@ -172,32 +193,88 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 	f.metrics.stage.WithLabelValues("validate").Observe(t1.Sub(t0).Seconds())
 
 	offsets := batch.Plan(b, job, f.opt.Chunk)
-	digest := events.Digest(s.Data)
-	accepted, err := f.acceptedEvent(b, offsets, t0, digest, s.TraceParent)
+	if timeout == 0 {
+		var cost float64
+		for i := range job.Len() {
+			cost += job.Cost(i)
+		}
+		timeout = DefaultDeadline(time.Duration(cost))
+	}
+	rec := store.Batch{
+		Ref:          store.RefOf(b.ID),
+		Digest:       events.Digest(s.Data),
+		TradeIDs:     make([]string, len(b.Trades)),
+		ChunkOffsets: offsets,
+		SubmittedAt:  t0.UTC(),
+		Deadline:     t0.Add(timeout).UTC(),
+		ResultsURL:   f.StatusURL(b.ID) + "/results",
+	}
+	var has bool
+	unds := make([]string, len(b.Trades))
+	for i, t := range b.Trades {
+		rec.TradeIDs[i] = t.ID
+		unds[i] = t.Underlying
+		has = has || t.Underlying != ""
+	}
+	if has {
+		rec.Underlyings = unds
+	}
+	claim, err := f.opt.Store.Claim(ctx, rec)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return nil, host.Errorf(http.StatusConflict, "ingress: batch id %q is in use by a batch of other content: submit it under another id (or without one)", b.ID)
+	case err != nil:
+		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: claiming its id: %w", b.ID, err)
+	}
+	receipt := &Receipt{
+		BatchID:    b.ID,
+		Attempt:    claim.Attempt,
+		Trades:     len(b.Trades),
+		Chunks:     len(offsets),
+		StatusURL:  f.StatusURL(b.ID),
+		ResultsURL: f.StatusURL(b.ID) + "/results",
+	}
+	log := f.opt.Log.With().Str("batchid", b.ID).Int("attempt", claim.Attempt).Logger()
+	if !claim.New {
+		receipt.Existing, receipt.State = true, claim.State
+		log.Info().Str("state", claim.State).Msg("batch submitted again with the same content: not priced again")
+		return receipt, nil
+	}
+	accepted, err := f.event(events.TypeBatchAccepted, acceptedEventID(b.ID, claim.Attempt), b.ID, events.BatchAccepted{
+		BatchID:      b.ID,
+		Attempt:      claim.Attempt,
+		Trades:       len(b.Trades),
+		ChunkOffsets: append([]int{}, offsets...),
+		SubmittedAt:  rec.SubmittedAt,
+		Deadline:     rec.Deadline,
+		ResultsURL:   rec.ResultsURL,
+		Digest:       rec.Digest,
+	}, s.TraceParent)
 	if err != nil {
 		return nil, err
 	}
 	t2 := f.opt.Now()
 	f.metrics.stage.WithLabelValues("split").Observe(t2.Sub(t1).Seconds())
-	log := f.opt.Log.With().Str("batchid", b.ID).Logger()
 
-	// Once the batch is accepted, its events are sent even if the client
-	// goes away: a half-sent batch would stay running for ever.
+	// Once the batch is claimed, its events are sent even if the client
+	// goes away; what cannot be sent is recorded dead.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
 	defer cancel()
 	if err := f.opt.Sender.Send(ctx, accepted); err != nil {
 		log.Error().Err(err).Msg("batch.accepted not sent: batch refused")
+		f.abandon(ctx, rec, claim.Attempt, 0, len(offsets), err)
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: telling the aggregator: %w", b.ID, err)
 	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(f.opt.SendLimit)
+	sent := make([]bool, len(offsets))
 	for i, lo := range offsets {
 		hi := len(b.Trades)
 		if i+1 < len(offsets) {
 			hi = offsets[i+1]
 		}
 		g.Go(func() error {
-			e, err := f.chunkEvent(b, i, len(offsets), lo, hi, digest, s.TraceParent)
+			e, err := f.chunkEvent(b, claim.Attempt, i, len(offsets), lo, hi, rec.Digest, s.TraceParent)
 			if err != nil {
 				return err
 			}
@@ -207,24 +284,72 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 				}
 				return fmt.Errorf("chunk %d: %w", i, err)
 			}
+			sent[i] = true
 			log.Debug().Int("chunk", i).Int("trades", hi-lo).Msg("chunk sent")
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
+		for i := range offsets {
+			if !sent[i] {
+				f.abandon(ctx, rec, claim.Attempt, i, i+1, err)
+			}
+		}
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: sending chunks: %w", b.ID, err)
 	}
 	f.metrics.stage.WithLabelValues("send").Observe(f.opt.Now().Sub(t2).Seconds())
 	f.metrics.trades.Add(float64(len(b.Trades)))
 	log.Info().Int("trades", len(b.Trades)).Int("chunks", len(offsets)).
 		Dur("took", f.opt.Now().Sub(t0)).Msg("batch accepted")
-	return &Receipt{
-		BatchID:    b.ID,
-		Trades:     len(b.Trades),
-		Chunks:     len(offsets),
-		StatusURL:  f.StatusURL(b.ID),
-		ResultsURL: f.StatusURL(b.ID) + "/results",
-	}, nil
+	return receipt, nil
+}
+
+// abandon records chunks [lo, hi) of attempt as dead: they could not be
+// sent, so the batch ends partial as soon as the rest has an outcome, and
+// the client's resubmission prices it again.
+func (f *Function) abandon(ctx context.Context, rec store.Batch, attempt, lo, hi int, why error) {
+	for i := lo; i < hi; i++ {
+		c := store.Chunk{Index: i, State: store.ChunkDead, Reason: "not sent to the broker: " + why.Error(), ArrivedAt: f.opt.Now().UTC()}
+		if _, err := f.opt.Store.Put(ctx, rec.Ref, rec.Digest, attempt, c); err != nil {
+			f.opt.Log.Error().Err(err).Str("batchid", rec.ID).Int("chunk", i).Msg("recording an unsent chunk failed")
+		}
+	}
+}
+
+// Deadline defaults.
+const (
+	// DeadlineBase is the part of the default deadline that covers the
+	// broker's delivery retries (a pricer restart: see
+	// knative/triggers.yaml) and queueing.
+	DeadlineBase = 5 * time.Minute
+	// MaxDeadline bounds a batch's own deadline.
+	MaxDeadline = 24 * time.Hour
+)
+
+// DefaultDeadline is the deadline of a batch whose estimated pricing time
+// on one core is cost: DeadlineBase plus twice the cost, so that one
+// pricer on one core finishes it in time with a margin for the estimate.
+func DefaultDeadline(cost time.Duration) time.Duration { return DeadlineBase + 2*cost }
+
+// timeout reads the batch's own deadline ("90s"), or the configured
+// BatchTimeout; 0 asks for the default.
+func (f *Function) timeout(b *batch.Batch) (time.Duration, error) {
+	if b.Deadline == "" {
+		return f.opt.BatchTimeout, nil
+	}
+	d, err := time.ParseDuration(b.Deadline)
+	if err != nil || d <= 0 || d > MaxDeadline {
+		return 0, host.Errorf(http.StatusBadRequest, "ingress: batch %s: deadline %q: want a Go duration between 1s and %s, such as \"90s\"", b.ID, truncate(b.Deadline), MaxDeadline)
+	}
+	return d, nil
+}
+
+// truncate cuts echoed input to 200 characters.
+func truncate(s string) string {
+	if len(s) <= 200 {
+		return s
+	}
+	return s[:200] + "..."
 }
 
 // StatusURL returns where the status of batch id is served.
@@ -250,36 +375,19 @@ func (f *Function) batchID(own string, s Submission) (string, error) {
 	return f.opt.NewID(), nil
 }
 
-// acceptedEvent builds the batch.accepted event of b.
-func (f *Function) acceptedEvent(b *batch.Batch, offsets []int, at time.Time, digest, traceparent string) (event.Event, error) {
-	a := events.BatchAccepted{
-		BatchID:      b.ID,
-		TradeIDs:     make([]string, len(b.Trades)),
-		ChunkOffsets: offsets,
-		SubmittedAt:  at.UTC(),
-		ResultsURL:   f.StatusURL(b.ID) + "/results",
-		Digest:       digest,
+// acceptedEventID is the id of attempt's batch.accepted event.
+func acceptedEventID(id string, attempt int) string {
+	if attempt <= 1 {
+		return id + "/accepted"
 	}
-	if a.ChunkOffsets == nil {
-		a.ChunkOffsets = []int{}
-	}
-	var has bool
-	unds := make([]string, len(b.Trades))
-	for i, t := range b.Trades {
-		a.TradeIDs[i] = t.ID
-		unds[i] = t.Underlying
-		has = has || t.Underlying != ""
-	}
-	if has {
-		a.Underlyings = unds
-	}
-	return f.event(events.TypeBatchAccepted, b.ID+"/accepted", b.ID, a, traceparent)
+	return fmt.Sprintf("%s/a%d/accepted", id, attempt)
 }
 
 // chunkEvent builds the chunk.requested event of trades [lo, hi) of b.
-func (f *Function) chunkEvent(b *batch.Batch, index, chunks, lo, hi int, digest, traceparent string) (event.Event, error) {
+func (f *Function) chunkEvent(b *batch.Batch, attempt, index, chunks, lo, hi int, digest, traceparent string) (event.Event, error) {
 	c := events.ChunkRequested{
 		BatchID:     b.ID,
+		Attempt:     attempt,
 		Index:       index,
 		Chunks:      chunks,
 		Offset:      lo,
@@ -287,14 +395,17 @@ func (f *Function) chunkEvent(b *batch.Batch, index, chunks, lo, hi int, digest,
 		RequestedAt: f.opt.Now().UTC(),
 		Digest:      digest,
 	}
-	return f.event(events.TypeChunkRequested, ChunkEventID(b.ID, index), b.ID, c, traceparent)
+	return f.event(events.TypeChunkRequested, ChunkEventID(b.ID, attempt, index), b.ID, c, traceparent)
 }
 
-// ChunkEventID is the id of chunk index's chunk.requested event: the same
-// for every send of that chunk, so that a receiver detects duplicates by
-// source and id.
-func ChunkEventID(batchID string, index int) string {
-	return fmt.Sprintf("%s/chunk/%d", batchID, index)
+// ChunkEventID is the id of the chunk.requested event of chunk index of
+// attempt: the same for every send of that chunk, so that a receiver
+// detects duplicates by source and id, and another for each attempt.
+func ChunkEventID(batchID string, attempt, index int) string {
+	if attempt <= 1 {
+		return fmt.Sprintf("%s/chunk/%d", batchID, index)
+	}
+	return fmt.Sprintf("%s/a%d/chunk/%d", batchID, attempt, index)
 }
 
 func (f *Function) event(typ, id, batchID string, data any, traceparent string) (event.Event, error) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -22,6 +23,7 @@ import (
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/functions/ingress"
+	"github.com/pricefn/pricefn/store"
 )
 
 // fakeSender records events; failType makes sends of that type fail.
@@ -51,7 +53,18 @@ func newServer(t *testing.T, opt ingress.Options) (*httptest.Server, *fakeSender
 	t.Helper()
 	s := &fakeSender{}
 	opt.Sender = s
-	opt.NewID = func() string { return "b-fresh" }
+	if opt.Store == nil {
+		opt.Store = store.NewMem(store.MemOptions{})
+	}
+	fresh := 0
+	opt.NewID = func() string {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if fresh++; fresh == 1 {
+			return "b-fresh"
+		}
+		return fmt.Sprintf("b-fresh%d", fresh)
+	}
 	opt.Now = func() time.Time { return time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC) }
 	srv := httptest.NewServer(ingress.New(opt).Routes())
 	t.Cleanup(srv.Close)
@@ -140,7 +153,8 @@ func TestSubmitSendsAcceptedThenChunks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a.BatchID != "mix" || len(a.TradeIDs) != 325 || len(a.ChunkOffsets) != rc.Chunks || len(a.Underlyings) != 325 || a.Underlyings[324] != "" {
+	if a.BatchID != "mix" || a.Attempt != 1 || a.Trades != 325 || len(a.ChunkOffsets) != rc.Chunks || a.Digest != events.Digest(data) ||
+		!a.Deadline.After(a.SubmittedAt) {
 		t.Fatalf("batch.accepted %+v", a)
 	}
 	whole, _ := batch.DecodeBytes(data)
@@ -151,7 +165,7 @@ func TestSubmitSendsAcceptedThenChunks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.ID() != ingress.ChunkEventID("mix", c.Index) || events.BatchID(e) != "mix" || c.Offset != a.ChunkOffsets[c.Index] {
+		if e.ID() != ingress.ChunkEventID("mix", 1, c.Index) || events.BatchID(e) != "mix" || c.Offset != a.ChunkOffsets[c.Index] {
 			t.Errorf("chunk %d: id %q, batchid %q, offset %d", c.Index, e.ID(), events.BatchID(e), c.Offset)
 		}
 		seen[c.Index] = true
@@ -361,6 +375,106 @@ func TestEventsCarryDigest(t *testing.T) {
 		var d struct{ Digest string }
 		if err := e.DataAs(&d); err != nil || d.Digest != want {
 			t.Errorf("%s %s: digest %q, want %q", e.Type(), e.ID(), d.Digest, want)
+		}
+	}
+}
+
+// A batch id is an idempotency key: the same content is the same batch,
+// other content a 409, and a batch that ended failed is priced again as
+// the next attempt, with events of their own.
+func TestResubmission(t *testing.T) {
+	st := store.NewMem(store.MemOptions{})
+	srv, s := newServer(t, ingress.Options{Store: st, Chunk: batch.ChunkOptions{MaxTrades: 4}})
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 10, ID: "re"})
+	submit := func(data []byte) (int, ingress.Receipt, string) {
+		code, _, body := post(t, plain(t, srv.URL+"/batches", data))
+		var rc ingress.Receipt
+		json.Unmarshal([]byte(body), &rc)
+		return code, rc, body
+	}
+	code, rc, body := submit(data)
+	if code != http.StatusAccepted || rc.Attempt != 1 || rc.Existing || len(s.events()) != 4 {
+		t.Fatalf("first submission: %d %s, %d events", code, body, len(s.events()))
+	}
+	// The same content again: the same batch, nothing sent.
+	code, rc, body = submit(data)
+	if code != http.StatusAccepted || rc.Attempt != 1 || !rc.Existing || rc.State != store.StatePending || len(s.events()) != 4 {
+		t.Fatalf("same content: %d %s, %d events; want the same batch, nothing sent", code, body, len(s.events()))
+	}
+	// Other content under the id: 409 naming it, nothing sent.
+	other, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 11, ID: "re"})
+	code, _, body = submit(other)
+	var e host.ErrorBody
+	if code != http.StatusConflict || json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Error, `"re"`) || len(s.events()) != 4 {
+		t.Fatalf("other content: %d %s, want a 409 naming the id", code, body)
+	}
+	// Every chunk dead: the batch failed, and may be priced again.
+	ref := store.RefOf("re")
+	for i := range 3 {
+		if _, err := st.Put(context.Background(), ref, events.Digest(data), 1, store.Chunk{Index: i, State: store.ChunkDead, Reason: "pricer down"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code, rc, body = submit(data)
+	if code != http.StatusAccepted || rc.Attempt != 2 || rc.Existing {
+		t.Fatalf("failed batch resubmitted: %d %s, want attempt 2", code, body)
+	}
+	sent := s.events()[4:]
+	if len(sent) != 4 || sent[0].ID() != "re/a2/accepted" || sent[1].Type() != events.TypeChunkRequested {
+		t.Fatalf("attempt 2 sent %d events, first %q", len(sent), sent[0].ID())
+	}
+	for _, ev := range sent[1:] {
+		c, _ := events.Decode[events.ChunkRequested](ev, events.TypeChunkRequested)
+		if c.Attempt != 2 || ev.ID() != ingress.ChunkEventID("re", 2, c.Index) || ev.ID() == ingress.ChunkEventID("re", 1, c.Index) {
+			t.Errorf("attempt 2 chunk %d: attempt %d, id %q", c.Index, c.Attempt, ev.ID())
+		}
+	}
+}
+
+// A broker that does not take the chunks: 503, and the chunks not sent
+// are recorded dead, so the batch ends at once and a resubmission prices
+// it again rather than waiting for the deadline.
+func TestUnsentChunksAreDead(t *testing.T) {
+	st := store.NewMem(store.MemOptions{})
+	srv, s := newServer(t, ingress.Options{Store: st})
+	s.failType = events.TypeChunkRequested
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 10, ID: "lost"})
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusServiceUnavailable {
+		t.Fatalf("%d %s, want 503", code, body)
+	}
+	sum, err := st.Summary(context.Background(), store.RefOf("lost"))
+	if err != nil || sum.State() != store.StateFailed || !strings.Contains(sum.Chunks[0].Reason, "not sent to the broker") {
+		t.Fatalf("after a failed send: %+v %v", sum, err)
+	}
+	s.failType = ""
+	code, _, body := post(t, plain(t, srv.URL+"/batches", data))
+	if code != http.StatusAccepted || !strings.Contains(body, `"attempt":2`) {
+		t.Fatalf("resubmitted: %d %s, want attempt 2", code, body)
+	}
+}
+
+func TestBatchDeadline(t *testing.T) {
+	st := store.NewMem(store.MemOptions{})
+	srv, _ := newServer(t, ingress.Options{Store: st, BatchTimeout: 42 * time.Second})
+	doc := func(id, deadline string) []byte {
+		return []byte(`{"id":"` + id + `","valuationDate":"2026-11-25"` + deadline + `,"trades":[]}`)
+	}
+	for id, c := range map[string]struct {
+		field string
+		want  time.Duration
+	}{"own": {`,"deadline":"90s"`, 90 * time.Second}, "default": {"", 42 * time.Second}} {
+		if code, _, body := post(t, plain(t, srv.URL+"/batches", doc(id, c.field))); code != http.StatusAccepted {
+			t.Fatalf("%s: %d %s", id, code, body)
+		}
+		sum, err := st.Summary(context.Background(), store.RefOf(id))
+		if err != nil || sum.Deadline.Sub(sum.SubmittedAt) != c.want {
+			t.Errorf("%s: deadline %v after submission, want %v (%v)", id, sum.Deadline.Sub(sum.SubmittedAt), c.want, err)
+		}
+	}
+	for _, bad := range []string{`"soon"`, `"-5s"`, `"0s"`, `"48h"`, `5`} {
+		code, _, body := post(t, plain(t, srv.URL+"/batches", doc("bad", `,"deadline":`+bad)))
+		if code != http.StatusBadRequest || !strings.Contains(body, "deadline") {
+			t.Errorf("deadline %s: %d %s, want a 400 naming the field", bad, code, body)
 		}
 	}
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/functions/ingress"
 	"github.com/pricefn/pricefn/functions/pricer"
+	"github.com/pricefn/pricefn/store"
 )
 
 // The Knative Service names the Triggers refer to (knative/triggers.yaml).
@@ -57,12 +58,18 @@ type EngineOptions struct {
 	// Broker adjusts the broker's configuration before it starts; nil
 	// keeps the defaults.
 	Broker func(*broker.Config)
+	// Store keeps the batches, shared by ingress and the aggregator; nil
+	// means a new in-memory store.
+	Store store.Store
 }
 
 // NewEngine builds the pipeline. The broker's workers start at once; stop
 // them with Engine.Broker.Shutdown.
 func NewEngine(opt EngineOptions) (*Engine, error) {
 	c := opt.Config
+	if opt.Store == nil {
+		opt.Store = store.NewMem(store.MemOptions{Options: StoreOptions(c.Results)})
+	}
 	base := strings.TrimSuffix(opt.InternalURL, "/")
 	bcfg := broker.Config{
 		Subscribers: map[string]string{
@@ -86,9 +93,9 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 	alog := opt.Log.With().Str("fn", "aggregator").Logger()
 	e := &Engine{
 		Broker:     b,
-		Ingress:    ingress.New(IngressOptions(config.Ingress{PublicURL: c.PublicURL, Split: c.Split}, ilog, opt.Registerer, sink)),
+		Ingress:    ingress.New(IngressOptions(config.Ingress{PublicURL: c.PublicURL, Split: c.Split}, ilog, opt.Registerer, sink, opt.Store)),
 		Pricer:     pricer.New(pricer.Options{Name: "pricer", Workers: c.Workers, Log: plog, Registerer: opt.Registerer}),
-		Aggregator: aggregator.New(AggregatorOptions(config.Aggregator{PublicURL: c.PublicURL, Results: c.Results}, alog, opt.Registerer, sink)),
+		Aggregator: aggregator.New(AggregatorOptions(config.Aggregator{PublicURL: c.PublicURL, Results: c.Results}, alog, opt.Registerer, sink, opt.Store)),
 	}
 	in := host.NewMux()
 	in.Handle("/broker/", b)
@@ -135,12 +142,25 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 		internal.Close()
 		return err
 	}
-	eng, err := NewEngine(EngineOptions{InternalURL: "http://" + internal.Addr().String(), Config: c, Log: log, Registerer: reg})
+	st, closeStore, err := OpenStore(ctx, c.Store, StoreOptions(c.Results))
 	if err != nil {
 		internal.Close()
 		public.Close()
 		return err
 	}
+	defer closeStore()
+	if c.Store.Memory() {
+		log.Info().Msg("batch state in memory: lost when this process stops (--store redis://HOST:PORT/DB keeps it)")
+	}
+	eng, err := NewEngine(EngineOptions{InternalURL: "http://" + internal.Addr().String(), Config: c, Log: log, Registerer: reg, Store: st})
+	if err != nil {
+		internal.Close()
+		public.Close()
+		return err
+	}
+	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopSweep()
+	go eng.Aggregator.Run(sweepCtx)
 	inCtx, stopInternal := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopInternal()
 	inDone := make(chan error, 1)

@@ -28,6 +28,8 @@ import (
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/functions/ingress"
 	"github.com/pricefn/pricefn/functions/pricer"
+	"github.com/pricefn/pricefn/store"
+	"github.com/pricefn/pricefn/store/redisstore"
 )
 
 // ErrUsage reports bad flags; the flag set has printed why.
@@ -62,16 +64,37 @@ func NewRegistry() *prometheus.Registry {
 func Ingress(ctx context.Context, args []string, env config.Env, stderr io.Writer) error {
 	var c config.Ingress
 	return serveFunction(ctx, "ingress", "usage: pricefn ingress [flags]\n\nServes the ingress function: POST / (CloudEvent), POST /batches (plain JSON),\nGET /valQuery; sends batch.accepted and chunk.requested events to the sink.",
-		&c, &c.Serve, args, env, stderr, func(log zerolog.Logger, reg prometheus.Registerer) host.Options {
-			f := ingress.New(IngressOptions(c, log, reg, host.NewSender(c.Sink, host.SenderOptions{Overrides: c.Overrides})))
-			return host.Options{Handler: f.Routes()}
+		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer) (host.Options, func(), error) {
+			st, closeStore, err := OpenStore(ctx, c.Store, store.Options{})
+			if err != nil {
+				return host.Options{}, nil, err
+			}
+			f := ingress.New(IngressOptions(c, log, reg, host.NewSender(c.Sink, host.SenderOptions{Overrides: c.Overrides}), st))
+			return host.Options{Handler: f.Routes()}, closeStore, nil
 		})
 }
 
+// OpenStore opens the batch store c names: a new in-memory one, or Redis.
+// Call the returned function to close it.
+func OpenStore(ctx context.Context, c config.Store, opt store.Options) (store.Store, func(), error) {
+	if c.Memory() {
+		return store.NewMem(store.MemOptions{Options: opt}), func() {}, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	s, err := redisstore.Open(ctx, c.URL, opt)
+	if err != nil {
+		return nil, nil, fmt.Errorf("launch: store: %w", err)
+	}
+	return s, func() { s.Close() }, nil
+}
+
 // IngressOptions turns configuration into ingress options.
-func IngressOptions(c config.Ingress, log zerolog.Logger, reg prometheus.Registerer, s *host.Sender) ingress.Options {
+func IngressOptions(c config.Ingress, log zerolog.Logger, reg prometheus.Registerer, s *host.Sender, st store.Store) ingress.Options {
 	return ingress.Options{
 		Sender:        s,
+		Store:         st,
+		BatchTimeout:  c.BatchTimeout,
 		PublicURL:     c.PublicURL,
 		Chunk:         batch.ChunkOptions{TargetCost: float64(c.ChunkCost.Nanoseconds()), MaxTrades: c.ChunkTrades},
 		SendLimit:     c.SendLimit,
@@ -85,9 +108,9 @@ func IngressOptions(c config.Ingress, log zerolog.Logger, reg prometheus.Registe
 func Pricer(ctx context.Context, args []string, env config.Env, stderr io.Writer) error {
 	var c config.Pricer
 	return serveFunction(ctx, "pricer", "usage: pricefn pricer [flags]\n\nServes the pricer function: POST / takes chunk.requested and replies chunk.priced.",
-		&c, &c.Serve, args, env, stderr, func(log zerolog.Logger, reg prometheus.Registerer) host.Options {
+		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer) (host.Options, func(), error) {
 			f := pricer.New(pricer.Options{Name: c.Service, Workers: c.Workers, Log: log, Registerer: reg})
-			return host.Options{Handler: PricerRoutes(f, log)}
+			return host.Options{Handler: PricerRoutes(f, log)}, func() {}, nil
 		})
 }
 
@@ -103,23 +126,33 @@ func PricerRoutes(f *pricer.Function, log zerolog.Logger) http.Handler {
 func Aggregator(ctx context.Context, args []string, env config.Env, stderr io.Writer) error {
 	var c config.Aggregator
 	return serveFunction(ctx, "aggregator", "usage: pricefn aggregator [flags]\n\nServes the aggregator function: POST / (batch.accepted, chunk.priced),\nPOST /dead-letter, GET /batches/{id} and GET /batches/{id}/results;\nsends batch.completed to the sink.",
-		&c, &c.Serve, args, env, stderr, func(log zerolog.Logger, reg prometheus.Registerer) host.Options {
+		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer) (host.Options, func(), error) {
 			var s *host.Sender
 			if c.Sink != "" {
 				s = host.NewSender(c.Sink, host.SenderOptions{Overrides: c.Overrides})
 			} else {
 				log.Warn().Msg("no sink (--sink, $K_SINK): batch.completed is not sent")
 			}
-			f := aggregator.New(AggregatorOptions(c, log, reg, s))
-			return host.Options{Handler: f.Routes(log), OnShutdown: f.Drain}
+			st, closeStore, err := OpenStore(ctx, c.Store, StoreOptions(c.Results))
+			if err != nil {
+				return host.Options{}, nil, err
+			}
+			f := aggregator.New(AggregatorOptions(c, log, reg, s, st))
+			sweepCtx, stopSweep := context.WithCancel(ctx)
+			go f.Run(sweepCtx)
+			return host.Options{Handler: f.Routes(log), OnShutdown: f.Drain}, func() { stopSweep(); closeStore() }, nil
 		})
 }
 
-// AggregatorOptions turns configuration into aggregator options, with an
-// in-memory store.
-func AggregatorOptions(c config.Aggregator, log zerolog.Logger, reg prometheus.Registerer, s *host.Sender) aggregator.Options {
+// StoreOptions turns configuration into store options.
+func StoreOptions(c config.Results) store.Options {
+	return store.Options{Retain: c.Retain, MaxAge: c.MaxAge}
+}
+
+// AggregatorOptions turns configuration into aggregator options.
+func AggregatorOptions(c config.Aggregator, log zerolog.Logger, reg prometheus.Registerer, s *host.Sender, st store.Store) aggregator.Options {
 	opt := aggregator.Options{
-		Store:        aggregator.NewMemStore(aggregator.MemStoreOptions{Retain: c.Retain, MaxAge: c.MaxAge}),
+		Store:        st,
 		PublicURL:    c.PublicURL,
 		MaxWait:      c.MaxWait,
 		UnknownGrace: c.UnknownGrace,
@@ -140,10 +173,10 @@ type function interface {
 
 // serveFunction runs one function as its own server: it parses c's flags
 // from args (defaults from env), checks them, makes the logger and the
-// metrics registry, has build make the function's server options, and
-// serves them on s.Addr until ctx ends.
+// metrics registry, has build make the function's server options (and
+// the cleanup to run after), and serves them on s.Addr until ctx ends.
 func serveFunction(ctx context.Context, name, usage string, c function, s *config.Serve, args []string, env config.Env, stderr io.Writer,
-	build func(log zerolog.Logger, reg prometheus.Registerer) host.Options) error {
+	build func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer) (host.Options, func(), error)) error {
 	started := time.Now()
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	c.Flags(fs, env)
@@ -155,7 +188,11 @@ func serveFunction(ctx context.Context, name, usage string, c function, s *confi
 	}
 	log := s.Log.Logger(stderr).With().Str("fn", name).Logger()
 	reg := NewRegistry()
-	opt := build(log, reg)
+	opt, cleanup, err := build(ctx, log, reg)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
 	opt.Name, opt.Log, opt.Gatherer, opt.Registerer = name, log, reg, reg
 	opt.StartedAt, opt.ShutdownTimeout = started, s.ShutdownTimeout
 	return serve(ctx, opt, s.Addr)

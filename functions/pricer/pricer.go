@@ -79,8 +79,9 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, host.Errorf(http.StatusServiceUnavailable, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
 	}
 	finished := f.opt.Now()
-	reply, err := events.New(events.TypeChunkPriced, f.opt.Source, PricedEventID(c.BatchID, c.Index), c.BatchID, events.ChunkPriced{
+	reply, err := events.New(events.TypeChunkPriced, f.opt.Source, PricedEventID(e.ID()), c.BatchID, events.ChunkPriced{
 		BatchID:     c.BatchID,
+		Attempt:     c.Attempt,
 		Index:       c.Index,
 		Chunks:      c.Chunks,
 		Offset:      c.Offset,
@@ -110,11 +111,9 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	return &reply, nil
 }
 
-// PricedEventID is the id of the chunk.priced reply for chunk index:
-// the same for every pricing of that chunk.
-func PricedEventID(batchID string, index int) string {
-	return fmt.Sprintf("%s/chunk/%d/priced", batchID, index)
-}
+// PricedEventID is the id of the chunk.priced reply to the chunk.requested
+// event requestID: the same for every pricing of that chunk.
+func PricedEventID(requestID string) string { return requestID + "/priced" }
 
 // readChunk checks and decodes a chunk.requested event strictly: the
 // event codec rejects unknown fields, and the batch in it decodes as

@@ -1,0 +1,88 @@
+package batch
+
+import (
+	"bufio"
+	"io"
+)
+
+// AppendResults appends rs to b as elements of a results array: each
+// result on a line of its own, separated by commas, as Results.MarshalJSON
+// writes them. A chunk's results encoded once this way can be written into
+// any number of documents without decoding them again.
+func AppendResults(b []byte, rs []TradeResult) ([]byte, error) {
+	for i := range rs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '\n')
+		var err error
+		if b, err = rs[i].appendJSON(b); err != nil {
+			return nil, err
+		}
+	}
+	return b, nil
+}
+
+// ResultsWriter streams a results document, byte for byte what
+// Results.MarshalJSON writes, from pieces: results, or runs of results
+// encoded by AppendResults. Call Close to end the document.
+type ResultsWriter struct {
+	w     *bufio.Writer
+	any   bool // a result is written
+	buf   []byte
+	err   error
+	ended bool
+}
+
+// NewResultsWriter starts the results document of batch id on w.
+func NewResultsWriter(w io.Writer, id string) *ResultsWriter {
+	rw := &ResultsWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	rw.buf = append(rw.buf[:0], `{"batchId":`...)
+	rw.buf = appendString(rw.buf, id)
+	rw.buf = append(rw.buf, `,"results":[`...)
+	_, rw.err = rw.w.Write(rw.buf)
+	return rw
+}
+
+// Write writes results.
+func (rw *ResultsWriter) Write(rs ...TradeResult) error {
+	if rw.err != nil || len(rs) == 0 {
+		return rw.err
+	}
+	rw.buf, rw.err = AppendResults(rw.buf[:0], rs)
+	if rw.err == nil {
+		rw.err = rw.WriteEncoded(rw.buf)
+	}
+	return rw.err
+}
+
+// WriteEncoded writes a run of results that AppendResults encoded; an
+// empty run writes nothing.
+func (rw *ResultsWriter) WriteEncoded(run []byte) error {
+	if rw.err != nil || len(run) == 0 {
+		return rw.err
+	}
+	if rw.any {
+		rw.err = rw.w.WriteByte(',')
+	}
+	rw.any = true
+	if rw.err == nil {
+		_, rw.err = rw.w.Write(run)
+	}
+	return rw.err
+}
+
+// Close ends the document (and a final newline) and flushes it.
+func (rw *ResultsWriter) Close() error {
+	if rw.ended {
+		return rw.err
+	}
+	rw.ended = true
+	if rw.err == nil {
+		_, rw.err = rw.w.WriteString("\n]}\n")
+	}
+	if rw.err == nil {
+		rw.err = rw.w.Flush()
+	}
+	return rw.err
+}

@@ -1,0 +1,40 @@
+package config
+
+import (
+	"flag"
+	"fmt"
+	"strings"
+)
+
+// StoreMemory is the --store value of the in-memory store.
+const StoreMemory = "memory"
+
+// Store is where batch state lives: "memory" (one process: pricefn dev)
+// or a Redis URL shared by every ingress and aggregator replica.
+type Store struct {
+	// URL is "memory" or redis://[user:password@]HOST:PORT/DB.
+	URL string
+}
+
+func (c *Store) flags(fs *flag.FlagSet, env Env) {
+	def := env("PRICEFN_STORE")
+	if def == "" {
+		def = StoreMemory
+	}
+	fs.StringVar(&c.URL, "store", def, "batch state: memory (one process only) or redis://HOST:PORT/DB, shared by ingress and every aggregator replica ($PRICEFN_STORE)")
+}
+
+// Memory reports whether the store is the in-memory one.
+func (c *Store) Memory() bool { return c.URL == StoreMemory }
+
+// check validates the URL; shared says the function runs as its own
+// process, so that its state must be shared through Redis.
+func (c *Store) check(fn string, shared bool) error {
+	switch {
+	case c.Memory() && shared:
+		return fmt.Errorf("config: pricefn %s: --store memory keeps batch state in this process only, where ingress and the aggregator cannot share it: use --store redis://HOST:PORT/DB (or pricefn dev, which runs both in one process)", fn)
+	case c.Memory(), strings.HasPrefix(c.URL, "redis://"), strings.HasPrefix(c.URL, "rediss://"):
+		return nil
+	}
+	return fmt.Errorf("config: --store %q: want memory or redis://HOST:PORT/DB", c.URL)
+}
