@@ -5,7 +5,7 @@ ADDR     ?= :8080
 BENCH    ?= .
 BENCHTIME?= 1s
 
-.PHONY: all build run test check fmt vet unit race bench bench-pipeline clean
+.PHONY: all build run test deps check fmt vet unit race bench bench-pipeline clean
 
 all: build
 
@@ -17,8 +17,15 @@ run: build
 	$(BIN) dev --addr $(ADDR)
 
 # Everything CI runs: formatting, vet, the unit and end-to-end tests under
-# the race detector.
-test: check race
+# the race detector. The tests start their own redis-server: deps installs
+# Debian's when it is missing.
+test: deps check race
+
+deps:
+	@command -v redis-server >/dev/null 2>&1 || { \
+		echo "installing redis-server (the store tests start their own)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+	@command -v redis-server >/dev/null 2>&1 || { echo "redis-server is needed by the tests: apt-get install redis-server"; exit 1; }
 
 check: fmt vet
 
