@@ -30,6 +30,8 @@ import (
 	"github.com/pricefn/pricefn/functions/launch"
 	"github.com/pricefn/pricefn/functions/pricer"
 	"github.com/pricefn/pricefn/store"
+	"github.com/pricefn/pricefn/store/redisstore"
+	"github.com/pricefn/pricefn/store/redisstore/redistest"
 )
 
 // pipeline is the engine as four HTTP servers on loopback.
@@ -45,6 +47,13 @@ type pipelineOptions struct {
 	chunk batch.ChunkOptions
 	// pricerMiddleware wraps the pricer's handler (fault injection).
 	pricerMiddleware func(http.Handler) http.Handler
+	// redisURL, when set, keeps batch state in that Redis, shared by
+	// ingress and two aggregator replicas, each with a store of its own,
+	// over which the aggregator's server spreads requests in turn.
+	redisURL string
+	// aggregatorMiddleware wraps each aggregator replica's handler, with
+	// its index (fault injection).
+	aggregatorMiddleware func(replica int, h http.Handler) http.Handler
 }
 
 // recordingSender sends to the broker and copies batch.completed events.
@@ -89,10 +98,34 @@ func startPipeline(t *testing.T, opt pipelineOptions) *pipeline {
 	}
 	sink := host.NewSender(url(p.broker), host.SenderOptions{Backoff: time.Millisecond})
 
-	st := store.NewMem(store.MemOptions{})
+	newStore := func() store.Store { return store.NewMem(store.MemOptions{}) }
+	if opt.redisURL != "" {
+		newStore = func() store.Store {
+			s, err := redisstore.Open(context.Background(), opt.redisURL, store.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+	}
+	st := newStore()
 	in := ingress.New(ingress.Options{Sender: sink, Store: st, Chunk: opt.chunk, Log: log})
 	pr := pricer.New(pricer.Options{Name: "pricer-test", Log: log})
 	ag := aggregator.New(aggregator.Options{Store: st, Sender: &recordingSender{sink, p.completed}, Log: log})
+	var agHandler http.Handler = ag.Routes(log)
+	if opt.redisURL != "" {
+		replicas := []http.Handler{agHandler, aggregator.New(aggregator.Options{Store: newStore(), Sender: &recordingSender{sink, p.completed}, Log: log}).Routes(log)}
+		if opt.aggregatorMiddleware != nil {
+			for i := range replicas {
+				replicas[i] = opt.aggregatorMiddleware(i, replicas[i])
+			}
+		}
+		var turn atomic.Int64
+		agHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			replicas[turn.Add(1)%int64(len(replicas))].ServeHTTP(w, r)
+		})
+	}
 
 	var pricerHandler http.Handler = launch.PricerRoutes(pr, log)
 	if opt.pricerMiddleware != nil {
@@ -101,7 +134,7 @@ func startPipeline(t *testing.T, opt pipelineOptions) *pipeline {
 	p.broker.Config.Handler = b
 	p.ingress.Config.Handler = host.New(host.Options{Handler: in.Routes()}).Handler()
 	p.pricer.Config.Handler = host.New(host.Options{Handler: pricerHandler}).Handler()
-	p.aggregator.Config.Handler = host.New(host.Options{Handler: ag.Routes(log)}).Handler()
+	p.aggregator.Config.Handler = host.New(host.Options{Handler: agHandler}).Handler()
 	for _, s := range []*httptest.Server{p.broker, p.ingress, p.pricer, p.aggregator} {
 		s.Start()
 	}
@@ -447,5 +480,56 @@ func TestPipelineRejectsBadBatch(t *testing.T) {
 	}
 	if code, body := get(t, p.aggregator.URL+"/batches/e2e-bad"); code != http.StatusNotFound {
 		t.Errorf("status of a rejected batch: %d %s, want 404", code, body)
+	}
+}
+
+// TestPipelineTwoAggregatorsOnRedis: ingress and two aggregator replicas
+// share one real redis-server; the broker's deliveries to the aggregator
+// alternate between them, and replica 0 dies half-way (its answers are
+// 503 from then on, as from a pod being killed). The results equal pricefn
+// price's, the batch completes once, and a resubmission is the same batch
+// or, with other content, a 409.
+func TestPipelineTwoAggregatorsOnRedis(t *testing.T) {
+	srv := redistest.Start(t)
+	var served atomic.Int64
+	p := startPipeline(t, pipelineOptions{
+		chunk:    batch.ChunkOptions{TargetCost: 2e6, MaxTrades: 17},
+		redisURL: srv.URL,
+		aggregatorMiddleware: func(replica int, h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if replica == 0 && r.Method == http.MethodPost && served.Add(1) > 4 {
+					http.Error(w, "replica gone", http.StatusServiceUnavailable)
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		},
+	})
+	id := "e2e-redis"
+	data := testBatch(t, id)
+	code, body := submitPlain(t, p.ingress.URL, data)
+	rc := receipt(t, code, body)
+	if rc.Chunks < 10 {
+		t.Fatalf("receipt %+v: want many chunks", rc)
+	}
+	got := results(t, p, id)
+	if w := want(t, data, id); !bytes.Equal(got, w) {
+		t.Fatalf("results differ from pricefn price:\n got %.600s\nwant %.600s", got, w)
+	}
+	if c := completedOnce(t, p, id); c.State != aggregator.StateCompleted || c.Trades != rc.Trades {
+		t.Errorf("batch.completed %+v", c)
+	}
+	if served.Load() <= 4 {
+		t.Errorf("replica 0 served %d deliveries: it never died", served.Load())
+	}
+	// The same content again: the same batch, not priced again.
+	code, body = submitPlain(t, p.ingress.URL, data)
+	var again ingress.Receipt
+	if code != http.StatusAccepted || json.Unmarshal(body, &again) != nil || !again.Existing || again.Attempt != 1 {
+		t.Errorf("resubmitted: %d %s, want the same batch", code, body)
+	}
+	// Other content under the id: 409.
+	if code, body := submitPlain(t, p.ingress.URL, bytes.Replace(data, []byte(`"valuationDate"`), []byte(`"measures":["npv"],"valuationDate"`), 1)); code != http.StatusConflict {
+		t.Errorf("other content under the id: %d %s, want 409", code, body)
 	}
 }
