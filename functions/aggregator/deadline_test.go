@@ -1,0 +1,103 @@
+package aggregator_test
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/store"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = t
+}
+
+// claimWithDeadline claims the fixture's batch id with a deadline, as
+// ingress does, and posts its batch.accepted.
+func (f *fixture) claimWithDeadline(t *testing.T, id string, deadline time.Time) {
+	t.Helper()
+	c, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf(id), TradeIDs: tradeIDs, ChunkOffsets: offsets,
+		SubmittedAt: submitAt, Deadline: deadline})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, id+"/accepted", id, events.BatchAccepted{
+		BatchID: id, Attempt: c.Attempt, Trades: len(tradeIDs), ChunkOffsets: offsets, SubmittedAt: submitAt, Deadline: deadline}))
+}
+
+// A batch whose deadline passes with chunks missing ends partial when it
+// is read, naming the missing trades, with one batch.completed; a chunk
+// arriving later is acknowledged and changes nothing.
+func TestDeadlineEndsBatchOnRead(t *testing.T) {
+	clk := &clock{now: submitAt}
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Now = clk.Now })
+	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
+	if st := f.status(t, "b1"); st.State != aggregator.StateRunning || st.Timings.Deadline == nil {
+		t.Fatalf("before the deadline: %+v", st)
+	}
+	clk.set(submitAt.Add(2 * time.Minute))
+	st := f.status(t, "b1")
+	if st.State != aggregator.StatePartial || st.Missing != 4 || st.ChunksFailed != 2 ||
+		!strings.Contains(st.FailedChunks[0].Reason, "deadline passed") {
+		t.Fatalf("after the deadline: %+v", st)
+	}
+	cs := f.completions(t)
+	if len(cs) != 1 || cs[0].State != aggregator.StatePartial || strings.Join(cs[0].MissingTradeIDs, ",") != "T3,T4,T5,T6" {
+		t.Fatalf("completions %+v", cs)
+	}
+	f.mustPost(t, "/", pricedEvent(t, "b1", 1))
+	if st := f.status(t, "b1"); st.State != aggregator.StatePartial || st.Late != 1 || st.ChunksFailed != 2 {
+		t.Errorf("after a late chunk: %+v", st)
+	}
+	if len(f.completions(t)) != 1 {
+		t.Error("a late chunk announced the batch again")
+	}
+	code, body := f.get(t, "/batches/b1/results")
+	if code != 200 || !strings.Contains(body, `"id":"T0","npv":1`) || !strings.Contains(body, "trade T3: not priced: chunk 1 failed: deadline passed") {
+		t.Errorf("results: %d %s", code, body)
+	}
+}
+
+// Run ends overdue batches that nobody reads.
+func TestDeadlineSweep(t *testing.T) {
+	clk := &clock{now: submitAt}
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Now, o.SweepEvery = clk.Now, time.Millisecond })
+	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
+	f.claimWithDeadline(t, "b2", submitAt.Add(time.Hour))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.fn.Run(ctx) }()
+	clk.set(submitAt.Add(2 * time.Minute))
+	for deadline := time.Now().Add(5 * time.Second); len(f.sender.events()) == 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	cs := f.completions(t)
+	if len(cs) != 1 || cs[0].BatchID != "b1" || cs[0].State != aggregator.StateFailed || cs[0].Missing != 7 {
+		t.Fatalf("completions %+v, want b1 failed", cs)
+	}
+	if st := f.status(t, "b2"); st.State != aggregator.StatePending {
+		t.Errorf("b2 before its deadline: %s", st.State)
+	}
+}
