@@ -64,17 +64,28 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		progress = io.Discard
 	}
 
-	rc, err := postBatch(ctx, client, *base, data, *structured)
+	sentIDs, err := tradeIDs(data)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	rc, err := postBatch(ctx, client, *base, data, *structured, progress)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(progress, "batch %s accepted: %d trades in %d chunks\n", rc.BatchID, rc.Trades, rc.Chunks)
+	if rc.Existing {
+		fmt.Fprintf(progress, "batch %s was submitted before with the same content (%s): not priced again\n", rc.BatchID, rc.State)
+	} else {
+		fmt.Fprintf(progress, "batch %s accepted (attempt %d): %d trades in %d chunks\n", rc.BatchID, rc.Attempt, rc.Trades, rc.Chunks)
+	}
 	statusURL, err := resolve(*base, rc.StatusURL)
 	if err != nil {
 		return err
 	}
 	results, err := waitResults(ctx, client, statusURL, *lostAfter, progress)
 	if err != nil {
+		return fmt.Errorf("batch %s: %w", rc.BatchID, err)
+	}
+	if err := checkResults(results, sentIDs); err != nil {
 		return fmt.Errorf("batch %s: %w", rc.BatchID, err)
 	}
 	if *out != "" {
@@ -98,7 +109,9 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 }
 
 // postBatch sends data as a batch.submitted CloudEvent to the gateway.
-func postBatch(ctx context.Context, client *http.Client, base string, data []byte, structured bool) (*ingress.Receipt, error) {
+// A connection failure, a 429 or a 5xx is retried with backoff, with the
+// same event: the engine takes a batch sent twice as one.
+func postBatch(ctx context.Context, client *http.Client, base string, data []byte, structured bool, progress io.Writer) (*ingress.Receipt, error) {
 	e := cloudevents.NewEvent()
 	e.SetType(events.TypeBatchSubmitted)
 	e.SetSource("/pricefn/submit")
@@ -113,13 +126,35 @@ func postBatch(ctx context.Context, client *http.Client, base string, data []byt
 	if err != nil {
 		return nil, err
 	}
-	req, err := cehttp.NewHTTPRequestFromEvent(ctx, target, e)
-	if err != nil {
-		return nil, err
-	}
-	resp, body, err := do(client, req)
-	if err != nil {
-		return nil, err
+	var resp *http.Response
+	var body []byte
+	for attempt := 1; ; attempt++ {
+		req, err := cehttp.NewHTTPRequestFromEvent(ctx, target, e)
+		if err != nil {
+			return nil, err
+		}
+		resp, body, err = do(client, req)
+		retry := err != nil || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
+		if !retry {
+			break
+		}
+		if attempt == submitRetries {
+			if err != nil {
+				return nil, fmt.Errorf("sending the batch to %s: %w (tried %d times)", target, err, attempt)
+			}
+			return nil, fmt.Errorf("batch not accepted (%s, tried %d times): %s", resp.Status, attempt, errorText(body))
+		}
+		why := ""
+		if err != nil {
+			why = err.Error()
+		} else {
+			why = resp.Status + ": " + errorText(body)
+		}
+		wait := backoff(attempt)
+		fmt.Fprintf(progress, "sending the batch failed (%s): again in %s\n", why, wait)
+		if err := sleepCtx(ctx, wait); err != nil {
+			return nil, err
+		}
 	}
 	if resp.StatusCode != http.StatusAccepted {
 		return nil, fmt.Errorf("batch rejected (%s): %s", resp.Status, errorText(body))
@@ -134,6 +169,67 @@ func postBatch(ctx context.Context, client *http.Client, base string, data []byt
 	return &rc, nil
 }
 
+// submitRetries is how many times submit tries a request that fails for
+// want of a connection or with a 429 or 5xx.
+const submitRetries = 6
+
+// backoff is the wait before try attempt+1: 0.5 s doubling, at most 8 s.
+func backoff(attempt int) time.Duration {
+	return min(500*time.Millisecond<<(attempt-1), 8*time.Second)
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// tradeIDs reads the trade ids of a batch document, in order.
+func tradeIDs(data []byte) ([]string, error) {
+	var doc struct {
+		Trades []struct {
+			ID string `json:"id"`
+		} `json:"trades"`
+	}
+	if err := json.Unmarshal(data, &doc); err != nil {
+		return nil, fmt.Errorf("not a batch: %w", err)
+	}
+	ids := make([]string, len(doc.Trades))
+	for i, t := range doc.Trades {
+		ids[i] = t.ID
+	}
+	return ids, nil
+}
+
+// checkResults checks that results hold one result per trade sent, in
+// order: a results document of another batch (a stale id, a server bug)
+// must not pass for this one's.
+func checkResults(results []byte, sent []string) error {
+	var doc struct {
+		Results []struct {
+			ID string `json:"id"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(results, &doc); err != nil {
+		return fmt.Errorf("results are not a results document: %w", err)
+	}
+	if len(doc.Results) != len(sent) {
+		return fmt.Errorf("results hold %d trades, the batch sent %d: they are not this batch's", len(doc.Results), len(sent))
+	}
+	for i, r := range doc.Results {
+		if r.ID != sent[i] {
+			return fmt.Errorf("result %d is for trade %q, the batch sent %q there: they are not this batch's", i, r.ID, sent[i])
+		}
+	}
+	return nil
+}
+
 // waitResults long-polls the results until the batch is finished, showing
 // its progress, and returns the results document. The engine answers 202
 // a moment before the aggregator hears of the batch, so a 404 is asked
@@ -142,11 +238,23 @@ func postBatch(ctx context.Context, client *http.Client, base string, data []byt
 func waitResults(ctx context.Context, client *http.Client, statusURL string, lostAfter time.Duration, progress io.Writer) ([]byte, error) {
 	last := ""
 	var unknownSince time.Time
+	failures := 0
 	for {
 		code, body, err := get(ctx, client, statusURL+"/results?wait=2s")
-		if err != nil {
-			return nil, err
+		if err != nil || code >= 500 || code == http.StatusTooManyRequests {
+			// The engine may be restarting: ask again, with backoff.
+			if failures++; failures == submitRetries || ctx.Err() != nil {
+				if err == nil {
+					err = fmt.Errorf("%d %s: %s", code, http.StatusText(code), errorText(body))
+				}
+				return nil, fmt.Errorf("results: %w (tried %d times)", err, failures)
+			}
+			if err := sleepCtx(ctx, backoff(failures)); err != nil {
+				return nil, err
+			}
+			continue
 		}
+		failures = 0
 		switch code {
 		case http.StatusOK:
 			return body, nil
@@ -164,7 +272,7 @@ func waitResults(ctx context.Context, client *http.Client, statusURL string, los
 			if unknownSince.IsZero() {
 				unknownSince = time.Now()
 			} else if time.Since(unknownSince) > lostAfter {
-				return nil, fmt.Errorf("results: the engine has not known the batch for %s: %s", lostAfter, errorText(body))
+				return nil, fmt.Errorf("the engine does not know the batch any more (for %s now: it restarted without a shared store, or forgot the batch after its retention); submit it again: %s", lostAfter, errorText(body))
 			}
 			// Pause: a server that answers 404 at once must not be
 			// polled in a tight loop.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -69,7 +70,13 @@ func TestSubmitPrintsWhatPriceDoes(t *testing.T) {
 		if code != 0 || got != want {
 			t.Fatalf("submit %v: exit %d, stderr %s\n got %.300s\nwant %.300s", mode, code, stderr, got, want)
 		}
-		if !strings.Contains(stderr, "batch gen-1 accepted: 150 trades in 4 chunks") || !strings.Contains(stderr, "batch gen-1 completed") {
+		// The first submission prices the batch; the second, of the same
+		// content under the same id, is the same batch.
+		first := "batch gen-1 accepted (attempt 1): 150 trades in 4 chunks"
+		if mode != nil {
+			first = "batch gen-1 was submitted before with the same content (completed): not priced again"
+		}
+		if !strings.Contains(stderr, first) || !strings.Contains(stderr, "batch gen-1 completed") {
 			t.Errorf("progress: %s", stderr)
 		}
 	}
@@ -112,10 +119,63 @@ func TestSubmitGivesUpOnLostBatch(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "b.json")
 	os.WriteFile(file, []byte(`{}`), 0o644)
 	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, "--lost-after", "600ms", "--timeout", "20s", file)
-	if code != 1 || !strings.Contains(stderr, "has not known the batch for 600ms") {
+	if code != 1 || !strings.Contains(stderr, "the engine does not know the batch any more (for 600ms") {
 		t.Fatalf("exit %d, stderr %q, want a lost-batch error", code, stderr)
 	}
 	if n := polls.Load(); n > 10 {
 		t.Errorf("%d polls in 600ms: polling in a tight loop", n)
+	}
+}
+
+// TestSubmitConflict: other content under an id in use is refused with
+// the server's reason, and nothing is printed as results.
+func TestSubmitConflict(t *testing.T) {
+	url := startDev(t)
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.json"), filepath.Join(dir, "b.json")
+	runCmd(t, "gen", "--type", "fra", "-n", "3", "--id", "same", "--out", a)
+	runCmd(t, "gen", "--type", "fra", "-n", "4", "--id", "same", "--out", b)
+	if code, _, stderr := runCmd(t, "submit", "--url", url, "--quiet", a); code != 0 {
+		t.Fatalf("first: %d %s", code, stderr)
+	}
+	code, stdout, stderr := runCmd(t, "submit", "--url", url, b)
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "409 Conflict") || !strings.Contains(stderr, `batch id "same" is in use`) {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+}
+
+// TestSubmitRetriesAndChecksResults: a gateway that fails twice (503, as
+// while a pod restarts) is tried again with the same event; results that
+// are not the batch's (other trade ids) fail submit.
+func TestSubmitRetriesAndChecksResults(t *testing.T) {
+	var posts atomic.Int64
+	ids := map[string]bool{}
+	var mu sync.Mutex
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ids[r.Header.Get("ce-id")] = true
+		mu.Unlock()
+		if posts.Add(1) <= 2 {
+			http.Error(w, `{"error":"restarting"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":2,"chunks":1,"statusUrl":"/batches/b"}`)
+	})
+	mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"batchId":"b","results":[{"id":"T1","npv":1},{"id":"OTHER","npv":2}]}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "b.json")
+	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"},{"id":"T2"}]}`), 0o644)
+	code, stdout, stderr := runCmd(t, "submit", "--url", srv.URL, file)
+	if posts.Load() != 3 || len(ids) != 1 {
+		t.Errorf("%d posts with %d event ids, want 3 of one event", posts.Load(), len(ids))
+	}
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "sending the batch failed (503 Service Unavailable") ||
+		!strings.Contains(stderr, `result 1 is for trade "OTHER", the batch sent "T2" there`) {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
