@@ -22,6 +22,7 @@ type Mem struct {
 	watches Watchers
 	bytes   int64     // trades and results held
 	swept   time.Time // last sweep
+	freed   int64     // bytes forgotten since the last call of opt.Freed
 }
 
 // MemOptions tunes a Mem.
@@ -33,7 +34,17 @@ type MemOptions struct {
 	MaxBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Freed, when set, is called (outside the store's lock) after a sweep
+	// forgot batches holding at least FreedEvery bytes since its last
+	// call, or the last batches it held: a process can give the memory back to the system then
+	// (debug.FreeOSMemory) rather than at its next garbage collection,
+	// which an idle process may not have for minutes.
+	Freed func()
 }
+
+// FreedEvery is how many bytes of forgotten batches make Mem call
+// MemOptions.Freed.
+const FreedEvery = 8 << 20
 
 // DefaultMaxBytes is Mem's default bound on the trades and results it
 // keeps.
@@ -67,8 +78,15 @@ func NewMem(opt MemOptions) *Mem {
 const sweepEvery = time.Second
 
 // sweep forgets expired batches, at most once per sweepEvery, and the
-// oldest finished ones while over MaxBytes. s.mu is held.
+// oldest finished ones while over MaxBytes. s.mu is held; it calls
+// opt.Freed in a goroutine of its own when enough was forgotten.
 func (s *Mem) sweep() {
+	defer func() {
+		if s.opt.Freed != nil && (s.freed >= FreedEvery || (s.freed > 0 && len(s.batches) == 0)) {
+			s.freed = 0
+			go s.opt.Freed()
+		}
+	}()
 	now := s.opt.Now()
 	if now.Sub(s.swept) >= sweepEvery || now.Before(s.swept) {
 		s.swept = now
@@ -107,6 +125,7 @@ func (b *memBatch) expired(now time.Time, o Options) bool {
 func (s *Mem) drop(ref Ref, b *memBatch) {
 	delete(s.batches, ref)
 	s.bytes -= b.bytes
+	s.freed += b.bytes
 	s.notify(ref)
 }
 
@@ -299,10 +318,13 @@ func (s *Mem) Expire(ctx context.Context, ref Ref, attempt int, now time.Time, r
 	return s.claim(b, Update{}), nil
 }
 
-// Overdue implements Store.
+// Overdue implements Store. It also forgets the batches past their
+// retention: the aggregator asks every second, so memory is given back
+// when no batch comes in.
 func (s *Mem) Overdue(ctx context.Context, now time.Time, limit int) ([]Ref, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.sweep()
 	var out []Ref
 	for ref, b := range s.batches {
 		if len(out) >= limit {

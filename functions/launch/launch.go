@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -78,7 +79,9 @@ func Ingress(ctx context.Context, args []string, env config.Env, stderr io.Write
 // Call the returned function to close it.
 func OpenStore(ctx context.Context, c config.Store, opt store.Options) (store.Store, func(), error) {
 	if c.Memory() {
-		return store.NewMem(store.MemOptions{Options: opt}), func() {}, nil
+		// Forgotten batches go back to the system at once, not at the
+		// next garbage collection of an idle process.
+		return store.NewMem(store.MemOptions{Options: opt, Freed: debug.FreeOSMemory}), func() {}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
