@@ -1,6 +1,7 @@
 // Package knative holds pricefn's own Knative manifests: the Broker
-// (broker.yaml), its Triggers (triggers.yaml) and the Knative Services of the
-// functions (services.yaml), as plain YAML for kubectl, ko and Helm.
+// (broker.yaml), its Triggers (triggers.yaml), the Knative Services of the
+// functions (services.yaml) and a Redis for trials that keeps the batches'
+// state (redis.yaml), as plain YAML for kubectl, ko and Helm.
 //
 // The manifests are also compiled into the binary, so "pricefn broker" can
 // route events with the project's own Triggers on a machine with no files
@@ -13,7 +14,8 @@ import "embed"
 var manifests embed.FS
 
 // Manifests returns the YAML files of this directory (broker.yaml,
-// triggers.yaml, services.yaml), read-only, at the root of the file system.
+// triggers.yaml, services.yaml, redis.yaml), read-only, at the root of the
+// file system.
 func Manifests() embed.FS {
 	return manifests
 }

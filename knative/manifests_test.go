@@ -2,13 +2,16 @@ package knative_test
 
 import (
 	"io/fs"
+	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/pricefn/pricefn/events/broker"
 	"github.com/pricefn/pricefn/knative"
 )
 
@@ -19,7 +22,7 @@ func objects(t *testing.T) []map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(names, ","); got != "broker.yaml,services.yaml,triggers.yaml" {
+	if got := strings.Join(names, ","); got != "broker.yaml,redis.yaml,services.yaml,triggers.yaml" {
 		t.Errorf("embedded manifests %s", got)
 	}
 	var objs []map[string]any
@@ -79,7 +82,9 @@ func TestManifestKinds(t *testing.T) {
 	for _, o := range objects(t) {
 		got = append(got, str(o, "kind")+"/"+str(o, "metadata", "name"))
 	}
-	want := "Broker/pricefn,Service/pricefn-ingress,Service/pricefn-pricer,Service/pricefn-aggregator," +
+	want := "Broker/pricefn," +
+		"Secret/pricefn-store,PersistentVolumeClaim/pricefn-redis,Deployment/pricefn-redis,Service/pricefn-redis," +
+		"Service/pricefn-ingress,Service/pricefn-pricer,Service/pricefn-aggregator," +
 		"Trigger/pricefn-chunk-requested,Trigger/pricefn-chunk-priced,Trigger/pricefn-batch-accepted,Trigger/pricefn-batch-submitted"
 	if strings.Join(got, ",") != want {
 		t.Errorf("objects %v, want %s", got, want)
@@ -89,13 +94,10 @@ func TestManifestKinds(t *testing.T) {
 func TestServices(t *testing.T) {
 	const brokerURL = "http://broker-ingress.knative-eventing.svc.cluster.local/pricefn/pricefn"
 	for _, o := range objects(t) {
-		if str(o, "kind") != "Service" {
+		if str(o, "kind") != "Service" || str(o, "apiVersion") != "serving.knative.dev/v1" {
 			continue
 		}
 		name := str(o, "metadata", "name")
-		if str(o, "apiVersion") != "serving.knative.dev/v1" {
-			t.Errorf("%s: apiVersion %s", name, str(o, "apiVersion"))
-		}
 		fn := strings.TrimPrefix(name, "pricefn-")
 		tmpl := get(o, "spec", "template")
 		ann := func(k string) string { return str(tmpl, "metadata", "annotations", "autoscaling.knative.dev/"+k) }
@@ -121,7 +123,7 @@ func TestServices(t *testing.T) {
 			str(sc, "seccompProfile", "type") != "RuntimeDefault" {
 			t.Errorf("%s: securityContext %v is not restrictive", name, sc)
 		}
-		sink, maxWait := "", ""
+		sink, maxWait, store := "", "", ""
 		if env, _ := get(c, "env").([]any); len(env) > 0 {
 			for _, e := range env {
 				switch str(e, "name") {
@@ -129,6 +131,14 @@ func TestServices(t *testing.T) {
 					sink = str(e, "value")
 				case "PRICEFN_MAX_WAIT":
 					maxWait = str(e, "value")
+				case "PRICEFN_STORE":
+					// The store's URL comes from the Secret of redis.yaml.
+					if ref := get(e, "valueFrom", "secretKeyRef"); str(ref, "name") == "pricefn-store" && str(ref, "key") == "store" && str(e, "value") == "" {
+						store = "secret pricefn-store/store"
+					} else {
+						store = "bad"
+						t.Errorf("%s: PRICEFN_STORE %v, want valueFrom secretKeyRef pricefn-store key store", name, e)
+					}
 				}
 			}
 		}
@@ -140,9 +150,18 @@ func TestServices(t *testing.T) {
 			if sink != "" {
 				t.Errorf("pricer: K_SINK %q, want none (it replies)", sink)
 			}
+			if store != "" {
+				t.Errorf("pricer: PRICEFN_STORE set, want none (it keeps no state)")
+			}
 		case "aggregator":
-			if ann("min-scale") != "1" || ann("max-scale") != "1" {
-				t.Errorf("aggregator: min-scale %q max-scale %q, want 1 and 1 (in-memory state)", ann("min-scale"), ann("max-scale"))
+			// Its state is in Redis: it scales like the others, to zero.
+			maxScale, err := strconv.Atoi(ann("max-scale"))
+			if ann("min-scale") != "0" || err != nil || maxScale < 2 || ann("metric") != "concurrency" || ann("target") == "" {
+				t.Errorf("aggregator: autoscaling %v, want concurrency with a target, min-scale 0 and max-scale of several replicas",
+					get(tmpl, "metadata", "annotations"))
+			}
+			if store == "" {
+				t.Error("aggregator: no PRICEFN_STORE, want the shared store")
 			}
 			if sink != brokerURL {
 				t.Errorf("aggregator: K_SINK %q, want %s", sink, brokerURL)
@@ -156,8 +175,134 @@ func TestServices(t *testing.T) {
 			if sink != brokerURL {
 				t.Errorf("ingress: K_SINK %q, want %s", sink, brokerURL)
 			}
+			if store == "" {
+				t.Error("ingress: no PRICEFN_STORE, want the shared store")
+			}
 		default:
 			t.Errorf("unexpected Service %s", name)
 		}
+	}
+}
+
+// find returns the object of that kind and name (nil when absent).
+func find(objs []map[string]any, apiVersion, kind, name string) map[string]any {
+	for _, o := range objs {
+		if str(o, "apiVersion") == apiVersion && str(o, "kind") == kind && str(o, "metadata", "name") == name {
+			return o
+		}
+	}
+	return nil
+}
+
+// TestRetryBudgets computes each Trigger's retry schedule from the
+// manifests as the Broker applies it: every Trigger must outlive a
+// subscriber gone for a pod restart (30 s) without dead-lettering, and
+// bound each attempt below its Service's timeoutSeconds so the Broker, not
+// the platform, ends a stuck attempt.
+func TestRetryBudgets(t *testing.T) {
+	const restart = 30 * time.Second
+	m, err := broker.LoadManifest(knative.Manifests(), broker.DefaultName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs := objects(t)
+	seen := map[string]bool{}
+	for _, tr := range m.Triggers {
+		d := m.DeliveryOf(tr)
+		sched, err := d.Schedule()
+		if err != nil {
+			t.Errorf("trigger %s: %v", tr.Name, err)
+			continue
+		}
+		svc := tr.Subscriber.Ref.Name
+		seen[svc] = true
+		if got := sched.Outage(); got < restart {
+			t.Errorf("trigger %s (%s): backoffs %v sum to %v, want at least %v", tr.Name, svc, sched.Backoffs, got, restart)
+		}
+		// The dead-letter sink (the aggregator) is tried with the same
+		// schedule, so it survives a restart too.
+		ksvc := find(objs, "serving.knative.dev/v1", "Service", svc)
+		limit, _ := get(ksvc, "spec", "template", "spec", "timeoutSeconds").(float64)
+		if sched.Timeout <= 0 || limit == 0 || sched.Timeout >= time.Duration(limit)*time.Second {
+			t.Errorf("trigger %s: attempt timeout %v, Service %s timeoutSeconds %v: want a timeout below it", tr.Name, sched.Timeout, svc, limit)
+		}
+		t.Logf("trigger %s -> %s: %d attempts, backoffs %v (outage survived %v), timeout %v, at most %v",
+			tr.Name, svc, sched.Attempts, sched.Backoffs, sched.Outage(), sched.Timeout, sched.Longest(0))
+	}
+	for _, svc := range []string{"pricefn-pricer", "pricefn-aggregator"} {
+		if !seen[svc] {
+			t.Errorf("no Trigger delivers to %s", svc)
+		}
+	}
+	// The pricer's attempt must outlast a chunk's pricing (about 1 s of
+	// one core, 4 at once per pod) plus a cold start.
+	for _, tr := range m.Triggers {
+		if tr.Subscriber.Ref.Name != "pricefn-pricer" {
+			continue
+		}
+		if sched, _ := m.DeliveryOf(tr).Schedule(); sched.Timeout < 30*time.Second {
+			t.Errorf("trigger %s: attempt timeout %v, want at least 30 s (4 chunks of ~1 s and a cold start)", tr.Name, sched.Timeout)
+		}
+	}
+	if sched, err := m.Delivery.Schedule(); err != nil || sched.Outage() < restart {
+		t.Errorf("Broker default delivery: %+v, %v; want at least %v of backoffs", sched, err, restart)
+	}
+}
+
+// TestRedis checks the trial Redis: persistent (append-only file on the
+// claimed volume), not evicting state, reachable at the URL of the Secret
+// the functions read, restrictive like the functions.
+func TestRedis(t *testing.T) {
+	objs := objects(t)
+	secret := find(objs, "v1", "Secret", "pricefn-store")
+	store, err := url.Parse(str(secret, "stringData", "store"))
+	if err != nil || store.Scheme != "redis" || store.Path != "/0" {
+		t.Fatalf("Secret pricefn-store: store %q, want redis://HOST:PORT/0", str(secret, "stringData", "store"))
+	}
+	svc := find(objs, "v1", "Service", store.Hostname())
+	if svc == nil {
+		t.Fatalf("store host %s: no Service of that name", store.Hostname())
+	}
+	port, _ := get(svc, "spec", "ports", 0, "port").(float64)
+	if strconv.Itoa(int(port)) != store.Port() {
+		t.Errorf("Service %s port %v, store URL port %s", store.Hostname(), port, store.Port())
+	}
+	dep := find(objs, "apps/v1", "Deployment", "pricefn-redis")
+	if dep == nil {
+		t.Fatal("no Deployment pricefn-redis")
+	}
+	pod := get(dep, "spec", "template")
+	sel, _ := get(svc, "spec", "selector").(map[string]any)
+	for k, v := range sel {
+		if str(pod, "metadata", "labels", k) != v {
+			t.Errorf("Service selector %s=%v does not match the Deployment's pod labels %v", k, v, get(pod, "metadata", "labels"))
+		}
+	}
+	if get(dep, "spec", "replicas") != float64(1) || str(dep, "spec", "strategy", "type") != "Recreate" {
+		t.Errorf("Deployment: replicas %v strategy %v, want 1 and Recreate (one writer of the volume)", get(dep, "spec", "replicas"), get(dep, "spec", "strategy"))
+	}
+	c := get(pod, "spec", "containers", 0)
+	args := map[string]string{}
+	list, _ := get(c, "args").([]any)
+	for i := 0; i+1 < len(list); i += 2 {
+		args[list[i].(string)] = list[i+1].(string)
+	}
+	if args["--appendonly"] != "yes" || args["--maxmemory-policy"] != "noeviction" || args["--dir"] != "/data" {
+		t.Errorf("redis args %v, want --appendonly yes, --maxmemory-policy noeviction, --dir /data", list)
+	}
+	if str(c, "volumeMounts", 0, "mountPath") != "/data" {
+		t.Errorf("redis mounts %v, want its volume at /data", get(c, "volumeMounts"))
+	}
+	claim := str(pod, "spec", "volumes", 0, "persistentVolumeClaim", "claimName")
+	if claim == "" || find(objs, "v1", "PersistentVolumeClaim", claim) == nil {
+		t.Errorf("redis volume %v, want a PersistentVolumeClaim of these manifests", get(pod, "spec", "volumes"))
+	}
+	sc := get(c, "securityContext")
+	if get(sc, "runAsNonRoot") != true || get(sc, "allowPrivilegeEscalation") != false ||
+		get(sc, "readOnlyRootFilesystem") != true || str(sc, "capabilities", "drop", 0) != "ALL" {
+		t.Errorf("redis securityContext %v is not restrictive", sc)
+	}
+	if str(c, "image") == "" || strings.HasSuffix(str(c, "image"), ":latest") || !strings.Contains(str(c, "image"), ":") {
+		t.Errorf("redis image %q, want a pinned tag", str(c, "image"))
 	}
 }

@@ -55,20 +55,29 @@ func parseBrokerFlags(args []string, getenv func(string) string, stderr io.Write
 	fs.StringVar(&opts.addr, "addr", defAddr, "listen address (the default is :$PORT when PORT is set)")
 	manifests := fs.String("manifests", "", "directory of Knative YAML with the Broker and Triggers (default: the embedded project manifests)")
 	fs.StringVar(&opts.config.Name, "broker", broker.DefaultName, "name of the Broker whose Triggers apply")
-	fs.Func("subscriber", "`NAME=URL`: base URL of the Knative Service NAME that Triggers refer to (repeat for each)", func(s string) error {
+	fs.Func("subscriber", "`NAME=URL[,URL...]`: base URL of the Knative Service NAME that Triggers refer to, or of each of its replicas, used in turn (repeat for each Service; repeating a NAME adds replicas)", func(s string) error {
 		name, u, ok := strings.Cut(s, "=")
 		if !ok || name == "" || u == "" {
-			return errors.New("want NAME=URL, e.g. pricefn-pricer=http://127.0.0.1:8081")
+			return errors.New("want NAME=URL or NAME=URL1,URL2, e.g. pricefn-pricer=http://127.0.0.1:8081")
+		}
+		for _, a := range strings.Split(u, ",") {
+			if strings.TrimSpace(a) == "" {
+				return fmt.Errorf("%s: empty URL in %q", name, u)
+			}
+		}
+		if prev, ok := opts.config.Subscribers[name]; ok {
+			u = prev + "," + u
 		}
 		opts.config.Subscribers[name] = u
 		return nil
 	})
 	fs.IntVar(&opts.config.QueueSize, "queue-size", broker.DefaultQueueSize, "deliveries held in memory; beyond, the ingress answers 429")
+	fs.IntVar(&opts.config.BatchQuota, "batch-quota", 0, "deliveries one batch (batchid) may hold; beyond, its events get 429 while other batches get in (0: half of --queue-size; negative: no quota)")
 	fs.IntVar(&opts.config.Workers, "workers", broker.DefaultWorkers, "deliveries in progress at once")
 	fs.DurationVar(&opts.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, how long to let queued deliveries finish")
 	level := fs.String("log-level", "info", "debug, info, warn or error")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pricefn broker [flags]\n\nRuns a local broker that routes CloudEvents like the pricefn Knative Broker,\nwith the Triggers of the project's manifests (knative/): POST events to /,\nhealth at /healthz, metrics at /metrics. Every Service the Triggers name\nneeds a --subscriber.\n\nexample:\n  pricefn broker --addr :8080 \\\n    --subscriber pricefn-ingress=http://127.0.0.1:8083 \\\n    --subscriber pricefn-pricer=http://127.0.0.1:8081 \\\n    --subscriber pricefn-aggregator=http://127.0.0.1:8082\n\nflags:")
+		fmt.Fprintln(stderr, "usage: pricefn broker [flags]\n\nRuns a local broker that routes CloudEvents like the pricefn Knative Broker,\nwith the Triggers of the project's manifests (knative/): POST events to /,\nhealth at /healthz, metrics at /metrics. Every Service the Triggers name\nneeds a --subscriber; a Service with several replicas gets their URLs,\ncomma-separated: each delivery goes to the next one, a retry to another.\n\nexample:\n  pricefn broker --addr :8080 \\\n    --subscriber pricefn-ingress=http://127.0.0.1:8083 \\\n    --subscriber pricefn-pricer=http://127.0.0.1:8081 \\\n    --subscriber pricefn-aggregator=http://127.0.0.1:8082,http://127.0.0.1:9082\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

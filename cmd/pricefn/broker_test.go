@@ -40,15 +40,19 @@ func TestParseBrokerFlags(t *testing.T) {
 	opts, err = parseBrokerFlags([]string{
 		"--addr", "127.0.0.1:7000", "--broker", "b", "--manifests", t.TempDir(),
 		"--subscriber", "pricefn-pricer=http://127.0.0.1:8081",
-		"--subscriber", "pricefn-aggregator=http://127.0.0.1:8082/x",
-		"--queue-size", "10", "--workers", "2", "--log-level", "debug",
+		"--subscriber", "pricefn-aggregator=http://127.0.0.1:8082/x,http://127.0.0.1:9082/x",
+		"--subscriber", "pricefn-aggregator=http://127.0.0.1:10082/x",
+		"--queue-size", "10", "--batch-quota", "3", "--workers", "2", "--log-level", "debug",
 	}, env("9090"), &stderr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"pricefn-pricer": "http://127.0.0.1:8081", "pricefn-aggregator": "http://127.0.0.1:8082/x"}
+	want := map[string]string{
+		"pricefn-pricer":     "http://127.0.0.1:8081",
+		"pricefn-aggregator": "http://127.0.0.1:8082/x,http://127.0.0.1:9082/x,http://127.0.0.1:10082/x",
+	}
 	c := opts.config
-	if opts.addr != "127.0.0.1:7000" || c.Name != "b" || c.Manifests == nil || c.QueueSize != 10 || c.Workers != 2 ||
+	if opts.addr != "127.0.0.1:7000" || c.Name != "b" || c.Manifests == nil || c.QueueSize != 10 || c.BatchQuota != 3 || c.Workers != 2 ||
 		opts.logLevel != zerolog.DebugLevel || len(c.Subscribers) != 2 ||
 		c.Subscribers["pricefn-pricer"] != want["pricefn-pricer"] || c.Subscribers["pricefn-aggregator"] != want["pricefn-aggregator"] {
 		t.Errorf("flags: %+v", opts)
@@ -56,6 +60,8 @@ func TestParseBrokerFlags(t *testing.T) {
 	for _, args := range [][]string{
 		{"--subscriber", "no-equals"},
 		{"--subscriber", "=http://x"},
+		{"--subscriber", "pricefn-pricer=http://127.0.0.1:1,,http://127.0.0.1:2"},
+		{"--subscriber", "pricefn-pricer=http://127.0.0.1:1,"},
 		{"--log-level", "loud"},
 		{"extra"},
 	} {
@@ -143,5 +149,80 @@ func TestServeBrokerUnresolved(t *testing.T) {
 	err = serveBroker(context.Background(), ln, opts, zerolog.Nop())
 	if !errors.Is(err, broker.ErrUnresolved) || !strings.Contains(err.Error(), "pricefn-pricer") {
 		t.Errorf("serveBroker without subscribers: %v, want ErrUnresolved naming pricefn-pricer", err)
+	}
+}
+
+// A Service given two replicas gets events on both in turn; once one is
+// gone, every event still reaches the other.
+func TestServeBrokerReplicas(t *testing.T) {
+	got := make(chan string, 100)
+	replica := func() *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			e, err := cehttp.NewEventFromHTTPRequest(r)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
+			got <- r.Host + " " + e.ID()
+		}))
+	}
+	one, two := replica(), replica()
+	defer two.Close()
+	opts, err := parseBrokerFlags([]string{
+		"--subscriber", "pricefn-pricer=" + one.URL + "," + two.URL,
+		"--subscriber", "pricefn-aggregator=http://127.0.0.1:1",
+		"--subscriber", "pricefn-ingress=http://127.0.0.1:1",
+	}, func(string) string { return "" }, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.config.Sleep = func(ctx context.Context, _ time.Duration) error { return ctx.Err() } // retry at once
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + ln.Addr().String()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveBroker(ctx, ln, opts, zerolog.Nop()) }()
+	send := func(id string) {
+		t.Helper()
+		e, err := events.New(events.TypeChunkRequested, "test", id, "b-1", map[string]int{"index": 0})
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, err := cehttp.NewHTTPRequestFromEvent(context.Background(), base+"/", e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("post %s: %d, want 202", id, resp.StatusCode)
+		}
+	}
+	hosts := map[string]int{}
+	for _, id := range []string{"c1", "c2"} {
+		send(id)
+		host, _, _ := strings.Cut(<-got, " ")
+		hosts[host]++
+	}
+	if len(hosts) != 2 {
+		t.Errorf("two events went to %v, want one to each replica", hosts)
+	}
+	one.Close()
+	live := strings.TrimPrefix(two.URL, "http://")
+	for _, id := range []string{"c3", "c4"} {
+		send(id)
+		if r := <-got; r != live+" "+id {
+			t.Errorf("got %q, want %s on the live replica %s", r, id, live)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("serveBroker: %v", err)
 	}
 }

@@ -11,9 +11,13 @@
 //
 // The broker keeps at most Config.QueueSize deliveries in memory and runs
 // at most Config.Workers at once; when the queue is full the ingress answers
-// 429, which a sender retries. Like Knative, it delivers at least once and
-// does not keep order. It stores nothing: events queued when the process
-// stops are lost.
+// 429, which a sender retries. One batch (the batchid extension) may hold at
+// most Config.BatchQuota of the queue: beyond it the batch gets 429 and backs
+// off while other batches still get in, so a big batch flows as the queue
+// drains instead of starving small ones. A Service may have several
+// addresses (replicas), used in turn; a retry goes to the next one. Like
+// Knative, it delivers at least once and does not keep order. It stores
+// nothing: events queued when the process stops are lost.
 package broker
 
 import (
@@ -22,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"net/http"
 	"sync"
 	"time"
@@ -57,6 +62,9 @@ var (
 	// ErrQueueFull reports that the queue has no room for the event's
 	// deliveries; the ingress answers 429.
 	ErrQueueFull = errors.New("broker: queue full")
+	// ErrBatchFull reports that the event's batch already holds its share
+	// of the queue (Config.BatchQuota); the ingress answers 429.
+	ErrBatchFull = errors.New("broker: batch holds its share of the queue")
 	// ErrClosed reports that the broker is shutting down or shut down; the
 	// ingress answers 503.
 	ErrClosed = errors.New("broker: shut down")
@@ -77,15 +85,27 @@ type Config struct {
 	Manifests fs.FS
 	// Subscribers maps the name of a Knative Service that a Trigger refers to
 	// (subscriber or deadLetterSink ref) to its base URL, e.g.
-	// "pricefn-pricer": "http://127.0.0.1:8081". A Destination's relative uri
-	// is appended to the base URL's path ("/dead-letter" gives
-	// http://127.0.0.1:8082/dead-letter); an absolute uri without a ref is
-	// used as is. New fails on a Service missing here.
+	// "pricefn-pricer": "http://127.0.0.1:8081", or to the base URLs of its
+	// replicas separated by commas ("http://127.0.0.1:8082,http://127.0.0.1:9082";
+	// a comma inside a URL must be escaped as %2C). The replicas take the
+	// Service's first attempts in turn and a retry goes to the replica after
+	// the one that failed, as a Kubernetes Service spreads requests over
+	// pods. A Destination's relative uri is appended to each base URL's path
+	// ("/dead-letter" gives http://127.0.0.1:8082/dead-letter); an absolute
+	// uri without a ref is used as is. New fails on a Service missing here.
 	Subscribers map[string]string
 	// QueueSize bounds the deliveries held in memory (one per matching
 	// Trigger of each accepted event, from acceptance to the end of its last
 	// retry); 0 means DefaultQueueSize.
 	QueueSize int
+	// BatchQuota bounds the deliveries that the events of one batch (same
+	// batchid extension) hold at once: beyond it the batch's events get 429
+	// (the sender backs off) while other batches still get in. A batch
+	// holding none may always bring one event in, and replies count toward
+	// it but are never refused for it. 0 means half of QueueSize (at least
+	// 1); a negative value, or QueueSize or more, means no quota. Events
+	// without a batchid have none.
+	BatchQuota int
 	// Workers bounds the HTTP deliveries in progress; 0 means
 	// DefaultWorkers.
 	Workers int
@@ -134,9 +154,11 @@ type Broker struct {
 
 	mu            sync.Mutex
 	capacity      int
-	pending       int  // slots held: queued, waiting to retry or in delivery
-	draining      bool // Shutdown called: refuse new events, accept replies
-	stopped       bool // workers stopped: refuse everything
+	quota         int            // slots one batch may hold; math.MaxInt: no quota
+	held          map[string]int // slots held per batchid (absent: none)
+	pending       int            // slots held: queued, waiting to retry or in delivery
+	draining      bool           // Shutdown called: refuse new events, accept replies
+	stopped       bool           // workers stopped: refuse everything
 	drained       chan struct{}
 	drainedClosed bool // drained is closed
 
@@ -146,8 +168,8 @@ type Broker struct {
 // route is a Trigger resolved to URLs.
 type route struct {
 	trigger    Trigger
-	subscriber string
-	deadLetter string // "" when none
+	subscriber *target
+	deadLetter *target // nil when none
 	policy     policy
 }
 
@@ -187,6 +209,8 @@ func New(cfg Config) (*Broker, error) {
 		timeout:  cfg.Timeout,
 		queue:    make(chan *job, capacity),
 		capacity: capacity,
+		quota:    batchQuota(cfg.BatchQuota, capacity),
+		held:     make(map[string]int),
 		drained:  make(chan struct{}),
 	}
 	if b.client == nil {
@@ -207,8 +231,12 @@ func New(cfg Config) (*Broker, error) {
 		go b.work()
 	}
 	for _, r := range routes {
+		var dls []string
+		if r.deadLetter != nil {
+			dls = r.deadLetter.urls
+		}
 		b.log.Debug().Str("trigger", r.trigger.Name).Any("filter", r.trigger.Filter).
-			Str("subscriber", r.subscriber).Str("deadLetterSink", r.deadLetter).
+			Strs("subscriber", r.subscriber.urls).Strs("deadLetterSink", dls).
 			Int("attempts", r.policy.attempts).Msg("trigger loaded")
 	}
 	return b, nil
@@ -293,6 +321,19 @@ func newHTTPClient(workers int) *http.Client {
 	t.MaxIdleConns = max(100, 4*workers)
 	t.IdleConnTimeout = 90 * time.Second
 	return &http.Client{Transport: t}
+}
+
+// batchQuota is Config.BatchQuota's value for a queue of capacity slots;
+// math.MaxInt when there is none.
+func batchQuota(q, capacity int) int {
+	switch {
+	case q == 0:
+		return max(1, capacity/2)
+	case q < 0 || q >= capacity:
+		return math.MaxInt
+	default:
+		return q
+	}
 }
 
 func positive(n, def int) int {

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"strconv"
@@ -15,6 +16,9 @@ const (
 	// BackoffLinear waits backoffDelay * n before retry n.
 	BackoffLinear = "linear"
 )
+
+// maxRetry bounds a Delivery's retry: more is a typo, not a policy.
+const maxRetry = 1000
 
 // policy is a Delivery ready for use.
 type policy struct {
@@ -51,6 +55,9 @@ func (d *Delivery) policy() (policy, error) {
 		if *d.Retry < 0 {
 			return policy{}, fmt.Errorf("retry %d is negative", *d.Retry)
 		}
+		if *d.Retry > maxRetry {
+			return policy{}, fmt.Errorf("retry %d is over %d", *d.Retry, maxRetry)
+		}
 		p.attempts = int(*d.Retry) + 1
 	}
 	switch d.BackoffPolicy {
@@ -78,6 +85,66 @@ func (d *Delivery) policy() (policy, error) {
 		return policy{}, fmt.Errorf("deadLetterSink: no ref and no uri")
 	}
 	return p, nil
+}
+
+// Schedule is a Delivery's retry schedule, as the broker applies it and as
+// Knative's dispatcher does (neither caps an exponential backoff): the
+// attempts, the wait before each retry and the bound on each attempt.
+type Schedule struct {
+	// Attempts is retry + 1.
+	Attempts int
+	// Backoffs holds the wait before each retry, in order (Attempts-1 of
+	// them).
+	Backoffs []time.Duration
+	// Timeout bounds each attempt; 0 when the Delivery sets none (the
+	// broker's Config.Timeout applies, on Knative the platform's).
+	Timeout time.Duration
+}
+
+// Outage returns the sum of the backoffs: the time from the first attempt
+// to the last when every attempt fails at once (connection refused, 503).
+// It is the longest absence of the subscriber that a delivery survives
+// without being dead-lettered.
+func (s Schedule) Outage() time.Duration {
+	var sum time.Duration
+	for _, d := range s.Backoffs {
+		sum = satAdd(sum, d)
+	}
+	return sum
+}
+
+// Longest returns the longest time a delivery can spend before it is given
+// up: Outage plus every attempt running to its timeout (def when the
+// Schedule sets none).
+func (s Schedule) Longest(def time.Duration) time.Duration {
+	t := cmp.Or(s.Timeout, def)
+	sum := s.Outage()
+	for range s.Attempts {
+		sum = satAdd(sum, t)
+	}
+	return sum
+}
+
+// Schedule returns d's retry schedule. A nil d is Knative's default
+// delivery (10 retries, exponential, 0.2 s).
+func (d *Delivery) Schedule() (Schedule, error) {
+	p, err := d.policy()
+	if err != nil {
+		return Schedule{}, fmt.Errorf("broker: delivery: %w", err)
+	}
+	s := Schedule{Attempts: p.attempts, Timeout: p.timeout, Backoffs: make([]time.Duration, 0, p.attempts-1)}
+	for n := 1; n < p.attempts; n++ {
+		s.Backoffs = append(s.Backoffs, p.backoff(n))
+	}
+	return s, nil
+}
+
+// satAdd returns a+b, or the largest Duration when that overflows.
+func satAdd(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // backoff returns the wait before retry n (n >= 1): delay * 2^(n-1) when

@@ -182,12 +182,39 @@ func TestTimeoutDeadLettered(t *testing.T) {
 	}
 }
 
-// A subscriber's reply that cannot be stored fails the delivery, which is
-// retried, as in Knative.
-func TestReplyNotStoredIsRetried(t *testing.T) {
+// A subscriber's reply takes over the queue slot of the delivery it
+// answers, so it is stored even when the queue is full.
+func TestReplyTakesOverTheSlot(t *testing.T) {
 	en := newEnv(t, broker.Config{QueueSize: 1}, map[string]responder{
 		"svc-a": func(_ int, _ *http.Request, e event.Event) (int, *event.Event) {
 			r := newEvent(t, "test.b", e.ID()+"-reply")
+			return http.StatusOK, &r
+		},
+	})
+	if code := post(t, en.ingress.URL, newEvent(t, "test.a", "ea"), false); code != http.StatusAccepted {
+		t.Fatalf("post: %d", code)
+	}
+	if r := en.sinks["svc-b"].next(t); r.event.ID() != "ea-reply" {
+		t.Errorf("svc-b got %s, want ea-reply", r.event.ID())
+	}
+	en.drain(t)
+	if n, dl := en.sinks["svc-a"].count(), en.sinks["dls"].count(); n != 1 || dl != 0 {
+		t.Errorf("svc-a had %d requests, the dead-letter sink %d; want 1 and 0", n, dl)
+	}
+	if v := metric(t, en.reg, "pricefn_broker_queue_depth"); v != 0 {
+		t.Errorf("queue depth = %v, want 0", v)
+	}
+}
+
+// A subscriber's reply that cannot be stored fails the delivery, which is
+// retried, as in Knative. Here the reply matches two Triggers (a and c)
+// and the queue holds one delivery.
+func TestReplyNotStoredIsRetried(t *testing.T) {
+	en := newEnv(t, broker.Config{QueueSize: 1}, map[string]responder{
+		"svc-a": func(_ int, _ *http.Request, e event.Event) (int, *event.Event) {
+			r := newEvent(t, "test.a", e.ID()+"-reply")
+			r.SetSource("src-c")
+			r.SetExtension("flavour", "x")
 			return http.StatusOK, &r
 		},
 	})
@@ -202,8 +229,8 @@ func TestReplyNotStoredIsRetried(t *testing.T) {
 	if got := ext(dl.event, broker.ExtErrorCode); got != "429" {
 		t.Errorf("%s = %q, want 429", broker.ExtErrorCode, got)
 	}
-	if n := en.sinks["svc-b"].count(); n != 0 {
-		t.Errorf("svc-b had %d requests, want 0", n)
+	if n := en.sinks["svc-c"].count(); n != 0 {
+		t.Errorf("svc-c had %d requests, want 0", n)
 	}
 }
 
@@ -230,7 +257,7 @@ func TestReplyLoopEndsWithTTL(t *testing.T) {
 
 func TestSend(t *testing.T) {
 	release := make(chan struct{})
-	en := newEnv(t, broker.Config{QueueSize: 1, Workers: 1}, map[string]responder{
+	en := newEnv(t, broker.Config{QueueSize: 1, Workers: 1, BatchQuota: -1}, map[string]responder{
 		"svc-b": func(int, *http.Request, event.Event) (int, *event.Event) { <-release; return http.StatusOK, nil },
 	})
 	ctx := context.Background()

@@ -41,9 +41,11 @@ const (
 type job struct {
 	route *route
 	event *event.Event // shared by the jobs of one event: read only
+	batch string       // the event's batchid, "" when none
 	ttl   int
 	log   zerolog.Logger
 
+	addr       int      // index of the address last tried in this phase; -1 before the first
 	attempt    int      // attempts made in the current phase
 	deadLetter bool     // phase: sending to the dead-letter sink
 	cause      *failure // why the subscriber phase failed
@@ -73,28 +75,27 @@ func (b *Broker) work() {
 
 // handle makes one attempt of j and decides what comes next.
 func (b *Broker) handle(j *job) {
-	reply, f := b.attempt(j)
+	dest, reply, f := b.attempt(j)
 	j.attempt++
 	if f == nil && reply != nil {
 		reply.SetExtension(TTLExtension, nil)
-		if err := b.enqueue(*reply, j.ttl-1, originReply); err != nil {
+		// On success the reply's deliveries take over j's queue slot.
+		if err := b.enqueue(*reply, j.ttl-1, originReply, j); err != nil {
 			// As in Knative: a reply that cannot be stored fails the delivery.
 			code := http.StatusTooManyRequests
 			if errors.Is(err, ErrClosed) {
 				code = http.StatusServiceUnavailable
 			}
-			f = &failure{dest: j.route.subscriber, code: code, body: []byte(err.Error()), retry: true,
+			f = &failure{dest: dest, code: code, body: []byte(err.Error()), retry: true,
 				err: fmt.Errorf("broker: store reply %s: %w", reply.Type(), err)}
+		} else {
+			b.done(j)
+			return
 		}
 	}
 	if f == nil {
-		outcome := deliveryDelivered
-		if j.deadLetter {
-			outcome = deliveryDeadLettered
-		}
-		b.met.deliveries.WithLabelValues(j.route.trigger.Name, outcome).Inc()
-		j.log.Debug().Str("outcome", outcome).Int("attempts", j.attempt).Msg("delivery done")
-		b.release()
+		b.done(j)
+		b.release(j)
 		return
 	}
 	if b.ctx.Err() != nil {
@@ -113,10 +114,10 @@ func (b *Broker) handle(j *job) {
 		b.retryAfter(j, d)
 		return
 	}
-	if !j.deadLetter && j.route.deadLetter != "" {
+	if !j.deadLetter && j.route.deadLetter != nil {
 		j.log.Error().Err(f.err).Int("code", f.code).Int("attempts", j.attempt).
-			Str("deadLetterSink", j.route.deadLetter).Msg("delivery failed for good: sending to the dead-letter sink")
-		j.deadLetter, j.attempt, j.cause = true, 0, f
+			Strs("deadLetterSink", j.route.deadLetter.urls).Msg("delivery failed for good: sending to the dead-letter sink")
+		j.deadLetter, j.attempt, j.addr, j.cause = true, 0, -1, f
 		b.queue <- j // never blocks: j holds a slot
 		return
 	}
@@ -138,21 +139,34 @@ func (b *Broker) retryAfter(j *job, d time.Duration) {
 	}()
 }
 
+// done records j's success.
+func (b *Broker) done(j *job) {
+	outcome := deliveryDelivered
+	if j.deadLetter {
+		outcome = deliveryDeadLettered
+	}
+	b.met.deliveries.WithLabelValues(j.route.trigger.Name, outcome).Inc()
+	j.log.Debug().Str("outcome", outcome).Int("attempts", j.attempt).Msg("delivery done")
+}
+
 // drop ends j without delivery.
 func (b *Broker) drop(j *job, why string) {
 	b.met.deliveries.WithLabelValues(j.route.trigger.Name, deliveryDropped).Inc()
 	j.log.Error().Str("reason", why).Bool("deadLetter", j.deadLetter).Msg("event dropped")
-	b.release()
+	b.release(j)
 }
 
-// attempt sends j's event once, in binary mode, to its subscriber (with
-// "Prefer: reply") or, in the dead-letter phase, to the dead-letter sink
-// with the error extensions. It returns the subscriber's reply, if any.
-func (b *Broker) attempt(j *job) (*event.Event, *failure) {
-	dest, ev, target := j.route.subscriber, j.event, "subscriber"
+// attempt sends j's event once, in binary mode, to one address of its
+// subscriber (with "Prefer: reply") or, in the dead-letter phase, of the
+// dead-letter sink, with the error extensions. It returns the address and
+// the subscriber's reply, if any.
+func (b *Broker) attempt(j *job) (string, *event.Event, *failure) {
+	to, ev, target := j.route.subscriber, j.event, "subscriber"
 	if j.deadLetter {
-		dest, ev, target = j.route.deadLetter, withErrorExtensions(*j.event, j.cause), "dead_letter"
+		to, ev, target = j.route.deadLetter, withErrorExtensions(*j.event, j.cause), "dead_letter"
 	}
+	j.addr = to.pick(j.addr)
+	dest := to.urls[j.addr]
 	timeout := j.route.policy.timeout
 	if timeout <= 0 {
 		timeout = b.timeout
@@ -169,7 +183,7 @@ func (b *Broker) attempt(j *job) (*event.Event, *failure) {
 		result = "failure"
 	}
 	b.met.latency.WithLabelValues(j.route.trigger.Name, target, result).Observe(time.Since(start).Seconds())
-	return reply, f
+	return dest, reply, f
 }
 
 // post makes one HTTP request.

@@ -17,8 +17,9 @@ const HealthPath = "/healthz"
 // CloudEvent in binary or structured mode (batches are refused, as by
 // Knative); the answer is 202 when the event is queued (or matches no
 // Trigger), 400 when it is not a valid CloudEvent, 413 when it is over
-// Config.MaxEventBytes, 429 when the queue is full (the sender retries) and
-// 503 while shutting down. Knative's path /NAMESPACE/BROKER works like "/".
+// Config.MaxEventBytes, 429 with "Retry-After: 1" when the queue is full or
+// the event's batch holds its share of it (the sender backs off and
+// retries) and 503 while shutting down. Knative's path /NAMESPACE/BROKER works like "/".
 func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Path == HealthPath {
 		b.serveHealth(w, r)
@@ -51,8 +52,8 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ttl := takeTTL(e)
-	switch err := b.enqueue(*e, ttl, originHTTP); {
-	case errors.Is(err, ErrQueueFull):
+	switch err := b.enqueue(*e, ttl, originHTTP, nil); {
+	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrBatchFull):
 		w.Header().Set("Retry-After", "1")
 		http.Error(w, err.Error(), http.StatusTooManyRequests)
 	case errors.Is(err, ErrClosed):

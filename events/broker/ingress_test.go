@@ -76,7 +76,8 @@ func TestIngressRefusesMalformed(t *testing.T) {
 
 func TestIngressQueueFull(t *testing.T) {
 	release := make(chan struct{})
-	en := newEnv(t, broker.Config{QueueSize: 1, Workers: 1}, map[string]responder{
+	// No batch quota: the queue's bound alone (TestBatchQuota has both).
+	en := newEnv(t, broker.Config{QueueSize: 1, Workers: 1, BatchQuota: -1}, map[string]responder{
 		"svc-b": func(int, *http.Request, event.Event) (int, *event.Event) { <-release; return http.StatusOK, nil },
 	})
 	if code := post(t, en.ingress.URL, newEvent(t, "test.b", "q1"), false); code != http.StatusAccepted {

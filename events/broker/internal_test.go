@@ -2,7 +2,10 @@ package broker
 
 import (
 	"errors"
+	"math"
+	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -106,22 +109,32 @@ func TestDeliveryPolicy(t *testing.T) {
 }
 
 func TestResolve(t *testing.T) {
-	subs := map[string]string{"agg": "http://127.0.0.1:9002", "pfx": "http://127.0.0.1:9000/aggregator/"}
+	subs := map[string]string{
+		"agg":  "http://127.0.0.1:9002",
+		"pfx":  "http://127.0.0.1:9000/aggregator/",
+		"two":  "http://127.0.0.1:9002, http://127.0.0.1:9102/x",
+		"hole": "http://127.0.0.1:9002,,http://127.0.0.1:9102",
+		"bad":  "127.0.0.1:80",
+	}
 	svc := func(name string) *Ref { return &Ref{APIVersion: "serving.knative.dev/v1", Kind: "Service", Name: name} }
 	tests := []struct {
 		d       Destination
-		want    string
+		want    []string
 		wantErr bool
 	}{
-		{d: Destination{Ref: svc("agg")}, want: "http://127.0.0.1:9002"},
-		{d: Destination{Ref: svc("agg"), URI: "/dead-letter"}, want: "http://127.0.0.1:9002/dead-letter"},
-		{d: Destination{Ref: svc("agg"), URI: "dead-letter?x=1"}, want: "http://127.0.0.1:9002/dead-letter?x=1"},
-		{d: Destination{Ref: svc("pfx"), URI: "/dead-letter"}, want: "http://127.0.0.1:9000/aggregator/dead-letter"},
-		{d: Destination{URI: "http://example.test/sink"}, want: "http://example.test/sink"},
+		{d: Destination{Ref: svc("agg")}, want: []string{"http://127.0.0.1:9002"}},
+		{d: Destination{Ref: svc("agg"), URI: "/dead-letter"}, want: []string{"http://127.0.0.1:9002/dead-letter"}},
+		{d: Destination{Ref: svc("agg"), URI: "dead-letter?x=1"}, want: []string{"http://127.0.0.1:9002/dead-letter?x=1"}},
+		{d: Destination{Ref: svc("pfx"), URI: "/dead-letter"}, want: []string{"http://127.0.0.1:9000/aggregator/dead-letter"}},
+		{d: Destination{Ref: svc("two")}, want: []string{"http://127.0.0.1:9002", "http://127.0.0.1:9102/x"}},
+		{d: Destination{Ref: svc("two"), URI: "/dead-letter"}, want: []string{"http://127.0.0.1:9002/dead-letter", "http://127.0.0.1:9102/x/dead-letter"}},
+		{d: Destination{URI: "http://example.test/sink"}, want: []string{"http://example.test/sink"}},
 		{d: Destination{Ref: svc("missing")}, wantErr: true},
 		{d: Destination{Ref: &Ref{Kind: "Broker", Name: "agg"}}, wantErr: true},
 		{d: Destination{Ref: svc("agg"), URI: "http://other.test/x"}, wantErr: true},
 		{d: Destination{URI: "/relative"}, wantErr: true},
+		{d: Destination{Ref: svc("hole")}, wantErr: true}, // an empty address
+		{d: Destination{Ref: svc("bad")}, wantErr: true},  // no scheme
 	}
 	for _, tt := range tests {
 		got, err := resolve(tt.d, subs)
@@ -131,12 +144,83 @@ func TestResolve(t *testing.T) {
 			}
 			continue
 		}
-		if err != nil || got != tt.want {
+		if err != nil || !slices.Equal(got, tt.want) {
 			t.Errorf("resolve(%+v) = %q, %v; want %q", tt.d, got, err, tt.want)
 		}
 	}
-	if _, err := resolve(Destination{Ref: svc("bad")}, map[string]string{"bad": "127.0.0.1:80"}); !errors.Is(err, ErrUnresolved) {
-		t.Errorf("resolve with a URL without scheme: error = %v, want ErrUnresolved", err)
+}
+
+// A first attempt takes the Service's next address in turn; a retry the
+// address after the one that failed.
+func TestTargetPick(t *testing.T) {
+	three := &target{urls: []string{"a", "b", "c"}, next: new(atomic.Uint64)}
+	var got []int
+	for range 4 {
+		got = append(got, three.pick(-1))
+	}
+	if !slices.Equal(got, []int{0, 1, 2, 0}) {
+		t.Errorf("first attempts pick %v, want round robin 0 1 2 0", got)
+	}
+	for prev, want := range []int{1, 2, 0} {
+		if i := three.pick(prev); i != want {
+			t.Errorf("retry after address %d picks %d, want %d", prev, i, want)
+		}
+	}
+	if i := three.pick(-1); i != 1 {
+		t.Errorf("retries moved the round robin: next first attempt picks %d, want 1", i)
+	}
+	one := &target{urls: []string{"a"}, next: new(atomic.Uint64)}
+	if one.pick(-1) != 0 || one.pick(0) != 0 {
+		t.Error("a single address is always picked")
+	}
+}
+
+func TestSchedule(t *testing.T) {
+	seven, zero := int32(7), int32(0)
+	s := time.Second
+	tests := []struct {
+		name    string
+		d       *Delivery
+		want    Schedule
+		outage  time.Duration
+		longest time.Duration // with a default timeout of 1 minute
+	}{
+		{"Knative's default", nil,
+			Schedule{Attempts: 11, Backoffs: []time.Duration{200 * time.Millisecond, 400 * time.Millisecond, 800 * time.Millisecond,
+				1600 * time.Millisecond, 3200 * time.Millisecond, 6400 * time.Millisecond, 12800 * time.Millisecond,
+				25600 * time.Millisecond, 51200 * time.Millisecond, 102400 * time.Millisecond}},
+			204600 * time.Millisecond, 204600*time.Millisecond + 11*time.Minute},
+		{"exponential 0.5 s, retry 7", &Delivery{Retry: &seven, BackoffPolicy: "exponential", BackoffDelay: "PT0.5S", Timeout: "PT40S"},
+			Schedule{Attempts: 8, Timeout: 40 * s, Backoffs: []time.Duration{s / 2, s, 2 * s, 4 * s, 8 * s, 16 * s, 32 * s}},
+			63500 * time.Millisecond, 63500*time.Millisecond + 8*40*s},
+		{"linear 2 s, retry 7", &Delivery{Retry: &seven, BackoffPolicy: "linear", BackoffDelay: "PT2S"},
+			Schedule{Attempts: 8, Backoffs: []time.Duration{2 * s, 4 * s, 6 * s, 8 * s, 10 * s, 12 * s, 14 * s}},
+			56 * s, 56*s + 8*time.Minute},
+		{"no retry", &Delivery{Retry: &zero, Timeout: "PT5S"}, Schedule{Attempts: 1, Timeout: 5 * s, Backoffs: []time.Duration{}}, 0, 5 * s},
+	}
+	for _, tt := range tests {
+		got, err := tt.d.Schedule()
+		if err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+			continue
+		}
+		if got.Attempts != tt.want.Attempts || got.Timeout != tt.want.Timeout || !slices.Equal(got.Backoffs, tt.want.Backoffs) {
+			t.Errorf("%s: Schedule() = %+v, want %+v", tt.name, got, tt.want)
+		}
+		if o := got.Outage(); o != tt.outage {
+			t.Errorf("%s: Outage() = %v, want %v", tt.name, o, tt.outage)
+		}
+		if l := got.Longest(time.Minute); l != tt.longest {
+			t.Errorf("%s: Longest(1m) = %v, want %v", tt.name, l, tt.longest)
+		}
+	}
+	big := int32(maxRetry + 1)
+	if _, err := (&Delivery{Retry: &big}).Schedule(); err == nil || !strings.Contains(err.Error(), "retry") {
+		t.Errorf("retry %d: error %v, want one about retry", big, err)
+	}
+	huge := Schedule{Attempts: 3, Backoffs: []time.Duration{math.MaxInt64 / 2, math.MaxInt64 / 2, math.MaxInt64 / 2}}
+	if huge.Outage() != math.MaxInt64 || huge.Longest(time.Hour) != math.MaxInt64 {
+		t.Error("Outage and Longest overflow instead of saturating")
 	}
 }
 

@@ -68,6 +68,16 @@ type Delivery struct {
 	Timeout string `json:"timeout,omitempty"`
 }
 
+// DeliveryOf returns the delivery that applies to t: its own, else the
+// Broker's. Nil means neither sets one, and Knative's default applies (see
+// Delivery.Schedule).
+func (m *Manifest) DeliveryOf(t Trigger) *Delivery {
+	if t.Delivery != nil {
+		return t.Delivery
+	}
+	return m.Delivery
+}
+
 // Matches reports whether e passes t's filter.
 func (t Trigger) Matches(e event.Event) bool {
 	for name, want := range t.Filter {

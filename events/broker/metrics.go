@@ -21,6 +21,7 @@ const (
 	receivedMalformed  = "malformed"   // not a valid CloudEvent: 400
 	receivedTooLarge   = "too_large"   // over Config.MaxEventBytes: 413
 	receivedQueueFull  = "queue_full"  // no room in the queue: 429
+	receivedBatchFull  = "batch_full"  // the batch holds its share of the queue: 429
 	receivedClosed     = "closed"      // the broker is shutting down: 503
 	receivedTTLExpired = "ttl_expired" // a reply chain too long: dropped
 )
@@ -50,7 +51,7 @@ func newMetrics(reg prometheus.Registerer, broker string) (*metrics, error) {
 	m := &metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "pricefn", Subsystem: "broker", Name: "events_received_total",
-			Help:        "Events offered to the broker, by origin (http, send, reply) and outcome (accepted, unmatched, malformed, too_large, queue_full, closed, ttl_expired).",
+			Help:        "Events offered to the broker, by origin (http, send, reply) and outcome (accepted, unmatched, malformed, too_large, queue_full, batch_full, closed, ttl_expired).",
 			ConstLabels: c,
 		}, []string{"origin", "outcome"}),
 		deliveries: prometheus.NewCounterVec(prometheus.CounterOpts{

@@ -20,7 +20,7 @@ import (
 // caller can use the broker where it would use a CloudEvents client. It
 // never blocks: the result is nil (ACK) when e is queued or matches no
 // Trigger, a 400 cehttp.Result for an invalid event, a 429 one wrapping
-// ErrQueueFull and a 503 one wrapping ErrClosed.
+// ErrQueueFull or ErrBatchFull and a 503 one wrapping ErrClosed.
 func (b *Broker) Send(ctx context.Context, e event.Event) protocol.Result {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -31,8 +31,8 @@ func (b *Broker) Send(ctx context.Context, e event.Event) protocol.Result {
 	}
 	e = e.Clone()
 	ttl := takeTTL(&e)
-	switch err := b.enqueue(e, ttl, originSend); {
-	case errors.Is(err, ErrQueueFull):
+	switch err := b.enqueue(e, ttl, originSend, nil); {
+	case errors.Is(err, ErrQueueFull), errors.Is(err, ErrBatchFull):
 		return cehttp.NewResult(http.StatusTooManyRequests, "%w", err)
 	case errors.Is(err, ErrClosed):
 		return cehttp.NewResult(http.StatusServiceUnavailable, "%w", err)
@@ -41,12 +41,17 @@ func (b *Broker) Send(ctx context.Context, e event.Event) protocol.Result {
 	}
 }
 
-// enqueue queues one delivery of e per matching Trigger, all or none.
-func (b *Broker) enqueue(e event.Event, ttl int, origin string) error {
+// enqueue queues one delivery of e per matching Trigger, all or none. When
+// from is not nil, e is the reply to from's delivery, which has succeeded:
+// on a nil error from's queue slot has been handed to e's deliveries (or
+// freed), so a reply always fits in the slot of the delivery it answers;
+// on an error from keeps its slot.
+func (b *Broker) enqueue(e event.Event, ttl int, origin string, from *job) error {
 	log := eventLogger(b.log, e)
 	if ttl <= 0 {
 		b.met.received.WithLabelValues(origin, receivedTTLExpired).Inc()
 		log.Error().Str("origin", origin).Msg("event dropped: no broker hops left (reply loop?)")
+		b.release(from)
 		return nil
 	}
 	var routes []*route
@@ -58,7 +63,14 @@ func (b *Broker) enqueue(e event.Event, ttl int, origin string) error {
 	if len(routes) == 0 {
 		b.met.received.WithLabelValues(origin, receivedUnmatched).Inc()
 		log.Debug().Str("origin", origin).Msg("no trigger matches the event")
+		b.release(from)
 		return nil
+	}
+	batch := events.BatchID(e)
+	n := len(routes)
+	freed := 0
+	if from != nil {
+		freed = 1
 	}
 	b.mu.Lock()
 	switch {
@@ -66,13 +78,27 @@ func (b *Broker) enqueue(e event.Event, ttl int, origin string) error {
 		b.mu.Unlock()
 		b.met.received.WithLabelValues(origin, receivedClosed).Inc()
 		return ErrClosed
-	case b.pending+len(routes) > b.capacity:
+	// A batch holding nothing may always come in (the queue permitting),
+	// even with an event of more deliveries than the quota.
+	case origin != originReply && batch != "" && b.held[batch] > 0 && b.held[batch]+n > b.quota:
+		held := b.held[batch]
+		b.mu.Unlock()
+		b.met.received.WithLabelValues(origin, receivedBatchFull).Inc()
+		log.Debug().Str("origin", origin).Int("held", held).Int("batchQuota", b.quota).Msg("batch holds its share of the queue: event refused")
+		return fmt.Errorf("%w: batch %q holds %d of its %d deliveries", ErrBatchFull, batch, held, b.quota)
+	case b.pending-freed+n > b.capacity:
 		b.mu.Unlock()
 		b.met.received.WithLabelValues(origin, receivedQueueFull).Inc()
 		log.Warn().Str("origin", origin).Int("queueSize", b.capacity).Msg("queue full: event refused")
 		return fmt.Errorf("%w (%d deliveries)", ErrQueueFull, b.capacity)
 	}
-	b.pending += len(routes)
+	if from != nil {
+		b.unholdLocked(from.batch)
+	}
+	b.pending += n - freed
+	if batch != "" {
+		b.held[batch] += n
+	}
 	b.met.queueDepth.Set(float64(b.pending))
 	b.wg.Add(1) // before stopped can be set, so stop waits for the sends below
 	b.mu.Unlock()
@@ -84,8 +110,10 @@ func (b *Broker) enqueue(e event.Event, ttl int, origin string) error {
 		j := &job{
 			route: r,
 			event: ev,
+			batch: batch,
 			ttl:   ttl,
 			log:   log.With().Str("trigger", r.trigger.Name).Logger(),
+			addr:  -1,
 		}
 		j.log.Debug().Str("origin", origin).Msg("event queued")
 		b.queue <- j
@@ -93,13 +121,29 @@ func (b *Broker) enqueue(e event.Event, ttl int, origin string) error {
 	return nil
 }
 
-// release frees the queue slot of a finished delivery.
-func (b *Broker) release() {
+// release frees the queue slot of j, a finished delivery; a nil j is none.
+func (b *Broker) release(j *job) {
+	if j == nil {
+		return
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.pending--
+	b.unholdLocked(j.batch)
 	b.met.queueDepth.Set(float64(b.pending))
 	b.closeDrainedLocked()
+}
+
+// unholdLocked takes one slot off batch's count.
+func (b *Broker) unholdLocked(batch string) {
+	if batch == "" {
+		return
+	}
+	if b.held[batch] <= 1 {
+		delete(b.held, batch)
+		return
+	}
+	b.held[batch]--
 }
 
 // closeDrainedLocked signals Shutdown when the last delivery has finished.

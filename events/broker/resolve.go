@@ -8,31 +8,64 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
+
+// target is where a delivery goes: the addresses of one destination, the
+// replicas of a Knative Service, which the broker uses in turn as a
+// Kubernetes Service spreads requests over pods.
+type target struct {
+	urls []string
+	// next counts the first attempts made to the Service, shared by every
+	// target that refers to it: round robin across Triggers.
+	next *atomic.Uint64
+}
+
+// pick returns the index in t.urls for an attempt. A retry (prev >= 0, the
+// address that failed) goes to the next address, so a dead replica is
+// skipped; a first attempt takes the Service's next address in turn.
+func (t *target) pick(prev int) int {
+	n := len(t.urls)
+	switch {
+	case n == 1:
+		return 0
+	case prev >= 0:
+		return (prev + 1) % n
+	default:
+		return int((t.next.Add(1) - 1) % uint64(n))
+	}
+}
 
 // resolveRoutes resolves every Trigger's subscriber and dead-letter sink.
 func resolveRoutes(man *Manifest, subscribers map[string]string) ([]*route, error) {
 	var routes []*route
 	var errs []error
 	missing := map[string]bool{}
-	resolveInto := func(dst *string, d Destination, trigger, what string) {
-		u, err := resolve(d, subscribers)
+	counters := map[string]*atomic.Uint64{} // per Service (or absolute URI)
+	resolveInto := func(dst **target, d Destination, trigger, what string) {
+		urls, err := resolve(d, subscribers)
 		var ue *UnresolvedError
 		switch {
 		case errors.As(err, &ue):
 			for _, s := range ue.Services {
 				missing[s] = true
 			}
+			return
 		case err != nil:
 			errs = append(errs, fmt.Errorf("broker: trigger %q: %s: %w", trigger, what, err))
+			return
 		}
-		*dst = u
+		key := d.URI
+		if d.Ref != nil {
+			key = "service/" + d.Ref.Name
+		}
+		if counters[key] == nil {
+			counters[key] = new(atomic.Uint64)
+		}
+		*dst = &target{urls: urls, next: counters[key]}
 	}
 	for _, t := range man.Triggers {
-		d := t.Delivery
-		if d == nil {
-			d = man.Delivery
-		}
+		d := man.DeliveryOf(t)
 		p, err := d.policy()
 		if err != nil { // LoadManifest checked it
 			errs = append(errs, fmt.Errorf("broker: trigger %q: delivery: %w", t.Name, err))
@@ -73,41 +106,44 @@ func (e *UnresolvedError) Error() string {
 // Is makes errors.Is(err, ErrUnresolved) true.
 func (e *UnresolvedError) Is(target error) bool { return target == ErrUnresolved }
 
-// resolve returns the URL of d: its ref's URL from subscribers with d.URI's
-// path appended, or d.URI when absolute and d has no ref.
-func resolve(d Destination, subscribers map[string]string) (string, error) {
+// resolve returns the URLs of d: for a ref, one per address listed for the
+// Service in subscribers (comma-separated base URLs), each with d.URI's
+// path appended; without a ref, d.URI when it is absolute.
+func resolve(d Destination, subscribers map[string]string) ([]string, error) {
 	rel, err := url.Parse(d.URI)
 	if err != nil {
-		return "", fmt.Errorf("%w: uri %q: %w", ErrUnresolved, d.URI, err)
+		return nil, fmt.Errorf("%w: uri %q: %w", ErrUnresolved, d.URI, err)
 	}
 	if d.Ref == nil {
 		if !rel.IsAbs() || rel.Host == "" {
-			return "", fmt.Errorf("%w: uri %q is not an absolute URL and there is no ref", ErrUnresolved, d.URI)
+			return nil, fmt.Errorf("%w: uri %q is not an absolute URL and there is no ref", ErrUnresolved, d.URI)
 		}
-		return rel.String(), nil
+		return []string{rel.String()}, nil
 	}
 	if d.Ref.Kind != "Service" {
-		return "", fmt.Errorf("%w: ref %s %q: only Knative Services are supported", ErrUnresolved, d.Ref.Kind, d.Ref.Name)
+		return nil, fmt.Errorf("%w: ref %s %q: only Knative Services are supported", ErrUnresolved, d.Ref.Kind, d.Ref.Name)
 	}
-	base, ok := subscribers[d.Ref.Name]
+	list, ok := subscribers[d.Ref.Name]
 	if !ok {
-		return "", &UnresolvedError{Services: []string{d.Ref.Name}}
+		return nil, &UnresolvedError{Services: []string{d.Ref.Name}}
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return "", fmt.Errorf("%w: Service %q: URL %q is not an absolute http(s) URL", ErrUnresolved, d.Ref.Name, base)
+	if d.URI != "" && (rel.IsAbs() || rel.Host != "") {
+		return nil, fmt.Errorf("%w: uri %q must be relative when a ref is given", ErrUnresolved, d.URI)
 	}
-	if d.URI == "" {
-		return u.String(), nil
+	var urls []string
+	for _, base := range strings.Split(list, ",") {
+		base = strings.TrimSpace(base)
+		u, err := url.Parse(base)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("%w: Service %q: address %q (of %q) is not an absolute http(s) URL", ErrUnresolved, d.Ref.Name, base, list)
+		}
+		if rel.Path != "" {
+			u = u.JoinPath(rel.Path)
+		}
+		if rel.RawQuery != "" {
+			u.RawQuery = rel.RawQuery
+		}
+		urls = append(urls, u.String())
 	}
-	if rel.IsAbs() || rel.Host != "" {
-		return "", fmt.Errorf("%w: uri %q must be relative when a ref is given", ErrUnresolved, d.URI)
-	}
-	if rel.Path != "" {
-		u = u.JoinPath(rel.Path)
-	}
-	if rel.RawQuery != "" {
-		u.RawQuery = rel.RawQuery
-	}
-	return u.String(), nil
+	return urls, nil
 }

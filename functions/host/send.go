@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -17,14 +19,19 @@ import (
 
 // Sender posts events to one URL, the sink (K_SINK: the broker), in binary
 // mode. It retries what a Knative broker retries: network errors, 404, 408,
-// 409, 429 and 5xx, with exponential backoff. It satisfies the sender
-// interface of every function, as the CloudEvents client does.
+// 409, 429 and 5xx, with exponential backoff. A 429 is backpressure, not a
+// fault: it is retried for as long as the caller's context allows, after
+// the Retry-After the sink asks for, so that a batch larger than the
+// broker's queue flows in as the queue drains; other failures are retried
+// SenderOptions.Retries times. It satisfies the sender interface of every
+// function, as the CloudEvents client does.
 type Sender struct {
 	target    string
 	client    *http.Client
 	overrides map[string]any
 	retries   int
 	backoff   time.Duration
+	sleep     func(context.Context, time.Duration) error
 }
 
 // SenderOptions tunes a Sender. The zero value is valid.
@@ -34,17 +41,33 @@ type SenderOptions struct {
 	Client *http.Client
 	// Overrides are extensions set on every event (K_CE_OVERRIDES).
 	Overrides map[string]any
-	// Retries is how many times a failed send is retried; 0 means 5, and a
-	// negative value means none.
+	// Retries is how many times a send failing other than with 429 is
+	// retried; 0 means 5, and a negative value means none. A 429 is
+	// retried until the context passed to Send ends, so give Send a
+	// context with a deadline.
 	Retries int
-	// Backoff is the first retry's delay, doubled for each next one; 0
-	// means 50ms.
+	// Backoff is the first retry's delay, doubled for each next one up to
+	// MaxBackoff; 0 means 50ms. A 429 with a Retry-After header waits
+	// what the header says instead (at most MaxRetryAfter), plus up to a
+	// quarter more at random, so that senders refused together do not all
+	// come back at once.
 	Backoff time.Duration
+	// Sleep waits d, or returns ctx's error when ctx ends first; nil means
+	// a timer. Tests replace it.
+	Sleep func(ctx context.Context, d time.Duration) error
 }
+
+// Bounds of a Sender's waits between attempts.
+const (
+	// MaxBackoff bounds the exponential backoff.
+	MaxBackoff = 5 * time.Second
+	// MaxRetryAfter bounds the wait a Retry-After header asks for.
+	MaxRetryAfter = time.Minute
+)
 
 // NewSender returns a Sender to target.
 func NewSender(target string, opt SenderOptions) *Sender {
-	s := &Sender{target: target, client: opt.Client, overrides: opt.Overrides, retries: opt.Retries, backoff: opt.Backoff}
+	s := &Sender{target: target, client: opt.Client, overrides: opt.Overrides, retries: opt.Retries, backoff: opt.Backoff, sleep: opt.Sleep}
 	if s.client == nil {
 		s.client = NewClient()
 	}
@@ -56,6 +79,9 @@ func NewSender(target string, opt SenderOptions) *Sender {
 	}
 	if s.backoff <= 0 {
 		s.backoff = 50 * time.Millisecond
+	}
+	if s.sleep == nil {
+		s.sleep = sleep
 	}
 	return s
 }
@@ -75,7 +101,8 @@ func NewClient() *http.Client {
 func (s *Sender) Target() string { return s.target }
 
 // Send posts e and returns nil once the sink accepted it (2xx), or an
-// error carrying the last status (a *cehttp.Result) once retries are spent.
+// error carrying the last status (a *cehttp.Result) once retries are spent
+// or ctx ends.
 func (s *Sender) Send(ctx context.Context, e event.Event) protocol.Result {
 	if len(s.overrides) > 0 {
 		e = e.Clone()
@@ -87,45 +114,84 @@ func (s *Sender) Send(ctx context.Context, e event.Event) protocol.Result {
 		return fmt.Errorf("host: send %s: invalid event: %w", e.Type(), err)
 	}
 	delay := s.backoff
-	for attempt := 0; ; attempt++ {
-		code, err := s.post(ctx, e)
+	failures := 0 // failures other than 429
+	for {
+		code, retryAfter, err := s.post(ctx, e)
 		if err == nil {
 			return nil
 		}
-		if !retryable(code) || attempt >= s.retries || ctx.Err() != nil {
+		if code != http.StatusTooManyRequests {
+			failures++
+		}
+		if !retryable(code) || failures > s.retries || ctx.Err() != nil {
 			if code == 0 {
 				return Errorf(http.StatusBadGateway, "host: send %s %s to %s: %w", e.Type(), e.ID(), s.target, err)
 			}
 			return Errorf(code, "host: send %s %s to %s: %w", e.Type(), e.ID(), s.target, err)
 		}
-		t := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return Errorf(http.StatusServiceUnavailable, "host: send %s %s to %s: %w", e.Type(), e.ID(), s.target, ctx.Err())
-		case <-t.C:
+		wait := delay
+		if code == http.StatusTooManyRequests {
+			if retryAfter > 0 {
+				wait = retryAfter
+			}
+			wait += rand.N(wait/4 + 1)
 		}
-		delay = min(2*delay, 5*time.Second)
+		if ctxErr := s.sleep(ctx, wait); ctxErr != nil {
+			return Errorf(http.StatusServiceUnavailable, "host: send %s %s to %s: %w (last attempt: %v)", e.Type(), e.ID(), s.target, ctxErr, err)
+		}
+		delay = min(2*delay, MaxBackoff)
 	}
 }
 
-// post makes one attempt; it returns the status (0 when none came back).
-func (s *Sender) post(ctx context.Context, e event.Event) (int, error) {
+// post makes one attempt; it returns the status (0 when none came back)
+// and the wait the answer asks for in Retry-After (0 when none).
+func (s *Sender) post(ctx context.Context, e event.Event) (int, time.Duration, error) {
 	req, err := cehttp.NewHTTPRequestFromEvent(ctx, s.target, e)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
 	io.Copy(io.Discard, resp.Body)
 	if resp.StatusCode/100 == 2 {
-		return resp.StatusCode, nil
+		return resp.StatusCode, 0, nil
 	}
-	return resp.StatusCode, fmt.Errorf("status %d: %s", resp.StatusCode, body)
+	return resp.StatusCode, retryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		fmt.Errorf("status %d: %s", resp.StatusCode, body)
+}
+
+// retryAfter reads a Retry-After header, delay-seconds or an HTTP date,
+// as a wait from now, at most MaxRetryAfter; 0 when absent or invalid.
+func retryAfter(h string, now time.Time) time.Duration {
+	if h == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.Atoi(h); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		d = time.Duration(min(n, int(MaxRetryAfter/time.Second))) * time.Second
+	} else if t, err := http.ParseTime(h); err == nil {
+		d = t.Sub(now)
+	}
+	return max(0, min(d, MaxRetryAfter))
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // retryable reports whether a broker retries a delivery that got code (0:
