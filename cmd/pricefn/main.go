@@ -37,6 +37,7 @@ func commands() map[string]command {
 		"broker":     {"run a local broker that routes events with the project's Knative Triggers", runBroker},
 		"submit":     {"send a batch to a running engine and print its results", runSubmit},
 		"gen":        {"write a sample batch of N trades of one kind", runGen},
+		"plan":       {"replay a workload through Knative's autoscaler to choose its settings", runPlan},
 	}
 }
 

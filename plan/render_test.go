@@ -1,0 +1,81 @@
+package plan
+
+import (
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestReportOutputs(t *testing.T) {
+	r := replay(t, burst60, pricer(), 4)
+
+	var text bytes.Buffer
+	if err := r.WriteText(&text, true, 20); err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	for _, want := range []string{
+		"workload: 60 requests, 30 CPU-seconds",
+		"concurrency target 1.40/pod (soft), containerConcurrency 4",
+		fmt.Sprintf("pod-seconds %s", strings.Repeat(" ", 30-len("pod-seconds")-1)),
+		fmt.Sprintf("%9s", num(r.Summary.PodSeconds.Mean, 0)),
+		"panic mode (s)",
+		"timeline (mean over the runs):",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+	if rows := strings.Count(out[strings.Index(out, "timeline"):], "\n") - 2; rows < 15 || rows > 21 {
+		t.Errorf("%d timeline rows, want about 20", rows)
+	}
+
+	var js bytes.Buffer
+	if err := json.NewEncoder(&js).Encode(r); err != nil {
+		t.Fatal(err)
+	}
+	var back Report
+	if err := json.Unmarshal(js.Bytes(), &back); err != nil {
+		t.Fatal(err)
+	}
+	if back.Summary.PodSeconds != r.Summary.PodSeconds || len(back.Timeline) != len(r.Timeline) || back.Settings.Target != r.Settings.Target {
+		t.Error("JSON does not round-trip")
+	}
+
+	var svg bytes.Buffer
+	if err := r.WriteSVG(&svg); err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(&svg)
+	lines := 0
+	for {
+		tok, err := dec.Token()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("SVG is not well-formed XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && se.Name.Local == "polyline" {
+			lines++
+		}
+	}
+	if lines != 5 {
+		t.Errorf("%d polylines, want 5 series", lines)
+	}
+}
+
+func TestServiceSnippet(t *testing.T) {
+	got := ServiceSnippet(map[string]string{Annotation("target"): "4", "other/x": "y", Annotation("max-scale"): "10"}, 4)
+	want := "spec:\n  template:\n    metadata:\n      annotations:\n" +
+		"        autoscaling.knative.dev/max-scale: \"10\"\n        autoscaling.knative.dev/target: \"4\"\n" +
+		"    spec:\n      containerConcurrency: 4\n"
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
