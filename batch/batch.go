@@ -40,6 +40,21 @@ type UnderlyingData struct {
 	DividendYield float64  `json:"dividendYield,omitempty"`
 	Vol           *float64 `json:"vol"`
 	Curve         string   `json:"curve"`
+	// Heston is the underlying's Heston model, for european trades with
+	// "model": "heston" (wire-format.md section 1b).
+	Heston *HestonData `json:"heston,omitempty"`
+}
+
+// HestonData is an underlying's Heston model as the wire format gives it:
+// v0, kappa, theta, sigma and rho, all required. Their values are checked
+// by the Heston engine, so that a bad one fails only the trades priced
+// under it.
+type HestonData struct {
+	V0    *float64 `json:"v0"`
+	Kappa *float64 `json:"kappa"`
+	Theta *float64 `json:"theta"`
+	Sigma *float64 `json:"sigma"`
+	Rho   *float64 `json:"rho"`
 }
 
 // Trade is one trade: its raw JSON and the fields every trade type shares,
@@ -47,7 +62,8 @@ type UnderlyingData struct {
 type Trade struct {
 	ID   string
 	Type string
-	// Refs are the curve and underlying names the trade uses.
+	// Underlying and Curves are the market data the trade names, in the
+	// fields its type's registry entry declares as references.
 	Underlying string
 	Curves     []string
 	Raw        json.RawMessage
@@ -55,7 +71,9 @@ type Trade struct {
 	quantity quantityField
 }
 
-// tradeHeader is what Decode reads of every trade before its type's own decoder.
+// tradeHeader is what Decode reads of every trade before its type's own
+// decoder: the fields every type shares and every field that a registry
+// entry may declare as a market reference.
 type tradeHeader struct {
 	ID            *string       `json:"id"`
 	Type          string        `json:"type"`
@@ -63,6 +81,20 @@ type tradeHeader struct {
 	Curve         string        `json:"curve"`
 	ForecastCurve string        `json:"forecastCurve"`
 	Quantity      quantityField `json:"quantity"`
+}
+
+// ref returns the header's value of the reference field, and whether the
+// header reads that field at all.
+func (h *tradeHeader) ref(field string) (string, bool) {
+	switch field {
+	case "underlying":
+		return h.Underlying, true
+	case "curve":
+		return h.Curve, true
+	case "forecastCurve":
+		return h.ForecastCurve, true
+	}
+	return "", false
 }
 
 // quantityField is a trade's quantity as the header reads it: a value that
@@ -116,13 +148,21 @@ func (t *Trade) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &h); err != nil {
 		return err
 	}
-	*t = Trade{Type: h.Type, Underlying: h.Underlying, Raw: append(json.RawMessage(nil), b...), quantity: h.Quantity}
+	*t = Trade{Type: h.Type, Raw: append(json.RawMessage(nil), b...), quantity: h.Quantity}
 	if h.ID != nil {
 		t.ID = *h.ID
 	}
-	for _, c := range []string{h.Curve, h.ForecastCurve} {
-		if c != "" {
-			t.Curves = append(t.Curves, c)
+	// A trade of an unknown type names nothing: it fails alone (Compile).
+	if tt, ok := tradeTypes[h.Type]; ok {
+		for _, r := range tt.refs() {
+			name, _ := h.ref(r.field)
+			switch {
+			case name == "":
+			case r.kind == underlyingRef:
+				t.Underlying = name
+			default:
+				t.Curves = append(t.Curves, name)
+			}
 		}
 	}
 	return nil

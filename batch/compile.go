@@ -24,8 +24,9 @@ type Job struct {
 	ID     string
 	Market pricing.Market
 	// Want is the set of measures the batch asked for.
-	Want   pricing.Measures
-	trades []compiled
+	Want    pricing.Measures
+	trades  []compiled
+	engines *Engines
 }
 
 // compiled is one trade ready to price.
@@ -44,42 +45,20 @@ type priceable interface {
 	cost() float64
 }
 
-// tradeDecoder decodes a trade type's JSON (already known to be an object)
-// and validates its terms against the valuation date.
-type tradeDecoder func(raw []byte, asOf dates.Date) (priceable, error)
+// Compile is CompileWith with every engine's default settings.
+func Compile(b *Batch) (*Job, error) { return CompileWith(b, Engines{}) }
 
-// tradeTypes maps each wire trade type to its decoder. It is never modified.
-var tradeTypes = map[string]tradeDecoder{
-	"european": decodeEuropean,
-	"american": decodeAmerican,
-	"barrier":  decodeBarrier,
-	"asian":    decodeAsian,
-	"fra":      decodeFRA,
-	"swap":     decodeSwap,
-	"bond":     decodeBond,
-}
-
-// TradeTypes lists the trade types this build prices, sorted.
-func TradeTypes() []string {
-	out := make([]string, 0, len(tradeTypes))
-	for k := range tradeTypes {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
-
-// Compile checks b as a whole and decodes each trade. It returns an *Error
-// for a batch-level fault: a bad valuation date, an unknown measure, market
-// data that cannot be read, a trade naming a curve or underlying the market
-// lacks. A trade whose own terms are bad does not fail the batch: it prices
-// to its error.
-func Compile(b *Batch) (*Job, error) {
+// CompileWith checks b as a whole and decodes each trade, binding it to
+// its engine configured by e. It returns an *Error for a batch-level
+// fault: a bad valuation date, an unknown measure, market data that cannot
+// be read, a trade naming a curve or underlying the market lacks. A trade
+// whose own terms are bad does not fail the batch: it prices to its error.
+func CompileWith(b *Batch, e Engines) (*Job, error) {
 	asOf, err := dates.Parse(b.ValuationDate)
 	if err != nil {
 		return nil, batchErr("valuationDate", "%q is not a YYYY-MM-DD date", b.ValuationDate)
 	}
-	j := &Job{ID: b.ID, Market: pricing.Market{ValuationDate: asOf}}
+	j := &Job{ID: b.ID, Market: pricing.Market{ValuationDate: asOf}, engines: &e}
 	if j.Want, err = parseMeasures(b.Measures); err != nil {
 		return nil, err
 	}
@@ -129,14 +108,14 @@ func Compile(b *Batch) (*Job, error) {
 			}
 		}
 	}
-	j.trades = compileTrades(b.Trades, asOf, broken)
+	j.trades = compileTrades(b.Trades, asOf, broken, j.engines)
 	return j, nil
 }
 
 // compileTrades decodes every trade, spread over the cores: decoding a
 // trade's JSON costs far more than pricing a European, so a large batch
 // would otherwise spend most of its time here on one core.
-func compileTrades(trades []Trade, asOf dates.Date, broken map[string]*Error) []compiled {
+func compileTrades(trades []Trade, asOf dates.Date, broken map[string]*Error, e *Engines) []compiled {
 	out := make([]compiled, len(trades))
 	const span = 256 // trades per task: large enough to make scheduling free
 	var g errgroup.Group
@@ -145,7 +124,7 @@ func compileTrades(trades []Trade, asOf dates.Date, broken map[string]*Error) []
 		hi := min(lo+span, len(trades))
 		g.Go(func() error {
 			for i := lo; i < hi; i++ {
-				out[i] = compileTrade(&trades[i], asOf, broken)
+				out[i] = compileTrade(&trades[i], asOf, broken, e)
 			}
 			return nil
 		})
@@ -155,13 +134,13 @@ func compileTrades(trades []Trade, asOf dates.Date, broken map[string]*Error) []
 }
 
 // compileTrade decodes one trade; any fault becomes the trade's error.
-func compileTrade(t *Trade, asOf dates.Date, broken map[string]*Error) compiled {
+func compileTrade(t *Trade, asOf dates.Date, broken map[string]*Error, e *Engines) compiled {
 	c := compiled{id: t.ID, qty: 1}
 	fail := func(err error) compiled {
 		c.err = fmt.Errorf("trade %s: %w", t.ID, err)
 		return c
 	}
-	dec, ok := tradeTypes[t.Type]
+	tt, ok := tradeTypes[t.Type]
 	if !ok {
 		return fail(fmt.Errorf("unknown type %q (valid: %s)", t.Type, strings.Join(TradeTypes(), ", ")))
 	}
@@ -185,7 +164,7 @@ func compileTrade(t *Trade, asOf dates.Date, broken map[string]*Error) compiled 
 		}
 		c.qty = v
 	}
-	p, err := dec(t.Raw, asOf)
+	p, err := tt.compile(t.Raw, asOf, e)
 	if err != nil {
 		return fail(err)
 	}
@@ -231,9 +210,23 @@ func decodeStrict(raw []byte, v any) error {
 func tradeJSONError(err error) error {
 	var typ *json.UnmarshalTypeError
 	if errors.As(err, &typ) {
-		return fmt.Errorf("%s must be %s, got JSON %s", typ.Field, jsonKind(typ.Type.Kind().String()), typ.Value)
+		return fmt.Errorf("%s must be %s, got JSON %s", wireField(typ.Field), jsonKind(typ.Type.Kind().String()), typ.Value)
 	}
 	return errors.New(strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// wireField returns the JSON path of an encoding/json error's field less
+// the names of the wire structs embedded on the way ("optionWire.strike"
+// is "strike"): no wire field name ends in "Wire".
+func wireField(path string) string {
+	parts := strings.Split(path, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if p != "common" && !strings.HasSuffix(p, "Wire") {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ".")
 }
 
 // parseMeasures reads the batch's measure names; none means npv. With npv

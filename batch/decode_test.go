@@ -71,7 +71,7 @@ func TestTradeErrors(t *testing.T) {
 		{"expired", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2026-11-25"}`, "trade T2: expiry must be after the valuation date 2026-11-25, got 2026-11-25"},
 		{"bad expiry", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-02-30"}`, `trade T2: expiry must be a YYYY-MM-DD date, got "2027-02-30"`},
 		{"strike as string", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": "100", "expiry": "2027-11-25"}`, "trade T2: strike must be a number, got JSON string"},
-		{"unknown type", `{"id": "T2", "type": "cds"}`, `trade T2: unknown type "cds" (valid: american, asian, barrier, bond, european, fra, swap)`},
+		{"unknown type", `{"id": "T2", "type": "cds"}`, `trade T2: unknown type "cds" (valid: american, asian, barrier, bond, capfloor, european, fra, swap, swaption)`},
 		{"bad quantity", `{"id": "T2", "type": "european", "quantity": "ten"}`, "trade T2: quantity must be a number, got JSON string"},
 		{"quantity object", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "quantity": {"n": 1}}`, "trade T2: quantity must be a number, got JSON object"},
 		{"quantity overflows", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "quantity": 1e400}`, "trade T2: quantity must be a number between -1e+15 and 1e+15, got 1e400"},

@@ -111,7 +111,22 @@ func buildUnderlying(field string, u UnderlyingData) (pricing.Underlying, error)
 	if err := pricing.CheckRate("dividendYield", u.DividendYield); err != nil {
 		return pricing.Underlying{}, fieldErr(field, err)
 	}
-	return pricing.Underlying{Spot: *u.Spot, DividendYield: u.DividendYield, Vol: *u.Vol, Curve: u.Curve}, nil
+	out := pricing.Underlying{Spot: *u.Spot, DividendYield: u.DividendYield, Vol: *u.Vol, Curve: u.Curve}
+	if h := u.Heston; h != nil {
+		p := &pricing.Heston{}
+		for _, f := range []struct {
+			name string
+			v    *float64
+			dst  *float64
+		}{{"v0", h.V0, &p.V0}, {"kappa", h.Kappa, &p.Kappa}, {"theta", h.Theta, &p.Theta}, {"sigma", h.Sigma, &p.Sigma}, {"rho", h.Rho, &p.Rho}} {
+			if f.v == nil {
+				return pricing.Underlying{}, batchErr(field+".heston."+f.name, "is required")
+			}
+			*f.dst = *f.v
+		}
+		out.Heston = p
+	}
+	return out, nil
 }
 
 // fieldErr turns err, a *pricing.InputError on a field of the object at

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -12,10 +13,14 @@ import (
 	"github.com/pricefn/pricefn/pricing"
 )
 
-// Options tunes pricing. The zero value is valid: it uses every core.
+// Options tunes pricing. The zero value is valid: it uses every core and
+// every engine's defaults.
 type Options struct {
 	// Workers is how many trades are priced at once; 0 means GOMAXPROCS.
 	Workers int
+	// Engines configures the engines when Price compiles a batch; a Job
+	// keeps the settings it was compiled with (CompileWith).
+	Engines Engines
 }
 
 // block is how many trades a worker claims at a time: enough to make the
@@ -77,7 +82,7 @@ func (j *Job) priceOne(i int) (tr TradeResult) {
 	}
 	r, err := c.p.price(&j.Market, j.Want)
 	if err != nil {
-		return TradeResult{ID: c.id, Error: fmt.Sprintf("trade %s: %v", c.id, err)}
+		return TradeResult{ID: c.id, Error: tradeError(c.id, err)}
 	}
 	r.Scale(c.qty)
 	r.Set &= j.Want
@@ -92,7 +97,7 @@ func (j *Job) priceOne(i int) (tr TradeResult) {
 // Price decodes nothing: it compiles b and prices it, returning the results
 // document. A batch-level fault is an *Error.
 func Price(ctx context.Context, b *Batch, opt Options) (*Results, error) {
-	j, err := Compile(b)
+	j, err := CompileWith(b, opt.Engines)
 	if err != nil {
 		return nil, err
 	}
@@ -101,4 +106,21 @@ func Price(ctx context.Context, b *Batch, opt Options) (*Results, error) {
 		return nil, err
 	}
 	return &Results{BatchID: b.ID, Results: rs}, nil
+}
+
+// tradeError words an engine's error for the result of trade id: a fault
+// of market data names its path in the batch document.
+func tradeError(id string, err error) string {
+	var me *pricing.MarketError
+	if errors.As(err, &me) {
+		path := "market.curves." + me.Name
+		if me.Kind == "underlying" {
+			path = "market.underlyings." + me.Name
+		}
+		if me.Field != "" {
+			path += "." + me.Field
+		}
+		return fmt.Sprintf("trade %s: %s %s, got %v", id, path, me.Reason, me.Value)
+	}
+	return fmt.Sprintf("trade %s: %v", id, err)
 }

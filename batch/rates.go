@@ -140,125 +140,132 @@ func requiredCurve(name string) (string, error) {
 	return name, nil
 }
 
-type fraTrade struct{ f instrument.FRA }
-
-func (t *fraTrade) price(m *pricing.Market, want pricing.Measures) (pricing.Result, error) {
-	return engine.DiscountingFRA{}.Price(&t.f, m, want)
+// fraType: BenchmarkFRA's figure is about 100 ns.
+var fraType = &kind[instrument.FRA]{
+	fields: refsCurves,
+	decode: decodeFRA,
+	price: func(f *instrument.FRA, m *pricing.Market, want pricing.Measures, _ *Engines) (pricing.Result, error) {
+		return engine.DiscountingFRA{}.Price(f, m, want)
+	},
+	cost: func(*instrument.FRA, *Engines) float64 { return 100 },
 }
 
-// cost is BenchmarkFRA's figure, about 100 ns.
-func (t *fraTrade) cost() float64 { return 100 }
-
-func decodeFRA(raw []byte, asOf dates.Date) (priceable, error) {
+func decodeFRA(raw []byte, asOf dates.Date) (instrument.FRA, error) {
 	var w fraWire
 	if err := decodeStrict(raw, &w); err != nil {
-		return nil, err
+		return instrument.FRA{}, err
 	}
 	f := instrument.FRA{ForecastCurve: w.ForecastCurve}
 	var err error
 	if f.Curve, err = requiredCurve(w.Curve); err != nil {
-		return nil, err
+		return instrument.FRA{}, err
 	}
 	if f.Notional, err = requiredNumber("notional", w.Notional); err != nil {
-		return nil, err
+		return instrument.FRA{}, err
 	}
 	if f.Rate, err = requiredNumber("rate", w.Rate); err != nil {
-		return nil, err
+		return instrument.FRA{}, err
 	}
 	if f.Start, err = requiredDate("start", w.Start); err != nil {
-		return nil, err
+		return instrument.FRA{}, err
 	}
 	if f.End, err = requiredDate("end", w.End); err != nil {
-		return nil, err
+		return instrument.FRA{}, err
 	}
 	if f.DayCount, err = namedValue("dayCount", w.DayCount, dates.Act360, dates.ParseDayCount); err != nil {
-		return nil, err
+		return instrument.FRA{}, err
 	}
 	if f.Position, err = enumValue("position", w.Position, positions, nil); err != nil {
-		return nil, err
+		return instrument.FRA{}, err
 	}
 	if err := f.Validate(asOf); err != nil {
-		return nil, err
+		return instrument.FRA{}, err
 	}
-	return &fraTrade{f: f}, nil
+	return f, nil
 }
 
-type swapTrade struct{ s instrument.Swap }
-
-func (t *swapTrade) price(m *pricing.Market, want pricing.Measures) (pricing.Result, error) {
-	return engine.DiscountingSwap{}.Price(&t.s, m, want)
+var swapType = &kind[instrument.Swap]{
+	fields: refsCurves,
+	decode: decodeSwap,
+	price: func(sw *instrument.Swap, m *pricing.Market, want pricing.Measures, _ *Engines) (pricing.Result, error) {
+		return engine.DiscountingSwap{}.Price(sw, m, want)
+	},
+	cost: costSwap,
 }
 
-// cost follows BenchmarkSwap: about 500 ns plus 170 ns per coupon of
+// costSwap follows BenchmarkSwap: about 500 ns plus 170 ns per coupon of
 // either leg (schedule, day counts and discounting; pv01 included).
-func (t *swapTrade) cost() float64 {
-	years := float64(t.s.Maturity-t.s.Start) / 365.25
-	coupons := years * float64(t.s.FixedFrequency.PerYear()+t.s.FloatFrequency.PerYear())
+func costSwap(sw *instrument.Swap, _ *Engines) float64 {
+	years := float64(sw.Maturity-sw.Start) / 365.25
+	coupons := years * float64(sw.FixedFrequency.PerYear()+sw.FloatFrequency.PerYear())
 	return 500 + 170*coupons
 }
 
-func decodeSwap(raw []byte, asOf dates.Date) (priceable, error) {
+func decodeSwap(raw []byte, asOf dates.Date) (instrument.Swap, error) {
 	var w swapWire
 	if err := decodeStrict(raw, &w); err != nil {
-		return nil, err
+		return instrument.Swap{}, err
 	}
 	s := instrument.Swap{ForecastCurve: w.ForecastCurve, Spread: w.Spread}
 	var err error
 	if s.Curve, err = requiredCurve(w.Curve); err != nil {
-		return nil, err
+		return instrument.Swap{}, err
 	}
 	if s.Notional, err = requiredNumber("notional", w.Notional); err != nil {
-		return nil, err
+		return instrument.Swap{}, err
 	}
 	if s.FixedRate, err = requiredNumber("fixedRate", w.FixedRate); err != nil {
-		return nil, err
+		return instrument.Swap{}, err
 	}
 	if s.Start, err = requiredDate("start", w.Start); err != nil {
-		return nil, err
+		return instrument.Swap{}, err
 	}
 	if s.Maturity, err = requiredDate("maturity", w.Maturity); err != nil {
-		return nil, err
+		return instrument.Swap{}, err
 	}
 	if s.Side, err = enumValue("side", w.Side, swapSides, nil); err != nil {
-		return nil, err
+		return instrument.Swap{}, err
 	}
 	l, err := w.legs()
 	if err != nil {
-		return nil, err
+		return instrument.Swap{}, err
 	}
 	s.FixedFrequency, s.FixedDayCount, s.FloatFrequency, s.FloatDayCount = l.fixedFrequency, l.fixedDayCount, l.floatFrequency, l.floatDayCount
 	if s.Calendar, s.Convention, err = w.rolls(dates.ModifiedFollowing); err != nil {
-		return nil, err
+		return instrument.Swap{}, err
 	}
 	if err := s.Validate(asOf); err != nil {
-		return nil, err
+		return instrument.Swap{}, err
 	}
-	return &swapTrade{s: s}, nil
+	return s, nil
 }
 
-type bondTrade struct{ b instrument.FixedRateBond }
-
-func (t *bondTrade) price(m *pricing.Market, want pricing.Measures) (pricing.Result, error) {
-	return engine.DiscountingBond{}.Price(&t.b, m, want)
+var bondType = &kind[instrument.FixedRateBond]{
+	fields: refsCurve,
+	decode: decodeBond,
+	price: func(b *instrument.FixedRateBond, m *pricing.Market, want pricing.Measures, _ *Engines) (pricing.Result, error) {
+		return engine.DiscountingBond{}.Price(b, m, want)
+	},
+	cost: costBond,
 }
 
-// cost follows BenchmarkBond: about 500 ns plus 150 ns per coupon for npv
-// and prices; QuantLib's yield solver adds some 30 passes over the
+// costBond follows BenchmarkBond: about 500 ns plus 150 ns per coupon for
+// npv and prices; QuantLib's yield solver adds some 30 passes over the
 // remaining flows, about 450 ns per coupon more.
-func (t *bondTrade) cost() float64 {
-	years := float64(t.b.Maturity-t.b.Issue) / 365.25
-	return 500 + 600*years*float64(t.b.Frequency.PerYear())
+func costBond(b *instrument.FixedRateBond, _ *Engines) float64 {
+	years := float64(b.Maturity-b.Issue) / 365.25
+	return 500 + 600*years*float64(b.Frequency.PerYear())
 }
 
-func decodeBond(raw []byte, asOf dates.Date) (priceable, error) {
+func decodeBond(raw []byte, asOf dates.Date) (instrument.FixedRateBond, error) {
 	var w bondWire
 	if err := decodeStrict(raw, &w); err != nil {
-		return nil, err
+		return instrument.FixedRateBond{}, err
 	}
 	b := instrument.FixedRateBond{Face: 100}
 	var err error
 	if b.Curve, err = requiredCurve(w.Curve); err != nil {
-		return nil, err
+		return instrument.FixedRateBond{}, err
 	}
 	if w.Face != nil {
 		b.Face = *w.Face
@@ -267,25 +274,25 @@ func decodeBond(raw []byte, asOf dates.Date) (priceable, error) {
 		b.SettlementDays = *w.SettlementDays
 	}
 	if b.Coupon, err = requiredNumber("coupon", w.Coupon); err != nil {
-		return nil, err
+		return instrument.FixedRateBond{}, err
 	}
 	if b.Issue, err = requiredDate("issue", w.Issue); err != nil {
-		return nil, err
+		return instrument.FixedRateBond{}, err
 	}
 	if b.Maturity, err = requiredDate("maturity", w.Maturity); err != nil {
-		return nil, err
+		return instrument.FixedRateBond{}, err
 	}
 	if b.Frequency, err = namedValue("frequency", w.Frequency, dates.Semiannual, dates.ParseFrequency); err != nil {
-		return nil, err
+		return instrument.FixedRateBond{}, err
 	}
 	if b.DayCount, err = namedValue("dayCount", w.DayCount, dates.ActActISDA, dates.ParseDayCount); err != nil {
-		return nil, err
+		return instrument.FixedRateBond{}, err
 	}
 	if b.Calendar, b.Convention, err = w.rolls(dates.Unadjusted); err != nil {
-		return nil, err
+		return instrument.FixedRateBond{}, err
 	}
 	if err := b.Validate(asOf); err != nil {
-		return nil, err
+		return instrument.FixedRateBond{}, err
 	}
-	return &bondTrade{b: b}, nil
+	return b, nil
 }

@@ -27,8 +27,9 @@ type tolerance struct {
 }
 
 // TestReference prices every QuantLib 1.29 reference batch and compares
-// every measure with the reference's tolerance: testdata/reference holds the
-// shared reference cases, testdata/hard the harder ones of
+// every measure with the reference's tolerance (an expected error entry
+// wants the trade to fail): testdata/reference holds the shared reference
+// cases, testdata/hard the harder ones of
 // testdata/hard/gen.py (short and long expiries, extreme vols, negative
 // rates, odd curves and schedules).
 func TestReference(t *testing.T) {
@@ -95,10 +96,25 @@ func checkReference(t *testing.T, got []batch.TradeResult, want expected) {
 	if len(got) != len(want.Results) {
 		t.Fatalf("got %d results, want %d", len(got), len(want.Results))
 	}
+	// worst is, per measure, the largest difference as a share of its
+	// tolerance, for the log.
+	worst := map[pricing.Measure]float64{}
+	defer func() {
+		for m, r := range worst {
+			t.Logf("%s: worst difference %.3g of the tolerance", m, r)
+		}
+	}()
 	for i, w := range want.Results {
 		g := got[i]
 		if g.ID != w.ID {
 			t.Fatalf("result %d: id %q, want %q", i, g.ID, w.ID)
+		}
+		if w.Error != "" {
+			// The reference has no value for it: the trade must fail.
+			if g.Error == "" {
+				t.Errorf("%s: priced, want an error like %q", g.ID, w.Error)
+			}
+			continue
 		}
 		if g.Error != "" {
 			t.Errorf("%s: error %q", g.ID, g.Error)
@@ -133,6 +149,16 @@ func checkReference(t *testing.T, got []batch.TradeResult, want expected) {
 					t.Errorf("%s: npvStdErr %.3g > twice QuantLib's %.3g", g.ID, se, refSE)
 				}
 			default:
+				allowed := 0.0
+				if tol.Abs != nil {
+					allowed = *tol.Abs
+				}
+				if tol.Rel != nil {
+					allowed = max(allowed, *tol.Rel*math.Abs(ref))
+				}
+				if r := diff / allowed; r > worst[m] {
+					worst[m] = r
+				}
 				pass := (tol.Abs != nil && diff <= *tol.Abs) || (tol.Rel != nil && diff <= *tol.Rel*math.Abs(ref))
 				if !pass {
 					t.Errorf("%s: %s = %.12g, QuantLib %.12g: diff %.3g outside abs %v rel %v", g.ID, m, ours, ref, diff, deref(tol.Abs), deref(tol.Rel))

@@ -29,3 +29,34 @@ func (e *InputError) Error() string {
 func Invalid(field string, value any, reason string) error {
 	return &InputError{Field: field, Value: value, Reason: reason}
 }
+
+// MarketError reports market data that an engine cannot price with: Field
+// of the curve or underlying Name, as the wire format names the field
+// within that item ("vol", "heston.kappa"), or empty for the item as a
+// whole (a curve whose discount factors are not finite). Engines return it
+// rather than an *InputError so that the caller, which knows where the item
+// sits in its own document, can name the full path.
+type MarketError struct {
+	Kind   string // "curve" or "underlying"
+	Name   string
+	Field  string
+	Value  any
+	Reason string
+}
+
+func (e *MarketError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("%s %s %s, got %v", e.Kind, e.Name, e.Reason, e.Value)
+	}
+	return fmt.Sprintf("%s %s: %s %s, got %v", e.Kind, e.Name, e.Field, e.Reason, e.Value)
+}
+
+// UnderlyingInvalid returns a *MarketError on field of the underlying name.
+func UnderlyingInvalid(name, field string, value any, reason string) error {
+	return &MarketError{Kind: "underlying", Name: name, Field: field, Value: value, Reason: reason}
+}
+
+// CurveInvalid returns a *MarketError on the curve name as a whole.
+func CurveInvalid(name string, value any, reason string) error {
+	return &MarketError{Kind: "curve", Name: name, Value: value, Reason: reason}
+}

@@ -26,6 +26,29 @@ type Underlying struct {
 	Vol float64
 	// Curve names the risk-free curve in Market.Curves.
 	Curve string
+	// Heston is the underlying's stochastic volatility model, for the
+	// engines that price under it; nil when the market gives none.
+	Heston *Heston
+}
+
+// Heston holds the parameters of Heston's (1993) stochastic volatility
+// model: the underlying follows dS/S = (r - q) dt + sqrt(v) dW1 and its
+// instantaneous variance dv = Kappa (Theta - v) dt + Sigma sqrt(v) dW2,
+// with d<W1, W2> = Rho dt. Variances are per year (0.04 is a 20% vol);
+// Kappa is per year. The Feller condition 2 Kappa Theta >= Sigma² is not
+// required.
+type Heston struct {
+	// V0 is the initial variance, > 0.
+	V0 float64
+	// Kappa is the speed of mean reversion of the variance, > 0.
+	Kappa float64
+	// Theta is the long-run variance, > 0.
+	Theta float64
+	// Sigma is the volatility of the variance, > 0.
+	Sigma float64
+	// Rho is the correlation of the underlying's and the variance's
+	// Brownian motions, strictly between -1 and 1.
+	Rho float64
 }
 
 // Market is everything an engine may read: the valuation date, the named

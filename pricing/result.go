@@ -27,13 +27,20 @@ const (
 	Yield
 	Duration
 	Convexity
+	// ImpliedVol is the Black-Scholes volatility, per 1.00, that reproduces
+	// a European option's quoted price.
+	ImpliedVol
+	// Annuity is a swaption's annuity: the underlying swap's fixed-leg
+	// accruals times their discount factors, times notional.
+	Annuity
 	Cashflows
 	numMeasures
 )
 
 var measureNames = [numMeasures]string{
 	"npv", "npvStdErr", "delta", "gamma", "vega", "theta", "rho", "fairRate", "pv01",
-	"cleanPrice", "dirtyPrice", "accrued", "yield", "duration", "convexity", "cashflows",
+	"cleanPrice", "dirtyPrice", "accrued", "yield", "duration", "convexity", "impliedVol", "annuity",
+	"cashflows",
 }
 
 // String returns the wire name of m, e.g. "npv".
@@ -104,6 +111,7 @@ type Result struct {
 	CleanPrice, DirtyPrice         float64
 	Accrued, Yield                 float64
 	Duration, Convexity            float64
+	ImpliedVol, Annuity            float64
 	Cashflows                      []Cashflow
 }
 
@@ -160,13 +168,18 @@ func (r *Result) field(m Measure) *float64 {
 		return &r.Duration
 	case Convexity:
 		return &r.Convexity
+	case ImpliedVol:
+		return &r.ImpliedVol
+	case Annuity:
+		return &r.Annuity
 	}
 	return nil
 }
 
 // Scale multiplies every amount that grows with position size (npv, its
 // standard error, the greeks, pv01 and cash-flow amounts) by q. Prices quoted
-// per 100 of face, rates and yields do not scale.
+// per 100 of face, rates, yields, implied volatilities and a swaption's
+// annuity do not scale.
 func (r *Result) Scale(q float64) {
 	if q == 1 {
 		return

@@ -84,7 +84,7 @@ func (e MCArithmeticAsian) Price(o *instrument.Asian, m *pricing.Market, want pr
 	seed := asianSeed(o, paths)
 	est := simulateAsian(&p, max((paths+1)/2, 4), rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	if v, se := est.cv.mean, est.cv.stdErr; math.IsNaN(v) || math.IsInf(v, 0) || math.IsNaN(se) || math.IsInf(se, 0) {
-		return pricing.Result{}, pricing.Invalid("market.underlyings."+o.Underlying+".vol", a.vol, "is too high for the simulation: path values overflow")
+		return pricing.Result{}, pricing.UnderlyingInvalid(o.Underlying, "vol", a.vol, "is too high for the simulation: path values overflow")
 	}
 	return pricing.Result{Set: setMC, NPV: max(est.cv.mean, 0), NPVStdErr: est.cv.stdErr}, nil
 }

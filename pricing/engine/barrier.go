@@ -36,7 +36,7 @@ func (AnalyticBarrier) Price(o *instrument.Barrier, m *pricing.Market, want pric
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		// (H/S)^(2μ) overflows when μ = (r-q)/σ² - ½ is huge: a vol of a
 		// few tenths of a percent with the barrier far from spot.
-		return pricing.Result{}, pricing.Invalid("market.underlyings."+o.Underlying+".vol", in.vol, fmt.Sprintf("is too low for the closed form with barrier %v and spot %v: (H/S)^(2mu) overflows", o.Level, in.spot))
+		return pricing.Result{}, pricing.UnderlyingInvalid(o.Underlying, "vol", in.vol, fmt.Sprintf("is too low for the closed form with barrier %v and spot %v: (H/S)^(2mu) overflows", o.Level, in.spot))
 	}
 	return pricing.Result{Set: setNPV, NPV: v}, nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/pricefn/pricefn/pricing/dates"
 	"github.com/pricefn/pricefn/pricing/instrument"
 	"github.com/pricefn/pricefn/pricing/market"
+	"github.com/pricefn/pricefn/pricing/solver"
 )
 
 // DiscountingBond prices fixed-rate bullet bonds on a discount curve, as
@@ -228,93 +229,15 @@ func (yc *yieldCashflows) irr(target, y float64) (f, df float64) {
 func (yc *yieldCashflows) solve(target, accuracy float64) (float64, error) {
 	accuracy = math.Max(accuracy, machineEps)
 	f := func(y float64) float64 { v, _ := yc.irr(target, y); return v }
-	root := yieldGuess
-	fxMax := f(root)
-	if closeToZero(fxMax) {
-		return root, nil
+	br, err := solver.Expand(f, yieldGuess, yieldStep, solver.Bounds{}, yieldMaxEval)
+	if err != nil {
+		return 0, fmt.Errorf("%w %v: %w", errNoYield, target, err)
 	}
-	var xMin, fxMin, xMax float64
-	if fxMax > 0 {
-		xMin, xMax = root-yieldStep, root
-		fxMin = f(xMin)
-	} else {
-		xMin, fxMin, xMax = root, fxMax, root+yieldStep
-		fxMax = f(xMax)
+	y, err := solver.NewtonSafe(func(y float64) (float64, float64) { return yc.irr(target, y) }, br, accuracy, yieldMaxEval)
+	if err != nil {
+		return 0, fmt.Errorf("%w %v: %w", errNoYield, target, err)
 	}
-	flipflop := -1
-	for ev := 2; ev <= yieldMaxEval; ev++ {
-		if math.IsNaN(fxMin) || math.IsNaN(fxMax) {
-			break
-		}
-		if fxMin*fxMax <= 0 {
-			if closeToZero(fxMin) {
-				return xMin, nil
-			}
-			if closeToZero(fxMax) {
-				return xMax, nil
-			}
-			return yc.newtonSafe(target, accuracy, xMin, xMax, fxMin, ev)
-		}
-		switch {
-		case math.Abs(fxMin) < math.Abs(fxMax):
-			xMin += yieldGrowth * (xMin - xMax)
-			fxMin = f(xMin)
-		case math.Abs(fxMin) > math.Abs(fxMax):
-			xMax += yieldGrowth * (xMax - xMin)
-			fxMax = f(xMax)
-		case flipflop == -1:
-			xMin += yieldGrowth * (xMin - xMax)
-			fxMin = f(xMin)
-			ev++
-			flipflop = 1
-		default:
-			xMax += yieldGrowth * (xMax - xMin)
-			fxMax = f(xMax)
-			flipflop = -1
-		}
-	}
-	return 0, fmt.Errorf("%w %v: no bracket found", errNoYield, target)
-}
-
-// newtonSafe is QuantLib's NewtonSafe::solveImpl from the bracket
-// [xMin, xMax] (f(xMin) = fxMin), having used ev evaluations.
-func (yc *yieldCashflows) newtonSafe(target, accuracy, xMin, xMax, fxMin float64, ev int) (float64, error) {
-	xl, xh := xMax, xMin
-	if fxMin < 0 {
-		xl, xh = xMin, xMax
-	}
-	dxold := xMax - xMin
-	dx := dxold
-	root := (xMin + xMax) / 2
-	froot, dfroot := yc.irr(target, root)
-	for ev++; ev <= yieldMaxEval; ev++ {
-		if ((root-xh)*dfroot-froot)*((root-xl)*dfroot-froot) > 0 || math.Abs(2*froot) > math.Abs(dxold*dfroot) {
-			dxold, dx = dx, (xh-xl)/2
-			root = xl + dx
-		} else {
-			dxold, dx = dx, froot/dfroot
-			root -= dx
-		}
-		if math.Abs(dx) < accuracy {
-			return root, nil
-		}
-		froot, dfroot = yc.irr(target, root)
-		if math.IsNaN(froot) {
-			break
-		}
-		if froot < 0 {
-			xl = root
-		} else {
-			xh = root
-		}
-	}
-	return 0, fmt.Errorf("%w %v: the solver did not converge", errNoYield, target)
-}
-
-// closeToZero is QuantLib's close(x, 0.0).
-func closeToZero(x float64) bool {
-	const tol = 42 * machineEps
-	return x == 0 || math.Abs(x) < tol*tol
+	return y, nil
 }
 
 // risk returns the modified duration and the convexity at yield y,

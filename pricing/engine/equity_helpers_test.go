@@ -2,6 +2,7 @@ package engine
 
 import (
 	"encoding/csv"
+	"errors"
 	"math"
 	"os"
 	"strconv"
@@ -95,3 +96,26 @@ func (r refRow) nums(c string) []float64 {
 
 // isCall reports whether column option_type is Call.
 func (r refRow) isCall() bool { return r.str("option_type") == "Call" }
+
+// errorField names the field an engine's error is about: an *InputError's
+// Field, or a *MarketError's item and field as the path
+// "market.underlyings.X.vol" ("market.curves.C" for a whole curve), or ""
+// for any other error.
+func errorField(err error) string {
+	var in *pricing.InputError
+	var me *pricing.MarketError
+	switch {
+	case errors.As(err, &me):
+		path := "market.curves." + me.Name
+		if me.Kind == "underlying" {
+			path = "market.underlyings." + me.Name
+		}
+		if me.Field != "" {
+			path += "." + me.Field
+		}
+		return path
+	case errors.As(err, &in):
+		return in.Field
+	}
+	return ""
+}

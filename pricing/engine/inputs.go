@@ -58,14 +58,14 @@ func loadEquity(o *instrument.Option, m *pricing.Market) (equity, error) {
 	t := m.YearFraction(o.Expiry)
 	r := zeroRate(c, t)
 	if math.IsNaN(r) || math.IsInf(r, 0) {
-		return equity{}, pricing.Invalid("market.curves."+u.Curve, r, fmt.Sprintf("must give a finite zero rate to expiry %s", o.Expiry))
+		return equity{}, pricing.CurveInvalid(u.Curve, r, fmt.Sprintf("must give a finite zero rate to expiry %s", o.Expiry))
 	}
 	return equity{spot: u.Spot, q: u.DividendYield, vol: u.Vol, t: t, r: r, curve: c, curveName: u.Curve}, nil
 }
 
 // checkUnderlying checks the market data of the underlying called name
 // against the limits of package pricing. It allocates only to report a
-// fault, whose field is the path "market.underlyings.<name>.<field>".
+// fault, a *pricing.MarketError on the underlying's field.
 func checkUnderlying(name string, u pricing.Underlying) error {
 	err := pricing.CheckAmount("spot", u.Spot)
 	if err == nil {
@@ -75,7 +75,7 @@ func checkUnderlying(name string, u pricing.Underlying) error {
 		err = pricing.CheckRate("dividendYield", u.DividendYield)
 	}
 	if ie, ok := err.(*pricing.InputError); ok {
-		ie.Field = "market.underlyings." + name + "." + ie.Field
+		return pricing.UnderlyingInvalid(name, ie.Field, ie.Value, ie.Reason)
 	}
 	return err
 }
@@ -117,7 +117,7 @@ func loadAsian(o *instrument.Asian, avg instrument.Averaging, m *pricing.Market)
 		a.times[i] = t
 		a.logFwd[i] = (zeroRate(in.curve, t) - in.q) * t
 		if math.IsNaN(a.logFwd[i]) || math.IsInf(a.logFwd[i], 0) {
-			return asian{}, pricing.Invalid("market.curves."+in.curveName, a.logFwd[i], fmt.Sprintf("must give a finite zero rate to fixing %s", d))
+			return asian{}, pricing.CurveInvalid(in.curveName, a.logFwd[i], fmt.Sprintf("must give a finite zero rate to fixing %s", d))
 		}
 	}
 	return a, nil

@@ -47,14 +47,13 @@ func TestEngineInputErrors(t *testing.T) {
 	engines := []string{"european", "barrier", "geometric asian", "arithmetic asian"}
 	for _, c := range cases {
 		for i, err := range price(c.o, c.m) {
-			var in *pricing.InputError
 			var unk *pricing.UnknownError
 			switch {
 			case err == nil:
 				t.Errorf("%s, %s: no error", c.name, engines[i])
 			case c.field == "" && !errors.As(err, &unk):
 				t.Errorf("%s, %s: error %v, want an UnknownError", c.name, engines[i], err)
-			case c.field != "" && (!errors.As(err, &in) || in.Field != c.field):
+			case c.field != "" && errorField(err) != c.field:
 				t.Errorf("%s, %s: error %v, want an InputError on %s", c.name, engines[i], err, c.field)
 			}
 		}

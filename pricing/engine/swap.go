@@ -73,55 +73,40 @@ type floatCoupon struct {
 }
 
 func newSwapLegs(s *instrument.Swap, asOf dates.Date) (*swapLegs, error) {
-	fixed, err := dates.BackwardSchedule(s.Start, s.Maturity, s.FixedFrequency, s.Calendar, s.Convention)
+	fixed, float, err := s.Legs()
 	if err != nil {
-		return nil, fmt.Errorf("engine: swap fixed leg: %w", err)
-	}
-	float, err := dates.BackwardSchedule(s.Start, s.Maturity, s.FloatFrequency, s.Calendar, s.Convention)
-	if err != nil {
-		return nil, fmt.Errorf("engine: swap floating leg: %w", err)
+		return nil, fmt.Errorf("engine: swap: %w", err)
 	}
 	l := &swapLegs{sign: 1, notional: s.Notional, rate: s.FixedRate, spread: s.Spread,
-		fixed: make([]fixedCoupon, 0, len(fixed)-1), float: make([]floatCoupon, 0, len(float)-1)}
+		fixed: make([]fixedCoupon, 0, len(fixed)), float: make([]floatCoupon, 0, len(float))}
 	if s.Side == instrument.ReceiveFixed {
 		l.sign = -1
 	}
-	// Schedule dates are already adjusted by the swap's calendar and
-	// convention, so each payment date (its accrual end adjusted once more)
-	// is the accrual end itself; and under an adjusting convention they are
-	// business days, which the forward-period rolls leave in place.
-	rolled := s.Convention == dates.Unadjusted
-	for i := 1; i < len(fixed); i++ {
-		pay := fixed[i]
-		if pay <= asOf {
+	for _, c := range fixed {
+		if c.Pay <= asOf {
 			continue
 		}
-		l.fixed = append(l.fixed, fixedCoupon{pay: pay, t: yearFrom(asOf, pay),
-			accrual: s.FixedDayCount.YearFraction(fixed[i-1], fixed[i])})
+		l.fixed = append(l.fixed, fixedCoupon{pay: c.Pay, t: yearFrom(asOf, c.Pay), accrual: c.Accrual})
 	}
-	for i := 1; i < len(float); i++ {
-		pay := float[i]
-		if pay <= asOf {
+	for _, c := range float {
+		if c.Pay <= asOf {
 			continue
 		}
-		fs, fe := float[i-1], float[i]
-		if rolled {
-			fs, fe = s.Calendar.Adjust(fs, dates.Preceding), s.Calendar.Adjust(fe, dates.Following)
-		}
-		if fs < asOf {
+		if c.FixingStart < asOf {
 			return nil, pricing.Invalid("start", s.Start, fmt.Sprintf(
 				"must not leave a floating coupon fixed before the valuation date %s (the coupon from %s to %s fixed on %s; past fixings are not supported)",
-				asOf, float[i-1], float[i], fs))
+				asOf, c.Start, c.End, c.FixingStart))
 		}
-		span := s.FloatDayCount.YearFraction(fs, fe)
-		if !(span > 0) {
-			return nil, pricing.Invalid("floatDayCount", s.FloatDayCount, fmt.Sprintf("must give the forward period from %s to %s a positive length", fs, fe))
-		}
-		l.float = append(l.float, floatCoupon{pay: pay, t: yearFrom(asOf, pay),
-			tStart: yearFrom(asOf, fs), tEnd: yearFrom(asOf, fe),
-			span: span, accrual: s.FloatDayCount.YearFraction(float[i-1], float[i])})
+		l.float = append(l.float, newFloatCoupon(&c, asOf))
 	}
 	return l, nil
+}
+
+// newFloatCoupon returns c with its curve times from asOf.
+func newFloatCoupon(c *instrument.FloatCoupon, asOf dates.Date) floatCoupon {
+	return floatCoupon{pay: c.Pay, t: yearFrom(asOf, c.Pay),
+		tStart: yearFrom(asOf, c.FixingStart), tEnd: yearFrom(asOf, c.FixingEnd),
+		span: c.Span, accrual: c.Accrual}
 }
 
 func yearFrom(asOf, d dates.Date) float64 { return dates.YearFraction365(asOf, d) }

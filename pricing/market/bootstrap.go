@@ -1,12 +1,15 @@
 package market
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
+	"github.com/pricefn/pricefn/pricing/instrument"
+	"github.com/pricefn/pricefn/pricing/solver"
 )
 
 var _ pricing.YieldCurve = (*PiecewiseCurve)(nil)
@@ -229,39 +232,31 @@ func (s ParSwap) helper(asOf dates.Date) (rateHelper, error) {
 	case s.Maturity <= s.Start:
 		return nil, fmt.Errorf("swap: maturity %s must be after start %s", s.Maturity, s.Start)
 	}
-	fixed, err := dates.BackwardSchedule(s.Start, s.Maturity, s.FixedFrequency, s.Calendar, s.Convention)
+	sw := instrument.Swap{Start: s.Start, Maturity: s.Maturity,
+		FixedFrequency: s.FixedFrequency, FixedDayCount: s.FixedDayCount,
+		FloatFrequency: s.FloatFrequency, FloatDayCount: s.FloatDayCount,
+		Calendar: s.Calendar, Convention: s.Convention}
+	fixed, float, err := sw.Legs()
 	if err != nil {
-		return nil, fmt.Errorf("swap: fixed leg: %w", err)
+		return nil, fmt.Errorf("swap: %w", err)
 	}
-	float, err := dates.BackwardSchedule(s.Start, s.Maturity, s.FloatFrequency, s.Calendar, s.Convention)
-	if err != nil {
-		return nil, fmt.Errorf("swap: floating leg: %w", err)
-	}
-	// Payment dates are the (adjusted) accrual ends, as in the swap engine.
+	// The swap trade's legs (instrument.Swap), read on the curve itself.
 	h := &swapHelper{rate: s.Rate}
-	for i := 1; i < len(fixed); i++ {
-		pay := fixed[i]
-		h.last = max(h.last, pay)
-		h.fixT = append(h.fixT, dates.YearFraction365(asOf, pay))
-		h.fixAcc = append(h.fixAcc, s.FixedDayCount.YearFraction(fixed[i-1], fixed[i]))
+	for _, c := range fixed {
+		h.last = max(h.last, c.Pay)
+		h.fixT = append(h.fixT, dates.YearFraction365(asOf, c.Pay))
+		h.fixAcc = append(h.fixAcc, c.Accrual)
 	}
-	for i := 1; i < len(float); i++ {
-		pay := float[i]
-		fs := s.Calendar.Adjust(float[i-1], dates.Preceding)
-		fe := s.Calendar.Adjust(float[i], dates.Following)
-		if fs < asOf {
-			return nil, fmt.Errorf("swap: first floating rate would fix on %s, before the valuation date %s", fs, asOf)
+	for _, c := range float {
+		if c.FixingStart < asOf {
+			return nil, fmt.Errorf("swap: first floating rate would fix on %s, before the valuation date %s", c.FixingStart, asOf)
 		}
-		h.last = max(h.last, pay, fe)
-		h.fltT = append(h.fltT, dates.YearFraction365(asOf, pay))
-		h.fltStart = append(h.fltStart, dates.YearFraction365(asOf, fs))
-		h.fltEnd = append(h.fltEnd, dates.YearFraction365(asOf, fe))
-		span := s.FloatDayCount.YearFraction(fs, fe)
-		if !(span > 0) {
-			return nil, fmt.Errorf("swap: %s gives no time from %s to %s", s.FloatDayCount, fs, fe)
-		}
-		h.fltSpan = append(h.fltSpan, span)
-		h.fltAcc = append(h.fltAcc, s.FloatDayCount.YearFraction(float[i-1], float[i]))
+		h.last = max(h.last, c.Pay, c.FixingEnd)
+		h.fltT = append(h.fltT, dates.YearFraction365(asOf, c.Pay))
+		h.fltStart = append(h.fltStart, dates.YearFraction365(asOf, c.FixingStart))
+		h.fltEnd = append(h.fltEnd, dates.YearFraction365(asOf, c.FixingEnd))
+		h.fltSpan = append(h.fltSpan, c.Span)
+		h.fltAcc = append(h.fltAcc, c.Accrual)
 	}
 	return h, nil
 }
@@ -281,83 +276,15 @@ func (h *swapHelper) implied(c pricing.YieldCurve) float64 {
 }
 
 // findRoot solves f(z) = 0 for a zero rate z near guess: it brackets a sign
-// change, expanding from guess ± 1%, within [-1, 3], then runs Brent's method.
+// change, expanding from guess by steps of 1% within [-1, 3], then runs
+// Brent's method to about 1e-16.
 func findRoot(f func(float64) float64, guess float64) (float64, error) {
-	const lo, hi = -1.0, 3.0
-	guess = math.Min(math.Max(guess, lo+0.01), hi-0.01)
-	a, b := guess-0.01, guess+0.01
-	fa, fb := f(a), f(b)
-	for i := 0; fa*fb > 0; i++ {
-		if i == 60 || (a <= lo && b >= hi) {
-			return 0, fmt.Errorf("no zero rate in [%v, %v] does", lo, hi)
-		}
-		if math.Abs(fa) < math.Abs(fb) && a > lo {
-			a = math.Max(a+1.6*(a-b), lo)
-			fa = f(a)
-		} else {
-			b = math.Min(b+1.6*(b-a), hi)
-			fb = f(b)
-		}
-	}
-	if math.IsNaN(fa) || math.IsNaN(fb) {
+	br, err := solver.Expand(f, guess, 0.01, solver.Bounds{Lo: -1, Hi: 3}, 0)
+	switch {
+	case errors.Is(err, solver.ErrNotFinite):
 		return 0, fmt.Errorf("the instrument's rate is not finite on the curve")
+	case err != nil:
+		return 0, fmt.Errorf("no zero rate in [-1, 3] does")
 	}
-	return brent(f, a, b, fa, fb)
-}
-
-// brent returns a root of f in [a, b], where f(a) and f(b) differ in sign,
-// to about 1e-16 (Brent 1973, as in Numerical Recipes' zbrent).
-func brent(f func(float64) float64, a, b, fa, fb float64) (float64, error) {
-	const eps = 2.220446049250313e-16
-	c, fc := b, fb
-	var d, e float64
-	for iter := 0; iter < 200; iter++ {
-		if (fb > 0 && fc > 0) || (fb < 0 && fc < 0) {
-			c, fc = a, fa
-			d = b - a
-			e = d
-		}
-		if math.Abs(fc) < math.Abs(fb) {
-			a, b, c = b, c, b
-			fa, fb, fc = fb, fc, fb
-		}
-		tol := 2*eps*math.Abs(b) + 0.5e-16
-		m := 0.5 * (c - b)
-		if math.Abs(m) <= tol || fb == 0 {
-			return b, nil
-		}
-		if math.Abs(e) >= tol && math.Abs(fa) > math.Abs(fb) {
-			s := fb / fa
-			var p, q float64
-			if a == c {
-				p = 2 * m * s
-				q = 1 - s
-			} else {
-				q = fa / fc
-				r := fb / fc
-				p = s * (2*m*q*(q-r) - (b-a)*(r-1))
-				q = (q - 1) * (r - 1) * (s - 1)
-			}
-			if p > 0 {
-				q = -q
-			}
-			p = math.Abs(p)
-			if 2*p < math.Min(3*m*q-math.Abs(tol*q), math.Abs(e*q)) {
-				e = d
-				d = p / q
-			} else {
-				d, e = m, m
-			}
-		} else {
-			d, e = m, m
-		}
-		a, fa = b, fb
-		if math.Abs(d) > tol {
-			b += d
-		} else {
-			b += math.Copysign(tol, m)
-		}
-		fb = f(b)
-	}
-	return 0, fmt.Errorf("the solver did not converge")
+	return solver.Brent(f, br, 1e-16, 200)
 }

@@ -1,0 +1,168 @@
+package engine
+
+import (
+	"math"
+	"testing"
+
+	"github.com/pricefn/pricefn/pricing"
+	"github.com/pricefn/pricefn/pricing/instrument"
+	"github.com/pricefn/pricefn/pricing/market"
+)
+
+// hestonMarket returns a market on refValDate with one underlying "X" on
+// the flat curve "C", under the Heston model h.
+func hestonMarket(spot, r, q float64, h pricing.Heston) *pricing.Market {
+	return &pricing.Market{
+		ValuationDate: refValDate,
+		Curves:        map[string]pricing.YieldCurve{"C": market.NewFlatCurve(r)},
+		Underlyings:   map[string]pricing.Underlying{"X": {Spot: spot, DividendYield: q, Vol: 0.2, Curve: "C", Heston: &h}},
+	}
+}
+
+// TestHestonLiterature checks the engine against the Heston values that
+// QuantLib's test suite checks (testdata/ref_heston.csv): Alan Lewis's
+// reference prices to 1e-12 relative, and the other published cases to
+// their tolerances. The year fraction is given directly, so the core
+// function is called with it.
+func TestHestonLiterature(t *testing.T) {
+	for _, row := range readRefTable(t, "ref_heston.csv") {
+		h := pricing.Heston{V0: row.num("v0"), Kappa: row.num("kappa"), Theta: row.num("theta"), Sigma: row.num("sigma"), Rho: row.num("rho")}
+		s, k, r, q, tt := row.num("spot"), row.num("strike"), row.num("r"), row.num("q"), row.num("t")
+		df := math.Exp(-r * tt)
+		fwd := s * math.Exp(-q*tt) / df
+		v, err := hestonUndiscounted(row.str("option_type") == "Call", fwd, k, tt, h, DefaultHestonAccuracy, DefaultHestonMaxPieces)
+		if err != nil {
+			t.Fatalf("%s %s K=%v: %v", row.str("test_case"), row.str("option_type"), k, err)
+		}
+		got, want, tol := df*v, row.num("expected"), row.num("tolerance")
+		diff := math.Abs(got - want)
+		if row.str("tol_kind") == "rel" {
+			diff /= math.Abs(want)
+		}
+		t.Logf("%s %s K=%v: %.15g, want %.15g (diff %.3g, tolerance %g %s)", row.str("test_case"), row.str("option_type"), k, got, want, diff, tol, row.str("tol_kind"))
+		if diff > tol {
+			t.Errorf("%s %s K=%v: %.15g, want %.15g (diff %.3g > %g %s)", row.str("test_case"), row.str("option_type"), k, got, want, diff, tol, row.str("tol_kind"))
+		}
+	}
+}
+
+// hestonOption returns a European on "X" expiring days after refValDate.
+func hestonOption(right instrument.Right, strike float64, days int) *instrument.European {
+	return &instrument.European{Option: instrument.Option{Underlying: "X", Right: right, Strike: strike, Expiry: refValDate.AddDays(days)}}
+}
+
+// hardHeston are the hard corners the engine must price: vol of variance
+// to 2, correlation to -0.95, a week to ten years, deep in and out of the
+// money.
+var hardHeston = []struct {
+	h    pricing.Heston
+	days int
+}{
+	{pricing.Heston{V0: 0.04, Kappa: 1.5, Theta: 0.04, Sigma: 0.5, Rho: -0.7}, 365},
+	{pricing.Heston{V0: 0.01, Kappa: 0.5, Theta: 0.09, Sigma: 2, Rho: -0.95}, 7},
+	{pricing.Heston{V0: 0.09, Kappa: 3, Theta: 0.02, Sigma: 2, Rho: -0.95}, 3650},
+	{pricing.Heston{V0: 0.16, Kappa: 0.2, Theta: 0.25, Sigma: 1.2, Rho: 0.5}, 30},
+	{pricing.Heston{V0: 0.02, Kappa: 5, Theta: 0.03, Sigma: 0.1, Rho: 0}, 1825},
+}
+
+// TestHestonPutCallParity checks C - P = S·e^{-qT} - K·DF over the hard
+// corners and strikes from a fifth to five times the spot: the engine
+// integrates each side on its own Black control, so the difference checks
+// its forward and discounting.
+func TestHestonPutCallParity(t *testing.T) {
+	for _, c := range hardHeston {
+		m := hestonMarket(100, 0.03, 0.01, c.h)
+		tt := m.YearFraction(refValDate.AddDays(c.days))
+		for _, k := range []float64{20, 60, 90, 100, 110, 150, 500} {
+			call, err := AnalyticHeston{}.Price(hestonOption(instrument.Call, k, c.days), m, pricing.Of(pricing.NPV))
+			if err != nil {
+				t.Fatalf("%+v K=%v: %v", c.h, k, err)
+			}
+			put, err := AnalyticHeston{}.Price(hestonOption(instrument.Put, k, c.days), m, pricing.Of(pricing.NPV))
+			if err != nil {
+				t.Fatalf("%+v K=%v: %v", c.h, k, err)
+			}
+			want := 100*math.Exp(-0.01*tt) - k*math.Exp(-0.03*tt)
+			if got := call.NPV - put.NPV; math.Abs(got-want) > 1e-10*max(100, k) {
+				t.Errorf("%+v, %d days, K=%v: C - P = %.15g, want %.15g", c.h, c.days, k, got, want)
+			}
+			if call.NPV < 0 || put.NPV < 0 {
+				t.Errorf("%+v, %d days, K=%v: negative price (call %v, put %v)", c.h, c.days, k, call.NPV, put.NPV)
+			}
+		}
+	}
+}
+
+// TestHestonTendsToBlackScholes checks that as the vol of variance goes to
+// 0 the Heston price tends to the Black-Scholes price at the average
+// variance θ + (v0 - θ)(1 - e^{-κT})/(κT), with an error of order sigma.
+func TestHestonTendsToBlackScholes(t *testing.T) {
+	for _, days := range []int{7, 365, 3650} {
+		for _, k := range []float64{50, 95, 100, 130, 250} {
+			for _, sigma := range []float64{1e-2, 1e-4, 1e-6} {
+				h := pricing.Heston{V0: 0.09, Kappa: 2, Theta: 0.04, Sigma: sigma, Rho: -0.5}
+				m := hestonMarket(100, 0.02, 0.01, h)
+				o := hestonOption(instrument.Put, k, days)
+				got, err := AnalyticHeston{}.Price(o, m, pricing.Of(pricing.NPV))
+				if err != nil {
+					t.Fatal(err)
+				}
+				tt := m.YearFraction(o.Expiry)
+				vAvg := h.Theta - (h.V0-h.Theta)*math.Expm1(-h.Kappa*tt)/(h.Kappa*tt)
+				bs := blackScholes(false, 100, k, 0.02, 0.01, math.Sqrt(vAvg), tt, false).npv
+				if d := math.Abs(got.NPV - bs); d > 20*sigma*max(bs, 1e-3)+1e-12 {
+					t.Errorf("sigma %g, %d days, K=%v: Heston %.15g, Black-Scholes %.15g (diff %.3g)", sigma, days, k, got.NPV, bs, d)
+				}
+			}
+		}
+	}
+}
+
+// TestHestonErrors checks that a missing or bad Heston model is a
+// MarketError on the underlying's heston field.
+func TestHestonErrors(t *testing.T) {
+	good := pricing.Heston{V0: 0.04, Kappa: 1, Theta: 0.04, Sigma: 0.5, Rho: -0.5}
+	none := hestonMarket(100, 0.03, 0, good)
+	u := none.Underlyings["X"]
+	u.Heston = nil
+	none.Underlyings["X"] = u
+	for _, c := range []struct {
+		m     *pricing.Market
+		field string
+	}{
+		{none, "market.underlyings.X.heston"},
+		{hestonMarket(100, 0.03, 0, pricing.Heston{V0: 0, Kappa: 1, Theta: 0.04, Sigma: 0.5}), "market.underlyings.X.heston.v0"},
+		{hestonMarket(100, 0.03, 0, pricing.Heston{V0: 0.04, Kappa: -1, Theta: 0.04, Sigma: 0.5}), "market.underlyings.X.heston.kappa"},
+		{hestonMarket(100, 0.03, 0, pricing.Heston{V0: 0.04, Kappa: 1, Theta: math.NaN(), Sigma: 0.5}), "market.underlyings.X.heston.theta"},
+		{hestonMarket(100, 0.03, 0, pricing.Heston{V0: 0.04, Kappa: 1, Theta: 0.04, Sigma: 0}), "market.underlyings.X.heston.sigma"},
+		{hestonMarket(100, 0.03, 0, pricing.Heston{V0: 0.04, Kappa: 1, Theta: 0.04, Sigma: 0.5, Rho: -1}), "market.underlyings.X.heston.rho"},
+		{hestonMarket(-5, 0.03, 0, good), "market.underlyings.X.spot"},
+	} {
+		_, err := AnalyticHeston{}.Price(hestonOption(instrument.Call, 100, 365), c.m, pricing.Of(pricing.NPV))
+		if errorField(err) != c.field {
+			t.Errorf("error %v, want a MarketError on %s", err, c.field)
+		}
+	}
+}
+
+// BenchmarkHeston prices a 1y at-the-money call on the first hard corner.
+func BenchmarkHeston(b *testing.B) {
+	m := hestonMarket(100, 0.03, 0.01, hardHeston[0].h)
+	o := hestonOption(instrument.Call, 100, 365)
+	for b.Loop() {
+		if _, err := (AnalyticHeston{}).Price(o, m, pricing.Of(pricing.NPV)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHestonHard prices a 10y 150-strike put with vol of variance 2.
+func BenchmarkHestonHard(b *testing.B) {
+	m := hestonMarket(100, 0.03, 0.01, hardHeston[2].h)
+	o := hestonOption(instrument.Put, 150, 3650)
+	for b.Loop() {
+		if _, err := (AnalyticHeston{}).Price(o, m, pricing.Of(pricing.NPV)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
