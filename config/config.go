@@ -40,6 +40,7 @@ type Serve struct {
 	ShutdownTimeout time.Duration
 	// Log is the logging setup.
 	Log Log
+	Security
 
 	overrides string
 	envErrs   []error // environment values Flags could not parse
@@ -59,12 +60,13 @@ func (s *Serve) Flags(fs *flag.FlagSet, name string, env Env) {
 	if service == "" {
 		service = name
 	}
-	fs.StringVar(&s.Addr, "addr", ":"+port, "listen address (default from $PORT)")
-	fs.StringVar(&s.Sink, "sink", env("K_SINK"), "URL to send events to, the broker (default $K_SINK)")
-	fs.StringVar(&s.Service, "service", service, "service name in events and logs (default $K_SERVICE)")
-	fs.StringVar(&s.overrides, "ce-overrides", env("K_CE_OVERRIDES"), `extensions for every emitted event, as {"extensions":{...}} (default $K_CE_OVERRIDES)`)
+	fs.StringVar(&s.Addr, "addr", ":"+port, "listen address, HOST:PORT; an empty HOST is every interface ($PORT gives :PORT)")
+	fs.StringVar(&s.Sink, "sink", env("K_SINK"), "URL to send events to, the broker ($K_SINK)")
+	fs.StringVar(&s.Service, "service", service, "service name in events and logs ($K_SERVICE)")
+	fs.StringVar(&s.overrides, "ce-overrides", env("K_CE_OVERRIDES"), `extensions for every emitted event, as {"extensions":{...}} ($K_CE_OVERRIDES)`)
 	shutdownFlag(fs, defaults{env, &s.envErrs}, &s.ShutdownTimeout)
 	s.Log.Flags(fs, env)
+	s.Security.flags(fs, env)
 }
 
 // Check validates the parsed values and decodes the overrides. needSink
@@ -73,7 +75,7 @@ func (s *Serve) Check(needSink bool) error {
 	if err := errors.Join(s.envErrs...); err != nil {
 		return err
 	}
-	if err := checkAddr("--addr", s.Addr); err != nil {
+	if err := errors.Join(checkAddr("--addr", s.Addr), checkService(s.Service), positive("shutdown-timeout", "PRICEFN_SHUTDOWN_TIMEOUT", s.ShutdownTimeout)); err != nil {
 		return err
 	}
 	if needSink {
@@ -120,12 +122,53 @@ func ParseOverrides(v string) (map[string]any, error) {
 }
 
 // checkAddr reports whether v, the value of flag name, is a listen
-// address (HOST:PORT, HOST may be empty).
+// address (HOST:PORT, HOST may be empty; PORT a number up to 65535 or a
+// service name).
 func checkAddr(name, v string) error {
-	if _, _, err := net.SplitHostPort(v); err != nil {
+	_, port, err := net.SplitHostPort(v)
+	if err == nil {
+		_, err = net.LookupPort("tcp", port)
+	}
+	if err != nil {
 		return fmt.Errorf("config: %s %q: %w", name, v, err)
 	}
 	return nil
+}
+
+// checkService reports whether the service name is set: it is the source
+// of the events a piece emits.
+func checkService(v string) error {
+	if v == "" {
+		return errors.New(`config: --service "": want a name, such as pricefn-ingress`)
+	}
+	return nil
+}
+
+// positive reports whether v, the value of the setting --name ($env), is
+// above 0. A zero there would silently mean the library's default, so it
+// is refused with the negative values.
+func positive[T int | int64 | time.Duration](name, env string, v T) error {
+	if v > 0 {
+		return nil
+	}
+	return fmt.Errorf("config: --%s %v ($%s): want %s", name, v, env, above0(v))
+}
+
+// nonNegative reports whether v, the value of the setting --name ($env),
+// is 0 or more; zero says what 0 means.
+func nonNegative[T int | int64 | time.Duration](name, env string, v T, zero string) error {
+	if v >= 0 {
+		return nil
+	}
+	return fmt.Errorf("config: --%s %v ($%s): want 0 (%s) or more", name, v, env, zero)
+}
+
+// above0 says what a positive value of v's kind looks like.
+func above0[T int | int64 | time.Duration](v T) string {
+	if _, ok := any(v).(time.Duration); ok {
+		return "a duration above 0, such as 30s"
+	}
+	return "1 or more"
 }
 
 // checkPublicURL reports whether v is empty or an absolute http(s) URL.

@@ -30,6 +30,17 @@ func (c *Split) flags(fs *flag.FlagSet, d defaults) {
 	fs.DurationVar(&c.BatchTimeout, "batch-timeout", d.duration("PRICEFN_BATCH_TIMEOUT", 0), "how long a batch may take before it ends partial, unless it sets its own \"deadline\"; 0 allows 5m plus twice its estimated pricing time ($PRICEFN_BATCH_TIMEOUT)")
 }
 
+// check reports the settings out of range, naming each.
+func (c *Split) check() error {
+	return errors.Join(
+		positive("chunk-cost", "PRICEFN_CHUNK_COST", c.ChunkCost),
+		positive("chunk-trades", "PRICEFN_CHUNK_TRADES", c.ChunkTrades),
+		positive("send-limit", "PRICEFN_SEND_LIMIT", c.SendLimit),
+		positive("max-batch-bytes", "PRICEFN_MAX_BATCH_BYTES", c.MaxBatchBytes),
+		nonNegative("batch-timeout", "PRICEFN_BATCH_TIMEOUT", c.BatchTimeout, "sized from the batch's estimated pricing time"),
+	)
+}
+
 // Results is how the aggregator keeps batches and serves their results.
 type Results struct {
 	// MaxWait caps ?wait on the results API.
@@ -48,6 +59,16 @@ func (c *Results) flags(fs *flag.FlagSet, d defaults) {
 	fs.DurationVar(&c.UnknownGrace, "unknown-grace", d.duration("PRICEFN_UNKNOWN_GRACE", 5*time.Second), "how long ?wait waits for a batch not known yet before a 404 ($PRICEFN_UNKNOWN_GRACE)")
 	fs.DurationVar(&c.Retain, "retain", d.duration("PRICEFN_RETAIN", time.Hour), "how long the store keeps a finished batch ($PRICEFN_RETAIN)")
 	fs.DurationVar(&c.MaxAge, "max-age", d.duration("PRICEFN_MAX_AGE", 24*time.Hour), "how long the store keeps a batch that never finishes, past its deadline ($PRICEFN_MAX_AGE)")
+}
+
+// check reports the settings out of range, naming each.
+func (c *Results) check() error {
+	return errors.Join(
+		positive("max-wait", "PRICEFN_MAX_WAIT", c.MaxWait),
+		positive("unknown-grace", "PRICEFN_UNKNOWN_GRACE", c.UnknownGrace),
+		positive("retain", "PRICEFN_RETAIN", c.Retain),
+		positive("max-age", "PRICEFN_MAX_AGE", c.MaxAge),
+	)
 }
 
 // Ingress is the configuration of the ingress function.
@@ -71,7 +92,7 @@ func (c *Ingress) Flags(fs *flag.FlagSet, env Env) {
 // Check validates the parsed values: ingress needs a sink and a store
 // shared with the aggregator.
 func (c *Ingress) Check() error {
-	return errors.Join(c.Serve.Check(true), checkPublicURL(c.PublicURL), c.Store.check("ingress", true))
+	return errors.Join(c.Serve.Check(true), checkPublicURL(c.PublicURL), c.Split.check(), c.Store.check("ingress", true))
 }
 
 // Pricer is the configuration of the pricer function.
@@ -88,7 +109,7 @@ func (c *Pricer) Flags(fs *flag.FlagSet, env Env) {
 }
 
 // Check validates the parsed values: the pricer replies and needs no sink.
-func (c *Pricer) Check() error { return c.Serve.Check(false) }
+func (c *Pricer) Check() error { return errors.Join(c.Serve.Check(false), checkWorkers(c.Workers)) }
 
 // Aggregator is the configuration of the aggregator function.
 type Aggregator struct {
@@ -111,7 +132,7 @@ func (c *Aggregator) Flags(fs *flag.FlagSet, env Env) {
 // announces nothing, which is allowed; its store must be shared with
 // ingress.
 func (c *Aggregator) Check() error {
-	return errors.Join(c.Serve.Check(false), checkPublicURL(c.PublicURL), c.Store.check("aggregator", true))
+	return errors.Join(c.Serve.Check(false), checkPublicURL(c.PublicURL), c.Results.check(), c.Store.check("aggregator", true))
 }
 
 // Dev is the configuration of "pricefn dev": the whole engine in one
@@ -130,6 +151,7 @@ type Dev struct {
 	Workers         int
 	ShutdownTimeout time.Duration
 	Log             Log
+	Security
 
 	envErrs []error
 }
@@ -141,7 +163,7 @@ func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
 	if port == "" {
 		port = DefaultPort
 	}
-	fs.StringVar(&c.Addr, "addr", ":"+port, "gateway address (default from $PORT)")
+	fs.StringVar(&c.Addr, "addr", ":"+port, "gateway address, HOST:PORT; an empty HOST is every interface ($PORT gives :PORT)")
 	fs.StringVar(&c.Internal, "internal-addr", "127.0.0.1:0", "loopback address of the broker and the functions' event endpoints")
 	publicURLFlag(fs, env, &c.PublicURL)
 	c.Split.flags(fs, d)
@@ -150,6 +172,7 @@ func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
 	c.Store.flags(fs, env)
 	shutdownFlag(fs, d, &c.ShutdownTimeout)
 	c.Log.Flags(fs, env)
+	c.Security.flags(fs, env)
 }
 
 // Check validates the parsed values.
@@ -157,7 +180,8 @@ func (c *Dev) Check() error {
 	if err := errors.Join(c.envErrs...); err != nil {
 		return err
 	}
-	return errors.Join(checkAddr("--addr", c.Addr), checkAddr("--internal-addr", c.Internal), checkPublicURL(c.PublicURL), c.Log.Check(), c.Store.check("dev", false))
+	return errors.Join(checkAddr("--addr", c.Addr), checkAddr("--internal-addr", c.Internal), checkPublicURL(c.PublicURL), c.Log.Check(), c.Store.check("dev", false),
+		c.Split.check(), c.Results.check(), checkWorkers(c.Workers), positive("shutdown-timeout", "PRICEFN_SHUTDOWN_TIMEOUT", c.ShutdownTimeout))
 }
 
 func publicURLFlag(fs *flag.FlagSet, env Env, p *string) {
@@ -166,6 +190,11 @@ func publicURLFlag(fs *flag.FlagSet, env Env, p *string) {
 
 func workersFlag(fs *flag.FlagSet, d defaults, p *int) {
 	fs.IntVar(p, "workers", d.int("PRICEFN_WORKERS", 0), "trades priced at once per chunk, 0 for one per core ($PRICEFN_WORKERS)")
+}
+
+// checkWorkers reports a negative --workers.
+func checkWorkers(n int) error {
+	return nonNegative("workers", "PRICEFN_WORKERS", n, "one per core")
 }
 
 func shutdownFlag(fs *flag.FlagSet, d defaults, p *time.Duration) {

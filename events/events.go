@@ -39,6 +39,15 @@ const (
 // id on every event of a batch.
 const ExtBatchID = "batchid"
 
+// ExtTenant is the CloudEvents extension attribute that names the tenant
+// a batch belongs to, on every event of the batch (signed with the rest,
+// package auth).
+const ExtTenant = "pricefntenant"
+
+// DefaultTenant is the tenant of events that name none: an engine that
+// runs without tokens.
+const DefaultTenant = "_"
+
 // ExtTraceParent is the W3C trace context extension, propagated when present.
 const ExtTraceParent = "traceparent"
 
@@ -173,6 +182,14 @@ func Decode[T any](e event.Event, typ string) (T, error) {
 		return v, fmt.Errorf("events: %s data: %w", typ, err)
 	}
 	return v, nil
+}
+
+// Tenant returns the tenant extension of e, or DefaultTenant.
+func Tenant(e event.Event) string {
+	if v, _ := e.Extensions()[ExtTenant].(string); v != "" {
+		return v
+	}
+	return DefaultTenant
 }
 
 // BatchID returns the batchid extension of e, or "".

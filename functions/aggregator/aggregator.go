@@ -139,6 +139,11 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	return nil, host.Errorf(http.StatusBadRequest, "aggregator: %w: got %q, want %s or %s", events.ErrWrongType, e.Type(), events.TypeBatchAccepted, events.TypeChunkPriced)
 }
 
+// refOf names the batch id of event e's tenant.
+func refOf(e event.Event, id string) store.Ref {
+	return store.Ref{Tenant: events.Tenant(e), ID: id}
+}
+
 // attemptOf reads an event's attempt: events without one are attempt 1.
 func attemptOf(n int) int { return max(n, 1) }
 
@@ -154,7 +159,7 @@ func (f *Function) accepted(ctx context.Context, e event.Event) error {
 	if err != nil {
 		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
 	}
-	ref, attempt := store.RefOf(a.BatchID), attemptOf(a.Attempt)
+	ref, attempt := refOf(e, a.BatchID), attemptOf(a.Attempt)
 	log := f.opt.Log.With().Str("batchid", a.BatchID).Int("attempt", attempt).Logger()
 	upd, err := f.opt.Store.Accept(ctx, ref, a.Digest, attempt, f.opt.Now().UTC())
 	if err != nil {
@@ -205,7 +210,7 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		f.metrics.chunks.WithLabelValues("rejected").Inc()
 		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
 	}
-	ref, attempt := store.RefOf(c.BatchID), attemptOf(c.Attempt)
+	ref, attempt := refOf(e, c.BatchID), attemptOf(c.Attempt)
 	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", c.Index).Logger()
 	what := fmt.Sprintf("chunk %d of batch %s", c.Index, c.BatchID)
 	sum, err := f.opt.Store.Summary(ctx, ref)
@@ -327,7 +332,7 @@ func (f *Function) dead(ctx context.Context, e event.Event, reason string) error
 	if err := json.Unmarshal(e.Data(), &c); err != nil || c.BatchID == "" || c.Index == nil {
 		return host.Errorf(http.StatusBadRequest, "aggregator: dead-lettered %s %s without batchId and index", e.Type(), e.ID())
 	}
-	index, attempt, ref := *c.Index, attemptOf(c.Attempt), store.RefOf(c.BatchID)
+	index, attempt, ref := *c.Index, attemptOf(c.Attempt), refOf(e, c.BatchID)
 	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", index).Logger()
 	upd, err := f.opt.Store.Put(ctx, ref, c.Digest, attempt, store.Chunk{Index: index, State: store.ChunkDead, Reason: reason, ArrivedAt: f.opt.Now().UTC()})
 	if err != nil {
@@ -411,6 +416,7 @@ func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd
 			})
 		}
 		if err == nil {
+			e.SetExtension(events.ExtTenant, ref.Tenant)
 			err = f.opt.Sender.Send(ctx, e)
 		}
 		if err != nil {

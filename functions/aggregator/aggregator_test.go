@@ -85,7 +85,7 @@ func newFixtureWith(t *testing.T, adjust func(*aggregator.Options)) *fixture {
 	}}
 	adjust(&opt)
 	f.fn = aggregator.New(opt)
-	f.srv = httptest.NewServer(f.fn.Routes(zerolog.Nop()))
+	f.srv = httptest.NewServer(f.fn.Routes(zerolog.Nop(), nil))
 	t.Cleanup(func() { f.fn.Drain(); f.srv.Close() })
 	return f
 }

@@ -30,11 +30,17 @@ import (
 // an unknown batch is a 404, at once without ?wait and after at most
 // UnknownGrace with it (the batch.accepted of a batch just submitted may
 // still be on its way).
-func (f *Function) Routes(log zerolog.Logger) http.Handler {
+//
+// Behind guard (nil admits everything), the event routes take only
+// authentic events (a forged dead letter is refused like any other event:
+// it is the original event with the broker's extensions), and the GET
+// routes want a token with the read scope and serve only its tenant's
+// batches.
+func (f *Function) Routes(log zerolog.Logger, guard host.Guard) http.Handler {
 	mux := host.NewMux()
-	mux.Handle("POST /{$}", host.Events(f, log))
-	mux.Handle("POST /dead-letter", host.Events(host.HandlerFunc(f.HandleDeadLetter), log))
-	mux.Handle("GET /batches/", f.Query())
+	mux.Handle("POST /{$}", host.Events(host.Guarded(guard, f), log))
+	mux.Handle("POST /dead-letter", host.Events(host.Guarded(guard, host.HandlerFunc(f.HandleDeadLetter)), log))
+	mux.Handle("GET /batches/", host.Required(guard, host.ScopeRead, f.Query()))
 	return mux
 }
 
@@ -54,7 +60,9 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		host.WriteError(w, err)
 		return
 	}
-	sum, err := f.waitFinished(r, store.RefOf(id), wait)
+	// A batch is its tenant's: another tenant's id is as unknown as one
+	// never submitted.
+	sum, err := f.waitFinished(r, store.Ref{Tenant: host.TenantOf(r.Context()), ID: id}, wait)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		host.WriteError(w, host.Errorf(http.StatusNotFound, "aggregator: batch %q not found (never submitted, or forgotten after its retention)", id))

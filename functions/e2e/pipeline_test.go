@@ -21,6 +21,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/auth"
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/events/broker"
@@ -54,6 +55,9 @@ type pipelineOptions struct {
 	// aggregatorMiddleware wraps each aggregator replica's handler, with
 	// its index (fault injection).
 	aggregatorMiddleware func(replica int, h http.Handler) http.Handler
+	// guard checks every function's events and the public routes'
+	// tokens; its keys sign what the functions send. Nil admits all.
+	guard *auth.Guard
 }
 
 // recordingSender sends to the broker and copies batch.completed events.
@@ -96,7 +100,11 @@ func startPipeline(t *testing.T, opt pipelineOptions) *pipeline {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sink := host.NewSender(url(p.broker), host.SenderOptions{Backoff: time.Millisecond})
+	var sign func(*event.Event)
+	if opt.guard != nil && opt.guard.Keys != nil {
+		sign = opt.guard.Keys.Sign
+	}
+	sink := host.NewSender(url(p.broker), host.SenderOptions{Backoff: time.Millisecond, Sign: sign})
 
 	newStore := func() store.Store { return store.NewMem(store.MemOptions{}) }
 	if opt.redisURL != "" {
@@ -113,9 +121,12 @@ func startPipeline(t *testing.T, opt pipelineOptions) *pipeline {
 	in := ingress.New(ingress.Options{Sender: sink, Store: st, Chunk: opt.chunk, Log: log})
 	pr := pricer.New(pricer.Options{Name: "pricer-test", Log: log})
 	ag := aggregator.New(aggregator.Options{Store: st, Sender: &recordingSender{sink, p.completed}, Log: log})
-	var agHandler http.Handler = ag.Routes(log)
+	var agHandler http.Handler = ag.Routes(log, opt.guard)
+	if opt.redisURL == "" && opt.aggregatorMiddleware != nil {
+		agHandler = opt.aggregatorMiddleware(0, agHandler)
+	}
 	if opt.redisURL != "" {
-		replicas := []http.Handler{agHandler, aggregator.New(aggregator.Options{Store: newStore(), Sender: &recordingSender{sink, p.completed}, Log: log}).Routes(log)}
+		replicas := []http.Handler{agHandler, aggregator.New(aggregator.Options{Store: newStore(), Sender: &recordingSender{sink, p.completed}, Log: log}).Routes(log, opt.guard)}
 		if opt.aggregatorMiddleware != nil {
 			for i := range replicas {
 				replicas[i] = opt.aggregatorMiddleware(i, replicas[i])
@@ -127,12 +138,12 @@ func startPipeline(t *testing.T, opt pipelineOptions) *pipeline {
 		})
 	}
 
-	var pricerHandler http.Handler = launch.PricerRoutes(pr, log)
+	var pricerHandler http.Handler = launch.PricerRoutes(pr, log, opt.guard)
 	if opt.pricerMiddleware != nil {
 		pricerHandler = opt.pricerMiddleware(pricerHandler)
 	}
 	p.broker.Config.Handler = b
-	p.ingress.Config.Handler = host.New(host.Options{Handler: in.Routes()}).Handler()
+	p.ingress.Config.Handler = host.New(host.Options{Handler: in.ServiceRoutes(log, opt.guard)}).Handler()
 	p.pricer.Config.Handler = host.New(host.Options{Handler: pricerHandler}).Handler()
 	p.aggregator.Config.Handler = host.New(host.Options{Handler: agHandler}).Handler()
 	for _, s := range []*httptest.Server{p.broker, p.ingress, p.pricer, p.aggregator} {
@@ -224,7 +235,7 @@ func submitEvent(t *testing.T, url string, data []byte, structured bool) (int, [
 	if structured {
 		ctx = binding.WithForceStructured(ctx)
 	}
-	req, err := cehttp.NewHTTPRequestFromEvent(ctx, url+"/", e)
+	req, err := cehttp.NewHTTPRequestFromEvent(ctx, url+"/batches", e)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,6 +29,7 @@ type Sender struct {
 	target    string
 	client    *http.Client
 	overrides map[string]any
+	sign      func(e *event.Event)
 	retries   int
 	backoff   time.Duration
 	sleep     func(context.Context, time.Duration) error
@@ -55,6 +56,9 @@ type SenderOptions struct {
 	// Sleep waits d, or returns ctx's error when ctx ends first; nil means
 	// a timer. Tests replace it.
 	Sleep func(ctx context.Context, d time.Duration) error
+	// Sign, when set, signs every event after the overrides are set
+	// (auth.Keys.Sign), so that its receivers can tell it authentic.
+	Sign func(e *event.Event)
 }
 
 // Bounds of a Sender's waits between attempts.
@@ -67,7 +71,7 @@ const (
 
 // NewSender returns a Sender to target.
 func NewSender(target string, opt SenderOptions) *Sender {
-	s := &Sender{target: target, client: opt.Client, overrides: opt.Overrides, retries: opt.Retries, backoff: opt.Backoff, sleep: opt.Sleep}
+	s := &Sender{target: target, client: opt.Client, overrides: opt.Overrides, retries: opt.Retries, backoff: opt.Backoff, sleep: opt.Sleep, sign: opt.Sign}
 	if s.client == nil {
 		s.client = NewClient()
 	}
@@ -104,10 +108,13 @@ func (s *Sender) Target() string { return s.target }
 // error carrying the last status (a *cehttp.Result) once retries are spent
 // or ctx ends.
 func (s *Sender) Send(ctx context.Context, e event.Event) protocol.Result {
-	if len(s.overrides) > 0 {
+	if len(s.overrides) > 0 || s.sign != nil {
 		e = e.Clone()
 		for k, v := range s.overrides {
 			e.SetExtension(k, v)
+		}
+		if s.sign != nil {
+			s.sign(&e)
 		}
 	}
 	if err := e.Validate(); err != nil {

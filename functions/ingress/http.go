@@ -8,15 +8,18 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/rs/zerolog"
+
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/functions/host"
 )
 
-// Routes returns ingress's HTTP routes, the ones its Knative service and the
-// gateway of pricefn dev serve:
+// Routes returns ingress's public routes, the ones the gateway of pricefn
+// dev and the public API serve, each behind a token with the submit scope
+// when guard has tokens (nil admits everything):
 //
 //	POST /            a batch.submitted CloudEvent, binary or structured
-//	POST /batches     a plain batch JSON body (no CloudEvent headers)
+//	POST /batches     a plain batch JSON body, or a CloudEvent
 //	GET  /valQuery    ?metric=FwdRate|NPV|OptionPV&numTrades=N: a sample batch
 //
 // Both POSTs take either form: a request without CloudEvent headers is a
@@ -26,11 +29,25 @@ import (
 // events, 413 for a body over Options.MaxBatchBytes. A request that says
 // "Prefer: reply", as brokers do, gets an empty 202: a broker takes a body
 // for a reply event.
-func (f *Function) Routes() http.Handler {
+func (f *Function) Routes(guard host.Guard) http.Handler {
 	mux := host.NewMux()
-	mux.HandleFunc("POST /{$}", f.serveEvent)
-	mux.HandleFunc("POST /batches", f.serveEvent)
-	mux.HandleFunc("GET /valQuery", f.serveValQuery)
+	mux.Handle("POST /{$}", host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveEvent)))
+	mux.Handle("POST /batches", host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveEvent)))
+	mux.Handle("GET /valQuery", host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveValQuery)))
+	return mux
+}
+
+// ServiceRoutes returns the routes of ingress's own Service, where the
+// broker delivers batch.submitted events from upstream systems: POST / is
+// the event receiver (each event signed with a key of its tenant's when
+// guard has keys), and POST /batches and GET /valQuery are the public
+// routes of Routes.
+func (f *Function) ServiceRoutes(log zerolog.Logger, guard host.Guard) http.Handler {
+	mux := host.NewMux()
+	mux.Handle("POST /{$}", host.Events(host.Guarded(guard, f), log))
+	public := f.Routes(guard)
+	mux.Handle("POST /batches", public)
+	mux.Handle("GET /valQuery", public)
 	return mux
 }
 
@@ -54,6 +71,7 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 	if s.TraceParent == "" {
 		s.TraceParent = r.Header.Get("traceparent")
 	}
+	s.Tenant = host.TenantOf(r.Context())
 	f.submit(w, r, s)
 }
 
@@ -81,7 +99,7 @@ func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 		host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: reading the batch: %w", err))
 		return
 	}
-	f.submit(w, r, Submission{Data: buf.Bytes(), TraceParent: r.Header.Get("traceparent")})
+	f.submit(w, r, Submission{Data: buf.Bytes(), TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context())})
 }
 
 // valQueryKinds maps the seed's metric names to the sample trades they
@@ -123,7 +141,7 @@ func (f *Function) serveValQuery(w http.ResponseWriter, r *http.Request) {
 		host.WriteError(w, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: valQuery: %d trades make a batch of %d bytes, over the limit of %d", n, len(data), f.opt.MaxBatchBytes))
 		return
 	}
-	f.submit(w, r, Submission{Data: data, TraceParent: r.Header.Get("traceparent")})
+	f.submit(w, r, Submission{Data: data, TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context())})
 }
 
 func (f *Function) submit(w http.ResponseWriter, r *http.Request, s Submission) {

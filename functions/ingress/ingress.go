@@ -119,6 +119,9 @@ type Submission struct {
 	Source, ID string
 	// TraceParent is the W3C trace context to propagate.
 	TraceParent string
+	// Tenant is the tenant the batch belongs to (its submitter's token);
+	// "" means the default tenant. Batch ids are scoped by it.
+	Tenant string
 }
 
 // Receipt is ingress's answer to an accepted batch.
@@ -147,6 +150,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err != nil {
 		return nil, err
 	}
+	s.Tenant = host.TenantOf(ctx)
 	_, err = f.Submit(ctx, s)
 	return nil, err
 }
@@ -200,8 +204,11 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 		}
 		timeout = DefaultDeadline(time.Duration(cost))
 	}
+	if s.Tenant == "" {
+		s.Tenant = host.DefaultTenant
+	}
 	rec := store.Batch{
-		Ref:          store.RefOf(b.ID),
+		Ref:          store.Ref{Tenant: s.Tenant, ID: b.ID},
 		Digest:       events.Digest(s.Data),
 		TradeIDs:     make([]string, len(b.Trades)),
 		ChunkOffsets: offsets,
@@ -249,7 +256,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 		Deadline:     rec.Deadline,
 		ResultsURL:   rec.ResultsURL,
 		Digest:       rec.Digest,
-	}, s.TraceParent)
+	}, s.TraceParent, s.Tenant)
 	if err != nil {
 		return nil, err
 	}
@@ -274,7 +281,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 			hi = offsets[i+1]
 		}
 		g.Go(func() error {
-			e, err := f.chunkEvent(b, claim.Attempt, i, len(offsets), lo, hi, rec.Digest, s.TraceParent)
+			e, err := f.chunkEvent(b, claim.Attempt, i, len(offsets), lo, hi, rec.Digest, s.TraceParent, s.Tenant)
 			if err != nil {
 				return err
 			}
@@ -384,7 +391,7 @@ func acceptedEventID(id string, attempt int) string {
 }
 
 // chunkEvent builds the chunk.requested event of trades [lo, hi) of b.
-func (f *Function) chunkEvent(b *batch.Batch, attempt, index, chunks, lo, hi int, digest, traceparent string) (event.Event, error) {
+func (f *Function) chunkEvent(b *batch.Batch, attempt, index, chunks, lo, hi int, digest, traceparent, tenant string) (event.Event, error) {
 	c := events.ChunkRequested{
 		BatchID:     b.ID,
 		Attempt:     attempt,
@@ -395,7 +402,7 @@ func (f *Function) chunkEvent(b *batch.Batch, attempt, index, chunks, lo, hi int
 		RequestedAt: f.opt.Now().UTC(),
 		Digest:      digest,
 	}
-	return f.event(events.TypeChunkRequested, ChunkEventID(b.ID, attempt, index), b.ID, c, traceparent)
+	return f.event(events.TypeChunkRequested, ChunkEventID(b.ID, attempt, index), b.ID, c, traceparent, tenant)
 }
 
 // ChunkEventID is the id of the chunk.requested event of chunk index of
@@ -408,11 +415,12 @@ func ChunkEventID(batchID string, attempt, index int) string {
 	return fmt.Sprintf("%s/a%d/chunk/%d", batchID, attempt, index)
 }
 
-func (f *Function) event(typ, id, batchID string, data any, traceparent string) (event.Event, error) {
+func (f *Function) event(typ, id, batchID string, data any, traceparent, tenant string) (event.Event, error) {
 	e, err := events.New(typ, f.opt.Source, id, batchID, data)
 	if err != nil {
 		return e, fmt.Errorf("ingress: %w", err)
 	}
+	e.SetExtension(events.ExtTenant, tenant)
 	if traceparent != "" {
 		e.SetExtension(events.ExtTraceParent, traceparent)
 	}

@@ -66,7 +66,7 @@ func newServer(t *testing.T, opt ingress.Options) (*httptest.Server, *fakeSender
 		return fmt.Sprintf("b-fresh%d", fresh)
 	}
 	opt.Now = func() time.Time { return time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC) }
-	srv := httptest.NewServer(ingress.New(opt).Routes())
+	srv := httptest.NewServer(ingress.New(opt).Routes(nil))
 	t.Cleanup(srv.Close)
 	return srv, s
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/auth"
 	"github.com/pricefn/pricefn/config"
 	"github.com/pricefn/pricefn/events/broker"
 	"github.com/pricefn/pricefn/functions/aggregator"
@@ -39,11 +40,11 @@ type Engine struct {
 	Aggregator *aggregator.Function
 	// Internal serves the broker at /broker/ and each function's event
 	// endpoint at /ingress/, /pricer/ and /aggregator/ (with
-	// /aggregator/dead-letter).
+	// /aggregator/dead-letter): the event paths, never on the public port.
 	Internal http.Handler
 	// Gateway serves the public API: POST /, POST /batches and GET
 	// /valQuery to ingress; GET /batches/{id} and /batches/{id}/results to
-	// the aggregator.
+	// the aggregator; each behind a token when the guard has tokens.
 	Gateway http.Handler
 }
 
@@ -61,6 +62,8 @@ type EngineOptions struct {
 	// Store keeps the batches, shared by ingress and the aggregator; nil
 	// means a new in-memory store.
 	Store store.Store
+	// Guard checks events and tokens; nil admits everything.
+	Guard *auth.Guard
 }
 
 // NewEngine builds the pipeline. The broker's workers start at once; stop
@@ -87,7 +90,7 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	sink := host.NewSender(base+"/broker/", host.SenderOptions{})
+	sink := host.NewSender(base+"/broker/", host.SenderOptions{Sign: signer(opt.Guard)})
 	ilog := opt.Log.With().Str("fn", "ingress").Logger()
 	plog := opt.Log.With().Str("fn", "pricer").Logger()
 	alog := opt.Log.With().Str("fn", "aggregator").Logger()
@@ -97,19 +100,20 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 		Pricer:     pricer.New(pricer.Options{Name: "pricer", Workers: c.Workers, Log: plog, Registerer: opt.Registerer}),
 		Aggregator: aggregator.New(AggregatorOptions(config.Aggregator{PublicURL: c.PublicURL, Results: c.Results}, alog, opt.Registerer, sink, opt.Store)),
 	}
+	g := opt.Guard
 	in := host.NewMux()
 	in.Handle("/broker/", b)
-	in.Handle("/ingress/", http.StripPrefix("/ingress", e.Ingress.Routes()))
-	in.Handle("/pricer/", http.StripPrefix("/pricer", PricerRoutes(e.Pricer, plog)))
-	in.Handle("/aggregator/", http.StripPrefix("/aggregator", e.Aggregator.Routes(alog)))
+	in.Handle("POST /ingress/{$}", host.Events(host.Guarded(g, e.Ingress), ilog))
+	in.Handle("/pricer/", http.StripPrefix("/pricer", PricerRoutes(e.Pricer, plog, g)))
+	in.Handle("/aggregator/", http.StripPrefix("/aggregator", e.Aggregator.Routes(alog, g)))
 	e.Internal = in
 
 	gw := host.NewMux()
-	ir := e.Ingress.Routes()
+	ir := e.Ingress.Routes(g)
 	gw.Handle("POST /{$}", ir)
 	gw.Handle("POST /batches", ir)
 	gw.Handle("GET /valQuery", ir)
-	gw.Handle("GET /batches/", e.Aggregator.Query())
+	gw.Handle("GET /batches/", host.Required(g, host.ScopeRead, e.Aggregator.Query()))
 	e.Gateway = gw
 	return e, nil
 }
@@ -132,6 +136,10 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	}
 	log := c.Log.Logger(stderr)
 	reg := NewRegistry()
+	guard, err := NewGuard(c.Security, log, reg)
+	if err != nil {
+		return err
+	}
 
 	internal, err := net.Listen("tcp", c.Internal)
 	if err != nil {
@@ -152,7 +160,7 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	if c.Store.Memory() {
 		log.Info().Msg("batch state in memory: lost when this process stops (--store redis://HOST:PORT/DB keeps it)")
 	}
-	eng, err := NewEngine(EngineOptions{InternalURL: "http://" + internal.Addr().String(), Config: c, Log: log, Registerer: reg, Store: st})
+	eng, err := NewEngine(EngineOptions{InternalURL: "http://" + internal.Addr().String(), Config: c, Log: log, Registerer: reg, Store: st, Guard: guard})
 	if err != nil {
 		internal.Close()
 		public.Close()
@@ -165,12 +173,13 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	defer stopInternal()
 	inDone := make(chan error, 1)
 	go func() {
-		inDone <- host.New(host.Options{Name: "internal", Handler: eng.Internal, Log: log,
+		inDone <- host.New(host.Options{Name: "internal", Handler: eng.Internal, Log: log, Gatherer: reg,
 			ShutdownTimeout: c.ShutdownTimeout}).Serve(inCtx, internal)
 	}()
 	log.Info().Str("gateway", "http://"+public.Addr().String()).Str("internal", "http://"+internal.Addr().String()).
+		Str("metrics", "http://"+internal.Addr().String()+"/metrics").
 		Msg("pricefn dev: POST /batches, GET /batches/{id}/results?wait=30s")
-	err = host.New(host.Options{Name: "gateway", Handler: eng.Gateway, Log: log, Gatherer: reg, Registerer: reg,
+	err = host.New(host.Options{Name: "gateway", Handler: eng.Gateway, Log: log, Registerer: reg,
 		StartedAt: started, ShutdownTimeout: c.ShutdownTimeout, OnShutdown: eng.Aggregator.Drain}).Serve(ctx, public)
 
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/auth"
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/config"
 	"github.com/pricefn/pricefn/functions/aggregator"
@@ -65,13 +66,13 @@ func NewRegistry() *prometheus.Registry {
 func Ingress(ctx context.Context, args []string, env config.Env, stderr io.Writer) error {
 	var c config.Ingress
 	return serveFunction(ctx, "ingress", "usage: pricefn ingress [flags]\n\nServes the ingress function: POST / (CloudEvent), POST /batches (plain JSON),\nGET /valQuery; sends batch.accepted and chunk.requested events to the sink.",
-		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer) (host.Options, func(), error) {
+		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer, guard *auth.Guard) (host.Options, func(), error) {
 			st, closeStore, err := OpenStore(ctx, c.Store, store.Options{})
 			if err != nil {
 				return host.Options{}, nil, err
 			}
-			f := ingress.New(IngressOptions(c, log, reg, host.NewSender(c.Sink, host.SenderOptions{Overrides: c.Overrides}), st))
-			return host.Options{Handler: f.Routes()}, closeStore, nil
+			f := ingress.New(IngressOptions(c, log, reg, host.NewSender(c.Sink, host.SenderOptions{Overrides: c.Overrides, Sign: signer(guard)}), st))
+			return host.Options{Handler: f.ServiceRoutes(log, guard)}, closeStore, nil
 		})
 }
 
@@ -111,16 +112,17 @@ func IngressOptions(c config.Ingress, log zerolog.Logger, reg prometheus.Registe
 func Pricer(ctx context.Context, args []string, env config.Env, stderr io.Writer) error {
 	var c config.Pricer
 	return serveFunction(ctx, "pricer", "usage: pricefn pricer [flags]\n\nServes the pricer function: POST / takes chunk.requested and replies chunk.priced.",
-		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer) (host.Options, func(), error) {
+		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer, guard *auth.Guard) (host.Options, func(), error) {
 			f := pricer.New(pricer.Options{Name: c.Service, Workers: c.Workers, Log: log, Registerer: reg})
-			return host.Options{Handler: PricerRoutes(f, log)}, func() {}, nil
+			return host.Options{Handler: PricerRoutes(f, log, guard)}, func() {}, nil
 		})
 }
 
-// PricerRoutes serves the pricer's events at POST /.
-func PricerRoutes(f *pricer.Function, log zerolog.Logger) http.Handler {
+// PricerRoutes serves the pricer's events at POST /, behind guard (nil
+// admits everything).
+func PricerRoutes(f *pricer.Function, log zerolog.Logger, guard host.Guard) http.Handler {
 	mux := host.NewMux()
-	mux.Handle("POST /{$}", host.Events(f, log))
+	mux.Handle("POST /{$}", host.Events(host.Guarded(guard, f), log))
 	return mux
 }
 
@@ -129,10 +131,10 @@ func PricerRoutes(f *pricer.Function, log zerolog.Logger) http.Handler {
 func Aggregator(ctx context.Context, args []string, env config.Env, stderr io.Writer) error {
 	var c config.Aggregator
 	return serveFunction(ctx, "aggregator", "usage: pricefn aggregator [flags]\n\nServes the aggregator function: POST / (batch.accepted, chunk.priced),\nPOST /dead-letter, GET /batches/{id} and GET /batches/{id}/results;\nsends batch.completed to the sink.",
-		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer) (host.Options, func(), error) {
+		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer, guard *auth.Guard) (host.Options, func(), error) {
 			var s *host.Sender
 			if c.Sink != "" {
-				s = host.NewSender(c.Sink, host.SenderOptions{Overrides: c.Overrides})
+				s = host.NewSender(c.Sink, host.SenderOptions{Overrides: c.Overrides, Sign: signer(guard)})
 			} else {
 				log.Warn().Msg("no sink (--sink, $K_SINK): batch.completed is not sent")
 			}
@@ -143,7 +145,7 @@ func Aggregator(ctx context.Context, args []string, env config.Env, stderr io.Wr
 			f := aggregator.New(AggregatorOptions(c, log, reg, s, st))
 			sweepCtx, stopSweep := context.WithCancel(ctx)
 			go f.Run(sweepCtx)
-			return host.Options{Handler: f.Routes(log), OnShutdown: f.Drain}, func() { stopSweep(); closeStore() }, nil
+			return host.Options{Handler: f.Routes(log, guard), OnShutdown: f.Drain}, func() { stopSweep(); closeStore() }, nil
 		})
 }
 
@@ -179,7 +181,7 @@ type function interface {
 // metrics registry, has build make the function's server options (and
 // the cleanup to run after), and serves them on s.Addr until ctx ends.
 func serveFunction(ctx context.Context, name, usage string, c function, s *config.Serve, args []string, env config.Env, stderr io.Writer,
-	build func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer) (host.Options, func(), error)) error {
+	build func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer, guard *auth.Guard) (host.Options, func(), error)) error {
 	started := time.Now()
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	c.Flags(fs, env)
@@ -191,7 +193,11 @@ func serveFunction(ctx context.Context, name, usage string, c function, s *confi
 	}
 	log := s.Log.Logger(stderr).With().Str("fn", name).Logger()
 	reg := NewRegistry()
-	opt, cleanup, err := build(ctx, log, reg)
+	guard, err := NewGuard(s.Security, log, reg)
+	if err != nil {
+		return err
+	}
+	opt, cleanup, err := build(ctx, log, reg, guard)
 	if err != nil {
 		return err
 	}

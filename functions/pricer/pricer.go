@@ -95,6 +95,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if err != nil {
 		return nil, fmt.Errorf("pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
 	}
+	reply.SetExtension(events.ExtTenant, events.Tenant(e))
 	if tp, ok := e.Extensions()[events.ExtTraceParent]; ok {
 		reply.SetExtension(events.ExtTraceParent, tp)
 	}

@@ -1,0 +1,127 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/host"
+)
+
+// Guard authenticates a function's callers: events by their signature
+// (Wrap), public requests by their bearer token (Require). A Guard without
+// Keys takes unsigned events and one without Tokens takes every request as
+// the default tenant's: pricefn dev on a laptop, which says so at startup.
+type Guard struct {
+	// Keys sign and verify the pipeline's events; nil checks none.
+	Keys *Keys
+	// Tokens authenticate the public API, and hold the keys of upstream
+	// systems that send batch.submitted through the broker; nil admits
+	// every request.
+	Tokens *Tokens
+	// Log receives one line per refusal, marked security=true.
+	Log zerolog.Logger
+
+	rejected *prometheus.CounterVec
+}
+
+var _ host.Guard = (*Guard)(nil)
+
+// NewGuard returns a guard whose refusals are counted in
+// pricefn_auth_rejected_total{kind,reason} on reg (nil registers none).
+func NewGuard(keys *Keys, tokens *Tokens, log zerolog.Logger, reg prometheus.Registerer) *Guard {
+	g := &Guard{Keys: keys, Tokens: tokens, Log: log, rejected: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pricefn_auth_rejected_total",
+		Help: "Requests and events refused as unauthenticated or unauthorised, by kind (event, request) and reason.",
+	}, []string{"kind", "reason"})}
+	if reg != nil {
+		reg.MustRegister(g.rejected)
+	}
+	return g
+}
+
+func (g *Guard) reject(kind, reason string) {
+	if g.rejected != nil {
+		g.rejected.WithLabelValues(kind, reason).Inc()
+	}
+}
+
+// Wrap returns h behind the guard: an event without a valid signature is
+// refused with a 403, which a broker does not retry, before h sees it, and
+// h's reply is signed. A batch.submitted must be signed with a key issued
+// to an upstream system of the tenant it names (a token with ScopeSign);
+// every other event with the pipeline's Keys. The tenant of a valid event
+// is put in the context (host.TenantOf), as events.Tenant gives it.
+func (g *Guard) Wrap(h host.Handler) host.Handler {
+	if g == nil || g.Keys == nil {
+		return host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+			return h.Handle(host.WithTenant(ctx, events.Tenant(e)), e)
+		})
+	}
+	return host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		if err := g.verify(&e); err != nil {
+			reason := "bad_signature"
+			if errors.Is(err, ErrUnsigned) {
+				reason = "unsigned"
+			}
+			g.reject("event", reason)
+			g.Log.Warn().Bool("security", true).Str("reason", reason).Str("type", e.Type()).Str("source", e.Source()).
+				Str("id", e.ID()).Str(events.ExtBatchID, events.BatchID(e)).Msg("event refused: not authentic")
+			return nil, host.Errorf(http.StatusForbidden, "auth: %s %s refused: %w", e.Type(), e.ID(), err)
+		}
+		reply, err := h.Handle(host.WithTenant(ctx, events.Tenant(e)), e)
+		if reply != nil {
+			g.Keys.Sign(reply)
+		}
+		return reply, err
+	})
+}
+
+func (g *Guard) verify(e *event.Event) error {
+	if e.Type() != events.TypeBatchSubmitted {
+		return g.Keys.Verify(e)
+	}
+	if g.Tokens == nil {
+		return ErrBadSignature
+	}
+	return VerifyWith(g.Tokens.SigningKeys(events.Tenant(*e)), e)
+}
+
+// Require returns next behind a bearer token with scope: 401 (with
+// WWW-Authenticate: Bearer) without a valid token, 403 for a token without
+// the scope. The token's tenant is put in the request's context.
+func (g *Guard) Require(scope string, next http.Handler) http.Handler {
+	if g == nil || g.Tokens == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" {
+			g.reject("request", "no_token")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pricefn"`)
+			host.WriteError(w, host.Errorf(http.StatusUnauthorized, "auth: a bearer token is required (Authorization: Bearer TOKEN)"))
+			return
+		}
+		id, found := g.Tokens.Lookup(strings.TrimSpace(token))
+		if !found {
+			g.reject("request", "bad_token")
+			g.Log.Warn().Bool("security", true).Str("path", r.URL.Path).Str("remote", r.RemoteAddr).Msg("request refused: unknown token")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pricefn", error="invalid_token"`)
+			host.WriteError(w, host.Errorf(http.StatusUnauthorized, "auth: the token is not valid"))
+			return
+		}
+		if !id.Has(scope) {
+			g.reject("request", "scope")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pricefn", error="insufficient_scope", scope="`+scope+`"`)
+			host.WriteError(w, host.Errorf(http.StatusForbidden, "auth: the token of tenant %s lacks the %s scope", id.Tenant, scope))
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(host.WithTenant(r.Context(), id.Tenant)))
+	})
+}

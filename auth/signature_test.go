@@ -1,0 +1,158 @@
+package auth_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/rs/zerolog"
+
+	"github.com/pricefn/pricefn/auth"
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/host"
+)
+
+const (
+	key1 = "key-one-0123456789-0123456789-0123456789"
+	key2 = "key-two-0123456789-0123456789-0123456789"
+)
+
+func sample(t *testing.T) event.Event {
+	t.Helper()
+	e, err := events.New(events.TypeChunkPriced, "/pricer", "b1/chunk/0/priced", "b1", map[string]int{"index": 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetExtension(events.ExtTenant, "alpha")
+	return e
+}
+
+func TestSignVerify(t *testing.T) {
+	ks := auth.NewKeys(key1)
+	e := sample(t)
+	ks.Sign(&e)
+	if err := ks.Verify(&e); err != nil {
+		t.Fatalf("signed event: %v", err)
+	}
+	// Extensions a broker adds on the way do not matter.
+	dl := e.Clone()
+	dl.SetExtension("knativeerrorcode", "500")
+	if err := ks.Verify(&dl); err != nil {
+		t.Errorf("dead letter of a signed event: %v", err)
+	}
+	for name, change := range map[string]func(*event.Event){
+		"type":    func(e *event.Event) { e.SetType(events.TypeBatchAccepted) },
+		"source":  func(e *event.Event) { e.SetSource("/evil") },
+		"id":      func(e *event.Event) { e.SetID("other") },
+		"batchid": func(e *event.Event) { e.SetExtension(events.ExtBatchID, "b2") },
+		"tenant":  func(e *event.Event) { e.SetExtension(events.ExtTenant, "beta") },
+		"data":    func(e *event.Event) { e.SetData(cloudevents.ApplicationJSON, map[string]int{"index": 1}) },
+	} {
+		c := e.Clone()
+		change(&c)
+		if err := ks.Verify(&c); !errors.Is(err, auth.ErrBadSignature) {
+			t.Errorf("changed %s: %v, want ErrBadSignature", name, err)
+		}
+	}
+	u := sample(t)
+	if err := ks.Verify(&u); !errors.Is(err, auth.ErrUnsigned) {
+		t.Errorf("unsigned: %v", err)
+	}
+}
+
+// Rotation: with two keys, events signed with either verify; the first
+// signs.
+func TestKeyRotation(t *testing.T) {
+	old, both, next := auth.NewKeys(key1), auth.NewKeys(key2, key1), auth.NewKeys(key2)
+	e := sample(t)
+	old.Sign(&e)
+	if err := both.Verify(&e); err != nil {
+		t.Errorf("old key during rotation: %v", err)
+	}
+	f := sample(t)
+	both.Sign(&f)
+	if err := next.Verify(&f); err != nil {
+		t.Errorf("new key: %v", err)
+	}
+	if err := next.Verify(&e); err == nil {
+		t.Error("the old key still verifies after rotation")
+	}
+}
+
+func TestParseKeys(t *testing.T) {
+	ks, err := auth.ParseKeys([]byte("# signing key\n" + key1 + "\n\n" + key2 + "\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := sample(t)
+	auth.NewKeys(key2).Sign(&e)
+	if err := ks.Verify(&e); err != nil {
+		t.Errorf("second key: %v", err)
+	}
+	for file, want := range map[string]string{"": "no key", "short\n": "shorter than 32", key1 + "\n" + key2 + "\n" + key1 + "x\n": "at most 2"} {
+		if _, err := auth.ParseKeys([]byte(file)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", file, err, want)
+		}
+	}
+}
+
+// The guard refuses events that are not authentic with a 403, signs
+// replies, and takes batch.submitted only signed with a key of the
+// tenant's upstream systems.
+func TestGuardWrap(t *testing.T) {
+	g := auth.NewGuard(auth.NewKeys(key1), nil, zerolog.Nop(), nil)
+	var seen string
+	h := g.Wrap(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		seen = host.TenantOf(ctx)
+		r := e.Clone()
+		r.SetID("reply")
+		return &r, nil
+	}))
+	e := sample(t)
+	if _, err := h.Handle(context.Background(), e); host.Status(err) != 403 {
+		t.Errorf("unsigned: %v, want 403", err)
+	}
+	auth.NewKeys(key1).Sign(&e)
+	reply, err := h.Handle(context.Background(), e)
+	if err != nil || seen != "alpha" {
+		t.Fatalf("signed: %v, tenant %q", err, seen)
+	}
+	if err := auth.NewKeys(key1).Verify(reply); err != nil {
+		t.Errorf("reply not signed: %v", err)
+	}
+	sub, _ := events.New(events.TypeBatchSubmitted, "/upstream", "s1", "", map[string]int{})
+	sub.SetExtension(events.ExtTenant, "alpha")
+	auth.NewKeys(key1).Sign(&sub)
+	if _, err := h.Handle(context.Background(), sub); host.Status(err) != 403 {
+		t.Errorf("batch.submitted signed with the pipeline's key: %v, want 403 (upstream systems have keys of their own)", err)
+	}
+}
+
+// A batch.submitted from an upstream system is taken when signed with a
+// key (a token with the sign scope) issued to that system for the tenant
+// the event names, and refused for any other tenant.
+func TestGuardUpstreamSubmission(t *testing.T) {
+	path := t.TempDir() + "/tokens"
+	writeTokens(t, path, "upstream-key-0123456789 alpha sign\nbeta-0123456789abcdef beta\n")
+	tokens, err := auth.LoadTokens(path, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := auth.NewGuard(auth.NewKeys(key1), tokens, zerolog.Nop(), nil)
+	h := g.Wrap(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil }))
+	sub, _ := events.New(events.TypeBatchSubmitted, "/upstream", "s1", "", map[string]int{})
+	sub.SetExtension(events.ExtTenant, "alpha")
+	auth.SignWith("upstream-key-0123456789", &sub)
+	if _, err := h.Handle(context.Background(), sub); err != nil {
+		t.Errorf("upstream system's submission: %v", err)
+	}
+	other := sub.Clone()
+	other.SetExtension(events.ExtTenant, "beta")
+	auth.SignWith("upstream-key-0123456789", &other)
+	if _, err := h.Handle(context.Background(), other); host.Status(err) != 403 {
+		t.Errorf("alpha's upstream key for beta's batch: %v, want 403", err)
+	}
+}

@@ -1,0 +1,144 @@
+package auth_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/pricefn/pricefn/auth"
+	"github.com/pricefn/pricefn/functions/host"
+)
+
+func TestParseTokens(t *testing.T) {
+	ids, err := auth.ParseTokens([]byte("# comment\n\nalpha-0123456789abc alpha\nbeta-0123456789abcd beta read # reader\nsys-0123456789abcdef alpha sign,submit\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != 3 || ids[0].Tenant != "alpha" || !slices.Equal(ids[0].Scopes, []string{"submit", "read"}) ||
+		!slices.Equal(ids[1].Scopes, []string{"read"}) || !slices.Equal(ids[2].Scopes, []string{"sign", "submit"}) {
+		t.Errorf("identities %+v", ids)
+	}
+	for _, c := range []struct{ file, want string }{
+		{"short alpha\n", "line 1: token shorter than 16"},
+		{"alpha-0123456789abc\n", "line 1: want TOKEN TENANT"},
+		{"\nalpha-0123456789abc Alpha/x\n", `line 2: tenant "Alpha/x"`},
+		{"alpha-0123456789abc alpha write\n", `scope "write"`},
+		{"alpha-0123456789abc a\nalpha-0123456789abc b\n", "line 2: token repeated from line 1"},
+	} {
+		_, err := auth.ParseTokens([]byte(c.file))
+		var pe *auth.ParseError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "0123456789abc") {
+			t.Errorf("%q: %v, want a ParseError with %q and no token", c.file, err, c.want)
+		}
+	}
+}
+
+func writeTokens(t *testing.T, path, data string) {
+	t.Helper()
+	// Rename into place, as Kubernetes updates a mounted Secret.
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, []byte(data), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The file is read again when it changes; a broken file keeps the tokens
+// in force and is reported.
+func TestTokensReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens")
+	writeTokens(t, path, "first-0123456789abc alpha\n")
+	var reported []error
+	tokens, err := auth.LoadTokens(path, time.Nanosecond, func(err error) { reported = append(reported, err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := tokens.Lookup("first-0123456789abc"); !ok || id.Tenant != "alpha" {
+		t.Fatalf("lookup %+v %v", id, ok)
+	}
+	if _, ok := tokens.Lookup("first-0123456789ab"); ok {
+		t.Error("a prefix of a token matched")
+	}
+	writeTokens(t, path, "second-0123456789abcdef beta\n")
+	if _, ok := tokens.Lookup("first-0123456789abc"); ok {
+		t.Error("a removed token still works")
+	}
+	if id, ok := tokens.Lookup("second-0123456789abcdef"); !ok || id.Tenant != "beta" {
+		t.Errorf("new token: %+v %v", id, ok)
+	}
+	writeTokens(t, path, "broken\n")
+	if _, ok := tokens.Lookup("second-0123456789abcdef"); !ok || len(reported) == 0 {
+		t.Errorf("a broken file dropped the tokens in force (reported %v)", reported)
+	}
+	if _, err := auth.LoadTokens(filepath.Join(t.TempDir(), "none"), 0, nil); err == nil {
+		t.Error("no error for a missing file")
+	}
+	empty := filepath.Join(t.TempDir(), "empty")
+	writeTokens(t, empty, "# nobody\n")
+	if _, err := auth.LoadTokens(empty, 0, nil); !errors.Is(err, auth.ErrNoTokens) {
+		t.Errorf("empty file: %v", err)
+	}
+}
+
+func TestRequire(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens")
+	writeTokens(t, path, "alpha-0123456789abc alpha\nreader-0123456789abc alpha read\n")
+	tokens, err := auth.LoadTokens(path, time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := auth.NewGuard(nil, tokens, zerolog.Nop(), nil)
+	h := g.Require(auth.ScopeSubmit, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("tenant " + host.TenantOf(r.Context())))
+	}))
+	for _, c := range []struct {
+		header string
+		code   int
+		body   string
+	}{
+		{"", 401, "bearer token is required"},
+		{"Basic abc", 401, "bearer token is required"},
+		{"Bearer wrong-0123456789abc", 401, "not valid"},
+		{"Bearer reader-0123456789abc", 403, "lacks the submit scope"},
+		{"Bearer alpha-0123456789abc", 200, "tenant alpha"},
+	} {
+		req := httptest.NewRequest(http.MethodPost, "/batches", nil)
+		if c.header != "" {
+			req.Header.Set("Authorization", c.header)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != c.code || !strings.Contains(rec.Body.String(), c.body) {
+			t.Errorf("%q: %d %s, want %d %q", c.header, rec.Code, rec.Body, c.code, c.body)
+		}
+		if c.code == 401 && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
+			t.Errorf("%q: no WWW-Authenticate", c.header)
+		}
+	}
+}
+
+func FuzzParseTokens(f *testing.F) {
+	f.Add([]byte("alpha-0123456789abc alpha submit,read\n# c\n"))
+	f.Add([]byte("x y z\n\n#\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ids, err := auth.ParseTokens(data)
+		if err != nil {
+			return
+		}
+		for _, id := range ids {
+			if id.Tenant == "" || len(id.Scopes) == 0 {
+				t.Fatalf("identity %+v from %q", id, data)
+			}
+		}
+	})
+}
