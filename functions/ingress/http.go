@@ -81,15 +81,20 @@ func isCloudEvent(r *http.Request) bool {
 	return r.Header.Get("ce-specversion") != "" || strings.HasPrefix(r.Header.Get("Content-Type"), "application/cloudevents")
 }
 
+// initialBodyBuffer bounds the buffer allocated for a body before its
+// bytes arrive.
+const initialBodyBuffer = 64 << 10
+
 // servePlain takes a plain batch JSON body.
 func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
-	// LimitBody refuses a declared Content-Length over the limit, so the
-	// buffer sized from it is bounded too.
 	if err := host.LimitBody(w, r, f.opt.MaxBatchBytes); err != nil {
 		host.WriteError(w, err)
 		return
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, max(r.ContentLength, 0)+1))
+	// The buffer grows with the bytes that arrive, never from a declared
+	// Content-Length alone: a client that announces 32 MB and sends
+	// nothing must not make the server hold 32 MB per connection.
+	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), initialBodyBuffer)+1))
 	if _, err := buf.ReadFrom(r.Body); err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {

@@ -5,12 +5,15 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/functions/ingress"
+	"github.com/pricefn/pricefn/store"
 )
 
 // endless is a body that never ends: only a limit stops its reader.
@@ -116,5 +119,24 @@ func TestRouteErrorsAreJSON(t *testing.T) {
 		if resp.StatusCode != want || derr != nil || e.Error == "" {
 			t.Errorf("GET %s: %d %+v %v, want %d with a JSON error", path, resp.StatusCode, e, derr, want)
 		}
+	}
+}
+
+// A body that declares a large Content-Length is not given a buffer of
+// that size before its bytes arrive.
+func TestDeclaredLengthAllocatesNothing(t *testing.T) {
+	h := ingress.New(ingress.Options{Sender: &fakeSender{}, Store: store.NewMem(store.MemOptions{})}).Routes(nil)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for range 5 {
+		req := httptest.NewRequest(http.MethodPost, "/batches", strings.NewReader(`{"valuationDate":`))
+		req.ContentLength = 30 << 20 // declared, never sent
+		req.Header.Set("Content-Type", "application/json")
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	runtime.ReadMemStats(&after)
+	if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
+		t.Errorf("5 requests declaring 30 MB and sending 17 bytes allocated %d MB", got>>20)
 	}
 }
