@@ -20,6 +20,10 @@ type Split struct {
 	// BatchTimeout is how long a batch may take before it ends partial; 0
 	// sizes it from the batch's cost estimate.
 	BatchTimeout time.Duration
+	// TenantMaxBatches and TenantMaxTrades bound what one tenant has in
+	// flight: unfinished batches, and their trades (0: no bound).
+	TenantMaxBatches int
+	TenantMaxTrades  int
 }
 
 func (c *Split) flags(fs *flag.FlagSet, d defaults) {
@@ -28,6 +32,8 @@ func (c *Split) flags(fs *flag.FlagSet, d defaults) {
 	fs.IntVar(&c.SendLimit, "send-limit", d.int("PRICEFN_SEND_LIMIT", 16), "chunks sent to the broker at once ($PRICEFN_SEND_LIMIT)")
 	fs.Int64Var(&c.MaxBatchBytes, "max-batch-bytes", d.int64("PRICEFN_MAX_BATCH_BYTES", 32<<20), "largest batch body accepted, in bytes; a larger one is a 413 ($PRICEFN_MAX_BATCH_BYTES)")
 	fs.DurationVar(&c.BatchTimeout, "batch-timeout", d.duration("PRICEFN_BATCH_TIMEOUT", 0), "how long a batch may take before it ends partial, unless it sets its own \"deadline\"; 0 allows 5m plus twice its estimated pricing time ($PRICEFN_BATCH_TIMEOUT)")
+	fs.IntVar(&c.TenantMaxBatches, "tenant-max-batches", d.int("PRICEFN_TENANT_MAX_BATCHES", 1000), "most unfinished batches one tenant may have; more is a 429, 0 no bound ($PRICEFN_TENANT_MAX_BATCHES)")
+	fs.IntVar(&c.TenantMaxTrades, "tenant-max-trades", d.int("PRICEFN_TENANT_MAX_TRADES", 10_000_000), "most trades one tenant may have in flight; more is a 429, 0 no bound ($PRICEFN_TENANT_MAX_TRADES)")
 }
 
 // check reports the settings out of range, naming each.
@@ -38,6 +44,8 @@ func (c *Split) check() error {
 		positive("send-limit", "PRICEFN_SEND_LIMIT", c.SendLimit),
 		positive("max-batch-bytes", "PRICEFN_MAX_BATCH_BYTES", c.MaxBatchBytes),
 		nonNegative("batch-timeout", "PRICEFN_BATCH_TIMEOUT", c.BatchTimeout, "sized from the batch's estimated pricing time"),
+		nonNegative("tenant-max-batches", "PRICEFN_TENANT_MAX_BATCHES", c.TenantMaxBatches, "no bound"),
+		nonNegative("tenant-max-trades", "PRICEFN_TENANT_MAX_TRADES", c.TenantMaxTrades, "no bound"),
 	)
 }
 

@@ -159,6 +159,9 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 		attempt = b.sum.Attempt + 1
 		s.drop(nb.Ref, b)
 	}
+	if err := s.checkLimits(nb); err != nil {
+		return Claim{}, err
+	}
 	b := &memBatch{
 		sum: Summary{
 			Ref: nb.Ref, Digest: nb.Digest, Attempt: attempt, Trades: len(nb.TradeIDs),
@@ -184,6 +187,37 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 	s.bytes += b.bytes
 	s.notify(nb.Ref)
 	return Claim{Attempt: attempt, New: true, State: StatePending}, nil
+}
+
+// checkLimits reports whether claiming nb would take its tenant over
+// nb.Limits. s.mu is held.
+func (s *Mem) checkLimits(nb Batch) error {
+	l := nb.Limits
+	if l.MaxOpen <= 0 && l.MaxTrades <= 0 {
+		return nil
+	}
+	now := s.opt.Now()
+	open, trades := 0, 0
+	for ref, b := range s.batches {
+		if ref.Tenant == nb.Tenant && b.finishedAt.IsZero() && !b.expired(now, s.opt.Options) {
+			open++
+			trades += b.sum.Trades
+		}
+	}
+	return limitError(nb, open, trades)
+}
+
+// limitError reports a claim of nb, with open batches of trades trades
+// already in flight for its tenant, over nb.Limits.
+func limitError(nb Batch, open, trades int) error {
+	l := nb.Limits
+	if l.MaxOpen > 0 && open+1 > l.MaxOpen {
+		return fmt.Errorf("%w: tenant %s has %d unfinished batches, the most it may have", ErrLimit, nb.Tenant, open)
+	}
+	if l.MaxTrades > 0 && trades+len(nb.TradeIDs) > l.MaxTrades {
+		return fmt.Errorf("%w: tenant %s has %d trades in flight; %d more would pass its limit of %d", ErrLimit, nb.Tenant, trades, len(nb.TradeIDs), l.MaxTrades)
+	}
+	return nil
 }
 
 // Check checks that b describes a batch: an id, and chunk offsets that

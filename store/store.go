@@ -79,6 +79,8 @@ var (
 	ErrStale = errors.New("store: event of an earlier attempt")
 	// ErrBadChunk reports a chunk that does not fit its batch.
 	ErrBadChunk = errors.New("store: chunk does not fit its batch")
+	// ErrLimit reports a claim over its tenant's Limits.
+	ErrLimit = errors.New("store: tenant limit reached")
 )
 
 // DefaultTenant is the tenant of batches submitted without one.
@@ -117,6 +119,15 @@ type Batch struct {
 	// Deadline is when the batch ends partial if chunks are missing.
 	Deadline   time.Time
 	ResultsURL string
+	// Limits bound the tenant's unfinished batches, this one included.
+	Limits Limits
+}
+
+// Limits bound what one tenant has in flight: batches claimed and not
+// finished, and their trades. Zero fields are no bound.
+type Limits struct {
+	MaxOpen   int
+	MaxTrades int
 }
 
 // Claim is the outcome of Store.Claim.

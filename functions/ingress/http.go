@@ -153,7 +153,10 @@ func (f *Function) submit(w http.ResponseWriter, r *http.Request, s Submission) 
 	rc, err := f.Submit(r.Context(), s)
 	if err != nil {
 		f.opt.Log.Warn().Err(err).Int("status", host.Status(err)).Msg("batch not accepted")
-		if host.Status(err) >= 500 {
+		switch code := host.Status(err); {
+		case code == http.StatusTooManyRequests:
+			w.Header().Set("Retry-After", "5")
+		case code >= 500:
 			w.Header().Set("Retry-After", "1")
 		}
 		host.WriteError(w, err)

@@ -47,6 +47,9 @@ type Options struct {
 	// BatchTimeout is how long a batch may take before it ends partial,
 	// unless the batch sets its own deadline; 0 means DefaultDeadline(cost).
 	BatchTimeout time.Duration
+	// Limits bound what one tenant has in flight; beyond them a
+	// submission is a 429. The zero value bounds nothing.
+	Limits store.Limits
 	// Source is the CloudEvents source of the events ingress emits.
 	Source string
 	// PublicURL is the base of the results API in status URLs
@@ -215,6 +218,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 		SubmittedAt:  t0.UTC(),
 		Deadline:     t0.Add(timeout).UTC(),
 		ResultsURL:   f.StatusURL(b.ID) + "/results",
+		Limits:       f.opt.Limits,
 	}
 	var has bool
 	unds := make([]string, len(b.Trades))
@@ -230,6 +234,8 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return nil, host.Errorf(http.StatusConflict, "ingress: batch id %q is in use by a batch of other content: submit it under another id (or without one)", b.ID)
+	case errors.Is(err, store.ErrLimit):
+		return nil, host.Errorf(http.StatusTooManyRequests, "ingress: batch %s: %w: try again when some have finished", b.ID, err)
 	case err != nil:
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: claiming its id: %w", b.ID, err)
 	}

@@ -478,3 +478,27 @@ func TestBatchDeadline(t *testing.T) {
 		}
 	}
 }
+
+// A tenant over its limits gets a 429 with Retry-After, and nothing is
+// sent; /valQuery counts as a submission.
+func TestTenantLimits(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{Limits: store.Limits{MaxOpen: 1}})
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3})
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted {
+		t.Fatalf("first: %d %s", code, body)
+	}
+	sent := len(s.events())
+	other, _ := batch.Sample(batch.SampleSpec{Type: "fra", N: 3})
+	code, hdr, body := post(t, plain(t, srv.URL+"/batches", other))
+	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" || !strings.Contains(body, "unfinished batches") {
+		t.Errorf("second: %d %v %s, want a 429 with Retry-After", code, hdr, body)
+	}
+	resp, err := http.Get(srv.URL + "/valQuery?metric=NPV")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || len(s.events()) != sent {
+		t.Errorf("valQuery over the limit: %d, %d events sent", resp.StatusCode, len(s.events())-sent)
+	}
+}

@@ -99,6 +99,7 @@ func IngressOptions(c config.Ingress, log zerolog.Logger, reg prometheus.Registe
 		Sender:        s,
 		Store:         st,
 		BatchTimeout:  c.BatchTimeout,
+		Limits:        store.Limits{MaxOpen: c.TenantMaxBatches, MaxTrades: c.TenantMaxTrades},
 		PublicURL:     c.PublicURL,
 		Chunk:         batch.ChunkOptions{TargetCost: float64(c.ChunkCost.Nanoseconds()), MaxTrades: c.ChunkTrades},
 		SendLimit:     c.SendLimit,

@@ -96,7 +96,15 @@ func prefix(ref store.Ref) string { return "pricefn:b:{" + member(ref) + "}" }
 func keys(ref store.Ref, attempt int) []string {
 	p := prefix(ref)
 	a := p + ":a" + strconv.Itoa(attempt)
-	return []string{p + ":meta", a + ":chunks", a + ":results", deadlinesKey, a + ":deliv", a + ":ids"}
+	open, trades := tenantKeys(ref)
+	return []string{p + ":meta", a + ":chunks", a + ":results", deadlinesKey, a + ":deliv", a + ":ids", open, trades}
+}
+
+// tenantKeys are the keys of ref's tenant's batches in flight: a sorted
+// set by claim time, and a hash of their trade counts.
+func tenantKeys(ref store.Ref) (open, trades string) {
+	t := "pricefn:t:{" + member(store.Ref{Tenant: ref.Tenant}) + "}"
+	return t + ":open", t + ":trades"
 }
 
 func ms(d time.Duration) int64 { return d.Milliseconds() }
@@ -145,13 +153,22 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 		deadline = b.Deadline.UnixMilli()
 	}
 	k := keys(b.Ref, 0)
-	res, err := claimScript.Run(ctx, s.rdb, []string{k[0], deadlinesKey},
+	res, err := claimScript.Run(ctx, s.rdb, []string{k[0], deadlinesKey, k[6], k[7]},
 		b.Digest, len(b.TradeIDs), offsets, b.SubmittedAt.Format(time.RFC3339Nano), deadline, b.ResultsURL,
-		ms(s.opt.MaxAge), member(b.Ref), len(b.ChunkOffsets), prefix(b.Ref), ms(s.opt.Retain)).Slice()
+		ms(s.opt.MaxAge), member(b.Ref), len(b.ChunkOffsets), prefix(b.Ref), ms(s.opt.Retain),
+		b.Limits.MaxOpen, b.Limits.MaxTrades, time.Now().UnixMilli()).Slice()
 	if err != nil {
 		return store.Claim{}, fmt.Errorf("redisstore: claim %s: %w", b.Ref, err)
 	}
 	what, _ := res[0].(string)
+	if what == "limit" {
+		kind, _ := res[1].(string)
+		n, _ := res[2].(int64)
+		if kind == "open" {
+			return store.Claim{}, fmt.Errorf("%w: tenant %s has %d unfinished batches, the most it may have", store.ErrLimit, b.Tenant, n)
+		}
+		return store.Claim{}, fmt.Errorf("%w: tenant %s has %d trades in flight; %d more would pass its limit of %d", store.ErrLimit, b.Tenant, n, len(b.TradeIDs), b.Limits.MaxTrades)
+	}
 	attempt, _ := res[1].(int64)
 	c := store.Claim{Attempt: int(attempt)}
 	switch what {
@@ -197,7 +214,7 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 
 // run runs one of the scripts that take the six batch keys.
 func (s *Store) run(ctx context.Context, sc *redis.Script, ref store.Ref, digest string, attempt int, args ...any) (store.Update, error) {
-	argv := make([]any, 8)
+	argv := make([]any, 8) // digest, attempt, four of the script's own, member, retain
 	argv[0], argv[1] = digest, attempt
 	for i := 2; i < 6; i++ {
 		argv[i] = ""

@@ -21,6 +21,8 @@ import "github.com/redis/go-redis/v9"
 const finishLua = `
 local function finish(retain)
   redis.call('ZREM', KEYS[4], ARGV[7])
+  redis.call('ZREM', KEYS[7], ARGV[7])
+  redis.call('HDEL', KEYS[8], ARGV[7])
   for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], retain) end
   redis.call('PEXPIRE', KEYS[5], retain)
   redis.call('PEXPIRE', KEYS[6], retain)
@@ -35,9 +37,12 @@ local function claim(res)
 end
 `
 
-// claimScript: KEYS meta, deadlines; ARGV digest, trades, offsets, submittedAt,
-// deadline ms, resultsUrl, maxAge ms, member, chunks, key prefix, retain ms.
-// Returns {outcome, attempt}: new, exists or conflict.
+// claimScript: KEYS meta, deadlines, the tenant's open batches (sorted by
+// claim time) and their trades; ARGV digest, trades, offsets, submittedAt,
+// deadline ms, resultsUrl, maxAge ms, member, chunks, key prefix, retain
+// ms, max open batches, max trades in flight (0: no bound), now ms.
+// Returns {outcome, attempt}: new, exists, conflict, or {limit, what,
+// count}.
 var claimScript = redis.NewScript(`
 local m = redis.call('HMGET', KEYS[1], 'digest', 'attempt', 'chunks', 'done', 'dead')
 local attempt = 1
@@ -46,6 +51,23 @@ if m[1] then
   local chunks, done, dead = tonumber(m[3]), tonumber(m[4]), tonumber(m[5])
   if done < chunks or dead == 0 then return {'exists', tonumber(m[2])} end
   attempt = tonumber(m[2]) + 1
+end
+-- The tenant's batches in flight, less those forgotten after maxAge.
+local now = tonumber(ARGV[14])
+for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[7]))) do
+  redis.call('ZREM', KEYS[3], old)
+  redis.call('HDEL', KEYS[4], old)
+end
+local maxOpen, maxTrades = tonumber(ARGV[12]), tonumber(ARGV[13])
+if maxOpen > 0 and redis.call('ZCARD', KEYS[3]) + 1 > maxOpen then
+  return {'limit', 'open', redis.call('ZCARD', KEYS[3])}
+end
+if maxTrades > 0 then
+  local n = 0
+  for _, v in ipairs(redis.call('HVALS', KEYS[4])) do n = n + tonumber(v) end
+  if n + tonumber(ARGV[2]) > maxTrades then return {'limit', 'trades', n} end
+end
+if m[1] then
   local p = ARGV[10] .. ':a' .. m[2]
   redis.call('DEL', KEYS[1], p .. ':chunks', p .. ':results', p .. ':ids', p .. ':deliv')
 end
@@ -57,6 +79,8 @@ if tonumber(ARGV[9]) == 0 then
 else
   redis.call('PEXPIRE', KEYS[1], ARGV[7])
   if ARGV[5] ~= '0' then redis.call('ZADD', KEYS[2], ARGV[5], ARGV[8]) end
+  redis.call('ZADD', KEYS[3], now, ARGV[8])
+  redis.call('HSET', KEYS[4], ARGV[8], ARGV[2])
 end
 redis.call('PUBLISH', 'pricefn:changed', ARGV[8])
 return {'new', attempt}
@@ -73,9 +97,10 @@ if want < a then return 'stale' end
 if want > a then return 'notfound' end
 `
 
-// The scripts below take KEYS meta, chunks, results, deadlines, deliv, ids
-// and ARGV digest, attempt, then their own, with ARGV[7] the member name
-// ("tenant/id") and ARGV[8] the retain ms.
+// The scripts below take KEYS meta, chunks, results, deadlines, deliv, ids,
+// the tenant's open batches and their trades, and ARGV digest, attempt,
+// then their own, with ARGV[7] the member name ("tenant/id") and ARGV[8]
+// the retain ms.
 
 // acceptScript: ARGV[3] acceptedAt.
 var acceptScript = redis.NewScript(finishLua + attemptCheckLua + `

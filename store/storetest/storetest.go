@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -34,6 +35,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Watch", testWatch},
 		{"EmptyBatch", testEmpty},
 		{"Tenants", testTenants},
+		{"TenantLimits", testLimits},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
@@ -399,4 +401,36 @@ func testTenants(t *testing.T, newStore NewFunc) {
 	if sum := must(s.Summary(ctx, b.Ref)); sum.Trades != 2 {
 		t.Errorf("beta's batch: %+v", sum)
 	}
+}
+
+func testLimits(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	limited := func(id string, n int, tenant string, l store.Limits) store.Batch {
+		b := sample(id, n, 1, time.Time{})
+		b.Ref.Tenant, b.Limits = tenant, l
+		return b
+	}
+	open := store.Limits{MaxOpen: 2}
+	a, b := limited("l1", 1, "alpha", open), limited("l2", 1, "alpha", open)
+	claim(t, s, a)
+	claim(t, s, b)
+	if _, err := s.Claim(ctx, limited("l3", 1, "alpha", open)); !errors.Is(err, store.ErrLimit) {
+		t.Errorf("third open batch: %v, want ErrLimit", err)
+	}
+	if c := claim(t, s, a); c.New {
+		t.Errorf("the same batch again counted as new: %+v", c)
+	}
+	if c := claim(t, s, limited("l3", 1, "beta", open)); !c.New {
+		t.Errorf("another tenant was limited: %+v", c)
+	}
+	must(s.Put(ctx, a.Ref, a.Digest, 1, priced(0)))
+	if c := claim(t, s, limited("l3", 1, "alpha", open)); !c.New {
+		t.Errorf("after one finished: %+v", c)
+	}
+	trades := store.Limits{MaxTrades: 5}
+	claim(t, s, limited("m1", 3, "gamma", trades))
+	if _, err := s.Claim(ctx, limited("m2", 3, "gamma", trades)); !errors.Is(err, store.ErrLimit) || !strings.Contains(err.Error(), "3 trades in flight") {
+		t.Errorf("trades over the limit: %v, want ErrLimit naming 3 in flight", err)
+	}
+	claim(t, s, limited("m3", 2, "gamma", trades))
 }
