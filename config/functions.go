@@ -208,3 +208,39 @@ func checkWorkers(n int) error {
 func shutdownFlag(fs *flag.FlagSet, d defaults, p *time.Duration) {
 	fs.DurationVar(p, "shutdown-timeout", d.duration("PRICEFN_SHUTDOWN_TIMEOUT", 30*time.Second), "how long SIGTERM waits for in-flight work ($PRICEFN_SHUTDOWN_TIMEOUT)")
 }
+
+// API is the configuration of "pricefn api": the public routes (submit,
+// status, results) as a Service of their own, on the shared store, with
+// the metrics on a separate address that the public gateway does not
+// route to.
+type API struct {
+	Serve
+	PublicURL string
+	Split
+	Results
+	Store
+	// MetricsAddr serves /metrics, apart from the public routes.
+	MetricsAddr string
+}
+
+// Flags defines the api flags on fs, with defaults from env.
+func (c *API) Flags(fs *flag.FlagSet, env Env) {
+	c.Serve.Flags(fs, "api", env)
+	d := defaults{env, &c.envErrs}
+	publicURLFlag(fs, env, &c.PublicURL)
+	c.Split.flags(fs, d)
+	c.Results.flags(fs, d)
+	c.Store.flags(fs, env)
+	def := env("PRICEFN_METRICS_ADDR")
+	if def == "" {
+		def = ":9090"
+	}
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", def, "address of /metrics, apart from the public routes ($PRICEFN_METRICS_ADDR)")
+}
+
+// Check validates the parsed values: the API emits events (a sink) and
+// shares its store with the aggregator.
+func (c *API) Check() error {
+	return errors.Join(c.Serve.Check(true), checkPublicURL(c.PublicURL), c.Split.check(), c.Results.check(),
+		c.Store.check("api", true), checkAddr("--metrics-addr", c.MetricsAddr))
+}

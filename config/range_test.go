@@ -30,11 +30,12 @@ func pieces() map[string]struct {
 		"pricer":     {&config.Pricer{}, nil},
 		"aggregator": {&config.Aggregator{}, redis},
 		"dev":        {&config.Dev{}, nil},
+		"api":        {&config.API{}, append([]string{"--sink", "http://127.0.0.1:9/"}, redis...)},
 	}
 }
 
 // check parses args (after the piece's base flags) with env and returns
-// Check's error; ok is false when the piece has no such setting.
+// Check's error.
 func check(t *testing.T, name string, env map[string]string, args []string) error {
 	t.Helper()
 	p := pieces()[name]

@@ -108,13 +108,7 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 	in.Handle("/aggregator/", http.StripPrefix("/aggregator", e.Aggregator.Routes(alog, g)))
 	e.Internal = in
 
-	gw := host.NewMux()
-	ir := e.Ingress.Routes(g)
-	gw.Handle("POST /{$}", ir)
-	gw.Handle("POST /batches", ir)
-	gw.Handle("GET /valQuery", ir)
-	gw.Handle("GET /batches/", host.Required(g, host.ScopeRead, e.Aggregator.Query()))
-	e.Gateway = gw
+	e.Gateway = APIRoutes(e.Ingress, e.Aggregator, g)
 	return e, nil
 }
 

@@ -66,13 +66,13 @@ func NewRegistry() *prometheus.Registry {
 func Ingress(ctx context.Context, args []string, env config.Env, stderr io.Writer) error {
 	var c config.Ingress
 	return serveFunction(ctx, "ingress", "usage: pricefn ingress [flags]\n\nServes the ingress function: POST / (CloudEvent), POST /batches (plain JSON),\nGET /valQuery; sends batch.accepted and chunk.requested events to the sink.",
-		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer, guard *auth.Guard) (host.Options, func(), error) {
+		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg *prometheus.Registry, guard *auth.Guard) (host.Options, func(), error) {
 			st, closeStore, err := OpenStore(ctx, c.Store, store.Options{})
 			if err != nil {
 				return host.Options{}, nil, err
 			}
 			f := ingress.New(IngressOptions(c, log, reg, host.NewSender(c.Sink, host.SenderOptions{Overrides: c.Overrides, Sign: signer(guard)}), st))
-			return host.Options{Handler: f.ServiceRoutes(log, guard)}, closeStore, nil
+			return host.Options{Handler: f.ServiceRoutes(log, guard), Gatherer: reg}, closeStore, nil
 		})
 }
 
@@ -113,9 +113,9 @@ func IngressOptions(c config.Ingress, log zerolog.Logger, reg prometheus.Registe
 func Pricer(ctx context.Context, args []string, env config.Env, stderr io.Writer) error {
 	var c config.Pricer
 	return serveFunction(ctx, "pricer", "usage: pricefn pricer [flags]\n\nServes the pricer function: POST / takes chunk.requested and replies chunk.priced.",
-		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer, guard *auth.Guard) (host.Options, func(), error) {
+		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg *prometheus.Registry, guard *auth.Guard) (host.Options, func(), error) {
 			f := pricer.New(pricer.Options{Name: c.Service, Workers: c.Workers, Log: log, Registerer: reg})
-			return host.Options{Handler: PricerRoutes(f, log, guard)}, func() {}, nil
+			return host.Options{Handler: PricerRoutes(f, log, guard), Gatherer: reg}, func() {}, nil
 		})
 }
 
@@ -132,7 +132,7 @@ func PricerRoutes(f *pricer.Function, log zerolog.Logger, guard host.Guard) http
 func Aggregator(ctx context.Context, args []string, env config.Env, stderr io.Writer) error {
 	var c config.Aggregator
 	return serveFunction(ctx, "aggregator", "usage: pricefn aggregator [flags]\n\nServes the aggregator function: POST / (batch.accepted, chunk.priced),\nPOST /dead-letter, GET /batches/{id} and GET /batches/{id}/results;\nsends batch.completed to the sink.",
-		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer, guard *auth.Guard) (host.Options, func(), error) {
+		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg *prometheus.Registry, guard *auth.Guard) (host.Options, func(), error) {
 			var s *host.Sender
 			if c.Sink != "" {
 				s = host.NewSender(c.Sink, host.SenderOptions{Overrides: c.Overrides, Sign: signer(guard)})
@@ -146,7 +146,7 @@ func Aggregator(ctx context.Context, args []string, env config.Env, stderr io.Wr
 			f := aggregator.New(AggregatorOptions(c, log, reg, s, st))
 			sweepCtx, stopSweep := context.WithCancel(ctx)
 			go f.Run(sweepCtx)
-			return host.Options{Handler: f.Routes(log, guard), OnShutdown: f.Drain}, func() { stopSweep(); closeStore() }, nil
+			return host.Options{Handler: f.Routes(log, guard), OnShutdown: f.Drain, Gatherer: reg}, func() { stopSweep(); closeStore() }, nil
 		})
 }
 
@@ -180,9 +180,10 @@ type function interface {
 // serveFunction runs one function as its own server: it parses c's flags
 // from args (defaults from env), checks them, makes the logger and the
 // metrics registry, has build make the function's server options (and
-// the cleanup to run after), and serves them on s.Addr until ctx ends.
+// the cleanup to run after; the options say whether /metrics is served
+// there), and serves them on s.Addr until ctx ends.
 func serveFunction(ctx context.Context, name, usage string, c function, s *config.Serve, args []string, env config.Env, stderr io.Writer,
-	build func(ctx context.Context, log zerolog.Logger, reg prometheus.Registerer, guard *auth.Guard) (host.Options, func(), error)) error {
+	build func(ctx context.Context, log zerolog.Logger, reg *prometheus.Registry, guard *auth.Guard) (host.Options, func(), error)) error {
 	started := time.Now()
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	c.Flags(fs, env)
@@ -203,7 +204,7 @@ func serveFunction(ctx context.Context, name, usage string, c function, s *confi
 		return err
 	}
 	defer cleanup()
-	opt.Name, opt.Log, opt.Gatherer, opt.Registerer = name, log, reg, reg
+	opt.Name, opt.Log, opt.Registerer = name, log, reg
 	opt.StartedAt, opt.ShutdownTimeout = started, s.ShutdownTimeout
 	return serve(ctx, opt, s.Addr)
 }

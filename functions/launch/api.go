@@ -1,0 +1,59 @@
+package launch
+
+import (
+	"context"
+	"io"
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+
+	"github.com/pricefn/pricefn/auth"
+	"github.com/pricefn/pricefn/config"
+	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/functions/ingress"
+)
+
+// API runs "pricefn api": the public API as a Service of its own, the one
+// behind the cluster's gateway, while ingress, pricer and aggregator
+// receive only events, cluster-local. It serves ingress's public routes
+// and the aggregator's status and results, on the shared store, each
+// behind a token; /metrics is served on --metrics-addr only, which the
+// gateway does not route to.
+func API(ctx context.Context, args []string, env config.Env, stderr io.Writer) error {
+	var c config.API
+	return serveFunction(ctx, "api", "usage: pricefn api [flags]\n\nServes the public API: POST /batches (and POST / for CloudEvents), GET /valQuery,\nGET /batches/{id} and /batches/{id}/results, on the shared store (--store redis://...);\nsends the batches' events to the sink. /metrics is on --metrics-addr.",
+		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg *prometheus.Registry, guard *auth.Guard) (host.Options, func(), error) {
+			st, closeStore, err := OpenStore(ctx, c.Store, StoreOptions(c.Results))
+			if err != nil {
+				return host.Options{}, nil, err
+			}
+			sender := host.NewSender(c.Sink, host.SenderOptions{Overrides: c.Overrides, Sign: signer(guard)})
+			in := ingress.New(IngressOptions(config.Ingress{Serve: c.Serve, PublicURL: c.PublicURL, Split: c.Split}, log, reg, sender, st))
+			ag := aggregator.New(AggregatorOptions(config.Aggregator{Serve: c.Serve, PublicURL: c.PublicURL, Results: c.Results}, log, reg, sender, st))
+			metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				err := host.New(host.Options{Name: "api-metrics", Handler: host.NewMux(), Gatherer: reg, Log: log}).ListenAndServe(metricsCtx, c.MetricsAddr)
+				if err != nil {
+					log.Error().Err(err).Str("addr", c.MetricsAddr).Msg("metrics server stopped")
+				}
+			}()
+			return host.Options{Handler: APIRoutes(in, ag, guard), OnShutdown: ag.Drain},
+				func() { stopMetrics(); <-done; closeStore() }, nil
+		})
+}
+
+// APIRoutes are the public routes: ingress's and the aggregator's GET
+// routes, behind guard's tokens (nil admits everything).
+func APIRoutes(in *ingress.Function, ag *aggregator.Function, guard host.Guard) http.Handler {
+	mux := host.NewMux()
+	ir := in.Routes(guard)
+	mux.Handle("POST /{$}", ir)
+	mux.Handle("POST /batches", ir)
+	mux.Handle("GET /valQuery", ir)
+	mux.Handle("GET /batches/", host.Required(guard, host.ScopeRead, ag.Query()))
+	return mux
+}

@@ -1,0 +1,108 @@
+package launch_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/config"
+	"github.com/pricefn/pricefn/functions/launch"
+	"github.com/pricefn/pricefn/store/redisstore/redistest"
+)
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// pricefn api serves the public routes behind tokens on the shared store,
+// sends the batch's events to the sink, and serves /metrics only on its
+// metrics address.
+func TestAPI(t *testing.T) {
+	srv := redistest.Start(t)
+	var received atomic.Int64
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		received.Add(1)
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer sink.Close()
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	os.WriteFile(tokens, []byte("api-token-0123456789 alpha\n"), 0o600)
+	addr, metrics := freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- launch.API(ctx, []string{"--addr", addr, "--sink", sink.URL, "--store", srv.URL, "--metrics-addr", metrics,
+			"--tokens-file", tokens, "--log-level", "error"}, config.Map(nil), io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	get := func(url, token string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if code, _ := get("http://"+addr+"/healthz", ""); code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("pricefn api did not start")
+		}
+	}
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 5, ID: "api-1"})
+	post := func(token string) int {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+addr+"/batches", strings.NewReader(string(data)))
+		req.Header.Set("Content-Type", "application/json")
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := post(""); code != http.StatusUnauthorized {
+		t.Errorf("submit without a token: %d, want 401", code)
+	}
+	if code := post("api-token-0123456789"); code != http.StatusAccepted || received.Load() < 2 {
+		t.Fatalf("submit: %d, %d events sent to the sink", code, received.Load())
+	}
+	if code, body := get("http://"+addr+"/batches/api-1", "api-token-0123456789"); code != 200 || !strings.Contains(body, `"state":"pending"`) {
+		t.Errorf("status: %d %s", code, body)
+	}
+	if code, _ := get("http://"+addr+"/metrics", ""); code != http.StatusNotFound {
+		t.Errorf("/metrics on the public address: %d, want 404", code)
+	}
+	if code, body := get("http://"+metrics+"/metrics", ""); code != 200 || !strings.Contains(body, "pricefn_ingress") {
+		t.Errorf("/metrics on the metrics address: %d", code)
+	}
+}
