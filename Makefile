@@ -5,7 +5,7 @@ ADDR     ?= :8080
 BENCH    ?= .
 BENCHTIME?= 1s
 
-.PHONY: all build run test deps check fmt vet unit race bench bench-pipeline clean
+.PHONY: all build run test deps check fmt vet unit race fuzz fuzz-short bench bench-pipeline clean
 
 all: build
 
@@ -19,7 +19,7 @@ run: build
 # Everything CI runs: formatting, vet, the unit and end-to-end tests under
 # the race detector. The tests start their own redis-server: deps installs
 # Debian's when it is missing.
-test: deps check race
+test: deps check race fuzz-short
 
 deps:
 	@command -v redis-server >/dev/null 2>&1 || { \
@@ -40,6 +40,23 @@ unit:
 
 race:
 	$(GO) test -race -count=1 -timeout 20m ./...
+
+# Fuzz targets (package:Target), corpus in each package's testdata/fuzz.
+# make test runs each for FUZZ_SHORT; make fuzz for FUZZTIME (60s) each.
+FUZZ_TARGETS = batch:FuzzBatch batch:FuzzResultsRoundTrip events:FuzzDecode \
+	functions/pricer:FuzzHandle functions/aggregator:FuzzHandle functions/ingress:FuzzSubmit \
+	auth:FuzzParseTokens
+FUZZTIME   ?= 60s
+FUZZ_SHORT ?= 2s
+
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		pkg=$${t%%:*}; fn=$${t#*:}; echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./$$pkg || exit 1; \
+	done
+
+fuzz-short:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SHORT)
 
 # Benchmarks: ns per trade for each engine and the batch pricer.
 bench:

@@ -1,0 +1,80 @@
+package batch_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/pricefn/pricefn/batch"
+)
+
+// fuzzMaxCost bounds the estimated pricing time of a fuzzed batch that is
+// priced (ns of one core): a Monte Carlo trade of a million paths is valid
+// input, and pricing it on every fuzz iteration would stall the fuzzer.
+const fuzzMaxCost = 5e7
+
+// fuzzSlow is how long one fuzzed batch may take.
+const fuzzSlow = 5 * time.Second
+
+// FuzzBatch: whatever the bytes, decoding, compiling, planning, pricing
+// and encoding never panic, and the results document reads back through
+// encoding/json with one result per trade, in order.
+func FuzzBatch(f *testing.F) {
+	// Small seeds: the fuzzer minimises every input it finds interesting,
+	// and a reference file of hundreds of trades takes it minutes.
+	for _, typ := range batch.SampleTypes {
+		data, err := batch.Sample(batch.SampleSpec{Type: typ, N: 2, Seed: 1})
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Add([]byte(`{"valuationDate":"2026-11-25","market":{"underlyings":{"S":{"spot":1e308,"vol":1e-300,"curve":"C"}},"curves":{"C":{"rate":-0.9}}},"trades":[{"id":"T\u0001","type":"european","underlying":"S","right":"call","strike":1e-300,"expiry":"2126-11-25"}]}`))
+	f.Add([]byte(`{"valuationDate":"2026-11-25","trades":[{"id":"a","type":"fra"},{"id":"a","type":"fra"}]}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		// An input that takes seconds is a fault (a loop the input
+		// drives): crash the worker with it rather than stall the fuzzer.
+		watchdog := time.AfterFunc(fuzzSlow, func() { panic(fmt.Sprintf("batch: input took over %s: %q", fuzzSlow, data)) })
+		defer watchdog.Stop()
+		b, err := batch.DecodeBytes(data)
+		if err != nil {
+			return
+		}
+		job, err := batch.Compile(b)
+		if err != nil {
+			return
+		}
+		offsets := batch.Plan(b, job, batch.ChunkOptions{TargetCost: 1e6, MaxTrades: 7})
+		for i, o := range offsets {
+			if o < 0 || o >= len(b.Trades) || (i > 0 && o <= offsets[i-1]) {
+				t.Fatalf("plan %v for %d trades", offsets, len(b.Trades))
+			}
+		}
+		var cost float64
+		for i := range job.Len() {
+			cost += job.Cost(i)
+		}
+		if cost > fuzzMaxCost {
+			return
+		}
+		rs, err := batch.Price(context.Background(), b, batch.Options{Workers: 1})
+		if err != nil {
+			return
+		}
+		out, err := rs.MarshalJSON()
+		if err != nil {
+			t.Fatalf("results of a priced batch do not encode: %v", err)
+		}
+		var back struct {
+			Results []map[string]any `json:"results"`
+		}
+		if err := json.Unmarshal(out, &back); err != nil {
+			t.Fatalf("results are not JSON: %v\n%s", err, out)
+		}
+		if len(back.Results) != len(b.Trades) {
+			t.Fatalf("%d results for %d trades", len(back.Results), len(b.Trades))
+		}
+	})
+}
