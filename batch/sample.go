@@ -11,7 +11,8 @@ import (
 // SampleSpec describes a sample batch: N trades of one kind.
 type SampleSpec struct {
 	// Type is a trade type (european, american, barrier, asian,
-	// asian-arithmetic, fra, swap, bond) or european-put.
+	// asian-arithmetic, fra, swap, bond), european-put or seed-put
+	// (SampleSeedPut).
 	Type string
 	// N is the number of trades.
 	N int
@@ -24,7 +25,21 @@ type SampleSpec struct {
 }
 
 // SampleTypes lists the kinds Sample makes.
-var SampleTypes = []string{"european", "european-put", "american", "barrier", "asian", "asian-arithmetic", "fra", "swap", "bond"}
+var SampleTypes = []string{"european", "european-put", "american", "barrier", "asian", "asian-arithmetic", "fra", "swap", "bond", SampleSeedPut}
+
+// SampleSeedPut is the sample kind of the seed's own trade, the one its
+// OptionPV query priced: every trade is the same European put, strike 40,
+// on an underlying at 36 with a 20% vol and no dividends, rates flat at
+// 6% (continuous, Act/365F), expiring 365 days after the valuation date.
+// Its npv is 3.844308 (Black-Scholes, as QuantLib's
+// AnalyticEuropeanEngine).
+const SampleSeedPut = "seed-put"
+
+// SampleSeedPutTerms describes the SampleSeedPut trade, for people.
+const SampleSeedPutTerms = "European put, strike 40, spot 36, rate 6%, vol 20%, no dividends, expiry 365 days after the valuation date (npv 3.844308)"
+
+// seedPutMarket is the market of SampleSeedPut batches.
+const seedPutMarket = `{"curves":{"USD":{"rate":0.06}},"underlyings":{"SEED":{"spot":36,"dividendYield":0,"vol":0.2,"curve":"USD"}}}`
 
 // sampleValuationDate is the valuation date of sample batches.
 var sampleValuationDate = time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)
@@ -74,7 +89,11 @@ func Sample(spec SampleSpec) ([]byte, error) {
 		b = append(b, "],"...)
 	}
 	b = append(b, `"market":`...)
-	b = append(b, sampleMarket...)
+	if spec.Type == SampleSeedPut {
+		b = append(b, seedPutMarket...)
+	} else {
+		b = append(b, sampleMarket...)
+	}
 	b = append(b, `,"trades":[`...)
 	for i := range spec.N {
 		if i > 0 {
@@ -99,6 +118,16 @@ var sampleTrades = map[string]sampleGen{
 	"fra":              sampleFRA,
 	"swap":             sampleSwap,
 	"bond":             sampleBond,
+	SampleSeedPut:      sampleSeedPut,
+}
+
+// sampleSeedPut appends the seed's put (SampleSeedPut).
+func sampleSeedPut(b []byte, i int, _ *rand.Rand) []byte {
+	b = append(b, `{"id":"P`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, `","type":"european","underlying":"SEED","right":"put","strike":40,"expiry":"`...)
+	b = sampleValuationDate.AddDate(0, 0, 365).AppendFormat(b, time.DateOnly)
+	return append(b, `"}`...)
 }
 
 // sampleOptionTerms appends the fields every equity option has and returns the

@@ -6,20 +6,26 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/pricing"
 )
+
+// maxGenTrades bounds gen -n: the batch is built in memory, about 160
+// bytes a trade.
+const maxGenTrades = 10_000_000
 
 // runGen implements "pricefn gen --type TYPE -n N": a sample batch.
 func runGen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("gen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	typ := fs.String("type", "european", "trade kind: "+strings.Join(batch.SampleTypes, ", "))
-	n := fs.Int("n", 1000, "number of trades")
+	n := fs.Int("n", 1000, fmt.Sprintf("number of trades, 0 to %d", maxGenTrades))
 	seed := fs.Uint64("seed", 1, "seed of the trade terms")
 	id := fs.String("id", "", "batch id (default: none, the engine assigns one)")
-	measures := fs.String("measures", "", "comma-separated measures (default npv)")
+	measures := fs.String("measures", "", "comma-separated measures, e.g. npv,delta (default npv)")
 	out := fs.String("out", "", "write the batch to this file instead of stdout")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: pricefn gen [flags]\n\nWrites a sample batch of N trades of one kind, for load tests.\n\nflags:")
@@ -29,11 +35,21 @@ func runGen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		if err == nil {
 			fs.Usage()
 		}
-		return errUsage
+		return parseError(err)
+	}
+	if !slices.Contains(batch.SampleTypes, *typ) {
+		return usagef("--type %q: want one of %s", *typ, strings.Join(batch.SampleTypes, ", "))
+	}
+	if *n < 0 || *n > maxGenTrades {
+		return usagef("-n %d: want 0 to %d trades", *n, maxGenTrades)
 	}
 	spec := batch.SampleSpec{Type: *typ, N: *n, Seed: *seed, ID: *id}
 	if *measures != "" {
-		spec.Measures = strings.Split(*measures, ",")
+		ms, err := parseMeasures(*measures)
+		if err != nil {
+			return usagef("--measures %q: %v", *measures, err)
+		}
+		spec.Measures = ms
 	}
 	data, err := batch.Sample(spec)
 	if err != nil {
@@ -44,4 +60,20 @@ func runGen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	_, err = stdout.Write(data)
 	return err
+}
+
+// parseMeasures reads a comma-separated list of measure names with the
+// pricing package's parser and returns their wire names, each once.
+func parseMeasures(s string) ([]string, error) {
+	var names []string
+	for _, name := range strings.Split(s, ",") {
+		m, err := pricing.ParseMeasure(strings.TrimSpace(name))
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Contains(names, m.String()) {
+			names = append(names, m.String())
+		}
+	}
+	return names, nil
 }

@@ -3,7 +3,8 @@
 //
 //	pricefn price [FILE]            price a batch file (or stdin), results to stdout
 //
-// Run "pricefn help" for every command.
+// Run "pricefn help" for every command, "pricefn COMMAND -h" for its flags
+// and "pricefn --version" for the build.
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"sort"
 	"syscall"
 
+	"github.com/pricefn/pricefn/config"
 	"github.com/pricefn/pricefn/functions/launch"
 )
 
@@ -30,19 +32,42 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"price":      {"price a batch file (or stdin) in process and print results JSON", runPrice},
-		"dev":        {"run the whole engine (gateway, broker, functions) in one process", serveCommand(launch.Dev)},
-		"ingress":    {"serve the ingress function alone ($PORT, $K_SINK)", serveCommand(launch.Ingress)},
-		"pricer":     {"serve the pricer function alone ($PORT)", serveCommand(launch.Pricer)},
-		"aggregator": {"serve the aggregator function alone ($PORT, $K_SINK)", serveCommand(launch.Aggregator)},
+		"dev":        {"run the whole engine (gateway, broker, functions) in one process", serveCommand(launch.Dev, func() flagger { return &config.Dev{} })},
+		"ingress":    {"serve the ingress function alone ($PORT, $K_SINK)", serveCommand(launch.Ingress, func() flagger { return &config.Ingress{} })},
+		"pricer":     {"serve the pricer function alone ($PORT)", serveCommand(launch.Pricer, func() flagger { return &config.Pricer{} })},
+		"aggregator": {"serve the aggregator function alone ($PORT, $K_SINK)", serveCommand(launch.Aggregator, func() flagger { return &config.Aggregator{} })},
+		"api":        {"serve the public API alone, on the shared store ($PORT, $K_SINK)", serveCommand(launch.API, func() flagger { return &config.API{} })},
 		"broker":     {"run a local broker that routes events with the project's Knative Triggers", runBroker},
 		"submit":     {"send a batch to a running engine and print its results", runSubmit},
 		"gen":        {"write a sample batch of N trades of one kind", runGen},
 		"plan":       {"replay a workload through Knative's autoscaler to choose its settings", runPlan},
+		"version":    {"print the version of pricefn and of the Go it was built with", runVersion},
 	}
 }
 
 // errUsage marks an error that the usage text explains; exit status 2.
 var errUsage = errors.New("usage")
+
+// usageError is a flag value out of range: run prints it, points at -h and
+// exits 2.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// usagef returns a usageError.
+func usagef(format string, args ...any) error {
+	return &usageError{fmt.Sprintf(format, args...)}
+}
+
+// parseError maps an error of flag.FlagSet.Parse (which has printed why,
+// or the usage) to what a command returns: flag.ErrHelp for -h, which
+// exits 0, and errUsage otherwise.
+func parseError(err error) error {
+	if errors.Is(err, flag.ErrHelp) {
+		return flag.ErrHelp
+	}
+	return errUsage
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -54,6 +79,9 @@ func main() {
 // run executes one command line and returns the exit status.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	cmds := commands()
+	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stderr, cmds)
 		if len(args) == 0 {
@@ -68,7 +96,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	if err := c.run(ctx, args[1:], stdin, stdout, stderr); err != nil {
-		if errors.Is(err, errUsage) {
+		var ue *usageError
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			return 0 // the usage, asked for, is printed
+		case errors.Is(err, errUsage):
+			return 2
+		case errors.As(err, &ue):
+			fmt.Fprintf(stderr, "pricefn %s: %v\nRun 'pricefn %s -h' for its flags.\n", args[0], err, args[0])
 			return 2
 		}
 		fmt.Fprintf(stderr, "pricefn %s: %v\n", args[0], err)
@@ -87,7 +122,7 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-11s %s\n", n, cmds[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'pricefn COMMAND -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'pricefn COMMAND -h' for a command's flags, 'pricefn --version' for the build.")
 }
 
 // parseArgs parses args with fs, flags anywhere among the operands (so that
@@ -98,7 +133,7 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	var operands []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			return nil, parseError(err)
 		}
 		rest := fs.Args()
 		if len(rest) == 0 {

@@ -23,11 +23,14 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	files, err := parseArgs(fs, args)
 	if err != nil {
-		return errUsage
+		return err
 	}
 	if len(files) > 1 {
 		fs.Usage()
 		return errUsage
+	}
+	if *workers < 0 {
+		return usagef("--workers %d: want 0 (one per core) or more", *workers)
 	}
 	in := stdin
 	name := "stdin"

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/pricefn/pricefn/batch"
+)
+
+// TestVersion: --version, -version and the version command print the
+// module version and the Go that built it, exit 0.
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"-version"}, {"version"}} {
+		code, stdout, stderr := runCmd(t, args...)
+		if code != 0 || !strings.HasPrefix(stdout, "pricefn ") || !strings.Contains(stdout, runtime.Version()) || stderr != "" {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, stdout, stderr)
+		}
+	}
+	for _, c := range []struct {
+		info *debug.BuildInfo
+		want string
+	}{
+		{nil, "pricefn (unknown), go1.26.1 linux/amd64"},
+		{&debug.BuildInfo{Main: debug.Module{Path: "github.com/pricefn/pricefn", Version: "v1.4.0"}}, "pricefn v1.4.0, go1.26.1 linux/amd64"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "(devel)"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "4dba1c1a2b3c4d5e6f708192a3b4c5d6e7f80912"}, {Key: "vcs.modified", Value: "true"}}},
+			"pricefn (devel) (commit 4dba1c1a2b3c, modified), go1.26.1 linux/amd64"},
+		{&debug.BuildInfo{Main: debug.Module{Version: "v0.0.0-20260101000000-4dba1c1a2b3c"}, Settings: []debug.BuildSetting{
+			{Key: "vcs.revision", Value: "4dba1c1"}, {Key: "vcs.modified", Value: "false"}}},
+			"pricefn v0.0.0-20260101000000-4dba1c1a2b3c (commit 4dba1c1), go1.26.1 linux/amd64"},
+	} {
+		if got := versionLine(c.info, "go1.26.1", "linux/amd64"); got != c.want {
+			t.Errorf("versionLine: %q, want %q", got, c.want)
+		}
+	}
+}
+
+// TestHelpExitsZero: -h on every command prints its usage once, with each
+// default once, and exits 0; a bad flag still exits 2.
+func TestHelpExitsZero(t *testing.T) {
+	for name := range commands() {
+		if name == "plan" || name == "broker" {
+			continue // their flag parsing is in plan.go and broker.go, owned elsewhere
+		}
+		for _, h := range []string{"-h", "--help"} {
+			code, stdout, stderr := runCmd(t, name, h)
+			if code != 0 || stdout != "" || strings.Count(stderr, "usage: pricefn "+name) != 1 {
+				t.Errorf("%s %s: exit %d, stdout %q, stderr %q", name, h, code, stdout, stderr)
+			}
+			for _, line := range strings.Split(stderr, "\n") {
+				if strings.Count(line, "(default") > 1 {
+					t.Errorf("%s %s: a default twice: %q", name, h, strings.TrimSpace(line))
+				}
+			}
+		}
+		if code, _, _ := runCmd(t, name, "--no-such-flag"); code != 2 {
+			t.Errorf("%s --no-such-flag: exit %d, want 2", name, code)
+		}
+	}
+	// -h after other flags is still help; a bad flag before it is not.
+	if code, _, _ := runCmd(t, "dev", "--addr", ":0", "-h"); code != 0 {
+		t.Errorf("dev --addr :0 -h: exit %d, want 0", code)
+	}
+	if code, _, _ := runCmd(t, "dev", "--bogus", "-h"); code != 2 {
+		t.Errorf("dev --bogus -h: exit %d, want 2", code)
+	}
+}
+
+// TestGenRejectsBadValues: out-of-range or unknown values are usage
+// errors (exit 2) naming the flag and the value, and nothing is written.
+func TestGenRejectsBadValues(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-n", "-5"}, "pricefn gen: -n -5: want 0 to 10000000 trades"},
+		{[]string{"-n", "20000000"}, "-n 20000000: want 0 to 10000000 trades"},
+		{[]string{"--measures", "npv,bogus"}, `pricefn gen: --measures "npv,bogus": pricing: unknown measure "bogus" (valid: npv, npvStdErr, delta`},
+		{[]string{"--measures", "npv,"}, `--measures "npv,": pricing: unknown measure ""`},
+		{[]string{"--type", "exotic"}, `pricefn gen: --type "exotic": want one of european, european-put`},
+	} {
+		code, stdout, stderr := runCmd(t, append([]string{"gen"}, c.args...)...)
+		if code != 2 || stdout != "" || !strings.Contains(stderr, c.want) || !strings.Contains(stderr, "Run 'pricefn gen -h'") {
+			t.Errorf("gen %v: exit %d, stdout %.80q, stderr %q; want exit 2 and %q", c.args, code, stdout, stderr, c.want)
+		}
+	}
+	// Measures are read by the pricing package's parser: spaces around a
+	// name are trimmed and a repeated one is asked for once.
+	code, stdout, stderr := runCmd(t, "gen", "-n", "1", "--measures", "npv, delta,npv")
+	if code != 0 || !strings.Contains(stdout, `"measures":["npv","delta"]`) {
+		t.Errorf("gen --measures 'npv, delta,npv': exit %d, stderr %q, batch %.200s", code, stderr, stdout)
+	}
+}
+
+// TestPriceRejectsNegativeWorkers: --workers -1 is a usage error.
+func TestPriceRejectsNegativeWorkers(t *testing.T) {
+	code, _, stderr := runCmd(t, "price", "--workers", "-1", "x.json")
+	if code != 2 || !strings.Contains(stderr, "--workers -1: want 0 (one per core) or more") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestSeedPutSample: the seed's own trade, which /valQuery?metric=OptionPV
+// prices, is the put K=40, S=36, r=6%, vol=20%, q=0, one year: npv
+// 3.844308 (the seed's figure, rounded to 6 decimals).
+func TestSeedPutSample(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "seed.json")
+	if code, _, stderr := runCmd(t, "gen", "--type", batch.SampleSeedPut, "-n", "3", "--out", file); code != 0 {
+		t.Fatalf("gen: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := runCmd(t, "price", file)
+	if code != 0 {
+		t.Fatalf("price: exit %d: %s", code, stderr)
+	}
+	var rs struct {
+		Results []struct {
+			ID  string  `json:"id"`
+			NPV float64 `json:"npv"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rs); err != nil || len(rs.Results) != 3 {
+		t.Fatalf("results %v: %s", err, stdout)
+	}
+	for _, r := range rs.Results {
+		if math.Abs(r.NPV-3.844308) > 5e-7 {
+			t.Errorf("%s: npv %.9f, want 3.844308 within 5e-7", r.ID, r.NPV)
+		}
+	}
+}
+
+// TestExamplesHaveNoBatchID: the examples carry no batch id, so that an
+// edited example sent again is a new batch (a fixed id would answer the
+// old results, or 409), and each prices with every trade priced.
+func TestExamplesHaveNoBatchID(t *testing.T) {
+	files, err := filepath.Glob("../../examples/*.json")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no examples: %v", err)
+	}
+	for _, f := range files {
+		data, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			ID     *string           `json:"id"`
+			Trades []json.RawMessage `json:"trades"`
+		}
+		if err := json.Unmarshal(data, &doc); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if doc.ID != nil {
+			t.Errorf("%s: fixed batch id %q", f, *doc.ID)
+		}
+		code, stdout, stderr := runCmd(t, "price", f)
+		if code != 0 || strings.Count(stdout, `{"id":`) != len(doc.Trades) {
+			t.Errorf("%s: exit %d, %d results for %d trades: %s", f, code, strings.Count(stdout, `{"id":`), len(doc.Trades), stderr)
+		}
+	}
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/functions/ingress"
+)
+
+// submitter talks to a running engine for pricefn submit: it sends the
+// batch and follows it to its results, showing progress.
+type submitter struct {
+	client *http.Client
+	// token, when set, is sent as "Authorization: Bearer TOKEN" on every
+	// request.
+	token    string
+	progress io.Writer
+	// start is when submit began: progress lines show the time since.
+	start time.Time
+	// lostAfter is how long the batch may be unknown (404) before submit
+	// gives up.
+	lostAfter time.Duration
+	// heartbeat is how long a progress line may go unrepeated while
+	// nothing changes.
+	heartbeat time.Duration
+}
+
+// submitRetries is how many times submit tries a request that fails for
+// want of a connection or with a 429 or 5xx.
+const submitRetries = 6
+
+// elapsed is the time since submit began.
+func (s *submitter) elapsed() time.Duration { return time.Since(s.start) }
+
+// authorize adds the bearer token to req.
+func (s *submitter) authorize(req *http.Request) {
+	if s.token != "" {
+		req.Header.Set("Authorization", "Bearer "+s.token)
+	}
+}
+
+// refused returns the error of a 401 or 403 answer, nil for others: no
+// retry can change it.
+func (s *submitter) refused(code int, body []byte) error {
+	if code != http.StatusUnauthorized && code != http.StatusForbidden {
+		return nil
+	}
+	if s.token == "" {
+		return fmt.Errorf("the engine wants a token (%d %s: %s): pass --token or set $PRICEFN_TOKEN", code, http.StatusText(code), errorText(body))
+	}
+	return fmt.Errorf("the engine refused the token: %d %s: %s", code, http.StatusText(code), errorText(body))
+}
+
+// postBatch sends data as a batch.submitted CloudEvent to target, the
+// gateway's (or ingress's) POST /batches: ingress's own POST / is the
+// broker's event receiver when it runs alone, with an empty 202.
+// A connection failure, a 429 or a 5xx is retried with backoff, with the
+// same event: the engine takes a batch sent twice as one.
+func (s *submitter) postBatch(ctx context.Context, target string, data []byte, structured bool) (*ingress.Receipt, error) {
+	e := cloudevents.NewEvent()
+	e.SetType(events.TypeBatchSubmitted)
+	e.SetSource("/pricefn/submit")
+	e.SetID(rand.Text())
+	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
+		return nil, err
+	}
+	if structured {
+		ctx = binding.WithForceStructured(ctx)
+	}
+	var resp *http.Response
+	var body []byte
+	for attempt := 1; ; attempt++ {
+		req, err := cehttp.NewHTTPRequestFromEvent(ctx, target, e)
+		if err != nil {
+			return nil, err
+		}
+		s.authorize(req)
+		resp, body, err = do(s.client, req)
+		retry := err != nil || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
+		if !retry {
+			break
+		}
+		if attempt == submitRetries {
+			if err != nil {
+				return nil, fmt.Errorf("sending the batch to %s: %w (tried %d times)", target, err, attempt)
+			}
+			return nil, fmt.Errorf("batch not accepted (%s, tried %d times): %s", resp.Status, attempt, errorText(body))
+		}
+		why := ""
+		if err != nil {
+			why = err.Error()
+		} else {
+			why = resp.Status + ": " + errorText(body)
+		}
+		wait := backoff(attempt)
+		fmt.Fprintf(s.progress, "sending the batch failed (%s): again in %s\n", why, wait)
+		if err := sleepCtx(ctx, wait); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.refused(resp.StatusCode, body); err != nil {
+		return nil, err
+	}
+	if resp.StatusCode != http.StatusAccepted {
+		return nil, fmt.Errorf("batch rejected (%s): %s", resp.Status, errorText(body))
+	}
+	var rc ingress.Receipt
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil, fmt.Errorf("%s answered %s with an empty body, not a receipt: a broker does that; --url must name the gateway (pricefn dev), the API or ingress", target, resp.Status)
+	}
+	if err := json.Unmarshal(body, &rc); err != nil || rc.BatchID == "" {
+		return nil, fmt.Errorf("unexpected answer from %s (%s): %.200s", target, resp.Status, body)
+	}
+	if rc.StatusURL == "" {
+		rc.StatusURL = resp.Header.Get("Location")
+	}
+	return &rc, nil
+}
+
+// waitResults long-polls the results until the batch is finished, showing
+// its progress, and returns the results document. The engine answers 202
+// a moment before the aggregator hears of the batch, so a 404 is asked
+// again; a batch still unknown after lostAfter is lost (the aggregator
+// restarted, or forgot it). A 404 for want of a route (ingress alone does
+// not serve results) ends the wait at once.
+func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, error) {
+	p := progressLine{w: s.progress, start: s.start, heartbeat: s.heartbeat}
+	var unknownSince time.Time
+	failures := 0
+	wait := min(2*time.Second, s.heartbeat)
+	for {
+		code, body, err := s.get(ctx, statusURL+"/results?wait="+wait.String())
+		if err != nil || code >= 500 || code == http.StatusTooManyRequests {
+			// The engine may be restarting: ask again, with backoff.
+			if failures++; failures == submitRetries || ctx.Err() != nil {
+				if err == nil {
+					err = fmt.Errorf("%d %s: %s", code, http.StatusText(code), errorText(body))
+				}
+				return nil, fmt.Errorf("results: %w (tried %d times)", err, failures)
+			}
+			if err := sleepCtx(ctx, backoff(failures)); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		failures = 0
+		if err := s.refused(code, body); err != nil {
+			return nil, err
+		}
+		switch code {
+		case http.StatusOK:
+			return body, nil
+		case http.StatusAccepted:
+			unknownSince = time.Time{}
+			var st aggregator.Status
+			if json.Unmarshal(body, &st) == nil {
+				p.show(fmt.Sprintf("%s: %d of %s done, %d of %s",
+					st.State, st.ChunksDone, plural(st.Chunks, "chunk"), st.Trades-st.Pending, plural(st.Trades, "trade")))
+			}
+		case http.StatusNotFound:
+			if msg := errorText(body); strings.Contains(msg, "no such route") {
+				return nil, fmt.Errorf("%s/results: %d %s (%s): that server does not serve results; when ingress runs as its own process, start it with --public-url set to the aggregator's URL", statusURL, code, http.StatusText(code), msg)
+			}
+			if unknownSince.IsZero() {
+				unknownSince = time.Now()
+			} else if time.Since(unknownSince) > s.lostAfter {
+				return nil, fmt.Errorf("the engine does not know the batch any more (for %s now: it restarted without a shared store, or forgot the batch after its retention); submit it again: %s", s.lostAfter, errorText(body))
+			}
+			p.show("waiting for the engine to list the batch")
+			// Pause: a server that answers 404 at once must not be
+			// polled in a tight loop.
+			if err := sleepCtx(ctx, min(500*time.Millisecond, wait)); err != nil {
+				return nil, err
+			}
+		default:
+			return nil, fmt.Errorf("results: %d %s: %s", code, http.StatusText(code), errorText(body))
+		}
+	}
+}
+
+// getStatus fetches the status document.
+func (s *submitter) getStatus(ctx context.Context, statusURL string) (*aggregator.Status, error) {
+	code, body, err := s.get(ctx, statusURL)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.refused(code, body); err != nil {
+		return nil, err
+	}
+	if code != http.StatusOK {
+		return nil, fmt.Errorf("status: %d %s: %s", code, http.StatusText(code), errorText(body))
+	}
+	var st aggregator.Status
+	if err := json.Unmarshal(body, &st); err != nil {
+		return nil, fmt.Errorf("status: %w", err)
+	}
+	return &st, nil
+}
+
+// get fetches url and returns the status code and body.
+func (s *submitter) get(ctx context.Context, url string) (int, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	s.authorize(req)
+	resp, body, err := do(s.client, req)
+	if err != nil {
+		return 0, nil, err
+	}
+	return resp.StatusCode, body, nil
+}
+
+// do sends req and reads the whole response.
+func do(client *http.Client, req *http.Request) (*http.Response, []byte, error) {
+	resp, err := client.Do(req)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
+	}
+	return resp, body, nil
+}
+
+// backoff is the wait before try attempt+1: 0.5 s doubling, at most 8 s.
+func backoff(attempt int) time.Duration {
+	return min(500*time.Millisecond<<(attempt-1), 8*time.Second)
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
+}
+
+// errorText returns the message of an {"error": "..."} body, or the body.
+func errorText(body []byte) string {
+	var e struct {
+		Error string `json:"error"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		return e.Error
+	}
+	return string(body)
+}
