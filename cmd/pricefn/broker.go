@@ -81,7 +81,7 @@ func parseBrokerFlags(args []string, getenv func(string) string, stderr io.Write
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
-		return opts, errUsage
+		return opts, parseError(err)
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()

@@ -63,7 +63,7 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	fs.Var(&configs, "config", "a config-autoscaler key, `KEY=VALUE` (e.g. max-scale-down-rate=2); repeatable")
 	podStart := fs.Duration("pod-start", plan.DefaultPodStart, "a pod's time from creation to ready")
 	jitter := fs.Duration("pod-start-jitter", 0, "spread of --pod-start, uniform +-")
-	cores := fs.Float64("cores", plan.DefaultCores, "a pod's CPU in cores (default --service's limit or request, else 1)")
+	cores := fs.Float64("cores", plan.DefaultCores, "a pod's CPU in cores (--service's limit or request when given)")
 	drain := fs.Duration("drain", plan.DefaultDrain, "how long a deleted pod drains (and costs)")
 	seed := fs.Uint64("seed", 1, "seed of the clocks' phases, the scraper's samples, load balancing and jitter")
 	runs := fs.Int("runs", plan.DefaultRuns, "replays averaged, each at other phases of Knative's clocks")
@@ -81,10 +81,11 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		fmt.Fprintln(stderr, planUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
-		if err == nil {
-			fs.Usage()
-		}
+	if err := fs.Parse(args); err != nil {
+		return parseError(err)
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
 		return errUsage
 	}
 	set := map[string]bool{}

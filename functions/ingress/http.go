@@ -112,7 +112,12 @@ func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 var valQueryKinds = map[string]string{
 	"FwdRate":  "fra",
 	"NPV":      "swap",
-	"OptionPV": "european-put",
+	"OptionPV": batch.SampleSeedPut,
+}
+
+// valQuerySamples describes, in the answer, the trades a metric submits.
+var valQuerySamples = map[string]string{
+	batch.SampleSeedPut: batch.SampleSeedPutTerms,
 }
 
 // maxValQueryTrades bounds numTrades of /valQuery: the sample batch is
@@ -146,7 +151,7 @@ func (f *Function) serveValQuery(w http.ResponseWriter, r *http.Request) {
 		host.WriteError(w, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: valQuery: %d trades make a batch of %d bytes, over the limit of %d", n, len(data), f.opt.MaxBatchBytes))
 		return
 	}
-	f.submit(w, r, Submission{Data: data, TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context())})
+	f.submit(w, r, Submission{Data: data, TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context()), Sample: valQuerySamples[kind]})
 }
 
 func (f *Function) submit(w http.ResponseWriter, r *http.Request, s Submission) {

@@ -125,6 +125,9 @@ type Submission struct {
 	// Tenant is the tenant the batch belongs to (its submitter's token);
 	// "" means the default tenant. Batch ids are scoped by it.
 	Tenant string
+	// Sample describes the trades of a sample batch (/valQuery), for the
+	// receipt.
+	Sample string
 }
 
 // Receipt is ingress's answer to an accepted batch.
@@ -135,7 +138,9 @@ type Receipt struct {
 	Attempt  int  `json:"attempt"`
 	Existing bool `json:"existing,omitempty"`
 	// State is the batch's state when Existing.
-	State      string `json:"state,omitempty"`
+	State string `json:"state,omitempty"`
+	// Sample describes the trades of a /valQuery sample batch.
+	Sample     string `json:"sample,omitempty"`
 	Trades     int    `json:"trades"`
 	Chunks     int    `json:"chunks"`
 	StatusURL  string `json:"statusUrl"`
@@ -246,6 +251,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 		Chunks:     len(offsets),
 		StatusURL:  f.StatusURL(b.ID),
 		ResultsURL: f.StatusURL(b.ID) + "/results",
+		Sample:     s.Sample,
 	}
 	log := f.opt.Log.With().Str("batchid", b.ID).Int("attempt", claim.Attempt).Logger()
 	if !claim.New {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -500,5 +501,34 @@ func TestTenantLimits(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusTooManyRequests || len(s.events()) != sent {
 		t.Errorf("valQuery over the limit: %d, %d events sent", resp.StatusCode, len(s.events())-sent)
+	}
+}
+
+// /valQuery?metric=OptionPV prices the seed's own put, the numbers its
+// users know (npv 3.844308), and says so in the answer.
+func TestValQuerySeedPut(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	resp, err := http.Get(srv.URL + "/valQuery?metric=OptionPV&numTrades=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rc ingress.Receipt
+	json.NewDecoder(resp.Body).Decode(&rc)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(rc.Sample, "strike 40, spot 36") {
+		t.Fatalf("%d, receipt %+v: want the seed put's terms", resp.StatusCode, rc)
+	}
+	c, err := events.Decode[events.ChunkRequested](s.events()[1], events.TypeChunkRequested)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := batch.Price(context.Background(), &c.Batch, batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Results {
+		if math.Abs(r.NPV-3.844308) > 5e-7 {
+			t.Errorf("trade %s: npv %v, want 3.844308", r.ID, r.NPV)
+		}
 	}
 }
