@@ -5,7 +5,7 @@ ADDR     ?= :8080
 BENCH    ?= .
 BENCHTIME?= 1s
 
-.PHONY: all build run test deps check fmt vet unit race fuzz fuzz-short bench bench-pipeline clean
+.PHONY: all build run test deps check fmt vet unit race fuzz fuzz-short chaos bench bench-pipeline clean
 
 all: build
 
@@ -57,6 +57,12 @@ fuzz:
 
 fuzz-short:
 	@$(MAKE) --no-print-directory fuzz FUZZTIME=$(FUZZ_SHORT)
+
+# The state issue's check with real processes (two minutes): two aggregator
+# replicas on one redis-server, pricer and aggregator SIGKILLed mid-batch,
+# the pricer away for 30 s; results must equal pricefn price's.
+chaos:
+	bench/chaos.sh
 
 # Benchmarks: ns per trade for each engine and the batch pricer.
 bench:

@@ -544,3 +544,49 @@ func TestPipelineTwoAggregatorsOnRedis(t *testing.T) {
 		t.Errorf("other content under the id: %d %s, want 409", code, body)
 	}
 }
+
+// TestPipelineRetryAfterOutage: a pricer that is down for good makes the
+// batch fail (every chunk dead-lettered); once it is back, the same batch
+// resubmitted under its id is priced again, as attempt 2, and completes
+// with the right results.
+func TestPipelineRetryAfterOutage(t *testing.T) {
+	var down atomic.Bool
+	down.Store(true)
+	p := startPipeline(t, pipelineOptions{
+		chunk: batch.ChunkOptions{MaxTrades: 50},
+		pricerMiddleware: func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if down.Load() {
+					http.Error(w, "pricer: not there", http.StatusServiceUnavailable)
+					return
+				}
+				next.ServeHTTP(w, r)
+			})
+		},
+	})
+	data := testBatch(t, "e2e-outage")
+	code, body := submitPlain(t, p.ingress.URL, data)
+	rc := receipt(t, code, body)
+	results(t, p, rc.BatchID)
+	if st := status(t, p, rc.BatchID); st.State != aggregator.StateFailed || st.Attempt != 1 {
+		t.Fatalf("with the pricer down: %s attempt %d, want failed attempt 1", st.State, st.Attempt)
+	}
+	if c := completedOnce(t, p, rc.BatchID); c.State != aggregator.StateFailed {
+		t.Fatalf("batch.completed %+v", c)
+	}
+	down.Store(false)
+	code, body = submitPlain(t, p.ingress.URL, data)
+	again := receipt(t, code, body)
+	if again.Attempt != 2 || again.Existing {
+		t.Fatalf("resubmitted: %+v, want attempt 2", again)
+	}
+	if got := results(t, p, rc.BatchID); !bytes.Equal(got, want(t, data, rc.BatchID)) {
+		t.Fatalf("attempt 2's results differ from pricefn price:\n%.400s", got)
+	}
+	if st := status(t, p, rc.BatchID); st.State != aggregator.StateCompleted || st.Attempt != 2 {
+		t.Errorf("after attempt 2: %s attempt %d", st.State, st.Attempt)
+	}
+	if c := completedOnce(t, p, rc.BatchID); c.State != aggregator.StateCompleted || c.Attempt != 2 {
+		t.Errorf("attempt 2's batch.completed %+v", c)
+	}
+}
