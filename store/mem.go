@@ -371,6 +371,29 @@ func (s *Mem) Overdue(ctx context.Context, now time.Time, limit int) ([]Ref, err
 	return out, nil
 }
 
+// Recent implements Store.
+func (s *Mem) Recent(ctx context.Context, tenant string, limit int) ([]Ref, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.opt.Now()
+	var bs []*memBatch
+	for ref, b := range s.batches {
+		if ref.Tenant == (Ref{Tenant: tenant}).tenant() && !b.expired(now, s.opt.Options) {
+			bs = append(bs, b)
+		}
+	}
+	slices.SortFunc(bs, func(a, b *memBatch) int { return b.createdAt.Compare(a.createdAt) })
+	bs = bs[:min(len(bs), limit, MaxRecent)]
+	out := make([]Ref, len(bs))
+	for i, b := range bs {
+		out[i] = b.sum.Ref
+	}
+	return out, nil
+}
+
 // Summary implements Store.
 func (s *Mem) Summary(ctx context.Context, ref Ref) (*Summary, error) {
 	s.mu.Lock()

@@ -60,6 +60,9 @@ type Store interface {
 	// Overdue lists the unfinished batches whose deadline is before now,
 	// at most limit of them.
 	Overdue(ctx context.Context, now time.Time, limit int) ([]Ref, error)
+	// Recent lists tenant's batches, newest claim first, at most limit
+	// (and at most MaxRecent) of them; some may have been forgotten since.
+	Recent(ctx context.Context, tenant string, limit int) ([]Ref, error)
 	// Watch returns a channel closed at the next change of batch ref (its
 	// creation included). Call stop when done waiting.
 	Watch(ctx context.Context, ref Ref) (changed <-chan struct{}, stop func(), err error)
@@ -82,6 +85,9 @@ var (
 	// ErrLimit reports a claim over its tenant's Limits.
 	ErrLimit = errors.New("store: tenant limit reached")
 )
+
+// MaxRecent bounds the batches Recent remembers per tenant.
+const MaxRecent = 1000
 
 // DefaultTenant is the tenant of batches submitted without one.
 const DefaultTenant = "_"

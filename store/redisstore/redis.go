@@ -153,10 +153,10 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 		deadline = b.Deadline.UnixMilli()
 	}
 	k := keys(b.Ref, 0)
-	res, err := claimScript.Run(ctx, s.rdb, []string{k[0], deadlinesKey, k[6], k[7]},
+	res, err := claimScript.Run(ctx, s.rdb, []string{k[0], deadlinesKey, k[6], k[7], recentKey(b.Ref)},
 		b.Digest, len(b.TradeIDs), offsets, b.SubmittedAt.Format(time.RFC3339Nano), deadline, b.ResultsURL,
 		ms(s.opt.MaxAge), member(b.Ref), len(b.ChunkOffsets), prefix(b.Ref), ms(s.opt.Retain),
-		b.Limits.MaxOpen, b.Limits.MaxTrades, time.Now().UnixMilli()).Slice()
+		b.Limits.MaxOpen, b.Limits.MaxTrades, time.Now().UnixMilli(), store.MaxRecent).Slice()
 	if err != nil {
 		return store.Claim{}, fmt.Errorf("redisstore: claim %s: %w", b.Ref, err)
 	}
@@ -270,6 +270,30 @@ func (s *Store) Overdue(ctx context.Context, now time.Time, limit int) ([]store.
 			continue
 		}
 		out = append(out, store.Ref{Tenant: t, ID: id})
+	}
+	return out, nil
+}
+
+// recentKey is the key of ref's tenant's recent batches.
+func recentKey(ref store.Ref) string {
+	return "pricefn:t:{" + member(store.Ref{Tenant: ref.Tenant}) + "}:recent"
+}
+
+// Recent implements store.Store.
+func (s *Store) Recent(ctx context.Context, tenant string, limit int) ([]store.Ref, error) {
+	limit = min(limit, store.MaxRecent)
+	if limit <= 0 {
+		return nil, nil
+	}
+	ms, err := s.rdb.ZRevRange(ctx, recentKey(store.Ref{Tenant: tenant}), 0, int64(limit-1)).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: recent batches of %s: %w", tenant, err)
+	}
+	out := make([]store.Ref, 0, len(ms))
+	for _, m := range ms {
+		if t, id, ok := strings.Cut(m, "/"); ok {
+			out = append(out, store.Ref{Tenant: t, ID: id})
+		}
 	}
 	return out, nil
 }

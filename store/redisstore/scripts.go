@@ -38,9 +38,11 @@ end
 `
 
 // claimScript: KEYS meta, deadlines, the tenant's open batches (sorted by
-// claim time) and their trades; ARGV digest, trades, offsets, submittedAt,
+// claim time) and their trades, its recent batches (sorted by claim time,
+// the newest ARGV[15] kept); ARGV digest, trades, offsets, submittedAt,
 // deadline ms, resultsUrl, maxAge ms, member, chunks, key prefix, retain
-// ms, max open batches, max trades in flight (0: no bound), now ms.
+// ms, max open batches, max trades in flight (0: no bound), now ms, the
+// recent batches kept.
 // Returns {outcome, attempt}: new, exists, conflict, or {limit, what,
 // count}.
 var claimScript = redis.NewScript(`
@@ -82,6 +84,8 @@ else
   redis.call('ZADD', KEYS[3], now, ARGV[8])
   redis.call('HSET', KEYS[4], ARGV[8], ARGV[2])
 end
+redis.call('ZADD', KEYS[5], now, ARGV[8])
+redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(tonumber(ARGV[15]) + 1))
 redis.call('PUBLISH', 'pricefn:changed', ARGV[8])
 return {'new', attempt}
 `)

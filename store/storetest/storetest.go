@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"EmptyBatch", testEmpty},
 		{"Tenants", testTenants},
 		{"TenantLimits", testLimits},
+		{"Recent", testRecent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
@@ -433,4 +434,26 @@ func testLimits(t *testing.T, newStore NewFunc) {
 		t.Errorf("trades over the limit: %v, want ErrLimit naming 3 in flight", err)
 	}
 	claim(t, s, limited("m3", 2, "gamma", trades))
+}
+
+func testRecent(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	for i, id := range []string{"r1", "r2", "r3"} {
+		b := sample(id, 1, 1, time.Time{})
+		b.Ref.Tenant = "alpha"
+		claim(t, s, b)
+		if i < 2 {
+			time.Sleep(5 * time.Millisecond) // claim times apart
+		}
+	}
+	other := sample("o1", 1, 1, time.Time{})
+	other.Ref.Tenant = "beta"
+	claim(t, s, other)
+	got := must(s.Recent(ctx, "alpha", 2))
+	if len(got) != 2 || got[0].ID != "r3" || got[1].ID != "r2" || got[0].Tenant != "alpha" {
+		t.Errorf("recent of alpha: %v, want r3, r2", got)
+	}
+	if got := must(s.Recent(ctx, "beta", 10)); len(got) != 1 || got[0].ID != "o1" {
+		t.Errorf("recent of beta: %v", got)
+	}
 }
