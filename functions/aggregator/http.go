@@ -21,6 +21,7 @@ import (
 //
 //	POST /                        batch.accepted and chunk.priced CloudEvents (the trigger's subscriber)
 //	POST /dead-letter             events the broker gave up on (the dead-letter sink)
+//	GET  /batches                 the tenant's recent batches (BatchList), ?limit=N
 //	GET  /batches/{id}            status (Status)
 //	GET  /batches/{id}/results    results in input order (wire format section 2)
 //
@@ -40,6 +41,7 @@ func (f *Function) Routes(log zerolog.Logger, guard host.Guard) http.Handler {
 	mux := host.NewMux()
 	mux.Handle("POST /{$}", host.Events(host.Guarded(guard, f), log))
 	mux.Handle("POST /dead-letter", host.Events(host.Guarded(guard, host.HandlerFunc(f.HandleDeadLetter)), log))
+	mux.Handle("GET /batches", host.Required(guard, host.ScopeRead, f.Query()))
 	mux.Handle("GET /batches/", host.Required(guard, host.ScopeRead, f.Query()))
 	return mux
 }
@@ -48,6 +50,7 @@ func (f *Function) Routes(log zerolog.Logger, guard host.Guard) http.Handler {
 // a gateway to mount at "GET /batches/".
 func (f *Function) Query() http.Handler {
 	mux := host.NewMux()
+	mux.HandleFunc("GET /batches", f.serveList)
 	mux.HandleFunc("GET /batches/{id}", func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, false) })
 	mux.HandleFunc("GET /batches/{id}/results", func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, true) })
 	return mux

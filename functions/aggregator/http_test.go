@@ -99,3 +99,25 @@ func TestRouteErrorsAreJSON(t *testing.T) {
 		}
 	}
 }
+
+// GET /batches lists the tenant's recent batches, newest first, as JSON.
+func TestListBatches(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", f.acceptedEvent(t, "b2"))
+	code, body := f.get(t, "/batches?limit=10")
+	var list aggregator.BatchList
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &list) != nil || len(list.Batches) != 2 {
+		t.Fatalf("%d %s", code, body)
+	}
+	for _, b := range list.Batches {
+		if b.State != aggregator.StatePending || b.Trades != 7 || b.Chunks != 3 || b.StatusURL != "/batches/"+b.BatchID {
+			t.Errorf("item %+v", b)
+		}
+	}
+	for _, bad := range []string{"0", "x", "501"} {
+		if code, _ := f.get(t, "/batches?limit="+bad); code != http.StatusBadRequest {
+			t.Errorf("limit=%s: %d, want 400", bad, code)
+		}
+	}
+}

@@ -54,6 +54,8 @@ func APIRoutes(in *ingress.Function, ag *aggregator.Function, guard host.Guard) 
 	mux.Handle("POST /{$}", ir)
 	mux.Handle("POST /batches", ir)
 	mux.Handle("GET /valQuery", ir)
-	mux.Handle("GET /batches/", host.Required(guard, host.ScopeRead, ag.Query()))
+	q := host.Required(guard, host.ScopeRead, ag.Query())
+	mux.Handle("GET /batches", q)
+	mux.Handle("GET /batches/", q)
 	return mux
 }
