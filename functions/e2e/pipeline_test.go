@@ -540,7 +540,7 @@ func TestPipelineTwoAggregatorsOnRedis(t *testing.T) {
 		t.Errorf("resubmitted: %d %s, want the same batch", code, body)
 	}
 	// Other content under the id: 409.
-	if code, body := submitPlain(t, p.ingress.URL, bytes.Replace(data, []byte(`"valuationDate"`), []byte(`"measures":["npv"],"valuationDate"`), 1)); code != http.StatusConflict {
+	if code, body := submitPlain(t, p.ingress.URL, append(bytes.Clone(data), '\n')); code != http.StatusConflict {
 		t.Errorf("other content under the id: %d %s, want 409", code, body)
 	}
 }

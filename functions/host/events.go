@@ -1,9 +1,13 @@
 package host
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
+	"strings"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -56,28 +60,122 @@ func TooLarge(limit int64) error {
 
 // ReadEvent reads the CloudEvent of r, binary or structured, of at most
 // limit bytes (DefaultMaxBodyBytes when limit <= 0). A request that holds
-// no CloudEvent is a 415, an invalid one a 400, a longer one a 413.
+// no CloudEvent is a 415, a longer one a 413; an invalid one is a 400 whose
+// message names the attribute at fault, in a sentence.
 func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (*event.Event, error) {
 	if err := LimitBody(w, r, limit); err != nil {
 		return nil, err
 	}
+	structured := IsStructured(r)
+	if !structured {
+		if !IsBinary(r) {
+			return nil, Errorf(http.StatusUnsupportedMediaType, "host: the request holds no CloudEvent (want binary mode ce-* headers or structured application/cloudevents+json)")
+		}
+		if err := checkSpecVersion(r.Header.Get("ce-specversion"), "ce-specversion header"); err != nil {
+			return nil, err
+		}
+	}
+	var body []byte
+	if structured {
+		var err error
+		if body, err = io.ReadAll(r.Body); err != nil {
+			return nil, readError(err)
+		}
+		if err := checkStructured(body); err != nil {
+			return nil, err
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+	}
 	msg := cehttp.NewMessageFromHttpRequest(r)
 	defer msg.Finish(nil)
-	if msg.ReadEncoding() == binding.EncodingUnknown {
-		return nil, Errorf(http.StatusUnsupportedMediaType, "host: the request holds no CloudEvent (want binary mode ce-* headers or structured application/cloudevents+json)")
-	}
 	e, err := binding.ToEvent(r.Context(), msg)
 	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, TooLarge(tooBig.Limit)
-		}
-		return nil, Errorf(http.StatusBadRequest, "host: malformed CloudEvent: %w", err)
+		return nil, readError(err)
 	}
 	if err := e.Validate(); err != nil {
-		return nil, Errorf(http.StatusBadRequest, "host: invalid CloudEvent: %w", err)
+		return nil, Errorf(http.StatusBadRequest, "host: invalid CloudEvent: %s", sentence(err.Error()))
 	}
 	return e, nil
+}
+
+// IsBinary reports whether r carries a binary-mode CloudEvent: any ce-*
+// header says it means to, ce-specversion or not.
+func IsBinary(r *http.Request) bool {
+	for k := range r.Header {
+		if len(k) > 3 && strings.EqualFold(k[:3], "ce-") {
+			return true
+		}
+	}
+	return false
+}
+
+// IsStructured reports whether r carries a structured-mode CloudEvent.
+func IsStructured(r *http.Request) bool {
+	return strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "application/cloudevents")
+}
+
+// checkSpecVersion refuses a missing or unsupported spec version, named
+// where it came from.
+func checkSpecVersion(v, where string) error {
+	switch v {
+	case "1.0", "0.3":
+		return nil
+	case "":
+		return Errorf(http.StatusBadRequest, "host: the CloudEvent has no %s (want 1.0)", where)
+	}
+	return Errorf(http.StatusBadRequest, "host: CloudEvents spec version %q (%s) is not supported: want 1.0", truncate(v), where)
+}
+
+// checkStructured checks a structured event's envelope before the SDK
+// reads it, so that a fault reads as a sentence naming the attribute
+// rather than as the SDK's parser internals.
+func checkStructured(body []byte) error {
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(body, &env); err != nil {
+		return Errorf(http.StatusBadRequest, "host: the structured CloudEvent is not a JSON object: %s", sentence(err.Error()))
+	}
+	var version string
+	if raw, ok := env["specversion"]; ok && json.Unmarshal(raw, &version) != nil {
+		return Errorf(http.StatusBadRequest, "host: the structured CloudEvent's \"specversion\" must be a string")
+	}
+	if err := checkSpecVersion(version, `"specversion" attribute`); err != nil {
+		return err
+	}
+	for _, a := range []string{"id", "source", "type", "subject", "datacontenttype", "dataschema", "time"} {
+		raw, ok := env[a]
+		var v string
+		if ok && json.Unmarshal(raw, &v) != nil {
+			return Errorf(http.StatusBadRequest, "host: the structured CloudEvent's %q must be a string, got %s", a, truncate(string(raw)))
+		}
+	}
+	return nil
+}
+
+// readError turns a failure to read an event into its answer.
+func readError(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return TooLarge(tooBig.Limit)
+	}
+	return Errorf(http.StatusBadRequest, "host: malformed CloudEvent: %s", sentence(err.Error()))
+}
+
+// sentence makes an error text one line of at most 200 characters: the
+// SDK's texts end in newlines and some carry a parser's context.
+func sentence(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if i := strings.Index(s, ", error found in #"); i > 0 { // the JSON parser's context
+		s = s[:i]
+	}
+	return truncate(s)
+}
+
+// truncate cuts echoed input to 200 characters.
+func truncate(s string) string {
+	if len(s) <= 200 {
+		return s
+	}
+	return s[:200] + "..."
 }
 
 // WriteEvent writes e as the response, in binary mode, with the given status.
@@ -87,8 +185,9 @@ func WriteEvent(ctx context.Context, w http.ResponseWriter, e *event.Event, stat
 
 // Events serves h over HTTP: each POST carries one CloudEvent. A reply is
 // written with status 200; no reply is a 202 with an empty body; an error
-// is its Status with an ErrorBody. Errors are logged to log with the
-// event's type, id and batch id.
+// is its Status with an ErrorBody. The handler's context carries the
+// event's traceparent (TraceParentOf). Errors are logged to log with the
+// event's type, id, batch id and traceparent.
 func Events(h Handler, log zerolog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -102,14 +201,15 @@ func Events(h Handler, log zerolog.Logger) http.Handler {
 			WriteError(w, err)
 			return
 		}
-		reply, err := h.Handle(r.Context(), *e)
+		tp, _ := e.Extensions()[events.ExtTraceParent].(string)
+		reply, err := h.Handle(WithTraceParent(r.Context(), tp), *e)
 		if err != nil {
 			ev := log.Error()
 			if Status(err) < 500 {
 				ev = log.Warn()
 			}
 			ev.Str("error", Message(err)).Int("status", Status(err)).Str("type", e.Type()).Str("id", e.ID()).
-				Str(events.ExtBatchID, events.BatchID(*e)).Msg("event not processed")
+				Str(events.ExtBatchID, events.BatchID(*e)).Str(events.ExtTraceParent, tp).Msg("event not processed")
 			WriteError(w, err)
 			return
 		}

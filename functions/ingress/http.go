@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"strconv"
 	"strings"
@@ -54,7 +55,7 @@ func (f *Function) ServiceRoutes(log zerolog.Logger, guard host.Guard) http.Hand
 // serveEvent takes a CloudEvent; a request without CloudEvent headers is
 // taken as a plain batch, as on POST /batches.
 func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
-	if !isCloudEvent(r) {
+	if !host.IsBinary(r) && !host.IsStructured(r) {
 		f.servePlain(w, r)
 		return
 	}
@@ -75,10 +76,26 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 	f.submit(w, r, s)
 }
 
-// isCloudEvent reports whether r carries a CloudEvent, binary or
-// structured.
-func isCloudEvent(r *http.Request) bool {
-	return r.Header.Get("ce-specversion") != "" || strings.HasPrefix(r.Header.Get("Content-Type"), "application/cloudevents")
+// plainTypes are the media types a plain batch may be sent as: JSON, and
+// what curl --data sends by default.
+var plainTypes = map[string]bool{"": true, "application/json": true, "text/json": true, "text/plain": true, "application/x-www-form-urlencoded": true}
+
+// checkPlain refuses a body that cannot be a JSON batch: another media
+// type (multipart, XML) or a compressed one, with a 415 naming what is
+// accepted.
+func checkPlain(r *http.Request) error {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return host.Errorf(http.StatusUnsupportedMediaType, "ingress: the body is %s-encoded: send the batch uncompressed (application/json)", truncate(ce))
+	}
+	ct := r.Header.Get("Content-Type")
+	mt, _, err := mime.ParseMediaType(ct)
+	if ct != "" && err != nil {
+		return host.Errorf(http.StatusUnsupportedMediaType, "ingress: Content-Type %q is malformed: want application/json", truncate(ct))
+	}
+	if !plainTypes[mt] && !strings.HasSuffix(mt, "+json") {
+		return host.Errorf(http.StatusUnsupportedMediaType, "ingress: Content-Type %s: want a JSON batch (application/json) or a CloudEvent (ce-* headers, or application/cloudevents+json)", truncate(mt))
+	}
+	return nil
 }
 
 // initialBodyBuffer bounds the buffer allocated for a body before its
@@ -87,6 +104,10 @@ const initialBodyBuffer = 64 << 10
 
 // servePlain takes a plain batch JSON body.
 func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
+	if err := checkPlain(r); err != nil {
+		host.WriteError(w, err)
+		return
+	}
 	if err := host.LimitBody(w, r, f.opt.MaxBatchBytes); err != nil {
 		host.WriteError(w, err)
 		return

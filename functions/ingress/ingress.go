@@ -383,7 +383,7 @@ func (f *Function) batchID(own string, s Submission) (string, error) {
 	}
 	if id != "" {
 		if !validID.MatchString(id) {
-			return "", host.Errorf(http.StatusBadRequest, "ingress: batch id %q: want 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", id)
+			return "", host.Errorf(http.StatusBadRequest, "ingress: batch id %q: want 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", truncate(id))
 		}
 		return id, nil
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/functions/ingress"
 	"github.com/pricefn/pricefn/store"
@@ -138,5 +139,43 @@ func TestDeclaredLengthAllocatesNothing(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	if got := after.TotalAlloc - before.TotalAlloc; got > 8<<20 {
 		t.Errorf("5 requests declaring 30 MB and sending 17 bytes allocated %d MB", got>>20)
+	}
+}
+
+// Every bad request gets the right status and a one-line reason naming
+// what is wrong; echoed input is cut to 200 characters.
+func TestBadRequestsAnswered(t *testing.T) {
+	srv, _ := newServer(t, ingress.Options{})
+	batchDoc := `{"valuationDate":"2026-11-25","trades":[]}`
+	for _, c := range []struct {
+		name    string
+		headers map[string]string
+		body    string
+		code    int
+		want    string
+	}{
+		{"binary without ce-specversion", map[string]string{"ce-type": events.TypeBatchSubmitted, "ce-id": "1", "ce-source": "/x", "Content-Type": "application/json"}, batchDoc, 400, "no ce-specversion header"},
+		{"binary spec 2.0", map[string]string{"ce-specversion": "2.0", "ce-type": events.TypeBatchSubmitted, "ce-id": "1", "ce-source": "/x", "Content-Type": "application/json"}, batchDoc, 400, `spec version "2.0" (ce-specversion header) is not supported`},
+		{"structured spec 2.0", map[string]string{"Content-Type": "application/cloudevents+json"}, `{"specversion":"2.0","id":"1","type":"t","source":"/s","data":{}}`, 400, `spec version "2.0" ("specversion" attribute) is not supported`},
+		{"structured id a number", map[string]string{"Content-Type": "application/cloudevents+json"}, `{"specversion":"1.0","id":5,"type":"x","source":"/s"}`, 400, `"id" must be a string, got 5`},
+		{"structured without id", map[string]string{"Content-Type": "application/cloudevents+json"}, `{"specversion":"1.0","type":"x","source":"/s"}`, 400, "id: MUST be a non-empty string"},
+		{"structured not JSON", map[string]string{"Content-Type": "application/cloudevents+json"}, `{"specversion":`, 400, "not a JSON object"},
+		{"multipart", map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, "--x--", 415, "Content-Type multipart/form-data: want a JSON batch"},
+		{"xml", map[string]string{"Content-Type": "application/xml"}, "<a/>", 415, "Content-Type application/xml"},
+		{"gzip", map[string]string{"Content-Type": "application/json", "Content-Encoding": "gzip"}, "\x1f\x8b", 415, "gzip-encoded"},
+		{"long id", map[string]string{"Content-Type": "application/json"}, `{"id":"` + strings.Repeat("a", 5000) + `","valuationDate":"2026-11-25","trades":[]}`, 400, "batch id"},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/batches", strings.NewReader(c.body))
+		for k, v := range c.headers {
+			req.Header.Set(k, v)
+		}
+		code, _, body := post(t, req)
+		var e host.ErrorBody
+		if code != c.code || json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Error, c.want) {
+			t.Errorf("%s: %d %s, want %d with %q", c.name, code, body, c.code, c.want)
+		}
+		if strings.ContainsAny(strings.TrimSpace(e.Error), "\n") || len(e.Error) > 400 || strings.Contains(e.Error, "ReadString") {
+			t.Errorf("%s: not a one-line sentence of at most 400 characters: %q", c.name, e.Error)
+		}
 	}
 }
