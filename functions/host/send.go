@@ -25,6 +25,15 @@ import (
 // broker's queue flows in as the queue drains; other failures are retried
 // SenderOptions.Retries times. It satisfies the sender interface of every
 // function, as the CloudEvents client does.
+//
+// Why not the CloudEvents SDK's client with WithIsRetriableFunc and its
+// retry options: the SDK's retry loop (protocol/http/protocol_retry.go in
+// sdk-go v2.16) retries a fixed number of times and ignores Retry-After,
+// so a big batch against a full broker queue would either give up (and
+// its chunks die) or hammer the broker; and its event defaulters run
+// before the transport, where the signature (SenderOptions.Sign) must be
+// made last, over the overrides. The request itself is the SDK's
+// (cehttp.NewHTTPRequestFromEvent), so the wire form is the SDK's.
 type Sender struct {
 	target    string
 	client    *http.Client
