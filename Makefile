@@ -38,8 +38,15 @@ vet:
 unit:
 	$(GO) test -count=1 ./...
 
+# The concurrent parts run under the race detector. The pricing maths
+# (pricing/..., and batch's reference sweeps) are single-goroutine numerics
+# that the detector slows tenfold: they run without it, and batch's
+# concurrent pricing tests run under it.
+RACE_PKGS = $$($(GO) list ./... | grep -v -e '/pricing$$' -e '/pricing/' -e '/batch$$')
 race:
-	$(GO) test -race -count=1 -timeout 20m ./...
+	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
+	$(GO) test -race -count=1 -run 'TestPriceConcurrent|TestPriceCancelled' ./batch/
+	$(GO) test -count=1 -timeout 20m ./pricing/... ./batch/
 
 # Fuzz targets (package:Target), corpus in each package's testdata/fuzz.
 # make test runs each for FUZZ_SHORT; make fuzz for FUZZTIME (60s) each.
