@@ -5,7 +5,7 @@ ADDR     ?= :8080
 BENCH    ?= .
 BENCHTIME?= 1s
 
-.PHONY: all build run test deps check fmt vet unit race fuzz fuzz-short chaos bench bench-pipeline clean
+.PHONY: all build run test deps check fmt vet unit race fuzz fuzz-short chaos bench bench-pipeline clean images deploy deploy-helm cluster-test observe
 
 all: build
 
@@ -17,8 +17,8 @@ run: build
 	$(BIN) dev --addr $(ADDR)
 
 # Everything CI runs: formatting, vet, the unit and end-to-end tests under
-# the race detector. The tests start their own redis-server: deps installs
-# Debian's when it is missing.
+# the race detector. The tests start their own redis-server (and the
+# monitoring test its own prometheus): deps installs Debian's when missing.
 test: deps check race fuzz-short
 
 deps:
@@ -80,6 +80,57 @@ bench:
 N ?= 100000
 bench-pipeline: build
 	N=$(N) bench/pipeline.sh
+
+# Knative, for users with a registry and ko (not run here: neither is
+# reachable). KO_DOCKER_REPO is where ko pushes; knative/ and the chart use
+# namespace pricefn. deploy creates the placeholder Secrets of
+# knative/secrets.yaml only where none exist, never over real ones.
+KO_DOCKER_REPO ?= registry.example.com/pricefn
+NAMESPACE      ?= pricefn
+HELM_ARGS      ?=
+KO             ?= KO_DOCKER_REPO=$(KO_DOCKER_REPO) ko
+
+images:
+	$(KO) build --preserve-import-paths ./cmd/pricefn ./functions/pricer/cmd
+
+deploy:
+	kubectl create namespace pricefn --dry-run=client -o yaml | kubectl apply -f -
+	kubectl create -f knative/secrets.yaml 2>/dev/null || true
+	$(KO) resolve --preserve-import-paths -f knative/broker.yaml -f knative/redis.yaml \
+		-f knative/services.yaml -f knative/triggers.yaml | kubectl apply -f -
+
+deploy-helm:
+	helm upgrade --install pricefn charts/pricefn --namespace $(NAMESPACE) --create-namespace \
+		--set image=$$($(KO) build --preserve-import-paths ./cmd/pricefn) \
+		$(foreach f,$(wildcard knative/monitoring/*.yaml),--set-file monitoring.objects.$(basename $(notdir $(f)))=$(f)) \
+		$(foreach f,$(wildcard knative/monitoring/*.json),--set-file monitoring.dashboards.$(basename $(notdir $(f)))=$(f)) \
+		$(HELM_ARGS)
+
+# A real control plane (kube-apiserver, etcd, controller-manager,
+# scheduler, kwok, Knative Serving's webhook, controller and autoscaler)
+# accepts and reconciles knative/ and the chart. Binaries are built once
+# into ~/.cache/pricefn-cluster (PRICEFN_CLUSTER_CACHE): a cold build takes
+# ~33 CPU-minutes. Not part of make test.
+cluster-test:
+	cd cluster && $(GO) test -count=1 -timeout 100m -v -run TestCluster .
+
+# Debian's prometheus (installed when missing) scraping a running
+# "pricefn dev", whose /metrics is on its internal address only: start it
+# with "pricefn dev --internal-addr $(INTERNAL)". Uses
+# knative/monitoring/prometheus.yml; the dashboards there work against it.
+INTERNAL  ?= 127.0.0.1:9464
+PROM_ADDR ?= 127.0.0.1:9090
+observe:
+	@command -v prometheus >/dev/null 2>&1 || { \
+		echo "installing prometheus (Debian's package)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null; }
+	@command -v prometheus >/dev/null 2>&1 || { echo "make observe needs prometheus: apt-get install prometheus"; exit 1; }
+	@if command -v curl >/dev/null 2>&1 && ! curl -fsS -o /dev/null http://$(INTERNAL)/metrics; then \
+		echo "no pricefn dev at http://$(INTERNAL)/metrics yet: start it with 'pricefn dev --internal-addr $(INTERNAL)'"; fi
+	@dir=$$(mktemp -d) && sed 's/127\.0\.0\.1:9464/$(INTERNAL)/' knative/monitoring/prometheus.yml >$$dir/prometheus.yml && \
+		echo "Prometheus: http://$(PROM_ADDR) (scraping http://$(INTERNAL)/metrics every 5s; data in $$dir; Ctrl-C stops it)" && \
+		exec prometheus --config.file=$$dir/prometheus.yml --storage.tsdb.path=$$dir/data \
+			--web.listen-address=$(PROM_ADDR) --log.level=warn
 
 clean:
 	rm -rf bin

@@ -219,7 +219,9 @@ type API struct {
 	Split
 	Results
 	Store
-	// MetricsAddr serves /metrics, apart from the public routes.
+	// MetricsAddr serves /metrics, apart from the public routes; the
+	// default, :9464, avoids the ports the Knative queue-proxy holds (9090,
+	// 9091) in every pod.
 	MetricsAddr string
 }
 
@@ -233,7 +235,7 @@ func (c *API) Flags(fs *flag.FlagSet, env Env) {
 	c.Store.flags(fs, env)
 	def := env("PRICEFN_METRICS_ADDR")
 	if def == "" {
-		def = ":9090"
+		def = ":9464"
 	}
 	fs.StringVar(&c.MetricsAddr, "metrics-addr", def, "address of /metrics, apart from the public routes ($PRICEFN_METRICS_ADDR)")
 }

@@ -22,7 +22,7 @@ func objects(t *testing.T) []map[string]any {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Join(names, ","); got != "broker.yaml,redis.yaml,services.yaml,triggers.yaml" {
+	if got := strings.Join(names, ","); got != "broker.yaml,redis.yaml,secrets.yaml,services.yaml,triggers.yaml" {
 		t.Errorf("embedded manifests %s", got)
 	}
 	var objs []map[string]any
@@ -72,6 +72,12 @@ func get(v any, path ...any) any {
 	return v
 }
 
+// asList is v as a list (nil when it is not one).
+func asList(v any) []any {
+	l, _ := v.([]any)
+	return l
+}
+
 func str(v any, path ...any) string {
 	s, _ := get(v, path...).(string)
 	return s
@@ -83,8 +89,9 @@ func TestManifestKinds(t *testing.T) {
 		got = append(got, str(o, "kind")+"/"+str(o, "metadata", "name"))
 	}
 	want := "Broker/pricefn," +
-		"Secret/pricefn-store,PersistentVolumeClaim/pricefn-redis,Deployment/pricefn-redis,Service/pricefn-redis," +
-		"Service/pricefn-ingress,Service/pricefn-pricer,Service/pricefn-aggregator," +
+		"PersistentVolumeClaim/pricefn-redis,Deployment/pricefn-redis,Service/pricefn-redis," +
+		"Secret/pricefn-tokens,Secret/pricefn-event-key,Secret/pricefn-store," +
+		"Service/pricefn-api,Service/pricefn-ingress,Service/pricefn-pricer,Service/pricefn-aggregator," +
 		"Trigger/pricefn-chunk-requested,Trigger/pricefn-chunk-priced,Trigger/pricefn-batch-accepted,Trigger/pricefn-batch-submitted"
 	if strings.Join(got, ",") != want {
 		t.Errorf("objects %v, want %s", got, want)
@@ -123,7 +130,7 @@ func TestServices(t *testing.T) {
 			str(sc, "seccompProfile", "type") != "RuntimeDefault" {
 			t.Errorf("%s: securityContext %v is not restrictive", name, sc)
 		}
-		sink, maxWait, store := "", "", ""
+		sink, maxWait, store, tokens, eventKey := "", "", "", "", ""
 		if env, _ := get(c, "env").([]any); len(env) > 0 {
 			for _, e := range env {
 				switch str(e, "name") {
@@ -131,6 +138,10 @@ func TestServices(t *testing.T) {
 					sink = str(e, "value")
 				case "PRICEFN_MAX_WAIT":
 					maxWait = str(e, "value")
+				case "PRICEFN_TOKENS_FILE":
+					tokens = str(e, "value")
+				case "PRICEFN_EVENT_KEY_FILE":
+					eventKey = str(e, "value")
 				case "PRICEFN_STORE":
 					// The store's URL comes from the Secret of redis.yaml.
 					if ref := get(e, "valueFrom", "secretKeyRef"); str(ref, "name") == "pricefn-store" && str(ref, "key") == "store" && str(e, "value") == "" {
@@ -142,7 +153,43 @@ func TestServices(t *testing.T) {
 				}
 			}
 		}
+		// Every function checks the events it receives with the event key;
+		// api and ingress also read the tokens. Both are files of Secrets
+		// mounted read-only (the functions re-read them when they change).
+		mounted := func(file, secret string) bool {
+			dir := file[:strings.LastIndex(file, "/")+1]
+			for _, m := range asList(get(c, "volumeMounts")) {
+				if str(m, "mountPath")+"/" != dir || get(m, "readOnly") != true {
+					continue
+				}
+				for _, v := range asList(get(tmpl, "spec", "volumes")) {
+					if str(v, "name") == str(m, "name") && str(v, "secret", "secretName") == secret {
+						return true
+					}
+				}
+			}
+			return false
+		}
+		if eventKey == "" || !mounted(eventKey, "pricefn-event-key") {
+			t.Errorf("%s: PRICEFN_EVENT_KEY_FILE %q is not a file of Secret pricefn-event-key mounted read-only", name, eventKey)
+		}
+		wantTokens := fn == "api" || fn == "ingress"
+		if wantTokens != (tokens != "") || (wantTokens && !mounted(tokens, "pricefn-tokens")) {
+			t.Errorf("%s: PRICEFN_TOKENS_FILE %q: want a file of Secret pricefn-tokens mounted read-only on api and ingress only", name, tokens)
+		}
+		// The public API alone is reachable from outside the cluster.
+		if local := str(o, "metadata", "labels", "networking.knative.dev/visibility") == "cluster-local"; local != (fn != "api") {
+			t.Errorf("%s: cluster-local %v, want public api and cluster-local event receivers", name, local)
+		}
 		switch fn {
+		case "api":
+			if sink != brokerURL || store == "" {
+				t.Errorf("api: K_SINK %q store %q, want the Broker and the shared store", sink, store)
+			}
+			timeout, _ := get(tmpl, "spec", "timeoutSeconds").(float64)
+			if d, err := time.ParseDuration(maxWait); err != nil || timeout == 0 || d >= time.Duration(timeout)*time.Second {
+				t.Errorf("api: PRICEFN_MAX_WAIT %q with timeoutSeconds %v, want a wait shorter than the timeout", maxWait, timeout)
+			}
 		case "pricer":
 			if ann("metric") != "concurrency" || ann("target") == "" || ann("min-scale") != "0" {
 				t.Errorf("pricer: autoscaling %v, want concurrency with a target, scale to zero", get(tmpl, "metadata", "annotations"))

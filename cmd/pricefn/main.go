@@ -39,6 +39,7 @@ func commands() map[string]command {
 		"api":        {"serve the public API alone, on the shared store ($PORT, $K_SINK)", serveCommand(launch.API, func() flagger { return &config.API{} })},
 		"broker":     {"run a local broker that routes events with the project's Knative Triggers", runBroker},
 		"submit":     {"send a batch to a running engine and print its results", runSubmit},
+		"trace":      {"show one batch's timeline per chunk: delivered, priced, recorded, redeliveries", runTrace},
 		"gen":        {"write a sample batch of N trades of one kind", runGen},
 		"plan":       {"replay a workload through Knative's autoscaler to choose its settings", runPlan},
 		"version":    {"print the version of pricefn and of the Go it was built with", runVersion},

@@ -193,7 +193,7 @@ func New(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	met, err := newMetrics(cfg.Registerer, name)
+	met, err := newMetrics(cfg.Registerer, name, routes)
 	if err != nil {
 		return nil, err
 	}

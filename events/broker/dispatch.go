@@ -49,6 +49,9 @@ type job struct {
 	attempt    int      // attempts made in the current phase
 	deadLetter bool     // phase: sending to the dead-letter sink
 	cause      *failure // why the subscriber phase failed
+
+	accepted time.Time // when the event was accepted
+	queued   time.Time // when the job was last put in the queue
 }
 
 // failure is a failed attempt.
@@ -75,6 +78,7 @@ func (b *Broker) work() {
 
 // handle makes one attempt of j and decides what comes next.
 func (b *Broker) handle(j *job) {
+	b.met.queueWait.WithLabelValues(j.route.trigger.Name).Observe(time.Since(j.queued).Seconds())
 	dest, reply, f := b.attempt(j)
 	j.attempt++
 	if f == nil && reply != nil {
@@ -118,6 +122,7 @@ func (b *Broker) handle(j *job) {
 		j.log.Error().Err(f.err).Int("code", f.code).Int("attempts", j.attempt).
 			Strs("deadLetterSink", j.route.deadLetter.urls).Msg("delivery failed for good: sending to the dead-letter sink")
 		j.deadLetter, j.attempt, j.addr, j.cause = true, 0, -1, f
+		j.queued = time.Now()
 		b.queue <- j // never blocks: j holds a slot
 		return
 	}
@@ -135,6 +140,7 @@ func (b *Broker) retryAfter(j *job, d time.Duration) {
 			b.drop(j, "broker shut down")
 			return
 		}
+		j.queued = time.Now()
 		b.queue <- j // never blocks: j holds a slot
 	}()
 }
@@ -146,12 +152,14 @@ func (b *Broker) done(j *job) {
 		outcome = deliveryDeadLettered
 	}
 	b.met.deliveries.WithLabelValues(j.route.trigger.Name, outcome).Inc()
+	b.met.eventLatency.WithLabelValues(j.route.trigger.Name, outcome).Observe(time.Since(j.accepted).Seconds())
 	j.log.Debug().Str("outcome", outcome).Int("attempts", j.attempt).Msg("delivery done")
 }
 
 // drop ends j without delivery.
 func (b *Broker) drop(j *job, why string) {
 	b.met.deliveries.WithLabelValues(j.route.trigger.Name, deliveryDropped).Inc()
+	b.met.eventLatency.WithLabelValues(j.route.trigger.Name, deliveryDropped).Observe(time.Since(j.accepted).Seconds())
 	j.log.Error().Str("reason", why).Bool("deadLetter", j.deadLetter).Msg("event dropped")
 	b.release(j)
 }

@@ -42,11 +42,17 @@ type metrics struct {
 	latency    *prometheus.HistogramVec
 	queueDepth prometheus.Gauge
 	inFlight   prometheus.Gauge
+	// queueWait is the time a delivery waits in the queue for a worker;
+	// eventLatency the time from an event's acceptance to its delivery's
+	// final outcome.
+	queueWait    *prometheus.HistogramVec
+	eventLatency *prometheus.HistogramVec
 }
 
-// newMetrics makes the collectors, labelled with the broker's name, and
+// newMetrics makes the collectors, labelled with the broker's name, with
+// a series at zero for every label value the routes can give, and
 // registers them with reg unless reg is nil.
-func newMetrics(reg prometheus.Registerer, broker string) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, broker string, routes []*route) (*metrics, error) {
 	c := prometheus.Labels{"broker": broker}
 	m := &metrics{
 		received: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -80,11 +86,39 @@ func newMetrics(reg prometheus.Registerer, broker string) (*metrics, error) {
 			Help:        "HTTP delivery attempts in progress (at most Config.Workers).",
 			ConstLabels: c,
 		}),
+		queueWait: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "pricefn", Subsystem: "broker", Name: "queue_wait_seconds",
+			Help:        "Time a delivery attempt waited in the queue for a worker (after acceptance, a retry's back-off, or the switch to the dead-letter sink), by Trigger.",
+			ConstLabels: c,
+			Buckets:     prometheus.ExponentialBuckets(0.0001, 3, 14), // 100 us to 160 s
+		}, []string{"trigger"}),
+		eventLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "pricefn", Subsystem: "broker", Name: "event_latency_seconds",
+			Help:        "Time from an event's acceptance to its delivery's final outcome (delivered, dead_lettered, dropped), by Trigger: queueing, attempts, retries and their back-off.",
+			ConstLabels: c,
+			Buckets:     prometheus.ExponentialBuckets(0.001, 2.5, 14), // 1 ms to 150 s
+		}, []string{"trigger", "outcome"}),
+	}
+	for _, o := range []string{originHTTP, originSend, originReply} {
+		for _, r := range []string{receivedAccepted, receivedUnmatched, receivedMalformed, receivedTooLarge, receivedQueueFull, receivedBatchFull, receivedClosed, receivedTTLExpired} {
+			m.received.WithLabelValues(o, r)
+		}
+	}
+	for _, rt := range routes {
+		t := rt.trigger.Name
+		m.queueWait.WithLabelValues(t)
+		for _, o := range []string{deliveryDelivered, deliveryDeadLettered, deliveryDropped} {
+			m.deliveries.WithLabelValues(t, o)
+			m.eventLatency.WithLabelValues(t, o)
+		}
+		for _, target := range []string{"subscriber", "dead_letter"} {
+			m.retries.WithLabelValues(t, target)
+		}
 	}
 	if reg == nil {
 		return m, nil
 	}
-	cols := []prometheus.Collector{m.received, m.deliveries, m.retries, m.latency, m.queueDepth, m.inFlight}
+	cols := []prometheus.Collector{m.received, m.deliveries, m.retries, m.latency, m.queueDepth, m.inFlight, m.queueWait, m.eventLatency}
 	for i, col := range cols {
 		if err := reg.Register(col); err != nil {
 			for _, done := range cols[:i] {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/protocol"
@@ -106,14 +107,17 @@ func (b *Broker) enqueue(e event.Event, ttl int, origin string, from *job) error
 
 	b.met.received.WithLabelValues(origin, receivedAccepted).Inc()
 	ev := &e
+	now := time.Now()
 	for _, r := range routes {
 		j := &job{
-			route: r,
-			event: ev,
-			batch: batch,
-			ttl:   ttl,
-			log:   log.With().Str("trigger", r.trigger.Name).Logger(),
-			addr:  -1,
+			route:    r,
+			event:    ev,
+			batch:    batch,
+			ttl:      ttl,
+			log:      log.With().Str("trigger", r.trigger.Name).Logger(),
+			addr:     -1,
+			accepted: now,
+			queued:   now,
 		}
 		j.log.Debug().Str("origin", origin).Msg("event queued")
 		b.queue <- j
@@ -154,10 +158,12 @@ func (b *Broker) closeDrainedLocked() {
 	}
 }
 
-// eventLogger returns log with the event's batchid, type and id.
+// eventLogger returns log with the event's batchid, traceparent, type
+// and id.
 func eventLogger(log zerolog.Logger, e event.Event) zerolog.Logger {
 	return log.With().
 		Str(events.ExtBatchID, events.BatchID(e)).
+		Str(events.ExtTraceParent, traceParent(e)).
 		Str("type", e.Type()).
 		Str("id", e.ID()).
 		Logger()
@@ -180,4 +186,10 @@ func takeTTL(e *event.Event) int {
 		return defaultTTL
 	}
 	return n
+}
+
+// traceParent returns e's traceparent extension, or "".
+func traceParent(e event.Event) string {
+	tp, _ := e.Extensions()[events.ExtTraceParent].(string)
+	return tp
 }

@@ -117,7 +117,11 @@ func New(opt Options) *Function {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Function{opt: opt, metrics: newMetrics(opt.Registerer), drain: make(chan struct{})}
+	m := newMetrics(opt.Registerer, opt.Store)
+	if opt.Registerer != nil {
+		opt.Store = m.timed(opt.Store)
+	}
+	return &Function{opt: opt, metrics: m, drain: make(chan struct{})}
 }
 
 // Drain makes every long poll answer at once with what it has; call it
@@ -135,7 +139,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	case events.TypeChunkPriced:
 		return nil, f.priced(ctx, e)
 	}
-	f.metrics.chunks.WithLabelValues("rejected").Inc()
+	f.metrics.reject(rejectWrongType)
 	return nil, host.Errorf(http.StatusBadRequest, "aggregator: %w: got %q, want %s or %s", events.ErrWrongType, e.Type(), events.TypeBatchAccepted, events.TypeChunkPriced)
 }
 
@@ -157,15 +161,17 @@ func (f *Function) accepted(ctx context.Context, e event.Event) error {
 		err = fmt.Errorf("batch.accepted: batchid extension %q differs from batchId %q", ext, a.BatchID)
 	}
 	if err != nil {
+		f.metrics.rejected.WithLabelValues(rejectMalformed).Inc()
 		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
 	}
 	ref, attempt := refOf(e, a.BatchID), attemptOf(a.Attempt)
-	log := f.opt.Log.With().Str("batchid", a.BatchID).Int("attempt", attempt).Logger()
+	log := f.opt.Log.With().Str("batchid", a.BatchID).Int("attempt", attempt).Str(events.ExtTraceParent, traceParent(e)).Logger()
 	upd, err := f.opt.Store.Accept(ctx, ref, a.Digest, attempt, f.opt.Now().UTC())
 	if err != nil {
 		return f.storeError(err, log, "batch.accepted")
 	}
 	if upd.Duplicate {
+		f.metrics.duplicates.WithLabelValues("batch_accepted").Inc()
 		log.Debug().Msg("duplicate batch.accepted ignored")
 	} else {
 		log.Info().Int("trades", a.Trades).Int("chunks", len(a.ChunkOffsets)).Msg("batch accepted")
@@ -181,6 +187,7 @@ func (f *Function) storeError(err error, log zerolog.Logger, what string) error 
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		f.metrics.chunks.WithLabelValues("early").Inc()
+		f.metrics.rejected.WithLabelValues(rejectUnknownBatch).Inc()
 		return host.Errorf(http.StatusNotFound, "aggregator: %s: %w: retry later", what, err)
 	case errors.Is(err, store.ErrConflict):
 		f.metrics.chunks.WithLabelValues("conflict").Inc()
@@ -191,7 +198,7 @@ func (f *Function) storeError(err error, log zerolog.Logger, what string) error 
 		log.Warn().Err(err).Msgf("%s of an earlier attempt ignored", what)
 		return nil
 	case errors.Is(err, store.ErrBadChunk):
-		f.metrics.chunks.WithLabelValues("rejected").Inc()
+		f.metrics.reject(rejectBadChunk)
 		return host.Errorf(http.StatusBadRequest, "aggregator: %s: %w", what, err)
 	}
 	return host.Errorf(http.StatusServiceUnavailable, "aggregator: %s: %w", what, err)
@@ -207,11 +214,11 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		err = fmt.Errorf("chunk.priced: batchid extension %q differs from batchId %q", ext, c.BatchID)
 	}
 	if err != nil {
-		f.metrics.chunks.WithLabelValues("rejected").Inc()
+		f.metrics.reject(rejectMalformed)
 		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
 	}
 	ref, attempt := refOf(e, c.BatchID), attemptOf(c.Attempt)
-	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", c.Index).Logger()
+	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", c.Index).Str(events.ExtTraceParent, traceParent(e)).Logger()
 	what := fmt.Sprintf("chunk %d of batch %s", c.Index, c.BatchID)
 	sum, err := f.opt.Store.Summary(ctx, ref)
 	if err != nil {
@@ -224,7 +231,7 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		return f.storeError(fmt.Errorf("%w: attempt %d, now %d", store.ErrStale, attempt, sum.Attempt), log, what)
 	}
 	if err := checkChunk(sum, &c); err != nil {
-		f.metrics.chunks.WithLabelValues("rejected").Inc()
+		f.metrics.reject(rejectBadChunk)
 		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
 	}
 	ids, unds, err := f.opt.Store.Trades(ctx, ref, attempt, c.Index)
@@ -233,13 +240,13 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	}
 	for k := range c.Results {
 		if c.Results[k].ID != ids[k] {
-			f.metrics.chunks.WithLabelValues("rejected").Inc()
+			f.metrics.reject(rejectBadChunk)
 			return host.Errorf(http.StatusBadRequest, "aggregator: %w: batch %s chunk %d result %d is for trade %q, want %q", store.ErrBadChunk, c.BatchID, c.Index, k, c.Results[k].ID, ids[k])
 		}
 	}
 	encoded, err := batch.AppendResults(nil, c.Results)
 	if err != nil {
-		f.metrics.chunks.WithLabelValues("rejected").Inc()
+		f.metrics.reject(rejectMalformed)
 		return host.Errorf(http.StatusBadRequest, "aggregator: %s: %w", what, err)
 	}
 	failed := 0
@@ -269,9 +276,11 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		log.Warn().Msg("chunk arrived after the batch's deadline ended it: ignored")
 	case upd.Duplicate:
 		f.metrics.chunks.WithLabelValues("duplicate").Inc()
+		f.metrics.duplicates.WithLabelValues("chunk_priced").Inc()
 		log.Info().Msg("duplicate chunk ignored")
 	default:
 		f.metrics.chunks.WithLabelValues("priced").Inc()
+		f.metrics.observeTransit(c.RequestedAt, c.StartedAt, c.FinishedAt, f.opt.Now())
 		log.Debug().Int("trades", len(c.Results)).Int("failed", failed).Msg("chunk recorded")
 	}
 	return f.announce(ctx, ref, attempt, upd)
@@ -301,7 +310,8 @@ func checkChunk(sum *store.Summary, c *events.ChunkPriced) error {
 // record. Other events are logged and dropped: there is nowhere further to
 // send them.
 func (f *Function) HandleDeadLetter(ctx context.Context, e event.Event) (*event.Event, error) {
-	log := f.opt.Log.With().Str("batchid", events.BatchID(e)).Str("type", e.Type()).Str("id", e.ID()).Logger()
+	f.metrics.deadLetter(e.Type())
+	log := f.opt.Log.With().Str("batchid", events.BatchID(e)).Str("type", e.Type()).Str("id", e.ID()).Str(events.ExtTraceParent, traceParent(e)).Logger()
 	switch e.Type() {
 	case events.TypeChunkRequested:
 		return nil, f.dead(ctx, e, deadReason(e))
@@ -333,7 +343,7 @@ func (f *Function) dead(ctx context.Context, e event.Event, reason string) error
 		return host.Errorf(http.StatusBadRequest, "aggregator: dead-lettered %s %s without batchId and index", e.Type(), e.ID())
 	}
 	index, attempt, ref := *c.Index, attemptOf(c.Attempt), refOf(e, c.BatchID)
-	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", index).Logger()
+	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", index).Str(events.ExtTraceParent, traceParent(e)).Logger()
 	upd, err := f.opt.Store.Put(ctx, ref, c.Digest, attempt, store.Chunk{Index: index, State: store.ChunkDead, Reason: reason, ArrivedAt: f.opt.Now().UTC()})
 	if err != nil {
 		return f.storeError(err, log, fmt.Sprintf("dead-lettered chunk %d of batch %s", index, c.BatchID))
@@ -341,6 +351,7 @@ func (f *Function) dead(ctx context.Context, e event.Event, reason string) error
 	switch {
 	case upd.Late || upd.Duplicate:
 		f.metrics.chunks.WithLabelValues("duplicate").Inc()
+		f.metrics.duplicates.WithLabelValues("dead_letter").Inc()
 		log.Info().Str("reason", reason).Msg("dead letter for a chunk with an outcome ignored")
 	default:
 		f.metrics.chunks.WithLabelValues("dead").Inc()
@@ -387,7 +398,8 @@ func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd
 	if !upd.Announce {
 		return nil
 	}
-	log := f.opt.Log.With().Str("batchid", ref.ID).Int("attempt", attempt).Logger()
+	tp := host.TraceParentOf(ctx)
+	log := f.opt.Log.With().Str("batchid", ref.ID).Int("attempt", attempt).Str(events.ExtTraceParent, tp).Logger()
 	sum, err := f.opt.Store.Summary(ctx, ref)
 	if err != nil {
 		return host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %s: %w", ref.ID, err)
@@ -417,6 +429,9 @@ func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd
 		}
 		if err == nil {
 			e.SetExtension(events.ExtTenant, ref.Tenant)
+			if tp != "" {
+				e.SetExtension(events.ExtTraceParent, tp)
+			}
 			err = f.opt.Sender.Send(ctx, e)
 		}
 		if err != nil {

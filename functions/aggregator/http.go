@@ -25,6 +25,7 @@ import (
 //	GET  /batches/{id}            status (Status)
 //	GET  /batches/{id}/results    results in input order (wire format section 2)
 //
+// The status takes ?timeline=true for each chunk's timeline (Timeline).
 // Both GETs take ?wait=DURATION (Go syntax, capped at MaxWait): the request
 // is held until the batch is finished or the wait ends. Results of a batch
 // not finished when the answer is due are a 202 with its status instead;
@@ -39,8 +40,8 @@ import (
 // batches.
 func (f *Function) Routes(log zerolog.Logger, guard host.Guard) http.Handler {
 	mux := host.NewMux()
-	mux.Handle("POST /{$}", host.Events(host.Guarded(guard, f), log))
-	mux.Handle("POST /dead-letter", host.Events(host.Guarded(guard, host.HandlerFunc(f.HandleDeadLetter)), log))
+	mux.Handle("POST /{$}", f.metrics.requests.Track(routeEvent, host.Events(host.Guarded(guard, f), log)))
+	mux.Handle("POST /dead-letter", f.metrics.requests.Track(routeDeadLetter, host.Events(host.Guarded(guard, host.HandlerFunc(f.HandleDeadLetter)), log)))
 	mux.Handle("GET /batches", host.Required(guard, host.ScopeRead, f.Query()))
 	mux.Handle("GET /batches/", host.Required(guard, host.ScopeRead, f.Query()))
 	return mux
@@ -51,14 +52,19 @@ func (f *Function) Routes(log zerolog.Logger, guard host.Guard) http.Handler {
 func (f *Function) Query() http.Handler {
 	mux := host.NewMux()
 	mux.HandleFunc("GET /batches", f.serveList)
-	mux.HandleFunc("GET /batches/{id}", func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, false) })
-	mux.HandleFunc("GET /batches/{id}/results", func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, true) })
+	mux.Handle("GET /batches/{id}", f.metrics.requests.Track(routeStatus, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, false) })))
+	mux.Handle("GET /batches/{id}/results", f.metrics.requests.Track(routeResults, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, true) })))
 	return mux
 }
 
 func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bool) {
 	id := r.PathValue("id")
 	wait, err := f.parseWait(r.URL.Query().Get("wait"))
+	if err != nil {
+		host.WriteError(w, err)
+		return
+	}
+	timeline, err := timelineWanted(r.URL.Query())
 	if err != nil {
 		host.WriteError(w, err)
 		return
@@ -75,6 +81,9 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		return
 	}
 	st := StatusOf(sum, f.opt.Now())
+	if timeline {
+		st.Timeline = Timeline(sum)
+	}
 	if !results {
 		host.WriteJSON(w, http.StatusOK, st)
 		return

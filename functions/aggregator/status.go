@@ -1,9 +1,13 @@
 package aggregator
 
 import (
+	"net/http"
+	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/store"
 )
@@ -45,6 +49,8 @@ type Status struct {
 	// Totals sums npv and the sensitivities of the priced trades.
 	Totals     Totals `json:"totals"`
 	ResultsURL string `json:"resultsUrl,omitempty"`
+	// Timeline follows each chunk, when asked for (?timeline=true).
+	Timeline []ChunkTiming `json:"timeline,omitempty"`
 }
 
 // FailedChunk is one dead chunk.
@@ -199,3 +205,79 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 
 // Finished reports whether a state is final.
 func Finished(state string) bool { return state != StatePending && state != StateRunning }
+
+// ChunkTiming is one chunk's timeline: queued at ingress, delivered to a
+// pricer, priced, recorded by the aggregator, and how many of its outcomes
+// arrived. Times are UTC; DeliveredAt and PricedAt are by the pricer's
+// clock, RecordedAt by the aggregator's.
+type ChunkTiming struct {
+	Index  int `json:"index"`
+	Trades int `json:"trades"`
+	// State is pending (no outcome yet), priced or dead.
+	State string `json:"state"`
+	// Failed counts the trades priced to an error result.
+	Failed int `json:"failed,omitempty"`
+	// QueuedSeconds runs from the batch's submission to a pricer starting
+	// on the chunk: ingress's split and send, the broker's queue and its
+	// retries (with their back-off), a pricer's cold start.
+	QueuedSeconds *float64   `json:"queuedSeconds,omitempty"`
+	DeliveredAt   *time.Time `json:"deliveredAt,omitempty"`
+	PricedAt      *time.Time `json:"pricedAt,omitempty"`
+	RecordedAt    *time.Time `json:"recordedAt,omitempty"`
+	// PricedBy names the pricer instance.
+	PricedBy string `json:"pricedBy,omitempty"`
+	// Deliveries counts the outcomes that arrived for the chunk: more
+	// than 1 means it was delivered again (a broker's retry after a lost
+	// answer, a redelivery) and the extra outcomes were absorbed.
+	Deliveries int `json:"deliveries,omitempty"`
+	// Reason says why a dead chunk failed: the broker's last status after
+	// its retries, or the deadline.
+	Reason string `json:"reason,omitempty"`
+}
+
+// Timeline returns the timeline of each chunk of batch sum, by index.
+func Timeline(sum *store.Summary) []ChunkTiming {
+	out := make([]ChunkTiming, len(sum.Chunks))
+	for i := range sum.Chunks {
+		c := &sum.Chunks[i]
+		lo, hi := sum.Bounds(i)
+		t := ChunkTiming{Index: i, Trades: hi - lo, State: "pending", Failed: c.Failed, PricedBy: c.PricedBy, Deliveries: c.Deliveries, Reason: c.Reason}
+		switch c.State {
+		case store.ChunkPriced:
+			t.State = "priced"
+		case store.ChunkDead:
+			t.State = "dead"
+		}
+		at := func(v time.Time) *time.Time {
+			if v.IsZero() {
+				return nil
+			}
+			v = v.UTC()
+			return &v
+		}
+		t.DeliveredAt, t.PricedAt, t.RecordedAt = at(c.StartedAt), at(c.FinishedAt), at(c.ArrivedAt)
+		if t.DeliveredAt != nil && !sum.SubmittedAt.IsZero() {
+			q := c.StartedAt.Sub(sum.SubmittedAt).Seconds()
+			t.QueuedSeconds = &q
+		}
+		out[i] = t
+	}
+	return out
+}
+
+// timelineWanted reads ?timeline: absent or false is no timeline, empty
+// or true asks for one.
+func timelineWanted(q url.Values) (bool, error) {
+	if !q.Has("timeline") {
+		return false, nil
+	}
+	v := q.Get("timeline")
+	if v == "" {
+		return true, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, host.Errorf(http.StatusBadRequest, "aggregator: timeline %q: want true or false", truncate(v))
+	}
+	return b, nil
+}

@@ -7,6 +7,7 @@ import (
 	stdlog "log"
 	"net"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,10 +27,12 @@ type Options struct {
 	Log zerolog.Logger
 	// Gatherer is exposed at /metrics; nil serves no /metrics.
 	Gatherer prometheus.Gatherer
-	// Registerer receives the startup metric; nil registers nothing.
+	// Registerer receives the startup metrics; nil registers nothing.
 	Registerer prometheus.Registerer
-	// StartedAt is when the process started, for the startup metric (the
-	// cold start Knative does not measure); zero means unknown.
+	// StartedAt is when the process started, for the startup metrics (the
+	// cold start Knative does not measure): pricefn_startup_seconds, the
+	// time to serving, and pricefn_cold_start_seconds, the time to the
+	// first request served. Zero means unknown: neither is recorded.
 	StartedAt time.Time
 	// ShutdownTimeout bounds the wait for in-flight requests; 0 means 30s.
 	ShutdownTimeout time.Duration
@@ -59,6 +62,11 @@ type Server struct {
 	opt      Options
 	srv      *http.Server
 	draining atomic.Bool
+	// coldStart observes the time from StartedAt to the end of the first
+	// request served (health checks and scrapes aside), once; nil
+	// without a Registerer or StartedAt.
+	coldStart prometheus.Histogram
+	firstDone sync.Once
 }
 
 // New returns a Server for opt; Serve runs it.
@@ -78,7 +86,20 @@ func New(opt Options) *Server {
 	if opt.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(opt.Gatherer, promhttp.HandlerOpts{}))
 	}
-	mux.Handle("/", opt.Handler)
+	handler := opt.Handler
+	if opt.Registerer != nil && !opt.StartedAt.IsZero() {
+		s.coldStart = prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:        "pricefn_cold_start_seconds",
+			Help:        "Time from process start to the end of the first request served (health checks and scrapes aside): the cold start a caller waits through, which Knative does not measure. One observation per process.",
+			ConstLabels: prometheus.Labels{"server": opt.Name},
+			Buckets:     prometheus.ExponentialBuckets(0.005, 2, 16), // 5 ms to 164 s
+		})
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			opt.Handler.ServeHTTP(w, r)
+			s.firstDone.Do(func() { s.coldStart.Observe(time.Since(opt.StartedAt).Seconds()) })
+		})
+	}
+	mux.Handle("/", handler)
 	s.srv = &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: readHeaderTimeout,
@@ -112,6 +133,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		g.Set(time.Since(s.opt.StartedAt).Seconds())
 		if err := s.opt.Registerer.Register(g); err != nil {
 			log.Warn().Err(err).Msg("startup metric not registered")
+		}
+		if err := s.opt.Registerer.Register(s.coldStart); err != nil {
+			log.Warn().Err(err).Msg("cold start metric not registered")
 		}
 	}
 	errc := make(chan error, 1)

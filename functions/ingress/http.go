@@ -32,9 +32,9 @@ import (
 // for a reply event.
 func (f *Function) Routes(guard host.Guard) http.Handler {
 	mux := host.NewMux()
-	mux.Handle("POST /{$}", host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveEvent)))
-	mux.Handle("POST /batches", host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveEvent)))
-	mux.Handle("GET /valQuery", host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveValQuery)))
+	mux.Handle("POST /{$}", f.metrics.requests.Track(routeSubmit, host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveEvent))))
+	mux.Handle("POST /batches", f.metrics.requests.Track(routeSubmit, host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveEvent))))
+	mux.Handle("GET /valQuery", f.metrics.requests.Track(routeValQuery, host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveValQuery))))
 	return mux
 }
 

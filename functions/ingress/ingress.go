@@ -145,6 +145,9 @@ type Receipt struct {
 	Chunks     int    `json:"chunks"`
 	StatusURL  string `json:"statusUrl"`
 	ResultsURL string `json:"resultsUrl"`
+	// TraceParent is the W3C trace context every event and log line of
+	// the batch carries: the client's, or one minted for the batch.
+	TraceParent string `json:"traceparent,omitempty"`
 }
 
 // validID is what a client-given batch id may look like: it travels in
@@ -154,12 +157,17 @@ var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$`)
 // Handle receives an io.pricefn.batch.submitted event: the form the broker
 // delivers. It has no reply.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	defer f.metrics.requests.Begin()()
 	s, err := SubmissionOf(e)
 	if err != nil {
+		f.metrics.rejected.WithLabelValues(rejectMalformed).Inc()
 		return nil, err
 	}
 	s.Tenant = host.TenantOf(ctx)
 	_, err = f.Submit(ctx, s)
+	if host.Status(err) == http.StatusBadRequest {
+		f.metrics.rejected.WithLabelValues(rejectInvalidBatch).Inc()
+	}
 	return nil, err
 }
 
@@ -184,8 +192,10 @@ func SubmissionOf(e event.Event) (Submission, error) {
 // priced again as a new attempt. A broker that does not take the events
 // after retries is a 503: the chunks not sent are recorded dead, so the
 // batch ends partial at once and the client may resubmit.
-func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
+func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err error) {
+	defer func() { f.metrics.submitted(rc, err) }()
 	t0 := f.opt.Now()
+	s.TraceParent = host.TraceParent(s.TraceParent)
 	b, err := batch.DecodeBytes(s.Data)
 	if err != nil {
 		return nil, host.Errorf(http.StatusBadRequest, "ingress: %w", err)
@@ -253,12 +263,13 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 		ResultsURL: f.StatusURL(b.ID) + "/results",
 		Sample:     s.Sample,
 	}
-	log := f.opt.Log.With().Str("batchid", b.ID).Int("attempt", claim.Attempt).Logger()
+	log := f.opt.Log.With().Str("batchid", b.ID).Int("attempt", claim.Attempt).Str(events.ExtTraceParent, s.TraceParent).Logger()
 	if !claim.New {
 		receipt.Existing, receipt.State = true, claim.State
 		log.Info().Str("state", claim.State).Msg("batch submitted again with the same content: not priced again")
 		return receipt, nil
 	}
+	receipt.TraceParent = s.TraceParent
 	accepted, err := f.event(events.TypeBatchAccepted, acceptedEventID(b.ID, claim.Attempt), b.ID, events.BatchAccepted{
 		BatchID:      b.ID,
 		Attempt:      claim.Attempt,
@@ -304,6 +315,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 				return fmt.Errorf("chunk %d: %w", i, err)
 			}
 			sent[i] = true
+			f.metrics.chunks.WithLabelValues("sent").Inc()
 			log.Debug().Int("chunk", i).Int("trades", hi-lo).Msg("chunk sent")
 			return nil
 		})
@@ -328,6 +340,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (*Receipt, error) {
 // the client's resubmission prices it again.
 func (f *Function) abandon(ctx context.Context, rec store.Batch, attempt, lo, hi int, why error) {
 	for i := lo; i < hi; i++ {
+		f.metrics.chunks.WithLabelValues("unsent").Inc()
 		c := store.Chunk{Index: i, State: store.ChunkDead, Reason: "not sent to the broker: " + why.Error(), ArrivedAt: f.opt.Now().UTC()}
 		if _, err := f.opt.Store.Put(ctx, rec.Ref, rec.Digest, attempt, c); err != nil {
 			f.opt.Log.Error().Err(err).Str("batchid", rec.ID).Int("chunk", i).Msg("recording an unsent chunk failed")

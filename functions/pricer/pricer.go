@@ -61,19 +61,22 @@ func New(opt Options) *Function {
 // error; an event it cannot read (wrong type, malformed data, a batch that
 // does not compile) is a 400, which a broker does not retry.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
+	defer f.metrics.requests.Begin()()
 	started := f.opt.Now()
 	c, b, err := readChunk(e)
 	if err != nil {
-		f.metrics.rejected.Inc()
+		f.metrics.rejected.WithLabelValues(rejectMalformed).Inc()
 		return nil, host.Errorf(http.StatusBadRequest, "pricer: %w", err)
 	}
-	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", c.Index).Logger()
+	tp, _ := e.Extensions()[events.ExtTraceParent].(string)
+	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", c.Index).Str(events.ExtTraceParent, tp).Logger()
 	job, err := batch.Compile(b)
 	if err != nil {
-		f.metrics.rejected.Inc()
+		f.metrics.rejected.WithLabelValues(rejectInvalidBatch).Inc()
 		return nil, host.Errorf(http.StatusBadRequest, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
 	}
-	results, err := job.Price(ctx, batch.Options{Workers: f.opt.Workers})
+	types := tradeTypes(b)
+	results, err := f.metrics.price(ctx, job, types, f.opt.Workers)
 	if err != nil {
 		// Only a cancelled request gets here: the broker retries.
 		return nil, host.Errorf(http.StatusServiceUnavailable, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
@@ -106,8 +109,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		}
 	}
 	f.metrics.chunk.Observe(finished.Sub(started).Seconds())
-	f.metrics.trades.WithLabelValues("priced").Add(float64(len(results) - failed))
-	f.metrics.trades.WithLabelValues("failed").Add(float64(failed))
+	f.metrics.count(results, types)
 	log.Debug().Int("trades", len(results)).Int("failed", failed).Dur("took", finished.Sub(started)).Msg("chunk priced")
 	return &reply, nil
 }

@@ -1,0 +1,170 @@
+{{/*
+Labels of an object of the chart: pricefn.labels (dict "name" NAME) gives
+app.kubernetes.io/name (when NAME is set) and app.kubernetes.io/part-of.
+*/}}
+{{- define "pricefn.labels" -}}
+{{- with get . "name" -}}
+app.kubernetes.io/name: {{ . }}
+{{ end -}}
+app.kubernetes.io/part-of: pricefn
+{{- end }}
+
+{{/* Where functions send the events they emit: the Broker's ingress. */}}
+{{- define "pricefn.sink" -}}
+http://{{ .Values.broker.ingressHost }}/{{ .Release.Namespace }}/{{ .Values.broker.name }}
+{{- end }}
+
+{{/* The public API's base URL: publicURL, else https://DOMAIN, else none. */}}
+{{- define "pricefn.publicURL" -}}
+{{- if .Values.publicURL }}{{ .Values.publicURL }}{{ else if .Values.kourier.domain }}https://{{ .Values.kourier.domain }}{{ end }}
+{{- end }}
+
+{{/* A Trigger's delivery: the shared retry schedule, then timeout. */}}
+{{- define "pricefn.retry" -}}
+retry: {{ .Values.broker.delivery.retry }}
+backoffPolicy: {{ .Values.broker.delivery.backoffPolicy }}
+backoffDelay: {{ .Values.broker.delivery.backoffDelay }}
+{{- end }}
+
+{{/* The aggregator's dead-letter path, the deadLetterSink of every Trigger. */}}
+{{- define "pricefn.deadLetterSink" -}}
+deadLetterSink:
+  ref:
+    apiVersion: serving.knative.dev/v1
+    kind: Service
+    name: pricefn-aggregator
+  uri: /dead-letter
+{{- end }}
+
+{{/*
+The metadata annotations of a Knative Service: the ingress class (Kourier).
+*/}}
+{{- define "pricefn.serviceAnnotations" -}}
+{{- if .Values.kourier.ingressClass }}
+annotations:
+  networking.knative.dev/ingress.class: {{ .Values.kourier.ingressClass }}
+{{- end }}
+{{- end }}
+
+{{/*
+Autoscaling annotations of a revision template: the KPA on concurrency,
+with the Service's target and scale bounds (dict "s" SETTINGS).
+*/}}
+{{- define "pricefn.autoscaling" -}}
+autoscaling.knative.dev/class: kpa.autoscaling.knative.dev
+autoscaling.knative.dev/metric: concurrency
+autoscaling.knative.dev/target: {{ .s.target | toString | quote }}
+autoscaling.knative.dev/min-scale: {{ .s.minScale | toString | quote }}
+autoscaling.knative.dev/max-scale: {{ .s.maxScale | toString | quote }}
+{{- with get .s "scaleDownDelay" }}
+autoscaling.knative.dev/scale-down-delay: {{ . | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checks a Service's settings that the schema cannot compare (dict "name"
+NAME "s" SETTINGS), and fails the render naming the values.
+*/}}
+{{- define "pricefn.check" -}}
+{{- $s := .s -}}
+{{- if and (gt (int $s.maxScale) 0) (gt (int $s.minScale) (int $s.maxScale)) }}
+{{- fail (printf "services.%s: minScale %v above maxScale %v" .name $s.minScale $s.maxScale) }}
+{{- end }}
+{{- if and (hasKey $s "maxWaitSeconds") (ge (int $s.maxWaitSeconds) (int $s.timeoutSeconds)) }}
+{{- fail (printf "services.%s: maxWaitSeconds %v must be below timeoutSeconds %v, or Knative cuts the long poll with a 504" .name $s.maxWaitSeconds $s.timeoutSeconds) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checks a Trigger's attempt timeout against its subscriber's timeoutSeconds
+(dict "trigger" NAME "t" TRIGGER "service" NAME "s" SETTINGS).
+*/}}
+{{- define "pricefn.checkTrigger" -}}
+{{- if ge (int .t.timeoutSeconds) (int .s.timeoutSeconds) }}
+{{- fail (printf "triggers.%s.timeoutSeconds %v must be below services.%s.timeoutSeconds %v, so that the Broker, not Knative, ends a stuck attempt and retries it" .trigger .t.timeoutSeconds .service .s.timeoutSeconds) }}
+{{- end }}
+{{- end }}
+
+{{/* Env of the batch store's URL, from its Secret. */}}
+{{- define "pricefn.storeEnv" -}}
+- name: PRICEFN_STORE
+  valueFrom:
+    secretKeyRef:
+      name: {{ .Values.store.secretName }}
+      key: store
+{{- end }}
+
+{{/* Env of the event key file (every function). */}}
+{{- define "pricefn.eventKeyEnv" -}}
+- name: PRICEFN_EVENT_KEY_FILE
+  value: /etc/pricefn/event-key/key
+{{- end }}
+
+{{/* Env of the tokens file (api, ingress). */}}
+{{- define "pricefn.tokensEnv" -}}
+- name: PRICEFN_TOKENS_FILE
+  value: /etc/pricefn/tokens/tokens
+{{- end }}
+
+{{/* Extra env of a Service (dict "s" SETTINGS), sorted by name. */}}
+{{- define "pricefn.extraEnv" -}}
+{{- range $k, $v := .s.env }}
+- name: {{ $k }}
+  value: {{ $v | toString | quote }}
+{{- end }}
+{{- end }}
+
+{{/*
+Volume mounts and volumes of the Secrets (dict "tokens" BOOL "root" $).
+Knative wants Secret mounts read-only.
+*/}}
+{{- define "pricefn.volumeMounts" -}}
+volumeMounts:
+{{- if .tokens }}
+  - name: tokens
+    mountPath: /etc/pricefn/tokens
+    readOnly: true
+{{- end }}
+  - name: event-key
+    mountPath: /etc/pricefn/event-key
+    readOnly: true
+{{- end }}
+
+{{- define "pricefn.volumes" -}}
+volumes:
+{{- if .tokens }}
+  - name: tokens
+    secret:
+      secretName: {{ .root.Values.secrets.tokens.name }}
+{{- end }}
+  - name: event-key
+    secret:
+      secretName: {{ .root.Values.secrets.eventKey.name }}
+{{- end }}
+
+{{/*
+The rest of a function's container (dict "s" SETTINGS): probes, resources
+and a securityContext that meets the "restricted" Pod Security Standard
+(ko's default base image runs as a non-root user).
+*/}}
+{{- define "pricefn.containerRest" -}}
+readinessProbe:
+  httpGet:
+    path: /readyz
+  periodSeconds: 5
+livenessProbe:
+  httpGet:
+    path: /healthz
+  periodSeconds: 10
+  failureThreshold: 3
+resources:
+  {{- toYaml .s.resources | nindent 2 }}
+securityContext:
+  runAsNonRoot: true
+  allowPrivilegeEscalation: false
+  readOnlyRootFilesystem: true
+  capabilities:
+    drop: [ALL]
+  seccompProfile:
+    type: RuntimeDefault
+{{- end }}

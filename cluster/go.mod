@@ -1,0 +1,3 @@
+module github.com/pricefn/pricefn/cluster
+
+go 1.26.0

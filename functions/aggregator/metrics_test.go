@@ -1,0 +1,154 @@
+package aggregator_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/store"
+)
+
+// metricValue returns the value (a histogram's count) of the series of
+// name whose labels include labels, and whether there is one.
+func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (float64, bool) {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range f.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue next
+				}
+			}
+			switch {
+			case m.GetCounter() != nil:
+				return m.GetCounter().GetValue(), true
+			case m.GetGauge() != nil:
+				return m.GetGauge().GetValue(), true
+			case m.GetHistogram() != nil:
+				return float64(m.GetHistogram().GetSampleCount()), true
+			}
+		}
+	}
+	return 0, false
+}
+
+// TestMetricsFollowEveryPath drives one batch through every path the
+// aggregator counts, and checks each count, the traceparent of
+// batch.completed and the status document's timeline.
+func TestMetricsFollowEveryPath(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Registerer = reg })
+	want := func(name string, labels map[string]string, v float64) {
+		t.Helper()
+		got, ok := metricValue(t, reg, name, labels)
+		if !ok || got != v {
+			t.Errorf("%s%v = %v (present %v), want %v", name, labels, got, ok, v)
+		}
+	}
+	// Every label value is there at zero before anything happens.
+	for _, o := range []string{"priced", "dead", "duplicate", "rejected", "early", "conflict", "stale", "late", "expired"} {
+		want("pricefn_aggregator_chunks_total", map[string]string{"outcome": o}, 0)
+	}
+	want("pricefn_aggregator_batch_seconds", map[string]string{"state": "failed"}, 0)
+	want("pricefn_request_duration_seconds", map[string]string{"function": "aggregator", "route": "results", "code": "5xx"}, 0)
+	want("pricefn_open_batches", nil, 0)
+
+	if code, _ := f.post(t, "/", pricedEvent(t, "b0", 0)); code != http.StatusNotFound {
+		t.Fatalf("chunk of an unknown batch: %d, want 404", code)
+	}
+	want("pricefn_aggregator_chunks_total", map[string]string{"outcome": "early"}, 1)
+	want("pricefn_events_rejected_total", map[string]string{"function": "aggregator", "reason": "unknown_batch"}, 1)
+
+	tp := "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	// Claimed as ingress does, with a deadline.
+	c, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf("b1"), TradeIDs: tradeIDs, ChunkOffsets: offsets,
+		SubmittedAt: submitAt, Deadline: submitAt.Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accepted := mustEvent(t, events.TypeBatchAccepted, "b1/accepted", "b1", events.BatchAccepted{
+		BatchID: "b1", Attempt: c.Attempt, Trades: len(tradeIDs), ChunkOffsets: offsets, SubmittedAt: submitAt})
+	want("pricefn_open_batches", nil, 1)
+	f.mustPost(t, "/", accepted)
+	f.mustPost(t, "/", accepted)
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
+	f.mustPost(t, "/dead-letter", deadLetter(t, "b1", 1))
+	f.mustPost(t, "/dead-letter", deadLetter(t, "b1", 1))
+	wrong := mustEvent(t, "io.example.other", "x-1", "b1", map[string]int{})
+	if code, _ := f.post(t, "/", wrong); code != http.StatusBadRequest {
+		t.Fatalf("an event of another type: %d, want 400", code)
+	}
+	last := pricedEvent(t, "b1", 2)
+	last.SetExtension(events.ExtTraceParent, tp)
+	f.mustPost(t, "/", last)
+
+	want("pricefn_aggregator_duplicates_total", map[string]string{"kind": "batch_accepted"}, 1)
+	want("pricefn_aggregator_duplicates_total", map[string]string{"kind": "chunk_priced"}, 1)
+	want("pricefn_aggregator_duplicates_total", map[string]string{"kind": "dead_letter"}, 1)
+	want("pricefn_aggregator_dead_letters_total", map[string]string{"type": "chunk_requested"}, 2)
+	want("pricefn_aggregator_chunks_total", map[string]string{"outcome": "priced"}, 2)
+	want("pricefn_aggregator_chunks_total", map[string]string{"outcome": "dead"}, 1)
+	want("pricefn_aggregator_chunks_total", map[string]string{"outcome": "rejected"}, 1)
+	want("pricefn_events_rejected_total", map[string]string{"function": "aggregator", "reason": "wrong_type"}, 1)
+	want("pricefn_aggregator_batches_total", map[string]string{"state": "partial"}, 1)
+	want("pricefn_aggregator_batch_seconds", map[string]string{"state": "partial"}, 1)
+	want("pricefn_aggregator_chunk_transit_seconds", map[string]string{"leg": "to_aggregator"}, 2)
+	want("pricefn_aggregator_chunk_transit_seconds", map[string]string{"leg": "to_pricer"}, 0) // no requestedAt in these events
+	want("pricefn_open_batches", nil, 0)
+	want("pricefn_request_duration_seconds", map[string]string{"route": "event", "code": "2xx"}, 5)
+	want("pricefn_request_duration_seconds", map[string]string{"route": "event", "code": "4xx"}, 2)
+	want("pricefn_request_duration_seconds", map[string]string{"route": "dead_letter", "code": "2xx"}, 2)
+	want("pricefn_requests_in_flight", map[string]string{"function": "aggregator"}, 0)
+	if n, _ := metricValue(t, reg, "pricefn_aggregator_store_seconds", map[string]string{"op": "put"}); n != 5 {
+		t.Errorf("%v timed store puts, want 5 (2 chunks priced, 1 duplicate, 2 dead letters)", n)
+	}
+
+	sent := f.sender.events()
+	if len(sent) != 1 || sent[0].Extensions()[events.ExtTraceParent] != tp {
+		t.Errorf("batch.completed %v: want one, with the traceparent of the event that finished the batch", sent)
+	}
+
+	code, body := f.get(t, "/batches/b1?timeline=true")
+	var st aggregator.Status
+	if code != http.StatusOK || json.Unmarshal([]byte(body), &st) != nil || len(st.Timeline) != 3 {
+		t.Fatalf("status with timeline: %d %s", code, body)
+	}
+	for i, c := range st.Timeline {
+		wantState, wantDeliveries, wantTrades := "priced", 1, []int{3, 2, 2}[i]
+		switch i {
+		case 0:
+			wantDeliveries = 2
+		case 1:
+			wantState, wantDeliveries = "dead", 2
+		}
+		if c.Index != i || c.State != wantState || c.Deliveries != wantDeliveries || c.Trades != wantTrades || (c.State == "dead") != (c.Reason != "") ||
+			(c.State == "priced") != (c.DeliveredAt != nil && c.PricedAt != nil) || c.RecordedAt == nil {
+			t.Errorf("timeline[%d] = %+v: want %s, %d trades, %d deliveries", i, c, wantState, wantTrades, wantDeliveries)
+		}
+	}
+	if code, body := f.get(t, "/batches/b1?timeline=maybe"); code != http.StatusBadRequest {
+		t.Errorf("?timeline=maybe: %d %s, want 400", code, body)
+	}
+	if st := f.status(t, "b1"); st.Timeline != nil {
+		t.Errorf("status without ?timeline has one: %+v", st.Timeline)
+	}
+}

@@ -1,0 +1,176 @@
+package host_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pricefn/pricefn/functions/host"
+)
+
+// histogram returns the sample count and sum of the histogram series of
+// name whose labels include labels.
+func histogram(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (uint64, float64) {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range f.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range labels {
+				if have[k] != v {
+					continue next
+				}
+			}
+			return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
+		}
+	}
+	t.Fatalf("no %s%v", name, labels)
+	return 0, 0
+}
+
+func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == name {
+			return f.GetMetric()[0].GetGauge().GetValue()
+		}
+	}
+	t.Fatalf("no %s", name)
+	return 0
+}
+
+func TestTraceParent(t *testing.T) {
+	const valid = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for _, c := range []struct {
+		in   string
+		keep bool
+	}{
+		{valid, true},
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-later", true}, // a later version may add fields
+		{"", false},
+		{"00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", false}, // upper case
+		{"00-00000000000000000000000000000000-00f067aa0ba902b7-01", false}, // trace id all zeros
+		{"00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", false}, // parent id all zeros
+		{"ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false}, // version ff
+		{valid + "-x", false}, // version 00 has no more fields
+		{"00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", false}, // short trace id
+		{"garbage", false},
+	} {
+		got := host.TraceParent(c.in)
+		if c.keep != (got == c.in) {
+			t.Errorf("TraceParent(%q) = %q: kept %v, want %v", c.in, got, got == c.in, c.keep)
+		}
+		if !host.ValidTraceParent(got) || (!c.keep && !strings.HasPrefix(got, "00-")) {
+			t.Errorf("TraceParent(%q) = %q, not a valid version-00 traceparent", c.in, got)
+		}
+	}
+	if a, b := host.TraceParent(""), host.TraceParent(""); a == b {
+		t.Errorf("two minted traceparents are the same: %s", a)
+	}
+}
+
+// TestRequestsTrack: each request counts in flight while it runs and its
+// duration lands under its route and status class.
+func TestRequestsTrack(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	q := host.NewRequests("fn", reg, "r")
+	if n, _ := histogram(t, reg, host.MetricRequestDuration, map[string]string{"route": "r", "code": "5xx"}); n != 0 {
+		t.Fatalf("seeded series has %d samples", n)
+	}
+	var during float64
+	h := q.Track("r", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		during = gauge(t, reg, host.MetricInFlight)
+		if r.URL.Path == "/missing" {
+			http.NotFound(w, r)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+		io.WriteString(w, "ok")
+	}))
+	for _, path := range []string{"/ok", "/ok", "/missing"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, path, nil))
+		if during != 1 {
+			t.Errorf("%s: %v in flight while it ran, want 1", path, during)
+		}
+	}
+	if g := gauge(t, reg, host.MetricInFlight); g != 0 {
+		t.Errorf("%v in flight after, want 0", g)
+	}
+	if n, sum := histogram(t, reg, host.MetricRequestDuration, map[string]string{"function": "fn", "route": "r", "code": "2xx"}); n != 2 || sum < 0.04 {
+		t.Errorf("2xx: %d requests, %v s, want 2 of at least 20 ms", n, sum)
+	}
+	if n, _ := histogram(t, reg, host.MetricRequestDuration, map[string]string{"route": "r", "code": "4xx"}); n != 1 {
+		t.Errorf("4xx: %d requests, want 1", n)
+	}
+	end := q.Begin()
+	if g := gauge(t, reg, host.MetricInFlight); g != 1 {
+		t.Errorf("%v in flight after Begin, want 1", g)
+	}
+	end()
+	var nilq *host.Requests // no registry: measures nothing, never fails
+	nilq.Begin()()
+	nilq.Track("r", http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
+}
+
+// TestColdStart: the time from StartedAt to the end of the first request
+// served is observed once; health checks and scrapes do not count.
+func TestColdStart(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	started := time.Now().Add(-2 * time.Second)
+	s := host.New(host.Options{Name: "cold", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		time.Sleep(30 * time.Millisecond)
+	}), Gatherer: reg, Registerer: reg, StartedAt: started})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	base := "http://" + ln.Addr().String()
+	get := func(path string) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}
+	get("/healthz")
+	get("/metrics")
+	if n, _ := histogram(t, reg, "pricefn_cold_start_seconds", map[string]string{"server": "cold"}); n != 0 {
+		t.Fatalf("%d cold starts before the first request", n)
+	}
+	get("/work")
+	firstDone := time.Since(started).Seconds()
+	get("/work")
+	n, sum := histogram(t, reg, "pricefn_cold_start_seconds", map[string]string{"server": "cold"})
+	if n != 1 || sum < 2.03 || sum > firstDone {
+		t.Errorf("%d cold starts of %v s, want 1 of 2.03 to %.2f s (started 2 s before, first request 30 ms)", n, sum, firstDone)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+}

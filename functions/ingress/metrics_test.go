@@ -1,0 +1,131 @@
+package ingress_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/functions/ingress"
+	"github.com/pricefn/pricefn/store"
+)
+
+// seriesValue returns the value (a histogram's count) of the series of
+// name whose labels include labels.
+func seriesValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range f.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
+					continue next
+				}
+			}
+			if h := m.GetHistogram(); h != nil {
+				return float64(h.GetSampleCount())
+			}
+			return m.GetCounter().GetValue()
+		}
+	}
+	t.Fatalf("no %s%v", name, labels)
+	return 0
+}
+
+// TestTraceAndMetrics: a submission's traceparent (the client's, or one
+// ingress mints) is on every event of the batch and in the receipt, and
+// each outcome is counted.
+func TestTraceAndMetrics(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	srv, sender := newServer(t, ingress.Options{Registerer: reg, Store: store.NewMem(store.MemOptions{})})
+	receipt := func(req *http.Request, wantCode int) ingress.Receipt {
+		t.Helper()
+		code, _, body := post(t, req)
+		var rc ingress.Receipt
+		if code != wantCode || (code == http.StatusAccepted && json.Unmarshal([]byte(body), &rc) != nil) {
+			t.Fatalf("%d %s, want %d", code, body, wantCode)
+		}
+		return rc
+	}
+	const client = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	req := plain(t, srv.URL+"/batches", mixed(t, "m1"))
+	req.Header.Set("traceparent", client)
+	if rc := receipt(req, http.StatusAccepted); rc.TraceParent != client {
+		t.Errorf("receipt traceparent %q, want the client's", rc.TraceParent)
+	}
+	minted := receipt(plain(t, srv.URL+"/batches", mixed(t, "m2")), http.StatusAccepted).TraceParent
+	if !host.ValidTraceParent(minted) || minted == client {
+		t.Errorf("minted traceparent %q", minted)
+	}
+	chunks := 0
+	for _, e := range sender.events() {
+		want := client
+		if events.BatchID(e) == "m2" {
+			want = minted
+		}
+		if got := e.Extensions()[events.ExtTraceParent]; got != want {
+			t.Errorf("%s %s: traceparent %v, want %s", e.Type(), e.ID(), got, want)
+		}
+		if e.Type() == events.TypeChunkRequested {
+			chunks++
+		}
+	}
+	if rc := receipt(plain(t, srv.URL+"/batches", mixed(t, "m1")), http.StatusAccepted); !rc.Existing || rc.TraceParent != "" {
+		t.Errorf("resubmission %+v: want existing, without a traceparent (its events were sent before)", rc)
+	}
+	receipt(plain(t, srv.URL+"/batches", []byte(`{"id":"m1","valuationDate":"2026-11-25","trades":[]}`)), http.StatusConflict)
+	receipt(plain(t, srv.URL+"/batches", []byte(`{"valuationDate":"2026-11-25","measures":["npvv"],"trades":[]}`)), http.StatusBadRequest)
+
+	// Events the broker delivers: a bad batch, and another type.
+	reg2 := prometheus.NewRegistry()
+	f := ingress.New(ingress.Options{Sender: sender, Store: store.NewMem(store.MemOptions{}), Registerer: reg2})
+	if _, err := f.Handle(context.Background(), submitted(t, []byte(`{}`), "x")); host.Status(err) != http.StatusBadRequest {
+		t.Errorf("Handle of a bad batch: %v", err)
+	}
+	other := submitted(t, []byte(`{}`), "y")
+	other.SetType(events.TypeChunkPriced)
+	if _, err := f.Handle(context.Background(), other); host.Status(err) != http.StatusBadRequest {
+		t.Errorf("Handle of a chunk.priced: %v", err)
+	}
+	for reason, want := range map[string]float64{"invalid_batch": 1, "malformed": 1} {
+		if v := seriesValue(t, reg2, "pricefn_events_rejected_total", map[string]string{"reason": reason}); v != want {
+			t.Errorf("rejected %s: %v, want %v", reason, v, want)
+		}
+	}
+
+	for _, w := range []struct {
+		name   string
+		labels map[string]string
+		v      float64
+	}{
+		{"pricefn_ingress_batches_total", map[string]string{"outcome": "accepted"}, 2},
+		{"pricefn_ingress_batches_total", map[string]string{"outcome": "existing"}, 1},
+		{"pricefn_ingress_batches_total", map[string]string{"outcome": "conflict"}, 1},
+		{"pricefn_ingress_batches_total", map[string]string{"outcome": "invalid"}, 1},
+		{"pricefn_ingress_batches_total", map[string]string{"outcome": "unavailable"}, 0},
+		{"pricefn_ingress_chunks_total", map[string]string{"outcome": "sent"}, float64(chunks)},
+		{"pricefn_ingress_chunks_total", map[string]string{"outcome": "unsent"}, 0},
+		{"pricefn_ingress_stage_seconds", map[string]string{"stage": "send"}, 2},
+		{"pricefn_request_duration_seconds", map[string]string{"function": "ingress", "route": "submit", "code": "2xx"}, 3},
+		{"pricefn_request_duration_seconds", map[string]string{"function": "ingress", "route": "submit", "code": "4xx"}, 2},
+		{"pricefn_events_rejected_total", map[string]string{"function": "ingress", "reason": "invalid_batch"}, 0}, // HTTP submissions are counted above
+	} {
+		if v := seriesValue(t, reg, w.name, w.labels); v != w.v {
+			t.Errorf("%s%v = %v, want %v", w.name, w.labels, v, w.v)
+		}
+	}
+	if chunks < 2 {
+		t.Errorf("%d chunks sent, want several", chunks)
+	}
+}

@@ -1,0 +1,398 @@
+package knative_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v3/pkg/engine"
+	"sigs.k8s.io/yaml"
+)
+
+// The chart is the one source of the manifests: knative/*.yaml are its
+// output for the default values, checked in so that kubectl, ko and
+// "pricefn broker" read plain files. go test ./knative -update writes them
+// again after the chart changed.
+var update = flag.Bool("update", false, "write knative/*.yaml from the chart's default render")
+
+const (
+	chartDir = "../charts/pricefn"
+	// productionValues is the chart's production-like example.
+	productionValues = "../charts/pricefn/ci/production-values.yaml"
+	// kubeVersion is the Kubernetes the chart is rendered for (that of
+	// make cluster-test).
+	kubeVersion = "v1.30.14"
+	namespace   = "pricefn"
+)
+
+// generatedHeader opens every file the chart writes into knative/.
+const generatedHeader = `# Generated from the Helm chart charts/pricefn with its default values (the
+# objects of "helm template pricefn charts/pricefn --namespace pricefn"). Do
+# not edit: edit the chart, then run go test ./knative -run TestChartIsKnative -update.
+
+`
+
+// loadChart loads the chart from its folder, as helm does (.helmignore
+// applies).
+func loadChart(t *testing.T) *chart.Chart {
+	t.Helper()
+	c, err := loader.Load(chartDir)
+	if err != nil {
+		t.Fatalf("load chart: %v", err)
+	}
+	return c
+}
+
+// renderChart renders c with vals (merged over the chart's defaults and
+// checked against values.schema.json, as helm install does) into
+// namespace, in strict mode (a missing value is an error). It returns
+// each template's output by its base name (services.yaml, NOTES.txt),
+// empty ones left out.
+func renderChart(c *chart.Chart, vals map[string]any, ns string) (map[string]string, error) {
+	caps := chartutil.DefaultCapabilities.Copy()
+	kv, err := chartutil.ParseKubeVersion(kubeVersion)
+	if err != nil {
+		return nil, err
+	}
+	caps.KubeVersion = *kv
+	if !chartutil.IsCompatibleRange(c.Metadata.KubeVersion, kubeVersion) {
+		return nil, fmt.Errorf("chart wants Kubernetes %s, not %s", c.Metadata.KubeVersion, kubeVersion)
+	}
+	opts := chartutil.ReleaseOptions{Name: "pricefn", Namespace: ns, Revision: 1, IsInstall: true}
+	rv, err := chartutil.ToRenderValues(c, vals, opts, caps)
+	if err != nil {
+		return nil, err
+	}
+	out, err := engine.Engine{Strict: true}.Render(c, rv)
+	if err != nil {
+		return nil, err
+	}
+	files := map[string]string{}
+	for name, text := range out {
+		if strings.TrimSpace(text) == "" {
+			continue
+		}
+		files[filepath.Base(name)] = text
+	}
+	return files, nil
+}
+
+// mustRender renders or fails the test.
+func mustRender(t *testing.T, vals map[string]any) map[string]string {
+	t.Helper()
+	files, err := renderChart(loadChart(t), vals, namespace)
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
+	return files
+}
+
+// readValues reads a values file.
+func readValues(t *testing.T, path string) map[string]any {
+	t.Helper()
+	vals, err := chartutil.ReadValuesFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return vals.AsMap()
+}
+
+// docs splits rendered YAML files into objects (sorted by file name),
+// strictly: a duplicate key is an error.
+func docs(t *testing.T, files map[string]string) []map[string]any {
+	t.Helper()
+	names := make([]string, 0, len(files))
+	for n := range files {
+		if strings.HasSuffix(n, ".yaml") {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	var objs []map[string]any
+	for _, n := range names {
+		for i, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(files[n], -1) {
+			var obj map[string]any
+			if err := yaml.UnmarshalStrict([]byte(doc), &obj); err != nil {
+				t.Fatalf("%s document %d: %v\n%s", n, i+1, err, doc)
+			}
+			if obj != nil {
+				objs = append(objs, obj)
+			}
+		}
+	}
+	return objs
+}
+
+// TestChartIsKnative renders the chart with its default values and
+// compares the output with knative/*.yaml, file by file and byte for
+// byte: the checked-in manifests are the chart's output.
+func TestChartIsKnative(t *testing.T) {
+	files := mustRender(t, nil)
+	if _, ok := files["NOTES.txt"]; !ok {
+		t.Error("no NOTES.txt rendered")
+	}
+	delete(files, "NOTES.txt")
+	var names []string
+	for n := range files {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	if got := strings.Join(names, ","); got != "broker.yaml,redis.yaml,secrets.yaml,services.yaml,triggers.yaml" {
+		t.Errorf("default render has %s", got)
+	}
+	onDisk, err := filepath.Glob("*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range onDisk {
+		if _, ok := files[p]; !ok {
+			t.Errorf("knative/%s is not rendered by the chart: the chart is the one source of the manifests", p)
+		}
+	}
+	for _, n := range names {
+		want := generatedHeader + strings.TrimLeft(files[n], "\n")
+		if !strings.HasSuffix(want, "\n") {
+			want += "\n"
+		}
+		if *update {
+			if err := os.WriteFile(n, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		got, err := os.ReadFile(n)
+		if err != nil {
+			t.Errorf("knative/%s: %v (go test ./knative -run TestChartIsKnative -update writes it)", n, err)
+			continue
+		}
+		if !bytes.Equal(got, []byte(want)) {
+			t.Errorf("knative/%s differs from the chart's render (edit the chart, then go test ./knative -run TestChartIsKnative -update):\n%s",
+				n, firstDiff(string(got), want))
+		}
+	}
+}
+
+// firstDiff shows the first line where got and want differ.
+func firstDiff(got, want string) string {
+	g, w := strings.Split(got, "\n"), strings.Split(want, "\n")
+	for i := 0; i < len(g) || i < len(w); i++ {
+		var gl, wl string
+		if i < len(g) {
+			gl = g[i]
+		}
+		if i < len(w) {
+			wl = w[i]
+		}
+		if gl != wl {
+			return fmt.Sprintf("line %d:\n  file:  %q\n  chart: %q", i+1, gl, wl)
+		}
+	}
+	return "(same lines)"
+}
+
+// findAll returns the objects of kind (and name, when not empty).
+func findAll(objs []map[string]any, kind, name string) []map[string]any {
+	var out []map[string]any
+	for _, o := range objs {
+		if str(o, "kind") == kind && (name == "" || str(o, "metadata", "name") == name) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// envOf returns the env of a Knative Service's container by name
+// (valueFrom as "secret NAME/KEY").
+func envOf(svc map[string]any) map[string]string {
+	env := map[string]string{}
+	for _, e := range asList(get(svc, "spec", "template", "spec", "containers", 0, "env")) {
+		if ref := get(e, "valueFrom", "secretKeyRef"); ref != nil {
+			env[str(e, "name")] = "secret " + str(ref, "name") + "/" + str(ref, "key")
+			continue
+		}
+		env[str(e, "name")] = str(e, "value")
+	}
+	return env
+}
+
+// TestChartProduction renders ci/production-values.yaml: Secrets and store
+// from outside the chart, no trial Redis, a Kafka Broker, a custom domain
+// with TLS on Kourier, and the same rules as knative/ for every Service.
+func TestChartProduction(t *testing.T) {
+	files := mustRender(t, readValues(t, productionValues))
+	objs := docs(t, files)
+	if s := findAll(objs, "Secret", ""); len(s) != 0 {
+		t.Errorf("production render creates %d Secrets, want none (they come from the secret manager)", len(s))
+	}
+	for _, kind := range []string{"Deployment", "PersistentVolumeClaim"} {
+		if o := findAll(objs, kind, ""); len(o) != 0 {
+			t.Errorf("production render has a %s: want no trial Redis", kind)
+		}
+	}
+	b := findAll(objs, "Broker", "pricefn")
+	if len(b) != 1 || str(b[0], "metadata", "annotations", "eventing.knative.dev/broker.class") != "Kafka" ||
+		str(b[0], "spec", "config", "name") != "kafka-broker-config" || get(b[0], "spec", "delivery", "retry") != float64(7) {
+		t.Errorf("Broker %v, want class Kafka with its config and the retry schedule", b)
+	}
+	dm := findAll(objs, "DomainMapping", "pricefn.example.com")
+	if len(dm) != 1 || str(dm[0], "spec", "ref", "name") != "pricefn-api" || str(dm[0], "spec", "tls", "secretName") != "pricefn-example-com-tls" {
+		t.Errorf("DomainMapping %v, want pricefn.example.com -> pricefn-api with its TLS Secret", dm)
+	}
+	const sink = "http://kafka-broker-ingress.knative-eventing.svc.cluster.local/pricefn/pricefn"
+	for _, svc := range findAll(objs, "Service", "") {
+		if str(svc, "apiVersion") != "serving.knative.dev/v1" {
+			continue
+		}
+		name, env := str(svc, "metadata", "name"), envOf(svc)
+		if name != "pricefn-pricer" && env["K_SINK"] != sink {
+			t.Errorf("%s: K_SINK %q, want the Kafka Broker's ingress %s", name, env["K_SINK"], sink)
+		}
+		if name != "pricefn-pricer" && env["PRICEFN_PUBLIC_URL"] != "https://pricefn.example.com" {
+			t.Errorf("%s: PRICEFN_PUBLIC_URL %q", name, env["PRICEFN_PUBLIC_URL"])
+		}
+		if env["PRICEFN_LOG_FORMAT"] != "json" {
+			t.Errorf("%s: extra env not rendered: %v", name, env)
+		}
+	}
+	api := findAll(objs, "Service", "pricefn-api")
+	if len(api) != 1 || envOf(api[0])["PRICEFN_TENANT_MAX_BATCHES"] != "200" || envOf(api[0])["PRICEFN_STORE"] != "secret pricefn-store/store" {
+		t.Errorf("api env %v", envOf(api[0]))
+	}
+	checkContract(t, files, nil)
+}
+
+// TestChartRefuses: settings that break a rule are refused when the chart
+// renders, by values.schema.json or by the templates' checks, with a
+// message that names the value.
+func TestChartRefuses(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		name string
+		vals string
+		want string
+	}{
+		{"containerConcurrency above Knative's limit", "services: {pricer: {containerConcurrency: 2000}}", "/services/pricer/containerConcurrency"},
+		{"timeout above Knative's maximum", "services: {api: {timeoutSeconds: 900}}", "/services/api/timeoutSeconds"},
+		{"target of zero", "services: {ingress: {target: 0}}", "/services/ingress/target"},
+		{"negative min-scale", "services: {pricer: {minScale: -1}}", "/services/pricer/minScale"},
+		{"scale as a string", "services: {pricer: {maxScale: \"50\"}}", "/services/pricer/maxScale"},
+		{"unknown setting", "services: {pricer: {concurrency: 4}}", "concurrency"},
+		{"no memory limit", "services: {pricer: {resources: {limits: {memory: null}}}}", "/services/pricer/resources/limits"},
+		{"metrics on the queue-proxy's port", "services: {api: {metricsPort: 9090}}", "/services/api/metricsPort"},
+		{"env overriding the wiring", "services: {ingress: {env: {K_SINK: http://elsewhere}}}", "/services/ingress/env"},
+		{"bad backoff policy", "broker: {delivery: {backoffPolicy: fibonacci}}", "/broker/delivery/backoffPolicy"},
+		{"store URL not Redis", "store: {url: 'http://redis:6379'}", "/store/url"},
+		{"unpinned Redis", "redis: {image: 'redis:latest'}", "/redis/image"},
+		{"Trigger timeout at the Service's", "triggers: {chunkRequested: {timeoutSeconds: 50}}", "triggers.chunkRequested.timeoutSeconds 50 must be below services.pricer.timeoutSeconds 50"},
+		{"long poll outlasting the request", "services: {aggregator: {maxWaitSeconds: 60}}", "services.aggregator: maxWaitSeconds 60 must be below timeoutSeconds 60"},
+		{"min-scale above max-scale", "services: {pricer: {minScale: 60}}", "services.pricer: minScale 60 above maxScale 50"},
+		{"no store at all", "redis: {enabled: false}", "store: give store.url"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			vals, err := chartutil.ReadValues([]byte(tt.vals))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = renderChart(c, vals.AsMap(), namespace)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("render: %v, want an error naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestChartMonitoring: monitoring.objects are rendered as they are (a
+// dashboard's "{{pod}}" legend is not a template), and so are the files
+// of knative/monitoring when that folder exists, as make deploy-helm
+// passes them (--set-file monitoring.objects.NAME=FILE).
+func TestChartMonitoring(t *testing.T) {
+	objects := map[string]any{}
+	paths, err := filepath.Glob("testdata/monitoring/*.yaml")
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("testdata/monitoring: %v %v", paths, err)
+	}
+	real, err := filepath.Glob("monitoring/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("knative/monitoring: %d files", len(real))
+	for _, p := range append(paths, real...) {
+		name := strings.TrimSuffix(filepath.Base(p), ".yaml")
+		if !regexp.MustCompile(`^[A-Za-z0-9_-]+$`).MatchString(name) {
+			t.Errorf("%s: the name %q cannot be a --set-file key (letters, digits, '-', '_')", p, name)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		objects[name] = string(data)
+	}
+	// Dashboards: every knative/monitoring/*.json, and one of testdata.
+	dashboards := map[string]any{}
+	jsonPaths, err := filepath.Glob("monitoring/*.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(jsonPaths, "testdata/monitoring/dashboard-test.json") {
+		data, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dashboards[strings.TrimSuffix(filepath.Base(p), ".json")] = string(data)
+	}
+	vals := readValues(t, productionValues)
+	vals["monitoring"] = map[string]any{"objects": objects, "dashboards": dashboards}
+	files := mustRender(t, vals)
+	text := files["monitoring.yaml"]
+	if !strings.Contains(text, `{{pod}}`) {
+		t.Errorf("monitoring.yaml lost the dashboard's {{pod}} legend:\n%s", text)
+	}
+	rendered := docs(t, map[string]string{"monitoring.yaml": text})
+	for name, src := range objects {
+		want := docs(t, map[string]string{name + ".yaml": src.(string)})
+		if len(want) == 0 {
+			t.Errorf("%s holds no object", name)
+		}
+		for _, w := range want {
+			found := false
+			for _, r := range rendered {
+				if fmt.Sprint(r) == fmt.Sprint(w) {
+					found = true
+				}
+			}
+			if !found {
+				t.Errorf("%s: %s %s not rendered as it is", name, str(w, "kind"), str(w, "metadata", "name"))
+			}
+		}
+	}
+	for name, src := range dashboards {
+		var want, got any
+		if err := json.Unmarshal([]byte(src.(string)), &want); err != nil {
+			t.Errorf("%s.json: %v", name, err)
+			continue
+		}
+		cms := findAll(rendered, "ConfigMap", "pricefn-"+name)
+		if len(cms) != 1 || str(cms[0], "metadata", "labels", "grafana_dashboard") != "1" {
+			t.Errorf("dashboard %s: ConfigMaps %v, want pricefn-%[1]s labelled grafana_dashboard", name, cms)
+			continue
+		}
+		if err := json.Unmarshal([]byte(str(cms[0], "data", name+".json")), &got); err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("dashboard %s: the ConfigMap's JSON differs from the file (%v)", name, err)
+		}
+	}
+	t.Logf("knative/monitoring: %d dashboards", len(jsonPaths))
+	if _, ok := mustRender(t, nil)["monitoring.yaml"]; ok {
+		t.Error("default render has monitoring objects, want none")
+	}
+}
