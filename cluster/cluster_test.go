@@ -25,26 +25,30 @@ const (
 	testImage = ImageRegistry + "/pricefn/pricefn:cluster-test"
 )
 
-// scaling is what a Service's PodAutoscaler must carry.
+// scaling is what a Service's PodAutoscaler must carry. utilization,
+// window and delay are its target-utilization-percentage, window and
+// scale-down-delay annotations, "" where the Service sets none.
 type scaling struct {
-	min, max, target, cc int
-	clusterLocal         bool
+	min, max, target, cc       int
+	utilization, window, delay string
+	clusterLocal               bool
 }
 
 // want are the PodAutoscalers' settings, by namespace and Service: knative/
 // (the chart's defaults) in pricefn, ci/production-values.yaml in
-// pricefn-prod.
+// pricefn-prod. The pricer's defaults are what pricefn plan chose
+// (charts/pricefn/values.yaml).
 var want = map[string]map[string]scaling{
 	"pricefn": {
 		"pricefn-api":        {min: 1, max: 10, target: 4, cc: 8},
 		"pricefn-ingress":    {min: 0, max: 10, target: 2, cc: 2, clusterLocal: true},
-		"pricefn-pricer":     {min: 0, max: 50, target: 2, cc: 4, clusterLocal: true},
+		"pricefn-pricer":     {min: 0, max: 20, target: 2, cc: 2, utilization: "100", window: "6s", delay: "0s", clusterLocal: true},
 		"pricefn-aggregator": {min: 0, max: 10, target: 50, cc: 0, clusterLocal: true},
 	},
 	"pricefn-prod": {
 		"pricefn-api":        {min: 2, max: 20, target: 4, cc: 8},
 		"pricefn-ingress":    {min: 0, max: 20, target: 2, cc: 2, clusterLocal: true},
-		"pricefn-pricer":     {min: 0, max: 200, target: 2, cc: 4, clusterLocal: true},
+		"pricefn-pricer":     {min: 0, max: 200, target: 2, cc: 4, utilization: "70", window: "60s", delay: "60s", clusterLocal: true},
 		"pricefn-aggregator": {min: 0, max: 20, target: 50, cc: 0, clusterLocal: true},
 	},
 }
@@ -217,13 +221,13 @@ func TestCluster(t *testing.T) {
 	for _, tt := range []struct {
 		name, doc, old, new, want string
 	}{
-		{"containerConcurrency above the limit (1000)", pricer, "containerConcurrency: 4", "containerConcurrency: 1001", "containerConcurrency"},
+		{"containerConcurrency above the limit (1000)", pricer, "containerConcurrency: 2", "containerConcurrency: 1001", "containerConcurrency"},
 		{"timeoutSeconds above the maximum (600)", pricer, "timeoutSeconds: 50", "timeoutSeconds: 601", "timeoutSeconds"},
 		{"min-scale above max-scale", pricer, `autoscaling.knative.dev/min-scale: "0"`, `autoscaling.knative.dev/min-scale: "60"`, "min-scale"},
 		{"a metric the KPA does not scale on", pricer, "autoscaling.knative.dev/metric: concurrency", "autoscaling.knative.dev/metric: cpu", "metric"},
 		{"a second container port", pricer, "              containerPort: 8080\n", "              containerPort: 8080\n            - name: metrics\n              containerPort: 9464\n", "ports"},
 		{"a port the queue-proxy holds", pricer, "containerPort: 8080", "containerPort: 9091", "reserved"},
-		{"an unknown field", pricer, "containerConcurrency: 4", "containerConcurrency: 4\n      maxConcurrency: 4", "maxConcurrency"},
+		{"an unknown field", pricer, "containerConcurrency: 2", "containerConcurrency: 2\n      maxConcurrency: 4", "maxConcurrency"},
 		{"a Trigger's retry not an integer", trigger, "retry: 7", `retry: "seven"`, "spec.delivery.retry"},
 		{"a Trigger's filter not an object", trigger, "    attributes:\n      type: io.pricefn.chunk.requested", `    attributes: "type=io.pricefn.chunk.requested"`, "spec.filter.attributes"},
 	} {
@@ -295,13 +299,16 @@ func (c *Cluster) checkRevision(ctx context.Context, ns, svc, rev string, w scal
 	}
 	ann := func(k string) string { return str(pa, "metadata", "annotations", "autoscaling.knative.dev/"+k) }
 	cc, _ := get(pa, "spec", "containerConcurrency").(float64)
-	line := fmt.Sprintf("%-13s %-19s PA class=%s metric=%s target=%s scale=%s..%s containerConcurrency=%d",
-		ns, svc, ann("class"), ann("metric"), ann("target"), ann("min-scale"), ann("max-scale"), int(cc))
+	line := fmt.Sprintf("%-13s %-19s PA class=%s metric=%s target=%s utilization=%q scale=%s..%s window=%q scale-down-delay=%q containerConcurrency=%d",
+		ns, svc, ann("class"), ann("metric"), ann("target"), ann("target-utilization-percentage"), ann("min-scale"), ann("max-scale"),
+		ann("window"), ann("scale-down-delay"), int(cc))
 	var problems []string
 	if ann("class") != "kpa.autoscaling.knative.dev" || ann("metric") != "concurrency" ||
 		ann("target") != strconv.Itoa(w.target) || ann("min-scale") != strconv.Itoa(w.min) ||
-		ann("max-scale") != strconv.Itoa(w.max) || int(cc) != w.cc {
-		problems = append(problems, fmt.Sprintf("PodAutoscaler %s, want KPA on concurrency, target %d, scale %d..%d, containerConcurrency %d", line, w.target, w.min, w.max, w.cc))
+		ann("max-scale") != strconv.Itoa(w.max) || int(cc) != w.cc || ann("target-utilization-percentage") != w.utilization ||
+		ann("window") != w.window || ann("scale-down-delay") != w.delay {
+		problems = append(problems, fmt.Sprintf("PodAutoscaler %s, want KPA on concurrency, target %d, utilization %q, scale %d..%d, window %q, scale-down-delay %q, containerConcurrency %d",
+			line, w.target, w.utilization, w.min, w.max, w.window, w.delay, w.cc))
 	}
 	dep, err := c.obj(ctx, "deployment", "-n", ns, rev+"-deployment")
 	if err != nil {

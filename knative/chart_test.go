@@ -12,11 +12,14 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
+	"knative.dev/serving/pkg/apis/autoscaling"
+	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	"sigs.k8s.io/yaml"
 )
 
@@ -269,7 +272,17 @@ func TestChartProduction(t *testing.T) {
 	if len(api) != 1 || envOf(api[0])["PRICEFN_TENANT_MAX_BATCHES"] != "200" || envOf(api[0])["PRICEFN_STORE"] != "secret pricefn-store/store" {
 		t.Errorf("api env %v", envOf(api[0]))
 	}
-	checkContract(t, files, nil)
+	checkContract(t, files, productionIntended)
+}
+
+// productionIntended are the settings of the chart's render with
+// ci/production-values.yaml: more pods, 2-core pricers that keep
+// Knative's utilization and window (not the defaults' 100% and 6s).
+var productionIntended = map[string]intent{
+	"pricefn-api":        {minScale: 2, maxScale: 20, target: 4, utilization: 0.7, containerConcurrency: 8, timeoutSeconds: 120, window: time.Minute},
+	"pricefn-ingress":    {minScale: 0, maxScale: 20, target: 2, utilization: 0.7, containerConcurrency: 2, timeoutSeconds: 120, clusterLocal: true, window: time.Minute},
+	"pricefn-pricer":     {minScale: 0, maxScale: 200, target: 2, utilization: 0.7, containerConcurrency: 4, timeoutSeconds: 50, clusterLocal: true, window: time.Minute, scaleDownDelay: time.Minute},
+	"pricefn-aggregator": {minScale: 0, maxScale: 20, target: 50, utilization: 0.7, containerConcurrency: 0, timeoutSeconds: 60, clusterLocal: true, window: time.Minute},
 }
 
 // TestChartRefuses: settings that break a rule are refused when the chart
@@ -296,7 +309,7 @@ func TestChartRefuses(t *testing.T) {
 		{"unpinned Redis", "redis: {image: 'redis:latest'}", "/redis/image"},
 		{"Trigger timeout at the Service's", "triggers: {chunkRequested: {timeoutSeconds: 50}}", "triggers.chunkRequested.timeoutSeconds 50 must be below services.pricer.timeoutSeconds 50"},
 		{"long poll outlasting the request", "services: {aggregator: {maxWaitSeconds: 60}}", "services.aggregator: maxWaitSeconds 60 must be below timeoutSeconds 60"},
-		{"min-scale above max-scale", "services: {pricer: {minScale: 60}}", "services.pricer: minScale 60 above maxScale 50"},
+		{"min-scale above max-scale", "services: {pricer: {minScale: 60}}", "services.pricer: minScale 60 above maxScale 20"},
 		{"no store at all", "redis: {enabled: false}", "store: give store.url"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -307,6 +320,100 @@ func TestChartRefuses(t *testing.T) {
 			_, err = renderChart(c, vals.AsMap(), namespace)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("render: %v, want an error naming %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestChartAutoscalingBounds: the pricer's targetUtilizationPercentage,
+// window and scaleDownDelay are refused by values.schema.json where
+// Knative's webhook refuses the annotation they become (utilization 1 to
+// 100, window 6s to 1h, delay 0s to 1h), and where both accept a value the
+// chart renders it as that annotation, on the pricer only.
+func TestChartAutoscalingBounds(t *testing.T) {
+	c := loadChart(t)
+	var pricer *servingv1.Service
+	for _, s := range knativeServices(t, manifestFiles(t)) {
+		if s.Name == "pricefn-pricer" {
+			pricer = s
+		}
+		if s.Name != "pricefn-pricer" {
+			for _, k := range []string{autoscaling.TargetUtilizationPercentageKey, autoscaling.WindowAnnotationKey, autoscaling.ScaleDownDelayAnnotationKey} {
+				if v, ok := s.Spec.Template.Annotations[k]; ok {
+					t.Errorf("%s: %s %q, want it unset (the chart emits it only where the values set it)", s.Name, k, v)
+				}
+			}
+		}
+	}
+	if pricer == nil {
+		t.Fatal("no pricefn-pricer in knative/")
+	}
+	for _, tt := range []struct {
+		value      string // the value's YAML
+		annotation string // what Knative gets ("": none)
+		ok         bool   // Knative admits it
+	}{
+		{"targetUtilizationPercentage: 0", "0", false},
+		{"targetUtilizationPercentage: 0.5", "0.5", false},
+		{"targetUtilizationPercentage: 1", "1", true},
+		{"targetUtilizationPercentage: 70.5", "70.5", true},
+		{"targetUtilizationPercentage: 100", "100", true},
+		{"targetUtilizationPercentage: 101", "101", false},
+		{`window: ""`, "", true},
+		{"window: 0s", "0s", false},
+		{"window: 5s", "5s", false},
+		{"window: 6s", "6s", true},
+		{"window: 90s", "90s", true},
+		{"window: 3600s", "3600s", true},
+		{"window: 3601s", "3601s", false},
+		{"window: 60m", "60m", true},
+		{"window: 61m", "61m", false},
+		{"window: 1h", "1h", true},
+		{"window: 2h", "2h", false},
+		{"scaleDownDelay: 0s", "0s", true},
+		{"scaleDownDelay: 3600s", "3600s", true},
+		{"scaleDownDelay: 3601s", "3601s", false},
+		{"scaleDownDelay: 61m", "61m", false},
+		{"scaleDownDelay: 1h", "1h", true},
+		{"scaleDownDelay: 2h", "2h", false},
+	} {
+		key, _, _ := strings.Cut(tt.value, ":")
+		annotation := map[string]string{"targetUtilizationPercentage": autoscaling.TargetUtilizationPercentageKey,
+			"window": autoscaling.WindowAnnotationKey, "scaleDownDelay": autoscaling.ScaleDownDelayAnnotationKey}[key]
+		t.Run(tt.value, func(t *testing.T) {
+			// Knative's verdict on the annotation, on the pricer of knative/.
+			s := pricer.DeepCopy()
+			delete(s.Spec.Template.Annotations, annotation)
+			if tt.annotation != "" {
+				s.Spec.Template.Annotations[annotation] = tt.annotation
+			}
+			if errs, _ := admit(s); (errs == nil) != tt.ok || (errs != nil && !strings.Contains(errs.Error(), annotation)) {
+				t.Fatalf("Knative on %s=%q: %v, want admitted %v", annotation, tt.annotation, errs, tt.ok)
+			}
+			// The chart's.
+			vals, err := chartutil.ReadValues([]byte("services: {pricer: {" + tt.value + "}}"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			files, err := renderChart(c, vals.AsMap(), namespace)
+			if !tt.ok {
+				if err == nil || !strings.Contains(err.Error(), "/services/pricer/"+key) {
+					t.Errorf("render: %v, want values.schema.json to refuse /services/pricer/%s", err, key)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			for _, svc := range knativeServices(t, files) {
+				got, set := svc.Spec.Template.Annotations[annotation]
+				want := svc.Name == "pricefn-pricer" && tt.annotation != ""
+				if set != want || (want && got != tt.annotation) {
+					t.Errorf("%s: %s %q (set %v), want %q only on the pricer", svc.Name, annotation, got, set, tt.annotation)
+				}
+				if errs, _ := admit(svc); errs != nil {
+					t.Errorf("%s: %v", svc.Name, errs)
+				}
 			}
 		})
 	}

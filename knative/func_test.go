@@ -80,8 +80,9 @@ type funcYAML struct {
 
 // TestFuncYAML checks the root func.yaml against the pricer's Service and
 // its Trigger in knative/: func deploy must make the same Service (scale,
-// target, metric, limits, containerConcurrency, visibility, Secrets,
-// probes) and the same subscription.
+// target, utilization, window, scale-down delay, metric, limits,
+// containerConcurrency, visibility, Secrets, probes) and the same
+// subscription.
 func TestFuncYAML(t *testing.T) {
 	data, err := os.ReadFile("../func.yaml")
 	if err != nil {
@@ -130,12 +131,15 @@ func TestFuncYAML(t *testing.T) {
 		want("scale.max", i32(sc.Max), ann[autoscaling.MaxScaleAnnotationKey])
 		want("scale.target", f64(sc.Target), ann[autoscaling.TargetAnnotationKey])
 		want("scale.metric", sc.Metric, ann[autoscaling.MetricAnnotationKey])
-		// The manifest keeps Knative's default utilization, 70%.
-		want("scale.utilization", f64(sc.Utilization), "70")
-		if _, set := ann[autoscaling.TargetUtilizationPercentageKey]; set {
-			t.Errorf("manifest sets %s: compare it", autoscaling.TargetUtilizationPercentageKey)
+		// func writes scale.utilization as the annotation: the manifest's,
+		// or Knative's default, 70%.
+		utilization, set := ann[autoscaling.TargetUtilizationPercentageKey]
+		if !set {
+			utilization = "70"
 		}
-		for _, k := range []string{autoscaling.ClassAnnotationKey, autoscaling.ScaleDownDelayAnnotationKey} {
+		want("scale.utilization", f64(sc.Utilization), utilization)
+		// The knobs func's scale options lack go in deploy.annotations.
+		for _, k := range []string{autoscaling.ClassAnnotationKey, autoscaling.WindowAnnotationKey, autoscaling.ScaleDownDelayAnnotationKey} {
 			want(k, f.Deploy.Annotations[k], ann[k])
 		}
 		want(netapi.IngressClassAnnotationKey, f.Deploy.Annotations[netapi.IngressClassAnnotationKey], s.Annotations[netapi.IngressClassAnnotationKey])

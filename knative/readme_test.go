@@ -198,7 +198,10 @@ func TestReadmeKnCommands(t *testing.T) {
 	}
 	// The comparison has teeth: each change is caught.
 	for _, mut := range [][2]string{
-		{"--concurrency-target 2 --concurrency-limit 4", "--concurrency-target 2 --concurrency-limit 5"},
+		{"--concurrency-target 4 --concurrency-limit 8", "--concurrency-target 4 --concurrency-limit 5"},
+		{"--scale-max 20 --concurrency-target 2 --concurrency-limit 2", "--scale-max 20 --concurrency-target 2 --concurrency-limit 4"},
+		{"autoscaling.knative.dev/window=6s", "autoscaling.knative.dev/window=60s"},
+		{"autoscaling.knative.dev/target-utilization-percentage=100", "autoscaling.knative.dev/target-utilization-percentage=70"},
 		{"--arg pricer", "--arg aggregator"},
 		{"--scale-min 1 --scale-max 10", "--scale-min 0 --scale-max 10"},
 		{"--env PRICEFN_MAX_WAIT=50s", "--env PRICEFN_MAX_WAIT=60s"},

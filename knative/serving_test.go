@@ -89,23 +89,31 @@ func manifestFiles(t *testing.T) map[string]string {
 }
 
 // intent is what a Service is meant to be: its autoscaling and limits.
+// utilization (the fraction of target the KPA aims at), window (the stable
+// window) and scaleDownDelay are what the KPA uses: the annotation, else
+// config-autoscaler's default (0.7, 60s, 0s).
 type intent struct {
 	minScale, maxScale   int32
 	target               float64
+	utilization          float64
 	containerConcurrency int64
 	timeoutSeconds       int64
 	clusterLocal         bool
+	window               time.Duration
 	scaleDownDelay       time.Duration
 }
 
 // intended are the settings of knative/ (the chart's defaults).
 var intended = map[string]intent{
 	// The front door keeps a pod up; its target is below its hard limit.
-	"pricefn-api": {minScale: 1, maxScale: 10, target: 4, containerConcurrency: 8, timeoutSeconds: 120},
+	"pricefn-api": {minScale: 1, maxScale: 10, target: 4, utilization: 0.7, containerConcurrency: 8, timeoutSeconds: 120, window: time.Minute},
 	// Event receivers scale to zero and are reachable only in the cluster.
-	"pricefn-ingress":    {minScale: 0, maxScale: 10, target: 2, containerConcurrency: 2, timeoutSeconds: 120, clusterLocal: true},
-	"pricefn-pricer":     {minScale: 0, maxScale: 50, target: 2, containerConcurrency: 4, timeoutSeconds: 50, clusterLocal: true, scaleDownDelay: 30 * time.Second},
-	"pricefn-aggregator": {minScale: 0, maxScale: 10, target: 50, containerConcurrency: 0, timeoutSeconds: 60, clusterLocal: true},
+	"pricefn-ingress": {minScale: 0, maxScale: 10, target: 2, utilization: 0.7, containerConcurrency: 2, timeoutSeconds: 120, clusterLocal: true, window: time.Minute},
+	// The pricer's settings are what pricefn plan chose (charts/pricefn/
+	// values.yaml): aim at the 2 chunks a pod takes, a 6 s window and no
+	// scale-down delay, at most 20 pods.
+	"pricefn-pricer":     {minScale: 0, maxScale: 20, target: 2, utilization: 1, containerConcurrency: 2, timeoutSeconds: 50, clusterLocal: true, window: 6 * time.Second},
+	"pricefn-aggregator": {minScale: 0, maxScale: 10, target: 50, utilization: 0.7, containerConcurrency: 0, timeoutSeconds: 60, clusterLocal: true, window: time.Minute},
 }
 
 // TestKnativeAdmitsServices puts every Knative Service of knative/ and of
@@ -139,11 +147,12 @@ func TestKnativeAdmitsServices(t *testing.T) {
 // TestAutoscalingContract checks each Service of knative/ against its
 // intent through the PodAutoscaler that Knative's revision reconciler
 // makes of it (resources.MakePA) and reads back with the library's
-// accessors: KPA class, concurrency metric, target, scale bounds,
-// containerConcurrency, scale-down delay. It also checks what Knative does
-// not: cluster-local visibility of the event receivers, Kourier's ingress
-// class, requests and limits, timeouts above the Triggers' attempt
-// timeouts, and no setting that listens on a port the queue-proxy holds.
+// accessors: KPA class, concurrency metric, target, target utilization,
+// scale bounds, containerConcurrency, stable window, scale-down delay. It
+// also checks what Knative does not: cluster-local visibility of the event
+// receivers, Kourier's ingress class, requests and limits, timeouts above
+// the Triggers' attempt timeouts, and no setting that listens on a port
+// the queue-proxy holds.
 func TestAutoscalingContract(t *testing.T) {
 	checkContract(t, manifestFiles(t), intended)
 }
@@ -199,9 +208,20 @@ func checkContract(t *testing.T, files map[string]string, want map[string]intent
 				t.Errorf("unexpected Service %s", svc.Name)
 				continue
 			}
-			delay, _ := pa.ScaleDownDelay()
-			got := intent{minScale: minScale, maxScale: maxScale, target: target, containerConcurrency: cc,
-				timeoutSeconds: *tmpl.Spec.TimeoutSeconds, clusterLocal: clusterLocal, scaleDownDelay: delay}
+			utilization, ok := pa.TargetUtilization()
+			if !ok {
+				utilization = asCfg.ContainerConcurrencyTargetFraction
+			}
+			window, ok := pa.Window()
+			if !ok {
+				window = asCfg.StableWindow
+			}
+			delay, ok := pa.ScaleDownDelay()
+			if !ok {
+				delay = asCfg.ScaleDownDelay
+			}
+			got := intent{minScale: minScale, maxScale: maxScale, target: target, utilization: utilization, containerConcurrency: cc,
+				timeoutSeconds: *tmpl.Spec.TimeoutSeconds, clusterLocal: clusterLocal, window: window, scaleDownDelay: delay}
 			if got != w {
 				t.Errorf("%s: %+v, want %+v", svc.Name, got, w)
 			}
@@ -343,9 +363,9 @@ func TestKnativeRefuses(t *testing.T) {
 		})
 	}
 	// Unknown fields are refused by the strict decoding.
-	bad := strings.Replace(manifestFiles(t)["services.yaml"], "containerConcurrency: 4", "containerConcurrency: 4\n      maxConcurrency: 4", 1)
+	doc := regexp.MustCompile(`(?m)^---\s*$`).Split(manifestFiles(t)["services.yaml"], -1)[2]
+	doc = strings.Replace(doc, "\n      containerConcurrency: ", "\n      maxConcurrency: 4\n      containerConcurrency: ", 1)
 	var s servingv1.Service
-	doc := regexp.MustCompile(`(?m)^---\s*$`).Split(bad, -1)[2]
 	if err := yaml.UnmarshalStrict([]byte(doc), &s); err == nil || !strings.Contains(err.Error(), "maxConcurrency") {
 		t.Errorf("unknown field: %v, want an error naming maxConcurrency", err)
 	}

@@ -53,7 +53,7 @@ func TestPlanTextAndPlot(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	for _, want := range []string{"workload: 32 requests", "containerConcurrency 4, scale 0..50", "scale-down delay 30s", "pod-seconds", "timeline"} {
+	for _, want := range []string{"workload: 32 requests", "containerConcurrency 2, scale 0..20", "stable window 6s", "pod-seconds", "timeline"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

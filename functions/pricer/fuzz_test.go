@@ -3,7 +3,9 @@ package pricer_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 
@@ -20,6 +22,10 @@ func FuzzHandle(f *testing.F) {
 	f.Add([]byte(`{"batchId":"b1","index":0,"chunks":1,"offset":0,"batch":{"valuationDate":"2026-11-25","trades":[]}}`))
 	fn := pricer.New(pricer.Options{Workers: 1})
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// An input that takes seconds is a fault: crash the worker with
+		// it rather than stall the fuzzer.
+		watchdog := time.AfterFunc(5*time.Second, func() { panic(fmt.Sprintf("pricer: input took over 5s: %q", data)) })
+		defer watchdog.Stop()
 		// Valid trades of great cost (a Monte Carlo of millions of paths)
 		// are input too, but pricing them would stall the fuzzer.
 		var c events.ChunkRequested

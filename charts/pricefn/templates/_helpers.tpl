@@ -48,14 +48,22 @@ annotations:
 
 {{/*
 Autoscaling annotations of a revision template: the KPA on concurrency,
-with the Service's target and scale bounds (dict "s" SETTINGS).
+with the Service's target and scale bounds (dict "s" SETTINGS), and
+target-utilization-percentage, window and scale-down-delay only when the
+Service sets them (Knative's defaults otherwise: 70, 60s, 0s).
 */}}
 {{- define "pricefn.autoscaling" -}}
 autoscaling.knative.dev/class: kpa.autoscaling.knative.dev
 autoscaling.knative.dev/metric: concurrency
 autoscaling.knative.dev/target: {{ .s.target | toString | quote }}
+{{- with get .s "targetUtilizationPercentage" }}
+autoscaling.knative.dev/target-utilization-percentage: {{ . | toString | quote }}
+{{- end }}
 autoscaling.knative.dev/min-scale: {{ .s.minScale | toString | quote }}
 autoscaling.knative.dev/max-scale: {{ .s.maxScale | toString | quote }}
+{{- with get .s "window" }}
+autoscaling.knative.dev/window: {{ . | quote }}
+{{- end }}
 {{- with get .s "scaleDownDelay" }}
 autoscaling.knative.dev/scale-down-delay: {{ . | quote }}
 {{- end }}
