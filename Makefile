@@ -5,7 +5,7 @@ ADDR     ?= :8080
 BENCH    ?= .
 BENCHTIME?= 1s
 
-.PHONY: all build run test deps check fmt vet unit race fuzz fuzz-short chaos bench bench-pipeline clean images deploy deploy-helm cluster-test observe
+.PHONY: all build run test deps check fmt vet unit race fuzz fuzz-short chaos bench bench-pipeline bench-compare clean images deploy deploy-helm cluster-test observe
 
 all: build
 
@@ -17,8 +17,9 @@ run: build
 	$(BIN) dev --addr $(ADDR)
 
 # Everything CI runs: formatting, vet, the unit and end-to-end tests under
-# the race detector. The tests start their own redis-server (and the
-# monitoring test its own prometheus): deps installs Debian's when missing.
+# the race detector. The tests start their own redis-server and prometheus
+# and drive chromium (the console): deps installs Debian's redis-server and
+# chromium when missing, the monitoring test its prometheus.
 test: deps check race fuzz-short
 
 deps:
@@ -26,6 +27,10 @@ deps:
 		echo "installing redis-server (the store tests start their own)"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
 	@command -v redis-server >/dev/null 2>&1 || { echo "redis-server is needed by the tests: apt-get install redis-server"; exit 1; }
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium (the console's browser tests drive Debian's)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 || { echo "chromium is needed by the console's tests: apt-get install chromium"; exit 1; }
 
 check: fmt vet
 
@@ -80,6 +85,13 @@ bench:
 N ?= 100000
 bench-pipeline: build
 	N=$(N) bench/pipeline.sh
+
+# Our engines against QuantLib's on the same trades, one invocation: a
+# table of figure, ours, QuantLib, ratio (bench/README.md). Builds the C++
+# side (bench/quantlib) when missing; MIN is the least CPU seconds a figure.
+MIN ?= 0.3
+bench-compare:
+	MIN=$(MIN) bench/compare.sh
 
 # Knative, for users with a registry and ko (not run here: neither is
 # reachable). KO_DOCKER_REPO is where ko pushes; knative/ and the chart use

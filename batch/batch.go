@@ -6,11 +6,9 @@
 package batch
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 )
 
 // Batch is the document a client submits: market data and trades.
@@ -26,12 +24,18 @@ type Batch struct {
 	Deadline string     `json:"deadline,omitempty"`
 	Market   MarketData `json:"market"`
 	Trades   []Trade    `json:"trades"`
+	// Scenarios holds the batch's scenarios, risk and scenarioDetail
+	// (wire format section 1c), read and written as top-level fields.
+	Scenarios ScenarioRun `json:"-"`
 }
 
 // MarketData is the market section of a batch.
 type MarketData struct {
 	Curves      map[string]CurveData      `json:"curves,omitempty"`
 	Underlyings map[string]UnderlyingData `json:"underlyings,omitempty"`
+	// rawCurves and rawUnderlyings hold each entry's JSON as Decode read
+	// it, for chunks built by concatenation (Batch.ChunkJSON).
+	rawCurves, rawUnderlyings map[string][]byte
 }
 
 // UnderlyingData is one underlying as the wire format gives it.
@@ -43,6 +47,36 @@ type UnderlyingData struct {
 	// Heston is the underlying's Heston model, for european trades with
 	// "model": "heston" (wire-format.md section 1b).
 	Heston *HestonData `json:"heston,omitempty"`
+}
+
+func (u *UnderlyingData) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "spot":
+		return true, v.num("spot", &u.Spot)
+	case "dividendYield":
+		return true, v.numv("dividendYield", &u.DividendYield)
+	case "vol":
+		return true, v.num("vol", &u.Vol)
+	case "curve":
+		return true, v.str("curve", &u.Curve)
+	case "heston":
+		if v.kind == kindNull {
+			u.Heston = nil
+			return true, nil
+		}
+		h := &HestonData{}
+		err := v.decodeObject(h)
+		var te *typeError
+		switch {
+		case errors.As(err, &te):
+			te.field = joinPath("heston", te.field)
+		case err != nil:
+			err = fmt.Errorf("heston: %w", err)
+		}
+		u.Heston = h
+		return true, err
+	}
+	return false, nil
 }
 
 // HestonData is an underlying's Heston model as the wire format gives it:
@@ -57,6 +91,22 @@ type HestonData struct {
 	Rho   *float64 `json:"rho"`
 }
 
+func (h *HestonData) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "v0":
+		return true, v.num("v0", &h.V0)
+	case "kappa":
+		return true, v.num("kappa", &h.Kappa)
+	case "theta":
+		return true, v.num("theta", &h.Theta)
+	case "sigma":
+		return true, v.num("sigma", &h.Sigma)
+	case "rho":
+		return true, v.num("rho", &h.Rho)
+	}
+	return false, nil
+}
+
 // Trade is one trade: its raw JSON and the fields every trade type shares,
 // read from it when the batch is decoded.
 type Trade struct {
@@ -69,18 +119,21 @@ type Trade struct {
 	Raw        json.RawMessage
 	// quantity is the trade's quantity as the header read it.
 	quantity quantityField
+	// terms is the trade decoded by its type's decoder (Decode), or err
+	// the fault of its own fields that fails it alone (Compile).
+	terms any
+	err   error
 }
 
 // tradeHeader is what Decode reads of every trade before its type's own
 // decoder: the fields every type shares and every field that a registry
 // entry may declare as a market reference.
 type tradeHeader struct {
-	ID            *string       `json:"id"`
-	Type          string        `json:"type"`
-	Underlying    string        `json:"underlying"`
-	Curve         string        `json:"curve"`
-	ForecastCurve string        `json:"forecastCurve"`
-	Quantity      quantityField `json:"quantity"`
+	Type          string
+	Underlying    string
+	Curve         string
+	ForecastCurve string
+	Quantity      quantityField
 }
 
 // ref returns the header's value of the reference field, and whether the
@@ -105,67 +158,12 @@ type quantityField struct {
 	kind string // the JSON kind of anything else ("string", "object", ...)
 }
 
-// UnmarshalJSON keeps the value's text or kind; it never fails.
-func (q *quantityField) UnmarshalJSON(b []byte) error {
-	switch {
-	case string(b) == "null":
-		*q = quantityField{}
-	case len(b) > 0 && (b[0] == '-' || b[0] >= '0' && b[0] <= '9'):
-		*q = quantityField{set: true, num: string(b)}
-	default:
-		*q = quantityField{set: true, kind: jsonValueKind(b)}
-	}
-	return nil
-}
-
-// jsonValueKind names the kind of the JSON value b, as encoding/json's
-// errors do.
-func jsonValueKind(b []byte) string {
-	switch b[0] {
-	case '"':
-		return "string"
-	case '{':
-		return "object"
-	case '[':
-		return "array"
-	case 't', 'f':
-		return "bool"
-	}
-	return "number"
-}
-
 // MarshalJSON writes the trade's raw JSON.
 func (t Trade) MarshalJSON() ([]byte, error) {
 	if len(t.Raw) == 0 {
 		return []byte("null"), nil
 	}
 	return t.Raw, nil
-}
-
-// UnmarshalJSON keeps the raw JSON and reads the shared fields.
-func (t *Trade) UnmarshalJSON(b []byte) error {
-	var h tradeHeader
-	if err := json.Unmarshal(b, &h); err != nil {
-		return err
-	}
-	*t = Trade{Type: h.Type, Raw: append(json.RawMessage(nil), b...), quantity: h.Quantity}
-	if h.ID != nil {
-		t.ID = *h.ID
-	}
-	// A trade of an unknown type names nothing: it fails alone (Compile).
-	if tt, ok := tradeTypes[h.Type]; ok {
-		for _, r := range tt.refs() {
-			name, _ := h.ref(r.field)
-			switch {
-			case name == "":
-			case r.kind == underlyingRef:
-				t.Underlying = name
-			default:
-				t.Curves = append(t.Curves, name)
-			}
-		}
-	}
-	return nil
 }
 
 // Error is a fault of the batch as a whole: it cannot be priced at all.
@@ -200,114 +198,5 @@ func IsBatchError(err error) bool {
 // MaxTrades bounds the trades of one batch.
 const MaxTrades = 5_000_000
 
-// Decode reads one batch document strictly: unknown fields are errors, and
-// so is anything after the document. It checks the batch's shape (ids
-// present and unique, trade types named); Compile checks the rest.
-func Decode(r io.Reader) (*Batch, error) {
-	dec := json.NewDecoder(r)
-	dec.DisallowUnknownFields()
-	var b Batch
-	if err := dec.Decode((*batchFields)(&b)); err != nil {
-		return nil, jsonError(err)
-	}
-	if dec.More() {
-		return nil, batchErr("", "unexpected data after the batch document")
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, batchErr("", "unexpected data after the batch document")
-	}
-	if err := b.checkShape(); err != nil {
-		return nil, err
-	}
-	return &b, nil
-}
-
-// DecodeBytes is Decode for a document in memory.
-func DecodeBytes(data []byte) (*Batch, error) { return Decode(bytes.NewReader(data)) }
-
-// batchFields is Batch without its methods, for encoding/json to fill.
+// batchFields is Batch without its methods, for encoding/json to write.
 type batchFields Batch
-
-// UnmarshalJSON decodes a batch embedded in another document (a chunk
-// event's data) as strictly as Decode does: unknown fields and a bad shape
-// are errors.
-func (b *Batch) UnmarshalJSON(data []byte) error {
-	nb, err := DecodeBytes(data)
-	if err != nil {
-		return err
-	}
-	*b = *nb
-	return nil
-}
-
-// checkShape checks what Decode promises: a valuation date is given, trades
-// are objects with unique non-empty ids and a type.
-func (b *Batch) checkShape() error {
-	if b.ValuationDate == "" {
-		return batchErr("valuationDate", "is required (YYYY-MM-DD)")
-	}
-	if b.Trades == nil {
-		return batchErr("trades", "is required (a list of trades)")
-	}
-	if len(b.Trades) > MaxTrades {
-		return batchErr("trades", "has %d trades, more than the limit of %d", len(b.Trades), MaxTrades)
-	}
-	seen := make(map[string]int, len(b.Trades))
-	for i, t := range b.Trades {
-		field := fmt.Sprintf("trades[%d]", i)
-		if len(t.Raw) == 0 || t.Raw[0] != '{' {
-			return batchErr(field, "must be an object")
-		}
-		if t.ID == "" {
-			return batchErr(field+".id", "is required (a non-empty string)")
-		}
-		if j, dup := seen[t.ID]; dup {
-			return batchErr(field+".id", "duplicate trade id %q (also trades[%d])", t.ID, j)
-		}
-		seen[t.ID] = i
-		if t.Type == "" {
-			return batchErr(field+".type", "is required for trade %q", t.ID)
-		}
-	}
-	return nil
-}
-
-// jsonError turns an encoding/json error into a batch Error with the field
-// path and offending value where json gives them.
-func jsonError(err error) error {
-	var syn *json.SyntaxError
-	var typ *json.UnmarshalTypeError
-	switch {
-	case errors.As(err, &syn):
-		return &Error{Reason: fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, syn), Err: err}
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			field = "(document)"
-		}
-		return &Error{Field: field, Reason: fmt.Sprintf("must be %s, got JSON %s", jsonKind(typ.Type.Kind().String()), typ.Value), Err: err}
-	case errors.Is(err, io.EOF):
-		return &Error{Reason: "empty document, want a batch JSON object", Err: err}
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return &Error{Reason: "malformed JSON: unexpected end of document", Err: err}
-	}
-	return &Error{Reason: err.Error(), Err: err}
-}
-
-func jsonKind(k string) string {
-	switch k {
-	case "float64", "float32":
-		return "a number"
-	case "int", "int64", "int32", "uint", "uint64", "uint32":
-		return "a whole number"
-	case "string":
-		return "a string"
-	case "slice":
-		return "a list"
-	case "struct", "map":
-		return "an object"
-	case "bool":
-		return "true or false"
-	}
-	return k
-}

@@ -28,28 +28,58 @@ type bootstrapWire struct {
 	swapLegsWire
 }
 
+func (w *bootstrapWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "type":
+		return true, v.str("type", &w.Type)
+	case "rate":
+		return true, v.num("rate", &w.Rate)
+	case "start":
+		return true, v.str("start", &w.Start)
+	case "maturity":
+		return true, v.str("maturity", &w.Maturity)
+	case "tenor":
+		return true, v.str("tenor", &w.Tenor)
+	case "dayCount":
+		return true, v.str("dayCount", &w.DayCount)
+	}
+	return anyField(k, v, &w.rollsWire, &w.swapLegsWire)
+}
+
 // buildBootstrapCurve builds a curve from deposits and par swap rates:
 // raw is the JSON list of instruments, field its path for messages.
 func buildBootstrapCurve(field string, raw json.RawMessage, asOf dates.Date) (pricing.YieldCurve, error) {
-	var items []json.RawMessage
-	if err := json.Unmarshal(raw, &items); err != nil {
+	s := scanner{data: raw}
+	list, err := s.value(0)
+	if err == nil && list.kind != kindArray {
+		err = errors.New("not a list")
+	}
+	if err != nil {
 		return nil, &Error{Field: field, Reason: "must be a list of instruments", Err: err}
 	}
-	if len(items) == 0 {
-		return nil, batchErr(field, "must list at least one instrument")
-	}
-	quotes := make([]market.Quote, len(items))
-	for i, item := range items {
+	var quotes []market.Quote
+	err = list.elements(field, func(i int, item value) error {
 		f := fmt.Sprintf("%s[%d]", field, i)
 		var w bootstrapWire
-		if err := decodeStrict(item, &w); err != nil {
-			return nil, &Error{Field: f, Reason: err.Error(), Err: err}
+		if err := item.decodeObject(&w); err != nil {
+			var te *typeError
+			if errors.As(err, &te) && te.field == "" {
+				return &Error{Field: f, Reason: "must be an object, got JSON " + te.got, Err: err}
+			}
+			return &Error{Field: f, Reason: err.Error(), Err: err}
 		}
 		q, err := w.quote(asOf)
 		if err != nil {
-			return nil, &Error{Field: f, Reason: err.Error(), Err: err}
+			return &Error{Field: f, Reason: err.Error(), Err: err}
 		}
-		quotes[i] = q
+		quotes = append(quotes, q)
+		return nil
+	})
+	if err != nil {
+		return nil, asError(field, err)
+	}
+	if len(quotes) == 0 {
+		return nil, batchErr(field, "must list at least one instrument")
 	}
 	c, err := market.Bootstrap(asOf, quotes)
 	if err != nil {

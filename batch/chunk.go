@@ -16,11 +16,23 @@ const (
 	DefaultChunkTrades = 10_000
 	// DefaultChunkBytes caps the trades' JSON in one chunk.
 	DefaultChunkBytes = 4 << 20
-	// tradeOverhead is the per-trade cost of carrying a trade through a
-	// chunk (decode, compile, encode the result), in nanoseconds, added to
-	// the engine's estimate.
-	tradeOverhead = 2_000
+	// TradeOverhead is the per-trade cost of carrying a trade through a
+	// chunk (decode, compile, encode the result, the events around it), in
+	// nanoseconds of one core, that Plan adds to the engine's estimate
+	// (Job.Cost): ChunkCost.
+	TradeOverhead = 2_000
 )
+
+// ChunkCost returns the estimated time of pricing trades [lo, hi) of the
+// job as one chunk, in nanoseconds of one core: each trade's Cost plus
+// TradeOverhead, the figure Plan packs against ChunkOptions.TargetCost.
+func (j *Job) ChunkCost(lo, hi int) float64 {
+	var ns float64
+	for i := lo; i < hi; i++ {
+		ns += j.Cost(i) + TradeOverhead
+	}
+	return ns
+}
 
 // ChunkOptions tunes Plan. The zero value uses the defaults.
 type ChunkOptions struct {
@@ -62,7 +74,7 @@ func Plan(b *Batch, j *Job, opt ChunkOptions) []int {
 	var cost float64
 	var n, size int
 	for i := range b.Trades {
-		c := j.Cost(i) + tradeOverhead
+		c := j.Cost(i) + TradeOverhead
 		s := len(b.Trades[i].Raw)
 		if n == 0 || cost+c > target || n+1 > maxTrades || size+s > maxBytes {
 			offsets = append(offsets, i)
@@ -78,7 +90,8 @@ func Plan(b *Batch, j *Job, opt ChunkOptions) []int {
 // Subset returns the batch of trades [lo, hi) of b, carrying only the
 // market data those trades use: the curves and underlyings they name and
 // the curves of those underlyings. It keeps b's id, valuation date and
-// measures and shares the trades' raw JSON with b.
+// measures, and shares the raw JSON of the trades and market entries with
+// b (MarshalJSON writes them as they are).
 //
 // It panics if the range is out of bounds.
 func (b *Batch) Subset(lo, hi int) *Batch {
@@ -94,6 +107,12 @@ func (b *Batch) Subset(lo, hi int) *Batch {
 				out.Market.Underlyings = map[string]UnderlyingData{}
 			}
 			out.Market.Underlyings[t.Underlying] = u
+			if raw, ok := b.Market.rawUnderlyings[t.Underlying]; ok {
+				if out.Market.rawUnderlyings == nil {
+					out.Market.rawUnderlyings = map[string][]byte{}
+				}
+				out.Market.rawUnderlyings[t.Underlying] = raw
+			}
 			if u.Curve != "" {
 				curves[u.Curve] = true
 			}
@@ -105,6 +124,12 @@ func (b *Batch) Subset(lo, hi int) *Batch {
 				out.Market.Curves = map[string]CurveData{}
 			}
 			out.Market.Curves[name] = c
+			if raw, ok := b.Market.rawCurves[name]; ok {
+				if out.Market.rawCurves == nil {
+					out.Market.rawCurves = map[string][]byte{}
+				}
+				out.Market.rawCurves[name] = raw
+			}
 		}
 	}
 	return out

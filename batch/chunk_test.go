@@ -29,7 +29,7 @@ func TestChunkedPricingIsIdentical(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			whole, err := batch.Price(context.Background(), b, batch.Options{})
+			whole, err := batch.Price(context.Background(), b, batch.Options{Engines: fewPaths})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,7 +52,7 @@ func TestChunkedPricingIsIdentical(t *testing.T) {
 				if err != nil {
 					t.Fatalf("chunk %d does not decode: %v", i, err)
 				}
-				rs, err := batch.Price(context.Background(), cb, batch.Options{Workers: 1})
+				rs, err := batch.Price(context.Background(), cb, batch.Options{Workers: 1, Engines: fewPaths})
 				if err != nil {
 					t.Fatalf("chunk %d: %v", i, err)
 				}

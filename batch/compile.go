@@ -1,8 +1,6 @@
 package batch
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -15,6 +13,7 @@ import (
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
+	"github.com/pricefn/pricefn/pricing/engine"
 )
 
 // Job is a compiled batch: market data built, every trade decoded into an
@@ -27,6 +26,8 @@ type Job struct {
 	Want    pricing.Measures
 	trades  []compiled
 	engines *Engines
+	// scen is the batch's scenarios compiled, nil without any.
+	scen *scenarioSet
 }
 
 // compiled is one trade ready to price.
@@ -39,10 +40,11 @@ type compiled struct {
 
 // priceable is a decoded trade bound to its engine.
 type priceable interface {
-	// price values the trade for one unit of quantity.
-	price(m *pricing.Market, want pricing.Measures) (pricing.Result, error)
-	// cost estimates the time price takes, in nanoseconds, for chunking.
-	cost() float64
+	// priceUnit values the trade for one unit of quantity into r.
+	priceUnit(r *pricing.Result, m *pricing.Market, want pricing.Measures) error
+	// costNS estimates the time priceUnit takes, in nanoseconds, for
+	// chunking.
+	costNS() float64
 }
 
 // Compile is CompileWith with every engine's default settings.
@@ -108,14 +110,23 @@ func CompileWith(b *Batch, e Engines) (*Job, error) {
 			}
 		}
 	}
-	j.trades = compileTrades(b.Trades, asOf, broken, j.engines)
+	env := &compileEnv{m: &j.Market, e: j.engines, equities: make(map[string]*engine.EquityMarket, len(j.Market.Underlyings))}
+	for name := range j.Market.Underlyings {
+		if em, err := engine.BindEquity(&j.Market, name); err == nil {
+			env.equities[name] = em
+		}
+	}
+	if j.scen, err = compileScenarios(b, j); err != nil { // before the costly part
+		return nil, err
+	}
+	j.trades = compileTrades(b.Trades, env, broken)
 	return j, nil
 }
 
 // compileTrades decodes every trade, spread over the cores: decoding a
 // trade's JSON costs far more than pricing a European, so a large batch
 // would otherwise spend most of its time here on one core.
-func compileTrades(trades []Trade, asOf dates.Date, broken map[string]*Error, e *Engines) []compiled {
+func compileTrades(trades []Trade, env *compileEnv, broken map[string]*Error) []compiled {
 	out := make([]compiled, len(trades))
 	const span = 256 // trades per task: large enough to make scheduling free
 	var g errgroup.Group
@@ -124,7 +135,7 @@ func compileTrades(trades []Trade, asOf dates.Date, broken map[string]*Error, e 
 		hi := min(lo+span, len(trades))
 		g.Go(func() error {
 			for i := lo; i < hi; i++ {
-				out[i] = compileTrade(&trades[i], asOf, broken, e)
+				out[i] = compileTrade(&trades[i], env, broken)
 			}
 			return nil
 		})
@@ -134,7 +145,7 @@ func compileTrades(trades []Trade, asOf dates.Date, broken map[string]*Error, e 
 }
 
 // compileTrade decodes one trade; any fault becomes the trade's error.
-func compileTrade(t *Trade, asOf dates.Date, broken map[string]*Error, e *Engines) compiled {
+func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error) compiled {
 	c := compiled{id: t.ID, qty: 1}
 	fail := func(err error) compiled {
 		c.err = fmt.Errorf("trade %s: %w", t.ID, err)
@@ -144,7 +155,7 @@ func compileTrade(t *Trade, asOf dates.Date, broken map[string]*Error, e *Engine
 	if !ok {
 		return fail(fmt.Errorf("unknown type %q (valid: %s)", t.Type, strings.Join(TradeTypes(), ", ")))
 	}
-	if t.Underlying != "" {
+	if t.Underlying != "" && len(broken) > 0 {
 		if err, bad := broken["underlying "+t.Underlying]; bad {
 			return fail(&UnusableError{Kind: "underlying", Name: t.Underlying, Err: err})
 		}
@@ -164,7 +175,10 @@ func compileTrade(t *Trade, asOf dates.Date, broken map[string]*Error, e *Engine
 		}
 		c.qty = v
 	}
-	p, err := tt.compile(t.Raw, asOf, e)
+	if t.err != nil {
+		return fail(t.err)
+	}
+	p, err := tt.compile(t.terms, env)
 	if err != nil {
 		return fail(err)
 	}
@@ -195,39 +209,6 @@ func (e *UnusableError) Error() string {
 }
 
 func (e *UnusableError) Unwrap() error { return e.Err }
-
-// decodeStrict decodes a trade's JSON into v, rejecting unknown fields.
-func decodeStrict(raw []byte, v any) error {
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return tradeJSONError(err)
-	}
-	return nil
-}
-
-// tradeJSONError rewords an encoding/json error about one trade's field.
-func tradeJSONError(err error) error {
-	var typ *json.UnmarshalTypeError
-	if errors.As(err, &typ) {
-		return fmt.Errorf("%s must be %s, got JSON %s", wireField(typ.Field), jsonKind(typ.Type.Kind().String()), typ.Value)
-	}
-	return errors.New(strings.TrimPrefix(err.Error(), "json: "))
-}
-
-// wireField returns the JSON path of an encoding/json error's field less
-// the names of the wire structs embedded on the way ("optionWire.strike"
-// is "strike"): no wire field name ends in "Wire".
-func wireField(path string) string {
-	parts := strings.Split(path, ".")
-	out := parts[:0]
-	for _, p := range parts {
-		if p != "common" && !strings.HasSuffix(p, "Wire") {
-			out = append(out, p)
-		}
-	}
-	return strings.Join(out, ".")
-}
 
 // parseMeasures reads the batch's measure names; none means npv. With npv
 // comes npvStdErr, which only Monte Carlo engines set.
@@ -284,7 +265,7 @@ func (j *Job) Len() int { return len(j.trades) }
 // that fails to compile costs almost nothing.
 func (j *Job) Cost(i int) float64 {
 	if c := j.trades[i]; c.p != nil {
-		return c.p.cost()
+		return c.p.costNS()
 	}
 	return 50
 }

@@ -3,6 +3,7 @@ package batch
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
@@ -10,13 +11,18 @@ import (
 	"github.com/pricefn/pricefn/pricing/instrument"
 )
 
-// common holds the fields every trade type accepts. Decode and Compile
-// have read them already (the quantity from the trade's header); a type's
-// wire form embeds them so that its strict decoding knows them.
-type common struct {
-	ID       string        `json:"id"`
-	Type     string        `json:"type"`
-	Quantity quantityField `json:"quantity"`
+// common stands for the fields every trade type accepts (id, type,
+// quantity), which Decode reads into the trade's header: a type's wire
+// form embeds it so that its setField knows them.
+type common struct{}
+
+// setField knows the shared fields, which Decode has read already.
+func (*common) setField(k []byte, _ value) (bool, error) {
+	switch string(k) {
+	case "id", "type", "quantity":
+		return true, nil
+	}
+	return false, nil
 }
 
 // optionWire is the wire form of a plain equity option.
@@ -26,6 +32,20 @@ type optionWire struct {
 	Right      string   `json:"right"`
 	Strike     *float64 `json:"strike"`
 	Expiry     string   `json:"expiry"`
+}
+
+func (w *optionWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "underlying":
+		return true, v.str("underlying", &w.Underlying)
+	case "right":
+		return true, v.str("right", &w.Right)
+	case "strike":
+		return true, v.num("strike", &w.Strike)
+	case "expiry":
+		return true, v.str("expiry", &w.Expiry)
+	}
+	return w.common.setField(k, v)
 }
 
 // option converts and validates the shared option terms.
@@ -56,30 +76,42 @@ func (w *optionWire) option(asOf dates.Date) (instrument.Option, error) {
 	return o, o.Validate(asOf)
 }
 
-// optionTerms is a wire form that starts with a plain option's fields.
-type optionTerms interface{ base() *optionWire }
-
-func (w *optionWire) base() *optionWire { return w }
-
-// decodeOption decodes raw strictly into w and returns the option terms it
-// starts with, checked against the valuation date asOf.
-func decodeOption(raw []byte, asOf dates.Date, w optionTerms) (instrument.Option, error) {
-	if err := decodeStrict(raw, w); err != nil {
-		return instrument.Option{}, err
-	}
-	return w.base().option(asOf)
-}
-
 // requiredDate parses a mandatory date field.
 func requiredDate(field, s string) (dates.Date, error) {
 	if s == "" {
 		return 0, fmt.Errorf("%s is required (YYYY-MM-DD)", field)
 	}
-	d, err := dates.Parse(s)
+	d, err := parseDate(s)
 	if err != nil {
 		return 0, pricing.Invalid(field, fmt.Sprintf("%q", s), "must be a YYYY-MM-DD date")
 	}
 	return d, nil
+}
+
+// parseDate is dates.Parse, with a fast path for the common case of a
+// valid YYYY-MM-DD date.
+func parseDate(s string) (dates.Date, error) {
+	if len(s) == 10 && s[4] == '-' && s[7] == '-' {
+		y, ok1 := digits(s[0:4])
+		m, ok2 := digits(s[5:7])
+		d, ok3 := digits(s[8:10])
+		if ok1 && ok2 && ok3 && m >= 1 && m <= 12 && d >= 1 && d <= dates.DaysInMonth(y, time.Month(m)) {
+			return dates.New(y, time.Month(m), d), nil
+		}
+	}
+	return dates.Parse(s)
+}
+
+// digits reads a string of decimal digits.
+func digits(s string) (int, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if !isDigit(s[i]) {
+			return 0, false
+		}
+		n = 10*n + int(s[i]-'0')
+	}
+	return n, true
 }
 
 // enumValue maps a wire name to its value, or explains the valid names.
@@ -106,25 +138,43 @@ type europeanWire struct {
 	Price *float64 `json:"price,omitempty"`
 }
 
+func (w *europeanWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "model":
+		return true, v.str("model", &w.Model)
+	case "price":
+		return true, v.num("price", &w.Price)
+	}
+	return w.optionWire.setField(k, v)
+}
+
 // europeanTerms is a decoded european trade.
 type europeanTerms struct {
 	o      instrument.European
 	heston bool    // priced under the underlying's Heston model
 	quote  float64 // the quoted premium per unit of underlying, 0 if none
+	// em is the underlying's market looked up once, for the Black model;
+	// nil prices by name (AnalyticEuropean.Price), to the same result.
+	em *engine.EquityMarket
 }
 
 var europeanModels = map[string]bool{"black": false, "heston": true}
 
-var europeanType = &kind[europeanTerms]{
+var europeanType = &kind[europeanWire, *europeanWire, europeanTerms]{
 	fields: refsUnderlying,
-	decode: decodeEuropean,
-	price:  priceEuropean,
-	cost:   costEuropean,
+	terms:  europeanTermsOf,
+	bind: func(t *europeanTerms, env *compileEnv) {
+		if !t.heston {
+			t.em = env.equities[t.o.Underlying]
+		}
+	},
+	price: priceEuropean,
+	into:  priceEuropeanInto,
+	cost:  costEuropean,
 }
 
-func decodeEuropean(raw []byte, asOf dates.Date) (europeanTerms, error) {
-	var w europeanWire
-	o, err := decodeOption(raw, asOf, &w)
+func europeanTermsOf(w *europeanWire, asOf dates.Date) (europeanTerms, error) {
+	o, err := w.option(asOf)
 	if err != nil {
 		return europeanTerms{}, err
 	}
@@ -146,25 +196,36 @@ func decodeEuropean(raw []byte, asOf dates.Date) (europeanTerms, error) {
 // (engine.AnalyticEuropean) or Heston (Engines.Heston), and, for a trade
 // with a quoted price, its implied volatility (engine.ImpliedVolatility).
 // It skips the model when only the implied volatility is wanted.
-func priceEuropean(t *europeanTerms, m *pricing.Market, want pricing.Measures, e *Engines) (pricing.Result, error) {
-	var r pricing.Result
-	var err error
+func priceEuropean(t *europeanTerms, m *pricing.Market, want pricing.Measures, e *Engines) (r pricing.Result, err error) {
+	err = priceEuropeanInto(t, &r, m, want, e)
+	return r, err
+}
+
+// priceEuropeanInto is priceEuropean into r, which must be zero and is
+// left zero on error.
+func priceEuropeanInto(t *europeanTerms, r *pricing.Result, m *pricing.Market, want pricing.Measures, e *Engines) (err error) {
 	switch {
 	case want&^pricing.Of(pricing.ImpliedVol, pricing.NPVStdErr) == 0 && t.quote > 0:
 	case t.heston:
-		r, err = e.Heston.Price(&t.o, m, want)
+		*r, err = e.Heston.Price(&t.o, m, want)
+	case t.em != nil:
+		err = engine.AnalyticEuropean{}.PriceInto(r, &t.o, t.em, want)
 	default:
-		r, err = engine.AnalyticEuropean{}.Price(&t.o, m, want)
+		*r, err = engine.AnalyticEuropean{}.Price(&t.o, m, want)
 	}
 	if err != nil || t.quote == 0 || !want.Has(pricing.ImpliedVol) {
-		return r, err
+		if err != nil {
+			*r = pricing.Result{}
+		}
+		return err
 	}
 	iv, err := engine.ImpliedVolatility{}.Price(&t.o, t.quote, m)
 	if err != nil {
-		return pricing.Result{}, err
+		*r = pricing.Result{}
+		return err
 	}
 	r.SetValue(pricing.ImpliedVol, iv)
-	return r, nil
+	return nil
 }
 
 // costEuropean follows BenchmarkEuropean, BenchmarkHeston and
@@ -187,6 +248,13 @@ type americanWire struct {
 	Engine string `json:"engine,omitempty"`
 }
 
+func (w *americanWire) setField(k []byte, v value) (bool, error) {
+	if string(k) == "engine" {
+		return true, v.str("engine", &w.Engine)
+	}
+	return w.optionWire.setField(k, v)
+}
+
 // americanTerms is a decoded american trade.
 type americanTerms struct {
 	o     instrument.American
@@ -198,9 +266,9 @@ type americanTerms struct {
 // (Andersen-Lake-Offengenden, the default) and "fd" (finite differences).
 var americanEngines = map[string]bool{"qdfp": false, "fd": true}
 
-var americanType = &kind[americanTerms]{
+var americanType = &kind[americanWire, *americanWire, americanTerms]{
 	fields: refsUnderlying,
-	decode: decodeAmerican,
+	terms:  americanTermsOf,
 	price: func(t *americanTerms, m *pricing.Market, want pricing.Measures, e *Engines) (pricing.Result, error) {
 		if t.fd {
 			return e.American.Price(&t.o, m, want)
@@ -226,9 +294,8 @@ func costAmerican(t *americanTerms, _ *Engines) float64 {
 	return 400_000
 }
 
-func decodeAmerican(raw []byte, asOf dates.Date) (americanTerms, error) {
-	var w americanWire
-	o, err := decodeOption(raw, asOf, &w)
+func americanTermsOf(w *americanWire, asOf dates.Date) (americanTerms, error) {
+	o, err := w.option(asOf)
 	if err != nil {
 		return americanTerms{}, err
 	}
@@ -247,22 +314,33 @@ type barrierWire struct {
 	Rebate      float64  `json:"rebate,omitempty"`
 }
 
+func (w *barrierWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "barrierType":
+		return true, v.str("barrierType", &w.BarrierType)
+	case "barrier":
+		return true, v.num("barrier", &w.Barrier)
+	case "rebate":
+		return true, v.numv("rebate", &w.Rebate)
+	}
+	return w.optionWire.setField(k, v)
+}
+
 var barrierTypes = map[string]instrument.BarrierType{
 	"downIn": instrument.DownIn, "downOut": instrument.DownOut, "upIn": instrument.UpIn, "upOut": instrument.UpOut,
 }
 
-var barrierType = &kind[instrument.Barrier]{
+var barrierType = &kind[barrierWire, *barrierWire, instrument.Barrier]{
 	fields: refsUnderlying,
-	decode: decodeBarrier,
+	terms:  barrierTermsOf,
 	price: func(o *instrument.Barrier, m *pricing.Market, want pricing.Measures, _ *Engines) (pricing.Result, error) {
 		return engine.AnalyticBarrier{}.Price(o, m, want)
 	},
 	cost: func(*instrument.Barrier, *Engines) float64 { return 400 },
 }
 
-func decodeBarrier(raw []byte, asOf dates.Date) (instrument.Barrier, error) {
-	var w barrierWire
-	o, err := decodeOption(raw, asOf, &w)
+func barrierTermsOf(w *barrierWire, asOf dates.Date) (instrument.Barrier, error) {
+	o, err := w.option(asOf)
 	if err != nil {
 		return instrument.Barrier{}, err
 	}
@@ -287,13 +365,25 @@ type asianWire struct {
 	Paths     int      `json:"paths,omitempty"`
 }
 
+func (w *asianWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "averaging":
+		return true, v.str("averaging", &w.Averaging)
+	case "fixings":
+		return true, v.strs("fixings", &w.Fixings)
+	case "paths":
+		return true, v.int("paths", &w.Paths)
+	}
+	return w.optionWire.setField(k, v)
+}
+
 var averagings = map[string]instrument.Averaging{
 	"geometric": instrument.Geometric, "arithmetic": instrument.Arithmetic,
 }
 
-var asianType = &kind[instrument.Asian]{
+var asianType = &kind[asianWire, *asianWire, instrument.Asian]{
 	fields: refsUnderlying,
-	decode: decodeAsian,
+	terms:  asianTermsOf,
 	price: func(o *instrument.Asian, m *pricing.Market, want pricing.Measures, e *Engines) (pricing.Result, error) {
 		if o.Averaging == instrument.Geometric {
 			return engine.AnalyticGeometricAsian{}.Price(o, m, want)
@@ -317,9 +407,8 @@ func costAsian(o *instrument.Asian, e *Engines) float64 {
 	return float64(paths) * (5 + 9.5*float64(len(o.Fixings))) // measured ~9 ns per path per fixing
 }
 
-func decodeAsian(raw []byte, asOf dates.Date) (instrument.Asian, error) {
-	var w asianWire
-	o, err := decodeOption(raw, asOf, &w)
+func asianTermsOf(w *asianWire, asOf dates.Date) (instrument.Asian, error) {
+	o, err := w.option(asOf)
 	if err != nil {
 		return instrument.Asian{}, err
 	}

@@ -33,6 +33,7 @@ func FuzzBatch(f *testing.F) {
 	}
 	f.Add([]byte(`{"valuationDate":"2026-11-25","market":{"underlyings":{"S":{"spot":1e308,"vol":1e-300,"curve":"C"}},"curves":{"C":{"rate":-0.9}}},"trades":[{"id":"T\u0001","type":"european","underlying":"S","right":"call","strike":1e-300,"expiry":"2126-11-25"}]}`))
 	f.Add([]byte(`{"valuationDate":"2026-11-25","trades":[{"id":"a","type":"fra"},{"id":"a","type":"fra"}]}`))
+	f.Add([]byte(`{"valuationDate":"2026-11-25","market":{"curves":{"C":{"rate":0.05}},"underlyings":{"S":{"spot":100,"vol":0.2,"curve":"C"}}},"trades":[{"id":"T","type":"european","underlying":"S","right":"call","strike":100,"expiry":"2027-11-25"}],"scenarios":[{"id":"a","curves":{"*":{"parallel":1e-4}},"underlyings":{"S":{"spotRel":-0.1,"volAbs":0.05}}},{"id":"b"}],"risk":{"var":[0.5],"es":[0.5]},"scenarioDetail":"trades"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// An input that takes seconds is a fault (a loop the input
 		// drives): crash the worker with it rather than stall the fuzzer.
@@ -52,11 +53,7 @@ func FuzzBatch(f *testing.F) {
 				t.Fatalf("plan %v for %d trades", offsets, len(b.Trades))
 			}
 		}
-		var cost float64
-		for i := range job.Len() {
-			cost += job.Cost(i)
-		}
-		if cost > fuzzMaxCost {
+		if cost := job.TotalCost(); cost > fuzzMaxCost { // scenarios included
 			return
 		}
 		rs, err := batch.Price(context.Background(), b, batch.Options{Workers: 1})

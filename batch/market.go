@@ -22,10 +22,57 @@ type CurveData struct {
 	Bootstrap json.RawMessage `json:"bootstrap,omitempty"`
 }
 
+func (c *CurveData) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "rate":
+		return true, v.num("rate", &c.Rate)
+	case "bootstrap":
+		if v.kind != kindNull {
+			c.Bootstrap = json.RawMessage(v.raw)
+		}
+		return true, nil
+	case "zeros":
+		if v.kind == kindNull {
+			c.Zeros = nil
+			return true, nil
+		}
+		zs := []ZeroPillar{}
+		err := v.elements("zeros", func(i int, e value) error {
+			field := fmt.Sprintf("zeros[%d]", i)
+			var z ZeroPillar
+			err := e.decodeObject(&z)
+			var te *typeError
+			switch {
+			case errors.As(err, &te):
+				te.field = joinPath(field, te.field)
+			case err != nil:
+				return fmt.Errorf("%s: %w", field, err)
+			}
+			zs = append(zs, z)
+			return err
+		})
+		if err == nil {
+			c.Zeros = zs
+		}
+		return true, err
+	}
+	return false, nil
+}
+
 // ZeroPillar is one point of a zero-rate curve; both fields are required.
 type ZeroPillar struct {
 	Date string   `json:"date"`
 	Rate *float64 `json:"rate"`
+}
+
+func (z *ZeroPillar) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "date":
+		return true, v.str("date", &z.Date)
+	case "rate":
+		return true, v.num("rate", &z.Rate)
+	}
+	return false, nil
 }
 
 // buildCurve turns one wire curve into a pricing curve. field is its JSON

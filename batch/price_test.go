@@ -10,11 +10,19 @@ import (
 	"testing"
 
 	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/pricing/engine"
 )
+
+// fewPaths prices the arithmetic Asians of the tests that compare results
+// with themselves (worker counts, chunking) on 20,000 paths, not the
+// default 500,000: a result depends on the trade alone whatever the paths,
+// and the reference values are checked at the default (TestReference).
+var fewPaths = batch.Engines{Asian: engine.MCArithmeticAsian{Paths: 20_000}}
 
 // TestPriceDeterministic prices every reference batch with one worker and
 // with many, and requires the same bytes: results depend on the trade alone.
 func TestPriceDeterministic(t *testing.T) {
+	t.Parallel()
 	for _, f := range referenceBatches(t) {
 		data, err := os.ReadFile(f)
 		if err != nil {
@@ -26,7 +34,7 @@ func TestPriceDeterministic(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			rs, err := batch.Price(context.Background(), b, batch.Options{Workers: workers})
+			rs, err := batch.Price(context.Background(), b, batch.Options{Workers: workers, Engines: fewPaths})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -16,6 +16,18 @@ type rateVolWire struct {
 	Displacement *float64 `json:"displacement,omitempty"`
 }
 
+func (w *rateVolWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "vol":
+		return true, v.num("vol", &w.Vol)
+	case "volType":
+		return true, v.str("volType", &w.VolType)
+	case "displacement":
+		return true, v.num("displacement", &w.Displacement)
+	}
+	return false, nil
+}
+
 var volTypes = map[string]engine.VolType{"lognormal": engine.Lognormal, "normal": engine.Normal}
 
 // rateVol reads the vol: lognormal by default, a displacement only with
@@ -53,6 +65,26 @@ type swaptionWire struct {
 	Side          string   `json:"side"`
 }
 
+func (w *swaptionWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "curve":
+		return true, v.str("curve", &w.Curve)
+	case "forecastCurve":
+		return true, v.str("forecastCurve", &w.ForecastCurve)
+	case "notional":
+		return true, v.num("notional", &w.Notional)
+	case "strike":
+		return true, v.num("strike", &w.Strike)
+	case "expiry":
+		return true, v.str("expiry", &w.Expiry)
+	case "maturity":
+		return true, v.str("maturity", &w.Maturity)
+	case "side":
+		return true, v.str("side", &w.Side)
+	}
+	return anyField(k, v, &w.common, &w.swapLegsWire, &w.rollsWire, &w.rateVolWire)
+}
+
 var swaptionSides = map[string]instrument.SwapSide{"payer": instrument.PayFixed, "receiver": instrument.ReceiveFixed}
 
 // swaptionTerms is a decoded swaption and its engine.
@@ -63,20 +95,16 @@ type swaptionTerms struct {
 
 // swaptionType: BenchmarkSwaption, like the swap's legs, costs about 500
 // ns plus 170 ns per coupon.
-var swaptionType = &kind[swaptionTerms]{
+var swaptionType = &kind[swaptionWire, *swaptionWire, swaptionTerms]{
 	fields: refsCurves,
-	decode: decodeSwaption,
+	terms:  swaptionTermsOf,
 	price: func(t *swaptionTerms, m *pricing.Market, want pricing.Measures, _ *Engines) (pricing.Result, error) {
 		return t.eng.Price(&t.s, m, want)
 	},
 	cost: func(t *swaptionTerms, e *Engines) float64 { return costSwap(&t.s.Swap, e) },
 }
 
-func decodeSwaption(raw []byte, asOf dates.Date) (swaptionTerms, error) {
-	var w swaptionWire
-	if err := decodeStrict(raw, &w); err != nil {
-		return swaptionTerms{}, err
-	}
+func swaptionTermsOf(w *swaptionWire, asOf dates.Date) (swaptionTerms, error) {
 	var t swaptionTerms
 	sw := instrument.Swap{ForecastCurve: w.ForecastCurve}
 	var err error
@@ -132,6 +160,30 @@ type capFloorWire struct {
 	DayCount      string   `json:"dayCount,omitempty"`
 }
 
+func (w *capFloorWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "capType":
+		return true, v.str("capType", &w.CapType)
+	case "curve":
+		return true, v.str("curve", &w.Curve)
+	case "forecastCurve":
+		return true, v.str("forecastCurve", &w.ForecastCurve)
+	case "notional":
+		return true, v.num("notional", &w.Notional)
+	case "strike":
+		return true, v.num("strike", &w.Strike)
+	case "start":
+		return true, v.str("start", &w.Start)
+	case "maturity":
+		return true, v.str("maturity", &w.Maturity)
+	case "frequency":
+		return true, v.str("frequency", &w.Frequency)
+	case "dayCount":
+		return true, v.str("dayCount", &w.DayCount)
+	}
+	return anyField(k, v, &w.common, &w.rollsWire, &w.rateVolWire)
+}
+
 var capTypes = map[string]instrument.CapFloorType{"cap": instrument.Cap, "floor": instrument.Floor}
 
 // capFloorTerms is a decoded cap or floor and its engine.
@@ -140,9 +192,9 @@ type capFloorTerms struct {
 	eng engine.BlackCapFloor
 }
 
-var capFloorType = &kind[capFloorTerms]{
+var capFloorType = &kind[capFloorWire, *capFloorWire, capFloorTerms]{
 	fields: refsCurves,
-	decode: decodeCapFloor,
+	terms:  capFloorTermsOf,
 	price: func(t *capFloorTerms, m *pricing.Market, want pricing.Measures, _ *Engines) (pricing.Result, error) {
 		return t.eng.Price(&t.c, m, want)
 	},
@@ -156,11 +208,7 @@ func costCapFloor(t *capFloorTerms, _ *Engines) float64 {
 	return 400 + 500*years*float64(t.c.Frequency.PerYear())
 }
 
-func decodeCapFloor(raw []byte, asOf dates.Date) (capFloorTerms, error) {
-	var w capFloorWire
-	if err := decodeStrict(raw, &w); err != nil {
-		return capFloorTerms{}, err
-	}
+func capFloorTermsOf(w *capFloorWire, asOf dates.Date) (capFloorTerms, error) {
 	var t capFloorTerms
 	c := instrument.CapFloor{ForecastCurve: w.ForecastCurve}
 	var err error

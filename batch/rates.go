@@ -25,6 +25,28 @@ type fraWire struct {
 	Position      string   `json:"position"`
 }
 
+func (w *fraWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "curve":
+		return true, v.str("curve", &w.Curve)
+	case "forecastCurve":
+		return true, v.str("forecastCurve", &w.ForecastCurve)
+	case "notional":
+		return true, v.num("notional", &w.Notional)
+	case "rate":
+		return true, v.num("rate", &w.Rate)
+	case "start":
+		return true, v.str("start", &w.Start)
+	case "end":
+		return true, v.str("end", &w.End)
+	case "dayCount":
+		return true, v.str("dayCount", &w.DayCount)
+	case "position":
+		return true, v.str("position", &w.Position)
+	}
+	return w.common.setField(k, v)
+}
+
 type swapWire struct {
 	common
 	swapLegsWire
@@ -37,6 +59,28 @@ type swapWire struct {
 	Maturity      string   `json:"maturity"`
 	Side          string   `json:"side"`
 	Spread        float64  `json:"spread,omitempty"`
+}
+
+func (w *swapWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "curve":
+		return true, v.str("curve", &w.Curve)
+	case "forecastCurve":
+		return true, v.str("forecastCurve", &w.ForecastCurve)
+	case "notional":
+		return true, v.num("notional", &w.Notional)
+	case "fixedRate":
+		return true, v.num("fixedRate", &w.FixedRate)
+	case "start":
+		return true, v.str("start", &w.Start)
+	case "maturity":
+		return true, v.str("maturity", &w.Maturity)
+	case "side":
+		return true, v.str("side", &w.Side)
+	case "spread":
+		return true, v.numv("spread", &w.Spread)
+	}
+	return anyField(k, v, &w.common, &w.swapLegsWire, &w.rollsWire)
 }
 
 type bondWire struct {
@@ -52,6 +96,38 @@ type bondWire struct {
 	SettlementDays *int     `json:"settlementDays,omitempty"`
 }
 
+func (w *bondWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "curve":
+		return true, v.str("curve", &w.Curve)
+	case "face":
+		return true, v.num("face", &w.Face)
+	case "coupon":
+		return true, v.num("coupon", &w.Coupon)
+	case "issue":
+		return true, v.str("issue", &w.Issue)
+	case "maturity":
+		return true, v.str("maturity", &w.Maturity)
+	case "frequency":
+		return true, v.str("frequency", &w.Frequency)
+	case "dayCount":
+		return true, v.str("dayCount", &w.DayCount)
+	case "settlementDays":
+		return true, v.intp("settlementDays", &w.SettlementDays)
+	}
+	return anyField(k, v, &w.common, &w.rollsWire)
+}
+
+// anyField offers the member k to each of the wire parts in turn.
+func anyField(k []byte, v value, parts ...fieldSetter) (bool, error) {
+	for _, p := range parts {
+		if ok, err := p.setField(k, v); ok || err != nil {
+			return ok, err
+		}
+	}
+	return false, nil
+}
+
 // swapLegsWire is the conventions of a swap's two legs, as a swap trade
 // and a bootstrap swap quote both give them.
 type swapLegsWire struct {
@@ -59,6 +135,20 @@ type swapLegsWire struct {
 	FixedDayCount  string `json:"fixedDayCount,omitempty"`
 	FloatFrequency string `json:"floatFrequency,omitempty"`
 	FloatDayCount  string `json:"floatDayCount,omitempty"`
+}
+
+func (w *swapLegsWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "fixedFrequency":
+		return true, v.str("fixedFrequency", &w.FixedFrequency)
+	case "fixedDayCount":
+		return true, v.str("fixedDayCount", &w.FixedDayCount)
+	case "floatFrequency":
+		return true, v.str("floatFrequency", &w.FloatFrequency)
+	case "floatDayCount":
+		return true, v.str("floatDayCount", &w.FloatDayCount)
+	}
+	return false, nil
 }
 
 // swapLegs is a swapLegsWire read.
@@ -93,6 +183,16 @@ func (w *swapLegsWire) given() bool { return *w != swapLegsWire{} }
 type rollsWire struct {
 	Calendar   string `json:"calendar,omitempty"`
 	Convention string `json:"convention,omitempty"`
+}
+
+func (w *rollsWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
+	case "calendar":
+		return true, v.str("calendar", &w.Calendar)
+	case "convention":
+		return true, v.str("convention", &w.Convention)
+	}
+	return false, nil
 }
 
 // rolls reads the calendar, default weekends, and the convention, default
@@ -141,20 +241,16 @@ func requiredCurve(name string) (string, error) {
 }
 
 // fraType: BenchmarkFRA's figure is about 100 ns.
-var fraType = &kind[instrument.FRA]{
+var fraType = &kind[fraWire, *fraWire, instrument.FRA]{
 	fields: refsCurves,
-	decode: decodeFRA,
+	terms:  fraTermsOf,
 	price: func(f *instrument.FRA, m *pricing.Market, want pricing.Measures, _ *Engines) (pricing.Result, error) {
 		return engine.DiscountingFRA{}.Price(f, m, want)
 	},
 	cost: func(*instrument.FRA, *Engines) float64 { return 100 },
 }
 
-func decodeFRA(raw []byte, asOf dates.Date) (instrument.FRA, error) {
-	var w fraWire
-	if err := decodeStrict(raw, &w); err != nil {
-		return instrument.FRA{}, err
-	}
+func fraTermsOf(w *fraWire, asOf dates.Date) (instrument.FRA, error) {
 	f := instrument.FRA{ForecastCurve: w.ForecastCurve}
 	var err error
 	if f.Curve, err = requiredCurve(w.Curve); err != nil {
@@ -184,9 +280,9 @@ func decodeFRA(raw []byte, asOf dates.Date) (instrument.FRA, error) {
 	return f, nil
 }
 
-var swapType = &kind[instrument.Swap]{
+var swapType = &kind[swapWire, *swapWire, instrument.Swap]{
 	fields: refsCurves,
-	decode: decodeSwap,
+	terms:  swapTermsOf,
 	price: func(sw *instrument.Swap, m *pricing.Market, want pricing.Measures, _ *Engines) (pricing.Result, error) {
 		return engine.DiscountingSwap{}.Price(sw, m, want)
 	},
@@ -201,11 +297,7 @@ func costSwap(sw *instrument.Swap, _ *Engines) float64 {
 	return 500 + 170*coupons
 }
 
-func decodeSwap(raw []byte, asOf dates.Date) (instrument.Swap, error) {
-	var w swapWire
-	if err := decodeStrict(raw, &w); err != nil {
-		return instrument.Swap{}, err
-	}
+func swapTermsOf(w *swapWire, asOf dates.Date) (instrument.Swap, error) {
 	s := instrument.Swap{ForecastCurve: w.ForecastCurve, Spread: w.Spread}
 	var err error
 	if s.Curve, err = requiredCurve(w.Curve); err != nil {
@@ -240,9 +332,9 @@ func decodeSwap(raw []byte, asOf dates.Date) (instrument.Swap, error) {
 	return s, nil
 }
 
-var bondType = &kind[instrument.FixedRateBond]{
+var bondType = &kind[bondWire, *bondWire, instrument.FixedRateBond]{
 	fields: refsCurve,
-	decode: decodeBond,
+	terms:  bondTermsOf,
 	price: func(b *instrument.FixedRateBond, m *pricing.Market, want pricing.Measures, _ *Engines) (pricing.Result, error) {
 		return engine.DiscountingBond{}.Price(b, m, want)
 	},
@@ -257,11 +349,7 @@ func costBond(b *instrument.FixedRateBond, _ *Engines) float64 {
 	return 500 + 600*years*float64(b.Frequency.PerYear())
 }
 
-func decodeBond(raw []byte, asOf dates.Date) (instrument.FixedRateBond, error) {
-	var w bondWire
-	if err := decodeStrict(raw, &w); err != nil {
-		return instrument.FixedRateBond{}, err
-	}
+func bondTermsOf(w *bondWire, asOf dates.Date) (instrument.FixedRateBond, error) {
 	b := instrument.FixedRateBond{Face: 100}
 	var err error
 	if b.Curve, err = requiredCurve(w.Curve); err != nil {

@@ -1,10 +1,10 @@
 package batch
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 
 	"github.com/pricefn/pricefn/pricing"
@@ -14,6 +14,10 @@ import (
 type Results struct {
 	BatchID string        `json:"batchId"`
 	Results []TradeResult `json:"results"`
+	// Scenarios and Risk are a scenario run's results (wire format
+	// section 1c), nil without scenarios.
+	Scenarios []ScenarioResult `json:"scenarios,omitempty"`
+	Risk      *RiskResult      `json:"risk,omitempty"`
 }
 
 // TradeResult is one trade's outcome: its measures or its error.
@@ -21,6 +25,9 @@ type TradeResult struct {
 	ID    string
 	Error string
 	pricing.Result
+	// ScenarioNPV is the trade's npv in each scenario, NaN where it
+	// failed, under scenarioDetail "trades" (wire format section 1c).
+	ScenarioNPV []float64
 }
 
 // MarshalJSON writes {"id": ..., then the set measures in measure order} or
@@ -38,16 +45,16 @@ func (r *TradeResult) appendJSON(b []byte) ([]byte, error) {
 		b = appendString(b, r.Error)
 		return append(b, '}'), nil
 	}
-	for _, m := range pricing.AllMeasures() {
+	// The set measures in measure order: bit m of Set is measure m.
+	for set := r.Set; set != 0; set &= set - 1 {
+		m := pricing.Measure(bits.TrailingZeros32(uint32(set)))
 		if m == pricing.Cashflows {
-			if r.Set.Has(m) {
-				cf, err := json.Marshal(r.Cashflows)
-				if err != nil {
-					return nil, err
-				}
-				b = append(b, `,"cashflows":`...)
-				b = append(b, cf...)
+			cf, err := json.Marshal(r.Cashflows)
+			if err != nil {
+				return nil, err
 			}
+			b = append(b, `,"cashflows":`...)
+			b = append(b, cf...)
 			continue
 		}
 		v, ok := r.Value(m)
@@ -62,6 +69,7 @@ func (r *TradeResult) appendJSON(b []byte) ([]byte, error) {
 		b = append(b, '"', ':')
 		b = appendFloat(b, v)
 	}
+	b = appendScenarioNPV(b, r.ScenarioNPV)
 	return append(b, '}'), nil
 }
 
@@ -103,6 +111,13 @@ func (r *TradeResult) UnmarshalJSON(data []byte) error {
 				return fmt.Errorf("batch: result error: %w", err)
 			}
 			continue
+		case "scenarioNpv":
+			npv, err := parseScenarioNPV(v)
+			if err != nil {
+				return err
+			}
+			r.ScenarioNPV = npv
+			continue
 		}
 		m, err := pricing.ParseMeasure(k)
 		if err != nil {
@@ -127,23 +142,27 @@ func (r *TradeResult) UnmarshalJSON(data []byte) error {
 // MarshalJSON writes the document with one result per line, so that large
 // result sets stay readable and diffable.
 func (rs Results) MarshalJSON() ([]byte, error) {
-	var b bytes.Buffer
-	b.Grow(64 + 120*len(rs.Results))
-	b.WriteString(`{"batchId":`)
-	b.Write(appendString(nil, rs.BatchID))
-	b.WriteString(`,"results":[`)
-	buf := make([]byte, 0, 256)
-	for i := range rs.Results {
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString("\n")
-		var err error
-		if buf, err = rs.Results[i].appendJSON(buf[:0]); err != nil {
-			return nil, err
-		}
-		b.Write(buf)
+	b := append(make([]byte, 0, resultsSize(rs.Results)), `{"batchId":`...)
+	b = appendString(b, rs.BatchID)
+	b = append(b, `,"results":[`...)
+	b, err := AppendResults(b, rs.Results)
+	if err != nil {
+		return nil, err
 	}
-	b.WriteString("\n]}")
-	return b.Bytes(), nil
+	b = append(b, "\n]"...)
+	if b, err = appendScenarios(b, rs.Scenarios, rs.Risk); err != nil {
+		return nil, err
+	}
+	return append(b, '}'), nil
+}
+
+// resultsSize estimates the bytes of the results document of rs from its
+// first result, so that the document is written into one allocation.
+func resultsSize(rs []TradeResult) int {
+	if len(rs) == 0 {
+		return 64
+	}
+	first, _ := rs[0].appendJSON(make([]byte, 0, 256))
+	// 1/8 more for longer ids and numbers, the separators and the frame.
+	return 64 + len(rs)*(len(first)+2)*9/8
 }

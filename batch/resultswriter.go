@@ -2,7 +2,9 @@ package batch
 
 import (
 	"bufio"
+	"errors"
 	"io"
+	"sync"
 )
 
 // AppendResults appends rs to b as elements of a results array: each
@@ -32,11 +34,20 @@ type ResultsWriter struct {
 	buf   []byte
 	err   error
 	ended bool
+	// tail is written after the results array (SetScenarios).
+	tail []byte
 }
 
-// NewResultsWriter starts the results document of batch id on w.
+// writerPool recycles the 64 KB buffers of ResultsWriters: a server
+// streams a results document per request.
+var writerPool = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
+
+// NewResultsWriter starts the results document of batch id on w. Its
+// buffer comes from a pool and goes back when Close returns.
 func NewResultsWriter(w io.Writer, id string) *ResultsWriter {
-	rw := &ResultsWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	bw := writerPool.Get().(*bufio.Writer)
+	bw.Reset(w)
+	rw := &ResultsWriter{w: bw}
 	rw.buf = append(rw.buf[:0], `{"batchId":`...)
 	rw.buf = appendString(rw.buf, id)
 	rw.buf = append(rw.buf, `,"results":[`...)
@@ -44,8 +55,14 @@ func NewResultsWriter(w io.Writer, id string) *ResultsWriter {
 	return rw
 }
 
+// errWriterClosed is the error of a write after Close.
+var errWriterClosed = errors.New("batch: results writer closed")
+
 // Write writes results.
 func (rw *ResultsWriter) Write(rs ...TradeResult) error {
+	if rw.ended && rw.err == nil {
+		return errWriterClosed
+	}
 	if rw.err != nil || len(rs) == 0 {
 		return rw.err
 	}
@@ -59,6 +76,9 @@ func (rw *ResultsWriter) Write(rs ...TradeResult) error {
 // WriteEncoded writes a run of results that AppendResults encoded; an
 // empty run writes nothing.
 func (rw *ResultsWriter) WriteEncoded(run []byte) error {
+	if rw.ended && rw.err == nil {
+		return errWriterClosed
+	}
 	if rw.err != nil || len(run) == 0 {
 		return rw.err
 	}
@@ -79,10 +99,19 @@ func (rw *ResultsWriter) Close() error {
 	}
 	rw.ended = true
 	if rw.err == nil {
-		_, rw.err = rw.w.WriteString("\n]}\n")
+		_, rw.err = rw.w.WriteString("\n]")
+	}
+	if rw.err == nil {
+		_, rw.err = rw.w.Write(rw.tail)
+	}
+	if rw.err == nil {
+		_, rw.err = rw.w.WriteString("}\n")
 	}
 	if rw.err == nil {
 		rw.err = rw.w.Flush()
 	}
+	rw.w.Reset(nil)
+	writerPool.Put(rw.w)
+	rw.w = nil
 	return rw.err
 }

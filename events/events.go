@@ -98,6 +98,11 @@ type ChunkRequested struct {
 	// Digest is the batch's BatchAccepted.Digest; the pricer returns it
 	// in ChunkPriced.
 	Digest string `json:"digest,omitempty"`
+	// Scenarios, set on a scenario chunk (batch.ChunkSpec), places the
+	// scenarios Batch carries among the batch's: the pricer returns their
+	// sums (ChunkPriced.Scenarios), not the trades' results. Offset is
+	// the trades' offset all the same.
+	Scenarios *batch.ScenarioBlock `json:"scenarios,omitempty"`
 }
 
 // ChunkPriced is the data of TypeChunkPriced.
@@ -117,6 +122,9 @@ type ChunkPriced struct {
 	PricedBy string `json:"pricedBy,omitempty"`
 	// Digest is ChunkRequested.Digest.
 	Digest string `json:"digest,omitempty"`
+	// Scenarios holds a scenario chunk's exact sums per scenario; its
+	// Results are then empty.
+	Scenarios *batch.ScenarioPartials `json:"scenarios,omitempty"`
 }
 
 // BatchCompleted is the data of TypeBatchCompleted.

@@ -7,12 +7,6 @@ import (
 	"github.com/pricefn/pricefn/batch"
 )
 
-// tradeOverheadNS is the per-trade cost of carrying a trade through a chunk
-// that batch.Plan adds to Job.Cost when it packs chunks (batch's unexported
-// tradeOverhead), in nanoseconds. It must follow batch/chunk.go; the test
-// TestBatchChunksMatchPlan fails when the two disagree on where chunks end.
-const tradeOverheadNS = 2_000
-
 // BatchInfo describes the chunks of a batch as the ingress splits it.
 type BatchInfo struct {
 	ID     string        `json:"id,omitempty"` // the batch's id, if it has one
@@ -24,8 +18,8 @@ type BatchInfo struct {
 // FromBatch decodes and compiles a batch file and splits it into chunks with
 // the ingress's own cost-aware chunking (batch.Plan with opt, the zero value
 // being the ingress's default), each chunk's CPU time estimated with the
-// engine's cost model (batch.Job.Cost plus the per-trade overhead Plan
-// counts). The ingress sends every chunk at once, so all arrive at at.
+// engine's cost model (batch.Job.ChunkCost: each trade's cost plus the
+// per-trade overhead Plan counts). The ingress sends every chunk at once, so all arrive at at.
 func FromBatch(data []byte, opt batch.ChunkOptions, at time.Duration) (Workload, BatchInfo, error) {
 	b, err := batch.DecodeBytes(data)
 	if err != nil {
@@ -43,10 +37,7 @@ func FromBatch(data []byte, opt batch.ChunkOptions, at time.Duration) (Workload,
 		if i+1 < len(offsets) {
 			hi = offsets[i+1]
 		}
-		var ns float64
-		for t := lo; t < hi; t++ {
-			ns += job.Cost(t) + tradeOverheadNS
-		}
+		ns := job.ChunkCost(lo, hi)
 		w[i] = Request{Arrival: at, CPU: max(time.Duration(ns), time.Microsecond)}
 		info.CPU += w[i].CPU
 	}

@@ -51,7 +51,7 @@ func testBatchChunks(t *testing.T, file, id string, trades int, target float64) 
 	if len(offsets) < 3 || len(w) != len(offsets) || info.Chunks != len(offsets) || info.Trades != trades || info.ID != id {
 		t.Fatalf("%d chunks (info %+v), batch.Plan makes %d", len(w), info, len(offsets))
 	}
-	cost := func(i int) float64 { return job.Cost(i) + tradeOverheadNS }
+	cost := func(i int) float64 { return job.Cost(i) + batch.TradeOverhead }
 	var total float64
 	for k, lo := range offsets {
 		hi := job.Len()

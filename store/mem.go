@@ -221,14 +221,17 @@ func limitError(nb Batch, open, trades int) error {
 }
 
 // Check checks that b describes a batch: an id, and chunk offsets that
-// start at 0 and increase within the trades. It sets the default tenant.
+// start at 0 and never decrease within the trades (equal offsets are the
+// chunks of a trade block that hold no trades of their own, the scenario
+// chunks of batch.PlanChunks: only the last chunk at an offset holds the
+// trades up to the next). It sets the default tenant.
 func (b *Batch) Check() error {
 	b.Tenant = b.tenant()
 	if b.ID == "" {
 		return fmt.Errorf("%w: no batch id", ErrBadChunk)
 	}
 	for i, o := range b.ChunkOffsets {
-		if (i == 0 && o != 0) || (i > 0 && o <= b.ChunkOffsets[i-1]) || o >= len(b.TradeIDs) {
+		if (i == 0 && o != 0) || (i > 0 && o < b.ChunkOffsets[i-1]) || o >= len(b.TradeIDs) {
 			return fmt.Errorf("%w: batch %s: chunk offset %d = %d is out of order or range", ErrBadChunk, b.Ref, i, o)
 		}
 	}

@@ -119,7 +119,9 @@ type Batch struct {
 	// underlying of each ("" for none), or nothing when no trade has one.
 	TradeIDs    []string
 	Underlyings []string
-	// ChunkOffsets[i] is the index of chunk i's first trade.
+	// ChunkOffsets[i] is the index of chunk i's first trade; chunk i
+	// holds the trades up to the next chunk's offset, none when that is
+	// the same (a scenario chunk: Summary.Bounds).
 	ChunkOffsets []int
 	SubmittedAt  time.Time
 	// Deadline is when the batch ends partial if chunks are missing.

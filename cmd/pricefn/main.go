@@ -41,6 +41,7 @@ func commands() map[string]command {
 		"submit":     {"send a batch to a running engine and print its results", runSubmit},
 		"trace":      {"show one batch's timeline per chunk: delivered, priced, recorded, redeliveries", runTrace},
 		"gen":        {"write a sample batch of N trades of one kind", runGen},
+		"loadgen":    {"send batches at a steady rate to a running engine and report throughput and latency", runLoadgen},
 		"plan":       {"replay a workload through Knative's autoscaler to choose its settings", runPlan},
 		"version":    {"print the version of pricefn and of the Go it was built with", runVersion},
 	}

@@ -245,6 +245,9 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		}
 	}
 	encoded, err := batch.AppendResults(nil, c.Results)
+	if err == nil {
+		encoded, err = storedResults(sum, &c, encoded) // scenarios.go
+	}
 	if err != nil {
 		f.metrics.reject(rejectMalformed)
 		return host.Errorf(http.StatusBadRequest, "aggregator: %s: %w", what, err)

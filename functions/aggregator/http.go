@@ -54,6 +54,7 @@ func (f *Function) Query() http.Handler {
 	mux.HandleFunc("GET /batches", f.serveList)
 	mux.Handle("GET /batches/{id}", f.metrics.requests.Track(routeStatus, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, false) })))
 	mux.Handle("GET /batches/{id}/results", f.metrics.requests.Track(routeResults, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, true) })))
+	mux.HandleFunc("GET /batches/{id}/events", f.serveEvents)
 	return mux
 }
 
@@ -108,7 +109,14 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 func (f *Function) writeResults(ctx context.Context, w io.Writer, sum *store.Summary) error {
 	rw := batch.NewResultsWriter(w, sum.Ref.ID)
 	var buf bytes.Buffer
+	var scenarios scenarioCollector
 	for i := range sum.Chunks {
+		if lo, hi := sum.Bounds(i); lo == hi { // a scenario chunk (scenarios.go)
+			if err := f.collectScenarios(ctx, sum, i, &scenarios); err != nil {
+				return err
+			}
+			continue
+		}
 		c := &sum.Chunks[i]
 		if c.State == store.ChunkPriced {
 			buf.Reset()
@@ -133,6 +141,9 @@ func (f *Function) writeResults(ctx context.Context, w io.Writer, sum *store.Sum
 				return err
 			}
 		}
+	}
+	if err := scenarios.finish(sum, rw); err != nil {
+		return err
 	}
 	return rw.Close()
 }

@@ -214,13 +214,10 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	t1 := f.opt.Now()
 	f.metrics.stage.WithLabelValues("validate").Observe(t1.Sub(t0).Seconds())
 
-	offsets := batch.Plan(b, job, f.opt.Chunk)
+	plan := batch.PlanChunks(b, job, f.opt.Chunk) // scenarios split too
+	offsets := batch.ChunkOffsets(plan)
 	if timeout == 0 {
-		var cost float64
-		for i := range job.Len() {
-			cost += job.Cost(i)
-		}
-		timeout = DefaultDeadline(time.Duration(cost))
+		timeout = DefaultDeadline(time.Duration(job.TotalCost()))
 	}
 	if s.Tenant == "" {
 		s.Tenant = host.DefaultTenant
@@ -298,13 +295,10 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(f.opt.SendLimit)
 	sent := make([]bool, len(offsets))
-	for i, lo := range offsets {
-		hi := len(b.Trades)
-		if i+1 < len(offsets) {
-			hi = offsets[i+1]
-		}
+	for i, spec := range plan {
+		lo, hi := spec.Lo, spec.Hi
 		g.Go(func() error {
-			e, err := f.chunkEvent(b, claim.Attempt, i, len(offsets), lo, hi, rec.Digest, s.TraceParent, s.Tenant)
+			e, err := f.chunkEvent(b, claim.Attempt, i, len(offsets), spec, rec.Digest, s.TraceParent, s.Tenant)
 			if err != nil {
 				return err
 			}
@@ -415,17 +409,18 @@ func acceptedEventID(id string, attempt int) string {
 	return fmt.Sprintf("%s/a%d/accepted", id, attempt)
 }
 
-// chunkEvent builds the chunk.requested event of trades [lo, hi) of b.
-func (f *Function) chunkEvent(b *batch.Batch, attempt, index, chunks, lo, hi int, digest, traceparent, tenant string) (event.Event, error) {
+// chunkEvent builds the chunk.requested event of chunk spec of b.
+func (f *Function) chunkEvent(b *batch.Batch, attempt, index, chunks int, spec batch.ChunkSpec, digest, traceparent, tenant string) (event.Event, error) {
 	c := events.ChunkRequested{
 		BatchID:     b.ID,
 		Attempt:     attempt,
 		Index:       index,
 		Chunks:      chunks,
-		Offset:      lo,
-		Batch:       *b.Subset(lo, hi),
+		Offset:      spec.Lo,
+		Batch:       *b.ChunkOf(spec),
 		RequestedAt: f.opt.Now().UTC(),
 		Digest:      digest,
+		Scenarios:   b.ScenarioBlockOf(spec),
 	}
 	return f.event(events.TypeChunkRequested, ChunkEventID(b.ID, attempt, index), b.ID, c, traceparent, tenant)
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pricefn/pricefn/auth"
 	"github.com/pricefn/pricefn/config"
+	"github.com/pricefn/pricefn/console"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/functions/ingress"
@@ -57,5 +58,6 @@ func APIRoutes(in *ingress.Function, ag *aggregator.Function, guard host.Guard) 
 	q := host.Required(guard, host.ScopeRead, ag.Query())
 	mux.Handle("GET /batches", q)
 	mux.Handle("GET /batches/", q)
+	mux.Handle(console.Prefix, console.Handler()) // the web console: static files, the API calls carry the token
 	return mux
 }

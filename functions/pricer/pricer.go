@@ -76,7 +76,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, host.Errorf(http.StatusBadRequest, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
 	}
 	types := tradeTypes(b)
-	results, err := f.metrics.price(ctx, job, types, f.opt.Workers)
+	results, partials, err := f.price(ctx, c, job, types)
 	if err != nil {
 		// Only a cancelled request gets here: the broker retries.
 		return nil, host.Errorf(http.StatusServiceUnavailable, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
@@ -94,6 +94,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		FinishedAt:  finished.UTC(),
 		PricedBy:    f.opt.Name,
 		Digest:      c.Digest,
+		Scenarios:   partials,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
@@ -141,5 +142,8 @@ func readChunk(e event.Event) (*events.ChunkRequested, *batch.Batch, error) {
 	}
 	b := &c.Batch
 	b.ID = c.BatchID
+	if err := checkScenarioBlock(&c); err != nil {
+		return nil, nil, err
+	}
 	return &c, b, nil
 }

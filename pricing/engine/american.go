@@ -10,8 +10,10 @@ import (
 
 // Defaults of FDAmerican, used where a field is zero.
 const (
-	// DefaultAmericanTimeSteps is the tGrid of the reference engine,
-	// QuantLib's FdBlackScholesVanillaEngine on a 2000 x 2000 grid.
+	// DefaultAmericanTimeSteps is the tGrid of QuantLib's
+	// FdBlackScholesVanillaEngine on a 2000 x 2000 grid, the engine
+	// FDAmerican follows (the reference prices are now QuantLib's QdFp
+	// engine at high precision, which QdFpAmerican matches).
 	DefaultAmericanTimeSteps = 2000
 	// DefaultAmericanGridPoints is the base number of log-spot nodes. With
 	// the default time steps it keeps the price within a third of the
@@ -47,22 +49,25 @@ const (
 // by finite differences in log-spot: Crank-Nicolson steps with the
 // early-exercise constraint applied by projection after each step, on the
 // time grid of QuantLib's FdBlackScholesVanillaEngine (Douglas scheme,
-// theta 1/2, no damping steps), the engine of the reference prices. With the
-// default 2000 time steps it reproduces that engine's time-discretisation
-// error, which for expiries of years exceeds the reference tolerance, while
-// its own log-spot grid puts a node on the spot, concentrates nodes at the
-// strike and needs a sixth of the reference's nodes.
+// theta 1/2, no damping steps) on a 2000 x 2000 grid, the engine it is
+// checked against: not the reference prices, which are QuantLib's QdFp
+// engine at high precision (QdFpAmerican, the default engine; this one is
+// a trade's "engine": "fd"). With the default 2000 time steps it
+// reproduces that FD engine's time-discretisation error, which for
+// expiries of years exceeds the reference tolerance, while its own
+// log-spot grid puts a node on the spot, concentrates nodes at the strike
+// and needs a sixth of that engine's nodes.
 //
 // Calls are priced as puts through the McDonald-Schroder symmetry
 // C(S, K, r, q) = P(K, S, q, r), which keeps the payoff bounded on the grid.
 // When early exercise is never optimal (a call with q <= 0 <= r, a put with
 // r <= 0 <= q) the price is the Black-Scholes-Merton European price. From
-// vol·sqrt(T) = 4 on, where the reference engine's own grid is too coarse
-// to be near the converged price, FDAmerican replicates that engine on its
-// mesh instead, for these options too; and it does so wherever its own
-// grid would need half the replica's nodes or more (long expiries, strong
-// drifts, large strikes with small prices), where the replica costs at most
-// twice as much and matches the reference exactly.
+// vol·sqrt(T) = 4 on, where the 2000 x 2000 FD engine's own grid is too
+// coarse to be near the converged price, FDAmerican replicates that engine
+// on its mesh instead, for these options too; and it does so wherever its
+// own grid would need half the replica's nodes or more (long expiries,
+// strong drifts, large strikes with small prices), where the replica costs
+// at most twice as much and matches that engine exactly.
 //
 // T is Act/365F years from the valuation date to expiry, r = -ln(DF(T))/T
 // from the underlying's curve, q the continuous dividend yield and vol the
@@ -229,3 +234,15 @@ func americanPriceUnbounded(o americanOption, steps, grid int) americanGreeks {
 
 // americanFinite reports whether x is neither NaN nor infinite.
 func americanFinite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// americanEuropean returns the Black-Scholes-Merton value (floored at 0)
+// of the European option with an American's terms, and its delta dV/dS,
+// gamma d2V/dS2 and theta dV/dt per year: the price of an American option
+// whose early exercise is never optimal, by the one copy of the formula
+// (blackScholes). s is the spot, k the strike, t the Act/365F time to
+// expiry in years (> 0), r and q the continuously compounded risk-free rate
+// and dividend yield, vol the Black volatility.
+func americanEuropean(call bool, s, k, t, r, q, vol float64) (npv, delta, gamma, theta float64) {
+	bs := blackScholes(call, s, k, r, q, vol, t, true)
+	return math.Max(bs.npv, 0), bs.delta, bs.gamma, bs.theta
+}

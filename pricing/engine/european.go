@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"fmt"
 	"math"
 
 	"github.com/pricefn/pricefn/pricing"
+	"github.com/pricefn/pricefn/pricing/dates"
 	"github.com/pricefn/pricefn/pricing/instrument"
 )
 
@@ -22,22 +24,44 @@ type AnalyticEuropean struct{}
 // five greeks, analytic: delta dV/dS; gamma d²V/dS²; vega dV/dσ per 1.00 of
 // vol; theta dV/dt per year, QuantLib's r·V - (r-q)·S·delta - ½σ²S²·gamma;
 // rho dV/dr per 1.00 of the risk-free rate, the dividend yield held fixed.
-func (AnalyticEuropean) Price(o *instrument.European, m *pricing.Market, want pricing.Measures) (pricing.Result, error) {
+func (e AnalyticEuropean) Price(o *instrument.European, m *pricing.Market, want pricing.Measures) (pricing.Result, error) {
 	if err := o.Validate(m.ValuationDate); err != nil {
 		return pricing.Result{}, err
 	}
-	in, err := loadEquity(&o.Option, m)
+	em, err := bindEquity(m, o.Underlying)
 	if err != nil {
 		return pricing.Result{}, err
 	}
+	return e.PriceOn(o, &em, want)
+}
+
+// PriceOn is Price on the market of o's underlying looked up once
+// (BindEquity), as a batch of trades on few underlyings prices it: the
+// same result to the last bit, without the look-ups by name. o must have
+// been validated against em's valuation date (o.Validate) and name em's
+// underlying.
+func (e AnalyticEuropean) PriceOn(o *instrument.European, em *EquityMarket, want pricing.Measures) (res pricing.Result, err error) {
+	err = e.PriceInto(&res, o, em, want)
+	return res, err
+}
+
+// PriceInto is PriceOn writing into res, which must be zero: a result is
+// some 170 bytes, and a batch prices into its results in place. res is
+// left zero on error.
+func (AnalyticEuropean) PriceInto(res *pricing.Result, o *instrument.European, em *EquityMarket, want pricing.Measures) error {
+	t := dates.YearFraction365(em.asOf, o.Expiry)
+	r := em.zeroRate(t)
+	if math.IsNaN(r) || math.IsInf(r, 0) {
+		return pricing.CurveInvalid(em.u.Curve, r, fmt.Sprintf("must give a finite zero rate to expiry %s", o.Expiry))
+	}
 	greeks := want&pricing.Greeks != 0
-	bs := blackScholes(o.Right == instrument.Call, in.spot, o.Strike, in.r, in.q, in.vol, in.t, greeks)
-	res := pricing.Result{Set: setNPV, NPV: bs.npv}
+	bs := blackScholes(o.Right == instrument.Call, em.u.Spot, o.Strike, r, em.u.DividendYield, em.u.Vol, t, greeks)
+	res.Set, res.NPV = setNPV, bs.npv
 	if greeks {
 		res.Set |= pricing.Greeks
 		res.Delta, res.Gamma, res.Vega, res.Theta, res.Rho = bs.delta, bs.gamma, bs.vega, bs.theta, bs.rho
 	}
-	return res, nil
+	return nil
 }
 
 // bsm is a Black-Scholes-Merton value and its greeks, in the units of
@@ -51,14 +75,20 @@ type bsm struct {
 // compounded risk-free rate r, dividend yield q and Black volatility vol, all
 // per year. It computes the greeks only if greeks is set; npv is always set.
 // Every input must be finite, with s, k, vol and t > 0.
-func blackScholes(call bool, s, k, r, q, vol, t float64, greeks bool) bsm {
+func blackScholes(call bool, s, k, r, q, vol, t float64, greeks bool) (out bsm) {
 	sqrtT := math.Sqrt(t)
 	sd := vol * sqrtT
-	df := math.Exp(-r * t)
-	dq := math.Exp(-q * t)
-	d1 := (math.Log(s/k)+(r-q)*t)/sd + 0.5*sd
+	// exp(-0·t) is 1 exactly: a rate or yield of 0 spares an exponential.
+	df, dq := 1.0, 1.0
+	if r != 0 {
+		df = fastExp(-r * t)
+	}
+	if q != 0 {
+		dq = fastExp(-q * t)
+	}
+	invSd := 1 / sd // off the critical path: computed while the log is
+	d1 := (fastLog(s/k)+(r-q)*t)*invSd + 0.5*sd
 	d2 := d1 - sd
-	var out bsm
 	if call {
 		n1, n2 := normCDF(d1), normCDF(d2)
 		out.npv = s*dq*n1 - k*df*n2
@@ -73,9 +103,11 @@ func blackScholes(call bool, s, k, r, q, vol, t float64, greeks bool) bsm {
 	if !greeks {
 		return out
 	}
-	sPhi := s * dq * normPDF(d1) // S·e^{-qT}·φ(d1)
-	out.gamma = sPhi / (s * s * sd)
+	// S·e^{-qT}·φ(d1); φ as normPDF, whose exponent never reaches its
+	// cut-off here (|d1| < 37 for any price that is not 0).
+	sPhi := s * dq * (invSqrt2Pi * fastExp(-(d1*d1)/2))
+	out.gamma = sPhi * invSd / (s * s)
 	out.vega = sPhi * sqrtT
-	out.theta = r*out.npv - (r-q)*s*out.delta - 0.5*vol*sPhi/sqrtT
+	out.theta = r*out.npv - (r-q)*s*out.delta - 0.5*sPhi*sd/t
 	return out
 }

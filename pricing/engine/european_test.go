@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"reflect"
 	"testing"
 
 	"github.com/pricefn/pricefn/pricing"
@@ -225,5 +226,50 @@ func BenchmarkEuropean(b *testing.B) {
 			b.Fatal(err)
 		}
 		i++
+	}
+}
+
+// BenchmarkEuropeanBound is BenchmarkEuropean on the underlying's market
+// looked up once (BindEquity), as batch prices a compiled job.
+func BenchmarkEuropeanBound(b *testing.B) {
+	m := equityMarket(100, 0.03, 0.01, 0.25)
+	em, err := BindEquity(m, "X")
+	if err != nil {
+		b.Fatal(err)
+	}
+	trades := make([]instrument.European, 64)
+	for i := range trades {
+		right := instrument.Right(i % 2)
+		trades[i] = instrument.European{Option: instrument.Option{Underlying: "X", Right: right, Strike: 70 + float64(i), Expiry: refValDate.AddDays(30 + 40*i)}}
+	}
+	want := pricing.Of(pricing.NPV) | pricing.Greeks
+	i := 0
+	for b.Loop() {
+		if _, err := (AnalyticEuropean{}).PriceOn(&trades[i%64], em, want); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// TestPriceOnIsPrice checks that the bound path gives Price's result to
+// the last bit.
+func TestPriceOnIsPrice(t *testing.T) {
+	m := equityMarket(100, 0.03, 0.01, 0.25)
+	em, err := BindEquity(m, "X")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := pricing.Of(pricing.NPV) | pricing.Greeks
+	for i := range 64 {
+		o := instrument.European{Option: instrument.Option{Underlying: "X", Right: instrument.Right(i % 2), Strike: 70 + float64(i), Expiry: refValDate.AddDays(30 + 40*i)}}
+		a, err1 := AnalyticEuropean{}.Price(&o, m, want)
+		b, err2 := AnalyticEuropean{}.PriceOn(&o, em, want)
+		if err1 != nil || err2 != nil || !reflect.DeepEqual(a, b) {
+			t.Fatalf("trade %d: Price %+v (%v), PriceOn %+v (%v)", i, a, err1, b, err2)
+		}
+	}
+	if _, err := BindEquity(m, "NONE"); err == nil {
+		t.Error("BindEquity of an unknown underlying: no error")
 	}
 }

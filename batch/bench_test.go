@@ -1,0 +1,139 @@
+package batch_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/pricefn/pricefn/batch"
+)
+
+// The stages of "pricefn price" on a batch of Europeans with all greeks,
+// as "pricefn gen --type european --measures npv,delta,gamma,vega,theta,rho"
+// writes them, one benchmark each, reported per trade (bench/README.md).
+
+const benchTrades = 20_000
+
+func benchDoc(b *testing.B) []byte {
+	b.Helper()
+	doc, err := batch.Sample(batch.SampleSpec{Type: "european", N: benchTrades, Seed: 1,
+		Measures: []string{"npv", "delta", "gamma", "vega", "theta", "rho"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return doc
+}
+
+func perTrade(b *testing.B) {
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*benchTrades), "ns/trade")
+}
+
+// BenchmarkDecode reads the document: one pass, each trade into its terms.
+func BenchmarkDecode(b *testing.B) {
+	doc := benchDoc(b)
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := batch.DecodeBytes(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perTrade(b)
+}
+
+// BenchmarkCompile checks the terms and binds the trades to their engines.
+func BenchmarkCompile(b *testing.B) {
+	bt, err := batch.DecodeBytes(benchDoc(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := batch.Compile(bt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perTrade(b)
+}
+
+// BenchmarkPriceCompiled is the engines' own time: pricing a compiled job
+// on one core.
+func BenchmarkPriceCompiled(b *testing.B) {
+	j := compiledBench(b)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := j.Price(context.Background(), batch.Options{Workers: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perTrade(b)
+}
+
+// BenchmarkEncodeResults writes the results document.
+func BenchmarkEncodeResults(b *testing.B) {
+	j := compiledBench(b)
+	rs, err := j.Price(context.Background(), batch.Options{Workers: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := (batch.Results{BatchID: "B", Results: rs}).MarshalJSON(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perTrade(b)
+}
+
+func compiledBench(b *testing.B) *batch.Job {
+	b.Helper()
+	bt, err := batch.DecodeBytes(benchDoc(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	j, err := batch.Compile(bt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return j
+}
+
+// BenchmarkScanResults is the aggregator's check of a chunk's encoded
+// results (ids, count, failures) by ScanResults; BenchmarkDecodeResults is
+// the same by decoding every result, for comparison.
+func BenchmarkScanResults(b *testing.B) {
+	arr := encodedResults(b)
+	b.SetBytes(int64(len(arr)))
+	for b.Loop() {
+		if _, err := batch.ScanResults(arr); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perTrade(b)
+}
+
+func BenchmarkDecodeResults(b *testing.B) {
+	arr := encodedResults(b)
+	b.SetBytes(int64(len(arr)))
+	for b.Loop() {
+		var rs []batch.TradeResult
+		if err := json.Unmarshal(arr, &rs); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perTrade(b)
+}
+
+func encodedResults(b *testing.B) []byte {
+	b.Helper()
+	j := compiledBench(b)
+	rs, err := j.Price(context.Background(), batch.Options{Workers: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	arr, err := batch.AppendResultsArray(nil, rs)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return arr
+}

@@ -1,0 +1,524 @@
+package batch
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"io"
+	"io/fs"
+	"math"
+	"strconv"
+)
+
+// Decode reads one batch document strictly: unknown fields are errors, and
+// so are a key given twice in any object and anything after the document.
+// It checks the batch's shape (ids present and unique, trade types named)
+// and decodes every trade of a known type into its type's terms in the
+// same pass (a trade whose own fields are bad fails alone, at Compile);
+// Compile checks the rest.
+//
+// A reader that tells its size (a regular *os.File, a bytes.Reader) is
+// read into one buffer of that size; any other grows one as it reads.
+func Decode(r io.Reader) (*Batch, error) {
+	data, err := readAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("batch: reading the document: %w", err)
+	}
+	return DecodeBytes(data)
+}
+
+// readAll is io.ReadAll into a buffer of the reader's size where it tells
+// it: a 100 MB document then costs 100 MB, not the 200 MB or more of
+// doubling.
+func readAll(r io.Reader) ([]byte, error) {
+	size := -1
+	switch v := r.(type) {
+	case interface{ Len() int }:
+		size = v.Len()
+	case interface{ Stat() (fs.FileInfo, error) }:
+		if fi, err := v.Stat(); err == nil && fi.Mode().IsRegular() {
+			size = int(fi.Size())
+		}
+	}
+	if size < 0 || size > maxDocument {
+		return io.ReadAll(r)
+	}
+	buf := make([]byte, 0, size+1) // +1: EOF is seen without growing
+	for {
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return buf, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // the file grew: let append size it
+		}
+	}
+}
+
+// DecodeBytes is Decode for a document in memory. The batch keeps parts
+// of data (each trade's and each market entry's JSON): data must not be
+// modified while the batch is in use.
+func DecodeBytes(data []byte) (*Batch, error) {
+	if len(data) > maxDocument {
+		return nil, batchErr("", "the document is %d bytes, more than the limit of %d", len(data), maxDocument)
+	}
+	d := decoder{s: scanner{data: data, in: newInterner()}}
+	b, err := d.batch()
+	if err != nil {
+		return nil, documentError(err)
+	}
+	return b, nil
+}
+
+// UnmarshalJSON decodes a batch embedded in another document (a chunk
+// event's data) as strictly as Decode does: unknown fields and a bad shape
+// are errors.
+func (b *Batch) UnmarshalJSON(data []byte) error {
+	nb, err := DecodeBytes(bytes.Clone(data))
+	if err != nil {
+		return err
+	}
+	*b = *nb
+	return nil
+}
+
+// UnmarshalJSON reads one trade alone: it keeps a copy of its JSON, reads
+// the fields every trade shares and decodes the terms of a known type.
+func (t *Trade) UnmarshalJSON(b []byte) error {
+	d := decoder{s: scanner{data: bytes.Clone(b)}}
+	start := d.s.peek()
+	if start != '{' {
+		v, err := d.s.value(0)
+		if err != nil {
+			return documentError(err)
+		}
+		return &Error{Field: "trade", Reason: "must be an object, got JSON " + v.kindName()}
+	}
+	pos := d.s.pos
+	if err := d.s.members(&d.ms, 1); err != nil {
+		return documentError(d.fieldError("trade", err))
+	}
+	nt := Trade{Raw: d.s.data[pos:d.s.pos]}
+	if err := d.trade(&nt, &d.ms, -1); err != nil {
+		return err
+	}
+	if d.s.peek() != 0 {
+		return &Error{Reason: "unexpected data after the trade"}
+	}
+	*t = nt
+	return nil
+}
+
+// maxDocument bounds a document's bytes: the decoder keeps offsets into
+// it in 32 bits.
+const maxDocument = math.MaxInt32
+
+// decoder is the state of one Decode.
+type decoder struct {
+	s  scanner
+	ms members // the members of the trade being read
+	// lastType and lastEntry cache the registry's look-up of the type
+	// the previous trade had.
+	lastType  string
+	lastEntry tradeType
+}
+
+// documentError words a fault of the document for the client.
+func documentError(err error) error {
+	var se *scanError
+	if errors.As(err, &se) {
+		if se.eof {
+			return &Error{Reason: "malformed JSON: unexpected end of document", Err: err}
+		}
+		return &Error{Reason: fmt.Sprintf("malformed JSON at byte %d: %s", se.off, se.msg), Err: err}
+	}
+	return err
+}
+
+// fieldError returns err, met reading the value at path, as a batch
+// *Error on the field it names.
+func (d *decoder) fieldError(path string, err error) error {
+	var te *typeError
+	var de *duplicateKeyError
+	var be *Error
+	var se *scanError
+	switch {
+	case errors.As(err, &se), errors.As(err, &be):
+		return err
+	case errors.As(err, &te):
+		return &Error{Field: joinPath(path, te.field), Reason: "must be " + te.want + ", got JSON " + te.got, Err: err}
+	case errors.As(err, &de):
+		return &Error{Field: path, Reason: de.Error(), Err: err}
+	}
+	return &Error{Field: path, Reason: err.Error(), Err: err}
+}
+
+func joinPath(path, field string) string {
+	switch {
+	case path == "":
+		return field
+	case field == "":
+		return path
+	}
+	return path + "." + field
+}
+
+// topFields are the keys of a batch document, in the order of the bits
+// that mark them read.
+var topFields = [...]string{"id", "valuationDate", "measures", "deadline", "market", "trades", "scenarios", "risk", "scenarioDetail"}
+
+func (d *decoder) batch() (*Batch, error) {
+	s := &d.s
+	switch s.peek() {
+	case 0:
+		return nil, &Error{Reason: "empty document, want a batch JSON object", Err: io.EOF}
+	case '{':
+	default:
+		v, err := s.value(0)
+		if err != nil {
+			return nil, err
+		}
+		return nil, &Error{Field: "(document)", Reason: "must be an object, got JSON " + v.kindName()}
+	}
+	b := &Batch{}
+	var read uint
+	err := s.object(func(key []byte) error {
+		k := -1
+		for i, f := range topFields {
+			if string(key) == f {
+				k = i
+			}
+		}
+		if k < 0 {
+			return &Error{Reason: fmt.Sprintf("unknown field %q", key)}
+		}
+		if read&(1<<k) != 0 {
+			return &Error{Reason: fmt.Sprintf("duplicate key %q", key)}
+		}
+		read |= 1 << k
+		switch k {
+		case 4:
+			return d.market(&b.Market)
+		case 5:
+			return d.trades(b)
+		}
+		v, err := s.value(0)
+		if err != nil {
+			return err
+		}
+		switch k {
+		case 0:
+			err = v.str("id", &b.ID)
+		case 1:
+			err = v.str("valuationDate", &b.ValuationDate)
+		case 2:
+			err = v.strs("measures", &b.Measures)
+		case 3:
+			err = v.str("deadline", &b.Deadline)
+		default: // scenarios, risk, scenarioDetail (scenario.go)
+			err = b.Scenarios.decodeField(topFields[k], v.raw)
+		}
+		if err != nil {
+			return d.fieldError("", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if s.peek() != 0 {
+		return nil, batchErr("", "unexpected data after the batch document")
+	}
+	if b.ValuationDate == "" {
+		return nil, batchErr("valuationDate", "is required (YYYY-MM-DD)")
+	}
+	if b.Trades == nil {
+		return nil, batchErr("trades", "is required (a list of trades)")
+	}
+	return b, nil
+}
+
+// market reads the market section, keeping each curve's and underlying's
+// JSON for the chunks that carry them (Batch.ChunkJSON).
+func (d *decoder) market(m *MarketData) error {
+	s := &d.s
+	switch s.peek() {
+	case 'n':
+		_, err := s.value(0)
+		return err
+	case '{':
+	default:
+		v, err := s.value(0)
+		if err != nil {
+			return err
+		}
+		return &Error{Field: "market", Reason: "must be an object, got JSON " + v.kindName()}
+	}
+	var curves, unds bool
+	return s.object(func(key []byte) error {
+		switch string(key) {
+		case "curves":
+			if curves {
+				return &Error{Field: "market", Reason: `duplicate key "curves"`}
+			}
+			curves = true
+			return d.named("market.curves", func(name string, v value) error {
+				if m.Curves == nil {
+					m.Curves, m.rawCurves = map[string]CurveData{}, map[string][]byte{}
+				}
+				var c CurveData
+				if err := d.entry("market.curves."+name, v, &c); err != nil {
+					return err
+				}
+				m.Curves[name], m.rawCurves[name] = c, v.raw
+				return nil
+			}, func(name string) bool { _, dup := m.Curves[name]; return dup })
+		case "underlyings":
+			if unds {
+				return &Error{Field: "market", Reason: `duplicate key "underlyings"`}
+			}
+			unds = true
+			return d.named("market.underlyings", func(name string, v value) error {
+				if m.Underlyings == nil {
+					m.Underlyings, m.rawUnderlyings = map[string]UnderlyingData{}, map[string][]byte{}
+				}
+				var u UnderlyingData
+				if err := d.entry("market.underlyings."+name, v, &u); err != nil {
+					return err
+				}
+				m.Underlyings[name], m.rawUnderlyings[name] = u, v.raw
+				return nil
+			}, func(name string) bool { _, dup := m.Underlyings[name]; return dup })
+		}
+		return &Error{Field: "market", Reason: fmt.Sprintf("unknown field %q", key)}
+	})
+}
+
+// named reads an object of named entries at path (null is none), calling
+// f with each; seen reports a name read before.
+func (d *decoder) named(path string, f func(name string, v value) error, seen func(string) bool) error {
+	s := &d.s
+	switch s.peek() {
+	case 'n':
+		_, err := s.value(0)
+		return err
+	case '{':
+	default:
+		v, err := s.value(0)
+		if err != nil {
+			return err
+		}
+		return &Error{Field: path, Reason: "must be an object, got JSON " + v.kindName()}
+	}
+	return s.object(func(key []byte) error {
+		name := string(key)
+		if seen(name) {
+			return &Error{Field: path, Reason: fmt.Sprintf("duplicate key %q", name)}
+		}
+		if s.peek() == '{' {
+			// An entry: its own duplicate keys are named on its path.
+			start := s.pos
+			if err := s.members(&d.ms, 1); err != nil {
+				return d.fieldError(path+"."+name, err)
+			}
+			return f(name, value{kind: kindObject, raw: s.data[start:s.pos]})
+		}
+		v, err := s.value(0)
+		if err != nil {
+			return err
+		}
+		return f(name, v)
+	})
+}
+
+// entry reads one market entry, the object v at path, into w.
+func (d *decoder) entry(path string, v value, w fieldSetter) error {
+	if err := v.decodeObject(w); err != nil {
+		return d.fieldError(path, err)
+	}
+	return nil
+}
+
+// trades reads the trades list, each trade in one pass.
+func (d *decoder) trades(b *Batch) error {
+	s := &d.s
+	switch s.peek() {
+	case 'n':
+		_, err := s.value(0)
+		b.Trades = nil
+		return err
+	case '[':
+	default:
+		v, err := s.value(0)
+		if err != nil {
+			return err
+		}
+		return &Error{Field: "trades", Reason: "must be a list, got JSON " + v.kindName()}
+	}
+	// About 100 bytes a trade: one allocation for most batches.
+	trades := make([]Trade, 0, min((len(s.data)-s.pos)/100+1, 1<<20))
+	err := s.array(func(i int) error {
+		if i >= MaxTrades {
+			return batchErr("trades", "has more than the limit of %d trades", MaxTrades)
+		}
+		if c := s.peek(); c != '{' {
+			v, err := s.value(0)
+			switch {
+			case err != nil:
+				return err
+			case v.kind == kindNull:
+				return batchErr(tradeField(i), "must be an object")
+			}
+			return &Error{Field: "trades", Reason: fmt.Sprintf("must be an object, got JSON %s (%s)", v.kindName(), tradeField(i))}
+		}
+		start := s.pos
+		if err := s.members(&d.ms, 1); err != nil {
+			return d.fieldError(tradeField(i), err)
+		}
+		t := Trade{Raw: s.data[start:s.pos:s.pos]}
+		if err := d.trade(&t, &d.ms, i); err != nil {
+			return err
+		}
+		trades = append(trades, t)
+		return nil
+	})
+	b.Trades = trades
+	if err != nil {
+		return err
+	}
+	return uniqueIDs(trades)
+}
+
+// uniqueIDs returns the error of the first trade, in document order, whose
+// id an earlier trade has. It sets the ids' 64-bit hashes apart, a fraction
+// of the time and memory of a map of 100,000 ids, and looks closer (with
+// the map) only when two hashes are equal.
+func uniqueIDs(trades []Trade) error {
+	// An open-addressing set of the ids' hashes, at most half full.
+	size := 16
+	for size < 2*len(trades) {
+		size *= 2
+	}
+	set := make([]uint64, size)
+	mask := uint64(size - 1)
+	seed := maphash.MakeSeed()
+	for i := range trades {
+		h := maphash.String(seed, trades[i].ID) | 1 // 0 marks an empty slot
+		for k := h & mask; ; k = (k + 1) & mask {
+			if set[k] == 0 {
+				set[k] = h
+				break
+			}
+			if set[k] == h {
+				return firstDuplicateID(trades)
+			}
+		}
+	}
+	return nil
+}
+
+// firstDuplicateID is uniqueIDs by a map, for the batch that may have a
+// duplicate.
+func firstDuplicateID(trades []Trade) error {
+	seen := make(map[string]int, len(trades))
+	for i := range trades {
+		if j, dup := seen[trades[i].ID]; dup {
+			return batchErr(fmt.Sprintf("trades[%d].id", i), "duplicate trade id %q (also trades[%d])", trades[i].ID, j)
+		}
+		seen[trades[i].ID] = i
+	}
+	return nil
+}
+
+// tradeField is the path of trade i, "trades[i]", for messages (made
+// only when one is written); i < 0 is a trade alone, "trade".
+func tradeField(i int) string {
+	if i < 0 {
+		return "trade"
+	}
+	return "trades[" + strconv.Itoa(i) + "]"
+}
+
+// trade reads the members ms of trade i (tradeField): the
+// fields every trade shares, which must be right for the batch to be read,
+// then the terms of its type, whose faults fail the trade alone.
+func (d *decoder) trade(t *Trade, ms *members, i int) error {
+	var h tradeHeader
+	var id *string
+	for k := range ms.list {
+		m := &ms.list[k]
+		var err error
+		switch string(ms.key(m)) {
+		case "id":
+			switch v := ms.value(m); v.kind {
+			case kindString:
+				s := string(v.raw[1 : len(v.raw)-1]) // unique: not worth sharing
+				if !v.plain {
+					s = unquote(v.raw)
+				}
+				id = &s
+			case kindNull:
+			default:
+				err = &typeError{"id", "a string", v.kindName()}
+			}
+		case "type":
+			err = ms.value(m).str("type", &h.Type)
+		case "underlying":
+			err = ms.value(m).str("underlying", &h.Underlying)
+		case "curve":
+			err = ms.value(m).str("curve", &h.Curve)
+		case "forecastCurve":
+			err = ms.value(m).str("forecastCurve", &h.ForecastCurve)
+		case "quantity":
+			h.Quantity = quantityOf(ms.value(m))
+		}
+		if err != nil {
+			return d.fieldError(tradeField(i), err)
+		}
+	}
+	if id == nil || *id == "" {
+		return batchErr(tradeField(i)+".id", "is required (a non-empty string)")
+	}
+	if h.Type == "" {
+		return batchErr(tradeField(i)+".type", "is required for trade %q", *id)
+	}
+	t.ID, t.Type, t.quantity = *id, h.Type, h.Quantity
+	// A trade of an unknown type names nothing: it fails alone (Compile).
+	tt := d.lastEntry
+	if h.Type != d.lastType || tt == nil {
+		var ok bool
+		if tt, ok = tradeTypes[h.Type]; !ok {
+			return nil
+		}
+		d.lastType, d.lastEntry = h.Type, tt
+	}
+	for _, r := range tt.refs() {
+		name, _ := h.ref(r.field)
+		switch {
+		case name == "":
+		case r.kind == underlyingRef:
+			t.Underlying = name
+		default:
+			t.Curves = append(t.Curves, name)
+		}
+	}
+	t.terms, t.err = tt.decode(ms)
+	return nil
+}
+
+// quantityOf reads a trade's quantity: a value that is not a number does
+// not fail the batch, only that trade (Compile).
+func quantityOf(v value) quantityField {
+	switch v.kind {
+	case kindNull:
+		return quantityField{}
+	case kindNumber:
+		return quantityField{set: true, num: string(v.raw)}
+	}
+	return quantityField{set: true, kind: v.kindName()}
+}

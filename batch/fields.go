@@ -1,0 +1,229 @@
+package batch
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"strconv"
+)
+
+// fieldSetter is a wire form that Decode fills member by member: setField
+// reads v into the field named key and reports whether it knows the name.
+// Each wire form's setField lists its own fields and hands the rest to the
+// forms it embeds.
+type fieldSetter interface {
+	setField(key []byte, v value) (bool, error)
+}
+
+// setMembers reads ms into w strictly: a name w does not know is an error.
+func setMembers(w fieldSetter, ms *members) error {
+	for i := range ms.list {
+		m := &ms.list[i]
+		ok, err := w.setField(ms.key(m), ms.value(m))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			return fmt.Errorf("unknown field %q", ms.key(m))
+		}
+	}
+	return nil
+}
+
+// typeError is a value of the wrong JSON kind for its field: "strike must
+// be a number, got JSON string".
+type typeError struct {
+	field, want, got string
+}
+
+func (e *typeError) Error() string {
+	return e.field + " must be " + e.want + ", got JSON " + e.got
+}
+
+// interner shares the strings a batch repeats (types, rights, names,
+// dates), so that 100,000 trades do not hold 100,000 copies of "call": a
+// direct-mapped cache of recent strings, cheaper than a map.
+type interner struct {
+	slots [1 << 12]string
+}
+
+func newInterner() *interner { return &interner{} }
+
+// str returns body as a string, the cached copy where there is one.
+func (in *interner) str(body []byte) string {
+	n := len(body)
+	if n > 32 {
+		return string(body)
+	}
+	// A hash of the first and last eight bytes (all of them up to 16):
+	// enough to tell dates and names apart, at two multiplications.
+	var a, b uint64
+	if n >= 8 {
+		a, b = binary.LittleEndian.Uint64(body), binary.LittleEndian.Uint64(body[n-8:])
+	} else {
+		for _, c := range body {
+			a = a<<8 | uint64(c)
+		}
+	}
+	h := (a*0x9e3779b97f4a7c15 ^ b*0xc2b2ae3d27d4eb4f ^ uint64(n)) * 0x165667b19e3779f9
+	slot := &in.slots[h>>(64-12)]
+	if *slot == string(body) {
+		return *slot
+	}
+	*slot = string(body)
+	return *slot
+}
+
+// text returns the string v holds, shared through v.in when it is plain.
+func (v value) text() string {
+	switch {
+	case !v.plain:
+		return unquote(v.raw)
+	case v.in != nil:
+		return v.in.str(v.raw[1 : len(v.raw)-1])
+	}
+	return string(v.raw[1 : len(v.raw)-1])
+}
+
+// str reads a string field; null leaves it as it is.
+func (v value) str(field string, dst *string) error {
+	switch v.kind {
+	case kindString:
+		*dst = v.text()
+	case kindNull:
+	default:
+		return &typeError{field, "a string", v.kindName()}
+	}
+	return nil
+}
+
+// float returns the number v holds.
+func (v value) float(field string) (float64, error) {
+	if v.kind != kindNumber {
+		return 0, &typeError{field, "a number", v.kindName()}
+	}
+	f, err := strconv.ParseFloat(string(v.raw), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return 0, &typeError{field, "a number", "number " + string(v.raw)}
+	}
+	return f, nil
+}
+
+// num reads an optional number field; null leaves it nil.
+func (v value) num(field string, dst **float64) error {
+	if v.kind == kindNull {
+		*dst = nil
+		return nil
+	}
+	f, err := v.float(field)
+	if err != nil {
+		return err
+	}
+	*dst = &f
+	return nil
+}
+
+// numv reads a number field; null leaves it as it is.
+func (v value) numv(field string, dst *float64) error {
+	if v.kind == kindNull {
+		return nil
+	}
+	f, err := v.float(field)
+	if err == nil {
+		*dst = f
+	}
+	return err
+}
+
+// whole returns the whole number v holds.
+func (v value) whole(field string) (int, error) {
+	if v.kind != kindNumber {
+		return 0, &typeError{field, "a whole number", v.kindName()}
+	}
+	n, err := strconv.ParseInt(string(v.raw), 10, 0)
+	if err != nil {
+		return 0, &typeError{field, "a whole number", "number " + string(v.raw)}
+	}
+	return int(n), nil
+}
+
+// int reads a whole-number field; null leaves it as it is.
+func (v value) int(field string, dst *int) error {
+	if v.kind == kindNull {
+		return nil
+	}
+	n, err := v.whole(field)
+	if err == nil {
+		*dst = n
+	}
+	return err
+}
+
+// intp reads an optional whole-number field; null leaves it nil.
+func (v value) intp(field string, dst **int) error {
+	if v.kind == kindNull {
+		*dst = nil
+		return nil
+	}
+	n, err := v.whole(field)
+	if err != nil {
+		return err
+	}
+	*dst = &n
+	return nil
+}
+
+// elements calls f with each element of the array v; null has none.
+func (v value) elements(field string, f func(i int, e value) error) error {
+	switch v.kind {
+	case kindNull:
+		return nil
+	case kindArray:
+	default:
+		return &typeError{field, "a list", v.kindName()}
+	}
+	s := scanner{data: v.raw, in: v.in}
+	return s.array(func(i int) error {
+		e, err := s.value(0)
+		if err != nil {
+			return err
+		}
+		return f(i, e)
+	})
+}
+
+// strs reads a list of strings; null leaves it nil.
+func (v value) strs(field string, dst *[]string) error {
+	if v.kind == kindNull {
+		*dst = nil
+		return nil
+	}
+	out := []string{}
+	err := v.elements(field, func(i int, e value) error {
+		var s string
+		if err := e.str(fmt.Sprintf("%s[%d]", field, i), &s); err != nil {
+			return err
+		}
+		out = append(out, s)
+		return nil
+	})
+	if err == nil {
+		*dst = out
+	}
+	return err
+}
+
+// decodeObject reads the object v into w strictly: duplicate keys and
+// names w does not know are errors; a value that is not an object is a
+// *typeError on field "".
+func (v value) decodeObject(w fieldSetter) error {
+	if v.kind != kindObject {
+		return &typeError{"", "an object", v.kindName()}
+	}
+	s := scanner{data: v.raw, in: v.in}
+	var ms members
+	if err := s.members(&ms, 0); err != nil {
+		return err
+	}
+	return setMembers(w, &ms)
+}

@@ -1,0 +1,202 @@
+package batch_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/pricefn/pricefn/batch"
+)
+
+// mixedBatch is a batch of equity and rates trades on a mixed market, with
+// one trade that fails.
+func mixedBatch(t *testing.T) *batch.Batch {
+	t.Helper()
+	doc := `{"id": "M", "valuationDate": "2026-11-25", "measures": ["npv", "delta", "pv01"], "market": {
+	"curves": {"USD": {"rate": 0.05}, "EUR": {"zeros": [{"date": "2027-11-25", "rate": 0.03}]}, "JPY": {"rate": 0.001}},
+	"underlyings": {"ACME": {"spot": 100, "vol": 0.25, "curve": "USD"}, "GLOBEX": {"spot": 50, "vol": 0.3, "curve": "USD", "dividendYield": 0.01}}},
+	"trades": [
+	{"id": "E1", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25"},
+	{"id": "E2", "type": "european", "underlying": "GLOBEX", "right": "put", "strike": 55, "expiry": "2027-05-25", "quantity": -2},
+	{"id": "F1", "type": "fra", "curve": "EUR", "notional": 1e6, "rate": 0.03, "start": "2027-05-25", "end": "2027-11-25", "position": "long"},
+	{"id": "BAD", "type": "european", "underlying": "ACME", "right": "call", "strike": -1, "expiry": "2027-11-25"},
+	{"id": "E3", "type": "european", "underlying": "ACME", "right": "put", "strike": 90, "expiry": "2028-11-25"}]}`
+	b, err := batch.DecodeBytes([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestChunkJSONIsSubset: a chunk built by concatenation decodes to the
+// chunk Subset describes, and json.Marshal of a Subset is that document.
+func TestChunkJSONIsSubset(t *testing.T) {
+	b := mixedBatch(t)
+	for _, r := range [][2]int{{0, 5}, {0, 2}, {2, 3}, {3, 5}, {4, 5}} {
+		got, err := b.AppendChunkJSON(nil, r[0], r[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		viaJSON, err := json.Marshal(b.Subset(r[0], r[1]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var compact bytes.Buffer
+		if err := json.Compact(&compact, got); err != nil {
+			t.Fatalf("chunk %v is not JSON: %v", r, err)
+		}
+		if compact.String() != string(viaJSON) {
+			t.Errorf("chunk %v: AppendChunkJSON and json.Marshal(Subset) differ:\n%s\n%s", r, compact.String(), viaJSON)
+		}
+		cb, err := batch.DecodeBytes(got)
+		if err != nil {
+			t.Fatalf("chunk %v does not decode: %v", r, err)
+		}
+		want := b.Subset(r[0], r[1])
+		if cb.ID != want.ID || cb.ValuationDate != want.ValuationDate || !reflect.DeepEqual(cb.Measures, want.Measures) ||
+			!reflect.DeepEqual(cb.Market.Curves, want.Market.Curves) || !reflect.DeepEqual(cb.Market.Underlyings, want.Market.Underlyings) {
+			t.Errorf("chunk %v decodes to %+v, want %+v", r, cb, want)
+		}
+		for i := range cb.Trades {
+			if !bytes.Equal(cb.Trades[i].Raw, want.Trades[i].Raw) {
+				t.Errorf("chunk %v trade %d: %s, want %s", r, i, cb.Trades[i].Raw, want.Trades[i].Raw)
+			}
+		}
+	}
+	// A market entry set by hand is encoded from its fields.
+	rate := 0.02
+	b.Market.Curves["GBP"] = batch.CurveData{Rate: &rate}
+	doc, err := json.Marshal(b)
+	if err != nil || !strings.Contains(string(doc), `"GBP":{"rate":0.02}`) {
+		t.Errorf("marshal with a curve set by hand: %v\n%s", err, doc)
+	}
+}
+
+// TestChunkTotals checks the totals of a chunk against sums by hand: per
+// underlying and for all, errors left out, rates trades in all only.
+func TestChunkTotals(t *testing.T) {
+	b := mixedBatch(t)
+	rs, err := batch.Price(context.Background(), b, batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unds := b.Underlyings()
+	if want := []string{"ACME", "GLOBEX", "", "ACME", "ACME"}; !reflect.DeepEqual(unds, want) {
+		t.Fatalf("underlyings %q, want %q", unds, want)
+	}
+	got := batch.ChunkTotals(rs.Results, unds)
+	r := rs.Results
+	if r[3].Error == "" {
+		t.Fatal("trade BAD priced")
+	}
+	want := map[string]map[string]float64{
+		"":       {"npv": r[0].NPV + r[1].NPV + r[2].NPV + r[4].NPV, "delta": r[0].Delta + r[1].Delta + r[4].Delta, "pv01": r[2].PV01},
+		"ACME":   {"npv": r[0].NPV + r[4].NPV, "delta": r[0].Delta + r[4].Delta},
+		"GLOBEX": {"npv": r[1].NPV, "delta": r[1].Delta},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("totals %v, want %v", got, want)
+	}
+	for u, sums := range want {
+		if len(got[u]) != len(sums) {
+			t.Errorf("%q: %v, want %v", u, got[u], sums)
+		}
+		for m, v := range sums {
+			if math.Abs(got[u][m]-v) > 1e-9*math.Max(1, math.Abs(v)) {
+				t.Errorf("%q %s = %v, want %v", u, m, got[u][m], v)
+			}
+		}
+	}
+	if rt := batch.ChunkTotals(nil, nil); len(rt) != 1 || len(rt[""]) != 0 {
+		t.Errorf("no results: %v", rt)
+	}
+}
+
+// TestScanResults: the scan of encoded results gives the ids, the failed
+// count and the run AppendResults wrote, also after the JSON was
+// compacted on its way, and refuses what is not a list of results.
+func TestScanResults(t *testing.T) {
+	b := mixedBatch(t)
+	rs, err := batch.Price(context.Background(), b, batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arr, err := batch.AppendResultsArray(nil, rs.Results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := batch.AppendResults(nil, rs.Results)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, arr); err != nil {
+		t.Fatal(err)
+	}
+	for _, data := range [][]byte{arr, compact.Bytes()} {
+		sc, err := batch.ScanResults(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []string{"E1", "E2", "F1", "BAD", "E3"}; !reflect.DeepEqual(sc.IDs, want) || sc.Failed != 1 {
+			t.Errorf("ids %q failed %d, want %q and 1", sc.IDs, sc.Failed, want)
+		}
+		if !bytes.Equal(sc.Run, run) {
+			t.Errorf("run\n%s\nwant\n%s", sc.Run, run)
+		}
+	}
+	for in, want := range map[string]string{
+		``:                         "empty",
+		`{}`:                       "want a JSON array",
+		`[1]`:                      "result 0: must be an object",
+		`[{"id":"A"},{"npv":1}]`:   "result 1: no id",
+		`[{"id":3}]`:               "result 0: id must be a string",
+		`[{"id":"A","id":"B"}]`:    `result 0: duplicate key "id"`,
+		`[{"id":"A","npv":1e}]`:    "malformed JSON",
+		`[{"id":"A"}] x`:           "unexpected data",
+		`[{"id":"A","npv":[1,2,}]`: "malformed JSON",
+	} {
+		if _, err := batch.ScanResults([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: error %v, want %q", in, err, want)
+		}
+	}
+}
+
+// TestResultsWriterMatchesMarshal: the streamed document, from results or
+// from encoded runs, is byte for byte Results.MarshalJSON (and a newline),
+// with its buffer from the pool, and a write after Close fails.
+func TestResultsWriterMatchesMarshal(t *testing.T) {
+	b := mixedBatch(t)
+	rs, err := batch.Price(context.Background(), b, batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := rs.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for round := range 3 {
+		var out bytes.Buffer
+		w := batch.NewResultsWriter(&out, rs.BatchID)
+		if err := w.Write(rs.Results[:2]...); err != nil {
+			t.Fatal(err)
+		}
+		run, _ := batch.AppendResults(nil, rs.Results[2:])
+		if err := w.WriteEncoded(run); err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if out.String() != string(want)+"\n" {
+			t.Fatalf("round %d:\n%s\nwant\n%s", round, out.String(), want)
+		}
+		if err := w.Write(rs.Results[0]); err == nil {
+			t.Fatal("write after Close accepted")
+		}
+	}
+}

@@ -1,0 +1,103 @@
+package batch
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ResultsScan is what ScanResults reads of a run of encoded results.
+type ResultsScan struct {
+	// IDs are the results' trade ids, in order.
+	IDs []string
+	// Failed counts the results with an error.
+	Failed int
+	// Run is the results laid out as AppendResults writes them (each on a
+	// line of its own, comma separated, no brackets), ready for
+	// ResultsWriter.WriteEncoded: byte for byte what AppendResults wrote
+	// for results that went through any JSON re-formatting between
+	// elements.
+	Run []byte
+}
+
+// ScanResults checks a chunk's encoded results, a JSON array of result
+// objects as AppendResultsArray writes it, without decoding them: one pass
+// that validates the JSON, reads each result's id and whether it has an
+// error, and rebuilds the run. It is the aggregator's check of a chunk
+// (ids and count against the batch's record) at a fraction of a full
+// decode (BenchmarkScanResults). A result that is not an object, has no
+// string id, or gives a key twice is an error naming its index.
+func ScanResults(data []byte) (ResultsScan, error) {
+	var out ResultsScan
+	if len(data) > maxDocument {
+		return out, fmt.Errorf("batch: results: %d bytes, more than the limit of %d", len(data), maxDocument)
+	}
+	s := scanner{data: data}
+	if c := s.peek(); c != '[' {
+		if c == 0 {
+			return out, errors.New("batch: results: empty")
+		}
+		return out, fmt.Errorf("batch: results: want a JSON array, got %q", data[s.pos])
+	}
+	out.Run = make([]byte, 0, len(data))
+	var ms members
+	err := s.array(func(i int) error {
+		if s.peek() != '{' {
+			v, err := s.value(0)
+			if err != nil {
+				return err
+			}
+			return fmt.Errorf("result %d: must be an object, got JSON %s", i, v.kindName())
+		}
+		start := s.pos
+		if err := s.members(&ms, 1); err != nil {
+			return fmt.Errorf("result %d: %w", i, err)
+		}
+		id, hasID := "", false
+		for k := range ms.list {
+			m := &ms.list[k]
+			switch string(ms.key(m)) {
+			case "id":
+				v := ms.value(m)
+				if v.kind != kindString {
+					return fmt.Errorf("result %d: id must be a string, got JSON %s", i, v.kindName())
+				}
+				id, hasID = v.text(), true
+			case "error":
+				out.Failed++
+			}
+		}
+		if !hasID {
+			return fmt.Errorf("result %d: no id", i)
+		}
+		out.IDs = append(out.IDs, id)
+		if i > 0 {
+			out.Run = append(out.Run, ',')
+		}
+		out.Run = append(out.Run, '\n')
+		out.Run = append(out.Run, data[start:s.pos]...)
+		return nil
+	})
+	if err == nil && s.peek() != 0 {
+		err = errors.New("unexpected data after the results")
+	}
+	if err != nil {
+		var se *scanError
+		if errors.As(err, &se) {
+			return ResultsScan{}, fmt.Errorf("batch: results: malformed JSON at byte %d: %s", se.off, se.msg)
+		}
+		return ResultsScan{}, fmt.Errorf("batch: results: %w", err)
+	}
+	return out, nil
+}
+
+// AppendResultsArray appends rs to b as a JSON array, each result on a
+// line of its own: what a pricer puts in its chunk.priced event, and what
+// ScanResults reads.
+func AppendResultsArray(b []byte, rs []TradeResult) ([]byte, error) {
+	b = append(b, '[')
+	b, err := AppendResults(b, rs)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, "\n]"...), nil
+}

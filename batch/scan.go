@@ -1,0 +1,545 @@
+package batch
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"unicode/utf8"
+)
+
+// scanner reads a JSON document (RFC 8259) in one pass, validating as it
+// goes: strings, numbers and literals are checked to the grammar, nested
+// values are checked as they are skipped, and a value is kept as the span
+// of the document it occupies. It is the lexer of Decode: encoding/json
+// and its faster rivals scan every trade several times (bench/README.md),
+// and none of them rejects duplicate keys.
+type scanner struct {
+	data []byte
+	pos  int
+	in   *interner // shares the strings values hold; nil shares none
+}
+
+// maxDepth bounds the nesting of arrays and objects, as encoding/json's.
+const maxDepth = 10000
+
+// scanError is a fault of the document's syntax at byte off.
+type scanError struct {
+	off int
+	msg string
+	eof bool // the document ended inside a value
+}
+
+func (e *scanError) Error() string { return e.msg }
+
+// JSON value kinds, by the byte a value starts with.
+const (
+	kindString = '"'
+	kindNumber = '0'
+	kindObject = '{'
+	kindArray  = '['
+	kindBool   = 't'
+	kindNull   = 'n'
+)
+
+// value is one JSON value: its kind and its bytes in the document (a
+// string with its quotes).
+type value struct {
+	kind  byte
+	plain bool // a string without escapes or bytes beyond ASCII
+	raw   []byte
+	in    *interner
+}
+
+// kindName names v's kind as encoding/json's errors do.
+func (v value) kindName() string {
+	switch v.kind {
+	case kindString:
+		return "string"
+	case kindObject:
+		return "object"
+	case kindArray:
+		return "array"
+	case kindBool:
+		return "bool"
+	case kindNull:
+		return "null"
+	}
+	return "number"
+}
+
+func (s *scanner) errorf(format string, args ...any) *scanError {
+	return &scanError{off: s.pos, msg: fmt.Sprintf(format, args...)}
+}
+
+func (s *scanner) eof() *scanError {
+	return &scanError{off: s.pos, msg: "unexpected end of JSON input", eof: true}
+}
+
+// ws skips white space.
+func (s *scanner) ws() {
+	for s.pos < len(s.data) {
+		switch s.data[s.pos] {
+		case ' ', '\t', '\n', '\r':
+			s.pos++
+		default:
+			return
+		}
+	}
+}
+
+// peek skips white space and returns the next byte, 0 at the end (and
+// 0x7f for a NUL byte, which is no more valid there than DEL).
+func (s *scanner) peek() byte {
+	s.ws()
+	if s.pos >= len(s.data) {
+		return 0
+	}
+	if c := s.data[s.pos]; c != 0 {
+		return c
+	}
+	return 0x7f
+}
+
+// expect consumes byte c after white space.
+func (s *scanner) expect(c byte, context string) error {
+	switch s.peek() {
+	case c:
+		s.pos++
+		return nil
+	case 0:
+		return s.eof()
+	}
+	return s.errorf("invalid character %s %s", quoteChar(s.data[s.pos]), context)
+}
+
+func quoteChar(c byte) string {
+	if c == '\'' {
+		return `'\''`
+	}
+	if c == '"' {
+		return `'"'`
+	}
+	s := fmt.Sprintf("%q", rune(c))
+	return "'" + s[1:len(s)-1] + "'"
+}
+
+// value reads the next value, whatever its kind, checking nested values
+// to depth.
+func (s *scanner) value(depth int) (value, error) {
+	v, err := s.anyValue(depth)
+	v.in = s.in
+	return v, err
+}
+
+func (s *scanner) anyValue(depth int) (value, error) {
+	start := s.pos
+	switch c := s.peek(); {
+	case c == '"':
+		start = s.pos
+		plain, err := s.scanString()
+		return value{kind: kindString, plain: plain, raw: s.data[start:s.pos]}, err
+	case c == '-' || c >= '0' && c <= '9':
+		start = s.pos
+		err := s.skipNumber()
+		return value{kind: kindNumber, raw: s.data[start:s.pos]}, err
+	case c == '{' || c == '[':
+		if depth >= maxDepth {
+			return value{}, s.errorf("exceeded max depth")
+		}
+		start = s.pos
+		var err error
+		if c == '{' {
+			err = s.skipObject(depth + 1)
+		} else {
+			err = s.skipArray(depth + 1)
+		}
+		return value{kind: c, raw: s.data[start:s.pos]}, err
+	case c == 't':
+		return s.literal("true", kindBool)
+	case c == 'f':
+		return s.literal("false", kindBool)
+	case c == 'n':
+		return s.literal("null", kindNull)
+	case c == 0:
+		return value{}, s.eof()
+	default:
+		return value{}, s.errorf("invalid character %s looking for beginning of value", quoteChar(s.data[s.pos]))
+	}
+}
+
+func (s *scanner) literal(lit string, kind byte) (value, error) {
+	start := s.pos
+	for i := 0; i < len(lit); i++ {
+		if s.pos >= len(s.data) {
+			return value{}, s.eof()
+		}
+		if s.data[s.pos] != lit[i] {
+			return value{}, s.errorf("invalid character %s in literal %s (expecting %s)", quoteChar(s.data[s.pos]), lit, quoteChar(lit[i]))
+		}
+		s.pos++
+	}
+	return value{kind: kind, raw: s.data[start:s.pos]}, nil
+}
+
+// skipString checks the string at s.pos and moves past it.
+func (s *scanner) skipString() error {
+	_, err := s.scanString()
+	return err
+}
+
+// plainByte[c] is true for the bytes a string holds as they are: not a
+// quote, a backslash, a control character or a byte of a multi-byte
+// UTF-8 sequence.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// scanString checks the string at s.pos and moves past it. It reports
+// whether the string is plain: no escapes and nothing beyond ASCII, so
+// that its bytes are its value.
+func (s *scanner) scanString() (plain bool, err error) {
+	d := s.data
+	i := s.pos + 1 // past the opening quote
+	for i < len(d) && plainByte[d[i]] {
+		i++
+	}
+	if i < len(d) && d[i] == '"' {
+		s.pos = i + 1
+		return true, nil
+	}
+	s.pos = i
+	for s.pos < len(d) {
+		c := d[s.pos]
+		switch {
+		case c == '"':
+			s.pos++
+			return false, nil
+		case c == '\\':
+			if s.pos+1 >= len(d) {
+				s.pos = len(d)
+				return false, s.eof()
+			}
+			switch d[s.pos+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.pos += 2
+			case 'u':
+				s.pos += 2
+				for range 4 {
+					if s.pos >= len(d) {
+						return false, s.eof()
+					}
+					if !isHex(d[s.pos]) {
+						return false, s.errorf("invalid character %s in \\u hexadecimal character escape", quoteChar(d[s.pos]))
+					}
+					s.pos++
+				}
+			default:
+				s.pos++
+				return false, s.errorf("invalid character %s in string escape code", quoteChar(d[s.pos]))
+			}
+		case c < 0x20:
+			return false, s.errorf("invalid character %s in string literal", quoteChar(c))
+		default:
+			s.pos++
+		}
+	}
+	return false, s.eof()
+}
+
+func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' }
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// skipNumber checks the number at s.pos to JSON's grammar and moves past
+// it.
+func (s *scanner) skipNumber() error {
+	d := s.data
+	if d[s.pos] == '-' {
+		s.pos++
+		if s.pos >= len(d) {
+			return s.eof()
+		}
+	}
+	switch {
+	case d[s.pos] == '0':
+		s.pos++
+	case isDigit(d[s.pos]):
+		for s.pos < len(d) && isDigit(d[s.pos]) {
+			s.pos++
+		}
+	default:
+		return s.errorf("invalid character %s in numeric literal", quoteChar(d[s.pos]))
+	}
+	if s.pos < len(d) && d[s.pos] == '.' {
+		s.pos++
+		if s.pos >= len(d) {
+			return s.eof()
+		}
+		if !isDigit(d[s.pos]) {
+			return s.errorf("invalid character %s after decimal point in numeric literal", quoteChar(d[s.pos]))
+		}
+		for s.pos < len(d) && isDigit(d[s.pos]) {
+			s.pos++
+		}
+	}
+	if s.pos < len(d) && (d[s.pos] == 'e' || d[s.pos] == 'E') {
+		s.pos++
+		if s.pos < len(d) && (d[s.pos] == '+' || d[s.pos] == '-') {
+			s.pos++
+		}
+		if s.pos >= len(d) {
+			return s.eof()
+		}
+		if !isDigit(d[s.pos]) {
+			return s.errorf("invalid character %s in exponent of numeric literal", quoteChar(d[s.pos]))
+		}
+		for s.pos < len(d) && isDigit(d[s.pos]) {
+			s.pos++
+		}
+	}
+	return nil
+}
+
+// skipObject checks the object at s.pos, duplicate keys included, and
+// moves past it.
+func (s *scanner) skipObject(depth int) error {
+	start := s.pos
+	var small [16][]byte // the keys of most objects, without an allocation
+	keys := small[:0]
+	err := s.object(func(key []byte) error {
+		for _, k := range keys {
+			if string(k) == string(key) {
+				return &scanError{off: start, msg: (&duplicateKeyError{string(key)}).Error()}
+			}
+		}
+		keys = append(keys, key)
+		_, err := s.value(depth)
+		return err
+	})
+	return err
+}
+
+// duplicateKeyError is an object that gives a key twice.
+type duplicateKeyError struct{ key string }
+
+func (e *duplicateKeyError) Error() string { return fmt.Sprintf("duplicate key %q", e.key) }
+
+// members reads the object at s.pos into ms: its members in order, their
+// values checked to depth. A key given twice is a *duplicateKeyError. ms
+// holds offsets into the document, no pointers: filling it costs the
+// garbage collector nothing.
+func (s *scanner) members(ms *members, depth int) error {
+	ms.reset(s)
+	if err := s.expect('{', "looking for beginning of object"); err != nil {
+		return err
+	}
+	if s.peek() == '}' {
+		s.pos++
+		return nil
+	}
+	for {
+		if c := s.peek(); c != '"' {
+			if c == 0 {
+				return s.eof()
+			}
+			return s.errorf("invalid character %s looking for beginning of object key string", quoteChar(s.data[s.pos]))
+		}
+		m := member{k0: int32(s.pos + 1)}
+		plain, err := s.scanString()
+		if err != nil {
+			return err
+		}
+		m.k1 = int32(s.pos - 1)
+		if !plain {
+			// An escaped key: its text goes to the arena.
+			key := unquote(s.data[m.k0-1 : m.k1+1])
+			m.k0, m.k1, m.keyInArena = int32(len(ms.arena)), int32(len(ms.arena)+len(key)), true
+			ms.arena = append(ms.arena, key...)
+		}
+		key := ms.key(&m)
+		for i := range ms.list {
+			if string(ms.key(&ms.list[i])) == string(key) {
+				return &duplicateKeyError{string(key)}
+			}
+		}
+		if err := s.expect(':', "after object key"); err != nil {
+			return err
+		}
+		v, err := s.anyValue(depth)
+		if err != nil {
+			return err
+		}
+		m.v0, m.kind, m.plain = int32(s.pos-len(v.raw)), v.kind, v.plain
+		m.v1 = int32(s.pos)
+		ms.list = append(ms.list, m)
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case '}':
+			s.pos++
+			return nil
+		case 0:
+			return s.eof()
+		default:
+			return s.errorf("invalid character %s after object key:value pair", quoteChar(s.data[s.pos]))
+		}
+	}
+}
+
+// member is one member of an object that members read: where its key and
+// value lie in the document (the key in the arena when it had escapes).
+type member struct {
+	k0, k1, v0, v1 int32
+	kind           byte
+	plain          bool
+	keyInArena     bool
+}
+
+// members is the members of one object: the list, and the document and
+// arena its offsets point into. A decoder reuses one for every trade.
+type members struct {
+	data  []byte
+	in    *interner
+	arena []byte
+	list  []member
+}
+
+func (ms *members) reset(s *scanner) {
+	ms.data, ms.in, ms.arena, ms.list = s.data, s.in, ms.arena[:0], ms.list[:0]
+}
+
+// key returns m's key, unescaped.
+func (ms *members) key(m *member) []byte {
+	if m.keyInArena {
+		return ms.arena[m.k0:m.k1]
+	}
+	return ms.data[m.k0:m.k1]
+}
+
+// value returns m's value.
+func (ms *members) value(m *member) value {
+	return value{kind: m.kind, plain: m.plain, raw: ms.data[m.v0:m.v1], in: ms.in}
+}
+
+// skipArray checks the array at s.pos and moves past it.
+func (s *scanner) skipArray(depth int) error {
+	return s.array(func(int) error {
+		_, err := s.value(depth)
+		return err
+	})
+}
+
+// object reads the object at s.pos: for each member it reads the key and
+// calls f, which must read the member's value. Keys are unescaped.
+func (s *scanner) object(f func(key []byte) error) error {
+	if err := s.expect('{', "looking for beginning of object"); err != nil {
+		return err
+	}
+	if s.peek() == '}' {
+		s.pos++
+		return nil
+	}
+	for {
+		if c := s.peek(); c != '"' {
+			if c == 0 {
+				return s.eof()
+			}
+			return s.errorf("invalid character %s looking for beginning of object key string", quoteChar(s.data[s.pos]))
+		}
+		key, err := s.key()
+		if err != nil {
+			return err
+		}
+		if err := s.expect(':', "after object key"); err != nil {
+			return err
+		}
+		if err := f(key); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case '}':
+			s.pos++
+			return nil
+		case 0:
+			return s.eof()
+		default:
+			return s.errorf("invalid character %s after object key:value pair", quoteChar(s.data[s.pos]))
+		}
+	}
+}
+
+// array reads the array at s.pos, calling f with each element's index; f
+// must read the element.
+func (s *scanner) array(f func(i int) error) error {
+	if err := s.expect('[', "looking for beginning of array"); err != nil {
+		return err
+	}
+	if s.peek() == ']' {
+		s.pos++
+		return nil
+	}
+	for i := 0; ; i++ {
+		if err := f(i); err != nil {
+			return err
+		}
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case ']':
+			s.pos++
+			return nil
+		case 0:
+			return s.eof()
+		default:
+			return s.errorf("invalid character %s after array element", quoteChar(s.data[s.pos]))
+		}
+	}
+}
+
+// key reads an object key at s.pos, unescaped.
+func (s *scanner) key() ([]byte, error) {
+	start := s.pos
+	plain, err := s.scanString()
+	if err != nil {
+		return nil, err
+	}
+	if plain {
+		return s.data[start+1 : s.pos-1], nil
+	}
+	return []byte(unquote(s.data[start:s.pos])), nil
+}
+
+// plainString reports whether the string body b needs no unescaping: no
+// backslash and nothing beyond ASCII.
+func plainString(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' || c >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// unquote returns the string of a checked JSON string literal (quotes
+// included), as encoding/json reads it: invalid UTF-8 and lone
+// surrogates become U+FFFD.
+func unquote(lit []byte) string {
+	body := lit[1 : len(lit)-1]
+	if plainString(body) {
+		return string(body)
+	}
+	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+		return string(body)
+	}
+	var out string
+	if err := json.Unmarshal(lit, &out); err != nil {
+		// The scanner checked the literal: encoding/json reads it.
+		panic(fmt.Sprintf("batch: unquote %s: %v", lit, err))
+	}
+	return out
+}

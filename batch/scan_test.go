@@ -1,0 +1,96 @@
+package batch
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/pricefn/pricefn/pricing/dates"
+)
+
+// scanValid reports whether the scanner reads data as one JSON value and
+// nothing after it, and whether it refused a duplicate key.
+func scanValid(data []byte) (ok, dup bool) {
+	s := scanner{data: data}
+	_, err := s.value(0)
+	if err == nil && s.peek() != 0 {
+		return false, false
+	}
+	var se *scanError
+	if errors.As(err, &se) && len(se.msg) > 9 && se.msg[:9] == "duplicate" {
+		return false, true
+	}
+	return err == nil, false
+}
+
+// FuzzScannerMatchesEncodingJSON: the scanner accepts exactly what
+// encoding/json accepts, less documents that give a key twice.
+func FuzzScannerMatchesEncodingJSON(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, `[1,2.5e-3,-0,true,false,null,"x\u00e9\n"]`, `{"a":{"b":[{}]}}`, `"\ud800"`, "\"\xff\"", `01`, `1.`, `-`, `[1,]`, `{"a" 1}`, `{"a":1,"a":2}`, ` {} `, `{}x`, `"\x"`, "\"a\tb\"", `1e+`, `[`, ``} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		ok, dup := scanValid(data)
+		if dup {
+			return
+		}
+		if want := json.Valid(data); ok != want {
+			t.Fatalf("scanner valid = %v, encoding/json %v: %q", ok, want, data)
+		}
+	})
+}
+
+// TestUnquoteMatchesEncodingJSON: strings read as encoding/json reads them.
+func TestUnquoteMatchesEncodingJSON(t *testing.T) {
+	for _, lit := range []string{`"plain"`, `"caf\u00e9"`, "\"caf\xc3\xa9\"", "\"bad\xff utf8\"", `"\ud83d\ude00 and \ud800 alone"`, `"tab\tand\\slash\/"`} {
+		s := scanner{data: []byte(lit)}
+		v, err := s.value(0)
+		if err != nil {
+			t.Fatalf("%s: %v", lit, err)
+		}
+		var want string
+		if err := json.Unmarshal([]byte(lit), &want); err != nil {
+			t.Fatal(err)
+		}
+		if got := v.text(); got != want {
+			t.Errorf("%s: got %q, want %q", lit, got, want)
+		}
+	}
+}
+
+// TestParseDateMatchesDates: the fast path of parseDate agrees with
+// dates.Parse on every date of two centuries and on malformed ones.
+func TestParseDateMatchesDates(t *testing.T) {
+	check := func(s string) {
+		got, err1 := parseDate(s)
+		want, err2 := dates.Parse(s)
+		if got != want || (err1 == nil) != (err2 == nil) {
+			t.Fatalf("%q: parseDate %v (%v), dates.Parse %v (%v)", s, got, err1, want, err2)
+		}
+	}
+	for d := time.Date(1950, 1, 1, 0, 0, 0, 0, time.UTC); d.Year() < 2150; d = d.AddDate(0, 0, 1) {
+		check(d.Format(time.DateOnly))
+	}
+	for _, s := range []string{"2027-02-29", "2028-02-29", "2027-02-30", "2027-13-01", "2027-00-10", "2027-01-00", "2027-1-01", "20270101", "2027-01-0a", "+027-01-01", "0000-01-01", "9999-12-31", ""} {
+		check(s)
+	}
+}
+
+// TestInternerSharesStrings: a repeated value is one string, and a
+// collision never returns another string.
+func TestInternerSharesStrings(t *testing.T) {
+	in := newInterner()
+	a := in.str([]byte("2027-11-25"))
+	b := in.str([]byte("2027-11-25"))
+	if a != b || unsafe.StringData(a) != unsafe.StringData(b) {
+		t.Fatal("the same bytes twice are not one string")
+	}
+	for i := range 5000 {
+		s := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i).Format(time.DateOnly)
+		if got := in.str([]byte(s)); got != s {
+			t.Fatalf("interned %q as %q", s, got)
+		}
+	}
+}

@@ -1,0 +1,168 @@
+package batch
+
+import (
+	"fmt"
+
+	"github.com/pricefn/pricefn/pricing"
+	"github.com/pricefn/pricefn/pricing/engine"
+	"github.com/pricefn/pricefn/pricing/market"
+)
+
+// scenarioSet is a job's scenarios compiled: each scenario's shift of
+// each curve and underlying of the market resolved ("*" included), and
+// what the pricing loop needs of the trades.
+type scenarioSet struct {
+	run *ScenarioRun
+	// curve[s][name] and und[s][name] are scenario s's shifts of the
+	// market's curves and underlyings, resolved: absent is no shift.
+	curve []map[string]float64
+	und   []map[string]UnderlyingShift
+	// base is the base market as scenario markets are: each trade's base
+	// npv for P&L is valued on it as its scenario npvs are.
+	base *compileEnv
+	// unds names the underlyings of the trades, sorted; tradeUnd[i] is
+	// the index in unds of trade i's underlying, -1 for none.
+	unds     []string
+	tradeUnd []int32
+}
+
+// compileScenarios checks b's scenarios and risk against its market and
+// resolves them for j. A shift naming a curve or underlying the market
+// lacks, and a confidence with no scenario in its tail (k < 1), are batch
+// errors naming the field. It returns nil for a batch without scenarios.
+func compileScenarios(b *Batch, j *Job) (*scenarioSet, error) {
+	run := &b.Scenarios
+	if r := run.Risk; r != nil {
+		for _, l := range []struct {
+			name string
+			cs   []Confidence
+		}{{"var", r.VaR}, {"es", r.ES}} {
+			for i, c := range l.cs {
+				if k := c.TailSize(len(run.List)); k < 1 {
+					return nil, batchErr(fmt.Sprintf("risk.%s[%d]", l.name, i), "confidence %s leaves no scenario in the tail: k = ceil(N (1 - a)) = %d with N = %d scenarios", c.Text, k, len(run.List))
+				}
+			}
+		}
+	}
+	if len(run.List) == 0 {
+		return nil, nil
+	}
+	if cells := len(b.Trades) * len(run.List); run.Detail == DetailTrades && cells > MaxScenarioDetail {
+		return nil, batchErr("scenarioDetail", "%d trades x %d scenarios is %d npvs, more than the limit of %d: ask for the sums alone", len(b.Trades), len(run.List), cells, MaxScenarioDetail)
+	}
+	set := &scenarioSet{
+		run:   run,
+		curve: make([]map[string]float64, len(run.List)),
+		und:   make([]map[string]UnderlyingShift, len(run.List)),
+	}
+	for s := range run.List {
+		sc := &run.List[s]
+		path := fmt.Sprintf("scenarios[%d]", s)
+		for name := range sc.Curves {
+			if _, ok := b.Market.Curves[name]; !ok && name != "*" {
+				return nil, batchErr(path+".curves."+name, "unknown curve %q (market has: %s)", name, keyList(b.Market.Curves))
+			}
+		}
+		for name := range sc.Underlyings {
+			if _, ok := b.Market.Underlyings[name]; !ok && name != "*" {
+				return nil, batchErr(path+".underlyings."+name, "unknown underlying %q (market has: %s)", name, keyList(b.Market.Underlyings))
+			}
+		}
+		set.curve[s] = map[string]float64{}
+		for name := range j.Market.Curves {
+			sh, ok := sc.Curves[name]
+			if !ok {
+				sh, ok = sc.Curves["*"]
+			}
+			if ok && sh.Parallel != 0 {
+				set.curve[s][name] = sh.Parallel
+			}
+		}
+		set.und[s] = map[string]UnderlyingShift{}
+		for name := range j.Market.Underlyings {
+			sh, ok := sc.Underlyings[name]
+			if !ok {
+				sh, ok = sc.Underlyings["*"]
+			}
+			if ok && sh != (UnderlyingShift{}) {
+				set.und[s][name] = sh
+			}
+		}
+	}
+	set.base = j.bindMarket(&j.Market)
+	names := map[string]int32{}
+	set.tradeUnd = make([]int32, len(b.Trades))
+	for i := range b.Trades {
+		set.tradeUnd[i] = -1
+		if u := b.Trades[i].Underlying; u != "" {
+			names[u] = 0
+		}
+	}
+	set.unds = sortedKeys(names)
+	for k, u := range set.unds {
+		names[u] = int32(k)
+	}
+	for i := range b.Trades {
+		if u := b.Trades[i].Underlying; u != "" {
+			set.tradeUnd[i] = names[u]
+		}
+	}
+	return set, nil
+}
+
+// bindMarket returns the compile environment of market m for j's
+// engines: m with its usable underlyings bound once (engine.BindEquity).
+// An underlying that is not usable in m (a negative spot in a scenario) is
+// left unbound, and the trades on it fail with its engine's error.
+func (j *Job) bindMarket(m *pricing.Market) *compileEnv {
+	env := &compileEnv{m: m, e: j.engines, equities: make(map[string]*engine.EquityMarket, len(m.Underlyings))}
+	for name := range m.Underlyings {
+		if em, err := engine.BindEquity(m, name); err == nil {
+			env.equities[name] = em
+		}
+	}
+	return env
+}
+
+// market builds the market of scenario s from j's base market: each
+// curve shifted as a curve (market.ShiftCurve: a bootstrapped curve is
+// shifted, not re-bootstrapped), each underlying shifted, nothing parsed
+// again. Curves and underlyings the scenario leaves alone are the base
+// market's own.
+func (set *scenarioSet) market(j *Job, s int) *compileEnv {
+	m := &pricing.Market{
+		ValuationDate: j.Market.ValuationDate,
+		Curves:        make(map[string]pricing.YieldCurve, len(j.Market.Curves)),
+		Underlyings:   make(map[string]pricing.Underlying, len(j.Market.Underlyings)),
+	}
+	for name, c := range j.Market.Curves {
+		m.Curves[name] = market.ShiftCurve(c, set.curve[s][name])
+	}
+	for name, u := range j.Market.Underlyings {
+		if sh, ok := set.und[s][name]; ok {
+			u = sh.apply(u)
+		}
+		m.Underlyings[name] = u
+	}
+	return j.bindMarket(m)
+}
+
+// apply returns u shifted by sh.
+func (sh UnderlyingShift) apply(u pricing.Underlying) pricing.Underlying {
+	switch {
+	case sh.SpotRel != nil:
+		u.Spot *= 1 + *sh.SpotRel
+	case sh.SpotAbs != nil:
+		u.Spot += *sh.SpotAbs
+	}
+	switch {
+	case sh.VolAbs != nil:
+		u.Vol += *sh.VolAbs
+	case sh.VolRel != nil:
+		u.Vol *= 1 + *sh.VolRel
+	}
+	if sh.DividendYieldAbs != nil {
+		u.DividendYield += *sh.DividendYieldAbs
+	}
+	return u
+}

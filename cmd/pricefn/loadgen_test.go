@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
+)
+
+// loadgenEngine serves POST /batches and GET /batches/{id}/results as the
+// engine does, on loopback: each batch's results come on the second ask.
+type loadgenEngine struct {
+	mu      sync.Mutex
+	batches map[string]*batch.Batch
+	asked   map[string]int
+	// statusHost, when set, is the host the receipts point at.
+	statusHost string
+}
+
+func (f *loadgenEngine) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	switch {
+	case r.Method == http.MethodPost && r.URL.Path == "/batches":
+		if r.Header.Get("ce-type") != events.TypeBatchSubmitted {
+			http.Error(w, "not a batch.submitted event", http.StatusBadRequest)
+			return
+		}
+		data, _ := io.ReadAll(r.Body)
+		b, err := batch.DecodeBytes(data)
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.batches[b.ID] = b
+		status := "/batches/" + b.ID
+		if f.statusHost != "" {
+			status = "http://" + f.statusHost + status
+		}
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprintf(w, `{"batchId":%q,"trades":%d,"statusUrl":%q}`, b.ID, len(b.Trades), status)
+	case r.Method == http.MethodGet && strings.HasSuffix(r.URL.Path, "/results"):
+		id := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, "/batches/"), "/results")
+		b, ok := f.batches[id]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		if f.asked[id]++; f.asked[id] == 1 {
+			w.WriteHeader(http.StatusAccepted)
+			fmt.Fprint(w, `{"state":"running"}`)
+			return
+		}
+		var rs []batch.TradeResult
+		for _, t := range b.Trades {
+			tr := batch.TradeResult{ID: t.ID}
+			tr.NPV, tr.Set = 1, 1
+			rs = append(rs, tr)
+		}
+		data, _ := batch.Results{BatchID: id, Results: rs}.MarshalJSON()
+		w.Write(data)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func TestLoadgen(t *testing.T) {
+	f := &loadgenEngine{batches: map[string]*batch.Batch{}, asked: map[string]int{}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	cfg, err := loadgenConfigOf(srv.URL, 100, 200*time.Millisecond, 10, "european=0.7,american=0.3", "npv,delta", 0, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := loadgen(context.Background(), cfg, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Sent != 20 || rep.Completed != 20 || rep.Trades != 200 || rep.Failed+rep.Rejected+rep.TimedOut+rep.Dropped != 0 {
+		t.Fatalf("report %+v, want 20 batches of 10 trades sent and completed", rep)
+	}
+	if !(rep.P50 > 0 && rep.P50 <= rep.P90 && rep.P90 <= rep.P99 && rep.P99 <= rep.Max) || rep.BatchesPerSecond <= 0 {
+		t.Errorf("percentiles %v %v %v %v, throughput %v", rep.P50, rep.P90, rep.P99, rep.Max, rep.BatchesPerSecond)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.batches) != 20 {
+		t.Fatalf("engine saw %d batches", len(f.batches))
+	}
+	for id, b := range f.batches {
+		kinds := map[string]int{}
+		for _, tr := range b.Trades {
+			kinds[tr.Type]++
+		}
+		if kinds["european"] != 7 || kinds["american"] != 3 || len(b.Measures) != 2 {
+			t.Errorf("batch %s: trades %v, measures %v: want 7 european and 3 american, npv and delta", id, kinds, b.Measures)
+		}
+	}
+	var out bytes.Buffer
+	rep.write(&out)
+	for _, want := range []string{"20 sent, 20 completed", "batches/s", "p50", "p99"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("report lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestLoadgenTalksOnlyToItsURL: a receipt pointing at another host is not
+// followed.
+func TestLoadgenTalksOnlyToItsURL(t *testing.T) {
+	f := &loadgenEngine{batches: map[string]*batch.Batch{}, asked: map[string]int{}, statusHost: "192.0.2.1:9"}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	cfg, err := loadgenConfigOf(srv.URL, 50, 40*time.Millisecond, 3, "fra", "npv", 0, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := loadgen(context.Background(), cfg, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Completed != 0 || rep.Failed != rep.Sent || rep.Sent == 0 || len(rep.Errors) == 0 || !strings.Contains(rep.Errors[0], "not at --url") {
+		t.Errorf("report %+v: want every batch failed on the receipt's host", rep)
+	}
+}
+
+// TestLoadgenBounded: an engine that never answers ends the run at
+// duration + drain, every batch timed out, and the in-flight cap drops the
+// sends beyond it.
+func TestLoadgenBounded(t *testing.T) {
+	hang := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-hang:
+		case <-r.Context().Done():
+		}
+	}))
+	defer srv.Close()
+	defer close(hang)
+	cfg, err := loadgenConfigOf(srv.URL, 100, 100*time.Millisecond, 1, "european", "npv", 4, 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	rep, err := loadgen(context.Background(), cfg, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("took %v, want about 0.2 s", took)
+	}
+	if rep.Sent != 4 || rep.TimedOut != 4 || rep.Dropped != 6 || rep.Completed != 0 {
+		t.Errorf("report %+v: want 4 sent and timed out, 6 dropped", rep)
+	}
+}
+
+func TestLoadgenFlags(t *testing.T) {
+	for _, c := range []struct {
+		url, mix string
+		rate     float64
+		d        time.Duration
+		size     int
+		want     string
+	}{
+		{"", "european", 1, time.Second, 1, "--url is required"},
+		{"ftp://x", "european", 1, time.Second, 1, "want an http(s) URL"},
+		{"localhost:8080", "european", 0, time.Second, 1, "--rate 0"},
+		{"localhost:8080", "european", 1e6, time.Second, 1, "--rate"},
+		{"localhost:8080", "european", 1, 2 * time.Hour, 1, "--duration"},
+		{"localhost:8080", "european", 1, time.Second, 0, "--batch-size 0"},
+		{"localhost:8080", "cds=1", 1, time.Second, 1, `unknown type "cds"`},
+		{"localhost:8080", "european=-1", 1, time.Second, 1, "want a number above 0"},
+		{"localhost:8080", "european=1,european=2", 1, time.Second, 1, "given twice"},
+		{"localhost:8080", " , ", 1, time.Second, 1, "at least one type"},
+	} {
+		_, err := loadgenConfigOf(c.url, c.rate, c.d, c.size, c.mix, "npv", 0, time.Second)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", c, err, c.want)
+		}
+	}
+	cfg, err := loadgenConfigOf("127.0.0.1:9", 5, time.Second, 10, "european=3,american", "npv", 0, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := url.Parse("http://127.0.0.1:9"); *cfg.URL != *want || cfg.MaxInFlight != 16 || cfg.Mix[0].Share != 0.75 || cfg.Mix[1].Share != 0.25 {
+		t.Errorf("config %+v", cfg)
+	}
+}

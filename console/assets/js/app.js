@@ -1,0 +1,102 @@
+// The console's entry point: the session (token) and the page router.
+
+import { call, errorOf, setToken, token } from './api.js';
+import { $, html, render } from './dom.js';
+import { submitPage } from './submit.js';
+import { batchPage } from './batch.js';
+import { batchesPage } from './batches.js';
+
+/**
+ * session says whether the API wants a token and whether ours is good:
+ * {required, ok, readable}. It asks GET /batches?limit=1, which every
+ * engine serves: 401 means a token is wanted (or ours is refused), 403 a
+ * token without the read scope.
+ */
+async function probe() {
+  let resp;
+  try {
+    resp = await call('/batches?limit=1');
+  } catch (err) {
+    return { required: false, ok: false, readable: false, error: `the engine does not answer: ${err.message}` };
+  }
+  if (resp.status === 401) {
+    const err = await errorOf(resp);
+    return { required: true, ok: false, readable: false, error: token() ? err.message : '' };
+  }
+  if (token()) {
+    // Accepted with our token: is one wanted at all?
+    const open = await fetch('/batches?limit=1', { cache: 'no-store', credentials: 'omit' }).catch(() => null);
+    if (open && open.ok) setToken('');
+    return { required: !(open && open.ok), ok: true, readable: resp.status !== 403 };
+  }
+  return { required: false, ok: true, readable: true };
+}
+
+function showSession(s) {
+  const el = $('#session');
+  if (s.required && s.ok) {
+    render(el, html`<span class="muted">Signed in${s.readable ? '' : ' (submit only: this token cannot read batches)'}</span>
+      <button type="button" id="signout" class="link">Sign out</button>`);
+    $('#signout').addEventListener('click', () => { setToken(''); location.reload(); });
+  } else if (s.required) {
+    render(el, html`<span class="muted">Not signed in</span>`);
+  } else {
+    render(el, html`<span class="muted" title="This engine runs without tokens: every request is the default tenant's">Open engine (no tokens)</span>`);
+  }
+}
+
+/** signIn shows the sign-in form and resolves once a token is accepted. */
+function signIn(s) {
+  const box = $('#signin');
+  box.hidden = false;
+  $('#signin-error').textContent = s.error || '';
+  const input = $('#token');
+  input.focus();
+  return new Promise((resolve) => {
+    $('#signin-form').addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      setToken(input.value.trim());
+      const again = await probe();
+      if (again.ok) {
+        input.value = '';
+        box.hidden = true;
+        resolve(again);
+        return;
+      }
+      setToken('');
+      $('#signin-error').textContent = again.error || 'The engine refused this token.';
+      input.select();
+    });
+  });
+}
+
+function route() {
+  const p = location.pathname.replace(/\/+$/, '') || '/';
+  if (p === '/ui') return { name: 'submit', run: submitPage };
+  if (p === '/ui/batches') return { name: 'batches', run: batchesPage };
+  const m = /^\/ui\/batches\/([^/]+)$/.exec(p);
+  if (m) return { name: 'batch', run: (main, s) => batchPage(main, s, decodeURIComponent(m[1])) };
+  return { name: '', run: (main) => render(main, html`<h1>Not found</h1><p>No console page at ${location.pathname}. <a href="/ui/">Submit a batch</a>.</p>`) };
+}
+
+async function main() {
+  const r = route();
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    if (a.dataset.nav === r.name) a.setAttribute('aria-current', 'page');
+  }
+  let s = await probe();
+  showSession(s);
+  const mainEl = $('#main');
+  if (s.error && !s.required) {
+    render(mainEl, html`<p class="error-text" role="alert">${s.error}</p>`);
+    return;
+  }
+  if (s.required && !s.ok) {
+    render(mainEl, html`<p class="muted">Sign in to use the console.</p>`);
+    s = await signIn(s);
+    showSession(s);
+  }
+  await r.run(mainEl, s);
+}
+
+main();

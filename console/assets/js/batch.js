@@ -1,0 +1,245 @@
+// The batch page: state, counts and timings, live progress from the
+// event stream, the per-chunk timeline, totals by underlying, the results
+// table and, for a batch with scenarios, the P&L distribution.
+
+import { json } from './api.js';
+import { $, html, render } from './dom.js';
+import { MEASURES, STATES, UNITS, amount, epochMs, finished, int, percent, seconds, time } from './format.js';
+import { follow } from './sse.js';
+import { histogram, timeline } from './charts.js';
+import { resultsTable } from './table.js';
+
+/** batchPage renders batch id's page into main and follows it until it ends. */
+export async function batchPage(main, session, id) {
+  document.title = `Batch ${id} · pricefn`;
+  const enc = encodeURIComponent(id);
+  const existing = new URLSearchParams(location.search).has('existing');
+  render(main, html`
+    <div class="title-row">
+      <h1>Batch <span class="batch-id">${id}</span></h1>
+      <span id="state" class="state" aria-live="polite"></span>
+      <span id="live" class="live" aria-live="polite"></span>
+    </div>
+    ${existing ? html`<p class="notice">This batch was submitted before with the same content: it is the same batch, not priced again.</p>` : ''}
+    <section aria-labelledby="progress-title" class="card">
+      <h2 id="progress-title" class="sr-only">Progress</h2>
+      <div class="progress-row">
+        <div id="progress" class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0" aria-labelledby="progress-text"><div class="fill"></div></div>
+        <span id="progress-text" class="progress-text"></span>
+      </div>
+      <dl id="summary" class="summary"></dl>
+      <div id="failed-chunks"></div>
+    </section>
+    <section aria-labelledby="timeline-h" class="card">
+      <h2 id="timeline-h">Chunks over time</h2>
+      <p class="note">Each row is a chunk, from the batch's submission: <span class="key wait"></span> waiting for a pricer,
+        <span class="key price"></span> pricing (by the pricer's clock), <span class="key record"></span> until the aggregator recorded it,
+        <span class="key dead"></span> dead (dead-lettered or past the deadline), <span class="key pending"></span> no outcome yet; ×N marks a chunk delivered N times (retries; duplicates are ignored).</p>
+      <div id="timeline"><p class="muted">No chunk recorded yet.</p></div>
+      <details id="chunk-details"><summary>Chunk table</summary><div id="chunk-table"></div></details>
+    </section>
+    <section aria-labelledby="totals-h" class="card">
+      <h2 id="totals-h">Totals by underlying</h2>
+      <div id="totals"><p class="muted">No trade priced yet.</p></div>
+    </section>
+    <section aria-labelledby="scenarios-h" class="card" id="scenarios" hidden>
+      <h2 id="scenarios-h">P&amp;L distribution over scenarios</h2>
+      <div id="risk"></div>
+      <div id="histogram"></div>
+      <h3>Worst scenarios</h3>
+      <div id="worst"></div>
+    </section>
+    <section aria-labelledby="results-title" class="card">
+      <h2 id="results-title">Results</h2>
+      <div id="results"><p class="muted">The results appear when the batch has finished.</p></div>
+    </section>`);
+
+  let status;
+  try {
+    status = (await json(`/batches/${enc}`)).body;
+  } catch (err) {
+    const why = err.status === 404 ? `No batch ${id} here: never submitted${session.required ? ' by your tenant' : ''}, or forgotten after its retention.` : err.message;
+    render(main, html`<h1>Batch <span class="batch-id">${id}</span></h1><p class="error-text" role="alert">${why}</p><p><a href="/ui/batches">Your recent batches</a></p>`);
+    return;
+  }
+
+  const chunks = new Map();
+  let progress = null;
+  let drawQueued = false;
+  let lastStatusFetch = 0;
+  let resultsLoaded = false;
+
+  const draw = () => {
+    drawQueued = false;
+    drawStatus(status, progress);
+    drawChunks(chunks, status, progress);
+  };
+  const queueDraw = () => {
+    if (!drawQueued) { drawQueued = true; requestAnimationFrame(draw); }
+  };
+  // Totals and timings come from the status document: read it again at
+  // most once a second while chunks arrive.
+  const refreshStatus = async () => {
+    const now = Date.now();
+    if (now - lastStatusFetch < 1000) return;
+    lastStatusFetch = now;
+    try {
+      const s = (await json(`/batches/${enc}`)).body;
+      if (!finished(status.state)) { status = s; queueDraw(); }
+    } catch { /* the stream goes on */ }
+  };
+  const loadResults = async () => {
+    if (resultsLoaded) return;
+    resultsLoaded = true;
+    try {
+      const r = await json(`/batches/${enc}/results`);
+      if (r.status !== 200) { resultsLoaded = false; return; }
+      resultsTable($('#results'), r.body, r.text, id);
+      drawScenarios(r.body);
+    } catch (err) {
+      resultsLoaded = false;
+      render($('#results'), html`<p class="error-text" role="alert">Results not available: ${err.message}</p>`);
+    }
+  };
+  const tick = setInterval(() => {
+    if (finished(status.state)) { clearInterval(tick); return; }
+    queueDraw(); // the elapsed time and the chunks without an outcome go on
+  }, 1000);
+
+  draw();
+  follow(`/batches/${enc}/events`, {
+    onEvent(e) {
+      const d = JSON.parse(e.data);
+      if (e.type === 'chunk') {
+        if (d.attempt !== status.attempt) { chunks.clear(); status = { ...status, attempt: d.attempt }; }
+        chunks.set(d.index, d);
+        progress = d.progress;
+        queueDraw();
+        refreshStatus();
+      } else if (e.type === 'end') {
+        status = d;
+        progress = null;
+        draw();
+        loadResults();
+      }
+    },
+    onState(s, err) {
+      const live = $('#live');
+      if (!live) return;
+      if (s === 'open') live.textContent = finished(status.state) ? '' : '● live';
+      else if (s === 'reconnecting') live.textContent = 'connection lost, reconnecting…';
+      else if (s === 'ended') live.textContent = '';
+      else if (s === 'error') {
+        live.textContent = '';
+        render($('#results'), html`<p class="error-text" role="alert">Live progress unavailable: ${err.message}</p>`);
+      }
+    },
+  });
+}
+
+/** drawStatus shows the state, the progress and the summary. */
+function drawStatus(st, p) {
+  const c = p ? { ...st, ...p } : st;
+  const stateEl = $('#state');
+  if (!stateEl) return;
+  stateEl.className = `state ${c.state}`;
+  stateEl.textContent = c.state;
+  stateEl.title = STATES[c.state] || '';
+  const done = c.chunks ? c.chunksDone / c.chunks : finished(c.state) ? 1 : 0;
+  const bar = $('#progress');
+  bar.setAttribute('aria-valuenow', String(Math.round(done * 100)));
+  bar.classList.toggle('dead', !!c.chunksFailed);
+  $('.fill', bar).style.width = `${done * 100}%`; // CSSOM: allowed by the style-src policy, unlike a style attribute
+  $('#progress-text').textContent = `${int(c.chunksDone)} of ${int(c.chunks)} chunks (${percent(c.chunks ? c.chunksDone / c.chunks : 1)})`;
+  const tm = st.timings || {};
+  const running = !finished(c.state);
+  const elapsed = running && tm.submittedAt ? (Date.now() - epochMs(tm.submittedAt)) / 1000 : tm.durationSeconds;
+  const parallel = tm.durationSeconds > 0 && tm.pricingSeconds > 0 ? tm.pricingSeconds / tm.durationSeconds : 0;
+  render($('#summary'), html`
+    <div><dt>Trades</dt><dd><b>${int(c.trades)}</b>
+      <span class="sub">${int(c.priced)} priced · <span class="${c.failed ? 'bad' : ''}">${int(c.failed)} failed</span>${c.missing ? html` · <span class="bad">${int(c.missing)} missing</span>` : ''}${c.pending ? ` · ${int(c.pending)} pending` : ''}</span></dd></div>
+    <div><dt>Chunks</dt><dd><b>${int(c.chunksDone)} / ${int(c.chunks)}</b>
+      <span class="sub">${c.chunksFailed ? html`<span class="bad">${int(c.chunksFailed)} dead</span>` : 'none dead'}${st.duplicates ? ` · ${int(st.duplicates)} duplicate deliveries` : ''}${st.late ? ` · ${int(st.late)} late` : ''}</span></dd></div>
+    <div><dt>${running ? 'Elapsed' : 'Duration'}</dt><dd><b>${seconds(elapsed)}</b><span class="sub">submission to ${running ? 'now' : 'last chunk'} (wall time)</span></dd></div>
+    <div><dt>Pricing time</dt><dd><b>${seconds(tm.pricingSeconds)}</b><span class="sub">chunks' pricing added up${parallel && !running ? ` · ${parallel.toFixed(2)}× parallel` : ''}</span></dd></div>
+    <div><dt>Submitted</dt><dd>${time(tm.submittedAt)}</dd></div>
+    <div><dt>${running ? 'Deadline' : 'Completed'}</dt><dd>${time(running ? tm.deadline : tm.completedAt)}</dd></div>
+    <div><dt>Attempt</dt><dd>${int(st.attempt)}</dd></div>`);
+  const fc = st.failedChunks || [];
+  render($('#failed-chunks'), fc.length ? html`<h3 class="bad">Dead chunks</h3><ul class="failed-list">${fc.map((f) =>
+    html`<li>chunk ${f.index} (${int(f.trades)} trades): ${f.reason}</li>`)}</ul>` : '');
+  drawTotals(st.totals);
+}
+
+/** drawChunks draws the timeline (every chunk, those without an outcome too) and the chunk table (those with one). */
+function drawChunks(chunks, st, p) {
+  const list = [...chunks.values()].sort((a, b) => a.index - b.index);
+  const total = Math.max(p?.chunks ?? st.chunks ?? 0, list.length);
+  const submitted = epochMs(st.timings?.submittedAt) || epochMs(list[0]?.recordedAt);
+  if (!total || !Number.isFinite(submitted)) return;
+  const rows = [];
+  for (let i = 0; i < total; i++) rows.push(chunks.get(i) || { index: i, state: 'waiting' });
+  render($('#timeline'), timeline(rows, submitted, Date.now()));
+  const details = $('#chunk-details');
+  if (!details.dataset.touched) {
+    details.open = total <= 12;
+    details.addEventListener('toggle', () => {
+      details.dataset.touched = '1';
+      drawChunks(chunks, st, p);
+    }, { once: true });
+  }
+  if (!details.open || !list.length) return; // the table is drawn when opened
+  const rel = (t) => (t ? `+${seconds((epochMs(t) - submitted) / 1000)}` : '–');
+  render($('#chunk-table'), html`<div class="table-wrap"><table class="chunks">
+    <caption class="sr-only">Chunks of the batch, in index order</caption>
+    <thead><tr><th scope="col" class="num">chunk</th><th scope="col">trades</th><th scope="col">outcome</th><th scope="col">pricer</th>
+      <th scope="col" class="num">pricing started</th><th scope="col" class="num">pricing time</th><th scope="col" class="num">recorded</th>
+      <th scope="col" class="num">deliveries</th></tr></thead>
+    <tbody>${list.map((c) => html`<tr class="${c.state === 'dead' ? 'err' : ''}">
+      <td class="num">${c.index}</td><td>${int(c.firstTrade + 1)}–${int(c.firstTrade + c.trades)} (${int(c.trades)})</td>
+      <td>${c.state === 'dead' ? html`<span class="bad">dead: ${c.reason}</span>` : c.failed ? `priced, ${int(c.failed)} ${c.failed === 1 ? 'trade' : 'trades'} failed` : 'priced'}</td>
+      <td>${c.pricedBy || '–'}</td><td class="num">${rel(c.deliveredAt)}</td><td class="num">${c.state === 'dead' ? '–' : seconds(c.pricingSeconds || 0)}</td>
+      <td class="num">${rel(c.recordedAt)}</td><td class="num">${int(c.deliveries)}</td></tr>`)}</tbody></table></div>`);
+}
+
+/** drawTotals shows the portfolio sums, overall and by underlying. */
+function drawTotals(t) {
+  const all = t?.all || {};
+  const by = t?.byUnderlying || {};
+  const keys = new Set([...Object.keys(all), ...Object.values(by).flatMap((s) => Object.keys(s))]);
+  const cols = MEASURES.filter((m) => keys.has(m));
+  if (!cols.length) return;
+  const row = (name, s, cls) => html`<tr class="${cls}"><th scope="row">${name}</th>${cols.map((c) =>
+    html`<td class="num" data-measure="${c}">${c in s ? amount(s[c]) : '·'}</td>`)}</tr>`;
+  render($('#totals'), html`<div class="table-wrap"><table class="totals">
+    <caption class="sr-only">Sums over the priced trades</caption>
+    <thead><tr><th scope="col">underlying</th>${cols.map((c) => html`<th scope="col" class="num" title="${UNITS[c]?.[1] || ''}">
+      <span class="h">${c}</span><span class="unit">${UNITS[c]?.[0] || ''}</span></th>`)}</tr></thead>
+    <tbody>${Object.keys(by).sort().map((u) => row(u, by[u], ''))}${row('all trades', all, 'all')}</tbody></table></div>
+    <p class="note">Sums of the priced trades' figures, each in its trade's currency: a sum across currencies is indicative only. Rates trades (no underlying) count in “all trades” only.</p>`);
+}
+
+/** drawScenarios shows the P&L histogram of a results document with scenarios, and hides it otherwise. */
+function drawScenarios(doc) {
+  const sc = Array.isArray(doc.scenarios) ? doc.scenarios.filter((s) => typeof s.pnl === 'number') : [];
+  const box = $('#scenarios');
+  box.hidden = sc.length === 0;
+  if (!sc.length) return;
+  const risk = doc.risk || {};
+  const items = [];
+  for (const [conf, v] of Object.entries(risk.var || {})) items.push(html`<div><dt>VaR ${Number(conf) * 100}%</dt><dd><b>${amount(v)}</b> <span class="sub">ccy loss</span></dd></div>`);
+  for (const [conf, v] of Object.entries(risk.es || {})) items.push(html`<div><dt>ES ${Number(conf) * 100}%</dt><dd><b>${amount(v)}</b> <span class="sub">ccy mean loss beyond</span></dd></div>`);
+  const failed = sc.reduce((n, s) => n + (s.failed || 0), 0);
+  render($('#risk'), html`<dl class="summary">
+    <div><dt>Scenarios</dt><dd><b>${int(sc.length)}</b><span class="sub">equally weighted (historical simulation)</span></dd></div>
+    ${items}
+    ${failed ? html`<div><dt>Failed valuations</dt><dd><b class="bad">${int(failed)}</b><span class="sub">left out of the sums</span></dd></div>` : ''}</dl>`);
+  render($('#histogram'), histogram(sc.map((s) => s.pnl), risk));
+  const worst = [...sc].sort((a, b) => a.pnl - b.pnl).slice(0, 10);
+  render($('#worst'), html`<div class="table-wrap"><table class="worst">
+    <caption class="sr-only">The ten scenarios with the lowest P&amp;L</caption>
+    <thead><tr><th scope="col" class="num">rank</th><th scope="col">scenario</th><th scope="col" class="num"><span class="h">P&amp;L</span><span class="unit">ccy</span></th>
+      <th scope="col" class="num"><span class="h">npv</span><span class="unit">ccy</span></th><th scope="col" class="num">failed trades</th></tr></thead>
+    <tbody>${worst.map((s, k) => html`<tr><td class="num">${k + 1}</td><th scope="row">${s.id}</th><td class="num ${s.pnl < 0 ? 'bad' : ''}">${amount(s.pnl)}</td>
+      <td class="num">${amount(s.npv)}</td><td class="num">${int(s.failed || 0)}</td></tr>`)}</tbody></table></div>`);
+}

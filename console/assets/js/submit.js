@@ -1,0 +1,177 @@
+// The submit page: paste, upload or pick an example; the engine's
+// verdict next to the input, with the JSON path it names highlighted.
+
+import { call, errorOf } from './api.js';
+import { $, esc, html, render } from './dom.js';
+import { bytes, int } from './format.js';
+import { charOffset, faultOf, lineCol, locate } from './jsonpath.js';
+
+/** submitPage renders the submit page into main. */
+export async function submitPage(main) {
+  document.title = 'Submit a batch · pricefn';
+  let examples = [];
+  try {
+    const resp = await fetch('/ui/examples/index.json', { cache: 'no-cache' });
+    if (resp.ok) examples = await resp.json();
+  } catch { /* no examples: paste or upload */ }
+  render(main, html`
+    <h1>Submit a batch</h1>
+    <p class="lead">Paste a batch (wire format section 1), upload a file or start from an example.
+    The engine either accepts it, and you follow it on its page, or names the fault by its JSON path.</p>
+    <form id="submit-form" class="card" novalidate>
+      <div class="sources">
+        <div class="field">
+          <label for="example">Example from <code>examples/</code></label>
+          <div class="row">
+            <select id="example">
+              <option value="">Choose an example…</option>
+              ${examples.map((e) => html`<option value="${e.path}">${e.name} (${e.trades} ${e.trades === 1 ? 'trade' : 'trades'}: ${e.types.join(', ')})</option>`)}
+            </select>
+            <button type="button" id="load-example">Load</button>
+          </div>
+        </div>
+        <div class="field">
+          <label for="file">Or upload a batch file</label>
+          <input id="file" type="file" accept=".json,application/json">
+        </div>
+      </div>
+      <div class="editor-grid">
+        <div class="field">
+          <label for="batch-json">Batch JSON</label>
+          <div class="editor">
+            <pre class="mirror" id="mirror" aria-hidden="true"></pre>
+            <textarea id="batch-json" name="batch" wrap="off" spellcheck="false" autocomplete="off"
+              aria-describedby="batch-info batch-fault" placeholder='{"valuationDate": "2026-11-25", "market": {…}, "trades": […]}'></textarea>
+          </div>
+          <p id="batch-info" class="note">Empty.</p>
+        </div>
+        <aside id="batch-fault" class="fault" aria-live="polite" aria-label="The engine's verdict">
+          <h2>Checks</h2>
+          <p class="muted">The engine checks the batch when you submit it: a fault is shown here with the place in the input it names.</p>
+        </aside>
+      </div>
+      <div class="actions">
+        <button type="submit" class="primary" id="submit-batch">Submit batch</button>
+        <span class="note">or Ctrl+Enter in the input</span>
+        <span id="submit-status" role="status"></span>
+      </div>
+    </form>`);
+
+  const ta = $('#batch-json');
+  const mirror = $('#mirror');
+  const fault = $('#batch-fault');
+  let loaded = ''; // the text of the last example or file loaded, unedited
+
+  const clearFault = () => {
+    ta.removeAttribute('aria-invalid');
+    mirror.textContent = '';
+  };
+  const info = () => {
+    const text = ta.value;
+    const size = new TextEncoder().encode(text).length;
+    if (!text.trim()) { $('#batch-info').textContent = 'Empty.'; return; }
+    let b;
+    try { b = JSON.parse(text); } catch {
+      $('#batch-info').textContent = `${bytes(size)}; not valid JSON yet (the engine says where when you submit).`;
+      return;
+    }
+    const n = Array.isArray(b?.trades) ? b.trades.length : 0;
+    $('#batch-info').textContent = `${bytes(size)}, ${int(n)} ${n === 1 ? 'trade' : 'trades'}` +
+      (b?.valuationDate ? `, valuation date ${b.valuationDate}` : '') + (b?.id ? `, id ${b.id}` : ', no id (the engine assigns one)');
+  };
+  const setText = (text) => {
+    ta.value = text;
+    loaded = text;
+    clearFault();
+    info();
+    ta.scrollTop = 0;
+  };
+  const loadExample = async () => {
+    const p = $('#example').value;
+    if (!p) return;
+    const resp = await fetch(p, { cache: 'no-cache' });
+    setText(await resp.text());
+  };
+  $('#load-example').addEventListener('click', loadExample);
+  $('#example').addEventListener('change', () => { if (!ta.value.trim() || ta.value === loaded) loadExample(); });
+  $('#file').addEventListener('change', async (ev) => {
+    const f = ev.target.files[0];
+    if (f) setText(await f.text());
+  });
+  ta.addEventListener('input', () => { clearFault(); info(); });
+  ta.addEventListener('scroll', () => { mirror.scrollTop = ta.scrollTop; mirror.scrollLeft = ta.scrollLeft; });
+  ta.addEventListener('keydown', (ev) => {
+    if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $('#submit-form').requestSubmit(); }
+  });
+
+  const showFault = (status, statusText, message) => {
+    const text = ta.value;
+    const f = faultOf(message);
+    let where = null;
+    let what = '';
+    if (f.byte !== undefined) {
+      const at = charOffset(text, f.byte);
+      where = { start: at, end: Math.min(at + 1, text.length), exact: true };
+      what = `byte ${f.byte}`;
+    } else if (f.path) {
+      where = locate(text, f.path);
+      what = f.path;
+    }
+    let place = html``;
+    if (where) {
+      const { line, col } = lineCol(text, where.start);
+      place = html`<p>At <code class="path">${what}</code>, line ${line}, column ${col}${where.exact ? '' : ' (in the enclosing value: the field itself is missing)'}.
+        <button type="button" id="show-fault">Show in the input</button></p>`;
+      // The mirror behind the input marks the faulty text.
+      mirror.innerHTML = esc(text.slice(0, where.start)) + '<mark>' + esc(text.slice(where.start, Math.max(where.end, where.start + 1))) +
+        '</mark>' + esc(text.slice(Math.max(where.end, where.start + 1)));
+      const lh = parseFloat(getComputedStyle(ta).lineHeight) || 18;
+      ta.scrollTop = Math.max(0, (line - 4) * lh);
+      mirror.scrollTop = ta.scrollTop;
+    } else if (f.path) {
+      place = html`<p>At <code class="path">${f.path}</code> (not found in the input as typed).</p>`;
+    }
+    ta.setAttribute('aria-invalid', 'true');
+    render(fault, html`<h2 class="bad">Rejected: ${status} ${statusText}</h2>
+      <p class="msg" id="fault-message">${message}</p>${place}`);
+    fault.classList.add('has-fault');
+    const btn = $('#show-fault');
+    if (btn) {
+      btn.addEventListener('click', () => {
+        ta.focus();
+        ta.setSelectionRange(where.start, Math.max(where.end, where.start + 1));
+      });
+    }
+  };
+
+  $('#submit-form').addEventListener('submit', async (ev) => {
+    ev.preventDefault();
+    const status = $('#submit-status');
+    const btn = $('#submit-batch');
+    if (!ta.value.trim()) {
+      showFault(0, 'empty', 'paste a batch, upload a file or load an example first');
+      return;
+    }
+    btn.disabled = true;
+    status.textContent = 'Submitting…';
+    fault.classList.remove('has-fault');
+    render(fault, html`<h2>Checks</h2><p class="muted">The engine is checking the batch…</p>`);
+    try {
+      const resp = await call('/batches', { method: 'POST', body: ta.value, headers: { 'Content-Type': 'application/json' } });
+      if (resp.status !== 202) {
+        const err = await errorOf(resp);
+        status.textContent = '';
+        showFault(resp.status, resp.statusText || '', err.message);
+        return;
+      }
+      const rc = await resp.json();
+      status.textContent = `Accepted: batch ${rc.batchId}, ${rc.trades} trades in ${rc.chunks} chunks.`;
+      location.assign(`/ui/batches/${encodeURIComponent(rc.batchId)}${rc.existing ? '?existing=1' : ''}`);
+    } catch (err) {
+      status.textContent = '';
+      showFault(0, 'no answer', `the engine did not answer: ${err.message}`);
+    } finally {
+      btn.disabled = false;
+    }
+  });
+}

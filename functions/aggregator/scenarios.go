@@ -1,0 +1,84 @@
+package aggregator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/store"
+)
+
+// storedResults returns what the store keeps as the results of chunk c of
+// the batch sum describes, given its trades' encoded results: those for a
+// base chunk; for a scenario chunk (one that holds no trades of its own,
+// batch.PlanChunks), its exact sums per scenario (batch.ScenarioPartials),
+// encoded. A chunk that carries what its place does not hold is refused.
+func storedResults(sum *store.Summary, c *events.ChunkPriced, encoded []byte) ([]byte, error) {
+	lo, hi := sum.Bounds(c.Index)
+	switch {
+	case lo == hi && c.Scenarios == nil:
+		return nil, fmt.Errorf("%w: batch %s chunk %d is a scenario chunk, got no scenario sums", store.ErrBadChunk, c.BatchID, c.Index)
+	case lo == hi:
+		return json.Marshal(c.Scenarios)
+	case c.Scenarios != nil:
+		return nil, fmt.Errorf("%w: batch %s chunk %d holds trades [%d, %d), got scenario sums", store.ErrBadChunk, c.BatchID, c.Index, lo, hi)
+	}
+	return encoded, nil
+}
+
+// scenarioCollector gathers the scenario chunks of a batch while its
+// results are written, and ends the document with the scenarios and their
+// risk statistics.
+type scenarioCollector struct {
+	totals *batch.ScenarioTotals
+	// missing lists the scenario chunks without sums (dead).
+	missing []int
+}
+
+// collect adds scenario chunk i of sum: its sums, or its trades as
+// failed in its scenarios when it has none.
+func (f *Function) collectScenarios(ctx context.Context, sum *store.Summary, i int, col *scenarioCollector) error {
+	if sum.Chunks[i].State != store.ChunkPriced {
+		col.missing = append(col.missing, i)
+		return nil
+	}
+	var buf bytes.Buffer
+	if err := f.opt.Store.WriteResults(ctx, sum.Ref, sum.Attempt, i, &buf); err != nil {
+		return err
+	}
+	var p batch.ScenarioPartials
+	if err := json.Unmarshal(buf.Bytes(), &p); err != nil {
+		return fmt.Errorf("aggregator: batch %s chunk %d: %w", sum.Ref.ID, i, err)
+	}
+	if col.totals == nil {
+		col.totals = batch.NewScenarioTotals(p.Of, p.Risk)
+	}
+	if err := col.totals.Add(&p); err != nil {
+		return fmt.Errorf("aggregator: batch %s chunk %d: %w", sum.Ref.ID, i, err)
+	}
+	return nil
+}
+
+// finish sets the scenario members of the document rw writes: the sums
+// of every scenario chunk, the trades of the chunks that died counted as
+// failed in their scenarios. A batch none of whose scenario chunks priced
+// has no scenario members (nothing is known of its scenarios).
+func (col *scenarioCollector) finish(sum *store.Summary, rw *batch.ResultsWriter) error {
+	if col.totals == nil {
+		return nil
+	}
+	ranges := batch.ScenarioRanges(sum.ChunkOffsets, col.totals.Len())
+	for _, i := range col.missing {
+		// The block's base chunk, its last chunk, holds its trades.
+		j := i
+		for j+1 < len(sum.ChunkOffsets) && sum.ChunkOffsets[j+1] == sum.ChunkOffsets[i] {
+			j++
+		}
+		lo, hi := sum.Bounds(j)
+		col.totals.AddFailed(ranges[i][0], ranges[i][1], hi-lo)
+	}
+	return rw.SetScenarios(col.totals.Results())
+}

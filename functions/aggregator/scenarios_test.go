@@ -1,0 +1,89 @@
+package aggregator_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+
+	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/pricing"
+	"github.com/pricefn/pricefn/pricing/fsum"
+	"github.com/pricefn/pricefn/store"
+)
+
+// TestScenarioChunks: a batch of two trades and four scenarios in chunks
+// [scenarios 0-1] [scenarios 2-3] [trades], the layout batch.PlanChunks
+// makes. The scenario chunks' sums are combined whatever their order, the
+// results document ends with the scenarios and the risk, and a chunk that
+// carries what its place does not hold is a 400.
+func TestScenarioChunks(t *testing.T) {
+	f := newFixture(t)
+	const id = "scen"
+	offsets := []int{0, 0, 0}
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf(id), TradeIDs: []string{"A", "B"}, ChunkOffsets: offsets, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	risk := &batch.RiskSpec{}
+	if err := json.Unmarshal([]byte(`{"var":[0.5]}`), risk); err != nil {
+		t.Fatal(err)
+	}
+	sums := func(lo int, pnls ...float64) *batch.ScenarioPartials {
+		p := &batch.ScenarioPartials{Offset: lo, Of: 4, Risk: risk}
+		for k, x := range pnls {
+			s := batch.ScenarioSums{ID: fmt.Sprint("s", lo+k), ByUnderlying: map[string]*fsum.Sum{"ACME": {}}}
+			s.NPV.Add(10 + x)
+			s.PnL.Add(x)
+			s.ByUnderlying["ACME"].Add(x)
+			p.Scenarios = append(p.Scenarios, s)
+		}
+		return p
+	}
+	priced := func(i int, rs []batch.TradeResult, p *batch.ScenarioPartials) events.ChunkPriced {
+		return events.ChunkPriced{BatchID: id, Index: i, Chunks: 3, Offset: 0, Results: rs, Scenarios: p, StartedAt: submitAt, FinishedAt: submitAt.Add(time.Second)}
+	}
+	a := batch.TradeResult{ID: "A"}
+	a.SetValue(pricing.NPV, 4)
+	b := batch.TradeResult{ID: "B"}
+	b.SetValue(pricing.NPV, 6)
+	for name, c := range map[string]events.ChunkPriced{
+		"scenario chunk without sums": priced(0, nil, nil),
+		"trades in a scenario chunk":  priced(1, []batch.TradeResult{a, b}, sums(2, 1, 2)),
+		"sums in the trades' chunk":   priced(2, []batch.TradeResult{a, b}, sums(0, 1, 2)),
+	} {
+		if code, body := f.post(t, "/", mustEvent(t, events.TypeChunkPriced, id+"/bad/"+name, id, c)); code != http.StatusBadRequest {
+			t.Errorf("%s: %d %s, want 400", name, code, body)
+		}
+	}
+	f.mustPost(t, "/", f.acceptedEventOf(t, id, offsets))
+	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, id+"/2", id, priced(2, []batch.TradeResult{a, b}, nil)))
+	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, id+"/1", id, priced(1, []batch.TradeResult{}, sums(2, -3, 0.5))))
+	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, id+"/0", id, priced(0, nil, sums(0, 1, -2))))
+	code, body := f.get(t, "/batches/"+id+"/results")
+	want := `{"batchId":"scen","results":[
+{"id":"A","npv":4},
+{"id":"B","npv":6}
+],"scenarios":[
+{"id":"s0","npv":11,"pnl":1,"byUnderlying":{"ACME":1},"failed":0},
+{"id":"s1","npv":8,"pnl":-2,"byUnderlying":{"ACME":-2},"failed":0},
+{"id":"s2","npv":7,"pnl":-3,"byUnderlying":{"ACME":-3},"failed":0},
+{"id":"s3","npv":10.5,"pnl":0.5,"byUnderlying":{"ACME":0.5},"failed":0}
+],"risk":{"var":{"0.5":2}}}
+`
+	if code != http.StatusOK || body != want {
+		t.Errorf("results %d:\n%s\nwant\n%s", code, body, want)
+	}
+	if st := f.status(t, id); st.State != "completed" || st.Trades != 2 || st.Priced != 2 || st.Chunks != 3 {
+		t.Errorf("status %+v", st)
+	}
+}
+
+// acceptedEventOf is batch id's batch.accepted with its chunk offsets.
+func (f *fixture) acceptedEventOf(t *testing.T, id string, offsets []int) event.Event {
+	return mustEvent(t, events.TypeBatchAccepted, id+"/accepted", id, events.BatchAccepted{BatchID: id, Attempt: 1, Trades: 2, ChunkOffsets: offsets, SubmittedAt: submitAt})
+}

@@ -1,0 +1,370 @@
+package aggregator
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/store"
+)
+
+// The server-sent events of GET /batches/{id}/events.
+const (
+	// EventChunk carries a ChunkEvent: one chunk's outcome, as recorded.
+	EventChunk = "chunk"
+	// EventEnd carries the Status of the finished batch; the stream ends
+	// after it.
+	EventEnd = "end"
+)
+
+// streamKeepalive is how often an idle stream sends a comment, so that
+// proxies and load balancers do not close it as idle.
+const streamKeepalive = 15 * time.Second
+
+// streamRetry is the reconnection delay the stream asks clients for.
+const streamRetry = 2 * time.Second
+
+// ChunkEvent is the data of an EventChunk: one chunk's outcome as the
+// aggregator recorded it (its ChunkTiming, as in the status's timeline),
+// and the batch's progress counted over the chunks the stream has
+// reported so far, this one included.
+type ChunkEvent struct {
+	BatchID string `json:"batchId"`
+	Attempt int    `json:"attempt"`
+	ChunkTiming
+	// FirstTrade is the input index of the chunk's first trade.
+	FirstTrade int `json:"firstTrade"`
+	// PricingSeconds is PricedAt - DeliveredAt, in seconds (pricer busy
+	// time).
+	PricingSeconds float64  `json:"pricingSeconds,omitempty"`
+	Progress       Progress `json:"progress"`
+}
+
+// Progress counts a batch's trades and chunks as in Status.
+type Progress struct {
+	State        string `json:"state"`
+	Trades       int    `json:"trades"`
+	Priced       int    `json:"priced"`
+	Failed       int    `json:"failed"`
+	Missing      int    `json:"missing"`
+	Pending      int    `json:"pending"`
+	Chunks       int    `json:"chunks"`
+	ChunksDone   int    `json:"chunksDone"`
+	ChunksFailed int    `json:"chunksFailed"`
+}
+
+// serveEvents answers GET /batches/{id}/events: a text/event-stream of one
+// EventChunk per chunk outcome recorded, in the order they were recorded
+// (those recorded before the request first), then one EventEnd with the
+// batch's Status once every chunk has an outcome, and the end of the
+// stream. Each event's id names the attempt and the chunks reported so
+// far ("1/0-4,7"): a client that reconnects with it as Last-Event-ID
+// gets only the chunks it has not seen (all of them if the batch was
+// priced again since), so that no chunk is lost or reported twice,
+// whatever order replicas record them in. The stream ends without
+// EventEnd when the server drains; a client reconnects then.
+func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	id := r.PathValue("id")
+	seen, err := parseEventID(r.Header.Get("Last-Event-ID"))
+	if err != nil {
+		host.WriteError(w, host.Errorf(http.StatusBadRequest, "aggregator: Last-Event-ID: %w", err))
+		return
+	}
+	ref := store.Ref{Tenant: host.TenantOf(ctx), ID: id}
+	changed, stop, err := f.opt.Store.Watch(ctx, ref)
+	if err != nil {
+		host.WriteError(w, host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %q: %w", id, err))
+		return
+	}
+	defer func() { stop() }()
+	sum, err := f.opt.Store.Summary(ctx, ref)
+	if err == nil {
+		sum, err = f.expire(ctx, ref, sum)
+	}
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		host.WriteError(w, host.Errorf(http.StatusNotFound, "aggregator: batch %q not found (never submitted, or forgotten after its retention)", id))
+		return
+	case err != nil:
+		host.WriteError(w, host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %q: %w", id, err))
+		return
+	}
+	if seen.attempt == sum.Attempt {
+		if n := seen.max(); n >= len(sum.Chunks) {
+			host.WriteError(w, host.Errorf(http.StatusBadRequest, "aggregator: Last-Event-ID: chunk %d: batch %q has %d chunks", n, id, len(sum.Chunks)))
+			return
+		}
+	}
+
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no") // nginx and the like: do not buffer
+	w.WriteHeader(http.StatusOK)
+	s := &stream{w: w, seen: seen}
+	fmt.Fprintf(w, "retry: %d\n\n", streamRetry.Milliseconds())
+	keepalive := time.NewTicker(streamKeepalive)
+	defer keepalive.Stop()
+	for {
+		if err := s.report(sum); err != nil {
+			return // the client is gone
+		}
+		if sum.Done() {
+			s.end(StatusOf(sum, f.opt.Now()))
+			rc.Flush()
+			return
+		}
+		if rc.Flush() != nil {
+			return
+		}
+		if !f.awaitChange(ctx, w, rc, changed, sum.Deadline, keepalive.C) {
+			return
+		}
+		stop()
+		stop = func() {}
+		if changed, stop, err = f.opt.Store.Watch(ctx, ref); err != nil {
+			stop = func() {}
+			f.opt.Log.Warn().Err(err).Str("batchid", id).Msg("event stream: watch failed; the client reconnects")
+			return
+		}
+		sum, err = f.opt.Store.Summary(ctx, ref)
+		if err == nil {
+			sum, err = f.expire(ctx, ref, sum)
+		}
+		if err != nil {
+			// Forgotten after its retention, or the store is away: the
+			// client reconnects and is told.
+			f.opt.Log.Warn().Err(err).Str("batchid", id).Msg("event stream ended")
+			return
+		}
+	}
+}
+
+// awaitChange waits for a change of the batch or its deadline (zero for
+// none), writing a comment at each keepalive tick. It returns false when
+// the stream is to end: the client left, a write failed, or the server
+// drains.
+func (f *Function) awaitChange(ctx context.Context, w io.Writer, rc *http.ResponseController, changed <-chan struct{}, deadline time.Time, keepalive <-chan time.Time) bool {
+	var expire <-chan time.Time
+	if !deadline.IsZero() {
+		t := time.NewTimer(time.Until(deadline) + 10*time.Millisecond)
+		defer t.Stop()
+		expire = t.C
+	}
+	for {
+		select {
+		case <-changed:
+			return true
+		case <-expire:
+			return true
+		case <-keepalive:
+			if _, err := io.WriteString(w, ": keepalive\n\n"); err != nil || rc.Flush() != nil {
+				return false
+			}
+		case <-ctx.Done():
+			return false
+		case <-f.drain:
+			return false
+		}
+	}
+}
+
+// stream writes one client's events.
+type stream struct {
+	w    io.Writer
+	seen eventID
+	prog Progress
+}
+
+// report writes an EventChunk for each chunk of sum with an outcome that
+// the client has not seen, in the order they were recorded.
+func (s *stream) report(sum *store.Summary) error {
+	if s.seen.attempt != sum.Attempt { // a new attempt starts over
+		s.seen = eventID{attempt: sum.Attempt}
+	}
+	s.prog = Progress{Trades: sum.Trades, Chunks: len(sum.Chunks)}
+	var fresh []int
+	for i := range sum.Chunks {
+		if sum.Chunks[i].State == store.ChunkWaiting {
+			continue
+		}
+		if s.seen.has(i) {
+			s.prog.count(sum, i)
+		} else {
+			fresh = append(fresh, i)
+		}
+	}
+	slices.SortFunc(fresh, func(a, b int) int {
+		return cmp.Or(sum.Chunks[a].ArrivedAt.Compare(sum.Chunks[b].ArrivedAt), cmp.Compare(a, b))
+	})
+	var timeline []ChunkTiming
+	if len(fresh) > 0 {
+		timeline = Timeline(sum)
+	}
+	for _, i := range fresh {
+		s.seen.add(i)
+		s.prog.count(sum, i)
+		if err := s.write(EventChunk, chunkEvent(sum, timeline[i], s.prog)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// end writes the EventEnd.
+func (s *stream) end(st Status) error { return s.write(EventEnd, st) }
+
+func (s *stream) write(event string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(s.w, "id: %s\nevent: %s\ndata: %s\n\n", s.seen, event, data)
+	return err
+}
+
+// count adds chunk i of sum, which has an outcome, to p.
+func (p *Progress) count(sum *store.Summary, i int) {
+	c := &sum.Chunks[i]
+	lo, hi := sum.Bounds(i)
+	p.ChunksDone++
+	if c.State == store.ChunkDead {
+		p.ChunksFailed++
+		p.Missing += hi - lo
+	} else {
+		p.Priced += c.Trades - c.Failed
+		p.Failed += c.Failed
+	}
+	p.Pending = p.Trades - p.Priced - p.Failed - p.Missing
+	switch {
+	case p.ChunksDone < p.Chunks:
+		p.State = StateRunning
+	case p.ChunksFailed == 0:
+		p.State = StateCompleted
+	case p.ChunksFailed == p.Chunks:
+		p.State = StateFailed
+	default:
+		p.State = StatePartial
+	}
+}
+
+// chunkEvent describes chunk i of sum, whose timeline is t.
+func chunkEvent(sum *store.Summary, t ChunkTiming, p Progress) ChunkEvent {
+	c := &sum.Chunks[t.Index]
+	lo, _ := sum.Bounds(t.Index)
+	e := ChunkEvent{BatchID: sum.Ref.ID, Attempt: sum.Attempt, ChunkTiming: t, FirstTrade: lo, Progress: p}
+	if !c.StartedAt.IsZero() && !c.FinishedAt.IsZero() {
+		e.PricingSeconds = c.FinishedAt.Sub(c.StartedAt).Seconds()
+	}
+	return e
+}
+
+// eventID is what a stream has reported: the attempt and the set of its
+// chunks, as sorted disjoint ranges [lo, hi]. It prints as
+// "ATTEMPT/LO-HI,I,..." ("1/0-4,7"; "1/" for none).
+type eventID struct {
+	attempt int
+	ranges  [][2]int
+}
+
+// maxEventIDRanges bounds the ranges a Last-Event-ID may hold.
+const maxEventIDRanges = 100_000
+
+// parseEventID reads a Last-Event-ID; "" is a stream that saw nothing.
+func parseEventID(v string) (eventID, error) {
+	var id eventID
+	if v == "" {
+		return id, nil
+	}
+	a, list, ok := strings.Cut(v, "/")
+	n, err := strconv.Atoi(a)
+	if !ok || err != nil || n < 1 {
+		return id, fmt.Errorf("%q: want ATTEMPT/CHUNKS as the stream's ids are (\"1/0-4,7\")", truncate(v))
+	}
+	id.attempt = n
+	if list == "" {
+		return id, nil
+	}
+	parts := strings.Split(list, ",")
+	if len(parts) > maxEventIDRanges {
+		return id, fmt.Errorf("more than %d chunk ranges", maxEventIDRanges)
+	}
+	next := 0
+	for _, p := range parts {
+		l, h, isRange := strings.Cut(p, "-")
+		lo, err1 := strconv.Atoi(l)
+		hi, err2 := lo, error(nil)
+		if isRange {
+			hi, err2 = strconv.Atoi(h)
+		}
+		if err1 != nil || err2 != nil || lo < next || hi < lo {
+			return eventID{}, fmt.Errorf("%q: chunk ranges must be ascending and disjoint, as LO-HI or I", truncate(p))
+		}
+		id.ranges = append(id.ranges, [2]int{lo, hi})
+		next = hi + 1
+	}
+	return id, nil
+}
+
+// has reports whether chunk i is in the set.
+func (id *eventID) has(i int) bool {
+	k := sort.Search(len(id.ranges), func(k int) bool { return id.ranges[k][1] >= i })
+	return k < len(id.ranges) && id.ranges[k][0] <= i
+}
+
+// add puts chunk i in the set, merging adjacent ranges.
+func (id *eventID) add(i int) {
+	k := sort.Search(len(id.ranges), func(k int) bool { return id.ranges[k][1] >= i-1 })
+	switch {
+	case k < len(id.ranges) && id.ranges[k][0] <= i && i <= id.ranges[k][1]:
+		return // already in
+	case k < len(id.ranges) && id.ranges[k][1] == i-1:
+		id.ranges[k][1] = i
+		if k+1 < len(id.ranges) && id.ranges[k+1][0] == i+1 {
+			id.ranges[k][1] = id.ranges[k+1][1]
+			id.ranges = slices.Delete(id.ranges, k+1, k+2)
+		}
+	case k < len(id.ranges) && id.ranges[k][0] == i+1:
+		id.ranges[k][0] = i
+	default:
+		id.ranges = slices.Insert(id.ranges, k, [2]int{i, i})
+	}
+}
+
+// max returns the largest chunk in the set, -1 for none.
+func (id *eventID) max() int {
+	if len(id.ranges) == 0 {
+		return -1
+	}
+	return id.ranges[len(id.ranges)-1][1]
+}
+
+// String writes the id as parseEventID reads it.
+func (id eventID) String() string {
+	var b strings.Builder
+	b.WriteString(strconv.Itoa(id.attempt))
+	b.WriteByte('/')
+	for k, r := range id.ranges {
+		if k > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(r[0]))
+		if r[1] > r[0] {
+			b.WriteByte('-')
+			b.WriteString(strconv.Itoa(r[1]))
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,304 @@
+package aggregator_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/pricefn/pricefn/auth"
+	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/store"
+)
+
+// sseEvent is one event of a text/event-stream.
+type sseEvent struct {
+	id, event, data string
+}
+
+// sseClient reads a GET /batches/{id}/events stream.
+type sseClient struct {
+	resp *http.Response
+	br   *bufio.Reader
+}
+
+// openEvents GETs url with the token (if any) and Last-Event-ID (if any);
+// the request ends with ctx.
+func openEvents(t *testing.T, ctx context.Context, url, token, lastID string) *sseClient {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if lastID != "" {
+		req.Header.Set("Last-Event-ID", lastID)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return &sseClient{resp: resp, br: bufio.NewReader(resp.Body)}
+}
+
+// next returns the next event, skipping comments and field-less blocks;
+// io.EOF when the stream ended.
+func (c *sseClient) next() (sseEvent, error) {
+	var e sseEvent
+	fields := 0
+	for {
+		line, err := c.br.ReadString('\n')
+		if err != nil {
+			if errors.Is(err, io.EOF) && line == "" && fields == 0 {
+				return e, io.EOF
+			}
+			return e, err
+		}
+		line = strings.TrimSuffix(line, "\n")
+		if line == "" {
+			if e.event != "" || e.data != "" {
+				return e, nil
+			}
+			fields = 0
+			continue
+		}
+		if strings.HasPrefix(line, ":") {
+			continue
+		}
+		k, v, _ := strings.Cut(line, ":")
+		v = strings.TrimPrefix(v, " ")
+		fields++
+		switch k {
+		case "id":
+			e.id = v
+		case "event":
+			e.event = v
+		case "data":
+			e.data += v
+		}
+	}
+}
+
+// mustChunk reads the next event, which must be a chunk event with id.
+func (c *sseClient) mustChunk(t *testing.T, id string) aggregator.ChunkEvent {
+	t.Helper()
+	e, err := c.next()
+	if err != nil {
+		t.Fatalf("reading the stream, want chunk event %s: %v", id, err)
+	}
+	var ce aggregator.ChunkEvent
+	if e.event != aggregator.EventChunk || e.id != id {
+		t.Fatalf("got event %q id %q (%s), want %q id %q", e.event, e.id, e.data, aggregator.EventChunk, id)
+	}
+	if err := json.Unmarshal([]byte(e.data), &ce); err != nil {
+		t.Fatal(err)
+	}
+	return ce
+}
+
+// mustEnd reads the end event, then the end of the stream.
+func (c *sseClient) mustEnd(t *testing.T, id string) aggregator.Status {
+	t.Helper()
+	e, err := c.next()
+	if err != nil || e.event != aggregator.EventEnd || e.id != id {
+		t.Fatalf("got event %q id %q (%v), want %q id %q", e.event, e.id, err, aggregator.EventEnd, id)
+	}
+	var st aggregator.Status
+	if err := json.Unmarshal([]byte(e.data), &st); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := c.next(); err != io.EOF {
+		t.Fatalf("after the end event: %+v %v, want the end of the stream", e, err)
+	}
+	return st
+}
+
+// TestEventsOrderResumeAndEnd: chunks are reported in the order they were
+// recorded, live and on connecting late; a reconnect with Last-Event-ID
+// gets only the chunks it has not seen; the stream ends with the status.
+func TestEventsOrderResumeAndEnd(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	url := f.srv.URL + "/batches/b1/events"
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+
+	live, stopLive := context.WithCancel(ctx)
+	c := openEvents(t, live, url, "", "")
+	if ct := c.resp.Header.Get("Content-Type"); c.resp.StatusCode != http.StatusOK || ct != "text/event-stream" {
+		t.Fatalf("GET events: %d %q", c.resp.StatusCode, ct)
+	}
+	f.mustPost(t, "/", pricedEvent(t, "b1", 2))
+	e := c.mustChunk(t, "1/2")
+	if e.Index != 2 || e.State != "priced" || e.FirstTrade != 5 || e.Trades != 2 || e.Failed != 0 || e.Deliveries != 1 ||
+		e.PricingSeconds != 1 || e.DeliveredAt == nil || e.PricedAt == nil || e.RecordedAt == nil || e.QueuedSeconds == nil {
+		t.Errorf("chunk 2: %+v", e)
+	}
+	if p := e.Progress; p.State != aggregator.StateRunning || p.ChunksDone != 1 || p.Chunks != 3 || p.Priced != 2 || p.Pending != 5 || p.Trades != 7 {
+		t.Errorf("progress after chunk 2: %+v", p)
+	}
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
+	if e := c.mustChunk(t, "1/0,2"); e.Index != 0 || e.Progress.ChunksDone != 2 || e.Progress.Priced != 5 {
+		t.Errorf("chunk 0: %+v", e)
+	}
+	f.mustPost(t, "/", pricedEvent(t, "b1", 2)) // a duplicate: no event
+	stopLive()                                  // the client loses its connection
+
+	f.mustPost(t, "/", pricedEvent(t, "b1", 1)) // the batch finishes meanwhile
+	c = openEvents(t, ctx, url, "", "1/0,2")
+	e = c.mustChunk(t, "1/0-2")
+	if e.Index != 1 || e.Failed != 1 || e.Progress.State != aggregator.StateCompleted || e.Progress.Failed != 1 || e.Progress.Pending != 0 {
+		t.Errorf("chunk 1 after reconnecting: %+v", e)
+	}
+	st := c.mustEnd(t, "1/0-2")
+	if st.State != aggregator.StateCompleted || st.Priced != 6 || st.Failed != 1 || st.Duplicates != 1 || st.Totals.All["npv"] != 6 {
+		t.Errorf("end: %+v", st)
+	}
+
+	// Late and from scratch: every chunk in the order recorded (2, 0, 1).
+	c = openEvents(t, ctx, url, "", "")
+	for _, id := range []string{"1/2", "1/0,2", "1/0-2"} {
+		c.mustChunk(t, id)
+	}
+	c.mustEnd(t, "1/0-2")
+	// Having seen chunk 0 only: 2 then 1.
+	c = openEvents(t, ctx, url, "", "1/0")
+	c.mustChunk(t, "1/0,2")
+	c.mustChunk(t, "1/0-2")
+	c.mustEnd(t, "1/0-2")
+	// Having seen everything: the end at once.
+	c = openEvents(t, ctx, url, "", "1/0-2")
+	c.mustEnd(t, "1/0-2")
+	// An id of another attempt starts over.
+	c = openEvents(t, ctx, url, "", "2/0-1")
+	c.mustChunk(t, "1/2")
+}
+
+// TestEventsErrors: bad Last-Event-IDs are 400s naming the header, an
+// unknown batch a 404, each with a JSON error.
+func TestEventsErrors(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	for _, tt := range []struct {
+		path, lastID string
+		code         int
+		want         string
+	}{
+		{"/batches/nope/events", "", http.StatusNotFound, `batch "nope" not found`},
+		{"/batches/b1/events", "x", http.StatusBadRequest, "Last-Event-ID"},
+		{"/batches/b1/events", "1/3-1", http.StatusBadRequest, "ascending"},
+		{"/batches/b1/events", "1/2,1", http.StatusBadRequest, "ascending"},
+		{"/batches/b1/events", "1/9", http.StatusBadRequest, "chunk 9: batch \"b1\" has 3 chunks"},
+		{"/batches/b1/events", "0/", http.StatusBadRequest, "Last-Event-ID"},
+	} {
+		c := openEvents(t, context.Background(), f.srv.URL+tt.path, "", tt.lastID)
+		var body host.ErrorBody
+		json.NewDecoder(c.resp.Body).Decode(&body)
+		if c.resp.StatusCode != tt.code || !strings.Contains(body.Error, tt.want) {
+			t.Errorf("%s with Last-Event-ID %q: %d %q, want %d with %q", tt.path, tt.lastID, c.resp.StatusCode, body.Error, tt.code, tt.want)
+		}
+	}
+}
+
+// TestEventsTenants: behind a guard, the stream wants a token with the
+// read scope and shows each tenant its own batch of an id both use; a
+// batch of another tenant is unknown.
+func TestEventsTenants(t *testing.T) {
+	const (
+		acme     = "acme-token-0123456789"
+		globex   = "globex-token-0123456789"
+		acmeSend = "acme-submit-only-0123456789"
+	)
+	file := filepath.Join(t.TempDir(), "tokens")
+	os.WriteFile(file, []byte(acme+" acme\n"+globex+" globex\n"+acmeSend+" acme submit\n"), 0o600)
+	tokens, err := auth.LoadTokens(file, time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.NewMem(store.MemOptions{})
+	fn := aggregator.New(aggregator.Options{Store: st, Log: zerolog.Nop()})
+	srv := httptest.NewServer(fn.Routes(zerolog.Nop(), auth.NewGuard(nil, tokens, zerolog.Nop(), nil)))
+	t.Cleanup(func() { fn.Drain(); srv.Close() })
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	claim := func(tenant, id string, trades, chunks int) store.Ref {
+		ref := store.Ref{Tenant: tenant, ID: id}
+		b := store.Batch{Ref: ref, SubmittedAt: now}
+		for i := range trades {
+			b.TradeIDs = append(b.TradeIDs, tenant+"-"+string(rune('a'+i)))
+		}
+		for i := range chunks {
+			b.ChunkOffsets = append(b.ChunkOffsets, i*trades/chunks)
+		}
+		if _, err := st.Claim(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		return ref
+	}
+	a := claim("acme", "b1", 4, 2)
+	g := claim("globex", "b1", 6, 3)
+	claim("globex", "only-globex", 1, 1)
+	put := func(ref store.Ref, i int, c store.Chunk) {
+		c.Index, c.ArrivedAt = i, now.Add(time.Duration(i)*time.Second)
+		if _, err := st.Put(ctx, ref, "", 1, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(a, 1, store.Chunk{State: store.ChunkPriced, Trades: 2, PricedBy: "pricer-a"})
+	put(a, 0, store.Chunk{State: store.ChunkDead, Reason: "dead-lettered: pricer away"})
+	put(g, 0, store.Chunk{State: store.ChunkPriced, Trades: 2, Failed: 1})
+
+	// acme's b1: both chunks, then the end (partial).
+	c := openEvents(t, ctx, srv.URL+"/batches/b1/events", acme, "")
+	// Chunk 0 arrived at +0s, chunk 1 at +1s: recorded order is by time.
+	e := c.mustChunk(t, "1/0")
+	if e.State != "dead" || e.Reason != "dead-lettered: pricer away" || e.Trades != 2 || e.DeliveredAt != nil || e.RecordedAt == nil || e.Progress.Missing != 2 {
+		t.Errorf("acme chunk 0: %+v", e)
+	}
+	if e := c.mustChunk(t, "1/0-1"); e.PricedBy != "pricer-a" || e.Progress.Priced != 2 || e.Progress.State != aggregator.StatePartial {
+		t.Errorf("acme chunk 1: %+v", e)
+	}
+	if s := c.mustEnd(t, "1/0-1"); s.State != aggregator.StatePartial || s.Trades != 4 || len(s.FailedChunks) != 1 {
+		t.Errorf("acme end: %+v", s)
+	}
+	// globex's b1: its one chunk so far, and no end.
+	c = openEvents(t, ctx, srv.URL+"/batches/b1/events", globex, "")
+	if e := c.mustChunk(t, "1/0"); e.Trades != 2 || e.Failed != 1 || e.Progress.Chunks != 3 || e.Progress.Trades != 6 {
+		t.Errorf("globex chunk 0: %+v", e)
+	}
+	put(g, 2, store.Chunk{State: store.ChunkPriced, Trades: 2})
+	c.mustChunk(t, "1/0,2")
+
+	for _, tt := range []struct {
+		name, path, token string
+		code              int
+	}{
+		{"no token", "/batches/b1/events", "", http.StatusUnauthorized},
+		{"unknown token", "/batches/b1/events", "not-a-token-0123456789", http.StatusUnauthorized},
+		{"no read scope", "/batches/b1/events", acmeSend, http.StatusForbidden},
+		{"another tenant's batch", "/batches/only-globex/events", acme, http.StatusNotFound},
+	} {
+		c := openEvents(t, ctx, srv.URL+tt.path, tt.token, "")
+		var body host.ErrorBody
+		json.NewDecoder(c.resp.Body).Decode(&body)
+		if c.resp.StatusCode != tt.code || body.Error == "" || c.resp.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("%s: %d %q, want %d with a JSON error", tt.name, c.resp.StatusCode, body.Error, tt.code)
+		}
+	}
+}
