@@ -3,6 +3,8 @@ package batch
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"strings"
 	"testing"
 
 	"github.com/pricefn/pricefn/pricing"
@@ -62,4 +64,26 @@ func FuzzResultsRoundTrip(f *testing.F) {
 			t.Errorf("error %q, want %q", back.Results[0].Error, msg)
 		}
 	})
+}
+
+// A zero is written 0, never -0, and a batch without an id has no
+// "batchId" in its results.
+func TestResultsNoNegativeZeroNoEmptyID(t *testing.T) {
+	r := TradeResult{ID: "T1"}
+	r.SetValue(pricing.NPV, 1)
+	r.SetValue(pricing.Delta, math.Copysign(0, -1))
+	data, err := Results{Results: []TradeResult{r}}.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := string(data), "{\"results\":[\n{\"id\":\"T1\",\"npv\":1,\"delta\":0}\n]}"; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+	var sb strings.Builder
+	rw := NewResultsWriter(&sb, "")
+	rw.Write(r)
+	rw.Close()
+	if !strings.HasPrefix(sb.String(), `{"results":[`) {
+		t.Errorf("writer: %s", sb.String())
+	}
 }

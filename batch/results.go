@@ -75,6 +75,9 @@ func (r *TradeResult) appendJSON(b []byte) ([]byte, error) {
 
 // appendFloat formats v as encoding/json does.
 func appendFloat(b []byte, v float64) []byte {
+	if v == 0 {
+		return append(b, '0') // never "-0"
+	}
 	f := byte('f')
 	if a := math.Abs(v); a != 0 && (a < 1e-6 || a >= 1e21) {
 		f = 'e'
@@ -142,9 +145,7 @@ func (r *TradeResult) UnmarshalJSON(data []byte) error {
 // MarshalJSON writes the document with one result per line, so that large
 // result sets stay readable and diffable.
 func (rs Results) MarshalJSON() ([]byte, error) {
-	b := append(make([]byte, 0, resultsSize(rs.Results)), `{"batchId":`...)
-	b = appendString(b, rs.BatchID)
-	b = append(b, `,"results":[`...)
+	b := appendResultsHead(make([]byte, 0, resultsSize(rs.Results)), rs.BatchID)
 	b, err := AppendResults(b, rs.Results)
 	if err != nil {
 		return nil, err
@@ -154,6 +155,17 @@ func (rs Results) MarshalJSON() ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '}'), nil
+}
+
+// appendResultsHead appends the start of a results document: the batch
+// id, left out for a batch without one, and the opening of the results.
+func appendResultsHead(b []byte, id string) []byte {
+	if id == "" {
+		return append(b, `{"results":[`...)
+	}
+	b = append(b, `{"batchId":`...)
+	b = appendString(b, id)
+	return append(b, `,"results":[`...)
 }
 
 // resultsSize estimates the bytes of the results document of rs from its

@@ -48,9 +48,7 @@ func NewResultsWriter(w io.Writer, id string) *ResultsWriter {
 	bw := writerPool.Get().(*bufio.Writer)
 	bw.Reset(w)
 	rw := &ResultsWriter{w: bw}
-	rw.buf = append(rw.buf[:0], `{"batchId":`...)
-	rw.buf = appendString(rw.buf, id)
-	rw.buf = append(rw.buf, `,"results":[`...)
+	rw.buf = appendResultsHead(rw.buf[:0], id)
 	_, rw.err = rw.w.Write(rw.buf)
 	return rw
 }
