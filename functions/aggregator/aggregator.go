@@ -264,7 +264,7 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		Results:    encoded,
 		Trades:     len(c.Results),
 		Failed:     failed,
-		Totals:     chunkTotals(c.Results, unds),
+		Totals:     batch.ChunkTotals(c.Results, unds),
 		StartedAt:  c.StartedAt,
 		FinishedAt: c.FinishedAt,
 		ArrivedAt:  f.opt.Now().UTC(),

@@ -6,9 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/functions/host"
-	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -85,18 +83,6 @@ type Totals struct {
 	ByUnderlying map[string]Sums `json:"byUnderlying,omitempty"`
 }
 
-// totalMeasures are the measures Totals sums.
-var totalMeasures = []pricing.Measure{pricing.NPV, pricing.Delta, pricing.Gamma, pricing.Vega, pricing.Theta, pricing.Rho, pricing.PV01}
-
-// add adds r's measures to s.
-func (s Sums) add(r *pricing.Result) {
-	for _, m := range totalMeasures {
-		if v, ok := r.Value(m); ok {
-			s[m.String()] += v
-		}
-	}
-}
-
 // merge adds o to s.
 func (s Sums) merge(o Sums) {
 	for k, v := range o {
@@ -104,28 +90,7 @@ func (s Sums) merge(o Sums) {
 	}
 }
 
-// chunkTotals sums the results of a chunk whose trades have underlyings
-// unds (nil when none has one), by underlying ("" for all).
-func chunkTotals(results []batch.TradeResult, unds []string) map[string]map[string]float64 {
-	t := map[string]map[string]float64{"": {}}
-	for k := range results {
-		r := &results[k]
-		if r.Error != "" {
-			continue
-		}
-		Sums(t[""]).add(&r.Result)
-		if k < len(unds) && unds[k] != "" {
-			u := unds[k]
-			if t[u] == nil {
-				t[u] = map[string]float64{}
-			}
-			Sums(t[u]).add(&r.Result)
-		}
-	}
-	return t
-}
-
-// addChunk adds a chunk's totals (chunkTotals) to t.
+// addChunk adds a chunk's totals (batch.ChunkTotals) to t.
 func (t *Totals) addChunk(c map[string]map[string]float64) {
 	for u, s := range c {
 		if u == "" {
