@@ -87,3 +87,25 @@ func TestResultsNoNegativeZeroNoEmptyID(t *testing.T) {
 		t.Errorf("writer: %s", sb.String())
 	}
 }
+
+// A result read back: every measure, and the faults named.
+func TestTradeResultUnmarshal(t *testing.T) {
+	var r TradeResult
+	if err := json.Unmarshal([]byte(`{"id":"T\u00e9","npv":1.5,"delta":-2e-7,"error":""}`), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.ID != "Té" || r.NPV != 1.5 || r.Delta != -2e-7 || !r.Set.Has(pricing.Delta) {
+		t.Errorf("read %+v", r)
+	}
+	for doc, want := range map[string]string{
+		`{"id":"T","npv":1,"npv":2}`: `duplicate key "npv"`,
+		`{"id":"T","id":"U"}`:        `duplicate key "id"`,
+		`{"id":"T","npvv":1}`:        `result key "npvv"`,
+		`{"id":"T","npv":"1"}`:       "npv",
+		`{"id":5}`:                   "id",
+	} {
+		if err := json.Unmarshal([]byte(doc), &r); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error with %q", doc, err, want)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package batch
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/bits"
@@ -94,50 +95,73 @@ func appendFloat(b []byte, v float64) []byte {
 	return b
 }
 
-// UnmarshalJSON reads a result written by MarshalJSON. Unknown keys are
-// errors, so that a misspelt measure is not silently lost.
+// UnmarshalJSON reads a result written by MarshalJSON, in one pass of
+// the batch codec's scanner (the aggregator reads every result of every
+// chunk). Unknown keys are errors, so that a misspelt measure is not
+// silently lost, and so are repeated keys.
 func (r *TradeResult) UnmarshalJSON(data []byte) error {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return err
-	}
 	*r = TradeResult{}
-	for k, v := range raw {
-		switch k {
-		case "id":
-			if err := json.Unmarshal(v, &r.ID); err != nil {
-				return fmt.Errorf("batch: result id: %w", err)
+	s := scanner{data: data}
+	var seen pricing.Measures
+	var sawID, sawError, sawScenarios bool
+	err := s.object(func(key []byte) error {
+		v, err := s.value(1)
+		if err != nil {
+			return err
+		}
+		switch k := string(key); k {
+		case "id", "error":
+			saw := &sawID
+			dst := &r.ID
+			if k == "error" {
+				saw, dst = &sawError, &r.Error
 			}
-			continue
-		case "error":
-			if err := json.Unmarshal(v, &r.Error); err != nil {
-				return fmt.Errorf("batch: result error: %w", err)
+			if *saw {
+				return &duplicateKeyError{k}
 			}
-			continue
+			*saw = true
+			return v.str("result "+k, dst)
 		case "scenarioNpv":
-			npv, err := parseScenarioNPV(v)
+			if sawScenarios {
+				return &duplicateKeyError{k}
+			}
+			sawScenarios = true
+			npv, err := parseScenarioNPV(v.raw)
+			r.ScenarioNPV = npv
+			return err
+		default:
+			m, err := pricing.ParseMeasure(k)
+			if err != nil {
+				return fmt.Errorf("result key %q: %w", k, err)
+			}
+			if seen.Has(m) {
+				return &duplicateKeyError{k}
+			}
+			seen = seen.With(m)
+			if m == pricing.Cashflows {
+				if err := json.Unmarshal(v.raw, &r.Cashflows); err != nil {
+					return fmt.Errorf("result cashflows: %w", err)
+				}
+				r.Set = r.Set.With(m)
+				return nil
+			}
+			f, err := v.float("result " + k)
 			if err != nil {
 				return err
 			}
-			r.ScenarioNPV = npv
-			continue
+			r.SetValue(m, f)
+			return nil
 		}
-		m, err := pricing.ParseMeasure(k)
-		if err != nil {
-			return fmt.Errorf("batch: result key %q: %w", k, err)
+	})
+	if err == nil && s.peek() != 0 {
+		err = errors.New("unexpected data after the result")
+	}
+	if err != nil {
+		var se *scanError
+		if errors.As(err, &se) {
+			return fmt.Errorf("batch: result: malformed JSON at byte %d: %s", se.off, se.msg)
 		}
-		if m == pricing.Cashflows {
-			if err := json.Unmarshal(v, &r.Cashflows); err != nil {
-				return fmt.Errorf("batch: result cashflows: %w", err)
-			}
-			r.Set = r.Set.With(m)
-			continue
-		}
-		var f float64
-		if err := json.Unmarshal(v, &f); err != nil {
-			return fmt.Errorf("batch: result %s: %w", k, err)
-		}
-		r.SetValue(m, f)
+		return fmt.Errorf("batch: %w", err)
 	}
 	return nil
 }
