@@ -53,26 +53,18 @@ func (w *rateVolWire) rateVol() (engine.RateVol, error) {
 
 type swaptionWire struct {
 	common
+	curvesWire
 	swapLegsWire
 	rollsWire
 	rateVolWire
-	Curve         string   `json:"curve"`
-	ForecastCurve string   `json:"forecastCurve,omitempty"`
-	Notional      *float64 `json:"notional"`
-	Strike        *float64 `json:"strike"`
-	Expiry        string   `json:"expiry"`
-	Maturity      string   `json:"maturity"`
-	Side          string   `json:"side"`
+	Strike   *float64 `json:"strike"`
+	Expiry   string   `json:"expiry"`
+	Maturity string   `json:"maturity"`
+	Side     string   `json:"side"`
 }
 
 func (w *swaptionWire) setField(k []byte, v value) (bool, error) {
 	switch string(k) {
-	case "curve":
-		return true, v.str("curve", &w.Curve)
-	case "forecastCurve":
-		return true, v.str("forecastCurve", &w.ForecastCurve)
-	case "notional":
-		return true, v.num("notional", &w.Notional)
 	case "strike":
 		return true, v.num("strike", &w.Strike)
 	case "expiry":
@@ -82,7 +74,7 @@ func (w *swaptionWire) setField(k []byte, v value) (bool, error) {
 	case "side":
 		return true, v.str("side", &w.Side)
 	}
-	return anyField(k, v, &w.common, &w.swapLegsWire, &w.rollsWire, &w.rateVolWire)
+	return anyField(k, v, &w.common, &w.curvesWire, &w.swapLegsWire, &w.rollsWire, &w.rateVolWire)
 }
 
 var swaptionSides = map[string]instrument.SwapSide{"payer": instrument.PayFixed, "receiver": instrument.ReceiveFixed}
@@ -147,29 +139,21 @@ func swaptionTermsOf(w *swaptionWire, asOf dates.Date) (swaptionTerms, error) {
 
 type capFloorWire struct {
 	common
+	curvesWire
 	rollsWire
 	rateVolWire
-	CapType       string   `json:"capType"`
-	Curve         string   `json:"curve"`
-	ForecastCurve string   `json:"forecastCurve,omitempty"`
-	Notional      *float64 `json:"notional"`
-	Strike        *float64 `json:"strike"`
-	Start         string   `json:"start"`
-	Maturity      string   `json:"maturity"`
-	Frequency     string   `json:"frequency,omitempty"`
-	DayCount      string   `json:"dayCount,omitempty"`
+	CapType   string   `json:"capType"`
+	Strike    *float64 `json:"strike"`
+	Start     string   `json:"start"`
+	Maturity  string   `json:"maturity"`
+	Frequency string   `json:"frequency,omitempty"`
+	DayCount  string   `json:"dayCount,omitempty"`
 }
 
 func (w *capFloorWire) setField(k []byte, v value) (bool, error) {
 	switch string(k) {
 	case "capType":
 		return true, v.str("capType", &w.CapType)
-	case "curve":
-		return true, v.str("curve", &w.Curve)
-	case "forecastCurve":
-		return true, v.str("forecastCurve", &w.ForecastCurve)
-	case "notional":
-		return true, v.num("notional", &w.Notional)
 	case "strike":
 		return true, v.num("strike", &w.Strike)
 	case "start":
@@ -181,7 +165,7 @@ func (w *capFloorWire) setField(k []byte, v value) (bool, error) {
 	case "dayCount":
 		return true, v.str("dayCount", &w.DayCount)
 	}
-	return anyField(k, v, &w.common, &w.rollsWire, &w.rateVolWire)
+	return anyField(k, v, &w.common, &w.curvesWire, &w.rollsWire, &w.rateVolWire)
 }
 
 var capTypes = map[string]instrument.CapFloorType{"cap": instrument.Cap, "floor": instrument.Floor}

@@ -13,19 +13,15 @@ import (
 // docs/rates.md). Optional fields are empty or nil when absent and take the
 // spec's defaults.
 
-type fraWire struct {
-	common
+// curvesWire holds the fields every rates trade has: its discount curve,
+// its forecast curve (the discount curve when empty) and its notional.
+type curvesWire struct {
 	Curve         string   `json:"curve"`
 	ForecastCurve string   `json:"forecastCurve,omitempty"`
 	Notional      *float64 `json:"notional"`
-	Rate          *float64 `json:"rate"`
-	Start         string   `json:"start"`
-	End           string   `json:"end"`
-	DayCount      string   `json:"dayCount,omitempty"`
-	Position      string   `json:"position"`
 }
 
-func (w *fraWire) setField(k []byte, v value) (bool, error) {
+func (w *curvesWire) setField(k []byte, v value) (bool, error) {
 	switch string(k) {
 	case "curve":
 		return true, v.str("curve", &w.Curve)
@@ -33,6 +29,22 @@ func (w *fraWire) setField(k []byte, v value) (bool, error) {
 		return true, v.str("forecastCurve", &w.ForecastCurve)
 	case "notional":
 		return true, v.num("notional", &w.Notional)
+	}
+	return false, nil
+}
+
+type fraWire struct {
+	common
+	curvesWire
+	Rate     *float64 `json:"rate"`
+	Start    string   `json:"start"`
+	End      string   `json:"end"`
+	DayCount string   `json:"dayCount,omitempty"`
+	Position string   `json:"position"`
+}
+
+func (w *fraWire) setField(k []byte, v value) (bool, error) {
+	switch string(k) {
 	case "rate":
 		return true, v.num("rate", &w.Rate)
 	case "start":
@@ -44,31 +56,23 @@ func (w *fraWire) setField(k []byte, v value) (bool, error) {
 	case "position":
 		return true, v.str("position", &w.Position)
 	}
-	return w.common.setField(k, v)
+	return anyField(k, v, &w.common, &w.curvesWire)
 }
 
 type swapWire struct {
 	common
+	curvesWire
 	swapLegsWire
 	rollsWire
-	Curve         string   `json:"curve"`
-	ForecastCurve string   `json:"forecastCurve,omitempty"`
-	Notional      *float64 `json:"notional"`
-	FixedRate     *float64 `json:"fixedRate"`
-	Start         string   `json:"start"`
-	Maturity      string   `json:"maturity"`
-	Side          string   `json:"side"`
-	Spread        float64  `json:"spread,omitempty"`
+	FixedRate *float64 `json:"fixedRate"`
+	Start     string   `json:"start"`
+	Maturity  string   `json:"maturity"`
+	Side      string   `json:"side"`
+	Spread    float64  `json:"spread,omitempty"`
 }
 
 func (w *swapWire) setField(k []byte, v value) (bool, error) {
 	switch string(k) {
-	case "curve":
-		return true, v.str("curve", &w.Curve)
-	case "forecastCurve":
-		return true, v.str("forecastCurve", &w.ForecastCurve)
-	case "notional":
-		return true, v.num("notional", &w.Notional)
 	case "fixedRate":
 		return true, v.num("fixedRate", &w.FixedRate)
 	case "start":
@@ -80,7 +84,7 @@ func (w *swapWire) setField(k []byte, v value) (bool, error) {
 	case "spread":
 		return true, v.numv("spread", &w.Spread)
 	}
-	return anyField(k, v, &w.common, &w.swapLegsWire, &w.rollsWire)
+	return anyField(k, v, &w.common, &w.curvesWire, &w.swapLegsWire, &w.rollsWire)
 }
 
 type bondWire struct {
