@@ -267,36 +267,35 @@ func (d *decoder) market(m *MarketData) error {
 				return &Error{Field: "market", Reason: `duplicate key "curves"`}
 			}
 			curves = true
-			return d.named("market.curves", func(name string, v value) error {
-				if m.Curves == nil {
-					m.Curves, m.rawCurves = map[string]CurveData{}, map[string][]byte{}
-				}
-				var c CurveData
-				if err := d.entry("market.curves."+name, v, &c); err != nil {
-					return err
-				}
-				m.Curves[name], m.rawCurves[name] = c, v.raw
-				return nil
-			}, func(name string) bool { _, dup := m.Curves[name]; return dup })
+			return marketSection(d, "market.curves", &m.Curves, &m.rawCurves)
 		case "underlyings":
 			if unds {
 				return &Error{Field: "market", Reason: `duplicate key "underlyings"`}
 			}
 			unds = true
-			return d.named("market.underlyings", func(name string, v value) error {
-				if m.Underlyings == nil {
-					m.Underlyings, m.rawUnderlyings = map[string]UnderlyingData{}, map[string][]byte{}
-				}
-				var u UnderlyingData
-				if err := d.entry("market.underlyings."+name, v, &u); err != nil {
-					return err
-				}
-				m.Underlyings[name], m.rawUnderlyings[name] = u, v.raw
-				return nil
-			}, func(name string) bool { _, dup := m.Underlyings[name]; return dup })
+			return marketSection(d, "market.underlyings", &m.Underlyings, &m.rawUnderlyings)
 		}
 		return &Error{Field: "market", Reason: fmt.Sprintf("unknown field %q", key)}
 	})
+}
+
+// marketSection reads one named section of the market (curves or
+// underlyings) into dst, keeping each entry's JSON in raw.
+func marketSection[T any, PT interface {
+	*T
+	fieldSetter
+}](d *decoder, path string, dst *map[string]T, raw *map[string][]byte) error {
+	return d.named(path, func(name string, v value) error {
+		if *dst == nil {
+			*dst, *raw = map[string]T{}, map[string][]byte{}
+		}
+		var e T
+		if err := d.entry(path+"."+name, v, PT(&e)); err != nil {
+			return err
+		}
+		(*dst)[name], (*raw)[name] = e, v.raw
+		return nil
+	}, func(name string) bool { _, dup := (*dst)[name]; return dup })
 }
 
 // named reads an object of named entries at path (null is none), calling
