@@ -20,6 +20,7 @@ import (
 
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/events/broker"
+	"github.com/pricefn/pricefn/metricstest"
 )
 
 // fixture is a broker "test" with a default delivery and these Triggers:
@@ -315,43 +316,18 @@ func do(t *testing.T, req *http.Request) int {
 }
 
 // metric returns the value of the counter or gauge name with the given
-// labels (0 when absent).
+// labels, name-value pairs (0 when absent).
 func metric(t *testing.T, reg *prometheus.Registry, name string, labels ...string) float64 {
 	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := map[string]string{}
 	for i := 0; i+1 < len(labels); i += 2 {
 		want[labels[i]] = labels[i+1]
 	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range f.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range want {
-				if have[k] != v {
-					continue next
-				}
-			}
-			switch {
-			case m.GetCounter() != nil:
-				return m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				return m.GetGauge().GetValue()
-			case m.GetHistogram() != nil:
-				return float64(m.GetHistogram().GetSampleCount())
-			}
-		}
+	v, _, err := metricstest.Value(reg, name, want)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return 0
+	return v
 }
 
 // ext returns e's extension name as a string.

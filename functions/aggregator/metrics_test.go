@@ -11,6 +11,7 @@ import (
 
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/metricstest"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -18,36 +19,11 @@ import (
 // name whose labels include labels, and whether there is one.
 func metricValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (float64, bool) {
 	t.Helper()
-	fams, err := reg.Gather()
+	v, ok, err := metricstest.Value(reg, name, labels)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range f.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue next
-				}
-			}
-			switch {
-			case m.GetCounter() != nil:
-				return m.GetCounter().GetValue(), true
-			case m.GetGauge() != nil:
-				return m.GetGauge().GetValue(), true
-			case m.GetHistogram() != nil:
-				return float64(m.GetHistogram().GetSampleCount()), true
-			}
-		}
-	}
-	return 0, false
+	return v, ok
 }
 
 // TestMetricsFollowEveryPath drives one batch through every path the

@@ -13,51 +13,27 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/metricstest"
 )
 
 // histogram returns the sample count and sum of the histogram series of
 // name whose labels include labels.
 func histogram(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (uint64, float64) {
 	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	m, err := metricstest.Find(reg, name, labels)
+	if err != nil || m.GetHistogram() == nil {
+		t.Fatalf("no %s%v (%v)", name, labels, err)
 	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range f.GetMetric() {
-			have := map[string]string{}
-			for _, l := range m.GetLabel() {
-				have[l.GetName()] = l.GetValue()
-			}
-			for k, v := range labels {
-				if have[k] != v {
-					continue next
-				}
-			}
-			return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
-		}
-	}
-	t.Fatalf("no %s%v", name, labels)
-	return 0, 0
+	return m.GetHistogram().GetSampleCount(), m.GetHistogram().GetSampleSum()
 }
 
 func gauge(t *testing.T, reg *prometheus.Registry, name string) float64 {
 	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	v, ok, err := metricstest.Value(reg, name, nil)
+	if err != nil || !ok {
+		t.Fatalf("no %s (%v)", name, err)
 	}
-	for _, f := range fams {
-		if f.GetName() == name {
-			return f.GetMetric()[0].GetGauge().GetValue()
-		}
-	}
-	t.Fatalf("no %s", name)
-	return 0
+	return v
 }
 
 func TestTraceParent(t *testing.T) {

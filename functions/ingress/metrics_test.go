@@ -11,6 +11,7 @@ import (
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/functions/ingress"
+	"github.com/pricefn/pricefn/metricstest"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -18,29 +19,11 @@ import (
 // name whose labels include labels.
 func seriesValue(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
 	t.Helper()
-	fams, err := reg.Gather()
-	if err != nil {
-		t.Fatal(err)
+	v, ok, err := metricstest.Value(reg, name, labels)
+	if err != nil || !ok {
+		t.Fatalf("no %s%v (%v)", name, labels, err)
 	}
-	for _, f := range fams {
-		if f.GetName() != name {
-			continue
-		}
-	next:
-		for _, m := range f.GetMetric() {
-			for _, l := range m.GetLabel() {
-				if v, ok := labels[l.GetName()]; ok && v != l.GetValue() {
-					continue next
-				}
-			}
-			if h := m.GetHistogram(); h != nil {
-				return float64(h.GetSampleCount())
-			}
-			return m.GetCounter().GetValue()
-		}
-	}
-	t.Fatalf("no %s%v", name, labels)
-	return 0
+	return v
 }
 
 // TestTraceAndMetrics: a submission's traceparent (the client's, or one
