@@ -14,6 +14,16 @@ func (b Batch) MarshalJSON() ([]byte, error) {
 	return b.appendJSON(make([]byte, 0, b.sizeHint(0, len(b.Trades))), b.Trades)
 }
 
+// AppendJSON appends the batch document to dst, as MarshalJSON writes it,
+// without the copy that json.Marshal makes of a MarshalJSON's output to
+// check it.
+func (b *Batch) AppendJSON(dst []byte) ([]byte, error) {
+	if dst == nil {
+		dst = make([]byte, 0, b.sizeHint(0, len(b.Trades)))
+	}
+	return b.appendJSON(dst, b.Trades)
+}
+
 // AppendChunkJSON appends the JSON of b.Subset(lo, hi) to dst: the chunk
 // document that a chunk.requested event carries, built by concatenating
 // the bytes Decode validated (trades, curves, underlyings) with no encoder

@@ -178,6 +178,9 @@ func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error) compiled 
 	if t.err != nil {
 		return fail(t.err)
 	}
+	if t.terms == nil {
+		return fail(errors.New("its terms were dropped after decoding (Batch.DropTerms)"))
+	}
 	p, err := tt.compile(t.terms, env)
 	if err != nil {
 		return fail(err)

@@ -137,7 +137,11 @@ func TestScanResults(t *testing.T) {
 	if err := json.Compact(&compact, arr); err != nil {
 		t.Fatal(err)
 	}
-	for _, data := range [][]byte{arr, compact.Bytes()} {
+	// Laid out as AppendResultsArray writes them but for the last
+	// element: the run is rebuilt from there.
+	i := bytes.LastIndex(arr, []byte(",\n"))
+	mixed := append(append(append([]byte{}, arr[:i]...), ", \n\t"...), arr[i+2:]...)
+	for _, data := range [][]byte{arr, compact.Bytes(), mixed} {
 		sc, err := batch.ScanResults(data)
 		if err != nil {
 			t.Fatal(err)
@@ -148,17 +152,24 @@ func TestScanResults(t *testing.T) {
 		if !bytes.Equal(sc.Run, run) {
 			t.Errorf("run\n%s\nwant\n%s", sc.Run, run)
 		}
+		if shared := &sc.Run[0] == &data[1]; shared != (&data[0] == &arr[0]) {
+			t.Errorf("run shares the data: %v, want it only for AppendResultsArray's layout", shared)
+		}
+	}
+	if sc, err := batch.ScanResults([]byte("[]")); err != nil || len(sc.Run) != 0 || len(sc.IDs) != 0 {
+		t.Errorf("[]: %+v, %v", sc, err)
 	}
 	for in, want := range map[string]string{
-		``:                         "empty",
-		`{}`:                       "want a JSON array",
-		`[1]`:                      "result 0: must be an object",
-		`[{"id":"A"},{"npv":1}]`:   "result 1: no id",
-		`[{"id":3}]`:               "result 0: id must be a string",
-		`[{"id":"A","id":"B"}]`:    `result 0: duplicate key "id"`,
-		`[{"id":"A","npv":1e}]`:    "malformed JSON",
-		`[{"id":"A"}] x`:           "unexpected data",
-		`[{"id":"A","npv":[1,2,}]`: "malformed JSON",
+		``:                                 "empty",
+		`{}`:                               "want a JSON array",
+		`[1]`:                              "result 0: must be an object",
+		`[{"id":"A"},{"npv":1}]`:           "result 1: no id",
+		`[{"id":3}]`:                       "result 0: id must be a string",
+		`[{"id":"A","id":"B"}]`:            `result 0: duplicate key "id"`,
+		`[{"id":"A"},{"id":"B","npvv":1}]`: `result 1: unknown key "npvv"`,
+		`[{"id":"A","npv":1e}]`:            "malformed JSON",
+		`[{"id":"A"}] x`:                   "unexpected data",
+		`[{"id":"A","npv":[1,2,}]`:         "malformed JSON",
 	} {
 		if _, err := batch.ScanResults([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: error %v, want %q", in, err, want)
@@ -197,6 +208,34 @@ func TestResultsWriterMatchesMarshal(t *testing.T) {
 		}
 		if err := w.Write(rs.Results[0]); err == nil {
 			t.Fatal("write after Close accepted")
+		}
+	}
+}
+
+// TestDropTerms: a batch without its decoded terms writes the same chunks
+// (priced the same once decoded again), and refuses to compile them.
+func TestDropTerms(t *testing.T) {
+	b := mixedBatch(t)
+	want, err := b.AppendChunkJSON(nil, 1, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.DropTerms()
+	got, err := b.AppendChunkJSON(nil, 1, 4)
+	if err != nil || !bytes.Equal(got, want) {
+		t.Fatalf("chunk after DropTerms\n%s (%v)\nwant\n%s", got, err, want)
+	}
+	job, err := batch.Compile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := job.Price(context.Background(), batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if !strings.Contains(r.Error, "terms were dropped") {
+			t.Errorf("trade %s: %+v, want an error", r.ID, r)
 		}
 	}
 }

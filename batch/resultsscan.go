@@ -3,6 +3,8 @@ package batch
 import (
 	"errors"
 	"fmt"
+
+	"github.com/pricefn/pricefn/pricing"
 )
 
 // ResultsScan is what ScanResults reads of a run of encoded results.
@@ -15,7 +17,8 @@ type ResultsScan struct {
 	// line of its own, comma separated, no brackets), ready for
 	// ResultsWriter.WriteEncoded: byte for byte what AppendResults wrote
 	// for results that went through any JSON re-formatting between
-	// elements.
+	// elements. It shares data's bytes when data is laid out as
+	// AppendResultsArray writes it.
 	Run []byte
 }
 
@@ -25,7 +28,8 @@ type ResultsScan struct {
 // error, and rebuilds the run. It is the aggregator's check of a chunk
 // (ids and count against the batch's record) at a fraction of a full
 // decode (BenchmarkScanResults). A result that is not an object, has no
-// string id, or gives a key twice is an error naming its index.
+// string id, gives a key twice or a key no result has is an error naming
+// its index.
 func ScanResults(data []byte) (ResultsScan, error) {
 	var out ResultsScan
 	if len(data) > maxDocument {
@@ -38,7 +42,12 @@ func ScanResults(data []byte) (ResultsScan, error) {
 		}
 		return out, fmt.Errorf("batch: results: want a JSON array, got %q", data[s.pos])
 	}
-	out.Run = make([]byte, 0, len(data))
+	// The results as AppendResultsArray lays them out are their own run,
+	// data[first:end]: it is taken as it is, not copied, until (unless) an
+	// element sits elsewhere (the array was re-formatted), from which on
+	// the run is rebuilt.
+	first := s.pos + 1
+	end, canonical := first, true
 	var ms members
 	err := s.array(func(i int) error {
 		if s.peek() != '{' {
@@ -64,12 +73,28 @@ func ScanResults(data []byte) (ResultsScan, error) {
 				id, hasID = v.text(), true
 			case "error":
 				out.Failed++
+			default:
+				if !resultKey(ms.key(m)) {
+					return fmt.Errorf("result %d: unknown key %q", i, ms.key(m))
+				}
 			}
 		}
 		if !hasID {
 			return fmt.Errorf("result %d: no id", i)
 		}
 		out.IDs = append(out.IDs, id)
+		if canonical {
+			sep := "\n"
+			if i > 0 {
+				sep = ",\n"
+			}
+			if start == end+len(sep) && string(data[end:start]) == sep {
+				end = s.pos
+				return nil
+			}
+			canonical = false
+			out.Run = append(make([]byte, 0, len(data)), data[first:end]...)
+		}
 		if i > 0 {
 			out.Run = append(out.Run, ',')
 		}
@@ -80,6 +105,9 @@ func ScanResults(data []byte) (ResultsScan, error) {
 	if err == nil && s.peek() != 0 {
 		err = errors.New("unexpected data after the results")
 	}
+	if err == nil && canonical {
+		out.Run = data[first:end:end]
+	}
 	if err != nil {
 		var se *scanError
 		if errors.As(err, &se) {
@@ -88,6 +116,33 @@ func ScanResults(data []byte) (ResultsScan, error) {
 		return ResultsScan{}, fmt.Errorf("batch: results: %w", err)
 	}
 	return out, nil
+}
+
+// ScanResultsDocument is ScanResults on the results of a results
+// document (Results.MarshalJSON, ResultsWriter).
+func ScanResultsDocument(doc []byte) (ResultsScan, error) {
+	_, rs, err := SplitObject(doc, "results")
+	switch {
+	case err != nil:
+		return ResultsScan{}, fmt.Errorf("batch: results document: %w", err)
+	case rs == nil:
+		return ResultsScan{}, errors.New(`batch: results document: no "results"`)
+	}
+	return ScanResults(rs)
+}
+
+// resultKey reports whether key is one a result may have besides id and
+// error: a measure or scenarioNpv.
+func resultKey(key []byte) bool {
+	if string(key) == "scenarioNpv" {
+		return true
+	}
+	for m := pricing.Measure(0); m.Valid(); m++ {
+		if m.String() == string(key) {
+			return true
+		}
+	}
+	return false
 }
 
 // AppendResultsArray appends rs to b as a JSON array, each result on a

@@ -4,7 +4,7 @@ import "github.com/pricefn/pricefn/pricing"
 
 // TotalMeasures are the measures a chunk's totals sum: the amounts that
 // add up over a portfolio.
-var TotalMeasures = []pricing.Measure{pricing.NPV, pricing.Delta, pricing.Gamma, pricing.Vega, pricing.Theta, pricing.Rho, pricing.PV01}
+var TotalMeasures = [...]pricing.Measure{pricing.NPV, pricing.Delta, pricing.Gamma, pricing.Vega, pricing.Theta, pricing.Rho, pricing.PV01}
 
 // ChunkTotals sums the measures of TotalMeasures over the results that
 // priced (an error result adds nothing), for all trades under the key ""
@@ -15,31 +15,65 @@ var TotalMeasures = []pricing.Measure{pricing.NPV, pricing.Delta, pricing.Gamma,
 // sums are those the aggregator's status adds chunk by chunk in index
 // order.
 func ChunkTotals(results []TradeResult, underlyings []string) map[string]map[string]float64 {
-	t := map[string]map[string]float64{"": {}}
+	var all totals
+	var by map[string]*totals
+	var last *totals // the totals of the last underlying: trades come in runs
+	lastName := ""
 	for k := range results {
 		r := &results[k]
 		if r.Error != "" {
 			continue
 		}
-		addTotals(t[""], &r.Result)
+		all.add(&r.Result)
 		if k < len(underlyings) && underlyings[k] != "" {
-			u := underlyings[k]
-			if t[u] == nil {
-				t[u] = map[string]float64{}
+			if u := underlyings[k]; last == nil || u != lastName {
+				if by == nil {
+					by = map[string]*totals{}
+				}
+				if last = by[u]; last == nil {
+					last = new(totals)
+					by[u] = last
+				}
+				lastName = u
 			}
-			addTotals(t[u], &r.Result)
+			last.add(&r.Result)
 		}
+	}
+	t := make(map[string]map[string]float64, len(by)+1)
+	t[""] = all.named()
+	for u, s := range by {
+		t[u] = s.named()
 	}
 	return t
 }
 
-// addTotals adds r's measures of TotalMeasures to s.
-func addTotals(s map[string]float64, r *pricing.Result) {
-	for _, m := range TotalMeasures {
+// totals are the running sums of TotalMeasures over some results, and
+// which of them any result set.
+type totals struct {
+	sum [numTotals]float64
+	set uint8
+}
+
+const numTotals = len(TotalMeasures)
+
+func (s *totals) add(r *pricing.Result) {
+	for i, m := range TotalMeasures {
 		if v, ok := r.Value(m); ok {
-			s[m.String()] += v
+			s.sum[i] += v
+			s.set |= 1 << i
 		}
 	}
+}
+
+// named returns the sums by measure name.
+func (s *totals) named() map[string]float64 {
+	out := make(map[string]float64, numTotals)
+	for i, m := range TotalMeasures {
+		if s.set&(1<<i) != 0 {
+			out[m.String()] = s.sum[i]
+		}
+	}
+	return out
 }
 
 // Underlyings returns the underlying of each trade ("" for a trade without

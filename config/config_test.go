@@ -156,7 +156,7 @@ func TestDevCheck(t *testing.T) {
 	if err := fs.Parse(nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Check(); err != nil || c.Addr != ":9000" || c.UnknownGrace != 5*time.Second || c.MaxAge != 24*time.Hour || c.MaxBatchBytes != 32<<20 {
+	if err := c.Check(); err != nil || c.Addr != ":9000" || c.UnknownGrace != 5*time.Second || c.MaxAge != 24*time.Hour || c.MaxBatchBytes != 256<<20 || c.MemoryLimitMiB != 768 {
 		t.Errorf("defaults: %v %+v", err, c)
 	}
 }

@@ -26,11 +26,20 @@ type Split struct {
 	TenantMaxTrades  int
 }
 
-func (c *Split) flags(fs *flag.FlagSet, d defaults) {
+// The default bound of a batch's body. Ingress and api, on Knative, take
+// 32 MiB: their pods' memory is sized for it (charts/pricefn). "pricefn
+// dev" takes a batch of a million trades (about 115 MB as "pricefn gen"
+// writes Europeans), which it prices within its memory limit.
+const (
+	DefaultMaxBatchBytes    = 32 << 20
+	DefaultDevMaxBatchBytes = 256 << 20
+)
+
+func (c *Split) flags(fs *flag.FlagSet, d defaults, maxBatchBytes int64) {
 	fs.DurationVar(&c.ChunkCost, "chunk-cost", d.duration("PRICEFN_CHUNK_COST", time.Second), "estimated pricing time of one chunk on one core ($PRICEFN_CHUNK_COST)")
 	fs.IntVar(&c.ChunkTrades, "chunk-trades", d.int("PRICEFN_CHUNK_TRADES", 10_000), "most trades in one chunk ($PRICEFN_CHUNK_TRADES)")
 	fs.IntVar(&c.SendLimit, "send-limit", d.int("PRICEFN_SEND_LIMIT", 16), "chunks sent to the broker at once ($PRICEFN_SEND_LIMIT)")
-	fs.Int64Var(&c.MaxBatchBytes, "max-batch-bytes", d.int64("PRICEFN_MAX_BATCH_BYTES", 32<<20), "largest batch body accepted, in bytes; a larger one is a 413 ($PRICEFN_MAX_BATCH_BYTES)")
+	fs.Int64Var(&c.MaxBatchBytes, "max-batch-bytes", d.int64("PRICEFN_MAX_BATCH_BYTES", maxBatchBytes), "largest batch body accepted, in bytes; a larger one is a 413 ($PRICEFN_MAX_BATCH_BYTES)")
 	fs.DurationVar(&c.BatchTimeout, "batch-timeout", d.duration("PRICEFN_BATCH_TIMEOUT", 0), "how long a batch may take before it ends partial, unless it sets its own \"deadline\"; 0 allows 5m plus twice its estimated pricing time ($PRICEFN_BATCH_TIMEOUT)")
 	fs.IntVar(&c.TenantMaxBatches, "tenant-max-batches", d.int("PRICEFN_TENANT_MAX_BATCHES", 1000), "most unfinished batches one tenant may have; more is a 429, 0 no bound ($PRICEFN_TENANT_MAX_BATCHES)")
 	fs.IntVar(&c.TenantMaxTrades, "tenant-max-trades", d.int("PRICEFN_TENANT_MAX_TRADES", 10_000_000), "most trades one tenant may have in flight; more is a 429, 0 no bound ($PRICEFN_TENANT_MAX_TRADES)")
@@ -93,7 +102,7 @@ type Ingress struct {
 func (c *Ingress) Flags(fs *flag.FlagSet, env Env) {
 	c.Serve.Flags(fs, "ingress", env)
 	publicURLFlag(fs, env, &c.PublicURL)
-	c.Split.flags(fs, defaults{env, &c.envErrs})
+	c.Split.flags(fs, defaults{env, &c.envErrs}, DefaultMaxBatchBytes)
 	c.Store.flags(fs, env)
 }
 
@@ -160,9 +169,16 @@ type Dev struct {
 	ShutdownTimeout time.Duration
 	Log             Log
 	Security
+	// MemoryLimitMiB is the Go heap's soft limit (runtime/debug's
+	// SetMemoryLimit), 0 none; a GOMEMLIMIT in the environment wins.
+	MemoryLimitMiB int64
 
 	envErrs []error
 }
+
+// DefaultDevMemoryLimitMiB is the default soft limit of "pricefn dev"'s
+// heap: a million-trade batch runs in it (bench/README.md).
+const DefaultDevMemoryLimitMiB = 768
 
 // Flags defines the dev flags on fs, with defaults from env.
 func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
@@ -174,13 +190,14 @@ func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
 	fs.StringVar(&c.Addr, "addr", ":"+port, "gateway address, HOST:PORT; an empty HOST is every interface ($PORT gives :PORT)")
 	fs.StringVar(&c.Internal, "internal-addr", "127.0.0.1:0", "loopback address of the broker and the functions' event endpoints")
 	publicURLFlag(fs, env, &c.PublicURL)
-	c.Split.flags(fs, d)
+	c.Split.flags(fs, d, DefaultDevMaxBatchBytes)
 	workersFlag(fs, d, &c.Workers)
 	c.Results.flags(fs, d)
 	c.Store.flags(fs, env)
 	shutdownFlag(fs, d, &c.ShutdownTimeout)
 	c.Log.Flags(fs, env)
 	c.Security.flags(fs, env)
+	fs.Int64Var(&c.MemoryLimitMiB, "memory-limit-mib", d.int64("PRICEFN_MEMORY_LIMIT_MIB", DefaultDevMemoryLimitMiB), "soft limit of the heap in MiB: the garbage collector works harder near it, so that a large batch stays within it; 0 none, and $GOMEMLIMIT, when set, wins ($PRICEFN_MEMORY_LIMIT_MIB)")
 }
 
 // Check validates the parsed values.
@@ -189,7 +206,8 @@ func (c *Dev) Check() error {
 		return err
 	}
 	return errors.Join(checkAddr("--addr", c.Addr), checkAddr("--internal-addr", c.Internal), checkPublicURL(c.PublicURL), c.Log.Check(), c.Store.check("dev", false),
-		c.Split.check(), c.Results.check(), checkWorkers(c.Workers), positive("shutdown-timeout", "PRICEFN_SHUTDOWN_TIMEOUT", c.ShutdownTimeout))
+		c.Split.check(), c.Results.check(), checkWorkers(c.Workers), positive("shutdown-timeout", "PRICEFN_SHUTDOWN_TIMEOUT", c.ShutdownTimeout),
+		nonNegative("memory-limit-mib", "PRICEFN_MEMORY_LIMIT_MIB", c.MemoryLimitMiB, "no limit"))
 }
 
 func publicURLFlag(fs *flag.FlagSet, env Env, p *string) {
@@ -230,7 +248,7 @@ func (c *API) Flags(fs *flag.FlagSet, env Env) {
 	c.Serve.Flags(fs, "api", env)
 	d := defaults{env, &c.envErrs}
 	publicURLFlag(fs, env, &c.PublicURL)
-	c.Split.flags(fs, d)
+	c.Split.flags(fs, d, DefaultMaxBatchBytes)
 	c.Results.flags(fs, d)
 	c.Store.flags(fs, env)
 	def := env("PRICEFN_METRICS_ADDR")

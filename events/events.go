@@ -92,8 +92,10 @@ type ChunkRequested struct {
 	Index   int `json:"index"`
 	Chunks  int `json:"chunks"`
 	// Offset is the index of the chunk's first trade in the whole batch.
-	Offset      int         `json:"offset"`
-	Batch       batch.Batch `json:"batch"`
+	Offset int `json:"offset"`
+	// Batch is the chunk. It is encoded by concatenating the JSON its
+	// trades came in, and decoded by batch.DecodeBytes (bulk.go).
+	Batch       batch.Batch `json:"batch,omitzero"`
 	RequestedAt time.Time   `json:"requestedAt"`
 	// Digest is the batch's BatchAccepted.Digest; the pricer returns it
 	// in ChunkPriced.
@@ -113,11 +115,16 @@ type ChunkPriced struct {
 	Index   int `json:"index"`
 	Chunks  int `json:"chunks"`
 	Offset  int `json:"offset"`
-	// Results holds one result per trade of the chunk, in chunk order.
-	Results     []batch.TradeResult `json:"results"`
-	RequestedAt time.Time           `json:"requestedAt"`
-	StartedAt   time.Time           `json:"startedAt"`
-	FinishedAt  time.Time           `json:"finishedAt"`
+	// Results holds one result per trade of the chunk, in chunk order: a
+	// JSON array as batch.AppendResultsArray writes it (SetResults). The
+	// aggregator checks it with batch.ScanResults and keeps its bytes.
+	Results json.RawMessage `json:"results,omitempty"`
+	// Totals are the chunk's sums of its results' measures, overall (key
+	// "") and per underlying, as batch.ChunkTotals computes them.
+	Totals      map[string]map[string]float64 `json:"totals,omitempty"`
+	RequestedAt time.Time                     `json:"requestedAt"`
+	StartedAt   time.Time                     `json:"startedAt"`
+	FinishedAt  time.Time                     `json:"finishedAt"`
 	// PricedBy names the pricer instance (K_SERVICE, host name).
 	PricedBy string `json:"pricedBy,omitempty"`
 	// Digest is ChunkRequested.Digest.
@@ -125,6 +132,27 @@ type ChunkPriced struct {
 	// Scenarios holds a scenario chunk's exact sums per scenario; its
 	// Results are then empty.
 	Scenarios *batch.ScenarioPartials `json:"scenarios,omitempty"`
+}
+
+// SetResults sets the chunk's Results to rs, encoded, and its Totals to
+// their sums; underlyings[k] is the underlying of result k
+// (batch.Batch.Underlyings).
+func (c *ChunkPriced) SetResults(rs []batch.TradeResult, underlyings []string) error {
+	arr, err := batch.AppendResultsArray(make([]byte, 0, 64+len(rs)*192), rs)
+	if err != nil {
+		return fmt.Errorf("events: chunk %d of batch %s: %w", c.Index, c.BatchID, err)
+	}
+	c.Results, c.Totals = arr, batch.ChunkTotals(rs, underlyings)
+	return nil
+}
+
+// DecodeResults decodes the chunk's Results.
+func (c *ChunkPriced) DecodeResults() ([]batch.TradeResult, error) {
+	var rs []batch.TradeResult
+	if err := json.Unmarshal(c.Results, &rs); err != nil {
+		return nil, fmt.Errorf("events: results of chunk %d of batch %s: %w", c.Index, c.BatchID, err)
+	}
+	return rs, nil
 }
 
 // BatchCompleted is the data of TypeBatchCompleted.
@@ -157,6 +185,14 @@ func New(typ, source, id, batchID string, data any) (event.Event, error) {
 	if batchID != "" {
 		e.SetExtension(ExtBatchID, batchID)
 	}
+	if b, ok := data.(bulkData); ok {
+		// Encoded data: SetData keeps bytes as they are.
+		enc, err := b.appendData(nil)
+		if err != nil {
+			return event.Event{}, fmt.Errorf("events: encode %s data: %w", typ, err)
+		}
+		data = enc
+	}
 	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
 		return event.Event{}, fmt.Errorf("events: encode %s data: %w", typ, err)
 	}
@@ -182,14 +218,24 @@ func Decode[T any](e event.Event, typ string) (T, error) {
 	if len(e.Data()) == 0 {
 		return v, fmt.Errorf("events: %s: no data", typ)
 	}
-	// Strict, like the batch codec: a misspelt field is a fault, not a
-	// silently missing value.
-	dec := json.NewDecoder(bytes.NewReader(e.Data()))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&v); err != nil {
+	var err error
+	if b, ok := any(&v).(bulkDecoder); ok {
+		err = b.decodeData(e.Data())
+	} else {
+		err = decodeStrict(e.Data(), &v)
+	}
+	if err != nil {
 		return v, fmt.Errorf("events: %s data: %w", typ, err)
 	}
 	return v, nil
+}
+
+// decodeStrict decodes data into v as strictly as the batch codec: a
+// misspelt field is a fault, not a silently missing value.
+func decodeStrict(data []byte, v any) error {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	return dec.Decode(v)
 }
 
 // Tenant returns the tenant extension of e, or DefaultTenant.

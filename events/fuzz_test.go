@@ -27,8 +27,18 @@ func FuzzDecode(f *testing.F) {
 			if err != nil {
 				return
 			}
-			if _, err := events.New(typ, "/fuzz", "2", "b", v); err != nil {
+			e1, err := events.New(typ, "/fuzz", "2", "b", v)
+			if err != nil {
 				t.Fatalf("%s decoded from %q does not encode: %v", typ, data, err)
+			}
+			// What it writes reads back to what it writes again.
+			v2, err := decode(e1)
+			if err != nil {
+				t.Fatalf("%s: %s, encoded from %q, does not decode: %v", typ, e1.Data(), data, err)
+			}
+			e2, err := events.New(typ, "/fuzz", "2", "b", v2)
+			if err != nil || string(e2.Data()) != string(e1.Data()) {
+				t.Fatalf("%s: %s decodes and encodes to %s (%v)", typ, e1.Data(), e2.Data(), err)
 			}
 		}
 		check(events.TypeBatchAccepted, func(e event.Event) (any, error) {

@@ -43,6 +43,10 @@ var measureNames = [numMeasures]string{
 	"cashflows",
 }
 
+// Valid reports whether m is a measure: a loop over every measure runs
+// from 0 while Valid holds.
+func (m Measure) Valid() bool { return m < numMeasures }
+
 // String returns the wire name of m, e.g. "npv".
 func (m Measure) String() string {
 	if m < numMeasures {

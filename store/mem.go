@@ -53,7 +53,7 @@ const DefaultMaxBytes = 1 << 30
 // memBatch is one batch: its summary and, per chunk, trades and results.
 type memBatch struct {
 	sum        Summary
-	ids, unds  [][]string // per chunk
+	ids        [][]string // per chunk
 	results    [][]byte   // per chunk
 	bytes      int64
 	finishedAt time.Time // zero while unfinished
@@ -171,14 +171,11 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 		createdAt: s.opt.Now(),
 	}
 	n := len(nb.ChunkOffsets)
-	b.ids, b.unds, b.results = make([][]string, n), make([][]string, n), make([][]byte, n)
+	b.ids, b.results = make([][]string, n), make([][]byte, n)
 	for i := range n {
 		lo, hi := b.sum.Bounds(i)
 		b.sum.Chunks[i].Index = i
 		b.ids[i] = nb.TradeIDs[lo:hi:hi]
-		if nb.Underlyings != nil {
-			b.unds[i] = nb.Underlyings[lo:hi:hi]
-		}
 		for _, id := range b.ids[i] {
 			b.bytes += int64(len(id)) + 16
 		}
@@ -237,9 +234,6 @@ func (b *Batch) Check() error {
 	}
 	if len(b.TradeIDs) > 0 && len(b.ChunkOffsets) == 0 {
 		return fmt.Errorf("%w: batch %s: %d trades in no chunk", ErrBadChunk, b.Ref, len(b.TradeIDs))
-	}
-	if b.Underlyings != nil && len(b.Underlyings) != len(b.TradeIDs) {
-		return fmt.Errorf("%w: batch %s: %d underlyings for %d trades", ErrBadChunk, b.Ref, len(b.Underlyings), len(b.TradeIDs))
 	}
 	return nil
 }
@@ -422,17 +416,17 @@ func expiredReason(r string) string {
 }
 
 // Trades implements Store.
-func (s *Mem) Trades(ctx context.Context, ref Ref, attempt, index int) ([]string, []string, error) {
+func (s *Mem) Trades(ctx context.Context, ref Ref, attempt, index int) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, err := s.attempt(ref, "", attempt)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	if index < 0 || index >= len(b.ids) {
-		return nil, nil, fmt.Errorf("%w: batch %s has no chunk %d", ErrBadChunk, b.sum.Ref, index)
+		return nil, fmt.Errorf("%w: batch %s has no chunk %d", ErrBadChunk, b.sum.Ref, index)
 	}
-	return b.ids[index], b.unds[index], nil
+	return b.ids[index], nil
 }
 
 // WriteResults implements Store.

@@ -46,9 +46,8 @@ type Store interface {
 	// Summary returns the batch's metadata and chunk states, sized by its
 	// chunks, not its trades; ErrNotFound for an unknown batch.
 	Summary(ctx context.Context, ref Ref) (*Summary, error)
-	// Trades returns the trade ids and underlyings ("" for none) of chunk
-	// index of attempt.
-	Trades(ctx context.Context, ref Ref, attempt, index int) (ids, underlyings []string, err error)
+	// Trades returns the trade ids of chunk index of attempt.
+	Trades(ctx context.Context, ref Ref, attempt, index int) (ids []string, err error)
 	// WriteResults writes the results of chunk index of attempt to w as
 	// the pricer encoded them (see batch.AppendResults); it writes nothing
 	// for a chunk without results.
@@ -115,10 +114,8 @@ type Batch struct {
 	Ref
 	// Digest identifies the content (events.Digest).
 	Digest string
-	// TradeIDs lists the trade ids in input order; Underlyings the
-	// underlying of each ("" for none), or nothing when no trade has one.
-	TradeIDs    []string
-	Underlyings []string
+	// TradeIDs lists the trade ids in input order.
+	TradeIDs []string
 	// ChunkOffsets[i] is the index of chunk i's first trade; chunk i
 	// holds the trades up to the next chunk's offset, none when that is
 	// the same (a scenario chunk: Summary.Bounds).

@@ -496,12 +496,7 @@ func loadgenOne(ctx context.Context, client *http.Client, cfg loadgenConfig, doc
 // loadgenCheck checks a results document: one result per trade sent, none
 // failed.
 func loadgenCheck(body []byte, id string, want int) (int, loadgenOutcome, error) {
-	i := bytes.Index(body, []byte(`"results":`))
-	j := bytes.LastIndexByte(body, ']')
-	if i < 0 || j < i {
-		return 0, loadgenFailed, fmt.Errorf("batch %s: results: not a results document: %.200s", id, body)
-	}
-	sc, err := batch.ScanResults(body[i+len(`"results":`) : j+1])
+	sc, err := batch.ScanResultsDocument(body)
 	switch {
 	case err != nil:
 		return 0, loadgenFailed, fmt.Errorf("batch %s: %w", id, err)
@@ -523,6 +518,6 @@ func loadgenDo(client *http.Client, req *http.Request, token string) (int, []byt
 		return 0, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := events.ReadData(resp.Body)
 	return resp.StatusCode, body, err
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -13,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
 )
 
@@ -55,22 +56,20 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if *token == "" {
 		*token = os.Getenv("PRICEFN_TOKEN")
 	}
-	in, name := stdin, "stdin"
+	name := "stdin"
+	var data []byte
 	if len(files) == 1 && files[0] != "-" {
-		f, err := os.Open(files[0])
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		in, name = f, files[0]
+		name = files[0]
+		data, err = os.ReadFile(name)
+	} else {
+		data, err = events.ReadData(stdin)
 	}
-	data, err := io.ReadAll(in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	sentIDs, err := tradeIDs(data)
+	sentIDs, err := batch.TradeIDs(data)
 	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+		return fmt.Errorf("%s: not a batch: %w", name, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
@@ -154,41 +153,20 @@ func gatewayURL(v string) (string, error) {
 	return u.String(), nil
 }
 
-// tradeIDs reads the trade ids of a batch document, in order.
-func tradeIDs(data []byte) ([]string, error) {
-	var doc struct {
-		Trades []struct {
-			ID string `json:"id"`
-		} `json:"trades"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("not a batch: %w", err)
-	}
-	ids := make([]string, len(doc.Trades))
-	for i, t := range doc.Trades {
-		ids[i] = t.ID
-	}
-	return ids, nil
-}
-
 // checkResults checks that results hold one result per trade sent, in
 // order: a results document of another batch (a stale id, a server bug)
 // must not pass for this one's.
 func checkResults(results []byte, sent []string) error {
-	var doc struct {
-		Results []struct {
-			ID string `json:"id"`
-		} `json:"results"`
-	}
-	if err := json.Unmarshal(results, &doc); err != nil {
+	sc, err := batch.ScanResultsDocument(results)
+	if err != nil {
 		return fmt.Errorf("results are not a results document: %w", err)
 	}
-	if len(doc.Results) != len(sent) {
-		return fmt.Errorf("results hold %d trades, the batch sent %d: they are not this batch's", len(doc.Results), len(sent))
+	if len(sc.IDs) != len(sent) {
+		return fmt.Errorf("results hold %d trades, the batch sent %d: they are not this batch's", len(sc.IDs), len(sent))
 	}
-	for i, r := range doc.Results {
-		if r.ID != sent[i] {
-			return fmt.Errorf("result %d is for trade %q, the batch sent %q there: they are not this batch's", i, r.ID, sent[i])
+	for i, id := range sc.IDs {
+		if id != sent[i] {
+			return fmt.Errorf("result %d is for trade %q, the batch sent %q there: they are not this batch's", i, id, sent[i])
 		}
 	}
 	return nil

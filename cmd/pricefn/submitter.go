@@ -230,7 +230,7 @@ func do(client *http.Client, req *http.Request) (*http.Response, []byte, error) 
 		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
+	body, err := events.ReadData(resp.Body)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
 	}

@@ -1,7 +1,6 @@
 package broker
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -225,22 +224,20 @@ func (b *Broker) post(ctx context.Context, dest string, ev *event.Event, wantRep
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil, nil
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, b.maxBytes+1))
-	if err != nil {
-		return fail(http.StatusInternalServerError, true, fmt.Errorf("broker: read response: %w", err))
-	}
-	// Knative's broker answers 502 (retried) for a reply it cannot read.
-	if int64(len(body)) > b.maxBytes {
-		return fail(http.StatusBadGateway, true, fmt.Errorf("broker: reply larger than %d bytes", b.maxBytes))
-	}
-	msg := cehttp.NewMessage(resp.Header, io.NopCloser(bytes.NewReader(body)))
+	body := &countingReader{r: io.LimitReader(resp.Body, b.maxBytes+1)}
+	msg := cehttp.NewMessage(resp.Header, io.NopCloser(body))
 	switch msg.ReadEncoding() {
 	case binding.EncodingUnknown: // no event: an acknowledgement
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		return nil, nil
 	case binding.EncodingBatch:
 		return fail(http.StatusBadGateway, true, fmt.Errorf("broker: reply is a batch of events"))
 	}
-	reply, err := binding.ToEvent(ctx, msg)
+	reply, err := events.ToEvent(ctx, msg)
+	// Knative's broker answers 502 (retried) for a reply it cannot read.
+	if body.n > b.maxBytes {
+		return fail(http.StatusBadGateway, true, fmt.Errorf("broker: reply larger than %d bytes", b.maxBytes))
+	}
 	if err == nil {
 		err = reply.Validate()
 	}
@@ -264,4 +261,16 @@ func withErrorExtensions(e event.Event, f *failure) *event.Event {
 		c.SetExtension(ExtErrorData, data)
 	}
 	return &c
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/pricefn/pricefn/events"
 )
 
 // HealthPath is the ingress's health check: 200 while the broker takes
@@ -37,7 +39,7 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		b.refuse(w, r, http.StatusBadRequest, receivedMalformed, errors.New("broker: batched events are not supported"))
 		return
 	}
-	e, err := binding.ToEvent(r.Context(), msg)
+	e, err := events.ToEvent(r.Context(), msg)
 	if err == nil {
 		err = e.Validate()
 	}

@@ -230,41 +230,43 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	if attempt != sum.Attempt {
 		return f.storeError(fmt.Errorf("%w: attempt %d, now %d", store.ErrStale, attempt, sum.Attempt), log, what)
 	}
-	if err := checkChunk(sum, &c); err != nil {
-		f.metrics.reject(rejectBadChunk)
-		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
-	}
-	ids, unds, err := f.opt.Store.Trades(ctx, ref, attempt, c.Index)
-	if err != nil {
-		return f.storeError(err, log, what)
-	}
-	for k := range c.Results {
-		if c.Results[k].ID != ids[k] {
-			f.metrics.reject(rejectBadChunk)
-			return host.Errorf(http.StatusBadRequest, "aggregator: %w: batch %s chunk %d result %d is for trade %q, want %q", store.ErrBadChunk, c.BatchID, c.Index, k, c.Results[k].ID, ids[k])
-		}
-	}
-	encoded, err := batch.AppendResults(nil, c.Results)
-	if err == nil {
-		encoded, err = storedResults(sum, &c, encoded) // scenarios.go
+	// The results stay the bytes the pricer wrote: scanned for their ids
+	// and errors, not decoded.
+	sc, err := batch.ScanResults(c.Results)
+	if err == nil && c.Totals[""] == nil {
+		err = errors.New("chunk.priced without totals")
 	}
 	if err != nil {
 		f.metrics.reject(rejectMalformed)
 		return host.Errorf(http.StatusBadRequest, "aggregator: %s: %w", what, err)
 	}
-	failed := 0
-	for i := range c.Results {
-		if c.Results[i].Error != "" {
-			failed++
+	if err := checkChunk(sum, &c, len(sc.IDs)); err != nil {
+		f.metrics.reject(rejectBadChunk)
+		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
+	}
+	ids, err := f.opt.Store.Trades(ctx, ref, attempt, c.Index)
+	if err != nil {
+		return f.storeError(err, log, what)
+	}
+	for k, id := range sc.IDs {
+		if id != ids[k] {
+			f.metrics.reject(rejectBadChunk)
+			return host.Errorf(http.StatusBadRequest, "aggregator: %w: batch %s chunk %d result %d is for trade %q, want %q", store.ErrBadChunk, c.BatchID, c.Index, k, id, ids[k])
 		}
 	}
+	encoded, err := storedResults(sum, &c, sc.Run) // scenarios.go
+	if err != nil {
+		f.metrics.reject(rejectMalformed)
+		return host.Errorf(http.StatusBadRequest, "aggregator: %s: %w", what, err)
+	}
+	failed := sc.Failed
 	upd, err := f.opt.Store.Put(ctx, ref, c.Digest, attempt, store.Chunk{
 		Index:      c.Index,
 		State:      store.ChunkPriced,
 		Results:    encoded,
-		Trades:     len(c.Results),
+		Trades:     len(sc.IDs),
 		Failed:     failed,
-		Totals:     batch.ChunkTotals(c.Results, unds),
+		Totals:     c.Totals,
 		StartedAt:  c.StartedAt,
 		FinishedAt: c.FinishedAt,
 		ArrivedAt:  f.opt.Now().UTC(),
@@ -284,21 +286,21 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	default:
 		f.metrics.chunks.WithLabelValues("priced").Inc()
 		f.metrics.observeTransit(c.RequestedAt, c.StartedAt, c.FinishedAt, f.opt.Now())
-		log.Debug().Int("trades", len(c.Results)).Int("failed", failed).Msg("chunk recorded")
+		log.Debug().Int("trades", len(sc.IDs)).Int("failed", failed).Msg("chunk recorded")
 	}
 	return f.announce(ctx, ref, attempt, upd)
 }
 
-// checkChunk checks that c is chunk c.Index of the batch: the same chunk
-// count and offset, one result per trade.
-func checkChunk(sum *store.Summary, c *events.ChunkPriced) error {
-	n := len(sum.Chunks)
-	if c.Index < 0 || c.Index >= n || c.Chunks != n {
-		return fmt.Errorf("%w: batch %s has %d chunks, got chunk %d of %d", store.ErrBadChunk, c.BatchID, n, c.Index, c.Chunks)
+// checkChunk checks that c, with n results, is chunk c.Index of the
+// batch: the same chunk count and offset, one result per trade.
+func checkChunk(sum *store.Summary, c *events.ChunkPriced, n int) error {
+	chunks := len(sum.Chunks)
+	if c.Index < 0 || c.Index >= chunks || c.Chunks != chunks {
+		return fmt.Errorf("%w: batch %s has %d chunks, got chunk %d of %d", store.ErrBadChunk, c.BatchID, chunks, c.Index, c.Chunks)
 	}
 	lo, hi := sum.Bounds(c.Index)
-	if c.Offset != lo || len(c.Results) != hi-lo {
-		return fmt.Errorf("%w: batch %s chunk %d holds trades [%d, %d), got %d results from %d", store.ErrBadChunk, c.BatchID, c.Index, lo, hi, len(c.Results), c.Offset)
+	if c.Offset != lo || n != hi-lo {
+		return fmt.Errorf("%w: batch %s chunk %d holds trades [%d, %d), got %d results from %d", store.ErrBadChunk, c.BatchID, c.Index, lo, hi, n, c.Offset)
 	}
 	return nil
 }
@@ -464,7 +466,7 @@ func (f *Function) missingIDs(ctx context.Context, sum *store.Summary) ([]string
 	var out []string
 	for i := range sum.Chunks {
 		if sum.Chunks[i].State == store.ChunkDead {
-			ids, _, err := f.opt.Store.Trades(ctx, sum.Ref, sum.Attempt, i)
+			ids, err := f.opt.Store.Trades(ctx, sum.Ref, sum.Attempt, i)
 			if err != nil {
 				return nil, err
 			}

@@ -63,7 +63,10 @@ type fixture struct {
 var (
 	tradeIDs = []string{"T0", "T1", "T2", "T3", "T4", "T5", "T6"}
 	offsets  = []int{0, 3, 5}
-	submitAt = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	// underlyings are the trades' underlyings, whose totals the status
+	// shows.
+	underlyings = []string{"ACME", "ACME", "GLOBEX", "ACME", "", "GLOBEX", "ACME"}
+	submitAt    = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 )
 
 func newFixture(t *testing.T) *fixture {
@@ -108,7 +111,7 @@ func (f *fixture) acceptedEvent(t *testing.T, id string) event.Event {
 func (f *fixture) acceptedWithDigest(t *testing.T, id, digest string) event.Event {
 	t.Helper()
 	c, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf(id), Digest: digest, TradeIDs: tradeIDs,
-		ChunkOffsets: offsets, SubmittedAt: submitAt, Underlyings: []string{"ACME", "ACME", "GLOBEX", "ACME", "", "GLOBEX", "ACME"}})
+		ChunkOffsets: offsets, SubmittedAt: submitAt})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,10 +138,37 @@ func pricedEvent(t *testing.T, id string, i int) event.Event {
 		}
 		rs = append(rs, r)
 	}
-	return mustEvent(t, events.TypeChunkPriced, fmt.Sprintf("%s/chunk/%d/priced", id, i), id, events.ChunkPriced{
-		BatchID: id, Index: i, Chunks: len(offsets), Offset: lo, Results: rs,
+	c := events.ChunkPriced{
+		BatchID: id, Index: i, Chunks: len(offsets), Offset: lo,
 		StartedAt: submitAt, FinishedAt: submitAt.Add(time.Second),
-	})
+	}
+	if err := c.SetResults(rs, underlyings[lo:hi]); err != nil {
+		t.Fatal(err)
+	}
+	return mustEvent(t, events.TypeChunkPriced, fmt.Sprintf("%s/chunk/%d/priced", id, i), id, c)
+}
+
+// withResults returns c with its results (and their totals) set to rs.
+func withResults(t *testing.T, c events.ChunkPriced, rs []batch.TradeResult) events.ChunkPriced {
+	t.Helper()
+	if err := c.SetResults(rs, nil); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// resultsOf decodes the results of chunk.priced event e.
+func resultsOf(t *testing.T, e event.Event) (events.ChunkPriced, []batch.TradeResult) {
+	t.Helper()
+	var c events.ChunkPriced
+	if err := e.DataAs(&c); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := c.DecodeResults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, rs
 }
 
 // post delivers e to path over HTTP, in binary mode, and returns the status.
@@ -344,15 +374,12 @@ func TestUnknownBatch(t *testing.T) {
 func TestMalformedEventsStoreNothing(t *testing.T) {
 	f := newFixture(t)
 	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
-	wrongIDs := pricedEvent(t, "b1", 0)
-	var c events.ChunkPriced
-	if err := wrongIDs.DataAs(&c); err != nil {
-		t.Fatal(err)
-	}
-	c.Results[1].ID = "T9"
-	wrongIDs = mustEvent(t, events.TypeChunkPriced, "x", "b1", c)
-	c.Results = c.Results[:2]
-	short := mustEvent(t, events.TypeChunkPriced, "y", "b1", c)
+	c, rs := resultsOf(t, pricedEvent(t, "b1", 0))
+	rs[1].ID = "T9"
+	wrongIDs := mustEvent(t, events.TypeChunkPriced, "x", "b1", withResults(t, c, rs))
+	short := mustEvent(t, events.TypeChunkPriced, "y", "b1", withResults(t, c, rs[:2]))
+	noTotals := withResults(t, c, rs)
+	noTotals.Totals = nil
 
 	notJSON := cloudevents.NewEvent()
 	notJSON.SetType(events.TypeChunkPriced)
@@ -365,6 +392,7 @@ func TestMalformedEventsStoreNothing(t *testing.T) {
 	cases := map[string]event.Event{
 		"wrong trade ids":       wrongIDs,
 		"too few results":       short,
+		"no totals":             mustEvent(t, events.TypeChunkPriced, "t", "b1", noTotals),
 		"index out of range":    mustEvent(t, events.TypeChunkPriced, "w", "b1", events.ChunkPriced{BatchID: "b1", Index: 7, Chunks: 3}),
 		"text data":             notJSON,
 		"unknown result field":  badJSON,

@@ -41,12 +41,8 @@ func TestRefusedChunkDeadLetteredFinishesBatch(t *testing.T) {
 	f.mustPost(t, "/", pricedEvent(t, "b1", 2))
 
 	bad := pricedEvent(t, "b1", 1)
-	var c events.ChunkPriced
-	if err := bad.DataAs(&c); err != nil {
-		t.Fatal(err)
-	}
-	c.Results = c.Results[:1]
-	bad = mustEvent(t, events.TypeChunkPriced, bad.ID(), "b1", c)
+	c, rs := resultsOf(t, bad)
+	bad = mustEvent(t, events.TypeChunkPriced, bad.ID(), "b1", withResults(t, c, rs[:1]))
 	if code, body := f.post(t, "/", bad); code != http.StatusBadRequest || strings.Contains(body, "aggregator: aggregator:") {
 		t.Fatalf("short chunk: %d %s, want 400 with one package prefix", code, body)
 	}
@@ -89,9 +85,9 @@ func TestReusedIDDoesNotMixBatches(t *testing.T) {
 	}))
 	f.mustPost(t, "/", withDigest(pricedEvent(t, "b1", 2), "sha256:second"))
 	short := pricedEvent(t, "b1", 1)
-	var c events.ChunkPriced
-	short.DataAs(&c)
-	c.Results, c.Digest = c.Results[:1], "sha256:second"
+	c, rs := resultsOf(t, short)
+	c = withResults(t, c, rs[:1])
+	c.Digest = "sha256:second"
 	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, short.ID(), "b1", c))
 	f.mustPost(t, "/dead-letter", mustEvent(t, events.TypeChunkPriced, short.ID(), "b1", c))
 	f.mustPost(t, "/dead-letter", withDigest(deadLetter(t, "b1", 1), "sha256:second"))

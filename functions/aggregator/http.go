@@ -128,7 +128,7 @@ func (f *Function) writeResults(ctx context.Context, w io.Writer, sum *store.Sum
 			}
 			continue
 		}
-		ids, _, err := f.opt.Store.Trades(ctx, sum.Ref, sum.Attempt, i)
+		ids, err := f.opt.Store.Trades(ctx, sum.Ref, sum.Attempt, i)
 		if err != nil {
 			return err
 		}

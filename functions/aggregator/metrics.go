@@ -228,7 +228,7 @@ func (t timedStore) Summary(ctx context.Context, ref store.Ref) (*store.Summary,
 	return t.Store.Summary(ctx, ref)
 }
 
-func (t timedStore) Trades(ctx context.Context, ref store.Ref, attempt, index int) ([]string, []string, error) {
+func (t timedStore) Trades(ctx context.Context, ref store.Ref, attempt, index int) ([]string, error) {
 	defer t.since("trades", time.Now())
 	return t.Store.Trades(ctx, ref, attempt, index)
 }

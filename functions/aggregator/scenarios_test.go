@@ -45,7 +45,7 @@ func TestScenarioChunks(t *testing.T) {
 		return p
 	}
 	priced := func(i int, rs []batch.TradeResult, p *batch.ScenarioPartials) events.ChunkPriced {
-		return events.ChunkPriced{BatchID: id, Index: i, Chunks: 3, Offset: 0, Results: rs, Scenarios: p, StartedAt: submitAt, FinishedAt: submitAt.Add(time.Second)}
+		return withResults(t, events.ChunkPriced{BatchID: id, Index: i, Chunks: 3, Offset: 0, Scenarios: p, StartedAt: submitAt, FinishedAt: submitAt.Add(time.Second)}, rs)
 	}
 	a := batch.TradeResult{ID: "A"}
 	a.SetValue(pricing.NPV, 4)

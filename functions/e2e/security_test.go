@@ -148,9 +148,16 @@ func TestForgedEventsChangeNothing(t *testing.T) {
 	if err := json.Unmarshal(genuine.Data(), &cp); err != nil {
 		t.Fatal(err)
 	}
-	for i := range cp.Results {
-		cp.Results[i] = batch.TradeResult{ID: cp.Results[i].ID}
-		cp.Results[i].SetValue(pricing.NPV, 999999)
+	rs, err := cp.DecodeResults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range rs {
+		rs[i] = batch.TradeResult{ID: rs[i].ID}
+		rs[i].SetValue(pricing.NPV, 999999)
+	}
+	if err := cp.SetResults(rs, nil); err != nil {
+		t.Fatal(err)
 	}
 	forged := genuine.Clone()
 	forged.SetID("forged-1")

@@ -78,7 +78,7 @@ func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (*event.Even
 	var body []byte
 	if structured {
 		var err error
-		if body, err = io.ReadAll(r.Body); err != nil {
+		if body, err = events.ReadData(r.Body); err != nil {
 			return nil, readError(err)
 		}
 		if err := checkStructured(body); err != nil {
@@ -88,7 +88,7 @@ func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (*event.Even
 	}
 	msg := cehttp.NewMessageFromHttpRequest(r)
 	defer msg.Finish(nil)
-	e, err := binding.ToEvent(r.Context(), msg)
+	e, err := events.ToEvent(r.Context(), msg)
 	if err != nil {
 		return nil, readError(err)
 	}

@@ -219,6 +219,9 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	if timeout == 0 {
 		timeout = DefaultDeadline(time.Duration(job.TotalCost()))
 	}
+	// The chunks carry the trades' JSON: the decoded terms (and the job,
+	// not used below) are garbage from here on, while the chunks are sent.
+	b.DropTerms()
 	if s.Tenant == "" {
 		s.Tenant = host.DefaultTenant
 	}
@@ -232,15 +235,8 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		ResultsURL:   f.StatusURL(b.ID) + "/results",
 		Limits:       f.opt.Limits,
 	}
-	var has bool
-	unds := make([]string, len(b.Trades))
 	for i, t := range b.Trades {
 		rec.TradeIDs[i] = t.ID
-		unds[i] = t.Underlying
-		has = has || t.Underlying != ""
-	}
-	if has {
-		rec.Underlyings = unds
 	}
 	claim, err := f.opt.Store.Claim(ctx, rec)
 	switch {

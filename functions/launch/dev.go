@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"runtime/debug"
 	"strings"
 	"time"
 
@@ -106,6 +108,9 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 	in.Handle("POST /ingress/{$}", host.Events(host.Guarded(g, e.Ingress), ilog))
 	in.Handle("/pricer/", http.StripPrefix("/pricer", PricerRoutes(e.Pricer, plog, g)))
 	in.Handle("/aggregator/", http.StripPrefix("/aggregator", e.Aggregator.Routes(alog, g)))
+	// Profiles of the whole engine, on the loopback address only.
+	in.HandleFunc("/debug/pprof/", pprof.Index)
+	in.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	e.Internal = in
 
 	e.Gateway = APIRoutes(e.Ingress, e.Aggregator, g)
@@ -129,6 +134,9 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 		return err
 	}
 	log := c.Log.Logger(stderr)
+	if c.MemoryLimitMiB > 0 && env("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(c.MemoryLimitMiB << 20))
+	}
 	reg := NewRegistry()
 	guard, err := NewGuard(c.Security, log, reg)
 	if err != nil {

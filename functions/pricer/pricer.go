@@ -82,20 +82,24 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, host.Errorf(http.StatusServiceUnavailable, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
 	}
 	finished := f.opt.Now()
-	reply, err := events.New(events.TypeChunkPriced, f.opt.Source, PricedEventID(e.ID()), c.BatchID, events.ChunkPriced{
+	priced := events.ChunkPriced{
 		BatchID:     c.BatchID,
 		Attempt:     c.Attempt,
 		Index:       c.Index,
 		Chunks:      c.Chunks,
 		Offset:      c.Offset,
-		Results:     results,
 		RequestedAt: c.RequestedAt,
 		StartedAt:   started.UTC(),
 		FinishedAt:  finished.UTC(),
 		PricedBy:    f.opt.Name,
 		Digest:      c.Digest,
 		Scenarios:   partials,
-	})
+	}
+	err = priced.SetResults(results, b.Underlyings())
+	var reply event.Event
+	if err == nil {
+		reply, err = events.New(events.TypeChunkPriced, f.opt.Source, PricedEventID(e.ID()), c.BatchID, priced)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -68,13 +69,24 @@ func TestHandlePricesChunk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, _ := json.Marshal(c.Results)
-	exp, _ := json.Marshal(want.Results)
-	if string(got) != string(exp) {
-		t.Errorf("results\n got %s\nwant %s", got, exp)
+	// The results are the bytes the aggregator keeps, and the totals
+	// theirs.
+	exp, err := batch.AppendResultsArray(nil, want.Results)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(c.Results[1].Error, "trade T2") || !strings.Contains(c.Results[2].Error, "trade T3") {
-		t.Errorf("want errors for T2 and T3, got %+v", c.Results)
+	if string(c.Results) != string(exp) {
+		t.Errorf("results\n got %s\nwant %s", c.Results, exp)
+	}
+	if wt := batch.ChunkTotals(want.Results, b.Underlyings()); !reflect.DeepEqual(c.Totals, wt) || len(wt[""]) == 0 {
+		t.Errorf("totals %v, want %v", c.Totals, wt)
+	}
+	rs, err := c.DecodeResults()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(rs[1].Error, "trade T2") || !strings.Contains(rs[2].Error, "trade T3") {
+		t.Errorf("want errors for T2 and T3, got %+v", rs)
 	}
 }
 
@@ -123,9 +135,13 @@ func TestHandleOddTradeIDs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	rs, err := c.DecodeResults()
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, id := range ids {
-		if c.Results[i].ID != id || c.Results[i].Error != "" || c.Results[i].NPV <= 0 {
-			t.Errorf("result %d: id %q (want %q), error %q, npv %v", i, c.Results[i].ID, id, c.Results[i].Error, c.Results[i].NPV)
+		if rs[i].ID != id || rs[i].Error != "" || rs[i].NPV <= 0 {
+			t.Errorf("result %d: id %q (want %q), error %q, npv %v", i, rs[i].ID, id, rs[i].Error, rs[i].NPV)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func TestHandleScenarioChunk(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := c.Scenarios
-	if len(c.Results) != 0 || p == nil || p.Offset != 3 || p.Of != 10 || len(p.Scenarios) != 2 || p.Risk == nil || p.Risk.VaR[0].Text != "0.9" {
+	if rs, err := c.DecodeResults(); err != nil || len(rs) != 0 || p == nil || p.Offset != 3 || p.Of != 10 || len(p.Scenarios) != 2 || p.Risk == nil || p.Risk.VaR[0].Text != "0.9" {
 		t.Fatalf("reply %+v, sums %+v", c, p)
 	}
 	up, zero := p.Scenarios[0], p.Scenarios[1]

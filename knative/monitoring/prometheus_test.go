@@ -545,10 +545,14 @@ func pricedEvent(t *testing.T, doc []byte, traceparent string) event.Event {
 		t.Fatal(err)
 	}
 	now := time.Now().UTC()
-	e, err := events.New(events.TypeChunkPriced, "/test/replay", b.ID+"/chunk/0/priced", b.ID, events.ChunkPriced{
-		BatchID: b.ID, Attempt: 1, Index: 0, Chunks: 1, Offset: 0, Results: res.Results,
+	c := events.ChunkPriced{
+		BatchID: b.ID, Attempt: 1, Index: 0, Chunks: 1, Offset: 0,
 		RequestedAt: now, StartedAt: now, FinishedAt: now, PricedBy: "test-replay", Digest: events.Digest(doc),
-	})
+	}
+	if err := c.SetResults(res.Results, b.Underlyings()); err != nil {
+		t.Fatal(err)
+	}
+	e, err := events.New(events.TypeChunkPriced, "/test/replay", b.ID+"/chunk/0/priced", b.ID, c)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -138,8 +138,7 @@ func outcome(ref store.Ref, attempt int, res string, err error) (store.Update, e
 
 // chunkTrades is the ids hash's value for one chunk.
 type chunkTrades struct {
-	IDs         []string `json:"ids"`
-	Underlyings []string `json:"u,omitempty"`
+	IDs []string `json:"ids"`
 }
 
 // Claim implements store.Store.
@@ -190,9 +189,6 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 	for i := range b.ChunkOffsets {
 		lo, hi := sum.Bounds(i)
 		ct := chunkTrades{IDs: b.TradeIDs[lo:hi]}
-		if b.Underlyings != nil {
-			ct.Underlyings = b.Underlyings[lo:hi]
-		}
 		data, err := json.Marshal(ct)
 		if err != nil {
 			return c, fmt.Errorf("redisstore: %s: %w", b.Ref, err)
@@ -355,19 +351,19 @@ func (s *Store) Summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 }
 
 // Trades implements store.Store.
-func (s *Store) Trades(ctx context.Context, ref store.Ref, attempt, index int) ([]string, []string, error) {
+func (s *Store) Trades(ctx context.Context, ref store.Ref, attempt, index int) ([]string, error) {
 	v, err := s.rdb.HGet(ctx, keys(ref, attempt)[5], strconv.Itoa(index)).Bytes()
 	if errors.Is(err, redis.Nil) {
-		return nil, nil, fmt.Errorf("%w: %s attempt %d chunk %d", store.ErrNotFound, ref, attempt, index)
+		return nil, fmt.Errorf("%w: %s attempt %d chunk %d", store.ErrNotFound, ref, attempt, index)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("redisstore: %s: %w", ref, err)
+		return nil, fmt.Errorf("redisstore: %s: %w", ref, err)
 	}
 	var ct chunkTrades
 	if err := json.Unmarshal(v, &ct); err != nil {
-		return nil, nil, fmt.Errorf("redisstore: %s chunk %d trades: %w", ref, index, err)
+		return nil, fmt.Errorf("redisstore: %s chunk %d trades: %w", ref, index, err)
 	}
-	return ct.IDs, ct.Underlyings, nil
+	return ct.IDs, nil
 }
 
 // WriteResults implements store.Store.

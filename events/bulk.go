@@ -1,0 +1,123 @@
+package events
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/pricefn/pricefn/batch"
+)
+
+// The data of chunk.requested and chunk.priced is a few small fields and
+// one large member: the chunk's batch, the chunk's results, megabytes.
+// encoding/json would scan that member three times to decode it (the
+// Decoder's read, the value's scan, the member's own decoder) and twice
+// to encode it (the member's encoder, then Marshal's check of its
+// output). So New and Decode treat these types as bulk data: the small
+// fields go through encoding/json on their own, and the large member is
+// spliced in as bytes on the way out and cut out by batch.SplitObject on
+// the way in, for its own decoder. Plain encoding/json still reads and
+// writes the same documents.
+
+// bulkData is event data New encodes itself.
+type bulkData interface {
+	appendData(dst []byte) ([]byte, error)
+}
+
+// bulkDecoder is event data Decode decodes itself.
+type bulkDecoder interface {
+	decodeData(data []byte) error
+}
+
+// appendBulk appends head, encoded by encoding/json, with the member
+// named key added at its end by appendMember (when it is not nil).
+func appendBulk(dst []byte, head any, key string, appendMember func([]byte) ([]byte, error)) ([]byte, error) {
+	h, err := json.Marshal(head)
+	if err != nil {
+		return nil, err
+	}
+	if len(h) < 2 || h[len(h)-1] != '}' {
+		return nil, fmt.Errorf("events: %T does not encode as a JSON object", head)
+	}
+	dst = append(dst, h[:len(h)-1]...)
+	if appendMember == nil {
+		return append(dst, '}'), nil
+	}
+	if len(h) > 2 {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, '"')
+	dst = append(dst, key...)
+	dst = append(dst, '"', ':')
+	if dst, err = appendMember(dst); err != nil {
+		return nil, err
+	}
+	return append(dst, '}'), nil
+}
+
+// splitBulk decodes data's members but key into head, strictly, and
+// returns key's value (nil when data has none).
+func splitBulk(data []byte, head any, key string) ([]byte, error) {
+	rest, member, err := batch.SplitObject(data, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := decodeStrict(rest, head); err != nil {
+		return nil, err
+	}
+	return member, nil
+}
+
+func (c ChunkRequested) appendData(dst []byte) ([]byte, error) {
+	b := c.Batch
+	c.Batch = batch.Batch{}
+	if b.Trades == nil && b.ValuationDate == "" {
+		return appendBulk(dst, c, "batch", nil)
+	}
+	return appendBulk(dst, c, "batch", func(dst []byte) ([]byte, error) {
+		return b.AppendJSON(dst)
+	})
+}
+
+// decodeData decodes a chunk.requested's data; the batch keeps parts of
+// data (batch.DecodeBytes), which an event's data never changes.
+func (c *ChunkRequested) decodeData(data []byte) error {
+	raw, err := splitBulk(data, c, "batch")
+	if err != nil || raw == nil {
+		return err
+	}
+	b, err := batch.DecodeBytes(raw)
+	if err != nil {
+		return fmt.Errorf("batch: %w", err)
+	}
+	c.Batch = *b
+	return nil
+}
+
+func (c ChunkPriced) appendData(dst []byte) ([]byte, error) {
+	rs := c.Results
+	c.Results = nil
+	if rs == nil {
+		return appendBulk(dst, c, "results", nil)
+	}
+	if dst == nil {
+		dst = make([]byte, 0, len(rs)+512+64*len(c.Totals))
+	}
+	return appendBulk(dst, c, "results", func(dst []byte) ([]byte, error) {
+		return append(dst, rs...), nil
+	})
+}
+
+// decodeData decodes a chunk.priced's data; Results is a part of data,
+// checked to be JSON, not yet to be results (batch.ScanResults).
+func (c *ChunkPriced) decodeData(data []byte) error {
+	raw, err := splitBulk(data, c, "results")
+	if err != nil {
+		return err
+	}
+	if raw != nil && raw[0] != '[' {
+		return errors.New("results: want a JSON array")
+	}
+	c.Results = raw
+	return nil
+}

@@ -1,0 +1,55 @@
+package events_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"testing/iotest"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/binding"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/pricefn/pricefn/events"
+)
+
+// TestToEventReadsDataOnce: a binary-mode event of megabytes is read into
+// one allocation of about its size (the SDK's own reading doubles a buffer
+// up to twice it), byte for byte, however the body arrives; an empty body
+// is no data.
+func TestToEventReadsDataOnce(t *testing.T) {
+	data := make([]byte, 3<<20+12345)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range data {
+		data[i] = byte('a' + r.IntN(26))
+	}
+	for _, body := range [][]byte{data, data[:100], nil} {
+		e := cloudevents.NewEvent()
+		e.SetType("t")
+		e.SetSource("/s")
+		e.SetID("1")
+		if body != nil {
+			e.SetData("text/plain", body)
+		}
+		req := httptest.NewRequest(http.MethodPost, "/", nil)
+		if err := cehttp.WriteRequest(context.Background(), binding.ToMessage(&e), req); err != nil {
+			t.Fatal(err)
+		}
+		// One byte a read: the reader must not depend on large reads.
+		req.Body = io.NopCloser(iotest.OneByteReader(bytes.NewReader(body)))
+		got, err := events.ToEvent(context.Background(), cehttp.NewMessageFromHttpRequest(req))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got.Data(), body) || (body == nil) != (got.Data() == nil) {
+			t.Fatalf("data of %d bytes read as %d bytes", len(body), len(got.Data()))
+		}
+		if c := cap(got.Data()); c > len(body)+8192 {
+			t.Errorf("%d bytes of data held in %d bytes", len(body), c)
+		}
+	}
+}
