@@ -1,12 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 
 	"github.com/pricefn/pricefn/batch"
 )
@@ -40,24 +40,39 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 			return err
 		}
 		defer f.Close()
-		in, name = f, files[0]
+		in, name = f, files[0] // read at its size (batch.Decode)
 	}
-	b, err := batch.Decode(bufio.NewReaderSize(in, 1<<20))
+	b, err := batch.Decode(in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	rs, err := batch.Price(ctx, b, batch.Options{Workers: *workers})
-	if err != nil {
-		return fmt.Errorf("%s: %w", name, err)
+	if *out == "" {
+		// Priced and encoded in blocks on every core, written as they are
+		// done: the results are never all in memory.
+		if err := batch.PriceTo(ctx, b, batch.Options{Workers: *workers}, stdout); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+		return nil
 	}
-	data, err := rs.MarshalJSON() // direct: json.Marshal would compact the one-result-per-line layout
+	// --out: written beside it and renamed once complete, so that the file
+	// never holds a part of the results.
+	f, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".*")
 	if err != nil {
 		return err
 	}
-	data = append(data, '\n')
-	if *out != "" {
-		return os.WriteFile(*out, data, 0o644)
+	err = batch.PriceTo(ctx, b, batch.Options{Workers: *workers}, f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	_, err = stdout.Write(data)
-	return err
+	if err == nil {
+		err = os.Chmod(f.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(f.Name(), *out)
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
 }

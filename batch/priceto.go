@@ -1,0 +1,122 @@
+package batch
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// encodeBlock is how many trades a worker of PriceTo prices and encodes
+// at a time: a few hundred kilobytes of results.
+const encodeBlock = 2048
+
+// PriceTo prices b as Price does and writes the results document to w,
+// byte for byte what Price's Results.MarshalJSON and a newline are. The
+// workers price and encode blocks of trades in parallel, and the blocks
+// are written in order as they are done: the results are never all in
+// memory, decoded or encoded, and their encoding (most of a cheap batch's
+// time: shortest float formatting) takes every core. A batch with
+// scenarios is priced by Price and written whole.
+func PriceTo(ctx context.Context, b *Batch, opt Options, w io.Writer) error {
+	j, err := CompileWith(b, opt.Engines)
+	if err != nil {
+		return err
+	}
+	if j.scen != nil {
+		rs, err := j.Price(ctx, opt)
+		if err != nil {
+			return err
+		}
+		res := &Results{BatchID: b.ID, Results: rs}
+		if err := j.priceScenarioResults(ctx, opt, res); err != nil {
+			return err
+		}
+		data, err := res.MarshalJSON()
+		if err == nil {
+			_, err = w.Write(append(data, '\n'))
+		}
+		return err
+	}
+	rw := NewResultsWriter(w, b.ID)
+	if err := j.priceTo(ctx, opt, rw); err != nil {
+		rw.Close()
+		return err
+	}
+	return rw.Close()
+}
+
+// priceTo prices the job's trades into rw, in blocks (PriceTo).
+func (j *Job) priceTo(ctx context.Context, opt Options, rw *ResultsWriter) error {
+	n := len(j.trades)
+	blocks := (n + encodeBlock - 1) / encodeBlock
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	workers = max(min(workers, blocks), 1)
+	type run struct {
+		enc []byte
+		err error
+	}
+	done := make([]chan run, blocks) // block k's run, when encoded
+	for k := range done {
+		done[k] = make(chan run, 1)
+	}
+	// window bounds the blocks claimed and not yet written. Blocks are
+	// claimed in order, so the next one to write is always being worked
+	// on: the writer never waits for a block no worker may take.
+	window := make(chan struct{}, 2*workers)
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			rs := make([]TradeResult, encodeBlock)
+			size := 0 // bytes of the last block encoded: the next one's buffer
+			for {
+				select {
+				case window <- struct{}{}:
+				case <-ctx.Done():
+					return
+				}
+				k := int(next.Add(1)) - 1
+				if k >= blocks {
+					<-window
+					return
+				}
+				lo, hi := k*encodeBlock, min((k+1)*encodeBlock, n)
+				part := rs[:hi-lo]
+				clear(part)
+				for i := lo; i < hi; i++ {
+					j.priceOne(i, &part[i-lo])
+				}
+				if size == 0 {
+					size = resultsSize(part)
+				}
+				enc, err := AppendResults(make([]byte, 0, size+size/8), part)
+				size = len(enc)
+				done[k] <- run{enc, err}
+			}
+		})
+	}
+	var err error
+	for k := 0; k < blocks && err == nil; k++ {
+		select {
+		case r := <-done[k]:
+			err = r.err
+			if err == nil {
+				err = rw.WriteEncoded(r.enc)
+			}
+			<-window
+		case <-ctx.Done():
+			err = fmt.Errorf("batch: pricing %s: %w", j.ID, ctx.Err())
+		}
+	}
+	cancel()
+	wg.Wait()
+	return err
+}

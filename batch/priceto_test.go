@@ -1,0 +1,69 @@
+package batch_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/pricefn/pricefn/batch"
+)
+
+// TestPriceToMatchesPrice: the streamed document is byte for byte Price's
+// results document and a newline, however many workers and blocks, with
+// scenarios too; a writer's error and a cancelled context end it.
+func TestPriceToMatchesPrice(t *testing.T) {
+	big, err := batch.Sample(batch.SampleSpec{Type: "european", N: 5000, Seed: 3, Measures: []string{"npv", "delta", "vega"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string][]byte{"5000 europeans": big, "scenarios": []byte(scenDoc([]string{
+		`{"id": "up", "underlyings": {"*": {"spotRel": 0.01}}}`,
+		`{"id": "down", "curves": {"*": {"parallel": -0.0001}}}`}, `, "risk": {"var": [0.5]}`))}
+	mixed, err := mixedBatch(t).MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs["mixed"] = mixed
+	for name, doc := range docs {
+		b, err := batch.DecodeBytes(doc)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		res, err := batch.Price(context.Background(), b, batch.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := res.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, '\n')
+		for _, workers := range []int{1, 2, 7} {
+			var got bytes.Buffer
+			if err := batch.PriceTo(context.Background(), b, batch.Options{Workers: workers}, &got); err != nil {
+				t.Fatalf("%s, %d workers: %v", name, workers, err)
+			}
+			if !bytes.Equal(got.Bytes(), want) {
+				t.Errorf("%s, %d workers: %d bytes differ from Price's %d", name, workers, got.Len(), len(want))
+			}
+		}
+	}
+	b, err := batch.DecodeBytes(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := batch.PriceTo(context.Background(), b, batch.Options{}, failingWriter{}); err == nil || !strings.Contains(err.Error(), "disk full") {
+		t.Errorf("failing writer: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := batch.PriceTo(ctx, b, batch.Options{}, &bytes.Buffer{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("cancelled: %v", err)
+	}
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
