@@ -19,6 +19,8 @@ import (
 	"errors"
 	"io"
 	"time"
+
+	"github.com/pricefn/pricefn/api"
 )
 
 // Store keeps batches. Every method is atomic with respect to every other
@@ -241,11 +243,11 @@ func (s *Summary) Bounds(i int) (lo, hi int) {
 
 // The states of a batch (wire format section 5).
 const (
-	StatePending   = "pending"   // accepted, no chunk outcome yet
-	StateRunning   = "running"   // some chunks have an outcome
-	StateCompleted = "completed" // every chunk priced
-	StatePartial   = "partial"   // every chunk has an outcome, some dead
-	StateFailed    = "failed"    // every chunk dead
+	StatePending   = api.StatePending
+	StateRunning   = api.StateRunning
+	StateCompleted = api.StateCompleted
+	StatePartial   = api.StatePartial
+	StateFailed    = api.StateFailed
 )
 
 // State returns the batch's state.

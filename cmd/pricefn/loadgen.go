@@ -23,9 +23,9 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
-	"github.com/pricefn/pricefn/functions/ingress"
 )
 
 // The bounds of pricefn loadgen: it never sends more than this many
@@ -450,7 +450,7 @@ func loadgenOne(ctx context.Context, client *http.Client, cfg loadgenConfig, doc
 	if code != http.StatusAccepted {
 		return 0, loadgenRejected, fmt.Errorf("batch %s: %d %s: %.200s", id, code, http.StatusText(code), bytes.TrimSpace(body))
 	}
-	var rc ingress.Receipt
+	var rc api.Receipt
 	if err := json.Unmarshal(body, &rc); err != nil || rc.StatusURL == "" {
 		return 0, loadgenFailed, fmt.Errorf("batch %s: not a receipt: %.200s", id, body)
 	}

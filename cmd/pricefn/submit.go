@@ -12,9 +12,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
-	"github.com/pricefn/pricefn/functions/aggregator"
 )
 
 // runSubmit implements "pricefn submit [FILE] --url URL".
@@ -124,7 +124,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		st.BatchID, st.State, plural(st.Trades, "trade"), st.Priced, st.Failed, st.Missing, seconds(s.elapsed()))
 	fmt.Fprintf(s.progress, "engine timings: %s from submission to completion (durationSeconds); %s of pricing summed over %s (pricingSeconds: the pricers' busy time, above the elapsed time when chunks are priced in parallel)\n",
 		secondsOf(st.Timings.DurationSeconds), secondsOf(st.Timings.PricingSeconds), plural(st.Chunks, "chunk"))
-	if st.State != aggregator.StateCompleted {
+	if st.State != api.StateCompleted {
 		return fmt.Errorf("batch %s ended %s: %s not priced (their results say why)", st.BatchID, st.State, plural(st.Missing, "trade"))
 	}
 	return nil

@@ -14,9 +14,8 @@ import (
 	"github.com/cloudevents/sdk-go/v2/binding"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/events"
-	"github.com/pricefn/pricefn/functions/aggregator"
-	"github.com/pricefn/pricefn/functions/ingress"
 )
 
 // submitter talks to a running engine for pricefn submit: it sends the
@@ -68,7 +67,7 @@ func (s *submitter) refused(code int, body []byte) error {
 // broker's event receiver when it runs alone, with an empty 202.
 // A connection failure, a 429 or a 5xx is retried with backoff, with the
 // same event: the engine takes a batch sent twice as one.
-func (s *submitter) postBatch(ctx context.Context, target string, data []byte, structured bool) (*ingress.Receipt, error) {
+func (s *submitter) postBatch(ctx context.Context, target string, data []byte, structured bool) (*api.Receipt, error) {
 	e := cloudevents.NewEvent()
 	e.SetType(events.TypeBatchSubmitted)
 	e.SetSource("/pricefn/submit")
@@ -116,7 +115,7 @@ func (s *submitter) postBatch(ctx context.Context, target string, data []byte, s
 	if resp.StatusCode != http.StatusAccepted {
 		return nil, fmt.Errorf("batch rejected (%s): %s", resp.Status, errorText(body))
 	}
-	var rc ingress.Receipt
+	var rc api.Receipt
 	if len(strings.TrimSpace(string(body))) == 0 {
 		return nil, fmt.Errorf("%s answered %s with an empty body, not a receipt: a broker does that; --url must name the gateway (pricefn dev), the API or ingress", target, resp.Status)
 	}
@@ -164,7 +163,7 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 			return body, nil
 		case http.StatusAccepted:
 			unknownSince = time.Time{}
-			var st aggregator.Status
+			var st api.Status
 			if json.Unmarshal(body, &st) == nil {
 				p.show(fmt.Sprintf("%s: %d of %s done, %d of %s",
 					st.State, st.ChunksDone, plural(st.Chunks, "chunk"), st.Trades-st.Pending, plural(st.Trades, "trade")))
@@ -191,7 +190,7 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 }
 
 // getStatus fetches the status document.
-func (s *submitter) getStatus(ctx context.Context, statusURL string) (*aggregator.Status, error) {
+func (s *submitter) getStatus(ctx context.Context, statusURL string) (*api.Status, error) {
 	code, body, err := s.get(ctx, statusURL)
 	if err != nil {
 		return nil, err
@@ -202,7 +201,7 @@ func (s *submitter) getStatus(ctx context.Context, statusURL string) (*aggregato
 	if code != http.StatusOK {
 		return nil, fmt.Errorf("status: %d %s: %s", code, http.StatusText(code), errorText(body))
 	}
-	var st aggregator.Status
+	var st api.Status
 	if err := json.Unmarshal(body, &st); err != nil {
 		return nil, fmt.Errorf("status: %w", err)
 	}

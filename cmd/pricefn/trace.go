@@ -14,7 +14,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/api"
 )
 
 // runTrace implements "pricefn trace BATCH --url URL": one batch's
@@ -68,7 +68,7 @@ func runTrace(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 }
 
 // writeTimeline prints st's summary and its chunks' timeline as a table.
-func writeTimeline(w io.Writer, st *aggregator.Status) error {
+func writeTimeline(w io.Writer, st *api.Status) error {
 	t0 := st.Timings.SubmittedAt
 	since := func(at *time.Time) string {
 		if at == nil || t0.IsZero() {

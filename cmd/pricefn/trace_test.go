@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/api"
 )
 
 // TestTraceShowsEveryChunk submits a batch of 4 chunks through the engine
@@ -51,7 +51,7 @@ func TestTraceShowsEveryChunk(t *testing.T) {
 	}
 
 	code, out, stderr = runCmd(t, "trace", "--json", "--url", url, "trace-1")
-	var st aggregator.Status
+	var st api.Status
 	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
 		t.Fatalf("trace --json: exit %d, %s %.300s", code, stderr, out)
 	}
@@ -82,10 +82,10 @@ func TestTraceNotes(t *testing.T) {
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	at := func(ms int) *time.Time { v := t0.Add(time.Duration(ms) * time.Millisecond); return &v }
 	done := at(900)
-	st := &aggregator.Status{
-		BatchID: "b", State: aggregator.StatePartial, Attempt: 2, Trades: 20, Priced: 9, Failed: 1, Missing: 10, Chunks: 2, Duplicates: 1,
-		Timings: aggregator.Timings{SubmittedAt: t0, AcceptedAt: *at(5), CompletedAt: done},
-		Timeline: []aggregator.ChunkTiming{
+	st := &api.Status{
+		BatchID: "b", State: api.StatePartial, Attempt: 2, Trades: 20, Priced: 9, Failed: 1, Missing: 10, Chunks: 2, Duplicates: 1,
+		Timings: api.Timings{SubmittedAt: t0, AcceptedAt: *at(5), CompletedAt: done},
+		Timeline: []api.ChunkTiming{
 			{Index: 0, Trades: 10, State: "priced", Failed: 1, DeliveredAt: at(10), PricedAt: at(250), RecordedAt: at(260), PricedBy: "p-1", Deliveries: 2},
 			{Index: 1, Trades: 10, State: "dead", RecordedAt: at(900), Deliveries: 1, Reason: "delivery failed to http://p with status 500:\n out of memory"},
 		},

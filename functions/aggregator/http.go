@@ -11,6 +11,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
@@ -89,7 +90,7 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		host.WriteJSON(w, http.StatusOK, st)
 		return
 	}
-	if !Finished(st.State) {
+	if !api.Finished(st.State) {
 		w.Header().Set("Retry-After", "1")
 		host.WriteJSON(w, http.StatusAccepted, st)
 		return

@@ -4,30 +4,17 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
-	"time"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
 )
 
-// BatchList is the answer of GET /batches: the tenant's recent batches,
-// newest first.
-type BatchList struct {
-	Batches []BatchItem `json:"batches"`
-}
-
-// BatchItem is one batch of a BatchList.
-type BatchItem struct {
-	BatchID         string    `json:"batchId"`
-	State           string    `json:"state"`
-	Attempt         int       `json:"attempt"`
-	Trades          int       `json:"trades"`
-	Chunks          int       `json:"chunks"`
-	ChunksDone      int       `json:"chunksDone"`
-	SubmittedAt     time.Time `json:"submittedAt"`
-	DurationSeconds float64   `json:"durationSeconds"`
-	StatusURL       string    `json:"statusUrl"`
-}
+// The list documents, defined with the rest of the public API's.
+type (
+	BatchList = api.BatchList
+	BatchItem = api.BatchItem
+)
 
 // Default and largest ?limit of GET /batches.
 const (

@@ -6,95 +6,42 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
 )
 
 // The states of a batch (wire format section 5).
 const (
-	StatePending   = store.StatePending
-	StateRunning   = store.StateRunning
-	StateCompleted = store.StateCompleted
-	StatePartial   = store.StatePartial
-	StateFailed    = store.StateFailed
+	StatePending   = api.StatePending
+	StateRunning   = api.StateRunning
+	StateCompleted = api.StateCompleted
+	StatePartial   = api.StatePartial
+	StateFailed    = api.StateFailed
 )
 
-// Status is the status document of GET /batches/{id}.
-type Status struct {
-	BatchID string `json:"batchId"`
-	State   string `json:"state"`
-	// Attempt numbers the submissions of the id that were priced.
-	Attempt int `json:"attempt"`
-	// Trades counts the batch's trades: Priced ones have results, Failed
-	// ones an error result, Missing ones sit in dead chunks and Pending ones
-	// in chunks without an outcome yet.
-	Trades  int `json:"trades"`
-	Priced  int `json:"priced"`
-	Failed  int `json:"failed"`
-	Missing int `json:"missing"`
-	Pending int `json:"pending"`
-	// Chunks counts the chunks; ChunksDone have an outcome, ChunksFailed
-	// of them are dead. Duplicates counts duplicate deliveries ignored.
-	Chunks       int `json:"chunks"`
-	ChunksDone   int `json:"chunksDone"`
-	ChunksFailed int `json:"chunksFailed"`
-	Duplicates   int `json:"duplicates"`
-	// Late counts chunk outcomes that came after the deadline.
-	Late int `json:"late,omitempty"`
-	// FailedChunks says why each dead chunk failed.
-	FailedChunks []FailedChunk `json:"failedChunks,omitempty"`
-	Timings      Timings       `json:"timings"`
-	// Totals sums npv and the sensitivities of the priced trades.
-	Totals     Totals `json:"totals"`
-	ResultsURL string `json:"resultsUrl,omitempty"`
-	// Timeline follows each chunk, when asked for (?timeline=true).
-	Timeline []ChunkTiming `json:"timeline,omitempty"`
-}
-
-// FailedChunk is one dead chunk.
-type FailedChunk struct {
-	Index  int    `json:"index"`
-	Trades int    `json:"trades"`
-	Reason string `json:"reason"`
-}
-
-// Timings are a batch's times. Durations are in seconds.
-type Timings struct {
-	SubmittedAt  time.Time  `json:"submittedAt"`
-	AcceptedAt   time.Time  `json:"acceptedAt"`
-	FirstChunkAt *time.Time `json:"firstChunkAt,omitempty"`
-	LastChunkAt  *time.Time `json:"lastChunkAt,omitempty"`
-	CompletedAt  *time.Time `json:"completedAt,omitempty"`
-	// Deadline is when the batch ends partial if chunks are missing.
-	Deadline *time.Time `json:"deadline,omitempty"`
-	// DurationSeconds runs from submission to completion, or to now.
-	DurationSeconds float64 `json:"durationSeconds"`
-	// PricingSeconds sums the chunks' pricing times (pricer busy time).
-	PricingSeconds float64 `json:"pricingSeconds"`
-}
-
-// Sums maps a measure name to its sum over trades.
-type Sums map[string]float64
-
-// Totals are portfolio sums: over all priced trades and per underlying.
-// Rates trades count in All only.
-type Totals struct {
-	All          Sums            `json:"all"`
-	ByUnderlying map[string]Sums `json:"byUnderlying,omitempty"`
-}
+// The status documents, defined with the rest of the public API's.
+type (
+	Status      = api.Status
+	FailedChunk = api.FailedChunk
+	Timings     = api.Timings
+	Sums        = api.Sums
+	Totals      = api.Totals
+	ChunkTiming = api.ChunkTiming
+)
 
 // merge adds o to s.
-func (s Sums) merge(o Sums) {
+func merge(s, o Sums) {
 	for k, v := range o {
 		s[k] += v
 	}
 }
 
 // addChunk adds a chunk's totals (batch.ChunkTotals) to t.
-func (t *Totals) addChunk(c map[string]map[string]float64) {
+func addChunk(t *Totals, c map[string]map[string]float64) {
 	for u, s := range c {
 		if u == "" {
-			t.All.merge(s)
+			merge(t.All, s)
 			continue
 		}
 		if t.ByUnderlying == nil {
@@ -103,7 +50,7 @@ func (t *Totals) addChunk(c map[string]map[string]float64) {
 		if t.ByUnderlying[u] == nil {
 			t.ByUnderlying[u] = Sums{}
 		}
-		t.ByUnderlying[u].merge(s)
+		merge(t.ByUnderlying[u], s)
 	}
 }
 
@@ -138,7 +85,7 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 		case store.ChunkPriced:
 			s.Priced += c.Trades - c.Failed
 			s.Failed += c.Failed
-			s.Totals.addChunk(c.Totals)
+			addChunk(&s.Totals, c.Totals)
 			s.Timings.PricingSeconds += c.FinishedAt.Sub(c.StartedAt).Seconds()
 		case store.ChunkDead:
 			s.Missing += hi - lo
@@ -166,38 +113,6 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 	}
 	s.Timings.DurationSeconds = end.Sub(sum.SubmittedAt).Seconds()
 	return s
-}
-
-// Finished reports whether a state is final.
-func Finished(state string) bool { return state != StatePending && state != StateRunning }
-
-// ChunkTiming is one chunk's timeline: queued at ingress, delivered to a
-// pricer, priced, recorded by the aggregator, and how many of its outcomes
-// arrived. Times are UTC; DeliveredAt and PricedAt are by the pricer's
-// clock, RecordedAt by the aggregator's.
-type ChunkTiming struct {
-	Index  int `json:"index"`
-	Trades int `json:"trades"`
-	// State is pending (no outcome yet), priced or dead.
-	State string `json:"state"`
-	// Failed counts the trades priced to an error result.
-	Failed int `json:"failed,omitempty"`
-	// QueuedSeconds runs from the batch's submission to a pricer starting
-	// on the chunk: ingress's split and send, the broker's queue and its
-	// retries (with their back-off), a pricer's cold start.
-	QueuedSeconds *float64   `json:"queuedSeconds,omitempty"`
-	DeliveredAt   *time.Time `json:"deliveredAt,omitempty"`
-	PricedAt      *time.Time `json:"pricedAt,omitempty"`
-	RecordedAt    *time.Time `json:"recordedAt,omitempty"`
-	// PricedBy names the pricer instance.
-	PricedBy string `json:"pricedBy,omitempty"`
-	// Deliveries counts the outcomes that arrived for the chunk: more
-	// than 1 means it was delivered again (a broker's retry after a lost
-	// answer, a redelivery) and the extra outcomes were absorbed.
-	Deliveries int `json:"deliveries,omitempty"`
-	// Reason says why a dead chunk failed: the broker's last status after
-	// its retries, or the deadline.
-	Reason string `json:"reason,omitempty"`
 }
 
 // Timeline returns the timeline of each chunk of batch sum, by index.

@@ -21,6 +21,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/auth"
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
@@ -280,12 +281,12 @@ func get(t *testing.T, url string) (int, []byte) {
 }
 
 // receipt decodes a 202 answer.
-func receipt(t *testing.T, code int, body []byte) ingress.Receipt {
+func receipt(t *testing.T, code int, body []byte) api.Receipt {
 	t.Helper()
 	if code != http.StatusAccepted {
 		t.Fatalf("submit: %d %s", code, body)
 	}
-	var rc ingress.Receipt
+	var rc api.Receipt
 	if err := json.Unmarshal(body, &rc); err != nil {
 		t.Fatal(err)
 	}
@@ -302,13 +303,13 @@ func results(t *testing.T, p *pipeline, id string) []byte {
 	return body
 }
 
-func status(t *testing.T, p *pipeline, id string) aggregator.Status {
+func status(t *testing.T, p *pipeline, id string) api.Status {
 	t.Helper()
 	code, body := get(t, p.aggregator.URL+"/batches/"+id)
 	if code != http.StatusOK {
 		t.Fatalf("status of %s: %d %s", id, code, body)
 	}
-	var st aggregator.Status
+	var st api.Status
 	if err := json.Unmarshal(body, &st); err != nil {
 		t.Fatal(err)
 	}
@@ -360,14 +361,14 @@ func TestPipelineMatchesPrice(t *testing.T) {
 				t.Fatalf("results differ from pricefn price:\n got %.600s\nwant %.600s", got, w)
 			}
 			st := status(t, p, id)
-			if st.State != aggregator.StateCompleted || st.ChunksDone != rc.Chunks || st.Trades != rc.Trades || st.Priced+st.Failed != st.Trades {
+			if st.State != api.StateCompleted || st.ChunksDone != rc.Chunks || st.Trades != rc.Trades || st.Priced+st.Failed != st.Trades {
 				t.Fatalf("status %+v", st)
 			}
 			if st.Totals.All["npv"] == 0 || st.Totals.ByUnderlying["ACME"]["delta"] == 0 {
 				t.Errorf("totals %+v: want npv and delta sums", st.Totals)
 			}
 			c := completedOnce(t, p, id)
-			if c.State != aggregator.StateCompleted || c.Trades != rc.Trades || c.Chunks != rc.Chunks {
+			if c.State != api.StateCompleted || c.Trades != rc.Trades || c.Chunks != rc.Chunks {
 				t.Errorf("batch.completed %+v", c)
 			}
 		})
@@ -409,7 +410,7 @@ func TestPipelineRetriedPricer(t *testing.T) {
 		t.Errorf("%d failed first attempts, want one per chunk (%d)", failures.Load(), rc.Chunks)
 	}
 	st := status(t, p, rc.BatchID)
-	if st.State != aggregator.StateCompleted || st.Duplicates != 0 {
+	if st.State != api.StateCompleted || st.Duplicates != 0 {
 		t.Errorf("status %+v: want completed without duplicates", st)
 	}
 	completedOnce(t, p, rc.BatchID)
@@ -466,11 +467,11 @@ func TestPipelineDeadChunk(t *testing.T) {
 		}
 	}
 	st := status(t, p, rc.BatchID)
-	if st.State != aggregator.StatePartial || st.Missing != 50 || st.ChunksFailed != 1 || len(st.FailedChunks) != 1 {
+	if st.State != api.StatePartial || st.Missing != 50 || st.ChunksFailed != 1 || len(st.FailedChunks) != 1 {
 		t.Errorf("status %+v: want partial with 50 trades missing", st)
 	}
 	c := completedOnce(t, p, rc.BatchID)
-	if c.State != aggregator.StatePartial || strings.Join(c.MissingTradeIDs, ",") != strings.Join(missing, ",") {
+	if c.State != api.StatePartial || strings.Join(c.MissingTradeIDs, ",") != strings.Join(missing, ",") {
 		t.Errorf("batch.completed %+v: want partial naming the missing trades", c)
 	}
 }
@@ -527,7 +528,7 @@ func TestPipelineTwoAggregatorsOnRedis(t *testing.T) {
 	if w := want(t, data, id); !bytes.Equal(got, w) {
 		t.Fatalf("results differ from pricefn price:\n got %.600s\nwant %.600s", got, w)
 	}
-	if c := completedOnce(t, p, id); c.State != aggregator.StateCompleted || c.Trades != rc.Trades {
+	if c := completedOnce(t, p, id); c.State != api.StateCompleted || c.Trades != rc.Trades {
 		t.Errorf("batch.completed %+v", c)
 	}
 	if served.Load() <= 4 {
@@ -535,7 +536,7 @@ func TestPipelineTwoAggregatorsOnRedis(t *testing.T) {
 	}
 	// The same content again: the same batch, not priced again.
 	code, body = submitPlain(t, p.ingress.URL, data)
-	var again ingress.Receipt
+	var again api.Receipt
 	if code != http.StatusAccepted || json.Unmarshal(body, &again) != nil || !again.Existing || again.Attempt != 1 {
 		t.Errorf("resubmitted: %d %s, want the same batch", code, body)
 	}
@@ -568,10 +569,10 @@ func TestPipelineRetryAfterOutage(t *testing.T) {
 	code, body := submitPlain(t, p.ingress.URL, data)
 	rc := receipt(t, code, body)
 	results(t, p, rc.BatchID)
-	if st := status(t, p, rc.BatchID); st.State != aggregator.StateFailed || st.Attempt != 1 {
+	if st := status(t, p, rc.BatchID); st.State != api.StateFailed || st.Attempt != 1 {
 		t.Fatalf("with the pricer down: %s attempt %d, want failed attempt 1", st.State, st.Attempt)
 	}
-	if c := completedOnce(t, p, rc.BatchID); c.State != aggregator.StateFailed {
+	if c := completedOnce(t, p, rc.BatchID); c.State != api.StateFailed {
 		t.Fatalf("batch.completed %+v", c)
 	}
 	down.Store(false)
@@ -583,10 +584,10 @@ func TestPipelineRetryAfterOutage(t *testing.T) {
 	if got := results(t, p, rc.BatchID); !bytes.Equal(got, want(t, data, rc.BatchID)) {
 		t.Fatalf("attempt 2's results differ from pricefn price:\n%.400s", got)
 	}
-	if st := status(t, p, rc.BatchID); st.State != aggregator.StateCompleted || st.Attempt != 2 {
+	if st := status(t, p, rc.BatchID); st.State != api.StateCompleted || st.Attempt != 2 {
 		t.Errorf("after attempt 2: %s attempt %d", st.State, st.Attempt)
 	}
-	if c := completedOnce(t, p, rc.BatchID); c.State != aggregator.StateCompleted || c.Attempt != 2 {
+	if c := completedOnce(t, p, rc.BatchID); c.State != api.StateCompleted || c.Attempt != 2 {
 		t.Errorf("attempt 2's batch.completed %+v", c)
 	}
 }

@@ -8,8 +8,8 @@ import (
 	"net/http"
 	"testing"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/batch"
-	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/store/redisstore/redistest"
 )
 
@@ -104,7 +104,7 @@ func TestPipelineScenarios(t *testing.T) {
 				t.Errorf("scenarioNpv of %s: %v", doc.Results[0].ID, doc.Results[0].ScenarioNPV)
 			}
 			st := status(t, p, id)
-			if st.State != aggregator.StateCompleted || st.Chunks != rc.Chunks || st.Trades != rc.Trades || st.Priced+st.Failed != st.Trades {
+			if st.State != api.StateCompleted || st.Chunks != rc.Chunks || st.Trades != rc.Trades || st.Priced+st.Failed != st.Trades {
 				t.Fatalf("status %+v", st)
 			}
 			// Scenario chunks as well as the trades' own.
@@ -179,7 +179,7 @@ func TestPipelineScenarioChunkDead(t *testing.T) {
 	if got.Risk == nil || len(got.Risk.VaR) != 2 {
 		t.Errorf("risk %+v", got.Risk)
 	}
-	if st := status(t, p, id); st.State != aggregator.StatePartial || st.ChunksFailed != 1 || st.Missing != 0 {
+	if st := status(t, p, id); st.State != api.StatePartial || st.ChunksFailed != 1 || st.Missing != 0 {
 		t.Errorf("status %+v: want partial, one chunk dead, no trade missing", st)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
@@ -130,25 +131,9 @@ type Submission struct {
 	Sample string
 }
 
-// Receipt is ingress's answer to an accepted batch.
-type Receipt struct {
-	BatchID string `json:"batchId"`
-	// Attempt numbers the pricings of the id; Existing says the batch was
-	// submitted before with the same content and is not priced again.
-	Attempt  int  `json:"attempt"`
-	Existing bool `json:"existing,omitempty"`
-	// State is the batch's state when Existing.
-	State string `json:"state,omitempty"`
-	// Sample describes the trades of a /valQuery sample batch.
-	Sample     string `json:"sample,omitempty"`
-	Trades     int    `json:"trades"`
-	Chunks     int    `json:"chunks"`
-	StatusURL  string `json:"statusUrl"`
-	ResultsURL string `json:"resultsUrl"`
-	// TraceParent is the W3C trace context every event and log line of
-	// the batch carries: the client's, or one minted for the batch.
-	TraceParent string `json:"traceparent,omitempty"`
-}
+// Receipt is ingress's answer to an accepted batch, defined with the rest
+// of the public API's documents.
+type Receipt = api.Receipt
 
 // validID is what a client-given batch id may look like: it travels in
 // URLs, event ids and extension values.

@@ -24,10 +24,9 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
-	"github.com/pricefn/pricefn/functions/aggregator"
-	"github.com/pricefn/pricefn/functions/ingress"
 	"github.com/pricefn/pricefn/functions/launch"
 )
 
@@ -311,10 +310,10 @@ func (d *devEngine) do(t *testing.T, method, url, bearer string, headers map[str
 }
 
 // submit posts a plain batch to the gateway with a traceparent header.
-func (d *devEngine) submit(t *testing.T, doc []byte, traceparent string) ingress.Receipt {
+func (d *devEngine) submit(t *testing.T, doc []byte, traceparent string) api.Receipt {
 	t.Helper()
 	code, body := d.do(t, http.MethodPost, d.gateway+"/batches", token, map[string]string{"Content-Type": "application/json", "traceparent": traceparent}, doc)
-	var rc ingress.Receipt
+	var rc api.Receipt
 	if code != http.StatusAccepted || json.Unmarshal(body, &rc) != nil {
 		t.Fatalf("submit: %d %s", code, body)
 	}
@@ -567,7 +566,7 @@ func pricedEvent(t *testing.T, doc []byte, traceparent string) event.Event {
 func checkTimeline(t *testing.T, d *devEngine, id string, chunks, deliveries int) {
 	t.Helper()
 	code, body := d.do(t, http.MethodGet, d.gateway+"/batches/"+id+"?timeline=true", token, nil, nil)
-	var st aggregator.Status
+	var st api.Status
 	if code != http.StatusOK || json.Unmarshal(body, &st) != nil {
 		t.Fatalf("status of %s: %d %.300s", id, code, body)
 	}
