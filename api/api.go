@@ -40,12 +40,10 @@ type Receipt struct {
 	TraceParent string `json:"traceparent,omitempty"`
 }
 
-// Status is the status document of GET /batches/{id}.
-type Status struct {
-	BatchID string `json:"batchId"`
-	State   string `json:"state"`
-	// Attempt numbers the submissions of the id that were priced.
-	Attempt int `json:"attempt"`
+// Progress is a batch's state and counts: in its status, and in each
+// event of its progress stream (GET /batches/{id}/events).
+type Progress struct {
+	State string `json:"state"`
 	// Trades counts the batch's trades: Priced ones have results, Failed
 	// ones an error result, Missing ones sit in dead chunks and Pending ones
 	// in chunks without an outcome yet.
@@ -55,11 +53,21 @@ type Status struct {
 	Missing int `json:"missing"`
 	Pending int `json:"pending"`
 	// Chunks counts the chunks; ChunksDone have an outcome, ChunksFailed
-	// of them are dead. Duplicates counts duplicate deliveries ignored.
+	// of them are dead.
 	Chunks       int `json:"chunks"`
 	ChunksDone   int `json:"chunksDone"`
 	ChunksFailed int `json:"chunksFailed"`
-	Duplicates   int `json:"duplicates"`
+}
+
+// Status is the status document of GET /batches/{id}: its Progress
+// members are its own.
+type Status struct {
+	BatchID string `json:"batchId"`
+	Progress
+	// Attempt numbers the submissions of the id that were priced.
+	Attempt int `json:"attempt"`
+	// Duplicates counts duplicate deliveries ignored.
+	Duplicates int `json:"duplicates"`
 	// Late counts chunk outcomes that came after the deadline.
 	Late int `json:"late,omitempty"`
 	// FailedChunks says why each dead chunk failed.

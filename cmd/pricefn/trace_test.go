@@ -83,8 +83,9 @@ func TestTraceNotes(t *testing.T) {
 	at := func(ms int) *time.Time { v := t0.Add(time.Duration(ms) * time.Millisecond); return &v }
 	done := at(900)
 	st := &api.Status{
-		BatchID: "b", State: api.StatePartial, Attempt: 2, Trades: 20, Priced: 9, Failed: 1, Missing: 10, Chunks: 2, Duplicates: 1,
-		Timings: api.Timings{SubmittedAt: t0, AcceptedAt: *at(5), CompletedAt: done},
+		BatchID: "b", Attempt: 2, Duplicates: 1,
+		Progress: api.Progress{State: api.StatePartial, Trades: 20, Priced: 9, Failed: 1, Missing: 10, Chunks: 2},
+		Timings:  api.Timings{SubmittedAt: t0, AcceptedAt: *at(5), CompletedAt: done},
 		Timeline: []api.ChunkTiming{
 			{Index: 0, Trades: 10, State: "priced", Failed: 1, DeliveredAt: at(10), PricedAt: at(250), RecordedAt: at(260), PricedBy: "p-1", Deliveries: 2},
 			{Index: 1, Trades: 10, State: "dead", RecordedAt: at(900), Deliveries: 1, Reason: "delivery failed to http://p with status 500:\n out of memory"},

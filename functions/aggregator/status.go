@@ -28,6 +28,7 @@ type (
 	Sums        = api.Sums
 	Totals      = api.Totals
 	ChunkTiming = api.ChunkTiming
+	Progress    = api.Progress
 )
 
 // merge adds o to s.
@@ -60,10 +61,8 @@ func addChunk(t *Totals, c map[string]map[string]float64) {
 func StatusOf(sum *store.Summary, now time.Time) Status {
 	s := Status{
 		BatchID:    sum.Ref.ID,
-		State:      sum.State(),
+		Progress:   Progress{Trades: sum.Trades, Pending: sum.Trades, Chunks: len(sum.Chunks)},
 		Attempt:    sum.Attempt,
-		Trades:     sum.Trades,
-		Chunks:     len(sum.Chunks),
 		Duplicates: sum.Duplicates,
 		Late:       sum.Late,
 		ResultsURL: sum.ResultsURL,
@@ -77,22 +76,18 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 	var first, last time.Time
 	for i := range sum.Chunks {
 		c := &sum.Chunks[i]
-		lo, hi := sum.Bounds(i)
-		switch c.State {
-		case store.ChunkWaiting:
-			s.Pending += hi - lo
+		if c.State == store.ChunkWaiting {
 			continue
+		}
+		count(&s.Progress, sum, i) // stream.go: the counts its events carry
+		switch c.State {
 		case store.ChunkPriced:
-			s.Priced += c.Trades - c.Failed
-			s.Failed += c.Failed
 			addChunk(&s.Totals, c.Totals)
 			s.Timings.PricingSeconds += c.FinishedAt.Sub(c.StartedAt).Seconds()
 		case store.ChunkDead:
-			s.Missing += hi - lo
-			s.ChunksFailed++
+			lo, hi := sum.Bounds(i)
 			s.FailedChunks = append(s.FailedChunks, FailedChunk{Index: i, Trades: hi - lo, Reason: c.Reason})
 		}
-		s.ChunksDone++
 		if first.IsZero() || c.ArrivedAt.Before(first) {
 			first = c.ArrivedAt
 		}
@@ -112,6 +107,7 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 		s.Timings.CompletedAt = &end
 	}
 	s.Timings.DurationSeconds = end.Sub(sum.SubmittedAt).Seconds()
+	s.State = sum.State() // also for a batch of no chunks
 	return s
 }
 

@@ -50,19 +50,6 @@ type ChunkEvent struct {
 	Progress       Progress `json:"progress"`
 }
 
-// Progress counts a batch's trades and chunks as in Status.
-type Progress struct {
-	State        string `json:"state"`
-	Trades       int    `json:"trades"`
-	Priced       int    `json:"priced"`
-	Failed       int    `json:"failed"`
-	Missing      int    `json:"missing"`
-	Pending      int    `json:"pending"`
-	Chunks       int    `json:"chunks"`
-	ChunksDone   int    `json:"chunksDone"`
-	ChunksFailed int    `json:"chunksFailed"`
-}
-
 // serveEvents answers GET /batches/{id}/events: a text/event-stream of one
 // EventChunk per chunk outcome recorded, in the order they were recorded
 // (those recorded before the request first), then one EventEnd with the
@@ -201,7 +188,7 @@ func (s *stream) report(sum *store.Summary) error {
 			continue
 		}
 		if s.seen.has(i) {
-			s.prog.count(sum, i)
+			count(&s.prog, sum, i)
 		} else {
 			fresh = append(fresh, i)
 		}
@@ -215,7 +202,7 @@ func (s *stream) report(sum *store.Summary) error {
 	}
 	for _, i := range fresh {
 		s.seen.add(i)
-		s.prog.count(sum, i)
+		count(&s.prog, sum, i)
 		if err := s.write(EventChunk, chunkEvent(sum, timeline[i], s.prog)); err != nil {
 			return err
 		}
@@ -236,7 +223,7 @@ func (s *stream) write(event string, v any) error {
 }
 
 // count adds chunk i of sum, which has an outcome, to p.
-func (p *Progress) count(sum *store.Summary, i int) {
+func count(p *Progress, sum *store.Summary, i int) {
 	c := &sum.Chunks[i]
 	lo, hi := sum.Bounds(i)
 	p.ChunksDone++
