@@ -18,6 +18,7 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
@@ -264,7 +265,7 @@ const wantResults = `{"batchId":"b1","results":[
 func TestOutOfOrderAndDuplicateChunks(t *testing.T) {
 	f := newFixture(t)
 	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
-	if st := f.status(t, "b1"); st.State != aggregator.StatePending || st.Trades != 7 || st.Chunks != 3 || st.ChunksDone != 0 {
+	if st := f.status(t, "b1"); st.State != api.StatePending || st.Trades != 7 || st.Chunks != 3 || st.ChunksDone != 0 {
 		t.Fatalf("after batch.accepted: %+v", st)
 	}
 	// Chunks 2, 0, 2 again, the batch.accepted again, 0 again, then 1.
@@ -274,7 +275,7 @@ func TestOutOfOrderAndDuplicateChunks(t *testing.T) {
 	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
 	st := f.status(t, "b1")
-	if st.State != aggregator.StateRunning || st.ChunksDone != 2 || st.Duplicates != 2 || st.Priced != 5 || st.Pending != 2 {
+	if st.State != api.StateRunning || st.ChunksDone != 2 || st.Duplicates != 2 || st.Priced != 5 || st.Pending != 2 {
 		t.Fatalf("after chunks 2 and 0 and duplicates: %+v", st)
 	}
 	if code, _ := f.get(t, "/batches/b1/results"); code != http.StatusAccepted {
@@ -288,7 +289,7 @@ func TestOutOfOrderAndDuplicateChunks(t *testing.T) {
 		t.Fatalf("results: %d\n%s\nwant\n%s", code, body, wantResults)
 	}
 	st = f.status(t, "b1")
-	if st.State != aggregator.StateCompleted || st.Priced != 6 || st.Failed != 1 || st.Duplicates != 3 || st.ChunksDone != 3 {
+	if st.State != api.StateCompleted || st.Priced != 6 || st.Failed != 1 || st.Duplicates != 3 || st.ChunksDone != 3 {
 		t.Fatalf("final status %+v", st)
 	}
 	if st.Totals.All["npv"] != 6 || st.Totals.All["delta"] != 3 || st.Totals.ByUnderlying["ACME"]["npv"] != 4 || st.Totals.ByUnderlying["GLOBEX"]["npv"] != 2 {
@@ -298,7 +299,7 @@ func TestOutOfOrderAndDuplicateChunks(t *testing.T) {
 		t.Errorf("timings %+v", st.Timings)
 	}
 	cs := f.completions(t)
-	if len(cs) != 1 || cs[0].State != aggregator.StateCompleted || cs[0].Priced != 6 || cs[0].Failed != 1 {
+	if len(cs) != 1 || cs[0].State != api.StateCompleted || cs[0].Priced != 6 || cs[0].Failed != 1 {
 		t.Fatalf("batch.completed sent %d times: %+v, want once", len(cs), cs)
 	}
 }
@@ -321,7 +322,7 @@ func TestConcurrentDuplicatesAnnounceOnce(t *testing.T) {
 	}
 	wg.Wait()
 	st := f.status(t, "b1")
-	if st.State != aggregator.StateCompleted || st.Duplicates != 21 {
+	if st.State != api.StateCompleted || st.Duplicates != 21 {
 		t.Fatalf("status %+v: want completed with 21 duplicates", st)
 	}
 	if cs := f.completions(t); len(cs) != 1 {
@@ -447,7 +448,7 @@ func TestDeadLetteredChunkMakesPartial(t *testing.T) {
 	f.mustPost(t, "/", pricedEvent(t, "b1", 2))
 
 	st := f.status(t, "b1")
-	if st.State != aggregator.StatePartial || st.Missing != 2 || st.ChunksFailed != 1 || st.Duplicates != 2 {
+	if st.State != api.StatePartial || st.Missing != 2 || st.ChunksFailed != 1 || st.Duplicates != 2 {
 		t.Fatalf("status %+v", st)
 	}
 	const reason = "delivery failed to http://pricer/ with status 500: pricer: out of memory"
@@ -459,7 +460,7 @@ func TestDeadLetteredChunkMakesPartial(t *testing.T) {
 		t.Fatalf("results %d %s", code, body)
 	}
 	cs := f.completions(t)
-	if len(cs) != 1 || cs[0].State != aggregator.StatePartial || strings.Join(cs[0].MissingTradeIDs, ",") != "T3,T4" {
+	if len(cs) != 1 || cs[0].State != api.StatePartial || strings.Join(cs[0].MissingTradeIDs, ",") != "T3,T4" {
 		t.Fatalf("completions %+v", cs)
 	}
 }
@@ -470,7 +471,7 @@ func TestEveryChunkDeadIsFailed(t *testing.T) {
 	for i := range offsets {
 		f.mustPost(t, "/dead-letter", deadLetter(t, "b1", i))
 	}
-	if st := f.status(t, "b1"); st.State != aggregator.StateFailed || st.Missing != 7 {
+	if st := f.status(t, "b1"); st.State != api.StateFailed || st.Missing != 7 {
 		t.Fatalf("status %+v", st)
 	}
 }
@@ -550,7 +551,7 @@ func TestEmptyBatchCompletesAtOnce(t *testing.T) {
 	if code != http.StatusOK || body != "{\"batchId\":\"e\",\"results\":[\n]}\n" {
 		t.Fatalf("results %d %q", code, body)
 	}
-	if cs := f.completions(t); len(cs) != 1 || cs[0].State != aggregator.StateCompleted {
+	if cs := f.completions(t); len(cs) != 1 || cs[0].State != api.StateCompleted {
 		t.Fatalf("completions %+v", cs)
 	}
 }

@@ -7,8 +7,8 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/events"
-	"github.com/pricefn/pricefn/functions/aggregator"
 )
 
 // TestDeadLetteredEarlyChunkIsRetried: a chunk.priced whose batch.accepted
@@ -25,7 +25,7 @@ func TestDeadLetteredEarlyChunkIsRetried(t *testing.T) {
 	f.mustPost(t, "/dead-letter", early) // the broker's retry
 	f.mustPost(t, "/", pricedEvent(t, "b1", 1))
 	f.mustPost(t, "/", pricedEvent(t, "b1", 2))
-	if st := f.status(t, "b1"); st.State != aggregator.StateCompleted || st.Priced != 6 {
+	if st := f.status(t, "b1"); st.State != api.StateCompleted || st.Priced != 6 {
 		t.Fatalf("status %+v, want completed with every chunk priced", st)
 	}
 }
@@ -50,13 +50,13 @@ func TestRefusedChunkDeadLetteredFinishesBatch(t *testing.T) {
 	f.mustPost(t, "/dead-letter", bad)
 
 	st := f.status(t, "b1")
-	if st.State != aggregator.StatePartial || st.Missing != 2 || len(st.FailedChunks) != 1 {
+	if st.State != api.StatePartial || st.Missing != 2 || len(st.FailedChunks) != 1 {
 		t.Fatalf("status %+v, want partial with chunk 1 dead", st)
 	}
 	if r := st.FailedChunks[0].Reason; !strings.Contains(r, "with status 400") || !strings.Contains(r, "holds trades [3, 5), got 1 results") {
 		t.Errorf("reason %q does not say why the chunk was refused", r)
 	}
-	if cs := f.completions(t); len(cs) != 1 || cs[0].State != aggregator.StatePartial {
+	if cs := f.completions(t); len(cs) != 1 || cs[0].State != api.StatePartial {
 		t.Fatalf("completions %+v, want one partial", cs)
 	}
 }
@@ -91,13 +91,13 @@ func TestReusedIDDoesNotMixBatches(t *testing.T) {
 	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, short.ID(), "b1", c))
 	f.mustPost(t, "/dead-letter", mustEvent(t, events.TypeChunkPriced, short.ID(), "b1", c))
 	f.mustPost(t, "/dead-letter", withDigest(deadLetter(t, "b1", 1), "sha256:second"))
-	if st := f.status(t, "b1"); st.ChunksDone != 1 || st.Duplicates != 0 || st.State != aggregator.StateRunning {
+	if st := f.status(t, "b1"); st.ChunksDone != 1 || st.Duplicates != 0 || st.State != api.StateRunning {
 		t.Fatalf("status %+v after the second batch's events, want only chunk 0 done", st)
 	}
 
 	f.mustPost(t, "/", withDigest(pricedEvent(t, "b1", 1), "sha256:first"))
 	f.mustPost(t, "/", withDigest(pricedEvent(t, "b1", 2), "sha256:first"))
-	if st := f.status(t, "b1"); st.State != aggregator.StateCompleted || st.Priced != 6 {
+	if st := f.status(t, "b1"); st.State != api.StateCompleted || st.Priced != 6 {
 		t.Fatalf("status %+v, want the first batch completed", st)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/store"
@@ -51,21 +52,21 @@ func TestDeadlineEndsBatchOnRead(t *testing.T) {
 	f := newFixtureWith(t, func(o *aggregator.Options) { o.Now = clk.Now })
 	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
 	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
-	if st := f.status(t, "b1"); st.State != aggregator.StateRunning || st.Timings.Deadline == nil {
+	if st := f.status(t, "b1"); st.State != api.StateRunning || st.Timings.Deadline == nil {
 		t.Fatalf("before the deadline: %+v", st)
 	}
 	clk.set(submitAt.Add(2 * time.Minute))
 	st := f.status(t, "b1")
-	if st.State != aggregator.StatePartial || st.Missing != 4 || st.ChunksFailed != 2 ||
+	if st.State != api.StatePartial || st.Missing != 4 || st.ChunksFailed != 2 ||
 		!strings.Contains(st.FailedChunks[0].Reason, "deadline passed") {
 		t.Fatalf("after the deadline: %+v", st)
 	}
 	cs := f.completions(t)
-	if len(cs) != 1 || cs[0].State != aggregator.StatePartial || strings.Join(cs[0].MissingTradeIDs, ",") != "T3,T4,T5,T6" {
+	if len(cs) != 1 || cs[0].State != api.StatePartial || strings.Join(cs[0].MissingTradeIDs, ",") != "T3,T4,T5,T6" {
 		t.Fatalf("completions %+v", cs)
 	}
 	f.mustPost(t, "/", pricedEvent(t, "b1", 1))
-	if st := f.status(t, "b1"); st.State != aggregator.StatePartial || st.Late != 1 || st.ChunksFailed != 2 {
+	if st := f.status(t, "b1"); st.State != api.StatePartial || st.Late != 1 || st.ChunksFailed != 2 {
 		t.Errorf("after a late chunk: %+v", st)
 	}
 	if len(f.completions(t)) != 1 {
@@ -94,10 +95,10 @@ func TestDeadlineSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	cs := f.completions(t)
-	if len(cs) != 1 || cs[0].BatchID != "b1" || cs[0].State != aggregator.StateFailed || cs[0].Missing != 7 {
+	if len(cs) != 1 || cs[0].BatchID != "b1" || cs[0].State != api.StateFailed || cs[0].Missing != 7 {
 		t.Fatalf("completions %+v, want b1 failed", cs)
 	}
-	if st := f.status(t, "b2"); st.State != aggregator.StatePending {
+	if st := f.status(t, "b2"); st.State != api.StatePending {
 		t.Errorf("b2 before its deadline: %s", st.State)
 	}
 }

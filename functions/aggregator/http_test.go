@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
@@ -111,7 +112,7 @@ func TestListBatches(t *testing.T) {
 		t.Fatalf("%d %s", code, body)
 	}
 	for _, b := range list.Batches {
-		if b.State != aggregator.StatePending || b.Trades != 7 || b.Chunks != 3 || b.StatusURL != "/batches/"+b.BatchID {
+		if b.State != api.StatePending || b.Trades != 7 || b.Chunks != 3 || b.StatusURL != "/batches/"+b.BatchID {
 			t.Errorf("item %+v", b)
 		}
 	}

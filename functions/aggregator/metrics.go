@@ -10,6 +10,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
@@ -33,7 +34,7 @@ type metrics struct {
 // The values of the metrics' labels.
 var (
 	chunkOutcomes  = []string{"priced", "dead", "duplicate", "rejected", "early", "conflict", "stale", "late", "expired"}
-	finalStates    = []string{StateCompleted, StatePartial, StateFailed}
+	finalStates    = []string{api.StateCompleted, api.StatePartial, api.StateFailed}
 	transitLegs    = []string{legToPricer, legToAggregator}
 	storeOps       = []string{"accept", "put", "summary", "trades", "write_results", "expire", "overdue", "watch", "release", "recent"}
 	deadTypes      = []string{"chunk_requested", "chunk_priced", "batch_accepted", "batch_submitted", "other"}

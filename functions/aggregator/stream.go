@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
 )
@@ -237,13 +238,13 @@ func count(p *Progress, sum *store.Summary, i int) {
 	p.Pending = p.Trades - p.Priced - p.Failed - p.Missing
 	switch {
 	case p.ChunksDone < p.Chunks:
-		p.State = StateRunning
+		p.State = api.StateRunning
 	case p.ChunksFailed == 0:
-		p.State = StateCompleted
+		p.State = api.StateCompleted
 	case p.ChunksFailed == p.Chunks:
-		p.State = StateFailed
+		p.State = api.StateFailed
 	default:
-		p.State = StatePartial
+		p.State = api.StatePartial
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/auth"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/functions/host"
@@ -148,7 +149,7 @@ func TestEventsOrderResumeAndEnd(t *testing.T) {
 		e.PricingSeconds != 1 || e.DeliveredAt == nil || e.PricedAt == nil || e.RecordedAt == nil || e.QueuedSeconds == nil {
 		t.Errorf("chunk 2: %+v", e)
 	}
-	if p := e.Progress; p.State != aggregator.StateRunning || p.ChunksDone != 1 || p.Chunks != 3 || p.Priced != 2 || p.Pending != 5 || p.Trades != 7 {
+	if p := e.Progress; p.State != api.StateRunning || p.ChunksDone != 1 || p.Chunks != 3 || p.Priced != 2 || p.Pending != 5 || p.Trades != 7 {
 		t.Errorf("progress after chunk 2: %+v", p)
 	}
 	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
@@ -161,11 +162,11 @@ func TestEventsOrderResumeAndEnd(t *testing.T) {
 	f.mustPost(t, "/", pricedEvent(t, "b1", 1)) // the batch finishes meanwhile
 	c = openEvents(t, ctx, url, "", "1/0,2")
 	e = c.mustChunk(t, "1/0-2")
-	if e.Index != 1 || e.Failed != 1 || e.Progress.State != aggregator.StateCompleted || e.Progress.Failed != 1 || e.Progress.Pending != 0 {
+	if e.Index != 1 || e.Failed != 1 || e.Progress.State != api.StateCompleted || e.Progress.Failed != 1 || e.Progress.Pending != 0 {
 		t.Errorf("chunk 1 after reconnecting: %+v", e)
 	}
 	st := c.mustEnd(t, "1/0-2")
-	if st.State != aggregator.StateCompleted || st.Priced != 6 || st.Failed != 1 || st.Duplicates != 1 || st.Totals.All["npv"] != 6 {
+	if st.State != api.StateCompleted || st.Priced != 6 || st.Failed != 1 || st.Duplicates != 1 || st.Totals.All["npv"] != 6 {
 		t.Errorf("end: %+v", st)
 	}
 
@@ -271,10 +272,10 @@ func TestEventsTenants(t *testing.T) {
 	if e.State != "dead" || e.Reason != "dead-lettered: pricer away" || e.Trades != 2 || e.DeliveredAt != nil || e.RecordedAt == nil || e.Progress.Missing != 2 {
 		t.Errorf("acme chunk 0: %+v", e)
 	}
-	if e := c.mustChunk(t, "1/0-1"); e.PricedBy != "pricer-a" || e.Progress.Priced != 2 || e.Progress.State != aggregator.StatePartial {
+	if e := c.mustChunk(t, "1/0-1"); e.PricedBy != "pricer-a" || e.Progress.Priced != 2 || e.Progress.State != api.StatePartial {
 		t.Errorf("acme chunk 1: %+v", e)
 	}
-	if s := c.mustEnd(t, "1/0-1"); s.State != aggregator.StatePartial || s.Trades != 4 || len(s.FailedChunks) != 1 {
+	if s := c.mustEnd(t, "1/0-1"); s.State != api.StatePartial || s.Trades != 4 || len(s.FailedChunks) != 1 {
 		t.Errorf("acme end: %+v", s)
 	}
 	// globex's b1: its one chunk so far, and no end.

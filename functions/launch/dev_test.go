@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/config"
 	"github.com/pricefn/pricefn/events/broker"
 	"github.com/pricefn/pricefn/functions/aggregator"
@@ -79,7 +80,7 @@ func TestGatewayRoutes(t *testing.T) {
 	var st aggregator.Status
 	json.NewDecoder(resp.Body).Decode(&st)
 	resp.Body.Close()
-	if st.State != aggregator.StateCompleted || st.Priced != 250 || st.Totals.All["npv"] <= 0 {
+	if st.State != api.StateCompleted || st.Priced != 250 || st.Totals.All["npv"] <= 0 {
 		t.Fatalf("status %+v", st)
 	}
 	// The aggregator records the batch latency just after it makes the
