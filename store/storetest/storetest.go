@@ -325,23 +325,45 @@ func testDeadline(t *testing.T, newStore NewFunc) {
 	}
 }
 
+// testExpiry: a finished batch goes Retain after it finished, an
+// unfinished one MaxAge after its claim, and not before. A store expires
+// by its own clock (Redis's), so the test polls instead of sleeping a
+// fixed time, which a loaded machine overruns.
 func testExpiry(t *testing.T, newStore NewFunc) {
-	s := newStore(t, store.Options{Retain: 200 * time.Millisecond, MaxAge: 400 * time.Millisecond})
+	const retain, maxAge = 100 * time.Millisecond, 1500 * time.Millisecond
+	s := newStore(t, store.Options{Retain: retain, MaxAge: maxAge})
 	done := sample("e1", 1, 1, time.Time{})
 	open := sample("e2", 1, 1, time.Time{})
+	claimed := time.Now()
 	claim(t, s, done)
 	claim(t, s, open)
 	must(s.Put(ctx, done.Ref, done.Digest, 1, priced(0)))
-	time.Sleep(300 * time.Millisecond)
-	if _, err := s.Summary(ctx, done.Ref); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("finished batch kept past Retain: %v", err)
+	finished := time.Now()
+	gone := func(ref store.Ref) bool {
+		_, err := s.Summary(ctx, ref)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err != nil
 	}
-	if _, err := s.Summary(ctx, open.Ref); err != nil {
-		t.Errorf("unfinished batch gone before MaxAge: %v", err)
+	waitGone := func(ref store.Ref, what string) time.Duration {
+		for deadline := time.Now().Add(10 * time.Second); !gone(ref); {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s kept 10 s", what)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		return time.Since(claimed)
 	}
-	time.Sleep(200 * time.Millisecond)
-	if _, err := s.Summary(ctx, open.Ref); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("unfinished batch kept past MaxAge: %v", err)
+	if gone(done.Ref) && time.Since(finished) < retain/2 {
+		t.Errorf("finished batch gone %s after it finished, before Retain %s", time.Since(finished), retain)
+	}
+	waitGone(done.Ref, "finished batch")
+	if at := time.Since(claimed); at < maxAge-200*time.Millisecond && gone(open.Ref) {
+		t.Errorf("unfinished batch gone %s after its claim, before MaxAge %s", at, maxAge)
+	}
+	if at := waitGone(open.Ref, "unfinished batch"); at < maxAge {
+		t.Errorf("unfinished batch gone %s after its claim, before MaxAge %s", at, maxAge)
 	}
 	// The id is free again.
 	if c := claim(t, s, done); !c.New || c.Attempt != 1 {
