@@ -166,7 +166,7 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 		sum: Summary{
 			Ref: nb.Ref, Digest: nb.Digest, Attempt: attempt, Trades: len(nb.TradeIDs),
 			ChunkOffsets: slices.Clone(nb.ChunkOffsets), SubmittedAt: nb.SubmittedAt,
-			Deadline: nb.Deadline, ResultsURL: nb.ResultsURL, Chunks: make([]Chunk, len(nb.ChunkOffsets)),
+			Deadline: nb.Deadline, ResultsURL: nb.ResultsURL, TraceParent: nb.TraceParent, Chunks: make([]Chunk, len(nb.ChunkOffsets)),
 		},
 		createdAt: s.opt.Now(),
 	}

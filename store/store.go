@@ -126,6 +126,9 @@ type Batch struct {
 	// Deadline is when the batch ends partial if chunks are missing.
 	Deadline   time.Time
 	ResultsURL string
+	// TraceParent is the W3C trace context of the batch's events, for
+	// what the store's own clock starts (a deadline's batch.completed).
+	TraceParent string
 	// Limits bound the tenant's unfinished batches, this one included.
 	Limits Limits
 }
@@ -210,6 +213,7 @@ type Summary struct {
 	SubmittedAt  time.Time
 	Deadline     time.Time
 	ResultsURL   string
+	TraceParent  string
 	// AcceptedAt is when the aggregator saw batch.accepted (zero before).
 	AcceptedAt time.Time
 	// Chunks holds one entry per chunk, by index.

@@ -403,12 +403,17 @@ func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd
 	if !upd.Announce {
 		return nil
 	}
-	tp := host.TraceParentOf(ctx)
-	log := f.opt.Log.With().Str("batchid", ref.ID).Int("attempt", attempt).Str(events.ExtTraceParent, tp).Logger()
 	sum, err := f.opt.Store.Summary(ctx, ref)
 	if err != nil {
 		return host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %s: %w", ref.ID, err)
 	}
+	// The event being handled's trace, else (a deadline's sweep) the
+	// batch's own.
+	tp := host.TraceParentOf(ctx)
+	if tp == "" {
+		tp = sum.TraceParent
+	}
+	log := f.opt.Log.With().Str("batchid", ref.ID).Int("attempt", attempt).Str(events.ExtTraceParent, tp).Logger()
 	st := StatusOf(sum, f.opt.Now())
 	if f.opt.Sender != nil {
 		var missing []string

@@ -31,12 +31,16 @@ func (c *clock) set(t time.Time) {
 	c.now = t
 }
 
+// batchTrace is the trace context ingress records for the batches of the
+// deadline tests.
+const batchTrace = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
 // claimWithDeadline claims the fixture's batch id with a deadline, as
 // ingress does, and posts its batch.accepted.
 func (f *fixture) claimWithDeadline(t *testing.T, id string, deadline time.Time) {
 	t.Helper()
 	c, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf(id), TradeIDs: tradeIDs, ChunkOffsets: offsets,
-		SubmittedAt: submitAt, Deadline: deadline})
+		SubmittedAt: submitAt, Deadline: deadline, TraceParent: batchTrace})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,6 +68,10 @@ func TestDeadlineEndsBatchOnRead(t *testing.T) {
 	cs := f.completions(t)
 	if len(cs) != 1 || cs[0].State != api.StatePartial || strings.Join(cs[0].MissingTradeIDs, ",") != "T3,T4,T5,T6" {
 		t.Fatalf("completions %+v", cs)
+	}
+	// Ended by a read, not an event: the batch's own trace.
+	if tp := f.sender.events()[0].Extensions()[events.ExtTraceParent]; tp != batchTrace {
+		t.Errorf("batch.completed traceparent %v, want the batch's %s", tp, batchTrace)
 	}
 	f.mustPost(t, "/", pricedEvent(t, "b1", 1))
 	if st := f.status(t, "b1"); st.State != api.StatePartial || st.Late != 1 || st.ChunksFailed != 2 {
@@ -97,6 +105,9 @@ func TestDeadlineSweep(t *testing.T) {
 	cs := f.completions(t)
 	if len(cs) != 1 || cs[0].BatchID != "b1" || cs[0].State != api.StateFailed || cs[0].Missing != 7 {
 		t.Fatalf("completions %+v, want b1 failed", cs)
+	}
+	if tp := f.sender.events()[0].Extensions()[events.ExtTraceParent]; tp != batchTrace {
+		t.Errorf("batch.completed traceparent %v, want the batch's %s", tp, batchTrace)
 	}
 	if st := f.status(t, "b2"); st.State != api.StatePending {
 		t.Errorf("b2 before its deadline: %s", st.State)

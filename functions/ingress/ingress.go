@@ -218,6 +218,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		SubmittedAt:  t0.UTC(),
 		Deadline:     t0.Add(timeout).UTC(),
 		ResultsURL:   f.StatusURL(b.ID) + "/results",
+		TraceParent:  s.TraceParent,
 		Limits:       f.opt.Limits,
 	}
 	for i, t := range b.Trades {

@@ -155,7 +155,7 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 	res, err := claimScript.Run(ctx, s.rdb, []string{k[0], deadlinesKey, k[6], k[7], recentKey(b.Ref)},
 		b.Digest, len(b.TradeIDs), offsets, b.SubmittedAt.Format(time.RFC3339Nano), deadline, b.ResultsURL,
 		ms(s.opt.MaxAge), member(b.Ref), len(b.ChunkOffsets), prefix(b.Ref), ms(s.opt.Retain),
-		b.Limits.MaxOpen, b.Limits.MaxTrades, time.Now().UnixMilli(), store.MaxRecent).Slice()
+		b.Limits.MaxOpen, b.Limits.MaxTrades, time.Now().UnixMilli(), store.MaxRecent, b.TraceParent).Slice()
 	if err != nil {
 		return store.Claim{}, fmt.Errorf("redisstore: claim %s: %w", b.Ref, err)
 	}
@@ -307,7 +307,7 @@ func (s *Store) Summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 	if ref.Tenant == "" {
 		ref.Tenant = store.DefaultTenant
 	}
-	sum := &store.Summary{Ref: ref, Digest: meta["digest"], ResultsURL: meta["resultsUrl"], Announced: meta["announced"] == "1"}
+	sum := &store.Summary{Ref: ref, Digest: meta["digest"], ResultsURL: meta["resultsUrl"], TraceParent: meta["traceparent"], Announced: meta["announced"] == "1"}
 	ints := map[string]*int{"attempt": &sum.Attempt, "trades": &sum.Trades, "duplicates": &sum.Duplicates, "late": &sum.Late}
 	for name, p := range ints {
 		if *p, err = strconv.Atoi(meta[name]); err != nil {

@@ -8,12 +8,13 @@ import "github.com/redis/go-redis/v9"
 // every key), not across a cluster.
 //
 // The meta hash holds: digest, attempt, trades, chunks, offsets (JSON),
-// submittedAt, deadline (Unix ms, 0 for none), resultsUrl, acceptedAt,
-// done (chunks with an outcome), dead, duplicates, late, announced (0/1).
+// submittedAt, deadline (Unix ms, 0 for none), resultsUrl, traceparent,
+// acceptedAt, done (chunks with an outcome), dead, duplicates, late,
+// announced (0/1).
 // An attempt's chunks hash maps a chunk index to its state letter (p
 // priced, d dead, x ended by the deadline) and its JSON; its deliv hash
 // counts deliveries per chunk, its results hash holds the results bytes and
-// its ids hash the trade ids and underlyings of each chunk.
+// its ids hash the trade ids of each chunk.
 
 // finishLua is shared: when the batch has just finished, drop it from the
 // deadline index and keep its keys for retain ms. It expects m (HMGET of
@@ -42,7 +43,7 @@ end
 // the newest ARGV[15] kept); ARGV digest, trades, offsets, submittedAt,
 // deadline ms, resultsUrl, maxAge ms, member, chunks, key prefix, retain
 // ms, max open batches, max trades in flight (0: no bound), now ms, the
-// recent batches kept.
+// recent batches kept, traceparent.
 // Returns {outcome, attempt}: new, exists, conflict, or {limit, what,
 // count}.
 var claimScript = redis.NewScript(`
@@ -75,7 +76,7 @@ if m[1] then
 end
 redis.call('HSET', KEYS[1], 'digest', ARGV[1], 'attempt', attempt, 'trades', ARGV[2], 'offsets', ARGV[3],
   'submittedAt', ARGV[4], 'deadline', ARGV[5], 'resultsUrl', ARGV[6], 'chunks', ARGV[9], 'done', 0, 'dead', 0,
-  'duplicates', 0, 'late', 0, 'announced', 0, 'acceptedAt', '')
+  'duplicates', 0, 'late', 0, 'announced', 0, 'acceptedAt', '', 'traceparent', ARGV[16])
 if tonumber(ARGV[9]) == 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[11])
 else

@@ -48,7 +48,7 @@ var ctx = context.Background()
 // sample is a batch of n trades in chunks of size k.
 func sample(id string, n, k int, deadline time.Time) store.Batch {
 	b := store.Batch{Ref: store.RefOf(id), Digest: "sha256:" + id, SubmittedAt: time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC),
-		Deadline: deadline, ResultsURL: "/batches/" + id + "/results"}
+		Deadline: deadline, ResultsURL: "/batches/" + id + "/results", TraceParent: "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"}
 	for i := range n {
 		b.TradeIDs = append(b.TradeIDs, fmt.Sprintf("T%d", i))
 		if i%k == 0 {
@@ -87,7 +87,7 @@ func testClaim(t *testing.T, newStore NewFunc) {
 	}
 	sum := must(s.Summary(ctx, b.Ref))
 	if sum.Attempt != 1 || sum.Trades != 5 || len(sum.Chunks) != 3 || !slices.Equal(sum.ChunkOffsets, []int{0, 2, 4}) ||
-		sum.Digest != b.Digest || !sum.SubmittedAt.Equal(b.SubmittedAt) || sum.ResultsURL != b.ResultsURL || sum.State() != store.StatePending {
+		sum.Digest != b.Digest || !sum.SubmittedAt.Equal(b.SubmittedAt) || sum.ResultsURL != b.ResultsURL || sum.TraceParent != b.TraceParent || sum.State() != store.StatePending {
 		t.Errorf("summary %+v", sum)
 	}
 	if lo, hi := sum.Bounds(2); lo != 4 || hi != 5 {
