@@ -43,7 +43,18 @@ func NewGuard(keys *Keys, tokens *Tokens, log zerolog.Logger, reg prometheus.Reg
 	if reg != nil {
 		reg.MustRegister(g.rejected)
 	}
+	// Every series exists from the start at 0, so that a rate over them
+	// is 0, not empty, before the first refusal.
+	for _, kr := range rejections {
+		g.rejected.WithLabelValues(kr[0], kr[1])
+	}
 	return g
+}
+
+// rejections are the kinds and reasons of pricefn_auth_rejected_total.
+var rejections = [...][2]string{
+	{"event", "unsigned"}, {"event", "bad_signature"},
+	{"request", "no_token"}, {"request", "bad_token"}, {"request", "scope"},
 }
 
 func (g *Guard) reject(kind, reason string) {

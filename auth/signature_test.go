@@ -8,11 +8,13 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/auth"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/metricstest"
 )
 
 const (
@@ -103,7 +105,14 @@ func TestParseKeys(t *testing.T) {
 // replies, and takes batch.submitted only signed with a key of the
 // tenant's upstream systems.
 func TestGuardWrap(t *testing.T) {
-	g := auth.NewGuard(auth.NewKeys(key1), nil, zerolog.Nop(), nil)
+	reg := prometheus.NewRegistry()
+	g := auth.NewGuard(auth.NewKeys(key1), nil, zerolog.Nop(), reg)
+	// Every refusal's series is there at 0 before the first refusal.
+	for _, kr := range [][2]string{{"event", "unsigned"}, {"event", "bad_signature"}, {"request", "no_token"}, {"request", "bad_token"}, {"request", "scope"}} {
+		if v, ok, err := metricstest.Value(reg, "pricefn_auth_rejected_total", map[string]string{"kind": kr[0], "reason": kr[1]}); !ok || v != 0 || err != nil {
+			t.Errorf("pricefn_auth_rejected_total%v before any refusal: %v %v %v, want 0", kr, v, ok, err)
+		}
+	}
 	var seen string
 	h := g.Wrap(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
 		seen = host.TenantOf(ctx)
@@ -114,6 +123,9 @@ func TestGuardWrap(t *testing.T) {
 	e := sample(t)
 	if _, err := h.Handle(context.Background(), e); host.Status(err) != 403 {
 		t.Errorf("unsigned: %v, want 403", err)
+	}
+	if v, _, _ := metricstest.Value(reg, "pricefn_auth_rejected_total", map[string]string{"kind": "event", "reason": "unsigned"}); v != 1 {
+		t.Errorf("unsigned events counted %v, want 1", v)
 	}
 	auth.NewKeys(key1).Sign(&e)
 	reply, err := h.Handle(context.Background(), e)
