@@ -126,10 +126,14 @@ type ChunkTiming struct {
 	// QueuedSeconds runs from the batch's submission to a pricer starting
 	// on the chunk: ingress's split and send, the broker's queue and its
 	// retries (with their back-off), a pricer's cold start.
-	QueuedSeconds *float64   `json:"queuedSeconds,omitempty"`
-	DeliveredAt   *time.Time `json:"deliveredAt,omitempty"`
-	PricedAt      *time.Time `json:"pricedAt,omitempty"`
-	RecordedAt    *time.Time `json:"recordedAt,omitempty"`
+	QueuedSeconds *float64 `json:"queuedSeconds,omitempty"`
+	// RequestedAt is when ingress sent the chunk (by its clock): what
+	// comes before is its split, what comes after until DeliveredAt the
+	// broker's queue, its retries and a cold start.
+	RequestedAt *time.Time `json:"requestedAt,omitempty"`
+	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
+	PricedAt    *time.Time `json:"pricedAt,omitempty"`
+	RecordedAt  *time.Time `json:"recordedAt,omitempty"`
 	// PricedBy names the pricer instance.
 	PricedBy string `json:"pricedBy,omitempty"`
 	// Deliveries counts the outcomes that arrived for the chunk: more

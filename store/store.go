@@ -191,6 +191,8 @@ type Chunk struct {
 	Totals map[string]map[string]float64 `json:"totals,omitempty"`
 	// Reason says why the chunk is dead (ChunkDead).
 	Reason string `json:"reason,omitempty"`
+	// RequestedAt is when ingress sent the chunk, by its clock.
+	RequestedAt time.Time `json:"requestedAt,omitzero"`
 	// StartedAt and FinishedAt bound the pricing, by the pricer's clock.
 	StartedAt  time.Time `json:"startedAt,omitzero"`
 	FinishedAt time.Time `json:"finishedAt,omitzero"`

@@ -90,7 +90,7 @@ func writeTimeline(w io.Writer, st *api.Status) error {
 	fmt.Fprintf(w, "submitted %s, accepted by the aggregator %s, %s; %s absorbed\n",
 		t0.UTC().Format(time.RFC3339Nano), accepted, end, plural(st.Duplicates, "duplicate"))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CHUNK\tTRADES\tSTATE\tDELIVERED\tPRICED\tRECORDED\tDELIVERIES\tPRICED BY\tNOTE")
+	fmt.Fprintln(tw, "CHUNK\tTRADES\tSTATE\tSENT\tDELIVERED\tPRICED\tRECORDED\tDELIVERIES\tPRICED BY\tNOTE")
 	for _, c := range st.Timeline {
 		var note []string
 		if c.Failed > 0 {
@@ -106,8 +106,8 @@ func writeTimeline(w io.Writer, st *api.Status) error {
 		if c.Deliveries > 0 {
 			deliveries = strconv.Itoa(c.Deliveries)
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Index, c.Trades, c.State,
-			since(c.DeliveredAt), since(c.PricedAt), since(c.RecordedAt), deliveries, dash(c.PricedBy), dash(strings.Join(note, "; ")))
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Index, c.Trades, c.State,
+			since(c.RequestedAt), since(c.DeliveredAt), since(c.PricedAt), since(c.RecordedAt), deliveries, dash(c.PricedBy), dash(strings.Join(note, "; ")))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
@@ -115,7 +115,7 @@ func writeTimeline(w io.Writer, st *api.Status) error {
 	if len(st.Timeline) == 0 && st.Chunks > 0 {
 		fmt.Fprintln(w, "(the engine sent no timeline: it predates pricefn trace)")
 	}
-	_, err := fmt.Fprintln(w, "DELIVERED is when a pricer started on the chunk: the time before it is ingress's split, the broker's queue and its retries (logged by the broker with the batchid), and a cold start.")
+	_, err := fmt.Fprintln(w, "SENT is when ingress sent the chunk (the time before it, its split); DELIVERED when a pricer started on it: the time between is the broker's queue and its retries (logged by the broker with the batchid), and a cold start.")
 	return err
 }
 

@@ -33,7 +33,7 @@ func TestTraceShowsEveryChunk(t *testing.T) {
 		t.Errorf("summary:\n%s", out)
 	}
 	// 150 trades of at most 40 a chunk: 40, 40, 40, 30.
-	row := regexp.MustCompile(`(?m)^(\d)\s+(\d+)\s+priced\s+\+(\d+\.\d{3})s\s+\+(\d+\.\d{3})s\s+\+(\d+\.\d{3})s\s+1\s+pricer\s+-$`)
+	row := regexp.MustCompile(`(?m)^(\d)\s+(\d+)\s+priced\s+\+(\d+\.\d{3})s\s+\+(\d+\.\d{3})s\s+\+(\d+\.\d{3})s\s+\+(\d+\.\d{3})s\s+1\s+pricer\s+-$`)
 	rows := row.FindAllStringSubmatch(out, -1)
 	if len(rows) != 4 {
 		t.Fatalf("%d chunk rows, want 4:\n%s", len(rows), out)
@@ -42,11 +42,12 @@ func TestTraceShowsEveryChunk(t *testing.T) {
 		if want := []string{"40", "40", "40", "30"}[i]; r[1] != string(rune('0'+i)) || r[2] != want {
 			t.Errorf("row %d: chunk %s of %s trades, want chunk %d of %s", i, r[1], r[2], i, want)
 		}
-		d, _ := strconv.ParseFloat(r[3], 64)
-		p, _ := strconv.ParseFloat(r[4], 64)
-		rec, _ := strconv.ParseFloat(r[5], 64)
-		if !(d <= p && p <= rec) {
-			t.Errorf("chunk %d: delivered %s, priced %s, recorded %s: not in order", i, r[3], r[4], r[5])
+		sent, _ := strconv.ParseFloat(r[3], 64)
+		d, _ := strconv.ParseFloat(r[4], 64)
+		p, _ := strconv.ParseFloat(r[5], 64)
+		rec, _ := strconv.ParseFloat(r[6], 64)
+		if !(sent <= d && d <= p && p <= rec) {
+			t.Errorf("chunk %d: sent %s, delivered %s, priced %s, recorded %s: not in order", i, r[3], r[4], r[5], r[6])
 		}
 	}
 
@@ -57,6 +58,11 @@ func TestTraceShowsEveryChunk(t *testing.T) {
 	}
 	if len(st.Timeline) != 4 {
 		t.Fatalf("timeline of %d chunks, want 4", len(st.Timeline))
+	}
+	for _, c := range st.Timeline {
+		if c.RequestedAt == nil || c.RequestedAt.Before(st.Timings.SubmittedAt) {
+			t.Errorf("chunk %d sent at %v, before the submission %v", c.Index, c.RequestedAt, st.Timings.SubmittedAt)
+		}
 	}
 	for _, c := range st.Timeline {
 		if c.DeliveredAt == nil || c.PricedAt == nil || c.RecordedAt == nil || c.QueuedSeconds == nil {

@@ -261,16 +261,17 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	}
 	failed := sc.Failed
 	upd, err := f.opt.Store.Put(ctx, ref, c.Digest, attempt, store.Chunk{
-		Index:      c.Index,
-		State:      store.ChunkPriced,
-		Results:    encoded,
-		Trades:     len(sc.IDs),
-		Failed:     failed,
-		Totals:     c.Totals,
-		StartedAt:  c.StartedAt,
-		FinishedAt: c.FinishedAt,
-		ArrivedAt:  f.opt.Now().UTC(),
-		PricedBy:   c.PricedBy,
+		Index:       c.Index,
+		State:       store.ChunkPriced,
+		Results:     encoded,
+		Trades:      len(sc.IDs),
+		Failed:      failed,
+		Totals:      c.Totals,
+		RequestedAt: c.RequestedAt,
+		StartedAt:   c.StartedAt,
+		FinishedAt:  c.FinishedAt,
+		ArrivedAt:   f.opt.Now().UTC(),
+		PricedBy:    c.PricedBy,
 	})
 	if err != nil {
 		return f.storeError(err, log, what)

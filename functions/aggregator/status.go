@@ -131,7 +131,7 @@ func Timeline(sum *store.Summary) []ChunkTiming {
 			v = v.UTC()
 			return &v
 		}
-		t.DeliveredAt, t.PricedAt, t.RecordedAt = at(c.StartedAt), at(c.FinishedAt), at(c.ArrivedAt)
+		t.RequestedAt, t.DeliveredAt, t.PricedAt, t.RecordedAt = at(c.RequestedAt), at(c.StartedAt), at(c.FinishedAt), at(c.ArrivedAt)
 		if t.DeliveredAt != nil && !sum.SubmittedAt.IsZero() {
 			q := c.StartedAt.Sub(sum.SubmittedAt).Seconds()
 			t.QueuedSeconds = &q
