@@ -94,3 +94,17 @@ func BenchmarkScenarios(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkDecodeScenarios is the decoding of a risk run's 10,000
+// scenarios (and 100 trades): the scenarios' share of BenchmarkScenarios'
+// first step.
+func BenchmarkDecodeScenarios(b *testing.B) {
+	doc := scenarioBenchDoc(b, 100, 10_000, map[string]int{"european": 1})
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := batch.DecodeBytes(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

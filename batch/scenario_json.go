@@ -3,9 +3,12 @@ package batch
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
+	"strings"
 )
 
 // jsonMember is one member of a JSON object: its key and raw value.
@@ -37,8 +40,9 @@ func jsonKind(raw []byte) string {
 
 // jsonObject returns the members of the JSON object raw, sorted by key
 // (so that of several faults the same one is named first), or nil for
-// null. Keys are matched exactly. A key given twice is not seen here: the
-// batch document's scanner rejects it before (Decode).
+// null. Keys are matched exactly, and one given twice is an error. The
+// values are parts of raw, read by the batch scanner (encoding/json's map
+// of raw messages made 10,000 scenarios take 160 ms to decode).
 func jsonObject(raw []byte) ([]jsonMember, error) {
 	switch jsonKind(raw) {
 	case "null":
@@ -47,18 +51,25 @@ func jsonObject(raw []byte) ([]jsonMember, error) {
 	default:
 		return nil, fmt.Errorf("must be an object, got JSON %s", jsonKind(raw))
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, fmt.Errorf("malformed JSON: %w", err)
+	s := scanner{data: raw}
+	var ms members
+	if err := s.members(&ms, 1); err != nil {
+		return nil, jsonError(err)
 	}
-	ms := make([]jsonMember, 0, len(m))
-	for _, k := range sortedKeys(m) {
-		ms = append(ms, jsonMember{k, m[k]})
+	if s.peek() != 0 {
+		return nil, jsonError(s.errorf("invalid character %s after object", quoteChar(raw[s.pos])))
 	}
-	return ms, nil
+	out := make([]jsonMember, len(ms.list))
+	for i := range ms.list {
+		m := &ms.list[i]
+		out[i] = jsonMember{string(ms.key(m)), ms.value(m).raw}
+	}
+	slices.SortFunc(out, func(a, b jsonMember) int { return strings.Compare(a.key, b.key) })
+	return out, nil
 }
 
-// jsonArray returns the elements of the JSON array raw, or nil for null.
+// jsonArray returns the elements of the JSON array raw (parts of it), or
+// nil for null.
 func jsonArray(raw []byte) ([]json.RawMessage, error) {
 	switch jsonKind(raw) {
 	case "null":
@@ -67,11 +78,29 @@ func jsonArray(raw []byte) ([]json.RawMessage, error) {
 	default:
 		return nil, fmt.Errorf("must be a list, got JSON %s", jsonKind(raw))
 	}
+	s := scanner{data: raw}
 	out := []json.RawMessage{}
-	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, fmt.Errorf("malformed JSON: %w", err)
+	err := s.array(func(int) error {
+		v, err := s.value(1)
+		out = append(out, v.raw)
+		return err
+	})
+	if err == nil && s.peek() != 0 {
+		err = s.errorf("invalid character %s after array", quoteChar(raw[s.pos]))
+	}
+	if err != nil {
+		return nil, jsonError(err)
 	}
 	return out, nil
+}
+
+// jsonError words a fault of the JSON's syntax.
+func jsonError(err error) error {
+	var se *scanError
+	if errors.As(err, &se) {
+		return fmt.Errorf("malformed JSON: %s", se.msg)
+	}
+	return err
 }
 
 // jsonString reads a JSON string into *dst, or nil for null.
@@ -97,9 +126,11 @@ func jsonNumber(raw []byte) (float64, error) {
 	if k := jsonKind(raw); k != "number" {
 		return 0, fmt.Errorf("must be a number, got JSON %s", k)
 	}
-	text := string(bytes.TrimSpace(raw))
+	num := bytes.TrimSpace(raw)
+	s := scanner{data: num}
+	text := string(num)
 	v, err := strconv.ParseFloat(text, 64)
-	if err != nil || math.IsInf(v, 0) || !json.Valid(raw) {
+	if err != nil || math.IsInf(v, 0) || s.skipNumber() != nil || s.pos != len(num) {
 		return 0, fmt.Errorf("must be a number, got JSON number %s", text)
 	}
 	return v, nil
