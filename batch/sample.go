@@ -22,6 +22,10 @@ type SampleSpec struct {
 	ID string
 	// Measures to ask for; empty means npv.
 	Measures []string
+	// Scenarios, when above 0, adds as many scenarios (wire format
+	// section 1c), each a random day's move of every curve and underlying,
+	// and a risk block asking for VaR at 99% and ES at 97.5%.
+	Scenarios int
 }
 
 // SampleTypes lists the kinds Sample makes.
@@ -69,6 +73,9 @@ func Sample(spec SampleSpec) ([]byte, error) {
 	if spec.N < 0 {
 		return nil, fmt.Errorf("batch: sample of %d trades", spec.N)
 	}
+	if spec.Scenarios < 0 || spec.Scenarios > MaxScenarios {
+		return nil, fmt.Errorf("batch: sample of %d scenarios: want 0 to %d", spec.Scenarios, MaxScenarios)
+	}
 	rng := rand.New(rand.NewPCG(spec.Seed, uint64(spec.N)))
 	b := make([]byte, 0, 512+160*spec.N)
 	b = append(b, '{')
@@ -102,7 +109,29 @@ func Sample(spec SampleSpec) ([]byte, error) {
 		b = append(b, "\n"...)
 		b = gen(b, i, rng)
 	}
-	return append(b, "\n]}\n"...), nil
+	b = append(b, "\n]"...)
+	if spec.Scenarios > 0 {
+		b = appendSampleScenarios(b, spec.Scenarios, rand.New(rand.NewPCG(spec.Seed, ^uint64(spec.Scenarios))))
+	}
+	return append(b, "}\n"...), nil
+}
+
+// appendSampleScenarios appends n scenarios, as a day's moves: every
+// curve shifted in parallel (8 bp a day, one standard deviation), every
+// underlying's spot by 2% and vol by 5% (relative), and a risk block.
+func appendSampleScenarios(b []byte, n int, rng *rand.Rand) []byte {
+	num := func(sd float64) []byte {
+		return strconv.AppendFloat(nil, math.Round(rng.NormFloat64()*sd*1e6)/1e6, 'g', -1, 64)
+	}
+	b = append(b, `,"scenarios":[`...)
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = fmt.Appendf(b, "\n{\"id\":\"s%05d\",\"curves\":{\"*\":{\"parallel\":%s}},\"underlyings\":{\"*\":{\"spotRel\":%s,\"volRel\":%s}}}",
+			i+1, num(0.0008), num(0.02), num(0.05))
+	}
+	return append(b, "\n],\"risk\":{\"var\":[0.99],\"es\":[0.975]}"...)
 }
 
 // sampleGen appends trade i's JSON to b.

@@ -81,6 +81,8 @@ func TestGenRejectsBadValues(t *testing.T) {
 		{[]string{"--measures", "npv,bogus"}, `pricefn gen: --measures "npv,bogus": pricing: unknown measure "bogus" (valid: npv, npvStdErr, delta`},
 		{[]string{"--measures", "npv,"}, `--measures "npv,": pricing: unknown measure ""`},
 		{[]string{"--type", "exotic"}, `pricefn gen: --type "exotic": want one of european, european-put`},
+		{[]string{"--scenarios", "-1"}, "pricefn gen: --scenarios -1: want 0 to 10000 scenarios"},
+		{[]string{"--scenarios", "10001"}, "--scenarios 10001: want 0 to 10000 scenarios"},
 	} {
 		code, stdout, stderr := runCmd(t, append([]string{"gen"}, c.args...)...)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, c.want) || !strings.Contains(stderr, "Run 'pricefn gen -h'") {
@@ -92,6 +94,57 @@ func TestGenRejectsBadValues(t *testing.T) {
 	code, stdout, stderr := runCmd(t, "gen", "-n", "1", "--measures", "npv, delta,npv")
 	if code != 0 || !strings.Contains(stdout, `"measures":["npv","delta"]`) {
 		t.Errorf("gen --measures 'npv, delta,npv': exit %d, stderr %q, batch %.200s", code, stderr, stdout)
+	}
+}
+
+// TestGenScenarios: gen --scenarios writes a risk run that prices: one
+// result per scenario, ordered, VaR and ES at the asked confidences, and
+// the same trades as without scenarios.
+func TestGenScenarios(t *testing.T) {
+	dir := t.TempDir()
+	plain, risk := filepath.Join(dir, "plain.json"), filepath.Join(dir, "risk.json")
+	if code, _, stderr := runCmd(t, "gen", "-n", "20", "--out", plain); code != 0 {
+		t.Fatalf("gen: exit %d: %s", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, "gen", "-n", "20", "--scenarios", "250", "--out", risk); code != 0 {
+		t.Fatalf("gen --scenarios: exit %d: %s", code, stderr)
+	}
+	code, stdout, stderr := runCmd(t, "price", risk)
+	if code != 0 {
+		t.Fatalf("price: exit %d: %s", code, stderr)
+	}
+	var rs struct {
+		Results   []json.RawMessage `json:"results"`
+		Scenarios []struct {
+			ID  string  `json:"id"`
+			PnL float64 `json:"pnl"`
+		} `json:"scenarios"`
+		Risk struct {
+			VaR map[string]float64 `json:"var"`
+			ES  map[string]float64 `json:"es"`
+		} `json:"risk"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rs); err != nil {
+		t.Fatal(err)
+	}
+	if len(rs.Results) != 20 || len(rs.Scenarios) != 250 || rs.Scenarios[0].ID != "s00001" || rs.Scenarios[249].ID != "s00250" {
+		t.Fatalf("%d results, %d scenarios (%+v ...)", len(rs.Results), len(rs.Scenarios), rs.Scenarios[:1])
+	}
+	moved := 0
+	for _, s := range rs.Scenarios {
+		if s.PnL != 0 {
+			moved++
+		}
+	}
+	if v, e := rs.Risk.VaR["0.99"], rs.Risk.ES["0.975"]; moved < 240 || !(v > 0) || !(e >= v*0.9) {
+		t.Errorf("%d scenarios moved the portfolio; VaR99 %v, ES97.5 %v", moved, v, e)
+	}
+	_, base, _ := runCmd(t, "price", plain)
+	var b struct {
+		Results []json.RawMessage `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(base), &b); err != nil || string(b.Results[7]) != string(rs.Results[7]) {
+		t.Errorf("the trades differ with scenarios: %s vs %s (%v)", b.Results[7], rs.Results[7], err)
 	}
 }
 

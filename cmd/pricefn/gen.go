@@ -26,9 +26,10 @@ func runGen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	seed := fs.Uint64("seed", 1, "seed of the trade terms")
 	id := fs.String("id", "", "batch id (default: none, the engine assigns one)")
 	measures := fs.String("measures", "", "comma-separated measures, e.g. npv,delta (default npv)")
+	scenarios := fs.Int("scenarios", 0, fmt.Sprintf("add this many scenarios (random daily moves of every curve and underlying, 0 to %d) and ask for VaR 99%% and ES 97.5%%", batch.MaxScenarios))
 	out := fs.String("out", "", "write the batch to this file instead of stdout")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: pricefn gen [flags]\n\nWrites a sample batch of N trades of one kind, for load tests.\n\nflags:")
+		fmt.Fprintln(stderr, "usage: pricefn gen [flags]\n\nWrites a sample batch of N trades of one kind, for load tests, with\nscenarios for a risk run if asked.\n\nflags:")
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil || fs.NArg() > 0 {
@@ -43,7 +44,10 @@ func runGen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if *n < 0 || *n > maxGenTrades {
 		return usagef("-n %d: want 0 to %d trades", *n, maxGenTrades)
 	}
-	spec := batch.SampleSpec{Type: *typ, N: *n, Seed: *seed, ID: *id}
+	if *scenarios < 0 || *scenarios > batch.MaxScenarios {
+		return usagef("--scenarios %d: want 0 to %d scenarios", *scenarios, batch.MaxScenarios)
+	}
+	spec := batch.SampleSpec{Type: *typ, N: *n, Seed: *seed, ID: *id, Scenarios: *scenarios}
 	if *measures != "" {
 		ms, err := parseMeasures(*measures)
 		if err != nil {
