@@ -116,6 +116,15 @@ Checks a Trigger's attempt timeout against its subscriber's timeoutSeconds
 
 {{/* Extra env of a Service (dict "s" SETTINGS), sorted by name. */}}
 {{- define "pricefn.extraEnv" -}}
+{{- $mem := .s.resources.limits.memory | default "" | toString }}
+{{- $mi := 0 }}
+{{- if hasSuffix "Gi" $mem }}{{ $mi = mul (trimSuffix "Gi" $mem | atoi) 1024 }}{{ else if hasSuffix "Mi" $mem }}{{ $mi = trimSuffix "Mi" $mem | atoi }}{{ end }}
+{{- if and $mi (not (hasKey .s.env "GOMEMLIMIT")) }}
+# The Go heap's soft limit, 90% of the container's memory limit: the
+# collector works harder near it instead of the kernel killing the pod.
+- name: GOMEMLIMIT
+  value: {{ printf "%dMiB" (div (mul $mi 9) 10) | quote }}
+{{- end }}
 {{- range $k, $v := .s.env }}
 - name: {{ $k }}
   value: {{ $v | toString | quote }}
