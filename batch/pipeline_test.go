@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/pricing"
 )
 
 // mixedBatch is a batch of equity and rates trades on a mixed market, with
@@ -114,6 +116,21 @@ func TestChunkTotals(t *testing.T) {
 	if rt := batch.ChunkTotals(nil, nil); len(rt) != 1 || len(rt[""]) != 0 {
 		t.Errorf("no results: %v", rt)
 	}
+	// Two npvs of 1e308 add past float64: that sum is left out, the rest
+	// stays (and the totals encode).
+	huge := make([]batch.TradeResult, 2)
+	for i := range huge {
+		huge[i].ID = fmt.Sprint("H", i)
+		huge[i].SetValue(pricing.NPV, 1e308)
+		huge[i].SetValue(pricing.Delta, 0.5)
+	}
+	ht := batch.ChunkTotals(huge, []string{"ACME", "ACME"})
+	if _, ok := ht[""]["npv"]; ok || ht[""]["delta"] != 1 || ht["ACME"]["delta"] != 1 {
+		t.Errorf("overflowing totals %v", ht)
+	}
+	if _, err := json.Marshal(ht); err != nil {
+		t.Error(err)
+	}
 }
 
 // TestScanResults: the scan of encoded results gives the ids, the failed
@@ -167,6 +184,13 @@ func TestScanResults(t *testing.T) {
 		`[{"id":3}]`:                       "result 0: id must be a string",
 		`[{"id":"A","id":"B"}]`:            `result 0: duplicate key "id"`,
 		`[{"id":"A"},{"id":"B","npvv":1}]`: `result 1: unknown key "npvv"`,
+		`[{"id":"A","npv":"x"}]`:           "result 0: npv must be a JSON number, got JSON string",
+		`[{"id":"A","npv":null}]`:          "result 0: npv must be a JSON number, got JSON null",
+		`[{"id":"A","cashflows":7}]`:       "result 0: cashflows must be a JSON array, got JSON number",
+		`[{"id":"A","scenarioNpv":{}}]`:    "result 0: scenarioNpv must be a JSON array, got JSON object",
+		`[{"id":"A","error":5}]`:           "result 0: error must be a non-empty string, got JSON number",
+		`[{"id":"A","error":null}]`:        "result 0: error must be a non-empty string, got JSON null",
+		`[{"id":"A","error":""}]`:          "result 0: error must be a non-empty string, got JSON string",
 		`[{"id":"A","npv":1e}]`:            "malformed JSON",
 		`[{"id":"A"}] x`:                   "unexpected data",
 		`[{"id":"A","npv":[1,2,}]`:         "malformed JSON",

@@ -19,7 +19,8 @@ const encodeBlock = 2048
 // are written in order as they are done: the results are never all in
 // memory, decoded or encoded, and their encoding (most of a cheap batch's
 // time: shortest float formatting) takes every core. A batch with
-// scenarios is priced by Price and written whole.
+// scenarios is priced by Price and written whole. On an error (ctx ends,
+// w fails) what was written is left unterminated, not a document.
 func PriceTo(ctx context.Context, b *Batch, opt Options, w io.Writer) error {
 	j, err := CompileWith(b, opt.Engines)
 	if err != nil {
@@ -42,7 +43,7 @@ func PriceTo(ctx context.Context, b *Batch, opt Options, w io.Writer) error {
 	}
 	rw := NewResultsWriter(w, b.ID)
 	if err := j.priceTo(ctx, opt, rw); err != nil {
-		rw.Close()
+		rw.Abort() // what was written stays unterminated: not a document
 		return err
 	}
 	return rw.Close()
@@ -50,6 +51,9 @@ func PriceTo(ctx context.Context, b *Batch, opt Options, w io.Writer) error {
 
 // priceTo prices the job's trades into rw, in blocks (PriceTo).
 func (j *Job) priceTo(ctx context.Context, opt Options, rw *ResultsWriter) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("batch: pricing %s: %w", j.ID, err)
+	}
 	n := len(j.trades)
 	blocks := (n + encodeBlock - 1) / encodeBlock
 	workers := opt.Workers
@@ -105,6 +109,10 @@ func (j *Job) priceTo(ctx context.Context, opt Options, rw *ResultsWriter) error
 	}
 	var err error
 	for k := 0; k < blocks && err == nil; k++ {
+		if ctx.Err() != nil { // ended while a block was written
+			err = fmt.Errorf("batch: pricing %s: %w", j.ID, ctx.Err())
+			break
+		}
 		select {
 		case r := <-done[k]:
 			err = r.err

@@ -3,6 +3,7 @@ package batch_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -59,9 +60,31 @@ func TestPriceToMatchesPrice(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if err := batch.PriceTo(ctx, b, batch.Options{}, &bytes.Buffer{}); !errors.Is(err, context.Canceled) {
-		t.Errorf("cancelled: %v", err)
+	var none bytes.Buffer
+	if err := batch.PriceTo(ctx, b, batch.Options{}, &none); !errors.Is(err, context.Canceled) || none.Len() != 0 {
+		t.Errorf("cancelled: %v, %d bytes written", err, none.Len())
 	}
+	// Cancelled once the first results are out: what was written is not
+	// a document a reader could take for all the results.
+	ctx, cancel = context.WithCancel(context.Background())
+	part := &cancellingWriter{cancel: cancel}
+	if err := batch.PriceTo(ctx, b, batch.Options{Workers: 1}, part); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled midway: %v", err)
+	}
+	if part.Len() == 0 || json.Valid(part.Bytes()) {
+		t.Errorf("cancelled midway: %d bytes written, valid JSON %v", part.Len(), json.Valid(part.Bytes()))
+	}
+}
+
+// cancellingWriter cancels its context at its first write.
+type cancellingWriter struct {
+	bytes.Buffer
+	cancel func()
+}
+
+func (w *cancellingWriter) Write(p []byte) (int, error) {
+	w.cancel()
+	return w.Buffer.Write(p)
 }
 
 type failingWriter struct{}

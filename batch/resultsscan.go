@@ -28,8 +28,9 @@ type ResultsScan struct {
 // error, and rebuilds the run. It is the aggregator's check of a chunk
 // (ids and count against the batch's record) at a fraction of a full
 // decode (BenchmarkScanResults). A result that is not an object, has no
-// string id, gives a key twice or a key no result has is an error naming
-// its index.
+// string id, gives a key twice, a key no result has or a value of the
+// wrong kind (a measure not a number, an empty error) is an error naming
+// its index: what is stored is what a client's strict decoder reads.
 func ScanResults(data []byte) (ResultsScan, error) {
 	var out ResultsScan
 	if len(data) > maxDocument {
@@ -72,10 +73,17 @@ func ScanResults(data []byte) (ResultsScan, error) {
 				}
 				id, hasID = v.text(), true
 			case "error":
+				if v := ms.value(m); v.kind != kindString || len(v.raw) == 2 {
+					return fmt.Errorf("result %d: error must be a non-empty string, got JSON %s", i, v.kindName())
+				}
 				out.Failed++
 			default:
-				if !resultKey(ms.key(m)) {
+				kind, ok := resultKind(ms.key(m))
+				if !ok {
 					return fmt.Errorf("result %d: unknown key %q", i, ms.key(m))
+				}
+				if v := ms.value(m); v.kind != kind {
+					return fmt.Errorf("result %d: %s must be a JSON %s, got JSON %s", i, ms.key(m), value{kind: kind}.kindName(), v.kindName())
 				}
 			}
 		}
@@ -131,18 +139,19 @@ func ScanResultsDocument(doc []byte) (ResultsScan, error) {
 	return ScanResults(rs)
 }
 
-// resultKey reports whether key is one a result may have besides id and
-// error: a measure or scenarioNpv.
-func resultKey(key []byte) bool {
-	if string(key) == "scenarioNpv" {
-		return true
+// resultKind returns the JSON kind of the value of key in a result
+// besides id and error: a number for a measure, an array for cashflows
+// and scenarioNpv; false for a key no result has.
+func resultKind(key []byte) (byte, bool) {
+	if string(key) == "scenarioNpv" || string(key) == pricing.Cashflows.String() {
+		return kindArray, true
 	}
 	for m := pricing.Measure(0); m.Valid(); m++ {
 		if m.String() == string(key) {
-			return true
+			return kindNumber, true
 		}
 	}
-	return false
+	return 0, false
 }
 
 // AppendResultsArray appends rs to b as a JSON array, each result on a

@@ -90,6 +90,22 @@ func (rw *ResultsWriter) WriteEncoded(run []byte) error {
 	return rw.err
 }
 
+// Abort gives the writer's buffer back without ending the document: what
+// was written is left unterminated, so that a reader cannot take a part
+// of the results for all of them. Close after Abort writes nothing.
+func (rw *ResultsWriter) Abort() {
+	if rw.ended {
+		return
+	}
+	rw.ended = true
+	if rw.err == nil {
+		rw.err = errWriterClosed
+	}
+	rw.w.Reset(nil)
+	writerPool.Put(rw.w)
+	rw.w = nil
+}
+
 // Close ends the document (and a final newline) and flushes it.
 func (rw *ResultsWriter) Close() error {
 	if rw.ended {

@@ -1,6 +1,10 @@
 package batch
 
-import "github.com/pricefn/pricefn/pricing"
+import (
+	"math"
+
+	"github.com/pricefn/pricefn/pricing"
+)
 
 // TotalMeasures are the measures a chunk's totals sum: the amounts that
 // add up over a portfolio.
@@ -10,7 +14,8 @@ var TotalMeasures = [...]pricing.Measure{pricing.NPV, pricing.Delta, pricing.Gam
 // priced (an error result adds nothing), for all trades under the key ""
 // and per underlying under its name: underlyings[k] is the underlying of
 // result k ("" or missing for a trade without one, as rates trades, which
-// count in "" only). A measure no result set is absent. The pricer computes
+// count in "" only). A measure no result set is absent, and so is one
+// whose sum overflows float64. The pricer computes
 // it where the results are made (Batch.Underlyings gives the chunk's); the
 // sums are those the aggregator's status adds chunk by chunk in index
 // order.
@@ -69,8 +74,10 @@ func (s *totals) add(r *pricing.Result) {
 func (s *totals) named() map[string]float64 {
 	out := make(map[string]float64, numTotals)
 	for i, m := range TotalMeasures {
-		if s.set&(1<<i) != 0 {
-			out[m.String()] = s.sum[i]
+		// A sum past float64's range is left out: JSON has no infinity,
+		// and the chunk's results must still be told.
+		if v := s.sum[i]; s.set&(1<<i) != 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
+			out[m.String()] = v
 		}
 	}
 	return out

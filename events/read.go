@@ -11,27 +11,36 @@ import (
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 )
 
-// ReadData reads r to its end into a slice of exactly its size. An event
+// ReadData reads r to its end into a slice of its size. An event
 // body is megabytes (a chunk's batch or results): read by io.ReadAll or a
 // growing bytes.Buffer it costs about twice its size in allocations, each
 // of them cleared, and a copy per doubling. ReadData reads into a buffer
 // kept from earlier reads (bodies up to maxPooledBuffer) and copies what it
-// read out once. Nothing is sized from what the sender declares.
+// read out once (a body past maxPooledBuffer is returned in the buffer it
+// grew in). Nothing is sized from what the sender declares.
 func ReadData(r io.Reader) ([]byte, error) {
 	buf := bufferPool.Get().(*bytes.Buffer)
-	defer func() {
-		if buf.Cap() <= maxPooledBuffer {
-			buf.Reset()
-			bufferPool.Put(buf)
-		}
-	}()
 	if _, err := buf.ReadFrom(r); err != nil {
+		release(buf)
 		return nil, err
 	}
+	if buf.Cap() > maxPooledBuffer {
+		// Not kept for the next read: its bytes are the data, no copy.
+		return buf.Bytes(), nil
+	}
+	defer release(buf)
 	if buf.Len() == 0 {
 		return nil, nil
 	}
 	return bytes.Clone(buf.Bytes()), nil
+}
+
+// release gives buf back to the pool when it is small enough to keep.
+func release(buf *bytes.Buffer) {
+	if buf.Cap() <= maxPooledBuffer {
+		buf.Reset()
+		bufferPool.Put(buf)
+	}
 }
 
 // maxPooledBuffer bounds the buffers ReadData keeps for the next read: a

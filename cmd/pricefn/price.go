@@ -64,8 +64,12 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
+	mode := os.FileMode(0o644) // as --out always wrote; a file replaced keeps its own
+	if fi, serr := os.Stat(*out); serr == nil && fi.Mode().IsRegular() {
+		mode = fi.Mode().Perm()
+	}
 	if err == nil {
-		err = os.Chmod(f.Name(), 0o644)
+		err = os.Chmod(f.Name(), mode)
 	}
 	if err == nil {
 		err = os.Rename(f.Name(), *out)

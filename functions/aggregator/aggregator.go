@@ -234,7 +234,12 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	// and errors, not decoded.
 	sc, err := batch.ScanResults(c.Results)
 	if err == nil && c.Totals[""] == nil {
-		err = errors.New("chunk.priced without totals")
+		// A pricer of an earlier release sends no totals: the results'
+		// own, then, overall only (the chunk does not name underlyings).
+		var rs []batch.TradeResult
+		if rs, err = c.DecodeResults(); err == nil {
+			c.Totals = batch.ChunkTotals(rs, nil)
+		}
 	}
 	if err != nil {
 		f.metrics.reject(rejectMalformed)
@@ -344,13 +349,16 @@ func (f *Function) dead(ctx context.Context, e event.Event, reason string) error
 		Attempt int    `json:"attempt"`
 		Index   *int   `json:"index"`
 		Digest  string `json:"digest"`
+		// RequestedAt is when ingress sent the chunk (the timeline's).
+		RequestedAt time.Time `json:"requestedAt"`
 	}
 	if err := json.Unmarshal(e.Data(), &c); err != nil || c.BatchID == "" || c.Index == nil {
 		return host.Errorf(http.StatusBadRequest, "aggregator: dead-lettered %s %s without batchId and index", e.Type(), e.ID())
 	}
 	index, attempt, ref := *c.Index, attemptOf(c.Attempt), refOf(e, c.BatchID)
 	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", index).Str(events.ExtTraceParent, traceParent(e)).Logger()
-	upd, err := f.opt.Store.Put(ctx, ref, c.Digest, attempt, store.Chunk{Index: index, State: store.ChunkDead, Reason: reason, ArrivedAt: f.opt.Now().UTC()})
+	upd, err := f.opt.Store.Put(ctx, ref, c.Digest, attempt, store.Chunk{Index: index, State: store.ChunkDead, Reason: reason,
+		RequestedAt: c.RequestedAt, ArrivedAt: f.opt.Now().UTC()})
 	if err != nil {
 		return f.storeError(err, log, fmt.Sprintf("dead-lettered chunk %d of batch %s", index, c.BatchID))
 	}

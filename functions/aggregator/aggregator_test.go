@@ -372,6 +372,39 @@ func TestUnknownBatch(t *testing.T) {
 	}
 }
 
+// TestChunkWithoutTotals: a chunk.priced of a pricer of an earlier
+// release (compact results, no totals) is recorded, its totals taken from
+// its results: the aggregator is upgraded before the pricers.
+func TestChunkWithoutTotals(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	c, rs := resultsOf(t, pricedEvent(t, "b1", 0))
+	c.Totals = nil
+	c.Results, _ = json.Marshal(rs) // compact, as encoding/json wrote it
+	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, "old", "b1", c))
+	st := f.status(t, "b1")
+	if st.ChunksDone != 1 || st.Priced != 3 || st.Totals.All["npv"] != 3 || st.Totals.All["delta"] != 1.5 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// TestTotalsOverflow: chunks whose npv totals add past float64 leave that
+// total out of the status, which is still served with the others.
+func TestTotalsOverflow(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	for i := range offsets {
+		c, rs := resultsOf(t, pricedEvent(t, "b1", i))
+		rs[len(rs)-1].SetValue(pricing.NPV, 1e308) // each chunk's total finite
+		c = withResults(t, c, rs)
+		f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, fmt.Sprint("big/", i), "b1", c))
+	}
+	st := f.status(t, "b1")
+	if _, ok := st.Totals.All["npv"]; ok || st.Totals.All["delta"] != 3 || st.State != api.StateCompleted {
+		t.Fatalf("status %+v", st)
+	}
+}
+
 func TestMalformedEventsStoreNothing(t *testing.T) {
 	f := newFixture(t)
 	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
@@ -379,8 +412,6 @@ func TestMalformedEventsStoreNothing(t *testing.T) {
 	rs[1].ID = "T9"
 	wrongIDs := mustEvent(t, events.TypeChunkPriced, "x", "b1", withResults(t, c, rs))
 	short := mustEvent(t, events.TypeChunkPriced, "y", "b1", withResults(t, c, rs[:2]))
-	noTotals := withResults(t, c, rs)
-	noTotals.Totals = nil
 
 	notJSON := cloudevents.NewEvent()
 	notJSON.SetType(events.TypeChunkPriced)
@@ -393,7 +424,6 @@ func TestMalformedEventsStoreNothing(t *testing.T) {
 	cases := map[string]event.Event{
 		"wrong trade ids":       wrongIDs,
 		"too few results":       short,
-		"no totals":             mustEvent(t, events.TypeChunkPriced, "t", "b1", noTotals),
 		"index out of range":    mustEvent(t, events.TypeChunkPriced, "w", "b1", events.ChunkPriced{BatchID: "b1", Index: 7, Chunks: 3}),
 		"text data":             notJSON,
 		"unknown result field":  badJSON,
@@ -430,12 +460,15 @@ func TestMalformedEventsStoreNothing(t *testing.T) {
 
 // deadLetter is chunk i's chunk.requested as the broker dead-letters it.
 func deadLetter(t *testing.T, id string, i int) event.Event {
-	e := mustEvent(t, events.TypeChunkRequested, fmt.Sprintf("%s/chunk/%d", id, i), id, map[string]any{"batchId": id, "index": i})
+	e := mustEvent(t, events.TypeChunkRequested, fmt.Sprintf("%s/chunk/%d", id, i), id, map[string]any{"batchId": id, "index": i, "requestedAt": sentAt})
 	e.SetExtension("knativeerrordest", "http://pricer/")
 	e.SetExtension("knativeerrorcode", "500")
 	e.SetExtension("knativeerrordata", "cHJpY2VyOiBvdXQgb2YgbWVtb3J5") // "pricer: out of memory"
 	return e
 }
+
+// sentAt is when ingress sent the chunks of deadLetter's events.
+var sentAt = submitAt.Add(3 * time.Millisecond)
 
 func TestDeadLetteredChunkMakesPartial(t *testing.T) {
 	f := newFixture(t)
@@ -462,6 +495,15 @@ func TestDeadLetteredChunkMakesPartial(t *testing.T) {
 	cs := f.completions(t)
 	if len(cs) != 1 || cs[0].State != api.StatePartial || strings.Join(cs[0].MissingTradeIDs, ",") != "T3,T4" {
 		t.Fatalf("completions %+v", cs)
+	}
+	// The dead chunk's timeline says when ingress sent it.
+	_, body = f.get(t, "/batches/b1?timeline=true")
+	var tl aggregator.Status
+	if err := json.Unmarshal([]byte(body), &tl); err != nil || len(tl.Timeline) != 3 {
+		t.Fatalf("timeline %v: %s", err, body)
+	}
+	if c := tl.Timeline[1]; c.State != "dead" || c.RequestedAt == nil || !c.RequestedAt.Equal(sentAt) {
+		t.Errorf("dead chunk's timeline %+v, want it sent at %s", c, sentAt)
 	}
 }
 

@@ -1,8 +1,11 @@
 package aggregator
 
 import (
+	"maps"
+	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -35,6 +38,14 @@ type (
 func merge(s, o Sums) {
 	for k, v := range o {
 		s[k] += v
+	}
+}
+
+// dropOverflows removes the sums of t that overflowed float64: JSON has
+// no infinity, and the status must still be served.
+func dropOverflows(t *Totals) {
+	for _, s := range append([]Sums{t.All}, slices.Collect(maps.Values(t.ByUnderlying))...) {
+		maps.DeleteFunc(s, func(_ string, v float64) bool { return math.IsInf(v, 0) || math.IsNaN(v) })
 	}
 }
 
@@ -108,6 +119,7 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 	}
 	s.Timings.DurationSeconds = end.Sub(sum.SubmittedAt).Seconds()
 	s.State = sum.State() // also for a batch of no chunks
+	dropOverflows(&s.Totals)
 	return s
 }
 

@@ -66,6 +66,9 @@ type EngineOptions struct {
 	Store store.Store
 	// Guard checks events and tokens; nil admits everything.
 	Guard *auth.Guard
+	// Profiles serves net/http/pprof's CPU profile and index on the
+	// internal handler, which must then listen on loopback only.
+	Profiles bool
 }
 
 // NewEngine builds the pipeline. The broker's workers start at once; stop
@@ -108,9 +111,10 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 	in.Handle("POST /ingress/{$}", host.Events(host.Guarded(g, e.Ingress), ilog))
 	in.Handle("/pricer/", http.StripPrefix("/pricer", PricerRoutes(e.Pricer, plog, g)))
 	in.Handle("/aggregator/", http.StripPrefix("/aggregator", e.Aggregator.Routes(alog, g)))
-	// Profiles of the whole engine, on the loopback address only.
-	in.HandleFunc("/debug/pprof/", pprof.Index)
-	in.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	if opt.Profiles {
+		in.HandleFunc("/debug/pprof/", pprof.Index)
+		in.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	}
 	e.Internal = in
 
 	e.Gateway = APIRoutes(e.Ingress, e.Aggregator, g)
@@ -162,7 +166,13 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	if c.Store.Memory() {
 		log.Info().Msg("batch state in memory: lost when this process stops (--store redis://HOST:PORT/DB keeps it)")
 	}
-	eng, err := NewEngine(EngineOptions{InternalURL: "http://" + internal.Addr().String(), Config: c, Log: log, Registerer: reg, Store: st, Guard: guard})
+	// Profiles of the whole engine, when only this machine can ask.
+	loopback := false
+	if a, ok := internal.Addr().(*net.TCPAddr); ok {
+		loopback = a.IP.IsLoopback()
+	}
+	eng, err := NewEngine(EngineOptions{InternalURL: "http://" + internal.Addr().String(), Config: c, Log: log, Registerer: reg, Store: st, Guard: guard,
+		Profiles: loopback})
 	if err != nil {
 		internal.Close()
 		public.Close()

@@ -117,3 +117,21 @@ func TestGatewayRoutes(t *testing.T) {
 		t.Errorf("gateway serves /dead-letter: %d", resp.StatusCode)
 	}
 }
+
+// TestProfilesOnlyWhenAsked: the internal handler serves pprof when the
+// engine is told its internal address is loopback, and not otherwise.
+func TestProfilesOnlyWhenAsked(t *testing.T) {
+	for _, profiles := range []bool{false, true} {
+		eng, err := launch.NewEngine(launch.EngineOptions{InternalURL: "http://127.0.0.1:1", Log: zerolog.Nop(),
+			Registerer: prometheus.NewRegistry(), Profiles: profiles})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := httptest.NewRecorder()
+		eng.Internal.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/debug/pprof/", nil))
+		if served := rec.Code == http.StatusOK && strings.Contains(rec.Body.String(), "goroutine"); served != profiles {
+			t.Errorf("Profiles %v: GET /debug/pprof/ %d", profiles, rec.Code)
+		}
+		eng.Broker.Shutdown(context.Background())
+	}
+}
