@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Tenants", testTenants},
 		{"TenantLimits", testLimits},
 		{"Recent", testRecent},
+		{"ScenarioChunks", testScenarioChunks},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
@@ -476,5 +477,46 @@ func testRecent(t *testing.T, newStore NewFunc) {
 	}
 	if got := must(s.Recent(ctx, "beta", 10)); len(got) != 1 || got[0].ID != "o1" {
 		t.Errorf("recent of beta: %v", got)
+	}
+}
+
+// testScenarioChunks: chunks that share an offset (a risk run's scenario
+// chunks, batch.PlanChunks, then the base chunk of their trades) hold no
+// trades of their own; each keeps its outcome and its bytes, and the batch
+// is done when all are.
+func testScenarioChunks(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	b := sample("s1", 3, 3, time.Time{})
+	b.ChunkOffsets = []int{0, 0, 0}
+	claim(t, s, b)
+	sum := must(s.Summary(ctx, b.Ref))
+	for i, want := range [][2]int{{0, 0}, {0, 0}, {0, 3}} {
+		if lo, hi := sum.Bounds(i); lo != want[0] || hi != want[1] {
+			t.Errorf("bounds of chunk %d: [%d, %d), want %v", i, lo, hi, want)
+		}
+	}
+	if ids, err := s.Trades(ctx, b.Ref, 1, 0); err != nil || len(ids) != 0 {
+		t.Errorf("trades of a scenario chunk: %v %v, want none", ids, err)
+	}
+	if ids, err := s.Trades(ctx, b.Ref, 1, 2); err != nil || !slices.Equal(ids, []string{"T0", "T1", "T2"}) {
+		t.Errorf("trades of the base chunk: %v %v", ids, err)
+	}
+	sums := [][]byte{[]byte(`{"offset":0,"of":4,"scenarios":[]}`), []byte(`{"offset":2,"of":4,"scenarios":[]}`)}
+	for i, data := range sums {
+		if u := must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: i, State: store.ChunkPriced, Results: data})); u.Announce || u.Duplicate {
+			t.Errorf("scenario chunk %d: %+v", i, u)
+		}
+	}
+	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(2))); !u.Announce {
+		t.Errorf("the last chunk did not finish the batch: %+v", u)
+	}
+	for i, want := range append(sums, priced(2).Results) {
+		var got bytes.Buffer
+		if err := s.WriteResults(ctx, b.Ref, 1, i, &got); err != nil || got.String() != string(want) {
+			t.Errorf("chunk %d's bytes %q (%v), want %q", i, got.String(), err, want)
+		}
+	}
+	if st := must(s.Summary(ctx, b.Ref)).State(); st != store.StateCompleted {
+		t.Errorf("state %s, want completed", st)
 	}
 }
