@@ -53,3 +53,17 @@ func TestToEventReadsDataOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestReadDataLarge: a body past the pooled buffers' size is read whole,
+// and a small one after it is not mixed with it.
+func TestReadDataLarge(t *testing.T) {
+	big := bytes.Repeat([]byte("0123456789abcdef"), (17<<20)/16+3)
+	got, err := events.ReadData(bytes.NewReader(big))
+	if err != nil || !bytes.Equal(got, big) {
+		t.Fatalf("%d bytes read as %d (%v)", len(big), len(got), err)
+	}
+	small, err := events.ReadData(bytes.NewReader([]byte("tail")))
+	if err != nil || string(small) != "tail" || !bytes.Equal(got, big) {
+		t.Fatalf("then %q (%v), and the large body changed: %v", small, err, !bytes.Equal(got, big))
+	}
+}

@@ -214,3 +214,41 @@ func TestExamplesHaveNoBatchID(t *testing.T) {
 		}
 	}
 }
+
+// TestPriceOut: --out is written whole or not at all: a file it replaces
+// keeps its mode, a new one is 0644, and a batch that cannot be priced
+// leaves the file as it was.
+func TestPriceOut(t *testing.T) {
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "b.json"), filepath.Join(dir, "r.json")
+	if code, _, stderr := runCmd(t, "gen", "-n", "5", "--out", in); code != 0 {
+		t.Fatalf("gen: %s", stderr)
+	}
+	if code, _, stderr := runCmd(t, "price", "--out", out, in); code != 0 {
+		t.Fatalf("price: %s", stderr)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("new --out file: %v %v, want mode 0644", fi.Mode(), err)
+	}
+	if err := os.Chmod(out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runCmd(t, "price", "--out", out, in); code != 0 {
+		t.Fatalf("price again: %s", stderr)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("replaced --out file: %v %v, want its mode 0600 kept", fi.Mode(), err)
+	}
+	before, _ := os.ReadFile(out)
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"valuationDate":"2026-11-25","measures":["npvv"],"trades":[]}`), 0o644)
+	if code, _, _ := runCmd(t, "price", "--out", out, bad); code == 0 {
+		t.Fatal("a bad batch priced")
+	}
+	if after, _ := os.ReadFile(out); string(after) != string(before) {
+		t.Error("a failed price changed --out")
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".r.json.*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
