@@ -1,7 +1,6 @@
 package ingress
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"mime"
@@ -12,6 +11,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 )
 
@@ -98,10 +98,6 @@ func checkPlain(r *http.Request) error {
 	return nil
 }
 
-// initialBodyBuffer bounds the buffer allocated for a body before its
-// bytes arrive.
-const initialBodyBuffer = 64 << 10
-
 // servePlain takes a plain batch JSON body.
 func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 	if err := checkPlain(r); err != nil {
@@ -115,8 +111,8 @@ func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 	// The buffer grows with the bytes that arrive, never from a declared
 	// Content-Length alone: a client that announces 32 MB and sends
 	// nothing must not make the server hold 32 MB per connection.
-	buf := bytes.NewBuffer(make([]byte, 0, min(max(r.ContentLength, 0), initialBodyBuffer)+1))
-	if _, err := buf.ReadFrom(r.Body); err != nil {
+	body, err := events.ReadData(r.Body)
+	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			host.WriteError(w, host.TooLarge(tooBig.Limit))
@@ -125,7 +121,7 @@ func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 		host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: reading the batch: %w", err))
 		return
 	}
-	f.submit(w, r, Submission{Data: buf.Bytes(), TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context())})
+	f.submit(w, r, Submission{Data: body, TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context())})
 }
 
 // valQueryKinds maps the seed's metric names to the sample trades they
