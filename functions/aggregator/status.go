@@ -14,15 +14,6 @@ import (
 	"github.com/pricefn/pricefn/store"
 )
 
-// The states of a batch (wire format section 5).
-const (
-	StatePending   = api.StatePending
-	StateRunning   = api.StateRunning
-	StateCompleted = api.StateCompleted
-	StatePartial   = api.StatePartial
-	StateFailed    = api.StateFailed
-)
-
 // The status documents, defined with the rest of the public API's.
 type (
 	Status      = api.Status
