@@ -176,9 +176,10 @@ type Dev struct {
 	envErrs []error
 }
 
-// DefaultDevMemoryLimitMiB is the default soft limit of "pricefn dev"'s
-// heap: a million-trade batch runs in it (bench/README.md).
-const DefaultDevMemoryLimitMiB = 768
+// DefaultMemoryLimitMiB is the default soft limit of the heap of "pricefn
+// dev" and "pricefn price": a million-trade batch runs in it
+// (bench/README.md).
+const DefaultMemoryLimitMiB = 768
 
 // Flags defines the dev flags on fs, with defaults from env.
 func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
@@ -197,7 +198,7 @@ func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
 	shutdownFlag(fs, d, &c.ShutdownTimeout)
 	c.Log.Flags(fs, env)
 	c.Security.flags(fs, env)
-	fs.Int64Var(&c.MemoryLimitMiB, "memory-limit-mib", d.int64("PRICEFN_MEMORY_LIMIT_MIB", DefaultDevMemoryLimitMiB), "soft limit of the heap in MiB: the garbage collector works harder near it, so that a large batch stays within it; 0 none, and $GOMEMLIMIT, when set, wins ($PRICEFN_MEMORY_LIMIT_MIB)")
+	fs.Int64Var(&c.MemoryLimitMiB, "memory-limit-mib", d.int64("PRICEFN_MEMORY_LIMIT_MIB", DefaultMemoryLimitMiB), "soft limit of the heap in MiB: the garbage collector works harder near it, so that a large batch stays within it; 0 none, and $GOMEMLIMIT, when set, wins ($PRICEFN_MEMORY_LIMIT_MIB)")
 }
 
 // Check validates the parsed values.
