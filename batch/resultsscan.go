@@ -43,6 +43,35 @@ func ScanResults(data []byte) (ResultsScan, error) {
 		}
 		return out, fmt.Errorf("batch: results: want a JSON array, got %q", data[s.pos])
 	}
+	err := s.results(&out)
+	if err == nil && s.peek() != 0 {
+		err = errors.New("unexpected data after the results")
+	}
+	if err != nil {
+		return ResultsScan{}, resultsError(err)
+	}
+	return out, nil
+}
+
+// resultsError words a fault of a results array.
+func resultsError(err error) error {
+	var se *scanError
+	if errors.As(err, &se) {
+		return fmt.Errorf("batch: results: malformed JSON at byte %d: %s", se.off, se.msg)
+	}
+	return fmt.Errorf("batch: results: %w", err)
+}
+
+// results reads the results array at s.pos into out (ScanResults).
+func (s *scanner) results(out *ResultsScan) error {
+	if c := s.peek(); c != '[' {
+		v, err := s.value(1)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("want a JSON array, got JSON %s", v.kindName())
+	}
+	data := s.data
 	// The results as AppendResultsArray lays them out are their own run,
 	// data[first:end]: it is taken as it is, not copied, until (unless) an
 	// element sits elsewhere (the array was re-formatted), from which on
@@ -110,33 +139,25 @@ func ScanResults(data []byte) (ResultsScan, error) {
 		out.Run = append(out.Run, data[start:s.pos]...)
 		return nil
 	})
-	if err == nil && s.peek() != 0 {
-		err = errors.New("unexpected data after the results")
-	}
 	if err == nil && canonical {
 		out.Run = data[first:end:end]
 	}
-	if err != nil {
-		var se *scanError
-		if errors.As(err, &se) {
-			return ResultsScan{}, fmt.Errorf("batch: results: malformed JSON at byte %d: %s", se.off, se.msg)
-		}
-		return ResultsScan{}, fmt.Errorf("batch: results: %w", err)
-	}
-	return out, nil
+	return err
 }
 
 // ScanResultsDocument is ScanResults on the results of a results
-// document (Results.MarshalJSON, ResultsWriter).
+// document (Results.MarshalJSON, ResultsWriter), in the same one pass
+// over the document.
 func ScanResultsDocument(doc []byte) (ResultsScan, error) {
-	_, rs, err := SplitObject(doc, "results")
+	var out ResultsScan
+	found, err := scanMember(doc, "results", func(s *scanner) error { return s.results(&out) })
 	switch {
 	case err != nil:
-		return ResultsScan{}, fmt.Errorf("batch: results document: %w", err)
-	case rs == nil:
+		return ResultsScan{}, fmt.Errorf("batch: results document: %w", splitError(err))
+	case !found:
 		return ResultsScan{}, errors.New(`batch: results document: no "results"`)
 	}
-	return ScanResults(rs)
+	return out, nil
 }
 
 // resultKind returns the JSON kind of the value of key in a result

@@ -3,6 +3,7 @@ package batch
 import (
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // SplitObject reads the JSON object data in one validating pass (Decode's
@@ -78,34 +79,66 @@ func splitError(err error) error {
 // trades has none): what a client needs to match results to what it sent,
 // at a fraction of Decode's cost.
 func TradeIDs(doc []byte) ([]string, error) {
-	_, trades, err := SplitObject(doc, "trades")
-	if err != nil {
-		return nil, fmt.Errorf("batch: %w", err)
-	}
-	if trades == nil {
-		return nil, nil // Decode's to refuse
-	}
-	s := scanner{data: trades}
 	var ids []string
 	var ms members
-	err = s.array(func(i int) error {
-		if err := s.members(&ms, 2); err != nil {
-			return fmt.Errorf("trade %d: %w", i, err)
-		}
-		for k := range ms.list {
-			if m := &ms.list[k]; string(ms.key(m)) == "id" {
-				v := ms.value(m)
-				if v.kind != kindString {
-					return fmt.Errorf("trade %d: id must be a string, got JSON %s", i, v.kindName())
-				}
-				ids = append(ids, v.text())
-				return nil
+	_, err := scanMember(doc, "trades", func(s *scanner) error {
+		return s.array(func(i int) error {
+			if err := s.members(&ms, 2); err != nil {
+				return fmt.Errorf("trade %d: %w", i, err)
 			}
-		}
-		return fmt.Errorf("trade %d: no id", i)
+			for k := range ms.list {
+				if m := &ms.list[k]; string(ms.key(m)) == "id" {
+					v := ms.value(m)
+					if v.kind != kindString {
+						return fmt.Errorf("trade %d: id must be a string, got JSON %s", i, v.kindName())
+					}
+					ids = append(ids, v.text())
+					return nil
+				}
+			}
+			return fmt.Errorf("trade %d: no id", i)
+		})
 	})
 	if err != nil {
 		return nil, fmt.Errorf("batch: trades: %w", splitError(err))
 	}
 	return ids, nil
+}
+
+// scanMember reads the JSON object doc in one validating pass (no key
+// twice, nothing after it), handing the value of its member named key to
+// read, positioned at it, and checking the others. It reports whether the
+// member was there.
+func scanMember(doc []byte, key string, read func(s *scanner) error) (found bool, err error) {
+	if len(doc) > maxDocument {
+		return false, fmt.Errorf("%d bytes, more than the limit of %d", len(doc), maxDocument)
+	}
+	s := scanner{data: doc}
+	if c := s.peek(); c != '{' {
+		if c == 0 {
+			return false, errors.New("empty document")
+		}
+		v, err := s.value(0)
+		if err != nil {
+			return false, err
+		}
+		return false, fmt.Errorf("want a JSON object, got JSON %s", v.kindName())
+	}
+	var seen []string
+	err = s.object(func(k []byte) error {
+		if slices.Contains(seen, string(k)) {
+			return &duplicateKeyError{string(k)}
+		}
+		seen = append(seen, string(k))
+		if string(k) == key {
+			found = true
+			return read(&s)
+		}
+		_, err := s.value(1)
+		return err
+	})
+	if err == nil && s.peek() != 0 {
+		err = s.errorf("invalid character %s after top-level value", quoteChar(s.data[s.pos]))
+	}
+	return found, err
 }

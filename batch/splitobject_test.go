@@ -88,6 +88,8 @@ func TestTradeIDsAndResultsDocument(t *testing.T) {
 		`{"batchId":"b","results":[{}]}`:   "result 0: no id",
 		`{"batchId":"b","results":[]`:      "malformed JSON",
 		`{"batchId":"b","results":[]} [] `: "malformed JSON",
+		`{"results":[],"results":[]}`:      `duplicate key "results"`,
+		`{"results":{}}`:                   "want a JSON array, got JSON object",
 	} {
 		if _, err := batch.ScanResultsDocument([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ScanResultsDocument %s: error %v, want %q", in, err, want)

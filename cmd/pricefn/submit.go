@@ -67,10 +67,16 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	sentIDs, err := batch.TradeIDs(data)
-	if err != nil {
-		return fmt.Errorf("%s: not a batch: %w", name, err)
-	}
+	// The trade ids the results are checked against, read while the
+	// batch travels (a document that is not a batch is refused by the
+	// engine too, with its reason).
+	var sentIDs []string
+	idsRead := make(chan error, 1)
+	go func() {
+		var err error
+		sentIDs, err = batch.TradeIDs(data)
+		idsRead <- err
+	}()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()
 	s := &submitter{client: &http.Client{}, token: *token, progress: stderr, start: time.Now(), lostAfter: *lostAfter, heartbeat: *heartbeat}
@@ -104,6 +110,9 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	results, err := s.waitResults(ctx, statusURL)
 	if err != nil {
 		return fmt.Errorf("batch %s: %w", rc.BatchID, err)
+	}
+	if err := <-idsRead; err != nil {
+		return fmt.Errorf("%s: not a batch: %w", name, err)
 	}
 	if err := checkResults(results, sentIDs); err != nil {
 		return fmt.Errorf("batch %s: %w", rc.BatchID, err)
