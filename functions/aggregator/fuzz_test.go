@@ -19,6 +19,10 @@ import (
 func FuzzHandle(f *testing.F) {
 	f.Add([]byte(`{"batchId":"b1","index":0,"chunks":3,"offset":0,"results":[{"id":"T0","npv":1},{"id":"T1","npv":1},{"id":"T2","error":"x"}]}`))
 	f.Add([]byte(`{"batchId":"b1","index":2,"chunks":3,"offset":5,"results":[{"id":"T5"},{"id":"T6","delta":-0}]}`))
+	f.Add([]byte(`{"batchId":"b1","index":1,"chunks":3,"offset":3,"totals":{"":{"npv":2},"ACME":{"npv":1}},"results":[
+{"id":"T3","npv":1},
+{"id":"T4","npv":1}
+]}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st := store.NewMem(store.MemOptions{})
 		ref := store.RefOf("b1")
