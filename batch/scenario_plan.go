@@ -173,6 +173,26 @@ func ScenarioRanges(offsets []int, n int) [][2]int {
 	return out
 }
 
+// SpecCost estimates the pricing work of chunk c of a plan of the job
+// (PlanChunks), in nanoseconds of one core, as PlanChunks counts it: a
+// base chunk's trades (and, under scenarioDetail "trades", each of them in
+// every scenario), or a scenario chunk's trades in the base market and in
+// each of its scenarios.
+func (j *Job) SpecCost(c ChunkSpec) float64 {
+	base := j.ChunkCost(c.Lo, c.Hi)
+	var per float64
+	for i := c.Lo; i < c.Hi; i++ {
+		per += j.Cost(i) + ScenarioValuationOverhead
+	}
+	switch {
+	case c.Scenario:
+		return base + float64(c.ScenarioHi-c.ScenarioLo)*(per+ScenarioOverhead)
+	case j.ScenarioDetail():
+		return base + float64(j.Scenarios())*per
+	}
+	return base
+}
+
 // TotalCost estimates the pricing work of the whole job, in nanoseconds
 // of one core: each trade's cost in the base market and in every scenario
 // (twice under scenarioDetail "trades", whose base chunks value every

@@ -16,10 +16,12 @@ type BatchInfo struct {
 }
 
 // FromBatch decodes and compiles a batch file and splits it into chunks with
-// the ingress's own cost-aware chunking (batch.Plan with opt, the zero value
-// being the ingress's default), each chunk's CPU time estimated with the
-// engine's cost model (batch.Job.ChunkCost: each trade's cost plus the
-// per-trade overhead Plan counts). The ingress sends every chunk at once, so all arrive at at.
+// the ingress's own cost-aware chunking (batch.PlanChunks with opt, the zero
+// value being the ingress's default: a risk run's scenario chunks too),
+// each chunk's CPU time estimated with the engine's cost model
+// (batch.Job.SpecCost: each trade's cost plus the per-trade overhead Plan
+// counts, in every scenario the chunk values). The ingress sends every
+// chunk at once, so all arrive at at.
 func FromBatch(data []byte, opt batch.ChunkOptions, at time.Duration) (Workload, BatchInfo, error) {
 	b, err := batch.DecodeBytes(data)
 	if err != nil {
@@ -29,16 +31,11 @@ func FromBatch(data []byte, opt batch.ChunkOptions, at time.Duration) (Workload,
 	if err != nil {
 		return nil, BatchInfo{}, fmt.Errorf("plan: %w", err)
 	}
-	offsets := batch.Plan(b, job, opt)
-	info := BatchInfo{ID: b.ID, Trades: len(b.Trades), Chunks: len(offsets)}
-	w := make(Workload, len(offsets))
-	for i, lo := range offsets {
-		hi := job.Len()
-		if i+1 < len(offsets) {
-			hi = offsets[i+1]
-		}
-		ns := job.ChunkCost(lo, hi)
-		w[i] = Request{Arrival: at, CPU: max(time.Duration(ns), time.Microsecond)}
+	specs := batch.PlanChunks(b, job, opt)
+	info := BatchInfo{ID: b.ID, Trades: len(b.Trades), Chunks: len(specs)}
+	w := make(Workload, len(specs))
+	for i, c := range specs {
+		w[i] = Request{Arrival: at, CPU: max(time.Duration(job.SpecCost(c)), time.Microsecond)}
 		info.CPU += w[i].CPU
 	}
 	return w, info, nil

@@ -83,3 +83,52 @@ func testBatchChunks(t *testing.T, file, id string, trades int, target float64) 
 		t.Errorf("bad batch: %v", err)
 	}
 }
+
+// TestBatchScenarioChunks: a risk run's workload is the ingress's scenario
+// chunks too (batch.PlanChunks), each costed with the scenarios it values:
+// its chunks cost more than the same trades without scenarios, by about
+// the scenarios' share.
+func TestBatchScenarioChunks(t *testing.T) {
+	plain, err := batch.Sample(batch.SampleSpec{Type: "european", N: 200, Seed: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	risk, err := batch.Sample(batch.SampleSpec{Type: "european", N: 200, Seed: 2, Scenarios: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt := batch.ChunkOptions{TargetCost: 5e6}
+	w0, info0, err := FromBatch(plain, opt, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, info, err := FromBatch(risk, opt, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := batch.DecodeBytes(risk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := batch.Compile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	specs := batch.PlanChunks(b, job, opt)
+	scenarioChunks := 0
+	for k, c := range specs {
+		if c.Scenario {
+			scenarioChunks++
+		}
+		if got, want := w[k].CPU, time.Duration(job.SpecCost(c)); got != max(want, time.Microsecond) {
+			t.Errorf("chunk %d: CPU %v, want %v", k, got, want)
+		}
+	}
+	if len(w) != len(specs) || info.Chunks != len(specs) || scenarioChunks < 2 || len(w0) != 1 {
+		t.Fatalf("%d chunks (%d of scenarios) for the risk run, %d without scenarios", len(w), scenarioChunks, len(w0))
+	}
+	// 500 scenarios: about 500 valuations of each trade more.
+	if ratio := float64(info.CPU) / float64(info0.CPU); ratio < 100 || ratio > 1000 {
+		t.Errorf("the risk run costs %v, %.0fx the batch without scenarios (%v)", info.CPU, ratio, info0.CPU)
+	}
+}
