@@ -57,6 +57,11 @@ type Progress struct {
 	Chunks       int `json:"chunks"`
 	ChunksDone   int `json:"chunksDone"`
 	ChunksFailed int `json:"chunksFailed"`
+	// ScenarioChunks counts, of a risk run's chunks, those that value
+	// its trades in a range of its scenarios (holding no trades of their
+	// own); ScenarioChunksDone those with an outcome.
+	ScenarioChunks     int `json:"scenarioChunks,omitempty"`
+	ScenarioChunksDone int `json:"scenarioChunksDone,omitempty"`
 }
 
 // Status is the status document of GET /batches/{id}: its Progress

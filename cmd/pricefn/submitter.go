@@ -165,8 +165,12 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 			unknownSince = time.Time{}
 			var st api.Status
 			if json.Unmarshal(body, &st) == nil {
-				p.show(fmt.Sprintf("%s: %d of %s done, %d of %s",
-					st.State, st.ChunksDone, plural(st.Chunks, "chunk"), st.Trades-st.Pending, plural(st.Trades, "trade")))
+				line := fmt.Sprintf("%s: %d of %s done, %d of %s",
+					st.State, st.ChunksDone, plural(st.Chunks, "chunk"), st.Trades-st.Pending, plural(st.Trades, "trade"))
+				if st.ScenarioChunks > 0 {
+					line += fmt.Sprintf(", %d of %d scenario chunks", st.ScenarioChunksDone, st.ScenarioChunks)
+				}
+				p.show(line)
 			}
 		case http.StatusNotFound:
 			if msg := errorText(body); strings.Contains(msg, "no such route") {

@@ -63,6 +63,10 @@ func TestScenarioChunks(t *testing.T) {
 	f.mustPost(t, "/", f.acceptedEventOf(t, id, offsets))
 	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, id+"/2", id, priced(2, []batch.TradeResult{a, b}, nil)))
 	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, id+"/1", id, priced(1, []batch.TradeResult{}, sums(2, -3, 0.5))))
+	// The trades are priced; one of the two scenario chunks is in.
+	if st := f.status(t, id); st.State != "running" || st.Priced != 2 || st.Pending != 0 || st.ScenarioChunks != 2 || st.ScenarioChunksDone != 1 {
+		t.Errorf("status with a scenario chunk to come %+v", st)
+	}
 	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, id+"/0", id, priced(0, nil, sums(0, 1, -2))))
 	code, body := f.get(t, "/batches/"+id+"/results")
 	want := `{"batchId":"scen","results":[
@@ -78,7 +82,7 @@ func TestScenarioChunks(t *testing.T) {
 	if code != http.StatusOK || body != want {
 		t.Errorf("results %d:\n%s\nwant\n%s", code, body, want)
 	}
-	if st := f.status(t, id); st.State != "completed" || st.Trades != 2 || st.Priced != 2 || st.Chunks != 3 {
+	if st := f.status(t, id); st.State != "completed" || st.Trades != 2 || st.Priced != 2 || st.Chunks != 3 || st.ScenarioChunksDone != 2 {
 		t.Errorf("status %+v", st)
 	}
 }

@@ -63,7 +63,7 @@ func addChunk(t *Totals, c map[string]map[string]float64) {
 func StatusOf(sum *store.Summary, now time.Time) Status {
 	s := Status{
 		BatchID:    sum.Ref.ID,
-		Progress:   Progress{Trades: sum.Trades, Pending: sum.Trades, Chunks: len(sum.Chunks)},
+		Progress:   progressOf(sum),
 		Attempt:    sum.Attempt,
 		Duplicates: sum.Duplicates,
 		Late:       sum.Late,

@@ -182,7 +182,7 @@ func (s *stream) report(sum *store.Summary) error {
 	if s.seen.attempt != sum.Attempt { // a new attempt starts over
 		s.seen = eventID{attempt: sum.Attempt}
 	}
-	s.prog = Progress{Trades: sum.Trades, Chunks: len(sum.Chunks)}
+	s.prog = progressOf(sum)
 	var fresh []int
 	for i := range sum.Chunks {
 		if sum.Chunks[i].State == store.ChunkWaiting {
@@ -223,11 +223,26 @@ func (s *stream) write(event string, v any) error {
 	return err
 }
 
+// progressOf is the progress of batch sum before any chunk is counted:
+// every trade pending.
+func progressOf(sum *store.Summary) Progress {
+	p := Progress{State: api.StatePending, Trades: sum.Trades, Pending: sum.Trades, Chunks: len(sum.Chunks)}
+	for i := range sum.Chunks {
+		if lo, hi := sum.Bounds(i); lo == hi {
+			p.ScenarioChunks++
+		}
+	}
+	return p
+}
+
 // count adds chunk i of sum, which has an outcome, to p.
 func count(p *Progress, sum *store.Summary, i int) {
 	c := &sum.Chunks[i]
 	lo, hi := sum.Bounds(i)
 	p.ChunksDone++
+	if lo == hi {
+		p.ScenarioChunksDone++
+	}
 	if c.State == store.ChunkDead {
 		p.ChunksFailed++
 		p.Missing += hi - lo
