@@ -9,8 +9,10 @@ import (
 	"sync/atomic"
 )
 
-// encodeBlock is how many trades a worker of PriceTo prices and encodes
-// at a time: a few hundred kilobytes of results.
+// encodeBlock is the most trades a worker of PriceTo prices and encodes
+// at a time: a few hundred kilobytes of results. A smaller batch is cut
+// into at least four blocks a worker, of 8 trades or more, so that a
+// few costly trades (Monte Carlo, FD) spread over every core too.
 const encodeBlock = 2048
 
 // PriceTo prices b as Price does and writes the results document to w,
@@ -55,11 +57,12 @@ func (j *Job) priceTo(ctx context.Context, opt Options, rw *ResultsWriter) error
 		return fmt.Errorf("batch: pricing %s: %w", j.ID, err)
 	}
 	n := len(j.trades)
-	blocks := (n + encodeBlock - 1) / encodeBlock
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
+	blockLen := min(encodeBlock, max(block, n/(4*workers)))
+	blocks := (n + blockLen - 1) / blockLen
 	workers = max(min(workers, blocks), 1)
 	type run struct {
 		enc []byte
@@ -79,7 +82,7 @@ func (j *Job) priceTo(ctx context.Context, opt Options, rw *ResultsWriter) error
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			rs := make([]TradeResult, encodeBlock)
+			rs := make([]TradeResult, blockLen)
 			size := 0 // bytes of the last block encoded: the next one's buffer
 			for {
 				select {
@@ -88,14 +91,17 @@ func (j *Job) priceTo(ctx context.Context, opt Options, rw *ResultsWriter) error
 					return
 				}
 				k := int(next.Add(1)) - 1
-				if k >= blocks {
+				if k >= blocks || ctx.Err() != nil {
 					<-window
 					return
 				}
-				lo, hi := k*encodeBlock, min((k+1)*encodeBlock, n)
+				lo, hi := k*blockLen, min((k+1)*blockLen, n)
 				part := rs[:hi-lo]
 				clear(part)
 				for i := lo; i < hi; i++ {
+					if (i-lo)%block == block-1 && ctx.Err() != nil {
+						return // the writer stops on ctx too
+					}
 					j.priceOne(i, &part[i-lo])
 				}
 				if size == 0 {

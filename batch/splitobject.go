@@ -82,7 +82,7 @@ func TradeIDs(doc []byte) ([]string, error) {
 	var ids []string
 	var ms members
 	_, err := scanMember(doc, "trades", func(s *scanner) error {
-		return s.array(func(i int) error {
+		err := s.array(func(i int) error {
 			if err := s.members(&ms, 2); err != nil {
 				return fmt.Errorf("trade %d: %w", i, err)
 			}
@@ -98,9 +98,13 @@ func TradeIDs(doc []byte) ([]string, error) {
 			}
 			return fmt.Errorf("trade %d: no id", i)
 		})
+		if err != nil {
+			return fmt.Errorf("trades: %w", splitError(err))
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("batch: trades: %w", splitError(err))
+		return nil, fmt.Errorf("batch: %w", splitError(err))
 	}
 	return ids, nil
 }

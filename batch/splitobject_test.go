@@ -83,6 +83,12 @@ func TestTradeIDsAndResultsDocument(t *testing.T) {
 			t.Errorf("TradeIDs %s: error %v, want %q", in, err, want)
 		}
 	}
+	// A fault outside the trades is not blamed on them.
+	for _, in := range []string{`{"a":[1,2}],"trades":[]}`, `{"trades":[],"x":1,"x":2}`} {
+		if _, err := batch.TradeIDs([]byte(in)); err == nil || strings.Contains(err.Error(), "trades") {
+			t.Errorf("TradeIDs %s: error %v, want one that does not name the trades", in, err)
+		}
+	}
 	for in, want := range map[string]string{
 		`{"batchId":"b"}`:                  `no "results"`,
 		`{"batchId":"b","results":[{}]}`:   "result 0: no id",

@@ -176,9 +176,8 @@ type Dev struct {
 	envErrs []error
 }
 
-// DefaultMemoryLimitMiB is the default soft limit of the heap of "pricefn
-// dev" and "pricefn price": a million-trade batch runs in it
-// (bench/README.md).
+// DefaultMemoryLimitMiB is the default soft limit of "pricefn dev"'s
+// heap: a million-trade batch runs in it (bench/README.md).
 const DefaultMemoryLimitMiB = 768
 
 // Flags defines the dev flags on fs, with defaults from env.

@@ -7,10 +7,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime/debug"
 
 	"github.com/pricefn/pricefn/batch"
-	"github.com/pricefn/pricefn/config"
 )
 
 // runPrice implements "pricefn price [FILE]".
@@ -43,16 +41,6 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		defer f.Close()
 		in, name = f, files[0] // read at its size (batch.Decode)
-	}
-	// A batch in process holds its data to the end: the collector need
-	// not run each time the heap doubles (GOGC 400: 15% less CPU on 100k
-	// trades), and a soft limit keeps a large batch within
-	// config.DefaultMemoryLimitMiB. GOGC and GOMEMLIMIT, when set, win.
-	if os.Getenv("GOGC") == "" {
-		defer debug.SetGCPercent(debug.SetGCPercent(400))
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		defer debug.SetMemoryLimit(debug.SetMemoryLimit(config.DefaultMemoryLimitMiB << 20))
 	}
 	b, err := batch.Decode(in)
 	if err != nil {

@@ -179,3 +179,31 @@ func TestSubmitRetriesAndChecksResults(t *testing.T) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
 }
+
+// TestSubmitSaysWhichScenariosDied: a risk run whose only dead chunk is a
+// scenario chunk has every trade priced: submit says the scenarios are
+// missing, not "0 trades not priced".
+func TestSubmitSaysWhichScenariosDied(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batchId":"risk","trades":1,"chunks":3,"statusUrl":"/batches/risk"}`)
+	})
+	mux.HandleFunc("GET /batches/risk/results", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"batchId":"risk","results":[
+{"id":"T1","npv":1}
+]}`)
+	})
+	mux.HandleFunc("GET /batches/risk", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"batchId":"risk","state":"partial","trades":1,"priced":1,"chunks":3,"chunksDone":3,"chunksFailed":1,
+"scenarioChunks":2,"scenarioChunksDone":2,"failedChunks":[{"index":0,"trades":0,"reason":"pricer: out of memory"}],"timings":{}}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "b.json")
+	os.WriteFile(file, []byte(`{"valuationDate":"2026-11-25","trades":[{"id":"T1","type":"european"}]}`), 0o644)
+	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, file)
+	if code != 1 || !strings.Contains(stderr, "ended partial: 1 of 2 scenario chunks not priced") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}
