@@ -60,7 +60,13 @@ func Plan(b *Batch, j *Job, opt ChunkOptions) []int {
 	if j.Len() != len(b.Trades) {
 		panic(fmt.Sprintf("batch: Plan: job has %d trades, batch %d", j.Len(), len(b.Trades)))
 	}
-	target, maxTrades, maxBytes := opt.TargetCost, opt.MaxTrades, opt.MaxBytes
+	target, maxTrades, maxBytes := opt.limits()
+	return packTrades(b, func(i int) float64 { return j.Cost(i) + TradeOverhead }, target, maxTrades, maxBytes)
+}
+
+// limits returns o's bounds of a chunk, defaults in place of zeros.
+func (o ChunkOptions) limits() (target float64, maxTrades, maxBytes int) {
+	target, maxTrades, maxBytes = o.TargetCost, o.MaxTrades, o.MaxBytes
 	if target <= 0 {
 		target = DefaultChunkCost
 	}
@@ -70,21 +76,7 @@ func Plan(b *Batch, j *Job, opt ChunkOptions) []int {
 	if maxBytes <= 0 {
 		maxBytes = DefaultChunkBytes
 	}
-	var offsets []int
-	var cost float64
-	var n, size int
-	for i := range b.Trades {
-		c := j.Cost(i) + TradeOverhead
-		s := len(b.Trades[i].Raw)
-		if n == 0 || cost+c > target || n+1 > maxTrades || size+s > maxBytes {
-			offsets = append(offsets, i)
-			cost, n, size = 0, 0, 0
-		}
-		cost += c
-		n++
-		size += s
-	}
-	return offsets
+	return target, maxTrades, maxBytes
 }
 
 // Subset returns the batch of trades [lo, hi) of b, carrying only the

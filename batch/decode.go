@@ -247,17 +247,8 @@ func (d *decoder) batch() (*Batch, error) {
 // JSON for the chunks that carry them (Batch.ChunkJSON).
 func (d *decoder) market(m *MarketData) error {
 	s := &d.s
-	switch s.peek() {
-	case 'n':
-		_, err := s.value(0)
+	if ok, err := d.objectOrNull("market"); !ok {
 		return err
-	case '{':
-	default:
-		v, err := s.value(0)
-		if err != nil {
-			return err
-		}
-		return &Error{Field: "market", Reason: "must be an object, got JSON " + v.kindName()}
 	}
 	var curves, unds bool
 	return s.object(func(key []byte) error {
@@ -298,21 +289,30 @@ func marketSection[T any, PT interface {
 	}, func(name string) bool { _, dup := (*dst)[name]; return dup })
 }
 
+// objectOrNull reports whether an object comes next, to be read; null is
+// read (and not an object), and any other value is an error naming path.
+func (d *decoder) objectOrNull(path string) (bool, error) {
+	s := &d.s
+	switch s.peek() {
+	case '{':
+		return true, nil
+	case 'n':
+		_, err := s.value(0)
+		return false, err
+	}
+	v, err := s.value(0)
+	if err != nil {
+		return false, err
+	}
+	return false, &Error{Field: path, Reason: "must be an object, got JSON " + v.kindName()}
+}
+
 // named reads an object of named entries at path (null is none), calling
 // f with each; seen reports a name read before.
 func (d *decoder) named(path string, f func(name string, v value) error, seen func(string) bool) error {
 	s := &d.s
-	switch s.peek() {
-	case 'n':
-		_, err := s.value(0)
+	if ok, err := d.objectOrNull(path); !ok {
 		return err
-	case '{':
-	default:
-		v, err := s.value(0)
-		if err != nil {
-			return err
-		}
-		return &Error{Field: path, Reason: "must be an object, got JSON " + v.kindName()}
 	}
 	return s.object(func(key []byte) error {
 		name := string(key)

@@ -64,16 +64,7 @@ func PlanChunks(b *Batch, j *Job, opt ChunkOptions) []ChunkSpec {
 	if ns == 0 || j.scen == nil {
 		return specsOf(Plan(b, j, opt), n)
 	}
-	target, maxTrades, maxBytes := opt.TargetCost, opt.MaxTrades, opt.MaxBytes
-	if target <= 0 {
-		target = DefaultChunkCost
-	}
-	if maxTrades <= 0 {
-		maxTrades = DefaultChunkTrades
-	}
-	if maxBytes <= 0 {
-		maxBytes = DefaultChunkBytes
-	}
+	target, maxTrades, maxBytes := opt.limits()
 	detail := j.ScenarioDetail()
 	var offsets []int
 	if detail {

@@ -17,50 +17,26 @@ import (
 // decoder (DecodeBytes, ScanResults), the few small ones by encoding/json,
 // which would otherwise scan the large one three times over.
 func SplitObject(data []byte, key string) (rest, member []byte, err error) {
-	if len(data) > maxDocument {
-		return nil, nil, fmt.Errorf("%d bytes, more than the limit of %d", len(data), maxDocument)
-	}
-	s := scanner{data: data}
-	if c := s.peek(); c != '{' {
-		if c == 0 {
-			return nil, nil, errors.New("empty document")
-		}
-		v, err := s.value(0)
-		if err != nil {
-			return nil, nil, splitError(err)
-		}
-		return nil, nil, fmt.Errorf("want a JSON object, got JSON %s", v.kindName())
-	}
-	var ms members
-	if err := s.members(&ms, 1); err != nil {
-		return nil, nil, splitError(err)
-	}
-	if s.peek() != 0 {
-		return nil, nil, splitError(s.errorf("invalid character %s after top-level value", quoteChar(s.data[s.pos])))
-	}
-	size := 2
-	for i := range ms.list {
-		m := &ms.list[i]
-		if string(ms.key(m)) == key {
-			member = data[m.v0:m.v1]
-			continue
-		}
-		size += int(m.k1-m.k0) + int(m.v1-m.v0) + 4
-	}
-	rest = make([]byte, 0, size)
-	rest = append(rest, '{')
-	for i := range ms.list {
-		m := &ms.list[i]
-		k := ms.key(m)
-		if string(k) == key {
-			continue
+	rest = append(make([]byte, 0, 256), '{')
+	err = eachMember(data, func(k string, s *scanner) error {
+		v, err := s.value(1)
+		switch {
+		case err != nil:
+			return err
+		case k == key:
+			member = v.raw
+			return nil
 		}
 		if len(rest) > 1 {
 			rest = append(rest, ',')
 		}
-		rest = appendString(rest, string(k))
+		rest = appendString(rest, k)
 		rest = append(rest, ':')
-		rest = append(rest, data[m.v0:m.v1]...)
+		rest = append(rest, v.raw...)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, splitError(err)
 	}
 	return append(rest, '}'), member, nil
 }
@@ -109,40 +85,51 @@ func TradeIDs(doc []byte) ([]string, error) {
 	return ids, nil
 }
 
-// scanMember reads the JSON object doc in one validating pass (no key
-// twice, nothing after it), handing the value of its member named key to
-// read, positioned at it, and checking the others. It reports whether the
+// scanMember reads the JSON object doc in one validating pass
+// (eachMember), handing the value of its member named key to read,
+// positioned at it, and checking the others. It reports whether the
 // member was there.
 func scanMember(doc []byte, key string, read func(s *scanner) error) (found bool, err error) {
-	if len(doc) > maxDocument {
-		return false, fmt.Errorf("%d bytes, more than the limit of %d", len(doc), maxDocument)
-	}
-	s := scanner{data: doc}
-	if c := s.peek(); c != '{' {
-		if c == 0 {
-			return false, errors.New("empty document")
-		}
-		v, err := s.value(0)
-		if err != nil {
-			return false, err
-		}
-		return false, fmt.Errorf("want a JSON object, got JSON %s", v.kindName())
-	}
-	var seen []string
-	err = s.object(func(k []byte) error {
-		if slices.Contains(seen, string(k)) {
-			return &duplicateKeyError{string(k)}
-		}
-		seen = append(seen, string(k))
-		if string(k) == key {
+	err = eachMember(doc, func(k string, s *scanner) error {
+		if k == key {
 			found = true
-			return read(&s)
+			return read(s)
 		}
 		_, err := s.value(1)
 		return err
 	})
+	return found, err
+}
+
+// eachMember reads the JSON object doc in one validating pass (Decode's
+// checks: RFC 8259, no key given twice, nothing after the object),
+// calling f with each member's key, s positioned at its value, which f
+// must read.
+func eachMember(doc []byte, f func(key string, s *scanner) error) error {
+	if len(doc) > maxDocument {
+		return fmt.Errorf("%d bytes, more than the limit of %d", len(doc), maxDocument)
+	}
+	s := scanner{data: doc}
+	if c := s.peek(); c != '{' {
+		if c == 0 {
+			return errors.New("empty document")
+		}
+		v, err := s.value(0)
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("want a JSON object, got JSON %s", v.kindName())
+	}
+	var seen []string
+	err := s.object(func(k []byte) error {
+		if slices.Contains(seen, string(k)) {
+			return &duplicateKeyError{string(k)}
+		}
+		seen = append(seen, string(k))
+		return f(string(k), &s)
+	})
 	if err == nil && s.peek() != 0 {
 		err = s.errorf("invalid character %s after top-level value", quoteChar(s.data[s.pos]))
 	}
-	return found, err
+	return err
 }

@@ -5,7 +5,6 @@ import (
 	"math"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"time"
 
@@ -35,8 +34,10 @@ func merge(s, o Sums) {
 // dropOverflows removes the sums of t that overflowed float64: JSON has
 // no infinity, and the status must still be served.
 func dropOverflows(t *Totals) {
-	for _, s := range append([]Sums{t.All}, slices.Collect(maps.Values(t.ByUnderlying))...) {
-		maps.DeleteFunc(s, func(_ string, v float64) bool { return math.IsInf(v, 0) || math.IsNaN(v) })
+	overflowed := func(_ string, v float64) bool { return math.IsInf(v, 0) || math.IsNaN(v) }
+	maps.DeleteFunc(t.All, overflowed)
+	for _, s := range t.ByUnderlying {
+		maps.DeleteFunc(s, overflowed)
 	}
 }
 

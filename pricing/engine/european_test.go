@@ -214,12 +214,7 @@ func TestAnalyticEuropeanZeroCurve(t *testing.T) {
 // iteration, market look-up included, cycling through 64 trades.
 func BenchmarkEuropean(b *testing.B) {
 	m := equityMarket(100, 0.03, 0.01, 0.25)
-	trades := make([]instrument.European, 64)
-	for i := range trades {
-		right := instrument.Right(i % 2)
-		trades[i] = instrument.European{Option: instrument.Option{Underlying: "X", Right: right, Strike: 70 + float64(i), Expiry: refValDate.AddDays(30 + 40*i)}}
-	}
-	want := pricing.Of(pricing.NPV) | pricing.Greeks
+	trades, want := europeanBenchTrades()
 	i := 0
 	for b.Loop() {
 		if _, err := (AnalyticEuropean{}).Price(&trades[i%64], m, want); err != nil {
@@ -227,6 +222,17 @@ func BenchmarkEuropean(b *testing.B) {
 		}
 		i++
 	}
+}
+
+// europeanBenchTrades are the benchmarks' 64 options on "X" (calls and
+// puts, strikes 70 to 133, 30 days to 7 years) and their measures.
+func europeanBenchTrades() ([]instrument.European, pricing.Measures) {
+	trades := make([]instrument.European, 64)
+	for i := range trades {
+		right := instrument.Right(i % 2)
+		trades[i] = instrument.European{Option: instrument.Option{Underlying: "X", Right: right, Strike: 70 + float64(i), Expiry: refValDate.AddDays(30 + 40*i)}}
+	}
+	return trades, pricing.Of(pricing.NPV) | pricing.Greeks
 }
 
 // BenchmarkEuropeanBound is BenchmarkEuropean on the underlying's market
@@ -237,12 +243,7 @@ func BenchmarkEuropeanBound(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	trades := make([]instrument.European, 64)
-	for i := range trades {
-		right := instrument.Right(i % 2)
-		trades[i] = instrument.European{Option: instrument.Option{Underlying: "X", Right: right, Strike: 70 + float64(i), Expiry: refValDate.AddDays(30 + 40*i)}}
-	}
-	want := pricing.Of(pricing.NPV) | pricing.Greeks
+	trades, want := europeanBenchTrades()
 	i := 0
 	for b.Loop() {
 		if _, err := (AnalyticEuropean{}).PriceOn(&trades[i%64], em, want); err != nil {
