@@ -3,6 +3,7 @@ package batch
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -18,10 +19,7 @@ func (b Batch) MarshalJSON() ([]byte, error) {
 // without the copy that json.Marshal makes of a MarshalJSON's output to
 // check it.
 func (b *Batch) AppendJSON(dst []byte) ([]byte, error) {
-	if dst == nil {
-		dst = make([]byte, 0, b.sizeHint(0, len(b.Trades)))
-	}
-	return b.appendJSON(dst, b.Trades)
+	return b.appendJSON(slices.Grow(dst, b.sizeHint(0, len(b.Trades))), b.Trades)
 }
 
 // AppendChunkJSON appends the JSON of b.Subset(lo, hi) to dst: the chunk
@@ -30,10 +28,7 @@ func (b *Batch) AppendJSON(dst []byte) ([]byte, error) {
 // in the way. It panics if the range is out of bounds.
 func (b *Batch) AppendChunkJSON(dst []byte, lo, hi int) ([]byte, error) {
 	c := b.Subset(lo, hi)
-	if dst == nil {
-		dst = make([]byte, 0, b.sizeHint(lo, hi))
-	}
-	return c.appendJSON(dst, c.Trades)
+	return c.appendJSON(slices.Grow(dst, b.sizeHint(lo, hi)), c.Trades)
 }
 
 // sizeHint estimates the bytes of the document of trades [lo, hi).

@@ -68,7 +68,7 @@ func DecodeBytes(data []byte) (*Batch, error) {
 		return nil, batchErr("", "the document is %d bytes, more than the limit of %d", len(data), maxDocument)
 	}
 	d := decoder{s: scanner{data: data, in: newInterner()}}
-	b, err := d.batch()
+	b, err := d.batch(true)
 	if err != nil {
 		return nil, documentError(err)
 	}
@@ -172,7 +172,9 @@ func joinPath(path, field string) string {
 // that mark them read.
 var topFields = [...]string{"id", "valuationDate", "measures", "deadline", "market", "trades", "scenarios", "risk", "scenarioDetail"}
 
-func (d *decoder) batch() (*Batch, error) {
+// batch reads the batch document at the scanner's position; whole says
+// it is the whole of the data, nothing after it.
+func (d *decoder) batch(whole bool) (*Batch, error) {
 	s := &d.s
 	switch s.peek() {
 	case 0:
@@ -231,7 +233,7 @@ func (d *decoder) batch() (*Batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.peek() != 0 {
+	if whole && s.peek() != 0 {
 		return nil, batchErr("", "unexpected data after the batch document")
 	}
 	if b.ValuationDate == "" {

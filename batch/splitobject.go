@@ -17,15 +17,60 @@ import (
 // decoder (DecodeBytes, ScanResults), the few small ones by encoding/json,
 // which would otherwise scan the large one three times over.
 func SplitObject(data []byte, key string) (rest, member []byte, err error) {
+	rest, err = splitObject(data, key, func(s *scanner) error {
+		v, err := s.value(1)
+		member = v.raw
+		return err
+	})
+	return rest, member, err
+}
+
+// SplitBatch is SplitObject for an object whose member key is a batch
+// document: the member is decoded as DecodeBytes decodes a document, in the
+// same pass (nil when there is none). The batch keeps parts of data.
+func SplitBatch(data []byte, key string) (rest []byte, b *Batch, err error) {
+	rest, err = splitObject(data, key, func(s *scanner) error {
+		d := decoder{s: scanner{data: s.data, pos: s.pos, in: newInterner()}}
+		nb, err := d.batch(false)
+		if err != nil {
+			return memberError{fmt.Errorf("%s: %w", key, documentError(err))}
+		}
+		s.pos, b = d.s.pos, nb
+		return nil
+	})
+	return rest, b, err
+}
+
+// SplitResults is SplitObject for an object whose member key is a run of
+// results: the member (nil when there is none) is checked as ScanResults
+// checks an array, in the same pass.
+func SplitResults(data []byte, key string) (rest, member []byte, scan ResultsScan, err error) {
+	rest, err = splitObject(data, key, func(s *scanner) error {
+		start := s.pos
+		if err := s.results(&scan); err != nil {
+			return memberError{resultsError(err)}
+		}
+		member = s.data[start:s.pos]
+		return nil
+	})
+	if err != nil {
+		return nil, nil, ResultsScan{}, err
+	}
+	return rest, member, scan, nil
+}
+
+// splitObject is SplitObject with the member's value read by read,
+// positioned at it, which must consume it. An error read words itself is
+// a memberError, returned as it is.
+func splitObject(data []byte, key string, read func(s *scanner) error) (rest []byte, err error) {
 	rest = append(make([]byte, 0, 256), '{')
 	err = eachMember(data, func(k string, s *scanner) error {
+		if k == key {
+			return read(s)
+		}
 		v, err := s.value(1)
-		switch {
-		case err != nil:
+		if err != nil {
 			return err
-		case k == key:
-			member = v.raw
-			return nil
 		}
 		if len(rest) > 1 {
 			rest = append(rest, ',')
@@ -35,11 +80,18 @@ func SplitObject(data []byte, key string) (rest, member []byte, err error) {
 		rest = append(rest, v.raw...)
 		return nil
 	})
-	if err != nil {
-		return nil, nil, splitError(err)
+	if me, ok := err.(memberError); ok {
+		return nil, me.error
 	}
-	return append(rest, '}'), member, nil
+	if err != nil {
+		return nil, splitError(err)
+	}
+	return append(rest, '}'), nil
 }
+
+// memberError is a fault of the member splitObject hands to its reader,
+// already worded.
+type memberError struct{ error }
 
 // splitError words a fault of the document's syntax with its offset.
 func splitError(err error) error {

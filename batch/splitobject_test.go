@@ -41,6 +41,62 @@ func TestSplitObject(t *testing.T) {
 	}
 }
 
+// TestSplitBatchAndResults: the member decoded in the splitting pass is
+// what DecodeBytes and ScanResults make of it alone, and its faults are
+// theirs, named.
+func TestSplitBatchAndResults(t *testing.T) {
+	doc := `{"valuationDate":"2026-11-25","market":{"underlyings":{"A":{"spot":100,"vol":0.2,"curve":"USD"}},"curves":{"USD":{"rate":0.01}}},` +
+		`"trades":[{"id":"T1","type":"european","underlying":"A","right":"call","strike":100,"expiry":"2027-11-25"}]}`
+	rest, b, err := batch.SplitBatch([]byte(`{"index":3,"batch":`+doc+`,"z":"s"}`), "batch")
+	if err != nil || string(rest) != `{"index":3,"z":"s"}` {
+		t.Fatalf("rest %s (%v)", rest, err)
+	}
+	alone, err := batch.DecodeBytes([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := b.MarshalJSON()
+	want, _ := alone.MarshalJSON()
+	if string(got) != string(want) {
+		t.Errorf("split batch %s, want %s", got, want)
+	}
+	if _, b, err := batch.SplitBatch([]byte(`{"index":3}`), "batch"); b != nil || err != nil {
+		t.Errorf("no batch member: %v, %v", b, err)
+	}
+	for in, want := range map[string]string{
+		`{"batch":{"valuationDate":"2026-11-25"}}`:                   "batch: trades: is required",
+		`{"batch":{"valuationDate":"2026-11-25","trades":[],"x":1}}`: `batch: unknown field "x"`,
+		`{"batch":{"valuationDate":"2026-11-25","trades":[}}`:        "batch: malformed JSON at byte 49",
+		`{"batch":null}`: "batch: (document): must be an object, got JSON null",
+		`{"batch":{"valuationDate":"2026-11-25","trades":[]},"batch":{}}`: `duplicate key "batch"`,
+		`{"batch":{"valuationDate":"2026-11-25","trades":[]}, "a":[}`:     "malformed JSON at byte 58",
+		`{"batch":{"valuationDate":"2026-11-25","trades":[]}} {}`:         "after top-level value",
+	} {
+		if _, _, err := batch.SplitBatch([]byte(in), "batch"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", in, err, want)
+		}
+	}
+
+	arr := `[` + "\n" + `{"id":"T1","npv":1.5},` + "\n" + `{"id":"T2","error":"trade T2: no strike"}` + "\n" + `]`
+	rest, member, sc, err := batch.SplitResults([]byte(`{"results":`+arr+`,"index":1}`), "results")
+	if err != nil || string(rest) != `{"index":1}` || string(member) != arr {
+		t.Fatalf("rest %s, member %s (%v)", rest, member, err)
+	}
+	scAlone, err := batch.ScanResults([]byte(arr))
+	if err != nil || !reflect.DeepEqual(sc, scAlone) || sc.Failed != 1 || !reflect.DeepEqual(sc.IDs, []string{"T1", "T2"}) {
+		t.Errorf("split scan %+v, want ScanResults' %+v (%v)", sc, scAlone, err)
+	}
+	for in, want := range map[string]string{
+		`{"results":{}}`:                      "batch: results: want a JSON array, got JSON object",
+		`{"results":[{"id":"T1","npv":"x"}]}`: "batch: results: result 0: npv",
+		`{"results":[{"id":"T1",]}`:           "batch: results: malformed JSON at byte 23",
+	} {
+		if _, _, _, err := batch.SplitResults([]byte(in), "results"); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: error %v, want %q", in, err, want)
+		}
+	}
+}
+
 // TestTradeIDsAndResultsDocument: the ids a client checks its results by,
 // read without decoding: those of a batch equal Decode's, those of its
 // results document equal the results'.

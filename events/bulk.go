@@ -2,7 +2,6 @@ package events
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 
 	"github.com/pricefn/pricefn/batch"
@@ -55,17 +54,13 @@ func appendBulk(dst []byte, head any, key string, appendMember func([]byte) ([]b
 	return append(dst, '}'), nil
 }
 
-// splitBulk decodes data's members but key into head, strictly, and
-// returns key's value (nil when data has none).
-func splitBulk(data []byte, head any, key string) ([]byte, error) {
-	rest, member, err := batch.SplitObject(data, key)
+// decodeHead decodes rest, data's members but the bulk one
+// (batch.SplitBatch, batch.SplitResults), strictly into head.
+func decodeHead(rest []byte, err error, head any) error {
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if err := decodeStrict(rest, head); err != nil {
-		return nil, err
-	}
-	return member, nil
+	return decodeStrict(rest, head)
 }
 
 func (c ChunkRequested) appendData(dst []byte) ([]byte, error) {
@@ -79,18 +74,17 @@ func (c ChunkRequested) appendData(dst []byte) ([]byte, error) {
 	})
 }
 
-// decodeData decodes a chunk.requested's data; the batch keeps parts of
-// data (batch.DecodeBytes), which an event's data never changes.
+// decodeData decodes a chunk.requested's data, its batch in the same
+// pass (batch.SplitBatch); the batch keeps parts of data, which an
+// event's data never changes.
 func (c *ChunkRequested) decodeData(data []byte) error {
-	raw, err := splitBulk(data, c, "batch")
-	if err != nil || raw == nil {
+	rest, b, err := batch.SplitBatch(data, "batch")
+	if err := decodeHead(rest, err, c); err != nil {
 		return err
 	}
-	b, err := batch.DecodeBytes(raw)
-	if err != nil {
-		return fmt.Errorf("batch: %w", err)
+	if b != nil {
+		c.Batch = *b
 	}
-	c.Batch = *b
 	return nil
 }
 
@@ -109,15 +103,15 @@ func (c ChunkPriced) appendData(dst []byte) ([]byte, error) {
 }
 
 // decodeData decodes a chunk.priced's data; Results is a part of data,
-// checked to be JSON, not yet to be results (batch.ScanResults).
+// checked as batch.ScanResults checks it in the same pass (ScanResults
+// returns that check).
 func (c *ChunkPriced) decodeData(data []byte) error {
-	raw, err := splitBulk(data, c, "results")
-	if err != nil {
+	rest, member, scan, err := batch.SplitResults(data, "results")
+	if err := decodeHead(rest, err, c); err != nil {
 		return err
 	}
-	if raw != nil && raw[0] != '[' {
-		return errors.New("results: want a JSON array")
+	if member != nil {
+		c.Results, c.scan, c.scanned = member, scan, member
 	}
-	c.Results = raw
 	return nil
 }

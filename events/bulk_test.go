@@ -98,8 +98,19 @@ func TestBulkEncodingIsEncodingJSONs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !reflect.DeepEqual(gotPriced, priced) {
-		t.Errorf("chunk.priced decoded to\n%+v\nwant\n%+v", gotPriced, priced)
+	if again, _ := json.Marshal(gotPriced); string(again) != string(plain) {
+		t.Errorf("chunk.priced decoded to\n%s\nwant\n%s", again, plain)
+	}
+	// The results were checked as they were decoded; results set since
+	// are checked anew.
+	sc, err := gotPriced.ScanResults()
+	if err != nil || !reflect.DeepEqual(sc.IDs, []string{"T1", "T\"2", "T3"}) || sc.Failed != 1 {
+		t.Errorf("scan of the decoded results: %v, %d failed (%v)", sc.IDs, sc.Failed, err)
+	}
+	other := gotPriced
+	other.Results = json.RawMessage(`[{"id":"X","npv":1}]`)
+	if sc, err := other.ScanResults(); err != nil || !reflect.DeepEqual(sc.IDs, []string{"X"}) {
+		t.Errorf("scan of results set after decoding: %v (%v), want [X]", sc.IDs, err)
 	}
 	if i := bytes.Index(e.Data(), gotPriced.Results); i < 0 || &e.Data()[i] != &gotPriced.Results[0] {
 		t.Error("the decoded results are a copy of the data, not a part of it")

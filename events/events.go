@@ -132,6 +132,20 @@ type ChunkPriced struct {
 	// Scenarios holds a scenario chunk's exact sums per scenario; its
 	// Results are then empty.
 	Scenarios *batch.ScenarioPartials `json:"scenarios,omitempty"`
+
+	// scan is the check of scanned, the Results decoded.
+	scan    batch.ResultsScan
+	scanned json.RawMessage
+}
+
+// ScanResults checks the chunk's Results as batch.ScanResults does: a
+// chunk decoded from an event's data was checked in the same pass, and
+// that check is returned.
+func (c *ChunkPriced) ScanResults() (batch.ResultsScan, error) {
+	if len(c.scanned) > 0 && len(c.Results) == len(c.scanned) && &c.Results[0] == &c.scanned[0] {
+		return c.scan, nil
+	}
+	return batch.ScanResults(c.Results)
 }
 
 // SetResults sets the chunk's Results to rs, encoded, and its Totals to

@@ -232,7 +232,7 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	}
 	// The results stay the bytes the pricer wrote: scanned for their ids
 	// and errors, not decoded.
-	sc, err := batch.ScanResults(c.Results)
+	sc, err := c.ScanResults()
 	if err == nil && c.Totals[""] == nil {
 		// A pricer of an earlier release sends no totals: the results'
 		// own, then, overall only (the chunk does not name underlyings).
