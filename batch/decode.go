@@ -63,11 +63,23 @@ func readAll(r io.Reader) ([]byte, error) {
 // DecodeBytes is Decode for a document in memory. The batch keeps parts
 // of data (each trade's and each market entry's JSON): data must not be
 // modified while the batch is in use.
-func DecodeBytes(data []byte) (*Batch, error) {
+func DecodeBytes(data []byte) (*Batch, error) { return decodeDocument(data, false) }
+
+// DecodePlan is DecodeBytes for a batch that is to be split into chunks,
+// not priced: it makes every check that rejects a batch (the document, the
+// fields every trade shares, its references, its ids), but of a trade
+// whose type is costed by a few of its fields (a European by its model
+// and quote, a barrier, an FRA) it reads only those. A fault in the rest
+// fails the trade where it is priced, as a fault of a trade's terms
+// always does. Compile makes of such a batch a Job that plans chunks
+// (Cost, PlanChunks) and prices no trade.
+func DecodePlan(data []byte) (*Batch, error) { return decodeDocument(data, true) }
+
+func decodeDocument(data []byte, plan bool) (*Batch, error) {
 	if len(data) > maxDocument {
 		return nil, batchErr("", "the document is %d bytes, more than the limit of %d", len(data), maxDocument)
 	}
-	d := decoder{s: scanner{data: data, in: newInterner()}}
+	d := decoder{s: scanner{data: data, in: newInterner()}, plan: plan}
 	b, err := d.batch(true)
 	if err != nil {
 		return nil, documentError(err)
@@ -122,6 +134,9 @@ const maxDocument = math.MaxInt32
 type decoder struct {
 	s  scanner
 	ms members // the members of the trade being read
+	// plan skips the terms of the trades whose type costs them from a
+	// few of their fields (DecodePlan).
+	plan bool
 	// lastType and lastEntry cache the registry's look-up of the type
 	// the previous trade had.
 	lastType  string
@@ -506,6 +521,12 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 			t.Underlying = name
 		default:
 			t.Curves = append(t.Curves, name)
+		}
+	}
+	if d.plan {
+		if p, ok := tt.plan(ms); ok {
+			t.terms = p
+			return nil
 		}
 	}
 	t.terms, t.err = tt.decode(ms)

@@ -168,9 +168,14 @@ var europeanType = &kind[europeanWire, *europeanWire, europeanTerms]{
 			t.em = env.equities[t.o.Underlying]
 		}
 	},
-	price: priceEuropean,
-	into:  priceEuropeanInto,
-	cost:  costEuropean,
+	price:      priceEuropean,
+	into:       priceEuropeanInto,
+	cost:       costEuropean,
+	costFields: []string{"model", "price"},
+	costTerms: func(w *europeanWire) (europeanTerms, bool) {
+		t, err := w.model()
+		return t, err == nil
+	},
 }
 
 func europeanTermsOf(w *europeanWire, asOf dates.Date) (europeanTerms, error) {
@@ -178,8 +183,18 @@ func europeanTermsOf(w *europeanWire, asOf dates.Date) (europeanTerms, error) {
 	if err != nil {
 		return europeanTerms{}, err
 	}
+	t, err := w.model()
+	if err != nil {
+		return europeanTerms{}, err
+	}
+	t.o = instrument.European{Option: o}
+	return t, nil
+}
+
+// model reads a european's model and quoted premium: the terms its cost
+// depends on.
+func (w *europeanWire) model() (t europeanTerms, err error) {
 	def := false
-	t := europeanTerms{o: instrument.European{Option: o}}
 	if t.heston, err = enumValue("model", w.Model, europeanModels, &def); err != nil {
 		return europeanTerms{}, err
 	}
@@ -336,7 +351,8 @@ var barrierType = &kind[barrierWire, *barrierWire, instrument.Barrier]{
 	price: func(o *instrument.Barrier, m *pricing.Market, want pricing.Measures, _ *Engines) (pricing.Result, error) {
 		return engine.AnalyticBarrier{}.Price(o, m, want)
 	},
-	cost: func(*instrument.Barrier, *Engines) float64 { return 400 },
+	cost:      func(*instrument.Barrier, *Engines) float64 { return 400 },
+	costTerms: func(*barrierWire) (instrument.Barrier, bool) { return instrument.Barrier{}, true },
 }
 
 func barrierTermsOf(w *barrierWire, asOf dates.Date) (instrument.Barrier, error) {

@@ -251,7 +251,8 @@ var fraType = &kind[fraWire, *fraWire, instrument.FRA]{
 	price: func(f *instrument.FRA, m *pricing.Market, want pricing.Measures, _ *Engines) (pricing.Result, error) {
 		return engine.DiscountingFRA{}.Price(f, m, want)
 	},
-	cost: func(*instrument.FRA, *Engines) float64 { return 100 },
+	cost:      func(*instrument.FRA, *Engines) float64 { return 100 },
+	costTerms: func(*fraWire) (instrument.FRA, bool) { return instrument.FRA{}, true },
 }
 
 func fraTermsOf(w *fraWire, asOf dates.Date) (instrument.FRA, error) {

@@ -1,6 +1,8 @@
 package batch
 
 import (
+	"errors"
+	"slices"
 	"sort"
 
 	"github.com/pricefn/pricefn/pricing"
@@ -21,6 +23,10 @@ type tradeType interface {
 	// compile checks the wire form that decode returned against the
 	// valuation date and binds it to its engine and market under env.
 	compile(w any, env *compileEnv) (priceable, error)
+	// plan reads of one trade's members only what its cost depends on
+	// (DecodePlan), and reports false when the type cannot be costed so
+	// (its cost needs all of its terms) or the members it reads are bad.
+	plan(ms *members) (planned, bool)
 }
 
 // compileEnv is what compile binds a trade to: the job's market, its
@@ -69,6 +75,11 @@ type kind[W any, PW wireForm[W], T any] struct {
 	into func(t *T, r *pricing.Result, m *pricing.Market, want pricing.Measures, e *Engines) error
 	// cost estimates the time price takes, in nanoseconds of one core.
 	cost func(t *T, e *Engines) float64
+	// costFields and costTerms, when costTerms is set, cost a trade
+	// without decoding all of it (DecodePlan): costTerms makes of a wire
+	// form holding only the costFields the terms that cost reads.
+	costFields []string
+	costTerms  func(w *W) (T, bool)
 }
 
 // wireForm is a pointer to a wire form W that reads itself member by
@@ -99,6 +110,41 @@ func (k *kind[W, PW, T]) compile(w any, env *compileEnv) (priceable, error) {
 	}
 	return b, nil
 }
+
+func (k *kind[W, PW, T]) plan(ms *members) (planned, bool) {
+	if k.costTerms == nil {
+		return nil, false
+	}
+	w := new(W)
+	for i := range ms.list {
+		m := &ms.list[i]
+		if !slices.Contains(k.costFields, string(ms.key(m))) {
+			continue
+		}
+		if _, err := PW(w).setField(ms.key(m), ms.value(m)); err != nil {
+			return nil, false
+		}
+	}
+	t, ok := k.costTerms(w)
+	if !ok {
+		return nil, false
+	}
+	return func(e *Engines) float64 { return k.cost(&t, e) }, true
+}
+
+// planned is a trade that DecodePlan read only to cost it: its cost
+// under the engines' settings.
+type planned func(e *Engines) float64
+
+// plannedTrade is a planned trade compiled: it has a cost and cannot be
+// priced.
+type plannedTrade float64
+
+func (plannedTrade) priceUnit(*pricing.Result, *pricing.Market, pricing.Measures) error {
+	return errors.New("its terms were not read: the batch was decoded to plan its chunks (DecodePlan), not to price them")
+}
+
+func (c plannedTrade) costNS() float64 { return float64(c) }
 
 // bound is a decoded trade bound to its entry's engine and settings.
 type bound[T any] struct {

@@ -181,7 +181,9 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	defer func() { f.metrics.submitted(rc, err) }()
 	t0 := f.opt.Now()
 	s.TraceParent = host.TraceParent(s.TraceParent)
-	b, err := batch.DecodeBytes(s.Data)
+	// Read to be checked and planned, not priced: the pricers read the
+	// terms that do not change a trade's cost (batch.DecodePlan).
+	b, err := batch.DecodePlan(s.Data)
 	if err != nil {
 		return nil, host.Errorf(http.StatusBadRequest, "ingress: %w", err)
 	}

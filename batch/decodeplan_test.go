@@ -1,0 +1,147 @@
+package batch_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/pricefn/pricefn/batch"
+)
+
+// TestDecodePlanCostsAsDecode: a batch read to be planned costs every
+// trade as a full read does, so its chunks are the same, and it names the
+// same trades; every reference batch and a mixed one, heston and quoted
+// Europeans among them.
+func TestDecodePlanCostsAsDecode(t *testing.T) {
+	files, err := filepath.Glob("testdata/reference/*.batch.json")
+	if err != nil || len(files) < 10 {
+		t.Fatalf("reference batches: %v (%d)", err, len(files))
+	}
+	mixed, err := mixedBatch(t).MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := map[string][]byte{"mixed": mixed}
+	for _, f := range files {
+		if docs[f], err = os.ReadFile(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	planned := 0
+	for name, doc := range docs {
+		full, err := batch.DecodeBytes(doc)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		plan, err := batch.DecodePlan(doc)
+		if err != nil {
+			t.Fatalf("%s: plan: %v", name, err)
+		}
+		fj, err := batch.Compile(full)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		pj, err := batch.Compile(plan)
+		if err != nil {
+			t.Fatalf("%s: plan: %v", name, err)
+		}
+		want, err := fj.Price(context.Background(), batch.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		failing := 0
+		for i := range full.Trades {
+			if plan.Trades[i].ID != full.Trades[i].ID || string(plan.Trades[i].Raw) != string(full.Trades[i].Raw) {
+				t.Errorf("%s: trade %d is %s planned, %s decoded", name, i, plan.Trades[i].ID, full.Trades[i].ID)
+			}
+			if want[i].Error != "" {
+				failing++ // a fault of its terms, which planning does not read
+				continue
+			}
+			if got, want := pj.Cost(i), fj.Cost(i); got != want {
+				t.Errorf("%s: trade %s costs %g planned, %g decoded", name, full.Trades[i].ID, got, want)
+			}
+		}
+		opt := batch.ChunkOptions{TargetCost: 2000}
+		if got, want := batch.PlanChunks(plan, pj, opt), batch.PlanChunks(full, fj, opt); failing == 0 && !reflect.DeepEqual(got, want) {
+			t.Errorf("%s: chunks %v planned, %v decoded", name, got, want)
+		}
+		// A planned job prices no trade whose terms it did not read: each
+		// fails, saying why; the others price as decoded.
+		rs, err := pj.Price(context.Background(), batch.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for i, r := range rs {
+			switch {
+			case strings.Contains(r.Error, "decoded to plan its chunks"):
+				planned++
+			case !reflect.DeepEqual(r, want[i]):
+				t.Errorf("%s: trade %s priced %+v planned, %+v decoded", name, r.ID, r, want[i])
+			}
+		}
+	}
+	if planned < 100 {
+		t.Errorf("%d trades planned without their terms, want the Europeans, barriers and FRAs of the reference", planned)
+	}
+}
+
+// TestDecodePlanRejectsAsDecode: what fails a batch fails it read to be
+// planned, with the same message; what fails one trade (its terms) passes
+// both, and fails that trade when priced.
+func TestDecodePlanRejectsAsDecode(t *testing.T) {
+	market := `"market": {"curves": {"USD": {"rate": 0.05}, "EUR": {"rate": 0.03}}, "underlyings": {"ACME": {"spot": 100, "vol": 0.25, "curve": "USD"}}}`
+	doc := func(trades ...string) string {
+		return `{"valuationDate": "2026-11-25", ` + market + `, "trades": [` + strings.Join(trades, ",") + `]}`
+	}
+	good := `{"id": "T1", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25"}`
+	for _, c := range []struct {
+		name, doc string
+		batchFault bool
+	}{
+		{"unknown underlying", doc(`{"id": "T1", "type": "european", "underlying": "XYZ", "strike": "x"}`), true},
+		{"unknown curve", doc(`{"id": "F1", "type": "fra", "curve": "GBP", "rate": "x"}`), true},
+		{"duplicate ids", doc(good, good), true},
+		{"id a number", doc(`{"id": 7, "type": "barrier"}`), true},
+		{"malformed in terms", doc(`{"id": "T1", "type": "european", "underlying": "ACME", "strike": 01}`), true},
+		{"duplicate key in terms", doc(`{"id": "T1", "type": "european", "underlying": "ACME", "strike": 1, "strike": 2}`), true},
+		{"strike a string", doc(`{"id": "T1", "type": "european", "underlying": "ACME", "right": "call", "strike": "100", "expiry": "2027-11-25"}`), false},
+		{"unknown term", doc(`{"id": "T1", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "strik": 1}`), false},
+		{"bad model", doc(`{"id": "T1", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "model": "sabr"}`), false},
+		{"quote a string", doc(`{"id": "T1", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "price": "3"}`), false},
+		{"fra without rate", doc(`{"id": "F1", "type": "fra", "curve": "EUR", "notional": 1e6, "start": "2027-05-25", "end": "2027-11-25"}`), false},
+	} {
+		_, errFull := batch.DecodeBytes([]byte(c.doc))
+		pb, errPlan := batch.DecodePlan([]byte(c.doc))
+		if c.batchFault {
+			if errFull == nil || errPlan == nil || errFull.Error() != errPlan.Error() {
+				// Some faults are the compiler's: compare there.
+				if errPlan == nil {
+					_, errPlan = batch.Compile(pb)
+				}
+				if errFull == nil {
+					fb, _ := batch.DecodeBytes([]byte(c.doc))
+					_, errFull = batch.Compile(fb)
+				}
+			}
+			if errFull == nil || errPlan == nil || errFull.Error() != errPlan.Error() {
+				t.Errorf("%s: planned %v, decoded %v: want the same batch error", c.name, errPlan, errFull)
+			}
+			continue
+		}
+		if errFull != nil || errPlan != nil {
+			t.Errorf("%s: planned %v, decoded %v: want both read (a fault of the trade)", c.name, errPlan, errFull)
+			continue
+		}
+		if _, err := batch.Compile(pb); err != nil {
+			t.Errorf("%s: planned batch not compiled: %v", c.name, err)
+		}
+		res, err := price(c.doc)
+		if err != nil || len(res.Results) != 1 || res.Results[0].Error == "" {
+			t.Errorf("%s: priced %+v (%v), want the trade failed", c.name, res, err)
+		}
+	}
+}
