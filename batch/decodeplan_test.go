@@ -99,7 +99,7 @@ func TestDecodePlanRejectsAsDecode(t *testing.T) {
 	}
 	good := `{"id": "T1", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25"}`
 	for _, c := range []struct {
-		name, doc string
+		name, doc  string
 		batchFault bool
 	}{
 		{"unknown underlying", doc(`{"id": "T1", "type": "european", "underlying": "XYZ", "strike": "x"}`), true},
