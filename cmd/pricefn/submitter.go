@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -34,6 +35,11 @@ type submitter struct {
 	// heartbeat is how long a progress line may go unrepeated while
 	// nothing changes.
 	heartbeat time.Duration
+	// resultsRoom is the room the read of the results starts with: about
+	// their size, so that a document of tens of megabytes is not read
+	// into a buffer that doubles (each doubling new memory, cleared and
+	// faulted in, and a copy).
+	resultsRoom int
 }
 
 // submitRetries is how many times submit tries a request that fails for
@@ -86,7 +92,7 @@ func (s *submitter) postBatch(ctx context.Context, target string, data []byte, s
 			return nil, err
 		}
 		s.authorize(req)
-		resp, body, err = do(s.client, req)
+		resp, body, err = do(s.client, req, 0)
 		retry := err != nil || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
 		if !retry {
 			break
@@ -140,7 +146,7 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 	failures := 0
 	wait := min(2*time.Second, s.heartbeat)
 	for {
-		code, body, err := s.get(ctx, statusURL+"/results?wait="+wait.String())
+		code, body, err := s.get(ctx, statusURL+"/results?wait="+wait.String(), s.resultsRoom)
 		if err != nil || code >= 500 || code == http.StatusTooManyRequests {
 			// The engine may be restarting: ask again, with backoff.
 			if failures++; failures == submitRetries || ctx.Err() != nil {
@@ -195,7 +201,7 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 
 // getStatus fetches the status document.
 func (s *submitter) getStatus(ctx context.Context, statusURL string) (*api.Status, error) {
-	code, body, err := s.get(ctx, statusURL)
+	code, body, err := s.get(ctx, statusURL, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -212,28 +218,37 @@ func (s *submitter) getStatus(ctx context.Context, statusURL string) (*api.Statu
 	return &st, nil
 }
 
-// get fetches url and returns the status code and body.
-func (s *submitter) get(ctx context.Context, url string) (int, []byte, error) {
+// get fetches url and returns the status code and body, read into room
+// bytes at first (do).
+func (s *submitter) get(ctx context.Context, url string, room int) (int, []byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return 0, nil, err
 	}
 	s.authorize(req)
-	resp, body, err := do(s.client, req)
+	resp, body, err := do(s.client, req, room)
 	if err != nil {
 		return 0, nil, err
 	}
 	return resp.StatusCode, body, nil
 }
 
-// do sends req and reads the whole response.
-func do(client *http.Client, req *http.Request) (*http.Response, []byte, error) {
+// do sends req and reads the whole response: into room bytes at first
+// when room is above 0, else by events.ReadData.
+func do(client *http.Client, req *http.Request, room int) (*http.Response, []byte, error) {
 	resp, err := client.Do(req)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer resp.Body.Close()
-	body, err := events.ReadData(resp.Body)
+	var body []byte
+	if room > 0 {
+		buf := bytes.NewBuffer(make([]byte, 0, room))
+		_, err = buf.ReadFrom(resp.Body)
+		body = buf.Bytes()
+	} else {
+		body, err = events.ReadData(resp.Body)
+	}
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
 	}
