@@ -23,6 +23,8 @@ type Mem struct {
 	bytes   int64     // trades and results held
 	swept   time.Time // last sweep
 	freed   int64     // bytes forgotten since the last call of opt.Freed
+	// lastFreed is when opt.Freed was last called.
+	lastFreed time.Time
 }
 
 // MemOptions tunes a Mem.
@@ -43,8 +45,13 @@ type MemOptions struct {
 }
 
 // FreedEvery is how many bytes of forgotten batches make Mem call
-// MemOptions.Freed.
-const FreedEvery = 8 << 20
+// MemOptions.Freed, at most once per FreedGap (but at once when it holds
+// no batch any more): giving memory back to the system costs a garbage
+// collection, and a full store forgets a batch at every new one.
+const (
+	FreedEvery = 8 << 20
+	FreedGap   = 10 * time.Second
+)
 
 // DefaultMaxBytes is Mem's default bound on the trades and results it
 // keeps.
@@ -81,13 +88,16 @@ const sweepEvery = time.Second
 // oldest finished ones while over MaxBytes. s.mu is held; it calls
 // opt.Freed in a goroutine of its own when enough was forgotten.
 func (s *Mem) sweep() {
+	now := s.opt.Now()
 	defer func() {
-		if s.opt.Freed != nil && (s.freed >= FreedEvery || (s.freed > 0 && len(s.batches) == 0)) {
-			s.freed = 0
+		if s.opt.Freed == nil || s.freed == 0 {
+			return
+		}
+		if len(s.batches) == 0 || s.freed >= FreedEvery && (now.Sub(s.lastFreed) >= FreedGap || now.Before(s.lastFreed)) {
+			s.freed, s.lastFreed = 0, now
 			go s.opt.Freed()
 		}
 	}()
-	now := s.opt.Now()
 	if now.Sub(s.swept) >= sweepEvery || now.Before(s.swept) {
 		s.swept = now
 		for ref, b := range s.batches {
@@ -299,12 +309,13 @@ func (s *Mem) Put(ctx context.Context, ref Ref, digest string, attempt int, c Ch
 	c.Results = nil
 	*cur = c
 	cur.Deliveries = 1
+	s.finished(b)
 	if len(results) > 0 {
 		b.results[c.Index] = bytes.Clone(results)
 		b.bytes += int64(len(results))
 		s.bytes += int64(len(results))
+		s.sweep() // within MaxBytes again, older batches first
 	}
-	s.finished(b)
 	s.notify(b.sum.Ref)
 	return s.claim(b, Update{}), nil
 }

@@ -1,7 +1,11 @@
 package store_test
 
 import (
+	"bytes"
+	"context"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/pricefn/pricefn/store"
 	"github.com/pricefn/pricefn/store/storetest"
@@ -11,4 +15,63 @@ func TestMemConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, opt store.Options) store.Store {
 		return store.NewMem(store.MemOptions{Options: opt})
 	})
+}
+
+// TestMemFreedAtMostOncePerGap: a full store forgets a batch at each new
+// one; it gives the memory back (Freed, a garbage collection) at most
+// once per FreedGap while it is busy, and at once when it holds nothing.
+func TestMemFreedAtMostOncePerGap(t *testing.T) {
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	var freed atomic.Int32
+	calls := make(chan struct{}, 100)
+	s := store.NewMem(store.MemOptions{
+		Options:  store.Options{Retain: time.Hour},
+		MaxBytes: 12 << 20,
+		Now:      func() time.Time { return now },
+		Freed:    func() { freed.Add(1); calls <- struct{}{} },
+	})
+	ctx := context.Background()
+	results := bytes.Repeat([]byte("x"), 9<<20) // two do not fit
+	put := func(id string) {
+		t.Helper()
+		ref := store.Ref{ID: id}
+		if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Put(ctx, ref, "d", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Trades: 1, Results: results}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait := func(want int32) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); freed.Load() < want && time.Now().Before(deadline); {
+			select {
+			case <-calls:
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // no call beyond want
+		if got := freed.Load(); got != want {
+			t.Fatalf("Freed called %d times, want %d", got, want)
+		}
+	}
+	put("B0")
+	put("B1") // B0 forgotten: 9 MiB, the first call
+	wait(1)
+	now = now.Add(store.FreedGap / 2)
+	put("B2") // B1 forgotten within the gap: no call
+	wait(1)
+	now = now.Add(store.FreedGap / 2)
+	put("B3") // a gap since the first call: B1 and B2's bytes
+	wait(2)
+	for id, kept := range map[string]bool{"B1": false, "B2": false, "B3": true} {
+		if _, err := s.Summary(ctx, store.Ref{ID: id}); (err == nil) != kept {
+			t.Errorf("%s: %v, kept %v wanted (MaxBytes holds two batches' ids and one's results)", id, err, kept)
+		}
+	}
+	// Past their retention every batch is forgotten: the store is empty
+	// and gives the memory back at once, within the gap.
+	now = now.Add(2 * time.Hour)
+	put("B5")
+	wait(3)
 }

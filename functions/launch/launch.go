@@ -12,6 +12,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
@@ -80,9 +81,9 @@ func Ingress(ctx context.Context, args []string, env config.Env, stderr io.Write
 // Call the returned function to close it.
 func OpenStore(ctx context.Context, c config.Store, opt store.Options) (store.Store, func(), error) {
 	if c.Memory() {
-		// Forgotten batches go back to the system at once, not at the
-		// next garbage collection of an idle process.
-		return store.NewMem(store.MemOptions{Options: opt, Freed: debug.FreeOSMemory}), func() {}, nil
+		// Forgotten batches go back to the system soon (store.FreedGap),
+		// not at the next garbage collection of an idle process.
+		return store.NewMem(store.MemOptions{Options: opt, MaxBytes: MemStoreBytes(debug.SetMemoryLimit(-1)), Freed: debug.FreeOSMemory}), func() {}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -91,6 +92,19 @@ func OpenStore(ctx context.Context, c config.Store, opt store.Options) (store.St
 		return nil, nil, fmt.Errorf("launch: store: %w", err)
 	}
 	return s, func() { s.Close() }, nil
+}
+
+// MemStoreBytes is the bound of an in-memory store's results and ids in
+// a process whose heap's soft limit is limit (runtime/debug's; MaxInt64
+// when there is none): a third of it, the rest for the batches in flight
+// (a batch being split and priced holds about twice its results' bytes).
+// A store filled past the limit would have the garbage collector work
+// without end. Without a limit, store.DefaultMaxBytes.
+func MemStoreBytes(limit int64) int64 {
+	if limit <= 0 || limit == math.MaxInt64 {
+		return store.DefaultMaxBytes
+	}
+	return max(limit/3, 16<<20)
 }
 
 // IngressOptions turns configuration into ingress options.
