@@ -83,8 +83,9 @@ bench:
 # End to end: a batch of N Europeans through pricefn price and through the
 # pipeline (pricefn dev + submit), timed, results compared.
 N ?= 100000
+RUNS ?= 5
 bench-pipeline: build
-	N=$(N) bench/pipeline.sh
+	N=$(N) RUNS=$(RUNS) bench/pipeline.sh
 
 # Our engines against QuantLib's on the same trades, one invocation: a
 # table of figure, ours, QuantLib, ratio (bench/README.md). Builds the C++
