@@ -55,7 +55,7 @@ race:
 
 # Fuzz targets (package:Target), corpus in each package's testdata/fuzz.
 # make test runs each for FUZZ_SHORT; make fuzz for FUZZTIME (60s) each.
-FUZZ_TARGETS = batch:FuzzBatch batch:FuzzResultsRoundTrip events:FuzzDecode \
+FUZZ_TARGETS = batch:FuzzBatch batch:FuzzResultsRoundTrip batch:FuzzFlatMembers events:FuzzDecode \
 	functions/pricer:FuzzHandle functions/aggregator:FuzzHandle functions/ingress:FuzzSubmit \
 	auth:FuzzParseTokens
 FUZZTIME   ?= 60s

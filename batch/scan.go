@@ -2,6 +2,7 @@ package batch
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"unicode/utf8"
@@ -76,15 +77,20 @@ func (s *scanner) eof() *scanError {
 }
 
 // ws skips white space.
-func (s *scanner) ws() {
-	for s.pos < len(s.data) {
-		switch s.data[s.pos] {
+func (s *scanner) ws() { s.pos = skipWS(s.data, s.pos) }
+
+// skipWS returns the index of the first byte of d from i on that is not
+// white space (len(d) when there is none).
+func skipWS(d []byte, i int) int {
+	for i < len(d) {
+		switch d[i] {
 		case ' ', '\t', '\n', '\r':
-			s.pos++
+			i++
 		default:
-			return
+			return i
 		}
 	}
+	return i
 }
 
 // peek skips white space and returns the next byte, 0 at the end (and
@@ -254,39 +260,44 @@ func isHex(c byte) bool { return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' ||
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
 // skipNumber checks the number at s.pos to JSON's grammar and moves past
-// it. (It walks a local index, which stays in a register, and stores it
-// back once: a third of a result's scan is its numbers.)
+// it.
 func (s *scanner) skipNumber() error {
-	d, i := s.data, s.pos
-	fail := func(i int, format string) error {
-		s.pos = i
-		if i >= len(d) {
-			return s.eof()
-		}
-		return s.errorf(format, quoteChar(d[i]))
+	end, fault := numberEnd(s.data, s.pos)
+	s.pos = end
+	switch {
+	case fault == "":
+		return nil
+	case end >= len(s.data):
+		return s.eof()
 	}
+	return s.errorf(fault, quoteChar(s.data[end]))
+}
+
+// numberEnd reads the number at d[i:] to JSON's grammar and returns where
+// it ends, or where it breaks the grammar and a format of the fault for
+// the byte there. (It walks a local index, which stays in a register: a
+// third of a result's scan is its numbers.)
+func numberEnd(d []byte, i int) (end int, fault string) {
 	if d[i] == '-' {
 		i++
 		if i >= len(d) {
-			return fail(i, "")
+			return i, "unexpected end"
 		}
 	}
 	switch {
 	case d[i] == '0':
 		i++
 	case isDigit(d[i]):
-		for i++; i < len(d) && isDigit(d[i]); i++ {
-		}
+		i = digitsEnd(d, i+1)
 	default:
-		return fail(i, "invalid character %s in numeric literal")
+		return i, "invalid character %s in numeric literal"
 	}
 	if i < len(d) && d[i] == '.' {
 		i++
 		if i >= len(d) || !isDigit(d[i]) {
-			return fail(i, "invalid character %s after decimal point in numeric literal")
+			return i, "invalid character %s after decimal point in numeric literal"
 		}
-		for i++; i < len(d) && isDigit(d[i]); i++ {
-		}
+		i = digitsEnd(d, i+1)
 	}
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
 		i++
@@ -294,13 +305,30 @@ func (s *scanner) skipNumber() error {
 			i++
 		}
 		if i >= len(d) || !isDigit(d[i]) {
-			return fail(i, "invalid character %s in exponent of numeric literal")
+			return i, "invalid character %s in exponent of numeric literal"
 		}
 		for i++; i < len(d) && isDigit(d[i]); i++ {
 		}
 	}
-	s.pos = i
-	return nil
+	return i, ""
+}
+
+// digitsEnd returns the index of the first byte of d from i on that is not
+// a decimal digit: eight bytes at a time while they all are (a result's
+// numbers run to 17 digits).
+func digitsEnd(d []byte, i int) int {
+	for ; i+8 <= len(d); i += 8 {
+		x := binary.LittleEndian.Uint64(d[i:])
+		// Every byte is 0x30-0x39: its high nibble 3, and adding 6 does
+		// not carry it past 3.
+		if x&0xf0f0f0f0f0f0f0f0 != 0x3030303030303030 || (x+0x0606060606060606)&0xf0f0f0f0f0f0f0f0 != 0x3030303030303030 {
+			break
+		}
+	}
+	for i < len(d) && isDigit(d[i]) {
+		i++
+	}
+	return i
 }
 
 // skipObject checks the object at s.pos, duplicate keys included, and
@@ -332,6 +360,15 @@ func (e *duplicateKeyError) Error() string { return fmt.Sprintf("duplicate key %
 // holds offsets into the document, no pointers: filling it costs the
 // garbage collector nothing.
 func (s *scanner) members(ms *members, depth int) error {
+	ms.reset(s)
+	if s.peek() == '{' && s.flatMembers(ms) {
+		return nil
+	}
+	return s.allMembers(ms, depth)
+}
+
+// allMembers is members for any object, its faults worded.
+func (s *scanner) allMembers(ms *members, depth int) error {
 	ms.reset(s)
 	if err := s.expect('{', "looking for beginning of object"); err != nil {
 		return err
@@ -385,6 +422,99 @@ func (s *scanner) members(ms *members, depth int) error {
 			return s.eof()
 		default:
 			return s.errorf("invalid character %s after object key:value pair", quoteChar(s.data[s.pos]))
+		}
+	}
+}
+
+// flatMembers is members for the objects most documents are made of (a
+// trade, a result): plain keys, and values that are plain strings,
+// numbers or literals, with any white space, read in one loop over a
+// local index. On anything else (an escape, a byte beyond ASCII, a nested
+// value, a fault, a key given twice) it reports false, s.pos unchanged,
+// and members reads the object in full, faults worded.
+func (s *scanner) flatMembers(ms *members) bool {
+	d := s.data
+	list := ms.list[:0]
+	var seen uint64
+	i := skipWS(d, s.pos+1) // past '{'
+	if i < len(d) && d[i] == '}' {
+		s.pos = i + 1
+		return true
+	}
+	for {
+		if i >= len(d) || d[i] != '"' {
+			return false
+		}
+		k0 := i + 1
+		i = k0
+		for i < len(d) && plainByte[d[i]] {
+			i++
+		}
+		if i >= len(d) || d[i] != '"' {
+			return false
+		}
+		// A key given twice: the keys are compared only when one of the
+		// same length and ends was met (a bit of seen each).
+		key := d[k0:i]
+		if len(key) > 0 {
+			bit := uint64(1) << ((uint(len(key))*7 + uint(key[0]) + uint(key[len(key)-1])) & 63)
+			if seen&bit != 0 {
+				for x := range list {
+					if m := &list[x]; string(d[m.k0:m.k1]) == string(key) {
+						return false
+					}
+				}
+			}
+			seen |= bit
+		}
+		m := member{k0: int32(k0), k1: int32(i)}
+		if i = skipWS(d, i+1); i >= len(d) || d[i] != ':' {
+			return false
+		}
+		if i = skipWS(d, i+1); i >= len(d) {
+			return false
+		}
+		m.v0 = int32(i)
+		switch c := d[i]; {
+		case c == '"':
+			for i++; i < len(d) && plainByte[d[i]]; i++ {
+			}
+			if i >= len(d) || d[i] != '"' {
+				return false
+			}
+			i++
+			m.kind, m.plain = kindString, true
+		case c == '-' || isDigit(c):
+			var fault string
+			if i, fault = numberEnd(d, i); fault != "" {
+				return false
+			}
+			m.kind = kindNumber
+		case c == 't' && bytes.HasPrefix(d[i:], []byte("true")):
+			i += len("true")
+			m.kind = kindBool
+		case c == 'f' && bytes.HasPrefix(d[i:], []byte("false")):
+			i += len("false")
+			m.kind = kindBool
+		case c == 'n' && bytes.HasPrefix(d[i:], []byte("null")):
+			i += len("null")
+			m.kind = kindNull
+		default:
+			return false
+		}
+		m.v1 = int32(i)
+		list = append(list, m)
+		if i = skipWS(d, i); i >= len(d) {
+			return false
+		}
+		switch d[i] {
+		case ',':
+			i = skipWS(d, i+1)
+		case '}':
+			s.pos, ms.list = i+1, list
+			return true
+		default:
+			return false
 		}
 	}
 }

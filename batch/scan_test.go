@@ -3,6 +3,7 @@ package batch
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 	"unsafe"
@@ -93,4 +94,34 @@ func TestInternerSharesStrings(t *testing.T) {
 			t.Fatalf("interned %q as %q", s, got)
 		}
 	}
+}
+
+// FuzzFlatMembers: the one-loop reading of a flat object agrees with the
+// full one wherever it answers (the same members, where the object ends),
+// and never answers for an object the full one refuses.
+func FuzzFlatMembers(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, ` { "id" : "T1" , "npv": -1.5e-3, "ok": true, "no": false, "x": null } `, `{}`, `{"a":1,"a":2}`, `{"a":"\u00e9"}`, "{\"a\":\"\xc3\xa9\"}", `{"a":[1]}`, `{"a":01}`, `{"a":1.}`, `{"a":1,}`, `{"a" 1}`, `{"a":tru}`, `{"a":truex}`, `{"ab":1,"ba":2,"aab":3}`, `{"a":12345678901234567,"b":1.2345678901234567e+300}`, `{"a`, `{"a":"b`, "{\"a\":1\x00}"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var flat, all members
+		fs := scanner{data: data}
+		if fs.peek() != '{' {
+			return
+		}
+		flat.reset(&fs)
+		ok := fs.flatMembers(&flat)
+		as := scanner{data: data}
+		err := as.allMembers(&all, 1)
+		switch {
+		case !ok:
+			if fs.pos != skipWS(data, 0) {
+				t.Fatalf("%q: flatMembers refused and moved to %d", data, fs.pos)
+			}
+		case err != nil:
+			t.Fatalf("%q: flatMembers read it, allMembers refused: %v", data, err)
+		case fs.pos != as.pos || !slices.Equal(flat.list, all.list):
+			t.Fatalf("%q: flatMembers %v to %d, allMembers %v to %d", data, flat.list, fs.pos, all.list, as.pos)
+		}
+	})
 }
