@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/pricefn/pricefn/batch"
 )
@@ -56,26 +55,10 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	// --out: written beside it and renamed once complete, so that the file
 	// never holds a part of the results.
-	f, err := os.CreateTemp(filepath.Dir(*out), "."+filepath.Base(*out)+".*")
+	err = writeOutput(*out, func(w io.Writer) error {
+		return batch.PriceTo(ctx, b, batch.Options{Workers: *workers}, w)
+	})
 	if err != nil {
-		return err
-	}
-	err = batch.PriceTo(ctx, b, batch.Options{Workers: *workers}, f)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	mode := os.FileMode(0o644) // as --out always wrote; a file replaced keeps its own
-	if fi, serr := os.Stat(*out); serr == nil && fi.Mode().IsRegular() {
-		mode = fi.Mode().Perm()
-	}
-	if err == nil {
-		err = os.Chmod(f.Name(), mode)
-	}
-	if err == nil {
-		err = os.Rename(f.Name(), *out)
-	}
-	if err != nil {
-		os.Remove(f.Name())
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	return nil

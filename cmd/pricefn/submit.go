@@ -117,13 +117,25 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err := <-idsRead; err != nil {
 		return fmt.Errorf("%s: not a batch: %w", name, err)
 	}
-	if err := checkResults(results, sentIDs); err != nil {
-		return fmt.Errorf("batch %s: %w", rc.BatchID, err)
-	}
+	// The results are checked before they are shown: into --out while
+	// they are written beside it (a file is renamed over it only when they
+	// pass), to stdout after.
+	checked := make(chan error, 1)
+	go func() { checked <- checkResults(results, sentIDs) }()
+	var errCheck error
 	if *out != "" {
-		err = os.WriteFile(*out, results, 0o644)
-	} else {
+		err = writeOutput(*out, func(w io.Writer) error {
+			if _, err := w.Write(results); err != nil {
+				return err
+			}
+			errCheck = <-checked
+			return errCheck
+		})
+	} else if errCheck = <-checked; errCheck == nil {
 		_, err = stdout.Write(results)
+	}
+	if errCheck != nil {
+		return fmt.Errorf("batch %s: %w", rc.BatchID, errCheck)
 	}
 	if err != nil {
 		return err

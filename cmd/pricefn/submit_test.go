@@ -178,6 +178,18 @@ func TestSubmitRetriesAndChecksResults(t *testing.T) {
 		!strings.Contains(stderr, `result 1 is for trade "OTHER", the batch sent "T2" there`) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
+	// Into --out, written while they are checked: a file that fails the
+	// check is not renamed over the old one, and nothing is left beside.
+	dir := t.TempDir()
+	out := filepath.Join(dir, "results.json")
+	os.WriteFile(out, []byte("old"), 0o600)
+	code, _, stderr = runCmd(t, "submit", "--url", srv.URL, "--quiet", "--out", out, file)
+	if got, _ := os.ReadFile(out); code != 1 || string(got) != "old" || !strings.Contains(stderr, `result 1 is for trade "OTHER"`) {
+		t.Errorf("--out: exit %d, file %q, stderr %q", code, got, stderr)
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 1 {
+		t.Errorf("--out left %d files in its directory, want the old one alone", len(left))
+	}
 }
 
 // TestSubmitSaysWhichScenariosDied: a risk run whose only dead chunk is a
