@@ -41,6 +41,20 @@ func BenchmarkDecode(b *testing.B) {
 	perTrade(b)
 }
 
+// BenchmarkDecodePlan is ingress's reading: every check that rejects a
+// batch, the terms of a European not read (DecodePlan).
+func BenchmarkDecodePlan(b *testing.B) {
+	doc := benchDoc(b)
+	b.SetBytes(int64(len(doc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := batch.DecodePlan(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perTrade(b)
+}
+
 // BenchmarkCompile checks the terms and binds the trades to their engines.
 func BenchmarkCompile(b *testing.B) {
 	bt, err := batch.DecodeBytes(benchDoc(b))

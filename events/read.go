@@ -19,24 +19,38 @@ import (
 // read out once (a body past maxPooledBuffer is returned in the buffer it
 // grew in). Nothing is sized from what the sender declares.
 func ReadData(r io.Reader) ([]byte, error) {
-	buf := bufferPool.Get().(*bytes.Buffer)
-	if _, err := buf.ReadFrom(r); err != nil {
-		release(buf)
-		return nil, err
+	data, release, err := ReadDataPooled(r)
+	if err != nil || release == nil {
+		return data, err
 	}
-	if buf.Cap() > maxPooledBuffer {
-		// Not kept for the next read: its bytes are the data, no copy.
-		return buf.Bytes(), nil
-	}
-	defer release(buf)
-	if buf.Len() == 0 {
+	defer release()
+	if len(data) == 0 {
 		return nil, nil
 	}
-	return bytes.Clone(buf.Bytes()), nil
+	return bytes.Clone(data), nil
 }
 
-// release gives buf back to the pool when it is small enough to keep.
-func release(buf *bytes.Buffer) {
+// ReadDataPooled is ReadData without the copy: data is the bytes of a
+// buffer kept from earlier reads, valid until release is called (when it
+// is not nil: a body past maxPooledBuffer is its own buffer, not kept).
+// It is for a body read and done with within one request (an event a
+// function handles and answers): nothing may keep data, or any part of
+// it, past release.
+func ReadDataPooled(r io.Reader) (data []byte, release func(), err error) {
+	buf := bufferPool.Get().(*bytes.Buffer)
+	if _, err := buf.ReadFrom(r); err != nil {
+		putBuffer(buf)
+		return nil, nil, err
+	}
+	if buf.Cap() > maxPooledBuffer {
+		// Not kept for the next read: its bytes are the data.
+		return buf.Bytes(), nil, nil
+	}
+	return buf.Bytes(), func() { putBuffer(buf) }, nil
+}
+
+// putBuffer gives buf back to the pool when it is small enough to keep.
+func putBuffer(buf *bytes.Buffer) {
 	if buf.Cap() <= maxPooledBuffer {
 		buf.Reset()
 		bufferPool.Put(buf)
@@ -52,24 +66,54 @@ var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // ToEvent is binding.ToEvent with the data of a binary-mode HTTP message
 // read by ReadData.
 func ToEvent(ctx context.Context, m *cehttp.Message) (*event.Event, error) {
-	return binding.ToEvent(ctx, exactBody{m})
+	return binding.ToEvent(ctx, exactBody{Message: m})
 }
 
-// exactBody is an HTTP message whose binary data is read by ReadData.
-type exactBody struct{ *cehttp.Message }
+// ToEventPooled is ToEvent with the data read by ReadDataPooled: the
+// event's data is valid until release is called (never nil). Nothing may
+// keep the event's data past that.
+func ToEventPooled(ctx context.Context, m *cehttp.Message) (e *event.Event, release func(), err error) {
+	release = func() {}
+	e, err = binding.ToEvent(ctx, exactBody{Message: m, release: &release})
+	if err != nil {
+		release()
+		return nil, func() {}, err
+	}
+	return e, release, nil
+}
+
+// exactBody is an HTTP message whose binary data is read by ReadData, or
+// by ReadDataPooled when release is set (which it then sets).
+type exactBody struct {
+	*cehttp.Message
+	release *func()
+}
 
 func (m exactBody) ReadBinary(ctx context.Context, w binding.BinaryWriter) error {
-	return m.Message.ReadBinary(ctx, exactData{w})
+	return m.Message.ReadBinary(ctx, exactData{w, m.release})
 }
 
 // exactData hands the SDK's event builder its data as a *bytes.Buffer,
 // which it keeps as it is instead of copying it into a buffer of its own.
-type exactData struct{ binding.BinaryWriter }
+type exactData struct {
+	binding.BinaryWriter
+	release *func()
+}
 
 func (w exactData) SetData(r io.Reader) error {
-	data, err := ReadData(r)
+	if w.release == nil {
+		data, err := ReadData(r)
+		if err != nil {
+			return err
+		}
+		return w.BinaryWriter.SetData(bytes.NewBuffer(data))
+	}
+	data, release, err := ReadDataPooled(r)
 	if err != nil {
 		return err
+	}
+	if release != nil {
+		*w.release = release
 	}
 	return w.BinaryWriter.SetData(bytes.NewBuffer(data))
 }

@@ -63,39 +63,53 @@ func TooLarge(limit int64) error {
 // no CloudEvent is a 415, a longer one a 413; an invalid one is a 400 whose
 // message names the attribute at fault, in a sentence.
 func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (*event.Event, error) {
+	e, _, err := readEvent(w, r, limit, false)
+	return e, err
+}
+
+// readEvent is ReadEvent; when pooled, a binary-mode event's data is read
+// into a buffer kept from earlier reads (events.ReadDataPooled), valid
+// until release is called (never nil), which then reuses it.
+func readEvent(w http.ResponseWriter, r *http.Request, limit int64, pooled bool) (e *event.Event, release func(), err error) {
+	release = func() {}
 	if err := LimitBody(w, r, limit); err != nil {
-		return nil, err
+		return nil, release, err
 	}
 	structured := IsStructured(r)
 	if !structured {
 		if !IsBinary(r) {
-			return nil, Errorf(http.StatusUnsupportedMediaType, "host: the request holds no CloudEvent (want binary mode ce-* headers or structured application/cloudevents+json)")
+			return nil, release, Errorf(http.StatusUnsupportedMediaType, "host: the request holds no CloudEvent (want binary mode ce-* headers or structured application/cloudevents+json)")
 		}
 		if err := checkSpecVersion(r.Header.Get("ce-specversion"), "ce-specversion header"); err != nil {
-			return nil, err
+			return nil, release, err
 		}
 	}
 	var body []byte
 	if structured {
-		var err error
+		// The SDK copies the data out of the envelope: nothing to pool.
 		if body, err = events.ReadData(r.Body); err != nil {
-			return nil, readError(err)
+			return nil, release, readError(err)
 		}
 		if err := checkStructured(body); err != nil {
-			return nil, err
+			return nil, release, err
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 	}
 	msg := cehttp.NewMessageFromHttpRequest(r)
 	defer msg.Finish(nil)
-	e, err := events.ToEvent(r.Context(), msg)
+	if pooled && !structured {
+		e, release, err = events.ToEventPooled(r.Context(), msg)
+	} else {
+		e, err = events.ToEvent(r.Context(), msg)
+	}
 	if err != nil {
-		return nil, readError(err)
+		return nil, release, readError(err)
 	}
 	if err := e.Validate(); err != nil {
-		return nil, Errorf(http.StatusBadRequest, "host: invalid CloudEvent: %s", sentence(err.Error()))
+		release()
+		return nil, func() {}, Errorf(http.StatusBadRequest, "host: invalid CloudEvent: %s", sentence(err.Error()))
 	}
-	return e, nil
+	return e, release, nil
 }
 
 // IsBinary reports whether r carries a binary-mode CloudEvent: any ce-*
@@ -187,7 +201,9 @@ func WriteEvent(ctx context.Context, w http.ResponseWriter, e *event.Event, stat
 // written with status 200; no reply is a 202 with an empty body; an error
 // is its Status with an ErrorBody. The handler's context carries the
 // event's traceparent (TraceParentOf). Errors are logged to log with the
-// event's type, id, batch id and traceparent.
+// event's type, id, batch id and traceparent. The event's data is a
+// buffer reused once the event is answered: h keeps nothing of it (no
+// slice, no string made without a copy) past its return.
 func Events(h Handler, log zerolog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -195,7 +211,10 @@ func Events(h Handler, log zerolog.Logger) http.Handler {
 			WriteError(w, Errorf(http.StatusMethodNotAllowed, "host: %s not allowed, POST a CloudEvent", r.Method))
 			return
 		}
-		e, err := ReadEvent(w, r, 0)
+		// The event's data is read into a pooled buffer, given back once
+		// the event is handled and answered: a handler keeps none of it.
+		e, release, err := readEvent(w, r, 0, true)
+		defer release()
 		if err != nil {
 			log.Warn().Str("error", Message(err)).Int("status", Status(err)).Str("path", r.URL.Path).Msg("rejected request")
 			WriteError(w, err)

@@ -38,6 +38,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"TenantLimits", testLimits},
 		{"Recent", testRecent},
 		{"ScenarioChunks", testScenarioChunks},
+		{"PutCopiesResults", testPutCopiesResults},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore) })
@@ -518,5 +519,27 @@ func testScenarioChunks(t *testing.T, newStore NewFunc) {
 	}
 	if st := must(s.Summary(ctx, b.Ref)).State(); st != store.StateCompleted {
 		t.Errorf("state %s, want completed", st)
+	}
+}
+
+// testPutCopiesResults: a store keeps what Put was given, not the caller's
+// buffer: the aggregator's is the request's body, reused for the next
+// request once the chunk is recorded (host.Events).
+func testPutCopiesResults(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	b := sample("copy", 2, 1, time.Time{})
+	claim(t, s, b)
+	c := priced(0)
+	want := string(c.Results)
+	must(s.Put(ctx, b.Ref, b.Digest, 1, c))
+	for i := range c.Results {
+		c.Results[i] = 'X' // the buffer reused
+	}
+	var got bytes.Buffer
+	if err := s.WriteResults(ctx, b.Ref, 1, 0, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.String() != want {
+		t.Errorf("results after the caller's buffer changed: %s, want %s", got.String(), want)
 	}
 }
