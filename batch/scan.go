@@ -456,16 +456,18 @@ func (s *scanner) flatMembers(ms *members) bool {
 		// A key given twice: the keys are compared only when one of the
 		// same length and ends was met (a bit of seen each).
 		key := d[k0:i]
+		h := uint(len(key)) * 7
 		if len(key) > 0 {
-			bit := uint64(1) << ((uint(len(key))*7 + uint(key[0]) + uint(key[len(key)-1])) & 63)
-			if seen&bit != 0 {
-				for x := range list {
-					if m := &list[x]; string(d[m.k0:m.k1]) == string(key) {
-						return false
-					}
+			h += uint(key[0]) + uint(key[len(key)-1])
+		}
+		if bit := uint64(1) << (h & 63); seen&bit == 0 {
+			seen |= bit
+		} else {
+			for x := range list {
+				if m := &list[x]; string(d[m.k0:m.k1]) == string(key) {
+					return false
 				}
 			}
-			seen |= bit
 		}
 		m := member{k0: int32(k0), k1: int32(i)}
 		if i = skipWS(d, i+1); i >= len(d) || d[i] != ':' {

@@ -27,13 +27,14 @@ func SplitObject(data []byte, key string) (rest, member []byte, err error) {
 
 // SplitBatch is SplitObject for an object whose member key is a batch
 // document: the member is decoded as DecodeBytes decodes a document, in the
-// same pass (nil when there is none). The batch keeps parts of data.
+// same pass (nil when there is none). The batch keeps parts of data. The
+// byte offset of a syntax fault counts from the start of data.
 func SplitBatch(data []byte, key string) (rest []byte, b *Batch, err error) {
 	rest, err = splitObject(data, key, func(s *scanner) error {
 		d := decoder{s: scanner{data: s.data, pos: s.pos, in: newInterner()}}
 		nb, err := d.batch(false)
 		if err != nil {
-			return memberError{fmt.Errorf("%s: %w", key, documentError(err))}
+			return memberError{documentError(err)}
 		}
 		s.pos, b = d.s.pos, nb
 		return nil
@@ -43,14 +44,16 @@ func SplitBatch(data []byte, key string) (rest []byte, b *Batch, err error) {
 
 // SplitResults is SplitObject for an object whose member key is a run of
 // results: the member (nil when there is none) is checked as ScanResults
-// checks an array, in the same pass.
+// checks an array, in the same pass. The byte offset of a syntax fault
+// counts from the start of data.
 func SplitResults(data []byte, key string) (rest, member []byte, scan ResultsScan, err error) {
 	rest, err = splitObject(data, key, func(s *scanner) error {
+		s.ws()
 		start := s.pos
 		if err := s.results(&scan); err != nil {
 			return memberError{resultsError(err)}
 		}
-		member = s.data[start:s.pos]
+		member = s.data[start:s.pos:s.pos]
 		return nil
 	})
 	if err != nil {

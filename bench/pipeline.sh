@@ -6,12 +6,16 @@
 # The engine gets one batch first, not timed: it is a running server, whose
 # first batch also pays for mapping the memory the next ones reuse (that
 # first time is printed too).
-# Usage: make bench-pipeline [N=100000] [RUNS=5]   (needs bin/pricefn, curl, python3)
+# Usage: make bench-pipeline [N=100000] [RUNS=5]   (needs bin/pricefn, curl, python3, GNU time)
 set -eu
 PF=${PF:-bin/pricefn}
 N=${N:-100000}
 RUNS=${RUNS:-5}
 ADDR=${ADDR:-127.0.0.1:18111}
+if [ ! -x /usr/bin/time ]; then
+  echo "bench/pipeline.sh: needs GNU time at /usr/bin/time (Debian: apt-get install time)" >&2
+  exit 1
+fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 

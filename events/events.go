@@ -140,7 +140,8 @@ type ChunkPriced struct {
 
 // ScanResults checks the chunk's Results as batch.ScanResults does: a
 // chunk decoded from an event's data was checked in the same pass, and
-// that check is returned.
+// that check is returned while Results is the slice decoded (set Results
+// anew rather than change its bytes in place).
 func (c *ChunkPriced) ScanResults() (batch.ResultsScan, error) {
 	if len(c.scanned) > 0 && len(c.Results) == len(c.scanned) && &c.Results[0] == &c.scanned[0] {
 		return c.scan, nil

@@ -32,7 +32,8 @@ type MemOptions struct {
 	Options
 	// MaxBytes bounds the trade ids and results kept; 0 means
 	// DefaultMaxBytes. Past it the oldest finished batches are forgotten
-	// first; unfinished ones are never forgotten before MaxAge.
+	// first, never the one that finished last; unfinished ones are never
+	// forgotten before MaxAge.
 	MaxBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -116,7 +117,9 @@ func (s *Mem) sweep() {
 		}
 	}
 	slices.SortFunc(done, func(a, b *memBatch) int { return a.finishedAt.Compare(b.finishedAt) })
-	for _, b := range done {
+	// The batch that finished last is kept, even alone over MaxBytes: its
+	// client has yet to fetch its results.
+	for _, b := range done[:max(len(done)-1, 0)] {
 		if s.bytes <= s.opt.MaxBytes {
 			break
 		}

@@ -75,3 +75,30 @@ func TestMemFreedAtMostOncePerGap(t *testing.T) {
 	put("B5")
 	wait(3)
 }
+
+// TestMemKeepsTheLastBatchOverMaxBytes: a batch whose results alone are
+// over MaxBytes is kept until another finishes (its client has yet to
+// fetch them); then it goes first.
+func TestMemKeepsTheLastBatchOverMaxBytes(t *testing.T) {
+	s := store.NewMem(store.MemOptions{MaxBytes: 8 << 20})
+	ctx := context.Background()
+	put := func(id string) {
+		t.Helper()
+		ref := store.Ref{ID: id}
+		if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0}}); err != nil {
+			t.Fatal(err)
+		}
+		u, err := s.Put(ctx, ref, "d", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Trades: 1, Results: bytes.Repeat([]byte("x"), 9<<20)})
+		if err != nil || !u.Announce {
+			t.Fatalf("%s: %+v, %v", id, u, err)
+		}
+		if _, err := s.Summary(ctx, ref); err != nil {
+			t.Fatalf("%s forgotten as it finished: %v", id, err)
+		}
+	}
+	put("B1")
+	put("B2")
+	if _, err := s.Summary(ctx, store.Ref{ID: "B1"}); err == nil {
+		t.Error("B1 kept past MaxBytes after B2 finished")
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -8,26 +9,43 @@ import (
 
 // writeOutput writes path by write, beside it first and renamed over it
 // once write returns nil, so that the file never holds a part of what
-// write writes, nor what it wrote before failing (the old file stays).
-// A file replaced keeps its permissions; a new one is 0644.
+// write writes, nor what it wrote before failing (the old file stays). A
+// symbolic link is written through (its target replaced); a path that is
+// not a regular file (/dev/stdout, a pipe) is written directly. A file
+// replaced keeps its permissions; a new one is 0644.
 func writeOutput(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	target := path
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		target = t
+	}
+	mode := os.FileMode(0o644)
+	if fi, err := os.Stat(target); err == nil {
+		if !fi.Mode().IsRegular() {
+			f, err := os.OpenFile(target, os.O_WRONLY, 0)
+			if err != nil {
+				return err
+			}
+			err = write(f)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+			return err
+		}
+		mode = fi.Mode().Perm()
+	}
+	f, err := os.CreateTemp(filepath.Dir(target), "."+filepath.Base(target)+".*")
 	if err != nil {
-		return err
+		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	err = write(f)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
-	mode := os.FileMode(0o644)
-	if fi, serr := os.Stat(path); serr == nil && fi.Mode().IsRegular() {
-		mode = fi.Mode().Perm()
-	}
 	if err == nil {
 		err = os.Chmod(f.Name(), mode)
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), path)
+		err = os.Rename(f.Name(), target)
 	}
 	if err != nil {
 		os.Remove(f.Name())

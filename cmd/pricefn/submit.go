@@ -81,7 +81,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	defer cancel()
 	s := &submitter{client: &http.Client{}, token: *token, progress: stderr, start: time.Now(), lostAfter: *lostAfter, heartbeat: *heartbeat,
 		// A European's result with every greek is about 1.7 times its
-		// trade's JSON; a room too large is address space never touched.
+		// trade's JSON; the room is taken for the results document only.
 		resultsRoom: 2*len(data) + 4096}
 	if *quiet {
 		s.progress = io.Discard

@@ -233,8 +233,9 @@ func (s *submitter) get(ctx context.Context, url string, room int) (int, []byte,
 	return resp.StatusCode, body, nil
 }
 
-// do sends req and reads the whole response: into room bytes at first
-// when room is above 0, else by events.ReadData.
+// do sends req and reads the whole response: a 200's into room bytes at
+// first when room is above 0 (a status or an error reply is small), else
+// by events.ReadData.
 func do(client *http.Client, req *http.Request, room int) (*http.Response, []byte, error) {
 	resp, err := client.Do(req)
 	if err != nil {
@@ -242,7 +243,7 @@ func do(client *http.Client, req *http.Request, room int) (*http.Response, []byt
 	}
 	defer resp.Body.Close()
 	var body []byte
-	if room > 0 {
+	if room > 0 && resp.StatusCode == http.StatusOK {
 		buf := bytes.NewBuffer(make([]byte, 0, room))
 		_, err = buf.ReadFrom(resp.Body)
 		body = buf.Bytes()

@@ -215,7 +215,7 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	}
 	if err != nil {
 		f.metrics.reject(rejectMalformed)
-		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
+		return host.Errorf(http.StatusBadRequest, "aggregator: chunk.priced %s (batchid %q): %w", e.ID(), events.BatchID(e), err)
 	}
 	ref, attempt := refOf(e, c.BatchID), attemptOf(c.Attempt)
 	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", c.Index).Str(events.ExtTraceParent, traceParent(e)).Logger()

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// TestWriteOutput: the file is replaced whole or not at all, keeps its
+// permissions, is written through a symbolic link, and a path that is not
+// a regular file is written directly.
+func TestWriteOutput(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out.json")
+	if err := writeOutput(out, func(w io.Writer) error { _, err := io.WriteString(w, "one"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if fi, _ := os.Stat(out); fi == nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("new file: %v", fi)
+	}
+	os.Chmod(out, 0o600)
+	failed := errors.New("failed")
+	if err := writeOutput(out, func(w io.Writer) error { io.WriteString(w, "half"); return failed }); err != failed {
+		t.Errorf("error %v, want the writer's", err)
+	}
+	if got, _ := os.ReadFile(out); string(got) != "one" {
+		t.Errorf("after a failed write the file holds %q, want the old one", got)
+	}
+	link := filepath.Join(dir, "link.json")
+	if err := os.Symlink(out, link); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeOutput(link, func(w io.Writer) error { _, err := io.WriteString(w, "two"); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(out); string(got) != "two" {
+		t.Errorf("through the link the target holds %q, want two", got)
+	}
+	if fi, _ := os.Lstat(link); fi == nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Error("the link was replaced by a file")
+	}
+	if fi, _ := os.Stat(out); fi == nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("replaced file's mode %v, want 0600 kept", fi.Mode())
+	}
+	if left, _ := os.ReadDir(dir); len(left) != 2 {
+		t.Errorf("%d files in the directory, want the file and the link", len(left))
+	}
+	if err := writeOutput(os.DevNull, func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err }); err != nil {
+		t.Errorf("%s: %v", os.DevNull, err)
+	}
+}
