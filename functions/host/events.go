@@ -67,9 +67,15 @@ func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (*event.Even
 	return e, err
 }
 
-// readEvent is ReadEvent; when pooled, a binary-mode event's data is read
-// into a buffer kept from earlier reads (events.ReadDataPooled), valid
-// until release is called (never nil), which then reuses it.
+// ReadEventPooled is ReadEvent with a binary-mode event's data read into a
+// buffer kept from earlier reads (events.ReadDataPooled): valid until
+// release is called (never nil), which then reuses it. For an event done
+// with within its request.
+func ReadEventPooled(w http.ResponseWriter, r *http.Request, limit int64) (e *event.Event, release func(), err error) {
+	return readEvent(w, r, limit, true)
+}
+
+// readEvent is ReadEvent, or ReadEventPooled when pooled.
 func readEvent(w http.ResponseWriter, r *http.Request, limit int64, pooled bool) (e *event.Event, release func(), err error) {
 	release = func() {}
 	if err := LimitBody(w, r, limit); err != nil {

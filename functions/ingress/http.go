@@ -59,7 +59,10 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 		f.servePlain(w, r)
 		return
 	}
-	e, err := host.ReadEvent(w, r, f.opt.MaxBatchBytes)
+	// The body is done with once the batch is split and sent (Submit
+	// keeps nothing of it): a pooled buffer.
+	e, release, err := host.ReadEventPooled(w, r, f.opt.MaxBatchBytes)
+	defer release()
 	if err != nil {
 		host.WriteError(w, err)
 		return
@@ -111,7 +114,10 @@ func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 	// The buffer grows with the bytes that arrive, never from a declared
 	// Content-Length alone: a client that announces 32 MB and sends
 	// nothing must not make the server hold 32 MB per connection.
-	body, err := events.ReadData(r.Body)
+	body, release, err := events.ReadDataPooled(r.Body)
+	if release != nil {
+		defer release() // Submit keeps nothing of the body
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
