@@ -196,6 +196,10 @@ func (d defaults) int(key string, def int) int {
 	return parseEnv(d, key, def, strconv.Atoi)
 }
 
+func (d defaults) bool(key string, def bool) bool {
+	return parseEnv(d, key, def, strconv.ParseBool)
+}
+
 func (d defaults) int64(key string, def int64) int64 {
 	return parseEnv(d, key, def, func(v string) (int64, error) { return strconv.ParseInt(v, 10, 64) })
 }

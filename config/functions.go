@@ -159,8 +159,12 @@ type Dev struct {
 	Addr string
 	// Internal is the loopback address of the broker and the functions'
 	// event endpoints.
-	Internal  string
-	PublicURL string
+	Internal string
+	// InternalHTTP delivers the events between the broker and the
+	// functions over HTTP on Internal, as separate processes would; false
+	// delivers them in process, through the same handlers.
+	InternalHTTP bool
+	PublicURL    string
 	Split
 	Results
 	Store
@@ -189,6 +193,7 @@ func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
 	}
 	fs.StringVar(&c.Addr, "addr", ":"+port, "gateway address, HOST:PORT; an empty HOST is every interface ($PORT gives :PORT)")
 	fs.StringVar(&c.Internal, "internal-addr", "127.0.0.1:0", "loopback address of the broker and the functions' event endpoints")
+	fs.BoolVar(&c.InternalHTTP, "internal-http", d.bool("PRICEFN_INTERNAL_HTTP", false), "deliver the events between the broker and the functions over HTTP on --internal-addr, as separate processes would; by default they go in process, through the same handlers, with no connection ($PRICEFN_INTERNAL_HTTP)")
 	publicURLFlag(fs, env, &c.PublicURL)
 	c.Split.flags(fs, d, DefaultDevMaxBatchBytes)
 	workersFlag(fs, d, &c.Workers)

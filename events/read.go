@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -37,31 +38,114 @@ func ReadData(r io.Reader) ([]byte, error) {
 // function handles and answers): nothing may keep data, or any part of
 // it, past release.
 func ReadDataPooled(r io.Reader) (data []byte, release func(), err error) {
-	buf := bufferPool.Get().(*bytes.Buffer)
+	return readPooled(r, 0)
+}
+
+// readPooled is ReadDataPooled with room for size bytes made first (a
+// size the reader's sender is trusted to tell: one in this process).
+func readPooled(r io.Reader, size int) (data []byte, release func(), err error) {
+	buf := buffers.get()
+	if size > 0 {
+		buf.Grow(min(size, maxPooledBuffer) + bytes.MinRead) // ReadFrom wants MinRead free at the end
+	}
 	if _, err := buf.ReadFrom(r); err != nil {
-		putBuffer(buf)
+		buffers.put(buf)
 		return nil, nil, err
 	}
 	if buf.Cap() > maxPooledBuffer {
 		// Not kept for the next read: its bytes are the data.
 		return buf.Bytes(), nil, nil
 	}
-	return buf.Bytes(), func() { putBuffer(buf) }, nil
-}
-
-// putBuffer gives buf back to the pool when it is small enough to keep.
-func putBuffer(buf *bytes.Buffer) {
-	if buf.Cap() <= maxPooledBuffer {
-		buf.Reset()
-		bufferPool.Put(buf)
-	}
+	return buf.Bytes(), func() { buffers.put(buf) }, nil
 }
 
 // maxPooledBuffer bounds the buffers ReadData keeps for the next read: a
 // chunk's events fit, a whole large batch's body is not kept.
 const maxPooledBuffer = 16 << 20
 
-var bufferPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// buffers are the buffers kept for the next reads: at most keptBytes of
+// them, each dropped after keptFor unused. A sync.Pool would lose them at
+// every garbage collection, which a process reading megabytes of events
+// runs every few requests: each read would then grow a new buffer, every
+// doubling cleared and faulted in.
+var buffers = bufferList{max: keptBytes, keep: keptFor}
+
+const (
+	keptBytes = 64 << 20
+	keptFor   = 10 * time.Second
+)
+
+// bufferList is a bounded list of buffers to reuse.
+type bufferList struct {
+	max  int
+	keep time.Duration
+
+	mu    sync.Mutex
+	free  []keptBuffer
+	bytes int
+	timer *time.Timer // drops the buffers unused for keep, while any is kept
+}
+
+type keptBuffer struct {
+	buf  *bytes.Buffer
+	used time.Time
+}
+
+// get returns a kept buffer, the one used last, or a new one.
+func (l *bufferList) get() *bytes.Buffer {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(l.free)
+	if n == 0 {
+		return new(bytes.Buffer)
+	}
+	b := l.free[n-1].buf
+	l.free[n-1] = keptBuffer{}
+	l.free = l.free[:n-1]
+	l.bytes -= b.Cap()
+	return b
+}
+
+// put keeps buf for a next read, emptied, when it and the list are
+// within their bounds.
+func (l *bufferList) put(buf *bytes.Buffer) {
+	if buf.Cap() > maxPooledBuffer {
+		return
+	}
+	buf.Reset()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.bytes+buf.Cap() > l.max {
+		return
+	}
+	l.free = append(l.free, keptBuffer{buf, time.Now()})
+	l.bytes += buf.Cap()
+	if l.timer == nil {
+		l.timer = time.AfterFunc(l.keep, l.trim)
+	}
+}
+
+// trim drops the buffers unused for keep: an idle process gives their
+// memory back.
+func (l *bufferList) trim() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	cutoff := time.Now().Add(-l.keep)
+	kept := l.free[:0]
+	for _, k := range l.free {
+		if k.used.After(cutoff) {
+			kept = append(kept, k)
+		} else {
+			l.bytes -= k.buf.Cap()
+		}
+	}
+	clear(l.free[len(kept):])
+	l.free = kept
+	l.timer = nil
+	if len(l.free) > 0 {
+		l.timer = time.AfterFunc(l.keep, l.trim)
+	}
+}
 
 // ToEvent is binding.ToEvent with the data of a binary-mode HTTP message
 // read by ReadData.
@@ -71,10 +155,12 @@ func ToEvent(ctx context.Context, m *cehttp.Message) (*event.Event, error) {
 
 // ToEventPooled is ToEvent with the data read by ReadDataPooled: the
 // event's data is valid until release is called (never nil). Nothing may
-// keep the event's data past that.
-func ToEventPooled(ctx context.Context, m *cehttp.Message) (e *event.Event, release func(), err error) {
+// keep the event's data past that. size, when above 0, is the data's size
+// as its sender declares it, trusted (a sender in this process): room is
+// made for it at once.
+func ToEventPooled(ctx context.Context, m *cehttp.Message, size int) (e *event.Event, release func(), err error) {
 	release = func() {}
-	e, err = binding.ToEvent(ctx, exactBody{Message: m, release: &release})
+	e, err = binding.ToEvent(ctx, exactBody{Message: m, release: &release, size: size})
 	if err != nil {
 		release()
 		return nil, func() {}, err
@@ -87,10 +173,11 @@ func ToEventPooled(ctx context.Context, m *cehttp.Message) (e *event.Event, rele
 type exactBody struct {
 	*cehttp.Message
 	release *func()
+	size    int
 }
 
 func (m exactBody) ReadBinary(ctx context.Context, w binding.BinaryWriter) error {
-	return m.Message.ReadBinary(ctx, exactData{w, m.release})
+	return m.Message.ReadBinary(ctx, exactData{w, m.release, m.size})
 }
 
 // exactData hands the SDK's event builder its data as a *bytes.Buffer,
@@ -98,6 +185,7 @@ func (m exactBody) ReadBinary(ctx context.Context, w binding.BinaryWriter) error
 type exactData struct {
 	binding.BinaryWriter
 	release *func()
+	size    int
 }
 
 func (w exactData) SetData(r io.Reader) error {
@@ -108,7 +196,7 @@ func (w exactData) SetData(r io.Reader) error {
 		}
 		return w.BinaryWriter.SetData(bytes.NewBuffer(data))
 	}
-	data, release, err := ReadDataPooled(r)
+	data, release, err := readPooled(r, w.size)
 	if err != nil {
 		return err
 	}

@@ -22,12 +22,14 @@ import (
 	"github.com/pricefn/pricefn/functions/launch"
 )
 
-// startDev serves the engine as pricefn dev does and returns the gateway.
+// startDev serves the engine as pricefn dev does (events delivered in
+// process) and returns the gateway.
 func startDev(t *testing.T) string {
 	t.Helper()
 	internal := httptest.NewUnstartedServer(nil)
 	eng, err := launch.NewEngine(launch.EngineOptions{
 		InternalURL: "http://" + internal.Listener.Addr().String(),
+		InProcess:   true,
 		Config:      config.Dev{Split: config.Split{ChunkTrades: 40}},
 		Log:         zerolog.Nop(),
 		Broker: func(c *broker.Config) {

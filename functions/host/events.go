@@ -104,7 +104,11 @@ func readEvent(w http.ResponseWriter, r *http.Request, limit int64, pooled bool)
 	msg := cehttp.NewMessageFromHttpRequest(r)
 	defer msg.Finish(nil)
 	if pooled && !structured {
-		e, release, err = events.ToEventPooled(r.Context(), msg)
+		size := 0
+		if InProcessRequest(r) && r.ContentLength > 0 {
+			size = int(r.ContentLength) // told by this process: room made at once
+		}
+		e, release, err = events.ToEventPooled(r.Context(), msg, size)
 	} else {
 		e, err = events.ToEvent(r.Context(), msg)
 	}

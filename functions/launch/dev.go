@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -55,9 +56,13 @@ type EngineOptions struct {
 	// InternalURL is the base URL the internal handler is served at
 	// ("http://127.0.0.1:PORT"): the broker delivers there.
 	InternalURL string
-	Config      config.Dev
-	Log         zerolog.Logger
-	Registerer  prometheus.Registerer
+	// InProcess delivers the events between the broker and the functions
+	// by calling the internal handler in process (host.InProcess), the
+	// same requests with no connection, instead of over InternalURL.
+	InProcess  bool
+	Config     config.Dev
+	Log        zerolog.Logger
+	Registerer prometheus.Registerer
 	// Broker adjusts the broker's configuration before it starts; nil
 	// keeps the defaults.
 	Broker func(*broker.Config)
@@ -88,6 +93,17 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 		Logger:     opt.Log.With().Str("fn", "broker").Logger(),
 		Registerer: opt.Registerer,
 	}
+	var inproc *host.InProcess
+	sopt := host.SenderOptions{Sign: signer(opt.Guard)}
+	if opt.InProcess {
+		u, err := url.Parse(base)
+		if err != nil {
+			return nil, fmt.Errorf("launch: internal URL %q: %w", opt.InternalURL, err)
+		}
+		inproc = &host.InProcess{Host: u.Host}
+		client := &http.Client{Transport: inproc}
+		bcfg.Client, sopt.Client = client, client
+	}
 	if opt.Broker != nil {
 		opt.Broker(&bcfg)
 	}
@@ -95,7 +111,7 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 	if err != nil {
 		return nil, err
 	}
-	sink := host.NewSender(base+"/broker/", host.SenderOptions{Sign: signer(opt.Guard)})
+	sink := host.NewSender(base+"/broker/", sopt)
 	ilog := opt.Log.With().Str("fn", "ingress").Logger()
 	plog := opt.Log.With().Str("fn", "pricer").Logger()
 	alog := opt.Log.With().Str("fn", "aggregator").Logger()
@@ -116,6 +132,9 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 		in.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
 	e.Internal = in
+	if inproc != nil {
+		inproc.Handler = in
+	}
 
 	e.Gateway = APIRoutes(e.Ingress, e.Aggregator, g)
 	return e, nil
@@ -131,7 +150,7 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	var c config.Dev
 	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
 	c.Flags(fs, env)
-	if err := parse(fs, args, stderr, "usage: pricefn dev [flags]\n\nRuns the whole engine in one process: the gateway on --addr, the broker and\nthe functions on a loopback address, events delivered over HTTP."); err != nil {
+	if err := parse(fs, args, stderr, "usage: pricefn dev [flags]\n\nRuns the whole engine in one process: the gateway on --addr, the broker and\nthe functions on a loopback address, events delivered in process through the\nfunctions' HTTP handlers (--internal-http: over HTTP on the loopback address)."); err != nil {
 		return err
 	}
 	if err := c.Check(); err != nil {
@@ -171,7 +190,7 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	if a, ok := internal.Addr().(*net.TCPAddr); ok {
 		loopback = a.IP.IsLoopback()
 	}
-	eng, err := NewEngine(EngineOptions{InternalURL: "http://" + internal.Addr().String(), Config: c, Log: log, Registerer: reg, Store: st, Guard: guard,
+	eng, err := NewEngine(EngineOptions{InternalURL: "http://" + internal.Addr().String(), InProcess: !c.InternalHTTP, Config: c, Log: log, Registerer: reg, Store: st, Guard: guard,
 		Profiles: loopback})
 	if err != nil {
 		internal.Close()

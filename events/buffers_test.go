@@ -1,0 +1,41 @@
+package events
+
+import (
+	"bytes"
+	"testing"
+	"time"
+)
+
+// TestBufferListKeepsAndTrims: buffers come back for the next reads, up to
+// the list's bound, and are dropped once unused for its keep time.
+func TestBufferListKeepsAndTrims(t *testing.T) {
+	l := bufferList{max: 3 << 20, keep: 50 * time.Millisecond}
+	a, b := bytes.NewBuffer(make([]byte, 0, 2<<20)), bytes.NewBuffer(make([]byte, 0, 2<<20))
+	a.WriteString("left over")
+	l.put(a)
+	l.put(b) // over the bound: not kept
+	if got := l.get(); got != a || got.Len() != 0 {
+		t.Fatalf("get: %p (%d bytes), want the kept buffer, emptied", got, got.Len())
+	}
+	if got := l.get(); got == a || got == b || got.Cap() != 0 {
+		t.Fatal("an empty list gave a kept buffer")
+	}
+	l.put(bytes.NewBuffer(make([]byte, 0, maxPooledBuffer+1))) // too large to keep
+	if l.bytes != 0 || len(l.free) != 0 {
+		t.Fatalf("kept %d bytes in %d buffers, want none", l.bytes, len(l.free))
+	}
+	l.put(a)
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		l.mu.Lock()
+		n, kept := len(l.free), l.bytes
+		l.mu.Unlock()
+		if n == 0 && kept == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d buffers (%d bytes) kept past their keep time", n, kept)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

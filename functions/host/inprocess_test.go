@@ -1,0 +1,70 @@
+package host_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/pricefn/pricefn/functions/host"
+)
+
+// TestInProcess: a request to the transport's host is served by its
+// handler in process (method, path, headers, body, the caller's context;
+// the response's status, headers and body whole), one to another host
+// goes over the network, and a handler that panics is an error.
+func TestInProcess(t *testing.T) {
+	type ctxKey struct{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /fn/{name}", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if !host.InProcessRequest(r) || r.Context().Value(ctxKey{}) != "caller" {
+			http.Error(w, "not the caller's request", http.StatusInternalServerError)
+			return
+		}
+		w.Header().Set("X-Echo", r.Header.Get("X-In")+" "+r.PathValue("name"))
+		w.Header().Set("Content-Length", "9")
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, strings.ToUpper(string(body)))
+		io.WriteString(w, "!")
+	})
+	mux.HandleFunc("GET /panic", func(w http.ResponseWriter, r *http.Request) { panic(http.ErrAbortHandler) })
+	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if host.InProcessRequest(r) {
+			t.Error("a request over the network marked in process")
+		}
+		io.WriteString(w, "remote")
+	}))
+	defer remote.Close()
+	client := &http.Client{Transport: &host.InProcess{Handler: mux, Host: "internal:1"}}
+
+	ctx := context.WithValue(context.Background(), ctxKey{}, "caller")
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, "http://internal:1/fn/pricer", strings.NewReader("a chunk"))
+	req.Header.Set("X-In", "hello")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted || string(body) != "A CHUNK!" || resp.Header.Get("X-Echo") != "hello pricer" || resp.ContentLength != 8 {
+		t.Errorf("%d %q %q (length %d)", resp.StatusCode, body, resp.Header.Get("X-Echo"), resp.ContentLength)
+	}
+	if resp, err := client.Get("http://internal:1/nowhere"); err != nil || resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown path: %v, %v", resp, err)
+	}
+	if _, err := client.Get("http://internal:1/panic"); err == nil || !strings.Contains(err.Error(), "the handler failed") {
+		t.Errorf("a panicking handler: %v, want an error", err)
+	}
+	resp, err = client.Get(remote.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "remote" {
+		t.Errorf("another host: %q", body)
+	}
+}
