@@ -45,8 +45,10 @@ func ReadDataPooled(r io.Reader) (data []byte, release func(), err error) {
 // size the reader's sender is trusted to tell: one in this process).
 func readPooled(r io.Reader, size int) (data []byte, release func(), err error) {
 	buf := buffers.get()
-	if size > 0 {
-		buf.Grow(min(size, maxPooledBuffer) + bytes.MinRead) // ReadFrom wants MinRead free at the end
+	if want := size + bytes.MinRead; size > 0 && buf.Cap() < want { // ReadFrom wants MinRead free at the end
+		// Made exactly (Grow would double): kept after if within bounds.
+		buffers.put(buf)
+		buf = bytes.NewBuffer(make([]byte, 0, want))
 	}
 	if _, err := buf.ReadFrom(r); err != nil {
 		buffers.put(buf)

@@ -2,10 +2,12 @@ package host
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
+	"runtime/debug"
 	"strconv"
 )
 
@@ -38,10 +40,16 @@ func (p *InProcess) RoundTrip(req *http.Request) (resp *http.Response, err error
 		}
 		return next.RoundTrip(req)
 	}
+	if err := req.Context().Err(); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
 	sr := req.Clone(context.WithValue(req.Context(), inProcessKey{}, true))
 	sr.RequestURI = req.URL.RequestURI()
 	sr.RemoteAddr = "in-process:0"
-	sr.Host = req.URL.Host
+	sr.Host = cmp.Or(req.Host, req.URL.Host)
 	sr.Proto, sr.ProtoMajor, sr.ProtoMinor = "HTTP/1.1", 1, 1
 	if sr.Body == nil {
 		sr.Body = http.NoBody
@@ -53,21 +61,25 @@ func (p *InProcess) RoundTrip(req *http.Request) (resp *http.Response, err error
 		}
 		if v := recover(); v != nil {
 			resp, err = nil, fmt.Errorf("host: in-process %s %s: the handler failed: %v", req.Method, req.URL.Path, v)
+			if v != http.ErrAbortHandler {
+				// As net/http logs it: the stack says where.
+				err = fmt.Errorf("%w\n%s", err, debug.Stack())
+			}
 		}
 	}()
 	p.Handler.ServeHTTP(w, sr)
-	code := w.code
-	if code == 0 {
-		code = http.StatusOK
+	if w.code == 0 {
+		w.WriteHeader(http.StatusOK)
 	}
-	w.header.Set("Content-Length", strconv.Itoa(len(w.body)))
+	code := w.code
+	w.sent.Set("Content-Length", strconv.Itoa(len(w.body)))
 	return &http.Response{
 		Status:        strconv.Itoa(code) + " " + http.StatusText(code),
 		StatusCode:    code,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        w.header,
+		Header:        w.sent,
 		Body:          io.NopCloser(bytes.NewReader(w.body)),
 		ContentLength: int64(len(w.body)),
 		Request:       req,
@@ -87,6 +99,7 @@ type inProcessKey struct{}
 // inProcessWriter is the response an InProcess handler writes.
 type inProcessWriter struct {
 	header http.Header
+	sent   http.Header // the headers as they were when the status was written
 	code   int
 	body   []byte
 }
@@ -95,18 +108,18 @@ func (w *inProcessWriter) Header() http.Header { return w.header }
 
 func (w *inProcessWriter) WriteHeader(code int) {
 	if w.code == 0 {
-		w.code = code
+		w.code, w.sent = code, w.header.Clone()
 	}
 }
 
 func (w *inProcessWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
-		w.code = http.StatusOK
+		w.WriteHeader(http.StatusOK)
 	}
 	if w.body == nil {
 		// A length the handler declares is this process's own: room for
 		// it at once rather than by doubling.
-		if n, err := strconv.Atoi(w.header.Get("Content-Length")); err == nil && n > len(b) {
+		if n, err := strconv.Atoi(w.sent.Get("Content-Length")); err == nil && n > len(b) {
 			w.body = make([]byte, 0, n)
 		}
 	}

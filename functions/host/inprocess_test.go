@@ -31,6 +31,13 @@ func TestInProcess(t *testing.T) {
 		io.WriteString(w, "!")
 	})
 	mux.HandleFunc("GET /panic", func(w http.ResponseWriter, r *http.Request) { panic(http.ErrAbortHandler) })
+	called := 0
+	mux.HandleFunc("GET /late", func(w http.ResponseWriter, r *http.Request) {
+		called++
+		w.Header().Set("X-Host", r.Host)
+		w.WriteHeader(http.StatusTeapot)
+		w.Header().Set("X-Late", "set after the status") // not sent, as net/http
+	})
 	remote := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if host.InProcessRequest(r) {
 			t.Error("a request over the network marked in process")
@@ -57,6 +64,17 @@ func TestInProcess(t *testing.T) {
 	}
 	if _, err := client.Get("http://internal:1/panic"); err == nil || !strings.Contains(err.Error(), "the handler failed") {
 		t.Errorf("a panicking handler: %v, want an error", err)
+	}
+	late, _ := http.NewRequest(http.MethodGet, "http://internal:1/late", nil)
+	late.Host = "pricer.example"
+	if resp, err := client.Do(late); err != nil || resp.StatusCode != http.StatusTeapot || resp.Header.Get("X-Late") != "" || resp.Header.Get("X-Host") != "pricer.example" {
+		t.Errorf("late header: %v, %v", resp, err)
+	}
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	late = late.WithContext(cancelled)
+	if _, err := client.Do(late); err == nil || called != 1 {
+		t.Errorf("a cancelled request: %v, handler called %d times, want an error and once", err, called)
 	}
 	resp, err = client.Get(remote.URL)
 	if err != nil {

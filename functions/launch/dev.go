@@ -2,6 +2,7 @@ package launch
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,8 +35,10 @@ const (
 )
 
 // Engine is the whole pipeline in one process: the broker and the three
-// functions, each function's events delivered by the broker over HTTP to
-// an internal server, and the gateway handler that routes the public API.
+// functions, each function's events delivered by the broker to the
+// internal handler (over HTTP to an internal server, or in process:
+// EngineOptions.InProcess), and the gateway handler that routes the
+// public API.
 type Engine struct {
 	Broker     *broker.Broker
 	Ingress    *ingress.Function
@@ -97,6 +100,9 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 	sopt := host.SenderOptions{Sign: signer(opt.Guard)}
 	if opt.InProcess {
 		u, err := url.Parse(base)
+		if err == nil && u.Host == "" {
+			err = errors.New("no host (want http://HOST:PORT)")
+		}
 		if err != nil {
 			return nil, fmt.Errorf("launch: internal URL %q: %w", opt.InternalURL, err)
 		}
