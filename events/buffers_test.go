@@ -14,15 +14,29 @@ func TestBufferListKeepsAndTrims(t *testing.T) {
 	a.WriteString("left over")
 	l.put(a)
 	l.put(b) // over the bound: not kept
-	if got := l.get(); got != a || got.Len() != 0 {
+	if got := l.get(0); got != a || got.Len() != 0 {
 		t.Fatalf("get: %p (%d bytes), want the kept buffer, emptied", got, got.Len())
 	}
-	if got := l.get(); got == a || got == b || got.Cap() != 0 {
+	if got := l.get(0); got == a || got == b || got.Cap() != 0 {
 		t.Fatal("an empty list gave a kept buffer")
 	}
 	l.put(bytes.NewBuffer(make([]byte, 0, maxPooledBuffer+1))) // too large to keep
 	if l.bytes != 0 || len(l.free) != 0 {
 		t.Fatalf("kept %d bytes in %d buffers, want none", l.bytes, len(l.free))
+	}
+	// A size is served by a kept buffer with room for it, else by a new
+	// one of a power of two.
+	small := bytes.NewBuffer(make([]byte, 0, 1<<10))
+	l.put(a)
+	l.put(small)
+	if got := l.get(1 << 20); got != a {
+		t.Errorf("get(1 MiB) gave a buffer of %d bytes, want the 2 MiB one kept", got.Cap())
+	}
+	if got := l.get(3 << 20); got == small || got.Cap() != 4<<20 {
+		t.Errorf("get(3 MiB) gave %d bytes, want a new buffer of 4 MiB", got.Cap())
+	}
+	if got := l.get(0); got != small {
+		t.Error("get(0) did not give the buffer kept")
 	}
 	l.put(a)
 	deadline := time.Now().Add(2 * time.Second)

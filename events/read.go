@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"math/bits"
+	"slices"
 	"sync"
 	"time"
 
@@ -44,12 +46,11 @@ func ReadDataPooled(r io.Reader) (data []byte, release func(), err error) {
 // readPooled is ReadDataPooled with room for size bytes made first (a
 // size the reader's sender is trusted to tell: one in this process).
 func readPooled(r io.Reader, size int) (data []byte, release func(), err error) {
-	buf := buffers.get()
-	if want := size + bytes.MinRead; size > 0 && buf.Cap() < want { // ReadFrom wants MinRead free at the end
-		// Made exactly (Grow would double): kept after if within bounds.
-		buffers.put(buf)
-		buf = bytes.NewBuffer(make([]byte, 0, want))
+	want := 0
+	if size > 0 {
+		want = size + bytes.MinRead // ReadFrom wants MinRead free at the end
 	}
+	buf := buffers.get(want)
 	if _, err := buf.ReadFrom(r); err != nil {
 		buffers.put(buf)
 		return nil, nil, err
@@ -93,19 +94,28 @@ type keptBuffer struct {
 	used time.Time
 }
 
-// get returns a kept buffer, the one used last, or a new one.
-func (l *bufferList) get() *bytes.Buffer {
+// get returns a kept buffer with room for size bytes (any when size is
+// 0), the one kept last, or a new one: with room for size rounded up to a
+// power of two, so that it serves the next bodies of about that size too
+// (a chunk's events are of two sizes, its trades and its results).
+func (l *bufferList) get(size int) *bytes.Buffer {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	n := len(l.free)
-	if n == 0 {
+	for i := len(l.free) - 1; i >= 0; i-- {
+		if b := l.free[i].buf; b.Cap() >= size {
+			l.free = slices.Delete(l.free, i, i+1)
+			l.bytes -= b.Cap()
+			return b
+		}
+	}
+	if size == 0 {
 		return new(bytes.Buffer)
 	}
-	b := l.free[n-1].buf
-	l.free[n-1] = keptBuffer{}
-	l.free = l.free[:n-1]
-	l.bytes -= b.Cap()
-	return b
+	room := size
+	if size <= maxPooledBuffer {
+		room = min(1<<bits.Len(uint(size-1)), maxPooledBuffer)
+	}
+	return bytes.NewBuffer(make([]byte, 0, room))
 }
 
 // put keeps buf for a next read, emptied, when it and the list are
