@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"math/bits"
-	"strconv"
 
 	"github.com/pricefn/pricefn/pricing"
 )
@@ -72,27 +71,6 @@ func (r *TradeResult) appendJSON(b []byte) ([]byte, error) {
 	}
 	b = appendScenarioNPV(b, r.ScenarioNPV)
 	return append(b, '}'), nil
-}
-
-// appendFloat formats v as encoding/json does.
-func appendFloat(b []byte, v float64) []byte {
-	if v == 0 {
-		return append(b, '0') // never "-0"
-	}
-	f := byte('f')
-	if a := math.Abs(v); a != 0 && (a < 1e-6 || a >= 1e21) {
-		f = 'e'
-	}
-	b = strconv.AppendFloat(b, v, f, -1, 64)
-	if f == 'e' {
-		// clean up e-09 to e-9, as encoding/json does
-		n := len(b)
-		if n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
 }
 
 // UnmarshalJSON reads a result written by MarshalJSON, in one pass of
