@@ -181,8 +181,8 @@ func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error) compiled 
 	if t.terms == nil {
 		return fail(errors.New("its terms were dropped after decoding (Batch.DropTerms)"))
 	}
-	if cost, ok := t.terms.(planned); ok {
-		c.p = plannedTrade(cost(env.e))
+	if p, ok := t.terms.(*planned); ok {
+		c.p = plannedTrade(p.cost(env.e))
 		return c
 	}
 	p, err := tt.compile(t.terms, env)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
@@ -26,7 +27,7 @@ type tradeType interface {
 	// plan reads of one trade's members only what its cost depends on
 	// (DecodePlan), and reports false when the type cannot be costed so
 	// (its cost needs all of its terms) or the members it reads are bad.
-	plan(ms *members) (planned, bool)
+	plan(ms *members) (*planned, bool)
 }
 
 // compileEnv is what compile binds a trade to: the job's market, its
@@ -80,6 +81,11 @@ type kind[W any, PW wireForm[W], T any] struct {
 	// form holding only the costFields the terms that cost reads.
 	costFields []string
 	costTerms  func(w *W) (T, bool)
+
+	// zeroPlan is the cost of a trade that sets none of costFields, made
+	// once.
+	zeroOnce sync.Once
+	zeroPlan *planned
 }
 
 // wireForm is a pointer to a wire form W that reads itself member by
@@ -111,30 +117,47 @@ func (k *kind[W, PW, T]) compile(w any, env *compileEnv) (priceable, error) {
 	return b, nil
 }
 
-func (k *kind[W, PW, T]) plan(ms *members) (planned, bool) {
+func (k *kind[W, PW, T]) plan(ms *members) (*planned, bool) {
 	if k.costTerms == nil {
 		return nil, false
 	}
-	w := new(W)
+	var w *W
 	for i := range ms.list {
 		m := &ms.list[i]
 		if !slices.Contains(k.costFields, string(ms.key(m))) {
 			continue
 		}
+		if w == nil {
+			w = new(W)
+		}
 		if _, err := PW(w).setField(ms.key(m), ms.value(m)); err != nil {
 			return nil, false
 		}
 	}
+	if w == nil {
+		// Most trades set none of the fields: they share one cost.
+		k.zeroOnce.Do(func() { k.zeroPlan = k.planOf(new(W)) })
+		return k.zeroPlan, k.zeroPlan != nil
+	}
+	p := k.planOf(w)
+	return p, p != nil
+}
+
+// planOf is the cost of a trade whose wire form holds only the cost
+// fields w holds, nil when they are bad.
+func (k *kind[W, PW, T]) planOf(w *W) *planned {
 	t, ok := k.costTerms(w)
 	if !ok {
-		return nil, false
+		return nil
 	}
-	return func(e *Engines) float64 { return k.cost(&t, e) }, true
+	return &planned{cost: func(e *Engines) float64 { return k.cost(&t, e) }}
 }
 
 // planned is a trade that DecodePlan read only to cost it: its cost
 // under the engines' settings.
-type planned func(e *Engines) float64
+type planned struct {
+	cost func(e *Engines) float64
+}
 
 // plannedTrade is a planned trade compiled: it has a cost and cannot be
 // priced.
