@@ -23,7 +23,7 @@ const (
 )
 
 // ryuTables are the 128-bit powers of five the algorithm multiplies by:
-// inv[q] = ceil(2^(bitlen(5^q)-1+pow5InvBits) / 5^q) for a value's
+// inv[q] = floor(2^(bitlen(5^q)-1+pow5InvBits) / 5^q) + 1 for a value's
 // exponent >= 0, pow[i] = 5^i scaled to pow5Bits bits for an exponent < 0.
 // Made once, when first needed, exactly, by math/big.
 type ryuTables struct {
@@ -86,7 +86,8 @@ func multipleOfPow5(v uint64, p int) bool { return pow5Factor(v) >= p }
 
 func multipleOfPow2(v uint64, p int) bool { return v&(1<<uint(p)-1) == 0 }
 
-// mulShift64 is (m * mul) >> j for the 128-bit mul and 64 < j < 128.
+// mulShift64 is the low 64 bits of (m * mul) >> j for the 128-bit mul and
+// 64 <= j <= 128 (118 to 125 for a float64).
 func mulShift64(m uint64, mul [2]uint64, j int) uint64 {
 	hi0, _ := bits.Mul64(m, mul[0])
 	hi1, lo1 := bits.Mul64(m, mul[1])
@@ -213,12 +214,17 @@ func shortest(v float64) (d uint64, e int) {
 	return d, e10 + removed
 }
 
-// appendFloat appends v, finite, as encoding/json writes a float64: the
-// shortest digits that read back as v, without an exponent from 1e-6 to
-// 1e21, else as d.ddde±x (e-7, not e-07).
+// appendFloat appends v as encoding/json writes a float64: the shortest
+// digits that read back as v, without an exponent from 1e-6 to 1e21, else
+// as d.ddde±x (e-7, not e-07); but 0 for -0, and null for a NaN or an
+// infinity, which JSON has no number for (the results' encoder refuses
+// them before).
 func appendFloat(b []byte, v float64) []byte {
-	if v == 0 {
+	switch {
+	case v == 0:
 		return append(b, '0') // never "-0"
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return append(b, "null"...)
 	}
 	if v < 0 {
 		b = append(b, '-')

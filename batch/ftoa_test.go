@@ -25,6 +25,31 @@ func TestShortestIsStrconv(t *testing.T) {
 			t.Fatalf("%v (bits %#x): %s, want %s", v, math.Float64bits(v), got, want)
 		}
 	}
+	pow10 := func(n int) uint64 {
+		p := uint64(1)
+		for range n {
+			p *= 10
+		}
+		return p
+	}
+	for range 200_000 {
+		// The hard cases of the algorithm: mantissas ending in many zero
+		// bits, multiples of powers of five (exactly representable
+		// decimals' edges), short decimals and their neighbours.
+		e := uint64(r.IntN(2047))
+		check(math.Float64frombits(e<<52 | r.Uint64()&(1<<52-1)&^(1<<uint(r.IntN(52))-1)))
+		p5 := uint64(1)
+		for range r.IntN(22) + 1 {
+			p5 *= 5
+		}
+		if m := (r.Uint64() % (1 << 53 / p5)) * p5; m != 0 {
+			check(math.Ldexp(float64(m)+float64(r.IntN(3)-1), r.IntN(200)-100))
+		}
+		d := float64(r.Int64N(int64(pow10(r.IntN(17) + 1)))) / float64(pow10(r.IntN(18)))
+		for _, x := range []float64{d, math.Nextafter(d, 0), math.Nextafter(d, math.Inf(1))} {
+			check(x)
+		}
+	}
 	for range 1_000_000 {
 		check(math.Float64frombits(r.Uint64()))
 		check(math.Float64frombits(r.Uint64() & (1<<52 - 1))) // subnormal
@@ -50,6 +75,11 @@ func TestShortestIsStrconv(t *testing.T) {
 		check(-v)
 	}
 	t.Logf("%d numbers", n)
+	for v, want := range map[float64]string{math.Copysign(0, -1): "0", math.NaN(): "null", math.Inf(1): "null", math.Inf(-1): "null"} {
+		if got := appendFloat(nil, v); string(got) != want {
+			t.Errorf("%v: %s, want %s", v, got, want)
+		}
+	}
 }
 
 func BenchmarkFormatFloat(b *testing.B) {
