@@ -45,7 +45,7 @@ func TestShortestIsStrconv(t *testing.T) {
 		if m := (r.Uint64() % (1 << 53 / p5)) * p5; m != 0 {
 			check(math.Ldexp(float64(m)+float64(r.IntN(3)-1), r.IntN(200)-100))
 		}
-		d := float64(r.Int64N(int64(pow10(r.IntN(17) + 1)))) / float64(pow10(r.IntN(18)))
+		d := float64(r.Int64N(int64(pow10(r.IntN(17)+1)))) / float64(pow10(r.IntN(18)))
 		for _, x := range []float64{d, math.Nextafter(d, 0), math.Nextafter(d, math.Inf(1))} {
 			check(x)
 		}
