@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"net/http"
 	"regexp"
+	"sync"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -181,6 +182,12 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	defer func() { f.metrics.submitted(rc, err) }()
 	t0 := f.opt.Now()
 	s.TraceParent = host.TraceParent(s.TraceParent)
+	// The content's digest on another core while the batch is read; done
+	// before Submit returns on any path (the body's buffer is then reused).
+	var digest string
+	var hashing sync.WaitGroup
+	hashing.Go(func() { digest = events.Digest(s.Data) })
+	defer hashing.Wait()
 	// Read to be checked and planned, not priced: the pricers read the
 	// terms that do not change a trade's cost (batch.DecodePlan).
 	b, err := batch.DecodePlan(s.Data)
@@ -212,9 +219,10 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	if s.Tenant == "" {
 		s.Tenant = host.DefaultTenant
 	}
+	hashing.Wait()
 	rec := store.Batch{
 		Ref:          store.Ref{Tenant: s.Tenant, ID: b.ID},
-		Digest:       events.Digest(s.Data),
+		Digest:       digest,
 		TradeIDs:     make([]string, len(b.Trades)),
 		ChunkOffsets: offsets,
 		SubmittedAt:  t0.UTC(),
