@@ -79,6 +79,13 @@ func (s *scanner) results(out *ResultsScan) error {
 	first := s.pos + 1
 	end, canonical := first, true
 	var ms members
+	// The measures' keys of the result before, by position: results of a
+	// chunk name the same measures in the same order, and a key found
+	// there is not looked for among every measure's name.
+	var known [16]struct {
+		key  string
+		kind byte
+	}
 	err := s.array(func(i int) error {
 		if s.peek() != '{' {
 			v, err := s.value(0)
@@ -107,12 +114,20 @@ func (s *scanner) results(out *ResultsScan) error {
 				}
 				out.Failed++
 			default:
-				kind, ok := resultKind(ms.key(m))
-				if !ok {
-					return fmt.Errorf("result %d: unknown key %q", i, ms.key(m))
+				var kind byte
+				if k < len(known) && known[k].key == string(ms.key(m)) {
+					kind = known[k].kind
+				} else {
+					var ok bool
+					if kind, ok = resultKind(ms.key(m)); !ok {
+						return fmt.Errorf("result %d: unknown key %q", i, ms.key(m))
+					}
+					if k < len(known) {
+						known[k].key, known[k].kind = string(ms.key(m)), kind
+					}
 				}
-				if v := ms.value(m); v.kind != kind {
-					return fmt.Errorf("result %d: %s must be a JSON %s, got JSON %s", i, ms.key(m), value{kind: kind}.kindName(), v.kindName())
+				if m.kind != kind {
+					return fmt.Errorf("result %d: %s must be a JSON %s, got JSON %s", i, ms.key(m), value{kind: kind}.kindName(), ms.value(m).kindName())
 				}
 			}
 		}
