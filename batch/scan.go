@@ -187,12 +187,6 @@ func (s *scanner) literal(lit string, kind byte) (value, error) {
 	return value{kind: kind, raw: s.data[start:s.pos]}, nil
 }
 
-// skipString checks the string at s.pos and moves past it.
-func (s *scanner) skipString() error {
-	_, err := s.scanString()
-	return err
-}
-
 // plainByte[c] is true for the bytes a string holds as they are: not a
 // quote, a backslash, a control character or a byte of a multi-byte
 // UTF-8 sequence.

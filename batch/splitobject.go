@@ -12,10 +12,10 @@ import (
 // occupies (nil when there is none) and the object's other members as an
 // object of their own, in order, their values copied.
 //
-// It is how an event's data that embeds one large document (a chunk's
-// batch, a chunk's results) is decoded: the large member by its own
-// decoder (DecodeBytes, ScanResults), the few small ones by encoding/json,
-// which would otherwise scan the large one three times over.
+// It is for data that embeds one large document of any kind: the few
+// small members go to encoding/json, which would otherwise scan the large
+// one three times over. For a chunk's batch and a chunk's results,
+// SplitBatch and SplitResults read the member in the same pass.
 func SplitObject(data []byte, key string) (rest, member []byte, err error) {
 	rest, err = splitObject(data, key, func(s *scanner) error {
 		v, err := s.value(1)

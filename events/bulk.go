@@ -14,9 +14,10 @@ import (
 // to encode it (the member's encoder, then Marshal's check of its
 // output). So New and Decode treat these types as bulk data: the small
 // fields go through encoding/json on their own, and the large member is
-// spliced in as bytes on the way out and cut out by batch.SplitObject on
-// the way in, for its own decoder. Plain encoding/json still reads and
-// writes the same documents.
+// spliced in as bytes on the way out and read on the way in by its own
+// decoder in the pass that splits the data (batch.SplitBatch,
+// batch.SplitResults). Plain encoding/json still reads and writes the same
+// documents.
 
 // bulkData is event data New encodes itself.
 type bulkData interface {

@@ -61,22 +61,11 @@ func TooLarge(limit int64) error {
 // ReadEvent reads the CloudEvent of r, binary or structured, of at most
 // limit bytes (DefaultMaxBodyBytes when limit <= 0). A request that holds
 // no CloudEvent is a 415, a longer one a 413; an invalid one is a 400 whose
-// message names the attribute at fault, in a sentence.
-func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (*event.Event, error) {
-	e, _, err := readEvent(w, r, limit, false)
-	return e, err
-}
-
-// ReadEventPooled is ReadEvent with a binary-mode event's data read into a
-// buffer kept from earlier reads (events.ReadDataPooled): valid until
-// release is called (never nil), which then reuses it. For an event done
-// with within its request.
-func ReadEventPooled(w http.ResponseWriter, r *http.Request, limit int64) (e *event.Event, release func(), err error) {
-	return readEvent(w, r, limit, true)
-}
-
-// readEvent is ReadEvent, or ReadEventPooled when pooled.
-func readEvent(w http.ResponseWriter, r *http.Request, limit int64, pooled bool) (e *event.Event, release func(), err error) {
+// message names the attribute at fault, in a sentence. A binary-mode
+// event's data is read into a buffer kept from earlier reads
+// (events.ToEventPooled): valid until release is called (never nil), which
+// then reuses it. For an event done with within its request.
+func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (e *event.Event, release func(), err error) {
 	release = func() {}
 	if err := LimitBody(w, r, limit); err != nil {
 		return nil, release, err
@@ -103,7 +92,7 @@ func readEvent(w http.ResponseWriter, r *http.Request, limit int64, pooled bool)
 	}
 	msg := cehttp.NewMessageFromHttpRequest(r)
 	defer msg.Finish(nil)
-	if pooled && !structured {
+	if !structured {
 		size := 0
 		if InProcessRequest(r) && r.ContentLength > 0 {
 			size = int(r.ContentLength) // told by this process: room made at once
@@ -223,7 +212,7 @@ func Events(h Handler, log zerolog.Logger) http.Handler {
 		}
 		// The event's data is read into a pooled buffer, given back once
 		// the event is handled and answered: a handler keeps none of it.
-		e, release, err := readEvent(w, r, 0, true)
+		e, release, err := ReadEvent(w, r, 0)
 		defer release()
 		if err != nil {
 			log.Warn().Str("error", Message(err)).Int("status", Status(err)).Str("path", r.URL.Path).Msg("rejected request")

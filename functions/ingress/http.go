@@ -61,7 +61,7 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	// The body is done with once the batch is split and sent (Submit
 	// keeps nothing of it): a pooled buffer.
-	e, release, err := host.ReadEventPooled(w, r, f.opt.MaxBatchBytes)
+	e, release, err := host.ReadEvent(w, r, f.opt.MaxBatchBytes)
 	defer release()
 	if err != nil {
 		host.WriteError(w, err)

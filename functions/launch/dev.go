@@ -84,7 +84,7 @@ type EngineOptions struct {
 func NewEngine(opt EngineOptions) (*Engine, error) {
 	c := opt.Config
 	if opt.Store == nil {
-		opt.Store = store.NewMem(store.MemOptions{Options: StoreOptions(c.Results), MaxBytes: MemStoreBytes(debug.SetMemoryLimit(-1))})
+		opt.Store = newMemStore(StoreOptions(c.Results))
 	}
 	base := strings.TrimSuffix(opt.InternalURL, "/")
 	bcfg := broker.Config{

@@ -81,9 +81,7 @@ func Ingress(ctx context.Context, args []string, env config.Env, stderr io.Write
 // Call the returned function to close it.
 func OpenStore(ctx context.Context, c config.Store, opt store.Options) (store.Store, func(), error) {
 	if c.Memory() {
-		// Forgotten batches go back to the system soon (store.FreedGap),
-		// not at the next garbage collection of an idle process.
-		return store.NewMem(store.MemOptions{Options: opt, MaxBytes: MemStoreBytes(debug.SetMemoryLimit(-1)), Freed: debug.FreeOSMemory}), func() {}, nil
+		return newMemStore(opt), func() {}, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -92,6 +90,14 @@ func OpenStore(ctx context.Context, c config.Store, opt store.Options) (store.St
 		return nil, nil, fmt.Errorf("launch: store: %w", err)
 	}
 	return s, func() { s.Close() }, nil
+}
+
+// newMemStore is the in-memory store of this process: bounded by its heap's
+// soft limit (MemStoreBytes), forgotten batches given back to the system
+// soon (store.FreedGap), not at the next garbage collection of an idle
+// process.
+func newMemStore(opt store.Options) *store.Mem {
+	return store.NewMem(store.MemOptions{Options: opt, MaxBytes: MemStoreBytes(debug.SetMemoryLimit(-1)), Freed: debug.FreeOSMemory})
 }
 
 // MemStoreBytes is the bound of an in-memory store's results and ids in
