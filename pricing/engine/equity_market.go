@@ -3,6 +3,7 @@ package engine
 import (
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
+	"github.com/pricefn/pricefn/pricing/market"
 )
 
 // EquityMarket is one underlying of a pricing.Market with its curve,
@@ -16,6 +17,10 @@ type EquityMarket struct {
 	u     pricing.Underlying
 	curve pricing.YieldCurve
 	zr    zeroRater // curve as a zeroRater, or nil
+	// flat is set where curve is a market.FlatCurve, whose zero rate is
+	// rate at every time: an engine reads it without an interface call.
+	flat bool
+	rate float64
 }
 
 // BindEquity looks up the underlying called name in m and its curve, and
@@ -39,11 +44,22 @@ func bindEquity(m *pricing.Market, name string) (EquityMarket, error) {
 	}
 	em := EquityMarket{asOf: m.ValuationDate, name: name, u: u, curve: c}
 	em.zr, _ = c.(zeroRater)
+	if fc, ok := c.(*market.FlatCurve); ok {
+		em.flat, em.rate = true, fc.Rate
+	}
 	return em, nil
 }
 
-// zeroRate is zeroRate(em.curve, t), without the type check.
+// zeroRate is zeroRate(em.curve, t), without the type check; a flat
+// curve's rate inline, without a call.
 func (em *EquityMarket) zeroRate(t float64) float64 {
+	if em.flat {
+		return em.rate
+	}
+	return em.curveZeroRate(t)
+}
+
+func (em *EquityMarket) curveZeroRate(t float64) float64 {
 	if em.zr != nil {
 		return em.zr.ZeroRate(t)
 	}

@@ -55,7 +55,8 @@ func (AnalyticEuropean) PriceInto(res *pricing.Result, o *instrument.European, e
 		return pricing.CurveInvalid(em.u.Curve, r, fmt.Sprintf("must give a finite zero rate to expiry %s", o.Expiry))
 	}
 	greeks := want&pricing.Greeks != 0
-	bs := blackScholes(o.Right == instrument.Call, em.u.Spot, o.Strike, r, em.u.DividendYield, em.u.Vol, t, greeks)
+	var bs bsm
+	blackScholesInto(&bs, o.Right == instrument.Call, em.u.Spot, o.Strike, r, em.u.DividendYield, em.u.Vol, t, greeks)
 	res.Set, res.NPV = setNPV, bs.npv
 	if greeks {
 		res.Set |= pricing.Greeks
@@ -76,38 +77,71 @@ type bsm struct {
 // per year. It computes the greeks only if greeks is set; npv is always set.
 // Every input must be finite, with s, k, vol and t > 0.
 func blackScholes(call bool, s, k, r, q, vol, t float64, greeks bool) (out bsm) {
+	blackScholesInto(&out, call, s, k, r, q, vol, t, greeks)
+	return out
+}
+
+// blackScholesInto is blackScholes writing into out, which must be zero. A
+// bsm returned by value is stored a field at a time and copied on in
+// 16-byte loads, which stall the CPU on each pair (store forwarding): a
+// sixth of a European's pricing.
+func blackScholesInto(out *bsm, call bool, s, k, r, q, vol, t float64, greeks bool) {
+	// The exponentials, the logarithm and the Mills ratio are inlined
+	// (fastExp): calls cost this formula a fifth of its time.
 	sqrtT := math.Sqrt(t)
 	sd := vol * sqrtT
 	// exp(-0·t) is 1 exactly: a rate or yield of 0 spares an exponential.
 	df, dq := 1.0, 1.0
-	if r != 0 {
-		df = fastExp(-r * t)
+	if x := -r * t; x != 0 && expInRange(x) {
+		df = expPoly(expReduce(x))
+	} else if x != 0 {
+		df = math.Exp(x)
 	}
-	if q != 0 {
-		dq = fastExp(-q * t)
+	if x := -q * t; x != 0 && expInRange(x) {
+		dq = expPoly(expReduce(x))
+	} else if x != 0 {
+		dq = math.Exp(x)
 	}
 	invSd := 1 / sd // off the critical path: computed while the log is
-	d1 := (fastLog(s/k)+(r-q)*t)*invSd + 0.5*sd
-	d2 := d1 - sd
-	if call {
-		n1, n2 := normCDF(d1), normCDF(d2)
-		out.npv = s*dq*n1 - k*df*n2
-		out.delta = dq * n1
-		out.rho = k * t * df * n2
+	var lnSK float64
+	if x := s / k; logInRange(x) {
+		lnSK = logPoly(logReduce(x))
 	} else {
-		n1, n2 := normCDF(-d1), normCDF(-d2)
-		out.npv = k*df*n2 - s*dq*n1
-		out.delta = -dq * n1
-		out.rho = -k * t * df * n2
+		lnSK = math.Log(x)
 	}
+	d1 := (lnSK+(r-q)*t)*invSd + 0.5*sd
+	d2 := d1 - sd
+	sdq, kdf := s*dq, k*df
+	// w·d: N(d) for a call, N(-d) for a put.
+	w := 1.0
+	if !call {
+		w = -1
+	}
+	var phi1, n1, n2 float64
+	if a1, a2 := math.Abs(d1), math.Abs(d2); a1 < millsMax && a2 < millsMax {
+		// φ(d1); the tails from the Mills ratio, φ(d2) from φ(d1) (mills.go).
+		phi1 = invSqrt2Pi * expPoly(expReduce(-(d1*d1)/2))
+		phi2 := phi1 * (sdq / kdf)
+		n1 = cdfFromTail(phi1*millsPoly(millsAt(a1)), w*d1)
+		n2 = cdfFromTail(phi2*millsPoly(millsAt(a2)), w*d2)
+	} else {
+		// φ as normPDF, whose exponent never reaches its cut-off here
+		// (|d1| < 37 for any price that is not 0).
+		phi1 = invSqrt2Pi * fastExp(-(d1*d1)/2)
+		n1, n2 = normCDF(w*d1), normCDF(w*d2)
+	}
+	out.npv = w * (sdq*n1 - kdf*n2)
+	out.delta = w * dq * n1
+	out.rho = w * k * t * df * n2
 	if !greeks {
-		return out
+		return
 	}
-	// S·e^{-qT}·φ(d1); φ as normPDF, whose exponent never reaches its
-	// cut-off here (|d1| < 37 for any price that is not 0).
-	sPhi := s * dq * (invSqrt2Pi * fastExp(-(d1*d1)/2))
+	// S·e^{-qT}·φ(d1).
+	sPhi := sdq * phi1
 	out.gamma = sPhi * invSd / (s * s)
 	out.vega = sPhi * sqrtT
-	out.theta = r*out.npv - (r-q)*s*out.delta - 0.5*sPhi*sd/t
-	return out
+	// QuantLib's r·V - (r-q)·S·delta - ½σ²S²·gamma, with V and delta
+	// expanded so that theta need not wait for them: the rV and the
+	// (r-q)·S·delta terms of the forward leg leave q·S·e^{-qT}·N1.
+	out.theta = w*(q*sdq*n1-r*kdf*n2) - 0.5*sPhi*sd/t
 }
