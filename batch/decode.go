@@ -376,13 +376,32 @@ func (d *decoder) trades(b *Batch) error {
 		}
 		return &Error{Field: "trades", Reason: "must be a list, got JSON " + v.kindName()}
 	}
+	// The trades from a seam on read on another core (decodeparallel.go),
+	// taken when this read meets the seam at a trade's start.
+	second := d.readSecondHalf()
+	if second != nil {
+		defer second.wait() // it reads the data, whose owner may reuse it after
+	}
+	end := len(s.data)
+	if second != nil {
+		end = second.seam
+	}
 	// About 100 bytes a trade: one allocation for most batches.
-	trades := make([]Trade, 0, min((len(s.data)-s.pos)/100+1, 1<<20))
+	trades := make([]Trade, 0, min((end-s.pos)/100+1, 1<<20))
 	err := s.array(func(i int) error {
 		if i >= MaxTrades {
 			return batchErr("trades", "has more than the limit of %d trades", MaxTrades)
 		}
-		if c := s.peek(); c != '{' {
+		c := s.peek()
+		if second != nil && s.pos >= second.seam {
+			if rest, ok := second.take(s.pos, len(trades)); ok {
+				trades = append(trades, rest...)
+				s.pos = second.end // the list's closing bracket
+				return nil
+			}
+			second = nil
+		}
+		if c != '{' {
 			v, err := s.value(0)
 			switch {
 			case err != nil:

@@ -78,61 +78,13 @@ func (s *scanner) results(out *ResultsScan) error {
 	// the run is rebuilt.
 	first := s.pos + 1
 	end, canonical := first, true
-	var ms members
-	// The measures' keys of the result before, by position: results of a
-	// chunk name the same measures in the same order, and a key found
-	// there is not looked for among every measure's name.
-	var known [16]struct {
-		key  string
-		kind byte
-	}
+	var rc resultChecker
 	err := s.array(func(i int) error {
-		if s.peek() != '{' {
-			v, err := s.value(0)
-			if err != nil {
-				return err
-			}
-			return fmt.Errorf("result %d: must be an object, got JSON %s", i, v.kindName())
-		}
+		s.ws()
 		start := s.pos
-		if err := s.members(&ms, 1); err != nil {
-			return fmt.Errorf("result %d: %w", i, err)
-		}
-		id, hasID := "", false
-		for k := range ms.list {
-			m := &ms.list[k]
-			switch string(ms.key(m)) {
-			case "id":
-				v := ms.value(m)
-				if v.kind != kindString {
-					return fmt.Errorf("result %d: id must be a string, got JSON %s", i, v.kindName())
-				}
-				id, hasID = v.text(), true
-			case "error":
-				if v := ms.value(m); v.kind != kindString || len(v.raw) == 2 {
-					return fmt.Errorf("result %d: error must be a non-empty string, got JSON %s", i, v.kindName())
-				}
-				out.Failed++
-			default:
-				var kind byte
-				if k < len(known) && known[k].key == string(ms.key(m)) {
-					kind = known[k].kind
-				} else {
-					var ok bool
-					if kind, ok = resultKind(ms.key(m)); !ok {
-						return fmt.Errorf("result %d: unknown key %q", i, ms.key(m))
-					}
-					if k < len(known) {
-						known[k].key, known[k].kind = string(ms.key(m)), kind
-					}
-				}
-				if m.kind != kind {
-					return fmt.Errorf("result %d: %s must be a JSON %s, got JSON %s", i, ms.key(m), value{kind: kind}.kindName(), ms.value(m).kindName())
-				}
-			}
-		}
-		if !hasID {
-			return fmt.Errorf("result %d: no id", i)
+		id, err := rc.result(s, i)
+		if err != nil {
+			return err
 		}
 		out.IDs = append(out.IDs, id)
 		if canonical {
@@ -157,7 +109,74 @@ func (s *scanner) results(out *ResultsScan) error {
 	if err == nil && canonical {
 		out.Run = data[first:end:end]
 	}
+	out.Failed = rc.failed
 	return err
+}
+
+// resultChecker checks results one at a time (ScanResults' checks) and
+// counts those with an error.
+type resultChecker struct {
+	ms     members
+	failed int
+	// The measures' keys of the result before, by position: results of a
+	// chunk name the same measures in the same order, and a key found
+	// there is not looked for among every measure's name.
+	known [16]struct {
+		key  string
+		kind byte
+	}
+}
+
+// result checks result i at s.pos, moves past it and returns its id.
+func (rc *resultChecker) result(s *scanner, i int) (string, error) {
+	if s.peek() != '{' {
+		v, err := s.value(0)
+		if err != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("result %d: must be an object, got JSON %s", i, v.kindName())
+	}
+	ms, known := &rc.ms, &rc.known
+	if err := s.members(ms, 1); err != nil {
+		return "", fmt.Errorf("result %d: %w", i, err)
+	}
+	id, hasID := "", false
+	for k := range ms.list {
+		m := &ms.list[k]
+		switch string(ms.key(m)) {
+		case "id":
+			v := ms.value(m)
+			if v.kind != kindString {
+				return "", fmt.Errorf("result %d: id must be a string, got JSON %s", i, v.kindName())
+			}
+			id, hasID = v.text(), true
+		case "error":
+			if v := ms.value(m); v.kind != kindString || len(v.raw) == 2 {
+				return "", fmt.Errorf("result %d: error must be a non-empty string, got JSON %s", i, v.kindName())
+			}
+			rc.failed++
+		default:
+			var kind byte
+			if k < len(known) && known[k].key == string(ms.key(m)) {
+				kind = known[k].kind
+			} else {
+				var ok bool
+				if kind, ok = resultKind(ms.key(m)); !ok {
+					return "", fmt.Errorf("result %d: unknown key %q", i, ms.key(m))
+				}
+				if k < len(known) {
+					known[k].key, known[k].kind = string(ms.key(m)), kind
+				}
+			}
+			if m.kind != kind {
+				return "", fmt.Errorf("result %d: %s must be a JSON %s, got JSON %s", i, ms.key(m), value{kind: kind}.kindName(), ms.value(m).kindName())
+			}
+		}
+	}
+	if !hasID {
+		return "", fmt.Errorf("result %d: no id", i)
+	}
+	return id, nil
 }
 
 // ScanResultsDocument is ScanResults on the results of a results

@@ -110,32 +110,41 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return err
 	}
-	results, err := s.waitResults(ctx, statusURL)
-	if err != nil {
-		return fmt.Errorf("batch %s: %w", rc.BatchID, err)
-	}
+	// The results are checked as they arrive, against the batch's ids,
+	// and shown only once they pass: written into --out beside it as they
+	// arrive (a file renamed over it only when they pass), to stdout after.
 	if err := <-idsRead; err != nil {
 		return fmt.Errorf("%s: not a batch: %w", name, err)
 	}
-	// The results are checked before they are shown: into --out while
-	// they are written beside it (a file is renamed over it only when they
-	// pass), to stdout after.
-	checked := make(chan error, 1)
-	go func() { checked <- checkResults(results, sentIDs) }()
-	var errCheck error
+	s.stream = &resultsStream{want: sentIDs}
+	receive := func() ([]byte, error) {
+		results, err := s.waitResults(ctx, statusURL)
+		if err != nil {
+			return nil, fmt.Errorf("batch %s: %w", rc.BatchID, err)
+		}
+		if _, err := s.stream.check.Finish(results); err != nil {
+			return nil, fmt.Errorf("batch %s: %w", rc.BatchID, err)
+		}
+		return results, nil
+	}
 	if *out != "" {
 		err = writeOutput(*out, func(w io.Writer) error {
-			if _, err := w.Write(results); err != nil {
+			if f, ok := w.(*os.File); ok && regular(f) {
+				s.stream.file = f
+				_, err := receive()
 				return err
 			}
-			errCheck = <-checked
-			return errCheck
+			results, err := receive()
+			if err == nil {
+				_, err = w.Write(results)
+			}
+			return err
 		})
-	} else if errCheck = <-checked; errCheck == nil {
-		_, err = stdout.Write(results)
-	}
-	if errCheck != nil {
-		return fmt.Errorf("batch %s: %w", rc.BatchID, errCheck)
+	} else {
+		var results []byte
+		if results, err = receive(); err == nil {
+			_, err = stdout.Write(results)
+		}
 	}
 	if err != nil {
 		return err
@@ -181,25 +190,6 @@ func gatewayURL(v string) (string, error) {
 		u.Host = "localhost" + u.Host
 	}
 	return u.String(), nil
-}
-
-// checkResults checks that results hold one result per trade sent, in
-// order: a results document of another batch (a stale id, a server bug)
-// must not pass for this one's.
-func checkResults(results []byte, sent []string) error {
-	sc, err := batch.ScanResultsDocument(results)
-	if err != nil {
-		return fmt.Errorf("results are not a results document: %w", err)
-	}
-	if len(sc.IDs) != len(sent) {
-		return fmt.Errorf("results hold %d trades, the batch sent %d: they are not this batch's", len(sc.IDs), len(sent))
-	}
-	for i, id := range sc.IDs {
-		if id != sent[i] {
-			return fmt.Errorf("result %d is for trade %q, the batch sent %q there: they are not this batch's", i, id, sent[i])
-		}
-	}
-	return nil
 }
 
 // resolve returns ref relative to base, an absolute URL.

@@ -40,6 +40,8 @@ type submitter struct {
 	// into a buffer that doubles (each doubling new memory, cleared and
 	// faulted in, and a copy).
 	resultsRoom int
+	// stream, when set, takes the results document as it arrives.
+	stream *resultsStream
 }
 
 // submitRetries is how many times submit tries a request that fails for
@@ -146,7 +148,7 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 	failures := 0
 	wait := min(2*time.Second, s.heartbeat)
 	for {
-		code, body, err := s.get(ctx, statusURL+"/results?wait="+wait.String(), s.resultsRoom)
+		code, body, err := s.getResults(ctx, statusURL+"/results?wait="+wait.String())
 		if err != nil || code >= 500 || code == http.StatusTooManyRequests {
 			// The engine may be restarting: ask again, with backoff.
 			if failures++; failures == submitRetries || ctx.Err() != nil {
@@ -229,6 +231,37 @@ func (s *submitter) get(ctx context.Context, url string, room int) (int, []byte,
 	resp, body, err := do(s.client, req, room)
 	if err != nil {
 		return 0, nil, err
+	}
+	return resp.StatusCode, body, nil
+}
+
+// getResults is get on a results URL: a 200's body, the results
+// document, read into resultsRoom bytes at first and through s.stream when
+// set.
+func (s *submitter) getResults(ctx context.Context, url string) (int, []byte, error) {
+	if s.stream == nil {
+		return s.get(ctx, url, s.resultsRoom)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return 0, nil, err
+	}
+	s.authorize(req)
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, err := events.ReadData(resp.Body)
+		if err != nil {
+			return 0, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
+		}
+		return resp.StatusCode, body, nil
+	}
+	body, err := s.stream.read(resp.Body, s.resultsRoom)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
 	}
 	return resp.StatusCode, body, nil
 }

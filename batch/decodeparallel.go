@@ -1,0 +1,98 @@
+package batch
+
+import (
+	"bytes"
+	"runtime"
+	"sync"
+)
+
+// A large batch's trades are read for DecodePlan (ingress's check and
+// plan of a batch, on the critical path of every batch) on two cores: the
+// second half from a seam, a guess at the start of a trade in the middle
+// of the list, while the first half is read up to it. The guess is taken
+// only if the first read meets it at the start of a trade, and the second
+// read met no fault; else the first read goes on alone, as if there had
+// been no guess. The batch, its faults and their words are DecodePlan's
+// either way (TestDecodePlanParallel). The read of the terms (Decode, the
+// pricer's) allocates too much to gain from a second core here.
+
+// parallelMin is the size of the rest of a document from the trades on
+// above which DecodePlan reads them on two cores.
+const parallelMin = 1 << 20
+
+// tradesHalf is the read of the trades from a seam to the end of the list.
+type tradesHalf struct {
+	seam   int // the offset of the trade the read begins with
+	done   sync.WaitGroup
+	trades []Trade
+	end    int // the offset of the list's closing bracket
+	ok     bool
+}
+
+// readSecondHalf starts the read of the second half of the trades list,
+// whose opening bracket is at d.s.pos, on another goroutine; nil if the
+// list is not worth it or no seam is found. A seam is a trade that begins
+// a line after a comma (",\n{", the layout of pricefn gen and of most
+// writers of large documents): a newline is never in a JSON string.
+func (d *decoder) readSecondHalf() *tradesHalf {
+	data, from := d.s.data, d.s.pos
+	if !d.plan || len(data)-from < parallelMin || runtime.GOMAXPROCS(0) < 2 {
+		return nil
+	}
+	mid := from + (len(data)-from)/2
+	i := bytes.Index(data[mid:min(len(data), mid+1<<16)], []byte(",\n{"))
+	if i < 0 {
+		return nil
+	}
+	h := &tradesHalf{seam: mid + i + 2}
+	h.done.Go(func() { h.read(data) })
+	return h
+}
+
+// read reads the trades from h.seam to the end of the list.
+func (h *tradesHalf) read(data []byte) {
+	d := decoder{s: scanner{data: data, pos: h.seam, in: newInterner()}, plan: true}
+	s := &d.s
+	h.trades = make([]Trade, 0, min((len(data)-h.seam)/100+1, 1<<20))
+	for i := 0; ; i++ {
+		if s.peek() != '{' {
+			return
+		}
+		start := s.pos
+		if s.members(&d.ms, 1) != nil {
+			return
+		}
+		t := Trade{Raw: data[start:s.pos:s.pos]}
+		if d.trade(&t, &d.ms, i) != nil {
+			return
+		}
+		h.trades = append(h.trades, t)
+		switch s.peek() {
+		case ',':
+			s.pos++
+		case ']':
+			h.end, h.ok = s.pos, true
+			return
+		default:
+			return
+		}
+	}
+}
+
+// take returns the second half's trades if the first read is at the
+// start of a trade at pos, with n trades before it: the seam was a
+// trade's start, and the second read met no fault and no more trades
+// than the limit. It waits for the second read.
+func (h *tradesHalf) take(pos, n int) ([]Trade, bool) {
+	if pos != h.seam {
+		return nil, false
+	}
+	h.wait()
+	if !h.ok || n+len(h.trades) > MaxTrades {
+		return nil, false
+	}
+	return h.trades, true
+}
+
+// wait waits for the second read to end.
+func (h *tradesHalf) wait() { h.done.Wait() }
