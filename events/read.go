@@ -43,9 +43,21 @@ func ReadDataPooled(r io.Reader) (data []byte, release func(), err error) {
 	return readPooled(r, 0)
 }
 
+// OwnedData is a body whose reader may keep its bytes: a response made in
+// this process (host.InProcess), which nothing else holds. ReadData and
+// ReadDataPooled take them (TakeData: the bytes not read yet) rather than
+// copy them.
+type OwnedData interface {
+	io.Reader
+	TakeData() []byte
+}
+
 // readPooled is ReadDataPooled with room for size bytes made first (a
 // size the reader's sender is trusted to tell: one in this process).
 func readPooled(r io.Reader, size int) (data []byte, release func(), err error) {
+	if o, ok := r.(OwnedData); ok {
+		return o.TakeData(), nil, nil
+	}
 	want := 0
 	if size > 0 {
 		want = size + bytes.MinRead // ReadFrom wants MinRead free at the end

@@ -67,3 +67,42 @@ func TestReadDataLarge(t *testing.T) {
 		t.Fatalf("then %q (%v), and the large body changed: %v", small, err, !bytes.Equal(got, big))
 	}
 }
+
+// owned is an events.OwnedData over b.
+type owned struct {
+	bytes.Reader
+	b []byte
+}
+
+func (o *owned) Close() error { return nil }
+
+func (o *owned) TakeData() []byte {
+	rest := o.b[len(o.b)-o.Len():]
+	o.Reset(nil)
+	return rest
+}
+
+// TestReadDataTakesOwned: the bytes of an OwnedData body are the data as
+// they are (no copy), through ReadData, ReadDataPooled and an event made
+// by ToEvent.
+func TestReadDataTakesOwned(t *testing.T) {
+	data := []byte(`{"a chunk":"priced"}`)
+	newOwned := func() *owned { o := &owned{b: data}; o.Reader.Reset(data); return o }
+	if got, err := events.ReadData(newOwned()); err != nil || &got[0] != &data[0] || len(got) != len(data) {
+		t.Errorf("ReadData: %q, %v: not the body's own bytes", got, err)
+	}
+	got, release, err := events.ReadDataPooled(newOwned())
+	if err != nil || &got[0] != &data[0] || release != nil {
+		t.Errorf("ReadDataPooled: %q, %v, release %v: not the body's own bytes", got, err, release != nil)
+	}
+	h := http.Header{}
+	h.Set("Ce-Specversion", "1.0")
+	h.Set("Ce-Id", "1")
+	h.Set("Ce-Source", "test")
+	h.Set("Ce-Type", "io.pricefn.chunk.priced")
+	h.Set("Content-Type", "application/json")
+	e, err := events.ToEvent(context.Background(), cehttp.NewMessage(h, newOwned()))
+	if err != nil || &e.Data()[0] != &data[0] {
+		t.Errorf("ToEvent: %v: the event's data is not the body's own bytes", err)
+	}
+}

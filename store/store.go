@@ -51,8 +51,9 @@ type Store interface {
 	// Trades returns the trade ids of chunk index of attempt.
 	Trades(ctx context.Context, ref Ref, attempt, index int) (ids []string, err error)
 	// WriteResults writes the results of chunk index of attempt to w as
-	// the pricer encoded them (see batch.AppendResults); it writes nothing
-	// for a chunk without results.
+	// the pricer encoded them (see batch.AppendResults), in one call of
+	// w.Write (the aggregator hands them on as a whole, uncopied); it
+	// writes nothing for a chunk without results.
 	WriteResults(ctx context.Context, ref Ref, attempt, index int, w io.Writer) error
 	// Expire ends attempt of batch ref if its deadline has passed at now
 	// with chunks missing: they become dead with reason. It is a no-op

@@ -225,7 +225,13 @@ func (b *Broker) post(ctx context.Context, dest string, ev *event.Event, wantRep
 		return nil, nil
 	}
 	body := &countingReader{r: io.LimitReader(resp.Body, b.maxBytes+1)}
-	msg := cehttp.NewMessage(resp.Header, io.NopCloser(body))
+	var data io.ReadCloser = io.NopCloser(body)
+	if _, ok := resp.Body.(events.OwnedData); ok && resp.ContentLength >= 0 && resp.ContentLength <= b.maxBytes {
+		// A reply made in this process, of a size within bounds: its
+		// bytes become the event's data, not copied (events.ReadData).
+		data = resp.Body
+	}
+	msg := cehttp.NewMessage(resp.Header, data)
 	switch msg.ReadEncoding() {
 	case binding.EncodingUnknown: // no event: an acknowledgement
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

@@ -1,7 +1,6 @@
 package aggregator
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -109,7 +108,6 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 // it failed. It holds one chunk in memory at a time.
 func (f *Function) writeResults(ctx context.Context, w io.Writer, sum *store.Summary) error {
 	rw := batch.NewResultsWriter(w, sum.Ref.ID)
-	var buf bytes.Buffer
 	var scenarios scenarioCollector
 	for i := range sum.Chunks {
 		if lo, hi := sum.Bounds(i); lo == hi { // a scenario chunk (scenarios.go)
@@ -120,11 +118,9 @@ func (f *Function) writeResults(ctx context.Context, w io.Writer, sum *store.Sum
 		}
 		c := &sum.Chunks[i]
 		if c.State == store.ChunkPriced {
-			buf.Reset()
-			if err := f.opt.Store.WriteResults(ctx, sum.Ref, sum.Attempt, i, &buf); err != nil {
-				return err
-			}
-			if err := rw.WriteEncoded(buf.Bytes()); err != nil {
+			// The chunk's results, in one Write (store.Store), go on to
+			// the document as they are: no copy of some 2 MB a chunk.
+			if err := f.opt.Store.WriteResults(ctx, sum.Ref, sum.Attempt, i, encodedRun{rw}); err != nil {
 				return err
 			}
 			continue
@@ -222,4 +218,16 @@ func (f *Function) waitFinished(r *http.Request, ref store.Ref, wait time.Durati
 		sum, err = f.opt.Store.Summary(ctx, ref)
 		return sum, err
 	}
+}
+
+// encodedRun writes what it is given to a results document as one run of
+// encoded results (ResultsWriter.WriteEncoded): a chunk's results, which a
+// store writes in one call.
+type encodedRun struct{ rw *batch.ResultsWriter }
+
+func (e encodedRun) Write(p []byte) (int, error) {
+	if err := e.rw.WriteEncoded(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 )
 
@@ -84,5 +85,34 @@ func TestInProcess(t *testing.T) {
 	resp.Body.Close()
 	if string(body) != "remote" {
 		t.Errorf("another host: %q", body)
+	}
+}
+
+// TestInProcessBodyOwned: an in-process response's body gives its bytes
+// to a reader in this process (events.OwnedData): events.ReadData takes
+// the rest after a partial read; each byte is read once.
+func TestInProcessBodyOwned(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /reply", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "a reply of some bytes")
+	})
+	client := &http.Client{Transport: &host.InProcess{Handler: mux, Host: "internal:1"}}
+	resp, err := client.Get("http://internal:1/reply")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := resp.Body.(events.OwnedData); !ok {
+		t.Fatalf("the body %T is not events.OwnedData", resp.Body)
+	}
+	head := make([]byte, 2)
+	if _, err := io.ReadFull(resp.Body, head); err != nil || string(head) != "a " {
+		t.Fatalf("first bytes %q, %v", head, err)
+	}
+	rest, err := events.ReadData(resp.Body)
+	if err != nil || string(rest) != "reply of some bytes" {
+		t.Fatalf("the rest %q, %v", rest, err)
+	}
+	if n, err := resp.Body.Read(head); n != 0 || err != io.EOF {
+		t.Errorf("after the take: %d, %v, want EOF", n, err)
 	}
 }
