@@ -66,12 +66,10 @@ func (j *Job) Price(ctx context.Context, opt Options) ([]TradeResult, error) {
 	return out, nil
 }
 
-// PriceTrade values trade i alone.
-func (j *Job) PriceTrade(i int) TradeResult {
-	var tr TradeResult
-	j.priceOne(i, &tr)
-	return tr
-}
+// PriceTradeInto values trade i alone into tr, which must be zero: in
+// place (a result returned by value escaped to the heap, some 200 bytes a
+// trade, and was copied again into its slot).
+func (j *Job) PriceTradeInto(i int, tr *TradeResult) { j.priceOne(i, tr) }
 
 // priceOne values trade i into tr, which must be zero: in place, as a
 // result is some 200 bytes.

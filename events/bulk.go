@@ -32,6 +32,27 @@ type bulkDecoder interface {
 // appendBulk appends head, encoded by encoding/json, with the member
 // named key added at its end by appendMember (when it is not nil).
 func appendBulk(dst []byte, head any, key string, appendMember func([]byte) ([]byte, error)) ([]byte, error) {
+	if appendMember == nil {
+		h, err := json.Marshal(head)
+		if err != nil {
+			return nil, err
+		}
+		return append(dst, h...), nil
+	}
+	prefix, err := bulkPrefix(head, key)
+	if err != nil {
+		return nil, err
+	}
+	if dst, err = appendMember(append(dst, prefix...)); err != nil {
+		return nil, err
+	}
+	return append(dst, '}'), nil
+}
+
+// bulkPrefix returns head encoded by encoding/json, but for its closing
+// brace, followed by the key of a member to be added at its end: what
+// comes before the bulk member.
+func bulkPrefix(head any, key string) ([]byte, error) {
 	h, err := json.Marshal(head)
 	if err != nil {
 		return nil, err
@@ -39,20 +60,13 @@ func appendBulk(dst []byte, head any, key string, appendMember func([]byte) ([]b
 	if len(h) < 2 || h[len(h)-1] != '}' {
 		return nil, fmt.Errorf("events: %T does not encode as a JSON object", head)
 	}
-	dst = append(dst, h[:len(h)-1]...)
-	if appendMember == nil {
-		return append(dst, '}'), nil
+	h = h[:len(h)-1]
+	if len(h) > 1 {
+		h = append(h, ',')
 	}
-	if len(h) > 2 {
-		dst = append(dst, ',')
-	}
-	dst = append(dst, '"')
-	dst = append(dst, key...)
-	dst = append(dst, '"', ':')
-	if dst, err = appendMember(dst); err != nil {
-		return nil, err
-	}
-	return append(dst, '}'), nil
+	h = append(h, '"')
+	h = append(h, key...)
+	return append(h, '"', ':'), nil
 }
 
 // decodeHead decodes rest, data's members but the bulk one
@@ -90,10 +104,23 @@ func (c *ChunkRequested) decodeData(data []byte) error {
 }
 
 func (c ChunkPriced) appendData(dst []byte) ([]byte, error) {
-	rs := c.Results
+	rs, room := c.Results, c.room
 	c.Results = nil
 	if rs == nil {
 		return appendBulk(dst, c, "results", nil)
+	}
+	if dst == nil && room != nil && !room.used && len(room.buf) == resultsHeadRoom+len(rs) && &room.buf[resultsHeadRoom] == &rs[0] {
+		// The results as SetResults encoded them, after room for what
+		// comes before them: the data is made around them, not copied.
+		prefix, err := bulkPrefix(c, "results")
+		if err != nil {
+			return nil, err
+		}
+		if start := resultsHeadRoom - len(prefix); start >= 0 {
+			room.used = true
+			copy(room.buf[start:], prefix)
+			return append(room.buf[start:], '}'), nil
+		}
 	}
 	if dst == nil {
 		dst = make([]byte, 0, len(rs)+512+64*len(c.Totals))

@@ -164,3 +164,53 @@ func TestBulkDecodingIsStrict(t *testing.T) {
 		t.Errorf("chunk.requested without a batch: %v", err)
 	}
 }
+
+// TestChunkPricedMadeAroundResults: the data of a chunk.priced whose
+// results SetResults encoded is made around them (their bytes are the
+// data's, not a copy) and is what encoding/json makes; a head too long for
+// the room left before them (totals on many underlyings), or results set
+// by hand, take the copying way to the same data.
+func TestChunkPricedMadeAroundResults(t *testing.T) {
+	rs := []batch.TradeResult{{ID: "T1", Result: pricing.Result{Set: pricing.Of(pricing.NPV), NPV: 1.5}}, {ID: "T2", Error: "no market"}}
+	for _, under := range []int{1, 400} {
+		c := events.ChunkPriced{BatchID: "b", Index: 3, Chunks: 4, Offset: 7, Digest: strings.Repeat("d", 64), RequestedAt: time.Unix(1, 0).UTC()}
+		var names []string
+		for i := range under {
+			names = append(names, "UNDERLYING-"+strings.Repeat("x", i%7)+string(rune('A'+i%26))+strings.Repeat("y", i/26))
+		}
+		if err := c.SetResults(rs, names); err != nil {
+			t.Fatal(err)
+		}
+		e, err := events.New(events.TypeChunkPriced, "/test", "1", "b", c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain := c
+		plain.Results = append(json.RawMessage(nil), c.Results...) // not SetResults' buffer
+		want, err := json.Marshal(plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sameJSON(t, e.Data(), want) {
+			t.Errorf("%d underlyings: data %s, want %s", under, e.Data(), want)
+		}
+		at := bytes.Index(e.Data(), c.Results)
+		shared := at >= 0 && &e.Data()[at] == &c.Results[0]
+		if fits := len(e.Data())-len(c.Results) < 4096; shared != fits {
+			t.Errorf("%d underlyings: data shares the results' bytes %v, want %v (%d bytes besides them)", under, shared, fits, len(e.Data())-len(c.Results))
+		}
+		// A second event from the same chunk copies: the first keeps
+		// its data.
+		first := string(e.Data())
+		c.Attempt = 2
+		e2, err := events.New(events.TypeChunkPriced, "/test", "2", "b", c)
+		if err != nil || string(e.Data()) != first || bytes.Contains(e2.Data(), []byte(`"attempt"`)) == false {
+			t.Errorf("%d underlyings: a second event changed the first's data (%v)", under, err)
+		}
+		c.Attempt = 0
+		back, err := events.Decode[events.ChunkPriced](e, events.TypeChunkPriced)
+		if err != nil || string(back.Results) != string(c.Results) || !reflect.DeepEqual(back.Totals, c.Totals) {
+			t.Errorf("%d underlyings: decoded %v, %s", under, err, back.Results)
+		}
+	}
+}

@@ -136,7 +136,25 @@ type ChunkPriced struct {
 	// scan is the check of scanned, the Results decoded.
 	scan    batch.ResultsScan
 	scanned json.RawMessage
+	// room is the buffer SetResults encoded Results in, after
+	// resultsHeadRoom bytes for the event data's other members.
+	room *resultsRoom
 }
+
+// resultsRoom is a buffer of results with room before them, which the
+// data of one event is made in (appendData): the first event made from a
+// ChunkPriced; any other copies its results.
+type resultsRoom struct {
+	buf  []byte
+	used bool
+}
+
+// resultsHeadRoom is the room SetResults leaves before the results for
+// the members that come before them in the event's data (a chunk's
+// totals on a few underlyings, its times and digest: some hundreds of
+// bytes): the data is then made around the results rather than from a
+// copy of them (appendData).
+const resultsHeadRoom = 4096
 
 // ScanResults checks the chunk's Results as batch.ScanResults does: a
 // chunk decoded from an event's data was checked in the same pass, and
@@ -153,11 +171,11 @@ func (c *ChunkPriced) ScanResults() (batch.ResultsScan, error) {
 // their sums; underlyings[k] is the underlying of result k
 // (batch.Batch.Underlyings).
 func (c *ChunkPriced) SetResults(rs []batch.TradeResult, underlyings []string) error {
-	arr, err := batch.AppendResultsArray(make([]byte, 0, 64+len(rs)*192), rs)
+	buf, err := batch.AppendResultsArray(make([]byte, resultsHeadRoom, resultsHeadRoom+64+len(rs)*192+1), rs)
 	if err != nil {
 		return fmt.Errorf("events: chunk %d of batch %s: %w", c.Index, c.BatchID, err)
 	}
-	c.Results, c.Totals = arr, batch.ChunkTotals(rs, underlyings)
+	c.Results, c.room, c.Totals = buf[resultsHeadRoom:], &resultsRoom{buf: buf}, batch.ChunkTotals(rs, underlyings)
 	return nil
 }
 

@@ -40,7 +40,16 @@ func ReadData(r io.Reader) ([]byte, error) {
 // function handles and answers): nothing may keep data, or any part of
 // it, past release.
 func ReadDataPooled(r io.Reader) (data []byte, release func(), err error) {
-	return readPooled(r, 0)
+	return readPooled(r, 0, 0)
+}
+
+// ReadDataDeclared is ReadDataPooled for a body whose sender declares its
+// size (an HTTP request's Content-Length; 0 for none), not trusted: a kept
+// buffer of at least that size is read into when there is one, rather
+// than one that then grows (doubling, each doubling new memory); nothing
+// is allocated for a declared size alone.
+func ReadDataDeclared(r io.Reader, declared int64) (data []byte, release func(), err error) {
+	return readPooled(r, 0, declared)
 }
 
 // OwnedData is a body whose reader may keep its bytes: a response made in
@@ -53,16 +62,21 @@ type OwnedData interface {
 }
 
 // readPooled is ReadDataPooled with room for size bytes made first (a
-// size the reader's sender is trusted to tell: one in this process).
-func readPooled(r io.Reader, size int) (data []byte, release func(), err error) {
+// size the reader's sender is trusted to tell: one in this process), or a
+// kept buffer of the declared size chosen (ReadDataDeclared).
+func readPooled(r io.Reader, size int, declared int64) (data []byte, release func(), err error) {
 	if o, ok := r.(OwnedData); ok {
 		return o.TakeData(), nil, nil
 	}
-	want := 0
-	if size > 0 {
-		want = size + bytes.MinRead // ReadFrom wants MinRead free at the end
+	var buf *bytes.Buffer
+	switch {
+	case size > 0:
+		buf = buffers.get(size+bytes.MinRead, true) // ReadFrom wants MinRead free at the end
+	case declared > 0 && declared < maxPooledBuffer:
+		buf = buffers.get(int(declared)+bytes.MinRead, false)
+	default:
+		buf = buffers.get(0, false)
 	}
-	buf := buffers.get(want)
 	if _, err := buf.ReadFrom(r); err != nil {
 		buffers.put(buf)
 		return nil, nil, err
@@ -75,8 +89,9 @@ func readPooled(r io.Reader, size int) (data []byte, release func(), err error) 
 }
 
 // maxPooledBuffer bounds the buffers ReadData keeps for the next read: a
-// chunk's events fit, a whole large batch's body is not kept.
-const maxPooledBuffer = 16 << 20
+// chunk's events fit, and a batch of up to 32 MiB (ingress's default
+// limit), read again and again by a busy ingress.
+const maxPooledBuffer = 32 << 20
 
 // buffers are the buffers kept for the next reads: at most keptBytes of
 // them, each dropped after keptFor unused. A sync.Pool would lose them at
@@ -106,19 +121,33 @@ type keptBuffer struct {
 	used time.Time
 }
 
-// get returns a kept buffer with room for size bytes (any when size is
-// 0), the one kept last, or a new one: with room for size rounded up to a
+// get returns the smallest kept buffer with room for size bytes, or when
+// none has it: if alloc, a new one with room for size rounded up to a
 // power of two, so that it serves the next bodies of about that size too
-// (a chunk's events are of two sizes, its trades and its results).
-func (l *bufferList) get(size int) *bytes.Buffer {
+// (a chunk's events are of two sizes, its trades and its results); else
+// the largest kept (it grows the least), or a new empty one. A small
+// body never takes the buffer a large one grew.
+func (l *bufferList) get(size int, alloc bool) *bytes.Buffer {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	for i := len(l.free) - 1; i >= 0; i-- {
-		if b := l.free[i].buf; b.Cap() >= size {
-			l.free = slices.Delete(l.free, i, i+1)
-			l.bytes -= b.Cap()
-			return b
+	best, largest := -1, -1
+	for i, k := range l.free {
+		c := k.buf.Cap()
+		if c >= size && (best < 0 || c < l.free[best].buf.Cap()) {
+			best = i
 		}
+		if largest < 0 || c > l.free[largest].buf.Cap() {
+			largest = i
+		}
+	}
+	if best < 0 && !alloc {
+		best = largest
+	}
+	if best >= 0 {
+		b := l.free[best].buf
+		l.free = slices.Delete(l.free, best, best+1)
+		l.bytes -= b.Cap()
+		return b
 	}
 	if size == 0 {
 		return new(bytes.Buffer)
@@ -181,10 +210,12 @@ func ToEvent(ctx context.Context, m *cehttp.Message) (*event.Event, error) {
 // event's data is valid until release is called (never nil). Nothing may
 // keep the event's data past that. size, when above 0, is the data's size
 // as its sender declares it, trusted (a sender in this process): room is
-// made for it at once.
-func ToEventPooled(ctx context.Context, m *cehttp.Message, size int) (e *event.Event, release func(), err error) {
+// made for it at once; else declared, when above 0, is the size another
+// sender declares, which chooses among the kept buffers
+// (ReadDataDeclared).
+func ToEventPooled(ctx context.Context, m *cehttp.Message, size int, declared int64) (e *event.Event, release func(), err error) {
 	release = func() {}
-	e, err = binding.ToEvent(ctx, exactBody{Message: m, release: &release, size: size})
+	e, err = binding.ToEvent(ctx, exactBody{Message: m, release: &release, size: size, declared: declared})
 	if err != nil {
 		release()
 		return nil, func() {}, err
@@ -196,20 +227,22 @@ func ToEventPooled(ctx context.Context, m *cehttp.Message, size int) (e *event.E
 // by ReadDataPooled when release is set (which it then sets).
 type exactBody struct {
 	*cehttp.Message
-	release *func()
-	size    int
+	release  *func()
+	size     int
+	declared int64
 }
 
 func (m exactBody) ReadBinary(ctx context.Context, w binding.BinaryWriter) error {
-	return m.Message.ReadBinary(ctx, exactData{w, m.release, m.size})
+	return m.Message.ReadBinary(ctx, exactData{w, m.release, m.size, m.declared})
 }
 
 // exactData hands the SDK's event builder its data as a *bytes.Buffer,
 // which it keeps as it is instead of copying it into a buffer of its own.
 type exactData struct {
 	binding.BinaryWriter
-	release *func()
-	size    int
+	release  *func()
+	size     int
+	declared int64
 }
 
 func (w exactData) SetData(r io.Reader) error {
@@ -220,7 +253,7 @@ func (w exactData) SetData(r io.Reader) error {
 		}
 		return w.BinaryWriter.SetData(bytes.NewBuffer(data))
 	}
-	data, release, err := readPooled(r, w.size)
+	data, release, err := readPooled(r, w.size, w.declared)
 	if err != nil {
 		return err
 	}

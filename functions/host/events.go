@@ -93,11 +93,11 @@ func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (e *event.Ev
 	msg := cehttp.NewMessageFromHttpRequest(r)
 	defer msg.Finish(nil)
 	if !structured {
-		size := 0
+		size, declared := 0, r.ContentLength
 		if InProcessRequest(r) && r.ContentLength > 0 {
 			size = int(r.ContentLength) // told by this process: room made at once
 		}
-		e, release, err = events.ToEventPooled(r.Context(), msg, size)
+		e, release, err = events.ToEventPooled(r.Context(), msg, size, declared)
 	} else {
 		e, err = events.ToEvent(r.Context(), msg)
 	}

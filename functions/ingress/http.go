@@ -113,8 +113,10 @@ func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 	}
 	// The buffer grows with the bytes that arrive, never from a declared
 	// Content-Length alone: a client that announces 32 MB and sends
-	// nothing must not make the server hold 32 MB per connection.
-	body, release, err := events.ReadDataPooled(r.Body)
+	// nothing must not make the server hold 32 MB per connection. The
+	// declared size only chooses among the buffers kept from earlier
+	// batches.
+	body, release, err := events.ReadDataDeclared(r.Body, r.ContentLength)
 	if release != nil {
 		defer release() // Submit keeps nothing of the body
 	}

@@ -155,7 +155,7 @@ func (m *metrics) price(ctx context.Context, job *batch.Job, types []string, wor
 				lo, hi := runs[r], runs[r+1]
 				start := time.Now()
 				for i := lo; i < hi; i++ {
-					out[i] = job.PriceTrade(i)
+					job.PriceTradeInto(i, &out[i])
 				}
 				d := time.Since(start)
 				k := m.typeIndex(types[lo])
