@@ -382,12 +382,9 @@ func (d *decoder) trades(b *Batch) error {
 	if second != nil {
 		defer second.wait() // it reads the data, whose owner may reuse it after
 	}
-	end := len(s.data)
-	if second != nil {
-		end = second.seam
-	}
-	// About 100 bytes a trade: one allocation for most batches.
-	trades := make([]Trade, 0, min((end-s.pos)/100+1, 1<<20))
+	// About 100 bytes a trade: one allocation for most batches (the
+	// second half's trades are copied in when taken).
+	trades := make([]Trade, 0, min((len(s.data)-s.pos)/100+1, 1<<20))
 	err := s.array(func(i int) error {
 		if i >= MaxTrades {
 			return batchErr("trades", "has more than the limit of %d trades", MaxTrades)

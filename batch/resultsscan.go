@@ -79,6 +79,9 @@ func (s *scanner) results(out *ResultsScan) error {
 	first := s.pos + 1
 	end, canonical := first, true
 	var rc resultChecker
+	// About 150 bytes a result (a European's with its greeks is 180):
+	// room for the ids at once rather than by doubling.
+	out.IDs = make([]string, 0, min((len(data)-s.pos)/150+1, 1<<20))
 	err := s.array(func(i int) error {
 		s.ws()
 		start := s.pos
