@@ -126,6 +126,29 @@ func BenchmarkScanResults(b *testing.B) {
 	perTrade(b)
 }
 
+// BenchmarkResultsCheck is the client's check of a results document fed
+// in pieces of 64 KiB as they arrive (ResultsCheck), against the ids.
+func BenchmarkResultsCheck(b *testing.B) {
+	arr := encodedResults(b)
+	doc := append(append([]byte(`{"batchId":"bench","results":`), arr...), '}')
+	sc, err := batch.ScanResultsDocument(doc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		c := batch.NewResultsCheck(sc.IDs)
+		for n := 0; n < len(doc); {
+			n = min(len(doc), n+64<<10)
+			c.Feed(doc[:n])
+		}
+		if _, err := c.Finish(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perTrade(b)
+}
+
 func BenchmarkDecodeResults(b *testing.B) {
 	arr := encodedResults(b)
 	b.SetBytes(int64(len(arr)))

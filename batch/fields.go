@@ -99,6 +99,15 @@ func (v value) text() string {
 	return string(v.raw[1 : len(v.raw)-1])
 }
 
+// is reports whether the string value v is s, without making a string of
+// v when it needs no unescaping.
+func (v value) is(s string) bool {
+	if v.plain {
+		return string(v.raw[1:len(v.raw)-1]) == s
+	}
+	return unquote(v.raw) == s
+}
+
 // str reads a string field; null leaves it as it is.
 func (v value) str(field string, dst *string) error {
 	switch v.kind {

@@ -80,7 +80,7 @@ func (c *ResultsCheck) results(data []byte, end byte) bool {
 			return false
 		}
 		id, err := c.rc.result(&s, c.n)
-		if err != nil || id != c.want[c.n] {
+		if err != nil || !id.is(c.want[c.n]) {
 			return false
 		}
 		c.n++

@@ -89,7 +89,7 @@ func (s *scanner) results(out *ResultsScan) error {
 		if err != nil {
 			return err
 		}
-		out.IDs = append(out.IDs, id)
+		out.IDs = append(out.IDs, id.text())
 		if canonical {
 			sep := "\n"
 			if i > 0 {
@@ -130,32 +130,34 @@ type resultChecker struct {
 	}
 }
 
-// result checks result i at s.pos, moves past it and returns its id.
-func (rc *resultChecker) result(s *scanner, i int) (string, error) {
+// result checks result i at s.pos, moves past it and returns its id (a
+// string value).
+func (rc *resultChecker) result(s *scanner, i int) (value, error) {
 	if s.peek() != '{' {
 		v, err := s.value(0)
 		if err != nil {
-			return "", err
+			return value{}, err
 		}
-		return "", fmt.Errorf("result %d: must be an object, got JSON %s", i, v.kindName())
+		return value{}, fmt.Errorf("result %d: must be an object, got JSON %s", i, v.kindName())
 	}
 	ms, known := &rc.ms, &rc.known
 	if err := s.members(ms, 1); err != nil {
-		return "", fmt.Errorf("result %d: %w", i, err)
+		return value{}, fmt.Errorf("result %d: %w", i, err)
 	}
-	id, hasID := "", false
+	var id value
+	hasID := false
 	for k := range ms.list {
 		m := &ms.list[k]
 		switch string(ms.key(m)) {
 		case "id":
 			v := ms.value(m)
 			if v.kind != kindString {
-				return "", fmt.Errorf("result %d: id must be a string, got JSON %s", i, v.kindName())
+				return value{}, fmt.Errorf("result %d: id must be a string, got JSON %s", i, v.kindName())
 			}
-			id, hasID = v.text(), true
+			id, hasID = v, true
 		case "error":
 			if v := ms.value(m); v.kind != kindString || len(v.raw) == 2 {
-				return "", fmt.Errorf("result %d: error must be a non-empty string, got JSON %s", i, v.kindName())
+				return value{}, fmt.Errorf("result %d: error must be a non-empty string, got JSON %s", i, v.kindName())
 			}
 			rc.failed++
 		default:
@@ -165,19 +167,19 @@ func (rc *resultChecker) result(s *scanner, i int) (string, error) {
 			} else {
 				var ok bool
 				if kind, ok = resultKind(ms.key(m)); !ok {
-					return "", fmt.Errorf("result %d: unknown key %q", i, ms.key(m))
+					return value{}, fmt.Errorf("result %d: unknown key %q", i, ms.key(m))
 				}
 				if k < len(known) {
 					known[k].key, known[k].kind = string(ms.key(m)), kind
 				}
 			}
 			if m.kind != kind {
-				return "", fmt.Errorf("result %d: %s must be a JSON %s, got JSON %s", i, ms.key(m), value{kind: kind}.kindName(), ms.value(m).kindName())
+				return value{}, fmt.Errorf("result %d: %s must be a JSON %s, got JSON %s", i, ms.key(m), value{kind: kind}.kindName(), ms.value(m).kindName())
 			}
 		}
 	}
 	if !hasID {
-		return "", fmt.Errorf("result %d: no id", i)
+		return value{}, fmt.Errorf("result %d: no id", i)
 	}
 	return id, nil
 }
