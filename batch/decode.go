@@ -380,7 +380,7 @@ func (d *decoder) trades(b *Batch) error {
 	// taken when this read meets the seam at a trade's start.
 	second := d.readSecondHalf()
 	if second != nil {
-		defer second.wait() // it reads the data, whose owner may reuse it after
+		defer second.abandon() // it reads the data, whose owner may reuse it after
 	}
 	// About 100 bytes a trade: one allocation for most batches (the
 	// second half's trades are copied in when taken).
@@ -396,6 +396,7 @@ func (d *decoder) trades(b *Batch) error {
 				s.pos = second.end // the list's closing bracket
 				return nil
 			}
+			second.stop.Store(true) // the deferred abandon waits for it
 			second = nil
 		}
 		if c != '{' {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // A large batch's trades are read for DecodePlan (ingress's check and
@@ -24,6 +25,7 @@ const parallelMin = 1 << 20
 type tradesHalf struct {
 	seam   int // the offset of the trade the read begins with
 	done   sync.WaitGroup
+	stop   atomic.Bool // the first read will not take the second's trades
 	trades []Trade
 	end    int // the offset of the list's closing bracket
 	ok     bool
@@ -55,7 +57,7 @@ func (h *tradesHalf) read(data []byte) {
 	s := &d.s
 	h.trades = make([]Trade, 0, min((len(data)-h.seam)/100+1, 1<<20))
 	for i := 0; ; i++ {
-		if s.peek() != '{' {
+		if s.peek() != '{' || i == MaxTrades || h.stop.Load() {
 			return
 		}
 		start := s.pos
@@ -96,3 +98,10 @@ func (h *tradesHalf) take(pos, n int) ([]Trade, bool) {
 
 // wait waits for the second read to end.
 func (h *tradesHalf) wait() { h.done.Wait() }
+
+// abandon stops the second read, if it still runs, and waits for it to
+// end: a first read that ends (a fault, or a seam not met) before it.
+func (h *tradesHalf) abandon() {
+	h.stop.Store(true)
+	h.done.Wait()
+}

@@ -23,8 +23,9 @@ type ResultsCheck struct {
 	rc   resultChecker
 	// runStart is the offset of the results array's first byte after its
 	// '[', 0 until found; checked the offset up to which its results are
-	// checked, just past a seam's comma; n the results checked.
-	runStart, checked, n int
+	// checked, just past a seam's comma; searched how far seams were
+	// looked for; n the results checked.
+	runStart, checked, searched, n int
 	// whole is set when the document is to be checked whole, at Finish.
 	whole bool
 }
@@ -59,11 +60,16 @@ func (c *ResultsCheck) Feed(doc []byte) {
 			return
 		}
 	}
-	seam := bytes.LastIndex(doc[c.checked:], []byte(",\n{"))
+	// Only the bytes new since the last search (and two before them, a
+	// seam may straddle) are searched: a document without seams is not
+	// read again at every Feed.
+	from := max(c.checked, c.searched-2)
+	c.searched = len(doc)
+	seam := bytes.LastIndex(doc[from:], []byte(",\n{"))
 	if seam < 0 {
 		return
 	}
-	seam += c.checked
+	seam += from
 	if !c.results(doc[:seam], 0) {
 		c.whole = true
 		return

@@ -37,6 +37,9 @@ func appendBulk(dst []byte, head any, key string, appendMember func([]byte) ([]b
 		if err != nil {
 			return nil, err
 		}
+		if len(h) < 2 || h[len(h)-1] != '}' {
+			return nil, fmt.Errorf("events: %T does not encode as a JSON object", head)
+		}
 		return append(dst, h...), nil
 	}
 	prefix, err := bulkPrefix(head, key)

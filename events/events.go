@@ -175,7 +175,9 @@ func (c *ChunkPriced) SetResults(rs []batch.TradeResult, underlyings []string) e
 	if err != nil {
 		return fmt.Errorf("events: chunk %d of batch %s: %w", c.Index, c.BatchID, err)
 	}
-	c.Results, c.room, c.Totals = buf[resultsHeadRoom:], &resultsRoom{buf: buf}, batch.ChunkTotals(rs, underlyings)
+	// Results' capacity ends with it: the byte after it is the data's
+	// closing brace (appendData), which an append must not overwrite.
+	c.Results, c.room, c.Totals = buf[resultsHeadRoom:len(buf):len(buf)], &resultsRoom{buf: buf}, batch.ChunkTotals(rs, underlyings)
 	return nil
 }
 

@@ -32,10 +32,10 @@ func (rs *resultsStream) read(body io.Reader, room int) ([]byte, error) {
 	rs.check = batch.NewResultsCheck(rs.want)
 	if rs.file != nil {
 		if err := rs.file.Truncate(0); err != nil {
-			return nil, err
+			return nil, localError{err}
 		}
 		if _, err := rs.file.Seek(0, io.SeekStart); err != nil {
-			return nil, err
+			return nil, localError{err}
 		}
 	}
 	// The checker is handed the document so far, the latest only; the
@@ -93,10 +93,16 @@ func (rs *resultsStream) read(body io.Reader, room int) ([]byte, error) {
 		return nil, err
 	}
 	if errWrite != nil {
-		return nil, fmt.Errorf("writing the results: %w", errWrite)
+		return nil, localError{fmt.Errorf("writing the results: %w", errWrite)}
 	}
 	return buf, nil
 }
+
+// localError is a fault of this side (a file that cannot be written), which
+// asking the engine again does not mend.
+type localError struct{ error }
+
+func (e localError) Unwrap() error { return e.error }
 
 // regular reports whether f is a regular file.
 func regular(f *os.File) bool {

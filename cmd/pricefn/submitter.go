@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -149,6 +150,9 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 	wait := min(2*time.Second, s.heartbeat)
 	for {
 		code, body, err := s.getResults(ctx, statusURL+"/results?wait="+wait.String())
+		if errors.As(err, new(localError)) {
+			return nil, err // not the engine's: not asked again
+		}
 		if err != nil || code >= 500 || code == http.StatusTooManyRequests {
 			// The engine may be restarting: ask again, with backoff.
 			if failures++; failures == submitRetries || ctx.Err() != nil {

@@ -118,7 +118,9 @@ func blackScholesInto(out *bsm, call bool, s, k, r, q, vol, t float64, greeks bo
 		w = -1
 	}
 	var phi1, n1, n2 float64
-	if a1, a2 := math.Abs(d1), math.Abs(d2); a1 < millsMax && a2 < millsMax {
+	// The fast path wants both discounted amounts normal doubles: their
+	// ratio is φ(d2)/φ(d1), and 0/0 would make it NaN.
+	if a1, a2 := math.Abs(d1), math.Abs(d2); a1 < millsMax && a2 < millsMax && sdq >= minNormal && kdf >= minNormal {
 		// φ(d1); the tails from the Mills ratio, φ(d2) from φ(d1) (mills.go).
 		phi1 = invSqrt2Pi * expPoly(expReduce(-(d1*d1)/2))
 		phi2 := phi1 * (sdq / kdf)

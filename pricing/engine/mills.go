@@ -27,6 +27,8 @@ const (
 	// roundShift is 1.5·2^52: a double below 2^51 plus it rounds to an
 	// integer, which the sum's low mantissa bits hold.
 	roundShift = 0x1.8p52
+	// minNormal is the smallest normal double.
+	minNormal = 0x1p-1022
 )
 
 // millsTable is the interpolants' coefficients, lowest power first.

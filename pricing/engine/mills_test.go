@@ -91,6 +91,18 @@ func TestBlackScholesFastPath(t *testing.T) {
 	}
 }
 
+// TestBlackScholesTinyAmounts: a spot and strike whose discounted values
+// underflow to 0 price at 0, not NaN (their ratio is not taken).
+func TestBlackScholesTinyAmounts(t *testing.T) {
+	for _, call := range []bool{true, false} {
+		got := blackScholes(call, 1e-250, 1e-250, 1, 1, 0.2, 200, false)
+		want := blackScholesErfc(call, 1e-250, 1e-250, 1, 1, 0.2, 200)
+		if got.npv != want.npv || !withinAbsOrRel(got.delta, want.delta, 0, 1e-13) || got.rho != want.rho {
+			t.Errorf("call %v: %+v, want %+v", call, got, want)
+		}
+	}
+}
+
 // blackScholesErfc is the Black-Scholes formula as QuantLib writes it, on
 // math.Erfc and math's exponentials.
 func blackScholesErfc(call bool, s, k, r, q, vol, t float64) (out bsm) {
