@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -313,10 +314,15 @@ func numberEnd(d []byte, i int) (end int, fault string) {
 func digitsEnd(d []byte, i int) int {
 	for ; i+8 <= len(d); i += 8 {
 		x := binary.LittleEndian.Uint64(d[i:])
-		// Every byte is 0x30-0x39: its high nibble 3, and adding 6 does
-		// not carry it past 3.
-		if x&0xf0f0f0f0f0f0f0f0 != 0x3030303030303030 || (x+0x0606060606060606)&0xf0f0f0f0f0f0f0f0 != 0x3030303030303030 {
-			break
+		// A byte is a digit, 0x30-0x39, when its high nibble is 3 and
+		// adding 6 does not carry it past 3. m has bits in the bytes that
+		// are not; the first of them (the lowest: little-endian) is where
+		// the digits end. (Adding 6 carries into the next byte only from
+		// a byte of 0xfa or more, itself not a digit: no byte before the
+		// first non-digit is misjudged.)
+		m := (x&0xf0f0f0f0f0f0f0f0 ^ 0x3030303030303030) | ((x+0x0606060606060606)&0xf0f0f0f0f0f0f0f0 ^ 0x3030303030303030)
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
 	}
 	for i < len(d) && isDigit(d[i]) {

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"slices"
@@ -124,4 +125,24 @@ func FuzzFlatMembers(f *testing.F) {
 			t.Fatalf("%q: flatMembers %v to %d, allMembers %v to %d", data, flat.list, fs.pos, all.list, as.pos)
 		}
 	})
+}
+
+// TestDigitsEnd checks the eight-at-a-time digit run against a byte loop,
+// on runs of every length followed by every byte (0xfa-0xff among them,
+// whose carry would spill into the next byte's test).
+func TestDigitsEnd(t *testing.T) {
+	for n := range 20 {
+		for c := range 256 {
+			for pad := range 9 {
+				d := append(append(bytes.Repeat([]byte("7"), n), byte(c)), bytes.Repeat([]byte{byte(c)}, pad)...)
+				want := 0
+				for want < len(d) && d[want] >= '0' && d[want] <= '9' {
+					want++
+				}
+				if got := digitsEnd(d, 0); got != want {
+					t.Fatalf("digitsEnd(%q) = %d, want %d", d, got, want)
+				}
+			}
+		}
+	}
 }
