@@ -198,15 +198,36 @@ var plainByte = func() (t [256]bool) {
 	return t
 }()
 
+// plainEnd returns the index of the first byte of d from i on that is not
+// plain (plainByte), eight bytes at a time: a string's end is usually
+// found in its first word or two (ids, dates, names).
+func plainEnd(d []byte, i int) int {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	for ; i+8 <= len(d); i += 8 {
+		x := binary.LittleEndian.Uint64(d[i:])
+		// The bytes that are not plain get their high bit in m: below
+		// 0x20, a quote, a backslash (each a zero byte found by the
+		// borrow of subtracting one from every byte), or 0x80 and above.
+		// A borrow can mark a byte above a marked one, never below: the
+		// lowest marked byte is the first that is not plain.
+		q, b := x^(ones*'"'), x^(ones*'\\')
+		m := ((x-ones*0x20)&^x | (q-ones)&^q | (b-ones)&^b | x) & highs
+		if m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for i < len(d) && plainByte[d[i]] {
+		i++
+	}
+	return i
+}
+
 // scanString checks the string at s.pos and moves past it. It reports
 // whether the string is plain: no escapes and nothing beyond ASCII, so
 // that its bytes are its value.
 func (s *scanner) scanString() (plain bool, err error) {
 	d := s.data
-	i := s.pos + 1 // past the opening quote
-	for i < len(d) && plainByte[d[i]] {
-		i++
-	}
+	i := plainEnd(d, s.pos+1) // past the opening quote
 	if i < len(d) && d[i] == '"' {
 		s.pos = i + 1
 		return true, nil
@@ -446,10 +467,7 @@ func (s *scanner) flatMembers(ms *members) bool {
 			return false
 		}
 		k0 := i + 1
-		i = k0
-		for i < len(d) && plainByte[d[i]] {
-			i++
-		}
+		i = plainEnd(d, k0)
 		if i >= len(d) || d[i] != '"' {
 			return false
 		}
@@ -479,8 +497,7 @@ func (s *scanner) flatMembers(ms *members) bool {
 		m.v0 = int32(i)
 		switch c := d[i]; {
 		case c == '"':
-			for i++; i < len(d) && plainByte[d[i]]; i++ {
-			}
+			i = plainEnd(d, i+1)
 			if i >= len(d) || d[i] != '"' {
 				return false
 			}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
@@ -141,6 +142,43 @@ func TestDigitsEnd(t *testing.T) {
 				}
 				if got := digitsEnd(d, 0); got != want {
 					t.Fatalf("digitsEnd(%q) = %d, want %d", d, got, want)
+				}
+			}
+		}
+	}
+}
+
+// TestPlainEnd checks the eight-at-a-time plain run against plainByte, on
+// runs of every length followed by every byte, and on random strings
+// mostly of plain bytes.
+func TestPlainEnd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	for range 200_000 {
+		d := make([]byte, rng.IntN(25))
+		for k := range d {
+			d[k] = byte('a' + rng.IntN(26))
+			if rng.IntN(6) == 0 {
+				d[k] = byte(rng.IntN(256))
+			}
+		}
+		want := 0
+		for want < len(d) && plainByte[d[want]] {
+			want++
+		}
+		if got := plainEnd(d, 0); got != want {
+			t.Fatalf("plainEnd(%q) = %d, want %d", d, got, want)
+		}
+	}
+	for n := range 20 {
+		for c := range 256 {
+			for pad := range 9 {
+				d := append(append(bytes.Repeat([]byte("a"), n), byte(c)), bytes.Repeat([]byte{byte(c)}, pad)...)
+				want := 0
+				for want < len(d) && plainByte[d[want]] {
+					want++
+				}
+				if got := plainEnd(d, 0); got != want {
+					t.Fatalf("plainEnd(%q) = %d, want %d", d, got, want)
 				}
 			}
 		}
