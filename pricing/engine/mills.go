@@ -13,11 +13,11 @@ import "math"
 // The table holds, for each interval [(i-½)·w, (i+½)·w) of a, w = 1/4 and
 // i = 0..32 (covering [0, millsMax]), R's Chebyshev interpolant of degree 9
 // on the interval, written as a polynomial in a - i·w. Its error is within
-// 3e-15 of R relative (TestMills, against math.Erfc), and within 1e-15 of N
-// absolute: a price of S = 100 moves by 1e-13, against the 1e-8 of the
-// reference tolerances. It is not QuantLib's rounding, which is why the
-// engines whose closed forms cancel large terms (the barrier's) keep
-// normCDF.
+// 3e-15 of R relative (TestMills, against math.Erfc), and within about
+// 1e-15 of N absolute: a price of S = 100 moves by 1e-13, against the
+// 1e-8 of the reference tolerances. It is not QuantLib's rounding, which
+// is why the engines whose closed forms cancel large terms (the
+// barrier's) keep normCDF.
 const (
 	millsWidth     = 0.25
 	millsInvWidth  = 1 / millsWidth

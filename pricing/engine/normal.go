@@ -9,7 +9,9 @@ import "math"
 // QuantLib's rounding is what sets its last digits: N(x) is 0.5·(1+erf(x/√2)),
 // which carries an absolute error of about 1e-16 in the lower tail, times
 // terms of 1e8 that is 1e-8. Computing N as QuantLib does, rather than
-// through math.Erfc, keeps those digits equal.
+// through math.Erfc, keeps those digits equal. (The Black-Scholes formula,
+// which cancels nothing of that size, takes its tails from the Mills ratio
+// instead: mills.go.)
 
 // The constants of QuantLib's NormalDistribution with mean 0 and sigma 1, as
 // the doubles it computes: M_SQRT_2 (1/√2) and M_SQRT_2·M_1_SQRTPI (1/√(2π)),
