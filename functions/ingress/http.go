@@ -59,6 +59,11 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 		f.servePlain(w, r)
 		return
 	}
+	// A binary-mode event's body is its data: digested as it arrives.
+	var dr *digestingBody
+	if host.IsBinary(r) {
+		dr = newDigestingBody(r)
+	}
 	// The body is done with once the batch is split and sent (Submit
 	// keeps nothing of it): a pooled buffer.
 	e, release, err := host.ReadEvent(w, r, f.opt.MaxBatchBytes)
@@ -72,6 +77,7 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 		host.WriteError(w, err)
 		return
 	}
+	s.Digest = dr.digest(len(s.Data))
 	if s.TraceParent == "" {
 		s.TraceParent = r.Header.Get("traceparent")
 	}
@@ -116,6 +122,7 @@ func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 	// nothing must not make the server hold 32 MB per connection. The
 	// declared size only chooses among the buffers kept from earlier
 	// batches.
+	dr := newDigestingBody(r)
 	body, release, err := events.ReadDataDeclared(r.Body, r.ContentLength)
 	if release != nil {
 		defer release() // Submit keeps nothing of the body
@@ -129,7 +136,7 @@ func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 		host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: reading the batch: %w", err))
 		return
 	}
-	f.submit(w, r, Submission{Data: body, TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context())})
+	f.submit(w, r, Submission{Data: body, TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context()), Digest: dr.digest(len(body))})
 }
 
 // valQueryKinds maps the seed's metric names to the sample trades they

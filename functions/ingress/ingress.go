@@ -130,6 +130,9 @@ type Submission struct {
 	// Sample describes the trades of a sample batch (/valQuery), for the
 	// receipt.
 	Sample string
+	// Digest, when set, is events.Digest(Data), taken while Data arrived
+	// (digestingBody); else Submit computes it.
+	Digest string
 }
 
 // Receipt is ingress's answer to an accepted batch, defined with the rest
@@ -184,9 +187,11 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	s.TraceParent = host.TraceParent(s.TraceParent)
 	// The content's digest on another core while the batch is read; done
 	// before Submit returns on any path (the body's buffer is then reused).
-	var digest string
+	digest := s.Digest
 	var hashing sync.WaitGroup
-	hashing.Go(func() { digest = events.Digest(s.Data) })
+	if digest == "" {
+		hashing.Go(func() { digest = events.Digest(s.Data) })
+	}
 	defer hashing.Wait()
 	// Read to be checked and planned, not priced: the pricers read the
 	// terms that do not change a trade's cost (batch.DecodePlan).

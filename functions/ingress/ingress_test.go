@@ -365,17 +365,29 @@ func TestSamplesPrice(t *testing.T) {
 
 // TestEventsCarryDigest: every event of a batch carries the digest of the
 // document as submitted, which tells a redelivery from a reused id.
+// TestEventsCarryDigest: every event of a batch carries its content's
+// digest, whether taken as the body arrived (plain JSON, a binary-mode
+// CloudEvent) or from the data (a structured one).
 func TestEventsCarryDigest(t *testing.T) {
-	srv, s := newServer(t, ingress.Options{Chunk: batch.ChunkOptions{MaxTrades: 4}})
 	data, _ := batch.Sample(batch.SampleSpec{Type: "fra", N: 10, ID: "d"})
-	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted {
-		t.Fatalf("%d %s", code, body)
-	}
 	want := events.Digest(data)
-	for _, e := range s.events() {
-		var d struct{ Digest string }
-		if err := e.DataAs(&d); err != nil || d.Digest != want {
-			t.Errorf("%s %s: digest %q, want %q", e.Type(), e.ID(), d.Digest, want)
+	for _, mode := range []string{"plain", "binary", "structured"} {
+		srv, s := newServer(t, ingress.Options{Chunk: batch.ChunkOptions{MaxTrades: 4}})
+		req := plain(t, srv.URL+"/batches", data)
+		if mode != "plain" {
+			req = ceRequest(t, srv.URL+"/batches", submitted(t, data, "e1"), mode == "structured")
+		}
+		if code, _, body := post(t, req); code != http.StatusAccepted {
+			t.Fatalf("%s: %d %s", mode, code, body)
+		}
+		if len(s.events()) != 4 {
+			t.Fatalf("%s: %d events, want 4", mode, len(s.events()))
+		}
+		for _, e := range s.events() {
+			var d struct{ Digest string }
+			if err := e.DataAs(&d); err != nil || d.Digest != want {
+				t.Errorf("%s: %s %s: digest %q, want %q", mode, e.Type(), e.ID(), d.Digest, want)
+			}
 		}
 	}
 }
