@@ -53,12 +53,45 @@ func ReadDataDeclared(r io.Reader, declared int64) (data []byte, release func(),
 }
 
 // OwnedData is a body whose reader may keep its bytes: a response made in
-// this process (host.InProcess), which nothing else holds. ReadData and
+// this process (host.InProcess), or an event's data sent to a receiver in
+// this process (OwnedBody), which nothing changes after. ReadData and
 // ReadDataPooled take them (TakeData: the bytes not read yet) rather than
-// copy them.
+// copy them; Len is how many bytes are left.
 type OwnedData interface {
 	io.Reader
 	TakeData() []byte
+	Len() int
+}
+
+// OwnedBody returns a request or response body of data that a reader in
+// this process may keep rather than copy (OwnedData): for bytes that
+// nothing changes after, such as an event's data. Over a network it is a
+// plain reader.
+func OwnedBody(data []byte) io.ReadCloser { return &ownedBody{data: data} }
+
+type ownedBody struct {
+	data []byte
+	off  int
+}
+
+func (b *ownedBody) Read(p []byte) (int, error) {
+	if b.off >= len(b.data) {
+		return 0, io.EOF
+	}
+	n := copy(p, b.data[b.off:])
+	b.off += n
+	return n, nil
+}
+
+func (b *ownedBody) Close() error { return nil }
+
+func (b *ownedBody) Len() int { return len(b.data) - b.off }
+
+// TakeData returns the bytes not read yet and leaves the body at its end.
+func (b *ownedBody) TakeData() []byte {
+	rest := b.data[b.off:]
+	b.off = len(b.data)
+	return rest
 }
 
 // readPooled is ReadDataPooled with room for size bytes made first (a

@@ -32,7 +32,9 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "broker: POST a CloudEvent", http.StatusMethodNotAllowed)
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, b.maxBytes)
+	if o, ok := r.Body.(events.OwnedData); !ok || int64(o.Len()) > b.maxBytes {
+		r.Body = http.MaxBytesReader(w, r.Body, b.maxBytes)
+	} // else an event of this process, within bounds: taken as it is
 	msg := cehttp.NewMessageFromHttpRequest(r)
 	defer func() { _ = msg.Finish(nil) }()
 	if msg.ReadEncoding() == binding.EncodingBatch {

@@ -4,7 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"io"
+	"github.com/pricefn/pricefn/events"
 	"net/http"
 	"runtime/debug"
 	"strconv"
@@ -79,7 +79,7 @@ func (p *InProcess) RoundTrip(req *http.Request) (resp *http.Response, err error
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        w.sent,
-		Body:          &inProcessBody{data: w.body},
+		Body:          events.OwnedBody(w.body), // nothing else holds it
 		ContentLength: int64(len(w.body)),
 		Request:       req,
 	}, nil
@@ -124,30 +124,4 @@ func (w *inProcessWriter) Write(b []byte) (int, error) {
 	}
 	w.body = append(w.body, b...)
 	return len(b), nil
-}
-
-// inProcessBody is an InProcess response's body: the bytes the handler
-// wrote, which nothing else holds, so that a reader in this process may
-// keep them rather than copy them (events.OwnedData).
-type inProcessBody struct {
-	data []byte
-	off  int
-}
-
-func (b *inProcessBody) Read(p []byte) (int, error) {
-	if b.off >= len(b.data) {
-		return 0, io.EOF
-	}
-	n := copy(p, b.data[b.off:])
-	b.off += n
-	return n, nil
-}
-
-func (b *inProcessBody) Close() error { return nil }
-
-// TakeData returns the bytes not read yet and leaves the body at its end.
-func (b *inProcessBody) TakeData() []byte {
-	rest := b.data[b.off:]
-	b.off = len(b.data)
-	return rest
 }

@@ -8,6 +8,10 @@ import (
 	"strings"
 	"testing"
 
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/rs/zerolog"
+
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 )
@@ -114,5 +118,42 @@ func TestInProcessBodyOwned(t *testing.T) {
 	}
 	if n, err := resp.Body.Read(head); n != 0 || err != io.EOF {
 		t.Errorf("after the take: %d, %v, want EOF", n, err)
+	}
+}
+
+// TestInProcessEventNotCopied: an event sent by a Sender through an
+// InProcess transport reaches its handler (host.Events) with the sender's
+// own bytes as its data, not a copy; one over the body limit is still a
+// 413.
+func TestInProcessEventNotCopied(t *testing.T) {
+	var got []byte
+	h := host.Events(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		got = e.Data()
+		return nil, nil
+	}), zerolog.Nop())
+	mux := http.NewServeMux()
+	mux.Handle("POST /fn", h)
+	mux.Handle("POST /small", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, _, err := host.ReadEvent(w, r, 8); err != nil {
+			host.WriteError(w, err)
+		}
+	}))
+	client := &http.Client{Transport: &host.InProcess{Handler: mux, Host: "internal:1"}}
+	e := cloudevents.NewEvent()
+	e.SetType("io.pricefn.test")
+	e.SetSource("/test")
+	e.SetID("1")
+	if err := e.SetData(cloudevents.ApplicationJSON, []byte(`{"some":"data of a chunk"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := host.NewSender("http://internal:1/fn", host.SenderOptions{Client: client, Retries: -1}).Send(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(e.Data()) || &got[0] != &e.Data()[0] {
+		t.Errorf("the handler's data %q is not the sender's own bytes", got)
+	}
+	err := host.NewSender("http://internal:1/small", host.SenderOptions{Client: client, Retries: -1}).Send(context.Background(), e)
+	if host.Status(err) != http.StatusRequestEntityTooLarge {
+		t.Errorf("an event over the limit: %v, want a 413", err)
 	}
 }
