@@ -20,7 +20,8 @@ import (
 // of them cleared, and a copy per doubling. ReadData reads into a buffer
 // kept from earlier reads (bodies up to maxPooledBuffer) and copies what it
 // read out once (a body past maxPooledBuffer is returned in the buffer it
-// grew in). Nothing is sized from what the sender declares.
+// grew in; an OwnedData body's bytes are taken as they are). Nothing is
+// sized from what the sender declares.
 func ReadData(r io.Reader) ([]byte, error) {
 	data, release, err := ReadDataPooled(r)
 	if err != nil || release == nil {

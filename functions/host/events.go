@@ -205,7 +205,9 @@ func WriteEvent(ctx context.Context, w http.ResponseWriter, e *event.Event, stat
 // event's traceparent (TraceParentOf). Errors are logged to log with the
 // event's type, id, batch id and traceparent. The event's data is a
 // buffer reused once the event is answered: h keeps nothing of it (no
-// slice, no string made without a copy) past its return.
+// slice, no string made without a copy) past its return. Nor does h change
+// it: from a sender in this process it is the sender's own bytes
+// (events.OwnedData), which the sender may send again.
 func Events(h Handler, log zerolog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
