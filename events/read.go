@@ -66,9 +66,27 @@ type OwnedData interface {
 
 // OwnedBody returns a request or response body of data that a reader in
 // this process may keep rather than copy (OwnedData): for bytes that
-// nothing changes after, such as an event's data. Over a network it is a
-// plain reader.
+// nothing changes after, such as an event's data. (net/http's client does
+// not know it for a buffer: a request over a network keeps the body it
+// has, and marks its data with WithOwnedData instead.)
 func OwnedBody(data []byte) io.ReadCloser { return &ownedBody{data: data} }
+
+// WithOwnedData returns ctx marking data, a request's whole body, as bytes
+// that nothing changes after (an event's data): a transport that serves
+// the request in this process (host.InProcess) hands them to the handler
+// as an OwnedBody, which it keeps rather than copy. Over a network it
+// changes nothing.
+func WithOwnedData(ctx context.Context, data []byte) context.Context {
+	return context.WithValue(ctx, ownedDataKey{}, data)
+}
+
+// OwnedDataOf returns the bytes WithOwnedData marked in ctx.
+func OwnedDataOf(ctx context.Context) ([]byte, bool) {
+	data, ok := ctx.Value(ownedDataKey{}).([]byte)
+	return data, ok
+}
+
+type ownedDataKey struct{}
 
 type ownedBody struct {
 	data []byte

@@ -198,18 +198,14 @@ func (b *Broker) post(ctx context.Context, dest string, ev *event.Event, wantRep
 	fail := func(code int, retry bool, err error) (*event.Event, *failure) {
 		return nil, &failure{dest: dest, code: code, body: []byte(err.Error()), retry: retry, err: err}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, dest, nil)
+	// The queued event's bytes, which nothing changes: a receiver in this
+	// process keeps them rather than copy them (events.WithOwnedData).
+	req, err := http.NewRequestWithContext(events.WithOwnedData(ctx, ev.Data()), http.MethodPost, dest, nil)
 	if err != nil {
 		return fail(http.StatusInternalServerError, false, fmt.Errorf("broker: request: %w", err))
 	}
 	if err := cehttp.WriteRequest(binding.WithForceBinary(ctx), binding.ToMessage(ev), req); err != nil {
 		return fail(http.StatusInternalServerError, false, fmt.Errorf("broker: encode event: %w", err))
-	}
-	if data := ev.Data(); req.ContentLength == int64(len(data)) {
-		// The queued event's bytes, which nothing changes: a receiver in
-		// this process keeps them rather than copy them.
-		req.Body = events.OwnedBody(data)
-		req.GetBody = func() (io.ReadCloser, error) { return events.OwnedBody(data), nil }
 	}
 	if wantReply {
 		req.Header.Set("Prefer", "reply")

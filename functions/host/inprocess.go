@@ -4,10 +4,11 @@ import (
 	"cmp"
 	"context"
 	"fmt"
-	"github.com/pricefn/pricefn/events"
 	"net/http"
 	"runtime/debug"
 	"strconv"
+
+	"github.com/pricefn/pricefn/events"
 )
 
 // InProcess is an http.RoundTripper that serves each request by Handler,
@@ -50,6 +51,12 @@ func (p *InProcess) RoundTrip(req *http.Request) (resp *http.Response, err error
 	sr.RemoteAddr = "in-process:0"
 	sr.Host = cmp.Or(req.Host, req.URL.Host)
 	sr.Proto, sr.ProtoMajor, sr.ProtoMinor = "HTTP/1.1", 1, 1
+	if data, ok := events.OwnedDataOf(req.Context()); ok && len(data) > 0 && req.ContentLength == int64(len(data)) && IsBinary(req) {
+		// The body is a binary-mode event's data, bytes its sender
+		// changes nothing of: the handler may keep them rather than copy
+		// them.
+		sr.Body = events.OwnedBody(data)
+	}
 	if sr.Body == nil {
 		sr.Body = http.NoBody
 	}

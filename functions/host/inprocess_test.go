@@ -157,3 +157,37 @@ func TestInProcessEventNotCopied(t *testing.T) {
 		t.Errorf("an event over the limit: %v, want a 413", err)
 	}
 }
+
+// TestSenderOverNetworkKeepsLength: marking an event's data as owned
+// changes nothing over a network: the request has its Content-Length (not
+// chunked), with data and without.
+func TestSenderOverNetworkKeepsLength(t *testing.T) {
+	type seen struct {
+		length  int64
+		chunked bool
+	}
+	got := make(chan seen, 2)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		got <- seen{r.ContentLength, len(r.TransferEncoding) > 0}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer srv.Close()
+	for _, data := range [][]byte{[]byte(`{"a":1}`), nil} {
+		e := cloudevents.NewEvent()
+		e.SetType("io.pricefn.test")
+		e.SetSource("/test")
+		e.SetID("1")
+		if data != nil {
+			if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := host.NewSender(srv.URL, host.SenderOptions{Retries: -1}).Send(context.Background(), e); err != nil {
+			t.Fatal(err)
+		}
+		if s := <-got; s.length != int64(len(data)) || s.chunked {
+			t.Errorf("data %q: Content-Length %d, chunked %v; want %d, not chunked", data, s.length, s.chunked, len(data))
+		}
+	}
+}

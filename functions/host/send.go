@@ -162,11 +162,12 @@ func (s *Sender) Send(ctx context.Context, e event.Event) protocol.Result {
 // post makes one attempt; it returns the status (0 when none came back)
 // and the wait the answer asks for in Retry-After (0 when none).
 func (s *Sender) post(ctx context.Context, e event.Event) (int, time.Duration, error) {
-	req, err := cehttp.NewHTTPRequestFromEvent(ctx, s.target, e)
+	// The event's bytes, which nothing changes: a receiver in this
+	// process keeps them rather than copy them (events.WithOwnedData).
+	req, err := cehttp.NewHTTPRequestFromEvent(events.WithOwnedData(ctx, e.Data()), s.target, e)
 	if err != nil {
 		return 0, 0, err
 	}
-	ownData(req, e.Data())
 	resp, err := s.client.Do(req)
 	if err != nil {
 		return 0, 0, err
@@ -214,15 +215,3 @@ func sleep(ctx context.Context, d time.Duration) error {
 // retryable reports whether a broker retries a delivery that got code (0:
 // no response at all).
 func retryable(code int) bool { return code == 0 || events.Retryable(code) }
-
-// ownData makes the body of req, a binary-mode event's request, data
-// itself as an events.OwnedData: a receiver in this process (an
-// InProcess transport) keeps the event's bytes, which nothing changes
-// after, rather than copy them. A request of another form is left as it is.
-func ownData(req *http.Request, data []byte) {
-	if req.Header.Get("ce-specversion") == "" || req.ContentLength != int64(len(data)) {
-		return
-	}
-	req.Body = events.OwnedBody(data)
-	req.GetBody = func() (io.ReadCloser, error) { return events.OwnedBody(data), nil }
-}

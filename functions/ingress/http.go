@@ -61,7 +61,7 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 	}
 	// A binary-mode event's body is its data: digested as it arrives.
 	var dr *digestingBody
-	if host.IsBinary(r) {
+	if host.IsBinary(r) && !host.IsStructured(r) {
 		dr = newDigestingBody(r)
 	}
 	// The body is done with once the batch is split and sent (Submit
@@ -77,7 +77,7 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 		host.WriteError(w, err)
 		return
 	}
-	s.Digest = dr.digest(len(s.Data))
+	s.digest = dr.digest(len(s.Data))
 	if s.TraceParent == "" {
 		s.TraceParent = r.Header.Get("traceparent")
 	}
@@ -136,7 +136,7 @@ func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 		host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: reading the batch: %w", err))
 		return
 	}
-	f.submit(w, r, Submission{Data: body, TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context()), Digest: dr.digest(len(body))})
+	f.submit(w, r, Submission{Data: body, TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context()), digest: dr.digest(len(body))})
 }
 
 // valQueryKinds maps the seed's metric names to the sample trades they

@@ -130,9 +130,9 @@ type Submission struct {
 	// Sample describes the trades of a sample batch (/valQuery), for the
 	// receipt.
 	Sample string
-	// Digest, when set, is events.Digest(Data), taken while Data arrived
-	// (digestingBody); else Submit computes it.
-	Digest string
+	// digest, when set, is events.Digest(Data), taken while Data arrived
+	// (digestingBody, this package's HTTP routes); else Submit computes it.
+	digest string
 }
 
 // Receipt is ingress's answer to an accepted batch, defined with the rest
@@ -187,7 +187,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	s.TraceParent = host.TraceParent(s.TraceParent)
 	// The content's digest on another core while the batch is read; done
 	// before Submit returns on any path (the body's buffer is then reused).
-	digest := s.Digest
+	digest := s.digest
 	var hashing sync.WaitGroup
 	if digest == "" {
 		hashing.Go(func() { digest = events.Digest(s.Data) })

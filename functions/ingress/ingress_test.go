@@ -364,10 +364,9 @@ func TestSamplesPrice(t *testing.T) {
 }
 
 // TestEventsCarryDigest: every event of a batch carries the digest of the
-// document as submitted, which tells a redelivery from a reused id.
-// TestEventsCarryDigest: every event of a batch carries its content's
-// digest, whether taken as the body arrived (plain JSON, a binary-mode
-// CloudEvent) or from the data (a structured one).
+// document as submitted, which tells a redelivery from a reused id,
+// whether taken as the body arrived (plain JSON, a binary-mode CloudEvent)
+// or from the data (a structured one).
 func TestEventsCarryDigest(t *testing.T) {
 	data, _ := batch.Sample(batch.SampleSpec{Type: "fra", N: 10, ID: "d"})
 	want := events.Digest(data)
