@@ -399,22 +399,8 @@ func (d *decoder) trades(b *Batch) error {
 			second.stop.Store(true) // the deferred abandon waits for it
 			second = nil
 		}
-		if c != '{' {
-			v, err := s.value(0)
-			switch {
-			case err != nil:
-				return err
-			case v.kind == kindNull:
-				return batchErr(tradeField(i), "must be an object")
-			}
-			return &Error{Field: "trades", Reason: fmt.Sprintf("must be an object, got JSON %s (%s)", v.kindName(), tradeField(i))}
-		}
-		start := s.pos
-		if err := s.members(&d.ms, 1); err != nil {
-			return d.fieldError(tradeField(i), err)
-		}
-		t := Trade{Raw: s.data[start:s.pos:s.pos]}
-		if err := d.trade(&t, &d.ms, i); err != nil {
+		t, err := d.tradeAt(c, i)
+		if err != nil {
 			return err
 		}
 		trades = append(trades, t)
@@ -425,6 +411,28 @@ func (d *decoder) trades(b *Batch) error {
 		return err
 	}
 	return uniqueIDs(trades)
+}
+
+// tradeAt reads trade i at s.pos, whose first byte is c.
+func (d *decoder) tradeAt(c byte, i int) (Trade, error) {
+	s := &d.s
+	if c != '{' {
+		v, err := s.value(0)
+		switch {
+		case err != nil:
+			return Trade{}, err
+		case v.kind == kindNull:
+			return Trade{}, batchErr(tradeField(i), "must be an object")
+		}
+		return Trade{}, &Error{Field: "trades", Reason: fmt.Sprintf("must be an object, got JSON %s (%s)", v.kindName(), tradeField(i))}
+	}
+	start := s.pos
+	if err := s.members(&d.ms, 1); err != nil {
+		return Trade{}, d.fieldError(tradeField(i), err)
+	}
+	t := Trade{Raw: s.data[start:s.pos:s.pos]}
+	err := d.trade(&t, &d.ms, i)
+	return t, err
 }
 
 // uniqueIDs returns the error of the first trade, in document order, whose

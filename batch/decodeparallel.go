@@ -56,17 +56,10 @@ func (h *tradesHalf) read(data []byte) {
 	d := decoder{s: scanner{data: data, pos: h.seam, in: newInterner()}, plan: true}
 	s := &d.s
 	h.trades = make([]Trade, 0, min((len(data)-h.seam)/100+1, 1<<20))
-	for i := 0; ; i++ {
-		if s.peek() != '{' || i == MaxTrades || h.stop.Load() {
-			return
-		}
-		start := s.pos
-		if s.members(&d.ms, 1) != nil {
-			return
-		}
-		t := Trade{Raw: data[start:s.pos:s.pos]}
-		if d.trade(&t, &d.ms, i) != nil {
-			return
+	for i := 0; i < MaxTrades && !h.stop.Load(); i++ {
+		t, err := d.tradeAt(s.peek(), i)
+		if err != nil {
+			return // the first read meets it again, and words it
 		}
 		h.trades = append(h.trades, t)
 		switch s.peek() {

@@ -33,14 +33,8 @@ type bulkDecoder interface {
 // named key added at its end by appendMember (when it is not nil).
 func appendBulk(dst []byte, head any, key string, appendMember func([]byte) ([]byte, error)) ([]byte, error) {
 	if appendMember == nil {
-		h, err := json.Marshal(head)
-		if err != nil {
-			return nil, err
-		}
-		if len(h) < 2 || h[len(h)-1] != '}' {
-			return nil, fmt.Errorf("events: %T does not encode as a JSON object", head)
-		}
-		return append(dst, h...), nil
+		h, err := marshalObject(head)
+		return append(dst, h...), err
 	}
 	prefix, err := bulkPrefix(head, key)
 	if err != nil {
@@ -56,12 +50,9 @@ func appendBulk(dst []byte, head any, key string, appendMember func([]byte) ([]b
 // brace, followed by the key of a member to be added at its end: what
 // comes before the bulk member.
 func bulkPrefix(head any, key string) ([]byte, error) {
-	h, err := json.Marshal(head)
+	h, err := marshalObject(head)
 	if err != nil {
 		return nil, err
-	}
-	if len(h) < 2 || h[len(h)-1] != '}' {
-		return nil, fmt.Errorf("events: %T does not encode as a JSON object", head)
 	}
 	h = h[:len(h)-1]
 	if len(h) > 1 {
@@ -70,6 +61,18 @@ func bulkPrefix(head any, key string) ([]byte, error) {
 	h = append(h, '"')
 	h = append(h, key...)
 	return append(h, '"', ':'), nil
+}
+
+// marshalObject is json.Marshal of head, which must encode as an object.
+func marshalObject(head any) ([]byte, error) {
+	h, err := json.Marshal(head)
+	if err != nil {
+		return nil, err
+	}
+	if len(h) < 2 || h[len(h)-1] != '}' {
+		return nil, fmt.Errorf("events: %T does not encode as a JSON object", head)
+	}
+	return h, nil
 }
 
 // decodeHead decodes rest, data's members but the bulk one

@@ -5,6 +5,7 @@ import (
 	"context"
 	"io"
 	"math/bits"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -70,6 +71,16 @@ type OwnedData interface {
 // not know it for a buffer: a request over a network keeps the body it
 // has, and marks its data with WithOwnedData instead.)
 func OwnedBody(data []byte) io.ReadCloser { return &ownedBody{data: data} }
+
+// LimitBody returns body limited to limit bytes (http.MaxBytesReader),
+// or body itself when it is OwnedData of at most limit bytes: bytes of
+// this process, whose length is known, taken as they are.
+func LimitBody(w http.ResponseWriter, body io.ReadCloser, limit int64) io.ReadCloser {
+	if o, ok := body.(OwnedData); ok && int64(o.Len()) <= limit {
+		return body
+	}
+	return http.MaxBytesReader(w, body, limit)
+}
 
 // WithOwnedData returns ctx marking data, a request's whole body, as bytes
 // that nothing changes after (an event's data): a transport that serves

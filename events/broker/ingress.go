@@ -32,9 +32,7 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "broker: POST a CloudEvent", http.StatusMethodNotAllowed)
 		return
 	}
-	if o, ok := r.Body.(events.OwnedData); !ok || int64(o.Len()) > b.maxBytes {
-		r.Body = http.MaxBytesReader(w, r.Body, b.maxBytes)
-	} // else an event of this process, within bounds: taken as it is
+	r.Body = events.LimitBody(w, r.Body, b.maxBytes)
 	msg := cehttp.NewMessageFromHttpRequest(r)
 	defer func() { _ = msg.Finish(nil) }()
 	if msg.ReadEncoding() == binding.EncodingBatch {

@@ -49,10 +49,7 @@ func LimitBody(w http.ResponseWriter, r *http.Request, limit int64) error {
 	if r.ContentLength > limit {
 		return TooLarge(limit)
 	}
-	if o, ok := r.Body.(events.OwnedData); ok && int64(o.Len()) <= limit {
-		return nil // a body from this process, within the limit: its bytes taken as they are
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, limit)
+	r.Body = events.LimitBody(w, r.Body, limit)
 	return nil
 }
 

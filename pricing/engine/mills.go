@@ -87,9 +87,8 @@ func millsRatioExact(a float64) float64 {
 	return math.Sqrt(math.Pi/2) * math.Erfc(x) * math.Exp(hi) * (1 + lo)
 }
 
-// mills returns R(a) for 0 <= a < millsMax from millsTable; in two
-// parts Go inlines (see fastExp), millsPoly(millsAt(a)).
-func mills(a float64) float64 { return millsPoly(millsAt(a)) }
+// R(a) for 0 <= a <= millsMax is millsPoly(millsAt(a)): two parts Go
+// inlines (see fastExp).
 
 // millsAt returns the coefficients of the interval of a (0 <= a <=
 // millsMax), a's offset h from the interval's centre and h². The interval

@@ -103,6 +103,9 @@ func TestBlackScholesTinyAmounts(t *testing.T) {
 	}
 }
 
+// mills returns R(a) from the table.
+func mills(a float64) float64 { return millsPoly(millsAt(a)) }
+
 // blackScholesErfc is the Black-Scholes formula as QuantLib writes it, on
 // math.Erfc and math's exponentials.
 func blackScholesErfc(call bool, s, k, r, q, vol, t float64) (out bsm) {
