@@ -90,6 +90,19 @@ func (rw *ResultsWriter) WriteEncoded(run []byte) error {
 	return rw.err
 }
 
+// Flush writes what the writer holds to the underlying writer, so that a
+// document written over time (a stream) reaches its reader a run at a
+// time.
+func (rw *ResultsWriter) Flush() error {
+	if rw.ended && rw.err == nil {
+		return errWriterClosed
+	}
+	if rw.err == nil {
+		rw.err = rw.w.Flush()
+	}
+	return rw.err
+}
+
 // Abort gives the writer's buffer back without ending the document: what
 // was written is left unterminated, so that a reader cannot take a part
 // of the results for all of them. Close after Abort writes nothing.

@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"slices"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/pricefn/pricefn/batch"
 )
@@ -24,6 +27,11 @@ type resultsStream struct {
 	// they arrive: emptied again if they are read a second time (a
 	// retried request).
 	file *os.File
+	// progress, when set, is told every tick how many results have
+	// arrived (a document streamed while its batch is priced can take
+	// long).
+	progress func(arrived int)
+	tick     time.Duration
 }
 
 // read reads body, a results document, into room bytes at first, feeding
@@ -59,6 +67,28 @@ func (rs *resultsStream) read(body io.Reader, room int) ([]byte, error) {
 			}
 		})
 	}
+	// Each result starts a line (batch.ResultsWriter), and a newline is
+	// never inside a JSON string: the lines that have arrived count the
+	// results.
+	var lines atomic.Int64
+	if rs.progress != nil {
+		done := make(chan struct{})
+		var ticking sync.WaitGroup
+		ticking.Go(func() {
+			t := time.NewTicker(rs.tick)
+			defer t.Stop()
+			for {
+				select {
+				case <-t.C:
+					rs.progress(min(int(lines.Load()), len(rs.want)))
+				case <-done:
+					return
+				}
+			}
+		})
+		defer ticking.Wait()
+		defer close(done)
+	}
 	buf := make([]byte, 0, max(room, 4096))
 	var err error
 	for {
@@ -81,6 +111,9 @@ func (rs *resultsStream) read(body io.Reader, room int) ([]byte, error) {
 			if rs.file != nil {
 				pieces <- buf[len(buf)-n:]
 			}
+			if rs.progress != nil {
+				lines.Add(int64(bytes.Count(buf[len(buf)-n:], newline)))
+			}
 		}
 		if err != nil {
 			break
@@ -97,6 +130,8 @@ func (rs *resultsStream) read(body io.Reader, room int) ([]byte, error) {
 	}
 	return buf, nil
 }
+
+var newline = []byte{'\n'}
 
 // localError is a fault of this side (a file that cannot be written), which
 // asking the engine again does not mend.

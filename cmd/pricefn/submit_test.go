@@ -221,3 +221,71 @@ func TestSubmitSaysWhichScenariosDied(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestSubmitFallsBackFromCutStream: submit asks for the results as a
+// stream; one cut short (the engine stopped mid-way) is asked again as a
+// long poll, and the results are the whole document, checked.
+func TestSubmitFallsBackFromCutStream(t *testing.T) {
+	var mu sync.Mutex
+	var queries []string
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":2,"chunks":2,"statusUrl":"/batches/b"}`)
+	})
+	doc := "{\"batchId\":\"b\",\"results\":[\n{\"id\":\"T1\",\"npv\":1},\n{\"id\":\"T2\",\"npv\":2}\n]}\n"
+	mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		queries = append(queries, r.URL.RawQuery)
+		mu.Unlock()
+		if r.URL.Query().Get("stream") == "true" {
+			io.WriteString(w, doc[:40])
+			w.(http.Flusher).Flush()
+			panic(http.ErrAbortHandler)
+		}
+		io.WriteString(w, doc)
+	})
+	mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"batchId":"b","state":"completed","trades":2,"priced":2,"chunks":2,"chunksDone":2,"timings":{}}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "b.json")
+	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"},{"id":"T2"}]}`), 0o644)
+	code, stdout, stderr := runCmd(t, "submit", "--url", srv.URL, file)
+	if code != 0 || stdout != doc {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(queries) != 2 || queries[0] != "wait=2s&stream=true" || queries[1] != "wait=2s" {
+		t.Errorf("results asked with %q, want a stream, then a long poll", queries)
+	}
+}
+
+// TestSubmitShowsResultsArriving: while a streamed document arrives,
+// submit's progress line counts the results in.
+func TestSubmitShowsResultsArriving(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":3,"chunks":2,"statusUrl":"/batches/b"}`)
+	})
+	mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, "{\"batchId\":\"b\",\"results\":[\n{\"id\":\"T1\",\"npv\":1},\n{\"id\":\"T2\",\"npv\":2}")
+		w.(http.Flusher).Flush()
+		time.Sleep(400 * time.Millisecond) // the last chunk is priced
+		io.WriteString(w, ",\n{\"id\":\"T3\",\"npv\":3}\n]}\n")
+	})
+	mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"batchId":"b","state":"completed","trades":3,"priced":3,"chunks":2,"chunksDone":2,"timings":{}}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "b.json")
+	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"},{"id":"T2"},{"id":"T3"}]}`), 0o644)
+	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, "--heartbeat", "50ms", "--out", filepath.Join(t.TempDir(), "r.json"), file)
+	if code != 0 || !strings.Contains(stderr, "] results arriving: 2 of 3 trades\n") {
+		t.Fatalf("exit %d, stderr %q, want the results counted as they arrive", code, stderr)
+	}
+}

@@ -143,15 +143,34 @@ func (s *submitter) postBatch(ctx context.Context, target string, data []byte, s
 // again; a batch still unknown after lostAfter is lost (the aggregator
 // restarted, or forgot it). A 404 for want of a route (ingress alone does
 // not serve results) ends the wait at once.
+//
+// With s.stream set, the results are asked for as a stream (?stream=true:
+// the document arrives while the batch is priced, chunk by chunk; an
+// engine that does not stream takes it as the long poll it also is). A
+// stream cut short is asked again as a long poll.
 func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, error) {
 	p := progressLine{w: s.progress, start: s.start, heartbeat: s.heartbeat}
 	var unknownSince time.Time
 	failures := 0
 	wait := min(2*time.Second, s.heartbeat)
+	streaming := s.stream != nil
+	if streaming && s.progress != io.Discard {
+		s.stream.tick = min(time.Second, s.heartbeat)
+		s.stream.progress = func(n int) {
+			p.show(fmt.Sprintf("results arriving: %d of %s", n, plural(len(s.stream.want), "trade")))
+		}
+	}
 	for {
-		code, body, err := s.getResults(ctx, statusURL+"/results?wait="+wait.String())
+		url := statusURL + "/results?wait=" + wait.String()
+		if streaming {
+			url += "&stream=true"
+		}
+		code, body, err := s.getResults(ctx, url)
 		if errors.As(err, new(localError)) {
 			return nil, err // not the engine's: not asked again
+		}
+		if err != nil {
+			streaming = false
 		}
 		if err != nil || code >= 500 || code == http.StatusTooManyRequests {
 			// The engine may be restarting: ask again, with backoff.

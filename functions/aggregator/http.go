@@ -31,7 +31,9 @@ import (
 // not finished when the answer is due are a 202 with its status instead;
 // an unknown batch is a 404, at once without ?wait and after at most
 // UnknownGrace with it (the batch.accepted of a batch just submitted may
-// still be on its way).
+// still be on its way). The results take ?stream=true instead: a 200 as
+// soon as the batch is known, its document written as its chunks finish
+// (streamResults).
 //
 // Behind guard (nil admits everything), the event routes take only
 // authentic events (a forged dead letter is refused like any other event:
@@ -65,10 +67,21 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		host.WriteError(w, err)
 		return
 	}
-	timeline, err := timelineWanted(r.URL.Query())
+	timeline, err := boolParam(r.URL.Query(), "timeline")
 	if err != nil {
 		host.WriteError(w, err)
 		return
+	}
+	if results {
+		stream, err := boolParam(r.URL.Query(), "stream")
+		if err != nil {
+			host.WriteError(w, err)
+			return
+		}
+		if stream {
+			f.streamResults(w, r, store.Ref{Tenant: host.TenantOf(r.Context()), ID: id})
+			return
+		}
 	}
 	// A batch is its tenant's: another tenant's id is as unknown as one
 	// never submitted.
@@ -110,39 +123,45 @@ func (f *Function) writeResults(ctx context.Context, w io.Writer, sum *store.Sum
 	rw := batch.NewResultsWriter(w, sum.Ref.ID)
 	var scenarios scenarioCollector
 	for i := range sum.Chunks {
-		if lo, hi := sum.Bounds(i); lo == hi { // a scenario chunk (scenarios.go)
-			if err := f.collectScenarios(ctx, sum, i, &scenarios); err != nil {
-				return err
-			}
-			continue
-		}
-		c := &sum.Chunks[i]
-		if c.State == store.ChunkPriced {
-			// The chunk's results, in one Write (store.Store), go on to
-			// the document as they are: no copy of some 2 MB a chunk.
-			if err := f.opt.Store.WriteResults(ctx, sum.Ref, sum.Attempt, i, encodedRun{rw}); err != nil {
-				return err
-			}
-			continue
-		}
-		ids, err := f.opt.Store.Trades(ctx, sum.Ref, sum.Attempt, i)
-		if err != nil {
+		if err := f.writeChunk(ctx, rw, sum, i, &scenarios); err != nil {
 			return err
-		}
-		for _, id := range ids {
-			msg := fmt.Sprintf("trade %s: not priced: chunk %d failed: %s", id, i, c.Reason)
-			if c.State == store.ChunkWaiting {
-				msg = fmt.Sprintf("trade %s: not priced yet: chunk %d is pending", id, i)
-			}
-			if err := rw.Write(batch.TradeResult{ID: id, Error: msg}); err != nil {
-				return err
-			}
 		}
 	}
 	if err := scenarios.finish(sum, rw); err != nil {
 		return err
 	}
 	return rw.Close()
+}
+
+// writeChunk writes chunk i of sum's batch to its results document: its
+// results, or an error for each of its trades when it has none; a scenario
+// chunk's sums go to scenarios. The chunks are taken in index order, so
+// that the document and its scenario sums are the same to the last bit
+// whoever writes them.
+func (f *Function) writeChunk(ctx context.Context, rw *batch.ResultsWriter, sum *store.Summary, i int, scenarios *scenarioCollector) error {
+	if lo, hi := sum.Bounds(i); lo == hi { // a scenario chunk (scenarios.go)
+		return f.collectScenarios(ctx, sum, i, scenarios)
+	}
+	c := &sum.Chunks[i]
+	if c.State == store.ChunkPriced {
+		// The chunk's results, in one Write (store.Store), go on to the
+		// document as they are: no copy of some 2 MB a chunk.
+		return f.opt.Store.WriteResults(ctx, sum.Ref, sum.Attempt, i, encodedRun{rw})
+	}
+	ids, err := f.opt.Store.Trades(ctx, sum.Ref, sum.Attempt, i)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		msg := fmt.Sprintf("trade %s: not priced: chunk %d failed: %s", id, i, c.Reason)
+		if c.State == store.ChunkWaiting {
+			msg = fmt.Sprintf("trade %s: not priced yet: chunk %d is pending", id, i)
+		}
+		if err := rw.Write(batch.TradeResult{ID: id, Error: msg}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // parseWait reads ?wait: empty is no wait; a bad duration is a 400; a

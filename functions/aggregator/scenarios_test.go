@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"testing"
 	"time"
@@ -61,6 +62,8 @@ func TestScenarioChunks(t *testing.T) {
 		}
 	}
 	f.mustPost(t, "/", f.acceptedEventOf(t, id, offsets))
+	// Streamed while the chunks come in (the scenario chunk 0 last).
+	stream := f.stream(t, "/batches/"+id+"/results?stream=true")
 	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, id+"/2", id, priced(2, []batch.TradeResult{a, b}, nil)))
 	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, id+"/1", id, priced(1, []batch.TradeResult{}, sums(2, -3, 0.5))))
 	// The trades are priced; one of the two scenario chunks is in.
@@ -81,6 +84,9 @@ func TestScenarioChunks(t *testing.T) {
 `
 	if code != http.StatusOK || body != want {
 		t.Errorf("results %d:\n%s\nwant\n%s", code, body, want)
+	}
+	if streamed, err := stream.end(t); err != io.EOF || streamed != want {
+		t.Errorf("streamed results (%v):\n%s\nwant\n%s", err, streamed, want)
 	}
 	if st := f.status(t, id); st.State != "completed" || st.Trades != 2 || st.Priced != 2 || st.Chunks != 3 || st.ScenarioChunksDone != 2 {
 		t.Errorf("status %+v", st)

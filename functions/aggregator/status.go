@@ -145,19 +145,19 @@ func Timeline(sum *store.Summary) []ChunkTiming {
 	return out
 }
 
-// timelineWanted reads ?timeline: absent or false is no timeline, empty
-// or true asks for one.
-func timelineWanted(q url.Values) (bool, error) {
-	if !q.Has("timeline") {
+// boolParam reads a yes-or-no query parameter such as ?timeline: absent
+// or false is no, empty or true yes; anything else is a 400.
+func boolParam(q url.Values, name string) (bool, error) {
+	if !q.Has(name) {
 		return false, nil
 	}
-	v := q.Get("timeline")
+	v := q.Get(name)
 	if v == "" {
 		return true, nil
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, host.Errorf(http.StatusBadRequest, "aggregator: timeline %q: want true or false", truncate(v))
+		return false, host.Errorf(http.StatusBadRequest, "aggregator: %s %q: want true or false", name, truncate(v))
 	}
 	return b, nil
 }

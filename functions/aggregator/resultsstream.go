@@ -1,0 +1,140 @@
+package aggregator
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/store"
+)
+
+// streamResults answers GET /batches/{id}/results?stream=true: a 200 as
+// soon as the batch is known (an unknown one is waited for UnknownGrace,
+// then a 404), then its results document written as its chunks get their
+// outcomes, in input order: chunk i goes out once chunks 0 to i have
+// theirs. The response ends when the batch is finished, by its deadline at
+// the latest, and its bytes are the finished batch's document, as
+// writeResults writes it. A client thus reads and checks the results while
+// the last chunks are priced. A stream that cannot go on (a store fault,
+// the server draining, the batch priced again meanwhile) is cut short, not
+// ended: its JSON is incomplete, and the client asks again.
+func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref store.Ref) {
+	ctx := r.Context()
+	grace := time.NewTimer(f.opt.UnknownGrace)
+	defer grace.Stop()
+	var (
+		rw        *batch.ResultsWriter
+		scenarios scenarioCollector
+		attempt   int
+		next      int // the first chunk not written
+		// deadline fires when the batch's deadline has passed.
+		deadline *time.Timer
+	)
+	defer func() {
+		if deadline != nil {
+			deadline.Stop()
+		}
+	}()
+	flush := func() error {
+		if err := rw.Flush(); err != nil {
+			return err
+		}
+		return http.NewResponseController(w).Flush()
+	}
+	// advance writes the chunks that have their outcomes, in order, and
+	// reports whether the document is complete.
+	advance := func() (bool, error) {
+		sum, err := f.opt.Store.Summary(ctx, ref)
+		if err == nil {
+			sum, err = f.expire(ctx, ref, sum)
+		}
+		switch {
+		case errors.Is(err, store.ErrNotFound) && rw == nil:
+			return false, nil // waited for, UnknownGrace at most
+		case err != nil:
+			return false, err
+		case rw == nil:
+			attempt = sum.Attempt
+			if !sum.Deadline.IsZero() { // expire ends the batch then
+				deadline = time.NewTimer(time.Until(sum.Deadline) + 10*time.Millisecond)
+			}
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusOK)
+			rw = batch.NewResultsWriter(w, ref.ID)
+			if err := flush(); err != nil {
+				return false, err
+			}
+		case sum.Attempt != attempt:
+			return false, fmt.Errorf("%w: attempt %d, now %d", store.ErrStale, attempt, sum.Attempt)
+		}
+		from := next
+		for ; next < len(sum.Chunks) && sum.Chunks[next].State != store.ChunkWaiting; next++ {
+			if err := f.writeChunk(ctx, rw, sum, next, &scenarios); err != nil {
+				return false, err
+			}
+		}
+		if next == len(sum.Chunks) {
+			if err := scenarios.finish(sum, rw); err != nil {
+				return false, err
+			}
+			return true, rw.Close()
+		}
+		if next > from {
+			return false, flush()
+		}
+		return false, nil
+	}
+	// fail ends the request on err: an error reply while nothing is sent,
+	// else the stream cut short.
+	fail := func(err error) {
+		switch {
+		case rw != nil:
+			rw.Abort()
+			if ctx.Err() == nil {
+				f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Int("chunk", next).Msg("streaming results cut short")
+			}
+			panic(http.ErrAbortHandler)
+		case errors.Is(err, store.ErrNotFound):
+			host.WriteError(w, host.Errorf(http.StatusNotFound, "aggregator: batch %q not found (never submitted, or forgotten after its retention)", ref.ID))
+		default:
+			host.WriteError(w, host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %q: %w", ref.ID, err))
+		}
+	}
+	for {
+		changed, stop, err := f.opt.Store.Watch(ctx, ref)
+		if err != nil {
+			fail(err)
+			return
+		}
+		done, err := advance()
+		if !done && err == nil {
+			var batchDeadline <-chan time.Time
+			if deadline != nil {
+				batchDeadline = deadline.C
+			}
+			select {
+			case <-changed:
+			case <-batchDeadline:
+			case <-grace.C:
+				if rw == nil {
+					err = store.ErrNotFound
+				}
+			case <-ctx.Done():
+				err = ctx.Err()
+			case <-f.drain:
+				err = errors.New("the server is stopping")
+			}
+		}
+		stop()
+		if err != nil {
+			fail(err)
+			return
+		}
+		if done {
+			return
+		}
+	}
+}
