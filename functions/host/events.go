@@ -18,7 +18,9 @@ import (
 )
 
 // Handler is a CloudEvents function in the shape of Knative's Go template:
-// it returns the reply event, or nil for none.
+// it returns the reply event, or nil for none. The reply's data is given
+// away with it: the handler does not write to it or reuse it afterwards
+// (Events may pass it on as it is).
 type Handler interface {
 	Handle(ctx context.Context, e event.Event) (*event.Event, error)
 }
@@ -236,6 +238,9 @@ func Events(h Handler, log zerolog.Logger) http.Handler {
 		if reply == nil {
 			w.WriteHeader(http.StatusAccepted)
 			return
+		}
+		if iw, ok := w.(*inProcessWriter); ok {
+			iw.given = reply.Data() // written on as it is, not copied
 		}
 		if err := WriteEvent(r.Context(), w, reply, http.StatusOK); err != nil {
 			log.Error().Err(err).Str("type", reply.Type()).Msg("writing the reply failed")

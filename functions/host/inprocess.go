@@ -108,6 +108,9 @@ type inProcessWriter struct {
 	sent   http.Header // the headers as they were when the status was written
 	code   int
 	body   []byte
+	// given is bytes the handler gave away (a reply's data, Handler): a
+	// body written as exactly these bytes in one Write is kept as it is.
+	given []byte
 }
 
 func (w *inProcessWriter) Header() http.Header { return w.header }
@@ -122,6 +125,11 @@ func (w *inProcessWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
+	if w.body == nil && len(b) > 0 && len(b) == len(w.given) && &b[0] == &w.given[0] {
+		w.body, w.given = b, nil
+		return len(b), nil
+	}
+	w.given = nil
 	if w.body == nil {
 		// A length the handler declares is this process's own: room for
 		// it at once rather than by doubling.

@@ -10,6 +10,7 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/events"
@@ -188,6 +189,48 @@ func TestSenderOverNetworkKeepsLength(t *testing.T) {
 		}
 		if s := <-got; s.length != int64(len(data)) || s.chunked {
 			t.Errorf("data %q: Content-Length %d, chunked %v; want %d, not chunked", data, s.length, s.chunked, len(data))
+		}
+	}
+}
+
+// TestInProcessReplyNotCopied: a handler's reply goes back to an
+// in-process caller as the reply's own data, not a copy of it; a reply
+// written by other means is still the bytes written.
+func TestInProcessReplyNotCopied(t *testing.T) {
+	data := []byte(`{"results":"of a chunk"}`)
+	h := host.Events(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		r := cloudevents.NewEvent()
+		r.SetType("io.pricefn.test.reply")
+		r.SetSource("/test")
+		r.SetID("r1")
+		if err := r.SetData(cloudevents.ApplicationJSON, data); err != nil {
+			return nil, err
+		}
+		return &r, nil
+	}), zerolog.Nop())
+	mux := http.NewServeMux()
+	mux.Handle("POST /fn", h)
+	mux.Handle("POST /plain", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(data) }))
+	client := &http.Client{Transport: &host.InProcess{Handler: mux, Host: "internal:1"}}
+	e := cloudevents.NewEvent()
+	e.SetType("io.pricefn.test")
+	e.SetSource("/test")
+	e.SetID("1")
+	for _, path := range []string{"/fn", "/plain"} {
+		req, err := cehttp.NewHTTPRequestFromEvent(context.Background(), "http://internal:1"+path, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := resp.Body.(events.OwnedData).TakeData()
+		if resp.StatusCode != http.StatusOK || string(got) != string(data) {
+			t.Fatalf("%s: %d %q, want the reply's data", path, resp.StatusCode, got)
+		}
+		if same := &got[0] == &data[0]; same != (path == "/fn") {
+			t.Errorf("%s: the body is the reply's own bytes: %v, want %v", path, same, path == "/fn")
 		}
 	}
 }
