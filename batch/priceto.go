@@ -7,13 +7,20 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
-// encodeBlock is the most trades a worker of PriceTo prices and encodes
-// at a time: a few hundred kilobytes of results. A smaller batch is cut
-// into at least four blocks a worker, of 8 trades or more, so that a
-// few costly trades (Monte Carlo, FD) spread over every core too.
-const encodeBlock = 2048
+// encodeBlock is the most trades a worker of PriceBlocks prices and
+// encodes at a time: some 100 KB of results and as much of their JSON,
+// within a core's cache while they are encoded and summed. A smaller
+// batch is cut into at least four blocks a worker, of 8 trades or more,
+// so that a few costly trades (Monte Carlo, FD) spread over every core
+// too.
+const encodeBlock = 512
+
+// blockPool keeps PriceBlocks' blocks between calls: a pricer prices
+// chunk after chunk.
+var blockPool = sync.Pool{New: func() any { return new(PricedBlock) }}
 
 // PriceTo prices b as Price does and writes the results document to w,
 // byte for byte what Price's Results.MarshalJSON and a newline are. The
@@ -53,6 +60,39 @@ func PriceTo(ctx context.Context, b *Batch, opt Options, w io.Writer) error {
 
 // priceTo prices the job's trades into rw, in blocks (PriceTo).
 func (j *Job) priceTo(ctx context.Context, opt Options, rw *ResultsWriter) error {
+	return j.PriceBlocks(ctx, opt, nil, func(b *PricedBlock) error { return rw.WriteEncoded(b.Encoded) })
+}
+
+// PricedBlock is a block of consecutive trades of a job, priced and
+// encoded (PriceBlocks).
+type PricedBlock struct {
+	// Lo is the input index of the block's first trade.
+	Lo int
+	// Results are the block's results, in input order.
+	Results []TradeResult
+	// Encoded is Results as AppendResults encodes them.
+	Encoded []byte
+}
+
+// BlockTiming asks PriceBlocks to time the trades: Timed is told, from
+// the workers (concurrently), how long each run of at most 8 consecutive
+// trades took, a run never spanning two values of Types (Types[i] is trade
+// i's kind, for the caller).
+type BlockTiming struct {
+	Types []string
+	Timed func(lo, hi int, took time.Duration)
+}
+
+// PriceBlocks prices the job's trades as Price does, on opt.Workers cores
+// (0: GOMAXPROCS), in blocks of consecutive trades, each priced and
+// encoded by one worker, and calls use with each block in input order, on
+// the calling goroutine. use keeps nothing of a block past its return:
+// its memory serves a later block. At most 2 blocks a worker are held at
+// once, so the results are never all in memory, decoded or encoded, and
+// their encoding (most of a cheap trade's time: shortest float
+// formatting) takes every core. timing, when set, times the trades. It
+// stops at the first error of use, or when ctx ends (an error too).
+func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming, use func(*PricedBlock) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("batch: pricing %s: %w", j.ID, err)
 	}
@@ -65,72 +105,118 @@ func (j *Job) priceTo(ctx context.Context, opt Options, rw *ResultsWriter) error
 	blocks := (n + blockLen - 1) / blockLen
 	workers = max(min(workers, blocks), 1)
 	type run struct {
-		enc []byte
+		b   *PricedBlock
 		err error
 	}
-	done := make([]chan run, blocks) // block k's run, when encoded
+	done := make([]chan run, blocks) // block k, when encoded
 	for k := range done {
 		done[k] = make(chan run, 1)
 	}
-	// window bounds the blocks claimed and not yet written. Blocks are
-	// claimed in order, so the next one to write is always being worked
-	// on: the writer never waits for a block no worker may take.
-	window := make(chan struct{}, 2*workers)
+	// free holds the blocks' memory: 2 a worker. A worker takes one before
+	// it claims the next block, and blocks are claimed in order, so the
+	// block use waits for always has its memory: it is not held by the
+	// blocks after it.
+	free := make(chan *PricedBlock, 2*workers)
+	for range cap(free) {
+		free <- blockPool.Get().(*PricedBlock)
+	}
+	defer func() { // once the workers are done: the blocks given back
+		for {
+			select {
+			case b := <-free:
+				blockPool.Put(b)
+			default:
+				return
+			}
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for range workers {
 		wg.Go(func() {
-			rs := make([]TradeResult, blockLen)
-			size := 0 // bytes of the last block encoded: the next one's buffer
+			size := 0 // bytes of the last block encoded: the next one's room
 			for {
+				var b *PricedBlock
 				select {
-				case window <- struct{}{}:
+				case b = <-free:
 				case <-ctx.Done():
 					return
 				}
 				k := int(next.Add(1)) - 1
 				if k >= blocks || ctx.Err() != nil {
-					<-window
+					free <- b
 					return
 				}
 				lo, hi := k*blockLen, min((k+1)*blockLen, n)
-				part := rs[:hi-lo]
-				clear(part)
-				for i := lo; i < hi; i++ {
-					if (i-lo)%block == block-1 && ctx.Err() != nil {
-						return // the writer stops on ctx too
-					}
-					j.priceOne(i, &part[i-lo])
+				if cap(b.Results) < hi-lo {
+					b.Results = make([]TradeResult, blockLen)
+				}
+				b.Lo, b.Results = lo, b.Results[:hi-lo]
+				clear(b.Results)
+				if !j.priceRange(ctx, lo, hi, b.Results, timing) {
+					return // ended: use's loop stops on ctx too
 				}
 				if size == 0 {
-					size = resultsSize(part)
+					size = resultsSize(b.Results)
 				}
-				enc, err := AppendResults(make([]byte, 0, size+size/8), part)
-				size = len(enc)
-				done[k] <- run{enc, err}
+				var err error
+				if cap(b.Encoded) < size+size/8 {
+					b.Encoded = make([]byte, 0, size+size/8)
+				}
+				b.Encoded, err = AppendResults(b.Encoded[:0], b.Results)
+				size = len(b.Encoded)
+				done[k] <- run{b, err}
 			}
 		})
 	}
 	var err error
 	for k := 0; k < blocks && err == nil; k++ {
-		if ctx.Err() != nil { // ended while a block was written
-			err = fmt.Errorf("batch: pricing %s: %w", j.ID, ctx.Err())
-			break
-		}
 		select {
 		case r := <-done[k]:
 			err = r.err
 			if err == nil {
-				err = rw.WriteEncoded(r.enc)
+				err = use(r.b)
 			}
-			<-window
+			free <- r.b
 		case <-ctx.Done():
+		}
+		if err == nil && ctx.Err() != nil {
 			err = fmt.Errorf("batch: pricing %s: %w", j.ID, ctx.Err())
 		}
 	}
 	cancel()
 	wg.Wait()
 	return err
+}
+
+// priceRange prices trades [lo, hi) into rs, timed as timing asks; it
+// reports false if ctx ended first.
+func (j *Job) priceRange(ctx context.Context, lo, hi int, rs []TradeResult, timing *BlockTiming) bool {
+	for i := lo; i < hi; {
+		if i > lo && ctx.Err() != nil {
+			return false
+		}
+		end := min(i+block, hi)
+		if timing == nil {
+			for ; i < end; i++ {
+				j.priceOne(i, &rs[i-lo])
+			}
+			continue
+		}
+		for k := i + 1; k < end; k++ {
+			if timing.Types[k] != timing.Types[i] {
+				end = k
+				break
+			}
+		}
+		start := time.Now()
+		for k := i; k < end; k++ {
+			j.priceOne(k, &rs[k-lo])
+		}
+		timing.Timed(i, end, time.Since(start))
+		i = end
+	}
+	return ctx.Err() == nil
 }

@@ -20,36 +20,54 @@ var TotalMeasures = [...]pricing.Measure{pricing.NPV, pricing.Delta, pricing.Gam
 // sums are those the aggregator's status adds chunk by chunk in index
 // order.
 func ChunkTotals(results []TradeResult, underlyings []string) map[string]map[string]float64 {
-	var all totals
-	var by map[string]*totals
-	var last *totals // the totals of the last underlying: trades come in runs
-	lastName := ""
+	var t ChunkTotaler
+	t.Add(results, underlyings)
+	return t.Totals()
+}
+
+// ChunkTotaler sums ChunkTotals' totals over results given a run at a
+// time, in input order: the same sums, to the last bit, as ChunkTotals of
+// all the runs at once. The zero value is ready.
+type ChunkTotaler struct {
+	all      totals
+	by       map[string]*totals
+	last     *totals // the totals of the last underlying: trades come in runs
+	lastName string
+}
+
+// Add adds a run of results; underlyings[k] is the underlying of
+// results[k], as in ChunkTotals.
+func (t *ChunkTotaler) Add(results []TradeResult, underlyings []string) {
 	for k := range results {
 		r := &results[k]
 		if r.Error != "" {
 			continue
 		}
-		all.add(&r.Result)
+		t.all.add(&r.Result)
 		if k < len(underlyings) && underlyings[k] != "" {
-			if u := underlyings[k]; last == nil || u != lastName {
-				if by == nil {
-					by = map[string]*totals{}
+			if u := underlyings[k]; t.last == nil || u != t.lastName {
+				if t.by == nil {
+					t.by = map[string]*totals{}
 				}
-				if last = by[u]; last == nil {
-					last = new(totals)
-					by[u] = last
+				if t.last = t.by[u]; t.last == nil {
+					t.last = new(totals)
+					t.by[u] = t.last
 				}
-				lastName = u
+				t.lastName = u
 			}
-			last.add(&r.Result)
+			t.last.add(&r.Result)
 		}
 	}
-	t := make(map[string]map[string]float64, len(by)+1)
-	t[""] = all.named()
-	for u, s := range by {
-		t[u] = s.named()
+}
+
+// Totals returns the sums so far, as ChunkTotals does.
+func (t *ChunkTotaler) Totals() map[string]map[string]float64 {
+	out := make(map[string]map[string]float64, len(t.by)+1)
+	out[""] = t.all.named()
+	for u, s := range t.by {
+		out[u] = s.named()
 	}
-	return t
+	return out
 }
 
 // totals are the running sums of TotalMeasures over some results, and

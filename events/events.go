@@ -171,14 +171,29 @@ func (c *ChunkPriced) ScanResults() (batch.ResultsScan, error) {
 // their sums; underlyings[k] is the underlying of result k
 // (batch.Batch.Underlyings).
 func (c *ChunkPriced) SetResults(rs []batch.TradeResult, underlyings []string) error {
-	buf, err := batch.AppendResultsArray(make([]byte, resultsHeadRoom, resultsHeadRoom+64+len(rs)*192+1), rs)
+	buf, err := batch.AppendResultsArray(NewResultsBuffer(len(rs)), rs)
 	if err != nil {
 		return fmt.Errorf("events: chunk %d of batch %s: %w", c.Index, c.BatchID, err)
 	}
+	c.SetEncodedResults(buf, batch.ChunkTotals(rs, underlyings))
+	return nil
+}
+
+// NewResultsBuffer returns a buffer for about n results, to append a
+// chunk's results array to (batch.AppendResultsArray's form) for
+// SetEncodedResults: it is empty but for the room left before the results.
+func NewResultsBuffer(n int) []byte {
+	return make([]byte, resultsHeadRoom, resultsHeadRoom+64+n*192+1)
+}
+
+// SetEncodedResults sets the chunk's results to the array appended to buf,
+// a NewResultsBuffer, and their totals (batch.ChunkTotals): the event's
+// data is made around them, not from a copy. buf is the chunk's from then
+// on.
+func (c *ChunkPriced) SetEncodedResults(buf []byte, totals map[string]map[string]float64) {
 	// Results' capacity ends with it: the byte after it is the data's
 	// closing brace (appendData), which an append must not overwrite.
-	c.Results, c.room, c.Totals = buf[resultsHeadRoom:len(buf):len(buf)], &resultsRoom{buf: buf}, batch.ChunkTotals(rs, underlyings)
-	return nil
+	c.Results, c.room, c.Totals = buf[resultsHeadRoom:len(buf):len(buf)], &resultsRoom{buf: buf}, totals
 }
 
 // DecodeResults decodes the chunk's Results.

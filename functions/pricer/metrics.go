@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 )
 
@@ -181,27 +182,106 @@ func (m *metrics) price(ctx context.Context, job *batch.Job, types []string, wor
 	return out, nil
 }
 
-// count records the outcome of each trade of a priced chunk.
-func (m *metrics) count(results []batch.TradeResult, types []string) {
-	priced := make([]int, len(m.names))
-	failed := make([]int, len(m.names))
+// tally counts the outcomes of a chunk's trades by type (record).
+type tally struct {
+	m              *metrics
+	priced, failed []int
+}
+
+func (m *metrics) tally() *tally {
+	return &tally{m: m, priced: make([]int, len(m.names)), failed: make([]int, len(m.names))}
+}
+
+// add counts results, of trades of types types.
+func (t *tally) add(results []batch.TradeResult, types []string) {
 	for i := range results {
-		k := m.typeIndex(types[i])
+		k := t.m.typeIndex(types[i])
 		if msg := results[i].Error; msg != "" {
-			failed[k]++
-			m.failures.WithLabelValues(m.names[k], failureClass(msg)).Inc()
+			t.failed[k]++
+			t.m.failures.WithLabelValues(t.m.names[k], failureClass(msg)).Inc()
 			continue
 		}
-		priced[k]++
+		t.priced[k]++
 	}
-	for k, t := range m.names {
-		if priced[k] > 0 {
-			m.trades.WithLabelValues(t, "priced").Add(float64(priced[k]))
+}
+
+// failures returns how many trades failed.
+func (t *tally) failures() int {
+	n := 0
+	for _, f := range t.failed {
+		n += f
+	}
+	return n
+}
+
+// record adds the counts to the trades metric.
+func (t *tally) record() {
+	for k, name := range t.m.names {
+		if t.priced[k] > 0 {
+			t.m.trades.WithLabelValues(name, "priced").Add(float64(t.priced[k]))
 		}
-		if failed[k] > 0 {
-			m.trades.WithLabelValues(t, "failed").Add(float64(failed[k]))
+		if t.failed[k] > 0 {
+			t.m.trades.WithLabelValues(name, "failed").Add(float64(t.failed[k]))
 		}
 	}
+}
+
+// timer times runs of trades of one type for priceEncoded: their busy
+// time summed by type, and the time a trade took on average in each run.
+type timer struct {
+	m     *metrics
+	types []string
+	mu    sync.Mutex
+	busy  []time.Duration
+}
+
+func (t *timer) timed(lo, hi int, took time.Duration) {
+	k := t.m.typeIndex(t.types[lo])
+	t.m.perTrade.WithLabelValues(t.m.names[k]).Observe(took.Seconds() / float64(hi-lo))
+	t.mu.Lock()
+	t.busy[k] += took
+	t.mu.Unlock()
+}
+
+// priceEncoded prices every trade of job as price does and returns the
+// chunk's results array encoded into an events.NewResultsBuffer, their
+// totals (batch.ChunkTotals; underlyings[i] is trade i's) and their
+// outcomes counted. The trades are priced and encoded in blocks on every
+// core (batch.Job.PriceBlocks): the results are never all in memory as
+// TradeResults.
+func (m *metrics) priceEncoded(ctx context.Context, job *batch.Job, types, underlyings []string, workers int) ([]byte, map[string]map[string]float64, *tally, error) {
+	buf := append(events.NewResultsBuffer(job.Len()), '[')
+	var totals batch.ChunkTotaler
+	counts := m.tally()
+	tm := &timer{m: m, types: types, busy: make([]time.Duration, len(m.names))}
+	first := true
+	err := job.PriceBlocks(ctx, batch.Options{Workers: workers}, &batch.BlockTiming{Types: types, Timed: tm.timed}, func(b *batch.PricedBlock) error {
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = append(buf, b.Encoded...)
+		hi := b.Lo + len(b.Results)
+		var us []string
+		if underlyings != nil {
+			us = underlyings[b.Lo:hi]
+		}
+		totals.Add(b.Results, us)
+		counts.add(b.Results, types[b.Lo:hi])
+		return nil
+	})
+	for k, d := range tm.busy {
+		if d > 0 {
+			m.busy.WithLabelValues(m.names[k]).Add(d.Seconds())
+		}
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, nil, nil, fmt.Errorf("pricer: pricing batch %s: %w", job.ID, ctx.Err())
+		}
+		return nil, nil, nil, fmt.Errorf("pricer: pricing batch %s: %w", job.ID, err)
+	}
+	return append(buf, "\n]"...), totals.Totals(), counts, nil
 }
 
 // tradeTypes lists the type of each trade of b.

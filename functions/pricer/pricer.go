@@ -76,12 +76,6 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, host.Errorf(http.StatusBadRequest, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
 	}
 	types := tradeTypes(b)
-	results, partials, err := f.price(ctx, c, job, types)
-	if err != nil {
-		// Only a cancelled request gets here: the broker retries.
-		return nil, host.Errorf(http.StatusServiceUnavailable, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
-	}
-	finished := f.opt.Now()
 	priced := events.ChunkPriced{
 		BatchID:     c.BatchID,
 		Attempt:     c.Attempt,
@@ -90,16 +84,20 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		Offset:      c.Offset,
 		RequestedAt: c.RequestedAt,
 		StartedAt:   started.UTC(),
-		FinishedAt:  finished.UTC(),
 		PricedBy:    f.opt.Name,
 		Digest:      c.Digest,
-		Scenarios:   partials,
 	}
-	err = priced.SetResults(results, b.Underlyings())
-	var reply event.Event
-	if err == nil {
-		reply, err = events.New(events.TypeChunkPriced, f.opt.Source, PricedEventID(e.ID()), c.BatchID, priced)
+	counts, err := f.priceInto(ctx, &priced, c, b, job, types)
+	if err != nil {
+		if ctx.Err() != nil {
+			// Only a cancelled request gets here: the broker retries.
+			return nil, host.Errorf(http.StatusServiceUnavailable, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
+		}
+		return nil, fmt.Errorf("pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
 	}
+	finished := f.opt.Now()
+	priced.FinishedAt = finished.UTC()
+	reply, err := events.New(events.TypeChunkPriced, f.opt.Source, PricedEventID(e.ID()), c.BatchID, priced)
 	if err != nil {
 		return nil, fmt.Errorf("pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
 	}
@@ -107,15 +105,9 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	if tp, ok := e.Extensions()[events.ExtTraceParent]; ok {
 		reply.SetExtension(events.ExtTraceParent, tp)
 	}
-	failed := 0
-	for i := range results {
-		if results[i].Error != "" {
-			failed++
-		}
-	}
 	f.metrics.chunk.Observe(finished.Sub(started).Seconds())
-	f.metrics.count(results, types)
-	log.Debug().Int("trades", len(results)).Int("failed", failed).Dur("took", finished.Sub(started)).Msg("chunk priced")
+	counts.record()
+	log.Debug().Int("trades", job.Len()).Int("failed", counts.failures()).Dur("took", finished.Sub(started)).Msg("chunk priced")
 	return &reply, nil
 }
 

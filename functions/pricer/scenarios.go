@@ -8,6 +8,33 @@ import (
 	"github.com/pricefn/pricefn/events"
 )
 
+// priceInto prices the chunk c, b compiled as job, into the reply p, and
+// counts its trades' outcomes: encoded as they are priced, in blocks on
+// every core (metrics.priceEncoded), unless scenarios need every result
+// first (price). It fails only if ctx ends first, or a result cannot be
+// encoded.
+func (f *Function) priceInto(ctx context.Context, p *events.ChunkPriced, c *events.ChunkRequested, b *batch.Batch, job *batch.Job, types []string) (*tally, error) {
+	if c.Scenarios == nil && !job.ScenarioDetail() {
+		buf, totals, counts, err := f.metrics.priceEncoded(ctx, job, types, b.Underlyings(), f.opt.Workers)
+		if err != nil {
+			return nil, err
+		}
+		p.SetEncodedResults(buf, totals)
+		return counts, nil
+	}
+	results, partials, err := f.price(ctx, c, job, types)
+	if err != nil {
+		return nil, err
+	}
+	p.Scenarios = partials
+	if err := p.SetResults(results, b.Underlyings()); err != nil {
+		return nil, err
+	}
+	counts := f.metrics.tally()
+	counts.add(results, types)
+	return counts, nil
+}
+
 // price values the chunk c compiled as job. A scenario chunk returns no
 // trade results but the exact sums of its trades in its scenarios, placed
 // among the batch's (wire format section 1c); a base chunk returns its

@@ -1,0 +1,108 @@
+package pricer_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"reflect"
+	"testing"
+
+	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/pricer"
+)
+
+// mixedBatch is a batch of Europeans, barriers and FRAs interleaved, on
+// three underlyings and none, with some trades that fail: the pricer's
+// blocks cross types, underlyings and failures.
+func mixedBatch(t *testing.T) string {
+	t.Helper()
+	var doc map[string]any
+	var trades []any
+	for _, spec := range []batch.SampleSpec{{Type: "european", N: 2500}, {Type: "barrier", N: 400}, {Type: "fra", N: 300}} {
+		data, err := batch.Sample(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d map[string]any
+		if err := json.Unmarshal(data, &d); err != nil {
+			t.Fatal(err)
+		}
+		doc = d
+		trades = append(trades, d["trades"].([]any)...)
+	}
+	mixed := make([]any, 0, len(trades))
+	for i := range 2500 { // E0, B0, F0, E1, ... then the Europeans left
+		mixed = append(mixed, trades[i])
+		if i < 400 {
+			mixed = append(mixed, trades[2500+i])
+		}
+		if i < 300 {
+			mixed = append(mixed, trades[2900+i])
+		}
+	}
+	for i := 7; i < len(mixed); i += 97 {
+		tr := mixed[i].(map[string]any)
+		tr["strike"], tr["notional"] = -5, -1 // the trade fails alone
+	}
+	for i, tr := range mixed {
+		tr.(map[string]any)["id"] = fmt.Sprintf("X%d", i)
+	}
+	doc["trades"], doc["id"] = mixed, "b1"
+	out, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+// TestHandleEncodesAsPrice: the pricer prices and encodes a chunk in blocks
+// on its workers; its results are byte for byte the encoding of
+// Job.Price's, and its totals ChunkTotals' to the last bit, with any
+// number of workers.
+func TestHandleEncodesAsPrice(t *testing.T) {
+	doc := mixedBatch(t)
+	b, err := batch.DecodeBytes([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := batch.Compile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := job.Price(context.Background(), batch.Options{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := 0
+	for _, r := range rs {
+		if r.Error != "" {
+			failed++
+		}
+	}
+	if failed < 20 || failed == len(rs) {
+		t.Fatalf("%d of %d trades failed: the batch does not test what it should", failed, len(rs))
+	}
+	want, err := batch.AppendResultsArray(nil, rs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTotals := batch.ChunkTotals(rs, b.Underlyings())
+	for _, workers := range []int{1, 2, 7} {
+		f := pricer.New(pricer.Options{Name: "p1", Workers: workers})
+		reply, err := f.Handle(context.Background(), chunkEvent(t, doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := events.Decode[events.ChunkPriced](*reply, events.TypeChunkPriced)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(c.Results) != string(want) {
+			t.Errorf("workers %d: results differ from Job.Price's encoded (%d bytes, want %d)", workers, len(c.Results), len(want))
+		}
+		if !reflect.DeepEqual(c.Totals, wantTotals) {
+			t.Errorf("workers %d: totals\n%v\nwant\n%v", workers, c.Totals, wantTotals)
+		}
+	}
+}
