@@ -308,13 +308,16 @@ func (s *Mem) Put(ctx context.Context, ref Ref, digest string, attempt int, c Ch
 		s.notify(b.sum.Ref)
 		return s.claim(b, u), nil
 	}
-	results := c.Results
-	c.Results = nil
+	results, given := c.Results, c.Given
+	c.Results, c.Given = nil, false
 	*cur = c
 	cur.Deliveries = 1
 	s.finished(b)
 	if len(results) > 0 {
-		b.results[c.Index] = bytes.Clone(results)
+		if !given {
+			results = bytes.Clone(results)
+		}
+		b.results[c.Index] = results
 		b.bytes += int64(len(results))
 		s.bytes += int64(len(results))
 		s.sweep() // within MaxBytes again, older batches first

@@ -102,3 +102,35 @@ func TestMemKeepsTheLastBatchOverMaxBytes(t *testing.T) {
 		t.Error("B1 kept past MaxBytes after B2 finished")
 	}
 }
+
+// runWriter records the one Write a store's WriteResults makes.
+type runWriter struct{ p []byte }
+
+func (w *runWriter) Write(p []byte) (int, error) { w.p = p; return len(p), nil }
+
+// TestMemKeepsGivenResults: results given with the chunk (Chunk.Given)
+// are kept as they are, not copied; others are copied.
+func TestMemKeepsGivenResults(t *testing.T) {
+	s := store.NewMem(store.MemOptions{})
+	ctx := context.Background()
+	for _, given := range []bool{true, false} {
+		ref := store.Ref{ID: "B"}
+		if given {
+			ref.ID = "G"
+		}
+		if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0}}); err != nil {
+			t.Fatal(err)
+		}
+		results := []byte(`{"id":"T1","npv":1}`)
+		if _, err := s.Put(ctx, ref, "d", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Trades: 1, Results: results, Given: given}); err != nil {
+			t.Fatal(err)
+		}
+		var w runWriter
+		if err := s.WriteResults(ctx, ref, 1, 0, &w); err != nil {
+			t.Fatal(err)
+		}
+		if string(w.p) != string(results) || (&w.p[0] == &results[0]) != given {
+			t.Errorf("given %v: results %q kept as they are: %v", given, w.p, &w.p[0] == &results[0])
+		}
+	}
+}

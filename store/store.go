@@ -182,8 +182,13 @@ type Chunk struct {
 	Index int        `json:"index"`
 	State ChunkState `json:"state"`
 	// Results holds the chunk's results as batch.AppendResults encodes
-	// them (ChunkPriced); a Summary leaves it empty.
+	// them (ChunkPriced); a Summary leaves it empty. Put copies them,
+	// unless Given.
 	Results []byte `json:"-"`
+	// Given says Results are given away with the chunk: nothing changes
+	// them after Put, which may keep them as they are (an event's data
+	// that came from this process, host.DataGiven).
+	Given bool `json:"-"`
 	// Trades counts the chunk's results; Failed those with an error.
 	Trades int `json:"trades,omitempty"`
 	Failed int `json:"failed,omitempty"`

@@ -269,6 +269,7 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		Index:       c.Index,
 		State:       store.ChunkPriced,
 		Results:     encoded,
+		Given:       host.DataGiven(ctx), // kept as it is, not copied
 		Trades:      len(sc.IDs),
 		Failed:      failed,
 		Totals:      c.Totals,

@@ -193,6 +193,17 @@ func truncate(s string) string {
 	return s[:200] + "..."
 }
 
+// DataGiven reports whether the event Events handles in ctx holds data a
+// sender in this process gave (events.OwnedData): bytes nothing changes
+// after, which the handler may keep past its return, unlike a request's
+// body read into a buffer that the next request reuses.
+func DataGiven(ctx context.Context) bool {
+	given, _ := ctx.Value(dataGivenKey{}).(bool)
+	return given
+}
+
+type dataGivenKey struct{}
+
 // WriteEvent writes e as the response, in binary mode, with the given status.
 func WriteEvent(ctx context.Context, w http.ResponseWriter, e *event.Event, status int) error {
 	return cehttp.WriteResponseWriter(ctx, binding.ToMessage(e), status, w)
@@ -216,6 +227,10 @@ func Events(h Handler, log zerolog.Logger) http.Handler {
 		}
 		// The event's data is read into a pooled buffer, given back once
 		// the event is handled and answered: a handler keeps none of it.
+		// Bytes from a sender in this process are taken as they are, and
+		// nothing changes them after: those a handler may keep
+		// (DataGiven).
+		_, given := r.Body.(events.OwnedData)
 		e, release, err := ReadEvent(w, r, 0)
 		defer release()
 		if err != nil {
@@ -224,7 +239,11 @@ func Events(h Handler, log zerolog.Logger) http.Handler {
 			return
 		}
 		tp, _ := e.Extensions()[events.ExtTraceParent].(string)
-		reply, err := h.Handle(WithTraceParent(r.Context(), tp), *e)
+		ctx := WithTraceParent(r.Context(), tp)
+		if given {
+			ctx = context.WithValue(ctx, dataGivenKey{}, true)
+		}
+		reply, err := h.Handle(ctx, *e)
 		if err != nil {
 			ev := log.Error()
 			if Status(err) < 500 {

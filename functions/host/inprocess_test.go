@@ -128,8 +128,9 @@ func TestInProcessBodyOwned(t *testing.T) {
 // 413.
 func TestInProcessEventNotCopied(t *testing.T) {
 	var got []byte
+	var given bool
 	h := host.Events(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
-		got = e.Data()
+		got, given = e.Data(), host.DataGiven(ctx)
 		return nil, nil
 	}), zerolog.Nop())
 	mux := http.NewServeMux()
@@ -150,8 +151,18 @@ func TestInProcessEventNotCopied(t *testing.T) {
 	if err := host.NewSender("http://internal:1/fn", host.SenderOptions{Client: client, Retries: -1}).Send(context.Background(), e); err != nil {
 		t.Fatal(err)
 	}
-	if string(got) != string(e.Data()) || &got[0] != &e.Data()[0] {
-		t.Errorf("the handler's data %q is not the sender's own bytes", got)
+	if string(got) != string(e.Data()) || &got[0] != &e.Data()[0] || !given {
+		t.Errorf("the handler's data %q is not the sender's own bytes, given to it (DataGiven %v)", got, given)
+	}
+	// Over a network the data is a request's body, read into a buffer
+	// the next request reuses: not given.
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	if err := host.NewSender(srv.URL+"/fn", host.SenderOptions{Retries: -1}).Send(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != string(e.Data()) || given {
+		t.Errorf("over a network: data %q, DataGiven %v, want the data not given", got, given)
 	}
 	err := host.NewSender("http://internal:1/small", host.SenderOptions{Client: client, Retries: -1}).Send(context.Background(), e)
 	if host.Status(err) != http.StatusRequestEntityTooLarge {
