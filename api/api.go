@@ -132,9 +132,10 @@ type ChunkTiming struct {
 	// on the chunk: ingress's split and send, the broker's queue and its
 	// retries (with their back-off), a pricer's cold start.
 	QueuedSeconds *float64 `json:"queuedSeconds,omitempty"`
-	// RequestedAt is when ingress sent the chunk (by its clock): what
+	// RequestedAt is when ingress made the chunk's event to send it (by
+	// its clock; a group of 2*SendLimit chunks is made, then sent): what
 	// comes before is its split, what comes after until DeliveredAt the
-	// broker's queue, its retries and a cold start.
+	// send, the broker's queue, its retries and a cold start.
 	RequestedAt *time.Time `json:"requestedAt,omitempty"`
 	DeliveredAt *time.Time `json:"deliveredAt,omitempty"`
 	PricedAt    *time.Time `json:"pricedAt,omitempty"`

@@ -19,8 +19,11 @@ import (
 const encodeBlock = 512
 
 // blockPool keeps PriceBlocks' blocks between calls: a pricer prices
-// chunk after chunk.
+// chunk after chunk. A block whose encoding took more than maxPooledBlock
+// bytes is not kept.
 var blockPool = sync.Pool{New: func() any { return new(PricedBlock) }}
+
+const maxPooledBlock = 1 << 20
 
 // PriceTo prices b as Price does and writes the results document to w,
 // byte for byte what Price's Results.MarshalJSON and a newline are. The
@@ -124,7 +127,12 @@ func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming,
 		for {
 			select {
 			case b := <-free:
-				blockPool.Put(b)
+				// Without the results' strings, and not kept when a
+				// block's results took much room.
+				if cap(b.Encoded) <= maxPooledBlock {
+					clear(b.Results[:cap(b.Results)])
+					blockPool.Put(b)
+				}
 			default:
 				return
 			}
@@ -159,7 +167,7 @@ func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming,
 					return // ended: use's loop stops on ctx too
 				}
 				if size == 0 {
-					size = resultsSize(b.Results)
+					size = ResultsSize(b.Results)
 				}
 				var err error
 				if cap(b.Encoded) < size+size/8 {

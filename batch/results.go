@@ -147,7 +147,7 @@ func (r *TradeResult) UnmarshalJSON(data []byte) error {
 // MarshalJSON writes the document with one result per line, so that large
 // result sets stay readable and diffable.
 func (rs Results) MarshalJSON() ([]byte, error) {
-	b := appendResultsHead(make([]byte, 0, resultsSize(rs.Results)), rs.BatchID)
+	b := appendResultsHead(make([]byte, 0, ResultsSize(rs.Results)), rs.BatchID)
 	b, err := AppendResults(b, rs.Results)
 	if err != nil {
 		return nil, err
@@ -170,9 +170,9 @@ func appendResultsHead(b []byte, id string) []byte {
 	return append(b, `,"results":[`...)
 }
 
-// resultsSize estimates the bytes of the results document of rs from its
+// ResultsSize estimates the bytes of the results document of rs from its
 // first result, so that the document is written into one allocation.
-func resultsSize(rs []TradeResult) int {
+func ResultsSize(rs []TradeResult) int {
 	if len(rs) == 0 {
 		return 64
 	}

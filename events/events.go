@@ -171,7 +171,7 @@ func (c *ChunkPriced) ScanResults() (batch.ResultsScan, error) {
 // their sums; underlyings[k] is the underlying of result k
 // (batch.Batch.Underlyings).
 func (c *ChunkPriced) SetResults(rs []batch.TradeResult, underlyings []string) error {
-	buf, err := batch.AppendResultsArray(NewResultsBuffer(len(rs)), rs)
+	buf, err := batch.AppendResultsArray(NewResultsBuffer(batch.ResultsSize(rs)), rs)
 	if err != nil {
 		return fmt.Errorf("events: chunk %d of batch %s: %w", c.Index, c.BatchID, err)
 	}
@@ -179,11 +179,13 @@ func (c *ChunkPriced) SetResults(rs []batch.TradeResult, underlyings []string) e
 	return nil
 }
 
-// NewResultsBuffer returns a buffer for about n results, to append a
-// chunk's results array to (batch.AppendResultsArray's form) for
-// SetEncodedResults: it is empty but for the room left before the results.
-func NewResultsBuffer(n int) []byte {
-	return make([]byte, resultsHeadRoom, resultsHeadRoom+64+n*192+1)
+// NewResultsBuffer returns a buffer for a chunk's results array of about
+// size bytes (batch.AppendResultsArray's form; batch.ResultsSize
+// estimates it) for SetEncodedResults: it is empty but for the room left
+// before the results. Its size matters: the data of an event made in this
+// process travels as it is, and a store may keep it (store.Chunk.Given).
+func NewResultsBuffer(size int) []byte {
+	return make([]byte, resultsHeadRoom, resultsHeadRoom+size+1)
 }
 
 // SetEncodedResults sets the chunk's results to the array appended to buf,

@@ -109,7 +109,8 @@ type inProcessWriter struct {
 	code   int
 	body   []byte
 	// given is bytes the handler gave away (a reply's data, Handler): a
-	// body written as exactly these bytes in one Write is kept as it is.
+	// body written as exactly these bytes in one Write is kept as it is,
+	// unless their array has much room to spare.
 	given []byte
 }
 
@@ -125,7 +126,10 @@ func (w *inProcessWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
-	if w.body == nil && len(b) > 0 && len(b) == len(w.given) && &b[0] == &w.given[0] {
+	// Not when its array is much larger than the body: what the body
+	// holds may be kept (a store's results, store.Chunk.Given) and would
+	// keep it all.
+	if w.body == nil && len(b) > 0 && len(b) == len(w.given) && &b[0] == &w.given[0] && cap(b)-len(b) <= len(b)/8 {
 		w.body, w.given = b, nil
 		return len(b), nil
 	}

@@ -8,6 +8,7 @@
 package ingress
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -290,48 +291,51 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		f.abandon(ctx, rec, claim.Attempt, 0, len(offsets), err)
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: telling the aggregator: %w", b.ID, err)
 	}
-	// Every chunk's event is made before any is sent, on every core: made
-	// while the first chunks are priced, the last ones waited for cores
-	// behind the pricers (a 100,000-trade batch's last chunk went out
-	// 50-130 ms after its first, and the batch ended that much later).
-	// The events hold the trades' JSON, which the body holds anyway, and
-	// which the broker would queue.
+	// The chunks' events are made a group at a time, on every core, and
+	// then sent: made one by one while the first chunks were priced, the
+	// last ones waited for cores behind the pricers (a 100,000-trade
+	// batch's last chunk went out 50-130 ms after its first, and the batch
+	// ended that much later). A group is 2*SendLimit chunks, so that the
+	// events held at once stay bounded.
+	group := 2 * f.opt.SendLimit
 	chunkEvents := make([]event.Event, len(plan))
-	var made errgroup.Group
-	made.SetLimit(runtime.GOMAXPROCS(0))
-	for i, spec := range plan {
-		made.Go(func() error {
-			var err error
-			chunkEvents[i], err = f.chunkEvent(b, claim.Attempt, i, len(offsets), spec, rec.Digest, s.TraceParent, s.Tenant)
-			return err
-		})
-	}
-	if err := made.Wait(); err != nil {
-		log.Error().Err(err).Msg("chunk.requested not made: batch refused")
-		f.abandon(ctx, rec, claim.Attempt, 0, len(offsets), err)
-		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: making its chunks: %w", b.ID, err)
-	}
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(f.opt.SendLimit)
 	sent := make([]bool, len(offsets))
-	for i, spec := range plan {
-		lo, hi := spec.Lo, spec.Hi
-		g.Go(func() error {
-			e := chunkEvents[i]
-			chunkEvents[i] = event.Event{} // the broker has it now
-			if err := f.opt.Sender.Send(gctx, e); err != nil {
-				if !errors.Is(err, context.Canceled) { // not just another chunk's failure
-					log.Error().Err(err).Int("chunk", i).Msg("chunk.requested not sent")
+	var errMade error
+	for first := 0; first < len(plan) && gctx.Err() == nil; first += group {
+		var made errgroup.Group
+		made.SetLimit(runtime.GOMAXPROCS(0))
+		for i := first; i < min(first+group, len(plan)); i++ {
+			made.Go(func() error {
+				var err error
+				chunkEvents[i], err = f.chunkEvent(b, claim.Attempt, i, len(offsets), plan[i], rec.Digest, s.TraceParent, s.Tenant)
+				return err
+			})
+		}
+		if errMade = made.Wait(); errMade != nil {
+			log.Error().Err(errMade).Msg("chunk.requested not made")
+			break
+		}
+		for i := first; i < min(first+group, len(plan)); i++ {
+			lo, hi := plan[i].Lo, plan[i].Hi
+			g.Go(func() error {
+				e := chunkEvents[i]
+				chunkEvents[i] = event.Event{} // the broker has it now
+				if err := f.opt.Sender.Send(gctx, e); err != nil {
+					if !errors.Is(err, context.Canceled) { // not just another chunk's failure
+						log.Error().Err(err).Int("chunk", i).Msg("chunk.requested not sent")
+					}
+					return fmt.Errorf("chunk %d: %w", i, err)
 				}
-				return fmt.Errorf("chunk %d: %w", i, err)
-			}
-			sent[i] = true
-			f.metrics.chunks.WithLabelValues("sent").Inc()
-			log.Debug().Int("chunk", i).Int("trades", hi-lo).Msg("chunk sent")
-			return nil
-		})
+				sent[i] = true
+				f.metrics.chunks.WithLabelValues("sent").Inc()
+				log.Debug().Int("chunk", i).Int("trades", hi-lo).Msg("chunk sent")
+				return nil
+			})
+		}
 	}
-	if err := g.Wait(); err != nil {
+	if err := cmp.Or(g.Wait(), errMade); err != nil {
 		for i := range offsets {
 			if !sent[i] {
 				f.abandon(ctx, rec, claim.Attempt, i, i+1, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -182,14 +183,21 @@ func (m *metrics) price(ctx context.Context, job *batch.Job, types []string, wor
 	return out, nil
 }
 
-// tally counts the outcomes of a chunk's trades by type (record).
+// failClasses are the failure classes, in the order tally counts them.
+var failClasses = [...]string{failTerms, failMarketData, failNotFinite, failInternal}
+
+// tally counts the outcomes of a chunk's trades by type, recorded once
+// the chunk is priced (record): a chunk cut short (and priced again) is
+// not counted.
 type tally struct {
 	m              *metrics
 	priced, failed []int
+	classes        [][len(failClasses)]int // failed by type and class
 }
 
 func (m *metrics) tally() *tally {
-	return &tally{m: m, priced: make([]int, len(m.names)), failed: make([]int, len(m.names))}
+	n := len(m.names)
+	return &tally{m: m, priced: make([]int, n), failed: make([]int, n), classes: make([][len(failClasses)]int, n)}
 }
 
 // add counts results, of trades of types types.
@@ -198,7 +206,7 @@ func (t *tally) add(results []batch.TradeResult, types []string) {
 		k := t.m.typeIndex(types[i])
 		if msg := results[i].Error; msg != "" {
 			t.failed[k]++
-			t.m.failures.WithLabelValues(t.m.names[k], failureClass(msg)).Inc()
+			t.classes[k][slices.Index(failClasses[:], failureClass(msg))]++
 			continue
 		}
 		t.priced[k]++
@@ -214,9 +222,14 @@ func (t *tally) failures() int {
 	return n
 }
 
-// record adds the counts to the trades metric.
+// record adds the counts to the trades and failures metrics.
 func (t *tally) record() {
 	for k, name := range t.m.names {
+		for c, n := range t.classes[k] {
+			if n > 0 {
+				t.m.failures.WithLabelValues(name, failClasses[c]).Add(float64(n))
+			}
+		}
 		if t.priced[k] > 0 {
 			t.m.trades.WithLabelValues(name, "priced").Add(float64(t.priced[k]))
 		}
@@ -244,19 +257,23 @@ func (t *timer) timed(lo, hi int, took time.Duration) {
 }
 
 // priceEncoded prices every trade of job as price does and returns the
-// chunk's results array encoded into an events.NewResultsBuffer, their
+// chunk's results array encoded into an events.NewResultsBuffer (sized by
+// the first block's bytes a trade), their
 // totals (batch.ChunkTotals; underlyings[i] is trade i's) and their
 // outcomes counted. The trades are priced and encoded in blocks on every
 // core (batch.Job.PriceBlocks): the results are never all in memory as
 // TradeResults.
 func (m *metrics) priceEncoded(ctx context.Context, job *batch.Job, types, underlyings []string, workers int) ([]byte, map[string]map[string]float64, *tally, error) {
-	buf := append(events.NewResultsBuffer(job.Len()), '[')
+	var buf []byte // made at the first block, sized by its bytes a trade
 	var totals batch.ChunkTotaler
 	counts := m.tally()
 	tm := &timer{m: m, types: types, busy: make([]time.Duration, len(m.names))}
 	first := true
 	err := job.PriceBlocks(ctx, batch.Options{Workers: workers}, &batch.BlockTiming{Types: types, Timed: tm.timed}, func(b *batch.PricedBlock) error {
-		if !first {
+		if first {
+			perTrade := len(b.Encoded) / max(len(b.Results), 1)
+			buf = append(events.NewResultsBuffer(64+len(b.Encoded)+(job.Len()-len(b.Results))*(perTrade+2)*9/8), '[')
+		} else {
 			buf = append(buf, ',')
 		}
 		first = false
@@ -280,6 +297,9 @@ func (m *metrics) priceEncoded(ctx context.Context, job *batch.Job, types, under
 			return nil, nil, nil, fmt.Errorf("pricer: pricing batch %s: %w", job.ID, ctx.Err())
 		}
 		return nil, nil, nil, fmt.Errorf("pricer: pricing batch %s: %w", job.ID, err)
+	}
+	if buf == nil { // no trades
+		buf = append(events.NewResultsBuffer(64), '[')
 	}
 	return append(buf, "\n]"...), totals.Totals(), counts, nil
 }

@@ -3,13 +3,16 @@ package pricer
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/host"
 )
 
 // A chunk of several trade types: ACME's market data is unusable (a
@@ -139,5 +142,42 @@ func TestFailureClass(t *testing.T) {
 		if got := failureClass(c.msg); got != c.want {
 			t.Errorf("failureClass(%q) = %s, want %s", c.msg, got, c.want)
 		}
+	}
+}
+
+// TestCutChunkNotCounted: a chunk whose request ends while it is priced
+// (the broker sends it again) counts none of its trades' failures: they
+// are counted when the chunk is priced, once.
+func TestCutChunkNotCounted(t *testing.T) {
+	data, err := batch.Sample(batch.SampleSpec{Type: "american", N: 40000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, tr := range doc["trades"].([]any)[:1024] {
+		tr.(map[string]any)["strike"] = -5 // fails at once
+	}
+	data, _ = json.Marshal(doc)
+	reg := prometheus.NewRegistry()
+	f := New(Options{Workers: 2, Registerer: reg})
+	e := cloudevents.NewEvent()
+	e.SetType(events.TypeChunkRequested)
+	e.SetSource("/test")
+	e.SetID("b1/chunk/0")
+	if err := e.SetData(cloudevents.ApplicationJSON, []byte(`{"batchId":"b1","index":0,"chunks":1,"offset":0,"batch":`+string(data)+`}`)); err != nil {
+		t.Fatal(err)
+	}
+	// 40,000 Americans take seconds: the first blocks, the failed trades,
+	// are done when the request ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	if _, err := f.Handle(ctx, e); host.Status(err) != http.StatusServiceUnavailable {
+		t.Fatalf("cut chunk: %v, want a 503 the broker retries", err)
+	}
+	if n, _ := counter(t, reg, "pricefn_pricer_trade_failures_total", map[string]string{"type": "american", "reason": failTerms}); n != 0 {
+		t.Errorf("%v failures counted for a chunk cut short", n)
 	}
 }
