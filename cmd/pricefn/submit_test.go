@@ -264,7 +264,8 @@ func TestSubmitFallsBackFromCutStream(t *testing.T) {
 }
 
 // TestSubmitShowsResultsArriving: while a streamed document arrives,
-// submit's progress line counts the results in.
+// submit's progress line counts the results in, with the chunks done
+// (from the status: an early chunk holds the results back).
 func TestSubmitShowsResultsArriving(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
@@ -285,7 +286,7 @@ func TestSubmitShowsResultsArriving(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "b.json")
 	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"},{"id":"T2"},{"id":"T3"}]}`), 0o644)
 	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, "--heartbeat", "50ms", "--out", filepath.Join(t.TempDir(), "r.json"), file)
-	if code != 0 || !strings.Contains(stderr, "] results arriving: 2 of 3 trades\n") {
-		t.Fatalf("exit %d, stderr %q, want the results counted as they arrive", code, stderr)
+	if code != 0 || !strings.Contains(stderr, "] completed: 2 of 2 chunks done, results arriving: 2 of 3 trades\n") {
+		t.Fatalf("exit %d, stderr %q, want the chunks done and the results counted as they arrive", code, stderr)
 	}
 }

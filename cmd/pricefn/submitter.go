@@ -155,9 +155,26 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 	wait := min(2*time.Second, s.heartbeat)
 	streaming := s.stream != nil
 	if streaming && s.progress != io.Discard {
+		// The results arrive in input order: the chunks done, from the
+		// status (asked every wait at most), say more while an early chunk
+		// holds them back.
+		var st *api.Status
+		var asked time.Time
 		s.stream.tick = min(time.Second, s.heartbeat)
 		s.stream.progress = func(n int) {
-			p.show(fmt.Sprintf("results arriving: %d of %s", n, plural(len(s.stream.want), "trade")))
+			if time.Since(asked) >= wait {
+				asked = time.Now()
+				sctx, cancel := context.WithTimeout(ctx, wait)
+				if got, err := s.getStatus(sctx, statusURL); err == nil {
+					st = got
+				}
+				cancel()
+			}
+			line := fmt.Sprintf("results arriving: %d of %s", n, plural(len(s.stream.want), "trade"))
+			if st != nil {
+				line = fmt.Sprintf("%s: %d of %s done, %s", st.State, st.ChunksDone, plural(st.Chunks, "chunk"), line)
+			}
+			p.show(line)
 		}
 	}
 	for {
