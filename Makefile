@@ -50,7 +50,7 @@ unit:
 RACE_PKGS = $$($(GO) list ./... | grep -v -e '/pricing$$' -e '/pricing/' -e '/batch$$')
 race:
 	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
-	$(GO) test -race -count=1 -run 'TestPriceConcurrent|TestPriceCancelled|TestDecodePlanParallel|TestResultsCheck' ./batch/
+	$(GO) test -race -count=1 -run 'TestPriceConcurrent|TestPriceCancelled|TestDecodePlanParallel|TestResultsCheck|TestReleaseReusesTrades' ./batch/
 	$(GO) test -count=1 -timeout 20m ./pricing/... ./batch/
 
 # Fuzz targets (package:Target), corpus in each package's testdata/fuzz.

@@ -27,6 +27,8 @@ type Batch struct {
 	// Scenarios holds the batch's scenarios, risk and scenarioDetail
 	// (wire format section 1c), read and written as top-level fields.
 	Scenarios ScenarioRun `json:"-"`
+	// array is the array of Trades when newTrades made it, for Release.
+	array []Trade
 }
 
 // MarketData is the market section of a batch.

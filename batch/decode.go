@@ -384,7 +384,8 @@ func (d *decoder) trades(b *Batch) error {
 	}
 	// About 100 bytes a trade: one allocation for most batches (the
 	// second half's trades are copied in when taken).
-	trades := make([]Trade, 0, min((len(s.data)-s.pos)/100+1, 1<<20))
+	trades := newTrades(min((len(s.data)-s.pos)/100+1, 1<<20))
+	array := trades
 	err := s.array(func(i int) error {
 		if i >= MaxTrades {
 			return batchErr("trades", "has more than the limit of %d trades", MaxTrades)
@@ -393,6 +394,7 @@ func (d *decoder) trades(b *Batch) error {
 		if second != nil && s.pos >= second.seam {
 			if rest, ok := second.take(s.pos, len(trades)); ok {
 				trades = append(trades, rest...)
+				second.release()
 				s.pos = second.end // the list's closing bracket
 				return nil
 			}
@@ -407,6 +409,9 @@ func (d *decoder) trades(b *Batch) error {
 		return nil
 	})
 	b.Trades = trades
+	if sameArray(trades, array) {
+		b.array = array
+	}
 	if err != nil {
 		return err
 	}

@@ -27,7 +27,8 @@ type tradesHalf struct {
 	done   sync.WaitGroup
 	stop   atomic.Bool // the first read will not take the second's trades
 	trades []Trade
-	end    int // the offset of the list's closing bracket
+	array  []Trade // the array newTrades gave trades
+	end    int     // the offset of the list's closing bracket
 	ok     bool
 }
 
@@ -55,7 +56,8 @@ func (d *decoder) readSecondHalf() *tradesHalf {
 func (h *tradesHalf) read(data []byte) {
 	d := decoder{s: scanner{data: data, pos: h.seam, in: newInterner()}, plan: true}
 	s := &d.s
-	h.trades = make([]Trade, 0, min((len(data)-h.seam)/100+1, 1<<20))
+	h.trades = newTrades(min((len(data)-h.seam)/100+1, 1<<20))
+	h.array = h.trades
 	for i := 0; i < MaxTrades && !h.stop.Load(); i++ {
 		t, err := d.tradeAt(s.peek(), i)
 		if err != nil {
@@ -87,6 +89,15 @@ func (h *tradesHalf) take(pos, n int) ([]Trade, bool) {
 		return nil, false
 	}
 	return h.trades, true
+}
+
+// release gives the second half's array back, once its trades are
+// copied (take).
+func (h *tradesHalf) release() {
+	if sameArray(h.trades, h.array) {
+		releaseTrades(h.array, len(h.trades))
+	}
+	h.trades, h.array = nil, nil
 }
 
 // wait waits for the second read to end.

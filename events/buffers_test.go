@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/pricefn/pricefn/internal/kept"
 )
 
 // TestBufferListKeepsAndTrims: buffers come back for the next reads, up to
 // the list's bound, and are dropped once unused for its keep time.
 func TestBufferListKeepsAndTrims(t *testing.T) {
-	l := bufferList{max: 3 << 20, keep: 50 * time.Millisecond}
+	l := bufferList{kept.List[*bytes.Buffer]{Max: 3 << 20, Keep: 50 * time.Millisecond, Size: (*bytes.Buffer).Cap}}
 	a, b := bytes.NewBuffer(make([]byte, 0, 2<<20)), bytes.NewBuffer(make([]byte, 0, 2<<20))
 	a.WriteString("left over")
 	l.put(a)
@@ -21,8 +23,8 @@ func TestBufferListKeepsAndTrims(t *testing.T) {
 		t.Fatal("an empty list gave a kept buffer")
 	}
 	l.put(bytes.NewBuffer(make([]byte, 0, maxPooledBuffer+1))) // too large to keep
-	if l.bytes != 0 || len(l.free) != 0 {
-		t.Fatalf("kept %d bytes in %d buffers, want none", l.bytes, len(l.free))
+	if n, kept := l.list.Kept(); kept != 0 || n != 0 {
+		t.Fatalf("kept %d bytes in %d buffers, want none", kept, n)
 	}
 	// A size is served by the smallest kept buffer with room for it,
 	// else by a new one of a power of two (alloc), or the largest kept
@@ -50,9 +52,7 @@ func TestBufferListKeepsAndTrims(t *testing.T) {
 	l.put(a)
 	deadline := time.Now().Add(2 * time.Second)
 	for {
-		l.mu.Lock()
-		n, kept := len(l.free), l.bytes
-		l.mu.Unlock()
+		n, kept := l.list.Kept()
 		if n == 0 && kept == 0 {
 			break
 		}

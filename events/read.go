@@ -6,13 +6,13 @@ import (
 	"io"
 	"math/bits"
 	"net/http"
-	"slices"
-	"sync"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+
+	"github.com/pricefn/pricefn/internal/kept"
 )
 
 // ReadData reads r to its end into a slice of its size. An event
@@ -157,31 +157,20 @@ func readPooled(r io.Reader, size int, declared int64) (data []byte, release fun
 const maxPooledBuffer = 32 << 20
 
 // buffers are the buffers kept for the next reads: at most keptBytes of
-// them, each dropped after keptFor unused. A sync.Pool would lose them at
-// every garbage collection, which a process reading megabytes of events
-// runs every few requests: each read would then grow a new buffer, every
-// doubling cleared and faulted in.
-var buffers = bufferList{max: keptBytes, keep: keptFor}
+// them, each dropped after keptFor unused (kept.List: a sync.Pool would
+// lose them at every garbage collection, which a process reading megabytes
+// of events runs every few requests: each read would then grow a new
+// buffer, every doubling cleared and faulted in).
+var buffers = bufferList{kept.List[*bytes.Buffer]{Max: keptBytes, Keep: keptFor, Size: (*bytes.Buffer).Cap}}
 
 const (
 	keptBytes = 64 << 20
 	keptFor   = 10 * time.Second
 )
 
-// bufferList is a bounded list of buffers to reuse.
+// bufferList is the list of buffers to reuse.
 type bufferList struct {
-	max  int
-	keep time.Duration
-
-	mu    sync.Mutex
-	free  []keptBuffer
-	bytes int
-	timer *time.Timer // drops the buffers unused for keep, while any is kept
-}
-
-type keptBuffer struct {
-	buf  *bytes.Buffer
-	used time.Time
+	list kept.List[*bytes.Buffer]
 }
 
 // get returns the smallest kept buffer with room for size bytes, or when
@@ -191,25 +180,7 @@ type keptBuffer struct {
 // the largest kept (it grows the least), or a new empty one. A small
 // body never takes the buffer a large one grew.
 func (l *bufferList) get(size int, alloc bool) *bytes.Buffer {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	best, largest := -1, -1
-	for i, k := range l.free {
-		c := k.buf.Cap()
-		if c >= size && (best < 0 || c < l.free[best].buf.Cap()) {
-			best = i
-		}
-		if largest < 0 || c > l.free[largest].buf.Cap() {
-			largest = i
-		}
-	}
-	if best < 0 && !alloc {
-		best = largest
-	}
-	if best >= 0 {
-		b := l.free[best].buf
-		l.free = slices.Delete(l.free, best, best+1)
-		l.bytes -= b.Cap()
+	if b, ok := l.list.Take(size, !alloc); ok {
 		return b
 	}
 	if size == 0 {
@@ -229,38 +200,7 @@ func (l *bufferList) put(buf *bytes.Buffer) {
 		return
 	}
 	buf.Reset()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.bytes+buf.Cap() > l.max {
-		return
-	}
-	l.free = append(l.free, keptBuffer{buf, time.Now()})
-	l.bytes += buf.Cap()
-	if l.timer == nil {
-		l.timer = time.AfterFunc(l.keep, l.trim)
-	}
-}
-
-// trim drops the buffers unused for keep: an idle process gives their
-// memory back.
-func (l *bufferList) trim() {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	cutoff := time.Now().Add(-l.keep)
-	kept := l.free[:0]
-	for _, k := range l.free {
-		if k.used.After(cutoff) {
-			kept = append(kept, k)
-		} else {
-			l.bytes -= k.buf.Cap()
-		}
-	}
-	clear(l.free[len(kept):])
-	l.free = kept
-	l.timer = nil
-	if len(l.free) > 0 {
-		l.timer = time.AfterFunc(l.keep, l.trim)
-	}
+	l.list.Put(buf)
 }
 
 // ToEvent is binding.ToEvent with the data of a binary-mode HTTP message

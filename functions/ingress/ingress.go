@@ -201,6 +201,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	if err != nil {
 		return nil, host.Errorf(http.StatusBadRequest, "ingress: %w", err)
 	}
+	defer b.Release() // its trades' memory serves the next batch
 	if b.ID, err = f.batchID(b.ID, s); err != nil {
 		return nil, err
 	}

@@ -68,6 +68,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		f.metrics.rejected.WithLabelValues(rejectMalformed).Inc()
 		return nil, host.Errorf(http.StatusBadRequest, "pricer: %w", err)
 	}
+	defer b.Release() // its trades' memory serves a next chunk
 	tp, _ := e.Extensions()[events.ExtTraceParent].(string)
 	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", c.Index).Str(events.ExtTraceParent, tp).Logger()
 	job, err := batch.Compile(b)
