@@ -207,23 +207,22 @@ func (j *Job) priceRange(ctx context.Context, lo, hi int, rs []TradeResult, timi
 			return false
 		}
 		end := min(i+block, hi)
-		if timing == nil {
-			for ; i < end; i++ {
-				j.priceOne(i, &rs[i-lo])
+		var start time.Time
+		if timing != nil {
+			for k := i + 1; k < end; k++ {
+				if timing.Types[k] != timing.Types[i] {
+					end = k
+					break
+				}
 			}
-			continue
+			start = time.Now()
 		}
-		for k := i + 1; k < end; k++ {
-			if timing.Types[k] != timing.Types[i] {
-				end = k
-				break
-			}
-		}
-		start := time.Now()
 		for k := i; k < end; k++ {
 			j.priceOne(k, &rs[k-lo])
 		}
-		timing.Timed(i, end, time.Since(start))
+		if timing != nil {
+			timing.Timed(i, end, time.Since(start))
+		}
 		i = end
 	}
 	return ctx.Err() == nil

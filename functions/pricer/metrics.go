@@ -3,11 +3,9 @@ package pricer
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -119,68 +117,48 @@ func (m *metrics) typeIndex(t string) int {
 	return len(m.names) - 1
 }
 
-// runLength bounds a run of trades timed together: the claim size of
-// batch.Job.Price, small enough to balance costly trades across workers.
-const runLength = 8
-
 // price prices every trade of job as job.Price does, workers trades at
-// once (0 means GOMAXPROCS), results in input order, and records the time
-// each trade type takes: trades are claimed in runs of at most runLength
-// consecutive trades of one type (types[i] is trade i's), each run timed
-// with two clock reads. It fails only if ctx ends first.
+// once (0 means GOMAXPROCS), results in input order, timed by type
+// (priceBlocks). It fails only if ctx ends first.
 func (m *metrics) price(ctx context.Context, job *batch.Job, types []string, workers int) ([]batch.TradeResult, error) {
-	n := job.Len()
-	var runs []int // start of each run; a run ends where the next begins
-	for i := range n {
-		if i == 0 || types[i] != types[i-1] || i-runs[len(runs)-1] == runLength {
-			runs = append(runs, i)
-		}
+	out := make([]batch.TradeResult, job.Len())
+	err := m.priceBlocks(ctx, job, types, workers, func(b *batch.PricedBlock) error {
+		copy(out[b.Lo:], b.Results)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	runs = append(runs, n)
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	workers = max(1, min(workers, len(runs)-1))
-	out := make([]batch.TradeResult, n)
+	return out, nil
+}
+
+// priceBlocks prices job's trades in blocks (batch.Job.PriceBlocks), each
+// handed to use in input order, and records the time each trade type
+// takes: runs of at most 8 consecutive trades of one type (types[i] is
+// trade i's), each timed with two clock reads.
+func (m *metrics) priceBlocks(ctx context.Context, job *batch.Job, types []string, workers int, use func(*batch.PricedBlock) error) error {
 	busy := make([]time.Duration, len(m.names))
 	var mu sync.Mutex
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			local := make([]time.Duration, len(m.names))
-			for ctx.Err() == nil {
-				r := int(next.Add(1)) - 1
-				if r >= len(runs)-1 {
-					break
-				}
-				lo, hi := runs[r], runs[r+1]
-				start := time.Now()
-				for i := lo; i < hi; i++ {
-					job.PriceTradeInto(i, &out[i])
-				}
-				d := time.Since(start)
-				k := m.typeIndex(types[lo])
-				local[k] += d
-				m.perTrade.WithLabelValues(m.names[k]).Observe(d.Seconds() / float64(hi-lo))
-			}
-			mu.Lock()
-			for k, d := range local {
-				busy[k] += d
-			}
-			mu.Unlock()
-		})
+	timed := func(lo, hi int, took time.Duration) {
+		k := m.typeIndex(types[lo])
+		m.perTrade.WithLabelValues(m.names[k]).Observe(took.Seconds() / float64(hi-lo))
+		mu.Lock()
+		busy[k] += took
+		mu.Unlock()
 	}
-	wg.Wait()
+	err := job.PriceBlocks(ctx, batch.Options{Workers: workers}, &batch.BlockTiming{Types: types, Timed: timed}, use)
 	for k, d := range busy {
 		if d > 0 {
 			m.busy.WithLabelValues(m.names[k]).Add(d.Seconds())
 		}
 	}
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("pricer: pricing batch %s: %w", job.ID, err)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return fmt.Errorf("pricer: pricing batch %s: %w", job.ID, err)
 	}
-	return out, nil
+	return nil
 }
 
 // failClasses are the failure classes, in the order tally counts them.
@@ -239,44 +217,23 @@ func (t *tally) record() {
 	}
 }
 
-// timer times runs of trades of one type for priceEncoded: their busy
-// time summed by type, and the time a trade took on average in each run.
-type timer struct {
-	m     *metrics
-	types []string
-	mu    sync.Mutex
-	busy  []time.Duration
-}
-
-func (t *timer) timed(lo, hi int, took time.Duration) {
-	k := t.m.typeIndex(t.types[lo])
-	t.m.perTrade.WithLabelValues(t.m.names[k]).Observe(took.Seconds() / float64(hi-lo))
-	t.mu.Lock()
-	t.busy[k] += took
-	t.mu.Unlock()
-}
-
 // priceEncoded prices every trade of job as price does and returns the
 // chunk's results array encoded into an events.NewResultsBuffer (sized by
-// the first block's bytes a trade), their
-// totals (batch.ChunkTotals; underlyings[i] is trade i's) and their
-// outcomes counted. The trades are priced and encoded in blocks on every
-// core (batch.Job.PriceBlocks): the results are never all in memory as
+// the first block's bytes a trade), their totals (batch.ChunkTotals;
+// underlyings[i] is trade i's) and their outcomes counted. The blocks go
+// into the array as they come: the results are never all in memory as
 // TradeResults.
 func (m *metrics) priceEncoded(ctx context.Context, job *batch.Job, types, underlyings []string, workers int) ([]byte, map[string]map[string]float64, *tally, error) {
 	var buf []byte // made at the first block, sized by its bytes a trade
 	var totals batch.ChunkTotaler
 	counts := m.tally()
-	tm := &timer{m: m, types: types, busy: make([]time.Duration, len(m.names))}
-	first := true
-	err := job.PriceBlocks(ctx, batch.Options{Workers: workers}, &batch.BlockTiming{Types: types, Timed: tm.timed}, func(b *batch.PricedBlock) error {
-		if first {
+	err := m.priceBlocks(ctx, job, types, workers, func(b *batch.PricedBlock) error {
+		if buf == nil {
 			perTrade := len(b.Encoded) / max(len(b.Results), 1)
 			buf = append(events.NewResultsBuffer(64+len(b.Encoded)+(job.Len()-len(b.Results))*(perTrade+2)*9/8), '[')
 		} else {
 			buf = append(buf, ',')
 		}
-		first = false
 		buf = append(buf, b.Encoded...)
 		hi := b.Lo + len(b.Results)
 		var us []string
@@ -287,16 +244,8 @@ func (m *metrics) priceEncoded(ctx context.Context, job *batch.Job, types, under
 		counts.add(b.Results, types[b.Lo:hi])
 		return nil
 	})
-	for k, d := range tm.busy {
-		if d > 0 {
-			m.busy.WithLabelValues(m.names[k]).Add(d.Seconds())
-		}
-	}
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, nil, nil, fmt.Errorf("pricer: pricing batch %s: %w", job.ID, ctx.Err())
-		}
-		return nil, nil, nil, fmt.Errorf("pricer: pricing batch %s: %w", job.ID, err)
+		return nil, nil, nil, err
 	}
 	if buf == nil { // no trades
 		buf = append(events.NewResultsBuffer(64), '[')

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pricefn/pricefn/batch"
@@ -31,6 +32,20 @@ const mixedChunk = `{"id":"b1","valuationDate":"2026-11-25","measures":["npv"],
  {"id":"A2","type":"american","underlying":"GOOD","right":"put","strike":110,"expiry":"2027-11-25"},
  {"id":"E5","type":"european","underlying":"GOOD","right":"call","strike":120,"expiry":"2027-11-25"},
  {"id":"X1","type":"nosuch"}]}`
+
+// onlyChunk is the chunk.requested event of batch b1's only chunk,
+// batchJSON.
+func onlyChunk(t *testing.T, batchJSON string) event.Event {
+	t.Helper()
+	e := cloudevents.NewEvent()
+	e.SetType(events.TypeChunkRequested)
+	e.SetSource("/test")
+	e.SetID("b1/chunk/0")
+	if err := e.SetData(cloudevents.ApplicationJSON, []byte(`{"batchId":"b1","index":0,"chunks":1,"offset":0,"batch":`+batchJSON+`}`)); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
 
 // counter returns the value of the series of name with exactly labels.
 func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) (float64, uint64) {
@@ -67,14 +82,7 @@ func counter(t *testing.T, reg *prometheus.Registry, name string, labels map[str
 func TestMetricsByTradeType(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	f := New(Options{Workers: 3, Registerer: reg})
-	e := cloudevents.NewEvent()
-	e.SetType(events.TypeChunkRequested)
-	e.SetSource("/test")
-	e.SetID("b1/chunk/0")
-	if err := e.SetData(cloudevents.ApplicationJSON, []byte(`{"batchId":"b1","index":0,"chunks":1,"offset":0,"batch":`+mixedChunk+`}`)); err != nil {
-		t.Fatal(err)
-	}
-	reply, err := f.Handle(context.Background(), e)
+	reply, err := f.Handle(context.Background(), onlyChunk(t, mixedChunk))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,13 +171,7 @@ func TestCutChunkNotCounted(t *testing.T) {
 	data, _ = json.Marshal(doc)
 	reg := prometheus.NewRegistry()
 	f := New(Options{Workers: 2, Registerer: reg})
-	e := cloudevents.NewEvent()
-	e.SetType(events.TypeChunkRequested)
-	e.SetSource("/test")
-	e.SetID("b1/chunk/0")
-	if err := e.SetData(cloudevents.ApplicationJSON, []byte(`{"batchId":"b1","index":0,"chunks":1,"offset":0,"batch":`+string(data)+`}`)); err != nil {
-		t.Fatal(err)
-	}
+	e := onlyChunk(t, string(data))
 	// 40,000 Americans take seconds: the first blocks, the failed trades,
 	// are done when the request ends.
 	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
