@@ -129,7 +129,7 @@ func CompileWith(b *Batch, e Engines) (*Job, error) {
 // trade's JSON costs far more than pricing a European, so a large batch
 // would otherwise spend most of its time here on one core.
 func compileTrades(trades []Trade, env *compileEnv, broken map[string]*Error) []compiled {
-	out := make([]compiled, len(trades))
+	out := faultIn(make([]compiled, len(trades)))
 	const span = 256 // trades per task: large enough to make scheduling free
 	var g errgroup.Group
 	g.SetLimit(runtime.GOMAXPROCS(0))

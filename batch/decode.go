@@ -450,7 +450,7 @@ func uniqueIDs(trades []Trade) error {
 	for size < 2*len(trades) {
 		size *= 2
 	}
-	set := make([]uint64, size)
+	set := faultIn(make([]uint64, size))
 	mask := uint64(size - 1)
 	seed := maphash.MakeSeed()
 	for i := range trades {
