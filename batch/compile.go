@@ -8,8 +8,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sync/errgroup"
+	"sync"
+	"sync/atomic"
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
@@ -125,29 +125,34 @@ func CompileWith(b *Batch, e Engines) (*Job, error) {
 	return j, nil
 }
 
-// compileTrades decodes every trade, spread over the cores: decoding a
-// trade's JSON costs far more than pricing a European, so a large batch
+// compileTrades compiles every trade, spread over the cores: checking a
+// trade's terms costs more than pricing a European, so a large batch
 // would otherwise spend most of its time here on one core.
 func compileTrades(trades []Trade, env *compileEnv, broken map[string]*Error) []compiled {
 	out := faultIn(make([]compiled, len(trades)))
-	const span = 256 // trades per task: large enough to make scheduling free
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
-	for lo := 0; lo < len(trades); lo += span {
-		hi := min(lo+span, len(trades))
-		g.Go(func() error {
-			for i := lo; i < hi; i++ {
-				out[i] = compileTrade(&trades[i], env, broken)
+	const span = 256 // trades a worker takes at a time: large enough to make sharing free
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), (len(trades)+span-1)/span) {
+		wg.Go(func() {
+			var sl slabs // this worker's compiled trades, a block at a time
+			for {
+				lo := int(next.Add(span)) - span
+				if lo >= len(trades) {
+					return
+				}
+				for i := lo; i < min(lo+span, len(trades)); i++ {
+					out[i] = compileTrade(&trades[i], env, broken, &sl)
+				}
 			}
-			return nil
 		})
 	}
-	g.Wait() // the tasks return no errors
+	wg.Wait()
 	return out
 }
 
 // compileTrade decodes one trade; any fault becomes the trade's error.
-func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error) compiled {
+func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error, sl *slabs) compiled {
 	c := compiled{id: t.ID, qty: 1}
 	fail := func(err error) compiled {
 		c.err = fmt.Errorf("trade %s: %w", t.ID, err)
@@ -187,7 +192,7 @@ func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error) compiled 
 		c.p = plannedTrade(p.cost(env.e))
 		return c
 	}
-	p, err := tt.compile(t.terms, env)
+	p, err := tt.compile(t.terms, env, sl)
 	if err != nil {
 		return fail(err)
 	}

@@ -141,6 +141,8 @@ type decoder struct {
 	// the previous trade had.
 	lastType  string
 	lastEntry tradeType
+	// wires holds the trades' wire forms, a block at a time.
+	wires slabs
 }
 
 // documentError words a fault of the document for the client.
@@ -559,7 +561,7 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 			return nil
 		}
 	}
-	t.terms, t.err = tt.decode(ms)
+	t.terms, t.err = tt.decode(ms, &d.wires)
 	return nil
 }
 

@@ -19,11 +19,12 @@ type tradeType interface {
 	// that they resolve and Subset carries what they name into a chunk.
 	refs() []marketRef
 	// decode reads the members of one trade's JSON object (Decode's one
-	// pass over it) strictly into the type's wire form.
-	decode(ms *members) (any, error)
+	// pass over it) strictly into the type's wire form, made in sl.
+	decode(ms *members, sl *slabs) (any, error)
 	// compile checks the wire form that decode returned against the
-	// valuation date and binds it to its engine and market under env.
-	compile(w any, env *compileEnv) (priceable, error)
+	// valuation date and binds it to its engine and market under env,
+	// the result made in sl.
+	compile(w any, env *compileEnv, sl *slabs) (priceable, error)
 	// plan reads of one trade's members only what its cost depends on
 	// (DecodePlan), and reports false when the type cannot be costed so
 	// (its cost needs all of its terms) or the members it reads are bad.
@@ -97,20 +98,21 @@ type wireForm[W any] interface {
 
 func (k *kind[W, PW, T]) refs() []marketRef { return k.fields }
 
-func (k *kind[W, PW, T]) decode(ms *members) (any, error) {
-	w := new(W)
+func (k *kind[W, PW, T]) decode(ms *members, sl *slabs) (any, error) {
+	w := newIn[W](sl)
 	if err := setMembers(PW(w), ms); err != nil {
 		return nil, err
 	}
 	return w, nil
 }
 
-func (k *kind[W, PW, T]) compile(w any, env *compileEnv) (priceable, error) {
+func (k *kind[W, PW, T]) compile(w any, env *compileEnv, sl *slabs) (priceable, error) {
 	t, err := k.terms(w.(*W), env.m.ValuationDate)
 	if err != nil {
 		return nil, err
 	}
-	b := &bound[T]{price: k.price, into: k.into, cost: k.cost, bind: k.bind, t: t, e: env.e}
+	b := newIn[bound[T]](sl)
+	*b = bound[T]{price: k.price, into: k.into, cost: k.cost, bind: k.bind, t: t, e: env.e}
 	if k.bind != nil {
 		k.bind(&b.t, env)
 	}
