@@ -497,7 +497,7 @@ func tradeField(i int) string {
 // then the terms of its type, whose faults fail the trade alone.
 func (d *decoder) trade(t *Trade, ms *members, i int) error {
 	var h tradeHeader
-	var id *string
+	var id string // "" when absent or null
 	for k := range ms.list {
 		m := &ms.list[k]
 		var err error
@@ -505,12 +505,13 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 		case "id":
 			switch v := ms.value(m); v.kind {
 			case kindString:
-				s := string(v.raw[1 : len(v.raw)-1]) // unique: not worth sharing
-				if !v.plain {
-					s = unquote(v.raw)
+				if v.plain {
+					id = d.s.in.text(v.raw[1 : len(v.raw)-1]) // unique: not worth sharing
+				} else {
+					id = unquote(v.raw)
 				}
-				id = &s
 			case kindNull:
+				id = ""
 			default:
 				err = &typeError{"id", "a string", v.kindName()}
 			}
@@ -529,13 +530,13 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 			return d.fieldError(tradeField(i), err)
 		}
 	}
-	if id == nil || *id == "" {
+	if id == "" {
 		return batchErr(tradeField(i)+".id", "is required (a non-empty string)")
 	}
 	if h.Type == "" {
-		return batchErr(tradeField(i)+".type", "is required for trade %q", *id)
+		return batchErr(tradeField(i)+".type", "is required for trade %q", id)
 	}
-	t.ID, t.Type, t.quantity = *id, h.Type, h.Quantity
+	t.ID, t.Type, t.quantity = id, h.Type, h.Quantity
 	// A trade of an unknown type names nothing: it fails alone (Compile).
 	tt := d.lastEntry
 	if h.Type != d.lastType || tt == nil {

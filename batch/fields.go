@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"unsafe"
 )
 
 // fieldSetter is a wire form that Decode fills member by member: setField
@@ -50,6 +51,29 @@ type interner struct {
 	// floats is the block the optional numbers' pointers point into
 	// (value.num): one allocation for hundreds of them, not one each.
 	floats []float64
+	// bytes is the block the strings made of the document point into
+	// (text): ids and the strings not yet held, some 8 KB at a time.
+	bytes []byte
+}
+
+// textBlock is the size of an interner's blocks of string bytes.
+const textBlock = 8 << 10
+
+// text returns body as a string held in in's current block of bytes: one
+// allocation for hundreds of strings, not one each. A block's bytes are
+// never written again once a string holds them: a full block is left to
+// its strings, and appending within its room writes past every one. A nil
+// interner allocates each string.
+func (in *interner) text(body []byte) string {
+	if in == nil || len(body) == 0 || len(body) > textBlock/16 {
+		return string(body)
+	}
+	if cap(in.bytes)-len(in.bytes) < len(body) {
+		in.bytes = make([]byte, 0, textBlock)
+	}
+	n := len(in.bytes)
+	in.bytes = append(in.bytes, body...)
+	return unsafe.String(&in.bytes[n], len(body))
 }
 
 // float returns a pointer to f, kept in in's current block of numbers.
@@ -84,7 +108,7 @@ func (in *interner) str(body []byte) string {
 	if *slot == string(body) {
 		return *slot
 	}
-	*slot = string(body)
+	*slot = in.text(body)
 	return *slot
 }
 

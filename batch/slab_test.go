@@ -46,10 +46,10 @@ func TestSlabs(t *testing.T) {
 	}
 }
 
-// TestDecodeAllocations: the wire forms come from slabs and compiled trades
-// too, so a European costs Decode its id and the strings the interner
-// does not hold yet (new expiry dates), and Compile none of its own. Each
-// was one more a trade.
+// TestDecodeAllocations: wire forms and compiled trades come from slabs,
+// ids and new strings from the interner's blocks of bytes, so Decode and
+// Compile allocate a few times a block, not once or more a trade. For
+// 2,000 Europeans they made 7,369 and 2,042 allocations.
 func TestDecodeAllocations(t *testing.T) {
 	doc, err := Sample(SampleSpec{Type: "european", N: 2000, Seed: 1})
 	if err != nil {
@@ -67,10 +67,7 @@ func TestDecodeAllocations(t *testing.T) {
 		}
 	})
 	t.Logf("Decode %.0f, Compile %.0f allocations for 2,000 trades", dec, comp)
-	if dec > 3*2000 {
-		t.Errorf("Decode made %.0f allocations for 2,000 trades, want under three a trade (it was 3.7)", dec)
-	}
-	if comp > 0.1*2000 {
-		t.Errorf("Compile made %.0f allocations for 2,000 trades, want a few a slab", comp)
+	if dec > 0.1*2000 || comp > 0.1*2000 {
+		t.Errorf("Decode made %.0f and Compile %.0f allocations for 2,000 trades, want a few a block of trades", dec, comp)
 	}
 }
