@@ -43,37 +43,51 @@ func (e *typeError) Error() string {
 
 // interner shares the strings a batch repeats (types, rights, names,
 // dates), so that 100,000 trades do not hold 100,000 copies of "call": a
-// direct-mapped cache of recent strings, cheaper than a map. It also holds
-// the optional numbers the wire forms point to, in blocks. One decoder
-// uses it, on one goroutine.
+// direct-mapped cache of recent strings, cheaper than a map. It also holds,
+// in blocks, the strings it makes and the optional numbers the wire forms
+// point to. One decoder uses it, on one goroutine.
 type interner struct {
 	slots [1 << 12]string
 	// floats is the block the optional numbers' pointers point into
 	// (value.num): one allocation for hundreds of them, not one each.
 	floats []float64
-	// bytes is the block the strings made of the document point into
-	// (text): ids and the strings not yet held, some 8 KB at a time.
-	bytes []byte
+	// texts holds the strings made of the document: ids and the
+	// strings not yet in slots.
+	texts texts
 }
 
-// textBlock is the size of an interner's blocks of string bytes.
-const textBlock = 8 << 10
-
-// text returns body as a string held in in's current block of bytes: one
-// allocation for hundreds of strings, not one each. A block's bytes are
-// never written again once a string holds them: a full block is left to
-// its strings, and appending within its room writes past every one. A nil
-// interner allocates each string.
+// text returns body as a string from in's blocks of bytes (texts); a nil
+// interner allocates it.
 func (in *interner) text(body []byte) string {
-	if in == nil || len(body) == 0 || len(body) > textBlock/16 {
+	if in == nil {
 		return string(body)
 	}
-	if cap(in.bytes)-len(in.bytes) < len(body) {
-		in.bytes = make([]byte, 0, textBlock)
+	return in.texts.text(body)
+}
+
+// texts makes strings of a document's bytes in blocks of some 8 KB: one
+// allocation for hundreds of strings (trade ids), not one each. A block's
+// bytes are never written again once a string holds them: a full block is
+// left to its strings, and appending within its room writes past every
+// one. The zero value is ready.
+type texts struct {
+	block []byte
+}
+
+// textBlock is the size of a block of texts.
+const textBlock = 8 << 10
+
+// text returns body as a string held in the current block.
+func (tx *texts) text(body []byte) string {
+	if len(body) == 0 || len(body) > textBlock/16 {
+		return string(body)
 	}
-	n := len(in.bytes)
-	in.bytes = append(in.bytes, body...)
-	return unsafe.String(&in.bytes[n], len(body))
+	if cap(tx.block)-len(tx.block) < len(body) {
+		tx.block = make([]byte, 0, textBlock)
+	}
+	n := len(tx.block)
+	tx.block = append(tx.block, body...)
+	return unsafe.String(&tx.block[n], len(body))
 }
 
 // float returns a pointer to f, kept in in's current block of numbers.

@@ -1,6 +1,8 @@
 package batch
 
 import (
+	"bytes"
+	"strconv"
 	"testing"
 )
 
@@ -69,5 +71,61 @@ func TestDecodeAllocations(t *testing.T) {
 	t.Logf("Decode %.0f, Compile %.0f allocations for 2,000 trades", dec, comp)
 	if dec > 0.1*2000 || comp > 0.1*2000 {
 		t.Errorf("Decode made %.0f and Compile %.0f allocations for 2,000 trades, want a few a block of trades", dec, comp)
+	}
+}
+
+// TestTexts: strings made in blocks keep their bytes while later ones
+// fill the block and the next, and the source's bytes change.
+func TestTexts(t *testing.T) {
+	var tx texts
+	src := make([]byte, 0, 64)
+	var got []string
+	for i := range 5000 { // some 30 KB: several blocks
+		src = strconv.AppendInt(src[:0], int64(i)*7919, 10)
+		got = append(got, tx.text(src))
+		clear(src)
+	}
+	for i, s := range got {
+		if want := strconv.Itoa(i * 7919); s != want {
+			t.Fatalf("string %d is %q, want %q", i, s, want)
+		}
+	}
+	long := bytes.Repeat([]byte("x"), textBlock)
+	if s := tx.text(long); s != string(long) {
+		t.Fatal("a long string changed")
+	}
+	if s := (*interner)(nil).text([]byte("id")); s != "id" {
+		t.Fatalf("nil interner: %q", s)
+	}
+}
+
+// TestTradeIDsAllocations: TradeIDs, which a client runs on the batch it
+// sends, makes its ids in blocks and its list once; it agrees with Decode.
+// It allocated once a trade and grew its list by doubling.
+func TestTradeIDsAllocations(t *testing.T) {
+	doc, err := Sample(SampleSpec{Type: "european", N: 5000, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	allocs := testing.AllocsPerRun(5, func() {
+		if ids, err = TradeIDs(doc); err != nil {
+			t.Fatal(err)
+		}
+	})
+	b, err := DecodeBytes(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != len(b.Trades) {
+		t.Fatalf("%d ids, %d trades", len(ids), len(b.Trades))
+	}
+	for i := range ids {
+		if ids[i] != b.Trades[i].ID {
+			t.Fatalf("id %d: %q, Decode %q", i, ids[i], b.Trades[i].ID)
+		}
+	}
+	if allocs > 50 {
+		t.Errorf("TradeIDs made %.0f allocations for 5,000 trades, want a few a block", allocs)
 	}
 }
