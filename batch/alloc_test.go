@@ -90,6 +90,14 @@ func TestTexts(t *testing.T) {
 			t.Fatalf("string %d is %q, want %q", i, s, want)
 		}
 	}
+	var small texts // a batch of a few trades holds a small block
+	if s := small.text([]byte("T1")); s != "T1" || cap(small.block) != textFirst {
+		t.Fatalf("first string %q in a block of %d bytes, want %d", s, cap(small.block), textFirst)
+	}
+	mid := bytes.Repeat([]byte("y"), 300) // more than the next block's room
+	if s := small.text(mid); s != string(mid) || cap(small.block) < len(mid) {
+		t.Fatalf("a %d-byte string in a block of %d", len(mid), cap(small.block))
+	}
 	long := bytes.Repeat([]byte("x"), textBlock)
 	if s := tx.text(long); s != string(long) {
 		t.Fatal("a long string changed")

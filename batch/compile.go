@@ -129,7 +129,7 @@ func CompileWith(b *Batch, e Engines) (*Job, error) {
 // trade's terms costs more than pricing a European, so a large batch
 // would otherwise spend most of its time here on one core.
 func compileTrades(trades []Trade, env *compileEnv, broken map[string]*Error) []compiled {
-	out := faultIn(make([]compiled, len(trades)))
+	out := makeFaulted[compiled](len(trades))
 	const span = 256 // trades a worker takes at a time: large enough to make sharing free
 	var next atomic.Int64
 	var wg sync.WaitGroup

@@ -452,7 +452,7 @@ func uniqueIDs(trades []Trade) error {
 	for size < 2*len(trades) {
 		size *= 2
 	}
-	set := faultIn(make([]uint64, size))
+	set := makeFaulted[uint64](size)
 	mask := uint64(size - 1)
 	seed := maphash.MakeSeed()
 	for i := range trades {

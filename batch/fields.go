@@ -65,17 +65,22 @@ func (in *interner) text(body []byte) string {
 	return in.texts.text(body)
 }
 
-// texts makes strings of a document's bytes in blocks of some 8 KB: one
-// allocation for hundreds of strings (trade ids), not one each. A block's
-// bytes are never written again once a string holds them: a full block is
-// left to its strings, and appending within its room writes past every
-// one. The zero value is ready.
+// texts makes strings of a document's bytes in blocks: one allocation for
+// hundreds of strings (trade ids), not one each. A block's bytes are never
+// written again once a string holds them: a full block is left to its
+// strings, and appending within its room writes past every one. The
+// blocks start small and double up to textBlock, so that a batch of a few
+// trades, whose ids a store may keep for an hour, holds little more than
+// their bytes. The zero value is ready.
 type texts struct {
 	block []byte
 }
 
-// textBlock is the size of a block of texts.
-const textBlock = 8 << 10
+// textBlock is the largest block of texts, textFirst the first.
+const (
+	textBlock = 8 << 10
+	textFirst = 64
+)
 
 // text returns body as a string held in the current block.
 func (tx *texts) text(body []byte) string {
@@ -83,7 +88,7 @@ func (tx *texts) text(body []byte) string {
 		return string(body)
 	}
 	if cap(tx.block)-len(tx.block) < len(body) {
-		tx.block = make([]byte, 0, textBlock)
+		tx.block = make([]byte, 0, max(min(2*cap(tx.block), textBlock), textFirst, len(body)))
 	}
 	n := len(tx.block)
 	tx.block = append(tx.block, body...)

@@ -1,7 +1,7 @@
 package batch
 
 // slab hands out new values of T from arrays made a block at a time, each
-// written before use (faultIn): one allocation for up to slabMax trades'
+// written before use (makeFaulted): one allocation for up to slabMax trades'
 // wire forms, or compiled forms, instead of one each. An array stays
 // alive while any of its values is referenced, so a slab serves values
 // that live and die together: one batch's trades.
@@ -19,7 +19,7 @@ const slabMax = 256
 func (s *slab[T]) new() *T {
 	if len(s.free) == 0 {
 		s.size = min(max(2*s.size, 1), slabMax)
-		s.free = faultIn(make([]T, s.size))
+		s.free = makeFaulted[T](s.size)
 	}
 	p := &s.free[0]
 	s.free = s.free[1:]

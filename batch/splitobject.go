@@ -110,7 +110,7 @@ func splitError(err error) error {
 // trades has none): what a client needs to match results to what it sent,
 // at a fraction of Decode's cost.
 func TradeIDs(doc []byte) ([]string, error) {
-	ids := make([]string, 0, min(len(doc)/100+1, 1<<20)) // about 100 bytes a trade
+	ids := make([]string, 0, min(len(doc)/100+1, 1<<16)) // about 100 bytes a trade; a document of market data grows it
 	var ms members
 	var tx texts // the ids' bytes, a block at a time
 	_, err := scanMember(doc, "trades", func(s *scanner) error {

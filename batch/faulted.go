@@ -2,8 +2,8 @@ package batch
 
 import "unsafe"
 
-// faultIn writes a zero byte to every page of the array of s, which the
-// caller has just made (so all zeros) and is about to fill over some
+// makeFaulted makes a []T of n zero values and writes a zero byte to every
+// page of its array, for a caller about to fill it over some
 // milliseconds. An array of more than a few pages comes fresh from the
 // operating system, mapped to nothing. Left so, the garbage collector's
 // first scan of it (it reads a pointerful array whole) or a
@@ -11,27 +11,30 @@ import "unsafe"
 // page to the kernel's shared zero page, and the caller's write to that
 // page then faults again to copy it, and flushes the page from the other
 // cores' TLBs: two faults and an interrupt of every core a page, where
-// writing first costs one fault (TestFaultInSparesZeroPages: 16,600
-// faults for a fresh 32 MB array scanned then filled, 38 after faultIn).
-// Decoding a batch's trades, its ids' hash set and compiling it make three
-// such arrays; pricefn price on 100,000 Europeans faulted 23,300 times,
-// now 20,400-21,800 (a collection that starts at the allocation of the
-// trades may still scan some of their pages first).
+// writing first costs one fault (TestMakeFaultedSparesZeroPages: 16,400
+// faults for a fresh 32 MB array scanned then filled, none after makeFaulted).
+// The ids' hash set of a decode and the compiled trades are such arrays,
+// sized exactly; a decode's []Trade is not faulted in: its room is an
+// estimate, up to twice what a batch of long trades uses, and written
+// pages would all be resident. pricefn price on 100,000 Europeans faulted
+// 22,900-23,800 times before, 21,000-21,300 with these and the slabs
+// (slab.go).
 //
 // The writes go through a byte view of the array: they store zeros where
 // zeros are, so they change no pointer the collector could miss, and a
 // typed clear would first read the array whole for the write barrier
 // while a collection runs (which a large allocation often starts).
-func faultIn[T any](s []T) []T {
-	n := uintptr(cap(s)) * unsafe.Sizeof(*new(T))
-	if n == 0 {
+func makeFaulted[T any](n int) []T {
+	s := make([]T, n) // all zeros: what the writes below store
+	size := uintptr(n) * unsafe.Sizeof(*new(T))
+	if size == 0 {
 		return s
 	}
-	mem := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s[:cap(s)]))), n)
-	for off := uintptr(0); off < n; off += pageBytes {
+	mem := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), size)
+	for off := uintptr(0); off < size; off += pageBytes {
 		mem[off] = 0
 	}
-	mem[n-1] = 0
+	mem[size-1] = 0
 	return s
 }
 
