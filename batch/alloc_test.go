@@ -30,8 +30,8 @@ func TestSlabs(t *testing.T) {
 		t.Fatalf("%d slabs for two types", len(s.list))
 	}
 	sl := s.list[0].(*slab[[3]int]) // the last used first
-	if sl.size != slabMax {
-		t.Errorf("the arrays grew to %d values, want %d", sl.size, slabMax)
+	if last := len(sl.arrays[len(sl.arrays)-1]); last != slabMax {
+		t.Errorf("the arrays grew to %d values, want %d", last, slabMax)
 	}
 	for p := range seen {
 		if p[1] != 0 || p[2] != 0 {
@@ -45,6 +45,29 @@ func TestSlabs(t *testing.T) {
 	}
 	if p := newIn[int](nil); p == nil || *p != 0 {
 		t.Fatal("no slabs: want a new zero value")
+	}
+
+	// Rewound, the slabs hand out the same memory again, zeroed, and make
+	// no more arrays for as many values.
+	arrays := len(sl.arrays)
+	first := map[*[3]int]bool{}
+	s.rewind()
+	for range 3 * slabMax {
+		p := newIn[[3]int](&s)
+		if *p != ([3]int{}) {
+			t.Fatalf("a rewound value is not zero: %v", *p)
+		}
+		if !seen[p] || first[p] {
+			t.Fatal("a rewound slab handed out new memory, or a value twice")
+		}
+		first[p] = true
+		p[2] = 1
+	}
+	if len(sl.arrays) != arrays {
+		t.Errorf("%d arrays after the rewind, %d before", len(sl.arrays), arrays)
+	}
+	if q := newIn[[3]int](&s); seen[q] || *q != ([3]int{}) {
+		t.Error("past the rewound values, want new zero memory")
 	}
 }
 

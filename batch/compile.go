@@ -23,8 +23,11 @@ type Job struct {
 	ID     string
 	Market pricing.Market
 	// Want is the set of measures the batch asked for.
-	Want    pricing.Measures
+	Want pricing.Measures
+	// trades are the compiled trades; a lazy job (CompileLazily) compiles
+	// them all only when a caller other than PriceBlocks needs them (all).
 	trades  []compiled
+	lazy    *lazyTrades
 	engines *Engines
 	// scen is the batch's scenarios compiled, nil without any.
 	scen *scenarioSet
@@ -55,7 +58,20 @@ func Compile(b *Batch) (*Job, error) { return CompileWith(b, Engines{}) }
 // fault: a bad valuation date, an unknown measure, market data that cannot
 // be read, a trade naming a curve or underlying the market lacks. A trade
 // whose own terms are bad does not fail the batch: it prices to its error.
-func CompileWith(b *Batch, e Engines) (*Job, error) {
+func CompileWith(b *Batch, e Engines) (*Job, error) { return compileJob(b, e, false) }
+
+// CompileLazily is CompileWith, its batch-level checks made, but each
+// trade compiled by the PriceBlocks worker that prices it, just before,
+// into memory that serves the worker's next block: the compiled trades of
+// a batch are never all in memory (a quarter of what pricing 100,000
+// Europeans held), and a trade's wire form is compiled, priced and
+// encoded while it is in the cache. The results are PriceBlocks' on a
+// CompileWith job, to the last bit. Price, Cost and the scenarios compile
+// every trade first, once. b must stay as it is (not released, its terms
+// not dropped) while the job is in use.
+func CompileLazily(b *Batch, e Engines) (*Job, error) { return compileJob(b, e, true) }
+
+func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 	asOf, err := dates.Parse(b.ValuationDate)
 	if err != nil {
 		return nil, batchErr("valuationDate", "%q is not a YYYY-MM-DD date", b.ValuationDate)
@@ -121,8 +137,39 @@ func CompileWith(b *Batch, e Engines) (*Job, error) {
 	if j.scen, err = compileScenarios(b, j); err != nil { // before the costly part
 		return nil, err
 	}
-	j.trades = compileTrades(b.Trades, env, broken)
+	if lazy {
+		j.lazy = &lazyTrades{src: b.Trades, env: env, broken: broken}
+	} else {
+		j.trades = compileTrades(b.Trades, env, broken)
+	}
 	return j, nil
+}
+
+// lazyTrades is what a lazy job compiles its trades from.
+type lazyTrades struct {
+	src    []Trade
+	env    *compileEnv
+	broken map[string]*Error
+	once   sync.Once // all
+}
+
+// block compiles trades [lo, hi) into cs (its room reused) and sl,
+// rewound first: the values of the block compiled before are dead.
+func (l *lazyTrades) block(lo, hi int, cs []compiled, sl *slabs) []compiled {
+	sl.rewind()
+	cs = cs[:0]
+	for i := lo; i < hi; i++ {
+		cs = append(cs, compileTrade(&l.src[i], l.env, l.broken, sl))
+	}
+	return cs
+}
+
+// all returns every trade compiled, compiling a lazy job's on first use.
+func (j *Job) all() []compiled {
+	if l := j.lazy; l != nil {
+		l.once.Do(func() { j.trades = compileTrades(l.src, l.env, l.broken) })
+	}
+	return j.trades
 }
 
 // compileTrades compiles every trade, spread over the cores: checking a
@@ -273,12 +320,17 @@ func keyList[V any](m map[string]V) string {
 }
 
 // Len returns the number of trades.
-func (j *Job) Len() int { return len(j.trades) }
+func (j *Job) Len() int {
+	if j.lazy != nil {
+		return len(j.lazy.src)
+	}
+	return len(j.trades)
+}
 
 // Cost estimates the time pricing trade i takes, in nanoseconds. A trade
 // that fails to compile costs almost nothing.
 func (j *Job) Cost(i int) float64 {
-	if c := j.trades[i]; c.p != nil {
+	if c := j.all()[i]; c.p != nil {
 		return c.p.costNS()
 	}
 	return 50

@@ -34,12 +34,13 @@ const block = 8
 // the market, never on scheduling, so the output is the same to the last bit
 // however the work is spread. Price fails only if ctx ends first.
 func (j *Job) Price(ctx context.Context, opt Options) ([]TradeResult, error) {
-	out := make([]TradeResult, len(j.trades))
+	trades := j.all()
+	out := make([]TradeResult, len(trades))
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	if n := (len(j.trades) + block - 1) / block; workers > n {
+	if n := (len(trades) + block - 1) / block; workers > n {
 		workers = max(n, 1)
 	}
 	var next atomic.Int64
@@ -51,11 +52,11 @@ func (j *Job) Price(ctx context.Context, opt Options) ([]TradeResult, error) {
 					return err
 				}
 				lo := int(next.Add(block)) - block
-				if lo >= len(j.trades) {
+				if lo >= len(trades) {
 					return nil
 				}
-				for i := lo; i < min(lo+block, len(j.trades)); i++ {
-					j.priceOne(i, &out[i])
+				for i := lo; i < min(lo+block, len(trades)); i++ {
+					j.priceOne(&trades[i], &out[i])
 				}
 			}
 		})
@@ -69,12 +70,11 @@ func (j *Job) Price(ctx context.Context, opt Options) ([]TradeResult, error) {
 // PriceTradeInto values trade i alone into tr, which must be zero: in
 // place (a result returned by value escaped to the heap, some 200 bytes a
 // trade, and was copied again into its slot).
-func (j *Job) PriceTradeInto(i int, tr *TradeResult) { j.priceOne(i, tr) }
+func (j *Job) PriceTradeInto(i int, tr *TradeResult) { j.priceOne(&j.all()[i], tr) }
 
-// priceOne values trade i into tr, which must be zero: in place, as a
-// result is some 200 bytes.
-func (j *Job) priceOne(i int, tr *TradeResult) {
-	c := &j.trades[i]
+// priceOne values the compiled trade c into tr, which must be zero: in
+// place, as a result is some 200 bytes.
+func (j *Job) priceOne(c *compiled, tr *TradeResult) {
 	tr.ID = c.id
 	defer func() {
 		// An engine bug on one trade must not take the batch, or the

@@ -29,12 +29,13 @@ const maxPooledBlock = 1 << 20
 // byte for byte what Price's Results.MarshalJSON and a newline are. The
 // workers price and encode blocks of trades in parallel, and the blocks
 // are written in order as they are done: the results are never all in
-// memory, decoded or encoded, and their encoding (most of a cheap batch's
-// time: shortest float formatting) takes every core. A batch with
-// scenarios is priced by Price and written whole. On an error (ctx ends,
+// memory, decoded or encoded, nor are the compiled trades (each is
+// compiled just before it is priced: CompileLazily), and the encoding
+// (most of a cheap batch's time: shortest float formatting) takes every
+// core. A batch with scenarios is priced by Price and written whole. On an error (ctx ends,
 // w fails) what was written is left unterminated, not a document.
 func PriceTo(ctx context.Context, b *Batch, opt Options, w io.Writer) error {
-	j, err := CompileWith(b, opt.Engines)
+	j, err := CompileLazily(b, opt.Engines)
 	if err != nil {
 		return err
 	}
@@ -93,13 +94,15 @@ type BlockTiming struct {
 // its memory serves a later block. At most 2 blocks a worker are held at
 // once, so the results are never all in memory, decoded or encoded, and
 // their encoding (most of a cheap trade's time: shortest float
-// formatting) takes every core. timing, when set, times the trades. It
+// formatting) takes every core. A lazy job's trades (CompileLazily) are
+// compiled by the worker that prices them, a block at a time, into memory
+// that serves its next block. timing, when set, times the trades. It
 // stops at the first error of use, or when ctx ends (an error too).
 func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming, use func(*PricedBlock) error) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("batch: pricing %s: %w", j.ID, err)
 	}
-	n := len(j.trades)
+	n := j.Len()
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -145,6 +148,10 @@ func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming,
 	for range workers {
 		wg.Go(func() {
 			size := 0 // bytes of the last block encoded: the next one's room
+			// A lazy job's trades, compiled a block at a time into
+			// memory that serves the next block.
+			var cs []compiled
+			var sl slabs
 			for {
 				var b *PricedBlock
 				select {
@@ -163,7 +170,14 @@ func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming,
 				}
 				b.Lo, b.Results = lo, b.Results[:hi-lo]
 				clear(b.Results)
-				if !j.priceRange(ctx, lo, hi, b.Results, timing) {
+				var trades []compiled
+				if j.lazy != nil {
+					cs = j.lazy.block(lo, hi, cs, &sl)
+					trades = cs
+				} else {
+					trades = j.trades[lo:hi]
+				}
+				if !j.priceRange(ctx, lo, trades, b.Results, timing) {
 					return // ended: use's loop stops on ctx too
 				}
 				if size == 0 {
@@ -199,9 +213,10 @@ func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming,
 	return err
 }
 
-// priceRange prices trades [lo, hi) into rs, timed as timing asks; it
-// reports false if ctx ended first.
-func (j *Job) priceRange(ctx context.Context, lo, hi int, rs []TradeResult, timing *BlockTiming) bool {
+// priceRange prices trades, the job's from input index lo on, into rs,
+// timed as timing asks; it reports false if ctx ended first.
+func (j *Job) priceRange(ctx context.Context, lo int, trades []compiled, rs []TradeResult, timing *BlockTiming) bool {
+	hi := lo + len(trades)
 	for i := lo; i < hi; {
 		if i > lo && ctx.Err() != nil {
 			return false
@@ -218,7 +233,7 @@ func (j *Job) priceRange(ctx context.Context, lo, hi int, rs []TradeResult, timi
 			start = time.Now()
 		}
 		for k := i; k < end; k++ {
-			j.priceOne(k, &rs[k-lo])
+			j.priceOne(&trades[k-lo], &rs[k-lo])
 		}
 		if timing != nil {
 			timing.Timed(i, end, time.Since(start))

@@ -52,7 +52,7 @@ var _ scenarioPricer = (*bound[europeanTerms])(nil)
 // the base npv of the P&L and every scenario npv are valued, so that a
 // scenario that moves nothing has a P&L of exactly 0.
 func (j *Job) npvIn(i int, env *compileEnv) (v float64) {
-	c := &j.trades[i]
+	c := &j.all()[i]
 	if c.err != nil || c.p == nil {
 		return math.NaN()
 	}
@@ -105,7 +105,7 @@ func (j *Job) PriceScenarios(ctx context.Context, opt Options, rs []TradeResult)
 	if set == nil {
 		return nil, errNoScenarios
 	}
-	n, ns := len(j.trades), len(set.run.List)
+	n, ns := len(j.all()), len(set.run.List)
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)

@@ -4,10 +4,11 @@ package batch
 // written before use (makeFaulted): one allocation for up to slabMax trades'
 // wire forms, or compiled forms, instead of one each. An array stays
 // alive while any of its values is referenced, so a slab serves values
-// that live and die together: one batch's trades.
+// that live and die together: one batch's trades, or one block's
+// (rewind).
 type slab[T any] struct {
-	free []T
-	size int // the last array's length: doubled up to slabMax
+	arrays    [][]T // made so far, filled in turn
+	cur, next int   // arrays[cur][next:] is free
 }
 
 // slabMax is the longest array of a slab. The arrays start at one value
@@ -17,13 +18,33 @@ const slabMax = 256
 
 // new returns a pointer to a zero T.
 func (s *slab[T]) new() *T {
-	if len(s.free) == 0 {
-		s.size = min(max(2*s.size, 1), slabMax)
-		s.free = makeFaulted[T](s.size)
+	if s.cur < len(s.arrays) && s.next == len(s.arrays[s.cur]) {
+		s.cur, s.next = s.cur+1, 0
 	}
-	p := &s.free[0]
-	s.free = s.free[1:]
+	if s.cur == len(s.arrays) {
+		size := 1
+		if n := len(s.arrays); n > 0 {
+			size = min(2*len(s.arrays[n-1]), slabMax)
+		}
+		s.arrays = append(s.arrays, makeFaulted[T](size))
+	}
+	p := &s.arrays[s.cur][s.next]
+	s.next++
 	return p
+}
+
+// rewind zeroes every value handed out and makes it free again: for
+// values no one uses any more (a priced block's compiled trades), whose
+// memory, warm in the cache, then serves the next ones.
+func (s *slab[T]) rewind() {
+	for i := range min(s.cur+1, len(s.arrays)) {
+		used := s.arrays[i]
+		if i == s.cur {
+			used = used[:s.next]
+		}
+		clear(used)
+	}
+	s.cur, s.next = 0, 0
 }
 
 // slabs holds one goroutine's slabs, one a type of value (a trade type's
@@ -51,4 +72,12 @@ func newIn[T any](s *slabs) *T {
 	last := len(s.list) - 1
 	s.list[0], s.list[last] = s.list[last], s.list[0]
 	return sl.new()
+}
+
+// rewind rewinds every slab of s: every value it handed out is zeroed and
+// serves again. Nothing may use those values after.
+func (s *slabs) rewind() {
+	for _, x := range s.list {
+		x.(interface{ rewind() }).rewind()
+	}
 }

@@ -71,7 +71,9 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	defer b.Release() // its trades' memory serves a next chunk
 	tp, _ := e.Extensions()[events.ExtTraceParent].(string)
 	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", c.Index).Str(events.ExtTraceParent, tp).Logger()
-	job, err := batch.Compile(b)
+	// Each trade compiled by the worker that prices it, just before: b
+	// stays as it is until the chunk is priced (its release is deferred).
+	job, err := batch.CompileLazily(b, batch.Engines{})
 	if err != nil {
 		f.metrics.rejected.WithLabelValues(rejectInvalidBatch).Inc()
 		return nil, host.Errorf(http.StatusBadRequest, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
