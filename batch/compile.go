@@ -66,9 +66,10 @@ func CompileWith(b *Batch, e Engines) (*Job, error) { return compileJob(b, e, fa
 // a batch are never all in memory (a quarter of what pricing 100,000
 // Europeans held), and a trade's wire form is compiled, priced and
 // encoded while it is in the cache. The results are PriceBlocks' on a
-// CompileWith job, to the last bit. Price, Cost and the scenarios compile
-// every trade first, once. b must stay as it is (not released, its terms
-// not dropped) while the job is in use.
+// CompileWith job, to the last bit. Price and Cost compile every trade
+// first, once; a batch with scenarios, whose pricing needs every trade
+// compiled, is compiled as CompileWith does. b must stay as it is (not
+// released, its terms not dropped) while the job is in use.
 func CompileLazily(b *Batch, e Engines) (*Job, error) { return compileJob(b, e, true) }
 
 func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
@@ -137,7 +138,7 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 	if j.scen, err = compileScenarios(b, j); err != nil { // before the costly part
 		return nil, err
 	}
-	if lazy {
+	if lazy && j.scen == nil {
 		j.lazy = &lazyTrades{src: b.Trades, env: env, broken: broken}
 	} else {
 		j.trades = compileTrades(b.Trades, env, broken)
