@@ -200,7 +200,15 @@ func compileTrades(trades []Trade, env *compileEnv, broken map[string]*Error) []
 }
 
 // compileTrade decodes one trade; any fault becomes the trade's error.
-func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error, sl *slabs) compiled {
+func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error, sl *slabs) (out compiled) {
+	defer func() {
+		// A bug in a type's compile must fail its trade, not the batch, or
+		// the pricer process and every chunk in flight with it (as priceOne
+		// does for the engines).
+		if p := recover(); p != nil {
+			out = compiled{id: t.ID, qty: 1, err: fmt.Errorf("trade %s: internal error compiling it: %v", t.ID, p)}
+		}
+	}()
 	c := compiled{id: t.ID, qty: 1}
 	fail := func(err error) compiled {
 		c.err = fmt.Errorf("trade %s: %w", t.ID, err)
