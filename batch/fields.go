@@ -48,9 +48,9 @@ func (e *typeError) Error() string {
 // point to. One decoder uses it, on one goroutine.
 type interner struct {
 	slots [1 << 12]string
-	// floats is the block the optional numbers' pointers point into
+	// floats holds the optional numbers the wire forms point to
 	// (value.num): one allocation for hundreds of them, not one each.
-	floats []float64
+	floats slab[float64]
 	// texts holds the strings made of the document: ids and the
 	// strings not yet in slots.
 	texts texts
@@ -95,13 +95,11 @@ func (tx *texts) text(body []byte) string {
 	return unsafe.String(&tx.block[n], len(body))
 }
 
-// float returns a pointer to f, kept in in's current block of numbers.
+// float returns a pointer to f, kept in in's slab of numbers.
 func (in *interner) float(f float64) *float64 {
-	if len(in.floats) == cap(in.floats) {
-		in.floats = make([]float64, 0, 512)
-	}
-	in.floats = append(in.floats, f)
-	return &in.floats[len(in.floats)-1]
+	p := in.floats.new()
+	*p = f
+	return p
 }
 
 func newInterner() *interner { return &interner{} }

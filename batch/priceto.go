@@ -30,10 +30,11 @@ const maxPooledBlock = 1 << 20
 // workers price and encode blocks of trades in parallel, and the blocks
 // are written in order as they are done: the results are never all in
 // memory, decoded or encoded, nor are the compiled trades (each is
-// compiled just before it is priced: CompileLazily), and the encoding (most
-// of a cheap batch's time: shortest float formatting) takes every core. A
-// batch with scenarios is priced by Price and written whole. On an error (ctx ends,
-// w fails) what was written is left unterminated, not a document.
+// compiled just before it is priced: CompileLazily), and the encoding
+// (most of a cheap batch's time: shortest float formatting) takes every
+// core. A batch with scenarios is priced by Price and written whole. On an
+// error (ctx ends, w fails) what was written is left unterminated, not a
+// document.
 func PriceTo(ctx context.Context, b *Batch, opt Options, w io.Writer) error {
 	j, err := CompileLazily(b, opt.Engines)
 	if err != nil {
