@@ -65,6 +65,13 @@ type OwnedData interface {
 	Len() int
 }
 
+// Snug reports whether data's array has little room to spare past it (an
+// eighth of its length at most): bytes a receiver in this process may keep
+// as they are (a reply's data, host.InProcess), where a roomier array is
+// copied, lest what a store keeps of it keep the whole array. A producer
+// that sizes its buffer by an estimate aims under this.
+func Snug(data []byte) bool { return cap(data)-len(data) <= len(data)/8 }
+
 // OwnedBody returns a request or response body of data that a reader in
 // this process may keep rather than copy (OwnedData): for bytes that
 // nothing changes after, such as an event's data. (net/http's client does

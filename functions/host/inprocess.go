@@ -126,10 +126,10 @@ func (w *inProcessWriter) Write(b []byte) (int, error) {
 	if w.code == 0 {
 		w.WriteHeader(http.StatusOK)
 	}
-	// Not when its array is much larger than the body: what the body
-	// holds may be kept (a store's results, store.Chunk.Given) and would
-	// keep it all.
-	if w.body == nil && len(b) > 0 && len(b) == len(w.given) && &b[0] == &w.given[0] && cap(b)-len(b) <= len(b)/8 {
+	// Not when its array is much larger than the body (events.Snug): what
+	// the body holds may be kept (a store's results, store.Chunk.Given)
+	// and would keep it all.
+	if w.body == nil && len(b) > 0 && len(b) == len(w.given) && &b[0] == &w.given[0] && events.Snug(b) {
 		w.body, w.given = b, nil
 		return len(b), nil
 	}
