@@ -32,6 +32,11 @@ type ResultsScan struct {
 // wrong kind (a measure not a number, an empty error) is an error naming
 // its index: what is stored is what a client's strict decoder reads.
 func ScanResults(data []byte) (ResultsScan, error) {
+	return scanResults(data, &resultChecker{})
+}
+
+// scanResults is ScanResults with the checker rc.
+func scanResults(data []byte, rc *resultChecker) (ResultsScan, error) {
 	var out ResultsScan
 	if len(data) > maxDocument {
 		return out, fmt.Errorf("batch: results: %d bytes, more than the limit of %d", len(data), maxDocument)
@@ -43,7 +48,7 @@ func ScanResults(data []byte) (ResultsScan, error) {
 		}
 		return out, fmt.Errorf("batch: results: want a JSON array, got %q", data[s.pos])
 	}
-	err := s.results(&out)
+	err := s.results(&out, rc)
 	if err == nil && s.peek() != 0 {
 		err = errors.New("unexpected data after the results")
 	}
@@ -62,8 +67,9 @@ func resultsError(err error) error {
 	return fmt.Errorf("batch: results: %w", err)
 }
 
-// results reads the results array at s.pos into out (ScanResults).
-func (s *scanner) results(out *ResultsScan) error {
+// results reads the results array at s.pos into out with rc
+// (ScanResults).
+func (s *scanner) results(out *ResultsScan, rc *resultChecker) error {
 	if c := s.peek(); c != '[' {
 		v, err := s.value(1)
 		if err != nil {
@@ -78,7 +84,7 @@ func (s *scanner) results(out *ResultsScan) error {
 	// the run is rebuilt.
 	first := s.pos + 1
 	end, canonical := first, true
-	var rc resultChecker
+	var tx texts
 	// About 150 bytes a result (a European's with its greeks is 180):
 	// room for the ids at once rather than by doubling.
 	out.IDs = make([]string, 0, min((len(data)-s.pos)/150+1, 1<<20))
@@ -89,7 +95,11 @@ func (s *scanner) results(out *ResultsScan) error {
 		if err != nil {
 			return err
 		}
-		out.IDs = append(out.IDs, id.text())
+		if id.plain { // its bytes, in a block of the ids'
+			out.IDs = append(out.IDs, tx.text(id.raw[1:len(id.raw)-1]))
+		} else {
+			out.IDs = append(out.IDs, id.text())
+		}
 		if canonical {
 			sep := "\n"
 			if i > 0 {
@@ -128,11 +138,87 @@ type resultChecker struct {
 		key  string
 		kind byte
 	}
+	// layout is the members after the id of the last result read in full
+	// that had only an id and numbers, each as `,"key":`, laid out back
+	// to back in layoutBytes: the next result is most likely the same
+	// (fast).
+	layout      [][]byte
+	layoutBytes []byte
+	// full reads every result in full, never fast (the tests' reference).
+	full bool
+}
+
+// fast checks result at s.pos when it is laid out exactly as the one that
+// set rc.layout (no white space within, the same keys in the same order, numbers
+// for them all), moves past it and returns its id. On anything else it
+// reports false, s.pos unchanged, for result to read it in full: what it
+// takes, result takes too, with the same id and count.
+func (rc *resultChecker) fast(s *scanner) (value, bool) {
+	if rc.layout == nil || rc.full {
+		return value{}, false
+	}
+	d := s.data
+	i := skipWS(d, s.pos)
+	const head = `{"id":"`
+	if len(d)-i < len(head) || string(d[i:i+len(head)]) != head {
+		return value{}, false
+	}
+	q := i + len(head) - 1 // the id's opening quote
+	j := plainEnd(d, q+1)
+	if j >= len(d) || d[j] != '"' {
+		return value{}, false
+	}
+	j++
+	id := value{kind: kindString, plain: true, raw: d[q:j]}
+	for _, k := range rc.layout {
+		if len(d)-j < len(k)+1 || string(d[j:j+len(k)]) != string(k) {
+			return value{}, false
+		}
+		j += len(k)
+		if c := d[j]; c != '-' && !isDigit(c) {
+			return value{}, false
+		}
+		var fault string
+		if j, fault = numberEnd(d, j); fault != "" {
+			return value{}, false
+		}
+	}
+	if j >= len(d) || d[j] != '}' {
+		return value{}, false
+	}
+	s.pos = j + 1
+	return id, true
+}
+
+// learn sets rc.layout from the result ms just read in full, when it is
+// an id followed by numbers only, else leaves it as it was.
+func (rc *resultChecker) learn(ms *members) {
+	if len(ms.list) == 0 || string(ms.key(&ms.list[0])) != "id" {
+		return
+	}
+	for k := 1; k < len(ms.list); k++ {
+		if m := &ms.list[k]; m.kind != kindNumber || m.keyInArena {
+			return
+		}
+	}
+	rc.layout, rc.layoutBytes = rc.layout[:0], rc.layoutBytes[:0]
+	for k := 1; k < len(ms.list); k++ {
+		rc.layoutBytes = append(append(append(rc.layoutBytes, `,"`...), ms.key(&ms.list[k])...), `":`...)
+	}
+	at := 0
+	for k := 1; k < len(ms.list); k++ {
+		n := len(`,"":`) + len(ms.key(&ms.list[k]))
+		rc.layout = append(rc.layout, rc.layoutBytes[at:at+n:at+n])
+		at += n
+	}
 }
 
 // result checks result i at s.pos, moves past it and returns its id (a
 // string value).
 func (rc *resultChecker) result(s *scanner, i int) (value, error) {
+	if id, ok := rc.fast(s); ok {
+		return id, nil
+	}
 	if s.peek() != '{' {
 		v, err := s.value(0)
 		if err != nil {
@@ -181,6 +267,7 @@ func (rc *resultChecker) result(s *scanner, i int) (value, error) {
 	if !hasID {
 		return value{}, fmt.Errorf("result %d: no id", i)
 	}
+	rc.learn(ms)
 	return id, nil
 }
 
@@ -189,7 +276,7 @@ func (rc *resultChecker) result(s *scanner, i int) (value, error) {
 // over the document.
 func ScanResultsDocument(doc []byte) (ResultsScan, error) {
 	var out ResultsScan
-	found, err := scanMember(doc, "results", func(s *scanner) error { return s.results(&out) })
+	found, err := scanMember(doc, "results", func(s *scanner) error { return s.results(&out, &resultChecker{}) })
 	switch {
 	case err != nil:
 		return ResultsScan{}, fmt.Errorf("batch: results document: %w", splitError(err))

@@ -50,7 +50,7 @@ func SplitResults(data []byte, key string) (rest, member []byte, scan ResultsSca
 	rest, err = splitObject(data, key, func(s *scanner) error {
 		s.ws()
 		start := s.pos
-		if err := s.results(&scan); err != nil {
+		if err := s.results(&scan, &resultChecker{}); err != nil {
 			return memberError{resultsError(err)}
 		}
 		member = s.data[start:s.pos:s.pos]
