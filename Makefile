@@ -59,7 +59,7 @@ race:
 # coordinator can fail a target with a bare "context deadline exceeded"
 # when a duration ends while a worker is mid-input (go.dev/issue/75804,
 # fixed in Go 1.27), which a loaded 2-core machine hits now and then.
-FUZZ_TARGETS = batch:FuzzBatch batch:FuzzResultsRoundTrip batch:FuzzFlatMembers events:FuzzDecode \
+FUZZ_TARGETS = batch:FuzzBatch batch:FuzzResultsRoundTrip batch:FuzzFlatMembers batch:FuzzLayout events:FuzzDecode \
 	functions/pricer:FuzzHandle functions/aggregator:FuzzHandle functions/ingress:FuzzSubmit \
 	auth:FuzzParseTokens
 FUZZTIME   ?= 60s

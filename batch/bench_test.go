@@ -126,6 +126,19 @@ func BenchmarkScanResults(b *testing.B) {
 	perTrade(b)
 }
 
+// BenchmarkTradeIDs is the client's read of the ids it sends
+// (TradeIDs), which checks the document's JSON.
+func BenchmarkTradeIDs(b *testing.B) {
+	doc := benchDoc(b)
+	b.SetBytes(int64(len(doc)))
+	for b.Loop() {
+		if _, err := batch.TradeIDs(doc); err != nil {
+			b.Fatal(err)
+		}
+	}
+	perTrade(b)
+}
+
 // BenchmarkResultsCheck is the client's check of a results document fed
 // in pieces of 64 KiB as they arrive (ResultsCheck), against the ids.
 func BenchmarkResultsCheck(b *testing.B) {

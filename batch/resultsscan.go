@@ -138,86 +138,19 @@ type resultChecker struct {
 		key  string
 		kind byte
 	}
-	// layout is the members after the id of the last result read in full
-	// that had only an id and numbers, each as `,"key":`, laid out back
-	// to back in layoutBytes: the next result is most likely the same
-	// (fast).
-	layout      [][]byte
-	layoutBytes []byte
-	// full reads every result in full, never fast (the tests' reference).
-	full bool
-}
-
-// fast checks result at s.pos when it is laid out exactly as the one that
-// set rc.layout (no white space within, the same keys in the same order, numbers
-// for them all), moves past it and returns its id. On anything else it
-// reports false, s.pos unchanged, for result to read it in full: what it
-// takes, result takes too, with the same id and count.
-func (rc *resultChecker) fast(s *scanner) (value, bool) {
-	if rc.layout == nil || rc.full {
-		return value{}, false
-	}
-	d := s.data
-	i := skipWS(d, s.pos)
-	const head = `{"id":"`
-	if len(d)-i < len(head) || string(d[i:i+len(head)]) != head {
-		return value{}, false
-	}
-	q := i + len(head) - 1 // the id's opening quote
-	j := plainEnd(d, q+1)
-	if j >= len(d) || d[j] != '"' {
-		return value{}, false
-	}
-	j++
-	id := value{kind: kindString, plain: true, raw: d[q:j]}
-	for _, k := range rc.layout {
-		if len(d)-j < len(k)+1 || string(d[j:j+len(k)]) != string(k) {
-			return value{}, false
-		}
-		j += len(k)
-		if c := d[j]; c != '-' && !isDigit(c) {
-			return value{}, false
-		}
-		var fault string
-		if j, fault = numberEnd(d, j); fault != "" {
-			return value{}, false
-		}
-	}
-	if j >= len(d) || d[j] != '}' {
-		return value{}, false
-	}
-	s.pos = j + 1
-	return id, true
-}
-
-// learn sets rc.layout from the result ms just read in full, when it is
-// an id followed by numbers only, else leaves it as it was.
-func (rc *resultChecker) learn(ms *members) {
-	if len(ms.list) == 0 || string(ms.key(&ms.list[0])) != "id" {
-		return
-	}
-	for k := 1; k < len(ms.list); k++ {
-		if m := &ms.list[k]; m.kind != kindNumber || m.keyInArena {
-			return
-		}
-	}
-	rc.layout, rc.layoutBytes = rc.layout[:0], rc.layoutBytes[:0]
-	for k := 1; k < len(ms.list); k++ {
-		rc.layoutBytes = append(append(append(rc.layoutBytes, `,"`...), ms.key(&ms.list[k])...), `":`...)
-	}
-	at := 0
-	for k := 1; k < len(ms.list); k++ {
-		n := len(`,"":`) + len(ms.key(&ms.list[k]))
-		rc.layout = append(rc.layout, rc.layoutBytes[at:at+n:at+n])
-		at += n
-	}
+	// shape is the last result read in full that had an id first and
+	// numbers after it: the next is most likely the same (layout), and
+	// its checks are then the shape's. None is learned when ms.full.
+	shape layout
 }
 
 // result checks result i at s.pos, moves past it and returns its id (a
 // string value).
 func (rc *resultChecker) result(s *scanner, i int) (value, error) {
-	if id, ok := rc.fast(s); ok {
-		return id, nil
+	// A result of the shape learned checks as it did: its id, first.
+	if list, end, ok := rc.shape.fill(s.data, skipWS(s.data, s.pos), rc.ms.list); ok {
+		rc.ms.list, s.pos = list, end
+		return value{kind: kindString, plain: true, raw: s.data[list[0].v0:list[0].v1]}, nil
 	}
 	if s.peek() != '{' {
 		v, err := s.value(0)
@@ -267,8 +200,26 @@ func (rc *resultChecker) result(s *scanner, i int) (value, error) {
 	if !hasID {
 		return value{}, fmt.Errorf("result %d: no id", i)
 	}
-	rc.learn(ms)
+	rc.learnShape(ms)
 	return id, nil
+}
+
+// learnShape takes the result ms, just checked in full, as the shape of
+// the next when it is an id and measures: its checks are then those of
+// the shape (an error's value, a non-empty string, is not).
+func (rc *resultChecker) learnShape(ms *members) {
+	if ms.full {
+		return
+	}
+	for k := range ms.list {
+		if m := &ms.list[k]; (k == 0) != (m.kind == kindString) {
+			rc.shape.reset()
+			return
+		}
+	}
+	if rc.shape.learn(ms); !rc.shape.is(0, "id") {
+		rc.shape.reset()
+	}
 }
 
 // ScanResultsDocument is ScanResults on the results of a results

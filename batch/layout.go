@@ -1,0 +1,99 @@
+package batch
+
+// layout is the shape of a flat object read in full: its keys in order,
+// each with its value's kind, a plain string or a number. Documents made
+// by programs repeat one shape object after object (a trade type's
+// fields, a chunk's results), and an object of the shape it learned is
+// read in one pass over the bytes it expects (read): no white space
+// within, each key where it was, each value of its kind. Anything else is
+// not read, for the full read (members) to take it; what read takes, the
+// full read takes too, as the same members.
+type layout struct {
+	// seps are the bytes before each value: `{"key":` for the first,
+	// `,"key":` for the others, held back to back in bytes.
+	seps  [][]byte
+	kinds []byte
+	bytes []byte
+}
+
+// learn sets l to the shape of the object ms just read, when its keys are
+// plain and its values plain strings or numbers, or empties it.
+func (l *layout) learn(ms *members) {
+	l.reset()
+	for k := range ms.list {
+		m := &ms.list[k]
+		if m.keyInArena || (m.kind != kindNumber && (m.kind != kindString || !m.plain)) {
+			l.reset()
+			return
+		}
+		sep := byte(',')
+		if k == 0 {
+			sep = '{'
+		}
+		l.bytes = append(append(append(l.bytes, sep, '"'), ms.key(m)...), '"', ':')
+		l.kinds = append(l.kinds, m.kind)
+	}
+	at := 0
+	for k := range ms.list {
+		n := len(`,"":`) + len(ms.key(&ms.list[k]))
+		l.seps = append(l.seps, l.bytes[at:at+n:at+n])
+		at += n
+	}
+}
+
+// reset empties l: it reads nothing.
+func (l *layout) reset() { l.seps, l.kinds, l.bytes = l.seps[:0], l.kinds[:0], l.bytes[:0] }
+
+// is reports whether l's key k is key.
+func (l *layout) is(k int, key string) bool {
+	return k < len(l.seps) && string(l.seps[k][2:len(l.seps[k])-2]) == key
+}
+
+// fill reads the object at d[i:] if it has l's shape into list (emptied
+// first, as flatMembers fills it) and returns it with the index just past
+// the object; ok is false when it has not (or l is empty).
+func (l *layout) fill(d []byte, i int, list []member) (_ []member, end int, ok bool) {
+	list = list[:0]
+	if len(l.seps) == 0 {
+		return list, i, false
+	}
+	if cap(list) < len(l.seps) {
+		list = make([]member, 0, len(l.seps))
+	}
+	list = list[:len(l.seps)]
+	for k, sep := range l.seps {
+		if len(d)-i < len(sep)+1 || string(d[i:i+len(sep)]) != string(sep) {
+			return list[:0], i, false
+		}
+		// Written in place: a member made whole and then copied is
+		// read back in wider loads than it was written in, which stall.
+		m := &list[k]
+		m.k0, m.k1, m.kind, m.keyInArena = int32(i+2), int32(i+len(sep)-2), l.kinds[k], false
+		i += len(sep)
+		m.v0 = int32(i)
+		if m.kind == kindString {
+			if d[i] != '"' {
+				return list[:0], i, false
+			}
+			if i = plainEnd(d, i+1); i >= len(d) || d[i] != '"' {
+				return list[:0], i, false
+			}
+			i++
+			m.plain = true
+		} else {
+			if c := d[i]; c != '-' && !isDigit(c) {
+				return list[:0], i, false
+			}
+			var fault string
+			if i, fault = numberEnd(d, i); fault != "" {
+				return list[:0], i, false
+			}
+			m.plain = false
+		}
+		m.v1 = int32(i)
+	}
+	if i >= len(d) || d[i] != '}' {
+		return list[:0], i, false
+	}
+	return list, i + 1, true
+}
