@@ -89,28 +89,34 @@ func (o ChunkOptions) limits() (target float64, maxTrades, maxBytes int) {
 func (b *Batch) Subset(lo, hi int) *Batch {
 	trades := b.Trades[lo:hi:hi]
 	out := &Batch{ID: b.ID, ValuationDate: b.ValuationDate, Measures: b.Measures, Trades: trades}
-	curves := map[string]bool{}
-	for _, t := range trades {
+	// The names the trades use, each once: a chunk's trades name few,
+	// over and over, and a name is looked up in the maps once.
+	var underlyings, curves names
+	for i := range trades {
+		t := &trades[i]
 		for _, c := range t.Curves {
-			curves[c] = true
+			curves.add(c)
 		}
-		if u, ok := b.Market.Underlyings[t.Underlying]; ok && t.Underlying != "" {
+		underlyings.add(t.Underlying)
+	}
+	for _, name := range underlyings.list {
+		if u, ok := b.Market.Underlyings[name]; ok && name != "" {
 			if out.Market.Underlyings == nil {
 				out.Market.Underlyings = map[string]UnderlyingData{}
 			}
-			out.Market.Underlyings[t.Underlying] = u
-			if raw, ok := b.Market.rawUnderlyings[t.Underlying]; ok {
+			out.Market.Underlyings[name] = u
+			if raw, ok := b.Market.rawUnderlyings[name]; ok {
 				if out.Market.rawUnderlyings == nil {
 					out.Market.rawUnderlyings = map[string][]byte{}
 				}
-				out.Market.rawUnderlyings[t.Underlying] = raw
+				out.Market.rawUnderlyings[name] = raw
 			}
 			if u.Curve != "" {
-				curves[u.Curve] = true
+				curves.add(u.Curve)
 			}
 		}
 	}
-	for name := range curves {
+	for _, name := range curves.list {
 		if c, ok := b.Market.Curves[name]; ok {
 			if out.Market.Curves == nil {
 				out.Market.Curves = map[string]CurveData{}
@@ -125,6 +131,39 @@ func (b *Batch) Subset(lo, hi int) *Batch {
 		}
 	}
 	return out
+}
+
+// names is a set of names in the order first added: a list while it is
+// short, with a map beside it once it is not.
+type names struct {
+	list []string
+	set  map[string]struct{}
+	last string
+}
+
+func (n *names) add(name string) {
+	if name == n.last && len(n.list) > 0 {
+		return
+	}
+	n.last = name
+	if n.set == nil {
+		for _, x := range n.list {
+			if x == name {
+				return
+			}
+		}
+		if n.list = append(n.list, name); len(n.list) > 16 {
+			n.set = make(map[string]struct{}, 2*len(n.list))
+			for _, x := range n.list {
+				n.set[x] = struct{}{}
+			}
+		}
+		return
+	}
+	if _, ok := n.set[name]; !ok {
+		n.set[name] = struct{}{}
+		n.list = append(n.list, name)
+	}
 }
 
 // DropTerms releases the terms Decode read of every trade, keeping what

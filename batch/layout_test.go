@@ -193,3 +193,27 @@ func FuzzLayout(f *testing.F) {
 		}
 	})
 }
+
+// TestNames: a set of names keeps each once, in the order first added,
+// as a list and past 16 names with a map beside it.
+func TestNames(t *testing.T) {
+	for _, n := range []int{1, 3, 16, 17, 40} {
+		var set names
+		var want []string
+		for round := range 3 {
+			for i := range n {
+				name := fmt.Sprintf("U%d", (i*7)%n)
+				if round == 0 {
+					want = append(want, name)
+				}
+				set.add(name)
+				set.add(name)
+			}
+		}
+		set.add("")
+		want = append(want, "")
+		if !reflect.DeepEqual(set.list, want) || (set.set != nil) != (n+1 > 16) {
+			t.Errorf("%d names: %q (map %v), want %q", n, set.list, set.set != nil, want)
+		}
+	}
+}
