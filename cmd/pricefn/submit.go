@@ -57,24 +57,31 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		*token = os.Getenv("PRICEFN_TOKEN")
 	}
 	name := "stdin"
-	var data []byte
+	var p payload
 	if len(files) == 1 && files[0] != "-" {
 		name = files[0]
-		data, err = os.ReadFile(name)
+		p, err = filePayload(name, *structured)
 	} else {
-		data, err = events.ReadData(stdin)
+		p.data, err = events.ReadData(stdin)
+		p.size = int64(len(p.data))
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	// The trade ids the results are checked against, read while the
 	// batch travels (a document that is not a batch is refused by the
-	// engine too, with its reason).
+	// engine too, with its reason); a file sent from disk is read for
+	// them meanwhile.
 	var sentIDs []string
 	idsRead := make(chan error, 1)
 	go func() {
-		var err error
-		sentIDs, err = batch.TradeIDs(data)
+		data, err := p.data, error(nil)
+		if data == nil {
+			data, err = os.ReadFile(p.file)
+		}
+		if err == nil {
+			sentIDs, err = batch.TradeIDs(data)
+		}
 		idsRead <- err
 	}()
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
@@ -82,7 +89,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	s := &submitter{client: &http.Client{}, token: *token, progress: stderr, start: time.Now(), lostAfter: *lostAfter, heartbeat: *heartbeat,
 		// A European's result with every greek is about 1.7 times its
 		// trade's JSON; the room is taken for the results document only.
-		resultsRoom: 2*len(data) + 4096}
+		resultsRoom: 2*int(p.size) + 4096}
 	if *quiet {
 		s.progress = io.Discard
 	}
@@ -95,8 +102,8 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(s.progress, "sending %s (%s) to %s as a %s CloudEvent\n", name, sizeText(len(data)), target, mode)
-	rc, err := s.postBatch(ctx, target, data, *structured)
+	fmt.Fprintf(s.progress, "sending %s (%s) to %s as a %s CloudEvent\n", name, sizeText(int(p.size)), target, mode)
+	rc, err := s.postBatch(ctx, target, p, *structured)
 	if err != nil {
 		return err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/config"
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/events/broker"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/functions/launch"
@@ -288,5 +289,61 @@ func TestSubmitShowsResultsArriving(t *testing.T) {
 	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, "--heartbeat", "50ms", "--out", filepath.Join(t.TempDir(), "r.json"), file)
 	if code != 0 || !strings.Contains(stderr, "] completed: 2 of 2 chunks done, results arriving: 2 of 3 trades\n") {
 		t.Fatalf("exit %d, stderr %q, want the chunks done and the results counted as they arrive", code, stderr)
+	}
+}
+
+// TestSubmitSendsTheFile: a batch file is sent from disk as the event's
+// body (binary mode), whole on every attempt, the first cut short by the
+// engine; a file whose size changes between attempts is an error naming
+// it, not a batch sent half old, half new.
+func TestSubmitSendsTheFile(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "b.json")
+	doc := `{"valuationDate":"2026-11-25","trades":[{"id":"T1"}]}` + strings.Repeat(" ", 300000)
+	os.WriteFile(file, []byte(doc), 0o644)
+	var mu sync.Mutex
+	var bodies []string
+	var types []string
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		n := len(bodies)
+		types = append(types, r.Header.Get("Content-Type")+" "+r.Header.Get("ce-type"))
+		mu.Unlock()
+		if n == 0 { // read a little, then fail
+			buf := make([]byte, 1000)
+			io.ReadFull(r.Body, buf)
+			mu.Lock()
+			bodies = append(bodies, string(buf))
+			mu.Unlock()
+			http.Error(w, `{"error":"restarting"}`, http.StatusServiceUnavailable)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(body))
+		mu.Unlock()
+		if n == 1 {
+			os.WriteFile(file, []byte(doc+"  "), 0o644) // changed before the next attempt
+			http.Error(w, `{"error":"restarting"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b"}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, "--quiet", file)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(bodies) != 2 || bodies[0] != doc[:1000] || bodies[1] != doc {
+		t.Fatalf("%d attempts; the second sent %d bytes, want the file's %d", len(bodies), len(bodies[len(bodies)-1]), len(doc))
+	}
+	for _, ct := range types {
+		if ct != "application/json "+events.TypeBatchSubmitted {
+			t.Errorf("sent as %q, want application/json %s", ct, events.TypeBatchSubmitted)
+		}
+	}
+	if code != 1 || !strings.Contains(stderr, "b.json changed while it was sent") {
+		t.Errorf("a file changed between attempts: exit %d, stderr %q", code, stderr)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"time"
 
@@ -76,13 +77,17 @@ func (s *submitter) refused(code int, body []byte) error {
 // broker's event receiver when it runs alone, with an empty 202.
 // A connection failure, a 429 or a 5xx is retried with backoff, with the
 // same event: the engine takes a batch sent twice as one.
-func (s *submitter) postBatch(ctx context.Context, target string, data []byte, structured bool) (*api.Receipt, error) {
+func (s *submitter) postBatch(ctx context.Context, target string, p payload, structured bool) (*api.Receipt, error) {
 	e := cloudevents.NewEvent()
 	e.SetType(events.TypeBatchSubmitted)
 	e.SetSource("/pricefn/submit")
 	e.SetID(rand.Text())
-	if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
-		return nil, err
+	if p.data != nil {
+		if err := e.SetData(cloudevents.ApplicationJSON, p.data); err != nil {
+			return nil, err
+		}
+	} else {
+		e.SetDataContentType(cloudevents.ApplicationJSON) // the body is the file
 	}
 	if structured {
 		ctx = binding.WithForceStructured(ctx)
@@ -93,6 +98,13 @@ func (s *submitter) postBatch(ctx context.Context, target string, data []byte, s
 		req, err := cehttp.NewHTTPRequestFromEvent(ctx, target, e)
 		if err != nil {
 			return nil, err
+		}
+		if p.data == nil {
+			f, err := p.open()
+			if err != nil {
+				return nil, err
+			}
+			req.Body, req.ContentLength = f, p.size // closed by the client
 		}
 		s.authorize(req)
 		resp, body, err = do(s.client, req, 0)
@@ -135,6 +147,48 @@ func (s *submitter) postBatch(ctx context.Context, target string, data []byte, s
 		rc.StatusURL = resp.Header.Get("Location")
 	}
 	return &rc, nil
+}
+
+// payload is the batch submit sends: its bytes, or a regular file sent
+// as it is on disk (file, of size bytes), so that the upload need not
+// wait for the file to be read.
+type payload struct {
+	data []byte
+	file string
+	size int64
+}
+
+// filePayload is the batch in file name: sent from disk when it is a
+// regular file and the event is sent in binary mode (its data is the
+// body), else read.
+func filePayload(name string, structured bool) (payload, error) {
+	if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() && !structured {
+		p := payload{file: name, size: fi.Size()}
+		f, err := p.open() // can it be read
+		if err != nil {
+			return payload{}, err
+		}
+		return p, f.Close()
+	}
+	data, err := os.ReadFile(name)
+	return payload{data: data, size: int64(len(data))}, err
+}
+
+// open opens a file payload for one attempt at sending it. It must still
+// be the size it was.
+func (p payload) open() (*os.File, error) {
+	f, err := os.Open(p.file)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := f.Stat(); err != nil || fi.Size() != p.size {
+		f.Close()
+		if err == nil {
+			err = fmt.Errorf("%s changed while it was sent (%d bytes, then %d)", p.file, p.size, fi.Size())
+		}
+		return nil, err
+	}
+	return f, nil
 }
 
 // waitResults long-polls the results until the batch is finished, showing
