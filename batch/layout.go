@@ -16,16 +16,21 @@ type layout struct {
 	bytes []byte
 }
 
-// learn sets l to the shape of the object ms just read, when its keys are
-// plain and its values plain strings or numbers, or empties it.
-func (l *layout) learn(ms *members) {
+// learn sets l to the shape of the object ms just read and reports true,
+// when its keys are plain and its values plain strings or numbers; else
+// it leaves l as it was.
+func (l *layout) learn(ms *members) bool {
+	if len(ms.list) == 0 {
+		return false
+	}
+	for k := range ms.list {
+		if m := &ms.list[k]; m.keyInArena || (m.kind != kindNumber && (m.kind != kindString || !m.plain)) {
+			return false
+		}
+	}
 	l.reset()
 	for k := range ms.list {
 		m := &ms.list[k]
-		if m.keyInArena || (m.kind != kindNumber && (m.kind != kindString || !m.plain)) {
-			l.reset()
-			return
-		}
 		sep := byte(',')
 		if k == 0 {
 			sep = '{'
@@ -39,6 +44,7 @@ func (l *layout) learn(ms *members) {
 		l.seps = append(l.seps, l.bytes[at:at+n:at+n])
 		at += n
 	}
+	return true
 }
 
 // reset empties l: it reads nothing.
@@ -96,4 +102,46 @@ func (l *layout) fill(d []byte, i int, list []member) (_ []member, end int, ok b
 		return list[:0], i, false
 	}
 	return list, i + 1, true
+}
+
+// shapes are the layouts of the last few flat objects a members read
+// (a mixed batch alternates a few trade types), each tried in turn. An
+// object read once learns none: the first flat object is only counted.
+// Objects that keep missing (many shapes, or none repeated) stop the
+// trying.
+type shapes struct {
+	list       [4]layout
+	n, next    int // layouts learned; the one the next learned replaces
+	flat       int // flat objects read in full
+	hit, wrong int // objects read by a shape; objects no shape read
+}
+
+// fill reads the object at d[i:] by one of the shapes (layout.fill).
+func (sh *shapes) fill(d []byte, i int, list []member) ([]member, int, bool) {
+	if sh.n == 0 || sh.off() {
+		return list, i, false
+	}
+	for k := range sh.n {
+		if got, end, ok := sh.list[k].fill(d, i, list); ok {
+			sh.hit++
+			return got, end, true
+		}
+	}
+	sh.wrong++
+	return list[:0], i, false
+}
+
+// off reports whether the shapes miss too often to be worth trying.
+func (sh *shapes) off() bool { return sh.wrong >= 16 && sh.wrong > 4*sh.hit }
+
+// learn takes the shape of the flat object ms just read in full, from the
+// second such object on, in place of the oldest.
+func (sh *shapes) learn(ms *members) {
+	if sh.flat++; sh.flat < 2 || sh.off() {
+		return
+	}
+	if sh.list[sh.next].learn(ms) {
+		sh.next = (sh.next + 1) % len(sh.list)
+		sh.n = min(sh.n+1, len(sh.list))
+	}
 }

@@ -217,3 +217,45 @@ func TestNames(t *testing.T) {
 		}
 	}
 }
+
+// TestShapes: one members reading a run of objects learns from the second
+// flat object on; objects of two alternating shapes are read by them
+// (a mixed batch), and objects of eight shapes in turn stop the trying
+// after some misses, each read in full as it was.
+func TestShapes(t *testing.T) {
+	run := func(kinds, n int) *members {
+		var b strings.Builder
+		b.WriteByte('[')
+		for i := range n {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `{"id":"T%d","k%d":%d}`, i, i%kinds, i)
+		}
+		b.WriteByte(']')
+		var ms members
+		s := scanner{data: []byte(b.String())}
+		err := s.array(func(i int) error {
+			if err := s.members(&ms, 1); err != nil {
+				return err
+			}
+			if len(ms.list) != 2 || string(ms.key(&ms.list[1])) != fmt.Sprintf("k%d", i%kinds) || ms.value(&ms.list[0]).text() != fmt.Sprintf("T%d", i) {
+				return fmt.Errorf("object %d read as %v", i, ms.list)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &ms
+	}
+	if ms := run(1, 1); ms.shapes.n != 0 {
+		t.Errorf("one object: %d shapes learned, want none", ms.shapes.n)
+	}
+	if ms := run(2, 200); ms.shapes.hit < 195 || ms.shapes.off() {
+		t.Errorf("two shapes alternating: %d of 200 read by shape, off %v", ms.shapes.hit, ms.shapes.off())
+	}
+	if ms := run(8, 200); !ms.shapes.off() || ms.shapes.wrong > 20 {
+		t.Errorf("eight shapes in turn: off %v after %d misses, want off after some 16", ms.shapes.off(), ms.shapes.wrong)
+	}
+}

@@ -149,6 +149,7 @@ type resultChecker struct {
 func (rc *resultChecker) result(s *scanner, i int) (value, error) {
 	// A result of the shape learned checks as it did: its id, first.
 	if list, end, ok := rc.shape.fill(s.data, skipWS(s.data, s.pos), rc.ms.list); ok {
+		rc.ms.reset(s)
 		rc.ms.list, s.pos = list, end
 		return value{kind: kindString, plain: true, raw: s.data[list[0].v0:list[0].v1]}, nil
 	}
@@ -206,20 +207,18 @@ func (rc *resultChecker) result(s *scanner, i int) (value, error) {
 
 // learnShape takes the result ms, just checked in full, as the shape of
 // the next when it is an id and measures: its checks are then those of
-// the shape (an error's value, a non-empty string, is not).
+// the shape (an error's value, a non-empty string, is not). Another
+// result leaves the shape as it was.
 func (rc *resultChecker) learnShape(ms *members) {
-	if ms.full {
+	if ms.full || len(ms.list) == 0 || string(ms.key(&ms.list[0])) != "id" {
 		return
 	}
 	for k := range ms.list {
 		if m := &ms.list[k]; (k == 0) != (m.kind == kindString) {
-			rc.shape.reset()
 			return
 		}
 	}
-	if rc.shape.learn(ms); !rc.shape.is(0, "id") {
-		rc.shape.reset()
-	}
+	rc.shape.learn(ms)
 }
 
 // ScanResultsDocument is ScanResults on the results of a results

@@ -381,7 +381,7 @@ func (e *duplicateKeyError) Error() string { return fmt.Sprintf("duplicate key %
 // holds offsets into the document, no pointers: filling it costs the
 // garbage collector nothing.
 //
-// An object laid out as the flat object before it (ms.shape: the same
+// An object laid out as a flat object before it (ms.shapes: the same
 // keys in the same order, values of the same kinds, no white space
 // within) is read in one pass over the bytes expected.
 func (s *scanner) members(ms *members, depth int) error {
@@ -389,13 +389,13 @@ func (s *scanner) members(ms *members, depth int) error {
 	if s.peek() != '{' {
 		return s.allMembers(ms, depth)
 	}
-	if list, end, ok := ms.shape.fill(s.data, s.pos, ms.list); ok {
+	if list, end, ok := ms.shapes.fill(s.data, s.pos, ms.list); ok {
 		ms.list, s.pos = list, end
 		return nil
 	}
 	if s.flatMembers(ms) {
 		if !ms.full {
-			ms.shape.learn(ms)
+			ms.shapes.learn(ms)
 		}
 		return nil
 	}
@@ -501,8 +501,15 @@ func (s *scanner) flatMembers(ms *members) bool {
 				}
 			}
 		}
-		// The member is written in place (layout.fill says why).
-		list = append(list, member{})
+		// The member is written in place (layout.fill says why); a list
+		// grown is kept for the full read when this one gives up.
+		if len(list) == cap(list) {
+			list = append(list, member{})
+			ms.list = list[:0]
+		} else {
+			list = list[:len(list)+1]
+			list[len(list)-1] = member{}
+		}
 		m := &list[len(list)-1]
 		m.k0, m.k1 = int32(k0), int32(i)
 		if i = skipWS(d, i+1); i >= len(d) || d[i] != ':' {
@@ -570,10 +577,10 @@ type members struct {
 	in    *interner
 	arena []byte
 	list  []member
-	// shape is the last flat object's (layout); full reads every object
+	// shapes are the last flat objects' (layout); full reads every object
 	// in full, never by its shape (the tests' reference).
-	shape layout
-	full  bool
+	shapes shapes
+	full   bool
 }
 
 func (ms *members) reset(s *scanner) {
