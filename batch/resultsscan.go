@@ -9,7 +9,8 @@ import (
 
 // ResultsScan is what ScanResults reads of a run of encoded results.
 type ResultsScan struct {
-	// IDs are the results' trade ids, in order.
+	// IDs are the results' trade ids, in order. They share blocks of
+	// bytes of up to 8 KiB (texts): one id kept keeps its block.
 	IDs []string
 	// Failed counts the results with an error.
 	Failed int
