@@ -4,9 +4,9 @@ package batch
 // each with its value's kind, a plain string or a number. Documents made
 // by programs repeat one shape object after object (a trade type's
 // fields, a chunk's results), and an object of the shape it learned is
-// read in one pass over the bytes it expects (read): no white space
+// read in one pass over the bytes it expects (fill): no white space
 // within, each key where it was, each value of its kind. Anything else is
-// not read, for the full read (members) to take it; what read takes, the
+// not read, for the full read (members) to take it; what fill takes, the
 // full read takes too, as the same members.
 type layout struct {
 	// seps are the bytes before each value: `{"key":` for the first,
@@ -49,11 +49,6 @@ func (l *layout) learn(ms *members) bool {
 
 // reset empties l: it reads nothing.
 func (l *layout) reset() { l.seps, l.kinds, l.bytes = l.seps[:0], l.kinds[:0], l.bytes[:0] }
-
-// is reports whether l's key k is key.
-func (l *layout) is(k int, key string) bool {
-	return k < len(l.seps) && string(l.seps[k][2:len(l.seps[k])-2]) == key
-}
 
 // fill reads the object at d[i:] if it has l's shape into list (emptied
 // first, as flatMembers fills it) and returns it with the index just past
@@ -108,17 +103,28 @@ func (l *layout) fill(d []byte, i int, list []member) (_ []member, end int, ok b
 // (a mixed batch alternates a few trade types), each tried in turn. An
 // object read once learns none: the first flat object is only counted.
 // Objects that keep missing (many shapes, or none repeated) stop the
-// trying.
+// trying for a while (a batch's varied market entries before its trades).
 type shapes struct {
 	list       [4]layout
 	n, next    int // layouts learned; the one the next learned replaces
 	flat       int // flat objects read in full
 	hit, wrong int // objects read by a shape; objects no shape read
+	skipped    int // objects not tried since the shapes went off
 }
+
+// shapesRest is how many objects are not tried once the shapes miss too
+// often, before they are tried (and learned) again.
+const shapesRest = 256
 
 // fill reads the object at d[i:] by one of the shapes (layout.fill).
 func (sh *shapes) fill(d []byte, i int, list []member) ([]member, int, bool) {
-	if sh.n == 0 || sh.off() {
+	if sh.off() {
+		if sh.skipped++; sh.skipped < shapesRest {
+			return list, i, false
+		}
+		sh.hit, sh.wrong, sh.skipped = 0, 0, 0
+	}
+	if sh.n == 0 {
 		return list, i, false
 	}
 	for k := range sh.n {

@@ -258,4 +258,26 @@ func TestShapes(t *testing.T) {
 	if ms := run(8, 200); !ms.shapes.off() || ms.shapes.wrong > 20 {
 		t.Errorf("eight shapes in turn: off %v after %d misses, want off after some 16", ms.shapes.off(), ms.shapes.wrong)
 	}
+	// Off, they are tried again after a rest: eight shapes, then one.
+	var b strings.Builder
+	b.WriteByte('[')
+	for i := range 1000 {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k := 0
+		if i < 100 {
+			k = i % 8
+		}
+		fmt.Fprintf(&b, `{"id":"T%d","k%d":%d}`, i, k, i)
+	}
+	b.WriteByte(']')
+	var ms members
+	s := scanner{data: []byte(b.String())}
+	if err := s.array(func(int) error { return s.members(&ms, 1) }); err != nil {
+		t.Fatal(err)
+	}
+	if ms.shapes.off() || ms.shapes.hit < 1000-100-shapesRest-10 {
+		t.Errorf("eight shapes then one: off %v, %d read by shape", ms.shapes.off(), ms.shapes.hit)
+	}
 }

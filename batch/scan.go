@@ -389,8 +389,9 @@ func (s *scanner) members(ms *members, depth int) error {
 	if s.peek() != '{' {
 		return s.allMembers(ms, depth)
 	}
-	if list, end, ok := ms.shapes.fill(s.data, s.pos, ms.list); ok {
-		ms.list, s.pos = list, end
+	list, end, ok := ms.shapes.fill(s.data, s.pos, ms.list)
+	if ms.list = list; ok {
+		s.pos = end
 		return nil
 	}
 	if s.flatMembers(ms) {
