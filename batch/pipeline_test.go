@@ -263,3 +263,32 @@ func TestDropTerms(t *testing.T) {
 		}
 	}
 }
+
+// TestChunkTotalerManyUnderlyings: results on more underlyings than the
+// totaler keeps at hand, shuffled and added in runs, sum as by hand.
+func TestChunkTotalerManyUnderlyings(t *testing.T) {
+	const n = 1000
+	rs := make([]batch.TradeResult, n)
+	unds := make([]string, n)
+	want := map[string]float64{}
+	for i := range rs {
+		rs[i].ID = fmt.Sprint("T", i)
+		rs[i].SetValue(pricing.NPV, float64(i))
+		unds[i] = fmt.Sprint("U", (i*7919)%11)
+		want[unds[i]] += float64(i)
+	}
+	var tot batch.ChunkTotaler
+	for lo := 0; lo < n; lo += 300 {
+		hi := min(lo+300, n)
+		tot.Add(rs[lo:hi], unds[lo:hi])
+	}
+	got := tot.Totals()
+	if len(got) != len(want)+1 || got[""]["npv"] != float64(n*(n-1)/2) {
+		t.Fatalf("%d totals, all %v", len(got), got[""])
+	}
+	for u, v := range want {
+		if got[u]["npv"] != v {
+			t.Errorf("%s: %v, want %v", u, got[u]["npv"], v)
+		}
+	}
+}

@@ -29,10 +29,15 @@ func ChunkTotals(results []TradeResult, underlyings []string) map[string]map[str
 // time, in input order: the same sums, to the last bit, as ChunkTotals of
 // all the runs at once. The zero value is ready.
 type ChunkTotaler struct {
-	all      totals
-	by       map[string]*totals
-	last     *totals // the totals of the last underlying: trades come in runs
-	lastName string
+	all totals
+	by  map[string]*totals
+	// recent are the totals of the last underlyings met: a chunk's trades
+	// name few, in runs or shuffled, and are summed without a look-up.
+	recent [4]struct {
+		name string
+		t    *totals
+	}
+	next int // the recent one the next look-up replaces
 }
 
 // Add adds a run of results; underlyings[k] is the underlying of
@@ -45,19 +50,29 @@ func (t *ChunkTotaler) Add(results []TradeResult, underlyings []string) {
 		}
 		t.all.add(&r.Result)
 		if k < len(underlyings) && underlyings[k] != "" {
-			if u := underlyings[k]; t.last == nil || u != t.lastName {
-				if t.by == nil {
-					t.by = map[string]*totals{}
-				}
-				if t.last = t.by[u]; t.last == nil {
-					t.last = new(totals)
-					t.by[u] = t.last
-				}
-				t.lastName = u
-			}
-			t.last.add(&r.Result)
+			t.of(underlyings[k]).add(&r.Result)
 		}
 	}
+}
+
+// of returns the totals of underlying u.
+func (t *ChunkTotaler) of(u string) *totals {
+	for k := range t.recent {
+		if r := &t.recent[k]; r.t != nil && r.name == u {
+			return r.t
+		}
+	}
+	if t.by == nil {
+		t.by = map[string]*totals{}
+	}
+	tu := t.by[u]
+	if tu == nil {
+		tu = new(totals)
+		t.by[u] = tu
+	}
+	t.recent[t.next].name, t.recent[t.next].t = u, tu
+	t.next = (t.next + 1) % len(t.recent)
+	return tu
 }
 
 // Totals returns the sums so far, as ChunkTotals does.
