@@ -180,8 +180,11 @@ func (m *metrics) tally() *tally {
 
 // add counts results, of trades of types types.
 func (t *tally) add(results []batch.TradeResult, types []string) {
+	k, last := 0, ""
 	for i := range results {
-		k := t.m.typeIndex(types[i])
+		if i == 0 || types[i] != last { // a chunk's trades come in runs of a type
+			k, last = t.m.typeIndex(types[i]), types[i]
+		}
 		if msg := results[i].Error; msg != "" {
 			t.failed[k]++
 			t.classes[k][slices.Index(failClasses[:], failureClass(msg))]++
