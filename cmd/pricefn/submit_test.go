@@ -347,3 +347,27 @@ func TestSubmitSendsTheFile(t *testing.T) {
 		t.Errorf("a file changed between attempts: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestSubmitFileFollowsRedirect: a batch sent from its file follows a 307
+// with the whole file again.
+func TestSubmitFileFollowsRedirect(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "b.json")
+	doc := `{"valuationDate":"2026-11-25","trades":[{"id":"T1"}]}`
+	os.WriteFile(file, []byte(doc), 0o644)
+	var got atomic.Value
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /batches", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+	})
+	mux.HandleFunc("POST /elsewhere", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		got.Store(string(body))
+		http.Error(w, `{"error":"no"}`, http.StatusBadRequest)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, "--quiet", file)
+	if body, _ := got.Load().(string); code != 1 || body != doc || !strings.Contains(stderr, "400") {
+		t.Errorf("exit %d, redirected body %q, stderr %q; want the file's bytes and the 400", code, body, stderr)
+	}
+}

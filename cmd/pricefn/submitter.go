@@ -105,6 +105,9 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 				return nil, err
 			}
 			req.Body, req.ContentLength = f, p.size // closed by the client
+			// Sent again as it is on a redirect, or on a kept connection
+			// the server had closed.
+			req.GetBody = func() (io.ReadCloser, error) { return p.open() }
 		}
 		s.authorize(req)
 		resp, body, err = do(s.client, req, 0)
