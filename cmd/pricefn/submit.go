@@ -76,7 +76,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	idsRead := make(chan error, 1)
 	go func() {
 		data, err := p.data, error(nil)
-		if data == nil {
+		if p.file != "" {
 			data, err = os.ReadFile(p.file)
 		}
 		if err == nil {

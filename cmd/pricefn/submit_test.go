@@ -100,6 +100,16 @@ func TestSubmitRejected(t *testing.T) {
 	if code == 0 || stdout != "" || !strings.Contains(stderr, `batch rejected (400 Bad Request)`) || !strings.Contains(stderr, `unknown measure "npvv"`) {
 		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
 	}
+	// An empty stdin (runCmd's) or file is the engine's to refuse, as any
+	// batch: not mistaken for a file to send from disk.
+	empty := filepath.Join(t.TempDir(), "empty.json")
+	os.WriteFile(empty, nil, 0o644)
+	for _, args := range [][]string{{"submit", "--url", url}, {"submit", "--url", url, empty}} {
+		code, _, stderr := runCmd(t, args...)
+		if code == 0 || !strings.Contains(stderr, `batch rejected (400 Bad Request)`) || !strings.Contains(stderr, "empty") {
+			t.Errorf("%q: exit %d, stderr %q", args, code, stderr)
+		}
+	}
 }
 
 // TestSubmitGivesUpOnLostBatch: a batch accepted and then unknown to the

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -82,7 +83,7 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 	e.SetType(events.TypeBatchSubmitted)
 	e.SetSource("/pricefn/submit")
 	e.SetID(rand.Text())
-	if p.data != nil {
+	if p.file == "" {
 		if err := e.SetData(cloudevents.ApplicationJSON, p.data); err != nil {
 			return nil, err
 		}
@@ -99,7 +100,7 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 		if err != nil {
 			return nil, err
 		}
-		if p.data == nil {
+		if p.file != "" {
 			f, err := p.open()
 			if err != nil {
 				return nil, err
@@ -111,6 +112,9 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 		}
 		s.authorize(req)
 		resp, body, err = do(s.client, req, 0)
+		if errors.Is(err, errChanged) {
+			return nil, err // sending it again would not mend it
+		}
 		retry := err != nil || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
 		if !retry {
 			break
@@ -162,10 +166,11 @@ type payload struct {
 }
 
 // filePayload is the batch in file name: sent from disk when it is a
-// regular file and the event is sent in binary mode (its data is the
-// body), else read.
+// regular file, not empty, and the event is sent in binary mode (its data
+// is the body), else read. A path under /dev is read: some systems share
+// the file's position between the opens of /dev/stdin.
 func filePayload(name string, structured bool) (payload, error) {
-	if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() && !structured {
+	if fi, err := os.Stat(name); err == nil && fi.Mode().IsRegular() && fi.Size() > 0 && !structured && !strings.HasPrefix(filepath.Clean(name), "/dev/") {
 		p := payload{file: name, size: fi.Size()}
 		f, err := p.open() // can it be read
 		if err != nil {
@@ -187,12 +192,15 @@ func (p payload) open() (*os.File, error) {
 	if fi, err := f.Stat(); err != nil || fi.Size() != p.size {
 		f.Close()
 		if err == nil {
-			err = fmt.Errorf("%s changed while it was sent (%d bytes, then %d)", p.file, p.size, fi.Size())
+			err = fmt.Errorf("%s %w (%d bytes, then %d)", p.file, errChanged, p.size, fi.Size())
 		}
 		return nil, err
 	}
 	return f, nil
 }
+
+// errChanged is a batch file that changed while it was sent.
+var errChanged = errors.New("changed while it was sent")
 
 // waitResults long-polls the results until the batch is finished, showing
 // its progress, and returns the results document. The engine answers 202
