@@ -72,19 +72,8 @@ func TestFastResultsAgree(t *testing.T) {
 	}
 
 	rng := rand.New(rand.NewPCG(11, 12))
-	const alphabet = "{}[],:\"\n -+.eE019\\ux"
 	for i := range 10000 {
-		b := []byte(s)
-		at := rng.IntN(len(b))
-		c := alphabet[rng.IntN(len(alphabet))]
-		switch i % 3 {
-		case 0:
-			b[at] = c
-		case 1:
-			b = append(b[:at], append([]byte{c}, b[at:]...)...)
-		default:
-			b = append(b[:at], b[at+1:]...)
-		}
+		b, at := damage(s, i, rng)
 		fast, err := scanResults(b, &resultChecker{})
 		full, ferr := scanResults(b, &resultChecker{ms: members{full: true}})
 		if (err == nil) != (ferr == nil) || (err != nil && err.Error() != ferr.Error()) || !reflect.DeepEqual(fast, full) {
@@ -124,19 +113,8 @@ func TestTradeIDsByShape(t *testing.T) {
 		t.Fatalf("by shape: %d ids, %v; in full: %d ids, %v", len(ids), err, len(want), werr)
 	}
 	rng := rand.New(rand.NewPCG(13, 14))
-	const alphabet = "{}[],:\"\n -+.eE019\\ux"
 	for i := range 10000 {
-		d := []byte(s)
-		at := rng.IntN(len(d))
-		c := alphabet[rng.IntN(len(alphabet))]
-		switch i % 3 {
-		case 0:
-			d[at] = c
-		case 1:
-			d = append(d[:at], append([]byte{c}, d[at:]...)...)
-		default:
-			d = append(d[:at], d[at+1:]...)
-		}
+		d, at := damage(s, i, rng)
 		ids, err := tradeIDs(d, true)
 		want, werr := tradeIDs(d, false)
 		if (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) || !reflect.DeepEqual(ids, want) {
@@ -280,4 +258,22 @@ func TestShapes(t *testing.T) {
 	if ms.shapes.off() || ms.shapes.hit < 1000-100-shapesRest-10 {
 		t.Errorf("eight shapes then one: off %v, %d read by shape", ms.shapes.off(), ms.shapes.hit)
 	}
+}
+
+// damage returns s with one byte changed (i%3 == 0), inserted (1) or
+// dropped (2) at a random place, and that place.
+func damage(s string, i int, rng *rand.Rand) ([]byte, int) {
+	const alphabet = "{}[],:\"\n -+.eE019\\ux"
+	b := []byte(s)
+	at := rng.IntN(len(b))
+	c := alphabet[rng.IntN(len(alphabet))]
+	switch i % 3 {
+	case 0:
+		b[at] = c
+	case 1:
+		b = append(b[:at], append([]byte{c}, b[at:]...)...)
+	default:
+		b = append(b[:at], b[at+1:]...)
+	}
+	return b, at
 }
