@@ -11,6 +11,7 @@ all: build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/pricefn
+	$(GO) build -o $(dir $(BIN))pricefn-plan ./cmd/pricefn-plan
 
 # The whole engine (gateway, broker, ingress, pricer, aggregator) in one process.
 run: build

@@ -34,7 +34,13 @@ const (
 // MinTokenLen is the shortest token a tokens file may hold.
 const MinTokenLen = 16
 
-var validTenant = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+// validTenant is what a tenant may look like, at most maxTenantLen bytes
+// (checked apart: a bounded repeat would compile to a copy of the class
+// per byte).
+var validTenant = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+
+// maxTenantLen is the longest tenant.
+const maxTenantLen = 63
 
 // Identity is who a token speaks for.
 type Identity struct {
@@ -105,7 +111,7 @@ func parseEntries(data []byte) ([]entry, error) {
 		if len(f[0]) < MinTokenLen {
 			return nil, &ParseError{n, fmt.Sprintf("token shorter than %d characters", MinTokenLen)}
 		}
-		if !validTenant.MatchString(f[1]) {
+		if len(f[1]) > maxTenantLen || !validTenant.MatchString(f[1]) {
 			return nil, &ParseError{n, fmt.Sprintf("tenant %q: want lower-case letters, digits, '-' or '_'", trunc(f[1]))}
 		}
 		e := entry{sum: sha256.Sum256([]byte(f[0])), token: []byte(f[0]), id: Identity{Tenant: f[1]}}

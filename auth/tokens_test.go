@@ -26,12 +26,16 @@ func TestParseTokens(t *testing.T) {
 		!slices.Equal(ids[1].Scopes, []string{"read"}) || !slices.Equal(ids[2].Scopes, []string{"sign", "submit"}) {
 		t.Errorf("identities %+v", ids)
 	}
+	if ids, err := auth.ParseTokens([]byte("alpha-0123456789abc " + strings.Repeat("t", 63) + "\n")); err != nil || len(ids[0].Tenant) != 63 {
+		t.Errorf("a tenant of 63 characters: %v", err)
+	}
 	for _, c := range []struct{ file, want string }{
 		{"short alpha\n", "line 1: token shorter than 16"},
 		{"alpha-0123456789abc\n", "line 1: want TOKEN TENANT"},
 		{"\nalpha-0123456789abc Alpha/x\n", `line 2: tenant "Alpha/x"`},
 		{"alpha-0123456789abc alpha write\n", `scope "write"`},
 		{"alpha-0123456789abc a\nalpha-0123456789abc b\n", "line 2: token repeated from line 1"},
+		{"alpha-0123456789abc " + strings.Repeat("t", 64) + "\n", `line 1: tenant "tttt`},
 	} {
 		_, err := auth.ParseTokens([]byte(c.file))
 		var pe *auth.ParseError

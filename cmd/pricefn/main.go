@@ -99,7 +99,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	if err := c.run(ctx, args[1:], stdin, stdout, stderr); err != nil {
 		var ue *usageError
+		var status exitStatus
 		switch {
+		case errors.As(err, &status):
+			return int(status)
 		case errors.Is(err, flag.ErrHelp):
 			return 0 // the usage, asked for, is printed
 		case errors.Is(err, errUsage):

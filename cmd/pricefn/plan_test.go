@@ -1,114 +1,46 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/pricefn/pricefn/plan"
 )
 
-func runPlanArgs(t *testing.T, args ...string) (code int, stdout, stderr string) {
-	t.Helper()
-	var out, errOut bytes.Buffer
-	code = run(context.Background(), append([]string{"plan"}, args...), strings.NewReader(""), &out, &errOut)
-	return code, out.String(), errOut.String()
-}
+// TestPlanRunsItsProgram: "pricefn plan" runs pricefn-plan with its
+// arguments and streams and exits as it does (0, 2 for a usage error, 1
+// for a failure); without it, it says where to get it.
+func TestPlanRunsItsProgram(t *testing.T) {
+	prog := filepath.Join(t.TempDir(), planProgram)
+	if out, err := exec.Command("go", "build", "-o", prog, "github.com/pricefn/pricefn/cmd/pricefn-plan").CombinedOutput(); err != nil {
+		t.Fatalf("building %s: %v\n%s", planProgram, err, out)
+	}
+	t.Setenv("PRICEFN_PLAN", prog)
+	code, stdout, stderr := runCmd(t, "plan", "--burst", "8", "--cpu", "0.1s", "--runs", "1", "--json")
+	var r struct {
+		Runs     int `json:"runs"`
+		Timeline []struct {
+			Pods float64 `json:"pods"`
+		} `json:"timeline"`
+	}
+	if code != 0 || json.Unmarshal([]byte(stdout), &r) != nil || r.Runs != 1 || len(r.Timeline) == 0 {
+		t.Fatalf("plan --json: exit %d, runs %d, %d samples; stderr %q", code, r.Runs, len(r.Timeline), stderr)
+	}
+	if code, stdout, stderr := runCmd(t, "plan", "-h"); code != 0 || stdout != "" || !strings.HasPrefix(stderr, "usage: pricefn plan") {
+		t.Errorf("plan -h: exit %d, stdout %q, stderr %.60q", code, stdout, stderr)
+	}
+	if code, _, stderr := runCmd(t, "plan", "--no-such-flag"); code != 2 || !strings.Contains(stderr, "no-such-flag") {
+		t.Errorf("plan --no-such-flag: exit %d, stderr %.80q", code, stderr)
+	}
+	if code, _, stderr := runCmd(t, "plan", "--trace", "/nonexistent.csv"); code != 1 || !strings.HasPrefix(stderr, "pricefn plan: open /nonexistent.csv") {
+		t.Errorf("plan --trace /nonexistent.csv: exit %d, stderr %q", code, stderr)
+	}
 
-// TestPlanBurst: the issue's burst from the command line, as JSON.
-func TestPlanBurst(t *testing.T) {
-	code, out, errOut := runPlanArgs(t, "--burst", "60", "--cpu", "0.5s", "--annotation", "target=2",
-		"--container-concurrency", "4", "--runs", "4", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	var r plan.Report
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatal(err)
-	}
-	s := r.Summary
-	if s.Requests != 60 || s.PodsCreated.Max != 43 || s.PanicSeconds.Mean < 60 || s.PodSeconds.Mean < 3000 || r.Runs != 4 {
-		t.Errorf("summary %+v", s)
-	}
-	if r.Settings.Target != 1.4 || r.Settings.ContainerConcurrency != 4 {
-		t.Errorf("settings %+v", r.Settings)
-	}
-}
-
-// TestPlanTextAndPlot: text, the pricer's Service file, a mixed workload, a
-// trace and an SVG plot.
-func TestPlanTextAndPlot(t *testing.T) {
-	dir := t.TempDir()
-	trace := filepath.Join(dir, "t.csv")
-	if err := os.WriteFile(trace, []byte("arrival_s,cpu_s\n0,0.5\n1.5,0.5\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	svg := filepath.Join(dir, "p.svg")
-	code, out, errOut := runPlanArgs(t, "--service", "../../knative/services.yaml", "--service-name", "pricefn-pricer",
-		"--trace", trace, "--burst", "10@5s", "--steady", "2", "--for", "10s", "--runs", "2", "--plot", svg, "--rows", "10")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	for _, want := range []string{"workload: 32 requests", "containerConcurrency 2, scale 0..20", "stable window 6s", "pod-seconds", "timeline"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
-	}
-	if b, err := os.ReadFile(svg); err != nil || !bytes.HasPrefix(b, []byte("<svg")) {
-		t.Errorf("plot: %v %.40q", err, b)
-	}
-}
-
-// TestPlanErrors: bad input is refused with a message naming it (Knative's
-// own for settings), exit status 1; a missing workload is a usage error.
-func TestPlanErrors(t *testing.T) {
-	dir := t.TempDir()
-	bad := filepath.Join(dir, "bad.csv")
-	if err := os.WriteFile(bad, []byte("0,0.5\n1,zero\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	tests := []struct {
-		args []string
-		code int
-		want string
-	}{
-		{[]string{"--burst", "5", "--annotation", "target=-1"}, 1, "target -1 should be at least 0.01"},
-		{[]string{"--burst", "5", "--annotation", "window=1s"}, 1, "expected 6s <= 1s <= 1h0m0s"},
-		{[]string{"--burst", "5", "--config", "max-scale-up-rate=1"}, 1, "max-scale-up-rate = 1, must be greater than 1.0"},
-		{[]string{"--burst", "5", "--config", "stable-windw=10s"}, 1, `config-autoscaler key "stable-windw": unknown`},
-		{[]string{"--burst", "5", "--container-concurrency", "-2"}, 1, "spec.containerConcurrency"},
-		{[]string{"--trace", bad}, 1, "bad.csv line 2: cpu_s: \"zero\" is not a number"},
-		{[]string{"--burst", "x"}, 1, `--burst "x": want N[@T]`},
-		{[]string{"--burst", "5", "--search", "--goal", "p42=1s"}, 1, `goal "p42=1s"`},
-		{[]string{"--burst", "5", "--search", "--grid", "targt=1,2"}, 1, `grid "targt"`},
-		{[]string{}, 2, "no workload"},
-	}
-	for _, tt := range tests {
-		code, _, errOut := runPlanArgs(t, tt.args...)
-		if code != tt.code || !strings.Contains(errOut, tt.want) {
-			t.Errorf("%v: exit %d %q, want %d and %q", tt.args, code, errOut, tt.code, tt.want)
-		}
-	}
-}
-
-// TestPlanSearch: --search on the burst finds a several-fold cut at p99 <= 10 s.
-func TestPlanSearch(t *testing.T) {
-	code, out, errOut := runPlanArgs(t, "--burst", "60", "--annotation", "target=2", "--container-concurrency", "4",
-		"--search", "--goal", "p99=10s", "--runs", "2", "--grid", "target=2", "--grid", "target-utilization-percentage=70",
-		"--grid", "container-concurrency=4", "--grid", "window=6s,60s", "--grid", "panic-threshold-percentage=200",
-		"--grid", "scale-down-delay=0s", "--grid", "max-scale=0,10", "--json")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	var res plan.SearchResult
-	if err := json.Unmarshal([]byte(out), &res); err != nil {
-		t.Fatal(err)
-	}
-	if res.Tried != 4 || len(res.Best) == 0 || res.Ratio(res.Best[0]) < 3 {
-		t.Errorf("tried %d, best %+v", res.Tried, res.Best)
+	t.Setenv("PRICEFN_PLAN", "")
+	t.Setenv("PATH", t.TempDir())
+	code, _, stderr = runCmd(t, "plan", "--burst", "8")
+	if code != 1 || !strings.Contains(stderr, "pricefn plan: needs the program pricefn-plan, beside pricefn or on PATH (make build") {
+		t.Errorf("without pricefn-plan: exit %d, stderr %q", code, stderr)
 	}
 }

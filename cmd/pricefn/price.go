@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/pricefn/pricefn/batch"
 )
@@ -31,17 +30,19 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if *workers < 0 {
 		return usagef("--workers %d: want 0 (one per core) or more", *workers)
 	}
-	in := stdin
 	name := "stdin"
+	var b *batch.Batch
 	if len(files) == 1 && files[0] != "-" {
-		f, err := os.Open(files[0])
+		name = files[0]
+		data, release, err := readBatchFile(name)
 		if err != nil {
 			return err
 		}
-		defer f.Close()
-		in, name = f, files[0] // read at its size (batch.Decode)
+		defer release() // once priced: the batch keeps parts of data
+		b, err = batch.DecodeBytes(data)
+	} else {
+		b, err = batch.Decode(stdin)
 	}
-	b, err := batch.Decode(in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

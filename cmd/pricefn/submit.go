@@ -75,12 +75,13 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	var sentIDs []string
 	idsRead := make(chan error, 1)
 	go func() {
-		data, err := p.data, error(nil)
+		data, release, err := p.data, func() {}, error(nil)
 		if p.file != "" {
-			data, err = os.ReadFile(p.file)
+			data, release, err = readBatchFile(p.file)
 		}
 		if err == nil {
-			sentIDs, err = batch.TradeIDs(data)
+			sentIDs, err = batch.TradeIDs(data) // copies the ids
+			release()
 		}
 		idsRead <- err
 	}()

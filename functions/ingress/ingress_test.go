@@ -133,6 +133,16 @@ func mixed(t *testing.T, id string) []byte {
 	return doc
 }
 
+// TestLongestID: a batch id of 128 characters is taken (129 are refused:
+// TestBadRequestsAnswered).
+func TestLongestID(t *testing.T) {
+	srv, _ := newServer(t, ingress.Options{})
+	long := strings.Repeat("L", 128)
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", mixed(t, long))); code != http.StatusAccepted {
+		t.Fatalf("submit with an id of 128 characters: %d %s", code, body)
+	}
+}
+
 func TestSubmitSendsAcceptedThenChunks(t *testing.T) {
 	// 10 ms of work per chunk: 20 Asians of 10,000 paths and 12 fixings
 	// (about a millisecond each) need several chunks, the Europeans few.

@@ -164,6 +164,7 @@ func TestBadRequestsAnswered(t *testing.T) {
 		{"xml", map[string]string{"Content-Type": "application/xml"}, "<a/>", 415, "Content-Type application/xml"},
 		{"gzip", map[string]string{"Content-Type": "application/json", "Content-Encoding": "gzip"}, "\x1f\x8b", 415, "gzip-encoded"},
 		{"long id", map[string]string{"Content-Type": "application/json"}, `{"id":"` + strings.Repeat("a", 5000) + `","valuationDate":"2026-11-25","trades":[]}`, 400, "batch id"},
+		{"id of 129", map[string]string{"Content-Type": "application/json"}, `{"id":"` + strings.Repeat("a", 129) + `","valuationDate":"2026-11-25","trades":[]}`, 400, "want 1 to 128 letters"},
 	} {
 		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/batches", strings.NewReader(c.body))
 		for k, v := range c.headers {

@@ -1,0 +1,114 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pricefn/pricefn/plan"
+)
+
+func runPlanArgs(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(""), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// TestPlanBurst: the issue's burst from the command line, as JSON.
+func TestPlanBurst(t *testing.T) {
+	code, out, errOut := runPlanArgs(t, "--burst", "60", "--cpu", "0.5s", "--annotation", "target=2",
+		"--container-concurrency", "4", "--runs", "4", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r plan.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	s := r.Summary
+	if s.Requests != 60 || s.PodsCreated.Max != 43 || s.PanicSeconds.Mean < 60 || s.PodSeconds.Mean < 3000 || r.Runs != 4 {
+		t.Errorf("summary %+v", s)
+	}
+	if r.Settings.Target != 1.4 || r.Settings.ContainerConcurrency != 4 {
+		t.Errorf("settings %+v", r.Settings)
+	}
+}
+
+// TestPlanTextAndPlot: text, the pricer's Service file, a mixed workload, a
+// trace and an SVG plot.
+func TestPlanTextAndPlot(t *testing.T) {
+	dir := t.TempDir()
+	trace := filepath.Join(dir, "t.csv")
+	if err := os.WriteFile(trace, []byte("arrival_s,cpu_s\n0,0.5\n1.5,0.5\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	svg := filepath.Join(dir, "p.svg")
+	code, out, errOut := runPlanArgs(t, "--service", "../../knative/services.yaml", "--service-name", "pricefn-pricer",
+		"--trace", trace, "--burst", "10@5s", "--steady", "2", "--for", "10s", "--runs", "2", "--plot", svg, "--rows", "10")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"workload: 32 requests", "containerConcurrency 2, scale 0..20", "stable window 6s", "pod-seconds", "timeline"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if b, err := os.ReadFile(svg); err != nil || !bytes.HasPrefix(b, []byte("<svg")) {
+		t.Errorf("plot: %v %.40q", err, b)
+	}
+}
+
+// TestPlanErrors: bad input is refused with a message naming it (Knative's
+// own for settings), exit status 1; a missing workload is a usage error.
+func TestPlanErrors(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.csv")
+	if err := os.WriteFile(bad, []byte("0,0.5\n1,zero\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--burst", "5", "--annotation", "target=-1"}, 1, "target -1 should be at least 0.01"},
+		{[]string{"--burst", "5", "--annotation", "window=1s"}, 1, "expected 6s <= 1s <= 1h0m0s"},
+		{[]string{"--burst", "5", "--config", "max-scale-up-rate=1"}, 1, "max-scale-up-rate = 1, must be greater than 1.0"},
+		{[]string{"--burst", "5", "--config", "stable-windw=10s"}, 1, `config-autoscaler key "stable-windw": unknown`},
+		{[]string{"--burst", "5", "--container-concurrency", "-2"}, 1, "spec.containerConcurrency"},
+		{[]string{"--trace", bad}, 1, "bad.csv line 2: cpu_s: \"zero\" is not a number"},
+		{[]string{"--burst", "x"}, 1, `--burst "x": want N[@T]`},
+		{[]string{"--burst", "5", "--search", "--goal", "p42=1s"}, 1, `goal "p42=1s"`},
+		{[]string{"--burst", "5", "--search", "--grid", "targt=1,2"}, 1, `grid "targt"`},
+		{[]string{}, 2, "no workload"},
+	}
+	for _, tt := range tests {
+		code, _, errOut := runPlanArgs(t, tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.want) {
+			t.Errorf("%v: exit %d %q, want %d and %q", tt.args, code, errOut, tt.code, tt.want)
+		}
+	}
+}
+
+// TestPlanSearch: --search on the burst finds a several-fold cut at p99 <= 10 s.
+func TestPlanSearch(t *testing.T) {
+	code, out, errOut := runPlanArgs(t, "--burst", "60", "--annotation", "target=2", "--container-concurrency", "4",
+		"--search", "--goal", "p99=10s", "--runs", "2", "--grid", "target=2", "--grid", "target-utilization-percentage=70",
+		"--grid", "container-concurrency=4", "--grid", "window=6s,60s", "--grid", "panic-threshold-percentage=200",
+		"--grid", "scale-down-delay=0s", "--grid", "max-scale=0,10", "--json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var res plan.SearchResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Tried != 4 || len(res.Best) == 0 || res.Ratio(res.Best[0]) < 3 {
+		t.Errorf("tried %d, best %+v", res.Tried, res.Best)
+	}
+}
