@@ -1,13 +1,28 @@
 package main
 
-import "os"
+import (
+	"bytes"
+	"io"
+	"os"
+)
 
-// mapMin is the least size of a file that readBatchFile maps rather than
+// mapMin is the least size of a file that readBatch maps rather than
 // reads: below it a read costs next to nothing.
 const mapMin = 256 << 10
 
-// readBatchFile returns the bytes of the batch file name and a function to
-// call once they, and whatever was decoded from them, are no longer used.
+// readBatchFile is readBatch of the file name.
+func readBatchFile(name string) ([]byte, func(), error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	return readBatch(f)
+}
+
+// readBatch returns the bytes of the batch in f, from its start (standard
+// input may be a file too), and a function to call once they, and
+// whatever was decoded from them, are no longer used.
 //
 // A regular file of mapMin bytes or more is mapped read-only where the
 // system can (mapFile) rather than read: its pages are the kernel's page
@@ -16,15 +31,18 @@ const mapMin = 256 << 10
 // seventh of pricefn price's CPU. A mapped file must not shrink while it
 // is used: the process would end with SIGBUS, as any program that maps its
 // input.
-func readBatchFile(name string) ([]byte, func(), error) {
-	if f, err := os.Open(name); err == nil {
-		defer f.Close()
-		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && fi.Size() >= mapMin && int64(int(fi.Size())) == fi.Size() {
-			if data, unmap, ok := mapFile(f, int(fi.Size())); ok {
+func readBatch(f *os.File) ([]byte, func(), error) {
+	size := 0
+	if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() && int64(int(fi.Size())) == fi.Size() {
+		size = int(fi.Size())
+		if pos, err := f.Seek(0, io.SeekCurrent); err == nil && pos == 0 && size >= mapMin {
+			if data, unmap, ok := mapFile(f, size); ok {
 				return data, unmap, nil
 			}
 		}
 	}
-	data, err := os.ReadFile(name)
-	return data, func() {}, err
+	var buf bytes.Buffer
+	buf.Grow(size + bytes.MinRead) // read at its size, not doubling
+	_, err := buf.ReadFrom(f)
+	return buf.Bytes(), func() {}, err
 }

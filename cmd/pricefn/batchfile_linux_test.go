@@ -82,4 +82,14 @@ func TestPriceMappedFile(t *testing.T) {
 	if fromFile != stdout.String() || !strings.Contains(fromFile, `"delta":`) {
 		t.Errorf("price FILE (%d bytes) and price < FILE (%d bytes) differ", len(fromFile), stdout.Len())
 	}
+	// Standard input that is the file is mapped too.
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	stdout.Reset()
+	if code := run(t.Context(), []string{"price"}, f, &stdout, &errOut); code != 0 || stdout.String() != fromFile {
+		t.Errorf("price with the file as stdin: exit %d, %d bytes, output equal: %v; %s", code, stdout.Len(), stdout.String() == fromFile, errOut.String())
+	}
 }

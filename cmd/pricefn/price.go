@@ -5,8 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/internal/hugeheap"
 )
 
 // runPrice implements "pricefn price [FILE]".
@@ -31,18 +33,27 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return usagef("--workers %d: want 0 (one per core) or more", *workers)
 	}
 	name := "stdin"
-	var b *batch.Batch
+	var data []byte
+	release := func() {}
 	if len(files) == 1 && files[0] != "-" {
 		name = files[0]
-		data, release, err := readBatchFile(name)
-		if err != nil {
-			return err
+		if data, release, err = readBatchFile(name); err != nil {
+			return err // it names the file
 		}
-		defer release() // once priced: the batch keeps parts of data
-		b, err = batch.DecodeBytes(data)
 	} else {
-		b, err = batch.Decode(stdin)
+		if f, ok := stdin.(*os.File); ok {
+			data, release, err = readBatch(f) // a file, maybe
+		} else {
+			data, err = io.ReadAll(stdin)
+		}
+		if err != nil {
+			return fmt.Errorf("reading stdin: %w", err)
+		}
 	}
+	defer release() // once priced: the batch keeps parts of data
+	// A decoded trade and its result take some 6 times its JSON's bytes.
+	hugeheap.Advise(6 * len(data))
+	b, err := batch.DecodeBytes(data)
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}

@@ -1,0 +1,6 @@
+//go:build !linux
+
+package hugeheap
+
+// Advise does nothing here: transparent huge pages are Linux's.
+func Advise(int) {}
