@@ -22,7 +22,8 @@ func readBatchFile(name string) ([]byte, func(), error) {
 
 // readBatch returns the bytes of the batch in f, from its start (standard
 // input may be a file too), and a function to call once they, and
-// whatever was decoded from them, are no longer used.
+// whatever was decoded from them, are no longer used. It leaves f at its
+// end, as a read would.
 //
 // A regular file of mapMin bytes or more is mapped read-only where the
 // system can (mapFile) rather than read: its pages are the kernel's page
@@ -37,6 +38,10 @@ func readBatch(f *os.File) ([]byte, func(), error) {
 		size = int(fi.Size())
 		if pos, err := f.Seek(0, io.SeekCurrent); err == nil && pos == 0 && size >= mapMin {
 			if data, unmap, ok := mapFile(f, size); ok {
+				if _, err := f.Seek(int64(size), io.SeekStart); err != nil {
+					unmap()
+					return nil, nil, err
+				}
 				return data, unmap, nil
 			}
 		}

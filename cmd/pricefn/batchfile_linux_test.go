@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +53,21 @@ func TestReadBatchFile(t *testing.T) {
 		if mapped(t, c.path) {
 			t.Errorf("%s: still mapped after release", c.path)
 		}
+		// An open file (standard input, say) is mapped or read alike and
+		// left at its end, as a read leaves it.
+		f, err := os.Open(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, release, err = readBatch(f)
+		if err != nil || !bytes.Equal(got, want) || mapped(t, c.path) != c.mapped {
+			t.Errorf("%s open: %v, bytes equal %v, mapped %v, want %v", c.path, err, bytes.Equal(got, want), mapped(t, c.path), c.mapped)
+		}
+		if pos, err := f.Seek(0, io.SeekCurrent); err != nil || pos != int64(len(want)) {
+			t.Errorf("%s open: left at %d (%v), want its end %d", c.path, pos, err, len(want))
+		}
+		release()
+		f.Close()
 	}
 	for _, path := range []string{filepath.Join(dir, "none.json"), dir} {
 		if _, _, err := readBatchFile(path); err == nil || !strings.Contains(err.Error(), path) {

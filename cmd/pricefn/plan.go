@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"syscall"
 )
 
@@ -18,21 +19,31 @@ import (
 const planProgram = "pricefn-plan"
 
 // runPlan implements "pricefn plan" by running pricefn-plan with the same
-// arguments and streams, and exiting as it does.
+// arguments and streams, and exiting as it does. When ctx ends (pricefn
+// was interrupted or told to stop) pricefn-plan is interrupted, and ends
+// as it chooses: a terminal's Ctrl-C reaches it anyway, and it is not
+// killed for it.
 func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	path, err := findPlanProgram()
 	if err != nil {
 		return err
 	}
-	cmd := exec.CommandContext(ctx, path, args...)
+	cmd := exec.Command(path, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	stop := context.AfterFunc(ctx, func() { _ = cmd.Process.Signal(os.Interrupt) })
+	err = cmd.Wait()
+	stop()
 	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		if ee.ExitCode() > 0 {
 			return exitStatus(ee.ExitCode()) // it has said why
 		}
-		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGPIPE {
-			return exitStatus(128 + int(syscall.SIGPIPE)) // its reader left, as a shell reports it
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			// Ended by a signal (SIGPIPE: its reader left): the status a
+			// shell reports for it.
+			return exitStatus(128 + int(ws.Signal()))
 		}
 	}
 	return err
@@ -45,11 +56,8 @@ func findPlanProgram() (string, error) {
 		return p, nil
 	}
 	if self, err := os.Executable(); err == nil {
-		if self, err = filepath.EvalSymlinks(self); err == nil {
-			p := filepath.Join(filepath.Dir(self), planProgram)
-			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
-				return p, nil
-			}
+		if p, ok := besideProgram(self); ok {
+			return p, nil
 		}
 	}
 	if p, err := exec.LookPath(planProgram); err == nil {
@@ -57,6 +65,25 @@ func findPlanProgram() (string, error) {
 	}
 	return "", fmt.Errorf("needs the program %s, beside pricefn or on PATH (make build makes bin/%s; or go install github.com/pricefn/pricefn/cmd/%s)",
 		planProgram, planProgram, planProgram)
+}
+
+// besideProgram returns the pricefn-plan in the directory of the program
+// self, once its symbolic links are followed (a pricefn linked into
+// ~/bin from where it was built finds the pricefn-plan built with it).
+func besideProgram(self string) (string, bool) {
+	self, err := filepath.EvalSymlinks(self)
+	if err != nil {
+		return "", false
+	}
+	name := planProgram
+	if runtime.GOOS == "windows" {
+		name += ".exe"
+	}
+	p := filepath.Join(filepath.Dir(self), name)
+	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+		return p, true
+	}
+	return "", false
 }
 
 // exitStatus is an exit status that run returns as it is, with nothing

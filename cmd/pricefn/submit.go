@@ -84,8 +84,8 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			data, release, err = readBatchFile(p.file)
 		}
 		if err == nil {
+			defer release()
 			sentIDs, err = batch.TradeIDs(data) // copies the ids
-			release()
 		}
 		idsRead <- err
 	}()

@@ -171,8 +171,12 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	// The heap, up to its soft limit, in huge pages: a batch's memory is
 	// given back between batches and faulted in again by the next, 4 KB at
 	// a time otherwise (5,000-15,000 faults a 100,000-trade batch, a fifth to
-	// a third of pricefn dev's CPU on this virtual machine).
-	hugeheap.Advise(int(min(debug.SetMemoryLimit(-1), math.MaxInt32)))
+	// a third of pricefn dev's CPU on this virtual machine). Without a
+	// limit, the heap is left as the runtime has it; GODEBUG=disablethp=1
+	// does so too.
+	if limit := debug.SetMemoryLimit(-1); limit < math.MaxInt64 {
+		hugeheap.Advise(int(min(limit, math.MaxInt32)))
+	}
 	reg := NewRegistry()
 	guard, err := NewGuard(c.Security, log, reg)
 	if err != nil {
