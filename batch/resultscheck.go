@@ -2,6 +2,7 @@ package batch
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 )
 
@@ -18,6 +19,10 @@ import (
 // layout (or fails) is left to Finish, which then checks the whole
 // document as ScanResultsDocument does: the answer never depends on the
 // layout, only the time it takes.
+//
+// A client that keeps the document elsewhere (in a file) need not hold it
+// in memory: FeedFrom and FinishFrom take it a window at a time, and
+// Needed says which bytes a window must still hold.
 type ResultsCheck struct {
 	want []string
 	rc   resultChecker
@@ -28,7 +33,13 @@ type ResultsCheck struct {
 	runStart, checked, searched, n int
 	// whole is set when the document is to be checked whole, at Finish.
 	whole bool
+	// head is a copy of the document up to runStart, for FinishFrom.
+	head []byte
 }
+
+// ErrNeedWhole is FinishFrom's answer when the check needs the whole
+// document: Finish it.
+var ErrNeedWhole = errors.New("batch: the results check needs the whole document")
 
 // NewResultsCheck returns a check of the results of a batch whose trades
 // are want (their ids, in order).
@@ -43,16 +54,26 @@ const (
 
 // Feed checks the results that doc, the document received so far,
 // completes. Each call's doc must extend the one before.
-func (c *ResultsCheck) Feed(doc []byte) {
+func (c *ResultsCheck) Feed(doc []byte) { c.FeedFrom(doc, 0) }
+
+// FeedFrom is Feed of the document received so far without its first base
+// bytes, which earlier calls had: doc[0] is the document's byte at offset
+// base. base must not pass Needed.
+func (c *ResultsCheck) FeedFrom(doc []byte, base int) {
 	if c.whole {
 		return
 	}
 	if c.runStart == 0 {
+		if base > 0 {
+			c.whole = true
+			return
+		}
 		i := bytes.Index(doc[:min(len(doc), headRoom)], []byte(resultsHead))
 		switch {
 		case i >= 0:
 			c.runStart = i + len(resultsHead)
 			c.checked = c.runStart
+			c.head = bytes.Clone(doc[:c.runStart])
 		case len(doc) >= headRoom:
 			c.whole = true
 			return
@@ -63,24 +84,39 @@ func (c *ResultsCheck) Feed(doc []byte) {
 	// Only the bytes new since the last search (and two before them, a
 	// seam may straddle) are searched: a document without seams is not
 	// read again at every Feed.
-	from := max(c.checked, c.searched-2)
-	c.searched = len(doc)
-	seam := bytes.LastIndex(doc[from:], []byte(",\n{"))
+	from := max(c.checked, c.searched-2, base)
+	c.searched = base + len(doc)
+	seam := bytes.LastIndex(doc[from-base:], []byte(",\n{"))
 	if seam < 0 {
 		return
 	}
 	seam += from
-	if !c.results(doc[:seam], 0) {
+	if !c.results(doc[:seam-base], base, 0) {
 		c.whole = true
 		return
 	}
 	c.checked = seam + 1
 }
 
-// results checks the results in data[c.checked:], which must end with
-// the last one's closing brace, or with end (']') after white space.
-func (c *ResultsCheck) results(data []byte, end byte) bool {
-	s := scanner{data: data, pos: c.checked}
+// Whole reports whether the check is left to Finish of the whole
+// document: it is not laid out as ResultsWriter lays it out, or it fails.
+func (c *ResultsCheck) Whole() bool { return c.whole }
+
+// Needed returns the offset of the first byte of the document that the
+// check still needs: FeedFrom and FinishFrom may be given the document
+// from there on. It is 0 while the check may need the whole document.
+func (c *ResultsCheck) Needed() int {
+	if c.whole {
+		return 0
+	}
+	return c.checked
+}
+
+// results checks the results in data[c.checked-base:] (data begins at the
+// document's offset base), which must end with the last one's closing
+// brace, or with end (']') after white space.
+func (c *ResultsCheck) results(data []byte, base int, end byte) bool {
+	s := scanner{data: data, pos: c.checked - base}
 	for {
 		if c.n == len(c.want) {
 			return false
@@ -95,7 +131,7 @@ func (c *ResultsCheck) results(data []byte, end byte) bool {
 			s.pos++
 		case end:
 			if end != 0 {
-				c.checked = s.pos // at the ']'
+				c.checked = base + s.pos // at the ']'
 			}
 			return true
 		default:
@@ -107,10 +143,25 @@ func (c *ResultsCheck) results(data []byte, end byte) bool {
 // Finish checks what is left of the whole document doc and returns the
 // number of results with an error, or why doc is not the batch's results.
 func (c *ResultsCheck) Finish(doc []byte) (failed int, err error) {
-	if !c.whole && c.runStart > 0 && len(doc) <= maxDocument && c.finishRun(doc) {
+	if !c.whole && c.runStart > 0 && len(doc) <= maxDocument && c.finishRun(doc, 0) {
 		return c.rc.failed, nil
 	}
 	return c.wholeCheck(doc)
+}
+
+// FinishFrom is Finish of the whole document without its first base bytes
+// (doc[0] is its byte at offset base; base at most Needed). Where that is
+// not enough (the document does not pass, or does not have the layout),
+// it returns ErrNeedWhole: Finish the whole document then, which says why.
+func (c *ResultsCheck) FinishFrom(doc []byte, base int) (failed int, err error) {
+	if base == 0 {
+		return c.Finish(doc)
+	}
+	if !c.whole && c.runStart > 0 && base <= c.checked && c.finishRun(doc, base) {
+		return c.rc.failed, nil
+	}
+	c.whole = true
+	return 0, ErrNeedWhole
 }
 
 // wholeCheck checks doc whole: ScanResultsDocument, and the ids.
@@ -131,11 +182,11 @@ func (c *ResultsCheck) wholeCheck(doc []byte) (failed int, err error) {
 }
 
 // finishRun checks the results after the last seam and the document
-// around them: doc without its results must be a results document whose
-// results are an empty array where they began. It reports whether all
-// passed.
-func (c *ResultsCheck) finishRun(doc []byte) bool {
-	if len(c.want) > c.n && !c.results(doc, ']') {
+// around them (doc begins at the document's offset base): the document
+// without its results must be a results document whose results are an
+// empty array where they began. It reports whether all passed.
+func (c *ResultsCheck) finishRun(doc []byte, base int) bool {
+	if len(c.want) > c.n && !c.results(doc, base, ']') {
 		return false
 	}
 	if c.n != len(c.want) {
@@ -143,13 +194,13 @@ func (c *ResultsCheck) finishRun(doc []byte) bool {
 	}
 	end := c.checked // the ']', or still the run's start if no result
 	if c.n == 0 {
-		s := scanner{data: doc, pos: c.runStart}
+		s := scanner{data: doc, pos: c.runStart - base}
 		if s.peek() != ']' {
 			return false
 		}
-		end = s.pos
+		end = base + s.pos
 	}
-	rest := append(doc[:c.runStart:c.runStart], doc[end:]...) // a copy: the head and what follows the results
+	rest := append(c.head[:c.runStart:c.runStart], doc[end-base:]...) // a copy: the head and what follows the results
 	at := -1
 	found, err := scanMember(rest, "results", func(s *scanner) error {
 		s.ws()

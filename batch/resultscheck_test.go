@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strings"
@@ -39,6 +40,27 @@ func feedAll(doc []byte, want []string, rng *rand.Rand) (*ResultsCheck, int, err
 	return c, failed, err
 }
 
+// feedWindows feeds doc to a new check in pieces of random sizes, as a
+// reader that keeps only what the check still needs (FeedFrom, Needed)
+// does, and finishes with FinishFrom, or with Finish of the whole document
+// when it asks for it. It returns the most bytes it held.
+func feedWindows(doc []byte, want []string, rng *rand.Rand) (c *ResultsCheck, failed, held int, err error) {
+	c = NewResultsCheck(want)
+	base := 0
+	for n := 0; n < len(doc); {
+		n = min(len(doc), n+1+rng.IntN(200))
+		base = max(base, c.Needed()) // the bytes before are dropped
+		held = max(held, n-base)
+		c.FeedFrom(doc[base:n], base)
+	}
+	base = max(base, c.Needed())
+	failed, err = c.FinishFrom(doc[base:], base)
+	if errors.Is(err, ErrNeedWhole) {
+		failed, err = c.Finish(doc)
+	}
+	return c, failed, held, err
+}
+
 // TestResultsCheckStreams: a document as ResultsWriter lays it out is
 // checked as it arrives (everything but the last result before Finish),
 // with the whole check's answer.
@@ -58,6 +80,12 @@ func TestResultsCheckStreams(t *testing.T) {
 		wantFailed := (n + 3) / 7
 		if err != nil || failed != wantFailed || c.whole {
 			t.Errorf("%d results: failed %d, %v (whole %v); want %d, no error", n, failed, err, c.whole, wantFailed)
+		}
+		// A window at a time: what is held is a piece and a result.
+		c, failed, held, err := feedWindows(doc, ids, rng)
+		if err != nil || failed != wantFailed || c.whole || (n > 50 && held > 400) {
+			t.Errorf("%d results a window at a time: failed %d, %v (whole %v), %d bytes held at most; want %d, no error, 400 bytes at most",
+				n, failed, err, c.whole, held, wantFailed)
 		}
 	}
 }
@@ -94,6 +122,10 @@ func TestResultsCheckAgrees(t *testing.T) {
 		if (err == nil) != (werr == nil) || failed != wfailed || (err != nil && err.Error() != werr.Error()) {
 			t.Errorf("%s: streamed %d, %v; whole %d, %v", name, failed, err, wfailed, werr)
 		}
+		_, failed, _, err = feedWindows([]byte(d), ids, rng)
+		if (err == nil) != (werr == nil) || failed != wfailed || (err != nil && err.Error() != werr.Error()) {
+			t.Errorf("%s: a window at a time %d, %v; whole %d, %v", name, failed, err, wfailed, werr)
+		}
 	}
 	// Random damage: a byte changed, a newline or a seam inserted.
 	for i := range 3000 {
@@ -111,6 +143,10 @@ func TestResultsCheckAgrees(t *testing.T) {
 		wfailed, werr := NewResultsCheck(ids).wholeCheck(b)
 		if (err == nil) != (werr == nil) || failed != wfailed {
 			t.Fatalf("%q: streamed %d, %v; whole %d, %v", b, failed, err, wfailed, werr)
+		}
+		_, failed, _, err = feedWindows(b, ids, rng)
+		if (err == nil) != (werr == nil) || failed != wfailed {
+			t.Fatalf("%q: a window at a time %d, %v; whole %d, %v", b, failed, err, wfailed, werr)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,10 +15,15 @@ import (
 )
 
 // resultsStream takes a results document as it arrives: it checks what
-// has arrived (batch.ResultsCheck) and writes it to file, each on a
-// goroutine of its own, so that by the time the last byte is read the
-// check and the write are all but done. (Read first and then checked and
-// written, a 100,000-trade document spent some 50 ms after its last byte.)
+// has arrived (batch.ResultsCheck) and writes it to file, so that by the
+// time the last byte is read the check and the write are all but done.
+// (Read first and then checked and written, a 100,000-trade document
+// spent some 50 ms after its last byte.)
+//
+// With a file, only what the check still needs is held in memory (a window
+// of readWindow bytes): the file holds the document. A 100,000-trade
+// document (17 MB) read whole into memory fresh from the system cost
+// pricefn submit more than it took to check it.
 type resultsStream struct {
 	// want is the batch's trade ids, in order; check the check of the
 	// document read last (a retried request reads it again).
@@ -27,6 +33,9 @@ type resultsStream struct {
 	// they arrive: emptied again if they are read a second time (a
 	// retried request).
 	file *os.File
+	// base is the offset in the document of the first byte that read
+	// returned: 0 without a file.
+	base int
 	// progress, when set, is told every tick how many results have
 	// arrived (a document streamed while its batch is priced can take
 	// long).
@@ -34,10 +43,16 @@ type resultsStream struct {
 	tick     time.Duration
 }
 
-// read reads body, a results document, into room bytes at first, feeding
-// the check and writing the file on the way, and returns the document.
+// readWindow is how much of a results document a resultsStream with a
+// file holds at once, unless a document not laid out as the engine lays
+// it out needs more.
+const readWindow = 1 << 20
+
+// read reads body, a results document, feeding the check and writing the
+// file on the way. Without a file it returns the whole document, read into
+// room bytes at first; with one, the document from rs.base on.
 func (rs *resultsStream) read(body io.Reader, room int) ([]byte, error) {
-	rs.check = batch.NewResultsCheck(rs.want)
+	rs.check, rs.base = batch.NewResultsCheck(rs.want), 0
 	if rs.file != nil {
 		if err := rs.file.Truncate(0); err != nil {
 			return nil, localError{err}
@@ -45,27 +60,7 @@ func (rs *resultsStream) read(body io.Reader, room int) ([]byte, error) {
 		if _, err := rs.file.Seek(0, io.SeekStart); err != nil {
 			return nil, localError{err}
 		}
-	}
-	// The checker is handed the document so far, the latest only; the
-	// writer every new piece, in order. A piece or a prefix stays valid
-	// when buf grows: the bytes it holds do not change.
-	fed := make(chan []byte, 1)
-	pieces := make(chan []byte, 1024)
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		for doc := range fed {
-			rs.check.Feed(doc)
-		}
-	})
-	var errWrite error
-	if rs.file != nil {
-		wg.Go(func() {
-			for p := range pieces {
-				if errWrite == nil {
-					_, errWrite = rs.file.Write(p)
-				}
-			}
-		})
+		room = readWindow
 	}
 	// Each result starts a line (batch.ResultsWriter), and a newline is
 	// never inside a JSON string: the lines that have arrived count the
@@ -89,6 +84,19 @@ func (rs *resultsStream) read(body io.Reader, room int) ([]byte, error) {
 		defer ticking.Wait()
 		defer close(done)
 	}
+	if rs.file != nil {
+		return rs.readWindows(body, &lines)
+	}
+	// The checker is handed the document so far, the latest only, on a
+	// goroutine of its own. A prefix stays valid when buf grows: the bytes
+	// it holds do not change.
+	fed := make(chan []byte, 1)
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for doc := range fed {
+			rs.check.Feed(doc)
+		}
+	})
 	buf := make([]byte, 0, max(room, 4096))
 	var err error
 	for {
@@ -108,27 +116,70 @@ func (rs *resultsStream) read(body io.Reader, room int) ([]byte, error) {
 				}
 				fed <- buf
 			}
-			if rs.file != nil {
-				pieces <- buf[len(buf)-n:]
-			}
-			if rs.progress != nil {
-				lines.Add(int64(bytes.Count(buf[len(buf)-n:], newline)))
-			}
+			lines.Add(int64(bytes.Count(buf[len(buf)-n:], newline)))
 		}
 		if err != nil {
 			break
 		}
 	}
 	close(fed)
-	close(pieces)
 	wg.Wait()
 	if err != io.EOF {
 		return nil, err
 	}
-	if errWrite != nil {
-		return nil, localError{fmt.Errorf("writing the results: %w", errWrite)}
-	}
 	return buf, nil
+}
+
+// readWindows is read with a file: each piece read is written to the file
+// and fed to the check, and the bytes the check no longer needs are
+// dropped when the window is full (all of them once it is left to the
+// whole document's check, which reads the file).
+func (rs *resultsStream) readWindows(body io.Reader, lines *atomic.Int64) ([]byte, error) {
+	buf := make([]byte, 0, readWindow)
+	for {
+		if len(buf) == cap(buf) {
+			keep := rs.check.Needed()
+			if rs.check.Whole() {
+				keep = rs.base + len(buf)
+			}
+			if drop := keep - rs.base; drop >= cap(buf)/2 {
+				buf = buf[:copy(buf, buf[drop:])]
+				rs.base += drop
+			} else {
+				buf = slices.Grow(buf, cap(buf))
+			}
+		}
+		n, err := body.Read(buf[len(buf):cap(buf)])
+		if n > 0 {
+			piece := buf[len(buf) : len(buf)+n]
+			buf = buf[:len(buf)+n]
+			if _, err := rs.file.Write(piece); err != nil {
+				return nil, localError{fmt.Errorf("writing the results: %w", err)}
+			}
+			rs.check.FeedFrom(buf, rs.base)
+			lines.Add(int64(bytes.Count(piece, newline)))
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// finish finishes the check of the document of which read returned doc:
+// with the file's copy when the check needs the whole document.
+func (rs *resultsStream) finish(doc []byte) (failed int, err error) {
+	failed, err = rs.check.FinishFrom(doc, rs.base)
+	if errors.Is(err, batch.ErrNeedWhole) {
+		whole, rerr := io.ReadAll(io.NewSectionReader(rs.file, 0, int64(rs.base+len(doc))))
+		if rerr != nil {
+			return 0, localError{fmt.Errorf("reading the results back: %w", rerr)}
+		}
+		return rs.check.Finish(whole)
+	}
+	return failed, err
 }
 
 var newline = []byte{'\n'}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -38,5 +39,51 @@ func TestResultsStream(t *testing.T) {
 	f.Close()
 	if _, err := rs.read(strings.NewReader(doc), 8); !errors.As(err, new(localError)) {
 		t.Errorf("a file that cannot be written: %v, want a localError", err)
+	}
+}
+
+// TestResultsStreamWindow: with a file, a document larger than the window
+// is held a window at a time (read returns its tail, from rs.base) and
+// checked as a whole one is; a document damaged before the window's bytes
+// is checked again from the file, with the whole check's reason; the file
+// holds the document as it came.
+func TestResultsStreamWindow(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"batchId":"b","results":[`)
+	var ids []string
+	for i := 0; b.Len() < 3*readWindow; i++ {
+		ids = append(ids, fmt.Sprintf("T%d", i))
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "\n{\"id\":%q,\"npv\":%d.5,\"delta\":0.25}", ids[i], i)
+	}
+	b.WriteString("\n]}\n")
+	doc := b.String()
+	damaged := strings.Replace(doc, `"id":"T10",`, `"id":"T10x",`, 1)
+	wantErr := "result 10 is for trade \"T10x\", the batch sent \"T10\" there"
+	for _, c := range []struct {
+		name, doc, err string
+	}{{"whole", doc, ""}, {"damaged", damaged, wantErr}} {
+		f, err := os.Create(filepath.Join(t.TempDir(), "out"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs := &resultsStream{want: ids, file: f}
+		got, err := rs.read(strings.NewReader(c.doc), 0)
+		if err != nil || rs.base == 0 || len(got) > readWindow || !strings.HasSuffix(c.doc, string(got)) || rs.base+len(got) != len(c.doc) {
+			t.Fatalf("%s: read %d bytes from %d (%v), want the document's tail, %d bytes at most", c.name, len(got), rs.base, err, readWindow)
+		}
+		failed, err := rs.finish(got)
+		if c.err == "" && (err != nil || failed != 0) {
+			t.Errorf("%s: check %d failed, %v", c.name, failed, err)
+		}
+		if c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)) {
+			t.Errorf("%s: check %v, want %q", c.name, err, c.err)
+		}
+		if b, err := os.ReadFile(f.Name()); err != nil || string(b) != c.doc {
+			t.Errorf("%s: the file holds %d bytes (%v), want the document's %d", c.name, len(b), err, len(c.doc))
+		}
+		f.Close()
 	}
 }

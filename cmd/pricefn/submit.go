@@ -134,7 +134,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if err != nil {
 			return nil, fmt.Errorf("batch %s: %w", rc.BatchID, err)
 		}
-		if _, err := s.stream.check.Finish(results); err != nil {
+		if _, err := s.stream.finish(results); err != nil {
 			return nil, fmt.Errorf("batch %s: %w", rc.BatchID, err)
 		}
 		return results, nil
