@@ -69,8 +69,9 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	// The results (about 1.7 times the batch's bytes for Europeans with
-	// every greek) and the ids arrive in huge pages.
+	// The ids, and the results when they are printed (about 1.7 times the
+	// batch's bytes for Europeans with every greek; a file given by --out
+	// takes them a window at a time), arrive in huge pages.
 	hugeheap.Advise(3 * int(p.size))
 	// The trade ids the results are checked against, read while the
 	// batch travels (a document that is not a batch is refused by the
