@@ -157,6 +157,9 @@ func (c *ResultsCheck) FinishFrom(doc []byte, base int) (failed int, err error) 
 	if base == 0 {
 		return c.Finish(doc)
 	}
+	if size := base + len(doc); size > maxDocument { // as the whole check says
+		return 0, fmt.Errorf("batch: results: %d bytes, more than the limit of %d", size, maxDocument)
+	}
 	if !c.whole && c.runStart > 0 && base <= c.checked && c.finishRun(doc, base) {
 		return c.rc.failed, nil
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"syscall"
+	"time"
 )
 
 // planProgram is the program that implements "pricefn plan" (cmd/pricefn-plan):
@@ -21,21 +22,20 @@ const planProgram = "pricefn-plan"
 // runPlan implements "pricefn plan" by running pricefn-plan with the same
 // arguments and streams, and exiting as it does. When ctx ends (pricefn
 // was interrupted or told to stop) pricefn-plan is interrupted, and ends
-// as it chooses: a terminal's Ctrl-C reaches it anyway, and it is not
-// killed for it.
+// as it chooses (a terminal's Ctrl-C reaches it anyway), within
+// planWaitDelay or killed.
 func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	path, err := findPlanProgram()
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(path, args...)
+	cmd := exec.CommandContext(ctx, path, args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdin, stdout, stderr
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	stop := context.AfterFunc(ctx, func() { _ = cmd.Process.Signal(os.Interrupt) })
-	err = cmd.Wait()
-	stop()
+	// Interrupted, not killed; killed if it has not ended planWaitDelay
+	// later (or cannot be interrupted: Windows).
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = planWaitDelay
+	err = cmd.Run()
 	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		if ee.ExitCode() > 0 {
 			return exitStatus(ee.ExitCode()) // it has said why
@@ -48,6 +48,9 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	return err
 }
+
+// planWaitDelay is how long an interrupted pricefn-plan has to end.
+const planWaitDelay = 5 * time.Second
 
 // findPlanProgram returns the path of pricefn-plan: $PRICEFN_PLAN when set,
 // else the one beside this program, else the one on PATH.

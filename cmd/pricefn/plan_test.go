@@ -1,17 +1,11 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
-	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 )
 
 // TestPlanRunsItsProgram: "pricefn plan" runs pricefn-plan with its
@@ -48,74 +42,5 @@ func TestPlanRunsItsProgram(t *testing.T) {
 	code, _, stderr = runCmd(t, "plan", "--burst", "8")
 	if code != 1 || !strings.Contains(stderr, "pricefn plan: needs the program pricefn-plan, beside pricefn or on PATH (make build") {
 		t.Errorf("without pricefn-plan: exit %d, stderr %q", code, stderr)
-	}
-}
-
-// fakePlan writes a shell script standing for pricefn-plan and has
-// "pricefn plan" run it.
-func fakePlan(t *testing.T, script string) {
-	t.Helper()
-	if _, err := exec.LookPath("sh"); err != nil {
-		t.Fatalf("needs sh: %v", err)
-	}
-	p := filepath.Join(t.TempDir(), planProgram)
-	if err := os.WriteFile(p, []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("PRICEFN_PLAN", p)
-}
-
-// TestPlanSignals: pricefn-plan ended by a signal ends "pricefn plan" with
-// the status a shell reports (128 + the signal); an interrupt of pricefn
-// reaches pricefn-plan as an interrupt, which it may handle: it is not
-// killed (it was, with SIGKILL).
-func TestPlanSignals(t *testing.T) {
-	fakePlan(t, "kill -TERM $$")
-	if code, _, stderr := runCmd(t, "plan"); code != 128+int(syscall.SIGTERM) || stderr != "" {
-		t.Errorf("pricefn-plan ended by SIGTERM: exit %d, stderr %q; want %d and nothing said", code, stderr, 128+int(syscall.SIGTERM))
-	}
-
-	fakePlan(t, "trap 'echo interrupted >&2; exit 7' INT\necho started\nwhile :; do sleep 0.02; done")
-	ctx, cancel := context.WithCancel(t.Context())
-	r, w := io.Pipe()
-	var stderr strings.Builder
-	code := make(chan int, 1)
-	go func() { code <- run(ctx, []string{"plan"}, strings.NewReader(""), w, &stderr); w.Close() }()
-	if line, err := bufio.NewReader(r).ReadString('\n'); err != nil || line != "started\n" {
-		t.Fatalf("pricefn-plan did not start: %q %v", line, err)
-	}
-	go io.Copy(io.Discard, r)
-	cancel()
-	select {
-	case c := <-code:
-		if c != 7 || stderr.String() != "interrupted\n" {
-			t.Errorf("interrupted: exit %d, stderr %q; want 7, what pricefn-plan said", c, stderr.String())
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("pricefn plan did not end within 10 s of an interrupt")
-	}
-}
-
-// TestPlanBesidePricefn: pricefn finds the pricefn-plan in its own
-// directory, through a symbolic link to pricefn too.
-func TestPlanBesidePricefn(t *testing.T) {
-	bin, elsewhere := t.TempDir(), t.TempDir()
-	self := filepath.Join(bin, "pricefn")
-	for _, p := range []string{self, filepath.Join(bin, planProgram)} {
-		if err := os.WriteFile(p, nil, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	link := filepath.Join(elsewhere, "pricefn")
-	if err := os.Symlink(self, link); err != nil {
-		t.Fatal(err)
-	}
-	for _, from := range []string{self, link} {
-		if p, ok := besideProgram(from); !ok || p != filepath.Join(bin, planProgram) {
-			t.Errorf("from %s: %q %v, want %s", from, p, ok, filepath.Join(bin, planProgram))
-		}
-	}
-	if p, ok := besideProgram(filepath.Join(elsewhere, "other")); ok {
-		t.Errorf("beside a program with no pricefn-plan: found %q", p)
 	}
 }

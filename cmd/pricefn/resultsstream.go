@@ -173,8 +173,8 @@ func (rs *resultsStream) readWindows(body io.Reader, lines *atomic.Int64) ([]byt
 func (rs *resultsStream) finish(doc []byte) (failed int, err error) {
 	failed, err = rs.check.FinishFrom(doc, rs.base)
 	if errors.Is(err, batch.ErrNeedWhole) {
-		whole, rerr := io.ReadAll(io.NewSectionReader(rs.file, 0, int64(rs.base+len(doc))))
-		if rerr != nil {
+		whole := make([]byte, rs.base+len(doc))
+		if _, rerr := rs.file.ReadAt(whole, 0); rerr != nil {
 			return 0, localError{fmt.Errorf("reading the results back: %w", rerr)}
 		}
 		return rs.check.Finish(whole)

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -70,7 +71,13 @@ func TestResultsStreamWindow(t *testing.T) {
 			t.Fatal(err)
 		}
 		rs := &resultsStream{want: ids, file: f}
-		got, err := rs.read(strings.NewReader(c.doc), 0)
+		// A first read cut short past the first window (a retried
+		// request), then a whole one, in pieces of varied sizes.
+		cut := io.MultiReader(io.LimitReader(strings.NewReader(c.doc), 2*readWindow), iotest.ErrReader(errors.New("cut")))
+		if _, err := rs.read(cut, 0); err == nil || rs.base == 0 {
+			t.Fatalf("%s: a read cut short: %v, from %d", c.name, err, rs.base)
+		}
+		got, err := rs.read(iotest.HalfReader(strings.NewReader(c.doc)), 0)
 		if err != nil || rs.base == 0 || len(got) > readWindow || !strings.HasSuffix(c.doc, string(got)) || rs.base+len(got) != len(c.doc) {
 			t.Fatalf("%s: read %d bytes from %d (%v), want the document's tail, %d bytes at most", c.name, len(got), rs.base, err, readWindow)
 		}
