@@ -158,7 +158,7 @@ func (c *ResultsCheck) FinishFrom(doc []byte, base int) (failed int, err error) 
 		return c.Finish(doc)
 	}
 	if size := base + len(doc); size > maxDocument { // as the whole check says
-		return 0, fmt.Errorf("batch: results: %d bytes, more than the limit of %d", size, maxDocument)
+		return 0, resultsTooLarge(size)
 	}
 	if !c.whole && c.runStart > 0 && base <= c.checked && c.finishRun(doc, base) {
 		return c.rc.failed, nil

@@ -36,11 +36,17 @@ func ScanResults(data []byte) (ResultsScan, error) {
 	return scanResults(data, &resultChecker{})
 }
 
+// resultsTooLarge is the error for a results document of size bytes, over
+// maxDocument.
+func resultsTooLarge(size int) error {
+	return fmt.Errorf("batch: results: %d bytes, more than the limit of %d", size, maxDocument)
+}
+
 // scanResults is ScanResults with the checker rc.
 func scanResults(data []byte, rc *resultChecker) (ResultsScan, error) {
 	var out ResultsScan
 	if len(data) > maxDocument {
-		return out, fmt.Errorf("batch: results: %d bytes, more than the limit of %d", len(data), maxDocument)
+		return out, resultsTooLarge(len(data))
 	}
 	s := scanner{data: data}
 	if c := s.peek(); c != '[' {

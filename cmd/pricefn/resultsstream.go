@@ -60,7 +60,6 @@ func (rs *resultsStream) read(body io.Reader, room int) ([]byte, error) {
 		if _, err := rs.file.Seek(0, io.SeekStart); err != nil {
 			return nil, localError{err}
 		}
-		room = readWindow
 	}
 	// Each result starts a line (batch.ResultsWriter), and a newline is
 	// never inside a JSON string: the lines that have arrived count the
