@@ -23,8 +23,9 @@ type Mem struct {
 	bytes   int64     // trades and results held
 	swept   time.Time // last sweep
 	freed   int64     // bytes forgotten since the last call of opt.Freed
-	// lastFreed is when opt.Freed was last called.
-	lastFreed time.Time
+	// lastFreed is when opt.Freed was last called; written when a batch
+	// was last claimed or a chunk put.
+	lastFreed, written time.Time
 }
 
 // MemOptions tunes a Mem.
@@ -37,20 +38,28 @@ type MemOptions struct {
 	MaxBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Freed, when set, is called (outside the store's lock) after a sweep
-	// forgot batches holding at least FreedEvery bytes since its last
-	// call, or the last batches it held: a process can give the memory back to the system then
-	// (debug.FreeOSMemory) rather than at its next garbage collection,
-	// which an idle process may not have for minutes.
+	// Freed, when set, is called (outside the store's lock) by a sweep
+	// once batches holding at least FreedEvery bytes were forgotten since
+	// its last call and nothing was written for FreedQuiet, or when the
+	// store forgot the last batches it held: a process can give the
+	// memory back to the system then (debug.FreeOSMemory) rather than at
+	// its next garbage collection, which an idle process may not have for
+	// minutes. The aggregator's Overdue, every second, is the sweep that
+	// finds the store quiet.
 	Freed func()
 }
 
 // FreedEvery is how many bytes of forgotten batches make Mem call
-// MemOptions.Freed, at most once per FreedGap (but at once when it holds
-// no batch any more): giving memory back to the system costs a garbage
-// collection, and a full store forgets a batch at every new one.
+// MemOptions.Freed; FreedQuiet how long after the last claim or chunk
+// (the store is idle), and FreedGap the least time between two calls
+// (but at once when it holds no batch any more). A full store forgets a
+// batch at every new one; while batches keep coming, the garbage
+// collector reuses the memory of those it forgot, and giving it back to
+// the system instead costs a collection and then a page fault for every
+// page the next batches touch (bench/README.md, "Memory given back").
 const (
 	FreedEvery = 8 << 20
+	FreedQuiet = 2 * time.Second
 	FreedGap   = 10 * time.Second
 )
 
@@ -94,7 +103,7 @@ func (s *Mem) sweep() {
 		if s.opt.Freed == nil || s.freed == 0 {
 			return
 		}
-		if len(s.batches) == 0 || s.freed >= FreedEvery && (now.Sub(s.lastFreed) >= FreedGap || now.Before(s.lastFreed)) {
+		if len(s.batches) == 0 || s.freed >= FreedEvery && since(now, s.written) >= FreedQuiet && since(now, s.lastFreed) >= FreedGap {
 			s.freed, s.lastFreed = 0, now
 			go s.opt.Freed()
 		}
@@ -125,6 +134,15 @@ func (s *Mem) sweep() {
 		}
 		s.drop(b.sum.Ref, b)
 	}
+}
+
+// since is how long before now t was; a t after now (the clock went
+// back) is long ago.
+func since(now, t time.Time) time.Duration {
+	if now.Before(t) {
+		return time.Duration(1<<63 - 1)
+	}
+	return now.Sub(t)
 }
 
 func (b *memBatch) expired(now time.Time, o Options) bool {
@@ -159,6 +177,7 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.written = s.opt.Now()
 	s.sweep()
 	attempt := 1
 	if b, err := s.get(nb.Ref); err == nil {
@@ -287,6 +306,7 @@ func (s *Mem) Accept(ctx context.Context, ref Ref, digest string, attempt int, a
 func (s *Mem) Put(ctx context.Context, ref Ref, digest string, attempt int, c Chunk) (Update, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.written = s.opt.Now()
 	s.sweep()
 	b, err := s.attempt(ref, digest, attempt)
 	if err != nil {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,10 +18,13 @@ func TestMemConformance(t *testing.T) {
 	})
 }
 
-// TestMemFreedAtMostOncePerGap: a full store forgets a batch at each new
-// one; it gives the memory back (Freed, a garbage collection) at most
-// once per FreedGap while it is busy, and at once when it holds nothing.
-func TestMemFreedAtMostOncePerGap(t *testing.T) {
+// TestMemFreedWhenQuiet: a full store forgets a batch at each new one; it
+// gives the memory back (Freed, a garbage collection) only once nothing
+// was claimed or put for FreedQuiet, which the aggregator's Overdue, every
+// second, finds; at most once per FreedGap; and at once when it holds
+// nothing. While batches keep coming it never does: each call cost the
+// next batches a page fault for every page they touched.
+func TestMemFreedWhenQuiet(t *testing.T) {
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	var freed atomic.Int32
 	calls := make(chan struct{}, 100)
@@ -42,6 +46,12 @@ func TestMemFreedAtMostOncePerGap(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	tick := func() { // the aggregator's sweep for overdue batches
+		t.Helper()
+		if _, err := s.Overdue(ctx, now, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
 	wait := func(want int32) {
 		t.Helper()
 		for deadline := time.Now().Add(5 * time.Second); freed.Load() < want && time.Now().Before(deadline); {
@@ -56,24 +66,46 @@ func TestMemFreedAtMostOncePerGap(t *testing.T) {
 		}
 	}
 	put("B0")
-	put("B1") // B0 forgotten: 9 MiB, the first call
+	put("B1") // B0 forgotten: 9 MiB, but B1 was just put
+	tick()
+	wait(0)
+	now = now.Add(store.FreedQuiet - time.Millisecond)
+	tick()
+	wait(0)
+	now = now.Add(time.Millisecond)
+	tick() // quiet: the first call
 	wait(1)
-	now = now.Add(store.FreedGap / 2)
-	put("B2") // B1 forgotten within the gap: no call
+
+	// Busy: a batch a second, each forgetting the one before, for longer
+	// than the gap: no call while they come, one once they stop.
+	for i := range 3 * int(store.FreedGap/time.Second) {
+		now = now.Add(time.Second)
+		put(fmt.Sprintf("C%d", i))
+		tick()
+	}
 	wait(1)
-	now = now.Add(store.FreedGap / 2)
-	put("B3") // a gap since the first call: B1 and B2's bytes
+	now = now.Add(store.FreedQuiet)
+	tick()
 	wait(2)
-	for id, kept := range map[string]bool{"B1": false, "B2": false, "B3": true} {
+
+	// Quiet again soon after: within the gap, no call until it has passed.
+	put("D0") // forgets the last C
+	now = now.Add(store.FreedQuiet)
+	tick()
+	wait(2)
+	now = now.Add(store.FreedGap)
+	tick()
+	wait(3)
+	for id, kept := range map[string]bool{"C29": false, "D0": true} {
 		if _, err := s.Summary(ctx, store.Ref{ID: id}); (err == nil) != kept {
 			t.Errorf("%s: %v, kept %v wanted (MaxBytes holds two batches' ids and one's results)", id, err, kept)
 		}
 	}
 	// Past their retention every batch is forgotten: the store is empty
-	// and gives the memory back at once, within the gap.
+	// and gives the memory back at once, busy or not, within the gap.
 	now = now.Add(2 * time.Hour)
-	put("B5")
-	wait(3)
+	put("E0")
+	wait(4)
 }
 
 // TestMemKeepsTheLastBatchOverMaxBytes: a batch whose results alone are

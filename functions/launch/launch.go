@@ -94,8 +94,8 @@ func OpenStore(ctx context.Context, c config.Store, opt store.Options) (store.St
 
 // newMemStore is the in-memory store of this process: bounded by its heap's
 // soft limit (MemStoreBytes), forgotten batches given back to the system
-// soon (store.FreedGap), not at the next garbage collection of an idle
-// process.
+// once it is idle (store.FreedQuiet), not at the next garbage collection of
+// an idle process.
 func newMemStore(opt store.Options) *store.Mem {
 	return store.NewMem(store.MemOptions{Options: opt, MaxBytes: MemStoreBytes(debug.SetMemoryLimit(-1)), Freed: debug.FreeOSMemory})
 }
