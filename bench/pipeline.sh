@@ -20,12 +20,16 @@ dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
 # wall FILE CMD...: runs CMD, appends its wall seconds to FILE, prints them
-# with the user and system CPU seconds.
+# with the user and system CPU seconds (GNU time's, to 10 ms; the wall
+# time to the millisecond).
 wall() {
-  local out=$1
+  local out=$1 t0 t1 w u s
   shift
-  /usr/bin/time -f "%e %U %S" -o "$dir/t" "$@"
-  read -r w u s < "$dir/t"
+  t0=$(date +%s%N)
+  /usr/bin/time -f "%U %S" -o "$dir/t" "$@"
+  t1=$(date +%s%N)
+  read -r u s < "$dir/t"
+  w=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b-a)/1e9}')
   echo "$w" >> "$out"
   echo "$w s wall, $u s user, $s s sys"
 }
