@@ -36,17 +36,24 @@ const qdfpPriceTol = 1e-7
 // (testdata/american_*.csv, 3,800 QuantLib prices: expiries of a day to
 // 30 years, vols of 2% to 150%, rates and yields of -3% to 15%) within the
 // reference tolerance where QuantLib's own schemes agree: within a third
-// of it up to a difficulty of 5, 0.9 at worst beyond.
-var qdfpTiers = [...]struct {
+// of it up to a difficulty of 5, 0.9 at worst beyond. They are made at
+// the first American priced, not at every start of a program that links
+// the engines (0.7 ms).
+var qdfpTiers = sync.OnceValue(func() []qdfpTier {
+	return []qdfpTier{
+		{0.5, newQdfpRule(8, 8, 32), 3e-6},
+		{2, newQdfpRule(10, 8, 32), 3e-6},
+		{5, newQdfpRule(16, 12, qdfpPricePoints), 3e-6},
+		{60, newQdfpRule(32, 16, qdfpPricePoints), 3e-7},
+		{math.Inf(1), newQdfpRule(48, 24, qdfpPricePoints), 3e-7},
+	}
+})
+
+// qdfpTier is one of qdfpTiers.
+type qdfpTier struct {
 	maxT   float64
 	rule   *qdfpRule
 	resTol float64
-}{
-	{0.5, newQdfpRule(8, 8, 32), 3e-6},
-	{2, newQdfpRule(10, 8, 32), 3e-6},
-	{5, newQdfpRule(16, 12, qdfpPricePoints), 3e-6},
-	{60, newQdfpRule(32, 16, qdfpPricePoints), 3e-7},
-	{math.Inf(1), newQdfpRule(48, 24, qdfpPricePoints), 3e-7},
 }
 
 // QdFpAmerican prices American options on a flat Black-Scholes-Merton market
@@ -145,7 +152,7 @@ func (e QdFpAmerican) rule(t, vol float64) (*qdfpRule, int, float64) {
 	var ru *qdfpRule
 	var resTol float64
 	d := t * math.Max(1, 0.15/vol)
-	for _, tier := range qdfpTiers {
+	for _, tier := range qdfpTiers() {
 		if d <= tier.maxT {
 			ru, resTol = tier.rule, tier.resTol
 			break
