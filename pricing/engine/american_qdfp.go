@@ -38,7 +38,7 @@ const qdfpPriceTol = 1e-7
 // reference tolerance where QuantLib's own schemes agree: within a third
 // of it up to a difficulty of 5, 0.9 at worst beyond. They are made at
 // the first American priced, not at every start of a program that links
-// the engines (0.7 ms).
+// the engines.
 var qdfpTiers = sync.OnceValue(func() []qdfpTier {
 	return []qdfpTier{
 		{0.5, newQdfpRule(8, 8, 32), 3e-6},
