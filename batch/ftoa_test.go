@@ -100,3 +100,21 @@ func BenchmarkFormatFloat(b *testing.B) {
 		}
 	})
 }
+
+// TestPut8 checks put8 on every eight digits against the digits strconv
+// writes, padded with zeros.
+func TestPut8(t *testing.T) {
+	step := uint32(1)
+	if testing.Short() {
+		step = 97
+	}
+	var got [8]byte
+	var want [9]byte
+	for r := uint32(0); r < 1e8; r += step {
+		put8(got[:], r)
+		strconv.AppendUint(want[:0], uint64(r)+1e8, 10) // 1 and the eight digits
+		if got != [8]byte(want[1:]) {
+			t.Fatalf("put8(%d) = %q, want %q", r, got[:], want[1:])
+		}
+	}
+}
