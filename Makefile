@@ -86,11 +86,12 @@ bench:
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -benchtime $(BENCHTIME) ./pricing/... ./batch/...
 
 # End to end: a batch of N Europeans through pricefn price and through the
-# pipeline (pricefn dev + submit), timed, results compared.
+# pipeline (pricefn dev + submit), timed, results compared; then again once
+# FILL more batches have filled the engine's store (default: enough to).
 N ?= 100000
 RUNS ?= 5
 bench-pipeline: build
-	N=$(N) RUNS=$(RUNS) bench/pipeline.sh
+	N=$(N) RUNS=$(RUNS) FILL=$(FILL) bench/pipeline.sh
 
 # Our engines against QuantLib's on the same trades, one invocation: a
 # table of figure, ours, QuantLib, ratio (bench/README.md). Builds the C++

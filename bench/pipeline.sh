@@ -5,8 +5,9 @@
 # and their ratio (the pipeline's throughput against pricefn price's).
 # The engine gets one batch first, not timed: it is a running server, whose
 # first batch also pays for mapping the memory the next ones reuse (that
-# first time is printed too).
-# Usage: make bench-pipeline [N=100000] [RUNS=5]   (needs bin/pricefn, curl, python3, GNU time)
+# first time is printed too). Then, after FILL more batches have filled
+# its store, RUNS more are timed: the engine as it runs for long.
+# Usage: make bench-pipeline [N=100000] [RUNS=5] [FILL=...]   (needs bin/pricefn, curl, python3, GNU time)
 set -eu
 PF=${PF:-bin/pricefn}
 N=${N:-100000}
@@ -64,13 +65,43 @@ b = json.load(open(sys.argv[2]))["results"]
 print("  results equal to pricefn price:", a == b, "(%d trades)" % len(b))
 sys.exit(0 if a == b else 1)' "$dir/price.json" "$dir/submit-$i.json"
 done
+# Then the engine as it is once it has run a while: its memory store full
+# (a third of pricefn dev's 768 MiB heap limit, some fourteen of these
+# batches), each batch's memory one the store forgot and the collector
+# reuses, not fresh from the system (fresh memory is dear in a virtual
+# machine: bench/README.md, "Memory given back"). FILL more batches, not
+# timed, then RUNS timed back to back, their results checked after.
+size=$(stat -c %s "$dir/batch.json")
+FILL=${FILL:-$(awk -v s="$size" 'BEGIN {f = int(256 * 2^20 / (1.8 * s)) + 2; print (f > 40 ? 40 : f)}')}
+echo "filling the engine's store: $FILL more batches, not timed"
+for i in $(seq "$FILL"); do
+  sed "s/\"valuationDate\"/\"id\": \"fill-$i-$$\", \"valuationDate\"/" "$dir/batch.json" > "$dir/fill.json"
+  $PF submit --quiet --url "http://$ADDR" --out "$dir/fill-out.json" "$dir/fill.json"
+done
+for i in $(seq "$RUNS"); do
+  sed "s/\"valuationDate\"/\"id\": \"steady-$i-$$\", \"valuationDate\"/" "$dir/batch.json" > "$dir/steady-$i.json"
+done
+for i in $(seq "$RUNS"); do
+  echo -n "pricefn submit (end to end), the store full: "
+  wall "$dir/steady.times" $PF submit --quiet --url "http://$ADDR" --out "$dir/steady-out-$i.json" "$dir/steady-$i.json"
+done
+for i in $(seq "$RUNS"); do
+  python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))["results"]
+b = json.load(open(sys.argv[2]))["results"]
+print("  results equal to pricefn price:", a == b, "(%d trades)" % len(b))
+sys.exit(0 if a == b else 1)' "$dir/price.json" "$dir/steady-out-$i.json"
+done
 kill -TERM $dev
 wait $dev || true
-grep '"batch finished"' "$dir/dev.log" | python3 -c '
+grep '"batch finished"' "$dir/dev.log" | grep -v '"fill-' | python3 -c '
 import json, sys
 for line in sys.stdin:
     e = json.loads(line)
     print("  server side %s: %.2f s from submission to completion" % (e["batchid"], e["seconds"]))'
 p=$(median "$dir/price.times")
 e=$(median "$dir/submit.times")
+f=$(median "$dir/steady.times")
 echo "median of $RUNS: pricefn price $p s, end to end $e s; throughput ratio $(awk -v p="$p" -v e="$e" 'BEGIN {printf "%.2f", p/e}') (pricefn price's time over the pipeline's)"
+echo "median of $RUNS, the store full: end to end $f s; throughput ratio $(awk -v p="$p" -v e="$f" 'BEGIN {printf "%.2f", p/e}')"
