@@ -305,8 +305,7 @@ func appendFloat(b []byte, v float64) []byte {
 // four digits in 32-bit lanes, their pairs in 16-bit lanes (the quotient
 // by 100 as a multiplication and a shift, exact below 10,000), their
 // digits in bytes (by 10: exact below 100), the first digit in the lowest
-// byte, then one store. It took a sixth of encoding a result as
-// divisions and a table of pairs.
+// byte, then one store.
 func put8(dst []byte, r uint32) {
 	hi := r / 10000
 	v := uint64(hi) | uint64(r-hi*10000)<<32

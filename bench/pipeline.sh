@@ -7,30 +7,23 @@
 # first batch also pays for mapping the memory the next ones reuse (that
 # first time is printed too). Then, after FILL more batches have filled
 # its store, RUNS more are timed: the engine as it runs for long.
-# Usage: make bench-pipeline [N=100000] [RUNS=5] [FILL=...]   (needs bin/pricefn, curl, python3, GNU time)
+# Usage: make bench-pipeline [N=100000] [RUNS=5] [FILL=...]   (needs bin/pricefn, curl, python3)
 set -eu
 PF=${PF:-bin/pricefn}
 N=${N:-100000}
 RUNS=${RUNS:-5}
 ADDR=${ADDR:-127.0.0.1:18111}
-if [ ! -x /usr/bin/time ]; then
-  echo "bench/pipeline.sh: needs GNU time at /usr/bin/time (Debian: apt-get install time)" >&2
-  exit 1
-fi
 dir=$(mktemp -d)
 trap 'rm -rf "$dir"' EXIT
 
 # wall FILE CMD...: runs CMD, appends its wall seconds to FILE, prints them
-# with the user and system CPU seconds (GNU time's, to 10 ms; the wall
-# time to the millisecond).
+# with the user and system CPU seconds (bash's time, to the millisecond,
+# no process of its own).
 wall() {
-  local out=$1 t0 t1 w u s
+  local out=$1 w u s TIMEFORMAT='%3R %3U %3S'
   shift
-  t0=$(date +%s%N)
-  /usr/bin/time -f "%U %S" -o "$dir/t" "$@"
-  t1=$(date +%s%N)
-  read -r u s < "$dir/t"
-  w=$(awk -v a="$t0" -v b="$t1" 'BEGIN {printf "%.3f", (b-a)/1e9}')
+  { time "$@" 2>&3; } 3>&2 2> "$dir/t"
+  read -r w u s < "$dir/t"
   echo "$w" >> "$out"
   echo "$w s wall, $u s user, $s s sys"
 }

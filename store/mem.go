@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -16,16 +17,15 @@ import (
 // MaxBytes of trades and results, forgetting the oldest finished batches
 // first. Its zero value is not usable; call NewMem.
 type Mem struct {
-	opt     MemOptions
-	mu      sync.Mutex
-	batches map[Ref]*memBatch
-	watches Watchers
-	bytes   int64     // trades and results held
-	swept   time.Time // last sweep
-	freed   int64     // bytes forgotten since the last call of opt.Freed
-	// lastFreed is when opt.Freed was last called; written when a batch
-	// was last claimed or a chunk put.
-	lastFreed, written time.Time
+	opt       MemOptions
+	mu        sync.Mutex
+	batches   map[Ref]*memBatch
+	watches   Watchers
+	bytes     int64     // trades and results held
+	swept     time.Time // last sweep
+	freed     int64     // bytes forgotten since the last call of opt.Freed
+	lastFreed time.Time // when opt.Freed was last called
+	lastWrite time.Time // the last Claim or Put, refused ones too
 }
 
 // MemOptions tunes a Mem.
@@ -40,8 +40,9 @@ type MemOptions struct {
 	Now func() time.Time
 	// Freed, when set, is called (outside the store's lock) by a sweep
 	// once batches holding at least FreedEvery bytes were forgotten since
-	// its last call and nothing was written for FreedQuiet, or when the
-	// store forgot the last batches it held: a process can give the
+	// its last call, nothing was claimed or put for FreedQuiet and FreedGap
+	// has passed since that call; or at once when the store forgot the
+	// last batches it held: a process can give the
 	// memory back to the system then (debug.FreeOSMemory) rather than at
 	// its next garbage collection, which an idle process may not have for
 	// minutes. The aggregator's Overdue, every second, is the sweep that
@@ -103,7 +104,7 @@ func (s *Mem) sweep() {
 		if s.opt.Freed == nil || s.freed == 0 {
 			return
 		}
-		if len(s.batches) == 0 || s.freed >= FreedEvery && since(now, s.written) >= FreedQuiet && since(now, s.lastFreed) >= FreedGap {
+		if len(s.batches) == 0 || s.freed >= FreedEvery && since(now, s.lastWrite) >= FreedQuiet && since(now, s.lastFreed) >= FreedGap {
 			s.freed, s.lastFreed = 0, now
 			go s.opt.Freed()
 		}
@@ -140,7 +141,7 @@ func (s *Mem) sweep() {
 // back) is long ago.
 func since(now, t time.Time) time.Duration {
 	if now.Before(t) {
-		return time.Duration(1<<63 - 1)
+		return time.Duration(math.MaxInt64)
 	}
 	return now.Sub(t)
 }
@@ -177,7 +178,7 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.written = s.opt.Now()
+	s.lastWrite = s.opt.Now()
 	s.sweep()
 	attempt := 1
 	if b, err := s.get(nb.Ref); err == nil {
@@ -306,7 +307,7 @@ func (s *Mem) Accept(ctx context.Context, ref Ref, digest string, attempt int, a
 func (s *Mem) Put(ctx context.Context, ref Ref, digest string, attempt int, c Chunk) (Update, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.written = s.opt.Now()
+	s.lastWrite = s.opt.Now()
 	s.sweep()
 	b, err := s.attempt(ref, digest, attempt)
 	if err != nil {

@@ -21,9 +21,9 @@ func TestMemConformance(t *testing.T) {
 // TestMemFreedWhenQuiet: a full store forgets a batch at each new one; it
 // gives the memory back (Freed, a garbage collection) only once nothing
 // was claimed or put for FreedQuiet, which the aggregator's Overdue, every
-// second, finds; at most once per FreedGap; and at once when it holds
-// nothing. While batches keep coming it never does: each call cost the
-// next batches a page fault for every page they touched.
+// second, finds; at most once per FreedGap; and at once, gap or not, when
+// it holds nothing. While batches keep coming it never does: each call
+// cost the next batches a page fault for every page they touched.
 func TestMemFreedWhenQuiet(t *testing.T) {
 	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
 	var freed atomic.Int32
@@ -36,16 +36,19 @@ func TestMemFreedWhenQuiet(t *testing.T) {
 	})
 	ctx := context.Background()
 	results := bytes.Repeat([]byte("x"), 9<<20) // two do not fit; given, not copied
-	put := func(id string) {
+	claim := func(id string) {
 		t.Helper()
-		ref := store.Ref{ID: id}
-		if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0}}); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.Put(ctx, ref, "d", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Trades: 1, Results: results, Given: true}); err != nil {
+		if _, err := s.Claim(ctx, store.Batch{Ref: store.Ref{ID: id}, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0}}); err != nil {
 			t.Fatal(err)
 		}
 	}
+	putChunk := func(id string) {
+		t.Helper()
+		if _, err := s.Put(ctx, store.Ref{ID: id}, "d", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Trades: 1, Results: results, Given: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put := func(id string) { t.Helper(); claim(id); putChunk(id) }
 	tick := func() { // the aggregator's sweep for overdue batches
 		t.Helper()
 		if _, err := s.Overdue(ctx, now, 10); err != nil {
@@ -60,7 +63,7 @@ func TestMemFreedWhenQuiet(t *testing.T) {
 			case <-time.After(10 * time.Millisecond):
 			}
 		}
-		time.Sleep(20 * time.Millisecond) // no call beyond want
+		time.Sleep(50 * time.Millisecond) // no call beyond want
 		if got := freed.Load(); got != want {
 			t.Fatalf("Freed called %d times, want %d", got, want)
 		}
@@ -77,24 +80,31 @@ func TestMemFreedWhenQuiet(t *testing.T) {
 	wait(1)
 
 	// Busy: a batch a second, each forgetting the one before, for longer
-	// than the gap: no call while they come, one once they stop.
+	// than the gap, the sweep a second after each: no call while they
+	// come, one once they stop.
 	busy := int(store.FreedGap/time.Second) + 2
 	for i := range busy {
 		now = now.Add(time.Second)
-		put(fmt.Sprintf("C%d", i))
 		tick()
+		put(fmt.Sprintf("C%d", i))
 	}
 	wait(1)
 	now = now.Add(store.FreedQuiet)
 	tick()
 	wait(2)
 
-	// Quiet again soon after: within the gap, no call until it has passed.
-	put("D0") // forgets the last C
-	now = now.Add(store.FreedQuiet)
+	// A chunk put after its claim counts as much: a batch whose chunks
+	// take longer than FreedQuiet to come is not one to give memory back
+	// in the middle of.
+	now = now.Add(store.FreedGap)
+	claim("D0") // forgets the last C
+	now = now.Add(store.FreedQuiet * 3 / 4)
+	tick()
+	putChunk("D0")
+	now = now.Add(store.FreedQuiet * 3 / 4)
 	tick()
 	wait(2)
-	now = now.Add(store.FreedGap)
+	now = now.Add(store.FreedQuiet / 4)
 	tick()
 	wait(3)
 	for id, kept := range map[string]bool{fmt.Sprintf("C%d", busy-1): false, "D0": true} {
@@ -102,11 +112,60 @@ func TestMemFreedWhenQuiet(t *testing.T) {
 			t.Errorf("%s: %v, kept %v wanted (MaxBytes holds two batches' ids and one's results)", id, err, kept)
 		}
 	}
-	// Past their retention every batch is forgotten: the store is empty
-	// and gives the memory back at once, busy or not, within the gap.
-	now = now.Add(2 * time.Hour)
-	put("E0")
+
+	// Quiet again soon after: within the gap, no call until it has passed.
+	put("E0") // forgets D0
+	now = now.Add(store.FreedQuiet)
+	tick()
+	wait(3)
+	now = now.Add(store.FreedGap)
+	tick()
 	wait(4)
+
+}
+
+// TestMemFreedAtOnceWhenEmpty: a store that forgot the last batches it
+// held gives the memory back at once, though the last call was a moment
+// ago.
+func TestMemFreedAtOnceWhenEmpty(t *testing.T) {
+	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	var freed atomic.Int32
+	s := store.NewMem(store.MemOptions{
+		Options:  store.Options{Retain: 3 * time.Second},
+		MaxBytes: 12 << 20,
+		Now:      func() time.Time { return now },
+		Freed:    func() { freed.Add(1) },
+	})
+	ctx := context.Background()
+	results := bytes.Repeat([]byte("x"), 9<<20)
+	for _, id := range []string{"A", "B"} { // A forgotten when B finishes
+		ref := store.Ref{ID: id}
+		if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Put(ctx, ref, "d", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Trades: 1, Results: results, Given: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wait := func(want int32) {
+		t.Helper()
+		if _, err := s.Overdue(ctx, now, 10); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(5 * time.Second); freed.Load() < want && time.Now().Before(deadline); {
+			time.Sleep(5 * time.Millisecond)
+		}
+		time.Sleep(50 * time.Millisecond) // no call beyond want
+		if got := freed.Load(); got != want {
+			t.Fatalf("Freed called %d times, want %d", got, want)
+		}
+	}
+	now = now.Add(store.FreedQuiet)
+	wait(1) // quiet, A's memory
+	now = now.Add(time.Second / 2)
+	wait(1) // B kept: within its retention
+	now = now.Add(time.Second)
+	wait(2) // B past it: the store is empty, within the gap
 }
 
 // TestMemKeepsTheLastBatchOverMaxBytes: a batch whose results alone are
