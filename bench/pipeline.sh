@@ -27,6 +27,20 @@ wall() {
   echo "$w" >> "$out"
   echo "$w s wall, $u s user, $s s sys"
 }
+# with_id ID OUT: the batch with id ID (an id is an idempotency key: each
+# submission takes a fresh one) into OUT.
+with_id() { sed "s/\"valuationDate\"/\"id\": \"$1\", \"valuationDate\"/" "$dir/batch.json" > "$2"; }
+# same_results FILE: fails unless FILE's results are pricefn price's.
+same_results() {
+  python3 -c '
+import json, sys
+a = json.load(open(sys.argv[1]))["results"]
+b = json.load(open(sys.argv[2]))["results"]
+print("  results equal to pricefn price:", a == b, "(%d trades)" % len(b))
+sys.exit(0 if a == b else 1)' "$dir/price.json" "$1"
+}
+# ratio P E: P over E, two decimals.
+ratio() { awk -v p="$1" -v e="$2" 'BEGIN {printf "%.2f", p/e}'; }
 median() { sort -n "$1" | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
 $PF gen --type european -n "$N" --measures npv,delta,gamma,vega,theta,rho --out "$dir/batch.json"
@@ -41,8 +55,7 @@ dev=$!
 trap 'kill $dev 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 100); do curl -sf "http://$ADDR/healthz" > /dev/null && break; sleep 0.1; done
 for i in $(seq 0 "$RUNS"); do
-  # A fresh batch id each time: an id is an idempotency key.
-  sed "s/\"valuationDate\"/\"id\": \"bench-$i-$$\", \"valuationDate\"/" "$dir/batch.json" > "$dir/batch-$i.json"
+  with_id "bench-$i-$$" "$dir/batch-$i.json"
   times="$dir/submit.times"
   if [ "$i" = 0 ]; then
     echo -n "pricefn submit (end to end), the engine's first batch, not counted: "
@@ -51,12 +64,7 @@ for i in $(seq 0 "$RUNS"); do
     echo -n "pricefn submit (end to end): "
   fi
   wall "$times" $PF submit --quiet --url "http://$ADDR" --out "$dir/submit-$i.json" "$dir/batch-$i.json"
-  python3 -c '
-import json, sys
-a = json.load(open(sys.argv[1]))["results"]
-b = json.load(open(sys.argv[2]))["results"]
-print("  results equal to pricefn price:", a == b, "(%d trades)" % len(b))
-sys.exit(0 if a == b else 1)' "$dir/price.json" "$dir/submit-$i.json"
+  same_results "$dir/submit-$i.json"
 done
 # Then the engine as it is once it has run a while: its memory store full
 # (a third of pricefn dev's 768 MiB heap limit, some fourteen of these
@@ -68,23 +76,18 @@ size=$(stat -c %s "$dir/batch.json")
 FILL=${FILL:-$(awk -v s="$size" 'BEGIN {f = int(256 * 2^20 / (1.8 * s)) + 2; print (f > 40 ? 40 : f)}')}
 echo "filling the engine's store: $FILL more batches, not timed"
 for i in $(seq "$FILL"); do
-  sed "s/\"valuationDate\"/\"id\": \"fill-$i-$$\", \"valuationDate\"/" "$dir/batch.json" > "$dir/fill.json"
+  with_id "fill-$i-$$" "$dir/fill.json"
   $PF submit --quiet --url "http://$ADDR" --out "$dir/fill-out.json" "$dir/fill.json"
 done
 for i in $(seq "$RUNS"); do
-  sed "s/\"valuationDate\"/\"id\": \"steady-$i-$$\", \"valuationDate\"/" "$dir/batch.json" > "$dir/steady-$i.json"
+  with_id "steady-$i-$$" "$dir/steady-$i.json"
 done
 for i in $(seq "$RUNS"); do
   echo -n "pricefn submit (end to end), the store full: "
   wall "$dir/steady.times" $PF submit --quiet --url "http://$ADDR" --out "$dir/steady-out-$i.json" "$dir/steady-$i.json"
 done
 for i in $(seq "$RUNS"); do
-  python3 -c '
-import json, sys
-a = json.load(open(sys.argv[1]))["results"]
-b = json.load(open(sys.argv[2]))["results"]
-print("  results equal to pricefn price:", a == b, "(%d trades)" % len(b))
-sys.exit(0 if a == b else 1)' "$dir/price.json" "$dir/steady-out-$i.json"
+  same_results "$dir/steady-out-$i.json"
 done
 kill -TERM $dev
 wait $dev || true
@@ -96,5 +99,5 @@ for line in sys.stdin:
 p=$(median "$dir/price.times")
 e=$(median "$dir/submit.times")
 f=$(median "$dir/steady.times")
-echo "median of $RUNS: pricefn price $p s, end to end $e s; throughput ratio $(awk -v p="$p" -v e="$e" 'BEGIN {printf "%.2f", p/e}') (pricefn price's time over the pipeline's)"
-echo "median of $RUNS, the store full: end to end $f s; throughput ratio $(awk -v p="$p" -v e="$f" 'BEGIN {printf "%.2f", p/e}')"
+echo "median of $RUNS: pricefn price $p s, end to end $e s; throughput ratio $(ratio "$p" "$e") (pricefn price's time over the pipeline's)"
+echo "median of $RUNS, the store full: end to end $f s; throughput ratio $(ratio "$p" "$f")"
