@@ -417,6 +417,16 @@ func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd
 	if err != nil {
 		return host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %s: %w", ref.ID, err)
 	}
+	if sum.Attempt != attempt || !sum.Done() {
+		// A resubmission claimed the id between the outcome that ended
+		// this attempt and this read (a client waiting on the results
+		// may resubmit a partial or failed batch at once): the ended
+		// attempt's record is gone, and the new attempt announces its
+		// own end. Nothing to send, and the delivery is done.
+		f.opt.Log.Info().Str("batchid", ref.ID).Int("attempt", attempt).Int("current", sum.Attempt).
+			Msg("batch ended and was resubmitted before its end was announced: not announced")
+		return nil
+	}
 	// The event being handled's trace, else (a deadline's sweep) the
 	// batch's own.
 	tp := host.TraceParentOf(ctx)
