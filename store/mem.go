@@ -176,6 +176,7 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 	if err := nb.Check(); err != nil {
 		return Claim{}, err
 	}
+	nb.Ref.Tenant = nb.Ref.tenant() // the key get looks up
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lastWrite = s.opt.Now()
@@ -190,10 +191,16 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 			return Claim{Attempt: b.sum.Attempt, State: st}, nil
 		}
 		attempt = b.sum.Attempt + 1
-		s.drop(nb.Ref, b)
 	}
+	// The limits first: a resubmission refused keeps the attempt it
+	// would have replaced, its results and its number.
 	if err := s.checkLimits(nb); err != nil {
 		return Claim{}, err
+	}
+	// The attempt replaced, or a batch expired that no sweep has removed
+	// yet: its bytes leave the count with it.
+	if old, ok := s.batches[nb.Ref]; ok {
+		s.drop(nb.Ref, old)
 	}
 	b := &memBatch{
 		sum: Summary{

@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"testing"
@@ -224,5 +225,47 @@ func TestMemKeepsGivenResults(t *testing.T) {
 		if string(w.p) != string(results) || (&w.p[0] == &results[0]) != given {
 			t.Errorf("given %v: results %q kept as they are: %v", given, w.p, &w.p[0] == &results[0])
 		}
+	}
+}
+
+// TestMemClaimOverLimitKeepsAttempt: a resubmission of a partial batch
+// that its tenant's limits refuse leaves the batch as it was, its results
+// and its attempt number; it dropped it, and the next claim started again
+// at attempt 1, under which the old attempt's late events counted.
+func TestMemClaimOverLimitKeepsAttempt(t *testing.T) {
+	ctx := context.Background()
+	s := store.NewMem(store.MemOptions{})
+	lim := store.Limits{MaxOpen: 1}
+	x := store.Batch{Ref: store.RefOf("X"), Digest: "dx", TradeIDs: []string{"T0", "T1"}, ChunkOffsets: []int{0, 1}, Limits: lim}
+	if _, err := s.Claim(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, x.Ref, "dx", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Results: []byte(`{"id":"T0","npv":1}`)})
+	mustPut(t, s, x.Ref, "dx", 1, store.Chunk{Index: 1, State: store.ChunkDead, Reason: "dead"})
+	y := store.Batch{Ref: store.RefOf("Y"), Digest: "dy", TradeIDs: []string{"T0"}, ChunkOffsets: []int{0}, Limits: lim}
+	if _, err := s.Claim(ctx, y); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, x); !errors.Is(err, store.ErrLimit) {
+		t.Fatalf("resubmission over the limit: %v, want ErrLimit", err)
+	}
+	sum, err := s.Summary(ctx, x.Ref)
+	if err != nil || sum.Attempt != 1 || sum.State() != store.StatePartial {
+		t.Fatalf("after the refused resubmission: %v, %+v", err, sum)
+	}
+	var buf bytes.Buffer
+	if err := s.WriteResults(ctx, x.Ref, 1, 0, &buf); err != nil || buf.String() != `{"id":"T0","npv":1}` {
+		t.Fatalf("results of the kept attempt: %q, %v", buf.String(), err)
+	}
+	mustPut(t, s, y.Ref, "dy", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Results: []byte(`{"id":"T0"}`)})
+	if c, err := s.Claim(ctx, x); err != nil || !c.New || c.Attempt != 2 {
+		t.Fatalf("resubmission within the limit: %+v, %v; want attempt 2", c, err)
+	}
+}
+
+func mustPut(t *testing.T, s store.Store, ref store.Ref, digest string, attempt int, c store.Chunk) {
+	t.Helper()
+	if _, err := s.Put(context.Background(), ref, digest, attempt, c); err != nil {
+		t.Fatalf("put chunk %d: %v", c.Index, err)
 	}
 }
