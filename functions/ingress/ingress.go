@@ -63,6 +63,8 @@ type Options struct {
 	Chunk batch.ChunkOptions
 	// SendLimit is how many chunks are sent at once; 0 means 16.
 	SendLimit int
+	// SendTimeout bounds sending one batch's events; 0 means 2 minutes.
+	SendTimeout time.Duration
 	// MaxBatchBytes bounds the body of a submitted batch, CloudEvent or
 	// plain JSON; a longer one is a 413. 0 means host.DefaultMaxBodyBytes.
 	MaxBatchBytes int64
@@ -79,6 +81,9 @@ type Options struct {
 
 // sendTimeout bounds sending one batch's events to the broker.
 const sendTimeout = 2 * time.Minute
+
+// abandonTimeout bounds recording a batch's unsent chunks dead.
+const abandonTimeout = 10 * time.Second
 
 // DefaultSource is the source of ingress's events unless Options says.
 const DefaultSource = "/pricefn/ingress"
@@ -101,6 +106,9 @@ func New(opt Options) *Function {
 	}
 	if opt.SendLimit <= 0 {
 		opt.SendLimit = 16
+	}
+	if opt.SendTimeout <= 0 {
+		opt.SendTimeout = sendTimeout
 	}
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = host.DefaultMaxBodyBytes
@@ -160,8 +168,15 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	}
 	s.Tenant = host.TenantOf(ctx)
 	_, err = f.Submit(ctx, s)
-	if host.Status(err) == http.StatusBadRequest {
+	switch host.Status(err) {
+	case http.StatusBadRequest:
 		f.metrics.rejected.WithLabelValues(rejectInvalidBatch).Inc()
+	case http.StatusConflict:
+		// Other content under an id in use can never be accepted, and a
+		// broker retries a 409 (Knative's delivery does, as
+		// events.Retryable): a 422, which goes to the dead-letter sink
+		// at once, rather than eight more decodings of the batch.
+		return nil, host.Errorf(http.StatusUnprocessableEntity, "%s", host.Message(err))
 	}
 	return nil, err
 }
@@ -212,6 +227,12 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	timeout, err := f.timeout(b)
 	if err != nil {
 		return nil, err
+	}
+	if n := f.opt.Limits.MaxTrades; n > 0 && len(b.Trades) > n {
+		// Over the limit alone, it can never be claimed: not the 429 of
+		// a tenant whose other batches are in the way, which a client
+		// retries.
+		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: batch %s has %d trades, more than its tenant may have in flight (%d): split it into smaller batches", b.ID, len(b.Trades), n)
 	}
 	job, err := batch.Compile(b)
 	if err != nil {
@@ -289,7 +310,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 
 	// Once the batch is claimed, its events are sent even if the client
 	// goes away; what cannot be sent is recorded dead.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.opt.SendTimeout)
 	defer cancel()
 	if err := f.opt.Sender.Send(ctx, accepted); err != nil {
 		log.Error().Err(err).Msg("batch.accepted not sent: batch refused")
@@ -359,6 +380,12 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 // sent, so the batch ends partial as soon as the rest has an outcome, and
 // the client's resubmission prices it again.
 func (f *Function) abandon(ctx context.Context, rec store.Batch, attempt, lo, hi int, why error) {
+	// Its own time: the send's context has often run out (a broker that
+	// answered 429 until sendTimeout), and a record not written leaves
+	// the batch pending, its resubmission told it exists, until its
+	// deadline.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
+	defer cancel()
 	for i := lo; i < hi; i++ {
 		f.metrics.chunks.WithLabelValues("unsent").Inc()
 		c := store.Chunk{Index: i, State: store.ChunkDead, Reason: "not sent to the broker: " + why.Error(), ArrivedAt: f.opt.Now().UTC()}
@@ -374,7 +401,9 @@ const (
 	// broker's delivery retries (a pricer restart: see
 	// knative/triggers.yaml) and queueing.
 	DeadlineBase = 5 * time.Minute
-	// MaxDeadline bounds a batch's own deadline.
+	// MinDeadline and MaxDeadline bound a batch's own deadline (the
+	// deadlines are swept once a second: a shorter one would not be kept).
+	MinDeadline = time.Second
 	MaxDeadline = 24 * time.Hour
 )
 
@@ -390,8 +419,8 @@ func (f *Function) timeout(b *batch.Batch) (time.Duration, error) {
 		return f.opt.BatchTimeout, nil
 	}
 	d, err := time.ParseDuration(b.Deadline)
-	if err != nil || d <= 0 || d > MaxDeadline {
-		return 0, host.Errorf(http.StatusBadRequest, "ingress: batch %s: deadline %q: want a Go duration between 1s and %s, such as \"90s\"", b.ID, truncate(b.Deadline), MaxDeadline)
+	if err != nil || d < MinDeadline || d > MaxDeadline {
+		return 0, host.Errorf(http.StatusBadRequest, "ingress: batch %s: deadline %q: want a Go duration between %s and %s, such as \"90s\"", b.ID, truncate(b.Deadline), MinDeadline, MaxDeadline)
 	}
 	return d, nil
 }

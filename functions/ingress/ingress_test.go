@@ -493,7 +493,7 @@ func TestBatchDeadline(t *testing.T) {
 			t.Errorf("%s: deadline %v after submission, want %v (%v)", id, sum.Deadline.Sub(sum.SubmittedAt), c.want, err)
 		}
 	}
-	for _, bad := range []string{`"soon"`, `"-5s"`, `"0s"`, `"48h"`, `5`} {
+	for _, bad := range []string{`"soon"`, `"-5s"`, `"0s"`, `"1ns"`, `"500ms"`, `"48h"`, `5`} {
 		code, _, body := post(t, plain(t, srv.URL+"/batches", doc("bad", `,"deadline":`+bad)))
 		if code != http.StatusBadRequest || !strings.Contains(body, "deadline") {
 			t.Errorf("deadline %s: %d %s, want a 400 naming the field", bad, code, body)
@@ -522,6 +522,25 @@ func TestTenantLimits(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusTooManyRequests || len(s.events()) != sent {
 		t.Errorf("valQuery over the limit: %d, %d events sent", resp.StatusCode, len(s.events())-sent)
+	}
+}
+
+// TestBatchOverTradeLimitAlone: a batch with more trades than its tenant
+// may have in flight can never be claimed: a 413 saying so, where it was a
+// 429 that a client retries (pricefn submit six times over 15 s).
+func TestBatchOverTradeLimitAlone(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{Limits: store.Limits{MaxTrades: 100}})
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 101})
+	code, hdr, body := post(t, plain(t, srv.URL+"/batches", data))
+	if code != http.StatusRequestEntityTooLarge || hdr.Get("Retry-After") != "" || !strings.Contains(body, "has 101 trades, more than its tenant may have in flight (100)") {
+		t.Errorf("101 trades against a limit of 100: %d %v %s, want a 413 naming both", code, hdr, body)
+	}
+	if n := len(s.events()); n != 0 {
+		t.Errorf("%d events sent for a refused batch", n)
+	}
+	data, _ = batch.Sample(batch.SampleSpec{Type: "european", N: 100})
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted {
+		t.Errorf("100 trades against a limit of 100: %d %s", code, body)
 	}
 }
 
