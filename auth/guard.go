@@ -112,7 +112,7 @@ func (g *Guard) Require(scope string, next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		token, ok := bearer(r.Header.Get("Authorization"))
 		if !ok || token == "" {
 			g.reject("request", "no_token")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="pricefn"`)
@@ -135,4 +135,15 @@ func (g *Guard) Require(scope string, next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(host.WithTenant(r.Context(), id.Tenant)))
 	})
+}
+
+// bearer returns the token of an Authorization header of the Bearer
+// scheme, whose name is case-insensitive (RFC 9110 section 11.1: "bearer"
+// and "BEARER" are Bearer).
+func bearer(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(header, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	return token, true
 }

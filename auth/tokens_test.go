@@ -115,6 +115,9 @@ func TestRequire(t *testing.T) {
 		{"Bearer wrong-0123456789abc", 401, "not valid"},
 		{"Bearer reader-0123456789abc", 403, "lacks the submit scope"},
 		{"Bearer alpha-0123456789abc", 200, "tenant alpha"},
+		{"bearer alpha-0123456789abc", 200, "tenant alpha"}, // the scheme is case-insensitive
+		{"BEARER alpha-0123456789abc", 200, "tenant alpha"},
+		{"Bearerless alpha-0123456789abc", 401, "bearer token is required"},
 	} {
 		req := httptest.NewRequest(http.MethodPost, "/batches", nil)
 		if c.header != "" {

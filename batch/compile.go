@@ -78,7 +78,7 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 		return nil, batchErr("valuationDate", "%q is not a YYYY-MM-DD date", b.ValuationDate)
 	}
 	j := &Job{ID: b.ID, Market: pricing.Market{ValuationDate: asOf}, engines: &e}
-	if j.Want, err = parseMeasures(b.Measures); err != nil {
+	if j.Want, err = ParseMeasures(b.Measures); err != nil {
 		return nil, err
 	}
 
@@ -280,9 +280,10 @@ func (e *UnusableError) Error() string {
 
 func (e *UnusableError) Unwrap() error { return e.Err }
 
-// parseMeasures reads the batch's measure names; none means npv. With npv
-// comes npvStdErr, which only Monte Carlo engines set.
-func parseMeasures(names []string) (pricing.Measures, error) {
+// ParseMeasures reads a batch's measure names, as its "measures" field
+// lists them; none means npv. With npv comes npvStdErr, which only Monte
+// Carlo engines set and no batch asks for.
+func ParseMeasures(names []string) (pricing.Measures, error) {
 	if len(names) == 0 {
 		names = []string{pricing.NPV.String()}
 	}

@@ -320,7 +320,7 @@ func (r *ScenarioRun) decodeRisk(raw []byte) error {
 		if err != nil {
 			return batchErr("risk."+m.key, "%v", err)
 		}
-		seen := map[string]int{}
+		seen := map[int64]int{} // by value: 0.5 and 0.50 are one confidence
 		for i, e := range elems {
 			f := fmt.Sprintf("risk.%s[%d]", m.key, i)
 			text := string(bytes.TrimSpace(e))
@@ -331,10 +331,10 @@ func (r *ScenarioRun) decodeRisk(raw []byte) error {
 			if err != nil {
 				return batchErr(f, "%v", err)
 			}
-			if j, dup := seen[text]; dup {
+			if j, dup := seen[c.Micro]; dup {
 				return batchErr(f, "confidence %s given twice (also risk.%s[%d])", text, m.key, j)
 			}
-			seen[text] = i
+			seen[c.Micro] = i
 			*dst = append(*dst, c)
 		}
 	}

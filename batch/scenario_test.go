@@ -387,6 +387,7 @@ func TestScenarioBatchErrors(t *testing.T) {
 		{"confidence 0", three, `, "risk": {"var": [0.99, 0]}`, "risk.var[1]", "strictly between 0 and 1"},
 		{"confidence string", three, `, "risk": {"var": ["0.99"]}`, "risk.var[0]", "must be a number"},
 		{"confidence twice", three, `, "risk": {"var": [0.99, 0.99]}`, "risk.var[1]", "given twice"},
+		{"confidence twice, written two ways", three, `, "risk": {"var": [0.5, 0.50]}`, "risk.var[1]", "given twice"},
 		{"risk unknown field", three, `, "risk": {"cvar": [0.99]}`, "risk", `unknown field "cvar"`},
 		{"risk without scenarios", nil, `, "risk": {"var": [0.99]}`, "risk.var[0]", "leaves no scenario in the tail"},
 		{"detail", three, `, "scenarioDetail": "all"`, "scenarioDetail", `must be "trades"`},

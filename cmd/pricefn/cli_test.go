@@ -81,8 +81,9 @@ func TestGenRejectsBadValues(t *testing.T) {
 	}{
 		{[]string{"-n", "-5"}, "pricefn gen: -n -5: want 0 to 10000000 trades"},
 		{[]string{"-n", "20000000"}, "-n 20000000: want 0 to 10000000 trades"},
-		{[]string{"--measures", "npv,bogus"}, `pricefn gen: --measures "npv,bogus": pricing: unknown measure "bogus" (valid: npv, npvStdErr, delta`},
-		{[]string{"--measures", "npv,"}, `--measures "npv,": pricing: unknown measure ""`},
+		{[]string{"--measures", "npv,bogus"}, `pricefn gen: --measures "npv,bogus": batch: measures[1]: unknown measure "bogus" (valid: npv, delta`},
+		{[]string{"--measures", "npv,npvStdErr"}, `pricefn gen: --measures "npv,npvStdErr": batch: measures[1]: unknown measure "npvStdErr" (valid: npv, delta`}, // a batch does not ask for it
+		{[]string{"--measures", "npv,"}, `--measures "npv,": batch: measures[1]: unknown measure ""`},
 		{[]string{"--type", "exotic"}, `pricefn gen: --type "exotic": want one of european, european-put`},
 		{[]string{"--scenarios", "-1"}, "pricefn gen: --scenarios -1: want 0 to 10000 scenarios"},
 		{[]string{"--scenarios", "10001"}, "--scenarios 10001: want 0 to 10000 scenarios"},

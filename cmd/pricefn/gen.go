@@ -71,13 +71,21 @@ func runGen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 func parseMeasures(s string) ([]string, error) {
 	var names []string
 	for _, name := range strings.Split(s, ",") {
-		m, err := pricing.ParseMeasure(strings.TrimSpace(name))
+		names = append(names, strings.TrimSpace(name))
+	}
+	// What a batch may ask for (npvStdErr comes with npv, unasked).
+	if _, err := batch.ParseMeasures(names); err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, name := range names {
+		m, err := pricing.ParseMeasure(name)
 		if err != nil {
 			return nil, err
 		}
-		if !slices.Contains(names, m.String()) {
-			names = append(names, m.String())
+		if !slices.Contains(out, m.String()) {
+			out = append(out, m.String())
 		}
 	}
-	return names, nil
+	return out, nil
 }

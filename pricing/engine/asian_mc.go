@@ -74,6 +74,9 @@ func (e MCArithmeticAsian) Price(o *instrument.Asian, m *pricing.Market, want pr
 	if paths > instrument.MaxPaths {
 		return pricing.Result{}, pricing.Invalid("paths", paths, fmt.Sprintf("must be at most %d", instrument.MaxPaths))
 	}
+	if steps := float64(paths) * float64(len(o.Fixings)); steps > instrument.MaxPathSteps {
+		return pricing.Result{}, pricing.Invalid("paths", paths, fmt.Sprintf("times the %d fixings is %.3g steps to simulate, more than %.3g: fewer paths or fixings", len(o.Fixings), steps, float64(instrument.MaxPathSteps)))
+	}
 	call := o.Right == instrument.Call
 	df := math.Exp(-a.r * a.t)
 	p := asianMC{

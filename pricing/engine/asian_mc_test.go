@@ -3,6 +3,7 @@ package engine
 import (
 	"errors"
 	"math"
+	"strings"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -285,6 +286,24 @@ func TestMCArithmeticAsianPaths(t *testing.T) {
 	var in *pricing.InputError
 	if !errors.As(err, &in) || in.Field != "paths" {
 		t.Errorf("too many paths: error %v, want an InputError on paths", err)
+	}
+	// Paths times fixings over MaxPathSteps: refused at once, not an
+	// hour of a pricer's core (10M paths, 260 fixings; the default paths
+	// on a century of daily fixings).
+	for _, c := range []struct{ paths, fixings int }{{instrument.MaxPaths, 260}, {0, 36_500}} {
+		days := make([]int, c.fixings)
+		for i := range days {
+			days[i] = 1 + i
+		}
+		o := asianOn(instrument.Put, 100, instrument.Arithmetic, days)
+		o.Paths = c.paths
+		if c.paths == 0 && float64(DefaultAsianPaths)*float64(c.fixings) <= instrument.MaxPathSteps {
+			t.Fatalf("default paths %d on %d fixings are within the bound: the case tests nothing", DefaultAsianPaths, c.fixings)
+		}
+		_, err := MCArithmeticAsian{}.Price(&o, m, pricing.Of(pricing.NPV))
+		if !errors.As(err, &in) || in.Field != "paths" || !strings.Contains(err.Error(), "fixings") {
+			t.Errorf("%d paths on %d fixings: error %v, want an InputError on paths naming the fixings", c.paths, c.fixings, err)
+		}
 	}
 }
 

@@ -26,6 +26,12 @@ func (a Averaging) String() string {
 // MaxPaths bounds the Monte Carlo paths a trade may ask for.
 const MaxPaths = 10_000_000
 
+// MaxPathSteps bounds paths times fixings, the steps a Monte Carlo
+// average simulates (some 10 ns each, one core): 2.5e9 is the most paths
+// with a year of daily fixings, about half a minute, where a trade of 10M
+// paths and a century of daily fixings would hold a pricer for an hour.
+const MaxPathSteps = 2_500_000_000
+
 // Asian is a fixed-strike, discretely monitored average-price option: at
 // expiry it pays the Option payoff on the average of the spot fixings.
 type Asian struct {
