@@ -33,6 +33,12 @@ func API(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 			sender := host.NewSender(c.Sink, host.SenderOptions{Overrides: c.Overrides, Sign: signer(guard)})
 			in := ingress.New(IngressOptions(config.Ingress{Serve: c.Serve, PublicURL: c.PublicURL, Split: c.Split}, log, reg, sender, st))
 			ag := aggregator.New(AggregatorOptions(config.Aggregator{Serve: c.Serve, PublicURL: c.PublicURL, Results: c.Results}, log, reg, sender, st))
+			// The deadline sweep, as each aggregator runs it: the api is
+			// up while the aggregators may be scaled to zero, and a batch
+			// no event wakes would not end at its deadline otherwise.
+			sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
+			swept := make(chan struct{})
+			go func() { defer close(swept); ag.Run(sweepCtx) }()
 			metricsCtx, stopMetrics := context.WithCancel(context.WithoutCancel(ctx))
 			done := make(chan struct{})
 			go func() {
@@ -43,7 +49,7 @@ func API(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 				}
 			}()
 			return host.Options{Handler: APIRoutes(in, ag, guard), OnShutdown: ag.Drain},
-				func() { stopMetrics(); <-done; closeStore() }, nil
+				func() { stopSweep(); <-swept; stopMetrics(); <-done; closeStore() }, nil
 		})
 }
 

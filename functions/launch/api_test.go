@@ -15,6 +15,7 @@ import (
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/config"
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/launch"
 	"github.com/pricefn/pricefn/store/redisstore/redistest"
 )
@@ -34,9 +35,12 @@ func freeAddr(t *testing.T) string {
 // metrics address.
 func TestAPI(t *testing.T) {
 	srv := redistest.Start(t)
-	var received atomic.Int64
+	var received, completed atomic.Int64
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		received.Add(1)
+		if r.Header.Get("Ce-Type") == events.TypeBatchCompleted {
+			completed.Add(1)
+		}
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer sink.Close()
@@ -98,6 +102,23 @@ func TestAPI(t *testing.T) {
 	}
 	if code, body := get("http://"+addr+"/batches/api-1", "api-token-0123456789"); code != 200 || !strings.Contains(body, `"state":"pending"`) {
 		t.Errorf("status: %d %s", code, body)
+	}
+	// Its deadline sweep: a batch that no pricer answers and nobody reads
+	// ends at its deadline and is announced (the api ran no sweep, and
+	// such a batch stayed pending while the aggregators were scaled to
+	// zero).
+	late, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3, ID: "api-late"})
+	data = []byte(strings.Replace(string(late), `"valuationDate"`, `"deadline": "1s", "valuationDate"`, 1))
+	if code := post("api-token-0123456789"); code != http.StatusAccepted {
+		t.Fatalf("submit with a deadline of 1s: %d", code)
+	}
+	for deadline := time.Now().Add(5 * time.Second); completed.Load() == 0; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no batch.completed 5s after a deadline of 1s, the batch not read: pricefn api runs no deadline sweep")
+		}
+	}
+	if code, body := get("http://"+addr+"/batches/api-late", "api-token-0123456789"); code != 200 || !strings.Contains(body, `"state":"failed"`) {
+		t.Errorf("status past the deadline: %d %s", code, body)
 	}
 	if code, _ := get("http://"+addr+"/metrics", ""); code != http.StatusNotFound {
 		t.Errorf("/metrics on the public address: %d, want 404", code)
