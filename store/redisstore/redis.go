@@ -89,15 +89,22 @@ func member(ref store.Ref) string {
 	return ref.String()
 }
 
+// The keys of a batch are batchKey + member + "}" and a suffix; its meta
+// hash's suffix is metaSuffix.
+const (
+	batchKey   = "pricefn:b:{"
+	metaSuffix = ":meta"
+)
+
 // prefix is the start of every key of a batch.
-func prefix(ref store.Ref) string { return "pricefn:b:{" + member(ref) + "}" }
+func prefix(ref store.Ref) string { return batchKey + member(ref) + "}" }
 
 // keys returns the keys the scripts take for attempt of ref.
 func keys(ref store.Ref, attempt int) []string {
 	p := prefix(ref)
 	a := p + ":a" + strconv.Itoa(attempt)
 	open, trades := tenantKeys(ref)
-	return []string{p + ":meta", a + ":chunks", a + ":results", deadlinesKey, a + ":deliv", a + ":ids", open, trades}
+	return []string{p + metaSuffix, a + ":chunks", a + ":results", deadlinesKey, a + ":deliv", a + ":ids", open, trades}
 }
 
 // tenantKeys are the keys of ref's tenant's batches in flight: a sorted
@@ -251,11 +258,19 @@ func (s *Store) Release(ctx context.Context, ref store.Ref, attempt int) error {
 	return err
 }
 
-// Overdue implements store.Store.
+// overdueOrphans bounds the deadline-index entries of forgotten batches
+// one call of Overdue removes (overdueScript).
+const overdueOrphans = 1000
+
+// Overdue implements store.Store. It removes the index entries of batches
+// forgotten since their claim (overdueScript), which would otherwise fill
+// its answers for good.
 func (s *Store) Overdue(ctx context.Context, now time.Time, limit int) ([]store.Ref, error) {
-	ms, err := s.rdb.ZRangeByScore(ctx, deadlinesKey, &redis.ZRangeBy{
-		Min: "-inf", Max: "(" + strconv.FormatInt(now.UnixMilli(), 10), Count: int64(limit),
-	}).Result()
+	if limit <= 0 {
+		return nil, nil
+	}
+	ms, err := overdueScript.Run(ctx, s.rdb, []string{deadlinesKey},
+		now.UnixMilli(), limit, batchKey, "}"+metaSuffix, overdueOrphans).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: overdue batches: %w", err)
 	}
@@ -352,12 +367,12 @@ func (s *Store) Summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 
 // Trades implements store.Store.
 func (s *Store) Trades(ctx context.Context, ref store.Ref, attempt, index int) ([]string, error) {
-	v, err := s.rdb.HGet(ctx, keys(ref, attempt)[5], strconv.Itoa(index)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil, fmt.Errorf("%w: %s attempt %d chunk %d", store.ErrNotFound, ref, attempt, index)
-	}
+	v, err := s.attemptField(ctx, ref, attempt, index, keys(ref, attempt)[5])
 	if err != nil {
-		return nil, fmt.Errorf("redisstore: %s: %w", ref, err)
+		return nil, err
+	}
+	if v == nil {
+		return nil, fmt.Errorf("%w: %s attempt %d chunk %d", store.ErrNotFound, ref, attempt, index)
 	}
 	var ct chunkTrades
 	if err := json.Unmarshal(v, &ct); err != nil {
@@ -368,15 +383,62 @@ func (s *Store) Trades(ctx context.Context, ref store.Ref, attempt, index int) (
 
 // WriteResults implements store.Store.
 func (s *Store) WriteResults(ctx context.Context, ref store.Ref, attempt, index int, w io.Writer) error {
-	v, err := s.rdb.HGet(ctx, keys(ref, attempt)[2], strconv.Itoa(index)).Bytes()
-	if errors.Is(err, redis.Nil) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("redisstore: %s chunk %d results: %w", ref, index, err)
+	v, err := s.attemptField(ctx, ref, attempt, index, keys(ref, attempt)[2])
+	if err != nil || v == nil { // a chunk without results writes nothing
+		return err
 	}
 	_, err = w.Write(v)
 	return err
+}
+
+// attemptField returns field index of hash key, one of attempt's keys,
+// read in one transaction with the meta hash and checked against it as the
+// scripts check an event (attemptCheckLua): an attempt that a resubmission
+// replaced has had its keys deleted, and reading them alone would answer
+// "no results" for a chunk that had some, so that a document read from an
+// older summary would be served without its trades. It returns nil for a
+// field that is not set.
+func (s *Store) attemptField(ctx context.Context, ref store.Ref, attempt, index int, key string) ([]byte, error) {
+	var meta *redis.SliceCmd
+	var field *redis.StringCmd
+	_, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		meta = p.HMGet(ctx, keys(ref, attempt)[0], "attempt", "chunks")
+		field = p.HGet(ctx, key, strconv.Itoa(index))
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) { // Nil: the field is not set
+		return nil, fmt.Errorf("redisstore: %s attempt %d chunk %d: %w", ref, attempt, index, err)
+	}
+	m := meta.Val()
+	a, _ := m[0].(string)
+	n, _ := m[1].(string)
+	if a == "" {
+		return nil, fmt.Errorf("%w: %s", store.ErrNotFound, ref)
+	}
+	now, err := strconv.Atoi(a)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %s: field attempt: %w", ref, err)
+	}
+	chunks, err := strconv.Atoi(n)
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %s: field chunks: %w", ref, err)
+	}
+	switch {
+	case attempt < now:
+		return nil, fmt.Errorf("%w: %s attempt %d (now %d)", store.ErrStale, ref, attempt, now)
+	case attempt > now:
+		return nil, fmt.Errorf("%w: %s attempt %d", store.ErrNotFound, ref, attempt)
+	case index < 0 || index >= chunks:
+		return nil, fmt.Errorf("%w: batch %s has no chunk %d", store.ErrBadChunk, ref, index)
+	}
+	v, err := field.Bytes()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %s attempt %d chunk %d: %w", ref, attempt, index, err)
+	}
+	return v, nil
 }
 
 // Watch implements store.Store.

@@ -19,6 +19,16 @@ import "github.com/redis/go-redis/v9"
 // finishLua is shared: when the batch has just finished, drop it from the
 // deadline index and keep its keys for retain ms. It expects m (HMGET of
 // chunks) and sets nothing else.
+//
+// align gives the attempt's keys the meta hash's expiry while the batch is
+// unfinished: the chunks, deliv and results hashes come into being with
+// the first outcome, after the claim set the meta's MaxAge, and keys left
+// without one would outlive the meta (its MaxAge, or an eviction) and be
+// taken for the chunks of the next batch claimed under the id. PTTL then
+// PEXPIRE in one script sets the meta's deadline, or a ms or so after it
+// where Redis reads the clock at each call of a script (7.0 does), never
+// before it: a live meta is never left without its chunks, and a claim in
+// the gap drops the keys anyway (claimScript).
 const finishLua = `
 local function finish(retain)
   redis.call('ZREM', KEYS[4], ARGV[7])
@@ -27,6 +37,12 @@ local function finish(retain)
   for i = 1, 3 do redis.call('PEXPIRE', KEYS[i], retain) end
   redis.call('PEXPIRE', KEYS[5], retain)
   redis.call('PEXPIRE', KEYS[6], retain)
+end
+local function align()
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl > 0 then
+    for _, i in ipairs({2, 3, 5, 6}) do redis.call('PEXPIRE', KEYS[i], ttl) end
+  end
 end
 local function claim(res)
   local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'announced')
@@ -70,18 +86,34 @@ if maxTrades > 0 then
   for _, v in ipairs(redis.call('HVALS', KEYS[4])) do n = n + tonumber(v) end
   if n + tonumber(ARGV[2]) > maxTrades then return {'limit', 'trades', n} end
 end
-if m[1] then
-  local p = ARGV[10] .. ':a' .. m[2]
-  redis.call('DEL', KEYS[1], p .. ':chunks', p .. ':results', p .. ':ids', p .. ':deliv')
+-- The attempt replaced goes, and so do any keys under the new attempt's
+-- number: they can only be an earlier incarnation's of the id (its meta
+-- expired after MaxAge, or was evicted, before its attempt keys), whose
+-- chunks would count as the new batch's and whose results be served.
+local function drop(a)
+  local p = ARGV[10] .. ':a' .. a
+  redis.call('DEL', p .. ':chunks', p .. ':results', p .. ':ids', p .. ':deliv')
 end
+if m[1] then
+  redis.call('DEL', KEYS[1])
+  drop(m[2])
+end
+drop(attempt)
 redis.call('HSET', KEYS[1], 'digest', ARGV[1], 'attempt', attempt, 'trades', ARGV[2], 'offsets', ARGV[3],
   'submittedAt', ARGV[4], 'deadline', ARGV[5], 'resultsUrl', ARGV[6], 'chunks', ARGV[9], 'done', 0, 'dead', 0,
   'duplicates', 0, 'late', 0, 'announced', 0, 'acceptedAt', '', 'traceparent', ARGV[16])
 if tonumber(ARGV[9]) == 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[11])
+  redis.call('ZREM', KEYS[2], ARGV[8])
 else
   redis.call('PEXPIRE', KEYS[1], ARGV[7])
-  if ARGV[5] ~= '0' then redis.call('ZADD', KEYS[2], ARGV[5], ARGV[8]) end
+  -- An earlier incarnation's entry may still be in the index (its meta
+  -- expired): a batch without a deadline must not inherit it.
+  if ARGV[5] ~= '0' then
+    redis.call('ZADD', KEYS[2], ARGV[5], ARGV[8])
+  else
+    redis.call('ZREM', KEYS[2], ARGV[8])
+  end
   redis.call('ZADD', KEYS[3], now, ARGV[8])
   redis.call('HSET', KEYS[4], ARGV[8], ARGV[2])
 end
@@ -140,7 +172,7 @@ else
   redis.call('HSET', KEYS[5], ARGV[3], 1)
   if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], ARGV[5]) end
   if string.sub(ARGV[4], 1, 1) == 'd' then redis.call('HINCRBY', KEYS[1], 'dead', 1) end
-  if redis.call('HINCRBY', KEYS[1], 'done', 1) == tonumber(m[3]) then finish(ARGV[8]) end
+  if redis.call('HINCRBY', KEYS[1], 'done', 1) == tonumber(m[3]) then finish(ARGV[8]) else align() end
 end
 redis.call('PUBLISH', 'pricefn:changed', ARGV[7])
 return claim(res)
@@ -175,4 +207,37 @@ return claim('ok')
 var releaseScript = redis.NewScript(attemptCheckLua + `
 redis.call('HSET', KEYS[1], 'announced', '0')
 return 'ok'
+`)
+
+// overdueScript: KEYS the deadline index; ARGV now (Unix ms, exclusive),
+// limit, the meta key's prefix and suffix around a member, the most
+// orphans removed in one call.
+// Returns the members of up to limit live batches past their deadline,
+// earliest first. An entry whose meta is gone (expired after MaxAge, or
+// evicted) is an orphan: nothing else removes it (the aggregator's sweep
+// finds no summary and moves on), and orphans at the head of the index
+// would fill every answer, so no batch would ever be ended. They are
+// removed here, in the same step as the check, so that a claim of the id
+// in between cannot lose its fresh entry. The bound on orphans keeps one
+// call short on a Redis holding many of them; the next call goes on.
+// The meta keys are derived from the members, not passed as KEYS: the
+// index is one key for all batches, on a single Redis (see above).
+var overdueScript = redis.NewScript(`
+local limit, most = tonumber(ARGV[2]), tonumber(ARGV[5])
+local out, orphans = {}, 0
+while #out < limit and orphans < most do
+  -- The live entries found so far stay ahead of the rest: skip them.
+  local page = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', '(' .. ARGV[1], 'LIMIT', #out, limit - #out)
+  if #page == 0 then break end
+  for _, m in ipairs(page) do
+    if redis.call('EXISTS', ARGV[3] .. m .. ARGV[4]) == 1 then
+      out[#out + 1] = m
+    else
+      redis.call('ZREM', KEYS[1], m)
+      orphans = orphans + 1
+      if orphans >= most then break end
+    end
+  end
+end
+return out
 `)
