@@ -88,7 +88,7 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 	sum, err := f.waitFinished(r, store.Ref{Tenant: host.TenantOf(r.Context()), ID: id}, wait)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		host.WriteError(w, host.Errorf(http.StatusNotFound, "aggregator: batch %q not found (never submitted, or forgotten after its retention)", id))
+		host.WriteError(w, notFound(id))
 		return
 	case err != nil:
 		host.WriteError(w, host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %q: %w", id, err))
@@ -249,4 +249,11 @@ func (e encodedRun) Write(p []byte) (int, error) {
 		return 0, err
 	}
 	return len(p), nil
+}
+
+// notFound is the 404 of a batch the store does not hold: never
+// submitted, or forgotten, past its retention or, in a memory store at its
+// bound, to make room for newer batches (the oldest finished go first).
+func notFound(id string) error {
+	return host.Errorf(http.StatusNotFound, "aggregator: batch %q not found (never submitted, or forgotten: past its retention, or, when the engine's store is full, to make room for newer batches)", id)
 }

@@ -2,6 +2,8 @@ package aggregator_test
 
 import (
 	"context"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -54,5 +56,19 @@ func TestAnnounceAfterResubmission(t *testing.T) {
 	sum, err := mem.Summary(context.Background(), b.Ref)
 	if err != nil || sum.Attempt != 2 || sum.Done() {
 		t.Fatalf("the resubmission: attempt %d, done %v (%v); want attempt 2 pending", sum.Attempt, sum.Done(), err)
+	}
+}
+
+// TestNotFoundSaysWhy: the 404 of a batch the store does not hold says
+// that a full store forgets the oldest finished batches, not only those
+// past their retention (a batch forgotten a second after it finished, to
+// make room, was said to be past a retention of an hour).
+func TestNotFoundSaysWhy(t *testing.T) {
+	f := newFixture(t)
+	for _, path := range []string{"/batches/nope", "/batches/nope/results"} {
+		code, body := f.get(t, path)
+		if code != http.StatusNotFound || !strings.Contains(body, "past its retention") || !strings.Contains(body, "make room for newer batches") {
+			t.Errorf("GET %s: %d %s", path, code, body)
+		}
 	}
 }

@@ -98,7 +98,7 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 			}
 			panic(http.ErrAbortHandler)
 		case errors.Is(err, store.ErrNotFound):
-			host.WriteError(w, host.Errorf(http.StatusNotFound, "aggregator: batch %q not found (never submitted, or forgotten after its retention)", ref.ID))
+			host.WriteError(w, notFound(ref.ID))
 		default:
 			host.WriteError(w, host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %q: %w", ref.ID, err))
 		}

@@ -82,7 +82,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		host.WriteError(w, host.Errorf(http.StatusNotFound, "aggregator: batch %q not found (never submitted, or forgotten after its retention)", id))
+		host.WriteError(w, notFound(id))
 		return
 	case err != nil:
 		host.WriteError(w, host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %q: %w", id, err))
