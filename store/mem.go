@@ -381,7 +381,10 @@ func (s *Mem) Expire(ctx context.Context, ref Ref, attempt int, now time.Time, r
 	if err != nil {
 		return Update{}, err
 	}
-	if b.sum.Done() || b.sum.Deadline.IsZero() || !now.After(b.sum.Deadline) {
+	if b.sum.Done() {
+		return s.claim(b, Update{}), nil // a released announcement
+	}
+	if b.sum.Deadline.IsZero() || !now.After(b.sum.Deadline) {
 		return Update{}, nil
 	}
 	for i := range b.sum.Chunks {
@@ -406,7 +409,8 @@ func (s *Mem) Overdue(ctx context.Context, now time.Time, limit int) ([]Ref, err
 		if len(out) >= limit {
 			break
 		}
-		if b.finishedAt.IsZero() && !b.sum.Deadline.IsZero() && now.After(b.sum.Deadline) {
+		overdue := b.finishedAt.IsZero() && !b.sum.Deadline.IsZero() && now.After(b.sum.Deadline)
+		if overdue || b.sum.Done() && !b.sum.Announced {
 			out = append(out, ref)
 		}
 	}

@@ -56,11 +56,14 @@ type Store interface {
 	// writes nothing for a chunk without results.
 	WriteResults(ctx context.Context, ref Ref, attempt, index int, w io.Writer) error
 	// Expire ends attempt of batch ref if its deadline has passed at now
-	// with chunks missing: they become dead with reason. It is a no-op
-	// for a batch that has ended, or whose deadline has not passed.
+	// with chunks missing: they become dead with reason. It changes
+	// nothing for a batch that has ended, or whose deadline has not
+	// passed; but on an ended batch whose announcement claim was released
+	// (Release) it grants the claim, as a redelivered chunk would.
 	Expire(ctx context.Context, ref Ref, attempt int, now time.Time, reason string) (Update, error)
 	// Overdue lists the unfinished batches whose deadline is before now,
-	// at most limit of them.
+	// and the ended ones whose announcement claim was released, at most
+	// limit of them: the deadline sweep's work (Expire each).
 	Overdue(ctx context.Context, now time.Time, limit int) ([]Ref, error)
 	// Recent lists tenant's batches, newest claim first, at most limit
 	// (and at most MaxRecent) of them; some may have been forgotten since.
@@ -70,7 +73,8 @@ type Store interface {
 	Watch(ctx context.Context, ref Ref) (changed <-chan struct{}, stop func(), err error)
 	// Release gives back the claim to announce attempt's end that an
 	// Update granted, after the announcement failed, so that the next
-	// delivery of any of its chunks claims it again.
+	// delivery of any of its chunks claims it again, or the deadline
+	// sweep (Overdue, Expire) where no delivery comes.
 	Release(ctx context.Context, ref Ref, attempt int) error
 }
 

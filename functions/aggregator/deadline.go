@@ -39,7 +39,8 @@ func (f *Function) Run(ctx context.Context) error {
 	}
 }
 
-// expire ends batch ref if its deadline has passed, and announces it. It
+// expire ends batch ref if its deadline has passed, and announces it, or
+// announces an ended batch whose announcement claim was released. It
 // returns the batch's summary, read again when it changed; sum, when not
 // nil, is a summary already read.
 func (f *Function) expire(ctx context.Context, ref store.Ref, sum *store.Summary) (*store.Summary, error) {
@@ -50,7 +51,11 @@ func (f *Function) expire(ctx context.Context, ref store.Ref, sum *store.Summary
 		}
 	}
 	now := f.opt.Now()
-	if sum.Done() || sum.Deadline.IsZero() || !now.After(sum.Deadline) {
+	// An ended batch whose announcement claim was released (its send
+	// failed) is announced here, where no redelivery would: Expire grants
+	// the claim.
+	unannounced := sum.Done() && !sum.Announced
+	if !unannounced && (sum.Done() || sum.Deadline.IsZero() || !now.After(sum.Deadline)) {
 		return sum, nil
 	}
 	reason := fmt.Sprintf("deadline passed: no outcome by %s", sum.Deadline.UTC().Format(time.RFC3339))
@@ -59,8 +64,12 @@ func (f *Function) expire(ctx context.Context, ref store.Ref, sum *store.Summary
 		return nil, err
 	}
 	if upd.Announce {
-		f.metrics.chunks.WithLabelValues("expired").Inc()
-		f.opt.Log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("deadline passed: batch ends partial")
+		if unannounced {
+			f.opt.Log.Info().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("announcing an end whose announcement failed before")
+		} else {
+			f.metrics.chunks.WithLabelValues("expired").Inc()
+			f.opt.Log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("deadline passed: batch ends partial")
+		}
 		if err := f.announce(ctx, ref, sum.Attempt, upd); err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package aggregator_test
 
 import (
 	"context"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -111,5 +113,35 @@ func TestDeadlineSweep(t *testing.T) {
 	}
 	if st := f.status(t, "b2"); st.State != api.StatePending {
 		t.Errorf("b2 before its deadline: %s", st.State)
+	}
+}
+
+// A batch.completed whose send failed at the deadline is sent by a later
+// sweep: the claim given back, no delivery would come to take it again
+// (the batch had ended failed with none sent).
+func TestDeadlineSweepRetriesFailedAnnouncement(t *testing.T) {
+	clk := &clock{now: submitAt}
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Now, o.SweepEvery = clk.Now, time.Millisecond })
+	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
+	f.sender.mu.Lock()
+	f.sender.fail = host.Errorf(http.StatusServiceUnavailable, "broker briefly down") // the next send only
+	f.sender.mu.Unlock()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.fn.Run(ctx) }()
+	clk.set(submitAt.Add(2 * time.Minute))
+	for deadline := time.Now().Add(5 * time.Second); len(f.sender.events()) == 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	time.Sleep(20 * time.Millisecond) // more sweeps: no second announcement
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	cs := f.completions(t)
+	if len(cs) != 1 || cs[0].BatchID != "b1" || cs[0].State != api.StateFailed {
+		t.Fatalf("completions %+v, want b1 failed, once", cs)
+	}
+	if st := f.status(t, "b1"); st.State != api.StateFailed {
+		t.Errorf("state %s", st.State)
 	}
 }

@@ -179,7 +179,8 @@ func (o *openBatches) Describe(ch chan<- *prometheus.Desc) { ch <- o.desc }
 
 // Collect implements prometheus.Collector: every unfinished batch has a
 // deadline, so the store's overdue batches at the end of time are the
-// open ones.
+// open ones (and the ended ones whose announcement failed and waits for
+// the sweep: rare, and not done with either).
 func (o *openBatches) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

@@ -86,3 +86,29 @@ func TestUnsentChunksRecordedAfterSendTimeout(t *testing.T) {
 		t.Fatalf("after its chunks could not be sent: %v, state %s; want failed", err, sum.State())
 	}
 }
+
+// TestUnsentBatchLeftToAnnounce: when ingress's record of the chunks it
+// could not send ends the batch, it gives back the claim to announce that
+// end, which the store granted it, so that an aggregator's sweep announces
+// it; ingress kept the claim, sending nothing, and no batch.completed ever
+// went out.
+func TestUnsentBatchLeftToAnnounce(t *testing.T) {
+	st := store.NewMem(store.MemOptions{})
+	srv, s := newServer(t, ingress.Options{Store: st})
+	s.failType = events.TypeChunkRequested
+	data, err := batch.Sample(batch.SampleSpec{Type: "european", N: 10, ID: "lost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusServiceUnavailable {
+		t.Fatalf("%d %s, want 503", code, body)
+	}
+	ctx := context.Background()
+	sum, err := st.Summary(ctx, store.RefOf("lost"))
+	if err != nil || sum.State() != store.StateFailed || sum.Announced {
+		t.Fatalf("after no chunk could be sent: %v, state %s, announced %v; want failed, its announcement unclaimed", err, sum.State(), sum.Announced)
+	}
+	if over, err := st.Overdue(ctx, time.Now(), 10); err != nil || len(over) != 1 || over[0] != store.RefOf("lost") {
+		t.Errorf("the sweep's list: %v, %v; want the batch", over, err)
+	}
+}

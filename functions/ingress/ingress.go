@@ -389,8 +389,18 @@ func (f *Function) abandon(ctx context.Context, rec store.Batch, attempt, lo, hi
 	for i := lo; i < hi; i++ {
 		f.metrics.chunks.WithLabelValues("unsent").Inc()
 		c := store.Chunk{Index: i, State: store.ChunkDead, Reason: "not sent to the broker: " + why.Error(), ArrivedAt: f.opt.Now().UTC()}
-		if _, err := f.opt.Store.Put(ctx, rec.Ref, rec.Digest, attempt, c); err != nil {
+		upd, err := f.opt.Store.Put(ctx, rec.Ref, rec.Digest, attempt, c)
+		if err != nil {
 			f.opt.Log.Error().Err(err).Str("batchid", rec.ID).Int("chunk", i).Msg("recording an unsent chunk failed")
+			continue
+		}
+		if upd.Announce {
+			// This record ended the batch, and the claim to announce it
+			// is ingress's, which sends no batch.completed: given back,
+			// an aggregator's deadline sweep announces it.
+			if err := f.opt.Store.Release(ctx, rec.Ref, attempt); err != nil {
+				f.opt.Log.Error().Err(err).Str("batchid", rec.ID).Msg("giving back the claim to announce the batch's end failed")
+			}
 		}
 	}
 }

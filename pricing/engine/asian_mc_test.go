@@ -3,8 +3,8 @@ package engine
 import (
 	"errors"
 	"math"
-	"strings"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"testing"
 

@@ -188,7 +188,12 @@ end
 ` + attemptCheckLua + `
 local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'deadline')
 local done, chunks, deadline = tonumber(f[1]), tonumber(f[2]), tonumber(f[3])
-if done >= chunks or deadline == 0 or tonumber(ARGV[3]) <= deadline then return 'ok' end
+if done >= chunks then
+  -- Ended: the sweep came for a released announcement (releaseScript).
+  redis.call('ZREM', KEYS[4], ARGV[7])
+  return claim('ok')
+end
+if deadline == 0 or tonumber(ARGV[3]) <= deadline then return 'ok' end
 local n = 0
 for i = 0, chunks - 1 do
   if redis.call('HEXISTS', KEYS[2], i) == 0 then
@@ -203,9 +208,15 @@ redis.call('PUBLISH', 'pricefn:changed', ARGV[7])
 return claim('ok')
 `)
 
-// releaseScript gives back the announcement claim.
+// releaseScript gives back the announcement claim. An ended batch goes
+// back into the deadline index, due at once, so that the sweep claims it
+// (expireScript) where no redelivery comes: the announcement of a batch
+// ended by its deadline, or by ingress's record of chunks it could not
+// send, has no delivery to retry it.
 var releaseScript = redis.NewScript(attemptCheckLua + `
 redis.call('HSET', KEYS[1], 'announced', '0')
+local f = redis.call('HMGET', KEYS[1], 'done', 'chunks')
+if tonumber(f[1]) >= tonumber(f[2]) then redis.call('ZADD', KEYS[4], 0, ARGV[7]) end
 return 'ok'
 `)
 

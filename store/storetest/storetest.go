@@ -265,6 +265,28 @@ func testRelease(t *testing.T, newStore NewFunc) {
 	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0))); !u.Announce || !u.Duplicate {
 		t.Errorf("redelivery after release: %+v, want a duplicate holding the claim", u)
 	}
+
+	// Where no redelivery comes (an end by the deadline, or by ingress's
+	// record of chunks it could not send), the sweep finds the released
+	// claim: Overdue lists the batch and Expire grants the claim, once.
+	if err := s.Release(ctx, b.Ref, 1); err != nil {
+		t.Fatal(err)
+	}
+	if over := must(s.Overdue(ctx, time.Now(), 10)); len(over) != 1 || over[0] != b.Ref {
+		t.Errorf("overdue after release %v, want [%v]", over, b.Ref)
+	}
+	if u := must(s.Expire(ctx, b.Ref, 1, time.Now(), "sweep")); !u.Announce {
+		t.Errorf("expire of an ended batch whose claim was released: %+v, want the claim", u)
+	}
+	if sum := must(s.Summary(ctx, b.Ref)); !sum.Announced || sum.State() != store.StateCompleted || sum.Chunks[0].Reason != "" {
+		t.Errorf("after the sweep's claim: announced %v, state %s, chunk %+v: want announced and nothing else changed", sum.Announced, sum.State(), sum.Chunks[0])
+	}
+	if over := must(s.Overdue(ctx, time.Now(), 10)); len(over) != 0 {
+		t.Errorf("overdue once claimed: %v", over)
+	}
+	if u := must(s.Expire(ctx, b.Ref, 1, time.Now(), "sweep")); u.Announce {
+		t.Errorf("a second expire got the claim again: %+v", u)
+	}
 }
 
 func testDeadline(t *testing.T, newStore NewFunc) {
