@@ -310,6 +310,20 @@ func (s *Mem) Accept(ctx context.Context, ref Ref, digest string, attempt int, a
 	return s.claim(b, u), nil
 }
 
+// Sent implements Store.
+func (s *Mem) Sent(ctx context.Context, ref Ref, digest string, attempt int, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.attempt(ref, digest, attempt)
+	if err != nil {
+		return err
+	}
+	if b.sum.SentAt.IsZero() {
+		b.sum.SentAt = at
+	}
+	return nil
+}
+
 // Put implements Store.
 func (s *Mem) Put(ctx context.Context, ref Ref, digest string, attempt int, c Chunk) (Update, error) {
 	s.mu.Lock()

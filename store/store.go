@@ -71,6 +71,12 @@ type Store interface {
 	// Watch returns a channel closed at the next change of batch ref (its
 	// creation included). Call stop when done waiting.
 	Watch(ctx context.Context, ref Ref) (changed <-chan struct{}, stop func(), err error)
+	// Sent records that ingress handed every chunk of attempt to the
+	// broker, at at (Summary.SentAt). A batch claimed long ago and still
+	// not sent lost its ingress between the claim and the sends: its next
+	// submission sends its chunks again. Errors: ErrNotFound, ErrConflict,
+	// ErrStale.
+	Sent(ctx context.Context, ref Ref, digest string, attempt int, at time.Time) error
 	// Release gives back the claim to announce attempt's end that an
 	// Update granted, after the announcement failed, so that the next
 	// delivery of any of its chunks claims it again, or the deadline
@@ -228,6 +234,8 @@ type Summary struct {
 	TraceParent  string
 	// AcceptedAt is when the aggregator saw batch.accepted (zero before).
 	AcceptedAt time.Time
+	// SentAt is when ingress had sent every chunk (zero before: Sent).
+	SentAt time.Time
 	// Chunks holds one entry per chunk, by index.
 	Chunks []Chunk
 	// Duplicates counts duplicate deliveries of chunk outcomes; Late the

@@ -2,6 +2,7 @@ package ingress_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -110,5 +111,77 @@ func TestUnsentBatchLeftToAnnounce(t *testing.T) {
 	}
 	if over, err := st.Overdue(ctx, time.Now(), 10); err != nil || len(over) != 1 || over[0] != store.RefOf("lost") {
 		t.Errorf("the sweep's list: %v, %v; want the batch", over, err)
+	}
+}
+
+// TestResubmissionSendsWhatACrashLeftUnsent: a batch claimed whose ingress
+// stopped before it had sent every chunk (killed between the claim and
+// the sends) is sent again when it is submitted again: its chunks with no
+// outcome, not those priced; the answer was "exists", nothing was sent,
+// and the batch waited for its deadline to fail. A batch claimed moments
+// ago, or recorded sent, is not sent again.
+func TestResubmissionSendsWhatACrashLeftUnsent(t *testing.T) {
+	data, err := batch.Sample(batch.SampleSpec{Type: "european", N: 10, ID: "crash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 10)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("E%d", i)
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		name      string
+		claimed   time.Duration // before the resubmission
+		sent      bool
+		wantSends int // chunk.requested sent again
+	}{
+		{"stopped while sending", time.Minute, false, 1},
+		{"claimed moments ago", time.Second, false, 0},
+		{"sent in full", time.Minute, true, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			st := store.NewMem(store.MemOptions{})
+			srv, s := newServer(t, ingress.Options{Store: st, Chunk: batch.ChunkOptions{MaxTrades: 5}})
+			ref := store.RefOf("crash")
+			claimedAt := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC).Add(-c.claimed) // newServer's clock, less
+			if _, err := st.Claim(ctx, store.Batch{Ref: ref, Digest: events.Digest(data), TradeIDs: ids, ChunkOffsets: []int{0, 5},
+				SubmittedAt: claimedAt, Deadline: claimedAt.Add(5 * time.Minute)}); err != nil {
+				t.Fatal(err)
+			}
+			// Chunk 0 had gone and was priced before the ingress stopped.
+			if _, err := st.Put(ctx, ref, events.Digest(data), 1, store.Chunk{Index: 0, State: store.ChunkPriced, Results: []byte(`{"id":"E0","npv":1}`)}); err != nil {
+				t.Fatal(err)
+			}
+			if c.sent {
+				if err := st.Sent(ctx, ref, events.Digest(data), 1, claimedAt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			code, _, body := post(t, plain(t, srv.URL+"/batches", data))
+			if code/100 != 2 || !strings.Contains(body, `"existing":true`) {
+				t.Fatalf("resubmission: %d %s", code, body)
+			}
+			var chunks []int
+			for _, e := range s.events() {
+				if e.Type() == events.TypeChunkRequested {
+					cr, err := events.Decode[events.ChunkRequested](e, events.TypeChunkRequested)
+					if err != nil {
+						t.Fatal(err)
+					}
+					chunks = append(chunks, cr.Index)
+				}
+			}
+			if len(chunks) != c.wantSends || c.wantSends == 1 && chunks[0] != 1 {
+				t.Fatalf("chunks sent again: %v, want %d (chunk 1, the one with no outcome)", chunks, c.wantSends)
+			}
+			sum, err := st.Summary(ctx, ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.wantSends > 0 && (sum.SentAt.IsZero() || !sum.SubmittedAt.Equal(claimedAt) || sum.Attempt != 1) {
+				t.Errorf("after sending again: sent at %v, submitted at %v (want %v), attempt %d", sum.SentAt, sum.SubmittedAt, claimedAt, sum.Attempt)
+			}
+		})
 	}
 }

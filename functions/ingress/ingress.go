@@ -65,6 +65,11 @@ type Options struct {
 	SendLimit int
 	// SendTimeout bounds sending one batch's events; 0 means 2 minutes.
 	SendTimeout time.Duration
+	// ResendAfter is how long after its claim a pending batch never
+	// recorded sent in full is taken for one whose ingress stopped while
+	// sending: submitted again, its chunks with no outcome are sent again.
+	// 0 means 10 seconds.
+	ResendAfter time.Duration
 	// MaxBatchBytes bounds the body of a submitted batch, CloudEvent or
 	// plain JSON; a longer one is a 413. 0 means host.DefaultMaxBodyBytes.
 	MaxBatchBytes int64
@@ -81,6 +86,11 @@ type Options struct {
 
 // sendTimeout bounds sending one batch's events to the broker.
 const sendTimeout = 2 * time.Minute
+
+// resendAfter is Options.ResendAfter's default: a healthy ingress sends a
+// batch of a million trades in a second or two, and a client resubmits
+// only once its request failed.
+const resendAfter = 10 * time.Second
 
 // abandonTimeout bounds recording a batch's unsent chunks dead.
 const abandonTimeout = 10 * time.Second
@@ -109,6 +119,9 @@ func New(opt Options) *Function {
 	}
 	if opt.SendTimeout <= 0 {
 		opt.SendTimeout = sendTimeout
+	}
+	if opt.ResendAfter <= 0 {
+		opt.ResendAfter = resendAfter
 	}
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = host.DefaultMaxBodyBytes
@@ -286,10 +299,27 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		Sample:     s.Sample,
 	}
 	log := f.opt.Log.With().Str("batchid", b.ID).Int("attempt", claim.Attempt).Str(events.ExtTraceParent, s.TraceParent).Logger()
+	// skip[i] says chunk i is not to be sent: nil for a new batch, all of
+	// whose chunks are.
+	var skip []bool
 	if !claim.New {
 		receipt.Existing, receipt.State = true, claim.State
-		log.Info().Str("state", claim.State).Msg("batch submitted again with the same content: not priced again")
-		return receipt, nil
+		sum, waiting := f.unsent(ctx, rec.Ref, claim)
+		if sum == nil {
+			log.Info().Str("state", claim.State).Msg("batch submitted again with the same content: not priced again")
+			return receipt, nil
+		}
+		// Its ingress stopped between the claim and the end of its sends
+		// (a pod killed, a rollout): the chunks with no outcome go again,
+		// under the batch's own times. A chunk that had gone is priced
+		// twice, and its second outcome counts as a duplicate.
+		log.Warn().Int("chunks", countTrue(waiting)).Dur("claimedAgo", f.opt.Now().Sub(sum.SubmittedAt)).
+			Msg("batch claimed but never sent in full: sending its chunks with no outcome again")
+		rec.SubmittedAt, rec.Deadline = sum.SubmittedAt, sum.Deadline
+		skip = make([]bool, len(waiting))
+		for i, w := range waiting {
+			skip[i] = !w
+		}
 	}
 	receipt.TraceParent = s.TraceParent
 	accepted, err := f.event(events.TypeBatchAccepted, acceptedEventID(b.ID, claim.Attempt), b.ID, events.BatchAccepted{
@@ -328,11 +358,15 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(f.opt.SendLimit)
 	sent := make([]bool, len(offsets))
+	copy(sent, skip) // not to be sent: not to be recorded unsent either
 	var errMade error
 	for first := 0; first < len(plan) && gctx.Err() == nil; first += group {
 		var made errgroup.Group
 		made.SetLimit(runtime.GOMAXPROCS(0))
 		for i := first; i < min(first+group, len(plan)); i++ {
+			if skip != nil && skip[i] {
+				continue
+			}
 			made.Go(func() error {
 				var err error
 				chunkEvents[i], err = f.chunkEvent(b, claim.Attempt, i, len(offsets), plan[i], rec.Digest, s.TraceParent, s.Tenant)
@@ -344,6 +378,9 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 			break
 		}
 		for i := first; i < min(first+group, len(plan)); i++ {
+			if skip != nil && skip[i] {
+				continue
+			}
 			lo, hi := plan[i].Lo, plan[i].Hi
 			g.Go(func() error {
 				e := chunkEvents[i]
@@ -369,11 +406,50 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		}
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: sending chunks: %w", b.ID, err)
 	}
+	if err := f.opt.Store.Sent(ctx, rec.Ref, rec.Digest, claim.Attempt, f.opt.Now().UTC()); err != nil {
+		// The batch goes on; a resubmission after ResendAfter would send
+		// its chunks with no outcome again.
+		log.Error().Err(err).Msg("recording the batch sent failed")
+	}
 	f.metrics.stage.WithLabelValues("send").Observe(f.opt.Now().Sub(t2).Seconds())
 	f.metrics.trades.Add(float64(len(b.Trades)))
 	log.Info().Int("trades", len(b.Trades)).Int("chunks", len(offsets)).
 		Dur("took", f.opt.Now().Sub(t0)).Msg("batch accepted")
 	return receipt, nil
+}
+
+// unsent returns the summary of the pending batch claim found, and which
+// of its chunks have no outcome, when its ingress stopped before it had
+// sent them all: claimed at least ResendAfter ago and never recorded Sent
+// (a live ingress records Sent, or its unsent chunks dead, within
+// SendTimeout; a client resubmits once its request failed). Otherwise, or
+// when the store cannot say, nil.
+func (f *Function) unsent(ctx context.Context, ref store.Ref, c store.Claim) (*store.Summary, []bool) {
+	if c.State != store.StatePending && c.State != store.StateRunning {
+		return nil, nil
+	}
+	sum, err := f.opt.Store.Summary(ctx, ref)
+	if err != nil || sum.Attempt != c.Attempt || !sum.SentAt.IsZero() || f.opt.Now().Sub(sum.SubmittedAt) < f.opt.ResendAfter {
+		return nil, nil
+	}
+	waiting := make([]bool, len(sum.Chunks))
+	for i, ch := range sum.Chunks {
+		waiting[i] = ch.State == store.ChunkWaiting
+	}
+	if countTrue(waiting) == 0 {
+		return nil, nil
+	}
+	return sum, waiting
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
 
 // abandon records chunks [lo, hi) of attempt as dead: they could not be

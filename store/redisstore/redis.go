@@ -252,6 +252,12 @@ func (s *Store) Expire(ctx context.Context, ref store.Ref, attempt int, now time
 	return s.run(ctx, expireScript, ref, "", attempt, now.UnixMilli(), r, now.UTC().Format(time.RFC3339Nano))
 }
 
+// Sent implements store.Store.
+func (s *Store) Sent(ctx context.Context, ref store.Ref, digest string, attempt int, at time.Time) error {
+	_, err := s.run(ctx, sentScript, ref, digest, attempt, at.UTC().Format(time.RFC3339Nano))
+	return err
+}
+
 // Release implements store.Store.
 func (s *Store) Release(ctx context.Context, ref store.Ref, attempt int) error {
 	_, err := s.run(ctx, releaseScript, ref, "", attempt)
@@ -333,6 +339,9 @@ func (s *Store) Summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 		return nil, fmt.Errorf("redisstore: %s: offsets: %w", ref, err)
 	}
 	sum.SubmittedAt, _ = time.Parse(time.RFC3339Nano, meta["submittedAt"])
+	if v := meta["sentAt"]; v != "" {
+		sum.SentAt, _ = time.Parse(time.RFC3339Nano, v)
+	}
 	if v := meta["acceptedAt"]; v != "" {
 		sum.AcceptedAt, _ = time.Parse(time.RFC3339Nano, v)
 	}

@@ -9,8 +9,8 @@ import "github.com/redis/go-redis/v9"
 //
 // The meta hash holds: digest, attempt, trades, chunks, offsets (JSON),
 // submittedAt, deadline (Unix ms, 0 for none), resultsUrl, traceparent,
-// acceptedAt, done (chunks with an outcome), dead, duplicates, late,
-// announced (0/1).
+// acceptedAt, sentAt (once set), done (chunks with an outcome), dead,
+// duplicates, late, announced (0/1).
 // An attempt's chunks hash maps a chunk index to its state letter (p
 // priced, d dead, x ended by the deadline) and its JSON; its deliv hash
 // counts deliveries per chunk, its results hash holds the results bytes and
@@ -206,6 +206,13 @@ redis.call('HINCRBY', KEYS[1], 'dead', n)
 finish(ARGV[8])
 redis.call('PUBLISH', 'pricefn:changed', ARGV[7])
 return claim('ok')
+`)
+
+// sentScript: ARGV[3] sentAt (RFC 3339); the first time stays.
+var sentScript = redis.NewScript(attemptCheckLua + `
+if redis.call('HGET', KEYS[1], 'sentAt') then return 'ok' end
+redis.call('HSET', KEYS[1], 'sentAt', ARGV[3])
+return 'ok'
 `)
 
 // releaseScript gives back the announcement claim. An ended batch goes

@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"ConflictingDigests", testConflict},
 		{"ConcurrentPuts", testConcurrentPuts},
 		{"Release", testRelease},
+		{"Sent", testSent},
 		{"DeadlineAndRetry", testDeadline},
 		{"Expiry", testExpiry},
 		{"Watch", testWatch},
@@ -571,5 +572,43 @@ func testPutCopiesResults(t *testing.T, newStore NewFunc) {
 	}
 	if got.String() != want {
 		t.Errorf("results after the caller's buffer changed: %s, want %s", got.String(), want)
+	}
+}
+
+// testSent: Sent records the first time ingress had sent every chunk of
+// an attempt, under the attempt's checks; the next attempt starts unsent.
+func testSent(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	b := sample("s1", 2, 1, time.Time{})
+	claim(t, s, b)
+	if sum := must(s.Summary(ctx, b.Ref)); !sum.SentAt.IsZero() {
+		t.Fatalf("sent at %v before Sent", sum.SentAt)
+	}
+	at := time.Date(2026, 11, 25, 9, 0, 1, 500_000_000, time.UTC)
+	if err := s.Sent(ctx, b.Ref, b.Digest, 1, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Sent(ctx, b.Ref, b.Digest, 1, at.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if sum := must(s.Summary(ctx, b.Ref)); !sum.SentAt.Equal(at) {
+		t.Errorf("sent at %v, want the first Sent's %v", sum.SentAt, at)
+	}
+	if err := s.Sent(ctx, b.Ref, "sha256:other", 1, at); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("Sent of other content: %v, want ErrConflict", err)
+	}
+	if err := s.Sent(ctx, b.Ref, b.Digest, 2, at); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Sent of an attempt not claimed: %v, want ErrNotFound", err)
+	}
+	must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: 0, State: store.ChunkDead, Reason: "gone"}))
+	must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: 1, State: store.ChunkDead, Reason: "gone"}))
+	if c := claim(t, s, b); c.Attempt != 2 {
+		t.Fatalf("claim after failure: %+v", c)
+	}
+	if sum := must(s.Summary(ctx, b.Ref)); !sum.SentAt.IsZero() {
+		t.Errorf("attempt 2 sent at %v before its Sent", sum.SentAt)
+	}
+	if err := s.Sent(ctx, b.Ref, b.Digest, 1, at); !errors.Is(err, store.ErrStale) {
+		t.Errorf("Sent of the replaced attempt: %v, want ErrStale", err)
 	}
 }
