@@ -396,6 +396,9 @@ func (s *Mem) Expire(ctx context.Context, ref Ref, attempt int, now time.Time, r
 		return Update{}, err
 	}
 	if b.sum.Done() {
+		if len(b.sum.Chunks) == 0 { // announced at its batch.accepted
+			return Update{}, nil
+		}
 		return s.claim(b, Update{}), nil // a released announcement
 	}
 	if b.sum.Deadline.IsZero() || !now.After(b.sum.Deadline) {
@@ -424,7 +427,7 @@ func (s *Mem) Overdue(ctx context.Context, now time.Time, limit int) ([]Ref, err
 			break
 		}
 		overdue := b.finishedAt.IsZero() && !b.sum.Deadline.IsZero() && now.After(b.sum.Deadline)
-		if overdue || b.sum.Done() && !b.sum.Announced {
+		if overdue || !b.finishedAt.IsZero() && !b.sum.Announced {
 			out = append(out, ref)
 		}
 	}

@@ -54,7 +54,7 @@ func (f *Function) expire(ctx context.Context, ref store.Ref, sum *store.Summary
 	// An ended batch whose announcement claim was released (its send
 	// failed) is announced here, where no redelivery would: Expire grants
 	// the claim.
-	unannounced := sum.Done() && !sum.Announced
+	unannounced := sum.Done() && !sum.Announced && len(sum.Chunks) > 0 // no chunks: announced at batch.accepted
 	if !unannounced && (sum.Done() || sum.Deadline.IsZero() || !now.After(sum.Deadline)) {
 		return sum, nil
 	}

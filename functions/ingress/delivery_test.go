@@ -118,8 +118,8 @@ func TestUnsentBatchLeftToAnnounce(t *testing.T) {
 // stopped before it had sent every chunk (killed between the claim and
 // the sends) is sent again when it is submitted again: its chunks with no
 // outcome, not those priced; the answer was "exists", nothing was sent,
-// and the batch waited for its deadline to fail. A batch claimed moments
-// ago, or recorded sent, is not sent again.
+// and the batch waited for its deadline to fail. A batch whose first
+// ingress may still be sending it, or recorded sent, is not sent again.
 func TestResubmissionSendsWhatACrashLeftUnsent(t *testing.T) {
 	data, err := batch.Sample(batch.SampleSpec{Type: "european", N: 10, ID: "crash"})
 	if err != nil {
@@ -137,12 +137,14 @@ func TestResubmissionSendsWhatACrashLeftUnsent(t *testing.T) {
 		wantSends int // chunk.requested sent again
 	}{
 		{"stopped while sending", time.Minute, false, 1},
-		{"claimed moments ago", time.Second, false, 0},
+		// A live ingress may still be sending, its broker answering
+		// 429, until SendTimeout and the record of its unsent chunks.
+		{"within the first ingress's send time", 25 * time.Second, false, 0},
 		{"sent in full", time.Minute, true, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := store.NewMem(store.MemOptions{})
-			srv, s := newServer(t, ingress.Options{Store: st, Chunk: batch.ChunkOptions{MaxTrades: 5}})
+			srv, s := newServer(t, ingress.Options{Store: st, Chunk: batch.ChunkOptions{MaxTrades: 5}, SendTimeout: 20 * time.Second})
 			ref := store.RefOf("crash")
 			claimedAt := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC).Add(-c.claimed) // newServer's clock, less
 			if _, err := st.Claim(ctx, store.Batch{Ref: ref, Digest: events.Digest(data), TradeIDs: ids, ChunkOffsets: []int{0, 5},

@@ -65,10 +65,13 @@ type Options struct {
 	SendLimit int
 	// SendTimeout bounds sending one batch's events; 0 means 2 minutes.
 	SendTimeout time.Duration
-	// ResendAfter is how long after its claim a pending batch never
-	// recorded sent in full is taken for one whose ingress stopped while
-	// sending: submitted again, its chunks with no outcome are sent again.
-	// 0 means 10 seconds.
+	// ResendAfter is how long after its claim a batch never recorded sent
+	// in full is taken for one whose ingress stopped while sending:
+	// submitted again, its chunks with no outcome are sent again. It is
+	// at least SendTimeout and the time to record unsent chunks dead, the
+	// most a live ingress takes to record the batch sent or its chunks
+	// dead, so that a chunk a live ingress is still sending (a broker
+	// answering 429) is not sent twice. 0 means that least value.
 	ResendAfter time.Duration
 	// MaxBatchBytes bounds the body of a submitted batch, CloudEvent or
 	// plain JSON; a longer one is a 413. 0 means host.DefaultMaxBodyBytes.
@@ -86,11 +89,6 @@ type Options struct {
 
 // sendTimeout bounds sending one batch's events to the broker.
 const sendTimeout = 2 * time.Minute
-
-// resendAfter is Options.ResendAfter's default: a healthy ingress sends a
-// batch of a million trades in a second or two, and a client resubmits
-// only once its request failed.
-const resendAfter = 10 * time.Second
 
 // abandonTimeout bounds recording a batch's unsent chunks dead.
 const abandonTimeout = 10 * time.Second
@@ -120,9 +118,7 @@ func New(opt Options) *Function {
 	if opt.SendTimeout <= 0 {
 		opt.SendTimeout = sendTimeout
 	}
-	if opt.ResendAfter <= 0 {
-		opt.ResendAfter = resendAfter
-	}
+	opt.ResendAfter = max(opt.ResendAfter, opt.SendTimeout+abandonTimeout)
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = host.DefaultMaxBodyBytes
 	}
@@ -212,7 +208,8 @@ func SubmissionOf(e event.Event) (Submission, error) {
 // as a whole is a 400 naming the reason; an id in use by a batch of other
 // content a 409; a batch submitted again with the same content is the same
 // batch (not priced again) unless it ended failed or partial, when it is
-// priced again as a new attempt. A broker that does not take the events
+// priced again as a new attempt, or its ingress stopped before sending it
+// all (unsent), when its chunks with no outcome are sent again. A broker that does not take the events
 // after retries is a 503: the chunks not sent are recorded dead, so the
 // batch ends partial at once and the client may resubmit.
 func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err error) {
@@ -406,11 +403,14 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		}
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: sending chunks: %w", b.ID, err)
 	}
-	if err := f.opt.Store.Sent(ctx, rec.Ref, rec.Digest, claim.Attempt, f.opt.Now().UTC()); err != nil {
+	// Its own time, as abandon's: the send's may have run out.
+	sentCtx, sentCancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
+	if err := f.opt.Store.Sent(sentCtx, rec.Ref, rec.Digest, claim.Attempt, f.opt.Now().UTC()); err != nil {
 		// The batch goes on; a resubmission after ResendAfter would send
 		// its chunks with no outcome again.
 		log.Error().Err(err).Msg("recording the batch sent failed")
 	}
+	sentCancel()
 	f.metrics.stage.WithLabelValues("send").Observe(f.opt.Now().Sub(t2).Seconds())
 	f.metrics.trades.Add(float64(len(b.Trades)))
 	log.Info().Int("trades", len(b.Trades)).Int("chunks", len(offsets)).
@@ -418,12 +418,13 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	return receipt, nil
 }
 
-// unsent returns the summary of the pending batch claim found, and which
-// of its chunks have no outcome, when its ingress stopped before it had
-// sent them all: claimed at least ResendAfter ago and never recorded Sent
-// (a live ingress records Sent, or its unsent chunks dead, within
-// SendTimeout; a client resubmits once its request failed). Otherwise, or
-// when the store cannot say, nil.
+// unsent returns the summary of the unfinished batch claim found, and
+// which of its chunks have no outcome, when its ingress stopped before it
+// had sent them all: claimed at least ResendAfter ago and never recorded
+// Sent (a live ingress records Sent, or its unsent chunks dead, within
+// SendTimeout and abandonTimeout). Otherwise, or when the store cannot
+// say, nil. Two such resubmissions at once both send: a chunk priced
+// twice counts once.
 func (f *Function) unsent(ctx context.Context, ref store.Ref, c store.Claim) (*store.Summary, []bool) {
 	if c.State != store.StatePending && c.State != store.StateRunning {
 		return nil, nil

@@ -48,6 +48,9 @@ local function claim(res)
   local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'announced')
   if tonumber(f[1]) >= tonumber(f[2]) and f[3] ~= '1' then
     redis.call('HSET', KEYS[1], 'announced', '1')
+    -- A released claim put the ended batch in the deadline index for the
+    -- sweep (releaseScript): claimed again, by whichever call, it leaves.
+    redis.call('ZREM', KEYS[4], ARGV[7])
     return res .. ':announce'
   end
   return res
@@ -190,7 +193,8 @@ local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'deadline')
 local done, chunks, deadline = tonumber(f[1]), tonumber(f[2]), tonumber(f[3])
 if done >= chunks then
   -- Ended: the sweep came for a released announcement (releaseScript).
-  redis.call('ZREM', KEYS[4], ARGV[7])
+  -- A batch of no chunks is announced at its batch.accepted, not here.
+  if chunks == 0 then return 'ok' end
   return claim('ok')
 end
 if deadline == 0 or tonumber(ARGV[3]) <= deadline then return 'ok' end

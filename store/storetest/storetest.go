@@ -288,6 +288,19 @@ func testRelease(t *testing.T, newStore NewFunc) {
 	if u := must(s.Expire(ctx, b.Ref, 1, time.Now(), "sweep")); u.Announce {
 		t.Errorf("a second expire got the claim again: %+v", u)
 	}
+
+	// Released, then taken back by a redelivery before the sweep came:
+	// off the sweep's list (a hundred such entries at its head would hide
+	// every batch past its deadline).
+	if err := s.Release(ctx, b.Ref, 1); err != nil {
+		t.Fatal(err)
+	}
+	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0))); !u.Announce {
+		t.Fatalf("redelivery after the second release: %+v, want the claim", u)
+	}
+	if over := must(s.Overdue(ctx, time.Now(), 10)); len(over) != 0 {
+		t.Errorf("overdue once a redelivery claimed the announcement: %v", over)
+	}
 }
 
 func testDeadline(t *testing.T, newStore NewFunc) {
@@ -424,6 +437,13 @@ func testEmpty(t *testing.T, newStore NewFunc) {
 	s := newStore(t, store.Options{})
 	b := store.Batch{Ref: store.RefOf("empty"), Digest: "sha256:e"}
 	claim(t, s, b)
+	// Announced at its batch.accepted, not by the sweep before it.
+	if over := must(s.Overdue(ctx, time.Now(), 10)); len(over) != 0 {
+		t.Errorf("an empty batch on the sweep's list before its batch.accepted: %v", over)
+	}
+	if u := must(s.Expire(ctx, b.Ref, 1, time.Now(), "sweep")); u.Announce {
+		t.Errorf("expire of an empty batch before its batch.accepted: %+v, want no claim", u)
+	}
 	if u := must(s.Accept(ctx, b.Ref, b.Digest, 1, time.Now())); !u.Announce {
 		t.Errorf("accept of an empty batch: %+v, want the announcement", u)
 	}
