@@ -245,7 +245,8 @@ func New(cfg Config) (*Broker, error) {
 // Shutdown stops taking new events (the ingress answers 503, the health
 // check 503) and waits until every accepted delivery has finished, its
 // replies' deliveries included, or ctx ends. Then it stops the workers,
-// cancelling what is left, which is dropped. It returns ctx's error when
+// cancelling what is left, which is dropped (waiting stopGrace at most
+// for the cancelled attempts to return). It returns ctx's error when
 // deliveries were left. Calling it again waits for the first call.
 func (b *Broker) Shutdown(ctx context.Context) error {
 	b.mu.Lock()
@@ -262,9 +263,28 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		b.mu.Unlock()
 		err = fmt.Errorf("broker: shutdown: %d deliveries unfinished: %w", left, ctx.Err())
 	}
-	b.stop()
+	// Past ctx, the attempts are cancelled and waited for stopGrace at
+	// most: an in-process subscriber inside a long computation that does
+	// not heed cancellation (a trade being priced) held the shutdown, and
+	// the process, until it finished.
+	stopped := make(chan struct{})
+	go func() { b.stop(); close(stopped) }()
+	if ctx.Err() == nil {
+		<-stopped
+		return err
+	}
+	t := time.NewTimer(stopGrace)
+	defer t.Stop()
+	select {
+	case <-stopped:
+	case <-t.C:
+	}
 	return err
 }
+
+// stopGrace is how long Shutdown, past its context, waits for the
+// attempts it cancelled to return.
+const stopGrace = time.Second
 
 // Close stops the broker at once: attempts in progress are cancelled and
 // queued deliveries dropped. It is Shutdown with an expired context, and

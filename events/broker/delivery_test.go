@@ -342,6 +342,37 @@ func TestShutdownDeadlineCancels(t *testing.T) {
 	}
 }
 
+// TestShutdownDeadlineLeavesDeafSubscriber: past its context, Shutdown
+// waits stopGrace at most for a subscriber that does not heed
+// cancellation, as an in-process one inside a long trade does not
+// (host.InProcess calls the pricer's handler in the worker): it held the
+// shutdown, and pricefn dev's exit, until the trade was priced.
+func TestShutdownDeadlineLeavesDeafSubscriber(t *testing.T) {
+	entered, release := make(chan struct{}, 1), make(chan struct{})
+	deaf := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		entered <- struct{}{}
+		<-release // deaf to r.Context()
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+	})
+	en := newEnv(t, broker.Config{Client: &http.Client{Transport: deaf}}, nil)
+	defer close(release)
+	if code := post(t, en.ingress.URL, newEvent(t, "test.b", "deaf"), false); code != http.StatusAccepted {
+		t.Fatalf("post: %d", code)
+	}
+	<-entered
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := en.b.Shutdown(ctx)
+	if took := time.Since(start); !errors.Is(err, context.DeadlineExceeded) || took > 3*time.Second {
+		t.Fatalf("Shutdown: %v after %v, want its deadline's error within about a second", err, took)
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
 func getStatus(t *testing.T, url string) int {
 	t.Helper()
 	resp, err := http.Get(url)

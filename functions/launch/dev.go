@@ -227,17 +227,34 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	log.Info().Str("gateway", "http://"+public.Addr().String()).Str("internal", "http://"+internal.Addr().String()).
 		Str("metrics", "http://"+internal.Addr().String()+"/metrics").
 		Msg("pricefn dev: POST /batches, GET /batches/{id}/results?wait=30s")
+	// One shutdown timeout from the signal for the whole process: the
+	// gateway's wait for its requests, the broker's for its deliveries and
+	// the internal server's for the functions' requests share it (each
+	// with a timeout of its own, a trade being priced held the process
+	// for three of them).
+	stopBy := make(chan time.Time, 1)
+	context.AfterFunc(ctx, func() { stopBy <- time.Now().Add(c.ShutdownTimeout) })
 	err = host.New(host.Options{Name: "gateway", Handler: eng.Gateway, Log: log, Registerer: reg,
 		StartedAt: started, ShutdownTimeout: c.ShutdownTimeout, OnShutdown: eng.Aggregator.Drain}).Serve(ctx, public)
 
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.ShutdownTimeout)
+	by := time.Now().Add(c.ShutdownTimeout) // the gateway failed: from now
+	select {
+	case by = <-stopBy:
+	default:
+	}
+	sctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), by)
 	defer cancel()
 	if berr := eng.Broker.Shutdown(sctx); berr != nil {
 		log.Error().Err(berr).Msg("broker shutdown incomplete")
 	}
 	stopInternal()
-	if ierr := <-inDone; err == nil {
-		err = ierr
+	select {
+	case ierr := <-inDone:
+		if err == nil {
+			err = ierr
+		}
+	case <-sctx.Done():
+		log.Error().Dur("timeout", c.ShutdownTimeout).Msg("shutdown timeout passed: requests still in flight abandoned")
 	}
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
