@@ -1,6 +1,9 @@
 package pricing
 
-import "fmt"
+import (
+	"fmt"
+	"unicode/utf8"
+)
 
 // UnknownError reports a reference to market data that the market lacks.
 type UnknownError struct {
@@ -21,7 +24,24 @@ type InputError struct {
 }
 
 func (e *InputError) Error() string {
-	return fmt.Sprintf("%s %s, got %v", e.Field, e.Reason, e.Value)
+	return fmt.Sprintf("%s %s, got %s", e.Field, e.Reason, shown(e.Value))
+}
+
+// maxShown bounds how much of a bad value an error repeats: a 100,000-byte
+// field would otherwise come back in full in its trade's result.
+const maxShown = 200
+
+// shown is v as an error shows it, cut to maxShown bytes.
+func shown(v any) string {
+	s := fmt.Sprint(v)
+	if len(s) <= maxShown {
+		return s
+	}
+	cut := maxShown
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d bytes)", s[:cut], len(s))
 }
 
 // Invalid returns an *InputError for field with the given value and reason,
@@ -46,9 +66,9 @@ type MarketError struct {
 
 func (e *MarketError) Error() string {
 	if e.Field == "" {
-		return fmt.Sprintf("%s %s %s, got %v", e.Kind, e.Name, e.Reason, e.Value)
+		return fmt.Sprintf("%s %s %s, got %s", e.Kind, e.Name, e.Reason, shown(e.Value))
 	}
-	return fmt.Sprintf("%s %s: %s %s, got %v", e.Kind, e.Name, e.Field, e.Reason, e.Value)
+	return fmt.Sprintf("%s %s: %s %s, got %s", e.Kind, e.Name, e.Field, e.Reason, shown(e.Value))
 }
 
 // UnderlyingInvalid returns a *MarketError on field of the underlying name.

@@ -160,6 +160,12 @@ const maxValQueryTrades = 100_000
 // serveValQuery keeps the seed's load script working: it submits
 // numTrades sample trades of the metric's kind.
 func (f *Function) serveValQuery(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodHead {
+		// A GET route takes HEAD too, and a HEAD must not submit a batch.
+		w.Header().Set("Allow", http.MethodGet)
+		host.WriteError(w, host.Errorf(http.StatusMethodNotAllowed, "ingress: valQuery submits a batch: GET it"))
+		return
+	}
 	q := r.URL.Query()
 	kind, ok := valQueryKinds[q.Get("metric")]
 	if !ok {

@@ -544,6 +544,17 @@ func TestBatchOverTradeLimitAlone(t *testing.T) {
 	}
 }
 
+// TestValQueryHeadSubmitsNothing: a GET route takes HEAD, and a HEAD of
+// /valQuery submitted a batch (202 and a Location); it is a 405.
+func TestValQueryHeadSubmitsNothing(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	req, _ := http.NewRequest(http.MethodHead, srv.URL+"/valQuery?metric=NPV&numTrades=3", nil)
+	code, hdr, _ := post(t, req)
+	if code != http.StatusMethodNotAllowed || hdr.Get("Allow") != http.MethodGet || hdr.Get("Location") != "" || len(s.events()) != 0 {
+		t.Errorf("HEAD /valQuery: %d, Allow %q, Location %q, %d events sent; want a 405 and nothing sent", code, hdr.Get("Allow"), hdr.Get("Location"), len(s.events()))
+	}
+}
+
 // /valQuery?metric=OptionPV prices the seed's own put, the numbers its
 // users know (npv 3.844308), and says so in the answer.
 func TestValQuerySeedPut(t *testing.T) {
