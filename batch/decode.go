@@ -495,6 +495,10 @@ func tradeField(i int) string {
 // trade reads the members ms of trade i (tradeField): the
 // fields every trade shares, which must be right for the batch to be read,
 // then the terms of its type, whose faults fail the trade alone.
+// MaxTradeID bounds a trade id's length in bytes: an id comes back in its
+// result, its errors and every store's records of the batch.
+const MaxTradeID = 256
+
 func (d *decoder) trade(t *Trade, ms *members, i int) error {
 	var h tradeHeader
 	var id string // "" when absent or null
@@ -532,6 +536,9 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 	}
 	if id == "" {
 		return batchErr(tradeField(i)+".id", "is required (a non-empty string)")
+	}
+	if len(id) > MaxTradeID {
+		return batchErr(tradeField(i)+".id", "is %d bytes, more than the %d a trade id may have", len(id), MaxTradeID)
 	}
 	if h.Type == "" {
 		return batchErr(tradeField(i)+".type", "is required for trade %q", id)

@@ -32,6 +32,7 @@ func TestBatchErrors(t *testing.T) {
 		{"wrong type", `{"valuationDate": 20261125, "trades": []}`, "valuationDate: must be a string, got JSON number"},
 		{"trade not object", `{"valuationDate": "2026-11-25", "trades": [3]}`, "trades: must be an object, got JSON number"},
 		{"trade without id", `{"valuationDate": "2026-11-25", "trades": [{"type": "european"}]}`, "trades[0].id: is required"},
+		{"trade id too long", `{"valuationDate": "2026-11-25", "trades": [{"id": "` + strings.Repeat("y", batch.MaxTradeID+1) + `", "type": "fra"}]}`, "trades[0].id: is 257 bytes, more than the 256 a trade id may have"},
 		{"duplicate ids", `{"valuationDate": "2026-11-25", "trades": [{"id": "T1", "type": "fra"}, {"id": "T1", "type": "fra"}]}`, `trades[1].id: duplicate trade id "T1" (also trades[0])`},
 		{"trade without type", `{"valuationDate": "2026-11-25", "trades": [{"id": "T1"}]}`, `trades[0].type: is required for trade "T1"`},
 		{"unknown measure", `{"valuationDate": "2026-11-25", "measures": ["npv", "vanna"], "trades": []}`, `measures[1]: unknown measure "vanna"`},
