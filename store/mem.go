@@ -176,7 +176,6 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 	if err := nb.Check(); err != nil {
 		return Claim{}, err
 	}
-	nb.Ref.Tenant = nb.Ref.tenant() // the key get looks up
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.lastWrite = s.opt.Now()

@@ -53,8 +53,8 @@ func (f *Function) expire(ctx context.Context, ref store.Ref, sum *store.Summary
 	now := f.opt.Now()
 	// An ended batch whose announcement claim was released (its send
 	// failed) is announced here, where no redelivery would: Expire grants
-	// the claim.
-	unannounced := sum.Done() && !sum.Announced && len(sum.Chunks) > 0 // no chunks: announced at batch.accepted
+	// the claim (and knows the batches it does not grant it for).
+	unannounced := sum.Done() && !sum.Announced
 	if !unannounced && (sum.Done() || sum.Deadline.IsZero() || !now.After(sum.Deadline)) {
 		return sum, nil
 	}

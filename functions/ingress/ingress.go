@@ -301,7 +301,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	var skip []bool
 	if !claim.New {
 		receipt.Existing, receipt.State = true, claim.State
-		sum, waiting := f.unsent(ctx, rec.Ref, claim)
+		sum := f.unsent(ctx, rec.Ref, claim)
 		if sum == nil {
 			log.Info().Str("state", claim.State).Msg("batch submitted again with the same content: not priced again")
 			return receipt, nil
@@ -310,13 +310,13 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		// (a pod killed, a rollout): the chunks with no outcome go again,
 		// under the batch's own times. A chunk that had gone is priced
 		// twice, and its second outcome counts as a duplicate.
-		log.Warn().Int("chunks", countTrue(waiting)).Dur("claimedAgo", f.opt.Now().Sub(sum.SubmittedAt)).
+		skip = make([]bool, len(sum.Chunks))
+		for i, c := range sum.Chunks {
+			skip[i] = c.State != store.ChunkWaiting
+		}
+		log.Warn().Dur("claimedAgo", f.opt.Now().Sub(sum.SubmittedAt)).
 			Msg("batch claimed but never sent in full: sending its chunks with no outcome again")
 		rec.SubmittedAt, rec.Deadline = sum.SubmittedAt, sum.Deadline
-		skip = make([]bool, len(waiting))
-		for i, w := range waiting {
-			skip[i] = !w
-		}
 	}
 	receipt.TraceParent = s.TraceParent
 	accepted, err := f.event(events.TypeBatchAccepted, acceptedEventID(b.ID, claim.Attempt), b.ID, events.BatchAccepted{
@@ -418,39 +418,21 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	return receipt, nil
 }
 
-// unsent returns the summary of the unfinished batch claim found, and
-// which of its chunks have no outcome, when its ingress stopped before it
-// had sent them all: claimed at least ResendAfter ago and never recorded
-// Sent (a live ingress records Sent, or its unsent chunks dead, within
-// SendTimeout and abandonTimeout). Otherwise, or when the store cannot
-// say, nil. Two such resubmissions at once both send: a chunk priced
-// twice counts once.
-func (f *Function) unsent(ctx context.Context, ref store.Ref, c store.Claim) (*store.Summary, []bool) {
+// unsent returns the summary of the unfinished batch claim found when its
+// ingress stopped before it had sent every chunk: claimed at least
+// ResendAfter ago and never recorded Sent (a live ingress records Sent, or
+// its unsent chunks dead, within SendTimeout and abandonTimeout).
+// Otherwise, or when the store cannot say, nil. Two such resubmissions at
+// once both send: a chunk priced twice counts once.
+func (f *Function) unsent(ctx context.Context, ref store.Ref, c store.Claim) *store.Summary {
 	if c.State != store.StatePending && c.State != store.StateRunning {
-		return nil, nil
+		return nil
 	}
 	sum, err := f.opt.Store.Summary(ctx, ref)
-	if err != nil || sum.Attempt != c.Attempt || !sum.SentAt.IsZero() || f.opt.Now().Sub(sum.SubmittedAt) < f.opt.ResendAfter {
-		return nil, nil
+	if err != nil || sum.Attempt != c.Attempt || sum.Done() || !sum.SentAt.IsZero() || f.opt.Now().Sub(sum.SubmittedAt) < f.opt.ResendAfter {
+		return nil
 	}
-	waiting := make([]bool, len(sum.Chunks))
-	for i, ch := range sum.Chunks {
-		waiting[i] = ch.State == store.ChunkWaiting
-	}
-	if countTrue(waiting) == 0 {
-		return nil, nil
-	}
-	return sum, waiting
-}
-
-func countTrue(bs []bool) int {
-	n := 0
-	for _, b := range bs {
-		if b {
-			n++
-		}
-	}
-	return n
+	return sum
 }
 
 // abandon records chunks [lo, hi) of attempt as dead: they could not be
