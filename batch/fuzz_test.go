@@ -20,7 +20,8 @@ const fuzzSlow = 5 * time.Second
 
 // FuzzBatch: whatever the bytes, decoding, compiling, planning, pricing
 // and encoding never panic, and the results document reads back through
-// encoding/json with one result per trade, in order.
+// encoding/json with one result per trade, in order. Nor does a client's
+// read of the ids (TradeIDs), which gives Decode's ids of a batch it takes.
 func FuzzBatch(f *testing.F) {
 	// Small seeds: the fuzzer minimises every input it finds interesting,
 	// and a reference file of hundreds of trades takes it minutes.
@@ -39,9 +40,18 @@ func FuzzBatch(f *testing.F) {
 		// drives): crash the worker with it rather than stall the fuzzer.
 		watchdog := time.AfterFunc(fuzzSlow, func() { panic(fmt.Sprintf("batch: input took over %s: %q", fuzzSlow, data)) })
 		defer watchdog.Stop()
+		ids, idsErr := batch.TradeIDs(data) // whatever the bytes, no panic
 		b, err := batch.DecodeBytes(data)
 		if err != nil {
 			return
+		}
+		if idsErr != nil || len(ids) != len(b.Trades) {
+			t.Fatalf("TradeIDs of a batch Decode takes: %d ids, %v; want %d", len(ids), idsErr, len(b.Trades))
+		}
+		for i, tr := range b.Trades {
+			if ids[i] != tr.ID {
+				t.Fatalf("TradeIDs: trade %d's id %q, Decode's %q", i, ids[i], tr.ID)
+			}
 		}
 		job, err := batch.Compile(b)
 		if err != nil {

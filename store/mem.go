@@ -304,9 +304,10 @@ func (s *Mem) Accept(ctx context.Context, ref Ref, digest string, attempt int, a
 	u := Update{Duplicate: !b.sum.AcceptedAt.IsZero()}
 	if !u.Duplicate {
 		b.sum.AcceptedAt = at
+		s.finished(b) // a batch of no chunks ends here
 		s.notify(b.sum.Ref)
 	}
-	return s.claim(b, u), nil
+	return s.claim(b, u, s.opt.Now()), nil
 }
 
 // Sent implements Store.
@@ -347,7 +348,7 @@ func (s *Mem) Put(ctx context.Context, ref Ref, digest string, attempt int, c Ch
 			b.sum.Duplicates++
 		}
 		s.notify(b.sum.Ref)
-		return s.claim(b, u), nil
+		return s.claim(b, u, s.lastWrite), nil
 	}
 	results, given := c.Results, c.Given
 	c.Results, c.Given = nil, false
@@ -364,7 +365,7 @@ func (s *Mem) Put(ctx context.Context, ref Ref, digest string, attempt int, c Ch
 		s.sweep() // within MaxBytes again, older batches first
 	}
 	s.notify(b.sum.Ref)
-	return s.claim(b, Update{}), nil
+	return s.claim(b, Update{}, s.lastWrite), nil
 }
 
 // expiredMark marks, in a Mem, the chunks a deadline ended.
@@ -377,10 +378,12 @@ func (s *Mem) finished(b *memBatch) {
 	}
 }
 
-// claim grants the announcement claim when b is done and unclaimed.
-func (s *Mem) claim(b *memBatch, u Update) Update {
-	if !b.sum.Announced && b.sum.Done() {
+// claim grants the announcement claim, for AnnounceLease from now, when b
+// is done and the claim is free (never granted, released or lapsed).
+func (s *Mem) claim(b *memBatch, u Update, now time.Time) Update {
+	if b.sum.Unannounced(now) {
 		b.sum.Announced = true
+		b.sum.AnnounceBy = now.Add(AnnounceLease)
 		u.Announce = true
 	}
 	return u
@@ -395,10 +398,10 @@ func (s *Mem) Expire(ctx context.Context, ref Ref, attempt int, now time.Time, r
 		return Update{}, err
 	}
 	if b.sum.Done() {
-		if len(b.sum.Chunks) == 0 { // announced at its batch.accepted
+		if len(b.sum.Chunks) == 0 && !b.sum.Announced { // announced at its batch.accepted
 			return Update{}, nil
 		}
-		return s.claim(b, Update{}), nil // a released announcement
+		return s.claim(b, Update{}, now), nil // a released or lapsed announcement
 	}
 	if b.sum.Deadline.IsZero() || !now.After(b.sum.Deadline) {
 		return Update{}, nil
@@ -410,7 +413,7 @@ func (s *Mem) Expire(ctx context.Context, ref Ref, attempt int, now time.Time, r
 	}
 	s.finished(b)
 	s.notify(b.sum.Ref)
-	return s.claim(b, Update{}), nil
+	return s.claim(b, Update{}, now), nil
 }
 
 // Overdue implements Store. It also forgets the batches past their
@@ -426,7 +429,7 @@ func (s *Mem) Overdue(ctx context.Context, now time.Time, limit int) ([]Ref, err
 			break
 		}
 		overdue := b.finishedAt.IsZero() && !b.sum.Deadline.IsZero() && now.After(b.sum.Deadline)
-		if overdue || !b.finishedAt.IsZero() && !b.sum.Announced {
+		if overdue || !b.finishedAt.IsZero() && b.sum.Unannounced(now) {
 			out = append(out, ref)
 		}
 	}
@@ -532,6 +535,23 @@ func (s *Mem) Release(ctx context.Context, ref Ref, attempt int) error {
 	if err != nil {
 		return err
 	}
+	if !b.sum.AnnouncedAt.IsZero() {
+		return nil // a lapsed holder's: another made the announcement
+	}
 	b.sum.Announced = false
+	b.sum.AnnounceBy = time.Time{}
+	return nil
+}
+
+// Announced implements Store.
+func (s *Mem) Announced(ctx context.Context, ref Ref, attempt int, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.attempt(ref, "", attempt)
+	if err != nil {
+		return err
+	}
+	b.sum.Announced, b.sum.AnnouncedAt = true, at
+	b.sum.AnnounceBy = time.Time{}
 	return nil
 }

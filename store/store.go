@@ -59,11 +59,13 @@ type Store interface {
 	// with chunks missing: they become dead with reason. It changes
 	// nothing for a batch that has ended, or whose deadline has not
 	// passed; but on an ended batch whose announcement claim was released
-	// (Release) it grants the claim, as a redelivered chunk would.
+	// (Release) or has lapsed (AnnounceLease) it grants the claim, as a
+	// redelivered chunk would.
 	Expire(ctx context.Context, ref Ref, attempt int, now time.Time, reason string) (Update, error)
 	// Overdue lists the unfinished batches whose deadline is before now,
-	// and the ended ones whose announcement claim was released, at most
-	// limit of them: the deadline sweep's work (Expire each).
+	// and the ended ones whose announcement claim was released or has
+	// lapsed, at most limit of them: the deadline sweep's work (Expire
+	// each).
 	Overdue(ctx context.Context, now time.Time, limit int) ([]Ref, error)
 	// Recent lists tenant's batches, newest claim first, at most limit
 	// (and at most MaxRecent) of them; some may have been forgotten since.
@@ -80,9 +82,24 @@ type Store interface {
 	// Release gives back the claim to announce attempt's end that an
 	// Update granted, after the announcement failed, so that the next
 	// delivery of any of its chunks claims it again, or the deadline
-	// sweep (Overdue, Expire) where no delivery comes.
+	// sweep (Overdue, Expire) where no delivery comes. Once the
+	// announcement is made (Announced), by whichever holder, it changes
+	// nothing.
 	Release(ctx context.Context, ref Ref, attempt int) error
+	// Announced records that the holder of the claim to announce
+	// attempt's end made the announcement, at at (Summary.AnnouncedAt).
+	// A claim not followed by Announced within AnnounceLease lapses: its
+	// holder died before it announced (or before it could Release), and
+	// the deadline sweep (Overdue, Expire) grants the claim again.
+	Announced(ctx context.Context, ref Ref, attempt int, at time.Time) error
 }
+
+// AnnounceLease is how long the claim to announce a batch's end stays its
+// holder's without Announced: far longer than an announcement's send
+// takes, short enough that a batch whose aggregator died holding it is
+// announced soon after. A holder slower than this announces a second
+// time, under the same CloudEvent id, which a consumer can deduplicate.
+const AnnounceLease = 2 * time.Minute
 
 // Errors of a Store.
 var (
@@ -244,6 +261,22 @@ type Summary struct {
 	Late       int
 	// Announced says the completion announcement is claimed (or made).
 	Announced bool
+	// AnnounceBy is when the claim to announce lapses if its holder has
+	// not announced by then (AnnounceLease after its grant); zero when
+	// the claim is not held, or the announcement made.
+	AnnounceBy time.Time
+	// AnnouncedAt is when the announcement was made (zero before:
+	// Announced).
+	AnnouncedAt time.Time
+}
+
+// Unannounced reports whether the batch has ended and its end waits for
+// an announcer at now: its claim released, or lapsed (AnnounceBy passed).
+func (s *Summary) Unannounced(now time.Time) bool {
+	if !s.Done() {
+		return false
+	}
+	return !s.Announced || !s.AnnounceBy.IsZero() && now.After(s.AnnounceBy)
 }
 
 // Done reports whether every chunk has an outcome.

@@ -406,9 +406,11 @@ func deadReason(e event.Event) string {
 	return b.String()
 }
 
-// announce sends batch.completed when upd holds the claim; if the send
-// fails it releases the claim and fails the delivery, so that the broker
-// redelivers it and the redelivery announces.
+// announce sends batch.completed when upd holds the claim and records it
+// made; if the send fails it releases the claim and fails the delivery, so
+// that the broker redelivers it and the redelivery announces. A claim held
+// by an aggregator that dies before either lapses (store.AnnounceLease),
+// and the deadline sweep announces.
 func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd store.Update) error {
 	if !upd.Announce {
 		return nil
@@ -470,6 +472,12 @@ func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd
 			}
 			return host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %s: announcing completion: %w", ref.ID, err)
 		}
+	}
+	// Made (or nothing to send it to): the claim is kept for good. Should
+	// this record fail, the claim lapses and the sweep announces again,
+	// under the same event id.
+	if err := f.opt.Store.Announced(ctx, ref, attempt, f.opt.Now()); err != nil {
+		log.Warn().Err(err).Msg("recording the announcement failed: it is made again once its claim lapses")
 	}
 	f.metrics.batches.WithLabelValues(st.State).Inc()
 	f.metrics.latency.WithLabelValues(st.State).Observe(st.Timings.DurationSeconds)

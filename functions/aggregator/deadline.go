@@ -52,9 +52,10 @@ func (f *Function) expire(ctx context.Context, ref store.Ref, sum *store.Summary
 	}
 	now := f.opt.Now()
 	// An ended batch whose announcement claim was released (its send
-	// failed) is announced here, where no redelivery would: Expire grants
-	// the claim (and knows the batches it does not grant it for).
-	unannounced := sum.Done() && !sum.Announced
+	// failed) or lapsed (its holder died) is announced here, where no
+	// redelivery would: Expire grants the claim (and knows the batches it
+	// does not grant it for).
+	unannounced := sum.Unannounced(now)
 	if !unannounced && (sum.Done() || sum.Deadline.IsZero() || !now.After(sum.Deadline)) {
 		return sum, nil
 	}
@@ -65,7 +66,7 @@ func (f *Function) expire(ctx context.Context, ref store.Ref, sum *store.Summary
 	}
 	if upd.Announce {
 		if unannounced {
-			f.opt.Log.Info().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("announcing an end whose announcement failed before")
+			f.opt.Log.Info().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("announcing an end whose announcement failed, or whose announcer died, before")
 		} else {
 			f.metrics.chunks.WithLabelValues("expired").Inc()
 			f.opt.Log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("deadline passed: batch ends partial")

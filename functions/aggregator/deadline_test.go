@@ -3,10 +3,16 @@ package aggregator_test
 import (
 	"context"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/cloudevents/sdk-go/v2/protocol"
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/events"
@@ -143,5 +149,87 @@ func TestDeadlineSweepRetriesFailedAnnouncement(t *testing.T) {
 	}
 	if st := f.status(t, "b1"); st.State != api.StateFailed {
 		t.Errorf("state %s", st.State)
+	}
+}
+
+// stuckSender is an aggregator's sender whose sends hang until released,
+// then fail: an aggregator that dies mid-send, as the store sees it.
+type stuckSender struct {
+	entered, release chan struct{}
+	unstick          sync.Once
+}
+
+// fail ends the stuck send.
+func (s *stuckSender) fail() { s.unstick.Do(func() { close(s.release) }) }
+
+func (s *stuckSender) Send(ctx context.Context, e event.Event) protocol.Result {
+	close(s.entered)
+	<-s.release
+	return host.Errorf(http.StatusServiceUnavailable, "broker gone")
+}
+
+// An aggregator that dies holding the claim to announce a batch's end
+// (here: stuck in its send) does not leave the end unannounced: once the
+// claim's lease lapses, another aggregator's sweep announces it, once,
+// and records it made, so that the first one's late release changes
+// nothing. Before the lease, no batch.completed was ever sent.
+func TestDeadlineSweepAnnouncesForADeadAnnouncer(t *testing.T) {
+	clk := &clock{now: time.Now()} // the store's clock is the real one
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Now, o.SweepEvery = clk.Now, time.Millisecond })
+	stuck := &stuckSender{entered: make(chan struct{}), release: make(chan struct{})}
+	dying := aggregator.New(aggregator.Options{Store: f.store, Sender: stuck, Log: zerolog.Nop(), Now: time.Now})
+	dsrv := httptest.NewServer(dying.Routes(zerolog.Nop(), nil))
+	defer dsrv.Close()
+	defer stuck.fail() // before the server's Close waits for it
+
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 1))
+	req, err := cehttp.NewHTTPRequestFromEvent(context.Background(), dsrv.URL+"/", pricedEvent(t, "b1", 2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	posted := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			posted <- 0
+			return
+		}
+		resp.Body.Close()
+		posted <- resp.StatusCode
+	}()
+	<-stuck.entered // it holds the claim
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.fn.Run(ctx) }()
+	time.Sleep(30 * time.Millisecond) // sweeps within the lease
+	if n := len(f.sender.events()); n != 0 {
+		t.Fatalf("%d announcements within the claim's lease, want none", n)
+	}
+	clk.set(time.Now().Add(store.AnnounceLease + time.Second))
+	for deadline := time.Now().Add(5 * time.Second); len(f.sender.events()) == 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	if n := len(f.sender.events()); n != 1 {
+		t.Fatalf("%d announcements once the lease lapsed, the holder still stuck: want 1", n)
+	}
+	stuck.fail()
+	if code := <-posted; code != http.StatusServiceUnavailable {
+		t.Errorf("the stuck aggregator's delivery: %d, want 503", code)
+	}
+	clk.set(time.Now().Add(3 * store.AnnounceLease))
+	time.Sleep(30 * time.Millisecond) // more sweeps: no second announcement
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	cs := f.completions(t)
+	if len(cs) != 1 || cs[0].BatchID != "b1" || cs[0].Attempt != 1 || cs[0].Priced != 6 {
+		t.Fatalf("completions %+v, want b1's, once", cs)
+	}
+	sum, err := f.store.Summary(context.Background(), store.RefOf("b1"))
+	if err != nil || !sum.Announced || sum.AnnouncedAt.IsZero() || !sum.AnnounceBy.IsZero() {
+		t.Errorf("summary after the announcement: %+v, %v; want it recorded made", sum, err)
 	}
 }

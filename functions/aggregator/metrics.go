@@ -179,8 +179,9 @@ func (o *openBatches) Describe(ch chan<- *prometheus.Desc) { ch <- o.desc }
 
 // Collect implements prometheus.Collector: every unfinished batch has a
 // deadline, so the store's overdue batches at the end of time are the
-// open ones (and the ended ones whose announcement failed and waits for
-// the sweep: rare, and not done with either).
+// open ones (and the ended ones whose announcement is not recorded made:
+// for the moment of its send, or until the sweep retries a failed one;
+// not done with either).
 func (o *openBatches) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -263,6 +264,11 @@ func (t timedStore) Recent(ctx context.Context, tenant string, limit int) ([]sto
 func (t timedStore) Release(ctx context.Context, ref store.Ref, attempt int) error {
 	defer t.since("release", time.Now())
 	return t.Store.Release(ctx, ref, attempt)
+}
+
+func (t timedStore) Announced(ctx context.Context, ref store.Ref, attempt int, at time.Time) error {
+	defer t.since("announced", time.Now())
+	return t.Store.Announced(ctx, ref, attempt, at)
 }
 
 // reject counts a chunk outcome refused with a 400, for reason.

@@ -217,13 +217,19 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 
 // run runs one of the scripts that take the six batch keys.
 func (s *Store) run(ctx context.Context, sc *redis.Script, ref store.Ref, digest string, attempt int, args ...any) (store.Update, error) {
-	argv := make([]any, 8) // digest, attempt, four of the script's own, member, retain
+	return s.runAt(ctx, time.Now(), sc, ref, digest, attempt, args...)
+}
+
+// runAt is run at now, the time a script's announcement claim dates from.
+func (s *Store) runAt(ctx context.Context, now time.Time, sc *redis.Script, ref store.Ref, digest string, attempt int, args ...any) (store.Update, error) {
+	argv := make([]any, 10) // digest, attempt, four of the script's own, member, retain, now, lease
 	argv[0], argv[1] = digest, attempt
 	for i := 2; i < 6; i++ {
 		argv[i] = ""
 	}
 	copy(argv[2:6], args)
 	argv[6], argv[7] = member(ref), ms(s.opt.Retain)
+	argv[8], argv[9] = now.UnixMilli(), ms(store.AnnounceLease)
 	res, err := sc.Run(ctx, s.rdb, keys(ref, attempt), argv...).Text()
 	return outcome(ref, attempt, res, err)
 }
@@ -249,7 +255,7 @@ func (s *Store) Put(ctx context.Context, ref store.Ref, digest string, attempt i
 // Expire implements store.Store.
 func (s *Store) Expire(ctx context.Context, ref store.Ref, attempt int, now time.Time, reason string) (store.Update, error) {
 	r, _ := json.Marshal(reason)
-	return s.run(ctx, expireScript, ref, "", attempt, now.UnixMilli(), r, now.UTC().Format(time.RFC3339Nano))
+	return s.runAt(ctx, now, expireScript, ref, "", attempt, now.UnixMilli(), r, now.UTC().Format(time.RFC3339Nano))
 }
 
 // Sent implements store.Store.
@@ -261,6 +267,12 @@ func (s *Store) Sent(ctx context.Context, ref store.Ref, digest string, attempt 
 // Release implements store.Store.
 func (s *Store) Release(ctx context.Context, ref store.Ref, attempt int) error {
 	_, err := s.run(ctx, releaseScript, ref, "", attempt)
+	return err
+}
+
+// Announced implements store.Store.
+func (s *Store) Announced(ctx context.Context, ref store.Ref, attempt int, at time.Time) error {
+	_, err := s.run(ctx, announcedScript, ref, "", attempt, at.UTC().Format(time.RFC3339Nano))
 	return err
 }
 
@@ -341,6 +353,12 @@ func (s *Store) Summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 	sum.SubmittedAt, _ = time.Parse(time.RFC3339Nano, meta["submittedAt"])
 	if v := meta["sentAt"]; v != "" {
 		sum.SentAt, _ = time.Parse(time.RFC3339Nano, v)
+	}
+	if v := meta["announcedAt"]; v != "" {
+		sum.AnnouncedAt, _ = time.Parse(time.RFC3339Nano, v)
+	}
+	if by, _ := strconv.ParseInt(meta["announceBy"], 10, 64); by > 0 {
+		sum.AnnounceBy = time.UnixMilli(by).UTC()
 	}
 	if v := meta["acceptedAt"]; v != "" {
 		sum.AcceptedAt, _ = time.Parse(time.RFC3339Nano, v)

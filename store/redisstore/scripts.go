@@ -10,7 +10,9 @@ import "github.com/redis/go-redis/v9"
 // The meta hash holds: digest, attempt, trades, chunks, offsets (JSON),
 // submittedAt, deadline (Unix ms, 0 for none), resultsUrl, traceparent,
 // acceptedAt, sentAt (once set), done (chunks with an outcome), dead,
-// duplicates, late, announced (0/1).
+// duplicates, late, announced (0/1: the claim to announce the end held, or
+// the announcement made), announceBy (Unix ms: when a held claim lapses;
+// absent once made), announcedAt (once made).
 // An attempt's chunks hash maps a chunk index to its state letter (p
 // priced, d dead, x ended by the deadline) and its JSON; its deliv hash
 // counts deliveries per chunk, its results hash holds the results bytes and
@@ -45,12 +47,17 @@ local function align()
   end
 end
 local function claim(res)
-  local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'announced')
-  if tonumber(f[1]) >= tonumber(f[2]) and f[3] ~= '1' then
-    redis.call('HSET', KEYS[1], 'announced', '1')
-    -- A released claim put the ended batch in the deadline index for the
-    -- sweep (releaseScript): claimed again, by whichever call, it leaves.
-    redis.call('ZREM', KEYS[4], ARGV[7])
+  local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'announced', 'announceBy')
+  local now = tonumber(ARGV[9])
+  local free = f[3] ~= '1' or (f[4] and f[4] ~= '' and now > tonumber(f[4]))
+  if tonumber(f[1]) >= tonumber(f[2]) and free then
+    local by = now + tonumber(ARGV[10])
+    redis.call('HSET', KEYS[1], 'announced', '1', 'announceBy', by)
+    -- The ended batch stays in the deadline index, due when the claim
+    -- lapses, until the announcement is made (announcedScript): the sweep
+    -- finds it there should its holder die first. (A released claim put
+    -- it there due at once: releaseScript.)
+    redis.call('ZADD', KEYS[4], by, ARGV[7])
     return res .. ':announce'
   end
   return res
@@ -139,8 +146,9 @@ if want > a then return 'notfound' end
 
 // The scripts below take KEYS meta, chunks, results, deadlines, deliv, ids,
 // the tenant's open batches and their trades, and ARGV digest, attempt,
-// then their own, with ARGV[7] the member name ("tenant/id") and ARGV[8]
-// the retain ms.
+// then their own, with ARGV[7] the member name ("tenant/id"), ARGV[8]
+// the retain ms, ARGV[9] now (Unix ms) and ARGV[10] the announcement
+// claim's lease (ms).
 
 // acceptScript: ARGV[3] acceptedAt.
 var acceptScript = redis.NewScript(finishLua + attemptCheckLua + `
@@ -189,12 +197,12 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return 'notfound'
 end
 ` + attemptCheckLua + `
-local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'deadline')
+local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'deadline', 'announced')
 local done, chunks, deadline = tonumber(f[1]), tonumber(f[2]), tonumber(f[3])
 if done >= chunks then
-  -- Ended: the sweep came for a released announcement (releaseScript).
-  -- A batch of no chunks is announced at its batch.accepted, not here.
-  if chunks == 0 then return 'ok' end
+  -- Ended: the sweep came for a released or lapsed announcement claim. A
+  -- batch of no chunks is first claimed at its batch.accepted, not here.
+  if chunks == 0 and f[4] ~= '1' then return 'ok' end
   return claim('ok')
 end
 if deadline == 0 or tonumber(ARGV[3]) <= deadline then return 'ok' end
@@ -219,15 +227,30 @@ redis.call('HSET', KEYS[1], 'sentAt', ARGV[3])
 return 'ok'
 `)
 
-// releaseScript gives back the announcement claim. An ended batch goes
+// releaseScript gives back the announcement claim, unless the announcement
+// was made (by another, once the claim lapsed). An ended batch goes
 // back into the deadline index, due at once, so that the sweep claims it
 // (expireScript) where no redelivery comes: the announcement of a batch
 // ended by its deadline, or by ingress's record of chunks it could not
 // send, has no delivery to retry it.
 var releaseScript = redis.NewScript(attemptCheckLua + `
+-- A lapsed holder's release, after another made the announcement: kept.
+if redis.call('HGET', KEYS[1], 'announcedAt') then return 'ok' end
 redis.call('HSET', KEYS[1], 'announced', '0')
+redis.call('HDEL', KEYS[1], 'announceBy')
 local f = redis.call('HMGET', KEYS[1], 'done', 'chunks')
 if tonumber(f[1]) >= tonumber(f[2]) then redis.call('ZADD', KEYS[4], 0, ARGV[7]) end
+return 'ok'
+`)
+
+// announcedScript records the announcement made, ARGV[3] announcedAt (RFC
+// 3339): the claim is kept for good, and the ended batch leaves the
+// deadline index (claim put it there).
+var announcedScript = redis.NewScript(attemptCheckLua + `
+redis.call('HSET', KEYS[1], 'announced', '1', 'announcedAt', ARGV[3])
+redis.call('HDEL', KEYS[1], 'announceBy')
+local f = redis.call('HMGET', KEYS[1], 'done', 'chunks')
+if tonumber(f[1]) >= tonumber(f[2]) then redis.call('ZREM', KEYS[4], ARGV[7]) end
 return 'ok'
 `)
 

@@ -30,6 +30,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"ConflictingDigests", testConflict},
 		{"ConcurrentPuts", testConcurrentPuts},
 		{"Release", testRelease},
+		{"Lease", testLease},
 		{"Sent", testSent},
 		{"DeadlineAndRetry", testDeadline},
 		{"Expiry", testExpiry},
@@ -300,6 +301,93 @@ func testRelease(t *testing.T, newStore NewFunc) {
 	}
 	if over := must(s.Overdue(ctx, time.Now(), 10)); len(over) != 0 {
 		t.Errorf("overdue once a redelivery claimed the announcement: %v", over)
+	}
+}
+
+// testLease: a claim to announce not followed by Announced within
+// AnnounceLease lapses (its holder died before announcing): Overdue lists
+// the batch then, not before, and Expire grants the claim again, for a
+// lease of its own; once Announced, never again.
+func testLease(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	b := sample("l1", 2, 1, time.Time{})
+	claim(t, s, b)
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0)))
+	granted := time.Now()
+	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(1))); !u.Announce {
+		t.Fatalf("last chunk %+v, want the announcement", u)
+	}
+	sum := must(s.Summary(ctx, b.Ref))
+	if !sum.Announced || sum.AnnounceBy.Before(granted.Add(store.AnnounceLease-time.Second)) || sum.AnnounceBy.After(time.Now().Add(store.AnnounceLease)) ||
+		!sum.AnnouncedAt.IsZero() || sum.Unannounced(time.Now()) {
+		t.Errorf("claimed: announced %v by %v (granted %v), made %v", sum.Announced, sum.AnnounceBy, granted, sum.AnnouncedAt)
+	}
+	if over := must(s.Overdue(ctx, time.Now(), 10)); len(over) != 0 {
+		t.Errorf("overdue within the lease: %v", over)
+	}
+	if u := must(s.Expire(ctx, b.Ref, 1, time.Now(), "sweep")); u.Announce {
+		t.Errorf("expire within the lease granted the claim: %+v", u)
+	}
+	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(1))); u.Announce {
+		t.Errorf("a redelivery within the lease got the claim: %+v", u)
+	}
+
+	lapsed := time.Now().Add(store.AnnounceLease + time.Second)
+	if !must(s.Summary(ctx, b.Ref)).Unannounced(lapsed) {
+		t.Error("not unannounced once the lease lapsed")
+	}
+	if over := must(s.Overdue(ctx, lapsed, 10)); len(over) != 1 || over[0] != b.Ref {
+		t.Errorf("overdue once the lease lapsed: %v, want [%v]", over, b.Ref)
+	}
+	if u := must(s.Expire(ctx, b.Ref, 1, lapsed, "sweep")); !u.Announce {
+		t.Fatalf("expire once the lease lapsed: %+v, want the claim", u)
+	}
+	sum = must(s.Summary(ctx, b.Ref))
+	if !sum.AnnounceBy.Equal(lapsed.Add(store.AnnounceLease).Truncate(time.Millisecond)) && !sum.AnnounceBy.Equal(lapsed.Add(store.AnnounceLease)) ||
+		sum.State() != store.StateCompleted || sum.Chunks[1].Reason != "" {
+		t.Errorf("claimed again: by %v, want %v; state %s, chunk %+v", sum.AnnounceBy, lapsed.Add(store.AnnounceLease), sum.State(), sum.Chunks[1])
+	}
+	if over := must(s.Overdue(ctx, lapsed, 10)); len(over) != 0 {
+		t.Errorf("overdue within the second lease: %v", over)
+	}
+	if u := must(s.Expire(ctx, b.Ref, 1, lapsed, "sweep")); u.Announce {
+		t.Errorf("a second expire got the claim: %+v", u)
+	}
+
+	made := time.Date(2026, 11, 29, 10, 0, 0, 0, time.UTC)
+	if err := s.Announced(ctx, b.Ref, 1, made); err != nil {
+		t.Fatal(err)
+	}
+	sum = must(s.Summary(ctx, b.Ref))
+	if !sum.Announced || !sum.AnnouncedAt.Equal(made) || !sum.AnnounceBy.IsZero() {
+		t.Errorf("announced: %v at %v, by %v; want made at %v, no lease", sum.Announced, sum.AnnouncedAt, sum.AnnounceBy, made)
+	}
+	// The lapsed holder, its send failed at last, releases: too late.
+	if err := s.Release(ctx, b.Ref, 1); err != nil {
+		t.Fatal(err)
+	}
+	later := lapsed.Add(10 * store.AnnounceLease)
+	if over := must(s.Overdue(ctx, later, 10)); len(over) != 0 || sum.Unannounced(later) {
+		t.Errorf("overdue once announced: %v", over)
+	}
+	if u := must(s.Expire(ctx, b.Ref, 1, later, "sweep")); u.Announce {
+		t.Errorf("expire of an announced batch got the claim: %+v", u)
+	}
+	if err := s.Announced(ctx, b.Ref, 2, made); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("announced of an attempt never claimed: %v, want ErrNotFound", err)
+	}
+
+	// A batch of no chunks, claimed at its batch.accepted: the same.
+	e := store.Batch{Ref: store.RefOf("l2"), Digest: "sha256:l2"}
+	claim(t, s, e)
+	if u := must(s.Accept(ctx, e.Ref, e.Digest, 1, time.Now())); !u.Announce {
+		t.Fatalf("accept of an empty batch: %+v, want the announcement", u)
+	}
+	if over := must(s.Overdue(ctx, lapsed, 10)); len(over) != 1 || over[0] != e.Ref {
+		t.Errorf("overdue once the empty batch's lease lapsed: %v, want [%v]", over, e.Ref)
+	}
+	if u := must(s.Expire(ctx, e.Ref, 1, lapsed, "sweep")); !u.Announce {
+		t.Errorf("expire once the empty batch's lease lapsed: %+v, want the claim", u)
 	}
 }
 
