@@ -72,10 +72,18 @@ func (s *Store) Close() error {
 }
 
 // fanOut wakes the local waiters of each batch another replica changed.
+// The changes published while the subscription was down (its connection
+// lost, and made again) never come: when it is back, every waiter is
+// woken to read its batch again.
 func (s *Store) fanOut() {
 	defer close(s.done)
-	for msg := range s.sub.Channel() {
-		s.watches.Notify(msg.Payload)
+	for msg := range s.sub.ChannelWithSubscriptions() {
+		switch m := msg.(type) {
+		case *redis.Message:
+			s.watches.Notify(m.Payload)
+		case *redis.Subscription: // Open took the first: this one follows a reconnection
+			s.watches.NotifyAll()
+		}
 	}
 	// The subscription ended: wake everyone, so that no wait outlives it.
 	s.watches.NotifyAll()

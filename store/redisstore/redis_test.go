@@ -3,6 +3,9 @@ package redisstore_test
 import (
 	"context"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/pricefn/pricefn/store"
 	"github.com/pricefn/pricefn/store/redisstore"
@@ -50,6 +53,51 @@ func TestRedisReplicasShareState(t *testing.T) {
 	sum, err := a.Summary(ctx, ref)
 	if err != nil || sum.State() != store.StateCompleted {
 		t.Fatalf("summary on the first replica: %v %v", sum, err)
+	}
+}
+
+// A change published while a replica's subscription is down (its
+// connection dropped) is lost to it, and its waiters, a ?wait on the
+// results among them, slept on until their wait's cap (5 minutes by
+// default). Once resubscribed, it wakes them all to look again.
+func TestRedisWakesWaitersAfterReconnect(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	changed, stop, _ := s.Watch(ctx, store.RefOf("waited"))
+	defer stop()
+	o, _ := redis.ParseURL(srv.URL)
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	// The subscription dropped and the change published in one step: the
+	// message cannot reach the subscriber.
+	_, err = rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.ClientKillByFilter(ctx, "TYPE", "pubsub")
+		p.Publish(ctx, "pricefn:changed", "_/waited")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-changed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the waiter slept on after the subscription came back")
+	}
+	// And the subscription works again.
+	again, stop2, _ := s.Watch(ctx, store.RefOf("later"))
+	defer stop2()
+	if err := rdb.Publish(ctx, "pricefn:changed", "_/later").Err(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-again:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no wake-up after the reconnect")
 	}
 }
 
