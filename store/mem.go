@@ -383,8 +383,8 @@ func (s *Mem) finished(b *memBatch) {
 func (s *Mem) claim(b *memBatch, u Update, now time.Time) Update {
 	if b.sum.Unannounced(now) {
 		b.sum.Announced = true
-		b.sum.AnnounceBy = now.Add(AnnounceLease)
-		u.Announce = true
+		b.sum.AnnounceBy = now.Add(AnnounceLease).Truncate(time.Millisecond) // as Redis keeps it
+		u.Announce, u.AnnounceBy = true, b.sum.AnnounceBy
 	}
 	return u
 }
@@ -398,7 +398,7 @@ func (s *Mem) Expire(ctx context.Context, ref Ref, attempt int, now time.Time, r
 		return Update{}, err
 	}
 	if b.sum.Done() {
-		if len(b.sum.Chunks) == 0 && !b.sum.Announced { // announced at its batch.accepted
+		if len(b.sum.Chunks) == 0 && b.sum.AcceptedAt.IsZero() { // first claimed at its batch.accepted
 			return Update{}, nil
 		}
 		return s.claim(b, Update{}, now), nil // a released or lapsed announcement
@@ -528,15 +528,15 @@ func (s *Mem) Watch(ctx context.Context, ref Ref) (<-chan struct{}, func(), erro
 func (s *Mem) notify(ref Ref) { s.watches.Notify(ref.String()) }
 
 // Release implements Store.
-func (s *Mem) Release(ctx context.Context, ref Ref, attempt int) error {
+func (s *Mem) Release(ctx context.Context, ref Ref, attempt int, by time.Time) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, err := s.attempt(ref, "", attempt)
 	if err != nil {
 		return err
 	}
-	if !b.sum.AnnouncedAt.IsZero() {
-		return nil // a lapsed holder's: another made the announcement
+	if !b.sum.AnnouncedAt.IsZero() || !b.sum.AnnounceBy.Equal(by) {
+		return nil // made, or a lapsed holder's: the claim is another's
 	}
 	b.sum.Announced = false
 	b.sum.AnnounceBy = time.Time{}

@@ -80,12 +80,12 @@ type Store interface {
 	// ErrStale.
 	Sent(ctx context.Context, ref Ref, digest string, attempt int, at time.Time) error
 	// Release gives back the claim to announce attempt's end that an
-	// Update granted, after the announcement failed, so that the next
-	// delivery of any of its chunks claims it again, or the deadline
-	// sweep (Overdue, Expire) where no delivery comes. Once the
-	// announcement is made (Announced), by whichever holder, it changes
-	// nothing.
-	Release(ctx context.Context, ref Ref, attempt int) error
+	// Update granted (by is its Update.AnnounceBy), after the announcement
+	// failed, so that the next delivery of any of its chunks claims it
+	// again, or the deadline sweep (Overdue, Expire) where no delivery
+	// comes. It changes nothing once the claim is another's (this one
+	// lapsed and was granted again) or the announcement is made.
+	Release(ctx context.Context, ref Ref, attempt int, by time.Time) error
 	// Announced records that the holder of the claim to announce
 	// attempt's end made the announcement, at at (Summary.AnnouncedAt).
 	// A claim not followed by Announced within AnnounceLease lapses: its
@@ -186,8 +186,11 @@ type Update struct {
 	Late bool
 	// Announce says the batch is finished (every chunk has an outcome) and
 	// the caller holds the claim to announce it: exactly one caller gets
-	// it, unless the claim is released.
+	// it, unless the claim is released or lapses.
 	Announce bool
+	// AnnounceBy is when the claim granted lapses (Summary.AnnounceBy):
+	// the claim's own token, which Release takes.
+	AnnounceBy time.Time
 }
 
 // ChunkState is where a chunk is.

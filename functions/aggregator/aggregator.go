@@ -67,6 +67,10 @@ type Options struct {
 	// SweepEvery is how often Run looks for batches past their deadline;
 	// 0 means DefaultSweepEvery.
 	SweepEvery time.Duration
+	// AnnounceTimeout bounds the send of one batch.completed, a broker's
+	// 429s and their retries included; 0 means half of
+	// store.AnnounceLease. A send given up releases the claim.
+	AnnounceTimeout time.Duration
 	// Log receives one line per batch event.
 	Log zerolog.Logger
 	// Registerer receives the aggregator's metrics; nil registers none.
@@ -113,6 +117,9 @@ func New(opt Options) *Function {
 	}
 	if opt.SweepEvery <= 0 {
 		opt.SweepEvery = DefaultSweepEvery
+	}
+	if opt.AnnounceTimeout <= 0 || opt.AnnounceTimeout > store.AnnounceLease/2 {
+		opt.AnnounceTimeout = store.AnnounceLease / 2
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -406,6 +413,9 @@ func deadReason(e event.Event) string {
 	return b.String()
 }
 
+// releaseTimeout bounds giving back the claim to announce.
+const releaseTimeout = 10 * time.Second
+
 // announce sends batch.completed when upd holds the claim and records it
 // made; if the send fails it releases the claim and fails the delivery, so
 // that the broker redelivers it and the redelivery announces. A claim held
@@ -464,12 +474,20 @@ func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd
 			if tp != "" {
 				e.SetExtension(events.ExtTraceParent, tp)
 			}
-			err = f.opt.Sender.Send(ctx, e)
+			// Within the claim's lease: a broker answering 429 is retried
+			// until the context ends, and a send held past the lease would
+			// be made again by whoever took the lapsed claim.
+			sctx, cancel := context.WithTimeout(ctx, f.opt.AnnounceTimeout)
+			err = f.opt.Sender.Send(sctx, e)
+			cancel()
 		}
 		if err != nil {
-			if rerr := f.opt.Store.Release(ctx, ref, attempt); rerr != nil {
+			// Its own time: ctx may be what ran out (a client gone).
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+			if rerr := f.opt.Store.Release(rctx, ref, attempt, upd.AnnounceBy); rerr != nil {
 				log.Error().Err(rerr).Msg("releasing the announcement claim failed")
 			}
+			cancel()
 			return host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %s: announcing completion: %w", ref.ID, err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -231,5 +232,84 @@ func TestDeadlineSweepAnnouncesForADeadAnnouncer(t *testing.T) {
 	sum, err := f.store.Summary(context.Background(), store.RefOf("b1"))
 	if err != nil || !sum.Announced || sum.AnnouncedAt.IsZero() || !sum.AnnounceBy.IsZero() {
 		t.Errorf("summary after the announcement: %+v, %v; want it recorded made", sum, err)
+	}
+}
+
+// A broker answering 429 to a batch.completed is retried until the send's
+// context ends. The sweep's context never ends: one such send held the
+// sweep for good, no other batch past its deadline was ended, and once the
+// claim's lease lapsed the next replica's sweep was held by the same send,
+// which both then made. The send is now bounded within the lease and its
+// claim released when given up.
+func TestAnnouncementHeldByBackpressureIsGivenUp(t *testing.T) {
+	var blocked atomic.Bool
+	blocked.Store(true)
+	var mu sync.Mutex
+	accepted := map[string]int{}
+	broker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if blocked.Load() {
+			w.WriteHeader(http.StatusTooManyRequests)
+			return
+		}
+		mu.Lock()
+		accepted[r.Header.Get("Ce-Id")]++
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer broker.Close()
+	fast := func(ctx context.Context, d time.Duration) error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+			return nil
+		}
+	}
+	st := store.NewMem(store.MemOptions{})
+	now := time.Now()
+	claim := func(id string) {
+		t.Helper()
+		if _, err := st.Claim(context.Background(), store.Batch{Ref: store.RefOf(id), TradeIDs: tradeIDs, ChunkOffsets: offsets,
+			SubmittedAt: now.Add(-time.Hour), Deadline: now.Add(-time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fn := aggregator.New(aggregator.Options{Store: st, Log: zerolog.Nop(), SweepEvery: time.Millisecond, AnnounceTimeout: 50 * time.Millisecond,
+		Sender: host.NewSender(broker.URL, host.SenderOptions{Sleep: fast})})
+	claim("b1")
+	claim("b2")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- fn.Run(ctx) }()
+	ended := func() bool {
+		for _, id := range []string{"b1", "b2"} {
+			if sum, err := st.Summary(context.Background(), store.RefOf(id)); err != nil || !sum.Done() {
+				return false
+			}
+		}
+		return true
+	}
+	for deadline := time.Now().Add(5 * time.Second); !ended() && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	if !ended() {
+		t.Fatal("a batch past its deadline not ended: the sweep is held by another's announcement")
+	}
+	blocked.Store(false)
+	announced := func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return accepted["b1/completed"] > 0 && accepted["b2/completed"] > 0
+	}
+	for deadline := time.Now().Add(5 * time.Second); !announced() && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	time.Sleep(50 * time.Millisecond) // more sweeps: nothing sent twice
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if accepted["b1/completed"] != 1 || accepted["b2/completed"] != 1 {
+		t.Errorf("batch.completed taken by the broker: %v, want b1's and b2's once each", accepted)
 	}
 }

@@ -261,9 +261,9 @@ func (t timedStore) Recent(ctx context.Context, tenant string, limit int) ([]sto
 	return t.Store.Recent(ctx, tenant, limit)
 }
 
-func (t timedStore) Release(ctx context.Context, ref store.Ref, attempt int) error {
+func (t timedStore) Release(ctx context.Context, ref store.Ref, attempt int, by time.Time) error {
 	defer t.since("release", time.Now())
-	return t.Store.Release(ctx, ref, attempt)
+	return t.Store.Release(ctx, ref, attempt, by)
 }
 
 func (t timedStore) Announced(ctx context.Context, ref store.Ref, attempt int, at time.Time) error {

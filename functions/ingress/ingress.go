@@ -457,7 +457,7 @@ func (f *Function) abandon(ctx context.Context, rec store.Batch, attempt, lo, hi
 			// This record ended the batch, and the claim to announce it
 			// is ingress's, which sends no batch.completed: given back,
 			// an aggregator's deadline sweep announces it.
-			if err := f.opt.Store.Release(ctx, rec.Ref, attempt); err != nil {
+			if err := f.opt.Store.Release(ctx, rec.Ref, attempt, upd.AnnounceBy); err != nil {
 				f.opt.Log.Error().Err(err).Str("batchid", rec.ID).Msg("giving back the claim to announce the batch's end failed")
 			}
 		}

@@ -163,7 +163,11 @@ func americanMarket(o *instrument.Option, m *pricing.Market) (americanOption, er
 	return americanOption{
 		call: o.Right == instrument.Call,
 		spot: u.Spot, k: o.Strike,
-		t: t, r: -math.Log(df) / t, q: u.DividendYield,
+		// The curve's own zero rate where it knows it (a flat curve's rate
+		// exactly): -ln(DF)/T can miss it by an ulp, and a yield equal to a
+		// negative rate then fell into the double-boundary regime (q < r < 0
+		// for a put), off to the finite-difference engine.
+		t: t, r: zeroRate(c, t), q: u.DividendYield,
 		vol: u.Vol,
 	}, nil
 }

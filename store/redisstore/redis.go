@@ -129,8 +129,14 @@ func outcome(ref store.Ref, attempt int, res string, err error) (store.Update, e
 	if err != nil {
 		return store.Update{}, fmt.Errorf("redisstore: %s: %w", ref, err)
 	}
-	res, announce := strings.CutSuffix(res, ":announce")
-	u := store.Update{Announce: announce}
+	var u store.Update
+	if r, by, ok := strings.Cut(res, ":announce:"); ok {
+		ms, perr := strconv.ParseInt(by, 10, 64)
+		if perr != nil {
+			return u, fmt.Errorf("redisstore: %s: unexpected script answer %q", ref, res)
+		}
+		res, u.Announce, u.AnnounceBy = r, true, time.UnixMilli(ms).UTC()
+	}
 	switch res {
 	case "ok":
 	case "duplicate":
@@ -273,8 +279,8 @@ func (s *Store) Sent(ctx context.Context, ref store.Ref, digest string, attempt 
 }
 
 // Release implements store.Store.
-func (s *Store) Release(ctx context.Context, ref store.Ref, attempt int) error {
-	_, err := s.run(ctx, releaseScript, ref, "", attempt)
+func (s *Store) Release(ctx context.Context, ref store.Ref, attempt int, by time.Time) error {
+	_, err := s.run(ctx, releaseScript, ref, "", attempt, strconv.FormatInt(by.UnixMilli(), 10))
 	return err
 }
 

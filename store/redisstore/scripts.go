@@ -58,7 +58,7 @@ local function claim(res)
     -- finds it there should its holder die first. (A released claim put
     -- it there due at once: releaseScript.)
     redis.call('ZADD', KEYS[4], by, ARGV[7])
-    return res .. ':announce'
+    return res .. ':announce:' .. by
   end
   return res
 end
@@ -197,12 +197,12 @@ if redis.call('EXISTS', KEYS[1]) == 0 then
   return 'notfound'
 end
 ` + attemptCheckLua + `
-local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'deadline', 'announced')
+local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'deadline', 'acceptedAt')
 local done, chunks, deadline = tonumber(f[1]), tonumber(f[2]), tonumber(f[3])
 if done >= chunks then
   -- Ended: the sweep came for a released or lapsed announcement claim. A
   -- batch of no chunks is first claimed at its batch.accepted, not here.
-  if chunks == 0 and f[4] ~= '1' then return 'ok' end
+  if chunks == 0 and (not f[4] or f[4] == '') then return 'ok' end
   return claim('ok')
 end
 if deadline == 0 or tonumber(ARGV[3]) <= deadline then return 'ok' end
@@ -227,15 +227,17 @@ redis.call('HSET', KEYS[1], 'sentAt', ARGV[3])
 return 'ok'
 `)
 
-// releaseScript gives back the announcement claim, unless the announcement
-// was made (by another, once the claim lapsed). An ended batch goes
+// releaseScript gives back the announcement claim ARGV[3] (its announceBy)
+// unless the claim is another's or the announcement made. An ended batch goes
 // back into the deadline index, due at once, so that the sweep claims it
 // (expireScript) where no redelivery comes: the announcement of a batch
 // ended by its deadline, or by ingress's record of chunks it could not
 // send, has no delivery to retry it.
 var releaseScript = redis.NewScript(attemptCheckLua + `
--- A lapsed holder's release, after another made the announcement: kept.
+-- Made, or a lapsed holder's release (ARGV[3] its claim's announceBy) of a
+-- claim granted again since: kept.
 if redis.call('HGET', KEYS[1], 'announcedAt') then return 'ok' end
+if redis.call('HGET', KEYS[1], 'announceBy') ~= ARGV[3] then return 'ok' end
 redis.call('HSET', KEYS[1], 'announced', '0')
 redis.call('HDEL', KEYS[1], 'announceBy')
 local f = redis.call('HMGET', KEYS[1], 'done', 'chunks')

@@ -252,32 +252,33 @@ func testRelease(t *testing.T, newStore NewFunc) {
 	s := newStore(t, store.Options{})
 	b := sample("r1", 1, 1, time.Time{})
 	claim(t, s, b)
-	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0))); !u.Announce {
-		t.Fatalf("put %+v, want the announcement", u)
+	u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0)))
+	if !u.Announce || u.AnnounceBy.IsZero() {
+		t.Fatalf("put %+v, want the announcement and its lease", u)
 	}
 	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0))); u.Announce {
 		t.Errorf("a duplicate got the claim again: %+v", u)
 	}
-	if err := s.Release(ctx, b.Ref, 1); err != nil {
+	if err := s.Release(ctx, b.Ref, 1, u.AnnounceBy); err != nil {
 		t.Fatal(err)
 	}
 	if sum := must(s.Summary(ctx, b.Ref)); sum.Announced {
 		t.Error("released, but still announced")
 	}
-	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0))); !u.Announce || !u.Duplicate {
+	if u = must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0))); !u.Announce || !u.Duplicate {
 		t.Errorf("redelivery after release: %+v, want a duplicate holding the claim", u)
 	}
 
 	// Where no redelivery comes (an end by the deadline, or by ingress's
 	// record of chunks it could not send), the sweep finds the released
 	// claim: Overdue lists the batch and Expire grants the claim, once.
-	if err := s.Release(ctx, b.Ref, 1); err != nil {
+	if err := s.Release(ctx, b.Ref, 1, u.AnnounceBy); err != nil {
 		t.Fatal(err)
 	}
 	if over := must(s.Overdue(ctx, time.Now(), 10)); len(over) != 1 || over[0] != b.Ref {
 		t.Errorf("overdue after release %v, want [%v]", over, b.Ref)
 	}
-	if u := must(s.Expire(ctx, b.Ref, 1, time.Now(), "sweep")); !u.Announce {
+	if u = must(s.Expire(ctx, b.Ref, 1, time.Now(), "sweep")); !u.Announce {
 		t.Errorf("expire of an ended batch whose claim was released: %+v, want the claim", u)
 	}
 	if sum := must(s.Summary(ctx, b.Ref)); !sum.Announced || sum.State() != store.StateCompleted || sum.Chunks[0].Reason != "" {
@@ -293,7 +294,7 @@ func testRelease(t *testing.T, newStore NewFunc) {
 	// Released, then taken back by a redelivery before the sweep came:
 	// off the sweep's list (a hundred such entries at its head would hide
 	// every batch past its deadline).
-	if err := s.Release(ctx, b.Ref, 1); err != nil {
+	if err := s.Release(ctx, b.Ref, 1, u.AnnounceBy); err != nil {
 		t.Fatal(err)
 	}
 	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0))); !u.Announce {
@@ -314,8 +315,9 @@ func testLease(t *testing.T, newStore NewFunc) {
 	claim(t, s, b)
 	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0)))
 	granted := time.Now()
-	if u := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(1))); !u.Announce {
-		t.Fatalf("last chunk %+v, want the announcement", u)
+	first := must(s.Put(ctx, b.Ref, b.Digest, 1, priced(1)))
+	if !first.Announce {
+		t.Fatalf("last chunk %+v, want the announcement", first)
 	}
 	sum := must(s.Summary(ctx, b.Ref))
 	if !sum.Announced || sum.AnnounceBy.Before(granted.Add(store.AnnounceLease-time.Second)) || sum.AnnounceBy.After(time.Now().Add(store.AnnounceLease)) ||
@@ -339,8 +341,17 @@ func testLease(t *testing.T, newStore NewFunc) {
 	if over := must(s.Overdue(ctx, lapsed, 10)); len(over) != 1 || over[0] != b.Ref {
 		t.Errorf("overdue once the lease lapsed: %v, want [%v]", over, b.Ref)
 	}
-	if u := must(s.Expire(ctx, b.Ref, 1, lapsed, "sweep")); !u.Announce {
-		t.Fatalf("expire once the lease lapsed: %+v, want the claim", u)
+	second := must(s.Expire(ctx, b.Ref, 1, lapsed, "sweep"))
+	if !second.Announce || !second.AnnounceBy.After(first.AnnounceBy) {
+		t.Fatalf("expire once the lease lapsed: %+v, want the claim, leased anew", second)
+	}
+	// The first holder, its send failed at last, gives back a claim that
+	// is no longer its own: the second keeps it.
+	if err := s.Release(ctx, b.Ref, 1, first.AnnounceBy); err != nil {
+		t.Fatal(err)
+	}
+	if u := must(s.Expire(ctx, b.Ref, 1, lapsed.Add(time.Second), "sweep")); u.Announce {
+		t.Errorf("a lapsed holder's release let the claim be granted a third time: %+v", u)
 	}
 	sum = must(s.Summary(ctx, b.Ref))
 	if !sum.AnnounceBy.Equal(lapsed.Add(store.AnnounceLease).Truncate(time.Millisecond)) && !sum.AnnounceBy.Equal(lapsed.Add(store.AnnounceLease)) ||
@@ -362,8 +373,8 @@ func testLease(t *testing.T, newStore NewFunc) {
 	if !sum.Announced || !sum.AnnouncedAt.Equal(made) || !sum.AnnounceBy.IsZero() {
 		t.Errorf("announced: %v at %v, by %v; want made at %v, no lease", sum.Announced, sum.AnnouncedAt, sum.AnnounceBy, made)
 	}
-	// The lapsed holder, its send failed at last, releases: too late.
-	if err := s.Release(ctx, b.Ref, 1); err != nil {
+	// Made: even the holder's own release changes nothing.
+	if err := s.Release(ctx, b.Ref, 1, second.AnnounceBy); err != nil {
 		t.Fatal(err)
 	}
 	later := lapsed.Add(10 * store.AnnounceLease)
@@ -386,8 +397,20 @@ func testLease(t *testing.T, newStore NewFunc) {
 	if over := must(s.Overdue(ctx, lapsed, 10)); len(over) != 1 || over[0] != e.Ref {
 		t.Errorf("overdue once the empty batch's lease lapsed: %v, want [%v]", over, e.Ref)
 	}
+	u := must(s.Expire(ctx, e.Ref, 1, lapsed, "sweep"))
+	if !u.Announce {
+		t.Fatalf("expire once the empty batch's lease lapsed: %+v, want the claim", u)
+	}
+	// Released (its send failed), with no chunk whose redelivery would
+	// take it again: the sweep grants it.
+	if err := s.Release(ctx, e.Ref, 1, u.AnnounceBy); err != nil {
+		t.Fatal(err)
+	}
+	if over := must(s.Overdue(ctx, lapsed, 10)); len(over) != 1 || over[0] != e.Ref {
+		t.Errorf("overdue once the empty batch's claim was released: %v, want [%v]", over, e.Ref)
+	}
 	if u := must(s.Expire(ctx, e.Ref, 1, lapsed, "sweep")); !u.Announce {
-		t.Errorf("expire once the empty batch's lease lapsed: %+v, want the claim", u)
+		t.Errorf("expire of an empty batch whose claim was released: %+v, want the claim", u)
 	}
 }
 
