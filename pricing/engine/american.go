@@ -69,9 +69,10 @@ const (
 // strong drifts, large strikes with small prices), where the replica costs
 // at most twice as much and matches that engine exactly.
 //
-// T is Act/365F years from the valuation date to expiry, r = -ln(DF(T))/T
-// from the underlying's curve, q the continuous dividend yield and vol the
-// flat Black volatility; vol·sqrt(T) must be at least 1e-10.
+// T is Act/365F years from the valuation date to expiry, r the zero rate
+// -ln(DF(T))/T of the underlying's curve (a flat curve's rate exactly), q
+// the continuous dividend yield and vol the flat Black volatility;
+// vol·sqrt(T) must be at least 1e-10.
 //
 // The zero value is a valid configuration. TimeSteps is the number of time
 // steps from expiry to the valuation date (default DefaultAmericanTimeSteps).

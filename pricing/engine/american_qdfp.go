@@ -93,9 +93,10 @@ type qdfpTier struct {
 // npv, delta, gamma and theta of a typical option take some 40 µs, a
 // 30-year option several hundred.
 //
-// T is Act/365F years from the valuation date to expiry, r = -ln(DF(T))/T
-// from the underlying's curve, q the continuous dividend yield and vol the
-// flat Black volatility; vol·sqrt(T) must be at least 1e-10.
+// T is Act/365F years from the valuation date to expiry, r the zero rate
+// -ln(DF(T))/T of the underlying's curve (a flat curve's rate exactly), q
+// the continuous dividend yield and vol the flat Black volatility;
+// vol·sqrt(T) must be at least 1e-10.
 //
 // The zero value is a valid configuration. Nodes (n), Iterations (most
 // steps, m), BoundaryPoints (l) and PricePoints (p) override the scheme of

@@ -190,3 +190,34 @@ func BenchmarkAmericanQdFpReference(b *testing.B) {
 		i++
 	}
 }
+
+// TestQdFpAmericanEqualNegativeRateAndYield: with the dividend yield equal
+// to a negative rate, early exercise is never optimal, and QuantLib's QdFp
+// engine gives the European price. The rate, read back from the flat
+// curve's discount factor, missed the yield by an ulp: half of these fell
+// into the double-boundary regime (q < r < 0 for a put) and were priced on
+// the finite-difference grid, 2e-4 to 2e-3 off.
+func TestQdFpAmericanEqualNegativeRateAndYield(t *testing.T) {
+	for _, c := range []struct {
+		right          instrument.Right
+		strike, r, vol float64
+		days           int
+		quantLib       float64 // QuantLib 1.29, QdFp high precision
+	}{
+		{instrument.Call, 57.65, -0.0025, 0.68, 1661, 66.25956814355985},
+		{instrument.Put, 151.68, -0.0077, 1.1, 12, 51.8563752367177},
+		{instrument.Call, 80.34, -0.004, 0.185, 10812, 51.02546559033414},
+		{instrument.Put, 172.3, -0.0196, 0.087, 3927, 89.77164905851761},
+		{instrument.Call, 69.0, -0.0093, 0.21, 823, 33.21761209920803},
+		{instrument.Put, 95.0, -0.01, 0.3, 365, 9.387051828562669},
+	} {
+		o, m := amMarket(c.right, 100, c.strike, c.r, c.r, c.vol, c.days)
+		res, err := QdFpAmerican{}.Price(o, m, pricing.Of(pricing.NPV))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := res.Value(pricing.NPV); math.Abs(got-c.quantLib) > qdfpTol(c.quantLib) {
+			t.Errorf("%v K=%g r=q=%g vol=%g %d days: %.10g, QuantLib %.10g: diff %.3g", c.right, c.strike, c.r, c.vol, c.days, got, c.quantLib, got-c.quantLib)
+		}
+	}
+}
