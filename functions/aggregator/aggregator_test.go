@@ -238,6 +238,15 @@ func (f *fixture) mustPost(t *testing.T, path string, e event.Event) {
 	}
 }
 
+// awaitCompletions waits until n batch.completed have been sent (a read
+// that ends a batch announces it in the background), then returns them.
+func (f *fixture) awaitCompletions(t *testing.T, n int) []events.BatchCompleted {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); len(f.sender.events()) < n && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	return f.completions(t)
+}
+
 func (f *fixture) completions(t *testing.T) []events.BatchCompleted {
 	t.Helper()
 	var out []events.BatchCompleted

@@ -32,18 +32,28 @@ func (f *Function) Run(ctx context.Context) error {
 			continue
 		}
 		for _, ref := range refs {
-			if _, err := f.expire(ctx, ref, nil); err != nil {
+			if _, err := f.end(ctx, ref, nil, false); err != nil {
 				f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Msg("ending a batch past its deadline")
 			}
 		}
 	}
 }
 
-// expire ends batch ref if its deadline has passed, and announces it, or
-// announces an ended batch whose announcement claim was released. It
-// returns the batch's summary, read again when it changed; sum, when not
-// nil, is a summary already read.
+// expire is end for a read of batch ref (sum, its summary just read): the
+// reader gets the batch as it now is at once, and an announcement the read
+// was granted goes out in the background. A reader used to wait for the
+// send, up to its timeout where the broker answered 429, and got a 503 for
+// a batch whose results were there when the send failed.
 func (f *Function) expire(ctx context.Context, ref store.Ref, sum *store.Summary) (*store.Summary, error) {
+	return f.end(ctx, ref, sum, true)
+}
+
+// end ends batch ref if its deadline has passed, and announces it, or
+// announces an ended batch whose announcement claim was released or has
+// lapsed: in the background when later is set. It returns the batch's
+// summary, read again when it changed; sum, when not nil, is a summary
+// already read.
+func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, later bool) (*store.Summary, error) {
 	var err error
 	if sum == nil {
 		if sum, err = f.opt.Store.Summary(ctx, ref); err != nil {
@@ -71,9 +81,24 @@ func (f *Function) expire(ctx context.Context, ref store.Ref, sum *store.Summary
 			f.metrics.chunks.WithLabelValues("expired").Inc()
 			f.opt.Log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("deadline passed: batch ends partial")
 		}
-		if err := f.announce(ctx, ref, sum.Attempt, upd); err != nil {
+		if later {
+			f.announceLater(ctx, ref, sum.Attempt, upd)
+		} else if err := f.announce(ctx, ref, sum.Attempt, upd); err != nil {
 			return nil, err
 		}
 	}
 	return f.opt.Store.Summary(ctx, ref)
+}
+
+// announceLater is announce in the background, on a context of its own
+// (announce bounds the send). Should the process end first, the claim
+// lapses (store.AnnounceLease) and a deadline sweep announces; should the
+// send fail, the claim is released and the next sweep announces.
+func (f *Function) announceLater(ctx context.Context, ref store.Ref, attempt int, upd store.Update) {
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		if err := f.announce(ctx, ref, attempt, upd); err != nil {
+			f.opt.Log.Warn().Err(err).Str("batchid", ref.ID).Int("attempt", attempt).Msg("announcing the end of a batch a read ended failed: the deadline sweep retries")
+		}
+	}()
 }

@@ -74,7 +74,7 @@ func TestDeadlineEndsBatchOnRead(t *testing.T) {
 		!strings.Contains(st.FailedChunks[0].Reason, "deadline passed") {
 		t.Fatalf("after the deadline: %+v", st)
 	}
-	cs := f.completions(t)
+	cs := f.awaitCompletions(t, 1)
 	if len(cs) != 1 || cs[0].State != api.StatePartial || strings.Join(cs[0].MissingTradeIDs, ",") != "T3,T4,T5,T6" {
 		t.Fatalf("completions %+v", cs)
 	}
@@ -311,5 +311,38 @@ func TestAnnouncementHeldByBackpressureIsGivenUp(t *testing.T) {
 	defer mu.Unlock()
 	if accepted["b1/completed"] != 1 || accepted["b2/completed"] != 1 {
 		t.Errorf("batch.completed taken by the broker: %v, want b1's and b2's once each", accepted)
+	}
+}
+
+// A read that ends a batch past its deadline answers with the ended batch
+// whatever the broker does with its batch.completed: the read used to send
+// it first, and answered 503 when the send failed (or waited out the
+// broker's 429s), though the results were there. The announcement is
+// retried once its claim is given back.
+func TestReadEndsBatchWhileBrokerRefuses(t *testing.T) {
+	clk := &clock{now: submitAt}
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Now = clk.Now })
+	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
+	f.sender.mu.Lock()
+	f.sender.fail = host.Errorf(http.StatusServiceUnavailable, "broker briefly down") // the next send only
+	f.sender.mu.Unlock()
+	clk.set(submitAt.Add(2 * time.Minute))
+	if st := f.status(t, "b1"); st.State != api.StatePartial || st.Missing != 4 {
+		t.Fatalf("read after the deadline, the broker refusing: %+v", st)
+	}
+	code, body := f.get(t, "/batches/b1/results")
+	if code != http.StatusOK || !strings.Contains(body, "deadline passed") {
+		t.Fatalf("results after the deadline, the broker refusing: %d %s", code, body)
+	}
+	// The failed send gave the claim back; a later read takes it.
+	var cs []events.BatchCompleted
+	for deadline := time.Now().Add(5 * time.Second); len(cs) == 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		f.status(t, "b1")
+		cs = f.completions(t)
+	}
+	time.Sleep(20 * time.Millisecond)
+	if cs = f.completions(t); len(cs) != 1 || cs[0].State != api.StatePartial {
+		t.Fatalf("completions %+v, want b1 partial, once", cs)
 	}
 }
