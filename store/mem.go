@@ -324,6 +324,20 @@ func (s *Mem) Sent(ctx context.Context, ref Ref, digest string, attempt int, at 
 	return nil
 }
 
+// Sending implements Store.
+func (s *Mem) Sending(ctx context.Context, ref Ref, digest string, attempt int, at time.Time) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.attempt(ref, digest, attempt)
+	if err != nil {
+		return err
+	}
+	if at.After(b.sum.SendingAt) {
+		b.sum.SendingAt = at
+	}
+	return nil
+}
+
 // Put implements Store.
 func (s *Mem) Put(ctx context.Context, ref Ref, digest string, attempt int, c Chunk) (Update, error) {
 	s.mu.Lock()

@@ -79,6 +79,12 @@ type Store interface {
 	// submission sends its chunks again. Errors: ErrNotFound, ErrConflict,
 	// ErrStale.
 	Sent(ctx context.Context, ref Ref, digest string, attempt int, at time.Time) error
+	// Sending records that an ingress is sending attempt's chunks and was
+	// alive at at (Summary.SendingAt; the latest is kept): the sign of
+	// life a live ingress gives while it sends. A batch never recorded
+	// Sent that goes without one for long lost its ingress; its next
+	// submission sends its chunks again. Errors: as Sent's.
+	Sending(ctx context.Context, ref Ref, digest string, attempt int, at time.Time) error
 	// Release gives back the claim to announce attempt's end that an
 	// Update granted (by is its Update.AnnounceBy), after the announcement
 	// failed, so that the next delivery of any of its chunks claims it
@@ -256,6 +262,9 @@ type Summary struct {
 	AcceptedAt time.Time
 	// SentAt is when ingress had sent every chunk (zero before: Sent).
 	SentAt time.Time
+	// SendingAt is the latest sign of life of the ingress sending the
+	// chunks (zero before any: Sending).
+	SendingAt time.Time
 	// Chunks holds one entry per chunk, by index.
 	Chunks []Chunk
 	// Duplicates counts duplicate deliveries of chunk outcomes; Late the

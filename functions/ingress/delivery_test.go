@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -133,14 +134,20 @@ func TestResubmissionSendsWhatACrashLeftUnsent(t *testing.T) {
 	for _, c := range []struct {
 		name      string
 		claimed   time.Duration // before the resubmission
+		beat      time.Duration // the sending ingress's last sign of life, before it (0: none)
 		sent      bool
 		wantSends int // chunk.requested sent again
 	}{
-		{"stopped while sending", time.Minute, false, 1},
-		// A live ingress may still be sending, its broker answering
-		// 429, until SendTimeout and the record of its unsent chunks.
-		{"within the first ingress's send time", 25 * time.Second, false, 0},
-		{"sent in full", time.Minute, true, 0},
+		{"stopped while sending", time.Minute, 0, false, 1},
+		// Silent for ResendAfter (15 s): a resubmission used to wait
+		// for SendTimeout and 10 s more (here 30 s) after the claim.
+		{"silent since its claim 25 s ago", 25 * time.Second, 0, false, 1},
+		{"silent since a sign of life 20 s ago", time.Minute, 20 * time.Second, false, 1},
+		// A live ingress may still be sending, its broker answering 429:
+		// its signs of life say so.
+		{"still sending: a sign of life 4 s ago", time.Minute, 4 * time.Second, false, 0},
+		{"claimed 10 s ago", 10 * time.Second, 0, false, 0},
+		{"sent in full", time.Minute, 0, true, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := store.NewMem(store.MemOptions{})
@@ -157,6 +164,11 @@ func TestResubmissionSendsWhatACrashLeftUnsent(t *testing.T) {
 			}
 			if c.sent {
 				if err := st.Sent(ctx, ref, events.Digest(data), 1, claimedAt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if c.beat > 0 {
+				if err := st.Sending(ctx, ref, events.Digest(data), 1, claimedAt.Add(c.claimed-c.beat)); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -185,5 +197,64 @@ func TestResubmissionSendsWhatACrashLeftUnsent(t *testing.T) {
 				t.Errorf("after sending again: sent at %v, submitted at %v (want %v), attempt %d", sum.SentAt, sum.SubmittedAt, claimedAt, sum.Attempt)
 			}
 		})
+	}
+}
+
+// slowBroker takes each chunk.requested after a pause: a busy broker.
+type slowBroker struct {
+	fakeSender
+	pause time.Duration
+}
+
+func (s *slowBroker) Send(ctx context.Context, e event.Event) protocol.Result {
+	if e.Type() == events.TypeChunkRequested {
+		time.Sleep(s.pause)
+	}
+	return s.fakeSender.Send(ctx, e)
+}
+
+// An ingress still sending to a slow broker gives signs of life, and a
+// resubmission meanwhile, long past ResendAfter from the claim, sends
+// nothing again.
+func TestResubmissionLeavesALiveSenderAlone(t *testing.T) {
+	data, err := batch.Sample(batch.SampleSpec{Type: "european", N: 4, ID: "slow"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := store.NewMem(store.MemOptions{})
+	broker := &slowBroker{pause: 400 * time.Millisecond}
+	fn := ingress.New(ingress.Options{Store: st, Sender: broker, Chunk: batch.ChunkOptions{MaxTrades: 1}, SendLimit: 1, ResendAfter: 300 * time.Millisecond})
+	srv := httptest.NewServer(fn.Routes(nil))
+	defer srv.Close()
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(plain(t, srv.URL+"/batches", data))
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	time.Sleep(800 * time.Millisecond) // two chunks sent, two to go
+	code, _, body := post(t, plain(t, srv.URL+"/batches", data))
+	if code/100 != 2 || !strings.Contains(body, `"existing":true`) {
+		t.Fatalf("resubmission: %d %s", code, body)
+	}
+	if code := <-first; code/100 != 2 {
+		t.Fatalf("first submission: %d", code)
+	}
+	var chunks []string
+	for _, e := range broker.events() {
+		if e.Type() == events.TypeChunkRequested {
+			chunks = append(chunks, e.ID())
+		}
+	}
+	if len(chunks) != 4 {
+		t.Errorf("chunk.requested sent %d times (%v), want each of 4 once", len(chunks), chunks)
+	}
+	sum, err := st.Summary(context.Background(), store.RefOf("slow"))
+	if err != nil || sum.SentAt.IsZero() || sum.SendingAt.IsZero() {
+		t.Errorf("summary %+v, %v: want it sent, with signs of life", sum, err)
 	}
 }

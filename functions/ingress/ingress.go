@@ -65,13 +65,12 @@ type Options struct {
 	SendLimit int
 	// SendTimeout bounds sending one batch's events; 0 means 2 minutes.
 	SendTimeout time.Duration
-	// ResendAfter is how long after its claim a batch never recorded sent
-	// in full is taken for one whose ingress stopped while sending:
-	// submitted again, its chunks with no outcome are sent again. It is
-	// at least SendTimeout and the time to record unsent chunks dead, the
-	// most a live ingress takes to record the batch sent or its chunks
-	// dead, so that a chunk a live ingress is still sending (a broker
-	// answering 429) is not sent twice. 0 means that least value.
+	// ResendAfter is how long a batch never recorded sent in full may go
+	// without a sign of life from the ingress sending it (its claim, then
+	// Store.Sending every ResendAfter/3 while it sends, a broker answering
+	// 429 included) before it is taken for one whose ingress stopped:
+	// submitted again, its chunks with no outcome are sent again. 0 means
+	// 15 seconds; at least 3 ms.
 	ResendAfter time.Duration
 	// MaxBatchBytes bounds the body of a submitted batch, CloudEvent or
 	// plain JSON; a longer one is a 413. 0 means host.DefaultMaxBodyBytes.
@@ -89,6 +88,9 @@ type Options struct {
 
 // sendTimeout bounds sending one batch's events to the broker.
 const sendTimeout = 2 * time.Minute
+
+// defaultResendAfter is Options.ResendAfter's default.
+const defaultResendAfter = 15 * time.Second
 
 // abandonTimeout bounds recording a batch's unsent chunks dead.
 const abandonTimeout = 10 * time.Second
@@ -118,7 +120,10 @@ func New(opt Options) *Function {
 	if opt.SendTimeout <= 0 {
 		opt.SendTimeout = sendTimeout
 	}
-	opt.ResendAfter = max(opt.ResendAfter, opt.SendTimeout+abandonTimeout)
+	if opt.ResendAfter <= 0 {
+		opt.ResendAfter = defaultResendAfter
+	}
+	opt.ResendAfter = max(opt.ResendAfter, 3*time.Millisecond)
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = host.DefaultMaxBodyBytes
 	}
@@ -315,9 +320,15 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 			skip[i] = c.State != store.ChunkWaiting
 		}
 		log.Warn().Dur("claimedAgo", f.opt.Now().Sub(sum.SubmittedAt)).
-			Msg("batch claimed but never sent in full: sending its chunks with no outcome again")
+			Msg("batch claimed but never sent in full, and its ingress silent: sending its chunks with no outcome again")
 		rec.SubmittedAt, rec.Deadline = sum.SubmittedAt, sum.Deadline
+		// This ingress sends them now: its sign of life at once, that a
+		// resubmission meanwhile does not send them a third time.
+		if err := f.opt.Store.Sending(ctx, rec.Ref, rec.Digest, claim.Attempt, f.opt.Now().UTC()); err != nil {
+			log.Warn().Err(err).Msg("recording a sign of life while sending failed")
+		}
 	}
+	defer f.beat(ctx, rec, claim.Attempt, log)()
 	receipt.TraceParent = s.TraceParent
 	accepted, err := f.event(events.TypeBatchAccepted, acceptedEventID(b.ID, claim.Attempt), b.ID, events.BatchAccepted{
 		BatchID:      b.ID,
@@ -406,8 +417,8 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	// Its own time, as abandon's: the send's may have run out.
 	sentCtx, sentCancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)
 	if err := f.opt.Store.Sent(sentCtx, rec.Ref, rec.Digest, claim.Attempt, f.opt.Now().UTC()); err != nil {
-		// The batch goes on; a resubmission after ResendAfter would send
-		// its chunks with no outcome again.
+		// The batch goes on; a resubmission once this ingress has fallen
+		// silent would send its chunks with no outcome again.
 		log.Error().Err(err).Msg("recording the batch sent failed")
 	}
 	sentCancel()
@@ -419,20 +430,51 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 }
 
 // unsent returns the summary of the unfinished batch claim found when its
-// ingress stopped before it had sent every chunk: claimed at least
-// ResendAfter ago and never recorded Sent (a live ingress records Sent, or
-// its unsent chunks dead, within SendTimeout and abandonTimeout).
-// Otherwise, or when the store cannot say, nil. Two such resubmissions at
-// once both send: a chunk priced twice counts once.
+// ingress stopped before it had sent every chunk: never recorded Sent, and
+// no sign of life from its ingress (the claim, Store.Sending) for
+// ResendAfter. Otherwise, or when the store cannot say, nil. Two such
+// resubmissions at once may both send: a chunk priced twice counts once.
 func (f *Function) unsent(ctx context.Context, ref store.Ref, c store.Claim) *store.Summary {
 	if c.State != store.StatePending && c.State != store.StateRunning {
 		return nil
 	}
 	sum, err := f.opt.Store.Summary(ctx, ref)
-	if err != nil || sum.Attempt != c.Attempt || sum.Done() || !sum.SentAt.IsZero() || f.opt.Now().Sub(sum.SubmittedAt) < f.opt.ResendAfter {
+	if err != nil || sum.Attempt != c.Attempt || sum.Done() || !sum.SentAt.IsZero() {
+		return nil
+	}
+	alive := sum.SubmittedAt
+	if sum.SendingAt.After(alive) {
+		alive = sum.SendingAt
+	}
+	if f.opt.Now().Sub(alive) < f.opt.ResendAfter {
 		return nil
 	}
 	return sum
+}
+
+// beat gives the sign of life of this ingress while it sends attempt's
+// chunks (Store.Sending), every ResendAfter/3 until stop is called, so
+// that a resubmission meanwhile does not send them again, however long a
+// busy broker keeps it.
+func (f *Function) beat(ctx context.Context, rec store.Batch, attempt int, log zerolog.Logger) (stop func()) {
+	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(f.opt.ResendAfter / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := f.opt.Store.Sending(ctx, rec.Ref, rec.Digest, attempt, f.opt.Now().UTC()); err != nil && ctx.Err() == nil {
+				log.Warn().Err(err).Msg("recording a sign of life while sending failed")
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
 }
 
 // abandon records chunks [lo, hi) of attempt as dead: they could not be

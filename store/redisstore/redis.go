@@ -278,6 +278,12 @@ func (s *Store) Sent(ctx context.Context, ref store.Ref, digest string, attempt 
 	return err
 }
 
+// Sending implements store.Store.
+func (s *Store) Sending(ctx context.Context, ref store.Ref, digest string, attempt int, at time.Time) error {
+	_, err := s.run(ctx, sendingScript, ref, digest, attempt, strconv.FormatInt(at.UnixMilli(), 10))
+	return err
+}
+
 // Release implements store.Store.
 func (s *Store) Release(ctx context.Context, ref store.Ref, attempt int, by time.Time) error {
 	_, err := s.run(ctx, releaseScript, ref, "", attempt, strconv.FormatInt(by.UnixMilli(), 10))
@@ -367,6 +373,9 @@ func (s *Store) Summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 	sum.SubmittedAt, _ = time.Parse(time.RFC3339Nano, meta["submittedAt"])
 	if v := meta["sentAt"]; v != "" {
 		sum.SentAt, _ = time.Parse(time.RFC3339Nano, v)
+	}
+	if ms, _ := strconv.ParseInt(meta["sendingAt"], 10, 64); ms > 0 {
+		sum.SendingAt = time.UnixMilli(ms).UTC()
 	}
 	if v := meta["announcedAt"]; v != "" {
 		sum.AnnouncedAt, _ = time.Parse(time.RFC3339Nano, v)

@@ -9,7 +9,7 @@ import "github.com/redis/go-redis/v9"
 //
 // The meta hash holds: digest, attempt, trades, chunks, offsets (JSON),
 // submittedAt, deadline (Unix ms, 0 for none), resultsUrl, traceparent,
-// acceptedAt, sentAt (once set), done (chunks with an outcome), dead,
+// acceptedAt, sentAt (once set), sendingAt (Unix ms, once set), done (chunks with an outcome), dead,
 // duplicates, late, announced (0/1: the claim to announce the end held, or
 // the announcement made), announceBy (Unix ms: when a held claim lapses;
 // absent once made), announcedAt (once made).
@@ -224,6 +224,14 @@ return claim('ok')
 var sentScript = redis.NewScript(attemptCheckLua + `
 if redis.call('HGET', KEYS[1], 'sentAt') then return 'ok' end
 redis.call('HSET', KEYS[1], 'sentAt', ARGV[3])
+return 'ok'
+`)
+
+// sendingScript: ARGV[3] sendingAt (Unix ms); the latest stays.
+var sendingScript = redis.NewScript(attemptCheckLua + `
+if tonumber(ARGV[3]) > tonumber(redis.call('HGET', KEYS[1], 'sendingAt') or '0') then
+  redis.call('HSET', KEYS[1], 'sendingAt', ARGV[3])
+end
 return 'ok'
 `)
 

@@ -32,6 +32,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Release", testRelease},
 		{"Lease", testLease},
 		{"Sent", testSent},
+		{"Sending", testSending},
 		{"DeadlineAndRetry", testDeadline},
 		{"Expiry", testExpiry},
 		{"Watch", testWatch},
@@ -741,5 +742,40 @@ func testSent(t *testing.T, newStore NewFunc) {
 	}
 	if err := s.Sent(ctx, b.Ref, b.Digest, 1, at); !errors.Is(err, store.ErrStale) {
 		t.Errorf("Sent of the replaced attempt: %v, want ErrStale", err)
+	}
+}
+
+// testSending: the latest sign of life of the ingress sending a batch is
+// kept, per attempt.
+func testSending(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	b := sample("g1", 2, 1, time.Time{})
+	claim(t, s, b)
+	if sum := must(s.Summary(ctx, b.Ref)); !sum.SendingAt.IsZero() {
+		t.Fatalf("sending at %v before Sending", sum.SendingAt)
+	}
+	at := time.Date(2026, 11, 25, 9, 0, 5, 0, time.UTC)
+	for _, a := range []time.Time{at.Add(-5 * time.Second), at, at.Add(-time.Second)} {
+		if err := s.Sending(ctx, b.Ref, b.Digest, 1, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if sum := must(s.Summary(ctx, b.Ref)); !sum.SendingAt.Equal(at) {
+		t.Errorf("sending at %v, want the latest, %v", sum.SendingAt, at)
+	}
+	if err := s.Sending(ctx, b.Ref, "sha256:other", 1, at); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("Sending of other content: %v, want ErrConflict", err)
+	}
+	if err := s.Sending(ctx, b.Ref, b.Digest, 2, at); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Sending of an attempt not claimed: %v, want ErrNotFound", err)
+	}
+	must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: 0, State: store.ChunkDead, Reason: "gone"}))
+	must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: 1, State: store.ChunkDead, Reason: "gone"}))
+	claim(t, s, b)
+	if sum := must(s.Summary(ctx, b.Ref)); !sum.SendingAt.IsZero() {
+		t.Errorf("attempt 2 sending at %v before its Sending", sum.SendingAt)
+	}
+	if err := s.Sending(ctx, b.Ref, b.Digest, 1, at); !errors.Is(err, store.ErrStale) {
+		t.Errorf("Sending of the replaced attempt: %v, want ErrStale", err)
 	}
 }
