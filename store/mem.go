@@ -76,6 +76,7 @@ type memBatch struct {
 	bytes      int64
 	finishedAt time.Time // zero while unfinished
 	createdAt  time.Time
+	readAt     time.Time // the last read of its results or trade ids
 }
 
 var _ Store = (*Mem)(nil)
@@ -128,13 +129,41 @@ func (s *Mem) sweep() {
 	}
 	slices.SortFunc(done, func(a, b *memBatch) int { return a.finishedAt.Compare(b.finishedAt) })
 	// The batch that finished last is kept, even alone over MaxBytes: its
-	// client has yet to fetch its results.
-	for _, b := range done[:max(len(done)-1, 0)] {
+	// client has yet to fetch its results. So are those that finished, or
+	// were read, within the last freshFor, while the store holds less
+	// than twice MaxBytes: their clients are fetching them (a million
+	// trades' results, 176 MB, take seconds), or about to. Dropped between
+	// two of its chunks, a batch's document was cut short.
+	older := done[:max(len(done)-1, 0)]
+	for _, b := range older {
 		if s.bytes <= s.opt.MaxBytes {
-			break
+			return
 		}
-		s.drop(b.sum.Ref, b)
+		if !b.fresh(now) {
+			s.drop(b.sum.Ref, b)
+		}
 	}
+	for _, b := range older {
+		if s.bytes <= 2*s.opt.MaxBytes {
+			return
+		}
+		if s.batches[b.sum.Ref] == b { // not dropped above
+			s.drop(b.sum.Ref, b)
+		}
+	}
+}
+
+// freshFor is how long after a batch finished, or was last read, a full
+// Mem spares it (sweep).
+const freshFor = 30 * time.Second
+
+// fresh reports whether b finished, or was read, within freshFor of now.
+func (b *memBatch) fresh(now time.Time) bool {
+	last := b.finishedAt
+	if b.readAt.After(last) {
+		last = b.readAt
+	}
+	return since(now, last) < freshFor
 }
 
 // since is how long before now t was; a t after now (the clock went
@@ -508,6 +537,7 @@ func (s *Mem) Trades(ctx context.Context, ref Ref, attempt, index int) ([]string
 	if index < 0 || index >= len(b.ids) {
 		return nil, fmt.Errorf("%w: batch %s has no chunk %d", ErrBadChunk, b.sum.Ref, index)
 	}
+	b.readAt = s.opt.Now()
 	return b.ids[index], nil
 }
 
@@ -521,14 +551,20 @@ func (s *Mem) WriteResults(ctx context.Context, ref Ref, attempt, index int, w i
 			err = fmt.Errorf("%w: batch %s has no chunk %d", ErrBadChunk, b.sum.Ref, index)
 		} else {
 			data = b.results[index] // never modified once set
+			b.readAt = s.opt.Now()
 		}
 	}
 	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	_, err = w.Write(data)
-	return err
+	if _, err = w.Write(data); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	b.readAt = s.opt.Now() // a slow reader's write counts too
+	s.mu.Unlock()
+	return nil
 }
 
 // Watch implements Store.

@@ -292,7 +292,7 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 			if unknownSince.IsZero() {
 				unknownSince = time.Now()
 			} else if time.Since(unknownSince) > s.lostAfter {
-				return nil, fmt.Errorf("the engine does not know the batch any more (for %s now: it restarted without a shared store, or forgot the batch after its retention); submit it again: %s", s.lostAfter, errorText(body))
+				return nil, fmt.Errorf("the engine does not know the batch any more (for %s now: it restarted without a shared store, forgot the batch after its retention, or its memory store was full and dropped it); submit it again: %s", s.lostAfter, errorText(body))
 			}
 			p.show("waiting for the engine to list the batch")
 			// Pause: a server that answers 404 at once must not be
