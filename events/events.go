@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"mime"
 	"net/http"
 	"time"
 
@@ -254,6 +255,18 @@ func New(typ, source, id, batchID string, data any) (event.Event, error) {
 	return e, nil
 }
 
+// JSONContent reports whether ct, an event's datacontenttype, says its
+// data is JSON: absent, or application/json or text/json, whatever the
+// case of its letters and its parameters ("application/json;
+// charset=utf-8", as many clients send it).
+func JSONContent(ct string) bool {
+	if ct == "" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	return err == nil && (mt == cloudevents.ApplicationJSON || mt == "text/json")
+}
+
 // ErrWrongType reports an event of another type than the decoder expects.
 var ErrWrongType = errors.New("events: wrong event type")
 
@@ -264,7 +277,7 @@ func Decode[T any](e event.Event, typ string) (T, error) {
 	if e.Type() != typ {
 		return v, fmt.Errorf("%w: got %q, want %q", ErrWrongType, e.Type(), typ)
 	}
-	if ct := e.DataContentType(); ct != "" && ct != cloudevents.ApplicationJSON && ct != "text/json" {
+	if ct := e.DataContentType(); !JSONContent(ct) {
 		return v, fmt.Errorf("events: %s: datacontenttype %q, want application/json", typ, ct)
 	}
 	if len(e.Data()) == 0 {

@@ -201,7 +201,7 @@ func SubmissionOf(e event.Event) (Submission, error) {
 	if e.Type() != events.TypeBatchSubmitted {
 		return Submission{}, host.Errorf(http.StatusBadRequest, "ingress: %w: got %q, want %q", events.ErrWrongType, e.Type(), events.TypeBatchSubmitted)
 	}
-	if ct := e.DataContentType(); ct != "" && ct != event.ApplicationJSON && ct != event.TextJSON {
+	if ct := e.DataContentType(); !events.JSONContent(ct) {
 		return Submission{}, host.Errorf(http.StatusBadRequest, "ingress: datacontenttype %q, want application/json", ct)
 	}
 	tp, _ := e.Extensions()[events.ExtTraceParent].(string)

@@ -3,6 +3,7 @@ package ingress_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -178,5 +179,38 @@ func TestBadRequestsAnswered(t *testing.T) {
 		if strings.ContainsAny(strings.TrimSpace(e.Error), "\n") || len(e.Error) > 400 || strings.Contains(e.Error, "ReadString") {
 			t.Errorf("%s: not a one-line sentence of at most 400 characters: %q", c.name, e.Error)
 		}
+	}
+}
+
+// A binary or structured CloudEvent whose content type carries a
+// parameter, or capitals, is JSON all the same ("application/json;
+// charset=utf-8" is what many clients send); it was a 400.
+func TestJSONContentTypeParameters(t *testing.T) {
+	srv, _ := newServer(t, ingress.Options{})
+	batchDoc := `{"valuationDate":"2026-11-25","trades":[]}`
+	for i, ct := range []string{"application/json; charset=utf-8", "Application/JSON", "text/json;charset=UTF-8"} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(batchDoc))
+		for k, v := range map[string]string{"ce-specversion": "1.0", "ce-type": events.TypeBatchSubmitted, "ce-id": fmt.Sprint("b", i), "ce-source": "/x", "Content-Type": ct} {
+			req.Header.Set(k, v)
+		}
+		if code, _, body := post(t, req); code != http.StatusAccepted {
+			t.Errorf("binary, Content-Type %s: %d %s, want 202", ct, code, body)
+		}
+		if ct == "Application/JSON" {
+			continue // the CloudEvents SDK's structured reading takes such data for a string
+		}
+		structured := fmt.Sprintf(`{"specversion":"1.0","id":"s%d","type":%q,"source":"/x","datacontenttype":%q,"data":%s}`, i, events.TypeBatchSubmitted, ct, batchDoc)
+		req, _ = http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(structured))
+		req.Header.Set("Content-Type", "application/cloudevents+json")
+		if code, _, body := post(t, req); code != http.StatusAccepted {
+			t.Errorf("structured, datacontenttype %s: %d %s, want 202", ct, code, body)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, srv.URL+"/", strings.NewReader(batchDoc))
+	for k, v := range map[string]string{"ce-specversion": "1.0", "ce-type": events.TypeBatchSubmitted, "ce-id": "x", "ce-source": "/x", "Content-Type": "application/xml"} {
+		req.Header.Set(k, v)
+	}
+	if code, _, body := post(t, req); code != http.StatusBadRequest || !strings.Contains(body, "want application/json") {
+		t.Errorf("binary, Content-Type application/xml: %d %s, want 400", code, body)
 	}
 }
