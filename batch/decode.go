@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"math"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // Decode reads one batch document strictly: unknown fields are errors, and
@@ -511,8 +513,8 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 			case kindString:
 				if v.plain {
 					id = d.s.in.text(v.raw[1 : len(v.raw)-1]) // unique: not worth sharing
-				} else {
-					id = unquote(v.raw)
+				} else if id, err = unquoteID(v.raw); err != nil {
+					return batchErr(tradeField(i)+".id", "%s", err)
 				}
 			case kindNull:
 				id = ""
@@ -583,4 +585,25 @@ func quantityOf(v value) quantityField {
 		return quantityField{set: true, num: string(v.raw)}
 	}
 	return quantityField{set: true, kind: v.kindName()}
+}
+
+// unquoteID returns the id of a checked JSON string literal that is not
+// plain. Bytes that are not UTF-8, and escapes of lone surrogates, are
+// refused: read as U+FFFD, as encoding/json reads them, two different ids
+// became one (a duplicate), and an id came back in its result as another
+// string than the client sent.
+func unquoteID(lit []byte) (string, error) {
+	if !utf8.Valid(lit) {
+		return "", errors.New("is not valid UTF-8")
+	}
+	id := unquote(lit)
+	// Each U+FFFD of the id is one the literal wrote, as itself or
+	// escaped; any other stands for a lone surrogate.
+	if n := strings.Count(id, "\uFFFD"); n > 0 {
+		s := string(lit)
+		if n > strings.Count(s, "\uFFFD")+strings.Count(strings.ToLower(s), `\ufffd`) {
+			return "", errors.New("escapes a lone surrogate (\\ud800 to \\udfff outside a pair)")
+		}
+	}
+	return id, nil
 }

@@ -33,6 +33,9 @@ func TestBatchErrors(t *testing.T) {
 		{"trade not object", `{"valuationDate": "2026-11-25", "trades": [3]}`, "trades: must be an object, got JSON number"},
 		{"trade without id", `{"valuationDate": "2026-11-25", "trades": [{"type": "european"}]}`, "trades[0].id: is required"},
 		{"trade id too long", `{"valuationDate": "2026-11-25", "trades": [{"id": "` + strings.Repeat("y", batch.MaxTradeID+1) + `", "type": "fra"}]}`, "trades[0].id: is 257 bytes, more than the 256 a trade id may have"},
+		// Read as U+FFFD, two different ids were taken for one.
+		{"trade id not UTF-8", "{\"valuationDate\": \"2026-11-25\", \"trades\": [{\"id\": \"a\xffb\", \"type\": \"fra\"}, {\"id\": \"a\xfeb\", \"type\": \"fra\"}]}", "trades[0].id: is not valid UTF-8"},
+		{"trade id lone surrogate", `{"valuationDate": "2026-11-25", "trades": [{"id": "T\u00e9\ufffd", "type": "fra"}, {"id": "a\udbffb", "type": "fra"}]}`, `trades[1].id: escapes a lone surrogate`},
 		{"duplicate ids", `{"valuationDate": "2026-11-25", "trades": [{"id": "T1", "type": "fra"}, {"id": "T1", "type": "fra"}]}`, `trades[1].id: duplicate trade id "T1" (also trades[0])`},
 		{"trade without type", `{"valuationDate": "2026-11-25", "trades": [{"id": "T1"}]}`, `trades[0].type: is required for trade "T1"`},
 		{"unknown measure", `{"valuationDate": "2026-11-25", "measures": ["npv", "vanna"], "trades": []}`, `measures[1]: unknown measure "vanna"`},
