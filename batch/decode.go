@@ -258,6 +258,16 @@ func (d *decoder) batch(whole bool) (*Batch, error) {
 	if b.ValuationDate == "" {
 		return nil, batchErr("valuationDate", "is required (YYYY-MM-DD)")
 	}
+	if b.ID != "" {
+		if err := CheckBatchID(b.ID); err != nil {
+			return nil, err
+		}
+	}
+	if b.Deadline != "" {
+		if _, err := ParseDeadline(b.Deadline); err != nil {
+			return nil, err
+		}
+	}
 	if b.Trades == nil {
 		return nil, batchErr("trades", "is required (a list of trades)")
 	}

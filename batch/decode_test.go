@@ -28,6 +28,10 @@ func TestBatchErrors(t *testing.T) {
 		{"no valuation date", `{"trades": []}`, "valuationDate: is required"},
 		{"bad valuation date", `{"valuationDate": "2026-13-01", "trades": []}`, `valuationDate: "2026-13-01" is not a YYYY-MM-DD date`},
 		{"no trades", `{"valuationDate": "2026-11-25"}`, "trades: is required"},
+		// As the pipeline refuses them: pricefn price took them.
+		{"batch id with a slash", `{"id": "a/b?c", "valuationDate": "2026-11-25", "trades": []}`, `id: batch id "a/b?c": want 1 to 128 letters`},
+		{"deadline too short", `{"deadline": "0.5s", "valuationDate": "2026-11-25", "trades": []}`, `deadline: "0.5s": want a Go duration between 1s and 24h0m0s`},
+		{"deadline too long", `{"deadline": "25h", "valuationDate": "2026-11-25", "trades": []}`, `deadline: "25h": want a Go duration`},
 		{"unknown top field", `{"valuationDate": "2026-11-25", "trades": [], "tardes": []}`, `unknown field "tardes"`},
 		{"wrong type", `{"valuationDate": 20261125, "trades": []}`, "valuationDate: must be a string, got JSON number"},
 		{"trade not object", `{"valuationDate": "2026-11-25", "trades": [3]}`, "trades: must be an object, got JSON number"},

@@ -24,15 +24,16 @@ type InputError struct {
 }
 
 func (e *InputError) Error() string {
-	return fmt.Sprintf("%s %s, got %s", e.Field, e.Reason, shown(e.Value))
+	return fmt.Sprintf("%s %s, got %s", e.Field, e.Reason, Shown(e.Value))
 }
 
 // maxShown bounds how much of a bad value an error repeats: a 100,000-byte
 // field would otherwise come back in full in its trade's result.
 const maxShown = 200
 
-// shown is v as an error shows it, cut to maxShown bytes.
-func shown(v any) string {
+// Shown is v as an error shows it, cut to 200 bytes (at a character's
+// start), then its length.
+func Shown(v any) string {
 	s := fmt.Sprint(v)
 	if len(s) <= maxShown {
 		return s
@@ -66,9 +67,9 @@ type MarketError struct {
 
 func (e *MarketError) Error() string {
 	if e.Field == "" {
-		return fmt.Sprintf("%s %s %s, got %s", e.Kind, e.Name, e.Reason, shown(e.Value))
+		return fmt.Sprintf("%s %s %s, got %s", e.Kind, e.Name, e.Reason, Shown(e.Value))
 	}
-	return fmt.Sprintf("%s %s: %s %s, got %s", e.Kind, e.Name, e.Field, e.Reason, shown(e.Value))
+	return fmt.Sprintf("%s %s: %s %s, got %s", e.Kind, e.Name, e.Field, e.Reason, Shown(e.Value))
 }
 
 // UnderlyingInvalid returns a *MarketError on field of the underlying name.

@@ -16,7 +16,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"regexp"
 	"runtime"
 	"sync"
 	"time"
@@ -162,14 +161,6 @@ type Submission struct {
 // Receipt is ingress's answer to an accepted batch, defined with the rest
 // of the public API's documents.
 type Receipt = api.Receipt
-
-// validID is what a client-given batch id may look like: it travels in
-// URLs, event ids and extension values. At most maxIDLen bytes, checked
-// apart: a bounded repeat would compile to a copy of the class per byte.
-var validID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
-
-// maxIDLen is the longest batch id.
-const maxIDLen = 128
 
 // Handle receives an io.pricefn.batch.submitted event: the form the broker
 // delivers. It has no reply.
@@ -512,10 +503,9 @@ const (
 	// broker's delivery retries (a pricer restart: see
 	// knative/triggers.yaml) and queueing.
 	DeadlineBase = 5 * time.Minute
-	// MinDeadline and MaxDeadline bound a batch's own deadline (the
-	// deadlines are swept once a second: a shorter one would not be kept).
-	MinDeadline = time.Second
-	MaxDeadline = 24 * time.Hour
+	// MinDeadline and MaxDeadline bound a batch's own deadline.
+	MinDeadline = batch.MinDeadline
+	MaxDeadline = batch.MaxDeadline
 )
 
 // DefaultDeadline is the deadline of a batch whose estimated pricing time
@@ -529,9 +519,9 @@ func (f *Function) timeout(b *batch.Batch) (time.Duration, error) {
 	if b.Deadline == "" {
 		return f.opt.BatchTimeout, nil
 	}
-	d, err := time.ParseDuration(b.Deadline)
-	if err != nil || d < MinDeadline || d > MaxDeadline {
-		return 0, host.Errorf(http.StatusBadRequest, "ingress: batch %s: deadline %q: want a Go duration between %s and %s, such as \"90s\"", b.ID, truncate(b.Deadline), MinDeadline, MaxDeadline)
+	d, err := batch.ParseDeadline(b.Deadline)
+	if err != nil {
+		return 0, host.Errorf(http.StatusBadRequest, "ingress: batch %s: %w", b.ID, err)
 	}
 	return d, nil
 }
@@ -555,8 +545,8 @@ func (f *Function) batchID(own string, s Submission) (string, error) {
 		id = s.BatchID
 	}
 	if id != "" {
-		if len(id) > maxIDLen || !validID.MatchString(id) {
-			return "", host.Errorf(http.StatusBadRequest, "ingress: batch id %q: want 1 to 128 letters, digits, '.', '_', ':' or '-', starting with a letter or digit", truncate(id))
+		if err := batch.CheckBatchID(id); err != nil {
+			return "", host.Errorf(http.StatusBadRequest, "ingress: %w", err)
 		}
 		return id, nil
 	}
