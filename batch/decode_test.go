@@ -102,6 +102,8 @@ func TestTradeErrors(t *testing.T) {
 		{"huge rebate", `{"id": "T2", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "upOut", "barrier": 120, "rebate": 1e308}`, "trade T2: rebate must be at most 1e+15, got 1e+308"},
 		{"huge quantity", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "quantity": -1e308}`, "trade T2: quantity must be a number between -1e+15 and 1e+15, got -1e308"},
 		{"expiry past the horizon", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "9999-12-31"}`, "trade T2: expiry must be within 200 years of the valuation date 2026-11-25, got 9999-12-31"},
+		// Fewer paths than MinPaths gave a standard error many times too small.
+		{"too few paths", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25"], "paths": 10}`, "trade T2: paths must be between 1000 and 10000000, or 0 for the engine's default, got 10"},
 		{"fractional paths", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25"], "paths": 1000.5}`, "trade T2: paths must be a whole number, got JSON number 1000.5"},
 	}
 	for _, tt := range tests {

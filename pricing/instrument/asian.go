@@ -26,6 +26,13 @@ func (a Averaging) String() string {
 // MaxPaths bounds the Monte Carlo paths a trade may ask for.
 const MaxPaths = 10_000_000
 
+// MinPaths is the fewest paths an arithmetic Asian may ask for. With
+// fewer, the standard error, estimated from the same few paths as the
+// control variate's regression coefficients, understates the true error
+// many times over (10 paths: 12 times on average, and 36 at worst in 60
+// seeds; 200 paths: by a third).
+const MinPaths = 1000
+
 // MaxPathSteps bounds paths times fixings, the steps a Monte Carlo
 // average simulates (some 10 ns each, one core): 2.5e9 is the most paths
 // with a year of daily fixings, about half a minute, where a trade of 10M
@@ -70,8 +77,8 @@ func (a *Asian) Validate(asOf dates.Date) error {
 		}
 		return pricing.Invalid(fmt.Sprintf("fixings[%d]", i), f, reason)
 	}
-	if a.Paths < 0 || a.Paths > MaxPaths {
-		return pricing.Invalid("paths", a.Paths, fmt.Sprintf("must be between 1 and %d, or 0 for the engine's default", MaxPaths))
+	if a.Paths != 0 && (a.Paths < MinPaths || a.Paths > MaxPaths) {
+		return pricing.Invalid("paths", a.Paths, fmt.Sprintf("must be between %d and %d, or 0 for the engine's default", MinPaths, MaxPaths))
 	}
 	return nil
 }
