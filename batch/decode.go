@@ -443,7 +443,7 @@ func (d *decoder) tradeAt(c byte, i int) (Trade, error) {
 		case v.kind == kindNull:
 			return Trade{}, batchErr(tradeField(i), "must be an object")
 		}
-		return Trade{}, &Error{Field: "trades", Reason: fmt.Sprintf("must be an object, got JSON %s (%s)", v.kindName(), tradeField(i))}
+		return Trade{}, &Error{Field: tradeField(i), Reason: "must be an object, got JSON " + v.kindName()}
 	}
 	start := s.pos
 	if err := s.members(&d.ms, 1); err != nil {

@@ -34,7 +34,7 @@ func TestBatchErrors(t *testing.T) {
 		{"deadline too long", `{"deadline": "25h", "valuationDate": "2026-11-25", "trades": []}`, `deadline: "25h": want a Go duration`},
 		{"unknown top field", `{"valuationDate": "2026-11-25", "trades": [], "tardes": []}`, `unknown field "tardes"`},
 		{"wrong type", `{"valuationDate": 20261125, "trades": []}`, "valuationDate: must be a string, got JSON number"},
-		{"trade not object", `{"valuationDate": "2026-11-25", "trades": [3]}`, "trades: must be an object, got JSON number"},
+		{"trade not object", `{"valuationDate": "2026-11-25", "trades": [3]}`, "trades[0]: must be an object, got JSON number"},
 		{"trade without id", `{"valuationDate": "2026-11-25", "trades": [{"type": "european"}]}`, "trades[0].id: is required"},
 		{"trade id too long", `{"valuationDate": "2026-11-25", "trades": [{"id": "` + strings.Repeat("y", batch.MaxTradeID+1) + `", "type": "fra"}]}`, "trades[0].id: is 257 bytes, more than the 256 a trade id may have"},
 		// Read as U+FFFD, two different ids were taken for one.
