@@ -76,7 +76,7 @@ type memBatch struct {
 	bytes      int64
 	finishedAt time.Time // zero while unfinished
 	createdAt  time.Time
-	readAt     time.Time // the last read of its results or trade ids
+	readers    int // Pin's holders
 }
 
 var _ Store = (*Mem)(nil)
@@ -129,17 +129,16 @@ func (s *Mem) sweep() {
 	}
 	slices.SortFunc(done, func(a, b *memBatch) int { return a.finishedAt.Compare(b.finishedAt) })
 	// The batch that finished last is kept, even alone over MaxBytes: its
-	// client has yet to fetch its results. So are those that finished, or
-	// were read, within the last freshFor, while the store holds less
-	// than twice MaxBytes: their clients are fetching them (a million
-	// trades' results, 176 MB, take seconds), or about to. Dropped between
-	// two of its chunks, a batch's document was cut short.
+	// client has yet to fetch its results. So are those being read (Pin),
+	// while the store holds less than twice MaxBytes: dropped between two
+	// of its chunks (a million trades' results, 176 MB, take seconds to
+	// send), a batch's document was cut short.
 	older := done[:max(len(done)-1, 0)]
 	for _, b := range older {
 		if s.bytes <= s.opt.MaxBytes {
 			return
 		}
-		if !b.fresh(now) {
+		if b.readers == 0 {
 			s.drop(b.sum.Ref, b)
 		}
 	}
@@ -153,17 +152,24 @@ func (s *Mem) sweep() {
 	}
 }
 
-// freshFor is how long after a batch finished, or was last read, a full
-// Mem spares it (sweep).
-const freshFor = 30 * time.Second
-
-// fresh reports whether b finished, or was read, within freshFor of now.
-func (b *memBatch) fresh(now time.Time) bool {
-	last := b.finishedAt
-	if b.readAt.After(last) {
-		last = b.readAt
+// Pin implements Store: a batch being read is spared while the store
+// holds less than twice MaxBytes.
+func (s *Mem) Pin(ctx context.Context, ref Ref) (unpin func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.get(ref)
+	if err != nil {
+		return func() {}
 	}
-	return since(now, last) < freshFor
+	b.readers++
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			s.mu.Lock()
+			b.readers--
+			s.mu.Unlock()
+		})
+	}
 }
 
 // since is how long before now t was; a t after now (the clock went
@@ -537,7 +543,6 @@ func (s *Mem) Trades(ctx context.Context, ref Ref, attempt, index int) ([]string
 	if index < 0 || index >= len(b.ids) {
 		return nil, fmt.Errorf("%w: batch %s has no chunk %d", ErrBadChunk, b.sum.Ref, index)
 	}
-	b.readAt = s.opt.Now()
 	return b.ids[index], nil
 }
 
@@ -551,20 +556,14 @@ func (s *Mem) WriteResults(ctx context.Context, ref Ref, attempt, index int, w i
 			err = fmt.Errorf("%w: batch %s has no chunk %d", ErrBadChunk, b.sum.Ref, index)
 		} else {
 			data = b.results[index] // never modified once set
-			b.readAt = s.opt.Now()
 		}
 	}
 	s.mu.Unlock()
 	if err != nil {
 		return err
 	}
-	if _, err = w.Write(data); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	b.readAt = s.opt.Now() // a slow reader's write counts too
-	s.mu.Unlock()
-	return nil
+	_, err = w.Write(data)
+	return err
 }
 
 // Watch implements Store.

@@ -37,7 +37,7 @@ func TestMemFreedWhenQuiet(t *testing.T) {
 		Freed:    func() { freed.Add(1); calls <- struct{}{} },
 	})
 	ctx := context.Background()
-	results := bytes.Repeat([]byte("x"), 13<<20) // two do not fit, even in twice MaxBytes; given, not copied
+	results := bytes.Repeat([]byte("x"), 9<<20) // two do not fit; given, not copied
 	claim := func(id string) {
 		t.Helper()
 		if _, err := s.Claim(ctx, store.Batch{Ref: store.Ref{ID: id}, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0}}); err != nil {
@@ -139,8 +139,8 @@ func TestMemFreedAtOnceWhenEmpty(t *testing.T) {
 		Freed:    func() { freed.Add(1) },
 	})
 	ctx := context.Background()
-	results := bytes.Repeat([]byte("x"), 13<<20)
-	for _, id := range []string{"A", "B"} { // A forgotten when B finishes: over twice MaxBytes
+	results := bytes.Repeat([]byte("x"), 9<<20)
+	for _, id := range []string{"A", "B"} { // A forgotten when B finishes
 		ref := store.Ref{ID: id}
 		if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0}}); err != nil {
 			t.Fatal(err)
@@ -271,18 +271,12 @@ func mustPut(t *testing.T, s store.Store, ref store.Ref, digest string, attempt 
 	}
 }
 
-// TestMemSparesBatchesBeingFetched: a full store spares a batch that
-// finished, or was read, within the last 30 s while it holds less than
-// twice MaxBytes: its client is fetching the results, or about to. It
+// TestMemSparesBatchesBeingRead: a full store spares a batch whose
+// results are being read (Pin) while it holds less than twice MaxBytes. It
 // used to drop the older of two big batches the moment the newer
 // finished, between two chunks of the older's document as it was served.
-func TestMemSparesBatchesBeingFetched(t *testing.T) {
-	now := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
-	s := store.NewMem(store.MemOptions{
-		Options:  store.Options{Retain: time.Hour},
-		MaxBytes: 12 << 20,
-		Now:      func() time.Time { return now },
-	})
+func TestMemSparesBatchesBeingRead(t *testing.T) {
+	s := store.NewMem(store.MemOptions{Options: store.Options{Retain: time.Hour}, MaxBytes: 12 << 20})
 	ctx := context.Background()
 	put := func(id string, size int) {
 		t.Helper()
@@ -294,36 +288,32 @@ func TestMemSparesBatchesBeingFetched(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	kept := func(want map[string]bool) {
+	kept := func(when string, want map[string]bool) {
 		t.Helper()
-		if _, err := s.Overdue(ctx, now, 10); err != nil { // a sweep
+		if _, err := s.Overdue(ctx, time.Now(), 10); err != nil { // a sweep
 			t.Fatal(err)
 		}
 		for id, k := range want {
 			if _, err := s.Summary(ctx, store.Ref{ID: id}); (err == nil) != k {
-				t.Errorf("%s at +%s: %v, want kept %v", id, now.Sub(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)), err, k)
+				t.Errorf("%s: %s: %v, want kept %v", when, id, err, k)
 			}
 		}
 	}
 	put("A", 7<<20)
-	now = now.Add(time.Second)
-	put("B", 7<<20) // 14 MiB: over MaxBytes, A finished a second ago
-	kept(map[string]bool{"A": true, "B": true})
-	now = now.Add(19 * time.Second)
-	if err := s.WriteResults(ctx, store.Ref{ID: "A"}, 1, 0, io.Discard); err != nil { // A's client fetches it
+	unpinA := s.Pin(ctx, store.Ref{ID: "A"}) // A's client reads its results
+	put("B", 7<<20)                          // 14 MiB
+	kept("A read as B finished", map[string]bool{"A": true, "B": true})
+	if err := s.WriteResults(ctx, store.Ref{ID: "A"}, 1, 0, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	now = now.Add(25 * time.Second) // 45 s after A finished, 25 after its read
-	kept(map[string]bool{"A": true, "B": true})
-	now = now.Add(10 * time.Second)
-	kept(map[string]bool{"A": false, "B": true})
+	unpinA()
+	unpinA() // once is enough
+	kept("A read in full", map[string]bool{"A": false, "B": true})
 
 	// Twice MaxBytes is the most it spares.
 	put("C", 7<<20)
-	now = now.Add(time.Second)
-	put("D", 12<<20) // B 7 (not fresh), C 7, D 12
-	kept(map[string]bool{"B": false, "C": true, "D": true})
-	now = now.Add(time.Second)
-	put("E", 8<<20) // C 7, D 12, E 8: 27 MiB, all fresh
-	kept(map[string]bool{"C": false, "D": true, "E": true})
+	defer s.Pin(ctx, store.Ref{ID: "B"})()
+	defer s.Pin(ctx, store.Ref{ID: "C"})()
+	put("D", 12<<20) // B 7, C 7, D 12: 26 MiB, B and C being read
+	kept("over twice MaxBytes", map[string]bool{"B": false, "C": true, "D": true})
 }

@@ -92,6 +92,10 @@ type Store interface {
 	// comes. It changes nothing once the claim is another's (this one
 	// lapsed and was granted again) or the announcement is made.
 	Release(ctx context.Context, ref Ref, attempt int, by time.Time) error
+	// Pin marks batch ref as being read (its results document written)
+	// until unpin is called: a store that forgets finished batches for
+	// room (Mem) spares it meanwhile.
+	Pin(ctx context.Context, ref Ref) (unpin func())
 	// Announced records that the holder of the claim to announce
 	// attempt's end made the announcement, at at (Summary.AnnouncedAt).
 	// A claim not followed by Announced within AnnounceLease lapses: its

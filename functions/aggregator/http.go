@@ -120,6 +120,7 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 // chunk: the trades of a dead chunk get an error naming the chunk and why
 // it failed. It holds one chunk in memory at a time.
 func (f *Function) writeResults(ctx context.Context, w io.Writer, sum *store.Summary) error {
+	defer f.opt.Store.Pin(ctx, sum.Ref)()
 	rw := batch.NewResultsWriter(w, sum.Ref.ID)
 	var scenarios scenarioCollector
 	for i := range sum.Chunks {

@@ -33,7 +33,9 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 		// deadline fires when the batch's deadline has passed.
 		deadline *time.Timer
 	)
+	unpin := func() {}
 	defer func() {
+		unpin() // the batch, read from its first chunk on
 		if deadline != nil {
 			deadline.Stop()
 		}
@@ -61,6 +63,7 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 			if !sum.Deadline.IsZero() { // expire ends the batch then
 				deadline = time.NewTimer(time.Until(sum.Deadline) + 10*time.Millisecond)
 			}
+			unpin = f.opt.Store.Pin(ctx, ref)
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusOK)
 			rw = batch.NewResultsWriter(w, ref.ID)

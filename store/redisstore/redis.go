@@ -278,6 +278,10 @@ func (s *Store) Sent(ctx context.Context, ref store.Ref, digest string, attempt 
 	return err
 }
 
+// Pin implements store.Store: Redis forgets a batch only after its
+// retention, never for room.
+func (s *Store) Pin(ctx context.Context, ref store.Ref) (unpin func()) { return func() {} }
+
 // Sending implements store.Store.
 func (s *Store) Sending(ctx context.Context, ref store.Ref, digest string, attempt int, at time.Time) error {
 	_, err := s.run(ctx, sendingScript, ref, digest, attempt, strconv.FormatInt(at.UnixMilli(), 10))
