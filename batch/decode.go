@@ -195,6 +195,9 @@ var topFields = [...]string{"id", "valuationDate", "measures", "deadline", "mark
 // it is the whole of the data, nothing after it.
 func (d *decoder) batch(whole bool) (*Batch, error) {
 	s := &d.s
+	if bytes.HasPrefix(s.data[s.pos:], []byte("\xef\xbb\xbf")) {
+		return nil, &Error{Field: "(document)", Reason: "starts with a UTF-8 byte order mark, which JSON text must not (RFC 8259): save it without one"}
+	}
 	switch s.peek() {
 	case 0:
 		return nil, &Error{Reason: "empty document, want a batch JSON object", Err: io.EOF}

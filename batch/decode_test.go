@@ -22,6 +22,7 @@ func TestBatchErrors(t *testing.T) {
 		name, doc, want string
 	}{
 		{"empty", ``, "empty document"},
+		{"byte order mark", "\xef\xbb\xbf{\"valuationDate\": \"2026-11-25\", \"trades\": []}", "(document): starts with a UTF-8 byte order mark"},
 		{"malformed", `{"valuationDate": "2026-11-25",`, "malformed JSON"},
 		{"trailing", `{"valuationDate": "2026-11-25", "trades": []} {}`, "unexpected data after"},
 		{"not object", `[1,2]`, "must be an object"},

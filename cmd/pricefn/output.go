@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -51,4 +52,33 @@ func writeOutput(path string, write func(io.Writer) error) error {
 		os.Remove(f.Name())
 	}
 	return err
+}
+
+// checkOutput says, before any work, whether writeOutput can write path:
+// not a directory, and beside it a new file can be made (the directory
+// exists and takes it). pricefn submit used to send and price a batch and
+// only then fail to write its results.
+func checkOutput(path string) error {
+	target := path
+	if t, err := filepath.EvalSymlinks(path); err == nil {
+		target = t
+	}
+	if fi, err := os.Stat(target); err == nil {
+		if fi.IsDir() {
+			return fmt.Errorf("--out %s: is a directory: name a file", path)
+		}
+		if !fi.Mode().IsRegular() {
+			return nil // written directly
+		}
+	}
+	dir := filepath.Dir(target)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return fmt.Errorf("--out %s: no directory %s to write it in", path, dir)
+	}
+	f, err := os.CreateTemp(dir, "."+filepath.Base(target)+".*")
+	if err != nil {
+		return fmt.Errorf("--out %s: cannot write in %s: %w", path, dir, errors.Unwrap(err))
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }

@@ -3,8 +3,12 @@ package main
 import (
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -49,5 +53,28 @@ func TestWriteOutput(t *testing.T) {
 	}
 	if err := writeOutput(os.DevNull, func(w io.Writer) error { _, err := io.WriteString(w, "x"); return err }); err != nil {
 		t.Errorf("%s: %v", os.DevNull, err)
+	}
+}
+
+// An --out that cannot be written is said before any work: pricefn submit
+// sent the batch, waited for it to be priced and only then failed to
+// write the results.
+func TestOutputCheckedFirst(t *testing.T) {
+	var requests atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { requests.Add(1) }))
+	defer srv.Close()
+	missing := filepath.Join(t.TempDir(), "no", "results.json")
+	for _, args := range [][]string{
+		{"submit", "--url", srv.URL, "--out", missing, oneTradeBatch(t)},
+		{"price", "--out", missing, oneTradeBatch(t)},
+		{"price", "--out", t.TempDir(), oneTradeBatch(t)},
+	} {
+		code, _, stderr := runCmd(t, args...)
+		if code != 1 || !strings.Contains(stderr, "--out") || !strings.Contains(stderr, "no directory") && !strings.Contains(stderr, "is a directory") {
+			t.Errorf("%v: exit %d, %s", args, code, stderr)
+		}
+	}
+	if n := requests.Load(); n != 0 {
+		t.Errorf("the engine got %d requests for a batch whose results had nowhere to go", n)
 	}
 }

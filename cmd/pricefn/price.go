@@ -32,6 +32,11 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if *workers < 0 {
 		return usagef("--workers %d: want 0 (one per core) or more", *workers)
 	}
+	if *out != "" {
+		if err := checkOutput(*out); err != nil {
+			return err
+		}
+	}
 	name := "stdin"
 	var data []byte
 	release := func() {}

@@ -54,6 +54,11 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return err
 	}
+	if *out != "" {
+		if err := checkOutput(*out); err != nil {
+			return err
+		}
+	}
 	if *token == "" {
 		*token = os.Getenv("PRICEFN_TOKEN")
 	}
