@@ -2,6 +2,7 @@ package batch
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/engine"
@@ -75,6 +76,14 @@ func compileScenarios(b *Batch, j *Job) (*scenarioSet, error) {
 				sh, ok = sc.Curves["*"]
 			}
 			if ok && sh.Parallel != 0 {
+				if r, out := shiftedOutOfRange(j.Market.Curves[name], sh.Parallel); out {
+					key := name
+					if _, own := sc.Curves[name]; !own {
+						key = "*"
+					}
+					return nil, batchErr(path+".curves."+key+".parallel", "moves curve %s's zero rate %g to %g, beyond %g to %g (a rate per year, 1 is 100%%)",
+						name, r, r+sh.Parallel, -pricing.MaxRate, pricing.MaxRate)
+				}
 				set.curve[s][name] = sh.Parallel
 			}
 		}
@@ -165,4 +174,24 @@ func (sh UnderlyingShift) apply(u pricing.Underlying) pricing.Underlying {
 		u.DividendYield += *sh.DividendYieldAbs
 	}
 	return u
+}
+
+// shiftedOutOfRange reports whether shifting curve c by shift takes one of
+// its zero rates (a flat curve's rate, a zero curve's pillars) beyond
+// pricing.MaxRate, as no base market may have it, and which. A curve of
+// another kind (bootstrapped) is not checked here.
+func shiftedOutOfRange(c pricing.YieldCurve, shift float64) (rate float64, out bool) {
+	var rates []float64
+	switch c := c.(type) {
+	case *market.FlatCurve:
+		rates = []float64{c.Rate}
+	case *market.ZeroCurve:
+		rates = c.PillarRates()
+	}
+	for _, r := range rates {
+		if math.Abs(r+shift) > pricing.MaxRate {
+			return r, true
+		}
+	}
+	return 0, false
 }

@@ -373,6 +373,9 @@ func TestScenarioBatchErrors(t *testing.T) {
 		{"unknown curve shift", with(`{"id": "x", "curves": {"USD": {"slope": 1}}}`), "", "scenarios[3].curves.USD", `unknown field "slope"`},
 		{"unknown scenario field", with(`{"id": "x", "vols": {}}`), "", "scenarios[3]", `unknown field "vols"`},
 		{"parallel too large", with(`{"id": "x", "curves": {"*": {"parallel": 2}}}`), "", "scenarios[3].curves.*.parallel", "must be between -1 and 1"},
+		// The shifted rates were not checked: a curve at 104.5% priced.
+		{"flat rate shifted past 1", with(`{"id": "x", "curves": {"*": {"parallel": 0.96}}}`), "", "scenarios[3].curves.*.parallel", "moves curve USD's zero rate 0.045 to 1.005, beyond -1 to 1"},
+		{"zero pillar shifted past 1", with(`{"id": "x", "curves": {"EUR": {"parallel": 0.98}}}`), "", "scenarios[3].curves.EUR.parallel", "moves curve EUR's zero rate 0.03 to 1.01"},
 		{"spotRel too large", with(`{"id": "x", "underlyings": {"ACME": {"spotRel": 11}}}`), "", "scenarios[3].underlyings.ACME.spotRel", "must be between -10 and 10"},
 		{"no id", with(`{"curves": {}}`), "", "scenarios[3].id", "is required"},
 		{"empty id", with(`{"id": ""}`), "", "scenarios[3].id", "is required"},

@@ -70,3 +70,7 @@ func (c *ZeroCurve) ZeroRate(t float64) float64 {
 
 // Discount returns exp(-z(t) t).
 func (c *ZeroCurve) Discount(t float64) float64 { return math.Exp(-c.ZeroRate(t) * t) }
+
+// PillarRates returns the zero rates at the curve's pillars, in order; the
+// caller must not change them.
+func (c *ZeroCurve) PillarRates() []float64 { return c.rates }
