@@ -9,7 +9,6 @@ import (
 	"io/fs"
 	"math"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 )
 
@@ -609,14 +608,46 @@ func unquoteID(lit []byte) (string, error) {
 	if !utf8.Valid(lit) {
 		return "", errors.New("is not valid UTF-8")
 	}
-	id := unquote(lit)
-	// Each U+FFFD of the id is one the literal wrote, as itself or
-	// escaped; any other stands for a lone surrogate.
-	if n := strings.Count(id, "\uFFFD"); n > 0 {
-		s := string(lit)
-		if n > strings.Count(s, "\uFFFD")+strings.Count(strings.ToLower(s), `\ufffd`) {
-			return "", errors.New("escapes a lone surrogate (\\ud800 to \\udfff outside a pair)")
+	// The escapes in order, \\ one of them: a high surrogate must be
+	// followed by a low one, and a low one must follow a high one.
+	high := false
+	for i := 1; i < len(lit)-1; i++ {
+		if lit[i] != '\\' {
+			if high {
+				return "", errLoneSurrogate
+			}
+			continue
+		}
+		i++
+		if lit[i] != 'u' {
+			if high {
+				return "", errLoneSurrogate
+			}
+			continue
+		}
+		v, _ := strconv.ParseUint(string(lit[i+1:i+5]), 16, 16) // checked hex
+		i += 4
+		switch {
+		case v >= 0xd800 && v < 0xdc00:
+			if high {
+				return "", errLoneSurrogate
+			}
+			high = true
+		case v >= 0xdc00 && v < 0xe000:
+			if !high {
+				return "", errLoneSurrogate
+			}
+			high = false
+		case high:
+			return "", errLoneSurrogate
 		}
 	}
-	return id, nil
+	if high {
+		return "", errLoneSurrogate
+	}
+	return unquote(lit), nil
 }
+
+// errLoneSurrogate is unquoteID's error for an escaped surrogate outside a
+// pair.
+var errLoneSurrogate = errors.New("escapes a lone surrogate (\\ud800 to \\udfff outside a pair)")

@@ -104,7 +104,7 @@ func TestTradeErrors(t *testing.T) {
 		{"huge quantity", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "quantity": -1e308}`, "trade T2: quantity must be a number between -1e+15 and 1e+15, got -1e308"},
 		{"expiry past the horizon", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "9999-12-31"}`, "trade T2: expiry must be within 200 years of the valuation date 2026-11-25, got 9999-12-31"},
 		// Fewer paths than MinPaths gave a standard error many times too small.
-		{"too few paths", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25"], "paths": 10}`, "trade T2: paths must be between 1000 and 10000000, or 0 for the engine's default, got 10"},
+		{"too few paths", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25"], "paths": 10}`, "trade T2: paths of an arithmetic Asian must be at least 1000, or 0 for the engine's default, got 10"},
 		{"fractional paths", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25"], "paths": 1000.5}`, "trade T2: paths must be a whole number, got JSON number 1000.5"},
 	}
 	for _, tt := range tests {
@@ -218,5 +218,35 @@ func TestEmbeddedBatchIsStrict(t *testing.T) {
 	}
 	if len(doc.Batch.Trades) != 1 || doc.Batch.Trades[0].ID != "A" {
 		t.Errorf("decoded %+v", doc.Batch)
+	}
+}
+
+// TestTradeIDEscapes: escaped surrogates in pairs, U+FFFD written or
+// escaped, and escaped backslashes are ids as they read; a lone surrogate
+// is refused wherever it stands (after an escaped backslash, whose "\\ufffd"
+// is text, it slipped through a count of U+FFFD).
+func TestTradeIDEscapes(t *testing.T) {
+	for _, c := range []struct {
+		id, want, err string
+	}{
+		{`"caf\u00e9 \ufffd \ud83d\ude00"`, "café \uFFFD 😀", ""},
+		{`"a\\ufffd\\\\b"`, `a\ufffd\\b`, ""},
+		{"\"\uFFFD\"", "\uFFFD", ""},
+		{`"x\\ufffd\ud800"`, "", "lone surrogate"},
+		{`"\udc00x"`, "", "lone surrogate"},
+		{`"\ud83d\ud83d\ude00"`, "", "lone surrogate"},
+		{`"\ud83dA"`, "", "lone surrogate"},
+		{`"\ud83d\n"`, "", "lone surrogate"},
+	} {
+		doc := `{"valuationDate": "2026-11-25", "trades": [{"id": ` + c.id + `, "type": "fra", "notional": 1e6, "rate": 0.04, "start": "2027-05-25", "end": "2027-11-25"}]}`
+		b, err := batch.Decode(strings.NewReader(doc))
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("id %s: %v, want an error with %q", c.id, err, c.err)
+		case c.err == "" && err != nil:
+			t.Errorf("id %s: %v", c.id, err)
+		case c.err == "" && b.Trades[0].ID != c.want:
+			t.Errorf("id %s: read %q, want %q", c.id, b.Trades[0].ID, c.want)
+		}
 	}
 }

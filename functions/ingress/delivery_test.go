@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -256,5 +257,60 @@ func TestResubmissionLeavesALiveSenderAlone(t *testing.T) {
 	sum, err := st.Summary(context.Background(), store.RefOf("slow"))
 	if err != nil || sum.SentAt.IsZero() || sum.SendingAt.IsZero() {
 		t.Errorf("summary %+v, %v: want it sent, with signs of life", sum, err)
+	}
+}
+
+// slowClaimStore takes its time over the first claim: a large batch's
+// trade ids going to a remote store.
+type slowClaimStore struct {
+	*store.Mem
+	claims atomic.Int32
+	pause  time.Duration
+}
+
+func (s *slowClaimStore) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
+	if s.claims.Add(1) == 1 {
+		time.Sleep(s.pause)
+	}
+	return s.Mem.Claim(ctx, b)
+}
+
+// Silence is counted from the request's start: an ingress whose claim
+// took most of ResendAfter, and whose first sign of life came ResendAfter/3
+// after it, was taken for silent, and its chunks were sent twice.
+func TestResubmissionAfterASlowClaim(t *testing.T) {
+	data, err := batch.Sample(batch.SampleSpec{Type: "european", N: 4, ID: "slowclaim"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := &slowClaimStore{Mem: store.NewMem(store.MemOptions{}), pause: 250 * time.Millisecond}
+	broker := &slowBroker{pause: 400 * time.Millisecond}
+	fn := ingress.New(ingress.Options{Store: st, Sender: broker, Chunk: batch.ChunkOptions{MaxTrades: 1}, SendLimit: 1, ResendAfter: 300 * time.Millisecond})
+	srv := httptest.NewServer(fn.Routes(nil))
+	defer srv.Close()
+	first := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(plain(t, srv.URL+"/batches", data))
+		if err != nil {
+			first <- 0
+			return
+		}
+		resp.Body.Close()
+		first <- resp.StatusCode
+	}()
+	time.Sleep(320 * time.Millisecond) // claimed at 250 ms
+	code, _, body := post(t, plain(t, srv.URL+"/batches", data))
+	if code/100 != 2 || !strings.Contains(body, `"existing":true`) {
+		t.Fatalf("resubmission: %d %s", code, body)
+	}
+	<-first
+	n := 0
+	for _, e := range broker.events() {
+		if e.Type() == events.TypeChunkRequested {
+			n++
+		}
+	}
+	if n != 4 {
+		t.Errorf("chunk.requested sent %d times, want each of 4 once: the live ingress's chunks were sent again", n)
 	}
 }

@@ -313,11 +313,6 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		log.Warn().Dur("claimedAgo", f.opt.Now().Sub(sum.SubmittedAt)).
 			Msg("batch claimed but never sent in full, and its ingress silent: sending its chunks with no outcome again")
 		rec.SubmittedAt, rec.Deadline = sum.SubmittedAt, sum.Deadline
-		// This ingress sends them now: its sign of life at once, that a
-		// resubmission meanwhile does not send them a third time.
-		if err := f.opt.Store.Sending(ctx, rec.Ref, rec.Digest, claim.Attempt, f.opt.Now().UTC()); err != nil {
-			log.Warn().Err(err).Msg("recording a sign of life while sending failed")
-		}
 	}
 	defer f.beat(ctx, rec, claim.Attempt, log)()
 	receipt.TraceParent = s.TraceParent
@@ -444,11 +439,16 @@ func (f *Function) unsent(ctx context.Context, ref store.Ref, c store.Claim) *st
 }
 
 // beat gives the sign of life of this ingress while it sends attempt's
-// chunks (Store.Sending), every ResendAfter/3 until stop is called, so
-// that a resubmission meanwhile does not send them again, however long a
-// busy broker keeps it.
+// chunks (Store.Sending): at once, then every ResendAfter/3 until stop is
+// called, so that a resubmission meanwhile does not send them again,
+// however long a busy broker keeps it. The first is at once: silence is
+// counted from SubmittedAt, when the request began, and reading and
+// claiming a large batch can take much of ResendAfter.
 func (f *Function) beat(ctx context.Context, rec store.Batch, attempt int, log zerolog.Logger) (stop func()) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	if err := f.opt.Store.Sending(ctx, rec.Ref, rec.Digest, attempt, f.opt.Now().UTC()); err != nil {
+		log.Warn().Err(err).Msg("recording a sign of life while sending failed")
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)

@@ -1,0 +1,25 @@
+package instrument
+
+import (
+	"testing"
+
+	"github.com/pricefn/pricefn/pricing/dates"
+)
+
+// TestAsianMinPaths: an arithmetic Asian's paths are at least MinPaths; a
+// geometric one, priced in closed form, takes any (it was refused too).
+func TestAsianMinPaths(t *testing.T) {
+	fix := []dates.Date{ratesAsOf + 30, ratesAsOf + 60, ratesAsOf + 90}
+	for _, c := range []struct {
+		avg   Averaging
+		paths int
+		ok    bool
+	}{
+		{Geometric, 500, true}, {Arithmetic, 500, false}, {Arithmetic, MinPaths, true}, {Arithmetic, 0, true}, {Geometric, -1, false},
+	} {
+		a := Asian{Option: Option{Underlying: "X", Right: Call, Strike: 100, Expiry: ratesAsOf + 90}, Averaging: c.avg, Fixings: fix, Paths: c.paths}
+		if err := a.Validate(ratesAsOf); (err == nil) != c.ok {
+			t.Errorf("%v Asian, %d paths: %v, want ok %v", c.avg, c.paths, err, c.ok)
+		}
+	}
+}
