@@ -606,3 +606,58 @@ func TestEmptyBatchCompletesAtOnce(t *testing.T) {
 		t.Fatalf("completions %+v", cs)
 	}
 }
+
+// pinProbe is a memory store that counts its pins and the reads of
+// results made without one.
+type pinProbe struct {
+	*store.Mem
+	mu                     sync.Mutex
+	pins, unpins, unpinned int
+}
+
+func (p *pinProbe) Pin(ctx context.Context, ref store.Ref) func() {
+	p.mu.Lock()
+	p.pins++
+	p.mu.Unlock()
+	unpin := p.Mem.Pin(ctx, ref)
+	return func() {
+		p.mu.Lock()
+		p.unpins++
+		p.mu.Unlock()
+		unpin()
+	}
+}
+
+func (p *pinProbe) WriteResults(ctx context.Context, ref store.Ref, attempt, index int, w io.Writer) error {
+	p.mu.Lock()
+	if p.pins == p.unpins {
+		p.unpinned++
+	}
+	p.mu.Unlock()
+	return p.Mem.WriteResults(ctx, ref, attempt, index, w)
+}
+
+// Every results document, whole or streamed, is written with its batch
+// pinned (store.Pin), so that a full memory store does not drop it
+// between two chunks; the pin is given back after.
+func TestResultsReadPinned(t *testing.T) {
+	var probe *pinProbe
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		probe = &pinProbe{Mem: o.Store.(*store.Mem)}
+		o.Store = probe
+	})
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	for i := range offsets {
+		f.mustPost(t, "/", pricedEvent(t, "b1", i))
+	}
+	for _, path := range []string{"/batches/b1/results", "/batches/b1/results?stream=true"} {
+		if code, body := f.get(t, path); code != http.StatusOK || !strings.Contains(body, `"id":"T6"`) {
+			t.Fatalf("%s: %d %s", path, code, body)
+		}
+	}
+	probe.mu.Lock()
+	defer probe.mu.Unlock()
+	if probe.pins != 2 || probe.unpins != 2 || probe.unpinned != 0 {
+		t.Errorf("%d pins, %d given back, %d reads unpinned: want 2, 2, 0", probe.pins, probe.unpins, probe.unpinned)
+	}
+}
