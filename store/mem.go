@@ -345,32 +345,35 @@ func (s *Mem) Accept(ctx context.Context, ref Ref, digest string, attempt int, a
 	return s.claim(b, u, s.opt.Now()), nil
 }
 
-// Sent implements Store.
-func (s *Mem) Sent(ctx context.Context, ref Ref, digest string, attempt int, at time.Time) error {
+// record applies f to the summary of batch ref at attempt (its digest
+// checked unless empty), under s.mu.
+func (s *Mem) record(ref Ref, digest string, attempt int, f func(sum *Summary)) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, err := s.attempt(ref, digest, attempt)
 	if err != nil {
 		return err
 	}
-	if b.sum.SentAt.IsZero() {
-		b.sum.SentAt = at
-	}
+	f(&b.sum)
 	return nil
+}
+
+// Sent implements Store.
+func (s *Mem) Sent(ctx context.Context, ref Ref, digest string, attempt int, at time.Time) error {
+	return s.record(ref, digest, attempt, func(sum *Summary) {
+		if sum.SentAt.IsZero() {
+			sum.SentAt = at
+		}
+	})
 }
 
 // Sending implements Store.
 func (s *Mem) Sending(ctx context.Context, ref Ref, digest string, attempt int, at time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, err := s.attempt(ref, digest, attempt)
-	if err != nil {
-		return err
-	}
-	if at.After(b.sum.SendingAt) {
-		b.sum.SendingAt = at
-	}
-	return nil
+	return s.record(ref, digest, attempt, func(sum *Summary) {
+		if at.After(sum.SendingAt) {
+			sum.SendingAt = at
+		}
+	})
 }
 
 // Put implements Store.
@@ -578,29 +581,16 @@ func (s *Mem) notify(ref Ref) { s.watches.Notify(ref.String()) }
 
 // Release implements Store.
 func (s *Mem) Release(ctx context.Context, ref Ref, attempt int, by time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, err := s.attempt(ref, "", attempt)
-	if err != nil {
-		return err
-	}
-	if !b.sum.AnnouncedAt.IsZero() || !b.sum.AnnounceBy.Equal(by) {
-		return nil // made, or a lapsed holder's: the claim is another's
-	}
-	b.sum.Announced = false
-	b.sum.AnnounceBy = time.Time{}
-	return nil
+	return s.record(ref, "", attempt, func(sum *Summary) {
+		if sum.AnnouncedAt.IsZero() && sum.AnnounceBy.Equal(by) { // else made, or a lapsed holder's: the claim is another's
+			sum.Announced, sum.AnnounceBy = false, time.Time{}
+		}
+	})
 }
 
 // Announced implements Store.
 func (s *Mem) Announced(ctx context.Context, ref Ref, attempt int, at time.Time) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	b, err := s.attempt(ref, "", attempt)
-	if err != nil {
-		return err
-	}
-	b.sum.Announced, b.sum.AnnouncedAt = true, at
-	b.sum.AnnounceBy = time.Time{}
-	return nil
+	return s.record(ref, "", attempt, func(sum *Summary) {
+		sum.Announced, sum.AnnouncedAt, sum.AnnounceBy = true, at, time.Time{}
+	})
 }

@@ -214,15 +214,16 @@ func (s *slowBroker) Send(ctx context.Context, e event.Event) protocol.Result {
 	return s.fakeSender.Send(ctx, e)
 }
 
-// An ingress still sending to a slow broker gives signs of life, and a
-// resubmission meanwhile, long past ResendAfter from the claim, sends
-// nothing again.
-func TestResubmissionLeavesALiveSenderAlone(t *testing.T) {
-	data, err := batch.Sample(batch.SampleSpec{Type: "european", N: 4, ID: "slow"})
+// resubmitWhileSending submits batch id of four single-trade chunks to an
+// ingress on st whose broker takes 400 ms a chunk (ResendAfter 300 ms),
+// submits it again after wait, while the first is still sending, and
+// returns the ids of the chunk.requested events the broker got.
+func resubmitWhileSending(t *testing.T, id string, st store.Store, wait time.Duration) []string {
+	t.Helper()
+	data, err := batch.Sample(batch.SampleSpec{Type: "european", N: 4, ID: id})
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := store.NewMem(store.MemOptions{})
 	broker := &slowBroker{pause: 400 * time.Millisecond}
 	fn := ingress.New(ingress.Options{Store: st, Sender: broker, Chunk: batch.ChunkOptions{MaxTrades: 1}, SendLimit: 1, ResendAfter: 300 * time.Millisecond})
 	srv := httptest.NewServer(fn.Routes(nil))
@@ -237,7 +238,7 @@ func TestResubmissionLeavesALiveSenderAlone(t *testing.T) {
 		resp.Body.Close()
 		first <- resp.StatusCode
 	}()
-	time.Sleep(800 * time.Millisecond) // two chunks sent, two to go
+	time.Sleep(wait)
 	code, _, body := post(t, plain(t, srv.URL+"/batches", data))
 	if code/100 != 2 || !strings.Contains(body, `"existing":true`) {
 		t.Fatalf("resubmission: %d %s", code, body)
@@ -251,7 +252,15 @@ func TestResubmissionLeavesALiveSenderAlone(t *testing.T) {
 			chunks = append(chunks, e.ID())
 		}
 	}
-	if len(chunks) != 4 {
+	return chunks
+}
+
+// An ingress still sending to a slow broker gives signs of life, and a
+// resubmission meanwhile, long past ResendAfter from the claim, sends
+// nothing again.
+func TestResubmissionLeavesALiveSenderAlone(t *testing.T) {
+	st := store.NewMem(store.MemOptions{})
+	if chunks := resubmitWhileSending(t, "slow", st, 800*time.Millisecond); len(chunks) != 4 { // two chunks sent, two to go
 		t.Errorf("chunk.requested sent %d times (%v), want each of 4 once", len(chunks), chunks)
 	}
 	sum, err := st.Summary(context.Background(), store.RefOf("slow"))
@@ -279,38 +288,8 @@ func (s *slowClaimStore) Claim(ctx context.Context, b store.Batch) (store.Claim,
 // took most of ResendAfter, and whose first sign of life came ResendAfter/3
 // after it, was taken for silent, and its chunks were sent twice.
 func TestResubmissionAfterASlowClaim(t *testing.T) {
-	data, err := batch.Sample(batch.SampleSpec{Type: "european", N: 4, ID: "slowclaim"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	st := &slowClaimStore{Mem: store.NewMem(store.MemOptions{}), pause: 250 * time.Millisecond}
-	broker := &slowBroker{pause: 400 * time.Millisecond}
-	fn := ingress.New(ingress.Options{Store: st, Sender: broker, Chunk: batch.ChunkOptions{MaxTrades: 1}, SendLimit: 1, ResendAfter: 300 * time.Millisecond})
-	srv := httptest.NewServer(fn.Routes(nil))
-	defer srv.Close()
-	first := make(chan int, 1)
-	go func() {
-		resp, err := http.DefaultClient.Do(plain(t, srv.URL+"/batches", data))
-		if err != nil {
-			first <- 0
-			return
-		}
-		resp.Body.Close()
-		first <- resp.StatusCode
-	}()
-	time.Sleep(320 * time.Millisecond) // claimed at 250 ms
-	code, _, body := post(t, plain(t, srv.URL+"/batches", data))
-	if code/100 != 2 || !strings.Contains(body, `"existing":true`) {
-		t.Fatalf("resubmission: %d %s", code, body)
-	}
-	<-first
-	n := 0
-	for _, e := range broker.events() {
-		if e.Type() == events.TypeChunkRequested {
-			n++
-		}
-	}
-	if n != 4 {
-		t.Errorf("chunk.requested sent %d times, want each of 4 once: the live ingress's chunks were sent again", n)
+	if chunks := resubmitWhileSending(t, "slowclaim", st, 320*time.Millisecond); len(chunks) != 4 { // claimed at 250 ms
+		t.Errorf("chunk.requested sent %d times (%v), want each of 4 once: the live ingress's chunks were sent again", len(chunks), chunks)
 	}
 }

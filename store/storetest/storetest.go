@@ -726,22 +726,33 @@ func testSent(t *testing.T, newStore NewFunc) {
 	if sum := must(s.Summary(ctx, b.Ref)); !sum.SentAt.Equal(at) {
 		t.Errorf("sent at %v, want the first Sent's %v", sum.SentAt, at)
 	}
-	if err := s.Sent(ctx, b.Ref, "sha256:other", 1, at); !errors.Is(err, store.ErrConflict) {
-		t.Errorf("Sent of other content: %v, want ErrConflict", err)
+	perAttempt(t, s, b, "Sent", func(digest string, attempt int) error { return s.Sent(ctx, b.Ref, digest, attempt, at) },
+		func(sum *store.Summary) time.Time { return sum.SentAt })
+}
+
+// perAttempt checks a record of b's attempt 1 (record, which Summary
+// shows as recorded): refused for other content (ErrConflict), for an
+// attempt not claimed (ErrNotFound) and, once b failed and was claimed
+// again, for the attempt replaced (ErrStale); not carried to attempt 2.
+func perAttempt(t *testing.T, s store.Store, b store.Batch, name string, record func(digest string, attempt int) error, recorded func(*store.Summary) time.Time) {
+	t.Helper()
+	if err := record("sha256:other", 1); !errors.Is(err, store.ErrConflict) {
+		t.Errorf("%s of other content: %v, want ErrConflict", name, err)
 	}
-	if err := s.Sent(ctx, b.Ref, b.Digest, 2, at); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Sent of an attempt not claimed: %v, want ErrNotFound", err)
+	if err := record(b.Digest, 2); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("%s of an attempt not claimed: %v, want ErrNotFound", name, err)
 	}
-	must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: 0, State: store.ChunkDead, Reason: "gone"}))
-	must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: 1, State: store.ChunkDead, Reason: "gone"}))
+	for i := range b.ChunkOffsets {
+		must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: i, State: store.ChunkDead, Reason: "gone"}))
+	}
 	if c := claim(t, s, b); c.Attempt != 2 {
 		t.Fatalf("claim after failure: %+v", c)
 	}
-	if sum := must(s.Summary(ctx, b.Ref)); !sum.SentAt.IsZero() {
-		t.Errorf("attempt 2 sent at %v before its Sent", sum.SentAt)
+	if at := recorded(must(s.Summary(ctx, b.Ref))); !at.IsZero() {
+		t.Errorf("attempt 2 has %s at %v before its own", name, at)
 	}
-	if err := s.Sent(ctx, b.Ref, b.Digest, 1, at); !errors.Is(err, store.ErrStale) {
-		t.Errorf("Sent of the replaced attempt: %v, want ErrStale", err)
+	if err := record(b.Digest, 1); !errors.Is(err, store.ErrStale) {
+		t.Errorf("%s of the replaced attempt: %v, want ErrStale", name, err)
 	}
 }
 
@@ -763,19 +774,6 @@ func testSending(t *testing.T, newStore NewFunc) {
 	if sum := must(s.Summary(ctx, b.Ref)); !sum.SendingAt.Equal(at) {
 		t.Errorf("sending at %v, want the latest, %v", sum.SendingAt, at)
 	}
-	if err := s.Sending(ctx, b.Ref, "sha256:other", 1, at); !errors.Is(err, store.ErrConflict) {
-		t.Errorf("Sending of other content: %v, want ErrConflict", err)
-	}
-	if err := s.Sending(ctx, b.Ref, b.Digest, 2, at); !errors.Is(err, store.ErrNotFound) {
-		t.Errorf("Sending of an attempt not claimed: %v, want ErrNotFound", err)
-	}
-	must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: 0, State: store.ChunkDead, Reason: "gone"}))
-	must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: 1, State: store.ChunkDead, Reason: "gone"}))
-	claim(t, s, b)
-	if sum := must(s.Summary(ctx, b.Ref)); !sum.SendingAt.IsZero() {
-		t.Errorf("attempt 2 sending at %v before its Sending", sum.SendingAt)
-	}
-	if err := s.Sending(ctx, b.Ref, b.Digest, 1, at); !errors.Is(err, store.ErrStale) {
-		t.Errorf("Sending of the replaced attempt: %v, want ErrStale", err)
-	}
+	perAttempt(t, s, b, "Sending", func(digest string, attempt int) error { return s.Sending(ctx, b.Ref, digest, attempt, at) },
+		func(sum *store.Summary) time.Time { return sum.SendingAt })
 }
