@@ -99,6 +99,35 @@ func BenchmarkEncodeResults(b *testing.B) {
 	perTrade(b)
 }
 
+// BenchmarkChunkTotals is a pricer's sums of its chunk's results (exact,
+// by underlying), as it adds each block of them.
+func BenchmarkChunkTotals(b *testing.B) {
+	bt, err := batch.DecodeBytes(benchDoc(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	j, err := batch.Compile(bt)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rs, err := j.Price(context.Background(), batch.Options{Workers: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	unds := bt.Underlyings()
+	b.ReportAllocs()
+	for b.Loop() {
+		var t batch.ChunkTotaler
+		for lo := 0; lo < len(rs); lo += 2048 {
+			hi := min(lo+2048, len(rs))
+			t.Add(rs[lo:hi], unds[lo:hi])
+		}
+		t.Totals()
+		t.Partials()
+	}
+	perTrade(b)
+}
+
 func compiledBench(b *testing.B) *batch.Job {
 	b.Helper()
 	bt, err := batch.DecodeBytes(benchDoc(b))

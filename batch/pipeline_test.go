@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/pricing"
+	"github.com/pricefn/pricefn/pricing/fsum"
 )
 
 // mixedBatch is a batch of equity and rates trades on a mixed market, with
@@ -290,5 +292,82 @@ func TestChunkTotalerManyUnderlyings(t *testing.T) {
 		if got[u]["npv"] != v {
 			t.Errorf("%s: %v, want %v", u, got[u]["npv"], v)
 		}
+	}
+}
+
+// TestChunkTotalsExact: a chunk's totals are its results' exact sums
+// rounded once, and its partials, from any cut of the results into
+// chunks, add up to the same bits: what makes a batch's totals in its
+// status independent of its chunks.
+func TestChunkTotalsExact(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	const n = 2000
+	rs := make([]batch.TradeResult, n)
+	unds := make([]string, n)
+	want := map[string]*fsum.Sum{"": new(fsum.Sum), "U0": new(fsum.Sum), "U1": new(fsum.Sum)}
+	for i := range rs {
+		rs[i].ID = fmt.Sprint("T", i)
+		// npvs from 1e-9 to 1e9, either sign: float sums lose digits.
+		v := (rng.Float64() - 0.5) * math.Pow(10, float64(rng.IntN(19)-9))
+		rs[i].SetValue(pricing.NPV, v)
+		want[""].Add(v)
+		if k := rng.IntN(3); k < 2 {
+			unds[i] = fmt.Sprint("U", k)
+			want[unds[i]].Add(v)
+		}
+	}
+	whole := batch.ChunkTotals(rs, unds)
+	for u, s := range want {
+		if got := whole[u]["npv"]; got != s.Value() {
+			t.Errorf("%q: %v, want %v", u, got, s.Value())
+		}
+	}
+	for trial := range 5 {
+		// Chunks of random sizes, their partials added in reverse.
+		var parts []map[string]map[string][]float64
+		for lo := 0; lo < n; {
+			hi := min(n, lo+1+rng.IntN(400))
+			var c batch.ChunkTotaler
+			c.Add(rs[lo:hi], unds[lo:hi])
+			parts = append(parts, c.Partials())
+			lo = hi
+		}
+		for u, s := range want {
+			var sum fsum.Sum
+			for k := len(parts) - 1; k >= 0; k-- {
+				for _, p := range parts[k][u]["npv"] {
+					sum.Add(p)
+				}
+			}
+			if got := sum.Value(); got != s.Value() {
+				t.Errorf("trial %d, %d chunks, %q: %v, want %v", trial, len(parts), u, got, s.Value())
+			}
+		}
+	}
+}
+
+// TestChunkTotalsByMeasure: each measure of TotalMeasures sums its own
+// field, and only the results that set it count.
+func TestChunkTotalsByMeasure(t *testing.T) {
+	rs := make([]batch.TradeResult, 2)
+	for i, m := range batch.TotalMeasures {
+		rs[0].SetValue(m, float64(i+1))
+	}
+	rs[1].SetValue(pricing.Gamma, 0.5)
+	got := batch.ChunkTotals(rs, []string{"X", ""})
+	for i, m := range batch.TotalMeasures {
+		want := float64(i + 1)
+		if m == pricing.Gamma {
+			want += 0.5
+		}
+		if v, ok := got[""][m.String()]; !ok || v != want {
+			t.Errorf("%s: %v (%v), want %v", m, v, ok, want)
+		}
+		if v := got["X"][m.String()]; v != float64(i+1) {
+			t.Errorf("X %s: %v, want %v", m, v, i+1)
+		}
+	}
+	if len(got) != 2 || len(got[""]) != len(batch.TotalMeasures) {
+		t.Errorf("totals %v", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/pricefn/pricefn/pricing"
+	"github.com/pricefn/pricefn/pricing/fsum"
 )
 
 // TotalMeasures are the measures a chunk's totals sum: the amounts that
@@ -15,10 +16,11 @@ var TotalMeasures = [...]pricing.Measure{pricing.NPV, pricing.Delta, pricing.Gam
 // and per underlying under its name: underlyings[k] is the underlying of
 // result k ("" or missing for a trade without one, as rates trades, which
 // count in "" only). A measure no result set is absent, and so is one
-// whose sum overflows float64. The pricer computes
-// it where the results are made (Batch.Underlyings gives the chunk's); the
-// sums are those the aggregator's status adds chunk by chunk in index
-// order.
+// whose sum overflows float64. The sums are exact, rounded once
+// (ChunkTotaler.Partials gives them unrounded): the pricer computes them
+// where the results are made (Batch.Underlyings gives the chunk's), and
+// the aggregator's status adds the chunks' exact sums, so that a batch's
+// totals do not depend on how it was cut into chunks.
 func ChunkTotals(results []TradeResult, underlyings []string) map[string]map[string]float64 {
 	var t ChunkTotaler
 	t.Add(results, underlyings)
@@ -26,11 +28,14 @@ func ChunkTotals(results []TradeResult, underlyings []string) map[string]map[str
 }
 
 // ChunkTotaler sums ChunkTotals' totals over results given a run at a
-// time, in input order: the same sums, to the last bit, as ChunkTotals of
-// all the runs at once. The zero value is ready.
+// time: the same sums, to the last bit, as ChunkTotals of all the runs at
+// once, in any order. The zero value is ready.
 type ChunkTotaler struct {
-	all totals
-	by  map[string]*totals
+	// none sums the trades without an underlying; the sums for all
+	// trades are none's and every underlying's, merged (exactly) when
+	// asked for, so that each result is added once.
+	none totals
+	by   map[string]*totals
 	// recent are the totals of the last underlyings met: a chunk's trades
 	// name few, in runs or shuffled, and are summed without a look-up.
 	recent [4]struct {
@@ -48,9 +53,10 @@ func (t *ChunkTotaler) Add(results []TradeResult, underlyings []string) {
 		if r.Error != "" {
 			continue
 		}
-		t.all.add(&r.Result)
 		if k < len(underlyings) && underlyings[k] != "" {
 			t.of(underlyings[k]).add(&r.Result)
+		} else {
+			t.none.add(&r.Result)
 		}
 	}
 }
@@ -77,40 +83,76 @@ func (t *ChunkTotaler) of(u string) *totals {
 
 // Totals returns the sums so far, as ChunkTotals does.
 func (t *ChunkTotaler) Totals() map[string]map[string]float64 {
-	out := make(map[string]map[string]float64, len(t.by)+1)
-	out[""] = t.all.named()
+	return collect(t, func(s *fsum.Sum) float64 { return s.Value() })
+}
+
+// Partials returns the sums so far unrounded, keyed as Totals: each the
+// partials of its exact value (fsum.Sum.Partials, which
+// fsum.FromPartials reads back). The aggregator adds them up for a
+// batch's totals.
+func (t *ChunkTotaler) Partials() map[string]map[string][]float64 {
+	return collect(t, func(s *fsum.Sum) []float64 { return s.Partials() })
+}
+
+// collect returns the sums of t by underlying ("" for all) and measure
+// name, each as form gives it; a measure no result set, or whose sum
+// overflowed, is left out.
+func collect[V any](t *ChunkTotaler, form func(*fsum.Sum) V) map[string]map[string]V {
+	var all totals
+	all.merge(&t.none)
+	for _, s := range t.by {
+		all.merge(s)
+	}
+	out := make(map[string]map[string]V, len(t.by)+1)
+	out[""] = named(&all, form)
 	for u, s := range t.by {
-		out[u] = s.named()
+		out[u] = named(s, form)
 	}
 	return out
 }
 
-// totals are the running sums of TotalMeasures over some results, and
-// which of them any result set.
+// totals are the exact running sums of TotalMeasures over some results,
+// and which of them any result set.
 type totals struct {
-	sum [numTotals]float64
+	sum [numTotals]fsum.Wide
 	set uint8
 }
 
 const numTotals = len(TotalMeasures)
 
 func (s *totals) add(r *pricing.Result) {
+	// The fields of TotalMeasures, in its order, read directly: a look-up
+	// by measure (Result.Value) a measure was half of a chunk's totals.
+	v := [numTotals]float64{r.NPV, r.Delta, r.Gamma, r.Vega, r.Theta, r.Rho, r.PV01}
 	for i, m := range TotalMeasures {
-		if v, ok := r.Value(m); ok {
-			s.sum[i] += v
+		if r.Set&(1<<m) != 0 {
+			s.sum[i].Add(v[i])
 			s.set |= 1 << i
 		}
 	}
 }
 
-// named returns the sums by measure name.
-func (s *totals) named() map[string]float64 {
-	out := make(map[string]float64, numTotals)
+func (s *totals) merge(o *totals) {
+	for i := range s.sum {
+		if o.set&(1<<i) != 0 {
+			s.sum[i].Merge(&o.sum[i])
+		}
+	}
+	s.set |= o.set
+}
+
+// named returns the sums of s by measure name, each as form gives it. A
+// sum past float64's range is left out: JSON has no infinity, and the
+// chunk's results must still be told.
+func named[V any](s *totals, form func(*fsum.Sum) V) map[string]V {
+	out := make(map[string]V, numTotals)
 	for i, m := range TotalMeasures {
-		// A sum past float64's range is left out: JSON has no infinity,
-		// and the chunk's results must still be told.
-		if v := s.sum[i]; s.set&(1<<i) != 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
-			out[m.String()] = v
+		if s.set&(1<<i) == 0 {
+			continue
+		}
+		sum := s.sum[i].Sum()
+		if v := sum.Value(); !math.IsInf(v, 0) && !math.IsNaN(v) {
+			out[m.String()] = form(&sum)
 		}
 	}
 	return out

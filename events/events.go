@@ -122,10 +122,15 @@ type ChunkPriced struct {
 	Results json.RawMessage `json:"results,omitempty"`
 	// Totals are the chunk's sums of its results' measures, overall (key
 	// "") and per underlying, as batch.ChunkTotals computes them.
-	Totals      map[string]map[string]float64 `json:"totals,omitempty"`
-	RequestedAt time.Time                     `json:"requestedAt"`
-	StartedAt   time.Time                     `json:"startedAt"`
-	FinishedAt  time.Time                     `json:"finishedAt"`
+	Totals map[string]map[string]float64 `json:"totals,omitempty"`
+	// TotalPartials are the same sums exact, unrounded
+	// (batch.ChunkTotaler.Partials), which the aggregator adds up for the
+	// batch's totals: the same to the last bit however the batch was cut
+	// into chunks. A pricer of an earlier release sends none.
+	TotalPartials map[string]map[string][]float64 `json:"totalPartials,omitempty"`
+	RequestedAt   time.Time                       `json:"requestedAt"`
+	StartedAt     time.Time                       `json:"startedAt"`
+	FinishedAt    time.Time                       `json:"finishedAt"`
 	// PricedBy names the pricer instance (K_SERVICE, host name).
 	PricedBy string `json:"pricedBy,omitempty"`
 	// Digest is ChunkRequested.Digest.
@@ -176,7 +181,9 @@ func (c *ChunkPriced) SetResults(rs []batch.TradeResult, underlyings []string) e
 	if err != nil {
 		return fmt.Errorf("events: chunk %d of batch %s: %w", c.Index, c.BatchID, err)
 	}
-	c.SetEncodedResults(buf, batch.ChunkTotals(rs, underlyings))
+	var totals batch.ChunkTotaler
+	totals.Add(rs, underlyings)
+	c.SetEncodedResults(buf, &totals)
 	return nil
 }
 
@@ -190,13 +197,14 @@ func NewResultsBuffer(size int) []byte {
 }
 
 // SetEncodedResults sets the chunk's results to the array appended to buf,
-// a NewResultsBuffer, and their totals (batch.ChunkTotals): the event's
-// data is made around them, not from a copy. buf is the chunk's from then
-// on.
-func (c *ChunkPriced) SetEncodedResults(buf []byte, totals map[string]map[string]float64) {
+// a NewResultsBuffer, and their totals, Totals and TotalPartials, from
+// totals, which summed them: the event's data is made around the results,
+// not from a copy. buf is the chunk's from then on.
+func (c *ChunkPriced) SetEncodedResults(buf []byte, totals *batch.ChunkTotaler) {
 	// Results' capacity ends with it: the byte after it is the data's
 	// closing brace (appendData), which an append must not overwrite.
-	c.Results, c.room, c.Totals = buf[resultsHeadRoom:len(buf):len(buf)], &resultsRoom{buf: buf}, totals
+	c.Results, c.room = buf[resultsHeadRoom:len(buf):len(buf)], &resultsRoom{buf: buf}
+	c.Totals, c.TotalPartials = totals.Totals(), totals.Partials()
 }
 
 // DecodeResults decodes the chunk's Results.

@@ -235,6 +235,10 @@ type Chunk struct {
 	// Totals are the chunk's portfolio sums, by underlying ("" for all):
 	// measure name to sum.
 	Totals map[string]map[string]float64 `json:"totals,omitempty"`
+	// Partials are the same sums exact (fsum partials, keyed as Totals),
+	// which the status adds up; a chunk from a pricer of an earlier
+	// release has none, and its Totals count instead.
+	Partials map[string]map[string][]float64 `json:"partials,omitempty"`
 	// Reason says why the chunk is dead (ChunkDead).
 	Reason string `json:"reason,omitempty"`
 	// RequestedAt is when ingress sent the chunk, by its clock.

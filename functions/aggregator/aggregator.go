@@ -245,7 +245,9 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		// own, then, overall only (the chunk does not name underlyings).
 		var rs []batch.TradeResult
 		if rs, err = c.DecodeResults(); err == nil {
-			c.Totals = batch.ChunkTotals(rs, nil)
+			var t batch.ChunkTotaler
+			t.Add(rs, nil)
+			c.Totals, c.TotalPartials = t.Totals(), t.Partials()
 		}
 	}
 	if err != nil {
@@ -280,6 +282,7 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		Trades:      len(sc.IDs),
 		Failed:      failed,
 		Totals:      c.Totals,
+		Partials:    c.TotalPartials,
 		RequestedAt: c.RequestedAt,
 		StartedAt:   c.StartedAt,
 		FinishedAt:  c.FinishedAt,

@@ -10,6 +10,7 @@ import (
 
 	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/pricing/fsum"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -24,13 +25,6 @@ type (
 	Progress    = api.Progress
 )
 
-// merge adds o to s.
-func merge(s, o Sums) {
-	for k, v := range o {
-		s[k] += v
-	}
-}
-
 // dropOverflows removes the sums of t that overflowed float64: JSON has
 // no infinity, and the status must still be served.
 func dropOverflows(t *Totals) {
@@ -41,26 +35,66 @@ func dropOverflows(t *Totals) {
 	}
 }
 
-// addChunk adds a chunk's totals (batch.ChunkTotals) to t.
-func addChunk(t *Totals, c map[string]map[string]float64) {
-	for u, s := range c {
-		if u == "" {
-			merge(t.All, s)
-			continue
+// exactTotals are a batch's totals as its chunks' exact sums added up, by
+// underlying ("" for all) and measure: the same to the last bit in any
+// order and however the batch was cut into chunks.
+type exactTotals map[string]map[string]*fsum.Sum
+
+// add adds a priced chunk's sums: its partials, or the totals of a chunk
+// priced by a pricer of an earlier release, which sent none.
+func (e exactTotals) add(c *store.Chunk) {
+	if c.Partials != nil {
+		for u, ms := range c.Partials {
+			for m, ps := range ms {
+				s := e.of(u, m)
+				for _, p := range ps {
+					s.Add(p)
+				}
+			}
 		}
-		if t.ByUnderlying == nil {
-			t.ByUnderlying = map[string]Sums{}
+		return
+	}
+	for u, ms := range c.Totals {
+		for m, v := range ms {
+			e.of(u, m).Add(v)
 		}
-		if t.ByUnderlying[u] == nil {
-			t.ByUnderlying[u] = Sums{}
-		}
-		merge(t.ByUnderlying[u], s)
 	}
 }
 
-// StatusOf computes the status of batch sum at time now. Sums are added
-// chunk by chunk in index order, so they are the same whatever order
-// chunks arrive in.
+func (e exactTotals) of(u, m string) *fsum.Sum {
+	if e[u] == nil {
+		e[u] = map[string]*fsum.Sum{}
+	}
+	s := e[u][m]
+	if s == nil {
+		s = new(fsum.Sum)
+		e[u][m] = s
+	}
+	return s
+}
+
+// rounded returns the totals, each rounded once.
+func (e exactTotals) rounded() Totals {
+	t := Totals{All: Sums{}}
+	for u, ms := range e {
+		sums := t.All
+		if u != "" {
+			if t.ByUnderlying == nil {
+				t.ByUnderlying = map[string]Sums{}
+			}
+			sums = Sums{}
+			t.ByUnderlying[u] = sums
+		}
+		for m, s := range ms {
+			sums[m] = s.Value()
+		}
+	}
+	return t
+}
+
+// StatusOf computes the status of batch sum at time now. Its totals are
+// exact sums rounded once (exactTotals): the same whatever order chunks
+// arrive in and however the batch was cut.
 func StatusOf(sum *store.Summary, now time.Time) Status {
 	s := Status{
 		BatchID:    sum.Ref.ID,
@@ -69,7 +103,6 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 		Duplicates: sum.Duplicates,
 		Late:       sum.Late,
 		ResultsURL: sum.ResultsURL,
-		Totals:     Totals{All: Sums{}},
 		Timings:    Timings{SubmittedAt: sum.SubmittedAt, AcceptedAt: sum.AcceptedAt},
 	}
 	if !sum.Deadline.IsZero() {
@@ -77,6 +110,7 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 		s.Timings.Deadline = &d
 	}
 	var first, last time.Time
+	totals := exactTotals{}
 	for i := range sum.Chunks {
 		c := &sum.Chunks[i]
 		if c.State == store.ChunkWaiting {
@@ -85,7 +119,7 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 		count(&s.Progress, sum, i) // stream.go: the counts its events carry
 		switch c.State {
 		case store.ChunkPriced:
-			addChunk(&s.Totals, c.Totals)
+			totals.add(c)
 			s.Timings.PricingSeconds += c.FinishedAt.Sub(c.StartedAt).Seconds()
 		case store.ChunkDead:
 			lo, hi := sum.Bounds(i)
@@ -111,6 +145,7 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 	}
 	s.Timings.DurationSeconds = end.Sub(sum.SubmittedAt).Seconds()
 	s.State = sum.State() // also for a batch of no chunks
+	s.Totals = totals.rounded()
 	dropOverflows(&s.Totals)
 	return s
 }

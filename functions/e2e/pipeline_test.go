@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -31,6 +32,7 @@ import (
 	"github.com/pricefn/pricefn/functions/ingress"
 	"github.com/pricefn/pricefn/functions/launch"
 	"github.com/pricefn/pricefn/functions/pricer"
+	"github.com/pricefn/pricefn/pricing/fsum"
 	"github.com/pricefn/pricefn/store"
 	"github.com/pricefn/pricefn/store/redisstore"
 	"github.com/pricefn/pricefn/store/redisstore/redistest"
@@ -373,6 +375,90 @@ func TestPipelineMatchesPrice(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestPipelineTotalsExact: a batch's totals in its status are its trades'
+// exact sums rounded once, overall and by underlying, the same to the last
+// bit however the batch is cut into chunks, on the memory store and on
+// Redis.
+func TestPipelineTotalsExact(t *testing.T) {
+	const id = "e2e-totals"
+	data := testBatch(t, id)
+	wantTotals := exactTotals(t, data)
+	for _, tc := range []struct {
+		name  string
+		opt   pipelineOptions
+		redis bool
+	}{
+		{"chunks of 17", pipelineOptions{chunk: batch.ChunkOptions{TargetCost: 2e6, MaxTrades: 17}}, false},
+		{"chunks of 5", pipelineOptions{chunk: batch.ChunkOptions{TargetCost: 2e6, MaxTrades: 5}}, false},
+		{"default chunks on redis", pipelineOptions{}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.redis {
+				tc.opt.redisURL = redistest.Start(t).URL
+			}
+			p := startPipeline(t, tc.opt)
+			code, body := submitPlain(t, p.ingress.URL, data)
+			rc := receipt(t, code, body)
+			results(t, p, id)
+			st := status(t, p, id)
+			if st.State != api.StateCompleted || st.Chunks != rc.Chunks {
+				t.Fatalf("status %+v", st)
+			}
+			if !reflect.DeepEqual(st.Totals, wantTotals) {
+				t.Errorf("%d chunks: totals\n%v\nwant\n%v", rc.Chunks, st.Totals, wantTotals)
+			}
+		})
+	}
+}
+
+// exactTotals returns the totals of batch data, priced in process: each
+// measure's exact sum over its priced trades (fsum), overall and by
+// underlying.
+func exactTotals(t *testing.T, data []byte) api.Totals {
+	t.Helper()
+	b, err := batch.DecodeBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := batch.Price(context.Background(), b, batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	unds := b.Underlyings()
+	sums := map[string]map[string]*fsum.Sum{}
+	add := func(u, m string, v float64) {
+		if sums[u] == nil {
+			sums[u] = map[string]*fsum.Sum{}
+		}
+		if sums[u][m] == nil {
+			sums[u][m] = new(fsum.Sum)
+		}
+		sums[u][m].Add(v)
+	}
+	for i, r := range rs.Results {
+		for _, m := range batch.TotalMeasures {
+			if v, ok := r.Value(m); ok && r.Error == "" {
+				add("", m.String(), v)
+				if unds[i] != "" {
+					add(unds[i], m.String(), v)
+				}
+			}
+		}
+	}
+	out := api.Totals{All: api.Sums{}, ByUnderlying: map[string]api.Sums{}}
+	for u, ms := range sums {
+		s := out.All
+		if u != "" {
+			s = api.Sums{}
+			out.ByUnderlying[u] = s
+		}
+		for m, v := range ms {
+			s[m] = v.Value()
+		}
+	}
+	return out
 }
 
 // TestPipelineRetriedPricer fails every chunk's first delivery to the

@@ -222,11 +222,11 @@ func (t *tally) record() {
 
 // priceEncoded prices every trade of job as price does and returns the
 // chunk's results array encoded into an events.NewResultsBuffer (sized by
-// the first block's bytes a trade), their totals (batch.ChunkTotals;
-// underlyings[i] is trade i's) and their outcomes counted. The blocks go
+// the first block's bytes a trade), their totals (underlyings[i] is trade
+// i's) and their outcomes counted. The blocks go
 // into the array as they come: the results are never all in memory as
 // TradeResults.
-func (m *metrics) priceEncoded(ctx context.Context, job *batch.Job, types, underlyings []string, workers int) ([]byte, map[string]map[string]float64, *tally, error) {
+func (m *metrics) priceEncoded(ctx context.Context, job *batch.Job, types, underlyings []string, workers int) ([]byte, *batch.ChunkTotaler, *tally, error) {
 	var buf []byte // made at the first block, sized by its bytes a trade
 	var totals batch.ChunkTotaler
 	counts := m.tally()
@@ -257,7 +257,7 @@ func (m *metrics) priceEncoded(ctx context.Context, job *batch.Job, types, under
 	if buf == nil { // no trades
 		buf = append(events.NewResultsBuffer(64), '[')
 	}
-	return append(buf, "\n]"...), totals.Totals(), counts, nil
+	return append(buf, "\n]"...), &totals, counts, nil
 }
 
 // tradeTypes lists the type of each trade of b.

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -65,7 +66,8 @@ func sample(id string, n, k int, deadline time.Time) store.Batch {
 
 func priced(i int) store.Chunk {
 	return store.Chunk{Index: i, State: store.ChunkPriced, Results: fmt.Appendf(nil, `{"id":"T%d","npv":1}`, i), Trades: 1,
-		Totals: map[string]map[string]float64{"": {"npv": 1.25}}, PricedBy: "p1",
+		Totals:   map[string]map[string]float64{"": {"npv": 1.25}},
+		Partials: map[string]map[string][]float64{"": {"npv": {0x1p-60, 1.25}}}, PricedBy: "p1",
 		StartedAt: time.Unix(100, 0).UTC(), FinishedAt: time.Unix(101, 0).UTC(), ArrivedAt: time.Unix(102, 0).UTC()}
 }
 
@@ -144,7 +146,7 @@ func testIdempotency(t *testing.T, newStore NewFunc) {
 	sum := must(s.Summary(ctx, b.Ref))
 	c0 := sum.Chunks[0]
 	if sum.Duplicates != 1 || c0.Deliveries != 2 || c0.State != store.ChunkPriced || c0.PricedBy != "p1" || c0.Trades != 1 ||
-		c0.Totals[""]["npv"] != 1.25 || !c0.FinishedAt.Equal(time.Unix(101, 0)) || sum.State() != store.StateRunning ||
+		c0.Totals[""]["npv"] != 1.25 || !reflect.DeepEqual(c0.Partials[""]["npv"], []float64{0x1p-60, 1.25}) || !c0.FinishedAt.Equal(time.Unix(101, 0)) || sum.State() != store.StateRunning ||
 		!sum.AcceptedAt.Equal(time.Unix(50, 0)) {
 		t.Errorf("summary %+v, chunk 0 %+v", sum, c0)
 	}
