@@ -42,7 +42,7 @@ func priceChunked(t *testing.T, doc string, opt batch.ChunkOptions, seed uint64)
 	plan := batch.PlanChunks(b, j, opt)
 	ns := len(b.Scenarios.List)
 	offsets := batch.ChunkOffsets(plan)
-	ranges := batch.ScenarioRanges(offsets, ns)
+	ranges := batch.ScenarioRanges(offsets, len(b.Trades), ns)
 	covered := map[int][]bool{} // by trade block
 	res := &batch.Results{BatchID: b.ID}
 	var partials []*batch.ScenarioPartials
@@ -51,7 +51,10 @@ func priceChunked(t *testing.T, doc string, opt batch.ChunkOptions, seed uint64)
 			t.Fatalf("offsets %v decrease", offsets)
 		}
 		last := k+1 == len(plan) || offsets[k+1] != offsets[k]
-		if last == spec.Scenario {
+		if len(b.Trades) == 0 && !spec.Scenario {
+			t.Fatalf("chunk %d %+v: a batch of no trades has scenario chunks only", k, spec)
+		}
+		if len(b.Trades) > 0 && last == spec.Scenario {
 			t.Fatalf("chunk %d %+v: a block's base chunk must be its last", k, spec)
 		}
 		if spec.Scenario && (ranges[k] != [2]int{spec.ScenarioLo, spec.ScenarioHi}) {
@@ -168,6 +171,30 @@ func TestScenariosChunkingChangesNoBit(t *testing.T) {
 		if len(chunks) < 4 {
 			t.Errorf("detail %v: the options made only %d different chunkings: %v", detail, len(chunks), chunks)
 		}
+	}
+}
+
+// TestScenariosWithoutTrades: a batch of no trades under scenarios is
+// planned as scenario chunks alone (no more than MaxChunkScenarios each),
+// and gives, chunked, the document Price gives: every scenario with zero
+// sums, and the risk.
+func TestScenariosWithoutTrades(t *testing.T) {
+	scen := randomScenarios(2*batch.MaxChunkScenarios+5, 4)
+	doc := strings.Replace(scenDoc(scen, `, "risk": {"var": [0.99], "es": [0.975]}`), `"trades": [`+strings.Join(scenTrades, ",\n")+`]`, `"trades": []`, 1)
+	want := priceDoc(t, doc, batch.Options{})
+	if len(want.Results) != 0 || len(want.Scenarios) != len(scen) || want.Risk == nil {
+		t.Fatalf("in process: %d results, %d scenarios, risk %v", len(want.Results), len(want.Scenarios), want.Risk)
+	}
+	wantDoc, err := want.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, n := priceChunked(t, doc, batch.ChunkOptions{}, 1)
+	if n != 3 {
+		t.Errorf("%d chunks, want 3", n)
+	}
+	if !bytes.Equal(got, wantDoc) {
+		t.Errorf("chunked:\n%s\nwant\n%s", tail(got), tail(wantDoc))
 	}
 }
 

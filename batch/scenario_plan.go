@@ -64,6 +64,17 @@ func PlanChunks(b *Batch, j *Job, opt ChunkOptions) []ChunkSpec {
 	if ns == 0 || j.scen == nil {
 		return specsOf(Plan(b, j, opt), n)
 	}
+	if n == 0 {
+		// No trades, no blocks: the scenarios alone, in scenario chunks
+		// of no trades, whose (zero) sums still give every scenario its
+		// entry and the risk its statistics, as Price does.
+		m := (ns + MaxChunkScenarios - 1) / MaxChunkScenarios
+		out := make([]ChunkSpec, m)
+		for p := range out {
+			out[p] = ChunkSpec{Scenario: true, ScenarioLo: p * ns / m, ScenarioHi: (p + 1) * ns / m}
+		}
+		return out
+	}
 	target, maxTrades, maxBytes := opt.limits()
 	detail := j.ScenarioDetail()
 	var offsets []int
@@ -144,11 +155,13 @@ func ChunkOffsets(specs []ChunkSpec) []int {
 }
 
 // ScenarioRanges returns the scenario range [lo, hi) of each chunk of a
-// plan that a store knows by its offsets alone: the scenario chunks of a
-// block (the chunks of its offset before its base chunk, the last) split
-// its n scenarios as PlanChunks does; base chunks get [0, 0). It is how
-// the aggregator places the scenarios of a chunk that died.
-func ScenarioRanges(offsets []int, n int) [][2]int {
+// plan of a batch of trades trades that a store knows by its offsets
+// alone: the scenario chunks of a block (the chunks of its offset before
+// its base chunk, the last) split its n scenarios as PlanChunks does; base
+// chunks get [0, 0). A batch of no trades is one block of scenario chunks
+// only. It is how the aggregator places the scenarios of a chunk that
+// died.
+func ScenarioRanges(offsets []int, trades, n int) [][2]int {
 	out := make([][2]int, len(offsets))
 	for k := 0; k < len(offsets); {
 		e := k
@@ -156,6 +169,9 @@ func ScenarioRanges(offsets []int, n int) [][2]int {
 			e++
 		}
 		m := e - k // the block's scenario chunks; chunk e is its base chunk
+		if trades == 0 {
+			m++ // no base chunk
+		}
 		for p := range m {
 			out[k+p] = [2]int{p * n / m, (p + 1) * n / m}
 		}

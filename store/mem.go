@@ -295,14 +295,15 @@ func limitError(nb Batch, open, trades int) error {
 // start at 0 and never decrease within the trades (equal offsets are the
 // chunks of a trade block that hold no trades of their own, the scenario
 // chunks of batch.PlanChunks: only the last chunk at an offset holds the
-// trades up to the next). It sets the default tenant.
+// trades up to the next; a batch of no trades may have chunks, all scenario
+// chunks at 0). It sets the default tenant.
 func (b *Batch) Check() error {
 	b.Tenant = b.tenant()
 	if b.ID == "" {
 		return fmt.Errorf("%w: no batch id", ErrBadChunk)
 	}
 	for i, o := range b.ChunkOffsets {
-		if (i == 0 && o != 0) || (i > 0 && o < b.ChunkOffsets[i-1]) || o >= len(b.TradeIDs) {
+		if (i == 0 && o != 0) || (i > 0 && o < b.ChunkOffsets[i-1]) || o >= max(len(b.TradeIDs), 1) {
 			return fmt.Errorf("%w: batch %s: chunk offset %d = %d is out of order or range", ErrBadChunk, b.Ref, i, o)
 		}
 	}

@@ -70,7 +70,7 @@ func (col *scenarioCollector) finish(sum *store.Summary, rw *batch.ResultsWriter
 	if col.totals == nil {
 		return nil
 	}
-	ranges := batch.ScenarioRanges(sum.ChunkOffsets, col.totals.Len())
+	ranges := batch.ScenarioRanges(sum.ChunkOffsets, sum.Trades, col.totals.Len())
 	for _, i := range col.missing {
 		// The block's base chunk, its last chunk, holds its trades.
 		j := i

@@ -116,6 +116,44 @@ func TestPipelineScenarios(t *testing.T) {
 	}
 }
 
+// TestPipelineScenariosWithoutTrades: a risk run on an empty portfolio
+// gives pricefn price's document: every scenario, with zero sums, and the
+// risk, on the memory store and on Redis (it used to give neither: with
+// no trades there were no chunks, and the aggregator learns the scenarios
+// from the chunks).
+func TestPipelineScenariosWithoutTrades(t *testing.T) {
+	for _, redis := range []bool{false, true} {
+		t.Run(fmt.Sprint("redis ", redis), func(t *testing.T) {
+			var opt pipelineOptions
+			if redis {
+				opt.redisURL = redistest.Start(t).URL
+			}
+			p := startPipeline(t, opt)
+			id := fmt.Sprint("e2e-scen-empty-", redis)
+			var doc map[string]any
+			if err := json.Unmarshal(scenarioBatch(t, id, 30, false), &doc); err != nil {
+				t.Fatal(err)
+			}
+			doc["trades"] = []any{}
+			data, err := json.Marshal(doc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, body := submitPlain(t, p.ingress.URL, data)
+			rc := receipt(t, code, body)
+			got := results(t, p, id)
+			if w := want(t, data, id); !bytes.Equal(got, w) {
+				t.Fatalf("results differ from pricefn price:\n got %s\nwant %s", got, w)
+			}
+			st := status(t, p, id)
+			if st.State != api.StateCompleted || st.Trades != 0 || rc.Chunks != 1 || st.ScenarioChunksDone != 1 {
+				t.Fatalf("receipt %+v, status %+v", rc, st)
+			}
+			completedOnce(t, p, id)
+		})
+	}
+}
+
 // TestPipelineScenarioChunkDead: a scenario chunk that dies leaves the
 // batch partial; every trade still has its result, the scenarios of the
 // dead chunk count its trades as failed (nothing else is known of them:
