@@ -30,13 +30,14 @@ var valDate = dates.New(2026, time.November, 25)
 func main() {
 	dir := flag.String("dir", "", "directory to write the trade files into (required)")
 	minSec := flag.Float64("min", 0.3, "least CPU seconds to time each figure")
+	only := flag.String("only", "", "time only this figure (european, barrier, american, asian, heston, swap)")
 	flag.Parse()
 	if *dir == "" {
 		flag.Usage()
 		os.Exit(2)
 	}
 	runtime.GOMAXPROCS(1)
-	if err := run(*dir, *minSec); err != nil {
+	if err := run(*dir, *minSec, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "compare:", err)
 		os.Exit(1)
 	}
@@ -78,10 +79,13 @@ type figure struct {
 	pass func()
 }
 
-func run(dir string, minSec float64) error {
+func run(dir string, minSec float64, only string) error {
 	rng := rand.New(rand.NewPCG(2026, 11))
 	figs := []figure{european(rng, 256), barrier(rng, 256), american(rng, 24), asian(rng, 4), heston(rng, 32), swap(rng, 64)}
 	for _, f := range figs {
+		if only != "" && f.name != only {
+			continue
+		}
 		if err := writeLines(filepath.Join(dir, f.name+".txt"), f.lines); err != nil {
 			return err
 		}
