@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 
@@ -87,7 +89,7 @@ func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (e *event.Ev
 		if body, err = events.ReadData(r.Body); err != nil {
 			return nil, release, readError(err)
 		}
-		if err := checkStructured(body); err != nil {
+		if body, err = checkStructured(body); err != nil {
 			return nil, release, err
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -143,27 +145,73 @@ func checkSpecVersion(v, where string) error {
 
 // checkStructured checks a structured event's envelope before the SDK
 // reads it, so that a fault reads as a sentence naming the attribute
-// rather than as the SDK's parser internals.
-func checkStructured(body []byte) error {
+// rather than as the SDK's parser internals. It returns the body the SDK
+// is to read: body itself, or, where datacontenttype names JSON in a case
+// the SDK does not know as JSON ("Application/JSON": media types are
+// case-insensitive, the SDK's test is not), the envelope with that type in
+// lower case.
+func checkStructured(body []byte) ([]byte, error) {
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(body, &env); err != nil {
-		return Errorf(http.StatusBadRequest, "host: the structured CloudEvent is not a JSON object: %s", sentence(err.Error()))
+		return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent is not a JSON object: %s", sentence(err.Error()))
 	}
 	var version string
 	if raw, ok := env["specversion"]; ok && json.Unmarshal(raw, &version) != nil {
-		return Errorf(http.StatusBadRequest, "host: the structured CloudEvent's \"specversion\" must be a string")
+		return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's \"specversion\" must be a string")
 	}
 	if err := checkSpecVersion(version, `"specversion" attribute`); err != nil {
-		return err
+		return nil, err
 	}
 	for _, a := range []string{"id", "source", "type", "subject", "datacontenttype", "dataschema", "time"} {
 		raw, ok := env[a]
 		var v string
 		if ok && json.Unmarshal(raw, &v) != nil {
-			return Errorf(http.StatusBadRequest, "host: the structured CloudEvent's %q must be a string, got %s", a, truncate(string(raw)))
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's %q must be a string, got %s", a, truncate(string(raw)))
 		}
 	}
-	return nil
+	var ct string
+	if raw, ok := env["datacontenttype"]; ok && json.Unmarshal(raw, &ct) == nil && ct != "" && events.JSONContent(ct) {
+		if mt, params, err := mime.ParseMediaType(ct); err == nil && !strings.HasPrefix(ct, mt) {
+			out, err := replaceMember(body, "datacontenttype", mime.FormatMediaType(mt, params))
+			if err != nil {
+				return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent: %s", sentence(err.Error()))
+			}
+			return out, nil
+		}
+	}
+	return body, nil
+}
+
+// replaceMember returns the JSON object doc with the value of its member
+// key (present, a string) replaced by v, every other byte as it was (the
+// data's bytes are its digest).
+func replaceMember(doc []byte, key, v string) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(doc))
+	if _, err := dec.Token(); err != nil { // {
+		return nil, err
+	}
+	for dec.More() {
+		k, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		start := dec.InputOffset()
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return nil, err
+		}
+		if k != key {
+			continue
+		}
+		end := dec.InputOffset()
+		// The value starts after the colon and any space.
+		start += int64(bytes.IndexByte(doc[start:end], '"'))
+		enc, _ := json.Marshal(v)
+		out := make([]byte, 0, len(doc)+len(enc))
+		out = append(append(append(out, doc[:start]...), enc...), doc[end:]...)
+		return out, nil
+	}
+	return nil, fmt.Errorf("host: no member %q", key)
 }
 
 // readError turns a failure to read an event into its answer.

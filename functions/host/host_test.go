@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -145,6 +146,35 @@ func TestEvents(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusMethodNotAllowed {
 		t.Errorf("GET: %d", resp.StatusCode)
+	}
+}
+
+// TestStructuredJSONInAnyCase: a structured event whose datacontenttype
+// names JSON in another case (media types are case-insensitive) has its
+// data read as JSON, byte for byte, not refused as a string the SDK
+// wanted.
+func TestStructuredJSONInAnyCase(t *testing.T) {
+	var got []byte
+	var gotType string
+	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		got, gotType = append([]byte(nil), e.Data()...), e.DataContentType()
+		return nil, nil
+	})
+	srv := httptest.NewServer(host.Events(h, zerolog.Nop()))
+	defer srv.Close()
+	data := `{"a": [1, 2.50, "x<y"],  "datacontenttype": "Application/JSON"}`
+	for _, ct := range []string{"Application/JSON", "APPLICATION/JSON; Charset=UTF-8", "application/json"} {
+		got, gotType = nil, ""
+		env := `{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", "datacontenttype" : ` + strconv.Quote(ct) + `, "data": ` + data + `}`
+		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted || strings.TrimSpace(string(got)) != data || !strings.HasPrefix(gotType, "application/json") {
+			t.Errorf("%s: %d %s; data %s, type %q", ct, resp.StatusCode, body, got, gotType)
+		}
 	}
 }
 
