@@ -3,6 +3,7 @@ package batch_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"testing"
 
 	"github.com/pricefn/pricefn/batch"
@@ -114,18 +115,27 @@ func BenchmarkChunkTotals(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	unds := bt.Underlyings()
-	b.ReportAllocs()
-	for b.Loop() {
-		var t batch.ChunkTotaler
-		for lo := 0; lo < len(rs); lo += 2048 {
-			hi := min(lo+2048, len(rs))
-			t.Add(rs[lo:hi], unds[lo:hi])
+	for _, under := range []int{3, 100, 1000, benchTrades} {
+		// The sample's three underlyings, or as many as asked, in turn.
+		unds := bt.Underlyings()
+		if under != 3 {
+			for i := range unds {
+				unds[i] = fmt.Sprint("U", i%under)
+			}
 		}
-		t.Totals()
-		t.Partials()
+		b.Run(fmt.Sprint(under, " underlyings"), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				var t batch.ChunkTotaler
+				for lo := 0; lo < len(rs); lo += 2048 {
+					hi := min(lo+2048, len(rs))
+					t.Add(rs[lo:hi], unds[lo:hi])
+				}
+				t.Partials()
+			}
+			perTrade(b)
+		})
 	}
-	perTrade(b)
 }
 
 func compiledBench(b *testing.B) *batch.Job {

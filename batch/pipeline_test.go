@@ -371,3 +371,27 @@ func TestChunkTotalsByMeasure(t *testing.T) {
 		t.Errorf("totals %v", got)
 	}
 }
+
+// TestChunkTotalsPastFloat64: sums whose float64 running sum overflows are
+// exact all the same, and a sum beyond float64's range is left out of the
+// totals and marked, an empty list, in the partials.
+func TestChunkTotalsPastFloat64(t *testing.T) {
+	rs := make([]batch.TradeResult, 4)
+	for i, v := range []float64{1e308, 1e308, -1e308, 5} {
+		rs[i].ID = fmt.Sprint("T", i)
+		rs[i].SetValue(pricing.NPV, v)
+		rs[i].SetValue(pricing.Delta, math.MaxFloat64)
+	}
+	var tot batch.ChunkTotaler
+	tot.Add(rs, []string{"A", "A", "A", "B"})
+	got, p := tot.Totals(), tot.Partials()
+	if got[""]["npv"] != 1e308+5 || got["A"]["npv"] != 1e308 || got["B"]["npv"] != 5 {
+		t.Errorf("npv totals %v", got)
+	}
+	if _, ok := got[""]["delta"]; ok || len(p[""]["delta"]) != 0 || p[""]["delta"] == nil {
+		t.Errorf("delta past float64: totals %v, partials %v", got[""], p[""])
+	}
+	if v := p["B"]["delta"]; len(v) != 1 || v[0] != math.MaxFloat64 {
+		t.Errorf("B's delta partials %v", v)
+	}
+}

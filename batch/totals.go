@@ -83,21 +83,42 @@ func (t *ChunkTotaler) of(u string) *totals {
 
 // Totals returns the sums so far, as ChunkTotals does.
 func (t *ChunkTotaler) Totals() map[string]map[string]float64 {
-	return collect(t, func(s *fsum.Sum) float64 { return s.Value() })
+	return collect(t, func(s *fsum.Sum) (float64, bool) {
+		v := s.Value()
+		return v, !math.IsInf(v, 0) && !math.IsNaN(v)
+	})
 }
 
 // Partials returns the sums so far unrounded, keyed as Totals: each the
-// partials of its exact value (fsum.Sum.Partials, which
-// fsum.FromPartials reads back). The aggregator adds them up for a
-// batch's totals.
+// partials of its exact value (fsum.Sum.Partials; [0] for an exact zero),
+// which fsum.FromPartials or Wide.Add reads back. A sum beyond float64's
+// range, which no partials hold, is an empty list: the batch's total of
+// that measure is unknown. The pricer sends them; the aggregator adds them
+// up for a batch's totals.
 func (t *ChunkTotaler) Partials() map[string]map[string][]float64 {
-	return collect(t, func(s *fsum.Sum) []float64 { return s.Partials() })
+	// The lists share arrays, a slab at a time: a chunk may have totals
+	// on thousands of underlyings.
+	var slab []float64
+	return collect(t, func(s *fsum.Sum) ([]float64, bool) {
+		if cap(slab)-len(slab) < 8 {
+			slab = make([]float64, 0, 1024)
+		}
+		start := len(slab)
+		switch v := s.Value(); {
+		case math.IsInf(v, 0) || math.IsNaN(v):
+		case v == 0:
+			slab = append(slab, 0)
+		default:
+			slab = s.AppendPartials(slab)
+		}
+		return slab[start:len(slab):len(slab)], true
+	})
 }
 
 // collect returns the sums of t by underlying ("" for all) and measure
-// name, each as form gives it; a measure no result set, or whose sum
-// overflowed, is left out.
-func collect[V any](t *ChunkTotaler, form func(*fsum.Sum) V) map[string]map[string]V {
+// name, each as form gives it, if it does; a measure no result set is
+// left out.
+func collect[V any](t *ChunkTotaler, form func(*fsum.Sum) (V, bool)) map[string]map[string]V {
 	var all totals
 	all.merge(&t.none)
 	for _, s := range t.by {
@@ -112,47 +133,114 @@ func collect[V any](t *ChunkTotaler, form func(*fsum.Sum) V) map[string]map[stri
 }
 
 // totals are the exact running sums of TotalMeasures over some results,
-// and which of them any result set.
+// and which of them any result set. The first fewTotals results' values
+// are kept as they are (a chunk of many underlyings of a few trades each
+// adds them without a sum's work), then all go into Wides.
 type totals struct {
-	sum [numTotals]fsum.Wide
-	set uint8
+	few  [fewTotals][numTotals]float64
+	wide *[numTotals]fsum.Wide
+	n    int // results in few
+	set  uint8
 }
 
-const numTotals = len(TotalMeasures)
+const (
+	numTotals = len(TotalMeasures)
+	fewTotals = 8
+	// fewMax bounds the numbers an fsum.Sum adds for few: a handful of
+	// them cannot make it overflow on the way (a Wide never does).
+	fewMax = 0x1p1000
+)
 
 func (s *totals) add(r *pricing.Result) {
 	// The fields of TotalMeasures, in its order, read directly: a look-up
 	// by measure (Result.Value) a measure was half of a chunk's totals.
 	v := [numTotals]float64{r.NPV, r.Delta, r.Gamma, r.Vega, r.Theta, r.Rho, r.PV01}
+	if s.wide == nil {
+		if s.n < fewTotals {
+			f := &s.few[s.n]
+			for i, m := range TotalMeasures {
+				if r.Set&(1<<m) != 0 {
+					f[i] = v[i]
+					s.set |= 1 << i
+				}
+			}
+			s.n++
+			return
+		}
+		s.widen()
+	}
 	for i, m := range TotalMeasures {
 		if r.Set&(1<<m) != 0 {
-			s.sum[i].Add(v[i])
+			s.wide[i].Add(v[i])
 			s.set |= 1 << i
 		}
 	}
 }
 
-func (s *totals) merge(o *totals) {
-	for i := range s.sum {
-		if o.set&(1<<i) != 0 {
-			s.sum[i].Merge(&o.sum[i])
+// widen moves the values of few into Wides.
+func (s *totals) widen() {
+	s.wide = new([numTotals]fsum.Wide)
+	s.addFew(s)
+	s.n = 0
+}
+
+// addFew adds the values o keeps in few to s's Wides.
+func (s *totals) addFew(o *totals) {
+	for k := range o.n {
+		for i, x := range o.few[k] {
+			s.wide[i].Add(x) // a 0 (not set) adds nothing
 		}
+	}
+}
+
+// merge adds o's sums to s's, s's as Wides.
+func (s *totals) merge(o *totals) {
+	if s.wide == nil {
+		s.widen()
+	}
+	if o.wide != nil {
+		for i := range s.wide {
+			if o.set&(1<<i) != 0 {
+				s.wide[i].Merge(&o.wide[i])
+			}
+		}
+	} else {
+		s.addFew(o)
 	}
 	s.set |= o.set
 }
 
-// named returns the sums of s by measure name, each as form gives it. A
-// sum past float64's range is left out: JSON has no infinity, and the
-// chunk's results must still be told.
-func named[V any](s *totals, form func(*fsum.Sum) V) map[string]V {
+// sum returns the sum of measure i.
+func (s *totals) sum(i int) fsum.Sum {
+	if s.wide != nil {
+		return s.wide[i].Sum()
+	}
+	var sum fsum.Sum
+	for k := range s.n {
+		if !(math.Abs(s.few[k][i]) < fewMax) {
+			// Numbers a Sum might overflow on: a Wide's exact sum.
+			var w fsum.Wide
+			for k := range s.n {
+				w.Add(s.few[k][i])
+			}
+			return w.Sum()
+		}
+		sum.Add(s.few[k][i])
+	}
+	return sum
+}
+
+// named returns the sums of s by measure name, each as form gives it, if
+// it does.
+func named[V any](s *totals, form func(*fsum.Sum) (V, bool)) map[string]V {
 	out := make(map[string]V, numTotals)
 	for i, m := range TotalMeasures {
 		if s.set&(1<<i) == 0 {
 			continue
 		}
-		sum := s.sum[i].Sum()
-		if v := sum.Value(); !math.IsInf(v, 0) && !math.IsNaN(v) {
-			out[m.String()] = form(&sum)
+		sum := s.sum(i)
+		if v, ok := form(&sum); ok {
+			out[m.String()] = v
 		}
 	}
 	return out

@@ -3,6 +3,7 @@ package events_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -81,8 +82,8 @@ func TestBulkEncodingIsEncodingJSONs(t *testing.T) {
 	if err := priced.SetResults(rs, []string{"ACME", "", "ACME"}); err != nil {
 		t.Fatal(err)
 	}
-	if want := map[string]map[string]float64{"": {"npv": 3.5, "delta": 1}, "ACME": {"npv": 1.25, "delta": 0.5}}; !reflect.DeepEqual(priced.Totals, want) {
-		t.Errorf("totals %v, want %v", priced.Totals, want)
+	if want := map[string]map[string][]float64{"": {"npv": {3.5}, "delta": {1}}, "ACME": {"npv": {1.25}, "delta": {0.5}}}; !reflect.DeepEqual(priced.TotalPartials, want) || priced.Totals != nil {
+		t.Errorf("totals %v %v, want partials %v", priced.Totals, priced.TotalPartials, want)
 	}
 	e, err = events.New(events.TypeChunkPriced, "/test", "2", "b1", priced)
 	if err != nil {
@@ -171,12 +172,20 @@ func TestBulkDecodingIsStrict(t *testing.T) {
 // the room left before them (totals on many underlyings), or results set
 // by hand, take the copying way to the same data.
 func TestChunkPricedMadeAroundResults(t *testing.T) {
-	rs := []batch.TradeResult{{ID: "T1", Result: pricing.Result{Set: pricing.Of(pricing.NPV), NPV: 1.5}}, {ID: "T2", Error: "no market"}}
-	for _, under := range []int{1, 400} {
+	for _, under := range []int{1, 12, 400} {
 		c := events.ChunkPriced{BatchID: "b", Index: 3, Chunks: 4, Offset: 7, Digest: strings.Repeat("d", 64), RequestedAt: time.Unix(1, 0).UTC()}
-		var names []string
+		// A trade on each underlying, with npv and greeks of 17 digits
+		// (the totals' partials as long as they come), and one that
+		// failed.
+		rs := []batch.TradeResult{{ID: "T0", Error: "no market"}}
+		names := []string{"NONE"}
 		for i := range under {
 			names = append(names, "UNDERLYING-"+strings.Repeat("x", i%7)+string(rune('A'+i%26))+strings.Repeat("y", i/26))
+			r := batch.TradeResult{ID: fmt.Sprint("T", i+1)}
+			for k, m := range []pricing.Measure{pricing.NPV, pricing.Delta, pricing.Gamma, pricing.Vega, pricing.Theta, pricing.Rho} {
+				r.SetValue(m, 1/(float64(i)+float64(k)+3))
+			}
+			rs = append(rs, r)
 		}
 		if err := c.SetResults(rs, names); err != nil {
 			t.Fatal(err)
@@ -196,7 +205,9 @@ func TestChunkPricedMadeAroundResults(t *testing.T) {
 		}
 		at := bytes.Index(e.Data(), c.Results)
 		shared := at >= 0 && &e.Data()[at] == &c.Results[0]
-		if fits := len(e.Data())-len(c.Results) < 4096; shared != fits {
+		// The room before the results: 8,192 bytes, for a dozen
+		// underlyings and more.
+		if fits := len(e.Data())-len(c.Results) < 8192; shared != fits || (under <= 12) != shared {
 			t.Errorf("%d underlyings: data shares the results' bytes %v, want %v (%d bytes besides them)", under, shared, fits, len(e.Data())-len(c.Results))
 		}
 		// A second event from the same chunk copies: the first keeps
@@ -209,7 +220,7 @@ func TestChunkPricedMadeAroundResults(t *testing.T) {
 		}
 		c.Attempt = 0
 		back, err := events.Decode[events.ChunkPriced](e, events.TypeChunkPriced)
-		if err != nil || string(back.Results) != string(c.Results) || !reflect.DeepEqual(back.Totals, c.Totals) {
+		if err != nil || string(back.Results) != string(c.Results) || !reflect.DeepEqual(back.TotalPartials, c.TotalPartials) || len(back.TotalPartials) != under+1 {
 			t.Errorf("%d underlyings: decoded %v, %s", under, err, back.Results)
 		}
 	}

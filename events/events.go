@@ -120,17 +120,18 @@ type ChunkPriced struct {
 	// JSON array as batch.AppendResultsArray writes it (SetResults). The
 	// aggregator checks it with batch.ScanResults and keeps its bytes.
 	Results json.RawMessage `json:"results,omitempty"`
-	// Totals are the chunk's sums of its results' measures, overall (key
-	// "") and per underlying, as batch.ChunkTotals computes them.
-	Totals map[string]map[string]float64 `json:"totals,omitempty"`
-	// TotalPartials are the same sums exact, unrounded
+	// TotalPartials are the chunk's sums of its results' measures, overall
+	// (key "") and per underlying, exact: each the partials of its value
 	// (batch.ChunkTotaler.Partials), which the aggregator adds up for the
-	// batch's totals: the same to the last bit however the batch was cut
-	// into chunks. A pricer of an earlier release sends none.
+	// batch's totals, the same to the last bit however the batch was cut
+	// into chunks.
 	TotalPartials map[string]map[string][]float64 `json:"totalPartials,omitempty"`
-	RequestedAt   time.Time                       `json:"requestedAt"`
-	StartedAt     time.Time                       `json:"startedAt"`
-	FinishedAt    time.Time                       `json:"finishedAt"`
+	// Totals are the same sums rounded, as a pricer of an earlier release
+	// sends them instead (it sends no TotalPartials).
+	Totals      map[string]map[string]float64 `json:"totals,omitempty"`
+	RequestedAt time.Time                     `json:"requestedAt"`
+	StartedAt   time.Time                     `json:"startedAt"`
+	FinishedAt  time.Time                     `json:"finishedAt"`
 	// PricedBy names the pricer instance (K_SERVICE, host name).
 	PricedBy string `json:"pricedBy,omitempty"`
 	// Digest is ChunkRequested.Digest.
@@ -157,10 +158,10 @@ type resultsRoom struct {
 
 // resultsHeadRoom is the room SetResults leaves before the results for
 // the members that come before them in the event's data (a chunk's
-// totals on a few underlyings, its times and digest: some hundreds of
-// bytes): the data is then made around the results rather than from a
-// copy of them (appendData).
-const resultsHeadRoom = 4096
+// totals, some 350 bytes an underlying, its times and digest): the data
+// is then made around the results rather than from a copy of them
+// (appendData), for chunks of up to some twenty underlyings.
+const resultsHeadRoom = 8192
 
 // ScanResults checks the chunk's Results as batch.ScanResults does: a
 // chunk decoded from an event's data was checked in the same pass, and
@@ -173,8 +174,8 @@ func (c *ChunkPriced) ScanResults() (batch.ResultsScan, error) {
 	return batch.ScanResults(c.Results)
 }
 
-// SetResults sets the chunk's Results to rs, encoded, and its Totals to
-// their sums; underlyings[k] is the underlying of result k
+// SetResults sets the chunk's Results to rs, encoded, and its
+// TotalPartials to their sums; underlyings[k] is the underlying of result k
 // (batch.Batch.Underlyings).
 func (c *ChunkPriced) SetResults(rs []batch.TradeResult, underlyings []string) error {
 	buf, err := batch.AppendResultsArray(NewResultsBuffer(batch.ResultsSize(rs)), rs)
@@ -197,14 +198,14 @@ func NewResultsBuffer(size int) []byte {
 }
 
 // SetEncodedResults sets the chunk's results to the array appended to buf,
-// a NewResultsBuffer, and their totals, Totals and TotalPartials, from
-// totals, which summed them: the event's data is made around the results,
-// not from a copy. buf is the chunk's from then on.
+// a NewResultsBuffer, and their TotalPartials from totals, which summed
+// them: the event's data is made around the results, not from a copy. buf
+// is the chunk's from then on.
 func (c *ChunkPriced) SetEncodedResults(buf []byte, totals *batch.ChunkTotaler) {
 	// Results' capacity ends with it: the byte after it is the data's
 	// closing brace (appendData), which an append must not overwrite.
 	c.Results, c.room = buf[resultsHeadRoom:len(buf):len(buf)], &resultsRoom{buf: buf}
-	c.Totals, c.TotalPartials = totals.Totals(), totals.Partials()
+	c.TotalPartials = totals.Partials()
 }
 
 // DecodeResults decodes the chunk's Results.

@@ -232,13 +232,14 @@ type Chunk struct {
 	// Trades counts the chunk's results; Failed those with an error.
 	Trades int `json:"trades,omitempty"`
 	Failed int `json:"failed,omitempty"`
-	// Totals are the chunk's portfolio sums, by underlying ("" for all):
-	// measure name to sum.
-	Totals map[string]map[string]float64 `json:"totals,omitempty"`
-	// Partials are the same sums exact (fsum partials, keyed as Totals),
-	// which the status adds up; a chunk from a pricer of an earlier
-	// release has none, and its Totals count instead.
+	// Partials are the chunk's portfolio sums, by underlying ("" for
+	// all) and measure name, exact: each the partials of its value
+	// (batch.ChunkTotaler.Partials), which the status adds up.
 	Partials map[string]map[string][]float64 `json:"partials,omitempty"`
+	// Totals are the same sums rounded, as a chunk from a pricer of an
+	// earlier release has them instead (and as the store kept them
+	// before Partials).
+	Totals map[string]map[string]float64 `json:"totals,omitempty"`
 	// Reason says why the chunk is dead (ChunkDead).
 	Reason string `json:"reason,omitempty"`
 	// RequestedAt is when ingress sent the chunk, by its clock.

@@ -82,10 +82,12 @@ type figure struct {
 func run(dir string, minSec float64, only string) error {
 	rng := rand.New(rand.NewPCG(2026, 11))
 	figs := []figure{european(rng, 256), barrier(rng, 256), american(rng, 24), asian(rng, 4), heston(rng, 32), swap(rng, 64)}
+	timed := 0
 	for _, f := range figs {
 		if only != "" && f.name != only {
 			continue
 		}
+		timed++
 		if err := writeLines(filepath.Join(dir, f.name+".txt"), f.lines); err != nil {
 			return err
 		}
@@ -109,6 +111,9 @@ func run(dir string, minSec float64, only string) error {
 			// The same pricing against QuantLib's formula alone.
 			fmt.Printf("%s %.6g %.15g %.6g\n", "european-formula", ns, sum, 0.0)
 		}
+	}
+	if timed == 0 {
+		return fmt.Errorf("no figure %q", only)
 	}
 	return nil
 }

@@ -240,14 +240,15 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	// The results stay the bytes the pricer wrote: scanned for their ids
 	// and errors, not decoded.
 	sc, err := c.ScanResults()
-	if err == nil && c.Totals[""] == nil {
-		// A pricer of an earlier release sends no totals: the results'
-		// own, then, overall only (the chunk does not name underlyings).
+	if err == nil && c.TotalPartials[""] == nil && c.Totals[""] == nil {
+		// A pricer of an earlier release may send no totals: the
+		// results' own, then, overall only (the chunk does not name
+		// underlyings).
 		var rs []batch.TradeResult
 		if rs, err = c.DecodeResults(); err == nil {
 			var t batch.ChunkTotaler
 			t.Add(rs, nil)
-			c.Totals, c.TotalPartials = t.Totals(), t.Partials()
+			c.TotalPartials = t.Partials()
 		}
 	}
 	if err != nil {

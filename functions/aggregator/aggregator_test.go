@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -388,12 +389,45 @@ func TestChunkWithoutTotals(t *testing.T) {
 	f := newFixture(t)
 	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	c, rs := resultsOf(t, pricedEvent(t, "b1", 0))
-	c.Totals = nil
+	c.Totals, c.TotalPartials = nil, nil
 	c.Results, _ = json.Marshal(rs) // compact, as encoding/json wrote it
 	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, "old", "b1", c))
 	st := f.status(t, "b1")
 	if st.ChunksDone != 1 || st.Priced != 3 || st.Totals.All["npv"] != 3 || st.Totals.All["delta"] != 1.5 {
 		t.Fatalf("status %+v", st)
+	}
+	// A pricer of the release before this one sends rounded totals, no
+	// partials: they count as they are, beside a chunk of this release.
+	c, _ = resultsOf(t, pricedEvent(t, "b1", 1))
+	c.TotalPartials, c.Totals = nil, map[string]map[string]float64{"": {"npv": 0.25, "delta": 0.125}, "ACME": {"npv": 0.25}}
+	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, "older", "b1", c))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 2))
+	st = f.status(t, "b1")
+	if st.ChunksDone != 3 || st.Totals.All["npv"] != 5.25 || st.Totals.All["delta"] != 2.625 || st.Totals.ByUnderlying["ACME"]["npv"] != 1.25 {
+		t.Fatalf("status %+v", st)
+	}
+}
+
+// TestTotalsBeyondFloat64NeverWrong: a chunk whose npvs add up past
+// float64's range makes the batch's npv total unknown (left out), not the
+// sum of the other chunks, which would be wrong.
+func TestTotalsBeyondFloat64NeverWrong(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	npvs := [][]float64{{math.MaxFloat64, math.MaxFloat64, 1}, {-math.MaxFloat64, 0}, {1, 1}} // T4 fails
+	for i := range offsets {
+		c, rs := resultsOf(t, pricedEvent(t, "b1", i))
+		for k := range rs {
+			if rs[k].Error == "" {
+				rs[k].SetValue(pricing.NPV, npvs[i][k])
+			}
+		}
+		c = withResults(t, c, rs)
+		f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, fmt.Sprint("huge/", i), "b1", c))
+	}
+	st := f.status(t, "b1")
+	if v, ok := st.Totals.All["npv"]; ok || st.Totals.All["delta"] != 3 || st.State != api.StateCompleted {
+		t.Fatalf("npv total %v (told %v), want it left out; status %+v", v, ok, st)
 	}
 }
 

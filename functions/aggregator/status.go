@@ -37,8 +37,17 @@ func dropOverflows(t *Totals) {
 
 // exactTotals are a batch's totals as its chunks' exact sums added up, by
 // underlying ("" for all) and measure: the same to the last bit in any
-// order and however the batch was cut into chunks.
-type exactTotals map[string]map[string]*fsum.Sum
+// order and however the batch was cut into chunks. (A sum whose chunks
+// add up past float64's range on the way is infinite, and left out: the
+// order of chunks decides only whether a total of some 1e308 is told.)
+type exactTotals map[string]map[string]*exactTotal
+
+type exactTotal struct {
+	sum fsum.Sum
+	// beyond says a chunk's sum was beyond float64's range: the total is
+	// unknown.
+	beyond bool
+}
 
 // add adds a priced chunk's sums: its partials, or the totals of a chunk
 // priced by a pricer of an earlier release, which sent none.
@@ -46,9 +55,10 @@ func (e exactTotals) add(c *store.Chunk) {
 	if c.Partials != nil {
 		for u, ms := range c.Partials {
 			for m, ps := range ms {
-				s := e.of(u, m)
+				t := e.of(u, m)
+				t.beyond = t.beyond || len(ps) == 0
 				for _, p := range ps {
-					s.Add(p)
+					t.sum.Add(p)
 				}
 			}
 		}
@@ -56,24 +66,25 @@ func (e exactTotals) add(c *store.Chunk) {
 	}
 	for u, ms := range c.Totals {
 		for m, v := range ms {
-			e.of(u, m).Add(v)
+			e.of(u, m).sum.Add(v)
 		}
 	}
 }
 
-func (e exactTotals) of(u, m string) *fsum.Sum {
+func (e exactTotals) of(u, m string) *exactTotal {
 	if e[u] == nil {
-		e[u] = map[string]*fsum.Sum{}
+		e[u] = map[string]*exactTotal{}
 	}
-	s := e[u][m]
-	if s == nil {
-		s = new(fsum.Sum)
-		e[u][m] = s
+	t := e[u][m]
+	if t == nil {
+		t = new(exactTotal)
+		e[u][m] = t
 	}
-	return s
+	return t
 }
 
-// rounded returns the totals, each rounded once.
+// rounded returns the totals, each rounded once; a total beyond float64's
+// range is infinite (dropOverflows).
 func (e exactTotals) rounded() Totals {
 	t := Totals{All: Sums{}}
 	for u, ms := range e {
@@ -86,7 +97,11 @@ func (e exactTotals) rounded() Totals {
 			t.ByUnderlying[u] = sums
 		}
 		for m, s := range ms {
-			sums[m] = s.Value()
+			if s.beyond {
+				sums[m] = math.Inf(1)
+				continue
+			}
+			sums[m] = s.sum.Value()
 		}
 	}
 	return t

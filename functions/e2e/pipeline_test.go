@@ -392,7 +392,7 @@ func TestPipelineTotalsExact(t *testing.T) {
 	}{
 		{"chunks of 17", pipelineOptions{chunk: batch.ChunkOptions{TargetCost: 2e6, MaxTrades: 17}}, false},
 		{"chunks of 5", pipelineOptions{chunk: batch.ChunkOptions{TargetCost: 2e6, MaxTrades: 5}}, false},
-		{"default chunks on redis", pipelineOptions{}, true},
+		{"chunks of 11 on redis", pipelineOptions{chunk: batch.ChunkOptions{TargetCost: 2e6, MaxTrades: 11}}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if tc.redis {

@@ -131,7 +131,8 @@ func TestPipelineScenariosWithoutTrades(t *testing.T) {
 			p := startPipeline(t, opt)
 			id := fmt.Sprint("e2e-scen-empty-", redis)
 			var doc map[string]any
-			if err := json.Unmarshal(scenarioBatch(t, id, 30, false), &doc); err != nil {
+			// Two scenario chunks (at most batch.MaxChunkScenarios each).
+			if err := json.Unmarshal(scenarioBatch(t, id, batch.MaxChunkScenarios+5, false), &doc); err != nil {
 				t.Fatal(err)
 			}
 			doc["trades"] = []any{}
@@ -146,7 +147,7 @@ func TestPipelineScenariosWithoutTrades(t *testing.T) {
 				t.Fatalf("results differ from pricefn price:\n got %s\nwant %s", got, w)
 			}
 			st := status(t, p, id)
-			if st.State != api.StateCompleted || st.Trades != 0 || rc.Chunks != 1 || st.ScenarioChunksDone != 1 {
+			if st.State != api.StateCompleted || st.Trades != 0 || rc.Chunks != 2 || st.ScenarioChunksDone != 2 {
 				t.Fatalf("receipt %+v, status %+v", rc, st)
 			}
 			completedOnce(t, p, id)

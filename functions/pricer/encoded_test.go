@@ -87,7 +87,9 @@ func TestHandleEncodesAsPrice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantTotals := batch.ChunkTotals(rs, b.Underlyings())
+	var totals batch.ChunkTotaler
+	totals.Add(rs, b.Underlyings())
+	wantTotals := totals.Partials()
 	for _, workers := range []int{1, 2, 7} {
 		f := pricer.New(pricer.Options{Name: "p1", Workers: workers})
 		reply, err := f.Handle(context.Background(), chunkEvent(t, doc))
@@ -101,8 +103,8 @@ func TestHandleEncodesAsPrice(t *testing.T) {
 		if string(c.Results) != string(want) {
 			t.Errorf("workers %d: results differ from Job.Price's encoded (%d bytes, want %d)", workers, len(c.Results), len(want))
 		}
-		if !reflect.DeepEqual(c.Totals, wantTotals) {
-			t.Errorf("workers %d: totals\n%v\nwant\n%v", workers, c.Totals, wantTotals)
+		if !reflect.DeepEqual(c.TotalPartials, wantTotals) {
+			t.Errorf("workers %d: totals\n%v\nwant\n%v", workers, c.TotalPartials, wantTotals)
 		}
 	}
 }

@@ -78,8 +78,10 @@ func TestHandlePricesChunk(t *testing.T) {
 	if string(c.Results) != string(exp) {
 		t.Errorf("results\n got %s\nwant %s", c.Results, exp)
 	}
-	if wt := batch.ChunkTotals(want.Results, b.Underlyings()); !reflect.DeepEqual(c.Totals, wt) || len(wt[""]) == 0 {
-		t.Errorf("totals %v, want %v", c.Totals, wt)
+	var totals batch.ChunkTotaler
+	totals.Add(want.Results, b.Underlyings())
+	if wt := totals.Partials(); !reflect.DeepEqual(c.TotalPartials, wt) || len(wt[""]) == 0 {
+		t.Errorf("totals %v, want %v", c.TotalPartials, wt)
 	}
 	rs, err := c.DecodeResults()
 	if err != nil {

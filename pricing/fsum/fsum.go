@@ -108,11 +108,16 @@ func (s *Sum) Value() float64 {
 // sum last). Adding them to an empty Sum, in any order, gives a Sum of
 // the same value: it is how a Sum travels (see FromPartials).
 func (s *Sum) Partials() []float64 {
-	out := append([]float64(nil), s.p...)
+	return s.AppendPartials(nil)
+}
+
+// AppendPartials appends the partials of s (Partials) to dst.
+func (s *Sum) AppendPartials(dst []float64) []float64 {
+	dst = append(dst, s.p...)
 	if s.special != 0 { // NaN included
-		out = append(out, s.special)
+		dst = append(dst, s.special)
 	}
-	return out
+	return dst
 }
 
 // FromPartials returns the Sum of xs, as Partials gave them. It is Add of

@@ -36,8 +36,13 @@ func TestWide(t *testing.T) {
 		{"huge and tiny", []float64{math.MaxFloat64, tiny, -math.MaxFloat64}},
 		{"negative zero", []float64{math.Copysign(0, -1)}},
 		{"window's low end", []float64{0x1p-256, 0x1.fffffffffffffp-256, -0x1p-255, 0x1p-308}},
-		{"window's high end", []float64{0x1.fffffffffffffp288, 0x1p289, -0x1p288, 0x1p-200}},
+		{"huge", []float64{0x1.fffffffffffffp288, 0x1p289, -0x1p288, 0x1p-200, 0x1p1000}},
 		{"in and out of the window", []float64{0x1p-300, 1, 0x1p-1000, -1, 0x1p900, -0x1p900}},
+		// Float64 sums of these overflow on the way; the exact one does
+		// not, in any order.
+		{"past float64 on the way", []float64{1e308, 1e308, -1e308}},
+		{"past float64 on the way down", []float64{-math.MaxFloat64, -math.MaxFloat64, math.MaxFloat64, 1}},
+		{"negative with tiny", []float64{-3, 0x1p-60, 0x1p-300}},
 		{"borrow across limbs", []float64{0x1p100, -0x1p-200, -0x1p100}},
 		{"python doc", []float64{1e-16, 1, 1e16}},
 	}
@@ -59,7 +64,7 @@ func TestWideRandom(t *testing.T) {
 	for trial := range 400 {
 		n := 1 + rng.IntN(300)
 		xs := make([]float64, n)
-		span := 20 + rng.IntN(700) // some trials spill out of the window
+		span := 20 + rng.IntN(2000) // some trials spill out of the window, or past float64
 		for i := range xs {
 			xs[i] = (rng.Float64() - 0.5) * math.Ldexp(1, rng.IntN(span)-span/2)
 			if i > 0 && rng.IntN(4) == 0 {
@@ -108,11 +113,29 @@ func TestWideSpecial(t *testing.T) {
 		t.Errorf("the merged one changed: %v", v)
 	}
 	// An exact sum that leaves float64 is that infinity, as for Sum.
-	var big fsum.Wide
-	big.Add(math.MaxFloat64)
-	big.Add(math.MaxFloat64)
-	if v := big.Value(); !math.IsInf(v, 1) {
-		t.Errorf("MaxFloat64 twice = %v", v)
+	for _, sign := range []float64{1, -1} {
+		var big fsum.Wide
+		big.Add(sign * math.MaxFloat64)
+		big.Add(sign * math.MaxFloat64)
+		if v := big.Value(); !math.IsInf(v, int(sign)) {
+			t.Errorf("%v MaxFloat64 twice = %v", sign, v)
+		}
+	}
+}
+
+// TestWidePartialsFew: a sum's partials are few, negative sums included
+// (as sign and magnitude, not the limbs of a two's complement).
+func TestWidePartialsFew(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, sign := range []float64{1, -1} {
+		var w fsum.Wide
+		for range 10_000 {
+			w.Add(sign * rng.Float64() * 1e6)
+		}
+		s := w.Sum()
+		if p := s.Partials(); len(p) > 3 || len(p) == 0 {
+			t.Errorf("sign %v: partials %v", sign, p)
+		}
 	}
 }
 
