@@ -263,14 +263,15 @@ func startDev(t *testing.T) *devEngine {
 			t.Error("pricefn dev did not stop within 20 s")
 		}
 	})
-	for deadline := time.Now().Add(10 * time.Second); d.gateway == ""; time.Sleep(10 * time.Millisecond) {
+	// 30 s: under the race detector on a loaded machine the start is slow.
+	for deadline := time.Now().Add(30 * time.Second); d.gateway == ""; time.Sleep(10 * time.Millisecond) {
 		select {
 		case err := <-done:
 			t.Fatalf("pricefn dev stopped: %v", err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("pricefn dev did not log its addresses within 10 s")
+			t.Fatal("pricefn dev did not log its addresses within 30 s")
 		}
 		for _, m := range d.logs.all() {
 			gw, _ := m["gateway"].(string)
