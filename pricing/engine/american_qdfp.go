@@ -36,24 +36,38 @@ const qdfpPriceTol = 1e-7
 // (testdata/american_*.csv, 3,800 QuantLib prices: expiries of a day to
 // 30 years, vols of 2% to 150%, rates and yields of -3% to 15%) within the
 // reference tolerance where QuantLib's own schemes agree: within a third
-// of it up to a difficulty of 5, 0.9 at worst beyond. They are made at
-// the first American priced, not at every start of a program that links
+// of it up to a difficulty of 5, 0.9 at worst beyond. Past a difficulty of
+// 200 (a vol under 2.25% over 30 years) the premium's integrand turns
+// steep, a transition density of a small vol over a long time, and the
+// pricing rule doubles with the difficulty: 96 points at a vol of 1% over
+// 30 years, 384 at 0.3% (TestQdFpAmericanLowVol). A tier's rule is made
+// the first time it is used, not at every start of a program that links
 // the engines.
 var qdfpTiers = sync.OnceValue(func() []qdfpTier {
-	return []qdfpTier{
-		{0.5, newQdfpRule(8, 8, 32), 3e-6},
-		{2, newQdfpRule(10, 8, 32), 3e-6},
-		{5, newQdfpRule(16, 12, qdfpPricePoints), 3e-6},
-		{60, newQdfpRule(32, 16, qdfpPricePoints), 3e-7},
-		{math.Inf(1), newQdfpRule(48, 24, qdfpPricePoints), 3e-7},
+	tiers := []qdfpTier{
+		{maxT: 0.5, n: 8, l: 8, p: 32, resTol: 3e-6},
+		{maxT: 2, n: 10, l: 8, p: 32, resTol: 3e-6},
+		{maxT: 5, n: 16, l: 12, p: qdfpPricePoints, resTol: 3e-6},
+		{maxT: 60, n: 32, l: 16, p: qdfpPricePoints, resTol: 3e-7},
+		{maxT: 200, n: 48, l: 24, p: qdfpPricePoints, resTol: 3e-7},
+		{maxT: 450, n: 48, l: 32, p: 2 * qdfpPricePoints, resTol: 3e-7},
+		{maxT: 900, n: 48, l: 48, p: 4 * qdfpPricePoints, resTol: 3e-7},
+		{maxT: 1800, n: 48, l: 64, p: 8 * qdfpPricePoints, resTol: 3e-7},
+		{maxT: math.Inf(1), n: 48, l: 96, p: 16 * qdfpPricePoints, resTol: 3e-7},
 	}
+	for i := range tiers {
+		t := &tiers[i]
+		t.rule = sync.OnceValue(func() *qdfpRule { return newQdfpRule(t.n, t.l, t.p) })
+	}
+	return tiers
 })
 
 // qdfpTier is one of qdfpTiers.
 type qdfpTier struct {
-	maxT   float64
-	rule   *qdfpRule
-	resTol float64
+	maxT    float64
+	n, l, p int
+	resTol  float64
+	rule    func() *qdfpRule
 }
 
 // QdFpAmerican prices American options on a flat Black-Scholes-Merton market
@@ -153,9 +167,10 @@ func (e QdFpAmerican) rule(t, vol float64) (*qdfpRule, int, float64) {
 	var ru *qdfpRule
 	var resTol float64
 	d := t * math.Max(1, 0.15/vol)
-	for _, tier := range qdfpTiers() {
-		if d <= tier.maxT {
-			ru, resTol = tier.rule, tier.resTol
+	tiers := qdfpTiers()
+	for i := range tiers {
+		if tier := &tiers[i]; d <= tier.maxT {
+			ru, resTol = tier.rule(), tier.resTol
 			break
 		}
 	}

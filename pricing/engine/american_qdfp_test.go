@@ -191,6 +191,42 @@ func BenchmarkAmericanQdFpReference(b *testing.B) {
 	}
 }
 
+// TestQdFpAmericanLowVol: long expiries at low vols (a difficulty
+// T·max(1, 0.15/vol) of 200 to 4,500) are within the reference tolerance
+// of QuantLib 1.29's QdFp with its high-precision scheme. The premium's
+// and the boundary's integrands turn steep there; with the rules of a
+// difficulty of 60 to 200 these were up to 30 tolerances off (a call 30
+// years out at a vol of 1%: 14.851011 against 14.850765), the tiny values
+// of options at the money at vols under 0.5% up to 17.
+func TestQdFpAmericanLowVol(t *testing.T) {
+	for _, c := range []struct {
+		right     instrument.Right
+		strike    float64
+		r, q, vol float64
+		days      int
+		quantLib  float64 // QuantLib 1.29, QdFp high precision
+	}{
+		{instrument.Call, 100, 0.15, 0.10, 0.01, 10949, 14.850764685459573},
+		{instrument.Call, 110, 0.15, 0.10, 0.01, 10949, 12.280345010690624},
+		{instrument.Put, 110, 0.05, 0.10, 0.01, 10950, 30.286112665495136},
+		{instrument.Put, 90, 0.10, 0.15, 0.005, 10950, 10.808270232150267},
+		{instrument.Put, 100, 0.15, 0.10, 0.005, 10950, 0.009191305823786723},
+		{instrument.Call, 100, 0.10, 0.15, 0.003, 10950, 0.003310182299148222},
+		{instrument.Put, 100, 0.15, 0.10, 0.001, 10950, 0.0003678699109623831},
+		{instrument.Put, 100, 0.06, 0.02, 0.002, 10950, 0.0018393093249533669},
+		{instrument.Put, 110, 0.10, 0.15, 0.015, 7300, 19.800630130204745},
+	} {
+		o, m := amMarket(c.right, 100, c.strike, c.q, c.r, c.vol, c.days)
+		res, err := QdFpAmerican{}.Price(o, m, pricing.Of(pricing.NPV))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := res.Value(pricing.NPV); math.Abs(got-c.quantLib) > qdfpTol(c.quantLib) {
+			t.Errorf("%v K=%g r=%g q=%g vol=%g %d days: %.10g, QuantLib %.10g: %.2g tolerances", c.right, c.strike, c.r, c.q, c.vol, c.days, got, c.quantLib, (got-c.quantLib)/qdfpTol(c.quantLib))
+		}
+	}
+}
+
 // TestQdFpAmericanEqualNegativeRateAndYield: with the dividend yield equal
 // to a negative rate, early exercise is never optimal, and QuantLib's QdFp
 // engine gives the European price. The rate, read back from the flat
