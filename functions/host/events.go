@@ -162,7 +162,7 @@ func checkStructured(body []byte) ([]byte, error) {
 	if err := checkSpecVersion(version, `"specversion" attribute`); err != nil {
 		return nil, err
 	}
-	for _, a := range []string{"id", "source", "type", "subject", "datacontenttype", "dataschema", "time"} {
+	for _, a := range []string{"id", "source", "type", "subject", "datacontenttype", "dataschema", "time", "batchid"} {
 		raw, ok := env[a]
 		var v string
 		if ok && json.Unmarshal(raw, &v) != nil {
@@ -172,19 +172,29 @@ func checkStructured(body []byte) ([]byte, error) {
 	var ct string
 	if raw, ok := env["datacontenttype"]; ok && json.Unmarshal(raw, &ct) == nil && ct != "" && events.JSONContent(ct) {
 		if mt, params, err := mime.ParseMediaType(ct); err == nil && !strings.HasPrefix(ct, mt) {
-			out, err := replaceMember(body, "datacontenttype", mime.FormatMediaType(mt, params))
-			if err != nil {
+			if body, err = replaceMember(body, "datacontenttype", mime.FormatMediaType(mt, params)); err != nil {
 				return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent: %s", sentence(err.Error()))
 			}
-			return out, nil
+		}
+	}
+	// The SDK reads data_base64 from the byte after the colon: a space
+	// there (valid JSON) would read as bad base64.
+	if raw, ok := env["data_base64"]; ok && string(raw) != "null" {
+		var b64 string
+		var err error
+		if json.Unmarshal(raw, &b64) != nil {
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's \"data_base64\" must be a string")
+		}
+		if body, err = replaceMember(body, "data_base64", b64); err != nil {
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent: %s", sentence(err.Error()))
 		}
 	}
 	return body, nil
 }
 
 // replaceMember returns the JSON object doc with the value of its member
-// key (present, a string) replaced by v, every other byte as it was (the
-// data's bytes are its digest).
+// key (present) replaced by the string v, right after the colon, every
+// other byte as it was (the data's bytes are its digest).
 func replaceMember(doc []byte, key, v string) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	if _, err := dec.Token(); err != nil { // {
@@ -204,8 +214,8 @@ func replaceMember(doc []byte, key, v string) ([]byte, error) {
 			continue
 		}
 		end := dec.InputOffset()
-		// The value starts after the colon and any space.
-		start += int64(bytes.IndexByte(doc[start:end], '"'))
+		// What follows the key: space, the colon, space, the value.
+		start += int64(bytes.IndexByte(doc[start:end], ':')) + 1
 		enc, _ := json.Marshal(v)
 		out := make([]byte, 0, len(doc)+len(enc))
 		out = append(append(append(out, doc[:start]...), enc...), doc[end:]...)

@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net"
@@ -174,6 +175,43 @@ func TestStructuredJSONInAnyCase(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusAccepted || strings.TrimSpace(string(got)) != data || !strings.HasPrefix(gotType, "application/json") {
 			t.Errorf("%s: %d %s; data %s, type %q", ct, resp.StatusCode, body, got, gotType)
+		}
+	}
+}
+
+// TestStructuredEnvelopeSpacing: space around a structured event's
+// data_base64 value (valid JSON) is no fault, and a batchid that is not a
+// string is refused by name rather than dropped.
+func TestStructuredEnvelopeSpacing(t *testing.T) {
+	var got []byte
+	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		got = append([]byte(nil), e.Data()...)
+		return nil, nil
+	})
+	srv := httptest.NewServer(host.Events(h, zerolog.Nop()))
+	defer srv.Close()
+	data := `{"trades": []}`
+	b64 := base64.StdEncoding.EncodeToString([]byte(data))
+	head := `{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", `
+	post := func(env string) (int, string) {
+		t.Helper()
+		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	for _, member := range []string{`"data_base64":"` + b64 + `"`, `"data_base64": "` + b64 + `"`, `"data_base64" :` + "\n\t " + `"` + b64 + `"`} {
+		got = nil
+		if code, body := post(head + member + `}`); code != http.StatusAccepted || string(got) != data {
+			t.Errorf("%s: %d %s, data %q", member, code, body, got)
+		}
+	}
+	for _, v := range []string{"5", "true", `{"a": 1}`} {
+		if code, body := post(head + `"batchid": ` + v + `, "data": {}}`); code != http.StatusBadRequest || !strings.Contains(body, `\"batchid\" must be a string`) {
+			t.Errorf("batchid %s: %d %s", v, code, body)
 		}
 	}
 }
