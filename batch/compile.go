@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -125,7 +126,7 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 		}
 		for _, c := range t.Curves {
 			if _, ok := b.Market.Curves[c]; !ok {
-				return nil, batchErr(fmt.Sprintf("trades[%d]", i), "trade %q names unknown curve %q (market has: %s)", t.ID, c, keyList(b.Market.Curves))
+				return nil, batchErr(fmt.Sprintf("trades[%d].%s", i, curveField(t, c)), "trade %q names unknown curve %q (market has: %s)", t.ID, c, keyList(b.Market.Curves))
 			}
 		}
 	}
@@ -344,4 +345,20 @@ func (j *Job) Cost(i int) float64 {
 		return c.p.costNS()
 	}
 	return 50
+}
+
+// curveField returns the field of trade t that names curve c, among the
+// references its type declares (curve, forecastCurve...): t keeps the
+// names, not their fields, and an unknown curve is rare.
+func curveField(t *Trade, c string) string {
+	var fields map[string]json.RawMessage
+	if tt, ok := tradeTypes[t.Type]; ok && json.Unmarshal(t.Raw, &fields) == nil {
+		for _, r := range tt.refs() {
+			var name string
+			if r.kind != underlyingRef && json.Unmarshal(fields[r.field], &name) == nil && name == c {
+				return r.field
+			}
+		}
+	}
+	return "curve"
 }

@@ -45,7 +45,8 @@ func TestBatchErrors(t *testing.T) {
 		{"trade without type", `{"valuationDate": "2026-11-25", "trades": [{"id": "T1"}]}`, `trades[0].type: is required for trade "T1"`},
 		{"unknown measure", `{"valuationDate": "2026-11-25", "measures": ["npv", "vanna"], "trades": []}`, `measures[1]: unknown measure "vanna"`},
 		{"unknown underlying", `{"valuationDate": "2026-11-25", ` + market + `, "trades": [{"id": "T1", "type": "european", "underlying": "XYZ", "right": "call", "strike": 100, "expiry": "2027-11-25"}]}`, `trades[0].underlying: trade "T1" names unknown underlying "XYZ" (market has: ACME)`},
-		{"unknown curve", `{"valuationDate": "2026-11-25", ` + market + `, "trades": [{"id": "F1", "type": "fra", "curve": "GBP"}]}`, `trade "F1" names unknown curve "GBP" (market has: EUR, USD)`},
+		{"unknown curve", `{"valuationDate": "2026-11-25", ` + market + `, "trades": [{"id": "F1", "type": "fra", "curve": "GBP"}]}`, `trades[0].curve: trade "F1" names unknown curve "GBP" (market has: EUR, USD)`},
+		{"unknown forecast curve", `{"valuationDate": "2026-11-25", ` + market + `, "trades": [{"id": "S1", "type": "swap", "curve": "USD", "forecastCurve": "GBP", "notional": 1e6, "fixedRate": 0.03, "start": "2026-11-27", "tenor": "5Y"}]}`, `trades[0].forecastCurve: trade "S1" names unknown curve "GBP" (market has: EUR, USD)`},
 		{"underlying unknown curve", `{"valuationDate": "2026-11-25", "market": {"underlyings": {"A": {"spot": 1, "vol": 0.2, "curve": "X"}}}, "trades": []}`, `market.underlyings.A.curve: unknown curve "X"`},
 	}
 	for _, tt := range tests {
