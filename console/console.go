@@ -145,12 +145,12 @@ func page(p string) bool {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
-		http.Error(w, "console: method not allowed", http.StatusMethodNotAllowed)
+		writeError(w, http.StatusMethodNotAllowed, fmt.Sprintf("console: %s %s: method not allowed (allowed: GET, HEAD)", r.Method, r.URL.Path))
 		return
 	}
 	p, ok := strings.CutPrefix(r.URL.Path, Prefix)
 	if !ok {
-		http.NotFound(w, r)
+		writeError(w, http.StatusNotFound, "console: no such page: "+r.URL.Path)
 		return
 	}
 	name := p
@@ -159,7 +159,7 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	f, found := h.files[name]
 	if !found || strings.HasSuffix(name, "/") {
-		http.Error(w, "console: no such page: "+r.URL.Path, http.StatusNotFound)
+		writeError(w, http.StatusNotFound, "console: no such page: "+r.URL.Path)
 		return
 	}
 	hd := w.Header()
@@ -171,4 +171,13 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("ETag", f.etag)
 	http.ServeContent(w, r, path.Base(name), time.Time{}, bytes.NewReader(f.data))
+}
+
+// writeError answers code with {"error": msg}, as every route of the
+// engine answers an error.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }

@@ -72,8 +72,12 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("GET %s with its ETag: %d, want 304", tt.path, again.StatusCode)
 		}
 	}
-	if resp := get(t, h, http.MethodPost, "/ui/", nil); resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" {
+	if resp := get(t, h, http.MethodPost, "/ui/", nil); resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" || resp.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("POST /ui/: %d %v", resp.StatusCode, resp.Header)
+	}
+	// Every error is JSON, as the engine's other routes answer.
+	if resp := get(t, h, http.MethodGet, "/ui/nope.txt", nil); resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/json" {
+		t.Errorf("GET /ui/nope.txt: %d %v", resp.StatusCode, resp.Header)
 	}
 }
 
