@@ -104,6 +104,7 @@ func TestBadEnvValuesAreErrors(t *testing.T) {
 		"PRICEFN_MAX_BATCH_BYTES":  "32MB",
 		"PRICEFN_SHUTDOWN_TIMEOUT": "x",
 		"PRICEFN_WORKERS":          "all",
+		"PRICEFN_CHUNKS_AT_ONCE":   "two",
 	} {
 		env := config.Map(map[string]string{key: v, "K_SINK": "http://b"})
 		for name, c := range map[string]interface {
@@ -132,6 +133,7 @@ var flagOf = map[string]string{
 	"PRICEFN_MAX_BATCH_BYTES":  "max-batch-bytes",
 	"PRICEFN_SHUTDOWN_TIMEOUT": "shutdown-timeout",
 	"PRICEFN_WORKERS":          "workers",
+	"PRICEFN_CHUNKS_AT_ONCE":   "chunks-at-once",
 }
 
 func TestDevCheck(t *testing.T) {

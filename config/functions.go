@@ -117,16 +117,23 @@ type Pricer struct {
 	Serve
 	// Workers is how many trades are priced at once; 0 means every core.
 	Workers int
+	// ChunksAtOnce is how many chunks are priced at once; 0 means no
+	// limit.
+	ChunksAtOnce int
 }
 
 // Flags defines the pricer flags on fs, with defaults from env.
 func (c *Pricer) Flags(fs *flag.FlagSet, env Env) {
 	c.Serve.Flags(fs, "pricer", env)
-	workersFlag(fs, defaults{env, &c.envErrs}, &c.Workers)
+	d := defaults{env, &c.envErrs}
+	workersFlag(fs, d, &c.Workers)
+	chunksAtOnceFlag(fs, d, &c.ChunksAtOnce)
 }
 
 // Check validates the parsed values: the pricer replies and needs no sink.
-func (c *Pricer) Check() error { return errors.Join(c.Serve.Check(false), checkWorkers(c.Workers)) }
+func (c *Pricer) Check() error {
+	return errors.Join(c.Serve.Check(false), checkWorkers(c.Workers), checkChunksAtOnce(c.ChunksAtOnce))
+}
 
 // Aggregator is the configuration of the aggregator function.
 type Aggregator struct {
@@ -169,7 +176,9 @@ type Dev struct {
 	Results
 	Store
 	// Workers is how many trades the pricer prices at once.
-	Workers         int
+	Workers int
+	// ChunksAtOnce is how many chunks the pricer prices at once.
+	ChunksAtOnce    int
 	ShutdownTimeout time.Duration
 	Log             Log
 	Security
@@ -197,6 +206,7 @@ func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
 	publicURLFlag(fs, env, &c.PublicURL)
 	c.Split.flags(fs, d, DefaultDevMaxBatchBytes)
 	workersFlag(fs, d, &c.Workers)
+	chunksAtOnceFlag(fs, d, &c.ChunksAtOnce)
 	c.Results.flags(fs, d)
 	c.Store.flags(fs, env)
 	shutdownFlag(fs, d, &c.ShutdownTimeout)
@@ -211,7 +221,7 @@ func (c *Dev) Check() error {
 		return err
 	}
 	return errors.Join(checkAddr("--addr", c.Addr), checkAddr("--internal-addr", c.Internal), checkPublicURL(c.PublicURL), c.Log.Check(), c.Store.check("dev", false),
-		c.Split.check(), c.Results.check(), checkWorkers(c.Workers), positive("shutdown-timeout", "PRICEFN_SHUTDOWN_TIMEOUT", c.ShutdownTimeout),
+		c.Split.check(), c.Results.check(), checkWorkers(c.Workers), checkChunksAtOnce(c.ChunksAtOnce), positive("shutdown-timeout", "PRICEFN_SHUTDOWN_TIMEOUT", c.ShutdownTimeout),
 		nonNegative("memory-limit-mib", "PRICEFN_MEMORY_LIMIT_MIB", c.MemoryLimitMiB, "no limit"))
 }
 
@@ -226,6 +236,22 @@ func workersFlag(fs *flag.FlagSet, d defaults, p *int) {
 // checkWorkers reports a negative --workers.
 func checkWorkers(n int) error {
 	return nonNegative("workers", "PRICEFN_WORKERS", n, "one per core")
+}
+
+// DefaultChunksAtOnce is how many chunks a pricer prices at once by
+// default, the pricer Service's containerConcurrency on Knative
+// (knative/services.yaml): each chunk uses every core already, and more at
+// once only share them, each slower, past the broker's delivery timeout
+// when many wait (a congestion the others' retries then feed).
+const DefaultChunksAtOnce = 2
+
+func chunksAtOnceFlag(fs *flag.FlagSet, d defaults, p *int) {
+	fs.IntVar(p, "chunks-at-once", d.int("PRICEFN_CHUNKS_AT_ONCE", DefaultChunksAtOnce), "chunks the pricer prices at once, each on every core; more wait their turn (within their delivery's timeout); 0 for no limit ($PRICEFN_CHUNKS_AT_ONCE)")
+}
+
+// checkChunksAtOnce reports a negative --chunks-at-once.
+func checkChunksAtOnce(n int) error {
+	return nonNegative("chunks-at-once", "PRICEFN_CHUNKS_AT_ONCE", n, "no limit")
 }
 
 func shutdownFlag(fs *flag.FlagSet, d defaults, p *time.Duration) {

@@ -126,7 +126,7 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 	e := &Engine{
 		Broker:     b,
 		Ingress:    ingress.New(IngressOptions(config.Ingress{PublicURL: c.PublicURL, Split: c.Split}, ilog, opt.Registerer, sink, opt.Store)),
-		Pricer:     pricer.New(pricer.Options{Name: "pricer", Workers: c.Workers, Log: plog, Registerer: opt.Registerer}),
+		Pricer:     pricer.New(pricer.Options{Name: "pricer", Workers: c.Workers, Concurrency: c.ChunksAtOnce, Log: plog, Registerer: opt.Registerer}),
 		Aggregator: aggregator.New(AggregatorOptions(config.Aggregator{PublicURL: c.PublicURL, Results: c.Results}, alog, opt.Registerer, sink, opt.Store)),
 	}
 	g := opt.Guard
