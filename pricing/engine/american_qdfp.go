@@ -21,39 +21,44 @@ const (
 // gamma integrals (p) from the third tier on (32 below).
 const qdfpPricePoints = 48
 
+// qdfpHighRate is the put's rate (a call's yield), or rate less yield,
+// above which the difficulty of a scheme grows in proportion.
+const qdfpHighRate = 0.1
+
 // qdfpPriceTol is the fixed-point iteration's stopping tolerance on the
 // premium, relative to max(10, European price): 1e-7, a hundredth of the
 // reference tolerance (1e-5 absolute or 1e-6 relative).
 const qdfpPriceTol = 1e-7
 
 // qdfpTiers are the default schemes, by the difficulty of the boundary:
-// T·max(1, 0.15/vol) for expiry T in years (a long expiry or a low vol
-// stretches the boundary over more of its shape). Each tier holds
-// difficulties up to maxT and gives the rule (n Chebyshev intervals, l
-// fixed-point points, p pricing points) and the largest change of
-// -ln(B/B(0+)) at a node that the last fixed-point step may leave. The
-// schemes are the cheapest found to keep every case of the test tables
-// (testdata/american_*.csv, 3,800 QuantLib prices: expiries of a day to
-// 30 years, vols of 2% to 150%, rates and yields of -3% to 15%) within the
-// reference tolerance where QuantLib's own schemes agree: within a third
-// of it up to a difficulty of 5, 0.9 at worst beyond. Past a difficulty of
-// 200 (a vol under 2.25% over 30 years) the premium's integrand turns
-// steep, a transition density of a small vol over a long time, and the
-// pricing rule doubles with the difficulty: 96 points at a vol of 1% over
-// 30 years, 384 at 0.3% (TestQdFpAmericanLowVol). A tier's rule is made
-// the first time it is used, not at every start of a program that links
-// the engines.
+// T·max(1, 0.15/vol)·max(1, max(r, r-q)/0.1) for expiry T in years and
+// the put's rate and yield (a call's yield and rate): a long expiry, a low
+// vol or a high rate stretches the boundary over more of its shape. Each
+// tier holds difficulties up to maxT and gives the rule (n Chebyshev
+// intervals, l fixed-point points, p pricing points) and the largest
+// change of -ln(B/B(0+)) at a node that the last fixed-point step may
+// leave. The schemes are the cheapest found to keep every case of the test
+// tables (testdata/american_*.csv, 3,800 QuantLib prices: expiries of a
+// day to 30 years, vols of 2% to 150%, rates and yields of -3% to 15%)
+// within the reference tolerance where QuantLib's own schemes agree, and
+// 15,000 further cases (vols of 0.5% to 60%, rates to 20% and yields to
+// 35%, expiries to 50 years) within it of a scheme four to sixteen times
+// finer (TestQdFpAmericanLowVol, TestQdFpAmericanHighRates). Past a
+// difficulty of 5 the integrands turn steep (a transition density of a
+// small vol over a long time) and the rules grow with it, to 768 pricing
+// points. A tier's rule is made the first time it is used, not at every
+// start of a program that links the engines.
 var qdfpTiers = sync.OnceValue(func() []qdfpTier {
 	tiers := []qdfpTier{
 		{maxT: 0.5, n: 8, l: 8, p: 32, resTol: 3e-6},
 		{maxT: 2, n: 10, l: 8, p: 32, resTol: 3e-6},
 		{maxT: 5, n: 16, l: 12, p: qdfpPricePoints, resTol: 3e-6},
-		{maxT: 60, n: 32, l: 16, p: qdfpPricePoints, resTol: 3e-7},
-		{maxT: 200, n: 48, l: 24, p: qdfpPricePoints, resTol: 3e-7},
-		{maxT: 450, n: 48, l: 32, p: 2 * qdfpPricePoints, resTol: 3e-7},
-		{maxT: 900, n: 48, l: 48, p: 4 * qdfpPricePoints, resTol: 3e-7},
-		{maxT: 1800, n: 48, l: 64, p: 8 * qdfpPricePoints, resTol: 3e-7},
-		{maxT: math.Inf(1), n: 48, l: 96, p: 16 * qdfpPricePoints, resTol: 3e-7},
+		{maxT: 60, n: 32, l: 24, p: 2 * qdfpPricePoints, resTol: 3e-7},
+		{maxT: 200, n: 48, l: 32, p: 2 * qdfpPricePoints, resTol: 3e-7},
+		{maxT: 450, n: 48, l: 48, p: 4 * qdfpPricePoints, resTol: 3e-7},
+		{maxT: 900, n: 48, l: 64, p: 8 * qdfpPricePoints, resTol: 3e-7},
+		{maxT: 1800, n: 48, l: 96, p: 16 * qdfpPricePoints, resTol: 3e-7},
+		{maxT: math.Inf(1), n: 64, l: 128, p: 32 * qdfpPricePoints, resTol: 3e-7},
 	}
 	for i := range tiers {
 		t := &tiers[i]
@@ -159,14 +164,16 @@ func (e QdFpAmerican) Price(o *instrument.American, m *pricing.Market, want pric
 // rule returns the rule of e for an expiry of t years and volatility vol,
 // its most fixed-point steps and its threshold of the last step's change:
 // the tier's where a field is zero.
-func (e QdFpAmerican) rule(t, vol float64) (*qdfpRule, int, float64) {
+func (e QdFpAmerican) rule(t, vol, r, q float64) (*qdfpRule, int, float64) {
 	iters := e.Iterations
 	if iters <= 0 {
 		iters = DefaultQdFpIterations
 	}
 	var ru *qdfpRule
 	var resTol float64
-	d := t * math.Max(1, 0.15/vol)
+	// A high rate of the put (a call's yield), or a high rate less yield,
+	// moves the boundary as a low vol does.
+	d := t * math.Max(1, 0.15/vol) * math.Max(1, math.Max(r, r-q)/qdfpHighRate)
 	tiers := qdfpTiers()
 	for i := range tiers {
 		if tier := &tiers[i]; d <= tier.maxT {
@@ -207,7 +214,7 @@ func (e QdFpAmerican) price(o americanOption, greeks bool) (g americanGreeks, ok
 	case p.r < 0 && p.q < p.r:
 		return americanGreeks{}, false
 	}
-	ru, iters, resTol := e.rule(o.t, o.vol)
+	ru, iters, resTol := e.rule(p.t, p.vol, p.r, p.q)
 	eu := blackScholes(false, p.s, p.k, p.r, p.q, p.vol, p.t, false)
 	eps := qdfpPriceTol * math.Max(10, eu.npv)
 	w := qdfpPool.Get().(*qdfpWork)

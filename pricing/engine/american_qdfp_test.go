@@ -191,6 +191,39 @@ func BenchmarkAmericanQdFpReference(b *testing.B) {
 	}
 }
 
+// TestQdFpAmericanHighRates: puts with a high rate (calls with a high
+// yield), whose boundary moves fast, are within the reference tolerance of
+// QuantLib 1.29's QdFp with its high-precision scheme. The difficulty that
+// picks a scheme took no account of rates; these were up to 570 tolerances
+// off (a put 30 years out at a vol of 1%, r = 5%, q = 20%: 41.040501
+// against 41.063933), the two-year calls up to 3.
+func TestQdFpAmericanHighRates(t *testing.T) {
+	for _, c := range []struct {
+		right     instrument.Right
+		strike    float64
+		r, q, vol float64
+		days      int
+		quantLib  float64 // QuantLib 1.29, QdFp high precision
+	}{
+		{instrument.Call, 100, 0.20, 0.35, 0.15, 730, 2.4215061996553193},
+		{instrument.Call, 100, 0.05, 0.20, 0.15, 730, 2.5450902279498617},
+		{instrument.Call, 90, 0.05, 0.20, 0.30, 730, 12.514406646136754},
+		{instrument.Put, 90, 0.12, 0.20, 0.01, 10950, 14.306028839897358},
+		{instrument.Put, 80, 0.20, 0.35, 0.01, 18250, 12.08373807237972},
+		{instrument.Put, 120, 0.03, 0.15, 0.02, 10950, 67.24286872487679},
+		{instrument.Put, 90, 0.05, 0.20, 0.01, 10950, 41.063932994076524},
+	} {
+		o, m := amMarket(c.right, 100, c.strike, c.q, c.r, c.vol, c.days)
+		res, err := QdFpAmerican{}.Price(o, m, pricing.Of(pricing.NPV))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := res.Value(pricing.NPV); math.Abs(got-c.quantLib) > qdfpTol(c.quantLib) {
+			t.Errorf("%v K=%g r=%g q=%g vol=%g %d days: %.10g, QuantLib %.10g: %.2g tolerances", c.right, c.strike, c.r, c.q, c.vol, c.days, got, c.quantLib, (got-c.quantLib)/qdfpTol(c.quantLib))
+		}
+	}
+}
+
 // TestQdFpAmericanLowVol: long expiries at low vols (a difficulty
 // T·max(1, 0.15/vol) of 200 to 4,500) are within the reference tolerance
 // of QuantLib 1.29's QdFp with its high-precision scheme. The premium's
