@@ -126,7 +126,11 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 		}
 		for _, c := range t.Curves {
 			if _, ok := b.Market.Curves[c]; !ok {
-				return nil, batchErr(fmt.Sprintf("trades[%d].%s", i, curveField(t, c)), "trade %q names unknown curve %q (market has: %s)", t.ID, c, keyList(b.Market.Curves))
+				path := fmt.Sprintf("trades[%d]", i)
+				if f := curveField(t, c); f != "" {
+					path += "." + f
+				}
+				return nil, batchErr(path, "trade %q names unknown curve %q (market has: %s)", t.ID, c, keyList(b.Market.Curves))
 			}
 		}
 	}
@@ -348,8 +352,9 @@ func (j *Job) Cost(i int) float64 {
 }
 
 // curveField returns the field of trade t that names curve c, among the
-// references its type declares (curve, forecastCurve...): t keeps the
-// names, not their fields, and an unknown curve is rare.
+// references its type declares (curve, forecastCurve...), or "" when its
+// JSON does not tell (a trade made in Go): t keeps the names, not their
+// fields, and an unknown curve is rare.
 func curveField(t *Trade, c string) string {
 	var fields map[string]json.RawMessage
 	if tt, ok := tradeTypes[t.Type]; ok && json.Unmarshal(t.Raw, &fields) == nil {
@@ -360,5 +365,5 @@ func curveField(t *Trade, c string) string {
 			}
 		}
 	}
-	return "curve"
+	return ""
 }

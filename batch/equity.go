@@ -295,8 +295,9 @@ var americanType = &kind[americanWire, *americanWire, americanTerms]{
 
 // costAmerican follows BenchmarkAmericanQdFp, BenchmarkAmericanQdFpLong
 // and BenchmarkAmerican: QdFp takes some 45 µs up to two years (its scheme
-// grows with the expiry, and at low vols), ~0.3 ms at 20 years; FD about
-// 1 ms (6.5 ms on its replica path).
+// grows with the expiry, and at low vols and high rates, which the terms
+// do not know: up to 5 ms past 20 years at a vol of 1%), ~0.5 ms at 10
+// years, ~1 ms at 30; FD about 1 ms (6.5 ms on its replica path).
 func costAmerican(t *americanTerms, _ *Engines) float64 {
 	switch {
 	case t.fd:
@@ -305,8 +306,10 @@ func costAmerican(t *americanTerms, _ *Engines) float64 {
 		return 60_000
 	case t.years <= 5:
 		return 150_000
+	case t.years <= 20:
+		return 600_000
 	}
-	return 400_000
+	return 1_200_000
 }
 
 func americanTermsOf(w *americanWire, asOf dates.Date) (americanTerms, error) {

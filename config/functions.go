@@ -117,23 +117,16 @@ type Pricer struct {
 	Serve
 	// Workers is how many trades are priced at once; 0 means every core.
 	Workers int
-	// ChunksAtOnce is how many chunks are priced at once; 0 means no
-	// limit.
-	ChunksAtOnce int
 }
 
 // Flags defines the pricer flags on fs, with defaults from env.
 func (c *Pricer) Flags(fs *flag.FlagSet, env Env) {
 	c.Serve.Flags(fs, "pricer", env)
-	d := defaults{env, &c.envErrs}
-	workersFlag(fs, d, &c.Workers)
-	chunksAtOnceFlag(fs, d, &c.ChunksAtOnce)
+	workersFlag(fs, defaults{env, &c.envErrs}, &c.Workers)
 }
 
 // Check validates the parsed values: the pricer replies and needs no sink.
-func (c *Pricer) Check() error {
-	return errors.Join(c.Serve.Check(false), checkWorkers(c.Workers), checkChunksAtOnce(c.ChunksAtOnce))
-}
+func (c *Pricer) Check() error { return errors.Join(c.Serve.Check(false), checkWorkers(c.Workers)) }
 
 // Aggregator is the configuration of the aggregator function.
 type Aggregator struct {
@@ -177,7 +170,8 @@ type Dev struct {
 	Store
 	// Workers is how many trades the pricer prices at once.
 	Workers int
-	// ChunksAtOnce is how many chunks the pricer prices at once.
+	// ChunksAtOnce is how many chunks the broker delivers to the pricer
+	// at once; 0 means no limit.
 	ChunksAtOnce    int
 	ShutdownTimeout time.Duration
 	Log             Log
@@ -238,15 +232,16 @@ func checkWorkers(n int) error {
 	return nonNegative("workers", "PRICEFN_WORKERS", n, "one per core")
 }
 
-// DefaultChunksAtOnce is how many chunks a pricer prices at once by
-// default, the pricer Service's containerConcurrency on Knative
-// (knative/services.yaml): each chunk uses every core already, and more at
-// once only share them, each slower, past the broker's delivery timeout
-// when many wait (a congestion the others' retries then feed).
+// DefaultChunksAtOnce is how many chunks "pricefn dev"'s broker delivers
+// to its pricer at once by default, as the pricer Service's
+// containerConcurrency bounds one pod on Knative (knative/services.yaml):
+// each chunk uses every core already, and more at once only share them,
+// each slower, past the Trigger's timeout when many are in (a congestion
+// the retries then feed).
 const DefaultChunksAtOnce = 2
 
 func chunksAtOnceFlag(fs *flag.FlagSet, d defaults, p *int) {
-	fs.IntVar(p, "chunks-at-once", d.int("PRICEFN_CHUNKS_AT_ONCE", DefaultChunksAtOnce), "chunks the pricer prices at once, each on every core; more wait their turn (within their delivery's timeout); 0 for no limit ($PRICEFN_CHUNKS_AT_ONCE)")
+	fs.IntVar(p, "chunks-at-once", d.int("PRICEFN_CHUNKS_AT_ONCE", DefaultChunksAtOnce), "chunks the broker delivers to the pricer at once, each priced on every core; the others wait their turn in the broker, their attempt timeout not running; 0 for no limit ($PRICEFN_CHUNKS_AT_ONCE)")
 }
 
 // checkChunksAtOnce reports a negative --chunks-at-once.

@@ -109,6 +109,12 @@ type Config struct {
 	// Workers bounds the HTTP deliveries in progress; 0 means
 	// DefaultWorkers.
 	Workers int
+	// Concurrency bounds the deliveries in progress to a Service, by
+	// name, as its containerConcurrency times its replicas would on
+	// Knative: a delivery beyond it waits its turn in the broker, first
+	// come first served, holding no worker and with no attempt timeout
+	// running. Absent or 0 means no bound.
+	Concurrency map[string]int
 	// MaxEventBytes bounds the size of an incoming event and of a reply;
 	// 0 means DefaultMaxEventBytes.
 	MaxEventBytes int64
@@ -189,7 +195,7 @@ func New(cfg Config) (*Broker, error) {
 	if err != nil {
 		return nil, err
 	}
-	routes, err := resolveRoutes(man, cfg.Subscribers)
+	routes, err := resolveRoutes(man, cfg.Subscribers, cfg.Concurrency)
 	if err != nil {
 		return nil, err
 	}
@@ -305,6 +311,13 @@ func (b *Broker) stop() {
 		b.mu.Unlock()
 		b.cancel()
 		b.wg.Wait()
+		for _, r := range b.routes {
+			if t := r.subscriber.turns; t != nil {
+				for _, j := range t.drain() {
+					b.drop(j, "broker shut down")
+				}
+			}
+		}
 		for {
 			select {
 			case j := <-b.queue:

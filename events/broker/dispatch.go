@@ -51,6 +51,8 @@ type job struct {
 
 	accepted time.Time // when the event was accepted
 	queued   time.Time // when the job was last put in the queue
+	// hasTurn says j holds one of its subscriber's turns (turns).
+	hasTurn bool
 }
 
 // failure is a failed attempt.
@@ -77,8 +79,20 @@ func (b *Broker) work() {
 
 // handle makes one attempt of j and decides what comes next.
 func (b *Broker) handle(j *job) {
+	var bound *turns
+	if !j.deadLetter {
+		bound = j.route.subscriber.turns
+	}
+	if bound != nil && !bound.take(j) {
+		return // parked: queued again when a delivery to the Service ends
+	}
 	b.met.queueWait.WithLabelValues(j.route.trigger.Name).Observe(time.Since(j.queued).Seconds())
 	dest, reply, f := b.attempt(j)
+	if bound != nil {
+		if next := bound.give(j); next != nil {
+			b.queue <- next // never blocks: next holds a slot
+		}
+	}
 	j.attempt++
 	if f == nil && reply != nil {
 		reply.SetExtension(TTLExtension, nil)

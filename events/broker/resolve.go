@@ -19,6 +19,9 @@ type target struct {
 	// next counts the first attempts made to the Service, shared by every
 	// target that refers to it: round robin across Triggers.
 	next *atomic.Uint64
+	// turns bounds the deliveries in progress to the Service, shared by
+	// every target that refers to it; nil when unbounded.
+	turns *turns
 }
 
 // pick returns the index in t.urls for an attempt. A retry (prev >= 0, the
@@ -37,11 +40,12 @@ func (t *target) pick(prev int) int {
 }
 
 // resolveRoutes resolves every Trigger's subscriber and dead-letter sink.
-func resolveRoutes(man *Manifest, subscribers map[string]string) ([]*route, error) {
+func resolveRoutes(man *Manifest, subscribers map[string]string, concurrency map[string]int) ([]*route, error) {
 	var routes []*route
 	var errs []error
 	missing := map[string]bool{}
 	counters := map[string]*atomic.Uint64{} // per Service (or absolute URI)
+	bounds := map[string]*turns{}           // per Service
 	resolveInto := func(dst **target, d Destination, trigger, what string) {
 		urls, err := resolve(d, subscribers)
 		var ue *UnresolvedError
@@ -63,6 +67,12 @@ func resolveRoutes(man *Manifest, subscribers map[string]string) ([]*route, erro
 			counters[key] = new(atomic.Uint64)
 		}
 		*dst = &target{urls: urls, next: counters[key]}
+		if d.Ref != nil && concurrency[d.Ref.Name] > 0 {
+			if bounds[key] == nil {
+				bounds[key] = &turns{max: concurrency[d.Ref.Name]}
+			}
+			(*dst).turns = bounds[key]
+		}
 	}
 	for _, t := range man.Triggers {
 		d := man.DeliveryOf(t)

@@ -209,6 +209,9 @@ func TestStructuredEnvelopeSpacing(t *testing.T) {
 			t.Errorf("%s: %d %s, data %q", member, code, body, got)
 		}
 	}
+	if code, body := post(head + `"data_base64": null}`); code != http.StatusBadRequest || !strings.Contains(body, `\"data_base64\" must be a string, got null`) {
+		t.Errorf("data_base64 null: %d %s", code, body)
+	}
 	for _, v := range []string{"5", "true", `{"a": 1}`} {
 		if code, body := post(head + `"batchid": ` + v + `, "data": {}}`); code != http.StatusBadRequest || !strings.Contains(body, `\"batchid\" must be a string`) {
 			t.Errorf("batchid %s: %d %s", v, code, body)

@@ -98,6 +98,10 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 		Logger:     opt.Log.With().Str("fn", "broker").Logger(),
 		Registerer: opt.Registerer,
 	}
+	if c.ChunksAtOnce > 0 {
+		// One pricer, as one pod of its Knative Service.
+		bcfg.Concurrency = map[string]int{ServicePricer: c.ChunksAtOnce}
+	}
 	var inproc *host.InProcess
 	sopt := host.SenderOptions{Sign: signer(opt.Guard)}
 	if opt.InProcess {
@@ -126,7 +130,7 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 	e := &Engine{
 		Broker:     b,
 		Ingress:    ingress.New(IngressOptions(config.Ingress{PublicURL: c.PublicURL, Split: c.Split}, ilog, opt.Registerer, sink, opt.Store)),
-		Pricer:     pricer.New(pricer.Options{Name: "pricer", Workers: c.Workers, Concurrency: c.ChunksAtOnce, Log: plog, Registerer: opt.Registerer}),
+		Pricer:     pricer.New(pricer.Options{Name: "pricer", Workers: c.Workers, Log: plog, Registerer: opt.Registerer}),
 		Aggregator: aggregator.New(AggregatorOptions(config.Aggregator{PublicURL: c.PublicURL, Results: c.Results}, alog, opt.Registerer, sink, opt.Store)),
 	}
 	g := opt.Guard

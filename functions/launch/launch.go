@@ -134,7 +134,7 @@ func Pricer(ctx context.Context, args []string, env config.Env, stderr io.Writer
 	var c config.Pricer
 	return serveFunction(ctx, "pricer", "usage: pricefn pricer [flags]\n\nServes the pricer function: POST / takes chunk.requested and replies chunk.priced.",
 		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg *prometheus.Registry, guard *auth.Guard) (host.Options, func(), error) {
-			f := pricer.New(pricer.Options{Name: c.Service, Workers: c.Workers, Concurrency: c.ChunksAtOnce, Log: log, Registerer: reg})
+			f := pricer.New(pricer.Options{Name: c.Service, Workers: c.Workers, Log: log, Registerer: reg})
 			return host.Options{Handler: PricerRoutes(f, log, guard), Gatherer: reg}, func() {}, nil
 		})
 }

@@ -36,7 +36,6 @@ type metrics struct {
 const (
 	rejectMalformed    = "malformed"     // not a chunk.requested the pricer can read
 	rejectInvalidBatch = "invalid_batch" // the chunk's batch does not compile
-	rejectBusy         = "busy"          // its request ended while it waited its turn (Options.Concurrency)
 )
 
 // The classes of a failed trade (label reason of

@@ -13,7 +13,6 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
@@ -28,10 +27,6 @@ type Options struct {
 	Name string
 	// Workers is how many trades are priced at once; 0 means every core.
 	Workers int
-	// Concurrency is how many chunks are priced at once; the others wait
-	// their turn, first come first served, as long as their requests
-	// last. 0 means no limit.
-	Concurrency int
 	// Log receives one line per chunk.
 	Log zerolog.Logger
 	// Registerer receives the pricer's metrics; nil registers none.
@@ -47,8 +42,6 @@ const DefaultSource = "/pricefn/pricer"
 type Function struct {
 	opt     Options
 	metrics *metrics
-	// turns admits Options.Concurrency chunks at once; nil admits all.
-	turns *semaphore.Weighted
 }
 
 // New returns the pricer function. It panics if its metrics cannot be
@@ -60,11 +53,7 @@ func New(opt Options) *Function {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	f := &Function{opt: opt, metrics: newMetrics(opt.Registerer)}
-	if opt.Concurrency > 0 {
-		f.turns = semaphore.NewWeighted(int64(opt.Concurrency))
-	}
-	return f
+	return &Function{opt: opt, metrics: newMetrics(opt.Registerer)}
 }
 
 // Handle prices the chunk of a chunk.requested event and returns the
@@ -73,13 +62,6 @@ func New(opt Options) *Function {
 // does not compile) is a 400, which a broker does not retry.
 func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, error) {
 	defer f.metrics.requests.Begin()()
-	if f.turns != nil {
-		if err := f.turns.Acquire(ctx, 1); err != nil {
-			f.metrics.rejected.WithLabelValues(rejectBusy).Inc()
-			return nil, host.Errorf(http.StatusServiceUnavailable, "pricer: %d chunks being priced, and the request ended before its turn: %w", f.opt.Concurrency, err)
-		}
-		defer f.turns.Release(1)
-	}
 	started := f.opt.Now()
 	c, b, err := readChunk(e)
 	if err != nil {

@@ -6,9 +6,7 @@ import (
 	"net/http"
 	"reflect"
 	"strings"
-	"sync/atomic"
 	"testing"
-	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -147,51 +145,5 @@ func TestHandleOddTradeIDs(t *testing.T) {
 		if rs[i].ID != id || rs[i].Error != "" || rs[i].NPV <= 0 {
 			t.Errorf("result %d: id %q (want %q), error %q, npv %v", i, rs[i].ID, id, rs[i].Error, rs[i].NPV)
 		}
-	}
-}
-
-// TestHandleTakesTurns: with Concurrency 1 a chunk waits while another is
-// priced, and one whose request ends before its turn is a 503 that priced
-// nothing.
-func TestHandleTakesTurns(t *testing.T) {
-	hold, entered := make(chan struct{}), make(chan struct{}, 8)
-	var calls atomic.Int32
-	f := pricer.New(pricer.Options{Name: "p1", Concurrency: 1, Now: func() time.Time {
-		// The first chunk's start holds its turn until hold is closed.
-		if calls.Add(1) == 1 {
-			entered <- struct{}{}
-			<-hold
-		}
-		return time.Unix(1, 0)
-	}})
-	first := make(chan error, 1)
-	go func() {
-		_, err := f.Handle(context.Background(), chunkEvent(t, chunkBatch))
-		first <- err
-	}()
-	<-entered
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Millisecond)
-	defer cancel()
-	if _, err := f.Handle(ctx, chunkEvent(t, chunkBatch)); host.Status(err) != http.StatusServiceUnavailable || !strings.Contains(err.Error(), "before its turn") {
-		t.Fatalf("a chunk whose request ended while it waited: %v (%d)", err, host.Status(err))
-	}
-	third := make(chan error, 1)
-	go func() {
-		_, err := f.Handle(context.Background(), chunkEvent(t, chunkBatch))
-		third <- err
-	}()
-	time.Sleep(30 * time.Millisecond)
-	if n := calls.Load(); n != 1 {
-		t.Fatalf("%d starts while the first chunk held its turn, want 1", n)
-	}
-	close(hold)
-	if err := <-first; err != nil {
-		t.Fatal(err)
-	}
-	if err := <-third; err != nil {
-		t.Fatal(err)
-	}
-	if n := calls.Load(); n < 2 {
-		t.Errorf("the waiting chunk never started (%d starts)", n)
 	}
 }
