@@ -28,7 +28,7 @@ start_agg() { # name port
 }
 $BIN broker --addr 127.0.0.1:$BROKER --log-level warn \
   --subscriber pricefn-ingress=http://127.0.0.1:$INGRESS \
-  --subscriber pricefn-pricer=http://127.0.0.1:$PRICER \
+  --subscriber pricefn-pricer=http://127.0.0.1:$PRICER --concurrency pricefn-pricer=2 \
   --subscriber pricefn-aggregator=http://127.0.0.1:$AGG_A,http://127.0.0.1:$AGG_B >"$WORK/broker.log" 2>&1 &
 K_SINK=http://127.0.0.1:$BROKER/ $BIN ingress --addr 127.0.0.1:$INGRESS --store $STORE --chunk-cost 300ms \
   --public-url http://127.0.0.1:$AGG_B --log-level warn >"$WORK/ingress.log" 2>&1 &

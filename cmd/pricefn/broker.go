@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -69,6 +70,18 @@ func parseBrokerFlags(args []string, getenv func(string) string, stderr io.Write
 			u = prev + "," + u
 		}
 		opts.config.Subscribers[name] = u
+		return nil
+	})
+	fs.Func("concurrency", "`NAME=N`: most deliveries in progress at once to Service NAME, as its containerConcurrency times its replicas would allow on Knative; the others wait their turn in the broker, their attempt timeout not running (repeat for each Service; none: no bound)", func(s string) error {
+		name, v, ok := strings.Cut(s, "=")
+		n, err := strconv.Atoi(v)
+		if !ok || name == "" || err != nil || n < 1 {
+			return errors.New("want NAME=N, N >= 1, e.g. pricefn-pricer=2")
+		}
+		if opts.config.Concurrency == nil {
+			opts.config.Concurrency = map[string]int{}
+		}
+		opts.config.Concurrency[name] = n
 		return nil
 	})
 	fs.IntVar(&opts.config.QueueSize, "queue-size", broker.DefaultQueueSize, "deliveries held in memory; beyond, the ingress answers 429")

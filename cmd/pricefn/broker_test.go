@@ -43,6 +43,7 @@ func TestParseBrokerFlags(t *testing.T) {
 		"--subscriber", "pricefn-aggregator=http://127.0.0.1:8082/x,http://127.0.0.1:9082/x",
 		"--subscriber", "pricefn-aggregator=http://127.0.0.1:10082/x",
 		"--queue-size", "10", "--batch-quota", "3", "--workers", "2", "--log-level", "debug",
+		"--concurrency", "pricefn-pricer=2",
 	}, env("9090"), &stderr)
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +54,7 @@ func TestParseBrokerFlags(t *testing.T) {
 	}
 	c := opts.config
 	if opts.addr != "127.0.0.1:7000" || c.Name != "b" || c.Manifests == nil || c.QueueSize != 10 || c.BatchQuota != 3 || c.Workers != 2 ||
-		opts.logLevel != zerolog.DebugLevel || len(c.Subscribers) != 2 ||
+		opts.logLevel != zerolog.DebugLevel || len(c.Subscribers) != 2 || len(c.Concurrency) != 1 || c.Concurrency["pricefn-pricer"] != 2 ||
 		c.Subscribers["pricefn-pricer"] != want["pricefn-pricer"] || c.Subscribers["pricefn-aggregator"] != want["pricefn-aggregator"] {
 		t.Errorf("flags: %+v", opts)
 	}
@@ -63,6 +64,8 @@ func TestParseBrokerFlags(t *testing.T) {
 		{"--subscriber", "pricefn-pricer=http://127.0.0.1:1,,http://127.0.0.1:2"},
 		{"--subscriber", "pricefn-pricer=http://127.0.0.1:1,"},
 		{"--log-level", "loud"},
+		{"--concurrency", "pricefn-pricer=0"},
+		{"--concurrency", "pricefn-pricer"},
 		{"extra"},
 	} {
 		if _, err := parseBrokerFlags(args, env(""), io.Discard); !errors.Is(err, errUsage) {
