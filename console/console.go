@@ -170,6 +170,12 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// binary's pages are never mixed with an old one's scripts.
 	hd.Set("Cache-Control", "no-cache")
 	hd.Set("ETag", f.etag)
+	// The files are small and served whole: without the headers of ranges
+	// and of conditions other than If-None-Match, ServeContent answers 200
+	// or 304 only, never its own plain-text 416 or 412.
+	for _, k := range []string{"Range", "If-Range", "If-Match", "If-Unmodified-Since"} {
+		r.Header.Del(k)
+	}
 	http.ServeContent(w, r, path.Base(name), time.Time{}, bytes.NewReader(f.data))
 }
 

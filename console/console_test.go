@@ -75,6 +75,13 @@ func TestRoutes(t *testing.T) {
 	if resp := get(t, h, http.MethodPost, "/ui/", nil); resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" || resp.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("POST /ui/: %d %v", resp.StatusCode, resp.Header)
 	}
+	// A range or a condition the console does not serve gets the whole
+	// file, never ServeContent's plain-text 416 or 412.
+	for _, hdr := range []map[string]string{{"Range": "bytes=99999999-"}, {"If-Match": `"nope"`}} {
+		if resp := get(t, h, http.MethodGet, "/ui/", hdr); resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /ui/ with %v: %d", hdr, resp.StatusCode)
+		}
+	}
 	// Every error is JSON, as the engine's other routes answer.
 	if resp := get(t, h, http.MethodGet, "/ui/nope.txt", nil); resp.StatusCode != http.StatusNotFound || resp.Header.Get("Content-Type") != "application/json" {
 		t.Errorf("GET /ui/nope.txt: %d %v", resp.StatusCode, resp.Header)
