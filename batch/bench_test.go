@@ -103,14 +103,7 @@ func BenchmarkEncodeResults(b *testing.B) {
 // BenchmarkChunkTotals is a pricer's sums of its chunk's results (exact,
 // by underlying), as it adds each block of them.
 func BenchmarkChunkTotals(b *testing.B) {
-	bt, err := batch.DecodeBytes(benchDoc(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	j, err := batch.Compile(bt)
-	if err != nil {
-		b.Fatal(err)
-	}
+	bt, j := benchJob(b)
 	rs, err := j.Price(context.Background(), batch.Options{Workers: 1})
 	if err != nil {
 		b.Fatal(err)
@@ -140,6 +133,13 @@ func BenchmarkChunkTotals(b *testing.B) {
 
 func compiledBench(b *testing.B) *batch.Job {
 	b.Helper()
+	_, j := benchJob(b)
+	return j
+}
+
+// benchJob returns the benchmarks' batch, decoded, and its compiled job.
+func benchJob(b *testing.B) (*batch.Batch, *batch.Job) {
+	b.Helper()
 	bt, err := batch.DecodeBytes(benchDoc(b))
 	if err != nil {
 		b.Fatal(err)
@@ -148,7 +148,7 @@ func compiledBench(b *testing.B) *batch.Job {
 	if err != nil {
 		b.Fatal(err)
 	}
-	return j
+	return bt, j
 }
 
 // BenchmarkScanResults is the aggregator's check of a chunk's encoded

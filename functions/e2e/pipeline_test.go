@@ -208,15 +208,7 @@ func testBatch(t *testing.T, id string) []byte {
 // want prices data in process, as pricefn price does, under batch id.
 func want(t *testing.T, data []byte, id string) []byte {
 	t.Helper()
-	b, err := batch.DecodeBytes(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b.ID = id
-	rs, err := batch.Price(context.Background(), b, batch.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, rs := priceInProcess(t, data, id)
 	out, err := rs.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
@@ -413,19 +405,30 @@ func TestPipelineTotalsExact(t *testing.T) {
 	}
 }
 
-// exactTotals returns the totals of batch data, priced in process: each
-// measure's exact sum over its priced trades (fsum), overall and by
-// underlying.
-func exactTotals(t *testing.T, data []byte) api.Totals {
+// priceInProcess decodes data and prices it in process, as pricefn price
+// does, under batch id (the document's own when empty).
+func priceInProcess(t *testing.T, data []byte, id string) (*batch.Batch, *batch.Results) {
 	t.Helper()
 	b, err := batch.DecodeBytes(data)
 	if err != nil {
 		t.Fatal(err)
 	}
+	if id != "" {
+		b.ID = id
+	}
 	rs, err := batch.Price(context.Background(), b, batch.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return b, rs
+}
+
+// exactTotals returns the totals of batch data, priced in process: each
+// measure's exact sum over its priced trades (fsum), overall and by
+// underlying.
+func exactTotals(t *testing.T, data []byte) api.Totals {
+	t.Helper()
+	b, rs := priceInProcess(t, data, "")
 	unds := b.Underlyings()
 	sums := map[string]map[string]*fsum.Sum{}
 	add := func(u, m string, v float64) {

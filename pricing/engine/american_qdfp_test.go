@@ -198,13 +198,7 @@ func BenchmarkAmericanQdFpReference(b *testing.B) {
 // off (a put 30 years out at a vol of 1%, r = 5%, q = 20%: 41.040501
 // against 41.063933), the two-year calls up to 3.
 func TestQdFpAmericanHighRates(t *testing.T) {
-	for _, c := range []struct {
-		right     instrument.Right
-		strike    float64
-		r, q, vol float64
-		days      int
-		quantLib  float64 // QuantLib 1.29, QdFp high precision
-	}{
+	checkQdFpCases(t, []quantLibAmerican{
 		{instrument.Call, 100, 0.20, 0.35, 0.15, 730, 2.4215061996553193},
 		{instrument.Call, 100, 0.05, 0.20, 0.15, 730, 2.5450902279498617},
 		{instrument.Call, 90, 0.05, 0.20, 0.30, 730, 12.514406646136754},
@@ -212,16 +206,7 @@ func TestQdFpAmericanHighRates(t *testing.T) {
 		{instrument.Put, 80, 0.20, 0.35, 0.01, 18250, 12.08373807237972},
 		{instrument.Put, 120, 0.03, 0.15, 0.02, 10950, 67.24286872487679},
 		{instrument.Put, 90, 0.05, 0.20, 0.01, 10950, 41.063932994076524},
-	} {
-		o, m := amMarket(c.right, 100, c.strike, c.q, c.r, c.vol, c.days)
-		res, err := QdFpAmerican{}.Price(o, m, pricing.Of(pricing.NPV))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := res.Value(pricing.NPV); math.Abs(got-c.quantLib) > qdfpTol(c.quantLib) {
-			t.Errorf("%v K=%g r=%g q=%g vol=%g %d days: %.10g, QuantLib %.10g: %.2g tolerances", c.right, c.strike, c.r, c.q, c.vol, c.days, got, c.quantLib, (got-c.quantLib)/qdfpTol(c.quantLib))
-		}
-	}
+	})
 }
 
 // TestQdFpAmericanLowVol: long expiries at low vols (a difficulty
@@ -232,13 +217,7 @@ func TestQdFpAmericanHighRates(t *testing.T) {
 // years out at a vol of 1%: 14.851011 against 14.850765), the tiny values
 // of options at the money at vols under 0.5% up to 17.
 func TestQdFpAmericanLowVol(t *testing.T) {
-	for _, c := range []struct {
-		right     instrument.Right
-		strike    float64
-		r, q, vol float64
-		days      int
-		quantLib  float64 // QuantLib 1.29, QdFp high precision
-	}{
+	checkQdFpCases(t, []quantLibAmerican{
 		{instrument.Call, 100, 0.15, 0.10, 0.01, 10949, 14.850764685459573},
 		{instrument.Call, 110, 0.15, 0.10, 0.01, 10949, 12.280345010690624},
 		{instrument.Put, 110, 0.05, 0.10, 0.01, 10950, 30.286112665495136},
@@ -248,16 +227,7 @@ func TestQdFpAmericanLowVol(t *testing.T) {
 		{instrument.Put, 100, 0.15, 0.10, 0.001, 10950, 0.0003678699109623831},
 		{instrument.Put, 100, 0.06, 0.02, 0.002, 10950, 0.0018393093249533669},
 		{instrument.Put, 110, 0.10, 0.15, 0.015, 7300, 19.800630130204745},
-	} {
-		o, m := amMarket(c.right, 100, c.strike, c.q, c.r, c.vol, c.days)
-		res, err := QdFpAmerican{}.Price(o, m, pricing.Of(pricing.NPV))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, _ := res.Value(pricing.NPV); math.Abs(got-c.quantLib) > qdfpTol(c.quantLib) {
-			t.Errorf("%v K=%g r=%g q=%g vol=%g %d days: %.10g, QuantLib %.10g: %.2g tolerances", c.right, c.strike, c.r, c.q, c.vol, c.days, got, c.quantLib, (got-c.quantLib)/qdfpTol(c.quantLib))
-		}
-	}
+	})
 }
 
 // TestQdFpAmericanEqualNegativeRateAndYield: with the dividend yield equal
@@ -267,26 +237,38 @@ func TestQdFpAmericanLowVol(t *testing.T) {
 // into the double-boundary regime (q < r < 0 for a put) and were priced on
 // the finite-difference grid, 2e-4 to 2e-3 off.
 func TestQdFpAmericanEqualNegativeRateAndYield(t *testing.T) {
-	for _, c := range []struct {
-		right          instrument.Right
-		strike, r, vol float64
-		days           int
-		quantLib       float64 // QuantLib 1.29, QdFp high precision
-	}{
-		{instrument.Call, 57.65, -0.0025, 0.68, 1661, 66.25956814355985},
-		{instrument.Put, 151.68, -0.0077, 1.1, 12, 51.8563752367177},
-		{instrument.Call, 80.34, -0.004, 0.185, 10812, 51.02546559033414},
-		{instrument.Put, 172.3, -0.0196, 0.087, 3927, 89.77164905851761},
-		{instrument.Call, 69.0, -0.0093, 0.21, 823, 33.21761209920803},
-		{instrument.Put, 95.0, -0.01, 0.3, 365, 9.387051828562669},
-	} {
-		o, m := amMarket(c.right, 100, c.strike, c.r, c.r, c.vol, c.days)
+	checkQdFpCases(t, []quantLibAmerican{
+		{instrument.Call, 57.65, -0.0025, -0.0025, 0.68, 1661, 66.25956814355985},
+		{instrument.Put, 151.68, -0.0077, -0.0077, 1.1, 12, 51.8563752367177},
+		{instrument.Call, 80.34, -0.004, -0.004, 0.185, 10812, 51.02546559033414},
+		{instrument.Put, 172.3, -0.0196, -0.0196, 0.087, 3927, 89.77164905851761},
+		{instrument.Call, 69.0, -0.0093, -0.0093, 0.21, 823, 33.21761209920803},
+		{instrument.Put, 95.0, -0.01, -0.01, 0.3, 365, 9.387051828562669},
+	})
+}
+
+// quantLibAmerican is an American on a spot of 100 and QuantLib 1.29's
+// QdFp price of it with its high-precision scheme.
+type quantLibAmerican struct {
+	right     instrument.Right
+	strike    float64
+	r, q, vol float64
+	days      int
+	quantLib  float64
+}
+
+// checkQdFpCases checks QdFpAmerican's npv of each case against
+// QuantLib's, within the reference tolerance.
+func checkQdFpCases(t *testing.T, cases []quantLibAmerican) {
+	t.Helper()
+	for _, c := range cases {
+		o, m := amMarket(c.right, 100, c.strike, c.q, c.r, c.vol, c.days)
 		res, err := QdFpAmerican{}.Price(o, m, pricing.Of(pricing.NPV))
 		if err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := res.Value(pricing.NPV); math.Abs(got-c.quantLib) > qdfpTol(c.quantLib) {
-			t.Errorf("%v K=%g r=q=%g vol=%g %d days: %.10g, QuantLib %.10g: diff %.3g", c.right, c.strike, c.r, c.vol, c.days, got, c.quantLib, got-c.quantLib)
+			t.Errorf("%v K=%g r=%g q=%g vol=%g %d days: %.10g, QuantLib %.10g: %.2g tolerances", c.right, c.strike, c.r, c.q, c.vol, c.days, got, c.quantLib, (got-c.quantLib)/qdfpTol(c.quantLib))
 		}
 	}
 }
