@@ -120,6 +120,17 @@ func (p *ScenarioPartials) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// IDs returns partials of p's scenarios with nothing in their sums: what
+// is known of a chunk whose sums do not stand (its block's trades were not
+// priced in the base market).
+func (p *ScenarioPartials) IDs() *ScenarioPartials {
+	out := &ScenarioPartials{Offset: p.Offset, Of: p.Of, Risk: p.Risk, Scenarios: make([]ScenarioSums, len(p.Scenarios))}
+	for k := range p.Scenarios {
+		out.Scenarios[k].ID = p.Scenarios[k].ID
+	}
+	return out
+}
+
 // ScenarioTotals combines the partials of a batch's chunks into its
 // scenario results. The sums are exact, so the totals do not depend on the
 // order in which partials are added nor on how the work was split.

@@ -74,7 +74,9 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 			return false, fmt.Errorf("%w: attempt %d, now %d", store.ErrStale, attempt, sum.Attempt)
 		}
 		from := next
-		for ; next < len(sum.Chunks) && sum.Chunks[next].State != store.ChunkWaiting; next++ {
+		// A scenario chunk waits for its block's base chunk, the next
+		// to write after it anyway.
+		for ; next < len(sum.Chunks) && sum.Chunks[next].State != store.ChunkWaiting && !basePending(sum, next); next++ {
 			if err := f.writeChunk(ctx, rw, sum, next, &scenarios); err != nil {
 				return false, err
 			}

@@ -39,7 +39,10 @@ type scenarioCollector struct {
 }
 
 // collect adds scenario chunk i of sum: its sums, or its trades as
-// failed in its scenarios when it has none.
+// failed in its scenarios when it has none, or when its block's base chunk
+// has none: a trade not priced in the base market is left out of every
+// scenario's sums (wire format 1c), and a scenario chunk's sums are whole,
+// not per trade. The chunk's scenario ids are kept either way.
 func (f *Function) collectScenarios(ctx context.Context, sum *store.Summary, i int, col *scenarioCollector) error {
 	if sum.Chunks[i].State != store.ChunkPriced {
 		col.missing = append(col.missing, i)
@@ -56,16 +59,42 @@ func (f *Function) collectScenarios(ctx context.Context, sum *store.Summary, i i
 	if col.totals == nil {
 		col.totals = batch.NewScenarioTotals(p.Of, p.Risk)
 	}
-	if err := col.totals.Add(&p); err != nil {
+	add := &p
+	if j, ok := blockBase(sum, i); ok && sum.Chunks[j].State != store.ChunkPriced {
+		add = p.IDs()
+		col.missing = append(col.missing, i)
+	}
+	if err := col.totals.Add(add); err != nil {
 		return fmt.Errorf("aggregator: batch %s chunk %d: %w", sum.Ref.ID, i, err)
 	}
 	return nil
 }
 
+// blockBase returns the base chunk of chunk i's block, the last chunk at
+// its offset (batch.PlanChunks), and whether there is one: the block of a
+// batch of no trades is scenario chunks alone.
+func blockBase(sum *store.Summary, i int) (int, bool) {
+	j := i
+	for j+1 < len(sum.ChunkOffsets) && sum.ChunkOffsets[j+1] == sum.ChunkOffsets[i] {
+		j++
+	}
+	lo, hi := sum.Bounds(j)
+	return j, lo < hi
+}
+
+// basePending reports whether scenario chunk i's block has a base chunk
+// still without an outcome: the chunk's sums cannot be taken yet, since
+// they stand only if the base chunk is priced (collectScenarios).
+func basePending(sum *store.Summary, i int) bool {
+	j, ok := blockBase(sum, i)
+	return ok && j != i && sum.Chunks[j].State == store.ChunkWaiting
+}
+
 // finish sets the scenario members of the document rw writes: the sums
-// of every scenario chunk, the trades of the chunks that died counted as
-// failed in their scenarios. A batch none of whose scenario chunks priced
-// has no scenario members (nothing is known of its scenarios).
+// of every scenario chunk, the trades of the chunks that died (or whose
+// block's base chunk died) counted as failed in their scenarios. A batch
+// none of whose scenario chunks priced has no scenario members (nothing is
+// known of its scenarios).
 func (col *scenarioCollector) finish(sum *store.Summary, rw *batch.ResultsWriter) error {
 	if col.totals == nil {
 		return nil
@@ -73,10 +102,7 @@ func (col *scenarioCollector) finish(sum *store.Summary, rw *batch.ResultsWriter
 	ranges := batch.ScenarioRanges(sum.ChunkOffsets, sum.Trades, col.totals.Len())
 	for _, i := range col.missing {
 		// The block's base chunk, its last chunk, holds its trades.
-		j := i
-		for j+1 < len(sum.ChunkOffsets) && sum.ChunkOffsets[j+1] == sum.ChunkOffsets[i] {
-			j++
-		}
+		j, _ := blockBase(sum, i)
 		lo, hi := sum.Bounds(j)
 		col.totals.AddFailed(ranges[i][0], ranges[i][1], hi-lo)
 	}

@@ -97,3 +97,66 @@ func TestScenarioChunks(t *testing.T) {
 func (f *fixture) acceptedEventOf(t *testing.T, id string, offsets []int) event.Event {
 	return mustEvent(t, events.TypeBatchAccepted, id+"/accepted", id, events.BatchAccepted{BatchID: id, Attempt: 1, Trades: 2, ChunkOffsets: offsets, SubmittedAt: submitAt})
 }
+
+// TestScenarioSumsNeedTheirBase: a scenario chunk's sums cover its block's
+// trades as priced in the base market, by the chunk itself. When the
+// block's base chunk dies, those trades are not priced, and they are
+// left out of every scenario's sums and counted failed there (wire format
+// 1c), whichever came first; the other block's sums stand. Before, the
+// dead block's scenario sums were kept, and the VaR was over trades the
+// document said were not priced.
+func TestScenarioSumsNeedTheirBase(t *testing.T) {
+	f := newFixture(t)
+	const id = "scen-dead-base"
+	// Two blocks of one trade each: [scenarios of A] [A] [scenarios of B] [B].
+	offsets := []int{0, 0, 1, 1}
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf(id), TradeIDs: []string{"A", "B"}, ChunkOffsets: offsets, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	risk := &batch.RiskSpec{}
+	if err := json.Unmarshal([]byte(`{"var":[0.5]}`), risk); err != nil {
+		t.Fatal(err)
+	}
+	sums := func(u string, pnls ...float64) *batch.ScenarioPartials {
+		p := &batch.ScenarioPartials{Offset: 0, Of: 2, Risk: risk}
+		for k, x := range pnls {
+			s := batch.ScenarioSums{ID: fmt.Sprint("s", k), ByUnderlying: map[string]*fsum.Sum{u: {}}}
+			s.NPV.Add(10 + x)
+			s.PnL.Add(x)
+			s.ByUnderlying[u].Add(x)
+			p.Scenarios = append(p.Scenarios, s)
+		}
+		return p
+	}
+	priced := func(i, offset int, rs []batch.TradeResult, p *batch.ScenarioPartials) event.Event {
+		c := withResults(t, events.ChunkPriced{BatchID: id, Index: i, Chunks: 4, Offset: offset, Scenarios: p, StartedAt: submitAt, FinishedAt: submitAt.Add(time.Second)}, rs)
+		return mustEvent(t, events.TypeChunkPriced, fmt.Sprintf("%s/%d", id, i), id, c)
+	}
+	b := batch.TradeResult{ID: "B"}
+	b.SetValue(pricing.NPV, 6)
+	f.mustPost(t, "/", f.acceptedEventOf(t, id, offsets))
+	stream := f.stream(t, "/batches/"+id+"/results?stream=true")
+	// A's scenario chunk first, while its base chunk is still to come.
+	f.mustPost(t, "/", priced(0, 0, []batch.TradeResult{}, sums("ACME", -50, 7)))
+	f.mustPost(t, "/", priced(2, 1, []batch.TradeResult{}, sums("GLOBEX", -3, 0.5)))
+	f.mustPost(t, "/", priced(3, 1, []batch.TradeResult{b}, nil))
+	f.mustPost(t, "/dead-letter", deadLetter(t, id, 1))
+
+	want := `{"batchId":"scen-dead-base","results":[
+{"id":"A","error":"trade A: not priced: chunk 1 failed: delivery failed to http://pricer/ with status 500: pricer: out of memory"},
+{"id":"B","npv":6}
+],"scenarios":[
+{"id":"s0","npv":7,"pnl":-3,"byUnderlying":{"GLOBEX":-3},"failed":1},
+{"id":"s1","npv":10.5,"pnl":0.5,"byUnderlying":{"GLOBEX":0.5},"failed":1}
+],"risk":{"var":{"0.5":3}}}
+`
+	if code, body := f.get(t, "/batches/"+id+"/results"); code != http.StatusOK || body != want {
+		t.Errorf("results %d:\n%s\nwant\n%s", code, body, want)
+	}
+	if streamed, err := stream.end(t); err != io.EOF || streamed != want {
+		t.Errorf("streamed results (%v):\n%s\nwant\n%s", err, streamed, want)
+	}
+	if st := f.status(t, id); st.State != "partial" || st.Priced != 1 || st.Missing != 1 {
+		t.Errorf("status %+v", st)
+	}
+}
