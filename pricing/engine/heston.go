@@ -149,9 +149,29 @@ func hestonUndiscounted(call bool, fwd, k, t float64, h pricing.Heston, acc floa
 	if r := h.Rho - h.Sigma*freq/(h.V0+h.Kappa*h.Theta*t); r*freq < 0 {
 		tanPhi = math.Copysign(math.Tan(math.Pi/12), freq)
 	}
+	integral, errEst := hestonIntegral(cf, freq, halfVarT, sd, tanPhi, acc, maxPieces)
+	if tanPhi != 0 && !(errEst <= 2*acc*math.Pi && !math.IsNaN(integral)) {
+		// The tilt took the contour past where φ's moments explode
+		// (vol of variance far above the variance, ρ near ±1): φ is
+		// infinite there, the integrand NaN. On Im(z) = -1/2 itself φ
+		// is a moment of order 1/2, always finite.
+		integral, errEst = hestonIntegral(cf, freq, halfVarT, sd, 0, acc, maxPieces)
+	}
+	if !(errEst <= 2*acc*math.Pi) || math.IsNaN(integral) {
+		return 0, fmt.Errorf("engine: heston: the Fourier integral did not converge (estimated error %.3g per unit of sqrt(F·K), wanted %.3g)", errEst/math.Pi, acc)
+	}
+	// Where the price is nothing to double precision, rounding may leave
+	// it a few 1e-16 below zero.
+	return max(cv+math.Sqrt(fwd*k)/math.Pi*integral, 0), nil
+}
+
+// hestonIntegral returns Lewis's integral of the difference between the
+// Heston and the control's characteristic functions, and its estimated
+// error, on the contour z(u) = u + i(u·tanPhi + 1/2); freq is ln(F/K),
+// halfVarT and sd the control's half variance and standard deviation.
+func hestonIntegral(cf hestonCF, freq, halfVarT, sd, tanPhi, acc float64, maxPieces int) (float64, float64) {
 	dz := complex(1, tanPhi)
-	// The integrand in u, Lewis's difference between the Heston and the
-	// control's characteristic functions, with e^{-1/2·ln(F/K)} taken out.
+	// The integrand in u, with e^{-1/2·ln(F/K)} taken out.
 	g := func(u float64) float64 {
 		z := complex(u, u*tanPhi+0.5)
 		zp := z - 1i
@@ -169,12 +189,7 @@ func hestonUndiscounted(call bool, fwd, k, t float64, h pricing.Heston, acc floa
 		return g(l*x/w) * l / (w * w)
 	}
 	integral, errEst, _ := adaptiveKronrod(f, 0, 1, hestonStartPieces, acc*math.Pi, maxPieces)
-	if !(errEst <= 2*acc*math.Pi) || math.IsNaN(integral) {
-		return 0, fmt.Errorf("engine: heston: the Fourier integral did not converge (estimated error %.3g per unit of sqrt(F·K), wanted %.3g)", errEst/math.Pi, acc)
-	}
-	// Where the price is nothing to double precision, rounding may leave
-	// it a few 1e-16 below zero.
-	return max(cv+math.Sqrt(fwd*k)/math.Pi*integral, 0), nil
+	return integral, errEst
 }
 
 // hestonCF is the Heston characteristic function of ln(S_T/F) over t
