@@ -351,8 +351,8 @@ var barrierTypes = map[string]instrument.BarrierType{
 var barrierType = &kind[barrierWire, *barrierWire, instrument.Barrier]{
 	fields: refsUnderlying,
 	terms:  barrierTermsOf,
-	price: func(o *instrument.Barrier, m *pricing.Market, want pricing.Measures, _ *Engines) (pricing.Result, error) {
-		return engine.AnalyticBarrier{}.Price(o, m, want)
+	price: func(o *instrument.Barrier, m *pricing.Market, want pricing.Measures, e *Engines) (pricing.Result, error) {
+		return e.Barrier.Price(o, m, want)
 	},
 	cost:      func(*instrument.Barrier, *Engines) float64 { return 400 },
 	costTerms: func(*barrierWire) (instrument.Barrier, bool) { return instrument.Barrier{}, true },

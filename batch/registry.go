@@ -205,6 +205,9 @@ type Engines struct {
 	Asian engine.MCArithmeticAsian
 	// Heston prices european trades with "model": "heston".
 	Heston engine.AnalyticHeston
+	// Barrier prices barrier trades. Scenario markets use it with
+	// HitIfCrossed set (Job.scenarioEngines).
+	Barrier engine.AnalyticBarrier
 }
 
 // The market references trade types share.

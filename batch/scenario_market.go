@@ -21,6 +21,9 @@ type scenarioSet struct {
 	// base is the base market as scenario markets are: each trade's base
 	// npv for P&L is valued on it as its scenario npvs are.
 	base *compileEnv
+	// engines are the job's engines as scenario markets use them: a
+	// barrier the shift moves spot through is hit in that scenario.
+	engines *Engines
 	// unds names the underlyings of the trades, sorted; tradeUnd[i] is
 	// the index in unds of trade i's underlying, -1 for none.
 	unds     []string
@@ -98,7 +101,10 @@ func compileScenarios(b *Batch, j *Job) (*scenarioSet, error) {
 			}
 		}
 	}
-	set.base = j.bindMarket(&j.Market)
+	set.base = j.bindMarket(&j.Market, j.engines)
+	e := *j.engines
+	e.Barrier.HitIfCrossed = true
+	set.engines = &e
 	names := map[string]int32{}
 	set.tradeUnd = make([]int32, len(b.Trades))
 	for i := range b.Trades {
@@ -119,12 +125,13 @@ func compileScenarios(b *Batch, j *Job) (*scenarioSet, error) {
 	return set, nil
 }
 
-// bindMarket returns the compile environment of market m for j's
-// engines: m with its usable underlyings bound once (engine.BindEquity).
+// bindMarket returns the compile environment of market m for engines e
+// (j's, or a scenario's): m with its usable underlyings bound once
+// (engine.BindEquity).
 // An underlying that is not usable in m (a negative spot in a scenario) is
 // left unbound, and the trades on it fail with its engine's error.
-func (j *Job) bindMarket(m *pricing.Market) *compileEnv {
-	env := &compileEnv{m: m, e: j.engines, equities: make(map[string]*engine.EquityMarket, len(m.Underlyings))}
+func (j *Job) bindMarket(m *pricing.Market, e *Engines) *compileEnv {
+	env := &compileEnv{m: m, e: e, equities: make(map[string]*engine.EquityMarket, len(m.Underlyings))}
 	for name := range m.Underlyings {
 		if em, err := engine.BindEquity(m, name); err == nil {
 			env.equities[name] = em
@@ -153,7 +160,7 @@ func (set *scenarioSet) market(j *Job, s int) *compileEnv {
 		}
 		m.Underlyings[name] = u
 	}
-	return j.bindMarket(m)
+	return j.bindMarket(m, set.engines)
 }
 
 // apply returns u shifted by sh.

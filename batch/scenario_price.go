@@ -26,13 +26,19 @@ const taskCost = 50_000
 
 // priceIn values one unit of the trade in the market of env, its terms
 // bound to that market as compile binds them to the base market.
+// The engines are the market's (a scenario's barrier is hit when the
+// shift crosses it).
 func (b *bound[T]) priceIn(r *pricing.Result, env *compileEnv, want pricing.Measures) (err error) {
-	if b.bind == nil {
-		return b.priceUnit(r, env.m, want)
+	t := &b.t
+	if b.bind != nil {
+		bt := b.t
+		b.bind(&bt, env)
+		t = &bt
 	}
-	t := b.t
-	b.bind(&t, env)
-	*r, err = b.price(&t, env.m, want, b.e)
+	if b.into != nil {
+		return b.into(t, r, env.m, want, env.e)
+	}
+	*r, err = b.price(t, env.m, want, env.e)
 	return err
 }
 

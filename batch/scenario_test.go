@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -481,5 +483,78 @@ func TestScenarioDetailBounded(t *testing.T) {
 	var be *batch.Error
 	if !errors.As(err, &be) || be.Field != "scenarioDetail" || !strings.Contains(be.Reason, "more than the limit of 10000000") {
 		t.Errorf("error %v, want one on scenarioDetail", err)
+	}
+}
+
+// TestScenarioBarrierCrossed: a scenario that moves spot through a
+// barrier hits it in that scenario: a knock-out is worth its rebate, a
+// knock-in becomes the vanilla option (the same value as a european of
+// its terms at the shifted spot). Before, such trades failed in the
+// scenario and were left out of its P&L and the risk: the stress that
+// knocks a book's barriers out was the one the VaR did not see. A barrier
+// crossed in the base market stays an error (QuantLib's), so that trade
+// fails in every scenario.
+func TestScenarioBarrierCrossed(t *testing.T) {
+	market := `{"curves": {"USD": {"rate": 0.05}}, "underlyings": {"ACME": {"spot": 100, "dividendYield": 0.02, "vol": 0.25, "curve": "USD"}}}`
+	trades := `[
+{"id": "KO", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "downOut", "barrier": 90, "rebate": 1.5},
+{"id": "KI", "type": "barrier", "underlying": "ACME", "right": "put", "strike": 95, "expiry": "2027-11-25", "barrierType": "downIn", "barrier": 90},
+{"id": "UO", "type": "barrier", "underlying": "ACME", "right": "put", "strike": 100, "expiry": "2027-11-25", "barrierType": "upOut", "barrier": 110},
+{"id": "UI", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 105, "expiry": "2027-11-25", "barrierType": "upIn", "barrier": 110, "rebate": 2},
+{"id": "GONE", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "downOut", "barrier": 101}]`
+	doc := `{"valuationDate": "2026-11-25", "measures": ["npv"], "scenarioDetail": "trades", "market": ` + market + `, "trades": ` + trades + `,
+"scenarios": [{"id": "crash", "underlyings": {"ACME": {"spotRel": -0.2}}}, {"id": "rally", "underlyings": {"ACME": {"spotRel": 0.2}}}, {"id": "dip", "underlyings": {"ACME": {"spotRel": -0.05}}}]}`
+	rs := priceDoc(t, doc, batch.Options{})
+	// npv of the trades at spot s: the barriers, and europeans of their terms.
+	at := func(s float64, typ string) map[string]batch.TradeResult {
+		m := strings.Replace(market, `"spot": 100`, fmt.Sprintf(`"spot": %v`, s), 1)
+		tr := trades
+		if typ == "european" {
+			tr = regexp.MustCompile(`"type": "barrier"|, "barrierType": "[a-zA-Z]+", "barrier": [0-9]+(, "rebate": [0-9.]+)?`).ReplaceAllStringFunc(trades, func(s string) string {
+				if strings.HasPrefix(s, `"type"`) {
+					return `"type": "european"`
+				}
+				return ""
+			})
+		}
+		out := map[string]batch.TradeResult{}
+		for _, r := range priceDoc(t, `{"valuationDate": "2026-11-25", "measures": ["npv"], "market": `+m+`, "trades": `+tr+`}`, batch.Options{}).Results {
+			out[r.ID] = r
+		}
+		return out
+	}
+	base := at(100, "barrier")
+	dip := at(95, "barrier")
+	crashVanilla, rallyVanilla := at(80, "european"), at(120, "european")
+	crash, rally := at(80, "barrier"), at(120, "barrier")
+	want := map[string][3]float64{ // crash, rally, dip
+		"KO": {1.5, rally["KO"].NPV, dip["KO"].NPV},
+		"KI": {crashVanilla["KI"].NPV, rally["KI"].NPV, dip["KI"].NPV},
+		"UO": {crash["UO"].NPV, 0, dip["UO"].NPV},
+		"UI": {crash["UI"].NPV, rallyVanilla["UI"].NPV, dip["UI"].NPV},
+	}
+	var pnl [3]float64
+	for _, r := range rs.Results {
+		w, ok := want[r.ID]
+		if !ok {
+			if r.Error == "" || slices.ContainsFunc(r.ScenarioNPV, func(v float64) bool { return !math.IsNaN(v) }) {
+				t.Errorf("%s, crossed in the base market: %+v, want an error and no scenario npvs", r.ID, r)
+			}
+			continue
+		}
+		for s := range 3 {
+			if math.IsNaN(w[s]) || w[s] == 0 && r.ID != "UO" {
+				t.Fatalf("%s scenario %d: no reference value (%v)", r.ID, s, w[s])
+			}
+			if got := r.ScenarioNPV[s]; math.Abs(got-w[s]) > 1e-12*max(1, math.Abs(w[s])) {
+				t.Errorf("%s in scenario %s: %v, want %v", r.ID, rs.Scenarios[s].ID, got, w[s])
+			}
+			pnl[s] += w[s] - base[r.ID].NPV
+		}
+	}
+	for s, sc := range rs.Scenarios {
+		if sc.Failed != 1 || math.Abs(sc.PnL-pnl[s]) > 1e-12*max(1, math.Abs(pnl[s])) {
+			t.Errorf("scenario %s: %+v, want pnl %v with GONE alone failed", sc.ID, sc, pnl[s])
+		}
 	}
 }

@@ -15,13 +15,22 @@ import (
 // paid at expiry for a knock-in that never knocked in and at the hitting
 // time for a knock-out. Market conventions are AnalyticEuropean's. The zero
 // value is ready to use and safe for concurrent use.
-type AnalyticBarrier struct{}
+type AnalyticBarrier struct {
+	// HitIfCrossed prices a barrier that spot lies beyond as hit now: a
+	// knock-out is worth its rebate (paid at the hit), a knock-in the
+	// vanilla option. It is for a market moved through the barrier at
+	// once (a scenario's shift), where the hit is the move. Without it
+	// such a barrier is an error, as in QuantLib: in a market as it is, a
+	// barrier beyond spot was hit before, and what is left of the option
+	// (its rebate paid or not) is not known.
+	HitIfCrossed bool
+}
 
 // Price returns the npv of one unit of o. A barrier already crossed (spot
 // strictly below a down barrier or above an up barrier) is an error, as in
-// QuantLib; spot exactly at the barrier prices as touched: a knock-out is
-// worth its rebate, a knock-in the vanilla option.
-func (AnalyticBarrier) Price(o *instrument.Barrier, m *pricing.Market, want pricing.Measures) (pricing.Result, error) {
+// QuantLib, unless HitIfCrossed; spot exactly at the barrier prices as
+// touched: a knock-out is worth its rebate, a knock-in the vanilla option.
+func (e AnalyticBarrier) Price(o *instrument.Barrier, m *pricing.Market, want pricing.Measures) (pricing.Result, error) {
 	if err := o.Validate(m.ValuationDate); err != nil {
 		return pricing.Result{}, err
 	}
@@ -29,7 +38,14 @@ func (AnalyticBarrier) Price(o *instrument.Barrier, m *pricing.Market, want pric
 	if err != nil {
 		return pricing.Result{}, err
 	}
-	v, err := barrierValue(o.Type, o.Right == instrument.Call, in.spot, o.Strike, o.Level, o.Rebate, in.r, in.q, in.vol, in.t)
+	call := o.Right == instrument.Call
+	if crossed := o.Type.IsDown() && in.spot < o.Level || !o.Type.IsDown() && in.spot > o.Level; crossed && e.HitIfCrossed {
+		if o.Type.IsIn() {
+			return pricing.Result{Set: setNPV, NPV: blackScholes(call, in.spot, o.Strike, in.r, in.q, in.vol, in.t, false).npv}, nil
+		}
+		return pricing.Result{Set: setNPV, NPV: o.Rebate}, nil
+	}
+	v, err := barrierValue(o.Type, call, in.spot, o.Strike, o.Level, o.Rebate, in.r, in.q, in.vol, in.t)
 	if err != nil {
 		return pricing.Result{}, err
 	}

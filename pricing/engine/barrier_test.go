@@ -184,6 +184,47 @@ func TestAnalyticBarrierCrossed(t *testing.T) {
 	}
 }
 
+// TestAnalyticBarrierHitIfCrossed: with HitIfCrossed, spot beyond the
+// barrier is a hit now, and the value joins the closed form's at the
+// barrier (touched): a knock-out its rebate, a knock-in the vanilla.
+func TestAnalyticBarrierHitIfCrossed(t *testing.T) {
+	for _, typ := range []instrument.BarrierType{instrument.DownIn, instrument.DownOut, instrument.UpIn, instrument.UpOut} {
+		for _, right := range []instrument.Right{instrument.Call, instrument.Put} {
+			h := 90.0
+			if !typ.IsDown() {
+				h = 110
+			}
+			o := instrument.Barrier{Option: instrument.Option{Underlying: "X", Right: right, Strike: 100, Expiry: refValDate.AddDays(365)}, Type: typ, Level: h, Rebate: 1.5}
+			price := func(e AnalyticBarrier, spot float64) float64 {
+				r, err := e.Price(&o, equityMarket(spot, 0.05, 0.02, 0.25), pricing.Of(pricing.NPV))
+				if err != nil {
+					t.Fatalf("%v %v spot %v: %v", typ, right, spot, err)
+				}
+				return r.NPV
+			}
+			touched := price(AnalyticBarrier{}, h) // the closed form at the barrier
+			beyond := h * (1 - 1e-12)
+			if !typ.IsDown() {
+				beyond = h * (1 + 1e-12)
+			}
+			if got := price(AnalyticBarrier{HitIfCrossed: true}, beyond); math.Abs(got-touched) > 1e-9 {
+				t.Errorf("%v %v: %v just beyond the barrier, %v at it", typ, right, got, touched)
+			}
+			far := h * 0.7
+			if !typ.IsDown() {
+				far = h * 1.3
+			}
+			want := o.Rebate
+			if typ.IsIn() {
+				want = blackScholes(right == instrument.Call, far, 100, 0.05, 0.02, 0.25, 1, false).npv
+			}
+			if got := price(AnalyticBarrier{HitIfCrossed: true}, far); math.Abs(got-want) > 1e-12*max(1, want) {
+				t.Errorf("%v %v at spot %v: %v, want %v", typ, right, far, got, want)
+			}
+		}
+	}
+}
+
 // TestAnalyticBarrierNegativeRateRebate checks the one case the closed form
 // cannot price: a knock-out rebate when μ² + 2r/σ² < 0.
 func TestAnalyticBarrierNegativeRateRebate(t *testing.T) {
