@@ -3,6 +3,7 @@ package batch
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/engine"
@@ -28,6 +29,13 @@ type scenarioSet struct {
 	// the index in unds of trade i's underlying, -1 for none.
 	unds     []string
 	tradeUnd []int32
+	// beyond[s] names the curves scenario s shifts beyond the rates a
+	// curve may have (nil for none): the trades that use one fail in s
+	// alone, as trades on a curve with such rates fail in the base market.
+	// curves[i] names the curves trade i uses, its underlying's
+	// included; made only when some scenario has such a curve.
+	beyond []map[string]bool
+	curves [][]string
 }
 
 // compileScenarios checks b's scenarios and risk against its market and
@@ -79,13 +87,15 @@ func compileScenarios(b *Batch, j *Job) (*scenarioSet, error) {
 				sh, ok = sc.Curves["*"]
 			}
 			if ok && sh.Parallel != 0 {
-				if r, out := shiftedOutOfRange(j.Market.Curves[name], sh.Parallel); out {
-					key := name
-					if _, own := sc.Curves[name]; !own {
-						key = "*"
+				if _, out := shiftedOutOfRange(j.Market.Curves[name], sh.Parallel); out {
+					if set.beyond == nil {
+						set.beyond = make([]map[string]bool, len(run.List))
 					}
-					return nil, batchErr(path+".curves."+key+".parallel", "moves curve %s's zero rate %g to %g, beyond %g to %g (a rate per year, 1 is 100%%)",
-						name, r, r+sh.Parallel, -pricing.MaxRate, pricing.MaxRate)
+					if set.beyond[s] == nil {
+						set.beyond[s] = map[string]bool{}
+					}
+					set.beyond[s][name] = true
+					continue
 				}
 				set.curve[s][name] = sh.Parallel
 			}
@@ -122,7 +132,31 @@ func compileScenarios(b *Batch, j *Job) (*scenarioSet, error) {
 			set.tradeUnd[i] = names[u]
 		}
 	}
+	if set.beyond != nil {
+		set.curves = make([][]string, len(b.Trades))
+		for i := range b.Trades {
+			t := &b.Trades[i]
+			set.curves[i] = t.Curves
+			if u, ok := j.Market.Underlyings[t.Underlying]; ok && u.Curve != "" {
+				set.curves[i] = append(slices.Clip(t.Curves), u.Curve)
+			}
+		}
+	}
 	return set, nil
+}
+
+// beyondIn reports whether trade i uses a curve that scenario s shifts
+// beyond the rates a curve may have.
+func (set *scenarioSet) beyondIn(i, s int) bool {
+	if set.beyond == nil || set.beyond[s] == nil {
+		return false
+	}
+	for _, name := range set.curves[i] {
+		if set.beyond[s][name] {
+			return true
+		}
+	}
+	return false
 }
 
 // bindMarket returns the compile environment of market m for engines e

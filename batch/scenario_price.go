@@ -179,7 +179,10 @@ func (j *Job) PriceScenarios(ctx context.Context, opt Options, rs []TradeResult)
 			s, span := lo+k/nspan, k%nspan
 			env := envs[s-lo]
 			for i := spans[span]; i < spans[span+1]; i++ {
-				v := j.npvIn(i, env)
+				v := math.NaN()
+				if !set.beyondIn(i, s) {
+					v = j.npvIn(i, env)
+				}
 				if detail != nil {
 					detail[i][s] = v
 				}

@@ -375,9 +375,6 @@ func TestScenarioBatchErrors(t *testing.T) {
 		{"unknown curve shift", with(`{"id": "x", "curves": {"USD": {"slope": 1}}}`), "", "scenarios[3].curves.USD", `unknown field "slope"`},
 		{"unknown scenario field", with(`{"id": "x", "vols": {}}`), "", "scenarios[3]", `unknown field "vols"`},
 		{"parallel too large", with(`{"id": "x", "curves": {"*": {"parallel": 2}}}`), "", "scenarios[3].curves.*.parallel", "must be between -1 and 1"},
-		// The shifted rates were not checked: a curve at 104.5% priced.
-		{"flat rate shifted past 1", with(`{"id": "x", "curves": {"*": {"parallel": 0.96}}}`), "", "scenarios[3].curves.*.parallel", "moves curve USD's zero rate 0.045 to 1.005, beyond -1 to 1"},
-		{"zero pillar shifted past 1", with(`{"id": "x", "curves": {"EUR": {"parallel": 0.98}}}`), "", "scenarios[3].curves.EUR.parallel", "moves curve EUR's zero rate 0.03 to 1.01"},
 		{"spotRel too large", with(`{"id": "x", "underlyings": {"ACME": {"spotRel": 11}}}`), "", "scenarios[3].underlyings.ACME.spotRel", "must be between -10 and 10"},
 		{"no id", with(`{"curves": {}}`), "", "scenarios[3].id", "is required"},
 		{"empty id", with(`{"id": ""}`), "", "scenarios[3].id", "is required"},
@@ -556,5 +553,45 @@ func TestScenarioBarrierCrossed(t *testing.T) {
 		if sc.Failed != 1 || math.Abs(sc.PnL-pnl[s]) > 1e-12*max(1, math.Abs(pnl[s])) {
 			t.Errorf("scenario %s: %+v, want pnl %v with GONE alone failed", sc.ID, sc, pnl[s])
 		}
+	}
+}
+
+// TestScenarioCurveBeyondRates: a shift that takes a curve's rates past
+// +-100% fails the trades that use the curve (their underlying's included)
+// in that scenario alone, as such rates in the base market fail its trades.
+// Before, it rejected the whole batch, where a spot or vol shifted out of
+// range failed only its trades: one stress scenario of a risk run refused
+// the run.
+func TestScenarioCurveBeyondRates(t *testing.T) {
+	doc := scenDoc([]string{
+		`{"id": "all-up", "curves": {"*": {"parallel": 0.96}}}`,     // USD 4.5% -> 100.5%: beyond; EUR to 99.7%
+		`{"id": "eur-up", "curves": {"EUR": {"parallel": 0.96}}}`,   // the same EUR market
+		`{"id": "eur-past", "curves": {"EUR": {"parallel": 0.98}}}`, // EUR's 3% pillar -> 101%
+	}, `, "scenarioDetail": "trades"`)
+	rs := priceDoc(t, doc, batch.Options{})
+	onUSD := map[string]bool{"EU-1": true, "AM-1": true, "BA-1": true, "AS-2": true, "FRA-1": true, "BD-1": true, "HE-1": true}
+	for _, r := range rs.Results {
+		if r.ID == "BAD" {
+			continue
+		}
+		if r.Error != "" || len(r.ScenarioNPV) != 3 {
+			t.Fatalf("%s: %+v", r.ID, r)
+		}
+		all, eur, past := r.ScenarioNPV[0], r.ScenarioNPV[1], r.ScenarioNPV[2]
+		if onUSD[r.ID] {
+			if !math.IsNaN(all) || math.IsNaN(past) {
+				t.Errorf("%s on USD: %v in all-up (want none: USD beyond 100%%), %v in eur-past", r.ID, all, past)
+			}
+			continue
+		}
+		if math.IsNaN(all) || all != eur || !math.IsNaN(past) {
+			t.Errorf("%s on EUR: %v in all-up, %v in eur-up (want the same), %v in eur-past (want none)", r.ID, all, eur, past)
+		}
+	}
+	if got := rs.Scenarios[0].Failed; got != 7+1 {
+		t.Errorf("all-up: %d failed, want the 7 trades on USD and BAD", got)
+	}
+	if s := rs.Scenarios[2]; s.Failed != 3+1 || s.PnL != 0 {
+		t.Errorf("eur-past: %+v, want the 3 trades on EUR and BAD failed, the others unmoved (pnl 0)", s)
 	}
 }
