@@ -123,7 +123,7 @@ func (r *ScenarioRun) decodeField(key string, raw []byte) error {
 			return batchErr(key, "%v", err)
 		}
 		if s != nil && *s != DetailTrades && *s != "" {
-			return batchErr(key, "must be %q (or absent), got %q", DetailTrades, *s)
+			return batchErr(key, "must be %q, or \"\" or absent for the sums alone, got %q", DetailTrades, *s)
 		}
 		if s != nil {
 			r.Detail = *s
