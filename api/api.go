@@ -95,7 +95,7 @@ type FailedChunk struct {
 // Timings are a batch's times. Durations are in seconds.
 type Timings struct {
 	SubmittedAt  time.Time  `json:"submittedAt"`
-	AcceptedAt   time.Time  `json:"acceptedAt"`
+	AcceptedAt   time.Time  `json:"acceptedAt,omitzero"` // zero (absent) until batch.accepted is in
 	FirstChunkAt *time.Time `json:"firstChunkAt,omitempty"`
 	LastChunkAt  *time.Time `json:"lastChunkAt,omitempty"`
 	CompletedAt  *time.Time `json:"completedAt,omitempty"`

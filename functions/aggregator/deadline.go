@@ -79,7 +79,7 @@ func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, l
 			f.opt.Log.Info().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("announcing an end whose announcement failed, or whose announcer died, before")
 		} else {
 			f.metrics.chunks.WithLabelValues("expired").Inc()
-			f.opt.Log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("deadline passed: batch ends partial")
+			f.opt.Log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("deadline passed: the chunks without an outcome are dead, and the batch ends")
 		}
 		if later {
 			f.announceLater(ctx, ref, sum.Attempt, upd)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -120,5 +121,23 @@ func TestListBatches(t *testing.T) {
 		if code, _ := f.get(t, "/batches?limit="+bad); code != http.StatusBadRequest {
 			t.Errorf("limit=%s: %d, want 400", bad, code)
 		}
+	}
+}
+
+// TestStatusBeforeAccepted: a batch ingress claimed whose batch.accepted
+// has not come in (ingress stopped between the two) has no acceptedAt in
+// its status, as it has no completedAt; before, it showed year 1.
+func TestStatusBeforeAccepted(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf("b1"), TradeIDs: []string{"A", "B"}, ChunkOffsets: []int{0}, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	code, body := f.get(t, "/batches/b1")
+	if code != http.StatusOK || !strings.Contains(body, `"submittedAt"`) || strings.Contains(body, `"acceptedAt"`) || strings.Contains(body, "0001-01-01") {
+		t.Errorf("status %d %s, want submittedAt and no acceptedAt", code, body)
+	}
+	f.mustPost(t, "/", f.acceptedEventOf(t, "b1", []int{0}))
+	if _, body := f.get(t, "/batches/b1"); !strings.Contains(body, `"acceptedAt"`) {
+		t.Errorf("status once accepted %s, want an acceptedAt", body)
 	}
 }
