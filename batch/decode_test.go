@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"strings"
 	"testing"
 
@@ -248,6 +249,39 @@ func TestTradeIDEscapes(t *testing.T) {
 			t.Errorf("id %s: %v", c.id, err)
 		case c.err == "" && b.Trades[0].ID != c.want:
 			t.Errorf("id %s: read %q, want %q", c.id, b.Trades[0].ID, c.want)
+		}
+	}
+}
+
+// TestZeroCurvePillarOnValuationDate: a zero curve's first pillar may be
+// the valuation date (the rate at time 0: QuantLib's ZeroCurve has its
+// first node there, and a curve exported from it does); another pillar on
+// it, or one before it, fails the trades on the curve. It was refused,
+// and every trade on the curve failed. The value is QuantLib 1.29's
+// AnalyticEuropeanEngine on its ZeroCurve through the same nodes.
+func TestZeroCurvePillarOnValuationDate(t *testing.T) {
+	doc := func(zeros string) string {
+		return `{"valuationDate": "2026-11-25", "market": {"curves": {"Z": {"zeros": ` + zeros + `}},
+			"underlyings": {"A": {"spot": 100, "vol": 0.2, "curve": "Z"}}},
+			"trades": [{"id": "T1", "type": "european", "underlying": "A", "right": "call", "strike": 100, "expiry": "2027-11-25"}]}`
+	}
+	rs, err := price(doc(`[{"date": "2026-11-25", "rate": 0.02}, {"date": "2030-11-25", "rate": 0.03}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := rs.Results[0]; r.Error != "" || math.Abs(r.NPV-9.038934574749904) > 1e-10 {
+		t.Errorf("a first pillar on the valuation date: %+v, QuantLib 9.038934574749904", r)
+	}
+	for zeros, want := range map[string]string{
+		`[{"date": "2026-11-25", "rate": 0.02}, {"date": "2026-11-25", "rate": 0.03}]`: "zeros[1].date: must be after the valuation date 2026-11-25",
+		`[{"date": "2026-11-24", "rate": 0.02}, {"date": "2030-11-25", "rate": 0.03}]`: "zeros[0].date: must be after the valuation date 2026-11-25 (the first pillar may be on it), got 2026-11-24",
+	} {
+		rs, err := price(doc(zeros))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := rs.Results[0]; !strings.Contains(r.Error, want) {
+			t.Errorf("%s: %+v, want an error with %q", zeros, r, want)
 		}
 	}
 }

@@ -108,8 +108,10 @@ func buildCurve(field string, c CurveData, asOf dates.Date) (pricing.YieldCurve,
 			if err != nil {
 				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "%q is not a YYYY-MM-DD date", z.Date)
 			}
-			if d <= asOf {
-				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "must be after the valuation date %s, got %s", asOf, d)
+			if d < asOf || d == asOf && i > 0 {
+				// The first pillar may be the valuation date (r(0), as
+				// QuantLib's ZeroCurve has its first node).
+				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "must be after the valuation date %s (the first pillar may be on it), got %s", asOf, d)
 			}
 			if i > 0 && d <= mustParse(c.Zeros[i-1].Date) {
 				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "must be after the previous pillar's %s, got %s", c.Zeros[i-1].Date, d)

@@ -26,14 +26,15 @@ type ZeroCurve struct {
 }
 
 // NewZeroCurve returns the curve through the pillars (times[i], rates[i]).
-// Times must be strictly increasing and > 0, rates finite; at least one pillar.
+// Times must be strictly increasing and > 0 (the first may be 0: the rate
+// at the valuation date), rates finite; at least one pillar.
 func NewZeroCurve(times, rates []float64) (*ZeroCurve, error) {
 	if len(times) == 0 || len(times) != len(rates) {
 		return nil, fmt.Errorf("market: zero curve needs as many rates as times and at least one, got %d times and %d rates", len(times), len(rates))
 	}
 	for i, t := range times {
-		if math.IsNaN(t) || math.IsInf(t, 0) || t <= 0 {
-			return nil, fmt.Errorf("market: zero curve pillar %d: time must be > 0, got %v", i, t)
+		if math.IsNaN(t) || math.IsInf(t, 0) || t < 0 || t == 0 && i > 0 {
+			return nil, fmt.Errorf("market: zero curve pillar %d: time must be > 0 (the first may be 0), got %v", i, t)
 		}
 		if i > 0 && t <= times[i-1] {
 			return nil, fmt.Errorf("market: zero curve pillar %d: times must increase, got %v after %v", i, t, times[i-1])

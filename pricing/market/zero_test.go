@@ -50,6 +50,38 @@ func TestZeroCurveQuantLib(t *testing.T) {
 	}
 }
 
+// TestZeroCurveNodeAtZero: a first pillar at time 0 is the rate at the
+// valuation date, the first node QuantLib's ZeroCurve requires: QuantLib
+// 1.29's ZeroCurve through 2026-11-25 1%, 2027-11-25 2.5%, 2030-11-25 3%
+// (Linear, Continuous, Actual365Fixed, extrapolation on). It was refused.
+func TestZeroCurveNodeAtZero(t *testing.T) {
+	zc, err := NewZeroCurve([]float64{0, 1, 1461.0 / 365}, []float64{0.01, 0.025, 0.03})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		days     int
+		df, zero float64
+	}{
+		{1, 0.99997249052663795, 0.010041095890378859},
+		{100, 0.99614182113815164, 0.014109589041095707},
+		{365, 0.97530991202833262, 0.025000000000000015},
+		{800, 0.94257094847984668, 0.026984489051094903},
+		{1461, 0.88684754214272488, 0.029999999999999999},
+		{3000, 0.75981634999343584, 0.033419219890510943},
+	} {
+		tm := float64(tt.days) / 365
+		if got := zc.Discount(tm); math.Abs(got-tt.df) > 1e-15*tt.df {
+			t.Errorf("Discount(%d days) = %.17g, QuantLib %.17g", tt.days, got, tt.df)
+		}
+		// QuantLib's zero rate is -ln(df)/t, some 1e-16/t off the
+		// interpolated rate.
+		if got := zc.ZeroRate(tm); math.Abs(got-tt.zero) > 1e-14+1e-16/tm {
+			t.Errorf("ZeroRate(%d days) = %.17g, QuantLib %.17g", tt.days, got, tt.zero)
+		}
+	}
+}
+
 func TestNewZeroCurveErrors(t *testing.T) {
 	tests := []struct {
 		name         string
@@ -57,7 +89,8 @@ func TestNewZeroCurveErrors(t *testing.T) {
 	}{
 		{"no pillars", nil, nil},
 		{"length mismatch", []float64{1, 2}, []float64{0.01}},
-		{"time zero", []float64{0}, []float64{0.01}},
+		{"time zero twice", []float64{0, 0}, []float64{0.01, 0.02}},
+		{"negative time", []float64{-0.1, 1}, []float64{0.01, 0.02}},
 		{"decreasing", []float64{2, 1}, []float64{0.01, 0.02}},
 		{"NaN rate", []float64{1}, []float64{math.NaN()}},
 		{"infinite time", []float64{math.Inf(1)}, []float64{0.01}},
