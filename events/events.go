@@ -106,6 +106,11 @@ type ChunkRequested struct {
 	// sums (ChunkPriced.Scenarios), not the trades' results. Offset is
 	// the trades' offset all the same.
 	Scenarios *batch.ScenarioBlock `json:"scenarios,omitempty"`
+	// Deadline is when the batch's attempt ends with the chunks that have
+	// no outcome dead (store.Batch.Deadline); zero for none. A pricer
+	// skips a chunk long past it: its outcome would be ignored, and its
+	// pricing would hold up the chunks of live batches (a resubmission's).
+	Deadline time.Time `json:"deadline,omitzero"`
 }
 
 // ChunkPriced is the data of TypeChunkPriced.

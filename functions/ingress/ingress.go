@@ -363,7 +363,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 			}
 			made.Go(func() error {
 				var err error
-				chunkEvents[i], err = f.chunkEvent(b, claim.Attempt, i, len(offsets), plan[i], rec.Digest, s.TraceParent, s.Tenant)
+				chunkEvents[i], err = f.chunkEvent(b, claim.Attempt, i, len(offsets), plan[i], rec, s.TraceParent, s.Tenant)
 				return err
 			})
 		}
@@ -566,7 +566,7 @@ func acceptedEventID(id string, attempt int) string {
 }
 
 // chunkEvent builds the chunk.requested event of chunk spec of b.
-func (f *Function) chunkEvent(b *batch.Batch, attempt, index, chunks int, spec batch.ChunkSpec, digest, traceparent, tenant string) (event.Event, error) {
+func (f *Function) chunkEvent(b *batch.Batch, attempt, index, chunks int, spec batch.ChunkSpec, rec store.Batch, traceparent, tenant string) (event.Event, error) {
 	c := events.ChunkRequested{
 		BatchID:     b.ID,
 		Attempt:     attempt,
@@ -575,8 +575,9 @@ func (f *Function) chunkEvent(b *batch.Batch, attempt, index, chunks int, spec b
 		Offset:      spec.Lo,
 		Batch:       *b.ChunkOf(spec),
 		RequestedAt: f.opt.Now().UTC(),
-		Digest:      digest,
+		Digest:      rec.Digest,
 		Scenarios:   b.ScenarioBlockOf(spec),
+		Deadline:    rec.Deadline,
 	}
 	return f.event(events.TypeChunkRequested, ChunkEventID(b.ID, attempt, index), b.ID, c, traceparent, tenant)
 }

@@ -179,6 +179,9 @@ func TestSubmitSendsAcceptedThenChunks(t *testing.T) {
 		if e.ID() != ingress.ChunkEventID("mix", 1, c.Index) || events.BatchID(e) != "mix" || c.Offset != a.ChunkOffsets[c.Index] {
 			t.Errorf("chunk %d: id %q, batchid %q, offset %d", c.Index, e.ID(), events.BatchID(e), c.Offset)
 		}
+		if !c.Deadline.Equal(a.Deadline) { // the pricer skips a chunk long past it
+			t.Errorf("chunk %d: deadline %v, want the batch's %v", c.Index, c.Deadline, a.Deadline)
+		}
 		seen[c.Index] = true
 		// Exactly the market data the chunk's trades use.
 		unds, curves := map[string]bool{}, map[string]bool{}

@@ -25,6 +25,7 @@ type metrics struct {
 	busy     *prometheus.CounterVec // type
 	perTrade *prometheus.HistogramVec
 	rejected *prometheus.CounterVec
+	expired  prometheus.Counter
 	requests *host.Requests
 	// types maps a trade type to its index in names; names ends with
 	// "other".
@@ -88,6 +89,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to price one trade, by trade type: each observation is the mean over a run of at most 8 consecutive trades of the type (timing each trade alone would cost as much as a European's pricing).",
 			Buckets: prometheus.ExponentialBuckets(1e-7, 3, 15), // 100 ns to 0.5 s
 		}, []string{"type"}),
+		expired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pricefn_pricer_chunks_expired_total",
+			Help: "Chunks skipped, not priced, because their batch's deadline had passed (by more than the pricer's late grace): the batch had ended without them.",
+		}),
 		rejected: host.NewRejections("pricer", reg, rejectMalformed, rejectInvalidBatch),
 		requests: host.NewRequests("pricer", reg),
 		types:    make(map[string]int, len(names)),
@@ -104,7 +109,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.perTrade.WithLabelValues(t)
 	}
 	if reg != nil {
-		reg.MustRegister(m.chunk, m.trades, m.failures, m.busy, m.perTrade)
+		reg.MustRegister(m.chunk, m.trades, m.failures, m.busy, m.perTrade, m.expired)
 	}
 	return m
 }

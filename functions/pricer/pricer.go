@@ -33,7 +33,15 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// LateGrace is how long past its batch's deadline a chunk is still
+	// priced (clocks differ); later it is skipped, its delivery done
+	// with no reply. 0 means DefaultLateGrace.
+	LateGrace time.Duration
 }
+
+// DefaultLateGrace is Options.LateGrace's default: the aggregator ends a
+// batch at its deadline by its own clock, and ignores what comes later.
+const DefaultLateGrace = 30 * time.Second
 
 // DefaultSource is the source of the pricer's replies unless Options says.
 const DefaultSource = "/pricefn/pricer"
@@ -49,6 +57,9 @@ type Function struct {
 func New(opt Options) *Function {
 	if opt.Source == "" {
 		opt.Source = DefaultSource
+	}
+	if opt.LateGrace <= 0 {
+		opt.LateGrace = DefaultLateGrace
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
@@ -71,6 +82,14 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	defer b.Release() // its trades' memory serves a next chunk
 	tp, _ := e.Extensions()[events.ExtTraceParent].(string)
 	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", c.Index).Str(events.ExtTraceParent, tp).Logger()
+	if !c.Deadline.IsZero() && started.After(c.Deadline.Add(f.opt.LateGrace)) {
+		// The batch ended at its deadline: a queue (a broker's, a
+		// restarted engine's) held this chunk past it. Pricing it would
+		// be work thrown away, ahead of live batches' chunks.
+		f.metrics.expired.Inc()
+		log.Info().Time("deadline", c.Deadline).Msg("chunk of a batch past its deadline: skipped")
+		return nil, nil
+	}
 	// Each trade compiled by the worker that prices it, just before: b
 	// stays as it is until the chunk is priced (its release is deferred).
 	job, err := batch.CompileLazily(b, batch.Engines{})

@@ -7,9 +7,11 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
@@ -146,4 +148,70 @@ func TestHandleOddTradeIDs(t *testing.T) {
 			t.Errorf("result %d: id %q (want %q), error %q, npv %v", i, rs[i].ID, id, rs[i].Error, rs[i].NPV)
 		}
 	}
+}
+
+// TestHandleSkipsChunksPastDeadline: a chunk delivered more than the late
+// grace past its batch's deadline is not priced: the batch ended without
+// it, and a queue of such chunks (an ended attempt's, behind a broker's
+// bound on deliveries) held up a resubmission's until it too ended with
+// nothing priced. Within the grace, or with no deadline, it is priced.
+func TestHandleSkipsChunksPastDeadline(t *testing.T) {
+	deadline := time.Date(2026, 11, 25, 9, 5, 0, 0, time.UTC)
+	withDeadline := func() event.Event {
+		e := chunkEvent(t, chunkBatch)
+		var data map[string]any
+		if err := json.Unmarshal(e.Data(), &data); err != nil {
+			t.Fatal(err)
+		}
+		data["deadline"] = deadline.Format(time.RFC3339)
+		raw, _ := json.Marshal(data)
+		if err := e.SetData(cloudevents.ApplicationJSON, raw); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	for _, c := range []struct {
+		name   string
+		now    time.Time
+		e      event.Event
+		priced bool
+	}{
+		{"before the deadline", deadline.Add(-time.Minute), withDeadline(), true},
+		{"within the grace", deadline.Add(pricer.DefaultLateGrace - time.Second), withDeadline(), true},
+		{"past the grace", deadline.Add(pricer.DefaultLateGrace + time.Second), withDeadline(), false},
+		{"no deadline", deadline.Add(time.Hour), chunkEvent(t, chunkBatch), true},
+	} {
+		reg := prometheus.NewRegistry()
+		f := pricer.New(pricer.Options{Registerer: reg, Now: func() time.Time { return c.now }})
+		reply, err := f.Handle(context.Background(), c.e)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if (reply != nil) != c.priced {
+			t.Errorf("%s: reply %v, want priced %v", c.name, reply != nil, c.priced)
+		}
+		want := 1.0
+		if c.priced {
+			want = 0
+		}
+		if n := expiredCount(t, reg); n != want {
+			t.Errorf("%s: %v chunks counted expired, want %v", c.name, n, want)
+		}
+	}
+}
+
+// expiredCount is pricefn_pricer_chunks_expired_total in reg.
+func expiredCount(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range fams {
+		if f.GetName() == "pricefn_pricer_chunks_expired_total" {
+			return f.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	t.Fatal("no pricefn_pricer_chunks_expired_total")
+	return 0
 }

@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -107,5 +108,64 @@ func TestOpenBadURL(t *testing.T) {
 	}
 	if _, err := redisstore.Open(context.Background(), "http://x", store.Options{}); err == nil {
 		t.Error("no error for a URL that is not redis://")
+	}
+}
+
+// TestRedisClaimRecordsLostTrades: a claim's trade ids are written after
+// its script. When they never were (the claim's reply timed out on a
+// stalled Redis, so ingress answered 503, and the script ran later), the
+// batch stood claimed without them: a retry found it, sent its chunks
+// again, and every outcome was refused ("batch not found ... chunk 8"), the
+// priced work lost. A claim that finds its batch not yet sent records them.
+func TestRedisClaimRecordsLostTrades(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ref := store.RefOf("lost")
+	b := store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1", "T2", "T3"}, ChunkOffsets: []int{0, 2}}
+	if c, err := s.Claim(ctx, b); err != nil || !c.New {
+		t.Fatalf("claim %+v %v", c, err)
+	}
+	opt, err := redis.ParseURL(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	ids, err := rdb.Keys(ctx, "*:a1:ids").Result()
+	if err != nil || len(ids) != 1 {
+		t.Fatalf("the attempt's ids key: %v %v", ids, err)
+	}
+	if err := rdb.Del(ctx, ids[0]).Err(); err != nil { // as if never written
+		t.Fatal(err)
+	}
+	if _, err := s.Trades(ctx, ref, 1, 1); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("trades of chunk 1 with the ids gone: %v, want ErrNotFound", err)
+	}
+	if c, err := s.Claim(ctx, b); err != nil || c.New || c.Attempt != 1 {
+		t.Fatalf("the retry's claim %+v %v, want the batch as it is", c, err)
+	}
+	if got, err := s.Trades(ctx, ref, 1, 1); err != nil || len(got) != 1 || got[0] != "T3" {
+		t.Fatalf("trades of chunk 1 after the retry: %v %v, want [T3]", got, err)
+	}
+	if _, err := s.Put(ctx, ref, "d", 1, store.Chunk{Index: 1, State: store.ChunkPriced, Results: []byte(`{"id":"T3"}`)}); err != nil {
+		t.Fatalf("an outcome after the retry: %v", err)
+	}
+	// Sent, the batch is not touched again: its trades are the claim's.
+	if err := s.Sent(ctx, ref, "d", 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.Del(ctx, ids[0]).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := rdb.Exists(ctx, ids[0]).Result(); n != 0 {
+		t.Errorf("a sent batch's claim wrote its trades again")
 	}
 }

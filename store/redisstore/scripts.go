@@ -133,6 +133,19 @@ redis.call('PUBLISH', 'pricefn:changed', ARGV[8])
 return {'new', attempt}
 `)
 
+// repairTradesScript records an attempt's trade ids (KEYS[2], field and
+// value pairs from ARGV[4]) if the batch (KEYS[1]) is still at that
+// digest (ARGV[1]) and attempt (ARGV[2]) and has none: those of a claim
+// whose trades were never written. ARGV[3] is their lifetime (ms).
+var repairTradesScript = redis.NewScript(`
+local m = redis.call('HMGET', KEYS[1], 'digest', 'attempt')
+if m[1] ~= ARGV[1] or tonumber(m[2]) ~= tonumber(ARGV[2]) then return 0 end
+if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+for i = 4, #ARGV, 2 do redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return 1
+`)
+
 // attemptCheckLua checks the meta hash against ARGV[1] (digest, ” for any)
 // and ARGV[2] (attempt) and returns an error outcome, or nil.
 const attemptCheckLua = `
