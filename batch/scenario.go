@@ -213,6 +213,10 @@ func (sc *Scenario) decode(path string, raw []byte) error {
 	if !hasID || sc.ID == "" {
 		return batchErr(path+".id", "is required (a non-empty string)")
 	}
+	if len(sc.ID) > MaxTradeID {
+		// As a trade's: it comes back in the results and the console.
+		return batchErr(path+".id", "is %d bytes, more than the %d a scenario id may have", len(sc.ID), MaxTradeID)
+	}
 	return nil
 }
 

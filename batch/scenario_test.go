@@ -378,6 +378,8 @@ func TestScenarioBatchErrors(t *testing.T) {
 		{"spotRel too large", with(`{"id": "x", "underlyings": {"ACME": {"spotRel": 11}}}`), "", "scenarios[3].underlyings.ACME.spotRel", "must be between -10 and 10"},
 		{"no id", with(`{"curves": {}}`), "", "scenarios[3].id", "is required"},
 		{"empty id", with(`{"id": ""}`), "", "scenarios[3].id", "is required"},
+		// Unbounded before: a 100 KB id came back in every document.
+		{"id too long", with(`{"id": "` + strings.Repeat("y", batch.MaxTradeID+1) + `"}`), "", "scenarios[3].id", "is 257 bytes, more than the 256 a scenario id may have"},
 		{"duplicate id", with(`{"id": "s1"}`), "", "scenarios[3].id", `duplicate scenario id "s1" (also scenarios[1])`},
 		// The document's scanner finds a key given twice anywhere first.
 		{"duplicate key", with(`{"id": "x", "id": "y"}`), "", "", `duplicate key "id"`},

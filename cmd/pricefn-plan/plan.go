@@ -138,12 +138,18 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		s.Cores = *cores
 	}
 	s.PodStart, s.PodStartJitter, s.Drain = *podStart, *jitter, *drain
-	if *podStart <= 0 || *drain <= 0 || *cores <= 0 {
-		return errors.New("--pod-start, --drain and --cores must be > 0")
-	}
 	opt := plan.Options{Seed: *seed, Runs: *runs, Step: *step, Horizon: *horizon}
-	if *runs <= 0 || *step <= 0 || *horizon <= 0 {
-		return errors.New("--runs, --step and --horizon must be > 0")
+	for _, f := range []struct {
+		name     string
+		positive bool
+		value    any
+	}{
+		{"pod-start", *podStart > 0, *podStart}, {"drain", *drain > 0, *drain}, {"cores", *cores > 0, *cores},
+		{"runs", *runs > 0, *runs}, {"step", *step > 0, *step}, {"horizon", *horizon > 0, *horizon},
+	} {
+		if !f.positive {
+			return fmt.Errorf("--%s %v: must be > 0", f.name, f.value)
+		}
 	}
 
 	if *search {
@@ -203,10 +209,20 @@ func planSearch(ctx context.Context, w plan.Workload, s plan.Settings, opt plan.
 	if asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res)
+		err = enc.Encode(res)
+	} else {
+		err = res.WriteText(stdout)
 	}
-	return res.WriteText(stdout)
+	if err == nil && res.Meeting == 0 {
+		// The report says so; the status tells a script that picks its
+		// settings from it.
+		return errNoneMeets
+	}
+	return err
 }
+
+// errNoneMeets is a search none of whose settings met the goal: exit 1.
+var errNoneMeets = errors.New("no setting meets the goal")
 
 // planWorkload builds the workload from the flags: every source given,
 // merged.

@@ -85,6 +85,10 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{"--burst", "x"}, 1, `--burst "x": want N[@T]`},
 		{[]string{"--burst", "5", "--search", "--goal", "p42=1s"}, 1, `goal "p42=1s"`},
 		{[]string{"--burst", "5", "--search", "--grid", "targt=1,2"}, 1, `grid "targt"`},
+		{[]string{"--burst", "5", "--cores", "0"}, 1, "--cores 0: must be > 0"},
+		{[]string{"--burst", "5", "--runs", "0"}, 1, "--runs 0: must be > 0"},
+		// The report says it; the status did not.
+		{[]string{"--burst", "5", "--search", "--goal", "makespan=1ms", "--runs", "1"}, 1, "pricefn plan: no setting meets the goal"},
 		{[]string{}, 2, "no workload"},
 	}
 	for _, tt := range tests {

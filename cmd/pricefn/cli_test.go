@@ -87,6 +87,8 @@ func TestGenRejectsBadValues(t *testing.T) {
 		{[]string{"--type", "exotic"}, `pricefn gen: --type "exotic": want one of european, european-put`},
 		{[]string{"--scenarios", "-1"}, "pricefn gen: --scenarios -1: want 0 to 10000 scenarios"},
 		{[]string{"--scenarios", "10001"}, "--scenarios 10001: want 0 to 10000 scenarios"},
+		// Written as it was, for the engine to refuse.
+		{[]string{"--id", "bad id"}, `pricefn gen: --id: batch: id: batch id "bad id": want 1 to 128 letters`},
 	} {
 		code, stdout, stderr := runCmd(t, append([]string{"gen"}, c.args...)...)
 		if code != 2 || stdout != "" || !strings.Contains(stderr, c.want) || !strings.Contains(stderr, "Run 'pricefn gen -h'") {

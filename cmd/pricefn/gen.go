@@ -47,6 +47,11 @@ func runGen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if *scenarios < 0 || *scenarios > batch.MaxScenarios {
 		return usagef("--scenarios %d: want 0 to %d scenarios", *scenarios, batch.MaxScenarios)
 	}
+	if *id != "" {
+		if err := batch.CheckBatchID(*id); err != nil {
+			return usagef("--id: %v", err)
+		}
+	}
 	spec := batch.SampleSpec{Type: *typ, N: *n, Seed: *seed, ID: *id, Scenarios: *scenarios}
 	if *measures != "" {
 		ms, err := parseMeasures(*measures)

@@ -147,9 +147,9 @@ func loadgenConfigOf(base string, rate float64, duration time.Duration, size int
 		inflight = max(16, int(2*rate))
 	}
 	var ms []string
-	for _, m := range strings.Split(measures, ",") {
-		if m = strings.TrimSpace(m); m != "" {
-			ms = append(ms, m)
+	if strings.TrimSpace(measures) != "" {
+		if ms, err = parseMeasures(measures); err != nil {
+			return cfg, fmt.Errorf("--measures %q: %v", measures, err)
 		}
 	}
 	return loadgenConfig{URL: u, Rate: rate, Duration: duration, BatchSize: size, Mix: shares, Measures: ms, MaxInFlight: inflight, Drain: drain}, nil

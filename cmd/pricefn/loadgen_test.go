@@ -188,6 +188,10 @@ func TestLoadgenFlags(t *testing.T) {
 			t.Errorf("%+v: error %v, want %q", c, err, c.want)
 		}
 	}
+	// Checked up front, as gen's: it sent every batch for a 400 before.
+	if _, err := loadgenConfigOf("localhost:8080", 1, time.Second, 1, "european", "npv,bogus", 0, time.Second); err == nil || !strings.Contains(err.Error(), `--measures "npv,bogus": batch: measures[1]: unknown measure "bogus"`) {
+		t.Errorf("--measures npv,bogus: error %v", err)
+	}
 	cfg, err := loadgenConfigOf("127.0.0.1:9", 5, time.Second, 10, "european=3,american", "npv", 0, time.Second)
 	if err != nil {
 		t.Fatal(err)
