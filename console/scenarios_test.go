@@ -47,7 +47,7 @@ func TestConsoleScenarios(t *testing.T) {
 		"batchId":   "sc-1",
 		"results":   []map[string]any{{"id": "T1", "npv": 10000.0}},
 		"scenarios": sc,
-		"risk":      map[string]any{"var": map[string]float64{"0.99": -sorted[varK-1].PnL}, "es": map[string]float64{"0.975": -esSum / float64(esK)}},
+		"risk":      map[string]any{"var": map[string]float64{"0.99": -sorted[varK-1].PnL, "0.99999": -sorted[0].PnL}, "es": map[string]float64{"0.975": -esSum / float64(esK)}},
 	})
 	status := `{"batchId":"sc-1","state":"completed","attempt":1,"trades":1,"priced":1,"failed":0,"missing":0,"pending":0,"chunks":1,"chunksDone":1,"chunksFailed":0,"duplicates":0,
 		"timings":{"submittedAt":"2026-11-25T09:00:00Z","acceptedAt":"2026-11-25T09:00:00.001Z","completedAt":"2026-11-25T09:00:02Z","durationSeconds":2,"pricingSeconds":1.5},
@@ -87,6 +87,12 @@ func TestConsoleScenarios(t *testing.T) {
 	wantVaR, wantES := fmt.Sprintf("VaR 99%%: %s", amountText(-sorted[varK-1].PnL)), fmt.Sprintf("ES 97.5%%: %s", amountText(-esSum/float64(esK)))
 	if !slices.Contains(lines, wantVaR) || !slices.Contains(lines, wantES) {
 		t.Errorf("risk lines %q, want %q and %q", lines, wantVaR, wantES)
+	}
+	// The summary writes a confidence as the histogram does: 0.99999 was
+	// "VaR 99.99900000000001%" there.
+	dts := eval[[]string](b, `Array.from(document.querySelectorAll('#scenarios dt')).map(dt => dt.textContent)`)
+	if !slices.Contains(dts, "VaR 99%") || !slices.Contains(dts, "VaR 99.999%") || !slices.Contains(dts, "ES 97.5%") {
+		t.Errorf("risk summary %q, want VaR 99%%, VaR 99.999%% and ES 97.5%%", dts)
 	}
 	worst := eval[[]string](b, `Array.from(document.querySelectorAll('#worst tbody th')).map(th => th.textContent)`)
 	if len(worst) != 10 {

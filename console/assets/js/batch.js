@@ -4,7 +4,7 @@
 
 import { json } from './api.js';
 import { $, html, render } from './dom.js';
-import { MEASURES, STATES, UNITS, amount, epochMs, finished, int, percent, seconds, time } from './format.js';
+import { MEASURES, STATES, UNITS, amount, confidence, epochMs, finished, int, percent, seconds, time } from './format.js';
 import { follow } from './sse.js';
 import { histogram, timeline } from './charts.js';
 import { resultsTable } from './table.js';
@@ -227,8 +227,8 @@ function drawScenarios(doc) {
   if (!sc.length) return;
   const risk = doc.risk || {};
   const items = [];
-  for (const [conf, v] of Object.entries(risk.var || {})) items.push(html`<div><dt>VaR ${Number(conf) * 100}%</dt><dd><b>${amount(v)}</b> <span class="sub">ccy loss</span></dd></div>`);
-  for (const [conf, v] of Object.entries(risk.es || {})) items.push(html`<div><dt>ES ${Number(conf) * 100}%</dt><dd><b>${amount(v)}</b> <span class="sub">ccy mean loss beyond</span></dd></div>`);
+  for (const [conf, v] of Object.entries(risk.var || {})) items.push(html`<div><dt>VaR ${confidence(conf)}</dt><dd><b>${amount(v)}</b> <span class="sub">ccy loss</span></dd></div>`);
+  for (const [conf, v] of Object.entries(risk.es || {})) items.push(html`<div><dt>ES ${confidence(conf)}</dt><dd><b>${amount(v)}</b> <span class="sub">ccy mean loss beyond</span></dd></div>`);
   const failed = sc.reduce((n, s) => n + (s.failed || 0), 0);
   render($('#risk'), html`<dl class="summary">
     <div><dt>Scenarios</dt><dd><b>${int(sc.length)}</b><span class="sub">equally weighted (historical simulation)</span></dd></div>

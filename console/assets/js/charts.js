@@ -1,7 +1,7 @@
 // SVG charts drawn by hand: the per-chunk timeline and the P&L histogram.
 
 import { esc, raw } from './dom.js';
-import { amount, epochMs, int, seconds } from './format.js';
+import { amount, confidence, epochMs, int, seconds } from './format.js';
 
 /** ticks returns about n round values spanning [lo, hi]. */
 export function ticks(lo, hi, n = 5) {
@@ -91,8 +91,8 @@ export function timeline(chunks, submitted, now) {
 export function histogram(pnls, risk) {
   const W = 1000, H = 300, left = 64, right = 24, top = 34, bottom = 44;
   const lines = [];
-  for (const [conf, v] of Object.entries(risk?.var || {})) lines.push({ kind: 'var', conf, at: -v, label: `VaR ${pct(conf)}` });
-  for (const [conf, v] of Object.entries(risk?.es || {})) lines.push({ kind: 'es', conf, at: -v, label: `ES ${pct(conf)}` });
+  for (const [conf, v] of Object.entries(risk?.var || {})) lines.push({ kind: 'var', conf, at: -v, label: `VaR ${confidence(conf)}` });
+  for (const [conf, v] of Object.entries(risk?.es || {})) lines.push({ kind: 'es', conf, at: -v, label: `ES ${confidence(conf)}` });
   let lo = Math.min(...pnls, ...lines.map((l) => l.at));
   let hi = Math.max(...pnls, ...lines.map((l) => l.at));
   if (!(hi > lo)) { lo -= 1; hi += 1; }
@@ -131,8 +131,3 @@ export function histogram(pnls, risk) {
   return raw(s + '</svg>');
 }
 
-/** pct writes a confidence key ("0.99") as a percentage ("99%"). */
-function pct(conf) {
-  const v = Number(conf) * 100;
-  return `${Number.isFinite(v) ? +v.toFixed(4) : conf}%`;
-}

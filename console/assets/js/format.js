@@ -96,6 +96,15 @@ export function percent(f) {
   return `${(f * 100).toFixed(f === 1 || f === 0 ? 0 : 1)}%`;
 }
 
+/**
+ * confidence writes a risk confidence key ("0.99999", as the batch wrote
+ * it) as a percentage ("99.999%"), without the float noise of x * 100.
+ */
+export function confidence(conf) {
+  const v = Number(conf) * 100;
+  return `${Number.isFinite(v) ? +v.toFixed(4) : conf}%`;
+}
+
 /** STATES describe the batch states (wire format section 5). */
 export const STATES = {
   pending: 'accepted, no chunk priced yet',
