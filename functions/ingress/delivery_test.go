@@ -137,18 +137,23 @@ func TestResubmissionSendsWhatACrashLeftUnsent(t *testing.T) {
 		claimed   time.Duration // before the resubmission
 		beat      time.Duration // the sending ingress's last sign of life, before it (0: none)
 		sent      bool
-		wantSends int // chunk.requested sent again
+		outcome   time.Duration // chunk 0's outcome, before it (0: at the claim)
+		wantSends int           // chunk.requested sent again
 	}{
-		{"stopped while sending", time.Minute, 0, false, 1},
+		{"stopped while sending", time.Minute, 0, false, 0, 1},
 		// Silent for ResendAfter (15 s): a resubmission used to wait
 		// for SendTimeout and 10 s more (here 30 s) after the claim.
-		{"silent since its claim 25 s ago", 25 * time.Second, 0, false, 1},
-		{"silent since a sign of life 20 s ago", time.Minute, 20 * time.Second, false, 1},
+		{"silent since its claim 25 s ago", 25 * time.Second, 0, false, 0, 1},
+		{"silent since a sign of life 20 s ago", time.Minute, 20 * time.Second, false, 0, 1},
 		// A live ingress may still be sending, its broker answering 429:
 		// its signs of life say so.
-		{"still sending: a sign of life 4 s ago", time.Minute, 4 * time.Second, false, 0},
-		{"claimed 10 s ago", 10 * time.Second, 0, false, 0},
-		{"sent in full", time.Minute, 0, true, 0},
+		{"still sending: a sign of life 4 s ago", time.Minute, 4 * time.Second, false, 0, 0},
+		{"claimed 10 s ago", 10 * time.Second, 0, false, 0, 0},
+		{"sent in full", time.Minute, 0, true, 0, 0},
+		// Sent, then silent: its queued chunks were lost (an in-memory
+		// broker restarted); it waited for its deadline.
+		{"sent, no outcome for 3 minutes", 4 * time.Minute, 0, true, 3 * time.Minute, 1},
+		{"sent, an outcome a minute ago", 4 * time.Minute, 0, true, time.Minute, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := store.NewMem(store.MemOptions{})
@@ -160,7 +165,11 @@ func TestResubmissionSendsWhatACrashLeftUnsent(t *testing.T) {
 				t.Fatal(err)
 			}
 			// Chunk 0 had gone and was priced before the ingress stopped.
-			if _, err := st.Put(ctx, ref, events.Digest(data), 1, store.Chunk{Index: 0, State: store.ChunkPriced, Results: []byte(`{"id":"E0","npv":1}`)}); err != nil {
+			arrived := claimedAt
+			if c.outcome > 0 {
+				arrived = claimedAt.Add(c.claimed - c.outcome)
+			}
+			if _, err := st.Put(ctx, ref, events.Digest(data), 1, store.Chunk{Index: 0, State: store.ChunkPriced, Results: []byte(`{"id":"E0","npv":1}`), ArrivedAt: arrived}); err != nil {
 				t.Fatal(err)
 			}
 			if c.sent {

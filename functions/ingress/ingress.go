@@ -71,6 +71,14 @@ type Options struct {
 	// submitted again, its chunks with no outcome are sent again. 0 means
 	// 15 seconds; at least 3 ms.
 	ResendAfter time.Duration
+	// StallAfter is how long a batch sent in full may go without a chunk
+	// outcome, nor a send, before it is taken for one whose queued chunks
+	// were lost (a broker that keeps them in memory, pricefn dev's or
+	// pricefn broker's, restarted): submitted again, its chunks with no
+	// outcome are sent again, rather than it waiting for its deadline. A
+	// chunk priced twice counts once. 0 means 2 minutes, longer than a
+	// broker's retries of a pricer that is down (63.5 s).
+	StallAfter time.Duration
 	// MaxBatchBytes bounds the body of a submitted batch, CloudEvent or
 	// plain JSON; a longer one is a 413. 0 means host.DefaultMaxBodyBytes.
 	MaxBatchBytes int64
@@ -90,6 +98,9 @@ const sendTimeout = 2 * time.Minute
 
 // defaultResendAfter is Options.ResendAfter's default.
 const defaultResendAfter = 15 * time.Second
+
+// defaultStallAfter is Options.StallAfter's default.
+const defaultStallAfter = 2 * time.Minute
 
 // abandonTimeout bounds recording a batch's unsent chunks dead.
 const abandonTimeout = 10 * time.Second
@@ -123,6 +134,9 @@ func New(opt Options) *Function {
 		opt.ResendAfter = defaultResendAfter
 	}
 	opt.ResendAfter = max(opt.ResendAfter, 3*time.Millisecond)
+	if opt.StallAfter <= 0 {
+		opt.StallAfter = defaultStallAfter
+	}
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = host.DefaultMaxBodyBytes
 	}
@@ -310,8 +324,11 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		for i, c := range sum.Chunks {
 			skip[i] = c.State != store.ChunkWaiting
 		}
-		log.Warn().Dur("claimedAgo", f.opt.Now().Sub(sum.SubmittedAt)).
-			Msg("batch claimed but never sent in full, and its ingress silent: sending its chunks with no outcome again")
+		msg := "batch claimed but never sent in full, and its ingress silent: sending its chunks with no outcome again"
+		if !sum.SentAt.IsZero() {
+			msg = "batch sent, but no chunk outcome for long (its broker lost them?): sending its chunks with no outcome again"
+		}
+		log.Warn().Dur("claimedAgo", f.opt.Now().Sub(sum.SubmittedAt)).Msg(msg)
 		rec.SubmittedAt, rec.Deadline = sum.SubmittedAt, sum.Deadline
 	}
 	defer f.beat(ctx, rec, claim.Attempt, log)()
@@ -416,23 +433,36 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 }
 
 // unsent returns the summary of the unfinished batch claim found when its
-// ingress stopped before it had sent every chunk: never recorded Sent, and
-// no sign of life from its ingress (the claim, Store.Sending) for
-// ResendAfter. Otherwise, or when the store cannot say, nil. Two such
-// resubmissions at once may both send: a chunk priced twice counts once.
+// chunks with no outcome are to be sent again: its ingress stopped before
+// it had sent every chunk (never recorded Sent, and no sign of life from
+// its ingress, the claim or Store.Sending, for ResendAfter), or its chunks
+// were lost after they were sent (no outcome, nor send, for StallAfter).
+// Otherwise, or when the store cannot say, nil. Two such resubmissions at
+// once may both send: a chunk priced twice counts once.
 func (f *Function) unsent(ctx context.Context, ref store.Ref, c store.Claim) *store.Summary {
 	if c.State != store.StatePending && c.State != store.StateRunning {
 		return nil
 	}
 	sum, err := f.opt.Store.Summary(ctx, ref)
-	if err != nil || sum.Attempt != c.Attempt || sum.Done() || !sum.SentAt.IsZero() {
+	if err != nil || sum.Attempt != c.Attempt || sum.Done() {
 		return nil
 	}
 	alive := sum.SubmittedAt
-	if sum.SendingAt.After(alive) {
-		alive = sum.SendingAt
+	for _, t := range []time.Time{sum.SendingAt, sum.SentAt} {
+		if t.After(alive) {
+			alive = t
+		}
 	}
-	if f.opt.Now().Sub(alive) < f.opt.ResendAfter {
+	silent := f.opt.ResendAfter
+	if !sum.SentAt.IsZero() {
+		for i := range sum.Chunks {
+			if t := sum.Chunks[i].ArrivedAt; t.After(alive) {
+				alive = t
+			}
+		}
+		silent = f.opt.StallAfter
+	}
+	if f.opt.Now().Sub(alive) < silent {
 		return nil
 	}
 	return sum
