@@ -173,10 +173,14 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 		deadline = b.Deadline.UnixMilli()
 	}
 	k := keys(b.Ref, 0)
-	res, err := claimScript.Run(ctx, s.rdb, []string{k[0], deadlinesKey, k[6], k[7], recentKey(b.Ref)},
-		b.Digest, len(b.TradeIDs), offsets, b.SubmittedAt.Format(time.RFC3339Nano), deadline, b.ResultsURL,
+	fields, err := chunkTradeFields(b)
+	if err != nil {
+		return store.Claim{}, err
+	}
+	args := append([]any{b.Digest, len(b.TradeIDs), offsets, b.SubmittedAt.Format(time.RFC3339Nano), deadline, b.ResultsURL,
 		ms(s.opt.MaxAge), member(b.Ref), len(b.ChunkOffsets), prefix(b.Ref), ms(s.opt.Retain),
-		b.Limits.MaxOpen, b.Limits.MaxTrades, time.Now().UnixMilli(), store.MaxRecent, b.TraceParent).Slice()
+		b.Limits.MaxOpen, b.Limits.MaxTrades, time.Now().UnixMilli(), store.MaxRecent, b.TraceParent}, fields...)
+	res, err := claimScript.Run(ctx, s.rdb, []string{k[0], deadlinesKey, k[6], k[7], recentKey(b.Ref)}, args...).Slice()
 	if err != nil {
 		return store.Claim{}, fmt.Errorf("redisstore: claim %s: %w", b.Ref, err)
 	}
@@ -200,58 +204,37 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 			return c, err
 		}
 		c.State = sum.State()
-		if sum.SentAt.IsZero() && len(b.ChunkOffsets) > 0 {
-			// Not sent in full: its ingress may have stopped, or been
-			// told the claim failed while the script ran later (a
-			// stalled Redis), before the trades were recorded. Its
-			// chunks go again (ingress.unsent); without its trades no
-			// outcome of theirs could be recorded.
-			if err := s.recordTrades(ctx, b, c.Attempt, true); err != nil {
-				return c, err
+		if sum.SentAt.IsZero() && len(fields) > 0 {
+			// Not sent in full, its chunks to go again (ingress.unsent):
+			// a claim of an earlier release, which wrote the trades
+			// apart, may have lost them (its ingress stopped between).
+			if n, _ := s.rdb.Exists(ctx, keys(b.Ref, c.Attempt)[5]).Result(); n == 0 {
+				err := repairTradesScript.Run(ctx, s.rdb, []string{k[0], keys(b.Ref, c.Attempt)[5]}, append([]any{b.Digest, c.Attempt, ms(s.opt.MaxAge)}, fields...)...).Err()
+				if err != nil && !errors.Is(err, redis.Nil) {
+					return c, fmt.Errorf("redisstore: %s: recording trades: %w", b.Ref, err)
+				}
 			}
 		}
 		return c, nil
 	}
 	c.New, c.State = true, store.StatePending
-	// The trades, written before any event of the attempt is sent.
-	return c, s.recordTrades(ctx, b, c.Attempt, false)
+	return c, nil
 }
 
-// recordTrades writes the trade ids of each chunk of attempt of batch b;
-// if repair, only where the attempt is still b's (its digest and number)
-// and has none recorded.
-func (s *Store) recordTrades(ctx context.Context, b store.Batch, attempt int, repair bool) error {
-	k := keys(b.Ref, attempt)
+// chunkTradeFields returns the ids hash of batch b's trades: chunk index,
+// then its ids (chunkTrades), for each chunk.
+func chunkTradeFields(b store.Batch) ([]any, error) {
 	fields := make([]any, 0, 2*len(b.ChunkOffsets))
 	sum := store.Summary{Trades: len(b.TradeIDs), ChunkOffsets: b.ChunkOffsets}
 	for i := range b.ChunkOffsets {
 		lo, hi := sum.Bounds(i)
 		data, err := json.Marshal(chunkTrades{IDs: b.TradeIDs[lo:hi]})
 		if err != nil {
-			return fmt.Errorf("redisstore: %s: %w", b.Ref, err)
+			return nil, fmt.Errorf("redisstore: %s: %w", b.Ref, err)
 		}
 		fields = append(fields, i, data)
 	}
-	if len(fields) == 0 {
-		return nil
-	}
-	var err error
-	if repair {
-		if n, _ := s.rdb.Exists(ctx, k[5]).Result(); n == 1 {
-			return nil // the common case: recorded with the claim
-		}
-		err = repairTradesScript.Run(ctx, s.rdb, []string{k[0], k[5]}, append([]any{b.Digest, attempt, ms(s.opt.MaxAge)}, fields...)...).Err()
-	} else {
-		_, err = s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			p.HSet(ctx, k[5], fields...)
-			p.PExpire(ctx, k[5], s.opt.MaxAge)
-			return nil
-		})
-	}
-	if err != nil && !errors.Is(err, redis.Nil) {
-		return fmt.Errorf("redisstore: %s: recording trades: %w", b.Ref, err)
-	}
-	return nil
+	return fields, nil
 }
 
 // run runs one of the scripts that take the six batch keys.

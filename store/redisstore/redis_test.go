@@ -111,12 +111,14 @@ func TestOpenBadURL(t *testing.T) {
 	}
 }
 
-// TestRedisClaimRecordsLostTrades: a claim's trade ids are written after
+// TestRedisClaimRecordsLostTrades: a claim's trade ids were written after
 // its script. When they never were (the claim's reply timed out on a
-// stalled Redis, so ingress answered 503, and the script ran later), the
-// batch stood claimed without them: a retry found it, sent its chunks
-// again, and every outcome was refused ("batch not found ... chunk 8"), the
-// priced work lost. A claim that finds its batch not yet sent records them.
+// stalled Redis, so ingress answered 503, and the script ran later; or
+// ingress was killed between the two), the batch stood claimed without
+// them: a retry found it, sent its chunks again, and every outcome was
+// refused ("batch not found ... chunk 8"), the priced work lost. The claim
+// script now writes them itself; a claim that finds its batch not yet sent
+// and without them (an earlier release's claim) records them.
 func TestRedisClaimRecordsLostTrades(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()

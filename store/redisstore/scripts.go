@@ -129,6 +129,15 @@ else
 end
 redis.call('ZADD', KEYS[5], now, ARGV[8])
 redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(tonumber(ARGV[15]) + 1))
+-- The trades of each chunk (field, value pairs from ARGV[17]), with the
+-- claim: written apart, an ingress stopped between the two (or a claim
+-- whose reply timed out) left a batch whose outcomes could never be
+-- recorded.
+if #ARGV >= 17 then
+  local ids = ARGV[10] .. ':a' .. attempt .. ':ids'
+  for i = 17, #ARGV, 2 do redis.call('HSET', ids, ARGV[i], ARGV[i + 1]) end
+  redis.call('PEXPIRE', ids, ARGV[7])
+end
 redis.call('PUBLISH', 'pricefn:changed', ARGV[8])
 return {'new', attempt}
 `)
