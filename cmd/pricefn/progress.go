@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 )
 
@@ -76,4 +77,16 @@ func seconds(d time.Duration) string {
 // document's durationSeconds.
 func secondsOf(s float64) string {
 	return seconds(time.Duration(s * float64(time.Second)))
+}
+
+// lockedWriter is w shared by goroutines: each Write goes whole, alone.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
 }

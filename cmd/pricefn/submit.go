@@ -30,6 +30,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	lostAfter := fs.Duration("lost-after", time.Minute, "give up when the engine has not known the accepted batch (404) for this long")
 	heartbeat := fs.Duration("heartbeat", 10*time.Second, "while waiting, repeat the progress line after this long without change")
+	resubmit := fs.Duration("resubmit-after", 30*time.Second, "while the batch shows no chunk done for this long, send it again (then after twice as long, and so on), for the engine to send again what it lost; 0: never")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: pricefn submit [flags] [FILE]\n\nSends a batch (FILE, or stdin) to a running engine as an\nio.pricefn.batch.submitted CloudEvent on POST /batches, shows progress on\nstderr, waits for the results and prints them (as pricefn price does).\nExits non-zero when the batch is rejected or does not complete. It polls\nthe status URL of ingress's receipt, resolved against --url: when ingress\nruns as its own process, start it with --public-url set to the\naggregator's URL.\n\nflags:")
 		fs.PrintDefaults()
@@ -49,6 +50,9 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if d.v <= 0 {
 			return usagef("--%s %s: want a duration above 0, such as 30s", d.name, d.v)
 		}
+	}
+	if *resubmit < 0 {
+		return usagef("--resubmit-after %s: want 0 (never) or a duration above 0", *resubmit)
 	}
 	gateway, err := gatewayURL(*base)
 	if err != nil {
@@ -135,6 +139,14 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return fmt.Errorf("%s: not a batch: %w", name, err)
 	}
 	s.stream = &resultsStream{want: sentIDs}
+	if *resubmit > 0 {
+		s.progress = &lockedWriter{w: s.progress} // nudge's lines too
+		nctx, stop := context.WithCancel(ctx)
+		defer stop()
+		go s.nudge(nctx, statusURL, *resubmit, func(ctx context.Context) (*api.Receipt, error) {
+			return s.postBatch(ctx, target, p, *structured)
+		})
+	}
 	receive := func() ([]byte, error) {
 		results, err := s.waitResults(ctx, statusURL)
 		if err != nil {

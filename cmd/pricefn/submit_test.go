@@ -381,3 +381,56 @@ func TestSubmitFileFollowsRedirect(t *testing.T) {
 		t.Errorf("exit %d, redirected body %q, stderr %q; want the file's bytes and the 400", code, body, stderr)
 	}
 }
+
+// TestSubmitResubmitsAStalledBatch: a batch the engine shows pending with
+// no chunk done for --resubmit-after is sent again, as the same event
+// (the same batch), for the engine to send what it lost (an ingress killed
+// between its claim and its sends); submit then gets the results. Before,
+// it waited for the batch's deadline (minutes) with nothing happening.
+func TestSubmitResubmitsAStalledBatch(t *testing.T) {
+	var posts atomic.Int64
+	var resent atomic.Bool
+	ids := map[string]bool{}
+	var mu sync.Mutex
+	status := func() string {
+		if resent.Load() {
+			return `{"batchId":"b","state":"completed","trades":1,"chunks":1,"chunksDone":1}`
+		}
+		return `{"batchId":"b","state":"pending","trades":1,"pending":1,"chunks":1,"chunksDone":0}`
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		ids[r.Header.Get("ce-id")] = true
+		mu.Unlock()
+		w.WriteHeader(http.StatusAccepted)
+		if posts.Add(1) == 1 {
+			io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b"}`)
+			return
+		}
+		resent.Store(true) // the engine sends the chunks it had lost
+		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b","existing":true,"state":"pending"}`)
+	})
+	mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, status()) })
+	mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
+		if resent.Load() {
+			io.WriteString(w, `{"batchId":"b","results":[{"id":"T1","npv":1}]}`)
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // a long poll's wait, cut short
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, status())
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "b.json")
+	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"}]}`), 0o644)
+	code, stdout, stderr := runCmd(t, "submit", "--url", srv.URL, "--resubmit-after", "300ms", "--heartbeat", "100ms", file)
+	if code != 0 || !strings.Contains(stdout, `"id":"T1"`) || !strings.Contains(stderr, "no chunk done for") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if posts.Load() != 2 || len(ids) != 1 {
+		t.Errorf("%d posts with %d event ids, want 2 of one event", posts.Load(), len(ids))
+	}
+}

@@ -45,6 +45,10 @@ type submitter struct {
 	resultsRoom int
 	// stream, when set, takes the results document as it arrives.
 	stream *resultsStream
+	// eventID is the id of the batch.submitted event, made at the first
+	// post and kept for every other: the engine takes the batch sent
+	// again as the same one (a batch without an id is named after it).
+	eventID string
 }
 
 // submitRetries is how many times submit tries a request that fails for
@@ -82,7 +86,10 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 	e := cloudevents.NewEvent()
 	e.SetType(events.TypeBatchSubmitted)
 	e.SetSource("/pricefn/submit")
-	e.SetID(rand.Text())
+	if s.eventID == "" {
+		s.eventID = rand.Text()
+	}
+	e.SetID(s.eventID)
 	if p.file == "" {
 		if err := e.SetData(cloudevents.ApplicationJSON, p.data); err != nil {
 			return nil, err
@@ -305,6 +312,48 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 		}
 	}
 }
+
+// nudge submits the batch again (post) while the engine shows it
+// unfinished with no chunk done for after, then twice as long each time
+// (at most maxNudge): the engine sends again what it lost, when its rules
+// say it did (an ingress stopped between the claim and the sends, a broker
+// restarted with the chunks queued in memory), and nothing otherwise. It
+// returns when ctx ends or the batch is finished.
+func (s *submitter) nudge(ctx context.Context, statusURL string, after time.Duration, post func(context.Context) (*api.Receipt, error)) {
+	every := min(after/4, 5*time.Second)
+	t := time.NewTicker(max(every, time.Millisecond))
+	defer t.Stop()
+	last, since := -1, time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		st, err := s.getStatus(ctx, statusURL)
+		if err != nil {
+			continue // the wait for the results says what is wrong
+		}
+		if api.Finished(st.State) {
+			return
+		}
+		if done := st.ChunksDone + st.ScenarioChunksDone; done != last {
+			last, since = done, time.Now()
+			continue
+		}
+		if time.Since(since) < after {
+			continue
+		}
+		fmt.Fprintf(s.progress, "[%s] no chunk done for %s: sending the batch again, for the engine to send what it may have lost\n", seconds(time.Since(s.start)), seconds(time.Since(since)))
+		if _, err := post(ctx); err != nil && ctx.Err() == nil {
+			fmt.Fprintf(s.progress, "sending the batch again failed: %v\n", err)
+		}
+		since, after = time.Now(), min(2*after, maxNudge)
+	}
+}
+
+// maxNudge bounds the wait between two of nudge's submissions.
+const maxNudge = 8 * time.Minute
 
 // getStatus fetches the status document.
 func (s *submitter) getStatus(ctx context.Context, statusURL string) (*api.Status, error) {
