@@ -38,3 +38,28 @@ func TestEventIDSet(t *testing.T) {
 		t.Errorf("empty set: %q", s)
 	}
 }
+
+// TestCompletedEventID: batch.completed's id is the same for every
+// announcement of one attempt of one batch (a consumer deduplicates the
+// repeats), and another for another attempt, or for other content under
+// the id once the first batch was forgotten: it was "b/completed" for
+// both, and a consumer that deduplicates dropped the second batch's end.
+func TestCompletedEventID(t *testing.T) {
+	d1 := "sha256:3f2a9c81d0e4aa55b6c7d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3"
+	d2 := "sha256:0b1c2d3e4f50617283940a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5"
+	for _, c := range []struct {
+		id      string
+		attempt int
+		digest  string
+		want    string
+	}{
+		{"b", 1, d1, "b/completed/3f2a9c81d0e4"},
+		{"b", 1, d2, "b/completed/0b1c2d3e4f50"},
+		{"b", 2, d1, "b/a2/completed/3f2a9c81d0e4"},
+		{"b", 1, "", "b/completed"}, // an event of an earlier release names no digest
+	} {
+		if got := completedEventID(c.id, c.attempt, c.digest); got != c.want {
+			t.Errorf("completedEventID(%q, %d, %q) = %q, want %q", c.id, c.attempt, c.digest, got, c.want)
+		}
+	}
+}
