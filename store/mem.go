@@ -224,6 +224,9 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 		if !b.sum.Done() || !Retryable(st) {
 			return Claim{Attempt: b.sum.Attempt, State: st}, nil
 		}
+		if b.sum.AnnouncedAt.IsZero() {
+			return Claim{Attempt: b.sum.Attempt, State: st}, fmt.Errorf("%w: %s attempt %d", ErrAnnouncing, nb.Ref, b.sum.Attempt)
+		}
 		attempt = b.sum.Attempt + 1
 	}
 	// The limits first: a resubmission refused keeps the attempt it

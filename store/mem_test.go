@@ -243,6 +243,9 @@ func TestMemClaimOverLimitKeepsAttempt(t *testing.T) {
 	}
 	mustPut(t, s, x.Ref, "dx", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Results: []byte(`{"id":"T0","npv":1}`)})
 	mustPut(t, s, x.Ref, "dx", 1, store.Chunk{Index: 1, State: store.ChunkDead, Reason: "dead"})
+	if err := s.Announced(ctx, x.Ref, 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	y := store.Batch{Ref: store.RefOf("Y"), Digest: "dy", TradeIDs: []string{"T0"}, ChunkOffsets: []int{0}, Limits: lim}
 	if _, err := s.Claim(ctx, y); err != nil {
 		t.Fatal(err)

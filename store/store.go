@@ -30,9 +30,10 @@ type Store interface {
 	// an unknown id (or one forgotten) starts attempt 1; the same content
 	// (b.Digest) as a batch pending, running or completed is that batch
 	// (Claim.New false: nothing to price); the same content as a batch
-	// that ended failed or partial starts the next attempt; other content
-	// under an id in use is ErrConflict. A new attempt's trades are
-	// recorded with it.
+	// that ended failed or partial starts the next attempt, once that end
+	// is announced (Announced; ErrAnnouncing before); other content under
+	// an id in use is ErrConflict. A new attempt's trades are recorded
+	// with it.
 	Claim(ctx context.Context, b Batch) (Claim, error)
 	// Accept records that the aggregator has seen attempt's batch.accepted
 	// at time at. It returns ErrNotFound for an unknown batch or attempt,
@@ -123,6 +124,11 @@ var (
 	ErrBadChunk = errors.New("store: chunk does not fit its batch")
 	// ErrLimit reports a claim over its tenant's Limits.
 	ErrLimit = errors.New("store: tenant limit reached")
+	// ErrAnnouncing reports a claim of the next attempt of a batch whose
+	// attempt ended and whose end is not announced yet (batch.completed):
+	// the new attempt would replace the record the announcement is made
+	// from, and it would never be. A moment later it is.
+	ErrAnnouncing = errors.New("store: the batch's last attempt ended and its end is being announced")
 )
 
 // MaxRecent bounds the batches Recent remembers per tenant.

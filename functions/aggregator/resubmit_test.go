@@ -2,6 +2,7 @@ package aggregator_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -18,44 +19,53 @@ import (
 // failed batch before the aggregator has read it back to announce it.
 type resubmitting struct {
 	store.Store
-	b store.Batch
+	b        store.Batch
+	claimErr error
 }
 
 func (s *resubmitting) Put(ctx context.Context, ref store.Ref, digest string, attempt int, c store.Chunk) (store.Update, error) {
 	u, err := s.Store.Put(ctx, ref, digest, attempt, c)
 	if err == nil && u.Announce {
-		if _, err := s.Store.Claim(ctx, s.b); err != nil {
-			return u, err
-		}
+		_, s.claimErr = s.Store.Claim(ctx, s.b)
 	}
 	return u, err
 }
 
-// TestAnnounceAfterResubmission: the attempt that ended is not announced
-// from the new attempt's record (which has no completion time: this
-// dereferenced a nil time and panicked, taking down the process on the
-// deadline's path), and the delivery that ended it succeeds.
-func TestAnnounceAfterResubmission(t *testing.T) {
+// TestResubmissionWaitsForTheAnnouncement: a resubmission of a batch that
+// has just ended, before its end is announced, is refused for a moment
+// (store.ErrAnnouncing, a 503 from ingress): it replaced the ended
+// attempt's record, the announcement was then skipped, and attempt 1's
+// batch.completed was lost for good. The end is announced, then the
+// resubmission starts attempt 2.
+func TestResubmissionWaitsForTheAnnouncement(t *testing.T) {
 	mem := store.NewMem(store.MemOptions{})
 	b := store.Batch{Ref: store.RefOf("b1"), Digest: "d", TradeIDs: tradeIDs, ChunkOffsets: offsets, SubmittedAt: submitAt}
 	if _, err := mem.Claim(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
 	sender := &fakeSender{}
-	fn := aggregator.New(aggregator.Options{Store: &resubmitting{Store: mem, b: b}, Sender: sender, Log: zerolog.Nop()})
+	rs := &resubmitting{Store: mem, b: b}
+	fn := aggregator.New(aggregator.Options{Store: rs, Sender: sender, Log: zerolog.Nop()})
 	for i := range offsets {
 		if _, err := fn.HandleDeadLetter(context.Background(), deadLetter(t, "b1", i)); err != nil {
 			t.Fatalf("dead letter of chunk %d: %v", i, err)
 		}
 	}
+	if !errors.Is(rs.claimErr, store.ErrAnnouncing) {
+		t.Fatalf("a resubmission before the announcement: %v, want ErrAnnouncing", rs.claimErr)
+	}
+	var completed []string
 	for _, e := range sender.events() {
 		if e.Type() == events.TypeBatchCompleted {
-			t.Errorf("batch.completed %s sent from the record of the next attempt", e.ID())
+			completed = append(completed, e.ID())
 		}
 	}
-	sum, err := mem.Summary(context.Background(), b.Ref)
-	if err != nil || sum.Attempt != 2 || sum.Done() {
-		t.Fatalf("the resubmission: attempt %d, done %v (%v); want attempt 2 pending", sum.Attempt, sum.Done(), err)
+	if len(completed) != 1 || completed[0] != "b1/completed" {
+		t.Fatalf("batch.completed sent: %v, want attempt 1's", completed)
+	}
+	c, err := mem.Claim(context.Background(), b)
+	if err != nil || !c.New || c.Attempt != 2 {
+		t.Fatalf("the resubmission once announced: %+v %v, want attempt 2", c, err)
 	}
 }
 

@@ -291,6 +291,8 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return nil, host.Errorf(http.StatusConflict, "ingress: batch id %q is in use by a batch of other content: submit it under another id (or without one)", b.ID)
+	case errors.Is(err, store.ErrAnnouncing):
+		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: its attempt %d ended and its end (batch.completed) is being announced: submit it again in a moment", b.ID, claim.Attempt)
 	case errors.Is(err, store.ErrLimit):
 		return nil, host.Errorf(http.StatusTooManyRequests, "ingress: batch %s: %w: try again when some have finished", b.ID, err)
 	case err != nil:

@@ -440,6 +440,14 @@ func TestResubmission(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Before the aggregator has announced its end: a moment later (the
+	// new attempt would replace what the announcement is made from).
+	if code, _, body := submit(data); code != http.StatusServiceUnavailable || !strings.Contains(body, "is being announced") || len(s.events()) != 4 {
+		t.Fatalf("failed batch resubmitted before its end was announced: %d %s, want a 503", code, body)
+	}
+	if err := st.Announced(context.Background(), ref, 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
 	code, rc, body = submit(data)
 	if code != http.StatusAccepted || rc.Attempt != 2 || rc.Existing {
 		t.Fatalf("failed batch resubmitted: %d %s, want attempt 2", code, body)
@@ -472,6 +480,9 @@ func TestUnsentChunksAreDead(t *testing.T) {
 		t.Fatalf("after a failed send: %+v %v", sum, err)
 	}
 	s.failType = ""
+	if err := st.Announced(context.Background(), store.RefOf("lost"), 1, time.Now()); err != nil { // the sweep's
+		t.Fatal(err)
+	}
 	code, _, body := post(t, plain(t, srv.URL+"/batches", data))
 	if code != http.StatusAccepted || !strings.Contains(body, `"attempt":2`) {
 		t.Fatalf("resubmitted: %d %s, want attempt 2", code, body)

@@ -198,6 +198,8 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 	switch what {
 	case "conflict":
 		return c, fmt.Errorf("%w: %s", store.ErrConflict, b.Ref)
+	case "announcing":
+		return c, fmt.Errorf("%w: %s attempt %d", store.ErrAnnouncing, b.Ref, c.Attempt)
 	case "exists":
 		sum, err := s.Summary(ctx, b.Ref)
 		if err != nil {

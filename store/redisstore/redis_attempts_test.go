@@ -80,6 +80,9 @@ func claimAttempt(t *testing.T, s store.Store, b store.Batch, n int) {
 				t.Fatal(err)
 			}
 		}
+		if err := s.Announced(ctx, b.Ref, a, time.Now()); err != nil { // as the aggregator does
+			t.Fatal(err)
+		}
 	}
 }
 
@@ -251,7 +254,10 @@ func TestRedisReadsOfReplacedAttempt(t *testing.T) {
 				}
 			}
 			// A results reader holds attempt 1's summary (partial) while
-			// the client resubmits.
+			// the client resubmits, once that end is announced.
+			if err := s.Announced(ctx, ref, 1, time.Now()); err != nil {
+				t.Fatal(err)
+			}
 			if c, err := s.Claim(ctx, b); err != nil || c.Attempt != 2 {
 				t.Fatalf("resubmission of the partial batch: %+v %v", c, err)
 			}

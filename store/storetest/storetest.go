@@ -85,6 +85,23 @@ func claim(t *testing.T, s store.Store, b store.Batch) store.Claim {
 	return must(s.Claim(ctx, b))
 }
 
+// reclaim claims b, whose attempt ended failed or partial, again: refused
+// (ErrAnnouncing) until that end is announced, then the next attempt.
+func reclaim(t *testing.T, s store.Store, b store.Batch) store.Claim {
+	t.Helper()
+	sum := must(s.Summary(ctx, b.Ref))
+	if _, err := s.Claim(ctx, b); !errors.Is(err, store.ErrAnnouncing) {
+		t.Fatalf("claim of %s attempt %d ended, before its end was announced: %v, want ErrAnnouncing", b.Ref, sum.Attempt, err)
+	}
+	if again := must(s.Summary(ctx, b.Ref)); again.Attempt != sum.Attempt || !again.Done() {
+		t.Fatalf("the refused claim changed the batch: attempt %d, done %v", again.Attempt, again.Done())
+	}
+	if err := s.Announced(ctx, b.Ref, sum.Attempt, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return claim(t, s, b)
+}
+
 func testClaim(t *testing.T, newStore NewFunc) {
 	s := newStore(t, store.Options{})
 	b := sample("c1", 5, 2, time.Time{})
@@ -455,7 +472,7 @@ func testDeadline(t *testing.T, newStore NewFunc) {
 	}
 	// The client resubmits: a new attempt, whose events are not the old one's.
 	b.Deadline = time.Now().Add(time.Hour)
-	c := claim(t, s, b)
+	c := reclaim(t, s, b)
 	if !c.New || c.Attempt != 2 {
 		t.Fatalf("resubmitted partial batch: %+v, want attempt 2", c)
 	}
@@ -747,7 +764,7 @@ func perAttempt(t *testing.T, s store.Store, b store.Batch, name string, record 
 	for i := range b.ChunkOffsets {
 		must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: i, State: store.ChunkDead, Reason: "gone"}))
 	}
-	if c := claim(t, s, b); c.Attempt != 2 {
+	if c := reclaim(t, s, b); c.Attempt != 2 {
 		t.Fatalf("claim after failure: %+v", c)
 	}
 	if at := recorded(must(s.Summary(ctx, b.Ref))); !at.IsZero() {
