@@ -90,6 +90,27 @@ func TestUnsentChunksRecordedAfterSendTimeout(t *testing.T) {
 	}
 }
 
+// TestSendsEndAtTheDeadline: a broker that keeps refusing the chunks
+// (a full queue) is tried until the batch's deadline, not past it: ingress
+// went on sending a batch with a 1 s deadline for SendTimeout (2 minutes),
+// after it had ended, and its end waited behind its own chunks.
+func TestSendsEndAtTheDeadline(t *testing.T) {
+	st := store.NewMem(store.MemOptions{})
+	f := ingress.New(ingress.Options{Sender: &queueFull{}, Store: st, SendTimeout: time.Minute})
+	data := []byte(`{"id":"short","deadline":"1s","valuationDate":"2026-11-25","market":{"curves":{"C":{"rate":0.01}}},
+		"trades":[{"id":"F1","type":"fra","curve":"C","notional":1e6,"rate":0.01,"start":"2027-05-25","end":"2027-11-25"}]}`)
+	start := time.Now()
+	if _, err := f.Submit(context.Background(), ingress.Submission{Data: data}); host.Status(err) != http.StatusServiceUnavailable {
+		t.Fatalf("submit to a full broker: %v, want 503", err)
+	}
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("sends went on for %s, past the batch's 1 s deadline", took)
+	}
+	if sum, err := st.Summary(context.Background(), store.RefOf("short")); err != nil || sum.State() != store.StateFailed {
+		t.Fatalf("after its chunks could not be sent by its deadline: %v, %+v", err, sum)
+	}
+}
+
 // TestUnsentBatchLeftToAnnounce: when ingress's record of the chunks it
 // could not send ends the batch, it gives back the claim to announce that
 // end, which the store granted it, so that an aggregator's sweep announces

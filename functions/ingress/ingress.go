@@ -352,8 +352,14 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	f.metrics.stage.WithLabelValues("split").Observe(t2.Sub(t1).Seconds())
 
 	// Once the batch is claimed, its events are sent even if the client
-	// goes away; what cannot be sent is recorded dead.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.opt.SendTimeout)
+	// goes away, until SendTimeout or the batch's deadline (past it the
+	// batch has ended, and what is sent is thrown away); what cannot be
+	// sent is recorded dead.
+	sendFor := f.opt.SendTimeout
+	if !rec.Deadline.IsZero() {
+		sendFor = min(sendFor, max(rec.Deadline.Sub(f.opt.Now()), 0))
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendFor)
 	defer cancel()
 	if err := f.opt.Sender.Send(ctx, accepted); err != nil {
 		log.Error().Err(err).Msg("batch.accepted not sent: batch refused")
