@@ -206,7 +206,7 @@ type Engines struct {
 	// Heston prices european trades with "model": "heston".
 	Heston engine.AnalyticHeston
 	// Barrier prices barrier trades. Scenario markets use it with
-	// HitIfCrossed set (Job.scenarioEngines).
+	// HitIfCrossed set (scenarioSet.engines).
 	Barrier engine.AnalyticBarrier
 }
 

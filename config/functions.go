@@ -24,6 +24,11 @@ type Split struct {
 	// flight: unfinished batches, and their trades (0: no bound).
 	TenantMaxBatches int
 	TenantMaxTrades  int
+	// ResendStalled is how long a batch sent in full may go without a
+	// chunk outcome before a resubmission sends its chunks with no outcome
+	// again (ingress.Options.StallAfter); 0 never. For a broker that keeps
+	// its queue in memory ("pricefn dev", "pricefn broker").
+	ResendStalled time.Duration
 }
 
 // The default bound of a batch's body. Ingress and api, on Knative, take
@@ -35,7 +40,12 @@ const (
 	DefaultDevMaxBatchBytes = 256 << 20
 )
 
-func (c *Split) flags(fs *flag.FlagSet, d defaults, maxBatchBytes int64) {
+// DevResendStalled is "pricefn dev"'s --resend-stalled: its broker keeps
+// the chunks in memory, lost if it restarts while a Redis store keeps the
+// batch. Longer than the broker's retries of a pricer that is down (63.5 s).
+const DevResendStalled = 2 * time.Minute
+
+func (c *Split) flags(fs *flag.FlagSet, d defaults, maxBatchBytes int64, resendStalled time.Duration) {
 	fs.DurationVar(&c.ChunkCost, "chunk-cost", d.duration("PRICEFN_CHUNK_COST", time.Second), "estimated pricing time of one chunk on one core ($PRICEFN_CHUNK_COST)")
 	fs.IntVar(&c.ChunkTrades, "chunk-trades", d.int("PRICEFN_CHUNK_TRADES", 10_000), "most trades in one chunk ($PRICEFN_CHUNK_TRADES)")
 	fs.IntVar(&c.SendLimit, "send-limit", d.int("PRICEFN_SEND_LIMIT", 16), "chunks sent to the broker at once ($PRICEFN_SEND_LIMIT)")
@@ -43,6 +53,7 @@ func (c *Split) flags(fs *flag.FlagSet, d defaults, maxBatchBytes int64) {
 	fs.DurationVar(&c.BatchTimeout, "batch-timeout", d.duration("PRICEFN_BATCH_TIMEOUT", 0), "how long a batch may take before it ends partial, unless it sets its own \"deadline\"; 0 allows 5m plus twice its estimated pricing time ($PRICEFN_BATCH_TIMEOUT)")
 	fs.IntVar(&c.TenantMaxBatches, "tenant-max-batches", d.int("PRICEFN_TENANT_MAX_BATCHES", 1000), "most unfinished batches one tenant may have; more is a 429, 0 no bound ($PRICEFN_TENANT_MAX_BATCHES)")
 	fs.IntVar(&c.TenantMaxTrades, "tenant-max-trades", d.int("PRICEFN_TENANT_MAX_TRADES", 10_000_000), "most trades one tenant may have in flight; more is a 429, 0 no bound ($PRICEFN_TENANT_MAX_TRADES)")
+	fs.DurationVar(&c.ResendStalled, "resend-stalled", d.duration("PRICEFN_RESEND_STALLED", resendStalled), "a batch sent in full with no chunk outcome for this long has its chunks with no outcome sent again when it is submitted again, for a broker that keeps its queue in memory and may have lost them; 0 never, right for a broker that keeps its queue ($PRICEFN_RESEND_STALLED)")
 }
 
 // check reports the settings out of range, naming each.
@@ -55,6 +66,7 @@ func (c *Split) check() error {
 		nonNegative("batch-timeout", "PRICEFN_BATCH_TIMEOUT", c.BatchTimeout, "sized from the batch's estimated pricing time"),
 		nonNegative("tenant-max-batches", "PRICEFN_TENANT_MAX_BATCHES", c.TenantMaxBatches, "no bound"),
 		nonNegative("tenant-max-trades", "PRICEFN_TENANT_MAX_TRADES", c.TenantMaxTrades, "no bound"),
+		nonNegative("resend-stalled", "PRICEFN_RESEND_STALLED", c.ResendStalled, "never"),
 	)
 }
 
@@ -102,7 +114,7 @@ type Ingress struct {
 func (c *Ingress) Flags(fs *flag.FlagSet, env Env) {
 	c.Serve.Flags(fs, "ingress", env)
 	publicURLFlag(fs, env, &c.PublicURL)
-	c.Split.flags(fs, defaults{env, &c.envErrs}, DefaultMaxBatchBytes)
+	c.Split.flags(fs, defaults{env, &c.envErrs}, DefaultMaxBatchBytes, 0)
 	c.Store.flags(fs, env)
 }
 
@@ -198,7 +210,7 @@ func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
 	fs.StringVar(&c.Internal, "internal-addr", "127.0.0.1:0", "loopback address of the broker and the functions' event endpoints")
 	fs.BoolVar(&c.InternalHTTP, "internal-http", d.bool("PRICEFN_INTERNAL_HTTP", false), "deliver the events between the broker and the functions over HTTP on --internal-addr, as separate processes would; by default they go in process, through the same handlers, with no connection ($PRICEFN_INTERNAL_HTTP)")
 	publicURLFlag(fs, env, &c.PublicURL)
-	c.Split.flags(fs, d, DefaultDevMaxBatchBytes)
+	c.Split.flags(fs, d, DefaultDevMaxBatchBytes, DevResendStalled)
 	workersFlag(fs, d, &c.Workers)
 	chunksAtOnceFlag(fs, d, &c.ChunksAtOnce)
 	c.Results.flags(fs, d)
@@ -274,7 +286,7 @@ func (c *API) Flags(fs *flag.FlagSet, env Env) {
 	c.Serve.Flags(fs, "api", env)
 	d := defaults{env, &c.envErrs}
 	publicURLFlag(fs, env, &c.PublicURL)
-	c.Split.flags(fs, d, DefaultMaxBatchBytes)
+	c.Split.flags(fs, d, DefaultMaxBatchBytes, 0)
 	c.Results.flags(fs, d)
 	c.Store.flags(fs, env)
 	def := env("PRICEFN_METRICS_ADDR")

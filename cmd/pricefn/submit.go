@@ -30,7 +30,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	lostAfter := fs.Duration("lost-after", time.Minute, "give up when the engine has not known the accepted batch (404) for this long")
 	heartbeat := fs.Duration("heartbeat", 10*time.Second, "while waiting, repeat the progress line after this long without change")
-	resubmit := fs.Duration("resubmit-after", 30*time.Second, "while the batch shows no chunk done for this long, send it again (then after twice as long, and so on), for the engine to send again what it lost; 0: never")
+	resubmit := fs.Duration("resubmit-after", 30*time.Second, "while the batch shows no chunk done for this long and the aggregator has not heard of it (its ingress stopped before it sent it), send it again, as the same event (then after twice as long, and so on), for the engine to send what it lost; once heard of, after 2m30s at least, for an engine whose broker lost its queue; 0: never")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: pricefn submit [flags] [FILE]\n\nSends a batch (FILE, or stdin) to a running engine as an\nio.pricefn.batch.submitted CloudEvent on POST /batches, shows progress on\nstderr, waits for the results and prints them (as pricefn price does).\nExits non-zero when the batch is rejected or does not complete. It polls\nthe status URL of ingress's receipt, resolved against --url: when ingress\nruns as its own process, start it with --public-url set to the\naggregator's URL.\n\nflags:")
 		fs.PrintDefaults()
@@ -140,12 +140,18 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	s.stream = &resultsStream{want: sentIDs}
 	if *resubmit > 0 {
-		s.progress = &lockedWriter{w: s.progress} // nudge's lines too
+		if s.progress != io.Discard {
+			s.progress = &lockedWriter{w: s.progress} // nudge's lines too
+		}
 		nctx, stop := context.WithCancel(ctx)
-		defer stop()
-		go s.nudge(nctx, statusURL, *resubmit, func(ctx context.Context) (*api.Receipt, error) {
-			return s.postBatch(ctx, target, p, *structured)
-		})
+		nudged := make(chan struct{})
+		defer func() { stop(); <-nudged }()
+		go func() {
+			defer close(nudged)
+			s.nudge(nctx, statusURL, *resubmit, func(ctx context.Context) (*api.Receipt, error) {
+				return s.postBatch(ctx, target, p, *structured)
+			})
+		}()
 	}
 	receive := func() ([]byte, error) {
 		results, err := s.waitResults(ctx, statusURL)

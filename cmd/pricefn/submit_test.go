@@ -434,3 +434,45 @@ func TestSubmitResubmitsAStalledBatch(t *testing.T) {
 		t.Errorf("%d posts with %d event ids, want 2 of one event", posts.Load(), len(ids))
 	}
 }
+
+// TestSubmitLeavesASentBatchAlone: a batch the aggregator has heard of
+// (its chunks were sent) is not sent again at --resubmit-after: an engine
+// whose broker keeps its queue would take the upload for nothing (and
+// pricefn dev acts only after 2 minutes).
+func TestSubmitLeavesASentBatchAlone(t *testing.T) {
+	var posts atomic.Int64
+	start := time.Now()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		posts.Add(1)
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b"}`)
+	})
+	const running = `{"batchId":"b","state":"running","trades":1,"pending":1,"chunks":1,"chunksDone":0,"timings":{"submittedAt":"2026-11-25T09:00:00Z","acceptedAt":"2026-11-25T09:00:00.01Z"}}`
+	done := func() bool { return time.Since(start) > 1500*time.Millisecond }
+	mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) {
+		if done() {
+			io.WriteString(w, `{"batchId":"b","state":"completed","trades":1,"priced":1,"chunks":1,"chunksDone":1}`)
+			return
+		}
+		io.WriteString(w, running)
+	})
+	mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
+		if done() {
+			io.WriteString(w, `{"batchId":"b","results":[{"id":"T1","npv":1}]}`)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, running)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "b.json")
+	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"}]}`), 0o644)
+	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, "--resubmit-after", "300ms", "--heartbeat", "100ms", file)
+	if code != 0 || posts.Load() != 1 || strings.Contains(stderr, "sending the batch again") {
+		t.Fatalf("exit %d, %d posts, stderr %q: want the batch sent once", code, posts.Load(), stderr)
+	}
+}

@@ -314,11 +314,13 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 }
 
 // nudge submits the batch again (post) while the engine shows it
-// unfinished with no chunk done for after, then twice as long each time
+// unfinished with no chunk done for after (at least nudgeAccepted once
+// the aggregator has its batch.accepted), then twice as long each time
 // (at most maxNudge): the engine sends again what it lost, when its rules
-// say it did (an ingress stopped between the claim and the sends, a broker
-// restarted with the chunks queued in memory), and nothing otherwise. It
-// returns when ctx ends or the batch is finished.
+// say it did (an ingress stopped between the claim and the sends, within
+// 15 s; pricefn dev's broker restarted with the chunks queued in memory,
+// after 2 minutes), and nothing otherwise. It returns when ctx ends or the
+// batch is finished.
 func (s *submitter) nudge(ctx context.Context, statusURL string, after time.Duration, post func(context.Context) (*api.Receipt, error)) {
 	every := min(after/4, 5*time.Second)
 	t := time.NewTicker(max(every, time.Millisecond))
@@ -341,7 +343,11 @@ func (s *submitter) nudge(ctx context.Context, statusURL string, after time.Dura
 			last, since = done, time.Now()
 			continue
 		}
-		if time.Since(since) < after {
+		wait := after
+		if !st.Timings.AcceptedAt.IsZero() {
+			wait = max(after, nudgeAccepted)
+		}
+		if time.Since(since) < wait {
 			continue
 		}
 		fmt.Fprintf(s.progress, "[%s] no chunk done for %s: sending the batch again, for the engine to send what it may have lost\n", seconds(time.Since(s.start)), seconds(time.Since(since)))
@@ -352,8 +358,15 @@ func (s *submitter) nudge(ctx context.Context, statusURL string, after time.Dura
 	}
 }
 
-// maxNudge bounds the wait between two of nudge's submissions.
-const maxNudge = 8 * time.Minute
+// maxNudge bounds the wait between two of nudge's submissions;
+// nudgeAccepted is the least for a batch whose chunks were sent, past
+// the 2 minutes after which pricefn dev sends them again
+// (config.DevResendStalled): an upload of the batch that changes nothing
+// before.
+const (
+	maxNudge      = 8 * time.Minute
+	nudgeAccepted = 150 * time.Second
+)
 
 // getStatus fetches the status document.
 func (s *submitter) getStatus(ctx context.Context, statusURL string) (*api.Status, error) {

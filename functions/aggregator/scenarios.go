@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
@@ -106,5 +107,12 @@ func (col *scenarioCollector) finish(sum *store.Summary, rw *batch.ResultsWriter
 		lo, hi := sum.Bounds(j)
 		col.totals.AddFailed(ranges[i][0], ranges[i][1], hi-lo)
 	}
-	return rw.SetScenarios(col.totals.Results())
+	scs, risk := col.totals.Results()
+	if sum.Trades > 0 && !slices.ContainsFunc(scs, func(s batch.ScenarioResult) bool { return s.Failed < sum.Trades }) {
+		// No trade priced in any scenario (every block's base chunk, or
+		// every scenario chunk, died): a VaR of 0 would be a figure of
+		// nothing. The scenarios stand, each counting every trade failed.
+		risk = nil
+	}
+	return rw.SetScenarios(scs, risk)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -158,5 +159,37 @@ func TestScenarioSumsNeedTheirBase(t *testing.T) {
 	}
 	if st := f.status(t, id); st.State != "partial" || st.Priced != 1 || st.Missing != 1 {
 		t.Errorf("status %+v", st)
+	}
+}
+
+// TestNoRiskOfNothing: when no trade priced in any scenario (the one
+// block's base chunk died, its scenario chunks priced), the scenarios are
+// listed with every trade failed and the document has no risk: it said
+// VaR 0, a figure of nothing.
+func TestNoRiskOfNothing(t *testing.T) {
+	f := newFixture(t)
+	const id = "scen-no-risk"
+	offsets := []int{0, 0}
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf(id), TradeIDs: []string{"A", "B"}, ChunkOffsets: offsets, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	risk := &batch.RiskSpec{}
+	if err := json.Unmarshal([]byte(`{"var":[0.5]}`), risk); err != nil {
+		t.Fatal(err)
+	}
+	p := &batch.ScenarioPartials{Offset: 0, Of: 2, Risk: risk}
+	for k, x := range []float64{-4, 1} {
+		s := batch.ScenarioSums{ID: fmt.Sprint("s", k)}
+		s.NPV.Add(10 + x)
+		s.PnL.Add(x)
+		p.Scenarios = append(p.Scenarios, s)
+	}
+	c := withResults(t, events.ChunkPriced{BatchID: id, Index: 0, Chunks: 2, Offset: 0, Scenarios: p, StartedAt: submitAt, FinishedAt: submitAt.Add(time.Second)}, []batch.TradeResult{})
+	f.mustPost(t, "/", f.acceptedEventOf(t, id, offsets))
+	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, id+"/0", id, c))
+	f.mustPost(t, "/dead-letter", deadLetter(t, id, 1))
+	_, body := f.get(t, "/batches/"+id+"/results")
+	if !strings.Contains(body, `{"id":"s0","npv":0,"pnl":0,"byUnderlying":{},"failed":2}`) || strings.Contains(body, `"risk"`) {
+		t.Errorf("results:\n%s\nwant every scenario with both trades failed, and no risk", body)
 	}
 }

@@ -154,31 +154,34 @@ func TestResubmissionSendsWhatACrashLeftUnsent(t *testing.T) {
 	}
 	ctx := context.Background()
 	for _, c := range []struct {
-		name      string
-		claimed   time.Duration // before the resubmission
-		beat      time.Duration // the sending ingress's last sign of life, before it (0: none)
-		sent      bool
-		outcome   time.Duration // chunk 0's outcome, before it (0: at the claim)
-		wantSends int           // chunk.requested sent again
+		name       string
+		claimed    time.Duration // before the resubmission
+		beat       time.Duration // the sending ingress's last sign of life, before it (0: none)
+		sent       bool
+		outcome    time.Duration // chunk 0's outcome, before it (0: at the claim)
+		stallAfter time.Duration // ingress.Options.StallAfter
+		wantSends  int           // chunk.requested sent again
 	}{
-		{"stopped while sending", time.Minute, 0, false, 0, 1},
+		{"stopped while sending", time.Minute, 0, false, 0, 0, 1},
 		// Silent for ResendAfter (15 s): a resubmission used to wait
 		// for SendTimeout and 10 s more (here 30 s) after the claim.
-		{"silent since its claim 25 s ago", 25 * time.Second, 0, false, 0, 1},
-		{"silent since a sign of life 20 s ago", time.Minute, 20 * time.Second, false, 0, 1},
+		{"silent since its claim 25 s ago", 25 * time.Second, 0, false, 0, 0, 1},
+		{"silent since a sign of life 20 s ago", time.Minute, 20 * time.Second, false, 0, 0, 1},
 		// A live ingress may still be sending, its broker answering 429:
 		// its signs of life say so.
-		{"still sending: a sign of life 4 s ago", time.Minute, 4 * time.Second, false, 0, 0},
-		{"claimed 10 s ago", 10 * time.Second, 0, false, 0, 0},
-		{"sent in full", time.Minute, 0, true, 0, 0},
+		{"still sending: a sign of life 4 s ago", time.Minute, 4 * time.Second, false, 0, 0, 0},
+		{"claimed 10 s ago", 10 * time.Second, 0, false, 0, 0, 0},
+		{"sent in full", time.Minute, 0, true, 0, 2 * time.Minute, 0},
 		// Sent, then silent: its queued chunks were lost (an in-memory
-		// broker restarted); it waited for its deadline.
-		{"sent, no outcome for 3 minutes", 4 * time.Minute, 0, true, 3 * time.Minute, 1},
-		{"sent, an outcome a minute ago", 4 * time.Minute, 0, true, time.Minute, 0},
+		// broker restarted); it waited for its deadline. Only where the
+		// broker may lose them (StallAfter set: pricefn dev's).
+		{"sent, no outcome for 3 minutes", 4 * time.Minute, 0, true, 3 * time.Minute, 2 * time.Minute, 1},
+		{"sent, no outcome for 3 minutes, a broker that keeps its queue", 4 * time.Minute, 0, true, 3 * time.Minute, 0, 0},
+		{"sent, an outcome a minute ago", 4 * time.Minute, 0, true, time.Minute, 2 * time.Minute, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := store.NewMem(store.MemOptions{})
-			srv, s := newServer(t, ingress.Options{Store: st, Chunk: batch.ChunkOptions{MaxTrades: 5}, SendTimeout: 20 * time.Second})
+			srv, s := newServer(t, ingress.Options{Store: st, Chunk: batch.ChunkOptions{MaxTrades: 5}, SendTimeout: 20 * time.Second, StallAfter: c.stallAfter})
 			ref := store.RefOf("crash")
 			claimedAt := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC).Add(-c.claimed) // newServer's clock, less
 			if _, err := st.Claim(ctx, store.Batch{Ref: ref, Digest: events.Digest(data), TradeIDs: ids, ChunkOffsets: []int{0, 5},

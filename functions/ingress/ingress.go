@@ -76,8 +76,9 @@ type Options struct {
 	// were lost (a broker that keeps them in memory, pricefn dev's or
 	// pricefn broker's, restarted): submitted again, its chunks with no
 	// outcome are sent again, rather than it waiting for its deadline. A
-	// chunk priced twice counts once. 0 means 2 minutes, longer than a
-	// broker's retries of a pricer that is down (63.5 s).
+	// chunk priced twice counts once. 0 means never: a broker that keeps
+	// its queue (Knative's) loses nothing, and a batch queued behind
+	// others would have its chunks queued again.
 	StallAfter time.Duration
 	// MaxBatchBytes bounds the body of a submitted batch, CloudEvent or
 	// plain JSON; a longer one is a 413. 0 means host.DefaultMaxBodyBytes.
@@ -98,9 +99,6 @@ const sendTimeout = 2 * time.Minute
 
 // defaultResendAfter is Options.ResendAfter's default.
 const defaultResendAfter = 15 * time.Second
-
-// defaultStallAfter is Options.StallAfter's default.
-const defaultStallAfter = 2 * time.Minute
 
 // abandonTimeout bounds recording a batch's unsent chunks dead.
 const abandonTimeout = 10 * time.Second
@@ -134,9 +132,6 @@ func New(opt Options) *Function {
 		opt.ResendAfter = defaultResendAfter
 	}
 	opt.ResendAfter = max(opt.ResendAfter, 3*time.Millisecond)
-	if opt.StallAfter <= 0 {
-		opt.StallAfter = defaultStallAfter
-	}
 	if opt.MaxBatchBytes <= 0 {
 		opt.MaxBatchBytes = host.DefaultMaxBodyBytes
 	}
@@ -463,6 +458,9 @@ func (f *Function) unsent(ctx context.Context, ref store.Ref, c store.Claim) *st
 	}
 	silent := f.opt.ResendAfter
 	if !sum.SentAt.IsZero() {
+		if f.opt.StallAfter <= 0 {
+			return nil
+		}
 		for i := range sum.Chunks {
 			if t := sum.Chunks[i].ArrivedAt; t.After(alive) {
 				alive = t

@@ -124,6 +124,7 @@ func IngressOptions(c config.Ingress, log zerolog.Logger, reg prometheus.Registe
 		Chunk:         batch.ChunkOptions{TargetCost: float64(c.ChunkCost.Nanoseconds()), MaxTrades: c.ChunkTrades},
 		SendLimit:     c.SendLimit,
 		MaxBatchBytes: c.MaxBatchBytes,
+		StallAfter:    c.ResendStalled,
 		Log:           log,
 		Registerer:    reg,
 	}
