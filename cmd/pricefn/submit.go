@@ -153,12 +153,13 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			})
 		}()
 	}
+	failed := 0 // the results with an error
 	receive := func() ([]byte, error) {
 		results, err := s.waitResults(ctx, statusURL)
 		if err != nil {
 			return nil, fmt.Errorf("batch %s: %w", rc.BatchID, err)
 		}
-		if _, err := s.stream.finish(results); err != nil {
+		if failed, err = s.stream.finish(results); err != nil {
 			return nil, fmt.Errorf("batch %s: %w", rc.BatchID, err)
 		}
 		return results, nil
@@ -188,6 +189,13 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	st, err := s.getStatus(ctx, statusURL)
 	if err != nil {
 		return fmt.Errorf("batch %s: %w", rc.BatchID, err)
+	}
+	if !api.Finished(st.State) {
+		// The results are of an attempt that ended, failed or partial,
+		// and that another client (or this one's nudge) submitted again
+		// since: the status is the next attempt's, not theirs.
+		return fmt.Errorf("batch %s: the results written are an attempt's that ended with %d of %s with errors; it was submitted again since (attempt %d, %s now): submit it again to follow that one",
+			rc.BatchID, failed, plural(len(s.stream.want), "trade"), st.Attempt, st.State)
 	}
 	fmt.Fprintf(s.progress, "batch %s %s: %s, %d priced, %d with errors, %d not priced; results here %s after sending\n",
 		st.BatchID, st.State, plural(st.Trades, "trade"), st.Priced, st.Failed, st.Missing, seconds(s.elapsed()))

@@ -476,3 +476,31 @@ func TestSubmitLeavesASentBatchAlone(t *testing.T) {
 		t.Fatalf("exit %d, %d posts, stderr %q: want the batch sent once", code, posts.Load(), stderr)
 	}
 }
+
+// TestSubmitSaysTheResultsAreAnEarlierAttempts: results of an attempt that
+// ended failed, read after another client submitted the batch again: the
+// status is then the next attempt's (pending). submit says so, and fails;
+// it printed the next attempt's status as the results' ("ended pending:
+// 0 trades not priced") over the failed attempt's results.
+func TestSubmitSaysTheResultsAreAnEarlierAttempts(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":2,"chunks":1,"statusUrl":"/batches/b"}`)
+	})
+	mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"batchId":"b","state":"pending","attempt":2,"trades":2,"pending":2,"chunks":1}`)
+	})
+	mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"batchId":"b","results":[{"id":"T1","error":"trade T1: not priced: chunk 0 failed: deadline passed"},{"id":"T2","npv":1}]}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "b.json")
+	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"},{"id":"T2"}]}`), 0o644)
+	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, file)
+	if code != 1 || !strings.Contains(stderr, "ended with 1 of 2 trades with errors; it was submitted again since (attempt 2, pending now)") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
+	}
+}

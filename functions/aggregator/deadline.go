@@ -2,6 +2,7 @@ package aggregator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -71,6 +72,12 @@ func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, l
 	}
 	reason := fmt.Sprintf("deadline passed: no outcome by %s", sum.Deadline.UTC().Format(time.RFC3339))
 	upd, err := f.opt.Store.Expire(ctx, ref, sum.Attempt, now.UTC(), reason)
+	if errors.Is(err, store.ErrStale) {
+		// A resubmission claimed the next attempt since sum was read:
+		// the batch is that attempt now (a status read answered 503
+		// "event of an earlier attempt").
+		return f.opt.Store.Summary(ctx, ref)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/rs/zerolog"
 
@@ -80,5 +81,48 @@ func TestNotFoundSaysWhy(t *testing.T) {
 		if code != http.StatusNotFound || !strings.Contains(body, "past its retention") || !strings.Contains(body, "make room for newer batches") {
 			t.Errorf("GET %s: %d %s", path, code, body)
 		}
+	}
+}
+
+// resubmittedMeanwhile is a store on which, as a reader expires a batch
+// past its deadline, another aggregator has ended and announced it and a
+// client has claimed its next attempt: the reader's Expire is stale.
+type resubmittedMeanwhile struct {
+	*store.Mem
+	b    store.Batch
+	done bool
+}
+
+func (s *resubmittedMeanwhile) Expire(ctx context.Context, ref store.Ref, attempt int, now time.Time, reason string) (store.Update, error) {
+	if !s.done {
+		s.done = true
+		if _, err := s.Mem.Expire(ctx, ref, attempt, now, reason); err != nil {
+			return store.Update{}, err
+		}
+		if err := s.Mem.Announced(ctx, ref, attempt, now); err != nil {
+			return store.Update{}, err
+		}
+		if _, err := s.Mem.Claim(ctx, s.b); err != nil {
+			return store.Update{}, err
+		}
+	}
+	return s.Mem.Expire(ctx, ref, attempt, now, reason)
+}
+
+// TestStatusOfABatchResubmittedMeanwhile: a status read that finds the
+// batch past its deadline while another aggregator ends it and a client
+// claims its next attempt answers with the batch as it now is (attempt 2);
+// it answered 503 "store: event of an earlier attempt", and pricefn submit
+// gave up on it.
+func TestStatusOfABatchResubmittedMeanwhile(t *testing.T) {
+	mem := store.NewMem(store.MemOptions{})
+	b := store.Batch{Ref: store.RefOf("b1"), Digest: "d", TradeIDs: tradeIDs, ChunkOffsets: offsets, SubmittedAt: submitAt.Add(-time.Minute), Deadline: submitAt}
+	if _, err := mem.Claim(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store = &resubmittedMeanwhile{Mem: mem, b: b} })
+	code, body := f.get(t, "/batches/b1")
+	if code != http.StatusOK || !strings.Contains(body, `"attempt":2`) || !strings.Contains(body, `"state":"pending"`) {
+		t.Fatalf("status: %d %s, want attempt 2, pending", code, body)
 	}
 }

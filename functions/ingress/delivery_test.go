@@ -326,3 +326,47 @@ func TestResubmissionAfterASlowClaim(t *testing.T) {
 		t.Errorf("chunk.requested sent %d times (%v), want each of 4 once: the live ingress's chunks were sent again", len(chunks), chunks)
 	}
 }
+
+// staleClaim answers its first claim as a Redis store can when the batch
+// ends between the claim script and the read of its state: the batch as
+// it is, "failed".
+type staleClaim struct {
+	store.Store
+	once bool
+}
+
+func (s *staleClaim) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
+	if !s.once {
+		s.once = true
+		return store.Claim{Attempt: 1, State: store.StateFailed}, nil
+	}
+	return s.Store.Claim(ctx, b)
+}
+
+// TestClaimThatSawTheEndIsMadeAgain: a resubmission whose claim found the
+// batch running, ended failed by the time its state was read, is claimed
+// again and priced as attempt 2; it was answered "submitted before ...
+// (failed): not priced again", and its client got attempt 1's failures.
+func TestClaimThatSawTheEndIsMadeAgain(t *testing.T) {
+	mem := store.NewMem(store.MemOptions{})
+	data, err := batch.Sample(batch.SampleSpec{Type: "european", N: 4, ID: "raced"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	ref := store.RefOf("raced")
+	if _, err := mem.Claim(ctx, store.Batch{Ref: ref, Digest: events.Digest(data), TradeIDs: []string{"E0", "E1", "E2", "E3"}, ChunkOffsets: []int{0}, SubmittedAt: time.Now(), Deadline: time.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.Put(ctx, ref, events.Digest(data), 1, store.Chunk{Index: 0, State: store.ChunkDead, Reason: "deadline passed"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.Announced(ctx, ref, 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	f := ingress.New(ingress.Options{Sender: &fakeSender{}, Store: &staleClaim{Store: mem}})
+	rc, err := f.Submit(ctx, ingress.Submission{Data: data})
+	if err != nil || rc.Attempt != 2 || rc.Existing {
+		t.Fatalf("resubmission: %+v %v, want attempt 2", rc, err)
+	}
+}

@@ -283,6 +283,13 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		rec.TradeIDs[i] = t.ID
 	}
 	claim, err := f.opt.Store.Claim(ctx, rec)
+	// A claim that found the batch running, which ended failed or partial
+	// before its state was read (Redis reads it apart), is made again: it
+	// is then the next attempt (or ErrAnnouncing, a moment before). The
+	// client was told "not priced again" of a batch that had failed.
+	for tries := 0; err == nil && !claim.New && store.Retryable(claim.State) && tries < 3; tries++ {
+		claim, err = f.opt.Store.Claim(ctx, rec)
+	}
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return nil, host.Errorf(http.StatusConflict, "ingress: batch id %q is in use by a batch of other content: submit it under another id (or without one)", b.ID)
