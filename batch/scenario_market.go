@@ -218,15 +218,19 @@ func (sh UnderlyingShift) apply(u pricing.Underlying) pricing.Underlying {
 }
 
 // shiftedOutOfRange reports whether shifting curve c by shift takes one of
-// its zero rates (a flat curve's rate, a zero curve's pillars) beyond
-// pricing.MaxRate, as no base market may have it, and which. A curve of
-// another kind (bootstrapped) is not checked here.
+// its zero rates (a flat curve's rate, a zero or bootstrapped curve's at
+// its pillars) beyond pricing.MaxRate, as no base market may have it, and
+// which.
 func shiftedOutOfRange(c pricing.YieldCurve, shift float64) (rate float64, out bool) {
 	var rates []float64
 	switch c := c.(type) {
 	case *market.FlatCurve:
 		rates = []float64{c.Rate}
 	case *market.ZeroCurve:
+		rates = c.PillarRates()
+	case *market.PiecewiseCurve:
+		// A bootstrapped curve, shifted as a curve: its zero rates to its
+		// pillars, between which each lies (its forwards are flat there).
 		rates = c.PillarRates()
 	}
 	for _, r := range rates {

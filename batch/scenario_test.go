@@ -597,3 +597,26 @@ func TestScenarioCurveBeyondRates(t *testing.T) {
 		t.Errorf("eur-past: %+v, want the 3 trades on EUR and BAD failed, the others unmoved (pnl 0)", s)
 	}
 }
+
+// TestScenarioBootstrappedCurveBeyondRates: the +-100% rule holds for a
+// bootstrapped curve (shifted as a curve) as for a flat one: its trades
+// fail in the scenario. It was not checked, and a swap on it priced at
+// rates of 105%, its P&L in the sums and the risk.
+func TestScenarioBootstrappedCurveBeyondRates(t *testing.T) {
+	doc := `{"valuationDate": "2026-11-25", "scenarioDetail": "trades", "market": {"curves": {"B": {"bootstrap": [{"type": "deposit", "tenor": "6M", "rate": 0.05}, {"type": "swap", "tenor": "2Y", "rate": 0.05}, {"type": "swap", "tenor": "10Y", "rate": 0.05}]}, "F": {"rate": 0.05}}},
+"trades": [{"id": "SW-B", "type": "swap", "curve": "B", "notional": 1000000, "fixedRate": 0.05, "start": "2026-11-27", "maturity": "2031-11-27", "side": "payFixed"},
+{"id": "SW-F", "type": "swap", "curve": "F", "notional": 1000000, "fixedRate": 0.05, "start": "2026-11-27", "maturity": "2031-11-27", "side": "payFixed"}],
+"scenarios": [{"id": "up99", "curves": {"*": {"parallel": 0.99}}}, {"id": "up90", "curves": {"*": {"parallel": 0.90}}}]}`
+	rs := priceDoc(t, doc, batch.Options{})
+	for _, r := range rs.Results {
+		if r.Error != "" || len(r.ScenarioNPV) != 2 {
+			t.Fatalf("%s: %+v", r.ID, r)
+		}
+		if !math.IsNaN(r.ScenarioNPV[0]) || math.IsNaN(r.ScenarioNPV[1]) {
+			t.Errorf("%s: %v, want none at +99%% (rates past 100%%) and a value at +90%%", r.ID, r.ScenarioNPV)
+		}
+	}
+	if s := rs.Scenarios[0]; s.Failed != 2 || s.PnL != 0 {
+		t.Errorf("up99: %+v, want both swaps failed", s)
+	}
+}

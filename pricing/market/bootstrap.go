@@ -61,6 +61,15 @@ func (c *PiecewiseCurve) ZeroRate(t float64) float64 {
 // Pillars returns the pillar dates, ascending.
 func (c *PiecewiseCurve) Pillars() []dates.Date { return append([]dates.Date(nil), c.pillars...) }
 
+// PillarRates returns the zero rate to each pillar, in Pillars' order.
+func (c *PiecewiseCurve) PillarRates() []float64 {
+	out := make([]float64, 0, len(c.times)-1)
+	for i := 1; i < len(c.times); i++ {
+		out = append(out, -c.logDF[i]/c.times[i])
+	}
+	return out
+}
+
 // Quote is one quoted instrument a curve is bootstrapped to: a Deposit or a
 // ParSwap.
 type Quote interface {
