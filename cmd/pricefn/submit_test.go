@@ -504,3 +504,33 @@ func TestSubmitSaysTheResultsAreAnEarlierAttempts(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestSubmitWaitsOutAnAnnouncement: a resubmission answered 503 "being
+// announced" (the aggregator holding the last attempt's announcement
+// stopped: its claim lapses after 2 minutes) is asked again past the six
+// tries of an engine that is down; submit gave up after 15 s.
+func TestSubmitWaitsOutAnAnnouncement(t *testing.T) {
+	var posts atomic.Int64
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		if posts.Add(1) <= 10 {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, `{"error":"ingress: batch b: its attempt 1 ended and its end (batch.completed) is being announced: submit it again in a moment"}`, http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batchId":"b","attempt":2,"trades":1,"chunks":1,"statusUrl":"/batches/b"}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	var progress bytes.Buffer
+	s := &submitter{client: &http.Client{}, progress: &progress, start: time.Now(), announceEvery: time.Millisecond}
+	rc, err := s.postBatch(context.Background(), srv.URL+"/batches", payload{data: []byte(`{"trades":[]}`), size: 13}, false)
+	if err != nil || rc.Attempt != 2 || posts.Load() != 11 {
+		t.Fatalf("%+v %v after %d posts; progress %q", rc, err, posts.Load(), progress.String())
+	}
+	if strings.Count(progress.String(), "is being announced") != 1 {
+		t.Errorf("progress %q, want the wait said once", progress.String())
+	}
+}

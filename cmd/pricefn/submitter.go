@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -45,11 +46,19 @@ type submitter struct {
 	resultsRoom int
 	// stream, when set, takes the results document as it arrives.
 	stream *resultsStream
+	// announceEvery is how often a batch whose last end is being
+	// announced is asked again; 0 means 2 s.
+	announceEvery time.Duration
 	// eventID is the id of the batch.submitted event, made at the first
 	// post and kept for every other: the engine takes the batch sent
 	// again as the same one (a batch without an id is named after it).
 	eventID string
 }
+
+// announceWait is how long submit asks again a batch whose last end is
+// being announced: the claim of an aggregator that stopped lapses after
+// store.AnnounceLease (2 minutes), with a margin.
+const announceWait = 2*time.Minute + 30*time.Second
 
 // submitRetries is how many times submit tries a request that fails for
 // want of a connection or with a 429 or 5xx.
@@ -102,6 +111,7 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 	}
 	var resp *http.Response
 	var body []byte
+	var announcing time.Time // since when the engine answers "being announced"
 	for attempt := 1; ; attempt++ {
 		req, err := cehttp.NewHTTPRequestFromEvent(ctx, target, e)
 		if err != nil {
@@ -125,6 +135,23 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 		retry := err != nil || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
 		if !retry {
 			break
+		}
+		if err == nil && resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(errorText(body), "is being announced") {
+			// The batch's last attempt ended and the aggregator holding
+			// its announcement may have stopped: the claim lapses after
+			// store.AnnounceLease, and the next attempt can start then.
+			// Asked again every 2 s until then, not given up on.
+			if announcing.IsZero() {
+				announcing = time.Now()
+				fmt.Fprintf(s.progress, "the batch's last attempt ended and its end is being announced (by an aggregator that may have stopped: at most 2 minutes): asking again every 2s\n")
+			}
+			if time.Since(announcing) < announceWait {
+				attempt-- // not a failure of the engine's
+				if err := sleepCtx(ctx, cmp.Or(s.announceEvery, 2*time.Second)); err != nil {
+					return nil, err
+				}
+				continue
+			}
 		}
 		if attempt == submitRetries {
 			if err != nil {
