@@ -171,3 +171,46 @@ func TestRedisClaimRecordsLostTrades(t *testing.T) {
 		t.Errorf("a sent batch's claim wrote its trades again")
 	}
 }
+
+// TestRedisClaimAfterAnEarlierReleasesAnnouncement: a batch ended and
+// announced by a release before the claims' lease (announced, with no
+// announcedAt nor announceBy) is priced again when resubmitted, not
+// answered "being announced" until it expires.
+func TestRedisClaimAfterAnEarlierReleasesAnnouncement(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ref := store.RefOf("old")
+	b := store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0}}
+	if _, err := s.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	u, err := s.Put(ctx, ref, "d", 1, store.Chunk{Index: 0, State: store.ChunkDead, Reason: "gone"})
+	if err != nil || !u.Announce {
+		t.Fatalf("put: %+v %v", u, err)
+	}
+	if _, err := s.Claim(ctx, b); !errors.Is(err, store.ErrAnnouncing) {
+		t.Fatalf("claim while the end's announcement is claimed: %v, want ErrAnnouncing", err)
+	}
+	opt, err := redis.ParseURL(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	metas, err := rdb.Keys(ctx, "*{_/old}:meta").Result()
+	if err != nil || len(metas) != 1 {
+		t.Fatalf("meta key: %v %v", metas, err)
+	}
+	// As an earlier release left it: announced, and nothing else.
+	if err := rdb.HDel(ctx, metas[0], "announceBy", "announcedAt").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Claim(ctx, b); err != nil || !c.New || c.Attempt != 2 {
+		t.Fatalf("claim of an earlier release's announced batch: %+v %v, want attempt 2", c, err)
+	}
+}

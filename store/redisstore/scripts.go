@@ -73,14 +73,16 @@ end
 // Returns {outcome, attempt}: new, exists, conflict, or {limit, what,
 // count}.
 var claimScript = redis.NewScript(`
-local m = redis.call('HMGET', KEYS[1], 'digest', 'attempt', 'chunks', 'done', 'dead', 'announcedAt')
+local m = redis.call('HMGET', KEYS[1], 'digest', 'attempt', 'chunks', 'done', 'dead', 'announcedAt', 'announced', 'announceBy')
 local attempt = 1
 if m[1] then
   if m[1] ~= ARGV[1] then return {'conflict', tonumber(m[2])} end
   local chunks, done, dead = tonumber(m[3]), tonumber(m[4]), tonumber(m[5])
   if done < chunks or dead == 0 then return {'exists', tonumber(m[2])} end
-  -- Its end not announced yet: the announcement is made from this record.
-  if not m[6] then return {'announcing', tonumber(m[2])} end
+  -- Its end not announced yet (not claimed, or its claim held): the
+  -- announcement is made from this record. (Announced with neither time
+  -- is a record of a release before the claims' lease: made.)
+  if not m[6] and (m[7] ~= '1' or m[8]) then return {'announcing', tonumber(m[2])} end
   attempt = tonumber(m[2]) + 1
 end
 -- The tenant's batches in flight, less those forgotten after maxAge.
