@@ -169,3 +169,8 @@ type BatchItem struct {
 	DurationSeconds float64   `json:"durationSeconds"`
 	StatusURL       string    `json:"statusUrl"`
 }
+
+// HeaderAttempt is the response header of a results document that names
+// the attempt whose results it holds: a batch submitted again meanwhile
+// is another attempt, whose status a client must not take for theirs.
+const HeaderAttempt = "Pricefn-Attempt"

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -118,7 +119,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	fmt.Fprintf(s.progress, "sending %s (%s) to %s as a %s CloudEvent\n", name, sizeText(int(p.size)), target, mode)
-	rc, err := s.postBatch(ctx, target, p, *structured)
+	rc, err := s.postBatch(ctx, target, p, *structured, true)
 	if err != nil {
 		return err
 	}
@@ -149,7 +150,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		go func() {
 			defer close(nudged)
 			s.nudge(nctx, statusURL, *resubmit, func(ctx context.Context) (*api.Receipt, error) {
-				return s.postBatch(ctx, target, p, *structured)
+				return s.postBatch(ctx, target, p, *structured, false)
 			})
 		}()
 	}
@@ -190,7 +191,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return fmt.Errorf("batch %s: %w", rc.BatchID, err)
 	}
-	if !api.Finished(st.State) {
+	if !api.Finished(st.State) || s.resultsAttempt != "" && s.resultsAttempt != strconv.Itoa(st.Attempt) {
 		// The results are of an attempt that ended, failed or partial,
 		// and that another client (or this one's nudge) submitted again
 		// since: the status is the next attempt's, not theirs.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/config"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/events/broker"
@@ -526,11 +527,39 @@ func TestSubmitWaitsOutAnAnnouncement(t *testing.T) {
 	defer srv.Close()
 	var progress bytes.Buffer
 	s := &submitter{client: &http.Client{}, progress: &progress, start: time.Now(), announceEvery: time.Millisecond}
-	rc, err := s.postBatch(context.Background(), srv.URL+"/batches", payload{data: []byte(`{"trades":[]}`), size: 13}, false)
+	rc, err := s.postBatch(context.Background(), srv.URL+"/batches", payload{data: []byte(`{"trades":[]}`), size: 13}, false, true)
 	if err != nil || rc.Attempt != 2 || posts.Load() != 11 {
 		t.Fatalf("%+v %v after %d posts; progress %q", rc, err, posts.Load(), progress.String())
 	}
 	if strings.Count(progress.String(), "is being announced") != 1 {
 		t.Errorf("progress %q, want the wait said once", progress.String())
+	}
+}
+
+// TestSubmitComparesTheResultsAttempt: results the engine says are attempt
+// 1's (Pricefn-Attempt), read while another client's attempt 2 completed:
+// the status is attempt 2's, completed, and submit exited 0 with its counts
+// over attempt 1's failures.
+func TestSubmitComparesTheResultsAttempt(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":2,"chunks":1,"statusUrl":"/batches/b"}`)
+	})
+	mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `{"batchId":"b","state":"completed","attempt":2,"trades":2,"priced":2,"chunks":1,"chunksDone":1}`)
+	})
+	mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(api.HeaderAttempt, "1")
+		io.WriteString(w, `{"batchId":"b","results":[{"id":"T1","error":"trade T1: not priced: chunk 0 failed: deadline passed"},{"id":"T2","npv":1}]}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "b.json")
+	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"},{"id":"T2"}]}`), 0o644)
+	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, file)
+	if code != 1 || !strings.Contains(stderr, "it was submitted again since (attempt 2, completed now)") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }

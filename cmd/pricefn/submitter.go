@@ -47,13 +47,19 @@ type submitter struct {
 	// stream, when set, takes the results document as it arrives.
 	stream *resultsStream
 	// announceEvery is how often a batch whose last end is being
-	// announced is asked again; 0 means 2 s.
+	// announced is asked again at first (then less often); 0 means 2 s.
 	announceEvery time.Duration
+	// resultsAttempt is the attempt the last results read held, as the
+	// engine says (api.HeaderAttempt); "" from an engine that does not.
+	resultsAttempt string
 	// eventID is the id of the batch.submitted event, made at the first
 	// post and kept for every other: the engine takes the batch sent
 	// again as the same one (a batch without an id is named after it).
 	eventID string
 }
+
+// errAnnounced is the answer to a post of a batch that has just ended.
+var errAnnounced = errors.New("the batch's last attempt has ended and its end is being announced")
 
 // announceWait is how long submit asks again a batch whose last end is
 // being announced: the claim of an aggregator that stopped lapses after
@@ -91,7 +97,11 @@ func (s *submitter) refused(code int, body []byte) error {
 // broker's event receiver when it runs alone, with an empty 202.
 // A connection failure, a 429 or a 5xx is retried with backoff, with the
 // same event: the engine takes a batch sent twice as one.
-func (s *submitter) postBatch(ctx context.Context, target string, p payload, structured bool) (*api.Receipt, error) {
+//
+// With wait false, a batch whose last attempt ended and whose end is being
+// announced is given up at once (errAnnounced): the nudge's posts, which
+// must not start the next attempt of a batch that has just ended.
+func (s *submitter) postBatch(ctx context.Context, target string, p payload, structured, wait bool) (*api.Receipt, error) {
 	e := cloudevents.NewEvent()
 	e.SetType(events.TypeBatchSubmitted)
 	e.SetSource("/pricefn/submit")
@@ -112,6 +122,7 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 	var resp *http.Response
 	var body []byte
 	var announcing time.Time // since when the engine answers "being announced"
+	announces := 0
 	for attempt := 1; ; attempt++ {
 		req, err := cehttp.NewHTTPRequestFromEvent(ctx, target, e)
 		if err != nil {
@@ -141,15 +152,21 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 			// its announcement may have stopped: the claim lapses after
 			// store.AnnounceLease, and the next attempt can start then.
 			// Asked again every 2 s until then, not given up on.
+			if !wait {
+				return nil, errAnnounced
+			}
 			if announcing.IsZero() {
 				announcing = time.Now()
-				fmt.Fprintf(s.progress, "the batch's last attempt ended and its end is being announced (by an aggregator that may have stopped: at most 2 minutes): asking again every 2s\n")
+				fmt.Fprintf(s.progress, "the batch's last attempt ended and its end is being announced (by an aggregator that may have stopped: at most 2 minutes): asking again, less often as it goes on\n")
 			}
 			if time.Since(announcing) < announceWait {
 				attempt-- // not a failure of the engine's
-				if err := sleepCtx(ctx, cmp.Or(s.announceEvery, 2*time.Second)); err != nil {
+				// Each ask uploads the batch: less often as it goes on.
+				every := cmp.Or(s.announceEvery, 2*time.Second)
+				if err := sleepCtx(ctx, min(every<<min(announces, 3), 8*every)); err != nil {
 					return nil, err
 				}
+				announces++
 				continue
 			}
 		}
@@ -378,7 +395,9 @@ func (s *submitter) nudge(ctx context.Context, statusURL string, after time.Dura
 			continue
 		}
 		fmt.Fprintf(s.progress, "[%s] no chunk done for %s: sending the batch again, for the engine to send what it may have lost\n", seconds(time.Since(s.start)), seconds(time.Since(since)))
-		if _, err := post(ctx); err != nil && ctx.Err() == nil {
+		if _, err := post(ctx); errors.Is(err, errAnnounced) {
+			return // it has just ended: its results are on their way
+		} else if err != nil && ctx.Err() == nil {
 			fmt.Fprintf(s.progress, "sending the batch again failed: %v\n", err)
 		}
 		since, after = time.Now(), min(2*after, maxNudge)
@@ -417,24 +436,36 @@ func (s *submitter) getStatus(ctx context.Context, statusURL string) (*api.Statu
 // get fetches url and returns the status code and body, read into room
 // bytes at first (do).
 func (s *submitter) get(ctx context.Context, url string, room int) (int, []byte, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return 0, nil, err
-	}
-	s.authorize(req)
-	resp, body, err := do(s.client, req, room)
+	resp, body, err := s.getResponse(ctx, url, room)
 	if err != nil {
 		return 0, nil, err
 	}
 	return resp.StatusCode, body, nil
 }
 
+// getResponse is get with the response (its body read, closed).
+func (s *submitter) getResponse(ctx context.Context, url string, room int) (*http.Response, []byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	s.authorize(req)
+	return do(s.client, req, room)
+}
+
 // getResults is get on a results URL: a 200's body, the results
 // document, read into resultsRoom bytes at first and through s.stream when
-// set.
+// set; the attempt the engine says it holds goes to s.resultsAttempt.
 func (s *submitter) getResults(ctx context.Context, url string) (int, []byte, error) {
 	if s.stream == nil {
-		return s.get(ctx, url, s.resultsRoom)
+		resp, body, err := s.getResponse(ctx, url, s.resultsRoom)
+		if err != nil {
+			return 0, nil, err
+		}
+		if resp.StatusCode == http.StatusOK {
+			s.resultsAttempt = resp.Header.Get(api.HeaderAttempt)
+		}
+		return resp.StatusCode, body, nil
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
@@ -457,6 +488,7 @@ func (s *submitter) getResults(ctx context.Context, url string) (int, []byte, er
 	if err != nil {
 		return 0, nil, fmt.Errorf("%s %s: %w", req.Method, req.URL, err)
 	}
+	s.resultsAttempt = resp.Header.Get(api.HeaderAttempt)
 	return resp.StatusCode, body, nil
 }
 

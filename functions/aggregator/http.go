@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -108,6 +109,7 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set(api.HeaderAttempt, strconv.Itoa(sum.Attempt))
 	if err := f.writeResults(r.Context(), w, sum); err != nil {
 		// The status line is gone: cut the document short, so that the
 		// client's JSON decoder fails rather than read half the results.

@@ -141,3 +141,24 @@ func TestStatusBeforeAccepted(t *testing.T) {
 		t.Errorf("status once accepted %s, want an acceptedAt", body)
 	}
 }
+
+// TestResultsNameTheirAttempt: a results document, read whole or streamed,
+// says which attempt it holds (api.HeaderAttempt), for a client to tell it
+// from a status read after the batch was submitted again.
+func TestResultsNameTheirAttempt(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	for i := range offsets {
+		f.mustPost(t, "/", pricedEvent(t, "b1", i))
+	}
+	for _, path := range []string{"/batches/b1/results", "/batches/b1/results?stream=true"} {
+		resp, err := http.Get(f.srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || resp.Header.Get(api.HeaderAttempt) != "1" {
+			t.Errorf("GET %s: %d, %s %q", path, resp.StatusCode, api.HeaderAttempt, resp.Header.Get(api.HeaderAttempt))
+		}
+	}
+}

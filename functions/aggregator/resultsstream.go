@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"time"
 
+	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
@@ -65,6 +67,7 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 			}
 			unpin = f.opt.Store.Pin(ctx, ref)
 			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set(api.HeaderAttempt, strconv.Itoa(attempt))
 			w.WriteHeader(http.StatusOK)
 			rw = batch.NewResultsWriter(w, ref.ID)
 			if err := flush(); err != nil {

@@ -178,6 +178,8 @@ func TestResubmissionSendsWhatACrashLeftUnsent(t *testing.T) {
 		{"sent, no outcome for 3 minutes", 4 * time.Minute, 0, true, 3 * time.Minute, 2 * time.Minute, 1},
 		{"sent, no outcome for 3 minutes, a broker that keeps its queue", 4 * time.Minute, 0, true, 3 * time.Minute, 0, 0},
 		{"sent, an outcome a minute ago", 4 * time.Minute, 0, true, time.Minute, 2 * time.Minute, 0},
+		// Past its deadline (5 minutes): the aggregator ends it.
+		{"stopped while sending, past its deadline", 6 * time.Minute, 0, false, 0, 0, 0},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			st := store.NewMem(store.MemOptions{})
@@ -368,5 +370,26 @@ func TestClaimThatSawTheEndIsMadeAgain(t *testing.T) {
 	rc, err := f.Submit(ctx, ingress.Submission{Data: data})
 	if err != nil || rc.Attempt != 2 || rc.Existing {
 		t.Fatalf("resubmission: %+v %v, want attempt 2", rc, err)
+	}
+}
+
+// TestSendTimeBeforeTheChunks: a send whose time runs out before the
+// chunks are made (between two groups) is a failure: the chunks not made
+// are recorded dead, and the client gets a 503. The loop ended without an
+// error, the batch was recorded sent with none of those chunks sent, and
+// it waited for its deadline.
+func TestSendTimeBeforeTheChunks(t *testing.T) {
+	st := store.NewMem(store.MemOptions{})
+	f := ingress.New(ingress.Options{Sender: &fakeSender{}, Store: st, SendTimeout: time.Nanosecond})
+	data, err := batch.Sample(batch.SampleSpec{Type: "european", N: 10, ID: "late"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Submit(context.Background(), ingress.Submission{Data: data}); host.Status(err) != http.StatusServiceUnavailable {
+		t.Fatalf("submit with no time to send: %v, want 503", err)
+	}
+	sum, err := st.Summary(context.Background(), store.RefOf("late"))
+	if err != nil || sum.State() != store.StateFailed || !sum.SentAt.IsZero() {
+		t.Fatalf("after its chunks could not be sent: %v, state %s, sent at %v; want failed, not sent", err, sum.State(), sum.SentAt)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"net/http"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -419,7 +420,13 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 			})
 		}
 	}
-	if err := cmp.Or(g.Wait(), errMade); err != nil {
+	err = cmp.Or(g.Wait(), errMade)
+	if err == nil && slices.Contains(sent, false) {
+		// The time ran out between two groups: the chunks not made are
+		// not sent, which is no send's error (they were recorded sent).
+		err = cmp.Or(gctx.Err(), ctx.Err(), errors.New("chunks not sent"))
+	}
+	if err != nil {
 		for i := range offsets {
 			if !sent[i] {
 				f.abandon(ctx, rec, claim.Attempt, i, i+1, err)
@@ -455,6 +462,12 @@ func (f *Function) unsent(ctx context.Context, ref store.Ref, c store.Claim) *st
 	}
 	sum, err := f.opt.Store.Summary(ctx, ref)
 	if err != nil || sum.Attempt != c.Attempt || sum.Done() {
+		return nil
+	}
+	if !sum.Deadline.IsZero() && !f.opt.Now().Before(sum.Deadline) {
+		// Past its deadline: the aggregator ends it, and what would be
+		// sent now would be thrown away (its sends were cut at once, its
+		// chunks recorded dead "context deadline exceeded").
 		return nil
 	}
 	alive := sum.SubmittedAt
