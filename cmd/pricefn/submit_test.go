@@ -480,29 +480,39 @@ func TestSubmitLeavesASentBatchAlone(t *testing.T) {
 
 // TestSubmitSaysTheResultsAreAnEarlierAttempts: results of an attempt that
 // ended failed, read after another client submitted the batch again: the
-// status is then the next attempt's (pending). submit says so, and fails;
-// it printed the next attempt's status as the results' ("ended pending:
-// 0 trades not priced") over the failed attempt's results.
+// status is then the next attempt's, pending, or completed (the results
+// name their attempt, Pricefn-Attempt). submit says so, and fails; it
+// printed the next attempt's status as the results' ("ended pending: 0
+// trades not priced", or "completed" and exit 0) over the failed attempt's
+// results.
 func TestSubmitSaysTheResultsAreAnEarlierAttempts(t *testing.T) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusAccepted)
-		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":2,"chunks":1,"statusUrl":"/batches/b"}`)
-	})
-	mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"batchId":"b","state":"pending","attempt":2,"trades":2,"pending":2,"chunks":1}`)
-	})
-	mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"batchId":"b","results":[{"id":"T1","error":"trade T1: not priced: chunk 0 failed: deadline passed"},{"id":"T2","npv":1}]}`)
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	file := filepath.Join(t.TempDir(), "b.json")
-	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"},{"id":"T2"}]}`), 0o644)
-	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, file)
-	if code != 1 || !strings.Contains(stderr, "ended with 1 of 2 trades with errors; it was submitted again since (attempt 2, pending now)") {
-		t.Fatalf("exit %d, stderr %q", code, stderr)
+	for _, c := range []struct{ status, attempt, want string }{
+		{`{"batchId":"b","state":"pending","attempt":2,"trades":2,"pending":2,"chunks":1}`, "",
+			"ended with 1 of 2 trades with errors; it was submitted again since (attempt 2, pending now)"},
+		{`{"batchId":"b","state":"completed","attempt":2,"trades":2,"priced":2,"chunks":1,"chunksDone":1}`, "1",
+			"it was submitted again since (attempt 2, completed now)"},
+	} {
+		mux := http.NewServeMux()
+		mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusAccepted)
+			io.WriteString(w, `{"batchId":"b","attempt":1,"trades":2,"chunks":1,"statusUrl":"/batches/b"}`)
+		})
+		mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, c.status) })
+		mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
+			if c.attempt != "" {
+				w.Header().Set(api.HeaderAttempt, c.attempt)
+			}
+			io.WriteString(w, `{"batchId":"b","results":[{"id":"T1","error":"trade T1: not priced: chunk 0 failed: deadline passed"},{"id":"T2","npv":1}]}`)
+		})
+		srv := httptest.NewServer(mux)
+		file := filepath.Join(t.TempDir(), "b.json")
+		os.WriteFile(file, []byte(`{"trades":[{"id":"T1"},{"id":"T2"}]}`), 0o644)
+		code, _, stderr := runCmd(t, "submit", "--url", srv.URL, file)
+		srv.Close()
+		if code != 1 || !strings.Contains(stderr, c.want) {
+			t.Errorf("status %s: exit %d, stderr %q", c.status, code, stderr)
+		}
 	}
 }
 
@@ -533,33 +543,5 @@ func TestSubmitWaitsOutAnAnnouncement(t *testing.T) {
 	}
 	if strings.Count(progress.String(), "is being announced") != 1 {
 		t.Errorf("progress %q, want the wait said once", progress.String())
-	}
-}
-
-// TestSubmitComparesTheResultsAttempt: results the engine says are attempt
-// 1's (Pricefn-Attempt), read while another client's attempt 2 completed:
-// the status is attempt 2's, completed, and submit exited 0 with its counts
-// over attempt 1's failures.
-func TestSubmitComparesTheResultsAttempt(t *testing.T) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusAccepted)
-		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":2,"chunks":1,"statusUrl":"/batches/b"}`)
-	})
-	mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, `{"batchId":"b","state":"completed","attempt":2,"trades":2,"priced":2,"chunks":1,"chunksDone":1}`)
-	})
-	mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(api.HeaderAttempt, "1")
-		io.WriteString(w, `{"batchId":"b","results":[{"id":"T1","error":"trade T1: not priced: chunk 0 failed: deadline passed"},{"id":"T2","npv":1}]}`)
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	file := filepath.Join(t.TempDir(), "b.json")
-	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"},{"id":"T2"}]}`), 0o644)
-	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, file)
-	if code != 1 || !strings.Contains(stderr, "it was submitted again since (attempt 2, completed now)") {
-		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }

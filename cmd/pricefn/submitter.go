@@ -151,7 +151,7 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 			// The batch's last attempt ended and the aggregator holding
 			// its announcement may have stopped: the claim lapses after
 			// store.AnnounceLease, and the next attempt can start then.
-			// Asked again every 2 s until then, not given up on.
+			// Asked again until then (announceWait), not given up on.
 			if !wait {
 				return nil, errAnnounced
 			}

@@ -466,8 +466,7 @@ func (f *Function) unsent(ctx context.Context, ref store.Ref, c store.Claim) *st
 	}
 	if !sum.Deadline.IsZero() && !f.opt.Now().Before(sum.Deadline) {
 		// Past its deadline: the aggregator ends it, and what would be
-		// sent now would be thrown away (its sends were cut at once, its
-		// chunks recorded dead "context deadline exceeded").
+		// sent now would be thrown away.
 		return nil
 	}
 	alive := sum.SubmittedAt

@@ -120,24 +120,13 @@ func TestOpenBadURL(t *testing.T) {
 // script now writes them itself; a claim that finds its batch not yet sent
 // and without them (an earlier release's claim) records them.
 func TestRedisClaimRecordsLostTrades(t *testing.T) {
-	srv := redistest.Start(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s, rdb := storeAndClient(t)
 	ref := store.RefOf("lost")
 	b := store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1", "T2", "T3"}, ChunkOffsets: []int{0, 2}}
 	if c, err := s.Claim(ctx, b); err != nil || !c.New {
 		t.Fatalf("claim %+v %v", c, err)
 	}
-	opt, err := redis.ParseURL(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
 	ids, err := rdb.Keys(ctx, "*:a1:ids").Result()
 	if err != nil || len(ids) != 1 {
 		t.Fatalf("the attempt's ids key: %v %v", ids, err)
@@ -177,13 +166,8 @@ func TestRedisClaimRecordsLostTrades(t *testing.T) {
 // announcedAt nor announceBy) is priced again when resubmitted, not
 // answered "being announced" until it expires.
 func TestRedisClaimAfterAnEarlierReleasesAnnouncement(t *testing.T) {
-	srv := redistest.Start(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
+	s, rdb := storeAndClient(t)
 	ref := store.RefOf("old")
 	b := store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0}}
 	if _, err := s.Claim(ctx, b); err != nil {
@@ -196,12 +180,6 @@ func TestRedisClaimAfterAnEarlierReleasesAnnouncement(t *testing.T) {
 	if _, err := s.Claim(ctx, b); !errors.Is(err, store.ErrAnnouncing) {
 		t.Fatalf("claim while the end's announcement is claimed: %v, want ErrAnnouncing", err)
 	}
-	opt, err := redis.ParseURL(srv.URL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rdb := redis.NewClient(opt)
-	defer rdb.Close()
 	metas, err := rdb.Keys(ctx, "*{_/old}:meta").Result()
 	if err != nil || len(metas) != 1 {
 		t.Fatalf("meta key: %v %v", metas, err)
@@ -213,4 +191,24 @@ func TestRedisClaimAfterAnEarlierReleasesAnnouncement(t *testing.T) {
 	if c, err := s.Claim(ctx, b); err != nil || !c.New || c.Attempt != 2 {
 		t.Fatalf("claim of an earlier release's announced batch: %+v %v, want attempt 2", c, err)
 	}
+}
+
+// storeAndClient opens a store on a Redis of its own, and a plain client
+// of that Redis, to change what the store wrote as another release would
+// have left it.
+func storeAndClient(t *testing.T) (*redisstore.Store, *redis.Client) {
+	t.Helper()
+	srv := redistest.Start(t)
+	s, err := redisstore.Open(context.Background(), srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	opt, err := redis.ParseURL(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rdb := redis.NewClient(opt)
+	t.Cleanup(func() { rdb.Close() })
+	return s, rdb
 }
