@@ -220,7 +220,10 @@ func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error, sl *slabs
 		return c
 	}
 	tt, ok := tradeTypes[t.Type]
-	if !ok {
+	switch {
+	case !ok && t.err != nil: // no type, or not a string
+		return fail(fmt.Errorf("%w (valid: %s)", t.err, strings.Join(TradeTypes(), ", ")))
+	case !ok:
 		return fail(fmt.Errorf("unknown type %q (valid: %s)", t.Type, strings.Join(TradeTypes(), ", ")))
 	}
 	if t.Underlying != "" && len(broken) > 0 {

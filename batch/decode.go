@@ -534,7 +534,13 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 				err = &typeError{"id", "a string", v.kindName()}
 			}
 		case "type":
-			err = ms.value(m).str("type", &h.Type)
+			// A type that is not a string fails its trade alone, as an
+			// unknown one does: the trade names no market data then.
+			if v := ms.value(m); v.kind != kindString && v.kind != kindNull {
+				t.err = fmt.Errorf("type must be a string, got JSON %s", v.kindName())
+			} else {
+				_ = v.str("type", &h.Type)
+			}
 		case "underlying":
 			err = ms.value(m).str("underlying", &h.Underlying)
 		case "curve":
@@ -554,11 +560,15 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 	if len(id) > MaxTradeID {
 		return batchErr(tradeField(i)+".id", "is %d bytes, more than the %d a trade id may have", len(id), MaxTradeID)
 	}
-	if h.Type == "" {
-		return batchErr(tradeField(i)+".type", "is required for trade %q", id)
-	}
 	t.ID, t.Type, t.quantity = id, h.Type, h.Quantity
-	// A trade of an unknown type names nothing: it fails alone (Compile).
+	// A trade of an unknown type, or none, names nothing: it fails alone
+	// (Compile).
+	if h.Type == "" {
+		if t.err == nil {
+			t.err = errors.New("type is required")
+		}
+		return nil
+	}
 	tt := d.lastEntry
 	if h.Type != d.lastType || tt == nil {
 		var ok bool

@@ -32,7 +32,6 @@ func TestDecodeStrictPaths(t *testing.T) {
 		{"unknown market field", doc(`{"curve": {}}`, ``), `market: unknown field "curve"`},
 		{"curve not an object", doc(`{"curves": {"USD": 0.05}}`, ``), `market.curves.USD: must be an object, got JSON number`},
 		{"id a number", doc(good, `{"id": 7, "type": "european"}`), `trades[0].id: must be a string, got JSON number`},
-		{"type a list", doc(good, trade+`, {"id": "T2", "type": ["fra"]}`), `trades[1].type: must be a string, got JSON array`},
 		{"underlying a number", doc(good, `{"id": "T1", "type": "european", "underlying": 5}`), `trades[0].underlying: must be a string, got JSON number`},
 		{"null trade", doc(good, trade+`, null`), `trades[1]: must be an object`},
 		{"trades an object", `{"valuationDate": "2026-11-25", "trades": {}}`, `trades: must be a list, got JSON object`},
@@ -69,6 +68,13 @@ func TestDecodeTradeFields(t *testing.T) {
 		{"model a number", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "model": 1}`, `trade T2: model must be a string, got JSON number`},
 		{"null strike", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": null, "expiry": "2027-11-25"}`, `trade T2: strike is required`},
 		{"unknown type keeps nested values", `{"id": "T2", "type": "cds", "legs": [{"a": [1, {"b": null}]}]}`, `trade T2: unknown type "cds"`},
+		// A trade's type, like its other terms, fails it alone: wrong or
+		// missing, the rest of the batch is priced.
+		{"type a list", `{"id": "T2", "type": ["fra"]}`, `trade T2: type must be a string, got JSON array (valid: `},
+		{"type a number", `{"id": "T2", "type": 5, "underlying": "ACME"}`, `trade T2: type must be a string, got JSON number (valid: `},
+		{"no type", `{"id": "T2", "underlying": "ACME", "strike": 100}`, `trade T2: type is required (valid: `},
+		{"type null", `{"id": "T2", "type": null}`, `trade T2: type is required (valid: `},
+		{"type empty", `{"id": "T2", "type": ""}`, `trade T2: type is required (valid: `},
 	} {
 		doc := `{"valuationDate": "2026-11-25", ` + market + `, "trades": [` + c.trade + `]}`
 		rs, err := price(doc)

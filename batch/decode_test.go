@@ -43,7 +43,6 @@ func TestBatchErrors(t *testing.T) {
 		{"trade id not UTF-8", "{\"valuationDate\": \"2026-11-25\", \"trades\": [{\"id\": \"a\xffb\", \"type\": \"fra\"}, {\"id\": \"a\xfeb\", \"type\": \"fra\"}]}", "trades[0].id: is not valid UTF-8"},
 		{"trade id lone surrogate", `{"valuationDate": "2026-11-25", "trades": [{"id": "T\u00e9\ufffd", "type": "fra"}, {"id": "a\udbffb", "type": "fra"}]}`, `trades[1].id: escapes a lone surrogate`},
 		{"duplicate ids", `{"valuationDate": "2026-11-25", "trades": [{"id": "T1", "type": "fra"}, {"id": "T1", "type": "fra"}]}`, `trades[1].id: duplicate trade id "T1" (also trades[0])`},
-		{"trade without type", `{"valuationDate": "2026-11-25", "trades": [{"id": "T1"}]}`, `trades[0].type: is required for trade "T1"`},
 		{"unknown measure", `{"valuationDate": "2026-11-25", "measures": ["npv", "vanna"], "trades": []}`, `measures[1]: unknown measure "vanna"`},
 		{"unknown underlying", `{"valuationDate": "2026-11-25", ` + market + `, "trades": [{"id": "T1", "type": "european", "underlying": "XYZ", "right": "call", "strike": 100, "expiry": "2027-11-25"}]}`, `trades[0].underlying: trade "T1" names unknown underlying "XYZ" (market has: ACME)`},
 		{"unknown curve", `{"valuationDate": "2026-11-25", ` + market + `, "trades": [{"id": "F1", "type": "fra", "curve": "GBP"}]}`, `trades[0].curve: trade "F1" names unknown curve "GBP" (market has: EUR, USD)`},
