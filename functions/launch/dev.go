@@ -238,7 +238,11 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	// for three of them).
 	stopBy := make(chan time.Time, 1)
 	context.AfterFunc(ctx, func() { stopBy <- time.Now().Add(c.ShutdownTimeout) })
-	err = host.New(host.Options{Name: "gateway", Handler: eng.Gateway, Log: log, Registerer: reg,
+	gateway := eng.Gateway
+	if a, ok := public.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() && (guard == nil || guard.Tokens == nil) {
+		gateway = host.LoopbackHosts(gateway) // open, for this machine only
+	}
+	err = host.New(host.Options{Name: "gateway", Handler: gateway, Log: log, Registerer: reg,
 		StartedAt: started, ShutdownTimeout: c.ShutdownTimeout, OnShutdown: eng.Aggregator.Drain}).Serve(ctx, public)
 
 	by := time.Now().Add(c.ShutdownTimeout) // the gateway failed: from now

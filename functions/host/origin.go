@@ -1,0 +1,73 @@
+package host
+
+import (
+	"net"
+	"net/http"
+	"strings"
+)
+
+// SameOrigin returns next refusing, with a 403, the requests a browser
+// sends for a page of another origin (net/http's CrossOriginProtection:
+// Sec-Fetch-Site, else Origin against Host). It guards the routes that
+// submit a batch, GET /valQuery among them, which its check would pass as
+// a safe method. Clients that are not browsers send neither header and
+// pass; so do the console's own calls, which are same-origin. Without
+// tokens, any page the user's browser loads could otherwise submit
+// batches through a CORS "simple" request (text/plain, a form, an image's
+// GET), which needs no preflight.
+func SameOrigin(next http.Handler) http.Handler {
+	cop := http.NewCrossOriginProtection()
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		check := r
+		if r.Method == http.MethodGet || r.Method == http.MethodHead {
+			post := *r
+			post.Method = http.MethodPost
+			check = &post
+		}
+		if err := cop.Check(check); err != nil {
+			WriteError(w, Errorf(http.StatusForbidden, "a page of another origin (%s) may not submit batches here: %v", truncate(originOf(r)), err))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// originOf names where a cross-origin request came from, for its error.
+func originOf(r *http.Request) string {
+	if o := r.Header.Get("Origin"); o != "" {
+		return o
+	}
+	return "Sec-Fetch-Site: " + r.Header.Get("Sec-Fetch-Site")
+}
+
+// LoopbackHosts returns next answering only requests whose Host is a
+// loopback name or address (localhost, *.localhost, 127.0.0.0/8, ::1),
+// others with a 421. An open API on a loopback address is meant for this
+// machine; a page whose name an attacker's DNS turns into 127.0.0.1 (DNS
+// rebinding) is same-origin to the browser, and would read every batch
+// and result otherwise.
+func LoopbackHosts(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !loopbackHost(r.Host) {
+			WriteError(w, Errorf(http.StatusMisdirectedRequest, "Host %q is not a loopback name: this engine has no tokens and answers requests for localhost only (give it --tokens-file to serve other names)", truncate(r.Host)))
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func loopbackHost(hostport string) bool {
+	if hostport == "" { // HTTP/1.0: no name to rebind
+		return true
+	}
+	h := hostport
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		h = host
+	}
+	h = strings.TrimSuffix(strings.ToLower(strings.Trim(h, "[]")), ".")
+	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}

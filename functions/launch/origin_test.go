@@ -1,0 +1,113 @@
+package launch_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pricefn/pricefn/functions/launch"
+)
+
+// lines collects what pricefn dev logs.
+type lines struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *lines) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+// gateway is the gateway's URL once logged.
+func (l *lines) gateway() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	sc := bufio.NewScanner(strings.NewReader(l.buf.String()))
+	for sc.Scan() {
+		var m map[string]any
+		if json.Unmarshal(sc.Bytes(), &m) == nil {
+			if gw, ok := m["gateway"].(string); ok {
+				return gw
+			}
+		}
+	}
+	return ""
+}
+
+// TestOpenDevServesThisMachineOnly runs pricefn dev as make run does (no
+// tokens, on loopback): a page of another origin cannot submit a batch
+// (a text/plain POST and a GET /valQuery need no CORS preflight), and a
+// page whose name resolves to 127.0.0.1 (DNS rebinding) cannot read the
+// batches; curl and the same machine's names still can.
+func TestOpenDevServesThisMachineOnly(t *testing.T) {
+	logs := &lines{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- launch.Dev(ctx, []string{"--addr", "127.0.0.1:0", "--internal-addr", "127.0.0.1:0", "--log-format", "json"},
+			func(string) string { return "" }, logs)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("pricefn dev: %v", err)
+		}
+	}()
+	gw := ""
+	for deadline := time.Now().Add(30 * time.Second); gw == ""; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("pricefn dev did not log its gateway within 30 s")
+		}
+		gw = logs.gateway()
+	}
+	batch := `{"id": "planted", "valuationDate": "2026-11-25", "trades": []}`
+	do := func(method, path, hostName string, headers map[string]string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, gw+path, strings.NewReader(batch))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if hostName != "" {
+			req.Host = hostName
+		}
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	evil := map[string]string{"Content-Type": "text/plain", "Origin": "http://evil.example", "Sec-Fetch-Site": "cross-site"}
+	if code, body := do("POST", "/batches", "", evil); code != http.StatusForbidden {
+		t.Errorf("cross-site POST /batches: %d %s, want 403", code, body)
+	}
+	if code, body := do("GET", "/valQuery?metric=NPV&numTrades=10", "", map[string]string{"Sec-Fetch-Site": "cross-site"}); code != http.StatusForbidden {
+		t.Errorf("cross-site GET /valQuery: %d %s, want 403", code, body)
+	}
+	if code, body := do("GET", "/batches", "rebind.evil.example", nil); code != http.StatusMisdirectedRequest {
+		t.Errorf("GET /batches for Host rebind.evil.example: %d %s, want 421", code, body)
+	}
+	if code, body := do("GET", "/batches/planted", "", nil); code != http.StatusNotFound {
+		t.Errorf("the refused batch: %d %s, want 404", code, body)
+	}
+	// curl's way, and the console's (same origin, by name).
+	if code, body := do("POST", "/batches", "", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}); code != http.StatusAccepted {
+		t.Errorf("curl --data: %d %s, want 202", code, body)
+	}
+	port := gw[strings.LastIndex(gw, ":"):]
+	if code, body := do("GET", "/batches/planted", "localhost"+port, map[string]string{"Sec-Fetch-Site": "same-origin"}); code != http.StatusOK {
+		t.Errorf("GET the batch for Host localhost: %d %s, want 200", code, body)
+	}
+}
