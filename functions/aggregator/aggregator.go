@@ -26,6 +26,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -388,11 +389,15 @@ func (f *Function) dead(ctx context.Context, e event.Event, reason string) error
 
 // deadReason describes why the broker dead-lettered e, from the
 // knativeerrordest, knativeerrorcode and knativeerrordata extensions.
+// They are outside the event's signature, written by whoever posted the
+// dead letter: the reason is shown to the batch's tenant (status, trade
+// errors, console, pricefn trace), so its control characters, a
+// terminal's escapes among them, are replaced.
 func deadReason(e event.Event) string {
 	ext := e.Extensions()
 	str := func(k string) string {
 		if v, ok := ext[k]; ok {
-			return fmt.Sprint(v)
+			return printable(fmt.Sprint(v))
 		}
 		return ""
 	}
@@ -406,15 +411,26 @@ func deadReason(e event.Event) string {
 	}
 	if d := str("knativeerrordata"); d != "" {
 		if raw, err := base64.StdEncoding.DecodeString(d); err == nil && utf8.Valid(raw) {
-			d = string(raw)
+			d = printable(string(raw))
 		}
 		d = strings.TrimSpace(d)
 		if len(d) > 500 {
-			d = d[:500] + "..."
+			d = strings.ToValidUTF8(d[:500], "") + "..."
 		}
 		b.WriteString(": " + d)
 	}
 	return b.String()
+}
+
+// printable replaces s's control characters (and bytes that are not
+// UTF-8) with U+FFFD, keeping the rest of its text as it is.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return utf8.RuneError
+		}
+		return r
+	}, strings.ToValidUTF8(s, string(utf8.RuneError)))
 }
 
 // releaseTimeout bounds giving back the claim to announce.

@@ -2,6 +2,7 @@ package aggregator_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -547,6 +548,26 @@ func TestDeadLetteredChunkMakesPartial(t *testing.T) {
 	}
 	if c := tl.Timeline[1]; c.State != "dead" || c.RequestedAt == nil || !c.RequestedAt.Equal(sentAt) {
 		t.Errorf("dead chunk's timeline %+v, want it sent at %s", c, sentAt)
+	}
+}
+
+// TestDeadLetterReasonIsText: the broker's report is outside the event's
+// signature, and whoever posts a dead letter writes it; the reason the
+// tenant reads (status, trade errors, pricefn trace's terminal) keeps its
+// text but none of its control characters.
+func TestDeadLetterReasonIsText(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	e := deadLetter(t, "b1", 1)
+	e.SetExtension("knativeerrordata", base64.StdEncoding.EncodeToString([]byte("\x1b[2J\x1b[31mFAKE: run this\x1b[0m\r\nnext line é")))
+	f.mustPost(t, "/dead-letter", e)
+	st := f.status(t, "b1")
+	if len(st.FailedChunks) != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	const want = "delivery failed to http://pricer/ with status 500: \uFFFD[2J\uFFFD[31mFAKE: run this\uFFFD[0m\uFFFD\uFFFDnext line é"
+	if got := st.FailedChunks[0].Reason; got != want {
+		t.Errorf("reason %q, want %q", got, want)
 	}
 }
 
