@@ -96,8 +96,8 @@ func NewMem(opt MemOptions) *Mem {
 // sweepEvery is how often the store looks for batches to forget.
 const sweepEvery = time.Second
 
-// sweep forgets expired batches, at most once per sweepEvery, and the
-// oldest finished ones while over MaxBytes. s.mu is held; it calls
+// sweep forgets expired batches, at most once per sweepEvery, and
+// finished ones while over MaxBytes (dropFairly). s.mu is held; it calls
 // opt.Freed in a goroutine of its own when enough was forgotten.
 func (s *Mem) sweep() {
 	now := s.opt.Now()
@@ -134,14 +134,7 @@ func (s *Mem) sweep() {
 	// of its chunks (a million trades' results, 176 MB, take seconds to
 	// send), a batch's document was cut short.
 	older := done[:max(len(done)-1, 0)]
-	for _, b := range older {
-		if s.bytes <= s.opt.MaxBytes {
-			return
-		}
-		if b.readers == 0 {
-			s.drop(b.sum.Ref, b)
-		}
-	}
+	s.dropFairly(older)
 	for _, b := range older {
 		if s.bytes <= 2*s.opt.MaxBytes {
 			return
@@ -149,6 +142,42 @@ func (s *Mem) sweep() {
 		if s.batches[b.sum.Ref] == b { // not dropped above
 			s.drop(b.sum.Ref, b)
 		}
+	}
+}
+
+// dropFairly forgets batches of older (finished, oldest first, none
+// being read) until the store is within MaxBytes: each time the oldest
+// batch of the tenant that holds the most bytes. A tenant's batches push
+// out its own results before another's, so one tenant cannot cut another's
+// retention short while it holds more than that tenant does. s.mu is held.
+func (s *Mem) dropFairly(older []*memBatch) {
+	held := make(map[string]int64)
+	for ref, b := range s.batches {
+		held[ref.Tenant] += b.bytes
+	}
+	queues := make(map[string][]*memBatch)
+	for _, b := range older {
+		if b.readers == 0 {
+			queues[b.sum.Ref.Tenant] = append(queues[b.sum.Ref.Tenant], b)
+		}
+	}
+	for s.bytes > s.opt.MaxBytes {
+		tenant, found := "", false
+		for t, q := range queues {
+			if len(q) == 0 {
+				continue
+			}
+			if !found || held[t] > held[tenant] || held[t] == held[tenant] && q[0].finishedAt.Before(queues[tenant][0].finishedAt) {
+				tenant, found = t, true
+			}
+		}
+		if !found {
+			return
+		}
+		b := queues[tenant][0]
+		queues[tenant] = queues[tenant][1:]
+		held[tenant] -= b.bytes
+		s.drop(b.sum.Ref, b)
 	}
 }
 

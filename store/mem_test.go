@@ -320,3 +320,43 @@ func TestMemSparesBatchesBeingRead(t *testing.T) {
 	put("D", 12<<20) // B 7, C 7, D 12: 26 MiB, B and C being read
 	kept("over twice MaxBytes", map[string]bool{"B": false, "C": true, "D": true})
 }
+
+// TestMemFullStoreDropsTheLargestTenantsFirst: over MaxBytes, the tenant
+// holding the most gives first, its oldest batch first. A tenant's batches
+// forgot another tenant's results, older than theirs, minutes after they
+// finished (a black-box tester's: alice's results 404 after five of bob's
+// batches).
+func TestMemFullStoreDropsTheLargestTenantsFirst(t *testing.T) {
+	s := store.NewMem(store.MemOptions{Options: store.Options{Retain: time.Hour}, MaxBytes: 12 << 20})
+	ctx := context.Background()
+	put := func(tenant, id string, size int) {
+		t.Helper()
+		ref := store.Ref{Tenant: tenant, ID: id}
+		if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0}}); err != nil {
+			t.Fatal(err)
+		}
+		mustPut(t, s, ref, "d", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Trades: 1, Results: bytes.Repeat([]byte("x"), size), Given: true})
+	}
+	kept := func(when string, want map[store.Ref]bool) {
+		t.Helper()
+		for ref, k := range want {
+			if _, err := s.Summary(ctx, ref); (err == nil) != k {
+				t.Errorf("%s: %s/%s: %v, want kept %v", when, ref.Tenant, ref.ID, err, k)
+			}
+		}
+	}
+	alice := store.Ref{Tenant: "alice", ID: "A"}
+	bob := func(i int) store.Ref { return store.Ref{Tenant: "bob", ID: fmt.Sprint("B", i)} }
+	put("alice", "A", 2<<20)
+	for i := 1; i <= 6; i++ {
+		put("bob", bob(i).ID, 4<<20)
+	}
+	// 2 + 6 x 4 MiB: bob's oldest went until the store held 12 MiB;
+	// alice's, older than all of them, stays.
+	kept("after six of bob's", map[store.Ref]bool{alice: true, bob(1): false, bob(2): false, bob(3): false, bob(4): false, bob(5): true, bob(6): true})
+	// Alice, now the larger, gives her oldest first; her newest is the
+	// store's last to finish, kept even alone over MaxBytes, so bob's go
+	// then.
+	put("alice", "A2", 9<<20)
+	kept("after alice's big one", map[store.Ref]bool{alice: false, {Tenant: "alice", ID: "A2"}: true, bob(5): false, bob(6): false})
+}
