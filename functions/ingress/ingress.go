@@ -593,8 +593,13 @@ func truncate(s string) string {
 func (f *Function) StatusURL(id string) string { return f.opt.PublicURL + "/batches/" + id }
 
 // batchID picks the batch's id: its own, else its event's batchid, else one
-// derived from its event's source and id, else a fresh one.
+// derived from its event's source and id, else a fresh one. A batch and
+// its event that name two ids are refused: the batchid the sender put on
+// its event would not name the batch.
 func (f *Function) batchID(own string, s Submission) (string, error) {
+	if own != "" && s.BatchID != "" && own != s.BatchID {
+		return "", host.Errorf(http.StatusBadRequest, "ingress: the batch's id %q and its event's batchid %q differ: give one of them, or the same", truncate(own), truncate(s.BatchID))
+	}
 	id := own
 	if id == "" {
 		id = s.BatchID

@@ -281,16 +281,24 @@ func TestBatchIDs(t *testing.T) {
 	if a.StatusURL != "https://pricefn.example.com/batches/"+a.BatchID || a.ResultsURL != a.StatusURL+"/results" {
 		t.Errorf("urls %+v", a)
 	}
-	// The batchid extension names it; the batch's own id wins over that.
+	// The batchid extension names it, or the batch's own id, the same.
 	e := submitted(t, doc, "evt-3")
 	e.SetExtension(events.ExtBatchID, "from-ext")
 	if got := id(ceRequest(t, srv.URL+"/", e, false)).BatchID; got != "from-ext" {
 		t.Errorf("with batchid extension: %s", got)
 	}
-	e = submitted(t, []byte(`{"id":"own","valuationDate":"2026-11-25","trades":[]}`), "evt-4")
-	e.SetExtension(events.ExtBatchID, "from-ext")
+	own := []byte(`{"id":"own","valuationDate":"2026-11-25","trades":[]}`)
+	e = submitted(t, own, "evt-4")
+	e.SetExtension(events.ExtBatchID, "own")
 	if got := id(ceRequest(t, srv.URL+"/", e, false)).BatchID; got != "own" {
 		t.Errorf("with its own id: %s", got)
+	}
+	// Two ids: the batch's own won, silently, and the batchid its sender
+	// put on the event named nothing.
+	e = submitted(t, own, "evt-5")
+	e.SetExtension(events.ExtBatchID, "from-ext")
+	if code, _, body := post(t, ceRequest(t, srv.URL+"/", e, true)); code != http.StatusBadRequest || !strings.Contains(body, `the batch's id \"own\" and its event's batchid \"from-ext\" differ`) {
+		t.Errorf("two ids: %d %s, want 400 naming both", code, body)
 	}
 	// Plain JSON without an id gets a fresh one; POST / takes plain JSON too.
 	if got := id(plain(t, srv.URL+"/", doc)).BatchID; got != "b-fresh" {
