@@ -162,6 +162,13 @@ func checkStructured(body []byte) ([]byte, error) {
 	if err := checkSpecVersion(version, `"specversion" attribute`); err != nil {
 		return nil, err
 	}
+	// CloudEvents attribute names are lower-case letters and digits; the
+	// SDK folds "BatchId" into batchid, where it refuses "batch_id".
+	for k := range env {
+		if k != strings.ToLower(k) {
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's attribute %q: attribute names are lower-case letters and digits (CloudEvents)", truncate(k))
+		}
+	}
 	for _, a := range []string{"id", "source", "type", "subject", "datacontenttype", "dataschema", "time", "batchid"} {
 		raw, ok := env[a]
 		var v string

@@ -217,6 +217,12 @@ func TestStructuredEnvelopeSpacing(t *testing.T) {
 			t.Errorf("batchid %s: %d %s", v, code, body)
 		}
 	}
+	// Attribute names are lower case: the SDK took "BatchId" for batchid.
+	for _, k := range []string{"BatchId", "batchID", "Id"} {
+		if code, body := post(head + `"` + k + `": "x", "data": {}}`); code != http.StatusBadRequest || !strings.Contains(body, `attribute \"`+k+`\": attribute names are lower-case`) {
+			t.Errorf("attribute %s: %d %s", k, code, body)
+		}
+	}
 }
 
 // TestServeFinishesInFlightRequests cancels the serving context while a
