@@ -48,6 +48,8 @@ SWAPS = [
     ("2026-11-25", "flat", "", 5e6, 0.0305, "2025-11-25", "2030-11-25", True, "Annual", "Act365Fixed", "Quarterly", "Act360", 0, "NoHolidays", "Unadjusted"),
     ("2026-11-25", "zeros", "", 1e6, 0.027, "2026-12-26", "2029-08-31", True, "Monthly", "Thirty360", "Monthly", "Act360", -0.0005, "WeekendsOnly", "Unadjusted"),
     ("2026-11-28", "flat", "zeros", 7e6, 0.025, "2026-11-30", "2033-05-31", False, "Quarterly", "Act360", "Semiannual", "Act360", 0, "WeekendsOnly", "Preceding"),
+    # seasoned, with a paid 30/360 float period of no length (2026-03-30 to 03-31)
+    ("2026-11-30", "flat", "", 1e6, 0.03, "2026-03-30", "2027-05-31", True, "Monthly", "Act360", "Monthly", "Thirty360", 0, "NoHolidays", "Unadjusted"),
 ]
 
 print("// swaps")
