@@ -209,7 +209,11 @@ func (yc *yieldCashflows) price(y float64) (p, dp float64) {
 	return p, dp
 }
 
-var errNoYield = errors.New("engine: no bond yield reprices the dirty price")
+// errNoYield is the yield solver's failure: it could not bracket, or then
+// converge on, a yield repricing the dirty price. A yield may still exist
+// (a deeply negative one QuantLib's bracketing also misses, stepping below
+// -100%), so the message says what the solver did, not that there is none.
+var errNoYield = errors.New("engine: the bond yield solver could not find a yield repricing the dirty price")
 
 // QuantLib's Bond::yield settings: the solver's start, its first bracketing
 // step, its bracket growth and its evaluation budget.

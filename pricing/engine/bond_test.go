@@ -7,6 +7,7 @@ import (
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
 	"github.com/pricefn/pricefn/pricing/instrument"
+	"github.com/pricefn/pricefn/pricing/market"
 )
 
 type bondCase struct {
@@ -188,5 +189,21 @@ func BenchmarkBond(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestBondYieldSolverFailure checks the error when the yield solver fails,
+// as QuantLib's does ("unable to bracket root"), on a bond whose yield of
+// about -62% exists on a flat -99% curve: it says the solver could not
+// find it, not that none exists.
+func TestBondYieldSolverFailure(t *testing.T) {
+	m := ratesMarket(t, "2026-11-25")
+	m.Curves["deep"] = market.NewFlatCurve(-0.99)
+	b := &instrument.FixedRateBond{Curve: "deep", Face: 100, Coupon: 0, Issue: ratesDate(t, "2026-02-14"),
+		Maturity: ratesDate(t, "2027-05-25"), Frequency: dates.Annual, DayCount: dates.ActActISDA,
+		Calendar: dates.WeekendsOnly, Convention: dates.Unadjusted, SettlementDays: 2}
+	_, err := DiscountingBond{}.Price(b, m, pricing.Of(pricing.NPV, pricing.Yield))
+	if err == nil || !strings.Contains(err.Error(), "solver could not find a yield") || strings.Contains(err.Error(), "no bond yield") {
+		t.Errorf("error %v, want one saying the solver could not find the yield", err)
 	}
 }
