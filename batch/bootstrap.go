@@ -109,6 +109,9 @@ func (w *bootstrapWire) quote(asOf dates.Date) (market.Quote, error) {
 		if start, err = requiredDate("start", w.Start); err != nil {
 			return nil, err
 		}
+		if err := pricing.CheckHorizon("start", start, asOf); err != nil {
+			return nil, err
+		}
 	}
 	if (w.Maturity == "") == (w.Tenor == "") {
 		return nil, fmt.Errorf("give exactly one of maturity (YYYY-MM-DD) or tenor (e.g. 6M, 5Y)")
@@ -133,6 +136,9 @@ func (w *bootstrapWire) quote(asOf dates.Date) (market.Quote, error) {
 		} else {
 			d.End = t.depositEnd(start, cal, conv)
 		}
+		if err == nil {
+			err = w.checkEnd(start, d.End, asOf)
+		}
 		return d, err
 	case "swap":
 		if w.DayCount != "" {
@@ -152,11 +158,28 @@ func (w *bootstrapWire) quote(asOf dates.Date) (market.Quote, error) {
 		default:
 			err = pricing.Invalid("tenor", fmt.Sprintf("%q", w.Tenor), "of a swap must be in months or years (M or Y)")
 		}
+		if err == nil {
+			err = w.checkEnd(start, s.Maturity, asOf)
+		}
 		return s, err
 	case "":
 		return nil, fmt.Errorf("type is required (deposit or swap)")
 	}
 	return nil, pricing.Invalid("type", fmt.Sprintf("%q", w.Type), "must be deposit or swap")
+}
+
+// checkEnd checks that an instrument's end, from its maturity or its tenor
+// from start, is within the horizon of pricing.CheckHorizon, naming the
+// field it came from.
+func (w *bootstrapWire) checkEnd(start, end, asOf dates.Date) error {
+	if w.Maturity != "" {
+		return pricing.CheckHorizon("maturity", end, asOf)
+	}
+	if pricing.CheckHorizon("tenor", end, asOf) != nil {
+		return pricing.Invalid("tenor", fmt.Sprintf("%q", w.Tenor), fmt.Sprintf(
+			"must end within %d years of the valuation date %s (from %s it ends on %s)", pricing.MaxYears, asOf, start, end))
+	}
+	return nil
 }
 
 // tenor is a period such as 2W or 6M: n units of D (business days), W
@@ -167,9 +190,9 @@ type tenor struct {
 }
 
 // parseTenor reads a tenor: a positive whole number then D, W, M or Y
-// (either case).
+// (either case: 3m is 3M, months).
 func parseTenor(s string) (tenor, error) {
-	bad := pricing.Invalid("tenor", fmt.Sprintf("%q", s), "must be a whole number of D, W, M or Y, such as 1W, 6M or 10Y")
+	bad := pricing.Invalid("tenor", fmt.Sprintf("%q", s), "must be a whole number of D, W, M or Y (or d, w, m, y), such as 1W, 6M or 10Y")
 	if len(s) < 2 {
 		return tenor{}, bad
 	}

@@ -86,3 +86,46 @@ func TestBootstrapCurveErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestCurveHorizon checks that curve inputs reaching past the 200-year
+// horizon fail the trades on that curve, naming the field, as trade dates
+// do: a zero pillar, and a bootstrap instrument's start, maturity or the
+// end its tenor gives. A tenor's unit may be lower case.
+func TestCurveHorizon(t *testing.T) {
+	tests := []struct {
+		name, curve string
+		want        []string // "" prices
+	}{
+		{"zero pillar", `{"zeros": [{"date": "2027-11-25", "rate": 0.02}, {"date": "2900-01-01", "rate": 0.03}]}`,
+			[]string{"market.curves.B.zeros[1].date", "must be within 200 years of the valuation date 2026-11-25, got 2900-01-01"}},
+		{"zero pillar within", `{"zeros": [{"date": "2027-11-25", "rate": 0.02}, {"date": "2226-11-25", "rate": 0.03}]}`, nil},
+		{"deposit tenor", `{"bootstrap": [{"type": "deposit", "tenor": "1000Y", "rate": 0.01}]}`,
+			[]string{"market.curves.B.bootstrap[0]", `tenor must end within 200 years of the valuation date 2026-11-25 (from 2026-11-25 it ends on 3026-11-27), got "1000Y"`}},
+		{"swap tenor", `{"bootstrap": [{"type": "deposit", "tenor": "3M", "rate": 0.01}, {"type": "swap", "tenor": "201y", "rate": 0.01}]}`,
+			[]string{"market.curves.B.bootstrap[1]", `tenor must end within 200 years`, `got "201y"`}},
+		{"deposit maturity", `{"bootstrap": [{"type": "deposit", "maturity": "2900-01-01", "rate": 0.01}]}`,
+			[]string{"market.curves.B.bootstrap[0]", "maturity must be within 200 years of the valuation date 2026-11-25, got 2900-01-01"}},
+		{"swap maturity", `{"bootstrap": [{"type": "swap", "maturity": "2900-01-01", "rate": 0.01}]}`,
+			[]string{"market.curves.B.bootstrap[0]", "maturity must be within 200 years"}},
+		{"start", `{"bootstrap": [{"type": "deposit", "start": "2900-01-01", "tenor": "3M", "rate": 0.01}]}`,
+			[]string{"market.curves.B.bootstrap[0]", "start must be within 200 years of the valuation date 2026-11-25, got 2900-01-01"}},
+		{"lower-case tenors", `{"bootstrap": [{"type": "deposit", "tenor": "3m", "rate": 0.01}, {"type": "swap", "tenor": "2y", "rate": 0.012}]}`, nil},
+	}
+	good := `{"id": "ok", "type": "fra", "curve": "G", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}`
+	onB := `{"id": "b", "type": "fra", "curve": "B", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}`
+	for _, tt := range tests {
+		doc := `{"valuationDate": "2026-11-25", "market": {"curves": {"G": {"rate": 0.02}, "B": ` + tt.curve + `}}, "trades": [` + good + `,` + onB + `]}`
+		rs := priceRates(t, doc)
+		if rs[0].Error != "" {
+			t.Errorf("%s: a trade on another curve failed: %s", tt.name, rs[0].Error)
+		}
+		if tt.want == nil && rs[1].Error != "" {
+			t.Errorf("%s: %s", tt.name, rs[1].Error)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(rs[1].Error, w) {
+				t.Errorf("%s: error %q, want it to contain %q", tt.name, rs[1].Error, w)
+			}
+		}
+	}
+}

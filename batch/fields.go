@@ -205,16 +205,22 @@ func (v value) numv(field string, dst *float64) error {
 	return err
 }
 
-// whole returns the whole number v holds.
+// whole returns the whole number v holds: any JSON number whose value is
+// an integer in int's range, however written (2, 2.0, 2e0, 20e-1).
 func (v value) whole(field string) (int, error) {
 	if v.kind != kindNumber {
 		return 0, &typeError{field, "a whole number", v.kindName()}
 	}
-	n, err := strconv.ParseInt(string(v.raw), 10, 0)
-	if err != nil {
+	if n, err := strconv.ParseInt(string(v.raw), 10, 0); err == nil {
+		return int(n), nil
+	}
+	// JSON has one number type: 2.0 is the integer 2. Bounds are powers of
+	// two, exact in float64: [-2^63, 2^63) on 64-bit ints.
+	f, err := strconv.ParseFloat(string(v.raw), 64)
+	if err != nil || f != math.Trunc(f) || f < math.MinInt || f >= -float64(math.MinInt) {
 		return 0, &typeError{field, "a whole number", "number " + string(v.raw)}
 	}
-	return int(n), nil
+	return int(f), nil
 }
 
 // int reads a whole-number field; null leaves it as it is.

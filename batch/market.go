@@ -113,6 +113,9 @@ func buildCurve(field string, c CurveData, asOf dates.Date) (pricing.YieldCurve,
 				// QuantLib's ZeroCurve has its first node).
 				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "must be after the valuation date %s (the first pillar may be on it), got %s", asOf, d)
 			}
+			if err := pricing.CheckHorizon("date", d, asOf); err != nil {
+				return nil, fieldErr(fmt.Sprintf("%s.zeros[%d]", field, i), err)
+			}
 			if i > 0 && d <= mustParse(c.Zeros[i-1].Date) {
 				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "must be after the previous pillar's %s, got %s", c.Zeros[i-1].Date, d)
 			}

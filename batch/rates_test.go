@@ -194,3 +194,17 @@ func TestRatesQuantityAndCashflows(t *testing.T) {
 		t.Errorf("cash flows reported unasked: %s", js)
 	}
 }
+
+// TestSettlementDaysWrittenAsFloat checks that settlementDays 2.0 and 2e0
+// (JSON writers' form of a float) price the bond as 2 does.
+func TestSettlementDaysWrittenAsFloat(t *testing.T) {
+	bond := func(days string) string {
+		return `{"id": "b` + days + `", "type": "bond", "curve": "EUR", "coupon": 0.02, "issue": "2025-01-01", "maturity": "2030-01-01", "settlementDays": ` + days + `}`
+	}
+	rs := priceRates(t, ratesBatch(`"npv", "dirtyPrice"`, bond("2"), bond("2.0"), bond("2e0")))
+	for _, r := range rs {
+		if r.Error != "" || r.DirtyPrice != rs[0].DirtyPrice || r.NPV != rs[0].NPV {
+			t.Errorf("%s: %s npv %v dirty %v, want those of settlementDays 2: %v %v", r.ID, r.Error, r.NPV, r.DirtyPrice, rs[0].NPV, rs[0].DirtyPrice)
+		}
+	}
+}

@@ -20,10 +20,13 @@ import (
 //     cash flows paid after that;
 //   - accrued, per 100 of face, is the coupon accrued from the start of the
 //     current period to the settlement date; cleanPrice is dirty - accrued;
+//     all three are 0 for a bond settling on or after its last payment;
 //   - yield is the rate, compounded at the bond's frequency with its day
 //     count, that discounts the cash flows after settlement to the dirty
 //     price, with QuantLib's stepwise coupon-period times; duration is the
-//     modified duration and convexity the convexity at that yield.
+//     modified duration and convexity the convexity at that yield; a
+//     bond settling on or after its last payment is not tradable, and has
+//     none of the three (an error).
 //
 // The zero value is QuantLib's configuration.
 type DiscountingBond struct {
@@ -89,7 +92,17 @@ func (e DiscountingBond) quote(r *pricing.Result, b *instrument.FixedRateBond, f
 		first++
 	}
 	if first == len(flows) {
-		return pricing.Invalid("maturity", b.Maturity, fmt.Sprintf("must be paid after the settlement date %s", settle))
+		// Nothing is paid after settlement: as QuantLib, whose Bond has
+		// no notional left then, the prices and accrued are 0 and the
+		// yield and its risks (BondFunctions: "non tradable") fail.
+		r.SetValue(pricing.DirtyPrice, 0)
+		r.SetValue(pricing.Accrued, 0)
+		r.SetValue(pricing.CleanPrice, 0)
+		if want.Has(pricing.Yield) || want.Has(pricing.Duration) || want.Has(pricing.Convexity) {
+			return pricing.Invalid("maturity", b.Maturity, fmt.Sprintf(
+				"must be paid after the settlement date %s for a yield, duration or convexity (the bond is not tradable at settlement: nothing is paid after it)", settle))
+		}
+		return nil
 	}
 	var value float64
 	for _, f := range flows[first:] {
@@ -196,7 +209,11 @@ func (yc *yieldCashflows) price(y float64) (p, dp float64) {
 	return p, dp
 }
 
-var errNoYield = errors.New("engine: no bond yield reprices the dirty price")
+// errNoYield is the yield solver's failure: it could not bracket, or then
+// converge on, a yield repricing the dirty price. A yield may still exist
+// (a deeply negative one QuantLib's bracketing also misses, stepping below
+// -100%), so the message says what the solver did, not that there is none.
+var errNoYield = errors.New("engine: the bond yield solver could not find a yield repricing the dirty price")
 
 // QuantLib's Bond::yield settings: the solver's start, its first bracketing
 // step, its bracket growth and its evaluation budget.

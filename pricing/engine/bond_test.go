@@ -7,6 +7,7 @@ import (
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
 	"github.com/pricefn/pricefn/pricing/instrument"
+	"github.com/pricefn/pricefn/pricing/market"
 )
 
 type bondCase struct {
@@ -121,18 +122,51 @@ func TestBondYieldRoundTrip(t *testing.T) {
 	}
 }
 
-func TestBondErrors(t *testing.T) {
-	m := ratesMarket(t, "2026-11-25")
-	asOf := m.ValuationDate
-	// Settling after the last payment leaves nothing to quote.
-	b := bondCases[0].bond(t)
-	b.Maturity, b.SettlementDays = asOf+1, 5
-	if _, err := (DiscountingBond{}).Price(b, m, allRates); err == nil || !strings.Contains(err.Error(), "after the settlement date") {
-		t.Errorf("settling after maturity: error %v", err)
-	}
-	// npv alone does not need a settlement date.
-	if r, err := (DiscountingBond{}).Price(b, m, pricing.Of(pricing.NPV)); err != nil || r.NPV <= 0 {
-		t.Errorf("npv of a bond maturing tomorrow: %v, %v", r.NPV, err)
+// settledBondCases are bonds that settle on or after their last payment,
+// with QuantLib 1.29's npv and prices (testdata/gen_rates.py): the npv
+// counts the flows after the valuation date; dirty, clean and accrued are
+// 0 (yield, duration and convexity stay 0 here: they are errors).
+var settledBondCases = []bondCase{
+	{"2026-11-25", "flat", 100, 0.0125, "2024-11-30", "2026-11-30", dates.Monthly, dates.Thirty360, dates.WeekendsOnly, dates.ModifiedFollowing, 3, 100.06303642003594, 0.0, 0.0, 0.0, 0, 0, 0}, // settles 2026-11-30
+	{"2026-11-25", "zeros", 100, 0.0325, "2024-03-15", "2026-11-26", dates.Semiannual, dates.ActActISDA, dates.TARGET, dates.ModifiedFollowing, 5, 101.63250864635638, 0.0, 0.0, 0.0, 0, 0, 0},  // settles 2026-12-02
+}
+
+// TestBondSettlingAtMaturity checks a bond with nothing paid after its
+// settlement date: npv and zero prices as QuantLib, and an error saying it
+// is not tradable when yield, duration or convexity is asked for, as
+// QuantLib's BondFunctions throw "non tradable".
+func TestBondSettlingAtMaturity(t *testing.T) {
+	prices := pricing.Of(pricing.NPV, pricing.CleanPrice, pricing.DirtyPrice, pricing.Accrued, pricing.PV01, pricing.Cashflows)
+	for _, c := range settledBondCases {
+		m := ratesMarket(t, c.asOf)
+		b := c.bond(t)
+		if err := b.Validate(m.ValuationDate); err != nil {
+			t.Fatal(err)
+		}
+		r, err := DiscountingBond{}.Price(b, m, prices)
+		if err != nil {
+			t.Fatalf("bond to %s: %v", c.maturity, err)
+		}
+		for _, ck := range []struct {
+			name      string
+			got, want float64
+			tol       float64
+		}{
+			{"npv", r.NPV, c.npv, 1e-9 * c.face},
+			{"cleanPrice", r.CleanPrice, c.clean, 1e-9},
+			{"dirtyPrice", r.DirtyPrice, c.dirty, 1e-9},
+			{"accrued", r.Accrued, c.accrued, 1e-11},
+		} {
+			if !ratesClose(ck.got, ck.want, ck.tol, 0) || !r.Set.Has(pricing.CleanPrice) {
+				t.Errorf("bond to %s: %s %.12g, QuantLib %.12g", c.maturity, ck.name, ck.got, ck.want)
+			}
+		}
+		for _, y := range []pricing.Measure{pricing.Yield, pricing.Duration, pricing.Convexity} {
+			_, err := DiscountingBond{}.Price(b, m, pricing.Of(pricing.NPV, y))
+			if errorField(err) != "maturity" || !strings.Contains(err.Error(), "not tradable at settlement") {
+				t.Errorf("bond to %s, %v: error %v, want one saying it is not tradable", c.maturity, y, err)
+			}
+		}
 	}
 }
 
@@ -155,5 +189,21 @@ func BenchmarkBond(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestBondYieldSolverFailure checks the error when the yield solver fails,
+// as QuantLib's does ("unable to bracket root"), on a bond whose yield of
+// about -62% exists on a flat -99% curve: it says the solver could not
+// find it, not that none exists.
+func TestBondYieldSolverFailure(t *testing.T) {
+	m := ratesMarket(t, "2026-11-25")
+	m.Curves["deep"] = market.NewFlatCurve(-0.99)
+	b := &instrument.FixedRateBond{Curve: "deep", Face: 100, Coupon: 0, Issue: ratesDate(t, "2026-02-14"),
+		Maturity: ratesDate(t, "2027-05-25"), Frequency: dates.Annual, DayCount: dates.ActActISDA,
+		Calendar: dates.WeekendsOnly, Convention: dates.Unadjusted, SettlementDays: 2}
+	_, err := DiscountingBond{}.Price(b, m, pricing.Of(pricing.NPV, pricing.Yield))
+	if err == nil || !strings.Contains(err.Error(), "solver could not find a yield") || strings.Contains(err.Error(), "no bond yield") {
+		t.Errorf("error %v, want one saying the solver could not find the yield", err)
 	}
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/pricefn/pricefn/pricing"
@@ -160,6 +161,36 @@ func BenchmarkCapFloor(b *testing.B) {
 	for b.Loop() {
 		if _, err := e.Price(c, m, pricing.Of(pricing.NPV, pricing.Vega)); err != nil {
 			b.Fatal(err)
+		}
+	}
+}
+
+// TestSwaptionStartBeforeExpiry checks that a swaption whose swap start
+// rolls before the exercise date is refused on expiry, as QuantLib's
+// swaption engines refuse it ("swap start before exercise date not
+// supported"), and that a past fixing names expiry, a swaption's field.
+func TestSwaptionStartBeforeExpiry(t *testing.T) {
+	for _, c := range []struct {
+		name, asOf, expiry string
+		conv               dates.Convention
+		want               string // "" prices
+	}{
+		{"month-end Sunday, modifiedFollowing", "2026-11-25", "2030-03-31", dates.ModifiedFollowing, "starts the swap on 2030-03-29"},
+		{"Sunday, preceding", "2026-11-25", "2028-11-26", dates.Preceding, "starts the swap on 2028-11-24"},
+		{"Sunday, following", "2026-11-25", "2028-11-26", dates.Following, ""},
+		{"mid-month Sunday, modifiedFollowing", "2026-11-25", "2028-11-26", dates.ModifiedFollowing, ""},
+		{"Sunday, unadjusted, fixed on the Friday before", "2026-11-28", "2026-11-29", dates.Unadjusted, "past fixings"},
+	} {
+		m := ratesMarket(t, c.asOf)
+		s := testSwaption(t, instrument.PayFixed, 0.03, "")
+		s.Expiry = ratesDate(t, c.expiry)
+		s.Swap.Start, s.Swap.Convention, s.Swap.Calendar = s.Expiry, c.conv, dates.WeekendsOnly
+		_, err := BlackSwaption{Vol: RateVol{Vol: 0.2}}.Price(s, m, pricing.Of(pricing.NPV))
+		switch {
+		case c.want == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.want != "" && (errorField(err) != "expiry" || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%s: error %v, want one on expiry containing %q", c.name, err, c.want)
 		}
 	}
 }

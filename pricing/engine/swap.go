@@ -73,7 +73,7 @@ type floatCoupon struct {
 }
 
 func newSwapLegs(s *instrument.Swap, asOf dates.Date) (*swapLegs, error) {
-	fixed, float, err := s.Legs()
+	fixed, float, err := s.Legs(asOf)
 	if err != nil {
 		return nil, fmt.Errorf("engine: swap: %w", err)
 	}

@@ -28,13 +28,16 @@ type swapCase struct {
 // swapCases are QuantLib 1.29 VanillaSwap values (testdata/gen_rates.py):
 // single and dual curve with a spread, a seasoned swap whose running
 // coupon fixes on the valuation date, unadjusted monthly legs with a
-// weekend start, and a Saturday valuation date with preceding rolls.
+// weekend start, a Saturday valuation date with preceding rolls, and a
+// seasoned swap whose paid 30/360 float period (30 to 31 March) has no
+// length.
 var swapCases = []swapCase{
 	{"2026-11-25", "zeros", "", 1e+07, 0.031, "2026-11-25", "2036-11-25", instrument.PayFixed, dates.Annual, dates.Thirty360, dates.Semiannual, dates.Act360, 0, dates.TARGET, dates.ModifiedFollowing, 268264.4101695176, 0.03417894858898553, 8481.182098149322},
 	{"2026-11-25", "zeros", "fwd", 2.5e+07, 0.029, "2027-02-24", "2041-02-24", instrument.ReceiveFixed, dates.Semiannual, dates.ActActISDA, dates.Quarterly, dates.Act365Fixed, 0.0015, dates.TARGET, dates.ModifiedFollowing, -2025837.3555995142, 0.03633359110445636, -26709.726515132934},
 	{"2026-11-25", "flat", "", 5e+06, 0.0305, "2025-11-25", "2030-11-25", instrument.PayFixed, dates.Annual, dates.Act365Fixed, dates.Quarterly, dates.Act360, 0, dates.NoHolidays, dates.Unadjusted, -838.6877135606483, 0.03045485363368231, 1914.1547667077975},
 	{"2026-11-25", "zeros", "", 1e+06, 0.027, "2026-12-26", "2029-08-31", instrument.PayFixed, dates.Monthly, dates.Thirty360, dates.Monthly, dates.Act360, -0.0005, dates.WeekendsOnly, dates.Unadjusted, -375.96359082970594, 0.02685494161974298, 258.4288847340067},
 	{"2026-11-28", "flat", "zeros", 7e+06, 0.025, "2026-11-30", "2033-05-31", instrument.ReceiveFixed, dates.Quarterly, dates.Act360, dates.Semiannual, dates.Act360, 0, dates.WeekendsOnly, dates.Preceding, -266555.80642721185, 0.031381104955021076, -4031.52835558448},
+	{"2026-11-30", "flat", "", 1e+06, 0.03, "2026-03-30", "2027-05-31", instrument.PayFixed, dates.Monthly, dates.Act360, dates.Monthly, dates.Thirty360, 0, dates.NoHolidays, dates.Unadjusted, -187.43351402695043, 0.0296260058500268, 49.557930576003855},
 }
 
 func (c swapCase) swap(t testing.TB) *instrument.Swap {
@@ -133,16 +136,32 @@ func TestSwapOnBootstrappedCurve(t *testing.T) {
 }
 
 func TestSwapErrors(t *testing.T) {
-	m := ratesMarket(t, "2026-11-25")
-	s := swapCases[0].swap(t)
-	s.Start, s.Maturity = ratesDate(t, "2026-06-10"), ratesDate(t, "2036-12-10") // the running coupon fixed in June
-	if _, err := (DiscountingSwap{}).Price(s, m, allRates); err == nil || !strings.Contains(err.Error(), "past fixings") {
-		t.Errorf("seasoned swap: error %v, want one about past fixings", err)
+	seasoned := func(start string) func(*instrument.Swap) { // swapCases[5], the paid 30/360 stub of no length
+		return func(s *instrument.Swap) { *s = *swapCases[5].swap(t); s.Start = ratesDate(t, start) }
 	}
-	s = swapCases[0].swap(t)
-	s.ForecastCurve = "nope"
-	if _, err := (DiscountingSwap{}).Price(s, m, allRates); err == nil || !strings.Contains(err.Error(), `unknown curve "nope"`) {
-		t.Errorf("unknown forecast curve: error %v", err)
+	cases := []struct {
+		name, asOf string
+		edit       func(*instrument.Swap)
+		want       string
+	}{
+		{"running coupon fixed in June", "2026-11-25", func(s *instrument.Swap) {
+			s.Start, s.Maturity = ratesDate(t, "2026-06-10"), ratesDate(t, "2036-12-10")
+		}, "past fixings"},
+		{"unknown forecast curve", "2026-11-25", func(s *instrument.Swap) { s.ForecastCurve = "nope" }, `unknown curve "nope"`},
+		// The past fixing, not the paid period of no length, is the fault.
+		{"past fixing after a paid 30/360 stub of no length", "2026-12-01", seasoned("2026-03-30"),
+			"the coupon from 2026-11-30 to 2026-12-31 fixed on 2026-11-30; past fixings"},
+		// A live period of no length is still an error (QuantLib: "non positive time").
+		{"live 30/360 stub of no length", "2026-11-25", seasoned("2027-03-30"),
+			"30/360 gives the forward period from 2027-03-30 to 2027-03-31 no length"},
+	}
+	for _, c := range cases {
+		m := ratesMarket(t, c.asOf)
+		s := swapCases[0].swap(t)
+		c.edit(s)
+		if _, err := (DiscountingSwap{}).Price(s, m, allRates); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.name, err, c.want)
+		}
 	}
 }
 

@@ -35,7 +35,7 @@ func (e BlackSwaption) Price(s *instrument.Swaption, m *pricing.Market, want pri
 	}
 	l, err := newSwapLegs(&s.Swap, m.ValuationDate)
 	if err != nil {
-		return r, err
+		return r, instrument.SwaptionField(err)
 	}
 	same := s.Swap.ForecastCurve == "" || s.Swap.ForecastCurve == s.Swap.Curve
 	v := l.value(disc, fwd, same)

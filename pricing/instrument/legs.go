@@ -2,6 +2,7 @@ package instrument
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/pricefn/pricefn/pricing/dates"
 )
@@ -47,6 +48,12 @@ func FixedLeg(start, end dates.Date, f dates.Frequency, dc dates.DayCount, cal d
 // the day count dc. A forward period that is not positive under dc is an
 // error.
 func FloatLeg(start, end dates.Date, f dates.Frequency, dc dates.DayCount, cal dates.Calendar, conv dates.Convention) ([]FloatCoupon, error) {
+	return floatLeg(start, end, f, dc, cal, conv, math.MinInt32)
+}
+
+// floatLeg is FloatLeg checking the forward period's length only on the
+// coupons paid after paid: one paid on or before it is never read.
+func floatLeg(start, end dates.Date, f dates.Frequency, dc dates.DayCount, cal dates.Calendar, conv dates.Convention, paid dates.Date) ([]FloatCoupon, error) {
 	ds, err := dates.BackwardSchedule(start, end, f, cal, conv)
 	if err != nil {
 		return nil, fmt.Errorf("instrument: floating leg: %w", err)
@@ -63,7 +70,7 @@ func FloatLeg(start, end dates.Date, f dates.Frequency, dc dates.DayCount, cal d
 		}
 		c := FloatCoupon{Start: s, End: e, Pay: e, FixingStart: fs, FixingEnd: fe,
 			Accrual: dc.YearFraction(s, e), Span: dc.YearFraction(fs, fe)}
-		if !(c.Span > 0) {
+		if !(c.Span > 0) && c.Pay > paid {
 			return nil, fmt.Errorf("instrument: floating leg: %s gives the forward period from %s to %s no length", dc, fs, fe)
 		}
 		out[i] = c
@@ -72,13 +79,15 @@ func FloatLeg(start, end dates.Date, f dates.Frequency, dc dates.DayCount, cal d
 }
 
 // Legs returns the swap's fixed and floating coupons, every one of them
-// (paid or not), in payment order.
-func (s *Swap) Legs() ([]FixedCoupon, []FloatCoupon, error) {
+// (paid or not), in payment order. A floating coupon paid after asOf
+// whose forward period has no length under the float day count is an
+// error; one paid on or before asOf is not checked (its Span may be 0).
+func (s *Swap) Legs(asOf dates.Date) ([]FixedCoupon, []FloatCoupon, error) {
 	fixed, err := FixedLeg(s.Start, s.Maturity, s.FixedFrequency, s.FixedDayCount, s.Calendar, s.Convention)
 	if err != nil {
 		return nil, nil, err
 	}
-	float, err := FloatLeg(s.Start, s.Maturity, s.FloatFrequency, s.FloatDayCount, s.Calendar, s.Convention)
+	float, err := floatLeg(s.Start, s.Maturity, s.FloatFrequency, s.FloatDayCount, s.Calendar, s.Convention, asOf)
 	if err != nil {
 		return nil, nil, err
 	}

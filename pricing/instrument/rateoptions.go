@@ -18,7 +18,8 @@ type Swaption struct {
 }
 
 // Validate checks the terms against the valuation date asOf: the option
-// has not expired, the swap starts on Expiry and is valid. Faults of the
+// has not expired, the swap starts on Expiry, is valid and its start does
+// not roll (by its calendar and convention) before Expiry. Faults of the
 // swap name the swaption's fields: the fixed rate is "strike", the start
 // "expiry".
 func (s *Swaption) Validate(asOf dates.Date) error {
@@ -31,7 +32,24 @@ func (s *Swaption) Validate(asOf dates.Date) error {
 	if s.Swap.Spread != 0 {
 		return pricing.Invalid("spread", s.Swap.Spread, "must be 0 for a swaption's swap")
 	}
-	err := s.Swap.Validate(asOf)
+	if err := SwaptionField(s.Swap.Validate(asOf)); err != nil {
+		return err
+	}
+	// QuantLib's swaption engines refuse a swap that starts before the
+	// exercise date ("swap start before exercise date not supported"):
+	// the holder would enter a swap that has been accruing already.
+	if start := s.Swap.Calendar.Adjust(s.Swap.Start, s.Swap.Convention); start < s.Expiry {
+		return pricing.Invalid("expiry", s.Expiry, fmt.Sprintf(
+			"must not roll the underlying swap's start back before it (%s %s starts the swap on %s; a swap that starts before the exercise date is not supported)",
+			s.Swap.Calendar, s.Swap.Convention, start))
+	}
+	return nil
+}
+
+// SwaptionField renames, in an *pricing.InputError err about a swaption's
+// underlying swap, the swap's fields to the swaption's: the fixed rate is
+// "strike" and the start "expiry". It returns err.
+func SwaptionField(err error) error {
 	var ie *pricing.InputError
 	if errors.As(err, &ie) {
 		switch ie.Field {

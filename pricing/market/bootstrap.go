@@ -245,7 +245,7 @@ func (s ParSwap) helper(asOf dates.Date) (rateHelper, error) {
 		FixedFrequency: s.FixedFrequency, FixedDayCount: s.FixedDayCount,
 		FloatFrequency: s.FloatFrequency, FloatDayCount: s.FloatDayCount,
 		Calendar: s.Calendar, Convention: s.Convention}
-	fixed, float, err := sw.Legs()
+	fixed, float, err := sw.Legs(asOf)
 	if err != nil {
 		return nil, fmt.Errorf("swap: %w", err)
 	}

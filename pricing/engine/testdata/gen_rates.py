@@ -48,6 +48,8 @@ SWAPS = [
     ("2026-11-25", "flat", "", 5e6, 0.0305, "2025-11-25", "2030-11-25", True, "Annual", "Act365Fixed", "Quarterly", "Act360", 0, "NoHolidays", "Unadjusted"),
     ("2026-11-25", "zeros", "", 1e6, 0.027, "2026-12-26", "2029-08-31", True, "Monthly", "Thirty360", "Monthly", "Act360", -0.0005, "WeekendsOnly", "Unadjusted"),
     ("2026-11-28", "flat", "zeros", 7e6, 0.025, "2026-11-30", "2033-05-31", False, "Quarterly", "Act360", "Semiannual", "Act360", 0, "WeekendsOnly", "Preceding"),
+    # seasoned, with a paid 30/360 float period of no length (2026-03-30 to 03-31)
+    ("2026-11-30", "flat", "", 1e6, 0.03, "2026-03-30", "2027-05-31", True, "Monthly", "Act360", "Monthly", "Thirty360", 0, "NoHolidays", "Unadjusted"),
 ]
 
 print("// swaps")
@@ -116,3 +118,29 @@ for (asof_s, cn, fn, nom, k, st, en, dc, long_) in FRAS:
     npv = sign * nom * (F - k) * tau * disc.discount(date(en))
     print('{"%s", "%s", "%s", %g, %r, "%s", "%s", dates.%s, %s, %r, %r},' % (
         asof_s, cn, fn, nom, k, st, en, dc, "instrument.Long" if long_ else "instrument.Short", npv, F))
+
+# Bonds that settle on or after their last payment: QuantLib prices npv (the
+# flows after the valuation date), dirty = clean = accrued = 0 (no notional
+# at settlement); BondFunctions' yield, duration and convexity throw "non
+# tradable" (Bond::yield itself returns 0).
+SETTLED = [
+    # asOf, curve, face, coupon, issue, maturity, freq, dc, cal, conv, settlementDays
+    ("2026-11-25", "flat", 100, 0.0125, "2024-11-30", "2026-11-30", "Monthly", "Thirty360", "WeekendsOnly", "ModifiedFollowing", 3),
+    ("2026-11-25", "zeros", 100, 0.0325, "2024-03-15", "2026-11-26", "Semiannual", "ActActISDA", "TARGET", "ModifiedFollowing", 5),
+]
+print("// bonds settling at or after maturity")
+for (asof_s, cn, face, cpn, iss, mat, fr, dc, cal, conv, sd) in SETTLED:
+    asof = date(asof_s)
+    ql.Settings.instance().evaluationDate = asof
+    cs = curves(asof)
+    sch = ql.Schedule(date(iss), date(mat), ql.Period(FREQ[fr]), CAL[cal], CONV[conv], CONV[conv], ql.DateGeneration.Backward, False)
+    b = ql.FixedRateBond(sd, face, sch, [cpn], DC[dc], CONV[conv], 100.0, date(iss))
+    b.setPricingEngine(ql.DiscountingBondEngine(handle(cs[cn])))
+    try:
+        ql.BondFunctions.bondYield(b, 100.0, DC[dc], ql.Compounded, FREQ[fr])
+        raise SystemExit("QuantLib gave a yield for a bond settling at maturity")
+    except RuntimeError as e:
+        assert "non tradable" in str(e), e
+    print('{"%s", "%s", %g, %r, "%s", "%s", dates.%s, dates.%s, dates.%s, dates.%s, %d, %r, %r, %r, %r, 0, 0, 0}, // settles %s' % (
+        asof_s, cn, face, cpn, iss, mat, fr, dc, cal, conv, sd, b.NPV(), b.cleanPrice(), b.dirtyPrice(),
+        b.accruedAmount(), b.settlementDate().ISO()))
