@@ -9,8 +9,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
@@ -36,9 +36,12 @@ const MinKeyLen = 32
 
 // Keys are the event keys: the first signs, every one verifies, so that a
 // key can be rotated by adding the new one second, then first, then
-// removing the old one.
+// removing the old one (each step once every process has read the last).
+// Keys of a file (LoadKeys) follow it as it changes. Its methods are safe
+// for concurrent use.
 type Keys struct {
-	keys [][]byte
+	file *watched // nil: keys that do not change
+	keys [][]byte // under file.mu
 }
 
 // ParseKeys reads an event-keys file: one key a line (at least MinKeyLen
@@ -73,13 +76,38 @@ func ParseKeys(data []byte) (*Keys, error) {
 	return &ks, nil
 }
 
-// LoadKeys reads the event-keys file at path.
-func LoadKeys(path string) (*Keys, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("auth: event key file: %w", err)
+// LoadKeys reads the event-keys file at path. The file is read again, when
+// its modification time or size changed, at most every interval (0 means
+// a second): a key rotated or revoked in a mounted Secret is in force in
+// every running process within it. A file that no longer parses keeps the
+// keys in force and is reported to onError (nil ignores it).
+func LoadKeys(path string, interval time.Duration, onError func(error)) (*Keys, error) {
+	ks := &Keys{file: newWatched(path, "event key file", interval, onError)}
+	if err := ks.file.load(time.Now(), true, ks.parse); err != nil {
+		return nil, err
 	}
-	return ParseKeys(data)
+	return ks, nil
+}
+
+// parse takes the keys of an event-keys file's bytes. ks.file.mu is held,
+// or ks is new.
+func (ks *Keys) parse(data []byte) error {
+	read, err := ParseKeys(data)
+	if err != nil {
+		return err
+	}
+	ks.keys = read.keys
+	return nil
+}
+
+// current returns the keys in force, reading the file again when due.
+func (ks *Keys) current() [][]byte {
+	if ks.file == nil {
+		return ks.keys
+	}
+	ks.file.lock(ks.parse)
+	defer ks.file.mu.Unlock()
+	return ks.keys
 }
 
 // NewKeys returns keys for tests and tools; the first signs.
@@ -117,7 +145,7 @@ func mac(key, msg []byte) []byte {
 
 // Sign sets e's signature with the first key.
 func (ks *Keys) Sign(e *event.Event) {
-	signWith(ks.keys[0], e)
+	signWith(ks.current()[0], e)
 }
 
 // SignWith signs e with key: what an upstream system does with the key
@@ -129,7 +157,7 @@ func signWith(key []byte, e *event.Event) {
 }
 
 // Verify checks e's signature against every key.
-func (ks *Keys) Verify(e *event.Event) error { return verify(ks.keys, e) }
+func (ks *Keys) Verify(e *event.Event) error { return verify(ks.current(), e) }
 
 // VerifyWith checks e's signature against keys.
 func VerifyWith(keys [][]byte, e *event.Event) error { return verify(keys, e) }

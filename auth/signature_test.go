@@ -3,8 +3,10 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -81,6 +83,54 @@ func TestKeyRotation(t *testing.T) {
 	}
 	if err := next.Verify(&e); err == nil {
 		t.Error("the old key still verifies after rotation")
+	}
+}
+
+// TestKeysReload: a process follows its event key file as it changes (a
+// mounted Secret), through a rotation and a revocation. The keys were read
+// once: a revoked key stayed good in every running process, and a process
+// started after the rotation's second step signed with a key the running
+// ones refused. A file that no longer reads keeps the keys in force.
+func TestKeysReload(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "event-key")
+	writeTokens(t, path, key1+"\n")
+	var reported []error
+	ks, err := auth.LoadKeys(path, time.Nanosecond, func(err error) { reported = append(reported, err) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	signed := func(k *auth.Keys) event.Event {
+		e := sample(t)
+		k.Sign(&e)
+		return e
+	}
+	byOld, byNew := signed(auth.NewKeys(key1)), signed(auth.NewKeys(key2))
+	check := func(step string, want map[string]bool, signsWith *auth.Keys) {
+		t.Helper()
+		for name, e := range map[string]event.Event{"old": byOld, "new": byNew} {
+			if err := ks.Verify(&e); (err == nil) != want[name] {
+				t.Errorf("%s: the %s key's event: %v, want good %v", step, name, err, want[name])
+			}
+		}
+		e := signed(ks)
+		if err := signsWith.Verify(&e); err != nil {
+			t.Errorf("%s: not signed with the expected key: %v", step, err)
+		}
+	}
+	check("at start", map[string]bool{"old": true}, auth.NewKeys(key1))
+	writeTokens(t, path, key1+"\n"+key2+"\n")
+	check("new key added second", map[string]bool{"old": true, "new": true}, auth.NewKeys(key1))
+	writeTokens(t, path, key2+"\n"+key1+"\n")
+	check("new key first", map[string]bool{"old": true, "new": true}, auth.NewKeys(key2))
+	writeTokens(t, path, key2+"\n")
+	check("old key revoked", map[string]bool{"new": true}, auth.NewKeys(key2))
+	writeTokens(t, path, "short\n")
+	check("a broken file", map[string]bool{"new": true}, auth.NewKeys(key2))
+	if len(reported) == 0 {
+		t.Error("the broken file was not reported")
+	}
+	if _, err := auth.LoadKeys(filepath.Join(t.TempDir(), "none"), 0, nil); err == nil {
+		t.Error("no error for a missing file")
 	}
 }
 

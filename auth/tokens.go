@@ -11,10 +11,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/pricefn/pricefn/functions/host"
@@ -149,15 +147,8 @@ func trunc(s string) string {
 // changes (as a mounted Kubernetes Secret does). Its methods are safe for
 // concurrent use.
 type Tokens struct {
-	path    string
-	every   time.Duration
-	onError func(error)
-
-	mu      sync.Mutex
-	entries []entry
-	mod     time.Time
-	size    int64
-	checked time.Time
+	file    *watched
+	entries []entry // under file.mu
 }
 
 // ErrNoTokens reports a tokens file with no token: an API that nobody can
@@ -169,30 +160,16 @@ var ErrNoTokens = errors.New("auth: the tokens file holds no token")
 // a second); a file that no longer parses keeps the tokens in force and
 // is reported to onError (nil ignores it).
 func LoadTokens(path string, interval time.Duration, onError func(error)) (*Tokens, error) {
-	if interval <= 0 {
-		interval = time.Second
-	}
-	t := &Tokens{path: path, every: interval, onError: onError}
-	if err := t.reload(time.Now(), true); err != nil {
+	t := &Tokens{file: newWatched(path, "tokens file", interval, onError)}
+	if err := t.file.load(time.Now(), true, t.parse); err != nil {
 		return nil, err
 	}
 	return t, nil
 }
 
-// reload reads the file if it changed. t.mu is held, or t is new.
-func (t *Tokens) reload(now time.Time, force bool) error {
-	t.checked = now
-	fi, err := os.Stat(t.path)
-	if err != nil {
-		return fmt.Errorf("auth: tokens file: %w", err)
-	}
-	if !force && fi.ModTime().Equal(t.mod) && fi.Size() == t.size {
-		return nil
-	}
-	data, err := os.ReadFile(t.path)
-	if err != nil {
-		return fmt.Errorf("auth: tokens file: %w", err)
-	}
+// parse takes the tokens of a tokens file's bytes. t.file.mu is held, or t
+// is new.
+func (t *Tokens) parse(data []byte) error {
 	es, err := parseEntries(data)
 	if err == nil && len(es) == 0 {
 		err = ErrNoTokens
@@ -200,19 +177,14 @@ func (t *Tokens) reload(now time.Time, force bool) error {
 	if err != nil {
 		return err
 	}
-	t.entries, t.mod, t.size = es, fi.ModTime(), fi.Size()
+	t.entries = es
 	return nil
 }
 
 // current returns the entries in force, reading the file again when due.
 func (t *Tokens) current() []entry {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if now := time.Now(); now.Sub(t.checked) >= t.every {
-		if err := t.reload(now, false); err != nil && t.onError != nil {
-			t.onError(err)
-		}
-	}
+	t.file.lock(t.parse)
+	defer t.file.mu.Unlock()
 	return t.entries
 }
 

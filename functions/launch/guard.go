@@ -12,8 +12,9 @@ import (
 	"github.com/pricefn/pricefn/functions/host"
 )
 
-// tokensRecheck is how often a tokens file is checked for changes.
-const tokensRecheck = time.Second
+// secretsRecheck is how often the tokens and event key files are checked
+// for changes.
+const secretsRecheck = time.Second
 
 // NewGuard builds a process's guard from its security settings and says
 // at startup what it leaves open: events unsigned without an event key
@@ -23,14 +24,17 @@ func NewGuard(c config.Security, log zerolog.Logger, reg prometheus.Registerer) 
 	var tokens *auth.Tokens
 	var err error
 	if c.EventKeyFile != "" {
-		if keys, err = auth.LoadKeys(c.EventKeyFile); err != nil {
+		keys, err = auth.LoadKeys(c.EventKeyFile, secretsRecheck, func(err error) {
+			log.Error().Err(err).Msg("event key file changed but cannot be read: the keys in force stay")
+		})
+		if err != nil {
 			return nil, err
 		}
 	} else {
 		log.Warn().Msg("no event key (--event-key-file, $PRICEFN_EVENT_KEY_FILE): events are neither signed nor checked; anyone who reaches the event receivers can forge them")
 	}
 	if c.TokensFile != "" {
-		tokens, err = auth.LoadTokens(c.TokensFile, tokensRecheck, func(err error) {
+		tokens, err = auth.LoadTokens(c.TokensFile, secretsRecheck, func(err error) {
 			log.Error().Err(err).Msg("tokens file changed but cannot be read: the tokens in force stay")
 		})
 		if err != nil {
