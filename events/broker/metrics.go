@@ -119,6 +119,17 @@ func newMetrics(reg prometheus.Registerer, broker string, routes []*route) (*met
 		return m, nil
 	}
 	cols := []prometheus.Collector{m.received, m.deliveries, m.retries, m.latency, m.queueDepth, m.inFlight, m.queueWait, m.eventLatency}
+	seen := map[*turns]bool{}
+	for _, rt := range routes {
+		if t := rt.subscriber; t != nil && t.turns != nil && !seen[t.turns] {
+			seen[t.turns] = true
+			cols = append(cols, prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Namespace: "pricefn", Subsystem: "broker", Name: "deliveries_waiting_turn",
+				Help:        "Deliveries to a Service held at its Config.Concurrency, waiting their turn (the tenants take turns), by Service.",
+				ConstLabels: prometheus.Labels{"broker": broker, "service": t.turns.service},
+			}, func() float64 { return float64(t.turns.parkedJobs()) }))
+		}
+	}
 	for i, col := range cols {
 		if err := reg.Register(col); err != nil {
 			for _, done := range cols[:i] {

@@ -67,7 +67,7 @@ func (b *Broker) enqueue(e event.Event, ttl int, origin string, from *job) error
 		b.release(from)
 		return nil
 	}
-	batch := events.BatchID(e)
+	batch := batchKey(e)
 	n := len(routes)
 	freed := 0
 	if from != nil {
@@ -86,7 +86,7 @@ func (b *Broker) enqueue(e event.Event, ttl int, origin string, from *job) error
 		b.mu.Unlock()
 		b.met.received.WithLabelValues(origin, receivedBatchFull).Inc()
 		log.Debug().Str("origin", origin).Int("held", held).Int("batchQuota", b.quota).Msg("batch holds its share of the queue: event refused")
-		return fmt.Errorf("%w: batch %q holds %d of its %d deliveries", ErrBatchFull, batch, held, b.quota)
+		return fmt.Errorf("%w: batch %q holds %d of its %d deliveries", ErrBatchFull, events.BatchID(e), held, b.quota)
 	case b.pending-freed+n > b.capacity:
 		b.mu.Unlock()
 		b.met.received.WithLabelValues(origin, receivedQueueFull).Inc()
@@ -123,6 +123,18 @@ func (b *Broker) enqueue(e event.Event, ttl int, origin string, from *job) error
 		b.queue <- j
 	}
 	return nil
+}
+
+// batchKey is the batch e belongs to, for its quota: its tenant's batch
+// of its batchid (a batch id is a tenant's own: two tenants' batches of
+// one id are two batches, and one's may not hold the other's share), or ""
+// for an event of no batch.
+func batchKey(e event.Event) string {
+	id := events.BatchID(e)
+	if id == "" {
+		return ""
+	}
+	return events.Tenant(e) + "\x00" + id
 }
 
 // release frees the queue slot of j, a finished delivery; a nil j is none.

@@ -116,6 +116,38 @@ func TestBatchQuota(t *testing.T) {
 	}
 }
 
+// TestBatchQuotaPerTenant: a batch id is a tenant's own, and so is its
+// quota. Another tenant's batch of the same id was held back behind the
+// first's share, 429 after 429, for as long as that batch filled it.
+func TestBatchQuotaPerTenant(t *testing.T) {
+	release := make(chan struct{})
+	en := newEnv(t, broker.Config{QueueSize: 6, Workers: 1}, map[string]responder{
+		"svc-b": func(int, *http.Request, event.Event) (int, *event.Event) { <-release; return http.StatusOK, nil },
+	})
+	of := func(tenant, id string) event.Event {
+		e := batchEvent(t, "test.b", tenant+"-"+id, "eod-1")
+		e.SetExtension(events.ExtTenant, tenant)
+		return e
+	}
+	for _, s := range []struct {
+		tenant, id string
+		want       int
+	}{
+		{"bob", "1", http.StatusAccepted},
+		{"bob", "2", http.StatusAccepted},
+		{"bob", "3", http.StatusAccepted},
+		{"bob", "4", http.StatusTooManyRequests}, // bob's eod-1 holds its 3 of 6
+		{"alice", "1", http.StatusAccepted},      // alice's eod-1 is another batch
+		{"alice", "2", http.StatusAccepted},
+	} {
+		if code, _ := postFull(t, en.ingress.URL, of(s.tenant, s.id)); code != s.want {
+			t.Errorf("%s's %s: %d, want %d", s.tenant, s.id, code, s.want)
+		}
+	}
+	close(release)
+	en.drain(t)
+}
+
 func TestBatchQuotaConfig(t *testing.T) {
 	tests := []struct {
 		quota, accepted int

@@ -69,7 +69,7 @@ func resolveRoutes(man *Manifest, subscribers map[string]string, concurrency map
 		*dst = &target{urls: urls, next: counters[key]}
 		if d.Ref != nil && concurrency[d.Ref.Name] > 0 {
 			if bounds[key] == nil {
-				bounds[key] = &turns{max: concurrency[d.Ref.Name]}
+				bounds[key] = &turns{service: d.Ref.Name, max: concurrency[d.Ref.Name]}
 			}
 			(*dst).turns = bounds[key]
 		}

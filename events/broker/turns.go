@@ -1,16 +1,33 @@
 package broker
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/pricefn/pricefn/events"
+)
 
 // turns bounds the deliveries in progress to one Service (Config.Concurrency),
 // as its containerConcurrency bounds a Knative Service's requests: a
 // delivery beyond the bound is parked, holding its queue slot but neither a
-// worker nor a running attempt timeout, and queued again, first come first
-// served, when a delivery to the Service ends.
+// worker nor a running attempt timeout, and queued again when a delivery to
+// the Service ends. The tenants whose deliveries are parked take turns,
+// each tenant's first come first served: one tenant's thousand queued
+// chunks, within its bounds, held every other tenant's behind them until
+// their batches failed at their deadlines.
 type turns struct {
-	mu     sync.Mutex
-	max, n int
-	parked []*job
+	service string // whose turns
+	mu      sync.Mutex
+	max, n  int
+	parked  map[string][]*job // by tenant
+	order   []string          // the tenants with parked jobs, next first
+	waiting int               // parked jobs
+}
+
+// parkedJobs is how many deliveries wait their turn.
+func (t *turns) parkedJobs() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.waiting
 }
 
 // take gives j a turn, or parks it and reports false.
@@ -24,23 +41,40 @@ func (t *turns) take(j *job) bool {
 		}
 		return true
 	}
-	t.parked = append(t.parked, j)
+	tenant := events.Tenant(*j.event)
+	if t.parked == nil {
+		t.parked = make(map[string][]*job)
+	}
+	if len(t.parked[tenant]) == 0 {
+		t.order = append(t.order, tenant)
+	}
+	t.parked[tenant] = append(t.parked[tenant], j)
+	t.waiting++
 	return false
 }
 
-// give ends j's turn and returns the parked job it passes to, if any,
-// which holds the turn from then on.
+// give ends j's turn and returns the parked job it passes to, if any (the
+// first of the next tenant's), which holds the turn from then on.
 func (t *turns) give(j *job) *job {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	j.hasTurn = false
-	if len(t.parked) == 0 {
+	if len(t.order) == 0 {
 		t.n--
 		return nil
 	}
-	next := t.parked[0]
-	t.parked[0] = nil
-	t.parked = t.parked[1:]
+	tenant := t.order[0]
+	t.order = t.order[1:]
+	q := t.parked[tenant]
+	next := q[0]
+	q[0] = nil
+	if q = q[1:]; len(q) > 0 {
+		t.parked[tenant] = q
+		t.order = append(t.order, tenant) // its next waits for the others'
+	} else {
+		delete(t.parked, tenant)
+	}
+	t.waiting--
 	next.hasTurn = true
 	return next
 }
@@ -49,7 +83,10 @@ func (t *turns) give(j *job) *job {
 func (t *turns) drain() []*job {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	out := t.parked
-	t.parked = nil
+	var out []*job
+	for _, tenant := range t.order {
+		out = append(out, t.parked[tenant]...)
+	}
+	t.parked, t.order, t.waiting = nil, nil, 0
 	return out
 }

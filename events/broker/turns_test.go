@@ -1,7 +1,9 @@
 package broker_test
 
 import (
+	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/events/broker"
 )
 
@@ -60,5 +63,66 @@ func TestConcurrencyBound(t *testing.T) {
 	defer mu.Unlock()
 	if len(slowDone) != 20 || !quickAt.Before(slowDone[len(slowDone)-1]) {
 		t.Errorf("test.a delivered at %v, the last test.slow at %v: want it not to wait behind them", quickAt, slowDone[len(slowDone)-1])
+	}
+}
+
+// TestTurnsTakenByTenant: the deliveries waiting their turn are taken a
+// tenant at a time, each tenant's in the order they came: bob's, queued
+// first, held alice's and carol's behind them all (on a busy pricer, till
+// their batches failed at their deadlines).
+func TestTurnsTakenByTenant(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	started := make(chan struct{})
+	release := make(chan struct{})
+	slow := func(_ int, _ *http.Request, e event.Event) (int, *event.Event) {
+		mu.Lock()
+		order = append(order, e.ID())
+		first := len(order) == 1
+		mu.Unlock()
+		if first {
+			close(started)
+			<-release // the others park meanwhile
+		}
+		return http.StatusOK, nil
+	}
+	en := newEnv(t, broker.Config{Concurrency: map[string]int{"svc-slow": 1}}, map[string]responder{"svc-slow": slow})
+	parked := 0
+	send := func(tenant, id string) {
+		t.Helper()
+		e := newEvent(t, "test.slow", id)
+		e.SetExtension(events.ExtTenant, tenant)
+		if code := post(t, en.ingress.URL, e, false); code != http.StatusAccepted {
+			t.Fatalf("post %s: %d", id, code)
+		}
+		if id == "bob-0" {
+			<-started
+			return
+		}
+		// Parked, before the next comes.
+		parked++
+		for deadline := time.Now().Add(10 * time.Second); metric(t, en.reg, "pricefn_broker_deliveries_waiting_turn", "service", "svc-slow") != float64(parked); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not parked", id)
+			}
+		}
+	}
+	send("bob", "bob-0")
+	for i := 1; i <= 4; i++ {
+		send("bob", fmt.Sprint("bob-", i))
+	}
+	send("alice", "alice-1")
+	send("alice", "alice-2")
+	send("carol", "carol-1")
+	close(release)
+	en.drain(t)
+	mu.Lock()
+	defer mu.Unlock()
+	want := "bob-0 bob-1 alice-1 carol-1 bob-2 alice-2 bob-3 bob-4"
+	if got := strings.Join(order, " "); got != want {
+		t.Errorf("delivered in the order\n%s\nwant\n%s", got, want)
+	}
+	if v := metric(t, en.reg, "pricefn_broker_deliveries_waiting_turn", "service", "svc-slow"); v != 0 {
+		t.Errorf("%v waiting after the drain", v)
 	}
 }
