@@ -86,11 +86,15 @@ func TestTurnsTakenByTenant(t *testing.T) {
 		}
 		return http.StatusOK, nil
 	}
-	en := newEnv(t, broker.Config{Concurrency: map[string]int{"svc-slow": 1}}, map[string]responder{"svc-slow": slow})
+	// svc-b: no attempt timeout, so bob-0 holds the one turn until released.
+	en := newEnv(t, broker.Config{Concurrency: map[string]int{"svc-b": 1}}, map[string]responder{"svc-b": slow})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free() // a failure must not leave the server waiting on its handler
 	parked := 0
 	send := func(tenant, id string) {
 		t.Helper()
-		e := newEvent(t, "test.slow", id)
+		e := newEvent(t, "test.b", id)
 		e.SetExtension(events.ExtTenant, tenant)
 		if code := post(t, en.ingress.URL, e, false); code != http.StatusAccepted {
 			t.Fatalf("post %s: %d", id, code)
@@ -101,7 +105,7 @@ func TestTurnsTakenByTenant(t *testing.T) {
 		}
 		// Parked, before the next comes.
 		parked++
-		for deadline := time.Now().Add(10 * time.Second); metric(t, en.reg, "pricefn_broker_deliveries_waiting_turn", "service", "svc-slow") != float64(parked); time.Sleep(time.Millisecond) {
+		for deadline := time.Now().Add(10 * time.Second); metric(t, en.reg, "pricefn_broker_deliveries_waiting_turn", "service", "svc-b") != float64(parked); time.Sleep(time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s not parked", id)
 			}
@@ -114,7 +118,7 @@ func TestTurnsTakenByTenant(t *testing.T) {
 	send("alice", "alice-1")
 	send("alice", "alice-2")
 	send("carol", "carol-1")
-	close(release)
+	free()
 	en.drain(t)
 	mu.Lock()
 	defer mu.Unlock()
@@ -122,7 +126,7 @@ func TestTurnsTakenByTenant(t *testing.T) {
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("delivered in the order\n%s\nwant\n%s", got, want)
 	}
-	if v := metric(t, en.reg, "pricefn_broker_deliveries_waiting_turn", "service", "svc-slow"); v != 0 {
+	if v := metric(t, en.reg, "pricefn_broker_deliveries_waiting_turn", "service", "svc-b"); v != 0 {
 		t.Errorf("%v waiting after the drain", v)
 	}
 }
