@@ -2,15 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/pricefn/pricefn/api"
@@ -23,7 +20,7 @@ import (
 func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", "http://localhost:8080", "the engine's gateway, or ingress when the functions run as their own processes; http:// is assumed without a scheme")
+	base := fs.String("url", "http://localhost:8080", "the engine's gateway, or ingress when the functions run as their own processes; http:// is assumed without a scheme"+urlFlagHelp)
 	token := fs.String("token", "", "bearer token sent on every request (default $PRICEFN_TOKEN)")
 	structured := fs.Bool("structured", false, "send the CloudEvent in structured mode (default binary)")
 	out := fs.String("out", "", "write results to this file instead of stdout")
@@ -212,42 +209,6 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return fmt.Errorf("batch %s ended %s: %s not priced (their results say why)", st.BatchID, st.State, plural(st.Missing, "trade"))
 	}
 	return nil
-}
-
-// gatewayURL reads --url: an http(s) URL, or HOST:PORT, taken as
-// http://HOST:PORT; an empty HOST is localhost.
-func gatewayURL(v string) (string, error) {
-	s := v
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
-	}
-	u, err := url.Parse(s)
-	if err == nil && u.Scheme != "http" && u.Scheme != "https" {
-		err = fmt.Errorf("scheme %q: want http or https", u.Scheme)
-	}
-	if err == nil && u.Host == "" {
-		err = errors.New("no host")
-	}
-	if err != nil {
-		return "", usagef("--url %q: %v: want a URL such as http://localhost:8080 (or localhost:8080)", v, err)
-	}
-	if u.Hostname() == "" { // ":8080"
-		u.Host = "localhost" + u.Host
-	}
-	return u.String(), nil
-}
-
-// resolve returns ref relative to base, an absolute URL.
-func resolve(base, ref string) (string, error) {
-	b, err := url.Parse(base)
-	if err != nil {
-		return "", fmt.Errorf("--url %q: %w", base, err)
-	}
-	r, err := url.Parse(ref)
-	if err != nil {
-		return "", fmt.Errorf("status URL %q: %w", ref, err)
-	}
-	return b.ResolveReference(r).String(), nil
 }
 
 // deadScenarioChunks counts the dead chunks of st that held no trades of

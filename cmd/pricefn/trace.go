@@ -22,7 +22,7 @@ import (
 func runTrace(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", "http://localhost:8080", "the engine's gateway (or the aggregator); http:// is assumed without a scheme")
+	base := fs.String("url", "http://localhost:8080", "the engine's gateway (or the aggregator); http:// is assumed without a scheme"+urlFlagHelp)
 	token := fs.String("token", "", "bearer token with the read scope (default $PRICEFN_TOKEN)")
 	asJSON := fs.Bool("json", false, "print the status document with its timeline as JSON")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
