@@ -278,7 +278,7 @@ func (r *loadgenReport) write(w io.Writer) {
 	fmt.Fprintf(w, "throughput: %.1f batches/s, %.0f trades/s over %.2f s\n", r.BatchesPerSecond, r.TradesPerSecond, r.Seconds)
 	fmt.Fprintf(w, "latency (submit to results fetched): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n", r.P50, r.P90, r.P99, r.Max)
 	for _, e := range r.Errors {
-		fmt.Fprintf(w, "error: %s\n", e)
+		fmt.Fprintf(w, "error: %s\n", printable(e))
 	}
 }
 

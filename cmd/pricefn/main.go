@@ -111,7 +111,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "pricefn %s: %v\nRun 'pricefn %s -h' for its flags.\n", args[0], err, args[0])
 			return 2
 		}
-		fmt.Fprintf(stderr, "pricefn %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "pricefn %s: %s\n", args[0], printableLines(err.Error()))
 		return 1
 	}
 	return 0

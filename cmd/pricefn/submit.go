@@ -122,9 +122,9 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	sent := s.elapsed()
 	if rc.Existing {
-		fmt.Fprintf(s.progress, "sent in %s: batch %s was submitted before with the same content (%s): not priced again\n", seconds(sent), rc.BatchID, rc.State)
+		fmt.Fprintf(s.progress, "sent in %s: batch %s was submitted before with the same content (%s): not priced again\n", seconds(sent), printable(rc.BatchID), printable(rc.State))
 	} else {
-		fmt.Fprintf(s.progress, "sent in %s: batch %s accepted (attempt %d): %s in %s\n", seconds(sent), rc.BatchID, rc.Attempt, plural(rc.Trades, "trade"), plural(rc.Chunks, "chunk"))
+		fmt.Fprintf(s.progress, "sent in %s: batch %s accepted (attempt %d): %s in %s\n", seconds(sent), printable(rc.BatchID), rc.Attempt, plural(rc.Trades, "trade"), plural(rc.Chunks, "chunk"))
 	}
 	statusURL, err := resolve(gateway, rc.StatusURL)
 	if err != nil {
@@ -196,7 +196,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			rc.BatchID, failed, plural(len(s.stream.want), "trade"), st.Attempt, st.State)
 	}
 	fmt.Fprintf(s.progress, "batch %s %s: %s, %d priced, %d with errors, %d not priced; results here %s after sending\n",
-		st.BatchID, st.State, plural(st.Trades, "trade"), st.Priced, st.Failed, st.Missing, seconds(s.elapsed()))
+		printable(st.BatchID), printable(st.State), plural(st.Trades, "trade"), st.Priced, st.Failed, st.Missing, seconds(s.elapsed()))
 	fmt.Fprintf(s.progress, "engine timings: %s from submission to completion (durationSeconds); %s of pricing summed over %s (pricingSeconds: the pricers' busy time, above the elapsed time when chunks are priced in parallel)\n",
 		secondsOf(st.Timings.DurationSeconds), secondsOf(st.Timings.PricingSeconds), plural(st.Chunks, "chunk"))
 	if st.State != api.StateCompleted {

@@ -199,7 +199,7 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 		return nil, fmt.Errorf("%s answered %s with an empty body, not a receipt: a broker does that; --url must name the gateway (pricefn dev), the API or ingress", target, resp.Status)
 	}
 	if err := json.Unmarshal(body, &rc); err != nil || rc.BatchID == "" {
-		return nil, fmt.Errorf("unexpected answer from %s (%s): %.200s", target, resp.Status, body)
+		return nil, fmt.Errorf("unexpected answer from %s (%s): %.200s", target, resp.Status, printable(string(body)))
 	}
 	if rc.StatusURL == "" {
 		rc.StatusURL = resp.Header.Get("Location")
@@ -532,13 +532,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// errorText returns the message of an {"error": "..."} body, or the body.
+// errorText returns the message of an {"error": "..."} body, or the body,
+// printable.
 func errorText(body []byte) string {
 	var e struct {
 		Error string `json:"error"`
 	}
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return e.Error
+		return printable(e.Error)
 	}
-	return string(body)
+	return printable(string(body))
 }

@@ -77,7 +77,7 @@ func writeTimeline(w io.Writer, st *api.Status) error {
 		return "+" + strconv.FormatFloat(at.Sub(t0).Seconds(), 'f', 3, 64) + "s"
 	}
 	fmt.Fprintf(w, "batch %s %s (attempt %d): %s in %s: %d priced, %d with errors, %d not priced, %d pending\n",
-		st.BatchID, st.State, st.Attempt, plural(st.Trades, "trade"), plural(st.Chunks, "chunk"), st.Priced, st.Failed, st.Missing, st.Pending)
+		printable(st.BatchID), printable(st.State), st.Attempt, plural(st.Trades, "trade"), plural(st.Chunks, "chunk"), st.Priced, st.Failed, st.Missing, st.Pending)
 	end := "not finished"
 	if st.Timings.CompletedAt != nil {
 		end = "finished " + since(st.Timings.CompletedAt)
@@ -100,14 +100,14 @@ func writeTimeline(w io.Writer, st *api.Status) error {
 			note = append(note, fmt.Sprintf("delivered again: %s absorbed", plural(c.Deliveries-1, "duplicate")))
 		}
 		if c.Reason != "" {
-			note = append(note, oneLine(c.Reason))
+			note = append(note, printable(oneLine(c.Reason)))
 		}
 		deliveries := "-"
 		if c.Deliveries > 0 {
 			deliveries = strconv.Itoa(c.Deliveries)
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Index, c.Trades, c.State,
-			since(c.RequestedAt), since(c.DeliveredAt), since(c.PricedAt), since(c.RecordedAt), deliveries, dash(c.PricedBy), dash(strings.Join(note, "; ")))
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Index, c.Trades, printable(c.State),
+			since(c.RequestedAt), since(c.DeliveredAt), since(c.PricedAt), since(c.RecordedAt), deliveries, dash(printable(c.PricedBy)), dash(strings.Join(note, "; ")))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
