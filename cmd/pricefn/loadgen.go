@@ -108,6 +108,10 @@ func runLoadgen(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		return enc.Encode(rep)
 	}
 	rep.write(stdout)
+	var sig signalled
+	if errors.As(context.Cause(ctx), &sig) {
+		return sig // the report is of the run so far
+	}
 	if rep.Completed == 0 {
 		return errors.New("loadgen: no batch completed")
 	}

@@ -1,13 +1,16 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pricefn/pricefn/api"
@@ -17,14 +20,14 @@ import (
 )
 
 // runSubmit implements "pricefn submit [FILE] --url URL".
-func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	base := fs.String("url", "http://localhost:8080", "the engine's gateway, or ingress when the functions run as their own processes; http:// is assumed without a scheme"+urlFlagHelp)
 	token := fs.String("token", "", "bearer token sent on every request (default $PRICEFN_TOKEN)")
 	structured := fs.Bool("structured", false, "send the CloudEvent in structured mode (default binary)")
 	out := fs.String("out", "", "write results to this file instead of stdout")
-	timeout := fs.Duration("timeout", 30*time.Minute, "give up waiting for the results after this long")
+	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long, the upload included, saying what it last saw; an interrupt (Ctrl-C) exits 130 and says whether the batch may still run")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	lostAfter := fs.Duration("lost-after", time.Minute, "give up when the engine has not known the accepted batch (404) for this long")
 	heartbeat := fs.Duration("heartbeat", 10*time.Second, "while waiting, repeat the progress line after this long without change")
@@ -115,8 +118,17 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return err
 	}
+	// An end by --timeout or a signal is said as such, with what became
+	// of the batch, rather than as the failure it cut short.
+	var rc *api.Receipt
+	var statusURL string
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = s.stopped(ctx, *timeout, target, gateway, rc, statusURL)
+		}
+	}()
 	fmt.Fprintf(s.progress, "sending %s (%s) to %s as a %s CloudEvent\n", name, sizeText(int(p.size)), target, mode)
-	rc, err := s.postBatch(ctx, target, p, *structured, true)
+	rc, err = s.postBatch(ctx, target, p, *structured, true)
 	if err != nil {
 		return err
 	}
@@ -126,7 +138,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	} else {
 		fmt.Fprintf(s.progress, "sent in %s: batch %s accepted (attempt %d): %s in %s\n", seconds(sent), printable(rc.BatchID), rc.Attempt, plural(rc.Trades, "trade"), plural(rc.Chunks, "chunk"))
 	}
-	statusURL, err := resolve(gateway, rc.StatusURL)
+	statusURL, err = resolve(gateway, rc.StatusURL)
 	if err != nil {
 		return err
 	}
@@ -209,6 +221,43 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return fmt.Errorf("batch %s ended %s: %s not priced (their results say why)", st.BatchID, st.State, plural(st.Missing, "trade"))
 	}
 	return nil
+}
+
+// stopped is submit's error once ctx ended, by --timeout (of timeout) or
+// by a signal: what stopped it, what it last saw, and, once the engine
+// has accepted the batch (rc), that the batch may still run there and
+// how to follow it. A signal before then says that no receipt came: the
+// engine may have the batch still, when it came between its acceptance
+// and its receipt.
+func (s *submitter) stopped(ctx context.Context, timeout time.Duration, target, gateway string, rc *api.Receipt, statusURL string) error {
+	follow := ""
+	if rc != nil {
+		// trace asks the server of the status URL: the aggregator, when
+		// ingress runs as its own process.
+		at := gateway
+		if base, ok := strings.CutSuffix(statusURL, "/batches/"+rc.BatchID); ok && base != "" {
+			at = base
+		}
+		follow = fmt.Sprintf("batch %s was accepted and may still run on the engine: follow it with pricefn trace %s --url %s", printable(rc.BatchID), printable(rc.BatchID), at)
+		if statusURL != "" {
+			follow += " (its status: " + printable(statusURL) + ")"
+		}
+	}
+	var sig signalled
+	if errors.As(context.Cause(ctx), &sig) {
+		if rc == nil {
+			return &interrupted{sig, "while sending the batch to " + target + ", before the engine's receipt"}
+		}
+		return &interrupted{sig, "waiting for the results: " + follow}
+	}
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ctx.Err()
+	}
+	last := cmp.Or(s.last, "no answer from the engine yet")
+	if rc == nil {
+		return fmt.Errorf("gave up after --timeout %s sending the batch to %s: %s", timeout, target, last)
+	}
+	return fmt.Errorf("gave up after --timeout %s waiting for the results (last seen: %s); %s", timeout, last, follow)
 }
 
 // deadScenarioChunks counts the dead chunks of st that held no trades of

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -56,6 +57,9 @@ func runTrace(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	s := &submitter{client: &http.Client{}, token: *token}
 	st, err := s.getStatus(ctx, statusURL)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("batch %s: gave up after --timeout %s: %s did not answer", ids[0], *timeout, statusURL)
+	}
 	if err != nil {
 		return fmt.Errorf("batch %s: %w", ids[0], err)
 	}
