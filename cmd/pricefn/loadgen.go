@@ -105,12 +105,16 @@ func runLoadgen(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		err = enc.Encode(rep)
+	} else {
+		rep.write(stdout)
 	}
-	rep.write(stdout)
 	var sig signalled
 	if errors.As(context.Cause(ctx), &sig) {
 		return sig // the report is of the run so far
+	}
+	if err != nil || *asJSON {
+		return err
 	}
 	if rep.Completed == 0 {
 		return errors.New("loadgen: no batch completed")

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -78,6 +79,20 @@ func TestSubmitInterrupted(t *testing.T) {
 	code, stderr = runInterrupted(t, blocked, "trace", "--url", hang.URL, "b")
 	if code != 130 || stderr != "pricefn trace: interrupted\n" {
 		t.Errorf("trace: exit %d, stderr %q; want 130, %q", code, stderr, "pricefn trace: interrupted\n")
+	}
+	for _, asJSON := range []string{"--json=false", "--json"} {
+		blocked = make(chan struct{})
+		var once sync.Once
+		hang := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			io.Copy(io.Discard, r.Body) // for the server to see the client go
+			once.Do(func() { close(blocked) })
+			<-r.Context().Done()
+		}))
+		code, stderr = runInterrupted(t, blocked, "loadgen", "--url", hang.URL, "--rate", "5", "--duration", "10s", "--quiet", asJSON)
+		hang.Close()
+		if code != 130 || stderr != "pricefn loadgen: interrupted\n" {
+			t.Errorf("loadgen %s: exit %d, stderr %q; want 130, %q", asJSON, code, stderr, "pricefn loadgen: interrupted\n")
+		}
 	}
 }
 
