@@ -11,8 +11,8 @@ import (
 // SampleSpec describes a sample batch: N trades of one kind.
 type SampleSpec struct {
 	// Type is a trade type (european, american, barrier, asian,
-	// asian-arithmetic, fra, swap, bond), european-put or seed-put
-	// (SampleSeedPut).
+	// asian-arithmetic, fra, swap, bond, swaption, capfloor),
+	// european-put or seed-put (SampleSeedPut).
 	Type string
 	// N is the number of trades.
 	N int
@@ -29,7 +29,7 @@ type SampleSpec struct {
 }
 
 // SampleTypes lists the kinds Sample makes.
-var SampleTypes = []string{"european", "european-put", "american", "barrier", "asian", "asian-arithmetic", "fra", "swap", "bond", SampleSeedPut}
+var SampleTypes = []string{"european", "european-put", "american", "barrier", "asian", "asian-arithmetic", "fra", "swap", "bond", "swaption", "capfloor", SampleSeedPut}
 
 // SampleSeedPut is the sample kind of the seed's own trade, the one its
 // OptionPV query priced: every trade is the same European put, strike 40,
@@ -147,6 +147,8 @@ var sampleTrades = map[string]sampleGen{
 	"fra":              sampleFRA,
 	"swap":             sampleSwap,
 	"bond":             sampleBond,
+	"swaption":         sampleSwaption,
+	"capfloor":         sampleCapFloor,
 	SampleSeedPut:      sampleSeedPut,
 }
 
@@ -283,6 +285,52 @@ func sampleBond(b []byte, i int, rng *rand.Rand) []byte {
 	b = append(b, `","maturity":"`...)
 	b = issue.AddDate(6+rng.IntN(25), 0, 0).AppendFormat(b, time.DateOnly)
 	return append(b, `"}`...)
+}
+
+// sampleSwaption appends a European swaption on a swap of 1 to 10 years
+// that starts at its expiry, 1 to 5 years away, with a lognormal vol.
+func sampleSwaption(b []byte, i int, rng *rand.Rand) []byte {
+	expiry := sampleValuationDate.AddDate(1+rng.IntN(5), 0, 0)
+	b = append(b, `{"id":"SW`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, `","type":"swaption","curve":"`...)
+	b = append(b, [2]string{"USD", "EUR"}[rng.IntN(2)]...)
+	b = append(b, `","notional":`...)
+	b = appendSampleNum(b, float64(1+rng.IntN(10))*1e6)
+	b = append(b, `,"strike":`...)
+	b = appendSampleNum(b, 0.02+0.03*rng.Float64())
+	b = append(b, `,"expiry":"`...)
+	b = expiry.AppendFormat(b, time.DateOnly)
+	b = append(b, `","maturity":"`...)
+	b = expiry.AddDate(1+rng.IntN(10), 0, 0).AppendFormat(b, time.DateOnly)
+	b = append(b, `","side":"`...)
+	b = append(b, [2]string{"payer", "receiver"}[rng.IntN(2)]...)
+	b = append(b, `","vol":`...)
+	b = appendSampleNum(b, 0.15+0.2*rng.Float64())
+	return append(b, '}')
+}
+
+// sampleCapFloor appends a cap or a floor of 1 to 10 years starting 1 to
+// 12 months away, with a lognormal vol.
+func sampleCapFloor(b []byte, i int, rng *rand.Rand) []byte {
+	start := sampleValuationDate.AddDate(0, 1+rng.IntN(12), 0)
+	b = append(b, `{"id":"CF`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, `","type":"capfloor","capType":"`...)
+	b = append(b, [2]string{"cap", "floor"}[rng.IntN(2)]...)
+	b = append(b, `","curve":"`...)
+	b = append(b, [2]string{"USD", "EUR"}[rng.IntN(2)]...)
+	b = append(b, `","notional":`...)
+	b = appendSampleNum(b, float64(1+rng.IntN(10))*1e6)
+	b = append(b, `,"strike":`...)
+	b = appendSampleNum(b, 0.02+0.03*rng.Float64())
+	b = append(b, `,"start":"`...)
+	b = start.AppendFormat(b, time.DateOnly)
+	b = append(b, `","maturity":"`...)
+	b = start.AddDate(1+rng.IntN(10), 0, 0).AppendFormat(b, time.DateOnly)
+	b = append(b, `","vol":`...)
+	b = appendSampleNum(b, 0.15+0.2*rng.Float64())
+	return append(b, '}')
 }
 
 // appendSampleNum appends v rounded to 6 decimals.

@@ -190,6 +190,39 @@ func TestSeedPutSample(t *testing.T) {
 	}
 }
 
+// TestGenRatesOptions: gen makes swaptions and caps and floors, and
+// every one prices, with a vega, alone and under a risk run's scenarios.
+func TestGenRatesOptions(t *testing.T) {
+	for _, typ := range []string{"swaption", "capfloor"} {
+		for _, scenarios := range []string{"0", "20"} {
+			file := filepath.Join(t.TempDir(), typ+".json")
+			if code, _, stderr := runCmd(t, "gen", "--type", typ, "-n", "60", "--measures", "npv,vega", "--scenarios", scenarios, "--out", file); code != 0 {
+				t.Fatalf("gen %s: exit %d: %s", typ, code, stderr)
+			}
+			code, stdout, stderr := runCmd(t, "price", file)
+			if code != 0 {
+				t.Fatalf("price %s: exit %d: %s", typ, code, stderr)
+			}
+			var rs struct {
+				Results []struct {
+					ID    string   `json:"id"`
+					NPV   *float64 `json:"npv"`
+					Vega  *float64 `json:"vega"`
+					Error string   `json:"error"`
+				} `json:"results"`
+			}
+			if err := json.Unmarshal([]byte(stdout), &rs); err != nil || len(rs.Results) != 60 {
+				t.Fatalf("%s: %d results, %v", typ, len(rs.Results), err)
+			}
+			for _, r := range rs.Results {
+				if r.Error != "" || r.NPV == nil || r.Vega == nil || *r.NPV < 0 {
+					t.Errorf("%s, %s scenarios: %s: npv %v, vega %v, error %q", typ, scenarios, r.ID, r.NPV, r.Vega, r.Error)
+				}
+			}
+		}
+	}
+}
+
 // TestExamplesHaveNoBatchID: the examples carry no batch id, so that an
 // edited example sent again is a new batch (a fixed id would answer the
 // old results, or 409), and each prices with every trade priced.

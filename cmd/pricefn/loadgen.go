@@ -69,7 +69,7 @@ type loadgenShare struct {
 func runLoadgen(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("loadgen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", "", "the engine's gateway (pricefn dev) or API; the only host loadgen talks to (required)")
+	base := fs.String("url", "", "the engine's gateway (pricefn dev) or API; the only host loadgen talks to (required); http:// is assumed without a scheme"+urlFlagHelp)
 	rate := fs.Float64("rate", 10, "batches sent a second (open loop, evenly spaced)")
 	duration := fs.Duration("duration", 10*time.Second, "how long to send for")
 	size := fs.Int("batch-size", 100, "trades in each batch")
@@ -105,9 +105,17 @@ func runLoadgen(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	if *asJSON {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
-		return enc.Encode(rep)
+		err = enc.Encode(rep)
+	} else {
+		rep.write(stdout)
 	}
-	rep.write(stdout)
+	var sig signalled
+	if errors.As(context.Cause(ctx), &sig) {
+		return sig // the report is of the run so far
+	}
+	if err != nil || *asJSON {
+		return err
+	}
 	if rep.Completed == 0 {
 		return errors.New("loadgen: no batch completed")
 	}
@@ -120,12 +128,13 @@ func loadgenConfigOf(base string, rate float64, duration time.Duration, size int
 	if base == "" {
 		return cfg, errors.New("--url is required")
 	}
-	if !strings.Contains(base, "://") {
-		base = "http://" + base
+	gateway, err := gatewayURL(base)
+	if err != nil {
+		return cfg, err
 	}
-	u, err := url.Parse(base)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return cfg, fmt.Errorf("--url %q: want an http(s) URL or HOST:PORT", base)
+	u, err := url.Parse(gateway)
+	if err != nil {
+		return cfg, err
 	}
 	switch {
 	case !(rate > 0 && rate <= loadgenMaxRate):
@@ -277,7 +286,7 @@ func (r *loadgenReport) write(w io.Writer) {
 	fmt.Fprintf(w, "throughput: %.1f batches/s, %.0f trades/s over %.2f s\n", r.BatchesPerSecond, r.TradesPerSecond, r.Seconds)
 	fmt.Fprintf(w, "latency (submit to results fetched): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n", r.P50, r.P90, r.P99, r.Max)
 	for _, e := range r.Errors {
-		fmt.Fprintf(w, "error: %s\n", e)
+		fmt.Fprintf(w, "error: %s\n", printable(e))
 	}
 }
 
@@ -439,7 +448,11 @@ func loadgenOne(ctx context.Context, client *http.Client, cfg loadgenConfig, doc
 	if err := e.SetData(cloudevents.ApplicationJSON, doc); err != nil {
 		return 0, loadgenFailed, err
 	}
-	req, err := cehttp.NewHTTPRequestFromEvent(ctx, cfg.URL.JoinPath("batches").String(), e)
+	target, err := resolve(cfg.URL.String(), "/batches")
+	if err != nil {
+		return 0, loadgenFailed, err
+	}
+	req, err := cehttp.NewHTTPRequestFromEvent(ctx, target, e)
 	if err != nil {
 		return 0, loadgenFailed, err
 	}
@@ -454,7 +467,11 @@ func loadgenOne(ctx context.Context, client *http.Client, cfg loadgenConfig, doc
 	if err := json.Unmarshal(body, &rc); err != nil || rc.StatusURL == "" {
 		return 0, loadgenFailed, fmt.Errorf("batch %s: not a receipt: %.200s", id, body)
 	}
-	status, err := cfg.URL.Parse(rc.StatusURL)
+	statusURL, err := resolve(cfg.URL.String(), rc.StatusURL)
+	if err != nil {
+		return 0, loadgenFailed, fmt.Errorf("batch %s: %w", id, err)
+	}
+	status, err := url.Parse(statusURL)
 	if err != nil {
 		return 0, loadgenFailed, fmt.Errorf("batch %s: status URL %q: %w", id, rc.StatusURL, err)
 	}

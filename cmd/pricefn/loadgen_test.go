@@ -173,7 +173,7 @@ func TestLoadgenFlags(t *testing.T) {
 		want     string
 	}{
 		{"", "european", 1, time.Second, 1, "--url is required"},
-		{"ftp://x", "european", 1, time.Second, 1, "want an http(s) URL"},
+		{"ftp://x", "european", 1, time.Second, 1, `scheme "ftp": want http or https`},
 		{"localhost:8080", "european", 0, time.Second, 1, "--rate 0"},
 		{"localhost:8080", "european", 1e6, time.Second, 1, "--rate"},
 		{"localhost:8080", "european", 1, 2 * time.Hour, 1, "--duration"},

@@ -72,10 +72,60 @@ func parseError(err error) error {
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, stop := signalContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// signalled is the cause of a command's context ended by a signal (SIGINT,
+// SIGTERM). It is a context.Canceled; run exits 128 + its number when the
+// command failed for it, as a shell reports a process the signal killed:
+// 130 for Ctrl-C.
+type signalled struct{ sig os.Signal }
+
+func (e signalled) Error() string {
+	if e.sig == os.Interrupt {
+		return "interrupted"
+	}
+	return "interrupted (" + e.sig.String() + ")"
+}
+
+// Is makes a signalled a context.Canceled.
+func (e signalled) Is(target error) bool { return target == context.Canceled }
+
+// exitCode is 128 + the signal's number.
+func (e signalled) exitCode() int {
+	if s, ok := e.sig.(syscall.Signal); ok {
+		return 128 + int(s)
+	}
+	return 1
+}
+
+// interrupted is a command's own account of its stop by a signal: what
+// became of its work.
+type interrupted struct {
+	sig    signalled
+	detail string
+}
+
+func (e *interrupted) Error() string { return e.sig.Error() + " " + e.detail }
+func (e *interrupted) Unwrap() error { return e.sig }
+
+// signalContext is signal.NotifyContext with a signalled cause, which
+// names the signal for run and the commands.
+func signalContext(parent context.Context, sigs ...os.Signal) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancelCause(parent)
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, sigs...)
+	go func() {
+		select {
+		case s := <-ch:
+			cancel(signalled{s})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() { signal.Stop(ch); cancel(nil) }
 }
 
 // run executes one command line and returns the exit status.
@@ -100,9 +150,19 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if err := c.run(ctx, args[1:], stdin, stdout, stderr); err != nil {
 		var ue *usageError
 		var status exitStatus
+		var sig signalled
 		switch {
 		case errors.As(err, &status):
 			return int(status)
+		case errors.As(context.Cause(ctx), &sig) && errors.Is(err, context.Canceled):
+			// Stopped by the signal: said once, in the command's words
+			// when it has them (submit's say what became of the batch).
+			var in *interrupted
+			if !errors.As(err, &in) {
+				err = sig
+			}
+			fmt.Fprintf(stderr, "pricefn %s: %s\n", args[0], printableLines(err.Error()))
+			return sig.exitCode()
 		case errors.Is(err, flag.ErrHelp):
 			return 0 // the usage, asked for, is printed
 		case errors.Is(err, errUsage):
@@ -111,7 +171,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			fmt.Fprintf(stderr, "pricefn %s: %v\nRun 'pricefn %s -h' for its flags.\n", args[0], err, args[0])
 			return 2
 		}
-		fmt.Fprintf(stderr, "pricefn %s: %v\n", args[0], err)
+		fmt.Fprintf(stderr, "pricefn %s: %s\n", args[0], printableLines(err.Error()))
 		return 1
 	}
 	return 0

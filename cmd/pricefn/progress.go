@@ -24,6 +24,7 @@ type progressLine struct {
 // show writes line if it differs from the last one, or repeats it as
 // "still ..." when heartbeat has passed since the last line.
 func (p *progressLine) show(line string) {
+	line = printable(line) // it holds the engine's words
 	now := time.Now()
 	switch {
 	case line != p.last:

@@ -1,13 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -20,14 +20,14 @@ import (
 )
 
 // runSubmit implements "pricefn submit [FILE] --url URL".
-func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) (err error) {
 	fs := flag.NewFlagSet("submit", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", "http://localhost:8080", "the engine's gateway, or ingress when the functions run as their own processes; http:// is assumed without a scheme")
+	base := fs.String("url", "http://localhost:8080", "the engine's gateway, or ingress when the functions run as their own processes; http:// is assumed without a scheme"+urlFlagHelp)
 	token := fs.String("token", "", "bearer token sent on every request (default $PRICEFN_TOKEN)")
 	structured := fs.Bool("structured", false, "send the CloudEvent in structured mode (default binary)")
 	out := fs.String("out", "", "write results to this file instead of stdout")
-	timeout := fs.Duration("timeout", 30*time.Minute, "give up waiting for the results after this long")
+	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long, the upload included, saying what it last saw; an interrupt (Ctrl-C) exits 130 and says whether the batch may still run")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	lostAfter := fs.Duration("lost-after", time.Minute, "give up when the engine has not known the accepted batch (404) for this long")
 	heartbeat := fs.Duration("heartbeat", 10*time.Second, "while waiting, repeat the progress line after this long without change")
@@ -118,18 +118,27 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return err
 	}
+	// An end by --timeout or a signal is said as such, with what became
+	// of the batch, rather than as the failure it cut short.
+	var rc *api.Receipt
+	var statusURL string
+	defer func() {
+		if err != nil && ctx.Err() != nil {
+			err = s.stopped(ctx, *timeout, target, gateway, rc, statusURL)
+		}
+	}()
 	fmt.Fprintf(s.progress, "sending %s (%s) to %s as a %s CloudEvent\n", name, sizeText(int(p.size)), target, mode)
-	rc, err := s.postBatch(ctx, target, p, *structured, true)
+	rc, err = s.postBatch(ctx, target, p, *structured, true)
 	if err != nil {
 		return err
 	}
 	sent := s.elapsed()
 	if rc.Existing {
-		fmt.Fprintf(s.progress, "sent in %s: batch %s was submitted before with the same content (%s): not priced again\n", seconds(sent), rc.BatchID, rc.State)
+		fmt.Fprintf(s.progress, "sent in %s: batch %s was submitted before with the same content (%s): not priced again\n", seconds(sent), printable(rc.BatchID), printable(rc.State))
 	} else {
-		fmt.Fprintf(s.progress, "sent in %s: batch %s accepted (attempt %d): %s in %s\n", seconds(sent), rc.BatchID, rc.Attempt, plural(rc.Trades, "trade"), plural(rc.Chunks, "chunk"))
+		fmt.Fprintf(s.progress, "sent in %s: batch %s accepted (attempt %d): %s in %s\n", seconds(sent), printable(rc.BatchID), rc.Attempt, plural(rc.Trades, "trade"), plural(rc.Chunks, "chunk"))
 	}
-	statusURL, err := resolve(gateway, rc.StatusURL)
+	statusURL, err = resolve(gateway, rc.StatusURL)
 	if err != nil {
 		return err
 	}
@@ -199,7 +208,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			rc.BatchID, failed, plural(len(s.stream.want), "trade"), st.Attempt, st.State)
 	}
 	fmt.Fprintf(s.progress, "batch %s %s: %s, %d priced, %d with errors, %d not priced; results here %s after sending\n",
-		st.BatchID, st.State, plural(st.Trades, "trade"), st.Priced, st.Failed, st.Missing, seconds(s.elapsed()))
+		printable(st.BatchID), printable(st.State), plural(st.Trades, "trade"), st.Priced, st.Failed, st.Missing, seconds(s.elapsed()))
 	fmt.Fprintf(s.progress, "engine timings: %s from submission to completion (durationSeconds); %s of pricing summed over %s (pricingSeconds: the pricers' busy time, above the elapsed time when chunks are priced in parallel)\n",
 		secondsOf(st.Timings.DurationSeconds), secondsOf(st.Timings.PricingSeconds), plural(st.Chunks, "chunk"))
 	if st.State != api.StateCompleted {
@@ -214,40 +223,41 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	return nil
 }
 
-// gatewayURL reads --url: an http(s) URL, or HOST:PORT, taken as
-// http://HOST:PORT; an empty HOST is localhost.
-func gatewayURL(v string) (string, error) {
-	s := v
-	if !strings.Contains(s, "://") {
-		s = "http://" + s
+// stopped is submit's error once ctx ended, by --timeout (of timeout) or
+// by a signal: what stopped it, what it last saw, and, once the engine
+// has accepted the batch (rc), that the batch may still run there and
+// how to follow it. A signal before then says that no receipt came: the
+// engine may have the batch still, when it came between its acceptance
+// and its receipt.
+func (s *submitter) stopped(ctx context.Context, timeout time.Duration, target, gateway string, rc *api.Receipt, statusURL string) error {
+	follow := ""
+	if rc != nil {
+		// trace asks the server of the status URL: the aggregator, when
+		// ingress runs as its own process.
+		at := gateway
+		if base, ok := strings.CutSuffix(statusURL, "/batches/"+rc.BatchID); ok && base != "" {
+			at = base
+		}
+		follow = fmt.Sprintf("batch %s was accepted and may still run on the engine: follow it with pricefn trace %s --url %s", printable(rc.BatchID), printable(rc.BatchID), at)
+		if statusURL != "" {
+			follow += " (its status: " + printable(statusURL) + ")"
+		}
 	}
-	u, err := url.Parse(s)
-	if err == nil && u.Scheme != "http" && u.Scheme != "https" {
-		err = fmt.Errorf("scheme %q: want http or https", u.Scheme)
+	var sig signalled
+	if errors.As(context.Cause(ctx), &sig) {
+		if rc == nil {
+			return &interrupted{sig, "while sending the batch to " + target + ", before the engine's receipt"}
+		}
+		return &interrupted{sig, "waiting for the results: " + follow}
 	}
-	if err == nil && u.Host == "" {
-		err = errors.New("no host")
+	if !errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return ctx.Err()
 	}
-	if err != nil {
-		return "", usagef("--url %q: %v: want a URL such as http://localhost:8080 (or localhost:8080)", v, err)
+	last := cmp.Or(s.last, "no answer from the engine yet")
+	if rc == nil {
+		return fmt.Errorf("gave up after --timeout %s sending the batch to %s: %s", timeout, target, last)
 	}
-	if u.Hostname() == "" { // ":8080"
-		u.Host = "localhost" + u.Host
-	}
-	return u.String(), nil
-}
-
-// resolve returns ref relative to base, an absolute URL.
-func resolve(base, ref string) (string, error) {
-	b, err := url.Parse(base)
-	if err != nil {
-		return "", fmt.Errorf("--url %q: %w", base, err)
-	}
-	r, err := url.Parse(ref)
-	if err != nil {
-		return "", fmt.Errorf("status URL %q: %w", ref, err)
-	}
-	return b.ResolveReference(r).String(), nil
+	return fmt.Errorf("gave up after --timeout %s waiting for the results (last seen: %s); %s", timeout, last, follow)
 }
 
 // deadScenarioChunks counts the dead chunks of st that held no trades of

@@ -56,6 +56,11 @@ type submitter struct {
 	// post and kept for every other: the engine takes the batch sent
 	// again as the same one (a batch without an id is named after it).
 	eventID string
+	// last is the last failure or state submit saw, for the message when
+	// --timeout runs out. Only the goroutine that sends the batch and
+	// waits for its results sets it: the nudge's posts (wait false) leave
+	// it alone.
+	last string
 }
 
 // errAnnounced is the answer to a post of a batch that has just ended.
@@ -143,6 +148,9 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 		if errors.Is(err, errChanged) {
 			return nil, err // sending it again would not mend it
 		}
+		if err != nil && ctx.Err() != nil {
+			return nil, err // stopped: not a failure to try again
+		}
 		retry := err != nil || resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500
 		if !retry {
 			break
@@ -155,6 +163,7 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 			if !wait {
 				return nil, errAnnounced
 			}
+			s.last = "the batch's last attempt ended and its end is being announced"
 			if announcing.IsZero() {
 				announcing = time.Now()
 				fmt.Fprintf(s.progress, "the batch's last attempt ended and its end is being announced (by an aggregator that may have stopped: at most 2 minutes): asking again, less often as it goes on\n")
@@ -182,9 +191,12 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 		} else {
 			why = resp.Status + ": " + errorText(body)
 		}
-		wait := backoff(attempt)
-		fmt.Fprintf(s.progress, "sending the batch failed (%s): again in %s\n", why, wait)
-		if err := sleepCtx(ctx, wait); err != nil {
+		if wait {
+			s.last = fmt.Sprintf("attempt %d failed: %s", attempt, why)
+		}
+		pause := backoff(attempt)
+		fmt.Fprintf(s.progress, "sending the batch failed (%s): again in %s\n", why, pause)
+		if err := sleepCtx(ctx, pause); err != nil {
 			return nil, err
 		}
 	}
@@ -199,7 +211,7 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 		return nil, fmt.Errorf("%s answered %s with an empty body, not a receipt: a broker does that; --url must name the gateway (pricefn dev), the API or ingress", target, resp.Status)
 	}
 	if err := json.Unmarshal(body, &rc); err != nil || rc.BatchID == "" {
-		return nil, fmt.Errorf("unexpected answer from %s (%s): %.200s", target, resp.Status, body)
+		return nil, fmt.Errorf("unexpected answer from %s (%s): %.200s", target, resp.Status, printable(string(body)))
 	}
 	if rc.StatusURL == "" {
 		rc.StatusURL = resp.Header.Get("Location")
@@ -290,6 +302,7 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 			if st != nil {
 				line = fmt.Sprintf("%s: %d of %s done, %s", st.State, st.ChunksDone, plural(st.Chunks, "chunk"), line)
 			}
+			s.last = line
 			p.show(line)
 		}
 	}
@@ -307,10 +320,14 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 		}
 		if err != nil || code >= 500 || code == http.StatusTooManyRequests {
 			// The engine may be restarting: ask again, with backoff.
-			if failures++; failures == submitRetries || ctx.Err() != nil {
-				if err == nil {
-					err = fmt.Errorf("%d %s: %s", code, http.StatusText(code), errorText(body))
-				}
+			if err == nil {
+				err = fmt.Errorf("%d %s: %s", code, http.StatusText(code), errorText(body))
+			}
+			if ctx.Err() != nil {
+				return nil, err // stopped: not the engine's failure
+			}
+			s.last = fmt.Sprintf("results: %v", err)
+			if failures++; failures == submitRetries {
 				return nil, fmt.Errorf("results: %w (tried %d times)", err, failures)
 			}
 			if err := sleepCtx(ctx, backoff(failures)); err != nil {
@@ -334,6 +351,7 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 				if st.ScenarioChunks > 0 {
 					line += fmt.Sprintf(", %d of %d scenario chunks", st.ScenarioChunksDone, st.ScenarioChunks)
 				}
+				s.last = line
 				p.show(line)
 			}
 		case http.StatusNotFound:
@@ -345,7 +363,8 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 			} else if time.Since(unknownSince) > s.lostAfter {
 				return nil, fmt.Errorf("the engine does not know the batch any more (for %s now: it restarted without a shared store, forgot the batch after its retention, or its memory store was full and dropped it); submit it again: %s", s.lostAfter, errorText(body))
 			}
-			p.show("waiting for the engine to list the batch")
+			s.last = "waiting for the engine to list the batch"
+			p.show(s.last)
 			// Pause: a server that answers 404 at once must not be
 			// polled in a tight loop.
 			if err := sleepCtx(ctx, min(500*time.Millisecond, wait)); err != nil {
@@ -532,13 +551,14 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// errorText returns the message of an {"error": "..."} body, or the body.
+// errorText returns the message of an {"error": "..."} body, or the body,
+// printable.
 func errorText(body []byte) string {
 	var e struct {
 		Error string `json:"error"`
 	}
 	if json.Unmarshal(body, &e) == nil && e.Error != "" {
-		return e.Error
+		return printable(e.Error)
 	}
-	return string(body)
+	return printable(string(body))
 }

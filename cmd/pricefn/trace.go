@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,7 +23,7 @@ import (
 func runTrace(ctx context.Context, args []string, _ io.Reader, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("trace", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	base := fs.String("url", "http://localhost:8080", "the engine's gateway (or the aggregator); http:// is assumed without a scheme")
+	base := fs.String("url", "http://localhost:8080", "the engine's gateway (or the aggregator); http:// is assumed without a scheme"+urlFlagHelp)
 	token := fs.String("token", "", "bearer token with the read scope (default $PRICEFN_TOKEN)")
 	asJSON := fs.Bool("json", false, "print the status document with its timeline as JSON")
 	timeout := fs.Duration("timeout", 30*time.Second, "give up after this long")
@@ -56,6 +57,9 @@ func runTrace(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	}
 	s := &submitter{client: &http.Client{}, token: *token}
 	st, err := s.getStatus(ctx, statusURL)
+	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("batch %s: gave up after --timeout %s: %s did not answer", ids[0], *timeout, statusURL)
+	}
 	if err != nil {
 		return fmt.Errorf("batch %s: %w", ids[0], err)
 	}
@@ -77,7 +81,7 @@ func writeTimeline(w io.Writer, st *api.Status) error {
 		return "+" + strconv.FormatFloat(at.Sub(t0).Seconds(), 'f', 3, 64) + "s"
 	}
 	fmt.Fprintf(w, "batch %s %s (attempt %d): %s in %s: %d priced, %d with errors, %d not priced, %d pending\n",
-		st.BatchID, st.State, st.Attempt, plural(st.Trades, "trade"), plural(st.Chunks, "chunk"), st.Priced, st.Failed, st.Missing, st.Pending)
+		printable(st.BatchID), printable(st.State), st.Attempt, plural(st.Trades, "trade"), plural(st.Chunks, "chunk"), st.Priced, st.Failed, st.Missing, st.Pending)
 	end := "not finished"
 	if st.Timings.CompletedAt != nil {
 		end = "finished " + since(st.Timings.CompletedAt)
@@ -100,14 +104,14 @@ func writeTimeline(w io.Writer, st *api.Status) error {
 			note = append(note, fmt.Sprintf("delivered again: %s absorbed", plural(c.Deliveries-1, "duplicate")))
 		}
 		if c.Reason != "" {
-			note = append(note, oneLine(c.Reason))
+			note = append(note, printable(oneLine(c.Reason)))
 		}
 		deliveries := "-"
 		if c.Deliveries > 0 {
 			deliveries = strconv.Itoa(c.Deliveries)
 		}
-		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Index, c.Trades, c.State,
-			since(c.RequestedAt), since(c.DeliveredAt), since(c.PricedAt), since(c.RecordedAt), deliveries, dash(c.PricedBy), dash(strings.Join(note, "; ")))
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.Index, c.Trades, printable(c.State),
+			since(c.RequestedAt), since(c.DeliveredAt), since(c.PricedAt), since(c.RecordedAt), deliveries, dash(printable(c.PricedBy)), dash(strings.Join(note, "; ")))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
