@@ -307,13 +307,17 @@ func (s *Summary) Unannounced(now time.Time) bool {
 }
 
 // Done reports whether every chunk has an outcome.
-func (s *Summary) Done() bool {
+func (s *Summary) Done() bool { return s.Waiting() == 0 }
+
+// Waiting is how many chunks have no outcome yet.
+func (s *Summary) Waiting() int {
+	n := 0
 	for i := range s.Chunks {
 		if s.Chunks[i].State == ChunkWaiting {
-			return false
+			n++
 		}
 	}
-	return true
+	return n
 }
 
 // Bounds returns the trade range [lo, hi) of chunk i.

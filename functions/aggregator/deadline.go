@@ -85,7 +85,9 @@ func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, l
 		if unannounced {
 			f.opt.Log.Info().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("announcing an end whose announcement failed, or whose announcer died, before")
 		} else {
-			f.metrics.chunks.WithLabelValues("expired").Inc()
+			// Each chunk the deadline made dead (those without an outcome
+			// when sum was read): it counted one a batch.
+			f.metrics.chunks.WithLabelValues("expired").Add(float64(sum.Waiting()))
 			f.opt.Log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("deadline passed: the chunks without an outcome are dead, and the batch ends")
 		}
 		if later {

@@ -13,6 +13,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/protocol"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/api"
@@ -95,10 +96,12 @@ func TestDeadlineEndsBatchOnRead(t *testing.T) {
 	}
 }
 
-// Run ends overdue batches that nobody reads.
+// Run ends overdue batches that nobody reads; each chunk the deadline
+// made dead counts as expired (it counted one a batch).
 func TestDeadlineSweep(t *testing.T) {
 	clk := &clock{now: submitAt}
-	f := newFixtureWith(t, func(o *aggregator.Options) { o.Now, o.SweepEvery = clk.Now, time.Millisecond })
+	reg := prometheus.NewRegistry()
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Now, o.SweepEvery, o.Registerer = clk.Now, time.Millisecond, reg })
 	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
 	f.claimWithDeadline(t, "b2", submitAt.Add(time.Hour))
 	ctx, cancel := context.WithCancel(context.Background())
@@ -120,6 +123,9 @@ func TestDeadlineSweep(t *testing.T) {
 	}
 	if st := f.status(t, "b2"); st.State != api.StatePending {
 		t.Errorf("b2 before its deadline: %s", st.State)
+	}
+	if v, _ := metricValue(t, reg, "pricefn_aggregator_chunks_total", map[string]string{"outcome": "expired"}); v != float64(len(offsets)) {
+		t.Errorf("expired chunks %v, want b1's %d", v, len(offsets))
 	}
 }
 
