@@ -70,7 +70,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		chunk: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "pricefn_pricer_chunk_seconds",
 			Help:    "Time to price one chunk, decode to reply.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 12),
+			Buckets: prometheus.ExponentialBuckets(0.001, 2.5, 15), // 1 ms to 6 min (a risk run's chunk)
 		}),
 		trades: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "pricefn_pricer_trades_total",
@@ -87,7 +87,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		perTrade: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "pricefn_pricer_trade_duration_seconds",
 			Help:    "Time to price one trade, by trade type: each observation is the mean over a run of at most 8 consecutive trades of the type (timing each trade alone would cost as much as a European's pricing).",
-			Buckets: prometheus.ExponentialBuckets(1e-7, 3, 15), // 100 ns to 0.5 s
+			Buckets: prometheus.ExponentialBuckets(1e-7, 3, 19), // 100 ns to 39 s (an Asian of millions of paths)
 		}, []string{"type"}),
 		expired: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pricefn_pricer_chunks_expired_total",
