@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -142,12 +143,16 @@ func (j *Job) PriceScenarios(ctx context.Context, opt Options, rs []TradeResult)
 		acc[s].ID = set.run.List[s].ID
 	}
 
-	// run calls task(k, scratch) for k in [0, tasks) across the workers.
+	// run calls task(k, scratch) for k in [0, tasks) across the workers,
+	// adding their time to busy.
+	var busy atomic.Int64
 	run := func(tasks int, task func(k int, sc *scratch)) error {
 		g, gctx := errgroup.WithContext(ctx)
 		var next atomic.Int64
 		for range min(workers, tasks) {
 			g.Go(func() error {
+				start := time.Now()
+				defer func() { busy.Add(int64(time.Since(start))) }()
 				sc := &scratch{byU: make([]fsum.Sum, len(set.unds))}
 				for {
 					if err := gctx.Err(); err != nil {
@@ -207,7 +212,7 @@ func (j *Job) PriceScenarios(ctx context.Context, opt Options, rs []TradeResult)
 	if err != nil {
 		return nil, fmt.Errorf("batch: pricing the scenarios of %s: %w", j.ID, err)
 	}
-	out := &ScenarioPartials{Of: ns, Risk: set.run.Risk, Scenarios: make([]ScenarioSums, ns)}
+	out := &ScenarioPartials{Of: ns, Risk: set.run.Risk, Scenarios: make([]ScenarioSums, ns), Busy: time.Duration(busy.Load())}
 	for s := range acc {
 		out.Scenarios[s] = acc[s].ScenarioSums
 	}

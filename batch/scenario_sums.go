@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	"github.com/pricefn/pricefn/pricing/fsum"
 )
@@ -24,6 +25,9 @@ type ScenarioPartials struct {
 	Risk *RiskSpec
 	// Scenarios holds one entry per scenario of the block, in order.
 	Scenarios []ScenarioSums
+	// Busy is the time the workers spent on the block (seconds of one
+	// core), for the pricer's metrics; not on the wire.
+	Busy time.Duration
 }
 
 // ScenarioSums are the sums of some trades in one scenario (wire format

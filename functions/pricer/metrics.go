@@ -24,9 +24,14 @@ type metrics struct {
 	failures *prometheus.CounterVec // type, reason
 	busy     *prometheus.CounterVec // type
 	perTrade *prometheus.HistogramVec
-	rejected *prometheus.CounterVec
-	expired  prometheus.Counter
-	requests *host.Requests
+	// scenarios counts a risk run's valuations (a trade in a scenario),
+	// by trade type, and scenarioBusy their time: not in trades or busy,
+	// which count the base market's.
+	scenarios    *prometheus.CounterVec // type
+	scenarioBusy prometheus.Counter
+	rejected     *prometheus.CounterVec
+	expired      prometheus.Counter
+	requests     *host.Requests
 	// types maps a trade type to its index in names; names ends with
 	// "other".
 	types map[string]int
@@ -89,6 +94,14 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help:    "Time to price one trade, by trade type: each observation is the mean over a run of at most 8 consecutive trades of the type (timing each trade alone would cost as much as a European's pricing).",
 			Buckets: prometheus.ExponentialBuckets(1e-7, 3, 19), // 100 ns to 39 s (an Asian of millions of paths)
 		}, []string{"type"}),
+		scenarios: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "pricefn_pricer_scenario_valuations_total",
+			Help: "Valuations of a trade in a risk run's scenario, by trade type (pricefn_pricer_trades_total counts the base market's).",
+		}, []string{"type"}),
+		scenarioBusy: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "pricefn_pricer_scenario_seconds_total",
+			Help: "Time spent valuing trades in risk runs' scenarios, in seconds of one core (its rate is the cores busy with scenarios; pricefn_pricer_trade_seconds_total counts the base market's).",
+		}),
 		expired: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "pricefn_pricer_chunks_expired_total",
 			Help: "Chunks skipped, not priced, because their batch's deadline had passed (by more than the pricer's late grace): the batch had ended without them.",
@@ -107,9 +120,10 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}
 		m.busy.WithLabelValues(t)
 		m.perTrade.WithLabelValues(t)
+		m.scenarios.WithLabelValues(t)
 	}
 	if reg != nil {
-		reg.MustRegister(m.chunk, m.trades, m.failures, m.busy, m.perTrade, m.expired)
+		reg.MustRegister(m.chunk, m.trades, m.failures, m.busy, m.perTrade, m.scenarios, m.scenarioBusy, m.expired)
 	}
 	return m
 }
@@ -176,6 +190,27 @@ type tally struct {
 	m              *metrics
 	priced, failed []int
 	classes        [][len(failClasses)]int // failed by type and class
+}
+
+// scenarioWork counts the valuations of p, a risk run's block of
+// scenarios over trades of types types, and their time.
+func (m *metrics) scenarioWork(p *batch.ScenarioPartials, types []string) {
+	n := float64(len(p.Scenarios))
+	k, last, run := 0, "", 0
+	flush := func() {
+		if run > 0 {
+			m.scenarios.WithLabelValues(m.names[k]).Add(float64(run) * n)
+		}
+	}
+	for i := range types {
+		if i == 0 || types[i] != last { // a chunk's trades come in runs of a type
+			flush()
+			k, last, run = m.typeIndex(types[i]), types[i], 0
+		}
+		run++
+	}
+	flush()
+	m.scenarioBusy.Add(p.Busy.Seconds())
 }
 
 func (m *metrics) tally() *tally {

@@ -47,12 +47,16 @@ func (f *Function) price(ctx context.Context, c *events.ChunkRequested, job *bat
 		if err != nil {
 			return nil, nil, err
 		}
+		f.metrics.scenarioWork(p, types)
 		p.Offset, p.Of, p.Risk = blk.Offset, blk.Of, blk.Risk
 		return []batch.TradeResult{}, p, nil
 	}
 	results, err := f.metrics.price(ctx, job, types, f.opt.Workers)
 	if err == nil && job.ScenarioDetail() {
-		_, err = job.PriceScenarios(ctx, opt, results)
+		var p *batch.ScenarioPartials
+		if p, err = job.PriceScenarios(ctx, opt, results); err == nil {
+			f.metrics.scenarioWork(p, types)
+		}
 	}
 	return results, nil, err
 }

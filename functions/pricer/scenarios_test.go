@@ -8,10 +8,12 @@ import (
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/functions/pricer"
+	"github.com/pricefn/pricefn/metricstest"
 )
 
 // scenarioChunkEvent is a scenario chunk: chunkBatch's trades in two
@@ -66,5 +68,39 @@ func TestHandleScenarioChunk(t *testing.T) {
 		if host.Status(err) != http.StatusBadRequest {
 			t.Errorf("%s: %v, want a 400", name, err)
 		}
+	}
+}
+
+// TestScenarioWorkCounted: a risk run's valuations (a trade in a
+// scenario) are counted by trade type, and their time: the pricing-cost
+// dashboard read a pricer busy with a risk run as idle, its only per-type
+// counts the base market's.
+func TestScenarioWorkCounted(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	f := pricer.New(pricer.Options{Name: "p1", Registerer: reg})
+	if _, err := f.Handle(context.Background(), scenarioChunkEvent(t, `{"offset":0,"of":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	value := func(name string, labels map[string]string) float64 {
+		t.Helper()
+		v, ok, err := metricstest.Value(reg, name, labels)
+		if err != nil || !ok {
+			t.Fatalf("%s%v: %v (present %v)", name, labels, err, ok)
+		}
+		return v
+	}
+	// T1 and T2 are Europeans, T3 of a type this build does not know:
+	// each valued (or failed) in 2 scenarios.
+	if v := value("pricefn_pricer_scenario_valuations_total", map[string]string{"type": "european"}); v != 4 {
+		t.Errorf("european valuations %v, want 4", v)
+	}
+	if v := value("pricefn_pricer_scenario_valuations_total", map[string]string{"type": "other"}); v != 2 {
+		t.Errorf("other valuations %v, want 2", v)
+	}
+	if v := value("pricefn_pricer_scenario_seconds_total", nil); v <= 0 {
+		t.Errorf("scenario seconds %v, want some", v)
+	}
+	if v := value("pricefn_pricer_trades_total", map[string]string{"type": "european", "outcome": "priced"}); v != 0 {
+		t.Errorf("a scenario chunk counted %v trades priced in the base market", v)
 	}
 }
