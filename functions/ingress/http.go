@@ -69,12 +69,12 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 	e, release, err := host.ReadEvent(w, r, f.opt.MaxBatchBytes)
 	defer release()
 	if err != nil {
-		host.WriteError(w, err)
+		f.refuse(w, err)
 		return
 	}
 	s, err := SubmissionOf(*e)
 	if err != nil {
-		host.WriteError(w, err)
+		f.refuse(w, err)
 		return
 	}
 	s.digest = dr.digest(len(s.Data))
@@ -110,11 +110,11 @@ func checkPlain(r *http.Request) error {
 // servePlain takes a plain batch JSON body.
 func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 	if err := checkPlain(r); err != nil {
-		host.WriteError(w, err)
+		f.refuse(w, err)
 		return
 	}
 	if err := host.LimitBody(w, r, f.opt.MaxBatchBytes); err != nil {
-		host.WriteError(w, err)
+		f.refuse(w, err)
 		return
 	}
 	// The buffer grows with the bytes that arrive, never from a declared
@@ -130,10 +130,10 @@ func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			host.WriteError(w, host.TooLarge(tooBig.Limit))
+			f.refuse(w, host.TooLarge(tooBig.Limit))
 			return
 		}
-		host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: reading the batch: %w", err))
+		f.refuse(w, host.Errorf(http.StatusBadRequest, "ingress: reading the batch: %w", err))
 		return
 	}
 	f.submit(w, r, Submission{Data: body, TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context()), digest: dr.digest(len(body))})
@@ -192,9 +192,24 @@ func (f *Function) serveValQuery(w http.ResponseWriter, r *http.Request) {
 	f.submit(w, r, Submission{Data: data, TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context()), Sample: valQuerySamples[kind]})
 }
 
+// refuse answers err, which refused a submission before it could be read
+// as a batch (an event or body that cannot carry one, one too large), and
+// counts it as Submit counts its own refusals, and as a malformed request
+// when it is a 4xx other than 413.
+func (f *Function) refuse(w http.ResponseWriter, err error) {
+	f.metrics.submitted(nil, err)
+	if code := host.Status(err); code >= 400 && code < 500 && code != http.StatusRequestEntityTooLarge {
+		f.metrics.rejected.WithLabelValues(rejectMalformed).Inc()
+	}
+	host.WriteError(w, err)
+}
+
 func (f *Function) submit(w http.ResponseWriter, r *http.Request, s Submission) {
 	rc, err := f.Submit(r.Context(), s)
 	if err != nil {
+		if host.Status(err) == http.StatusBadRequest {
+			f.metrics.rejected.WithLabelValues(rejectInvalidBatch).Inc()
+		}
 		f.opt.Log.Warn().Err(err).Int("status", host.Status(err)).Msg("batch not accepted")
 		switch code := host.Status(err); {
 		case code == http.StatusTooManyRequests:

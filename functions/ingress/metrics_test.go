@@ -1,9 +1,11 @@
 package ingress_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -102,7 +104,7 @@ func TestTraceAndMetrics(t *testing.T) {
 		{"pricefn_ingress_stage_seconds", map[string]string{"stage": "send"}, 2},
 		{"pricefn_request_duration_seconds", map[string]string{"function": "ingress", "route": "submit", "code": "2xx"}, 3},
 		{"pricefn_request_duration_seconds", map[string]string{"function": "ingress", "route": "submit", "code": "4xx"}, 2},
-		{"pricefn_events_rejected_total", map[string]string{"function": "ingress", "reason": "invalid_batch"}, 0}, // HTTP submissions are counted above
+		{"pricefn_events_rejected_total", map[string]string{"function": "ingress", "reason": "invalid_batch"}, 1}, // HTTP submissions' too (TestRefusalsCounted)
 	} {
 		if v := seriesValue(t, reg, w.name, w.labels); v != w.v {
 			t.Errorf("%s%v = %v, want %v", w.name, w.labels, v, w.v)
@@ -110,5 +112,50 @@ func TestTraceAndMetrics(t *testing.T) {
 	}
 	if chunks < 2 {
 		t.Errorf("%d chunks sent, want several", chunks)
+	}
+}
+
+// TestRefusalsCounted: the public routes' refusals are counted as the
+// broker's deliveries' are, those made before the body is read as a batch
+// too (a wrong event type, a body over the limit, a media type that is no
+// batch's): a client's bad events showed no rejection on the dashboards.
+func TestRefusalsCounted(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	srv, _ := newServer(t, ingress.Options{Registerer: reg, MaxBatchBytes: 200})
+	batchDoc := []byte(`{"valuationDate":"2026-11-25","trades":[]}`)
+	wrong := submitted(t, batchDoc, "e1")
+	wrong.SetType("io.other")
+	bad := submitted(t, []byte(`{"bad":1}`), "e2")
+	xml, _ := http.NewRequest(http.MethodPost, srv.URL+"/batches", strings.NewReader("<batch/>"))
+	xml.Header.Set("Content-Type", "application/xml")
+	for name, c := range map[string]struct {
+		req  *http.Request
+		want int
+	}{
+		"wrong event type":  {ceRequest(t, srv.URL+"/", wrong, false), http.StatusBadRequest},
+		"bad batch event":   {ceRequest(t, srv.URL+"/", bad, true), http.StatusBadRequest},
+		"bad plain batch":   {plain(t, srv.URL+"/batches", []byte(`{"bad":1}`)), http.StatusBadRequest},
+		"body over limit":   {plain(t, srv.URL+"/batches", bytes.Repeat([]byte(" "), 300)), http.StatusRequestEntityTooLarge},
+		"not a JSON body":   {xml, http.StatusUnsupportedMediaType},
+		"a batch, accepted": {plain(t, srv.URL+"/batches", batchDoc), http.StatusAccepted},
+	} {
+		if code, _, body := post(t, c.req); code != c.want {
+			t.Errorf("%s: %d %s, want %d", name, code, body, c.want)
+		}
+	}
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"pricefn_events_rejected_total", map[string]string{"function": "ingress", "reason": "malformed"}, 2}, // wrong type, XML
+		{"pricefn_events_rejected_total", map[string]string{"function": "ingress", "reason": "invalid_batch"}, 2},
+		{"pricefn_ingress_batches_total", map[string]string{"outcome": "invalid"}, 4},
+		{"pricefn_ingress_batches_total", map[string]string{"outcome": "too_large"}, 1},
+		{"pricefn_ingress_batches_total", map[string]string{"outcome": "accepted"}, 1},
+	} {
+		if v := seriesValue(t, reg, c.name, c.labels); v != c.want {
+			t.Errorf("%s%v = %v, want %v", c.name, c.labels, v, c.want)
+		}
 	}
 }
