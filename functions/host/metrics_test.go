@@ -150,3 +150,34 @@ func TestColdStart(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestNoColdStartForAnIdleProcess: a process whose first request came
+// long after it was serving (kept by minScale, started by a rollout) had
+// no cold start: it observed its idle time as one, minutes or hours.
+func TestNoColdStartForAnIdleProcess(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := host.New(host.Options{Name: "idle", Handler: http.NotFoundHandler(), Gatherer: reg, Registerer: reg,
+		StartedAt: time.Now(), ColdStartWindow: 50 * time.Millisecond})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	time.Sleep(200 * time.Millisecond) // idle past the window
+	for range 2 {
+		resp, err := http.Get("http://" + ln.Addr().String() + "/work")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if n, sum := histogram(t, reg, "pricefn_cold_start_seconds", map[string]string{"server": "idle"}); n != 0 {
+		t.Errorf("%d cold starts of %v s for a process idle before its first request, want none", n, sum)
+	}
+	cancel()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+}

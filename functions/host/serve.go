@@ -44,7 +44,17 @@ type Options struct {
 	// OnShutdown is called when shutdown begins, before in-flight requests
 	// are waited for: long polls use it to answer at once.
 	OnShutdown func()
+	// ColdStartWindow is how soon after serving begins the first request
+	// must arrive to have waited through the start, a cold start; 0 means
+	// DefaultColdStartWindow.
+	ColdStartWindow time.Duration
 }
+
+// DefaultColdStartWindow is Options.ColdStartWindow's default: Knative's
+// activator forwards the requests that woke a pod within moments of its
+// readiness; a pod started ahead of its first request (minScale, a
+// rollout, a scale-out) gets it later, or much later.
+const DefaultColdStartWindow = 10 * time.Second
 
 // The server's time limits.
 const (
@@ -62,11 +72,13 @@ type Server struct {
 	opt      Options
 	srv      *http.Server
 	draining atomic.Bool
-	// coldStart observes the time from StartedAt to the end of the first
-	// request served (health checks and scrapes aside), once; nil
-	// without a Registerer or StartedAt.
+	// coldStart observes, once, what the first request served (health
+	// checks and scrapes aside) waited through when it arrived within
+	// ColdStartWindow of serving: the time from StartedAt to serving and
+	// its own. Nil without a Registerer or StartedAt.
 	coldStart prometheus.Histogram
 	firstDone sync.Once
+	servingAt atomic.Int64 // unix nanoseconds, once serving
 }
 
 // New returns a Server for opt; Serve runs it.
@@ -90,13 +102,21 @@ func New(opt Options) *Server {
 	if opt.Registerer != nil && !opt.StartedAt.IsZero() {
 		s.coldStart = prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:        "pricefn_cold_start_seconds",
-			Help:        "Time from process start to the end of the first request served (health checks and scrapes aside): the cold start a caller waits through, which Knative does not measure. One observation per process.",
+			Help:        "The cold start a caller waits through, which Knative does not measure: process start to serving, and the first request served (health checks and scrapes aside), when that request arrived within moments of serving (it woke the process). One observation per process at most: a process started ahead of its first request has none.",
 			ConstLabels: prometheus.Labels{"server": opt.Name},
 			Buckets:     prometheus.ExponentialBuckets(0.005, 2, 16), // 5 ms to 164 s
 		})
+		window := cmp.Or(opt.ColdStartWindow, DefaultColdStartWindow)
 		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			arrived := time.Now()
 			opt.Handler.ServeHTTP(w, r)
-			s.firstDone.Do(func() { s.coldStart.Observe(time.Since(opt.StartedAt).Seconds()) })
+			s.firstDone.Do(func() {
+				serving := time.Unix(0, s.servingAt.Load())
+				if s.servingAt.Load() == 0 || arrived.Sub(serving) > window {
+					return // the process was up and idle: no caller waited for its start
+				}
+				s.coldStart.Observe((serving.Sub(opt.StartedAt) + time.Since(arrived)).Seconds())
+			})
 		})
 	}
 	mux.Handle("/", handler)
@@ -138,6 +158,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			log.Warn().Err(err).Msg("cold start metric not registered")
 		}
 	}
+	s.servingAt.Store(time.Now().UnixNano())
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(ln) }()
 	log.Info().Str("addr", ln.Addr().String()).Msg("serving")
