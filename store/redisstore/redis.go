@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	neturl "net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -46,6 +47,12 @@ const deadlinesKey = "pricefn:deadlines"
 func Open(ctx context.Context, url string, opt store.Options) (*Store, error) {
 	o, err := redis.ParseURL(url)
 	if err != nil {
+		// net/url's errors quote the URL, and with it any password: a
+		// startup error goes to the pod's log and events.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = fmt.Errorf("the store URL does not parse (not shown: it may hold a password): %w", ue.Err)
+		}
 		return nil, fmt.Errorf("redisstore: %w", err)
 	}
 	rdb := redis.NewClient(o)

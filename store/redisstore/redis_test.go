@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -211,4 +212,14 @@ func storeAndClient(t *testing.T) (*redisstore.Store, *redis.Client) {
 	rdb := redis.NewClient(opt)
 	t.Cleanup(func() { rdb.Close() })
 	return s, rdb
+}
+
+// TestOpenKeepsThePasswordOutOfItsError: a store URL that does not parse
+// (a password with an unencoded '%', as generated ones have) was quoted
+// whole in the error, into the pod's log and events.
+func TestOpenKeepsThePasswordOutOfItsError(t *testing.T) {
+	_, err := redisstore.Open(context.Background(), "redis://:Wrong%zzSecretPw@127.0.0.1:1/0", store.Options{})
+	if err == nil || strings.Contains(err.Error(), "SecretPw") || !strings.Contains(err.Error(), "does not parse") {
+		t.Errorf("error %v: want one that says the URL does not parse, without its password", err)
+	}
 }
