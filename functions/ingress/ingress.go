@@ -26,6 +26,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/batch"
@@ -84,6 +85,13 @@ type Options struct {
 	// MaxBatchBytes bounds the body of a submitted batch, CloudEvent or
 	// plain JSON; a longer one is a 413. 0 means host.DefaultMaxBodyBytes.
 	MaxBatchBytes int64
+	// MaxBytesReading bounds the bytes of the batches the public routes
+	// read and decode at once (a batch takes about ten times its size
+	// meanwhile): a batch with no room is a 503 with Retry-After, which
+	// clients retry; a batch larger than the bound is read when nothing
+	// else is. Its room is its declared size (Content-Length), else
+	// MaxBatchBytes. 0 means no bound.
+	MaxBytesReading int64
 	// Log receives one line per batch; the zero logger writes nothing.
 	Log zerolog.Logger
 	// Registerer receives the stage latency histograms; nil registers none.
@@ -111,6 +119,7 @@ const DefaultSource = "/pricefn/ingress"
 type Function struct {
 	opt     Options
 	metrics *metrics
+	reading *semaphore.Weighted // Options.MaxBytesReading; nil: no bound
 }
 
 // New returns the ingress function. It panics if opt.Sender is nil or its
@@ -142,7 +151,11 @@ func New(opt Options) *Function {
 	if opt.NewID == nil {
 		opt.NewID = func() string { return "b-" + rand.Text()[:16] }
 	}
-	return &Function{opt: opt, metrics: newMetrics(opt.Registerer)}
+	f := &Function{opt: opt, metrics: newMetrics(opt.Registerer)}
+	if opt.MaxBytesReading > 0 {
+		f.reading = semaphore.NewWeighted(opt.MaxBytesReading)
+	}
+	return f
 }
 
 // Submission is a batch as ingress receives it.

@@ -124,10 +124,22 @@ func IngressOptions(c config.Ingress, log zerolog.Logger, reg prometheus.Registe
 		Chunk:         batch.ChunkOptions{TargetCost: float64(c.ChunkCost.Nanoseconds()), MaxTrades: c.ChunkTrades},
 		SendLimit:     c.SendLimit,
 		MaxBatchBytes: c.MaxBatchBytes,
-		StallAfter:    c.ResendStalled,
-		Log:           log,
-		Registerer:    reg,
+		// A batch takes about ten times its size while it is decoded: a
+		// tenth of the heap's soft limit, none without one.
+		MaxBytesReading: tenthOfMemoryLimit(),
+		StallAfter:      c.ResendStalled,
+		Log:             log,
+		Registerer:      reg,
 	}
+}
+
+// tenthOfMemoryLimit is a tenth of the process's soft memory limit
+// (GOMEMLIMIT, or pricefn dev's --memory-limit-mib), 0 when it has none.
+func tenthOfMemoryLimit() int64 {
+	if limit := debug.SetMemoryLimit(-1); limit < math.MaxInt64 {
+		return limit / 10
+	}
+	return 0
 }
 
 // Pricer runs the pricer function: "pricefn pricer [flags]".
