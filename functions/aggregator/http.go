@@ -92,7 +92,7 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		host.WriteError(w, notFound(id))
 		return
 	case err != nil:
-		host.WriteError(w, host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %q: %w", id, err))
+		host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", id), err))
 		return
 	}
 	st := StatusOf(sum, f.opt.Now())
@@ -259,4 +259,15 @@ func (e encodedRun) Write(p []byte) (int, error) {
 // bound, to make room for newer batches (the oldest finished go first).
 func notFound(id string) error {
 	return host.Errorf(http.StatusNotFound, "aggregator: batch %q not found (never submitted, or forgotten: past its retention, or, when the engine's store is full, to make room for newer batches)", id)
+}
+
+// unavailable answers a public read the store failed: the store's error,
+// which names its address and keys, goes to the log; the client gets a
+// 503 that names neither (a 4xx, worded for the client, as it is).
+func (f *Function) unavailable(what string, err error) error {
+	if code := host.Status(err); code >= 400 && code < 500 {
+		return err
+	}
+	f.opt.Log.Error().Err(err).Msg(what + ": the batch store failed")
+	return host.Errorf(http.StatusServiceUnavailable, "aggregator: %s: the batch store is unavailable: try again in a moment", what)
 }

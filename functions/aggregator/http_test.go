@@ -2,6 +2,7 @@ package aggregator_test
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -159,6 +160,28 @@ func TestResultsNameTheirAttempt(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK || resp.Header.Get(api.HeaderAttempt) != "1" {
 			t.Errorf("GET %s: %d, %s %q", path, resp.StatusCode, api.HeaderAttempt, resp.Header.Get(api.HeaderAttempt))
+		}
+	}
+}
+
+// downStore is a Store whose reads fail as a Redis that is down does,
+// naming its address.
+type downStore struct{ store.Store }
+
+var errDown = errors.New("redisstore: _/b1: dial tcp 10.0.0.7:6379: connect: connection refused")
+
+func (downStore) Summary(context.Context, store.Ref) (*store.Summary, error) { return nil, errDown }
+func (downStore) Recent(context.Context, string, int) ([]store.Ref, error) { return nil, errDown }
+
+// TestStoreDownNamesNoAddress: a read the store failed is a 503 that
+// names neither the store's address nor its keys, which went to every
+// client holding a token.
+func TestStoreDownNamesNoAddress(t *testing.T) {
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store = downStore{store.NewMem(store.MemOptions{})} })
+	for _, path := range []string{"/batches/b1", "/batches/b1/results", "/batches"} {
+		code, body := f.get(t, path)
+		if code != http.StatusServiceUnavailable || strings.Contains(body, "10.0.0.7") || strings.Contains(body, "_/b1") || !strings.Contains(body, "the batch store is unavailable") {
+			t.Errorf("GET %s: %d %s, want a 503 that names no address", path, code, body)
 		}
 	}
 }

@@ -36,7 +36,7 @@ func (f *Function) serveList(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	refs, err := f.opt.Store.Recent(ctx, host.TenantOf(ctx), limit)
 	if err != nil {
-		host.WriteError(w, host.Errorf(http.StatusServiceUnavailable, "aggregator: listing batches: %w", err))
+		host.WriteError(w, f.unavailable("listing batches", err))
 		return
 	}
 	list := BatchList{Batches: []BatchItem{}}
@@ -47,7 +47,7 @@ func (f *Function) serveList(w http.ResponseWriter, r *http.Request) {
 			continue // forgotten since
 		}
 		if err != nil {
-			host.WriteError(w, host.Errorf(http.StatusServiceUnavailable, "aggregator: listing batches: %w", err))
+			host.WriteError(w, f.unavailable("listing batches", err))
 			return
 		}
 		st := StatusOf(sum, now)

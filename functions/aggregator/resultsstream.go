@@ -108,7 +108,7 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 		case errors.Is(err, store.ErrNotFound):
 			host.WriteError(w, notFound(ref.ID))
 		default:
-			host.WriteError(w, host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %q: %w", ref.ID, err))
+			host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", ref.ID), err))
 		}
 	}
 	for {

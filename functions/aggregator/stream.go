@@ -72,7 +72,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 	ref := store.Ref{Tenant: host.TenantOf(ctx), ID: id}
 	changed, stop, err := f.opt.Store.Watch(ctx, ref)
 	if err != nil {
-		host.WriteError(w, host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %q: %w", id, err))
+		host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", id), err))
 		return
 	}
 	defer func() { stop() }()
@@ -85,7 +85,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 		host.WriteError(w, notFound(id))
 		return
 	case err != nil:
-		host.WriteError(w, host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %q: %w", id, err))
+		host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", id), err))
 		return
 	}
 	if seen.attempt == sum.Attempt {

@@ -312,7 +312,10 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	case errors.Is(err, store.ErrLimit):
 		return nil, host.Errorf(http.StatusTooManyRequests, "ingress: batch %s: %w: try again when some have finished", b.ID, err)
 	case err != nil:
-		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: claiming its id: %w", b.ID, err)
+		// The store's error names its address and keys: for the log, not
+		// the client.
+		f.opt.Log.Error().Err(err).Str("batchid", b.ID).Msg("claiming a batch's id: the batch store failed")
+		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: claiming its id: the batch store is unavailable: try again in a moment", b.ID)
 	}
 	receipt := &Receipt{
 		BatchID:    b.ID,
