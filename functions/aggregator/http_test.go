@@ -2,8 +2,8 @@ package aggregator_test
 
 import (
 	"context"
-	"errors"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
@@ -171,7 +171,7 @@ type downStore struct{ store.Store }
 var errDown = errors.New("redisstore: _/b1: dial tcp 10.0.0.7:6379: connect: connection refused")
 
 func (downStore) Summary(context.Context, store.Ref) (*store.Summary, error) { return nil, errDown }
-func (downStore) Recent(context.Context, string, int) ([]store.Ref, error) { return nil, errDown }
+func (downStore) Recent(context.Context, string, int) ([]store.Ref, error)   { return nil, errDown }
 
 // TestStoreDownNamesNoAddress: a read the store failed is a 503 that
 // names neither the store's address nor its keys, which went to every
