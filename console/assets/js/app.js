@@ -72,7 +72,7 @@ function signIn(s) {
 
 function route() {
   const p = location.pathname.replace(/\/+$/, '') || '/';
-  if (p === '/ui') return { name: 'submit', run: submitPage };
+  if (p === '/ui') return { name: 'submit', run: (main, s) => submitPage(main, s) };
   if (p === '/ui/batches') return { name: 'batches', run: batchesPage };
   const m = /^\/ui\/batches\/([^/]+)$/.exec(p);
   if (m) return { name: 'batch', run: (main, s) => batchPage(main, s, decodeURIComponent(m[1])) };

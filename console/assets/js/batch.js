@@ -4,7 +4,7 @@
 
 import { json } from './api.js';
 import { $, html, render } from './dom.js';
-import { MEASURES, STATES, UNITS, amount, confidence, epochMs, finished, int, percent, seconds, time } from './format.js';
+import { MEASURES, STATES, UNITS, confidence, epochMs, finished, int, num, percent, seconds, time } from './format.js';
 import { follow } from './sse.js';
 import { histogram, timeline } from './charts.js';
 import { resultsTable } from './table.js';
@@ -27,6 +27,8 @@ export async function batchPage(main, session, id) {
         <div id="progress" class="bar" role="progressbar" aria-valuemin="0" aria-valuemax="100" aria-valuenow="0" aria-labelledby="progress-text"><div class="fill"></div></div>
         <span id="progress-text" class="progress-text"></span>
       </div>
+      <p id="progress-live" class="sr-only" aria-live="polite"></p>
+      <div id="lost"></div>
       <dl id="summary" class="summary"></dl>
       <div id="failed-chunks"></div>
     </section>
@@ -58,20 +60,23 @@ export async function batchPage(main, session, id) {
   try {
     status = (await json(`/batches/${enc}`)).body;
   } catch (err) {
-    const why = err.status === 404 ? `No batch ${id} here: never submitted${session.required ? ' by your tenant' : ''}, or forgotten after its retention.` : err.message;
+    const why = err.status === 404 ? `No batch ${id} here: never submitted${session.required ? ' by your tenant' : ''}, forgotten after its retention, or lost when the engine restarted (a memory store keeps nothing).` : err.message;
     render(main, html`<h1>Batch <span class="batch-id">${id}</span></h1><p class="error-text" role="alert">${why}</p><p><a href="/ui/batches">Your recent batches</a></p>`);
     return;
   }
 
   const chunks = new Map();
+  const announce = announcer($('#progress-live'));
   let progress = null;
+  let gone = false; // the engine answered 404: it no longer knows the batch
+  let stop = () => {};
   let drawQueued = false;
   let lastStatusFetch = 0;
   let resultsLoaded = false;
 
   const draw = () => {
     drawQueued = false;
-    drawStatus(status, progress);
+    drawStatus(status, progress, announce);
     drawChunks(chunks, status, progress);
   };
   const queueDraw = () => {
@@ -86,7 +91,10 @@ export async function batchPage(main, session, id) {
     try {
       const s = (await json(`/batches/${enc}`)).body;
       if (!finished(status.state)) { status = s; queueDraw(); }
-    } catch { /* the stream goes on */ }
+    } catch (err) {
+      if (err.status === 404) lost();
+      /* otherwise the stream goes on */
+    }
   };
   const loadResults = async () => {
     if (resultsLoaded) return;
@@ -105,11 +113,30 @@ export async function batchPage(main, session, id) {
     if (finished(status.state)) { clearInterval(tick); return; }
     queueDraw(); // the elapsed time and the chunks without an outcome go on
   }, 1000);
+  // lost ends the page's following of a batch the engine answers 404 for
+  // (an engine with a memory store restarted, or the batch outlived its
+  // retention): its state becomes unknown, final, and the clock, the
+  // stream and the status reads stop.
+  const lost = () => {
+    if (gone) return;
+    gone = true;
+    clearInterval(tick);
+    stop();
+    const last = progress ? { ...status, ...progress } : status;
+    status = { ...status, state: 'unknown' };
+    progress = null;
+    setText($('#live'), '');
+    render($('#lost'), html`<p class="error-text" role="alert">Unknown: the engine no longer knows this batch (restarted, or the batch was forgotten).
+      When last seen it was ${last.state}, ${int(last.chunksDone)} of ${int(last.chunks)} chunks done. Submit it again to price it.</p>`);
+    render($('#results'), html`<p class="muted">No results: the batch is gone.</p>`);
+    draw();
+  };
 
   draw();
-  follow(`/batches/${enc}/events`, {
+  stop = follow(`/batches/${enc}/events`, {
     onEvent(e) {
       const d = JSON.parse(e.data);
+      if (gone) return;
       if (e.type === 'chunk') {
         if (d.attempt !== status.attempt) { chunks.clear(); status = { ...status, attempt: d.attempt }; }
         chunks.set(d.index, d);
@@ -126,31 +153,67 @@ export async function batchPage(main, session, id) {
     onState(s, err) {
       const live = $('#live');
       if (!live) return;
-      if (s === 'open') live.textContent = finished(status.state) ? '' : '● live';
-      else if (s === 'reconnecting') live.textContent = 'connection lost, reconnecting…';
-      else if (s === 'ended') live.textContent = '';
+      if (gone) return;
+      if (s === 'open') setText(live, finished(status.state) ? '' : '● live');
+      else if (s === 'reconnecting') setText(live, 'connection lost, reconnecting…');
+      else if (s === 'ended') setText(live, '');
+      else if (s === 'error' && err.status === 404) lost();
       else if (s === 'error') {
-        live.textContent = '';
+        // The stream is refused for good: stop the clock rather than let
+        // it count beside a state the page no longer follows.
+        clearInterval(tick);
+        setText(live, '');
         render($('#results'), html`<p class="error-text" role="alert">Live progress unavailable: ${err.message}</p>`);
       }
     },
   });
 }
 
-/** drawStatus shows the state, the progress and the summary. */
-function drawStatus(st, p) {
+/**
+ * setText sets el's text only when it changes: rewriting a live region
+ * with the same text may have a screen reader say it again.
+ */
+function setText(el, text) {
+  if (el && el.textContent !== text) el.textContent = text;
+}
+
+/** ANNOUNCE_EVERY is the least time between two progress announcements, in ms, but for a change of state. */
+const ANNOUNCE_EVERY = 5000;
+
+/**
+ * announcer returns announce(state, text), which writes the progress text
+ * into the live region el on a change of state, and otherwise at most
+ * every ANNOUNCE_EVERY ms and only when the text changed.
+ */
+function announcer(el) {
+  let state = null;
+  let at = -Infinity;
+  return (st, text) => {
+    const now = performance.now();
+    if (st === state && (now - at < ANNOUNCE_EVERY || el.textContent === text)) return;
+    state = st;
+    at = now;
+    setText(el, text);
+  };
+}
+
+/** drawStatus shows the state, the progress and the summary, and announces the progress. */
+function drawStatus(st, p, announce) {
   const c = p ? { ...st, ...p } : st;
   const stateEl = $('#state');
   if (!stateEl) return;
-  stateEl.className = `state ${c.state}`;
-  stateEl.textContent = c.state;
-  stateEl.title = STATES[c.state] || '';
+  if (stateEl.className !== `state ${c.state}`) stateEl.className = `state ${c.state}`;
+  setText(stateEl, c.state);
+  if (stateEl.title !== (STATES[c.state] || '')) stateEl.title = STATES[c.state] || '';
   const done = c.chunks ? c.chunksDone / c.chunks : finished(c.state) ? 1 : 0;
   const bar = $('#progress');
   bar.setAttribute('aria-valuenow', String(Math.round(done * 100)));
   bar.classList.toggle('dead', !!c.chunksFailed);
   $('.fill', bar).style.width = `${done * 100}%`; // CSSOM: allowed by the style-src policy, unlike a style attribute
-  $('#progress-text').textContent = `${int(c.chunksDone)} of ${int(c.chunks)} chunks (${percent(c.chunks ? c.chunksDone / c.chunks : 1)})`;
+  const lost = c.state === 'unknown';
+  const progressText = `${int(c.chunksDone)} of ${int(c.chunks)} chunks (${percent(c.chunks ? c.chunksDone / c.chunks : 1)})${lost ? ' when last seen' : ''}`;
+  setText($('#progress-text'), progressText);
+  announce(c.state, `${lost ? 'Unknown' : 'Progress'}: ${progressText}`);
   const tm = st.timings || {};
   const running = !finished(c.state);
   const elapsed = running && tm.submittedAt ? (Date.now() - epochMs(tm.submittedAt)) / 1000 : tm.durationSeconds;
@@ -160,7 +223,7 @@ function drawStatus(st, p) {
       <span class="sub">${int(c.priced)} priced · <span class="${c.failed ? 'bad' : ''}">${int(c.failed)} failed</span>${c.missing ? html` · <span class="bad">${int(c.missing)} missing</span>` : ''}${c.pending ? ` · ${int(c.pending)} pending` : ''}</span></dd></div>
     <div><dt>Chunks</dt><dd><b>${int(c.chunksDone)} / ${int(c.chunks)}</b>
       <span class="sub">${c.chunksFailed ? html`<span class="bad">${int(c.chunksFailed)} dead</span>` : 'none dead'}${st.duplicates ? ` · ${int(st.duplicates)} duplicate deliveries` : ''}${st.late ? ` · ${int(st.late)} late` : ''}</span></dd></div>
-    <div><dt>${running ? 'Elapsed' : 'Duration'}</dt><dd><b>${seconds(elapsed)}</b><span class="sub">submission to ${running ? 'now' : 'last chunk'} (wall time)</span></dd></div>
+    <div><dt>${running ? 'Elapsed' : 'Duration'}</dt><dd><b>${seconds(elapsed)}</b><span class="sub">${lost ? 'not known: the batch is gone' : `submission to ${running ? 'now' : 'completion'} (wall time)`}</span></dd></div>
     <div><dt>Pricing time</dt><dd><b>${seconds(tm.pricingSeconds)}</b><span class="sub">chunks' pricing added up${parallel && !running ? ` · ${parallel.toFixed(2)}× parallel` : ''}</span></dd></div>
     <div><dt>Submitted</dt><dd>${time(tm.submittedAt)}</dd></div>
     <div><dt>${running ? 'Deadline' : 'Completed'}</dt><dd>${time(running ? tm.deadline : tm.completedAt)}</dd></div>
@@ -210,7 +273,7 @@ function drawTotals(t) {
   const cols = MEASURES.filter((m) => keys.has(m));
   if (!cols.length) return;
   const row = (name, s, cls) => html`<tr class="${cls}"><th scope="row">${name}</th>${cols.map((c) =>
-    html`<td class="num" data-measure="${c}">${c in s ? amount(s[c]) : '·'}</td>`)}</tr>`;
+    html`<td class="num" data-measure="${c}" data-value="${s[c] ?? ''}">${c in s ? num(s[c]) : '·'}</td>`)}</tr>`;
   render($('#totals'), html`<div class="table-wrap"><table class="totals">
     <caption class="sr-only">Sums over the priced trades</caption>
     <thead><tr><th scope="col">underlying</th>${cols.map((c) => html`<th scope="col" class="num" title="${UNITS[c]?.[1] || ''}">
@@ -227,8 +290,8 @@ function drawScenarios(doc) {
   if (!sc.length) return;
   const risk = doc.risk || {};
   const items = [];
-  for (const [conf, v] of Object.entries(risk.var || {})) items.push(html`<div><dt>VaR ${confidence(conf)}</dt><dd><b>${amount(v)}</b> <span class="sub">ccy loss</span></dd></div>`);
-  for (const [conf, v] of Object.entries(risk.es || {})) items.push(html`<div><dt>ES ${confidence(conf)}</dt><dd><b>${amount(v)}</b> <span class="sub">ccy mean loss beyond</span></dd></div>`);
+  for (const [conf, v] of Object.entries(risk.var || {})) items.push(html`<div><dt>VaR ${confidence(conf)}</dt><dd><b>${num(v)}</b> <span class="sub">ccy loss</span></dd></div>`);
+  for (const [conf, v] of Object.entries(risk.es || {})) items.push(html`<div><dt>ES ${confidence(conf)}</dt><dd><b>${num(v)}</b> <span class="sub">ccy mean loss beyond</span></dd></div>`);
   const failed = sc.reduce((n, s) => n + (s.failed || 0), 0);
   render($('#risk'), html`<dl class="summary">
     <div><dt>Scenarios</dt><dd><b>${int(sc.length)}</b><span class="sub">equally weighted (historical simulation)</span></dd></div>
@@ -240,6 +303,6 @@ function drawScenarios(doc) {
     <caption class="sr-only">The ten scenarios with the lowest P&amp;L</caption>
     <thead><tr><th scope="col" class="num">rank</th><th scope="col">scenario</th><th scope="col" class="num"><span class="h">P&amp;L</span><span class="unit">ccy</span></th>
       <th scope="col" class="num"><span class="h">npv</span><span class="unit">ccy</span></th><th scope="col" class="num">failed trades</th></tr></thead>
-    <tbody>${worst.map((s, k) => html`<tr><td class="num">${k + 1}</td><th scope="row">${s.id}</th><td class="num ${s.pnl < 0 ? 'bad' : ''}">${amount(s.pnl)}</td>
-      <td class="num">${amount(s.npv)}</td><td class="num">${int(s.failed || 0)}</td></tr>`)}</tbody></table></div>`);
+    <tbody>${worst.map((s, k) => html`<tr><td class="num">${k + 1}</td><th scope="row">${s.id}</th><td class="num ${s.pnl < 0 ? 'bad' : ''}">${num(s.pnl)}</td>
+      <td class="num">${num(s.npv)}</td><td class="num">${int(s.failed || 0)}</td></tr>`)}</tbody></table></div>`);
 }

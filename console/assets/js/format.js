@@ -40,7 +40,10 @@ export function num(v) {
 const grouping = new Intl.NumberFormat('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 });
 const sig = new Intl.NumberFormat('en-US', { maximumSignificantDigits: 6 });
 
-/** amount formats a total for reading: grouped, 2 decimals from 100 up, 6 significant digits below. */
+/**
+ * amount formats a chart label for reading: grouped, 2 decimals from 100
+ * up, 6 significant digits below. Tables use num, as the results table does.
+ */
 export function amount(v) {
   if (typeof v !== 'number' || !Number.isFinite(v)) return '–';
   return Math.abs(v) >= 100 ? grouping.format(v) : sig.format(v);
@@ -112,7 +115,12 @@ export const STATES = {
   completed: 'every chunk priced',
   partial: 'finished with some chunks missing',
   failed: 'every chunk missing',
+  unknown: 'the engine no longer knows this batch (restarted, or the batch was forgotten)',
 };
 
-/** finished reports whether a batch state is final. */
+/**
+ * finished reports whether a batch state is final; the console's own
+ * state unknown (the engine answers 404 for a batch the page followed)
+ * is final too.
+ */
 export function finished(state) { return state !== 'pending' && state !== 'running'; }

@@ -1,7 +1,10 @@
 // Finding what an error names in the JSON text the user typed: a JSON
 // path such as trades[3].strike, or a byte offset of malformed JSON.
 
-const PATH_RE = /\bbatch: ((?:[A-Za-z_$][\w$-]*|\[\d+\])(?:\.[^\s.:[\]]+|\[\d+\])*): /;
+// A path is a top-level field, then .key or [index] steps; a key is the
+// name as the batch spells it, spaces included ("market.curves.US D.rate"),
+// so it ends at the ": " before the reason (a key holding ":" is not found).
+const PATH_RE = /\bbatch: ((?:[A-Za-z_$][\w$-]*|\[\d+\])(?:\.[^.:[\]]+|\[\d+\])*): /;
 const BYTE_RE = /\bmalformed JSON at byte (\d+)/;
 
 /**
@@ -16,29 +19,23 @@ export function faultOf(message) {
   return {};
 }
 
-/** parsePath splits "trades[3].strike" into ["trades", 3, "strike"]. */
-export function parsePath(path) {
-  const out = [];
-  const re = /([^.[\]]+)|\[(\d+)\]/g;
-  let m;
-  while ((m = re.exec(path)) !== null) out.push(m[1] !== undefined ? m[1] : Number(m[2]));
-  return out;
-}
-
 /**
  * locate returns {start, end, exact} for the value at path in text (char
  * offsets), or for its deepest enclosing value that text has (exact
  * false) when the path names something missing; null when nothing
- * matches. It reads as far as the text is valid JSON.
+ * matches. It reads as far as the text is valid JSON. The path is matched
+ * as the engine writes it, key by key against the text's own keys, so a
+ * key holding a space or a dot ("US D", "US.D") is found.
  */
 export function locate(text, path) {
-  const want = parsePath(path);
-  if (!want.length) return null;
+  if (!path) return null;
   let i = 0;
   let best = null;
   const ws = () => { while (i < text.length && ' \t\n\r'.includes(text[i])) i++; };
   const fail = () => { throw new SyntaxError(`bad JSON at ${i}`); };
-  const prefix = (cur) => cur.length <= want.length && cur.every((k, n) => k === want[n]);
+  // cur is the path of the value being read, written as the engine does.
+  const within = (cur) => cur === '' || cur === path || path.startsWith(`${cur}.`) || path.startsWith(`${cur}[`);
+  const step = (cur, key) => (typeof key === 'number' ? `${cur}[${key}]` : cur === '' ? key : `${cur}.${key}`);
   const string = () => {
     if (text[i] !== '"') fail();
     const s = i++;
@@ -47,11 +44,10 @@ export function locate(text, path) {
     i++;
     return JSON.parse(text.slice(s, i));
   };
-  const value = (cur) => {
+  const value = (cur, inPath) => {
     ws();
     const start = i;
     const c = text[i];
-    const inPath = prefix(cur);
     if (c === '{' || c === '[') {
       const close = c === '{' ? '}' : ']';
       i++;
@@ -67,8 +63,8 @@ export function locate(text, path) {
             if (text[i] !== ':') fail();
             i++;
           }
-          if (inPath) value(cur.concat([key]));
-          else value(cur);
+          const next = inPath ? step(cur, key) : cur;
+          value(next, inPath && within(next));
           ws();
           if (text[i] === ',') { i++; continue; }
           if (text[i] === close) { i++; break; }
@@ -81,11 +77,14 @@ export function locate(text, path) {
       while (i < text.length && !',]}: \t\n\r'.includes(text[i])) i++;
       if (i === start) fail();
     }
-    if (inPath && (!best || cur.length > best.depth)) best = { depth: cur.length, start, end: i };
+    // The value the path names, else the deepest one enclosing it.
+    if (inPath && (!best || (!best.exact && (cur === path || cur.length > best.cur.length)))) {
+      best = { cur, start, end: i, exact: cur === path };
+    }
   };
-  try { value([]); } catch { /* best so far */ }
+  try { value('', true); } catch { /* best so far */ }
   if (!best) return null;
-  return { start: best.start, end: best.end, exact: best.depth === want.length };
+  return { start: best.start, end: best.end, exact: best.exact };
 }
 
 /** charOffset converts a UTF-8 byte offset in text to a char (UTF-16) offset. */

@@ -6,8 +6,12 @@ import { $, esc, html, render } from './dom.js';
 import { bytes, int } from './format.js';
 import { charOffset, faultOf, lineCol, locate } from './jsonpath.js';
 
-/** submitPage renders the submit page into main. */
-export async function submitPage(main) {
+/**
+ * submitPage renders the submit page into main. A session that cannot
+ * read batches (a submit-only token) stays on the page with the receipt
+ * after a submission, instead of opening a batch page it may not read.
+ */
+export async function submitPage(main, session = { readable: true }) {
   document.title = 'Submit a batch · pricefn';
   let examples = [];
   try {
@@ -104,6 +108,14 @@ export async function submitPage(main) {
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $('#submit-form').requestSubmit(); }
   });
 
+  // showNotice says why nothing was checked (no input, no engine): the
+  // input is not at fault, so it is not marked invalid.
+  const showNotice = (title, message) => {
+    clearFault();
+    render(fault, html`<h2 class="bad">${title}</h2><p class="msg" id="fault-message">${message}</p>`);
+    fault.classList.add('has-fault');
+  };
+
   const showFault = (status, statusText, message) => {
     const text = ta.value;
     const f = faultOf(message);
@@ -149,7 +161,7 @@ export async function submitPage(main) {
     const status = $('#submit-status');
     const btn = $('#submit-batch');
     if (!ta.value.trim()) {
-      showFault(0, 'empty', 'paste a batch, upload a file or load an example first');
+      showNotice('Nothing to submit', 'paste a batch, upload a file or load an example first');
       return;
     }
     btn.disabled = true;
@@ -165,11 +177,20 @@ export async function submitPage(main) {
         return;
       }
       const rc = await resp.json();
-      status.textContent = `Accepted: batch ${rc.batchId}, ${rc.trades} trades in ${rc.chunks} chunks.`;
+      const receipt = `Accepted: batch ${rc.batchId}${rc.existing ? ' (submitted before with the same content)' : ''}, ${int(rc.trades)} trades in ${int(rc.chunks)} chunks.`;
+      if (!session.readable) {
+        // This token may submit but not read: the batch page would only
+        // say so, and the receipt would be lost with the navigation.
+        status.textContent = `${receipt} This token cannot read batches: follow it with a token that has the read scope.`;
+        render(fault, html`<h2>Accepted</h2><p>Batch <code class="batch-id">${rc.batchId}</code>: ${int(rc.trades)} trades in ${int(rc.chunks)} chunks.</p>
+          <p class="note">Your token may submit but not read batches, so its page is not shown here.</p>`);
+        return;
+      }
+      status.textContent = receipt;
       location.assign(`/ui/batches/${encodeURIComponent(rc.batchId)}${rc.existing ? '?existing=1' : ''}`);
     } catch (err) {
       status.textContent = '';
-      showFault(0, 'no answer', `the engine did not answer: ${err.message}`);
+      showNotice('Engine not reached', `the engine could not be reached (${err.message}): the batch was not submitted, so it was not checked either. Try again once the engine is up.`);
     } finally {
       btn.disabled = false;
     }

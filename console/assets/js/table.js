@@ -21,11 +21,19 @@ export function columnsOf(results) {
   return cols;
 }
 
-/** csvOf writes results as CSV: id, each measure (full precision), cash flow count, error. */
+/**
+ * csvOf writes results as CSV: id, each measure (full precision), cash flow
+ * count, error. A text cell (id, error) starting with = + - @, a tab or a
+ * carriage return gets a ' in front, so that a spreadsheet does not read it
+ * as a formula (OWASP's CSV injection rule); numbers are written as they are.
+ */
 export function csvOf(results) {
   const cols = columnsOf(results);
   const flows = results.some((r) => Array.isArray(r.cashflows));
-  const q = (s) => (/[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+  const q = (v) => {
+    const s = /^[=+\-@\t\r]/.test(v) ? `'${v}` : v;
+    return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
   const head = ['id', ...cols, ...(flows ? ['cashflows'] : []), 'error'];
   const lines = [head.join(',')];
   for (const r of results) {

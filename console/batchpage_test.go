@@ -1,0 +1,259 @@
+package console_test
+
+import (
+	"bytes"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/pricefn/pricefn/console"
+)
+
+// standIn is an API serving one batch to the console as the engine does,
+// its event stream fed by the test: each string sent on events is one
+// whole server-sent event. Closing gone plays an engine restarted with a
+// memory store: the stream drops and every later call about the batch is
+// a 404.
+type standIn struct {
+	url     string
+	events  chan string
+	gone    chan struct{}
+	calls   atomic.Int64 // calls about the batch: status, results and stream
+	streams atomic.Int64 // event streams opened
+}
+
+func newStandIn(t *testing.T, id, status, results string) *standIn {
+	t.Helper()
+	s := &standIn{events: make(chan string), gone: make(chan struct{})}
+	isGone := func() bool {
+		select {
+		case <-s.gone:
+			return true
+		default:
+			return false
+		}
+	}
+	notFound := func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		fmt.Fprintf(w, `{"error":"aggregator: batch %s not found"}`, id)
+	}
+	serve := func(doc string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			s.calls.Add(1)
+			if isGone() || doc == "" {
+				notFound(w)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprint(w, doc)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	mux.HandleFunc("GET /batches/"+id, serve(status))
+	mux.HandleFunc("GET /batches/"+id+"/results", serve(results))
+	mux.HandleFunc("GET /batches/"+id+"/events", func(w http.ResponseWriter, r *http.Request) {
+		s.calls.Add(1)
+		s.streams.Add(1)
+		if isGone() {
+			notFound(w)
+			return
+		}
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "retry: 50\n\n")
+		w.(http.Flusher).Flush()
+		for {
+			select {
+			case e := <-s.events:
+				fmt.Fprint(w, e)
+				w.(http.Flusher).Flush()
+			case <-s.gone:
+				return // the engine went down: the connection drops
+			case <-r.Context().Done():
+				return
+			}
+		}
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		select {
+		case <-s.gone:
+		default:
+			close(s.gone)
+		}
+		srv.Close()
+	})
+	s.url = srv.URL
+	return s
+}
+
+// chunkEvent is the event of chunk i of a running batch of n chunks.
+func chunkEvent(id string, i, n int) string {
+	return fmt.Sprintf("id: 1/%d\nevent: chunk\ndata: {\"batchId\":%q,\"attempt\":1,\"index\":%d,\"state\":\"priced\",\"firstTrade\":%d,\"trades\":1,"+
+		"\"deliveredAt\":\"2026-11-25T09:00:00.5Z\",\"pricedAt\":\"2026-11-25T09:00:01Z\",\"recordedAt\":\"2026-11-25T09:00:01Z\",\"pricingSeconds\":0.5,\"deliveries\":1,"+
+		"\"progress\":{\"state\":\"running\",\"trades\":%d,\"priced\":%d,\"pending\":%d,\"chunks\":%d,\"chunksDone\":%d}}\n\n",
+		i, id, i, i, n, i+1, n-i-1, n, i+1)
+}
+
+// observe counts, from now on, the DOM mutations of the elements sel
+// matches (their text and children), in window[name]; it reports whether
+// sel matched anything.
+func observe(b *tab, name, sel string) bool {
+	return eval[bool](b, fmt.Sprintf(`(() => {
+		const els = document.querySelectorAll(%q);
+		window[%q] = 0;
+		for (const el of els) new MutationObserver((ms) => { window[%q] += ms.length; }).observe(el, {childList: true, characterData: true, subtree: true});
+		return els.length > 0;
+	})()`, sel, name, name))
+}
+
+// TestConsoleBatchRunningThenGone follows a running batch whose chunks
+// come in ten a second, then plays an engine restart that forgets it. While it
+// runs, the aria-live state badge is not rewritten with the same text,
+// and the progress is announced in a polite live region at most every few
+// seconds (findings h5 F6: "running" was written four times a second).
+// Once the engine answers 404, the page says the batch is gone, in a
+// final state unknown, and its clock, stream and status reads stop
+// (h5 F3: "running" forever, Elapsed counting beside "not found").
+func TestConsoleBatchRunningThenGone(t *testing.T) {
+	const id, n = "run-1", 40
+	status := fmt.Sprintf(`{"batchId":%q,"state":"running","attempt":1,"trades":%d,"priced":0,"failed":0,"missing":0,"pending":%d,"chunks":%d,"chunksDone":0,"chunksFailed":0,"duplicates":0,
+		"timings":{"submittedAt":"2026-11-25T09:00:00Z","acceptedAt":"2026-11-25T09:00:00.001Z","deadline":"2026-11-26T09:00:00Z","pricingSeconds":0}}`, id, n, n, n)
+	api := newStandIn(t, id, status, "")
+	b := newBrowser(t)
+	b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+	b.wait("the batch running, live", `document.querySelector('#state')?.textContent === 'running' && document.querySelector('#live')?.textContent.includes('live')`)
+
+	if !observe(b, "stateWrites", "#state") {
+		t.Fatal("no #state badge")
+	}
+	live := observe(b, "progressWrites", `#progress [aria-live], [aria-live]#progress-live, #progress-text[aria-live]`)
+	start := time.Now()
+	const sent = 30
+	tick := time.NewTicker(100 * time.Millisecond)
+	for i := range sent {
+		<-tick.C
+		api.events <- chunkEvent(id, i, n)
+	}
+	tick.Stop()
+	b.wait("the chunks shown", fmt.Sprintf(`document.querySelector('#progress-text').textContent.startsWith('%d of %d')`, sent, n))
+	window := time.Since(start)
+	if w := eval[int](b, `window.stateWrites`); w != 0 {
+		t.Errorf("the aria-live state badge was written %d times in %v while the batch stayed running, want 0", w, window.Round(time.Millisecond))
+	}
+	if !live {
+		t.Error("no live region announces the progress")
+	} else {
+		// One announcement every 5 s at most, one more for the window's edges.
+		if w, most := eval[int](b, `window.progressWrites`), 1+int(window/(5*time.Second)); w > most {
+			t.Errorf("the progress was announced %d times in %v, want at most %d", w, window.Round(time.Millisecond), most)
+		}
+		if s := eval[string](b, `document.querySelector('#progress-live').getAttribute('aria-live')`); s != "polite" {
+			t.Errorf("progress live region: aria-live %q, want polite", s)
+		}
+	}
+	b.shot("09-batch-running")
+
+	// The engine restarts and has forgotten the batch.
+	close(api.gone)
+	b.wait("the batch unknown", `document.querySelector('#state')?.textContent === 'unknown'`)
+	if s := eval[string](b, `document.querySelector('#lost')?.textContent || ''`); !strings.Contains(s, "the engine no longer knows this batch") {
+		t.Errorf("the page says %q of a batch the engine forgot", s)
+	}
+	if s := eval[string](b, `document.querySelector('#progress-live')?.textContent || ''`); !strings.Contains(s, "Unknown") {
+		t.Errorf("the progress live region says %q, want the state unknown announced", s)
+	}
+	dts := eval[[]string](b, `Array.from(document.querySelectorAll('#summary dt')).map(dt => dt.textContent)`)
+	if slices.Contains(dts, "Elapsed") || slices.Contains(dts, "Deadline") {
+		t.Errorf("summary of a batch gone: %q, want no Elapsed clock nor Deadline", dts)
+	}
+	if s := eval[string](b, `document.querySelector('#live').textContent`); s != "" {
+		t.Errorf("live marker %q after the batch is gone", s)
+	}
+	b.shot("10-batch-gone")
+	// Nothing moves any more, and nothing more is asked of the engine.
+	observe(b, "after", "#summary, #timeline, #state, #progress-text")
+	calls := api.calls.Load()
+	time.Sleep(1500 * time.Millisecond) // longer than the 1 s clock and the 50 ms retry
+	if w := eval[int](b, `window.after`); w != 0 {
+		t.Errorf("%d changes to the page of a batch gone in 1.5 s, want none (the clock stopped)", w)
+	}
+	if c := api.calls.Load(); c != calls {
+		t.Errorf("%d more calls about a batch gone, want none", c-calls)
+	}
+}
+
+// TestConsoleFinishedBatch: the totals show their figures as the results
+// table does (6 decimals, 6 significant digits below 0.01), the duration
+// says what it measures, and the CSV download neutralises text cells that
+// a spreadsheet would read as a formula (h5 F8).
+func TestConsoleFinishedBatch(t *testing.T) {
+	const id = "done-1"
+	status := fmt.Sprintf(`{"batchId":%q,"state":"completed","attempt":1,"trades":6,"priced":5,"failed":1,"missing":0,"pending":0,"chunks":1,"chunksDone":1,"chunksFailed":0,"duplicates":0,
+		"timings":{"submittedAt":"2026-11-25T09:00:00Z","acceptedAt":"2026-11-25T09:00:00.001Z","completedAt":"2026-11-25T09:00:02Z","durationSeconds":2,"pricingSeconds":1.5},
+		"totals":{"all":{"npv":-55134.60123456789,"vega":119.87119848519237},"byUnderlying":{"ACME":{"npv":0.00123456789,"vega":-3.25}}}}`, id)
+	ids := []string{"=cmd|calc!A1", "+1", "-2", "@SUM(A1)", "\tTAB", "plain"}
+	var rs []map[string]any
+	for i, tid := range ids {
+		rs = append(rs, map[string]any{"id": tid, "npv": -1.5 * float64(i+1)})
+	}
+	rs[5] = map[string]any{"id": "plain", "error": "=HYPERLINK(\"http://x\")"}
+	results, _ := json.Marshal(map[string]any{"batchId": id, "results": rs})
+	api := newStandIn(t, id, status, string(results))
+	go func() { // the stream ends at once, as the engine's does for a finished batch
+		select {
+		case api.events <- fmt.Sprintf("id: 1/0\nevent: end\ndata: %s\n\n", strings.Join(strings.Fields(status), "")):
+		case <-api.gone:
+		}
+	}()
+	b := newBrowser(t)
+	b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+	b.wait("the results table", `document.querySelectorAll('#results-table tbody tr[data-id]').length === 6`)
+
+	totals := eval[map[string]string](b, `Object.fromEntries(Array.from(document.querySelectorAll('#totals tbody tr')).flatMap(tr =>
+		Array.from(tr.querySelectorAll('td[data-measure]')).map(td => [tr.querySelector('th').textContent + ' ' + td.dataset.measure, td.textContent])))`)
+	want := map[string]string{
+		"all trades npv": "-55134.601235", "all trades vega": "119.871198",
+		"ACME npv": "0.00123457", "ACME vega": "-3.250000",
+	}
+	for k, v := range want {
+		if totals[k] != v {
+			t.Errorf("totals %s: %q, want %q as the results table writes it", k, totals[k], v)
+		}
+	}
+	dur := eval[string](b, `Array.from(document.querySelectorAll('#summary div')).find(d => d.querySelector('dt').textContent === 'Duration')?.textContent || ''`)
+	if !strings.Contains(dur, "submission to completion") {
+		t.Errorf("duration %q: durationSeconds runs from submission to completion", dur)
+	}
+
+	dir := b.downloadDir(t)
+	b.do("download the CSV", chromedp.Click(chromedp.ID("dl-csv")))
+	records, err := csv.NewReader(bytes.NewReader(waitFile(t, filepath.Join(dir, id+"-results.csv")))).ReadAll()
+	if err != nil || len(records) != 7 {
+		t.Fatalf("CSV: %q, %v", records, err)
+	}
+	wantIDs := []string{"'=cmd|calc!A1", "'+1", "'-2", "'@SUM(A1)", "'\tTAB", "plain"}
+	for i, rec := range records[1:] {
+		if rec[0] != wantIDs[i] {
+			t.Errorf("CSV row %d: id %q, want %q", i+1, rec[0], wantIDs[i])
+		}
+		if i < 5 && rec[1] != fmt.Sprint(-1.5*float64(i+1)) {
+			t.Errorf("CSV row %d: npv %q, want the number as it is", i+1, rec[1])
+		}
+	}
+	if e := records[6][len(records[6])-1]; e != `'=HYPERLINK("http://x")` {
+		t.Errorf("CSV error cell %q, want it neutralised", e)
+	}
+}

@@ -1,0 +1,104 @@
+package console_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/pricefn/pricefn/console"
+)
+
+// setBatch puts text in the submit page's input as typing would.
+func setBatch(b *tab, text string) {
+	b.t.Helper()
+	js, _ := json.Marshal(text)
+	eval[bool](b, `(() => { const ta = document.querySelector('#batch-json'); ta.value = `+string(js)+`; ta.dispatchEvent(new Event('input')); return true; })()`)
+}
+
+// TestConsoleFaultPathWithSpace: a rejection naming a key with a space
+// (a curve named "US D") is marked in the input (h5 F8: the path stopped
+// at the space and nothing was marked).
+func TestConsoleFaultPathWithSpace(t *testing.T) {
+	gw := startEngine(t, "", 0)
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(gw+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	setBatch(b, "{\"valuationDate\": \"2026-11-25\",\n \"market\": {\"curves\": {\"US\": {\"rate\": 0.04}, \"US D\": {\"rate\": \"high\"}}},\n"+
+		" \"trades\": [{\"id\": \"T1\", \"type\": \"fra\", \"curve\": \"US D\", \"start\": \"2027-01-01\", \"end\": \"2027-07-01\", \"rate\": 0.05, \"notional\": 1e6}]}")
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the fault", `document.querySelector('#fault-message')?.textContent.includes('US D')`)
+	msg := eval[string](b, `document.querySelector('#fault-message').textContent`)
+	where := eval[string](b, `document.querySelector('#batch-fault code.path')?.textContent || ''`)
+	mark := eval[string](b, `document.querySelector('#mirror mark')?.textContent || ''`)
+	if where != "market.curves.US D.rate" || mark != `"high"` {
+		t.Errorf("fault %q shown at %q marking %q; want market.curves.US D.rate marking \"high\"", msg, where, mark)
+	}
+}
+
+// TestConsoleEngineDown: submitting with nothing in the input, or while
+// the engine is down, says so without calling it a rejection or marking
+// the input invalid (h5 F8: "Rejected: 0 no answer", aria-invalid).
+func TestConsoleEngineDown(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	verdict := func(what, want string) {
+		t.Helper()
+		b.wait(what, `document.querySelector('#fault-message')?.textContent.includes(`+fmt.Sprintf("%q", want)+`)`)
+		if h := eval[string](b, `document.querySelector('#batch-fault h2').textContent`); strings.Contains(h, "Rejected") {
+			t.Errorf("%s: heading %q, but nothing was rejected", what, h)
+		}
+		if eval[bool](b, `document.querySelector('#batch-json').hasAttribute('aria-invalid')`) {
+			t.Errorf("%s: the input is marked invalid", what)
+		}
+	}
+	b.do("submit nothing", chromedp.Click(chromedp.ID("submit-batch")))
+	verdict("empty input", "paste a batch")
+
+	example, _ := os.ReadFile("../examples/european.json")
+	setBatch(b, string(example))
+	srv.Close() // the engine goes down
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	verdict("engine down", "could not be reached")
+	b.shot("11-engine-down")
+}
+
+// TestConsoleSubmitOnly: a token that may submit but not read stays on
+// the submit page with the receipt, batch id included, and is told why
+// (h5 F8: the page went to a batch page it could not read, and the
+// receipt was lost).
+func TestConsoleSubmitOnly(t *testing.T) {
+	const token = "console-submit-only-0123456789"
+	gw := startEngine(t, token+" carol submit\n", 0)
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(gw+"/ui/"))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in", chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("the examples", `document.querySelectorAll('#example option').length > 5 && document.querySelector('#signin').hidden`)
+	example, _ := os.ReadFile("../examples/european.json")
+	var doc map[string]any
+	json.Unmarshal(example, &doc)
+	doc["id"] = "carol-1"
+	data, _ := json.Marshal(doc)
+	setBatch(b, string(data))
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the receipt", `document.querySelector('#submit-status')?.textContent.includes('cannot read')`)
+	if p := eval[string](b, `location.pathname`); p != "/ui/" {
+		t.Errorf("went to %s, a page this token cannot read", p)
+	}
+	if s := eval[string](b, `document.querySelector('#submit-status')?.textContent || ''`); !strings.Contains(s, "Accepted: batch carol-1") || !strings.Contains(s, "cannot read") {
+		t.Errorf("receipt %q, want the batch id and why its page is not shown", s)
+	}
+	b.shot("12-submit-only")
+}
