@@ -1,46 +1,16 @@
 package launch_test
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/pricefn/pricefn/functions/launch"
 )
-
-// lines collects what pricefn dev logs.
-type lines struct {
-	mu  sync.Mutex
-	buf strings.Builder
-}
-
-func (l *lines) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-// gateway is the gateway's URL once logged.
-func (l *lines) gateway() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	sc := bufio.NewScanner(strings.NewReader(l.buf.String()))
-	for sc.Scan() {
-		var m map[string]any
-		if json.Unmarshal(sc.Bytes(), &m) == nil {
-			if gw, ok := m["gateway"].(string); ok {
-				return gw
-			}
-		}
-	}
-	return ""
-}
 
 // TestOpenDevServesThisMachineOnly runs pricefn dev as make run does (no
 // tokens, on loopback): a page of another origin cannot submit a batch
@@ -48,12 +18,17 @@ func (l *lines) gateway() string {
 // page whose name resolves to 127.0.0.1 (DNS rebinding) cannot read the
 // batches; curl and the same machine's names still can.
 func TestOpenDevServesThisMachineOnly(t *testing.T) {
-	logs := &lines{}
+	// A free loopback port for the gateway, as make run's 127.0.0.1.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- launch.Dev(ctx, []string{"--addr", "127.0.0.1:0", "--internal-addr", "127.0.0.1:0", "--log-format", "json"},
-			func(string) string { return "" }, logs)
+		done <- launch.Dev(ctx, []string{"--addr", addr, "--internal-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
 	}()
 	defer func() {
 		cancel()
@@ -61,12 +36,15 @@ func TestOpenDevServesThisMachineOnly(t *testing.T) {
 			t.Errorf("pricefn dev: %v", err)
 		}
 	}()
-	gw := ""
-	for deadline := time.Now().Add(30 * time.Second); gw == ""; time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("pricefn dev did not log its gateway within 30 s")
+	gw := "http://" + addr
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if resp, err := http.Get(gw + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
 		}
-		gw = logs.gateway()
+		if time.Now().After(deadline) {
+			t.Fatal("pricefn dev did not serve within 30 s")
+		}
 	}
 	batch := `{"id": "planted", "valuationDate": "2026-11-25", "trades": []}`
 	do := func(method, path, hostName string, headers map[string]string) (int, string) {
