@@ -30,6 +30,16 @@ func main() {
 // errUsage marks an error that the usage text explains; exit status 2.
 var errUsage = errors.New("usage")
 
+// flagError is a flag's value the command cannot take: exit status 2,
+// as the rest of pricefn's usage errors.
+type flagError struct{ msg string }
+
+func (e *flagError) Error() string { return e.msg }
+
+func flagErrorf(format string, args ...any) error {
+	return &flagError{fmt.Sprintf(format, args...)}
+}
+
 // parseError maps an error of flag.FlagSet.Parse (which has printed why,
 // or the usage) to flag.ErrHelp for -h, which exits 0, and errUsage.
 func parseError(err error) error {
@@ -47,6 +57,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
+		return 2
+	}
+	var fe *flagError
+	if errors.As(err, &fe) {
+		fmt.Fprintf(stderr, "pricefn plan: %v\nRun 'pricefn plan -h' for its flags.\n", err)
 		return 2
 	}
 	fmt.Fprintf(stderr, "pricefn plan: %v\n", err)

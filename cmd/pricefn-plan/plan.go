@@ -117,14 +117,14 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	for _, a := range annotations {
 		k, v, ok := strings.Cut(a, "=")
 		if !ok || strings.TrimSpace(k) == "" {
-			return fmt.Errorf("--annotation %q: want KEY=VALUE", a)
+			return flagErrorf("--annotation %q: want KEY=VALUE", a)
 		}
 		s.Annotations[plan.Annotation(strings.TrimSpace(k))] = strings.TrimSpace(v)
 	}
 	for _, c := range configs {
 		k, v, ok := strings.Cut(c, "=")
 		if !ok || strings.TrimSpace(k) == "" {
-			return fmt.Errorf("--config %q: want KEY=VALUE", c)
+			return flagErrorf("--config %q: want KEY=VALUE", c)
 		}
 		if s.Config == nil {
 			s.Config = map[string]string{}
@@ -148,7 +148,7 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		{"runs", *runs > 0, *runs}, {"step", *step > 0, *step}, {"horizon", *horizon > 0, *horizon},
 	} {
 		if !f.positive {
-			return fmt.Errorf("--%s %v: must be > 0", f.name, f.value)
+			return flagErrorf("--%s %v: must be > 0", f.name, f.value)
 		}
 	}
 
@@ -184,13 +184,13 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 func planSearch(ctx context.Context, w plan.Workload, s plan.Settings, opt plan.Options, goal string, grids []string, top int, asJSON bool, stdout io.Writer) error {
 	g, err := plan.ParseGoal(goal)
 	if err != nil {
-		return err
+		return &flagError{err.Error()}
 	}
 	grid := plan.DefaultGrid()
 	for _, spec := range grids {
 		a, err := plan.ParseAxis(spec)
 		if err != nil {
-			return err
+			return &flagError{err.Error()}
 		}
 		replaced := false
 		for i := range grid {
@@ -242,24 +242,24 @@ func planWorkload(trace string, bursts []string, steady float64, dur, from time.
 		ws = append(ws, w)
 	}
 	if (len(bursts) > 0 || steady > 0) && cpu <= 0 {
-		return nil, fmt.Errorf("--cpu %v: must be > 0", cpu)
+		return nil, flagErrorf("--cpu %v: must be > 0", cpu)
 	}
 	for _, b := range bursts {
 		ns, at, _ := strings.Cut(b, "@")
 		n, err := strconv.Atoi(strings.TrimSpace(ns))
 		if err != nil || n <= 0 {
-			return nil, fmt.Errorf("--burst %q: want N[@T], N a positive integer", b)
+			return nil, flagErrorf("--burst %q: want N[@T], N a positive integer", b)
 		}
 		var t time.Duration
 		if at != "" {
 			if t, err = time.ParseDuration(strings.TrimSpace(at)); err != nil || t < 0 {
-				return nil, fmt.Errorf("--burst %q: T must be a duration >= 0", b)
+				return nil, flagErrorf("--burst %q: T must be a duration >= 0", b)
 			}
 		}
 		ws = append(ws, plan.Burst(n, t, cpu))
 	}
 	if steady < 0 || dur <= 0 || from < 0 {
-		return nil, fmt.Errorf("--steady %g --for %v --from %v: rate and start must be >= 0, duration > 0", steady, dur, from)
+		return nil, flagErrorf("--steady %g --for %v --from %v: rate and start must be >= 0, duration > 0", steady, dur, from)
 	}
 	if steady > 0 {
 		var rng *rand.Rand

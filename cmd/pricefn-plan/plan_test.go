@@ -82,11 +82,13 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{"--burst", "5", "--config", "stable-windw=10s"}, 1, `config-autoscaler key "stable-windw": unknown`},
 		{[]string{"--burst", "5", "--container-concurrency", "-2"}, 1, "spec.containerConcurrency"},
 		{[]string{"--trace", bad}, 1, "bad.csv line 2: cpu_s: \"zero\" is not a number"},
-		{[]string{"--burst", "x"}, 1, `--burst "x": want N[@T]`},
-		{[]string{"--burst", "5", "--search", "--goal", "p42=1s"}, 1, `goal "p42=1s"`},
+		// A flag value the command cannot take is a usage error, exit 2, as
+		// in the rest of pricefn (it was 1).
+		{[]string{"--burst", "x"}, 2, `--burst "x": want N[@T]`},
+		{[]string{"--burst", "5", "--search", "--goal", "p42=1s"}, 2, `goal "p42=1s"`},
 		{[]string{"--burst", "5", "--search", "--grid", "targt=1,2"}, 1, `grid "targt"`},
-		{[]string{"--burst", "5", "--cores", "0"}, 1, "--cores 0: must be > 0"},
-		{[]string{"--burst", "5", "--runs", "0"}, 1, "--runs 0: must be > 0"},
+		{[]string{"--burst", "5", "--cores", "0"}, 2, "--cores 0: must be > 0"},
+		{[]string{"--burst", "5", "--runs", "0"}, 2, "--runs 0: must be > 0\nRun 'pricefn plan -h' for its flags."},
 		// The report says it; the status did not.
 		{[]string{"--burst", "5", "--search", "--goal", "makespan=1ms", "--runs", "1"}, 1, "pricefn plan: no setting meets the goal"},
 		{[]string{}, 2, "no workload"},

@@ -48,8 +48,10 @@ func TestHelpExitsZero(t *testing.T) {
 		if name == "plan" {
 			continue // another program's (TestPlanRunsItsProgram)
 		}
-		for _, h := range []string{"-h", "--help"} {
-			code, stdout, stderr := runCmd(t, name, h)
+		// "pricefn help price" is "pricefn price -h" (it printed the
+		// command list).
+		for _, h := range [][]string{{name, "-h"}, {name, "--help"}, {"help", name}} {
+			code, stdout, stderr := runCmd(t, h...)
 			if code != 0 || stdout != "" || strings.Count(stderr, "usage: pricefn "+name) != 1 {
 				t.Errorf("%s %s: exit %d, stdout %q, stderr %q", name, h, code, stdout, stderr)
 			}
