@@ -152,6 +152,9 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 	}
 
+	if *rows < 0 {
+		return flagErrorf("--rows %d: must be >= 0 (0: every step)", *rows)
+	}
 	if *search {
 		return planSearch(ctx, w, s, opt, *goal, grids, *top, *asJSON, stdout)
 	}

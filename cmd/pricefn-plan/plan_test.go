@@ -88,6 +88,7 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{"--burst", "5", "--search", "--goal", "p42=1s"}, 2, `goal "p42=1s"`},
 		{[]string{"--burst", "5", "--search", "--grid", "targt=1,2"}, 1, `grid "targt"`},
 		{[]string{"--burst", "5", "--cores", "0"}, 2, "--cores 0: must be > 0"},
+		{[]string{"--burst", "5", "--rows", "-1"}, 2, "--rows -1: must be >= 0"},
 		{[]string{"--burst", "5", "--runs", "0"}, 2, "--runs 0: must be > 0\nRun 'pricefn plan -h' for its flags."},
 		// The report says it; the status did not.
 		{[]string{"--burst", "5", "--search", "--goal", "makespan=1ms", "--runs", "1"}, 1, "pricefn plan: no setting meets the goal"},
