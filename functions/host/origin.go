@@ -40,23 +40,24 @@ func originOf(r *http.Request) string {
 	return "Sec-Fetch-Site: " + r.Header.Get("Sec-Fetch-Site")
 }
 
-// LoopbackHosts returns next answering only requests whose Host is a
-// loopback name or address (localhost, *.localhost, 127.0.0.0/8, ::1),
-// others with a 421. An open API on a loopback address is meant for this
-// machine; a page whose name an attacker's DNS turns into 127.0.0.1 (DNS
-// rebinding) is same-origin to the browser, and would read every batch
-// and result otherwise.
-func LoopbackHosts(next http.Handler) http.Handler {
+// AddressHosts returns next answering only requests whose Host is an IP
+// address or a loopback name (localhost, *.localhost), others with a 421.
+// An open API (no tokens) is for whoever reaches its address; a page whose
+// name an attacker's DNS points at that address (DNS rebinding: 127.0.0.1,
+// or the LAN address of a laptop serving on every interface) is
+// same-origin to the browser, and would read every batch otherwise. An
+// address in Host names no one's DNS.
+func AddressHosts(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !loopbackHost(r.Host) {
-			WriteError(w, Errorf(http.StatusMisdirectedRequest, "Host %q is not a loopback name: this engine has no tokens and answers requests for localhost only (give it --tokens-file to serve other names)", truncate(r.Host)))
+		if !addressHost(r.Host) {
+			WriteError(w, Errorf(http.StatusMisdirectedRequest, "Host %q is neither an address nor localhost: this engine has no tokens and answers requests by address or for localhost only (give it --tokens-file to serve names)", truncate(r.Host)))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func loopbackHost(hostport string) bool {
+func addressHost(hostport string) bool {
 	if hostport == "" { // HTTP/1.0: no name to rebind
 		return true
 	}
@@ -68,6 +69,8 @@ func loopbackHost(hostport string) bool {
 	if h == "localhost" || strings.HasSuffix(h, ".localhost") {
 		return true
 	}
-	ip := net.ParseIP(h)
-	return ip != nil && ip.IsLoopback()
+	if i := strings.IndexByte(h, '%'); i >= 0 { // an IPv6 zone
+		h = h[:i]
+	}
+	return net.ParseIP(h) != nil
 }

@@ -53,11 +53,11 @@ func TestSameOrigin(t *testing.T) {
 	}
 }
 
-// TestLoopbackHosts: only loopback names and addresses are answered, so
-// that a page whose name resolves to 127.0.0.1 (DNS rebinding) reads
-// nothing.
-func TestLoopbackHosts(t *testing.T) {
-	srv := httptest.NewServer(host.LoopbackHosts(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+// TestAddressHosts: only addresses and loopback names are answered, so
+// that a page whose name resolves to the engine's address (DNS rebinding)
+// reads nothing.
+func TestAddressHosts(t *testing.T) {
+	srv := httptest.NewServer(host.AddressHosts(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		io.WriteString(w, "batches")
 	})))
 	defer srv.Close()
@@ -70,7 +70,9 @@ func TestLoopbackHosts(t *testing.T) {
 		"127.1.2.3":              http.StatusOK,
 		"rebind.evil.example:80": http.StatusMisdirectedRequest,
 		"evil.example":           http.StatusMisdirectedRequest,
-		"10.0.0.1:8080":          http.StatusMisdirectedRequest,
+		"10.0.0.1:8080":          http.StatusOK, // a LAN address: no one's DNS
+		"[fe80::1%25eth0]:80":    http.StatusOK,
+		"mylaptop.lan:8080":      http.StatusMisdirectedRequest,
 		"localhost.evil.example": http.StatusMisdirectedRequest,
 	} {
 		req, _ := http.NewRequest("GET", srv.URL+"/batches", nil)

@@ -239,8 +239,8 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	stopBy := make(chan time.Time, 1)
 	context.AfterFunc(ctx, func() { stopBy <- time.Now().Add(c.ShutdownTimeout) })
 	gateway := eng.Gateway
-	if a, ok := public.Addr().(*net.TCPAddr); ok && a.IP.IsLoopback() && (guard == nil || guard.Tokens == nil) {
-		gateway = host.LoopbackHosts(gateway) // open, for this machine only
+	if guard == nil || guard.Tokens == nil {
+		gateway = host.AddressHosts(gateway) // open: by address, no names (DNS rebinding)
 	}
 	err = host.New(host.Options{Name: "gateway", Handler: gateway, Log: log, Registerer: reg,
 		StartedAt: started, ShutdownTimeout: c.ShutdownTimeout, OnShutdown: eng.Aggregator.Drain}).Serve(ctx, public)

@@ -13,22 +13,23 @@ import (
 )
 
 // TestOpenDevServesThisMachineOnly runs pricefn dev as make run does (no
-// tokens, on loopback): a page of another origin cannot submit a batch
+// tokens, on every interface): a page of another origin cannot submit a batch
 // (a text/plain POST and a GET /valQuery need no CORS preflight), and a
 // page whose name resolves to 127.0.0.1 (DNS rebinding) cannot read the
 // batches; curl and the same machine's names still can.
 func TestOpenDevServesThisMachineOnly(t *testing.T) {
-	// A free loopback port for the gateway, as make run's 127.0.0.1.
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	// A free port for the gateway, on every interface as make run's
+	// ":8080" (the Host check applied to a loopback address only).
+	ln, err := net.Listen("tcp", ":0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	ln.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- launch.Dev(ctx, []string{"--addr", addr, "--internal-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
+		done <- launch.Dev(ctx, []string{"--addr", ":" + port, "--internal-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
 	}()
 	defer func() {
 		cancel()
@@ -36,7 +37,7 @@ func TestOpenDevServesThisMachineOnly(t *testing.T) {
 			t.Errorf("pricefn dev: %v", err)
 		}
 	}()
-	gw := "http://" + addr
+	gw := "http://127.0.0.1:" + port
 	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
 		if resp, err := http.Get(gw + "/healthz"); err == nil {
 			resp.Body.Close()
@@ -84,8 +85,11 @@ func TestOpenDevServesThisMachineOnly(t *testing.T) {
 	if code, body := do("POST", "/batches", "", map[string]string{"Content-Type": "application/x-www-form-urlencoded"}); code != http.StatusAccepted {
 		t.Errorf("curl --data: %d %s, want 202", code, body)
 	}
-	port := gw[strings.LastIndex(gw, ":"):]
-	if code, body := do("GET", "/batches/planted", "localhost"+port, map[string]string{"Sec-Fetch-Site": "same-origin"}); code != http.StatusOK {
+	if code, body := do("GET", "/batches/planted", "localhost:"+port, map[string]string{"Sec-Fetch-Site": "same-origin"}); code != http.StatusOK {
 		t.Errorf("GET the batch for Host localhost: %d %s, want 200", code, body)
+	}
+	// A colleague on the LAN, by address: no one's DNS.
+	if code, body := do("GET", "/batches/planted", "192.168.1.20:"+port, nil); code != http.StatusOK {
+		t.Errorf("GET the batch for Host 192.168.1.20: %d %s, want 200", code, body)
 	}
 }
