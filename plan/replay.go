@@ -76,7 +76,7 @@ func (o Options) withDefaults() Options {
 func Replay(ctx context.Context, w Workload, s Settings, opt Options) (*Report, error) {
 	rev, err := s.compile()
 	if err != nil {
-		return nil, err
+		return nil, &SettingsError{err}
 	}
 	if len(w) == 0 {
 		return nil, fmt.Errorf("plan: the workload has no requests")

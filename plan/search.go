@@ -154,7 +154,7 @@ func Search(ctx context.Context, w Workload, base Settings, grid []Axis, goal Go
 	}
 	baseRev, err := base.compile()
 	if err != nil {
-		return nil, err
+		return nil, &SettingsError{err}
 	}
 	res := &SearchResult{Goal: goal}
 	baseOuts, err := replayRuns(ctx, baseRev, w, opt)

@@ -146,6 +146,14 @@ const (
 	scrapeService = replayName + "-private"
 )
 
+// SettingsError is settings that Knative (or the replay) refuses, with
+// its message: Replay's and Search's error for the settings they were
+// given.
+type SettingsError struct{ Err error }
+
+func (e *SettingsError) Error() string { return e.Err.Error() }
+func (e *SettingsError) Unwrap() error { return e.Err }
+
 // compile validates s with Knative's own code (config-autoscaler parsing,
 // the PodAutoscaler webhook validation of annotations and
 // containerConcurrency) and builds the decider and metric as the KPA

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/pricefn/pricefn/plan"
 	"io"
 	"os"
 	"os/signal"
@@ -60,7 +61,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	var fe *flagError
-	if errors.As(err, &fe) {
+	var se *plan.SettingsError
+	if errors.As(err, &fe) || errors.As(err, &se) {
 		fmt.Fprintf(stderr, "pricefn plan: %v\nRun 'pricefn plan -h' for its flags.\n", err)
 		return 2
 	}

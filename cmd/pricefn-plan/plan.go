@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"os"
 	"strconv"
@@ -144,11 +145,11 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		positive bool
 		value    any
 	}{
-		{"pod-start", *podStart > 0, *podStart}, {"drain", *drain > 0, *drain}, {"cores", *cores > 0, *cores},
+		{"pod-start", *podStart > 0, *podStart}, {"drain", *drain > 0, *drain}, {"cores", *cores > 0 && !math.IsInf(*cores, 0), *cores},
 		{"runs", *runs > 0, *runs}, {"step", *step > 0, *step}, {"horizon", *horizon > 0, *horizon},
 	} {
 		if !f.positive {
-			return flagErrorf("--%s %v: must be > 0", f.name, f.value)
+			return flagErrorf("--%s %v: must be > 0 (and finite)", f.name, f.value)
 		}
 	}
 
@@ -261,8 +262,8 @@ func planWorkload(trace string, bursts []string, steady float64, dur, from time.
 		}
 		ws = append(ws, plan.Burst(n, t, cpu))
 	}
-	if steady < 0 || dur <= 0 || from < 0 {
-		return nil, flagErrorf("--steady %g --for %v --from %v: rate and start must be >= 0, duration > 0", steady, dur, from)
+	if !(steady >= 0) || math.IsInf(steady, 0) || dur <= 0 || from < 0 { // NaN and Inf too
+		return nil, flagErrorf("--steady %g --for %v --from %v: a finite rate and a start >= 0, a duration > 0", steady, dur, from)
 	}
 	if steady > 0 {
 		var rng *rand.Rand

@@ -76,11 +76,11 @@ func TestPlanErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--burst", "5", "--annotation", "target=-1"}, 1, "target -1 should be at least 0.01"},
-		{[]string{"--burst", "5", "--annotation", "window=1s"}, 1, "expected 6s <= 1s <= 1h0m0s"},
-		{[]string{"--burst", "5", "--config", "max-scale-up-rate=1"}, 1, "max-scale-up-rate = 1, must be greater than 1.0"},
-		{[]string{"--burst", "5", "--config", "stable-windw=10s"}, 1, `config-autoscaler key "stable-windw": unknown`},
-		{[]string{"--burst", "5", "--container-concurrency", "-2"}, 1, "spec.containerConcurrency"},
+		{[]string{"--burst", "5", "--annotation", "target=-1"}, 2, "target -1 should be at least 0.01"},
+		{[]string{"--burst", "5", "--annotation", "window=1s"}, 2, "expected 6s <= 1s <= 1h0m0s"},
+		{[]string{"--burst", "5", "--config", "max-scale-up-rate=1"}, 2, "max-scale-up-rate = 1, must be greater than 1.0"},
+		{[]string{"--burst", "5", "--config", "stable-windw=10s"}, 2, `config-autoscaler key "stable-windw": unknown`},
+		{[]string{"--burst", "5", "--container-concurrency", "-2"}, 2, "spec.containerConcurrency"},
 		{[]string{"--trace", bad}, 1, "bad.csv line 2: cpu_s: \"zero\" is not a number"},
 		// A flag value the command cannot take is a usage error, exit 2, as
 		// in the rest of pricefn (it was 1).
@@ -89,7 +89,9 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{"--burst", "5", "--search", "--grid", "targt=1,2"}, 1, `grid "targt"`},
 		{[]string{"--burst", "5", "--cores", "0"}, 2, "--cores 0: must be > 0"},
 		{[]string{"--burst", "5", "--rows", "-1"}, 2, "--rows -1: must be >= 0"},
-		{[]string{"--burst", "5", "--runs", "0"}, 2, "--runs 0: must be > 0\nRun 'pricefn plan -h' for its flags."},
+		{[]string{"--burst", "5", "--cores", "Inf"}, 2, "--cores +Inf: must be > 0 (and finite)"}, // it replayed for ever
+		{[]string{"--burst", "5", "--steady", "NaN"}, 2, "--steady NaN"},                          // it was dropped
+		{[]string{"--burst", "5", "--runs", "0"}, 2, "--runs 0: must be > 0 (and finite)\nRun 'pricefn plan -h' for its flags."},
 		// The report says it; the status did not.
 		{[]string{"--burst", "5", "--search", "--goal", "makespan=1ms", "--runs", "1"}, 1, "pricefn plan: no setting meets the goal"},
 		{[]string{}, 2, "no workload"},

@@ -72,6 +72,9 @@ func TestHelpExitsZero(t *testing.T) {
 	if code, _, _ := runCmd(t, "dev", "--bogus", "-h"); code != 2 {
 		t.Errorf("dev --bogus -h: exit %d, want 2", code)
 	}
+	if code, _, stderr := runCmd(t, "help", "nosuch"); code != 2 || !strings.Contains(stderr, `unknown command "nosuch"`) {
+		t.Errorf("help nosuch: exit %d %q, want 2 and unknown command", code, stderr)
+	}
 }
 
 // TestGenRejectsBadValues: out-of-range or unknown values are usage

@@ -134,7 +134,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) > 0 && (args[0] == "--version" || args[0] == "-version") {
 		args = append([]string{"version"}, args[1:]...)
 	}
-	if len(args) == 2 && args[0] == "help" && cmds[args[1]].run != nil {
+	if len(args) == 2 && args[0] == "help" {
 		args = []string{args[1], "-h"} // "pricefn help price" is "pricefn price -h"
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
