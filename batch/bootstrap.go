@@ -190,18 +190,40 @@ type tenor struct {
 }
 
 // parseTenor reads a tenor: a positive whole number then D, W, M or Y
-// (either case: 3m is 3M, months).
+// (either case: 3m is 3M, months), of at most 200 years (the horizon,
+// which the tenor's end is checked against too; D counts business days
+// one by one, so the count is bounded first).
 func parseTenor(s string) (tenor, error) {
-	bad := pricing.Invalid("tenor", fmt.Sprintf("%q", s), "must be a whole number of D, W, M or Y (or d, w, m, y), such as 1W, 6M or 10Y")
+	bad := pricing.Invalid("tenor", fmt.Sprintf("%q", s), "must be a positive whole number of D, W, M or Y (or d, w, m, y), such as 1W, 6M or 10Y")
 	if len(s) < 2 {
 		return tenor{}, bad
 	}
 	unit := strings.ToUpper(s[len(s)-1:])[0]
 	n, err := strconv.Atoi(s[:len(s)-1])
-	if err != nil || n <= 0 || n > 1200 || !strings.ContainsRune("DWMY", rune(unit)) {
+	most, ok := tenorMost(unit)
+	if err != nil || n <= 0 || !ok {
 		return tenor{}, bad
 	}
+	if n > most {
+		return tenor{}, pricing.Invalid("tenor", fmt.Sprintf("%q", s), fmt.Sprintf("must be within 200 years: at most %d%c", most, unit))
+	}
 	return tenor{n: n, unit: unit}, nil
+}
+
+// tenorMost is the largest count of a tenor unit within 200 years (of
+// business days, 261 a year, for D), and whether it is a unit.
+func tenorMost(unit byte) (int, bool) {
+	switch unit {
+	case 'D':
+		return 200 * 261, true
+	case 'W':
+		return 200 * 53, true
+	case 'M':
+		return 200 * 12, true
+	case 'Y':
+		return 200, true
+	}
+	return 0, false
 }
 
 func (t tenor) months() int {
