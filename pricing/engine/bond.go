@@ -99,8 +99,12 @@ func (e DiscountingBond) quote(r *pricing.Result, b *instrument.FixedRateBond, f
 		r.SetValue(pricing.Accrued, 0)
 		r.SetValue(pricing.CleanPrice, 0)
 		if want.Has(pricing.Yield) || want.Has(pricing.Duration) || want.Has(pricing.Convexity) {
+			why := "nothing is paid after it"
+			if len(flows) > 0 {
+				why = fmt.Sprintf("its last payment is on %s", flows[len(flows)-1].pay)
+			}
 			return pricing.Invalid("maturity", b.Maturity, fmt.Sprintf(
-				"must be paid after the settlement date %s for a yield, duration or convexity (the bond is not tradable at settlement: nothing is paid after it)", settle))
+				"must be paid after the settlement date %s for a yield, duration or convexity (the bond is not tradable at settlement: %s)", settle, why))
 		}
 		return nil
 	}
