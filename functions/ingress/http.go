@@ -64,12 +64,6 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 	if host.IsBinary(r) && !host.IsStructured(r) {
 		dr = newDigestingBody(r)
 	}
-	done, err := f.admit(w, r)
-	if err != nil {
-		f.refuse(w, err)
-		return
-	}
-	defer done()
 	// The body is done with once the batch is split and sent (Submit
 	// keeps nothing of it): a pooled buffer.
 	e, release, err := host.ReadEvent(w, r, f.opt.MaxBatchBytes)
@@ -78,6 +72,11 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 		f.refuse(w, err)
 		return
 	}
+	done, err := f.admit(r, len(e.Data()))
+	if err != nil {
+		return // the client left while the batch waited its turn
+	}
+	defer done()
 	s, err := SubmissionOf(*e)
 	if err != nil {
 		f.refuse(w, err)
@@ -123,12 +122,6 @@ func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 		f.refuse(w, err)
 		return
 	}
-	done, err := f.admit(w, r)
-	if err != nil {
-		f.refuse(w, err)
-		return
-	}
-	defer done()
 	// The buffer grows with the bytes that arrive, never from a declared
 	// Content-Length alone: a client that announces 32 MB and sends
 	// nothing must not make the server hold 32 MB per connection. The
@@ -148,6 +141,11 @@ func (f *Function) servePlain(w http.ResponseWriter, r *http.Request) {
 		f.refuse(w, host.Errorf(http.StatusBadRequest, "ingress: reading the batch: %w", err))
 		return
 	}
+	done, err := f.admit(r, len(body))
+	if err != nil {
+		return // the client left while the batch waited its turn
+	}
+	defer done()
 	f.submit(w, r, Submission{Data: body, TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context()), digest: dr.digest(len(body))})
 }
 
@@ -204,22 +202,21 @@ func (f *Function) serveValQuery(w http.ResponseWriter, r *http.Request) {
 	f.submit(w, r, Submission{Data: data, TraceParent: r.Header.Get("traceparent"), Tenant: host.TenantOf(r.Context()), Sample: valQuerySamples[kind]})
 }
 
-// admit takes the room of r's batch among the bytes being read and
-// decoded (Options.MaxBytesReading) until done is called, or answers why
-// not: a 503, with Retry-After. Six 113 MB uploads at once took 2.7 GB
-// where one takes 0.8.
-func (f *Function) admit(w http.ResponseWriter, r *http.Request) (done func(), err error) {
+// admit waits for the room of a batch of size bytes, read, among those
+// being decoded (Options.MaxBytesReading), and holds it until done is
+// called; it fails only when r's client leaves first. A batch larger than
+// the bound is decoded alone. Six 113 MB uploads decoded at once took 2.7
+// GB where one takes 0.8. The room is taken once the body is read: taken
+// before, for its declared size, one client sending a few bytes and
+// waiting held it until the read timeout, and every other submission was
+// refused.
+func (f *Function) admit(r *http.Request, size int) (done func(), err error) {
 	if f.reading == nil {
 		return func() {}, nil
 	}
-	n := r.ContentLength
-	if n <= 0 || n > f.opt.MaxBatchBytes {
-		n = f.opt.MaxBatchBytes
-	}
-	n = min(n, f.opt.MaxBytesReading) // a batch larger than the bound: alone
-	if !f.reading.TryAcquire(n) {
-		w.Header().Set("Retry-After", "2")
-		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: busy reading other batches (at most %d bytes of them at once): send it again in a moment", f.opt.MaxBytesReading)
+	n := min(max(int64(size), 1), f.opt.MaxBytesReading)
+	if err := f.reading.Acquire(r.Context(), n); err != nil {
+		return nil, err
 	}
 	return func() { f.reading.Release(n) }, nil
 }

@@ -86,11 +86,9 @@ type Options struct {
 	// plain JSON; a longer one is a 413. 0 means host.DefaultMaxBodyBytes.
 	MaxBatchBytes int64
 	// MaxBytesReading bounds the bytes of the batches the public routes
-	// read and decode at once (a batch takes about ten times its size
-	// meanwhile): a batch with no room is a 503 with Retry-After, which
-	// clients retry; a batch larger than the bound is read when nothing
-	// else is. Its room is its declared size (Content-Length), else
-	// MaxBatchBytes. 0 means no bound.
+	// decode at once (a batch takes about ten times its size meanwhile):
+	// a batch read waits for its room, and one larger than the bound is
+	// decoded when nothing else is. 0 means no bound.
 	MaxBytesReading int64
 	// Log receives one line per batch; the zero logger writes nothing.
 	Log zerolog.Logger

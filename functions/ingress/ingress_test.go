@@ -606,57 +606,122 @@ func TestValQuerySeedPut(t *testing.T) {
 	}
 }
 
-// TestReadingBound: the batches read at once hold at most MaxBytesReading
-// of room: another is a 503 with Retry-After until the first is read, and
-// a batch larger than the bound is read alone. Six 113 MB uploads at once
-// took 2.7 GB where one takes 0.8.
+// gatedClaimStore holds each claim until the test lets it go: a batch
+// being decoded and claimed for as long as the test needs.
+type gatedClaimStore struct {
+	*store.Mem
+	entered chan string
+	gates   map[string]chan struct{} // by batch id, made before its claim
+}
+
+func (s *gatedClaimStore) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
+	s.entered <- b.Ref.ID
+	<-s.gates[b.Ref.ID]
+	return s.Mem.Claim(ctx, b)
+}
+
+// TestReadingBound: the batches decoded at once hold at most
+// MaxBytesReading of room (six 113 MB uploads decoded at once took 2.7
+// GB): a batch read waits its turn, and one larger than the bound is
+// decoded alone. A client sending a few bytes and waiting holds no room:
+// it held the whole bound until the read timeout, and every other
+// submission was refused.
 func TestReadingBound(t *testing.T) {
-	srv, _ := newServer(t, ingress.Options{MaxBytesReading: 1000})
-	doc := []byte(`{"valuationDate":"2026-11-25","trades":[]}`)
-	// A client that sends half its 900-byte batch, then waits.
+	st := &gatedClaimStore{Mem: store.NewMem(store.MemOptions{}), entered: make(chan string, 4), gates: map[string]chan struct{}{}}
+	opened := map[string]bool{}
+	open := func(id string) { // lets id's claim go, once
+		if !opened[id] {
+			opened[id] = true
+			close(st.gates[id])
+		}
+	}
+	for _, id := range []string{"a", "b", "c", "d"} {
+		st.gates[id] = make(chan struct{})
+		defer open(id) // a failure must not leave the server waiting
+	}
+	srv, _ := newServer(t, ingress.Options{MaxBytesReading: 500, Store: st})
+	doc := func(id string, size int) []byte {
+		d := []byte(`{"id":"` + id + `","valuationDate":"2026-11-25","trades":[]}`)
+		return append(d, bytes.Repeat([]byte(" "), size-len(d))...)
+	}
+	// A client that sends a few bytes of its batch, then waits.
 	pr, pw := io.Pipe()
+	defer pw.Close()
 	slow, err := http.NewRequest(http.MethodPost, srv.URL+"/batches", pr)
 	if err != nil {
 		t.Fatal(err)
 	}
-	body := append(append([]byte(nil), doc[:len(doc)-1]...), bytes.Repeat([]byte(" "), 900-len(doc))...)
-	body = append(body, '}')
-	slow.ContentLength = int64(len(body))
-	slowDone := make(chan int)
+	slow.ContentLength = 400
 	go func() {
-		resp, err := http.DefaultClient.Do(slow)
-		if err != nil {
-			t.Error(err)
-			slowDone <- 0
-			return
+		if resp, err := http.DefaultClient.Do(slow); err == nil {
+			resp.Body.Close()
 		}
-		resp.Body.Close()
-		slowDone <- resp.StatusCode
 	}()
-	if _, err := pw.Write(body[:450]); err != nil {
+	if _, err := pw.Write([]byte(`{"id":`)); err != nil {
 		t.Fatal(err)
 	}
-	// Once the server reads the slow one (a 400 for this body before),
-	// another finds no room.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
-		code, hdr, msg := post(t, plain(t, srv.URL+"/batches", bytes.Repeat([]byte(" "), 200)))
-		if code == http.StatusServiceUnavailable {
-			if hdr.Get("Retry-After") == "" || !strings.Contains(msg, "busy reading other batches") {
-				t.Errorf("a batch with no room: %d %v %s, want 503 with Retry-After", code, hdr, msg)
+	post := func(id string, size int) chan int {
+		got := make(chan int, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(plain(t, srv.URL+"/batches", doc(id, size)))
+			if err != nil {
+				t.Error(err)
+				got <- 0
+				return
 			}
-			break
-		}
-		if code != http.StatusBadRequest || time.Now().After(deadline) {
-			t.Fatalf("a batch with no room: %d %s, want 503 (or 400 before the slow one is read)", code, msg)
+			resp.Body.Close()
+			got <- resp.StatusCode
+		}()
+		return got
+	}
+	// next is the batch claimed next (a hang, not a timing assumption).
+	next := func() string {
+		t.Helper()
+		select {
+		case id := <-st.entered:
+			return id
+		case <-time.After(10 * time.Second):
+			t.Fatal("no batch claimed: the room is held")
+			return ""
 		}
 	}
-	pw.Write(body[450:])
-	pw.Close()
-	if code := <-slowDone; code != http.StatusAccepted {
-		t.Fatalf("the slow batch: %d", code)
+	// a (300 bytes) is decoded and held at its claim; c (100) fits
+	// beside it; b (300) waits for room.
+	a := post("a", 300)
+	if id := next(); id != "a" {
+		t.Fatalf("claimed %s first, want a", id)
 	}
-	// Its room given back; a batch over the bound alone.
-	if code, _, msg := post(t, plain(t, srv.URL+"/batches", append(bytes.Repeat([]byte(" "), 1500), doc...))); code != http.StatusAccepted {
-		t.Errorf("a batch larger than the bound, alone: %d %s", code, msg)
+	c := post("c", 100)
+	if id := next(); id != "c" {
+		t.Fatalf("claimed %s beside a, want c", id)
+	}
+	b := post("b", 300)
+	select {
+	case id := <-st.entered:
+		t.Fatalf("%s claimed while a and c hold the room", id)
+	case <-time.After(50 * time.Millisecond):
+	}
+	open("a") // a's claim done
+	if code := <-a; code != http.StatusAccepted {
+		t.Errorf("a: %d", code)
+	}
+	if id := next(); id != "b" {
+		t.Fatalf("claimed %s, want b once a gave back its room", id)
+	}
+	open("b")
+	open("c")
+	for name, got := range map[string]chan int{"b": b, "c": c} {
+		if code := <-got; code != http.StatusAccepted {
+			t.Errorf("%s: %d", name, code)
+		}
+	}
+	// Larger than the bound: decoded alone.
+	d := post("d", 800)
+	if id := next(); id != "d" {
+		t.Fatalf("claimed %s, want d", id)
+	}
+	open("d")
+	if code := <-d; code != http.StatusAccepted {
+		t.Errorf("d, larger than the bound: %d", code)
 	}
 }
