@@ -58,3 +58,13 @@ func resolve(base, ref string) (string, error) {
 	}
 	return b.ResolveReference(r).String(), nil
 }
+
+// shown is URL u as the CLI prints it: its password, when it has one,
+// replaced (url.URL.Redacted), as stderr goes to terminals and CI logs.
+func shown(u string) string {
+	p, err := url.Parse(u)
+	if err != nil || p.User == nil {
+		return printable(u)
+	}
+	return printable(p.Redacted())
+}

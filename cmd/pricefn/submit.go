@@ -127,7 +127,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 			err = s.stopped(ctx, *timeout, target, gateway, rc, statusURL)
 		}
 	}()
-	fmt.Fprintf(s.progress, "sending %s (%s) to %s as a %s CloudEvent\n", name, sizeText(int(p.size)), target, mode)
+	fmt.Fprintf(s.progress, "sending %s (%s) to %s as a %s CloudEvent\n", name, sizeText(int(p.size)), shown(target), mode)
 	rc, err = s.postBatch(ctx, target, p, *structured, true)
 	if err != nil {
 		return err
@@ -238,15 +238,15 @@ func (s *submitter) stopped(ctx context.Context, timeout time.Duration, target, 
 		if base, ok := strings.CutSuffix(statusURL, "/batches/"+rc.BatchID); ok && base != "" {
 			at = base
 		}
-		follow = fmt.Sprintf("batch %s was accepted and may still run on the engine: follow it with pricefn trace %s --url %s", printable(rc.BatchID), printable(rc.BatchID), at)
+		follow = fmt.Sprintf("batch %s was accepted and may still run on the engine: follow it with pricefn trace %s --url %s", printable(rc.BatchID), printable(rc.BatchID), shown(at))
 		if statusURL != "" {
-			follow += " (its status: " + printable(statusURL) + ")"
+			follow += " (its status: " + shown(statusURL) + ")"
 		}
 	}
 	var sig signalled
 	if errors.As(context.Cause(ctx), &sig) {
 		if rc == nil {
-			return &interrupted{sig, "while sending the batch to " + target + ", before the engine's receipt"}
+			return &interrupted{sig, "while sending the batch to " + shown(target) + ", before the engine's receipt"}
 		}
 		return &interrupted{sig, "waiting for the results: " + follow}
 	}
@@ -255,7 +255,7 @@ func (s *submitter) stopped(ctx context.Context, timeout time.Duration, target, 
 	}
 	last := cmp.Or(s.last, "no answer from the engine yet")
 	if rc == nil {
-		return fmt.Errorf("gave up after --timeout %s sending the batch to %s: %s", timeout, target, last)
+		return fmt.Errorf("gave up after --timeout %s sending the batch to %s: %s", timeout, shown(target), last)
 	}
 	return fmt.Errorf("gave up after --timeout %s waiting for the results (last seen: %s); %s", timeout, last, follow)
 }

@@ -128,3 +128,19 @@ func TestSubmitSaysWhatTimedOut(t *testing.T) {
 		t.Errorf("trace: exit %d, stderr %q; want 1, %q", code, stderr, want)
 	}
 }
+
+// TestSubmitHidesTheURLsPassword: a password in --url (basic auth to a
+// gateway behind a prefix) is not printed; it was, in the sending line and
+// in the --timeout and Ctrl-C messages, beside Go's own redacted copy.
+func TestSubmitHidesTheURLsPassword(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := l.Addr().String() // nothing listens there once closed
+	l.Close()
+	code, _, stderr := runCmd(t, "submit", "--timeout", "1s", "--url", "http://user:s3cret@"+closed+"/pricefn", oneTradeBatch(t))
+	if code != 1 || strings.Contains(stderr, "s3cret") || !strings.Contains(stderr, "http://user:xxxxx@"+closed+"/pricefn/batches") {
+		t.Errorf("exit %d, stderr %q: want 1 and the URL with its password hidden", code, stderr)
+	}
+}

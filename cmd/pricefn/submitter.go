@@ -181,7 +181,7 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 		}
 		if attempt == submitRetries {
 			if err != nil {
-				return nil, fmt.Errorf("sending the batch to %s: %w (tried %d times)", target, err, attempt)
+				return nil, fmt.Errorf("sending the batch to %s: %w (tried %d times)", shown(target), err, attempt)
 			}
 			return nil, fmt.Errorf("batch not accepted (%s, tried %d times): %s", resp.Status, attempt, errorText(body))
 		}
@@ -208,10 +208,10 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 	}
 	var rc api.Receipt
 	if len(strings.TrimSpace(string(body))) == 0 {
-		return nil, fmt.Errorf("%s answered %s with an empty body, not a receipt: a broker does that; --url must name the gateway (pricefn dev), the API or ingress", target, resp.Status)
+		return nil, fmt.Errorf("%s answered %s with an empty body, not a receipt: a broker does that; --url must name the gateway (pricefn dev), the API or ingress", shown(target), resp.Status)
 	}
 	if err := json.Unmarshal(body, &rc); err != nil || rc.BatchID == "" {
-		return nil, fmt.Errorf("unexpected answer from %s (%s): %.200s", target, resp.Status, printable(string(body)))
+		return nil, fmt.Errorf("unexpected answer from %s (%s): %.200s", shown(target), resp.Status, printable(string(body)))
 	}
 	if rc.StatusURL == "" {
 		rc.StatusURL = resp.Header.Get("Location")
