@@ -422,11 +422,13 @@ func deadReason(e event.Event) string {
 	return b.String()
 }
 
-// printable replaces s's control characters (and bytes that are not
-// UTF-8) with U+FFFD, keeping the rest of its text as it is.
+// printable replaces s's control characters, format characters (bidi
+// overrides that reorder what a reader sees, zero-width ones) and line or
+// paragraph separators, and bytes that are not UTF-8, with U+FFFD,
+// keeping the rest of its text as it is.
 func printable(s string) string {
 	return strings.Map(func(r rune) rune {
-		if unicode.IsControl(r) {
+		if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp) {
 			return utf8.RuneError
 		}
 		return r

@@ -559,13 +559,13 @@ func TestDeadLetterReasonIsText(t *testing.T) {
 	f := newFixture(t)
 	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	e := deadLetter(t, "b1", 1)
-	e.SetExtension("knativeerrordata", base64.StdEncoding.EncodeToString([]byte("\x1b[2J\x1b[31mFAKE: run this\x1b[0m\r\nnext line é")))
+	e.SetExtension("knativeerrordata", base64.StdEncoding.EncodeToString([]byte("\x1b[2J\x1b[31mFAKE: run this\x1b[0m\r\nnext line é \u202eRLO\u202c\u2028\u200b")))
 	f.mustPost(t, "/dead-letter", e)
 	st := f.status(t, "b1")
 	if len(st.FailedChunks) != 1 {
 		t.Fatalf("status %+v", st)
 	}
-	const want = "delivery failed to http://pricer/ with status 500: \uFFFD[2J\uFFFD[31mFAKE: run this\uFFFD[0m\uFFFD\uFFFDnext line é"
+	const want = "delivery failed to http://pricer/ with status 500: \uFFFD[2J\uFFFD[31mFAKE: run this\uFFFD[0m\uFFFD\uFFFDnext line é \uFFFDRLO\uFFFD\uFFFD\uFFFD"
 	if got := st.FailedChunks[0].Reason; got != want {
 		t.Errorf("reason %q, want %q", got, want)
 	}

@@ -225,7 +225,9 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	defer stopInternal()
 	inDone := make(chan error, 1)
 	go func() {
-		inDone <- host.New(host.Options{Name: "internal", Handler: eng.Internal, Log: log, Gatherer: reg,
+		// Its routes take events (a dead letter fails a chunk) and are
+		// asked by address: no name, so no DNS rebinding onto them.
+		inDone <- host.New(host.Options{Name: "internal", Handler: host.AddressHosts(eng.Internal), Log: log, Gatherer: reg,
 			ShutdownTimeout: c.ShutdownTimeout}).Serve(inCtx, internal)
 	}()
 	log.Info().Str("gateway", "http://"+public.Addr().String()).Str("internal", "http://"+internal.Addr().String()).

@@ -26,10 +26,16 @@ func TestOpenDevServesThisMachineOnly(t *testing.T) {
 	}
 	_, port, _ := net.SplitHostPort(ln.Addr().String())
 	ln.Close()
+	in, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	internal := in.Addr().String()
+	in.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- launch.Dev(ctx, []string{"--addr", ":" + port, "--internal-addr", "127.0.0.1:0"}, func(string) string { return "" }, io.Discard)
+		done <- launch.Dev(ctx, []string{"--addr", ":" + port, "--internal-addr", internal}, func(string) string { return "" }, io.Discard)
 	}()
 	defer func() {
 		cancel()
@@ -87,6 +93,14 @@ func TestOpenDevServesThisMachineOnly(t *testing.T) {
 	}
 	if code, body := do("GET", "/batches/planted", "localhost:"+port, map[string]string{"Sec-Fetch-Site": "same-origin"}); code != http.StatusOK {
 		t.Errorf("GET the batch for Host localhost: %d %s, want 200", code, body)
+	}
+	// The event receivers too: a dead letter fails a chunk.
+	req, _ := http.NewRequest("POST", "http://"+internal+"/aggregator/dead-letter", strings.NewReader("{}"))
+	req.Host = "rebind.evil.example"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Errorf("POST /aggregator/dead-letter for Host rebind.evil.example: %v %v, want 421", resp, err)
+	} else {
+		resp.Body.Close()
 	}
 	// A colleague on the LAN, by address: no one's DNS.
 	if code, body := do("GET", "/batches/planted", "192.168.1.20:"+port, nil); code != http.StatusOK {

@@ -51,7 +51,9 @@ func Open(ctx context.Context, url string, opt store.Options) (*Store, error) {
 		// startup error goes to the pod's log and events.
 		var ue *neturl.Error
 		if errors.As(err, &ue) {
-			err = fmt.Errorf("the store URL does not parse (not shown: it may hold a password): %w", ue.Err)
+			// Its reason quotes the URL's bytes too ("invalid URL
+			// escape "%et""): three of a password's.
+			err = errors.New("the store URL does not parse (not shown: it may hold a password; a '%' in one must be written %25)")
 		}
 		return nil, fmt.Errorf("redisstore: %w", err)
 	}
