@@ -23,16 +23,9 @@ import (
 func TestSlowBodyTimesOut(t *testing.T) {
 	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil })
 	s := host.New(host.Options{Name: "test", Handler: host.Events(h, zerolog.Nop()), ReadTimeout: 100 * time.Millisecond})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
-	defer func() { cancel(); <-served }()
+	base := serve(t, s)
 
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -117,14 +117,7 @@ func TestColdStart(t *testing.T) {
 	s := host.New(host.Options{Name: "cold", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		time.Sleep(30 * time.Millisecond)
 	}), Gatherer: reg, Registerer: reg, StartedAt: started})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
-	base := "http://" + ln.Addr().String()
+	base := serve(t, s)
 	get := func(path string) {
 		resp, err := http.Get(base + path)
 		if err != nil {
@@ -145,10 +138,6 @@ func TestColdStart(t *testing.T) {
 	if n != 1 || sum < 2.03 || sum > firstDone {
 		t.Errorf("%d cold starts of %v s, want 1 of 2.03 to %.2f s (started 2 s before, first request 30 ms)", n, sum, firstDone)
 	}
-	cancel()
-	if err := <-served; err != nil {
-		t.Fatal(err)
-	}
 }
 
 // TestNoColdStartForAnIdleProcess: a process whose first request came
@@ -158,16 +147,10 @@ func TestNoColdStartForAnIdleProcess(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	s := host.New(host.Options{Name: "idle", Handler: http.NotFoundHandler(), Gatherer: reg, Registerer: reg,
 		StartedAt: time.Now(), ColdStartWindow: 50 * time.Millisecond})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	served := make(chan error, 1)
-	go func() { served <- s.Serve(ctx, ln) }()
+	base := serve(t, s)
 	time.Sleep(200 * time.Millisecond) // idle past the window
 	for range 2 {
-		resp, err := http.Get("http://" + ln.Addr().String() + "/work")
+		resp, err := http.Get(base + "/work")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -176,8 +159,24 @@ func TestNoColdStartForAnIdleProcess(t *testing.T) {
 	if n, sum := histogram(t, reg, "pricefn_cold_start_seconds", map[string]string{"server": "idle"}); n != 0 {
 		t.Errorf("%d cold starts of %v s for a process idle before its first request, want none", n, sum)
 	}
-	cancel()
-	if err := <-served; err != nil {
+}
+
+// serve runs s on a loopback port until the test ends, when it must stop
+// cleanly, and returns its base URL.
+func serve(t *testing.T, s *host.Server) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-served; err != nil {
+			t.Error(err)
+		}
+	})
+	return "http://" + ln.Addr().String()
 }
