@@ -141,7 +141,7 @@ func TestConsoleBatchRunningThenGone(t *testing.T) {
 	}
 	live := observe(b, "progressWrites", `#progress [aria-live], [aria-live]#progress-live, #progress-text[aria-live]`)
 	start := time.Now()
-	const sent = 30
+	const sent = 15
 	tick := time.NewTicker(100 * time.Millisecond)
 	for i := range sent {
 		<-tick.C
