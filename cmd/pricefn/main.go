@@ -135,7 +135,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		args = append([]string{"version"}, args[1:]...)
 	}
 	if len(args) == 2 && args[0] == "help" {
-		args = []string{args[1], "-h"} // "pricefn help price" is "pricefn price -h"
+		// "pricefn help price" is "pricefn price -h", its usage asked
+		// for: on stdout, for a pager.
+		if _, ok := cmds[args[1]]; ok {
+			stderr = stdout
+		}
+		args = []string{args[1], "-h"}
 	}
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		usage(stderr, cmds)
