@@ -26,6 +26,12 @@ func gatewayURL(v string) (string, error) {
 		err = fmt.Errorf("scheme %q: want http or https", u.Scheme)
 	case u.Host == "":
 		err = errors.New("no host")
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		// Not put on the engine's paths: they were dropped, silently.
+		err = errors.New("a query or fragment, which the engine's paths would not carry")
+	case strings.HasSuffix(strings.TrimRight(u.Path, "/"), "/batches"):
+		// Its commands add /batches themselves: this posted to .../batches/batches.
+		err = errors.New("a path ending in /batches, which the commands add themselves")
 	}
 	if err != nil {
 		return "", usagef("--url %q: %v: want a URL such as http://localhost:8080 (or localhost:8080, or https://host/prefix)", v, err)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -17,6 +18,18 @@ import (
 
 // TestResolve: a path in --url is a prefix for the engine's root-relative
 // paths; the engine's full URLs are used as they are.
+// TestGatewayURLRefusals: a --url whose query, fragment or /batches
+// would be lost or doubled is a usage error; it was sent without them, or
+// to .../batches/batches.
+func TestGatewayURLRefusals(t *testing.T) {
+	for _, v := range []string{"http://h/pricefn?code=1", "http://h/pricefn#x", "http://h/pricefn/batches", "h:8080/batches/"} {
+		var ue *usageError
+		if _, err := gatewayURL(v); !errors.As(err, &ue) {
+			t.Errorf("--url %q: %v, want a usage error", v, err)
+		}
+	}
+}
+
 func TestResolve(t *testing.T) {
 	for _, c := range []struct{ url, ref, want string }{
 		{"localhost:8080", "/batches", "http://localhost:8080/batches"},
