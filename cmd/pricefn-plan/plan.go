@@ -91,6 +91,13 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	// As the ingress takes them (its flags refuse the same).
+	if *chunkTrades < 1 {
+		return flagErrorf("--chunk-trades %d: want 1 or more", *chunkTrades)
+	}
+	if *chunkCost <= 0 {
+		return flagErrorf("--chunk-cost %v: must be > 0", *chunkCost)
+	}
 
 	w, err := planWorkload(*trace, bursts, *steady, *steadyFor, *steadyFrom, *poisson, *cpu, *seed, *batchFile,
 		batch.ChunkOptions{TargetCost: float64(chunkCost.Nanoseconds()), MaxTrades: *chunkTrades}, stderr)
