@@ -2,6 +2,7 @@ package batch
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -217,8 +218,12 @@ func (v value) whole(field string) (int, error) {
 	// JSON has one number type: 2.0 is the integer 2. Bounds are powers of
 	// two, exact in float64: [-2^63, 2^63) on 64-bit ints.
 	f, err := strconv.ParseFloat(string(v.raw), 64)
-	if err != nil || f != math.Trunc(f) || f < math.MinInt || f >= -float64(math.MinInt) {
+	switch {
+	case err != nil && !errors.Is(err, strconv.ErrRange), f != math.Trunc(f):
 		return 0, &typeError{field, "a whole number", "number " + string(v.raw)}
+	case errors.Is(err, strconv.ErrRange), f < math.MinInt || f >= -float64(math.MinInt):
+		// Whole, but no int holds it: it was called "not a whole number".
+		return 0, &typeError{field, "a whole number of at most 18 digits", "number " + string(v.raw)}
 	}
 	return int(f), nil
 }
