@@ -133,6 +133,9 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	sent := s.elapsed()
+	// What --timeout reports when the wait ends before any status: the
+	// receipt ("no answer from the engine yet" followed it).
+	s.last = fmt.Sprintf("accepted, %s in %s, and no status yet", plural(rc.Trades, "trade"), plural(rc.Chunks, "chunk"))
 	if rc.Existing {
 		fmt.Fprintf(s.progress, "sent in %s: batch %s was submitted before with the same content (%s): not priced again\n", seconds(sent), printable(rc.BatchID), printable(rc.State))
 	} else {

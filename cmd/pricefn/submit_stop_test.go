@@ -144,3 +144,23 @@ func TestSubmitHidesTheURLsPassword(t *testing.T) {
 		t.Errorf("exit %d, stderr %q: want 1 and the URL with its password hidden", code, stderr)
 	}
 }
+
+// TestSubmitTimedOutAfterTheReceipt: --timeout running out before any
+// status came says the batch was accepted, as its receipt did; it said
+// "no answer from the engine yet".
+func TestSubmitTimedOutAfterTheReceipt(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			io.Copy(io.Discard, r.Body)
+			w.WriteHeader(http.StatusAccepted)
+			io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b","resultsUrl":"/batches/b/results"}`)
+			return
+		}
+		<-r.Context().Done() // the wait never answers
+	}))
+	defer srv.Close()
+	code, _, stderr := runCmd(t, "submit", "--timeout", "300ms", "--url", srv.URL, oneTradeBatch(t))
+	if code != 1 || !strings.Contains(stderr, "(last seen: accepted, 1 trade in 1 chunk, and no status yet)") || strings.Contains(stderr, "no answer from the engine") {
+		t.Errorf("exit %d, stderr %q: want 1, last seen accepted", code, stderr)
+	}
+}
