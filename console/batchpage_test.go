@@ -127,10 +127,14 @@ func observe(b *tab, name, sel string) bool {
 // Once the engine answers 404, the page says the batch is gone, in a
 // final state unknown, and its clock, stream and status reads stop
 // (h5 F3: "running" forever, Elapsed counting beside "not found").
+// What it shows of the batch when last seen is the latest progress of
+// the chunk events, everywhere, not the older status document, and no
+// duration (v2 F10: the banner said 15 chunks, the progress text, the
+// live region and the summary 0, beside a duration "not known").
 func TestConsoleBatchRunningThenGone(t *testing.T) {
 	const id, n = "run-1", 40
 	status := fmt.Sprintf(`{"batchId":%q,"state":"running","attempt":1,"trades":%d,"priced":0,"failed":0,"missing":0,"pending":%d,"chunks":%d,"chunksDone":0,"chunksFailed":0,"duplicates":0,
-		"timings":{"submittedAt":"2026-11-25T09:00:00Z","acceptedAt":"2026-11-25T09:00:00.001Z","deadline":"2026-11-26T09:00:00Z","pricingSeconds":0}}`, id, n, n, n)
+		"timings":{"submittedAt":"2026-11-25T09:00:00Z","acceptedAt":"2026-11-25T09:00:00.001Z","deadline":"2026-11-26T09:00:00Z","durationSeconds":1.5,"pricingSeconds":0.25}}`, id, n, n, n)
 	api := newStandIn(t, id, status, "")
 	b := newBrowser(t)
 	b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
@@ -181,6 +185,26 @@ func TestConsoleBatchRunningThenGone(t *testing.T) {
 	}
 	if s := eval[string](b, `document.querySelector('#live').textContent`); s != "" {
 		t.Errorf("live marker %q after the batch is gone", s)
+	}
+	// Last seen: the 15 chunks of the events, not the status document's 0.
+	if s := eval[string](b, `document.querySelector('#progress-text').textContent`); !strings.HasPrefix(s, "15 of 40 chunks") {
+		t.Errorf("progress text %q of a batch last seen with 15 of 40 chunks done", s)
+	}
+	if s := eval[string](b, `document.querySelector('#progress-live').textContent`); !strings.Contains(s, "15 of 40 chunks") {
+		t.Errorf("announced %q of a batch last seen with 15 of 40 chunks done", s)
+	}
+	summary := eval[map[string]string](b, `Object.fromEntries(Array.from(document.querySelectorAll('#summary div')).map(d => [d.querySelector('dt').textContent, d.querySelector('dd').textContent.replace(/\s+/g, ' ').trim()]))`)
+	if s := summary["Chunks"]; !strings.HasPrefix(s, "15 / 40") {
+		t.Errorf("summary chunks %q, want 15 / 40 as last seen", s)
+	}
+	if s := summary["Trades"]; !strings.Contains(s, "15 priced") || !strings.Contains(s, "25 pending") {
+		t.Errorf("summary trades %q, want 15 priced and 25 pending as last seen", s)
+	}
+	if s := summary["Duration"]; strings.ContainsAny(s, "0123456789") || !strings.Contains(s, "not known") {
+		t.Errorf("summary duration %q of a batch gone: want no figure, only that it is not known", s)
+	}
+	if s := summary["Pricing time"]; !strings.HasPrefix(s, "7.50 s") || strings.Contains(s, "parallel") {
+		t.Errorf("summary pricing time %q, want the 15 chunks' 7.50 s and no parallelism of an unknown duration", s)
 	}
 	b.shot("10-batch-gone")
 	// Nothing moves any more, and nothing more is asked of the engine.

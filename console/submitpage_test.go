@@ -102,3 +102,80 @@ func TestConsoleSubmitOnly(t *testing.T) {
 	}
 	b.shot("12-submit-only")
 }
+
+// TestConsoleRefusalNotAboutTheInput: a refusal that is not about the
+// batch (no token, a token without the submit scope, the tenant's limit,
+// an engine unavailable or failing) is a notice saying what to do, not
+// "Rejected" with the input marked invalid; only 400, 413 and 415 are the
+// input's fault (v2 F11).
+func TestConsoleRefusalNotAboutTheInput(t *testing.T) {
+	type answer struct {
+		code       int
+		retryAfter string
+		msg        string
+	}
+	answers := make(chan answer, 1)
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	mux.HandleFunc("POST /batches", func(w http.ResponseWriter, r *http.Request) {
+		a := <-answers
+		if a.retryAfter != "" {
+			w.Header().Set("Retry-After", a.retryAfter)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(a.code)
+		json.NewEncoder(w).Encode(map[string]string{"error": a.msg})
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	example, _ := os.ReadFile("../examples/european.json")
+	setBatch(b, string(example))
+
+	for _, c := range []struct {
+		answer
+		want []string // in the notice
+	}{
+		{answer{401, "", "auth: no token"}, []string{"auth: no token", "sign in"}},
+		{answer{403, "", "auth: the token of tenant alice lacks the submit scope"}, []string{"lacks the submit scope", "a token with the submit scope"}},
+		{answer{429, "5", "ingress: batch b-1: store: tenant limit reached: try again when some have finished"}, []string{"tenant limit", "try again in 5 s"}},
+		{answer{503, "1", "ingress: reading bound"}, []string{"reading bound", "try again in 1 s"}},
+		{answer{503, "", "ingress: batch store unavailable"}, []string{"store unavailable", "try again later"}},
+		{answer{500, "", "internal error"}, []string{"internal error", "try again later"}},
+	} {
+		what := fmt.Sprint(c.code)
+		answers <- c.answer
+		b.do("submit for a "+what, chromedp.Click(chromedp.ID("submit-batch")))
+		b.wait("the verdict on a "+what, `document.querySelector('#fault-message')?.textContent.includes(`+fmt.Sprintf("%q", c.msg)+`)`)
+		h := eval[string](b, `document.querySelector('#batch-fault h2').textContent`)
+		msg := eval[string](b, `document.querySelector('#batch-fault').textContent`)
+		if strings.Contains(h, "Rejected") {
+			t.Errorf("%s: heading %q, but the batch was not checked", what, h)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(strings.ToLower(msg), strings.ToLower(w)) {
+				t.Errorf("%s: notice %q, want it to say %q", what, msg, w)
+			}
+		}
+		if eval[bool](b, `document.querySelector('#batch-json').hasAttribute('aria-invalid')`) {
+			t.Errorf("%s: the input is marked invalid", what)
+		}
+	}
+	b.shot("13-refused-not-input")
+
+	// The input's own faults are still rejections, marked in the input.
+	for _, code := range []int{400, 413, 415} {
+		answers <- answer{code, "", "ingress: the input's fault " + fmt.Sprint(code)}
+		b.do(fmt.Sprint("submit for a ", code), chromedp.Click(chromedp.ID("submit-batch")))
+		b.wait(fmt.Sprint("the verdict on a ", code), fmt.Sprintf(`document.querySelector('#fault-message')?.textContent.includes('fault %d')`, code))
+		if h := eval[string](b, `document.querySelector('#batch-fault h2').textContent`); !strings.Contains(h, fmt.Sprint("Rejected: ", code)) {
+			t.Errorf("%d: heading %q, want a rejection", code, h)
+		}
+		if !eval[bool](b, `document.querySelector('#batch-json').getAttribute('aria-invalid') === 'true'`) {
+			t.Errorf("%d: the input is not marked invalid", code)
+		}
+	}
+}

@@ -122,8 +122,13 @@ export async function batchPage(main, session, id) {
     gone = true;
     clearInterval(tick);
     stop();
-    const last = progress ? { ...status, ...progress } : status;
-    status = { ...status, state: 'unknown' };
+    // What the page shows from now on is the batch when last seen: the
+    // chunk events' progress, newer than the status document read at most
+    // once a second, and the pricing time of the chunks they reported.
+    const last = latest(status, progress);
+    const tm = status.timings || {};
+    const pricing = [...chunks.values()].reduce((sum, c) => sum + (c.pricingSeconds || 0), 0);
+    status = { ...last, state: 'unknown', timings: { ...tm, pricingSeconds: Math.max(tm.pricingSeconds || 0, pricing) } };
     progress = null;
     setText($('#live'), '');
     render($('#lost'), html`<p class="error-text" role="alert">Unknown: the engine no longer knows this batch (restarted, or the batch was forgotten).
@@ -197,9 +202,18 @@ function announcer(el) {
   };
 }
 
+/**
+ * latest returns what is known of the batch: the status document st with
+ * the chunk events' progress p over it, unless st is the newer (more
+ * chunks done).
+ */
+function latest(st, p) {
+  return p && (p.chunksDone ?? 0) >= (st.chunksDone ?? 0) ? { ...st, ...p } : st;
+}
+
 /** drawStatus shows the state, the progress and the summary, and announces the progress. */
 function drawStatus(st, p, announce) {
-  const c = p ? { ...st, ...p } : st;
+  const c = latest(st, p);
   const stateEl = $('#state');
   if (!stateEl) return;
   if (stateEl.className !== `state ${c.state}`) stateEl.className = `state ${c.state}`;
@@ -217,13 +231,14 @@ function drawStatus(st, p, announce) {
   const tm = st.timings || {};
   const running = !finished(c.state);
   const elapsed = running && tm.submittedAt ? (Date.now() - epochMs(tm.submittedAt)) / 1000 : tm.durationSeconds;
-  const parallel = tm.durationSeconds > 0 && tm.pricingSeconds > 0 ? tm.pricingSeconds / tm.durationSeconds : 0;
+  // A batch gone has no duration: the status document's was to its read.
+  const parallel = !lost && tm.durationSeconds > 0 && tm.pricingSeconds > 0 ? tm.pricingSeconds / tm.durationSeconds : 0;
   render($('#summary'), html`
     <div><dt>Trades</dt><dd><b>${int(c.trades)}</b>
       <span class="sub">${int(c.priced)} priced · <span class="${c.failed ? 'bad' : ''}">${int(c.failed)} failed</span>${c.missing ? html` · <span class="bad">${int(c.missing)} missing</span>` : ''}${c.pending ? ` · ${int(c.pending)} pending` : ''}</span></dd></div>
     <div><dt>Chunks</dt><dd><b>${int(c.chunksDone)} / ${int(c.chunks)}</b>
       <span class="sub">${c.chunksFailed ? html`<span class="bad">${int(c.chunksFailed)} dead</span>` : 'none dead'}${st.duplicates ? ` · ${int(st.duplicates)} duplicate deliveries` : ''}${st.late ? ` · ${int(st.late)} late` : ''}</span></dd></div>
-    <div><dt>${running ? 'Elapsed' : 'Duration'}</dt><dd><b>${seconds(elapsed)}</b><span class="sub">${lost ? 'not known: the batch is gone' : `submission to ${running ? 'now' : 'completion'} (wall time)`}</span></dd></div>
+    <div><dt>${running ? 'Elapsed' : 'Duration'}</dt><dd>${lost ? html`<span class="sub">not known: the batch is gone</span>` : html`<b>${seconds(elapsed)}</b><span class="sub">submission to ${running ? 'now' : 'completion'} (wall time)</span>`}</dd></div>
     <div><dt>Pricing time</dt><dd><b>${seconds(tm.pricingSeconds)}</b><span class="sub">chunks' pricing added up${parallel && !running ? ` · ${parallel.toFixed(2)}× parallel` : ''}</span></dd></div>
     <div><dt>Submitted</dt><dd>${time(tm.submittedAt)}</dd></div>
     <div><dt>${running ? 'Deadline' : 'Completed'}</dt><dd>${time(running ? tm.deadline : tm.completedAt)}</dd></div>

@@ -108,11 +108,12 @@ export async function submitPage(main, session = { readable: true }) {
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $('#submit-form').requestSubmit(); }
   });
 
-  // showNotice says why nothing was checked (no input, no engine): the
-  // input is not at fault, so it is not marked invalid.
-  const showNotice = (title, message) => {
+  // showNotice says why nothing was checked (no input, no engine, a
+  // refusal not about the input) and what to do: the input is not at
+  // fault, so it is not marked invalid.
+  const showNotice = (title, message, advice = '') => {
     clearFault();
-    render(fault, html`<h2 class="bad">${title}</h2><p class="msg" id="fault-message">${message}</p>`);
+    render(fault, html`<h2 class="bad">${title}</h2><p class="msg" id="fault-message">${message}</p>${advice ? html`<p id="fault-advice">${advice}</p>` : ''}`);
     fault.classList.add('has-fault');
   };
 
@@ -173,7 +174,11 @@ export async function submitPage(main, session = { readable: true }) {
       if (resp.status !== 202) {
         const err = await errorOf(resp);
         status.textContent = '';
-        showFault(resp.status, resp.statusText || '', err.message);
+        if (INPUT_FAULTS.has(resp.status)) showFault(resp.status, resp.statusText || '', err.message);
+        else {
+          const [title, advice] = refusal(resp.status, resp.statusText || '', resp.headers.get('Retry-After'));
+          showNotice(title, err.message, advice);
+        }
         return;
       }
       const rc = await resp.json();
@@ -195,4 +200,31 @@ export async function submitPage(main, session = { readable: true }) {
       btn.disabled = false;
     }
   });
+}
+
+/** INPUT_FAULTS are the statuses of a refusal that is the batch's fault: malformed or invalid, too large, not JSON. */
+const INPUT_FAULTS = new Set([400, 413, 415]);
+
+/**
+ * refusal returns the title and the advice of a notice for a refusal
+ * that is not about the input (status not in INPUT_FAULTS): the batch was
+ * not checked, and what to do instead depends on why.
+ */
+function refusal(status, statusText, retry) {
+  const code = `${status} ${statusText}`.trim();
+  const unchecked = 'The batch was not checked.';
+  if (status === 401) return [`Not signed in (${code})`, `The engine wants a token, or refused yours: sign in (reload the page for the sign-in form; keep a copy of the batch, a reload may clear the input) and submit again. ${unchecked}`];
+  if (status === 403) return [`Not allowed to submit (${code})`, `Sign in with a token with the submit scope (sign out, then in with it). ${unchecked}`];
+  if (status === 429) return [`Too many batches (${code})`, `${unchecked} Try again ${retryAfter(retry)}, when some of your batches have finished.`];
+  if (status === 503) return [`Engine unavailable (${code})`, `${unchecked} Try again ${retryAfter(retry)}.`];
+  if (status >= 500) return [`Engine error (${code})`, `${unchecked} Try again ${retryAfter(retry)}.`];
+  return [`Not accepted (${code})`, unchecked];
+}
+
+/** retryAfter says when a Retry-After value (seconds, or an HTTP date) asks to try again: "in 5 s", "after 17:20:05" or "later". */
+function retryAfter(v) {
+  const s = (v || '').trim();
+  if (/^\d+$/.test(s)) return `in ${int(Number(s))} s`;
+  const t = s ? Date.parse(s) : NaN;
+  return Number.isFinite(t) ? `after ${new Date(t).toLocaleTimeString()}` : 'later';
 }
