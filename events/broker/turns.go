@@ -20,14 +20,17 @@ type turns struct {
 	max, n  int
 	parked  map[string][]*job // by tenant
 	order   []string          // the tenants with parked jobs, next first
-	waiting int               // parked jobs
 }
 
 // parkedJobs is how many deliveries wait their turn.
 func (t *turns) parkedJobs() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.waiting
+	n := 0
+	for _, q := range t.parked {
+		n += len(q)
+	}
+	return n
 }
 
 // take gives j a turn, or parks it and reports false.
@@ -49,7 +52,6 @@ func (t *turns) take(j *job) bool {
 		t.order = append(t.order, tenant)
 	}
 	t.parked[tenant] = append(t.parked[tenant], j)
-	t.waiting++
 	return false
 }
 
@@ -74,7 +76,6 @@ func (t *turns) give(j *job) *job {
 	} else {
 		delete(t.parked, tenant)
 	}
-	t.waiting--
 	next.hasTurn = true
 	return next
 }
@@ -87,6 +88,6 @@ func (t *turns) drain() []*job {
 	for _, tenant := range t.order {
 		out = append(out, t.parked[tenant]...)
 	}
-	t.parked, t.order, t.waiting = nil, nil, 0
+	t.parked, t.order = nil, nil
 	return out
 }

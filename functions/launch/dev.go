@@ -178,7 +178,7 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	// a third of pricefn dev's CPU on this virtual machine). Without a
 	// limit, the heap is left as the runtime has it; GODEBUG=disablethp=1
 	// does so too.
-	if limit := debug.SetMemoryLimit(-1); limit < math.MaxInt64 {
+	if limit, ok := memoryLimit(); ok {
 		hugeheap.Advise(int(min(limit, math.MaxInt32)))
 	}
 	reg := NewRegistry()

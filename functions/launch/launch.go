@@ -97,7 +97,8 @@ func OpenStore(ctx context.Context, c config.Store, opt store.Options) (store.St
 // once it is idle (store.FreedQuiet), not at the next garbage collection of
 // an idle process.
 func newMemStore(opt store.Options) *store.Mem {
-	return store.NewMem(store.MemOptions{Options: opt, MaxBytes: MemStoreBytes(debug.SetMemoryLimit(-1)), Freed: debug.FreeOSMemory})
+	limit, _ := memoryLimit()
+	return store.NewMem(store.MemOptions{Options: opt, MaxBytes: MemStoreBytes(limit), Freed: debug.FreeOSMemory})
 }
 
 // MemStoreBytes is the bound of an in-memory store's results and ids in
@@ -133,10 +134,16 @@ func IngressOptions(c config.Ingress, log zerolog.Logger, reg prometheus.Registe
 	}
 }
 
-// tenthOfMemoryLimit is a tenth of the process's soft memory limit
-// (GOMEMLIMIT, or pricefn dev's --memory-limit-mib), 0 when it has none.
+// memoryLimit is the process's soft memory limit (GOMEMLIMIT, or pricefn
+// dev's --memory-limit-mib), and whether it has one.
+func memoryLimit() (int64, bool) {
+	limit := debug.SetMemoryLimit(-1)
+	return limit, limit > 0 && limit < math.MaxInt64
+}
+
+// tenthOfMemoryLimit is a tenth of the soft memory limit, 0 without one.
 func tenthOfMemoryLimit() int64 {
-	if limit := debug.SetMemoryLimit(-1); limit < math.MaxInt64 {
+	if limit, ok := memoryLimit(); ok {
 		return limit / 10
 	}
 	return 0

@@ -195,21 +195,15 @@ type tally struct {
 // scenarioWork counts the valuations of p, a risk run's block of
 // scenarios over trades of types types, and their time.
 func (m *metrics) scenarioWork(p *batch.ScenarioPartials, types []string) {
-	n := float64(len(p.Scenarios))
-	k, last, run := 0, "", 0
-	flush := func() {
-		if run > 0 {
-			m.scenarios.WithLabelValues(m.names[k]).Add(float64(run) * n)
+	trades := make([]int, len(m.names)) // by type
+	for _, typ := range types {
+		trades[m.typeIndex(typ)]++
+	}
+	for k, n := range trades {
+		if n > 0 {
+			m.scenarios.WithLabelValues(m.names[k]).Add(float64(n * len(p.Scenarios)))
 		}
 	}
-	for i := range types {
-		if i == 0 || types[i] != last { // a chunk's trades come in runs of a type
-			flush()
-			k, last, run = m.typeIndex(types[i]), types[i], 0
-		}
-		run++
-	}
-	flush()
 	m.scenarioBusy.Add(p.Busy.Seconds())
 }
 

@@ -41,35 +41,50 @@ func (c bondCase) bond(t testing.TB) *instrument.FixedRateBond {
 		SettlementDays: c.settlementDays}
 }
 
+// price prices the bond of c in its market for want, a failure fatal.
+func (c bondCase) price(t *testing.T, want pricing.Measures) (pricing.Result, *instrument.FixedRateBond, *pricing.Market) {
+	t.Helper()
+	m := ratesMarket(t, c.asOf)
+	b := c.bond(t)
+	if err := b.Validate(m.ValuationDate); err != nil {
+		t.Fatal(err)
+	}
+	r, err := DiscountingBond{}.Price(b, m, want)
+	if err != nil {
+		t.Fatalf("bond to %s: %v", c.maturity, err)
+	}
+	return r, b, m
+}
+
+// check compares r's prices with c's QuantLib values, and, with
+// quotes, its yield, duration and convexity.
+func (c bondCase) check(t *testing.T, r pricing.Result, quotes bool) {
+	t.Helper()
+	type value struct {
+		name           string
+		got, want, tol float64
+	}
+	checks := []value{
+		{"npv", r.NPV, c.npv, 1e-9 * c.face},
+		{"cleanPrice", r.CleanPrice, c.clean, 1e-9},
+		{"dirtyPrice", r.DirtyPrice, c.dirty, 1e-9},
+		{"accrued", r.Accrued, c.accrued, 1e-11},
+	}
+	if quotes {
+		checks = append(checks, value{"yield", r.Yield, c.yield, 1e-13}, value{"duration", r.Duration, c.dur, 1e-7},
+			value{"convexity", r.Convexity, c.convexity, 1e-5})
+	}
+	for _, ck := range checks {
+		if !ratesClose(ck.got, ck.want, ck.tol, 0) {
+			t.Errorf("bond to %s: %s %.12g, QuantLib %.12g", c.maturity, ck.name, ck.got, ck.want)
+		}
+	}
+}
+
 func TestDiscountingBond(t *testing.T) {
 	for _, c := range bondCases {
-		m := ratesMarket(t, c.asOf)
-		b := c.bond(t)
-		if err := b.Validate(m.ValuationDate); err != nil {
-			t.Fatal(err)
-		}
-		r, err := DiscountingBond{}.Price(b, m, allRates)
-		if err != nil {
-			t.Fatalf("%s: %v", c.maturity, err)
-		}
-		checks := []struct {
-			name      string
-			got, want float64
-			tol       float64
-		}{
-			{"npv", r.NPV, c.npv, 1e-9 * c.face},
-			{"cleanPrice", r.CleanPrice, c.clean, 1e-9},
-			{"dirtyPrice", r.DirtyPrice, c.dirty, 1e-9},
-			{"accrued", r.Accrued, c.accrued, 1e-11},
-			{"yield", r.Yield, c.yield, 1e-13},
-			{"duration", r.Duration, c.dur, 1e-7},
-			{"convexity", r.Convexity, c.convexity, 1e-5},
-		}
-		for _, ck := range checks {
-			if !ratesClose(ck.got, ck.want, ck.tol, 0) {
-				t.Errorf("bond to %s: %s %.12g, QuantLib %.12g", c.maturity, ck.name, ck.got, ck.want)
-			}
-		}
+		r, _, _ := c.price(t, allRates)
+		c.check(t, r, true)
 		if !ratesClose(sumCashflows(r.Cashflows), r.NPV, 1e-9*c.face, 0) {
 			t.Errorf("bond to %s: cash flows sum to %v, npv %v", c.maturity, sumCashflows(r.Cashflows), r.NPV)
 		}
@@ -138,28 +153,10 @@ var settledBondCases = []bondCase{
 func TestBondSettlingAtMaturity(t *testing.T) {
 	prices := pricing.Of(pricing.NPV, pricing.CleanPrice, pricing.DirtyPrice, pricing.Accrued, pricing.PV01, pricing.Cashflows)
 	for _, c := range settledBondCases {
-		m := ratesMarket(t, c.asOf)
-		b := c.bond(t)
-		if err := b.Validate(m.ValuationDate); err != nil {
-			t.Fatal(err)
-		}
-		r, err := DiscountingBond{}.Price(b, m, prices)
-		if err != nil {
-			t.Fatalf("bond to %s: %v", c.maturity, err)
-		}
-		for _, ck := range []struct {
-			name      string
-			got, want float64
-			tol       float64
-		}{
-			{"npv", r.NPV, c.npv, 1e-9 * c.face},
-			{"cleanPrice", r.CleanPrice, c.clean, 1e-9},
-			{"dirtyPrice", r.DirtyPrice, c.dirty, 1e-9},
-			{"accrued", r.Accrued, c.accrued, 1e-11},
-		} {
-			if !ratesClose(ck.got, ck.want, ck.tol, 0) || !r.Set.Has(pricing.CleanPrice) {
-				t.Errorf("bond to %s: %s %.12g, QuantLib %.12g", c.maturity, ck.name, ck.got, ck.want)
-			}
+		r, b, m := c.price(t, prices)
+		c.check(t, r, false)
+		if !r.Set.Has(pricing.CleanPrice) {
+			t.Errorf("bond to %s: no clean price", c.maturity)
 		}
 		for _, y := range []pricing.Measure{pricing.Yield, pricing.Duration, pricing.Convexity} {
 			_, err := DiscountingBond{}.Price(b, m, pricing.Of(pricing.NPV, y))
