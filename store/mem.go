@@ -13,9 +13,9 @@ import (
 
 // Mem is a Store in one process's memory, for pricefn dev, where ingress
 // and the aggregator share it. It forgets a finished batch Retain after it
-// finished and an unfinished one MaxAge after its claim, and keeps at most
-// MaxBytes of trades and results, forgetting the oldest finished batches
-// first. Its zero value is not usable; call NewMem.
+// finished and an unfinished one MaxAge after its claim, and keeps about
+// MaxBytes of trades and results (MemOptions.MaxBytes), forgetting the
+// oldest finished batches first. Its zero value is not usable; call NewMem.
 type Mem struct {
 	opt       MemOptions
 	mu        sync.Mutex
@@ -33,8 +33,10 @@ type MemOptions struct {
 	Options
 	// MaxBytes bounds the trade ids and results kept; 0 means
 	// DefaultMaxBytes. Past it the oldest finished batches are forgotten
-	// first, never the one that finished last; unfinished ones are never
-	// forgotten before MaxAge.
+	// first, of the tenants holding more than their share, never the one
+	// that finished last; unfinished ones are never forgotten before
+	// MaxAge. Past twice MaxBytes the oldest finished batches go, whoever
+	// holds them.
 	MaxBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -147,14 +149,20 @@ func (s *Mem) sweep() {
 
 // dropFairly forgets batches of older (finished, oldest first, none
 // being read) until the store is within MaxBytes: each time the oldest
-// batch of the tenant that holds the most bytes. A tenant's batches push
-// out its own results before another's, so one tenant cannot cut another's
-// retention short while it holds more than that tenant does. s.mu is held.
+// batch of the tenant that holds the most bytes, of those holding more
+// than their share (MaxBytes over the tenants holding batches). A
+// tenant's batches push out its own results before another's, so one
+// tenant cannot cut another's retention short while it holds more than
+// that tenant does; and a tenant within its share keeps its results when
+// the store is full of another's unfinished batches, which cannot be
+// forgotten: the store then holds more than MaxBytes, up to twice it
+// (sweep). s.mu is held.
 func (s *Mem) dropFairly(older []*memBatch) {
 	held := make(map[string]int64)
 	for ref, b := range s.batches {
 		held[ref.Tenant] += b.bytes
 	}
+	share := s.opt.MaxBytes / int64(max(len(held), 1))
 	queues := make(map[string][]*memBatch)
 	for _, b := range older {
 		if b.readers == 0 {
@@ -164,7 +172,7 @@ func (s *Mem) dropFairly(older []*memBatch) {
 	for s.bytes > s.opt.MaxBytes {
 		tenant, found := "", false
 		for t, q := range queues {
-			if len(q) == 0 {
+			if len(q) == 0 || held[t] <= share {
 				continue
 			}
 			if !found || held[t] > held[tenant] || held[t] == held[tenant] && q[0].finishedAt.Before(queues[tenant][0].finishedAt) {

@@ -356,7 +356,60 @@ func TestMemFullStoreDropsTheLargestTenantsFirst(t *testing.T) {
 	kept("after six of bob's", map[store.Ref]bool{alice: true, bob(1): false, bob(2): false, bob(3): false, bob(4): false, bob(5): true, bob(6): true})
 	// Alice, now the larger, gives her oldest first; her newest is the
 	// store's last to finish, kept even alone over MaxBytes, so bob's go
-	// then.
+	// then, while he holds more than his share (6 MiB, half of MaxBytes):
+	// one of his two.
 	put("alice", "A2", 9<<20)
-	kept("after alice's big one", map[store.Ref]bool{alice: false, {Tenant: "alice", ID: "A2"}: true, bob(5): false, bob(6): false})
+	kept("after alice's big one", map[store.Ref]bool{alice: false, {Tenant: "alice", ID: "A2"}: true, bob(5): false, bob(6): true})
+}
+
+// TestMemUnfinishedBatchesDropNoOneWithinTheirShare: a tenant whose
+// unfinished batches fill the store (which cannot forget them) does not
+// push out the results of a tenant within its share; past twice MaxBytes
+// the oldest finished batches go, whoever holds them.
+func TestMemUnfinishedBatchesDropNoOneWithinTheirShare(t *testing.T) {
+	s := store.NewMem(store.MemOptions{Options: store.Options{Retain: time.Hour}, MaxBytes: 12 << 20})
+	ctx := context.Background()
+	claim := func(ref store.Ref, chunks int) {
+		t.Helper()
+		ids := make([]string, chunks)
+		offsets := make([]int, chunks)
+		for i := range ids {
+			ids[i], offsets[i] = fmt.Sprint("T", i), i
+		}
+		if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: ids, ChunkOffsets: offsets}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	results := func(ref store.Ref, chunk, size int) {
+		t.Helper()
+		mustPut(t, s, ref, "d", 1, store.Chunk{Index: chunk, State: store.ChunkPriced, Trades: 1, Results: bytes.Repeat([]byte("x"), size), Given: true})
+	}
+	kept := func(when string, want map[store.Ref]bool) {
+		t.Helper()
+		for ref, k := range want {
+			if _, err := s.Summary(ctx, ref); (err == nil) != k {
+				t.Errorf("%s: %s/%s: %v, want kept %v", when, ref.Tenant, ref.ID, err, k)
+			}
+		}
+	}
+	bob1, bob2 := store.Ref{Tenant: "bob", ID: "B1"}, store.Ref{Tenant: "bob", ID: "B2"}
+	for _, ref := range []store.Ref{bob1, bob2} {
+		claim(ref, 1)
+		results(ref, 0, 5<<19) // 2.5 MiB
+	}
+	// Alice's batch of two chunks, one priced: 10 MiB she holds, unfinished.
+	alice1 := store.Ref{Tenant: "alice", ID: "A1"}
+	claim(alice1, 2)
+	results(alice1, 0, 10<<20)
+	kept("15 MiB held, bob's 5 within his share", map[store.Ref]bool{bob1: true, bob2: true, alice1: true})
+	// Another of hers: past twice MaxBytes, bob's older goes (his newer
+	// is the store's last to finish).
+	alice2 := store.Ref{Tenant: "alice", ID: "A2"}
+	claim(alice2, 2)
+	results(alice2, 0, 10<<20)
+	kept("25 MiB held", map[store.Ref]bool{bob1: false, bob2: true, alice1: true, alice2: true})
+	sum, err := s.Summary(ctx, alice1)
+	if err != nil || sum.Chunks[0].State != store.ChunkPriced {
+		t.Errorf("alice's unfinished batch: %+v, %v; want its priced chunk kept", sum, err)
+	}
 }
