@@ -208,3 +208,43 @@ func TestSettlementDaysWrittenAsFloat(t *testing.T) {
 		}
 	}
 }
+
+// TestRatesBondMaturingOnValuationDate checks that a bond maturing on the
+// valuation date is priced, not refused, with QuantLib 1.29's values: its
+// last flows are on the valuation date, which QuantLib leaves out, and it
+// settles on them, so npv, prices and accrued are 0. (FixedRateBond(0, 100,
+// Schedule(2025-11-25, 2026-11-25, 6M, WeekendsOnly, Unadjusted, Unadjusted,
+// Backward, false), [0.02], ActualActual ISDA) on the EUR zero curve of
+// ratesBatch, evaluation date 2026-11-25: NPV, cleanPrice, dirtyPrice,
+// accruedAmount 0.0; BondFunctions.bondYield throws "non tradable".) Its
+// yield is that trade's error, naming the maturity; a bond matured the day
+// before stays refused.
+func TestRatesBondMaturingOnValuationDate(t *testing.T) {
+	bond := func(id, maturity string) string {
+		return `{"id": "` + id + `", "type": "bond", "curve": "EUR", "coupon": 0.02, "issue": "2025-11-25", "maturity": "` + maturity + `"}`
+	}
+	rs := priceRates(t, ratesBatch(`"npv", "pv01", "cleanPrice", "dirtyPrice", "accrued"`, bond("b", "2026-11-25"), bond("m", "2026-11-24")))
+	r := rs[0]
+	if r.Error != "" {
+		t.Fatalf("bond maturing on the valuation date: %s", r.Error)
+	}
+	for _, v := range []struct {
+		name string
+		got  float64
+	}{{"npv", r.NPV}, {"pv01", r.PV01}, {"cleanPrice", r.CleanPrice}, {"dirtyPrice", r.DirtyPrice}, {"accrued", r.Accrued}} {
+		if v.got != 0 {
+			t.Errorf("%s %v, QuantLib 0", v.name, v.got)
+		}
+	}
+	if js, _ := json.Marshal(r); string(js) != `{"id":"b","npv":0,"pv01":0,"cleanPrice":0,"dirtyPrice":0,"accrued":0}` {
+		t.Errorf("result %s, want every measure asked for, 0", js)
+	}
+	if !strings.Contains(rs[1].Error, "trade m: maturity must be after the valuation date 2026-11-25") {
+		t.Errorf("bond matured the day before: error %q, want it refused", rs[1].Error)
+	}
+	rs = priceRates(t, ratesBatch(`"npv", "yield"`, bond("b", "2026-11-25")))
+	if want := "trade b: maturity must be paid after the settlement date 2026-11-25 for a yield"; !strings.HasPrefix(rs[0].Error, want) ||
+		!strings.Contains(rs[0].Error, "its last payment is on 2026-11-25") {
+		t.Errorf("yield: error %q, want %q ... naming the last payment", rs[0].Error, want)
+	}
+}

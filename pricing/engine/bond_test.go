@@ -168,6 +168,50 @@ func TestBondSettlingAtMaturity(t *testing.T) {
 	}
 }
 
+// maturingBondCases are bonds maturing on the valuation date, with QuantLib
+// 1.29's npv, prices and pv01 (testdata/gen_rates.py) and their last
+// payment date: QuantLib leaves out the flows on the valuation date, so npv
+// is 0 unless the calendar rolls the last payment after it; they settle on
+// or after that payment, so the prices are 0 and yield, duration and
+// convexity are errors, as for settledBondCases.
+var maturingBondCases = []struct {
+	bondCase
+	pv01 float64
+	paid string
+}{
+	{bondCase{"2026-11-25", "zeros", 100, 0.0325, "2024-03-15", "2026-11-25", dates.Semiannual, dates.ActActISDA, dates.TARGET, dates.ModifiedFollowing, 2, 0.0, 0.0, 0.0, 0.0, 0, 0, 0}, 0.0, "2026-11-25"},  // settles 2026-11-27
+	{bondCase{"2026-11-25", "flat", 100, 0.0125, "2024-11-30", "2026-11-25", dates.Monthly, dates.Thirty360, dates.WeekendsOnly, dates.ModifiedFollowing, 0, 0.0, 0.0, 0.0, 0.0, 0, 0, 0}, 0.0, "2026-11-25"}, // settles 2026-11-25
+	// A Saturday maturity, paid on Monday.
+	{bondCase{"2026-11-28", "flat", 1000, 0.045, "2025-08-31", "2026-11-28", dates.Semiannual, dates.Thirty360, dates.WeekendsOnly, dates.Following, 0, 1022.5818905299243, 0.0, 0.0, 0.0, 0, 0, 0}, -0.0005603186907592317, "2026-11-30"}, // settles 2026-11-30
+	// A Saturday maturity, paid on the Friday before.
+	{bondCase{"2026-11-28", "zeros", 100, 0.05, "2021-11-28", "2026-11-28", dates.Annual, dates.Act365Fixed, dates.TARGET, dates.Preceding, 1, 0.0, 0.0, 0.0, 0.0, 0, 0, 0}, 0.0, "2026-11-27"}, // settles 2026-11-30
+}
+
+// TestBondMaturingOnValuationDate checks that a bond maturing on the
+// valuation date is priced, not refused: npv, pv01, cash flows and prices
+// as QuantLib's, and yield, duration and convexity an error naming the
+// maturity and its last payment, as QuantLib's BondFunctions throw "non
+// tradable".
+func TestBondMaturingOnValuationDate(t *testing.T) {
+	prices := pricing.Of(pricing.NPV, pricing.CleanPrice, pricing.DirtyPrice, pricing.Accrued, pricing.PV01, pricing.Cashflows)
+	for _, c := range maturingBondCases {
+		r, b, m := c.price(t, prices)
+		c.check(t, r, false)
+		if !ratesClose(r.PV01, c.pv01, 1e-12*c.face, 1e-8) { // the swap tests' 1e-6 on notionals of 1e6
+			t.Errorf("bond to %s: pv01 %.12g, QuantLib %.12g", c.maturity, r.PV01, c.pv01)
+		}
+		if !ratesClose(sumCashflows(r.Cashflows), r.NPV, 1e-9*c.face, 0) {
+			t.Errorf("bond to %s: cash flows sum to %v, npv %v", c.maturity, sumCashflows(r.Cashflows), r.NPV)
+		}
+		for _, y := range []pricing.Measure{pricing.Yield, pricing.Duration, pricing.Convexity} {
+			_, err := DiscountingBond{}.Price(b, m, pricing.Of(pricing.NPV, y))
+			if errorField(err) != "maturity" || !strings.Contains(err.Error(), "not tradable at settlement: its last payment is on "+c.paid) {
+				t.Errorf("bond to %s, %v: error %v, want one saying it is not tradable", c.maturity, y, err)
+			}
+		}
+	}
+}
+
 // BenchmarkBond prices a 10-year semiannual ACT/ACT bond on a zero curve:
 // /npv alone, /all with prices, yield, duration and convexity.
 func BenchmarkBond(b *testing.B) {

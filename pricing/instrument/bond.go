@@ -31,8 +31,10 @@ type FixedRateBond struct {
 	SettlementDays int
 }
 
-// Validate checks the terms against the valuation date asOf: the bond has
-// not matured.
+// Validate checks the terms against the valuation date asOf: the bond
+// matures on or after it. One maturing on asOf is priced as QuantLib
+// prices it, its flows on asOf excluded (npv 0 unless a holiday rolls the
+// last payment later; no yield: see engine.DiscountingBond).
 func (b *FixedRateBond) Validate(asOf dates.Date) error {
 	if b.Curve == "" {
 		return pricing.Invalid("curve", `""`, "must name a curve")
@@ -58,7 +60,7 @@ func (b *FixedRateBond) Validate(asOf dates.Date) error {
 	if b.Maturity <= b.Issue {
 		return pricing.Invalid("maturity", b.Maturity, fmt.Sprintf("must be after issue %s", b.Issue))
 	}
-	if b.Maturity <= asOf {
+	if b.Maturity < asOf {
 		return pricing.Invalid("maturity", b.Maturity, fmt.Sprintf("must be after the valuation date %s", asOf))
 	}
 	if err := pricing.CheckHorizon("issue", b.Issue, asOf); err != nil {

@@ -1,6 +1,7 @@
 package instrument
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/pricefn/pricefn/pricing/dates"
@@ -12,13 +13,25 @@ func TestFixedRateBondValidate(t *testing.T) {
 	if err := ok.Validate(ratesAsOf); err != nil {
 		t.Fatalf("valid bond: %v", err)
 	}
+	// QuantLib prices a bond maturing on the valuation date (its flows on
+	// that date left out); one that matured before stays refused.
+	onAsOf := ok
+	onAsOf.Maturity = ratesAsOf
+	if err := onAsOf.Validate(ratesAsOf); err != nil {
+		t.Errorf("bond maturing on the valuation date: %v", err)
+	}
+	matured := ok
+	matured.Maturity = ratesAsOf - 1
+	if err := matured.Validate(ratesAsOf); err == nil || !strings.Contains(err.Error(), "maturity must be after the valuation date 2026-11-25") {
+		t.Errorf("matured bond: error %v, want maturity must be after the valuation date", err)
+	}
 	tests := []struct {
 		name  string
 		edit  func(*FixedRateBond)
 		field string
 	}{
 		{"maturity before issue", func(b *FixedRateBond) { b.Maturity = b.Issue - 1 }, "maturity"},
-		{"matured", func(b *FixedRateBond) { b.Maturity = ratesAsOf }, "maturity"},
+		{"matured", func(b *FixedRateBond) { b.Maturity = ratesAsOf - 1 }, "maturity"},
 		{"zero face", func(b *FixedRateBond) { b.Face = 0 }, "face"},
 		{"bad day count", func(b *FixedRateBond) { b.DayCount = 0 }, "dayCount"},
 		{"bad frequency", func(b *FixedRateBond) { b.Frequency = 0 }, "frequency"},

@@ -144,3 +144,41 @@ for (asof_s, cn, face, cpn, iss, mat, fr, dc, cal, conv, sd) in SETTLED:
     print('{"%s", "%s", %g, %r, "%s", "%s", dates.%s, dates.%s, dates.%s, dates.%s, %d, %r, %r, %r, %r, 0, 0, 0}, // settles %s' % (
         asof_s, cn, face, cpn, iss, mat, fr, dc, cal, conv, sd, b.NPV(), b.cleanPrice(), b.dirtyPrice(),
         b.accruedAmount(), b.settlementDate().ISO()))
+
+# Bonds maturing on the valuation date: QuantLib excludes the flows on it
+# (includeReferenceDateEvents false), so npv is 0 unless the calendar rolls
+# the last payment past it (a Saturday maturity paid Monday); they settle on
+# or after their last payment, so prices are 0 and yield, duration and
+# convexity throw "non tradable". pv01 is the npv change on the curve's
+# zero rates shifted by 1bp.
+MATURING = [
+    # asOf, curve, face, coupon, issue, maturity, freq, dc, cal, conv, settlementDays
+    ("2026-11-25", "zeros", 100, 0.0325, "2024-03-15", "2026-11-25", "Semiannual", "ActActISDA", "TARGET", "ModifiedFollowing", 2),
+    ("2026-11-25", "flat", 100, 0.0125, "2024-11-30", "2026-11-25", "Monthly", "Thirty360", "WeekendsOnly", "ModifiedFollowing", 0),
+    ("2026-11-28", "flat", 1000, 0.045, "2025-08-31", "2026-11-28", "Semiannual", "Thirty360", "WeekendsOnly", "Following", 0),
+    ("2026-11-28", "zeros", 100, 0.05, "2021-11-28", "2026-11-28", "Annual", "Act365Fixed", "TARGET", "Preceding", 1),
+]
+print("// bonds maturing on the valuation date")
+for (asof_s, cn, face, cpn, iss, mat, fr, dc, cal, conv, sd) in MATURING:
+    asof = date(asof_s)
+    ql.Settings.instance().evaluationDate = asof
+    cs = curves(asof)
+
+    def build(c):
+        sch = ql.Schedule(date(iss), date(mat), ql.Period(FREQ[fr]), CAL[cal], CONV[conv], CONV[conv], ql.DateGeneration.Backward, False)
+        b = ql.FixedRateBond(sd, face, sch, [cpn], DC[dc], CONV[conv], 100.0, date(iss))
+        b.setPricingEngine(ql.DiscountingBondEngine(handle(c)))
+        return b
+    b = build(cs[cn])
+    pv01 = build(shifted(cs[cn])).NPV() - b.NPV()
+    for f in (lambda: ql.BondFunctions.bondYield(b, 100.0, DC[dc], ql.Compounded, FREQ[fr]),
+              lambda: ql.BondFunctions.duration(b, 0.03, DC[dc], ql.Compounded, FREQ[fr], ql.Duration.Modified),
+              lambda: ql.BondFunctions.convexity(b, 0.03, DC[dc], ql.Compounded, FREQ[fr])):
+        try:
+            f()
+            raise SystemExit("QuantLib gave a yield, duration or convexity for a bond maturing on the valuation date")
+        except RuntimeError as e:
+            assert "non tradable" in str(e), e
+    print('{bondCase{"%s", "%s", %g, %r, "%s", "%s", dates.%s, dates.%s, dates.%s, dates.%s, %d, %r, %r, %r, %r, 0, 0, 0}, %r, "%s"}, // settles %s' % (
+        asof_s, cn, face, cpn, iss, mat, fr, dc, cal, conv, sd, b.NPV(), b.cleanPrice(), b.dirtyPrice(),
+        b.accruedAmount(), pv01, b.cashflows()[-1].date().ISO(), b.settlementDate().ISO()))
