@@ -94,7 +94,7 @@ func TestRatesTradeErrors(t *testing.T) {
 		{"bond zero face", `{"id": "b", "type": "bond", "curve": "EUR", "face": 0, "coupon": 0.02, "issue": "2025-01-01", "maturity": "2030-01-01"}`,
 			[]string{"face must be > 0"}},
 		{"bond matured", `{"id": "b", "type": "bond", "curve": "EUR", "coupon": 0.02, "issue": "2015-01-01", "maturity": "2025-01-01"}`,
-			[]string{"maturity must be after the valuation date"}},
+			[]string{"maturity must not be before the valuation date"}},
 		{"bond maturity before issue", `{"id": "b", "type": "bond", "curve": "EUR", "coupon": 0.02, "issue": "2031-01-01", "maturity": "2030-01-01"}`,
 			[]string{"maturity must be after issue"}},
 		{"missing coupon", `{"id": "b", "type": "bond", "curve": "EUR", "issue": "2025-01-01", "maturity": "2030-01-01"}`,
@@ -239,7 +239,7 @@ func TestRatesBondMaturingOnValuationDate(t *testing.T) {
 	if js, _ := json.Marshal(r); string(js) != `{"id":"b","npv":0,"pv01":0,"cleanPrice":0,"dirtyPrice":0,"accrued":0}` {
 		t.Errorf("result %s, want every measure asked for, 0", js)
 	}
-	if !strings.Contains(rs[1].Error, "trade m: maturity must be after the valuation date 2026-11-25") {
+	if !strings.Contains(rs[1].Error, "trade m: maturity must not be before the valuation date 2026-11-25") {
 		t.Errorf("bond matured the day before: error %q, want it refused", rs[1].Error)
 	}
 	rs = priceRates(t, ratesBatch(`"npv", "yield"`, bond("b", "2026-11-25")))

@@ -61,7 +61,7 @@ func (b *FixedRateBond) Validate(asOf dates.Date) error {
 		return pricing.Invalid("maturity", b.Maturity, fmt.Sprintf("must be after issue %s", b.Issue))
 	}
 	if b.Maturity < asOf {
-		return pricing.Invalid("maturity", b.Maturity, fmt.Sprintf("must be after the valuation date %s", asOf))
+		return pricing.Invalid("maturity", b.Maturity, fmt.Sprintf("must not be before the valuation date %s", asOf))
 	}
 	if err := pricing.CheckHorizon("issue", b.Issue, asOf); err != nil {
 		return err

@@ -22,8 +22,8 @@ func TestFixedRateBondValidate(t *testing.T) {
 	}
 	matured := ok
 	matured.Maturity = ratesAsOf - 1
-	if err := matured.Validate(ratesAsOf); err == nil || !strings.Contains(err.Error(), "maturity must be after the valuation date 2026-11-25") {
-		t.Errorf("matured bond: error %v, want maturity must be after the valuation date", err)
+	if err := matured.Validate(ratesAsOf); err == nil || !strings.Contains(err.Error(), "maturity must not be before the valuation date 2026-11-25") {
+		t.Errorf("matured bond: error %v, want maturity must not be before the valuation date", err)
 	}
 	tests := []struct {
 		name  string
