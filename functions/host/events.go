@@ -82,6 +82,9 @@ func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (e *event.Ev
 		if err := checkSpecVersion(r.Header.Get("ce-specversion"), "ce-specversion header"); err != nil {
 			return nil, release, err
 		}
+		if err := checkSingleValued(r.Header); err != nil {
+			return nil, release, err
+		}
 	}
 	var body []byte
 	if structured {
@@ -124,6 +127,18 @@ func IsBinary(r *http.Request) bool {
 		}
 	}
 	return false
+}
+
+// checkSingleValued refuses a binary-mode event with a ce-* header given
+// more than once: an attribute has one value, and the SDK would take the
+// first, which need not be the one a proxy or the receiver's checks saw.
+func checkSingleValued(h http.Header) error {
+	for k, vs := range h {
+		if len(vs) > 1 && len(k) > 3 && strings.EqualFold(k[:3], "ce-") {
+			return Errorf(http.StatusBadRequest, "host: header %s is given %d times: a CloudEvent attribute has one value", strings.ToLower(k), len(vs))
+		}
+	}
+	return nil
 }
 
 // IsStructured reports whether r carries a structured-mode CloudEvent.

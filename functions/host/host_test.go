@@ -225,6 +225,50 @@ func TestStructuredEnvelopeSpacing(t *testing.T) {
 	}
 }
 
+// TestRepeatedAttributeHeader: a binary-mode event with a ce-* header
+// given twice is refused by name; the SDK took the first value.
+func TestRepeatedAttributeHeader(t *testing.T) {
+	handled := 0
+	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		handled++
+		return nil, nil
+	})
+	srv := httptest.NewServer(host.Events(h, zerolog.Nop()))
+	defer srv.Close()
+	post := func(repeat string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(`{}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		for k, v := range map[string]string{"Ce-Specversion": "1.0", "Ce-Id": "1", "Ce-Source": "t", "Ce-Type": "test.x", "Ce-Batchid": "B1"} {
+			req.Header.Set(k, v)
+		}
+		if repeat != "" {
+			req.Header.Add(repeat, "B2")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	if code, body := post(""); code != http.StatusAccepted || handled != 1 {
+		t.Fatalf("one value each: %d %s, handled %d", code, body, handled)
+	}
+	for _, k := range []string{"Ce-Batchid", "Ce-Id", "Ce-Type"} {
+		if code, body := post(k); code != http.StatusBadRequest || !strings.Contains(body, "header "+strings.ToLower(k)+" is given 2 times") {
+			t.Errorf("%s twice: %d %s", k, code, body)
+		}
+	}
+	if handled != 1 {
+		t.Errorf("handled %d events, want the one with single values", handled)
+	}
+}
+
 // TestServeFinishesInFlightRequests cancels the serving context while a
 // request is in progress: readiness turns 503 and the request completes.
 func TestServeFinishesInFlightRequests(t *testing.T) {
