@@ -138,6 +138,9 @@ type decoder struct {
 	// plan skips the terms of the trades whose type costs them from a
 	// few of their fields (DecodePlan).
 	plan bool
+	// idsChecked skips the check for ids given twice: the trades are a
+	// chunk of a batch whose ids were checked as a whole (SplitChunk).
+	idsChecked bool
 	// lastType and lastEntry cache the registry's look-up of the type
 	// the previous trade had.
 	lastType  string
@@ -428,7 +431,7 @@ func (d *decoder) trades(b *Batch) error {
 	if sameArray(trades, array) {
 		b.array = array
 	}
-	if err != nil {
+	if err != nil || d.idsChecked {
 		return err
 	}
 	return uniqueIDs(trades)

@@ -77,6 +77,22 @@ func TestSplitBatchAndResults(t *testing.T) {
 		}
 	}
 
+	// A chunk's ids were checked with its batch's: SplitChunk reads one
+	// given twice, which SplitBatch refuses, and is SplitBatch otherwise.
+	twice := `{"batch":{"valuationDate":"2026-11-25","market":{"underlyings":{"A":{"spot":100,"vol":0.2,"curve":"USD"}},"curves":{"USD":{"rate":0.01}}},` +
+		`"trades":[{"id":"T1","type":"european","underlying":"A","right":"call","strike":100,"expiry":"2027-11-25"},{"id":"T1","type":"fra"}]}}`
+	if _, _, err := batch.SplitBatch([]byte(twice), "batch"); err == nil || !strings.Contains(err.Error(), `"T1"`) {
+		t.Errorf("SplitBatch of an id given twice: %v", err)
+	}
+	if _, b, err := batch.SplitChunk([]byte(twice), "batch"); err != nil || len(b.Trades) != 2 || b.Trades[1].ID != "T1" {
+		t.Errorf("SplitChunk of an id given twice: %v", err)
+	}
+	if _, b, err := batch.SplitChunk([]byte(`{"index":3,"batch":`+doc+`}`), "batch"); err != nil || len(b.Trades) != 1 {
+		t.Errorf("SplitChunk: %v", err)
+	} else if got, _ := b.MarshalJSON(); string(got) != string(want) {
+		t.Errorf("SplitChunk's batch %s, want %s", got, want)
+	}
+
 	arr := `[` + "\n" + `{"id":"T1","npv":1.5},` + "\n" + `{"id":"T2","error":"trade T2: no strike"}` + "\n" + `]`
 	rest, member, sc, err := batch.SplitResults([]byte(`{"results":`+arr+`,"index":1}`), "results")
 	if err != nil || string(rest) != `{"index":1}` || string(member) != arr {

@@ -96,10 +96,10 @@ func (c ChunkRequested) appendData(dst []byte) ([]byte, error) {
 }
 
 // decodeData decodes a chunk.requested's data, its batch in the same
-// pass (batch.SplitBatch); the batch keeps parts of data, which an
-// event's data never changes.
+// pass (batch.SplitChunk: the ids were checked by ingress, as a batch);
+// the batch keeps parts of data, which an event's data never changes.
 func (c *ChunkRequested) decodeData(data []byte) error {
-	rest, b, err := batch.SplitBatch(data, "batch")
+	rest, b, err := batch.SplitChunk(data, "batch")
 	if err := decodeHead(rest, err, c); err != nil {
 		return err
 	}
