@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -456,6 +457,10 @@ func TestMalformedEventsStoreNothing(t *testing.T) {
 	rs[1].ID = "T9"
 	wrongIDs := mustEvent(t, events.TypeChunkPriced, "x", "b1", withResults(t, c, rs))
 	short := mustEvent(t, events.TypeChunkPriced, "y", "b1", withResults(t, c, rs[:2]))
+	// A chunk's ids given twice (the pricer does not look: batch.SplitChunk).
+	twice := slices.Clone(rs)
+	twice[1].ID = twice[0].ID
+	idTwice := mustEvent(t, events.TypeChunkPriced, "t", "b1", withResults(t, c, twice))
 
 	notJSON := cloudevents.NewEvent()
 	notJSON.SetType(events.TypeChunkPriced)
@@ -467,6 +472,7 @@ func TestMalformedEventsStoreNothing(t *testing.T) {
 
 	cases := map[string]event.Event{
 		"wrong trade ids":       wrongIDs,
+		"a trade id twice":      idTwice,
 		"too few results":       short,
 		"index out of range":    mustEvent(t, events.TypeChunkPriced, "w", "b1", events.ChunkPriced{BatchID: "b1", Index: 7, Chunks: 3}),
 		"text data":             notJSON,
