@@ -106,8 +106,8 @@ func TestConsoleSubmitOnly(t *testing.T) {
 // TestConsoleRefusalNotAboutTheInput: a refusal that is not about the
 // batch (no token, a token without the submit scope, the tenant's limit,
 // an engine unavailable or failing) is a notice saying what to do, not
-// "Rejected" with the input marked invalid; only 400, 413 and 415 are the
-// input's fault (v2 F11).
+// "Rejected" with the input marked invalid; only 400, 409 (its id, in
+// TestConsoleIDInUse), 413 and 415 are the input's fault (v2 F11).
 func TestConsoleRefusalNotAboutTheInput(t *testing.T) {
 	type answer struct {
 		code       int
@@ -178,4 +178,44 @@ func TestConsoleRefusalNotAboutTheInput(t *testing.T) {
 			t.Errorf("%d: the input is not marked invalid", code)
 		}
 	}
+}
+
+// TestConsoleIDInUse: a 409, the batch id in use by a batch of other
+// content, is a rejection marking the input's id, with the engine's
+// reason, not a notice leaving the input unmarked.
+func TestConsoleIDInUse(t *testing.T) {
+	gw := startEngine(t, "", 0)
+	b := newBrowser(t)
+	example, _ := os.ReadFile("../examples/european.json")
+	var doc map[string]any
+	if err := json.Unmarshal(example, &doc); err != nil {
+		t.Fatal(err)
+	}
+	doc["id"] = "in-use-1"
+	first, _ := json.MarshalIndent(doc, "", "  ")
+	doc["valuationDate"] = "2026-11-26" // other content, the same id
+	second, _ := json.MarshalIndent(doc, "", "  ")
+
+	b.do("open the submit page", chromedp.Navigate(gw+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	setBatch(b, string(first))
+	b.do("submit the first", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("its page", `location.pathname === '/ui/batches/in-use-1'`)
+
+	b.do("open the submit page again", chromedp.Navigate(gw+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	setBatch(b, string(second))
+	b.do("submit other content under its id", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the verdict", `document.querySelector('#fault-message')?.textContent.includes('in use by a batch of other content')`)
+	h := eval[string](b, `document.querySelector('#batch-fault h2').textContent`)
+	msg := eval[string](b, `document.querySelector('#fault-message').textContent`)
+	where := eval[string](b, `document.querySelector('#batch-fault code.path')?.textContent || ''`)
+	mark := eval[string](b, `document.querySelector('#mirror mark')?.textContent || ''`)
+	if !strings.Contains(h, "Rejected: 409") || !strings.Contains(msg, "submit it under another id") || where != "id" || mark != `"in-use-1"` {
+		t.Errorf("heading %q, message %q, shown at %q marking %q; want a 409 rejection saying what to do at id, marking \"in-use-1\"", h, msg, where, mark)
+	}
+	if !eval[bool](b, `document.querySelector('#batch-json').getAttribute('aria-invalid') === 'true'`) {
+		t.Errorf("the input is not marked invalid")
+	}
+	b.shot("14-id-in-use")
 }

@@ -264,8 +264,10 @@ type loadgenReport struct {
 	// Completed counts the batches whose results came back complete;
 	// Rejected those the engine refused; Failed those that ended failed
 	// or partial or whose results were short; TimedOut those still
-	// unanswered at the end.
-	Completed, Rejected, Failed, TimedOut int
+	// unanswered at the end (duration + drain); CutShort those still in
+	// flight when the run was interrupted (Ctrl-C), which did not time
+	// out.
+	Completed, Rejected, Failed, TimedOut, CutShort int
 	// Trades counts the trades of the completed batches.
 	Trades int
 	// Seconds is the time from the first send to the last result.
@@ -281,8 +283,12 @@ type loadgenReport struct {
 }
 
 func (r *loadgenReport) write(w io.Writer) {
-	fmt.Fprintf(w, "batches: %d sent, %d completed, %d rejected, %d failed, %d timed out, %d dropped at the in-flight cap\n",
-		r.Sent, r.Completed, r.Rejected, r.Failed, r.TimedOut, r.Dropped)
+	cut := ""
+	if r.CutShort > 0 {
+		cut = fmt.Sprintf(", %d cut short by the interrupt", r.CutShort)
+	}
+	fmt.Fprintf(w, "batches: %d sent, %d completed, %d rejected, %d failed, %d timed out, %d dropped at the in-flight cap%s\n",
+		r.Sent, r.Completed, r.Rejected, r.Failed, r.TimedOut, r.Dropped, cut)
 	fmt.Fprintf(w, "throughput: %.1f batches/s, %.0f trades/s over %.2f s\n", r.BatchesPerSecond, r.TradesPerSecond, r.Seconds)
 	fmt.Fprintf(w, "latency (submit to results fetched): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n", r.P50, r.P90, r.P99, r.Max)
 	for _, e := range r.Errors {
@@ -298,13 +304,18 @@ const (
 	loadgenRejected
 	loadgenFailed
 	loadgenTimedOut
+	loadgenCutShort
 )
+
+// errLoadgenOver is the cause of the end of a run at duration + drain,
+// which tells a batch timed out from one cut short by an interrupt.
+var errLoadgenOver = errors.New("loadgen: the run's duration and drain are over")
 
 // loadgenStats gathers the outcomes of the batches as they end.
 type loadgenStats struct {
 	mu        sync.Mutex
 	latencies []time.Duration
-	counts    [4]int
+	counts    [loadgenCutShort + 1]int
 	trades    int
 	errs      []string
 	last      time.Time
@@ -342,7 +353,7 @@ func loadgen(ctx context.Context, cfg loadgenConfig, client *http.Client) (*load
 	run := strings.ToLower(rand.Text()[:8])
 	total := int(math.Ceil(cfg.Rate * cfg.Duration.Seconds()))
 	interval := time.Duration(float64(time.Second) / cfg.Rate)
-	hardStop, cancel := context.WithTimeout(ctx, cfg.Duration+cfg.Drain)
+	hardStop, cancel := context.WithTimeoutCause(ctx, cfg.Duration+cfg.Drain, errLoadgenOver)
 	defer cancel()
 
 	var stats loadgenStats
@@ -394,6 +405,7 @@ sending:
 	stats.mu.Lock()
 	defer stats.mu.Unlock()
 	rep.Completed, rep.Rejected, rep.Failed, rep.TimedOut = stats.counts[loadgenCompleted], stats.counts[loadgenRejected], stats.counts[loadgenFailed], stats.counts[loadgenTimedOut]
+	rep.CutShort = stats.counts[loadgenCutShort]
 	rep.Trades = stats.trades
 	end := stats.last
 	if end.IsZero() {
@@ -424,7 +436,7 @@ func loadgenProgress(w io.Writer, s *loadgenStats, rep *loadgenReport, start tim
 		s.mu.Lock()
 		lat := slices.Clone(s.latencies)
 		sent, dropped, completed := rep.Sent, rep.Dropped, s.counts[loadgenCompleted]
-		bad := s.counts[loadgenRejected] + s.counts[loadgenFailed] + s.counts[loadgenTimedOut]
+		bad := s.counts[loadgenRejected] + s.counts[loadgenFailed] + s.counts[loadgenTimedOut] + s.counts[loadgenCutShort]
 		s.mu.Unlock()
 		slices.Sort(lat)
 		fmt.Fprintf(w, "%5.1fs: %d sent, %d completed, %d in flight, %d not completed, %d dropped; p50 %.1f ms, p99 %.1f ms\n",
@@ -436,8 +448,13 @@ func loadgenProgress(w io.Writer, s *loadgenStats, rep *loadgenReport, start tim
 // number of results and how the batch ended.
 func loadgenOne(ctx context.Context, client *http.Client, cfg loadgenConfig, doc []byte, id string) (int, loadgenOutcome, error) {
 	timedOut := func(err error) (int, loadgenOutcome, error) {
-		if ctx.Err() != nil {
+		switch {
+		case ctx.Err() == nil:
+		case errors.Is(context.Cause(ctx), errLoadgenOver):
 			return 0, loadgenTimedOut, fmt.Errorf("batch %s: no results before the end of the run", id)
+		default:
+			// Interrupted: counted apart, neither an error nor a latency.
+			return 0, loadgenCutShort, nil
 		}
 		return 0, loadgenFailed, fmt.Errorf("batch %s: %w", id, err)
 	}

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -161,6 +164,80 @@ func TestLoadgenBounded(t *testing.T) {
 	}
 	if rep.Sent != 4 || rep.TimedOut != 4 || rep.Dropped != 6 || rep.Completed != 0 {
 		t.Errorf("report %+v: want 4 sent and timed out, 6 dropped", rep)
+	}
+}
+
+// TestLoadgenInterrupted: the batches still in flight when Ctrl-C stops
+// the run are counted as cut short, not as timed out, and are in no
+// latency percentile; the report is printed and loadgen exits 130 with
+// one line, as the other commands do.
+func TestLoadgenInterrupted(t *testing.T) {
+	for _, asJSON := range []bool{true, false} {
+		f := &loadgenEngine{batches: map[string]*batch.Batch{}, asked: map[string]int{}}
+		held := make(chan struct{})
+		var once sync.Once
+		// The first two batches complete; the engine holds the results of
+		// every later one until the client goes.
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if p := r.URL.Path; r.Method == http.MethodGet && strings.HasSuffix(p, "/results") && !strings.HasSuffix(p, "-0/results") && !strings.HasSuffix(p, "-1/results") {
+				once.Do(func() { close(held) })
+				<-r.Context().Done()
+				return
+			}
+			f.ServeHTTP(w, r)
+		}))
+		ctx, cancel := context.WithCancelCause(t.Context())
+		go func() {
+			select {
+			case <-held:
+			case <-ctx.Done():
+				return
+			}
+			// Once both have their results, and the first held batch has
+			// waited longer than a completed one takes.
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				f.mu.Lock()
+				done := 0
+				for _, n := range f.asked {
+					if n >= 2 {
+						done++
+					}
+				}
+				f.mu.Unlock()
+				if done == 2 {
+					break
+				}
+			}
+			time.Sleep(300 * time.Millisecond)
+			cancel(signalled{os.Interrupt})
+		}()
+		var stdout, stderr bytes.Buffer
+		start := time.Now()
+		code := run(ctx, []string{"loadgen", "--url", srv.URL, "--rate", "20", "--duration", "10s", "--batch-size", "2", "--quiet", "--json=" + strconv.FormatBool(asJSON)}, strings.NewReader(""), &stdout, &stderr)
+		cancel(nil)
+		srv.Close()
+		if took := time.Since(start); code != 130 || stderr.String() != "pricefn loadgen: interrupted\n" || took > 5*time.Second {
+			t.Errorf("json %v: exit %d, stderr %q after %v; want 130, %q, soon after the interrupt", asJSON, code, stderr.String(), took, "pricefn loadgen: interrupted\n")
+		}
+		if !asJSON {
+			line, _, _ := strings.Cut(stdout.String(), "\n")
+			var sent, cut int
+			if _, err := fmt.Sscanf(line, "batches: %d sent, 2 completed, 0 rejected, 0 failed, 0 timed out, 0 dropped at the in-flight cap, %d cut short by the interrupt", &sent, &cut); err != nil || sent < 3 || cut != sent-2 {
+				t.Errorf("report %q (%v): want 2 completed, 0 timed out, the rest cut short by the interrupt", line, err)
+			}
+			continue
+		}
+		var rep loadgenReport
+		if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+			t.Fatalf("report %s: %v", stdout.Bytes(), err)
+		}
+		if rep.Sent < 3 || rep.Completed != 2 || rep.CutShort != rep.Sent-2 || rep.TimedOut+rep.Failed+rep.Rejected+rep.Dropped != 0 || len(rep.Errors) != 0 {
+			t.Errorf("report %+v: want 2 completed, the rest cut short by the interrupt, none timed out, no errors", rep)
+		}
+		// The first held batch waited 300 ms and more: it is not the max.
+		if !(rep.P50 > 0 && rep.Max < 300) {
+			t.Errorf("latencies p50 %v ms, max %v ms: want those of the 2 completed batches only", rep.P50, rep.Max)
+		}
 	}
 }
 

@@ -117,9 +117,12 @@ export async function submitPage(main, session = { readable: true }) {
     fault.classList.add('has-fault');
   };
 
-  const showFault = (status, statusText, message) => {
+  // showFault shows a rejection of the input with the place it names:
+  // path when given (a field the status itself blames), else the path or
+  // byte the message names.
+  const showFault = (status, statusText, message, path = '') => {
     const text = ta.value;
-    const f = faultOf(message);
+    const f = path ? { path } : faultOf(message);
     let where = null;
     let what = '';
     if (f.byte !== undefined) {
@@ -174,7 +177,7 @@ export async function submitPage(main, session = { readable: true }) {
       if (resp.status !== 202) {
         const err = await errorOf(resp);
         status.textContent = '';
-        if (INPUT_FAULTS.has(resp.status)) showFault(resp.status, resp.statusText || '', err.message);
+        if (INPUT_FAULTS.has(resp.status)) showFault(resp.status, resp.statusText || '', err.message, FIELD_FAULTS.get(resp.status));
         else {
           const [title, advice] = refusal(resp.status, resp.statusText || '', resp.headers.get('Retry-After'));
           showNotice(title, err.message, advice);
@@ -202,8 +205,11 @@ export async function submitPage(main, session = { readable: true }) {
   });
 }
 
-/** INPUT_FAULTS are the statuses of a refusal that is the batch's fault: malformed or invalid, too large, not JSON. */
-const INPUT_FAULTS = new Set([400, 413, 415]);
+/** INPUT_FAULTS are the statuses of a refusal that is the batch's fault: malformed or invalid, its id in use by other content, too large, not JSON. */
+const INPUT_FAULTS = new Set([400, 409, 413, 415]);
+
+/** FIELD_FAULTS maps a status of INPUT_FAULTS that always blames one field to its path: 409, the id in use by a batch of other content. */
+const FIELD_FAULTS = new Map([[409, 'id']]);
 
 /**
  * refusal returns the title and the advice of a notice for a refusal
