@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -106,32 +107,73 @@ type tab struct {
 	name string
 }
 
-// newBrowser starts chromium headless with the flags this machine needs
-// (no background networking: the machine has no network) and a fresh
-// profile, and returns its first tab.
+// theBrowser is the one chromium the package's tests share: starting one
+// takes seconds on this machine, and each test has a browser context of
+// its own (newBrowser), as isolated as a fresh profile.
+var theBrowser struct {
+	sync.Once
+	ctx     context.Context // its first tab's
+	cancel  func()
+	dataDir string
+	err     error
+}
+
+// TestMain ends the shared browser once the tests are done.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if theBrowser.cancel != nil {
+		theBrowser.cancel()
+		os.RemoveAll(theBrowser.dataDir)
+	}
+	os.Exit(code)
+}
+
+// sharedBrowser starts chromium headless, once, with the flags this
+// machine needs (no background networking: the machine has no network).
+func sharedBrowser(t *testing.T) context.Context {
+	t.Helper()
+	path := chromium(t)
+	theBrowser.Do(func() {
+		if theBrowser.dataDir, theBrowser.err = os.MkdirTemp("", "console-chromium-"); theBrowser.err != nil {
+			return
+		}
+		opts := []chromedp.ExecAllocatorOption{
+			chromedp.ExecPath(path),
+			chromedp.Flag("headless", true),
+			chromedp.NoSandbox,
+			chromedp.DisableGPU,
+			chromedp.Flag("disable-quic", true),
+			chromedp.NoFirstRun,
+			chromedp.Flag("disable-background-networking", true),
+			chromedp.Flag("disable-component-update", true),
+			chromedp.Flag("disable-sync", true),
+			chromedp.Flag("disable-dev-shm-usage", true),
+			chromedp.Flag("hide-scrollbars", true),
+			chromedp.UserDataDir(theBrowser.dataDir),
+			chromedp.WindowSize(1360, 900),
+		}
+		actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+		ctx, cancel := chromedp.NewContext(actx)
+		theBrowser.ctx, theBrowser.cancel = ctx, func() { cancel(); cancelAlloc() }
+		// The first call starts the browser and opens the tab: no
+		// timeout on it.
+		theBrowser.err = chromedp.Do(ctx, chromedp.Navigate("about:blank"))
+	})
+	if theBrowser.err != nil {
+		t.Fatalf("starting chromium: %v", theBrowser.err)
+	}
+	return theBrowser.ctx
+}
+
+// newBrowser returns a tab of the shared browser in a browser context of
+// the test's own (its storage, cookies and downloads apart from other
+// tests'), closed when the test ends.
 func newBrowser(t *testing.T) *tab {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromium(t)),
-		chromedp.Flag("headless", true),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.NoFirstRun,
-		chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true),
-		chromedp.Flag("disable-dev-shm-usage", true),
-		chromedp.Flag("hide-scrollbars", true),
-		chromedp.UserDataDir(t.TempDir()),
-		chromedp.WindowSize(1360, 900),
-	}
-	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { cancel(); cancelAlloc() })
-	// The first call starts the browser and opens the tab: no timeout on it.
+	ctx, cancel := chromedp.NewContext(sharedBrowser(t), chromedp.WithNewBrowserContext())
+	t.Cleanup(cancel)
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
-		t.Fatalf("starting chromium: %v", err)
+		t.Fatalf("opening a tab: %v", err)
 	}
 	if err := os.MkdirAll(screenshots, 0o755); err != nil {
 		t.Fatal(err)
@@ -144,6 +186,7 @@ func (b *tab) downloadDir(t *testing.T) string {
 	dir := t.TempDir()
 	if _, err := chromedp.CallBrowser(b.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
 		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: dir,
+		BrowserContextID: chromedp.FromContext(b.ctx).BrowserContextID,
 	}); err != nil {
 		t.Fatal(err)
 	}
