@@ -116,11 +116,19 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		if err == nil {
 			return
 		}
-		if errors.Is(err, store.ErrStale) && cw.n == 0 {
-			// Priced again since the summary was read, and nothing sent
-			// yet: answer with the batch as it now is.
+		if cw.n == 0 && r.Context().Err() == nil {
+			// Nothing sent yet, the client still there: the status line is
+			// still ours.
 			w.Header().Del(api.HeaderAttempt)
-			continue
+			switch {
+			case errors.Is(err, store.ErrStale):
+				continue // priced again since the summary was read: the batch as it now is
+			case errors.Is(err, store.ErrNotFound):
+				host.WriteError(w, notFound(id))
+			default:
+				host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", id), err))
+			}
+			return
 		}
 		// The status line is gone: cut the document short, so that the
 		// client's JSON decoder fails rather than read half the results.
