@@ -84,38 +84,70 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 			return
 		}
 	}
-	// A batch is its tenant's: another tenant's id is as unknown as one
-	// never submitted.
-	sum, err := f.waitFinished(r, store.Ref{Tenant: host.TenantOf(r.Context()), ID: id}, wait)
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		host.WriteError(w, notFound(id))
-		return
-	case err != nil:
-		host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", id), err))
-		return
-	}
-	st := StatusOf(sum, f.opt.Now())
-	if timeline {
-		st.Timeline = Timeline(sum)
-	}
-	if !results {
-		host.WriteJSON(w, http.StatusOK, st)
-		return
-	}
-	if !api.Finished(st.State) {
-		w.Header().Set("Retry-After", "1")
-		host.WriteJSON(w, http.StatusAccepted, st)
-		return
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set(api.HeaderAttempt, strconv.Itoa(sum.Attempt))
-	if err := f.writeResults(r.Context(), w, sum); err != nil {
+	for {
+		// A batch is its tenant's: another tenant's id is as unknown as one
+		// never submitted.
+		sum, err := f.waitFinished(r, store.Ref{Tenant: host.TenantOf(r.Context()), ID: id}, wait)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			host.WriteError(w, notFound(id))
+			return
+		case err != nil:
+			host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", id), err))
+			return
+		}
+		st := StatusOf(sum, f.opt.Now())
+		if timeline {
+			st.Timeline = Timeline(sum)
+		}
+		if !results {
+			host.WriteJSON(w, http.StatusOK, st)
+			return
+		}
+		if !api.Finished(st.State) {
+			w.Header().Set("Retry-After", "1")
+			host.WriteJSON(w, http.StatusAccepted, st)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set(api.HeaderAttempt, strconv.Itoa(sum.Attempt))
+		cw := &countingWriter{w: w}
+		err = f.writeResults(r.Context(), cw, sum)
+		if err == nil {
+			return
+		}
+		if cw.n == 0 && r.Context().Err() == nil {
+			// Nothing sent yet, the client still there: the status line is
+			// still ours.
+			w.Header().Del(api.HeaderAttempt)
+			switch {
+			case errors.Is(err, store.ErrStale):
+				continue // priced again since the summary was read: the batch as it now is
+			case errors.Is(err, store.ErrNotFound):
+				host.WriteError(w, notFound(id))
+			default:
+				host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", id), err))
+			}
+			return
+		}
 		// The status line is gone: cut the document short, so that the
 		// client's JSON decoder fails rather than read half the results.
 		f.opt.Log.Error().Err(err).Str("batchid", id).Msg("serving results failed")
 		panic(http.ErrAbortHandler)
 	}
+}
+
+// countingWriter counts the bytes written through it: whether a response
+// has been started.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // writeResults streams the results document of a finished batch, chunk by

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -183,5 +184,39 @@ func TestStoreDownNamesNoAddress(t *testing.T) {
 		if code != http.StatusServiceUnavailable || strings.Contains(body, "10.0.0.7") || strings.Contains(body, "_/b1") || !strings.Contains(body, "the batch store is unavailable") {
 			t.Errorf("GET %s: %d %s, want a 503 that names no address", path, code, body)
 		}
+	}
+}
+
+// downAfterSummary is a Store that goes down as a Redis does after a
+// batch's summary is read, before its results are.
+type downAfterSummary struct{ *store.Mem }
+
+func (downAfterSummary) Trades(context.Context, store.Ref, int, int) ([]string, error) {
+	return nil, errDown
+}
+
+// TestResultsStoreDownBeforeSent: results whose first chunk the store
+// fails to give, nothing of the document sent yet, are a 503 saying the
+// store is unavailable; the request was cut with nothing sent, an empty
+// reply.
+func TestResultsStoreDownBeforeSent(t *testing.T) {
+	mem := store.NewMem(store.MemOptions{})
+	ctx := context.Background()
+	b := store.Batch{Ref: store.RefOf("b1"), Digest: "d", TradeIDs: tradeIDs, ChunkOffsets: offsets, SubmittedAt: submitAt.Add(-time.Minute), Deadline: submitAt}
+	if _, err := mem.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.Expire(ctx, b.Ref, 1, submitAt.Add(time.Second), "deadline passed"); err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store = downAfterSummary{mem} })
+	resp, err := http.Get(f.srv.URL + "/batches/b1/results")
+	if err != nil {
+		t.Fatalf("results: %v, want a 503", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "the batch store is unavailable") || strings.Contains(string(body), "10.0.0.7") || resp.Header.Get("Pricefn-Attempt") != "" {
+		t.Fatalf("results: %d %v %s, want a 503 naming no address", resp.StatusCode, resp.Header, body)
 	}
 }

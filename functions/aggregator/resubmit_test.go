@@ -3,6 +3,7 @@ package aggregator_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -124,5 +125,55 @@ func TestStatusOfABatchResubmittedMeanwhile(t *testing.T) {
 	code, body := f.get(t, "/batches/b1")
 	if code != http.StatusOK || !strings.Contains(body, `"attempt":2`) || !strings.Contains(body, `"state":"pending"`) {
 		t.Fatalf("status: %d %s, want attempt 2, pending", code, body)
+	}
+}
+
+// resubmittedWhileRead is a store on which a client claims the batch's
+// next attempt as a reader starts writing the ended attempt's results
+// document: the reader's first chunk is stale.
+type resubmittedWhileRead struct {
+	*store.Mem
+	b    store.Batch
+	done bool
+}
+
+func (s *resubmittedWhileRead) Trades(ctx context.Context, ref store.Ref, attempt, index int) ([]string, error) {
+	if !s.done {
+		s.done = true
+		if _, err := s.Mem.Claim(ctx, s.b); err != nil {
+			return nil, err
+		}
+	}
+	return s.Mem.Trades(ctx, ref, attempt, index)
+}
+
+// TestResultsOfABatchResubmittedWhileRead: the results of a failed batch
+// read as a client claims its next attempt answer with the batch as it now
+// is (attempt 2, a 202 with its status), never a mix of the attempts; the
+// request was cut with nothing sent, an empty reply.
+func TestResultsOfABatchResubmittedWhileRead(t *testing.T) {
+	mem := store.NewMem(store.MemOptions{})
+	ctx := context.Background()
+	b := store.Batch{Ref: store.RefOf("b1"), Digest: "d", TradeIDs: tradeIDs, ChunkOffsets: offsets, SubmittedAt: submitAt.Add(-time.Minute), Deadline: submitAt}
+	if _, err := mem.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.Expire(ctx, b.Ref, 1, submitAt.Add(time.Second), "deadline passed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := mem.Announced(ctx, b.Ref, 1, submitAt.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	again := b
+	again.Deadline = submitAt.Add(time.Hour)
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store = &resubmittedWhileRead{Mem: mem, b: again} })
+	resp, err := http.Get(f.srv.URL + "/batches/b1/results")
+	if err != nil {
+		t.Fatalf("results: %v, want attempt 2's status", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), `"attempt":2`) || resp.Header.Get("Pricefn-Attempt") != "" {
+		t.Fatalf("results: %d %v %s, want 202 with attempt 2's status", resp.StatusCode, resp.Header, body)
 	}
 }

@@ -372,6 +372,20 @@ func (s *Store) Recent(ctx context.Context, tenant string, limit int) ([]store.R
 
 // Summary implements store.Store.
 func (s *Store) Summary(ctx context.Context, ref store.Ref) (*store.Summary, error) {
+	for {
+		sum, err := s.summary(ctx, ref)
+		if !errors.Is(err, errReplaced) {
+			return sum, err
+		}
+	}
+}
+
+// errReplaced is summary's error when the batch was claimed again (its
+// attempt replaced, or the id reused) between its read of the meta hash
+// and its read of the attempt's chunks, whose keys the claim deleted.
+var errReplaced = errors.New("redisstore: batch replaced while read")
+
+func (s *Store) summary(ctx context.Context, ref store.Ref) (*store.Summary, error) {
 	k0 := keys(ref, 0)[0]
 	meta, err := s.rdb.HGetAll(ctx, k0).Result()
 	if err != nil {
@@ -414,12 +428,20 @@ func (s *Store) Summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 	}
 	k := keys(ref, sum.Attempt)
 	var chunks, deliv *redis.MapStringStringCmd
-	if _, err := s.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+	var now *redis.SliceCmd
+	// In one transaction with the meta hash's attempt and digest, checked
+	// against those read above: a claim in between deleted the chunks
+	// read, and the attempt read would show none of its outcomes.
+	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		now = p.HMGet(ctx, k0, "digest", "attempt")
 		chunks = p.HGetAll(ctx, k[1])
 		deliv = p.HGetAll(ctx, k[4])
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("redisstore: %s: chunks: %w", ref, err)
+	}
+	if d, a := now.Val()[0], now.Val()[1]; d != meta["digest"] || a != meta["attempt"] {
+		return nil, errReplaced
 	}
 	sum.Chunks = make([]store.Chunk, len(sum.ChunkOffsets))
 	for i := range sum.Chunks {

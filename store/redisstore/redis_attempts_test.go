@@ -386,3 +386,56 @@ func TestRedisReusedIDDropsOldDeadline(t *testing.T) {
 		})
 	}
 }
+
+// claimBeforePipeline is a hook that claims a batch's next attempt, once,
+// before the first pipeline it sees: a resubmission landing between a
+// Summary's read of the meta hash and its read of the attempt's chunks.
+type claimBeforePipeline struct {
+	s    *Store
+	b    store.Batch
+	done bool
+	err  error
+}
+
+func (h *claimBeforePipeline) DialHook(next redis.DialHook) redis.DialHook          { return next }
+func (h *claimBeforePipeline) ProcessHook(next redis.ProcessHook) redis.ProcessHook { return next }
+func (h *claimBeforePipeline) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if !h.done {
+			h.done = true
+			_, h.err = h.s.Claim(ctx, h.b)
+		}
+		return next(ctx, cmds)
+	}
+}
+
+// TestRedisSummaryOfReplacedAttempt: a Summary read as a resubmission
+// replaces the failed attempt it is reading gives the batch as it now is
+// (attempt 2, pending), never attempt 1 with none of its chunks' outcomes
+// (its keys deleted), which a status then showed pending again after it
+// had failed.
+func TestRedisSummaryOfReplacedAttempt(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s := openStore(t, srv, store.Options{})
+	ref := store.RefOf("X")
+	b := twoChunks(ref, "d", time.Time{})
+	claimAttempt(t, s, b, 2) // attempt 1 failed and announced, then attempt 2 ...
+	for i := range b.ChunkOffsets {
+		if _, err := s.Put(ctx, ref, "d", 2, deadChunk(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Announced(ctx, ref, 2, time.Now()); err != nil { // ... failed too
+		t.Fatal(err)
+	}
+	h := &claimBeforePipeline{s: s, b: b}
+	s.rdb.AddHook(h)
+	sum, err := s.Summary(ctx, ref)
+	if err != nil || h.err != nil {
+		t.Fatalf("summary: %v (claim %v)", err, h.err)
+	}
+	if sum.Attempt != 3 || sum.Waiting() != 2 {
+		t.Fatalf("summary: attempt %d with %d chunks waiting, want attempt 3 with 2 (%+v)", sum.Attempt, sum.Waiting(), sum.Chunks)
+	}
+}
