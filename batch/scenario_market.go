@@ -191,10 +191,23 @@ func (set *scenarioSet) market(j *Job, s int) *compileEnv {
 	for name, u := range j.Market.Underlyings {
 		if sh, ok := set.und[s][name]; ok {
 			u = sh.apply(u)
+			if !usable(u) {
+				// Left out: the trades on it fail in s alone, as trades on
+				// such data fail in the base market (some engines, the
+				// american's, check less than the market does).
+				continue
+			}
 		}
 		m.Underlyings[name] = u
 	}
 	return j.bindMarket(m, set.engines)
+}
+
+// usable reports whether a shifted underlying is within the limits a base
+// market's is checked against (buildUnderlying).
+func usable(u pricing.Underlying) bool {
+	return pricing.CheckAmount("spot", u.Spot) == nil && pricing.CheckVol("vol", u.Vol) == nil &&
+		pricing.CheckRate("dividendYield", u.DividendYield) == nil
 }
 
 // apply returns u shifted by sh.

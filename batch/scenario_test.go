@@ -620,3 +620,34 @@ func TestScenarioBootstrappedCurveBeyondRates(t *testing.T) {
 		t.Errorf("up99: %+v, want both swaps failed", s)
 	}
 }
+
+// TestScenarioUnderlyingBeyondLimits: a shift that takes an underlying's
+// vol past 10 or its dividend yield past +-100% fails every trade on it in
+// that scenario, as such data in the base market fails them. The american
+// and Heston engines check less than the market does, and an american
+// priced at a vol of 10.25 or a yield of 102%, its P&L in the sums.
+func TestScenarioUnderlyingBeyondLimits(t *testing.T) {
+	doc := scenDoc([]string{
+		`{"id": "vol-past", "underlyings": {"ACME": {"volAbs": 10}}}`,             // 0.25 -> 10.25
+		`{"id": "div-past", "underlyings": {"ACME": {"dividendYieldAbs": 0.99}}}`, // 0.02 -> 1.01
+		`{"id": "vol-in", "underlyings": {"ACME": {"volAbs": 9}}}`,                // 0.25 -> 9.25
+	}, `, "scenarioDetail": "trades"`)
+	rs := priceDoc(t, doc, batch.Options{})
+	onACME := map[string]bool{"EU-1": true, "AM-1": true, "BA-1": true, "AS-2": true, "HE-1": true}
+	for _, r := range rs.Results {
+		if !onACME[r.ID] {
+			continue
+		}
+		if r.Error != "" || len(r.ScenarioNPV) != 3 {
+			t.Fatalf("%s: %+v", r.ID, r)
+		}
+		if !math.IsNaN(r.ScenarioNPV[0]) || !math.IsNaN(r.ScenarioNPV[1]) {
+			t.Errorf("%s: %v, want none in vol-past and div-past (ACME beyond the market's limits)", r.ID, r.ScenarioNPV)
+		}
+	}
+	for s := range 2 {
+		if got := rs.Scenarios[s].Failed; got != len(onACME)+1 {
+			t.Errorf("%s: %d failed, want the %d trades on ACME and BAD", rs.Scenarios[s].ID, got, len(onACME))
+		}
+	}
+}
