@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -289,5 +290,10 @@ func (j *Job) priceScenarioResults(ctx context.Context, opt Options, res *Result
 		return err
 	}
 	res.Scenarios, res.Risk = t.Results()
+	if n := len(res.Results); n > 0 && !slices.ContainsFunc(res.Scenarios, func(s ScenarioResult) bool { return s.Failed < n }) {
+		// No trade priced in any scenario: a VaR of 0 would be a figure
+		// of nothing (the aggregator's finish leaves it out alike).
+		res.Risk = nil
+	}
 	return nil
 }

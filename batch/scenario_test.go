@@ -651,3 +651,24 @@ func TestScenarioUnderlyingBeyondLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestScenarioNoTradePricedNoRisk: a batch none of whose trades priced in
+// any scenario lists its scenarios, every trade failed, without risk, as
+// the pipeline writes it (README, Scenarios and risk). Price reported a
+// VaR and ES of 0, a figure of nothing, where the pipeline had none.
+func TestScenarioNoTradePricedNoRisk(t *testing.T) {
+	for name, doc := range map[string]string{
+		"base": `{"valuationDate": "2026-11-25", "market": ` + scenMarket + `, "trades": [` + scenTrades[len(scenTrades)-1] + `],
+"scenarios": [{"id": "a", "underlyings": {"*": {"spotRel": 0.1}}}, {"id": "b"}], "risk": {"var": [0.5], "es": [0.5]}}`,
+		"scenarios": `{"valuationDate": "2026-11-25", "market": ` + scenMarket + `, "trades": [` + scenTrades[0] + `],
+"scenarios": [{"id": "a", "underlyings": {"*": {"spotRel": -1}}}, {"id": "b", "underlyings": {"ACME": {"volRel": -1}}}], "risk": {"var": [0.5]}}`,
+	} {
+		rs := priceDoc(t, doc, batch.Options{})
+		if len(rs.Scenarios) != 2 || rs.Scenarios[0].Failed != 1 || rs.Scenarios[1].Failed != 1 {
+			t.Errorf("%s: scenarios %+v, want both listed, the trade failed in each", name, rs.Scenarios)
+		}
+		if rs.Risk != nil {
+			t.Errorf("%s: risk %+v, want none: no trade priced in any scenario", name, rs.Risk)
+		}
+	}
+}
