@@ -672,3 +672,41 @@ func TestScenarioNoTradePricedNoRisk(t *testing.T) {
 		}
 	}
 }
+
+// TestScenarioBaseErrorLeftOut: a trade whose base result is an error is
+// left out of every scenario's sums and counted failed (wire format
+// section 1c), even where its npv alone prices: a european quoting a
+// price outside the no-arbitrage bounds fails on impliedVol. Its scenario
+// npvs were in the sums, which no document could reconcile; a scenario
+// chunk (PriceScenarios without the base results) must agree.
+func TestScenarioBaseErrorLeftOut(t *testing.T) {
+	doc := `{"valuationDate": "2026-11-25", "measures": ["npv", "impliedVol"], "market": ` + scenMarket + `, "trades": [` + scenTrades[0] + `,
+{"id": "IV-BAD", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "price": 99}],
+"scenarios": [{"id": "a", "underlyings": {"*": {"spotRel": 0.1}}}, {"id": "b"}], "scenarioDetail": "trades"}`
+	rs := priceDoc(t, doc, batch.Options{})
+	if rs.Results[1].Error == "" || rs.Results[0].Error != "" {
+		t.Fatalf("results %+v, want IV-BAD failed and EU-1 priced", rs.Results)
+	}
+	for s, sc := range rs.Scenarios {
+		if want := rs.Results[0].ScenarioNPV[s]; sc.Failed != 1 || sc.NPV != want || sc.PnL != want-rs.Results[0].NPV {
+			t.Errorf("%s: %+v, want IV-BAD failed and EU-1's npv %v alone", sc.ID, sc, want)
+		}
+	}
+	b, err := batch.DecodeBytes([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := batch.Compile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := j.PriceScenarios(context.Background(), batch.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s, sc := range p.Scenarios {
+		if sc.Failed != 1 || sc.NPV.Value() != rs.Scenarios[s].NPV {
+			t.Errorf("scenario chunk %s: %d failed, npv %v, want 1 and %v as Price", sc.ID, sc.Failed, sc.NPV.Value(), rs.Scenarios[s].NPV)
+		}
+	}
+}
