@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,6 +84,23 @@ func (j *Job) npvIn(i int, env *compileEnv) (v float64) {
 		return math.NaN()
 	}
 	return v
+}
+
+// failsInBase reports whether trade i's base result, with every measure
+// the batch asks for, is an error (rs[i], when rs holds j's results): it
+// is then left out of every scenario's sums, though its npv alone may
+// price (a quoted price outside the no-arbitrage bounds fails only its
+// impliedVol). A scenario chunk, which has no results, values it again.
+func (j *Job) failsInBase(i int, rs []TradeResult) bool {
+	if i < len(rs) {
+		return rs[i].Error != ""
+	}
+	if j.Want == pricing.Of(pricing.NPV) {
+		return false // npvIn's valuation is the result's
+	}
+	var tr TradeResult
+	j.priceOne(&j.all()[i], &tr)
+	return tr.Error != ""
 }
 
 // Scenarios returns the number of scenarios the job prices.
@@ -171,6 +189,9 @@ func (j *Job) PriceScenarios(ctx context.Context, opt Options, rs []TradeResult)
 	err := run(nspan, func(k int, _ *scratch) {
 		for i := spans[k]; i < spans[k+1]; i++ {
 			base[i] = j.npvIn(i, set.base)
+			if !math.IsNaN(base[i]) && j.failsInBase(i, rs) {
+				base[i] = math.NaN()
+			}
 		}
 	})
 	for lo := 0; err == nil && lo < ns; lo += scenarioBlock {
@@ -289,5 +310,10 @@ func (j *Job) priceScenarioResults(ctx context.Context, opt Options, res *Result
 		return err
 	}
 	res.Scenarios, res.Risk = t.Results()
+	if n := len(res.Results); n > 0 && !slices.ContainsFunc(res.Scenarios, func(s ScenarioResult) bool { return s.Failed < n }) {
+		// No trade priced in any scenario: a VaR of 0 would be a figure
+		// of nothing (the aggregator's finish leaves it out alike).
+		res.Risk = nil
+	}
 	return nil
 }

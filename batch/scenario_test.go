@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -619,4 +620,133 @@ func TestScenarioBootstrappedCurveBeyondRates(t *testing.T) {
 	if s := rs.Scenarios[0]; s.Failed != 2 || s.PnL != 0 {
 		t.Errorf("up99: %+v, want both swaps failed", s)
 	}
+}
+
+// TestScenarioUnderlyingBeyondLimits: a shift that takes an underlying's
+// vol past 10 or its dividend yield past +-100% fails every trade on it in
+// that scenario, as such data in the base market fails them. The american
+// and Heston engines check less than the market does, and an american
+// priced at a vol of 10.25 or a yield of 102%, its P&L in the sums.
+func TestScenarioUnderlyingBeyondLimits(t *testing.T) {
+	doc := scenDoc([]string{
+		`{"id": "vol-past", "underlyings": {"ACME": {"volAbs": 10}}}`,             // 0.25 -> 10.25
+		`{"id": "div-past", "underlyings": {"ACME": {"dividendYieldAbs": 0.99}}}`, // 0.02 -> 1.01
+		`{"id": "vol-in", "underlyings": {"ACME": {"volAbs": 9}}}`,                // 0.25 -> 9.25
+	}, `, "scenarioDetail": "trades"`)
+	rs := priceDoc(t, doc, batch.Options{})
+	onACME := map[string]bool{"EU-1": true, "AM-1": true, "BA-1": true, "AS-2": true, "HE-1": true}
+	for _, r := range rs.Results {
+		if !onACME[r.ID] {
+			continue
+		}
+		if r.Error != "" || len(r.ScenarioNPV) != 3 {
+			t.Fatalf("%s: %+v", r.ID, r)
+		}
+		if !math.IsNaN(r.ScenarioNPV[0]) || !math.IsNaN(r.ScenarioNPV[1]) {
+			t.Errorf("%s: %v, want none in vol-past and div-past (ACME beyond the market's limits)", r.ID, r.ScenarioNPV)
+		}
+	}
+	for s := range 2 {
+		if got := rs.Scenarios[s].Failed; got != len(onACME)+1 {
+			t.Errorf("%s: %d failed, want the %d trades on ACME and BAD", rs.Scenarios[s].ID, got, len(onACME))
+		}
+	}
+}
+
+// TestScenarioNoTradePricedNoRisk: a batch none of whose trades priced in
+// any scenario lists its scenarios, every trade failed, without risk, as
+// the pipeline writes it (README, Scenarios and risk). Price reported a
+// VaR and ES of 0, a figure of nothing, where the pipeline had none.
+func TestScenarioNoTradePricedNoRisk(t *testing.T) {
+	for name, doc := range map[string]string{
+		"base": `{"valuationDate": "2026-11-25", "market": ` + scenMarket + `, "trades": [` + scenTrades[len(scenTrades)-1] + `],
+"scenarios": [{"id": "a", "underlyings": {"*": {"spotRel": 0.1}}}, {"id": "b"}], "risk": {"var": [0.5], "es": [0.5]}}`,
+		"scenarios": `{"valuationDate": "2026-11-25", "market": ` + scenMarket + `, "trades": [` + scenTrades[0] + `],
+"scenarios": [{"id": "a", "underlyings": {"*": {"spotRel": -1}}}, {"id": "b", "underlyings": {"ACME": {"volRel": -1}}}], "risk": {"var": [0.5]}}`,
+	} {
+		rs := priceDoc(t, doc, batch.Options{})
+		if len(rs.Scenarios) != 2 || rs.Scenarios[0].Failed != 1 || rs.Scenarios[1].Failed != 1 {
+			t.Errorf("%s: scenarios %+v, want both listed, the trade failed in each", name, rs.Scenarios)
+		}
+		if rs.Risk != nil {
+			t.Errorf("%s: risk %+v, want none: no trade priced in any scenario", name, rs.Risk)
+		}
+	}
+}
+
+// TestScenarioBaseErrorLeftOut: a trade whose base result is an error is
+// left out of every scenario's sums and counted failed (wire format
+// section 1c), even where its npv alone prices: a european quoting a
+// price outside the no-arbitrage bounds fails on impliedVol. Its scenario
+// npvs were in the sums, which no document could reconcile; a scenario
+// chunk (PriceScenarios without the base results) must agree.
+func TestScenarioBaseErrorLeftOut(t *testing.T) {
+	doc := `{"valuationDate": "2026-11-25", "measures": ["npv", "impliedVol"], "market": ` + scenMarket + `, "trades": [` + scenTrades[0] + `,
+{"id": "IV-BAD", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "price": 99}],
+"scenarios": [{"id": "a", "underlyings": {"*": {"spotRel": 0.1}}}, {"id": "b"}], "scenarioDetail": "trades"}`
+	rs := priceDoc(t, doc, batch.Options{})
+	if rs.Results[1].Error == "" || rs.Results[0].Error != "" {
+		t.Fatalf("results %+v, want IV-BAD failed and EU-1 priced", rs.Results)
+	}
+	for s, sc := range rs.Scenarios {
+		if want := rs.Results[0].ScenarioNPV[s]; sc.Failed != 1 || sc.NPV != want || sc.PnL != want-rs.Results[0].NPV {
+			t.Errorf("%s: %+v, want IV-BAD failed and EU-1's npv %v alone", sc.ID, sc, want)
+		}
+	}
+	b, err := batch.DecodeBytes([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := batch.Compile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := j.PriceScenarios(context.Background(), batch.Options{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for s, sc := range p.Scenarios {
+		if sc.Failed != 1 || sc.NPV.Value() != rs.Scenarios[s].NPV {
+			t.Errorf("scenario chunk %s: %d failed, npv %v, want 1 and %v as Price", sc.ID, sc.Failed, sc.NPV.Value(), rs.Scenarios[s].NPV)
+		}
+	}
+}
+
+// TestScenarioCompileMemory: compiling scenarios holds what the batch
+// says, not each scenario's shift resolved for every name of the market.
+// A "*" shift in each of 2,000 scenarios on 500 underlyings and curves
+// held a million resolved shifts, some 100 MB (10,000 scenarios on 1,000
+// names: over a gigabyte, from a batch of 1.3 MB).
+func TestScenarioCompileMemory(t *testing.T) {
+	var doc strings.Builder
+	doc.WriteString(`{"valuationDate": "2026-11-25", "market": {"curves": {`)
+	for i := range 500 {
+		fmt.Fprintf(&doc, `%s"C%d": {"rate": 0.03}`, map[bool]string{true: ",", false: ""}[i > 0], i)
+	}
+	doc.WriteString(`}, "underlyings": {`)
+	for i := range 500 {
+		fmt.Fprintf(&doc, `%s"U%d": {"spot": 100, "vol": 0.2, "curve": "C%d"}`, map[bool]string{true: ",", false: ""}[i > 0], i, i)
+	}
+	doc.WriteString(`}}, "trades": [{"id": "E", "type": "european", "underlying": "U0", "right": "call", "strike": 100, "expiry": "2027-11-25"}], "scenarios": [`)
+	for s := range 2000 {
+		fmt.Fprintf(&doc, `%s{"id": "s%d", "curves": {"*": {"parallel": 0.001}}, "underlyings": {"*": {"spotRel": 0.01, "volAbs": 0.01}}}`, map[bool]string{true: ",", false: ""}[s > 0], s)
+	}
+	doc.WriteString(`]}`)
+	b, err := batch.DecodeBytes([]byte(doc.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	j, err := batch.Compile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if held := int64(after.HeapAlloc) - int64(before.HeapAlloc); held > 10<<20 {
+		t.Errorf("compiled job holds %d MB, want a few", held>>20)
+	}
+	runtime.KeepAlive(j)
 }
