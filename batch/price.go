@@ -74,7 +74,10 @@ func (j *Job) PriceTradeInto(i int, tr *TradeResult) { j.priceOne(&j.all()[i], t
 
 // priceOne values the compiled trade c into tr, which must be zero: in
 // place, as a result is some 200 bytes.
-func (j *Job) priceOne(c *compiled, tr *TradeResult) {
+func (j *Job) priceOne(c *compiled, tr *TradeResult) { j.priceFor(c, tr, j.Want) }
+
+// priceFor is priceOne for the measures want.
+func (j *Job) priceFor(c *compiled, tr *TradeResult, want pricing.Measures) {
 	tr.ID = c.id
 	defer func() {
 		// An engine bug on one trade must not take the batch, or the
@@ -88,12 +91,12 @@ func (j *Job) priceOne(c *compiled, tr *TradeResult) {
 		return
 	}
 	r := &tr.Result
-	if err := c.p.priceUnit(r, &j.Market, j.Want); err != nil {
+	if err := c.p.priceUnit(r, &j.Market, want); err != nil {
 		*tr = TradeResult{ID: c.id, Error: tradeError(c.id, err)}
 		return
 	}
 	r.Scale(c.qty)
-	r.Set &= j.Want
+	r.Set &= want
 	if finite(r) {
 		return
 	}

@@ -86,20 +86,24 @@ func (j *Job) npvIn(i int, env *compileEnv) (v float64) {
 	return v
 }
 
-// failsInBase reports whether trade i's base result, with every measure
-// the batch asks for, is an error (rs[i], when rs holds j's results): it
-// is then left out of every scenario's sums, though its npv alone may
-// price (a quoted price outside the no-arbitrage bounds fails only its
-// impliedVol). A scenario chunk, which has no results, values it again.
+// failsInBase reports whether trade i's base valuation, for npv and the
+// batch's measures other than the greeks, fails: it is then left out of
+// every scenario's sums, though its npv alone may price (a quoted price
+// outside the no-arbitrage bounds fails only its impliedVol). The greeks
+// are left out of the test, in process and in a scenario chunk alike
+// (which values the trade again, having no results): valued again once a
+// chunk, a Monte Carlo trade's bumped greeks would cost a chunk of few
+// scenarios several times its work. rs holds j's results, or is nil.
 func (j *Job) failsInBase(i int, rs []TradeResult) bool {
-	if i < len(rs) {
-		return rs[i].Error != ""
+	want := j.Want &^ pricing.Greeks
+	if want&^pricing.Of(pricing.NPV) == 0 {
+		return false // npvIn's valuation is the test
 	}
-	if j.Want == pricing.Of(pricing.NPV) {
-		return false // npvIn's valuation is the result's
+	if i < len(rs) && rs[i].Error == "" {
+		return false // valued with more measures, and priced
 	}
 	var tr TradeResult
-	j.priceOne(&j.all()[i], &tr)
+	j.priceFor(&j.all()[i], &tr, want)
 	return tr.Error != ""
 }
 
