@@ -13,6 +13,9 @@ func TestEventIDSet(t *testing.T) {
 		n := 1 + rng.IntN(60)
 		var id eventID
 		id.attempt = 1 + round%3
+		if round%2 == 0 {
+			id.claim = "mwvw7mo0"
+		}
 		in := map[int]bool{}
 		for range rng.IntN(2 * n) {
 			i := rng.IntN(n)
@@ -30,12 +33,17 @@ func TestEventIDSet(t *testing.T) {
 			}
 		}
 		back, err := parseEventID(id.String())
-		if err != nil || back.String() != id.String() || back.attempt != id.attempt {
+		if err != nil || back.String() != id.String() || back.attempt != id.attempt || back.claim != id.claim {
 			t.Fatalf("round %d: %s read back as %s, %v", round, id, back, err)
 		}
 	}
 	if s := (eventID{attempt: 2}).String(); s != "2/" {
 		t.Errorf("empty set: %q", s)
+	}
+	for _, bad := range []string{"1./0", "1.MW/0", "1.a-b/0", "1.12345678901234/0", ".ab/0", "1.ab.cd/0"} {
+		if _, err := parseEventID(bad); err == nil {
+			t.Errorf("%q read as an id", bad)
+		}
 	}
 }
 

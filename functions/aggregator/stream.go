@@ -55,10 +55,11 @@ type ChunkEvent struct {
 // EventChunk per chunk outcome recorded, in the order they were recorded
 // (those recorded before the request first), then one EventEnd with the
 // batch's Status once every chunk has an outcome, and the end of the
-// stream. Each event's id names the attempt and the chunks reported so
-// far ("1/0-4,7"): a client that reconnects with it as Last-Event-ID
-// gets only the chunks it has not seen (all of them if the batch was
-// priced again since), so that no chunk is lost or reported twice,
+// stream. Each event's id names the attempt, its claim and the chunks
+// reported so far ("1.mi9x2k3c/0-4,7", eventID): a client that reconnects
+// with it as Last-Event-ID gets only the chunks it has not seen (all of
+// them if the batch was priced again since, or is another batch of the
+// id), so that no chunk is lost or reported twice,
 // whatever order replicas record them in. The stream ends without
 // EventEnd when the server drains; a client reconnects then.
 func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
@@ -88,7 +89,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 		host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", id), err))
 		return
 	}
-	if seen.attempt == sum.Attempt {
+	if seen.of(sum) {
 		if n := seen.max(); n >= len(sum.Chunks) {
 			host.WriteError(w, host.Errorf(http.StatusBadRequest, "aggregator: Last-Event-ID: chunk %d: batch %q has %d chunks", n, id, len(sum.Chunks)))
 			return
@@ -179,9 +180,10 @@ type stream struct {
 // report writes an EventChunk for each chunk of sum with an outcome that
 // the client has not seen, in the order they were recorded.
 func (s *stream) report(sum *store.Summary) error {
-	if s.seen.attempt != sum.Attempt { // a new attempt starts over
+	if !s.seen.of(sum) { // a new attempt, or a new batch of the id, starts over
 		s.seen = eventID{attempt: sum.Attempt}
 	}
+	s.seen.claim = claimTag(sum)
 	s.prog = progressOf(sum)
 	var fresh []int
 	for i := range sum.Chunks {
@@ -274,13 +276,35 @@ func chunkEvent(sum *store.Summary, t ChunkTiming, p Progress) ChunkEvent {
 	return e
 }
 
-// eventID is what a stream has reported: the attempt and the set of its
-// chunks, as sorted disjoint ranges [lo, hi]. It prints as
-// "ATTEMPT/LO-HI,I,..." ("1/0-4,7"; "1/" for none).
+// eventID is what a stream has reported: the attempt, the tag of its
+// claim, and the set of its chunks, as sorted disjoint ranges [lo, hi].
+// It prints as "ATTEMPT.CLAIM/LO-HI,I,..." ("1.mi9x2k3c/0-4,7"; "1.mi9x2k3c/"
+// for none). The claim tells apart two batches of the same id and attempt
+// (the first forgotten after its retention, or lost with a store's data,
+// and the id used again): a stream resumed from the first's id reports
+// every chunk of the second. An id without it ("1/0-4", as this server
+// wrote them before) is taken as the current batch's.
 type eventID struct {
 	attempt int
+	claim   string
 	ranges  [][2]int
 }
+
+// claimTag is the tag of sum's claim: its submission time, in
+// milliseconds, base 36.
+func claimTag(sum *store.Summary) string {
+	return strconv.FormatInt(max(sum.SubmittedAt.UnixMilli(), 0), 36)
+}
+
+// of reports whether the id is of sum's attempt (and claim, when it
+// names one).
+func (id *eventID) of(sum *store.Summary) bool {
+	return id.attempt == sum.Attempt && (id.claim == "" || id.claim == claimTag(sum))
+}
+
+// maxClaimTag bounds a claim tag's length: 13 base-36 digits hold any
+// int64.
+const maxClaimTag = 13
 
 // maxEventIDRanges bounds the ranges a Last-Event-ID may hold.
 const maxEventIDRanges = 100_000
@@ -292,11 +316,12 @@ func parseEventID(v string) (eventID, error) {
 		return id, nil
 	}
 	a, list, ok := strings.Cut(v, "/")
+	a, claim, tagged := strings.Cut(a, ".")
 	n, err := strconv.Atoi(a)
-	if !ok || err != nil || n < 1 {
-		return id, fmt.Errorf("%q: want ATTEMPT/CHUNKS as the stream's ids are (\"1/0-4,7\")", truncate(v))
+	if !ok || err != nil || n < 1 || tagged && !validClaimTag(claim) {
+		return id, fmt.Errorf("%q: want ATTEMPT.CLAIM/CHUNKS as the stream's ids are (\"1.mi9x2k3c/0-4,7\")", truncate(v))
 	}
-	id.attempt = n
+	id.attempt, id.claim = n, claim
 	if list == "" {
 		return id, nil
 	}
@@ -319,6 +344,20 @@ func parseEventID(v string) (eventID, error) {
 		next = hi + 1
 	}
 	return id, nil
+}
+
+// validClaimTag reports whether t can be a claim tag: 1 to maxClaimTag
+// base-36 digits.
+func validClaimTag(t string) bool {
+	if t == "" || len(t) > maxClaimTag {
+		return false
+	}
+	for _, c := range []byte(t) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z') {
+			return false
+		}
+	}
+	return true
 }
 
 // has reports whether chunk i is in the set.
@@ -358,6 +397,10 @@ func (id *eventID) max() int {
 func (id eventID) String() string {
 	var b strings.Builder
 	b.WriteString(strconv.Itoa(id.attempt))
+	if id.claim != "" {
+		b.WriteByte('.')
+		b.WriteString(id.claim)
+	}
 	b.WriteByte('/')
 	for k, r := range id.ranges {
 		if k > 0 {

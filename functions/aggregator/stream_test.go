@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,6 +33,18 @@ type sseEvent struct {
 type sseClient struct {
 	resp *http.Response
 	br   *bufio.Reader
+}
+
+// untagged is an event id without its claim tag, which a stream's ids
+// must all have: "1.mwvw7mo0/0-2" is "1/0-2".
+func untagged(t *testing.T, raw string) string {
+	t.Helper()
+	head, list, _ := strings.Cut(raw, "/")
+	attempt, claim, ok := strings.Cut(head, ".")
+	if !ok || claim == "" {
+		t.Fatalf("event id %q names no claim", raw)
+	}
+	return attempt + "/" + list
 }
 
 // openEvents GETs url with the token (if any) and Last-Event-ID (if any);
@@ -102,7 +115,7 @@ func (c *sseClient) mustChunk(t *testing.T, id string) aggregator.ChunkEvent {
 		t.Fatalf("reading the stream, want chunk event %s: %v", id, err)
 	}
 	var ce aggregator.ChunkEvent
-	if e.event != aggregator.EventChunk || e.id != id {
+	if e.event != aggregator.EventChunk || untagged(t, e.id) != id {
 		t.Fatalf("got event %q id %q (%s), want %q id %q", e.event, e.id, e.data, aggregator.EventChunk, id)
 	}
 	if err := json.Unmarshal([]byte(e.data), &ce); err != nil {
@@ -115,7 +128,7 @@ func (c *sseClient) mustChunk(t *testing.T, id string) aggregator.ChunkEvent {
 func (c *sseClient) mustEnd(t *testing.T, id string) aggregator.Status {
 	t.Helper()
 	e, err := c.next()
-	if err != nil || e.event != aggregator.EventEnd || e.id != id {
+	if err != nil || e.event != aggregator.EventEnd || e.id == "" || untagged(t, e.id) != id {
 		t.Fatalf("got event %q id %q (%v), want %q id %q", e.event, e.id, err, aggregator.EventEnd, id)
 	}
 	var st aggregator.Status
@@ -301,5 +314,59 @@ func TestEventsTenants(t *testing.T) {
 		if c.resp.StatusCode != tt.code || body.Error == "" || c.resp.Header.Get("Content-Type") != "application/json" {
 			t.Errorf("%s: %d %q, want %d with a JSON error", tt.name, c.resp.StatusCode, body.Error, tt.code)
 		}
+	}
+}
+
+// TestEventsOfAnIDUsedAgain: a stream resumed from the ids of a batch
+// that was forgotten, its id then used again (same attempt number),
+// reports every chunk of the new batch: the ids name the claim. It
+// skipped those the old batch's id listed.
+func TestEventsOfAnIDUsedAgain(t *testing.T) {
+	var mu sync.Mutex
+	clock := submitAt
+	mem := store.NewMem(store.MemOptions{Options: store.Options{Retain: time.Minute}, Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return clock
+	}})
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store = mem })
+	f.store = mem
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	for i := range offsets {
+		f.mustPost(t, "/", pricedEvent(t, "b1", i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	url := f.srv.URL + "/batches/b1/events"
+	c := openEvents(t, ctx, url, "", "")
+	for _, id := range []string{"1/0", "1/0-1", "1/0-2"} {
+		c.mustChunk(t, id)
+	}
+	end, err := c.next()
+	if err != nil || end.event != aggregator.EventEnd {
+		t.Fatalf("end: %+v %v", end, err)
+	}
+	// Forgotten after its retention, then claimed again, another hour.
+	mu.Lock()
+	clock = clock.Add(time.Hour)
+	mu.Unlock()
+	if code, _ := f.get(t, "/batches/b1"); code != http.StatusNotFound {
+		t.Fatalf("batch b1 not forgotten: %d", code)
+	}
+	claim, err := mem.Claim(ctx, store.Batch{Ref: store.RefOf("b1"), TradeIDs: tradeIDs, ChunkOffsets: offsets, SubmittedAt: submitAt.Add(time.Hour)})
+	if err != nil || claim.Attempt != 1 {
+		t.Fatalf("claim again: %+v %v", claim, err)
+	}
+	f.mustPost(t, "/", pricedEvent(t, "b1", 1))
+	c = openEvents(t, ctx, url, "", end.id)
+	e := c.mustChunk(t, "1/1")
+	if e.Index != 1 || e.Progress.ChunksDone != 1 {
+		t.Errorf("resumed from the old batch's %s: %+v, want the new batch's chunk 1", end.id, e)
+	}
+	// Resumed from the new batch's own id, only what it has not seen.
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
+	next := c.mustChunk(t, "1/0-1")
+	if next.Index != 0 {
+		t.Errorf("next chunk %+v, want chunk 0", next)
 	}
 }
