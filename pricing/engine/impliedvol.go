@@ -89,12 +89,23 @@ func impliedStdDev(call bool, p, f, k float64) (float64, error) {
 	if !(beta < bMax) {
 		return 0, fmt.Errorf("is at its upper bound to within rounding: it determines no volatility")
 	}
-	return normalisedImpliedStdDev(x, beta)
+	// ln beta from p itself: beta may be subnormal, with fewer digits than p.
+	return normalisedImpliedStdDev(x, beta, logPositive(p)-0.5*math.Log(f*k))
 }
 
-// normalisedImpliedStdDev solves b(x, s) = beta for s > 0, with x <= 0
-// and 0 < beta < e^{x/2}.
-func normalisedImpliedStdDev(x, beta float64) (float64, error) {
+// logPositive returns ln v for v > 0, subnormal v included: math.Log on
+// amd64 and s390x does not normalise a subnormal argument and is wrong
+// there by up to 35 (golang/go#56600), so it is scaled by 2^54 first.
+func logPositive(v float64) float64 {
+	if v < 0x1p-1022 {
+		return math.Log(v*0x1p54) - 54*math.Ln2
+	}
+	return math.Log(v)
+}
+
+// normalisedImpliedStdDev solves b(x, s) = beta for s > 0, with x <= 0,
+// 0 < beta < e^{x/2} and lnBeta = ln beta.
+func normalisedImpliedStdDev(x, beta, lnBeta float64) (float64, error) {
 	sc := math.Sqrt(-2 * x) // b's inflection point in s
 	bMax := math.Exp(0.5 * x)
 	// The root lies below sc where beta <= b(sc) (< bMax/2), above it
@@ -105,7 +116,7 @@ func normalisedImpliedStdDev(x, beta float64) (float64, error) {
 		bracketHi = sc
 		// From the leading term of ln b, -x²/(2s²), which overestimates
 		// it: the guess is below the root.
-		s = math.Min(-x/math.Sqrt(-2*math.Log(beta)), 0.5*sc)
+		s = math.Min(-x/math.Sqrt(-2*lnBeta), 0.5*sc)
 	} else {
 		bracketLo = sc
 		// Exact at the money.
@@ -117,7 +128,6 @@ func normalisedImpliedStdDev(x, beta float64) (float64, error) {
 	var obj func(s float64) (f, f1, f2 float64)
 	lowObj := beta <= 0.5*bMax
 	if lowObj {
-		lnBeta := math.Log(beta)
 		obj = func(s float64) (float64, float64, float64) {
 			lnb := normLogBlack(x, s)
 			v := math.Exp(normLogVega(x, s) - lnb) // b'/b

@@ -100,6 +100,30 @@ func TestImpliedVolEngine(t *testing.T) {
 	}
 }
 
+// TestImpliedVolSubnormalPremium checks premiums below the smallest
+// normal double (a 10-day put 27% out of the money at 5% vol), where
+// math.Log on amd64 is wrong (golang/go#56600): the random cross-check
+// against QuantLib found 0.0501556 for 0.05 there. The vols are the exact
+// roots (mpmath, 50 digits) of Black-Scholes with the wire conventions.
+func TestImpliedVolSubnormalPremium(t *testing.T) {
+	m := equityMarket(75.232029, -0.01, 0.053533, 0.3)
+	put := &instrument.European{Option: instrument.Option{Underlying: "X", Right: instrument.Put, Strike: 55.095625, Expiry: refValDate.AddDays(10)}}
+	for _, c := range []struct{ premium, want float64 }{
+		{9.307391095050305e-309, 0.050000000000000003},
+		{1e-300, 0.050671876823315394},
+	} {
+		iv, err := ImpliedVolatility{}.Price(put, c.premium, m)
+		if err != nil || math.Abs(iv-c.want) > 1e-13 {
+			t.Errorf("premium %v: implied vol %.17g (%v), want %.17g", c.premium, iv, err, c.want)
+		}
+	}
+	for _, v := range []float64{5e-324, 1.45e-310, 0x1p-1022, 1e-300, 1} {
+		if got, want := logPositive(v), math.Log2(v)*math.Ln2; math.Abs(got-want) > 1e-13*math.Abs(want)+1e-15 {
+			t.Errorf("logPositive(%v) = %.17g, want %.17g", v, got, want)
+		}
+	}
+}
+
 // TestErfcx checks the scaled complementary error function against
 // erfc·e^{x²} where that is accurate, and its asymptotic series.
 func TestErfcx(t *testing.T) {
