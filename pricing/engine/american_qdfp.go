@@ -67,6 +67,13 @@ var qdfpTiers = sync.OnceValue(func() []qdfpTier {
 	return tiers
 })
 
+// qdfpNearTier is the tier whose rule prices an option whose spot is
+// near the boundary (qdfpWork.nearBoundary) at least: 16 Chebyshev
+// intervals and 12 fixed-point points. With the coarser rules of the
+// first tiers, such options missed by up to three times the reference
+// tolerance.
+const qdfpNearTier = 2
+
 // qdfpTier is one of qdfpTiers.
 type qdfpTier struct {
 	maxT    float64
@@ -96,7 +103,11 @@ type qdfpTier struct {
 // contraction of the iteration, and the boundary's last change is below
 // the tier's threshold; the scheme (n, l, p) is chosen by tiers of a
 // difficulty that grows with the expiry, as the vol falls and as the
-// put's rate rises (see qdfpTiers): n = 8 to 64 Chebyshev intervals.
+// put's rate rises (see qdfpTiers): n = 8 to 64 Chebyshev intervals. A
+// spot within a quarter of σ√T of the boundary (in ln S) takes at least
+// the rule of the third tier, and the premium's integrals are split where
+// their integrands turn (qdfpNearBoundary): such options missed by up to
+// three times the reference tolerance, and their gamma by a quarter.
 //
 // Calls are priced as puts through the McDonald-Schroder symmetry
 // C(S, K, r, q) = P(K, S, q, r). Where early exercise is never optimal (a
@@ -219,7 +230,14 @@ func (e QdFpAmerican) price(o americanOption, greeks bool) (g americanGreeks, ok
 	eps := qdfpPriceTol * math.Max(10, eu.npv)
 	w := qdfpPool.Get().(*qdfpWork)
 	defer qdfpPool.Put(w)
-	w.boundary(p, ru, iters, eps, resTol, math.Abs(p.r-p.q) < 0.001)
+	fpA := math.Abs(p.r-p.q) < 0.001
+	w.boundary(p, ru, iters, eps, resTol, fpA)
+	if near := &qdfpTiers()[qdfpNearTier]; ru.n < near.n && w.nearBoundary(p) && e.Nodes <= 0 && e.BoundaryPoints <= 0 {
+		// The spot near the boundary, whose error then moves the price
+		// most: the boundary again, on the finer rule of a harder tier.
+		ru = near.rule()
+		w.boundary(p, ru, iters, eps, near.resTol, fpA)
+	}
 	pv := w.premium(p, ru, greeks)
 	g.npv = pv.npv
 	if !greeks {

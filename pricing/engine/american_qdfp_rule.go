@@ -32,6 +32,9 @@ const qdfpCheckPoints = 8
 // u = sin²θ, so that Σ w_j g(sin²θ_j) approximates ∫_0^1 g(u) du.
 type qdfpAngles struct {
 	sin, cos, w []float64
+	// x and lw are the Gauss-Legendre nodes and weights on [-1, 1], for a
+	// rule over part of the angles.
+	x, lw []float64
 }
 
 // newQdfpRule builds the rule of n Chebyshev intervals, l fixed-point and p
@@ -54,7 +57,7 @@ func newQdfpRule(n, l, p int) *qdfpRule {
 // newQdfpAngles maps the l-point Gauss-Legendre rule to θ = π/4·(1+x).
 func newQdfpAngles(l int) qdfpAngles {
 	x, w := gaussLegendre(l)
-	a := qdfpAngles{sin: make([]float64, l), cos: make([]float64, l), w: make([]float64, l)}
+	a := qdfpAngles{sin: make([]float64, l), cos: make([]float64, l), w: make([]float64, l), x: x, lw: w}
 	for j := range x {
 		th := math.Pi / 4 * (1 + x[j])
 		a.sin[j], a.cos[j] = math.Sincos(th)
