@@ -200,15 +200,7 @@ func (downAfterSummary) Trades(context.Context, store.Ref, int, int) ([]string, 
 // store is unavailable; the request was cut with nothing sent, an empty
 // reply.
 func TestResultsStoreDownBeforeSent(t *testing.T) {
-	mem := store.NewMem(store.MemOptions{})
-	ctx := context.Background()
-	b := store.Batch{Ref: store.RefOf("b1"), Digest: "d", TradeIDs: tradeIDs, ChunkOffsets: offsets, SubmittedAt: submitAt.Add(-time.Minute), Deadline: submitAt}
-	if _, err := mem.Claim(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := mem.Expire(ctx, b.Ref, 1, submitAt.Add(time.Second), "deadline passed"); err != nil {
-		t.Fatal(err)
-	}
+	mem, _ := expiredBatch(t)
 	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store = downAfterSummary{mem} })
 	resp, err := http.Get(f.srv.URL + "/batches/b1/results")
 	if err != nil {

@@ -152,15 +152,8 @@ func (s *resubmittedWhileRead) Trades(ctx context.Context, ref store.Ref, attemp
 // is (attempt 2, a 202 with its status), never a mix of the attempts; the
 // request was cut with nothing sent, an empty reply.
 func TestResultsOfABatchResubmittedWhileRead(t *testing.T) {
-	mem := store.NewMem(store.MemOptions{})
+	mem, b := expiredBatch(t)
 	ctx := context.Background()
-	b := store.Batch{Ref: store.RefOf("b1"), Digest: "d", TradeIDs: tradeIDs, ChunkOffsets: offsets, SubmittedAt: submitAt.Add(-time.Minute), Deadline: submitAt}
-	if _, err := mem.Claim(ctx, b); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := mem.Expire(ctx, b.Ref, 1, submitAt.Add(time.Second), "deadline passed"); err != nil {
-		t.Fatal(err)
-	}
 	if err := mem.Announced(ctx, b.Ref, 1, submitAt.Add(time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -176,4 +169,20 @@ func TestResultsOfABatchResubmittedWhileRead(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted || !strings.Contains(string(body), `"attempt":2`) || resp.Header.Get("Pricefn-Attempt") != "" {
 		t.Fatalf("results: %d %v %s, want 202 with attempt 2's status", resp.StatusCode, resp.Header, body)
 	}
+}
+
+// expiredBatch is a memory store holding batch b1, its first attempt
+// failed at its deadline (every chunk waiting).
+func expiredBatch(t *testing.T) (*store.Mem, store.Batch) {
+	t.Helper()
+	mem := store.NewMem(store.MemOptions{})
+	ctx := context.Background()
+	b := store.Batch{Ref: store.RefOf("b1"), Digest: "d", TradeIDs: tradeIDs, ChunkOffsets: offsets, SubmittedAt: submitAt.Add(-time.Minute), Deadline: submitAt}
+	if _, err := mem.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.Expire(ctx, b.Ref, 1, submitAt.Add(time.Second), "deadline passed"); err != nil {
+		t.Fatal(err)
+	}
+	return mem, b
 }
