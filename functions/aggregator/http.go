@@ -88,12 +88,8 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		// A batch is its tenant's: another tenant's id is as unknown as one
 		// never submitted.
 		sum, err := f.waitFinished(r, store.Ref{Tenant: host.TenantOf(r.Context()), ID: id}, wait)
-		switch {
-		case errors.Is(err, store.ErrNotFound):
-			host.WriteError(w, notFound(id))
-			return
-		case err != nil:
-			host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", id), err))
+		if err != nil {
+			host.WriteError(w, f.readError(id, err))
 			return
 		}
 		st := StatusOf(sum, f.opt.Now())
@@ -123,10 +119,8 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 			switch {
 			case errors.Is(err, store.ErrStale):
 				continue // priced again since the summary was read: the batch as it now is
-			case errors.Is(err, store.ErrNotFound):
-				host.WriteError(w, notFound(id))
 			default:
-				host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", id), err))
+				host.WriteError(w, f.readError(id, err))
 			}
 			return
 		}
@@ -291,6 +285,15 @@ func (e encodedRun) Write(p []byte) (int, error) {
 // bound, to make room for newer batches (the oldest finished go first).
 func notFound(id string) error {
 	return host.Errorf(http.StatusNotFound, "aggregator: batch %q not found (never submitted, or forgotten: past its retention, or, when the engine's store is full, to make room for newer batches)", id)
+}
+
+// readError answers a public read of batch id that the store failed: a
+// 404 for a batch it does not know, else unavailable's 503.
+func (f *Function) readError(id string, err error) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(id)
+	}
+	return f.unavailable(fmt.Sprintf("batch %q", id), err)
 }
 
 // unavailable answers a public read the store failed: the store's error,

@@ -98,18 +98,15 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 	// fail ends the request on err: an error reply while nothing is sent,
 	// else the stream cut short.
 	fail := func(err error) {
-		switch {
-		case rw != nil:
-			rw.Abort()
-			if ctx.Err() == nil {
-				f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Int("chunk", next).Msg("streaming results cut short")
-			}
-			panic(http.ErrAbortHandler)
-		case errors.Is(err, store.ErrNotFound):
-			host.WriteError(w, notFound(ref.ID))
-		default:
-			host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", ref.ID), err))
+		if rw == nil {
+			host.WriteError(w, f.readError(ref.ID, err))
+			return
 		}
+		rw.Abort()
+		if ctx.Err() == nil {
+			f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Int("chunk", next).Msg("streaming results cut short")
+		}
+		panic(http.ErrAbortHandler)
 	}
 	for {
 		changed, stop, err := f.opt.Store.Watch(ctx, ref)

@@ -4,7 +4,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -81,12 +80,8 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		sum, err = f.expire(ctx, ref, sum)
 	}
-	switch {
-	case errors.Is(err, store.ErrNotFound):
-		host.WriteError(w, notFound(id))
-		return
-	case err != nil:
-		host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", id), err))
+	if err != nil {
+		host.WriteError(w, f.readError(id, err))
 		return
 	}
 	if seen.of(sum) {
