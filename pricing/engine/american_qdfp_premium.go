@@ -29,18 +29,15 @@ type qdfpPutValue struct {
 // the pricing rule of ru; it computes delta and gamma only if greeks is
 // set.
 func (w *qdfpWork) premium(m qdfpMarket, ru *qdfpRule, greeks bool) qdfpPutValue {
-	lnXMax := math.Log(qdfpXMax(m.k, m.r, m.q))
-	lnS := math.Log(m.s)
-	// B(T) is the boundary at the node ξ = 1 (z = 1).
-	lnBT := lnXMax - math.Sqrt(math.Max(chebEval(w.c, 1), 0))
-	if lnS <= lnBT {
+	lnXMax, lnS, a := w.distance(m)
+	if a <= 0 {
 		return qdfpPutValue{npv: m.k - m.s, delta: -1, exercise: true}
 	}
 	eu := blackScholes(false, m.s, m.k, m.r, m.q, m.vol, m.t, greeks)
 	sqrtT := math.Sqrt(m.t)
 	var v, d, g float64
 	px := &ru.px
-	if a := (lnS - lnBT) / (m.vol * sqrtT); a < qdfpNearBoundary {
+	if a < qdfpNearBoundary {
 		// The spot near the boundary: the integrands turn from 0 to
 		// their value over t of (ln(S/B)/σ)², a·√T in √t, which the rule
 		// over the whole time resolves poorly. The angles are split at
@@ -71,12 +68,25 @@ func (w *qdfpWork) premium(m qdfpMarket, ru *qdfpRule, greeks bool) qdfpPutValue
 	return out
 }
 
+// distance returns ln S of put m, the log of its boundary's limit
+// (qdfpXMax), and a, the spot's distance from the boundary now, B(T) (at
+// the node ξ = 1, z = 1), as ln(S/B(T)) in units of σ√T: at most 0 in the
+// exercise region.
+func (w *qdfpWork) distance(m qdfpMarket) (lnXMax, lnS, a float64) {
+	lnXMax = math.Log(qdfpXMax(m.k, m.r, m.q))
+	lnS = math.Log(m.s)
+	lnBT := lnXMax - math.Sqrt(math.Max(chebEval(w.c, 1), 0))
+	if lnS <= lnBT {
+		return lnXMax, lnS, 0
+	}
+	return lnXMax, lnS, (lnS - lnBT) / (m.vol * math.Sqrt(m.t))
+}
+
 // nearBoundary reports whether the spot of put m is in the continuation
 // region within qdfpNearBoundary of the boundary whose coefficients w.c
 // hold.
 func (w *qdfpWork) nearBoundary(m qdfpMarket) bool {
-	lnBT := math.Log(qdfpXMax(m.k, m.r, m.q)) - math.Sqrt(math.Max(chebEval(w.c, 1), 0))
-	a := (math.Log(m.s) - lnBT) / (m.vol * math.Sqrt(m.t))
+	_, _, a := w.distance(m)
 	return a > 0 && a < qdfpNearBoundary
 }
 
