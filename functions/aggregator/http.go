@@ -116,12 +116,10 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 			// Nothing sent yet, the client still there: the status line is
 			// still ours.
 			w.Header().Del(api.HeaderAttempt)
-			switch {
-			case errors.Is(err, store.ErrStale):
+			if errors.Is(err, store.ErrStale) {
 				continue // priced again since the summary was read: the batch as it now is
-			default:
-				host.WriteError(w, f.readError(id, err))
 			}
+			host.WriteError(w, f.readError(id, err))
 			return
 		}
 		// The status line is gone: cut the document short, so that the
