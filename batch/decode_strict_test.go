@@ -64,7 +64,7 @@ func TestDecodeTradeFields(t *testing.T) {
 		{"escaped key", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "str\u0069ke": 100, "expiry": "2027-11-25"}`, ``},
 		{"fixings element", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25", 7]}`, `trade T2: fixings[1] must be a string, got JSON number`},
 		{"fixings not a list", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": "2027-05-25"}`, `trade T2: fixings must be a list, got JSON string`},
-		{"number out of range", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 1e400, "expiry": "2027-11-25"}`, `trade T2: strike must be a number, got JSON number 1e400`},
+		{"number out of range", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 1e400, "expiry": "2027-11-25"}`, `trade T2: strike must be a number within a double's range (a magnitude up to 1.8e308), got JSON number 1e400`},
 		{"model a number", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "model": 1}`, `trade T2: model must be a string, got JSON number`},
 		{"null strike", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": null, "expiry": "2027-11-25"}`, `trade T2: strike is required`},
 		{"unknown type keeps nested values", `{"id": "T2", "type": "cds", "legs": [{"a": [1, {"b": null}]}]}`, `trade T2: unknown type "cds"`},

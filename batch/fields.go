@@ -169,7 +169,10 @@ func (v value) float(field string) (float64, error) {
 	}
 	f, err := strconv.ParseFloat(string(v.raw), 64)
 	if err != nil || math.IsInf(f, 0) {
-		return 0, &typeError{field, "a number", "number " + string(v.raw)}
+		// A literal the scanner passed fails here only past a double's
+		// range (1e400; 1e-400 is 0): "must be a number" alone read as
+		// if it were not one.
+		return 0, &typeError{field, "a number within a double's range (a magnitude up to 1.8e308)", "number " + string(v.raw)}
 	}
 	return f, nil
 }
