@@ -130,8 +130,11 @@ func jsonNumber(raw []byte) (float64, error) {
 	s := scanner{data: num}
 	text := string(num)
 	v, err := strconv.ParseFloat(text, 64)
-	if err != nil || math.IsInf(v, 0) || s.skipNumber() != nil || s.pos != len(num) {
+	switch {
+	case s.skipNumber() != nil || s.pos != len(num):
 		return 0, fmt.Errorf("must be a number, got JSON number %s", text)
+	case err != nil || math.IsInf(v, 0):
+		return 0, fmt.Errorf("must be a number within a double's range (a magnitude up to 1.8e308), got JSON number %s", text)
 	}
 	return v, nil
 }

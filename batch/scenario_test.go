@@ -370,6 +370,7 @@ func TestScenarioBatchErrors(t *testing.T) {
 		{"unknown underlying", with(`{"id": "x", "underlyings": {"X": {"spotRel": 0.1}}}`), "", "scenarios[3].underlyings.X", `unknown underlying "X"`},
 		{"unknown curve", with(`{"id": "x", "curves": {"GBP": {"parallel": 0.01}}}`), "", "scenarios[3].curves.GBP", `unknown curve "GBP"`},
 		{"spot not a number", with(`{"id": "x", "underlyings": {"ACME": {"spotRel": "10%"}}}`), "", "scenarios[3].underlyings.ACME.spotRel", "must be a number, got JSON string"},
+		{"spot past a double's range", with(`{"id": "x", "underlyings": {"ACME": {"spotAbs": 1e400}}}`), "", "scenarios[3].underlyings.ACME.spotAbs", "must be a number within a double's range (a magnitude up to 1.8e308), got JSON number 1e400"},
 		{"two spot shifts", with(`{"id": "x", "underlyings": {"ACME": {"spotRel": 0.1, "spotAbs": 1}}}`), "", "scenarios[3].underlyings.ACME", "at most one spot shift"},
 		{"two vol shifts", with(`{"id": "x", "underlyings": {"*": {"volRel": 0.1, "volAbs": 0.01}}}`), "", "scenarios[3].underlyings.*", "at most one vol shift"},
 		{"unknown shift", with(`{"id": "x", "underlyings": {"ACME": {"spotPct": 1}}}`), "", "scenarios[3].underlyings.ACME", `unknown field "spotPct"`},
