@@ -103,7 +103,7 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 		if _, ok := b.Market.Curves[ud.Curve]; !ok && ud.Curve != "" {
 			return nil, batchErr(field+".curve", "unknown curve %q (market has: %s)", ud.Curve, keyList(b.Market.Curves))
 		}
-		u, err := buildUnderlying(field, ud)
+		u, faults, err := buildUnderlying(field, ud)
 		if err != nil {
 			broken["underlying "+name] = asError(field, err)
 			continue
@@ -111,6 +111,12 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 		if cerr, bad := broken["curve "+u.Curve]; bad {
 			broken["underlying "+name] = cerr
 			continue
+		}
+		if faults.vol != nil {
+			broken["vol "+name] = faults.vol
+		}
+		if faults.heston != nil {
+			broken["heston "+name] = faults.heston
 		}
 		j.Market.Underlyings[name] = u
 	}
@@ -134,7 +140,7 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 			}
 		}
 	}
-	env := &compileEnv{m: &j.Market, e: j.engines, equities: make(map[string]*engine.EquityMarket, len(j.Market.Underlyings))}
+	env := &compileEnv{m: &j.Market, e: j.engines, want: j.Want, equities: make(map[string]*engine.EquityMarket, len(j.Market.Underlyings))}
 	for name := range j.Market.Underlyings {
 		if em, err := engine.BindEquity(&j.Market, name); err == nil {
 			env.equities[name] = em
@@ -260,8 +266,31 @@ func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error, sl *slabs
 	if err != nil {
 		return fail(err)
 	}
+	if t.Underlying != "" && len(broken) > 0 {
+		if err := modelFault(p, t.Underlying, broken, env.want); err != nil {
+			return fail(err)
+		}
+	}
 	c.p = p
 	return c
+}
+
+// modelFault returns the error of a trade on underlying und whose model
+// data is bad: its Black vol for a trade priced on it, its Heston model
+// for a trade priced under that; nil when the model the trade uses is
+// sound.
+func modelFault(p priceable, und string, broken map[string]*Error, want pricing.Measures) error {
+	key := "vol "
+	switch m, _ := p.(modelUser); {
+	case m != nil && m.usesHeston():
+		key = "heston "
+	case m != nil && !m.usesBlackVol(want):
+		return nil
+	}
+	if err, bad := broken[key+und]; bad {
+		return &UnusableError{Kind: "underlying", Name: und, Err: err}
+	}
+	return nil
 }
 
 // asError returns err as a batch *Error, on field unless it names its own.

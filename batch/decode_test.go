@@ -171,6 +171,61 @@ func TestBadMarketDataFailsOnlyItsTrades(t *testing.T) {
 	}
 }
 
+// TestModelDataFailsOnlyTheTradesOnIt: an underlying's Black vol and its
+// Heston model are each used by some of its trades alone (wire-format.md
+// section 1b: a Heston trade does not use vol, nor does an implied
+// volatility), so a fault in one fails the trades priced on it, naming the
+// field, and not the others. A Heston underlying without a vol failed its
+// Heston trades, and one whose Heston model lacked rho its Black trades.
+func TestModelDataFailsOnlyTheTradesOnIt(t *testing.T) {
+	heston := `"heston": {"v0": 0.06, "kappa": 1.5, "theta": 0.05, "sigma": 0.4, "rho": -0.6}`
+	doc := `{"valuationDate": "2026-11-25", "measures": ["npv", "impliedVol"], "market": {"curves": {"USD": {"rate": 0.05}},
+		"underlyings": {"NOVOL": {"spot": 100, "curve": "USD", ` + heston + `}, "ZEROVOL": {"spot": 100, "vol": 0, "curve": "USD", ` + heston + `},
+			"NORHO": {"spot": 100, "vol": 0.25, "curve": "USD", "heston": {"v0": 0.06, "kappa": 1.5, "theta": 0.05, "sigma": 0.4}}}},
+		"trades": [
+		{"id": "H1", "type": "european", "model": "heston", "underlying": "NOVOL", "right": "call", "strike": 100, "expiry": "2027-11-25"},
+		{"id": "B1", "type": "european", "underlying": "NOVOL", "right": "call", "strike": 100, "expiry": "2027-11-25"},
+		{"id": "A1", "type": "american", "underlying": "NOVOL", "right": "put", "strike": 100, "expiry": "2027-11-25"},
+		{"id": "H2", "type": "european", "model": "heston", "underlying": "ZEROVOL", "right": "call", "strike": 100, "expiry": "2027-11-25"},
+		{"id": "B2", "type": "barrier", "underlying": "ZEROVOL", "right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "upOut", "barrier": 150},
+		{"id": "H3", "type": "european", "model": "heston", "underlying": "NORHO", "right": "call", "strike": 100, "expiry": "2027-11-25"},
+		{"id": "B3", "type": "european", "underlying": "NORHO", "right": "call", "strike": 100, "expiry": "2027-11-25"}]}`
+	rs, err := price(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []string{"", // H1: Heston, no vol needed
+		"trade B1: underlying NOVOL unusable: market.underlyings.NOVOL.vol: is required",
+		"trade A1: underlying NOVOL unusable: market.underlyings.NOVOL.vol: is required",
+		"", // H2
+		"trade B2: underlying ZEROVOL unusable: market.underlyings.ZEROVOL.vol: must be > 0, got 0",
+		"trade H3: underlying NORHO unusable: market.underlyings.NORHO.heston.rho: is required",
+		""} { // B3: Black, the Heston model not needed
+		if got := rs.Results[i].Error; got != want {
+			t.Errorf("%s: error %q, want %q", rs.Results[i].ID, got, want)
+		}
+	}
+	// The same Heston model on each underlying: the same price, whatever
+	// its vol; B3 at the Black-Scholes price of a 25% vol (closed form, by hand).
+	if h1, h2 := rs.Results[0].NPV, rs.Results[3].NPV; !(h1 > 0) || h1 != h2 {
+		t.Errorf("H1 npv %v, H2 %v: want the same positive price", h1, h2)
+	}
+	if got, want := rs.Results[6].NPV, 12.335998930368717; math.Abs(got-want) > 1e-9 {
+		t.Errorf("B3 npv %v, want %v", got, want)
+	}
+
+	// An implied volatility alone reads no vol: the quote's volatility.
+	doc = `{"valuationDate": "2026-11-25", "measures": ["impliedVol"], "market": {"curves": {"USD": {"rate": 0.05}},
+		"underlyings": {"QUOTED": {"spot": 100, "curve": "USD"}}},
+		"trades": [{"id": "IV", "type": "european", "underlying": "QUOTED", "right": "call", "strike": 100, "expiry": "2027-11-25", "price": 12.335998930368717}]}`
+	if rs, err = price(doc); err != nil {
+		t.Fatal(err)
+	}
+	if r := rs.Results[0]; r.Error != "" || math.Abs(r.ImpliedVol-0.25) > 1e-12 {
+		t.Errorf("IV: %+v, want an implied vol of 0.25", r)
+	}
+}
+
 // TestResultsRoundTrip checks that results JSON reads back to the same bits.
 func TestResultsRoundTrip(t *testing.T) {
 	var tr batch.TradeResult

@@ -220,7 +220,7 @@ func priceEuropean(t *europeanTerms, m *pricing.Market, want pricing.Measures, e
 // left zero on error.
 func priceEuropeanInto(t *europeanTerms, r *pricing.Result, m *pricing.Market, want pricing.Measures, e *Engines) (err error) {
 	switch {
-	case want&^pricing.Of(pricing.ImpliedVol, pricing.NPVStdErr) == 0 && t.quote > 0:
+	case !t.needsModel(want):
 	case t.heston:
 		*r, err = e.Heston.Price(&t.o, m, want)
 	case t.em != nil:
@@ -241,6 +241,18 @@ func priceEuropeanInto(t *europeanTerms, r *pricing.Result, m *pricing.Market, w
 	}
 	r.SetValue(pricing.ImpliedVol, iv)
 	return nil
+}
+
+// needsModel reports whether valuing want takes the trade's model: not
+// when only the implied volatility of its quoted premium is wanted.
+func (t *europeanTerms) needsModel(want pricing.Measures) bool {
+	return want&^pricing.Of(pricing.ImpliedVol, pricing.NPVStdErr) != 0 || t.quote <= 0
+}
+
+func (t *europeanTerms) usesHeston() bool { return t.heston }
+
+func (t *europeanTerms) usesBlackVol(want pricing.Measures) bool {
+	return !t.heston && t.needsModel(want)
 }
 
 // costEuropean follows BenchmarkEuropean, BenchmarkHeston and

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
@@ -143,27 +144,41 @@ func mustParse(s string) dates.Date {
 	return d
 }
 
-// buildUnderlying checks one wire underlying.
-func buildUnderlying(field string, u UnderlyingData) (pricing.Underlying, error) {
+// underlyingFaults are the faults of an underlying's model data, each of
+// which fails only the trades that price on that model: vol those on its
+// Black vol, heston its Heston trades (wire-format.md section 1b: a Heston
+// trade does not use vol, nor an implied volatility the underlying's).
+type underlyingFaults struct {
+	vol, heston *Error
+}
+
+// buildUnderlying checks one wire underlying. A fault in its spot, curve or
+// dividend yield, which every trade on it uses, is the error; one in its
+// vol or its Heston model is in faults, the underlying returned without
+// that model: a NaN vol, which every engine that reads it refuses, and a
+// nil Heston.
+func buildUnderlying(field string, u UnderlyingData) (pricing.Underlying, underlyingFaults, error) {
+	var faults underlyingFaults
 	if u.Spot == nil {
-		return pricing.Underlying{}, batchErr(field+".spot", "is required")
-	}
-	if u.Vol == nil {
-		return pricing.Underlying{}, batchErr(field+".vol", "is required")
+		return pricing.Underlying{}, faults, batchErr(field+".spot", "is required")
 	}
 	if u.Curve == "" {
-		return pricing.Underlying{}, batchErr(field+".curve", "is required (the name of a curve)")
+		return pricing.Underlying{}, faults, batchErr(field+".curve", "is required (the name of a curve)")
 	}
 	if err := pricing.CheckAmount("spot", *u.Spot); err != nil {
-		return pricing.Underlying{}, fieldErr(field, err)
-	}
-	if err := pricing.CheckVol("vol", *u.Vol); err != nil {
-		return pricing.Underlying{}, fieldErr(field, err)
+		return pricing.Underlying{}, faults, fieldErr(field, err)
 	}
 	if err := pricing.CheckRate("dividendYield", u.DividendYield); err != nil {
-		return pricing.Underlying{}, fieldErr(field, err)
+		return pricing.Underlying{}, faults, fieldErr(field, err)
 	}
-	out := pricing.Underlying{Spot: *u.Spot, DividendYield: u.DividendYield, Vol: *u.Vol, Curve: u.Curve}
+	out := pricing.Underlying{Spot: *u.Spot, DividendYield: u.DividendYield, Vol: math.NaN(), Curve: u.Curve}
+	if u.Vol == nil {
+		faults.vol = batchErr(field+".vol", "is required")
+	} else if err := pricing.CheckVol("vol", *u.Vol); err != nil {
+		faults.vol = fieldErr(field, err)
+	} else {
+		out.Vol = *u.Vol
+	}
 	if h := u.Heston; h != nil {
 		p := &pricing.Heston{}
 		for _, f := range []struct {
@@ -172,13 +187,15 @@ func buildUnderlying(field string, u UnderlyingData) (pricing.Underlying, error)
 			dst  *float64
 		}{{"v0", h.V0, &p.V0}, {"kappa", h.Kappa, &p.Kappa}, {"theta", h.Theta, &p.Theta}, {"sigma", h.Sigma, &p.Sigma}, {"rho", h.Rho, &p.Rho}} {
 			if f.v == nil {
-				return pricing.Underlying{}, batchErr(field+".heston."+f.name, "is required")
+				faults.heston = batchErr(field+".heston."+f.name, "is required")
+				p = nil
+				break
 			}
 			*f.dst = *f.v
 		}
 		out.Heston = p
 	}
-	return out, nil
+	return out, faults, nil
 }
 
 // fieldErr turns err, a *pricing.InputError on a field of the object at

@@ -38,6 +38,7 @@ type compileEnv struct {
 	m        *pricing.Market
 	equities map[string]*engine.EquityMarket // the usable underlyings
 	e        *Engines
+	want     pricing.Measures // the batch's measures
 }
 
 // refKind says what a marketRef names.
@@ -191,6 +192,25 @@ func (b *bound[T]) priceUnit(r *pricing.Result, m *pricing.Market, want pricing.
 }
 
 func (b *bound[T]) costNS() float64 { return b.cost(&b.t, b.e) }
+
+// modelUser is a trade that says which of its underlying's models it
+// prices on; a trade that is not one prices on the Black vol.
+type modelUser interface {
+	// usesHeston reports whether the trade prices under the Heston model.
+	usesHeston() bool
+	// usesBlackVol reports whether valuing want reads the Black vol.
+	usesBlackVol(want pricing.Measures) bool
+}
+
+func (b *bound[T]) usesHeston() bool {
+	m, ok := any(&b.t).(modelUser)
+	return ok && m.usesHeston()
+}
+
+func (b *bound[T]) usesBlackVol(want pricing.Measures) bool {
+	m, ok := any(&b.t).(modelUser)
+	return !ok || m.usesBlackVol(want)
+}
 
 // Engines holds the settings of the engines that need any: grids, paths,
 // accuracies. The zero value uses every engine's defaults. A trade's own

@@ -51,6 +51,12 @@ func TestV11TradeErrors(t *testing.T) {
 			"the option expiring 2027-11-25"},
 		{"swaption expired", `"type": "swaption", "curve": "USD", "notional": 1e6, "expiry": "2026-11-25", "maturity": "2032-11-25", "side": "payer", "vol": 0.2, "strike": 0.03`,
 			"expiry must be after the valuation date"},
+		// A swaption has no start: the swap's check named it ("maturity must
+		// be after start 2033-11-25").
+		{"swaption maturity before expiry", `"type": "swaption", "curve": "USD", "notional": 1e6, "expiry": "2033-11-25", "maturity": "2032-11-25", "side": "payer", "vol": 0.2, "strike": 0.03`,
+			"maturity must be after expiry 2033-11-25, got 2032-11-25"},
+		{"swaption maturity on expiry", `"type": "swaption", "curve": "USD", "notional": 1e6, "expiry": "2027-11-25", "maturity": "2027-11-25", "side": "payer", "vol": 0.2, "strike": 0.03`,
+			"maturity must be after expiry 2027-11-25, got 2027-11-25"},
 		{"bad vol type", capf + `, "volType": "sabr"`, `volType must be one of lognormal, normal, got "sabr"`},
 		{"cap without vol", `"type": "capfloor", "capType": "cap", "curve": "USD", "notional": 1e6, "strike": 0.03, "start": "2026-12-28", "maturity": "2031-12-29"`,
 			"vol is required"},

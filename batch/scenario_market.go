@@ -176,17 +176,23 @@ func (set *scenarioSet) market(j *Job, s int) *compileEnv {
 				// american's, check less than the market does).
 				continue
 			}
+			if pricing.CheckVol("vol", u.Vol) != nil {
+				// A vol shifted out of range fails in s the trades that
+				// price on the Black vol alone: every engine that reads a
+				// NaN vol refuses it, and a Heston trade does not read it.
+				u.Vol = math.NaN()
+			}
 		}
 		m.Underlyings[name] = u
 	}
 	return j.bindMarket(m, set.engines)
 }
 
-// usable reports whether a shifted underlying is within the limits a base
-// market's is checked against (buildUnderlying).
+// usable reports whether a shifted underlying's spot and dividend yield,
+// which every trade on it uses, are within the limits a base market's are
+// checked against (buildUnderlying).
 func usable(u pricing.Underlying) bool {
-	return pricing.CheckAmount("spot", u.Spot) == nil && pricing.CheckVol("vol", u.Vol) == nil &&
-		pricing.CheckRate("dividendYield", u.DividendYield) == nil
+	return pricing.CheckAmount("spot", u.Spot) == nil && pricing.CheckRate("dividendYield", u.DividendYield) == nil
 }
 
 // curveShift returns sc's shift of the curve called name: its own entry,

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"slices"
 	"strings"
 
@@ -60,15 +59,57 @@ func runGen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		}
 		spec.Measures = ms
 	}
-	data, err := batch.Sample(spec)
-	if err != nil {
-		return err
-	}
 	if *out != "" {
-		return os.WriteFile(*out, data, 0o644)
+		if err := checkOutput(*out); err != nil {
+			return err
+		}
 	}
-	_, err = stdout.Write(data)
-	return err
+	// Built aside, so that an interrupt ends the command at once: a
+	// sample of millions of trades takes seconds, and was made and written
+	// whole, exit 0, whatever the interrupt.
+	type sample struct {
+		data []byte
+		err  error
+	}
+	made := make(chan sample, 1)
+	go func() {
+		data, err := batch.Sample(spec)
+		made <- sample{data, err}
+	}()
+	var data []byte
+	select {
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	case s := <-made:
+		if s.err != nil {
+			return s.err
+		}
+		data = s.data
+	}
+	write := func(w io.Writer) error { return writeChunks(ctx, w, data) }
+	if *out != "" {
+		// Beside it and renamed once whole, as price's --out: an
+		// interrupted or failed write leaves no part of a batch.
+		return writeOutput(*out, write)
+	}
+	return write(stdout)
+}
+
+// writeChunks writes data to w a megabyte at a time, stopping with ctx's
+// cause once ctx ends.
+func writeChunks(ctx context.Context, w io.Writer, data []byte) error {
+	const chunk = 1 << 20
+	for len(data) > 0 {
+		if ctx.Err() != nil {
+			return context.Cause(ctx)
+		}
+		n := min(chunk, len(data))
+		if _, err := w.Write(data[:n]); err != nil {
+			return err
+		}
+		data = data[n:]
+	}
+	return nil
 }
 
 // parseMeasures reads a comma-separated list of measure names with the

@@ -84,8 +84,13 @@ func runLoadgen(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 		fmt.Fprintln(stderr, "usage: pricefn loadgen --url URL [flags]\n\nSends batches of sample trades (as pricefn gen makes them) to a running\nengine at a steady rate, follows each to its results and reports the\nthroughput and the latency from submission to results fetched\n(percentiles). Bounded: at most rate x duration batches, and done\nduration + drain after it starts.\n\nflags:")
 		fs.PrintDefaults()
 	}
-	if _, err := parseArgs(fs, args); err != nil {
+	operands, err := parseArgs(fs, args)
+	if err != nil {
 		return err
+	}
+	if len(operands) > 0 {
+		// A file named here would be ignored: loadgen sends batches it makes.
+		return usagef("unexpected argument %q: loadgen sends sample batches it makes (--mix, --batch-size), not files", operands[0])
 	}
 	cfg, err := loadgenConfigOf(*base, *rate, *duration, *size, *mix, *measures, *inflight, *drain)
 	if err != nil {

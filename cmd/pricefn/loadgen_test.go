@@ -277,3 +277,25 @@ func TestLoadgenFlags(t *testing.T) {
 		t.Errorf("config %+v", cfg)
 	}
 }
+
+// TestLoadgenRefusesOperands: an argument that is not a flag (a batch file,
+// say) is an error before anything is sent. It was ignored: loadgen sent
+// its own sample batches for the whole --duration and exited 0.
+func TestLoadgenRefusesOperands(t *testing.T) {
+	var posts sync.Map
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		posts.Store(r.URL.Path, true)
+		http.Error(w, `{"error":"not here"}`, http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"loadgen", "--url", srv.URL, "examples/portfolio.json", "--duration", "1s", "--drain", "0s", "--quiet"}, strings.NewReader(""), &stdout, &stderr)
+	want := "pricefn loadgen: unexpected argument \"examples/portfolio.json\": loadgen sends sample batches it makes (--mix, --batch-size), not files\nRun 'pricefn loadgen -h' for its flags.\n"
+	if code != 2 || stderr.String() != want || stdout.Len() != 0 {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 2, nothing, %q", code, stdout.String(), stderr.String(), want)
+	}
+	posts.Range(func(path, _ any) bool {
+		t.Errorf("request to %s: want none", path)
+		return true
+	})
+}

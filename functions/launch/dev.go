@@ -241,10 +241,16 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	stopBy := make(chan time.Time, 1)
 	context.AfterFunc(ctx, func() { stopBy <- time.Now().Add(c.ShutdownTimeout) })
 	gateway := eng.Gateway
+	var metrics prometheus.Gatherer
 	if guard == nil || guard.Tokens == nil {
 		gateway = host.AddressHosts(gateway) // open: by address, no names (DNS rebinding)
+		// The wire format (section 5) has pricefn dev serve /metrics on its
+		// one address. Open, whoever reaches it reads every batch: the
+		// metrics, which name none, tell no more. With tokens they stay on
+		// the internal address, as no token guards them.
+		metrics = reg
 	}
-	err = host.New(host.Options{Name: "gateway", Handler: gateway, Log: log, Registerer: reg,
+	err = host.New(host.Options{Name: "gateway", Handler: gateway, Log: log, Registerer: reg, Gatherer: metrics,
 		StartedAt: started, ShutdownTimeout: c.ShutdownTimeout, OnShutdown: eng.Aggregator.Drain}).Serve(ctx, public)
 
 	by := time.Now().Add(c.ShutdownTimeout) // the gateway failed: from now

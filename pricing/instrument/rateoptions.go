@@ -32,6 +32,11 @@ func (s *Swaption) Validate(asOf dates.Date) error {
 	if s.Swap.Spread != 0 {
 		return pricing.Invalid("spread", s.Swap.Spread, "must be 0 for a swaption's swap")
 	}
+	if s.Swap.Maturity <= s.Expiry {
+		// Before the swap's own check, which would name its start: a
+		// swaption has none.
+		return pricing.Invalid("maturity", s.Swap.Maturity, fmt.Sprintf("must be after expiry %s", s.Expiry))
+	}
 	if err := SwaptionField(s.Swap.Validate(asOf)); err != nil {
 		return err
 	}
