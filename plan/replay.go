@@ -78,8 +78,8 @@ func Replay(ctx context.Context, w Workload, s Settings, opt Options) (*Report, 
 	if err != nil {
 		return nil, &SettingsError{err}
 	}
-	if len(w) == 0 {
-		return nil, fmt.Errorf("plan: the workload has no requests")
+	if err := w.check(); err != nil {
+		return nil, err
 	}
 	opt = opt.withDefaults()
 	outs, err := replayRuns(ctx, rev, w, opt)

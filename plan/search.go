@@ -139,8 +139,8 @@ func Search(ctx context.Context, w Workload, base Settings, grid []Axis, goal Go
 	if _, ok := goalMetrics[goal.Metric]; !ok || goal.Max <= 0 {
 		return nil, fmt.Errorf("plan: goal %q: unknown metric or bound not positive", goal.Metric)
 	}
-	if len(w) == 0 {
-		return nil, fmt.Errorf("plan: the workload has no requests")
+	if err := w.check(); err != nil {
+		return nil, err
 	}
 	if top <= 0 {
 		top = 5

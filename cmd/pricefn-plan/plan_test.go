@@ -97,6 +97,12 @@ func TestPlanErrors(t *testing.T) {
 		// The report says it; the status did not.
 		{[]string{"--burst", "5", "--search", "--goal", "makespan=1ms", "--runs", "1"}, 1, "pricefn plan: no setting meets the goal"},
 		{[]string{}, 2, "no workload"},
+		// Workloads are counted and bounded before they are made: these ran
+		// the machine out of memory, or replayed for hours.
+		{[]string{"--steady", "1e12", "--for", "1s"}, 2, "--steady 1e+12 --for 1s: 1000000000000 requests, more than 1000000 in the workload"},
+		{[]string{"--burst", "600000", "--burst", "600000"}, 2, `--burst "600000": more than 1000000 requests in the workload`},
+		{[]string{"--burst", "5@169h"}, 2, `--burst "5@169h": T must be a duration from 0 to 168h0m0s`},
+		{[]string{"--steady", "1", "--from", "168h"}, 2, "--steady 1 --for 1m0s --from 168h0m0s: must end by 168h0m0s"},
 	}
 	for _, tt := range tests {
 		code, _, errOut := runPlanArgs(t, tt.args...)
