@@ -100,7 +100,7 @@ func replayRuns(ctx context.Context, rev *revision, w Workload, opt Options) ([]
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			o, err := replayOnce(rev, w, runOptions{
+			o, err := replayOnce(ctx, rev, w, runOptions{
 				seed: opt.Seed, stream: uint64(i) + 1, phases: ph[i], step: max(opt.Step, 0),
 				horizon: opt.Horizon, maxPods: opt.MaxPods, warmup: warmup(rev),
 			})
@@ -114,14 +114,14 @@ func replayRuns(ctx context.Context, rev *revision, w Workload, opt Options) ([]
 	return outs, nil
 }
 
-// replayOnce runs one replay.
-func replayOnce(rev *revision, w Workload, opt runOptions) (outcome, error) {
+// replayOnce runs one replay; it stops with ctx's error when ctx is done.
+func replayOnce(ctx context.Context, rev *revision, w Workload, opt runOptions) (outcome, error) {
 	s, err := newSim(rev, w, opt)
 	if err != nil {
 		return outcome{}, fmt.Errorf("plan: %w", err)
 	}
 	defer s.close()
-	return s.run(), nil
+	return s.run(ctx)
 }
 
 // warmup is how long before t = 0 a replay starts: long enough for the

@@ -35,6 +35,11 @@ func TestSettingsRefused(t *testing.T) {
 		{Settings{Config: map[string]string{"pod-autoscaler-class": "hpa.autoscaling.knative.dev"}}, "only the KPA"},
 		{Settings{PodStart: time.Second, PodStartJitter: 2 * time.Second}, "pod start jitter 2s"},
 		{Settings{Cores: -1}, "cores -1"},
+		// Below 1m a request's end overflowed Duration into the past and
+		// the replay never ended.
+		{Settings{Cores: 1e-300}, "cores 1e-300: must be finite and at least 0.001 (1m)"},
+		{Settings{Cores: math.NaN()}, "cores NaN: must be finite"},
+		{Settings{Cores: math.Inf(1)}, "cores +Inf: must be finite"},
 	}
 	for _, tt := range tests {
 		_, err := tt.s.compile()

@@ -91,8 +91,9 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{"--burst", "5", "--rows", "-1"}, 2, "--rows -1: must be >= 0"},
 		{[]string{"--burst", "5", "--chunk-trades", "-1"}, 2, "--chunk-trades -1: want 1 or more"}, // the ingress refuses it
 		{[]string{"--burst", "5", "--chunk-cost", "0s"}, 2, "--chunk-cost 0s: must be > 0"},
-		{[]string{"--burst", "5", "--cores", "Inf"}, 2, "--cores +Inf: must be > 0 (and finite)"}, // it replayed for ever
-		{[]string{"--burst", "5", "--steady", "NaN"}, 2, "--steady NaN"},                          // it was dropped
+		{[]string{"--burst", "5", "--cores", "Inf"}, 2, "--cores +Inf: must be > 0 (and finite)"},                  // it replayed for ever
+		{[]string{"--burst", "5", "--steady", "NaN"}, 2, "--steady NaN"},                                           // it was dropped
+		{[]string{"--burst", "5", "--cores", "1e-300"}, 2, "cores 1e-300: must be finite and at least 0.001 (1m)"}, // it replayed for ever
 		{[]string{"--burst", "5", "--runs", "0"}, 2, "--runs 0: must be > 0 (and finite)\nRun 'pricefn plan -h' for its flags."},
 		// The report says it; the status did not.
 		{[]string{"--burst", "5", "--search", "--goal", "makespan=1ms", "--runs", "1"}, 1, "pricefn plan: no setting meets the goal"},
