@@ -27,6 +27,9 @@ const (
 	DefaultStep    = time.Second
 	DefaultHorizon = time.Hour
 	DefaultMaxPods = 5000
+	// MaxSamples is the most samples a run's timeline may take, over the
+	// workload's span and the horizon.
+	MaxSamples = 1_000_000
 )
 
 // Options tune a replay. The zero value is valid.
@@ -82,6 +85,9 @@ func Replay(ctx context.Context, w Workload, s Settings, opt Options) (*Report, 
 		return nil, err
 	}
 	opt = opt.withDefaults()
+	if n := (w.Span().Seconds() + opt.Horizon.Seconds()) / opt.Step.Seconds(); opt.Step > 0 && n > MaxSamples {
+		return nil, fmt.Errorf("plan: step %v: up to %.0f timeline samples over the workload and the horizon (%v), more than %d: raise the step or lower the horizon", opt.Step, n, opt.Horizon, MaxSamples)
+	}
 	outs, err := replayRuns(ctx, rev, w, opt)
 	if err != nil {
 		return nil, err

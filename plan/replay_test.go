@@ -276,3 +276,21 @@ func TestReplayEnds(t *testing.T) {
 		t.Errorf("replay took %v after its context's deadline of 50ms", d)
 	}
 }
+
+// TestTimelineBound: a step that would take more than MaxSamples samples
+// over the workload and the horizon is refused (--step 1ns ran the machine
+// out of memory); the horizon bounds them.
+func TestTimelineBound(t *testing.T) {
+	_, err := Replay(context.Background(), Burst(5, 0, time.Second), Settings{}, Options{Runs: 1, Step: time.Nanosecond})
+	want := "plan: step 1ns: up to 3600000000000 timeline samples over the workload and the horizon (1h0m0s), more than 1000000: raise the step or lower the horizon"
+	if err == nil || err.Error() != want {
+		t.Errorf("step 1ns: %v, want %q", err, want)
+	}
+	r, err := Replay(context.Background(), Burst(5, 0, time.Second), Settings{}, Options{Runs: 1, Step: time.Millisecond, Horizon: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.Timeline); n < 90_000 || n > MaxSamples {
+		t.Errorf("step 1ms: %d samples, want the replay's ~95 s of them", n)
+	}
+}
