@@ -163,6 +163,9 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if *rows < 0 {
 		return flagErrorf("--rows %d: must be >= 0 (0: every step)", *rows)
 	}
+	if *top < 1 {
+		return flagErrorf("--top %d: must be > 0", *top)
+	}
 	if *search {
 		return planSearch(ctx, w, s, opt, *goal, grids, *top, *asJSON, stdout)
 	}

@@ -98,6 +98,8 @@ func TestPlanErrors(t *testing.T) {
 		// The report says it; the status did not.
 		{[]string{"--burst", "5", "--search", "--goal", "makespan=1ms", "--runs", "1"}, 1, "pricefn plan: no setting meets the goal"},
 		{[]string{}, 2, "no workload"},
+		// It showed the default 5.
+		{[]string{"--burst", "5", "--search", "--top", "0"}, 2, "--top 0: must be > 0"},
 		// Workloads are counted and bounded before they are made: these ran
 		// the machine out of memory, or replayed for hours.
 		{[]string{"--steady", "1e12", "--for", "1s"}, 2, "--steady 1e+12 --for 1s: 1000000000000 requests, more than 1000000 in the workload"},
