@@ -503,3 +503,41 @@ func TestChartMonitoring(t *testing.T) {
 		t.Error("default render has monitoring objects, want none")
 	}
 }
+
+// TestChartGoMemLimit: GOMEMLIMIT is 90% of the memory limit's whole MiB
+// for every quantity values.schema.json takes. It was set only for whole
+// Gi and Mi: a limit of 1.5Gi, 2G or 1000M left the functions without a
+// soft heap limit (the kernel kills the pod instead), and 1Mi made it
+// 0MiB, a collector that never stops.
+func TestChartGoMemLimit(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct{ memory, want string }{
+		{"1Gi", "921MiB"},
+		{"2Gi", "1843MiB"},
+		{"100Mi", "90MiB"},
+		{"1.5Gi", "1382MiB"},
+		{"0.5Gi", "460MiB"},
+		{"2G", "1716MiB"},   // 2e9 bytes: 1907 MiB
+		{"1000M", "857MiB"}, // 1e9 bytes: 953 MiB
+		{"1048576Ki", "921MiB"},
+		{"1073741824", "921MiB"},
+		{"1Mi", ""}, // 90% of 1 MiB is 0: none
+	} {
+		vals, err := chartutil.ReadValues([]byte("services: {pricer: {resources: {limits: {memory: '" + tt.memory + "'}}}}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := renderChart(c, vals.AsMap(), namespace)
+		if err != nil {
+			t.Fatalf("memory %s: render: %v", tt.memory, err)
+		}
+		pricer := findAll(docs(t, files), "Service", "pricefn-pricer")
+		if len(pricer) != 1 {
+			t.Fatalf("memory %s: %d pricers", tt.memory, len(pricer))
+		}
+		got, set := envOf(pricer[0])["GOMEMLIMIT"]
+		if got != tt.want || set != (tt.want != "") {
+			t.Errorf("memory limit %s: GOMEMLIMIT %q (set %v), want %q", tt.memory, got, set, tt.want)
+		}
+	}
+}

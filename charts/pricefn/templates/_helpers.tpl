@@ -114,16 +114,24 @@ Checks a Trigger's attempt timeout against its subscriber's timeoutSeconds
   value: /etc/pricefn/tokens/tokens
 {{- end }}
 
-{{/* Extra env of a Service (dict "s" SETTINGS), sorted by name. */}}
+{{/*
+Extra env of a Service (dict "s" SETTINGS), sorted by name. GOMEMLIMIT is
+90% of the memory limit's whole MiB, from any quantity the schema takes
+(1.5Gi, 2G and 1000M too, which it used to leave without a limit; none for
+a limit under 2Mi, where it would be 0, a collector that never stops).
+*/}}
 {{- define "pricefn.extraEnv" -}}
 {{- $mem := .s.resources.limits.memory | default "" | toString }}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" $mem }}
+{{- $unit := get (dict "" 1.0 "m" 0.001 "k" 1e3 "Ki" 1024.0 "M" 1e6 "Mi" 1048576.0 "G" 1e9 "Gi" 1073741824.0 "T" 1e12 "Ti" 1099511627776.0) (trimPrefix $num $mem) }}
 {{- $mi := 0 }}
-{{- if hasSuffix "Gi" $mem }}{{ $mi = mul (trimSuffix "Gi" $mem | atoi) 1024 }}{{ else if hasSuffix "Mi" $mem }}{{ $mi = trimSuffix "Mi" $mem | atoi }}{{ end }}
-{{- if and $mi (not (hasKey .s.env "GOMEMLIMIT")) }}
+{{- if and $num $unit }}{{ $mi = divf (mulf (float64 $num) $unit) 1048576.0 | floor | int }}{{ end }}
+{{- $limit := div (mul $mi 9) 10 }}
+{{- if and (gt $limit 0) (not (hasKey .s.env "GOMEMLIMIT")) }}
 # The Go heap's soft limit, 90% of the container's memory limit: the
 # collector works harder near it instead of the kernel killing the pod.
 - name: GOMEMLIMIT
-  value: {{ printf "%dMiB" (div (mul $mi 9) 10) | quote }}
+  value: {{ printf "%dMiB" $limit | quote }}
 {{- end }}
 {{- range $k, $v := .s.env }}
 - name: {{ $k }}
