@@ -298,6 +298,9 @@ func TestChartRefuses(t *testing.T) {
 		{"containerConcurrency above Knative's limit", "services: {pricer: {containerConcurrency: 2000}}", "/services/pricer/containerConcurrency"},
 		{"timeout above Knative's maximum", "services: {api: {timeoutSeconds: 900}}", "/services/api/timeoutSeconds"},
 		{"target of zero", "services: {ingress: {target: 0}}", "/services/ingress/target"},
+		// Knative's webhook refuses a target below 0.01: the schema let it
+		// render.
+		{"target below Knative's 0.01", "services: {pricer: {target: 0.005}}", "/services/pricer/target"},
 		{"negative min-scale", "services: {pricer: {minScale: -1}}", "/services/pricer/minScale"},
 		{"scale as a string", "services: {pricer: {maxScale: \"50\"}}", "/services/pricer/maxScale"},
 		{"unknown setting", "services: {pricer: {concurrency: 4}}", "concurrency"},
