@@ -313,6 +313,13 @@ func TestChartRefuses(t *testing.T) {
 		{"Trigger timeout at the Service's", "triggers: {chunkRequested: {timeoutSeconds: 50}}", "triggers.chunkRequested.timeoutSeconds 50 must be below services.pricer.timeoutSeconds 50"},
 		{"long poll outlasting the request", "services: {aggregator: {maxWaitSeconds: 60}}", "services.aggregator: maxWaitSeconds 60 must be below timeoutSeconds 60"},
 		{"min-scale above max-scale", "services: {pricer: {minScale: 60}}", "services.pricer: minScale 60 above maxScale 20"},
+		// Kubernetes refuses such a pod: the Revision never became ready.
+		{"memory request above the limit", "services: {pricer: {resources: {requests: {memory: 2Gi}}}}",
+			"services.pricer.resources: requests.memory 2Gi above limits.memory 1Gi: Kubernetes refuses the pod"},
+		{"cpu request above the limit", "services: {api: {resources: {limits: {cpu: 100m}}}}",
+			"services.api.resources: requests.cpu 250m above limits.cpu 100m: Kubernetes refuses the pod"},
+		{"memory request above a decimal limit", "services: {ingress: {resources: {requests: {memory: 1.5G}, limits: {memory: 1400Mi}}}}",
+			"services.ingress.resources: requests.memory 1.5G above limits.memory 1400Mi"},
 		{"no store at all", "redis: {enabled: false}", "store: give store.url"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -526,7 +533,8 @@ func TestChartGoMemLimit(t *testing.T) {
 		{"1073741824", "921MiB"},
 		{"1Mi", ""}, // 90% of 1 MiB is 0: none
 	} {
-		vals, err := chartutil.ReadValues([]byte("services: {pricer: {resources: {limits: {memory: '" + tt.memory + "'}}}}"))
+		m := "'" + tt.memory + "'"
+		vals, err := chartutil.ReadValues([]byte("services: {pricer: {resources: {requests: {memory: " + m + "}, limits: {memory: " + m + "}}}}"))
 		if err != nil {
 			t.Fatal(err)
 		}
