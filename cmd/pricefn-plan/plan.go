@@ -166,6 +166,10 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if *top < 1 {
 		return flagErrorf("--top %d: must be > 0", *top)
 	}
+	if *search && *plot != "" {
+		// It was ignored: no file, exit status 0.
+		return flagErrorf("--plot %s: a search has no timeline to plot; replay the setting it finds without --search", *plot)
+	}
 	if *search {
 		return planSearch(ctx, w, s, opt, *goal, grids, *top, *asJSON, stdout)
 	}

@@ -100,6 +100,8 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{}, 2, "no workload"},
 		// It showed the default 5.
 		{[]string{"--burst", "5", "--search", "--top", "0"}, 2, "--top 0: must be > 0"},
+		// It was ignored: no plot, exit 0.
+		{[]string{"--burst", "5", "--search", "--plot", "p.svg"}, 2, "--plot p.svg: a search has no timeline to plot"},
 		// Workloads are counted and bounded before they are made: these ran
 		// the machine out of memory, or replayed for hours.
 		{[]string{"--steady", "1e12", "--for", "1s"}, 2, "--steady 1e+12 --for 1s: 1000000000000 requests, more than 1000000 in the workload"},
