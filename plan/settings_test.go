@@ -40,6 +40,10 @@ func TestSettingsRefused(t *testing.T) {
 		{Settings{Cores: 1e-300}, "cores 1e-300: must be finite and at least 0.001 (1m)"},
 		{Settings{Cores: math.NaN()}, "cores NaN: must be finite"},
 		{Settings{Cores: math.Inf(1)}, "cores +Inf: must be finite"},
+		// A pod's ready time overflowed into the past: a replay with no pod
+		// ever ready served every request and settled.
+		{Settings{PodStart: 2562047 * time.Hour, PodStartJitter: 2562046 * time.Hour}, "pod start 2562047h0m0s: must be at most 168h0m0s"},
+		{Settings{Drain: 169 * time.Hour}, "drain 169h0m0s: must be at most 168h0m0s"},
 	}
 	for _, tt := range tests {
 		_, err := tt.s.compile()
