@@ -294,3 +294,21 @@ func TestTimelineBound(t *testing.T) {
 		t.Errorf("step 1ms: %d samples, want the replay's ~95 s of them", n)
 	}
 }
+
+// TestLongRetentionHoldsThePod: a config-autoscaler retention period near
+// Duration's range keeps the last pod to the horizon, as one of 2h does.
+// Its reconcile time overflowed into the past: the revision went to zero
+// after 69 s and the replay reported it settled.
+func TestLongRetentionHoldsThePod(t *testing.T) {
+	for _, period := range []string{"2h", "2562047h47m"} {
+		s := Settings{Config: map[string]string{"scale-to-zero-pod-retention-period": period}}
+		r, err := Replay(context.Background(), Burst(5, 0, time.Second/2), s, Options{Seed: 1, Runs: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Summary.Unsettled != 1 || r.Summary.Length.Mean != 3600 || r.Summary.PodSeconds.Mean != 3600 {
+			t.Errorf("retention %s: unsettled %d, length %v s, %v pod-seconds; want the pod held to the horizon: 1, 3600, 3600",
+				period, r.Summary.Unsettled, r.Summary.Length.Mean, r.Summary.PodSeconds.Mean)
+		}
+	}
+}
