@@ -85,6 +85,9 @@ func Replay(ctx context.Context, w Workload, s Settings, opt Options) (*Report, 
 		return nil, err
 	}
 	opt = opt.withDefaults()
+	if opt.Step > MaxSpan { // its samples' times overflowed
+		return nil, fmt.Errorf("plan: step %v: must be at most %v", opt.Step, MaxSpan)
+	}
 	if n := (w.Span().Seconds() + opt.Horizon.Seconds()) / opt.Step.Seconds(); opt.Step > 0 && n > MaxSamples {
 		return nil, fmt.Errorf("plan: step %v: up to %.0f timeline samples over the workload and the horizon (%v), more than %d: raise the step or lower the horizon", opt.Step, n, opt.Horizon, MaxSamples)
 	}

@@ -286,6 +286,12 @@ func TestTimelineBound(t *testing.T) {
 	if err == nil || err.Error() != want {
 		t.Errorf("step 1ns: %v, want %q", err, want)
 	}
+	// A step near Duration's range overflowed the time of the sample after
+	// the replay settled: a timeline row at t = 9223369200 s.
+	_, err = Replay(context.Background(), Burst(5, 0, time.Second), Settings{}, Options{Runs: 1, Step: 2562047 * time.Hour})
+	if want := "plan: step 2562047h0m0s: must be at most 168h0m0s"; err == nil || err.Error() != want {
+		t.Errorf("step 2562047h: %v, want %q", err, want)
+	}
 	r, err := Replay(context.Background(), Burst(5, 0, time.Second), Settings{}, Options{Runs: 1, Step: time.Millisecond, Horizon: 10 * time.Minute})
 	if err != nil {
 		t.Fatal(err)
