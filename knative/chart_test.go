@@ -298,6 +298,9 @@ func TestChartRefuses(t *testing.T) {
 		{"containerConcurrency above Knative's limit", "services: {pricer: {containerConcurrency: 2000}}", "/services/pricer/containerConcurrency"},
 		{"timeout above Knative's maximum", "services: {api: {timeoutSeconds: 900}}", "/services/api/timeoutSeconds"},
 		{"target of zero", "services: {ingress: {target: 0}}", "/services/ingress/target"},
+		// Knative's webhook refuses a target below 0.01: the schema let it
+		// render.
+		{"target below Knative's 0.01", "services: {pricer: {target: 0.005}}", "/services/pricer/target"},
 		{"negative min-scale", "services: {pricer: {minScale: -1}}", "/services/pricer/minScale"},
 		{"scale as a string", "services: {pricer: {maxScale: \"50\"}}", "/services/pricer/maxScale"},
 		{"unknown setting", "services: {pricer: {concurrency: 4}}", "concurrency"},
@@ -310,6 +313,13 @@ func TestChartRefuses(t *testing.T) {
 		{"Trigger timeout at the Service's", "triggers: {chunkRequested: {timeoutSeconds: 50}}", "triggers.chunkRequested.timeoutSeconds 50 must be below services.pricer.timeoutSeconds 50"},
 		{"long poll outlasting the request", "services: {aggregator: {maxWaitSeconds: 60}}", "services.aggregator: maxWaitSeconds 60 must be below timeoutSeconds 60"},
 		{"min-scale above max-scale", "services: {pricer: {minScale: 60}}", "services.pricer: minScale 60 above maxScale 20"},
+		// Kubernetes refuses such a pod: the Revision never became ready.
+		{"memory request above the limit", "services: {pricer: {resources: {requests: {memory: 2Gi}}}}",
+			"services.pricer.resources: requests.memory 2Gi above limits.memory 1Gi: Kubernetes refuses the pod"},
+		{"cpu request above the limit", "services: {api: {resources: {limits: {cpu: 100m}}}}",
+			"services.api.resources: requests.cpu 250m above limits.cpu 100m: Kubernetes refuses the pod"},
+		{"memory request above a decimal limit", "services: {ingress: {resources: {requests: {memory: 1.5G}, limits: {memory: 1400Mi}}}}",
+			"services.ingress.resources: requests.memory 1.5G above limits.memory 1400Mi"},
 		{"no store at all", "redis: {enabled: false}", "store: give store.url"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
@@ -501,5 +511,44 @@ func TestChartMonitoring(t *testing.T) {
 	t.Logf("knative/monitoring: %d dashboards", len(jsonPaths))
 	if _, ok := mustRender(t, nil)["monitoring.yaml"]; ok {
 		t.Error("default render has monitoring objects, want none")
+	}
+}
+
+// TestChartGoMemLimit: GOMEMLIMIT is 90% of the memory limit's whole MiB
+// for every quantity values.schema.json takes. It was set only for whole
+// Gi and Mi: a limit of 1.5Gi, 2G or 1000M left the functions without a
+// soft heap limit (the kernel kills the pod instead), and 1Mi made it
+// 0MiB, a collector that never stops.
+func TestChartGoMemLimit(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct{ memory, want string }{
+		{"1Gi", "921MiB"},
+		{"2Gi", "1843MiB"},
+		{"100Mi", "90MiB"},
+		{"1.5Gi", "1382MiB"},
+		{"0.5Gi", "460MiB"},
+		{"2G", "1716MiB"},   // 2e9 bytes: 1907 MiB
+		{"1000M", "857MiB"}, // 1e9 bytes: 953 MiB
+		{"1048576Ki", "921MiB"},
+		{"1073741824", "921MiB"},
+		{"1Mi", ""}, // 90% of 1 MiB is 0: none
+	} {
+		m := "'" + tt.memory + "'"
+		vals, err := chartutil.ReadValues([]byte("services: {pricer: {resources: {requests: {memory: " + m + "}, limits: {memory: " + m + "}}}}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := renderChart(c, vals.AsMap(), namespace)
+		if err != nil {
+			t.Fatalf("memory %s: render: %v", tt.memory, err)
+		}
+		pricer := findAll(docs(t, files), "Service", "pricefn-pricer")
+		if len(pricer) != 1 {
+			t.Fatalf("memory %s: %d pricers", tt.memory, len(pricer))
+		}
+		got, set := envOf(pricer[0])["GOMEMLIMIT"]
+		if got != tt.want || set != (tt.want != "") {
+			t.Errorf("memory limit %s: GOMEMLIMIT %q (set %v), want %q", tt.memory, got, set, tt.want)
+		}
 	}
 }

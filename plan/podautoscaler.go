@@ -182,8 +182,10 @@ func (s *sim) handleScaleToZero(want int32) (int32, bool) {
 	return want, true
 }
 
-// enqueue asks for another reconcile after d.
-func (s *sim) enqueue(d time.Duration) { s.at(s.now+d, evReconcile, 0, 0) }
+// enqueue asks for another reconcile after d (Knative's durations, such as
+// a config's scale-to-zero-pod-retention-period, may be near Duration's
+// range: the time is capped at maxEventAt, past any horizon).
+func (s *sim) enqueue(d time.Duration) { s.at(s.now+min(d, maxEventAt-s.now), evReconcile, 0, 0) }
 
 // computeActive sets the Active condition from the ready pods and the
 // scale wanted (the reconciler's computeActiveCondition).

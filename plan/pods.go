@@ -191,7 +191,8 @@ func (s *sim) podSchedule(p *pod) {
 		least = min(least, c.left)
 	}
 	rate := s.rev.cores / float64(len(p.running))
-	s.at(s.now+time.Duration(math.Ceil(max(least, 0)/rate*1e9)), evPodDone, p.id, p.ver)
+	at := min(float64(s.now)+math.Ceil(max(least, 0)/rate*1e9), float64(maxEventAt))
+	s.at(time.Duration(at), evPodDone, p.id, p.ver)
 }
 
 // podDone finishes the pod's requests that are done and starts waiting ones.

@@ -139,6 +139,10 @@ func (r *SearchResult) WriteText(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if len(r.Best) == 0 && r.Tried == 0 && r.Invalid > 0 {
+		ew.printf("\nKnative refused every setting of the grid (e.g. min-scale above max-scale): change the grid (--grid)\n")
+		return ew.err
+	}
 	if len(r.Best) == 0 {
 		ew.printf("\nno setting meets the goal: loosen it or widen the grid (--grid)\n")
 		return ew.err

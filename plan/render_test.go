@@ -2,6 +2,7 @@ package plan
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"encoding/xml"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestReportOutputs(t *testing.T) {
@@ -77,5 +79,24 @@ func TestServiceSnippet(t *testing.T) {
 		"    spec:\n      containerConcurrency: 4\n"
 	if got != want {
 		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestSearchTextAllRefused: a search whose every setting Knative refused
+// says so (it said to loosen the goal, which no setting was tried against).
+func TestSearchTextAllRefused(t *testing.T) {
+	res, err := Search(context.Background(), Burst(4, 0, time.Second), Settings{},
+		[]Axis{{"min-scale", []string{"5"}}, {"max-scale", []string{"2", "3"}}}, Goal{"p99", 10}, Options{Runs: 1}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := res.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	want := "0 settings tried, 2 refused by Knative, 0 meet the goal"
+	refused := "Knative refused every setting of the grid (e.g. min-scale above max-scale): change the grid (--grid)"
+	if !strings.Contains(b.String(), want) || !strings.Contains(b.String(), refused) || strings.Contains(b.String(), "loosen") {
+		t.Errorf("text:\n%s\nwant %q and %q", b.String(), want, refused)
 	}
 }

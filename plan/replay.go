@@ -27,6 +27,9 @@ const (
 	DefaultStep    = time.Second
 	DefaultHorizon = time.Hour
 	DefaultMaxPods = 5000
+	// MaxSamples is the most samples a run's timeline may take, over the
+	// workload's span and the horizon.
+	MaxSamples = 1_000_000
 )
 
 // Options tune a replay. The zero value is valid.
@@ -78,10 +81,16 @@ func Replay(ctx context.Context, w Workload, s Settings, opt Options) (*Report, 
 	if err != nil {
 		return nil, &SettingsError{err}
 	}
-	if len(w) == 0 {
-		return nil, fmt.Errorf("plan: the workload has no requests")
+	if err := w.check(); err != nil {
+		return nil, err
 	}
 	opt = opt.withDefaults()
+	if opt.Step > MaxSpan { // its samples' times overflowed
+		return nil, fmt.Errorf("plan: step %v: must be at most %v", opt.Step, MaxSpan)
+	}
+	if n := (w.Span().Seconds() + opt.Horizon.Seconds()) / opt.Step.Seconds(); opt.Step > 0 && n > MaxSamples {
+		return nil, fmt.Errorf("plan: step %v: up to %.0f timeline samples over the workload and the horizon (%v), more than %d: raise the step or lower the horizon", opt.Step, n, opt.Horizon, MaxSamples)
+	}
 	outs, err := replayRuns(ctx, rev, w, opt)
 	if err != nil {
 		return nil, err
@@ -100,7 +109,7 @@ func replayRuns(ctx context.Context, rev *revision, w Workload, opt Options) ([]
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			o, err := replayOnce(rev, w, runOptions{
+			o, err := replayOnce(ctx, rev, w, runOptions{
 				seed: opt.Seed, stream: uint64(i) + 1, phases: ph[i], step: max(opt.Step, 0),
 				horizon: opt.Horizon, maxPods: opt.MaxPods, warmup: warmup(rev),
 			})
@@ -114,14 +123,14 @@ func replayRuns(ctx context.Context, rev *revision, w Workload, opt Options) ([]
 	return outs, nil
 }
 
-// replayOnce runs one replay.
-func replayOnce(rev *revision, w Workload, opt runOptions) (outcome, error) {
+// replayOnce runs one replay; it stops with ctx's error when ctx is done.
+func replayOnce(ctx context.Context, rev *revision, w Workload, opt runOptions) (outcome, error) {
 	s, err := newSim(rev, w, opt)
 	if err != nil {
 		return outcome{}, fmt.Errorf("plan: %w", err)
 	}
 	defer s.close()
-	return s.run(), nil
+	return s.run(ctx)
 }
 
 // warmup is how long before t = 0 a replay starts: long enough for the

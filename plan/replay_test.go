@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"errors"
 	"math"
 	"reflect"
 	"testing"
@@ -40,7 +41,7 @@ func single(t *testing.T, w Workload, s Settings, run int) outcome {
 		t.Fatal(err)
 	}
 	ph := runPhases(1, 8)[run]
-	o, err := replayOnce(rev, w, runOptions{seed: 1, stream: uint64(run) + 1, phases: ph, step: 100 * time.Millisecond,
+	o, err := replayOnce(context.Background(), rev, w, runOptions{seed: 1, stream: uint64(run) + 1, phases: ph, step: 100 * time.Millisecond,
 		horizon: time.Hour, maxPods: DefaultMaxPods, warmup: warmup(rev)})
 	if err != nil || !o.settled {
 		t.Fatalf("run %d: settled %v, %v", run, o.settled, err)
@@ -244,5 +245,76 @@ func TestServeMode(t *testing.T) {
 	r := replay(t, Merge(burst60, Steady(20, 0, 30*time.Second, 200*time.Millisecond, nil)), s, 4)
 	if r.Summary.Unserved.Max != 0 || r.Summary.Requests != 660 {
 		t.Errorf("unserved %v of %d", r.Summary.Unserved, r.Summary.Requests)
+	}
+}
+
+// TestReplayEnds: a replay that cannot finish its requests ends at the
+// horizon (the time of a request's end, its CPU over a share of 1m, used to
+// overflow into the past, and the replay ran for ever), and a replay stops
+// when its context is done (it checked only between runs: SIGINT did not
+// stop pricefn plan).
+func TestReplayEnds(t *testing.T) {
+	r, err := Replay(context.Background(), Burst(16, 0, MaxSpan), Settings{Cores: MinCores}, Options{Seed: 1, Runs: 1, Horizon: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Summary.Unsettled != 1 || r.Summary.Unserved.Mean != 16 || r.Summary.Length.Mean != 3600 {
+		t.Errorf("unsettled %d, unserved %v, length %v; want 1, 16 and the horizon, 3600 s",
+			r.Summary.Unsettled, r.Summary.Unserved.Mean, r.Summary.Length.Mean)
+	}
+
+	// A week's horizon with a request that never ends: a second or more of
+	// events, cut short.
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err = Replay(ctx, Burst(1, 0, MaxSpan), Settings{Cores: MinCores}, Options{Seed: 1, Runs: 1, Workers: 1, Horizon: MaxSpan, Step: -1})
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("replay past its context's deadline: %v, want %v", err, context.DeadlineExceeded)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("replay took %v after its context's deadline of 50ms", d)
+	}
+}
+
+// TestTimelineBound: a step that would take more than MaxSamples samples
+// over the workload and the horizon is refused (--step 1ns ran the machine
+// out of memory); the horizon bounds them.
+func TestTimelineBound(t *testing.T) {
+	_, err := Replay(context.Background(), Burst(5, 0, time.Second), Settings{}, Options{Runs: 1, Step: time.Nanosecond})
+	want := "plan: step 1ns: up to 3600000000000 timeline samples over the workload and the horizon (1h0m0s), more than 1000000: raise the step or lower the horizon"
+	if err == nil || err.Error() != want {
+		t.Errorf("step 1ns: %v, want %q", err, want)
+	}
+	// A step near Duration's range overflowed the time of the sample after
+	// the replay settled: a timeline row at t = 9223369200 s.
+	_, err = Replay(context.Background(), Burst(5, 0, time.Second), Settings{}, Options{Runs: 1, Step: 2562047 * time.Hour})
+	if want := "plan: step 2562047h0m0s: must be at most 168h0m0s"; err == nil || err.Error() != want {
+		t.Errorf("step 2562047h: %v, want %q", err, want)
+	}
+	r, err := Replay(context.Background(), Burst(5, 0, time.Second), Settings{}, Options{Runs: 1, Step: time.Millisecond, Horizon: 10 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.Timeline); n < 90_000 || n > MaxSamples {
+		t.Errorf("step 1ms: %d samples, want the replay's ~95 s of them", n)
+	}
+}
+
+// TestLongRetentionHoldsThePod: a config-autoscaler retention period near
+// Duration's range keeps the last pod to the horizon, as one of 2h does.
+// Its reconcile time overflowed into the past: the revision went to zero
+// after 69 s and the replay reported it settled.
+func TestLongRetentionHoldsThePod(t *testing.T) {
+	for _, period := range []string{"2h", "2562047h47m"} {
+		s := Settings{Config: map[string]string{"scale-to-zero-pod-retention-period": period}}
+		r, err := Replay(context.Background(), Burst(5, 0, time.Second/2), s, Options{Seed: 1, Runs: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Summary.Unsettled != 1 || r.Summary.Length.Mean != 3600 || r.Summary.PodSeconds.Mean != 3600 {
+			t.Errorf("retention %s: unsettled %d, length %v s, %v pod-seconds; want the pod held to the horizon: 1, 3600, 3600",
+				period, r.Summary.Unsettled, r.Summary.Length.Mean, r.Summary.PodSeconds.Mean)
+		}
 	}
 }

@@ -20,6 +20,10 @@ import (
 // axes are annotations).
 const KeyContainerConcurrency = "container-concurrency"
 
+// MaxSettings is the most settings (combinations of a grid's values) a
+// search tries.
+const MaxSettings = 100_000
+
 // Axis is one setting a search varies: an autoscaling annotation (short
 // name or full key) or KeyContainerConcurrency, and the values to try.
 type Axis struct {
@@ -139,8 +143,8 @@ func Search(ctx context.Context, w Workload, base Settings, grid []Axis, goal Go
 	if _, ok := goalMetrics[goal.Metric]; !ok || goal.Max <= 0 {
 		return nil, fmt.Errorf("plan: goal %q: unknown metric or bound not positive", goal.Metric)
 	}
-	if len(w) == 0 {
-		return nil, fmt.Errorf("plan: the workload has no requests")
+	if err := w.check(); err != nil {
+		return nil, err
 	}
 	if top <= 0 {
 		top = 5
@@ -230,7 +234,11 @@ func Search(ctx context.Context, w Workload, base Settings, grid []Axis, goal Go
 // config-autoscaler), with Knative's message.
 func (s Settings) checkGrid(grid []Axis) error {
 	seen := map[string]bool{}
+	settings := 1
 	for _, a := range grid {
+		if settings *= max(len(a.Values), 1); settings > MaxSettings {
+			return fmt.Errorf("plan: grid: more than %d settings (the product of its axes' values): fewer values", MaxSettings)
+		}
 		key := a.Key
 		if key != KeyContainerConcurrency {
 			key = Annotation(a.Key)

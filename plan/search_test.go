@@ -2,6 +2,7 @@ package plan
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -96,6 +97,29 @@ func TestSearchRefusesBadGrids(t *testing.T) {
 		if _, err := ParseAxis(s); err == nil {
 			t.Errorf("axis %q accepted", s)
 		}
+	}
+	// A grid of more than MaxSettings settings is refused before anything
+	// is replayed: 10 values on each of 7 axes made 10,000,000 settings
+	// (gigabytes of combinations, then days of replays).
+	ten := func(f func(i int) string) []string {
+		var vs []string
+		for i := range 10 {
+			vs = append(vs, f(i))
+		}
+		return vs
+	}
+	huge := []Axis{
+		{"target", ten(func(i int) string { return strconv.Itoa(i + 1) })},
+		{"target-utilization-percentage", ten(func(i int) string { return strconv.Itoa(10 * (i + 1)) })},
+		{KeyContainerConcurrency, ten(func(i int) string { return strconv.Itoa(i + 1) })},
+		{"window", ten(func(i int) string { return strconv.Itoa(6+i) + "s" })},
+		{"panic-threshold-percentage", ten(func(i int) string { return strconv.Itoa(150 + 50*i) })},
+		{"scale-down-delay", ten(func(i int) string { return strconv.Itoa(i) + "s" })},
+		{"max-scale", ten(func(i int) string { return strconv.Itoa(i + 1) })},
+	}
+	want := "plan: grid: more than 100000 settings (the product of its axes' values): fewer values"
+	if _, err := Search(context.Background(), burst60, pricer(), huge, goal, Options{Runs: 1}, 1); err == nil || err.Error() != want {
+		t.Errorf("grid of 10^7 settings: %v, want %q", err, want)
 	}
 	// Combinations Knative refuses (min-scale above max-scale) are counted, not fatal.
 	res, err := Search(context.Background(), Burst(4, 0, time.Second), Settings{},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 	"time"
@@ -34,6 +35,10 @@ const (
 	DefaultDrain = 30 * time.Second
 	// DefaultCores is a pod's CPU, in cores.
 	DefaultCores = 1.0
+	// MinCores is the least CPU a pod may have: Kubernetes' resolution of
+	// CPU, 1m. Below it a request's CPU time outgrows Duration's range and
+	// the replay never ends.
+	MinCores = 0.001
 )
 
 // Settings are a revision's autoscaling settings and how its pods behave.
@@ -231,12 +236,16 @@ func (s Settings) compile() (*revision, error) {
 	switch {
 	case r.podStart < 0:
 		return nil, fmt.Errorf("plan: pod start %v: must be > 0", s.PodStart)
+	case r.podStart > MaxSpan: // a pod's ready time overflowed into the past
+		return nil, fmt.Errorf("plan: pod start %v: must be at most %v", s.PodStart, MaxSpan)
 	case r.jitter < 0 || r.jitter >= r.podStart:
 		return nil, fmt.Errorf("plan: pod start jitter %v: must be in [0, pod start %v)", s.PodStartJitter, r.podStart)
-	case r.cores < 0:
-		return nil, fmt.Errorf("plan: cores %v: must be > 0", s.Cores)
+	case !(r.cores >= MinCores) || math.IsInf(r.cores, 0): // NaN too
+		return nil, fmt.Errorf("plan: cores %v: must be finite and at least %v (1m)", s.Cores, MinCores)
 	case r.drain < 0:
 		return nil, fmt.Errorf("plan: drain %v: must be > 0", s.Drain)
+	case r.drain > MaxSpan:
+		return nil, fmt.Errorf("plan: drain %v: must be at most %v", s.Drain, MaxSpan)
 	}
 	lo, _ := pa.ScaleBounds(cfg)
 	r.floor = int(lo)

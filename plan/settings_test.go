@@ -35,6 +35,15 @@ func TestSettingsRefused(t *testing.T) {
 		{Settings{Config: map[string]string{"pod-autoscaler-class": "hpa.autoscaling.knative.dev"}}, "only the KPA"},
 		{Settings{PodStart: time.Second, PodStartJitter: 2 * time.Second}, "pod start jitter 2s"},
 		{Settings{Cores: -1}, "cores -1"},
+		// Below 1m a request's end overflowed Duration into the past and
+		// the replay never ended.
+		{Settings{Cores: 1e-300}, "cores 1e-300: must be finite and at least 0.001 (1m)"},
+		{Settings{Cores: math.NaN()}, "cores NaN: must be finite"},
+		{Settings{Cores: math.Inf(1)}, "cores +Inf: must be finite"},
+		// A pod's ready time overflowed into the past: a replay with no pod
+		// ever ready served every request and settled.
+		{Settings{PodStart: 2562047 * time.Hour, PodStartJitter: 2562046 * time.Hour}, "pod start 2562047h0m0s: must be at most 168h0m0s"},
+		{Settings{Drain: 169 * time.Hour}, "drain 169h0m0s: must be at most 168h0m0s"},
 	}
 	for _, tt := range tests {
 		_, err := tt.s.compile()

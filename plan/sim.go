@@ -180,8 +180,18 @@ func newSim(rev *revision, w Workload, opt runOptions) (*sim, error) {
 // close stops the collector's goroutine.
 func (s *sim) close() { s.collector.Delete(s.key.Namespace, s.key.Name) }
 
-// run replays the workload and returns what happened.
-func (s *sim) run() outcome {
+// ctxEvents is how many events a replay handles between looks at its
+// context.
+const ctxEvents = 1 << 12
+
+// maxEventAt bounds the time of an event, far beyond any horizon, so that
+// the time of a request's end (its CPU over its share of the cores) cannot
+// overflow into the past.
+const maxEventAt = time.Duration(math.MaxInt64 / 2)
+
+// run replays the workload and returns what happened; it stops with ctx's
+// error when ctx is done.
+func (s *sim) run(ctx context.Context) (outcome, error) {
 	ph := s.opt.phases
 	from := s.now
 	s.at(firstTick(from, ph.decider, tickInterval), evDeciderTick, 0, 0)
@@ -194,8 +204,13 @@ func (s *sim) run() outcome {
 		s.at(0, evSample, 0, 0)
 	}
 	s.reconcile()
-	limit := s.w.Span() + s.opt.horizon
-	for s.q.Len() > 0 {
+	limit := s.w.Span() + min(s.opt.horizon, maxEventAt-s.w.Span())
+	for n := 0; s.q.Len() > 0; n++ {
+		if n%ctxEvents == 0 {
+			if err := ctx.Err(); err != nil {
+				return outcome{}, err
+			}
+		}
 		e := heap.Pop(&s.q).(event)
 		if e.at > limit {
 			s.now = limit
@@ -221,7 +236,7 @@ func (s *sim) run() outcome {
 		s.sample()
 	}
 	s.finish()
-	return s.out
+	return s.out, nil
 }
 
 // handle runs one event; it reports whether the replay has settled.

@@ -28,6 +28,19 @@ type Request struct {
 // Workload is a set of requests in order of arrival.
 type Workload []Request
 
+// check refuses a workload that is empty, or beyond MaxRequests or MaxSpan.
+func (w Workload) check() error {
+	switch {
+	case len(w) == 0:
+		return fmt.Errorf("plan: the workload has no requests")
+	case len(w) > MaxRequests:
+		return fmt.Errorf("plan: the workload has %d requests, more than %d", len(w), MaxRequests)
+	case w.Span() > MaxSpan:
+		return fmt.Errorf("plan: the workload's last request arrives at %v, later than %v", w.Span(), MaxSpan)
+	}
+	return nil
+}
+
 // CPU returns the total CPU time of w.
 func (w Workload) CPU() time.Duration {
 	var sum time.Duration
@@ -144,6 +157,9 @@ func ReadTrace(r io.Reader, name string) (Workload, error) {
 		if err != nil {
 			return nil, &TraceError{Name: name, Line: line, Field: "cpu_s", Err: err}
 		}
+		if len(w) == MaxRequests {
+			return nil, &TraceError{Name: name, Line: line, Err: fmt.Errorf("more than %d requests", MaxRequests)}
+		}
 		w = append(w, Request{Arrival: at, CPU: cpu})
 	}
 	if len(w) == 0 {
@@ -152,8 +168,16 @@ func ReadTrace(r io.Reader, name string) (Workload, error) {
 	return Merge(w), nil
 }
 
-// maxTraceSeconds bounds a trace's times (a week), far below Duration's range.
-const maxTraceSeconds = 7 * 24 * 3600
+// Bounds of a workload: a replay holds every request in memory and runs an
+// event per request and per second of simulated time, so beyond these it
+// would exhaust the memory or never end.
+const (
+	// MaxRequests is the most requests a workload may hold.
+	MaxRequests = 1_000_000
+	// MaxSpan is the latest arrival a workload may have (a week), far below
+	// Duration's range.
+	MaxSpan = 7 * 24 * time.Hour
+)
 
 // traceSeconds parses a number of seconds: >= 0 if zeroOK, else > 0.
 func traceSeconds(s string, zeroOK bool) (time.Duration, error) {
@@ -167,7 +191,7 @@ func traceSeconds(s string, zeroOK bool) (time.Duration, error) {
 			return 0, fmt.Errorf("%s must be >= 0", s)
 		}
 		return 0, fmt.Errorf("%s must be > 0", s)
-	case v > maxTraceSeconds:
+	case v > MaxSpan.Seconds():
 		return 0, fmt.Errorf("%s is more than a week", s)
 	}
 	d := time.Duration(math.Round(v * 1e9))

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"context"
 	"errors"
 	"math"
 	"math/rand/v2"
@@ -87,5 +88,39 @@ func TestSyntheticWorkloads(t *testing.T) {
 	}
 	if len(m) != 6 || m[0].Arrival != 0 || m[5].Arrival != 5*time.Second {
 		t.Errorf("merge %v", m)
+	}
+}
+
+// TestWorkloadBounds: a workload beyond MaxRequests or MaxSpan is refused
+// before it is replayed (a replay holds every request and runs an event per
+// simulated second: beyond them it ran the machine out of memory, or for
+// hours), and so is a trace with too many lines.
+func TestWorkloadBounds(t *testing.T) {
+	tests := []struct {
+		w    Workload
+		want string
+	}{
+		{nil, "the workload has no requests"},
+		{Burst(MaxRequests+1, 0, time.Millisecond), "the workload has 1000001 requests, more than 1000000"},
+		{Burst(1, MaxSpan+time.Second, time.Millisecond), "the workload's last request arrives at 168h0m1s, later than 168h0m0s"},
+	}
+	for _, tt := range tests {
+		_, err := Replay(context.Background(), tt.w, Settings{}, Options{Runs: 1})
+		if err == nil || err.Error() != "plan: "+tt.want {
+			t.Errorf("Replay of %d requests: %v, want %q", len(tt.w), err, tt.want)
+		}
+		_, err = Search(context.Background(), tt.w, Settings{}, []Axis{{"target", []string{"1"}}}, Goal{"p99", 10}, Options{Runs: 1}, 1)
+		if err == nil || err.Error() != "plan: "+tt.want {
+			t.Errorf("Search of %d requests: %v, want %q", len(tt.w), err, tt.want)
+		}
+	}
+	trace := strings.Repeat("0,0.001\n", MaxRequests+1)
+	_, err := ReadTrace(strings.NewReader(trace), "big.csv")
+	var te *TraceError
+	if !errors.As(err, &te) || te.Line != MaxRequests+1 || !strings.Contains(err.Error(), "more than 1000000 requests") {
+		t.Errorf("trace of %d lines: %v", MaxRequests+1, err)
+	}
+	if _, err := ReadTrace(strings.NewReader(strings.Repeat("0,0.001\n", MaxRequests)), "full.csv"); err != nil {
+		t.Errorf("trace of %d lines: %v", MaxRequests, err)
 	}
 }

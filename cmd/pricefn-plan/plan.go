@@ -163,6 +163,13 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if *rows < 0 {
 		return flagErrorf("--rows %d: must be >= 0 (0: every step)", *rows)
 	}
+	if *top < 1 {
+		return flagErrorf("--top %d: must be > 0", *top)
+	}
+	if *search && *plot != "" {
+		// It was ignored: no file, exit status 0.
+		return flagErrorf("--plot %s: a search has no timeline to plot; replay the setting it finds without --search", *plot)
+	}
 	if *search {
 		return planSearch(ctx, w, s, opt, *goal, grids, *top, *asJSON, stdout)
 	}
@@ -255,16 +262,26 @@ func planWorkload(trace string, bursts []string, steady float64, dur, from time.
 	if (len(bursts) > 0 || steady > 0) && cpu <= 0 {
 		return nil, flagErrorf("--cpu %v: must be > 0", cpu)
 	}
+	// The replay holds every request: count them before making them (a
+	// --steady 1e12 or a --burst 100000000 ran the machine out of memory).
+	requests := 0
+	for _, w := range ws {
+		requests += len(w)
+	}
 	for _, b := range bursts {
 		ns, at, _ := strings.Cut(b, "@")
 		n, err := strconv.Atoi(strings.TrimSpace(ns))
 		if err != nil || n <= 0 {
 			return nil, flagErrorf("--burst %q: want N[@T], N a positive integer", b)
 		}
+		if n > plan.MaxRequests-requests {
+			return nil, flagErrorf("--burst %q: more than %d requests in the workload", b, plan.MaxRequests)
+		}
+		requests += n
 		var t time.Duration
 		if at != "" {
-			if t, err = time.ParseDuration(strings.TrimSpace(at)); err != nil || t < 0 {
-				return nil, flagErrorf("--burst %q: T must be a duration >= 0", b)
+			if t, err = time.ParseDuration(strings.TrimSpace(at)); err != nil || t < 0 || t > plan.MaxSpan {
+				return nil, flagErrorf("--burst %q: T must be a duration from 0 to %v", b, plan.MaxSpan)
 			}
 		}
 		ws = append(ws, plan.Burst(n, t, cpu))
@@ -273,6 +290,12 @@ func planWorkload(trace string, bursts []string, steady float64, dur, from time.
 		return nil, flagErrorf("--steady %g --for %v --from %v: a finite rate and a start >= 0, a duration > 0", steady, dur, from)
 	}
 	if steady > 0 {
+		if from > plan.MaxSpan || dur > plan.MaxSpan-from {
+			return nil, flagErrorf("--steady %g --for %v --from %v: must end by %v", steady, dur, from, plan.MaxSpan)
+		}
+		if n := steady * dur.Seconds(); n > float64(plan.MaxRequests-requests) {
+			return nil, flagErrorf("--steady %g --for %v: %.0f requests, more than %d in the workload", steady, dur, n, plan.MaxRequests)
+		}
 		var rng *rand.Rand
 		if poisson {
 			rng = rand.New(rand.NewPCG(seed, 0x5eed))

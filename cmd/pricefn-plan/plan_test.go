@@ -91,12 +91,23 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{"--burst", "5", "--rows", "-1"}, 2, "--rows -1: must be >= 0"},
 		{[]string{"--burst", "5", "--chunk-trades", "-1"}, 2, "--chunk-trades -1: want 1 or more"}, // the ingress refuses it
 		{[]string{"--burst", "5", "--chunk-cost", "0s"}, 2, "--chunk-cost 0s: must be > 0"},
-		{[]string{"--burst", "5", "--cores", "Inf"}, 2, "--cores +Inf: must be > 0 (and finite)"}, // it replayed for ever
-		{[]string{"--burst", "5", "--steady", "NaN"}, 2, "--steady NaN"},                          // it was dropped
+		{[]string{"--burst", "5", "--cores", "Inf"}, 2, "--cores +Inf: must be > 0 (and finite)"},                  // it replayed for ever
+		{[]string{"--burst", "5", "--steady", "NaN"}, 2, "--steady NaN"},                                           // it was dropped
+		{[]string{"--burst", "5", "--cores", "1e-300"}, 2, "cores 1e-300: must be finite and at least 0.001 (1m)"}, // it replayed for ever
 		{[]string{"--burst", "5", "--runs", "0"}, 2, "--runs 0: must be > 0 (and finite)\nRun 'pricefn plan -h' for its flags."},
 		// The report says it; the status did not.
 		{[]string{"--burst", "5", "--search", "--goal", "makespan=1ms", "--runs", "1"}, 1, "pricefn plan: no setting meets the goal"},
 		{[]string{}, 2, "no workload"},
+		// It showed the default 5.
+		{[]string{"--burst", "5", "--search", "--top", "0"}, 2, "--top 0: must be > 0"},
+		// It was ignored: no plot, exit 0.
+		{[]string{"--burst", "5", "--search", "--plot", "p.svg"}, 2, "--plot p.svg: a search has no timeline to plot"},
+		// Workloads are counted and bounded before they are made: these ran
+		// the machine out of memory, or replayed for hours.
+		{[]string{"--steady", "1e12", "--for", "1s"}, 2, "--steady 1e+12 --for 1s: 1000000000000 requests, more than 1000000 in the workload"},
+		{[]string{"--burst", "600000", "--burst", "600000"}, 2, `--burst "600000": more than 1000000 requests in the workload`},
+		{[]string{"--burst", "5@169h"}, 2, `--burst "5@169h": T must be a duration from 0 to 168h0m0s`},
+		{[]string{"--steady", "1", "--from", "168h"}, 2, "--steady 1 --for 1m0s --from 168h0m0s: must end by 168h0m0s"},
 	}
 	for _, tt := range tests {
 		code, _, errOut := runPlanArgs(t, tt.args...)

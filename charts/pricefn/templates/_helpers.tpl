@@ -78,6 +78,13 @@ NAME "s" SETTINGS), and fails the render naming the values.
 {{- if and (gt (int $s.maxScale) 0) (gt (int $s.minScale) (int $s.maxScale)) }}
 {{- fail (printf "services.%s: minScale %v above maxScale %v" .name $s.minScale $s.maxScale) }}
 {{- end }}
+{{- range $r := list "cpu" "memory" }}
+{{- $req := get $s.resources.requests $r }}
+{{- $lim := get $s.resources.limits $r }}
+{{- if and $req $lim (gt (include "pricefn.quantity" $req | float64) (include "pricefn.quantity" $lim | float64)) }}
+{{- fail (printf "services.%s.resources: requests.%s %v above limits.%s %v: Kubernetes refuses the pod" $.name $r $req $r $lim) }}
+{{- end }}
+{{- end }}
 {{- if and (hasKey $s "maxWaitSeconds") (ge (int $s.maxWaitSeconds) (int $s.timeoutSeconds)) }}
 {{- fail (printf "services.%s: maxWaitSeconds %v must be below timeoutSeconds %v, or Knative cuts the long poll with a 504" .name $s.maxWaitSeconds $s.timeoutSeconds) }}
 {{- end }}
@@ -114,16 +121,33 @@ Checks a Trigger's attempt timeout against its subscriber's timeoutSeconds
   value: /etc/pricefn/tokens/tokens
 {{- end }}
 
-{{/* Extra env of a Service (dict "s" SETTINGS), sorted by name. */}}
+{{/*
+A resource quantity of the forms values.schema.json takes (2Gi, 1.5G,
+500m, 1000) in its base unit (bytes, cores), as a number.
+*/}}
+{{- define "pricefn.quantity" -}}
+{{- $q := . | toString }}
+{{- $num := regexFind "^[0-9]+(\\.[0-9]+)?" $q }}
+{{- $unit := get (dict "" 1.0 "m" 0.001 "k" 1e3 "Ki" 1024.0 "M" 1e6 "Mi" 1048576.0 "G" 1e9 "Gi" 1073741824.0 "T" 1e12 "Ti" 1099511627776.0) (trimPrefix $num $q) }}
+{{- if not (and $num $unit) }}{{ fail (printf "resource quantity %q: want a number with an optional suffix (m, k, Ki, M, Mi, G, Gi, T, Ti)" $q) }}{{ end }}
+{{- mulf (float64 $num) $unit }}
+{{- end }}
+
+{{/*
+Extra env of a Service (dict "s" SETTINGS), sorted by name. GOMEMLIMIT is
+90% of the memory limit's whole MiB, from any quantity the schema takes
+(1.5Gi, 2G and 1000M too, which it used to leave without a limit; none for
+a limit under 2Mi, where it would be 0, a collector that never stops).
+*/}}
 {{- define "pricefn.extraEnv" -}}
-{{- $mem := .s.resources.limits.memory | default "" | toString }}
 {{- $mi := 0 }}
-{{- if hasSuffix "Gi" $mem }}{{ $mi = mul (trimSuffix "Gi" $mem | atoi) 1024 }}{{ else if hasSuffix "Mi" $mem }}{{ $mi = trimSuffix "Mi" $mem | atoi }}{{ end }}
-{{- if and $mi (not (hasKey .s.env "GOMEMLIMIT")) }}
+{{- with .s.resources.limits.memory }}{{ $mi = divf (include "pricefn.quantity" .) 1048576.0 | floor | int }}{{ end }}
+{{- $limit := div (mul $mi 9) 10 }}
+{{- if and (gt $limit 0) (not (hasKey .s.env "GOMEMLIMIT")) }}
 # The Go heap's soft limit, 90% of the container's memory limit: the
 # collector works harder near it instead of the kernel killing the pod.
 - name: GOMEMLIMIT
-  value: {{ printf "%dMiB" (div (mul $mi 9) 10) | quote }}
+  value: {{ printf "%dMiB" $limit | quote }}
 {{- end }}
 {{- range $k, $v := .s.env }}
 - name: {{ $k }}
