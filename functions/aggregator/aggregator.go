@@ -404,22 +404,34 @@ func deadReason(e event.Event) string {
 	var b strings.Builder
 	b.WriteString("delivery failed")
 	if d := str("knativeerrordest"); d != "" {
-		b.WriteString(" to " + d)
+		b.WriteString(" to " + clipReason(d))
 	}
 	if c := str("knativeerrorcode"); c != "" {
-		b.WriteString(" with status " + c)
+		b.WriteString(" with status " + clipReason(c))
 	}
 	if d := str("knativeerrordata"); d != "" {
 		if raw, err := base64.StdEncoding.DecodeString(d); err == nil && utf8.Valid(raw) {
 			d = printable(string(raw))
 		}
-		d = strings.TrimSpace(d)
-		if len(d) > 500 {
-			d = strings.ToValidUTF8(d[:500], "") + "..."
-		}
-		b.WriteString(": " + d)
+		b.WriteString(": " + clipReason(strings.TrimSpace(d)))
 	}
 	return b.String()
+}
+
+// maxReasonPart bounds, in bytes, each extension of the broker's report
+// in a dead chunk's reason. The reason is repeated in the error of each of
+// the chunk's trades: a report of 100 KB, which anyone who posts a dead
+// letter may write, would have made the results of a 10,000-trade chunk a
+// gigabyte.
+const maxReasonPart = 500
+
+// clipReason cuts s to maxReasonPart bytes, on a character boundary, and
+// marks the cut with "...".
+func clipReason(s string) string {
+	if len(s) <= maxReasonPart {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxReasonPart], "") + "..."
 }
 
 // printable replaces s's control characters, format characters (bidi
