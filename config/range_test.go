@@ -73,6 +73,9 @@ func TestOutOfRangeStopsStartup(t *testing.T) {
 		{"dev", nil, []string{"--shutdown-timeout", "0s"}, "config: --shutdown-timeout 0s ($PRICEFN_SHUTDOWN_TIMEOUT)"},
 		{"pricer", map[string]string{"PORT": "99999"}, nil, `config: --addr ":99999"`},
 		{"dev", nil, []string{"--internal-addr", "127.0.0.1:70000"}, `config: --internal-addr "127.0.0.1:70000"`},
+		{"dev", nil, []string{"--internal-addr", ":9091"}, `config: --internal-addr ":9091": its event receivers take unsigned events`},
+		{"dev", nil, []string{"--internal-addr", "0.0.0.0:9091"}, `config: --internal-addr "0.0.0.0:9091"`},
+		{"dev", nil, []string{"--internal-addr", "192.0.2.7:9091"}, `config: --internal-addr "192.0.2.7:9091"`},
 		{"aggregator", nil, []string{"--service", ""}, `config: --service ""`},
 	} {
 		err := check(t, c.piece, c.env, c.args)
@@ -94,6 +97,10 @@ func TestInRangeAccepted(t *testing.T) {
 		{"aggregator", []string{"--max-wait", "1ms", "--unknown-grace", "1ms", "--retain", "1s", "--max-age", "1s"}},
 		{"pricer", []string{"--addr", ":0", "--shutdown-timeout", "1ms"}},
 		{"pricer", []string{"--addr", "127.0.0.1:65535"}},
+		{"dev", []string{"--internal-addr", "[::1]:9091"}},
+		{"dev", []string{"--internal-addr", "localhost:9091"}},
+		{"dev", []string{"--internal-addr", "127.0.0.2:9091"}},
+		{"dev", []string{"--internal-addr", ":9091", "--event-key-file", "/run/secrets/event-key"}},
 	} {
 		if err := check(t, c.piece, nil, c.args); err != nil {
 			t.Errorf("%s %v: %v", c.piece, c.args, err)
