@@ -31,7 +31,8 @@ type Mem struct {
 // MemOptions tunes a Mem.
 type MemOptions struct {
 	Options
-	// MaxBytes bounds the trade ids and results kept; 0 means
+	// MaxBytes bounds the trade ids and results kept, with each batch's
+	// and chunk's own record and totals (batchBytes, chunkBytes); 0 means
 	// DefaultMaxBytes. Past it the oldest finished batches are forgotten
 	// first, of the tenants holding more than their share, never the one
 	// that finished last; unfinished ones are never forgotten before
@@ -285,6 +286,7 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 		createdAt: s.opt.Now(),
 	}
 	n := len(nb.ChunkOffsets)
+	b.bytes = batchBytes + int64(n)*chunkBytes + int64(len(nb.ResultsURL)+len(nb.TraceParent))
 	b.ids, b.results = make([][]string, n), make([][]byte, n)
 	for i := range n {
 		lo, hi := b.sum.Bounds(i)
@@ -448,17 +450,47 @@ func (s *Mem) Put(ctx context.Context, ref Ref, digest string, attempt int, c Ch
 	*cur = c
 	cur.Deliveries = 1
 	s.finished(b)
-	if len(results) > 0 {
-		if !given {
-			results = bytes.Clone(results)
-		}
-		b.results[c.Index] = results
-		b.bytes += int64(len(results))
-		s.bytes += int64(len(results))
-		s.sweep() // within MaxBytes again, older batches first
+	if len(results) > 0 && !given {
+		results = bytes.Clone(results)
 	}
+	b.results[c.Index] = results
+	held := int64(len(results)) + outcomeBytes(c)
+	b.bytes += held
+	s.bytes += held
+	s.sweep() // within MaxBytes again, older batches first
 	s.notify(b.sum.Ref)
 	return s.claim(b, Update{}, s.lastWrite), nil
+}
+
+// batchBytes and chunkBytes are what a batch's record (its Summary, its
+// place in the store's map) and each of its chunks' hold, counted against
+// MaxBytes with its trade ids and results: about 600 bytes for a batch of
+// no trade, measured. Uncounted, a tenant's stream of tiny batches, each
+// kept for Retain, grew the heap without bound (20,000 one-trade batches
+// held 40 MB and counted 360 KB), and never made the store forget a batch.
+const (
+	batchBytes = 1 << 10
+	chunkBytes = 256
+)
+
+// outcomeBytes is what c's outcome holds besides its results: its reason
+// and pricer's name, and its totals, by underlying and measure, which a
+// chunk of trades on many underlyings holds more of than its results.
+func outcomeBytes(c Chunk) int64 {
+	n := len(c.Reason) + len(c.PricedBy)
+	for u, ms := range c.Partials {
+		n += 64 + len(u)
+		for m, p := range ms {
+			n += 48 + len(m) + 8*len(p)
+		}
+	}
+	for u, ms := range c.Totals {
+		n += 64 + len(u)
+		for m := range ms {
+			n += 32 + len(m)
+		}
+	}
+	return int64(n)
 }
 
 // expiredMark marks, in a Mem, the chunks a deadline ended.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -412,4 +413,42 @@ func TestMemUnfinishedBatchesDropNoOneWithinTheirShare(t *testing.T) {
 	if err != nil || sum.Chunks[0].State != store.ChunkPriced {
 		t.Errorf("alice's unfinished batch: %+v, %v; want its priced chunk kept", sum, err)
 	}
+}
+
+// TestMemCountsEachBatchsOwnMemory: a batch's record and its chunks'
+// totals count against MaxBytes with its trade ids and results. Counted
+// at the 18 bytes of their one trade id, a tenant's stream of one-trade
+// batches (a thousand a second through pricefn dev) grew the heap by 2 KB
+// a batch for as long as Retain kept them, past any memory limit, and the
+// store never forgot one.
+func TestMemCountsEachBatchsOwnMemory(t *testing.T) {
+	const maxBytes = 1 << 20
+	s := store.NewMem(store.MemOptions{Options: store.Options{Retain: time.Hour}, MaxBytes: maxBytes})
+	ctx := context.Background()
+	ref := func(i int) store.Ref { return store.Ref{Tenant: "flood", ID: fmt.Sprint("b-", i)} }
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const n = 10_000
+	for i := range n {
+		r := ref(i)
+		if _, err := s.Claim(ctx, store.Batch{Ref: r, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0},
+			ResultsURL: "/batches/" + r.ID + "/results", TraceParent: "00-abc875eac26a3c72041d20075a73a6a9-81247b8fbbb6a1bd-01"}); err != nil {
+			t.Fatal(err)
+		}
+		mustPut(t, s, r, "d", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Trades: 1, Results: []byte(`{"id":"T1","npv":10.888213761349157}`),
+			Partials: map[string]map[string][]float64{"": {"npv": {10.888213761349157}}, "ACME": {"npv": {10.888213761349157}}}})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 4*maxBytes {
+		t.Errorf("%d one-trade batches grew the heap by %d bytes, over four times MaxBytes (%d)", n, grew, maxBytes)
+	}
+	if _, err := s.Summary(ctx, ref(0)); err == nil {
+		t.Error("the first of 10,000 batches kept: a store of MaxBytes 1 MiB forgot none")
+	}
+	if _, err := s.Summary(ctx, ref(n-1)); err != nil {
+		t.Errorf("the last batch forgotten: %v", err)
+	}
+	runtime.KeepAlive(s)
 }
