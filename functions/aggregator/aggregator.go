@@ -486,7 +486,7 @@ func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd
 		missing, err = f.missingIDs(ctx, sum)
 		var e event.Event
 		if err == nil {
-			e, err = events.New(events.TypeBatchCompleted, f.opt.Source, completedEventID(ref.ID, attempt, sum.Digest), ref.ID, events.BatchCompleted{
+			e, err = events.New(events.TypeBatchCompleted, f.opt.Source, completedEventID(ref, attempt, sum.Digest), ref.ID, events.BatchCompleted{
 				BatchID:         ref.ID,
 				Attempt:         attempt,
 				State:           st.State,
@@ -538,15 +538,17 @@ func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd
 	return nil
 }
 
-// completedEventID is the id of attempt's batch.completed: the batch id,
-// the attempt and the start of the batch's digest, so that an id used
-// again for other content, once its batch is forgotten (Options.Retain),
-// is announced under another event id, not one a consumer that
-// deduplicates takes for the first batch's.
-func completedEventID(id string, attempt int, digest string) string {
-	s := id + "/completed"
+// completedEventID is the id of attempt's batch.completed: the batch id
+// (and its tenant, events.EventIDBase), the attempt and the start of the
+// batch's digest, so that an id used again for other content, once its
+// batch is forgotten (Options.Retain), or by another tenant, is announced
+// under another event id, not one a consumer that deduplicates takes for
+// the first batch's.
+func completedEventID(ref store.Ref, attempt int, digest string) string {
+	base := events.EventIDBase(ref.Tenant, ref.ID)
+	s := base + "/completed"
 	if attempt > 1 {
-		s = fmt.Sprintf("%s/a%d/completed", id, attempt)
+		s = fmt.Sprintf("%s/a%d/completed", base, attempt)
 	}
 	if h := strings.TrimPrefix(digest, "sha256:"); len(h) >= 12 {
 		s += "/" + h[:12]

@@ -176,7 +176,7 @@ func TestSubmitSendsAcceptedThenChunks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.ID() != ingress.ChunkEventID("mix", 1, c.Index) || events.BatchID(e) != "mix" || c.Offset != a.ChunkOffsets[c.Index] {
+		if e.ID() != ingress.ChunkEventID("", "mix", 1, c.Index) || events.BatchID(e) != "mix" || c.Offset != a.ChunkOffsets[c.Index] {
 			t.Errorf("chunk %d: id %q, batchid %q, offset %d", c.Index, e.ID(), events.BatchID(e), c.Offset)
 		}
 		if !c.Deadline.Equal(a.Deadline) { // the pricer skips a chunk long past it
@@ -466,7 +466,7 @@ func TestResubmission(t *testing.T) {
 	}
 	for _, ev := range sent[1:] {
 		c, _ := events.Decode[events.ChunkRequested](ev, events.TypeChunkRequested)
-		if c.Attempt != 2 || ev.ID() != ingress.ChunkEventID("re", 2, c.Index) || ev.ID() == ingress.ChunkEventID("re", 1, c.Index) {
+		if c.Attempt != 2 || ev.ID() != ingress.ChunkEventID("", "re", 2, c.Index) || ev.ID() == ingress.ChunkEventID("", "re", 1, c.Index) {
 			t.Errorf("attempt 2 chunk %d: attempt %d, id %q", c.Index, c.Attempt, ev.ID())
 		}
 	}
