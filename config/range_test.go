@@ -170,3 +170,40 @@ func TestUsageShowsEachDefaultOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestStorePasswordNotShown: a Redis URL's password ($PRICEFN_STORE, from
+// a Secret) is in neither -h's defaults, which a mistyped flag prints to
+// the pod's log, nor the refusal of a URL of another scheme; the store
+// still gets the URL as given.
+func TestStorePasswordNotShown(t *testing.T) {
+	const secret = "s3cret-pass"
+	env := config.Map(map[string]string{"PRICEFN_STORE": "redis://app:" + secret + "@redis:6379/0"})
+	for name, p := range pieces() {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		p.cfg.Flags(fs, env)
+		var out strings.Builder
+		fs.SetOutput(&out)
+		fs.PrintDefaults()
+		if strings.Contains(out.String(), secret) {
+			t.Errorf("%s -h shows the store's password:\n%s", name, out.String())
+		}
+		if name == "pricer" {
+			continue // no store
+		}
+		if err := fs.Parse(nil); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "redis://app:xxxxx@redis:6379/0") {
+			t.Errorf("%s -h: the store's default is not shown, its password replaced:\n%s", name, out.String())
+		}
+		if got := fs.Lookup("store").Value.(flag.Getter).Get(); got != "redis://app:"+secret+"@redis:6379/0" {
+			t.Errorf("%s: --store %v, want the URL as given", name, got)
+		}
+	}
+	for _, u := range []string{"REDIS://:" + secret + "@redis:6379/0", "redis+sentinel://app:" + secret + "@redis/0", "Redis://:" + secret + "%zz@redis/0"} {
+		err := check(t, "dev", nil, []string{"--store", u})
+		if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "--store") {
+			t.Errorf("--store %s: %v, want a refusal naming --store without the password", u, err)
+		}
+	}
+}
