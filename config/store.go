@@ -23,7 +23,7 @@ func (c *Store) flags(fs *flag.FlagSet, env Env) {
 		def = StoreMemory
 	}
 	c.URL = def
-	fs.Var(storeFlag{&c.URL}, "store", "batch state: memory (one process only) or redis://HOST:PORT/DB, shared by ingress and every aggregator replica ($PRICEFN_STORE)")
+	fs.Var(storeFlag{&c.URL}, "store", "batch state: memory (one process only) or a Redis `URL`, redis://HOST:PORT/DB, shared by ingress and every aggregator replica ($PRICEFN_STORE)")
 }
 
 // storeFlag is the value of --store: the URL as given, shown (as -h's
@@ -50,7 +50,9 @@ func shownURL(u string) string {
 	if err != nil {
 		return "(a URL that does not parse, not shown: it may hold a password)"
 	}
-	return p.Redacted()
+	// Redacted writes the scheme in lower case: the scheme as written,
+	// which may be the fault ("REDIS://").
+	return u[:len(p.Scheme)] + p.Redacted()[len(p.Scheme):]
 }
 
 // Memory reports whether the store is the in-memory one.
