@@ -725,3 +725,74 @@ func TestReadingBound(t *testing.T) {
 		t.Errorf("d, larger than the bound: %d", code)
 	}
 }
+
+// TestValQueryTakesReadingRoom: a /valQuery sample is built and decoded
+// as a submitted batch is, and waits its turn for the room
+// (MaxBytesReading) as one does: it took none, and thirty samples of
+// 100,000 trades at once took 1.4 GB under pricefn dev's soft limit of
+// 768 MiB.
+func TestValQueryTakesReadingRoom(t *testing.T) {
+	st := &gatedClaimStore{Mem: store.NewMem(store.MemOptions{}), entered: make(chan string, 2),
+		gates: map[string]chan struct{}{"a": make(chan struct{}), "b-fresh": make(chan struct{})}}
+	opened := map[string]bool{}
+	open := func(id string) {
+		if !opened[id] {
+			opened[id] = true
+			close(st.gates[id])
+		}
+	}
+	defer open("a")
+	defer open("b-fresh")
+	srv, _ := newServer(t, ingress.Options{MaxBytesReading: 500, Store: st})
+	d := []byte(`{"id":"a","valuationDate":"2026-11-25","trades":[]}`)
+	d = append(d, bytes.Repeat([]byte(" "), 450-len(d))...)
+	send := func(req *http.Request) chan int {
+		got := make(chan int, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				got <- 0
+				return
+			}
+			resp.Body.Close()
+			got <- resp.StatusCode
+		}()
+		return got
+	}
+	next := func() string {
+		t.Helper()
+		select {
+		case id := <-st.entered:
+			return id
+		case <-time.After(10 * time.Second):
+			t.Fatal("no batch claimed: the room is held")
+			return ""
+		}
+	}
+	a := send(plain(t, srv.URL+"/batches", d))
+	if id := next(); id != "a" {
+		t.Fatalf("claimed %s, want a", id)
+	}
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/valQuery?metric=OptionPV&numTrades=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := send(req)
+	select {
+	case id := <-st.entered:
+		t.Fatalf("the sample %s claimed while a holds the room", id)
+	case <-time.After(50 * time.Millisecond):
+	}
+	open("a")
+	if code := <-a; code != http.StatusAccepted {
+		t.Errorf("a: %d", code)
+	}
+	if id := next(); id != "b-fresh" {
+		t.Fatalf("claimed %s, want the sample once a gave back its room", id)
+	}
+	open("b-fresh")
+	if code := <-v; code != http.StatusAccepted {
+		t.Errorf("valQuery: %d", code)
+	}
+}
