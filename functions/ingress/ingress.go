@@ -193,6 +193,12 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, err
 	}
 	s.Tenant = host.TenantOf(ctx)
+	// Decoded in its turn, as a batch posted to the public routes is.
+	done, err := f.admit(ctx, len(s.Data))
+	if err != nil {
+		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch.submitted %s: waiting to decode it: %w", e.ID(), err)
+	}
+	defer done()
 	_, err = f.Submit(ctx, s)
 	switch host.Status(err) {
 	case http.StatusBadRequest:
