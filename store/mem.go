@@ -20,6 +20,7 @@ type Mem struct {
 	opt       MemOptions
 	mu        sync.Mutex
 	batches   map[Ref]*memBatch
+	recent    map[string]*claims // by tenant
 	watches   Watchers
 	bytes     int64     // trades and results held
 	swept     time.Time // last sweep
@@ -93,7 +94,7 @@ func NewMem(opt MemOptions) *Mem {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Mem{opt: opt, batches: map[Ref]*memBatch{}}
+	return &Mem{opt: opt, batches: map[Ref]*memBatch{}, recent: map[string]*claims{}}
 }
 
 // sweepEvery is how often the store looks for batches to forget.
@@ -297,6 +298,7 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 		}
 	}
 	s.batches[nb.Ref] = b
+	s.remember(b)
 	s.bytes += b.bytes
 	s.notify(nb.Ref)
 	return Claim{Attempt: attempt, New: true, State: StatePending}, nil
@@ -569,19 +571,57 @@ func (s *Mem) Recent(ctx context.Context, tenant string, limit int) ([]Ref, erro
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.opt.Now()
-	var bs []*memBatch
-	for ref, b := range s.batches {
-		if ref.Tenant == (Ref{Tenant: tenant}).tenant() && !b.expired(now, s.opt.Options) {
-			bs = append(bs, b)
+	// The tenant's claims, newest first, rather than every batch of the
+	// store sorted: a tenant of 200,000 batches held the store's lock for
+	// 75 ms a call, and a dozen calls a second of GET /batches stalled
+	// every tenant's submissions and chunks.
+	var out []Ref
+	if c := s.recent[(Ref{Tenant: tenant}).tenant()]; c != nil {
+		for i := len(c.list) - 1; i >= 0 && len(out) < min(limit, MaxRecent); i-- {
+			if b := s.live(c.list[i]); b != nil && !b.expired(now, s.opt.Options) {
+				out = append(out, b.sum.Ref)
+			}
 		}
 	}
-	slices.SortFunc(bs, func(a, b *memBatch) int { return b.createdAt.Compare(a.createdAt) })
-	bs = bs[:min(len(bs), limit, MaxRecent)]
-	out := make([]Ref, len(bs))
-	for i, b := range bs {
-		out[i] = b.sum.Ref
-	}
 	return out, nil
+}
+
+// claims are a tenant's claims, in the order made: those of batches
+// forgotten or claimed again since are left out once the list has grown
+// to twice (and a few) what it held when they last were.
+type claims struct {
+	list []claimed
+	kept int // len(list) when it was last cut
+}
+
+// claimed is a claim of a batch, in Mem.recent: its batch, unless it was
+// forgotten since or claimed again (another attempt).
+type claimed struct {
+	ref Ref
+	at  time.Time // the memBatch's createdAt
+}
+
+// live returns the batch of claim c, nil when it is no longer the one
+// held. s.mu is held.
+func (s *Mem) live(c claimed) *memBatch {
+	if b, ok := s.batches[c.ref]; ok && b.createdAt.Equal(c.at) {
+		return b
+	}
+	return nil
+}
+
+// remember adds b, just claimed, to its tenant's claims. s.mu is held.
+func (s *Mem) remember(b *memBatch) {
+	c := s.recent[b.sum.Ref.Tenant]
+	if c == nil {
+		c = &claims{}
+		s.recent[b.sum.Ref.Tenant] = c
+	}
+	c.list = append(c.list, claimed{ref: b.sum.Ref, at: b.createdAt})
+	if len(c.list) >= 2*c.kept+64 {
+		c.list = slices.DeleteFunc(c.list, func(cl claimed) bool { return s.live(cl) == nil })
+		c.kept = len(c.list)
+	}
 }
 
 // Summary implements Store.
