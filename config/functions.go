@@ -3,6 +3,9 @@ package config
 import (
 	"errors"
 	"flag"
+	"fmt"
+	"net"
+	"strings"
 	"time"
 )
 
@@ -207,7 +210,7 @@ func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
 		port = DefaultPort
 	}
 	fs.StringVar(&c.Addr, "addr", ":"+port, "gateway address, HOST:PORT; an empty HOST is every interface ($PORT gives :PORT)")
-	fs.StringVar(&c.Internal, "internal-addr", "127.0.0.1:0", "loopback address of the broker and the functions' event endpoints")
+	fs.StringVar(&c.Internal, "internal-addr", "127.0.0.1:0", "loopback address of the broker and the functions' event endpoints; another only with --event-key-file, its events taken from whoever reaches it")
 	fs.BoolVar(&c.InternalHTTP, "internal-http", d.bool("PRICEFN_INTERNAL_HTTP", false), "deliver the events between the broker and the functions over HTTP on --internal-addr, as separate processes would; by default they go in process, through the same handlers, with no connection ($PRICEFN_INTERNAL_HTTP)")
 	publicURLFlag(fs, env, &c.PublicURL)
 	c.Split.flags(fs, d, DefaultDevMaxBatchBytes, DevResendStalled)
@@ -226,9 +229,28 @@ func (c *Dev) Check() error {
 	if err := errors.Join(c.envErrs...); err != nil {
 		return err
 	}
-	return errors.Join(checkAddr("--addr", c.Addr), checkAddr("--internal-addr", c.Internal), checkPublicURL(c.PublicURL), c.Log.Check(), c.Store.check("dev", false),
+	return errors.Join(checkAddr("--addr", c.Addr), checkInternal(c.Internal, c.EventKeyFile), checkPublicURL(c.PublicURL), c.Log.Check(), c.Store.check("dev", false),
 		c.Split.check(), c.Results.check(), checkWorkers(c.Workers), checkChunksAtOnce(c.ChunksAtOnce), positive("shutdown-timeout", "PRICEFN_SHUTDOWN_TIMEOUT", c.ShutdownTimeout),
 		nonNegative("memory-limit-mib", "PRICEFN_MEMORY_LIMIT_MIB", c.MemoryLimitMiB, "no limit"))
+}
+
+// checkInternal checks dev's internal address: a loopback one, unless the
+// events are signed (eventKeyFile). Its routes take the pipeline's events
+// (a chunk's results, a dead letter that fails a chunk) and, unsigned,
+// take them from whoever reaches them: ":9091", written as --addr is,
+// listened on every interface, and anyone on the network could fail or
+// rewrite any tenant's batch, tokens or not.
+func checkInternal(v, eventKeyFile string) error {
+	if err := checkAddr("--internal-addr", v); err != nil {
+		return err
+	}
+	host, _, _ := net.SplitHostPort(v)
+	ip := net.ParseIP(host)
+	if eventKeyFile != "" || strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback()) {
+		return nil
+	}
+	return fmt.Errorf("config: --internal-addr %q: its event receivers take unsigned events from whoever reaches them: "+
+		"keep it on loopback (127.0.0.1:PORT), or sign the events (--event-key-file, $PRICEFN_EVENT_KEY_FILE)", v)
 }
 
 func publicURLFlag(fs *flag.FlagSet, env Env, p *string) {

@@ -73,6 +73,9 @@ func TestOutOfRangeStopsStartup(t *testing.T) {
 		{"dev", nil, []string{"--shutdown-timeout", "0s"}, "config: --shutdown-timeout 0s ($PRICEFN_SHUTDOWN_TIMEOUT)"},
 		{"pricer", map[string]string{"PORT": "99999"}, nil, `config: --addr ":99999"`},
 		{"dev", nil, []string{"--internal-addr", "127.0.0.1:70000"}, `config: --internal-addr "127.0.0.1:70000"`},
+		{"dev", nil, []string{"--internal-addr", ":9091"}, `config: --internal-addr ":9091": its event receivers take unsigned events`},
+		{"dev", nil, []string{"--internal-addr", "0.0.0.0:9091"}, `config: --internal-addr "0.0.0.0:9091"`},
+		{"dev", nil, []string{"--internal-addr", "192.0.2.7:9091"}, `config: --internal-addr "192.0.2.7:9091"`},
 		{"aggregator", nil, []string{"--service", ""}, `config: --service ""`},
 	} {
 		err := check(t, c.piece, c.env, c.args)
@@ -94,6 +97,10 @@ func TestInRangeAccepted(t *testing.T) {
 		{"aggregator", []string{"--max-wait", "1ms", "--unknown-grace", "1ms", "--retain", "1s", "--max-age", "1s"}},
 		{"pricer", []string{"--addr", ":0", "--shutdown-timeout", "1ms"}},
 		{"pricer", []string{"--addr", "127.0.0.1:65535"}},
+		{"dev", []string{"--internal-addr", "[::1]:9091"}},
+		{"dev", []string{"--internal-addr", "localhost:9091"}},
+		{"dev", []string{"--internal-addr", "127.0.0.2:9091"}},
+		{"dev", []string{"--internal-addr", ":9091", "--event-key-file", "/run/secrets/event-key"}},
 	} {
 		if err := check(t, c.piece, nil, c.args); err != nil {
 			t.Errorf("%s %v: %v", c.piece, c.args, err)
@@ -160,6 +167,43 @@ func TestUsageShowsEachDefaultOnce(t *testing.T) {
 		}
 		if !strings.Contains(out.String(), `(default ":9000")`) {
 			t.Errorf("%s: the default address from $PORT is not shown:\n%s", name, out.String())
+		}
+	}
+}
+
+// TestStorePasswordNotShown: a Redis URL's password ($PRICEFN_STORE, from
+// a Secret) is in neither -h's defaults, which a mistyped flag prints to
+// the pod's log, nor the refusal of a URL of another scheme; the store
+// still gets the URL as given.
+func TestStorePasswordNotShown(t *testing.T) {
+	const secret = "s3cret-pass"
+	env := config.Map(map[string]string{"PRICEFN_STORE": "redis://app:" + secret + "@redis:6379/0"})
+	for name, p := range pieces() {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		p.cfg.Flags(fs, env)
+		var out strings.Builder
+		fs.SetOutput(&out)
+		fs.PrintDefaults()
+		if strings.Contains(out.String(), secret) {
+			t.Errorf("%s -h shows the store's password:\n%s", name, out.String())
+		}
+		if name == "pricer" {
+			continue // no store
+		}
+		if err := fs.Parse(nil); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), "redis://app:xxxxx@redis:6379/0") {
+			t.Errorf("%s -h: the store's default is not shown, its password replaced:\n%s", name, out.String())
+		}
+		if got := fs.Lookup("store").Value.(flag.Getter).Get(); got != "redis://app:"+secret+"@redis:6379/0" {
+			t.Errorf("%s: --store %v, want the URL as given", name, got)
+		}
+	}
+	for _, u := range []string{"REDIS://:" + secret + "@redis:6379/0", "redis+sentinel://app:" + secret + "@redis/0", "Redis://:" + secret + "%zz@redis/0"} {
+		err := check(t, "dev", nil, []string{"--store", u})
+		if err == nil || strings.Contains(err.Error(), secret) || !strings.Contains(err.Error(), "--store") {
+			t.Errorf("--store %s: %v, want a refusal naming --store without the password", u, err)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"flag"
 	"fmt"
+	"net/url"
 	"strings"
 )
 
@@ -21,7 +22,37 @@ func (c *Store) flags(fs *flag.FlagSet, env Env) {
 	if def == "" {
 		def = StoreMemory
 	}
-	fs.StringVar(&c.URL, "store", def, "batch state: memory (one process only) or redis://HOST:PORT/DB, shared by ingress and every aggregator replica ($PRICEFN_STORE)")
+	c.URL = def
+	fs.Var(storeFlag{&c.URL}, "store", "batch state: memory (one process only) or a Redis `URL`, redis://HOST:PORT/DB, shared by ingress and every aggregator replica ($PRICEFN_STORE)")
+}
+
+// storeFlag is the value of --store: the URL as given, shown (as -h's
+// default) with its password replaced. $PRICEFN_STORE comes from a
+// Secret, and the usage goes to a pod's log at any mistyped flag.
+type storeFlag struct{ url *string }
+
+func (f storeFlag) String() string {
+	if f.url == nil {
+		return ""
+	}
+	return shownURL(*f.url)
+}
+
+func (f storeFlag) Set(v string) error { *f.url = v; return nil }
+
+func (f storeFlag) Get() any { return *f.url }
+
+// shownURL is u as messages show it: with its password, when it has one,
+// replaced (url.URL.Redacted); a URL that does not parse is not shown at
+// all, since where its password starts cannot be told.
+func shownURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(a URL that does not parse, not shown: it may hold a password)"
+	}
+	// Redacted writes the scheme in lower case: the scheme as written,
+	// which may be the fault ("REDIS://").
+	return u[:len(p.Scheme)] + p.Redacted()[len(p.Scheme):]
 }
 
 // Memory reports whether the store is the in-memory one.
@@ -36,5 +67,5 @@ func (c *Store) check(fn string, shared bool) error {
 	case c.Memory(), strings.HasPrefix(c.URL, "redis://"), strings.HasPrefix(c.URL, "rediss://"):
 		return nil
 	}
-	return fmt.Errorf("config: --store %q: want memory or redis://HOST:PORT/DB", c.URL)
+	return fmt.Errorf("config: --store %q: want memory or redis://HOST:PORT/DB", shownURL(c.URL))
 }

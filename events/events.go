@@ -49,6 +49,20 @@ const ExtTenant = "pricefntenant"
 // runs without tokens.
 const DefaultTenant = "_"
 
+// EventIDBase is what the ids of a batch's events start with: the batch
+// id, and for a tenant other than DefaultTenant "@" and the tenant. Batch
+// ids are scoped by tenant, so two tenants' batches may share one; their
+// events must still differ in source and id, as CloudEvents wants of
+// distinct events, or a consumer that deduplicates by them takes one
+// tenant's for a repeat of the other's. Neither a batch id nor a tenant
+// holds '@', so no two batches' bases are alike.
+func EventIDBase(tenant, batchID string) string {
+	if tenant == "" || tenant == DefaultTenant {
+		return batchID
+	}
+	return batchID + "@" + tenant
+}
+
 // ExtTraceParent is the W3C trace context extension, propagated when present.
 const ExtTraceParent = "traceparent"
 

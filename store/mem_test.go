@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -411,5 +413,89 @@ func TestMemUnfinishedBatchesDropNoOneWithinTheirShare(t *testing.T) {
 	sum, err := s.Summary(ctx, alice1)
 	if err != nil || sum.Chunks[0].State != store.ChunkPriced {
 		t.Errorf("alice's unfinished batch: %+v, %v; want its priced chunk kept", sum, err)
+	}
+}
+
+// TestMemCountsEachBatchsOwnMemory: a batch's record and its chunks'
+// totals count against MaxBytes with its trade ids and results. Counted
+// at the 18 bytes of their one trade id, a tenant's stream of one-trade
+// batches (a thousand a second through pricefn dev) grew the heap by 2 KB
+// a batch for as long as Retain kept them, past any memory limit, and the
+// store never forgot one.
+func TestMemCountsEachBatchsOwnMemory(t *testing.T) {
+	const maxBytes = 1 << 20
+	s := store.NewMem(store.MemOptions{Options: store.Options{Retain: time.Hour}, MaxBytes: maxBytes})
+	ctx := context.Background()
+	ref := func(i int) store.Ref { return store.Ref{Tenant: "flood", ID: fmt.Sprint("b-", i)} }
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	const n = 10_000
+	for i := range n {
+		r := ref(i)
+		if _, err := s.Claim(ctx, store.Batch{Ref: r, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0},
+			ResultsURL: "/batches/" + r.ID + "/results", TraceParent: "00-abc875eac26a3c72041d20075a73a6a9-81247b8fbbb6a1bd-01"}); err != nil {
+			t.Fatal(err)
+		}
+		mustPut(t, s, r, "d", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Trades: 1, Results: []byte(`{"id":"T1","npv":10.888213761349157}`),
+			Partials: map[string]map[string][]float64{"": {"npv": {10.888213761349157}}, "ACME": {"npv": {10.888213761349157}}}})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 4*maxBytes {
+		t.Errorf("%d one-trade batches grew the heap by %d bytes, over four times MaxBytes (%d)", n, grew, maxBytes)
+	}
+	if _, err := s.Summary(ctx, ref(0)); err == nil {
+		t.Error("the first of 10,000 batches kept: a store of MaxBytes 1 MiB forgot none")
+	}
+	if _, err := s.Summary(ctx, ref(n-1)); err != nil {
+		t.Errorf("the last batch forgotten: %v", err)
+	}
+	runtime.KeepAlive(s)
+}
+
+// TestMemRecentOfManyBatchesIsQuick: the newest batches of a tenant of
+// very many cost about as much as another tenant's, not a sort of all of
+// them under the store's lock: 200,000 took 75 ms a call (40 times a scan
+// of the store), and a dozen calls a second of GET /batches, any reader's,
+// stalled every tenant's submissions and chunks.
+func TestMemRecentOfManyBatchesIsQuick(t *testing.T) {
+	tick := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { tick = tick.Add(time.Microsecond); return tick } // each claim later than the last
+	s := store.NewMem(store.MemOptions{Options: store.Options{Retain: time.Hour}, Now: clock})
+	ctx := context.Background()
+	const n = 200_000
+	for i := range n {
+		if _, err := s.Claim(ctx, store.Batch{Ref: store.Ref{Tenant: "many", ID: fmt.Sprint("b-", i)}, Digest: "d"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Claim(ctx, store.Batch{Ref: store.Ref{Tenant: "one", ID: "only"}, Digest: "d"}); err != nil {
+		t.Fatal(err)
+	}
+	fastest := func(tenant string) time.Duration {
+		best := time.Duration(math.MaxInt64)
+		for range 5 {
+			start := time.Now()
+			refs, err := s.Recent(ctx, tenant, store.MaxRecent)
+			if err != nil || len(refs) == 0 {
+				t.Fatalf("recent of %s: %v, %v", tenant, refs, err)
+			}
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	one, many := fastest("one"), fastest("many")
+	if many > 10*one+time.Millisecond {
+		t.Errorf("the %d newest of %d batches took %v, %.0f times one tenant's newest of one (%v)", store.MaxRecent, n, many, float64(many)/float64(one), one)
+	}
+	refs, err := s.Recent(ctx, "many", 3)
+	if err != nil || len(refs) != 3 {
+		t.Fatalf("recent 3: %v, %v", refs, err)
+	}
+	for i, want := range []string{fmt.Sprint("b-", n-1), fmt.Sprint("b-", n-2), fmt.Sprint("b-", n-3)} {
+		if refs[i].ID != want {
+			t.Errorf("recent %d: %s, want %s (the newest first)", i, refs[i].ID, want)
+		}
 	}
 }

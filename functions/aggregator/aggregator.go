@@ -404,22 +404,34 @@ func deadReason(e event.Event) string {
 	var b strings.Builder
 	b.WriteString("delivery failed")
 	if d := str("knativeerrordest"); d != "" {
-		b.WriteString(" to " + d)
+		b.WriteString(" to " + clipReason(d))
 	}
 	if c := str("knativeerrorcode"); c != "" {
-		b.WriteString(" with status " + c)
+		b.WriteString(" with status " + clipReason(c))
 	}
 	if d := str("knativeerrordata"); d != "" {
 		if raw, err := base64.StdEncoding.DecodeString(d); err == nil && utf8.Valid(raw) {
 			d = printable(string(raw))
 		}
-		d = strings.TrimSpace(d)
-		if len(d) > 500 {
-			d = strings.ToValidUTF8(d[:500], "") + "..."
-		}
-		b.WriteString(": " + d)
+		b.WriteString(": " + clipReason(strings.TrimSpace(d)))
 	}
 	return b.String()
+}
+
+// maxReasonPart bounds, in bytes, each extension of the broker's report
+// in a dead chunk's reason. The reason is repeated in the error of each of
+// the chunk's trades: a report of 100 KB, which anyone who posts a dead
+// letter may write, would have made the results of a 10,000-trade chunk a
+// gigabyte.
+const maxReasonPart = 500
+
+// clipReason cuts s to maxReasonPart bytes, on a character boundary, and
+// marks the cut with "...".
+func clipReason(s string) string {
+	if len(s) <= maxReasonPart {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxReasonPart], "") + "..."
 }
 
 // printable replaces s's control characters, format characters (bidi
@@ -474,7 +486,7 @@ func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd
 		missing, err = f.missingIDs(ctx, sum)
 		var e event.Event
 		if err == nil {
-			e, err = events.New(events.TypeBatchCompleted, f.opt.Source, completedEventID(ref.ID, attempt, sum.Digest), ref.ID, events.BatchCompleted{
+			e, err = events.New(events.TypeBatchCompleted, f.opt.Source, completedEventID(ref, attempt, sum.Digest), ref.ID, events.BatchCompleted{
 				BatchID:         ref.ID,
 				Attempt:         attempt,
 				State:           st.State,
@@ -526,15 +538,17 @@ func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd
 	return nil
 }
 
-// completedEventID is the id of attempt's batch.completed: the batch id,
-// the attempt and the start of the batch's digest, so that an id used
-// again for other content, once its batch is forgotten (Options.Retain),
-// is announced under another event id, not one a consumer that
-// deduplicates takes for the first batch's.
-func completedEventID(id string, attempt int, digest string) string {
-	s := id + "/completed"
+// completedEventID is the id of attempt's batch.completed: the batch id
+// (and its tenant, events.EventIDBase), the attempt and the start of the
+// batch's digest, so that an id used again for other content, once its
+// batch is forgotten (Options.Retain), or by another tenant, is announced
+// under another event id, not one a consumer that deduplicates takes for
+// the first batch's.
+func completedEventID(ref store.Ref, attempt int, digest string) string {
+	base := events.EventIDBase(ref.Tenant, ref.ID)
+	s := base + "/completed"
 	if attempt > 1 {
-		s = fmt.Sprintf("%s/a%d/completed", id, attempt)
+		s = fmt.Sprintf("%s/a%d/completed", base, attempt)
 	}
 	if h := strings.TrimPrefix(digest, "sha256:"); len(h) >= 12 {
 		s += "/" + h[:12]

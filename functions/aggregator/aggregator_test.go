@@ -577,6 +577,37 @@ func TestDeadLetterReasonIsText(t *testing.T) {
 	}
 }
 
+// TestDeadLetterReasonIsBounded: the reason is repeated in the error of
+// each of the dead chunk's trades, so a dead letter posted with a huge
+// knativeerrordest or knativeerrorcode (outside the signature) would make
+// the results document its length times the chunk's trades; each part of
+// the broker's report is cut, as its data is.
+func TestDeadLetterReasonIsBounded(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	e := deadLetter(t, "b1", 1)
+	e.SetExtension("knativeerrordest", "http://pricer/"+strings.Repeat("d", 100_000))
+	e.SetExtension("knativeerrorcode", strings.Repeat("5", 100_000))
+	e.SetExtension("knativeerrordata", base64.StdEncoding.EncodeToString([]byte(strings.Repeat("x", 100_000))))
+	f.mustPost(t, "/dead-letter", e)
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0))
+	f.mustPost(t, "/", pricedEvent(t, "b1", 2))
+	st := f.status(t, "b1")
+	if st.State != api.StatePartial || len(st.FailedChunks) != 1 {
+		t.Fatalf("status %+v", st)
+	}
+	reason := st.FailedChunks[0].Reason
+	want := "delivery failed to http://pricer/" + strings.Repeat("d", 500-len("http://pricer/")) + "... with status " +
+		strings.Repeat("5", 500) + "...: " + strings.Repeat("x", 500) + "..."
+	if reason != want {
+		t.Errorf("reason of %d bytes %.80q..., want %d bytes", len(reason), reason, len(want))
+	}
+	code, body := f.get(t, "/batches/b1/results")
+	if code != http.StatusOK || len(body) > 10_000 {
+		t.Errorf("results: %d, %d bytes: want 200 and the two dead trades' errors within 10,000 bytes", code, len(body))
+	}
+}
+
 func TestEveryChunkDeadIsFailed(t *testing.T) {
 	f := newFixture(t)
 	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))

@@ -3,6 +3,8 @@ package aggregator
 import (
 	"math/rand/v2"
 	"testing"
+
+	"github.com/pricefn/pricefn/store"
 )
 
 // TestEventIDSet: chunks added in any order make the set a map would,
@@ -56,18 +58,22 @@ func TestCompletedEventID(t *testing.T) {
 	d1 := "sha256:3f2a9c81d0e4aa55b6c7d8e9f0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3"
 	d2 := "sha256:0b1c2d3e4f50617283940a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5"
 	for _, c := range []struct {
-		id      string
+		ref     store.Ref
 		attempt int
 		digest  string
 		want    string
 	}{
-		{"b", 1, d1, "b/completed/3f2a9c81d0e4"},
-		{"b", 1, d2, "b/completed/0b1c2d3e4f50"},
-		{"b", 2, d1, "b/a2/completed/3f2a9c81d0e4"},
-		{"b", 1, "", "b/completed"}, // an event of an earlier release names no digest
+		{store.RefOf("b"), 1, d1, "b/completed/3f2a9c81d0e4"},
+		{store.RefOf("b"), 1, d2, "b/completed/0b1c2d3e4f50"},
+		{store.RefOf("b"), 2, d1, "b/a2/completed/3f2a9c81d0e4"},
+		{store.RefOf("b"), 1, "", "b/completed"}, // an event of an earlier release names no digest
+		// Another tenant's batch of the same id and content: another event.
+		{store.Ref{Tenant: "acme", ID: "b"}, 1, d1, "b@acme/completed/3f2a9c81d0e4"},
+		{store.Ref{Tenant: "acme", ID: "b"}, 2, d1, "b@acme/a2/completed/3f2a9c81d0e4"},
+		{store.Ref{Tenant: store.DefaultTenant, ID: "b"}, 1, d1, "b/completed/3f2a9c81d0e4"},
 	} {
-		if got := completedEventID(c.id, c.attempt, c.digest); got != c.want {
-			t.Errorf("completedEventID(%q, %d, %q) = %q, want %q", c.id, c.attempt, c.digest, got, c.want)
+		if got := completedEventID(c.ref, c.attempt, c.digest); got != c.want {
+			t.Errorf("completedEventID(%v, %d, %q) = %q, want %q", c.ref, c.attempt, c.digest, got, c.want)
 		}
 	}
 }

@@ -680,3 +680,40 @@ func TestPipelineRetryAfterOutage(t *testing.T) {
 		t.Errorf("attempt 2's batch.completed %+v", c)
 	}
 }
+
+// TestPipelineUnsendableTraceParentRestarts: a structured event's
+// traceparent is a JSON string, which may hold what no HTTP header can (an
+// escape character) or be longer than a server reads (200 KB). A later
+// version's traceparent of that kind was kept as valid, and every event of
+// the batch failed to send over HTTP: a 503 for the client, which retrying
+// could not cure, and the batch recorded failed. It is invalid instead,
+// and the trace restarts, as for any other invalid traceparent.
+func TestPipelineUnsendableTraceParentRestarts(t *testing.T) {
+	p := startPipeline(t, pipelineOptions{chunk: batch.ChunkOptions{TargetCost: 2e6, MaxTrades: 17}})
+	const head = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-"
+	for i, tp := range []string{head + "\x1b[31mred", head + strings.Repeat("x", 200_000)} {
+		id := fmt.Sprintf("e2e-tp-%d", i)
+		data := testBatch(t, id)
+		e := cloudevents.NewEvent()
+		e.SetType(events.TypeBatchSubmitted)
+		e.SetSource("/e2e")
+		e.SetID(id)
+		e.SetExtension(events.ExtTraceParent, tp)
+		if err := e.SetData(cloudevents.ApplicationJSON, data); err != nil {
+			t.Fatal(err)
+		}
+		req, err := cehttp.NewHTTPRequestFromEvent(binding.WithForceStructured(context.Background()), p.ingress.URL+"/batches", e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code, body := do(t, req)
+		rc := receipt(t, code, body)
+		if !host.ValidTraceParent(rc.TraceParent) || !strings.HasPrefix(rc.TraceParent, "00-") || len(rc.TraceParent) != 55 {
+			t.Errorf("traceparent %.80q: receipt's %.80q, want a new version-00 one", tp, rc.TraceParent)
+		}
+		if got, w := results(t, p, id), want(t, data, id); !bytes.Equal(got, w) {
+			t.Fatalf("traceparent %.80q: results differ from pricefn price:\n got %.600s\nwant %.600s", tp, got, w)
+		}
+		completedOnce(t, p, id)
+	}
+}

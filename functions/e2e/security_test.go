@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -255,5 +256,56 @@ func TestTenantsAndTokens(t *testing.T) {
 	code, _, body := request(t, http.MethodGet, results, betaToken, nil)
 	if code != http.StatusOK || !bytes.Equal(body, want(t, other, "shared-id")) {
 		t.Errorf("beta's results: %d %.200s", code, body)
+	}
+}
+
+// TestTenantsOfOneBatchIDSendDistinctEvents: batch ids are scoped by
+// tenant, so two tenants may submit one id, even the same bytes (a shared
+// file). Their events must differ in source and id, as CloudEvents wants
+// of distinct events: they were "twin/chunk/0" and
+// "twin/completed/DIGEST" for both, and a consumer that deduplicates by
+// source and id (as batch.completed invites) dropped the second tenant's
+// end as a repeat of the first's.
+func TestTenantsOfOneBatchIDSendDistinctEvents(t *testing.T) {
+	p, c := securePipeline(t)
+	data := testBatch(t, "twin")
+	for _, token := range []string{alphaToken, betaToken} {
+		if code, _, body := request(t, http.MethodPost, p.ingress.URL+"/batches", token, data); code != http.StatusAccepted {
+			t.Fatalf("submit: %d %s", code, body)
+		}
+		if code, _, body := request(t, http.MethodGet, p.aggregator.URL+"/batches/twin/results?wait=60s", token, nil); code != http.StatusOK || !bytes.Equal(body, want(t, data, "twin")) {
+			t.Fatalf("results: %d %.200s", code, body)
+		}
+	}
+	type key struct{ source, id string }
+	owner := map[key]string{}
+	claim := func(e event.Event) {
+		t.Helper()
+		k, tenant := key{e.Source(), e.ID()}, events.Tenant(e)
+		if prev, ok := owner[k]; ok && prev != tenant {
+			t.Errorf("%s of tenants %s and %s: one source and id, %s %s", e.Type(), prev, tenant, k.source, k.id)
+		}
+		owner[k] = tenant
+	}
+	for range 2 {
+		select {
+		case e := <-p.completed:
+			claim(e)
+		case <-time.After(30 * time.Second):
+			t.Fatal("two batch.completed not sent within 30 s")
+		}
+	}
+	c.mu.Lock()
+	priced := slices.Clone(c.priced)
+	c.mu.Unlock()
+	for _, e := range priced {
+		claim(e)
+	}
+	tenants := map[string]bool{}
+	for _, tenant := range owner {
+		tenants[tenant] = true
+	}
+	if !tenants["alpha"] || !tenants["beta"] {
+		t.Errorf("events seen of tenants %v, want alpha's and beta's", tenants)
 	}
 }

@@ -52,6 +52,13 @@ func TestTraceParent(t *testing.T) {
 		{valid + "-x", false}, // version 00 has no more fields
 		{"00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", false}, // short trace id
 		{"garbage", false},
+		// A later version's fields are what a header carries, of a
+		// header's length.
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-a=b;c,d-" + strings.Repeat("x", 440), true},
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-" + strings.Repeat("x", 500), false},
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-\x1b[31mred", false},
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-two words", false},
+		{"01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00-é", false},
 	} {
 		got := host.TraceParent(c.in)
 		if c.keep != (got == c.in) {

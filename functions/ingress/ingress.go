@@ -193,6 +193,12 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, err
 	}
 	s.Tenant = host.TenantOf(ctx)
+	// Decoded in its turn, as a batch posted to the public routes is.
+	done, err := f.admit(ctx, len(s.Data))
+	if err != nil {
+		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch.submitted %s: waiting to decode it: %w", e.ID(), err)
+	}
+	defer done()
 	_, err = f.Submit(ctx, s)
 	switch host.Status(err) {
 	case http.StatusBadRequest:
@@ -352,7 +358,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	}
 	defer f.beat(ctx, rec, claim.Attempt, log)()
 	receipt.TraceParent = s.TraceParent
-	accepted, err := f.event(events.TypeBatchAccepted, acceptedEventID(b.ID, claim.Attempt), b.ID, events.BatchAccepted{
+	accepted, err := f.event(events.TypeBatchAccepted, acceptedEventID(s.Tenant, b.ID, claim.Attempt), b.ID, events.BatchAccepted{
 		BatchID:      b.ID,
 		Attempt:      claim.Attempt,
 		Trades:       len(b.Trades),
@@ -631,12 +637,14 @@ func (f *Function) batchID(own string, s Submission) (string, error) {
 	return f.opt.NewID(), nil
 }
 
-// acceptedEventID is the id of attempt's batch.accepted event.
-func acceptedEventID(id string, attempt int) string {
+// acceptedEventID is the id of attempt's batch.accepted event of tenant's
+// batch id.
+func acceptedEventID(tenant, id string, attempt int) string {
+	base := events.EventIDBase(tenant, id)
 	if attempt <= 1 {
-		return id + "/accepted"
+		return base + "/accepted"
 	}
-	return fmt.Sprintf("%s/a%d/accepted", id, attempt)
+	return fmt.Sprintf("%s/a%d/accepted", base, attempt)
 }
 
 // chunkEvent builds the chunk.requested event of chunk spec of b.
@@ -653,17 +661,20 @@ func (f *Function) chunkEvent(b *batch.Batch, attempt, index, chunks int, spec b
 		Scenarios:   b.ScenarioBlockOf(spec),
 		Deadline:    rec.Deadline,
 	}
-	return f.event(events.TypeChunkRequested, ChunkEventID(b.ID, attempt, index), b.ID, c, traceparent, tenant)
+	return f.event(events.TypeChunkRequested, ChunkEventID(tenant, b.ID, attempt, index), b.ID, c, traceparent, tenant)
 }
 
 // ChunkEventID is the id of the chunk.requested event of chunk index of
-// attempt: the same for every send of that chunk, so that a receiver
-// detects duplicates by source and id, and another for each attempt.
-func ChunkEventID(batchID string, attempt, index int) string {
+// attempt of tenant's batch: the same for every send of that chunk, so
+// that a receiver detects duplicates by source and id, and another for
+// each attempt and for another tenant's batch of the same id
+// (events.EventIDBase).
+func ChunkEventID(tenant, batchID string, attempt, index int) string {
+	base := events.EventIDBase(tenant, batchID)
 	if attempt <= 1 {
-		return fmt.Sprintf("%s/chunk/%d", batchID, index)
+		return fmt.Sprintf("%s/chunk/%d", base, index)
 	}
-	return fmt.Sprintf("%s/a%d/chunk/%d", batchID, attempt, index)
+	return fmt.Sprintf("%s/a%d/chunk/%d", base, attempt, index)
 }
 
 func (f *Function) event(typ, id, batchID string, data any, traceparent, tenant string) (event.Event, error) {

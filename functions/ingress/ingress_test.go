@@ -19,6 +19,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/protocol"
 	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
+	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
@@ -176,7 +177,7 @@ func TestSubmitSendsAcceptedThenChunks(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e.ID() != ingress.ChunkEventID("mix", 1, c.Index) || events.BatchID(e) != "mix" || c.Offset != a.ChunkOffsets[c.Index] {
+		if e.ID() != ingress.ChunkEventID("", "mix", 1, c.Index) || events.BatchID(e) != "mix" || c.Offset != a.ChunkOffsets[c.Index] {
 			t.Errorf("chunk %d: id %q, batchid %q, offset %d", c.Index, e.ID(), events.BatchID(e), c.Offset)
 		}
 		if !c.Deadline.Equal(a.Deadline) { // the pricer skips a chunk long past it
@@ -466,7 +467,7 @@ func TestResubmission(t *testing.T) {
 	}
 	for _, ev := range sent[1:] {
 		c, _ := events.Decode[events.ChunkRequested](ev, events.TypeChunkRequested)
-		if c.Attempt != 2 || ev.ID() != ingress.ChunkEventID("re", 2, c.Index) || ev.ID() == ingress.ChunkEventID("re", 1, c.Index) {
+		if c.Attempt != 2 || ev.ID() != ingress.ChunkEventID("", "re", 2, c.Index) || ev.ID() == ingress.ChunkEventID("", "re", 1, c.Index) {
 			t.Errorf("attempt 2 chunk %d: attempt %d, id %q", c.Index, c.Attempt, ev.ID())
 		}
 	}
@@ -723,5 +724,156 @@ func TestReadingBound(t *testing.T) {
 	open("d")
 	if code := <-d; code != http.StatusAccepted {
 		t.Errorf("d, larger than the bound: %d", code)
+	}
+}
+
+// TestValQueryTakesReadingRoom: a /valQuery sample is built and decoded
+// as a submitted batch is, and waits its turn for the room
+// (MaxBytesReading) as one does: it took none, and thirty samples of
+// 100,000 trades at once took 1.4 GB under pricefn dev's soft limit of
+// 768 MiB.
+func TestValQueryTakesReadingRoom(t *testing.T) {
+	st := &gatedClaimStore{Mem: store.NewMem(store.MemOptions{}), entered: make(chan string, 2),
+		gates: map[string]chan struct{}{"a": make(chan struct{}), "b-fresh": make(chan struct{})}}
+	opened := map[string]bool{}
+	open := func(id string) {
+		if !opened[id] {
+			opened[id] = true
+			close(st.gates[id])
+		}
+	}
+	defer open("a")
+	defer open("b-fresh")
+	srv, _ := newServer(t, ingress.Options{MaxBytesReading: 500, Store: st})
+	d := []byte(`{"id":"a","valuationDate":"2026-11-25","trades":[]}`)
+	d = append(d, bytes.Repeat([]byte(" "), 450-len(d))...)
+	send := func(req *http.Request) chan int {
+		got := make(chan int, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				got <- 0
+				return
+			}
+			resp.Body.Close()
+			got <- resp.StatusCode
+		}()
+		return got
+	}
+	next := func() string {
+		t.Helper()
+		select {
+		case id := <-st.entered:
+			return id
+		case <-time.After(10 * time.Second):
+			t.Fatal("no batch claimed: the room is held")
+			return ""
+		}
+	}
+	a := send(plain(t, srv.URL+"/batches", d))
+	if id := next(); id != "a" {
+		t.Fatalf("claimed %s, want a", id)
+	}
+	req, err := http.NewRequest(http.MethodGet, srv.URL+"/valQuery?metric=OptionPV&numTrades=1", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := send(req)
+	select {
+	case id := <-st.entered:
+		t.Fatalf("the sample %s claimed while a holds the room", id)
+	case <-time.After(50 * time.Millisecond):
+	}
+	open("a")
+	if code := <-a; code != http.StatusAccepted {
+		t.Errorf("a: %d", code)
+	}
+	if id := next(); id != "b-fresh" {
+		t.Fatalf("claimed %s, want the sample once a gave back its room", id)
+	}
+	open("b-fresh")
+	if code := <-v; code != http.StatusAccepted {
+		t.Errorf("valQuery: %d", code)
+	}
+}
+
+// TestDeliveredBatchTakesReadingRoom: a batch.submitted that a broker
+// delivers (an upstream system's) is decoded in its turn, as one posted to
+// the public routes is: it took no room.
+func TestDeliveredBatchTakesReadingRoom(t *testing.T) {
+	st := &gatedClaimStore{Mem: store.NewMem(store.MemOptions{}), entered: make(chan string, 2),
+		gates: map[string]chan struct{}{"a": make(chan struct{}), "ev": make(chan struct{})}}
+	opened := map[string]bool{}
+	open := func(id string) {
+		if !opened[id] {
+			opened[id] = true
+			close(st.gates[id])
+		}
+	}
+	defer open("a")
+	defer open("ev")
+	srv := httptest.NewServer(ingress.New(ingress.Options{MaxBytesReading: 500, Store: st, Sender: &fakeSender{}}).ServiceRoutes(zerolog.Nop(), nil))
+	t.Cleanup(srv.Close) // after the gates open
+	doc := func(id string) []byte {
+		d := []byte(`{"id":"` + id + `","valuationDate":"2026-11-25","trades":[]}`)
+		return append(d, bytes.Repeat([]byte(" "), 450-len(d))...)
+	}
+	send := func(req *http.Request) chan int {
+		got := make(chan int, 1)
+		go func() {
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				got <- 0
+				return
+			}
+			resp.Body.Close()
+			got <- resp.StatusCode
+		}()
+		return got
+	}
+	next := func() string {
+		t.Helper()
+		select {
+		case id := <-st.entered:
+			return id
+		case <-time.After(10 * time.Second):
+			t.Fatal("no batch claimed: the room is held")
+			return ""
+		}
+	}
+	a := send(plain(t, srv.URL+"/batches", doc("a")))
+	if id := next(); id != "a" {
+		t.Fatalf("claimed %s, want a", id)
+	}
+	e := cloudevents.NewEvent()
+	e.SetType(events.TypeBatchSubmitted)
+	e.SetSource("/upstream")
+	e.SetID("e1")
+	if err := e.SetData(cloudevents.ApplicationJSON, doc("ev")); err != nil {
+		t.Fatal(err)
+	}
+	req, err := cehttp.NewHTTPRequestFromEvent(context.Background(), srv.URL+"/", e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Prefer", "reply")
+	delivered := send(req)
+	select {
+	case id := <-st.entered:
+		t.Fatalf("the delivered batch %s claimed while a holds the room", id)
+	case <-time.After(50 * time.Millisecond):
+	}
+	open("a")
+	if code := <-a; code != http.StatusAccepted {
+		t.Errorf("a: %d", code)
+	}
+	if id := next(); id != "ev" {
+		t.Fatalf("claimed %s, want the delivered batch once a gave back its room", id)
+	}
+	open("ev")
+	if code := <-delivered; code != http.StatusAccepted {
+		t.Errorf("delivered batch.submitted: %d", code)
 	}
 }

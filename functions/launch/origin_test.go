@@ -5,6 +5,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -105,5 +107,68 @@ func TestOpenDevServesThisMachineOnly(t *testing.T) {
 	// A colleague on the LAN, by address: no one's DNS.
 	if code, body := do("GET", "/batches/planted", "192.168.1.20:"+port, nil); code != http.StatusOK {
 		t.Errorf("GET the batch for Host 192.168.1.20: %d %s, want 200", code, body)
+	}
+}
+
+// TestDevInternalAddressStaysOnLoopback: the internal address takes the
+// pipeline's events (a chunk's results, a dead letter failing a chunk). An
+// --internal-addr written as --addr is (":PORT", every interface) put them
+// within reach of the network, where, unsigned, anyone could fail or
+// rewrite any tenant's batch, tokens or not: pricefn dev refuses to start
+// so, and starts on every interface only with signed events.
+func TestDevInternalAddressStaysOnLoopback(t *testing.T) {
+	dir := t.TempDir()
+	tokens := filepath.Join(dir, "tokens")
+	if err := os.WriteFile(tokens, []byte("tokAAAAAAAAAAAAAAAAAAAA acme\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, addr := range []string{":0", "0.0.0.0:0", "[::]:0"} {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := launch.Dev(ctx, []string{"--addr", "127.0.0.1:0", "--internal-addr", addr, "--tokens-file", tokens}, func(string) string { return "" }, io.Discard)
+		cancel()
+		if err == nil || !strings.Contains(err.Error(), "--internal-addr") || !strings.Contains(err.Error(), "--event-key-file") {
+			t.Errorf("--internal-addr %s without an event key: %v, want a refusal naming --internal-addr and --event-key-file", addr, err)
+		}
+	}
+
+	key := filepath.Join(dir, "key")
+	if err := os.WriteFile(key, []byte(strings.Repeat("k", 40)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- launch.Dev(ctx, []string{"--addr", gw, "--internal-addr", ":0", "--tokens-file", tokens, "--event-key-file", key},
+			func(string) string { return "" }, io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("pricefn dev with signed events on every interface: %v", err)
+		}
+	}()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		if resp, err := http.Get("http://" + gw + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("healthz: %d", resp.StatusCode)
+			}
+			break
+		}
+		select {
+		case err := <-done:
+			done <- err
+			t.Fatalf("pricefn dev with signed events on every interface stopped: %v", err)
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("pricefn dev did not serve within 30 s")
+		}
 	}
 }
