@@ -486,7 +486,10 @@ func TestMemRecentOfManyBatchesIsQuick(t *testing.T) {
 		return best
 	}
 	one, many := fastest("one"), fastest("many")
-	if many > 10*one+time.Millisecond {
+	// Under the race detector, as make test runs it: some 690 ms a call before
+	// the claims were kept in order, 1 ms after; the bound leaves room for a
+	// busy machine.
+	if many > 10*one+50*time.Millisecond {
 		t.Errorf("the %d newest of %d batches took %v, %.0f times one tenant's newest of one (%v)", store.MaxRecent, n, many, float64(many)/float64(one), one)
 	}
 	refs, err := s.Recent(ctx, "many", 3)
