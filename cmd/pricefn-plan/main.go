@@ -22,10 +22,30 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		if s, ok := (<-sigs).(syscall.Signal); ok {
+			cancel(signalled{s})
+		}
+	}()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
-	stop()
+	signal.Stop(sigs)
+	cancel(nil)
 	os.Exit(code)
+}
+
+// signalled is the cause of run's context ended by a signal (SIGINT,
+// SIGTERM): run then exits 128 + its number, as a shell reports a process
+// the signal killed (130 for Ctrl-C), as pricefn's other commands do.
+type signalled struct{ sig syscall.Signal }
+
+func (e signalled) Error() string {
+	if e.sig == syscall.SIGINT {
+		return "interrupted"
+	}
+	return "interrupted (" + e.sig.String() + ")"
 }
 
 // errUsage marks an error that the usage text explains; exit status 2.
@@ -54,11 +74,17 @@ func parseError(err error) error {
 // failure, 2 for a usage error.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	err := runPlan(ctx, args, stdin, stdout, stderr)
+	var sig signalled
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
+	case errors.Is(err, context.Canceled) && errors.As(context.Cause(ctx), &sig):
+		// Stopped by the signal, not failed: "context canceled" said
+		// nothing of it, and the status was a failure's.
+		fmt.Fprintf(stderr, "pricefn plan: %v\n", sig)
+		return 128 + int(sig.sig)
 	}
 	var fe *flagError
 	var se *plan.SettingsError

@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pricefn/pricefn/plan"
 )
@@ -132,5 +134,27 @@ func TestPlanSearch(t *testing.T) {
 	}
 	if res.Tried != 4 || len(res.Best) == 0 || res.Ratio(res.Best[0]) < 3 {
 		t.Errorf("tried %d, best %+v", res.Tried, res.Best)
+	}
+}
+
+// TestPlanInterrupted: a replay stopped by a signal says so and exits as a
+// shell reports the signal (130 for Ctrl-C, 143 for SIGTERM), where it said
+// "context canceled" and exited 1, a failure's status.
+func TestPlanInterrupted(t *testing.T) {
+	for _, c := range []struct {
+		sig  syscall.Signal
+		code int
+		says string
+	}{
+		{syscall.SIGINT, 130, "pricefn plan: interrupted\n"},
+		{syscall.SIGTERM, 143, "pricefn plan: interrupted (terminated)\n"},
+	} {
+		ctx, cancel := context.WithCancelCause(context.Background())
+		time.AfterFunc(200*time.Millisecond, func() { cancel(signalled{c.sig}) })
+		var out, errOut bytes.Buffer
+		code := run(ctx, []string{"--steady", "100", "--for", "10m", "--runs", "200"}, strings.NewReader(""), &out, &errOut)
+		if code != c.code || errOut.String() != c.says {
+			t.Errorf("%v: exit %d, stderr %q; want %d, %q", c.sig, code, errOut.String(), c.code, c.says)
+		}
 	}
 }
