@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -218,4 +219,45 @@ func TestConsoleIDInUse(t *testing.T) {
 		t.Errorf("the input is not marked invalid")
 	}
 	b.shot("14-id-in-use")
+}
+
+// TestConsoleSubmitOnce: Ctrl+Enter pressed again while the batch is being
+// submitted sends nothing more (bb-ui: the keyboard shortcut submitted
+// the form past the disabled button, and a batch without an id was
+// submitted, and priced, twice).
+func TestConsoleSubmitOnce(t *testing.T) {
+	var posts atomic.Int64
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	mux.HandleFunc("POST /batches", func(w http.ResponseWriter, r *http.Request) {
+		n := posts.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":"ingress: batch: valuationDate: refused by post %d"}`, n)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer close(release)
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	example, _ := os.ReadFile("../examples/european.json")
+	setBatch(b, string(example))
+	// The page's POSTs, counted as it makes them: a submission calls
+	// fetch before its first await, so within the key's event.
+	eval[bool](b, `(() => { window.posts = 0; const f = window.fetch;
+		window.fetch = (url, opts) => { if (opts?.method === 'POST') window.posts++; return f(url, opts); }; return true; })()`)
+	const ctrlEnter = `(document.querySelector('#batch-json').dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', ctrlKey: true, bubbles: true})), window.posts)`
+	if n := eval[int](b, ctrlEnter); n != 1 {
+		t.Fatalf("Ctrl+Enter made %d POSTs, want 1", n)
+	}
+	if n := eval[int](b, ctrlEnter); n != 1 {
+		t.Errorf("Ctrl+Enter again while the batch is being submitted: %d POSTs, want 1 (the batch submitted twice)", n)
+	}
 }

@@ -164,6 +164,10 @@ export async function submitPage(main, session = { readable: true }) {
     ev.preventDefault();
     const status = $('#submit-status');
     const btn = $('#submit-batch');
+    // One submission at a time: Ctrl+Enter submits the form whether or
+    // not its button is disabled, and a second POST of a batch without an
+    // id is a second batch, priced twice.
+    if (btn.disabled) return;
     if (!ta.value.trim()) {
       showNotice('Nothing to submit', 'paste a batch, upload a file or load an example first');
       return;
