@@ -108,6 +108,17 @@ export function confidence(conf) {
   return `${Number.isFinite(v) ? +v.toFixed(4) : conf}%`;
 }
 
+/**
+ * chunkRows says which trades a chunk prices, as the results table numbers
+ * its rows (from 1): "1–731 (731 trades)". A chunk of a risk run's
+ * scenario revaluations has no trade range of its own (its event reports
+ * 0 trades): "scenario revaluations".
+ */
+export function chunkRows(c) {
+  if (!c.trades) return 'scenario revaluations';
+  return `${int(c.firstTrade + 1)}–${int(c.firstTrade + c.trades)} (${int(c.trades)} ${c.trades === 1 ? 'trade' : 'trades'})`;
+}
+
 /** STATES describe the batch states (wire format section 5). */
 export const STATES = {
   pending: 'accepted, no chunk priced yet',
