@@ -281,3 +281,36 @@ func TestConsoleFinishedBatch(t *testing.T) {
 		t.Errorf("CSV error cell %q, want it neutralised", e)
 	}
 }
+
+// TestConsoleDurations: durations are rounded before their unit is
+// chosen (bb-ui: 119.6 s was "1 min 60 s", 59.97 s "60.0 s" and 0.9996 s
+// "1000 ms").
+func TestConsoleDurations(t *testing.T) {
+	want := []struct {
+		seconds float64
+		shown   string
+	}{
+		{0.0042, "4.20 ms"}, {0.412, "412 ms"}, {0.9996, "1.00 s"}, {9.996, "10.0 s"}, {12.34, "12.3 s"},
+		{59.97, "1 min 00 s"}, {119.6, "2 min 00 s"}, {123.4, "2 min 03 s"}, {3599.7, "60 min 00 s"},
+	}
+	var list []string
+	for i, w := range want {
+		list = append(list, fmt.Sprintf(`{"batchId":"d-%d","state":"completed","attempt":1,"trades":1,"chunks":1,"chunksDone":1,"submittedAt":"2026-11-25T09:00:00Z","durationSeconds":%v}`, i, w.seconds))
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"batches":[%s]}`, strings.Join(list, ","))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the batches page", chromedp.Navigate(srv.URL+"/ui/batches"))
+	b.wait("the list", fmt.Sprintf(`document.querySelectorAll('table.batches tbody tr').length === %d`, len(want)))
+	got := eval[[]string](b, `Array.from(document.querySelectorAll('table.batches tbody tr')).map(tr => tr.cells[5].textContent.trim())`)
+	for i, w := range want {
+		if got[i] != w.shown {
+			t.Errorf("%v s shown %q, want %q", w.seconds, got[i], w.shown)
+		}
+	}
+}
