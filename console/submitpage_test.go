@@ -1,11 +1,15 @@
 package console_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -259,5 +263,73 @@ func TestConsoleSubmitOnce(t *testing.T) {
 	}
 	if n := eval[int](b, ctrlEnter); n != 1 {
 		t.Errorf("Ctrl+Enter again while the batch is being submitted: %d POSTs, want 1 (the batch submitted twice)", n)
+	}
+}
+
+// TestConsoleLargeBatch: a batch file of 100,000 trades (24 MB) is held
+// out of the editor, which it froze (bb-ui: 15 s for the text to show,
+// then 4 s a key), and submitted as loaded; a rejection names its place
+// by line; typing in the input replaces it.
+func TestConsoleLargeBatch(t *testing.T) {
+	example, err := os.ReadFile("../examples/portfolio.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(example, &doc); err != nil {
+		t.Fatal(err)
+	}
+	some := doc["trades"].([]any)
+	trades := make([]any, 100000)
+	for i := range trades {
+		tr := maps.Clone(some[i%len(some)].(map[string]any))
+		tr["id"] = fmt.Sprintf("T%d", i)
+		trades[i] = tr
+	}
+	doc["trades"] = trades
+	data, _ := json.MarshalIndent(doc, "", "  ")
+	file := filepath.Join(t.TempDir(), "large.json")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	mux.HandleFunc("POST /batches", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		if !bytes.Equal(body, data) {
+			fmt.Fprintf(w, `{"error":"stand-in: got %d bytes, not the file's %d"}`, len(body), len(data))
+			return
+		}
+		fmt.Fprint(w, `{"error":"ingress: batch: trades[99999].id: stand-in refusal"}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	b.do("upload the file", chromedp.SendKeys(chromedp.ID("file"), file))
+	b.wait("its summary", `document.querySelector('#batch-info').textContent.includes('100,000 trades')`)
+	if n := eval[int](b, `document.querySelector('#batch-json').value.length`); n != 0 {
+		t.Errorf("the editor holds %d characters of a 24 MB batch", n)
+	}
+	if s := eval[string](b, `document.querySelector('#batch-info').textContent`); !strings.Contains(s, "Too large to edit here") {
+		t.Errorf("summary %q does not say the batch is held out of the editor", s)
+	}
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the verdict", `document.querySelector('#fault-message')?.textContent.includes('refusal') || document.querySelector('#fault-message')?.textContent.includes('stand-in:')`)
+	if msg := eval[string](b, `document.querySelector('#fault-message').textContent`); !strings.Contains(msg, "stand-in refusal") {
+		t.Fatalf("verdict %q: the file was not sent as loaded", msg)
+	}
+	line := bytes.Count(data[:bytes.Index(data, []byte(`"T99999"`))], []byte("\n")) + 1
+	if place := eval[string](b, `document.querySelector('#batch-fault').textContent`); !strings.Contains(place, fmt.Sprintf("line %d,", line)) {
+		t.Errorf("verdict %q, want the place of trades[99999].id, line %d", place, line)
+	}
+	b.do("type over it", chromedp.SendKeys(chromedp.ID("batch-json"), "{"))
+	b.wait("the input's summary", `document.querySelector('#batch-info').textContent.includes('not valid JSON yet')`)
+	if s := eval[string](b, `document.querySelector('#batch-info').textContent`); strings.Contains(s, "Too large") || strings.Contains(s, "MB") {
+		t.Errorf("after typing, summary %q: the held batch was not replaced", s)
 	}
 }
