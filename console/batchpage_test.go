@@ -314,3 +314,18 @@ func TestConsoleDurations(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleMalformedBatchPath: a batch page address whose escape is not
+// UTF-8 (/ui/batches/%E0%A4, a mistyped or crafted link) says there is no
+// such page (bb-ui: decodeURIComponent threw before anything was drawn,
+// and the page said "Loading…" for ever).
+func TestConsoleMalformedBatchPath(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the page", chromedp.Navigate(srv.URL+"/ui/batches/%E0%A4"))
+	b.wait("the not-found page", `document.querySelector('#main h1')?.textContent === 'Not found'`)
+}
