@@ -27,6 +27,10 @@ export async function batchesPage(main, session) {
       render($('#list'), html`<p class="muted">No batch yet. <a href="/ui/">Submit one</a>.</p>`);
       return;
     }
+    // The list is drawn again every 2 s while a batch runs: the batch
+    // link that has the focus gets it back, or a keyboard user would be
+    // sent to the top of the page.
+    const focused = document.activeElement?.closest?.('#list tr[data-id]')?.dataset.id;
     render($('#list'), html`<div class="table-wrap"><table class="batches">
       <caption class="sr-only">Recent batches, newest first</caption>
       <thead><tr><th scope="col">batch</th><th scope="col">state</th><th scope="col" class="num">trades</th>
@@ -39,6 +43,7 @@ export async function batchesPage(main, session) {
         <td>${time(b.submittedAt)}</td>
         <td class="num">${seconds(b.durationSeconds)}${finished(b.state) ? '' : html` <span class="muted">so far</span>`}</td></tr>`)}</tbody>
     </table></div>`);
+    if (focused !== undefined) $(`#list tr[data-id="${CSS.escape(focused)}"] a`)?.focus();
     if (list.some((b) => !finished(b.state))) timer = setTimeout(load, 2000);
   };
   $('#refresh').addEventListener('click', load);
