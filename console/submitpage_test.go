@@ -333,3 +333,47 @@ func TestConsoleLargeBatch(t *testing.T) {
 		t.Errorf("after typing, summary %q: the held batch was not replaced", s)
 	}
 }
+
+// TestConsoleUploadSentAsLoaded: a batch file with CRLF line ends, sent
+// unedited, is sent byte for byte (bb-ui: the editor turned its line ends
+// into LF, so the engine saw other content, and a file with an id that
+// pricefn submit had sent was refused with a 409), and a byte the engine
+// names in it is marked where it is in the editor.
+func TestConsoleUploadSentAsLoaded(t *testing.T) {
+	example, err := os.ReadFile("../examples/european.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.ReplaceAll(bytes.ReplaceAll(example, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))
+	file := filepath.Join(t.TempDir(), "crlf.json")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(data, []byte(`"trades"`))
+	bodies := make(chan []byte, 1)
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	mux.HandleFunc("POST /batches", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		bodies <- body
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":"ingress: batch: malformed JSON at byte %d: stand-in refusal"}`, at)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	b.do("upload the file", chromedp.SendKeys(chromedp.ID("file"), file))
+	b.wait("the file in the input", `document.querySelector('#batch-json').value.includes('"trades"')`)
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	if body := <-bodies; !bytes.Equal(body, data) {
+		t.Errorf("sent %d bytes (%d CRs), not the file's %d (%d CRs)", len(body), bytes.Count(body, []byte("\r")), len(data), bytes.Count(data, []byte("\r")))
+	}
+	b.wait("the verdict", `document.querySelector('#fault-message')?.textContent.includes('stand-in refusal')`)
+	if got := eval[string](b, `(() => { const m = document.querySelector('#mirror mark'); return m ? m.textContent + m.nextSibling.textContent.slice(0, 7) : ''; })()`); got != `"trades"` {
+		t.Errorf("marked %q, want the quote that opens \"trades\"", got)
+	}
+}

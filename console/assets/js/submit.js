@@ -71,6 +71,11 @@ export async function submitPage(main, session = { readable: true }) {
   // replaces it.
   let held = '';
   const batchText = () => held || ta.value;
+  // outgoing is the text to submit: an example or file sent unedited goes
+  // as loaded, byte for byte, though the editor shows its CRLF line ends
+  // as LF: the engine tells a retry from other content under the same id
+  // by the digest of the bytes.
+  const outgoing = () => (held || (loaded && ta.value === loaded.replace(/\r\n?/g, '\n') ? loaded : ta.value));
   const placeholder = ta.placeholder;
   const hold = (text) => {
     held = text;
@@ -147,7 +152,14 @@ export async function submitPage(main, session = { readable: true }) {
     let where = null;
     let what = '';
     if (f.byte !== undefined) {
-      const at = charOffset(text, f.byte);
+      // The byte is of the text sent: in the editor, each CRLF before it is one character.
+      const sent = outgoing();
+      let at = charOffset(sent, f.byte);
+      if (sent !== text) {
+        let crlf = 0;
+        for (let i = 0; i < at; i++) if (sent[i] === '\r' && sent[i + 1] === '\n') crlf++;
+        at -= crlf;
+      }
       where = { start: at, end: Math.min(at + 1, text.length), exact: true };
       what = `byte ${f.byte}`;
     } else if (f.path) {
@@ -202,7 +214,7 @@ export async function submitPage(main, session = { readable: true }) {
     fault.classList.remove('has-fault');
     render(fault, html`<h2>Checks</h2><p class="muted">The engine is checking the batch…</p>`);
     try {
-      const resp = await call('/batches', { method: 'POST', body: batchText(), headers: { 'Content-Type': 'application/json' } });
+      const resp = await call('/batches', { method: 'POST', body: outgoing(), headers: { 'Content-Type': 'application/json' } });
       if (resp.status !== 202) {
         const err = await errorOf(resp);
         status.textContent = '';
