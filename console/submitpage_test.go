@@ -377,3 +377,38 @@ func TestConsoleUploadSentAsLoaded(t *testing.T) {
 		t.Errorf("marked %q, want the quote that opens \"trades\"", got)
 	}
 }
+
+// TestConsoleNoAnswer: an engine that takes the batch and goes away before
+// answering is not said to have received nothing (bb-ui: the notice said
+// "the batch was not submitted", and a batch without an id sent again on
+// that word is priced twice).
+func TestConsoleNoAnswer(t *testing.T) {
+	var posts atomic.Int64
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	mux.HandleFunc("POST /batches", func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		posts.Add(1) // taken: then the connection drops, without an answer
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	example, _ := os.ReadFile("../examples/european.json")
+	setBatch(b, string(example))
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the notice", `document.querySelector('#fault-message')`)
+	notice := eval[string](b, `document.querySelector('#batch-fault').textContent`)
+	if posts.Load() == 0 {
+		t.Fatal("the stand-in got no batch")
+	}
+	if strings.Contains(notice, "not submitted") || !strings.Contains(notice, "may have been taken") {
+		t.Errorf("notice %q: the engine took the batch; want it said that it may have", notice)
+	}
+}

@@ -239,7 +239,11 @@ export async function submitPage(main, session = { readable: true }) {
       location.assign(`/ui/batches/${encodeURIComponent(rc.batchId)}${rc.existing ? '?existing=1' : ''}`);
     } catch (err) {
       status.textContent = '';
-      showNotice('Engine not reached', `the engine could not be reached (${err.message}): the batch was not submitted, so it was not checked either. Try again once the engine is up.`);
+      // The browser does not say whether the request got there: the
+      // engine may be down, or have taken the batch and gone before its
+      // answer, and a batch without an id sent again is priced again.
+      showNotice('No answer', `the engine could not be reached, or did not answer (${err.message}), so the batch's fate is not known`,
+        'If the engine is down, nothing was submitted: try again once it is up. If it went away while answering, the batch may have been taken: look for it under Batches first, or give it an "id" (the same batch when sent again).');
     } finally {
       btn.disabled = false;
     }
