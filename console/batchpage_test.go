@@ -384,3 +384,28 @@ func TestConsoleKeyboardFocusKept(t *testing.T) {
 		t.Errorf("after the list was drawn again, the focus is on %q, want the link of done-1", f)
 	}
 }
+
+// TestConsoleBatchesListRecovers: the batches list that an engine failed
+// to serve (a restart, a 503) is read again and comes back without the
+// user pressing Refresh (bb-ui: one failed read ended its refreshes for
+// good, the error shown beside batches that went on running).
+func TestConsoleBatchesListRecovers(t *testing.T) {
+	var lists atomic.Int64
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("limit") == "100" && lists.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"error":"aggregator: batch store unavailable"}`)
+			return
+		}
+		fmt.Fprint(w, `{"batches":[{"batchId":"back-1","state":"completed","attempt":1,"trades":9,"chunks":3,"chunksDone":3,"submittedAt":"2026-11-25T08:00:00Z","durationSeconds":2}]}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the batches page", chromedp.Navigate(srv.URL+"/ui/batches"))
+	b.wait("the error", `document.querySelector('#list .error-text')?.textContent.includes('store unavailable')`)
+	b.wait("the list back", `document.querySelector('tr[data-id="back-1"]')`)
+}

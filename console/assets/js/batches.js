@@ -20,7 +20,12 @@ export async function batchesPage(main, session) {
     try {
       list = (await json('/batches?limit=100')).body.batches || [];
     } catch (err) {
-      render($('#list'), html`<p class="error-text" role="alert">${err.status === 403 ? 'This token cannot read batches (no read scope).' : err.message}</p>`);
+      // A refusal (4xx) stands until the user acts; an engine that does
+      // not answer, or fails, is asked again, so that the list comes back
+      // with it (after a restart, say).
+      const again = !(err.status >= 400 && err.status < 500);
+      render($('#list'), html`<p class="error-text" role="alert">${err.status === 403 ? 'This token cannot read batches (no read scope).' : err.message}${again ? ' (asking again every 2 s)' : ''}</p>`);
+      if (again) timer = setTimeout(load, 2000);
       return;
     }
     if (!list.length) {
