@@ -281,3 +281,131 @@ func TestConsoleFinishedBatch(t *testing.T) {
 		t.Errorf("CSV error cell %q, want it neutralised", e)
 	}
 }
+
+// TestConsoleDurations: durations are rounded before their unit is
+// chosen (bb-ui: 119.6 s was "1 min 60 s", 59.97 s "60.0 s" and 0.9996 s
+// "1000 ms").
+func TestConsoleDurations(t *testing.T) {
+	want := []struct {
+		seconds float64
+		shown   string
+	}{
+		{0.0042, "4.20 ms"}, {0.412, "412 ms"}, {0.9996, "1.00 s"}, {9.996, "10.0 s"}, {12.34, "12.3 s"},
+		{59.97, "1 min 00 s"}, {119.6, "2 min 00 s"}, {123.4, "2 min 03 s"}, {3599.7, "60 min 00 s"},
+	}
+	var list []string
+	for i, w := range want {
+		list = append(list, fmt.Sprintf(`{"batchId":"d-%d","state":"completed","attempt":1,"trades":1,"chunks":1,"chunksDone":1,"submittedAt":"2026-11-25T09:00:00Z","durationSeconds":%v}`, i, w.seconds))
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"batches":[%s]}`, strings.Join(list, ","))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the batches page", chromedp.Navigate(srv.URL+"/ui/batches"))
+	b.wait("the list", fmt.Sprintf(`document.querySelectorAll('table.batches tbody tr').length === %d`, len(want)))
+	got := eval[[]string](b, `Array.from(document.querySelectorAll('table.batches tbody tr')).map(tr => tr.cells[5].textContent.trim())`)
+	for i, w := range want {
+		if got[i] != w.shown {
+			t.Errorf("%v s shown %q, want %q", w.seconds, got[i], w.shown)
+		}
+	}
+}
+
+// TestConsoleMalformedBatchPath: a batch page address whose escape is not
+// UTF-8 (/ui/batches/%E0%A4, a mistyped or crafted link) says there is no
+// such page (bb-ui: decodeURIComponent threw before anything was drawn,
+// and the page said "Loading…" for ever).
+func TestConsoleMalformedBatchPath(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the page", chromedp.Navigate(srv.URL+"/ui/batches/%E0%A4"))
+	b.wait("the not-found page", `document.querySelector('#main h1')?.textContent === 'Not found'`)
+}
+
+// TestConsoleKeyboardFocusKept: a control that the page draws again keeps
+// the keyboard focus (bb-ui: the results pager's Next sent the focus to
+// the page's body at each press, and the batches list, drawn again every
+// 2 s while a batch runs, took it from the batch link a user had tabbed
+// to).
+func TestConsoleKeyboardFocusKept(t *testing.T) {
+	const id, n = "many-1", 25000
+	var rows []string
+	for i := range n {
+		rows = append(rows, fmt.Sprintf(`{"id":"T%d","npv":%d.5}`, i, i))
+	}
+	results := fmt.Sprintf(`{"batchId":%q,"results":[%s]}`, id, strings.Join(rows, ",\n"))
+	status := fmt.Sprintf(`{"batchId":%q,"state":"completed","attempt":1,"trades":%d,"priced":%d,"failed":0,"missing":0,"pending":0,"chunks":1,"chunksDone":1,"chunksFailed":0,"duplicates":0,`+
+		`"timings":{"submittedAt":"2026-11-25T09:00:00Z","completedAt":"2026-11-25T09:00:02Z","durationSeconds":2,"pricingSeconds":1.5}}`, id, n, n)
+	api := newStandIn(t, id, status, results)
+	b := newBrowser(t)
+	b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+	go func() { api.events <- "event: end\ndata: " + status + "\n\n" }()
+	b.wait("the pager", `document.querySelector('#pager button[data-page="1"]')`)
+	b.do("press Next", chromedp.Focus(chromedp.CSS(`#pager button[data-page="1"]`)), chromedp.KeyEvent("\r"))
+	b.wait("the second page", `document.querySelector('#pager span')?.textContent.startsWith('Rows 10,001')`)
+	if f := eval[string](b, `document.activeElement.dataset.page || document.activeElement.tagName`); f != "1" {
+		t.Errorf("after Next, the focus is on %q, want Next", f)
+	}
+	b.do("press Next again", chromedp.KeyEvent("\r"))
+	b.wait("the last page", `document.querySelector('#pager span')?.textContent.startsWith('Rows 20,001')`)
+	if f := eval[string](b, `document.activeElement.dataset.page || document.activeElement.tagName`); f != "-1" {
+		t.Errorf("on the last page, the focus is on %q, want Previous (Next is disabled)", f)
+	}
+
+	// The batches list, with a batch running.
+	var lists atomic.Int64
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		lists.Add(1)
+		fmt.Fprint(w, `{"batches":[{"batchId":"run-2","state":"running","attempt":1,"trades":9,"chunks":3,"chunksDone":1,"submittedAt":"2026-11-25T09:00:00Z","durationSeconds":1},`+
+			`{"batchId":"done-1","state":"completed","attempt":1,"trades":9,"chunks":3,"chunksDone":3,"submittedAt":"2026-11-25T08:00:00Z","durationSeconds":2}]}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b.do("open the batches page", chromedp.Navigate(srv.URL+"/ui/batches"))
+	b.wait("the list", `document.querySelector('tr[data-id="done-1"] a')`)
+	b.do("tab to a batch", chromedp.Focus(chromedp.CSS(`tr[data-id="done-1"] a`)))
+	seen := lists.Load()
+	for deadline := time.Now().Add(10 * time.Second); lists.Load() < seen+2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	}
+	if lists.Load() < seen+2 {
+		t.Fatalf("the list was read %d times more in 10 s, want it read again every 2 s", lists.Load()-seen)
+	}
+	if f := eval[string](b, `document.activeElement.closest('tr')?.dataset.id || document.activeElement.tagName`); f != "done-1" {
+		t.Errorf("after the list was drawn again, the focus is on %q, want the link of done-1", f)
+	}
+}
+
+// TestConsoleBatchesListRecovers: the batches list that an engine failed
+// to serve (a restart, a 503) is read again and comes back without the
+// user pressing Refresh (bb-ui: one failed read ended its refreshes for
+// good, the error shown beside batches that went on running).
+func TestConsoleBatchesListRecovers(t *testing.T) {
+	var lists atomic.Int64
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Query().Get("limit") == "100" && lists.Add(1) == 1 {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprint(w, `{"error":"aggregator: batch store unavailable"}`)
+			return
+		}
+		fmt.Fprint(w, `{"batches":[{"batchId":"back-1","state":"completed","attempt":1,"trades":9,"chunks":3,"chunksDone":3,"submittedAt":"2026-11-25T08:00:00Z","durationSeconds":2}]}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the batches page", chromedp.Navigate(srv.URL+"/ui/batches"))
+	b.wait("the error", `document.querySelector('#list .error-text')?.textContent.includes('store unavailable')`)
+	b.wait("the list back", `document.querySelector('tr[data-id="back-1"]')`)
+}

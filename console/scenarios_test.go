@@ -1,12 +1,14 @@
 package console_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,8 +21,9 @@ import (
 
 // TestConsoleScenarios: a batch whose results carry scenarios (wire
 // format section 1c) gets the P&L histogram with its VaR and ES lines and
-// the worst scenarios. The engine does not price scenarios yet, so a
-// stand-in API serves such a batch to the console.
+// the worst scenarios. A stand-in API serves such a batch to the console,
+// with risk figures computed here by section 1c's rule; TestConsoleRiskRun
+// follows one the engine prices.
 func TestConsoleScenarios(t *testing.T) {
 	const n = 500
 	rng := rand.New(rand.NewPCG(7, 11))
@@ -125,4 +128,109 @@ func amountText(v float64) string {
 		sign = "-"
 	}
 	return sign + string(out) + "." + frac
+}
+
+// TestConsoleRiskRun follows a risk run priced by the engine
+// (examples/scenarios.json): the chunk table and the timeline give each
+// chunk of trades its rows and call the scenario chunks, which price no
+// rows of their own, what they are (bb-ui: they read "1–0 (0)" and
+// "trades 0–-1 (0)"); the VaR, ES and worst scenarios shown are the
+// results document's.
+func TestConsoleRiskRun(t *testing.T) {
+	gw := startEngine(t, "", 0)
+	example, err := os.ReadFile("../examples/scenarios.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var batch map[string]any
+	if err := json.Unmarshal(example, &batch); err != nil {
+		t.Fatal(err)
+	}
+	batch["id"] = "risk-run-1"
+	data, _ := json.Marshal(batch)
+	resp, err := http.Post(gw+"/batches", "application/json", bytes.NewReader(data))
+	if err != nil || resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("POST /batches: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+	resp, err = http.Get(gw + "/batches/risk-run-1/results?wait=30s")
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET results: %v %v", resp.Status, err)
+	}
+	var doc struct {
+		Scenarios []struct {
+			ID  string  `json:"id"`
+			PnL float64 `json:"pnl"`
+		} `json:"scenarios"`
+		Risk map[string]map[string]float64 `json:"risk"`
+	}
+	err = json.NewDecoder(resp.Body).Decode(&doc)
+	resp.Body.Close()
+	if err != nil || len(doc.Scenarios) == 0 {
+		t.Fatalf("results: %d scenarios, %v", len(doc.Scenarios), err)
+	}
+	resp, err = http.Get(gw + "/batches/risk-run-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var status struct{ Trades, Chunks, ScenarioChunks int }
+	json.NewDecoder(resp.Body).Decode(&status)
+	resp.Body.Close()
+	if status.ScenarioChunks == 0 || status.Chunks <= status.ScenarioChunks {
+		t.Fatalf("status: %+v, want chunks of trades and of scenarios", status)
+	}
+
+	b := newBrowser(t)
+	b.do("open the batch page", chromedp.Navigate(gw+"/ui/batches/risk-run-1"))
+	b.wait("the results", `document.querySelectorAll('#results-table tbody tr[data-id]').length > 0 && !document.querySelector('#scenarios').hidden`)
+	b.do("open the chunk table", chromedp.Click(chromedp.CSS("#chunk-details summary")))
+	b.wait("the chunk table", fmt.Sprintf(`document.querySelectorAll('#chunk-table tbody tr').length === %d`, status.Chunks))
+	cells := eval[[]string](b, `Array.from(document.querySelectorAll('#chunk-table tbody tr')).map(tr => tr.cells[1].textContent)`)
+	next, scenarioChunks := 1, 0
+	for i, c := range cells {
+		if c == "scenario revaluations" {
+			scenarioChunks++
+			continue
+		}
+		var lo, hi, n int
+		if _, err := fmt.Sscanf(strings.ReplaceAll(c, ",", ""), "%d–%d (%d", &lo, &hi, &n); err != nil || lo != next || hi < lo || n != hi-lo+1 {
+			t.Errorf("chunk %d: trades %q, want rows from %d", i, c, next)
+			continue
+		}
+		next = hi + 1
+	}
+	if next != status.Trades+1 || scenarioChunks != status.ScenarioChunks {
+		t.Errorf("chunk table %q: rows to %d and %d scenario chunks, want rows to %d and %d scenario chunks", cells, next-1, scenarioChunks, status.Trades, status.ScenarioChunks)
+	}
+	for _, tip := range eval[[]string](b, `Array.from(document.querySelectorAll('svg.timeline g.chunk > title')).map(t => t.textContent)`) {
+		if strings.Contains(tip, "(0") || strings.Contains(tip, "–-") {
+			t.Errorf("timeline: %q", tip)
+		}
+	}
+	b.shot("09-risk-run")
+
+	// The risk figures are the engine's, as num() shows them.
+	dl := eval[map[string]string](b, `Object.fromEntries(Array.from(document.querySelectorAll('#risk dl > div')).map(d => [d.querySelector('dt').textContent, d.querySelector('dd b').textContent]))`)
+	for kind, byConf := range doc.Risk {
+		for conf, v := range byConf {
+			c, _ := strconv.ParseFloat(conf, 64)
+			label := fmt.Sprintf("%s %s%%", map[string]string{"var": "VaR", "es": "ES"}[kind], strconv.FormatFloat(c*100, 'f', -1, 64))
+			if !agrees(dl[label], v) {
+				t.Errorf("%s shown %q, the results give %v (shown: %v)", label, dl[label], v, dl)
+			}
+		}
+	}
+	sorted := slices.Clone(doc.Scenarios)
+	slices.SortStableFunc(sorted, func(a, b struct {
+		ID  string  `json:"id"`
+		PnL float64 `json:"pnl"`
+	}) int {
+		return cmpFloat(a.PnL, b.PnL)
+	})
+	worst := eval[[]string](b, `Array.from(document.querySelectorAll('#worst tbody th')).map(th => th.textContent)`)
+	for i, id := range worst {
+		if id != sorted[i].ID {
+			t.Errorf("worst scenario %d: %s, want %s", i+1, id, sorted[i].ID)
+		}
+	}
 }

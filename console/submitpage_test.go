@@ -1,12 +1,17 @@
 package console_test
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -218,4 +223,192 @@ func TestConsoleIDInUse(t *testing.T) {
 		t.Errorf("the input is not marked invalid")
 	}
 	b.shot("14-id-in-use")
+}
+
+// TestConsoleSubmitOnce: Ctrl+Enter pressed again while the batch is being
+// submitted sends nothing more (bb-ui: the keyboard shortcut submitted
+// the form past the disabled button, and a batch without an id was
+// submitted, and priced, twice).
+func TestConsoleSubmitOnce(t *testing.T) {
+	var posts atomic.Int64
+	release := make(chan struct{})
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	mux.HandleFunc("POST /batches", func(w http.ResponseWriter, r *http.Request) {
+		n := posts.Add(1)
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":"ingress: batch: valuationDate: refused by post %d"}`, n)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer close(release)
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	example, _ := os.ReadFile("../examples/european.json")
+	setBatch(b, string(example))
+	// The page's POSTs, counted as it makes them: a submission calls
+	// fetch before its first await, so within the key's event.
+	eval[bool](b, `(() => { window.posts = 0; const f = window.fetch;
+		window.fetch = (url, opts) => { if (opts?.method === 'POST') window.posts++; return f(url, opts); }; return true; })()`)
+	const ctrlEnter = `(document.querySelector('#batch-json').dispatchEvent(new KeyboardEvent('keydown', {key: 'Enter', ctrlKey: true, bubbles: true})), window.posts)`
+	if n := eval[int](b, ctrlEnter); n != 1 {
+		t.Fatalf("Ctrl+Enter made %d POSTs, want 1", n)
+	}
+	if n := eval[int](b, ctrlEnter); n != 1 {
+		t.Errorf("Ctrl+Enter again while the batch is being submitted: %d POSTs, want 1 (the batch submitted twice)", n)
+	}
+}
+
+// TestConsoleLargeBatch: a batch file of 100,000 trades (24 MB) is held
+// out of the editor, which it froze (bb-ui: 15 s for the text to show,
+// then 4 s a key), and submitted as loaded; a rejection names its place
+// by line; typing in the input replaces it.
+func TestConsoleLargeBatch(t *testing.T) {
+	example, err := os.ReadFile("../examples/portfolio.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(example, &doc); err != nil {
+		t.Fatal(err)
+	}
+	some := doc["trades"].([]any)
+	trades := make([]any, 100000)
+	for i := range trades {
+		tr := maps.Clone(some[i%len(some)].(map[string]any))
+		tr["id"] = fmt.Sprintf("T%d", i)
+		trades[i] = tr
+	}
+	doc["trades"] = trades
+	data, _ := json.MarshalIndent(doc, "", "  ")
+	file := filepath.Join(t.TempDir(), "large.json")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	mux.HandleFunc("POST /batches", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		if !bytes.Equal(body, data) {
+			fmt.Fprintf(w, `{"error":"stand-in: got %d bytes, not the file's %d"}`, len(body), len(data))
+			return
+		}
+		fmt.Fprint(w, `{"error":"ingress: batch: trades[99999].id: stand-in refusal"}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	b.do("upload the file", chromedp.SendKeys(chromedp.ID("file"), file))
+	b.wait("its summary", `document.querySelector('#batch-info').textContent.includes('100,000 trades')`)
+	if n := eval[int](b, `document.querySelector('#batch-json').value.length`); n != 0 {
+		t.Errorf("the editor holds %d characters of a 24 MB batch", n)
+	}
+	if s := eval[string](b, `document.querySelector('#batch-info').textContent`); !strings.Contains(s, "Too large to edit here") {
+		t.Errorf("summary %q does not say the batch is held out of the editor", s)
+	}
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the verdict", `document.querySelector('#fault-message')?.textContent.includes('refusal') || document.querySelector('#fault-message')?.textContent.includes('stand-in:')`)
+	if msg := eval[string](b, `document.querySelector('#fault-message').textContent`); !strings.Contains(msg, "stand-in refusal") {
+		t.Fatalf("verdict %q: the file was not sent as loaded", msg)
+	}
+	line := bytes.Count(data[:bytes.Index(data, []byte(`"T99999"`))], []byte("\n")) + 1
+	if place := eval[string](b, `document.querySelector('#batch-fault').textContent`); !strings.Contains(place, fmt.Sprintf("line %d,", line)) {
+		t.Errorf("verdict %q, want the place of trades[99999].id, line %d", place, line)
+	}
+	b.do("type over it", chromedp.SendKeys(chromedp.ID("batch-json"), "{"))
+	b.wait("the input's summary", `document.querySelector('#batch-info').textContent.includes('not valid JSON yet')`)
+	if s := eval[string](b, `document.querySelector('#batch-info').textContent`); strings.Contains(s, "Too large") || strings.Contains(s, "MB") {
+		t.Errorf("after typing, summary %q: the held batch was not replaced", s)
+	}
+}
+
+// TestConsoleUploadSentAsLoaded: a batch file with CRLF line ends, sent
+// unedited, is sent byte for byte (bb-ui: the editor turned its line ends
+// into LF, so the engine saw other content, and a file with an id that
+// pricefn submit had sent was refused with a 409), and a byte the engine
+// names in it is marked where it is in the editor.
+func TestConsoleUploadSentAsLoaded(t *testing.T) {
+	example, err := os.ReadFile("../examples/european.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := bytes.ReplaceAll(bytes.ReplaceAll(example, []byte("\r\n"), []byte("\n")), []byte("\n"), []byte("\r\n"))
+	file := filepath.Join(t.TempDir(), "crlf.json")
+	if err := os.WriteFile(file, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	at := bytes.Index(data, []byte(`"trades"`))
+	bodies := make(chan []byte, 1)
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	mux.HandleFunc("POST /batches", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		bodies <- body
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"error":"ingress: batch: malformed JSON at byte %d: stand-in refusal"}`, at)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	b.do("upload the file", chromedp.SendKeys(chromedp.ID("file"), file))
+	b.wait("the file in the input", `document.querySelector('#batch-json').value.includes('"trades"')`)
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	if body := <-bodies; !bytes.Equal(body, data) {
+		t.Errorf("sent %d bytes (%d CRs), not the file's %d (%d CRs)", len(body), bytes.Count(body, []byte("\r")), len(data), bytes.Count(data, []byte("\r")))
+	}
+	b.wait("the verdict", `document.querySelector('#fault-message')?.textContent.includes('stand-in refusal')`)
+	if got := eval[string](b, `(() => { const m = document.querySelector('#mirror mark'); return m ? m.textContent + m.nextSibling.textContent.slice(0, 7) : ''; })()`); got != `"trades"` {
+		t.Errorf("marked %q, want the quote that opens \"trades\"", got)
+	}
+}
+
+// TestConsoleNoAnswer: an engine that takes the batch and goes away before
+// answering is not said to have received nothing (bb-ui: the notice said
+// "the batch was not submitted", and a batch without an id sent again on
+// that word is priced twice).
+func TestConsoleNoAnswer(t *testing.T) {
+	var posts atomic.Int64
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	mux.HandleFunc("POST /batches", func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		posts.Add(1) // taken: then the connection drops, without an answer
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	example, _ := os.ReadFile("../examples/european.json")
+	setBatch(b, string(example))
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the notice", `document.querySelector('#fault-message')`)
+	notice := eval[string](b, `document.querySelector('#batch-fault').textContent`)
+	if posts.Load() == 0 {
+		t.Fatal("the stand-in got no batch")
+	}
+	if strings.Contains(notice, "not submitted") || !strings.Contains(notice, "may have been taken") {
+		t.Errorf("notice %q: the engine took the batch; want it said that it may have", notice)
+	}
 }

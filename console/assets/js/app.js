@@ -74,9 +74,14 @@ function route() {
   const p = location.pathname.replace(/\/+$/, '') || '/';
   if (p === '/ui') return { name: 'submit', run: (main, s) => submitPage(main, s) };
   if (p === '/ui/batches') return { name: 'batches', run: batchesPage };
+  const notFound = { name: '', run: (main) => render(main, html`<h1>Not found</h1><p>No console page at ${location.pathname}. <a href="/ui/">Submit a batch</a>.</p>`) };
   const m = /^\/ui\/batches\/([^/]+)$/.exec(p);
-  if (m) return { name: 'batch', run: (main, s) => batchPage(main, s, decodeURIComponent(m[1])) };
-  return { name: '', run: (main) => render(main, html`<h1>Not found</h1><p>No console page at ${location.pathname}. <a href="/ui/">Submit a batch</a>.</p>`) };
+  if (m) {
+    let id;
+    try { id = decodeURIComponent(m[1]); } catch { return notFound; } // a malformed escape (%E0%A4) names no batch
+    return { name: 'batch', run: (main, s) => batchPage(main, s, id) };
+  }
+  return notFound;
 }
 
 async function main() {

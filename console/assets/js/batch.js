@@ -4,7 +4,7 @@
 
 import { json } from './api.js';
 import { $, html, render } from './dom.js';
-import { MEASURES, STATES, UNITS, confidence, epochMs, finished, int, num, percent, seconds, time } from './format.js';
+import { MEASURES, STATES, UNITS, chunkRows, confidence, epochMs, finished, int, num, percent, seconds, time } from './format.js';
 import { follow } from './sse.js';
 import { histogram, timeline } from './charts.js';
 import { resultsTable } from './table.js';
@@ -245,7 +245,7 @@ function drawStatus(st, p, announce) {
     <div><dt>Attempt</dt><dd>${int(st.attempt)}</dd></div>`);
   const fc = st.failedChunks || [];
   render($('#failed-chunks'), fc.length ? html`<h3 class="bad">Dead chunks</h3><ul class="failed-list">${fc.map((f) =>
-    html`<li>chunk ${f.index} (${int(f.trades)} trades): ${f.reason}</li>`)}</ul>` : '');
+    html`<li>chunk ${f.index} (${f.trades ? `${int(f.trades)} trades` : 'scenario revaluations'}): ${f.reason}</li>`)}</ul>` : '');
   drawTotals(st.totals);
 }
 
@@ -274,7 +274,7 @@ function drawChunks(chunks, st, p) {
       <th scope="col" class="num">pricing started</th><th scope="col" class="num">pricing time</th><th scope="col" class="num">recorded</th>
       <th scope="col" class="num">deliveries</th></tr></thead>
     <tbody>${list.map((c) => html`<tr class="${c.state === 'dead' ? 'err' : ''}">
-      <td class="num">${c.index}</td><td>${int(c.firstTrade + 1)}–${int(c.firstTrade + c.trades)} (${int(c.trades)})</td>
+      <td class="num">${c.index}</td><td>${chunkRows(c)}</td>
       <td>${c.state === 'dead' ? html`<span class="bad">dead: ${c.reason}</span>` : c.failed ? `priced, ${int(c.failed)} ${c.failed === 1 ? 'trade' : 'trades'} failed` : 'priced'}</td>
       <td>${c.pricedBy || '–'}</td><td class="num">${rel(c.deliveredAt)}</td><td class="num">${c.state === 'dead' ? '–' : seconds(c.pricingSeconds || 0)}</td>
       <td class="num">${rel(c.recordedAt)}</td><td class="num">${int(c.deliveries)}</td></tr>`)}</tbody></table></div>`);

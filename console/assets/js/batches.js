@@ -20,13 +20,22 @@ export async function batchesPage(main, session) {
     try {
       list = (await json('/batches?limit=100')).body.batches || [];
     } catch (err) {
-      render($('#list'), html`<p class="error-text" role="alert">${err.status === 403 ? 'This token cannot read batches (no read scope).' : err.message}</p>`);
+      // A refusal (4xx) stands until the user acts; an engine that does
+      // not answer, or fails, is asked again, so that the list comes back
+      // with it (after a restart, say).
+      const again = !(err.status >= 400 && err.status < 500);
+      render($('#list'), html`<p class="error-text" role="alert">${err.status === 403 ? 'This token cannot read batches (no read scope).' : err.message}${again ? ' (asking again every 2 s)' : ''}</p>`);
+      if (again) timer = setTimeout(load, 2000);
       return;
     }
     if (!list.length) {
       render($('#list'), html`<p class="muted">No batch yet. <a href="/ui/">Submit one</a>.</p>`);
       return;
     }
+    // The list is drawn again every 2 s while a batch runs: the batch
+    // link that has the focus gets it back, or a keyboard user would be
+    // sent to the top of the page.
+    const focused = document.activeElement?.closest?.('#list tr[data-id]')?.dataset.id;
     render($('#list'), html`<div class="table-wrap"><table class="batches">
       <caption class="sr-only">Recent batches, newest first</caption>
       <thead><tr><th scope="col">batch</th><th scope="col">state</th><th scope="col" class="num">trades</th>
@@ -39,6 +48,7 @@ export async function batchesPage(main, session) {
         <td>${time(b.submittedAt)}</td>
         <td class="num">${seconds(b.durationSeconds)}${finished(b.state) ? '' : html` <span class="muted">so far</span>`}</td></tr>`)}</tbody>
     </table></div>`);
+    if (focused !== undefined) $(`#list tr[data-id="${CSS.escape(focused)}"] a`)?.focus();
     if (list.some((b) => !finished(b.state))) timer = setTimeout(load, 2000);
   };
   $('#refresh').addEventListener('click', load);

@@ -1,7 +1,7 @@
 // SVG charts drawn by hand: the per-chunk timeline and the P&L histogram.
 
 import { esc, raw } from './dom.js';
-import { amount, confidence, epochMs, int, seconds } from './format.js';
+import { amount, chunkRows, confidence, epochMs, int, seconds } from './format.js';
 
 /** ticks returns about n round values spanning [lo, hi]. */
 export function ticks(lo, hi, n = 5) {
@@ -48,7 +48,7 @@ export function timeline(chunks, submitted, now) {
         `<rect class="pending" x="${x(submitted)}" y="${y}" width="${Math.max(0, x(end) - x(submitted))}" height="${bar}"/></g>`);
       return;
     }
-    const tip = [`chunk ${c.index}: trades ${c.firstTrade}–${c.firstTrade + c.trades - 1} (${c.trades})`,
+    const tip = [`chunk ${c.index}: ${c.trades ? 'trades ' : ''}${chunkRows(c)}`,
       c.state === 'dead' ? `dead: ${c.reason}` : `priced by ${c.pricedBy || 'a pricer'} in ${seconds(c.pricingSeconds)}`,
       Number.isFinite(waited) ? `waited ${seconds(waited / 1000)} from submission` : '',
       `recorded ${seconds((arrived - submitted) / 1000)} after submission`,

@@ -54,16 +54,21 @@ const ints = new Intl.NumberFormat('en-US');
 /** int formats a count: 12,345. */
 export function int(n) { return typeof n === 'number' ? ints.format(n) : '–'; }
 
-/** seconds formats a duration given in seconds: 412 ms, 12.3 s, 2 min 03 s. */
+/**
+ * seconds formats a duration given in seconds: 412 ms, 12.3 s, 2 min 03 s.
+ * The unit is chosen after rounding, so that 119.6 s is "2 min 00 s", not
+ * "1 min 60 s", and 0.9996 s "1.00 s", not "1000 ms".
+ */
 export function seconds(s) {
   if (typeof s !== 'number' || !Number.isFinite(s)) return '–';
   const a = Math.abs(s);
   if (s === 0) return '0 ms';
-  if (a < 1) return `${(s * 1000).toFixed(a < 0.01 ? 2 : 0)} ms`;
-  if (a < 60) return `${s.toFixed(a < 10 ? 2 : 1)} s`;
-  const m = Math.floor(a / 60);
-  const r = Math.round(a - m * 60);
-  return `${s < 0 ? '-' : ''}${m} min ${String(r).padStart(2, '0')} s`;
+  if (a < 0.01) return `${(s * 1000).toFixed(2)} ms`;
+  if (Math.round(a * 1000) < 1000) return `${(s * 1000).toFixed(0)} ms`;
+  if (Math.round(a * 100) < 1000) return `${s.toFixed(2)} s`;
+  if (Math.round(a * 10) < 600) return `${s.toFixed(1)} s`;
+  const whole = Math.round(a);
+  return `${s < 0 ? '-' : ''}${Math.floor(whole / 60)} min ${String(whole % 60).padStart(2, '0')} s`;
 }
 
 /**
@@ -106,6 +111,17 @@ export function percent(f) {
 export function confidence(conf) {
   const v = Number(conf) * 100;
   return `${Number.isFinite(v) ? +v.toFixed(4) : conf}%`;
+}
+
+/**
+ * chunkRows says which trades a chunk prices, as the results table numbers
+ * its rows (from 1): "1–731 (731 trades)". A chunk of a risk run's
+ * scenario revaluations has no trade range of its own (its event reports
+ * 0 trades): "scenario revaluations".
+ */
+export function chunkRows(c) {
+  if (!c.trades) return 'scenario revaluations';
+  return `${int(c.firstTrade + 1)}–${int(c.firstTrade + c.trades)} (${int(c.trades)} ${c.trades === 1 ? 'trade' : 'trades'})`;
 }
 
 /** STATES describe the batch states (wire format section 5). */

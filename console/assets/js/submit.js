@@ -65,26 +65,44 @@ export async function submitPage(main, session = { readable: true }) {
   const mirror = $('#mirror');
   const fault = $('#batch-fault');
   let loaded = ''; // the text of the last example or file loaded, unedited
+  // A batch too large for the editor (over EDIT_LIMIT characters) is held
+  // here as loaded, the editor left empty: a textarea of 100,000 trades
+  // (24 MB) froze the page for 15 s and took 4 s a key. Typing or pasting
+  // replaces it.
+  let held = '';
+  const batchText = () => held || ta.value;
+  // outgoing is the text to submit: an example or file sent unedited goes
+  // as loaded, byte for byte, though the editor shows its CRLF line ends
+  // as LF: the engine tells a retry from other content under the same id
+  // by the digest of the bytes.
+  const outgoing = () => (held || (loaded && ta.value === loaded.replace(/\r\n?/g, '\n') ? loaded : ta.value));
+  const placeholder = ta.placeholder;
+  const hold = (text) => {
+    held = text;
+    ta.placeholder = held ? 'The batch loaded is too large to edit here: see below. Type or paste to replace it.' : placeholder;
+  };
 
   const clearFault = () => {
     ta.removeAttribute('aria-invalid');
     mirror.textContent = '';
   };
   const info = () => {
-    const text = ta.value;
+    const text = batchText();
     const size = new TextEncoder().encode(text).length;
+    const note = held ? ` Too large to edit here (over ${bytes(EDIT_LIMIT)}): it is submitted as loaded; typing or pasting in the input replaces it.` : '';
     if (!text.trim()) { $('#batch-info').textContent = 'Empty.'; return; }
     let b;
     try { b = JSON.parse(text); } catch {
-      $('#batch-info').textContent = `${bytes(size)}; not valid JSON yet (the engine says where when you submit).`;
+      $('#batch-info').textContent = `${bytes(size)}; not valid JSON yet (the engine says where when you submit).${note}`;
       return;
     }
     const n = Array.isArray(b?.trades) ? b.trades.length : 0;
     $('#batch-info').textContent = `${bytes(size)}, ${int(n)} ${n === 1 ? 'trade' : 'trades'}` +
-      (b?.valuationDate ? `, valuation date ${b.valuationDate}` : '') + (b?.id ? `, id ${b.id}` : ', no id (the engine assigns one)');
+      (b?.valuationDate ? `, valuation date ${b.valuationDate}` : '') + (b?.id ? `, id ${b.id}` : ', no id (the engine assigns one)') + `.${note}`;
   };
   const setText = (text) => {
-    ta.value = text;
+    hold(text.length > EDIT_LIMIT ? text : '');
+    ta.value = held ? '' : text;
     loaded = text;
     clearFault();
     info();
@@ -97,12 +115,20 @@ export async function submitPage(main, session = { readable: true }) {
     setText(await resp.text());
   };
   $('#load-example').addEventListener('click', loadExample);
-  $('#example').addEventListener('change', () => { if (!ta.value.trim() || ta.value === loaded) loadExample(); });
+  $('#example').addEventListener('change', () => { if (!batchText().trim() || batchText() === loaded) loadExample(); });
   $('#file').addEventListener('change', async (ev) => {
     const f = ev.target.files[0];
     if (f) setText(await f.text());
   });
-  ta.addEventListener('input', () => { clearFault(); info(); });
+  ta.addEventListener('input', () => {
+    hold(''); // typed over: the batch is the input's now
+    clearFault();
+    info();
+  });
+  ta.addEventListener('paste', (ev) => {
+    const text = ev.clipboardData?.getData('text/plain') || '';
+    if (text.length > EDIT_LIMIT) { ev.preventDefault(); setText(text); }
+  });
   ta.addEventListener('scroll', () => { mirror.scrollTop = ta.scrollTop; mirror.scrollLeft = ta.scrollLeft; });
   ta.addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); $('#submit-form').requestSubmit(); }
@@ -121,12 +147,19 @@ export async function submitPage(main, session = { readable: true }) {
   // path when given (a field the status itself blames), else the path or
   // byte the message names.
   const showFault = (status, statusText, message, path = '') => {
-    const text = ta.value;
+    const text = batchText();
     const f = path ? { path } : faultOf(message);
     let where = null;
     let what = '';
     if (f.byte !== undefined) {
-      const at = charOffset(text, f.byte);
+      // The byte is of the text sent: in the editor, each CRLF before it is one character.
+      const sent = outgoing();
+      let at = charOffset(sent, f.byte);
+      if (sent !== text) {
+        let crlf = 0;
+        for (let i = 0; i < at; i++) if (sent[i] === '\r' && sent[i + 1] === '\n') crlf++;
+        at -= crlf;
+      }
       where = { start: at, end: Math.min(at + 1, text.length), exact: true };
       what = `byte ${f.byte}`;
     } else if (f.path) {
@@ -134,7 +167,11 @@ export async function submitPage(main, session = { readable: true }) {
       what = f.path;
     }
     let place = html``;
-    if (where) {
+    if (where && held) {
+      // Not in the editor: the place is named, not shown.
+      const { line, col } = lineCol(text, where.start);
+      place = html`<p>At <code class="path">${what}</code>, line ${line}, column ${col} of the batch as loaded${where.exact ? '' : ' (in the enclosing value: the field itself is missing)'}.</p>`;
+    } else if (where) {
       const { line, col } = lineCol(text, where.start);
       place = html`<p>At <code class="path">${what}</code>, line ${line}, column ${col}${where.exact ? '' : ' (in the enclosing value: the field itself is missing)'}.
         <button type="button" id="show-fault">Show in the input</button></p>`;
@@ -164,7 +201,11 @@ export async function submitPage(main, session = { readable: true }) {
     ev.preventDefault();
     const status = $('#submit-status');
     const btn = $('#submit-batch');
-    if (!ta.value.trim()) {
+    // One submission at a time: Ctrl+Enter submits the form whether or
+    // not its button is disabled, and a second POST of a batch without an
+    // id is a second batch, priced twice.
+    if (btn.disabled) return;
+    if (!batchText().trim()) {
       showNotice('Nothing to submit', 'paste a batch, upload a file or load an example first');
       return;
     }
@@ -173,7 +214,7 @@ export async function submitPage(main, session = { readable: true }) {
     fault.classList.remove('has-fault');
     render(fault, html`<h2>Checks</h2><p class="muted">The engine is checking the batch…</p>`);
     try {
-      const resp = await call('/batches', { method: 'POST', body: ta.value, headers: { 'Content-Type': 'application/json' } });
+      const resp = await call('/batches', { method: 'POST', body: outgoing(), headers: { 'Content-Type': 'application/json' } });
       if (resp.status !== 202) {
         const err = await errorOf(resp);
         status.textContent = '';
@@ -198,12 +239,19 @@ export async function submitPage(main, session = { readable: true }) {
       location.assign(`/ui/batches/${encodeURIComponent(rc.batchId)}${rc.existing ? '?existing=1' : ''}`);
     } catch (err) {
       status.textContent = '';
-      showNotice('Engine not reached', `the engine could not be reached (${err.message}): the batch was not submitted, so it was not checked either. Try again once the engine is up.`);
+      // The browser does not say whether the request got there: the
+      // engine may be down, or have taken the batch and gone before its
+      // answer, and a batch without an id sent again is priced again.
+      showNotice('No answer', `the engine could not be reached, or did not answer (${err.message}), so the batch's fate is not known`,
+        'If the engine is down, nothing was submitted: try again once it is up. If it went away while answering, the batch may have been taken: look for it under Batches first, or give it an "id" (the same batch when sent again).');
     } finally {
       btn.disabled = false;
     }
   });
 }
+
+/** EDIT_LIMIT is the most characters the editor is given: a larger batch (some 4,000 trades) is held out of it. */
+const EDIT_LIMIT = 1000000;
 
 /** INPUT_FAULTS are the statuses of a refusal that is the batch's fault: malformed or invalid, its id in use by other content, too large, not JSON. */
 const INPUT_FAULTS = new Set([400, 409, 413, 415]);

@@ -158,7 +158,13 @@ export function resultsTable(el, doc, text, batchId) {
   $('#results-filter').addEventListener('input', (ev) => { state.query = ev.target.value; state.page = 0; draw(); });
   $('#pager').addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-page]');
-    if (b) { state.page += Number(b.dataset.page); draw(); }
+    if (!b) return;
+    state.page += Number(b.dataset.page);
+    draw();
+    // draw replaced the buttons: the focus stays on the one pressed, or
+    // goes to the other once that end is reached, not to the page's body.
+    const same = $(`#pager button[data-page="${b.dataset.page}"]`);
+    (same && !same.disabled ? same : $('#pager button:not([disabled])'))?.focus();
   });
   $('#dl-json').addEventListener('click', () => download(`${file}-results.json`, text, 'application/json'));
   $('#dl-csv').addEventListener('click', () => download(`${file}-results.csv`, csvOf(results), 'text/csv'));
