@@ -48,7 +48,8 @@ func TestSlowBodyTimesOut(t *testing.T) {
 	}
 }
 
-// TestMuxErrorsAreJSON: the mux's own 404 and 405 are {"error": ...}.
+// TestMuxErrorsAreJSON: the mux's own 404 and 405 are {"error": ...};
+// every answer says nosniff.
 func TestMuxErrorsAreJSON(t *testing.T) {
 	mux := host.NewMux()
 	mux.HandleFunc("GET /things/{id}", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("thing")) })
@@ -78,6 +79,11 @@ func TestMuxErrorsAreJSON(t *testing.T) {
 		}
 		if tt.code >= 400 && !json.Valid([]byte(b.String())) {
 			t.Errorf("%s %s: body is not JSON", tt.method, tt.path)
+		}
+		// No answer is read by a browser as another type than it says:
+		// an error quoting an id with markup stays JSON.
+		if got := resp.Header.Get("X-Content-Type-Options"); got != "nosniff" {
+			t.Errorf("%s %s: X-Content-Type-Options %q, want nosniff", tt.method, tt.path, got)
 		}
 	}
 }

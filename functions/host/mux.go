@@ -14,8 +14,11 @@ type Mux struct {
 func NewMux() *Mux { return &Mux{http.NewServeMux()} }
 
 // ServeHTTP dispatches r to its route, or answers the ServeMux's 404 or
-// 405 as JSON.
+// 405 as JSON. Every answer says X-Content-Type-Options: nosniff: the API's
+// JSON (whose errors quote ids and fields as sent) is never read by a
+// browser as a page.
 func (m *Mux) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	h, pattern := m.Handler(r)
 	if pattern != "" {
 		m.ServeMux.ServeHTTP(w, r)
