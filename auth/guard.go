@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +30,11 @@ type Guard struct {
 	Tokens *Tokens
 	// Log receives one line per refusal, marked security=true.
 	Log zerolog.Logger
+	// RecheckEvery is how often the token of a request still running (a
+	// results stream, an event stream, a long poll) is looked up again:
+	// one removed from the tokens file, or that lost the route's scope,
+	// ends the request (ErrTokenRevoked). 0 means a second.
+	RecheckEvery time.Duration
 
 	rejected *prometheus.CounterVec
 }
@@ -54,8 +62,13 @@ func NewGuard(keys *Keys, tokens *Tokens, log zerolog.Logger, reg prometheus.Reg
 // rejections are the kinds and reasons of pricefn_auth_rejected_total.
 var rejections = [...][2]string{
 	{"event", "unsigned"}, {"event", "bad_signature"},
-	{"request", "no_token"}, {"request", "bad_token"}, {"request", "scope"},
+	{"request", "no_token"}, {"request", "bad_token"}, {"request", "scope"}, {"request", "revoked"},
 }
+
+// ErrTokenRevoked is the cause of a request's context ended because its
+// token was removed from the tokens file, or lost the route's scope or its
+// tenant, while the request ran.
+var ErrTokenRevoked = errors.New("auth: the request's token was revoked")
 
 func (g *Guard) reject(kind, reason string) {
 	if g.rejected != nil {
@@ -133,8 +146,37 @@ func (g *Guard) Require(scope string, next http.Handler) http.Handler {
 			host.WriteError(w, host.Errorf(http.StatusForbidden, "auth: the token of tenant %s lacks the %s scope", id.Tenant, scope))
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(host.WithTenant(r.Context(), id.Tenant)))
+		ctx, cancel := context.WithCancelCause(host.WithTenant(r.Context(), id.Tenant))
+		defer g.whileValid(ctx, cancel, token, scope, id.Tenant, r.URL.Path)()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// whileValid looks token up again every RecheckEvery while ctx runs, and
+// ends ctx (ErrTokenRevoked) once it no longer gives tenant the scope: a
+// stream opened with a token kept flowing after the token was removed.
+// The returned func ends ctx and the checks.
+func (g *Guard) whileValid(ctx context.Context, cancel context.CancelCauseFunc, token, scope, tenant, path string) (stop func()) {
+	every := cmp.Or(g.RecheckEvery, time.Second)
+	var timer atomic.Pointer[time.Timer]
+	var check func()
+	check = func() {
+		if ctx.Err() != nil {
+			return
+		}
+		if id, ok := g.Tokens.Lookup(strings.TrimSpace(token)); !ok || !id.Has(scope) || id.Tenant != tenant {
+			g.reject("request", "revoked")
+			g.Log.Warn().Bool("security", true).Str("path", path).Str("tenant", tenant).Msg("request ended: its token was revoked while it ran")
+			cancel(ErrTokenRevoked)
+			return
+		}
+		timer.Store(time.AfterFunc(every, check))
+	}
+	timer.Store(time.AfterFunc(every, check))
+	return func() {
+		cancel(nil)
+		timer.Load().Stop()
+	}
 }
 
 // bearer returns the token of an Authorization header of the Bearer

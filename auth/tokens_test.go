@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -148,4 +149,59 @@ func FuzzParseTokens(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestRequireEndsARequestWhoseTokenIsRevoked: a request still running (a
+// results or event stream) ends once its token is removed from the tokens
+// file; it ran on until the batch ended. A request whose token stays runs
+// on, past several checks.
+func TestRequireEndsARequestWhoseTokenIsRevoked(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens")
+	writeTokens(t, path, "kept-0123456789abcdef alpha read\nleaving-0123456789abc alpha read\n")
+	tokens, err := auth.LoadTokens(path, time.Nanosecond, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := auth.NewGuard(nil, tokens, zerolog.Nop(), nil)
+	g.RecheckEvery = 10 * time.Millisecond
+	causes := make(chan error, 2)
+	srv := httptest.NewServer(g.Require(auth.ScopeRead, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.WriteHeader(http.StatusOK)
+		w.(http.Flusher).Flush()
+		select { // a stream: until the client or the guard ends it
+		case <-r.Context().Done():
+			causes <- context.Cause(r.Context())
+		case <-time.After(5 * time.Second):
+			causes <- nil
+		}
+	})))
+	defer srv.Close()
+	open := func(token string) *http.Response {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/batches/b/events", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("open with %s: %v %v", token, resp, err)
+		}
+		return resp
+	}
+	kept := open("kept-0123456789abcdef")
+	defer kept.Body.Close()
+	leaving := open("leaving-0123456789abc")
+	defer leaving.Body.Close()
+	time.Sleep(50 * time.Millisecond) // checks pass while both tokens stand
+	writeTokens(t, path, "kept-0123456789abcdef alpha read\n")
+	select {
+	case err := <-causes:
+		if !errors.Is(err, auth.ErrTokenRevoked) {
+			t.Fatalf("the first request to end ended for %v, want ErrTokenRevoked", err)
+		}
+	case <-time.After(3 * time.Second):
+		t.Fatal("the request of a removed token still runs 3 s after its removal")
+	}
+	select {
+	case err := <-causes:
+		t.Errorf("the request of a token kept ended too (%v)", err)
+	case <-time.After(100 * time.Millisecond):
+	}
 }
