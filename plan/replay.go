@@ -30,6 +30,10 @@ const (
 	// MaxSamples is the most samples a run's timeline may take, over the
 	// workload's span and the horizon.
 	MaxSamples = 1_000_000
+	// MaxRuns bounds Options.Runs: each run's outcome (and timeline) is
+	// held until the report, and the runs of a search are made for each
+	// of its settings.
+	MaxRuns = 1000
 )
 
 // Options tune a replay. The zero value is valid.
@@ -51,6 +55,14 @@ type Options struct {
 	MaxPods int
 	// Workers is how many replays run at once; 0 means GOMAXPROCS.
 	Workers int
+}
+
+// checkRuns refuses more runs than MaxRuns.
+func (o Options) checkRuns() error {
+	if o.Runs > MaxRuns {
+		return fmt.Errorf("plan: runs %d: more than %d", o.Runs, MaxRuns)
+	}
+	return nil
 }
 
 func (o Options) withDefaults() Options {
@@ -85,11 +97,17 @@ func Replay(ctx context.Context, w Workload, s Settings, opt Options) (*Report, 
 		return nil, err
 	}
 	opt = opt.withDefaults()
+	if err := opt.checkRuns(); err != nil {
+		return nil, err
+	}
 	if opt.Step > MaxSpan { // its samples' times overflowed
 		return nil, fmt.Errorf("plan: step %v: must be at most %v", opt.Step, MaxSpan)
 	}
 	if n := (w.Span().Seconds() + opt.Horizon.Seconds()) / opt.Step.Seconds(); opt.Step > 0 && n > MaxSamples {
 		return nil, fmt.Errorf("plan: step %v: up to %.0f timeline samples over the workload and the horizon (%v), more than %d: raise the step or lower the horizon", opt.Step, n, opt.Horizon, MaxSamples)
+	} else if opt.Step > 0 && n*float64(opt.Runs) > MaxSamples*DefaultRuns {
+		// Every run's timeline is held until their mean is taken.
+		return nil, fmt.Errorf("plan: runs %d: %d timelines of up to %.0f samples (step %v over the workload and the horizon), more than %d samples in all: lower the runs, raise the step or lower the horizon", opt.Runs, opt.Runs, n, opt.Step, MaxSamples*DefaultRuns)
 	}
 	outs, err := replayRuns(ctx, rev, w, opt)
 	if err != nil {

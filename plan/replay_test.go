@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 )
@@ -316,5 +317,26 @@ func TestLongRetentionHoldsThePod(t *testing.T) {
 			t.Errorf("retention %s: unsettled %d, length %v s, %v pod-seconds; want the pod held to the horizon: 1, 3600, 3600",
 				period, r.Summary.Unsettled, r.Summary.Length.Mean, r.Summary.PodSeconds.Mean)
 		}
+	}
+}
+
+// TestRunsBound: runs past MaxRuns, and runs whose timelines together
+// would hold more than MaxSamples*DefaultRuns samples, are refused, by a
+// replay and by a search: every run's outcome is held until the report, and
+// --runs 1000000 grew the memory until the machine had none.
+func TestRunsBound(t *testing.T) {
+	w := Burst(5, 0, time.Second)
+	_, err := Replay(context.Background(), w, Settings{}, Options{Runs: MaxRuns + 1})
+	if want := "plan: runs 1001: more than 1000"; err == nil || err.Error() != want {
+		t.Errorf("replay of 1001 runs: %v, want %q", err, want)
+	}
+	_, err = Search(context.Background(), w, Settings{}, nil, Goal{Metric: "p99", Max: time.Second.Seconds()}, Options{Runs: MaxRuns + 1}, 1)
+	if want := "plan: runs 1001: more than 1000"; err == nil || err.Error() != want {
+		t.Errorf("search of 1001 runs: %v, want %q", err, want)
+	}
+	// 100 runs of 360,001 samples (a step of 10 ms over the 1 h horizon).
+	_, err = Replay(context.Background(), w, Settings{}, Options{Runs: 100, Step: 10 * time.Millisecond})
+	if err == nil || !strings.HasPrefix(err.Error(), "plan: runs 100: 100 timelines of up to 360") {
+		t.Errorf("100 runs of 360,000 samples: %v", err)
 	}
 }

@@ -150,6 +150,9 @@ func Search(ctx context.Context, w Workload, base Settings, grid []Axis, goal Go
 		top = 5
 	}
 	opt = opt.withDefaults()
+	if err := opt.checkRuns(); err != nil {
+		return nil, err
+	}
 	opt.Step = -1
 	workers := opt.Workers
 	opt.Workers = 1
