@@ -21,6 +21,7 @@ type Mem struct {
 	mu        sync.Mutex
 	batches   map[Ref]*memBatch
 	recent    map[string]*claims // by tenant
+	lastClaim uint64             // the number of the last claim made (memBatch.claim)
 	watches   Watchers
 	bytes     int64     // trades and results held
 	swept     time.Time // last sweep
@@ -80,7 +81,8 @@ type memBatch struct {
 	bytes      int64
 	finishedAt time.Time // zero while unfinished
 	createdAt  time.Time
-	readers    int // Pin's holders
+	claim      uint64 // its claim's number, unique in the Mem
+	readers    int    // Pin's holders
 }
 
 var _ Store = (*Mem)(nil)
@@ -286,6 +288,8 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 		},
 		createdAt: s.opt.Now(),
 	}
+	s.lastClaim++
+	b.claim = s.lastClaim
 	n := len(nb.ChunkOffsets)
 	b.bytes = batchBytes + int64(n)*chunkBytes + int64(len(nb.ResultsURL)+len(nb.TraceParent))
 	b.ids, b.results = make([][]string, n), make([][]byte, n)
@@ -595,16 +599,18 @@ type claims struct {
 }
 
 // claimed is a claim of a batch, in Mem.recent: its batch, unless it was
-// forgotten since or claimed again (another attempt).
+// forgotten since or claimed again (another attempt). The claim's number,
+// not its time, tells the attempts apart: two claims may read the clock
+// alike.
 type claimed struct {
-	ref Ref
-	at  time.Time // the memBatch's createdAt
+	ref   Ref
+	claim uint64 // the memBatch's claim
 }
 
 // live returns the batch of claim c, nil when it is no longer the one
 // held. s.mu is held.
 func (s *Mem) live(c claimed) *memBatch {
-	if b, ok := s.batches[c.ref]; ok && b.createdAt.Equal(c.at) {
+	if b, ok := s.batches[c.ref]; ok && b.claim == c.claim {
 		return b
 	}
 	return nil
@@ -617,7 +623,7 @@ func (s *Mem) remember(b *memBatch) {
 		c = &claims{}
 		s.recent[b.sum.Ref.Tenant] = c
 	}
-	c.list = append(c.list, claimed{ref: b.sum.Ref, at: b.createdAt})
+	c.list = append(c.list, claimed{ref: b.sum.Ref, claim: b.claim})
 	if len(c.list) >= 2*c.kept+64 {
 		c.list = slices.DeleteFunc(c.list, func(cl claimed) bool { return s.live(cl) == nil })
 		c.kept = len(c.list)

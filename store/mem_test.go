@@ -502,3 +502,29 @@ func TestMemRecentOfManyBatchesIsQuick(t *testing.T) {
 		}
 	}
 }
+
+// TestMemRecentListsAResubmittedBatchOnce: a batch claimed again (its
+// next attempt) is one batch in Recent, however close the two claims: at
+// one reading of the clock (a coarse one, or a test's), the old attempt's
+// place in the tenant's claims was taken for the new one's, and GET
+// /batches listed the batch twice.
+func TestMemRecentListsAResubmittedBatchOnce(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 11, 29, 9, 0, 0, 0, time.UTC)
+	s := store.NewMem(store.MemOptions{Now: func() time.Time { return at }})
+	x := store.Batch{Ref: store.RefOf("X"), Digest: "dx", TradeIDs: []string{"T0"}, ChunkOffsets: []int{0}}
+	if _, err := s.Claim(ctx, x); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, x.Ref, "dx", 1, store.Chunk{Index: 0, State: store.ChunkDead, Reason: "dead"})
+	if err := s.Announced(ctx, x.Ref, 1, at); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := s.Claim(ctx, x); err != nil || c.Attempt != 2 {
+		t.Fatalf("resubmission: %+v, %v; want attempt 2", c, err)
+	}
+	refs, err := s.Recent(ctx, store.DefaultTenant, 10)
+	if err != nil || len(refs) != 1 {
+		t.Errorf("recent: %v, %v; want X once", refs, err)
+	}
+}
