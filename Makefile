@@ -134,8 +134,9 @@ cluster-test:
 	cd cluster && $(GO) test -count=1 -timeout 100m -v -run TestCluster .
 
 # Debian's prometheus (installed when missing) scraping a running
-# "pricefn dev", whose /metrics is on its internal address only: start it
-# with "pricefn dev --internal-addr $(INTERNAL)". Uses
+# "pricefn dev" on its internal address, where it serves /metrics with or
+# without tokens (its gateway serves them only without): start it with
+# "pricefn dev --internal-addr $(INTERNAL)". Uses
 # knative/monitoring/prometheus.yml; the dashboards there work against it.
 INTERNAL  ?= 127.0.0.1:9464
 PROM_ADDR ?= 127.0.0.1:9090
