@@ -613,12 +613,85 @@ type gatedClaimStore struct {
 	*store.Mem
 	entered chan string
 	gates   map[string]chan struct{} // by batch id, made before its claim
+	opened  map[string]bool          // the test's goroutine's alone
+}
+
+// newGatedClaimStore returns a gatedClaimStore that holds the claims of
+// ids. The test defers openAll before it starts a server on it, so that
+// a failure does not leave the server's Close waiting on a claim.
+func newGatedClaimStore(ids ...string) *gatedClaimStore {
+	st := &gatedClaimStore{Mem: store.NewMem(store.MemOptions{}), entered: make(chan string, len(ids)),
+		gates: map[string]chan struct{}{}, opened: map[string]bool{}}
+	for _, id := range ids {
+		st.gates[id] = make(chan struct{})
+	}
+	return st
 }
 
 func (s *gatedClaimStore) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 	s.entered <- b.Ref.ID
 	<-s.gates[b.Ref.ID]
 	return s.Mem.Claim(ctx, b)
+}
+
+// open lets id's claim go, once.
+func (s *gatedClaimStore) open(id string) {
+	if !s.opened[id] {
+		s.opened[id] = true
+		close(s.gates[id])
+	}
+}
+
+// openAll lets every claim go.
+func (s *gatedClaimStore) openAll() {
+	for id := range s.gates {
+		s.open(id)
+	}
+}
+
+// next is the batch claimed next (a hang, not a timing assumption).
+func (s *gatedClaimStore) next(t *testing.T) string {
+	t.Helper()
+	select {
+	case id := <-s.entered:
+		return id
+	case <-time.After(10 * time.Second):
+		t.Fatal("no batch claimed: the room is held")
+		return ""
+	}
+}
+
+// noClaim fails the test if a batch is claimed within a moment: one that
+// waits for the room, which holders, described by held, hold.
+func (s *gatedClaimStore) noClaim(t *testing.T, held string) {
+	t.Helper()
+	select {
+	case id := <-s.entered:
+		t.Fatalf("%s claimed while %s", id, held)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// paddedBatch is a batch of no trades with id, padded to size bytes.
+func paddedBatch(id string, size int) []byte {
+	d := []byte(`{"id":"` + id + `","valuationDate":"2026-11-25","trades":[]}`)
+	return append(d, bytes.Repeat([]byte(" "), size-len(d))...)
+}
+
+// sendAsync sends req and delivers its answer's status, 0 when it fails.
+func sendAsync(t *testing.T, req *http.Request) chan int {
+	got := make(chan int, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Error(err)
+			got <- 0
+			return
+		}
+		resp.Body.Close()
+		got <- resp.StatusCode
+	}()
+	return got
 }
 
 // TestReadingBound: the batches decoded at once hold at most
@@ -628,23 +701,9 @@ func (s *gatedClaimStore) Claim(ctx context.Context, b store.Batch) (store.Claim
 // it held the whole bound until the read timeout, and every other
 // submission was refused.
 func TestReadingBound(t *testing.T) {
-	st := &gatedClaimStore{Mem: store.NewMem(store.MemOptions{}), entered: make(chan string, 4), gates: map[string]chan struct{}{}}
-	opened := map[string]bool{}
-	open := func(id string) { // lets id's claim go, once
-		if !opened[id] {
-			opened[id] = true
-			close(st.gates[id])
-		}
-	}
-	for _, id := range []string{"a", "b", "c", "d"} {
-		st.gates[id] = make(chan struct{})
-		defer open(id) // a failure must not leave the server waiting
-	}
+	st := newGatedClaimStore("a", "b", "c", "d")
+	defer st.openAll() // a failure must not leave the server waiting
 	srv, _ := newServer(t, ingress.Options{MaxBytesReading: 500, Store: st})
-	doc := func(id string, size int) []byte {
-		d := []byte(`{"id":"` + id + `","valuationDate":"2026-11-25","trades":[]}`)
-		return append(d, bytes.Repeat([]byte(" "), size-len(d))...)
-	}
 	// A client that sends a few bytes of its batch, then waits.
 	pr, pw := io.Pipe()
 	defer pw.Close()
@@ -662,55 +721,29 @@ func TestReadingBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	post := func(id string, size int) chan int {
-		got := make(chan int, 1)
-		go func() {
-			resp, err := http.DefaultClient.Do(plain(t, srv.URL+"/batches", doc(id, size)))
-			if err != nil {
-				t.Error(err)
-				got <- 0
-				return
-			}
-			resp.Body.Close()
-			got <- resp.StatusCode
-		}()
-		return got
-	}
-	// next is the batch claimed next (a hang, not a timing assumption).
-	next := func() string {
-		t.Helper()
-		select {
-		case id := <-st.entered:
-			return id
-		case <-time.After(10 * time.Second):
-			t.Fatal("no batch claimed: the room is held")
-			return ""
-		}
+		return sendAsync(t, plain(t, srv.URL+"/batches", paddedBatch(id, size)))
 	}
 	// a (300 bytes) is decoded and held at its claim; c (100) fits
 	// beside it; b (300) waits for room.
 	a := post("a", 300)
-	if id := next(); id != "a" {
+	if id := st.next(t); id != "a" {
 		t.Fatalf("claimed %s first, want a", id)
 	}
 	c := post("c", 100)
-	if id := next(); id != "c" {
+	if id := st.next(t); id != "c" {
 		t.Fatalf("claimed %s beside a, want c", id)
 	}
 	b := post("b", 300)
-	select {
-	case id := <-st.entered:
-		t.Fatalf("%s claimed while a and c hold the room", id)
-	case <-time.After(50 * time.Millisecond):
-	}
-	open("a") // a's claim done
+	st.noClaim(t, "a and c hold the room")
+	st.open("a") // a's claim done
 	if code := <-a; code != http.StatusAccepted {
 		t.Errorf("a: %d", code)
 	}
-	if id := next(); id != "b" {
+	if id := st.next(t); id != "b" {
 		t.Fatalf("claimed %s, want b once a gave back its room", id)
 	}
-	open("b")
-	open("c")
+	st.open("b")
+	st.open("c")
 	for name, got := range map[string]chan int{"b": b, "c": c} {
 		if code := <-got; code != http.StatusAccepted {
 			t.Errorf("%s: %d", name, code)
@@ -718,10 +751,10 @@ func TestReadingBound(t *testing.T) {
 	}
 	// Larger than the bound: decoded alone.
 	d := post("d", 800)
-	if id := next(); id != "d" {
+	if id := st.next(t); id != "d" {
 		t.Fatalf("claimed %s, want d", id)
 	}
-	open("d")
+	st.open("d")
 	if code := <-d; code != http.StatusAccepted {
 		t.Errorf("d, larger than the bound: %d", code)
 	}
@@ -733,66 +766,27 @@ func TestReadingBound(t *testing.T) {
 // 100,000 trades at once took 1.4 GB under pricefn dev's soft limit of
 // 768 MiB.
 func TestValQueryTakesReadingRoom(t *testing.T) {
-	st := &gatedClaimStore{Mem: store.NewMem(store.MemOptions{}), entered: make(chan string, 2),
-		gates: map[string]chan struct{}{"a": make(chan struct{}), "b-fresh": make(chan struct{})}}
-	opened := map[string]bool{}
-	open := func(id string) {
-		if !opened[id] {
-			opened[id] = true
-			close(st.gates[id])
-		}
-	}
-	defer open("a")
-	defer open("b-fresh")
+	st := newGatedClaimStore("a", "b-fresh")
+	defer st.openAll()
 	srv, _ := newServer(t, ingress.Options{MaxBytesReading: 500, Store: st})
-	d := []byte(`{"id":"a","valuationDate":"2026-11-25","trades":[]}`)
-	d = append(d, bytes.Repeat([]byte(" "), 450-len(d))...)
-	send := func(req *http.Request) chan int {
-		got := make(chan int, 1)
-		go func() {
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Error(err)
-				got <- 0
-				return
-			}
-			resp.Body.Close()
-			got <- resp.StatusCode
-		}()
-		return got
-	}
-	next := func() string {
-		t.Helper()
-		select {
-		case id := <-st.entered:
-			return id
-		case <-time.After(10 * time.Second):
-			t.Fatal("no batch claimed: the room is held")
-			return ""
-		}
-	}
-	a := send(plain(t, srv.URL+"/batches", d))
-	if id := next(); id != "a" {
+	a := sendAsync(t, plain(t, srv.URL+"/batches", paddedBatch("a", 450)))
+	if id := st.next(t); id != "a" {
 		t.Fatalf("claimed %s, want a", id)
 	}
 	req, err := http.NewRequest(http.MethodGet, srv.URL+"/valQuery?metric=OptionPV&numTrades=1", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := send(req)
-	select {
-	case id := <-st.entered:
-		t.Fatalf("the sample %s claimed while a holds the room", id)
-	case <-time.After(50 * time.Millisecond):
-	}
-	open("a")
+	v := sendAsync(t, req)
+	st.noClaim(t, "a holds the room")
+	st.open("a")
 	if code := <-a; code != http.StatusAccepted {
 		t.Errorf("a: %d", code)
 	}
-	if id := next(); id != "b-fresh" {
+	if id := st.next(t); id != "b-fresh" {
 		t.Fatalf("claimed %s, want the sample once a gave back its room", id)
 	}
-	open("b-fresh")
+	st.open("b-fresh")
 	if code := <-v; code != http.StatusAccepted {
 		t.Errorf("valQuery: %d", code)
 	}
@@ -802,56 +796,19 @@ func TestValQueryTakesReadingRoom(t *testing.T) {
 // delivers (an upstream system's) is decoded in its turn, as one posted to
 // the public routes is: it took no room.
 func TestDeliveredBatchTakesReadingRoom(t *testing.T) {
-	st := &gatedClaimStore{Mem: store.NewMem(store.MemOptions{}), entered: make(chan string, 2),
-		gates: map[string]chan struct{}{"a": make(chan struct{}), "ev": make(chan struct{})}}
-	opened := map[string]bool{}
-	open := func(id string) {
-		if !opened[id] {
-			opened[id] = true
-			close(st.gates[id])
-		}
-	}
-	defer open("a")
-	defer open("ev")
+	st := newGatedClaimStore("a", "ev")
+	defer st.openAll()
 	srv := httptest.NewServer(ingress.New(ingress.Options{MaxBytesReading: 500, Store: st, Sender: &fakeSender{}}).ServiceRoutes(zerolog.Nop(), nil))
 	t.Cleanup(srv.Close) // after the gates open
-	doc := func(id string) []byte {
-		d := []byte(`{"id":"` + id + `","valuationDate":"2026-11-25","trades":[]}`)
-		return append(d, bytes.Repeat([]byte(" "), 450-len(d))...)
-	}
-	send := func(req *http.Request) chan int {
-		got := make(chan int, 1)
-		go func() {
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Error(err)
-				got <- 0
-				return
-			}
-			resp.Body.Close()
-			got <- resp.StatusCode
-		}()
-		return got
-	}
-	next := func() string {
-		t.Helper()
-		select {
-		case id := <-st.entered:
-			return id
-		case <-time.After(10 * time.Second):
-			t.Fatal("no batch claimed: the room is held")
-			return ""
-		}
-	}
-	a := send(plain(t, srv.URL+"/batches", doc("a")))
-	if id := next(); id != "a" {
+	a := sendAsync(t, plain(t, srv.URL+"/batches", paddedBatch("a", 450)))
+	if id := st.next(t); id != "a" {
 		t.Fatalf("claimed %s, want a", id)
 	}
 	e := cloudevents.NewEvent()
 	e.SetType(events.TypeBatchSubmitted)
 	e.SetSource("/upstream")
 	e.SetID("e1")
-	if err := e.SetData(cloudevents.ApplicationJSON, doc("ev")); err != nil {
+	if err := e.SetData(cloudevents.ApplicationJSON, paddedBatch("ev", 450)); err != nil {
 		t.Fatal(err)
 	}
 	req, err := cehttp.NewHTTPRequestFromEvent(context.Background(), srv.URL+"/", e)
@@ -859,20 +816,16 @@ func TestDeliveredBatchTakesReadingRoom(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Prefer", "reply")
-	delivered := send(req)
-	select {
-	case id := <-st.entered:
-		t.Fatalf("the delivered batch %s claimed while a holds the room", id)
-	case <-time.After(50 * time.Millisecond):
-	}
-	open("a")
+	delivered := sendAsync(t, req)
+	st.noClaim(t, "a holds the room")
+	st.open("a")
 	if code := <-a; code != http.StatusAccepted {
 		t.Errorf("a: %d", code)
 	}
-	if id := next(); id != "ev" {
+	if id := st.next(t); id != "ev" {
 		t.Fatalf("claimed %s, want the delivered batch once a gave back its room", id)
 	}
-	open("ev")
+	st.open("ev")
 	if code := <-delivered; code != http.StatusAccepted {
 		t.Errorf("delivered batch.submitted: %d", code)
 	}
