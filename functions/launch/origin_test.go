@@ -135,40 +135,6 @@ func TestDevInternalAddressStaysOnLoopback(t *testing.T) {
 	if err := os.WriteFile(key, []byte(strings.Repeat("k", 40)+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	gw := ln.Addr().String()
-	ln.Close()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- launch.Dev(ctx, []string{"--addr", gw, "--internal-addr", ":0", "--tokens-file", tokens, "--event-key-file", key},
-			func(string) string { return "" }, io.Discard)
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("pricefn dev with signed events on every interface: %v", err)
-		}
-	}()
-	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
-		if resp, err := http.Get("http://" + gw + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("healthz: %d", resp.StatusCode)
-			}
-			break
-		}
-		select {
-		case err := <-done:
-			done <- err
-			t.Fatalf("pricefn dev with signed events on every interface stopped: %v", err)
-		default:
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("pricefn dev did not serve within 30 s")
-		}
-	}
+	// Signed: it serves, the internal address on every interface.
+	startDev(t, "--internal-addr", ":0", "--tokens-file", tokens, "--event-key-file", key)
 }
