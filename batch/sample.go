@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -66,6 +67,16 @@ var sampleSpots = []struct {
 // Sample returns a batch document of spec.N trades of spec.Type, valued on
 // 2026-11-25, with deterministic terms drawn from spec.Seed.
 func Sample(spec SampleSpec) ([]byte, error) {
+	return SampleContext(context.Background(), spec)
+}
+
+// sampleCtxTrades is how many trades SampleContext makes between looks at
+// its context.
+const sampleCtxTrades = 1 << 12
+
+// SampleContext is Sample, stopped with ctx's cause once ctx ends: a
+// sample of millions of trades takes seconds and hundreds of megabytes.
+func SampleContext(ctx context.Context, spec SampleSpec) ([]byte, error) {
 	gen, ok := sampleTrades[spec.Type]
 	if !ok {
 		return nil, fmt.Errorf("batch: sample type %q: want one of %v", spec.Type, SampleTypes)
@@ -103,6 +114,9 @@ func Sample(spec SampleSpec) ([]byte, error) {
 	}
 	b = append(b, `,"trades":[`...)
 	for i := range spec.N {
+		if i%sampleCtxTrades == 0 && ctx.Err() != nil {
+			return nil, context.Cause(ctx)
+		}
 		if i > 0 {
 			b = append(b, ',')
 		}

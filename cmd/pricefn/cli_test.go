@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 	"testing"
 	"time"
@@ -130,6 +131,15 @@ func TestGenInterrupted(t *testing.T) {
 		cancel(nil)
 		if code != 130 || stderr.String() != "pricefn gen: interrupted\n" || stdout.Len() != 0 {
 			t.Errorf("%v: exit %d, stderr %q, %d bytes on stdout; want 130, %q, none", args, code, stderr.String(), stdout.Len(), "pricefn gen: interrupted\n")
+		}
+		// The sample stops too: made aside and left running, it went on
+		// for seconds, and hundreds of megabytes, after gen returned.
+		var stacks strings.Builder
+		if err := pprof.Lookup("goroutine").WriteTo(&stacks, 1); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(stacks.String(), "runGen") {
+			t.Errorf("%v: the sample is still being made after gen returned:\n%s", args, stacks.String())
 		}
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {

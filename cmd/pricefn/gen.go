@@ -64,27 +64,12 @@ func runGen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 			return err
 		}
 	}
-	// Built aside, so that an interrupt ends the command at once: a
-	// sample of millions of trades takes seconds, and was made and written
-	// whole, exit 0, whatever the interrupt.
-	type sample struct {
-		data []byte
-		err  error
-	}
-	made := make(chan sample, 1)
-	go func() {
-		data, err := batch.Sample(spec)
-		made <- sample{data, err}
-	}()
-	var data []byte
-	select {
-	case <-ctx.Done():
-		return context.Cause(ctx)
-	case s := <-made:
-		if s.err != nil {
-			return s.err
-		}
-		data = s.data
+	// Stopped by an interrupt: a sample of millions of trades takes
+	// seconds, and was made and written whole, exit 0, whatever the
+	// interrupt.
+	data, err := batch.SampleContext(ctx, spec)
+	if err != nil {
+		return err
 	}
 	write := func(w io.Writer) error { return writeChunks(ctx, w, data) }
 	if *out != "" {
