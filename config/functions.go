@@ -210,7 +210,7 @@ func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
 		port = DefaultPort
 	}
 	fs.StringVar(&c.Addr, "addr", ":"+port, "gateway address, HOST:PORT; an empty HOST is every interface ($PORT gives :PORT)")
-	fs.StringVar(&c.Internal, "internal-addr", "127.0.0.1:0", "loopback address of the broker and the functions' event endpoints; another only with --event-key-file, its events taken from whoever reaches it")
+	fs.StringVar(&c.Internal, "internal-addr", "127.0.0.1:0", "address of the broker and the functions' event endpoints, HOST:PORT: a loopback one, since they take unsigned events from whoever reaches them; any with --event-key-file (signed events)")
 	fs.BoolVar(&c.InternalHTTP, "internal-http", d.bool("PRICEFN_INTERNAL_HTTP", false), "deliver the events between the broker and the functions over HTTP on --internal-addr, as separate processes would; by default they go in process, through the same handlers, with no connection ($PRICEFN_INTERNAL_HTTP)")
 	publicURLFlag(fs, env, &c.PublicURL)
 	c.Split.flags(fs, d, DefaultDevMaxBatchBytes, DevResendStalled)

@@ -23,7 +23,7 @@ type Mem struct {
 	recent    map[string]*claims // by tenant
 	lastClaim uint64             // the number of the last claim made (memBatch.claim)
 	watches   Watchers
-	bytes     int64     // trades and results held
+	bytes     int64     // trade ids, results and records held (MaxBytes)
 	swept     time.Time // last sweep
 	freed     int64     // bytes forgotten since the last call of opt.Freed
 	lastFreed time.Time // when opt.Freed was last called
