@@ -67,7 +67,7 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	cores := fs.Float64("cores", plan.DefaultCores, "a pod's CPU in cores (--service's limit or request when given)")
 	drain := fs.Duration("drain", plan.DefaultDrain, "how long a deleted pod drains (and costs)")
 	seed := fs.Uint64("seed", 1, "seed of the clocks' phases, the scraper's samples, load balancing and jitter")
-	runs := fs.Int("runs", plan.DefaultRuns, "replays averaged, each at other phases of Knative's clocks")
+	runs := fs.Int("runs", plan.DefaultRuns, fmt.Sprintf("replays averaged, each at other phases of Knative's clocks (at most %d)", plan.MaxRuns))
 	step := fs.Duration("step", time.Second, "timeline sampling step")
 	horizon := fs.Duration("horizon", plan.DefaultHorizon, "stop a replay this long after the last arrival")
 	asJSON := fs.Bool("json", false, "write the report (or search result) as JSON")
@@ -160,6 +160,9 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 		}
 	}
 
+	if *runs > plan.MaxRuns {
+		return flagErrorf("--runs %d: must be at most %d", *runs, plan.MaxRuns)
+	}
 	if *rows < 0 {
 		return flagErrorf("--rows %d: must be >= 0 (0: every step)", *rows)
 	}

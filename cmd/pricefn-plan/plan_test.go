@@ -97,6 +97,8 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{"--burst", "5", "--steady", "NaN"}, 2, "--steady NaN"},                                           // it was dropped
 		{[]string{"--burst", "5", "--cores", "1e-300"}, 2, "cores 1e-300: must be finite and at least 0.001 (1m)"}, // it replayed for ever
 		{[]string{"--burst", "5", "--runs", "0"}, 2, "--runs 0: must be > 0 (and finite)\nRun 'pricefn plan -h' for its flags."},
+		// A flag out of its range, as --runs 0: it said "pricefn plan: plan: runs 1001" and exited 1.
+		{[]string{"--burst", "5", "--runs", "1001"}, 2, "--runs 1001: must be at most 1000\nRun 'pricefn plan -h' for its flags."},
 		// The report says it; the status did not.
 		{[]string{"--burst", "5", "--search", "--goal", "makespan=1ms", "--runs", "1"}, 1, "pricefn plan: no setting meets the goal"},
 		{[]string{}, 2, "no workload"},
