@@ -404,16 +404,16 @@ func deadReason(e event.Event) string {
 	var b strings.Builder
 	b.WriteString("delivery failed")
 	if d := str("knativeerrordest"); d != "" {
-		b.WriteString(" to " + clipReason(d))
+		b.WriteString(" to " + host.Clip(d, maxReasonPart))
 	}
 	if c := str("knativeerrorcode"); c != "" {
-		b.WriteString(" with status " + clipReason(c))
+		b.WriteString(" with status " + host.Clip(c, maxReasonPart))
 	}
 	if d := str("knativeerrordata"); d != "" {
 		if raw, err := base64.StdEncoding.DecodeString(d); err == nil && utf8.Valid(raw) {
 			d = printable(string(raw))
 		}
-		b.WriteString(": " + clipReason(strings.TrimSpace(d)))
+		b.WriteString(": " + host.Clip(strings.TrimSpace(d), maxReasonPart))
 	}
 	return b.String()
 }
@@ -424,15 +424,6 @@ func deadReason(e event.Event) string {
 // letter may write, would have made the results of a 10,000-trade chunk a
 // gigabyte.
 const maxReasonPart = 500
-
-// clipReason cuts s to maxReasonPart bytes, on a character boundary, and
-// marks the cut with "...".
-func clipReason(s string) string {
-	if len(s) <= maxReasonPart {
-		return s
-	}
-	return strings.ToValidUTF8(s[:maxReasonPart], "") + "..."
-}
 
 // printable replaces s's control characters, format characters (bidi
 // overrides that reorder what a reader sees, zero-width ones) and line or

@@ -28,7 +28,7 @@ func (f *Function) serveList(w http.ResponseWriter, r *http.Request) {
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxListLimit {
-			host.WriteError(w, host.Errorf(http.StatusBadRequest, "aggregator: limit %q: want 1 to %d", truncate(v), MaxListLimit))
+			host.WriteError(w, host.Errorf(http.StatusBadRequest, "aggregator: limit %q: want 1 to %d", host.Short(v), MaxListLimit))
 			return
 		}
 		limit = n
@@ -58,12 +58,4 @@ func (f *Function) serveList(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	host.WriteJSON(w, http.StatusOK, list)
-}
-
-// truncate cuts echoed input to 200 characters.
-func truncate(s string) string {
-	if len(s) <= 200 {
-		return s
-	}
-	return s[:200] + "..."
 }

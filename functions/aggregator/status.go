@@ -207,7 +207,7 @@ func boolParam(q url.Values, name string) (bool, error) {
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
-		return false, host.Errorf(http.StatusBadRequest, "aggregator: %s %q: want true or false", name, truncate(v))
+		return false, host.Errorf(http.StatusBadRequest, "aggregator: %s %q: want true or false", name, host.Short(v))
 	}
 	return b, nil
 }

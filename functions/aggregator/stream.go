@@ -314,7 +314,7 @@ func parseEventID(v string) (eventID, error) {
 	a, claim, tagged := strings.Cut(a, ".")
 	n, err := strconv.Atoi(a)
 	if !ok || err != nil || n < 1 || tagged && !validClaimTag(claim) {
-		return id, fmt.Errorf("%q: want ATTEMPT.CLAIM/CHUNKS as the stream's ids are (\"1.mi9x2k3c/0-4,7\")", truncate(v))
+		return id, fmt.Errorf("%q: want ATTEMPT.CLAIM/CHUNKS as the stream's ids are (\"1.mi9x2k3c/0-4,7\")", host.Short(v))
 	}
 	id.attempt, id.claim = n, claim
 	if list == "" {
@@ -333,7 +333,7 @@ func parseEventID(v string) (eventID, error) {
 			hi, err2 = strconv.Atoi(h)
 		}
 		if err1 != nil || err2 != nil || lo < next || hi < lo {
-			return eventID{}, fmt.Errorf("%q: chunk ranges must be ascending and disjoint, as LO-HI or I", truncate(p))
+			return eventID{}, fmt.Errorf("%q: chunk ranges must be ascending and disjoint, as LO-HI or I", host.Short(p))
 		}
 		id.ranges = append(id.ranges, [2]int{lo, hi})
 		next = hi + 1

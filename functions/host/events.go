@@ -155,7 +155,7 @@ func checkSpecVersion(v, where string) error {
 	case "":
 		return Errorf(http.StatusBadRequest, "host: the CloudEvent has no %s (want 1.0)", where)
 	}
-	return Errorf(http.StatusBadRequest, "host: CloudEvents spec version %q (%s) is not supported: want 1.0", truncate(v), where)
+	return Errorf(http.StatusBadRequest, "host: CloudEvents spec version %q (%s) is not supported: want 1.0", Short(v), where)
 }
 
 // checkStructured checks a structured event's envelope before the SDK
@@ -181,14 +181,14 @@ func checkStructured(body []byte) ([]byte, error) {
 	// SDK folds "BatchId" into batchid, where it refuses "batch_id".
 	for k := range env {
 		if k != strings.ToLower(k) {
-			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's attribute %q: attribute names are lower-case letters and digits (CloudEvents)", truncate(k))
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's attribute %q: attribute names are lower-case letters and digits (CloudEvents)", Short(k))
 		}
 	}
 	for _, a := range []string{"id", "source", "type", "subject", "datacontenttype", "dataschema", "time", "batchid"} {
 		raw, ok := env[a]
 		var v string
 		if ok && json.Unmarshal(raw, &v) != nil {
-			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's %q must be a string, got %s", a, truncate(string(raw)))
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's %q must be a string, got %s", a, Short(string(raw)))
 		}
 	}
 	var ct string
@@ -206,7 +206,7 @@ func checkStructured(body []byte) ([]byte, error) {
 		var b64 string
 		var err error
 		if string(raw) == "null" || json.Unmarshal(raw, &b64) != nil {
-			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's \"data_base64\" must be a string, got %s", truncate(string(raw)))
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's \"data_base64\" must be a string, got %s", Short(string(raw)))
 		}
 		if body, err = replaceMember(body, "data_base64", b64); err != nil {
 			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent: %s", sentence(err.Error()))
@@ -263,15 +263,7 @@ func sentence(s string) string {
 	if i := strings.Index(s, ", error found in #"); i > 0 { // the JSON parser's context
 		s = s[:i]
 	}
-	return truncate(s)
-}
-
-// truncate cuts echoed input to 200 characters.
-func truncate(s string) string {
-	if len(s) <= 200 {
-		return s
-	}
-	return s[:200] + "..."
+	return Short(s)
 }
 
 // DataGiven reports whether the event Events handles in ctx holds data a

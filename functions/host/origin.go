@@ -25,7 +25,7 @@ func SameOrigin(next http.Handler) http.Handler {
 			check = &post
 		}
 		if err := cop.Check(check); err != nil {
-			WriteError(w, Errorf(http.StatusForbidden, "a page of another origin (%s) may not submit batches here: %v", truncate(originOf(r)), err))
+			WriteError(w, Errorf(http.StatusForbidden, "a page of another origin (%s) may not submit batches here: %v", Short(originOf(r)), err))
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -50,7 +50,7 @@ func originOf(r *http.Request) string {
 func AddressHosts(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !addressHost(r.Host) {
-			WriteError(w, Errorf(http.StatusMisdirectedRequest, "Host %q is neither an address nor localhost: this engine has no tokens and answers requests by address or for localhost only (give it --tokens-file to serve names)", truncate(r.Host)))
+			WriteError(w, Errorf(http.StatusMisdirectedRequest, "Host %q is neither an address nor localhost: this engine has no tokens and answers requests by address or for localhost only (give it --tokens-file to serve names)", Short(r.Host)))
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -100,15 +100,15 @@ var plainTypes = map[string]bool{"": true, "application/json": true, "text/json"
 // accepted.
 func checkPlain(r *http.Request) error {
 	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return host.Errorf(http.StatusUnsupportedMediaType, "ingress: the body is %s-encoded: send the batch uncompressed (application/json)", truncate(ce))
+		return host.Errorf(http.StatusUnsupportedMediaType, "ingress: the body is %s-encoded: send the batch uncompressed (application/json)", host.Short(ce))
 	}
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)
 	if ct != "" && err != nil {
-		return host.Errorf(http.StatusUnsupportedMediaType, "ingress: Content-Type %q is malformed: want application/json", truncate(ct))
+		return host.Errorf(http.StatusUnsupportedMediaType, "ingress: Content-Type %q is malformed: want application/json", host.Short(ct))
 	}
 	if !plainTypes[mt] && !strings.HasSuffix(mt, "+json") {
-		return host.Errorf(http.StatusUnsupportedMediaType, "ingress: Content-Type %s: want a JSON batch (application/json) or a CloudEvent (ce-* headers, or application/cloudevents+json)", truncate(mt))
+		return host.Errorf(http.StatusUnsupportedMediaType, "ingress: Content-Type %s: want a JSON batch (application/json) or a CloudEvent (ce-* headers, or application/cloudevents+json)", host.Short(mt))
 	}
 	return nil
 }

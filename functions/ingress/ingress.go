@@ -601,14 +601,6 @@ func (f *Function) timeout(b *batch.Batch) (time.Duration, error) {
 	return d, nil
 }
 
-// truncate cuts echoed input to 200 characters.
-func truncate(s string) string {
-	if len(s) <= 200 {
-		return s
-	}
-	return s[:200] + "..."
-}
-
 // StatusURL returns where the status of batch id is served.
 func (f *Function) StatusURL(id string) string { return f.opt.PublicURL + "/batches/" + id }
 
@@ -618,7 +610,7 @@ func (f *Function) StatusURL(id string) string { return f.opt.PublicURL + "/batc
 // its event would not name the batch.
 func (f *Function) batchID(own string, s Submission) (string, error) {
 	if own != "" && s.BatchID != "" && own != s.BatchID {
-		return "", host.Errorf(http.StatusBadRequest, "ingress: the batch's id %q and its event's batchid %q differ: give one of them, or the same", truncate(own), truncate(s.BatchID))
+		return "", host.Errorf(http.StatusBadRequest, "ingress: the batch's id %q and its event's batchid %q differ: give one of them, or the same", host.Short(own), host.Short(s.BatchID))
 	}
 	id := own
 	if id == "" {
