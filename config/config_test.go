@@ -94,6 +94,22 @@ func TestLoggerJSONWhenNotATerminal(t *testing.T) {
 	}
 }
 
+// TestLoggerConsoleNotATerminal: --log-format console into a file or a
+// pipe is plain text, without the colours' escape sequences; a bad
+// --log-level is an error that says what is wanted.
+func TestLoggerConsoleNotATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	log := config.Log{Format: "console", Level: "info"}.Logger(&buf)
+	log.Warn().Str("batchid", "b1").Msg("hello")
+	if s := buf.String(); strings.Contains(s, "\x1b[") || !strings.Contains(s, "WRN hello batchid=b1") {
+		t.Errorf("log %q", s)
+	}
+	err := (&config.Log{Format: "json", Level: "bogus"}).Check()
+	if err == nil || !strings.Contains(err.Error(), "want debug, info, warn or error") || strings.Contains(err.Error(), "defaulting") {
+		t.Errorf("--log-level bogus: %v", err)
+	}
+}
+
 // TestBadEnvValuesAreErrors: a set variable that does not parse is an
 // error, not a silent default.
 func TestBadEnvValuesAreErrors(t *testing.T) {
