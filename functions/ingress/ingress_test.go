@@ -877,3 +877,62 @@ func TestDeliveredBatchTakesReadingRoom(t *testing.T) {
 		t.Errorf("delivered batch.submitted: %d", code)
 	}
 }
+
+// lockedBuffer is a bytes.Buffer a logger may write from several
+// goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A batch refused on POST /batches is logged with its id and the trace
+// the client sent, as every log line about a batch is: a 409 for other
+// content under an id in use, a 400 for a batch that cannot be priced.
+func TestRefusalLogCarriesBatchAndTrace(t *testing.T) {
+	var logs lockedBuffer
+	srv, _ := newServer(t, ingress.Options{Log: zerolog.New(&logs)})
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3, ID: "re"})
+	other, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 4, ID: "re"})
+	bad := []byte(`{"id":"bad","valuationDate":"2026-11-25","measures":["npvv"],"trades":[]}`)
+	for _, c := range []struct {
+		data []byte
+		code int
+	}{{data, http.StatusAccepted}, {other, http.StatusConflict}, {bad, http.StatusBadRequest}} {
+		req := plain(t, srv.URL+"/batches", c.data)
+		req.Header.Set("traceparent", tp)
+		if code, _, body := post(t, req); code != c.code {
+			t.Fatalf("%d %s, want %d", code, body, c.code)
+		}
+	}
+	refused := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if entry["message"] != "batch not accepted" {
+			continue
+		}
+		id, _ := entry["batchid"].(string)
+		refused[id] = true
+		if entry[events.ExtTraceParent] != tp {
+			t.Errorf("refusal logged without the client's traceparent: %s", line)
+		}
+	}
+	if !refused["re"] || !refused["bad"] || len(refused) != 2 {
+		t.Errorf("refusals logged for %v, want re and bad:\n%s", refused, logs.String())
+	}
+}
