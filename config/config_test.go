@@ -121,6 +121,8 @@ func TestBadEnvValuesAreErrors(t *testing.T) {
 		"PRICEFN_SHUTDOWN_TIMEOUT": "x",
 		"PRICEFN_WORKERS":          "all",
 		"PRICEFN_CHUNKS_AT_ONCE":   "two",
+		"PRICEFN_LOG_LEVEL":        "loud",
+		"PRICEFN_LOG_FORMAT":       "xml",
 	} {
 		env := config.Map(map[string]string{key: v, "K_SINK": "http://b"})
 		for name, c := range map[string]interface {
@@ -150,6 +152,8 @@ var flagOf = map[string]string{
 	"PRICEFN_SHUTDOWN_TIMEOUT": "shutdown-timeout",
 	"PRICEFN_WORKERS":          "workers",
 	"PRICEFN_CHUNKS_AT_ONCE":   "chunks-at-once",
+	"PRICEFN_LOG_LEVEL":        "log-level",
+	"PRICEFN_LOG_FORMAT":       "log-format",
 }
 
 func TestDevCheck(t *testing.T) {

@@ -37,13 +37,13 @@ func (l *Log) Check() error {
 	switch l.Format {
 	case "", "auto", "console", "json":
 	default:
-		return fmt.Errorf("config: --log-format %q: want auto, console or json", l.Format)
+		return fmt.Errorf("config: --log-format %q ($PRICEFN_LOG_FORMAT): want auto, console or json", l.Format)
 	}
 	if l.Level != "" {
 		if _, err := zerolog.ParseLevel(l.Level); err != nil {
 			// zerolog's own error says it defaults to no level: this is
 			// an error, not a default.
-			return fmt.Errorf("config: --log-level %q: want debug, info, warn or error", l.Level)
+			return fmt.Errorf("config: --log-level %q ($PRICEFN_LOG_LEVEL): want debug, info, warn or error", l.Level)
 		}
 	}
 	return nil
