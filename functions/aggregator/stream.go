@@ -72,7 +72,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 	ref := store.Ref{Tenant: host.TenantOf(ctx), ID: id}
 	changed, stop, err := f.opt.Store.Watch(ctx, ref)
 	if err != nil {
-		host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", id), err))
+		host.WriteError(w, f.unavailable(id, "", err))
 		return
 	}
 	defer func() { stop() }()
@@ -81,7 +81,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 		sum, err = f.expire(ctx, ref, sum)
 	}
 	if err != nil {
-		host.WriteError(w, f.readError(id, err))
+		host.WriteError(w, f.readError(id, "", err))
 		return
 	}
 	if seen.of(sum) {
