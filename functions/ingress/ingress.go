@@ -334,7 +334,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	case err != nil:
 		// The store's error names its address and keys: for the log, not
 		// the client.
-		f.opt.Log.Error().Err(err).Str("batchid", b.ID).Msg("claiming a batch's id: the batch store failed")
+		f.opt.Log.Error().Err(err).Str("batchid", b.ID).Str(events.ExtTraceParent, s.TraceParent).Msg("claiming a batch's id: the batch store failed")
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: claiming its id: the batch store is unavailable: try again in a moment", b.ID)
 	}
 	receipt := &Receipt{
@@ -574,7 +574,7 @@ func (f *Function) abandon(ctx context.Context, rec store.Batch, attempt, lo, hi
 		c := store.Chunk{Index: i, State: store.ChunkDead, Reason: "not sent to the broker: " + why.Error(), ArrivedAt: f.opt.Now().UTC()}
 		upd, err := f.opt.Store.Put(ctx, rec.Ref, rec.Digest, attempt, c)
 		if err != nil {
-			f.opt.Log.Error().Err(err).Str("batchid", rec.ID).Int("chunk", i).Msg("recording an unsent chunk failed")
+			f.opt.Log.Error().Err(err).Str("batchid", rec.ID).Int("chunk", i).Str(events.ExtTraceParent, rec.TraceParent).Msg("recording an unsent chunk failed")
 			continue
 		}
 		if upd.Announce {
@@ -582,7 +582,7 @@ func (f *Function) abandon(ctx context.Context, rec store.Batch, attempt, lo, hi
 			// is ingress's, which sends no batch.completed: given back,
 			// an aggregator's deadline sweep announces it.
 			if err := f.opt.Store.Release(ctx, rec.Ref, attempt, upd.AnnounceBy); err != nil {
-				f.opt.Log.Error().Err(err).Str("batchid", rec.ID).Msg("giving back the claim to announce the batch's end failed")
+				f.opt.Log.Error().Err(err).Str("batchid", rec.ID).Str(events.ExtTraceParent, rec.TraceParent).Msg("giving back the claim to announce the batch's end failed")
 			}
 		}
 	}
