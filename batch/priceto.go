@@ -82,10 +82,23 @@ type PricedBlock struct {
 // BlockTiming asks PriceBlocks to time the trades: Timed is told, from
 // the workers (concurrently), how long each run of at most 8 consecutive
 // trades took, a run never spanning two values of Types (Types[i] is trade
-// i's kind, for the caller).
+// i's kind, for the caller): took its wall time, cpu the CPU time its
+// worker's thread spent on it. The two differ when more workers price
+// than there are cores (PriceBlocks of several chunks at once, each on
+// every core, or other processes on them): each worker's wall time then
+// counts the time it waited for a core. cpu is a block's thread CPU time
+// shared among its runs by their wall time (where a thread's CPU time
+// cannot be read, it is took).
 type BlockTiming struct {
 	Types []string
-	Timed func(lo, hi int, took time.Duration)
+	Timed func(lo, hi int, took, cpu time.Duration)
+}
+
+// timedRun is a run of trades priceRange timed, reported once their
+// block's CPU time is known.
+type timedRun struct {
+	lo, hi int
+	took   time.Duration
 }
 
 // PriceBlocks prices the job's trades as Price does, on opt.Workers cores
@@ -153,6 +166,7 @@ func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming,
 			// memory that serves the next block.
 			var cs []compiled
 			var sl slabs
+			var runs []timedRun // the runs of a block, when timing
 			for {
 				var b *PricedBlock
 				select {
@@ -178,7 +192,7 @@ func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming,
 				} else {
 					trades = j.trades[lo:hi]
 				}
-				if !j.priceRange(ctx, lo, trades, b.Results, timing) {
+				if !j.priceRange(ctx, lo, trades, b.Results, timing, &runs) {
 					return // ended: use's loop stops on ctx too
 				}
 				if size == 0 {
@@ -215,9 +229,31 @@ func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming,
 }
 
 // priceRange prices trades, the job's from input index lo on, into rs,
-// timed as timing asks; it reports false if ctx ended first.
-func (j *Job) priceRange(ctx context.Context, lo int, trades []compiled, rs []TradeResult, timing *BlockTiming) bool {
+// timed as timing asks (runs holds the runs until the range's CPU time is
+// known: memory the caller keeps for its next range); it reports false if
+// ctx ended first.
+func (j *Job) priceRange(ctx context.Context, lo int, trades []compiled, rs []TradeResult, timing *BlockTiming, runs *[]timedRun) bool {
 	hi := lo + len(trades)
+	if timing != nil {
+		// The thread's CPU time is this goroutine's while it holds it.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		cpu0, ok := threadCPU()
+		*runs = (*runs)[:0]
+		defer func() {
+			var wall time.Duration
+			for _, r := range *runs {
+				wall += r.took
+			}
+			ratio := 1.0
+			if cpu1, ok1 := threadCPU(); ok && ok1 && wall > 0 {
+				ratio = min(float64(cpu1-cpu0)/float64(wall), 1)
+			}
+			for _, r := range *runs {
+				timing.Timed(r.lo, r.hi, r.took, time.Duration(float64(r.took)*ratio))
+			}
+		}()
+	}
 	for i := lo; i < hi; {
 		if i > lo && ctx.Err() != nil {
 			return false
@@ -237,7 +273,7 @@ func (j *Job) priceRange(ctx context.Context, lo int, trades []compiled, rs []Tr
 			j.priceOne(&trades[k-lo], &rs[k-lo])
 		}
 		if timing != nil {
-			timing.Timed(i, end, time.Since(start))
+			*runs = append(*runs, timedRun{i, end, time.Since(start)})
 		}
 		i = end
 	}

@@ -166,15 +166,26 @@ func (j *Job) PriceScenarios(ctx context.Context, opt Options, rs []TradeResult)
 	}
 
 	// run calls task(k, scratch) for k in [0, tasks) across the workers,
-	// adding their time to busy.
+	// adding their CPU time to busy: each holds its thread, whose CPU
+	// clock is then its own (its wall time, where that clock cannot be
+	// read, which counts the time it waited for a core).
 	var busy atomic.Int64
 	run := func(tasks int, task func(k int, sc *scratch)) error {
 		g, gctx := errgroup.WithContext(ctx)
 		var next atomic.Int64
 		for range min(workers, tasks) {
 			g.Go(func() error {
+				runtime.LockOSThread()
+				defer runtime.UnlockOSThread()
 				start := time.Now()
-				defer func() { busy.Add(int64(time.Since(start))) }()
+				cpu0, ok := threadCPU()
+				defer func() {
+					took := time.Since(start)
+					if cpu1, ok1 := threadCPU(); ok && ok1 {
+						took = min(took, cpu1-cpu0)
+					}
+					busy.Add(int64(took))
+				}()
 				sc := &scratch{byU: make([]fsum.Sum, len(set.unds))}
 				for {
 					if err := gctx.Err(); err != nil {

@@ -25,8 +25,8 @@ type ScenarioPartials struct {
 	Risk *RiskSpec
 	// Scenarios holds one entry per scenario of the block, in order.
 	Scenarios []ScenarioSums
-	// Busy is the time the workers spent on the block (seconds of one
-	// core), for the pricer's metrics; not on the wire.
+	// Busy is the CPU time the workers spent on the block (seconds of
+	// one core), for the pricer's metrics; not on the wire.
 	Busy time.Duration
 }
 

@@ -94,6 +94,22 @@ func TestLoggerJSONWhenNotATerminal(t *testing.T) {
 	}
 }
 
+// TestLoggerConsoleNotATerminal: --log-format console into a file or a
+// pipe is plain text, without the colours' escape sequences; a bad
+// --log-level is an error that says what is wanted.
+func TestLoggerConsoleNotATerminal(t *testing.T) {
+	var buf bytes.Buffer
+	log := config.Log{Format: "console", Level: "info"}.Logger(&buf)
+	log.Warn().Str("batchid", "b1").Msg("hello")
+	if s := buf.String(); strings.Contains(s, "\x1b[") || !strings.Contains(s, "WRN hello batchid=b1") {
+		t.Errorf("log %q", s)
+	}
+	err := (&config.Log{Format: "json", Level: "bogus"}).Check()
+	if err == nil || !strings.Contains(err.Error(), "want debug, info, warn or error") || strings.Contains(err.Error(), "defaulting") {
+		t.Errorf("--log-level bogus: %v", err)
+	}
+}
+
 // TestBadEnvValuesAreErrors: a set variable that does not parse is an
 // error, not a silent default.
 func TestBadEnvValuesAreErrors(t *testing.T) {
@@ -105,6 +121,8 @@ func TestBadEnvValuesAreErrors(t *testing.T) {
 		"PRICEFN_SHUTDOWN_TIMEOUT": "x",
 		"PRICEFN_WORKERS":          "all",
 		"PRICEFN_CHUNKS_AT_ONCE":   "two",
+		"PRICEFN_LOG_LEVEL":        "loud",
+		"PRICEFN_LOG_FORMAT":       "xml",
 	} {
 		env := config.Map(map[string]string{key: v, "K_SINK": "http://b"})
 		for name, c := range map[string]interface {
@@ -134,6 +152,8 @@ var flagOf = map[string]string{
 	"PRICEFN_SHUTDOWN_TIMEOUT": "shutdown-timeout",
 	"PRICEFN_WORKERS":          "workers",
 	"PRICEFN_CHUNKS_AT_ONCE":   "chunks-at-once",
+	"PRICEFN_LOG_LEVEL":        "log-level",
+	"PRICEFN_LOG_FORMAT":       "log-format",
 }
 
 func TestDevCheck(t *testing.T) {

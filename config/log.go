@@ -37,11 +37,13 @@ func (l *Log) Check() error {
 	switch l.Format {
 	case "", "auto", "console", "json":
 	default:
-		return fmt.Errorf("config: --log-format %q: want auto, console or json", l.Format)
+		return fmt.Errorf("config: --log-format %q ($PRICEFN_LOG_FORMAT): want auto, console or json", l.Format)
 	}
 	if l.Level != "" {
 		if _, err := zerolog.ParseLevel(l.Level); err != nil {
-			return fmt.Errorf("config: --log-level %q: %w", l.Level, err)
+			// zerolog's own error says it defaults to no level: this is
+			// an error, not a default.
+			return fmt.Errorf("config: --log-level %q ($PRICEFN_LOG_LEVEL): want debug, info, warn or error", l.Level)
 		}
 	}
 	return nil
@@ -54,8 +56,10 @@ func (l Log) Logger(w io.Writer) zerolog.Logger {
 	if err != nil || l.Level == "" {
 		lvl = zerolog.InfoLevel
 	}
-	if l.Format == "console" || ((l.Format == "" || l.Format == "auto") && isTerminal(w)) {
-		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly}
+	if term := isTerminal(w); l.Format == "console" || ((l.Format == "" || l.Format == "auto") && term) {
+		// Colours only on a terminal: in a file or a pipe they are
+		// escape sequences in the text.
+		w = zerolog.ConsoleWriter{Out: w, TimeFormat: time.TimeOnly, NoColor: !term}
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger()
 }

@@ -163,12 +163,13 @@ func TestSubmitConflict(t *testing.T) {
 // are not the batch's (other trade ids) fail submit.
 func TestSubmitRetriesAndChecksResults(t *testing.T) {
 	var posts atomic.Int64
-	ids := map[string]bool{}
+	ids, traces := map[string]bool{}, map[string]bool{}
 	var mu sync.Mutex
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
 		ids[r.Header.Get("ce-id")] = true
+		traces[r.Header.Get("ce-traceparent")] = true
 		mu.Unlock()
 		if posts.Add(1) <= 2 {
 			http.Error(w, `{"error":"restarting"}`, http.StatusServiceUnavailable)
@@ -187,6 +188,12 @@ func TestSubmitRetriesAndChecksResults(t *testing.T) {
 	code, stdout, stderr := runCmd(t, "submit", "--url", srv.URL, file)
 	if posts.Load() != 3 || len(ids) != 1 {
 		t.Errorf("%d posts with %d event ids, want 3 of one event", posts.Load(), len(ids))
+	}
+	// One trace for the batch, whichever post the engine takes.
+	for tp := range traces {
+		if len(traces) != 1 || !host.ValidTraceParent(tp) {
+			t.Errorf("posts with traceparents %v, want one, valid", traces)
+		}
 	}
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "sending the batch failed (503 Service Unavailable") ||
 		!strings.Contains(stderr, `result 1 is for trade "OTHER", the batch sent "T2" there`) {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/host"
 )
 
 // submitter talks to a running engine for pricefn submit: it sends the
@@ -56,6 +57,11 @@ type submitter struct {
 	// post and kept for every other: the engine takes the batch sent
 	// again as the same one (a batch without an id is named after it).
 	eventID string
+	// traceParent is the W3C trace context of the batch.submitted event,
+	// made with eventID and sent on every post: a batch refused and sent
+	// again (a 429, a 503) is one trace, the refusals' log lines and the
+	// batch's own, not a trace a post.
+	traceParent string
 	// last is the last failure or state submit saw, for the message when
 	// --timeout runs out. Only the goroutine that sends the batch and
 	// waits for its results sets it: the nudge's posts (wait false) leave
@@ -112,8 +118,10 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 	e.SetSource("/pricefn/submit")
 	if s.eventID == "" {
 		s.eventID = rand.Text()
+		s.traceParent = host.TraceParent("")
 	}
 	e.SetID(s.eventID)
+	e.SetExtension(events.ExtTraceParent, s.traceParent)
 	if p.file == "" {
 		if err := e.SetData(cloudevents.ApplicationJSON, p.data); err != nil {
 			return nil, err

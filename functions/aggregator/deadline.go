@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -83,15 +84,15 @@ func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, l
 	}
 	if upd.Announce {
 		if unannounced {
-			f.opt.Log.Info().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("announcing an end whose announcement failed, or whose announcer died, before")
+			f.opt.Log.Info().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Str(events.ExtTraceParent, sum.TraceParent).Msg("announcing an end whose announcement failed, or whose announcer died, before")
 		} else {
 			// Each chunk the deadline made dead (those without an outcome
 			// when sum was read): it counted one a batch.
 			f.metrics.chunks.WithLabelValues("expired").Add(float64(sum.Waiting()))
-			f.opt.Log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Msg("deadline passed: the chunks without an outcome are dead, and the batch ends")
+			f.opt.Log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Str(events.ExtTraceParent, sum.TraceParent).Msg("deadline passed: the chunks without an outcome are dead, and the batch ends")
 		}
 		if later {
-			f.announceLater(ctx, ref, sum.Attempt, upd)
+			f.announceLater(ctx, ref, sum.Attempt, sum.TraceParent, upd)
 		} else if err := f.announce(ctx, ref, sum.Attempt, upd); err != nil {
 			return nil, err
 		}
@@ -102,12 +103,13 @@ func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, l
 // announceLater is announce in the background, on a context of its own
 // (announce bounds the send). Should the process end first, the claim
 // lapses (store.AnnounceLease) and a deadline sweep announces; should the
-// send fail, the claim is released and the next sweep announces.
-func (f *Function) announceLater(ctx context.Context, ref store.Ref, attempt int, upd store.Update) {
+// send fail, the claim is released and the next sweep announces. tp is
+// the batch's trace context, for the log.
+func (f *Function) announceLater(ctx context.Context, ref store.Ref, attempt int, tp string, upd store.Update) {
 	ctx = context.WithoutCancel(ctx)
 	go func() {
 		if err := f.announce(ctx, ref, attempt, upd); err != nil {
-			f.opt.Log.Warn().Err(err).Str("batchid", ref.ID).Int("attempt", attempt).Msg("announcing the end of a batch a read ended failed: the deadline sweep retries")
+			f.opt.Log.Warn().Err(err).Str("batchid", ref.ID).Int("attempt", attempt).Str(events.ExtTraceParent, tp).Msg("announcing the end of a batch a read ended failed: the deadline sweep retries")
 		}
 	}()
 }

@@ -1,7 +1,9 @@
 package aggregator_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -364,5 +366,70 @@ func TestReadEndsBatchWhileBrokerRefuses(t *testing.T) {
 	time.Sleep(20 * time.Millisecond)
 	if cs = f.completions(t); len(cs) != 1 || cs[0].State != api.StatePartial {
 		t.Fatalf("completions %+v, want b1 partial, once", cs)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger writing from several
+// goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// Every log line about a batch its deadline ended, by a read or by the
+// sweep, carries the batch's traceparent, as those of its events do.
+func TestDeadlineLogsCarryTrace(t *testing.T) {
+	for _, sweep := range []bool{false, true} {
+		var logs syncBuffer
+		clk := &clock{now: submitAt}
+		f := newFixtureWith(t, func(o *aggregator.Options) {
+			o.Now, o.Log, o.SweepEvery = clk.Now, zerolog.New(&logs), time.Millisecond
+		})
+		f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
+		before := len(logs.String()) // the batch.accepted of the test carries no trace
+		clk.set(submitAt.Add(2 * time.Minute))
+		if sweep {
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error)
+			go func() { done <- f.fn.Run(ctx) }()
+			for deadline := time.Now().Add(5 * time.Second); len(f.sender.events()) == 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+			}
+			cancel()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+		} else if st := f.status(t, "b1"); st.State != api.StateFailed {
+			t.Fatalf("after the deadline: %s", st.State)
+		}
+		f.awaitCompletions(t, 1)
+		lines := 0
+		for _, line := range strings.Split(strings.TrimSpace(logs.String()[before:]), "\n") {
+			var entry map[string]any
+			if err := json.Unmarshal([]byte(line), &entry); err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			if entry["batchid"] != "b1" {
+				continue
+			}
+			lines++
+			if entry[events.ExtTraceParent] != batchTrace {
+				t.Errorf("sweep %v: log line without the batch's traceparent: %s", sweep, line)
+			}
+		}
+		if !strings.Contains(logs.String(), "deadline passed") || lines == 0 {
+			t.Errorf("sweep %v: no log line of the deadline ending b1:\n%s", sweep, logs.String())
+		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
 )
@@ -89,7 +90,7 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		// never submitted.
 		sum, err := f.waitFinished(r, store.Ref{Tenant: host.TenantOf(r.Context()), ID: id}, wait)
 		if err != nil {
-			host.WriteError(w, f.readError(id, err))
+			host.WriteError(w, f.readError(id, "", err))
 			return
 		}
 		st := StatusOf(sum, f.opt.Now())
@@ -119,12 +120,12 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 			if errors.Is(err, store.ErrStale) {
 				continue // priced again since the summary was read: the batch as it now is
 			}
-			host.WriteError(w, f.readError(id, err))
+			host.WriteError(w, f.readError(id, sum.TraceParent, err))
 			return
 		}
 		// The status line is gone: cut the document short, so that the
 		// client's JSON decoder fails rather than read half the results.
-		f.opt.Log.Error().Err(err).Str("batchid", id).Msg("serving results failed")
+		f.opt.Log.Error().Err(err).Str("batchid", id).Str(events.ExtTraceParent, sum.TraceParent).Msg("serving results failed")
 		panic(http.ErrAbortHandler)
 	}
 }
@@ -285,22 +286,36 @@ func notFound(id string) error {
 	return host.Errorf(http.StatusNotFound, "aggregator: batch %q not found (never submitted, or forgotten: past its retention, or, when the engine's store is full, to make room for newer batches)", id)
 }
 
-// readError answers a public read of batch id that the store failed: a
-// 404 for a batch it does not know, else unavailable's 503.
-func (f *Function) readError(id string, err error) error {
+// readError answers a public read of batch id (of trace context tp, when
+// known) that the store failed: a 404 for a batch it does not know, else
+// unavailable's 503.
+func (f *Function) readError(id, tp string, err error) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound(id)
 	}
-	return f.unavailable(fmt.Sprintf("batch %q", id), err)
+	return f.unavailable(id, tp, err)
 }
 
-// unavailable answers a public read the store failed: the store's error,
-// which names its address and keys, goes to the log; the client gets a
-// 503 that names neither (a 4xx, worded for the client, as it is).
-func (f *Function) unavailable(what string, err error) error {
+// unavailable answers a public read the store failed, of batch id ("" for
+// a list) of trace context tp ("" when not known): the store's error,
+// which names its address and keys, goes to the log (with the batchid and
+// traceparent); the client gets a 503 that names neither (a 4xx, worded
+// for the client, as it is).
+func (f *Function) unavailable(id, tp string, err error) error {
 	if code := host.Status(err); code >= 400 && code < 500 {
 		return err
 	}
-	f.opt.Log.Error().Err(err).Msg(what + ": the batch store failed")
+	what := "listing batches"
+	if id != "" {
+		what = fmt.Sprintf("batch %q", id)
+	}
+	ev := f.opt.Log.Error().Err(err)
+	if id != "" {
+		ev = ev.Str("batchid", id)
+	}
+	if tp != "" {
+		ev = ev.Str(events.ExtTraceParent, tp)
+	}
+	ev.Msg(what + ": the batch store failed")
 	return host.Errorf(http.StatusServiceUnavailable, "aggregator: %s: the batch store is unavailable: try again in a moment", what)
 }

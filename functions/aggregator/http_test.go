@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/pricefn/pricefn/api"
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
@@ -210,5 +213,56 @@ func TestResultsStoreDownBeforeSent(t *testing.T) {
 	body, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode != http.StatusServiceUnavailable || !strings.Contains(string(body), "the batch store is unavailable") || strings.Contains(string(body), "10.0.0.7") || resp.Header.Get("Pricefn-Attempt") != "" {
 		t.Fatalf("results: %d %v %s, want a 503 naming no address", resp.StatusCode, resp.Header, body)
+	}
+}
+
+// failsChunk1 is a Store that goes down, as a Redis does, while a batch's
+// results are read: its chunk 1's.
+type failsChunk1 struct{ *store.Mem }
+
+func (s failsChunk1) WriteResults(ctx context.Context, ref store.Ref, attempt, index int, w io.Writer) error {
+	if index == 1 {
+		return errDown
+	}
+	return s.Mem.WriteResults(ctx, ref, attempt, index, w)
+}
+
+// TestResultsStoreFaultLogTrace: results the store fails to give
+// halfway, whole or streamed, are logged with the batch's id and its
+// traceparent, as every log line about a batch is.
+func TestResultsStoreFaultLogTrace(t *testing.T) {
+	var logs syncBuffer
+	mem := store.NewMem(store.MemOptions{})
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store, o.Log = failsChunk1{mem}, zerolog.New(&logs) })
+	c, err := mem.Claim(context.Background(), store.Batch{Ref: store.RefOf("b1"), TradeIDs: tradeIDs, ChunkOffsets: offsets,
+		SubmittedAt: submitAt, Deadline: submitAt.Add(time.Hour), TraceParent: batchTrace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "b1/accepted", "b1", events.BatchAccepted{
+		BatchID: "b1", Attempt: c.Attempt, Trades: len(tradeIDs), ChunkOffsets: offsets, SubmittedAt: submitAt, Deadline: submitAt.Add(time.Hour)}))
+	for i := range offsets {
+		f.mustPost(t, "/", pricedEvent(t, "b1", i))
+	}
+	for _, path := range []string{"/batches/b1/results", "/batches/b1/results?stream=true"} {
+		before := len(logs.String())
+		if resp, err := http.Get(f.srv.URL + path); err == nil {
+			io.Copy(io.Discard, resp.Body) // a 503, or a document cut short
+			resp.Body.Close()
+		}
+		faults := 0
+		for _, line := range strings.Split(strings.TrimSpace(logs.String()[before:]), "\n") {
+			var entry map[string]any
+			if json.Unmarshal([]byte(line), &entry) != nil || entry["level"] != "error" {
+				continue
+			}
+			faults++
+			if entry["batchid"] != "b1" || entry[events.ExtTraceParent] != batchTrace {
+				t.Errorf("GET %s: logged %s, want with batchid b1 and traceparent %s", path, line, batchTrace)
+			}
+		}
+		if faults == 0 {
+			t.Errorf("GET %s: the store's fault not logged:\n%s", path, logs.String()[before:])
+		}
 	}
 }

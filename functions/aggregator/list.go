@@ -36,7 +36,7 @@ func (f *Function) serveList(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	refs, err := f.opt.Store.Recent(ctx, host.TenantOf(ctx), limit)
 	if err != nil {
-		host.WriteError(w, f.unavailable("listing batches", err))
+		host.WriteError(w, f.unavailable("", "", err))
 		return
 	}
 	list := BatchList{Batches: []BatchItem{}}
@@ -47,7 +47,7 @@ func (f *Function) serveList(w http.ResponseWriter, r *http.Request) {
 			continue // forgotten since
 		}
 		if err != nil {
-			host.WriteError(w, f.unavailable("listing batches", err))
+			host.WriteError(w, f.unavailable("", "", err))
 			return
 		}
 		st := StatusOf(sum, now)

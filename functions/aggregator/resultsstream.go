@@ -9,6 +9,7 @@ import (
 
 	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
 )
@@ -31,7 +32,8 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 		rw        *batch.ResultsWriter
 		scenarios scenarioCollector
 		attempt   int
-		next      int // the first chunk not written
+		tp        string // the batch's trace context, for the log
+		next      int    // the first chunk not written
 		// deadline fires when the batch's deadline has passed.
 		deadline *time.Timer
 	)
@@ -61,7 +63,7 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 		case err != nil:
 			return false, err
 		case rw == nil:
-			attempt = sum.Attempt
+			attempt, tp = sum.Attempt, sum.TraceParent
 			if !sum.Deadline.IsZero() { // expire ends the batch then
 				deadline = time.NewTimer(time.Until(sum.Deadline) + 10*time.Millisecond)
 			}
@@ -99,12 +101,12 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 	// else the stream cut short.
 	fail := func(err error) {
 		if rw == nil {
-			host.WriteError(w, f.readError(ref.ID, err))
+			host.WriteError(w, f.readError(ref.ID, tp, err))
 			return
 		}
 		rw.Abort()
 		if ctx.Err() == nil {
-			f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Int("chunk", next).Msg("streaming results cut short")
+			f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Int("chunk", next).Str(events.ExtTraceParent, tp).Msg("streaming results cut short")
 		}
 		panic(http.ErrAbortHandler)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/pricefn/pricefn/api"
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
 )
@@ -72,7 +73,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 	ref := store.Ref{Tenant: host.TenantOf(ctx), ID: id}
 	changed, stop, err := f.opt.Store.Watch(ctx, ref)
 	if err != nil {
-		host.WriteError(w, f.unavailable(fmt.Sprintf("batch %q", id), err))
+		host.WriteError(w, f.unavailable(id, "", err))
 		return
 	}
 	defer func() { stop() }()
@@ -81,7 +82,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 		sum, err = f.expire(ctx, ref, sum)
 	}
 	if err != nil {
-		host.WriteError(w, f.readError(id, err))
+		host.WriteError(w, f.readError(id, "", err))
 		return
 	}
 	if seen.of(sum) {
@@ -90,6 +91,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	tp := sum.TraceParent // the batch's trace context, for the log
 
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -120,7 +122,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 		stop = func() {}
 		if changed, stop, err = f.opt.Store.Watch(ctx, ref); err != nil {
 			stop = func() {}
-			f.opt.Log.Warn().Err(err).Str("batchid", id).Msg("event stream: watch failed; the client reconnects")
+			f.opt.Log.Warn().Err(err).Str("batchid", id).Str(events.ExtTraceParent, tp).Msg("event stream: watch failed; the client reconnects")
 			return
 		}
 		sum, err = f.opt.Store.Summary(ctx, ref)
@@ -130,9 +132,10 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			// Forgotten after its retention, or the store is away: the
 			// client reconnects and is told.
-			f.opt.Log.Warn().Err(err).Str("batchid", id).Msg("event stream ended")
+			f.opt.Log.Warn().Err(err).Str("batchid", id).Str(events.ExtTraceParent, tp).Msg("event stream ended")
 			return
 		}
+		tp = sum.TraceParent
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -19,6 +21,7 @@ import (
 
 	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/auth"
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
@@ -368,5 +371,59 @@ func TestEventsOfAnIDUsedAgain(t *testing.T) {
 	next := c.mustChunk(t, "1/0-1")
 	if next.Index != 0 {
 		t.Errorf("next chunk %+v, want chunk 0", next)
+	}
+}
+
+// watchFails is a Store whose Watch fails, as a Redis that went away
+// does, once down is set.
+type watchFails struct {
+	*store.Mem
+	down atomic.Bool
+}
+
+func (s *watchFails) Watch(ctx context.Context, ref store.Ref) (<-chan struct{}, func(), error) {
+	if s.down.Load() {
+		return nil, nil, errDown
+	}
+	return s.Mem.Watch(ctx, ref)
+}
+
+// TestEventStreamFaultLogTrace: an event stream the store ends is logged
+// with the batch's id and its traceparent, as every log line about a
+// batch is.
+func TestEventStreamFaultLogTrace(t *testing.T) {
+	var logs syncBuffer
+	st := &watchFails{Mem: store.NewMem(store.MemOptions{})}
+	clk := &clock{now: submitAt}
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store, o.Log, o.Now = st, zerolog.New(&logs), clk.Now })
+	c, err := st.Claim(context.Background(), store.Batch{Ref: store.RefOf("b1"), TradeIDs: tradeIDs, ChunkOffsets: offsets,
+		SubmittedAt: submitAt, Deadline: submitAt.Add(time.Hour), TraceParent: batchTrace})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "b1/accepted", "b1", events.BatchAccepted{
+		BatchID: "b1", Attempt: c.Attempt, Trades: len(tradeIDs), ChunkOffsets: offsets, SubmittedAt: submitAt, Deadline: submitAt.Add(time.Hour)}))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sse := openEvents(t, ctx, f.srv.URL+"/batches/b1/events", "", "") // watching once answered
+	before := len(logs.String())
+	st.down.Store(true)
+	f.mustPost(t, "/", pricedEvent(t, "b1", 0)) // a change: the watch again, which fails
+	for {
+		if _, err := sse.next(); err != nil {
+			break // the stream ended
+		}
+	}
+	var ended map[string]any
+	for deadline := time.Now().Add(5 * time.Second); ended == nil && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		for _, line := range strings.Split(strings.TrimSpace(logs.String()[before:]), "\n") {
+			var entry map[string]any
+			if json.Unmarshal([]byte(line), &entry) == nil && strings.HasPrefix(fmt.Sprint(entry["message"]), "event stream") {
+				ended = entry
+			}
+		}
+	}
+	if ended == nil || ended[events.ExtTraceParent] != batchTrace {
+		t.Errorf("the stream's end logged as %v, want with traceparent %s:\n%s", ended, batchTrace, logs.String())
 	}
 }

@@ -248,12 +248,12 @@ func (f *Function) refuse(w http.ResponseWriter, err error) {
 }
 
 func (f *Function) submit(w http.ResponseWriter, r *http.Request, s Submission) {
+	s.logRefusal = true
 	rc, err := f.Submit(r.Context(), s)
 	if err != nil {
 		if host.Status(err) == http.StatusBadRequest {
 			f.metrics.rejected.WithLabelValues(rejectInvalidBatch).Inc()
 		}
-		f.opt.Log.Warn().Err(err).Int("status", host.Status(err)).Msg("batch not accepted")
 		switch code := host.Status(err); {
 		case code == http.StatusTooManyRequests:
 			w.Header().Set("Retry-After", "5")

@@ -177,6 +177,9 @@ type Submission struct {
 	// digest, when set, is events.Digest(Data), taken while Data arrived
 	// (digestingBody, this package's HTTP routes); else Submit computes it.
 	digest string
+	// logRefusal has Submit log a refusal with the batch's id and trace
+	// (this package's HTTP routes; an event's is logged by host.Events).
+	logRefusal bool
 }
 
 // Receipt is ingress's answer to an accepted batch, defined with the rest
@@ -239,6 +242,15 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	defer func() { f.metrics.submitted(rc, err) }()
 	t0 := f.opt.Now()
 	s.TraceParent = host.TraceParent(s.TraceParent)
+	id := s.BatchID // the batch's, once read
+	if s.logRefusal {
+		defer func() {
+			if err != nil {
+				f.opt.Log.Warn().Err(err).Int("status", host.Status(err)).Str("batchid", id).
+					Str(events.ExtTraceParent, s.TraceParent).Msg("batch not accepted")
+			}
+		}()
+	}
 	// The content's digest on another core while the batch is read; done
 	// before Submit returns on any path (the body's buffer is then reused).
 	digest := s.digest
@@ -254,9 +266,13 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		return nil, host.Errorf(http.StatusBadRequest, "ingress: %w", err)
 	}
 	defer b.Release() // its trades' memory serves the next batch
+	if b.ID != "" {
+		id = truncate(b.ID) // not checked yet
+	}
 	if b.ID, err = f.batchID(b.ID, s); err != nil {
 		return nil, err
 	}
+	id = b.ID
 	timeout, err := f.timeout(b)
 	if err != nil {
 		return nil, err
@@ -318,7 +334,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	case err != nil:
 		// The store's error names its address and keys: for the log, not
 		// the client.
-		f.opt.Log.Error().Err(err).Str("batchid", b.ID).Msg("claiming a batch's id: the batch store failed")
+		f.opt.Log.Error().Err(err).Str("batchid", b.ID).Str(events.ExtTraceParent, s.TraceParent).Msg("claiming a batch's id: the batch store failed")
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: claiming its id: the batch store is unavailable: try again in a moment", b.ID)
 	}
 	receipt := &Receipt{
@@ -558,7 +574,7 @@ func (f *Function) abandon(ctx context.Context, rec store.Batch, attempt, lo, hi
 		c := store.Chunk{Index: i, State: store.ChunkDead, Reason: "not sent to the broker: " + why.Error(), ArrivedAt: f.opt.Now().UTC()}
 		upd, err := f.opt.Store.Put(ctx, rec.Ref, rec.Digest, attempt, c)
 		if err != nil {
-			f.opt.Log.Error().Err(err).Str("batchid", rec.ID).Int("chunk", i).Msg("recording an unsent chunk failed")
+			f.opt.Log.Error().Err(err).Str("batchid", rec.ID).Int("chunk", i).Str(events.ExtTraceParent, rec.TraceParent).Msg("recording an unsent chunk failed")
 			continue
 		}
 		if upd.Announce {
@@ -566,7 +582,7 @@ func (f *Function) abandon(ctx context.Context, rec store.Batch, attempt, lo, hi
 			// is ingress's, which sends no batch.completed: given back,
 			// an aggregator's deadline sweep announces it.
 			if err := f.opt.Store.Release(ctx, rec.Ref, attempt, upd.AnnounceBy); err != nil {
-				f.opt.Log.Error().Err(err).Str("batchid", rec.ID).Msg("giving back the claim to announce the batch's end failed")
+				f.opt.Log.Error().Err(err).Str("batchid", rec.ID).Str(events.ExtTraceParent, rec.TraceParent).Msg("giving back the claim to announce the batch's end failed")
 			}
 		}
 	}

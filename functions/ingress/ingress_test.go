@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -828,5 +829,123 @@ func TestDeliveredBatchTakesReadingRoom(t *testing.T) {
 	st.open("ev")
 	if code := <-delivered; code != http.StatusAccepted {
 		t.Errorf("delivered batch.submitted: %d", code)
+	}
+}
+
+// lockedBuffer is a bytes.Buffer a logger may write from several
+// goroutines.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// A batch refused on POST /batches is logged with its id and the trace
+// the client sent, as every log line about a batch is: a 409 for other
+// content under an id in use, a 400 for a batch that cannot be priced.
+func TestRefusalLogCarriesBatchAndTrace(t *testing.T) {
+	var logs lockedBuffer
+	srv, _ := newServer(t, ingress.Options{Log: zerolog.New(&logs)})
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3, ID: "re"})
+	other, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 4, ID: "re"})
+	bad := []byte(`{"id":"bad","valuationDate":"2026-11-25","measures":["npvv"],"trades":[]}`)
+	for _, c := range []struct {
+		data []byte
+		code int
+	}{{data, http.StatusAccepted}, {other, http.StatusConflict}, {bad, http.StatusBadRequest}} {
+		req := plain(t, srv.URL+"/batches", c.data)
+		req.Header.Set("traceparent", tp)
+		if code, _, body := post(t, req); code != c.code {
+			t.Fatalf("%d %s, want %d", code, body, c.code)
+		}
+	}
+	refused := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if entry["message"] != "batch not accepted" {
+			continue
+		}
+		id, _ := entry["batchid"].(string)
+		refused[id] = true
+		if entry[events.ExtTraceParent] != tp {
+			t.Errorf("refusal logged without the client's traceparent: %s", line)
+		}
+	}
+	if !refused["re"] || !refused["bad"] || len(refused) != 2 {
+		t.Errorf("refusals logged for %v, want re and bad:\n%s", refused, logs.String())
+	}
+}
+
+// faultyStore is a Store whose Claim, or Put, fails as a Redis that went
+// away does.
+type faultyStore struct {
+	store.Store
+	claim, put bool
+}
+
+var errStoreDown = errors.New("redisstore: dial tcp 10.0.0.7:6379: connect: connection refused")
+
+func (s faultyStore) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
+	if s.claim {
+		return store.Claim{}, errStoreDown
+	}
+	return s.Store.Claim(ctx, b)
+}
+
+func (s faultyStore) Put(ctx context.Context, ref store.Ref, digest string, attempt int, c store.Chunk) (store.Update, error) {
+	if s.put {
+		return store.Update{}, errStoreDown
+	}
+	return s.Store.Put(ctx, ref, digest, attempt, c)
+}
+
+// TestStoreFaultLogCarriesTrace: the store failing a batch's claim, or
+// the record of a chunk the broker did not take, is logged with the
+// batch's id and the trace the client sent, as every log line about a
+// batch is.
+func TestStoreFaultLogCarriesTrace(t *testing.T) {
+	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	for name, st := range map[string]faultyStore{
+		"claim": {Store: store.NewMem(store.MemOptions{}), claim: true},
+		"put":   {Store: store.NewMem(store.MemOptions{}), put: true},
+	} {
+		var logs lockedBuffer
+		srv, s := newServer(t, ingress.Options{Store: st, Log: zerolog.New(&logs)})
+		s.failType = events.TypeChunkRequested // the broker takes no chunk
+		data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3, ID: "b1"})
+		req := plain(t, srv.URL+"/batches", data)
+		req.Header.Set("traceparent", tp)
+		if code, _, body := post(t, req); code != http.StatusServiceUnavailable {
+			t.Fatalf("%s: %d %s, want a 503", name, code, body)
+		}
+		faults := 0
+		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			var entry map[string]any
+			if json.Unmarshal([]byte(line), &entry) != nil || entry["level"] != "error" {
+				continue
+			}
+			faults++
+			if entry["batchid"] != "b1" || entry[events.ExtTraceParent] != tp {
+				t.Errorf("%s: logged %s, want with batchid b1 and traceparent %s", name, line, tp)
+			}
+		}
+		if faults == 0 {
+			t.Errorf("%s: the store's fault not logged:\n%s", name, logs.String())
+		}
 	}
 }

@@ -154,15 +154,17 @@ func (m *metrics) price(ctx context.Context, job *batch.Job, types []string, wor
 // priceBlocks prices job's trades in blocks (batch.Job.PriceBlocks), each
 // handed to use in input order, and records the time each trade type
 // takes: runs of at most 8 consecutive trades of one type (types[i] is
-// trade i's), each timed with two clock reads.
+// trade i's), each timed with two clock reads, their wall time per trade
+// in perTrade and their CPU time in busy (the wall time of workers
+// sharing cores counted each core more than once).
 func (m *metrics) priceBlocks(ctx context.Context, job *batch.Job, types []string, workers int, use func(*batch.PricedBlock) error) error {
 	busy := make([]time.Duration, len(m.names))
 	var mu sync.Mutex
-	timed := func(lo, hi int, took time.Duration) {
+	timed := func(lo, hi int, took, cpu time.Duration) {
 		k := m.typeIndex(types[lo])
 		m.perTrade.WithLabelValues(m.names[k]).Observe(took.Seconds() / float64(hi-lo))
 		mu.Lock()
-		busy[k] += took
+		busy[k] += cpu
 		mu.Unlock()
 	}
 	err := job.PriceBlocks(ctx, batch.Options{Workers: workers}, &batch.BlockTiming{Types: types, Timed: timed}, use)

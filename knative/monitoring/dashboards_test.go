@@ -230,3 +230,22 @@ func TestMetricNames(t *testing.T) {
 		}
 	}
 }
+
+// TestDeadLettersPanel: the Dead letters panel counts dead letters, not
+// the chunks a deadline ended (outcome expired), which no broker gave up
+// on: a batch past its deadline showed there as dead letters.
+func TestDeadLettersPanel(t *testing.T) {
+	found := false
+	for _, q := range queries(readDashboards(t)) {
+		if !strings.Contains(q.where, `: "Dead letters" (`) {
+			continue
+		}
+		found = true
+		if strings.Contains(q.expr, "expired") {
+			t.Errorf("%s: %s counts the chunks a deadline ended", q.where, q.expr)
+		}
+	}
+	if !found {
+		t.Fatal("no Dead letters panel")
+	}
+}
