@@ -267,7 +267,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	}
 	defer b.Release() // its trades' memory serves the next batch
 	if b.ID != "" {
-		id = truncate(b.ID) // not checked yet
+		id = host.Short(b.ID) // not checked yet
 	}
 	if b.ID, err = f.batchID(b.ID, s); err != nil {
 		return nil, err
