@@ -19,8 +19,9 @@ const (
 	// MetricRequestDuration is the histogram of request durations, by
 	// route and status class.
 	MetricRequestDuration = "pricefn_request_duration_seconds"
-	// MetricRejected counts the events (and requests) a function refused,
-	// by reason.
+	// MetricRejected counts the events (and requests) a function refused
+	// as unreadable or unpriceable, by reason: not every 4xx (ingress counts
+	// a submission's 409, 413, 422 and 429 by outcome instead).
 	MetricRejected = "pricefn_events_rejected_total"
 )
 
@@ -138,7 +139,7 @@ func (c *codeRecorder) Unwrap() http.ResponseWriter { return c.ResponseWriter }
 func NewRejections(function string, reg prometheus.Registerer, reasons ...string) *prometheus.CounterVec {
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name:        MetricRejected,
-		Help:        "Events (and requests) the function refused with a 4xx, by reason; a broker does not retry a 400 and retries a 404.",
+		Help:        "Events (and requests) the function refused as unreadable or unpriceable, by reason (malformed, wrong_type, invalid_batch, bad_chunk: a 400, which a broker does not retry; unknown_batch: a 404, which it retries). Not every 4xx: a submission's 409, 413, 422 and 429 count in pricefn_ingress_batches_total.",
 		ConstLabels: prometheus.Labels{"function": function},
 	}, []string{"reason"})
 	for _, r := range reasons {

@@ -187,3 +187,24 @@ func serve(t *testing.T, s *host.Server) string {
 	})
 	return "http://" + ln.Addr().String()
 }
+
+// TestRejectionsHelp: the HELP text says what the counter counts, the
+// refusals of an unreadable or unpriceable event, not every 4xx (ingress
+// counts a submission's 409, 413, 422 and 429 by outcome instead).
+func TestRejectionsHelp(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	host.NewRejections("fn", reg, "malformed")
+	mfs, err := reg.Gather()
+	if err != nil || len(mfs) != 1 || mfs[0].GetName() != host.MetricRejected {
+		t.Fatalf("gathered %v (%v), want %s alone", mfs, err, host.MetricRejected)
+	}
+	help := mfs[0].GetHelp()
+	if strings.Contains(help, "with a 4xx") {
+		t.Errorf("HELP %q claims every 4xx", help)
+	}
+	for _, want := range []string{"unreadable or unpriceable", "pricefn_ingress_batches_total"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("HELP %q does not say %q", help, want)
+		}
+	}
+}
