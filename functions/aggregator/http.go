@@ -46,19 +46,32 @@ func (f *Function) Routes(log zerolog.Logger, guard host.Guard) http.Handler {
 	mux := host.NewMux()
 	mux.Handle("POST /{$}", f.metrics.requests.Track(routeEvent, host.Events(host.Guarded(guard, f), log)))
 	mux.Handle("POST /dead-letter", f.metrics.requests.Track(routeDeadLetter, host.Events(host.Guarded(guard, host.HandlerFunc(f.HandleDeadLetter)), log)))
-	mux.Handle("GET /batches", host.Required(guard, host.ScopeRead, f.Query()))
-	mux.Handle("GET /batches/", host.Required(guard, host.ScopeRead, f.Query()))
+	q := f.Query(guard)
+	mux.Handle("GET /batches", q)
+	mux.Handle("GET /batches/", q)
 	return mux
 }
 
-// Query returns the handler of the two GET routes of the results API, for
-// a gateway to mount at "GET /batches/".
-func (f *Function) Query() http.Handler {
+// Query returns the handler of the GET routes of the results API, behind
+// guard's tokens with the read scope (nil admits everything), for a
+// gateway to mount at "GET /batches" and "GET /batches/". Each route is
+// measured under its pattern's name, its refusals (401, 403) included; a
+// path no route matches wants a token all the same, then is a 404.
+func (f *Function) Query(guard host.Guard) http.Handler {
+	read := func(route string, h http.HandlerFunc) http.Handler {
+		return f.metrics.requests.Track(route, host.Required(guard, host.ScopeRead, h))
+	}
 	mux := host.NewMux()
-	mux.HandleFunc("GET /batches", f.serveList)
-	mux.Handle("GET /batches/{id}", f.metrics.requests.Track(routeStatus, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, false) })))
-	mux.Handle("GET /batches/{id}/results", f.metrics.requests.Track(routeResults, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, true) })))
-	mux.HandleFunc("GET /batches/{id}/events", f.serveEvents)
+	mux.Handle("GET /batches", read(routeList, f.serveList))
+	mux.Handle("GET /batches/{id}", read(routeStatus, func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, false) }))
+	mux.Handle("GET /batches/{id}/results", read(routeResults, func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, true) }))
+	mux.Handle("GET /batches/{id}/events", read(routeEvents, f.serveEvents))
+	// Any other path below /batches/: the token first, as before the
+	// routes were measured, so that a caller without one learns nothing
+	// of which paths exist.
+	mux.Handle("GET /batches/", host.Required(guard, host.ScopeRead, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host.WriteError(w, host.Errorf(http.StatusNotFound, "host: %s %s: no such route", r.Method, r.URL.Path))
+	})))
 	return mux
 }
 

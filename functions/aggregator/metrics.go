@@ -40,7 +40,7 @@ var (
 	deadTypes      = []string{"chunk_requested", "chunk_priced", "batch_accepted", "batch_submitted", "other"}
 	duplicateKinds = []string{"batch_accepted", "chunk_priced", "dead_letter"}
 	rejectReasons  = []string{rejectWrongType, rejectMalformed, rejectBadChunk, rejectUnknownBatch}
-	routes         = []string{routeEvent, routeDeadLetter, routeStatus, routeResults}
+	routes         = []string{routeEvent, routeDeadLetter, routeList, routeStatus, routeResults, routeEvents}
 )
 
 // The legs of a chunk's journey (label leg of
@@ -62,8 +62,10 @@ const (
 const (
 	routeEvent      = "event"
 	routeDeadLetter = "dead_letter"
-	routeStatus     = "status"
-	routeResults    = "results"
+	routeList       = "list"    // GET /batches
+	routeStatus     = "status"  // GET /batches/{id}
+	routeResults    = "results" // GET /batches/{id}/results
+	routeEvents     = "events"  // GET /batches/{id}/events: a stream, which counts its whole life
 )
 
 // newMetrics makes the metrics and registers them with reg, when not nil;

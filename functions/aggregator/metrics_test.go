@@ -4,11 +4,17 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/auth"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/metricstest"
@@ -131,5 +137,92 @@ func TestMetricsFollowEveryPath(t *testing.T) {
 	}
 	if st := f.status(t, "b1"); st.Timeline != nil {
 		t.Errorf("status without ?timeline has one: %+v", st.Timeline)
+	}
+}
+
+// TestQueryRoutesMeasured: every GET route is measured under its
+// pattern's name, never an id, the guard's refusals (401 without a token,
+// 403 without the read scope) included; a path no route matches still
+// wants a token first.
+func TestQueryRoutesMeasured(t *testing.T) {
+	const (
+		read   = "acme-token-0123456789"
+		submit = "acme-submit-only-0123456789"
+	)
+	file := filepath.Join(t.TempDir(), "tokens")
+	if err := os.WriteFile(file, []byte(read+" acme\n"+submit+" acme submit\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tokens, err := auth.LoadTokens(file, time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	fn := aggregator.New(aggregator.Options{Store: store.NewMem(store.MemOptions{}), Log: zerolog.Nop(), Registerer: reg})
+	srv := httptest.NewServer(fn.Routes(zerolog.Nop(), auth.NewGuard(nil, tokens, zerolog.Nop(), nil)))
+	t.Cleanup(func() { fn.Drain(); srv.Close() })
+
+	for _, r := range []string{"list", "status", "results", "events"} {
+		if v, ok := metricValue(t, reg, "pricefn_request_duration_seconds", map[string]string{"function": "aggregator", "route": r, "code": "4xx"}); !ok || v != 0 {
+			t.Errorf("route %s before any request: %v (present %v), want a series at 0", r, v, ok)
+		}
+	}
+	tests := []struct {
+		path, token string
+		code        int
+		route       string // "" for no route
+	}{
+		{"/batches/b1", "", http.StatusUnauthorized, "status"},
+		{"/batches/b2", submit, http.StatusForbidden, "status"},
+		{"/batches/b1", read, http.StatusNotFound, "status"},
+		{"/batches/b1/results", "", http.StatusUnauthorized, "results"},
+		{"/batches/b1/results", submit, http.StatusForbidden, "results"},
+		{"/batches", "", http.StatusUnauthorized, "list"},
+		{"/batches", read, http.StatusOK, "list"},
+		{"/batches/b1/events", "", http.StatusUnauthorized, "events"},
+		{"/batches/b1/events", submit, http.StatusForbidden, "events"},
+		{"/batches/b1/other", "", http.StatusUnauthorized, ""},
+		{"/batches/b1/other", read, http.StatusNotFound, ""},
+	}
+	want := map[[2]string]float64{}
+	for _, tt := range tests {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+tt.path, nil)
+		if tt.token != "" {
+			req.Header.Set("Authorization", "Bearer "+tt.token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.code {
+			t.Errorf("GET %s (token %q): %d, want %d", tt.path, tt.token, resp.StatusCode, tt.code)
+		}
+		if tt.route != "" {
+			want[[2]string{tt.route, strconv.Itoa(tt.code/100) + "xx"}]++
+		}
+	}
+	for k, v := range want {
+		if got, ok := metricValue(t, reg, "pricefn_request_duration_seconds", map[string]string{"function": "aggregator", "route": k[0], "code": k[1]}); !ok || got != v {
+			t.Errorf("route %s, %s: %v requests (present %v), want %v", k[0], k[1], got, ok, v)
+		}
+	}
+	// The route label is bounded: the routes' names, never an id or a path.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := map[string]bool{"event": true, "dead_letter": true, "list": true, "status": true, "results": true, "events": true}
+	for _, mf := range mfs {
+		if mf.GetName() != "pricefn_request_duration_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "route" && !known[l.GetValue()] {
+					t.Errorf("route label %q", l.GetValue())
+				}
+			}
+		}
 	}
 }
