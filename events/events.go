@@ -13,6 +13,8 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	cloudevents "github.com/cloudevents/sdk-go/v2"
@@ -61,6 +63,36 @@ func EventIDBase(tenant, batchID string) string {
 		return batchID
 	}
 	return batchID + "@" + tenant
+}
+
+// ChunkIndex returns the index of the chunk a chunk.requested or
+// chunk.priced event is about, as its id names it: ingress gives a chunk's
+// event the id "{base}/chunk/{i}", "{base}/a{n}/chunk/{i}" for attempt
+// n > 1 (base as EventIDBase, which holds no '/'), and the pricer its reply
+// that id and "/priced". It returns false for an event of another type or
+// an id not made so.
+func ChunkIndex(e event.Event) (int, bool) {
+	id := e.ID()
+	switch e.Type() {
+	case TypeChunkRequested:
+	case TypeChunkPriced:
+		var ok bool
+		if id, ok = strings.CutSuffix(id, "/priced"); !ok {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	i := strings.LastIndex(id, "/chunk/")
+	if i < 0 {
+		return 0, false
+	}
+	s := id[i+len("/chunk/"):]
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || strconv.Itoa(n) != s {
+		return 0, false
+	}
+	return n, true
 }
 
 // ExtTraceParent is the W3C trace context extension, propagated when present.

@@ -7,9 +7,12 @@ import (
 	"net/http"
 	"sync"
 	"testing"
+	"testing/fstest"
 
+	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/events/broker"
 )
 
@@ -64,5 +67,96 @@ func TestLogLinesCarryEvent(t *testing.T) {
 		if perMessage[msg] == 0 {
 			t.Errorf("no %q line in the log; got %v", msg, perMessage)
 		}
+	}
+}
+
+// chunkYAML routes the chunk events to svc-a.
+const chunkYAML = `
+apiVersion: eventing.knative.dev/v1
+kind: Broker
+metadata: {name: test, namespace: ns}
+spec:
+  delivery: {retry: 2, backoffPolicy: exponential, backoffDelay: PT0.001S}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: chunks, namespace: ns}
+spec:
+  broker: test
+  filter: {attributes: {type: io.pricefn.chunk.requested}}
+  subscriber:
+    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: svc-a}
+---
+apiVersion: eventing.knative.dev/v1
+kind: Trigger
+metadata: {name: priced, namespace: ns}
+spec:
+  broker: test
+  filter: {attributes: {type: io.pricefn.chunk.priced}}
+  subscriber:
+    ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: svc-a}
+`
+
+// TestLogLinesCarryChunk: every log line about a chunk's event names its
+// chunk, as its id does (README: log lines carry "batchid and traceparent,
+// and chunk where there is one"); the lines of another event name none.
+func TestLogLinesCarryChunk(t *testing.T) {
+	var buf lockedBuffer
+	en := newEnv(t, broker.Config{
+		Name:      "test",
+		Manifests: fstest.MapFS{"chunks.yaml": {Data: []byte(chunkYAML)}},
+		Logger:    zerolog.New(&buf).Level(zerolog.DebugLevel),
+	}, map[string]responder{"svc-a": func(n int, _ *http.Request, _ event.Event) (int, *event.Event) {
+		if n%2 == 1 {
+			return http.StatusServiceUnavailable, nil // every other delivery fails: retry lines too
+		}
+		return http.StatusOK, nil
+	}})
+	wantChunk := map[string]float64{
+		"batch-1/chunk/7":           7,
+		"batch-1@acme/a2/chunk/12":  12,
+		"batch-1/chunk/3/priced":    3,
+		"batch-1/a3/chunk/0/priced": 0,
+	}
+	for _, e := range []event.Event{
+		newEvent(t, events.TypeChunkRequested, "batch-1/chunk/7"),
+		newEvent(t, events.TypeChunkRequested, "batch-1@acme/a2/chunk/12"),
+		newEvent(t, events.TypeChunkPriced, "batch-1/chunk/3/priced"),
+		newEvent(t, events.TypeChunkPriced, "batch-1/a3/chunk/0/priced"),
+		newEvent(t, events.TypeBatchAccepted, "batch-1/accepted"), // no trigger: logged all the same
+	} {
+		if code := post(t, en.ingress.URL, e, false); code != http.StatusAccepted {
+			t.Fatalf("post %s: %d", e.ID(), code)
+		}
+	}
+	en.drain(t)
+	seen := map[string]int{}
+	sc := bufio.NewScanner(bytes.NewBufferString(buf.String()))
+	for sc.Scan() {
+		var line map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
+			t.Fatalf("log line %q: %v", sc.Text(), err)
+		}
+		id, _ := line["id"].(string)
+		if id == "" {
+			continue // the broker's own lines
+		}
+		seen[id]++
+		want, isChunk := wantChunk[id]
+		got, has := line["chunk"]
+		switch {
+		case isChunk && got != want:
+			t.Errorf("log line %s: chunk %v, want %v", sc.Text(), got, want)
+		case !isChunk && has:
+			t.Errorf("log line %s of no chunk names chunk %v", sc.Text(), got)
+		}
+	}
+	for id := range wantChunk {
+		if seen[id] < 2 { // queued and done at least
+			t.Errorf("%d log lines of %s, want 2 or more", seen[id], id)
+		}
+	}
+	if seen["batch-1/accepted"] == 0 {
+		t.Errorf("no log line of batch-1/accepted")
 	}
 }

@@ -171,12 +171,15 @@ func (b *Broker) closeDrainedLocked() {
 }
 
 // eventLogger returns log with the event's batchid, traceparent, type
-// and id.
+// and id, and for a chunk's event its chunk (events.ChunkIndex).
 func eventLogger(log zerolog.Logger, e event.Event) zerolog.Logger {
-	return log.With().
+	c := log.With().
 		Str(events.ExtBatchID, events.BatchID(e)).
-		Str(events.ExtTraceParent, traceParent(e)).
-		Str("type", e.Type()).
+		Str(events.ExtTraceParent, traceParent(e))
+	if i, ok := events.ChunkIndex(e); ok {
+		c = c.Int("chunk", i)
+	}
+	return c.Str("type", e.Type()).
 		Str("id", e.ID()).
 		Logger()
 }

@@ -181,6 +181,9 @@ func TestSubmitSendsAcceptedThenChunks(t *testing.T) {
 		if e.ID() != ingress.ChunkEventID("", "mix", 1, c.Index) || events.BatchID(e) != "mix" || c.Offset != a.ChunkOffsets[c.Index] {
 			t.Errorf("chunk %d: id %q, batchid %q, offset %d", c.Index, e.ID(), events.BatchID(e), c.Offset)
 		}
+		if i, ok := events.ChunkIndex(e); !ok || i != c.Index { // what the broker logs as its chunk
+			t.Errorf("chunk %d: ChunkIndex of its id %q = %d, %v", c.Index, e.ID(), i, ok)
+		}
 		if !c.Deadline.Equal(a.Deadline) { // the pricer skips a chunk long past it
 			t.Errorf("chunk %d: deadline %v, want the batch's %v", c.Index, c.Deadline, a.Deadline)
 		}
@@ -470,6 +473,9 @@ func TestResubmission(t *testing.T) {
 		c, _ := events.Decode[events.ChunkRequested](ev, events.TypeChunkRequested)
 		if c.Attempt != 2 || ev.ID() != ingress.ChunkEventID("", "re", 2, c.Index) || ev.ID() == ingress.ChunkEventID("", "re", 1, c.Index) {
 			t.Errorf("attempt 2 chunk %d: attempt %d, id %q", c.Index, c.Attempt, ev.ID())
+		}
+		if i, ok := events.ChunkIndex(ev); !ok || i != c.Index {
+			t.Errorf("attempt 2 chunk %d: ChunkIndex of its id %q = %d, %v", c.Index, ev.ID(), i, ok)
 		}
 	}
 }

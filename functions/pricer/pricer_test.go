@@ -55,6 +55,9 @@ func TestHandlePricesChunk(t *testing.T) {
 	if reply.ID() != "b1/chunk/2/priced" || events.BatchID(*reply) != "b1" || reply.Extensions()[events.ExtTraceParent] == nil {
 		t.Errorf("reply id %q, batchid %q, extensions %v", reply.ID(), events.BatchID(*reply), reply.Extensions())
 	}
+	if i, ok := events.ChunkIndex(*reply); !ok || i != 2 { // what the broker logs as its chunk
+		t.Errorf("ChunkIndex of the reply %q = %d, %v, want 2", reply.ID(), i, ok)
+	}
 	c, err := events.Decode[events.ChunkPriced](*reply, events.TypeChunkPriced)
 	if err != nil {
 		t.Fatal(err)
