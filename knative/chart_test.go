@@ -307,6 +307,18 @@ func TestChartRefuses(t *testing.T) {
 		{"no memory limit", "services: {pricer: {resources: {limits: {memory: null}}}}", "/services/pricer/resources/limits"},
 		{"metrics on the queue-proxy's port", "services: {api: {metricsPort: 9090}}", "/services/api/metricsPort"},
 		{"env overriding the wiring", "services: {ingress: {env: {K_SINK: http://elsewhere}}}", "/services/ingress/env"},
+		// config/ refuses these when the function starts: the pod
+		// crash-looped.
+		{"negative workers", "services: {pricer: {env: {PRICEFN_WORKERS: -1}}}", "/services/pricer/env/PRICEFN_WORKERS"},
+		{"chunks of no trades", "services: {ingress: {env: {PRICEFN_CHUNK_TRADES: 0}}}", "/services/ingress/env/PRICEFN_CHUNK_TRADES"},
+		{"duration with no unit", "services: {aggregator: {env: {PRICEFN_RETAIN: 30}}}", "/services/aggregator/env/PRICEFN_RETAIN"},
+		{"GOMEMLIMIT not a size", "services: {pricer: {env: {GOMEMLIMIT: lots}}}", "/services/pricer/env/GOMEMLIMIT"},
+		{"GOMEMLIMIT in decimal units", "services: {api: {env: {GOMEMLIMIT: 900MB}}}", "/services/api/env/GOMEMLIMIT"},
+		// Names no function reads: a typo, another function's setting,
+		// pricefn dev's own.
+		{"misspelt setting", "services: {pricer: {env: {PRICEFN_WORKER: 2}}}", "PRICEFN_WORKER"},
+		{"setting of another function", "services: {ingress: {env: {PRICEFN_WORKERS: 2}}}", "PRICEFN_WORKERS"},
+		{"pricefn dev's setting", "services: {pricer: {env: {PRICEFN_INTERNAL_HTTP: true}}}", "PRICEFN_INTERNAL_HTTP"},
 		{"bad backoff policy", "broker: {delivery: {backoffPolicy: fibonacci}}", "/broker/delivery/backoffPolicy"},
 		{"store URL not Redis", "store: {url: 'http://redis:6379'}", "/store/url"},
 		{"unpinned Redis", "redis: {image: 'redis:latest'}", "/redis/image"},
@@ -429,11 +441,17 @@ func TestChartAutoscalingBounds(t *testing.T) {
 	}
 }
 
-// TestChartMonitoring: monitoring.objects are rendered as they are (a
-// dashboard's "{{pod}}" legend is not a template), and so are the files
+// TestChartMonitoring: monitoring.objects are rendered as the files say
+// (a dashboard's "{{pod}}" legend is not a template), and so are the files
 // of knative/monitoring when that folder exists, as make deploy-helm
-// passes them (--set-file monitoring.objects.NAME=FILE).
+// passes them (--set-file monitoring.objects.NAME=FILE), but for two
+// things: an object of the namespace pricefn, the files' own, goes to the
+// release's namespace (one of another, knative-serving, keeps it), and the
+// API's PodMonitor scrapes services.api.metricsPort. The release here is
+// in namespace "risk", the API's metrics on 9500: the files' pricefn and
+// 9464 left the PodMonitors where they selected nothing.
 func TestChartMonitoring(t *testing.T) {
+	const ns, apiPort = "risk", 9500
 	objects := map[string]any{}
 	paths, err := filepath.Glob("testdata/monitoring/*.yaml")
 	if err != nil || len(paths) == 0 {
@@ -470,28 +488,64 @@ func TestChartMonitoring(t *testing.T) {
 	}
 	vals := readValues(t, productionValues)
 	vals["monitoring"] = map[string]any{"objects": objects, "dashboards": dashboards}
-	files := mustRender(t, vals)
+	vals["services"].(map[string]any)["api"].(map[string]any)["metricsPort"] = apiPort
+	files, err := renderChart(loadChart(t), vals, ns)
+	if err != nil {
+		t.Fatalf("render: %v", err)
+	}
 	text := files["monitoring.yaml"]
 	if !strings.Contains(text, `{{pod}}`) {
 		t.Errorf("monitoring.yaml lost the dashboard's {{pod}} legend:\n%s", text)
 	}
 	rendered := docs(t, map[string]string{"monitoring.yaml": text})
+	var apiMonitors, otherNamespaces int
 	for name, src := range objects {
 		want := docs(t, map[string]string{name + ".yaml": src.(string)})
 		if len(want) == 0 {
 			t.Errorf("%s holds no object", name)
 		}
 		for _, w := range want {
-			found := false
-			for _, r := range rendered {
-				if fmt.Sprint(r) == fmt.Sprint(w) {
+			kind, oname, wns := str(w, "kind"), str(w, "metadata", "name"), str(w, "metadata", "namespace")
+			switch wns {
+			case "pricefn":
+				w["metadata"].(map[string]any)["namespace"] = ns
+			case "":
+			default:
+				otherNamespaces++
+			}
+			if kind == "PodMonitor" && str(w, "spec", "selector", "matchLabels", "app.kubernetes.io/name") == "pricefn-api" {
+				found := false
+				if _, ok := get(w, "spec", "podMetricsEndpoints", 0, "targetPort").(float64); ok {
+					get(w, "spec", "podMetricsEndpoints", 0).(map[string]any)["targetPort"] = float64(apiPort)
 					found = true
 				}
+				for _, r := range asList(get(w, "spec", "podMetricsEndpoints", 0, "relabelings")) {
+					if str(r, "targetLabel") == "__address__" {
+						if got := str(r, "replacement"); got != "${1}:9464" {
+							t.Errorf("%s: PodMonitor %s: the file's address replacement %q, want ${1}:9464", name, oname, got)
+						}
+						r.(map[string]any)["replacement"] = fmt.Sprintf("${1}:%d", apiPort)
+						found = true
+					}
+				}
+				if !found {
+					t.Errorf("%s: PodMonitor %s names no port: neither targetPort nor an __address__ rewrite", name, oname)
+				}
+				apiMonitors++
 			}
-			if !found {
-				t.Errorf("%s: %s %s not rendered as it is", name, str(w, "kind"), str(w, "metadata", "name"))
+			var got []map[string]any
+			for _, r := range rendered {
+				if str(r, "kind") == kind && str(r, "metadata", "name") == oname {
+					got = append(got, r)
+				}
+			}
+			if len(got) != 1 || !reflect.DeepEqual(got[0], w) {
+				t.Errorf("%s: %s %s rendered as\n%v\nwant (namespace %s for pricefn, API metrics port %d)\n%v", name, kind, oname, got, ns, apiPort, w)
 			}
 		}
+	}
+	if len(real) > 0 && (apiMonitors == 0 || otherNamespaces == 0) {
+		t.Errorf("knative/monitoring: %d PodMonitors of pricefn-api, %d objects in another namespace: want the API's PodMonitor and knative-serving's ServiceMonitor", apiMonitors, otherNamespaces)
 	}
 	for name, src := range dashboards {
 		var want, got any

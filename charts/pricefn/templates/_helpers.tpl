@@ -150,6 +150,8 @@ a limit under 2Mi, where it would be 0, a collector that never stops).
   value: {{ printf "%dMiB" $limit | quote }}
 {{- end }}
 {{- range $k, $v := .s.env }}
+{{- /* Helm reads YAML numbers as float64, which toString writes 1e+07. */}}
+{{- if and (kindIs "float64" $v) (eq $v (floor $v)) }}{{ $v = printf "%.0f" $v }}{{ end }}
 - name: {{ $k }}
   value: {{ $v | toString | quote }}
 {{- end }}

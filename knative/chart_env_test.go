@@ -1,0 +1,236 @@
+package knative_test
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"reflect"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"helm.sh/helm/v3/pkg/chartutil"
+
+	"github.com/pricefn/pricefn/config"
+)
+
+// envPiece is the configuration of the function a Service runs, with the
+// flags that make it valid otherwise.
+type envPiece struct {
+	cfg interface {
+		Flags(*flag.FlagSet, config.Env)
+		Check() error
+	}
+	base []string
+}
+
+// envPieces returns a fresh configuration of each Service's function.
+func envPieces() map[string]envPiece {
+	sink := []string{"--sink", "http://127.0.0.1:9/"}
+	redis := []string{"--store", "redis://127.0.0.1:6379/0"}
+	return map[string]envPiece{
+		"api":        {&config.API{}, append(sink, redis...)},
+		"ingress":    {&config.Ingress{}, append(sink, redis...)},
+		"pricer":     {&config.Pricer{}, nil},
+		"aggregator": {&config.Aggregator{}, redis},
+	}
+}
+
+// configReads returns the PRICEFN_* variables the Service's function reads.
+func configReads(service string) []string {
+	seen := map[string]bool{}
+	fs := flag.NewFlagSet(service, flag.ContinueOnError)
+	envPieces()[service].cfg.Flags(fs, func(k string) string {
+		if strings.HasPrefix(k, "PRICEFN_") {
+			seen[k] = true
+		}
+		return ""
+	})
+	var out []string
+	for k := range seen {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// configVerdict is the function's start-up check of env[key] = value.
+func configVerdict(t *testing.T, service, key, value string) error {
+	t.Helper()
+	p := envPieces()[service]
+	fs := flag.NewFlagSet(service, flag.ContinueOnError)
+	p.cfg.Flags(fs, config.Map(map[string]string{key: value}))
+	if err := fs.Parse(p.base); err != nil {
+		t.Fatalf("%s: %v", service, err)
+	}
+	return p.cfg.Check()
+}
+
+// envSchema is what values.schema.json says of services.NAME.env.
+type envSchema struct {
+	Definitions struct {
+		Env struct {
+			Properties map[string]json.RawMessage `json:"properties"`
+		} `json:"env"`
+	} `json:"definitions"`
+	Properties struct {
+		Services struct {
+			Properties map[string]struct {
+				Properties struct {
+					Env struct {
+						PropertyNames struct {
+							If   struct{ Pattern string } `json:"if"`
+							Then struct{ Enum []string }  `json:"then"`
+						} `json:"propertyNames"`
+					} `json:"env"`
+				} `json:"properties"`
+			} `json:"properties"`
+		} `json:"services"`
+	} `json:"properties"`
+}
+
+// chartSet are the variables the chart (or Knative) sets itself: env
+// may not override them.
+var chartSet = []string{"K_SINK", "PRICEFN_STORE", "PRICEFN_TOKENS_FILE", "PRICEFN_EVENT_KEY_FILE",
+	"PRICEFN_MAX_WAIT", "PRICEFN_METRICS_ADDR", "PRICEFN_PUBLIC_URL", "PORT", "K_SERVICE", "K_CONFIGURATION", "K_REVISION"}
+
+func isChartSet(k string) bool {
+	for _, c := range chartSet {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
+// TestChartEnvCoversConfig: the PRICEFN_* names each Service's env takes
+// are exactly those its function reads (config/) and the chart does not
+// set, and each has a rule in definitions.env (or is refused there, for
+// the chart's own). A setting added to config/ without the schema, or one
+// the schema keeps after config/ dropped it, fails here.
+func TestChartEnvCoversConfig(t *testing.T) {
+	data, err := os.ReadFile(chartDir + "/values.schema.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s envSchema
+	if err := json.Unmarshal(data, &s); err != nil {
+		t.Fatal(err)
+	}
+	props := s.Definitions.Env.Properties
+	for _, k := range chartSet {
+		if string(props[k]) != "false" {
+			t.Errorf("definitions.env.properties.%s = %s, want false (the chart sets it)", k, props[k])
+		}
+	}
+	used := map[string]bool{}
+	for service := range envPieces() {
+		var want []string
+		for _, k := range configReads(service) {
+			if !isChartSet(k) {
+				want = append(want, k)
+			}
+		}
+		if len(want) < 3 {
+			t.Fatalf("%s reads %v: the recording Env missed its settings", service, want)
+		}
+		pn := s.Properties.Services.Properties[service].Properties.Env.PropertyNames
+		got := append([]string(nil), pn.Then.Enum...)
+		sort.Strings(got)
+		if pn.If.Pattern != "^PRICEFN_" || !reflect.DeepEqual(got, want) {
+			t.Errorf("services.%s.env takes PRICEFN_* names %v (if %q), want those pricefn %[1]s reads: %v", service, got, pn.If.Pattern, want)
+		}
+		for _, k := range want {
+			used[k] = true
+			if r := props[k]; len(r) == 0 || string(r) == "false" || string(r) == "true" {
+				t.Errorf("definitions.env.properties.%s = %q: want the rule config/ checks it by", k, r)
+			}
+		}
+	}
+	for k := range props {
+		if strings.HasPrefix(k, "PRICEFN_") && !used[k] && !isChartSet(k) {
+			t.Errorf("definitions.env.properties.%s: no Service's function reads it", k)
+		}
+	}
+}
+
+// TestChartEnvChecked: a PRICEFN_* value in services.NAME.env renders
+// exactly when the function would start with it. It rendered whatever it
+// was (PRICEFN_WORKERS: -1, PRICEFN_CHUNK_TRADES: 0), Knative admitted it
+// and the pod crash-looped on config/'s check. Every setting of every
+// Service is tried with every value below, as YAML (numbers stay numbers).
+func TestChartEnvChecked(t *testing.T) {
+	c := loadChart(t)
+	values := []string{"-1", "0", "1", "10000000", "1.5", "'+3'", "'007'", "lots", "''",
+		"0s", "-1s", "30s", "1h30m", "500ms", "1.5s", "30", "true", "json", "debug", "warn", "bogus"}
+	tried := map[string]bool{}
+	for _, service := range []string{"api", "ingress", "pricer", "aggregator"} {
+		for _, key := range configReads(service) {
+			if isChartSet(key) || tried[key] {
+				continue
+			}
+			tried[key] = true
+			for _, v := range values {
+				vals, err := chartutil.ReadValues([]byte(fmt.Sprintf("services: {%s: {env: {%s: %s}}}", service, key, v)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				raw := vals.AsMap()["services"].(map[string]any)[service].(map[string]any)["env"].(map[string]any)[key]
+				want := fmt.Sprint(raw)
+				if f, ok := raw.(float64); ok && f == float64(int64(f)) {
+					want = strconv.FormatInt(int64(f), 10)
+				}
+				cfgErr := configVerdict(t, service, key, want)
+				files, err := renderChart(c, vals.AsMap(), namespace)
+				if cfgErr != nil {
+					if err == nil || !strings.Contains(err.Error(), "/services/"+service+"/env/"+key) {
+						t.Errorf("%s %s=%s: render %v, want values.schema.json to refuse it as pricefn %[1]s does: %v", service, key, v, err, cfgErr)
+					}
+					continue
+				}
+				if err != nil {
+					t.Errorf("%s %s=%s: pricefn %[1]s takes it, the chart refuses: %v", service, key, v, err)
+					continue
+				}
+				svc := findAll(docs(t, files), "Service", "pricefn-"+service)
+				if len(svc) != 1 {
+					t.Fatalf("%d pricefn-%s", len(svc), service)
+				}
+				if got, ok := envOf(svc[0])[key]; !ok || got != want {
+					t.Errorf("%s %s=%s: rendered %q (set %v), want %q", service, key, v, got, ok, want)
+				}
+			}
+		}
+	}
+	if len(tried) < 15 {
+		t.Errorf("tried %d settings: %v", len(tried), tried)
+	}
+}
+
+// TestChartEnvGoMemLimit: a GOMEMLIMIT the Go runtime takes renders as
+// given, in place of the chart's 90% of the memory limit.
+func TestChartEnvGoMemLimit(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct{ value, want string }{
+		{"1500MiB", "1500MiB"},
+		{"'off'", "off"}, // quoted: YAML reads a bare off as false, which the schema refuses
+		{"1073741824", "1073741824"},
+		{"'2GiB'", "2GiB"},
+	} {
+		vals, err := chartutil.ReadValues([]byte("services: {pricer: {env: {GOMEMLIMIT: " + tt.value + "}}}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := renderChart(c, vals.AsMap(), namespace)
+		if err != nil {
+			t.Errorf("GOMEMLIMIT %s: %v", tt.value, err)
+			continue
+		}
+		pricer := findAll(docs(t, files), "Service", "pricefn-pricer")
+		if len(pricer) != 1 || envOf(pricer[0])["GOMEMLIMIT"] != tt.want {
+			t.Errorf("GOMEMLIMIT %s: pricer env %v, want %q", tt.value, pricer, tt.want)
+		}
+	}
+}
