@@ -58,8 +58,34 @@ func TestDefaults(t *testing.T) {
 	if err := c.Check(); err != nil {
 		t.Fatal(err)
 	}
-	if c.Addr != ":8080" || c.MaxWait != 5*time.Minute || c.ShutdownTimeout != 30*time.Second {
+	if c.Addr != ":8080" || c.MaxWait != 5*time.Minute || c.ShutdownTimeout != 30*time.Second || c.TenantMaxRetained != 100_000 {
 		t.Errorf("config %+v", c)
+	}
+}
+
+// The bound on a tenant's retained batches reaches ingress, whose claims
+// apply it, as well as the aggregator: from the environment, or the flag.
+func TestTenantMaxRetained(t *testing.T) {
+	env := config.Map(map[string]string{"K_SINK": "http://b", "PRICEFN_TENANT_MAX_RETAINED": "500"})
+	for _, c := range []struct {
+		args []string
+		want int
+	}{
+		{nil, 500},
+		{[]string{"--tenant-max-retained", "20"}, 20},
+	} {
+		var in config.Ingress
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		in.Flags(fs, env)
+		if err := fs.Parse(append([]string{"--store", "redis://127.0.0.1:6379/0"}, c.args...)); err != nil {
+			t.Fatal(err)
+		}
+		if err := in.Check(); err != nil {
+			t.Fatal(err)
+		}
+		if in.TenantMaxRetained != c.want {
+			t.Errorf("%v: TenantMaxRetained %d, want %d", c.args, in.TenantMaxRetained, c.want)
+		}
 	}
 }
 
@@ -114,15 +140,16 @@ func TestLoggerConsoleNotATerminal(t *testing.T) {
 // error, not a silent default.
 func TestBadEnvValuesAreErrors(t *testing.T) {
 	for key, v := range map[string]string{
-		"PRICEFN_MAX_WAIT":         "30",
-		"PRICEFN_UNKNOWN_GRACE":    "soon",
-		"PRICEFN_CHUNK_TRADES":     "10k",
-		"PRICEFN_MAX_BATCH_BYTES":  "32MB",
-		"PRICEFN_SHUTDOWN_TIMEOUT": "x",
-		"PRICEFN_WORKERS":          "all",
-		"PRICEFN_CHUNKS_AT_ONCE":   "two",
-		"PRICEFN_LOG_LEVEL":        "loud",
-		"PRICEFN_LOG_FORMAT":       "xml",
+		"PRICEFN_MAX_WAIT":            "30",
+		"PRICEFN_UNKNOWN_GRACE":       "soon",
+		"PRICEFN_CHUNK_TRADES":        "10k",
+		"PRICEFN_MAX_BATCH_BYTES":     "32MB",
+		"PRICEFN_SHUTDOWN_TIMEOUT":    "x",
+		"PRICEFN_WORKERS":             "all",
+		"PRICEFN_CHUNKS_AT_ONCE":      "two",
+		"PRICEFN_LOG_LEVEL":           "loud",
+		"PRICEFN_LOG_FORMAT":          "xml",
+		"PRICEFN_TENANT_MAX_RETAINED": "lots",
 	} {
 		env := config.Map(map[string]string{key: v, "K_SINK": "http://b"})
 		for name, c := range map[string]interface {
@@ -145,15 +172,16 @@ func TestBadEnvValuesAreErrors(t *testing.T) {
 }
 
 var flagOf = map[string]string{
-	"PRICEFN_MAX_WAIT":         "max-wait",
-	"PRICEFN_UNKNOWN_GRACE":    "unknown-grace",
-	"PRICEFN_CHUNK_TRADES":     "chunk-trades",
-	"PRICEFN_MAX_BATCH_BYTES":  "max-batch-bytes",
-	"PRICEFN_SHUTDOWN_TIMEOUT": "shutdown-timeout",
-	"PRICEFN_WORKERS":          "workers",
-	"PRICEFN_CHUNKS_AT_ONCE":   "chunks-at-once",
-	"PRICEFN_LOG_LEVEL":        "log-level",
-	"PRICEFN_LOG_FORMAT":       "log-format",
+	"PRICEFN_MAX_WAIT":            "max-wait",
+	"PRICEFN_UNKNOWN_GRACE":       "unknown-grace",
+	"PRICEFN_CHUNK_TRADES":        "chunk-trades",
+	"PRICEFN_MAX_BATCH_BYTES":     "max-batch-bytes",
+	"PRICEFN_SHUTDOWN_TIMEOUT":    "shutdown-timeout",
+	"PRICEFN_WORKERS":             "workers",
+	"PRICEFN_CHUNKS_AT_ONCE":      "chunks-at-once",
+	"PRICEFN_LOG_LEVEL":           "log-level",
+	"PRICEFN_LOG_FORMAT":          "log-format",
+	"PRICEFN_TENANT_MAX_RETAINED": "tenant-max-retained",
 }
 
 func TestDevCheck(t *testing.T) {

@@ -118,7 +118,7 @@ func (c *Ingress) Flags(fs *flag.FlagSet, env Env) {
 	c.Serve.Flags(fs, "ingress", env)
 	publicURLFlag(fs, env, &c.PublicURL)
 	c.Split.flags(fs, defaults{env, &c.envErrs}, DefaultMaxBatchBytes, 0)
-	c.Store.flags(fs, env)
+	c.Store.flags(fs, defaults{env, &c.envErrs})
 }
 
 // Check validates the parsed values: ingress needs a sink and a store
@@ -157,7 +157,7 @@ func (c *Aggregator) Flags(fs *flag.FlagSet, env Env) {
 	c.Serve.Flags(fs, "aggregator", env)
 	publicURLFlag(fs, env, &c.PublicURL)
 	c.Results.flags(fs, defaults{env, &c.envErrs})
-	c.Store.flags(fs, env)
+	c.Store.flags(fs, defaults{env, &c.envErrs})
 }
 
 // Check validates the parsed values. Without a sink the aggregator
@@ -217,7 +217,7 @@ func (c *Dev) Flags(fs *flag.FlagSet, env Env) {
 	workersFlag(fs, d, &c.Workers)
 	chunksAtOnceFlag(fs, d, &c.ChunksAtOnce)
 	c.Results.flags(fs, d)
-	c.Store.flags(fs, env)
+	c.Store.flags(fs, defaults{env, &c.envErrs})
 	shutdownFlag(fs, d, &c.ShutdownTimeout)
 	c.Log.Flags(fs, env)
 	c.Security.flags(fs, env)
@@ -310,7 +310,7 @@ func (c *API) Flags(fs *flag.FlagSet, env Env) {
 	publicURLFlag(fs, env, &c.PublicURL)
 	c.Split.flags(fs, d, DefaultMaxBatchBytes, 0)
 	c.Results.flags(fs, d)
-	c.Store.flags(fs, env)
+	c.Store.flags(fs, defaults{env, &c.envErrs})
 	def := env("PRICEFN_METRICS_ADDR")
 	if def == "" {
 		def = ":9464"

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"net/url"
@@ -15,15 +16,20 @@ const StoreMemory = "memory"
 type Store struct {
 	// URL is "memory" or redis://[user:password@]HOST:PORT/DB.
 	URL string
+	// TenantMaxRetained bounds the batches, finished ones included, one
+	// tenant holds in a Redis store (store.Options.MaxRetained).
+	TenantMaxRetained int
 }
 
-func (c *Store) flags(fs *flag.FlagSet, env Env) {
-	def := env("PRICEFN_STORE")
+func (c *Store) flags(fs *flag.FlagSet, d defaults) {
+	def := d.env("PRICEFN_STORE")
 	if def == "" {
 		def = StoreMemory
 	}
 	c.URL = def
 	fs.Var(storeFlag{&c.URL}, "store", "batch state: memory (one process only) or a Redis `URL`, redis://HOST:PORT/DB, shared by ingress and every aggregator replica ($PRICEFN_STORE)")
+	fs.IntVar(&c.TenantMaxRetained, "tenant-max-retained", d.int("PRICEFN_TENANT_MAX_RETAINED", 100_000),
+		"most batches, finished ones included, one tenant keeps in a Redis store; past it a claim forgets the tenant's oldest finished ones ($PRICEFN_TENANT_MAX_RETAINED)")
 }
 
 // storeFlag is the value of --store: the URL as given, shown (as -h's
@@ -58,9 +64,13 @@ func shownURL(u string) string {
 // Memory reports whether the store is the in-memory one.
 func (c *Store) Memory() bool { return c.URL == StoreMemory }
 
-// check validates the URL; shared says the function runs as its own
-// process, so that its state must be shared through Redis.
+// check validates the URL and the bound; shared says the function runs as
+// its own process, so that its state must be shared through Redis.
 func (c *Store) check(fn string, shared bool) error {
+	return errors.Join(c.checkURL(fn, shared), positive("tenant-max-retained", "PRICEFN_TENANT_MAX_RETAINED", c.TenantMaxRetained))
+}
+
+func (c *Store) checkURL(fn string, shared bool) error {
 	switch {
 	case c.Memory() && shared:
 		return fmt.Errorf("config: pricefn %s: --store memory keeps batch state in this process only, where ingress and the aggregator cannot share it: use --store redis://HOST:PORT/DB (or pricefn dev, which runs both in one process)", fn)

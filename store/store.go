@@ -374,12 +374,21 @@ type Options struct {
 	// MaxAge is how long an unfinished batch is kept after its claim (a
 	// safety net behind its deadline); 0 means DefaultMaxAge.
 	MaxAge time.Duration
+	// MaxRetained bounds the batches one tenant holds in a store that
+	// counts them (redisstore): a claim that would leave the tenant more
+	// forgets its oldest finished batches, by claim time, as their expiry
+	// would; 0 means DefaultMaxRetained. Mem bounds its bytes instead
+	// (MemOptions.MaxBytes).
+	MaxRetained int
 }
 
 // Defaults of Options.
 const (
 	DefaultRetain = time.Hour
 	DefaultMaxAge = 24 * time.Hour
+	// DefaultMaxRetained is about 100-200 MB of one tenant's small
+	// batches (1-2 KB each).
+	DefaultMaxRetained = 100_000
 )
 
 func (o Options) retain() time.Duration {
@@ -396,8 +405,15 @@ func (o Options) maxAge() time.Duration {
 	return o.MaxAge
 }
 
+func (o Options) maxRetained() int {
+	if o.MaxRetained <= 0 {
+		return DefaultMaxRetained
+	}
+	return o.MaxRetained
+}
+
 // WithDefaults returns o with its zero fields set to the defaults.
 func (o Options) WithDefaults() Options {
-	o.Retain, o.MaxAge = o.retain(), o.maxAge()
+	o.Retain, o.MaxAge, o.MaxRetained = o.retain(), o.maxAge(), o.maxRetained()
 	return o
 }

@@ -77,9 +77,11 @@ func Ingress(ctx context.Context, args []string, env config.Env, stderr io.Write
 		})
 }
 
-// OpenStore opens the batch store c names: a new in-memory one, or Redis.
+// OpenStore opens the batch store c names: a new in-memory one, or Redis,
+// with opt and c's bound on the batches a tenant keeps.
 // Call the returned function to close it.
 func OpenStore(ctx context.Context, c config.Store, opt store.Options) (store.Store, func(), error) {
+	opt.MaxRetained = c.TenantMaxRetained
 	if c.Memory() {
 		return newMemStore(opt), func() {}, nil
 	}

@@ -3,7 +3,8 @@
 // first-outcome-wins, the digest check and the claim to announce a batch's
 // end are each one atomic step however many replicas race. Finished batches
 // expire Retain after they finish, unfinished ones MaxAge after their
-// claim; changes are published on one channel, so that a replica's long
+// claim, and a tenant's oldest finished batches go early when it holds
+// more than MaxRetained; changes are published on one channel, so that a replica's long
 // polls wake when another replica records a chunk.
 package redisstore
 
@@ -188,8 +189,9 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 	}
 	args := append([]any{b.Digest, len(b.TradeIDs), offsets, b.SubmittedAt.Format(time.RFC3339Nano), deadline, b.ResultsURL,
 		ms(s.opt.MaxAge), member(b.Ref), len(b.ChunkOffsets), prefix(b.Ref), ms(s.opt.Retain),
-		b.Limits.MaxOpen, b.Limits.MaxTrades, time.Now().UnixMilli(), store.MaxRecent, b.TraceParent}, fields...)
-	res, err := claimScript.Run(ctx, s.rdb, []string{k[0], deadlinesKey, k[6], k[7], recentKey(b.Ref)}, args...).Slice()
+		b.Limits.MaxOpen, b.Limits.MaxTrades, time.Now().UnixMilli(), store.MaxRecent, b.TraceParent,
+		s.opt.MaxRetained, batchKey, forgetScan}, fields...)
+	res, err := claimScript.Run(ctx, s.rdb, []string{k[0], deadlinesKey, k[6], k[7], recentKey(b.Ref), heldKey(b.Ref)}, args...).Slice()
 	if err != nil {
 		return store.Claim{}, fmt.Errorf("redisstore: claim %s: %w", b.Ref, err)
 	}
@@ -297,8 +299,9 @@ func (s *Store) Sent(ctx context.Context, ref store.Ref, digest string, attempt 
 	return err
 }
 
-// Pin implements store.Store: Redis forgets a batch only after its
-// retention, never for room.
+// Pin implements store.Store: Redis forgets a batch after its retention,
+// or when its tenant holds more than Options.MaxRetained batches and it is
+// among the oldest, not for room, and it does not spare one being read.
 func (s *Store) Pin(ctx context.Context, ref store.Ref) (unpin func()) { return func() {} }
 
 // Sending implements store.Store.
@@ -345,6 +348,16 @@ func (s *Store) Overdue(ctx context.Context, now time.Time, limit int) ([]store.
 	}
 	return out, nil
 }
+
+// heldKey is the key of every batch ref's tenant holds, by claim time:
+// the batches its claims count against Options.MaxRetained.
+func heldKey(ref store.Ref) string {
+	return "pricefn:t:{" + member(store.Ref{Tenant: ref.Tenant}) + "}:held"
+}
+
+// forgetScan bounds the held batches one claim looks at to forget
+// (claimScript): past the bound, its tenant's oldest are unfinished.
+const forgetScan = 1000
 
 // recentKey is the key of ref's tenant's recent batches.
 func recentKey(ref store.Ref) string {

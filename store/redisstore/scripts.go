@@ -66,10 +66,13 @@ end
 
 // claimScript: KEYS meta, deadlines, the tenant's open batches (sorted by
 // claim time) and their trades, its recent batches (sorted by claim time,
-// the newest ARGV[15] kept); ARGV digest, trades, offsets, submittedAt,
-// deadline ms, resultsUrl, maxAge ms, member, chunks, key prefix, retain
-// ms, max open batches, max trades in flight (0: no bound), now ms, the
-// recent batches kept, traceparent.
+// the newest ARGV[15] kept), every batch it holds (sorted by claim time);
+// ARGV digest, trades, offsets, submittedAt, deadline ms, resultsUrl,
+// maxAge ms, member, chunks, key prefix, retain ms, max open batches, max
+// trades in flight (0: no bound), now ms, the recent batches kept,
+// traceparent, the most batches the tenant holds (store.Options.MaxRetained),
+// the start of every batch's keys (batchKey), the most held batches one
+// claim looks at to forget (forgetScan), then the trades of each chunk.
 // Returns {outcome, attempt}: new, exists, conflict, or {limit, what,
 // count}.
 var claimScript = redis.NewScript(`
@@ -133,13 +136,52 @@ else
 end
 redis.call('ZADD', KEYS[5], now, ARGV[8])
 redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(tonumber(ARGV[15]) + 1))
--- The trades of each chunk (field, value pairs from ARGV[17]), with the
+-- Every batch the tenant holds, by claim time: each lives at most maxAge
+-- after its claim and retain after it finished, and so does the set. Past
+-- ARGV[17] of them, the tenant's oldest finished batches whose end is
+-- announced are forgotten, every key and index entry of theirs, as their
+-- expiry would have forgotten them: one tenant's stream of small batches
+-- cannot fill the Redis every tenant shares for retain. Unfinished
+-- batches, and ended ones whose end is still to be announced (the
+-- announcement is made from their record), stay; so does the tenant's
+-- bound passed while they fill it. Entries of batches expired since go
+-- from the set. At most ARGV[19] entries are looked at, so that a claim
+-- stays short behind many unfinished batches.
+redis.call('ZADD', KEYS[6], now, ARGV[8])
+redis.call('PEXPIRE', KEYS[6], tonumber(ARGV[7]) + tonumber(ARGV[11]))
+local over = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[17])
+if over > 0 then
+  for _, old in ipairs(redis.call('ZRANGE', KEYS[6], 0, over + tonumber(ARGV[19]) - 1)) do
+    if over <= 0 then break end
+    if old ~= ARGV[8] then
+      local p = ARGV[18] .. old .. '}'
+      local f = redis.call('HMGET', p .. ':meta', 'attempt', 'chunks', 'done', 'announcedAt', 'announced', 'announceBy')
+      if not f[1] then
+        redis.call('ZREM', KEYS[6], old)
+        over = over - 1
+      elseif tonumber(f[3]) >= tonumber(f[2]) and (f[4] or (f[5] == '1' and not f[6])) then
+        -- Its keys are the meta and its attempt's: a claim of a new
+        -- attempt deleted those of the one it replaced.
+        local a = p .. ':a' .. f[1]
+        redis.call('DEL', p .. ':meta', a .. ':chunks', a .. ':results', a .. ':ids', a .. ':deliv')
+        redis.call('ZREM', KEYS[6], old)
+        redis.call('ZREM', KEYS[5], old)
+        redis.call('ZREM', KEYS[3], old)
+        redis.call('HDEL', KEYS[4], old)
+        redis.call('ZREM', KEYS[2], old)
+        redis.call('PUBLISH', 'pricefn:changed', old)
+        over = over - 1
+      end
+    end
+  end
+end
+-- The trades of each chunk (field, value pairs from ARGV[20]), with the
 -- claim: written apart, an ingress stopped between the two (or a claim
 -- whose reply timed out) left a batch whose outcomes could never be
 -- recorded.
-if #ARGV >= 17 then
+if #ARGV >= 20 then
   local ids = ARGV[10] .. ':a' .. attempt .. ':ids'
-  for i = 17, #ARGV, 2 do redis.call('HSET', ids, ARGV[i], ARGV[i + 1]) end
+  for i = 20, #ARGV, 2 do redis.call('HSET', ids, ARGV[i], ARGV[i + 1]) end
   redis.call('PEXPIRE', ids, ARGV[7])
 end
 redis.call('PUBLISH', 'pricefn:changed', ARGV[8])
