@@ -3,6 +3,7 @@ package config_test
 import (
 	"bytes"
 	"flag"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -86,6 +87,26 @@ func TestTenantMaxRetained(t *testing.T) {
 		if in.TenantMaxRetained != c.want {
 			t.Errorf("%v: TenantMaxRetained %d, want %d", c.args, in.TenantMaxRetained, c.want)
 		}
+	}
+}
+
+// TestIngressStoreRetention: ingress takes the store's --retain and
+// --max-age as the aggregator does. It had neither: its claims set a new
+// batch's expiry in Redis by the defaults, whatever the aggregator's.
+func TestIngressStoreRetention(t *testing.T) {
+	env := config.Map(map[string]string{"K_SINK": "http://b", "PRICEFN_RETAIN": "10m"})
+	var in config.Ingress
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	in.Flags(fs, env)
+	if err := fs.Parse([]string{"--store", "redis://127.0.0.1:6379/0", "--max-age", "2h"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := in.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if in.Store.Retain != 10*time.Minute || in.Store.MaxAge != 2*time.Hour {
+		t.Errorf("ingress's store keeps finished batches %v and unfinished ones %v, want 10m and 2h", in.Store.Retain, in.Store.MaxAge)
 	}
 }
 

@@ -80,17 +80,11 @@ type Results struct {
 	// UnknownGrace is how long ?wait waits for a batch not known yet
 	// before answering 404.
 	UnknownGrace time.Duration
-	// Retain is how long a finished batch is kept.
-	Retain time.Duration
-	// MaxAge is how long an unfinished batch is kept.
-	MaxAge time.Duration
 }
 
 func (c *Results) flags(fs *flag.FlagSet, d defaults) {
 	fs.DurationVar(&c.MaxWait, "max-wait", d.duration("PRICEFN_MAX_WAIT", 5*time.Minute), "longest ?wait the results API holds a request ($PRICEFN_MAX_WAIT)")
 	fs.DurationVar(&c.UnknownGrace, "unknown-grace", d.duration("PRICEFN_UNKNOWN_GRACE", 5*time.Second), "how long ?wait waits for a batch not known yet before a 404 ($PRICEFN_UNKNOWN_GRACE)")
-	fs.DurationVar(&c.Retain, "retain", d.duration("PRICEFN_RETAIN", time.Hour), "how long the store keeps a finished batch ($PRICEFN_RETAIN)")
-	fs.DurationVar(&c.MaxAge, "max-age", d.duration("PRICEFN_MAX_AGE", 24*time.Hour), "how long the store keeps a batch that never finishes, past its deadline ($PRICEFN_MAX_AGE)")
 }
 
 // check reports the settings out of range, naming each.
@@ -98,8 +92,6 @@ func (c *Results) check() error {
 	return errors.Join(
 		positive("max-wait", "PRICEFN_MAX_WAIT", c.MaxWait),
 		positive("unknown-grace", "PRICEFN_UNKNOWN_GRACE", c.UnknownGrace),
-		positive("retain", "PRICEFN_RETAIN", c.Retain),
-		positive("max-age", "PRICEFN_MAX_AGE", c.MaxAge),
 	)
 }
 

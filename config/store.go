@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // StoreMemory is the --store value of the in-memory store.
@@ -19,6 +20,10 @@ type Store struct {
 	// TenantMaxRetained bounds the batches, finished ones included, one
 	// tenant holds in a Redis store (store.Options.MaxRetained).
 	TenantMaxRetained int
+	// Retain is how long a finished batch is kept, MaxAge an unfinished
+	// one. Every function that opens the store has them: ingress's claim
+	// sets a new batch's expiry, the aggregator's outcomes a finished one's.
+	Retain, MaxAge time.Duration
 }
 
 func (c *Store) flags(fs *flag.FlagSet, d defaults) {
@@ -28,6 +33,8 @@ func (c *Store) flags(fs *flag.FlagSet, d defaults) {
 	}
 	c.URL = def
 	fs.Var(storeFlag{&c.URL}, "store", "batch state: memory (one process only) or a Redis `URL`, redis://HOST:PORT/DB, shared by ingress and every aggregator replica ($PRICEFN_STORE)")
+	fs.DurationVar(&c.Retain, "retain", d.duration("PRICEFN_RETAIN", time.Hour), "how long the store keeps a finished batch ($PRICEFN_RETAIN)")
+	fs.DurationVar(&c.MaxAge, "max-age", d.duration("PRICEFN_MAX_AGE", 24*time.Hour), "how long the store keeps a batch that never finishes, past its deadline ($PRICEFN_MAX_AGE)")
 	fs.IntVar(&c.TenantMaxRetained, "tenant-max-retained", d.int("PRICEFN_TENANT_MAX_RETAINED", 100_000),
 		"most batches, finished ones included, one tenant keeps in a Redis store; past it a claim forgets the tenant's oldest finished ones ($PRICEFN_TENANT_MAX_RETAINED)")
 }
@@ -67,7 +74,8 @@ func (c *Store) Memory() bool { return c.URL == StoreMemory }
 // check validates the URL and the bound; shared says the function runs as
 // its own process, so that its state must be shared through Redis.
 func (c *Store) check(fn string, shared bool) error {
-	return errors.Join(c.checkURL(fn, shared), positive("tenant-max-retained", "PRICEFN_TENANT_MAX_RETAINED", c.TenantMaxRetained))
+	return errors.Join(c.checkURL(fn, shared), positive("tenant-max-retained", "PRICEFN_TENANT_MAX_RETAINED", c.TenantMaxRetained),
+		positive("retain", "PRICEFN_RETAIN", c.Retain), positive("max-age", "PRICEFN_MAX_AGE", c.MaxAge))
 }
 
 func (c *Store) checkURL(fn string, shared bool) error {

@@ -140,7 +140,7 @@ func TestChartEnvCoversConfig(t *testing.T) {
 		got := append([]string(nil), pn.Then.Enum...)
 		sort.Strings(got)
 		if pn.If.Pattern != "^PRICEFN_" || !reflect.DeepEqual(got, want) {
-			t.Errorf("services.%s.env takes PRICEFN_* names %v (if %q), want those pricefn %[1]s reads: %v", service, got, pn.If.Pattern, want)
+			t.Errorf("services.%s.env takes PRICEFN_* names %v (if %q), want those pricefn %s reads: %v", service, got, pn.If.Pattern, service, want)
 		}
 		for _, k := range want {
 			used[k] = true

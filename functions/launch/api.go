@@ -26,7 +26,7 @@ func API(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	var c config.API
 	return serveFunction(ctx, "api", "usage: pricefn api [flags]\n\nServes the public API: POST /batches (and POST / for CloudEvents), GET /valQuery,\nGET /batches/{id} and /batches/{id}/results, on the shared store (--store redis://...);\nsends the batches' events to the sink. /metrics is on --metrics-addr.",
 		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg *prometheus.Registry, guard *auth.Guard) (host.Options, func(), error) {
-			st, closeStore, err := OpenStore(ctx, c.Store, StoreOptions(c.Results))
+			st, closeStore, err := OpenStore(ctx, c.Store)
 			if err != nil {
 				return host.Options{}, nil, err
 			}

@@ -86,7 +86,7 @@ type EngineOptions struct {
 func NewEngine(opt EngineOptions) (*Engine, error) {
 	c := opt.Config
 	if opt.Store == nil {
-		opt.Store = newMemStore(StoreOptions(c.Results))
+		opt.Store = newMemStore(StoreOptions(c.Store))
 	}
 	base := strings.TrimSuffix(opt.InternalURL, "/")
 	bcfg := broker.Config{
@@ -196,7 +196,7 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 		internal.Close()
 		return err
 	}
-	st, closeStore, err := OpenStore(ctx, c.Store, StoreOptions(c.Results))
+	st, closeStore, err := OpenStore(ctx, c.Store)
 	if err != nil {
 		internal.Close()
 		public.Close()

@@ -68,7 +68,7 @@ func Ingress(ctx context.Context, args []string, env config.Env, stderr io.Write
 	var c config.Ingress
 	return serveFunction(ctx, "ingress", "usage: pricefn ingress [flags]\n\nServes the ingress function: POST / (CloudEvent), POST /batches (plain JSON),\nGET /valQuery; sends batch.accepted and chunk.requested events to the sink.",
 		&c, &c.Serve, args, env, stderr, func(ctx context.Context, log zerolog.Logger, reg *prometheus.Registry, guard *auth.Guard) (host.Options, func(), error) {
-			st, closeStore, err := OpenStore(ctx, c.Store, store.Options{})
+			st, closeStore, err := OpenStore(ctx, c.Store)
 			if err != nil {
 				return host.Options{}, nil, err
 			}
@@ -78,10 +78,10 @@ func Ingress(ctx context.Context, args []string, env config.Env, stderr io.Write
 }
 
 // OpenStore opens the batch store c names: a new in-memory one, or Redis,
-// with opt and c's bound on the batches a tenant keeps.
+// with c's retention and bounds (StoreOptions), the same in every function.
 // Call the returned function to close it.
-func OpenStore(ctx context.Context, c config.Store, opt store.Options) (store.Store, func(), error) {
-	opt.MaxRetained = c.TenantMaxRetained
+func OpenStore(ctx context.Context, c config.Store) (store.Store, func(), error) {
+	opt := StoreOptions(c)
 	if c.Memory() {
 		return newMemStore(opt), func() {}, nil
 	}
@@ -181,7 +181,7 @@ func Aggregator(ctx context.Context, args []string, env config.Env, stderr io.Wr
 			} else {
 				log.Warn().Msg("no sink (--sink, $K_SINK): batch.completed is not sent")
 			}
-			st, closeStore, err := OpenStore(ctx, c.Store, StoreOptions(c.Results))
+			st, closeStore, err := OpenStore(ctx, c.Store)
 			if err != nil {
 				return host.Options{}, nil, err
 			}
@@ -193,8 +193,8 @@ func Aggregator(ctx context.Context, args []string, env config.Env, stderr io.Wr
 }
 
 // StoreOptions turns configuration into store options.
-func StoreOptions(c config.Results) store.Options {
-	return store.Options{Retain: c.Retain, MaxAge: c.MaxAge}
+func StoreOptions(c config.Store) store.Options {
+	return store.Options{Retain: c.Retain, MaxAge: c.MaxAge, MaxRetained: c.TenantMaxRetained}
 }
 
 // AggregatorOptions turns configuration into aggregator options.
