@@ -44,7 +44,10 @@ const changedChannel = "pricefn:changed"
 const deadlinesKey = "pricefn:deadlines"
 
 // Open connects to the Redis at url (redis://[user:password@]host:port/db)
-// and checks that it answers.
+// and checks that it answers. The client's time limits are this package's
+// defaults (DialTimeout, ReadTimeout, WriteTimeout, MaxRetries) unless
+// the URL's query sets them (?read_timeout=5s&max_retries=3, as go-redis's
+// ParseURL reads them), and a call's context deadline bounds it too.
 func Open(ctx context.Context, url string, opt store.Options) (*Store, error) {
 	o, err := redis.ParseURL(url)
 	if err != nil {
@@ -56,6 +59,9 @@ func Open(ctx context.Context, url string, opt store.Options) (*Store, error) {
 			// escape "%et""): three of a password's.
 			err = errors.New("the store URL does not parse (not shown: it may hold a password; a '%' in one must be written %25)")
 		}
+		return nil, fmt.Errorf("redisstore: %w", err)
+	}
+	if err := applyDefaults(o, url); err != nil {
 		return nil, fmt.Errorf("redisstore: %w", err)
 	}
 	rdb := redis.NewClient(o)

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os/exec"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -77,6 +78,17 @@ func (s *Server) Stop() {
 		s.cmd.Process.Kill()
 		s.cmd.Wait()
 	}
+}
+
+// Freeze stops the server with SIGSTOP, as a hung Redis or a network
+// partition: connections stay open, nothing answers, nothing is reset.
+// The test's cleanup resumes it (SIGCONT) before Stop kills it.
+func (s *Server) Freeze(t testing.TB) {
+	t.Helper()
+	if err := s.cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatalf("redistest: freeze: %v", err)
+	}
+	t.Cleanup(func() { s.cmd.Process.Signal(syscall.SIGCONT) })
 }
 
 // Flush empties the server, for a test that shares it with others.
