@@ -30,6 +30,38 @@ func freeAddr(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// startAPI starts pricefn api on the store at storeURL, sending its events
+// to sink, behind the token api-token-0123456789 (tenant alpha), and waits
+// until it serves. stop ends it and returns its error.
+func startAPI(t *testing.T, sink, storeURL string) (addr, metrics string, stop func() error) {
+	t.Helper()
+	tokens := filepath.Join(t.TempDir(), "tokens")
+	os.WriteFile(tokens, []byte("api-token-0123456789 alpha\n"), 0o600)
+	addr, metrics = freeAddr(t), freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- launch.API(ctx, []string{"--addr", addr, "--sink", sink, "--store", storeURL, "--metrics-addr", metrics,
+			"--tokens-file", tokens, "--log-level", "error"}, config.Map(nil), io.Discard)
+	}()
+	stop = func() error {
+		cancel()
+		return <-done
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get("http://" + addr + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return addr, metrics, stop
+			}
+		}
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatal("pricefn api did not start")
+		}
+	}
+}
+
 // pricefn api serves the public routes behind tokens on the shared store,
 // sends the batch's events to the sink, and serves /metrics only on its
 // metrics address.
@@ -44,18 +76,9 @@ func TestAPI(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer sink.Close()
-	tokens := filepath.Join(t.TempDir(), "tokens")
-	os.WriteFile(tokens, []byte("api-token-0123456789 alpha\n"), 0o600)
-	addr, metrics := freeAddr(t), freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- launch.API(ctx, []string{"--addr", addr, "--sink", sink.URL, "--store", srv.URL, "--metrics-addr", metrics,
-			"--tokens-file", tokens, "--log-level", "error"}, config.Map(nil), io.Discard)
-	}()
+	addr, metrics, stop := startAPI(t, sink.URL, srv.URL)
 	defer func() {
-		cancel()
-		if err := <-done; err != nil {
+		if err := stop(); err != nil {
 			t.Error(err)
 		}
 	}()
@@ -71,14 +94,6 @@ func TestAPI(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if code, _ := get("http://"+addr+"/healthz", ""); code == 200 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("pricefn api did not start")
-		}
 	}
 	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 5, ID: "api-1"})
 	post := func(token string) int {

@@ -1,19 +1,14 @@
 package launch_test
 
 import (
-	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/pricefn/pricefn/batch"
-	"github.com/pricefn/pricefn/config"
-	"github.com/pricefn/pricefn/functions/launch"
 	"github.com/pricefn/pricefn/store/redisstore/redistest"
 )
 
@@ -34,19 +29,8 @@ func TestHungStoreAnswers503Promptly(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 	}))
 	defer sink.Close()
-	tokens := filepath.Join(t.TempDir(), "tokens")
-	os.WriteFile(tokens, []byte("api-token-0123456789 alpha\n"), 0o600)
-	addr, metrics := freeAddr(t), freeAddr(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- launch.API(ctx, []string{"--addr", addr, "--sink", sink.URL, "--store", srv.URL, "--metrics-addr", metrics,
-			"--tokens-file", tokens, "--log-level", "error"}, config.Map(nil), io.Discard)
-	}()
-	defer func() {
-		cancel()
-		<-done // its shutdown's store calls may fail: Redis is frozen until the cleanup
-	}()
+	addr, _, stop := startAPI(t, sink.URL, srv.URL)
+	defer stop() // its shutdown's store calls may fail: Redis is frozen until the cleanup
 	do := func(method, path, body string) (int, string, time.Duration) {
 		req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer api-token-0123456789")
@@ -59,14 +43,6 @@ func TestHungStoreAnswers503Promptly(t *testing.T) {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b), time.Since(start)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if code, _, _ := do(http.MethodGet, "/healthz", ""); code == http.StatusOK {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("pricefn api did not start")
-		}
 	}
 	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 5, ID: "hung-1"})
 	if code, body, _ := do(http.MethodPost, "/batches", string(data)); code != http.StatusAccepted {
