@@ -55,6 +55,19 @@ func TestRedisHungHonoursTheContextDeadline(t *testing.T) {
 	}
 }
 
+// A key given empty is unset: the defaults hold, where go-redis's own
+// (3 s reads, 3 retries) had the same hung Redis reported after 12 s or more.
+func TestRedisURLEmptyTimeoutsKeepTheDefaults(t *testing.T) {
+	srv := redistest.Start(t)
+	took, err := timeSummary(context.Background(), t, srv, srv.URL+"?read_timeout=&dial_timeout=&write_timeout=&max_retries=")
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("summary with Redis hung: %v, want a timeout", err)
+	}
+	if took > 2*redisstore.DefaultReadTimeout+2*time.Second {
+		t.Errorf("summary with empty timeouts in the URL and Redis hung failed after %v, want the defaults' %v and a margin", took, 2*redisstore.DefaultReadTimeout)
+	}
+}
+
 // The URL's query wins over the defaults: read_timeout=2500ms with no
 // retries (max_retries=-1: go-redis reads 0 as its default, 3) waits one
 // read of 2.5 s, not two of 1 s.

@@ -41,8 +41,10 @@ func applyDefaults(o *redis.Options, url string) error {
 		return errors.New("the store URL does not parse (not shown: it may hold a password)")
 	}
 	q := u.Query()
+	// An empty value (read_timeout=) is unset: go-redis reads it as 0,
+	// its own default, not ours.
 	set := func(key string, apply func()) {
-		if !q.Has(key) {
+		if q.Get(key) == "" {
 			apply()
 		}
 	}
