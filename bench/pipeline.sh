@@ -7,7 +7,12 @@
 # first batch also pays for mapping the memory the next ones reuse (that
 # first time is printed too). Then, after FILL more batches have filled
 # its store, RUNS more are timed: the engine as it runs for long.
-# Usage: make bench-pipeline [N=100000] [RUNS=5] [FILL=...]   (needs bin/pricefn, curl, python3)
+# Then the issue's other two figures on the same engine: compute-heavy
+# batches (200 arithmetic Asians at default paths, 2,000 Americans on the
+# FD engine), pricefn price against end to end, RUNS each, results checked;
+# and the per-chunk overhead, in microseconds, of CHUNKS one-trade batches:
+# submission to the chunk recorded, less its pricing (the status timeline).
+# Usage: make bench-pipeline [N=100000] [RUNS=5] [FILL=...] [CHUNKS=60]   (needs bin/pricefn, curl, python3)
 set -eu
 PF=${PF:-bin/pricefn}
 N=${N:-100000}
@@ -89,9 +94,64 @@ done
 for i in $(seq "$RUNS"); do
   same_results "$dir/steady-out-$i.json"
 done
+
+# heavy NAME TAG FILE: RUNS of pricefn price, then RUNS end to end through the
+# running engine, each checked, and the ratio of their medians.
+heavy() {
+  local name=$1 tag=$2 file=$3 i
+  rm -f "$dir/hp.times" "$dir/he.times"
+  for i in $(seq "$RUNS"); do
+    echo -n "$name, pricefn price: "
+    wall "$dir/hp.times" $PF price --out "$dir/price.json" "$file"
+  done
+  for i in $(seq "$RUNS"); do
+    sed "s/\"valuationDate\"/\"id\": \"$tag-$i-$$\", \"valuationDate\"/" "$file" > "$dir/heavy.json"
+    echo -n "$name, pricefn submit (end to end): "
+    wall "$dir/he.times" $PF submit --quiet --url "http://$ADDR" --out "$dir/heavy-out.json" "$dir/heavy.json"
+    same_results "$dir/heavy-out.json"
+  done
+  heavy_ratios="$heavy_ratios
+median of $RUNS, $name: pricefn price $(median "$dir/hp.times") s, end to end $(median "$dir/he.times") s; throughput ratio $(ratio "$(median "$dir/hp.times")" "$(median "$dir/he.times")") (goal 0.9)"
+}
+heavy_ratios=
+$PF gen --type asian-arithmetic -n 200 --out "$dir/asians.json"
+heavy "200 arithmetic Asians" asians "$dir/asians.json"
+$PF gen --type american -n 2000 | sed 's/"type":"american",/"type":"american","engine":"fd",/' > "$dir/americans.json"
+heavy "2,000 FD Americans" americans "$dir/americans.json"
+
+# The per-chunk overhead: one-trade batches one after another (ten not
+# counted), each from its submission (ingress has the body) to its chunk
+# recorded by the aggregator, less the pricer's time on it (delivered to
+# priced); the hops, the broker and the store.
+CHUNKS=${CHUNKS:-60}
+$PF gen --type european -n 1 --out "$dir/one.json"
+overhead=$(python3 - "http://$ADDR" "$dir/one.json" "$CHUNKS" "$$" <<'PY'
+import json, sys, urllib.request
+from datetime import datetime
+url, path, n, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
+doc = json.load(open(path))
+def at(s):  # RFC 3339 with nanoseconds, to microseconds
+    head, frac = s.rstrip("Z").split(".")
+    return datetime.fromisoformat(head).timestamp() + float("0." + frac)
+us = []
+for i in range(n + 10):
+    doc["id"] = "overhead-%d-%s" % (i, pid)
+    req = urllib.request.Request(url + "/batches", data=json.dumps(doc).encode(), headers={"Content-Type": "application/json"})
+    urllib.request.urlopen(req).read()
+    urllib.request.urlopen(url + "/batches/%s/results?wait=30s" % doc["id"]).read()
+    st = json.load(urllib.request.urlopen(url + "/batches/%s?timeline=true" % doc["id"]))
+    c = st["timeline"][0]
+    if st["state"] != "completed" or c["state"] != "priced":
+        sys.exit("batch %s: %s" % (doc["id"], st["state"]))
+    if i >= 10:
+        us.append(1e6 * ((at(c["recordedAt"]) - at(st["timings"]["submittedAt"])) - (at(c["pricedAt"]) - at(c["deliveredAt"]))))
+us.sort()
+print("per-chunk overhead, %d one-trade batches: median %.0f us, p90 %.0f us" % (len(us), us[len(us) // 2], us[int(0.9 * len(us))]))
+PY
+)
 kill -TERM $dev
 wait $dev || true
-grep '"batch finished"' "$dir/dev.log" | grep -v '"fill-' | python3 -c '
+grep '"batch finished"' "$dir/dev.log" | grep -E '"batchid":"(bench|steady)-' | python3 -c '
 import json, sys
 for line in sys.stdin:
     e = json.loads(line)
@@ -101,3 +161,5 @@ e=$(median "$dir/submit.times")
 f=$(median "$dir/steady.times")
 echo "median of $RUNS: pricefn price $p s, end to end $e s; throughput ratio $(ratio "$p" "$e") (pricefn price's time over the pipeline's)"
 echo "median of $RUNS, the store full: end to end $f s; throughput ratio $(ratio "$p" "$f")"
+echo "$heavy_ratios" | sed 1d
+echo "$overhead"
