@@ -2,6 +2,7 @@ package engine
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/pricefn/pricefn/pricing"
@@ -209,5 +210,23 @@ func TestHestonExplosiveMoments(t *testing.T) {
 		if got := res.NPV; math.Abs(got-c.want) > 3e-8 {
 			t.Errorf("%+v: %.12f, want %.12f (diff %.3g)", c, got, c.want, got-c.want)
 		}
+	}
+}
+
+// TestHestonFarFromTheMoneyWithinItsBounds checks an option whose forward
+// and strike are so far apart that an accuracy per unit of sqrt(F·K) is
+// many times the option's worth: a 200-year call at a rate of -34%
+// (ln(K/F) = 70), bounded by S·e^{-qT} = 3,902, came out at 120,857. Its
+// integral cannot reach 1e-11 of that bound in double precision, so it is
+// an error now, not a price.
+func TestHestonFarFromTheMoneyWithinItsBounds(t *testing.T) {
+	h := pricing.Heston{V0: 0.9695934319579992, Kappa: 0.002875177582512243, Theta: 0.01550360122188544, Sigma: 0.6739884660935969, Rho: -0.7024707065495911}
+	spot, q := 1148.662286390756, -0.00611433776562946
+	res, err := AnalyticHeston{}.Price(hestonOption(instrument.Call, 36244.72954075245, 73000), hestonMarket(spot, -0.3393810616026945, q, h), pricing.Of(pricing.NPV))
+	if bound := spot * math.Exp(-q*200); err == nil && !(res.NPV >= 0 && res.NPV <= bound) {
+		t.Errorf("200-year call: npv %g outside its bounds [0, %g]", res.NPV, bound)
+	}
+	if err == nil || !strings.Contains(err.Error(), "did not converge") {
+		t.Errorf("200-year call: error %v, want the integral's", err)
 	}
 }
