@@ -33,6 +33,12 @@ const (
 	maxHestonVariance = 100.0  // v0 and theta: a 1000% vol
 	maxHestonKappa    = 1000.0 // a half-life of under a day
 	maxHestonSigma    = 100.0
+	// minHestonSigma is the vol of variance below which the model is its
+	// limit at 0 to double precision (the prices at 1e-15 and 1e-100 are
+	// the same bits), and below which σ² underflows (at about 1e-154),
+	// leaving κθ/σ² in the characteristic function 0/0: a smaller σ is
+	// priced at this one.
+	minHestonSigma = 1e-100
 )
 
 // AnalyticHeston prices European options under Heston's stochastic
@@ -144,6 +150,7 @@ func checkHeston(name string, h pricing.Heston) error {
 // the bound instead; where double precision cannot reach it, the option
 // is an error rather than a price.
 func hestonUndiscounted(call bool, fwd, k, t float64, h pricing.Heston, acc float64, maxPieces int) (float64, error) {
+	h.Sigma = max(h.Sigma, minHestonSigma)
 	rootFK := math.Sqrt(fwd * k)
 	bound := k
 	if call {

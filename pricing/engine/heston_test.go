@@ -230,3 +230,25 @@ func TestHestonFarFromTheMoneyWithinItsBounds(t *testing.T) {
 		t.Errorf("200-year call: error %v, want the integral's", err)
 	}
 }
+
+// TestHestonTinyVolOfVariance checks that a vol of variance so small that
+// its square underflows (1e-200, 1e-300, or the smallest double) is
+// priced as the model's limit at 0, the price at 1e-20, where the
+// characteristic function's κθ/σ² was 0/0 and the trade an error.
+func TestHestonTinyVolOfVariance(t *testing.T) {
+	price := func(sigma float64) (float64, error) {
+		h := pricing.Heston{V0: 0.04, Kappa: 1, Theta: 0.04, Sigma: sigma, Rho: -0.5}
+		res, err := AnalyticHeston{}.Price(hestonOption(instrument.Call, 100, 365), hestonMarket(100, 0.05, 0, h), pricing.Of(pricing.NPV))
+		return res.NPV, err
+	}
+	want, err := price(1e-20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sigma := range []float64{1e-200, 1e-300, math.SmallestNonzeroFloat64} {
+		got, err := price(sigma)
+		if err != nil || got != want {
+			t.Errorf("sigma %g: npv %.17g, %v; want %.17g, the price at 1e-20", sigma, got, err, want)
+		}
+	}
+}
