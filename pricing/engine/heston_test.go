@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -228,6 +229,24 @@ func TestHestonFarFromTheMoneyWithinItsBounds(t *testing.T) {
 	}
 	if err == nil || !strings.Contains(err.Error(), "did not converge") {
 		t.Errorf("200-year call: error %v, want the integral's", err)
+	}
+}
+
+// TestHestonUnpricedNamesTheStrike checks that an option whose integral
+// does not converge (a put struck at 1e-30 on a spot of 100) is an error on
+// its strike, with the forward and expiry it was priced on, where it named
+// no field.
+func TestHestonUnpricedNamesTheStrike(t *testing.T) {
+	h := pricing.Heston{V0: 0.04, Kappa: 1, Theta: 0.04, Sigma: 0.5, Rho: -0.5}
+	_, err := AnalyticHeston{}.Price(hestonOption(instrument.Put, 1e-30, 365), hestonMarket(100, 0.05, 0, h), pricing.Of(pricing.NPV))
+	var in *pricing.InputError
+	if !errors.As(err, &in) || in.Field != "strike" {
+		t.Fatalf("error %v, want one on strike", err)
+	}
+	for _, want := range []string{"forward 105.127", "expiry 2027-11-25", "Heston model of X", "did not converge"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
 	}
 }
 
