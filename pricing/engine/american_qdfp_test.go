@@ -305,3 +305,34 @@ func TestQdFpAmericanNearBoundary(t *testing.T) {
 		t.Errorf("put 0.2%% from the boundary: gamma %.8g, theta %.6g; QuantLib's differences %.8g, %.6g", g.gamma, g.theta, gamma, theta)
 	}
 }
+
+// TestQdFpAmericanDoubleBoundaryNotBelowEuropean checks options of the
+// double-boundary regime, which go to the finite-difference grid, whose
+// error took them below the European: a 50-year call at a vol of 144%
+// with r < q < 0 (12.46 against the European's 12.91, QuantLib's own
+// 2000 x 2000 grid's value) and a three-month put with q < r < 0
+// (1569.18161 against 1569.18181).
+func TestQdFpAmericanDoubleBoundaryNotBelowEuropean(t *testing.T) {
+	for _, c := range []struct {
+		right             instrument.Right
+		spot, k, r, q, vv float64
+		days              int
+	}{
+		{instrument.Call, 7.040046853009418, 19.680922579983733, -0.05629573838739521, -0.01213524807185902, 1.4366000622264754, 18250},
+		{instrument.Put, 500.30555905956317, 2049.941361139919, -0.05776882744648187, -0.0791737305359154, 0.08956356317488733, 90},
+	} {
+		m := equityMarket(c.spot, c.r, c.q, c.vv)
+		o := &instrument.American{Option: instrument.Option{Underlying: "X", Right: c.right, Strike: c.k, Expiry: refValDate.AddDays(c.days)}}
+		am, err := QdFpAmerican{}.Price(o, m, pricing.Of(pricing.NPV, pricing.Delta))
+		if err != nil {
+			t.Fatal(err)
+		}
+		eu, err := AnalyticEuropean{}.Price(&instrument.European{Option: o.Option}, m, pricing.Of(pricing.NPV))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if am.NPV < eu.NPV {
+			t.Errorf("%+v: American %.10g below the European %.10g", c, am.NPV, eu.NPV)
+		}
+	}
+}

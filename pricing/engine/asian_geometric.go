@@ -50,12 +50,13 @@ func (AnalyticGeometricAsian) Price(o *instrument.Asian, m *pricing.Market, want
 // ln(F(times[i])/s). The greeks, computed only if greeks is set, are those
 // of AnalyticGeometricAsian.Price; theta takes the short rate r0.
 //
-// The value follows QuantLib's arithmetic step by step (the variance as
-// σ²/N²·(Σt + 2·Σ_{i<N} t_{i-1}(N-i)), E[G] = exp(μ + ½v), and the Black
-// formula as BlackCalculator writes it, with N(d1) - 1 and 1 - N(d2) for a
-// put): deep out of the money those differences of rounded numbers set the
-// last digits, and an arithmetic Asian with one fixing, whose Monte Carlo
-// error is QuantLib's rounding, is this value to the last few digits.
+// The variance and E[G] follow QuantLib's arithmetic step by step (the
+// variance as σ²/N²·(Σt + 2·Σ_{i<N} t_{i-1}(N-i)), E[G] = exp(μ + ½v)), but
+// a put is K·N(-d2) - F·N(-d1), not QuantLib's BlackCalculator form
+// F·(N(d1) - 1) + K·(1 - N(d2)): deep out of the money those differences of
+// rounded numbers are all QuantLib's value holds (0.2% off on a put worth
+// 2e-12), and with a large spot they make it negative (-0.099 on a put
+// struck at 53 with spot 1e15, where the option is worth nothing).
 func geometricAsian(call bool, s, k, vol, q, r0, t, df float64, times, logFwd []float64, greeks bool) bsm {
 	n := len(times)
 	nf := float64(n)
@@ -76,15 +77,16 @@ func geometricAsian(call bool, s, k, vol, q, r0, t, df float64, times, logFwd []
 	stdDev := math.Sqrt(variance)     // QuantLib's; sd may differ in the last bit
 	d1 := math.Log(fwd/k)/stdDev + 0.5*stdDev
 	d2 := d1 - stdDev
-	n1, n2 := normCDF(d1), normCDF(d2)
 	var out bsm
 	var dvdf float64 // dV/dF
 	if call {
-		out.npv = df * (fwd*n1 - k*n2)
+		n1 := normCDF(d1)
+		out.npv = df * (fwd*n1 - k*normCDF(d2))
 		dvdf = df * n1
 	} else {
-		out.npv = df * (fwd*(n1-1) + k*(1-n2))
-		dvdf = df * (n1 - 1)
+		n1 := normCDF(-d1)
+		out.npv = df * (k*normCDF(-d2) - fwd*n1)
+		dvdf = -df * n1
 	}
 	if !greeks {
 		return out

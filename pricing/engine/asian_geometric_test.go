@@ -228,14 +228,14 @@ func BenchmarkAsianGeometric(b *testing.B) {
 	}
 }
 
-// TestGeometricAsianDeepOutOfTheMoneyQuantLib checks a put so far out of
-// the money that its value, 2e-12, is the difference of two terms of about
-// 60: QuantLib 1.29's value carries the rounding of its Black formula
-// (K·(1-N(d2)) - F·(1-N(d1))), and an arithmetic Asian with this one fixing,
-// whose Monte Carlo error QuantLib reports at 1e-26, prices to it. The
-// earlier formula, K·N(-d2) - F·N(-d1), was closer to the exact value but
-// 0.2% from QuantLib's. The fixing is 17 days before expiry.
-func TestGeometricAsianDeepOutOfTheMoneyQuantLib(t *testing.T) {
+// TestGeometricAsianDeepOutOfTheMoney checks puts so far out of the money
+// that QuantLib 1.29's Black formula, K·(1-N(d2)) - F·(1-N(d1)), keeps only
+// the rounding of terms near 1: a put worth 2e-12 (the difference of two
+// terms of about 60), which QuantLib prices at 1.988586724710907e-12, 0.2%
+// off the exact 1.984873152198e-12 (mpmath at 60 digits on the same
+// formula), and one on a spot of 1e15 worth nothing, which it priced at
+// -0.099. The fixing of the first is 17 days before expiry.
+func TestGeometricAsianDeepOutOfTheMoney(t *testing.T) {
 	o := instrument.Asian{
 		Option:    instrument.Option{Underlying: "X", Right: instrument.Put, Strike: 66.084515, Expiry: dates.New(2027, 10, 19)},
 		Averaging: instrument.Geometric, Fixings: []dates.Date{dates.New(2027, 10, 2)},
@@ -244,7 +244,19 @@ func TestGeometricAsianDeepOutOfTheMoneyQuantLib(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := 1.988586724710907e-12; !withinAbsOrRel(res.NPV, want, 0, 1e-14) {
-		t.Errorf("npv %.16g, QuantLib %.16g", res.NPV, want)
+	if want := 1.984873152198e-12; !withinAbsOrRel(res.NPV, want, 0, 1e-7) {
+		t.Errorf("npv %.16g, exact %.16g", res.NPV, want)
+	}
+
+	far := instrument.Asian{
+		Option:    instrument.Option{Underlying: "X", Right: instrument.Put, Strike: 53.495842, Expiry: dates.New(2028, 11, 9)},
+		Averaging: instrument.Geometric, Fixings: []dates.Date{dates.New(2027, 5, 25), dates.New(2027, 11, 25), dates.New(2028, 5, 25), dates.New(2028, 11, 9)},
+	}
+	res, err = AnalyticGeometricAsian{}.Price(&far, equityMarket(1e15, 0.065483, 0.041997, 0.281244), pricing.Of(pricing.NPV, pricing.Delta))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.NPV < 0 || res.NPV > 1e-100 || res.Delta > 0 || res.Delta < -1e-100 {
+		t.Errorf("spot 1e15: npv %g, delta %g, want both 0 to within 1e-100", res.NPV, res.Delta)
 	}
 }

@@ -12,9 +12,11 @@ import (
 // Defaults of AnalyticHeston, used where a field is zero.
 const (
 	// DefaultHestonAccuracy is the absolute accuracy the Fourier integral
-	// is computed to, per unit of sqrt(F·K)·DF, as Gauss-Kronrod estimates
-	// it (pessimistically: the error is usually far smaller): for an option
-	// with forward and strike near 100, at most 3e-10 in price.
+	// is computed to, per unit of sqrt(F·K)·DF, or of the option's upper
+	// bound (F·DF for a call, K·DF for a put) where that is smaller, as
+	// Gauss-Kronrod estimates it (pessimistically: the error is usually far
+	// smaller): for an option with forward and strike near 100, at most
+	// 3e-10 in price.
 	DefaultHestonAccuracy = 1e-11
 	// DefaultHestonMaxPieces bounds the adaptive integration's
 	// subintervals, 15 characteristic-function evaluations each.
@@ -31,6 +33,12 @@ const (
 	maxHestonVariance = 100.0  // v0 and theta: a 1000% vol
 	maxHestonKappa    = 1000.0 // a half-life of under a day
 	maxHestonSigma    = 100.0
+	// minHestonSigma is the vol of variance below which the model is its
+	// limit at 0 to double precision (the prices at 1e-15 and 1e-100 are
+	// the same bits), and below which σ² underflows (at about 1e-154),
+	// leaving κθ/σ² in the characteristic function 0/0: a smaller σ is
+	// priced at this one.
+	minHestonSigma = 1e-100
 )
 
 // AnalyticHeston prices European options under Heston's stochastic
@@ -102,7 +110,8 @@ func (e AnalyticHeston) Price(o *instrument.European, m *pricing.Market, want pr
 	}
 	v, err := hestonUndiscounted(o.Right == instrument.Call, fwd, o.Strike, t, h, acc, maxPieces)
 	if err != nil {
-		return pricing.Result{}, err
+		return pricing.Result{}, pricing.Invalid("strike", o.Strike, fmt.Sprintf(
+			"cannot be priced on the forward %.6g to expiry %s under the Heston model of %s (%v)", fwd, o.Expiry, o.Underlying, err))
 	}
 	return pricing.Result{Set: setNPV, NPV: df * v}, nil
 }
@@ -131,8 +140,25 @@ func checkHeston(name string, h pricing.Heston) error {
 
 // hestonUndiscounted returns the undiscounted Heston price of a call (put
 // if !call) on forward fwd struck at k, t years to expiry, the integral
-// computed to acc per unit of sqrt(fwd·k) with at most maxPieces pieces.
+// computed to acc per unit of sqrt(fwd·k), or of the option's upper bound
+// (fwd for a call, k for a put) where that is smaller, with at most
+// maxPieces pieces.
+//
+// The integral's error is in units of sqrt(F·K), which far from the money
+// is many times the option's bound: with ln(K/F) = 70 (200 years at a rate
+// of -34%), 1e-11 of sqrt(F·K) is 1.6e4 times F, and a call came out at
+// 37 times its bound F. The accuracy is asked of the integral in units of
+// the bound instead; where double precision cannot reach it, the option
+// is an error rather than a price.
 func hestonUndiscounted(call bool, fwd, k, t float64, h pricing.Heston, acc float64, maxPieces int) (float64, error) {
+	h.Sigma = max(h.Sigma, minHestonSigma)
+	rootFK := math.Sqrt(fwd * k)
+	bound := k
+	if call {
+		bound = fwd
+	}
+	wanted := acc
+	acc *= math.Min(1, bound/rootFK)
 	kt := h.Kappa * t
 	vAvg := h.Theta - (h.V0-h.Theta)*math.Expm1(-kt)/kt
 	sd := math.Sqrt(vAvg * t)
@@ -158,11 +184,11 @@ func hestonUndiscounted(call bool, fwd, k, t float64, h pricing.Heston, acc floa
 		integral, errEst = hestonIntegral(cf, freq, halfVarT, sd, 0, acc, maxPieces)
 	}
 	if !(errEst <= 2*acc*math.Pi) || math.IsNaN(integral) {
-		return 0, fmt.Errorf("engine: heston: the Fourier integral did not converge (estimated error %.3g per unit of sqrt(F·K), wanted %.3g)", errEst/math.Pi, acc)
+		return 0, fmt.Errorf("engine: heston: the Fourier integral did not converge (estimated error %.3g of the option's bound, wanted %.3g)", errEst/math.Pi*rootFK/math.Min(rootFK, bound), wanted)
 	}
 	// Where the price is nothing to double precision, rounding may leave
 	// it a few 1e-16 below zero.
-	return max(cv+math.Sqrt(fwd*k)/math.Pi*integral, 0), nil
+	return max(cv+rootFK/math.Pi*integral, 0), nil
 }
 
 // hestonIntegral returns Lewis's integral of the difference between the

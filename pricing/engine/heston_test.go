@@ -1,7 +1,9 @@
 package engine
 
 import (
+	"errors"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/pricefn/pricefn/pricing"
@@ -208,6 +210,64 @@ func TestHestonExplosiveMoments(t *testing.T) {
 		}
 		if got := res.NPV; math.Abs(got-c.want) > 3e-8 {
 			t.Errorf("%+v: %.12f, want %.12f (diff %.3g)", c, got, c.want, got-c.want)
+		}
+	}
+}
+
+// TestHestonFarFromTheMoneyWithinItsBounds checks an option whose forward
+// and strike are so far apart that an accuracy per unit of sqrt(F·K) is
+// many times the option's worth: a 200-year call at a rate of -34%
+// (ln(K/F) = 70), bounded by S·e^{-qT} = 3,902, came out at 120,857. Its
+// integral cannot reach 1e-11 of that bound in double precision, so it is
+// an error now, not a price.
+func TestHestonFarFromTheMoneyWithinItsBounds(t *testing.T) {
+	h := pricing.Heston{V0: 0.9695934319579992, Kappa: 0.002875177582512243, Theta: 0.01550360122188544, Sigma: 0.6739884660935969, Rho: -0.7024707065495911}
+	spot, q := 1148.662286390756, -0.00611433776562946
+	res, err := AnalyticHeston{}.Price(hestonOption(instrument.Call, 36244.72954075245, 73000), hestonMarket(spot, -0.3393810616026945, q, h), pricing.Of(pricing.NPV))
+	if bound := spot * math.Exp(-q*200); err == nil && !(res.NPV >= 0 && res.NPV <= bound) {
+		t.Errorf("200-year call: npv %g outside its bounds [0, %g]", res.NPV, bound)
+	}
+	if err == nil || !strings.Contains(err.Error(), "did not converge") {
+		t.Errorf("200-year call: error %v, want the integral's", err)
+	}
+}
+
+// TestHestonUnpricedNamesTheStrike checks that an option whose integral
+// does not converge (a put struck at 1e-30 on a spot of 100) is an error on
+// its strike, with the forward and expiry it was priced on, where it named
+// no field.
+func TestHestonUnpricedNamesTheStrike(t *testing.T) {
+	h := pricing.Heston{V0: 0.04, Kappa: 1, Theta: 0.04, Sigma: 0.5, Rho: -0.5}
+	_, err := AnalyticHeston{}.Price(hestonOption(instrument.Put, 1e-30, 365), hestonMarket(100, 0.05, 0, h), pricing.Of(pricing.NPV))
+	var in *pricing.InputError
+	if !errors.As(err, &in) || in.Field != "strike" {
+		t.Fatalf("error %v, want one on strike", err)
+	}
+	for _, want := range []string{"forward 105.127", "expiry 2027-11-25", "Heston model of X", "did not converge"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+}
+
+// TestHestonTinyVolOfVariance checks that a vol of variance so small that
+// its square underflows (1e-200, 1e-300, or the smallest double) is
+// priced as the model's limit at 0, the price at 1e-20, where the
+// characteristic function's κθ/σ² was 0/0 and the trade an error.
+func TestHestonTinyVolOfVariance(t *testing.T) {
+	price := func(sigma float64) (float64, error) {
+		h := pricing.Heston{V0: 0.04, Kappa: 1, Theta: 0.04, Sigma: sigma, Rho: -0.5}
+		res, err := AnalyticHeston{}.Price(hestonOption(instrument.Call, 100, 365), hestonMarket(100, 0.05, 0, h), pricing.Of(pricing.NPV))
+		return res.NPV, err
+	}
+	want, err := price(1e-20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sigma := range []float64{1e-200, 1e-300, math.SmallestNonzeroFloat64} {
+		got, err := price(sigma)
+		if err != nil || got != want {
+			t.Errorf("sigma %g: npv %.17g, %v; want %.17g, the price at 1e-20", sigma, got, err, want)
 		}
 	}
 }
