@@ -10,6 +10,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/pricefn/pricefn/pricing"
 )
 
 // Decode reads one batch document strictly: unknown fields are errors, and
@@ -221,10 +223,10 @@ func (d *decoder) batch(whole bool) (*Batch, error) {
 			}
 		}
 		if k < 0 {
-			return &Error{Reason: fmt.Sprintf("unknown field %q", key)}
+			return &Error{Reason: fmt.Sprintf("unknown field %q", pricing.Shown(string(key)))}
 		}
 		if read&(1<<k) != 0 {
-			return &Error{Reason: fmt.Sprintf("duplicate key %q", key)}
+			return &Error{Reason: fmt.Sprintf("duplicate key %q", pricing.Shown(string(key)))}
 		}
 		read |= 1 << k
 		switch k {
@@ -302,7 +304,7 @@ func (d *decoder) market(m *MarketData) error {
 			unds = true
 			return marketSection(d, "market.underlyings", &m.Underlyings, &m.rawUnderlyings)
 		}
-		return &Error{Field: "market", Reason: fmt.Sprintf("unknown field %q", key)}
+		return &Error{Field: "market", Reason: fmt.Sprintf("unknown field %q", pricing.Shown(string(key)))}
 	})
 }
 
@@ -317,7 +319,7 @@ func marketSection[T any, PT interface {
 			*dst, *raw = map[string]T{}, map[string][]byte{}
 		}
 		var e T
-		if err := d.entry(path+"."+name, v, PT(&e)); err != nil {
+		if err := d.entry(path+"."+pricing.Shown(name), v, PT(&e)); err != nil {
 			return err
 		}
 		(*dst)[name], (*raw)[name] = e, v.raw
@@ -353,7 +355,7 @@ func (d *decoder) named(path string, f func(name string, v value) error, seen fu
 	return s.object(func(key []byte) error {
 		name := string(key)
 		if seen(name) {
-			return &Error{Field: path, Reason: fmt.Sprintf("duplicate key %q", name)}
+			return &Error{Field: path, Reason: fmt.Sprintf("duplicate key %q", pricing.Shown(name))}
 		}
 		if s.peek() == '{' {
 			// An entry: its own duplicate keys are named on its path.
