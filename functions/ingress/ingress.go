@@ -242,7 +242,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	defer func() { f.metrics.submitted(rc, err) }()
 	t0 := f.opt.Now()
 	s.TraceParent = host.TraceParent(s.TraceParent)
-	id := s.BatchID // the batch's, once read
+	id := host.Short(s.BatchID) // the batch's, once read; the event's is not checked yet
 	if s.logRefusal {
 		defer func() {
 			if err != nil {

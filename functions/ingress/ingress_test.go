@@ -897,6 +897,34 @@ func TestRefusalLogCarriesBatchAndTrace(t *testing.T) {
 	}
 }
 
+// TestRefusalLogIsBounded: a refusal's log line quotes the event's batchid
+// cut as an error quotes a value: a 100,000-byte batchid (an invalid one,
+// refused) was logged whole, and an unknown 100,000-byte field name
+// twice in the error.
+func TestRefusalLogIsBounded(t *testing.T) {
+	var logs lockedBuffer
+	srv, _ := newServer(t, ingress.Options{Log: zerolog.New(&logs)})
+	long := strings.Repeat("x", 100_000)
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 2})
+	e := submitted(t, data, "e1")
+	e.SetExtension(events.ExtBatchID, long)
+	unknown := bytes.Replace(data, []byte(`{`), []byte(`{"`+long+`": 1, `), 1)
+	for _, req := range []*http.Request{ceRequest(t, srv.URL+"/", e, false), plain(t, srv.URL+"/batches", unknown)} {
+		if code, _, body := post(t, req); code != http.StatusBadRequest {
+			t.Fatalf("%d %.200s, want 400", code, body)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines, want 2 refusals", len(lines))
+	}
+	for _, line := range lines {
+		if len(line) > 2000 || !strings.Contains(line, "batch not accepted") {
+			t.Errorf("refusal logged in %d bytes, want under 2,000: %.300s", len(line), line)
+		}
+	}
+}
+
 // faultyStore is a Store whose Claim, or Put, fails as a Redis that went
 // away does.
 type faultyStore struct {
