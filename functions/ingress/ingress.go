@@ -369,7 +369,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		if !sum.SentAt.IsZero() {
 			msg = "batch sent, but no chunk outcome for long (its broker lost them?): sending its chunks with no outcome again"
 		}
-		log.Warn().Dur("claimedAgo", f.opt.Now().Sub(sum.SubmittedAt)).Msg(msg)
+		log.Warn().Float64("claimedSecondsAgo", f.opt.Now().Sub(sum.SubmittedAt).Seconds()).Msg(msg)
 		rec.SubmittedAt, rec.Deadline = sum.SubmittedAt, sum.Deadline
 	}
 	defer f.beat(ctx, rec, claim.Attempt, log)()
@@ -481,7 +481,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	f.metrics.stage.WithLabelValues("send").Observe(f.opt.Now().Sub(t2).Seconds())
 	f.metrics.trades.Add(float64(len(b.Trades)))
 	log.Info().Int("trades", len(b.Trades)).Int("chunks", len(offsets)).
-		Dur("took", f.opt.Now().Sub(t0)).Msg("batch accepted")
+		Float64("seconds", f.opt.Now().Sub(t0).Seconds()).Msg("batch accepted")
 	return receipt, nil
 }
 

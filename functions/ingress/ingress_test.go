@@ -925,6 +925,48 @@ func TestRefusalLogIsBounded(t *testing.T) {
 	}
 }
 
+// TestAcceptedLogGivesSeconds: "batch accepted" gives the time ingress
+// took in seconds, under a name that says so, as the aggregator's "batch
+// finished" does: it gave zerolog's Dur, milliseconds, as "took", so a
+// batch accepted in 2.6 ms read as 2.6 (seconds?) beside "seconds":0.08.
+func TestAcceptedLogGivesSeconds(t *testing.T) {
+	var logs lockedBuffer
+	var mu sync.Mutex
+	clock := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	opt := ingress.Options{
+		Log:    zerolog.New(&logs),
+		Sender: &fakeSender{},
+		Store:  store.NewMem(store.MemOptions{}),
+		Now: func() time.Time { // each read 250 ms after the last
+			mu.Lock()
+			defer mu.Unlock()
+			clock = clock.Add(250 * time.Millisecond)
+			return clock
+		},
+	}
+	srv := httptest.NewServer(ingress.New(opt).Routes(nil))
+	defer srv.Close()
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3, ID: "timed"})
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted {
+		t.Fatalf("%d %s, want 202", code, body)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if entry["message"] != "batch accepted" {
+			continue
+		}
+		secs, ok := entry["seconds"].(float64)
+		if _, took := entry["took"]; took || !ok || secs < 0.5 || secs > 30 || secs != math.Trunc(secs*4)/4 {
+			t.Errorf("batch accepted logged %s, want its time in seconds (a multiple of the clock's 0.25 s steps) as \"seconds\"", line)
+		}
+		return
+	}
+	t.Fatalf("no \"batch accepted\" line:\n%s", logs.String())
+}
+
 // faultyStore is a Store whose Claim, or Put, fails as a Redis that went
 // away does.
 type faultyStore struct {

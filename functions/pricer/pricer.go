@@ -129,7 +129,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	}
 	f.metrics.chunk.Observe(finished.Sub(started).Seconds())
 	counts.record()
-	log.Debug().Int("trades", job.Len()).Int("failed", counts.failures()).Dur("took", finished.Sub(started)).Msg("chunk priced")
+	log.Debug().Int("trades", job.Len()).Int("failed", counts.failures()).Float64("seconds", finished.Sub(started).Seconds()).Msg("chunk priced")
 	return &reply, nil
 }
 

@@ -1,6 +1,7 @@
 package pricer_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
@@ -217,4 +219,28 @@ func expiredCount(t *testing.T, reg *prometheus.Registry) float64 {
 	}
 	t.Fatal("no pricefn_pricer_chunks_expired_total")
 	return 0
+}
+
+// TestChunkPricedLogGivesSeconds: "chunk priced" gives the chunk's time in
+// seconds under a name that says so, as the aggregator's "batch finished"
+// does; it gave zerolog's Dur, milliseconds, as "took".
+func TestChunkPricedLogGivesSeconds(t *testing.T) {
+	var logs bytes.Buffer // Handle logs before it returns, on this goroutine
+	start := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	reads := 0
+	now := func() time.Time { // the chunk starts, then 1.5 s later ends
+		reads++
+		return start.Add(time.Duration(reads-1) * 1500 * time.Millisecond)
+	}
+	f := pricer.New(pricer.Options{Log: zerolog.New(&logs).Level(zerolog.DebugLevel), Now: now})
+	if _, err := f.Handle(context.Background(), chunkEvent(t, chunkBatch)); err != nil {
+		t.Fatal(err)
+	}
+	var entry map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(logs.Bytes()), &entry); err != nil || entry["message"] != "chunk priced" {
+		t.Fatalf("log %q (%v), want one \"chunk priced\" line", logs.String(), err)
+	}
+	if _, took := entry["took"]; took || entry["seconds"] != 1.5 {
+		t.Errorf("chunk priced logged %s, want \"seconds\":1.5", logs.String())
+	}
 }
