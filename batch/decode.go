@@ -235,7 +235,12 @@ func (d *decoder) batch(whole bool) (*Batch, error) {
 		case 5:
 			return d.trades(b)
 		}
+		// The scenarios, risk and scenarioDetail are read whole here and
+		// walked object by object (decodeField), which names the path of
+		// a key given twice.
+		s.lax = k >= 6
 		v, err := s.value(0)
+		s.lax = false
 		if err != nil {
 			return err
 		}

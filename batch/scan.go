@@ -19,6 +19,10 @@ type scanner struct {
 	data []byte
 	pos  int
 	in   *interner // shares the strings values hold; nil shares none
+	// lax leaves a duplicate key in an object skipObject skips to the
+	// reader that walks that object and names its path: the scenarios
+	// and risk, read object by object (scenario_json.go).
+	lax bool
 }
 
 // maxDepth bounds the nesting of arrays and objects, as encoding/json's.
@@ -359,6 +363,10 @@ func (s *scanner) skipObject(depth int) error {
 	var small [16][]byte // the keys of most objects, without an allocation
 	keys := small[:0]
 	err := s.object(func(key []byte) error {
+		if s.lax {
+			_, err := s.value(depth)
+			return err
+		}
 		for _, k := range keys {
 			if string(k) == string(key) {
 				return &scanError{off: start, msg: (&duplicateKeyError{string(key)}).Error()}
