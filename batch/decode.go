@@ -366,7 +366,7 @@ func (d *decoder) named(path string, f func(name string, v value) error, seen fu
 			// An entry: its own duplicate keys are named on its path.
 			start := s.pos
 			if err := s.members(&d.ms, 1); err != nil {
-				return d.fieldError(path+"."+name, err)
+				return d.fieldError(path+"."+pricing.Shown(name), err)
 			}
 			return f(name, value{kind: kindObject, raw: s.data[start:s.pos]})
 		}

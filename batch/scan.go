@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/bits"
 	"unicode/utf8"
+
+	"github.com/pricefn/pricefn/pricing"
 )
 
 // scanner reads a JSON document (RFC 8259) in one pass, validating as it
@@ -382,7 +384,9 @@ func (s *scanner) skipObject(depth int) error {
 // duplicateKeyError is an object that gives a key twice.
 type duplicateKeyError struct{ key string }
 
-func (e *duplicateKeyError) Error() string { return fmt.Sprintf("duplicate key %q", e.key) }
+func (e *duplicateKeyError) Error() string {
+	return fmt.Sprintf("duplicate key %q", pricing.Shown(e.key))
+}
 
 // members reads the object at s.pos into ms: its members in order, their
 // values checked to depth. A key given twice is a *duplicateKeyError. ms
