@@ -244,3 +244,28 @@ func TestChunkPricedLogGivesSeconds(t *testing.T) {
 		t.Errorf("chunk priced logged %s, want \"seconds\":1.5", logs.String())
 	}
 }
+
+// TestHandleRefusesBatchIDsNoBatchHas: a chunk whose batchId no batch can
+// have (over 128 bytes, a '/') is refused as unreadable (400), its error
+// bounded: a 100,000-byte one was compiled for and quoted whole, in the
+// answer and the log line, twice where the batch did not compile.
+func TestHandleRefusesBatchIDsNoBatchHas(t *testing.T) {
+	f := pricer.New(pricer.Options{})
+	for _, id := range []string{strings.Repeat("Y", 100_000), "desk/eod"} {
+		e := chunkEvent(t, `{"valuationDate":"2026-11-25","measures":["nope"],"trades":[]}`)
+		e.SetExtension(events.ExtBatchID, nil)
+		var data map[string]any
+		if err := json.Unmarshal(e.Data(), &data); err != nil {
+			t.Fatal(err)
+		}
+		data["batchId"] = id
+		raw, _ := json.Marshal(data)
+		if err := e.SetData(cloudevents.ApplicationJSON, raw); err != nil {
+			t.Fatal(err)
+		}
+		reply, err := f.Handle(context.Background(), e)
+		if msg := host.Message(err); reply != nil || host.Status(err) != http.StatusBadRequest || len(msg) > 1000 || !strings.Contains(msg, "batch id") {
+			t.Errorf("batchId of %d bytes: reply %v, status %d, error of %d bytes %.200q; want a 400 naming the batch id, under 1,000 bytes", len(id), reply, host.Status(err), len(msg), msg)
+		}
+	}
+}
