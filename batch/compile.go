@@ -76,7 +76,7 @@ func CompileLazily(b *Batch, e Engines) (*Job, error) { return compileJob(b, e, 
 func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 	asOf, err := dates.Parse(b.ValuationDate)
 	if err != nil {
-		return nil, batchErr("valuationDate", "%q is not a YYYY-MM-DD date", b.ValuationDate)
+		return nil, batchErr("valuationDate", "%q is not a YYYY-MM-DD date", pricing.Shown(b.ValuationDate))
 	}
 	j := &Job{ID: b.ID, Market: pricing.Market{ValuationDate: asOf}, engines: &e}
 	if j.Want, err = ParseMeasures(b.Measures); err != nil {
@@ -88,7 +88,7 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 	broken := map[string]*Error{}
 	j.Market.Curves = make(map[string]pricing.YieldCurve, len(b.Market.Curves))
 	for _, name := range sortedKeys(b.Market.Curves) {
-		field := "market.curves." + name
+		field := "market.curves." + pricing.Shown(name)
 		c, err := buildCurve(field, b.Market.Curves[name], asOf)
 		if err != nil {
 			broken["curve "+name] = asError(field, err)
@@ -98,10 +98,10 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 	}
 	j.Market.Underlyings = make(map[string]pricing.Underlying, len(b.Market.Underlyings))
 	for _, name := range sortedKeys(b.Market.Underlyings) {
-		field := "market.underlyings." + name
+		field := "market.underlyings." + pricing.Shown(name)
 		ud := b.Market.Underlyings[name]
 		if _, ok := b.Market.Curves[ud.Curve]; !ok && ud.Curve != "" {
-			return nil, batchErr(field+".curve", "unknown curve %q (market has: %s)", ud.Curve, keyList(b.Market.Curves))
+			return nil, batchErr(field+".curve", "unknown curve %q (market has: %s)", pricing.Shown(ud.Curve), keyList(b.Market.Curves))
 		}
 		u, faults, err := buildUnderlying(field, ud)
 		if err != nil {
@@ -127,7 +127,7 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 		if u := t.Underlying; u != "" && u != known[0] && u != known[1] && u != known[2] && u != known[3] {
 			known[i%len(known)] = u
 			if _, ok := b.Market.Underlyings[u]; !ok {
-				return nil, batchErr(fmt.Sprintf("trades[%d].underlying", i), "trade %q names unknown underlying %q (market has: %s)", t.ID, t.Underlying, keyList(b.Market.Underlyings))
+				return nil, batchErr(fmt.Sprintf("trades[%d].underlying", i), "trade %q names unknown underlying %q (market has: %s)", t.ID, pricing.Shown(t.Underlying), keyList(b.Market.Underlyings))
 			}
 		}
 		for _, c := range t.Curves {
@@ -136,7 +136,7 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 				if f := curveField(t, c); f != "" {
 					path += "." + f
 				}
-				return nil, batchErr(path, "trade %q names unknown curve %q (market has: %s)", t.ID, c, keyList(b.Market.Curves))
+				return nil, batchErr(path, "trade %q names unknown curve %q (market has: %s)", t.ID, pricing.Shown(c), keyList(b.Market.Curves))
 			}
 		}
 	}
@@ -230,7 +230,7 @@ func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error, sl *slabs
 	case !ok && t.err != nil: // no type, or not a string
 		return fail(fmt.Errorf("%w (valid: %s)", t.err, strings.Join(TradeTypes(), ", ")))
 	case !ok:
-		return fail(fmt.Errorf("unknown type %q (valid: %s)", t.Type, strings.Join(TradeTypes(), ", ")))
+		return fail(fmt.Errorf("unknown type %q (valid: %s)", pricing.Shown(t.Type), strings.Join(TradeTypes(), ", ")))
 	}
 	if t.Underlying != "" && len(broken) > 0 {
 		if err, bad := broken["underlying "+t.Underlying]; bad {
@@ -334,7 +334,7 @@ func ParseMeasures(names []string) (pricing.Measures, error) {
 					valid = append(valid, m.String())
 				}
 			}
-			return 0, batchErr(fmt.Sprintf("measures[%d]", i), "unknown measure %q (valid: %s)", n, strings.Join(valid, ", "))
+			return 0, batchErr(fmt.Sprintf("measures[%d]", i), "unknown measure %q (valid: %s)", pricing.Shown(n), strings.Join(valid, ", "))
 		}
 		s = s.With(m)
 	}
@@ -354,16 +354,22 @@ func sortedKeys[V any](m map[string]V) []string {
 	return out
 }
 
-// keyList names the keys of m for an error message, at most 10 of them.
+// keyList names the keys of m for an error message, at most 10 of them,
+// each as pricing.Shown shows it.
 func keyList[V any](m map[string]V) string {
 	keys := sortedKeys(m)
 	if len(keys) == 0 {
 		return "none"
 	}
+	more := ""
 	if len(keys) > 10 {
-		return strings.Join(keys[:10], ", ") + fmt.Sprintf(" and %d more", len(keys)-10)
+		keys, more = keys[:10], fmt.Sprintf(" and %d more", len(keys)-10)
 	}
-	return strings.Join(keys, ", ")
+	shown := make([]string, len(keys))
+	for i, k := range keys {
+		shown[i] = pricing.Shown(k)
+	}
+	return strings.Join(shown, ", ") + more
 }
 
 // Len returns the number of trades.

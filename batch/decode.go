@@ -10,6 +10,8 @@ import (
 	"math"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/pricefn/pricefn/pricing"
 )
 
 // Decode reads one batch document strictly: unknown fields are errors, and
@@ -221,10 +223,10 @@ func (d *decoder) batch(whole bool) (*Batch, error) {
 			}
 		}
 		if k < 0 {
-			return &Error{Reason: fmt.Sprintf("unknown field %q", key)}
+			return &Error{Reason: fmt.Sprintf("unknown field %q", pricing.Shown(string(key)))}
 		}
 		if read&(1<<k) != 0 {
-			return &Error{Reason: fmt.Sprintf("duplicate key %q", key)}
+			return &Error{Reason: fmt.Sprintf("duplicate key %q", pricing.Shown(string(key)))}
 		}
 		read |= 1 << k
 		switch k {
@@ -233,7 +235,12 @@ func (d *decoder) batch(whole bool) (*Batch, error) {
 		case 5:
 			return d.trades(b)
 		}
+		// The scenarios, risk and scenarioDetail are read whole here and
+		// walked object by object (decodeField), which names the path of
+		// a key given twice.
+		s.lax = k >= 6
 		v, err := s.value(0)
+		s.lax = false
 		if err != nil {
 			return err
 		}
@@ -302,7 +309,7 @@ func (d *decoder) market(m *MarketData) error {
 			unds = true
 			return marketSection(d, "market.underlyings", &m.Underlyings, &m.rawUnderlyings)
 		}
-		return &Error{Field: "market", Reason: fmt.Sprintf("unknown field %q", key)}
+		return &Error{Field: "market", Reason: fmt.Sprintf("unknown field %q", pricing.Shown(string(key)))}
 	})
 }
 
@@ -317,7 +324,7 @@ func marketSection[T any, PT interface {
 			*dst, *raw = map[string]T{}, map[string][]byte{}
 		}
 		var e T
-		if err := d.entry(path+"."+name, v, PT(&e)); err != nil {
+		if err := d.entry(path+"."+pricing.Shown(name), v, PT(&e)); err != nil {
 			return err
 		}
 		(*dst)[name], (*raw)[name] = e, v.raw
@@ -353,13 +360,13 @@ func (d *decoder) named(path string, f func(name string, v value) error, seen fu
 	return s.object(func(key []byte) error {
 		name := string(key)
 		if seen(name) {
-			return &Error{Field: path, Reason: fmt.Sprintf("duplicate key %q", name)}
+			return &Error{Field: path, Reason: fmt.Sprintf("duplicate key %q", pricing.Shown(name))}
 		}
 		if s.peek() == '{' {
 			// An entry: its own duplicate keys are named on its path.
 			start := s.pos
 			if err := s.members(&d.ms, 1); err != nil {
-				return d.fieldError(path+"."+name, err)
+				return d.fieldError(path+"."+pricing.Shown(name), err)
 			}
 			return f(name, value{kind: kindObject, raw: s.data[start:s.pos]})
 		}

@@ -7,6 +7,8 @@ import (
 	"math"
 	"strconv"
 	"unsafe"
+
+	"github.com/pricefn/pricefn/pricing"
 )
 
 // fieldSetter is a wire form that Decode fills member by member: setField
@@ -26,7 +28,7 @@ func setMembers(w fieldSetter, ms *members) error {
 			return err
 		}
 		if !ok {
-			return fmt.Errorf("unknown field %q", ms.key(m))
+			return fmt.Errorf("unknown field %q", pricing.Shown(string(ms.key(m))))
 		}
 	}
 	return nil

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"math/bits"
 	"unicode/utf8"
+
+	"github.com/pricefn/pricefn/pricing"
 )
 
 // scanner reads a JSON document (RFC 8259) in one pass, validating as it
@@ -19,6 +21,10 @@ type scanner struct {
 	data []byte
 	pos  int
 	in   *interner // shares the strings values hold; nil shares none
+	// lax leaves a duplicate key in an object skipObject skips to the
+	// reader that walks that object and names its path: the scenarios
+	// and risk, read object by object (scenario_json.go).
+	lax bool
 }
 
 // maxDepth bounds the nesting of arrays and objects, as encoding/json's.
@@ -359,6 +365,10 @@ func (s *scanner) skipObject(depth int) error {
 	var small [16][]byte // the keys of most objects, without an allocation
 	keys := small[:0]
 	err := s.object(func(key []byte) error {
+		if s.lax {
+			_, err := s.value(depth)
+			return err
+		}
 		for _, k := range keys {
 			if string(k) == string(key) {
 				return &scanError{off: start, msg: (&duplicateKeyError{string(key)}).Error()}
@@ -374,7 +384,9 @@ func (s *scanner) skipObject(depth int) error {
 // duplicateKeyError is an object that gives a key twice.
 type duplicateKeyError struct{ key string }
 
-func (e *duplicateKeyError) Error() string { return fmt.Sprintf("duplicate key %q", e.key) }
+func (e *duplicateKeyError) Error() string {
+	return fmt.Sprintf("duplicate key %q", pricing.Shown(e.key))
+}
 
 // members reads the object at s.pos into ms: its members in order, their
 // values checked to depth. A key given twice is a *duplicateKeyError. ms

@@ -123,14 +123,14 @@ func (r *ScenarioRun) decodeField(key string, raw []byte) error {
 			return batchErr(key, "%v", err)
 		}
 		if s != nil && *s != DetailTrades && *s != "" {
-			return batchErr(key, "must be %q, or \"\" or absent for the sums alone, got %q", DetailTrades, *s)
+			return batchErr(key, "must be %q, or \"\" or absent for the sums alone, got %q", DetailTrades, pricing.Shown(*s))
 		}
 		if s != nil {
 			r.Detail = *s
 		}
 		return nil
 	}
-	return batchErr("", "unknown field %q", key)
+	return batchErr("", "unknown field %q", pricing.Shown(key))
 }
 
 func (r *ScenarioRun) decodeScenarios(raw []byte) error {
@@ -172,7 +172,7 @@ func (sc *Scenario) decode(path string, raw []byte) error {
 	}
 	var hasID bool
 	for _, m := range ms {
-		field := path + "." + m.key
+		field := path + "." + pricing.Shown(m.key)
 		switch m.key {
 		case "id":
 			var s *string
@@ -196,7 +196,7 @@ func (sc *Scenario) decode(path string, raw []byte) error {
 							c.Parallel = *v
 						}
 					default:
-						return c, batchErr(f, "unknown field %q (a curve shift has parallel)", m.key)
+						return c, batchErr(f, "unknown field %q (a curve shift has parallel)", pricing.Shown(m.key))
 					}
 				}
 				return c, nil
@@ -204,7 +204,7 @@ func (sc *Scenario) decode(path string, raw []byte) error {
 		case "underlyings":
 			err = decodeNamed(field, m.val, &sc.Underlyings, decodeUnderlyingShift)
 		default:
-			return batchErr(path, "unknown field %q (a scenario has id, curves and underlyings)", m.key)
+			return batchErr(path, "unknown field %q (a scenario has id, curves and underlyings)", pricing.Shown(m.key))
 		}
 		if err != nil {
 			return err
@@ -239,7 +239,7 @@ func decodeUnderlyingShift(f string, e []jsonMember) (UnderlyingShift, error) {
 		case "dividendYieldAbs":
 			dst, limit = &u.DividendYieldAbs, pricing.MaxRate
 		default:
-			return u, batchErr(f, "unknown field %q (an underlying shift has spotRel, spotAbs, volAbs, volRel and dividendYieldAbs)", m.key)
+			return u, batchErr(f, "unknown field %q (an underlying shift has spotRel, spotAbs, volAbs, volRel and dividendYieldAbs)", pricing.Shown(m.key))
 		}
 		v, err := shiftValue(f+"."+m.key, m.val, limit)
 		if err != nil {
@@ -284,7 +284,7 @@ func decodeNamed[T any](field string, raw []byte, dst *map[string]T, entry func(
 	}
 	out := make(map[string]T, len(ms))
 	for _, m := range ms {
-		f := field + "." + m.key
+		f := field + "." + pricing.Shown(m.key)
 		e, err := jsonObject(m.val)
 		if err != nil {
 			return batchErr(f, "%v", err)
@@ -318,7 +318,7 @@ func (r *ScenarioRun) decodeRisk(raw []byte) error {
 		case "es":
 			dst = &spec.ES
 		default:
-			return batchErr("risk", "unknown field %q (risk has var and es)", m.key)
+			return batchErr("risk", "unknown field %q (risk has var and es)", pricing.Shown(m.key))
 		}
 		elems, err := jsonArray(m.val)
 		if err != nil {

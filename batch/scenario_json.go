@@ -51,7 +51,7 @@ func jsonObject(raw []byte) ([]jsonMember, error) {
 	default:
 		return nil, fmt.Errorf("must be an object, got JSON %s", jsonKind(raw))
 	}
-	s := scanner{data: raw}
+	s := scanner{data: raw, lax: true} // each object's own keys checked here
 	var ms members
 	if err := s.members(&ms, 1); err != nil {
 		return nil, jsonError(err)
@@ -78,7 +78,7 @@ func jsonArray(raw []byte) ([]json.RawMessage, error) {
 	default:
 		return nil, fmt.Errorf("must be a list, got JSON %s", jsonKind(raw))
 	}
-	s := scanner{data: raw}
+	s := scanner{data: raw, lax: true} // each element's keys checked as it is read
 	out := []json.RawMessage{}
 	err := s.array(func(int) error {
 		v, err := s.value(1)

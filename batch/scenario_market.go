@@ -64,12 +64,12 @@ func compileScenarios(b *Batch, j *Job) (*scenarioSet, error) {
 		path := fmt.Sprintf("scenarios[%d]", s)
 		for name := range sc.Curves {
 			if _, ok := b.Market.Curves[name]; !ok && name != "*" {
-				return nil, batchErr(path+".curves."+name, "unknown curve %q (market has: %s)", name, keyList(b.Market.Curves))
+				return nil, batchErr(path+".curves."+pricing.Shown(name), "unknown curve %q (market has: %s)", pricing.Shown(name), keyList(b.Market.Curves))
 			}
 		}
 		for name := range sc.Underlyings {
 			if _, ok := b.Market.Underlyings[name]; !ok && name != "*" {
-				return nil, batchErr(path+".underlyings."+name, "unknown underlying %q (market has: %s)", name, keyList(b.Market.Underlyings))
+				return nil, batchErr(path+".underlyings."+pricing.Shown(name), "unknown underlying %q (market has: %s)", pricing.Shown(name), keyList(b.Market.Underlyings))
 			}
 		}
 		for name := range j.Market.Curves {

@@ -383,8 +383,13 @@ func TestScenarioBatchErrors(t *testing.T) {
 		// Unbounded before: a 100 KB id came back in every document.
 		{"id too long", with(`{"id": "` + strings.Repeat("y", batch.MaxTradeID+1) + `"}`), "", "scenarios[3].id", "is 257 bytes, more than the 256 a scenario id may have"},
 		{"duplicate id", with(`{"id": "s1"}`), "", "scenarios[3].id", `duplicate scenario id "s1" (also scenarios[1])`},
-		// The document's scanner finds a key given twice anywhere first.
-		{"duplicate key", with(`{"id": "x", "id": "y"}`), "", "", `duplicate key "id"`},
+		// A key given twice is named on its path, as in a trade or the
+		// market: the document's scanner found it first, at a byte offset.
+		{"duplicate key", with(`{"id": "x", "id": "y"}`), "", "scenarios[3]", `duplicate key "id"`},
+		{"duplicate underlying", with(`{"id": "x", "underlyings": {"ACME": {"spotRel": 0.1}, "ACME": {"spotRel": 0.2}}}`), "", "scenarios[3].underlyings", `duplicate key "ACME"`},
+		{"duplicate shift", with(`{"id": "x", "underlyings": {"ACME": {"spotRel": 0.1, "spotRel": 0.2}}}`), "", "scenarios[3].underlyings.ACME", `duplicate key "spotRel"`},
+		{"duplicate curve shift", with(`{"id": "x", "curves": {"*": {"parallel": 0.1, "parallel": 0.2}}}`), "", "scenarios[3].curves.*", `duplicate key "parallel"`},
+		{"duplicate risk key", three, `, "risk": {"var": [0.5], "var": [0.6]}`, "risk", `duplicate key "var"`},
 		{"not an object", with(`[1]`), "", "scenarios[3]", "must be an object, got JSON array"},
 		{"null entry", with(`{"id": "x", "underlyings": {"ACME": null}}`), "", "scenarios[3].underlyings.ACME", "must be an object"},
 		{"too many", many, "", "scenarios", "more than the limit of 10000"},

@@ -127,7 +127,7 @@ func (b *Broker) handle(j *job) {
 		d := j.route.policy.backoff(j.attempt)
 		b.met.retries.WithLabelValues(j.route.trigger.Name, target).Inc()
 		j.log.Warn().Err(f.err).Str("target", target).Int("code", f.code).Int("attempt", j.attempt).
-			Dur("backoff", d).Msg("delivery failed: will retry")
+			Float64("backoffSeconds", d.Seconds()).Msg("delivery failed: will retry")
 		b.retryAfter(j, d)
 		return
 	}

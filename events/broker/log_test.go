@@ -62,6 +62,13 @@ func TestLogLinesCarryEvent(t *testing.T) {
 		if line["trigger"] == nil {
 			t.Errorf("log line %s lacks the trigger", sc.Text())
 		}
+		if msg == "delivery failed: will retry" {
+			// In seconds, named so: zerolog's Dur gave milliseconds
+			// as "backoff".
+			if s, ok := line["backoffSeconds"].(float64); !ok || s <= 0 || s > 60 || line["backoff"] != nil {
+				t.Errorf("log line %s: want the back-off in seconds as backoffSeconds", sc.Text())
+			}
+		}
 	}
 	for _, msg := range []string{"event queued", "delivery failed: will retry", "delivery failed for good: sending to the dead-letter sink", "delivery done"} {
 		if perMessage[msg] == 0 {

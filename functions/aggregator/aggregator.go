@@ -165,8 +165,12 @@ func (f *Function) accepted(ctx context.Context, e event.Event) error {
 	case err != nil:
 	case a.BatchID == "":
 		err = errors.New("batch.accepted without batchId")
+	case batch.CheckBatchID(a.BatchID) != nil:
+		// No batch ingress accepted has it: refused before it is
+		// quoted in errors and log lines, whatever its length.
+		err = fmt.Errorf("batch.accepted: %w", batch.CheckBatchID(a.BatchID))
 	case ext != "" && ext != a.BatchID:
-		err = fmt.Errorf("batch.accepted: batchid extension %q differs from batchId %q", ext, a.BatchID)
+		err = fmt.Errorf("batch.accepted: batchid extension %q differs from batchId %q", host.Short(ext), host.Short(a.BatchID))
 	}
 	if err != nil {
 		f.metrics.rejected.WithLabelValues(rejectMalformed).Inc()
@@ -218,12 +222,15 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	case err != nil:
 	case c.BatchID == "":
 		err = errors.New("chunk.priced without batchId")
+	case batch.CheckBatchID(c.BatchID) != nil:
+		err = fmt.Errorf("chunk.priced: %w", batch.CheckBatchID(c.BatchID))
 	case ext != "" && ext != c.BatchID:
-		err = fmt.Errorf("chunk.priced: batchid extension %q differs from batchId %q", ext, c.BatchID)
+		err = fmt.Errorf("chunk.priced: batchid extension %q differs from batchId %q", host.Short(ext), host.Short(c.BatchID))
 	}
 	if err != nil {
 		f.metrics.reject(rejectMalformed)
-		return host.Errorf(http.StatusBadRequest, "aggregator: chunk.priced %s (batchid %q): %w", e.ID(), events.BatchID(e), err)
+		// The event's id and batchid are the sender's, of any length.
+		return host.Errorf(http.StatusBadRequest, "aggregator: chunk.priced %s (batchid %q): %w", host.Short(e.ID()), host.Short(events.BatchID(e)), err)
 	}
 	ref, attempt := refOf(e, c.BatchID), attemptOf(c.Attempt)
 	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", c.Index).Str(events.ExtTraceParent, traceParent(e)).Logger()
@@ -335,7 +342,7 @@ func checkChunk(sum *store.Summary, c *events.ChunkPriced, n int) error {
 // send them.
 func (f *Function) HandleDeadLetter(ctx context.Context, e event.Event) (*event.Event, error) {
 	f.metrics.deadLetter(e.Type())
-	log := f.opt.Log.With().Str("batchid", events.BatchID(e)).Str("type", e.Type()).Str("id", e.ID()).Str(events.ExtTraceParent, traceParent(e)).Logger()
+	log := f.opt.Log.With().Str("batchid", host.Short(events.BatchID(e))).Str("type", host.Short(e.Type())).Str("id", host.Short(e.ID())).Str(events.ExtTraceParent, host.Short(traceParent(e))).Logger()
 	switch e.Type() {
 	case events.TypeChunkRequested:
 		return nil, f.dead(ctx, e, deadReason(e))
@@ -365,8 +372,8 @@ func (f *Function) dead(ctx context.Context, e event.Event, reason string) error
 		// RequestedAt is when ingress sent the chunk (the timeline's).
 		RequestedAt time.Time `json:"requestedAt"`
 	}
-	if err := json.Unmarshal(e.Data(), &c); err != nil || c.BatchID == "" || c.Index == nil {
-		return host.Errorf(http.StatusBadRequest, "aggregator: dead-lettered %s %s without batchId and index", e.Type(), e.ID())
+	if err := json.Unmarshal(e.Data(), &c); err != nil || c.BatchID == "" || c.Index == nil || batch.CheckBatchID(c.BatchID) != nil {
+		return host.Errorf(http.StatusBadRequest, "aggregator: dead-lettered %s %s without batchId and index", host.Short(e.Type()), host.Short(e.ID()))
 	}
 	index, attempt, ref := *c.Index, attemptOf(c.Attempt), refOf(e, c.BatchID)
 	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", index).Str(events.ExtTraceParent, traceParent(e)).Logger()

@@ -753,3 +753,30 @@ func TestResultsReadPinned(t *testing.T) {
 		t.Errorf("%d pins, %d given back, %d reads unpinned: want 2, 2, 0", probe.pins, probe.unpins, probe.unpinned)
 	}
 }
+
+// TestRefusedEventQuotesBounded: an event refused for its batch id (none
+// ingress could have accepted) or its shape quotes its id and batch id cut
+// to 200 bytes: a 100,000-byte id came back whole, twice, in the answer
+// and in the log line of the refusal.
+func TestRefusedEventQuotesBounded(t *testing.T) {
+	f := newFixture(t)
+	long := strings.Repeat("b", 100_000)
+	priced := mustEvent(t, events.TypeChunkPriced, long, long, map[string]any{"batchId": long, "index": 0})
+	accepted := mustEvent(t, events.TypeBatchAccepted, long, long, map[string]any{"batchId": long})
+	malformed := mustEvent(t, events.TypeChunkPriced, long, long, map[string]any{"index": 0})
+	dead := mustEvent(t, events.TypeChunkRequested, long, long, map[string]any{"batchId": long, "index": 0})
+	for name, c := range map[string]struct {
+		path string
+		e    event.Event
+	}{
+		"chunk.priced of a batch id no batch has": {"/", priced},
+		"batch.accepted of such an id":            {"/", accepted},
+		"chunk.priced without a batchId":          {"/", malformed},
+		"dead letter of such an id":               {"/dead-letter", dead},
+	} {
+		code, body := f.post(t, c.path, c.e)
+		if code != http.StatusBadRequest || len(body) > 2000 {
+			t.Errorf("%s: %d, %d bytes: %.300s; want a 400 under 2,000 bytes", name, code, len(body), body)
+		}
+	}
+}

@@ -83,7 +83,7 @@ func newMetrics(reg prometheus.Registerer, st store.Store) *metrics {
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "pricefn_aggregator_batch_seconds",
 			Help:    "End-to-end batch latency: submission at ingress to the last chunk's outcome, by final state.",
-			Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 16), // 10 ms to 2.6 h (a batch's deadline may be a day)
+			Buckets: prometheus.ExponentialBuckets(0.01, 2.5, 19), // 10 ms to 40 h: a batch's deadline may be a day (batch.MaxDeadline)
 		}, []string{"state"}),
 		transit: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "pricefn_aggregator_chunk_transit_seconds",

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/auth"
+	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/metricstest"
@@ -137,6 +138,22 @@ func TestMetricsFollowEveryPath(t *testing.T) {
 	}
 	if st := f.status(t, "b1"); st.Timeline != nil {
 		t.Errorf("status without ?timeline has one: %+v", st.Timeline)
+	}
+}
+
+// TestBatchSecondsBucketsHoldADay: a batch that runs to a deadline of a
+// day (batch.MaxDeadline) is observed in a finite bucket; the buckets
+// ended at 2.6 h, so every batch longer than that was in +Inf alone.
+func TestBatchSecondsBucketsHoldADay(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	newFixtureWith(t, func(o *aggregator.Options) { o.Registerer = reg })
+	m, err := metricstest.Find(reg, "pricefn_aggregator_batch_seconds", map[string]string{"state": "partial"})
+	if err != nil || m.GetHistogram() == nil {
+		t.Fatalf("no pricefn_aggregator_batch_seconds (%v)", err)
+	}
+	bs := m.GetHistogram().GetBucket()
+	if top := bs[len(bs)-1].GetUpperBound(); top < batch.MaxDeadline.Seconds() {
+		t.Errorf("the last bucket ends at %v s, below a batch's longest deadline, %v", top, batch.MaxDeadline)
 	}
 }
 

@@ -322,8 +322,15 @@ func Events(h Handler, log zerolog.Logger) http.Handler {
 			if Status(err) < 500 {
 				ev = log.Warn()
 			}
-			ev.Str("error", Message(err)).Int("status", Status(err)).Str("type", e.Type()).Str("id", e.ID()).
-				Str(events.ExtBatchID, events.BatchID(*e)).Str(events.ExtTraceParent, tp).Msg("event not processed")
+			// The event's attributes are the sender's, of any length:
+			// each is cut as an error quotes a value.
+			if i, ok := events.ChunkIndex(*e); ok {
+				// As every log line about a chunk has it (the broker's
+				// read from the id the same way).
+				ev = ev.Int("chunk", i)
+			}
+			ev.Str("error", Message(err)).Int("status", Status(err)).Str("type", Short(e.Type())).Str("id", Short(e.ID())).
+				Str(events.ExtBatchID, Short(events.BatchID(*e))).Str(events.ExtTraceParent, Short(tp)).Msg("event not processed")
 			WriteError(w, err)
 			return
 		}

@@ -3,17 +3,20 @@ package host_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 )
 
@@ -74,5 +77,98 @@ func TestEventsReuseBodies(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// syncBuffer is a log's output that the server's goroutine writes and the
+// test reads.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestEventsRefusalLogIsBounded: an event the handler refuses is logged
+// with its type, id and batchid cut as an error quotes a value; the
+// sender chose their lengths (100,000 bytes each were logged whole).
+func TestEventsRefusalLogIsBounded(t *testing.T) {
+	var logs syncBuffer
+	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		return nil, host.Errorf(http.StatusBadRequest, "test: refused")
+	})
+	srv := httptest.NewServer(host.Events(h, zerolog.New(&logs)))
+	defer srv.Close()
+	long := strings.Repeat("x", 100_000)
+	req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("{}"))
+	req.Header.Set("ce-specversion", "1.0")
+	req.Header.Set("ce-id", long)
+	req.Header.Set("ce-type", long)
+	req.Header.Set("ce-source", "/test")
+	req.Header.Set("ce-batchid", long)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest {
+		t.Fatalf("%d, want 400", resp.StatusCode)
+	}
+	line := strings.TrimSpace(logs.String())
+	if len(line) > 2000 || !strings.Contains(line, "event not processed") || !strings.Contains(line, `"batchid":"xxx`) {
+		t.Errorf("refusal logged in %d bytes, want under 2,000 with the batchid's start: %.300s", len(line), line)
+	}
+}
+
+// TestEventsRefusalLogNamesTheChunk: a chunk event refused is logged with
+// its chunk, as every log line about a chunk is (README: one grep of the
+// batchid and chunk follows it); it had the id alone.
+func TestEventsRefusalLogNamesTheChunk(t *testing.T) {
+	var logs syncBuffer
+	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		return nil, host.Errorf(http.StatusNotFound, "test: batch not known yet")
+	})
+	srv := httptest.NewServer(host.Events(h, zerolog.New(&logs)))
+	defer srv.Close()
+	for _, c := range []struct{ typ, id string }{
+		{events.TypeChunkPriced, "b-1.x/a2/chunk/7/priced"},
+		{events.TypeChunkRequested, "b-1.x/chunk/7"},
+	} {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader("{}"))
+		req.Header.Set("ce-specversion", "1.0")
+		req.Header.Set("ce-id", c.id)
+		req.Header.Set("ce-type", c.typ)
+		req.Header.Set("ce-source", "/test")
+		req.Header.Set("ce-batchid", "b-1")
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines, want 2:\n%s", len(lines), logs.String())
+	}
+	for _, line := range lines {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if entry["chunk"] != 7.0 || entry["batchid"] != "b-1" {
+			t.Errorf("refusal logged %s, want \"chunk\":7 with the batchid", line)
+		}
 	}
 }

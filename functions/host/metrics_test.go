@@ -116,6 +116,26 @@ func TestRequestsTrack(t *testing.T) {
 	nilq.Track("r", http.NotFoundHandler()).ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/", nil))
 }
 
+// TestRequestsBucketsHoldALongPoll: a results request held for the
+// default --max-wait (5 min) lands in a finite bucket, not in +Inf alone,
+// where a quantile of the route could say no more than the last bound.
+func TestRequestsBucketsHoldALongPoll(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	host.NewRequests("fn", reg, "results")
+	m, err := metricstest.Find(reg, host.MetricRequestDuration, map[string]string{"route": "results", "code": "2xx"})
+	if err != nil || m.GetHistogram() == nil {
+		t.Fatalf("no %s (%v)", host.MetricRequestDuration, err)
+	}
+	bs := m.GetHistogram().GetBucket()
+	const maxWait = 5 * time.Minute // aggregator.DefaultMaxWait
+	if top := bs[len(bs)-1].GetUpperBound(); top < maxWait.Seconds() {
+		t.Errorf("the last bucket ends at %v s, below a %v long poll", top, maxWait)
+	}
+	if low := bs[0].GetUpperBound(); low > 0.001 {
+		t.Errorf("the first bucket ends at %v s, want 1 ms", low)
+	}
+}
+
 // TestColdStart: the time from StartedAt to the end of the first request
 // served is observed once; health checks and scrapes do not count.
 func TestColdStart(t *testing.T) {

@@ -2,6 +2,7 @@ package ingress_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/cloudevents/sdk-go/v2/protocol"
+	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
@@ -391,5 +393,77 @@ func TestSendTimeBeforeTheChunks(t *testing.T) {
 	sum, err := st.Summary(context.Background(), store.RefOf("late"))
 	if err != nil || sum.State() != store.StateFailed || !sum.SentAt.IsZero() {
 		t.Fatalf("after its chunks could not be sent: %v, state %s, sent at %v; want failed, not sent", err, sum.State(), sum.SentAt)
+	}
+}
+
+// TestResubmissionKeepsTheBatchTrace: a batch submitted again under
+// another trace (another client's request, one ingress minted) keeps its
+// own: the log line saying it is not priced again, and the events of the
+// chunks sent again, carry the batch's traceparent, as every log line and
+// event of the batch does (README); they carried the new submission's,
+// which nothing else of the batch has.
+func TestResubmissionKeepsTheBatchTrace(t *testing.T) {
+	const first = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+	const second = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+	var logs lockedBuffer
+	st := store.NewMem(store.MemOptions{})
+	srv, s := newServer(t, ingress.Options{Store: st, Log: zerolog.New(&logs), Chunk: batch.ChunkOptions{MaxTrades: 5}})
+	submit := func(data []byte, tp string) ingress.Receipt {
+		req := plain(t, srv.URL+"/batches", data)
+		req.Header.Set("traceparent", tp)
+		code, _, body := post(t, req)
+		var rc ingress.Receipt
+		if code != http.StatusAccepted || json.Unmarshal([]byte(body), &rc) != nil {
+			t.Fatalf("%d %s, want 202", code, body)
+		}
+		return rc
+	}
+	// Submitted, then again with the same content: not priced again.
+	done, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3, ID: "again"})
+	submit(done, first)
+	if rc := submit(done, second); !rc.Existing {
+		t.Fatalf("resubmission %+v, want existing", rc)
+	}
+	again := 0
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if strings.HasPrefix(entry["message"].(string), "batch submitted again") {
+			again++
+			if entry[events.ExtTraceParent] != first {
+				t.Errorf("resubmission logged under %v, want the batch's trace %s: %s", entry[events.ExtTraceParent], first, line)
+			}
+		}
+	}
+	if again != 1 {
+		t.Errorf("%d \"submitted again\" lines, want 1:\n%s", again, logs.String())
+	}
+
+	// Claimed a minute ago by an ingress that stopped before sending: its
+	// chunks go again, under the batch's trace.
+	crashed, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 10, ID: "crashed"})
+	ids := make([]string, 10)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("E%d", i)
+	}
+	claimedAt := time.Date(2026, 11, 25, 8, 59, 0, 0, time.UTC) // newServer's clock, less a minute
+	if _, err := st.Claim(context.Background(), store.Batch{Ref: store.RefOf("crashed"), Digest: events.Digest(crashed), TradeIDs: ids,
+		ChunkOffsets: []int{0, 5}, SubmittedAt: claimedAt, Deadline: claimedAt.Add(5 * time.Minute), TraceParent: first}); err != nil {
+		t.Fatal(err)
+	}
+	before := len(s.events())
+	if rc := submit(crashed, second); !rc.Existing || rc.TraceParent != first {
+		t.Errorf("resubmission sending again %+v, want existing under the batch's trace %s", rc, first)
+	}
+	resent := s.events()[before:]
+	if len(resent) == 0 {
+		t.Fatal("nothing sent again")
+	}
+	for _, e := range resent {
+		if got := e.Extensions()[events.ExtTraceParent]; got != first {
+			t.Errorf("%s %s sent again under %v, want the batch's trace %s", e.Type(), e.ID(), got, first)
+		}
 	}
 }

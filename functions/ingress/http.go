@@ -31,11 +31,14 @@ import (
 // events, 413 for a body over Options.MaxBatchBytes. A request that says
 // "Prefer: reply", as brokers do, gets an empty 202: a broker takes a body
 // for a reply event.
+//
+// A request a browser sends for a page of another origin is a 403
+// (host.SameOrigin), measured with the route's other answers.
 func (f *Function) Routes(guard host.Guard) http.Handler {
 	mux := host.NewMux()
-	mux.Handle("POST /{$}", f.metrics.requests.Track(routeSubmit, host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveEvent))))
-	mux.Handle("POST /batches", f.metrics.requests.Track(routeSubmit, host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveEvent))))
-	mux.Handle("GET /valQuery", f.metrics.requests.Track(routeValQuery, host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveValQuery))))
+	mux.Handle("POST /{$}", f.metrics.requests.Track(routeSubmit, host.SameOrigin(host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveEvent)))))
+	mux.Handle("POST /batches", f.metrics.requests.Track(routeSubmit, host.SameOrigin(host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveEvent)))))
+	mux.Handle("GET /valQuery", f.metrics.requests.Track(routeValQuery, host.SameOrigin(host.Required(guard, host.ScopeSubmit, http.HandlerFunc(f.serveValQuery)))))
 	return mux
 }
 

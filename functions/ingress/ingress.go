@@ -242,7 +242,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	defer func() { f.metrics.submitted(rc, err) }()
 	t0 := f.opt.Now()
 	s.TraceParent = host.TraceParent(s.TraceParent)
-	id := s.BatchID // the batch's, once read
+	id := host.Short(s.BatchID) // the batch's, once read; the event's is not checked yet
 	if s.logRefusal {
 		defer func() {
 			if err != nil {
@@ -346,13 +346,25 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		ResultsURL: f.StatusURL(b.ID) + "/results",
 		Sample:     s.Sample,
 	}
+	var found *store.Summary // the batch submitted before, when the claim found one
+	if !claim.New {
+		if sum, err := f.opt.Store.Summary(ctx, rec.Ref); err == nil && sum.Attempt == claim.Attempt {
+			found = sum
+			if sum.TraceParent != "" {
+				// The batch's own trace, not this submission's: every
+				// log line about the batch and every event of it (its
+				// chunks sent again) carries the one.
+				s.TraceParent, rec.TraceParent = sum.TraceParent, sum.TraceParent
+			}
+		}
+	}
 	log := f.opt.Log.With().Str("batchid", b.ID).Int("attempt", claim.Attempt).Str(events.ExtTraceParent, s.TraceParent).Logger()
 	// skip[i] says chunk i is not to be sent: nil for a new batch, all of
 	// whose chunks are.
 	var skip []bool
 	if !claim.New {
 		receipt.Existing, receipt.State = true, claim.State
-		sum := f.unsent(ctx, rec.Ref, claim)
+		sum := f.unsent(found, claim)
 		if sum == nil {
 			log.Info().Str("state", claim.State).Msg("batch submitted again with the same content: not priced again")
 			return receipt, nil
@@ -369,7 +381,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		if !sum.SentAt.IsZero() {
 			msg = "batch sent, but no chunk outcome for long (its broker lost them?): sending its chunks with no outcome again"
 		}
-		log.Warn().Dur("claimedAgo", f.opt.Now().Sub(sum.SubmittedAt)).Msg(msg)
+		log.Warn().Float64("claimedSecondsAgo", f.opt.Now().Sub(sum.SubmittedAt).Seconds()).Msg(msg)
 		rec.SubmittedAt, rec.Deadline = sum.SubmittedAt, sum.Deadline
 	}
 	defer f.beat(ctx, rec, claim.Attempt, log)()
@@ -481,7 +493,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	f.metrics.stage.WithLabelValues("send").Observe(f.opt.Now().Sub(t2).Seconds())
 	f.metrics.trades.Add(float64(len(b.Trades)))
 	log.Info().Int("trades", len(b.Trades)).Int("chunks", len(offsets)).
-		Dur("took", f.opt.Now().Sub(t0)).Msg("batch accepted")
+		Float64("seconds", f.opt.Now().Sub(t0).Seconds()).Msg("batch accepted")
 	return receipt, nil
 }
 
@@ -490,14 +502,13 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 // it had sent every chunk (never recorded Sent, and no sign of life from
 // its ingress, the claim or Store.Sending, for ResendAfter), or its chunks
 // were lost after they were sent (no outcome, nor send, for StallAfter).
-// Otherwise, or when the store cannot say, nil. Two such resubmissions at
-// once may both send: a chunk priced twice counts once.
-func (f *Function) unsent(ctx context.Context, ref store.Ref, c store.Claim) *store.Summary {
+// Otherwise, or when the store could not say (sum is nil), nil. Two such
+// resubmissions at once may both send: a chunk priced twice counts once.
+func (f *Function) unsent(sum *store.Summary, c store.Claim) *store.Summary {
 	if c.State != store.StatePending && c.State != store.StateRunning {
 		return nil
 	}
-	sum, err := f.opt.Store.Summary(ctx, ref)
-	if err != nil || sum.Attempt != c.Attempt || sum.Done() {
+	if sum == nil || sum.Attempt != c.Attempt || sum.Done() {
 		return nil
 	}
 	if !sum.Deadline.IsZero() && !f.opt.Now().Before(sum.Deadline) {

@@ -897,6 +897,76 @@ func TestRefusalLogCarriesBatchAndTrace(t *testing.T) {
 	}
 }
 
+// TestRefusalLogIsBounded: a refusal's log line quotes the event's batchid
+// cut as an error quotes a value: a 100,000-byte batchid (an invalid one,
+// refused) was logged whole, and an unknown 100,000-byte field name
+// twice in the error.
+func TestRefusalLogIsBounded(t *testing.T) {
+	var logs lockedBuffer
+	srv, _ := newServer(t, ingress.Options{Log: zerolog.New(&logs)})
+	long := strings.Repeat("x", 100_000)
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 2})
+	e := submitted(t, data, "e1")
+	e.SetExtension(events.ExtBatchID, long)
+	unknown := bytes.Replace(data, []byte(`{`), []byte(`{"`+long+`": 1, `), 1)
+	for _, req := range []*http.Request{ceRequest(t, srv.URL+"/", e, false), plain(t, srv.URL+"/batches", unknown)} {
+		if code, _, body := post(t, req); code != http.StatusBadRequest {
+			t.Fatalf("%d %.200s, want 400", code, body)
+		}
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("%d log lines, want 2 refusals", len(lines))
+	}
+	for _, line := range lines {
+		if len(line) > 2000 || !strings.Contains(line, "batch not accepted") {
+			t.Errorf("refusal logged in %d bytes, want under 2,000: %.300s", len(line), line)
+		}
+	}
+}
+
+// TestAcceptedLogGivesSeconds: "batch accepted" gives the time ingress
+// took in seconds, under a name that says so, as the aggregator's "batch
+// finished" does: it gave zerolog's Dur, milliseconds, as "took", so a
+// batch accepted in 2.6 ms read as 2.6 (seconds?) beside "seconds":0.08.
+func TestAcceptedLogGivesSeconds(t *testing.T) {
+	var logs lockedBuffer
+	var mu sync.Mutex
+	clock := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	opt := ingress.Options{
+		Log:    zerolog.New(&logs),
+		Sender: &fakeSender{},
+		Store:  store.NewMem(store.MemOptions{}),
+		Now: func() time.Time { // each read 250 ms after the last
+			mu.Lock()
+			defer mu.Unlock()
+			clock = clock.Add(250 * time.Millisecond)
+			return clock
+		},
+	}
+	srv := httptest.NewServer(ingress.New(opt).Routes(nil))
+	defer srv.Close()
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3, ID: "timed"})
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted {
+		t.Fatalf("%d %s, want 202", code, body)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if entry["message"] != "batch accepted" {
+			continue
+		}
+		secs, ok := entry["seconds"].(float64)
+		if _, took := entry["took"]; took || !ok || secs < 0.5 || secs > 30 || secs != math.Trunc(secs*4)/4 {
+			t.Errorf("batch accepted logged %s, want its time in seconds (a multiple of the clock's 0.25 s steps) as \"seconds\"", line)
+		}
+		return
+	}
+	t.Fatalf("no \"batch accepted\" line:\n%s", logs.String())
+}
+
 // faultyStore is a Store whose Claim, or Put, fails as a Redis that went
 // away does.
 type faultyStore struct {

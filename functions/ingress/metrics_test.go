@@ -159,3 +159,31 @@ func TestRefusalsCounted(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossOriginRefusalsMeasured: a submission a browser sends for a
+// page of another origin is refused (403) and measured under its route, as
+// the README says of every public route's requests: refused before the
+// route's measure (in launch's wiring), it left no trace on the dashboards.
+func TestCrossOriginRefusalsMeasured(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	srv, sender := newServer(t, ingress.Options{Registerer: reg})
+	form := plain(t, srv.URL+"/batches", []byte(`{"valuationDate":"2026-11-25","trades":[]}`))
+	form.Header.Set("Content-Type", "text/plain")
+	form.Header.Set("Origin", "http://evil.example")
+	form.Header.Set("Sec-Fetch-Site", "cross-site")
+	img, _ := http.NewRequest(http.MethodGet, srv.URL+"/valQuery?metric=NPV&numTrades=10", nil)
+	img.Header.Set("Sec-Fetch-Site", "cross-site")
+	for _, req := range []*http.Request{form, img} {
+		if code, _, body := post(t, req); code != http.StatusForbidden {
+			t.Errorf("%s %s: %d %s, want 403", req.Method, req.URL.Path, code, body)
+		}
+	}
+	if n := len(sender.events()); n != 0 {
+		t.Errorf("%d events sent for refused submissions", n)
+	}
+	for route, want := range map[string]float64{"submit": 1, "valquery": 1} {
+		if v := seriesValue(t, reg, "pricefn_request_duration_seconds", map[string]string{"function": "ingress", "route": route, "code": "4xx"}); v != want {
+			t.Errorf("%s 4xx measured %v times, want %v", route, v, want)
+		}
+	}
+}

@@ -129,7 +129,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	}
 	f.metrics.chunk.Observe(finished.Sub(started).Seconds())
 	counts.record()
-	log.Debug().Int("trades", job.Len()).Int("failed", counts.failures()).Dur("took", finished.Sub(started)).Msg("chunk priced")
+	log.Debug().Int("trades", job.Len()).Int("failed", counts.failures()).Float64("seconds", finished.Sub(started).Seconds()).Msg("chunk priced")
 	return &reply, nil
 }
 
@@ -148,6 +148,10 @@ func readChunk(e event.Event) (*events.ChunkRequested, *batch.Batch, error) {
 	switch {
 	case c.BatchID == "":
 		return nil, nil, fmt.Errorf("chunk.requested data: no batchId")
+	case batch.CheckBatchID(c.BatchID) != nil:
+		// No batch ingress accepted has it: refused before it is
+		// quoted in errors and log lines, whatever its length.
+		return nil, nil, fmt.Errorf("chunk.requested data: %w", batch.CheckBatchID(c.BatchID))
 	case c.Chunks < 1 || c.Index < 0 || c.Index >= c.Chunks:
 		return nil, nil, fmt.Errorf("chunk.requested data: index %d of %d chunks", c.Index, c.Chunks)
 	case c.Offset < 0:
@@ -156,7 +160,7 @@ func readChunk(e event.Event) (*events.ChunkRequested, *batch.Batch, error) {
 		return nil, nil, fmt.Errorf("chunk.requested data: no batch")
 	}
 	if id := events.BatchID(e); id != "" && id != c.BatchID {
-		return nil, nil, fmt.Errorf("batchid extension %q differs from the data's batchId %q", id, c.BatchID)
+		return nil, nil, fmt.Errorf("batchid extension %q differs from the data's batchId %q", host.Short(id), c.BatchID)
 	}
 	b := &c.Batch
 	b.ID = c.BatchID

@@ -1,6 +1,7 @@
 package pricer_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	cloudevents "github.com/cloudevents/sdk-go/v2"
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
@@ -217,4 +219,53 @@ func expiredCount(t *testing.T, reg *prometheus.Registry) float64 {
 	}
 	t.Fatal("no pricefn_pricer_chunks_expired_total")
 	return 0
+}
+
+// TestChunkPricedLogGivesSeconds: "chunk priced" gives the chunk's time in
+// seconds under a name that says so, as the aggregator's "batch finished"
+// does; it gave zerolog's Dur, milliseconds, as "took".
+func TestChunkPricedLogGivesSeconds(t *testing.T) {
+	var logs bytes.Buffer // Handle logs before it returns, on this goroutine
+	start := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	reads := 0
+	now := func() time.Time { // the chunk starts, then 1.5 s later ends
+		reads++
+		return start.Add(time.Duration(reads-1) * 1500 * time.Millisecond)
+	}
+	f := pricer.New(pricer.Options{Log: zerolog.New(&logs).Level(zerolog.DebugLevel), Now: now})
+	if _, err := f.Handle(context.Background(), chunkEvent(t, chunkBatch)); err != nil {
+		t.Fatal(err)
+	}
+	var entry map[string]any
+	if err := json.Unmarshal(bytes.TrimSpace(logs.Bytes()), &entry); err != nil || entry["message"] != "chunk priced" {
+		t.Fatalf("log %q (%v), want one \"chunk priced\" line", logs.String(), err)
+	}
+	if _, took := entry["took"]; took || entry["seconds"] != 1.5 {
+		t.Errorf("chunk priced logged %s, want \"seconds\":1.5", logs.String())
+	}
+}
+
+// TestHandleRefusesBatchIDsNoBatchHas: a chunk whose batchId no batch can
+// have (over 128 bytes, a '/') is refused as unreadable (400), its error
+// bounded: a 100,000-byte one was compiled for and quoted whole, in the
+// answer and the log line, twice where the batch did not compile.
+func TestHandleRefusesBatchIDsNoBatchHas(t *testing.T) {
+	f := pricer.New(pricer.Options{})
+	for _, id := range []string{strings.Repeat("Y", 100_000), "desk/eod"} {
+		e := chunkEvent(t, `{"valuationDate":"2026-11-25","measures":["nope"],"trades":[]}`)
+		e.SetExtension(events.ExtBatchID, nil)
+		var data map[string]any
+		if err := json.Unmarshal(e.Data(), &data); err != nil {
+			t.Fatal(err)
+		}
+		data["batchId"] = id
+		raw, _ := json.Marshal(data)
+		if err := e.SetData(cloudevents.ApplicationJSON, raw); err != nil {
+			t.Fatal(err)
+		}
+		reply, err := f.Handle(context.Background(), e)
+		if msg := host.Message(err); reply != nil || host.Status(err) != http.StatusBadRequest || len(msg) > 1000 || !strings.Contains(msg, "batch id") {
+			t.Errorf("batchId of %d bytes: reply %v, status %d, error of %d bytes %.200q; want a 400 naming the batch id, under 1,000 bytes", len(id), reply, host.Status(err), len(msg), msg)
+		}
+	}
 }
