@@ -144,7 +144,7 @@ func serveBroker(ctx context.Context, ln net.Listener, opts brokerOptions, log z
 		return fmt.Errorf("serve: %w", err)
 	case <-ctx.Done():
 	}
-	log.Info().Dur("timeout", opts.shutdownTimeout).Msg("shutting down: finishing accepted deliveries")
+	log.Info().Float64("timeoutSeconds", opts.shutdownTimeout.Seconds()).Msg("shutting down: finishing accepted deliveries")
 	sctx, cancel := context.WithTimeout(context.Background(), opts.shutdownTimeout)
 	defer cancel()
 	// The broker first: while it drains, the ingress answers 503 to new events.

@@ -275,8 +275,9 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
 	var shutdownCalled atomic.Bool
 	reg := prometheus.NewRegistry()
+	var logs syncBuffer
 	s := host.New(host.Options{
-		Name: "test",
+		Name: "test", Log: zerolog.New(&logs), ShutdownTimeout: 20 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			close(entered)
 			<-release
@@ -345,5 +346,10 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 	}
 	if !shutdownCalled.Load() {
 		t.Error("OnShutdown not called")
+	}
+	// Its time in seconds, named so, as every duration the logs give
+	// (zerolog's Dur wrote milliseconds with no unit: "timeout":20000).
+	if !strings.Contains(logs.String(), `"timeoutSeconds":20,"message":"shutting down: finishing in-flight requests"`) {
+		t.Errorf("shutdown log lacks its timeout in seconds:\n%s", logs.String())
 	}
 }

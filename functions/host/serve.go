@@ -172,7 +172,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if timeout <= 0 {
 		timeout = 30 * time.Second
 	}
-	log.Info().Dur("timeout", timeout).Msg("shutting down: finishing in-flight requests")
+	log.Info().Float64("timeoutSeconds", timeout.Seconds()).Msg("shutting down: finishing in-flight requests")
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
 	err := s.srv.Shutdown(sctx)

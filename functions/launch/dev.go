@@ -270,7 +270,7 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 			err = ierr
 		}
 	case <-sctx.Done():
-		log.Error().Dur("timeout", c.ShutdownTimeout).Msg("shutdown timeout passed: requests still in flight abandoned")
+		log.Error().Float64("timeoutSeconds", c.ShutdownTimeout.Seconds()).Msg("shutdown timeout passed: requests still in flight abandoned")
 	}
 	if err != nil {
 		return fmt.Errorf("dev: %w", err)
