@@ -93,7 +93,7 @@ func geometricAsian(call bool, s, k, vol, q, r0, t, df float64, times, logFwd []
 	}
 	dfPhi := df * normPDF(d1)
 	out.delta = dvdf * fwd / s
-	out.gamma = dfPhi * fwd / (s * s * sd)
+	out.gamma = dfPhi * (fwd / s) / (s * sd) // S² underflows below a spot of 1e-154
 	dmuDvol := -vol * timeSum / nf
 	out.vega = dvdf*fwd*(dmuDvol+sd*sdDvol) + dfPhi*fwd*sdDvol
 	out.rho = dvdf*fwd*timeSum/nf - t*out.npv

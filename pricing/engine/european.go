@@ -140,7 +140,9 @@ func blackScholesInto(out *bsm, call bool, s, k, r, q, vol, t float64, greeks bo
 	}
 	// S·e^{-qT}·φ(d1).
 	sPhi := sdq * phi1
-	out.gamma = sPhi * invSd / (s * s)
+	// dq·φ(d1)/(S·σ√T), not S·e^{-qT}·φ(d1)/S²: S² underflows to 0 below
+	// a spot of 1e-154, and gamma was then 0/0.
+	out.gamma = dq * phi1 * invSd / s
 	out.vega = sPhi * sqrtT
 	// QuantLib's r·V - (r-q)·S·delta - ½σ²S²·gamma, with V and delta
 	// expanded so that theta need not wait for them: the rV and the

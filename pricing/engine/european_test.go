@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/pricefn/pricefn/pricing"
+	"github.com/pricefn/pricefn/pricing/dates"
 	"github.com/pricefn/pricefn/pricing/instrument"
 	"github.com/pricefn/pricefn/pricing/market"
 )
@@ -272,5 +273,31 @@ func TestPriceOnIsPrice(t *testing.T) {
 	}
 	if _, err := BindEquity(m, "NONE"); err == nil {
 		t.Error("BindEquity of an unknown underlying: no error")
+	}
+}
+
+// TestTinySpotGreeksFinite checks the greeks of a European and a geometric
+// Asian call on a spot of 1e-200, worth nothing: gamma divided by S², which
+// underflows to 0 below 1e-154, and was NaN, failing the trade with no
+// field named.
+func TestTinySpotGreeksFinite(t *testing.T) {
+	m := equityMarket(1e-200, 0.05, 0.01, 0.25)
+	opt := instrument.Option{Underlying: "X", Right: instrument.Call, Strike: 100, Expiry: refValDate.AddDays(365)}
+	all := pricing.Of(pricing.NPV, pricing.Delta, pricing.Gamma, pricing.Vega, pricing.Theta, pricing.Rho)
+	eu, err := AnalyticEuropean{}.Price(&instrument.European{Option: opt}, m, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := AnalyticGeometricAsian{}.Price(&instrument.Asian{Option: opt, Averaging: instrument.Geometric, Fixings: []dates.Date{refValDate.AddDays(180), refValDate.AddDays(365)}}, m, all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, r := range map[string]pricing.Result{"european": eu, "asian": as} {
+		for _, g := range []float64{r.NPV, r.Delta, r.Gamma, r.Vega, r.Theta, r.Rho} {
+			if g != 0 {
+				t.Errorf("%s: npv %g, delta %g, gamma %g, vega %g, theta %g, rho %g; want all 0", name, r.NPV, r.Delta, r.Gamma, r.Vega, r.Theta, r.Rho)
+				break
+			}
+		}
 	}
 }
