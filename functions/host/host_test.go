@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -345,5 +346,34 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 	}
 	if !shutdownCalled.Load() {
 		t.Error("OnShutdown not called")
+	}
+}
+
+// TestServeOwnRoutesWrongMethod: another method than GET on /healthz,
+// /readyz and /metrics is a 405 with Allow, as on every other route; it
+// went to the function's handler, whose 404 said there was no such route.
+func TestServeOwnRoutesWrongMethod(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := host.New(host.Options{
+		Name:     "test",
+		Handler:  host.NewMux(),
+		Gatherer: reg, Registerer: reg,
+	})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e host.ErrorBody
+		derr := json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" || derr != nil || !strings.Contains(e.Error, "method not allowed") {
+			t.Errorf("POST %s: %d Allow %q %q (%v), want a JSON 405 with Allow: GET, HEAD", path, resp.StatusCode, resp.Header.Get("Allow"), e.Error, derr)
+		}
+		if resp, err := http.Head(srv.URL + path); err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("HEAD %s: %v %v, want 200", path, resp, err)
+		}
 	}
 }
