@@ -327,6 +327,11 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 		rec := httptest.NewRecorder()
 		readyz.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 		if rec.Code == http.StatusServiceUnavailable {
+			// An error answer, JSON as every other (it was text/plain).
+			var e host.ErrorBody
+			if rec.Header().Get("Content-Type") != "application/json" || json.Unmarshal(rec.Body.Bytes(), &e) != nil || !strings.Contains(e.Error, "draining") {
+				t.Errorf("/readyz while draining: %s %q, want a JSON error saying it drains", rec.Header().Get("Content-Type"), rec.Body)
+			}
 			break
 		}
 		// Serve flips readiness right after ctx ends; wait for it on the

@@ -90,7 +90,7 @@ func New(opt Options) *Server {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if s.draining.Load() {
-			http.Error(w, "draining", http.StatusServiceUnavailable)
+			WriteError(w, Errorf(http.StatusServiceUnavailable, "host: draining: the server is stopping"))
 			return
 		}
 		w.Write([]byte("ok\n"))
