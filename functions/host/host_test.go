@@ -274,7 +274,9 @@ func TestRepeatedAttributeHeader(t *testing.T) {
 // request is in progress: readiness turns 503 and the request completes.
 func TestServeFinishesInFlightRequests(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
-	var shutdownCalled atomic.Bool
+	// net/http runs the OnShutdown hooks each in a goroutine of its own:
+	// the hook may run after Serve returns.
+	shutdownCalled := make(chan struct{})
 	reg := prometheus.NewRegistry()
 	s := host.New(host.Options{
 		Name: "test",
@@ -284,7 +286,7 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 			io.WriteString(w, "done")
 		}),
 		Gatherer: reg, Registerer: reg, StartedAt: time.Now(),
-		OnShutdown: func() { shutdownCalled.Store(true) },
+		OnShutdown: func() { close(shutdownCalled) },
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -349,7 +351,9 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
-	if !shutdownCalled.Load() {
+	select {
+	case <-shutdownCalled:
+	case <-time.After(5 * time.Second):
 		t.Error("OnShutdown not called")
 	}
 }
