@@ -67,8 +67,9 @@ var rejections = [...][2]string{
 
 // ErrTokenRevoked is the cause of a request's context ended because its
 // token was removed from the tokens file, or lost the route's scope or its
-// tenant, while the request ran.
-var ErrTokenRevoked = errors.New("auth: the request's token was revoked")
+// tenant, while the request ran: a 401, which a handler that has written
+// nothing yet answers.
+var ErrTokenRevoked = host.Errorf(http.StatusUnauthorized, "auth: the request's token was revoked")
 
 func (g *Guard) reject(kind, reason string) {
 	if g.rejected != nil {

@@ -261,3 +261,27 @@ func TestStoreChoice(t *testing.T) {
 		}
 	}
 }
+
+// TestPricerReadsNoTokensFile: the pricer serves events alone: it offers
+// no --tokens-file, reads no $PRICEFN_TOKENS_FILE, and says it has no API;
+// its -h offered a tokens file that "leaves the API open", which it never
+// read.
+func TestPricerReadsNoTokensFile(t *testing.T) {
+	var c config.Pricer
+	fs := flag.NewFlagSet("pricer", flag.ContinueOnError)
+	read := map[string]bool{}
+	c.Flags(fs, func(k string) string { read[k] = true; return "" })
+	if fs.Lookup("tokens-file") != nil || read["PRICEFN_TOKENS_FILE"] || !c.NoAPI {
+		t.Errorf("pricer: --tokens-file %v, reads $PRICEFN_TOKENS_FILE %v, NoAPI %v; want no flag, no read, no API",
+			fs.Lookup("tokens-file") != nil, read["PRICEFN_TOKENS_FILE"], c.NoAPI)
+	}
+	if fs.Lookup("event-key-file") == nil {
+		t.Error("pricer: no --event-key-file: its events are signed and checked")
+	}
+	var in config.Ingress
+	fs = flag.NewFlagSet("ingress", flag.ContinueOnError)
+	in.Flags(fs, config.Map(nil))
+	if fs.Lookup("tokens-file") == nil || in.NoAPI {
+		t.Error("ingress: no --tokens-file")
+	}
+}

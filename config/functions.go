@@ -128,6 +128,7 @@ type Pricer struct {
 
 // Flags defines the pricer flags on fs, with defaults from env.
 func (c *Pricer) Flags(fs *flag.FlagSet, env Env) {
+	c.NoAPI = true // events alone: no tokens to read
 	c.Serve.Flags(fs, "pricer", env)
 	workersFlag(fs, defaults{env, &c.envErrs}, &c.Workers)
 }

@@ -12,9 +12,14 @@ type Security struct {
 	// EventKeyFile holds the event signing key, and the key being
 	// rotated, one a line.
 	EventKeyFile string
+	// NoAPI says the piece serves no API, only events (the pricer): it
+	// reads no tokens file, and is not open for want of one.
+	NoAPI bool
 }
 
 func (c *Security) flags(fs *flag.FlagSet, env Env) {
-	fs.StringVar(&c.TokensFile, "tokens-file", env("PRICEFN_TOKENS_FILE"), "file of bearer tokens, one \"TOKEN TENANT [submit,read,sign]\" a line; none leaves the API open ($PRICEFN_TOKENS_FILE)")
+	if !c.NoAPI {
+		fs.StringVar(&c.TokensFile, "tokens-file", env("PRICEFN_TOKENS_FILE"), "file of bearer tokens, one \"TOKEN TENANT [submit,read,sign]\" a line; none leaves the API open ($PRICEFN_TOKENS_FILE)")
+	}
 	fs.StringVar(&c.EventKeyFile, "event-key-file", env("PRICEFN_EVENT_KEY_FILE"), "file of the key that signs the pipeline's events (and the key being rotated, on a second line); none leaves events unsigned ($PRICEFN_EVENT_KEY_FILE)")
 }

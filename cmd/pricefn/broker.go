@@ -100,6 +100,17 @@ func parseBrokerFlags(args []string, getenv func(string) string, stderr io.Write
 		fs.Usage()
 		return opts, errUsage
 	}
+	// Out of range is refused, not taken as the default (broker.New reads
+	// 0 or less as DefaultQueueSize and DefaultWorkers): --workers 0 ran
+	// with 32.
+	switch {
+	case opts.config.QueueSize < 1:
+		return opts, usagef("--queue-size %d: want 1 or more", opts.config.QueueSize)
+	case opts.config.Workers < 1:
+		return opts, usagef("--workers %d: want 1 or more", opts.config.Workers)
+	case opts.shutdownTimeout <= 0:
+		return opts, usagef("--shutdown-timeout %s: want more than 0", opts.shutdownTimeout)
+	}
 	if *manifests != "" {
 		opts.config.Manifests = os.DirFS(*manifests)
 	}

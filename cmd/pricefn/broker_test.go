@@ -74,6 +74,26 @@ func TestParseBrokerFlags(t *testing.T) {
 	}
 }
 
+// TestParseBrokerFlagsOutOfRange: a value out of range stops the start,
+// naming the flag, as every other command's do; the broker took 0 or less
+// as its default (--workers 0 ran 32 workers).
+func TestParseBrokerFlagsOutOfRange(t *testing.T) {
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--queue-size", "0"}, "--queue-size 0: want 1 or more"},
+		{[]string{"--queue-size", "-5"}, "--queue-size -5: want 1 or more"},
+		{[]string{"--workers", "0"}, "--workers 0: want 1 or more"},
+		{[]string{"--shutdown-timeout", "-1s"}, "--shutdown-timeout -1s: want more than 0"},
+	} {
+		var ue *usageError
+		if _, err := parseBrokerFlags(tt.args, func(string) string { return "" }, io.Discard); !errors.As(err, &ue) || err.Error() != tt.want {
+			t.Errorf("%v: error %v, want a usage error %q", tt.args, err, tt.want)
+		}
+	}
+}
+
 // serveBroker routes an event to a subscriber, serves /healthz and
 // /metrics, and returns nil once ctx ends and the deliveries are done.
 func TestServeBroker(t *testing.T) {

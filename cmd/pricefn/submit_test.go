@@ -552,3 +552,43 @@ func TestSubmitWaitsOutAnAnnouncement(t *testing.T) {
 		t.Errorf("progress %q, want the wait said once", progress.String())
 	}
 }
+
+// TestSubmitHonoursRetryAfter: a 429 (a tenant at its bound) is sent
+// again no sooner than its Retry-After; submit sent it again after its
+// own backoff, 500 ms, uploading the batch again while the engine had
+// asked for a second.
+func TestSubmitHonoursRetryAfter(t *testing.T) {
+	var mu sync.Mutex
+	var posts []time.Time
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		mu.Lock()
+		posts = append(posts, time.Now())
+		n := len(posts)
+		mu.Unlock()
+		if n == 1 {
+			w.Header().Set("Retry-After", "1")
+			http.Error(w, `{"error":"ingress: batch b: store: tenant limit reached"}`, http.StatusTooManyRequests)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b"}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	var progress bytes.Buffer
+	s := &submitter{client: &http.Client{}, progress: &progress, start: time.Now()}
+	rc, err := s.postBatch(context.Background(), srv.URL+"/batches", payload{data: []byte(`{"trades":[]}`), size: 13}, false, true)
+	mu.Lock()
+	defer mu.Unlock()
+	if err != nil || rc.BatchID != "b" || len(posts) != 2 {
+		t.Fatalf("%+v %v after %d posts; progress %q", rc, err, len(posts), progress.String())
+	}
+	if gap := posts[1].Sub(posts[0]); gap < time.Second {
+		t.Errorf("sent again %s after a 429 asking for Retry-After: 1; progress %q", gap, progress.String())
+	}
+	if !strings.Contains(progress.String(), "again in 1s") {
+		t.Errorf("progress %q, want the wait said as 1s", progress.String())
+	}
+}

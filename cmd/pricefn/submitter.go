@@ -203,6 +203,11 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 			s.last = fmt.Sprintf("attempt %d failed: %s", attempt, why)
 		}
 		pause := backoff(attempt)
+		if err == nil {
+			// No sooner than the engine asks (a tenant at its bound: 5 s),
+			// which each upload of the batch before then only burdens.
+			pause = max(pause, host.RetryAfter(resp.Header.Get("Retry-After"), time.Now()))
+		}
 		fmt.Fprintf(s.progress, "sending the batch failed (%s): again in %s\n", why, pause)
 		if err := sleepCtx(ctx, pause); err != nil {
 			return nil, err

@@ -102,6 +102,10 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		// A batch is its tenant's: another tenant's id is as unknown as one
 		// never submitted.
 		sum, err := f.waitFinished(r, store.Ref{Tenant: host.TenantOf(r.Context()), ID: id}, wait)
+		if err != nil && r.Context().Err() != nil {
+			requestEnded(w, r)
+			return
+		}
 		if err != nil {
 			host.WriteError(w, f.readError(id, "", err))
 			return
@@ -272,11 +276,27 @@ func (f *Function) waitFinished(r *http.Request, ref store.Ref, wait time.Durati
 			stop()
 		case <-ctx.Done():
 			stop()
+			// The request ended: its client left, or its token was
+			// revoked. Nothing more is read for it.
+			return nil, context.Cause(ctx)
 		case <-f.drain:
 			stop()
 		}
 		sum, err = f.opt.Store.Summary(ctx, ref)
 		return sum, err
+	}
+}
+
+// requestEnded answers a request that ended while it waited: with its
+// cause when that is the client's fault (a token revoked: a 401), else
+// with nothing, its client having left. The batch is not read again for
+// it: a revoked token read the status once more (a 202), and a Redis
+// store, asked with the ended context, failed, logged as a store fault
+// and answered 503, whenever a client gave up on a ?wait.
+func requestEnded(w http.ResponseWriter, r *http.Request) {
+	cause := context.Cause(r.Context())
+	if code := host.Status(cause); code >= 400 && code < 500 {
+		host.WriteError(w, cause)
 	}
 }
 

@@ -100,6 +100,10 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 	// fail ends the request on err: an error reply while nothing is sent,
 	// else the stream cut short.
 	fail := func(err error) {
+		if rw == nil && ctx.Err() != nil {
+			requestEnded(w, r)
+			return
+		}
 		if rw == nil {
 			host.WriteError(w, f.readError(ref.ID, tp, err))
 			return

@@ -3,6 +3,7 @@ package host_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"io"
 	"net"
@@ -273,7 +274,9 @@ func TestRepeatedAttributeHeader(t *testing.T) {
 // request is in progress: readiness turns 503 and the request completes.
 func TestServeFinishesInFlightRequests(t *testing.T) {
 	entered, release := make(chan struct{}), make(chan struct{})
-	var shutdownCalled atomic.Bool
+	// net/http runs the OnShutdown hooks each in a goroutine of its own:
+	// the hook may run after Serve returns.
+	shutdownCalled := make(chan struct{})
 	reg := prometheus.NewRegistry()
 	var logs syncBuffer
 	s := host.New(host.Options{
@@ -284,7 +287,7 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 			io.WriteString(w, "done")
 		}),
 		Gatherer: reg, Registerer: reg, StartedAt: time.Now(),
-		OnShutdown: func() { shutdownCalled.Store(true) },
+		OnShutdown: func() { close(shutdownCalled) },
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -327,6 +330,11 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 		rec := httptest.NewRecorder()
 		readyz.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/readyz", nil))
 		if rec.Code == http.StatusServiceUnavailable {
+			// An error answer, JSON as every other (it was text/plain).
+			var e host.ErrorBody
+			if rec.Header().Get("Content-Type") != "application/json" || json.Unmarshal(rec.Body.Bytes(), &e) != nil || !strings.Contains(e.Error, "draining") {
+				t.Errorf("/readyz while draining: %s %q, want a JSON error saying it drains", rec.Header().Get("Content-Type"), rec.Body)
+			}
 			break
 		}
 		// Serve flips readiness right after ctx ends; wait for it on the
@@ -344,12 +352,43 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 	if err := <-served; err != nil {
 		t.Fatalf("Serve: %v", err)
 	}
-	if !shutdownCalled.Load() {
+	select {
+	case <-shutdownCalled:
+	case <-time.After(5 * time.Second):
 		t.Error("OnShutdown not called")
 	}
 	// Its time in seconds, named so, as every duration the logs give
 	// (zerolog's Dur wrote milliseconds with no unit: "timeout":20000).
 	if !strings.Contains(logs.String(), `"timeoutSeconds":20,"message":"shutting down: finishing in-flight requests"`) {
 		t.Errorf("shutdown log lacks its timeout in seconds:\n%s", logs.String())
+	}
+}
+
+// TestServeOwnRoutesWrongMethod: another method than GET on /healthz,
+// /readyz and /metrics is a 405 with Allow, as on every other route; it
+// went to the function's handler, whose 404 said there was no such route.
+func TestServeOwnRoutesWrongMethod(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	s := host.New(host.Options{
+		Name:     "test",
+		Handler:  host.NewMux(),
+		Gatherer: reg, Registerer: reg,
+	})
+	srv := httptest.NewServer(s.Handler())
+	defer srv.Close()
+	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
+		resp, err := http.Post(srv.URL+path, "application/json", strings.NewReader("{}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e host.ErrorBody
+		derr := json.NewDecoder(resp.Body).Decode(&e)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD" || derr != nil || !strings.Contains(e.Error, "method not allowed") {
+			t.Errorf("POST %s: %d Allow %q %q (%v), want a JSON 405 with Allow: GET, HEAD", path, resp.StatusCode, resp.Header.Get("Allow"), e.Error, derr)
+		}
+		if resp, err := http.Head(srv.URL + path); err != nil || resp.StatusCode != http.StatusOK {
+			t.Errorf("HEAD %s: %v %v, want 200", path, resp, err)
+		}
 	}
 }

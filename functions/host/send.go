@@ -178,13 +178,13 @@ func (s *Sender) post(ctx context.Context, e event.Event) (int, time.Duration, e
 	if resp.StatusCode/100 == 2 {
 		return resp.StatusCode, 0, nil
 	}
-	return resp.StatusCode, retryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	return resp.StatusCode, RetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 		fmt.Errorf("status %d: %s", resp.StatusCode, body)
 }
 
-// retryAfter reads a Retry-After header, delay-seconds or an HTTP date,
+// RetryAfter reads a Retry-After header, delay-seconds or an HTTP date,
 // as a wait from now, at most MaxRetryAfter; 0 when absent or invalid.
-func retryAfter(h string, now time.Time) time.Duration {
+func RetryAfter(h string, now time.Time) time.Duration {
 	if h == "" {
 		return 0
 	}

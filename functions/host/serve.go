@@ -90,13 +90,24 @@ func New(opt Options) *Server {
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		if s.draining.Load() {
-			http.Error(w, "draining", http.StatusServiceUnavailable)
+			WriteError(w, Errorf(http.StatusServiceUnavailable, "host: draining: the server is stopping"))
 			return
 		}
 		w.Write([]byte("ok\n"))
 	})
+	own := []string{"/healthz", "/readyz"}
 	if opt.Gatherer != nil {
 		mux.Handle("GET /metrics", promhttp.HandlerFor(opt.Gatherer, promhttp.HandlerOpts{}))
+		own = append(own, "/metrics")
+	}
+	// Another method on these paths is a 405 naming the allowed ones, as
+	// on every route of the functions: it went to opt.Handler, whose 404
+	// said there was no such route.
+	for _, path := range own {
+		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", "GET, HEAD")
+			WriteError(w, Errorf(http.StatusMethodNotAllowed, "host: %s %s: method not allowed (allowed: GET, HEAD)", r.Method, r.URL.Path))
+		})
 	}
 	handler := opt.Handler
 	if opt.Registerer != nil && !opt.StartedAt.IsZero() {

@@ -18,7 +18,8 @@ const secretsRecheck = time.Second
 
 // NewGuard builds a process's guard from its security settings and says
 // at startup what it leaves open: events unsigned without an event key
-// file, the API open to anyone without a tokens file.
+// file, the API open to anyone without a tokens file (a piece with an
+// API: the pricer has none, and warned of it on every start).
 func NewGuard(c config.Security, log zerolog.Logger, reg prometheus.Registerer) (*auth.Guard, error) {
 	var keys *auth.Keys
 	var tokens *auth.Tokens
@@ -40,7 +41,7 @@ func NewGuard(c config.Security, log zerolog.Logger, reg prometheus.Registerer) 
 		if err != nil {
 			return nil, err
 		}
-	} else {
+	} else if !c.NoAPI {
 		log.Warn().Msg("no tokens file (--tokens-file, $PRICEFN_TOKENS_FILE): the API is open to anyone who reaches it, as one tenant")
 	}
 	return auth.NewGuard(keys, tokens, log, reg), nil
