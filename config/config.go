@@ -41,6 +41,10 @@ type Serve struct {
 	// Log is the logging setup.
 	Log Log
 	Security
+	// Replies says the piece emits no event of its own: it answers each
+	// it receives with its reply (the pricer). It has no sink to send to:
+	// no --sink, no $K_SINK read.
+	Replies bool
 
 	overrides string
 	envErrs   []error // environment values Flags could not parse
@@ -61,7 +65,9 @@ func (s *Serve) Flags(fs *flag.FlagSet, name string, env Env) {
 		service = name
 	}
 	fs.StringVar(&s.Addr, "addr", ":"+port, "listen address, HOST:PORT; an empty HOST is every interface ($PORT gives :PORT)")
-	fs.StringVar(&s.Sink, "sink", env("K_SINK"), "URL to send events to, the broker ($K_SINK)")
+	if !s.Replies {
+		fs.StringVar(&s.Sink, "sink", env("K_SINK"), "URL to send events to, the broker ($K_SINK)")
+	}
 	fs.StringVar(&s.Service, "service", service, "service name in events and logs ($K_SERVICE)")
 	fs.StringVar(&s.overrides, "ce-overrides", env("K_CE_OVERRIDES"), `extensions for every emitted event, as {"extensions":{...}} ($K_CE_OVERRIDES)`)
 	shutdownFlag(fs, defaults{env, &s.envErrs}, &s.ShutdownTimeout)

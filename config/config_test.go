@@ -278,6 +278,11 @@ func TestPricerReadsNoTokensFile(t *testing.T) {
 	if fs.Lookup("event-key-file") == nil {
 		t.Error("pricer: no --event-key-file: its events are signed and checked")
 	}
+	// Nor a sink: it replies (its -h offered a --sink, $K_SINK, it never
+	// sent to).
+	if fs.Lookup("sink") != nil || read["K_SINK"] {
+		t.Errorf("pricer: --sink %v, reads $K_SINK %v; want neither: it replies", fs.Lookup("sink") != nil, read["K_SINK"])
+	}
 	var in config.Ingress
 	fs = flag.NewFlagSet("ingress", flag.ContinueOnError)
 	in.Flags(fs, config.Map(nil))

@@ -128,12 +128,13 @@ type Pricer struct {
 
 // Flags defines the pricer flags on fs, with defaults from env.
 func (c *Pricer) Flags(fs *flag.FlagSet, env Env) {
-	c.NoAPI = true // events alone: no tokens to read
+	c.NoAPI = true   // events alone: no tokens to read
+	c.Replies = true // its events are replies: no sink
 	c.Serve.Flags(fs, "pricer", env)
 	workersFlag(fs, defaults{env, &c.envErrs}, &c.Workers)
 }
 
-// Check validates the parsed values: the pricer replies and needs no sink.
+// Check validates the parsed values: the pricer replies and has no sink.
 func (c *Pricer) Check() error { return errors.Join(c.Serve.Check(false), checkWorkers(c.Workers)) }
 
 // Aggregator is the configuration of the aggregator function.
