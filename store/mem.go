@@ -331,12 +331,39 @@ func (s *Mem) checkLimits(nb Batch) error {
 func limitError(nb Batch, open, trades int) error {
 	l := nb.Limits
 	if l.MaxOpen > 0 && open+1 > l.MaxOpen {
-		return fmt.Errorf("%w: tenant %s has %d unfinished batches, the most it may have", ErrLimit, nb.Tenant, open)
+		return OpenLimitError(nb, open)
 	}
 	if l.MaxTrades > 0 && trades+len(nb.TradeIDs) > l.MaxTrades {
-		return fmt.Errorf("%w: tenant %s has %d trades in flight; %d more would pass its limit of %d", ErrLimit, nb.Tenant, trades, len(nb.TradeIDs), l.MaxTrades)
+		return TradesLimitError(nb, trades)
 	}
 	return nil
+}
+
+// OpenLimitError is the ErrLimit of a claim of nb refused because its
+// tenant has open unfinished batches, Limits.MaxOpen.
+func OpenLimitError(nb Batch, open int) error {
+	batches := "batches"
+	if open == 1 {
+		batches = "batch"
+	}
+	return fmt.Errorf("%w: %s %d unfinished %s, the most it may have", ErrLimit, tenantHas(nb.Tenant), open, batches)
+}
+
+// TradesLimitError is the ErrLimit of a claim of nb refused because its
+// tenant has trades in flight, which nb's would take past
+// Limits.MaxTrades.
+func TradesLimitError(nb Batch, trades int) error {
+	return fmt.Errorf("%w: %s %d trades in flight; %d more would pass its limit of %d", ErrLimit, tenantHas(nb.Tenant), trades, len(nb.TradeIDs), nb.Limits.MaxTrades)
+}
+
+// tenantHas opens a limit's message: "tenant acme has", or, for the
+// default tenant (an engine without tokens, whose clients all share it),
+// "the engine has" rather than the name "_" no client gave.
+func tenantHas(tenant string) string {
+	if tenant == "" || tenant == DefaultTenant {
+		return "the engine has"
+	}
+	return "tenant " + tenant + " has"
 }
 
 // Check checks that b describes a batch: an id, and chunk offsets that

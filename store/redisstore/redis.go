@@ -206,9 +206,9 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 		kind, _ := res[1].(string)
 		n, _ := res[2].(int64)
 		if kind == "open" {
-			return store.Claim{}, fmt.Errorf("%w: tenant %s has %d unfinished batches, the most it may have", store.ErrLimit, b.Tenant, n)
+			return store.Claim{}, store.OpenLimitError(b, int(n))
 		}
-		return store.Claim{}, fmt.Errorf("%w: tenant %s has %d trades in flight; %d more would pass its limit of %d", store.ErrLimit, b.Tenant, n, len(b.TradeIDs), b.Limits.MaxTrades)
+		return store.Claim{}, store.TradesLimitError(b, int(n))
 	}
 	attempt, _ := res[1].(int64)
 	c := store.Claim{Attempt: int(attempt)}
