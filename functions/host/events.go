@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
@@ -170,6 +171,12 @@ func checkStructured(body []byte) ([]byte, error) {
 	if err := json.Unmarshal(body, &env); err != nil {
 		return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent is not a JSON object: %s", sentence(err.Error()))
 	}
+	// An attribute has one value: encoding/json, and the SDK's reader
+	// after it, keep the last of a member given twice, so a second "data"
+	// or "batchid" would replace the first unseen.
+	if k, ok := repeatedMember(body); ok {
+		return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent gives %q more than once: a CloudEvent attribute has one value", Short(k))
+	}
 	var version string
 	if raw, ok := env["specversion"]; ok && json.Unmarshal(raw, &version) != nil {
 		return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's \"specversion\" must be a string")
@@ -213,6 +220,52 @@ func checkStructured(body []byte) ([]byte, error) {
 		}
 	}
 	return body, nil
+}
+
+// repeatedMember returns a key that the JSON object doc (valid JSON, as
+// json.Unmarshal found it) gives more than once at its top level, if
+// any. It walks the bytes once and copies none but the keys': the data
+// member may be most of a large batch.
+func repeatedMember(doc []byte) (string, bool) {
+	var keys []string
+	depth := 0
+	for i := 0; i < len(doc); i++ {
+		switch doc[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			start := i
+			for { // to the closing quote: one not escaped by a backslash
+				i += 1 + bytes.IndexByte(doc[i+1:], '"')
+				n := 0
+				for doc[i-1-n] == '\\' {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+			}
+			if depth != 1 {
+				continue
+			}
+			// A string of the top level is a key when a colon follows.
+			j := i + 1
+			for j < len(doc) && (doc[j] == ' ' || doc[j] == '\t' || doc[j] == '\n' || doc[j] == '\r') {
+				j++
+			}
+			var k string
+			if j == len(doc) || doc[j] != ':' || json.Unmarshal(doc[start:i+1], &k) != nil {
+				continue
+			}
+			if slices.Contains(keys, k) {
+				return k, true
+			}
+			keys = append(keys, k)
+		}
+	}
+	return "", false
 }
 
 // replaceMember returns the JSON object doc with the value of its member
