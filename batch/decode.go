@@ -189,6 +189,17 @@ func joinPath(path, field string) string {
 	return path + "." + field
 }
 
+// utf16or32 reports whether doc starts as a JSON text encoded in UTF-16
+// or UTF-32 does (what Windows PowerShell's > writes): a byte order mark
+// FF FE or FE FF, or a zero byte among the first two, which in UTF-8 JSON
+// can be neither white space nor the start of a value.
+func utf16or32(doc []byte) bool {
+	if len(doc) < 2 {
+		return false
+	}
+	return doc[0] == 0xff && doc[1] == 0xfe || doc[0] == 0xfe && doc[1] == 0xff || doc[0] == 0 || doc[1] == 0
+}
+
 // topFields are the keys of a batch document, in the order of the bits
 // that mark them read.
 var topFields = [...]string{"id", "valuationDate", "measures", "deadline", "market", "trades", "scenarios", "risk", "scenarioDetail"}
@@ -199,6 +210,9 @@ func (d *decoder) batch(whole bool) (*Batch, error) {
 	s := &d.s
 	if bytes.HasPrefix(s.data[s.pos:], []byte("\xef\xbb\xbf")) {
 		return nil, &Error{Field: "(document)", Reason: "starts with a UTF-8 byte order mark, which JSON text must not (RFC 8259): save it without one"}
+	}
+	if utf16or32(s.data[s.pos:]) {
+		return nil, &Error{Field: "(document)", Reason: "is UTF-16 or UTF-32 text, where JSON text must be UTF-8 (RFC 8259): save it as UTF-8"}
 	}
 	switch s.peek() {
 	case 0:

@@ -24,6 +24,12 @@ func TestBatchErrors(t *testing.T) {
 	}{
 		{"empty", ``, "empty document"},
 		{"byte order mark", "\xef\xbb\xbf{\"valuationDate\": \"2026-11-25\", \"trades\": []}", "(document): starts with a UTF-8 byte order mark"},
+		// As Windows PowerShell's > saves a file: the first byte was taken for
+		// a malformed value ("invalid character 'ÿ'").
+		{"UTF-16LE with its mark", "\xff\xfe{\x00}\x00", "(document): is UTF-16 or UTF-32 text, where JSON text must be UTF-8"},
+		{"UTF-16BE with its mark", "\xfe\xff\x00{\x00}", "(document): is UTF-16 or UTF-32 text"},
+		{"UTF-16LE", "{\x00}\x00", "(document): is UTF-16 or UTF-32 text"},
+		{"UTF-32BE", "\x00\x00\x00{\x00\x00\x00}", "(document): is UTF-16 or UTF-32 text"},
 		{"malformed", `{"valuationDate": "2026-11-25",`, "malformed JSON"},
 		{"trailing", `{"valuationDate": "2026-11-25", "trades": []} {}`, "unexpected data after"},
 		{"not object", `[1,2]`, "must be an object"},
