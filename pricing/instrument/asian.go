@@ -78,7 +78,11 @@ func (a *Asian) Validate(asOf dates.Date) error {
 		return pricing.Invalid(fmt.Sprintf("fixings[%d]", i), f, reason)
 	}
 	if a.Paths < 0 || a.Paths > MaxPaths {
-		return pricing.Invalid("paths", a.Paths, fmt.Sprintf("must be between 1 and %d, or 0 for the engine's default", MaxPaths))
+		low := 1
+		if a.Averaging == Arithmetic {
+			low = MinPaths
+		}
+		return pricing.Invalid("paths", a.Paths, fmt.Sprintf("must be between %d and %d, or 0 for the engine's default", low, MaxPaths))
 	}
 	if a.Averaging == Arithmetic && a.Paths != 0 && a.Paths < MinPaths {
 		return pricing.Invalid("paths", a.Paths, fmt.Sprintf("of an arithmetic Asian must be at least %d, or 0 for the engine's default", MinPaths))
