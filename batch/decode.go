@@ -151,6 +151,9 @@ type decoder struct {
 
 // documentError words a fault of the document for the client.
 func documentError(err error) error {
+	if _, ok := err.(*Error); ok {
+		return err // worded already, a fault of the document within it too
+	}
 	var se *scanError
 	if errors.As(err, &se) {
 		if se.eof {
@@ -169,6 +172,10 @@ func (d *decoder) fieldError(path string, err error) error {
 	var be *Error
 	var se *scanError
 	switch {
+	case errors.As(err, &se) && se.dup != "":
+		// A key given twice in an object within the value: named on the
+		// value's path, the object by its byte, not as malformed JSON.
+		return &Error{Field: path, Reason: fmt.Sprintf("duplicate key %q (in the object at byte %d)", se.dup, se.off), Err: err}
 	case errors.As(err, &se), errors.As(err, &be):
 		return err
 	case errors.As(err, &te):
@@ -249,7 +256,7 @@ func (d *decoder) batch(whole bool) (*Batch, error) {
 		}
 		v, err := s.value(0)
 		if err != nil {
-			return err
+			return d.fieldError(topFields[k], err)
 		}
 		switch k {
 		case 0:
@@ -379,7 +386,7 @@ func (d *decoder) named(path string, f func(name string, v value) error, seen fu
 		}
 		v, err := s.value(0)
 		if err != nil {
-			return err
+			return d.fieldError(path+"."+name, err)
 		}
 		return f(name, v)
 	})

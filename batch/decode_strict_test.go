@@ -39,7 +39,16 @@ func TestDecodeStrictPaths(t *testing.T) {
 		{"bad escape", `{"valuationDate": "2026-11-25", "trades": [], "id": "a\qb"}`, `malformed JSON at byte`},
 		{"control character", "{\"valuationDate\": \"2026-11-25\x01\", \"trades\": []}", `malformed JSON at byte`},
 		{"leading zero", doc(good, `{"id": "T1", "type": "european", "strike": 0100}`), `malformed JSON at byte`},
-		{"nested duplicate", doc(`{"curves": {"B": {"bootstrap": [{"type": "deposit", "type": "swap"}]}}}`, ``), `duplicate key "type"`},
+		{"nested duplicate", doc(`{"curves": {"B": {"bootstrap": [{"type": "deposit", "type": "swap"}]}}}`, ``), `market.curves.B: duplicate key "type" (in the object at byte 74)`},
+		// A key given twice deeper in a value is named on the value's path,
+		// not called malformed JSON ("malformed JSON at byte 72: duplicate
+		// key").
+		{"duplicate zero pillar key", doc(`{"curves": {"EUR": {"zeros": [{"date": "2027-11-25", "rate": 0.03, "rate": 0.04}]}}}`, ``), `batch: market.curves.EUR: duplicate key "rate" (in the object at byte 72)`},
+		{"duplicate heston key", doc(`{"curves": {"USD": {"rate": 0.05}}, "underlyings": {"H": {"spot": 100, "vol": 0.2, "curve": "USD", "heston": {"v0": 0.04, "v0": 0.05}}}}`, ``), `batch: market.underlyings.H: duplicate key "v0" (in the object at byte 151)`},
+		{"duplicate key in a trade's value", doc(good, `{"id": "T1", "type": "european", "terms": {"a": 1, "a": 2}}`), `batch: trades[0]: duplicate key "a" (in the object at byte`},
+		{"duplicate scenario key", `{"valuationDate": "2026-11-25", "trades": [], "scenarios": [{"id": "s1", "id": "s2"}]}`, `batch: scenarios: duplicate key "id" (in the object at byte 60)`},
+		{"duplicate risk key", `{"valuationDate": "2026-11-25", "trades": [], "risk": {"var": [0.9], "var": [0.99]}}`, `batch: risk: duplicate key "var" (in the object at byte 54)`},
+		{"duplicate key in a curve that is no object", doc(`{"curves": {"X": [{"a": 1, "a": 1}]}}`, ``), `batch: market.curves.X: duplicate key "a" (in the object at byte`},
 		{"truncated", `{"valuationDate": "2026-11-25", "trades": [{"id": "T1"`, `unexpected end of document`},
 		{"top-level list", `[]`, `(document): must be an object, got JSON array`},
 	} {

@@ -29,6 +29,9 @@ type scanError struct {
 	off int
 	msg string
 	eof bool // the document ended inside a value
+	// dup is the key an object at off gives twice (valid JSON, but
+	// not a batch), empty for a fault of the syntax.
+	dup string
 }
 
 func (e *scanError) Error() string { return e.msg }
@@ -361,7 +364,7 @@ func (s *scanner) skipObject(depth int) error {
 	err := s.object(func(key []byte) error {
 		for _, k := range keys {
 			if string(k) == string(key) {
-				return &scanError{off: start, msg: (&duplicateKeyError{string(key)}).Error()}
+				return &scanError{off: start, msg: (&duplicateKeyError{string(key)}).Error(), dup: string(key)}
 			}
 		}
 		keys = append(keys, key)

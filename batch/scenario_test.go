@@ -383,8 +383,9 @@ func TestScenarioBatchErrors(t *testing.T) {
 		// Unbounded before: a 100 KB id came back in every document.
 		{"id too long", with(`{"id": "` + strings.Repeat("y", batch.MaxTradeID+1) + `"}`), "", "scenarios[3].id", "is 257 bytes, more than the 256 a scenario id may have"},
 		{"duplicate id", with(`{"id": "s1"}`), "", "scenarios[3].id", `duplicate scenario id "s1" (also scenarios[1])`},
-		// The document's scanner finds a key given twice anywhere first.
-		{"duplicate key", with(`{"id": "x", "id": "y"}`), "", "", `duplicate key "id"`},
+		// The document's scanner finds a key given twice anywhere first,
+		// named on the field it is in.
+		{"duplicate key", with(`{"id": "x", "id": "y"}`), "", "scenarios", `duplicate key "id" (in the object at byte`},
 		{"not an object", with(`[1]`), "", "scenarios[3]", "must be an object, got JSON array"},
 		{"null entry", with(`{"id": "x", "underlyings": {"ACME": null}}`), "", "scenarios[3].underlyings.ACME", "must be an object"},
 		{"too many", many, "", "scenarios", "more than the limit of 10000"},
