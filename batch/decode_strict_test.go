@@ -36,6 +36,8 @@ func TestDecodeStrictPaths(t *testing.T) {
 		{"null trade", doc(good, trade+`, null`), `trades[1]: must be an object`},
 		{"trades an object", `{"valuationDate": "2026-11-25", "trades": {}}`, `trades: must be a list, got JSON object`},
 		{"measures not strings", `{"valuationDate": "2026-11-25", "measures": ["npv", 3], "trades": []}`, `measures[1]: must be a string, got JSON number`},
+		// It read as the measure "" ("unknown measure \"\"").
+		{"measure null", `{"valuationDate": "2026-11-25", "measures": ["npv", null], "trades": []}`, `measures[1]: must be a string, got JSON null`},
 		{"bad escape", `{"valuationDate": "2026-11-25", "trades": [], "id": "a\qb"}`, `malformed JSON at byte`},
 		{"control character", "{\"valuationDate\": \"2026-11-25\x01\", \"trades\": []}", `malformed JSON at byte`},
 		{"leading zero", doc(good, `{"id": "T1", "type": "european", "strike": 0100}`), `malformed JSON at byte`},
@@ -72,6 +74,7 @@ func TestDecodeTradeFields(t *testing.T) {
 		{"case-sensitive key", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "Strike": 100, "expiry": "2027-11-25"}`, `trade T2: unknown field "Strike"`},
 		{"escaped key", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "str\u0069ke": 100, "expiry": "2027-11-25"}`, ``},
 		{"fixings element", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25", 7]}`, `trade T2: fixings[1] must be a string, got JSON number`},
+		{"fixing null", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25", null]}`, `trade T2: fixings[1] must be a string, got JSON null`},
 		{"fixings not a list", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": "2027-05-25"}`, `trade T2: fixings must be a list, got JSON string`},
 		{"number out of range", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 1e400, "expiry": "2027-11-25"}`, `trade T2: strike must be a number within a double's range (a magnitude up to 1.8e308), got JSON number 1e400`},
 		{"model a number", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "model": 1}`, `trade T2: model must be a string, got JSON number`},
