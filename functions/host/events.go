@@ -177,6 +177,13 @@ func checkStructured(body []byte) ([]byte, error) {
 	if k, ok := repeatedMember(body); ok {
 		return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent gives %q more than once: a CloudEvent attribute has one value", Short(k))
 	}
+	// The data is one or the other (CloudEvents JSON format): the SDK took
+	// whichever came last.
+	if _, ok := env["data"]; ok {
+		if _, ok := env["data_base64"]; ok {
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent gives both \"data\" and \"data_base64\": an event has one data, in one of them")
+		}
+	}
 	var version string
 	if raw, ok := env["specversion"]; ok && json.Unmarshal(raw, &version) != nil {
 		return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's \"specversion\" must be a string")

@@ -270,6 +270,35 @@ func TestStructuredAttributeGivenTwice(t *testing.T) {
 	}
 }
 
+// TestStructuredDataAndDataBase64: a structured event with both "data"
+// and "data_base64" is refused: the SDK took whichever came last, so one
+// batch was priced and the other dropped unseen.
+func TestStructuredDataAndDataBase64(t *testing.T) {
+	handled := 0
+	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		handled++
+		return nil, nil
+	})
+	srv := httptest.NewServer(host.Events(h, zerolog.Nop()))
+	defer srv.Close()
+	head := `{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", "datacontenttype": "application/json", `
+	b64 := `"data_base64": "` + base64.StdEncoding.EncodeToString([]byte(`{"trades": []}`)) + `"`
+	for _, env := range []string{head + `"data": {"trades": [1]}, ` + b64 + `}`, head + b64 + `, "data": {"trades": [1]}}`} {
+		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `gives both \"data\" and \"data_base64\"`) {
+			t.Errorf("%s: %d %s", env, resp.StatusCode, body)
+		}
+	}
+	if handled != 0 {
+		t.Errorf("handled %d events, want none", handled)
+	}
+}
+
 // TestRepeatedAttributeHeader: a binary-mode event with a ce-* header
 // given twice is refused by name; the SDK took the first value.
 func TestRepeatedAttributeHeader(t *testing.T) {
