@@ -156,6 +156,9 @@ func documentError(err error) error {
 	}
 	var se *scanError
 	if errors.As(err, &se) {
+		if se.valid != "" {
+			return &Error{Reason: se.valid, Err: err}
+		}
 		if se.eof {
 			return &Error{Reason: "malformed JSON: unexpected end of document", Err: err}
 		}
@@ -172,10 +175,10 @@ func (d *decoder) fieldError(path string, err error) error {
 	var be *Error
 	var se *scanError
 	switch {
-	case errors.As(err, &se) && se.dup != "":
-		// A key given twice in an object within the value: named on the
-		// value's path, the object by its byte, not as malformed JSON.
-		return &Error{Field: path, Reason: fmt.Sprintf("duplicate key %q (in the object at byte %d)", se.dup, se.off), Err: err}
+	case errors.As(err, &se) && se.valid != "":
+		// Valid JSON but no batch (a key given twice, nesting too deep)
+		// within the value: named on its path, not as malformed JSON.
+		return &Error{Field: path, Reason: se.valid, Err: err}
 	case errors.As(err, &se), errors.As(err, &be):
 		return err
 	case errors.As(err, &te):

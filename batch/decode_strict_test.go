@@ -50,6 +50,9 @@ func TestDecodeStrictPaths(t *testing.T) {
 		{"duplicate key in a trade's value", doc(good, `{"id": "T1", "type": "european", "terms": {"a": 1, "a": 2}}`), `batch: trades[0]: duplicate key "a" (in the object at byte`},
 		{"duplicate scenario key", `{"valuationDate": "2026-11-25", "trades": [], "scenarios": [{"id": "s1", "id": "s2"}]}`, `batch: scenarios: duplicate key "id" (in the object at byte 60)`},
 		{"duplicate risk key", `{"valuationDate": "2026-11-25", "trades": [], "risk": {"var": [0.9], "var": [0.99]}}`, `batch: risk: duplicate key "var" (in the object at byte 54)`},
+		// It read "malformed JSON at byte 10579: exceeded max depth".
+		{"nesting too deep", doc(good, `{"id": "T1", "type": "european", "terms": `+strings.Repeat("[", 10001)+strings.Repeat("]", 10001)+`}`), `batch: trades[0]: nests arrays and objects more than 10000 deep (at byte`},
+		{"document nesting too deep", strings.Repeat("[", 10001) + strings.Repeat("]", 10001), `batch: nests arrays and objects more than 10000 deep (at byte 10000)`},
 		{"duplicate key in a curve that is no object", doc(`{"curves": {"X": [{"a": 1, "a": 1}]}}`, ``), `batch: market.curves.X: duplicate key "a" (in the object at byte`},
 		{"truncated", `{"valuationDate": "2026-11-25", "trades": [{"id": "T1"`, `unexpected end of document`},
 		{"top-level list", `[]`, `(document): must be an object, got JSON array`},
