@@ -9,6 +9,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -86,6 +87,13 @@ func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (e *event.Ev
 		if err := checkSingleValued(r.Header); err != nil {
 			return nil, release, err
 		}
+		for _, a := range []string{"source", "dataschema"} {
+			if v, ok := r.Header["Ce-"+strings.ToUpper(a[:1])+a[1:]]; ok {
+				if err := checkURI(a, v[0], "ce-"+a+" header"); err != nil {
+					return nil, release, err
+				}
+			}
+		}
 	}
 	var body []byte
 	if structured {
@@ -147,6 +155,23 @@ func IsStructured(r *http.Request) bool {
 	return strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "application/cloudevents")
 }
 
+// checkURI refuses a source that is no URI-reference, or a dataschema
+// that is no absolute URI, named where it came from: the SDK's parser
+// said "cannot parse uri ref:" or "parse \"%zz\": invalid URL escape"
+// without naming the attribute.
+func checkURI(attr, v, where string) error {
+	u, err := url.Parse(v)
+	switch {
+	case v == "" && attr == "source":
+		return Errorf(http.StatusBadRequest, "host: the CloudEvent's source (%s) must be a non-empty URI-reference", where)
+	case err != nil:
+		return Errorf(http.StatusBadRequest, "host: the CloudEvent's %s (%s) %q is no URI: %s", attr, where, Short(v), sentence(err.Error()))
+	case attr == "dataschema" && !u.IsAbs():
+		return Errorf(http.StatusBadRequest, "host: the CloudEvent's dataschema (%s) %q must be an absolute URI", where, Short(v))
+	}
+	return nil
+}
+
 // checkSpecVersion refuses a missing or unsupported spec version, named
 // where it came from.
 func checkSpecVersion(v, where string) error {
@@ -203,6 +228,11 @@ func checkStructured(body []byte) ([]byte, error) {
 		var v string
 		if ok && json.Unmarshal(raw, &v) != nil {
 			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's %q must be a string, got %s", a, Short(string(raw)))
+		}
+		if ok && (a == "source" || a == "dataschema") {
+			if err := checkURI(a, v, fmt.Sprintf("%q attribute", a)); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var ct string

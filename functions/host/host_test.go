@@ -299,6 +299,64 @@ func TestStructuredDataAndDataBase64(t *testing.T) {
 	}
 }
 
+// TestURIAttributesNamed: a source that is no URI-reference, or a
+// dataschema that is no URI, is refused naming the attribute, in either
+// mode; the SDK's parser said "cannot parse uri ref:" or "parse \"%zz\":
+// invalid URL escape" alone.
+func TestURIAttributesNamed(t *testing.T) {
+	handled := 0
+	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		handled++
+		return nil, nil
+	})
+	srv := httptest.NewServer(host.Events(h, zerolog.Nop()))
+	defer srv.Close()
+	post := func(header map[string]string, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	binary := func(k, v string) map[string]string {
+		h := map[string]string{"Content-Type": "application/json", "Ce-Specversion": "1.0", "Ce-Id": "1", "Ce-Source": "t", "Ce-Type": "test.x"}
+		h[k] = v
+		return h
+	}
+	structured := map[string]string{"Content-Type": "application/cloudevents+json"}
+	env := func(member string) string {
+		return `{"specversion": "1.0", "id": "1", "type": "test.x", "data": {}, ` + member + `}`
+	}
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+		body   string
+		want   string
+	}{
+		{"binary source", binary("Ce-Source", "%zz"), `{}`, `the CloudEvent's source (ce-source header) \"%zz\" is no URI`},
+		{"binary dataschema", binary("Ce-Dataschema", "::::"), `{}`, `the CloudEvent's dataschema (ce-dataschema header) \"::::\" is no URI`},
+		{"structured empty source", structured, env(`"source": ""`), `the CloudEvent's source (\"source\" attribute) must be a non-empty URI-reference`},
+		{"structured source", structured, env(`"source": "%zz"`), `the CloudEvent's source (\"source\" attribute) \"%zz\" is no URI`},
+	} {
+		if code, body := post(tc.header, tc.body); code != http.StatusBadRequest || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d %s, want 400 and %s", tc.name, code, body, tc.want)
+		}
+	}
+	if code, body := post(binary("Ce-Dataschema", "https://example.com/s"), `{}`); code != http.StatusAccepted || handled != 1 {
+		t.Errorf("good event: %d %s, handled %d", code, body, handled)
+	}
+}
+
 // TestRepeatedAttributeHeader: a binary-mode event with a ce-* header
 // given twice is refused by name; the SDK took the first value.
 func TestRepeatedAttributeHeader(t *testing.T) {
