@@ -236,6 +236,16 @@ func checkStructured(body []byte) ([]byte, error) {
 		}
 	}
 	var ct string
+	if raw, ok := env["datacontenttype"]; ok && json.Unmarshal(raw, &ct) == nil && !sdkJSON(ct) {
+		// Data of another media type is a JSON string: the SDK's refusal
+		// of any other quoted its parser ("expected a string: ReadString:
+		// expects \" or n, but found {").
+		if data, ok := env["data"]; ok {
+			if data = bytes.TrimSpace(data); len(data) > 0 && data[0] != '"' && string(data) != "null" {
+				return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's datacontenttype %q is not JSON, so its \"data\" must be a string, got %s: want datacontenttype application/json", Short(ct), jsonKind(data[0]))
+			}
+		}
+	}
 	if raw, ok := env["datacontenttype"]; ok && json.Unmarshal(raw, &ct) == nil && ct != "" && events.JSONContent(ct) {
 		if mt, params, err := mime.ParseMediaType(ct); err == nil && !strings.HasPrefix(ct, mt) {
 			if body, err = replaceMember(body, "datacontenttype", mime.FormatMediaType(mt, params)); err != nil {
@@ -303,6 +313,33 @@ func repeatedMember(doc []byte) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// sdkJSON reports whether the data of a structured event of
+// datacontenttype ct is read as JSON: by the SDK (event.isJSON: no type,
+// or JSON or a CloudEvents JSON type as written, before any ';'), or as
+// checkStructured rewrites a JSON type in another case. Any other type's
+// data is a string.
+func sdkJSON(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	switch strings.TrimSpace(mt) {
+	case "", "application/json", "text/json", "application/cloudevents+json", "application/cloudevents-batch+json":
+		return true
+	}
+	return events.JSONContent(ct)
+}
+
+// jsonKind names the kind of the JSON value that starts with c.
+func jsonKind(c byte) string {
+	switch c {
+	case '{':
+		return "an object"
+	case '[':
+		return "a list"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
 }
 
 // replaceMember returns the JSON object doc with the value of its member

@@ -357,6 +357,28 @@ func TestURIAttributesNamed(t *testing.T) {
 	}
 }
 
+// TestStructuredDataOfAnotherType: a structured event whose
+// datacontenttype is not JSON but whose data is JSON other than a string
+// is refused saying so; the SDK's refusal quoted its parser ("expected a
+// string: ReadString: expects \" or n, but found {").
+func TestStructuredDataOfAnotherType(t *testing.T) {
+	srv := httptest.NewServer(host.Events(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil }), zerolog.Nop()))
+	defer srv.Close()
+	for data, kind := range map[string]string{`{"trades": []}`: "an object", `[1]`: "a list", `5`: "a number", `true`: "a boolean"} {
+		env := `{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", "datacontenttype": "applicaton/json", "data": ` + data + `}`
+		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := `datacontenttype \"applicaton/json\" is not JSON, so its \"data\" must be a string, got ` + kind + `: want datacontenttype application/json`
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), want) {
+			t.Errorf("data %s: %d %s", data, resp.StatusCode, body)
+		}
+	}
+}
+
 // TestRepeatedAttributeHeader: a binary-mode event with a ce-* header
 // given twice is refused by name; the SDK took the first value.
 func TestRepeatedAttributeHeader(t *testing.T) {
