@@ -223,7 +223,16 @@ func checkStructured(body []byte) ([]byte, error) {
 			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's attribute %q: attribute names are lower-case letters and digits (CloudEvents)", Short(k))
 		}
 	}
-	for _, a := range []string{"id", "source", "type", "subject", "datacontenttype", "dataschema", "time", "batchid"} {
+	strs := []string{"id", "source", "type", "subject", "datacontenttype", "dataschema", "time", "batchid"}
+	for k, raw := range env {
+		// An extension's value is a string, number or boolean: the SDK's
+		// refusal of an object printed it as a Go map ("invalid
+		// CloudEvents value: map[string]interface {}{...").
+		if k != "data" && k != "data_base64" && !slices.Contains(strs, k) && len(raw) > 0 && (raw[0] == '{' || raw[0] == '[') {
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's attribute %q must be a string, a number or a boolean, got %s", Short(k), jsonKind(raw[0]))
+		}
+	}
+	for _, a := range strs {
 		raw, ok := env[a]
 		var v string
 		if ok && json.Unmarshal(raw, &v) != nil {

@@ -181,7 +181,8 @@ func TestStructuredJSONInAnyCase(t *testing.T) {
 
 // TestStructuredEnvelopeSpacing: space around a structured event's
 // data_base64 value (valid JSON) is no fault, and a batchid that is not a
-// string is refused by name rather than dropped.
+// string, or an extension that is an object or a list, is refused by name
+// rather than dropped.
 func TestStructuredEnvelopeSpacing(t *testing.T) {
 	var got []byte
 	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -215,6 +216,13 @@ func TestStructuredEnvelopeSpacing(t *testing.T) {
 	for _, v := range []string{"5", "true", `{"a": 1}`} {
 		if code, body := post(head + `"batchid": ` + v + `, "data": {}}`); code != http.StatusBadRequest || !strings.Contains(body, `\"batchid\" must be a string`) {
 			t.Errorf("batchid %s: %d %s", v, code, body)
+		}
+	}
+	// An extension is no object or list: the SDK's refusal printed the
+	// value as a Go map.
+	for v, kind := range map[string]string{`{"a": 1}`: "an object", `[1]`: "a list"} {
+		if code, body := post(head + `"team": ` + v + `, "data": {}}`); code != http.StatusBadRequest || !strings.Contains(body, `attribute \"team\" must be a string, a number or a boolean, got `+kind) {
+			t.Errorf("extension %s: %d %s", v, code, body)
 		}
 	}
 	// Attribute names are lower case: the SDK took "BatchId" for batchid.
