@@ -141,10 +141,19 @@ func IsBinary(r *http.Request) bool {
 // checkSingleValued refuses a binary-mode event with a ce-* header given
 // more than once: an attribute has one value, and the SDK would take the
 // first, which need not be the one a proxy or the receiver's checks saw.
+// It refuses, naming it, a ce-* header whose attribute name is not
+// letters and digits, which the SDK refused unnamed ("bad key,
+// CloudEvents attribute names MUST consist of ...").
 func checkSingleValued(h http.Header) error {
 	for k, vs := range h {
-		if len(vs) > 1 && len(k) > 3 && strings.EqualFold(k[:3], "ce-") {
+		if len(k) <= 3 || !strings.EqualFold(k[:3], "ce-") {
+			continue
+		}
+		if len(vs) > 1 {
 			return Errorf(http.StatusBadRequest, "host: header %s is given %d times: a CloudEvent attribute has one value", strings.ToLower(k), len(vs))
+		}
+		if strings.Trim(strings.ToLower(k[3:]), "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+			return Errorf(http.StatusBadRequest, "host: header %s: CloudEvent attribute names are letters and digits", Short(strings.ToLower(k)))
 		}
 	}
 	return nil

@@ -388,7 +388,8 @@ func TestStructuredDataOfAnotherType(t *testing.T) {
 }
 
 // TestRepeatedAttributeHeader: a binary-mode event with a ce-* header
-// given twice is refused by name; the SDK took the first value.
+// given twice, or naming no attribute, is refused by name; the SDK took
+// the first value.
 func TestRepeatedAttributeHeader(t *testing.T) {
 	handled := 0
 	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -424,6 +425,13 @@ func TestRepeatedAttributeHeader(t *testing.T) {
 	for _, k := range []string{"Ce-Batchid", "Ce-Id", "Ce-Type"} {
 		if code, body := post(k); code != http.StatusBadRequest || !strings.Contains(body, "header "+strings.ToLower(k)+" is given 2 times") {
 			t.Errorf("%s twice: %d %s", k, code, body)
+		}
+	}
+	// An attribute name of other characters is refused by name: the SDK
+	// said "bad key, CloudEvents attribute names MUST consist of ...".
+	for _, k := range []string{"Ce-Bad_ext", "Ce-Team.a"} {
+		if code, body := post(k); code != http.StatusBadRequest || !strings.Contains(body, "header "+strings.ToLower(k)+": CloudEvent attribute names are letters and digits") {
+			t.Errorf("%s: %d %s", k, code, body)
 		}
 	}
 	if handled != 1 {
