@@ -634,6 +634,12 @@ func (f *Function) batchID(own string, s Submission) (string, error) {
 	}
 	if id != "" {
 		if err := batch.CheckBatchID(id); err != nil {
+			var be *batch.Error
+			if own == "" && errors.As(err, &be) {
+				// The event's, not the document's: "batch: id:" named an
+				// id the document does not have.
+				return "", host.Errorf(http.StatusBadRequest, "ingress: the event's batchid extension: %s", be.Reason)
+			}
 			return "", host.Errorf(http.StatusBadRequest, "ingress: %w", err)
 		}
 		return id, nil

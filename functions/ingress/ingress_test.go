@@ -305,6 +305,13 @@ func TestBatchIDs(t *testing.T) {
 	if code, _, body := post(t, ceRequest(t, srv.URL+"/", e, true)); code != http.StatusBadRequest || !strings.Contains(body, `the batch's id \"own\" and its event's batchid \"from-ext\" differ`) {
 		t.Errorf("two ids: %d %s, want 400 naming both", code, body)
 	}
+	// A bad batchid is the event's, named so: "batch: id:" named an id the
+	// document does not have.
+	e = submitted(t, doc, "evt-6")
+	e.SetExtension(events.ExtBatchID, "a/b")
+	if code, _, body := post(t, ceRequest(t, srv.URL+"/", e, false)); code != http.StatusBadRequest || !strings.Contains(body, `ingress: the event's batchid extension: batch id \"a/b\": want 1 to 128 letters`) {
+		t.Errorf("bad batchid: %d %s", code, body)
+	}
 	// Plain JSON without an id gets a fresh one; POST / takes plain JSON too.
 	if got := id(plain(t, srv.URL+"/", doc)).BatchID; got != "b-fresh" {
 		t.Errorf("plain: %s", got)
