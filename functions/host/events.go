@@ -77,6 +77,11 @@ func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (e *event.Ev
 		return nil, release, err
 	}
 	structured := IsStructured(r)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/cloudevents-batch+json" {
+		// Batched mode: the envelope parser said "cannot unmarshal array
+		// into Go value of type map[string]json.RawMessage".
+		return nil, release, Errorf(http.StatusUnsupportedMediaType, "host: batched CloudEvents (application/cloudevents-batch+json) are not taken: send each event on its own, structured (application/cloudevents+json) or binary")
+	}
 	if !structured {
 		if !IsBinary(r) {
 			return nil, release, Errorf(http.StatusUnsupportedMediaType, "host: the request holds no CloudEvent (want binary mode ce-* headers or structured application/cloudevents+json)")

@@ -387,6 +387,25 @@ func TestStructuredDataOfAnotherType(t *testing.T) {
 	}
 }
 
+// TestBatchedModeRefused: a batch of CloudEvents in one request
+// (application/cloudevents-batch+json) is a 415 saying to send them one by
+// one; it was a 400 quoting the envelope parser ("cannot unmarshal array
+// into Go value of type map[string]json.RawMessage").
+func TestBatchedModeRefused(t *testing.T) {
+	srv := httptest.NewServer(host.Events(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil }), zerolog.Nop()))
+	defer srv.Close()
+	env := `[{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", "data": {}}]`
+	resp, err := http.Post(srv.URL, "application/cloudevents-batch+json; charset=utf-8", strings.NewReader(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType || !strings.Contains(string(body), "batched CloudEvents (application/cloudevents-batch+json) are not taken: send each event on its own") {
+		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+}
+
 // TestRepeatedAttributeHeader: a binary-mode event with a ce-* header
 // given twice, or naming no attribute, is refused by name; the SDK took
 // the first value.
