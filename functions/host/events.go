@@ -208,6 +208,16 @@ func checkSpecVersion(v, where string) error {
 func checkStructured(body []byte) ([]byte, error) {
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(body, &env); err != nil {
+		// Worded for the sender, not as encoding/json's "cannot unmarshal
+		// array into Go value of type map[string]json.RawMessage".
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent is not a JSON object: got JSON %s", te.Value)
+		case errors.As(err, &se):
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent is not a JSON object: malformed JSON at byte %d: %s", se.Offset, sentence(se.Error()))
+		}
 		return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent is not a JSON object: %s", sentence(err.Error()))
 	}
 	// An attribute has one value: encoding/json, and the SDK's reader

@@ -406,6 +406,30 @@ func TestBatchedModeRefused(t *testing.T) {
 	}
 }
 
+// TestStructuredNotAnObject: a structured body that is no JSON object is
+// refused saying what it is, or where its JSON breaks; it quoted
+// encoding/json ("cannot unmarshal array into Go value of type
+// map[string]json.RawMessage").
+func TestStructuredNotAnObject(t *testing.T) {
+	srv := httptest.NewServer(host.Events(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil }), zerolog.Nop()))
+	defer srv.Close()
+	for body, want := range map[string]string{
+		`[{"specversion": "1.0"}]`: "the structured CloudEvent is not a JSON object: got JSON array",
+		`"x"`:                      "the structured CloudEvent is not a JSON object: got JSON string",
+		`{"specversion": "1.0",`:   "the structured CloudEvent is not a JSON object: malformed JSON at byte 22: unexpected end of JSON input",
+	} {
+		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %d %s, want %s", body, resp.StatusCode, b, want)
+		}
+	}
+}
+
 // TestRepeatedAttributeHeader: a binary-mode event with a ce-* header
 // given twice, or naming no attribute, is refused by name; the SDK took
 // the first value.
