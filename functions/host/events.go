@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -265,6 +266,12 @@ func checkStructured(body []byte) ([]byte, error) {
 		if ok && (a == "source" || a == "dataschema") {
 			if err := checkURI(a, v, fmt.Sprintf("%q attribute", a)); err != nil {
 				return nil, err
+			}
+		}
+		if ok && a == "time" && v != "" {
+			if _, err := time.Parse(time.RFC3339Nano, v); err != nil {
+				// The SDK said "cannot convert ... to time.Time", not which.
+				return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's \"time\" %q must be an RFC 3339 timestamp, such as 2026-11-25T09:00:00Z", Short(v))
 			}
 		}
 	}

@@ -218,6 +218,10 @@ func TestStructuredEnvelopeSpacing(t *testing.T) {
 			t.Errorf("batchid %s: %d %s", v, code, body)
 		}
 	}
+	// A time is named: the SDK said "cannot convert ... to time.Time".
+	if code, body := post(head + `"time": "2020-13-01T00:00:00Z", "data": {}}`); code != http.StatusBadRequest || !strings.Contains(body, `\"time\" \"2020-13-01T00:00:00Z\" must be an RFC 3339 timestamp`) {
+		t.Errorf("bad time: %d %s", code, body)
+	}
 	// An extension is no object or list: the SDK's refusal printed the
 	// value as a Go map.
 	for v, kind := range map[string]string{`{"a": 1}`: "an object", `[1]`: "a list"} {
