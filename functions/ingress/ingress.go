@@ -263,6 +263,11 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	// terms that do not change a trade's cost (batch.DecodePlan).
 	b, err := batch.DecodePlan(s.Data)
 	if err != nil {
+		if s.ID == "" && envelopeField(err) {
+			// A structured CloudEvent sent as plain JSON: its attributes
+			// read as a batch's unknown fields, and nothing said why.
+			return nil, host.Errorf(http.StatusBadRequest, "ingress: %w: a structured CloudEvent wants Content-Type application/cloudevents+json", err)
+		}
 		return nil, host.Errorf(http.StatusBadRequest, "ingress: %w", err)
 	}
 	defer b.Release() // its trades' memory serves the next batch
@@ -615,6 +620,21 @@ func (f *Function) timeout(b *batch.Batch) (time.Duration, error) {
 		return 0, host.Errorf(http.StatusBadRequest, "ingress: batch %s: %w", b.ID, err)
 	}
 	return d, nil
+}
+
+// envelopeField reports whether err is a batch document's unknown field
+// that is a structured CloudEvent's attribute.
+func envelopeField(err error) bool {
+	var be *batch.Error
+	if !errors.As(err, &be) || be.Field != "" {
+		return false
+	}
+	for _, a := range []string{"specversion", "source", "type", "datacontenttype", "data", "data_base64"} {
+		if be.Reason == fmt.Sprintf("unknown field %q", a) {
+			return true
+		}
+	}
+	return false
 }
 
 // StatusURL returns where the status of batch id is served.

@@ -318,6 +318,32 @@ func TestBatchIDs(t *testing.T) {
 	}
 }
 
+// TestStructuredEventAsPlainJSON: a structured CloudEvent posted as plain
+// JSON is refused saying which Content-Type it wants; its attributes read
+// as the batch's unknown fields, and nothing said why. A batch with an
+// unknown field of another name is refused as before.
+func TestStructuredEventAsPlainJSON(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	for _, env := range []string{
+		`{"specversion": "1.0", "id": "1", "source": "/c", "type": "io.pricefn.batch.submitted", "data": {"valuationDate": "2026-11-25", "trades": []}}`,
+		`{"id": "e1", "source": "/c", "specversion": "1.0", "type": "io.pricefn.batch.submitted", "data": {}}`,
+	} {
+		for _, url := range []string{srv.URL + "/batches", srv.URL + "/"} {
+			code, _, body := post(t, plain(t, url, []byte(env)))
+			if code != http.StatusBadRequest || !strings.Contains(body, `a structured CloudEvent wants Content-Type application/cloudevents+json`) {
+				t.Errorf("%s %s: %d %s", url, env, code, body)
+			}
+		}
+	}
+	code, _, body := post(t, plain(t, srv.URL+"/batches", []byte(`{"valuationDate": "2026-11-25", "trades": [], "tardes": []}`)))
+	if code != http.StatusBadRequest || !strings.Contains(body, `unknown field \"tardes\"`) || strings.Contains(body, "CloudEvent") {
+		t.Errorf("unknown field: %d %s", code, body)
+	}
+	if n := len(s.events()); n != 0 {
+		t.Errorf("%d events sent", n)
+	}
+}
+
 func TestSendFailureIs503(t *testing.T) {
 	srv, s := newServer(t, ingress.Options{})
 	s.failType = events.TypeChunkRequested
