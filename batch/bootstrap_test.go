@@ -70,6 +70,8 @@ func TestBootstrapCurveErrors(t *testing.T) {
 		{"no rate", `{"bootstrap": [{"type": "deposit", "tenor": "3M"}]}`, []string{"rate is required"}},
 		{"empty", `{"bootstrap": []}`, []string{"at least one instrument"}},
 		{"not a list", `{"bootstrap": {"type": "deposit"}}`, []string{"must be a list of instruments"}},
+		// 70,000 swaps took minutes to build, in every chunk on the curve.
+		{"too many instruments", deposits(1001), []string{"market.curves.B.bootstrap: lists more than 1000 instruments, the most a curve may have"}},
 	}
 	good := `{"id": "ok", "type": "fra", "curve": "G", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}`
 	bad := `{"id": "bad", "type": "fra", "curve": "B", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}`
@@ -84,6 +86,26 @@ func TestBootstrapCurveErrors(t *testing.T) {
 				t.Errorf("%s: error %q, want it to contain %q", tt.name, rs[1].Error, w)
 			}
 		}
+	}
+}
+
+// deposits is a bootstrap curve of n deposits, one ending each business
+// day.
+func deposits(n int) string {
+	list := make([]string, n)
+	for i := range list {
+		list[i] = fmt.Sprintf(`{"type": "deposit", "tenor": "%dD", "rate": 0.02}`, i+1)
+	}
+	return `{"bootstrap": [` + strings.Join(list, ", ") + `]}`
+}
+
+// TestBootstrapAtMostInstruments: a curve of as many instruments as a
+// curve may have is built.
+func TestBootstrapAtMostInstruments(t *testing.T) {
+	fra := `{"id": "F", "type": "fra", "curve": "B", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}`
+	doc := `{"valuationDate": "2026-11-25", "market": {"curves": {"B": ` + deposits(1000) + `}}, "trades": [` + fra + `]}`
+	if rs := priceRates(t, doc); rs[0].Error != "" || math.IsNaN(rs[0].NPV) {
+		t.Errorf("1000 instruments: %+v", rs[0])
 	}
 }
 

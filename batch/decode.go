@@ -153,8 +153,14 @@ type decoder struct {
 
 // documentError words a fault of the document for the client.
 func documentError(err error) error {
+	if _, ok := err.(*Error); ok {
+		return err // worded already, a fault of the document within it too
+	}
 	var se *scanError
 	if errors.As(err, &se) {
+		if se.valid != "" {
+			return &Error{Reason: se.valid, Err: err}
+		}
 		if se.eof {
 			return &Error{Reason: "malformed JSON: unexpected end of document", Err: err}
 		}
@@ -171,6 +177,10 @@ func (d *decoder) fieldError(path string, err error) error {
 	var be *Error
 	var se *scanError
 	switch {
+	case errors.As(err, &se) && se.valid != "":
+		// Valid JSON but no batch (a key given twice, nesting too deep)
+		// within the value: named on its path, not as malformed JSON.
+		return &Error{Field: path, Reason: se.valid, Err: err}
 	case errors.As(err, &se), errors.As(err, &be):
 		return err
 	case errors.As(err, &te):
@@ -191,6 +201,17 @@ func joinPath(path, field string) string {
 	return path + "." + field
 }
 
+// utf16or32 reports whether doc starts as a JSON text encoded in UTF-16
+// or UTF-32 does (what Windows PowerShell's > writes): a byte order mark
+// FF FE or FE FF, or a zero byte among the first two, which in UTF-8 JSON
+// can be neither white space nor the start of a value.
+func utf16or32(doc []byte) bool {
+	if len(doc) < 2 {
+		return false
+	}
+	return doc[0] == 0xff && doc[1] == 0xfe || doc[0] == 0xfe && doc[1] == 0xff || doc[0] == 0 || doc[1] == 0
+}
+
 // topFields are the keys of a batch document, in the order of the bits
 // that mark them read.
 var topFields = [...]string{"id", "valuationDate", "measures", "deadline", "market", "trades", "scenarios", "risk", "scenarioDetail"}
@@ -201,6 +222,9 @@ func (d *decoder) batch(whole bool) (*Batch, error) {
 	s := &d.s
 	if bytes.HasPrefix(s.data[s.pos:], []byte("\xef\xbb\xbf")) {
 		return nil, &Error{Field: "(document)", Reason: "starts with a UTF-8 byte order mark, which JSON text must not (RFC 8259): save it without one"}
+	}
+	if utf16or32(s.data[s.pos:]) {
+		return nil, &Error{Field: "(document)", Reason: "is UTF-16 or UTF-32 text, where JSON text must be UTF-8 (RFC 8259): save it as UTF-8"}
 	}
 	switch s.peek() {
 	case 0:
@@ -242,7 +266,7 @@ func (d *decoder) batch(whole bool) (*Batch, error) {
 		v, err := s.value(0)
 		s.lax = false
 		if err != nil {
-			return err
+			return d.fieldError(topFields[k], err)
 		}
 		switch k {
 		case 0:
@@ -372,7 +396,7 @@ func (d *decoder) named(path string, f func(name string, v value) error, seen fu
 		}
 		v, err := s.value(0)
 		if err != nil {
-			return err
+			return d.fieldError(path+"."+name, err)
 		}
 		return f(name, v)
 	})

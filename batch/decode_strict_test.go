@@ -36,10 +36,24 @@ func TestDecodeStrictPaths(t *testing.T) {
 		{"null trade", doc(good, trade+`, null`), `trades[1]: must be an object`},
 		{"trades an object", `{"valuationDate": "2026-11-25", "trades": {}}`, `trades: must be a list, got JSON object`},
 		{"measures not strings", `{"valuationDate": "2026-11-25", "measures": ["npv", 3], "trades": []}`, `measures[1]: must be a string, got JSON number`},
+		// It read as the measure "" ("unknown measure \"\"").
+		{"measure null", `{"valuationDate": "2026-11-25", "measures": ["npv", null], "trades": []}`, `measures[1]: must be a string, got JSON null`},
 		{"bad escape", `{"valuationDate": "2026-11-25", "trades": [], "id": "a\qb"}`, `malformed JSON at byte`},
 		{"control character", "{\"valuationDate\": \"2026-11-25\x01\", \"trades\": []}", `malformed JSON at byte`},
 		{"leading zero", doc(good, `{"id": "T1", "type": "european", "strike": 0100}`), `malformed JSON at byte`},
-		{"nested duplicate", doc(`{"curves": {"B": {"bootstrap": [{"type": "deposit", "type": "swap"}]}}}`, ``), `duplicate key "type"`},
+		{"nested duplicate", doc(`{"curves": {"B": {"bootstrap": [{"type": "deposit", "type": "swap"}]}}}`, ``), `market.curves.B: duplicate key "type" (in the object at byte 74)`},
+		// A key given twice deeper in a value is named on the value's path,
+		// not called malformed JSON ("malformed JSON at byte 72: duplicate
+		// key").
+		{"duplicate zero pillar key", doc(`{"curves": {"EUR": {"zeros": [{"date": "2027-11-25", "rate": 0.03, "rate": 0.04}]}}}`, ``), `batch: market.curves.EUR: duplicate key "rate" (in the object at byte 72)`},
+		{"duplicate heston key", doc(`{"curves": {"USD": {"rate": 0.05}}, "underlyings": {"H": {"spot": 100, "vol": 0.2, "curve": "USD", "heston": {"v0": 0.04, "v0": 0.05}}}}`, ``), `batch: market.underlyings.H: duplicate key "v0" (in the object at byte 151)`},
+		{"duplicate key in a trade's value", doc(good, `{"id": "T1", "type": "european", "terms": {"a": 1, "a": 2}}`), `batch: trades[0]: duplicate key "a" (in the object at byte`},
+		{"duplicate scenario key", `{"valuationDate": "2026-11-25", "trades": [], "scenarios": [{"id": "s1", "id": "s2"}]}`, `batch: scenarios[0]: duplicate key "id"`},
+		{"duplicate risk key", `{"valuationDate": "2026-11-25", "trades": [], "risk": {"var": [0.9], "var": [0.99]}}`, `batch: risk: duplicate key "var"`},
+		// It read "malformed JSON at byte 10579: exceeded max depth".
+		{"nesting too deep", doc(good, `{"id": "T1", "type": "european", "terms": `+strings.Repeat("[", 10001)+strings.Repeat("]", 10001)+`}`), `batch: trades[0]: nests arrays and objects more than 10000 deep (at byte`},
+		{"document nesting too deep", strings.Repeat("[", 10001) + strings.Repeat("]", 10001), `batch: nests arrays and objects more than 10000 deep (at byte 10000)`},
+		{"duplicate key in a curve that is no object", doc(`{"curves": {"X": [{"a": 1, "a": 1}]}}`, ``), `batch: market.curves.X: duplicate key "a" (in the object at byte`},
 		{"truncated", `{"valuationDate": "2026-11-25", "trades": [{"id": "T1"`, `unexpected end of document`},
 		{"top-level list", `[]`, `(document): must be an object, got JSON array`},
 	} {
@@ -63,6 +77,7 @@ func TestDecodeTradeFields(t *testing.T) {
 		{"case-sensitive key", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "Strike": 100, "expiry": "2027-11-25"}`, `trade T2: unknown field "Strike"`},
 		{"escaped key", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "str\u0069ke": 100, "expiry": "2027-11-25"}`, ``},
 		{"fixings element", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25", 7]}`, `trade T2: fixings[1] must be a string, got JSON number`},
+		{"fixing null", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25", null]}`, `trade T2: fixings[1] must be a string, got JSON null`},
 		{"fixings not a list", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": "2027-05-25"}`, `trade T2: fixings must be a list, got JSON string`},
 		{"number out of range", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 1e400, "expiry": "2027-11-25"}`, `trade T2: strike must be a number within a double's range (a magnitude up to 1.8e308), got JSON number 1e400`},
 		{"model a number", `{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "model": 1}`, `trade T2: model must be a string, got JSON number`},

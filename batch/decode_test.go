@@ -24,6 +24,12 @@ func TestBatchErrors(t *testing.T) {
 	}{
 		{"empty", ``, "empty document"},
 		{"byte order mark", "\xef\xbb\xbf{\"valuationDate\": \"2026-11-25\", \"trades\": []}", "(document): starts with a UTF-8 byte order mark"},
+		// As Windows PowerShell's > saves a file: the first byte was taken for
+		// a malformed value ("invalid character 'ÿ'").
+		{"UTF-16LE with its mark", "\xff\xfe{\x00}\x00", "(document): is UTF-16 or UTF-32 text, where JSON text must be UTF-8"},
+		{"UTF-16BE with its mark", "\xfe\xff\x00{\x00}", "(document): is UTF-16 or UTF-32 text"},
+		{"UTF-16LE", "{\x00}\x00", "(document): is UTF-16 or UTF-32 text"},
+		{"UTF-32BE", "\x00\x00\x00{\x00\x00\x00}", "(document): is UTF-16 or UTF-32 text"},
 		{"malformed", `{"valuationDate": "2026-11-25",`, "malformed JSON"},
 		{"trailing", `{"valuationDate": "2026-11-25", "trades": []} {}`, "unexpected data after"},
 		{"not object", `[1,2]`, "must be an object"},
@@ -89,7 +95,10 @@ func TestTradeErrors(t *testing.T) {
 		{"negative rebate", `{"id": "T2", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "downOut", "barrier": 90, "rebate": -1}`, "trade T2: rebate must be >= 0, got -1"},
 		{"fixing after expiry", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "geometric", "fixings": ["2027-05-25", "2027-12-25"]}`, "trade T2: fixings[1] must not be after expiry 2027-11-25, got 2027-12-25"},
 		{"fixing in the past", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2026-11-25"]}`, "trade T2: fixings[0] must be after the valuation date 2026-11-25, got 2026-11-25"},
-		{"fixings unordered", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25", "2027-03-25"]}`, "trade T2: fixings[1] must be after the previous fixing, got 2027-03-25"},
+		{"fixing repeated", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-03-25", "2027-03-25"]}`, "trade T2: fixings[1] must be after the previous fixing, got 2027-03-25"},
+		// Out of order (which is no fault), a faulty fixing is named by its place in the trade.
+		{"fixing repeated out of order", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25", "2027-03-25", "2027-05-25"]}`, "trade T2: fixings[2] must not repeat fixings[0], got 2027-05-25"},
+		{"fixing after expiry out of order", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "geometric", "fixings": ["2027-12-25", "2027-05-25"]}`, "trade T2: fixings[0] must not be after expiry 2027-11-25, got 2027-12-25"},
 		{"no fixings", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": []}`, "trade T2: fixings must list at least one date"},
 		{"no underlying", `{"id": "T2", "type": "european", "right": "call", "strike": 100, "expiry": "2027-11-25"}`, "trade T2: underlying is required"},
 		{"no expiry", `{"id": "T2", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 100, "barrierType": "upOut", "barrier": 120}`, "trade T2: expiry is required"},
@@ -242,6 +251,39 @@ func TestResultsRoundTrip(t *testing.T) {
 	}
 	if err := tr.UnmarshalJSON([]byte(`{"id":"T1","nvp":1}`)); err == nil {
 		t.Error("unknown result key accepted")
+	}
+}
+
+// TestAsianFixingsInAnyOrder: an Asian's fixings may come in any order,
+// as the wire format lists them and QuantLib's
+// DiscreteAveragingAsianOption takes them (it sorts them), and price as
+// the same dates in order, to the bit (the Monte Carlo seed included).
+// Out of order they were an error ("fixings[1] must be after the
+// previous fixing").
+func TestAsianFixingsInAnyOrder(t *testing.T) {
+	trade := func(id, avg, fixings string) string {
+		return `{"id": "` + id + `", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "` + avg + `", "paths": 2000, "fixings": [` + fixings + `]}`
+	}
+	inOrder := `"2027-02-25", "2027-05-25", "2027-08-25", "2027-11-25"`
+	shuffled := `"2027-08-25", "2027-11-25", "2027-02-25", "2027-05-25"`
+	doc := `{"valuationDate": "2026-11-25", "measures": ["npv", "delta", "gamma", "vega", "theta", "rho"], ` + market + `, "trades": [` +
+		trade("G", "geometric", inOrder) + `, ` + trade("g", "geometric", shuffled) + `, ` +
+		trade("A", "arithmetic", inOrder) + `, ` + trade("a", "arithmetic", shuffled) + `]}`
+	rs, err := price(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 4; i += 2 {
+		r, shuffledR := rs.Results[i], rs.Results[i+1]
+		if r.Error != "" || shuffledR.Error != "" {
+			t.Fatalf("errors: %q, %q", r.Error, shuffledR.Error)
+		}
+		shuffledR.ID = r.ID
+		want, _ := r.MarshalJSON()
+		got, _ := shuffledR.MarshalJSON()
+		if string(got) != string(want) || r.NPV <= 0 {
+			t.Errorf("fixings out of order: %s, want %s", got, want)
+		}
 	}
 }
 

@@ -1,7 +1,10 @@
 package batch
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -456,8 +459,52 @@ func asianTermsOf(w *asianWire, asOf dates.Date) (instrument.Asian, error) {
 			return instrument.Asian{}, err
 		}
 	}
+	// The fixings may come in any order, as QuantLib's
+	// DiscreteAveragingAsianOption takes them (it sorts them); the
+	// instrument wants them increasing. A fault of one is named by its
+	// place in the trade.
+	given := sortFixings(a.Fixings)
 	if err := a.Validate(asOf); err != nil {
-		return instrument.Asian{}, err
+		return instrument.Asian{}, fixingError(err, a.Fixings, given)
 	}
 	return a, nil
+}
+
+// sortFixings sorts fixings in place, stably, and returns the place in
+// the trade of each sorted fixing, or nil when they were in order.
+func sortFixings(fixings []dates.Date) (given []int) {
+	if slices.IsSorted(fixings) {
+		return nil
+	}
+	given = make([]int, len(fixings))
+	for i := range given {
+		given[i] = i
+	}
+	slices.SortStableFunc(given, func(i, j int) int { return cmp.Compare(fixings[i], fixings[j]) })
+	sorted := make([]dates.Date, len(fixings))
+	for k, i := range given {
+		sorted[k] = fixings[i]
+	}
+	copy(fixings, sorted)
+	return given
+}
+
+// fixingError names the fixing at fault in err, an error of the sorted
+// fixings, by its place in the trade (given, from sortFixings; nil leaves
+// err as it is). Sorted, a fixing not after the one before it is the
+// same date.
+func fixingError(err error, fixings []dates.Date, given []int) error {
+	var ie *pricing.InputError
+	var k int
+	if given == nil || !errors.As(err, &ie) {
+		return err
+	}
+	if n, _ := fmt.Sscanf(ie.Field, "fixings[%d]", &k); n != 1 || k < 0 || k >= len(given) {
+		return err
+	}
+	ie.Field = fmt.Sprintf("fixings[%d]", given[k])
+	if k > 0 && fixings[k] == fixings[k-1] {
+		ie.Reason = fmt.Sprintf("must not repeat fixings[%d]", given[k-1])
+	}
+	return err
 }

@@ -287,6 +287,11 @@ func (v value) strs(field string, dst *[]string) error {
 	out := []string{}
 	err := v.elements(field, func(i int, e value) error {
 		var s string
+		if e.kind == kindNull {
+			// An element is no optional field: null is not absent there
+			// (measures [null] read as the measure "").
+			return &typeError{fmt.Sprintf("%s[%d]", field, i), "a string", e.kindName()}
+		}
 		if err := e.str(fmt.Sprintf("%s[%d]", field, i), &s); err != nil {
 			return err
 		}

@@ -35,6 +35,10 @@ type scanError struct {
 	off int
 	msg string
 	eof bool // the document ended inside a value
+	// valid words a fault of JSON that is valid but no batch (a key
+	// given twice, nesting past maxDepth), with its byte; empty for a
+	// fault of the syntax.
+	valid string
 }
 
 func (e *scanError) Error() string { return e.msg }
@@ -157,7 +161,9 @@ func (s *scanner) anyValue(depth int) (value, error) {
 		return value{kind: kindNumber, raw: s.data[start:s.pos]}, err
 	case c == '{' || c == '[':
 		if depth >= maxDepth {
-			return value{}, s.errorf("exceeded max depth")
+			e := s.errorf("exceeded max depth")
+			e.valid = fmt.Sprintf("nests arrays and objects more than %d deep (at byte %d)", maxDepth, s.pos)
+			return value{}, e
 		}
 		start = s.pos
 		var err error
@@ -371,7 +377,8 @@ func (s *scanner) skipObject(depth int) error {
 		}
 		for _, k := range keys {
 			if string(k) == string(key) {
-				return &scanError{off: start, msg: (&duplicateKeyError{string(key)}).Error()}
+				msg := (&duplicateKeyError{string(key)}).Error()
+				return &scanError{off: start, msg: msg, valid: fmt.Sprintf("%s (in the object at byte %d)", msg, start)}
 			}
 		}
 		keys = append(keys, key)

@@ -10,9 +10,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -113,7 +116,9 @@ func CheckURL(name, v string) error {
 }
 
 // ParseOverrides decodes a K_CE_OVERRIDES value: {"extensions": {...}}.
-// An empty value means no overrides.
+// An empty value means no overrides. Each extension must be one an event
+// can carry, under a name that is not pricefn's own: the sender's
+// SetExtension dropped any other unsaid, on every event.
 func ParseOverrides(v string) (map[string]any, error) {
 	if v == "" {
 		return nil, nil
@@ -124,7 +129,39 @@ func ParseOverrides(v string) (map[string]any, error) {
 	if err := json.Unmarshal([]byte(v), &o); err != nil {
 		return nil, fmt.Errorf("config: K_CE_OVERRIDES: %w", err)
 	}
+	for k, x := range o.Extensions {
+		if err := checkOverride(k, x); err != nil {
+			return nil, fmt.Errorf("config: K_CE_OVERRIDES: extension %q: %w", k, err)
+		}
+	}
 	return o.Extensions, nil
+}
+
+// ownAttributes are the CloudEvents attributes an override may not set:
+// the spec's context attributes, and the extensions pricefn sets on each
+// event itself (batchid, pricefntenant, pricefnsig, traceparent).
+var ownAttributes = [...]string{"specversion", "id", "source", "type", "subject", "time", "datacontenttype", "dataschema", "data", "data_base64",
+	"batchid", "pricefntenant", "pricefnsig", "traceparent"}
+
+// checkOverride reports whether extension k with the JSON value x can be
+// set on every event: a name of lower-case letters and digits that is not
+// in ownAttributes, a string, boolean or integer (CloudEvents' types).
+func checkOverride(k string, x any) error {
+	if k == "" || strings.Trim(k, "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+		return errors.New("attribute names are lower-case letters and digits (CloudEvents)")
+	}
+	if slices.Contains(ownAttributes[:], k) {
+		return errors.New("pricefn sets it on each event itself")
+	}
+	switch x := x.(type) {
+	case string, bool:
+		return nil
+	case float64:
+		if x == math.Trunc(x) && x >= math.MinInt32 && x <= math.MaxInt32 {
+			return nil
+		}
+	}
+	return fmt.Errorf("value %v: want a string, a boolean or an integer", x)
 }
 
 // checkAddr reports whether v, the value of flag name, is a listen

@@ -290,3 +290,29 @@ func TestPricerReadsNoTokensFile(t *testing.T) {
 		t.Error("ingress: no --tokens-file")
 	}
 }
+
+// TestOverridesChecked: an extension of K_CE_OVERRIDES that no event can
+// carry, or one pricefn sets on each event itself, stops the start naming
+// it; the sender's SetExtension dropped the first kind unsaid on every
+// event, and the second replaced the batch's own batchid or traceparent.
+func TestOverridesChecked(t *testing.T) {
+	for v, want := range map[string]string{
+		`{"extensions":{"Bad_Key":"x"}}`:        `extension "Bad_Key": attribute names are lower-case letters and digits`,
+		`{"extensions":{"team-a":"x"}}`:         `extension "team-a": attribute names are lower-case letters and digits`,
+		`{"extensions":{"":"x"}}`:               `extension "": attribute names are lower-case letters and digits`,
+		`{"extensions":{"batchid":"b1"}}`:       `extension "batchid": pricefn sets it on each event itself`,
+		`{"extensions":{"traceparent":"00-x"}}`: `extension "traceparent": pricefn sets it on each event itself`,
+		`{"extensions":{"source":"me"}}`:        `extension "source": pricefn sets it on each event itself`,
+		`{"extensions":{"team":{"a":1}}}`:       `extension "team": value map[a:1]: want a string, a boolean or an integer`,
+		`{"extensions":{"team":1.5}}`:           `extension "team": value 1.5: want a string, a boolean or an integer`,
+		`{"extensions":{"team":null}}`:          `extension "team": value <nil>: want a string, a boolean or an integer`,
+	} {
+		if _, err := config.ParseOverrides(v); err == nil || !strings.Contains(err.Error(), "config: K_CE_OVERRIDES: "+want) {
+			t.Errorf("%s: error %v, want %q", v, err, want)
+		}
+	}
+	ov, err := config.ParseOverrides(`{"extensions":{"team":"rates","tier":2,"beta":true}}`)
+	if err != nil || len(ov) != 3 || ov["team"] != "rates" || ov["tier"] != 2.0 || ov["beta"] != true {
+		t.Errorf("good overrides: %v, %v", ov, err)
+	}
+}

@@ -298,6 +298,10 @@ func planWorkload(trace string, bursts []string, steady float64, dur, from time.
 		}
 		if n := steady * dur.Seconds(); n > float64(plan.MaxRequests-requests) {
 			return nil, flagErrorf("--steady %g --for %v: %.0f requests, more than %d in the workload", steady, dur, n, plan.MaxRequests)
+		} else if n+1e-9 < 1 && !poisson {
+			// Steady's evenly spaced arrivals hold none: the replay was
+			// refused as if no --steady had been given.
+			return nil, flagErrorf("--steady %g --for %v: fewer than one request (the rate times the duration): raise either", steady, dur)
 		}
 		var rng *rand.Rand
 		if poisson {

@@ -102,6 +102,9 @@ func TestPlanErrors(t *testing.T) {
 		// The report says it; the status did not.
 		{[]string{"--burst", "5", "--search", "--goal", "makespan=1ms", "--runs", "1"}, 1, "pricefn plan: no setting meets the goal"},
 		{[]string{}, 2, "no workload"},
+		// It said "no workload: give --trace, --burst, --steady or --batch".
+		{[]string{"--steady", "1e-300", "--for", "10s"}, 2, "--steady 1e-300 --for 10s: fewer than one request (the rate times the duration): raise either"},
+		{[]string{"--steady", "0.05", "--for", "10s"}, 2, "--steady 0.05 --for 10s: fewer than one request"},
 		// It showed the default 5.
 		{[]string{"--burst", "5", "--search", "--top", "0"}, 2, "--top 0: must be > 0"},
 		// It was ignored: no plot, exit 0.

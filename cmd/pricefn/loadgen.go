@@ -357,7 +357,11 @@ func loadgen(ctx context.Context, cfg loadgenConfig, client *http.Client) (*load
 	}
 	run := strings.ToLower(rand.Text()[:8])
 	total := int(math.Ceil(cfg.Rate * cfg.Duration.Seconds()))
-	interval := time.Duration(float64(time.Second) / cfg.Rate)
+	// A rate below one batch in the duration sends one, at the start: the
+	// interval is never waited then, and held to the duration it stays a
+	// time.Duration (below about 1e-10 a second it overflowed, and
+	// NewTicker panicked on the negative interval).
+	interval := time.Duration(min(float64(time.Second)/cfg.Rate, float64(cfg.Duration)))
 	hardStop, cancel := context.WithTimeoutCause(ctx, cfg.Duration+cfg.Drain, errLoadgenOver)
 	defer cancel()
 

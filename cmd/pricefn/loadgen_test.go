@@ -118,6 +118,29 @@ func TestLoadgen(t *testing.T) {
 	}
 }
 
+// TestLoadgenTinyRate: a rate below one batch in the duration sends one
+// batch and reports it; at 1e-300 a second the interval between sends
+// overflowed a time.Duration and loadgen panicked ("non-positive interval
+// for NewTicker").
+func TestLoadgenTinyRate(t *testing.T) {
+	f := &loadgenEngine{batches: map[string]*batch.Batch{}, asked: map[string]int{}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	for _, rate := range []float64{1e-300, 1e-11, 0.5} {
+		cfg, err := loadgenConfigOf(srv.URL, rate, 100*time.Millisecond, 1, "european", "npv", 0, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := loadgen(context.Background(), cfg, srv.Client())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rep.Sent != 1 || rep.Completed != 1 {
+			t.Errorf("rate %v: report %+v, want 1 batch sent and completed", rate, rep)
+		}
+	}
+}
+
 // TestLoadgenTalksOnlyToItsURL: a receipt pointing at another host is not
 // followed.
 func TestLoadgenTalksOnlyToItsURL(t *testing.T) {

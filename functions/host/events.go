@@ -9,7 +9,10 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
+	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -75,6 +78,11 @@ func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (e *event.Ev
 		return nil, release, err
 	}
 	structured := IsStructured(r)
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt == "application/cloudevents-batch+json" {
+		// Batched mode: the envelope parser said "cannot unmarshal array
+		// into Go value of type map[string]json.RawMessage".
+		return nil, release, Errorf(http.StatusUnsupportedMediaType, "host: batched CloudEvents (application/cloudevents-batch+json) are not taken: send each event on its own, structured (application/cloudevents+json) or binary")
+	}
 	if !structured {
 		if !IsBinary(r) {
 			return nil, release, Errorf(http.StatusUnsupportedMediaType, "host: the request holds no CloudEvent (want binary mode ce-* headers or structured application/cloudevents+json)")
@@ -84,6 +92,13 @@ func ReadEvent(w http.ResponseWriter, r *http.Request, limit int64) (e *event.Ev
 		}
 		if err := checkSingleValued(r.Header); err != nil {
 			return nil, release, err
+		}
+		for _, a := range []string{"source", "dataschema"} {
+			if v, ok := r.Header["Ce-"+strings.ToUpper(a[:1])+a[1:]]; ok {
+				if err := checkURI(a, v[0], "ce-"+a+" header"); err != nil {
+					return nil, release, err
+				}
+			}
 		}
 	}
 	var body []byte
@@ -132,10 +147,19 @@ func IsBinary(r *http.Request) bool {
 // checkSingleValued refuses a binary-mode event with a ce-* header given
 // more than once: an attribute has one value, and the SDK would take the
 // first, which need not be the one a proxy or the receiver's checks saw.
+// It refuses, naming it, a ce-* header whose attribute name is not
+// letters and digits, which the SDK refused unnamed ("bad key,
+// CloudEvents attribute names MUST consist of ...").
 func checkSingleValued(h http.Header) error {
 	for k, vs := range h {
-		if len(vs) > 1 && len(k) > 3 && strings.EqualFold(k[:3], "ce-") {
+		if len(k) <= 3 || !strings.EqualFold(k[:3], "ce-") {
+			continue
+		}
+		if len(vs) > 1 {
 			return Errorf(http.StatusBadRequest, "host: header %s is given %d times: a CloudEvent attribute has one value", strings.ToLower(k), len(vs))
+		}
+		if strings.Trim(strings.ToLower(k[3:]), "abcdefghijklmnopqrstuvwxyz0123456789") != "" {
+			return Errorf(http.StatusBadRequest, "host: header %s: CloudEvent attribute names are letters and digits", Short(strings.ToLower(k)))
 		}
 	}
 	return nil
@@ -144,6 +168,23 @@ func checkSingleValued(h http.Header) error {
 // IsStructured reports whether r carries a structured-mode CloudEvent.
 func IsStructured(r *http.Request) bool {
 	return strings.HasPrefix(strings.ToLower(r.Header.Get("Content-Type")), "application/cloudevents")
+}
+
+// checkURI refuses a source that is no URI-reference, or a dataschema
+// that is no absolute URI, named where it came from: the SDK's parser
+// said "cannot parse uri ref:" or "parse \"%zz\": invalid URL escape"
+// without naming the attribute.
+func checkURI(attr, v, where string) error {
+	u, err := url.Parse(v)
+	switch {
+	case v == "" && attr == "source":
+		return Errorf(http.StatusBadRequest, "host: the CloudEvent's source (%s) must be a non-empty URI-reference", where)
+	case err != nil:
+		return Errorf(http.StatusBadRequest, "host: the CloudEvent's %s (%s) %q is no URI: %s", attr, where, Short(v), sentence(err.Error()))
+	case attr == "dataschema" && !u.IsAbs():
+		return Errorf(http.StatusBadRequest, "host: the CloudEvent's dataschema (%s) %q must be an absolute URI", where, Short(v))
+	}
+	return nil
 }
 
 // checkSpecVersion refuses a missing or unsupported spec version, named
@@ -168,7 +209,30 @@ func checkSpecVersion(v, where string) error {
 func checkStructured(body []byte) ([]byte, error) {
 	var env map[string]json.RawMessage
 	if err := json.Unmarshal(body, &env); err != nil {
+		// Worded for the sender, not as encoding/json's "cannot unmarshal
+		// array into Go value of type map[string]json.RawMessage".
+		var te *json.UnmarshalTypeError
+		var se *json.SyntaxError
+		switch {
+		case errors.As(err, &te):
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent is not a JSON object: got JSON %s", te.Value)
+		case errors.As(err, &se):
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent is not a JSON object: malformed JSON at byte %d: %s", se.Offset, sentence(se.Error()))
+		}
 		return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent is not a JSON object: %s", sentence(err.Error()))
+	}
+	// An attribute has one value: encoding/json, and the SDK's reader
+	// after it, keep the last of a member given twice, so a second "data"
+	// or "batchid" would replace the first unseen.
+	if k, ok := repeatedMember(body); ok {
+		return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent gives %q more than once: a CloudEvent attribute has one value", Short(k))
+	}
+	// The data is one or the other (CloudEvents JSON format): the SDK took
+	// whichever came last.
+	if _, ok := env["data"]; ok {
+		if _, ok := env["data_base64"]; ok {
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent gives both \"data\" and \"data_base64\": an event has one data, in one of them")
+		}
 	}
 	var version string
 	if raw, ok := env["specversion"]; ok && json.Unmarshal(raw, &version) != nil {
@@ -184,14 +248,44 @@ func checkStructured(body []byte) ([]byte, error) {
 			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's attribute %q: attribute names are lower-case letters and digits (CloudEvents)", Short(k))
 		}
 	}
-	for _, a := range []string{"id", "source", "type", "subject", "datacontenttype", "dataschema", "time", "batchid"} {
+	strs := []string{"id", "source", "type", "subject", "datacontenttype", "dataschema", "time", "batchid"}
+	for k, raw := range env {
+		// An extension's value is a string, number or boolean: the SDK's
+		// refusal of an object printed it as a Go map ("invalid
+		// CloudEvents value: map[string]interface {}{...").
+		if k != "data" && k != "data_base64" && !slices.Contains(strs, k) && len(raw) > 0 && (raw[0] == '{' || raw[0] == '[') {
+			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's attribute %q must be a string, a number or a boolean, got %s", Short(k), jsonKind(raw[0]))
+		}
+	}
+	for _, a := range strs {
 		raw, ok := env[a]
 		var v string
 		if ok && json.Unmarshal(raw, &v) != nil {
 			return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's %q must be a string, got %s", a, Short(string(raw)))
 		}
+		if ok && (a == "source" || a == "dataschema") {
+			if err := checkURI(a, v, fmt.Sprintf("%q attribute", a)); err != nil {
+				return nil, err
+			}
+		}
+		if ok && a == "time" && v != "" {
+			if _, err := time.Parse(time.RFC3339Nano, v); err != nil {
+				// The SDK said "cannot convert ... to time.Time", not which.
+				return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's \"time\" %q must be an RFC 3339 timestamp, such as 2026-11-25T09:00:00Z", Short(v))
+			}
+		}
 	}
 	var ct string
+	if raw, ok := env["datacontenttype"]; ok && json.Unmarshal(raw, &ct) == nil && !sdkJSON(ct) {
+		// Data of another media type is a JSON string: the SDK's refusal
+		// of any other quoted its parser ("expected a string: ReadString:
+		// expects \" or n, but found {").
+		if data, ok := env["data"]; ok {
+			if data = bytes.TrimSpace(data); len(data) > 0 && data[0] != '"' && string(data) != "null" {
+				return nil, Errorf(http.StatusBadRequest, "host: the structured CloudEvent's datacontenttype %q is not JSON, so its \"data\" must be a string, got %s: want datacontenttype application/json", Short(ct), jsonKind(data[0]))
+			}
+		}
+	}
 	if raw, ok := env["datacontenttype"]; ok && json.Unmarshal(raw, &ct) == nil && ct != "" && events.JSONContent(ct) {
 		if mt, params, err := mime.ParseMediaType(ct); err == nil && !strings.HasPrefix(ct, mt) {
 			if body, err = replaceMember(body, "datacontenttype", mime.FormatMediaType(mt, params)); err != nil {
@@ -213,6 +307,79 @@ func checkStructured(body []byte) ([]byte, error) {
 		}
 	}
 	return body, nil
+}
+
+// repeatedMember returns a key that the JSON object doc (valid JSON, as
+// json.Unmarshal found it) gives more than once at its top level, if
+// any. It walks the bytes once and copies none but the keys': the data
+// member may be most of a large batch.
+func repeatedMember(doc []byte) (string, bool) {
+	var keys []string
+	depth := 0
+	for i := 0; i < len(doc); i++ {
+		switch doc[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+		case '"':
+			start := i
+			for { // to the closing quote: one not escaped by a backslash
+				i += 1 + bytes.IndexByte(doc[i+1:], '"')
+				n := 0
+				for doc[i-1-n] == '\\' {
+					n++
+				}
+				if n%2 == 0 {
+					break
+				}
+			}
+			if depth != 1 {
+				continue
+			}
+			// A string of the top level is a key when a colon follows.
+			j := i + 1
+			for j < len(doc) && (doc[j] == ' ' || doc[j] == '\t' || doc[j] == '\n' || doc[j] == '\r') {
+				j++
+			}
+			var k string
+			if j == len(doc) || doc[j] != ':' || json.Unmarshal(doc[start:i+1], &k) != nil {
+				continue
+			}
+			if slices.Contains(keys, k) {
+				return k, true
+			}
+			keys = append(keys, k)
+		}
+	}
+	return "", false
+}
+
+// sdkJSON reports whether the data of a structured event of
+// datacontenttype ct is read as JSON: by the SDK (event.isJSON: no type,
+// or JSON or a CloudEvents JSON type as written, before any ';'), or as
+// checkStructured rewrites a JSON type in another case. Any other type's
+// data is a string.
+func sdkJSON(ct string) bool {
+	mt, _, _ := strings.Cut(ct, ";")
+	switch strings.TrimSpace(mt) {
+	case "", "application/json", "text/json", "application/cloudevents+json", "application/cloudevents-batch+json":
+		return true
+	}
+	return events.JSONContent(ct)
+}
+
+// jsonKind names the kind of the JSON value that starts with c.
+func jsonKind(c byte) string {
+	switch c {
+	case '{':
+		return "an object"
+	case '[':
+		return "a list"
+	case 't', 'f':
+		return "a boolean"
+	}
+	return "a number"
 }
 
 // replaceMember returns the JSON object doc with the value of its member

@@ -182,7 +182,8 @@ func TestStructuredJSONInAnyCase(t *testing.T) {
 
 // TestStructuredEnvelopeSpacing: space around a structured event's
 // data_base64 value (valid JSON) is no fault, and a batchid that is not a
-// string is refused by name rather than dropped.
+// string, or an extension that is an object or a list, is refused by name
+// rather than dropped.
 func TestStructuredEnvelopeSpacing(t *testing.T) {
 	var got []byte
 	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -206,7 +207,7 @@ func TestStructuredEnvelopeSpacing(t *testing.T) {
 	}
 	for _, member := range []string{`"data_base64":"` + b64 + `"`, `"data_base64": "` + b64 + `"`, `"data_base64" :` + "\n\t " + `"` + b64 + `"`} {
 		got = nil
-		if code, body := post(head + member + `}`); code != http.StatusAccepted || string(got) != data {
+		if code, body := post(head + member + `}`); code != http.StatusAccepted || strings.TrimSpace(string(got)) != data {
 			t.Errorf("%s: %d %s, data %q", member, code, body, got)
 		}
 	}
@@ -218,6 +219,17 @@ func TestStructuredEnvelopeSpacing(t *testing.T) {
 			t.Errorf("batchid %s: %d %s", v, code, body)
 		}
 	}
+	// A time is named: the SDK said "cannot convert ... to time.Time".
+	if code, body := post(head + `"time": "2020-13-01T00:00:00Z", "data": {}}`); code != http.StatusBadRequest || !strings.Contains(body, `\"time\" \"2020-13-01T00:00:00Z\" must be an RFC 3339 timestamp`) {
+		t.Errorf("bad time: %d %s", code, body)
+	}
+	// An extension is no object or list: the SDK's refusal printed the
+	// value as a Go map.
+	for v, kind := range map[string]string{`{"a": 1}`: "an object", `[1]`: "a list"} {
+		if code, body := post(head + `"team": ` + v + `, "data": {}}`); code != http.StatusBadRequest || !strings.Contains(body, `attribute \"team\" must be a string, a number or a boolean, got `+kind) {
+			t.Errorf("extension %s: %d %s", v, code, body)
+		}
+	}
 	// Attribute names are lower case: the SDK took "BatchId" for batchid.
 	for _, k := range []string{"BatchId", "batchID", "Id"} {
 		if code, body := post(head + `"` + k + `": "x", "data": {}}`); code != http.StatusBadRequest || !strings.Contains(body, `attribute \"`+k+`\": attribute names are lower-case`) {
@@ -226,8 +238,206 @@ func TestStructuredEnvelopeSpacing(t *testing.T) {
 	}
 }
 
+// TestStructuredAttributeGivenTwice: a structured event whose envelope
+// gives a member twice is refused by name, as a binary-mode header given
+// twice is; the SDK took the last, so a second "data" replaced the batch
+// the first carried unseen. A key repeated inside the data, or a key's
+// text inside a string, is the data's own affair.
+func TestStructuredAttributeGivenTwice(t *testing.T) {
+	handled := 0
+	var got []byte
+	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		handled++
+		got = append([]byte(nil), e.Data()...)
+		return nil, nil
+	})
+	srv := httptest.NewServer(host.Events(h, zerolog.Nop()))
+	defer srv.Close()
+	post := func(env string) (int, string) {
+		t.Helper()
+		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(body)
+	}
+	head := `{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", "datacontenttype": "application/json", `
+	data := `{"trades": [{"id": "a", "id": "b"}], "note": "\"batchid\": \"x\"", "batchid": {"data": 1}}`
+	if code, body := post(head + `"batchid": "B1", "data": ` + data + `}`); code != http.StatusAccepted || strings.TrimSpace(string(got)) != data {
+		t.Fatalf("each member once: %d %s, data %s", code, body, got)
+	}
+	for _, tc := range []struct{ name, env, key string }{
+		{"data", head + `"data": ` + data + `, "data": {"trades": []}}`, "data"},
+		{"batchid", head + `"batchid": "B1", "data": {}, "batchid": "B2"}`, "batchid"},
+		{"escaped key", head + `"batchid": "B1", "data": {}, "\u0062atchid" : "B2"}`, "batchid"},
+		{"type", head + `"data": {}, "type": "test.y"}`, "type"},
+	} {
+		if code, body := post(tc.env); code != http.StatusBadRequest || !strings.Contains(body, `gives \"`+tc.key+`\" more than once`) {
+			t.Errorf("%s twice: %d %s", tc.name, code, body)
+		}
+	}
+	if handled != 1 {
+		t.Errorf("handled %d events, want the one with each member once", handled)
+	}
+}
+
+// TestStructuredDataAndDataBase64: a structured event with both "data"
+// and "data_base64" is refused: the SDK took whichever came last, so one
+// batch was priced and the other dropped unseen.
+func TestStructuredDataAndDataBase64(t *testing.T) {
+	handled := 0
+	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		handled++
+		return nil, nil
+	})
+	srv := httptest.NewServer(host.Events(h, zerolog.Nop()))
+	defer srv.Close()
+	head := `{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", "datacontenttype": "application/json", `
+	b64 := `"data_base64": "` + base64.StdEncoding.EncodeToString([]byte(`{"trades": []}`)) + `"`
+	for _, env := range []string{head + `"data": {"trades": [1]}, ` + b64 + `}`, head + b64 + `, "data": {"trades": [1]}}`} {
+		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `gives both \"data\" and \"data_base64\"`) {
+			t.Errorf("%s: %d %s", env, resp.StatusCode, body)
+		}
+	}
+	if handled != 0 {
+		t.Errorf("handled %d events, want none", handled)
+	}
+}
+
+// TestURIAttributesNamed: a source that is no URI-reference, or a
+// dataschema that is no URI, is refused naming the attribute, in either
+// mode; the SDK's parser said "cannot parse uri ref:" or "parse \"%zz\":
+// invalid URL escape" alone.
+func TestURIAttributesNamed(t *testing.T) {
+	handled := 0
+	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		handled++
+		return nil, nil
+	})
+	srv := httptest.NewServer(host.Events(h, zerolog.Nop()))
+	defer srv.Close()
+	post := func(header map[string]string, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range header {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, string(b)
+	}
+	binary := func(k, v string) map[string]string {
+		h := map[string]string{"Content-Type": "application/json", "Ce-Specversion": "1.0", "Ce-Id": "1", "Ce-Source": "t", "Ce-Type": "test.x"}
+		h[k] = v
+		return h
+	}
+	structured := map[string]string{"Content-Type": "application/cloudevents+json"}
+	env := func(member string) string {
+		return `{"specversion": "1.0", "id": "1", "type": "test.x", "data": {}, ` + member + `}`
+	}
+	for _, tc := range []struct {
+		name   string
+		header map[string]string
+		body   string
+		want   string
+	}{
+		{"binary source", binary("Ce-Source", "%zz"), `{}`, `the CloudEvent's source (ce-source header) \"%zz\" is no URI`},
+		{"binary dataschema", binary("Ce-Dataschema", "::::"), `{}`, `the CloudEvent's dataschema (ce-dataschema header) \"::::\" is no URI`},
+		{"structured empty source", structured, env(`"source": ""`), `the CloudEvent's source (\"source\" attribute) must be a non-empty URI-reference`},
+		{"structured source", structured, env(`"source": "%zz"`), `the CloudEvent's source (\"source\" attribute) \"%zz\" is no URI`},
+	} {
+		if code, body := post(tc.header, tc.body); code != http.StatusBadRequest || !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %d %s, want 400 and %s", tc.name, code, body, tc.want)
+		}
+	}
+	if code, body := post(binary("Ce-Dataschema", "https://example.com/s"), `{}`); code != http.StatusAccepted || handled != 1 {
+		t.Errorf("good event: %d %s, handled %d", code, body, handled)
+	}
+}
+
+// TestStructuredDataOfAnotherType: a structured event whose
+// datacontenttype is not JSON but whose data is JSON other than a string
+// is refused saying so; the SDK's refusal quoted its parser ("expected a
+// string: ReadString: expects \" or n, but found {").
+func TestStructuredDataOfAnotherType(t *testing.T) {
+	srv := httptest.NewServer(host.Events(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil }), zerolog.Nop()))
+	defer srv.Close()
+	for data, kind := range map[string]string{`{"trades": []}`: "an object", `[1]`: "a list", `5`: "a number", `true`: "a boolean"} {
+		env := `{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", "datacontenttype": "applicaton/json", "data": ` + data + `}`
+		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(env))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		want := `datacontenttype \"applicaton/json\" is not JSON, so its \"data\" must be a string, got ` + kind + `: want datacontenttype application/json`
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), want) {
+			t.Errorf("data %s: %d %s", data, resp.StatusCode, body)
+		}
+	}
+}
+
+// TestBatchedModeRefused: a batch of CloudEvents in one request
+// (application/cloudevents-batch+json) is a 415 saying to send them one by
+// one; it was a 400 quoting the envelope parser ("cannot unmarshal array
+// into Go value of type map[string]json.RawMessage").
+func TestBatchedModeRefused(t *testing.T) {
+	srv := httptest.NewServer(host.Events(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil }), zerolog.Nop()))
+	defer srv.Close()
+	env := `[{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", "data": {}}]`
+	resp, err := http.Post(srv.URL, "application/cloudevents-batch+json; charset=utf-8", strings.NewReader(env))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnsupportedMediaType || !strings.Contains(string(body), "batched CloudEvents (application/cloudevents-batch+json) are not taken: send each event on its own") {
+		t.Errorf("%d %s", resp.StatusCode, body)
+	}
+}
+
+// TestStructuredNotAnObject: a structured body that is no JSON object is
+// refused saying what it is, or where its JSON breaks; it quoted
+// encoding/json ("cannot unmarshal array into Go value of type
+// map[string]json.RawMessage").
+func TestStructuredNotAnObject(t *testing.T) {
+	srv := httptest.NewServer(host.Events(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil }), zerolog.Nop()))
+	defer srv.Close()
+	for body, want := range map[string]string{
+		`[{"specversion": "1.0"}]`: "the structured CloudEvent is not a JSON object: got JSON array",
+		`"x"`:                      "the structured CloudEvent is not a JSON object: got JSON string",
+		`{"specversion": "1.0",`:   "the structured CloudEvent is not a JSON object: malformed JSON at byte 22: unexpected end of JSON input",
+	} {
+		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), want) {
+			t.Errorf("%s: %d %s, want %s", body, resp.StatusCode, b, want)
+		}
+	}
+}
+
 // TestRepeatedAttributeHeader: a binary-mode event with a ce-* header
-// given twice is refused by name; the SDK took the first value.
+// given twice, or naming no attribute, is refused by name; the SDK took
+// the first value.
 func TestRepeatedAttributeHeader(t *testing.T) {
 	handled := 0
 	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
@@ -263,6 +473,13 @@ func TestRepeatedAttributeHeader(t *testing.T) {
 	for _, k := range []string{"Ce-Batchid", "Ce-Id", "Ce-Type"} {
 		if code, body := post(k); code != http.StatusBadRequest || !strings.Contains(body, "header "+strings.ToLower(k)+" is given 2 times") {
 			t.Errorf("%s twice: %d %s", k, code, body)
+		}
+	}
+	// An attribute name of other characters is refused by name: the SDK
+	// said "bad key, CloudEvents attribute names MUST consist of ...".
+	for _, k := range []string{"Ce-Bad_ext", "Ce-Team.a"} {
+		if code, body := post(k); code != http.StatusBadRequest || !strings.Contains(body, "header "+strings.ToLower(k)+": CloudEvent attribute names are letters and digits") {
+			t.Errorf("%s: %d %s", k, code, body)
 		}
 	}
 	if handled != 1 {

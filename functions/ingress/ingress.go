@@ -263,6 +263,11 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	// terms that do not change a trade's cost (batch.DecodePlan).
 	b, err := batch.DecodePlan(s.Data)
 	if err != nil {
+		if s.ID == "" && envelopeField(err) {
+			// A structured CloudEvent sent as plain JSON: its attributes
+			// read as a batch's unknown fields, and nothing said why.
+			return nil, host.Errorf(http.StatusBadRequest, "ingress: %w: a structured CloudEvent wants Content-Type application/cloudevents+json", err)
+		}
 		return nil, host.Errorf(http.StatusBadRequest, "ingress: %w", err)
 	}
 	defer b.Release() // its trades' memory serves the next batch
@@ -628,6 +633,21 @@ func (f *Function) timeout(b *batch.Batch) (time.Duration, error) {
 	return d, nil
 }
 
+// envelopeField reports whether err is a batch document's unknown field
+// that is a structured CloudEvent's attribute.
+func envelopeField(err error) bool {
+	var be *batch.Error
+	if !errors.As(err, &be) || be.Field != "" {
+		return false
+	}
+	for _, a := range []string{"specversion", "source", "type", "datacontenttype", "data", "data_base64"} {
+		if be.Reason == fmt.Sprintf("unknown field %q", a) {
+			return true
+		}
+	}
+	return false
+}
+
 // StatusURL returns where the status of batch id is served.
 func (f *Function) StatusURL(id string) string { return f.opt.PublicURL + "/batches/" + id }
 
@@ -645,6 +665,12 @@ func (f *Function) batchID(own string, s Submission) (string, error) {
 	}
 	if id != "" {
 		if err := batch.CheckBatchID(id); err != nil {
+			var be *batch.Error
+			if own == "" && errors.As(err, &be) {
+				// The event's, not the document's: "batch: id:" named an
+				// id the document does not have.
+				return "", host.Errorf(http.StatusBadRequest, "ingress: the event's batchid extension: %s", be.Reason)
+			}
 			return "", host.Errorf(http.StatusBadRequest, "ingress: %w", err)
 		}
 		return id, nil

@@ -305,9 +305,42 @@ func TestBatchIDs(t *testing.T) {
 	if code, _, body := post(t, ceRequest(t, srv.URL+"/", e, true)); code != http.StatusBadRequest || !strings.Contains(body, `the batch's id \"own\" and its event's batchid \"from-ext\" differ`) {
 		t.Errorf("two ids: %d %s, want 400 naming both", code, body)
 	}
+	// A bad batchid is the event's, named so: "batch: id:" named an id the
+	// document does not have.
+	e = submitted(t, doc, "evt-6")
+	e.SetExtension(events.ExtBatchID, "a/b")
+	if code, _, body := post(t, ceRequest(t, srv.URL+"/", e, false)); code != http.StatusBadRequest || !strings.Contains(body, `ingress: the event's batchid extension: batch id \"a/b\": want 1 to 128 letters`) {
+		t.Errorf("bad batchid: %d %s", code, body)
+	}
 	// Plain JSON without an id gets a fresh one; POST / takes plain JSON too.
 	if got := id(plain(t, srv.URL+"/", doc)).BatchID; got != "b-fresh" {
 		t.Errorf("plain: %s", got)
+	}
+}
+
+// TestStructuredEventAsPlainJSON: a structured CloudEvent posted as plain
+// JSON is refused saying which Content-Type it wants; its attributes read
+// as the batch's unknown fields, and nothing said why. A batch with an
+// unknown field of another name is refused as before.
+func TestStructuredEventAsPlainJSON(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	for _, env := range []string{
+		`{"specversion": "1.0", "id": "1", "source": "/c", "type": "io.pricefn.batch.submitted", "data": {"valuationDate": "2026-11-25", "trades": []}}`,
+		`{"id": "e1", "source": "/c", "specversion": "1.0", "type": "io.pricefn.batch.submitted", "data": {}}`,
+	} {
+		for _, url := range []string{srv.URL + "/batches", srv.URL + "/"} {
+			code, _, body := post(t, plain(t, url, []byte(env)))
+			if code != http.StatusBadRequest || !strings.Contains(body, `a structured CloudEvent wants Content-Type application/cloudevents+json`) {
+				t.Errorf("%s %s: %d %s", url, env, code, body)
+			}
+		}
+	}
+	code, _, body := post(t, plain(t, srv.URL+"/batches", []byte(`{"valuationDate": "2026-11-25", "trades": [], "tardes": []}`)))
+	if code != http.StatusBadRequest || !strings.Contains(body, `unknown field \"tardes\"`) || strings.Contains(body, "CloudEvent") {
+		t.Errorf("unknown field: %d %s", code, body)
+	}
+	if n := len(s.events()); n != 0 {
+		t.Errorf("%d events sent", n)
 	}
 }
 
