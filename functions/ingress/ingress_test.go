@@ -575,7 +575,7 @@ func TestTenantLimits(t *testing.T) {
 	sent := len(s.events())
 	other, _ := batch.Sample(batch.SampleSpec{Type: "fra", N: 3})
 	code, hdr, body := post(t, plain(t, srv.URL+"/batches", other))
-	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" || !strings.Contains(body, "unfinished batches") {
+	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" || !strings.Contains(body, "the engine has 1 unfinished batch, the most it may have") {
 		t.Errorf("second: %d %v %s, want a 429 with Retry-After", code, hdr, body)
 	}
 	resp, err := http.Get(srv.URL + "/valQuery?metric=NPV")
