@@ -6,6 +6,7 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -169,6 +170,11 @@ func (s Settings) compile() (*revision, error) {
 			return nil, fmt.Errorf("plan: config-autoscaler key %q: unknown (known: %s)", k, strings.Join(configKeys, ", "))
 		}
 	}
+	for _, k := range slices.Sorted(maps.Keys(s.Config)) {
+		if err := finiteNumber(s.Config[k]); err != nil {
+			return nil, fmt.Errorf("plan: config-autoscaler key %q: %w", k, err)
+		}
+	}
 	cfg, err := asconfig.NewConfigFromMap(s.Config)
 	if err != nil {
 		return nil, fmt.Errorf("plan: config-autoscaler: %w", err)
@@ -178,6 +184,9 @@ func (s Settings) compile() (*revision, error) {
 		v := s.Annotations[k]
 		if strings.HasPrefix(k, autoscaling.GroupName+"/") && !slices.ContainsFunc(knownAnnotations, func(p kmap.KeyPriority) bool { return slices.Contains(p, k) }) {
 			return nil, fmt.Errorf("plan: annotation %q: not an autoscaling annotation Knative reads (known: %s)", k, strings.Join(AnnotationNames(), ", "))
+		}
+		if err := finiteNumber(v); err != nil {
+			return nil, fmt.Errorf("plan: annotation %q: %w", k, err)
 		}
 		anns[k] = v
 	}
@@ -258,4 +267,16 @@ func (s Settings) compile() (*revision, error) {
 	}
 	r.activationTimeout = pd + 30*time.Second
 	return r, nil
+}
+
+// finiteNumber refuses a value that reads as a number but names no finite
+// one ("NaN", "Inf", "-infinity"): Knative's parsing and validation let it
+// through (every bound's comparison with NaN is false), and the autoscaler
+// then wants no pod at all, which the replay reported as a plan.
+func finiteNumber(v string) error {
+	f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+	if err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+		return fmt.Errorf("%s is not a finite number", v)
+	}
+	return nil
 }

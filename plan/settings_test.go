@@ -44,6 +44,11 @@ func TestSettingsRefused(t *testing.T) {
 		// ever ready served every request and settled.
 		{Settings{PodStart: 2562047 * time.Hour, PodStartJitter: 2562046 * time.Hour}, "pod start 2562047h0m0s: must be at most 168h0m0s"},
 		{Settings{Drain: 169 * time.Hour}, "drain 169h0m0s: must be at most 168h0m0s"},
+		// Knative's validation lets NaN and infinities through: the replay
+		// then had no pod serve any request and reported latencies of 0.
+		{Settings{Annotations: ann("target", "NaN")}, `annotation "autoscaling.knative.dev/target": NaN is not a finite number`},
+		{Settings{Annotations: ann("target-utilization-percentage", "+Inf")}, "+Inf is not a finite number"},
+		{Settings{Config: map[string]string{"container-concurrency-target-default": "nan"}}, `config-autoscaler key "container-concurrency-target-default": nan is not a finite number`},
 	}
 	for _, tt := range tests {
 		_, err := tt.s.compile()
