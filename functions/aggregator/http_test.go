@@ -147,6 +147,31 @@ func TestStatusBeforeAccepted(t *testing.T) {
 	}
 }
 
+// TestStatusSaysWhenSent: the status has sentAt once ingress recorded
+// every chunk handed to the broker, and none before, though the
+// aggregator has the batch.accepted ingress sends first: pricefn submit
+// tells by it a batch whose ingress stopped before it sent the chunks.
+func TestStatusSaysWhenSent(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	if _, body := f.get(t, "/batches/b1"); !strings.Contains(body, `"acceptedAt"`) || strings.Contains(body, `"sentAt"`) {
+		t.Errorf("status before the sends %s, want an acceptedAt and no sentAt", body)
+	}
+	sum, err := f.store.Summary(context.Background(), store.RefOf("b1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentAt := submitAt.Add(time.Second)
+	if err := f.store.Sent(context.Background(), store.RefOf("b1"), sum.Digest, 1, sentAt); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.get(t, "/batches/b1")
+	var st aggregator.Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil || !st.Timings.SentAt.Equal(sentAt) {
+		t.Errorf("status once sent %s (%v), want sentAt %s", body, err, sentAt)
+	}
+}
+
 // TestEmptyBatchStatusBeforeAccepted: a batch of no trades is completed
 // once claimed; read before its batch.accepted comes in (an aggregator
 // stopped or behind, pricefn api reading the store), its status and the

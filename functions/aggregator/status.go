@@ -118,7 +118,7 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 		Duplicates: sum.Duplicates,
 		Late:       sum.Late,
 		ResultsURL: sum.ResultsURL,
-		Timings:    Timings{SubmittedAt: sum.SubmittedAt, AcceptedAt: sum.AcceptedAt},
+		Timings:    Timings{SubmittedAt: sum.SubmittedAt, AcceptedAt: sum.AcceptedAt, SentAt: sum.SentAt},
 	}
 	if !sum.Deadline.IsZero() {
 		d := sum.Deadline
