@@ -13,7 +13,8 @@ import (
 
 // Mem is a Store in one process's memory, for pricefn dev, where ingress
 // and the aggregator share it. It forgets a finished batch Retain after it
-// finished and an unfinished one MaxAge after its claim, and keeps about
+// finished and an unfinished one MaxAge past its deadline (its claim,
+// without one), and keeps about
 // MaxBytes of trades and results (MemOptions.MaxBytes), forgetting the
 // oldest finished batches first. Its zero value is not usable; call NewMem.
 type Mem struct {
@@ -224,7 +225,14 @@ func since(now, t time.Time) time.Duration {
 
 func (b *memBatch) expired(now time.Time, o Options) bool {
 	if b.finishedAt.IsZero() {
-		return now.Sub(b.createdAt) > o.MaxAge
+		// A safety net behind the deadline, which ends the batch: kept
+		// MaxAge past it (past its claim, without one), not forgotten
+		// while it runs, however far its deadline.
+		from := b.createdAt
+		if b.sum.Deadline.After(from) {
+			from = b.sum.Deadline
+		}
+		return now.Sub(from) > o.MaxAge
 	}
 	return now.Sub(b.finishedAt) > o.Retain
 }

@@ -112,7 +112,9 @@ func TestRedisReusedIDStartsClean(t *testing.T) {
 			first := openStore(t, srv, store.Options{MaxAge: tc.maxAge})
 			s := openStore(t, srv, store.Options{})
 			ref := store.RefOf("X")
-			old := twoChunks(ref, "old", time.Now().Add(time.Hour))
+			// Its deadline now: an unfinished batch is kept MaxAge past
+			// its deadline.
+			old := twoChunks(ref, "old", time.Now())
 			claimAttempt(t, first, old, tc.attempt)
 			if _, err := first.Put(ctx, ref, "old", tc.attempt, pricedChunk(0, 111)); err != nil {
 				t.Fatal(err)
