@@ -353,6 +353,9 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	if !claim.New {
 		receipt.Existing, receipt.State = true, claim.State
 		sum := f.unsent(ctx, rec.Ref, claim)
+		if sum == nil && len(offsets) == 0 {
+			sum = f.unaccepted(ctx, rec.Ref, claim)
+		}
 		if sum == nil {
 			log.Info().Str("state", claim.State).Msg("batch submitted again with the same content: not priced again")
 			return receipt, nil
@@ -366,7 +369,9 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 			skip[i] = c.State != store.ChunkWaiting
 		}
 		msg := "batch claimed but never sent in full, and its ingress silent: sending its chunks with no outcome again"
-		if !sum.SentAt.IsZero() {
+		if len(offsets) == 0 {
+			msg = "batch of no chunks whose batch.accepted the aggregator never had: sending it again, for its end to be announced"
+		} else if !sum.SentAt.IsZero() {
 			msg = "batch sent, but no chunk outcome for long (its broker lost them?): sending its chunks with no outcome again"
 		}
 		log.Warn().Dur("claimedAgo", f.opt.Now().Sub(sum.SubmittedAt)).Msg(msg)
@@ -524,6 +529,23 @@ func (f *Function) unsent(ctx context.Context, ref store.Ref, c store.Claim) *st
 		silent = f.opt.StallAfter
 	}
 	if f.opt.Now().Sub(alive) < silent {
+		return nil
+	}
+	return sum
+}
+
+// unaccepted returns the summary of the batch of no chunks claim found
+// when its batch.accepted is to be sent again: the aggregator never had it
+// (no acceptedAt) and no ingress recorded it sent. Such a batch ends at its
+// claim, and the aggregator announces its end (batch.completed) when its
+// batch.accepted comes, as nothing else of it will: an ingress that could
+// not send it (a broker down: the submission was a 503) left a batch
+// completed and never announced, whatever its resubmissions. Otherwise,
+// or when the store cannot say, nil. A batch.accepted sent twice is
+// counted once.
+func (f *Function) unaccepted(ctx context.Context, ref store.Ref, c store.Claim) *store.Summary {
+	sum, err := f.opt.Store.Summary(ctx, ref)
+	if err != nil || sum.Attempt != c.Attempt || len(sum.Chunks) > 0 || !sum.AcceptedAt.IsZero() || !sum.SentAt.IsZero() {
 		return nil
 	}
 	return sum
