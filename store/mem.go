@@ -537,8 +537,15 @@ func (s *Mem) Expire(ctx context.Context, ref Ref, attempt int, now time.Time, r
 		return Update{}, err
 	}
 	if b.sum.Done() {
-		if len(b.sum.Chunks) == 0 && b.sum.AcceptedAt.IsZero() { // first claimed at its batch.accepted
-			return Update{}, nil
+		if len(b.sum.Chunks) == 0 && b.sum.AcceptedAt.IsZero() {
+			// First claimed at its batch.accepted; here once its deadline
+			// has passed without one (lost: the aggregators down past the
+			// broker's retries), or its end would never be announced.
+			if b.sum.Deadline.IsZero() || !now.After(b.sum.Deadline) {
+				return Update{}, nil
+			}
+			s.finished(b)
+			s.notify(b.sum.Ref)
 		}
 		return s.claim(b, Update{}, now), nil // a released or lapsed announcement
 	}

@@ -623,6 +623,27 @@ func testEmpty(t *testing.T, newStore NewFunc) {
 	if sum := must(s.Summary(ctx, b.Ref)); sum.State() != store.StateCompleted || len(sum.Chunks) != 0 {
 		t.Errorf("empty batch: %s", sum.State())
 	}
+
+	// One whose batch.accepted never comes (lost: the aggregators down
+	// past the broker's retries) is announced by the sweep once its
+	// deadline has passed, once; before, it never was.
+	lost := store.Batch{Ref: store.RefOf("lost"), Digest: "sha256:l", Deadline: time.Now().Add(-time.Second).Truncate(time.Millisecond)}
+	claim(t, s, lost)
+	if over := must(s.Overdue(ctx, time.Now(), 10)); !slices.Contains(over, lost.Ref) {
+		t.Errorf("overdue %v: want the empty batch past its deadline without its batch.accepted", over)
+	}
+	if u := must(s.Expire(ctx, lost.Ref, 1, time.Now(), "sweep")); !u.Announce {
+		t.Errorf("expire of an empty batch past its deadline without its batch.accepted: %+v, want the announcement", u)
+	}
+	if err := s.Announced(ctx, lost.Ref, 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if u := must(s.Accept(ctx, lost.Ref, lost.Digest, 1, time.Now())); u.Announce {
+		t.Errorf("its batch.accepted after all: %+v, want no second announcement", u)
+	}
+	if over := must(s.Overdue(ctx, time.Now(), 10)); slices.Contains(over, lost.Ref) {
+		t.Errorf("overdue once announced: %v", over)
+	}
 }
 
 func testTenants(t *testing.T, newStore NewFunc) {
