@@ -94,8 +94,13 @@ type FailedChunk struct {
 
 // Timings are a batch's times. Durations are in seconds.
 type Timings struct {
-	SubmittedAt  time.Time  `json:"submittedAt"`
-	AcceptedAt   time.Time  `json:"acceptedAt,omitzero"` // zero (absent) until batch.accepted is in
+	SubmittedAt time.Time `json:"submittedAt"`
+	AcceptedAt  time.Time `json:"acceptedAt,omitzero"` // zero (absent) until batch.accepted is in
+	// SentAt is when ingress had handed every chunk to the broker; zero
+	// (absent) before. Ingress tells the aggregator of a batch before it
+	// sends the chunks: a batch accepted and never sent in full lost its
+	// ingress on the way, and its next submission sends them.
+	SentAt       time.Time  `json:"sentAt,omitzero"`
 	FirstChunkAt *time.Time `json:"firstChunkAt,omitempty"`
 	LastChunkAt  *time.Time `json:"lastChunkAt,omitempty"`
 	CompletedAt  *time.Time `json:"completedAt,omitempty"`

@@ -13,7 +13,8 @@ import (
 
 // Mem is a Store in one process's memory, for pricefn dev, where ingress
 // and the aggregator share it. It forgets a finished batch Retain after it
-// finished and an unfinished one MaxAge after its claim, and keeps about
+// finished and an unfinished one MaxAge past its deadline (its claim,
+// without one), and keeps about
 // MaxBytes of trades and results (MemOptions.MaxBytes), forgetting the
 // oldest finished batches first. Its zero value is not usable; call NewMem.
 type Mem struct {
@@ -224,7 +225,14 @@ func since(now, t time.Time) time.Duration {
 
 func (b *memBatch) expired(now time.Time, o Options) bool {
 	if b.finishedAt.IsZero() {
-		return now.Sub(b.createdAt) > o.MaxAge
+		// A safety net behind the deadline, which ends the batch: kept
+		// MaxAge past it (past its claim, without one), not forgotten
+		// while it runs, however far its deadline.
+		from := b.createdAt
+		if b.sum.Deadline.After(from) {
+			from = b.sum.Deadline
+		}
+		return now.Sub(from) > o.MaxAge
 	}
 	return now.Sub(b.finishedAt) > o.Retain
 }
@@ -556,8 +564,15 @@ func (s *Mem) Expire(ctx context.Context, ref Ref, attempt int, now time.Time, r
 		return Update{}, err
 	}
 	if b.sum.Done() {
-		if len(b.sum.Chunks) == 0 && b.sum.AcceptedAt.IsZero() { // first claimed at its batch.accepted
-			return Update{}, nil
+		if len(b.sum.Chunks) == 0 && b.sum.AcceptedAt.IsZero() {
+			// First claimed at its batch.accepted; here once its deadline
+			// has passed without one (lost: the aggregators down past the
+			// broker's retries), or its end would never be announced.
+			if b.sum.Deadline.IsZero() || !now.After(b.sum.Deadline) {
+				return Update{}, nil
+			}
+			s.finished(b)
+			s.notify(b.sum.Ref)
 		}
 		return s.claim(b, Update{}, now), nil // a released or lapsed announcement
 	}

@@ -371,8 +371,10 @@ func Retryable(state string) bool { return state == StateFailed || state == Stat
 type Options struct {
 	// Retain is how long a finished batch is kept; 0 means DefaultRetain.
 	Retain time.Duration
-	// MaxAge is how long an unfinished batch is kept after its claim (a
-	// safety net behind its deadline); 0 means DefaultMaxAge.
+	// MaxAge is how long an unfinished batch is kept past its deadline,
+	// or past its claim when it has none: a safety net behind the
+	// deadline, which ends the batch, however far that is; 0 means
+	// DefaultMaxAge.
 	MaxAge time.Duration
 	// MaxRetained bounds the batches one tenant holds in a store that
 	// counts them (redisstore): a claim that would leave the tenant more

@@ -31,7 +31,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	lostAfter := fs.Duration("lost-after", time.Minute, "give up when the engine has not known the accepted batch (404) for this long")
 	heartbeat := fs.Duration("heartbeat", 10*time.Second, "while waiting, repeat the progress line after this long without change")
-	resubmit := fs.Duration("resubmit-after", 30*time.Second, "while the batch shows no chunk done for this long and the aggregator has not heard of it (its ingress stopped before it sent it), send it again, as the same event (then after twice as long, and so on), for the engine to send what it lost; once heard of, after 2m30s at least, for an engine whose broker lost its queue; 0: never")
+	resubmit := fs.Duration("resubmit-after", 30*time.Second, "while the batch shows no chunk done for this long and ingress has not sent all its chunks (it stopped before it had), send it again, as the same event (then after twice as long, and so on), for the engine to send what it lost; once all were sent (the status's sentAt), after 2m30s at least, for an engine whose broker lost its queue; 0: never")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: pricefn submit [flags] [FILE]\n\nSends a batch (FILE, or stdin) to a running engine as an\nio.pricefn.batch.submitted CloudEvent on POST /batches, shows progress on\nstderr, waits for the results and prints them (as pricefn price does).\nExits non-zero when the batch is rejected or does not complete. It polls\nthe status URL of ingress's receipt, resolved against --url: when ingress\nruns as its own process, start it with --public-url set to the\naggregator's URL.\n\nflags:")
 		fs.PrintDefaults()

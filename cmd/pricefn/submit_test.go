@@ -443,10 +443,10 @@ func TestSubmitResubmitsAStalledBatch(t *testing.T) {
 	}
 }
 
-// TestSubmitLeavesASentBatchAlone: a batch the aggregator has heard of
-// (its chunks were sent) is not sent again at --resubmit-after: an engine
-// whose broker keeps its queue would take the upload for nothing (and
-// pricefn dev acts only after 2 minutes).
+// TestSubmitLeavesASentBatchAlone: a batch whose chunks ingress has all
+// sent (the status's sentAt) is not sent again at --resubmit-after: an
+// engine whose broker keeps its queue would take the upload for nothing
+// (and pricefn dev acts only after 2 minutes).
 func TestSubmitLeavesASentBatchAlone(t *testing.T) {
 	var posts atomic.Int64
 	start := time.Now()
@@ -457,7 +457,7 @@ func TestSubmitLeavesASentBatchAlone(t *testing.T) {
 		w.WriteHeader(http.StatusAccepted)
 		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b"}`)
 	})
-	const running = `{"batchId":"b","state":"running","trades":1,"pending":1,"chunks":1,"chunksDone":0,"timings":{"submittedAt":"2026-11-25T09:00:00Z","acceptedAt":"2026-11-25T09:00:00.01Z"}}`
+	const running = `{"batchId":"b","state":"running","trades":1,"pending":1,"chunks":1,"chunksDone":0,"timings":{"submittedAt":"2026-11-25T09:00:00Z","acceptedAt":"2026-11-25T09:00:00.01Z","sentAt":"2026-11-25T09:00:00.02Z"}}`
 	done := func() bool { return time.Since(start) > 1500*time.Millisecond }
 	mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) {
 		if done() {
@@ -482,6 +482,52 @@ func TestSubmitLeavesASentBatchAlone(t *testing.T) {
 	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, "--resubmit-after", "300ms", "--heartbeat", "100ms", file)
 	if code != 0 || posts.Load() != 1 || strings.Contains(stderr, "sending the batch again") {
 		t.Fatalf("exit %d, %d posts, stderr %q: want the batch sent once", code, posts.Load(), stderr)
+	}
+}
+
+// TestSubmitResubmitsABatchAcceptedButNotSent: a batch the aggregator
+// has heard of whose chunks ingress never sent in full (killed between
+// its batch.accepted and its sends: no sentAt in the status) is sent
+// again at --resubmit-after, for the engine to send its chunks; before,
+// submit took batch.accepted for the chunks sent and waited 2m30s, while
+// the engine would have sent them after 15 s of its ingress's silence.
+func TestSubmitResubmitsABatchAcceptedButNotSent(t *testing.T) {
+	var posts atomic.Int64
+	var resent atomic.Bool
+	status := func() string {
+		if resent.Load() {
+			return `{"batchId":"b","state":"completed","trades":1,"priced":1,"chunks":1,"chunksDone":1}`
+		}
+		return `{"batchId":"b","state":"running","trades":1,"pending":1,"chunks":1,"chunksDone":0,"timings":{"submittedAt":"2026-11-25T09:00:00Z","acceptedAt":"2026-11-25T09:00:00.01Z"}}`
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusAccepted)
+		if posts.Add(1) == 1 {
+			io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b"}`)
+			return
+		}
+		resent.Store(true) // the engine sends the chunks its ingress had not
+		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b","existing":true,"state":"running"}`)
+	})
+	mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, status()) })
+	mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
+		if resent.Load() {
+			io.WriteString(w, `{"batchId":"b","results":[{"id":"T1","npv":1}]}`)
+			return
+		}
+		time.Sleep(20 * time.Millisecond) // a long poll's wait, cut short
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, status())
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "b.json")
+	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"}]}`), 0o644)
+	code, stdout, stderr := runCmd(t, "submit", "--url", srv.URL, "--resubmit-after", "300ms", "--heartbeat", "100ms", "--timeout", "3s", file)
+	if code != 0 || !strings.Contains(stdout, `"id":"T1"`) || posts.Load() != 2 {
+		t.Fatalf("exit %d, %d posts, stdout %q, stderr %q: want the batch sent again and its results", code, posts.Load(), stdout, stderr)
 	}
 }
 

@@ -390,8 +390,8 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 }
 
 // nudge submits the batch again (post) while the engine shows it
-// unfinished with no chunk done for after (at least nudgeAccepted once
-// the aggregator has its batch.accepted), then twice as long each time
+// unfinished with no chunk done for after (at least nudgeSent once
+// ingress has sent all its chunks), then twice as long each time
 // (at most maxNudge): the engine sends again what it lost, when its rules
 // say it did (an ingress stopped between the claim and the sends, within
 // 15 s; pricefn dev's broker restarted with the chunks queued in memory,
@@ -420,8 +420,8 @@ func (s *submitter) nudge(ctx context.Context, statusURL string, after time.Dura
 			continue
 		}
 		wait := after
-		if !st.Timings.AcceptedAt.IsZero() {
-			wait = max(after, nudgeAccepted)
+		if !st.Timings.SentAt.IsZero() {
+			wait = max(after, nudgeSent)
 		}
 		if time.Since(since) < wait {
 			continue
@@ -437,13 +437,15 @@ func (s *submitter) nudge(ctx context.Context, statusURL string, after time.Dura
 }
 
 // maxNudge bounds the wait between two of nudge's submissions;
-// nudgeAccepted is the least for a batch whose chunks were sent, past
-// the 2 minutes after which pricefn dev sends them again
-// (config.DevResendStalled): an upload of the batch that changes nothing
-// before.
+// nudgeSent is the least for a batch whose chunks were all sent (the
+// status's sentAt), past the 2 minutes after which pricefn dev sends them
+// again (config.DevResendStalled): an upload of the batch that changes
+// nothing before. A batch the aggregator has heard of may have none sent:
+// ingress tells it first, then sends the chunks, and an ingress killed
+// meanwhile has its chunks sent by the next submission.
 const (
-	maxNudge      = 8 * time.Minute
-	nudgeAccepted = 150 * time.Second
+	maxNudge  = 8 * time.Minute
+	nudgeSent = 150 * time.Second
 )
 
 // getStatus fetches the status document.

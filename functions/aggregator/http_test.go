@@ -147,6 +147,56 @@ func TestStatusBeforeAccepted(t *testing.T) {
 	}
 }
 
+// TestStatusSaysWhenSent: the status has sentAt once ingress recorded
+// every chunk handed to the broker, and none before, though the
+// aggregator has the batch.accepted ingress sends first: pricefn submit
+// tells by it a batch whose ingress stopped before it sent the chunks.
+func TestStatusSaysWhenSent(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	if _, body := f.get(t, "/batches/b1"); !strings.Contains(body, `"acceptedAt"`) || strings.Contains(body, `"sentAt"`) {
+		t.Errorf("status before the sends %s, want an acceptedAt and no sentAt", body)
+	}
+	sum, err := f.store.Summary(context.Background(), store.RefOf("b1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentAt := submitAt.Add(time.Second)
+	if err := f.store.Sent(context.Background(), store.RefOf("b1"), sum.Digest, 1, sentAt); err != nil {
+		t.Fatal(err)
+	}
+	_, body := f.get(t, "/batches/b1")
+	var st aggregator.Status
+	if err := json.Unmarshal([]byte(body), &st); err != nil || !st.Timings.SentAt.Equal(sentAt) {
+		t.Errorf("status once sent %s (%v), want sentAt %s", body, err, sentAt)
+	}
+}
+
+// TestEmptyBatchStatusBeforeAccepted: a batch of no trades is completed
+// once claimed; read before its batch.accepted comes in (an aggregator
+// stopped or behind, pricefn api reading the store), its status and the
+// list said it completed in year 1, -9223372036 seconds after its
+// submission. It completes at its submission then.
+func TestEmptyBatchStatusBeforeAccepted(t *testing.T) {
+	f := newFixture(t)
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf("e"), ChunkOffsets: []int{}, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	code, body := f.get(t, "/batches/e")
+	var st aggregator.Status
+	if err := json.Unmarshal([]byte(body), &st); code != http.StatusOK || err != nil {
+		t.Fatalf("status %d %s (%v)", code, body, err)
+	}
+	if st.State != api.StateCompleted || st.Timings.CompletedAt == nil || !st.Timings.CompletedAt.Equal(submitAt) || st.Timings.DurationSeconds != 0 {
+		t.Errorf("status %s, want completed at its submission, in 0 s", body)
+	}
+	code, body = f.get(t, "/batches")
+	var list aggregator.BatchList
+	if err := json.Unmarshal([]byte(body), &list); code != http.StatusOK || err != nil || len(list.Batches) != 1 || list.Batches[0].DurationSeconds != 0 {
+		t.Errorf("list %d %s (%v), want the batch with a duration of 0 s", code, body, err)
+	}
+}
+
 // TestResultsNameTheirAttempt: a results document, read whole or streamed,
 // says which attempt it holds (api.HeaderAttempt), for a client to tell it
 // from a status read after the batch was submitted again.

@@ -118,7 +118,7 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 		Duplicates: sum.Duplicates,
 		Late:       sum.Late,
 		ResultsURL: sum.ResultsURL,
-		Timings:    Timings{SubmittedAt: sum.SubmittedAt, AcceptedAt: sum.AcceptedAt},
+		Timings:    Timings{SubmittedAt: sum.SubmittedAt, AcceptedAt: sum.AcceptedAt, SentAt: sum.SentAt},
 	}
 	if !sum.Deadline.IsZero() {
 		d := sum.Deadline
@@ -154,7 +154,13 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 	if s.ChunksDone == s.Chunks {
 		end = last
 		if last.IsZero() { // no chunks at all
+			// Done once claimed: when the aggregator heard of it, or,
+			// before it has (batch.accepted is on its way), at its
+			// submission, not in year 1.
 			end = sum.AcceptedAt
+			if end.IsZero() {
+				end = sum.SubmittedAt
+			}
 		}
 		s.Timings.CompletedAt = &end
 	}

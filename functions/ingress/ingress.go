@@ -370,6 +370,9 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	if !claim.New {
 		receipt.Existing, receipt.State = true, claim.State
 		sum := f.unsent(found, claim)
+		if sum == nil && len(offsets) == 0 {
+			sum = f.unaccepted(found)
+		}
 		if sum == nil {
 			log.Info().Str("state", claim.State).Msg("batch submitted again with the same content: not priced again")
 			return receipt, nil
@@ -383,7 +386,9 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 			skip[i] = c.State != store.ChunkWaiting
 		}
 		msg := "batch claimed but never sent in full, and its ingress silent: sending its chunks with no outcome again"
-		if !sum.SentAt.IsZero() {
+		if len(offsets) == 0 {
+			msg = "batch of no chunks whose batch.accepted the aggregator never had: sending it again, for its end to be announced"
+		} else if !sum.SentAt.IsZero() {
 			msg = "batch sent, but no chunk outcome for long (its broker lost them?): sending its chunks with no outcome again"
 		}
 		log.Warn().Float64("claimedSecondsAgo", f.opt.Now().Sub(sum.SubmittedAt).Seconds()).Msg(msg)
@@ -540,6 +545,22 @@ func (f *Function) unsent(sum *store.Summary, c store.Claim) *store.Summary {
 		silent = f.opt.StallAfter
 	}
 	if f.opt.Now().Sub(alive) < silent {
+		return nil
+	}
+	return sum
+}
+
+// unaccepted returns sum, the batch of no chunks the claim found (of its
+// attempt; nil when the store could not say), when its batch.accepted is to
+// be sent again: the aggregator never had it (no acceptedAt) and no
+// ingress recorded it sent. Such a batch ends at its claim, and the
+// aggregator announces its end (batch.completed) when its batch.accepted
+// comes, as nothing else of it will: an ingress that could not send it (a
+// broker down: the submission was a 503) left a batch completed and never
+// announced, whatever its resubmissions. Otherwise nil. A batch.accepted
+// sent twice is counted once.
+func (f *Function) unaccepted(sum *store.Summary) *store.Summary {
+	if sum == nil || len(sum.Chunks) > 0 || !sum.AcceptedAt.IsZero() || !sum.SentAt.IsZero() {
 		return nil
 	}
 	return sum

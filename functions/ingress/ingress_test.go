@@ -354,6 +354,51 @@ func TestSendFailureIs503(t *testing.T) {
 	}
 }
 
+// TestEmptyBatchAcceptedAgainWhenItsFirstSendFailed: a batch of no trades
+// ends at its claim, and the aggregator announces that end when its
+// batch.accepted comes. Submitted while the broker was down (a 503), it
+// was completed in the store with no batch.accepted sent; its resubmission
+// was "existing, completed" and sent nothing, so that batch.completed was
+// never sent. The resubmission sends batch.accepted, once.
+func TestEmptyBatchAcceptedAgainWhenItsFirstSendFailed(t *testing.T) {
+	mem := store.NewMem(store.MemOptions{})
+	srv, s := newServer(t, ingress.Options{Store: mem})
+	data := []byte(`{"id":"empty","valuationDate":"2026-11-25","trades":[]}`)
+	s.mu.Lock()
+	s.failType = events.TypeBatchAccepted
+	s.mu.Unlock()
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusServiceUnavailable {
+		t.Fatalf("with the broker down: %d %s, want 503", code, body)
+	}
+	s.mu.Lock()
+	s.failType = ""
+	s.mu.Unlock()
+	accepted := func() int {
+		n := 0
+		for _, e := range s.events() {
+			if e.Type() == events.TypeBatchAccepted {
+				n++
+			}
+		}
+		return n
+	}
+	code, _, body := post(t, plain(t, srv.URL+"/batches", data))
+	if code != http.StatusAccepted || accepted() != 1 {
+		t.Fatalf("resubmitted with the broker back: %d %s, %d batch.accepted sent, want 202 and 1", code, body, accepted())
+	}
+	// The aggregator has it now: a third submission sends nothing.
+	sum, err := mem.Summary(context.Background(), store.RefOf("empty"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mem.Accept(context.Background(), store.RefOf("empty"), sum.Digest, 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted || accepted() != 1 {
+		t.Errorf("submitted once accepted: %d %s, %d batch.accepted sent, want 202 and still 1", code, body, accepted())
+	}
+}
+
 func TestBrokerDeliveryGetsEmptyAnswer(t *testing.T) {
 	srv, s := newServer(t, ingress.Options{})
 	req := ceRequest(t, srv.URL+"/", submitted(t, []byte(`{"valuationDate":"2026-11-25","trades":[]}`), "z"), false)

@@ -2,8 +2,8 @@
 // aggregator replica: chunk outcomes are recorded by Lua scripts, so that
 // first-outcome-wins, the digest check and the claim to announce a batch's
 // end are each one atomic step however many replicas race. Finished batches
-// expire Retain after they finish, unfinished ones MaxAge after their
-// claim, and a tenant's oldest finished batches go early when it holds
+// expire Retain after they finish, unfinished ones MaxAge past their
+// deadline (their claim, without one), and a tenant's oldest finished batches go early when it holds
 // more than MaxRetained; changes are published on one channel, so that a replica's long
 // polls wake when another replica records a chunk.
 package redisstore
@@ -193,9 +193,14 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 	if err != nil {
 		return store.Claim{}, err
 	}
+	// An unfinished batch is kept MaxAge past its deadline (past its
+	// claim, without one): a safety net behind the deadline, which ends
+	// it, not an expiry that forgets it while it runs.
+	now := time.Now()
+	maxAge := s.opt.MaxAge + max(b.Deadline.Sub(now), 0)
 	args := append([]any{b.Digest, len(b.TradeIDs), offsets, b.SubmittedAt.Format(time.RFC3339Nano), deadline, b.ResultsURL,
-		ms(s.opt.MaxAge), member(b.Ref), len(b.ChunkOffsets), prefix(b.Ref), ms(s.opt.Retain),
-		b.Limits.MaxOpen, b.Limits.MaxTrades, time.Now().UnixMilli(), store.MaxRecent, b.TraceParent,
+		ms(maxAge), member(b.Ref), len(b.ChunkOffsets), prefix(b.Ref), ms(s.opt.Retain),
+		b.Limits.MaxOpen, b.Limits.MaxTrades, now.UnixMilli(), store.MaxRecent, b.TraceParent,
 		s.opt.MaxRetained, batchKey, forgetScan}, fields...)
 	res, err := claimScript.Run(ctx, s.rdb, []string{k[0], deadlinesKey, k[6], k[7], recentKey(b.Ref), heldKey(b.Ref)}, args...).Slice()
 	if err != nil {
@@ -228,7 +233,7 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 			// a claim of an earlier release, which wrote the trades
 			// apart, may have lost them (its ingress stopped between).
 			if n, _ := s.rdb.Exists(ctx, keys(b.Ref, c.Attempt)[5]).Result(); n == 0 {
-				err := repairTradesScript.Run(ctx, s.rdb, []string{k[0], keys(b.Ref, c.Attempt)[5]}, append([]any{b.Digest, c.Attempt, ms(s.opt.MaxAge)}, fields...)...).Err()
+				err := repairTradesScript.Run(ctx, s.rdb, []string{k[0], keys(b.Ref, c.Attempt)[5]}, append([]any{b.Digest, c.Attempt, ms(maxAge)}, fields...)...).Err()
 				if err != nil && !errors.Is(err, redis.Nil) {
 					return c, fmt.Errorf("redisstore: %s: recording trades: %w", b.Ref, err)
 				}

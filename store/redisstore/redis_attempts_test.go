@@ -112,7 +112,9 @@ func TestRedisReusedIDStartsClean(t *testing.T) {
 			first := openStore(t, srv, store.Options{MaxAge: tc.maxAge})
 			s := openStore(t, srv, store.Options{})
 			ref := store.RefOf("X")
-			old := twoChunks(ref, "old", time.Now().Add(time.Hour))
+			// Its deadline now: an unfinished batch is kept MaxAge past
+			// its deadline.
+			old := twoChunks(ref, "old", time.Now())
 			claimAttempt(t, first, old, tc.attempt)
 			if _, err := first.Put(ctx, ref, "old", tc.attempt, pricedChunk(0, 111)); err != nil {
 				t.Fatal(err)
@@ -354,9 +356,11 @@ func TestRedisOverdueOrphansBounded(t *testing.T) {
 }
 
 // A batch claimed under a forgotten id does not inherit the forgotten
-// batch's deadline entry when it has no deadline of its own (or no chunks,
-// and so is finished at once): Overdue would return it for ever, as its
-// meta hash exists and Expire leaves a batch without a deadline alone.
+// batch's deadline entry when it has no deadline of its own (Overdue would
+// return it for ever, as its meta hash exists and Expire leaves a batch
+// without a deadline alone), nor when it has no chunks, and so is finished
+// at once: its entry is its own deadline's, when the sweep announces it
+// should its batch.accepted never come.
 func TestRedisReusedIDDropsOldDeadline(t *testing.T) {
 	srv := redistest.Start(t)
 	ctx := context.Background()
@@ -365,7 +369,7 @@ func TestRedisReusedIDDropsOldDeadline(t *testing.T) {
 		b    store.Batch
 	}{
 		{"no deadline", twoChunks(store.RefOf("X"), "new", time.Time{})},
-		{"no chunks", store.Batch{Ref: store.RefOf("X"), Digest: "new", Deadline: time.Now().Add(-time.Minute)}},
+		{"no chunks", store.Batch{Ref: store.RefOf("X"), Digest: "new", Deadline: time.Now().Add(time.Hour).Truncate(time.Millisecond)}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -380,8 +384,12 @@ func TestRedisReusedIDDropsOldDeadline(t *testing.T) {
 			if over, err := s.Overdue(ctx, time.Now(), 100); err != nil || len(over) != 0 {
 				t.Errorf("overdue %v %v, want none", over, err)
 			}
-			if err := s.rdb.ZScore(ctx, deadlinesKey, member(tc.b.Ref)).Err(); !errors.Is(err, redis.Nil) {
-				t.Errorf("deadline index entry: %v, want none", err)
+			score, err := s.rdb.ZScore(ctx, deadlinesKey, member(tc.b.Ref)).Result()
+			switch {
+			case tc.b.Deadline.IsZero() && !errors.Is(err, redis.Nil):
+				t.Errorf("deadline index entry: %v %v, want none", score, err)
+			case !tc.b.Deadline.IsZero() && (err != nil || int64(score) != tc.b.Deadline.UnixMilli()):
+				t.Errorf("deadline index entry: %v %v, want its own deadline, %d", score, err, tc.b.Deadline.UnixMilli())
 			}
 		})
 	}

@@ -121,7 +121,13 @@ redis.call('HSET', KEYS[1], 'digest', ARGV[1], 'attempt', attempt, 'trades', ARG
   'duplicates', 0, 'late', 0, 'announced', 0, 'acceptedAt', '', 'traceparent', ARGV[16])
 if tonumber(ARGV[9]) == 0 then
   redis.call('PEXPIRE', KEYS[1], ARGV[11])
-  redis.call('ZREM', KEYS[2], ARGV[8])
+  -- Announced at its batch.accepted, or by the sweep once its deadline
+  -- has passed without one (expireScript).
+  if ARGV[5] ~= '0' then
+    redis.call('ZADD', KEYS[2], ARGV[5], ARGV[8])
+  else
+    redis.call('ZREM', KEYS[2], ARGV[8])
+  end
 else
   redis.call('PEXPIRE', KEYS[1], ARGV[7])
   -- An earlier incarnation's entry may still be in the index (its meta
@@ -269,8 +275,10 @@ local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'deadline', 'acceptedAt
 local done, chunks, deadline = tonumber(f[1]), tonumber(f[2]), tonumber(f[3])
 if done >= chunks then
   -- Ended: the sweep came for a released or lapsed announcement claim. A
-  -- batch of no chunks is first claimed at its batch.accepted, not here.
-  if chunks == 0 and (not f[4] or f[4] == '') then return 'ok' end
+  -- batch of no chunks is first claimed at its batch.accepted, and here
+  -- only once its deadline has passed without one (lost: the aggregators
+  -- down past the broker's retries), or its end would never be announced.
+  if chunks == 0 and (not f[4] or f[4] == '') and (deadline == 0 or tonumber(ARGV[3]) <= deadline) then return 'ok' end
   return claim('ok')
 end
 if deadline == 0 or tonumber(ARGV[3]) <= deadline then return 'ok' end

@@ -36,6 +36,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Sending", testSending},
 		{"DeadlineAndRetry", testDeadline},
 		{"Expiry", testExpiry},
+		{"ExpiryPastTheDeadline", testExpiryPastDeadline},
 		{"Watch", testWatch},
 		{"EmptyBatch", testEmpty},
 		{"Tenants", testTenants},
@@ -540,6 +541,47 @@ func testExpiry(t *testing.T, newStore NewFunc) {
 	}
 }
 
+// testExpiryPastDeadline: an unfinished batch whose deadline lies past
+// MaxAge is kept MaxAge past its deadline, not forgotten MaxAge after its
+// claim while it runs: MaxAge is a safety net behind the deadline. Before,
+// a batch with a deadline of hours (its own "deadline", --batch-timeout,
+// or the default for a costly batch) read as not found, its results lost,
+// once --max-age had passed.
+func testExpiryPastDeadline(t *testing.T, newStore NewFunc) {
+	const maxAge, ahead = 200 * time.Millisecond, 700 * time.Millisecond
+	s := newStore(t, store.Options{MaxAge: maxAge})
+	claimed := time.Now()
+	b := sample("x1", 2, 1, claimed.Add(ahead))
+	claim(t, s, b)
+	gone := func() bool {
+		_, err := s.Summary(ctx, b.Ref)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			t.Fatal(err)
+		}
+		return err != nil
+	}
+	// Past MaxAge after the claim, well before the deadline: the batch
+	// runs, and is kept.
+	for time.Since(claimed) < ahead-150*time.Millisecond {
+		if gone() {
+			t.Fatalf("unfinished batch gone %s after its claim, before its deadline %s away", time.Since(claimed), ahead)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	// An outcome is still recorded; unfinished, it goes MaxAge past
+	// its deadline.
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0)))
+	for deadline := time.Now().Add(10 * time.Second); !gone(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("unfinished batch kept 10 s past its deadline, with MaxAge %s", maxAge)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if at := time.Since(claimed); at < ahead+maxAge-50*time.Millisecond {
+		t.Errorf("unfinished batch gone %s after its claim, before MaxAge %s past its deadline %s away", at, maxAge, ahead)
+	}
+}
+
 func testWatch(t *testing.T, newStore NewFunc) {
 	s := newStore(t, store.Options{})
 	b := sample("w1", 2, 1, time.Time{})
@@ -580,6 +622,27 @@ func testEmpty(t *testing.T, newStore NewFunc) {
 	}
 	if sum := must(s.Summary(ctx, b.Ref)); sum.State() != store.StateCompleted || len(sum.Chunks) != 0 {
 		t.Errorf("empty batch: %s", sum.State())
+	}
+
+	// One whose batch.accepted never comes (lost: the aggregators down
+	// past the broker's retries) is announced by the sweep once its
+	// deadline has passed, once; before, it never was.
+	lost := store.Batch{Ref: store.RefOf("lost"), Digest: "sha256:l", Deadline: time.Now().Add(-time.Second).Truncate(time.Millisecond)}
+	claim(t, s, lost)
+	if over := must(s.Overdue(ctx, time.Now(), 10)); !slices.Contains(over, lost.Ref) {
+		t.Errorf("overdue %v: want the empty batch past its deadline without its batch.accepted", over)
+	}
+	if u := must(s.Expire(ctx, lost.Ref, 1, time.Now(), "sweep")); !u.Announce {
+		t.Errorf("expire of an empty batch past its deadline without its batch.accepted: %+v, want the announcement", u)
+	}
+	if err := s.Announced(ctx, lost.Ref, 1, time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if u := must(s.Accept(ctx, lost.Ref, lost.Digest, 1, time.Now())); u.Announce {
+		t.Errorf("its batch.accepted after all: %+v, want no second announcement", u)
+	}
+	if over := must(s.Overdue(ctx, time.Now(), 10)); slices.Contains(over, lost.Ref) {
+		t.Errorf("overdue once announced: %v", over)
 	}
 }
 
