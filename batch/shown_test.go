@@ -57,12 +57,14 @@ func TestErrorsShowLongNamesCut(t *testing.T) {
 			}
 		})
 	}
-	// A trade's own fault fails that trade alone, its message bounded too.
-	for name, tr := range map[string]string{
-		"trade field": strings.Replace(trade, `"id": "T1"`, `"id": "T1", "`+long+`": 1`, 1),
-		"trade type":  strings.Replace(trade, `"european"`, `"`+long+`"`, 1),
+	// A trade's own fault, or its curve's, fails that trade alone, its
+	// message bounded too.
+	for name, d := range map[string]string{
+		"trade field": doc("", strings.Replace(trade, `"id": "T1"`, `"id": "T1", "`+long+`": 1`, 1)),
+		"trade type":  doc("", strings.Replace(trade, `"european"`, `"`+long+`"`, 1)),
+		"pillar date": strings.Replace(doc("", strings.Replace(trade, `"ACME"`, `"GLOBEX"`, 1)), `"date": "2027-11-25"`, `"date": "`+long+`"`, 1),
 	} {
-		b, err := batch.DecodeBytes([]byte(doc("", tr)))
+		b, err := batch.DecodeBytes([]byte(d))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
