@@ -63,6 +63,7 @@ func TestErrorsShowLongNamesCut(t *testing.T) {
 		"trade field": doc("", strings.Replace(trade, `"id": "T1"`, `"id": "T1", "`+long+`": 1`, 1)),
 		"trade type":  doc("", strings.Replace(trade, `"european"`, `"`+long+`"`, 1)),
 		"pillar date": strings.Replace(doc("", strings.Replace(trade, `"ACME"`, `"GLOBEX"`, 1)), `"date": "2027-11-25"`, `"date": "`+long+`"`, 1),
+		"day count":   strings.Replace(doc(""), `"USD": {"rate": 0.045}`, `"USD": {"bootstrap": [{"type": "deposit", "rate": 0.03, "tenor": "6M", "dayCount": "`+long+`"}]}`, 1),
 	} {
 		b, err := batch.DecodeBytes([]byte(d))
 		if err != nil {
