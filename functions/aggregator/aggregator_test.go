@@ -765,18 +765,20 @@ func TestRefusedEventQuotesBounded(t *testing.T) {
 	accepted := mustEvent(t, events.TypeBatchAccepted, long, long, map[string]any{"batchId": long})
 	malformed := mustEvent(t, events.TypeChunkPriced, long, long, map[string]any{"index": 0})
 	dead := mustEvent(t, events.TypeChunkRequested, long, long, map[string]any{"batchId": long, "index": 0})
+	// The answer names the fault: a dead letter's said it had no batchId.
 	for name, c := range map[string]struct {
 		path string
 		e    event.Event
+		want string
 	}{
-		"chunk.priced of a batch id no batch has": {"/", priced},
-		"batch.accepted of such an id":            {"/", accepted},
-		"chunk.priced without a batchId":          {"/", malformed},
-		"dead letter of such an id":               {"/dead-letter", dead},
+		"chunk.priced of a batch id no batch has": {"/", priced, "batch id"},
+		"batch.accepted of such an id":            {"/", accepted, "batch id"},
+		"chunk.priced without a batchId":          {"/", malformed, "without batchId"},
+		"dead letter of such an id":               {"/dead-letter", dead, "batch id"},
 	} {
 		code, body := f.post(t, c.path, c.e)
-		if code != http.StatusBadRequest || len(body) > 2000 {
-			t.Errorf("%s: %d, %d bytes: %.300s; want a 400 under 2,000 bytes", name, code, len(body), body)
+		if code != http.StatusBadRequest || len(body) > 2000 || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d, %d bytes: %.300s; want a 400 under 2,000 bytes saying %q", name, code, len(body), body, c.want)
 		}
 	}
 }
