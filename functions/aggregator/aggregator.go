@@ -342,7 +342,7 @@ func checkChunk(sum *store.Summary, c *events.ChunkPriced, n int) error {
 // send them.
 func (f *Function) HandleDeadLetter(ctx context.Context, e event.Event) (*event.Event, error) {
 	f.metrics.deadLetter(e.Type())
-	log := f.opt.Log.With().Str("batchid", host.Short(events.BatchID(e))).Str("type", host.Short(e.Type())).Str("id", host.Short(e.ID())).Str(events.ExtTraceParent, host.Short(traceParent(e))).Logger()
+	log := f.opt.Log.With().Str("batchid", host.Short(events.BatchID(e))).Str("type", host.Short(e.Type())).Str("id", host.Short(e.ID())).Str(events.ExtTraceParent, traceParent(e)).Logger()
 	switch e.Type() {
 	case events.TypeChunkRequested:
 		return nil, f.dead(ctx, e, deadReason(e))

@@ -782,3 +782,25 @@ func TestRefusedEventQuotesBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestLongTraceParentLoggedCut: an event's traceparent is the sender's,
+// of any length, and every log line about its batch carries it: it is cut
+// as an error quotes a value (a 100,000-byte one was logged whole).
+func TestLongTraceParentLoggedCut(t *testing.T) {
+	var logs syncBuffer
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Log = zerolog.New(&logs) })
+	e := f.acceptedEvent(t, "long-trace")
+	e.SetExtension(events.ExtTraceParent, strings.Repeat("t", 100_000))
+	if code, body := f.post(t, "/", e); code != http.StatusOK && code != http.StatusAccepted && code != http.StatusNoContent {
+		t.Fatalf("%d %.200s, want it taken", code, body)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	for _, line := range lines {
+		if len(line) > 2000 || !strings.Contains(line, `"traceparent":"ttt`) {
+			t.Errorf("logged in %d bytes, want under 2,000 with the traceparent's start: %.300s", len(line), line)
+		}
+	}
+	if !strings.Contains(logs.String(), "batch accepted") {
+		t.Errorf("no \"batch accepted\" line:\n%.1000s", logs.String())
+	}
+}
