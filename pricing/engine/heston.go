@@ -62,7 +62,8 @@ const (
 // to use and safe for concurrent use.
 type AnalyticHeston struct {
 	// Accuracy is the absolute accuracy of the integral per unit of
-	// sqrt(F·K)·DF; 0 means DefaultHestonAccuracy.
+	// sqrt(F·K)·DF, or for a call of F·DF where that is smaller; 0 means
+	// DefaultHestonAccuracy.
 	Accuracy float64
 	// MaxPieces bounds the integration's subintervals; 0 means
 	// DefaultHestonMaxPieces.
