@@ -154,7 +154,8 @@ func checkHeston(name string, h pricing.Heston) error {
 // (asked 1e-11 of K, 1e-41 for a strike of 1e-30, it was an error).
 func hestonUndiscounted(call bool, fwd, k, t float64, h pricing.Heston, acc float64, maxPieces int) (float64, error) {
 	h.Sigma = max(h.Sigma, minHestonSigma)
-	rootFK := math.Sqrt(fwd * k)
+	// Not sqrt(F·K): F·K underflows below a scale of 1e-154.
+	rootFK := math.Sqrt(fwd) * math.Sqrt(k)
 	unit, bound := rootFK, k // what acc is per, and the option's most
 	if call {
 		unit, bound = min(rootFK, fwd), fwd

@@ -286,3 +286,21 @@ func TestHestonFarOutOfTheMoneyPutPrices(t *testing.T) {
 		}
 	}
 }
+
+// TestHestonTinyScale checks that prices scale with spot and strike: an
+// option on a spot of 1e-200 struck at the money is 1e-202 times the same
+// option on 100. sqrt(F·K) underflowed to 0 there, and the accuracy asked
+// per unit of it was 0/0: the trade was an error ("estimated error NaN").
+func TestHestonTinyScale(t *testing.T) {
+	h := pricing.Heston{V0: 0.04, Kappa: 1, Theta: 0.04, Sigma: 0.5, Rho: -0.5}
+	for _, right := range []instrument.Right{instrument.Call, instrument.Put} {
+		want, err := AnalyticHeston{}.Price(hestonOption(right, 100, 365), hestonMarket(100, 0.05, 0.01, h), pricing.Of(pricing.NPV))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := AnalyticHeston{}.Price(hestonOption(right, 1e-200, 365), hestonMarket(1e-200, 0.05, 0.01, h), pricing.Of(pricing.NPV))
+		if err != nil || !withinAbsOrRel(got.NPV, want.NPV*1e-202, 0, 1e-9) {
+			t.Errorf("%v at a scale of 1e-200: npv %g, %v; want %g", right, got.NPV, err, want.NPV*1e-202)
+		}
+	}
+}
