@@ -60,10 +60,11 @@ func TestErrorsShowLongNamesCut(t *testing.T) {
 	// A trade's own fault, or its curve's, fails that trade alone, its
 	// message bounded too.
 	for name, d := range map[string]string{
-		"trade field": doc("", strings.Replace(trade, `"id": "T1"`, `"id": "T1", "`+long+`": 1`, 1)),
-		"trade type":  doc("", strings.Replace(trade, `"european"`, `"`+long+`"`, 1)),
-		"pillar date": strings.Replace(doc("", strings.Replace(trade, `"ACME"`, `"GLOBEX"`, 1)), `"date": "2027-11-25"`, `"date": "`+long+`"`, 1),
-		"day count":   strings.Replace(doc(""), `"USD": {"rate": 0.045}`, `"USD": {"bootstrap": [{"type": "deposit", "rate": 0.03, "tenor": "6M", "dayCount": "`+long+`"}]}`, 1),
+		"trade field":         doc("", strings.Replace(trade, `"id": "T1"`, `"id": "T1", "`+long+`": 1`, 1)),
+		"trade type":          doc("", strings.Replace(trade, `"european"`, `"`+long+`"`, 1)),
+		"pillar date":         strings.Replace(doc("", strings.Replace(trade, `"ACME"`, `"GLOBEX"`, 1)), `"date": "2027-11-25"`, `"date": "`+long+`"`, 1),
+		"unusable underlying": strings.Replace(strings.ReplaceAll(doc(""), `"ACME"`, `"`+long+`"`), `"spot": 100`, `"spot": -100`, 1),
+		"day count":           strings.Replace(doc(""), `"USD": {"rate": 0.045}`, `"USD": {"bootstrap": [{"type": "deposit", "rate": 0.03, "tenor": "6M", "dayCount": "`+long+`"}]}`, 1),
 	} {
 		b, err := batch.DecodeBytes([]byte(d))
 		if err != nil {
