@@ -166,7 +166,7 @@ func (e QdFpAmerican) Price(o *instrument.American, m *pricing.Market, want pric
 		}
 	}
 	if !americanFinite(g.npv) || greeks && (!americanFinite(g.delta) || !americanFinite(g.gamma) || !americanFinite(g.theta)) {
-		return pricing.Result{}, pricing.Invalid("market.underlyings."+o.Underlying,
+		return pricing.Result{}, pricing.Invalid("market.underlyings."+pricing.Shown(o.Underlying),
 			fmt.Sprintf("spot %g, vol %g, dividendYield %g, rate %g, %g years", in.spot, in.vol, in.q, in.r, in.t),
 			"gives no finite American price")
 	}

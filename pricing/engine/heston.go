@@ -111,7 +111,7 @@ func (e AnalyticHeston) Price(o *instrument.European, m *pricing.Market, want pr
 	v, err := hestonUndiscounted(o.Right == instrument.Call, fwd, o.Strike, t, h, acc, maxPieces)
 	if err != nil {
 		return pricing.Result{}, pricing.Invalid("strike", o.Strike, fmt.Sprintf(
-			"cannot be priced on the forward %.6g to expiry %s under the Heston model of %s (%v)", fwd, o.Expiry, o.Underlying, err))
+			"cannot be priced on the forward %.6g to expiry %s under the Heston model of %s (%v)", fwd, o.Expiry, pricing.Shown(o.Underlying), err))
 	}
 	return pricing.Result{Set: setNPV, NPV: df * v}, nil
 }
