@@ -311,8 +311,10 @@ type UnusableError struct {
 	Err  *Error
 }
 
+// Error names the curve or underlying cut as pricing.Shown cuts a name:
+// every trade using it repeats the message.
 func (e *UnusableError) Error() string {
-	return fmt.Sprintf("%s %s unusable: %s: %s", e.Kind, e.Name, e.Err.Field, e.Err.Reason)
+	return fmt.Sprintf("%s %s unusable: %s: %s", e.Kind, pricing.Shown(e.Name), e.Err.Field, e.Err.Reason)
 }
 
 func (e *UnusableError) Unwrap() error { return e.Err }

@@ -107,7 +107,7 @@ func buildCurve(field string, c CurveData, asOf dates.Date) (pricing.YieldCurve,
 		for i, z := range c.Zeros {
 			d, err := dates.Parse(z.Date)
 			if err != nil {
-				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "%q is not a YYYY-MM-DD date", z.Date)
+				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "%q is not a YYYY-MM-DD date", pricing.Shown(z.Date))
 			}
 			if d < asOf || d == asOf && i > 0 {
 				// The first pillar may be the valuation date (r(0), as

@@ -144,14 +144,16 @@ func Price(ctx context.Context, b *Batch, opt Options) (*Results, error) {
 func tradeError(id string, err error) string {
 	var me *pricing.MarketError
 	if errors.As(err, &me) {
-		path := "market.curves." + me.Name
+		// The name and value are cut as pricing.Shown cuts them: every
+		// trade using the item repeats the message.
+		path := "market.curves." + pricing.Shown(me.Name)
 		if me.Kind == "underlying" {
-			path = "market.underlyings." + me.Name
+			path = "market.underlyings." + pricing.Shown(me.Name)
 		}
 		if me.Field != "" {
 			path += "." + me.Field
 		}
-		return fmt.Sprintf("trade %s: %s %s, got %v", id, path, me.Reason, me.Value)
+		return fmt.Sprintf("trade %s: %s %s, got %s", id, path, me.Reason, pricing.Shown(me.Value))
 	}
 	return fmt.Sprintf("trade %s: %v", id, err)
 }

@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/pricefn/pricefn/pricing"
@@ -216,13 +217,21 @@ var swapSides = map[string]instrument.SwapSide{"payFixed": instrument.PayFixed, 
 
 // namedValue parses an optional day count, calendar, convention or
 // frequency field with parse, or returns def when the field is absent. An
-// unknown name is an error naming the field and listing the valid names.
+// unknown name is an error naming the field and listing the valid names,
+// the name given cut as pricing.Shown cuts a bad value (package dates,
+// which pricing imports, quotes it whole).
 func namedValue[T any](field, s string, def T, parse func(string) (T, error)) (T, error) {
 	if s == "" {
 		return def, nil
 	}
 	v, err := parse(s)
 	if err != nil {
+		var u *dates.UnknownNameError
+		if errors.As(err, &u) {
+			cut := *u
+			cut.Name = pricing.Shown(u.Name)
+			err = &cut
+		}
 		return v, fmt.Errorf("%s: %w", field, err)
 	}
 	return v, nil

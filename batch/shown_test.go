@@ -57,12 +57,22 @@ func TestErrorsShowLongNamesCut(t *testing.T) {
 			}
 		})
 	}
-	// A trade's own fault fails that trade alone, its message bounded too.
-	for name, tr := range map[string]string{
-		"trade field": strings.Replace(trade, `"id": "T1"`, `"id": "T1", "`+long+`": 1`, 1),
-		"trade type":  strings.Replace(trade, `"european"`, `"`+long+`"`, 1),
+	// A trade's own fault, or its curve's, fails that trade alone, its
+	// message bounded too.
+	for name, d := range map[string]string{
+		"trade field":         doc("", strings.Replace(trade, `"id": "T1"`, `"id": "T1", "`+long+`": 1`, 1)),
+		"trade type":          doc("", strings.Replace(trade, `"european"`, `"`+long+`"`, 1)),
+		"pillar date":         strings.Replace(doc("", strings.Replace(trade, `"ACME"`, `"GLOBEX"`, 1)), `"date": "2027-11-25"`, `"date": "`+long+`"`, 1),
+		"unusable underlying": strings.Replace(strings.ReplaceAll(doc(""), `"ACME"`, `"`+long+`"`), `"spot": 100`, `"spot": -100`, 1),
+		"day count":           strings.Replace(doc(""), `"USD": {"rate": 0.045}`, `"USD": {"bootstrap": [{"type": "deposit", "rate": 0.03, "tenor": "6M", "dayCount": "`+long+`"}]}`, 1),
+		// An engine's faults of an underlying: a Heston model it cannot
+		// price with, an integral that does not converge, an American
+		// with no finite grid price.
+		"engine's market fault": engineDoc(long, `"rho": 1`, `"type": "european", "model": "heston"`),
+		"heston unpriced":       engineDoc(long, `"rho": -0.5`, `"type": "european", "model": "heston"`),
+		"american's grid":       engineDoc(long, `"rho": -0.5`, `"type": "american", "engine": "fd"`),
 	} {
-		b, err := batch.DecodeBytes([]byte(doc("", tr)))
+		b, err := batch.DecodeBytes([]byte(d))
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -74,4 +84,13 @@ func TestErrorsShowLongNamesCut(t *testing.T) {
 			t.Errorf("%s: %d bytes, want an error under 1,000 showing %s: %.300s", name, len(msg), cut, msg)
 		}
 	}
+}
+
+// engineDoc is a batch of one call struck at 100 on the underlying name,
+// of spot 1e-200 (yield 1%) and a Heston model with rho as given, the trade's type
+// and engine as terms.
+func engineDoc(name, rho, terms string) string {
+	return `{"valuationDate": "2026-11-25", "market": {"curves": {"USD": {"rate": 0.05}}, "underlyings": {"` + name +
+		`": {"spot": 1e-200, "dividendYield": 0.01, "vol": 0.25, "curve": "USD", "heston": {"v0": 0.04, "kappa": 1, "theta": 0.04, "sigma": 0.5, ` + rho + `}}}},` +
+		` "trades": [{"id": "T1", ` + terms + `, "underlying": "` + name + `", "right": "call", "strike": 100, "expiry": "2027-11-25"}]}`
 }

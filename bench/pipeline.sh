@@ -32,9 +32,10 @@ wall() {
   echo "$w" >> "$out"
   echo "$w s wall, $u s user, $s s sys"
 }
-# with_id ID OUT: the batch with id ID (an id is an idempotency key: each
-# submission takes a fresh one) into OUT.
-with_id() { sed "s/\"valuationDate\"/\"id\": \"$1\", \"valuationDate\"/" "$dir/batch.json" > "$2"; }
+# with_id ID OUT [FILE]: the batch (FILE's, by default the N Europeans')
+# with id ID (an id is an idempotency key: each submission takes a fresh
+# one) into OUT.
+with_id() { sed "s/\"valuationDate\"/\"id\": \"$1\", \"valuationDate\"/" "${3:-$dir/batch.json}" > "$2"; }
 # same_results FILE: fails unless FILE's results are pricefn price's.
 same_results() {
   python3 -c '
@@ -105,7 +106,7 @@ heavy() {
     wall "$dir/hp.times" $PF price --out "$dir/price.json" "$file"
   done
   for i in $(seq "$RUNS"); do
-    sed "s/\"valuationDate\"/\"id\": \"$tag-$i-$$\", \"valuationDate\"/" "$file" > "$dir/heavy.json"
+    with_id "$tag-$i-$$" "$dir/heavy.json" "$file"
     echo -n "$name, pricefn submit (end to end): "
     wall "$dir/he.times" $PF submit --quiet --url "http://$ADDR" --out "$dir/heavy-out.json" "$dir/heavy.json"
     same_results "$dir/heavy-out.json"
@@ -130,9 +131,9 @@ import json, sys, urllib.request
 from datetime import datetime
 url, path, n, pid = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
 doc = json.load(open(path))
-def at(s):  # RFC 3339 with nanoseconds, to microseconds
-    head, frac = s.rstrip("Z").split(".")
-    return datetime.fromisoformat(head).timestamp() + float("0." + frac)
+def at(s):  # RFC 3339 with nanoseconds (none on a whole second), to microseconds
+    head, _, frac = s.rstrip("Z").partition(".")
+    return datetime.fromisoformat(head).timestamp() + float("0." + (frac or "0"))
 us = []
 for i in range(n + 10):
     doc["id"] = "overhead-%d-%s" % (i, pid)

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"testing/fstest"
@@ -74,6 +75,39 @@ func TestLogLinesCarryEvent(t *testing.T) {
 		if perMessage[msg] == 0 {
 			t.Errorf("no %q line in the log; got %v", msg, perMessage)
 		}
+	}
+}
+
+// TestLogLinesBoundTheEvent: the event's attributes each log line
+// carries are the sender's, of any length: each is cut as an error quotes
+// a value (pricing.Shown), where a 100,000-byte id and batchid made every
+// line about the event 200 KB (the functions' own lines were cut).
+func TestLogLinesBoundTheEvent(t *testing.T) {
+	var buf lockedBuffer
+	en := newEnv(t, broker.Config{Logger: zerolog.New(&buf).Level(zerolog.DebugLevel)},
+		map[string]responder{"svc-a": failing(http.StatusInternalServerError)})
+	long := strings.Repeat("x", 100_000)
+	e, err := events.New("test.a", "test/source", long, long, map[string]string{"k": "v"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.SetExtension(events.ExtTraceParent, long)
+	if code := post(t, en.ingress.URL, e, false); code != http.StatusAccepted {
+		t.Fatalf("post: %d", code)
+	}
+	en.drain(t)
+	lines := 0
+	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		if !strings.Contains(line, `"batchid":`) { // not about the event
+			continue
+		}
+		lines++
+		if len(line) > 2000 || !strings.Contains(line, `"id":"xxx`) || !strings.Contains(line, "(100000 bytes)") {
+			t.Errorf("logged in %d bytes, want under 2,000 with the id's start and length: %.300s", len(line), line)
+		}
+	}
+	if lines == 0 {
+		t.Errorf("no line about the event:\n%.2000s", buf.String())
 	}
 }
 

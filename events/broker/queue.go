@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/pricing"
 )
 
 // Send enqueues e as the ingress would, without HTTP, so that an in-process
@@ -171,17 +172,28 @@ func (b *Broker) closeDrainedLocked() {
 }
 
 // eventLogger returns log with the event's batchid, traceparent, type
-// and id, and for a chunk's event its chunk (events.ChunkIndex).
+// and id, and for a chunk's event its chunk (events.ChunkIndex). Those
+// are the sender's, of any length, and every line about the event has
+// them: each is cut as an error quotes a value (logged).
 func eventLogger(log zerolog.Logger, e event.Event) zerolog.Logger {
 	c := log.With().
-		Str(events.ExtBatchID, events.BatchID(e)).
-		Str(events.ExtTraceParent, traceParent(e))
+		Str(events.ExtBatchID, logged(events.BatchID(e))).
+		Str(events.ExtTraceParent, logged(traceParent(e)))
 	if i, ok := events.ChunkIndex(e); ok {
 		c = c.Int("chunk", i)
 	}
-	return c.Str("type", e.Type()).
-		Str("id", e.ID()).
+	return c.Str("type", logged(e.Type())).
+		Str("id", logged(e.ID())).
 		Logger()
+}
+
+// logged is an event's attribute s as a log line shows it: pricing.Shown's
+// cut, called for a long s alone (it allocates; every event is logged).
+func logged(s string) string {
+	if len(s) <= 200 {
+		return s
+	}
+	return pricing.Shown(s)
 }
 
 // takeTTL removes TTLExtension from e and returns its value, or the default

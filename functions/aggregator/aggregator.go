@@ -342,7 +342,7 @@ func checkChunk(sum *store.Summary, c *events.ChunkPriced, n int) error {
 // send them.
 func (f *Function) HandleDeadLetter(ctx context.Context, e event.Event) (*event.Event, error) {
 	f.metrics.deadLetter(e.Type())
-	log := f.opt.Log.With().Str("batchid", host.Short(events.BatchID(e))).Str("type", host.Short(e.Type())).Str("id", host.Short(e.ID())).Str(events.ExtTraceParent, host.Short(traceParent(e))).Logger()
+	log := f.opt.Log.With().Str("batchid", host.Short(events.BatchID(e))).Str("type", host.Short(e.Type())).Str("id", host.Short(e.ID())).Str(events.ExtTraceParent, traceParent(e)).Logger()
 	switch e.Type() {
 	case events.TypeChunkRequested:
 		return nil, f.dead(ctx, e, deadReason(e))
@@ -372,8 +372,11 @@ func (f *Function) dead(ctx context.Context, e event.Event, reason string) error
 		// RequestedAt is when ingress sent the chunk (the timeline's).
 		RequestedAt time.Time `json:"requestedAt"`
 	}
-	if err := json.Unmarshal(e.Data(), &c); err != nil || c.BatchID == "" || c.Index == nil || batch.CheckBatchID(c.BatchID) != nil {
+	if err := json.Unmarshal(e.Data(), &c); err != nil || c.BatchID == "" || c.Index == nil {
 		return host.Errorf(http.StatusBadRequest, "aggregator: dead-lettered %s %s without batchId and index", host.Short(e.Type()), host.Short(e.ID()))
+	}
+	if err := batch.CheckBatchID(c.BatchID); err != nil {
+		return host.Errorf(http.StatusBadRequest, "aggregator: dead-lettered %s %s: %w", host.Short(e.Type()), host.Short(e.ID()), err)
 	}
 	index, attempt, ref := *c.Index, attemptOf(c.Attempt), refOf(e, c.BatchID)
 	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", index).Str(events.ExtTraceParent, traceParent(e)).Logger()

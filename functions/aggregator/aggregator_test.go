@@ -765,18 +765,42 @@ func TestRefusedEventQuotesBounded(t *testing.T) {
 	accepted := mustEvent(t, events.TypeBatchAccepted, long, long, map[string]any{"batchId": long})
 	malformed := mustEvent(t, events.TypeChunkPriced, long, long, map[string]any{"index": 0})
 	dead := mustEvent(t, events.TypeChunkRequested, long, long, map[string]any{"batchId": long, "index": 0})
+	// The answer names the fault: a dead letter's said it had no batchId.
 	for name, c := range map[string]struct {
 		path string
 		e    event.Event
+		want string
 	}{
-		"chunk.priced of a batch id no batch has": {"/", priced},
-		"batch.accepted of such an id":            {"/", accepted},
-		"chunk.priced without a batchId":          {"/", malformed},
-		"dead letter of such an id":               {"/dead-letter", dead},
+		"chunk.priced of a batch id no batch has": {"/", priced, "batch id"},
+		"batch.accepted of such an id":            {"/", accepted, "batch id"},
+		"chunk.priced without a batchId":          {"/", malformed, "without batchId"},
+		"dead letter of such an id":               {"/dead-letter", dead, "batch id"},
 	} {
 		code, body := f.post(t, c.path, c.e)
-		if code != http.StatusBadRequest || len(body) > 2000 {
-			t.Errorf("%s: %d, %d bytes: %.300s; want a 400 under 2,000 bytes", name, code, len(body), body)
+		if code != http.StatusBadRequest || len(body) > 2000 || !strings.Contains(body, c.want) {
+			t.Errorf("%s: %d, %d bytes: %.300s; want a 400 under 2,000 bytes saying %q", name, code, len(body), body, c.want)
 		}
+	}
+}
+
+// TestLongTraceParentLoggedCut: an event's traceparent is the sender's,
+// of any length, and every log line about its batch carries it: it is cut
+// as an error quotes a value (a 100,000-byte one was logged whole).
+func TestLongTraceParentLoggedCut(t *testing.T) {
+	var logs syncBuffer
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Log = zerolog.New(&logs) })
+	e := f.acceptedEvent(t, "long-trace")
+	e.SetExtension(events.ExtTraceParent, strings.Repeat("t", 100_000))
+	if code, body := f.post(t, "/", e); code != http.StatusOK && code != http.StatusAccepted && code != http.StatusNoContent {
+		t.Fatalf("%d %.200s, want it taken", code, body)
+	}
+	lines := strings.Split(strings.TrimSpace(logs.String()), "\n")
+	for _, line := range lines {
+		if len(line) > 2000 || !strings.Contains(line, `"traceparent":"ttt`) {
+			t.Errorf("logged in %d bytes, want under 2,000 with the traceparent's start: %.300s", len(line), line)
+		}
+	}
+	if !strings.Contains(logs.String(), "batch accepted") {
+		t.Errorf("no \"batch accepted\" line:\n%.1000s", logs.String())
 	}
 }

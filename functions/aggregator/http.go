@@ -315,8 +315,9 @@ func (e encodedRun) Write(p []byte) (int, error) {
 // notFound is the 404 of a batch the store does not hold: never
 // submitted, or forgotten, past its retention or, in a memory store at its
 // bound, to make room for newer batches (the oldest finished go first).
+// The id, the path's, of any length, is cut as an error quotes a value.
 func notFound(id string) error {
-	return host.Errorf(http.StatusNotFound, "aggregator: batch %q not found (never submitted, or forgotten: past its retention, or, when the engine's store is full, to make room for newer batches)", id)
+	return host.Errorf(http.StatusNotFound, "aggregator: batch %q not found (never submitted, or forgotten: past its retention, or, when the engine's store is full, to make room for newer batches)", host.Short(id))
 }
 
 // readError answers a public read of batch id (of trace context tp, when
@@ -339,6 +340,7 @@ func (f *Function) unavailable(id, tp string, err error) error {
 		return err
 	}
 	what := "listing batches"
+	id = host.Short(id) // the path's, of any length
 	if id != "" {
 		what = fmt.Sprintf("batch %q", id)
 	}

@@ -316,3 +316,30 @@ func TestResultsStoreFaultLogTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownBatchQuotedCut: a batch id from the path is quoted cut to 200
+// bytes (host.Short) where a read answers 404, or 503 with the store down
+// (in the answer and the log line): a 100,000-byte id came back whole.
+func TestUnknownBatchQuotedCut(t *testing.T) {
+	long := strings.Repeat("z", 100_000)
+	var logs syncBuffer
+	up := newFixture(t)
+	down := newFixtureWith(t, func(o *aggregator.Options) {
+		o.Store, o.Log = downStore{store.NewMem(store.MemOptions{})}, zerolog.New(&logs)
+	})
+	for _, c := range []struct {
+		f    *fixture
+		code int
+	}{{up, http.StatusNotFound}, {down, http.StatusServiceUnavailable}} {
+		for _, path := range []string{"/batches/" + long, "/batches/" + long + "/results"} {
+			if code, body := c.f.get(t, path); code != c.code || len(body) > 1000 || !strings.Contains(body, "zzz") {
+				t.Errorf("GET %.30s...: %d, %d bytes: %.200s; want a %d under 1,000 bytes quoting the start", path, code, len(body), body, c.code)
+			}
+		}
+	}
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		if len(line) > 2000 {
+			t.Errorf("logged in %d bytes, want under 2,000: %.300s", len(line), line)
+		}
+	}
+}

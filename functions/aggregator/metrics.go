@@ -279,8 +279,10 @@ func (m *metrics) reject(reason string) {
 	m.rejected.WithLabelValues(reason).Inc()
 }
 
-// traceParent returns e's traceparent extension, or "".
+// traceParent returns e's traceparent extension, or "", for the log lines
+// about its batch: cut as an error quotes a value (host.Short), since the
+// sender chose its length.
 func traceParent(e event.Event) string {
 	tp, _ := e.Extensions()[events.ExtTraceParent].(string)
-	return tp
+	return host.Short(tp)
 }

@@ -461,6 +461,11 @@ func TestResubmissionKeepsTheBatchTrace(t *testing.T) {
 	if len(resent) == 0 {
 		t.Fatal("nothing sent again")
 	}
+	// The warning gives the claim's age in seconds, named so (zerolog's
+	// Dur gave milliseconds as "claimedAgo").
+	if !strings.Contains(logs.String(), `"claimedSecondsAgo":60,`) {
+		t.Errorf("no resend warning with \"claimedSecondsAgo\":60:\n%s", logs.String())
+	}
 	for _, e := range resent {
 		if got := e.Extensions()[events.ExtTraceParent]; got != first {
 			t.Errorf("%s %s sent again under %v, want the batch's trace %s", e.Type(), e.ID(), got, first)

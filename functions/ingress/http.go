@@ -188,14 +188,14 @@ func (f *Function) serveValQuery(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	kind, ok := valQueryKinds[q.Get("metric")]
 	if !ok {
-		host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: valQuery: metric %q: want FwdRate, NPV or OptionPV", q.Get("metric")))
+		host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: valQuery: metric %q: want FwdRate, NPV or OptionPV", host.Short(q.Get("metric"))))
 		return
 	}
 	n := 1
 	if v := q.Get("numTrades"); v != "" {
 		var err error
 		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > maxValQueryTrades {
-			host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: valQuery: numTrades %q: want 1 to %d", v, maxValQueryTrades))
+			host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: valQuery: numTrades %q: want 1 to %d", host.Short(v), maxValQueryTrades))
 			return
 		}
 	}

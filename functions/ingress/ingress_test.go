@@ -1103,3 +1103,17 @@ func TestStoreFaultLogCarriesTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestValQueryRefusalQuotesCut: a metric or numTrades /valQuery cannot
+// read is quoted cut to 200 bytes (host.Short) in the 400, as an error
+// quotes a value: a 100,000-byte one came back whole.
+func TestValQueryRefusalQuotesCut(t *testing.T) {
+	srv, _ := newServer(t, ingress.Options{})
+	long := strings.Repeat("z", 100_000)
+	for _, query := range []string{"metric=" + long, "metric=NPV&numTrades=" + long} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/valQuery?"+query, nil)
+		if code, _, body := post(t, req); code != http.StatusBadRequest || len(body) > 1000 || !strings.Contains(body, "zzz") {
+			t.Errorf("%.30s...: %d, %d bytes: %.200s; want a 400 under 1,000 bytes quoting the start", query, code, len(body), body)
+		}
+	}
+}

@@ -80,8 +80,10 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 		return nil, host.Errorf(http.StatusBadRequest, "pricer: %w", err)
 	}
 	defer b.Release() // its trades' memory serves a next chunk
+	// The traceparent is logged cut as an error quotes a value: the
+	// sender chose its length.
 	tp, _ := e.Extensions()[events.ExtTraceParent].(string)
-	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", c.Index).Str(events.ExtTraceParent, tp).Logger()
+	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("chunk", c.Index).Str(events.ExtTraceParent, host.Short(tp)).Logger()
 	if !c.Deadline.IsZero() && started.After(c.Deadline.Add(f.opt.LateGrace)) {
 		// The batch ended at its deadline: a queue (a broker's, a
 		// restarted engine's) held this chunk past it. Pricing it would

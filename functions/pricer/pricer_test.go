@@ -269,3 +269,20 @@ func TestHandleRefusesBatchIDsNoBatchHas(t *testing.T) {
 		}
 	}
 }
+
+// TestLongTraceParentLoggedCut: a chunk's traceparent is the sender's, of
+// any length, and its log lines carry it: cut as an error quotes a value
+// (a 100,000-byte one was logged whole).
+func TestLongTraceParentLoggedCut(t *testing.T) {
+	var logs bytes.Buffer // Handle logs before it returns, on this goroutine
+	f := pricer.New(pricer.Options{Log: zerolog.New(&logs).Level(zerolog.DebugLevel)})
+	e := chunkEvent(t, chunkBatch)
+	e.SetExtension(events.ExtTraceParent, strings.Repeat("t", 100_000))
+	if _, err := f.Handle(context.Background(), e); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.TrimSpace(logs.String())
+	if len(line) > 2000 || !strings.Contains(line, "chunk priced") || !strings.Contains(line, `"traceparent":"ttt`) {
+		t.Errorf("logged in %d bytes, want one \"chunk priced\" line under 2,000 with the traceparent's start: %.300s", len(line), line)
+	}
+}

@@ -111,7 +111,7 @@ func (e FDAmerican) Price(o *instrument.American, m *pricing.Market, want pricin
 	grid = max(grid, minAmericanGridPoints)
 	g := americanPrice(in, steps, grid)
 	if !americanFinite(g.npv) || !americanFinite(g.delta) || !americanFinite(g.gamma) || !americanFinite(g.theta) {
-		return pricing.Result{}, pricing.Invalid("market.underlyings."+o.Underlying,
+		return pricing.Result{}, pricing.Invalid("market.underlyings."+pricing.Shown(o.Underlying),
 			fmt.Sprintf("spot %g, vol %g, dividendYield %g, rate %g, %g years", in.spot, in.vol, in.q, in.r, in.t),
 			"gives no finite finite-difference price")
 	}
@@ -144,22 +144,24 @@ func americanMarket(o *instrument.Option, m *pricing.Market) (americanOption, er
 	if err != nil {
 		return americanOption{}, err
 	}
-	field := "market.underlyings." + o.Underlying
+	// field is the path of the underlying's field f, built for an error
+	// alone, the name cut as pricing.Shown cuts one.
+	field := func(f string) string { return "market.underlyings." + pricing.Shown(o.Underlying) + "." + f }
 	switch {
 	case !(u.Spot > 0) || math.IsInf(u.Spot, 1):
-		return americanOption{}, pricing.Invalid(field+".spot", u.Spot, "must be a finite number > 0")
+		return americanOption{}, pricing.Invalid(field("spot"), u.Spot, "must be a finite number > 0")
 	case !(u.Vol > 0) || math.IsInf(u.Vol, 1):
-		return americanOption{}, pricing.Invalid(field+".vol", u.Vol, "must be a finite number > 0")
+		return americanOption{}, pricing.Invalid(field("vol"), u.Vol, "must be a finite number > 0")
 	case !americanFinite(u.DividendYield):
-		return americanOption{}, pricing.Invalid(field+".dividendYield", u.DividendYield, "must be a finite number")
+		return americanOption{}, pricing.Invalid(field("dividendYield"), u.DividendYield, "must be a finite number")
 	}
 	t := m.YearFraction(o.Expiry)
 	if sd := u.Vol * math.Sqrt(t); !(sd >= americanMinStdDev) {
-		return americanOption{}, pricing.Invalid(field+".vol", u.Vol, fmt.Sprintf("must give vol·sqrt(T) >= %g to expiry %s", americanMinStdDev, o.Expiry))
+		return americanOption{}, pricing.Invalid(field("vol"), u.Vol, fmt.Sprintf("must give vol·sqrt(T) >= %g to expiry %s", americanMinStdDev, o.Expiry))
 	}
 	df := c.Discount(t)
 	if !(df > 0) || math.IsInf(df, 1) {
-		return americanOption{}, pricing.Invalid("market.curves."+u.Curve, df, fmt.Sprintf("must give a finite discount factor > 0 to expiry %s", o.Expiry))
+		return americanOption{}, pricing.Invalid("market.curves."+pricing.Shown(u.Curve), df, fmt.Sprintf("must give a finite discount factor > 0 to expiry %s", o.Expiry))
 	}
 	return americanOption{
 		call: o.Right == instrument.Call,

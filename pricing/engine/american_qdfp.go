@@ -161,12 +161,12 @@ func (e QdFpAmerican) Price(o *instrument.American, m *pricing.Market, want pric
 		// grid's error takes it below (a 50-year call at a vol of 144%,
 		// r < q < 0: 12.46 against 12.91, as QuantLib's own 2000 x 2000
 		// grid gives), the European, with its greeks, is the nearer price.
-		if eu := blackScholes(in.call, in.spot, in.k, in.r, in.q, in.vol, in.t, true); g.npv < eu.npv {
-			g = americanGreeks{npv: eu.npv, delta: eu.delta, gamma: eu.gamma, theta: eu.theta}
+		if npv, delta, gamma, theta := americanEuropean(in.call, in.spot, in.k, in.t, in.r, in.q, in.vol); g.npv < npv {
+			g = americanGreeks{npv: npv, delta: delta, gamma: gamma, theta: theta}
 		}
 	}
 	if !americanFinite(g.npv) || greeks && (!americanFinite(g.delta) || !americanFinite(g.gamma) || !americanFinite(g.theta)) {
-		return pricing.Result{}, pricing.Invalid("market.underlyings."+o.Underlying,
+		return pricing.Result{}, pricing.Invalid("market.underlyings."+pricing.Shown(o.Underlying),
 			fmt.Sprintf("spot %g, vol %g, dividendYield %g, rate %g, %g years", in.spot, in.vol, in.q, in.r, in.t),
 			"gives no finite American price")
 	}

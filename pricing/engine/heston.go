@@ -12,11 +12,10 @@ import (
 // Defaults of AnalyticHeston, used where a field is zero.
 const (
 	// DefaultHestonAccuracy is the absolute accuracy the Fourier integral
-	// is computed to, per unit of sqrt(F·K)·DF, or of the option's upper
-	// bound (F·DF for a call, K·DF for a put) where that is smaller, as
-	// Gauss-Kronrod estimates it (pessimistically: the error is usually far
-	// smaller): for an option with forward and strike near 100, at most
-	// 3e-10 in price.
+	// is computed to, per unit of sqrt(F·K)·DF, or for a call of its upper
+	// bound F·DF where that is smaller, as Gauss-Kronrod estimates it
+	// (pessimistically: the error is usually far smaller): for an option
+	// with forward and strike near 100, at most 3e-10 in price.
 	DefaultHestonAccuracy = 1e-11
 	// DefaultHestonMaxPieces bounds the adaptive integration's
 	// subintervals, 15 characteristic-function evaluations each.
@@ -63,7 +62,8 @@ const (
 // to use and safe for concurrent use.
 type AnalyticHeston struct {
 	// Accuracy is the absolute accuracy of the integral per unit of
-	// sqrt(F·K)·DF; 0 means DefaultHestonAccuracy.
+	// sqrt(F·K)·DF, or for a call of F·DF where that is smaller; 0 means
+	// DefaultHestonAccuracy.
 	Accuracy float64
 	// MaxPieces bounds the integration's subintervals; 0 means
 	// DefaultHestonMaxPieces.
@@ -111,7 +111,7 @@ func (e AnalyticHeston) Price(o *instrument.European, m *pricing.Market, want pr
 	v, err := hestonUndiscounted(o.Right == instrument.Call, fwd, o.Strike, t, h, acc, maxPieces)
 	if err != nil {
 		return pricing.Result{}, pricing.Invalid("strike", o.Strike, fmt.Sprintf(
-			"cannot be priced on the forward %.6g to expiry %s under the Heston model of %s (%v)", fwd, o.Expiry, o.Underlying, err))
+			"cannot be priced on the forward %.6g to expiry %s under the Heston model of %s (%v)", fwd, o.Expiry, pricing.Shown(o.Underlying), err))
 	}
 	return pricing.Result{Set: setNPV, NPV: df * v}, nil
 }
@@ -140,25 +140,28 @@ func checkHeston(name string, h pricing.Heston) error {
 
 // hestonUndiscounted returns the undiscounted Heston price of a call (put
 // if !call) on forward fwd struck at k, t years to expiry, the integral
-// computed to acc per unit of sqrt(fwd·k), or of the option's upper bound
-// (fwd for a call, k for a put) where that is smaller, with at most
-// maxPieces pieces.
+// computed to acc per unit of sqrt(fwd·k), or for a call of fwd where that
+// is smaller, with at most maxPieces pieces.
 //
-// The integral's error is in units of sqrt(F·K), which far from the money
-// is many times the option's bound: with ln(K/F) = 70 (200 years at a rate
-// of -34%), 1e-11 of sqrt(F·K) is 1.6e4 times F, and a call came out at
-// 37 times its bound F. The accuracy is asked of the integral in units of
-// the bound instead; where double precision cannot reach it, the option
-// is an error rather than a price.
+// The integral's error is in units of sqrt(F·K), which far out of the
+// money is many times the option's bound: with ln(K/F) = 70 (200 years at
+// a rate of -34%), 1e-11 of sqrt(F·K) is 1.6e4 times F, and a call came out
+// at 37 times its bound F. A call's accuracy is asked in units of F there;
+// where double precision cannot reach it, the option is an error rather
+// than a price. A put's bound, K, is below sqrt(F·K) out of the money too,
+// but 1e-11 of sqrt(F·K) exceeds it only where K < 1e-22·F, by at most
+// 1e-22·F: such a put, worth nothing, is priced to sqrt(F·K) and cut to K
+// (asked 1e-11 of K, 1e-41 for a strike of 1e-30, it was an error).
 func hestonUndiscounted(call bool, fwd, k, t float64, h pricing.Heston, acc float64, maxPieces int) (float64, error) {
 	h.Sigma = max(h.Sigma, minHestonSigma)
-	rootFK := math.Sqrt(fwd * k)
-	bound := k
+	// Not sqrt(F·K): F·K underflows below a scale of 1e-154.
+	rootFK := math.Sqrt(fwd) * math.Sqrt(k)
+	unit, bound := rootFK, k // what acc is per, and the option's most
 	if call {
-		bound = fwd
+		unit, bound = min(rootFK, fwd), fwd
 	}
 	wanted := acc
-	acc *= math.Min(1, bound/rootFK)
+	acc *= unit / rootFK
 	kt := h.Kappa * t
 	vAvg := h.Theta - (h.V0-h.Theta)*math.Expm1(-kt)/kt
 	sd := math.Sqrt(vAvg * t)
@@ -184,11 +187,15 @@ func hestonUndiscounted(call bool, fwd, k, t float64, h pricing.Heston, acc floa
 		integral, errEst = hestonIntegral(cf, freq, halfVarT, sd, 0, acc, maxPieces)
 	}
 	if !(errEst <= 2*acc*math.Pi) || math.IsNaN(integral) {
-		return 0, fmt.Errorf("engine: heston: the Fourier integral did not converge (estimated error %.3g of the option's bound, wanted %.3g)", errEst/math.Pi*rootFK/math.Min(rootFK, bound), wanted)
+		per := "sqrt(F·K)"
+		if unit < rootFK {
+			per = "F"
+		}
+		return 0, fmt.Errorf("engine: heston: the Fourier integral did not converge (estimated error %.3g per unit of %s, wanted %.3g)", errEst/math.Pi*rootFK/unit, per, wanted)
 	}
 	// Where the price is nothing to double precision, rounding may leave
-	// it a few 1e-16 below zero.
-	return max(cv+rootFK/math.Pi*integral, 0), nil
+	// it a few 1e-16 below zero, or a put struck near 0 above K.
+	return min(max(cv+rootFK/math.Pi*integral, 0), bound), nil
 }
 
 // hestonIntegral returns Lewis's integral of the difference between the

@@ -233,17 +233,17 @@ func TestHestonFarFromTheMoneyWithinItsBounds(t *testing.T) {
 }
 
 // TestHestonUnpricedNamesTheStrike checks that an option whose integral
-// does not converge (a put struck at 1e-30 on a spot of 100) is an error on
-// its strike, with the forward and expiry it was priced on, where it named
-// no field.
+// does not converge (the 200-year call of
+// TestHestonFarFromTheMoneyWithinItsBounds) is an error on its strike, with
+// the forward and expiry it was priced on, where it named no field.
 func TestHestonUnpricedNamesTheStrike(t *testing.T) {
-	h := pricing.Heston{V0: 0.04, Kappa: 1, Theta: 0.04, Sigma: 0.5, Rho: -0.5}
-	_, err := AnalyticHeston{}.Price(hestonOption(instrument.Put, 1e-30, 365), hestonMarket(100, 0.05, 0, h), pricing.Of(pricing.NPV))
+	h := pricing.Heston{V0: 0.9695934319579992, Kappa: 0.002875177582512243, Theta: 0.01550360122188544, Sigma: 0.6739884660935969, Rho: -0.7024707065495911}
+	_, err := AnalyticHeston{}.Price(hestonOption(instrument.Call, 36244.72954075245, 73000), hestonMarket(1148.662286390756, -0.3393810616026945, -0.00611433776562946, h), pricing.Of(pricing.NPV))
 	var in *pricing.InputError
 	if !errors.As(err, &in) || in.Field != "strike" {
 		t.Fatalf("error %v, want one on strike", err)
 	}
-	for _, want := range []string{"forward 105.127", "expiry 2027-11-25", "Heston model of X", "did not converge"} {
+	for _, want := range []string{"forward 1.29722e-26", "expiry 2226-10-08", "Heston model of X", "did not converge", "per unit of F"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q lacks %q", err, want)
 		}
@@ -268,6 +268,39 @@ func TestHestonTinyVolOfVariance(t *testing.T) {
 		got, err := price(sigma)
 		if err != nil || got != want {
 			t.Errorf("sigma %g: npv %.17g, %v; want %.17g, the price at 1e-20", sigma, got, err, want)
+		}
+	}
+}
+
+// TestHestonFarOutOfTheMoneyPutPrices checks puts struck so far below the
+// forward that they are worth nothing to double precision (a strike of
+// 1e-30 or 1e-20 on a spot of 100): each prices within its bounds, 0 to
+// K·DF. Asked 1e-11 of its bound K, the integral could not reach 1e-41 in
+// double precision, and such a put, worth 0, was an error.
+func TestHestonFarOutOfTheMoneyPutPrices(t *testing.T) {
+	h := pricing.Heston{V0: 0.04, Kappa: 1, Theta: 0.04, Sigma: 0.5, Rho: -0.5}
+	for _, k := range []float64{1e-30, 1e-20, 1e-12} {
+		res, err := AnalyticHeston{}.Price(hestonOption(instrument.Put, k, 365), hestonMarket(100, 0.05, 0, h), pricing.Of(pricing.NPV))
+		if err != nil || !(res.NPV >= 0 && res.NPV <= k*math.Exp(-0.05)) {
+			t.Errorf("put struck at %g: npv %g, %v; want a price in [0, K·DF]", k, res.NPV, err)
+		}
+	}
+}
+
+// TestHestonTinyScale checks that prices scale with spot and strike: an
+// option on a spot of 1e-200 struck at the money is 1e-202 times the same
+// option on 100. sqrt(F·K) underflowed to 0 there, and the accuracy asked
+// per unit of it was 0/0: the trade was an error ("estimated error NaN").
+func TestHestonTinyScale(t *testing.T) {
+	h := pricing.Heston{V0: 0.04, Kappa: 1, Theta: 0.04, Sigma: 0.5, Rho: -0.5}
+	for _, right := range []instrument.Right{instrument.Call, instrument.Put} {
+		want, err := AnalyticHeston{}.Price(hestonOption(right, 100, 365), hestonMarket(100, 0.05, 0.01, h), pricing.Of(pricing.NPV))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := AnalyticHeston{}.Price(hestonOption(right, 1e-200, 365), hestonMarket(1e-200, 0.05, 0.01, h), pricing.Of(pricing.NPV))
+		if err != nil || !withinAbsOrRel(got.NPV, want.NPV*1e-202, 0, 1e-9) {
+			t.Errorf("%v at a scale of 1e-200: npv %g, %v; want %g", right, got.NPV, err, want.NPV*1e-202)
 		}
 	}
 }
