@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/rs/zerolog"
@@ -48,15 +49,17 @@ func (f *Function) Routes(log zerolog.Logger, guard host.Guard) http.Handler {
 	mux.Handle("POST /dead-letter", f.metrics.requests.Track(routeDeadLetter, host.Events(host.Guarded(guard, host.HandlerFunc(f.HandleDeadLetter)), log)))
 	q := f.Query(guard)
 	mux.Handle("GET /batches", q)
-	mux.Handle("GET /batches/", q)
+	mux.Handle("/batches/", q) // every method: Query answers the wrong ones
 	return mux
 }
 
 // Query returns the handler of the GET routes of the results API, behind
 // guard's tokens with the read scope (nil admits everything), for a
-// gateway to mount at "GET /batches" and "GET /batches/". Each route is
-// measured under its pattern's name, its refusals (401, 403) included; a
-// path no route matches wants a token all the same, then is a 404.
+// gateway to mount at "GET /batches" and "/batches/" (every method). Each
+// route is measured under its pattern's name, its refusals (401, 403)
+// included; a path no route matches wants a token all the same, then is a
+// 404, whatever the method, and another method than GET or HEAD on a
+// route's path a 405.
 func (f *Function) Query(guard host.Guard) http.Handler {
 	read := func(route string, h http.HandlerFunc) http.Handler {
 		return f.metrics.requests.Track(route, host.Required(guard, host.ScopeRead, h))
@@ -66,13 +69,28 @@ func (f *Function) Query(guard host.Guard) http.Handler {
 	mux.Handle("GET /batches/{id}", read(routeStatus, func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, false) }))
 	mux.Handle("GET /batches/{id}/results", read(routeResults, func(w http.ResponseWriter, r *http.Request) { f.serveQuery(w, r, true) }))
 	mux.Handle("GET /batches/{id}/events", read(routeEvents, f.serveEvents))
-	// Any other path below /batches/: the token first, as before the
-	// routes were measured, so that a caller without one learns nothing
-	// of which paths exist.
-	mux.Handle("GET /batches/", host.Required(guard, host.ScopeRead, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	// Any other path below /batches/, or method on one: the token first,
+	// as before the routes were measured, so that a caller without one
+	// learns nothing of which paths exist. A method of every path below
+	// /batches/ comes here (the patterns above match a GET or a HEAD
+	// alone): a 405 on a route's path, else a 404, where the gateway's
+	// "GET /batches/" had told to GET what is no route.
+	mux.Handle("/batches/", host.Required(guard, host.ScopeRead, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && queryPath(r.URL.Path) {
+			w.Header().Set("Allow", "GET, HEAD")
+			host.WriteError(w, host.Errorf(http.StatusMethodNotAllowed, "host: %s %s: method not allowed (allowed: GET, HEAD)", r.Method, r.URL.Path))
+			return
+		}
 		host.WriteError(w, host.Errorf(http.StatusNotFound, "host: %s %s: no such route", r.Method, r.URL.Path))
 	})))
 	return mux
+}
+
+// queryPath reports whether path is one of Query's routes below /batches/:
+// /batches/{id}, /batches/{id}/results or /batches/{id}/events.
+func queryPath(path string) bool {
+	id, rest, sub := strings.Cut(strings.TrimPrefix(path, "/batches/"), "/")
+	return id != "" && (!sub || rest == "results" || rest == "events")
 }
 
 func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bool) {

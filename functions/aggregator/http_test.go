@@ -88,7 +88,15 @@ func TestRouteErrorsAreJSON(t *testing.T) {
 	}{
 		{http.MethodGet, "/nope", http.StatusNotFound},
 		{http.MethodDelete, "/batches/b1", http.StatusMethodNotAllowed},
+		{http.MethodPut, "/batches/b1/results", http.StatusMethodNotAllowed},
+		{http.MethodPost, "/batches/b1/events", http.StatusMethodNotAllowed},
 		{http.MethodGet, "/dead-letter", http.StatusMethodNotAllowed},
+		// No route, whatever the method: these were 405s "allowed: GET,
+		// HEAD", though a GET of them is a 404.
+		{http.MethodGet, "/batches/", http.StatusNotFound},
+		{http.MethodPost, "/batches/", http.StatusNotFound},
+		{http.MethodPost, "/batches/b1/nope", http.StatusNotFound},
+		{http.MethodDelete, "/batches/b1/results/x", http.StatusNotFound},
 	} {
 		req, _ := http.NewRequest(tt.method, f.srv.URL+tt.path, nil)
 		resp, err := http.DefaultClient.Do(req)
