@@ -210,12 +210,18 @@ func TestChartEnvChecked(t *testing.T) {
 }
 
 // TestChartEnvGoMemLimit: a GOMEMLIMIT the Go runtime takes renders as
-// given, in place of the chart's 90% of the memory limit.
+// given, in place of the chart's 90% of the memory limit; a bare off
+// (false to YAML) renders as off.
 func TestChartEnvGoMemLimit(t *testing.T) {
 	c := loadChart(t)
 	for _, tt := range []struct{ value, want string }{
 		{"1500MiB", "1500MiB"},
-		{"'off'", "off"}, // quoted: YAML reads a bare off as false, which the schema refuses
+		{"'off'", "off"},
+		// YAML reads a bare off as false: the schema refused it with an
+		// "anyOf failed", and a false would have rendered "false", which
+		// the Go runtime refuses at start.
+		{"off", "off"},
+		{"false", "off"},
 		{"1073741824", "1073741824"},
 		{"'2GiB'", "2GiB"},
 	} {

@@ -152,6 +152,8 @@ a limit under 2Mi, where it would be 0, a collector that never stops).
 {{- range $k, $v := .s.env }}
 {{- /* Helm reads YAML numbers as float64, which toString writes 1e+07. */}}
 {{- if and (kindIs "float64" $v) (eq $v (floor $v)) }}{{ $v = printf "%.0f" $v }}{{ end }}
+{{- /* YAML reads a bare GOMEMLIMIT: off as false, which the runtime would refuse. */}}
+{{- if and (eq $k "GOMEMLIMIT") (kindIs "bool" $v) (not $v) }}{{ $v = "off" }}{{ end }}
 - name: {{ $k }}
   value: {{ $v | toString | quote }}
 {{- end }}
