@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"reflect"
 	"sort"
 	"strconv"
@@ -237,6 +238,47 @@ func TestChartEnvGoMemLimit(t *testing.T) {
 		pricer := findAll(docs(t, files), "Service", "pricefn-pricer")
 		if len(pricer) != 1 || envOf(pricer[0])["GOMEMLIMIT"] != tt.want {
 			t.Errorf("GOMEMLIMIT %s: pricer env %v, want %q", tt.value, pricer, tt.want)
+		}
+	}
+}
+
+// TestChartEnvGoMemLimitStarts: a GOMEMLIMIT renders exactly when the Go
+// runtime starts with it, which this test's own binary tells, run with it
+// and no test. The schema took any run of digits: one past 2^63-1 bytes
+// (99999999999999999999, 8388608TiB) rendered, and the runtime stopped
+// every pod at start ("malformed GOMEMLIMIT").
+func TestChartEnvGoMemLimitStarts(t *testing.T) {
+	c := loadChart(t)
+	for _, v := range []string{"'99999999999999999999'", "1e20", "9223372036854775807",
+		"'9223372036854775807'", "'9223372036854775808'", "'0009223372036854775807B'", "'9223372036854775808B'",
+		"'9007199254740991KiB'", "'9007199254740992KiB'", "'8796093022207MiB'", "'8796093022208MiB'",
+		"'8589934591GiB'", "'8589934592GiB'", "'8388607TiB'", "'8388608TiB'",
+		"1073741824", "'2GiB'", "'+2GiB'", "'-0'", "'-0MiB'", "'-1'", "'1GB'", "'2gib'", "lots", "off", "'off'", "'OFF'"} {
+		vals, err := chartutil.ReadValues([]byte("services: {pricer: {env: {GOMEMLIMIT: " + v + "}}}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := vals.AsMap()["services"].(map[string]any)["pricer"].(map[string]any)["env"].(map[string]any)["GOMEMLIMIT"]
+		value := fmt.Sprint(raw)
+		switch r := raw.(type) {
+		case float64:
+			value = strconv.FormatFloat(r, 'f', 0, 64)
+		case bool:
+			value = "off"
+		}
+		files, renderErr := renderChart(c, vals.AsMap(), namespace)
+		if renderErr == nil {
+			pricer := findAll(docs(t, files), "Service", "pricefn-pricer")
+			if len(pricer) != 1 || envOf(pricer[0])["GOMEMLIMIT"] != value {
+				t.Errorf("GOMEMLIMIT %s: pricer env %v, want %q", v, envOf(pricer[0]), value)
+				continue
+			}
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+value)
+		out, runErr := cmd.CombinedOutput()
+		if (renderErr == nil) != (runErr == nil) {
+			t.Errorf("GOMEMLIMIT %s: render %v; the Go runtime with GOMEMLIMIT=%s: %v %.100s", v, renderErr, value, runErr, out)
 		}
 	}
 }
