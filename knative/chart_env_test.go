@@ -162,10 +162,16 @@ func TestChartEnvCoversConfig(t *testing.T) {
 // was (PRICEFN_WORKERS: -1, PRICEFN_CHUNK_TRADES: 0), Knative admitted it
 // and the pod crash-looped on config/'s check. Every setting of every
 // Service is tried with every value below, as YAML (numbers stay numbers).
+// The schema refused some values config/ takes (an upper-case log level,
+// -0s): those, too.
 func TestChartEnvChecked(t *testing.T) {
 	c := loadChart(t)
 	values := []string{"-1", "0", "1", "10000000", "1.5", "'+3'", "'007'", "lots", "''",
-		"0s", "-1s", "30s", "1h30m", "500ms", "1.5s", "30", "true", "json", "debug", "warn", "bogus"}
+		"0s", "-1s", "30s", "1h30m", "500ms", "1.5s", "30", "true", "json", "debug", "warn", "bogus",
+		// config/ takes these, the schema refused them: zerolog reads a
+		// level in any case, time.ParseDuration and strconv.Atoi a
+		// negative zero as 0, and Atoi any leading zeros.
+		"DEBUG", "Warn", "'-0s'", "'-0.0m'", "'-0'", "'0000000000000000000005'"}
 	tried := map[string]bool{}
 	for _, service := range []string{"api", "ingress", "pricer", "aggregator"} {
 		for _, key := range configReads(service) {
