@@ -606,3 +606,45 @@ func TestChartGoMemLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestChartChunkCost: a chunk cost (PRICEFN_CHUNK_COST of api or ingress,
+// which split batches) whose chunks a pricer pod cannot price within the
+// chunk.requested Trigger's attempt timeout is refused, naming the values;
+// one that fits renders. A pricer prices containerConcurrency chunks at
+// once on its requests.cpu cores. PRICEFN_CHUNK_COST: 60s rendered: every
+// chunk's attempts timed out at 40 s, the pricers priced each chunk 8
+// times, and every chunk was dead-lettered.
+func TestChartChunkCost(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		vals string
+		want string // "": renders
+	}{
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 60s}}}",
+			"services.ingress.env.PRICEFN_CHUNK_COST 60s: chunks of 60s of one core, 2 at once on a pricer of 1 cores (services.pricer containerConcurrency, requests.cpu), take 120.0 s each, at or above triggers.chunkRequested.timeoutSeconds 40"},
+		{"services: {api: {env: {PRICEFN_CHUNK_COST: 20s}}}", "services.api.env.PRICEFN_CHUNK_COST 20s"},
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 0.5m}}}", "take 60.0 s each"},
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 1m30s}}, pricer: {containerConcurrency: 0}}", "1 at once on a pricer of 1 cores"},
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 19500ms}}}", ""},
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 1h}}, pricer: {resources: {requests: {cpu: '200'}}}}", ""},
+		{"services: {api: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {resources: {requests: {cpu: '2'}}}}", ""},
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {resources: {requests: {cpu: 500m}}}}", "take 120.0 s each"},
+		{"{services: {ingress: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {timeoutSeconds: 50}}, triggers: {chunkRequested: {timeoutSeconds: 49}}}", "take 60.0 s each, at or above triggers.chunkRequested.timeoutSeconds 49"},
+		{"{services: {ingress: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {timeoutSeconds: 120}}, triggers: {chunkRequested: {timeoutSeconds: 90}}}", ""},
+	} {
+		vals, err := chartutil.ReadValues([]byte(tt.vals))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = renderChart(c, vals.AsMap(), namespace)
+		if tt.want == "" && err != nil {
+			t.Errorf("%s: render: %v", tt.vals, err)
+		}
+		if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: render: %v, want an error naming %q", tt.vals, err, tt.want)
+		}
+	}
+	if _, err := renderChart(c, readValues(t, productionValues), namespace); err != nil {
+		t.Errorf("production values: %v", err)
+	}
+}

@@ -100,6 +100,37 @@ Checks a Trigger's attempt timeout against its subscriber's timeoutSeconds
 {{- end }}
 {{- end }}
 
+{{/*
+Checks the chunk cost that a splitting Service (dict "name" NAME "s"
+SETTINGS "root" $) gives ingress.Split, PRICEFN_CHUNK_COST (1s of one core
+by default), against the chunk.requested Trigger's attempt timeout. A pricer
+pod prices containerConcurrency chunks at once on its requests.cpu cores: a
+chunk that takes the whole attempt there times out at every attempt, is
+priced again each time and is dead-lettered in the end.
+*/}}
+{{- define "pricefn.checkChunkCost" -}}
+{{- $cost := get .s.env "PRICEFN_CHUNK_COST" | default "1s" | toString }}
+{{- $p := .root.Values.services.pricer }}
+{{- $cores := include "pricefn.quantity" $p.resources.requests.cpu | float64 }}
+{{- $atOnce := max 1 (int $p.containerConcurrency) }}
+{{- $took := divf (mulf (include "pricefn.seconds" $cost | float64) $atOnce) $cores }}
+{{- $timeout := .root.Values.triggers.chunkRequested.timeoutSeconds }}
+{{- if ge $took (float64 $timeout) }}
+{{- fail (printf "services.%s.env.PRICEFN_CHUNK_COST %s: chunks of %s of one core, %d at once on a pricer of %v cores (services.pricer containerConcurrency, requests.cpu), take %.1f s each, at or above triggers.chunkRequested.timeoutSeconds %v: every attempt would time out and the chunk be dead-lettered" .name $cost $cost $atOnce $p.resources.requests.cpu $took $timeout) }}
+{{- end }}
+{{- end }}
+
+{{/* A Go duration that the schema takes (1.5s, 1m30s, 500ms), in seconds. */}}
+{{- define "pricefn.seconds" -}}
+{{- $sum := 0.0 }}
+{{- range $part := regexFindAll "([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)" . -1 }}
+{{- $num := regexFind "^[0-9.]+" $part }}
+{{- $unit := get (dict "ns" 1e-9 "us" 1e-6 "µs" 1e-6 "μs" 1e-6 "ms" 1e-3 "s" 1.0 "m" 60.0 "h" 3600.0) (trimPrefix $num $part) }}
+{{- $sum = addf $sum (mulf (float64 $num) $unit) }}
+{{- end }}
+{{- $sum }}
+{{- end }}
+
 {{/* Env of the batch store's URL, from its Secret. */}}
 {{- define "pricefn.storeEnv" -}}
 - name: PRICEFN_STORE
