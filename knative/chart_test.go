@@ -21,6 +21,8 @@ import (
 	"knative.dev/serving/pkg/apis/autoscaling"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/pricefn/pricefn/config"
 )
 
 // The chart is the one source of the manifests: knative/*.yaml are its
@@ -646,5 +648,57 @@ func TestChartChunkCost(t *testing.T) {
 	}
 	if _, err := renderChart(c, readValues(t, productionValues), namespace); err != nil {
 		t.Errorf("production values: %v", err)
+	}
+}
+
+// TestChartPublicURL: a publicURL renders only when the functions take it
+// as PRICEFN_PUBLIC_URL (config.CheckURL, url.Parse), and then as given.
+// The schema took any run of characters but '/' and spaces after the
+// scheme: a port with a letter (:443x), a bad escape or an unclosed IPv6
+// bracket rendered, and every function but the pricer crash-looped on
+// its start-up check. A path, query or user, which the functions would
+// take, is refused: the links append /batches/ID to the base.
+func TestChartPublicURL(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://pricefn.example.com", true},
+		{"http://pricefn.example.com:8080", true},
+		{"https://10.0.0.1:443", true},
+		{"https://[fd00::1]:443", true},
+		{"https://pricefn_1.internal", true},
+		{"https://pricefn.example.com:443x", false},
+		{"https://pricefn.example.com:", true},
+		{"https://%zz.example.com", false},
+		{"https://[fd00::1", false},
+		{"https://a b", false},
+		{"https://", false},
+		{"ftp://pricefn.example.com", false},
+		{"https://pricefn.example.com/", false},
+		{"https://pricefn.example.com/pricefn", false},
+		{"https://pricefn.example.com?x=1", false},
+		{"https://user@pricefn.example.com", false},
+	} {
+		cfgErr := config.CheckURL("--public-url", tt.url)
+		if tt.ok && cfgErr != nil {
+			t.Fatalf("%s: the functions refuse it: %v", tt.url, cfgErr)
+		}
+		vals := map[string]any{"publicURL": tt.url}
+		files, err := renderChart(c, vals, namespace)
+		if (err == nil) != tt.ok || (err != nil && !strings.Contains(err.Error(), "/publicURL")) {
+			t.Errorf("%s: render %v, want rendered %v (the functions: %v)", tt.url, err, tt.ok, cfgErr)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		for _, name := range []string{"pricefn-api", "pricefn-ingress", "pricefn-aggregator"} {
+			svc := findAll(docs(t, files), "Service", name)
+			if len(svc) != 1 || envOf(svc[0])["PRICEFN_PUBLIC_URL"] != tt.url {
+				t.Errorf("%s: %s's PRICEFN_PUBLIC_URL %q", tt.url, name, envOf(svc[0])["PRICEFN_PUBLIC_URL"])
+			}
+		}
 	}
 }
