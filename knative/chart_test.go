@@ -702,3 +702,50 @@ func TestChartPublicURL(t *testing.T) {
 		}
 	}
 }
+
+// TestChartScaleBounds: minScale and maxScale of a million pods or more
+// render as the whole numbers Knative reads (it parses them as 32-bit
+// integers) and are admitted; past a 32-bit integer the schema refuses
+// them. They rendered as 1e+06, which Knative's webhook refused.
+func TestChartScaleBounds(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		vals     string
+		min, max string // "": refused by the schema
+	}{
+		{"services: {pricer: {maxScale: 1000000}}", "0", "1000000"},
+		{"services: {pricer: {maxScale: 2147483647}}", "0", "2147483647"},
+		{"services: {pricer: {minScale: 12345678, maxScale: 0}}", "12345678", "0"},
+		{"services: {pricer: {minScale: 1000000, maxScale: 1000000}}", "1000000", "1000000"},
+		{"services: {pricer: {maxScale: 2147483648}}", "", ""},
+		{"services: {pricer: {minScale: 2147483648, maxScale: 0}}", "", ""},
+	} {
+		vals, err := chartutil.ReadValues([]byte(tt.vals))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := renderChart(c, vals.AsMap(), namespace)
+		if tt.max == "" {
+			if err == nil || !strings.Contains(err.Error(), "/services/pricer/") {
+				t.Errorf("%s: render %v, want values.schema.json to refuse it", tt.vals, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: render: %v", tt.vals, err)
+			continue
+		}
+		for _, svc := range knativeServices(t, files) {
+			if svc.Name != "pricefn-pricer" {
+				continue
+			}
+			a := svc.Spec.Template.Annotations
+			if a[autoscaling.MinScaleAnnotationKey] != tt.min || a[autoscaling.MaxScaleAnnotationKey] != tt.max {
+				t.Errorf("%s: min-scale %q, max-scale %q, want %q, %q", tt.vals, a[autoscaling.MinScaleAnnotationKey], a[autoscaling.MaxScaleAnnotationKey], tt.min, tt.max)
+			}
+			if errs, _ := admit(svc); errs != nil {
+				t.Errorf("%s: Knative refuses it: %v", tt.vals, errs)
+			}
+		}
+	}
+}

@@ -59,8 +59,9 @@ autoscaling.knative.dev/target: {{ .s.target | toString | quote }}
 {{- with get .s "targetUtilizationPercentage" }}
 autoscaling.knative.dev/target-utilization-percentage: {{ . | toString | quote }}
 {{- end }}
-autoscaling.knative.dev/min-scale: {{ .s.minScale | toString | quote }}
-autoscaling.knative.dev/max-scale: {{ .s.maxScale | toString | quote }}
+{{- /* Helm reads YAML numbers as float64, which toString writes 1e+06. */}}
+autoscaling.knative.dev/min-scale: {{ .s.minScale | int | toString | quote }}
+autoscaling.knative.dev/max-scale: {{ .s.maxScale | int | toString | quote }}
 {{- with get .s "window" }}
 autoscaling.knative.dev/window: {{ . | quote }}
 {{- end }}
