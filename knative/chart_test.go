@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
+	appsv1 "k8s.io/api/apps/v1"
 	"knative.dev/serving/pkg/apis/autoscaling"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
 	"sigs.k8s.io/yaml"
@@ -746,6 +748,65 @@ func TestChartScaleBounds(t *testing.T) {
 			if errs, _ := admit(svc); errs != nil {
 				t.Errorf("%s: Knative refuses it: %v", tt.vals, errs)
 			}
+		}
+	}
+}
+
+// TestChartRedisMaxmemory: the trial Redis's maxmemory reaches
+// redis-server as the string given, in any of the forms Redis reads, in a
+// Deployment the API server decodes. A
+// plain number of bytes (1000000000) rendered as a YAML integer in the
+// container's args, a list of strings, which Kubernetes refuses; 1GB and
+// 512m, which Redis reads, were refused by the schema.
+func TestChartRedisMaxmemory(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		value string
+		ok    bool
+	}{
+		{"400mb", true},
+		{"1000000000", true},
+		{"0", true},
+		{"1GB", true},
+		{"512m", true},
+		{"100k", true},
+		{"lots", false},
+		{"1.5gb", false},
+		{"1gib", false},
+	} {
+		files, err := renderChart(c, map[string]any{"redis": map[string]any{"maxmemory": tt.value}}, namespace)
+		if !tt.ok {
+			if err == nil || !strings.Contains(err.Error(), "/redis/maxmemory") {
+				t.Errorf("maxmemory %s: render %v, want values.schema.json to refuse it", tt.value, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("maxmemory %s: render: %v", tt.value, err)
+			continue
+		}
+		var got []string
+		for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(files["redis.yaml"], -1) {
+			var dep appsv1.Deployment
+			if !strings.Contains(doc, "\nkind: Deployment\n") {
+				continue
+			}
+			// As the API server reads it: JSON of the YAML, whose types do
+			// not bend to the Go fields' (yaml.Unmarshal's would).
+			j, err := yaml.YAMLToJSON([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := json.NewDecoder(bytes.NewReader(j))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&dep); err != nil {
+				t.Errorf("maxmemory %s: the Deployment of redis.yaml: %v", tt.value, err)
+				continue
+			}
+			got = dep.Spec.Template.Spec.Containers[0].Args
+		}
+		if i := slices.Index(got, "--maxmemory"); i < 0 || i+1 >= len(got) || got[i+1] != tt.value {
+			t.Errorf("maxmemory %s: redis-server args %q", tt.value, got)
 		}
 	}
 }
