@@ -2,6 +2,7 @@ package knative_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -20,8 +21,10 @@ import (
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
 	appsv1 "k8s.io/api/apps/v1"
+	"knative.dev/pkg/apis"
 	"knative.dev/serving/pkg/apis/autoscaling"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	servingv1beta1 "knative.dev/serving/pkg/apis/serving/v1beta1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/pricefn/pricefn/config"
@@ -807,6 +810,50 @@ func TestChartRedisMaxmemory(t *testing.T) {
 		}
 		if i := slices.Index(got, "--maxmemory"); i < 0 || i+1 >= len(got) || got[i+1] != tt.value {
 			t.Errorf("maxmemory %s: redis-server args %q", tt.value, got)
+		}
+	}
+}
+
+// TestChartDomainMapping: kourier.domain renders a DomainMapping that
+// Knative's validation (v1beta1 DomainMapping) admits, or is refused by
+// values.schema.json where Knative would refuse it: a label of more than
+// 63 characters, a name of more than 253, one in the cluster's local
+// domain. The schema took them all.
+func TestChartDomainMapping(t *testing.T) {
+	c := loadChart(t)
+	label := strings.Repeat("a", 63)
+	for _, tt := range []struct {
+		domain string
+		ok     bool
+	}{
+		{"pricefn.example.com", true},
+		{label + ".example.com", true},
+		{label + "a.example.com", false},
+		{strings.Repeat(label+".", 3) + strings.Repeat("b", 59) + ".com", false}, // 255 characters
+		{strings.Repeat(label+".", 3) + strings.Repeat("b", 57) + ".com", true},  // 253
+		{"pricefn.pricefn.svc.cluster.local", false},
+		{"cluster.local", false},
+		{"pricefn.mycluster.local", true},
+	} {
+		files, err := renderChart(c, map[string]any{"kourier": map[string]any{"domain": tt.domain}}, namespace)
+		if !tt.ok {
+			if err == nil || !strings.Contains(err.Error(), "/kourier/domain") {
+				t.Errorf("domain %s: render %v, want values.schema.json to refuse it", tt.domain, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("domain %s: render: %v", tt.domain, err)
+			continue
+		}
+		dm := &servingv1beta1.DomainMapping{}
+		if err := yaml.UnmarshalStrict([]byte(files["domainmapping.yaml"]), dm); err != nil {
+			t.Fatalf("domain %s: %v", tt.domain, err)
+		}
+		ctx := apis.WithinCreate(context.Background())
+		dm.SetDefaults(ctx)
+		if errs := dm.Validate(ctx); dm.Name != tt.domain || errs != nil {
+			t.Errorf("domain %s: DomainMapping %s: Knative refuses it: %v", tt.domain, dm.Name, errs)
 		}
 	}
 }
