@@ -857,3 +857,30 @@ func TestChartDomainMapping(t *testing.T) {
 		}
 	}
 }
+
+// TestChartMonitoringRefuses: a dashboard that is not a JSON object, or a
+// monitoring object without apiVersion, kind or name, is refused naming
+// it. They rendered: a ConfigMap of text Grafana's sidecar cannot load, an
+// object the API server refuses with no word of which value made it.
+func TestChartMonitoringRefuses(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		monitoring map[string]any
+		want       string // "": renders
+	}{
+		{map[string]any{"dashboards": map[string]any{"scaling": `{"title": "x"`}}, "monitoring.dashboards.scaling: not a dashboard's JSON object"},
+		{map[string]any{"dashboards": map[string]any{"scaling": `[1, 2]`}}, "monitoring.dashboards.scaling: not a dashboard's JSON object"},
+		{map[string]any{"dashboards": map[string]any{"scaling": `{"title": "x", "panels": []}`}}, ""},
+		{map[string]any{"objects": map[string]any{"monitors": "kind: PodMonitor\nmetadata: {name: x}"}}, "monitoring.objects.monitors: document 1: want an object with apiVersion, kind and metadata.name"},
+		{map[string]any{"objects": map[string]any{"monitors": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: v1\nkind: ConfigMap\n"}}, "monitoring.objects.monitors: document 2: want"},
+		{map[string]any{"objects": map[string]any{"monitors": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n# nothing\n"}}, ""},
+	} {
+		_, err := renderChart(c, map[string]any{"monitoring": tt.monitoring}, namespace)
+		if tt.want == "" && err != nil {
+			t.Errorf("%v: render: %v", tt.monitoring, err)
+		}
+		if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%v: render %v, want an error naming %q", tt.monitoring, err, tt.want)
+		}
+	}
+}
