@@ -27,6 +27,7 @@ import (
 	servingv1beta1 "knative.dev/serving/pkg/apis/serving/v1beta1"
 	"sigs.k8s.io/yaml"
 
+	"github.com/pricefn/pricefn/auth"
 	"github.com/pricefn/pricefn/config"
 )
 
@@ -881,6 +882,71 @@ func TestChartMonitoringRefuses(t *testing.T) {
 		}
 		if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
 			t.Errorf("%v: render %v, want an error naming %q", tt.monitoring, err, tt.want)
+		}
+	}
+}
+
+// TestChartSecretsChecked: a tokens or event key value the chart puts in
+// its Secret renders only when the functions would start with it (auth's
+// parsers of the files), and the render's error says why as they would.
+// An empty value, a 20-character key or a token of another function's
+// scope rendered, and every pod crash-looped. The chart's placeholders
+// render, with NOTES.txt's warning.
+func TestChartSecretsChecked(t *testing.T) {
+	c := loadChart(t)
+	key := strings.Repeat("k", 32)
+	token := strings.Repeat("t", 16)
+	for _, tt := range []struct {
+		secret, value string
+		want          string // the render's error; "": renders
+	}{
+		{"eventKey", key, ""},
+		{"eventKey", "# signing key\n" + key + "  # new\n\n" + strings.Repeat("o", 40) + "\n", ""},
+		{"eventKey", "", "secrets.eventKey.value holds 0 keys"},
+		{"eventKey", "# only a comment\n", "secrets.eventKey.value holds 0 keys"},
+		{"eventKey", strings.Repeat("k", 20), "secrets.eventKey.value line 1: key shorter than 32 characters"},
+		{"eventKey", key + "\n" + key + "x\n" + key + "y\n", "secrets.eventKey.value holds 3 keys"},
+		{"eventKey", "# The signing key (32 characters or more), then the key being rotated out.\nREPLACE-ME\n", ""},
+		{"tokens", token + " acme", ""},
+		{"tokens", "# TOKEN TENANT\n" + token + " acme submit,read\n" + token + "x risk-2 sign # upstream\n", ""},
+		{"tokens", token + ",acme,read", ""},
+		{"tokens", "", "secrets.tokens.value holds no token"},
+		{"tokens", "short acme", "secrets.tokens.value line 1: token shorter than 16 characters"},
+		{"tokens", token, "secrets.tokens.value line 1: want TOKEN TENANT [SCOPES]"},
+		{"tokens", token + " Acme", `secrets.tokens.value line 1: tenant "Acme"`},
+		{"tokens", token + " acme\n" + token + " other", "secrets.tokens.value line 2: token repeated from line 1"},
+		{"tokens", token + " acme admin", `secrets.tokens.value line 1: scope "admin"`},
+		{"tokens", token + " " + strings.Repeat("a", 64), "secrets.tokens.value line 1: tenant"},
+		{"tokens", "# TOKEN TENANT [submit,read,sign], one a line; tokens of 16 characters or more.\nREPLACE-ME tenant\n", ""},
+	} {
+		vals := map[string]any{"secrets": map[string]any{tt.secret: map[string]any{"value": tt.value}}}
+		files, err := renderChart(c, vals, namespace)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s %q: render: %v", tt.secret, tt.value, err)
+			}
+		} else if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s %q: render %v, want an error naming %q", tt.secret, tt.value, err, tt.want)
+		}
+		// The functions' verdict, but on the placeholders.
+		if strings.Contains(tt.value, "REPLACE-ME") {
+			if !strings.Contains(files["NOTES.txt"], "WARNING: the tokens and/or event key Secrets hold the chart's placeholders") {
+				t.Errorf("%s placeholder: NOTES.txt has no warning", tt.secret)
+			}
+			continue
+		}
+		var authErr error
+		if tt.secret == "eventKey" {
+			_, authErr = auth.ParseKeys([]byte(tt.value))
+		} else {
+			path := filepath.Join(t.TempDir(), "tokens")
+			if err := os.WriteFile(path, []byte(tt.value), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, authErr = auth.LoadTokens(path, time.Hour, nil)
+		}
+		if (authErr == nil) != (err == nil) {
+			t.Errorf("%s %q: render %v, but the functions: %v", tt.secret, tt.value, err, authErr)
 		}
 	}
 }

@@ -132,6 +132,62 @@ priced again each time and is dead-lettered in the end.
 {{- $sum }}
 {{- end }}
 
+{{/*
+Checks the event key Secret's value as the functions read it when they
+start (auth.ParseKeys): one or two keys, one a line, of 32 characters or
+more; '#' starts a comment. The chart's placeholder (REPLACE-ME) renders,
+with the warning of NOTES.txt.
+*/}}
+{{- define "pricefn.checkEventKey" -}}
+{{- if not (contains "REPLACE-ME" .) }}
+{{- $keys := 0 }}
+{{- range $n, $line := splitList "\n" . }}
+{{- $line = regexReplaceAll "#.*" $line "" | trim }}
+{{- if $line }}
+{{- if lt (len $line) 32 }}
+{{- fail (printf "secrets.eventKey.value line %d: key shorter than 32 characters, which the functions refuse at start" (add1 $n)) }}
+{{- end }}
+{{- $keys = add1 $keys }}
+{{- end }}
+{{- end }}
+{{- if not (and (ge $keys 1) (le $keys 2)) }}
+{{- fail (printf "secrets.eventKey.value holds %d keys: want the signing key, and on a second line the key being rotated out (the functions refuse it at start)" $keys) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checks the tokens Secret's value as the functions read it when they start
+(auth's tokens file): "TOKEN TENANT [submit,read,sign]" a line, a token of
+16 characters or more, each once, a tenant of lower-case letters, digits,
+'-' and '_' (63 at most); '#' starts a comment. The chart's placeholder
+(REPLACE-ME) renders, with the warning of NOTES.txt.
+*/}}
+{{- define "pricefn.checkTokens" -}}
+{{- if not (contains "REPLACE-ME" .) }}
+{{- $seen := dict }}
+{{- range $n, $line := splitList "\n" . }}
+{{- $f := regexSplit "[\\s,]+" (regexReplaceAll "#.*" $line "" | replace "," " " | trim) -1 | compact }}
+{{- if $f }}
+{{- $where := printf "secrets.tokens.value line %d" (add1 $n) }}
+{{- if lt (len $f) 2 }}{{ fail (printf "%s: want TOKEN TENANT [SCOPES]" $where) }}{{ end }}
+{{- $token := index $f 0 }}
+{{- $tenant := index $f 1 }}
+{{- if lt (len $token) 16 }}{{ fail (printf "%s: token shorter than 16 characters, which the functions refuse at start" $where) }}{{ end }}
+{{- if or (gt (len $tenant) 63) (not (regexMatch "^[a-z0-9][a-z0-9_-]*$" $tenant)) }}{{ fail (printf "%s: tenant %q: want lower-case letters, digits, '-' or '_'" $where (trunc 40 $tenant)) }}{{ end }}
+{{- with get $seen $token }}{{ fail (printf "%s: token repeated from line %d" $where .) }}{{ end }}
+{{- $_ := set $seen $token (add1 $n) }}
+{{- range $scope := slice $f 2 }}
+{{- if not (has $scope (list "submit" "read" "sign")) }}{{ fail (printf "%s: scope %q: want submit, read or sign" $where (trunc 40 $scope)) }}{{ end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not $seen }}
+{{- fail "secrets.tokens.value holds no token (\"TOKEN TENANT [submit,read,sign]\" a line), which the functions refuse at start" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
 {{/* Env of the batch store's URL, from its Secret. */}}
 {{- define "pricefn.storeEnv" -}}
 - name: PRICEFN_STORE
