@@ -294,3 +294,36 @@ func TestChartEnvGoMemLimitStarts(t *testing.T) {
 		}
 	}
 }
+
+// TestChartEnvDurations: a duration setting renders exactly when the
+// function takes it, at the edges of time.ParseDuration: a part under a
+// nanosecond is 0 (0.5ns, 0.0000000001s), which a duration above 0
+// refuses, and a part past the 292 years a duration holds (2562048h) does
+// not parse. The schema took both, and the pod crash-looped.
+func TestChartEnvDurations(t *testing.T) {
+	c := loadChart(t)
+	values := []string{"0.5ns", "1.5ns", "0.5ns0.5ns", "1h0.5ns", "0.001us", "0.0001us", "0.001µs", "0.000001ms", "0.0000001ms",
+		"0.000000001s", "0.0000000001s", ".5s", "0.0000000001m", "0.000000000001h", "0.0000000000001h", "0.5ms", "0.0000005ms",
+		"2562047h", "2562048h", "153722867m", "153722868m", "9223372036s", "9223372037s", "9223372036854ms", "9223372036855ms",
+		"99999999999999999999ns", "1h30m", "+30s", "30", "0", "-0s", "-1s", "0s", "0.0s"}
+	for _, tt := range []struct{ service, key string }{
+		{"aggregator", "PRICEFN_RETAIN"},      // above 0
+		{"ingress", "PRICEFN_RESEND_STALLED"}, // 0 or more
+	} {
+		for _, v := range values {
+			cfgErr := configVerdict(t, tt.service, tt.key, v)
+			vals := map[string]any{"services": map[string]any{tt.service: map[string]any{"env": map[string]any{tt.key: v}}}}
+			files, err := renderChart(c, vals, namespace)
+			if (cfgErr == nil) != (err == nil) || (err != nil && !strings.Contains(err.Error(), "/services/"+tt.service+"/env/"+tt.key)) {
+				t.Errorf("%s %s=%s: render %v; pricefn %[1]s: %v", tt.service, tt.key, v, err, cfgErr)
+				continue
+			}
+			if err == nil {
+				svc := findAll(docs(t, files), "Service", "pricefn-"+tt.service)
+				if len(svc) != 1 || envOf(svc[0])[tt.key] != v {
+					t.Errorf("%s %s=%s: rendered %v", tt.service, tt.key, v, svc)
+				}
+			}
+		}
+	}
+}
