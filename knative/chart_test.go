@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"helm.sh/helm/v3/pkg/chart"
@@ -29,6 +30,7 @@ import (
 
 	"github.com/pricefn/pricefn/auth"
 	"github.com/pricefn/pricefn/config"
+	"github.com/pricefn/pricefn/events/broker"
 )
 
 // The chart is the one source of the manifests: knative/*.yaml are its
@@ -947,6 +949,59 @@ func TestChartSecretsChecked(t *testing.T) {
 		}
 		if (authErr == nil) != (err == nil) {
 			t.Errorf("%s %q: render %v, but the functions: %v", tt.secret, tt.value, err, authErr)
+		}
+	}
+}
+
+// TestChartBackoffDelay: broker.delivery.backoffDelay takes the ISO-8601
+// durations of hours, minutes and seconds that Knative and "pricefn
+// broker" read, and the Broker and every Trigger wait that long before
+// the first retry (the local broker's schedule of the render). It took
+// seconds only: PT1M and PT1M30S were refused.
+func TestChartBackoffDelay(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		delay string
+		first time.Duration // 0: refused by the schema
+	}{
+		{"PT0.5S", 500 * time.Millisecond},
+		{"PT2S", 2 * time.Second},
+		{"PT1M", time.Minute},
+		{"PT1M30S", 90 * time.Second},
+		{"PT1H", time.Hour},
+		{"PT", 0},
+		{"PT1.5M", 0},
+		{"1s", 0},
+		{"PT1S30M", 0},
+	} {
+		vals := map[string]any{"broker": map[string]any{"delivery": map[string]any{"backoffDelay": tt.delay}}}
+		files, err := renderChart(c, vals, namespace)
+		if tt.first == 0 {
+			if err == nil || !strings.Contains(err.Error(), "/broker/delivery/backoffDelay") {
+				t.Errorf("%s: render %v, want values.schema.json to refuse it", tt.delay, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: render: %v", tt.delay, err)
+			continue
+		}
+		fsys := fstest.MapFS{}
+		for _, n := range []string{"broker.yaml", "triggers.yaml"} {
+			fsys[n] = &fstest.MapFile{Data: []byte(files[n])}
+		}
+		m, err := broker.LoadManifest(fsys, "pricefn")
+		if err != nil {
+			t.Fatalf("%s: pricefn broker: %v", tt.delay, err)
+		}
+		if len(m.Triggers) != 4 {
+			t.Fatalf("%s: %d Triggers", tt.delay, len(m.Triggers))
+		}
+		for _, d := range append([]*broker.Delivery{m.Delivery}, m.DeliveryOf(m.Triggers[0]), m.DeliveryOf(m.Triggers[3])) {
+			s, err := d.Schedule()
+			if err != nil || len(s.Backoffs) == 0 || s.Backoffs[0] != tt.first {
+				t.Errorf("%s: schedule %+v, %v: want a first wait of %v", tt.delay, s, err, tt.first)
+			}
 		}
 	}
 }
