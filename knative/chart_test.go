@@ -343,6 +343,8 @@ func TestChartRefuses(t *testing.T) {
 		{"memory request above a decimal limit", "services: {ingress: {resources: {requests: {memory: 1.5G}, limits: {memory: 1400Mi}}}}",
 			"services.ingress.resources: requests.memory 1.5G above limits.memory 1400Mi"},
 		{"no store at all", "redis: {enabled: false}", "store: give store.url"},
+		// It was ignored: no DomainMapping, no TLS, and no word of it.
+		{"TLS Secret without a domain", "kourier: {tlsSecret: pricefn-tls}", "kourier.tlsSecret pricefn-tls: no kourier.domain"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			vals, err := chartutil.ReadValues([]byte(tt.vals))
