@@ -641,6 +641,9 @@ func TestChartChunkCost(t *testing.T) {
 		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 1h}}, pricer: {resources: {requests: {cpu: '200'}}}}", ""},
 		{"services: {api: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {resources: {requests: {cpu: '2'}}}}", ""},
 		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {resources: {requests: {cpu: 500m}}}}", "take 120.0 s each"},
+		// A request of no CPU was a division by zero in the template.
+		{"services: {pricer: {resources: {requests: {cpu: '0'}}}}", ""},
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {resources: {requests: {cpu: '0'}}}}", "2 at once on a pricer of 1 cores"},
 		{"{services: {ingress: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {timeoutSeconds: 50}}, triggers: {chunkRequested: {timeoutSeconds: 49}}}", "take 60.0 s each, at or above triggers.chunkRequested.timeoutSeconds 49"},
 		{"{services: {ingress: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {timeoutSeconds: 120}}, triggers: {chunkRequested: {timeoutSeconds: 90}}}", ""},
 	} {

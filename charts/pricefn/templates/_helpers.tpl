@@ -112,12 +112,13 @@ priced again each time and is dead-lettered in the end.
 {{- define "pricefn.checkChunkCost" -}}
 {{- $cost := get .s.env "PRICEFN_CHUNK_COST" | default "1s" | toString }}
 {{- $p := .root.Values.services.pricer }}
-{{- $cores := include "pricefn.quantity" $p.resources.requests.cpu | float64 }}
+{{- /* A request of no CPU says nothing of the cores a pod gets: one. */}}
+{{- $cores := include "pricefn.quantity" $p.resources.requests.cpu | float64 | default 1.0 }}
 {{- $atOnce := max 1 (int $p.containerConcurrency) }}
 {{- $took := divf (mulf (include "pricefn.seconds" $cost | float64) $atOnce) $cores }}
 {{- $timeout := .root.Values.triggers.chunkRequested.timeoutSeconds }}
 {{- if ge $took (float64 $timeout) }}
-{{- fail (printf "services.%s.env.PRICEFN_CHUNK_COST %s: chunks of %s of one core, %d at once on a pricer of %v cores (services.pricer containerConcurrency, requests.cpu), take %.1f s each, at or above triggers.chunkRequested.timeoutSeconds %v: every attempt would time out and the chunk be dead-lettered" .name $cost $cost $atOnce $p.resources.requests.cpu $took $timeout) }}
+{{- fail (printf "services.%s.env.PRICEFN_CHUNK_COST %s: chunks of %s of one core, %d at once on a pricer of %v cores (services.pricer containerConcurrency, requests.cpu), take %.1f s each, at or above triggers.chunkRequested.timeoutSeconds %v: every attempt would time out and the chunk be dead-lettered" .name $cost $cost $atOnce $cores $took $timeout) }}
 {{- end }}
 {{- end }}
 
