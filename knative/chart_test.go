@@ -777,7 +777,6 @@ func TestChartRedisMaxmemory(t *testing.T) {
 	}{
 		{"400mb", true},
 		{"1000000000", true},
-		{"0", true},
 		{"1GB", true},
 		{"512m", true},
 		{"100k", true},
@@ -785,7 +784,8 @@ func TestChartRedisMaxmemory(t *testing.T) {
 		{"1.5gb", false},
 		{"1gib", false},
 	} {
-		files, err := renderChart(c, map[string]any{"redis": map[string]any{"maxmemory": tt.value}}, namespace)
+		redis := map[string]any{"maxmemory": tt.value, "resources": map[string]any{"limits": map[string]any{"memory": "2Gi"}}}
+		files, err := renderChart(c, map[string]any{"redis": redis}, namespace)
 		if !tt.ok {
 			if err == nil || !strings.Contains(err.Error(), "/redis/maxmemory") {
 				t.Errorf("maxmemory %s: render %v, want values.schema.json to refuse it", tt.value, err)
@@ -1007,6 +1007,38 @@ func TestChartBackoffDelay(t *testing.T) {
 			if err != nil || len(s.Backoffs) == 0 || s.Backoffs[0] != tt.first {
 				t.Errorf("%s: schedule %+v, %v: want a first wait of %v", tt.delay, s, err, tt.first)
 			}
+		}
+	}
+}
+
+// TestChartRedisMemory: the trial Redis's maxmemory must be below its
+// container's memory limit, or the kernel kills Redis before noeviction
+// makes it refuse writes, and the writes of the last second are lost with
+// it; maxmemory 0 (none) likewise. maxmemory 1gb under a 512Mi limit
+// rendered.
+func TestChartRedisMemory(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		maxmemory, limit string
+		ok               bool
+	}{
+		{"400mb", "512Mi", true},
+		{"500000000", "512Mi", true},
+		{"512mb", "512Mi", false},
+		{"1gb", "512Mi", false},
+		{"1GB", "1.5Gi", true},
+		{"2g", "2Gi", true},
+		{"3g", "2.5Gi", false},
+		{"0", "512Mi", false},
+	} {
+		redis := map[string]any{"maxmemory": tt.maxmemory, "resources": map[string]any{"limits": map[string]any{"memory": tt.limit}}}
+		_, err := renderChart(c, map[string]any{"redis": redis}, namespace)
+		want := fmt.Sprintf("redis.maxmemory %s: want a size below redis.resources.limits.memory %s", tt.maxmemory, tt.limit)
+		if tt.ok && err != nil {
+			t.Errorf("maxmemory %s, limit %s: render: %v", tt.maxmemory, tt.limit, err)
+		}
+		if !tt.ok && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("maxmemory %s, limit %s: render %v, want an error naming %q", tt.maxmemory, tt.limit, err, want)
 		}
 	}
 }
