@@ -343,6 +343,11 @@ func TestChartRefuses(t *testing.T) {
 		{"memory request above a decimal limit", "services: {ingress: {resources: {requests: {memory: 1.5G}, limits: {memory: 1400Mi}}}}",
 			"services.ingress.resources: requests.memory 1.5G above limits.memory 1400Mi"},
 		{"no store at all", "redis: {enabled: false}", "store: give store.url"},
+		// The trial Redis's were not checked: its pod was refused.
+		{"Redis memory request above the limit", "redis: {resources: {requests: {memory: 1Gi}}}",
+			"redis.resources: requests.memory 1Gi above limits.memory 512Mi: Kubernetes refuses the pod"},
+		{"Redis cpu request above the limit", "redis: {resources: {limits: {cpu: 50m}}}",
+			"redis.resources: requests.cpu 100m above limits.cpu 50m"},
 		// It was ignored: no DomainMapping, no TLS, and no word of it.
 		{"TLS Secret without a domain", "kourier: {tlsSecret: pricefn-tls}", "kourier.tlsSecret pricefn-tls: no kourier.domain"},
 	} {

@@ -79,15 +79,23 @@ NAME "s" SETTINGS), and fails the render naming the values.
 {{- if and (gt (int $s.maxScale) 0) (gt (int $s.minScale) (int $s.maxScale)) }}
 {{- fail (printf "services.%s: minScale %v above maxScale %v" .name $s.minScale $s.maxScale) }}
 {{- end }}
-{{- range $r := list "cpu" "memory" }}
-{{- $req := get $s.resources.requests $r }}
-{{- $lim := get $s.resources.limits $r }}
-{{- if and $req $lim (gt (include "pricefn.quantity" $req | float64) (include "pricefn.quantity" $lim | float64)) }}
-{{- fail (printf "services.%s.resources: requests.%s %v above limits.%s %v: Kubernetes refuses the pod" $.name $r $req $r $lim) }}
-{{- end }}
-{{- end }}
+{{- include "pricefn.checkResources" (dict "name" (printf "services.%s" .name) "r" $s.resources) }}
 {{- if and (hasKey $s "maxWaitSeconds") (ge (int $s.maxWaitSeconds) (int $s.timeoutSeconds)) }}
 {{- fail (printf "services.%s: maxWaitSeconds %v must be below timeoutSeconds %v, or Knative cuts the long poll with a 504" .name $s.maxWaitSeconds $s.timeoutSeconds) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checks a container's resources (dict "name" VALUES-PATH "r" RESOURCES):
+a request above its limit, which Kubernetes refuses the pod for.
+*/}}
+{{- define "pricefn.checkResources" -}}
+{{- range $r := list "cpu" "memory" }}
+{{- $req := get $.r.requests $r }}
+{{- $lim := get $.r.limits $r }}
+{{- if and $req $lim (gt (include "pricefn.quantity" $req | float64) (include "pricefn.quantity" $lim | float64)) }}
+{{- fail (printf "%s.resources: requests.%s %v above limits.%s %v: Kubernetes refuses the pod" $.name $r $req $r $lim) }}
+{{- end }}
 {{- end }}
 {{- end }}
 
