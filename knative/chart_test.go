@@ -17,6 +17,7 @@ import (
 	"testing/fstest"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
@@ -1044,6 +1045,44 @@ func TestChartRedisMemory(t *testing.T) {
 		}
 		if !tt.ok && (err == nil || !strings.Contains(err.Error(), want)) {
 			t.Errorf("maxmemory %s, limit %s: render %v, want an error naming %q", tt.maxmemory, tt.limit, err, want)
+		}
+	}
+}
+
+// TestChartStoreURL: a store.url renders only when go-redis's ParseURL,
+// which the functions open the store with, takes it. The schema took any
+// redis:// URL: a password with a bare '%', '/' or '#' (common in
+// generated passwords), a port or database that is not a number rendered,
+// and api, ingress and aggregator crash-looped on "the store URL does not
+// parse". The render's error does not show the URL: it may hold a
+// password.
+func TestChartStoreURL(t *testing.T) {
+	c := loadChart(t)
+	for _, u := range []string{
+		"redis://pricefn-redis:6379/0",
+		"rediss://:s3cret@redis.example.internal:6380/0",
+		"redis://user:p%25ss%2Fw%23rd@redis:6379/2",
+		"redis://:p!$&'()*+,;=:x@redis:6379/0",
+		"redis://redis:6379",
+		"redis://redis:6379/",
+		"redis://[fd00::1]:6379/0",
+		"redis://redis:6379/0?read_timeout=5s&max_retries=3",
+		"redis://:p%ss@redis:6379/0",
+		"redis://:pa/ss@redis:6379/0",
+		"redis://:pa#ss@redis:6379/0",
+		"redis://:pa?ss@redis:6379/0",
+		"redis://redis:63x79/0",
+		"redis://redis:6379/db0",
+		"redis://redis:6379/0/1",
+		"redis://redis:6379/99999999999999999999",
+	} {
+		_, parseErr := redis.ParseURL(u)
+		_, err := renderChart(c, map[string]any{"store": map[string]any{"url": u}}, namespace)
+		if (err == nil) != (parseErr == nil) || (err != nil && !strings.Contains(err.Error(), "store.url does not parse as the functions read it (not shown")) {
+			t.Errorf("%s: render %v; go-redis: %v", u, err, parseErr)
+		}
+		if err != nil && strings.Contains(err.Error(), "redis:6379") {
+			t.Errorf("%s: the render's error shows the URL, and with it the password: %v", u, err)
 		}
 	}
 }
