@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"reflect"
 	"sort"
 	"strconv"
@@ -161,10 +162,16 @@ func TestChartEnvCoversConfig(t *testing.T) {
 // was (PRICEFN_WORKERS: -1, PRICEFN_CHUNK_TRADES: 0), Knative admitted it
 // and the pod crash-looped on config/'s check. Every setting of every
 // Service is tried with every value below, as YAML (numbers stay numbers).
+// The schema refused some values config/ takes (an upper-case log level,
+// -0s): those, too.
 func TestChartEnvChecked(t *testing.T) {
 	c := loadChart(t)
 	values := []string{"-1", "0", "1", "10000000", "1.5", "'+3'", "'007'", "lots", "''",
-		"0s", "-1s", "30s", "1h30m", "500ms", "1.5s", "30", "true", "json", "debug", "warn", "bogus"}
+		"0s", "-1s", "30s", "1h30m", "500ms", "1.5s", "30", "true", "json", "debug", "warn", "bogus",
+		// config/ takes these, the schema refused them: zerolog reads a
+		// level in any case, time.ParseDuration and strconv.Atoi a
+		// negative zero as 0, and Atoi any leading zeros.
+		"DEBUG", "Warn", "'-0s'", "'-0.0m'", "'-0'", "'0000000000000000000005'"}
 	tried := map[string]bool{}
 	for _, service := range []string{"api", "ingress", "pricer", "aggregator"} {
 		for _, key := range configReads(service) {
@@ -183,6 +190,12 @@ func TestChartEnvChecked(t *testing.T) {
 					want = strconv.FormatInt(int64(f), 10)
 				}
 				cfgErr := configVerdict(t, service, key, want)
+				if key == "PRICEFN_CHUNK_COST" {
+					// Pricers of 1000 cores: the chart refuses chunks
+					// longer than an attempt (TestChartChunkCost).
+					vals.AsMap()["services"].(map[string]any)["pricer"] = map[string]any{
+						"resources": map[string]any{"requests": map[string]any{"cpu": "1000"}}}
+				}
 				files, err := renderChart(c, vals.AsMap(), namespace)
 				if cfgErr != nil {
 					if err == nil || !strings.Contains(err.Error(), "/services/"+service+"/env/"+key) {
@@ -210,12 +223,18 @@ func TestChartEnvChecked(t *testing.T) {
 }
 
 // TestChartEnvGoMemLimit: a GOMEMLIMIT the Go runtime takes renders as
-// given, in place of the chart's 90% of the memory limit.
+// given, in place of the chart's 90% of the memory limit; a bare off
+// (false to YAML) renders as off.
 func TestChartEnvGoMemLimit(t *testing.T) {
 	c := loadChart(t)
 	for _, tt := range []struct{ value, want string }{
 		{"1500MiB", "1500MiB"},
-		{"'off'", "off"}, // quoted: YAML reads a bare off as false, which the schema refuses
+		{"'off'", "off"},
+		// YAML reads a bare off as false: the schema refused it with an
+		// "anyOf failed", and a false would have rendered "false", which
+		// the Go runtime refuses at start.
+		{"off", "off"},
+		{"false", "off"},
 		{"1073741824", "1073741824"},
 		{"'2GiB'", "2GiB"},
 	} {
@@ -231,6 +250,80 @@ func TestChartEnvGoMemLimit(t *testing.T) {
 		pricer := findAll(docs(t, files), "Service", "pricefn-pricer")
 		if len(pricer) != 1 || envOf(pricer[0])["GOMEMLIMIT"] != tt.want {
 			t.Errorf("GOMEMLIMIT %s: pricer env %v, want %q", tt.value, pricer, tt.want)
+		}
+	}
+}
+
+// TestChartEnvGoMemLimitStarts: a GOMEMLIMIT renders exactly when the Go
+// runtime starts with it, which this test's own binary tells, run with it
+// and no test. The schema took any run of digits: one past 2^63-1 bytes
+// (99999999999999999999, 8388608TiB) rendered, and the runtime stopped
+// every pod at start ("malformed GOMEMLIMIT").
+func TestChartEnvGoMemLimitStarts(t *testing.T) {
+	c := loadChart(t)
+	for _, v := range []string{"'99999999999999999999'", "1e20", "9223372036854775807",
+		"'9223372036854775807'", "'9223372036854775808'", "'0009223372036854775807B'", "'9223372036854775808B'",
+		"'9007199254740991KiB'", "'9007199254740992KiB'", "'8796093022207MiB'", "'8796093022208MiB'",
+		"'8589934591GiB'", "'8589934592GiB'", "'8388607TiB'", "'8388608TiB'",
+		"1073741824", "'2GiB'", "'+2GiB'", "'-0'", "'-0MiB'", "'-1'", "'1GB'", "'2gib'", "lots", "off", "'off'", "'OFF'"} {
+		vals, err := chartutil.ReadValues([]byte("services: {pricer: {env: {GOMEMLIMIT: " + v + "}}}"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw := vals.AsMap()["services"].(map[string]any)["pricer"].(map[string]any)["env"].(map[string]any)["GOMEMLIMIT"]
+		value := fmt.Sprint(raw)
+		switch r := raw.(type) {
+		case float64:
+			value = strconv.FormatFloat(r, 'f', 0, 64)
+		case bool:
+			value = "off"
+		}
+		files, renderErr := renderChart(c, vals.AsMap(), namespace)
+		if renderErr == nil {
+			pricer := findAll(docs(t, files), "Service", "pricefn-pricer")
+			if len(pricer) != 1 || envOf(pricer[0])["GOMEMLIMIT"] != value {
+				t.Errorf("GOMEMLIMIT %s: pricer env %v, want %q", v, envOf(pricer[0]), value)
+				continue
+			}
+		}
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), "GOMEMLIMIT="+value)
+		out, runErr := cmd.CombinedOutput()
+		if (renderErr == nil) != (runErr == nil) {
+			t.Errorf("GOMEMLIMIT %s: render %v; the Go runtime with GOMEMLIMIT=%s: %v %.100s", v, renderErr, value, runErr, out)
+		}
+	}
+}
+
+// TestChartEnvDurations: a duration setting renders exactly when the
+// function takes it, at the edges of time.ParseDuration: a part under a
+// nanosecond is 0 (0.5ns, 0.0000000001s), which a duration above 0
+// refuses, and a part past the 292 years a duration holds (2562048h) does
+// not parse. The schema took both, and the pod crash-looped.
+func TestChartEnvDurations(t *testing.T) {
+	c := loadChart(t)
+	values := []string{"0.5ns", "1.5ns", "0.5ns0.5ns", "1h0.5ns", "0.001us", "0.0001us", "0.001µs", "0.000001ms", "0.0000001ms",
+		"0.000000001s", "0.0000000001s", ".5s", "0.0000000001m", "0.000000000001h", "0.0000000000001h", "0.5ms", "0.0000005ms",
+		"2562047h", "2562048h", "153722867m", "153722868m", "9223372036s", "9223372037s", "9223372036854ms", "9223372036855ms",
+		"99999999999999999999ns", "1h30m", "+30s", "30", "0", "-0s", "-1s", "0s", "0.0s"}
+	for _, tt := range []struct{ service, key string }{
+		{"aggregator", "PRICEFN_RETAIN"},      // above 0
+		{"ingress", "PRICEFN_RESEND_STALLED"}, // 0 or more
+	} {
+		for _, v := range values {
+			cfgErr := configVerdict(t, tt.service, tt.key, v)
+			vals := map[string]any{"services": map[string]any{tt.service: map[string]any{"env": map[string]any{tt.key: v}}}}
+			files, err := renderChart(c, vals, namespace)
+			if (cfgErr == nil) != (err == nil) || (err != nil && !strings.Contains(err.Error(), "/services/"+tt.service+"/env/"+tt.key)) {
+				t.Errorf("%s %s=%s: render %v; pricefn %[1]s: %v", tt.service, tt.key, v, err, cfgErr)
+				continue
+			}
+			if err == nil {
+				svc := findAll(docs(t, files), "Service", "pricefn-"+tt.service)
+				if len(svc) != 1 || envOf(svc[0])[tt.key] != v {
+					t.Errorf("%s %s=%s: rendered %v", tt.service, tt.key, v, svc)
+				}
+			}
 		}
 	}
 }

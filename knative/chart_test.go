@@ -2,6 +2,7 @@ package knative_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -9,18 +10,28 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
+	"testing/fstest"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
+	appsv1 "k8s.io/api/apps/v1"
+	"knative.dev/pkg/apis"
 	"knative.dev/serving/pkg/apis/autoscaling"
 	servingv1 "knative.dev/serving/pkg/apis/serving/v1"
+	servingv1beta1 "knative.dev/serving/pkg/apis/serving/v1beta1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/pricefn/pricefn/auth"
+	"github.com/pricefn/pricefn/config"
+	"github.com/pricefn/pricefn/events/broker"
 )
 
 // The chart is the one source of the manifests: knative/*.yaml are its
@@ -333,6 +344,13 @@ func TestChartRefuses(t *testing.T) {
 		{"memory request above a decimal limit", "services: {ingress: {resources: {requests: {memory: 1.5G}, limits: {memory: 1400Mi}}}}",
 			"services.ingress.resources: requests.memory 1.5G above limits.memory 1400Mi"},
 		{"no store at all", "redis: {enabled: false}", "store: give store.url"},
+		// The trial Redis's were not checked: its pod was refused.
+		{"Redis memory request above the limit", "redis: {resources: {requests: {memory: 1Gi}}}",
+			"redis.resources: requests.memory 1Gi above limits.memory 512Mi: Kubernetes refuses the pod"},
+		{"Redis cpu request above the limit", "redis: {resources: {limits: {cpu: 50m}}}",
+			"redis.resources: requests.cpu 100m above limits.cpu 50m"},
+		// It was ignored: no DomainMapping, no TLS, and no word of it.
+		{"TLS Secret without a domain", "kourier: {tlsSecret: pricefn-tls}", "kourier.tlsSecret pricefn-tls: no kourier.domain"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			vals, err := chartutil.ReadValues([]byte(tt.vals))
@@ -603,6 +621,468 @@ func TestChartGoMemLimit(t *testing.T) {
 		got, set := envOf(pricer[0])["GOMEMLIMIT"]
 		if got != tt.want || set != (tt.want != "") {
 			t.Errorf("memory limit %s: GOMEMLIMIT %q (set %v), want %q", tt.memory, got, set, tt.want)
+		}
+	}
+}
+
+// TestChartChunkCost: a chunk cost (PRICEFN_CHUNK_COST of api or ingress,
+// which split batches) whose chunks a pricer pod cannot price within the
+// chunk.requested Trigger's attempt timeout is refused, naming the values;
+// one that fits renders. A pricer prices containerConcurrency chunks at
+// once on its requests.cpu cores. PRICEFN_CHUNK_COST: 60s rendered: every
+// chunk's attempts timed out at 40 s, the pricers priced each chunk 8
+// times, and every chunk was dead-lettered.
+func TestChartChunkCost(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		vals string
+		want string // "": renders
+	}{
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 60s}}}",
+			"services.ingress.env.PRICEFN_CHUNK_COST 60s: chunks of 60s of one core, 2 at once on a pricer of 1 cores (services.pricer containerConcurrency, requests.cpu), take 120.0 s each, at or above triggers.chunkRequested.timeoutSeconds 40"},
+		{"services: {api: {env: {PRICEFN_CHUNK_COST: 20s}}}", "services.api.env.PRICEFN_CHUNK_COST 20s"},
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 0.5m}}}", "take 60.0 s each"},
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 1m30s}}, pricer: {containerConcurrency: 0}}", "1 at once on a pricer of 1 cores"},
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 19500ms}}}", ""},
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 1h}}, pricer: {resources: {requests: {cpu: '200'}}}}", ""},
+		{"services: {api: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {resources: {requests: {cpu: '2'}}}}", ""},
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {resources: {requests: {cpu: 500m}}}}", "take 120.0 s each"},
+		// A request of no CPU was a division by zero in the template.
+		{"services: {pricer: {resources: {requests: {cpu: '0'}}}}", ""},
+		{"services: {ingress: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {resources: {requests: {cpu: '0'}}}}", "2 at once on a pricer of 1 cores"},
+		{"{services: {ingress: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {timeoutSeconds: 50}}, triggers: {chunkRequested: {timeoutSeconds: 49}}}", "take 60.0 s each, at or above triggers.chunkRequested.timeoutSeconds 49"},
+		{"{services: {ingress: {env: {PRICEFN_CHUNK_COST: 30s}}, pricer: {timeoutSeconds: 120}}, triggers: {chunkRequested: {timeoutSeconds: 90}}}", ""},
+	} {
+		vals, err := chartutil.ReadValues([]byte(tt.vals))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = renderChart(c, vals.AsMap(), namespace)
+		if tt.want == "" && err != nil {
+			t.Errorf("%s: render: %v", tt.vals, err)
+		}
+		if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%s: render: %v, want an error naming %q", tt.vals, err, tt.want)
+		}
+	}
+	if _, err := renderChart(c, readValues(t, productionValues), namespace); err != nil {
+		t.Errorf("production values: %v", err)
+	}
+}
+
+// TestChartPublicURL: a publicURL renders only when the functions take it
+// as PRICEFN_PUBLIC_URL (config.CheckURL, url.Parse), and then as given.
+// The schema took any run of characters but '/' and spaces after the
+// scheme: a port with a letter (:443x), a bad escape or an unclosed IPv6
+// bracket rendered, and every function but the pricer crash-looped on
+// its start-up check. A path, query or user, which the functions would
+// take, is refused: the links append /batches/ID to the base.
+func TestChartPublicURL(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		url string
+		ok  bool
+	}{
+		{"https://pricefn.example.com", true},
+		{"http://pricefn.example.com:8080", true},
+		{"https://10.0.0.1:443", true},
+		{"https://[fd00::1]:443", true},
+		{"https://pricefn_1.internal", true},
+		{"https://pricefn.example.com:443x", false},
+		{"https://pricefn.example.com:", true},
+		{"https://%zz.example.com", false},
+		{"https://[fd00::1", false},
+		{"https://a b", false},
+		{"https://", false},
+		{"ftp://pricefn.example.com", false},
+		{"https://pricefn.example.com/", false},
+		{"https://pricefn.example.com/pricefn", false},
+		{"https://pricefn.example.com?x=1", false},
+		{"https://user@pricefn.example.com", false},
+	} {
+		cfgErr := config.CheckURL("--public-url", tt.url)
+		if tt.ok && cfgErr != nil {
+			t.Fatalf("%s: the functions refuse it: %v", tt.url, cfgErr)
+		}
+		vals := map[string]any{"publicURL": tt.url}
+		files, err := renderChart(c, vals, namespace)
+		if (err == nil) != tt.ok || (err != nil && !strings.Contains(err.Error(), "/publicURL")) {
+			t.Errorf("%s: render %v, want rendered %v (the functions: %v)", tt.url, err, tt.ok, cfgErr)
+			continue
+		}
+		if err != nil {
+			continue
+		}
+		for _, name := range []string{"pricefn-api", "pricefn-ingress", "pricefn-aggregator"} {
+			svc := findAll(docs(t, files), "Service", name)
+			if len(svc) != 1 || envOf(svc[0])["PRICEFN_PUBLIC_URL"] != tt.url {
+				t.Errorf("%s: %s's PRICEFN_PUBLIC_URL %q", tt.url, name, envOf(svc[0])["PRICEFN_PUBLIC_URL"])
+			}
+		}
+	}
+}
+
+// TestChartScaleBounds: minScale and maxScale of a million pods or more
+// render as the whole numbers Knative reads (it parses them as 32-bit
+// integers) and are admitted; past a 32-bit integer the schema refuses
+// them. They rendered as 1e+06, which Knative's webhook refused.
+func TestChartScaleBounds(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		vals     string
+		min, max string // "": refused by the schema
+	}{
+		{"services: {pricer: {maxScale: 1000000}}", "0", "1000000"},
+		{"services: {pricer: {maxScale: 2147483647}}", "0", "2147483647"},
+		{"services: {pricer: {minScale: 12345678, maxScale: 0}}", "12345678", "0"},
+		{"services: {pricer: {minScale: 1000000, maxScale: 1000000}}", "1000000", "1000000"},
+		{"services: {pricer: {maxScale: 2147483648}}", "", ""},
+		{"services: {pricer: {minScale: 2147483648, maxScale: 0}}", "", ""},
+	} {
+		vals, err := chartutil.ReadValues([]byte(tt.vals))
+		if err != nil {
+			t.Fatal(err)
+		}
+		files, err := renderChart(c, vals.AsMap(), namespace)
+		if tt.max == "" {
+			if err == nil || !strings.Contains(err.Error(), "/services/pricer/") {
+				t.Errorf("%s: render %v, want values.schema.json to refuse it", tt.vals, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: render: %v", tt.vals, err)
+			continue
+		}
+		for _, svc := range knativeServices(t, files) {
+			if svc.Name != "pricefn-pricer" {
+				continue
+			}
+			a := svc.Spec.Template.Annotations
+			if a[autoscaling.MinScaleAnnotationKey] != tt.min || a[autoscaling.MaxScaleAnnotationKey] != tt.max {
+				t.Errorf("%s: min-scale %q, max-scale %q, want %q, %q", tt.vals, a[autoscaling.MinScaleAnnotationKey], a[autoscaling.MaxScaleAnnotationKey], tt.min, tt.max)
+			}
+			if errs, _ := admit(svc); errs != nil {
+				t.Errorf("%s: Knative refuses it: %v", tt.vals, errs)
+			}
+		}
+	}
+}
+
+// TestChartRedisMaxmemory: the trial Redis's maxmemory reaches
+// redis-server as the string given, in any of the forms Redis reads, in a
+// Deployment the API server decodes. A
+// plain number of bytes (1000000000) rendered as a YAML integer in the
+// container's args, a list of strings, which Kubernetes refuses; 1GB and
+// 512m, which Redis reads, were refused by the schema.
+func TestChartRedisMaxmemory(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		value string
+		ok    bool
+	}{
+		{"400mb", true},
+		{"1000000000", true},
+		{"1GB", true},
+		{"512m", true},
+		{"100k", true},
+		{"lots", false},
+		{"1.5gb", false},
+		{"1gib", false},
+	} {
+		redis := map[string]any{"maxmemory": tt.value, "resources": map[string]any{"limits": map[string]any{"memory": "2Gi"}}}
+		files, err := renderChart(c, map[string]any{"redis": redis}, namespace)
+		if !tt.ok {
+			if err == nil || !strings.Contains(err.Error(), "/redis/maxmemory") {
+				t.Errorf("maxmemory %s: render %v, want values.schema.json to refuse it", tt.value, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("maxmemory %s: render: %v", tt.value, err)
+			continue
+		}
+		var got []string
+		for _, doc := range regexp.MustCompile(`(?m)^---\s*$`).Split(files["redis.yaml"], -1) {
+			var dep appsv1.Deployment
+			if !strings.Contains(doc, "\nkind: Deployment\n") {
+				continue
+			}
+			// As the API server reads it: JSON of the YAML, whose types do
+			// not bend to the Go fields' (yaml.Unmarshal's would).
+			j, err := yaml.YAMLToJSON([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			dec := json.NewDecoder(bytes.NewReader(j))
+			dec.DisallowUnknownFields()
+			if err := dec.Decode(&dep); err != nil {
+				t.Errorf("maxmemory %s: the Deployment of redis.yaml: %v", tt.value, err)
+				continue
+			}
+			got = dep.Spec.Template.Spec.Containers[0].Args
+		}
+		if i := slices.Index(got, "--maxmemory"); i < 0 || i+1 >= len(got) || got[i+1] != tt.value {
+			t.Errorf("maxmemory %s: redis-server args %q", tt.value, got)
+		}
+	}
+}
+
+// TestChartDomainMapping: kourier.domain renders a DomainMapping that
+// Knative's validation (v1beta1 DomainMapping) admits, or is refused by
+// values.schema.json where Knative would refuse it: a label of more than
+// 63 characters, a name of more than 253, one in the cluster's local
+// domain. The schema took them all.
+func TestChartDomainMapping(t *testing.T) {
+	c := loadChart(t)
+	label := strings.Repeat("a", 63)
+	for _, tt := range []struct {
+		domain string
+		ok     bool
+	}{
+		{"pricefn.example.com", true},
+		{label + ".example.com", true},
+		{label + "a.example.com", false},
+		{strings.Repeat(label+".", 3) + strings.Repeat("b", 59) + ".com", false}, // 255 characters
+		{strings.Repeat(label+".", 3) + strings.Repeat("b", 57) + ".com", true},  // 253
+		{"pricefn.pricefn.svc.cluster.local", false},
+		{"cluster.local", false},
+		{"pricefn.mycluster.local", true},
+	} {
+		files, err := renderChart(c, map[string]any{"kourier": map[string]any{"domain": tt.domain}}, namespace)
+		if !tt.ok {
+			if err == nil || !strings.Contains(err.Error(), "/kourier/domain") {
+				t.Errorf("domain %s: render %v, want values.schema.json to refuse it", tt.domain, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("domain %s: render: %v", tt.domain, err)
+			continue
+		}
+		dm := &servingv1beta1.DomainMapping{}
+		if err := yaml.UnmarshalStrict([]byte(files["domainmapping.yaml"]), dm); err != nil {
+			t.Fatalf("domain %s: %v", tt.domain, err)
+		}
+		ctx := apis.WithinCreate(context.Background())
+		dm.SetDefaults(ctx)
+		if errs := dm.Validate(ctx); dm.Name != tt.domain || errs != nil {
+			t.Errorf("domain %s: DomainMapping %s: Knative refuses it: %v", tt.domain, dm.Name, errs)
+		}
+	}
+}
+
+// TestChartMonitoringRefuses: a dashboard that is not a JSON object, or a
+// monitoring object without apiVersion, kind or name, is refused naming
+// it. They rendered: a ConfigMap of text Grafana's sidecar cannot load, an
+// object the API server refuses with no word of which value made it.
+func TestChartMonitoringRefuses(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		monitoring map[string]any
+		want       string // "": renders
+	}{
+		{map[string]any{"dashboards": map[string]any{"scaling": `{"title": "x"`}}, "monitoring.dashboards.scaling: not a dashboard's JSON object"},
+		{map[string]any{"dashboards": map[string]any{"scaling": `[1, 2]`}}, "monitoring.dashboards.scaling: not a dashboard's JSON object"},
+		{map[string]any{"dashboards": map[string]any{"scaling": `{"title": "x", "panels": []}`}}, ""},
+		{map[string]any{"objects": map[string]any{"monitors": "kind: PodMonitor\nmetadata: {name: x}"}}, "monitoring.objects.monitors: document 1: want an object with apiVersion, kind and metadata.name"},
+		{map[string]any{"objects": map[string]any{"monitors": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\napiVersion: v1\nkind: ConfigMap\n"}}, "monitoring.objects.monitors: document 2: want"},
+		{map[string]any{"objects": map[string]any{"monitors": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n---\n# nothing\n"}}, ""},
+	} {
+		_, err := renderChart(c, map[string]any{"monitoring": tt.monitoring}, namespace)
+		if tt.want == "" && err != nil {
+			t.Errorf("%v: render: %v", tt.monitoring, err)
+		}
+		if tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+			t.Errorf("%v: render %v, want an error naming %q", tt.monitoring, err, tt.want)
+		}
+	}
+}
+
+// TestChartSecretsChecked: a tokens or event key value the chart puts in
+// its Secret renders only when the functions would start with it (auth's
+// parsers of the files), and the render's error says why as they would.
+// An empty value, a 20-character key or a token of another function's
+// scope rendered, and every pod crash-looped. The chart's placeholders
+// render, with NOTES.txt's warning.
+func TestChartSecretsChecked(t *testing.T) {
+	c := loadChart(t)
+	key := strings.Repeat("k", 32)
+	token := strings.Repeat("t", 16)
+	for _, tt := range []struct {
+		secret, value string
+		want          string // the render's error; "": renders
+	}{
+		{"eventKey", key, ""},
+		{"eventKey", "# signing key\n" + key + "  # new\n\n" + strings.Repeat("o", 40) + "\n", ""},
+		{"eventKey", "", "secrets.eventKey.value holds 0 keys"},
+		{"eventKey", "# only a comment\n", "secrets.eventKey.value holds 0 keys"},
+		{"eventKey", strings.Repeat("k", 20), "secrets.eventKey.value line 1: key shorter than 32 characters"},
+		{"eventKey", key + "\n" + key + "x\n" + key + "y\n", "secrets.eventKey.value holds 3 keys"},
+		{"eventKey", "# The signing key (32 characters or more), then the key being rotated out.\nREPLACE-ME\n", ""},
+		{"tokens", token + " acme", ""},
+		{"tokens", "# TOKEN TENANT\n" + token + " acme submit,read\n" + token + "x risk-2 sign # upstream\n", ""},
+		{"tokens", token + ",acme,read", ""},
+		{"tokens", "", "secrets.tokens.value holds no token"},
+		{"tokens", "short acme", "secrets.tokens.value line 1: token shorter than 16 characters"},
+		{"tokens", token, "secrets.tokens.value line 1: want TOKEN TENANT [SCOPES]"},
+		{"tokens", token + " Acme", `secrets.tokens.value line 1: tenant "Acme"`},
+		{"tokens", token + " acme\n" + token + " other", "secrets.tokens.value line 2: token repeated from line 1"},
+		{"tokens", token + " acme admin", `secrets.tokens.value line 1: scope "admin"`},
+		{"tokens", token + " " + strings.Repeat("a", 64), "secrets.tokens.value line 1: tenant"},
+		{"tokens", "# TOKEN TENANT [submit,read,sign], one a line; tokens of 16 characters or more.\nREPLACE-ME tenant\n", ""},
+	} {
+		vals := map[string]any{"secrets": map[string]any{tt.secret: map[string]any{"value": tt.value}}}
+		files, err := renderChart(c, vals, namespace)
+		if tt.want == "" {
+			if err != nil {
+				t.Errorf("%s %q: render: %v", tt.secret, tt.value, err)
+			}
+		} else if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s %q: render %v, want an error naming %q", tt.secret, tt.value, err, tt.want)
+		}
+		// The functions' verdict, but on the placeholders.
+		if strings.Contains(tt.value, "REPLACE-ME") {
+			if !strings.Contains(files["NOTES.txt"], "WARNING: the tokens and/or event key Secrets hold the chart's placeholders") {
+				t.Errorf("%s placeholder: NOTES.txt has no warning", tt.secret)
+			}
+			continue
+		}
+		var authErr error
+		if tt.secret == "eventKey" {
+			_, authErr = auth.ParseKeys([]byte(tt.value))
+		} else {
+			path := filepath.Join(t.TempDir(), "tokens")
+			if err := os.WriteFile(path, []byte(tt.value), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			_, authErr = auth.LoadTokens(path, time.Hour, nil)
+		}
+		if (authErr == nil) != (err == nil) {
+			t.Errorf("%s %q: render %v, but the functions: %v", tt.secret, tt.value, err, authErr)
+		}
+	}
+}
+
+// TestChartBackoffDelay: broker.delivery.backoffDelay takes the ISO-8601
+// durations of hours, minutes and seconds that Knative and "pricefn
+// broker" read, and the Broker and every Trigger wait that long before
+// the first retry (the local broker's schedule of the render). It took
+// seconds only: PT1M and PT1M30S were refused.
+func TestChartBackoffDelay(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		delay string
+		first time.Duration // 0: refused by the schema
+	}{
+		{"PT0.5S", 500 * time.Millisecond},
+		{"PT2S", 2 * time.Second},
+		{"PT1M", time.Minute},
+		{"PT1M30S", 90 * time.Second},
+		{"PT1H", time.Hour},
+		{"PT", 0},
+		{"PT1.5M", 0},
+		{"1s", 0},
+		{"PT1S30M", 0},
+	} {
+		vals := map[string]any{"broker": map[string]any{"delivery": map[string]any{"backoffDelay": tt.delay}}}
+		files, err := renderChart(c, vals, namespace)
+		if tt.first == 0 {
+			if err == nil || !strings.Contains(err.Error(), "/broker/delivery/backoffDelay") {
+				t.Errorf("%s: render %v, want values.schema.json to refuse it", tt.delay, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%s: render: %v", tt.delay, err)
+			continue
+		}
+		fsys := fstest.MapFS{}
+		for _, n := range []string{"broker.yaml", "triggers.yaml"} {
+			fsys[n] = &fstest.MapFile{Data: []byte(files[n])}
+		}
+		m, err := broker.LoadManifest(fsys, "pricefn")
+		if err != nil {
+			t.Fatalf("%s: pricefn broker: %v", tt.delay, err)
+		}
+		if len(m.Triggers) != 4 {
+			t.Fatalf("%s: %d Triggers", tt.delay, len(m.Triggers))
+		}
+		for _, d := range append([]*broker.Delivery{m.Delivery}, m.DeliveryOf(m.Triggers[0]), m.DeliveryOf(m.Triggers[3])) {
+			s, err := d.Schedule()
+			if err != nil || len(s.Backoffs) == 0 || s.Backoffs[0] != tt.first {
+				t.Errorf("%s: schedule %+v, %v: want a first wait of %v", tt.delay, s, err, tt.first)
+			}
+		}
+	}
+}
+
+// TestChartRedisMemory: the trial Redis's maxmemory must be below its
+// container's memory limit, or the kernel kills Redis before noeviction
+// makes it refuse writes, and the writes of the last second are lost with
+// it; maxmemory 0 (none) likewise. maxmemory 1gb under a 512Mi limit
+// rendered.
+func TestChartRedisMemory(t *testing.T) {
+	c := loadChart(t)
+	for _, tt := range []struct {
+		maxmemory, limit string
+		ok               bool
+	}{
+		{"400mb", "512Mi", true},
+		{"500000000", "512Mi", true},
+		{"512mb", "512Mi", false},
+		{"1gb", "512Mi", false},
+		{"1GB", "1.5Gi", true},
+		{"2g", "2Gi", true},
+		{"3g", "2.5Gi", false},
+		{"0", "512Mi", false},
+	} {
+		redis := map[string]any{"maxmemory": tt.maxmemory, "resources": map[string]any{"limits": map[string]any{"memory": tt.limit}}}
+		_, err := renderChart(c, map[string]any{"redis": redis}, namespace)
+		want := fmt.Sprintf("redis.maxmemory %s: want a size below redis.resources.limits.memory %s", tt.maxmemory, tt.limit)
+		if tt.ok && err != nil {
+			t.Errorf("maxmemory %s, limit %s: render: %v", tt.maxmemory, tt.limit, err)
+		}
+		if !tt.ok && (err == nil || !strings.Contains(err.Error(), want)) {
+			t.Errorf("maxmemory %s, limit %s: render %v, want an error naming %q", tt.maxmemory, tt.limit, err, want)
+		}
+	}
+}
+
+// TestChartStoreURL: a store.url renders only when go-redis's ParseURL,
+// which the functions open the store with, takes it. The schema took any
+// redis:// URL: a password with a bare '%', '/' or '#' (common in
+// generated passwords), a port or database that is not a number rendered,
+// and api, ingress and aggregator crash-looped on "the store URL does not
+// parse". The render's error does not show the URL: it may hold a
+// password.
+func TestChartStoreURL(t *testing.T) {
+	c := loadChart(t)
+	for _, u := range []string{
+		"redis://pricefn-redis:6379/0",
+		"rediss://:s3cret@redis.example.internal:6380/0",
+		"redis://user:p%25ss%2Fw%23rd@redis:6379/2",
+		"redis://:p!$&'()*+,;=:x@redis:6379/0",
+		"redis://redis:6379",
+		"redis://redis:6379/",
+		"redis://[fd00::1]:6379/0",
+		"redis://redis:6379/0?read_timeout=5s&max_retries=3",
+		"redis://:p%ss@redis:6379/0",
+		"redis://:pa/ss@redis:6379/0",
+		"redis://:pa#ss@redis:6379/0",
+		"redis://:pa?ss@redis:6379/0",
+		"redis://redis:63x79/0",
+		"redis://redis:6379/db0",
+		"redis://redis:6379/0/1",
+		"redis://redis:6379/99999999999999999999",
+	} {
+		_, parseErr := redis.ParseURL(u)
+		_, err := renderChart(c, map[string]any{"store": map[string]any{"url": u}}, namespace)
+		if (err == nil) != (parseErr == nil) || (err != nil && !strings.Contains(err.Error(), "store.url does not parse as the functions read it (not shown")) {
+			t.Errorf("%s: render %v; go-redis: %v", u, err, parseErr)
+		}
+		if err != nil && strings.Contains(err.Error(), "redis:6379") {
+			t.Errorf("%s: the render's error shows the URL, and with it the password: %v", u, err)
 		}
 	}
 }

@@ -1,10 +1,13 @@
 package knative_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"reflect"
+	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -208,6 +211,38 @@ func TestFuncYAML(t *testing.T) {
 	}
 	if len(subs) != 1 {
 		t.Errorf("Triggers to %s: %v, want one", f.Name, subs)
+	}
+	// func makes the Trigger of subscription i NAME-function-trigger-i
+	// (knative.dev/func's deployer), with no delivery: the README's patch
+	// of it must name it so and give it the chunk.requested Trigger's
+	// delivery. It patched pricefn-chunk-requested, which a func deploy
+	// does not make, and func's Trigger kept no timeout and no
+	// dead-letter sink.
+	readme, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := regexp.MustCompile(`(?m)^kubectl -n (\S+) patch trigger (\S+) --type merge -p '(.*)'$`)
+	var patched bool
+	for _, m := range patch.FindAllStringSubmatch(string(readme), -1) {
+		if !strings.HasPrefix(m[2], f.Name) {
+			continue
+		}
+		patched = true
+		if m[1] != f.Deploy.Namespace || m[2] != f.Name+"-function-trigger-0" {
+			t.Errorf("README patches trigger %s in %s, want func's %s-function-trigger-0 in %s", m[2], m[1], f.Name, f.Deploy.Namespace)
+		}
+		var got struct{ Spec map[string]any }
+		if err := json.Unmarshal([]byte(m[3]), &got); err != nil {
+			t.Fatalf("README's patch of %s: %v", m[2], err)
+		}
+		want := get(find(objects(t), "eventing.knative.dev/v1", "Trigger", subs[0]), "spec", "delivery")
+		if !reflect.DeepEqual(got.Spec["delivery"], want) {
+			t.Errorf("README's patch of %s gives delivery %v, want the %s Trigger's %v", m[2], got.Spec["delivery"], subs[0], want)
+		}
+	}
+	if !patched {
+		t.Errorf("README: no kubectl patch of func's Trigger %s-function-trigger-0", f.Name)
 	}
 }
 

@@ -59,8 +59,9 @@ autoscaling.knative.dev/target: {{ .s.target | toString | quote }}
 {{- with get .s "targetUtilizationPercentage" }}
 autoscaling.knative.dev/target-utilization-percentage: {{ . | toString | quote }}
 {{- end }}
-autoscaling.knative.dev/min-scale: {{ .s.minScale | toString | quote }}
-autoscaling.knative.dev/max-scale: {{ .s.maxScale | toString | quote }}
+{{- /* Helm reads YAML numbers as float64, which toString writes 1e+06. */}}
+autoscaling.knative.dev/min-scale: {{ .s.minScale | int | toString | quote }}
+autoscaling.knative.dev/max-scale: {{ .s.maxScale | int | toString | quote }}
 {{- with get .s "window" }}
 autoscaling.knative.dev/window: {{ . | quote }}
 {{- end }}
@@ -78,15 +79,23 @@ NAME "s" SETTINGS), and fails the render naming the values.
 {{- if and (gt (int $s.maxScale) 0) (gt (int $s.minScale) (int $s.maxScale)) }}
 {{- fail (printf "services.%s: minScale %v above maxScale %v" .name $s.minScale $s.maxScale) }}
 {{- end }}
-{{- range $r := list "cpu" "memory" }}
-{{- $req := get $s.resources.requests $r }}
-{{- $lim := get $s.resources.limits $r }}
-{{- if and $req $lim (gt (include "pricefn.quantity" $req | float64) (include "pricefn.quantity" $lim | float64)) }}
-{{- fail (printf "services.%s.resources: requests.%s %v above limits.%s %v: Kubernetes refuses the pod" $.name $r $req $r $lim) }}
-{{- end }}
-{{- end }}
+{{- include "pricefn.checkResources" (dict "name" (printf "services.%s" .name) "r" $s.resources) }}
 {{- if and (hasKey $s "maxWaitSeconds") (ge (int $s.maxWaitSeconds) (int $s.timeoutSeconds)) }}
 {{- fail (printf "services.%s: maxWaitSeconds %v must be below timeoutSeconds %v, or Knative cuts the long poll with a 504" .name $s.maxWaitSeconds $s.timeoutSeconds) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checks a container's resources (dict "name" VALUES-PATH "r" RESOURCES):
+a request above its limit, which Kubernetes refuses the pod for.
+*/}}
+{{- define "pricefn.checkResources" -}}
+{{- range $r := list "cpu" "memory" }}
+{{- $req := get $.r.requests $r }}
+{{- $lim := get $.r.limits $r }}
+{{- if and $req $lim (gt (include "pricefn.quantity" $req | float64) (include "pricefn.quantity" $lim | float64)) }}
+{{- fail (printf "%s.resources: requests.%s %v above limits.%s %v: Kubernetes refuses the pod" $.name $r $req $r $lim) }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -97,6 +106,94 @@ Checks a Trigger's attempt timeout against its subscriber's timeoutSeconds
 {{- define "pricefn.checkTrigger" -}}
 {{- if ge (int .t.timeoutSeconds) (int .s.timeoutSeconds) }}
 {{- fail (printf "triggers.%s.timeoutSeconds %v must be below services.%s.timeoutSeconds %v, so that the Broker, not Knative, ends a stuck attempt and retries it" .trigger .t.timeoutSeconds .service .s.timeoutSeconds) }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checks the chunk cost that a splitting Service (dict "name" NAME "s"
+SETTINGS "root" $) gives ingress.Split, PRICEFN_CHUNK_COST (1s of one core
+by default), against the chunk.requested Trigger's attempt timeout. A pricer
+pod prices containerConcurrency chunks at once on its requests.cpu cores: a
+chunk that takes the whole attempt there times out at every attempt, is
+priced again each time and is dead-lettered in the end.
+*/}}
+{{- define "pricefn.checkChunkCost" -}}
+{{- $cost := get .s.env "PRICEFN_CHUNK_COST" | default "1s" | toString }}
+{{- $p := .root.Values.services.pricer }}
+{{- /* A request of no CPU says nothing of the cores a pod gets: one. */}}
+{{- $cores := include "pricefn.quantity" $p.resources.requests.cpu | float64 | default 1.0 }}
+{{- $atOnce := max 1 (int $p.containerConcurrency) }}
+{{- $took := divf (mulf (include "pricefn.seconds" $cost | float64) $atOnce) $cores }}
+{{- $timeout := .root.Values.triggers.chunkRequested.timeoutSeconds }}
+{{- if ge $took (float64 $timeout) }}
+{{- fail (printf "services.%s.env.PRICEFN_CHUNK_COST %s: chunks of %s of one core, %d at once on a pricer of %v cores (services.pricer containerConcurrency, requests.cpu), take %.1f s each, at or above triggers.chunkRequested.timeoutSeconds %v: every attempt would time out and the chunk be dead-lettered" .name $cost $cost $atOnce $cores $took $timeout) }}
+{{- end }}
+{{- end }}
+
+{{/* A Go duration that the schema takes (1.5s, 1m30s, 500ms), in seconds. */}}
+{{- define "pricefn.seconds" -}}
+{{- $sum := 0.0 }}
+{{- range $part := regexFindAll "([0-9]+(\\.[0-9]*)?|\\.[0-9]+)(ns|us|µs|μs|ms|s|m|h)" . -1 }}
+{{- $num := regexFind "^[0-9.]+" $part }}
+{{- $unit := get (dict "ns" 1e-9 "us" 1e-6 "µs" 1e-6 "μs" 1e-6 "ms" 1e-3 "s" 1.0 "m" 60.0 "h" 3600.0) (trimPrefix $num $part) }}
+{{- $sum = addf $sum (mulf (float64 $num) $unit) }}
+{{- end }}
+{{- $sum }}
+{{- end }}
+
+{{/*
+Checks the event key Secret's value as the functions read it when they
+start (auth.ParseKeys): one or two keys, one a line, of 32 characters or
+more; '#' starts a comment. The chart's placeholder (REPLACE-ME) renders,
+with the warning of NOTES.txt.
+*/}}
+{{- define "pricefn.checkEventKey" -}}
+{{- if not (contains "REPLACE-ME" .) }}
+{{- $keys := 0 }}
+{{- range $n, $line := splitList "\n" . }}
+{{- $line = regexReplaceAll "#.*" $line "" | trim }}
+{{- if $line }}
+{{- if lt (len $line) 32 }}
+{{- fail (printf "secrets.eventKey.value line %d: key shorter than 32 characters, which the functions refuse at start" (add1 $n)) }}
+{{- end }}
+{{- $keys = add1 $keys }}
+{{- end }}
+{{- end }}
+{{- if not (and (ge $keys 1) (le $keys 2)) }}
+{{- fail (printf "secrets.eventKey.value holds %d keys: want the signing key, and on a second line the key being rotated out (the functions refuse it at start)" $keys) }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
+Checks the tokens Secret's value as the functions read it when they start
+(auth's tokens file): "TOKEN TENANT [submit,read,sign]" a line, a token of
+16 characters or more, each once, a tenant of lower-case letters, digits,
+'-' and '_' (63 at most); '#' starts a comment. The chart's placeholder
+(REPLACE-ME) renders, with the warning of NOTES.txt.
+*/}}
+{{- define "pricefn.checkTokens" -}}
+{{- if not (contains "REPLACE-ME" .) }}
+{{- $seen := dict }}
+{{- range $n, $line := splitList "\n" . }}
+{{- $f := regexSplit "[\\s,]+" (regexReplaceAll "#.*" $line "" | replace "," " " | trim) -1 | compact }}
+{{- if $f }}
+{{- $where := printf "secrets.tokens.value line %d" (add1 $n) }}
+{{- if lt (len $f) 2 }}{{ fail (printf "%s: want TOKEN TENANT [SCOPES]" $where) }}{{ end }}
+{{- $token := index $f 0 }}
+{{- $tenant := index $f 1 }}
+{{- if lt (len $token) 16 }}{{ fail (printf "%s: token shorter than 16 characters, which the functions refuse at start" $where) }}{{ end }}
+{{- if or (gt (len $tenant) 63) (not (regexMatch "^[a-z0-9][a-z0-9_-]*$" $tenant)) }}{{ fail (printf "%s: tenant %q: want lower-case letters, digits, '-' or '_'" $where (trunc 40 $tenant)) }}{{ end }}
+{{- with get $seen $token }}{{ fail (printf "%s: token repeated from line %d" $where .) }}{{ end }}
+{{- $_ := set $seen $token (add1 $n) }}
+{{- range $scope := slice $f 2 }}
+{{- if not (has $scope (list "submit" "read" "sign")) }}{{ fail (printf "%s: scope %q: want submit, read or sign" $where (trunc 40 $scope)) }}{{ end }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if not $seen }}
+{{- fail "secrets.tokens.value holds no token (\"TOKEN TENANT [submit,read,sign]\" a line), which the functions refuse at start" }}
+{{- end }}
 {{- end }}
 {{- end }}
 
@@ -152,6 +249,8 @@ a limit under 2Mi, where it would be 0, a collector that never stops).
 {{- range $k, $v := .s.env }}
 {{- /* Helm reads YAML numbers as float64, which toString writes 1e+07. */}}
 {{- if and (kindIs "float64" $v) (eq $v (floor $v)) }}{{ $v = printf "%.0f" $v }}{{ end }}
+{{- /* YAML reads a bare GOMEMLIMIT: off as false, which the runtime would refuse. */}}
+{{- if and (eq $k "GOMEMLIMIT") (kindIs "bool" $v) (not $v) }}{{ $v = "off" }}{{ end }}
 - name: {{ $k }}
   value: {{ $v | toString | quote }}
 {{- end }}
