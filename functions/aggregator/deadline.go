@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/store"
@@ -22,6 +25,13 @@ const sweepLimit = 100
 func (f *Function) Run(ctx context.Context) error {
 	t := time.NewTicker(f.opt.SweepEvery)
 	defer t.Stop()
+	// The sweeps in a row that failed, to look for batches and to end
+	// each batch it lists: a failure is logged the first time, then the
+	// 2nd, 4th, 8th... A broker down had the sweep log two lines a second
+	// for each batch whose end it could not announce (229 for one batch
+	// in three minutes).
+	lookups := 0
+	failing := map[store.Ref]int{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -30,16 +40,43 @@ func (f *Function) Run(ctx context.Context) error {
 		}
 		refs, err := f.opt.Store.Overdue(ctx, f.opt.Now(), sweepLimit)
 		if err != nil {
-			f.opt.Log.Error().Err(err).Msg("looking for batches past their deadline")
+			if lookups++; logged(lookups) {
+				f.opt.Log.Error().Err(err).Int("failures", lookups).Msg("looking for batches past their deadline (failing again, logged less and less often)")
+			}
 			continue
 		}
+		lookups = 0
 		for _, ref := range refs {
-			if _, err := f.end(ctx, ref, nil, false); err != nil {
-				f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Msg("ending a batch past its deadline")
+			n := failing[ref]
+			log := f.opt.Log
+			if n > 0 && !logged(n+1) {
+				log = zerolog.Nop()
+			}
+			if _, err := f.end(ctx, ref, nil, false, log); err != nil {
+				failing[ref] = n + 1
+				if logged(n + 1) {
+					f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Int("failures", n+1).Msg("ending a batch past its deadline (failing again, logged less and less often)")
+				}
+				continue
+			}
+			if n > 0 {
+				f.opt.Log.Info().Str("batchid", ref.ID).Int("failures", n).Msg("ended a batch past its deadline after failing")
+			}
+			delete(failing, ref)
+		}
+		// A batch no longer listed has been ended (by another replica,
+		// or a read) or forgotten.
+		for ref := range failing {
+			if !slices.Contains(refs, ref) {
+				delete(failing, ref)
 			}
 		}
 	}
 }
+
+// logged reports whether the nth failure in a row of the same thing is
+// logged: the first, then each at a power of two, less and less often.
+func logged(n int) bool { return n&(n-1) == 0 }
 
 // expire is end for a read of batch ref (sum, its summary just read): the
 // reader gets the batch as it now is at once, and an announcement the read
@@ -47,15 +84,16 @@ func (f *Function) Run(ctx context.Context) error {
 // send, up to its timeout where the broker answered 429, and got a 503 for
 // a batch whose results were there when the send failed.
 func (f *Function) expire(ctx context.Context, ref store.Ref, sum *store.Summary) (*store.Summary, error) {
-	return f.end(ctx, ref, sum, true)
+	return f.end(ctx, ref, sum, true, f.opt.Log)
 }
 
 // end ends batch ref if its deadline has passed, and announces it, or
 // announces an ended batch whose announcement claim was released or has
 // lapsed: in the background when later is set. It returns the batch's
 // summary, read again when it changed; sum, when not nil, is a summary
-// already read.
-func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, later bool) (*store.Summary, error) {
+// already read. It logs to log, which the sweep quiets for a batch it
+// failed to end before.
+func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, later bool, log zerolog.Logger) (*store.Summary, error) {
 	var err error
 	if sum == nil {
 		if sum, err = f.opt.Store.Summary(ctx, ref); err != nil {
@@ -84,12 +122,12 @@ func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, l
 	}
 	if upd.Announce {
 		if unannounced {
-			f.opt.Log.Info().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Str(events.ExtTraceParent, sum.TraceParent).Msg("announcing an end whose announcement failed, or whose announcer died, before")
+			log.Info().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Str(events.ExtTraceParent, sum.TraceParent).Msg("announcing an end whose announcement failed, or whose announcer died, before")
 		} else {
 			// Each chunk the deadline made dead (those without an outcome
 			// when sum was read): it counted one a batch.
 			f.metrics.chunks.WithLabelValues("expired").Add(float64(sum.Waiting()))
-			f.opt.Log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Str(events.ExtTraceParent, sum.TraceParent).Msg("deadline passed: the chunks without an outcome are dead, and the batch ends")
+			log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Str(events.ExtTraceParent, sum.TraceParent).Msg("deadline passed: the chunks without an outcome are dead, and the batch ends")
 		}
 		if later {
 			f.announceLater(ctx, ref, sum.Attempt, sum.TraceParent, upd)
