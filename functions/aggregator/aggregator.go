@@ -98,6 +98,9 @@ type Function struct {
 	metrics   *metrics
 	drain     chan struct{}
 	drainOnce sync.Once
+	// failing counts the failures in a row to end or announce each
+	// batch, for the log.
+	failing repeats
 }
 
 // New returns the aggregator. It panics if opt.Store is nil or its metrics

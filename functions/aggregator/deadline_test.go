@@ -458,8 +458,8 @@ func (s *failingSender) Send(ctx context.Context, e event.Event) protocol.Result
 // While the broker is down, the sweep fails to announce an ended batch
 // every SweepEvery: it logged an error and an info line each time (229
 // lines for one batch in three minutes). The first failure is logged, as
-// it was, then the repeats at the 2nd, 4th, 8th... failure, and the end
-// once it is announced.
+// it was, then the repeats at the 2nd, 4th, 8th... failure, and the
+// announcement once made.
 func TestDeadlineSweepLogsRepeatedFailuresLessOften(t *testing.T) {
 	var logs syncBuffer
 	clk := &clock{now: submitAt}
@@ -503,7 +503,7 @@ func TestDeadlineSweepLogsRepeatedFailuresLessOften(t *testing.T) {
 			errs = append(errs, n)
 		case strings.HasPrefix(msg, "announcing an end whose announcement failed"):
 			infos = append(infos, 0)
-		case msg == "ended a batch past its deadline after failing":
+		case msg == "announced the end of a batch past its deadline after failing":
 			ended = entry["failures"] == float64(failures)
 		}
 	}
@@ -569,5 +569,56 @@ func TestDeadlineSweepLogsAStoreDownLessOften(t *testing.T) {
 	}
 	if !slices.Equal(logged, want) {
 		t.Fatalf("%d failed looks logged at %v, want %v", n, logged, want)
+	}
+}
+
+// Each read of a batch whose end is not announced tries again, in the
+// background, while the broker is down: a client or a console polling it
+// had a warning and an info line logged at each read. The failures are
+// logged at the 1st, 2nd, 4th, 8th..., and the announcement once made.
+func TestReadsLogRepeatedFailuresLessOften(t *testing.T) {
+	var logs syncBuffer
+	clk := &clock{now: submitAt}
+	const failures = 40
+	s := &failingSender{failFor: failures}
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Now, o.Log, o.Sender = clk.Now, zerolog.New(&logs), s })
+	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
+	clk.set(submitAt.Add(2 * time.Minute))
+	sent := func() (int, int) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.failures, len(s.sent)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if _, n := sent(); n > 0 {
+			break
+		}
+		f.status(t, "b1")
+	}
+	if n, ok := sent(); n != failures || ok != 1 {
+		t.Fatalf("%d failed sends and %d made, want %d and 1", n, ok, failures)
+	}
+	var warns []float64
+	infos, announced := 0, false
+	for deadline := time.Now().Add(5 * time.Second); !announced && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		warns, infos = nil, 0
+		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			var entry map[string]any
+			if err := json.Unmarshal([]byte(line), &entry); err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			switch msg, _ := entry["message"].(string); {
+			case strings.HasPrefix(msg, "announcing the end of a batch a read ended failed"):
+				n, _ := entry["failures"].(float64)
+				warns = append(warns, n)
+			case strings.HasPrefix(msg, "announcing an end whose announcement failed"):
+				infos++
+			case msg == "announced the end of a batch past its deadline after failing":
+				announced = entry["failures"] == float64(failures)
+			}
+		}
+	}
+	if want := []float64{1, 2, 4, 8, 16, 32}; !slices.Equal(warns, want) || infos > len(want) || !announced {
+		t.Fatalf("failures logged %v (want %v), %d info lines (want at most %d), announcement logged %v:\n%s", warns, want, infos, len(want), announced, logs.String())
 	}
 }
