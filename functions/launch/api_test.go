@@ -62,6 +62,60 @@ func startAPI(t *testing.T, sink, storeURL string) (addr, metrics string, stop f
 	}
 }
 
+// Without tokens pricefn api answered requests of any Host, as pricefn dev
+// did before it: a web page whose name the attacker's DNS points at the
+// laptop running it (DNS rebinding) is same-origin to the browser, and
+// read every batch. Open, it answers by address and for localhost only.
+func TestOpenAPIServesThisMachineOnly(t *testing.T) {
+	srv := redistest.Start(t)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- launch.API(ctx, []string{"--addr", addr, "--sink", "http://127.0.0.1:1/", "--store", srv.URL, "--metrics-addr", freeAddr(t),
+			"--log-level", "error"}, config.Map(nil), io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	_, port, _ := net.SplitHostPort(addr)
+	get := func(hostName string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/batches", nil)
+		req.Host = hostName
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if code, _ := get(addr); code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("pricefn api did not start")
+		}
+	}
+	for _, c := range []struct {
+		host string
+		code int
+	}{
+		{"rebound.attacker.example:" + port, http.StatusMisdirectedRequest},
+		{"rebound.attacker.example", http.StatusMisdirectedRequest},
+		{"localhost:" + port, http.StatusOK},
+		{addr, http.StatusOK},
+	} {
+		if code, body := get(c.host); code != c.code {
+			t.Errorf("Host %s: %d %s, want %d", c.host, code, body, c.code)
+		}
+	}
+}
+
 // pricefn api serves the public routes behind tokens on the shared store,
 // sends the batch's events to the sink, and serves /metrics only on its
 // metrics address.
