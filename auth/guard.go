@@ -126,6 +126,16 @@ func (g *Guard) Require(scope string, next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(r.Header.Values("Authorization")) > 1 {
+			// Which one is the credential? This guard took the first, a
+			// proxy in front may check the last: a request of two is
+			// refused, as an event attribute given twice is (RFC 6750
+			// section 3.1: invalid_request, 400).
+			g.reject("request", "bad_token")
+			w.Header().Set("WWW-Authenticate", `Bearer realm="pricefn", error="invalid_request"`)
+			host.WriteError(w, host.Errorf(http.StatusBadRequest, "auth: the Authorization header is given twice: send one token"))
+			return
+		}
 		token, ok := bearer(r.Header.Get("Authorization"))
 		if !ok || token == "" {
 			g.reject("request", "no_token")

@@ -3,6 +3,7 @@ package auth_test
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -131,6 +132,42 @@ func TestRequire(t *testing.T) {
 		}
 		if c.code == 401 && !strings.HasPrefix(rec.Header().Get("WWW-Authenticate"), "Bearer") {
 			t.Errorf("%q: no WWW-Authenticate", c.header)
+		}
+	}
+}
+
+// TestRequireRefusesTwoTokens: a request of two Authorization headers was
+// served as the first one's tenant, where a proxy in front may check the
+// last one; it is a 400 (RFC 6750's invalid_request), whichever comes
+// first, over HTTP.
+func TestRequireRefusesTwoTokens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "tokens")
+	writeTokens(t, path, "alpha-0123456789abc alpha\nbravo-0123456789abc bravo\n")
+	tokens, err := auth.LoadTokens(path, time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := auth.NewGuard(nil, tokens, zerolog.Nop(), nil)
+	srv := httptest.NewServer(g.Require(auth.ScopeRead, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("tenant " + host.TenantOf(r.Context())))
+	})))
+	defer srv.Close()
+	for _, pair := range [][]string{
+		{"Bearer alpha-0123456789abc", "Bearer bravo-0123456789abc"},
+		{"Bearer alpha-0123456789abc", "Bearer alpha-0123456789abc"},
+		{"Basic abc", "Bearer alpha-0123456789abc"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, srv.URL+"/batches", nil)
+		req.Header["Authorization"] = pair
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), "given twice") ||
+			resp.Header.Get("WWW-Authenticate") != `Bearer realm="pricefn", error="invalid_request"` {
+			t.Errorf("%q: %d %s %q, want a 400 saying the header is given twice", pair, resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"))
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/cloudevents/sdk-go/v2/event"
 
 	"github.com/pricefn/pricefn/events/broker"
+	"github.com/pricefn/pricefn/functions/host"
 )
 
 // failing answers code to every request, with a body.
@@ -162,6 +163,28 @@ func TestConnectionErrorRetried(t *testing.T) {
 	data, _ := base64.StdEncoding.DecodeString(ext(dl.event, broker.ExtErrorData))
 	if !strings.Contains(string(data), "dispatch error") {
 		t.Errorf("%s = %q, want the dispatch error", broker.ExtErrorData, data)
+	}
+}
+
+// TestDispatchErrorReportIsOneLine: a subscriber served in process
+// (pricefn dev) whose handler panics fails with the error and the stack,
+// for the log; the dead letter's report, which the batch's tenant reads in
+// the chunk's reason, quoted the stack (the source's paths, the engine's
+// functions) too. It keeps the error's first line.
+func TestDispatchErrorReportIsOneLine(t *testing.T) {
+	inproc := &host.InProcess{Host: "inproc", Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {
+		panic("boom")
+	})}
+	en := newEnv(t, broker.Config{Subscribers: map[string]string{"svc-a": "http://inproc/"},
+		Client: &http.Client{Transport: inproc}}, nil)
+	if code := post(t, en.ingress.URL, newEvent(t, "test.a", "epanic"), false); code != http.StatusAccepted {
+		t.Fatalf("post: %d", code)
+	}
+	dl := en.sinks["dls"].next(t)
+	en.drain(t)
+	data, _ := base64.StdEncoding.DecodeString(ext(dl.event, broker.ExtErrorData))
+	if !strings.HasSuffix(string(data), "the handler failed: boom") || strings.Contains(string(data), "\n") {
+		t.Errorf("%s = %q, want the dispatch error's first line", broker.ExtErrorData, data)
 	}
 }
 

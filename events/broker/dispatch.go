@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/binding"
@@ -210,7 +211,12 @@ func (b *Broker) attempt(j *job) (string, *event.Event, *failure) {
 // post makes one HTTP request.
 func (b *Broker) post(ctx context.Context, dest string, ev *event.Event, wantReply bool) (*event.Event, *failure) {
 	fail := func(code int, retry bool, err error) (*event.Event, *failure) {
-		return nil, &failure{dest: dest, code: code, body: []byte(err.Error()), retry: retry, err: err}
+		// The report is the error's first line: a handler served in
+		// process that panicked adds its stack (host.InProcess), for the
+		// log, which err goes to; the dead letter's report is shown to
+		// the batch's tenant.
+		line, _, _ := strings.Cut(err.Error(), "\n")
+		return nil, &failure{dest: dest, code: code, body: []byte(line), retry: retry, err: err}
 	}
 	// The queued event's bytes, which nothing changes: a receiver in this
 	// process keeps them rather than copy them (events.WithOwnedData).

@@ -98,6 +98,9 @@ type Function struct {
 	metrics   *metrics
 	drain     chan struct{}
 	drainOnce sync.Once
+	// failing counts the failures in a row to end or announce each
+	// batch, for the log.
+	failing repeats
 }
 
 // New returns the aggregator. It panics if opt.Store is nil or its metrics
@@ -357,7 +360,7 @@ func (f *Function) HandleDeadLetter(ctx context.Context, e event.Event) (*event.
 		log.Error().Str("error", host.Message(err)).Msg("dead-lettered event dropped")
 		return nil, nil
 	}
-	log.Warn().Str("reason", deadReason(e)).Msg("dead-lettered event dropped")
+	log.Warn().Str("reason", deadReason(e)).Str("dest", deadDest(e)).Msg("dead-lettered event dropped")
 	return nil, nil
 }
 
@@ -392,17 +395,19 @@ func (f *Function) dead(ctx context.Context, e event.Event, reason string) error
 		log.Info().Str("reason", reason).Msg("dead letter for a chunk with an outcome ignored")
 	default:
 		f.metrics.chunks.WithLabelValues("dead").Inc()
-		log.Error().Str("reason", reason).Msg("chunk dead-lettered")
+		log.Error().Str("reason", reason).Str("dest", deadDest(e)).Msg("chunk dead-lettered")
 	}
 	return f.announce(ctx, ref, attempt, upd)
 }
 
 // deadReason describes why the broker dead-lettered e, from the
-// knativeerrordest, knativeerrorcode and knativeerrordata extensions.
-// They are outside the event's signature, written by whoever posted the
-// dead letter: the reason is shown to the batch's tenant (status, trade
-// errors, console, pricefn trace), so its control characters, a
-// terminal's escapes among them, are replaced.
+// knativeerrorcode and knativeerrordata extensions. They are outside the
+// event's signature, written by whoever posted the dead letter: the reason
+// is shown to the batch's tenant (status, trade errors, console, pricefn
+// trace), so its control characters, a terminal's escapes among them, are
+// replaced. It names no address: knativeerrordest, the subscriber's URL,
+// is the log's (deadDest), as is the address of a subscriber that did not
+// answer, which the broker's "dispatch error" quotes.
 func deadReason(e event.Event) string {
 	ext := e.Extensions()
 	str := func(k string) string {
@@ -413,9 +418,6 @@ func deadReason(e event.Event) string {
 	}
 	var b strings.Builder
 	b.WriteString("delivery failed")
-	if d := str("knativeerrordest"); d != "" {
-		b.WriteString(" to " + host.Clip(d, maxReasonPart))
-	}
 	if c := str("knativeerrorcode"); c != "" {
 		b.WriteString(" with status " + host.Clip(c, maxReasonPart))
 	}
@@ -423,9 +425,37 @@ func deadReason(e event.Event) string {
 		if raw, err := base64.StdEncoding.DecodeString(d); err == nil && utf8.Valid(raw) {
 			d = printable(string(raw))
 		}
-		b.WriteString(": " + host.Clip(strings.TrimSpace(d), maxReasonPart))
+		b.WriteString(": " + host.Clip(dispatchError(strings.TrimSpace(d)), maxReasonPart))
 	}
 	return b.String()
+}
+
+// deadDest is the subscriber a dead letter's broker could not deliver e
+// to (knativeerrordest), for the log.
+func deadDest(e event.Event) string {
+	v, ok := e.Extensions()["knativeerrordest"]
+	if !ok {
+		return ""
+	}
+	return host.Clip(printable(fmt.Sprint(v)), maxReasonPart)
+}
+
+// dispatchError keeps of a broker's report of a subscriber that did not
+// answer, Knative's "dispatch error: " and Go's error for the request
+// (`Post "http://pricer.ns.svc.cluster.local": dial tcp 10.0.0.7:80:
+// connect: connection refused`), its last part, the cause, which names no
+// address ("dispatch error: connection refused"); any other report, the
+// subscriber's answer, is left as it is.
+func dispatchError(d string) string {
+	for _, prefix := range []string{"dispatch error: ", "broker: dispatch error: "} {
+		if rest, ok := strings.CutPrefix(d, prefix); ok {
+			if i := strings.LastIndex(rest, ": "); i >= 0 {
+				rest = rest[i+len(": "):]
+			}
+			return "dispatch error: " + rest
+		}
+	}
+	return d
 }
 
 // maxReasonPart bounds, in bytes, each extension of the broker's report

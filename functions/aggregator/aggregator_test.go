@@ -534,7 +534,7 @@ func TestDeadLetteredChunkMakesPartial(t *testing.T) {
 	if st.State != api.StatePartial || st.Missing != 2 || st.ChunksFailed != 1 || st.Duplicates != 2 {
 		t.Fatalf("status %+v", st)
 	}
-	const reason = "delivery failed to http://pricer/ with status 500: pricer: out of memory"
+	const reason = "delivery failed with status 500: pricer: out of memory"
 	if st.FailedChunks[0].Reason != reason {
 		t.Errorf("reason %q, want %q", st.FailedChunks[0].Reason, reason)
 	}
@@ -571,9 +571,44 @@ func TestDeadLetterReasonIsText(t *testing.T) {
 	if len(st.FailedChunks) != 1 {
 		t.Fatalf("status %+v", st)
 	}
-	const want = "delivery failed to http://pricer/ with status 500: \uFFFD[2J\uFFFD[31mFAKE: run this\uFFFD[0m\uFFFD\uFFFDnext line é \uFFFDRLO\uFFFD\uFFFD\uFFFD"
+	const want = "delivery failed with status 500: \uFFFD[2J\uFFFD[31mFAKE: run this\uFFFD[0m\uFFFD\uFFFDnext line é \uFFFDRLO\uFFFD\uFFFD\uFFFD"
 	if got := st.FailedChunks[0].Reason; got != want {
 		t.Errorf("reason %q, want %q", got, want)
+	}
+}
+
+// TestDeadLetterReasonNamesNoAddress: the reason the tenant reads named
+// the pricer's URL (knativeerrordest, cluster-local) and, for a pricer
+// that did not answer, the broker's "dispatch error" quoted it again with
+// the address dialled. The subscriber is internal, as the broker and the
+// store are: the reason gives the status and the cause, and the log the
+// subscriber.
+func TestDeadLetterReasonNamesNoAddress(t *testing.T) {
+	var logs syncBuffer
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Log = zerolog.New(&logs) })
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	const dest = "http://pricefn-pricer.prod.svc.cluster.local"
+	for i, c := range []struct{ data, want string }{
+		// Knative's dispatcher's report of no answer, and pricefn broker's.
+		{`dispatch error: Post "` + dest + `": dial tcp 10.96.3.7:80: connect: connection refused`, "delivery failed with status 500: dispatch error: connection refused"},
+		{`broker: dispatch error: Post "` + dest + `": context deadline exceeded`, "delivery failed with status 500: dispatch error: context deadline exceeded"},
+	} {
+		e := deadLetter(t, "b1", i)
+		e.SetExtension("knativeerrordest", dest)
+		e.SetExtension("knativeerrordata", base64.StdEncoding.EncodeToString([]byte(c.data)))
+		f.mustPost(t, "/dead-letter", e)
+		st := f.status(t, "b1")
+		if got := st.FailedChunks[i].Reason; got != c.want {
+			t.Errorf("reason %q, want %q", got, c.want)
+		}
+	}
+	f.mustPost(t, "/", pricedEvent(t, "b1", 2))
+	code, body := f.get(t, "/batches/b1/results")
+	if code != http.StatusOK || strings.Contains(body, "cluster.local") || strings.Contains(body, "10.96.3.7") || !strings.Contains(body, "dispatch error: connection refused") {
+		t.Errorf("results: %d %s", code, body)
+	}
+	if !strings.Contains(logs.String(), `"dest":"`+dest+`"`) {
+		t.Errorf("the log does not name the subscriber:\n%s", logs.String())
 	}
 }
 
@@ -597,7 +632,7 @@ func TestDeadLetterReasonIsBounded(t *testing.T) {
 		t.Fatalf("status %+v", st)
 	}
 	reason := st.FailedChunks[0].Reason
-	want := "delivery failed to http://pricer/" + strings.Repeat("d", 500-len("http://pricer/")) + "... with status " +
+	want := "delivery failed with status " +
 		strings.Repeat("5", 500) + "...: " + strings.Repeat("x", 500) + "..."
 	if reason != want {
 		t.Errorf("reason of %d bytes %.80q..., want %d bytes", len(reason), reason, len(want))

@@ -4,7 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
+
+	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/store"
@@ -22,6 +26,10 @@ const sweepLimit = 100
 func (f *Function) Run(ctx context.Context) error {
 	t := time.NewTicker(f.opt.SweepEvery)
 	defer t.Stop()
+	// The sweeps in a row that failed to look for batches: logged the
+	// first time, then the 2nd, 4th, 8th..., as a batch's failures to end
+	// (f.failing).
+	lookups := 0
 	for {
 		select {
 		case <-ctx.Done():
@@ -30,16 +38,79 @@ func (f *Function) Run(ctx context.Context) error {
 		}
 		refs, err := f.opt.Store.Overdue(ctx, f.opt.Now(), sweepLimit)
 		if err != nil {
-			f.opt.Log.Error().Err(err).Msg("looking for batches past their deadline")
+			if lookups++; logged(lookups) {
+				f.opt.Log.Error().Err(err).Int("failures", lookups).Msg("looking for batches past their deadline (failing again, logged less and less often)")
+			}
 			continue
 		}
+		lookups = 0
 		for _, ref := range refs {
 			if _, err := f.end(ctx, ref, nil, false); err != nil {
-				f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Msg("ending a batch past its deadline")
+				if n, log := f.failing.fail(ref); log {
+					f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Int("failures", n).Msg("ending a batch past its deadline (failing again, logged less and less often)")
+				}
 			}
+		}
+		// A batch no longer listed has been ended (by another replica)
+		// or forgotten.
+		f.failing.keep(refs)
+	}
+}
+
+// repeats counts the failures in a row to end or announce each batch, so
+// that the log tells a failure the first time, then the 2nd, 4th, 8th...:
+// while the broker was down, the sweep (every SweepEvery) and each read
+// of a batch whose end was not announced logged an error and an info line
+// (229 lines for one batch in three minutes). The zero value is ready.
+type repeats struct {
+	mu sync.Mutex
+	n  map[store.Ref]int
+}
+
+// fail counts a failure for ref, and reports how many in a row and
+// whether this one is logged.
+func (r *repeats) fail(ref store.Ref) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.n == nil {
+		r.n = map[store.Ref]int{}
+	}
+	r.n[ref]++
+	return r.n[ref], logged(r.n[ref])
+}
+
+// quiet reports whether ref has failed before and its next failure is
+// not logged: neither are the lines of the attempt.
+func (r *repeats) quiet(ref store.Ref) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.n[ref]
+	return n > 0 && !logged(n+1)
+}
+
+// done forgets ref's failures, and returns how many there were.
+func (r *repeats) done(ref store.Ref) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := r.n[ref]
+	delete(r.n, ref)
+	return n
+}
+
+// keep forgets the failures of the batches not in refs.
+func (r *repeats) keep(refs []store.Ref) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for ref := range r.n {
+		if !slices.Contains(refs, ref) {
+			delete(r.n, ref)
 		}
 	}
 }
+
+// logged reports whether the nth failure in a row of the same thing is
+// logged: the first, then each at a power of two, less and less often.
+func logged(n int) bool { return n&(n-1) == 0 }
 
 // expire is end for a read of batch ref (sum, its summary just read): the
 // reader gets the batch as it now is at once, and an announcement the read
@@ -54,7 +125,8 @@ func (f *Function) expire(ctx context.Context, ref store.Ref, sum *store.Summary
 // announces an ended batch whose announcement claim was released or has
 // lapsed: in the background when later is set. It returns the batch's
 // summary, read again when it changed; sum, when not nil, is a summary
-// already read.
+// already read. For a batch that failed to end before, it logs as
+// f.failing says.
 func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, later bool) (*store.Summary, error) {
 	var err error
 	if sum == nil {
@@ -71,6 +143,10 @@ func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, l
 	if !unannounced && (sum.Done() || sum.Deadline.IsZero() || !now.After(sum.Deadline)) {
 		return sum, nil
 	}
+	log := f.opt.Log
+	if f.failing.quiet(ref) {
+		log = zerolog.Nop()
+	}
 	reason := fmt.Sprintf("deadline passed: no outcome by %s", sum.Deadline.UTC().Format(time.RFC3339))
 	upd, err := f.opt.Store.Expire(ctx, ref, sum.Attempt, now.UTC(), reason)
 	if errors.Is(err, store.ErrStale) {
@@ -84,17 +160,20 @@ func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, l
 	}
 	if upd.Announce {
 		if unannounced {
-			f.opt.Log.Info().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Str(events.ExtTraceParent, sum.TraceParent).Msg("announcing an end whose announcement failed, or whose announcer died, before")
+			log.Info().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Str(events.ExtTraceParent, sum.TraceParent).Msg("announcing an end whose announcement failed, or whose announcer died, before")
 		} else {
 			// Each chunk the deadline made dead (those without an outcome
 			// when sum was read): it counted one a batch.
 			f.metrics.chunks.WithLabelValues("expired").Add(float64(sum.Waiting()))
-			f.opt.Log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Str(events.ExtTraceParent, sum.TraceParent).Msg("deadline passed: the chunks without an outcome are dead, and the batch ends")
+			log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Str(events.ExtTraceParent, sum.TraceParent).Msg("deadline passed: the chunks without an outcome are dead, and the batch ends")
 		}
 		if later {
 			f.announceLater(ctx, ref, sum.Attempt, sum.TraceParent, upd)
-		} else if err := f.announce(ctx, ref, sum.Attempt, upd); err != nil {
-			return nil, err
+		} else {
+			if err := f.announce(ctx, ref, sum.Attempt, upd); err != nil {
+				return nil, err
+			}
+			f.announced(ref)
 		}
 	}
 	return f.opt.Store.Summary(ctx, ref)
@@ -109,7 +188,18 @@ func (f *Function) announceLater(ctx context.Context, ref store.Ref, attempt int
 	ctx = context.WithoutCancel(ctx)
 	go func() {
 		if err := f.announce(ctx, ref, attempt, upd); err != nil {
-			f.opt.Log.Warn().Err(err).Str("batchid", ref.ID).Int("attempt", attempt).Str(events.ExtTraceParent, tp).Msg("announcing the end of a batch a read ended failed: the deadline sweep retries")
+			if n, log := f.failing.fail(ref); log {
+				f.opt.Log.Warn().Err(err).Str("batchid", ref.ID).Int("attempt", attempt).Str(events.ExtTraceParent, tp).Int("failures", n).Msg("announcing the end of a batch a read ended failed: the deadline sweep retries (failing again, logged less and less often)")
+			}
+			return
 		}
+		f.announced(ref)
 	}()
+}
+
+// announced logs the end of ref announced once it had failed before.
+func (f *Function) announced(ref store.Ref) {
+	if n := f.failing.done(ref); n > 0 {
+		f.opt.Log.Info().Str("batchid", ref.ID).Int("failures", n).Msg("announced the end of a batch past its deadline after failing")
+	}
 }

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -431,5 +433,192 @@ func TestDeadlineLogsCarryTrace(t *testing.T) {
 		if !strings.Contains(logs.String(), "deadline passed") || lines == 0 {
 			t.Errorf("sweep %v: no log line of the deadline ending b1:\n%s", sweep, logs.String())
 		}
+	}
+}
+
+// failingSender fails its first failFor sends, counting them.
+type failingSender struct {
+	mu       sync.Mutex
+	failFor  int
+	failures int
+	sent     []event.Event
+}
+
+func (s *failingSender) Send(ctx context.Context, e event.Event) protocol.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.failures < s.failFor {
+		s.failures++
+		return host.Errorf(http.StatusServiceUnavailable, "broker down")
+	}
+	s.sent = append(s.sent, e)
+	return nil
+}
+
+// While the broker is down, the sweep fails to announce an ended batch
+// every SweepEvery: it logged an error and an info line each time (229
+// lines for one batch in three minutes). The first failure is logged, as
+// it was, then the repeats at the 2nd, 4th, 8th... failure, and the
+// announcement once made.
+func TestDeadlineSweepLogsRepeatedFailuresLessOften(t *testing.T) {
+	var logs syncBuffer
+	clk := &clock{now: submitAt}
+	const failures = 40
+	s := &failingSender{failFor: failures}
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		o.Now, o.Log, o.SweepEvery, o.Sender = clk.Now, zerolog.New(&logs), time.Millisecond, s
+	})
+	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
+	clk.set(submitAt.Add(2 * time.Minute))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.fn.Run(ctx) }()
+	sent := func() (int, int) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.failures, len(s.sent)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if _, n := sent(); n > 0 {
+			break
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if n, ok := sent(); n != failures || ok != 1 {
+		t.Fatalf("%d failed sends and %d made, want %d and 1", n, ok, failures)
+	}
+	var errs, infos []float64
+	ended := false
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		switch msg, _ := entry["message"].(string); {
+		case strings.HasPrefix(msg, "ending a batch past its deadline"):
+			n, _ := entry["failures"].(float64)
+			errs = append(errs, n)
+		case strings.HasPrefix(msg, "announcing an end whose announcement failed"):
+			infos = append(infos, 0)
+		case msg == "announced the end of a batch past its deadline after failing":
+			ended = entry["failures"] == float64(failures)
+		}
+	}
+	// Failures 1, 2, 4, 8, 16 and 32 (the first was the deadline's own,
+	// announced at once; the 39 next are those of an unannounced end).
+	if want := []float64{1, 2, 4, 8, 16, 32}; !slices.Equal(errs, want) || len(infos) > len(want) || !ended {
+		t.Fatalf("failures logged %v (want %v), %d info lines (want at most %d), end logged %v:\n%s", errs, want, len(infos), len(want), ended, logs.String())
+	}
+}
+
+// overdueDown is a store whose Overdue fails until told otherwise,
+// counting its calls.
+type overdueDown struct {
+	store.Store
+	mu    sync.Mutex
+	calls int
+}
+
+func (s *overdueDown) Overdue(ctx context.Context, now time.Time, limit int) ([]store.Ref, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.calls++
+	return nil, errors.New("redis down")
+}
+
+// A store down fails every sweep's look for overdue batches: logged the
+// first time, then at the 2nd, 4th, 8th... failure, not every SweepEvery.
+func TestDeadlineSweepLogsAStoreDownLessOften(t *testing.T) {
+	var logs syncBuffer
+	st := &overdueDown{Store: store.NewMem(store.MemOptions{})}
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		o.Log, o.SweepEvery, o.Store = zerolog.New(&logs), time.Millisecond, st
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.fn.Run(ctx) }()
+	calls := func() int {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		return st.calls
+	}
+	for deadline := time.Now().Add(5 * time.Second); calls() < 20 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	n := calls()
+	var logged []float64
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		if msg, _ := entry["message"].(string); strings.HasPrefix(msg, "looking for batches past their deadline") {
+			failures, _ := entry["failures"].(float64)
+			logged = append(logged, failures)
+		}
+	}
+	var want []float64
+	for i := 1; i <= n; i *= 2 {
+		want = append(want, float64(i))
+	}
+	if !slices.Equal(logged, want) {
+		t.Fatalf("%d failed looks logged at %v, want %v", n, logged, want)
+	}
+}
+
+// Each read of a batch whose end is not announced tries again, in the
+// background, while the broker is down: a client or a console polling it
+// had a warning and an info line logged at each read. The failures are
+// logged at the 1st, 2nd, 4th, 8th..., and the announcement once made.
+func TestReadsLogRepeatedFailuresLessOften(t *testing.T) {
+	var logs syncBuffer
+	clk := &clock{now: submitAt}
+	const failures = 40
+	s := &failingSender{failFor: failures}
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Now, o.Log, o.Sender = clk.Now, zerolog.New(&logs), s })
+	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
+	clk.set(submitAt.Add(2 * time.Minute))
+	sent := func() (int, int) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.failures, len(s.sent)
+	}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		if _, n := sent(); n > 0 {
+			break
+		}
+		f.status(t, "b1")
+	}
+	if n, ok := sent(); n != failures || ok != 1 {
+		t.Fatalf("%d failed sends and %d made, want %d and 1", n, ok, failures)
+	}
+	var warns []float64
+	infos, announced := 0, false
+	for deadline := time.Now().Add(5 * time.Second); !announced && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		warns, infos = nil, 0
+		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+			var entry map[string]any
+			if err := json.Unmarshal([]byte(line), &entry); err != nil {
+				t.Fatalf("log line %q: %v", line, err)
+			}
+			switch msg, _ := entry["message"].(string); {
+			case strings.HasPrefix(msg, "announcing the end of a batch a read ended failed"):
+				n, _ := entry["failures"].(float64)
+				warns = append(warns, n)
+			case strings.HasPrefix(msg, "announcing an end whose announcement failed"):
+				infos++
+			case msg == "announced the end of a batch past its deadline after failing":
+				announced = entry["failures"] == float64(failures)
+			}
+		}
+	}
+	if want := []float64{1, 2, 4, 8, 16, 32}; !slices.Equal(warns, want) || infos > len(want) || !announced {
+		t.Fatalf("failures logged %v (want %v), %d info lines (want at most %d), announcement logged %v:\n%s", warns, want, infos, len(want), announced, logs.String())
 	}
 }

@@ -144,7 +144,7 @@ func TestScenarioSumsNeedTheirBase(t *testing.T) {
 	f.mustPost(t, "/dead-letter", deadLetter(t, id, 1))
 
 	want := `{"batchId":"scen-dead-base","results":[
-{"id":"A","error":"trade A: not priced: chunk 1 failed: delivery failed to http://pricer/ with status 500: pricer: out of memory"},
+{"id":"A","error":"trade A: not priced: chunk 1 failed: delivery failed with status 500: pricer: out of memory"},
 {"id":"B","npv":6}
 ],"scenarios":[
 {"id":"s0","npv":7,"pnl":-3,"byUnderlying":{"GLOBEX":-3},"failed":1},

@@ -542,7 +542,7 @@ func TestPipelineDeadChunk(t *testing.T) {
 	for i, r := range doc.Results {
 		w := full.Results[i]
 		if i >= 50 && i < 100 {
-			wantErr := fmt.Sprintf("trade %s: not priced: chunk 1 failed: delivery failed to ", w.ID)
+			wantErr := fmt.Sprintf("trade %s: not priced: chunk 1 failed: delivery failed with status ", w.ID)
 			if r.ID != w.ID || !strings.HasPrefix(r.Error, wantErr) || !strings.Contains(r.Error, "out of memory") {
 				t.Fatalf("result %d = %+v, want an error starting %q", i, r, wantErr)
 			}

@@ -1,13 +1,16 @@
 package host
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -113,9 +116,8 @@ func NewClient() *http.Client {
 // Target returns the URL events are sent to.
 func (s *Sender) Target() string { return s.target }
 
-// Send posts e and returns nil once the sink accepted it (2xx), or an
-// error carrying the last status (a *cehttp.Result) once retries are spent
-// or ctx ends.
+// Send posts e and returns nil once the sink accepted it (2xx), or a
+// *SendError carrying the last status once retries are spent or ctx ends.
 func (s *Sender) Send(ctx context.Context, e event.Event) protocol.Result {
 	if len(s.overrides) > 0 || s.sign != nil {
 		e = e.Clone()
@@ -141,9 +143,9 @@ func (s *Sender) Send(ctx context.Context, e event.Event) protocol.Result {
 		}
 		if !retryable(code) || failures > s.retries || ctx.Err() != nil {
 			if code == 0 {
-				return Errorf(http.StatusBadGateway, "host: send %s %s to %s: %w", e.Type(), e.ID(), s.target, err)
+				return &SendError{Code: http.StatusBadGateway, Type: e.Type(), ID: e.ID(), Target: s.target, Err: err, reason: unaddressed(code, err)}
 			}
-			return Errorf(code, "host: send %s %s to %s: %w", e.Type(), e.ID(), s.target, err)
+			return &SendError{Code: code, Type: e.Type(), ID: e.ID(), Target: s.target, Err: err, reason: unaddressed(code, err)}
 		}
 		wait := delay
 		if code == http.StatusTooManyRequests {
@@ -153,7 +155,9 @@ func (s *Sender) Send(ctx context.Context, e event.Event) protocol.Result {
 			wait += rand.N(wait/4 + 1)
 		}
 		if ctxErr := s.sleep(ctx, wait); ctxErr != nil {
-			return Errorf(http.StatusServiceUnavailable, "host: send %s %s to %s: %w (last attempt: %v)", e.Type(), e.ID(), s.target, ctxErr, err)
+			return &SendError{Code: http.StatusServiceUnavailable, Type: e.Type(), ID: e.ID(), Target: s.target,
+				Err:    fmt.Errorf("%w (last attempt: %v)", ctxErr, err),
+				reason: fmt.Sprintf("%v (last attempt: %s)", ctxErr, unaddressed(code, err))}
 		}
 		delay = min(2*delay, MaxBackoff)
 	}
@@ -179,7 +183,67 @@ func (s *Sender) post(ctx context.Context, e event.Event) (int, time.Duration, e
 		return resp.StatusCode, 0, nil
 	}
 	return resp.StatusCode, RetryAfter(resp.Header.Get("Retry-After"), time.Now()),
-		fmt.Errorf("status %d: %s", resp.StatusCode, body)
+		fmt.Errorf("status %d: %s", resp.StatusCode, bytes.TrimSpace(body))
+}
+
+// SendError is why a Sender gave up on an event. Its Error names the sink's
+// address, and so may the transport's error it wraps: that is for the log.
+// What a client reads (an answer, a chunk's reason repeated in its trades'
+// errors) is Unaddressed's, which names neither: the broker is internal,
+// as the store is, and its address is no tenant's business.
+type SendError struct {
+	// Code is the status that reports the failure (Status): the sink's
+	// last answer, 502 when none came, 503 when the context ended.
+	Code     int
+	Type, ID string
+	// Target is the sink's URL; "the broker" in Unaddressed's.
+	Target string
+	Err    error
+	reason string // Err in words naming no address
+}
+
+func (e *SendError) Error() string {
+	return fmt.Sprintf("host: send %s %s to %s: %v", e.Type, e.ID, e.Target, e.Err)
+}
+
+func (e *SendError) Unwrap() error { return e.Err }
+
+// Unaddressed returns err, a sender's error, for a client: a *SendError
+// (wrapped or not) as the same status and the same failure without the
+// sink's address; any other error as it is.
+func Unaddressed(err error) error {
+	var se *SendError
+	if !errors.As(err, &se) {
+		return err
+	}
+	return &SendError{Code: se.Code, Type: se.Type, ID: se.ID, Target: "the broker", Err: errors.New(se.reason), reason: se.reason}
+}
+
+// unaddressed tells err, an attempt's failure with status code (0: no
+// answer), in words that name no address: a status and the sink's answer,
+// or the kind of network failure, where net's and net/http's errors quote
+// the URL and the address dialled.
+func unaddressed(code int, err error) string {
+	if code != 0 {
+		return err.Error() // "status 429: ...", the sink's own words
+	}
+	var dns *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return "no answer: " + context.DeadlineExceeded.Error()
+	case errors.Is(err, context.Canceled):
+		return "no answer: " + context.Canceled.Error()
+	case errors.As(err, &dns):
+		return "no answer: its name did not resolve"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "no answer: connection refused"
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return "no answer: connection closed"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "no answer: timed out"
+	}
+	return "no answer"
 }
 
 // RetryAfter reads a Retry-After header, delay-seconds or an HTTP date,

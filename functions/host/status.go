@@ -13,11 +13,14 @@ import (
 // Status returns the HTTP status that reports err.
 func Status(err error) int {
 	var r *cehttp.Result
+	var se *SendError
 	switch {
 	case err == nil:
 		return http.StatusOK
 	case errors.As(err, &r) && r.StatusCode >= 400:
 		return r.StatusCode
+	case errors.As(err, &se):
+		return se.Code
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return http.StatusServiceUnavailable
 	}

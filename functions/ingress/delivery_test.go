@@ -472,3 +472,52 @@ func TestResubmissionKeepsTheBatchTrace(t *testing.T) {
 		}
 	}
 }
+
+// The broker is internal, as the store is: a send that failed is told to
+// the client (the 503) and to the tenant (each unsent chunk's reason,
+// repeated in its trades' errors) without the broker's address, which
+// the log keeps. The Sender's error named its URL, and net/http's the
+// address dialled, in both.
+func TestSendFailureNamesNoBrokerAddress(t *testing.T) {
+	broker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Ce-Type") == events.TypeChunkRequested {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	defer broker.Close()
+	down := httptest.NewServer(http.NotFoundHandler())
+	down.Close() // a port nothing listens on: connection refused
+	for _, c := range []struct {
+		name, sink, want string
+	}{
+		{"chunks refused", broker.URL, "to the broker: status 503: busy"},
+		{"broker down", down.URL, "to the broker: no answer: connection refused"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var logs lockedBuffer
+			st := store.NewMem(store.MemOptions{})
+			f := ingress.New(ingress.Options{Store: st, Log: zerolog.New(&logs),
+				Sender: host.NewSender(c.sink+"/", host.SenderOptions{Retries: -1})})
+			srv := httptest.NewServer(f.Routes(nil))
+			defer srv.Close()
+			data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 10, ID: "b"})
+			code, _, body := post(t, plain(t, srv.URL+"/batches", data))
+			addr := strings.TrimPrefix(c.sink, "http://")
+			if code != http.StatusServiceUnavailable || strings.Contains(body, addr) || !strings.Contains(body, c.want) {
+				t.Fatalf("%d %s, want a 503 saying %q without %s", code, body, c.want, addr)
+			}
+			sum, err := st.Summary(context.Background(), store.RefOf("b"))
+			if err != nil || len(sum.Chunks) != 1 {
+				t.Fatalf("%+v %v", sum, err)
+			}
+			if r := sum.Chunks[0].Reason; strings.Contains(r, addr) || !strings.Contains(r, c.want) {
+				t.Fatalf("chunk's reason %q, want %q without %s", r, c.want, addr)
+			}
+			if !strings.Contains(logs.String(), addr) {
+				t.Fatalf("the log does not name the broker %s:\n%s", addr, logs.String())
+			}
+		})
+	}
+}

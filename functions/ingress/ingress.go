@@ -424,6 +424,9 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	defer cancel()
 	if err := f.opt.Sender.Send(ctx, accepted); err != nil {
 		log.Error().Err(err).Msg("batch.accepted not sent: batch refused")
+		// The log has the broker's address; the client and the chunks'
+		// reasons, which the tenant reads, do not.
+		err = host.Unaddressed(err)
 		f.abandon(ctx, rec, claim.Attempt, 0, len(offsets), err)
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: telling the aggregator: %w", b.ID, err)
 	}
@@ -469,7 +472,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 					if !errors.Is(err, context.Canceled) { // not just another chunk's failure
 						log.Error().Err(err).Int("chunk", i).Msg("chunk.requested not sent")
 					}
-					return fmt.Errorf("chunk %d: %w", i, err)
+					return fmt.Errorf("chunk %d: %w", i, host.Unaddressed(err))
 				}
 				sent[i] = true
 				f.metrics.chunks.WithLabelValues("sent").Inc()

@@ -48,7 +48,15 @@ func API(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 					log.Error().Err(err).Str("addr", c.MetricsAddr).Msg("metrics server stopped")
 				}
 			}()
-			return host.Options{Handler: APIRoutes(in, ag, guard), OnShutdown: ag.Drain},
+			routes := APIRoutes(in, ag, guard)
+			if guard == nil || guard.Tokens == nil {
+				// Open, as pricefn dev without tokens: by address, no
+				// names (DNS rebinding), or a page that a name of an
+				// attacker's points at a laptop running it would read
+				// every batch.
+				routes = host.AddressHosts(routes)
+			}
+			return host.Options{Handler: routes, OnShutdown: ag.Drain},
 				func() { stopSweep(); <-swept; stopMetrics(); <-done; closeStore() }, nil
 		})
 }

@@ -62,6 +62,60 @@ func startAPI(t *testing.T, sink, storeURL string) (addr, metrics string, stop f
 	}
 }
 
+// Without tokens pricefn api answered requests of any Host, as pricefn dev
+// did before it: a web page whose name the attacker's DNS points at the
+// laptop running it (DNS rebinding) is same-origin to the browser, and
+// read every batch. Open, it answers by address and for localhost only.
+func TestOpenAPIServesThisMachineOnly(t *testing.T) {
+	srv := redistest.Start(t)
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- launch.API(ctx, []string{"--addr", addr, "--sink", "http://127.0.0.1:1/", "--store", srv.URL, "--metrics-addr", freeAddr(t),
+			"--log-level", "error"}, config.Map(nil), io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	_, port, _ := net.SplitHostPort(addr)
+	get := func(hostName string) (int, string) {
+		req, _ := http.NewRequest(http.MethodGet, "http://"+addr+"/batches", nil)
+		req.Host = hostName
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return 0, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if code, _ := get(addr); code == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("pricefn api did not start")
+		}
+	}
+	for _, c := range []struct {
+		host string
+		code int
+	}{
+		{"rebound.attacker.example:" + port, http.StatusMisdirectedRequest},
+		{"rebound.attacker.example", http.StatusMisdirectedRequest},
+		{"localhost:" + port, http.StatusOK},
+		{addr, http.StatusOK},
+	} {
+		if code, body := get(c.host); code != c.code {
+			t.Errorf("Host %s: %d %s, want %d", c.host, code, body, c.code)
+		}
+	}
+}
+
 // pricefn api serves the public routes behind tokens on the shared store,
 // sends the batch's events to the sink, and serves /metrics only on its
 // metrics address.
@@ -140,5 +194,68 @@ func TestAPI(t *testing.T) {
 	}
 	if code, body := get("http://"+metrics+"/metrics", ""); code != 200 || !strings.Contains(body, "pricefn_ingress") {
 		t.Errorf("/metrics on the metrics address: %d", code)
+	}
+}
+
+// The pieces run as separate processes without tokens (the README's
+// recipe on a laptop, every interface) answered any Host: a page of the
+// attacker's name rebound to the laptop read every batch from the
+// aggregator, and submitted to ingress. Their public routes answer by
+// address and for localhost only; the event receivers, which a broker
+// reaches by name, any Host.
+func TestOpenFunctionsServeThisMachineOnly(t *testing.T) {
+	srv := redistest.Start(t)
+	for _, c := range []struct {
+		name   string
+		run    func(context.Context, []string, config.Env, io.Writer) error
+		public string // a public route, GET or POST
+		method string
+	}{
+		{"aggregator", launch.Aggregator, "/batches", http.MethodGet},
+		{"ingress", launch.Ingress, "/batches", http.MethodPost},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			addr := freeAddr(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- c.run(ctx, []string{"--addr", addr, "--sink", "http://127.0.0.1:1/", "--store", srv.URL, "--log-level", "error"},
+					config.Map(nil), io.Discard)
+			}()
+			defer func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Error(err)
+				}
+			}()
+			do := func(method, path, hostName string) int {
+				req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader("{}"))
+				req.Host = hostName
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					return 0
+				}
+				resp.Body.Close()
+				return resp.StatusCode
+			}
+			for deadline := time.Now().Add(10 * time.Second); do(http.MethodGet, "/healthz", addr) != http.StatusOK; time.Sleep(20 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("pricefn %s did not start", c.name)
+				}
+			}
+			const rebound = "rebound.attacker.example"
+			if code := do(c.method, c.public, rebound); code != http.StatusMisdirectedRequest {
+				t.Errorf("%s %s for Host %s: %d, want 421", c.method, c.public, rebound, code)
+			}
+			if code := do(c.method, c.public, "localhost"); code == http.StatusMisdirectedRequest {
+				t.Errorf("%s %s for Host localhost: 421", c.method, c.public)
+			}
+			// An event receiver: a 415 for "{}", which is no CloudEvent,
+			// not a 421.
+			if code := do(http.MethodPost, "/", "pricefn-"+c.name+".ns.svc.cluster.local"); code != http.StatusUnsupportedMediaType {
+				t.Errorf("POST / for a cluster-local name: %d, want 415 (no event)", code)
+			}
+		})
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/debug"
+	"slices"
 	"syscall"
 	"time"
 
@@ -73,8 +74,29 @@ func Ingress(ctx context.Context, args []string, env config.Env, stderr io.Write
 				return host.Options{}, nil, err
 			}
 			f := ingress.New(IngressOptions(c, log, reg, host.NewSender(c.Sink, host.SenderOptions{Overrides: c.Overrides, Sign: signer(guard)}), st))
-			return host.Options{Handler: f.ServiceRoutes(log, guard), Gatherer: reg}, closeStore, nil
+			return host.Options{Handler: openByAddress(guard, f.ServiceRoutes(log, guard), "/"), Gatherer: reg}, closeStore, nil
 		})
+}
+
+// openByAddress returns a function's routes h, which without tokens answer
+// their public routes by address and for localhost only (host.AddressHosts),
+// as pricefn dev and pricefn api do: the pieces run as separate processes
+// on a laptop (on every interface, as $PORT has it) were open to DNS
+// rebinding, a page of the attacker's name reading every batch from the
+// aggregator. The event receivers, POSTs to eventPaths, answer any Host: a
+// broker reaches them by name (cluster-local on Knative).
+func openByAddress(guard *auth.Guard, h http.Handler, eventPaths ...string) http.Handler {
+	if guard != nil && guard.Tokens != nil {
+		return h
+	}
+	byAddress := host.AddressHosts(h)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost && slices.Contains(eventPaths, r.URL.Path) {
+			h.ServeHTTP(w, r)
+			return
+		}
+		byAddress.ServeHTTP(w, r)
+	})
 }
 
 // OpenStore opens the batch store c names: a new in-memory one, or Redis,
@@ -188,7 +210,7 @@ func Aggregator(ctx context.Context, args []string, env config.Env, stderr io.Wr
 			f := aggregator.New(AggregatorOptions(c, log, reg, s, st))
 			sweepCtx, stopSweep := context.WithCancel(ctx)
 			go f.Run(sweepCtx)
-			return host.Options{Handler: f.Routes(log, guard), OnShutdown: f.Drain, Gatherer: reg}, func() { stopSweep(); closeStore() }, nil
+			return host.Options{Handler: openByAddress(guard, f.Routes(log, guard), "/", "/dead-letter"), OnShutdown: f.Drain, Gatherer: reg}, func() { stopSweep(); closeStore() }, nil
 		})
 }
 
