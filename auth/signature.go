@@ -46,16 +46,12 @@ type Keys struct {
 
 // ParseKeys reads an event-keys file: one key a line (at least MinKeyLen
 // characters), the signing key first, blank lines and "#" comments
-// ignored.
+// ignored (uncomment).
 func ParseKeys(data []byte) (*Keys, error) {
 	var ks Keys
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
-		line = strings.TrimSpace(line)
+		line := strings.TrimSpace(uncomment(sc.Text()))
 		if line == "" {
 			continue
 		}

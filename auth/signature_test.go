@@ -144,6 +144,18 @@ func TestParseKeys(t *testing.T) {
 	if err := ks.Verify(&e); err != nil {
 		t.Errorf("second key: %v", err)
 	}
+	// A '#' within a key is the key's; one after a space starts a
+	// comment (it cut the key there: shorter, or refused).
+	hashed := strings.Repeat("k", 20) + "#" + strings.Repeat("k", 20)
+	ks, err = auth.ParseKeys([]byte(hashed + "  # the signing key\n"))
+	if err != nil {
+		t.Fatalf("a key with a '#': %v", err)
+	}
+	e = sample(t)
+	auth.NewKeys(hashed).Sign(&e)
+	if err := ks.Verify(&e); err != nil {
+		t.Errorf("a key with a '#', signed with the whole key: %v", err)
+	}
 	for file, want := range map[string]string{"": "no key", "short\n": "shorter than 32", key1 + "\n" + key2 + "\n" + key1 + "x\n": "at most 2"} {
 		if _, err := auth.ParseKeys([]byte(file)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%q: %v, want %q", file, err, want)

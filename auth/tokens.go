@@ -77,7 +77,8 @@ func (e *ParseError) Error() string {
 
 // ParseTokens reads a tokens file: one "TOKEN TENANT [SCOPES]" a line,
 // SCOPES a comma- or space-separated list of submit, read and sign (none
-// means submit and read), blank lines and "#" comments ignored. Tokens are
+// means submit and read), blank lines and "#" comments ignored (uncomment).
+// Tokens are
 // at least MinTokenLen characters and unique; tenants are lower-case
 // letters, digits, '-' and '_'.
 func ParseTokens(data []byte) ([]Identity, error) {
@@ -95,10 +96,7 @@ func parseEntries(data []byte) ([]entry, error) {
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for n := 1; sc.Scan(); n++ {
-		line := sc.Text()
-		if i := strings.IndexByte(line, '#'); i >= 0 {
-			line = line[:i]
-		}
+		line := uncomment(sc.Text())
 		f := strings.Fields(strings.ReplaceAll(line, ",", " "))
 		if len(f) == 0 {
 			continue
@@ -212,4 +210,18 @@ func (t *Tokens) SigningKeys(tenant string) [][]byte {
 		}
 	}
 	return out
+}
+
+// uncomment returns line without its comment: from a '#' that starts the
+// line or follows a space or a tab, as a shell reads one. A '#' within a
+// token or key is part of it: cut there, a key of 40 characters with a '#'
+// at the 20th was refused as "shorter than 32 characters", and one with
+// it further on was silently shortened to another key.
+func uncomment(line string) string {
+	for i := 0; i < len(line); i++ {
+		if line[i] == '#' && (i == 0 || line[i-1] == ' ' || line[i-1] == '\t') {
+			return line[:i]
+		}
+	}
+	return line
 }

@@ -28,6 +28,10 @@ func TestParseTokens(t *testing.T) {
 		!slices.Equal(ids[1].Scopes, []string{"read"}) || !slices.Equal(ids[2].Scopes, []string{"sign", "submit"}) {
 		t.Errorf("identities %+v", ids)
 	}
+	// A '#' within a token is the token's, a comment starts after a space.
+	if ids, err := auth.ParseTokens([]byte("alpha#0123456789abc alpha\t# the team\n")); err != nil || len(ids) != 1 || ids[0].Tenant != "alpha" {
+		t.Errorf("a token with a '#': %v %+v", err, ids)
+	}
 	if ids, err := auth.ParseTokens([]byte("alpha-0123456789abc " + strings.Repeat("t", 63) + "\n")); err != nil || len(ids[0].Tenant) != 63 {
 		t.Errorf("a tenant of 63 characters: %v", err)
 	}
