@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"DeadlineAndRetry", testDeadline},
 		{"Expiry", testExpiry},
 		{"ExpiryPastTheDeadline", testExpiryPastDeadline},
+		{"LimitsPastMaxAge", testLimitsPastMaxAge},
 		{"Watch", testWatch},
 		{"EmptyBatch", testEmpty},
 		{"Tenants", testTenants},
@@ -579,6 +580,35 @@ func testExpiryPastDeadline(t *testing.T, newStore NewFunc) {
 	}
 	if at := time.Since(claimed); at < ahead+maxAge-50*time.Millisecond {
 		t.Errorf("unfinished batch gone %s after its claim, before MaxAge %s past its deadline %s away", at, maxAge, ahead)
+	}
+}
+
+// testLimitsPastMaxAge: a tenant's unfinished batches count against its
+// limit as long as they are kept, MaxAge past each one's deadline (past
+// its claim, without one), whatever the deadline of the batch claimed
+// next: one kept past MaxAge still counts, one forgotten counts no more.
+func testLimitsPastMaxAge(t *testing.T, newStore NewFunc) {
+	const maxAge = 150 * time.Millisecond
+	s := newStore(t, store.Options{MaxAge: maxAge})
+	one := store.Limits{MaxOpen: 1}
+	limited := func(id, tenant string, deadline time.Time) store.Batch {
+		b := sample(id, 1, 1, deadline)
+		b.Ref.Tenant, b.Limits = tenant, one
+		return b
+	}
+	claim(t, s, limited("long", "alpha", time.Now().Add(time.Hour)))
+	claim(t, s, limited("short", "beta", time.Time{}))
+	time.Sleep(maxAge + 50*time.Millisecond)
+	// alpha's batch runs on, to its deadline an hour away.
+	if _, err := s.Claim(ctx, limited("next", "alpha", time.Time{})); !errors.Is(err, store.ErrLimit) {
+		t.Errorf("a batch without a deadline beside one kept past MaxAge: %v, want ErrLimit", err)
+	}
+	// beta's batch is forgotten, MaxAge after its claim.
+	if _, err := s.Summary(ctx, store.Ref{Tenant: "beta", ID: "short"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("batch without a deadline MaxAge after its claim: %v, want ErrNotFound", err)
+	}
+	if c, err := s.Claim(ctx, limited("next", "beta", time.Now().Add(time.Hour))); err != nil || !c.New {
+		t.Errorf("a batch with a far deadline beside one forgotten: %+v, %v, want it claimed", c, err)
 	}
 }
 
