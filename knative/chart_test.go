@@ -1075,6 +1075,11 @@ func TestChartStoreURL(t *testing.T) {
 		"redis://redis:6379/db0",
 		"redis://redis:6379/0/1",
 		"redis://redis:6379/99999999999999999999",
+		"redis://:p@ss@redis:6379/0",
+		"redis://us@er:pw@redis:6379/0",
+		"redis://redis:6379/0#x",
+		"redis://REDIS.example:6379/0",
+		"redis://redis:6379/0#%zz",
 	} {
 		_, parseErr := redis.ParseURL(u)
 		_, err := renderChart(c, map[string]any{"store": map[string]any{"url": u}}, namespace)
