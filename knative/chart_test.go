@@ -688,6 +688,8 @@ func TestChartPublicURL(t *testing.T) {
 		{"https://10.0.0.1:443", true},
 		{"https://[fd00::1]:443", true},
 		{"https://pricefn_1.internal", true},
+		{"https://bücher.example", true},
+		{"https://bücher.example:8443", true},
 		{"https://pricefn.example.com:443x", false},
 		{"https://pricefn.example.com:", true},
 		{"https://%zz.example.com", false},
