@@ -128,9 +128,10 @@ redis.call('HSET', KEYS[1], 'digest', ARGV[1], 'attempt', attempt, 'trades', ARG
   'submittedAt', ARGV[4], 'deadline', ARGV[5], 'resultsUrl', ARGV[6], 'chunks', ARGV[9], 'done', 0, 'dead', 0,
   'duplicates', 0, 'late', 0, 'announced', 0, 'acceptedAt', '', 'traceparent', ARGV[16])
 if tonumber(ARGV[9]) == 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[11])
   -- Announced at its batch.accepted, or by the sweep once its deadline
-  -- has passed without one (expireScript).
+  -- has passed without one (expireScript): kept retain past its deadline
+  -- for the sweep, and retain past its batch.accepted (acceptScript).
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[11]) + math.max(tonumber(ARGV[5]) - now, 0))
   if ARGV[5] ~= '0' then
     redis.call('ZADD', KEYS[2], ARGV[5], ARGV[8])
   else
@@ -241,6 +242,9 @@ if redis.call('HGET', KEYS[1], 'acceptedAt') ~= '' then
   res = 'duplicate'
 else
   redis.call('HSET', KEYS[1], 'acceptedAt', ARGV[3])
+  -- A batch of no chunks ends here: kept retain from now, as a finished
+  -- batch is (its claim kept it retain past its deadline).
+  if redis.call('HGET', KEYS[1], 'chunks') == '0' then redis.call('PEXPIRE', KEYS[1], ARGV[8]) end
   redis.call('PUBLISH', 'pricefn:changed', ARGV[7])
 end
 return claim(res)

@@ -40,6 +40,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"LimitsPastMaxAge", testLimitsPastMaxAge},
 		{"Watch", testWatch},
 		{"EmptyBatch", testEmpty},
+		{"EmptyBatchPastRetain", testEmptyPastRetain},
 		{"Tenants", testTenants},
 		{"TenantLimits", testLimits},
 		{"Recent", testRecent},
@@ -673,6 +674,29 @@ func testEmpty(t *testing.T, newStore NewFunc) {
 	}
 	if over := must(s.Overdue(ctx, time.Now(), 10)); slices.Contains(over, lost.Ref) {
 		t.Errorf("overdue once announced: %v", over)
+	}
+}
+
+// testEmptyPastRetain: a batch of no trades whose batch.accepted never
+// comes is kept until the sweep announces it at its deadline, however far
+// that lies past Retain (it was forgotten Retain after its claim, never
+// announced); one accepted is kept Retain after its acceptance.
+func testEmptyPastRetain(t *testing.T, newStore NewFunc) {
+	const retain, ahead = 200 * time.Millisecond, 500 * time.Millisecond
+	s := newStore(t, store.Options{Retain: retain})
+	lost := store.Batch{Ref: store.RefOf("lost"), Digest: "sha256:l", Deadline: time.Now().Add(ahead)}
+	claim(t, s, lost)
+	accepted := store.Batch{Ref: store.RefOf("accepted"), Digest: "sha256:a", Deadline: time.Now().Add(time.Hour)}
+	claim(t, s, accepted)
+	must(s.Accept(ctx, accepted.Ref, accepted.Digest, 1, time.Now()))
+	for !time.Now().After(lost.Deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if u, err := s.Expire(ctx, lost.Ref, 1, time.Now(), "sweep"); err != nil || !u.Announce {
+		t.Errorf("the sweep past the deadline of an empty batch never accepted, %s past Retain: %+v, %v, want the announcement", ahead-retain, u, err)
+	}
+	if _, err := s.Summary(ctx, accepted.Ref); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an empty batch accepted %s ago, Retain %s: %v, want it forgotten", ahead, retain, err)
 	}
 }
 
