@@ -688,6 +688,8 @@ func TestChartPublicURL(t *testing.T) {
 		{"https://10.0.0.1:443", true},
 		{"https://[fd00::1]:443", true},
 		{"https://pricefn_1.internal", true},
+		{"https://bücher.example", true},
+		{"https://bücher.example:8443", true},
 		{"https://pricefn.example.com:443x", false},
 		{"https://pricefn.example.com:", true},
 		{"https://%zz.example.com", false},
@@ -1075,6 +1077,11 @@ func TestChartStoreURL(t *testing.T) {
 		"redis://redis:6379/db0",
 		"redis://redis:6379/0/1",
 		"redis://redis:6379/99999999999999999999",
+		"redis://:p@ss@redis:6379/0",
+		"redis://us@er:pw@redis:6379/0",
+		"redis://redis:6379/0#x",
+		"redis://REDIS.example:6379/0",
+		"redis://redis:6379/0#%zz",
 	} {
 		_, parseErr := redis.ParseURL(u)
 		_, err := renderChart(c, map[string]any{"store": map[string]any{"url": u}}, namespace)

@@ -49,13 +49,18 @@ func (f *Function) Routes(log zerolog.Logger, guard host.Guard) http.Handler {
 	mux.Handle("POST /dead-letter", f.metrics.requests.Track(routeDeadLetter, host.Events(host.Guarded(guard, host.HandlerFunc(f.HandleDeadLetter)), log)))
 	q := f.Query(guard)
 	mux.Handle("GET /batches", q)
-	mux.Handle("/batches/", q) // every method: Query answers the wrong ones
+	// Every method below /batches/: Query answers the wrong ones. Not as
+	// "/batches/", which would redirect another method on /batches
+	// there (a 307, then a 404) rather than answer its 405.
+	mux.Handle("/batches/{id}", q)
+	mux.Handle("/batches/{id}/{rest...}", q)
 	return mux
 }
 
 // Query returns the handler of the GET routes of the results API, behind
 // guard's tokens with the read scope (nil admits everything), for a
-// gateway to mount at "GET /batches" and "/batches/" (every method). Each
+// gateway to mount at "GET /batches", "/batches/{id}" and
+// "/batches/{id}/{rest...}" (every method, as Routes does). Each
 // route is measured under its pattern's name, its refusals (401, 403)
 // included; a path no route matches wants a token all the same, then is a
 // 404, whatever the method, and another method than GET or HEAD on a

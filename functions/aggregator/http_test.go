@@ -97,6 +97,10 @@ func TestRouteErrorsAreJSON(t *testing.T) {
 		{http.MethodPost, "/batches/", http.StatusNotFound},
 		{http.MethodPost, "/batches/b1/nope", http.StatusNotFound},
 		{http.MethodDelete, "/batches/b1/results/x", http.StatusNotFound},
+		// The list's path with another method: a 405, where the
+		// every-method "/batches/" redirected it there (307), to a 404.
+		{http.MethodPut, "/batches", http.StatusMethodNotAllowed},
+		{http.MethodPost, "/batches", http.StatusMethodNotAllowed},
 	} {
 		req, _ := http.NewRequest(tt.method, f.srv.URL+tt.path, nil)
 		resp, err := http.DefaultClient.Do(req)

@@ -524,9 +524,7 @@ func (f *Function) unsent(sum *store.Summary, c store.Claim) *store.Summary {
 	if sum == nil || sum.Attempt != c.Attempt || sum.Done() {
 		return nil
 	}
-	if !sum.Deadline.IsZero() && !f.opt.Now().Before(sum.Deadline) {
-		// Past its deadline: the aggregator ends it, and what would be
-		// sent now would be thrown away.
+	if f.pastDeadline(sum) {
 		return nil
 	}
 	alive := sum.SubmittedAt
@@ -560,13 +558,21 @@ func (f *Function) unsent(sum *store.Summary, c store.Claim) *store.Summary {
 // aggregator announces its end (batch.completed) when its batch.accepted
 // comes, as nothing else of it will: an ingress that could not send it (a
 // broker down: the submission was a 503) left a batch completed and never
-// announced, whatever its resubmissions. Otherwise nil. A batch.accepted
-// sent twice is counted once.
+// announced, whatever its resubmissions. Past its deadline the
+// aggregator's sweep announces it, and nothing is sent. Otherwise nil. A
+// batch.accepted sent twice is counted once.
 func (f *Function) unaccepted(sum *store.Summary) *store.Summary {
-	if sum == nil || len(sum.Chunks) > 0 || !sum.AcceptedAt.IsZero() || !sum.SentAt.IsZero() {
+	if sum == nil || len(sum.Chunks) > 0 || !sum.AcceptedAt.IsZero() || !sum.SentAt.IsZero() || f.pastDeadline(sum) {
 		return nil
 	}
 	return sum
+}
+
+// pastDeadline reports whether sum's batch is past its deadline: the
+// aggregator ends it (or, of no chunks, announces it), and what would be
+// sent now would be thrown away, with no time left to send it in.
+func (f *Function) pastDeadline(sum *store.Summary) bool {
+	return !sum.Deadline.IsZero() && !f.opt.Now().Before(sum.Deadline)
 }
 
 // beat gives the sign of life of this ingress while it sends attempt's

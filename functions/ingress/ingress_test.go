@@ -399,6 +399,38 @@ func TestEmptyBatchAcceptedAgainWhenItsFirstSendFailed(t *testing.T) {
 	}
 }
 
+// TestEmptyBatchNotAcceptedAgainPastItsDeadline: a batch of no trades
+// whose batch.accepted was never sent is announced by the aggregator's
+// sweep once its deadline has passed; a resubmission then sends nothing
+// (a send past the deadline has no time left: a 503 on every try) and
+// answers the batch as it is.
+func TestEmptyBatchNotAcceptedAgainPastItsDeadline(t *testing.T) {
+	mem := store.NewMem(store.MemOptions{})
+	s := &fakeSender{failType: events.TypeBatchAccepted}
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
+	srv := httptest.NewServer(ingress.New(ingress.Options{Store: mem, Sender: s, Now: func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}}).Routes(nil))
+	t.Cleanup(srv.Close)
+	data := []byte(`{"id":"empty","valuationDate":"2026-11-25","deadline":"1m","trades":[]}`)
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusServiceUnavailable {
+		t.Fatalf("with the broker down: %d %s, want 503", code, body)
+	}
+	s.mu.Lock()
+	s.failType = ""
+	s.mu.Unlock()
+	mu.Lock()
+	now = now.Add(2 * time.Minute)
+	mu.Unlock()
+	code, _, body := post(t, plain(t, srv.URL+"/batches", data))
+	if code != http.StatusAccepted || !strings.Contains(body, `"existing":true`) || len(s.events()) != 0 {
+		t.Errorf("resubmitted past its deadline: %d %s, %d events sent, want 202, existing and none", code, body, len(s.events()))
+	}
+}
+
 func TestBrokerDeliveryGetsEmptyAnswer(t *testing.T) {
 	srv, s := newServer(t, ingress.Options{})
 	req := ceRequest(t, srv.URL+"/", submitted(t, []byte(`{"valuationDate":"2026-11-25","trades":[]}`), "z"), false)

@@ -71,7 +71,8 @@ func APIRoutes(in *ingress.Function, ag *aggregator.Function, guard host.Guard) 
 	mux.Handle("GET /valQuery", ir)
 	q := ag.Query(guard)
 	mux.Handle("GET /batches", q)
-	mux.Handle("/batches/", q)                    // every method: Query answers the wrong ones
+	mux.Handle("/batches/{id}", q) // every method below /batches/, as aggregator.Routes mounts it
+	mux.Handle("/batches/{id}/{rest...}", q)
 	mux.Handle(console.Prefix, console.Handler()) // the web console: static files, the API calls carry the token
 	return mux
 }

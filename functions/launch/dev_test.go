@@ -118,6 +118,26 @@ func TestGatewayRoutes(t *testing.T) {
 	}
 }
 
+// TestGatewayWrongMethodOnBatches: another method than GET, HEAD or POST
+// on /batches is a 405 naming them, not a redirect (307) to /batches/,
+// where it was a 404 "no such route".
+func TestGatewayWrongMethodOnBatches(t *testing.T) {
+	gw := startEngine(t)
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for _, method := range []string{http.MethodPut, http.MethodDelete} {
+		req, _ := http.NewRequest(method, gw.URL+"/batches", nil)
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || resp.Header.Get("Allow") != "GET, HEAD, POST" || !strings.Contains(string(body), "method not allowed") {
+			t.Errorf("%s /batches: %d, Allow %q, %s; want 405, Allow GET, HEAD, POST", method, resp.StatusCode, resp.Header.Get("Allow"), body)
+		}
+	}
+}
+
 // TestProfilesOnlyWhenAsked: the internal handler serves pprof when the
 // engine is told its internal address is loopback, and not otherwise.
 func TestProfilesOnlyWhenAsked(t *testing.T) {

@@ -195,11 +195,13 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 	}
 	// An unfinished batch is kept MaxAge past its deadline (past its
 	// claim, without one): a safety net behind the deadline, which ends
-	// it, not an expiry that forgets it while it runs.
+	// it, not an expiry that forgets it while it runs. (The claim script
+	// reckons the same from MaxAge, which also bounds the claims it
+	// looks at to forget a tenant's batches in flight.)
 	now := time.Now()
 	maxAge := s.opt.MaxAge + max(b.Deadline.Sub(now), 0)
 	args := append([]any{b.Digest, len(b.TradeIDs), offsets, b.SubmittedAt.Format(time.RFC3339Nano), deadline, b.ResultsURL,
-		ms(maxAge), member(b.Ref), len(b.ChunkOffsets), prefix(b.Ref), ms(s.opt.Retain),
+		ms(s.opt.MaxAge), member(b.Ref), len(b.ChunkOffsets), prefix(b.Ref), ms(s.opt.Retain),
 		b.Limits.MaxOpen, b.Limits.MaxTrades, now.UnixMilli(), store.MaxRecent, b.TraceParent,
 		s.opt.MaxRetained, batchKey, forgetScan}, fields...)
 	res, err := claimScript.Run(ctx, s.rdb, []string{k[0], deadlinesKey, k[6], k[7], recentKey(b.Ref), heldKey(b.Ref)}, args...).Slice()

@@ -179,3 +179,22 @@ func TestRedisKeepsUnannouncedPastMaxRetained(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisHeldSetOutlivesItsBatches: the set of every batch a tenant
+// holds lives as long as the longest-lived of them, so that a batch
+// without a deadline, claimed after one whose deadline is an hour away,
+// does not cut its life to MaxAge: the batch held for the hour would be
+// counted no more against MaxRetained.
+func TestRedisHeldSetOutlivesItsBatches(t *testing.T) {
+	srv := redistest.Start(t)
+	s := openStore(t, srv, store.Options{MaxAge: time.Minute, Retain: time.Minute})
+	ctx := context.Background()
+	long := oneTrade("alpha", "long") // its deadline an hour away
+	claimAttempt(t, s, long, 1)
+	short := oneTrade("alpha", "short")
+	short.Deadline = time.Time{}
+	claimAttempt(t, s, short, 1)
+	if ttl := s.rdb.PTTL(ctx, heldKey(long.Ref)).Val(); ttl < time.Hour {
+		t.Errorf("the held set expires in %s, before the batch it holds for an hour", ttl)
+	}
+}

@@ -88,11 +88,19 @@ if m[1] then
   if not m[6] and (m[7] ~= '1' or m[8]) then return {'announcing', tonumber(m[2])} end
   attempt = tonumber(m[2]) + 1
 end
--- The tenant's batches in flight, less those forgotten after maxAge.
 local now = tonumber(ARGV[14])
+-- An unfinished batch is kept maxAge past its deadline (past its claim,
+-- without one): a safety net behind the deadline, which ends it.
+local life = tonumber(ARGV[7])
+if tonumber(ARGV[5]) > now then life = life + tonumber(ARGV[5]) - now end
+-- The tenant's batches in flight, less those forgotten: of those claimed
+-- more than maxAge ago, each whose meta is gone (its life is its own
+-- deadline's, not this batch's).
 for _, old in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now - tonumber(ARGV[7]))) do
-  redis.call('ZREM', KEYS[3], old)
-  redis.call('HDEL', KEYS[4], old)
+  if redis.call('EXISTS', ARGV[18] .. old .. '}:meta') == 0 then
+    redis.call('ZREM', KEYS[3], old)
+    redis.call('HDEL', KEYS[4], old)
+  end
 end
 local maxOpen, maxTrades = tonumber(ARGV[12]), tonumber(ARGV[13])
 if maxOpen > 0 and redis.call('ZCARD', KEYS[3]) + 1 > maxOpen then
@@ -120,16 +128,17 @@ redis.call('HSET', KEYS[1], 'digest', ARGV[1], 'attempt', attempt, 'trades', ARG
   'submittedAt', ARGV[4], 'deadline', ARGV[5], 'resultsUrl', ARGV[6], 'chunks', ARGV[9], 'done', 0, 'dead', 0,
   'duplicates', 0, 'late', 0, 'announced', 0, 'acceptedAt', '', 'traceparent', ARGV[16])
 if tonumber(ARGV[9]) == 0 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[11])
   -- Announced at its batch.accepted, or by the sweep once its deadline
-  -- has passed without one (expireScript).
+  -- has passed without one (expireScript): kept retain past its deadline
+  -- for the sweep, and retain past its batch.accepted (acceptScript).
+  redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[11]) + math.max(tonumber(ARGV[5]) - now, 0))
   if ARGV[5] ~= '0' then
     redis.call('ZADD', KEYS[2], ARGV[5], ARGV[8])
   else
     redis.call('ZREM', KEYS[2], ARGV[8])
   end
 else
-  redis.call('PEXPIRE', KEYS[1], ARGV[7])
+  redis.call('PEXPIRE', KEYS[1], life)
   -- An earlier incarnation's entry may still be in the index (its meta
   -- expired): a batch without a deadline must not inherit it.
   if ARGV[5] ~= '0' then
@@ -142,8 +151,8 @@ else
 end
 redis.call('ZADD', KEYS[5], now, ARGV[8])
 redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(tonumber(ARGV[15]) + 1))
--- Every batch the tenant holds, by claim time: each lives at most maxAge
--- after its claim and retain after it finished, and so does the set. Past
+-- Every batch the tenant holds, by claim time: each lives at most its
+-- life and retain after it finished, and so does the set. Past
 -- ARGV[17] of them, the tenant's oldest finished batches whose end is
 -- announced are forgotten, every key and index entry of theirs, as their
 -- expiry would have forgotten them: one tenant's stream of small batches
@@ -154,7 +163,9 @@ redis.call('ZREMRANGEBYRANK', KEYS[5], 0, -(tonumber(ARGV[15]) + 1))
 -- from the set. At most ARGV[19] entries are looked at, so that a claim
 -- stays short behind many unfinished batches.
 redis.call('ZADD', KEYS[6], now, ARGV[8])
-redis.call('PEXPIRE', KEYS[6], tonumber(ARGV[7]) + tonumber(ARGV[11]))
+if redis.call('PTTL', KEYS[6]) < life + tonumber(ARGV[11]) then
+  redis.call('PEXPIRE', KEYS[6], life + tonumber(ARGV[11]))
+end
 local over = redis.call('ZCARD', KEYS[6]) - tonumber(ARGV[17])
 if over > 0 then
   for _, old in ipairs(redis.call('ZRANGE', KEYS[6], 0, over + tonumber(ARGV[19]) - 1)) do
@@ -188,7 +199,7 @@ end
 if #ARGV >= 20 then
   local ids = ARGV[10] .. ':a' .. attempt .. ':ids'
   for i = 20, #ARGV, 2 do redis.call('HSET', ids, ARGV[i], ARGV[i + 1]) end
-  redis.call('PEXPIRE', ids, ARGV[7])
+  redis.call('PEXPIRE', ids, life)
 end
 redis.call('PUBLISH', 'pricefn:changed', ARGV[8])
 return {'new', attempt}
@@ -231,6 +242,9 @@ if redis.call('HGET', KEYS[1], 'acceptedAt') ~= '' then
   res = 'duplicate'
 else
   redis.call('HSET', KEYS[1], 'acceptedAt', ARGV[3])
+  -- A batch of no chunks ends here: kept retain from now, as a finished
+  -- batch is (its claim kept it retain past its deadline).
+  if redis.call('HGET', KEYS[1], 'chunks') == '0' then redis.call('PEXPIRE', KEYS[1], ARGV[8]) end
   redis.call('PUBLISH', 'pricefn:changed', ARGV[7])
 end
 return claim(res)

@@ -37,8 +37,10 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"DeadlineAndRetry", testDeadline},
 		{"Expiry", testExpiry},
 		{"ExpiryPastTheDeadline", testExpiryPastDeadline},
+		{"LimitsPastMaxAge", testLimitsPastMaxAge},
 		{"Watch", testWatch},
 		{"EmptyBatch", testEmpty},
+		{"EmptyBatchPastRetain", testEmptyPastRetain},
 		{"Tenants", testTenants},
 		{"TenantLimits", testLimits},
 		{"Recent", testRecent},
@@ -582,6 +584,35 @@ func testExpiryPastDeadline(t *testing.T, newStore NewFunc) {
 	}
 }
 
+// testLimitsPastMaxAge: a tenant's unfinished batches count against its
+// limit as long as they are kept, MaxAge past each one's deadline (past
+// its claim, without one), whatever the deadline of the batch claimed
+// next: one kept past MaxAge still counts, one forgotten counts no more.
+func testLimitsPastMaxAge(t *testing.T, newStore NewFunc) {
+	const maxAge = 150 * time.Millisecond
+	s := newStore(t, store.Options{MaxAge: maxAge})
+	one := store.Limits{MaxOpen: 1}
+	limited := func(id, tenant string, deadline time.Time) store.Batch {
+		b := sample(id, 1, 1, deadline)
+		b.Ref.Tenant, b.Limits = tenant, one
+		return b
+	}
+	claim(t, s, limited("long", "alpha", time.Now().Add(time.Hour)))
+	claim(t, s, limited("short", "beta", time.Time{}))
+	time.Sleep(maxAge + 50*time.Millisecond)
+	// alpha's batch runs on, to its deadline an hour away.
+	if _, err := s.Claim(ctx, limited("next", "alpha", time.Time{})); !errors.Is(err, store.ErrLimit) {
+		t.Errorf("a batch without a deadline beside one kept past MaxAge: %v, want ErrLimit", err)
+	}
+	// beta's batch is forgotten, MaxAge after its claim.
+	if _, err := s.Summary(ctx, store.Ref{Tenant: "beta", ID: "short"}); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("batch without a deadline MaxAge after its claim: %v, want ErrNotFound", err)
+	}
+	if c, err := s.Claim(ctx, limited("next", "beta", time.Now().Add(time.Hour))); err != nil || !c.New {
+		t.Errorf("a batch with a far deadline beside one forgotten: %+v, %v, want it claimed", c, err)
+	}
+}
+
 func testWatch(t *testing.T, newStore NewFunc) {
 	s := newStore(t, store.Options{})
 	b := sample("w1", 2, 1, time.Time{})
@@ -643,6 +674,29 @@ func testEmpty(t *testing.T, newStore NewFunc) {
 	}
 	if over := must(s.Overdue(ctx, time.Now(), 10)); slices.Contains(over, lost.Ref) {
 		t.Errorf("overdue once announced: %v", over)
+	}
+}
+
+// testEmptyPastRetain: a batch of no trades whose batch.accepted never
+// comes is kept until the sweep announces it at its deadline, however far
+// that lies past Retain (it was forgotten Retain after its claim, never
+// announced); one accepted is kept Retain after its acceptance.
+func testEmptyPastRetain(t *testing.T, newStore NewFunc) {
+	const retain, ahead = 200 * time.Millisecond, 500 * time.Millisecond
+	s := newStore(t, store.Options{Retain: retain})
+	lost := store.Batch{Ref: store.RefOf("lost"), Digest: "sha256:l", Deadline: time.Now().Add(ahead)}
+	claim(t, s, lost)
+	accepted := store.Batch{Ref: store.RefOf("accepted"), Digest: "sha256:a", Deadline: time.Now().Add(time.Hour)}
+	claim(t, s, accepted)
+	must(s.Accept(ctx, accepted.Ref, accepted.Digest, 1, time.Now()))
+	for !time.Now().After(lost.Deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if u, err := s.Expire(ctx, lost.Ref, 1, time.Now(), "sweep"); err != nil || !u.Announce {
+		t.Errorf("the sweep past the deadline of an empty batch never accepted, %s past Retain: %+v, %v, want the announcement", ahead-retain, u, err)
+	}
+	if _, err := s.Summary(ctx, accepted.Ref); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("an empty batch accepted %s ago, Retain %s: %v, want it forgotten", ahead, retain, err)
 	}
 }
 
