@@ -96,16 +96,15 @@ for i in $(seq "$RUNS"); do
   same_results "$dir/steady-out-$i.json"
 done
 
-# heavy NAME TAG FILE: RUNS of pricefn price, then RUNS end to end through the
-# running engine, each checked, and the ratio of their medians.
+# heavy NAME TAG FILE: RUNS of pricefn price and RUNS end to end through the
+# running engine, alternating (both meet the machine's slow phases alike),
+# each checked, and the ratio of their medians.
 heavy() {
   local name=$1 tag=$2 file=$3 i
   rm -f "$dir/hp.times" "$dir/he.times"
   for i in $(seq "$RUNS"); do
     echo -n "$name, pricefn price: "
     wall "$dir/hp.times" $PF price --out "$dir/price.json" "$file"
-  done
-  for i in $(seq "$RUNS"); do
     with_id "$tag-$i-$$" "$dir/heavy.json" "$file"
     echo -n "$name, pricefn submit (end to end): "
     wall "$dir/he.times" $PF submit --quiet --url "http://$ADDR" --out "$dir/heavy-out.json" "$dir/heavy.json"
