@@ -25,16 +25,19 @@ import (
 // memory store: the stream drops and every later call about the batch is
 // a 404.
 type standIn struct {
-	url     string
-	events  chan string
-	gone    chan struct{}
-	calls   atomic.Int64 // calls about the batch: status, results and stream
-	streams atomic.Int64 // event streams opened
+	url      string
+	events   chan string
+	gone     chan struct{}
+	status   atomic.Pointer[string] // the status document served, which the test may change
+	calls    atomic.Int64           // calls about the batch: status, results and stream
+	statuses atomic.Int64           // status documents served
+	streams  atomic.Int64           // event streams opened
 }
 
 func newStandIn(t *testing.T, id, status, results string) *standIn {
 	t.Helper()
 	s := &standIn{events: make(chan string), gone: make(chan struct{})}
+	s.status.Store(&status)
 	isGone := func() bool {
 		select {
 		case <-s.gone:
@@ -48,9 +51,10 @@ func newStandIn(t *testing.T, id, status, results string) *standIn {
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprintf(w, `{"error":"aggregator: batch %s not found"}`, id)
 	}
-	serve := func(doc string) http.HandlerFunc {
+	serve := func(read func() string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			s.calls.Add(1)
+			doc := read()
 			if isGone() || doc == "" {
 				notFound(w)
 				return
@@ -62,8 +66,8 @@ func newStandIn(t *testing.T, id, status, results string) *standIn {
 	mux := http.NewServeMux()
 	mux.Handle("/ui/", console.Handler())
 	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
-	mux.HandleFunc("GET /batches/"+id, serve(status))
-	mux.HandleFunc("GET /batches/"+id+"/results", serve(results))
+	mux.HandleFunc("GET /batches/"+id, serve(func() string { s.statuses.Add(1); return *s.status.Load() }))
+	mux.HandleFunc("GET /batches/"+id+"/results", serve(func() string { return results }))
 	mux.HandleFunc("GET /batches/"+id+"/events", func(w http.ResponseWriter, r *http.Request) {
 		s.calls.Add(1)
 		s.streams.Add(1)
@@ -218,6 +222,47 @@ func TestConsoleBatchRunningThenGone(t *testing.T) {
 		t.Errorf("%d more calls about a batch gone, want none", c-calls)
 	}
 }
+
+// TestConsoleTotalsCatchUp: the totals and the pricing time, which the
+// page reads from the status document at most once a second while chunks
+// arrive, catch up with the chunks of a burst (bb-console: a chunk that
+// came within the second of the last read was dropped, not put off, so a
+// batch whose chunks came in a burst, then a slow one, showed the totals
+// of the burst's first chunk, 10.85 beside the API's 54,142.65 with 15 of
+// 31 chunks done, until the slow chunk ended the batch).
+func TestConsoleTotalsCatchUp(t *testing.T) {
+	const id, n = "burst-1", 4
+	status := func(done int, npv, pricing float64) string {
+		totals := ""
+		if done > 0 {
+			totals = fmt.Sprintf(`,"totals":{"all":{"npv":%v},"byUnderlying":{"ACME":{"npv":%v}}}`, npv, npv)
+		}
+		return fmt.Sprintf(`{"batchId":%q,"state":"running","attempt":1,"trades":%d,"priced":%d,"failed":0,"missing":0,"pending":%d,"chunks":%d,"chunksDone":%d,"chunksFailed":0,"duplicates":0,`+
+			`"timings":{"submittedAt":"2026-11-25T09:00:00Z","deadline":"2026-11-26T09:00:00Z","pricingSeconds":%v}%s}`, id, n, done, n-done, n, done, pricing, totals)
+	}
+	api := newStandIn(t, id, status(0, 0, 0), "")
+	b := newBrowser(t)
+	b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+	b.wait("the batch running, live", `document.querySelector('#state')?.textContent === 'running' && document.querySelector('#live')?.textContent.includes('live')`)
+	const shown = `document.querySelector('#totals tr.all td[data-measure="npv"]')?.textContent`
+	const pricing = `Array.from(document.querySelectorAll('#summary div')).find(d => d.querySelector('dt').textContent === 'Pricing time')?.querySelector('b').textContent`
+
+	// The first chunk: the status document is read at once.
+	api.status.Store(ptr(status(1, 1.5, 0.5)))
+	api.events <- chunkEvent(id, 0, n)
+	b.wait("the first chunk's totals", shown+` === '1.500000'`)
+	// Two more within the second: the next read waits for its end.
+	api.status.Store(ptr(status(3, 4.5, 1.5)))
+	api.events <- chunkEvent(id, 1, n)
+	api.events <- chunkEvent(id, 2, n)
+	b.wait("the three chunks shown", `document.querySelector('#progress-text').textContent.startsWith('3 of 4')`)
+	b.wait("the totals of the three chunks", shown+` === '4.500000' && `+pricing+` === '1.50 s'`)
+	if got := api.statuses.Load(); got != 3 {
+		t.Errorf("the status document was read %d times, want 3: the page's, then once a second while chunks arrive", got)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // TestConsoleFinishedBatch: the totals show their figures as the results
 // table does (6 decimals, 6 significant digits below 0.01), the duration

@@ -72,6 +72,7 @@ export async function batchPage(main, session, id) {
   let stop = () => {};
   let drawQueued = false;
   let lastStatusFetch = 0;
+  let statusTimer = 0; // the read of the status document put off to the end of its second
   let resultsLoaded = false;
 
   const draw = () => {
@@ -83,11 +84,18 @@ export async function batchPage(main, session, id) {
     if (!drawQueued) { drawQueued = true; requestAnimationFrame(draw); }
   };
   // Totals and timings come from the status document: read it again at
-  // most once a second while chunks arrive.
+  // most once a second while chunks arrive. A chunk that arrives within
+  // the second puts the read off to its end rather than dropping it, or
+  // the totals and the pricing time would stay as the first chunks of a
+  // burst left them until the next chunk, the end of the batch at worst.
   const refreshStatus = async () => {
-    const now = Date.now();
-    if (now - lastStatusFetch < 1000) return;
-    lastStatusFetch = now;
+    const wait = lastStatusFetch + 1000 - Date.now();
+    if (wait > 0) {
+      if (!statusTimer) statusTimer = setTimeout(() => { statusTimer = 0; refreshStatus(); }, wait);
+      return;
+    }
+    if (gone || finished(status.state)) return;
+    lastStatusFetch = Date.now();
     try {
       const s = (await json(`/batches/${enc}`)).body;
       if (!finished(status.state)) { status = s; queueDraw(); }
@@ -121,6 +129,7 @@ export async function batchPage(main, session, id) {
     if (gone) return;
     gone = true;
     clearInterval(tick);
+    clearTimeout(statusTimer);
     stop();
     // What the page shows from now on is the batch when last seen: the
     // chunk events' progress, newer than the status document read at most
