@@ -264,6 +264,44 @@ func TestConsoleTotalsCatchUp(t *testing.T) {
 
 func ptr[T any](v T) *T { return &v }
 
+// TestConsoleChunkTableDrawnOnce: opening the chunk table of a batch of
+// more than 12 chunks draws it once (bb-console: each drawing of the page,
+// one a second and one per chunk, added a listener for the table's
+// opening, so that opening it drew it as many times: 29 after 8 s, a
+// freeze of seconds for a long batch of many chunks).
+func TestConsoleChunkTableDrawnOnce(t *testing.T) {
+	const id, n = "table-1", 20
+	running := fmt.Sprintf(`{"batchId":%q,"state":"running","attempt":1,"trades":%d,"priced":0,"failed":0,"missing":0,"pending":%d,"chunks":%d,"chunksDone":0,"chunksFailed":0,"duplicates":0,`+
+		`"timings":{"submittedAt":"2026-11-25T09:00:00Z","deadline":"2026-11-26T09:00:00Z"}}`, id, n, n, n)
+	api := newStandIn(t, id, running, "")
+	b := newBrowser(t)
+	b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+	b.wait("the batch running, live", `document.querySelector('#state')?.textContent === 'running' && document.querySelector('#live')?.textContent.includes('live')`)
+	const sent = 4
+	for i := range sent {
+		api.events <- chunkEvent(id, i, n)
+		b.wait("the chunk shown", fmt.Sprintf(`document.querySelector('#progress-text').textContent.startsWith('%d of %d')`, i+1, n))
+	}
+	// The batch ends: the page's clock stops, and nothing draws the
+	// table but its opening.
+	api.events <- "event: end\ndata: " + strings.Replace(running, `"state":"running"`, `"state":"partial"`, 1) + "\n\n"
+	b.wait("the batch partial", `document.querySelector('#state')?.textContent === 'partial'`)
+	if eval[bool](b, `document.querySelector('#chunk-details').open`) {
+		t.Fatal("the chunk table of 20 chunks is open before the user opens it")
+	}
+	eval[bool](b, `(() => {
+		window.tableDraws = 0;
+		new MutationObserver((ms) => { window.tableDraws += ms.length; }).observe(document.querySelector('#chunk-table'), {childList: true});
+		document.querySelector('#chunk-details summary').click();
+		return true;
+	})()`)
+	b.wait("the chunk table", fmt.Sprintf(`document.querySelectorAll('#chunk-table tbody tr').length === %d`, sent))
+	time.Sleep(100 * time.Millisecond) // any other drawing of the toggle's
+	if got := eval[int](b, `window.tableDraws`); got != 1 {
+		t.Errorf("opening the chunk table drew it %d times, want once", got)
+	}
+}
+
 // TestConsoleFinishedBatch: the totals show their figures as the results
 // table does (6 decimals, 6 significant digits below 0.01), the duration
 // says what it measures, and the CSV download neutralises text cells that

@@ -74,6 +74,13 @@ export async function batchPage(main, session, id) {
   let lastStatusFetch = 0;
   let statusTimer = 0; // the read of the status document put off to the end of its second
   let resultsLoaded = false;
+  // The chunk table is drawn when opened, by this one listener: the first
+  // toggle, the page's own opening of a small batch's table included,
+  // leaves it to the user.
+  $('#chunk-details').addEventListener('toggle', (ev) => {
+    ev.currentTarget.dataset.touched = '1';
+    drawChunks(chunks, status, progress);
+  });
 
   const draw = () => {
     drawQueued = false;
@@ -268,13 +275,7 @@ function drawChunks(chunks, st, p) {
   for (let i = 0; i < total; i++) rows.push(chunks.get(i) || { index: i, state: 'waiting' });
   render($('#timeline'), timeline(rows, submitted, Date.now()));
   const details = $('#chunk-details');
-  if (!details.dataset.touched) {
-    details.open = total <= 12;
-    details.addEventListener('toggle', () => {
-      details.dataset.touched = '1';
-      drawChunks(chunks, st, p);
-    }, { once: true });
-  }
+  if (!details.dataset.touched) details.open = total <= 12;
   if (!details.open || !list.length) return; // the table is drawn when opened
   const rel = (t) => (t ? `+${seconds((epochMs(t) - submitted) / 1000)}` : '–');
   render($('#chunk-table'), html`<div class="table-wrap"><table class="chunks">
