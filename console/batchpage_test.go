@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -491,4 +492,61 @@ func TestConsoleBatchesListRecovers(t *testing.T) {
 	b.do("open the batches page", chromedp.Navigate(srv.URL+"/ui/batches"))
 	b.wait("the error", `document.querySelector('#list .error-text')?.textContent.includes('store unavailable')`)
 	b.wait("the list back", `document.querySelector('tr[data-id="back-1"]')`)
+}
+
+// TestConsoleLongBatchID: a batch id of 128 characters with no break in
+// them (the longest the engine takes) wraps within the window on every
+// page that shows it (bb-console: the batch page's heading widened the
+// page to 1,872 px in a window of 1,345, the batches list pushed the
+// state, counts and times of every batch out of view, and the receipt of
+// a submit-only token widened the submit page to 2,058 px).
+func TestConsoleLongBatchID(t *testing.T) {
+	const reader, submitter = "console-long-id-reader-0123456789", "console-long-id-submitter-01234"
+	gw := startEngine(t, reader+" dana\n"+submitter+" dana submit\n", 0)
+	id := strings.Repeat("L", 60) + "." + strings.Repeat("x:", 33) + "Z"
+	if len(id) != 128 {
+		t.Fatalf("id of %d characters", len(id))
+	}
+	example, err := os.ReadFile("../examples/european.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	json.Unmarshal(example, &doc)
+	doc["id"] = id
+	data, _ := json.Marshal(doc)
+	const fits = `document.documentElement.scrollWidth <= document.documentElement.clientWidth`
+
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(gw+"/ui/"))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in to submit only", chromedp.SendKeys(chromedp.ID("token"), submitter), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("the form", `document.querySelector('#signin').hidden && document.querySelector('#batch-json')`)
+	setBatch(b, string(data))
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the receipt", `document.querySelector('#submit-status')?.textContent.includes('cannot read')`)
+	if !eval[bool](b, fits) {
+		t.Errorf("the submit page with the receipt of batch %s is %v px wide in a window of %v", id,
+			eval[int](b, `document.documentElement.scrollWidth`), eval[int](b, `document.documentElement.clientWidth`))
+	}
+
+	b.do("sign out", chromedp.Click(chromedp.ID("signout")))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in to read", chromedp.SendKeys(chromedp.ID("token"), reader), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("signed in", `document.querySelector('#signin').hidden && document.querySelector('#batch-json')`)
+	b.do("open the batch page", chromedp.Navigate(gw+"/ui/batches/"+id))
+	b.wait("the results", `document.querySelectorAll('#results-table tbody tr[data-id]').length === 3`)
+	if got := eval[string](b, `document.querySelector('h1 .batch-id').textContent`); got != id {
+		t.Errorf("heading shows batch %q, want %q", got, id)
+	}
+	if !eval[bool](b, fits) {
+		t.Errorf("the batch page is %v px wide in a window of %v", eval[int](b, `document.documentElement.scrollWidth`), eval[int](b, `document.documentElement.clientWidth`))
+	}
+	b.shot("15-long-batch-id")
+
+	b.do("open the batches page", chromedp.Navigate(gw+"/ui/batches"))
+	b.wait("the batch in the list", `document.querySelector('table.batches tbody tr')`)
+	if !eval[bool](b, fits+` && (() => { const w = document.querySelector('#list .table-wrap'); return w.scrollWidth <= w.clientWidth; })()`) {
+		t.Errorf("the batches list is %v px wide in its box of %v", eval[int](b, `document.querySelector('#list .table-wrap').scrollWidth`), eval[int](b, `document.querySelector('#list .table-wrap').clientWidth`))
+	}
 }
