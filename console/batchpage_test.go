@@ -550,3 +550,44 @@ func TestConsoleLongBatchID(t *testing.T) {
 		t.Errorf("the batches list is %v px wide in its box of %v", eval[int](b, `document.querySelector('#list .table-wrap').scrollWidth`), eval[int](b, `document.querySelector('#list .table-wrap').clientWidth`))
 	}
 }
+
+// TestConsoleTokenRefused: a token the engine stops taking while the page
+// is open (removed from the tokens file) turns the session shown into a
+// refused one, with a way to sign in again that draws the page again
+// (bb-console: the header went on saying "Signed in", beside a batches
+// list or a batch page that only quoted "auth: the token is not valid").
+func TestConsoleTokenRefused(t *testing.T) {
+	const old, fresh = "console-revoked-token-0123456789", "console-fresh-token-0123456789"
+	var revoked atomic.Bool
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("Authorization"); a != "Bearer "+fresh && (a != "Bearer "+old || revoked.Load()) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"auth: the token is not valid"}`)
+			return
+		}
+		fmt.Fprint(w, `{"batches":[{"batchId":"kept-1","state":"completed","attempt":1,"trades":9,"chunks":3,"chunksDone":3,"submittedAt":"2026-11-25T08:00:00Z","durationSeconds":2}]}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the batches page", chromedp.Navigate(srv.URL+"/ui/batches"))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in", chromedp.SendKeys(chromedp.ID("token"), old), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("the list", `document.querySelector('tr[data-id="kept-1"]') && document.querySelector('#session').textContent.includes('Signed in')`)
+
+	revoked.Store(true)
+	b.do("refresh the list", chromedp.Click(chromedp.ID("refresh")))
+	b.wait("the refusal", `document.querySelector('#list .error-text')?.textContent.includes('not valid')`)
+	if s := eval[string](b, `document.querySelector('#session').textContent`); strings.Contains(s, "Signed in") || !strings.Contains(s, "refused") {
+		t.Errorf("the session reads %q once the engine refused the token, want it refused", strings.Join(strings.Fields(s), " "))
+	}
+	b.shot("16-token-refused")
+	b.do("sign in again", chromedp.Click(chromedp.ID("signin-again")))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in with another token", chromedp.SendKeys(chromedp.ID("token"), fresh), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("the list again", `document.querySelector('tr[data-id="kept-1"]') && !document.querySelector('#list .error-text') && document.querySelector('#session').textContent.includes('Signed in')`)
+}

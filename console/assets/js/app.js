@@ -1,6 +1,6 @@
 // The console's entry point: the session (token) and the page router.
 
-import { call, errorOf, setToken, token } from './api.js';
+import { REFUSED, call, errorOf, setToken, token } from './api.js';
 import { $, html, render } from './dom.js';
 import { submitPage } from './submit.js';
 import { batchPage } from './batch.js';
@@ -53,20 +53,23 @@ function signIn(s) {
   const input = $('#token');
   input.focus();
   return new Promise((resolve) => {
-    $('#signin-form').addEventListener('submit', async (ev) => {
+    const form = $('#signin-form');
+    const submit = async (ev) => {
       ev.preventDefault();
       setToken(input.value.trim());
       const again = await probe();
       if (again.ok) {
         input.value = '';
         box.hidden = true;
+        form.removeEventListener('submit', submit); // the form may be shown again: one listener at a time
         resolve(again);
         return;
       }
       setToken('');
       $('#signin-error').textContent = again.error || 'The engine refused this token.';
       input.select();
-    });
+    };
+    form.addEventListener('submit', submit);
   });
 }
 
@@ -82,6 +85,28 @@ function route() {
     return { name: 'batch', run: (main, s) => batchPage(main, s, id) };
   }
   return notFound;
+}
+
+/**
+ * watchRefusal turns the session shown into a refused one when the engine
+ * refuses the token the page signed in with (a 401 to any call), with a
+ * button to sign in again; signing in draws the page again, but for the
+ * submit page, which keeps its input to be submitted again.
+ */
+function watchRefusal(r, mainEl) {
+  const refused = () => {
+    render($('#session'), html`<span class="refused">Signed out: the engine refused the token (revoked, or no longer valid)</span>
+      <button type="button" id="signin-again" class="link">Sign in again</button>`);
+    $('#signin-again').addEventListener('click', async () => {
+      setToken('');
+      render($('#session'), html`<span class="muted">Not signed in</span>`);
+      const s = await signIn({ error: '' });
+      showSession(s);
+      window.addEventListener(REFUSED, refused, { once: true });
+      if (r.name !== 'submit') await r.run(mainEl, s);
+    }, { once: true });
+  };
+  window.addEventListener(REFUSED, refused, { once: true });
 }
 
 async function main() {
@@ -101,6 +126,7 @@ async function main() {
     s = await signIn(s);
     showSession(s);
   }
+  if (s.required) watchRefusal(r, mainEl);
   await r.run(mainEl, s);
 }
 
