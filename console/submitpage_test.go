@@ -412,3 +412,52 @@ func TestConsoleNoAnswer(t *testing.T) {
 		t.Errorf("notice %q: the engine took the batch; want it said that it may have", notice)
 	}
 }
+
+// TestConsoleExampleNotLoaded: an example the engine does not serve, or
+// cannot be asked for (down), leaves the input as it was and says why
+// (bb-console: an error answer was put in the input as the batch, and an
+// engine down did nothing a user could see).
+func TestConsoleExampleNotLoaded(t *testing.T) {
+	var failing atomic.Bool
+	h := console.Handler()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() && strings.HasPrefix(r.URL.Path, "/ui/examples/european") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(w, `{"error":"console: the example is not there"}`)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	const typed = `{"valuationDate": "2026-11-25", "trades": []}`
+	setBatch(b, typed)
+	load := func(what, want string) {
+		t.Helper()
+		b.do("load the example", chromedp.SetValue(chromedp.ID("example"), "/ui/examples/european.json"), chromedp.Click(chromedp.ID("load-example")))
+		b.wait(what, `document.querySelector('#fault-message')?.textContent.includes(`+fmt.Sprintf("%q", want)+`)`)
+		if h := eval[string](b, `document.querySelector('#batch-fault h2').textContent`); h != "Example not loaded" {
+			t.Errorf("%s: heading %q, want Example not loaded", what, h)
+		}
+		if got := eval[string](b, `document.querySelector('#batch-json').value`); got != typed {
+			t.Errorf("%s: the input holds %q, want it as typed", what, got)
+		}
+	}
+	failing.Store(true)
+	load("the example's error", "the example is not there")
+	failing.Store(false)
+	b.do("load the example", chromedp.SetValue(chromedp.ID("example"), "/ui/examples/european.json"), chromedp.Click(chromedp.ID("load-example")))
+	b.wait("the example in the input", `document.querySelector('#batch-json').value.includes('"trades"') && document.querySelector('#batch-json').value !== `+fmt.Sprintf("%q", typed))
+	if eval[bool](b, `!!document.querySelector('#fault-message')`) {
+		t.Error("the notice stays beside the example loaded")
+	}
+	setBatch(b, typed)
+	srv.Close() // the engine goes down
+	load("the engine down", "Failed to fetch")
+}

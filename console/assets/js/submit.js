@@ -51,7 +51,7 @@ export async function submitPage(main, session = { readable: true }) {
         </div>
         <aside id="batch-fault" class="fault" aria-live="polite" aria-label="The engine's verdict">
           <h2>Checks</h2>
-          <p class="muted">The engine checks the batch when you submit it: a fault is shown here with the place in the input it names.</p>
+          <p class="muted">${CHECKS}</p>
         </aside>
       </div>
       <div class="actions">
@@ -105,20 +105,41 @@ export async function submitPage(main, session = { readable: true }) {
     ta.value = held ? '' : text;
     loaded = text;
     clearFault();
+    // The verdict shown was about the input replaced.
+    render(fault, html`<h2>Checks</h2><p class="muted">${CHECKS}</p>`);
+    fault.classList.remove('has-fault');
     info();
     ta.scrollTop = 0;
   };
+  // An example or a file that cannot be read leaves the input as it was
+  // and says why: an error answer is no batch to put in the input.
   const loadExample = async () => {
     const p = $('#example').value;
     if (!p) return;
-    const resp = await fetch(p, { cache: 'no-cache' });
-    setText(await resp.text());
+    let text;
+    try {
+      const resp = await fetch(p, { cache: 'no-cache' });
+      if (!resp.ok) throw await errorOf(resp);
+      text = await resp.text();
+    } catch (err) {
+      showNotice('Example not loaded', `${p}: ${err.message}`, 'The input is as it was. Try again once the engine answers.');
+      return;
+    }
+    setText(text);
   };
   $('#load-example').addEventListener('click', loadExample);
   $('#example').addEventListener('change', () => { if (!batchText().trim() || batchText() === loaded) loadExample(); });
   $('#file').addEventListener('change', async (ev) => {
     const f = ev.target.files[0];
-    if (f) setText(await f.text());
+    if (!f) return;
+    let text;
+    try {
+      text = await f.text();
+    } catch (err) {
+      showNotice('File not read', `${f.name}: ${err.message}`, 'The input is as it was. Choose the file again, or another.');
+      return;
+    }
+    setText(text);
   });
   ta.addEventListener('input', () => {
     hold(''); // typed over: the batch is the input's now
@@ -249,6 +270,9 @@ export async function submitPage(main, session = { readable: true }) {
     }
   });
 }
+
+/** CHECKS is what the verdict's place says before a submission. */
+const CHECKS = 'The engine checks the batch when you submit it: a fault is shown here with the place in the input it names.';
 
 /** EDIT_LIMIT is the most characters the editor is given: a larger batch (some 4,000 trades) is held out of it. */
 const EDIT_LIMIT = 1000000;
