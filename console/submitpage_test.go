@@ -82,7 +82,7 @@ func TestConsoleEngineDown(t *testing.T) {
 // TestConsoleSubmitOnly: a token that may submit but not read stays on
 // the submit page with the receipt, batch id included, and is told why
 // (h5 F8: the page went to a batch page it could not read, and the
-// receipt was lost).
+// receipt was lost); the receipt's counts of one are singular.
 func TestConsoleSubmitOnly(t *testing.T) {
 	const token = "console-submit-only-0123456789"
 	gw := startEngine(t, token+" carol submit\n", 0)
@@ -104,6 +104,10 @@ func TestConsoleSubmitOnly(t *testing.T) {
 	}
 	if s := eval[string](b, `document.querySelector('#submit-status')?.textContent || ''`); !strings.Contains(s, "Accepted: batch carol-1") || !strings.Contains(s, "cannot read") {
 		t.Errorf("receipt %q, want the batch id and why its page is not shown", s)
+	}
+	// Counts of one are singular (bb-console: "3 trades in 1 chunks").
+	if s := eval[string](b, `document.querySelector('#submit-status').textContent + ' | ' + document.querySelector('#batch-fault').textContent`); strings.Count(s, "3 trades in 1 chunk.") != 2 {
+		t.Errorf("receipt %q, want 3 trades in 1 chunk, twice", strings.Join(strings.Fields(s), " "))
 	}
 	b.shot("12-submit-only")
 }

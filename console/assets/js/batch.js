@@ -4,7 +4,7 @@
 
 import { json } from './api.js';
 import { $, html, render } from './dom.js';
-import { MEASURES, STATES, UNITS, chunkRows, confidence, epochMs, finished, int, num, percent, seconds, time } from './format.js';
+import { MEASURES, STATES, UNITS, chunkRows, confidence, count, epochMs, finished, int, num, percent, seconds, time } from './format.js';
 import { follow } from './sse.js';
 import { histogram, timeline } from './charts.js';
 import { resultsTable } from './table.js';
@@ -261,7 +261,7 @@ function drawStatus(st, p, announce) {
     <div><dt>Attempt</dt><dd>${int(st.attempt)}</dd></div>`);
   const fc = st.failedChunks || [];
   render($('#failed-chunks'), fc.length ? html`<h3 class="bad">Dead chunks</h3><ul class="failed-list">${fc.map((f) =>
-    html`<li>chunk ${f.index} (${f.trades ? `${int(f.trades)} trades` : 'scenario revaluations'}): ${f.reason}</li>`)}</ul>` : '');
+    html`<li>chunk ${f.index} (${f.trades ? count(f.trades, 'trade') : 'scenario revaluations'}): ${f.reason}</li>`)}</ul>` : '');
   drawTotals(st.totals);
 }
 

@@ -3,7 +3,7 @@
 
 import { call, errorOf } from './api.js';
 import { $, esc, html, render } from './dom.js';
-import { bytes, int } from './format.js';
+import { bytes, count, int } from './format.js';
 import { charOffset, faultOf, lineCol, locate } from './jsonpath.js';
 
 /**
@@ -247,12 +247,12 @@ export async function submitPage(main, session = { readable: true }) {
         return;
       }
       const rc = await resp.json();
-      const receipt = `Accepted: batch ${rc.batchId}${rc.existing ? ' (submitted before with the same content)' : ''}, ${int(rc.trades)} trades in ${int(rc.chunks)} chunks.`;
+      const receipt = `Accepted: batch ${rc.batchId}${rc.existing ? ' (submitted before with the same content)' : ''}, ${count(rc.trades, 'trade')} in ${count(rc.chunks, 'chunk')}.`;
       if (!session.readable) {
         // This token may submit but not read: the batch page would only
         // say so, and the receipt would be lost with the navigation.
         status.textContent = `${receipt} This token cannot read batches: follow it with a token that has the read scope.`;
-        render(fault, html`<h2>Accepted</h2><p>Batch <code class="batch-id">${rc.batchId}</code>: ${int(rc.trades)} trades in ${int(rc.chunks)} chunks.</p>
+        render(fault, html`<h2>Accepted</h2><p>Batch <code class="batch-id">${rc.batchId}</code>: ${count(rc.trades, 'trade')} in ${count(rc.chunks, 'chunk')}.</p>
           <p class="note">Your token may submit but not read batches, so its page is not shown here.</p>`);
         return;
       }
