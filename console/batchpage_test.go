@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -590,4 +591,31 @@ func TestConsoleTokenRefused(t *testing.T) {
 	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
 	b.do("sign in with another token", chromedp.SendKeys(chromedp.ID("token"), fresh), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
 	b.wait("the list again", `document.querySelector('tr[data-id="kept-1"]') && !document.querySelector('#list .error-text') && document.querySelector('#session').textContent.includes('Signed in')`)
+}
+
+// TestConsoleElapsedOnTheEnginesClock: a running batch's elapsed time is
+// the engine's, whatever the browser's clock says (bb-console: it was the
+// browser's clock less the engine's submission time, so with an engine
+// ten minutes ahead a batch 2 s old showed "-9 min 58 s" elapsed, and its
+// chunks without an outcome a timeline running back from submission).
+func TestConsoleElapsedOnTheEnginesClock(t *testing.T) {
+	const id, n = "skew-1", 3
+	ahead := time.Now().Add(10 * time.Minute) // the engine's clock
+	status := fmt.Sprintf(`{"batchId":%q,"state":"running","attempt":1,"trades":%d,"priced":0,"failed":0,"missing":0,"pending":%d,"chunks":%d,"chunksDone":0,"chunksFailed":0,"duplicates":0,`+
+		`"timings":{"submittedAt":%q,"deadline":%q,"durationSeconds":2,"pricingSeconds":0}}`,
+		id, n, n, n, ahead.Add(-2*time.Second).UTC().Format(time.RFC3339Nano), ahead.Add(time.Hour).UTC().Format(time.RFC3339Nano))
+	api := newStandIn(t, id, status, "")
+	b := newBrowser(t)
+	b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+	b.wait("the batch running", `document.querySelector('#state')?.textContent === 'running' && document.querySelector('svg.timeline')`)
+	elapsed := eval[string](b, `Array.from(document.querySelectorAll('#summary div')).find(d => d.querySelector('dt').textContent === 'Elapsed')?.querySelector('b').textContent || ''`)
+	secs, err := strconv.ParseFloat(strings.TrimSuffix(elapsed, " s"), 64)
+	if err != nil || !strings.HasSuffix(elapsed, " s") || secs < 2 || secs > 5 {
+		t.Errorf("elapsed %q of a batch that has run 2 s by the engine's clock", elapsed)
+	}
+	// The chunks without an outcome run from submission to now: the
+	// timeline's axis spans 2 s and more.
+	if last := eval[string](b, `Array.from(document.querySelectorAll('svg.timeline .tick-label')).pop()?.textContent || ''`); !strings.HasSuffix(last, " s") || strings.HasPrefix(last, "+0") {
+		t.Errorf("the timeline's axis ends at %q, want the 2 s and more the batch has run", last)
+	}
 }

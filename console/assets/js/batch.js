@@ -74,18 +74,30 @@ export async function batchPage(main, session, id) {
   let lastStatusFetch = 0;
   let statusTimer = 0; // the read of the status document put off to the end of its second
   let resultsLoaded = false;
+  // clock reads the engine's time, which the batch's times are in: the
+  // status document of a running batch says how long it has run
+  // (durationSeconds) when read, and this page's monotonic clock counts
+  // on from there. The browser's own clock may be minutes off the
+  // engine's; the elapsed time and the timeline's now are the engine's.
+  let clock = null;
+  const setClock = (s) => {
+    const ran = s?.timings?.durationSeconds, from = epochMs(s?.timings?.submittedAt);
+    if (!finished(s.state) && typeof ran === 'number' && Number.isFinite(from)) clock = { engine: from + ran * 1000, at: performance.now() };
+  };
+  const now = () => (clock ? clock.engine + (performance.now() - clock.at) : Date.now());
+  setClock(status);
   // The chunk table is drawn when opened, by this one listener: the first
   // toggle, the page's own opening of a small batch's table included,
   // leaves it to the user.
   $('#chunk-details').addEventListener('toggle', (ev) => {
     ev.currentTarget.dataset.touched = '1';
-    drawChunks(chunks, status, progress);
+    drawChunks(chunks, status, progress, now());
   });
 
   const draw = () => {
     drawQueued = false;
-    drawStatus(status, progress, announce);
-    drawChunks(chunks, status, progress);
+    drawStatus(status, progress, announce, now());
+    drawChunks(chunks, status, progress, now());
   };
   const queueDraw = () => {
     if (!drawQueued) { drawQueued = true; requestAnimationFrame(draw); }
@@ -105,7 +117,7 @@ export async function batchPage(main, session, id) {
     lastStatusFetch = Date.now();
     try {
       const s = (await json(`/batches/${enc}`)).body;
-      if (!finished(status.state)) { status = s; queueDraw(); }
+      if (!finished(status.state)) { status = s; setClock(s); queueDraw(); }
     } catch (err) {
       if (err.status === 404) lost();
       /* otherwise the stream goes on */
@@ -227,8 +239,8 @@ function latest(st, p) {
   return p && (p.chunksDone ?? 0) >= (st.chunksDone ?? 0) ? { ...st, ...p } : st;
 }
 
-/** drawStatus shows the state, the progress and the summary, and announces the progress. */
-function drawStatus(st, p, announce) {
+/** drawStatus shows the state, the progress and the summary, and announces the progress; now is the engine's time (epoch ms). */
+function drawStatus(st, p, announce, now) {
   const c = latest(st, p);
   const stateEl = $('#state');
   if (!stateEl) return;
@@ -246,7 +258,7 @@ function drawStatus(st, p, announce) {
   announce(c.state, `${lost ? 'Unknown' : 'Progress'}: ${progressText}`);
   const tm = st.timings || {};
   const running = !finished(c.state);
-  const elapsed = running && tm.submittedAt ? (Date.now() - epochMs(tm.submittedAt)) / 1000 : tm.durationSeconds;
+  const elapsed = running && tm.submittedAt ? (now - epochMs(tm.submittedAt)) / 1000 : tm.durationSeconds;
   // A batch gone has no duration: the status document's was to its read.
   const parallel = !lost && tm.durationSeconds > 0 && tm.pricingSeconds > 0 ? tm.pricingSeconds / tm.durationSeconds : 0;
   render($('#summary'), html`
@@ -265,15 +277,18 @@ function drawStatus(st, p, announce) {
   drawTotals(st.totals);
 }
 
-/** drawChunks draws the timeline (every chunk, those without an outcome too) and the chunk table (those with one). */
-function drawChunks(chunks, st, p) {
+/**
+ * drawChunks draws the timeline (every chunk, those without an outcome
+ * too, up to now, the engine's time) and the chunk table (those with one).
+ */
+function drawChunks(chunks, st, p, now) {
   const list = [...chunks.values()].sort((a, b) => a.index - b.index);
   const total = Math.max(p?.chunks ?? st.chunks ?? 0, list.length);
   const submitted = epochMs(st.timings?.submittedAt) || epochMs(list[0]?.recordedAt);
   if (!total || !Number.isFinite(submitted)) return;
   const rows = [];
   for (let i = 0; i < total; i++) rows.push(chunks.get(i) || { index: i, state: 'waiting' });
-  render($('#timeline'), timeline(rows, submitted, Date.now()));
+  render($('#timeline'), timeline(rows, submitted, now));
   const details = $('#chunk-details');
   if (!details.dataset.touched) details.open = total <= 12;
   if (!details.open || !list.length) return; // the table is drawn when opened
