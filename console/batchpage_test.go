@@ -619,3 +619,40 @@ func TestConsoleElapsedOnTheEnginesClock(t *testing.T) {
 		t.Errorf("the timeline's axis ends at %q, want the 2 s and more the batch has run", last)
 	}
 }
+
+// TestConsoleTokenWithAStrayCharacter: a token pasted with a character
+// that no token has and no header can carry (a zero-width space) is
+// refused at the form saying which, not sent (bb-console: the sign-in
+// form said "the engine does not answer: Failed to execute 'set' on
+// 'Headers': String contains non ISO-8859-1 code point.").
+func TestConsoleTokenWithAStrayCharacter(t *testing.T) {
+	const token = "console-stray-token-0123456789"
+	var asked atomic.Int64
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"auth: no token"}`)
+			return
+		}
+		asked.Add(1)
+		fmt.Fprint(w, `{"batches":[]}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the batches page", chromedp.Navigate(srv.URL+"/ui/batches"))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in with a stray character", chromedp.SetValue(chromedp.ID("token"), token+"\u200b"), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("the form's error", `document.querySelector('#signin-error').textContent !== ''`)
+	if s := eval[string](b, `document.querySelector('#signin-error').textContent`); !strings.Contains(s, "U+200B") || strings.Contains(s, "does not answer") {
+		t.Errorf("the sign-in form says %q of a token with a zero-width space, want the character named", s)
+	}
+	b.do("sign in without it", chromedp.SetValue(chromedp.ID("token"), token), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("the list", `document.querySelector('#signin').hidden && document.querySelector('#list')?.textContent.includes('No batch yet')`)
+	if asked.Load() == 0 {
+		t.Error("the engine was never asked with the token")
+	}
+}

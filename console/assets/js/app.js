@@ -56,7 +56,20 @@ function signIn(s) {
     const form = $('#signin-form');
     const submit = async (ev) => {
       ev.preventDefault();
-      setToken(input.value.trim());
+      const t = input.value.trim();
+      // A character past printable ASCII (a zero-width space pasted with
+      // the token, a typographic quote) cannot be sent in a header, and no
+      // token of the engine's holds one: say so rather than that the
+      // engine does not answer, as the failed call would.
+      const bad = /[^\x21-\x7e]/u.exec(t);
+      if (bad) {
+        const cp = bad[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
+        $('#signin-error').textContent = `This token holds a character no token has (U+${cp}, character ${[...t.slice(0, bad.index)].length + 1}): ` +
+          'a token is letters, digits and ASCII punctuation, with no space. Paste it again without it.';
+        input.select();
+        return;
+      }
+      setToken(t);
       const again = await probe();
       if (again.ok) {
         input.value = '';
