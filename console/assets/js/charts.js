@@ -104,7 +104,7 @@ export function histogram(pnls, risk) {
   const x = (v) => left + ((v - lo) / (hi - lo)) * (W - left - right);
   const y = (c) => H - bottom - (c / maxCount) * (H - top - bottom);
   let s = `<svg class="histogram" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-labelledby="hist-title">` +
-    `<title id="hist-title">Histogram of ${pnls.length} scenario P&amp;Ls with ${lines.map((l) => esc(l.label)).join(', ')}</title>`;
+    `<title id="hist-title">Histogram of ${pnls.length} scenario P&amp;Ls${lines.length ? ` with ${lines.map((l) => esc(l.label)).join(', ')}` : ''}</title>`;
   counts.forEach((c, k) => {
     const a = lo + k * width;
     const cls = a + width / 2 < 0 ? 'loss' : 'gain';
