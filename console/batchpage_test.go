@@ -656,3 +656,33 @@ func TestConsoleTokenWithAStrayCharacter(t *testing.T) {
 		t.Error("the engine was never asked with the token")
 	}
 }
+
+// TestConsoleTokenWithoutReadScope: the session of a token the engine
+// refuses to read with (403) says that much, not what else it may do
+// (bb-console: a token of the sign scope alone, which may not submit
+// either, was shown "submit only").
+func TestConsoleTokenWithoutReadScope(t *testing.T) {
+	const token = "console-sign-only-token-0123456789"
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"auth: no token"}`)
+			return
+		}
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"error":"auth: the token of tenant acme lacks the read scope"}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in", chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("signed in", `document.querySelector('#session').textContent.includes('Signed in')`)
+	if s := eval[string](b, `document.querySelector('#session').textContent`); strings.Contains(s, "submit") || !strings.Contains(s, "cannot read batches") {
+		t.Errorf("session %q of a token refused the read scope: want that it cannot read, and no claim that it may submit", strings.Join(strings.Fields(s), " "))
+	}
+}

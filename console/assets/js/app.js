@@ -35,7 +35,9 @@ async function probe() {
 function showSession(s) {
   const el = $('#session');
   if (s.required && s.ok) {
-    render(el, html`<span class="muted">Signed in${s.readable ? '' : ' (submit only: this token cannot read batches)'}</span>
+    // A 403 to the read says no more than that: a token of the sign scope
+    // alone may not submit either.
+    render(el, html`<span class="muted">Signed in${s.readable ? '' : ' (no read scope: this token cannot read batches)'}</span>
       <button type="button" id="signout" class="link">Sign out</button>`);
     $('#signout').addEventListener('click', () => { setToken(''); location.reload(); });
   } else if (s.required) {
