@@ -105,10 +105,12 @@ function route() {
 /**
  * watchRefusal turns the session shown into a refused one when the engine
  * refuses the token the page signed in with (a 401 to any call), with a
- * button to sign in again; signing in draws the page again, but for the
- * submit page, which keeps its input to be submitted again.
+ * button to sign in again; signing in loads the page again, but for the
+ * submit page, which keeps its input to be submitted again. (A page
+ * drawn again in place would have the old one's timers and event stream,
+ * which take the new token at their next call, drawing beside it.)
  */
-function watchRefusal(r, mainEl) {
+function watchRefusal(r) {
   const refused = () => {
     render($('#session'), html`<span class="refused">Signed out: the engine refused the token (revoked, or no longer valid)</span>
       <button type="button" id="signin-again" class="link">Sign in again</button>`);
@@ -118,7 +120,7 @@ function watchRefusal(r, mainEl) {
       const s = await signIn({ error: '' });
       showSession(s);
       window.addEventListener(REFUSED, refused, { once: true });
-      if (r.name !== 'submit') await r.run(mainEl, s);
+      if (r.name !== 'submit') location.reload();
     }, { once: true });
   };
   window.addEventListener(REFUSED, refused, { once: true });
@@ -141,7 +143,7 @@ async function main() {
     s = await signIn(s);
     showSession(s);
   }
-  if (s.required) watchRefusal(r, mainEl);
+  if (s.required) watchRefusal(r);
   await r.run(mainEl, s);
 }
 
