@@ -465,3 +465,74 @@ func TestConsoleExampleNotLoaded(t *testing.T) {
 	srv.Close() // the engine goes down
 	load("the engine down", "Failed to fetch")
 }
+
+// TestConsoleSubmitTokenRefused: a submission refused for a token the
+// engine stopped taking says to sign in again from the header, which
+// keeps the input, and the batch submitted after it is the one typed
+// (bb-console: the notice said to reload the page, which may clear the
+// input, for the sign-in form).
+func TestConsoleSubmitTokenRefused(t *testing.T) {
+	const old, fresh = "console-refused-submit-0123456789", "console-fresh-submit-0123456789"
+	var revoked atomic.Bool
+	var sent atomic.Value
+	authorized := func(r *http.Request) bool {
+		a := r.Header.Get("Authorization")
+		return a == "Bearer "+fresh || (a == "Bearer "+old && !revoked.Load())
+	}
+	refuse := func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"error":"auth: the token is not valid"}`)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(r) {
+			refuse(w)
+			return
+		}
+		fmt.Fprint(w, `{"batches":[]}`)
+	})
+	mux.HandleFunc("POST /batches", func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(r) {
+			refuse(w)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		sent.Store(string(body))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprint(w, `{"batchId":"fresh-1","trades":1,"chunks":1}`)
+	})
+	mux.HandleFunc("GET /batches/fresh-1", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"batchId":"fresh-1","state":"pending","attempt":1,"trades":1,"chunks":1,"chunksDone":0}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in", chromedp.SendKeys(chromedp.ID("token"), old), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("the form", `document.querySelector('#signin').hidden && document.querySelector('#batch-json')`)
+	const typed = `{"valuationDate": "2026-11-25", "trades": [], "id": "typed-by-hand"}`
+	setBatch(b, typed)
+
+	revoked.Store(true)
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the notice", `document.querySelector('#fault-message')?.textContent.includes('not valid')`)
+	if s := eval[string](b, `document.querySelector('#fault-advice')?.textContent || ''`); !strings.Contains(s, "Sign in again") || strings.Contains(s, "reload") {
+		t.Errorf("advice %q for a token refused, want Sign in again, which keeps the input", s)
+	}
+	b.do("sign in again", chromedp.Click(chromedp.ID("signin-again")))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in with another token", chromedp.SendKeys(chromedp.ID("token"), fresh), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("signed in", `document.querySelector('#signin').hidden && document.querySelector('#session').textContent.includes('Signed in')`)
+	if got := eval[string](b, `document.querySelector('#batch-json').value`); got != typed {
+		t.Fatalf("the input holds %q after signing in again, want it as typed", got)
+	}
+	b.do("submit again", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the batch page", `location.pathname === '/ui/batches/fresh-1'`)
+	if got, _ := sent.Load().(string); got != typed {
+		t.Errorf("submitted %q, want the batch typed", got)
+	}
+}

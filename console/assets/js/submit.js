@@ -1,7 +1,7 @@
 // The submit page: paste, upload or pick an example; the engine's
 // verdict next to the input, with the JSON path it names highlighted.
 
-import { call, errorOf } from './api.js';
+import { call, errorOf, token } from './api.js';
 import { $, esc, html, render } from './dom.js';
 import { bytes, count, int } from './format.js';
 import { charOffset, faultOf, lineCol, locate } from './jsonpath.js';
@@ -291,6 +291,10 @@ const FIELD_FAULTS = new Map([[409, 'id']]);
 function refusal(status, statusText, retry) {
   const code = `${status} ${statusText}`.trim();
   const unchecked = 'The batch was not checked.';
+  // A token refused while the page is open gets Sign in again in the
+  // header (app.js), which keeps the input; without one, the sign-in
+  // form comes with a reload.
+  if (status === 401 && token()) return [`Token refused (${code})`, `The engine refused your token (revoked, or no longer valid): press Sign in again at the top of the page (the input is kept) and submit again. ${unchecked}`];
   if (status === 401) return [`Not signed in (${code})`, `The engine wants a token, or refused yours: sign in (reload the page for the sign-in form; keep a copy of the batch, a reload may clear the input) and submit again. ${unchecked}`];
   if (status === 403) return [`Not allowed to submit (${code})`, `Sign in with a token with the submit scope (sign out, then in with it). ${unchecked}`];
   if (status === 429) return [`Too many batches (${code})`, `${unchecked} Try again ${retryAfter(retry)}, when some of your batches have finished.`];
