@@ -686,3 +686,26 @@ func TestConsoleTokenWithoutReadScope(t *testing.T) {
 		t.Errorf("session %q of a token refused the read scope: want that it cannot read, and no claim that it may submit", strings.Join(strings.Fields(s), " "))
 	}
 }
+
+// TestConsoleBatchesListEngineDown: the batches list of an engine that
+// stops answering says so, and asks again (bb-console: it read "Failed to
+// fetch (asking again every 2 s)", the browser's words, which do not say
+// whose the failure is).
+func TestConsoleBatchesListEngineDown(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"batches":[{"batchId":"up-1","state":"completed","attempt":1,"trades":9,"chunks":3,"chunksDone":3,"submittedAt":"2026-11-25T08:00:00Z","durationSeconds":2}]}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the batches page", chromedp.Navigate(srv.URL+"/ui/batches"))
+	b.wait("the list", `document.querySelector('tr[data-id="up-1"]')`)
+	srv.Close() // the engine goes down
+	b.do("refresh", chromedp.Click(chromedp.ID("refresh")))
+	b.wait("the error", `document.querySelector('#list .error-text')`)
+	if s := eval[string](b, `document.querySelector('#list .error-text').textContent`); !strings.Contains(s, "the engine does not answer") || !strings.Contains(s, "asking again") {
+		t.Errorf("the list says %q of an engine down, want that it does not answer, asked again", s)
+	}
+}

@@ -55,10 +55,18 @@ export async function errorOf(resp) {
 
 /**
  * json calls path and returns {status, body, text} for a 2xx answer; it
- * throws an APIError with the server's message for any other.
+ * throws an APIError with the server's message for any other, and one of
+ * status 0 saying so when the engine does not answer (the browser's own
+ * words, "Failed to fetch", do not say whose the failure is).
  */
 export async function json(path, opts) {
-  const resp = await call(path, opts);
+  let resp;
+  try {
+    resp = await call(path, opts);
+  } catch (err) {
+    if (err.name === 'AbortError') throw err;
+    throw new APIError(0, `the engine does not answer (${err.message})`);
+  }
   if (!resp.ok) throw await errorOf(resp);
   const text = await resp.text();
   return { status: resp.status, body: text ? JSON.parse(text) : null, text, resp };
