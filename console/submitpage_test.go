@@ -536,3 +536,26 @@ func TestConsoleSubmitTokenRefused(t *testing.T) {
 		t.Errorf("submitted %q, want the batch typed", got)
 	}
 }
+
+// TestConsoleLongFaultPath: the place a rejection names, a path through a
+// key of 200 characters with no break in them, wraps within the verdict's
+// box (bb-console: it ran out of the box and widened the submit page to
+// 2,855 px in a window of 1,345).
+func TestConsoleLongFaultPath(t *testing.T) {
+	gw := startEngine(t, "", 0)
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(gw+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	key := strings.Repeat("U", 200)
+	setBatch(b, `{"valuationDate": "2026-11-25", "trades": [], "market": {"underlyings": {"`+key+`": {"spot": "1"}}}}`)
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the fault", `document.querySelector('#batch-fault code.path')`)
+	if p := eval[string](b, `document.querySelector('#batch-fault code.path').textContent`); p != "market.underlyings."+key+".spot" {
+		t.Errorf("the fault is placed at %q", p)
+	}
+	if !eval[bool](b, `(() => { const f = document.querySelector('#batch-fault').getBoundingClientRect(), p = document.querySelector('#batch-fault code.path').getBoundingClientRect();
+		return p.right <= f.right && document.documentElement.scrollWidth <= document.documentElement.clientWidth; })()`) {
+		t.Errorf("the fault's place runs out of its box: the page is %v px wide in a window of %v",
+			eval[int](b, `document.documentElement.scrollWidth`), eval[int](b, `document.documentElement.clientWidth`))
+	}
+}
