@@ -709,3 +709,45 @@ func TestConsoleBatchesListEngineDown(t *testing.T) {
 		t.Errorf("the list says %q of an engine down, want that it does not answer, asked again", s)
 	}
 }
+
+// TestConsoleNothingPriced: a batch that ended with no trade priced, or
+// with no trades at all, says so where its totals, chunks and results
+// would be, rather than that they are to come (bb-console: a failed batch
+// read "No trade priced yet.", and one of no trades "No chunk recorded
+// yet." and "No trade matches.").
+func TestConsoleNothingPriced(t *testing.T) {
+	open := func(id, status, results string) *tab {
+		t.Helper()
+		api := newStandIn(t, id, status, results)
+		go func() {
+			select {
+			case api.events <- "event: end\ndata: " + strings.Join(strings.Fields(status), "") + "\n\n":
+			case <-api.gone:
+			}
+		}()
+		b := newBrowser(t)
+		b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+		b.wait("the results", `document.querySelector('#results-table tbody tr')`)
+		return b
+	}
+	text := func(b *tab, sel string) string {
+		return strings.Join(strings.Fields(eval[string](b, `document.querySelector(`+strconv.Quote(sel)+`).textContent`)), " ")
+	}
+
+	failed := `{"batchId":"failed-1","state":"failed","attempt":1,"trades":2,"priced":0,"failed":0,"missing":2,"pending":0,"chunks":1,"chunksDone":1,"chunksFailed":1,"duplicates":0,
+		"failedChunks":[{"index":0,"trades":2,"reason":"deadline passed"}],
+		"timings":{"submittedAt":"2026-11-25T09:00:00Z","completedAt":"2026-11-25T09:00:01Z","durationSeconds":1,"pricingSeconds":0}}`
+	b := open("failed-1", failed, `{"batchId":"failed-1","results":[{"id":"A","error":"trade A: not priced"},{"id":"B","error":"trade B: not priced"}]}`)
+	if s := text(b, "#totals"); strings.Contains(s, "yet") || !strings.Contains(s, "No trade was priced") {
+		t.Errorf("totals of a failed batch: %q", s)
+	}
+
+	empty := `{"batchId":"empty-1","state":"completed","attempt":1,"trades":0,"priced":0,"failed":0,"missing":0,"pending":0,"chunks":0,"chunksDone":0,"chunksFailed":0,"duplicates":0,
+		"timings":{"submittedAt":"2026-11-25T09:00:00Z","completedAt":"2026-11-25T09:00:00.001Z","durationSeconds":0.001,"pricingSeconds":0}}`
+	b = open("empty-1", empty, `{"batchId":"empty-1","results":[]}`)
+	for sel, want := range map[string]string{"#timeline": "The batch has no trades, so no chunks.", "#totals": "The batch has no trades.", "#results-table tbody": "The batch has no trades."} {
+		if s := text(b, sel); s != want {
+			t.Errorf("%s of a batch of no trades: %q, want %q", sel, s, want)
+		}
+	}
+}

@@ -231,6 +231,12 @@ function announcer(el) {
 }
 
 /**
+ * ended reports whether batch st has ended on the engine: finished, but
+ * not gone unknown, whose page shows it as when last seen.
+ */
+function ended(st) { return finished(st.state) && st.state !== 'unknown'; }
+
+/**
  * latest returns what is known of the batch: the status document st with
  * the chunk events' progress p over it, unless st is the newer (more
  * chunks done).
@@ -274,7 +280,7 @@ function drawStatus(st, p, announce, now) {
   const fc = st.failedChunks || [];
   render($('#failed-chunks'), fc.length ? html`<h3 class="bad">Dead chunks</h3><ul class="failed-list">${fc.map((f) =>
     html`<li>chunk ${f.index} (${f.trades ? count(f.trades, 'trade') : 'scenario revaluations'}): ${f.reason}</li>`)}</ul>` : '');
-  drawTotals(st.totals);
+  drawTotals(st.totals, c);
 }
 
 /**
@@ -285,6 +291,7 @@ function drawChunks(chunks, st, p, now) {
   const list = [...chunks.values()].sort((a, b) => a.index - b.index);
   const total = Math.max(p?.chunks ?? st.chunks ?? 0, list.length);
   const submitted = epochMs(st.timings?.submittedAt) || epochMs(list[0]?.recordedAt);
+  if (!total && ended(st)) render($('#timeline'), html`<p class="muted">The batch has no trades, so no chunks.</p>`);
   if (!total || !Number.isFinite(submitted)) return;
   const rows = [];
   for (let i = 0; i < total; i++) rows.push(chunks.get(i) || { index: i, state: 'waiting' });
@@ -305,13 +312,19 @@ function drawChunks(chunks, st, p, now) {
       <td class="num">${rel(c.recordedAt)}</td><td class="num">${int(c.deliveries)}</td></tr>`)}</tbody></table></div>`);
 }
 
-/** drawTotals shows the portfolio sums, overall and by underlying. */
-function drawTotals(t) {
+/**
+ * drawTotals shows the portfolio sums, overall and by underlying, of the
+ * batch c; a batch ended with none says that none will come.
+ */
+function drawTotals(t, c) {
   const all = t?.all || {};
   const by = t?.byUnderlying || {};
   const keys = new Set([...Object.keys(all), ...Object.values(by).flatMap((s) => Object.keys(s))]);
   const cols = MEASURES.filter((m) => keys.has(m));
-  if (!cols.length) return;
+  if (!cols.length) {
+    if (ended(c)) render($('#totals'), html`<p class="muted">${c.trades ? 'No trade was priced: every one failed or went missing.' : 'The batch has no trades.'}</p>`);
+    return;
+  }
   const row = (name, s, cls) => html`<tr class="${cls}"><th scope="row">${name}</th>${cols.map((c) =>
     html`<td class="num" data-measure="${c}" data-value="${s[c] ?? ''}">${c in s ? num(s[c]) : '·'}</td>`)}</tr>`;
   render($('#totals'), html`<div class="table-wrap"><table class="totals">
