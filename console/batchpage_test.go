@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/pricefn/pricefn/console"
@@ -749,5 +750,56 @@ func TestConsoleNothingPriced(t *testing.T) {
 		if s := text(b, sel); s != want {
 			t.Errorf("%s of a batch of no trades: %q, want %q", sel, s, want)
 		}
+	}
+}
+
+// TestConsoleSilentStreamDropped: an event stream that goes silent, with
+// not even the engine's keepalive comments coming (its other end gone
+// without a word: a laptop asleep, a proxy's idle timeout), is dropped
+// and asked for again, and the page follows the batch to its end
+// (bb-console: the page read such a stream for ever, "● live" beside a
+// batch that had long finished). The page's timeouts run 100 times faster
+// here, so that the 45 s of silence the page allows take 0.45 s.
+func TestConsoleSilentStreamDropped(t *testing.T) {
+	const id = "silent-1"
+	status := fmt.Sprintf(`{"batchId":%q,"state":"running","attempt":1,"trades":1,"priced":0,"failed":0,"missing":0,"pending":1,"chunks":1,"chunksDone":0,"chunksFailed":0,"duplicates":0,`+
+		`"timings":{"submittedAt":"2026-11-25T09:00:00Z","deadline":"2026-11-26T09:00:00Z"}}`, id)
+	done := strings.NewReplacer(`"state":"running"`, `"state":"completed"`, `"priced":0`, `"priced":1`, `"pending":1`, `"pending":0`, `"chunksDone":0`, `"chunksDone":1`).Replace(status)
+	var streams atomic.Int64
+	quit := make(chan struct{}) // closed when the test ends, so that a stream held open ends with it
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	mux.HandleFunc("GET /batches/"+id, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, status) })
+	mux.HandleFunc("GET /batches/"+id+"/results", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"batchId":%q,"results":[{"id":"T1","npv":1.5}]}`, id)
+	})
+	mux.HandleFunc("GET /batches/"+id+"/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "retry: 50\n\n")
+		w.(http.Flusher).Flush()
+		if streams.Add(1) == 1 {
+			select { // silent: the client must give up on it
+			case <-r.Context().Done():
+			case <-quit:
+			}
+			return
+		}
+		fmt.Fprintf(w, "event: end\ndata: %s\n\n", strings.Join(strings.Fields(done), ""))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer close(quit)
+	b := newBrowser(t)
+	if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `{ const st = window.setTimeout; window.setTimeout = (f, ms, ...a) => st(f, (ms || 0) / 100, ...a); }`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.do("open the batch page", chromedp.Navigate(srv.URL+"/ui/batches/"+id))
+	b.wait("the batch running, live", `document.querySelector('#state')?.textContent === 'running' && document.querySelector('#live')?.textContent.includes('live')`)
+	b.wait("the batch completed", `document.querySelector('#state')?.textContent === 'completed' && document.querySelector('#results-table tbody tr[data-id="T1"]')`)
+	if n := streams.Load(); n != 2 {
+		t.Errorf("%d event streams opened, want 2: the silent one, then the one that ended", n)
 	}
 }

@@ -167,6 +167,7 @@ export async function batchPage(main, session, id) {
 
   draw();
   stop = follow(`/batches/${enc}/events`, {
+    idle: STREAM_IDLE,
     onEvent(e) {
       const d = JSON.parse(e.data);
       if (gone) return;
@@ -201,6 +202,13 @@ export async function batchPage(main, session, id) {
     },
   });
 }
+
+/**
+ * STREAM_IDLE is how long, in ms, the event stream may bring nothing before
+ * it is taken for dropped and asked for again: the engine writes a
+ * keepalive comment every 15 s, so three missed.
+ */
+const STREAM_IDLE = 45000;
 
 /**
  * setText sets el's text only when it changes: rewriting a live region
