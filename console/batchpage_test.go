@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/pricefn/pricefn/console"
@@ -25,16 +28,19 @@ import (
 // memory store: the stream drops and every later call about the batch is
 // a 404.
 type standIn struct {
-	url     string
-	events  chan string
-	gone    chan struct{}
-	calls   atomic.Int64 // calls about the batch: status, results and stream
-	streams atomic.Int64 // event streams opened
+	url      string
+	events   chan string
+	gone     chan struct{}
+	status   atomic.Pointer[string] // the status document served, which the test may change
+	calls    atomic.Int64           // calls about the batch: status, results and stream
+	statuses atomic.Int64           // status documents served
+	streams  atomic.Int64           // event streams opened
 }
 
 func newStandIn(t *testing.T, id, status, results string) *standIn {
 	t.Helper()
 	s := &standIn{events: make(chan string), gone: make(chan struct{})}
+	s.status.Store(&status)
 	isGone := func() bool {
 		select {
 		case <-s.gone:
@@ -48,9 +54,10 @@ func newStandIn(t *testing.T, id, status, results string) *standIn {
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprintf(w, `{"error":"aggregator: batch %s not found"}`, id)
 	}
-	serve := func(doc string) http.HandlerFunc {
+	serve := func(read func() string) http.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request) {
 			s.calls.Add(1)
+			doc := read()
 			if isGone() || doc == "" {
 				notFound(w)
 				return
@@ -62,8 +69,8 @@ func newStandIn(t *testing.T, id, status, results string) *standIn {
 	mux := http.NewServeMux()
 	mux.Handle("/ui/", console.Handler())
 	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
-	mux.HandleFunc("GET /batches/"+id, serve(status))
-	mux.HandleFunc("GET /batches/"+id+"/results", serve(results))
+	mux.HandleFunc("GET /batches/"+id, serve(func() string { s.statuses.Add(1); return *s.status.Load() }))
+	mux.HandleFunc("GET /batches/"+id+"/results", serve(func() string { return results }))
 	mux.HandleFunc("GET /batches/"+id+"/events", func(w http.ResponseWriter, r *http.Request) {
 		s.calls.Add(1)
 		s.streams.Add(1)
@@ -216,6 +223,85 @@ func TestConsoleBatchRunningThenGone(t *testing.T) {
 	}
 	if c := api.calls.Load(); c != calls {
 		t.Errorf("%d more calls about a batch gone, want none", c-calls)
+	}
+}
+
+// TestConsoleTotalsCatchUp: the totals and the pricing time, which the
+// page reads from the status document at most once a second while chunks
+// arrive, catch up with the chunks of a burst (bb-console: a chunk that
+// came within the second of the last read was dropped, not put off, so a
+// batch whose chunks came in a burst, then a slow one, showed the totals
+// of the burst's first chunk, 10.85 beside the API's 54,142.65 with 15 of
+// 31 chunks done, until the slow chunk ended the batch).
+func TestConsoleTotalsCatchUp(t *testing.T) {
+	const id, n = "burst-1", 4
+	status := func(done int, npv, pricing float64) string {
+		totals := ""
+		if done > 0 {
+			totals = fmt.Sprintf(`,"totals":{"all":{"npv":%v},"byUnderlying":{"ACME":{"npv":%v}}}`, npv, npv)
+		}
+		return fmt.Sprintf(`{"batchId":%q,"state":"running","attempt":1,"trades":%d,"priced":%d,"failed":0,"missing":0,"pending":%d,"chunks":%d,"chunksDone":%d,"chunksFailed":0,"duplicates":0,`+
+			`"timings":{"submittedAt":"2026-11-25T09:00:00Z","deadline":"2026-11-26T09:00:00Z","pricingSeconds":%v}%s}`, id, n, done, n-done, n, done, pricing, totals)
+	}
+	api := newStandIn(t, id, status(0, 0, 0), "")
+	b := newBrowser(t)
+	b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+	b.wait("the batch running, live", `document.querySelector('#state')?.textContent === 'running' && document.querySelector('#live')?.textContent.includes('live')`)
+	const shown = `document.querySelector('#totals tr.all td[data-measure="npv"]')?.textContent`
+	const pricing = `Array.from(document.querySelectorAll('#summary div')).find(d => d.querySelector('dt').textContent === 'Pricing time')?.querySelector('b').textContent`
+
+	// The first chunk: the status document is read at once.
+	api.status.Store(ptr(status(1, 1.5, 0.5)))
+	api.events <- chunkEvent(id, 0, n)
+	b.wait("the first chunk's totals", shown+` === '1.500000'`)
+	// Two more within the second: the next read waits for its end.
+	api.status.Store(ptr(status(3, 4.5, 1.5)))
+	api.events <- chunkEvent(id, 1, n)
+	api.events <- chunkEvent(id, 2, n)
+	b.wait("the three chunks shown", `document.querySelector('#progress-text').textContent.startsWith('3 of 4')`)
+	b.wait("the totals of the three chunks", shown+` === '4.500000' && `+pricing+` === '1.50 s'`)
+	if got := api.statuses.Load(); got != 3 {
+		t.Errorf("the status document was read %d times, want 3: the page's, then once a second while chunks arrive", got)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestConsoleChunkTableDrawnOnce: opening the chunk table of a batch of
+// more than 12 chunks draws it once (bb-console: each drawing of the page,
+// one a second and one per chunk, added a listener for the table's
+// opening, so that opening it drew it as many times: 29 after 8 s, a
+// freeze of seconds for a long batch of many chunks).
+func TestConsoleChunkTableDrawnOnce(t *testing.T) {
+	const id, n = "table-1", 20
+	running := fmt.Sprintf(`{"batchId":%q,"state":"running","attempt":1,"trades":%d,"priced":0,"failed":0,"missing":0,"pending":%d,"chunks":%d,"chunksDone":0,"chunksFailed":0,"duplicates":0,`+
+		`"timings":{"submittedAt":"2026-11-25T09:00:00Z","deadline":"2026-11-26T09:00:00Z"}}`, id, n, n, n)
+	api := newStandIn(t, id, running, "")
+	b := newBrowser(t)
+	b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+	b.wait("the batch running, live", `document.querySelector('#state')?.textContent === 'running' && document.querySelector('#live')?.textContent.includes('live')`)
+	const sent = 4
+	for i := range sent {
+		api.events <- chunkEvent(id, i, n)
+		b.wait("the chunk shown", fmt.Sprintf(`document.querySelector('#progress-text').textContent.startsWith('%d of %d')`, i+1, n))
+	}
+	// The batch ends: the page's clock stops, and nothing draws the
+	// table but its opening.
+	api.events <- "event: end\ndata: " + strings.Replace(running, `"state":"running"`, `"state":"partial"`, 1) + "\n\n"
+	b.wait("the batch partial", `document.querySelector('#state')?.textContent === 'partial'`)
+	if eval[bool](b, `document.querySelector('#chunk-details').open`) {
+		t.Fatal("the chunk table of 20 chunks is open before the user opens it")
+	}
+	eval[bool](b, `(() => {
+		window.tableDraws = 0;
+		new MutationObserver((ms) => { window.tableDraws += ms.length; }).observe(document.querySelector('#chunk-table'), {childList: true});
+		document.querySelector('#chunk-details summary').click();
+		return true;
+	})()`)
+	b.wait("the chunk table", fmt.Sprintf(`document.querySelectorAll('#chunk-table tbody tr').length === %d`, sent))
+	time.Sleep(100 * time.Millisecond) // any other drawing of the toggle's
+	if got := eval[int](b, `window.tableDraws`); got != 1 {
+		t.Errorf("opening the chunk table drew it %d times, want once", got)
 	}
 }
 
@@ -408,4 +494,312 @@ func TestConsoleBatchesListRecovers(t *testing.T) {
 	b.do("open the batches page", chromedp.Navigate(srv.URL+"/ui/batches"))
 	b.wait("the error", `document.querySelector('#list .error-text')?.textContent.includes('store unavailable')`)
 	b.wait("the list back", `document.querySelector('tr[data-id="back-1"]')`)
+}
+
+// TestConsoleLongBatchID: a batch id of 128 characters with no break in
+// them (the longest the engine takes) wraps within the window on every
+// page that shows it (bb-console: the batch page's heading widened the
+// page to 1,872 px in a window of 1,345, the batches list pushed the
+// state, counts and times of every batch out of view, and the receipt of
+// a submit-only token widened the submit page to 2,058 px).
+func TestConsoleLongBatchID(t *testing.T) {
+	const reader, submitter = "console-long-id-reader-0123456789", "console-long-id-submitter-01234"
+	gw := startEngine(t, reader+" dana\n"+submitter+" dana submit\n", 0)
+	id := strings.Repeat("L", 60) + "." + strings.Repeat("x:", 33) + "Z"
+	if len(id) != 128 {
+		t.Fatalf("id of %d characters", len(id))
+	}
+	example, err := os.ReadFile("../examples/european.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	json.Unmarshal(example, &doc)
+	doc["id"] = id
+	data, _ := json.Marshal(doc)
+	const fits = `document.documentElement.scrollWidth <= document.documentElement.clientWidth`
+
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(gw+"/ui/"))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in to submit only", chromedp.SendKeys(chromedp.ID("token"), submitter), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("the form", `document.querySelector('#signin').hidden && document.querySelector('#batch-json')`)
+	setBatch(b, string(data))
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the receipt", `document.querySelector('#submit-status')?.textContent.includes('cannot read')`)
+	if !eval[bool](b, fits) {
+		t.Errorf("the submit page with the receipt of batch %s is %v px wide in a window of %v", id,
+			eval[int](b, `document.documentElement.scrollWidth`), eval[int](b, `document.documentElement.clientWidth`))
+	}
+
+	b.do("sign out", chromedp.Click(chromedp.ID("signout")))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in to read", chromedp.SendKeys(chromedp.ID("token"), reader), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("signed in", `document.querySelector('#signin').hidden && document.querySelector('#batch-json')`)
+	b.do("open the batch page", chromedp.Navigate(gw+"/ui/batches/"+id))
+	b.wait("the results", `document.querySelectorAll('#results-table tbody tr[data-id]').length === 3`)
+	if got := eval[string](b, `document.querySelector('h1 .batch-id').textContent`); got != id {
+		t.Errorf("heading shows batch %q, want %q", got, id)
+	}
+	if !eval[bool](b, fits) {
+		t.Errorf("the batch page is %v px wide in a window of %v", eval[int](b, `document.documentElement.scrollWidth`), eval[int](b, `document.documentElement.clientWidth`))
+	}
+	b.shot("15-long-batch-id")
+
+	b.do("open the batches page", chromedp.Navigate(gw+"/ui/batches"))
+	b.wait("the batch in the list", `document.querySelector('table.batches tbody tr')`)
+	if !eval[bool](b, fits+` && (() => { const w = document.querySelector('#list .table-wrap'); return w.scrollWidth <= w.clientWidth; })()`) {
+		t.Errorf("the batches list is %v px wide in its box of %v", eval[int](b, `document.querySelector('#list .table-wrap').scrollWidth`), eval[int](b, `document.querySelector('#list .table-wrap').clientWidth`))
+	}
+}
+
+// TestConsoleTokenRefused: a token the engine stops taking while the page
+// is open (removed from the tokens file) turns the session shown into a
+// refused one, with a way to sign in again that draws the page again
+// (bb-console: the header went on saying "Signed in", beside a batches
+// list or a batch page that only quoted "auth: the token is not valid").
+func TestConsoleTokenRefused(t *testing.T) {
+	const old, fresh = "console-revoked-token-0123456789", "console-fresh-token-0123456789"
+	var revoked atomic.Bool
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		if a := r.Header.Get("Authorization"); a != "Bearer "+fresh && (a != "Bearer "+old || revoked.Load()) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("WWW-Authenticate", "Bearer")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"auth: the token is not valid"}`)
+			return
+		}
+		fmt.Fprint(w, `{"batches":[{"batchId":"kept-1","state":"completed","attempt":1,"trades":9,"chunks":3,"chunksDone":3,"submittedAt":"2026-11-25T08:00:00Z","durationSeconds":2}]}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the batches page", chromedp.Navigate(srv.URL+"/ui/batches"))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in", chromedp.SendKeys(chromedp.ID("token"), old), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("the list", `document.querySelector('tr[data-id="kept-1"]') && document.querySelector('#session').textContent.includes('Signed in')`)
+
+	revoked.Store(true)
+	b.do("refresh the list", chromedp.Click(chromedp.ID("refresh")))
+	b.wait("the refusal", `document.querySelector('#list .error-text')?.textContent.includes('not valid')`)
+	if s := eval[string](b, `document.querySelector('#session').textContent`); strings.Contains(s, "Signed in") || !strings.Contains(s, "refused") {
+		t.Errorf("the session reads %q once the engine refused the token, want it refused", strings.Join(strings.Fields(s), " "))
+	}
+	b.shot("16-token-refused")
+	b.do("sign in again", chromedp.Click(chromedp.ID("signin-again")))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in with another token", chromedp.SendKeys(chromedp.ID("token"), fresh), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("the list again", `document.querySelector('tr[data-id="kept-1"]') && !document.querySelector('#list .error-text') && document.querySelector('#session').textContent.includes('Signed in')`)
+}
+
+// TestConsoleElapsedOnTheEnginesClock: a running batch's elapsed time is
+// the engine's, whatever the browser's clock says (bb-console: it was the
+// browser's clock less the engine's submission time, so with an engine
+// ten minutes ahead a batch 2 s old showed "-9 min 58 s" elapsed, and its
+// chunks without an outcome a timeline running back from submission).
+func TestConsoleElapsedOnTheEnginesClock(t *testing.T) {
+	const id, n = "skew-1", 3
+	ahead := time.Now().Add(10 * time.Minute) // the engine's clock
+	status := fmt.Sprintf(`{"batchId":%q,"state":"running","attempt":1,"trades":%d,"priced":0,"failed":0,"missing":0,"pending":%d,"chunks":%d,"chunksDone":0,"chunksFailed":0,"duplicates":0,`+
+		`"timings":{"submittedAt":%q,"deadline":%q,"durationSeconds":2,"pricingSeconds":0}}`,
+		id, n, n, n, ahead.Add(-2*time.Second).UTC().Format(time.RFC3339Nano), ahead.Add(time.Hour).UTC().Format(time.RFC3339Nano))
+	api := newStandIn(t, id, status, "")
+	b := newBrowser(t)
+	b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+	b.wait("the batch running", `document.querySelector('#state')?.textContent === 'running' && document.querySelector('svg.timeline')`)
+	elapsed := eval[string](b, `Array.from(document.querySelectorAll('#summary div')).find(d => d.querySelector('dt').textContent === 'Elapsed')?.querySelector('b').textContent || ''`)
+	secs, err := strconv.ParseFloat(strings.TrimSuffix(elapsed, " s"), 64)
+	if err != nil || !strings.HasSuffix(elapsed, " s") || secs < 2 || secs > 5 {
+		t.Errorf("elapsed %q of a batch that has run 2 s by the engine's clock", elapsed)
+	}
+	// The chunks without an outcome run from submission to now: the
+	// timeline's axis spans 2 s and more.
+	if last := eval[string](b, `Array.from(document.querySelectorAll('svg.timeline .tick-label')).pop()?.textContent || ''`); !strings.HasSuffix(last, " s") || strings.HasPrefix(last, "+0") {
+		t.Errorf("the timeline's axis ends at %q, want the 2 s and more the batch has run", last)
+	}
+}
+
+// TestConsoleTokenWithAStrayCharacter: a token pasted with a character
+// that no token has and no header can carry (a zero-width space) is
+// refused at the form saying which, not sent (bb-console: the sign-in
+// form said "the engine does not answer: Failed to execute 'set' on
+// 'Headers': String contains non ISO-8859-1 code point.").
+func TestConsoleTokenWithAStrayCharacter(t *testing.T) {
+	const token = "console-stray-token-0123456789"
+	var asked atomic.Int64
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"auth: no token"}`)
+			return
+		}
+		asked.Add(1)
+		fmt.Fprint(w, `{"batches":[]}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the batches page", chromedp.Navigate(srv.URL+"/ui/batches"))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in with a stray character", chromedp.SetValue(chromedp.ID("token"), token+"\u200b"), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("the form's error", `document.querySelector('#signin-error').textContent !== ''`)
+	if s := eval[string](b, `document.querySelector('#signin-error').textContent`); !strings.Contains(s, "U+200B") || strings.Contains(s, "does not answer") {
+		t.Errorf("the sign-in form says %q of a token with a zero-width space, want the character named", s)
+	}
+	b.do("sign in without it", chromedp.SetValue(chromedp.ID("token"), token), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("the list", `document.querySelector('#signin').hidden && document.querySelector('#list')?.textContent.includes('No batch yet')`)
+	if asked.Load() == 0 {
+		t.Error("the engine was never asked with the token")
+	}
+}
+
+// TestConsoleTokenWithoutReadScope: the session of a token the engine
+// refuses to read with (403) says that much, not what else it may do
+// (bb-console: a token of the sign scope alone, which may not submit
+// either, was shown "submit only").
+func TestConsoleTokenWithoutReadScope(t *testing.T) {
+	const token = "console-sign-only-token-0123456789"
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Header.Get("Authorization") != "Bearer "+token {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprint(w, `{"error":"auth: no token"}`)
+			return
+		}
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprint(w, `{"error":"auth: the token of tenant acme lacks the read scope"}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in", chromedp.SendKeys(chromedp.ID("token"), token), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("signed in", `document.querySelector('#session').textContent.includes('Signed in')`)
+	if s := eval[string](b, `document.querySelector('#session').textContent`); strings.Contains(s, "submit") || !strings.Contains(s, "cannot read batches") {
+		t.Errorf("session %q of a token refused the read scope: want that it cannot read, and no claim that it may submit", strings.Join(strings.Fields(s), " "))
+	}
+}
+
+// TestConsoleBatchesListEngineDown: the batches list of an engine that
+// stops answering says so, and asks again (bb-console: it read "Failed to
+// fetch (asking again every 2 s)", the browser's words, which do not say
+// whose the failure is).
+func TestConsoleBatchesListEngineDown(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"batches":[{"batchId":"up-1","state":"completed","attempt":1,"trades":9,"chunks":3,"chunksDone":3,"submittedAt":"2026-11-25T08:00:00Z","durationSeconds":2}]}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the batches page", chromedp.Navigate(srv.URL+"/ui/batches"))
+	b.wait("the list", `document.querySelector('tr[data-id="up-1"]')`)
+	srv.Close() // the engine goes down
+	b.do("refresh", chromedp.Click(chromedp.ID("refresh")))
+	b.wait("the error", `document.querySelector('#list .error-text')`)
+	if s := eval[string](b, `document.querySelector('#list .error-text').textContent`); !strings.Contains(s, "the engine does not answer") || !strings.Contains(s, "asking again") {
+		t.Errorf("the list says %q of an engine down, want that it does not answer, asked again", s)
+	}
+}
+
+// TestConsoleNothingPriced: a batch that ended with no trade priced, or
+// with no trades at all, says so where its totals, chunks and results
+// would be, rather than that they are to come (bb-console: a failed batch
+// read "No trade priced yet.", and one of no trades "No chunk recorded
+// yet." and "No trade matches.").
+func TestConsoleNothingPriced(t *testing.T) {
+	open := func(id, status, results string) *tab {
+		t.Helper()
+		api := newStandIn(t, id, status, results)
+		go func() {
+			select {
+			case api.events <- "event: end\ndata: " + strings.Join(strings.Fields(status), "") + "\n\n":
+			case <-api.gone:
+			}
+		}()
+		b := newBrowser(t)
+		b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+		b.wait("the results", `document.querySelector('#results-table tbody tr')`)
+		return b
+	}
+	text := func(b *tab, sel string) string {
+		return strings.Join(strings.Fields(eval[string](b, `document.querySelector(`+strconv.Quote(sel)+`).textContent`)), " ")
+	}
+
+	failed := `{"batchId":"failed-1","state":"failed","attempt":1,"trades":2,"priced":0,"failed":0,"missing":2,"pending":0,"chunks":1,"chunksDone":1,"chunksFailed":1,"duplicates":0,
+		"failedChunks":[{"index":0,"trades":2,"reason":"deadline passed"}],
+		"timings":{"submittedAt":"2026-11-25T09:00:00Z","completedAt":"2026-11-25T09:00:01Z","durationSeconds":1,"pricingSeconds":0}}`
+	b := open("failed-1", failed, `{"batchId":"failed-1","results":[{"id":"A","error":"trade A: not priced"},{"id":"B","error":"trade B: not priced"}]}`)
+	if s := text(b, "#totals"); strings.Contains(s, "yet") || !strings.Contains(s, "No trade was priced") {
+		t.Errorf("totals of a failed batch: %q", s)
+	}
+
+	empty := `{"batchId":"empty-1","state":"completed","attempt":1,"trades":0,"priced":0,"failed":0,"missing":0,"pending":0,"chunks":0,"chunksDone":0,"chunksFailed":0,"duplicates":0,
+		"timings":{"submittedAt":"2026-11-25T09:00:00Z","completedAt":"2026-11-25T09:00:00.001Z","durationSeconds":0.001,"pricingSeconds":0}}`
+	b = open("empty-1", empty, `{"batchId":"empty-1","results":[]}`)
+	for sel, want := range map[string]string{"#timeline": "The batch has no trades, so no chunks.", "#totals": "The batch has no trades.", "#results-table tbody": "The batch has no trades."} {
+		if s := text(b, sel); s != want {
+			t.Errorf("%s of a batch of no trades: %q, want %q", sel, s, want)
+		}
+	}
+}
+
+// TestConsoleSilentStreamDropped: an event stream that goes silent, with
+// not even the engine's keepalive comments coming (its other end gone
+// without a word: a laptop asleep, a proxy's idle timeout), is dropped
+// and asked for again, and the page follows the batch to its end
+// (bb-console: the page read such a stream for ever, "● live" beside a
+// batch that had long finished). The page's timeouts run 100 times faster
+// here, so that the 45 s of silence the page allows take 0.45 s.
+func TestConsoleSilentStreamDropped(t *testing.T) {
+	const id = "silent-1"
+	status := fmt.Sprintf(`{"batchId":%q,"state":"running","attempt":1,"trades":1,"priced":0,"failed":0,"missing":0,"pending":1,"chunks":1,"chunksDone":0,"chunksFailed":0,"duplicates":0,`+
+		`"timings":{"submittedAt":"2026-11-25T09:00:00Z","deadline":"2026-11-26T09:00:00Z"}}`, id)
+	done := strings.NewReplacer(`"state":"running"`, `"state":"completed"`, `"priced":0`, `"priced":1`, `"pending":1`, `"pending":0`, `"chunksDone":0`, `"chunksDone":1`).Replace(status)
+	var streams atomic.Int64
+	quit := make(chan struct{}) // closed when the test ends, so that a stream held open ends with it
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	mux.HandleFunc("GET /batches/"+id, func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, status) })
+	mux.HandleFunc("GET /batches/"+id+"/results", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"batchId":%q,"results":[{"id":"T1","npv":1.5}]}`, id)
+	})
+	mux.HandleFunc("GET /batches/"+id+"/events", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/event-stream")
+		fmt.Fprint(w, "retry: 50\n\n")
+		w.(http.Flusher).Flush()
+		if streams.Add(1) == 1 {
+			select { // silent: the client must give up on it
+			case <-r.Context().Done():
+			case <-quit:
+			}
+			return
+		}
+		fmt.Fprintf(w, "event: end\ndata: %s\n\n", strings.Join(strings.Fields(done), ""))
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	defer close(quit)
+	b := newBrowser(t)
+	if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `{ const st = window.setTimeout; window.setTimeout = (f, ms, ...a) => st(f, (ms || 0) / 100, ...a); }`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.do("open the batch page", chromedp.Navigate(srv.URL+"/ui/batches/"+id))
+	b.wait("the batch running, live", `document.querySelector('#state')?.textContent === 'running' && document.querySelector('#live')?.textContent.includes('live')`)
+	b.wait("the batch completed", `document.querySelector('#state')?.textContent === 'completed' && document.querySelector('#results-table tbody tr[data-id="T1"]')`)
+	if n := streams.Load(); n != 2 {
+		t.Errorf("%d event streams opened, want 2: the silent one, then the one that ended", n)
+	}
 }

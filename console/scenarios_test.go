@@ -234,3 +234,33 @@ func TestConsoleRiskRun(t *testing.T) {
 		}
 	}
 }
+
+// TestConsoleScenariosWithoutRisk: a batch with scenarios and no "risk"
+// (the engine's results then carry no risk member) gets its histogram,
+// named for what it draws (bb-console: "Histogram of 3 scenario P&Ls
+// with ", the lines it has not).
+func TestConsoleScenariosWithoutRisk(t *testing.T) {
+	const id = "norisk-1"
+	status := fmt.Sprintf(`{"batchId":%q,"state":"completed","attempt":1,"trades":1,"priced":1,"failed":0,"missing":0,"pending":0,"chunks":2,"chunksDone":2,"chunksFailed":0,"duplicates":0,`+
+		`"timings":{"submittedAt":"2026-11-25T09:00:00Z","completedAt":"2026-11-25T09:00:02Z","durationSeconds":2,"pricingSeconds":1.5}}`, id)
+	results := fmt.Sprintf(`{"batchId":%q,"results":[{"id":"T1","npv":10}],"scenarios":[{"id":"up","npv":11,"pnl":1,"failed":0},{"id":"down","npv":8,"pnl":-2,"failed":0},{"id":"flat","npv":10,"pnl":0,"failed":0}]}`, id)
+	api := newStandIn(t, id, status, results)
+	go func() {
+		select {
+		case api.events <- "event: end\ndata: " + strings.Join(strings.Fields(status), "") + "\n\n":
+		case <-api.gone:
+		}
+	}()
+	b := newBrowser(t)
+	b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+	b.wait("the histogram", `document.querySelectorAll('#histogram rect.bin').length > 0 && !document.querySelector('#scenarios').hidden`)
+	if s := eval[string](b, `document.querySelector('#hist-title').textContent`); s != "Histogram of 3 scenario P&Ls" {
+		t.Errorf("histogram titled %q, want \"Histogram of 3 scenario P&Ls\"", s)
+	}
+	if n := eval[int](b, `document.querySelectorAll('#histogram .risk-line').length`); n != 0 {
+		t.Errorf("%d VaR or ES lines drawn without risk figures", n)
+	}
+	if s := eval[string](b, `Array.from(document.querySelectorAll('#worst tbody th')).map(th => th.textContent).join(',')`); s != "down,flat,up" {
+		t.Errorf("worst scenarios %q, want down,flat,up", s)
+	}
+}

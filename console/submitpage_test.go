@@ -82,7 +82,7 @@ func TestConsoleEngineDown(t *testing.T) {
 // TestConsoleSubmitOnly: a token that may submit but not read stays on
 // the submit page with the receipt, batch id included, and is told why
 // (h5 F8: the page went to a batch page it could not read, and the
-// receipt was lost).
+// receipt was lost); the receipt's counts of one are singular.
 func TestConsoleSubmitOnly(t *testing.T) {
 	const token = "console-submit-only-0123456789"
 	gw := startEngine(t, token+" carol submit\n", 0)
@@ -104,6 +104,10 @@ func TestConsoleSubmitOnly(t *testing.T) {
 	}
 	if s := eval[string](b, `document.querySelector('#submit-status')?.textContent || ''`); !strings.Contains(s, "Accepted: batch carol-1") || !strings.Contains(s, "cannot read") {
 		t.Errorf("receipt %q, want the batch id and why its page is not shown", s)
+	}
+	// Counts of one are singular (bb-console: "3 trades in 1 chunks").
+	if s := eval[string](b, `document.querySelector('#submit-status').textContent + ' | ' + document.querySelector('#batch-fault').textContent`); strings.Count(s, "3 trades in 1 chunk.") != 2 {
+		t.Errorf("receipt %q, want 3 trades in 1 chunk, twice", strings.Join(strings.Fields(s), " "))
 	}
 	b.shot("12-submit-only")
 }
@@ -410,5 +414,148 @@ func TestConsoleNoAnswer(t *testing.T) {
 	}
 	if strings.Contains(notice, "not submitted") || !strings.Contains(notice, "may have been taken") {
 		t.Errorf("notice %q: the engine took the batch; want it said that it may have", notice)
+	}
+}
+
+// TestConsoleExampleNotLoaded: an example the engine does not serve, or
+// cannot be asked for (down), leaves the input as it was and says why
+// (bb-console: an error answer was put in the input as the batch, and an
+// engine down did nothing a user could see).
+func TestConsoleExampleNotLoaded(t *testing.T) {
+	var failing atomic.Bool
+	h := console.Handler()
+	mux := http.NewServeMux()
+	mux.HandleFunc("/ui/", func(w http.ResponseWriter, r *http.Request) {
+		if failing.Load() && strings.HasPrefix(r.URL.Path, "/ui/examples/european") {
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(w, `{"error":"console: the example is not there"}`)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, `{"batches":[]}`) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	const typed = `{"valuationDate": "2026-11-25", "trades": []}`
+	setBatch(b, typed)
+	load := func(what, want string) {
+		t.Helper()
+		b.do("load the example", chromedp.SetValue(chromedp.ID("example"), "/ui/examples/european.json"), chromedp.Click(chromedp.ID("load-example")))
+		b.wait(what, `document.querySelector('#fault-message')?.textContent.includes(`+fmt.Sprintf("%q", want)+`)`)
+		if h := eval[string](b, `document.querySelector('#batch-fault h2').textContent`); h != "Example not loaded" {
+			t.Errorf("%s: heading %q, want Example not loaded", what, h)
+		}
+		if got := eval[string](b, `document.querySelector('#batch-json').value`); got != typed {
+			t.Errorf("%s: the input holds %q, want it as typed", what, got)
+		}
+	}
+	failing.Store(true)
+	load("the example's error", "the example is not there")
+	failing.Store(false)
+	b.do("load the example", chromedp.SetValue(chromedp.ID("example"), "/ui/examples/european.json"), chromedp.Click(chromedp.ID("load-example")))
+	b.wait("the example in the input", `document.querySelector('#batch-json').value.includes('"trades"') && document.querySelector('#batch-json').value !== `+fmt.Sprintf("%q", typed))
+	if eval[bool](b, `!!document.querySelector('#fault-message')`) {
+		t.Error("the notice stays beside the example loaded")
+	}
+	setBatch(b, typed)
+	srv.Close() // the engine goes down
+	load("the engine down", "Failed to fetch")
+}
+
+// TestConsoleSubmitTokenRefused: a submission refused for a token the
+// engine stopped taking says to sign in again from the header, which
+// keeps the input, and the batch submitted after it is the one typed
+// (bb-console: the notice said to reload the page, which may clear the
+// input, for the sign-in form).
+func TestConsoleSubmitTokenRefused(t *testing.T) {
+	const old, fresh = "console-refused-submit-0123456789", "console-fresh-submit-0123456789"
+	var revoked atomic.Bool
+	var sent atomic.Value
+	authorized := func(r *http.Request) bool {
+		a := r.Header.Get("Authorization")
+		return a == "Bearer "+fresh || (a == "Bearer "+old && !revoked.Load())
+	}
+	refuse := func(w http.ResponseWriter) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		fmt.Fprint(w, `{"error":"auth: the token is not valid"}`)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ui/", console.Handler())
+	mux.HandleFunc("GET /batches", func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(r) {
+			refuse(w)
+			return
+		}
+		fmt.Fprint(w, `{"batches":[]}`)
+	})
+	mux.HandleFunc("POST /batches", func(w http.ResponseWriter, r *http.Request) {
+		if !authorized(r) {
+			refuse(w)
+			return
+		}
+		body, _ := io.ReadAll(r.Body)
+		sent.Store(string(body))
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		fmt.Fprint(w, `{"batchId":"fresh-1","trades":1,"chunks":1}`)
+	})
+	mux.HandleFunc("GET /batches/fresh-1", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"batchId":"fresh-1","state":"pending","attempt":1,"trades":1,"chunks":1,"chunksDone":0}`)
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(srv.URL+"/ui/"))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in", chromedp.SendKeys(chromedp.ID("token"), old), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("the form", `document.querySelector('#signin').hidden && document.querySelector('#batch-json')`)
+	const typed = `{"valuationDate": "2026-11-25", "trades": [], "id": "typed-by-hand"}`
+	setBatch(b, typed)
+
+	revoked.Store(true)
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the notice", `document.querySelector('#fault-message')?.textContent.includes('not valid')`)
+	if s := eval[string](b, `document.querySelector('#fault-advice')?.textContent || ''`); !strings.Contains(s, "Sign in again") || strings.Contains(s, "reload") {
+		t.Errorf("advice %q for a token refused, want Sign in again, which keeps the input", s)
+	}
+	b.do("sign in again", chromedp.Click(chromedp.ID("signin-again")))
+	b.wait("the sign-in form", `!document.querySelector('#signin').hidden`)
+	b.do("sign in with another token", chromedp.SendKeys(chromedp.ID("token"), fresh), chromedp.Click(chromedp.CSS("#signin button[type=submit]")))
+	b.wait("signed in", `document.querySelector('#signin').hidden && document.querySelector('#session').textContent.includes('Signed in')`)
+	if got := eval[string](b, `document.querySelector('#batch-json').value`); got != typed {
+		t.Fatalf("the input holds %q after signing in again, want it as typed", got)
+	}
+	b.do("submit again", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the batch page", `location.pathname === '/ui/batches/fresh-1'`)
+	if got, _ := sent.Load().(string); got != typed {
+		t.Errorf("submitted %q, want the batch typed", got)
+	}
+}
+
+// TestConsoleLongFaultPath: the place a rejection names, a path through a
+// key of 200 characters with no break in them, wraps within the verdict's
+// box (bb-console: it ran out of the box and widened the submit page to
+// 2,855 px in a window of 1,345).
+func TestConsoleLongFaultPath(t *testing.T) {
+	gw := startEngine(t, "", 0)
+	b := newBrowser(t)
+	b.do("open the submit page", chromedp.Navigate(gw+"/ui/"))
+	b.wait("the form", `document.querySelectorAll('#example option').length > 5`)
+	key := strings.Repeat("U", 200)
+	setBatch(b, `{"valuationDate": "2026-11-25", "trades": [], "market": {"underlyings": {"`+key+`": {"spot": "1"}}}}`)
+	b.do("submit", chromedp.Click(chromedp.ID("submit-batch")))
+	b.wait("the fault", `document.querySelector('#batch-fault code.path')`)
+	if p := eval[string](b, `document.querySelector('#batch-fault code.path').textContent`); p != "market.underlyings."+key+".spot" {
+		t.Errorf("the fault is placed at %q", p)
+	}
+	if !eval[bool](b, `(() => { const f = document.querySelector('#batch-fault').getBoundingClientRect(), p = document.querySelector('#batch-fault code.path').getBoundingClientRect();
+		return p.right <= f.right && document.documentElement.scrollWidth <= document.documentElement.clientWidth; })()`) {
+		t.Errorf("the fault's place runs out of its box: the page is %v px wide in a window of %v",
+			eval[int](b, `document.documentElement.scrollWidth`), eval[int](b, `document.documentElement.clientWidth`))
 	}
 }

@@ -27,12 +27,22 @@ export class APIError extends Error {
   }
 }
 
+/**
+ * REFUSED is the event sent to window when the engine answers 401 to a
+ * call that carried a token: the token was removed from the engine's
+ * tokens file (or lost a scope's worth of rights) since the page signed
+ * in, and the session the page shows no longer holds.
+ */
+export const REFUSED = 'pricefn:token-refused';
+
 /** call sends a request with the token and returns the fetch Response. */
-export function call(path, { method = 'GET', body, headers = {}, signal } = {}) {
+export async function call(path, { method = 'GET', body, headers = {}, signal } = {}) {
   const h = new Headers(headers);
   const t = token();
   if (t) h.set('Authorization', `Bearer ${t}`);
-  return fetch(path, { method, body, headers: h, signal, cache: 'no-store', credentials: 'omit' });
+  const resp = await fetch(path, { method, body, headers: h, signal, cache: 'no-store', credentials: 'omit' });
+  if (resp.status === 401 && t) window.dispatchEvent(new Event(REFUSED));
+  return resp;
 }
 
 /** errorOf reads the {"error": ...} of a failed answer. */
@@ -45,10 +55,18 @@ export async function errorOf(resp) {
 
 /**
  * json calls path and returns {status, body, text} for a 2xx answer; it
- * throws an APIError with the server's message for any other.
+ * throws an APIError with the server's message for any other, and one of
+ * status 0 saying so when the engine does not answer (the browser's own
+ * words, "Failed to fetch", do not say whose the failure is).
  */
 export async function json(path, opts) {
-  const resp = await call(path, opts);
+  let resp;
+  try {
+    resp = await call(path, opts);
+  } catch (err) {
+    if (err.name === 'AbortError') throw err;
+    throw new APIError(0, `the engine does not answer (${err.message})`);
+  }
   if (!resp.ok) throw await errorOf(resp);
   const text = await resp.text();
   return { status: resp.status, body: text ? JSON.parse(text) : null, text, resp };

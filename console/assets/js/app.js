@@ -1,6 +1,6 @@
 // The console's entry point: the session (token) and the page router.
 
-import { call, errorOf, setToken, token } from './api.js';
+import { REFUSED, call, errorOf, setToken, token } from './api.js';
 import { $, html, render } from './dom.js';
 import { submitPage } from './submit.js';
 import { batchPage } from './batch.js';
@@ -35,7 +35,9 @@ async function probe() {
 function showSession(s) {
   const el = $('#session');
   if (s.required && s.ok) {
-    render(el, html`<span class="muted">Signed in${s.readable ? '' : ' (submit only: this token cannot read batches)'}</span>
+    // A 403 to the read says no more than that: a token of the sign scope
+    // alone may not submit either.
+    render(el, html`<span class="muted">Signed in${s.readable ? '' : ' (no read scope: this token cannot read batches)'}</span>
       <button type="button" id="signout" class="link">Sign out</button>`);
     $('#signout').addEventListener('click', () => { setToken(''); location.reload(); });
   } else if (s.required) {
@@ -53,20 +55,36 @@ function signIn(s) {
   const input = $('#token');
   input.focus();
   return new Promise((resolve) => {
-    $('#signin-form').addEventListener('submit', async (ev) => {
+    const form = $('#signin-form');
+    const submit = async (ev) => {
       ev.preventDefault();
-      setToken(input.value.trim());
+      const t = input.value.trim();
+      // A character past printable ASCII (a zero-width space pasted with
+      // the token, a typographic quote) cannot be sent in a header, and no
+      // token of the engine's holds one: say so rather than that the
+      // engine does not answer, as the failed call would.
+      const bad = /[^\x21-\x7e]/u.exec(t);
+      if (bad) {
+        const cp = bad[0].codePointAt(0).toString(16).toUpperCase().padStart(4, '0');
+        $('#signin-error').textContent = `This token holds a character no token has (U+${cp}, character ${[...t.slice(0, bad.index)].length + 1}): ` +
+          'a token is letters, digits and ASCII punctuation, with no space. Paste it again without it.';
+        input.select();
+        return;
+      }
+      setToken(t);
       const again = await probe();
       if (again.ok) {
         input.value = '';
         box.hidden = true;
+        form.removeEventListener('submit', submit); // the form may be shown again: one listener at a time
         resolve(again);
         return;
       }
       setToken('');
       $('#signin-error').textContent = again.error || 'The engine refused this token.';
       input.select();
-    });
+    };
+    form.addEventListener('submit', submit);
   });
 }
 
@@ -82,6 +100,30 @@ function route() {
     return { name: 'batch', run: (main, s) => batchPage(main, s, id) };
   }
   return notFound;
+}
+
+/**
+ * watchRefusal turns the session shown into a refused one when the engine
+ * refuses the token the page signed in with (a 401 to any call), with a
+ * button to sign in again; signing in loads the page again, but for the
+ * submit page, which keeps its input to be submitted again. (A page
+ * drawn again in place would have the old one's timers and event stream,
+ * which take the new token at their next call, drawing beside it.)
+ */
+function watchRefusal(r) {
+  const refused = () => {
+    render($('#session'), html`<span class="refused">Signed out: the engine refused the token (revoked, or no longer valid)</span>
+      <button type="button" id="signin-again" class="link">Sign in again</button>`);
+    $('#signin-again').addEventListener('click', async () => {
+      setToken('');
+      render($('#session'), html`<span class="muted">Not signed in</span>`);
+      const s = await signIn({ error: '' });
+      showSession(s);
+      window.addEventListener(REFUSED, refused, { once: true });
+      if (r.name !== 'submit') location.reload();
+    }, { once: true });
+  };
+  window.addEventListener(REFUSED, refused, { once: true });
 }
 
 async function main() {
@@ -101,6 +143,7 @@ async function main() {
     s = await signIn(s);
     showSession(s);
   }
+  if (s.required) watchRefusal(r);
   await r.run(mainEl, s);
 }
 

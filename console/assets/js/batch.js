@@ -4,7 +4,7 @@
 
 import { json } from './api.js';
 import { $, html, render } from './dom.js';
-import { MEASURES, STATES, UNITS, chunkRows, confidence, epochMs, finished, int, num, percent, seconds, time } from './format.js';
+import { MEASURES, STATES, UNITS, chunkRows, confidence, count, epochMs, finished, int, num, percent, seconds, time } from './format.js';
 import { follow } from './sse.js';
 import { histogram, timeline } from './charts.js';
 import { resultsTable } from './table.js';
@@ -72,25 +72,52 @@ export async function batchPage(main, session, id) {
   let stop = () => {};
   let drawQueued = false;
   let lastStatusFetch = 0;
+  let statusTimer = 0; // the read of the status document put off to the end of its second
   let resultsLoaded = false;
+  // clock reads the engine's time, which the batch's times are in: the
+  // status document of a running batch says how long it has run
+  // (durationSeconds) when read, and this page's monotonic clock counts
+  // on from there. The browser's own clock may be minutes off the
+  // engine's; the elapsed time and the timeline's now are the engine's.
+  let clock = null;
+  const setClock = (s) => {
+    const ran = s?.timings?.durationSeconds, from = epochMs(s?.timings?.submittedAt);
+    if (!finished(s.state) && typeof ran === 'number' && Number.isFinite(from)) clock = { engine: from + ran * 1000, at: performance.now() };
+  };
+  const now = () => (clock ? clock.engine + (performance.now() - clock.at) : Date.now());
+  setClock(status);
+  // The chunk table is drawn when opened, by this one listener: the first
+  // toggle, the page's own opening of a small batch's table included,
+  // leaves it to the user.
+  $('#chunk-details').addEventListener('toggle', (ev) => {
+    ev.currentTarget.dataset.touched = '1';
+    drawChunks(chunks, status, progress, now());
+  });
 
   const draw = () => {
     drawQueued = false;
-    drawStatus(status, progress, announce);
-    drawChunks(chunks, status, progress);
+    drawStatus(status, progress, announce, now());
+    drawChunks(chunks, status, progress, now());
   };
   const queueDraw = () => {
     if (!drawQueued) { drawQueued = true; requestAnimationFrame(draw); }
   };
   // Totals and timings come from the status document: read it again at
-  // most once a second while chunks arrive.
+  // most once a second while chunks arrive. A chunk that arrives within
+  // the second puts the read off to its end rather than dropping it, or
+  // the totals and the pricing time would stay as the first chunks of a
+  // burst left them until the next chunk, the end of the batch at worst.
   const refreshStatus = async () => {
-    const now = Date.now();
-    if (now - lastStatusFetch < 1000) return;
-    lastStatusFetch = now;
+    const wait = lastStatusFetch + 1000 - Date.now();
+    if (wait > 0) {
+      if (!statusTimer) statusTimer = setTimeout(() => { statusTimer = 0; refreshStatus(); }, wait);
+      return;
+    }
+    if (gone || finished(status.state)) return;
+    lastStatusFetch = Date.now();
     try {
       const s = (await json(`/batches/${enc}`)).body;
-      if (!finished(status.state)) { status = s; queueDraw(); }
+      if (!finished(status.state)) { status = s; setClock(s); queueDraw(); }
     } catch (err) {
       if (err.status === 404) lost();
       /* otherwise the stream goes on */
@@ -121,6 +148,7 @@ export async function batchPage(main, session, id) {
     if (gone) return;
     gone = true;
     clearInterval(tick);
+    clearTimeout(statusTimer);
     stop();
     // What the page shows from now on is the batch when last seen: the
     // chunk events' progress, newer than the status document read at most
@@ -139,6 +167,7 @@ export async function batchPage(main, session, id) {
 
   draw();
   stop = follow(`/batches/${enc}/events`, {
+    idle: STREAM_IDLE,
     onEvent(e) {
       const d = JSON.parse(e.data);
       if (gone) return;
@@ -175,6 +204,13 @@ export async function batchPage(main, session, id) {
 }
 
 /**
+ * STREAM_IDLE is how long, in ms, the event stream may bring nothing before
+ * it is taken for dropped and asked for again: the engine writes a
+ * keepalive comment every 15 s, so three missed.
+ */
+const STREAM_IDLE = 45000;
+
+/**
  * setText sets el's text only when it changes: rewriting a live region
  * with the same text may have a screen reader say it again.
  */
@@ -203,6 +239,12 @@ function announcer(el) {
 }
 
 /**
+ * ended reports whether batch st has ended on the engine: finished, but
+ * not gone unknown, whose page shows it as when last seen.
+ */
+function ended(st) { return finished(st.state) && st.state !== 'unknown'; }
+
+/**
  * latest returns what is known of the batch: the status document st with
  * the chunk events' progress p over it, unless st is the newer (more
  * chunks done).
@@ -211,8 +253,8 @@ function latest(st, p) {
   return p && (p.chunksDone ?? 0) >= (st.chunksDone ?? 0) ? { ...st, ...p } : st;
 }
 
-/** drawStatus shows the state, the progress and the summary, and announces the progress. */
-function drawStatus(st, p, announce) {
+/** drawStatus shows the state, the progress and the summary, and announces the progress; now is the engine's time (epoch ms). */
+function drawStatus(st, p, announce, now) {
   const c = latest(st, p);
   const stateEl = $('#state');
   if (!stateEl) return;
@@ -230,7 +272,7 @@ function drawStatus(st, p, announce) {
   announce(c.state, `${lost ? 'Unknown' : 'Progress'}: ${progressText}`);
   const tm = st.timings || {};
   const running = !finished(c.state);
-  const elapsed = running && tm.submittedAt ? (Date.now() - epochMs(tm.submittedAt)) / 1000 : tm.durationSeconds;
+  const elapsed = running && tm.submittedAt ? (now - epochMs(tm.submittedAt)) / 1000 : tm.durationSeconds;
   // A batch gone has no duration: the status document's was to its read.
   const parallel = !lost && tm.durationSeconds > 0 && tm.pricingSeconds > 0 ? tm.pricingSeconds / tm.durationSeconds : 0;
   render($('#summary'), html`
@@ -245,27 +287,25 @@ function drawStatus(st, p, announce) {
     <div><dt>Attempt</dt><dd>${int(st.attempt)}</dd></div>`);
   const fc = st.failedChunks || [];
   render($('#failed-chunks'), fc.length ? html`<h3 class="bad">Dead chunks</h3><ul class="failed-list">${fc.map((f) =>
-    html`<li>chunk ${f.index} (${f.trades ? `${int(f.trades)} trades` : 'scenario revaluations'}): ${f.reason}</li>`)}</ul>` : '');
-  drawTotals(st.totals);
+    html`<li>chunk ${f.index} (${f.trades ? count(f.trades, 'trade') : 'scenario revaluations'}): ${f.reason}</li>`)}</ul>` : '');
+  drawTotals(st.totals, c);
 }
 
-/** drawChunks draws the timeline (every chunk, those without an outcome too) and the chunk table (those with one). */
-function drawChunks(chunks, st, p) {
+/**
+ * drawChunks draws the timeline (every chunk, those without an outcome
+ * too, up to now, the engine's time) and the chunk table (those with one).
+ */
+function drawChunks(chunks, st, p, now) {
   const list = [...chunks.values()].sort((a, b) => a.index - b.index);
   const total = Math.max(p?.chunks ?? st.chunks ?? 0, list.length);
   const submitted = epochMs(st.timings?.submittedAt) || epochMs(list[0]?.recordedAt);
+  if (!total && ended(st)) render($('#timeline'), html`<p class="muted">The batch has no trades, so no chunks.</p>`);
   if (!total || !Number.isFinite(submitted)) return;
   const rows = [];
   for (let i = 0; i < total; i++) rows.push(chunks.get(i) || { index: i, state: 'waiting' });
-  render($('#timeline'), timeline(rows, submitted, Date.now()));
+  render($('#timeline'), timeline(rows, submitted, now));
   const details = $('#chunk-details');
-  if (!details.dataset.touched) {
-    details.open = total <= 12;
-    details.addEventListener('toggle', () => {
-      details.dataset.touched = '1';
-      drawChunks(chunks, st, p);
-    }, { once: true });
-  }
+  if (!details.dataset.touched) details.open = total <= 12;
   if (!details.open || !list.length) return; // the table is drawn when opened
   const rel = (t) => (t ? `+${seconds((epochMs(t) - submitted) / 1000)}` : '–');
   render($('#chunk-table'), html`<div class="table-wrap"><table class="chunks">
@@ -280,13 +320,19 @@ function drawChunks(chunks, st, p) {
       <td class="num">${rel(c.recordedAt)}</td><td class="num">${int(c.deliveries)}</td></tr>`)}</tbody></table></div>`);
 }
 
-/** drawTotals shows the portfolio sums, overall and by underlying. */
-function drawTotals(t) {
+/**
+ * drawTotals shows the portfolio sums, overall and by underlying, of the
+ * batch c; a batch ended with none says that none will come.
+ */
+function drawTotals(t, c) {
   const all = t?.all || {};
   const by = t?.byUnderlying || {};
   const keys = new Set([...Object.keys(all), ...Object.values(by).flatMap((s) => Object.keys(s))]);
   const cols = MEASURES.filter((m) => keys.has(m));
-  if (!cols.length) return;
+  if (!cols.length) {
+    if (ended(c)) render($('#totals'), html`<p class="muted">${c.trades ? 'No trade was priced: every one failed or went missing.' : 'The batch has no trades.'}</p>`);
+    return;
+  }
   const row = (name, s, cls) => html`<tr class="${cls}"><th scope="row">${name}</th>${cols.map((c) =>
     html`<td class="num" data-measure="${c}" data-value="${s[c] ?? ''}">${c in s ? num(s[c]) : '·'}</td>`)}</tr>`;
   render($('#totals'), html`<div class="table-wrap"><table class="totals">

@@ -24,7 +24,7 @@ export async function batchesPage(main, session) {
       // not answer, or fails, is asked again, so that the list comes back
       // with it (after a restart, say).
       const again = !(err.status >= 400 && err.status < 500);
-      render($('#list'), html`<p class="error-text" role="alert">${err.status === 403 ? 'This token cannot read batches (no read scope).' : err.message}${again ? ' (asking again every 2 s)' : ''}</p>`);
+      render($('#list'), html`<p class="error-text" role="alert">${err.status === 403 ? 'This token cannot read batches (no read scope).' : err.message}${again ? '; asking again every 2 s' : ''}</p>`);
       if (again) timer = setTimeout(load, 2000);
       return;
     }

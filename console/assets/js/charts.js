@@ -1,7 +1,7 @@
 // SVG charts drawn by hand: the per-chunk timeline and the P&L histogram.
 
 import { esc, raw } from './dom.js';
-import { amount, chunkRows, confidence, epochMs, int, seconds } from './format.js';
+import { amount, chunkRows, confidence, count, epochMs, int, seconds } from './format.js';
 
 /** ticks returns about n round values spanning [lo, hi]. */
 export function ticks(lo, hi, n = 5) {
@@ -52,7 +52,7 @@ export function timeline(chunks, submitted, now) {
       c.state === 'dead' ? `dead: ${c.reason}` : `priced by ${c.pricedBy || 'a pricer'} in ${seconds(c.pricingSeconds)}`,
       Number.isFinite(waited) ? `waited ${seconds(waited / 1000)} from submission` : '',
       `recorded ${seconds((arrived - submitted) / 1000)} after submission`,
-      c.failed ? `${c.failed} trades failed` : '',
+      c.failed ? `${count(c.failed, 'trade')} failed` : '',
       c.deliveries > 1 ? `${c.deliveries} deliveries (${c.deliveries - 1} duplicate)` : ''].filter(Boolean).join('; ');
     let g = `<g class="chunk ${c.state}${c.failed ? ' some-failed' : ''}"><title>${esc(tip)}</title>`;
     if (row % labelEvery === 0) g += `<text class="label" x="${left - 8}" y="${y + bar / 2}" dy="0.35em" text-anchor="end">chunk ${c.index}</text>`;
@@ -104,7 +104,7 @@ export function histogram(pnls, risk) {
   const x = (v) => left + ((v - lo) / (hi - lo)) * (W - left - right);
   const y = (c) => H - bottom - (c / maxCount) * (H - top - bottom);
   let s = `<svg class="histogram" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-labelledby="hist-title">` +
-    `<title id="hist-title">Histogram of ${pnls.length} scenario P&amp;Ls with ${lines.map((l) => esc(l.label)).join(', ')}</title>`;
+    `<title id="hist-title">Histogram of ${pnls.length} scenario P&amp;Ls${lines.length ? ` with ${lines.map((l) => esc(l.label)).join(', ')}` : ''}</title>`;
   counts.forEach((c, k) => {
     const a = lo + k * width;
     const cls = a + width / 2 < 0 ? 'loss' : 'gain';

@@ -54,6 +54,9 @@ const ints = new Intl.NumberFormat('en-US');
 /** int formats a count: 12,345. */
 export function int(n) { return typeof n === 'number' ? ints.format(n) : '–'; }
 
+/** count formats a count of a noun: "1 chunk", "12,345 trades". */
+export function count(n, noun) { return `${int(n)} ${n === 1 ? noun : `${noun}s`}`; }
+
 /**
  * seconds formats a duration given in seconds: 412 ms, 12.3 s, 2 min 03 s.
  * The unit is chosen after rounding, so that 119.6 s is "2 min 00 s", not

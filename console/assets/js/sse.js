@@ -2,7 +2,10 @@
 // Authorization header (EventSource cannot), with EventSource's
 // reconnection: after a dropped connection it waits the server's retry
 // delay and asks again with Last-Event-ID, so the server sends only what
-// this reader has not seen.
+// this reader has not seen. A connection silent for longer than the
+// server's keepalive comments allow is taken for dropped too: one whose
+// other end went away without a word (a laptop asleep, a proxy's idle
+// timeout) would otherwise be read for ever.
 
 import { call, errorOf } from './api.js';
 
@@ -10,9 +13,10 @@ import { call, errorOf } from './api.js';
  * follow reads the event stream at path until an event of type endType
  * arrives, stop() is called, or the server refuses it (4xx). handlers:
  * onEvent({type, data, id}), onState(state, detail) with state 'open',
- * 'reconnecting', 'ended' or 'error'. It returns stop().
+ * 'reconnecting', 'ended' or 'error'. A connection that brings nothing
+ * for idle ms (0: no bound) is dropped and made again. It returns stop().
  */
-export function follow(path, { endType = 'end', onEvent, onState = () => {} }) {
+export function follow(path, { endType = 'end', idle = 0, onEvent, onState = () => {} }) {
   const ctl = new AbortController();
   let lastId = '';
   let retry = 2000;
@@ -27,9 +31,28 @@ export function follow(path, { endType = 'end', onEvent, onState = () => {} }) {
   }
 
   async function readOnce() {
+    // This connection's own signal: stop() ends it, and so does silence.
+    const conn = new AbortController();
+    const end = () => conn.abort();
+    ctl.signal.addEventListener('abort', end);
+    let timer = 0;
+    const awake = () => {
+      clearTimeout(timer);
+      if (idle > 0) timer = setTimeout(end, idle);
+    };
+    try {
+      awake();
+      await readConnection(conn.signal, awake);
+    } finally {
+      clearTimeout(timer);
+      ctl.signal.removeEventListener('abort', end);
+    }
+  }
+
+  async function readConnection(signal, awake) {
     const headers = { Accept: 'text/event-stream' };
     if (lastId) headers['Last-Event-ID'] = lastId;
-    const resp = await call(path, { headers, signal: ctl.signal });
+    const resp = await call(path, { headers, signal });
     if (!resp.ok) {
       const err = await errorOf(resp);
       if (resp.status >= 400 && resp.status < 500) err.final = true;
@@ -42,6 +65,7 @@ export function follow(path, { endType = 'end', onEvent, onState = () => {} }) {
     for (;;) {
       const { value, done } = await reader.read();
       if (done) return;
+      awake();
       buf += value;
       let m;
       while ((m = /\r\n|\r|\n/.exec(buf)) !== null) {

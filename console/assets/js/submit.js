@@ -1,9 +1,9 @@
 // The submit page: paste, upload or pick an example; the engine's
 // verdict next to the input, with the JSON path it names highlighted.
 
-import { call, errorOf } from './api.js';
+import { call, errorOf, token } from './api.js';
 import { $, esc, html, render } from './dom.js';
-import { bytes, int } from './format.js';
+import { bytes, count, int } from './format.js';
 import { charOffset, faultOf, lineCol, locate } from './jsonpath.js';
 
 /**
@@ -51,7 +51,7 @@ export async function submitPage(main, session = { readable: true }) {
         </div>
         <aside id="batch-fault" class="fault" aria-live="polite" aria-label="The engine's verdict">
           <h2>Checks</h2>
-          <p class="muted">The engine checks the batch when you submit it: a fault is shown here with the place in the input it names.</p>
+          <p class="muted">${CHECKS}</p>
         </aside>
       </div>
       <div class="actions">
@@ -105,20 +105,41 @@ export async function submitPage(main, session = { readable: true }) {
     ta.value = held ? '' : text;
     loaded = text;
     clearFault();
+    // The verdict shown was about the input replaced.
+    render(fault, html`<h2>Checks</h2><p class="muted">${CHECKS}</p>`);
+    fault.classList.remove('has-fault');
     info();
     ta.scrollTop = 0;
   };
+  // An example or a file that cannot be read leaves the input as it was
+  // and says why: an error answer is no batch to put in the input.
   const loadExample = async () => {
     const p = $('#example').value;
     if (!p) return;
-    const resp = await fetch(p, { cache: 'no-cache' });
-    setText(await resp.text());
+    let text;
+    try {
+      const resp = await fetch(p, { cache: 'no-cache' });
+      if (!resp.ok) throw await errorOf(resp);
+      text = await resp.text();
+    } catch (err) {
+      showNotice('Example not loaded', `${p}: ${err.message}`, 'The input is as it was. Try again once the engine answers.');
+      return;
+    }
+    setText(text);
   };
   $('#load-example').addEventListener('click', loadExample);
   $('#example').addEventListener('change', () => { if (!batchText().trim() || batchText() === loaded) loadExample(); });
   $('#file').addEventListener('change', async (ev) => {
     const f = ev.target.files[0];
-    if (f) setText(await f.text());
+    if (!f) return;
+    let text;
+    try {
+      text = await f.text();
+    } catch (err) {
+      showNotice('File not read', `${f.name}: ${err.message}`, 'The input is as it was. Choose the file again, or another.');
+      return;
+    }
+    setText(text);
   });
   ta.addEventListener('input', () => {
     hold(''); // typed over: the batch is the input's now
@@ -226,12 +247,12 @@ export async function submitPage(main, session = { readable: true }) {
         return;
       }
       const rc = await resp.json();
-      const receipt = `Accepted: batch ${rc.batchId}${rc.existing ? ' (submitted before with the same content)' : ''}, ${int(rc.trades)} trades in ${int(rc.chunks)} chunks.`;
+      const receipt = `Accepted: batch ${rc.batchId}${rc.existing ? ' (submitted before with the same content)' : ''}, ${count(rc.trades, 'trade')} in ${count(rc.chunks, 'chunk')}.`;
       if (!session.readable) {
         // This token may submit but not read: the batch page would only
         // say so, and the receipt would be lost with the navigation.
         status.textContent = `${receipt} This token cannot read batches: follow it with a token that has the read scope.`;
-        render(fault, html`<h2>Accepted</h2><p>Batch <code class="batch-id">${rc.batchId}</code>: ${int(rc.trades)} trades in ${int(rc.chunks)} chunks.</p>
+        render(fault, html`<h2>Accepted</h2><p>Batch <code class="batch-id">${rc.batchId}</code>: ${count(rc.trades, 'trade')} in ${count(rc.chunks, 'chunk')}.</p>
           <p class="note">Your token may submit but not read batches, so its page is not shown here.</p>`);
         return;
       }
@@ -250,6 +271,9 @@ export async function submitPage(main, session = { readable: true }) {
   });
 }
 
+/** CHECKS is what the verdict's place says before a submission. */
+const CHECKS = 'The engine checks the batch when you submit it: a fault is shown here with the place in the input it names.';
+
 /** EDIT_LIMIT is the most characters the editor is given: a larger batch (some 4,000 trades) is held out of it. */
 const EDIT_LIMIT = 1000000;
 
@@ -267,6 +291,10 @@ const FIELD_FAULTS = new Map([[409, 'id']]);
 function refusal(status, statusText, retry) {
   const code = `${status} ${statusText}`.trim();
   const unchecked = 'The batch was not checked.';
+  // A token refused while the page is open gets Sign in again in the
+  // header (app.js), which keeps the input; without one, the sign-in
+  // form comes with a reload.
+  if (status === 401 && token()) return [`Token refused (${code})`, `The engine refused your token (revoked, or no longer valid): press Sign in again at the top of the page (the input is kept) and submit again. ${unchecked}`];
   if (status === 401) return [`Not signed in (${code})`, `The engine wants a token, or refused yours: sign in (reload the page for the sign-in form; keep a copy of the batch, a reload may clear the input) and submit again. ${unchecked}`];
   if (status === 403) return [`Not allowed to submit (${code})`, `Sign in with a token with the submit scope (sign out, then in with it). ${unchecked}`];
   if (status === 429) return [`Too many batches (${code})`, `${unchecked} Try again ${retryAfter(retry)}, when some of your batches have finished.`];

@@ -130,7 +130,7 @@ export function resultsTable(el, doc, text, batchId) {
       }
       out.push(tr + '</tr>');
     }
-    tbody.innerHTML = out.join('') || `<tr><td colspan="${span + 3}" class="muted">No trade matches.</td></tr>`;
+    tbody.innerHTML = out.join('') || `<tr><td colspan="${span + 3}" class="muted">${results.length ? 'No trade matches.' : 'The batch has no trades.'}</td></tr>`;
     $('#results-shown').textContent = total === results.length
       ? `${int(total)} ${total === 1 ? 'trade' : 'trades'}${errors ? `, ${int(errors)} with an error (highlighted)` : ''}.`
       : `${int(total)} of ${int(results.length)} trades shown.`;
