@@ -684,12 +684,15 @@ func testEmpty(t *testing.T, newStore NewFunc) {
 func testEmptyPastRetain(t *testing.T, newStore NewFunc) {
 	const retain, ahead = 200 * time.Millisecond, 500 * time.Millisecond
 	s := newStore(t, store.Options{Retain: retain})
-	lost := store.Batch{Ref: store.RefOf("lost"), Digest: "sha256:l", Deadline: time.Now().Add(ahead)}
+	// Redis keeps times to the millisecond: a deadline of whole ones,
+	// and a sweep a millisecond past it, are past it in both stores (a
+	// sweep within the deadline's millisecond was not, now and then).
+	lost := store.Batch{Ref: store.RefOf("lost"), Digest: "sha256:l", Deadline: time.Now().Add(ahead).Truncate(time.Millisecond)}
 	claim(t, s, lost)
 	accepted := store.Batch{Ref: store.RefOf("accepted"), Digest: "sha256:a", Deadline: time.Now().Add(time.Hour)}
 	claim(t, s, accepted)
 	must(s.Accept(ctx, accepted.Ref, accepted.Digest, 1, time.Now()))
-	for !time.Now().After(lost.Deadline) {
+	for !time.Now().After(lost.Deadline.Add(time.Millisecond)) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if u, err := s.Expire(ctx, lost.Ref, 1, time.Now(), "sweep"); err != nil || !u.Announce {
