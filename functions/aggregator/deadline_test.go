@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"net/http/httptest"
@@ -511,6 +512,78 @@ func TestDeadlineSweepLogsRepeatedFailuresLessOften(t *testing.T) {
 	// announced at once; the 39 next are those of an unannounced end).
 	if want := []float64{1, 2, 4, 8, 16, 32}; !slices.Equal(errs, want) || len(infos) > len(want) || !ended {
 		t.Fatalf("failures logged %v (want %v), %d info lines (want at most %d), end logged %v:\n%s", errs, want, len(infos), len(want), ended, logs.String())
+	}
+}
+
+// changingSender fails as errs say, one a send, then sends.
+type changingSender struct {
+	mu   sync.Mutex
+	errs []error
+	sent int
+}
+
+func (s *changingSender) Send(ctx context.Context, e event.Event) protocol.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.errs) > 0 {
+		err := s.errs[0]
+		s.errs = s.errs[1:]
+		return err
+	}
+	s.sent++
+	return nil
+}
+
+// The sweep counted a batch's failures to end whatever they were: after
+// five of a broker down, a new failure (the broker refusing the event)
+// was not logged until the 8th failure in all, hidden behind the first.
+// A failure of a new kind is logged at once, its repeats less often.
+func TestDeadlineSweepLogsANewFailureAtOnce(t *testing.T) {
+	var logs syncBuffer
+	clk := &clock{now: submitAt}
+	down, refused := host.Errorf(http.StatusServiceUnavailable, "broker down"), host.Errorf(http.StatusRequestEntityTooLarge, "event too large")
+	s := &changingSender{errs: []error{down, down, down, down, down, refused, refused, refused}}
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		o.Now, o.Log, o.SweepEvery, o.Sender = clk.Now, zerolog.New(&logs), time.Millisecond, s
+	})
+	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
+	clk.set(submitAt.Add(2 * time.Minute))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.fn.Run(ctx) }()
+	sent := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.sent
+	}
+	for deadline := time.Now().Add(5 * time.Second); sent() == 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var logged []string
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		msg, _ := entry["message"].(string)
+		if !strings.HasPrefix(msg, "ending a batch past its deadline") {
+			continue
+		}
+		n, _ := entry["failures"].(float64)
+		e, _ := entry["error"].(string)
+		kind := "down"
+		if strings.Contains(e, "event too large") {
+			kind = "refused"
+		}
+		logged = append(logged, fmt.Sprintf("%s %g", kind, n))
+	}
+	// Five failures of the broker down, then three of the event refused:
+	// the 1st, 2nd and 4th of each kind logged, with the count in all.
+	if want := []string{"down 1", "down 2", "down 4", "refused 6", "refused 7"}; sent() != 1 || !slices.Equal(logged, want) {
+		t.Fatalf("%d sent, failures logged %v, want 1 and %v:\n%s", sent(), logged, want, logs.String())
 	}
 }
 
