@@ -493,11 +493,7 @@ func TestDeadlineSweepLogsRepeatedFailuresLessOften(t *testing.T) {
 	}
 	var errs, infos []float64
 	ended := false
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var entry map[string]any
-		if err := json.Unmarshal([]byte(line), &entry); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	for _, entry := range logEntries(t, logs.String()) {
 		switch msg, _ := entry["message"].(string); {
 		case strings.HasPrefix(msg, "ending a batch past its deadline"):
 			n, _ := entry["failures"].(float64)
@@ -513,6 +509,20 @@ func TestDeadlineSweepLogsRepeatedFailuresLessOften(t *testing.T) {
 	if want := []float64{1, 2, 4, 8, 16, 32}; !slices.Equal(errs, want) || len(infos) > len(want) || !ended {
 		t.Fatalf("failures logged %v (want %v), %d info lines (want at most %d), end logged %v:\n%s", errs, want, len(infos), len(want), ended, logs.String())
 	}
+}
+
+// logEntries returns the entries of a JSON log, one a line.
+func logEntries(t *testing.T, log string) []map[string]any {
+	t.Helper()
+	var entries []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		entries = append(entries, entry)
+	}
+	return entries
 }
 
 // changingSender fails as errs say, one a send, then sends.
@@ -563,11 +573,7 @@ func TestDeadlineSweepLogsANewFailureAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logged []string
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var entry map[string]any
-		if err := json.Unmarshal([]byte(line), &entry); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	for _, entry := range logEntries(t, logs.String()) {
 		msg, _ := entry["message"].(string)
 		if !strings.HasPrefix(msg, "ending a batch past its deadline") {
 			continue
@@ -626,11 +632,7 @@ func TestDeadlineSweepLogsAStoreDownLessOften(t *testing.T) {
 	}
 	n := calls()
 	var logged []float64
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var entry map[string]any
-		if err := json.Unmarshal([]byte(line), &entry); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	for _, entry := range logEntries(t, logs.String()) {
 		if msg, _ := entry["message"].(string); strings.HasPrefix(msg, "looking for batches past their deadline") {
 			failures, _ := entry["failures"].(float64)
 			logged = append(logged, failures)
@@ -675,11 +677,7 @@ func TestReadsLogRepeatedFailuresLessOften(t *testing.T) {
 	infos, announced := 0, false
 	for deadline := time.Now().Add(5 * time.Second); !announced && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		warns, infos = nil, 0
-		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-			var entry map[string]any
-			if err := json.Unmarshal([]byte(line), &entry); err != nil {
-				t.Fatalf("log line %q: %v", line, err)
-			}
+		for _, entry := range logEntries(t, logs.String()) {
 			switch msg, _ := entry["message"].(string); {
 			case strings.HasPrefix(msg, "announcing the end of a batch a read ended failed"):
 				n, _ := entry["failures"].(float64)
