@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
 	"time"
 
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/events"
@@ -92,11 +94,27 @@ func (s *streak) fail(err error) (int, bool) {
 // failureKind tells err's kind of failure: its message, but of a sender's
 // error the status and the failure in words naming no address
 // (host.Unaddressed), where the message names the event, whose ID each
-// attempt's event has of its own.
+// attempt's event has of its own, and of a network failure (the store's)
+// the operation and its cause, where the message names the local port,
+// each connection's own ("read tcp 10.0.0.2:41234->10.0.0.5:6379: i/o
+// timeout"). It looks into a host.Errorf's error too, whose wrapped error
+// errors.As does not reach.
 func failureKind(err error) string {
-	var se *host.SendError
-	if errors.As(host.Unaddressed(err), &se) {
-		return fmt.Sprintf("%d %v", se.Code, se.Err)
+	for e := err; e != nil; {
+		var se *host.SendError
+		var op *net.OpError
+		var r *cehttp.Result
+		switch {
+		case errors.As(e, &se):
+			errors.As(host.Unaddressed(se), &se)
+			return fmt.Sprintf("%d %v", se.Code, se.Err)
+		case errors.As(e, &op):
+			return fmt.Sprintf("%s %s %v: %v", op.Op, op.Net, op.Addr, op.Err)
+		case errors.As(e, &r):
+			e = fmt.Errorf(r.Format, r.Args...)
+		default:
+			e = nil
+		}
 	}
 	return err.Error()
 }

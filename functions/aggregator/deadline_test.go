@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -589,6 +591,50 @@ func TestDeadlineSweepLogsANewFailureAtOnce(t *testing.T) {
 	// Five failures of the broker down, then three of the event refused:
 	// the 1st, 2nd and 4th of each kind logged, with the count in all.
 	if want := []string{"down 1", "down 2", "down 4", "refused 6", "refused 7"}; sent() != 1 || !slices.Equal(logged, want) {
+		t.Fatalf("%d sent, failures logged %v, want 1 and %v:\n%s", sent(), logged, want, logs.String())
+	}
+}
+
+// A network failure's message names the connection's local port, its
+// own each time: the same failure, a read timing out, is no new one, and
+// is logged less and less often.
+func TestDeadlineSweepLogsATimeoutOnNewConnectionsLessOften(t *testing.T) {
+	var logs syncBuffer
+	clk := &clock{now: submitAt}
+	var errs []error
+	for port := range 8 {
+		errs = append(errs, fmt.Errorf("aggregator: store: %w", &net.OpError{Op: "read", Net: "tcp",
+			Source: &net.TCPAddr{IP: net.IPv4(10, 0, 0, 2), Port: 41000 + port},
+			Addr:   &net.TCPAddr{IP: net.IPv4(10, 0, 0, 5), Port: 6379}, Err: os.ErrDeadlineExceeded}))
+	}
+	s := &changingSender{errs: errs}
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		o.Now, o.Log, o.SweepEvery, o.Sender = clk.Now, zerolog.New(&logs), time.Millisecond, s
+	})
+	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
+	clk.set(submitAt.Add(2 * time.Minute))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.fn.Run(ctx) }()
+	sent := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.sent
+	}
+	for deadline := time.Now().Add(5 * time.Second); sent() == 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	var logged []float64
+	for _, entry := range logEntries(t, logs.String()) {
+		if msg, _ := entry["message"].(string); strings.HasPrefix(msg, "ending a batch past its deadline") {
+			n, _ := entry["failures"].(float64)
+			logged = append(logged, n)
+		}
+	}
+	if want := []float64{1, 2, 4, 8}; sent() != 1 || !slices.Equal(logged, want) {
 		t.Fatalf("%d sent, failures logged %v, want 1 and %v:\n%s", sent(), logged, want, logs.String())
 	}
 }
