@@ -360,7 +360,7 @@ func (f *Function) HandleDeadLetter(ctx context.Context, e event.Event) (*event.
 		log.Error().Str("error", host.Message(err)).Msg("dead-lettered event dropped")
 		return nil, nil
 	}
-	log.Warn().Str("reason", deadReason(e)).Str("dest", deadDest(e)).Msg("dead-lettered event dropped")
+	log.Warn().Str("reason", deadReason(e)).Str("dest", deadDest(e)).Str("data", host.Clip(deadData(e), maxReasonPart)).Msg("dead-lettered event dropped")
 	return nil, nil
 }
 
@@ -395,7 +395,7 @@ func (f *Function) dead(ctx context.Context, e event.Event, reason string) error
 		log.Info().Str("reason", reason).Msg("dead letter for a chunk with an outcome ignored")
 	default:
 		f.metrics.chunks.WithLabelValues("dead").Inc()
-		log.Error().Str("reason", reason).Str("dest", deadDest(e)).Msg("chunk dead-lettered")
+		log.Error().Str("reason", reason).Str("dest", deadDest(e)).Str("data", host.Clip(deadData(e), maxReasonPart)).Msg("chunk dead-lettered")
 	}
 	return f.announce(ctx, ref, attempt, upd)
 }
@@ -421,13 +421,26 @@ func deadReason(e event.Event) string {
 	if c := str("knativeerrorcode"); c != "" {
 		b.WriteString(" with status " + host.Clip(c, maxReasonPart))
 	}
-	if d := str("knativeerrordata"); d != "" {
-		if raw, err := base64.StdEncoding.DecodeString(d); err == nil && utf8.Valid(raw) {
-			d = printable(string(raw))
-		}
-		b.WriteString(": " + host.Clip(dispatchError(strings.TrimSpace(d)), maxReasonPart))
+	if d := deadData(e); d != "" {
+		b.WriteString(": " + host.Clip(dispatchError(d), maxReasonPart))
 	}
 	return b.String()
+}
+
+// deadData is the broker's report of why it could not deliver e
+// (knativeerrordata, decoded), whole. The log keeps it, cut as the
+// reason's parts are, with the address a subscriber that did not answer
+// was dialled at, which the reason leaves out (dispatchError).
+func deadData(e event.Event) string {
+	v, ok := e.Extensions()["knativeerrordata"]
+	if !ok {
+		return ""
+	}
+	d := printable(fmt.Sprint(v))
+	if raw, err := base64.StdEncoding.DecodeString(d); err == nil && utf8.Valid(raw) {
+		d = printable(string(raw))
+	}
+	return strings.TrimSpace(d)
 }
 
 // deadDest is the subscriber a dead letter's broker could not deliver e

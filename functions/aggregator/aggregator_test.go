@@ -610,6 +610,11 @@ func TestDeadLetterReasonNamesNoAddress(t *testing.T) {
 	if !strings.Contains(logs.String(), `"dest":"`+dest+`"`) {
 		t.Errorf("the log does not name the subscriber:\n%s", logs.String())
 	}
+	// The broker's report whole, the address dialled with it, which the
+	// reason leaves out: the log's.
+	if !strings.Contains(logs.String(), `dial tcp 10.96.3.7:80: connect: connection refused`) {
+		t.Errorf("the log does not keep the address dialled:\n%s", logs.String())
+	}
 }
 
 // TestDeadLetterReasonIsBounded: the reason is repeated in the error of

@@ -4,13 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"sync"
 	"time"
 
+	cehttp "github.com/cloudevents/sdk-go/v2/protocol/http"
 	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/events"
+	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -29,7 +32,7 @@ func (f *Function) Run(ctx context.Context) error {
 	// The sweeps in a row that failed to look for batches: logged the
 	// first time, then the 2nd, 4th, 8th..., as a batch's failures to end
 	// (f.failing).
-	lookups := 0
+	var lookups streak
 	for {
 		select {
 		case <-ctx.Done():
@@ -38,15 +41,15 @@ func (f *Function) Run(ctx context.Context) error {
 		}
 		refs, err := f.opt.Store.Overdue(ctx, f.opt.Now(), sweepLimit)
 		if err != nil {
-			if lookups++; logged(lookups) {
-				f.opt.Log.Error().Err(err).Int("failures", lookups).Msg("looking for batches past their deadline (failing again, logged less and less often)")
+			if n, log := lookups.fail(err); log {
+				f.opt.Log.Error().Err(err).Int("failures", n).Msg("looking for batches past their deadline (failing again, logged less and less often)")
 			}
 			continue
 		}
-		lookups = 0
+		lookups = streak{}
 		for _, ref := range refs {
 			if _, err := f.end(ctx, ref, nil, false); err != nil {
-				if n, log := f.failing.fail(ref); log {
+				if n, log := f.failing.fail(ref, err); log {
 					f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Int("failures", n).Msg("ending a batch past its deadline (failing again, logged less and less often)")
 				}
 			}
@@ -64,19 +67,72 @@ func (f *Function) Run(ctx context.Context) error {
 // (229 lines for one batch in three minutes). The zero value is ready.
 type repeats struct {
 	mu sync.Mutex
-	n  map[store.Ref]int
+	n  map[store.Ref]*streak
 }
 
-// fail counts a failure for ref, and reports how many in a row and
+// streak is the failures in a row of one thing: how many, and how many
+// since the failure last changed its kind (failureKind), which decides
+// what is logged, so that a new failure is logged at once however long
+// the one before went on.
+type streak struct {
+	total, same int
+	kind        string
+}
+
+// fail counts failure err, and reports how many in a row there were and
+// whether this one is logged: the first of its kind, then the 2nd, 4th,
+// 8th... of that kind.
+func (s *streak) fail(err error) (int, bool) {
+	if k := failureKind(err); k != s.kind {
+		s.kind, s.same = k, 0
+	}
+	s.total++
+	s.same++
+	return s.total, logged(s.same)
+}
+
+// failureKind tells err's kind of failure: its message, but of a sender's
+// error the status and the failure in words naming no address
+// (host.Unaddressed), where the message names the event, whose ID each
+// attempt's event has of its own, and of a network failure (the store's)
+// the operation and its cause, where the message names the local port,
+// each connection's own ("read tcp 10.0.0.2:41234->10.0.0.5:6379: i/o
+// timeout"). It looks into a host.Errorf's error too, whose wrapped error
+// errors.As does not reach.
+func failureKind(err error) string {
+	for e := err; e != nil; {
+		var se *host.SendError
+		var op *net.OpError
+		var r *cehttp.Result
+		switch {
+		case errors.As(e, &se):
+			errors.As(host.Unaddressed(se), &se)
+			return fmt.Sprintf("%d %v", se.Code, se.Err)
+		case errors.As(e, &op):
+			return fmt.Sprintf("%s %s %v: %v", op.Op, op.Net, op.Addr, op.Err)
+		case errors.As(e, &r):
+			e = fmt.Errorf(r.Format, r.Args...)
+		default:
+			e = nil
+		}
+	}
+	return err.Error()
+}
+
+// fail counts failure err for ref, and reports how many in a row and
 // whether this one is logged.
-func (r *repeats) fail(ref store.Ref) (int, bool) {
+func (r *repeats) fail(ref store.Ref, err error) (int, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.n == nil {
-		r.n = map[store.Ref]int{}
+		r.n = map[store.Ref]*streak{}
 	}
-	r.n[ref]++
-	return r.n[ref], logged(r.n[ref])
+	s := r.n[ref]
+	if s == nil {
+		s = &streak{}
+		r.n[ref] = s
+	}
+	return s.fail(err)
 }
 
 // quiet reports whether ref has failed before and its next failure is
@@ -84,17 +140,20 @@ func (r *repeats) fail(ref store.Ref) (int, bool) {
 func (r *repeats) quiet(ref store.Ref) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := r.n[ref]
-	return n > 0 && !logged(n+1)
+	s := r.n[ref]
+	return s != nil && !logged(s.same+1)
 }
 
 // done forgets ref's failures, and returns how many there were.
 func (r *repeats) done(ref store.Ref) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n := r.n[ref]
+	s := r.n[ref]
 	delete(r.n, ref)
-	return n
+	if s == nil {
+		return 0
+	}
+	return s.total
 }
 
 // keep forgets the failures of the batches not in refs.
@@ -188,7 +247,7 @@ func (f *Function) announceLater(ctx context.Context, ref store.Ref, attempt int
 	ctx = context.WithoutCancel(ctx)
 	go func() {
 		if err := f.announce(ctx, ref, attempt, upd); err != nil {
-			if n, log := f.failing.fail(ref); log {
+			if n, log := f.failing.fail(ref, err); log {
 				f.opt.Log.Warn().Err(err).Str("batchid", ref.ID).Int("attempt", attempt).Str(events.ExtTraceParent, tp).Int("failures", n).Msg("announcing the end of a batch a read ended failed: the deadline sweep retries (failing again, logged less and less often)")
 			}
 			return

@@ -5,9 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -461,42 +464,18 @@ func (s *failingSender) Send(ctx context.Context, e event.Event) protocol.Result
 // it was, then the repeats at the 2nd, 4th, 8th... failure, and the
 // announcement once made.
 func TestDeadlineSweepLogsRepeatedFailuresLessOften(t *testing.T) {
-	var logs syncBuffer
-	clk := &clock{now: submitAt}
 	const failures = 40
-	s := &failingSender{failFor: failures}
-	f := newFixtureWith(t, func(o *aggregator.Options) {
-		o.Now, o.Log, o.SweepEvery, o.Sender = clk.Now, zerolog.New(&logs), time.Millisecond, s
-	})
-	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
-	clk.set(submitAt.Add(2 * time.Minute))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- f.fn.Run(ctx) }()
-	sent := func() (int, int) {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		return s.failures, len(s.sent)
+	down := make([]error, failures)
+	for i := range down {
+		down[i] = host.Errorf(http.StatusServiceUnavailable, "broker down")
 	}
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
-		if _, n := sent(); n > 0 {
-			break
-		}
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if n, ok := sent(); n != failures || ok != 1 {
-		t.Fatalf("%d failed sends and %d made, want %d and 1", n, ok, failures)
+	sent, logs := sweepFailing(t, down...)
+	if sent != 1 {
+		t.Fatalf("%d sent after %d failed sends, want 1", sent, failures)
 	}
 	var errs, infos []float64
 	ended := false
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var entry map[string]any
-		if err := json.Unmarshal([]byte(line), &entry); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	for _, entry := range logEntries(t, logs) {
 		switch msg, _ := entry["message"].(string); {
 		case strings.HasPrefix(msg, "ending a batch past its deadline"):
 			n, _ := entry["failures"].(float64)
@@ -510,7 +489,121 @@ func TestDeadlineSweepLogsRepeatedFailuresLessOften(t *testing.T) {
 	// Failures 1, 2, 4, 8, 16 and 32 (the first was the deadline's own,
 	// announced at once; the 39 next are those of an unannounced end).
 	if want := []float64{1, 2, 4, 8, 16, 32}; !slices.Equal(errs, want) || len(infos) > len(want) || !ended {
-		t.Fatalf("failures logged %v (want %v), %d info lines (want at most %d), end logged %v:\n%s", errs, want, len(infos), len(want), ended, logs.String())
+		t.Fatalf("failures logged %v (want %v), %d info lines (want at most %d), end logged %v:\n%s", errs, want, len(infos), len(want), ended, logs)
+	}
+}
+
+// logEntries returns the entries of a JSON log, one a line.
+func logEntries(t *testing.T, log string) []map[string]any {
+	t.Helper()
+	var entries []map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(log), "\n") {
+		var entry map[string]any
+		if err := json.Unmarshal([]byte(line), &entry); err != nil {
+			t.Fatalf("log line %q: %v", line, err)
+		}
+		entries = append(entries, entry)
+	}
+	return entries
+}
+
+// changingSender fails as errs say, one a send, then sends.
+type changingSender struct {
+	mu   sync.Mutex
+	errs []error
+	sent int
+}
+
+func (s *changingSender) Send(ctx context.Context, e event.Event) protocol.Result {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.errs) > 0 {
+		err := s.errs[0]
+		s.errs = s.errs[1:]
+		return err
+	}
+	s.sent++
+	return nil
+}
+
+// sweepFailing runs the deadline sweep on a batch past its deadline whose
+// end's announcement fails as errs say, one an attempt, until it is sent.
+// It returns the events sent and the log.
+func sweepFailing(t *testing.T, errs ...error) (int, string) {
+	t.Helper()
+	var logs syncBuffer
+	clk := &clock{now: submitAt}
+	s := &changingSender{errs: errs}
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		o.Now, o.Log, o.SweepEvery, o.Sender = clk.Now, zerolog.New(&logs), time.Millisecond, s
+	})
+	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
+	clk.set(submitAt.Add(2 * time.Minute))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- f.fn.Run(ctx) }()
+	sent := func() int {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.sent
+	}
+	for deadline := time.Now().Add(5 * time.Second); sent() == 0 && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return sent(), logs.String()
+}
+
+// The sweep counted a batch's failures to end whatever they were: after
+// five of a broker down, a new failure (the broker refusing the event)
+// was not logged until the 8th failure in all, hidden behind the first.
+// A failure of a new kind is logged at once, its repeats less often.
+func TestDeadlineSweepLogsANewFailureAtOnce(t *testing.T) {
+	down, refused := host.Errorf(http.StatusServiceUnavailable, "broker down"), host.Errorf(http.StatusRequestEntityTooLarge, "event too large")
+	sent, logs := sweepFailing(t, down, down, down, down, down, refused, refused, refused)
+	var logged []string
+	for _, entry := range logEntries(t, logs) {
+		msg, _ := entry["message"].(string)
+		if !strings.HasPrefix(msg, "ending a batch past its deadline") {
+			continue
+		}
+		n, _ := entry["failures"].(float64)
+		e, _ := entry["error"].(string)
+		kind := "down"
+		if strings.Contains(e, "event too large") {
+			kind = "refused"
+		}
+		logged = append(logged, fmt.Sprintf("%s %g", kind, n))
+	}
+	// Five failures of the broker down, then three of the event refused:
+	// the 1st, 2nd and 4th of each kind logged, with the count in all.
+	if want := []string{"down 1", "down 2", "down 4", "refused 6", "refused 7"}; sent != 1 || !slices.Equal(logged, want) {
+		t.Fatalf("%d sent, failures logged %v, want 1 and %v:\n%s", sent, logged, want, logs)
+	}
+}
+
+// A network failure's message names the connection's local port, its
+// own each time: the same failure, a read timing out, is no new one, and
+// is logged less and less often.
+func TestDeadlineSweepLogsATimeoutOnNewConnectionsLessOften(t *testing.T) {
+	var errs []error
+	for port := range 8 {
+		errs = append(errs, fmt.Errorf("aggregator: store: %w", &net.OpError{Op: "read", Net: "tcp",
+			Source: &net.TCPAddr{IP: net.IPv4(10, 0, 0, 2), Port: 41000 + port},
+			Addr:   &net.TCPAddr{IP: net.IPv4(10, 0, 0, 5), Port: 6379}, Err: os.ErrDeadlineExceeded}))
+	}
+	sent, logs := sweepFailing(t, errs...)
+	var logged []float64
+	for _, entry := range logEntries(t, logs) {
+		if msg, _ := entry["message"].(string); strings.HasPrefix(msg, "ending a batch past its deadline") {
+			n, _ := entry["failures"].(float64)
+			logged = append(logged, n)
+		}
+	}
+	if want := []float64{1, 2, 4, 8}; sent != 1 || !slices.Equal(logged, want) {
+		t.Fatalf("%d sent, failures logged %v, want 1 and %v:\n%s", sent, logged, want, logs)
 	}
 }
 
@@ -553,11 +646,7 @@ func TestDeadlineSweepLogsAStoreDownLessOften(t *testing.T) {
 	}
 	n := calls()
 	var logged []float64
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-		var entry map[string]any
-		if err := json.Unmarshal([]byte(line), &entry); err != nil {
-			t.Fatalf("log line %q: %v", line, err)
-		}
+	for _, entry := range logEntries(t, logs.String()) {
 		if msg, _ := entry["message"].(string); strings.HasPrefix(msg, "looking for batches past their deadline") {
 			failures, _ := entry["failures"].(float64)
 			logged = append(logged, failures)
@@ -602,11 +691,7 @@ func TestReadsLogRepeatedFailuresLessOften(t *testing.T) {
 	infos, announced := 0, false
 	for deadline := time.Now().Add(5 * time.Second); !announced && time.Now().Before(deadline); time.Sleep(time.Millisecond) {
 		warns, infos = nil, 0
-		for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
-			var entry map[string]any
-			if err := json.Unmarshal([]byte(line), &entry); err != nil {
-				t.Fatalf("log line %q: %v", line, err)
-			}
+		for _, entry := range logEntries(t, logs.String()) {
 			switch msg, _ := entry["message"].(string); {
 			case strings.HasPrefix(msg, "announcing the end of a batch a read ended failed"):
 				n, _ := entry["failures"].(float64)

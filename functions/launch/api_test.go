@@ -228,10 +228,13 @@ func TestOpenFunctionsServeThisMachineOnly(t *testing.T) {
 					t.Error(err)
 				}
 			}()
-			do := func(method, path, hostName string) int {
+			do := func(method, path, hostName string, header ...string) int {
 				req, _ := http.NewRequest(method, "http://"+addr+path, strings.NewReader("{}"))
 				req.Host = hostName
 				req.Header.Set("Content-Type", "application/json")
+				for i := 0; i+1 < len(header); i += 2 {
+					req.Header.Set(header[i], header[i+1])
+				}
 				resp, err := http.DefaultClient.Do(req)
 				if err != nil {
 					return 0
@@ -255,6 +258,13 @@ func TestOpenFunctionsServeThisMachineOnly(t *testing.T) {
 			// not a 421.
 			if code := do(http.MethodPost, "/", "pricefn-"+c.name+".ns.svc.cluster.local"); code != http.StatusUnsupportedMediaType {
 				t.Errorf("POST / for a cluster-local name: %d, want 415 (no event)", code)
+			}
+			// A rebound page's POST to an event receiver, which a browser
+			// sends with an Origin, as no broker does.
+			for _, path := range []string{"/", "/dead-letter"} {
+				if code := do(http.MethodPost, path, rebound, "Origin", "http://"+rebound); code != http.StatusMisdirectedRequest {
+					t.Errorf("a page's POST %s for Host %s: %d, want 421", path, rebound, code)
+				}
 			}
 		})
 	}

@@ -84,14 +84,17 @@ func Ingress(ctx context.Context, args []string, env config.Env, stderr io.Write
 // on a laptop (on every interface, as $PORT has it) were open to DNS
 // rebinding, a page of the attacker's name reading every batch from the
 // aggregator. The event receivers, POSTs to eventPaths, answer any Host: a
-// broker reaches them by name (cluster-local on Knative).
+// broker reaches them by name (cluster-local on Knative). Not a browser's
+// POST, though, which carries an Origin (a broker's does not): a rebound
+// page would post there what a broker does, a batch.submitted to ingress,
+// a chunk.priced or a dead letter of another's batch to the aggregator.
 func openByAddress(guard *auth.Guard, h http.Handler, eventPaths ...string) http.Handler {
 	if guard != nil && guard.Tokens != nil {
 		return h
 	}
 	byAddress := host.AddressHosts(h)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method == http.MethodPost && slices.Contains(eventPaths, r.URL.Path) {
+		if r.Method == http.MethodPost && slices.Contains(eventPaths, r.URL.Path) && r.Header.Get("Origin") == "" {
 			h.ServeHTTP(w, r)
 			return
 		}
