@@ -37,8 +37,11 @@ func Message(err error) string {
 	return err.Error()
 }
 
-// Errorf returns an error that Status reports as code, wrapping what format
-// wraps with %w.
+// Errorf returns an error that Status reports as code. What format wraps
+// with %w, errors.Is finds (the Result's Is method formats it again);
+// errors.As does not: a *cehttp.Result has no Unwrap. An error to be read
+// by type (a *SendError's Unaddressed form, say) is taken before it goes
+// into one.
 func Errorf(code int, format string, args ...any) error {
 	return cehttp.NewResult(code, format, args...)
 }
