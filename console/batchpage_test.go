@@ -303,6 +303,10 @@ func TestConsoleChunkTableDrawnOnce(t *testing.T) {
 	if got := eval[int](b, `window.tableDraws`); got != 1 {
 		t.Errorf("opening the chunk table drew it %d times, want once", got)
 	}
+	// A chunk of one trade names it alone ("3,809–3,809 (1 trade)" before).
+	if got := eval[string](b, `document.querySelector('#chunk-table tbody tr:nth-child(3) td:nth-child(2)').textContent`); got != "3 (1 trade)" {
+		t.Errorf("the third chunk's trades: %q, want \"3 (1 trade)\"", got)
+	}
 }
 
 // TestConsoleFinishedBatch: the totals show their figures as the results

@@ -118,13 +118,14 @@ export function confidence(conf) {
 
 /**
  * chunkRows says which trades a chunk prices, as the results table numbers
- * its rows (from 1): "1–731 (731 trades)". A chunk of a risk run's
- * scenario revaluations has no trade range of its own (its event reports
- * 0 trades): "scenario revaluations".
+ * its rows (from 1): "1–731 (731 trades)", "3,809 (1 trade)". A chunk of
+ * a risk run's scenario revaluations has no trade range of its own (its
+ * event reports 0 trades): "scenario revaluations".
  */
 export function chunkRows(c) {
   if (!c.trades) return 'scenario revaluations';
-  return `${int(c.firstTrade + 1)}–${int(c.firstTrade + c.trades)} (${int(c.trades)} ${c.trades === 1 ? 'trade' : 'trades'})`;
+  if (c.trades === 1) return `${int(c.firstTrade + 1)} (1 trade)`;
+  return `${int(c.firstTrade + 1)}–${int(c.firstTrade + c.trades)} (${int(c.trades)} trades)`;
 }
 
 /** STATES describe the batch states (wire format section 5). */
