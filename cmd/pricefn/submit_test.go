@@ -396,33 +396,55 @@ func TestSubmitFileFollowsRedirect(t *testing.T) {
 // between its claim and its sends); submit then gets the results. Before,
 // it waited for the batch's deadline (minutes) with nothing happening.
 func TestSubmitResubmitsAStalledBatch(t *testing.T) {
-	var posts atomic.Int64
-	var resent atomic.Bool
-	ids := map[string]bool{}
-	var mu sync.Mutex
+	e := newStalledEngine(t, `{"batchId":"b","state":"pending","trades":1,"pending":1,"chunks":1,"chunksDone":0}`)
+	code, stdout, stderr := runCmd(t, "submit", "--url", e.url, "--resubmit-after", "300ms", "--heartbeat", "100ms", e.file)
+	if code != 0 || !strings.Contains(stdout, `"id":"T1"`) || !strings.Contains(stderr, "no chunk done for") {
+		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if posts, ids := e.sent(); posts != 2 || ids != 1 {
+		t.Errorf("%d posts with %d event ids, want 2 of one event", posts, ids)
+	}
+}
+
+// stalledEngine stands in for an engine whose batch shows no chunk done
+// (its status waiting) until the batch is sent again: the second
+// submission is answered as the batch already known, and the engine then
+// sends what it had lost, and the batch completes.
+type stalledEngine struct {
+	url, file string
+	mu        sync.Mutex
+	posts     int
+	ids       map[string]bool // the events' ids
+}
+
+func newStalledEngine(t *testing.T, waiting string) *stalledEngine {
+	t.Helper()
+	e := &stalledEngine{ids: map[string]bool{}}
+	resent := func() bool { e.mu.Lock(); defer e.mu.Unlock(); return e.posts > 1 }
 	status := func() string {
-		if resent.Load() {
-			return `{"batchId":"b","state":"completed","trades":1,"chunks":1,"chunksDone":1}`
+		if resent() {
+			return `{"batchId":"b","state":"completed","trades":1,"priced":1,"chunks":1,"chunksDone":1}`
 		}
-		return `{"batchId":"b","state":"pending","trades":1,"pending":1,"chunks":1,"chunksDone":0}`
+		return waiting
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
 		io.Copy(io.Discard, r.Body)
-		mu.Lock()
-		ids[r.Header.Get("ce-id")] = true
-		mu.Unlock()
+		e.mu.Lock()
+		e.posts++
+		first := e.posts == 1
+		e.ids[r.Header.Get("ce-id")] = true
+		e.mu.Unlock()
 		w.WriteHeader(http.StatusAccepted)
-		if posts.Add(1) == 1 {
+		if first {
 			io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b"}`)
 			return
 		}
-		resent.Store(true) // the engine sends the chunks it had lost
-		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b","existing":true,"state":"pending"}`)
+		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b","existing":true,"state":"running"}`)
 	})
 	mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, status()) })
 	mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
-		if resent.Load() {
+		if resent() {
 			io.WriteString(w, `{"batchId":"b","results":[{"id":"T1","npv":1}]}`)
 			return
 		}
@@ -431,16 +453,20 @@ func TestSubmitResubmitsAStalledBatch(t *testing.T) {
 		io.WriteString(w, status())
 	})
 	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	file := filepath.Join(t.TempDir(), "b.json")
-	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"}]}`), 0o644)
-	code, stdout, stderr := runCmd(t, "submit", "--url", srv.URL, "--resubmit-after", "300ms", "--heartbeat", "100ms", file)
-	if code != 0 || !strings.Contains(stdout, `"id":"T1"`) || !strings.Contains(stderr, "no chunk done for") {
-		t.Fatalf("exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	t.Cleanup(srv.Close)
+	e.url, e.file = srv.URL, filepath.Join(t.TempDir(), "b.json")
+	if err := os.WriteFile(e.file, []byte(`{"trades":[{"id":"T1"}]}`), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if posts.Load() != 2 || len(ids) != 1 {
-		t.Errorf("%d posts with %d event ids, want 2 of one event", posts.Load(), len(ids))
-	}
+	return e
+}
+
+// sent returns how many times the batch was posted, and as how many
+// distinct events.
+func (e *stalledEngine) sent() (posts, ids int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.posts, len(e.ids)
 }
 
 // TestSubmitLeavesASentBatchAlone: a batch whose chunks ingress has all
@@ -492,42 +518,10 @@ func TestSubmitLeavesASentBatchAlone(t *testing.T) {
 // submit took batch.accepted for the chunks sent and waited 2m30s, while
 // the engine would have sent them after 15 s of its ingress's silence.
 func TestSubmitResubmitsABatchAcceptedButNotSent(t *testing.T) {
-	var posts atomic.Int64
-	var resent atomic.Bool
-	status := func() string {
-		if resent.Load() {
-			return `{"batchId":"b","state":"completed","trades":1,"priced":1,"chunks":1,"chunksDone":1}`
-		}
-		return `{"batchId":"b","state":"running","trades":1,"pending":1,"chunks":1,"chunksDone":0,"timings":{"submittedAt":"2026-11-25T09:00:00Z","acceptedAt":"2026-11-25T09:00:00.01Z"}}`
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.WriteHeader(http.StatusAccepted)
-		if posts.Add(1) == 1 {
-			io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b"}`)
-			return
-		}
-		resent.Store(true) // the engine sends the chunks its ingress had not
-		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b","existing":true,"state":"running"}`)
-	})
-	mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, status()) })
-	mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
-		if resent.Load() {
-			io.WriteString(w, `{"batchId":"b","results":[{"id":"T1","npv":1}]}`)
-			return
-		}
-		time.Sleep(20 * time.Millisecond) // a long poll's wait, cut short
-		w.WriteHeader(http.StatusAccepted)
-		io.WriteString(w, status())
-	})
-	srv := httptest.NewServer(mux)
-	defer srv.Close()
-	file := filepath.Join(t.TempDir(), "b.json")
-	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"}]}`), 0o644)
-	code, stdout, stderr := runCmd(t, "submit", "--url", srv.URL, "--resubmit-after", "300ms", "--heartbeat", "100ms", "--timeout", "3s", file)
-	if code != 0 || !strings.Contains(stdout, `"id":"T1"`) || posts.Load() != 2 {
-		t.Fatalf("exit %d, %d posts, stdout %q, stderr %q: want the batch sent again and its results", code, posts.Load(), stdout, stderr)
+	e := newStalledEngine(t, `{"batchId":"b","state":"running","trades":1,"pending":1,"chunks":1,"chunksDone":0,"timings":{"submittedAt":"2026-11-25T09:00:00Z","acceptedAt":"2026-11-25T09:00:00.01Z"}}`)
+	code, stdout, stderr := runCmd(t, "submit", "--url", e.url, "--resubmit-after", "300ms", "--heartbeat", "100ms", "--timeout", "3s", e.file)
+	if posts, _ := e.sent(); code != 0 || !strings.Contains(stdout, `"id":"T1"`) || posts != 2 {
+		t.Fatalf("exit %d, %d posts, stdout %q, stderr %q: want the batch sent again and its results", code, posts, stdout, stderr)
 	}
 }
 
