@@ -195,16 +195,7 @@ func TestStructuredEnvelopeSpacing(t *testing.T) {
 	data := `{"trades": []}`
 	b64 := base64.StdEncoding.EncodeToString([]byte(data))
 	head := `{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", `
-	post := func(env string) (int, string) {
-		t.Helper()
-		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(env))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, string(body)
-	}
+	post := func(env string) (int, string) { t.Helper(); return postEvent(t, srv.URL, structuredCE, env) }
 	for _, member := range []string{`"data_base64":"` + b64 + `"`, `"data_base64": "` + b64 + `"`, `"data_base64" :` + "\n\t " + `"` + b64 + `"`} {
 		got = nil
 		if code, body := post(head + member + `}`); code != http.StatusAccepted || strings.TrimSpace(string(got)) != data {
@@ -253,16 +244,7 @@ func TestStructuredAttributeGivenTwice(t *testing.T) {
 	})
 	srv := httptest.NewServer(host.Events(h, zerolog.Nop()))
 	defer srv.Close()
-	post := func(env string) (int, string) {
-		t.Helper()
-		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(env))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, string(body)
-	}
+	post := func(env string) (int, string) { t.Helper(); return postEvent(t, srv.URL, structuredCE, env) }
 	head := `{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", "datacontenttype": "application/json", `
 	data := `{"trades": [{"id": "a", "id": "b"}], "note": "\"batchid\": \"x\"", "batchid": {"data": 1}}`
 	if code, body := post(head + `"batchid": "B1", "data": ` + data + `}`); code != http.StatusAccepted || strings.TrimSpace(string(got)) != data {
@@ -287,28 +269,16 @@ func TestStructuredAttributeGivenTwice(t *testing.T) {
 // and "data_base64" is refused: the SDK took whichever came last, so one
 // batch was priced and the other dropped unseen.
 func TestStructuredDataAndDataBase64(t *testing.T) {
-	handled := 0
-	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
-		handled++
-		return nil, nil
-	})
-	srv := httptest.NewServer(host.Events(h, zerolog.Nop()))
-	defer srv.Close()
+	url, handled := countingEvents(t)
 	head := `{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", "datacontenttype": "application/json", `
 	b64 := `"data_base64": "` + base64.StdEncoding.EncodeToString([]byte(`{"trades": []}`)) + `"`
 	for _, env := range []string{head + `"data": {"trades": [1]}, ` + b64 + `}`, head + b64 + `, "data": {"trades": [1]}}`} {
-		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(env))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), `gives both \"data\" and \"data_base64\"`) {
-			t.Errorf("%s: %d %s", env, resp.StatusCode, body)
+		if code, body := postEvent(t, url, structuredCE, env); code != http.StatusBadRequest || !strings.Contains(body, `gives both \"data\" and \"data_base64\"`) {
+			t.Errorf("%s: %d %s", env, code, body)
 		}
 	}
-	if handled != 0 {
-		t.Errorf("handled %d events, want none", handled)
+	if n := handled.Load(); n != 0 {
+		t.Errorf("handled %d events, want none", n)
 	}
 }
 
@@ -317,29 +287,14 @@ func TestStructuredDataAndDataBase64(t *testing.T) {
 // mode; the SDK's parser said "cannot parse uri ref:" or "parse \"%zz\":
 // invalid URL escape" alone.
 func TestURIAttributesNamed(t *testing.T) {
-	handled := 0
-	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
-		handled++
-		return nil, nil
-	})
-	srv := httptest.NewServer(host.Events(h, zerolog.Nop()))
-	defer srv.Close()
+	url, handled := countingEvents(t)
 	post := func(header map[string]string, body string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
+		hdr := http.Header{}
 		for k, v := range header {
-			req.Header.Set(k, v)
+			hdr.Set(k, v)
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, string(b)
+		return postEvent(t, url, hdr, body)
 	}
 	binary := func(k, v string) map[string]string {
 		h := map[string]string{"Content-Type": "application/json", "Ce-Specversion": "1.0", "Ce-Id": "1", "Ce-Source": "t", "Ce-Type": "test.x"}
@@ -365,8 +320,8 @@ func TestURIAttributesNamed(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400 and %s", tc.name, code, body, tc.want)
 		}
 	}
-	if code, body := post(binary("Ce-Dataschema", "https://example.com/s"), `{}`); code != http.StatusAccepted || handled != 1 {
-		t.Errorf("good event: %d %s, handled %d", code, body, handled)
+	if code, body := post(binary("Ce-Dataschema", "https://example.com/s"), `{}`); code != http.StatusAccepted || handled.Load() != 1 {
+		t.Errorf("good event: %d %s, handled %d", code, body, handled.Load())
 	}
 }
 
@@ -375,19 +330,12 @@ func TestURIAttributesNamed(t *testing.T) {
 // is refused saying so; the SDK's refusal quoted its parser ("expected a
 // string: ReadString: expects \" or n, but found {").
 func TestStructuredDataOfAnotherType(t *testing.T) {
-	srv := httptest.NewServer(host.Events(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil }), zerolog.Nop()))
-	defer srv.Close()
+	url, _ := countingEvents(t)
 	for data, kind := range map[string]string{`{"trades": []}`: "an object", `[1]`: "a list", `5`: "a number", `true`: "a boolean"} {
 		env := `{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", "datacontenttype": "applicaton/json", "data": ` + data + `}`
-		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(env))
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
 		want := `datacontenttype \"applicaton/json\" is not JSON, so its \"data\" must be a string, got ` + kind + `: want datacontenttype application/json`
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), want) {
-			t.Errorf("data %s: %d %s", data, resp.StatusCode, body)
+		if code, body := postEvent(t, url, structuredCE, env); code != http.StatusBadRequest || !strings.Contains(body, want) {
+			t.Errorf("data %s: %d %s", data, code, body)
 		}
 	}
 }
@@ -397,17 +345,11 @@ func TestStructuredDataOfAnotherType(t *testing.T) {
 // one; it was a 400 quoting the envelope parser ("cannot unmarshal array
 // into Go value of type map[string]json.RawMessage").
 func TestBatchedModeRefused(t *testing.T) {
-	srv := httptest.NewServer(host.Events(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil }), zerolog.Nop()))
-	defer srv.Close()
+	url, _ := countingEvents(t)
 	env := `[{"specversion": "1.0", "id": "1", "source": "t", "type": "test.x", "data": {}}]`
-	resp, err := http.Post(srv.URL, "application/cloudevents-batch+json; charset=utf-8", strings.NewReader(env))
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusUnsupportedMediaType || !strings.Contains(string(body), "batched CloudEvents (application/cloudevents-batch+json) are not taken: send each event on its own") {
-		t.Errorf("%d %s", resp.StatusCode, body)
+	code, body := postEvent(t, url, http.Header{"Content-Type": {"application/cloudevents-batch+json; charset=utf-8"}}, env)
+	if code != http.StatusUnsupportedMediaType || !strings.Contains(body, "batched CloudEvents (application/cloudevents-batch+json) are not taken: send each event on its own") {
+		t.Errorf("%d %s", code, body)
 	}
 }
 
@@ -416,21 +358,14 @@ func TestBatchedModeRefused(t *testing.T) {
 // encoding/json ("cannot unmarshal array into Go value of type
 // map[string]json.RawMessage").
 func TestStructuredNotAnObject(t *testing.T) {
-	srv := httptest.NewServer(host.Events(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil }), zerolog.Nop()))
-	defer srv.Close()
+	url, _ := countingEvents(t)
 	for body, want := range map[string]string{
 		`[{"specversion": "1.0"}]`: "the structured CloudEvent is not a JSON object: got JSON array",
 		`"x"`:                      "the structured CloudEvent is not a JSON object: got JSON string",
 		`{"specversion": "1.0",`:   "the structured CloudEvent is not a JSON object: malformed JSON at byte 22: unexpected end of JSON input",
 	} {
-		resp, err := http.Post(srv.URL, "application/cloudevents+json", strings.NewReader(body))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(b), want) {
-			t.Errorf("%s: %d %s, want %s", body, resp.StatusCode, b, want)
+		if code, b := postEvent(t, url, structuredCE, body); code != http.StatusBadRequest || !strings.Contains(b, want) {
+			t.Errorf("%s: %d %s, want %s", body, code, b, want)
 		}
 	}
 }
@@ -439,36 +374,20 @@ func TestStructuredNotAnObject(t *testing.T) {
 // given twice, or naming no attribute, is refused by name; the SDK took
 // the first value.
 func TestRepeatedAttributeHeader(t *testing.T) {
-	handled := 0
-	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
-		handled++
-		return nil, nil
-	})
-	srv := httptest.NewServer(host.Events(h, zerolog.Nop()))
-	defer srv.Close()
+	url, handled := countingEvents(t)
 	post := func(repeat string) (int, string) {
 		t.Helper()
-		req, err := http.NewRequest(http.MethodPost, srv.URL, strings.NewReader(`{}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		req.Header.Set("Content-Type", "application/json")
-		for k, v := range map[string]string{"Ce-Specversion": "1.0", "Ce-Id": "1", "Ce-Source": "t", "Ce-Type": "test.x", "Ce-Batchid": "B1"} {
-			req.Header.Set(k, v)
+		hdr := http.Header{}
+		for k, v := range map[string]string{"Content-Type": "application/json", "Ce-Specversion": "1.0", "Ce-Id": "1", "Ce-Source": "t", "Ce-Type": "test.x", "Ce-Batchid": "B1"} {
+			hdr.Set(k, v)
 		}
 		if repeat != "" {
-			req.Header.Add(repeat, "B2")
+			hdr.Add(repeat, "B2")
 		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, string(body)
+		return postEvent(t, url, hdr, `{}`)
 	}
-	if code, body := post(""); code != http.StatusAccepted || handled != 1 {
-		t.Fatalf("one value each: %d %s, handled %d", code, body, handled)
+	if code, body := post(""); code != http.StatusAccepted || handled.Load() != 1 {
+		t.Fatalf("one value each: %d %s, handled %d", code, body, handled.Load())
 	}
 	for _, k := range []string{"Ce-Batchid", "Ce-Id", "Ce-Type"} {
 		if code, body := post(k); code != http.StatusBadRequest || !strings.Contains(body, "header "+strings.ToLower(k)+" is given 2 times") {
@@ -482,8 +401,8 @@ func TestRepeatedAttributeHeader(t *testing.T) {
 			t.Errorf("%s: %d %s", k, code, body)
 		}
 	}
-	if handled != 1 {
-		t.Errorf("handled %d events, want the one with single values", handled)
+	if handled.Load() != 1 {
+		t.Errorf("handled %d events, want the one with single values", handled.Load())
 	}
 }
 
@@ -608,4 +527,38 @@ func TestServeOwnRoutesWrongMethod(t *testing.T) {
 			t.Errorf("HEAD %s: %v %v, want 200", path, resp, err)
 		}
 	}
+}
+
+// countingEvents serves host.Events over a handler that takes every event
+// and counts them.
+func countingEvents(t *testing.T) (url string, handled *atomic.Int64) {
+	t.Helper()
+	handled = new(atomic.Int64)
+	srv := httptest.NewServer(host.Events(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
+		handled.Add(1)
+		return nil, nil
+	}), zerolog.Nop()))
+	t.Cleanup(srv.Close)
+	return srv.URL, handled
+}
+
+// structuredCE is the header of a structured-mode CloudEvent.
+var structuredCE = http.Header{"Content-Type": {"application/cloudevents+json"}}
+
+// postEvent posts body to url with header, and returns the answer's
+// status and body.
+func postEvent(t *testing.T, url string, header http.Header, body string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header = header.Clone()
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, string(b)
 }
