@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -12,27 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pricefn/pricefn/internal/logtest"
 	"github.com/pricefn/pricefn/store/redisstore/redistest"
 )
-
-// lockedBuffer is a bytes.Buffer that a process's goroutines may write
-// to at once, as they do to os.Stderr.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // freeAddrs returns n loopback addresses free a moment ago.
 func freeAddrs(t *testing.T, n int) []string {
@@ -59,14 +40,14 @@ func TestFourProcesses(t *testing.T) {
 	broker, ingress, pricer, aggregator := a[0], a[1], a[2], a[3]
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	logs := make([]*lockedBuffer, 0, 4)
+	logs := make([]*logtest.Buffer, 0, 4)
 	start := func(args ...string) {
-		log := &lockedBuffer{}
+		log := &logtest.Buffer{}
 		logs = append(logs, log)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if code := run(ctx, args, strings.NewReader(""), &lockedBuffer{}, log); code != 0 && ctx.Err() == nil {
+			if code := run(ctx, args, strings.NewReader(""), &logtest.Buffer{}, log); code != 0 && ctx.Err() == nil {
 				fmt.Fprintf(log, "exit %d\n", code)
 			}
 		}()

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 
@@ -15,30 +14,13 @@ import (
 
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/events/broker"
+	"github.com/pricefn/pricefn/internal/logtest"
 )
-
-// lockedBuffer is a bytes.Buffer safe for the broker's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (w *lockedBuffer) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.Write(p)
-}
-
-func (w *lockedBuffer) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.b.String()
-}
 
 // Every log line about an event names its batchid, type and id (and, for a
 // delivery, its trigger).
 func TestLogLinesCarryEvent(t *testing.T) {
-	var buf lockedBuffer
+	var buf logtest.Buffer
 	en := newEnv(t, broker.Config{Logger: zerolog.New(&buf).Level(zerolog.DebugLevel)},
 		map[string]responder{"svc-a": failing(http.StatusInternalServerError)})
 	if code := post(t, en.ingress.URL, newEvent(t, "test.a", "logged"), false); code != http.StatusAccepted {
@@ -83,7 +65,7 @@ func TestLogLinesCarryEvent(t *testing.T) {
 // a value (pricing.Shown), where a 100,000-byte id and batchid made every
 // line about the event 200 KB (the functions' own lines were cut).
 func TestLogLinesBoundTheEvent(t *testing.T) {
-	var buf lockedBuffer
+	var buf logtest.Buffer
 	en := newEnv(t, broker.Config{Logger: zerolog.New(&buf).Level(zerolog.DebugLevel)},
 		map[string]responder{"svc-a": failing(http.StatusInternalServerError)})
 	long := strings.Repeat("x", 100_000)
@@ -142,7 +124,7 @@ spec:
 // chunk, as its id does (README: log lines carry "batchid and traceparent,
 // and chunk where there is one"); the lines of another event name none.
 func TestLogLinesCarryChunk(t *testing.T) {
-	var buf lockedBuffer
+	var buf logtest.Buffer
 	en := newEnv(t, broker.Config{
 		Name:      "test",
 		Manifests: fstest.MapFS{"chunks.yaml": {Data: []byte(chunkYAML)}},

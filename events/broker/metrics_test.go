@@ -11,6 +11,7 @@ import (
 
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/events/broker"
+	"github.com/pricefn/pricefn/internal/logtest"
 )
 
 // TestQueueAndEventLatency: an event its subscriber always refuses waits
@@ -18,7 +19,7 @@ import (
 // sink) and ends dead_lettered once; every other label value is there at
 // zero from the start; every log line about it carries its traceparent.
 func TestQueueAndEventLatency(t *testing.T) {
-	var buf lockedBuffer
+	var buf logtest.Buffer
 	en := newEnv(t, broker.Config{Logger: zerolog.New(&buf).Level(zerolog.DebugLevel)},
 		map[string]responder{"svc-a": failing(http.StatusServiceUnavailable)})
 	for _, s := range [][]string{

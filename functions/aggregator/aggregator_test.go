@@ -26,6 +26,7 @@ import (
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/internal/logtest"
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/store"
 )
@@ -584,7 +585,7 @@ func TestDeadLetterReasonIsText(t *testing.T) {
 // store are: the reason gives the status and the cause, and the log the
 // subscriber.
 func TestDeadLetterReasonNamesNoAddress(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	f := newFixtureWith(t, func(o *aggregator.Options) { o.Log = zerolog.New(&logs) })
 	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
 	const dest = "http://pricefn-pricer.prod.svc.cluster.local"
@@ -827,7 +828,7 @@ func TestRefusedEventQuotesBounded(t *testing.T) {
 // of any length, and every log line about its batch carries it: it is cut
 // as an error quotes a value (a 100,000-byte one was logged whole).
 func TestLongTraceParentLoggedCut(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	f := newFixtureWith(t, func(o *aggregator.Options) { o.Log = zerolog.New(&logs) })
 	e := f.acceptedEvent(t, "long-trace")
 	e.SetExtension(events.ExtTraceParent, strings.Repeat("t", 100_000))

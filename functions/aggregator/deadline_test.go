@@ -1,7 +1,6 @@
 package aggregator_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -28,6 +27,7 @@ import (
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/internal/logtest"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -374,30 +374,11 @@ func TestReadEndsBatchWhileBrokerRefuses(t *testing.T) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a logger writing from several
-// goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // Every log line about a batch its deadline ended, by a read or by the
 // sweep, carries the batch's traceparent, as those of its events do.
 func TestDeadlineLogsCarryTrace(t *testing.T) {
 	for _, sweep := range []bool{false, true} {
-		var logs syncBuffer
+		var logs logtest.Buffer
 		clk := &clock{now: submitAt}
 		f := newFixtureWith(t, func(o *aggregator.Options) {
 			o.Now, o.Log, o.SweepEvery = clk.Now, zerolog.New(&logs), time.Millisecond
@@ -531,7 +512,7 @@ func (s *changingSender) Send(ctx context.Context, e event.Event) protocol.Resul
 // It returns the events sent and the log.
 func sweepFailing(t *testing.T, errs ...error) (int, string) {
 	t.Helper()
-	var logs syncBuffer
+	var logs logtest.Buffer
 	clk := &clock{now: submitAt}
 	s := &changingSender{errs: errs}
 	f := newFixtureWith(t, func(o *aggregator.Options) {
@@ -625,7 +606,7 @@ func (s *overdueDown) Overdue(ctx context.Context, now time.Time, limit int) ([]
 // A store down fails every sweep's look for overdue batches: logged the
 // first time, then at the 2nd, 4th, 8th... failure, not every SweepEvery.
 func TestDeadlineSweepLogsAStoreDownLessOften(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	st := &overdueDown{Store: store.NewMem(store.MemOptions{})}
 	f := newFixtureWith(t, func(o *aggregator.Options) {
 		o.Log, o.SweepEvery, o.Store = zerolog.New(&logs), time.Millisecond, st
@@ -666,7 +647,7 @@ func TestDeadlineSweepLogsAStoreDownLessOften(t *testing.T) {
 // had a warning and an info line logged at each read. The failures are
 // logged at the 1st, 2nd, 4th, 8th..., and the announcement once made.
 func TestReadsLogRepeatedFailuresLessOften(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	clk := &clock{now: submitAt}
 	const failures = 40
 	s := &failingSender{failFor: failures}

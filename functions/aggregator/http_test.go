@@ -16,6 +16,7 @@ import (
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/internal/logtest"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -293,7 +294,7 @@ func (s failsChunk1) WriteResults(ctx context.Context, ref store.Ref, attempt, i
 // halfway, whole or streamed, are logged with the batch's id and its
 // traceparent, as every log line about a batch is.
 func TestResultsStoreFaultLogTrace(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	mem := store.NewMem(store.MemOptions{})
 	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store, o.Log = failsChunk1{mem}, zerolog.New(&logs) })
 	c, err := mem.Claim(context.Background(), store.Batch{Ref: store.RefOf("b1"), TradeIDs: tradeIDs, ChunkOffsets: offsets,
@@ -334,7 +335,7 @@ func TestResultsStoreFaultLogTrace(t *testing.T) {
 // (in the answer and the log line): a 100,000-byte id came back whole.
 func TestUnknownBatchQuotedCut(t *testing.T) {
 	long := strings.Repeat("z", 100_000)
-	var logs syncBuffer
+	var logs logtest.Buffer
 	up := newFixture(t)
 	down := newFixtureWith(t, func(o *aggregator.Options) {
 		o.Store, o.Log = downStore{store.NewMem(store.MemOptions{})}, zerolog.New(&logs)

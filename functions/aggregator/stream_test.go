@@ -24,6 +24,7 @@ import (
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/internal/logtest"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -392,7 +393,7 @@ func (s *watchFails) Watch(ctx context.Context, ref store.Ref) (<-chan struct{},
 // with the batch's id and its traceparent, as every log line about a
 // batch is.
 func TestEventStreamFaultLogTrace(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	st := &watchFails{Mem: store.NewMem(store.MemOptions{})}
 	clk := &clock{now: submitAt}
 	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store, o.Log, o.Now = st, zerolog.New(&logs), clk.Now })

@@ -18,6 +18,7 @@ import (
 	"github.com/pricefn/pricefn/auth"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/internal/logtest"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -118,7 +119,7 @@ func (s deadContextStore) Summary(ctx context.Context, ref store.Ref) (*store.Su
 // fails, and the aggregator logged "the batch store failed" at error
 // level (and answered 503) for every client that left a long poll.
 func TestLongPollLeftByItsClientIsNoStoreFault(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	st := deadContextStore{&watchCounter{store.NewMem(store.MemOptions{}), make(chan struct{}, 100)}}
 	claimRunning(t, st, store.RefOf("b1"))
 	fn := aggregator.New(aggregator.Options{Store: st, Log: zerolog.New(&logs)})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/internal/logtest"
 )
 
 // TestEventsReuseBodies: the event's data is read into buffers reused from
@@ -80,30 +81,11 @@ func TestEventsReuseBodies(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log's output that the server's goroutine writes and the
-// test reads.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestEventsRefusalLogIsBounded: an event the handler refuses is logged
 // with its type, id and batchid cut as an error quotes a value; the
 // sender chose their lengths (100,000 bytes each were logged whole).
 func TestEventsRefusalLogIsBounded(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
 		return nil, host.Errorf(http.StatusBadRequest, "test: refused")
 	})
@@ -135,7 +117,7 @@ func TestEventsRefusalLogIsBounded(t *testing.T) {
 // its chunk, as every log line about a chunk is (README: one grep of the
 // batchid and chunk follows it); it had the id alone.
 func TestEventsRefusalLogNamesTheChunk(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	h := host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) {
 		return nil, host.Errorf(http.StatusNotFound, "test: batch not known yet")
 	})

@@ -23,6 +23,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/internal/logtest"
 )
 
 func testEvent(t *testing.T) event.Event {
@@ -414,7 +415,7 @@ func TestServeFinishesInFlightRequests(t *testing.T) {
 	// the hook may run after Serve returns.
 	shutdownCalled := make(chan struct{})
 	reg := prometheus.NewRegistry()
-	var logs syncBuffer
+	var logs logtest.Buffer
 	s := host.New(host.Options{
 		Name: "test", Log: zerolog.New(&logs), ShutdownTimeout: 20 * time.Second,
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -19,6 +19,7 @@ import (
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/functions/ingress"
+	"github.com/pricefn/pricefn/internal/logtest"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -405,7 +406,7 @@ func TestSendTimeBeforeTheChunks(t *testing.T) {
 func TestResubmissionKeepsTheBatchTrace(t *testing.T) {
 	const first = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	const second = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	st := store.NewMem(store.MemOptions{})
 	srv, s := newServer(t, ingress.Options{Store: st, Log: zerolog.New(&logs), Chunk: batch.ChunkOptions{MaxTrades: 5}})
 	submit := func(data []byte, tp string) ingress.Receipt {
@@ -496,7 +497,7 @@ func TestSendFailureNamesNoBrokerAddress(t *testing.T) {
 		{"broker down", down.URL, "to the broker: no answer: connection refused"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			var logs lockedBuffer
+			var logs logtest.Buffer
 			st := store.NewMem(store.MemOptions{})
 			f := ingress.New(ingress.Options{Store: st, Log: zerolog.New(&logs),
 				Sender: host.NewSender(c.sink+"/", host.SenderOptions{Retries: -1})})

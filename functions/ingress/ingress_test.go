@@ -26,6 +26,7 @@ import (
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/functions/ingress"
+	"github.com/pricefn/pricefn/internal/logtest"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -948,30 +949,11 @@ func TestDeliveredBatchTakesReadingRoom(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer a logger may write from several
-// goroutines.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A batch refused on POST /batches is logged with its id and the trace
 // the client sent, as every log line about a batch is: a 409 for other
 // content under an id in use, a 400 for a batch that cannot be priced.
 func TestRefusalLogCarriesBatchAndTrace(t *testing.T) {
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	srv, _ := newServer(t, ingress.Options{Log: zerolog.New(&logs)})
 	const tp = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3, ID: "re"})
@@ -1012,7 +994,7 @@ func TestRefusalLogCarriesBatchAndTrace(t *testing.T) {
 // refused) was logged whole, and an unknown 100,000-byte field name
 // twice in the error.
 func TestRefusalLogIsBounded(t *testing.T) {
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	srv, _ := newServer(t, ingress.Options{Log: zerolog.New(&logs)})
 	long := strings.Repeat("x", 100_000)
 	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 2})
@@ -1040,7 +1022,7 @@ func TestRefusalLogIsBounded(t *testing.T) {
 // finished" does: it gave zerolog's Dur, milliseconds, as "took", so a
 // batch accepted in 2.6 ms read as 2.6 (seconds?) beside "seconds":0.08.
 func TestAcceptedLogGivesSeconds(t *testing.T) {
-	var logs lockedBuffer
+	var logs logtest.Buffer
 	var mu sync.Mutex
 	clock := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 	opt := ingress.Options{
@@ -1110,7 +1092,7 @@ func TestStoreFaultLogCarriesTrace(t *testing.T) {
 		"claim": {Store: store.NewMem(store.MemOptions{}), claim: true},
 		"put":   {Store: store.NewMem(store.MemOptions{}), put: true},
 	} {
-		var logs lockedBuffer
+		var logs logtest.Buffer
 		srv, s := newServer(t, ingress.Options{Store: st, Log: zerolog.New(&logs)})
 		s.failType = events.TypeChunkRequested // the broker takes no chunk
 		data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3, ID: "b1"})
