@@ -50,8 +50,10 @@ func (e AnalyticBarrier) Price(o *instrument.Barrier, m *pricing.Market, want pr
 		return pricing.Result{}, err
 	}
 	if math.IsNaN(v) || math.IsInf(v, 0) {
-		// (H/S)^(2μ) overflows when μ = (r-q)/σ² - ½ is huge: a vol of a
-		// few tenths of a percent with the barrier far from spot.
+		// Not reached by any input found: the powers of H/S that overflow
+		// (μ = (r-q)/σ² - ½ huge, at a vol of a few tenths of a percent,
+		// or a barrier far from spot) are taken with their probabilities
+		// (scaled). Should one still not be, the vol is the likely cause.
 		return pricing.Result{}, pricing.UnderlyingInvalid(o.Underlying, "vol", in.vol, fmt.Sprintf("is too low for the closed form with barrier %v and spot %v: (H/S)^(2mu) overflows", o.Level, in.spot))
 	}
 	return pricing.Result{Set: setNPV, NPV: v}, nil
@@ -172,13 +174,13 @@ func (b *barrierTerms) b(phi float64) float64 {
 // c is the reflected term C(η, φ).
 func (b *barrierTerms) c(eta, phi float64) float64 {
 	y1 := math.Log(b.h*b.hs/b.k)/b.sd + b.muSigma
-	return phi * (b.s*b.dq*b.powHS1*normCDF(eta*y1) - b.k*b.df*b.powHS0*normCDF(eta*(y1-b.sd)))
+	return phi * (b.s*b.dq*b.scaled(b.powHS1, 2*b.mu+2, normCDF(eta*y1)) - b.k*b.df*b.scaled(b.powHS0, 2*b.mu, normCDF(eta*(y1-b.sd))))
 }
 
 // d is the reflected term D(η, φ).
 func (b *barrierTerms) d(eta, phi float64) float64 {
 	y2 := math.Log(b.h/b.s)/b.sd + b.muSigma
-	return phi * (b.s*b.dq*b.powHS1*normCDF(eta*y2) - b.k*b.df*b.powHS0*normCDF(eta*(y2-b.sd)))
+	return phi * (b.s*b.dq*b.scaled(b.powHS1, 2*b.mu+2, normCDF(eta*y2)) - b.k*b.df*b.scaled(b.powHS0, 2*b.mu, normCDF(eta*(y2-b.sd))))
 }
 
 // e is E(η), the knock-in rebate paid at expiry if the barrier was never hit.
@@ -188,7 +190,7 @@ func (b *barrierTerms) e(eta float64) float64 {
 	}
 	x2 := math.Log(b.s/b.h)/b.sd + b.muSigma
 	y2 := math.Log(b.h/b.s)/b.sd + b.muSigma
-	return b.rb * b.df * (normCDF(eta*(x2-b.sd)) - b.powHS0*normCDF(eta*(y2-b.sd)))
+	return b.rb * b.df * (normCDF(eta*(x2-b.sd)) - b.scaled(b.powHS0, 2*b.mu, normCDF(eta*(y2-b.sd))))
 }
 
 // f is F(η), the knock-out rebate paid when the barrier is hit. The caller
@@ -199,5 +201,22 @@ func (b *barrierTerms) f(eta float64) float64 {
 	}
 	lambda := math.Sqrt(b.mu*b.mu + 2*b.r/(b.vol*b.vol))
 	z := math.Log(b.h/b.s)/b.sd + lambda*b.sd
-	return b.rb * (math.Pow(b.hs, b.mu+lambda)*normCDF(eta*z) + math.Pow(b.hs, b.mu-lambda)*normCDF(eta*(z-2*lambda*b.sd)))
+	up, down := b.mu+lambda, b.mu-lambda
+	return b.rb * (b.scaled(math.Pow(b.hs, up), up, normCDF(eta*z)) + b.scaled(math.Pow(b.hs, down), down, normCDF(eta*(z-2*lambda*b.sd))))
+}
+
+// scaled returns pow·n, where pow is (H/S)^a and n a normal probability.
+// Far from spot the power can overflow where the probability, of reaching
+// so far a barrier, underflows or nearly: a barrier of 1e-310 against a
+// spot of 100 takes (H/S)^(μ-λ) past the largest double, while the chance
+// of a hit is below e^{-10^6}. The product is then taken as the
+// exponential of its logarithm, zero where the probability is.
+func (b *barrierTerms) scaled(pow, a, n float64) float64 {
+	if !math.IsInf(pow, 0) {
+		return pow * n
+	}
+	if n == 0 {
+		return 0
+	}
+	return math.Exp(a*math.Log(b.hs) + math.Log(n))
 }

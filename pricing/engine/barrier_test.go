@@ -276,12 +276,62 @@ func BenchmarkBarrier(b *testing.B) {
 	}
 }
 
-// TestAnalyticBarrierOverflow checks that a vol so low that (H/S)^(2μ)
-// overflows gives an error, not a NaN.
-func TestAnalyticBarrierOverflow(t *testing.T) {
-	o := instrument.Barrier{Option: instrument.Option{Underlying: "X", Right: instrument.Call, Strike: 90, Expiry: refValDate.AddDays(365)}, Type: instrument.UpOut, Level: 120, Rebate: 1}
-	_, err := AnalyticBarrier{}.Price(&o, equityMarket(100, 0.05, 0, 0.002), pricing.Of(pricing.NPV))
-	if errorField(err) != "market.underlyings.X.vol" {
-		t.Errorf("error %v, want a MarketError on the vol", err)
+// TestAnalyticBarrierLowVol checks barriers at a vol so low that
+// (H/S)^(2μ) overflows (μ = 12,499.5): the path is all but the forward
+// 100·e^{0.05t}, which reaches a barrier of 103 at t = ln(1.03)/0.05 and
+// never one of 120, so each option is worth its deterministic limit. They
+// were errors that blamed the vol.
+func TestAnalyticBarrierLowVol(t *testing.T) {
+	const s, k, r = 100.0, 90.0, 0.05
+	vanilla := s - k*math.Exp(-r)
+	for _, c := range []struct {
+		typ  instrument.BarrierType
+		h    float64
+		want float64
+	}{
+		{instrument.UpOut, 120, vanilla},     // never hit: the call
+		{instrument.UpOut, 103, s / 103},     // hit at t: the rebate, discounted by e^{-rt} = S/H
+		{instrument.UpIn, 103, vanilla},      // hit: the call
+		{instrument.UpIn, 120, math.Exp(-r)}, // never hit: the rebate at expiry
+	} {
+		o := instrument.Barrier{Option: instrument.Option{Underlying: "X", Right: instrument.Call, Strike: k, Expiry: refValDate.AddDays(365)}, Type: c.typ, Level: c.h, Rebate: 1}
+		got, err := AnalyticBarrier{}.Price(&o, equityMarket(s, r, 0, 0.002), pricing.Of(pricing.NPV))
+		if err != nil {
+			t.Errorf("%s H=%v: %v", c.typ, c.h, err)
+			continue
+		}
+		if !withinAbsOrRel(got.NPV, c.want, 1e-12, 1e-12) {
+			t.Errorf("%s H=%v: npv %.16g, want %.16g", c.typ, c.h, got.NPV, c.want)
+		}
+	}
+}
+
+// TestAnalyticBarrierFarBarrier checks a down barrier so far below spot
+// that (H/S)^(μ-λ) of the knock-out rebate overflows: the barrier is never
+// reached, so a knock-out is the vanilla option (its rebate worth
+// nothing) and a knock-in is its rebate paid at expiry. They were errors
+// that blamed the vol.
+func TestAnalyticBarrierFarBarrier(t *testing.T) {
+	const s, k, r, q, vol = 100.0, 100.0, 0.05, 0.0, 0.25
+	m := equityMarket(s, r, q, vol)
+	df := math.Exp(-r * 365 / 365.0)
+	for _, h := range []float64{1e-310, 5e-324} {
+		for _, right := range []instrument.Right{instrument.Put, instrument.Call} {
+			vanilla := blackScholes(right == instrument.Call, s, k, r, q, vol, 1, false).npv
+			for _, c := range []struct {
+				typ  instrument.BarrierType
+				want float64
+			}{{instrument.DownOut, vanilla}, {instrument.DownIn, df}} {
+				o := instrument.Barrier{Option: instrument.Option{Underlying: "X", Right: right, Strike: k, Expiry: refValDate.AddDays(365)}, Type: c.typ, Level: h, Rebate: 1}
+				got, err := AnalyticBarrier{}.Price(&o, m, pricing.Of(pricing.NPV))
+				if err != nil {
+					t.Errorf("%s %s H=%g: %v", c.typ, right, h, err)
+					continue
+				}
+				if !withinAbsOrRel(got.NPV, c.want, 1e-12, 1e-12) {
+					t.Errorf("%s %s H=%g: npv %.16g, want %.16g", c.typ, right, h, got.NPV, c.want)
+				}
+			}
+		}
 	}
 }
