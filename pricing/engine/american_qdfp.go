@@ -30,6 +30,14 @@ const qdfpHighRate = 0.1
 // reference tolerance (1e-5 absolute or 1e-6 relative).
 const qdfpPriceTol = 1e-7
 
+// qdfpFarOut is how many standard deviations σ√T, net of the drift, a put's
+// spot may lie above its strike (ln(S/K) - |r-q-σ²/2|·T) before the put is
+// priced as worthless: the chance that spot reaches the strike by expiry
+// is then below e^{-800}, and so is the value over K, with its greeks. Such
+// a put (a strike of 5e-324 against a spot of 100) would otherwise take
+// the boundary's iteration to a strike that underflows.
+const qdfpFarOut = 40
+
 // qdfpTiers are the default schemes, by the difficulty of the boundary:
 // T·max(1, 0.15/vol)·max(1, max(r, r-q)/0.1) for expiry T in years and
 // the put's rate and yield (a call's yield and rate): a long expiry, a low
@@ -231,6 +239,8 @@ func (e QdFpAmerican) price(o americanOption, greeks bool) (g americanGreeks, ok
 		return americanGreeks{npv: math.Max(bs.npv, 0), delta: bs.delta, gamma: bs.gamma, theta: bs.theta}, true
 	case p.r < 0 && p.q < p.r:
 		return americanGreeks{}, false
+	case math.Log(p.s/p.k)-math.Abs(p.r-p.q-0.5*p.vol*p.vol)*p.t > qdfpFarOut*p.vol*math.Sqrt(p.t):
+		return americanGreeks{}, true
 	}
 	ru, iters, resTol := e.rule(p.t, p.vol, p.r, p.q)
 	eu := blackScholes(false, p.s, p.k, p.r, p.q, p.vol, p.t, false)

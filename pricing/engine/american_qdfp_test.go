@@ -336,3 +336,33 @@ func TestQdFpAmericanDoubleBoundaryNotBelowEuropean(t *testing.T) {
 		}
 	}
 }
+
+// TestQdFpAmericanFarOutOfTheMoney checks options whose strike lies so far
+// from spot (a put's below, a call's above) that the chance of exercise is
+// nil: worth 0, their greeks 0. A put with a strike of 5e-324 was an error
+// that blamed the market.
+func TestQdFpAmericanFarOutOfTheMoney(t *testing.T) {
+	for _, c := range []struct {
+		right   instrument.Right
+		spot, k float64
+	}{
+		{instrument.Put, 100, 5e-324},
+		{instrument.Put, 100, 1e-310},
+		{instrument.Put, 100, 1e-20},
+		{instrument.Call, 1e-300, 100},
+		{instrument.Call, 5e-324, 1},
+	} {
+		m := equityMarket(c.spot, 0.05, 0.02, 0.25)
+		o := &instrument.American{Option: instrument.Option{Underlying: "X", Right: c.right, Strike: c.k, Expiry: refValDate.AddDays(365)}}
+		got, err := QdFpAmerican{}.Price(o, m, pricing.Of(pricing.NPV, pricing.Delta, pricing.Gamma, pricing.Theta))
+		if err != nil {
+			t.Errorf("%s S=%g K=%g: %v", c.right, c.spot, c.k, err)
+			continue
+		}
+		for _, v := range []pricing.Measure{pricing.NPV, pricing.Delta, pricing.Gamma, pricing.Theta} {
+			if x, ok := got.Value(v); !ok || x != 0 {
+				t.Errorf("%s S=%g K=%g: %s %v (set %v), want 0", c.right, c.spot, c.k, v, x, ok)
+			}
+		}
+	}
+}
