@@ -298,7 +298,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	plan := batch.PlanChunks(b, job, f.opt.Chunk) // scenarios split too
 	offsets := batch.ChunkOffsets(plan)
 	if timeout == 0 {
-		timeout = DefaultDeadline(time.Duration(job.TotalCost()))
+		timeout = DefaultDeadline(job.TotalCost())
 	}
 	// The chunks carry the trades' JSON: the decoded terms (and the job,
 	// not used below) are garbage from here on, while the chunks are sent.
@@ -646,9 +646,18 @@ const (
 )
 
 // DefaultDeadline is the deadline of a batch whose estimated pricing time
-// on one core is cost: DeadlineBase plus twice the cost, so that one
-// pricer on one core finishes it in time with a margin for the estimate.
-func DefaultDeadline(cost time.Duration) time.Duration { return DeadlineBase + 2*cost }
+// on one core is costNS nanoseconds (batch.Job.TotalCost): DeadlineBase
+// plus twice the cost, so that one pricer on one core finishes it in time
+// with a margin for the estimate, and at most MaxDeadline, the longest a
+// batch may ask for itself. (A batch of costly Monte Carlo trades under
+// 10,000 scenarios can be estimated at centuries, past what a
+// time.Duration holds.)
+func DefaultDeadline(costNS float64) time.Duration {
+	if !(costNS < float64(MaxDeadline-DeadlineBase)/2) { // NaN too
+		return MaxDeadline
+	}
+	return DeadlineBase + 2*time.Duration(max(costNS, 0))
+}
 
 // timeout reads the batch's own deadline ("90s"), or the configured
 // BatchTimeout; 0 asks for the default.

@@ -1131,3 +1131,52 @@ func TestValQueryRefusalQuotesCut(t *testing.T) {
 		}
 	}
 }
+
+// TestDefaultDeadlineAtMostADay: the deadline a batch gets from its
+// estimated cost is at most MaxDeadline, the longest it may ask for
+// itself. Two Asians of 2.5e9 path steps (24 s each) under 1,000
+// scenarios are estimated at 13 hours, and got 26.5.
+func TestDefaultDeadlineAtMostADay(t *testing.T) {
+	st := store.NewMem(store.MemOptions{})
+	srv, _ := newServer(t, ingress.Options{Store: st})
+	data, err := batch.Sample(batch.SampleSpec{Type: "asian-arithmetic", N: 2, Scenarios: 1000, ID: "costly"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	fixings := make([]string, 250)
+	for i := range fixings {
+		fixings[i] = time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, i).Format(time.DateOnly)
+	}
+	for _, tr := range doc["trades"].([]any) {
+		tr.(map[string]any)["paths"] = 10_000_000
+		tr.(map[string]any)["fixings"] = fixings
+		tr.(map[string]any)["expiry"] = fixings[len(fixings)-1]
+	}
+	data, _ = json.Marshal(doc)
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted {
+		t.Fatalf("%d %s", code, body)
+	}
+	sum, err := st.Summary(context.Background(), store.RefOf("costly"))
+	if err != nil || sum.Deadline.Sub(sum.SubmittedAt) != ingress.MaxDeadline {
+		t.Errorf("deadline %v after submission, want %v (%v)", sum.Deadline.Sub(sum.SubmittedAt), ingress.MaxDeadline, err)
+	}
+	for _, c := range []struct {
+		costNS float64
+		want   time.Duration
+	}{
+		{0, ingress.DeadlineBase},
+		{float64(time.Minute), ingress.DeadlineBase + 2*time.Minute},
+		{float64(13 * time.Hour), ingress.MaxDeadline},
+		{1e20, ingress.MaxDeadline}, // past a time.Duration
+		{math.Inf(1), ingress.MaxDeadline},
+		{math.NaN(), ingress.MaxDeadline},
+	} {
+		if got := ingress.DefaultDeadline(c.costNS); got != c.want {
+			t.Errorf("DefaultDeadline(%g) = %v, want %v", c.costNS, got, c.want)
+		}
+	}
+}
