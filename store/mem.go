@@ -81,6 +81,10 @@ type memBatch struct {
 	results    [][]byte   // per chunk
 	bytes      int64
 	finishedAt time.Time // zero while unfinished
+	// waiting counts the chunks with no outcome: Summary.Waiting, which
+	// counts them over, would make each of a batch's n outcomes cost n
+	// (a scenario batch of 500,000 chunks took minutes to record).
+	waiting int
 	createdAt  time.Time
 	claim      uint64 // its claim's number, unique in the Mem
 	readers    int    // Pin's holders
@@ -295,6 +299,7 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 			Deadline: nb.Deadline, ResultsURL: nb.ResultsURL, TraceParent: nb.TraceParent, Chunks: make([]Chunk, len(nb.ChunkOffsets)),
 		},
 		createdAt: s.opt.Now(),
+		waiting:   len(nb.ChunkOffsets),
 	}
 	s.lastClaim++
 	b.claim = s.lastClaim
@@ -490,6 +495,7 @@ func (s *Mem) Put(ctx context.Context, ref Ref, digest string, attempt int, c Ch
 	c.Results, c.Given = nil, false
 	*cur = c
 	cur.Deliveries = 1
+	b.waiting--
 	s.finished(b)
 	if len(results) > 0 && !given {
 		results = bytes.Clone(results)
@@ -539,7 +545,7 @@ const expiredMark = "\x00expired"
 
 // finished records when b finished. s.mu is held.
 func (s *Mem) finished(b *memBatch) {
-	if b.finishedAt.IsZero() && b.sum.Done() {
+	if b.finishedAt.IsZero() && b.waiting == 0 {
 		b.finishedAt = s.opt.Now()
 	}
 }
@@ -547,7 +553,7 @@ func (s *Mem) finished(b *memBatch) {
 // claim grants the announcement claim, for AnnounceLease from now, when b
 // is done and the claim is free (never granted, released or lapsed).
 func (s *Mem) claim(b *memBatch, u Update, now time.Time) Update {
-	if b.sum.Unannounced(now) {
+	if b.waiting == 0 && b.sum.claimFree(now) { // b.sum.Unannounced
 		b.sum.Announced = true
 		b.sum.AnnounceBy = now.Add(AnnounceLease).Truncate(time.Millisecond) // as Redis keeps it
 		u.Announce, u.AnnounceBy = true, b.sum.AnnounceBy
@@ -563,7 +569,7 @@ func (s *Mem) Expire(ctx context.Context, ref Ref, attempt int, now time.Time, r
 	if err != nil {
 		return Update{}, err
 	}
-	if b.sum.Done() {
+	if b.waiting == 0 {
 		if len(b.sum.Chunks) == 0 && b.sum.AcceptedAt.IsZero() {
 			// First claimed at its batch.accepted; here once its deadline
 			// has passed without one (lost: the aggregators down past the
@@ -584,6 +590,7 @@ func (s *Mem) Expire(ctx context.Context, ref Ref, attempt int, now time.Time, r
 			*c = Chunk{Index: i, State: ChunkDead, Reason: expiredMark + reason, ArrivedAt: now}
 		}
 	}
+	b.waiting = 0
 	s.finished(b)
 	s.notify(b.sum.Ref)
 	return s.claim(b, Update{}, now), nil
@@ -602,7 +609,7 @@ func (s *Mem) Overdue(ctx context.Context, now time.Time, limit int) ([]Ref, err
 			break
 		}
 		overdue := b.finishedAt.IsZero() && !b.sum.Deadline.IsZero() && now.After(b.sum.Deadline)
-		if overdue || !b.finishedAt.IsZero() && b.sum.Unannounced(now) {
+		if overdue || !b.finishedAt.IsZero() && b.sum.claimFree(now) { // finished: done, so Unannounced
 			out = append(out, ref)
 		}
 	}

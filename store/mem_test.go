@@ -541,3 +541,48 @@ func TestMemRecentListsAResubmittedBatchOnce(t *testing.T) {
 		t.Errorf("recent: %v, %v; want X once", refs, err)
 	}
 }
+
+// TestMemRecordsManyChunksInLinearTime: recording a chunk's outcome
+// counted the batch's chunks without one, twice, so that a batch of n
+// chunks took n² steps to record: a scenario batch of 500,000 one-trade
+// chunks held ingress for minutes recording them unsent. The 100,000
+// outcomes here take some 0.1 s; counted over, they took minutes. The
+// bound is far from both.
+func TestMemRecordsManyChunksInLinearTime(t *testing.T) {
+	const n = 100_000
+	s := store.NewMem(store.MemOptions{})
+	ctx := context.Background()
+	nb := store.Batch{Ref: store.RefOf("many-chunks"), Digest: "d", TradeIDs: make([]string, n), ChunkOffsets: make([]int, n)}
+	for i := range n {
+		nb.TradeIDs[i], nb.ChunkOffsets[i] = fmt.Sprint("T", i), i
+	}
+	if _, err := s.Claim(ctx, nb); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		for i := range n {
+			upd, err := s.Put(ctx, nb.Ref, "d", 1, store.Chunk{Index: i, State: store.ChunkDead, Reason: "unsent"})
+			if err == nil && upd.Announce != (i == n-1) {
+				err = fmt.Errorf("chunk %d: announce %v, want it at the last chunk only", i, upd.Announce)
+			}
+			if err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%d chunk outcomes not recorded in 20 s: each one's cost grows with the batch's chunks", n)
+	}
+	sum, err := s.Summary(ctx, nb.Ref)
+	if err != nil || sum.State() != store.StateFailed || sum.Waiting() != 0 {
+		t.Fatalf("after every chunk: %v, %d waiting, %v", sum.State(), sum.Waiting(), err)
+	}
+}

@@ -299,10 +299,11 @@ type Summary struct {
 
 // Unannounced reports whether the batch has ended and its end waits for
 // an announcer at now: its claim released, or lapsed (AnnounceBy passed).
-func (s *Summary) Unannounced(now time.Time) bool {
-	if !s.Done() {
-		return false
-	}
+func (s *Summary) Unannounced(now time.Time) bool { return s.Done() && s.claimFree(now) }
+
+// claimFree reports whether the claim to announce the batch's end is free
+// at now: never granted, released, or lapsed (AnnounceBy passed).
+func (s *Summary) claimFree(now time.Time) bool {
 	return !s.Announced || !s.AnnounceBy.IsZero() && now.After(s.AnnounceBy)
 }
 
