@@ -100,7 +100,12 @@ type Timings struct {
 	// (absent) before. Ingress tells the aggregator of a batch before it
 	// sends the chunks: a batch accepted and never sent in full lost its
 	// ingress on the way, and its next submission sends them.
-	SentAt       time.Time  `json:"sentAt,omitzero"`
+	SentAt time.Time `json:"sentAt,omitzero"`
+	// SendingAt is the latest sign of life of the ingress sending the
+	// chunks, renewed every few seconds while it sends (5 s by default);
+	// zero (absent) before any. A batch with no sentAt whose sendingAt
+	// moves is being sent: a submission of it again sends nothing.
+	SendingAt    time.Time  `json:"sendingAt,omitzero"`
 	FirstChunkAt *time.Time `json:"firstChunkAt,omitempty"`
 	LastChunkAt  *time.Time `json:"lastChunkAt,omitempty"`
 	CompletedAt  *time.Time `json:"completedAt,omitempty"`

@@ -62,7 +62,7 @@ func NewGuard(keys *Keys, tokens *Tokens, log zerolog.Logger, reg prometheus.Reg
 // rejections are the kinds and reasons of pricefn_auth_rejected_total.
 var rejections = [...][2]string{
 	{"event", "unsigned"}, {"event", "bad_signature"},
-	{"request", "no_token"}, {"request", "bad_token"}, {"request", "scope"}, {"request", "revoked"},
+	{"request", "no_token"}, {"request", "bad_token"}, {"request", "two_tokens"}, {"request", "scope"}, {"request", "revoked"},
 }
 
 // ErrTokenRevoked is the cause of a request's context ended because its
@@ -131,7 +131,8 @@ func (g *Guard) Require(scope string, next http.Handler) http.Handler {
 			// proxy in front may check the last: a request of two is
 			// refused, as an event attribute given twice is (RFC 6750
 			// section 3.1: invalid_request, 400).
-			g.reject("request", "bad_token")
+			g.reject("request", "two_tokens")
+			g.Log.Warn().Bool("security", true).Str("path", r.URL.Path).Str("remote", r.RemoteAddr).Msg("request refused: the Authorization header given twice")
 			w.Header().Set("WWW-Authenticate", `Bearer realm="pricefn", error="invalid_request"`)
 			host.WriteError(w, host.Errorf(http.StatusBadRequest, "auth: the Authorization header is given twice: send one token"))
 			return

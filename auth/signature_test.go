@@ -170,7 +170,7 @@ func TestGuardWrap(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	g := auth.NewGuard(auth.NewKeys(key1), nil, zerolog.Nop(), reg)
 	// Every refusal's series is there at 0 before the first refusal.
-	for _, kr := range [][2]string{{"event", "unsigned"}, {"event", "bad_signature"}, {"request", "no_token"}, {"request", "bad_token"}, {"request", "scope"}, {"request", "revoked"}} {
+	for _, kr := range [][2]string{{"event", "unsigned"}, {"event", "bad_signature"}, {"request", "no_token"}, {"request", "bad_token"}, {"request", "two_tokens"}, {"request", "scope"}, {"request", "revoked"}} {
 		if v, ok, err := metricstest.Value(reg, "pricefn_auth_rejected_total", map[string]string{"kind": kr[0], "reason": kr[1]}); !ok || v != 0 || err != nil {
 			t.Errorf("pricefn_auth_rejected_total%v before any refusal: %v %v %v, want 0", kr, v, ok, err)
 		}

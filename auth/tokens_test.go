@@ -13,10 +13,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/auth"
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/internal/logtest"
+	"github.com/pricefn/pricefn/metricstest"
 )
 
 func TestParseTokens(t *testing.T) {
@@ -143,7 +146,8 @@ func TestRequire(t *testing.T) {
 // TestRequireRefusesTwoTokens: a request of two Authorization headers was
 // served as the first one's tenant, where a proxy in front may check the
 // last one; it is a 400 (RFC 6750's invalid_request), whichever comes
-// first, over HTTP.
+// first, over HTTP. Each is logged and counted under its own reason,
+// two_tokens (it was neither logged nor told from an unknown token).
 func TestRequireRefusesTwoTokens(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "tokens")
 	writeTokens(t, path, "alpha-0123456789abc alpha\nbravo-0123456789abc bravo\n")
@@ -151,7 +155,9 @@ func TestRequireRefusesTwoTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := auth.NewGuard(nil, tokens, zerolog.Nop(), nil)
+	var logs logtest.Buffer
+	reg := prometheus.NewRegistry()
+	g := auth.NewGuard(nil, tokens, zerolog.New(&logs), reg)
 	srv := httptest.NewServer(g.Require(auth.ScopeRead, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("tenant " + host.TenantOf(r.Context())))
 	})))
@@ -173,6 +179,14 @@ func TestRequireRefusesTwoTokens(t *testing.T) {
 			resp.Header.Get("WWW-Authenticate") != `Bearer realm="pricefn", error="invalid_request"` {
 			t.Errorf("%q: %d %s %q, want a 400 saying the header is given twice", pair, resp.StatusCode, body, resp.Header.Get("WWW-Authenticate"))
 		}
+	}
+	for reason, want := range map[string]float64{"two_tokens": 3, "bad_token": 0} {
+		if v, _, err := metricstest.Value(reg, "pricefn_auth_rejected_total", map[string]string{"kind": "request", "reason": reason}); v != want || err != nil {
+			t.Errorf("pricefn_auth_rejected_total{reason=%q} %v (%v), want %v", reason, v, err, want)
+		}
+	}
+	if n := strings.Count(logs.String(), `"security":true,"path":"/batches"`); n != 3 || !strings.Contains(logs.String(), "Authorization header given twice") {
+		t.Errorf("%d refusals logged, want 3 saying the header is given twice:\n%s", n, logs.String())
 	}
 }
 

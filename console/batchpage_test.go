@@ -807,3 +807,36 @@ func TestConsoleSilentStreamDropped(t *testing.T) {
 		t.Errorf("%d event streams opened, want 2: the silent one, then the one that ended", n)
 	}
 }
+
+// TestConsoleLateOutcomesShown: a chunk whose outcome comes after the
+// deadline ended the batch is counted late by the engine, and the page,
+// whose event stream ended with the batch, shows the count: it reads the
+// status again for a while after such an end (the page never showed one:
+// it stopped reading at the end event). The page's timeouts run 100
+// times faster here.
+func TestConsoleLateOutcomesShown(t *testing.T) {
+	const id = "late-1"
+	status := fmt.Sprintf(`{"batchId":%q,"state":"partial","attempt":1,"trades":2,"priced":1,"failed":0,"missing":1,"pending":0,"chunks":2,"chunksDone":2,"chunksFailed":1,"duplicates":0,`+
+		`"failedChunks":[{"index":1,"trades":1,"reason":"deadline passed: no outcome by 2026-11-25T09:01:00Z"}],`+
+		`"timings":{"submittedAt":"2026-11-25T09:00:00Z","completedAt":"2026-11-25T09:01:00Z","durationSeconds":60,"pricingSeconds":0.5}}`, id)
+	api := newStandIn(t, id, status, fmt.Sprintf(`{"batchId":%q,"results":[{"id":"A","npv":1},{"id":"B","error":"trade B: not priced"}]}`, id))
+	go func() {
+		select {
+		case api.events <- "event: end\ndata: " + status + "\n\n":
+		case <-api.gone:
+		}
+	}()
+	b := newBrowser(t)
+	if _, err := chromedp.Call(b.ctx, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{
+		Source: `{ const st = window.setTimeout; window.setTimeout = (f, ms, ...a) => st(f, (ms || 0) / 100, ...a); }`,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+	b.wait("the batch ended partial", `document.querySelector('#state')?.textContent === 'partial' && document.querySelector('#results-table tbody tr')`)
+	api.status.Store(ptr(strings.Replace(status, `"duplicates":0`, `"duplicates":0,"late":1`, 1)))
+	b.wait("the late outcome shown", `document.querySelector('#summary').textContent.includes('1 late')`)
+	if s := eval[string](b, `document.querySelector('#state').textContent`); s != "partial" {
+		t.Errorf("state %q after the late outcome, want partial still: a late outcome changes nothing", s)
+	}
+}

@@ -511,6 +511,51 @@ func TestSubmitLeavesASentBatchAlone(t *testing.T) {
 	}
 }
 
+// TestSubmitLeavesABatchBeingSentAlone: a batch whose ingress is still
+// sending its chunks (no sentAt, its sendingAt renewed) is not sent again
+// at --resubmit-after, however long the sends take: that ingress takes
+// the upload for nothing. Before, submit sent a large batch again 30 s
+// after its receipt (a second submit, the first cut off while ingress
+// sent), and again after each doubling.
+func TestSubmitLeavesABatchBeingSentAlone(t *testing.T) {
+	var posts, beats atomic.Int64
+	start := time.Now()
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		posts.Add(1)
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"batchId":"b","attempt":1,"trades":1,"chunks":1,"statusUrl":"/batches/b","existing":true,"state":"pending"}`)
+	})
+	done := func() bool { return time.Since(start) > 1500*time.Millisecond }
+	status := func() string {
+		if done() {
+			return `{"batchId":"b","state":"completed","trades":1,"priced":1,"chunks":1,"chunksDone":1}`
+		}
+		// Each status has a sign of life later than the last.
+		sending := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC).Add(time.Duration(beats.Add(1)) * time.Millisecond)
+		return `{"batchId":"b","state":"pending","trades":1,"pending":1,"chunks":1,"chunksDone":0,"timings":{"submittedAt":"2026-11-25T09:00:00Z","acceptedAt":"2026-11-25T09:00:00Z","sendingAt":"` + sending.Format(time.RFC3339Nano) + `"}}`
+	}
+	mux.HandleFunc("GET /batches/b", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, status()) })
+	mux.HandleFunc("GET /batches/b/results", func(w http.ResponseWriter, r *http.Request) {
+		if done() {
+			io.WriteString(w, `{"batchId":"b","results":[{"id":"T1","npv":1}]}`)
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, status())
+	})
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	file := filepath.Join(t.TempDir(), "b.json")
+	os.WriteFile(file, []byte(`{"trades":[{"id":"T1"}]}`), 0o644)
+	code, _, stderr := runCmd(t, "submit", "--url", srv.URL, "--resubmit-after", "300ms", "--heartbeat", "100ms", file)
+	if code != 0 || posts.Load() != 1 || strings.Contains(stderr, "sending the batch again") {
+		t.Fatalf("exit %d, %d posts, stderr %q: want the batch sent once", code, posts.Load(), stderr)
+	}
+}
+
 // TestSubmitResubmitsABatchAcceptedButNotSent: a batch the aggregator
 // has heard of whose chunks ingress never sent in full (killed between
 // its batch.accepted and its sends: no sentAt in the status) is sent

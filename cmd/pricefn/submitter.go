@@ -395,13 +395,16 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 // (at most maxNudge): the engine sends again what it lost, when its rules
 // say it did (an ingress stopped between the claim and the sends, within
 // 15 s; pricefn dev's broker restarted with the chunks queued in memory,
-// after 2 minutes), and nothing otherwise. It returns when ctx ends or the
-// batch is finished.
+// after 2 minutes), and nothing otherwise. A new sign of life of the
+// ingress sending the chunks (the status's sendingAt) counts as a chunk
+// done: that ingress would take the batch sent again for nothing. It
+// returns when ctx ends or the batch is finished.
 func (s *submitter) nudge(ctx context.Context, statusURL string, after time.Duration, post func(context.Context) (*api.Receipt, error)) {
 	every := min(after/4, 5*time.Second)
 	t := time.NewTicker(max(every, time.Millisecond))
 	defer t.Stop()
 	last, since := -1, time.Now()
+	var sending time.Time // the last sign of life of the sending ingress
 	for {
 		select {
 		case <-ctx.Done():
@@ -415,8 +418,8 @@ func (s *submitter) nudge(ctx context.Context, statusURL string, after time.Dura
 		if api.Finished(st.State) {
 			return
 		}
-		if done := st.ChunksDone + st.ScenarioChunksDone; done != last {
-			last, since = done, time.Now()
+		if done := st.ChunksDone + st.ScenarioChunksDone; done != last || !st.Timings.SendingAt.Equal(sending) {
+			last, sending, since = done, st.Timings.SendingAt, time.Now()
 			continue
 		}
 		wait := after

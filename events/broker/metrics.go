@@ -90,13 +90,15 @@ func newMetrics(reg prometheus.Registerer, broker string, routes []*route) (*met
 			Namespace: "pricefn", Subsystem: "broker", Name: "queue_wait_seconds",
 			Help:        "Time a delivery attempt waited in the queue for a worker (after acceptance, a retry's back-off, or the switch to the dead-letter sink), by Trigger.",
 			ConstLabels: c,
-			Buckets:     prometheus.ExponentialBuckets(0.0001, 3, 14), // 100 us to 160 s
+			// 100 us to 32 h: a delivery may wait as long as its batch's
+			// deadline, which may be a day (batch.MaxDeadline).
+			Buckets: prometheus.ExponentialBuckets(0.0001, 3, 20),
 		}, []string{"trigger"}),
 		eventLatency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: "pricefn", Subsystem: "broker", Name: "event_latency_seconds",
 			Help:        "Time from an event's acceptance to its delivery's final outcome (delivered, dead_lettered, dropped), by Trigger: queueing, attempts, retries and their back-off.",
 			ConstLabels: c,
-			Buckets:     prometheus.ExponentialBuckets(0.001, 2.5, 14), // 1 ms to 150 s
+			Buckets:     prometheus.ExponentialBuckets(0.001, 2.5, 21), // 1 ms to 25 h, as queue_wait_seconds
 		}, []string{"trigger", "outcome"}),
 	}
 	for _, o := range []string{originHTTP, originSend, originReply} {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/events/broker"
 	"github.com/pricefn/pricefn/internal/logtest"
@@ -62,6 +63,33 @@ func TestQueueAndEventLatency(t *testing.T) {
 	}
 	if lines < 5 {
 		t.Errorf("%d log lines about the event, want at least 5", lines)
+	}
+}
+
+// TestLatencyBucketsCoverTheLongestDeadline: a delivery may wait in the
+// queue, and an event for its outcome, as long as its batch's deadline, a
+// day at most (batch.MaxDeadline); the buckets stopped at 160 s and 150 s,
+// and every longer wait was in +Inf alone. They reach past a day, in a
+// bounded number of buckets.
+func TestLatencyBucketsCoverTheLongestDeadline(t *testing.T) {
+	en := newEnv(t, broker.Config{}, map[string]responder{})
+	fams, err := en.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{"pricefn_broker_queue_wait_seconds": true, "pricefn_broker_event_latency_seconds": true}
+	for _, f := range fams {
+		if !want[f.GetName()] || len(f.GetMetric()) == 0 {
+			continue
+		}
+		delete(want, f.GetName())
+		b := f.GetMetric()[0].GetHistogram().GetBucket()
+		if top := b[len(b)-1].GetUpperBound(); top < batch.MaxDeadline.Seconds() || len(b) > 21 {
+			t.Errorf("%s: %d buckets, the last %v s: want at most 21, the last at %v s (batch.MaxDeadline) or more", f.GetName(), len(b), top, batch.MaxDeadline.Seconds())
+		}
+	}
+	for name := range want {
+		t.Errorf("no series of %s", name)
 	}
 }
 

@@ -164,6 +164,7 @@ func TestStatusBeforeAccepted(t *testing.T) {
 // every chunk handed to the broker, and none before, though the
 // aggregator has the batch.accepted ingress sends first: pricefn submit
 // tells by it a batch whose ingress stopped before it sent the chunks.
+// Meanwhile it has sendingAt, the sending ingress's latest sign of life.
 func TestStatusSaysWhenSent(t *testing.T) {
 	f := newFixture(t)
 	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
@@ -173,6 +174,13 @@ func TestStatusSaysWhenSent(t *testing.T) {
 	sum, err := f.store.Summary(context.Background(), store.RefOf("b1"))
 	if err != nil {
 		t.Fatal(err)
+	}
+	sendingAt := submitAt.Add(time.Second / 2)
+	if err := f.store.Sending(context.Background(), store.RefOf("b1"), sum.Digest, 1, sendingAt); err != nil {
+		t.Fatal(err)
+	}
+	if _, body := f.get(t, "/batches/b1"); !strings.Contains(body, `"sendingAt":"`+sendingAt.Format(time.RFC3339Nano)+`"`) {
+		t.Errorf("status while sent %s, want sendingAt %s: submit tells by it a batch still being sent", body, sendingAt.Format(time.RFC3339Nano))
 	}
 	sentAt := submitAt.Add(time.Second)
 	if err := f.store.Sent(context.Background(), store.RefOf("b1"), sum.Digest, 1, sentAt); err != nil {

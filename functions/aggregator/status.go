@@ -118,7 +118,7 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 		Duplicates: sum.Duplicates,
 		Late:       sum.Late,
 		ResultsURL: sum.ResultsURL,
-		Timings:    Timings{SubmittedAt: sum.SubmittedAt, AcceptedAt: sum.AcceptedAt, SentAt: sum.SentAt},
+		Timings:    Timings{SubmittedAt: sum.SubmittedAt, AcceptedAt: sum.AcceptedAt, SentAt: sum.SentAt, SendingAt: sum.SendingAt},
 	}
 	if !sum.Deadline.IsZero() {
 		d := sum.Deadline

@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"slices"
 	"sort"
@@ -316,6 +318,9 @@ func parseEventID(v string) (eventID, error) {
 	a, list, ok := strings.Cut(v, "/")
 	a, claim, tagged := strings.Cut(a, ".")
 	n, err := strconv.Atoi(a)
+	if ok && errors.Is(err, strconv.ErrRange) {
+		return id, fmt.Errorf("attempt %s out of range: no batch has been submitted that often", host.Short(a))
+	}
 	if !ok || err != nil || n < 1 || tagged && !validClaimTag(claim) {
 		return id, fmt.Errorf("%q: want ATTEMPT.CLAIM/CHUNKS as the stream's ids are (\"1.mi9x2k3c/0-4,7\")", host.Short(v))
 	}
@@ -334,6 +339,14 @@ func parseEventID(v string) (eventID, error) {
 		hi, err2 := lo, error(nil)
 		if isRange {
 			hi, err2 = strconv.Atoi(h)
+		}
+		// A number past int (or at its end, where next would wrap) is
+		// no batch's chunk: said so, not taken for a misordered list.
+		if errors.Is(err1, strconv.ErrRange) || lo == math.MaxInt {
+			return eventID{}, fmt.Errorf("chunk %s out of range: no batch has that many chunks", host.Short(l))
+		}
+		if errors.Is(err2, strconv.ErrRange) || hi == math.MaxInt {
+			return eventID{}, fmt.Errorf("chunk %s out of range: no batch has that many chunks", host.Short(h))
 		}
 		if err1 != nil || err2 != nil || lo < next || hi < lo {
 			return eventID{}, fmt.Errorf("%q: chunk ranges must be ascending and disjoint, as LO-HI or I", host.Short(p))

@@ -206,8 +206,9 @@ func TestEventsOrderResumeAndEnd(t *testing.T) {
 	c.mustChunk(t, "1/2")
 }
 
-// TestEventsErrors: bad Last-Event-IDs are 400s naming the header, an
-// unknown batch a 404, each with a JSON error.
+// TestEventsErrors: bad Last-Event-IDs are 400s naming the header and
+// what is wrong (a number out of range too), an unknown batch a 404, each
+// with a JSON error.
 func TestEventsErrors(t *testing.T) {
 	f := newFixture(t)
 	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
@@ -222,6 +223,12 @@ func TestEventsErrors(t *testing.T) {
 		{"/batches/b1/events", "1/2,1", http.StatusBadRequest, "ascending"},
 		{"/batches/b1/events", "1/9", http.StatusBadRequest, "chunk 9: batch \"b1\" has 3 chunks"},
 		{"/batches/b1/events", "0/", http.StatusBadRequest, "Last-Event-ID"},
+		// Numbers past int were "ranges must be ascending and disjoint",
+		// or the id's whole format asked for.
+		{"/batches/b1/events", "1/99999999999999999999", http.StatusBadRequest, "Last-Event-ID: chunk 99999999999999999999 out of range"},
+		{"/batches/b1/events", "1/0-99999999999999999999", http.StatusBadRequest, "Last-Event-ID: chunk 99999999999999999999 out of range"},
+		{"/batches/b1/events", "1/9223372036854775807,0", http.StatusBadRequest, "Last-Event-ID: chunk 9223372036854775807 out of range"},
+		{"/batches/b1/events", "99999999999999999999.ab/0", http.StatusBadRequest, "Last-Event-ID: attempt 99999999999999999999 out of range"},
 	} {
 		c := openEvents(t, context.Background(), f.srv.URL+tt.path, "", tt.lastID)
 		var body host.ErrorBody

@@ -23,6 +23,9 @@ const (
 	// as unreadable or unpriceable, by reason: not every 4xx (ingress counts
 	// a submission's 409, 413, 422 and 429 by outcome instead).
 	MetricRejected = "pricefn_events_rejected_total"
+	// MetricWrongHost counts the requests an engine without tokens
+	// refused for their Host, a name (AddressHosts).
+	MetricWrongHost = "pricefn_requests_wrong_host_total"
 )
 
 // Requests measures one function's requests: how many are in flight and

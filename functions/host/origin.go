@@ -1,9 +1,12 @@
 package host
 
 import (
+	"errors"
 	"net"
 	"net/http"
 	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // SameOrigin returns next refusing, with a 403, the requests a browser
@@ -46,15 +49,43 @@ func originOf(r *http.Request) string {
 // name an attacker's DNS points at that address (DNS rebinding: 127.0.0.1,
 // or the LAN address of a laptop serving on every interface) is
 // same-origin to the browser, and would read every batch otherwise. An
-// address in Host names no one's DNS.
-func AddressHosts(next http.Handler) http.Handler {
+// address in Host names no one's DNS. The 421s are counted in
+// MetricWrongHost on reg (nil counts none; the counter already there when
+// another AddressHosts registered it), where a dashboard sees the attempts.
+func AddressHosts(next http.Handler, reg prometheus.Registerer) http.Handler {
+	wrong := wrongHostCounter(reg)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !addressHost(r.Host) {
+			if wrong != nil {
+				wrong.Inc()
+			}
 			WriteError(w, Errorf(http.StatusMisdirectedRequest, "Host %q is neither an address nor localhost: this engine has no tokens and answers requests by address or for localhost only (give it --tokens-file to serve names)", Short(r.Host)))
 			return
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// wrongHostCounter returns MetricWrongHost registered on reg, or the one
+// registered there before (pricefn dev guards two servers with one
+// registry); nil for a nil reg. It panics if another metric of the name is
+// there: a programmer error.
+func wrongHostCounter(reg prometheus.Registerer) prometheus.Counter {
+	if reg == nil {
+		return nil
+	}
+	c := prometheus.NewCounter(prometheus.CounterOpts{
+		Name: MetricWrongHost,
+		Help: "Requests refused (421) by an engine without tokens for a Host that is neither an address nor localhost: DNS rebinding attempts, or a client that names the engine.",
+	})
+	if err := reg.Register(c); err != nil {
+		var dup prometheus.AlreadyRegisteredError
+		if !errors.As(err, &dup) {
+			panic(err)
+		}
+		return dup.ExistingCollector.(prometheus.Counter)
+	}
+	return c
 }
 
 func addressHost(hostport string) bool {

@@ -7,7 +7,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/pricefn/pricefn/functions/host"
+	"github.com/pricefn/pricefn/metricstest"
 )
 
 // TestSameOrigin: a submission a browser sends for a page of another
@@ -55,12 +58,15 @@ func TestSameOrigin(t *testing.T) {
 
 // TestAddressHosts: only addresses and loopback names are answered, so
 // that a page whose name resolves to the engine's address (DNS rebinding)
-// reads nothing.
+// reads nothing. The refusals are counted (they were in no metric), on one
+// counter for two servers of one registry, as pricefn dev's.
 func TestAddressHosts(t *testing.T) {
-	srv := httptest.NewServer(host.AddressHosts(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.WriteString(w, "batches")
-	})))
+	reg := prometheus.NewRegistry()
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "batches") })
+	srv := httptest.NewServer(host.AddressHosts(ok, reg))
 	defer srv.Close()
+	other := httptest.NewServer(host.AddressHosts(ok, reg))
+	defer other.Close()
 	for h, want := range map[string]int{
 		"127.0.0.1:8080":         http.StatusOK,
 		"localhost:8080":         http.StatusOK,
@@ -86,5 +92,15 @@ func TestAddressHosts(t *testing.T) {
 		if resp.StatusCode != want {
 			t.Errorf("Host %s: %d %s, want %d", h, resp.StatusCode, body, want)
 		}
+	}
+	req, _ := http.NewRequest("GET", other.URL+"/batches", nil)
+	req.Host = "rebind.evil.example"
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusMisdirectedRequest {
+		t.Fatalf("the other server: %v %v, want a 421", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	if v, found, err := metricstest.Value(reg, host.MetricWrongHost, nil); v != 5 || !found || err != nil {
+		t.Errorf("%s %v (found %v, %v), want 5: the 421s of both servers", host.MetricWrongHost, v, found, err)
 	}
 }

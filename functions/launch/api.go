@@ -54,7 +54,7 @@ func API(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 				// names (DNS rebinding), or a page that a name of an
 				// attacker's points at a laptop running it would read
 				// every batch.
-				routes = host.AddressHosts(routes)
+				routes = host.AddressHosts(routes, reg)
 			}
 			return host.Options{Handler: routes, OnShutdown: ag.Drain},
 				func() { stopSweep(); <-swept; stopMetrics(); <-done; closeStore() }, nil

@@ -227,7 +227,7 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	go func() {
 		// Its routes take events (a dead letter fails a chunk) and are
 		// asked by address: no name, so no DNS rebinding onto them.
-		inDone <- host.New(host.Options{Name: "internal", Handler: host.AddressHosts(eng.Internal), Log: log, Gatherer: reg,
+		inDone <- host.New(host.Options{Name: "internal", Handler: host.AddressHosts(eng.Internal, reg), Log: log, Gatherer: reg,
 			ShutdownTimeout: c.ShutdownTimeout}).Serve(inCtx, internal)
 	}()
 	log.Info().Str("gateway", "http://"+public.Addr().String()).Str("internal", "http://"+internal.Addr().String()).
@@ -243,7 +243,7 @@ func Dev(ctx context.Context, args []string, env config.Env, stderr io.Writer) e
 	gateway := eng.Gateway
 	var metrics prometheus.Gatherer
 	if guard == nil || guard.Tokens == nil {
-		gateway = host.AddressHosts(gateway) // open: by address, no names (DNS rebinding)
+		gateway = host.AddressHosts(gateway, reg) // open: by address, no names (DNS rebinding)
 		// The wire format (section 5) has pricefn dev serve /metrics on its
 		// one address. Open, whoever reaches it reads every batch: the
 		// metrics, which name none, tell no more. With tokens they stay on

@@ -74,7 +74,7 @@ func Ingress(ctx context.Context, args []string, env config.Env, stderr io.Write
 				return host.Options{}, nil, err
 			}
 			f := ingress.New(IngressOptions(c, log, reg, host.NewSender(c.Sink, host.SenderOptions{Overrides: c.Overrides, Sign: signer(guard)}), st))
-			return host.Options{Handler: openByAddress(guard, f.ServiceRoutes(log, guard), "/"), Gatherer: reg}, closeStore, nil
+			return host.Options{Handler: openByAddress(guard, reg, f.ServiceRoutes(log, guard), "/"), Gatherer: reg}, closeStore, nil
 		})
 }
 
@@ -88,11 +88,12 @@ func Ingress(ctx context.Context, args []string, env config.Env, stderr io.Write
 // POST, though, which carries an Origin (a broker's does not): a rebound
 // page would post there what a broker does, a batch.submitted to ingress,
 // a chunk.priced or a dead letter of another's batch to the aggregator.
-func openByAddress(guard *auth.Guard, h http.Handler, eventPaths ...string) http.Handler {
+// The requests refused are counted on reg (host.MetricWrongHost).
+func openByAddress(guard *auth.Guard, reg prometheus.Registerer, h http.Handler, eventPaths ...string) http.Handler {
 	if guard != nil && guard.Tokens != nil {
 		return h
 	}
-	byAddress := host.AddressHosts(h)
+	byAddress := host.AddressHosts(h, reg)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost && slices.Contains(eventPaths, r.URL.Path) && r.Header.Get("Origin") == "" {
 			h.ServeHTTP(w, r)
@@ -213,7 +214,7 @@ func Aggregator(ctx context.Context, args []string, env config.Env, stderr io.Wr
 			f := aggregator.New(AggregatorOptions(c, log, reg, s, st))
 			sweepCtx, stopSweep := context.WithCancel(ctx)
 			go f.Run(sweepCtx)
-			return host.Options{Handler: openByAddress(guard, f.Routes(log, guard), "/", "/dead-letter"), OnShutdown: f.Drain, Gatherer: reg}, func() { stopSweep(); closeStore() }, nil
+			return host.Options{Handler: openByAddress(guard, reg, f.Routes(log, guard), "/", "/dead-letter"), OnShutdown: f.Drain, Gatherer: reg}, func() { stopSweep(); closeStore() }, nil
 		})
 }
 

@@ -165,6 +165,31 @@ export async function batchPage(main, session, id) {
     draw();
   };
 
+  // watchLate follows a batch its deadline ended with chunks missing:
+  // their outcomes may still come, counted late (and changing nothing
+  // else), and the stream, which ends at the end, does not say so. The
+  // status document is read again every LATE_EVERY ms, LATE_READS times,
+  // for the late (and duplicate) counts of the attempt shown.
+  const watchLate = () => {
+    if (!(status.failedChunks || []).some((f) => f.reason?.startsWith('deadline passed'))) return;
+    let reads = 0;
+    const read = async () => {
+      if (gone || ++reads > LATE_READS) return;
+      try {
+        const s = (await json(`/batches/${enc}`)).body;
+        if (s.attempt !== status.attempt) return; // submitted again since: not the batch shown
+        if (s.late !== status.late || s.duplicates !== status.duplicates) {
+          status = { ...status, late: s.late, duplicates: s.duplicates };
+          draw();
+        }
+      } catch (err) {
+        if (err.status === 404) return; // forgotten: the page shows it as it ended
+      }
+      setTimeout(read, LATE_EVERY);
+    };
+    setTimeout(read, LATE_EVERY);
+  };
+
   draw();
   stop = follow(`/batches/${enc}/events`, {
     idle: STREAM_IDLE,
@@ -182,6 +207,7 @@ export async function batchPage(main, session, id) {
         progress = null;
         draw();
         loadResults();
+        watchLate();
       }
     },
     onState(s, err) {
@@ -209,6 +235,15 @@ export async function batchPage(main, session, id) {
  * keepalive comment every 15 s, so three missed.
  */
 const STREAM_IDLE = 45000;
+
+/**
+ * LATE_EVERY is how often, in ms, the status of a batch its deadline
+ * ended is read again for its late outcomes, and LATE_READS how many
+ * times: 5 minutes, as long as the broker's retries and queueing the
+ * default deadline allows for (DeadlineBase).
+ */
+const LATE_EVERY = 10000;
+const LATE_READS = 30;
 
 /**
  * setText sets el's text only when it changes: rewriting a live region
@@ -279,7 +314,7 @@ function drawStatus(st, p, announce, now) {
     <div><dt>Trades</dt><dd><b>${int(c.trades)}</b>
       <span class="sub">${int(c.priced)} priced · <span class="${c.failed ? 'bad' : ''}">${int(c.failed)} failed</span>${c.missing ? html` · <span class="bad">${int(c.missing)} missing</span>` : ''}${c.pending ? ` · ${int(c.pending)} pending` : ''}</span></dd></div>
     <div><dt>Chunks</dt><dd><b>${int(c.chunksDone)} / ${int(c.chunks)}</b>
-      <span class="sub">${c.chunksFailed ? html`<span class="bad">${int(c.chunksFailed)} dead</span>` : 'none dead'}${st.duplicates ? ` · ${int(st.duplicates)} duplicate deliveries` : ''}${st.late ? ` · ${int(st.late)} late` : ''}</span></dd></div>
+      <span class="sub">${c.chunksFailed ? html`<span class="bad">${int(c.chunksFailed)} dead</span>` : 'none dead'}${st.duplicates ? ` · ${int(st.duplicates)} duplicate deliveries` : ''}${st.late ? ` · ${int(st.late)} late (after the deadline: ignored)` : ''}</span></dd></div>
     <div><dt>${running ? 'Elapsed' : 'Duration'}</dt><dd>${lost ? html`<span class="sub">not known: the batch is gone</span>` : html`<b>${seconds(elapsed)}</b><span class="sub">submission to ${running ? 'now' : 'completion'} (wall time)</span>`}</dd></div>
     <div><dt>Pricing time</dt><dd><b>${seconds(tm.pricingSeconds)}</b><span class="sub">chunks' pricing added up${parallel && !running ? ` · ${parallel.toFixed(2)}× parallel` : ''}</span></dd></div>
     <div><dt>Submitted</dt><dd>${time(tm.submittedAt)}</dd></div>
