@@ -226,6 +226,10 @@ func trimZeros(x uint64) (uint64, int) {
 	_ = assert[(div1e2m*5*5)%(1<<64)-1]
 	_ = assert[(div1e1m*5)%(1<<64)-1]
 
+	// Most digits end in no zero: one test for them.
+	if bits.RotateLeft64(x*div1e1m, -1) > div1e1le {
+		return x, 0
+	}
 	// Cut 8 zeros, then 4, then 2, then 1.
 	p := 0
 	for d := bits.RotateLeft64(x*div1e8m, -8); d <= div1e8le; d = bits.RotateLeft64(x*div1e8m, -8) {
