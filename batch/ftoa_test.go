@@ -171,7 +171,7 @@ func BenchmarkFormatFloat(b *testing.B) {
 		vals[i] = r.NormFloat64() * 50
 	}
 	buf := make([]byte, 0, 64)
-	b.Run("ryu", func(b *testing.B) {
+	b.Run("dragonbox", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			buf = appendFloat(buf[:0], vals[i&1023])
 		}
