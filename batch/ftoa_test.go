@@ -2,11 +2,15 @@ package batch
 
 import (
 	"encoding/json"
+	"flag"
 	"math"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"testing"
 )
+
+var shortestN = flag.Int("shortest.n", 0, "random float64s TestShortestRandom compares with strconv's (0: a few thousand)")
 
 // TestShortestIsStrconv: appendFloat writes what encoding/json (strconv's
 // shortest formatting under it) writes, byte for byte: random
@@ -82,6 +86,84 @@ func TestShortestIsStrconv(t *testing.T) {
 	}
 }
 
+// strconvShortest is shortest by strconv: the digits and exponent of its
+// shortest 'e' form.
+func strconvShortest(t testing.TB, v float64) (d uint64, e int) {
+	s := strconv.FormatFloat(v, 'e', -1, 64)
+	mant, exp, _ := strings.Cut(s, "e")
+	digits := strings.Replace(mant, ".", "", 1)
+	d, err := strconv.ParseUint(digits, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err = strconv.Atoi(exp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, e - (len(digits) - 1)
+}
+
+func checkShortest(t testing.TB, v float64) {
+	t.Helper()
+	d, e := shortest(v)
+	if wd, we := strconvShortest(t, v); d != wd || e != we {
+		t.Fatalf("shortest(%v) (bits %#x) = %de%d, want %de%d", v, math.Float64bits(v), d, e, wd, we)
+	}
+}
+
+// TestShortestDragonbox checks shortest against strconv where Dragonbox
+// takes its rarer paths: the powers of two, whose rounding interval is
+// narrower below them (Algorithm 5.6), among them 2^54 and 2^55, whose
+// interval's lower end is an integer, and 2^-25, whose digits are made
+// even; the values at the ends of their binades; integers and decimals
+// with trailing zeros (trimZeros, 8, 4, 2 and 1 at a time); values whose
+// product by the power of ten is an integer or falls on the interval's
+// end (the parity checks), as small integers, halves and short decimals
+// do.
+func TestShortestDragonbox(t *testing.T) {
+	for exp := uint64(1); exp < 2047; exp++ {
+		for _, m := range []uint64{0, 1, 2, 3, 1<<52 - 1, 1<<52 - 2, 1 << 51} {
+			checkShortest(t, math.Float64frombits(exp<<52|m))
+		}
+	}
+	for _, m := range []uint64{1, 2, 3, 1<<52 - 1, 1 << 51, 1 << 40} {
+		checkShortest(t, math.Float64frombits(m)) // subnormals
+	}
+	for _, v := range []float64{1 << 54, 1 << 55, 0x1p-25, 9007199254740992, 18014398509481984, 36028797018963968} {
+		checkShortest(t, v)
+		checkShortest(t, math.Nextafter(v, 0))
+		checkShortest(t, math.Nextafter(v, math.Inf(1)))
+	}
+	for d := 1.0; d < 1e4; d++ {
+		checkShortest(t, d)
+		checkShortest(t, d+0.5)
+		checkShortest(t, d/8)
+		checkShortest(t, d/100)
+		checkShortest(t, d/1000)
+		for p := 1e4; p < 1e23; p *= 10 {
+			checkShortest(t, d*p)
+		}
+	}
+}
+
+// TestShortestRandom compares shortest with strconv on random bit
+// patterns, finite and positive: a few thousand by default, as many as
+// -shortest.n says otherwise (go test -run TestShortestRandom ./batch/
+// -args -shortest.n 200000000 took 75 s of CPU).
+func TestShortestRandom(t *testing.T) {
+	n := *shortestN
+	if n == 0 {
+		n = 5000
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	for range n {
+		v := math.Float64frombits(r.Uint64() &^ (1 << 63))
+		if v != 0 && !math.IsInf(v, 0) && !math.IsNaN(v) {
+			checkShortest(t, v)
+		}
+	}
+}
+
 func BenchmarkFormatFloat(b *testing.B) {
 	r := rand.New(rand.NewPCG(1, 2))
 	vals := make([]float64, 1024)
@@ -89,7 +171,7 @@ func BenchmarkFormatFloat(b *testing.B) {
 		vals[i] = r.NormFloat64() * 50
 	}
 	buf := make([]byte, 0, 64)
-	b.Run("ryu", func(b *testing.B) {
+	b.Run("dragonbox", func(b *testing.B) {
 		for i := 0; b.Loop(); i++ {
 			buf = appendFloat(buf[:0], vals[i&1023])
 		}
