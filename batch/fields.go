@@ -169,6 +169,9 @@ func (v value) float(field string) (float64, error) {
 	if v.kind != kindNumber {
 		return 0, &typeError{field, "a number", v.kindName()}
 	}
+	if f, ok := plainDecimal(v.raw); ok {
+		return f, nil
+	}
 	f, err := strconv.ParseFloat(string(v.raw), 64)
 	if err != nil || math.IsInf(f, 0) {
 		// A literal the scanner passed fails here only past a double's
@@ -178,6 +181,49 @@ func (v value) float(field string) (float64, error) {
 	}
 	return f, nil
 }
+
+// plainDecimal is strconv.ParseFloat(string(num), 64) for a JSON number
+// (checked by the scanner) written as a decimal without an exponent, of
+// at most 15 digits, and reports false
+// for any other. Such a number is a whole number below 2^53, exact in a
+// double, divided by a power of ten exact in a double: the one rounding
+// of that division is the correctly rounded value strconv returns
+// (Clinger's fast path, which strconv takes too, after its more general
+// reading of the digits).
+func plainDecimal(num []byte) (float64, bool) {
+	i, neg := 0, false
+	if len(num) > 0 && num[0] == '-' {
+		i, neg = 1, true
+	}
+	var mant uint64
+	digits, frac := 0, 0
+	for ; i < len(num) && isDigit(num[i]); i++ {
+		mant = 10*mant + uint64(num[i]-'0')
+		digits++
+	}
+	if i < len(num) && num[i] == '.' {
+		for i++; i < len(num) && isDigit(num[i]); i++ {
+			mant = 10*mant + uint64(num[i]-'0')
+			digits++
+			frac++
+		}
+	}
+	if i != len(num) || digits == 0 || digits > 15 {
+		return 0, false
+	}
+	f := float64(mant)
+	if neg {
+		f = -f
+	}
+	if frac > 0 {
+		f /= exactPow10[frac]
+	}
+	return f, true
+}
+
+// exactPow10 are the powers of ten plainDecimal divides by, each exact in
+// a double.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // num reads an optional number field; null leaves it nil.
 func (v value) num(field string, dst **float64) error {
