@@ -50,7 +50,7 @@ func (e *typeError) Error() string {
 // in blocks, the strings it makes and the optional numbers the wire forms
 // point to. One decoder uses it, on one goroutine.
 type interner struct {
-	slots [1 << 12]string
+	slots [1 << 12]internSlot
 	// floats holds the optional numbers the wire forms point to
 	// (value.num): one allocation for hundreds of them, not one each.
 	floats slab[float64]
@@ -105,6 +105,15 @@ func (in *interner) float(f float64) *float64 {
 	return p
 }
 
+// internSlot is one string of an interner's cache with the two words
+// str hashes it by: for a string of up to 16 bytes they are all its bytes,
+// and comparing them (and the length) compares the strings without
+// reading them again.
+type internSlot struct {
+	a, b uint64
+	s    string
+}
+
 func newInterner() *interner { return &interner{} }
 
 // str returns body as a string, the cached copy where there is one.
@@ -125,11 +134,11 @@ func (in *interner) str(body []byte) string {
 	}
 	h := (a*0x9e3779b97f4a7c15 ^ b*0xc2b2ae3d27d4eb4f ^ uint64(n)) * 0x165667b19e3779f9
 	slot := &in.slots[h>>(64-12)]
-	if *slot == string(body) {
-		return *slot
+	if slot.a == a && slot.b == b && len(slot.s) == n && (n <= 16 || slot.s == string(body)) {
+		return slot.s
 	}
-	*slot = in.text(body)
-	return *slot
+	*slot = internSlot{a: a, b: b, s: in.text(body)}
+	return slot.s
 }
 
 // text returns the string v holds, shared through v.in when it is plain.
