@@ -640,7 +640,7 @@ func quantityOf(v value) quantityField {
 	case kindNumber:
 		return quantityField{set: true, num: string(v.raw)}
 	}
-	return quantityField{set: true, kind: v.kindName()}
+	return quantityField{set: true, kind: v.kind}
 }
 
 // unquoteID returns the id of a checked JSON string literal that is not
