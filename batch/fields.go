@@ -20,8 +20,13 @@ type fieldSetter interface {
 }
 
 // setMembers reads ms into w strictly: a name w does not know is an error.
-func setMembers(w fieldSetter, ms *members) error {
+// It skips member i where bit i of skip is set: a trade's members that
+// its header read and every trade's wire form knows (common).
+func setMembers(w fieldSetter, ms *members, skip uint64) error {
 	for i := range ms.list {
+		if skip>>i&1 != 0 {
+			continue
+		}
 		m := &ms.list[i]
 		ok, err := w.setField(ms.key(m), ms.value(m))
 		if err != nil {
@@ -371,5 +376,5 @@ func (v value) decodeObject(w fieldSetter) error {
 	if err := s.members(&ms, 0); err != nil {
 		return err
 	}
-	return setMembers(w, &ms)
+	return setMembers(w, &ms, 0)
 }
