@@ -2,7 +2,6 @@ package batch
 
 import (
 	"errors"
-	"slices"
 	"sort"
 	"sync"
 
@@ -129,7 +128,7 @@ func (k *kind[W, PW, T]) plan(ms *members) (*planned, bool) {
 	var w *W
 	for i := range ms.list {
 		m := &ms.list[i]
-		if !slices.Contains(k.costFields, string(ms.key(m))) {
+		if !k.costsBy(ms.key(m)) {
 			continue
 		}
 		if w == nil {
@@ -146,6 +145,17 @@ func (k *kind[W, PW, T]) plan(ms *members) (*planned, bool) {
 	}
 	p := k.planOf(w)
 	return p, p != nil
+}
+
+// costsBy reports whether key is one of the costFields: compared as
+// bytes, where slices.Contains took a string made of each key.
+func (k *kind[W, PW, T]) costsBy(key []byte) bool {
+	for _, f := range k.costFields {
+		if string(key) == f {
+			return true
+		}
+	}
+	return false
 }
 
 // planOf is the cost of a trade whose wire form holds only the cost
