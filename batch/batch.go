@@ -155,9 +155,9 @@ func (h *tradeHeader) ref(field string) (string, bool) {
 // quantityField is a trade's quantity as the header reads it: a value that
 // is not a number does not fail the batch, only that trade (Compile).
 type quantityField struct {
-	set  bool   // given and not null
 	num  string // the JSON text of a number
-	kind string // the JSON kind of anything else ("string", "object", ...)
+	set  bool   // given and not null
+	kind byte   // the JSON kind of anything else (kindString, ...), 0 for a number
 }
 
 // MarshalJSON writes the trade's raw JSON.

@@ -243,8 +243,8 @@ func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error, sl *slabs
 		}
 	}
 	if q := t.quantity; q.set {
-		if q.kind != "" {
-			return fail(fmt.Errorf("quantity must be a number, got JSON %s", q.kind))
+		if q.kind != 0 {
+			return fail(fmt.Errorf("quantity must be a number, got JSON %s", value{kind: q.kind}.kindName()))
 		}
 		v, err := strconv.ParseFloat(q.num, 64)
 		if err != nil || math.Abs(v) > pricing.MaxAmount {

@@ -549,12 +549,14 @@ const MaxTradeID = 256
 
 func (d *decoder) trade(t *Trade, ms *members, i int) error {
 	var h tradeHeader
-	var id string // "" when absent or null
+	var id string     // "" when absent or null
+	var shared uint64 // the members of the fields every type knows (common)
 	for k := range ms.list {
 		m := &ms.list[k]
 		var err error
 		switch string(ms.key(m)) {
 		case "id":
+			shared |= 1 << k
 			switch v := ms.value(m); v.kind {
 			case kindString:
 				if v.plain {
@@ -568,6 +570,7 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 				err = &typeError{"id", "a string", v.kindName()}
 			}
 		case "type":
+			shared |= 1 << k
 			// A type that is not a string fails its trade alone, as an
 			// unknown one does: the trade names no market data then.
 			if v := ms.value(m); v.kind != kindString && v.kind != kindNull {
@@ -582,6 +585,7 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 		case "forecastCurve":
 			err = ms.value(m).str("forecastCurve", &h.ForecastCurve)
 		case "quantity":
+			shared |= 1 << k
 			h.Quantity = quantityOf(ms.value(m))
 		}
 		if err != nil {
@@ -627,7 +631,7 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 			return nil
 		}
 	}
-	t.terms, t.err = tt.decode(ms, &d.wires)
+	t.terms, t.err = tt.decode(ms, shared, &d.wires)
 	return nil
 }
 
@@ -640,7 +644,7 @@ func quantityOf(v value) quantityField {
 	case kindNumber:
 		return quantityField{set: true, num: string(v.raw)}
 	}
-	return quantityField{set: true, kind: v.kindName()}
+	return quantityField{set: true, kind: v.kind}
 }
 
 // unquoteID returns the id of a checked JSON string literal that is not

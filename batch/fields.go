@@ -20,8 +20,13 @@ type fieldSetter interface {
 }
 
 // setMembers reads ms into w strictly: a name w does not know is an error.
-func setMembers(w fieldSetter, ms *members) error {
+// It skips member i where bit i of skip is set: a trade's members that
+// its header read and every trade's wire form knows (common).
+func setMembers(w fieldSetter, ms *members, skip uint64) error {
 	for i := range ms.list {
+		if skip>>i&1 != 0 {
+			continue
+		}
 		m := &ms.list[i]
 		ok, err := w.setField(ms.key(m), ms.value(m))
 		if err != nil {
@@ -50,7 +55,7 @@ func (e *typeError) Error() string {
 // in blocks, the strings it makes and the optional numbers the wire forms
 // point to. One decoder uses it, on one goroutine.
 type interner struct {
-	slots [1 << 12]string
+	slots [1 << 12]internSlot
 	// floats holds the optional numbers the wire forms point to
 	// (value.num): one allocation for hundreds of them, not one each.
 	floats slab[float64]
@@ -105,6 +110,15 @@ func (in *interner) float(f float64) *float64 {
 	return p
 }
 
+// internSlot is one string of an interner's cache with the two words
+// str hashes it by: for a string of up to 16 bytes they are all its bytes,
+// and comparing them (and the length) compares the strings without
+// reading them again.
+type internSlot struct {
+	a, b uint64
+	s    string
+}
+
 func newInterner() *interner { return &interner{} }
 
 // str returns body as a string, the cached copy where there is one.
@@ -125,11 +139,11 @@ func (in *interner) str(body []byte) string {
 	}
 	h := (a*0x9e3779b97f4a7c15 ^ b*0xc2b2ae3d27d4eb4f ^ uint64(n)) * 0x165667b19e3779f9
 	slot := &in.slots[h>>(64-12)]
-	if *slot == string(body) {
-		return *slot
+	if slot.a == a && slot.b == b && len(slot.s) == n && (n <= 16 || slot.s == string(body)) {
+		return slot.s
 	}
-	*slot = in.text(body)
-	return *slot
+	*slot = internSlot{a: a, b: b, s: in.text(body)}
+	return slot.s
 }
 
 // text returns the string v holds, shared through v.in when it is plain.
@@ -169,6 +183,9 @@ func (v value) float(field string) (float64, error) {
 	if v.kind != kindNumber {
 		return 0, &typeError{field, "a number", v.kindName()}
 	}
+	if f, ok := plainDecimal(v.raw); ok {
+		return f, nil
+	}
 	f, err := strconv.ParseFloat(string(v.raw), 64)
 	if err != nil || math.IsInf(f, 0) {
 		// A literal the scanner passed fails here only past a double's
@@ -178,6 +195,49 @@ func (v value) float(field string) (float64, error) {
 	}
 	return f, nil
 }
+
+// plainDecimal is strconv.ParseFloat(string(num), 64) for a JSON number
+// (checked by the scanner) written as a decimal without an exponent, of
+// at most 15 digits, and reports false
+// for any other. Such a number is a whole number below 2^53, exact in a
+// double, divided by a power of ten exact in a double: the one rounding
+// of that division is the correctly rounded value strconv returns
+// (Clinger's fast path, which strconv takes too, after its more general
+// reading of the digits).
+func plainDecimal(num []byte) (float64, bool) {
+	i, neg := 0, false
+	if len(num) > 0 && num[0] == '-' {
+		i, neg = 1, true
+	}
+	var mant uint64
+	digits, frac := 0, 0
+	for ; i < len(num) && isDigit(num[i]); i++ {
+		mant = 10*mant + uint64(num[i]-'0')
+		digits++
+	}
+	if i < len(num) && num[i] == '.' {
+		for i++; i < len(num) && isDigit(num[i]); i++ {
+			mant = 10*mant + uint64(num[i]-'0')
+			digits++
+			frac++
+		}
+	}
+	if i != len(num) || digits == 0 || digits > 15 {
+		return 0, false
+	}
+	f := float64(mant)
+	if neg {
+		f = -f
+	}
+	if frac > 0 {
+		f /= exactPow10[frac]
+	}
+	return f, true
+}
+
+// exactPow10 are the powers of ten plainDecimal divides by, each exact in
+// a double.
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // num reads an optional number field; null leaves it nil.
 func (v value) num(field string, dst **float64) error {
@@ -316,5 +376,5 @@ func (v value) decodeObject(w fieldSetter) error {
 	if err := s.members(&ms, 0); err != nil {
 		return err
 	}
-	return setMembers(w, &ms)
+	return setMembers(w, &ms, 0)
 }

@@ -2,7 +2,6 @@ package batch
 
 import (
 	"errors"
-	"slices"
 	"sort"
 	"sync"
 
@@ -19,8 +18,10 @@ type tradeType interface {
 	// that they resolve and Subset carries what they name into a chunk.
 	refs() []marketRef
 	// decode reads the members of one trade's JSON object (Decode's one
-	// pass over it) strictly into the type's wire form, made in sl.
-	decode(ms *members, sl *slabs) (any, error)
+	// pass over it) strictly into the type's wire form, made in sl, all
+	// but those of the fields every trade shares (common), which the
+	// header read: member i where bit i of shared is set.
+	decode(ms *members, shared uint64, sl *slabs) (any, error)
 	// compile checks the wire form that decode returned against the
 	// valuation date and binds it to its engine and market under env,
 	// the result made in sl.
@@ -99,9 +100,9 @@ type wireForm[W any] interface {
 
 func (k *kind[W, PW, T]) refs() []marketRef { return k.fields }
 
-func (k *kind[W, PW, T]) decode(ms *members, sl *slabs) (any, error) {
+func (k *kind[W, PW, T]) decode(ms *members, shared uint64, sl *slabs) (any, error) {
 	w := newIn[W](sl)
-	if err := setMembers(PW(w), ms); err != nil {
+	if err := setMembers(PW(w), ms, shared); err != nil {
 		return nil, err
 	}
 	return w, nil
@@ -127,7 +128,7 @@ func (k *kind[W, PW, T]) plan(ms *members) (*planned, bool) {
 	var w *W
 	for i := range ms.list {
 		m := &ms.list[i]
-		if !slices.Contains(k.costFields, string(ms.key(m))) {
+		if !k.costsBy(ms.key(m)) {
 			continue
 		}
 		if w == nil {
@@ -144,6 +145,17 @@ func (k *kind[W, PW, T]) plan(ms *members) (*planned, bool) {
 	}
 	p := k.planOf(w)
 	return p, p != nil
+}
+
+// costsBy reports whether key is one of the costFields: compared as
+// bytes, where slices.Contains took a string made of each key.
+func (k *kind[W, PW, T]) costsBy(key []byte) bool {
+	for _, f := range k.costFields {
+		if string(key) == f {
+			return true
+		}
+	}
+	return false
 }
 
 // planOf is the cost of a trade whose wire form holds only the cost

@@ -6,6 +6,25 @@ import (
 	"testing"
 )
 
+// TestRegistryWireFormsKnowCommonFields checks that every trade type's
+// wire form knows the fields every trade shares (id, type, quantity), of
+// any value: Decode reads them in the header and skips them in the wire
+// form (its shared members), which is the same only so.
+func TestRegistryWireFormsKnowCommonFields(t *testing.T) {
+	for name, tt := range tradeTypes {
+		for _, obj := range []string{`{"id":"T1","type":"x","quantity":2}`, `{"quantity":{},"type":1,"id":[]}`} {
+			s := scanner{data: []byte(obj)}
+			var ms members
+			if err := s.members(&ms, 0); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tt.decode(&ms, 0, nil); err != nil && strings.Contains(err.Error(), "unknown field") {
+				t.Errorf("%s: %s: %v", name, obj, err)
+			}
+		}
+	}
+}
+
 // TestRegistryRefsAreHeaderFields checks that every market reference a
 // registry entry declares is a field the trade header reads.
 func TestRegistryRefsAreHeaderFields(t *testing.T) {

@@ -98,6 +98,30 @@ func TestInternerSharesStrings(t *testing.T) {
 	}
 }
 
+// TestInternerComparesEveryByte: the cache compares a string of up to 16
+// bytes by the words it hashes, longer ones by their bytes; strings of
+// every length up to 40, of two letters (many share their first and last
+// eight bytes, and their slots), come back as themselves.
+func TestInternerComparesEveryByte(t *testing.T) {
+	in := newInterner()
+	r := rand.New(rand.NewPCG(3, 4))
+	for range 200_000 {
+		b := make([]byte, r.IntN(41))
+		for k := range b {
+			b[k] = "ab"[r.IntN(2)]
+		}
+		if got := in.str(b); got != string(b) {
+			t.Fatalf("interned %q as %q", b, got)
+		}
+	}
+	if got := in.str([]byte{}); got != "" {
+		t.Fatalf("interned \"\" as %q", got)
+	}
+	if got := in.str([]byte{0}); got != "\x00" {
+		t.Fatalf("interned \"\\x00\" as %q", got)
+	}
+}
+
 // FuzzFlatMembers: the one-loop reading of a flat object agrees with the
 // full one wherever it answers (the same members, where the object ends),
 // and never answers for an object the full one refuses.
