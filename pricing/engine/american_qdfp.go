@@ -68,9 +68,9 @@ var qdfpTiers = sync.OnceValue(func() []qdfpTier {
 })
 
 // qdfpNearTier is the tier whose rule prices an option whose spot is
-// near the boundary (qdfpWork.nearBoundary) at least: 16 Chebyshev
-// intervals and 12 fixed-point points. With the coarser rules of the
-// first tiers, such options missed by up to three times the reference
+// near the boundary (within qdfpNearRule, qdfpWork.nearBoundary) at least:
+// 16 Chebyshev intervals and 12 fixed-point points. With the coarser rules
+// of the first tiers, such options missed by up to 3.7 times the reference
 // tolerance.
 const qdfpNearTier = 2
 
@@ -104,8 +104,8 @@ type qdfpTier struct {
 // the tier's threshold; the scheme (n, l, p) is chosen by tiers of a
 // difficulty that grows with the expiry, as the vol falls and as the
 // put's rate rises (see qdfpTiers): n = 8 to 64 Chebyshev intervals. A
-// spot within a quarter of σ√T of the boundary (in ln S) takes at least
-// the rule of the third tier, and the premium's integrals are split where
+// spot within σ√T of the boundary (in ln S) takes at least the rule of the
+// third tier; within a quarter of it the premium's integrals are split where
 // their integrands turn (qdfpNearBoundary): such options missed by up to
 // three times the reference tolerance, and their gamma by a quarter.
 //

@@ -83,12 +83,19 @@ func (w *qdfpWork) distance(m qdfpMarket) (lnXMax, lnS, a float64) {
 }
 
 // nearBoundary reports whether the spot of put m is in the continuation
-// region within qdfpNearBoundary of the boundary whose coefficients w.c
-// hold.
+// region within qdfpNearRule of the boundary whose coefficients w.c hold.
 func (w *qdfpWork) nearBoundary(m qdfpMarket) bool {
 	_, _, a := w.distance(m)
-	return a > 0 && a < qdfpNearBoundary
+	return a > 0 && a < qdfpNearRule
 }
+
+// qdfpNearRule is the distance of the spot from the boundary now, ln(S/B(T))
+// in units of σ√T, under which the boundary is computed again on the rule of
+// the near tier (qdfpNearTier). With the coarser rules of the first two
+// tiers, options of a few weeks at 0.3 to 0.5 of σ√T from the boundary
+// missed by up to 3.7 times the reference tolerance (a random cross-check
+// against QuantLib 1.29's QdFp engine).
+const qdfpNearRule = 1.0
 
 // qdfpNearBoundary is the distance of the spot from the boundary now,
 // ln(S/B(T)) in units of σ√T, under which premium splits its integrals

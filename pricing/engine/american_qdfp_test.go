@@ -306,6 +306,28 @@ func TestQdFpAmericanNearBoundary(t *testing.T) {
 	}
 }
 
+// TestQdFpAmericanNearBoundaryShort: options of a few weeks to months whose
+// spot is 0.3 to 0.5 of σ√T from the exercise boundary, which the coarse
+// rules of the first two tiers missed by 2 to 3.7 times the reference
+// tolerance, against QuantLib 1.29's QdFp engine with its high-precision
+// scheme (its Legendre (128, 16, 64)-256 scheme agrees within 1.6e-6; a
+// random cross-check near the boundary).
+func TestQdFpAmericanNearBoundaryShort(t *testing.T) {
+	for _, c := range []struct {
+		o     americanOption
+		truth float64
+	}{
+		{americanOption{call: true, spot: 2815.228176, k: 2814.261041, r: 0.05144, q: 0.141824, vol: 0.030511, t: 26.0 / 365}, 4.828620258792915},
+		{americanOption{call: true, spot: 7660.555247, k: 7610.381058, r: -0.0046, q: 0.135273, vol: 0.09152, t: 115.0 / 365}, 93.75863508748446},
+		{americanOption{spot: 3172.802855, k: 3173.229801, r: 0.14776, q: -0.018159, vol: 0.028543, t: 27.0 / 365}, 2.9665440527264697},
+	} {
+		g, ok := QdFpAmerican{}.price(c.o, false)
+		if d := math.Abs(g.npv - c.truth); !ok || d > qdfpTol(c.truth) {
+			t.Errorf("%+v: npv %.10f, QuantLib %.10f: %.2g tolerances", c.o, g.npv, c.truth, d/qdfpTol(c.truth))
+		}
+	}
+}
+
 // TestQdFpAmericanDoubleBoundaryNotBelowEuropean checks options of the
 // double-boundary regime, which go to the finite-difference grid, whose
 // error took them below the European: a 50-year call at a vol of 144%
