@@ -95,8 +95,10 @@ type qdfpTier struct {
 // with t = τ·sin²θ, which makes both ends of each integral smooth. Delta
 // and gamma are the derivatives of the integral representation in the spot
 // (the boundary does not depend on it); theta comes from the pricing
-// equation, r·V - (r-q)·S·delta - ½σ²S²·gamma, and is 0 in the exercise
-// region, where the value is the payoff.
+// equation, r·V - (r-q)·S·delta - ½σ²S²·gamma, except within σ√T of the
+// boundary, where those terms nearly cancel and theta is the central
+// difference of the value in the expiry (two more pricings); it is 0 in the
+// exercise region, where the value is the payoff.
 //
 // The iteration stops when the premium (on a coarse 8-point rule) has
 // settled to 1e-7 of max(10, European price), allowing for the estimated
@@ -239,11 +241,12 @@ func (e QdFpAmerican) price(o americanOption, greeks bool) (g americanGreeks, ok
 	defer qdfpPool.Put(w)
 	fpA := math.Abs(p.r-p.q) < 0.001
 	w.boundary(p, ru, iters, eps, resTol, fpA)
-	if near := &qdfpTiers()[qdfpNearTier]; ru.n < near.n && w.nearBoundary(p) && e.Nodes <= 0 && e.BoundaryPoints <= 0 {
+	near := w.nearBoundary(p)
+	if tier := &qdfpTiers()[qdfpNearTier]; ru.n < tier.n && near && e.Nodes <= 0 && e.BoundaryPoints <= 0 {
 		// The spot near the boundary, whose error then moves the price
 		// most: the boundary again, on the finer rule of a harder tier.
-		ru = near.rule()
-		w.boundary(p, ru, iters, eps, near.resTol, fpA)
+		ru, resTol = tier.rule(), tier.resTol
+		w.boundary(p, ru, iters, eps, resTol, fpA)
 	}
 	pv := w.premium(p, ru, greeks)
 	g.npv = pv.npv
@@ -258,8 +261,44 @@ func (e QdFpAmerican) price(o americanOption, greeks bool) (g americanGreeks, ok
 		g.delta = (pv.npv - o.k*pv.delta) / o.spot
 		g.gamma = ks * ks * pv.gamma
 	}
-	if !pv.exercise {
+	switch {
+	case pv.exercise:
+	case near:
+		// Near the boundary the pricing equation's terms nearly cancel
+		// (theta is 0 on the boundary), and gamma's error, which jumps
+		// there, took theta up to a quarter off: the central difference
+		// of the value in the expiry instead, the same for the put of the
+		// symmetry as for the call.
+		g.theta = w.theta(p, ru, iters, eps, resTol, fpA)
+	default:
 		g.theta = o.r*g.npv - (o.r-o.q)*o.spot*g.delta - 0.5*o.vol*o.vol*o.spot*o.spot*g.gamma
 	}
 	return g, true
+}
+
+// qdfpThetaBump is the relative change of the expiry by which theta
+// differentiates the value near the boundary.
+const qdfpThetaBump = 1e-3
+
+// qdfpThetaTol scales the fixed-point iteration's stopping tolerances for
+// the two values theta differentiates: where each iteration stopped at the
+// price's own tolerance, the difference of two values a few days out was
+// off by half of it.
+const qdfpThetaTol = 1e-3
+
+// theta returns dV/dt per year of put m, -dV/dT, as the central difference
+// of its value over expiries T(1 ± qdfpThetaBump), each priced with the
+// boundary on rule ru as the option itself, to a tighter tolerance
+// (qdfpThetaTol). A longer expiry is the same option with r, q and σ²
+// scaled by the ratio of the expiries, so the difference keeps T and
+// scales those. It leaves w holding the last boundary.
+func (w *qdfpWork) theta(m qdfpMarket, ru *qdfpRule, iters int, eps, resTol float64, fpA bool) float64 {
+	var v [2]float64
+	for i, h := range [2]float64{qdfpThetaBump, -qdfpThetaBump} {
+		b := m
+		b.r, b.q, b.vol = m.r*(1+h), m.q*(1+h), m.vol*math.Sqrt(1+h)
+		w.boundary(b, ru, iters, eps*qdfpThetaTol, resTol*qdfpThetaTol, fpA)
+		v[i] = w.premium(b, ru, false).npv
+	}
+	return -(v[0] - v[1]) / (2 * qdfpThetaBump * m.t)
 }

@@ -328,6 +328,33 @@ func TestQdFpAmericanNearBoundaryShort(t *testing.T) {
 	}
 }
 
+// TestQdFpAmericanThetaNearBoundary: options whose spot is within 0.03 of
+// σ√T of the exercise boundary, where theta from the pricing equation was
+// up to a quarter off (the call: -0.01344) or of the wrong sign (the
+// 24-year put: 0.0035), against the central difference of QuantLib 1.29's
+// QdFp price (high-precision scheme) in the expiry, through r, q and σ²
+// scaled by 1 ± 1e-4 and 2e-4 with Richardson extrapolation; within 1e-4
+// absolute or 1e-3 relative.
+func TestQdFpAmericanThetaNearBoundary(t *testing.T) {
+	for _, c := range []struct {
+		o     americanOption
+		theta float64
+	}{
+		{americanOption{call: true, spot: 1038.785141, k: 998.07623, r: 0.022437, q: 0.117172, vol: 0.090266, t: 477.0 / 365}, -0.01747431931188965},
+		{americanOption{spot: 942.485704, k: 2095.388859, r: 0.063802, q: 0.140352, vol: 0.040621, t: 8691.0 / 365}, -1.1140638606172246e-10},
+		{americanOption{spot: 3649.541915, k: 3653.665108, r: 0.121069, vol: 0.019066, t: 7503.0 / 365}, -1.1260316554572498e-08},
+		{americanOption{spot: 2174.182052, k: 2227.363017, r: 0.108259, q: 0.006935, vol: 0.078067, t: 93.0 / 365}, -1.0677997603955391},
+		// Three days out, where the values at the two expiries differ by
+		// 1.6e-5: each to the price's own tolerance gave -0.4648.
+		{americanOption{spot: 980.915314, k: 981.323699, r: 0.109491, q: 0.016953, vol: 0.010106, t: 3.0 / 365}, -0.9546599335182501},
+	} {
+		g, ok := QdFpAmerican{}.price(c.o, true)
+		if d := math.Abs(g.theta - c.theta); !ok || d > math.Max(1e-4, 1e-3*math.Abs(c.theta)) {
+			t.Errorf("%+v: theta %.8g, QuantLib's difference %.8g", c.o, g.theta, c.theta)
+		}
+	}
+}
+
 // TestQdFpAmericanDoubleBoundaryNotBelowEuropean checks options of the
 // double-boundary regime, which go to the finite-difference grid, whose
 // error took them below the European: a 50-year call at a vol of 144%
