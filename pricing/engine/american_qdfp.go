@@ -68,11 +68,35 @@ var qdfpTiers = sync.OnceValue(func() []qdfpTier {
 })
 
 // qdfpNearTier is the tier whose rule prices an option whose spot is
-// near the boundary (within qdfpNearRule, qdfpWork.nearBoundary) at least:
+// near the boundary (within qdfpNearRule, qdfpNear) at least:
 // 16 Chebyshev intervals and 12 fixed-point points. With the coarser rules
 // of the first tiers, such options missed by up to 3.7 times the reference
 // tolerance.
 const qdfpNearTier = 2
+
+// qdfpNearestTier holds the rule that prices an option whose spot is within
+// qdfpNearBoundary of the boundary at least: 24 Chebyshev intervals and 16
+// fixed-point points. With the near tier's rule, such options at low vols
+// (1% to 3%, a few months) missed by up to 2.4 times the reference
+// tolerance. Its maxT is unused.
+var qdfpNearestTier = sync.OnceValue(func() *qdfpTier {
+	t := &qdfpTier{n: 24, l: 16, p: qdfpPricePoints, resTol: 3e-6}
+	t.rule = sync.OnceValue(func() *qdfpRule { return newQdfpRule(t.n, t.l, t.p) })
+	return t
+})
+
+// qdfpNear returns the tier whose rule prices at least an option whose spot
+// is a (ln S/B(T) in units of σ√T) from the boundary, or nil if it is not
+// near it.
+func qdfpNear(a float64) *qdfpTier {
+	switch {
+	case a <= 0 || a >= qdfpNearRule:
+		return nil
+	case a < qdfpNearBoundary:
+		return qdfpNearestTier()
+	}
+	return &qdfpTiers()[qdfpNearTier]
+}
 
 // qdfpTier is one of qdfpTiers.
 type qdfpTier struct {
@@ -107,9 +131,10 @@ type qdfpTier struct {
 // difficulty that grows with the expiry, as the vol falls and as the
 // put's rate rises (see qdfpTiers): n = 8 to 64 Chebyshev intervals. A
 // spot within σ√T of the boundary (in ln S) takes at least the rule of the
-// third tier; within a quarter of it the premium's integrals are split where
-// their integrands turn (qdfpNearBoundary): such options missed by up to
-// three times the reference tolerance, and their gamma by a quarter.
+// third tier; within a quarter of it at least 24 intervals and 16
+// fixed-point points, and the premium's integrals are split where their
+// integrands turn (qdfpNearBoundary): such options missed by up to three
+// times the reference tolerance, and their gamma by a quarter.
 //
 // Calls are priced as puts through the McDonald-Schroder symmetry
 // C(S, K, r, q) = P(K, S, q, r). Where early exercise is never optimal (a
@@ -241,11 +266,12 @@ func (e QdFpAmerican) price(o americanOption, greeks bool) (g americanGreeks, ok
 	defer qdfpPool.Put(w)
 	fpA := math.Abs(p.r-p.q) < 0.001
 	w.boundary(p, ru, iters, eps, resTol, fpA)
-	near := w.nearBoundary(p)
-	if tier := &qdfpTiers()[qdfpNearTier]; ru.n < tier.n && near && e.Nodes <= 0 && e.BoundaryPoints <= 0 {
+	_, _, a := w.distance(p)
+	near := qdfpNear(a)
+	if near != nil && ru.n < near.n && e.Nodes <= 0 && e.BoundaryPoints <= 0 {
 		// The spot near the boundary, whose error then moves the price
-		// most: the boundary again, on the finer rule of a harder tier.
-		ru, resTol = tier.rule(), tier.resTol
+		// most: the boundary again, on a finer rule.
+		ru, resTol = near.rule(), near.resTol
 		w.boundary(p, ru, iters, eps, resTol, fpA)
 	}
 	pv := w.premium(p, ru, greeks)
@@ -263,7 +289,7 @@ func (e QdFpAmerican) price(o americanOption, greeks bool) (g americanGreeks, ok
 	}
 	switch {
 	case pv.exercise:
-	case near:
+	case near != nil:
 		// Near the boundary the pricing equation's terms nearly cancel
 		// (theta is 0 on the boundary), and gamma's error, which jumps
 		// there, took theta up to a quarter off: the central difference

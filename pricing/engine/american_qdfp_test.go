@@ -385,3 +385,26 @@ func TestQdFpAmericanDoubleBoundaryNotBelowEuropean(t *testing.T) {
 		}
 	}
 }
+
+// TestQdFpAmericanNearestBoundary: options of a few months at vols of 1% to
+// 3.3% whose spot is within 0.05 of σ√T of the exercise boundary, which
+// the near tier's rule (16 intervals, 12 fixed-point points) missed by 1.5
+// to 2.4 times the reference tolerance, against QuantLib 1.29's QdFp engine
+// with its high-precision scheme (its Legendre (128, 16, 64)-256 scheme
+// agrees within 0.5 of the tolerance; a random cross-check near the
+// boundary).
+func TestQdFpAmericanNearestBoundary(t *testing.T) {
+	for _, c := range []struct {
+		o     americanOption
+		truth float64
+	}{
+		{americanOption{spot: 1093.680805, k: 1096.71009, r: 0.101655, q: -0.007045, vol: 0.027638, t: 229.0 / 365}, 3.109477038783518},
+		{americanOption{spot: 3074.38908, k: 3089.555328, r: 0.098949, q: -0.01052, vol: 0.033169, t: 333.0 / 365}, 15.168937360581783},
+		{americanOption{call: true, spot: 5197.280476, k: 5194.19438, r: 0.025448, q: 0.087159, vol: 0.010345, t: 114.0 / 365}, 3.287020637418465},
+	} {
+		g, ok := QdFpAmerican{}.price(c.o, false)
+		if d := math.Abs(g.npv - c.truth); !ok || d > qdfpTol(c.truth) {
+			t.Errorf("%+v: npv %.10f, QuantLib %.10f: %.2g tolerances", c.o, g.npv, c.truth, d/qdfpTol(c.truth))
+		}
+	}
+}
