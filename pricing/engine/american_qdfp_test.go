@@ -408,3 +408,30 @@ func TestQdFpAmericanNearestBoundary(t *testing.T) {
 		}
 	}
 }
+
+// TestQdFpAmericanQuantLibHighOff pins options 26 to 28 years out at vols
+// of 1.4% to 3.6% near the money where QuantLib 1.29's high-precision
+// scheme is itself off, by 2 to 6 times the reference tolerance: its
+// Legendre schemes converge slowly in the fixed-point points l (the
+// 27-year call: 3.45735 at l = 64, 3.42788 at 128, 3.42428 at 256,
+// 3.42383 at 512, 3.42377 at 1,024) towards its tanh-sinh iteration
+// scheme (16, 64, 1e-13), which the truth here is, within the tolerance
+// of both; the high-precision values are in the comments.
+func TestQdFpAmericanQuantLibHighOff(t *testing.T) {
+	for _, c := range []struct {
+		o     americanOption
+		truth float64
+	}{
+		// High precision 3.423785393528584; Legendre (1024, 16, 64)-512 3.4237698273494224.
+		{americanOption{call: true, spot: 4946.10873, k: 4945.8077, r: -0.010772, q: 0.121397, vol: 0.021941, t: 9889.0 / 365}, 3.423761769832255},
+		// High precision 17.246519118657346; Legendre 17.24648433112898.
+		{americanOption{call: true, spot: 4077.993346, k: 4062.570095, r: -0.00119, q: 0.10067, vol: 0.035965, t: 9636.0 / 365}, 17.24648027683866},
+		// High precision 11.217873978435554; Legendre 11.217822987835293.
+		{americanOption{spot: 16802.679909, k: 16806.771242, r: 0.127967, q: 0.065137, vol: 0.013977, t: 10213.0 / 365}, 11.217811478379776},
+	} {
+		g, ok := QdFpAmerican{}.price(c.o, false)
+		if d := math.Abs(g.npv - c.truth); !ok || d > qdfpTol(c.truth) {
+			t.Errorf("%+v: npv %.10f, QuantLib's tanh-sinh iteration %.10f: %.2g tolerances", c.o, g.npv, c.truth, d/qdfpTol(c.truth))
+		}
+	}
+}
