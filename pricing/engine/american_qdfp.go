@@ -76,11 +76,35 @@ var qdfpTiers = sync.OnceValue(func() []qdfpTier {
 })
 
 // qdfpNearTier is the tier whose rule prices an option whose spot is
-// near the boundary (qdfpWork.nearBoundary) at least: 16 Chebyshev
-// intervals and 12 fixed-point points. With the coarser rules of the
-// first tiers, such options missed by up to three times the reference
+// near the boundary (within qdfpNearRule, qdfpNear) at least:
+// 16 Chebyshev intervals and 12 fixed-point points. With the coarser rules
+// of the first tiers, such options missed by up to 3.7 times the reference
 // tolerance.
 const qdfpNearTier = 2
+
+// qdfpNearestTier holds the rule that prices an option whose spot is within
+// qdfpNearBoundary of the boundary at least: 24 Chebyshev intervals and 16
+// fixed-point points. With the near tier's rule, such options at low vols
+// (1% to 3%, a few months) missed by up to 2.4 times the reference
+// tolerance. Its maxT is unused.
+var qdfpNearestTier = sync.OnceValue(func() *qdfpTier {
+	t := &qdfpTier{n: 24, l: 16, p: qdfpPricePoints, resTol: 3e-6}
+	t.rule = sync.OnceValue(func() *qdfpRule { return newQdfpRule(t.n, t.l, t.p) })
+	return t
+})
+
+// qdfpNear returns the tier whose rule prices at least an option whose spot
+// is a (ln S/B(T) in units of σ√T) from the boundary, or nil if it is not
+// near it.
+func qdfpNear(a float64) *qdfpTier {
+	switch {
+	case a <= 0 || a >= qdfpNearRule:
+		return nil
+	case a < qdfpNearBoundary:
+		return qdfpNearestTier()
+	}
+	return &qdfpTiers()[qdfpNearTier]
+}
 
 // qdfpTier is one of qdfpTiers.
 type qdfpTier struct {
@@ -103,8 +127,10 @@ type qdfpTier struct {
 // with t = τ·sin²θ, which makes both ends of each integral smooth. Delta
 // and gamma are the derivatives of the integral representation in the spot
 // (the boundary does not depend on it); theta comes from the pricing
-// equation, r·V - (r-q)·S·delta - ½σ²S²·gamma, and is 0 in the exercise
-// region, where the value is the payoff.
+// equation, r·V - (r-q)·S·delta - ½σ²S²·gamma, except within σ√T of the
+// boundary, where those terms nearly cancel and theta is the central
+// difference of the value in the expiry (two more pricings); it is 0 in the
+// exercise region, where the value is the payoff.
 //
 // The iteration stops when the premium (on a coarse 8-point rule) has
 // settled to 1e-7 of max(10, European price), allowing for the estimated
@@ -112,10 +138,11 @@ type qdfpTier struct {
 // the tier's threshold; the scheme (n, l, p) is chosen by tiers of a
 // difficulty that grows with the expiry, as the vol falls and as the
 // put's rate rises (see qdfpTiers): n = 8 to 64 Chebyshev intervals. A
-// spot within a quarter of σ√T of the boundary (in ln S) takes at least
-// the rule of the third tier, and the premium's integrals are split where
-// their integrands turn (qdfpNearBoundary): such options missed by up to
-// three times the reference tolerance, and their gamma by a quarter.
+// spot within σ√T of the boundary (in ln S) takes at least the rule of the
+// third tier; within a quarter of it at least 24 intervals and 16
+// fixed-point points, and the premium's integrals are split where their
+// integrands turn (qdfpNearBoundary): such options missed by up to three
+// times the reference tolerance, and their gamma by a quarter.
 //
 // Calls are priced as puts through the McDonald-Schroder symmetry
 // C(S, K, r, q) = P(K, S, q, r). Where early exercise is never optimal (a
@@ -249,11 +276,13 @@ func (e QdFpAmerican) price(o americanOption, greeks bool) (g americanGreeks, ok
 	defer qdfpPool.Put(w)
 	fpA := math.Abs(p.r-p.q) < 0.001
 	w.boundary(p, ru, iters, eps, resTol, fpA)
-	if near := &qdfpTiers()[qdfpNearTier]; ru.n < near.n && w.nearBoundary(p) && e.Nodes <= 0 && e.BoundaryPoints <= 0 {
+	_, _, a := w.distance(p)
+	near := qdfpNear(a)
+	if near != nil && ru.n < near.n && e.Nodes <= 0 && e.BoundaryPoints <= 0 {
 		// The spot near the boundary, whose error then moves the price
-		// most: the boundary again, on the finer rule of a harder tier.
-		ru = near.rule()
-		w.boundary(p, ru, iters, eps, near.resTol, fpA)
+		// most: the boundary again, on a finer rule.
+		ru, resTol = near.rule(), near.resTol
+		w.boundary(p, ru, iters, eps, resTol, fpA)
 	}
 	pv := w.premium(p, ru, greeks)
 	g.npv = pv.npv
@@ -268,8 +297,44 @@ func (e QdFpAmerican) price(o americanOption, greeks bool) (g americanGreeks, ok
 		g.delta = (pv.npv - o.k*pv.delta) / o.spot
 		g.gamma = ks * ks * pv.gamma
 	}
-	if !pv.exercise {
+	switch {
+	case pv.exercise:
+	case near != nil:
+		// Near the boundary the pricing equation's terms nearly cancel
+		// (theta is 0 on the boundary), and gamma's error, which jumps
+		// there, took theta up to a quarter off: the central difference
+		// of the value in the expiry instead, the same for the put of the
+		// symmetry as for the call.
+		g.theta = w.theta(p, ru, iters, eps, resTol, fpA)
+	default:
 		g.theta = o.r*g.npv - (o.r-o.q)*o.spot*g.delta - 0.5*o.vol*o.vol*o.spot*o.spot*g.gamma
 	}
 	return g, true
+}
+
+// qdfpThetaBump is the relative change of the expiry by which theta
+// differentiates the value near the boundary.
+const qdfpThetaBump = 1e-3
+
+// qdfpThetaTol scales the fixed-point iteration's stopping tolerances for
+// the two values theta differentiates: where each iteration stopped at the
+// price's own tolerance, the difference of two values a few days out was
+// off by half of it.
+const qdfpThetaTol = 1e-3
+
+// theta returns dV/dt per year of put m, -dV/dT, as the central difference
+// of its value over expiries T(1 ± qdfpThetaBump), each priced with the
+// boundary on rule ru as the option itself, to a tighter tolerance
+// (qdfpThetaTol). A longer expiry is the same option with r, q and σ²
+// scaled by the ratio of the expiries, so the difference keeps T and
+// scales those. It leaves w holding the last boundary.
+func (w *qdfpWork) theta(m qdfpMarket, ru *qdfpRule, iters int, eps, resTol float64, fpA bool) float64 {
+	var v [2]float64
+	for i, h := range [2]float64{qdfpThetaBump, -qdfpThetaBump} {
+		b := m
+		b.r, b.q, b.vol = m.r*(1+h), m.q*(1+h), m.vol*math.Sqrt(1+h)
+		w.boundary(b, ru, iters, eps*qdfpThetaTol, resTol*qdfpThetaTol, fpA)
+		v[i] = w.premium(b, ru, false).npv
+	}
+	return -(v[0] - v[1]) / (2 * qdfpThetaBump * m.t)
 }

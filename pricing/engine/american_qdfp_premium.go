@@ -82,20 +82,21 @@ func (w *qdfpWork) distance(m qdfpMarket) (lnXMax, lnS, a float64) {
 	return lnXMax, lnS, (lnS - lnBT) / (m.vol * math.Sqrt(m.t))
 }
 
-// nearBoundary reports whether the spot of put m is in the continuation
-// region within qdfpNearBoundary of the boundary whose coefficients w.c
-// hold.
-func (w *qdfpWork) nearBoundary(m qdfpMarket) bool {
-	_, _, a := w.distance(m)
-	return a > 0 && a < qdfpNearBoundary
-}
+// qdfpNearRule is the distance of the spot from the boundary now, ln(S/B(T))
+// in units of σ√T, under which the boundary is computed again on the rule of
+// the near tier (qdfpNearTier, qdfpNear). With the coarser rules of the first
+// two tiers, options of a few weeks at 0.3 to 0.5 of σ√T from the boundary
+// missed by up to 3.7 times the reference tolerance (a random cross-check
+// against QuantLib 1.29's QdFp engine).
+const qdfpNearRule = 1.0
 
 // qdfpNearBoundary is the distance of the spot from the boundary now,
 // ln(S/B(T)) in units of σ√T, under which premium splits its integrals
 // (at sin θ = 4a, a quarter of the way or less): nearer, the rule over
 // the whole time missed by up to three times the reference tolerance
 // (1e-5 absolute or 1e-6 relative) at 0.05% to 0.8% from the boundary,
-// and gamma by a quarter, which turned theta positive.
+// and gamma by a quarter, which turned theta positive. Under it the
+// boundary takes a finer rule still (qdfpNearestTier).
 const qdfpNearBoundary = 0.25
 
 // premiumAt is the premium integrals' terms at the angle whose sine and

@@ -306,6 +306,55 @@ func TestQdFpAmericanNearBoundary(t *testing.T) {
 	}
 }
 
+// TestQdFpAmericanNearBoundaryShort: options of a few weeks to months whose
+// spot is 0.3 to 0.5 of σ√T from the exercise boundary, which the coarse
+// rules of the first two tiers missed by 2 to 3.7 times the reference
+// tolerance, against QuantLib 1.29's QdFp engine with its high-precision
+// scheme (its Legendre (128, 16, 64)-256 scheme agrees within 1.6e-6; a
+// random cross-check near the boundary).
+func TestQdFpAmericanNearBoundaryShort(t *testing.T) {
+	for _, c := range []struct {
+		o     americanOption
+		truth float64
+	}{
+		{americanOption{call: true, spot: 2815.228176, k: 2814.261041, r: 0.05144, q: 0.141824, vol: 0.030511, t: 26.0 / 365}, 4.828620258792915},
+		{americanOption{call: true, spot: 7660.555247, k: 7610.381058, r: -0.0046, q: 0.135273, vol: 0.09152, t: 115.0 / 365}, 93.75863508748446},
+		{americanOption{spot: 3172.802855, k: 3173.229801, r: 0.14776, q: -0.018159, vol: 0.028543, t: 27.0 / 365}, 2.9665440527264697},
+	} {
+		g, ok := QdFpAmerican{}.price(c.o, false)
+		if d := math.Abs(g.npv - c.truth); !ok || d > qdfpTol(c.truth) {
+			t.Errorf("%+v: npv %.10f, QuantLib %.10f: %.2g tolerances", c.o, g.npv, c.truth, d/qdfpTol(c.truth))
+		}
+	}
+}
+
+// TestQdFpAmericanThetaNearBoundary: options whose spot is within 0.03 of
+// σ√T of the exercise boundary, where theta from the pricing equation was
+// up to a quarter off (the call: -0.01344) or of the wrong sign (the
+// 24-year put: 0.0035), against the central difference of QuantLib 1.29's
+// QdFp price (high-precision scheme) in the expiry, through r, q and σ²
+// scaled by 1 ± 1e-4 and 2e-4 with Richardson extrapolation; within 1e-4
+// absolute or 1e-3 relative.
+func TestQdFpAmericanThetaNearBoundary(t *testing.T) {
+	for _, c := range []struct {
+		o     americanOption
+		theta float64
+	}{
+		{americanOption{call: true, spot: 1038.785141, k: 998.07623, r: 0.022437, q: 0.117172, vol: 0.090266, t: 477.0 / 365}, -0.01747431931188965},
+		{americanOption{spot: 942.485704, k: 2095.388859, r: 0.063802, q: 0.140352, vol: 0.040621, t: 8691.0 / 365}, -1.1140638606172246e-10},
+		{americanOption{spot: 3649.541915, k: 3653.665108, r: 0.121069, vol: 0.019066, t: 7503.0 / 365}, -1.1260316554572498e-08},
+		{americanOption{spot: 2174.182052, k: 2227.363017, r: 0.108259, q: 0.006935, vol: 0.078067, t: 93.0 / 365}, -1.0677997603955391},
+		// Three days out, where the values at the two expiries differ by
+		// 1.6e-5: each to the price's own tolerance gave -0.4648.
+		{americanOption{spot: 980.915314, k: 981.323699, r: 0.109491, q: 0.016953, vol: 0.010106, t: 3.0 / 365}, -0.9546599335182501},
+	} {
+		g, ok := QdFpAmerican{}.price(c.o, true)
+		if d := math.Abs(g.theta - c.theta); !ok || d > math.Max(1e-4, 1e-3*math.Abs(c.theta)) {
+			t.Errorf("%+v: theta %.8g, QuantLib's difference %.8g", c.o, g.theta, c.theta)
+		}
+	}
+}
+
 // TestQdFpAmericanDoubleBoundaryNotBelowEuropean checks options of the
 // double-boundary regime, which go to the finite-difference grid, whose
 // error took them below the European: a 50-year call at a vol of 144%
@@ -363,6 +412,56 @@ func TestQdFpAmericanFarOutOfTheMoney(t *testing.T) {
 			if x, ok := got.Value(v); !ok || x != 0 {
 				t.Errorf("%s S=%g K=%g: %s %v (set %v), want 0", c.right, c.spot, c.k, v, x, ok)
 			}
+		}
+	}
+}
+
+// TestQdFpAmericanNearestBoundary: options of a few months at vols of 1% to
+// 3.3% whose spot is within 0.05 of σ√T of the exercise boundary, which
+// the near tier's rule (16 intervals, 12 fixed-point points) missed by 1.5
+// to 2.4 times the reference tolerance, against QuantLib 1.29's QdFp engine
+// with its high-precision scheme (its Legendre (128, 16, 64)-256 scheme
+// agrees within 0.5 of the tolerance; a random cross-check near the
+// boundary).
+func TestQdFpAmericanNearestBoundary(t *testing.T) {
+	for _, c := range []struct {
+		o     americanOption
+		truth float64
+	}{
+		{americanOption{spot: 1093.680805, k: 1096.71009, r: 0.101655, q: -0.007045, vol: 0.027638, t: 229.0 / 365}, 3.109477038783518},
+		{americanOption{spot: 3074.38908, k: 3089.555328, r: 0.098949, q: -0.01052, vol: 0.033169, t: 333.0 / 365}, 15.168937360581783},
+		{americanOption{call: true, spot: 5197.280476, k: 5194.19438, r: 0.025448, q: 0.087159, vol: 0.010345, t: 114.0 / 365}, 3.287020637418465},
+	} {
+		g, ok := QdFpAmerican{}.price(c.o, false)
+		if d := math.Abs(g.npv - c.truth); !ok || d > qdfpTol(c.truth) {
+			t.Errorf("%+v: npv %.10f, QuantLib %.10f: %.2g tolerances", c.o, g.npv, c.truth, d/qdfpTol(c.truth))
+		}
+	}
+}
+
+// TestQdFpAmericanQuantLibHighOff pins options 26 to 28 years out at vols
+// of 1.4% to 3.6% near the money where QuantLib 1.29's high-precision
+// scheme is itself off, by 2 to 6 times the reference tolerance: its
+// Legendre schemes converge slowly in the fixed-point points l (the
+// 27-year call: 3.45735 at l = 64, 3.42788 at 128, 3.42428 at 256,
+// 3.42383 at 512, 3.42377 at 1,024) towards its tanh-sinh iteration
+// scheme (16, 64, 1e-13), which the truth here is, within the tolerance
+// of both; the high-precision values are in the comments.
+func TestQdFpAmericanQuantLibHighOff(t *testing.T) {
+	for _, c := range []struct {
+		o     americanOption
+		truth float64
+	}{
+		// High precision 3.423785393528584; Legendre (1024, 16, 64)-512 3.4237698273494224.
+		{americanOption{call: true, spot: 4946.10873, k: 4945.8077, r: -0.010772, q: 0.121397, vol: 0.021941, t: 9889.0 / 365}, 3.423761769832255},
+		// High precision 17.246519118657346; Legendre 17.24648433112898.
+		{americanOption{call: true, spot: 4077.993346, k: 4062.570095, r: -0.00119, q: 0.10067, vol: 0.035965, t: 9636.0 / 365}, 17.24648027683866},
+		// High precision 11.217873978435554; Legendre 11.217822987835293.
+		{americanOption{spot: 16802.679909, k: 16806.771242, r: 0.127967, q: 0.065137, vol: 0.013977, t: 10213.0 / 365}, 11.217811478379776},
+	} {
+		g, ok := QdFpAmerican{}.price(c.o, false)
+		if d := math.Abs(g.npv - c.truth); !ok || d > qdfpTol(c.truth) {
+			t.Errorf("%+v: npv %.10f, QuantLib's tanh-sinh iteration %.10f: %.2g tolerances", c.o, g.npv, c.truth, d/qdfpTol(c.truth))
 		}
 	}
 }
