@@ -695,6 +695,17 @@ func (s *Mem) Summary(ctx context.Context, ref Ref) (*Summary, error) {
 	return &cp, nil
 }
 
+// Layout implements Store.
+func (s *Mem) Layout(ctx context.Context, ref Ref, index int) (Layout, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.get(ref)
+	if err != nil {
+		return Layout{}, err
+	}
+	return b.sum.LayoutOf(index), nil
+}
+
 // expiredReason strips the mark of a chunk ended by its deadline.
 func expiredReason(r string) string {
 	if len(r) >= len(expiredMark) && r[:len(expiredMark)] == expiredMark {

@@ -486,6 +486,68 @@ func (s *Store) summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 	return sum, nil
 }
 
+// Layout implements store.Store: one HMGET of the meta hash, whose
+// offsets it reads up to the chunk's, not decoding them all.
+func (s *Store) Layout(ctx context.Context, ref store.Ref, index int) (store.Layout, error) {
+	m, err := s.rdb.HMGet(ctx, keys(ref, 0)[0], "digest", "attempt", "chunks", "trades", "offsets").Result()
+	if err != nil {
+		return store.Layout{}, fmt.Errorf("redisstore: %s: %w", ref, err)
+	}
+	var f [5]string
+	for i := range f {
+		f[i], _ = m[i].(string)
+	}
+	if f[0] == "" {
+		return store.Layout{}, fmt.Errorf("%w: %s", store.ErrNotFound, ref)
+	}
+	l := store.Layout{Digest: f[0]}
+	var trades int
+	for i, p := range []*int{&l.Attempt, &l.Chunks, &trades} {
+		if *p, err = strconv.Atoi(f[i+1]); err != nil {
+			return store.Layout{}, fmt.Errorf("redisstore: %s: field %s: %w", ref, []string{"attempt", "chunks", "trades"}[i], err)
+		}
+	}
+	if index < 0 || index >= l.Chunks {
+		return l, nil
+	}
+	if l.Lo, l.Hi, err = bounds(f[4], index, trades); err != nil {
+		return store.Layout{}, fmt.Errorf("redisstore: %s: offsets: %w", ref, err)
+	}
+	return l, nil
+}
+
+// bounds returns the trade range of chunk index from offsets, the JSON
+// array of the chunks' offsets Claim writes ("[0,10,20]"), reading it up
+// to the chunk's next offset: the whole array is the batch's chunks long.
+// The last chunk ends at trades.
+func bounds(offsets string, index, trades int) (lo, hi int, err error) {
+	rest, ok := strings.CutPrefix(offsets, "[")
+	for range index {
+		i := strings.IndexByte(rest, ',')
+		if i < 0 {
+			ok = false
+			break
+		}
+		rest = rest[i+1:]
+	}
+	end := strings.IndexAny(rest, ",]")
+	if !ok || end < 0 {
+		return 0, 0, fmt.Errorf("no offset of chunk %d", index)
+	}
+	if lo, err = strconv.Atoi(rest[:end]); err != nil {
+		return 0, 0, err
+	}
+	if rest[end] == ']' {
+		return lo, trades, nil
+	}
+	rest = rest[end+1:]
+	if end = strings.IndexAny(rest, ",]"); end < 0 {
+		return 0, 0, fmt.Errorf("no offset of chunk %d", index+1)
+	}
+	hi, err = strconv.Atoi(rest[:end])
+	return lo, hi, err
+}
+
 // Trades implements store.Store.
 func (s *Store) Trades(ctx context.Context, ref store.Ref, attempt, index int) ([]string, error) {
 	v, err := s.attemptField(ctx, ref, attempt, index, keys(ref, attempt)[5])
