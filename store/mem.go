@@ -84,10 +84,10 @@ type memBatch struct {
 	// waiting counts the chunks with no outcome: Summary.Waiting, which
 	// counts them over, would make each of a batch's n outcomes cost n
 	// (a scenario batch of 500,000 chunks took minutes to record).
-	waiting int
-	createdAt  time.Time
-	claim      uint64 // its claim's number, unique in the Mem
-	readers    int    // Pin's holders
+	waiting   int
+	createdAt time.Time
+	claim     uint64 // its claim's number, unique in the Mem
+	readers   int    // Pin's holders
 }
 
 var _ Store = (*Mem)(nil)
