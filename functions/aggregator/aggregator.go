@@ -603,16 +603,29 @@ func completedEventID(ref store.Ref, attempt int, digest string) string {
 	return s
 }
 
-// missingIDs lists the trades of the batch's dead chunks.
+// MaxMissingIDs bounds the trade ids batch.completed names as missing
+// (its missing count has them all; the results, each one's error): 1,000
+// of up to 256 bytes keep it within a broker's event size. Every one of
+// them made 142,000 ids of 248 bytes an event over the local broker's 32
+// MiB, refused (413) at each of its sends, so that the batch's end was
+// never announced and the batch never submitted again (503, "being
+// announced"), while the retries rebuilt it, some 40 MB, every second.
+const MaxMissingIDs = 1000
+
+// missingIDs lists the trades of the batch's dead chunks, the first
+// MaxMissingIDs of them.
 func (f *Function) missingIDs(ctx context.Context, sum *store.Summary) ([]string, error) {
 	var out []string
 	for i := range sum.Chunks {
+		if len(out) == MaxMissingIDs {
+			break
+		}
 		if sum.Chunks[i].State == store.ChunkDead {
 			ids, err := f.opt.Store.Trades(ctx, sum.Ref, sum.Attempt, i)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, ids...)
+			out = append(out, ids[:min(len(ids), MaxMissingIDs-len(out))]...)
 		}
 	}
 	return out, nil

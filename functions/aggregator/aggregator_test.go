@@ -558,6 +558,43 @@ func TestDeadLetteredChunkMakesPartial(t *testing.T) {
 	}
 }
 
+// TestCompletionNamesMissingTradesBounded: batch.completed names the
+// first aggregator.MaxMissingIDs missing trades, in input order, and
+// counts them all: all of 142,000 long ids made an event over the
+// broker's 32 MiB, refused at every send, so that the batch's end was
+// never announced.
+func TestCompletionNamesMissingTradesBounded(t *testing.T) {
+	f := newFixture(t)
+	const n, per = 2500, 1000 // chunks [0,1000) [1000,2000) [2000,2500)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("T%d", i)
+	}
+	offs := []int{0, per, 2 * per}
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf("big"), TradeIDs: ids, ChunkOffsets: offs, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "big/accepted", "big", events.BatchAccepted{
+		BatchID: "big", Attempt: 1, Trades: n, ChunkOffsets: offs, SubmittedAt: submitAt}))
+	rs := make([]batch.TradeResult, per)
+	for i := range rs {
+		rs[i].ID = ids[i]
+		rs[i].SetValue(pricing.NPV, 1)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, "big/chunk/0/priced", "big",
+		withResults(t, events.ChunkPriced{BatchID: "big", Index: 0, Chunks: 3, Offset: 0}, rs)))
+	f.mustPost(t, "/dead-letter", deadLetter(t, "big", 2))
+	f.mustPost(t, "/dead-letter", deadLetter(t, "big", 1))
+	cs := f.awaitCompletions(t, 1)
+	if len(cs) != 1 || cs[0].State != api.StatePartial || cs[0].Missing != n-per {
+		t.Fatalf("completions %+v, want one partial with %d missing", cs, n-per)
+	}
+	if got := cs[0].MissingTradeIDs; len(got) != aggregator.MaxMissingIDs || !slices.Equal(got, ids[per:per+aggregator.MaxMissingIDs]) {
+		t.Errorf("%d missing trade ids named (%v ... %v), want the first %d, T%d to T%d", len(got), got[:min(len(got), 2)], got[max(len(got)-2, 0):],
+			aggregator.MaxMissingIDs, per, per+aggregator.MaxMissingIDs-1)
+	}
+}
+
 // TestDeadLetterReasonIsText: the broker's report is outside the event's
 // signature, and whoever posts a dead letter writes it; the reason the
 // tenant reads (status, trade errors, pricefn trace's terminal) keeps its
