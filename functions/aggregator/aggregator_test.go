@@ -595,6 +595,39 @@ func TestCompletionNamesMissingTradesBounded(t *testing.T) {
 	}
 }
 
+// TestStatusNamesFailedChunksBounded: the status names the first
+// aggregator.MaxFailedChunks dead chunks with their reasons and counts
+// them all; every one of them made the status of a batch of 16,000
+// chunks its deadline ended 4.5 MB, at every read.
+func TestStatusNamesFailedChunksBounded(t *testing.T) {
+	f := newFixture(t)
+	const n = 3 * aggregator.MaxFailedChunks
+	ids, offs := make([]string, n), make([]int, n)
+	for i := range n {
+		ids[i], offs[i] = fmt.Sprintf("T%d", i), i
+	}
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf("dead"), TradeIDs: ids, ChunkOffsets: offs, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "dead/accepted", "dead", events.BatchAccepted{
+		BatchID: "dead", Attempt: 1, Trades: n, ChunkOffsets: offs, SubmittedAt: submitAt}))
+	for i := n - 1; i >= 0; i-- {
+		f.mustPost(t, "/dead-letter", deadLetter(t, "dead", i))
+	}
+	st := f.status(t, "dead")
+	if st.State != api.StateFailed || st.ChunksFailed != n || st.Missing != n {
+		t.Fatalf("status %+v, want failed with %d dead chunks", st.Progress, n)
+	}
+	if len(st.FailedChunks) != aggregator.MaxFailedChunks {
+		t.Fatalf("%d failed chunks named, want the first %d", len(st.FailedChunks), aggregator.MaxFailedChunks)
+	}
+	for i, c := range st.FailedChunks {
+		if c.Index != i || c.Trades != 1 || !strings.HasPrefix(c.Reason, "delivery failed") {
+			t.Errorf("failed chunk %d: %+v, want chunk %d of 1 trade with its reason", i, c, i)
+		}
+	}
+}
+
 // TestDeadLetterReasonIsText: the broker's report is outside the event's
 // signature, and whoever posts a dead letter writes it; the reason the
 // tenant reads (status, trade errors, pricefn trace's terminal) keeps its
