@@ -176,6 +176,9 @@ func outcome(ref store.Ref, attempt int, res string, err error) (store.Update, e
 // chunkTrades is the ids hash's value for one chunk.
 type chunkTrades struct {
 	IDs []string `json:"ids"`
+	// Offset is the index of the chunk's first trade (Layout); a claim of
+	// an earlier release wrote none.
+	Offset *int `json:"offset,omitempty"`
 }
 
 // Claim implements store.Store.
@@ -254,7 +257,7 @@ func chunkTradeFields(b store.Batch) ([]any, error) {
 	sum := store.Summary{Trades: len(b.TradeIDs), ChunkOffsets: b.ChunkOffsets}
 	for i := range b.ChunkOffsets {
 		lo, hi := sum.Bounds(i)
-		data, err := json.Marshal(chunkTrades{IDs: b.TradeIDs[lo:hi]})
+		data, err := json.Marshal(chunkTrades{IDs: b.TradeIDs[lo:hi], Offset: &lo})
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: %s: %w", b.Ref, err)
 		}
@@ -486,14 +489,26 @@ func (s *Store) summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 	return sum, nil
 }
 
-// Layout implements store.Store: one HMGET of the meta hash, whose
-// offsets it reads up to the chunk's, not decoding them all.
+// Layout implements store.Store: the meta hash's fields, then the
+// chunk's offset and trade count from its entry in the attempt's ids hash,
+// not the batch's offsets, which are its chunks long (500,000 chunks:
+// 4 MB to read for each).
 func (s *Store) Layout(ctx context.Context, ref store.Ref, index int) (store.Layout, error) {
-	m, err := s.rdb.HMGet(ctx, keys(ref, 0)[0], "digest", "attempt", "chunks", "trades", "offsets").Result()
+	for {
+		l, err := s.layout(ctx, ref, index)
+		if !errors.Is(err, errReplaced) {
+			return l, err
+		}
+	}
+}
+
+func (s *Store) layout(ctx context.Context, ref store.Ref, index int) (store.Layout, error) {
+	k0 := keys(ref, 0)[0]
+	m, err := s.rdb.HMGet(ctx, k0, "digest", "attempt", "chunks", "trades").Result()
 	if err != nil {
 		return store.Layout{}, fmt.Errorf("redisstore: %s: %w", ref, err)
 	}
-	var f [5]string
+	var f [4]string
 	for i := range f {
 		f[i], _ = m[i].(string)
 	}
@@ -510,7 +525,37 @@ func (s *Store) Layout(ctx context.Context, ref store.Ref, index int) (store.Lay
 	if index < 0 || index >= l.Chunks {
 		return l, nil
 	}
-	if l.Lo, l.Hi, err = bounds(f[4], index, trades); err != nil {
+	// In one transaction with the meta hash's digest and attempt, checked
+	// against those read above: a claim in between replaced the ids.
+	var now *redis.SliceCmd
+	var ids *redis.StringCmd
+	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		now = p.HMGet(ctx, k0, "digest", "attempt")
+		ids = p.HGet(ctx, keys(ref, l.Attempt)[5], strconv.Itoa(index))
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) {
+		return store.Layout{}, fmt.Errorf("redisstore: %s chunk %d: %w", ref, index, err)
+	}
+	if d, a := now.Val()[0], now.Val()[1]; d != f[0] || a != f[1] {
+		return store.Layout{}, errReplaced
+	}
+	var ct chunkTrades
+	if v, err := ids.Bytes(); err == nil {
+		if err := json.Unmarshal(v, &ct); err != nil {
+			return store.Layout{}, fmt.Errorf("redisstore: %s chunk %d trades: %w", ref, index, err)
+		}
+	}
+	if ct.Offset != nil {
+		l.Lo, l.Hi = *ct.Offset, *ct.Offset+len(ct.IDs)
+		return l, nil
+	}
+	// A claim of an earlier release wrote no offsets with the ids: the
+	// batch's own.
+	offsets, err := s.rdb.HGet(ctx, k0, "offsets").Result()
+	if err != nil {
+		return store.Layout{}, fmt.Errorf("redisstore: %s: offsets: %w", ref, err)
+	}
+	if l.Lo, l.Hi, err = bounds(offsets, index, trades); err != nil {
 		return store.Layout{}, fmt.Errorf("redisstore: %s: offsets: %w", ref, err)
 	}
 	return l, nil
