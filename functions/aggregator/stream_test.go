@@ -451,12 +451,19 @@ func (s *slowSummary) Summary(ctx context.Context, ref store.Ref) (*store.Summar
 	return s.Mem.Summary(ctx, ref)
 }
 
-// TestEventsStreamRestsBetweenReads: a stream waits five times as long as
-// its last read of the batch took before the next, reporting what came
-// meanwhile at once: it read the batch at each outcome, back to back when
-// they came faster than a read, which with a batch of 500,000 chunks made
-// each open console page a core's work.
-func TestEventsStreamRestsBetweenReads(t *testing.T) {
+// TestStreamsRestBetweenReads: an event stream, and a results stream,
+// waits five times as long as its last read of the batch took before the
+// next, reporting what came meanwhile at once: each read the batch at
+// each outcome, back to back when they came faster than a read, which
+// with a batch of 500,000 chunks made each open console page, and each
+// pricefn submit, a core's work.
+func TestStreamsRestBetweenReads(t *testing.T) {
+	for _, path := range []string{"/batches/slow/events", "/batches/slow/results?stream=true"} {
+		t.Run(path, func(t *testing.T) { testStreamRests(t, path) })
+	}
+}
+
+func testStreamRests(t *testing.T, path string) {
 	var slow *slowSummary
 	f := newFixtureWith(t, func(o *aggregator.Options) {
 		slow = &slowSummary{Mem: o.Store.(*store.Mem)}
@@ -474,16 +481,21 @@ func TestEventsStreamRestsBetweenReads(t *testing.T) {
 		BatchID: "slow", Attempt: 1, Trades: n, ChunkOffsets: offs, SubmittedAt: submitAt}))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c := openEvents(t, ctx, f.srv.URL+"/batches/slow/events", "", "")
-	chunks := make(chan int, 1)
+	c := openEvents(t, ctx, f.srv.URL+path, "", "")
+	got := make(chan int, 1)
 	go func() {
+		if strings.Contains(path, "/results") {
+			body, _ := io.ReadAll(c.br)
+			got <- strings.Count(string(body), `"npv":1`)
+			return
+		}
 		k := 0
 		for e, err := c.next(); err == nil && e.event != aggregator.EventEnd; e, err = c.next() {
 			if e.event == aggregator.EventChunk {
 				k++
 			}
 		}
-		chunks <- k
+		got <- k
 	}()
 	start, before := time.Now(), slow.reads.Load()
 	for i := range n {
@@ -493,8 +505,8 @@ func TestEventsStreamRestsBetweenReads(t *testing.T) {
 		f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, fmt.Sprintf("slow/chunk/%d/priced", i), "slow", cp))
 		time.Sleep(5 * time.Millisecond) // the outcomes come over half a second
 	}
-	if k := <-chunks; k != n {
-		t.Fatalf("%d chunk events, want %d", k, n)
+	if k := <-got; k != n {
+		t.Fatalf("%d chunks streamed, want %d", k, n)
 	}
 	took, reads := time.Since(start), slow.reads.Load()-before
 	// One read every 60 ms at most (10 ms and 50 of rest), the
