@@ -620,7 +620,9 @@ func (f *Function) missingIDs(ctx context.Context, sum *store.Summary) ([]string
 		if len(out) == MaxMissingIDs {
 			break
 		}
-		if sum.Chunks[i].State == store.ChunkDead {
+		// A scenario chunk holds no trades: not asked for them, one
+		// call (a round trip to Redis) for each of up to a million.
+		if lo, hi := sum.Bounds(i); sum.Chunks[i].State == store.ChunkDead && lo < hi {
 			ids, err := f.opt.Store.Trades(ctx, sum.Ref, sum.Attempt, i)
 			if err != nil {
 				return nil, err

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -970,5 +971,51 @@ func TestRecordsChunksInLinearTime(t *testing.T) {
 	defer probe.mu.Unlock()
 	if probe.read > 4*n {
 		t.Errorf("recording %d chunks read %d chunk entries of Summaries, want at most %d", n, probe.read, 4*n)
+	}
+}
+
+// tradesProbe is a memory store that counts its Trades calls.
+type tradesProbe struct {
+	*store.Mem
+	calls atomic.Int64
+}
+
+func (p *tradesProbe) Trades(ctx context.Context, ref store.Ref, attempt, index int) ([]string, error) {
+	p.calls.Add(1)
+	return p.Mem.Trades(ctx, ref, attempt, index)
+}
+
+// TestCompletionAsksNoTradesOfScenarioChunks: the missing trades that
+// batch.completed names are asked of the dead chunks that hold trades,
+// not of dead scenario chunks, which hold none: one call each, a round
+// trip to Redis, for up to a million of them before the announcement.
+func TestCompletionAsksNoTradesOfScenarioChunks(t *testing.T) {
+	var probe *tradesProbe
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		probe = &tradesProbe{Mem: o.Store.(*store.Mem)}
+		o.Store = probe
+	})
+	// Two blocks of one trade, each 50 scenario chunks then its base
+	// chunk.
+	var offs []int
+	for block := range 2 {
+		for range 51 {
+			offs = append(offs, block)
+		}
+	}
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf("risk"), TradeIDs: []string{"T0", "T1"}, ChunkOffsets: offs, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "risk/accepted", "risk", events.BatchAccepted{
+		BatchID: "risk", Attempt: 1, Trades: 2, ChunkOffsets: offs, SubmittedAt: submitAt}))
+	for i := range offs {
+		f.mustPost(t, "/dead-letter", deadLetter(t, "risk", i))
+	}
+	cs := f.awaitCompletions(t, 1)
+	if len(cs) != 1 || cs[0].State != api.StateFailed || strings.Join(cs[0].MissingTradeIDs, ",") != "T0,T1" {
+		t.Fatalf("completions %+v, want one failed naming T0 and T1", cs)
+	}
+	if n := probe.calls.Load(); n != 2 {
+		t.Errorf("%d calls for the trades of 2 dead base chunks and 100 dead scenario chunks, want 2", n)
 	}
 }
