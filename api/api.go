@@ -75,7 +75,8 @@ type Status struct {
 	Duplicates int `json:"duplicates"`
 	// Late counts chunk outcomes that came after the deadline.
 	Late int `json:"late,omitempty"`
-	// FailedChunks says why each dead chunk failed.
+	// FailedChunks says why each dead chunk failed, of the first 100
+	// by index (ChunksFailed counts them all).
 	FailedChunks []FailedChunk `json:"failedChunks,omitempty"`
 	Timings      Timings       `json:"timings"`
 	// Totals sums npv and the sensitivities of the priced trades.

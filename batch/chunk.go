@@ -16,6 +16,12 @@ const (
 	DefaultChunkTrades = 10_000
 	// DefaultChunkBytes caps the trades' JSON in one chunk.
 	DefaultChunkBytes = 4 << 20
+	// DefaultMaxChunks caps the chunks of one batch (PlanChunks): each
+	// is a record in the batch store and an event, some 1.2 KB of
+	// ingress's memory in all (500,000 chunks: 620 MB), and a 1.6 MB
+	// risk run of 1,000 costly Asians under 10,000 scenarios planned
+	// 10 million of them.
+	DefaultMaxChunks = 1_000_000
 	// TradeOverhead is the per-trade cost of carrying a trade through a
 	// chunk (decode, compile, encode the result, the events around it), in
 	// nanoseconds of one core, that Plan adds to the engine's estimate
@@ -44,6 +50,17 @@ type ChunkOptions struct {
 	// MaxBytes caps the raw trade JSON of one chunk; 0 means
 	// DefaultChunkBytes.
 	MaxBytes int
+	// MaxChunks caps the chunks of one batch, whose plan PlanChunks cuts
+	// short past it; 0 means DefaultMaxChunks.
+	MaxChunks int
+}
+
+// ChunksLimit returns o.MaxChunks, or its default.
+func (o ChunkOptions) ChunksLimit() int {
+	if o.MaxChunks <= 0 {
+		return DefaultMaxChunks
+	}
+	return o.MaxChunks
 }
 
 // Plan splits the trades of b, compiled as j, into consecutive chunks of

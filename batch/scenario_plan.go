@@ -53,7 +53,9 @@ type ChunkSpec struct {
 // chunk's first trade only for a base chunk, which is how a store that
 // knows chunks by their offsets tells them apart (a scenario chunk holds
 // no trade results). The plan depends only on the batch and opt; results
-// do not depend on it.
+// do not depend on it. A plan of more than opt.ChunksLimit() chunks is cut
+// short once past it, which its caller refuses: the whole of it may not
+// fit in memory.
 //
 // It panics if j was not compiled from b.
 func PlanChunks(b *Batch, j *Job, opt ChunkOptions) []ChunkSpec {
@@ -105,6 +107,9 @@ func PlanChunks(b *Batch, j *Job, opt ChunkOptions) []ChunkSpec {
 			out = append(out, ChunkSpec{Lo: lo, Hi: hi, Scenario: true, ScenarioLo: p * ns / m, ScenarioHi: (p + 1) * ns / m})
 		}
 		out = append(out, ChunkSpec{Lo: lo, Hi: hi})
+		if len(out) > opt.ChunksLimit() {
+			return out
+		}
 	}
 	return out
 }

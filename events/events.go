@@ -279,7 +279,9 @@ type BatchCompleted struct {
 	Missing    int    `json:"missing"`
 	Chunks     int    `json:"chunks"`
 	ChunksDone int    `json:"chunksDone"`
-	// MissingTradeIDs names the trades no chunk delivered (state partial).
+	// MissingTradeIDs names the trades no chunk delivered (state partial),
+	// the first 1,000 of them (aggregator.MaxMissingIDs): Missing counts
+	// them all, and the results carry each one's error.
 	MissingTradeIDs []string  `json:"missingTradeIds,omitempty"`
 	ResultsURL      string    `json:"resultsUrl,omitempty"`
 	SubmittedAt     time.Time `json:"submittedAt"`

@@ -32,6 +32,9 @@ func FromBatch(data []byte, opt batch.ChunkOptions, at time.Duration) (Workload,
 		return nil, BatchInfo{}, fmt.Errorf("plan: %w", err)
 	}
 	specs := batch.PlanChunks(b, job, opt)
+	if n := opt.ChunksLimit(); len(specs) > n {
+		return nil, BatchInfo{}, fmt.Errorf("plan: batch needs more than %d chunks, which ingress refuses", n)
+	}
 	info := BatchInfo{ID: b.ID, Trades: len(b.Trades), Chunks: len(specs)}
 	w := make(Workload, len(specs))
 	for i, c := range specs {

@@ -18,13 +18,20 @@ import (
 // MaxBytes of trades and results (MemOptions.MaxBytes), forgetting the
 // oldest finished batches first. Its zero value is not usable; call NewMem.
 type Mem struct {
-	opt       MemOptions
-	mu        sync.Mutex
-	batches   map[Ref]*memBatch
-	recent    map[string]*claims // by tenant
-	lastClaim uint64             // the number of the last claim made (memBatch.claim)
+	opt     MemOptions
+	mu      sync.Mutex
+	batches map[Ref]*memBatch
+	recent  map[string]*claims // by tenant
+	// open holds each tenant's unfinished batches, which its Limits
+	// bound: looked for among every batch held, a claim took time
+	// growing with them (3 ms with 80,000 small batches).
+	open      map[string]map[*memBatch]struct{}
+	lastClaim uint64 // the number of the last claim made (memBatch.claim)
 	watches   Watchers
-	bytes     int64     // trade ids, results and records held (MaxBytes)
+	bytes     int64 // trade ids, results and records held (MaxBytes)
+	// left is what the last pass over MaxBytes left held (sweep), a
+	// forgotten batch's bytes taken off.
+	left      int64
 	swept     time.Time // last sweep
 	freed     int64     // bytes forgotten since the last call of opt.Freed
 	lastFreed time.Time // when opt.Freed was last called
@@ -38,8 +45,8 @@ type MemOptions struct {
 	// and chunk's own record and totals (batchBytes, chunkBytes); 0 means
 	// DefaultMaxBytes. Past it the oldest finished batches are forgotten
 	// first, of the tenants holding more than their share, never the one
-	// that finished last; unfinished ones are never forgotten before
-	// MaxAge. Past twice MaxBytes the oldest finished batches go, whoever
+	// that finished last, down to a sixteenth below MaxBytes; unfinished
+	// ones are never forgotten before MaxAge. Past twice MaxBytes the oldest finished batches go, whoever
 	// holds them.
 	MaxBytes int64
 	// Now is the clock; nil means time.Now.
@@ -84,10 +91,10 @@ type memBatch struct {
 	// waiting counts the chunks with no outcome: Summary.Waiting, which
 	// counts them over, would make each of a batch's n outcomes cost n
 	// (a scenario batch of 500,000 chunks took minutes to record).
-	waiting int
-	createdAt  time.Time
-	claim      uint64 // its claim's number, unique in the Mem
-	readers    int    // Pin's holders
+	waiting   int
+	createdAt time.Time
+	claim     uint64 // its claim's number, unique in the Mem
+	readers   int    // Pin's holders
 }
 
 var _ Store = (*Mem)(nil)
@@ -101,7 +108,7 @@ func NewMem(opt MemOptions) *Mem {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Mem{opt: opt, batches: map[Ref]*memBatch{}, recent: map[string]*claims{}}
+	return &Mem{opt: opt, batches: map[Ref]*memBatch{}, recent: map[string]*claims{}, open: map[string]map[*memBatch]struct{}{}}
 }
 
 // sweepEvery is how often the store looks for batches to forget.
@@ -129,9 +136,19 @@ func (s *Mem) sweep() {
 			}
 		}
 	}
-	if s.bytes <= s.opt.MaxBytes {
+	// Over MaxBytes, a pass looks at every batch: it forgets down to
+	// MaxBytes less a sixteenth (dropFairly), and the next comes once
+	// that much more is held, not at every claim and chunk of a full
+	// store, which took time growing with the batches it held for each
+	// (6 ms a claim with 20,000 small batches): where it could not forget
+	// enough (unfinished batches, pinned ones, tenants within their
+	// share), once a sixteenth more than it left is held, a batch
+	// finishes or a read of one ends (left is reset), or past twice
+	// MaxBytes.
+	if s.bytes <= s.opt.MaxBytes || s.bytes <= s.left+s.opt.MaxBytes/16 && s.bytes <= 2*s.opt.MaxBytes {
 		return
 	}
+	defer func() { s.left = s.bytes }()
 	var done []*memBatch
 	for _, b := range s.batches {
 		if !b.finishedAt.IsZero() {
@@ -157,9 +174,10 @@ func (s *Mem) sweep() {
 }
 
 // dropFairly forgets batches of older (finished, oldest first, none
-// being read) until the store is within MaxBytes: each time the oldest
-// batch of the tenant that holds the most bytes, of those holding more
-// than their share (MaxBytes over the tenants holding batches). A
+// being read) until the store is a sixteenth below MaxBytes (sweep): each
+// time the oldest batch of the tenant that holds the most bytes, of those
+// holding more than their share (that bound over the tenants holding
+// batches). A
 // tenant's batches push out its own results before another's, so one
 // tenant cannot cut another's retention short while it holds more than
 // that tenant does; and a tenant within its share keeps its results when
@@ -171,14 +189,15 @@ func (s *Mem) dropFairly(older []*memBatch) {
 	for ref, b := range s.batches {
 		held[ref.Tenant] += b.bytes
 	}
-	share := s.opt.MaxBytes / int64(max(len(held), 1))
+	low := s.opt.MaxBytes - s.opt.MaxBytes/16 // sweep
+	share := low / int64(max(len(held), 1))
 	queues := make(map[string][]*memBatch)
 	for _, b := range older {
 		if b.readers == 0 {
 			queues[b.sum.Ref.Tenant] = append(queues[b.sum.Ref.Tenant], b)
 		}
 	}
-	for s.bytes > s.opt.MaxBytes {
+	for s.bytes > low {
 		tenant, found := "", false
 		for t, q := range queues {
 			if len(q) == 0 || held[t] <= share {
@@ -212,7 +231,9 @@ func (s *Mem) Pin(ctx context.Context, ref Ref) (unpin func()) {
 	return func() {
 		once.Do(func() {
 			s.mu.Lock()
-			b.readers--
+			if b.readers--; b.readers == 0 {
+				s.left = 0 // one more the next sweep may forget
+			}
 			s.mu.Unlock()
 		})
 	}
@@ -244,7 +265,9 @@ func (b *memBatch) expired(now time.Time, o Options) bool {
 // drop forgets batch ref. s.mu is held.
 func (s *Mem) drop(ref Ref, b *memBatch) {
 	delete(s.batches, ref)
+	s.closed(b)
 	s.bytes -= b.bytes
+	s.left = max(s.left-b.bytes, 0)
 	s.freed += b.bytes
 	s.notify(ref)
 }
@@ -315,6 +338,7 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 		}
 	}
 	s.batches[nb.Ref] = b
+	s.opened(b)
 	s.remember(b)
 	s.bytes += b.bytes
 	s.notify(nb.Ref)
@@ -330,13 +354,30 @@ func (s *Mem) checkLimits(nb Batch) error {
 	}
 	now := s.opt.Now()
 	open, trades := 0, 0
-	for ref, b := range s.batches {
-		if ref.Tenant == nb.Tenant && b.finishedAt.IsZero() && !b.expired(now, s.opt.Options) {
+	for b := range s.open[nb.Tenant] {
+		if !b.expired(now, s.opt.Options) {
 			open++
 			trades += b.sum.Trades
 		}
 	}
 	return limitError(nb, open, trades)
+}
+
+// opened adds b to its tenant's unfinished batches, closed takes it
+// off (finished or forgotten). s.mu is held.
+func (s *Mem) opened(b *memBatch) {
+	t := b.sum.Ref.Tenant
+	if s.open[t] == nil {
+		s.open[t] = map[*memBatch]struct{}{}
+	}
+	s.open[t][b] = struct{}{}
+}
+
+func (s *Mem) closed(b *memBatch) {
+	t := b.sum.Ref.Tenant
+	if delete(s.open[t], b); len(s.open[t]) == 0 {
+		delete(s.open, t)
+	}
 }
 
 // limitError reports a claim of nb, with open batches of trades trades
@@ -547,6 +588,8 @@ const expiredMark = "\x00expired"
 func (s *Mem) finished(b *memBatch) {
 	if b.finishedAt.IsZero() && b.waiting == 0 {
 		b.finishedAt = s.opt.Now()
+		s.closed(b)
+		s.left = 0 // one more the next sweep may forget
 	}
 }
 
@@ -693,6 +736,17 @@ func (s *Mem) Summary(ctx context.Context, ref Ref) (*Summary, error) {
 		cp.Chunks[i].Reason = expiredReason(cp.Chunks[i].Reason)
 	}
 	return &cp, nil
+}
+
+// Layout implements Store.
+func (s *Mem) Layout(ctx context.Context, ref Ref, index int) (Layout, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.get(ref)
+	if err != nil {
+		return Layout{}, err
+	}
+	return b.sum.LayoutOf(index), nil
 }
 
 // expiredReason strips the mark of a chunk ended by its deadline.

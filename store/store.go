@@ -49,6 +49,13 @@ type Store interface {
 	// Summary returns the batch's metadata and chunk states, sized by its
 	// chunks, not its trades; ErrNotFound for an unknown batch.
 	Summary(ctx context.Context, ref Ref) (*Summary, error)
+	// Layout returns what an outcome of chunk index is checked against:
+	// the batch's digest, attempt and chunk count, and the chunk's trade
+	// range (none for an index outside the batch), without the other
+	// chunks' states, which Summary reads: an aggregator that read them
+	// for each outcome took time growing with the chunks for each, the
+	// square of them for the batch. ErrNotFound for an unknown batch.
+	Layout(ctx context.Context, ref Ref, index int) (Layout, error)
 	// Trades returns the trade ids of chunk index of attempt.
 	Trades(ctx context.Context, ref Ref, attempt, index int) (ids []string, err error)
 	// WriteResults writes the results of chunk index of attempt to w as
@@ -295,6 +302,27 @@ type Summary struct {
 	// AnnouncedAt is when the announcement was made (zero before:
 	// Announced).
 	AnnouncedAt time.Time
+}
+
+// Layout is what Store.Layout returns of a batch and one of its chunks.
+type Layout struct {
+	Digest  string
+	Attempt int
+	// Chunks counts the batch's chunks.
+	Chunks int
+	// Lo and Hi bound the chunk's trades, [Lo, Hi) (Summary.Bounds):
+	// equal for a scenario chunk, and zero for an index outside the
+	// batch.
+	Lo, Hi int
+}
+
+// LayoutOf returns the Layout of chunk index of the batch s describes.
+func (s *Summary) LayoutOf(index int) Layout {
+	l := Layout{Digest: s.Digest, Attempt: s.Attempt, Chunks: len(s.ChunkOffsets)}
+	if index >= 0 && index < l.Chunks {
+		l.Lo, l.Hi = s.Bounds(index)
+	}
+	return l
 }
 
 // Unannounced reports whether the batch has ended and its end waits for

@@ -215,11 +215,13 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	fmt.Fprintf(s.progress, "engine timings: %s from submission to completion (durationSeconds); %s of pricing summed over %s (pricingSeconds: the pricers' busy time, above the elapsed time when chunks are priced in parallel)\n",
 		secondsOf(st.Timings.DurationSeconds), secondsOf(st.Timings.PricingSeconds), plural(st.Chunks, "chunk"))
 	if st.State != api.StateCompleted {
-		if st.Missing == 0 && deadScenarioChunks(st) > 0 {
-			// Only scenario chunks died: every trade is priced, some
-			// scenarios are not (the results' scenarios say which).
+		if st.Missing == 0 && st.ChunksFailed > 0 {
+			// Only scenario chunks died (a dead chunk of trades leaves
+			// them missing): every trade is priced, some scenarios are
+			// not (the results' scenarios say which). The status names
+			// the first 100 dead chunks only: they are counted.
 			return fmt.Errorf("batch %s ended %s: %d of %d scenario chunks not priced (the results' scenarios count their trades as failed; the status's failedChunks say why)",
-				st.BatchID, st.State, deadScenarioChunks(st), st.ScenarioChunks)
+				st.BatchID, st.State, st.ChunksFailed, st.ScenarioChunks)
 		}
 		return fmt.Errorf("batch %s ended %s: %s not priced (their results say why)", st.BatchID, st.State, plural(st.Missing, "trade"))
 	}
@@ -261,16 +263,4 @@ func (s *submitter) stopped(ctx context.Context, timeout time.Duration, target, 
 		return fmt.Errorf("gave up after --timeout %s sending the batch to %s: %s", timeout, shown(target), last)
 	}
 	return fmt.Errorf("gave up after --timeout %s waiting for the results (last seen: %s); %s", timeout, last, follow)
-}
-
-// deadScenarioChunks counts the dead chunks of st that held no trades of
-// their own: a risk run's scenario chunks.
-func deadScenarioChunks(st *api.Status) int {
-	n := 0
-	for _, c := range st.FailedChunks {
-		if c.Trades == 0 {
-			n++
-		}
-	}
-	return n
 }

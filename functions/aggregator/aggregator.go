@@ -238,15 +238,17 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	ref, attempt := refOf(e, c.BatchID), attemptOf(c.Attempt)
 	log := f.opt.Log.With().Str("batchid", c.BatchID).Int("attempt", attempt).Int("chunk", c.Index).Str(events.ExtTraceParent, traceParent(e)).Logger()
 	what := fmt.Sprintf("chunk %d of batch %s", c.Index, c.BatchID)
-	sum, err := f.opt.Store.Summary(ctx, ref)
+	// The chunk's layout alone: the batch's Summary, every chunk's
+	// outcome, read for each outcome took the square of its chunks.
+	lay, err := f.opt.Store.Layout(ctx, ref, c.Index)
 	if err != nil {
 		return f.storeError(err, log, what)
 	}
-	if sum.Digest != c.Digest && c.Digest != "" {
+	if lay.Digest != c.Digest && c.Digest != "" {
 		return f.storeError(fmt.Errorf("%w: %s", store.ErrConflict, ref), log, what)
 	}
-	if attempt != sum.Attempt {
-		return f.storeError(fmt.Errorf("%w: attempt %d, now %d", store.ErrStale, attempt, sum.Attempt), log, what)
+	if attempt != lay.Attempt {
+		return f.storeError(fmt.Errorf("%w: attempt %d, now %d", store.ErrStale, attempt, lay.Attempt), log, what)
 	}
 	// The results stay the bytes the pricer wrote: scanned for their ids
 	// and errors, not decoded.
@@ -266,7 +268,7 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		f.metrics.reject(rejectMalformed)
 		return host.Errorf(http.StatusBadRequest, "aggregator: %s: %w", what, err)
 	}
-	if err := checkChunk(sum, &c, len(sc.IDs)); err != nil {
+	if err := checkChunk(lay, &c, len(sc.IDs)); err != nil {
 		f.metrics.reject(rejectBadChunk)
 		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
 	}
@@ -280,7 +282,7 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 			return host.Errorf(http.StatusBadRequest, "aggregator: %w: batch %s chunk %d result %d is for trade %q, want %q", store.ErrBadChunk, c.BatchID, c.Index, k, id, ids[k])
 		}
 	}
-	encoded, err := storedResults(sum, &c, sc.Run) // scenarios.go
+	encoded, err := storedResults(lay, &c, sc.Run) // scenarios.go
 	if err != nil {
 		f.metrics.reject(rejectMalformed)
 		return host.Errorf(http.StatusBadRequest, "aggregator: %s: %w", what, err)
@@ -321,13 +323,14 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 }
 
 // checkChunk checks that c, with n results, is chunk c.Index of the
-// batch: the same chunk count and offset, one result per trade.
-func checkChunk(sum *store.Summary, c *events.ChunkPriced, n int) error {
-	chunks := len(sum.Chunks)
+// batch lay describes: the same chunk count and offset, one result per
+// trade.
+func checkChunk(lay store.Layout, c *events.ChunkPriced, n int) error {
+	chunks := lay.Chunks
 	if c.Index < 0 || c.Index >= chunks || c.Chunks != chunks {
 		return fmt.Errorf("%w: batch %s has %d chunks, got chunk %d of %d", store.ErrBadChunk, c.BatchID, chunks, c.Index, c.Chunks)
 	}
-	lo, hi := sum.Bounds(c.Index)
+	lo, hi := lay.Lo, lay.Hi
 	if c.Offset != lo || n != hi-lo {
 		return fmt.Errorf("%w: batch %s chunk %d holds trades [%d, %d), got %d results from %d", store.ErrBadChunk, c.BatchID, c.Index, lo, hi, n, c.Offset)
 	}
@@ -600,16 +603,31 @@ func completedEventID(ref store.Ref, attempt int, digest string) string {
 	return s
 }
 
-// missingIDs lists the trades of the batch's dead chunks.
+// MaxMissingIDs bounds the trade ids batch.completed names as missing
+// (its missing count has them all; the results, each one's error): 1,000
+// of up to 256 bytes keep it within a broker's event size. Every one of
+// them made 142,000 ids of 248 bytes an event over the local broker's 32
+// MiB, refused (413) at each of its sends, so that the batch's end was
+// never announced and the batch never submitted again (503, "being
+// announced"), while the retries rebuilt it, some 40 MB, every second.
+const MaxMissingIDs = 1000
+
+// missingIDs lists the trades of the batch's dead chunks, the first
+// MaxMissingIDs of them.
 func (f *Function) missingIDs(ctx context.Context, sum *store.Summary) ([]string, error) {
 	var out []string
 	for i := range sum.Chunks {
-		if sum.Chunks[i].State == store.ChunkDead {
+		if len(out) == MaxMissingIDs {
+			break
+		}
+		// A scenario chunk holds no trades: not asked for them, one
+		// call (a round trip to Redis) for each of up to a million.
+		if lo, hi := sum.Bounds(i); sum.Chunks[i].State == store.ChunkDead && lo < hi {
 			ids, err := f.opt.Store.Trades(ctx, sum.Ref, sum.Attempt, i)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, ids...)
+			out = append(out, ids[:min(len(ids), MaxMissingIDs-len(out))]...)
 		}
 	}
 	return out, nil

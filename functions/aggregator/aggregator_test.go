@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -558,6 +559,76 @@ func TestDeadLetteredChunkMakesPartial(t *testing.T) {
 	}
 }
 
+// TestCompletionNamesMissingTradesBounded: batch.completed names the
+// first aggregator.MaxMissingIDs missing trades, in input order, and
+// counts them all: all of 142,000 long ids made an event over the
+// broker's 32 MiB, refused at every send, so that the batch's end was
+// never announced.
+func TestCompletionNamesMissingTradesBounded(t *testing.T) {
+	f := newFixture(t)
+	const n, per = 2500, 1000 // chunks [0,1000) [1000,2000) [2000,2500)
+	ids := make([]string, n)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("T%d", i)
+	}
+	offs := []int{0, per, 2 * per}
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf("big"), TradeIDs: ids, ChunkOffsets: offs, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "big/accepted", "big", events.BatchAccepted{
+		BatchID: "big", Attempt: 1, Trades: n, ChunkOffsets: offs, SubmittedAt: submitAt}))
+	rs := make([]batch.TradeResult, per)
+	for i := range rs {
+		rs[i].ID = ids[i]
+		rs[i].SetValue(pricing.NPV, 1)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, "big/chunk/0/priced", "big",
+		withResults(t, events.ChunkPriced{BatchID: "big", Index: 0, Chunks: 3, Offset: 0}, rs)))
+	f.mustPost(t, "/dead-letter", deadLetter(t, "big", 2))
+	f.mustPost(t, "/dead-letter", deadLetter(t, "big", 1))
+	cs := f.awaitCompletions(t, 1)
+	if len(cs) != 1 || cs[0].State != api.StatePartial || cs[0].Missing != n-per {
+		t.Fatalf("completions %+v, want one partial with %d missing", cs, n-per)
+	}
+	if got := cs[0].MissingTradeIDs; len(got) != aggregator.MaxMissingIDs || !slices.Equal(got, ids[per:per+aggregator.MaxMissingIDs]) {
+		t.Errorf("%d missing trade ids named (%v ... %v), want the first %d, T%d to T%d", len(got), got[:min(len(got), 2)], got[max(len(got)-2, 0):],
+			aggregator.MaxMissingIDs, per, per+aggregator.MaxMissingIDs-1)
+	}
+}
+
+// TestStatusNamesFailedChunksBounded: the status names the first
+// aggregator.MaxFailedChunks dead chunks with their reasons and counts
+// them all; every one of them made the status of a batch of 16,000
+// chunks its deadline ended 4.5 MB, at every read.
+func TestStatusNamesFailedChunksBounded(t *testing.T) {
+	f := newFixture(t)
+	const n = 3 * aggregator.MaxFailedChunks
+	ids, offs := make([]string, n), make([]int, n)
+	for i := range n {
+		ids[i], offs[i] = fmt.Sprintf("T%d", i), i
+	}
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf("dead"), TradeIDs: ids, ChunkOffsets: offs, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "dead/accepted", "dead", events.BatchAccepted{
+		BatchID: "dead", Attempt: 1, Trades: n, ChunkOffsets: offs, SubmittedAt: submitAt}))
+	for i := n - 1; i >= 0; i-- {
+		f.mustPost(t, "/dead-letter", deadLetter(t, "dead", i))
+	}
+	st := f.status(t, "dead")
+	if st.State != api.StateFailed || st.ChunksFailed != n || st.Missing != n {
+		t.Fatalf("status %+v, want failed with %d dead chunks", st.Progress, n)
+	}
+	if len(st.FailedChunks) != aggregator.MaxFailedChunks {
+		t.Fatalf("%d failed chunks named, want the first %d", len(st.FailedChunks), aggregator.MaxFailedChunks)
+	}
+	for i, c := range st.FailedChunks {
+		if c.Index != i || c.Trades != 1 || !strings.HasPrefix(c.Reason, "delivery failed") {
+			t.Errorf("failed chunk %d: %+v, want chunk %d of 1 trade with its reason", i, c, i)
+		}
+	}
+}
+
 // TestDeadLetterReasonIsText: the broker's report is outside the event's
 // signature, and whoever posts a dead letter writes it; the reason the
 // tenant reads (status, trade errors, pricefn trace's terminal) keeps its
@@ -843,5 +914,108 @@ func TestLongTraceParentLoggedCut(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "batch accepted") {
 		t.Errorf("no \"batch accepted\" line:\n%.1000s", logs.String())
+	}
+}
+
+// summaryProbe is a memory store that counts the chunk entries its
+// Summaries return.
+type summaryProbe struct {
+	*store.Mem
+	mu   sync.Mutex
+	read int
+}
+
+func (p *summaryProbe) Summary(ctx context.Context, ref store.Ref) (*store.Summary, error) {
+	sum, err := p.Mem.Summary(ctx, ref)
+	if err == nil {
+		p.mu.Lock()
+		p.read += len(sum.Chunks)
+		p.mu.Unlock()
+	}
+	return sum, err
+}
+
+// TestRecordsChunksInLinearTime: recording a chunk's outcome reads its own
+// layout, not the batch's Summary with every chunk's outcome: read for
+// each outcome, it took n² steps for a batch of n chunks (a scenario
+// batch of 50 costly Asians under 10,000 scenarios has 500,050, and 8,000
+// one-trade chunks spent half the engine's CPU in it).
+func TestRecordsChunksInLinearTime(t *testing.T) {
+	var probe *summaryProbe
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		probe = &summaryProbe{Mem: o.Store.(*store.Mem)}
+		o.Store = probe
+	})
+	const n = 400
+	ids, offs := make([]string, n), make([]int, n)
+	for i := range n {
+		ids[i], offs[i] = fmt.Sprintf("T%d", i), i
+	}
+	ref := store.RefOf("many")
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: ref, TradeIDs: ids, ChunkOffsets: offs, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "many/accepted", "many", events.BatchAccepted{
+		BatchID: "many", Attempt: 1, Trades: n, ChunkOffsets: offs, SubmittedAt: submitAt}))
+	for i := range n {
+		r := batch.TradeResult{ID: ids[i]}
+		r.SetValue(pricing.NPV, 1)
+		c := withResults(t, events.ChunkPriced{BatchID: "many", Index: i, Chunks: n, Offset: i}, []batch.TradeResult{r})
+		f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, fmt.Sprintf("many/chunk/%d/priced", i), "many", c))
+	}
+	done := f.awaitCompletions(t, 1)
+	if done[0].State != store.StateCompleted || done[0].Trades != n {
+		t.Fatalf("completion %+v, want %d trades completed", done[0], n)
+	}
+	probe.mu.Lock()
+	defer probe.mu.Unlock()
+	if probe.read > 4*n {
+		t.Errorf("recording %d chunks read %d chunk entries of Summaries, want at most %d", n, probe.read, 4*n)
+	}
+}
+
+// tradesProbe is a memory store that counts its Trades calls.
+type tradesProbe struct {
+	*store.Mem
+	calls atomic.Int64
+}
+
+func (p *tradesProbe) Trades(ctx context.Context, ref store.Ref, attempt, index int) ([]string, error) {
+	p.calls.Add(1)
+	return p.Mem.Trades(ctx, ref, attempt, index)
+}
+
+// TestCompletionAsksNoTradesOfScenarioChunks: the missing trades that
+// batch.completed names are asked of the dead chunks that hold trades,
+// not of dead scenario chunks, which hold none: one call each, a round
+// trip to Redis, for up to a million of them before the announcement.
+func TestCompletionAsksNoTradesOfScenarioChunks(t *testing.T) {
+	var probe *tradesProbe
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		probe = &tradesProbe{Mem: o.Store.(*store.Mem)}
+		o.Store = probe
+	})
+	// Two blocks of one trade, each 50 scenario chunks then its base
+	// chunk.
+	var offs []int
+	for block := range 2 {
+		for range 51 {
+			offs = append(offs, block)
+		}
+	}
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf("risk"), TradeIDs: []string{"T0", "T1"}, ChunkOffsets: offs, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "risk/accepted", "risk", events.BatchAccepted{
+		BatchID: "risk", Attempt: 1, Trades: 2, ChunkOffsets: offs, SubmittedAt: submitAt}))
+	for i := range offs {
+		f.mustPost(t, "/dead-letter", deadLetter(t, "risk", i))
+	}
+	cs := f.awaitCompletions(t, 1)
+	if len(cs) != 1 || cs[0].State != api.StateFailed || strings.Join(cs[0].MissingTradeIDs, ",") != "T0,T1" {
+		t.Fatalf("completions %+v, want one failed naming T0 and T1", cs)
+	}
+	if n := probe.calls.Load(); n != 2 {
+		t.Errorf("%d calls for the trades of 2 dead base chunks and 100 dead scenario chunks, want 2", n)
 	}
 }

@@ -233,6 +233,11 @@ func (t timedStore) Summary(ctx context.Context, ref store.Ref) (*store.Summary,
 	return t.Store.Summary(ctx, ref)
 }
 
+func (t timedStore) Layout(ctx context.Context, ref store.Ref, index int) (store.Layout, error) {
+	defer t.since("layout", time.Now())
+	return t.Store.Layout(ctx, ref, index)
+}
+
 func (t timedStore) Trades(ctx context.Context, ref store.Ref, attempt, index int) ([]string, error) {
 	defer t.since("trades", time.Now())
 	return t.Store.Trades(ctx, ref, attempt, index)

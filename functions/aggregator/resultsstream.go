@@ -1,6 +1,7 @@
 package aggregator
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
@@ -52,11 +53,14 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 	}
 	// advance writes the chunks that have their outcomes, in order, and
 	// reports whether the document is complete.
+	var took time.Duration // the last read of the batch (streamRest)
 	advance := func() (bool, error) {
+		read := time.Now()
 		sum, err := f.opt.Store.Summary(ctx, ref)
 		if err == nil {
 			sum, err = f.expire(ctx, ref, sum)
 		}
+		took = time.Since(read)
 		switch {
 		case errors.Is(err, store.ErrNotFound) && rw == nil:
 			return false, nil // waited for, UnknownGrace at most
@@ -137,6 +141,9 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 				err = ctx.Err()
 			case <-f.drain:
 				err = errors.New("the server is stopping")
+			}
+			if err == nil && !f.rest(ctx, streamRest*took) { // stream.go
+				err = cmp.Or(ctx.Err(), errors.New("the server is stopping"))
 			}
 		}
 		stop()

@@ -12,13 +12,13 @@ import (
 	"github.com/pricefn/pricefn/store"
 )
 
-// storedResults returns what the store keeps as the results of chunk c of
-// the batch sum describes, given its trades' encoded results: those for a
+// storedResults returns what the store keeps as the results of chunk c,
+// laid out as lay says, given its trades' encoded results: those for a
 // base chunk; for a scenario chunk (one that holds no trades of its own,
 // batch.PlanChunks), its exact sums per scenario (batch.ScenarioPartials),
 // encoded. A chunk that carries what its place does not hold is refused.
-func storedResults(sum *store.Summary, c *events.ChunkPriced, encoded []byte) ([]byte, error) {
-	lo, hi := sum.Bounds(c.Index)
+func storedResults(lay store.Layout, c *events.ChunkPriced, encoded []byte) ([]byte, error) {
+	lo, hi := lay.Lo, lay.Hi
 	switch {
 	case lo == hi && c.Scenarios == nil:
 		return nil, fmt.Errorf("%w: batch %s chunk %d is a scenario chunk, got no scenario sums", store.ErrBadChunk, c.BatchID, c.Index)

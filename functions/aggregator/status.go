@@ -107,6 +107,12 @@ func (e exactTotals) rounded() Totals {
 	return t
 }
 
+// MaxFailedChunks bounds the dead chunks a status names with their
+// reasons (the first, by index; ChunksFailed counts them all): a batch of
+// 16,000 chunks its deadline ended had a status of 4.5 MB, every read of
+// it, the end of its event stream included.
+const MaxFailedChunks = 100
+
 // StatusOf computes the status of batch sum at time now. Its totals are
 // exact sums rounded once (exactTotals): the same whatever order chunks
 // arrive in and however the batch was cut.
@@ -137,8 +143,10 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 			totals.add(c)
 			s.Timings.PricingSeconds += c.FinishedAt.Sub(c.StartedAt).Seconds()
 		case store.ChunkDead:
-			lo, hi := sum.Bounds(i)
-			s.FailedChunks = append(s.FailedChunks, FailedChunk{Index: i, Trades: hi - lo, Reason: c.Reason})
+			if len(s.FailedChunks) < MaxFailedChunks {
+				lo, hi := sum.Bounds(i)
+				s.FailedChunks = append(s.FailedChunks, FailedChunk{Index: i, Trades: hi - lo, Reason: c.Reason})
+			}
 		}
 		if first.IsZero() || c.ArrivedAt.Before(first) {
 			first = c.ArrivedAt

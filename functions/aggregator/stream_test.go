@@ -21,10 +21,12 @@ import (
 
 	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/auth"
+	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/functions/host"
 	"github.com/pricefn/pricefn/internal/logtest"
+	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -433,5 +435,83 @@ func TestEventStreamFaultLogTrace(t *testing.T) {
 	}
 	if ended == nil || ended[events.ExtTraceParent] != batchTrace {
 		t.Errorf("the stream's end logged as %v, want with traceparent %s:\n%s", ended, batchTrace, logs.String())
+	}
+}
+
+// slowSummary is a memory store whose Summary takes 10 ms, as a batch of
+// some 100,000 chunks' does, and counts its calls.
+type slowSummary struct {
+	*store.Mem
+	reads atomic.Int64
+}
+
+func (s *slowSummary) Summary(ctx context.Context, ref store.Ref) (*store.Summary, error) {
+	s.reads.Add(1)
+	time.Sleep(10 * time.Millisecond)
+	return s.Mem.Summary(ctx, ref)
+}
+
+// TestStreamsRestBetweenReads: an event stream, and a results stream,
+// waits five times as long as its last read of the batch took before the
+// next, reporting what came meanwhile at once: each read the batch at
+// each outcome, back to back when they came faster than a read, which
+// with a batch of 500,000 chunks made each open console page, and each
+// pricefn submit, a core's work.
+func TestStreamsRestBetweenReads(t *testing.T) {
+	for _, path := range []string{"/batches/slow/events", "/batches/slow/results?stream=true"} {
+		t.Run(path, func(t *testing.T) { testStreamRests(t, path) })
+	}
+}
+
+func testStreamRests(t *testing.T, path string) {
+	var slow *slowSummary
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		slow = &slowSummary{Mem: o.Store.(*store.Mem)}
+		o.Store = slow
+	})
+	const n = 100
+	ids, offs := make([]string, n), make([]int, n)
+	for i := range n {
+		ids[i], offs[i] = fmt.Sprintf("T%d", i), i
+	}
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf("slow"), TradeIDs: ids, ChunkOffsets: offs, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "slow/accepted", "slow", events.BatchAccepted{
+		BatchID: "slow", Attempt: 1, Trades: n, ChunkOffsets: offs, SubmittedAt: submitAt}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := openEvents(t, ctx, f.srv.URL+path, "", "")
+	got := make(chan int, 1)
+	go func() {
+		if strings.Contains(path, "/results") {
+			body, _ := io.ReadAll(c.br)
+			got <- strings.Count(string(body), `"npv":1`)
+			return
+		}
+		k := 0
+		for e, err := c.next(); err == nil && e.event != aggregator.EventEnd; e, err = c.next() {
+			if e.event == aggregator.EventChunk {
+				k++
+			}
+		}
+		got <- k
+	}()
+	start, before := time.Now(), slow.reads.Load()
+	for i := range n {
+		r := batch.TradeResult{ID: ids[i]}
+		r.SetValue(pricing.NPV, 1)
+		cp := withResults(t, events.ChunkPriced{BatchID: "slow", Index: i, Chunks: n, Offset: i}, []batch.TradeResult{r})
+		f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, fmt.Sprintf("slow/chunk/%d/priced", i), "slow", cp))
+		time.Sleep(5 * time.Millisecond) // the outcomes come over half a second
+	}
+	if k := <-got; k != n {
+		t.Fatalf("%d chunks streamed, want %d", k, n)
+	}
+	took, reads := time.Since(start), slow.reads.Load()-before
+	// One read every 60 ms at most (10 ms and 50 of rest), the
+	// announcement's read besides; back to back, one every 10 ms.
+	if limit := int64(took/(40*time.Millisecond)) + 3; reads > limit {
+		t.Errorf("%d reads of the batch in %v of outcomes, want at most %d", reads, took.Round(time.Millisecond), limit)
 	}
 }

@@ -296,6 +296,12 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	f.metrics.stage.WithLabelValues("validate").Observe(t1.Sub(t0).Seconds())
 
 	plan := batch.PlanChunks(b, job, f.opt.Chunk) // scenarios split too
+	if n := f.opt.Chunk.ChunksLimit(); len(plan) > n {
+		// Planned in full, its chunks' records and events took some
+		// 1.2 KB each: 10 million of them, of a 1.6 MB risk run, some
+		// 12 GB. Waiting cannot help: a 413.
+		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: batch %s needs more than %d chunks of pricing (its trades' cost under its scenarios): split it into smaller batches (fewer trades or scenarios), or make its trades cheaper (fewer paths)", b.ID, n)
+	}
 	offsets := batch.ChunkOffsets(plan)
 	if timeout == 0 {
 		timeout = DefaultDeadline(job.TotalCost())

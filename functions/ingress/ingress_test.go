@@ -1180,3 +1180,29 @@ func TestDefaultDeadlineAtMostADay(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchOverChunkLimit: a batch whose plan needs more chunks than
+// batch.ChunkOptions.MaxChunks is a 413 saying so, nothing claimed or
+// sent: 10 million chunks of a 1.6 MB risk run (1,000 costly Asians under
+// 10,000 scenarios) would take some 12 GB of ingress's memory.
+func TestBatchOverChunkLimit(t *testing.T) {
+	st := store.NewMem(store.MemOptions{})
+	srv, s := newServer(t, ingress.Options{Store: st, Chunk: batch.ChunkOptions{TargetCost: 1e6, MaxChunks: 100}})
+	// 20 Asians of over 1 ms each under 10 scenarios: 220 chunks.
+	data, _ := batch.Sample(batch.SampleSpec{Type: "asian-arithmetic", N: 20, Scenarios: 10, ID: "many"})
+	code, hdr, body := post(t, plain(t, srv.URL+"/batches", data))
+	if code != http.StatusRequestEntityTooLarge || hdr.Get("Retry-After") != "" || !strings.Contains(body, "batch many needs more than 100 chunks") {
+		t.Errorf("220 chunks against a bound of 100: %d %v %s, want a 413 saying so", code, hdr, body)
+	}
+	if n := len(s.events()); n != 0 {
+		t.Errorf("%d events sent for a refused batch", n)
+	}
+	if _, err := st.Summary(context.Background(), store.RefOf("many")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("the refused batch claimed: %v", err)
+	}
+	// 8 of them under 10 scenarios: 88 chunks.
+	data, _ = batch.Sample(batch.SampleSpec{Type: "asian-arithmetic", N: 8, Scenarios: 10})
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted || !strings.Contains(body, `"chunks":88`) {
+		t.Errorf("88 chunks against a bound of 100: %d %s", code, body)
+	}
+}

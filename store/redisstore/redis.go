@@ -176,6 +176,9 @@ func outcome(ref store.Ref, attempt int, res string, err error) (store.Update, e
 // chunkTrades is the ids hash's value for one chunk.
 type chunkTrades struct {
 	IDs []string `json:"ids"`
+	// Offset is the index of the chunk's first trade (Layout); a claim of
+	// an earlier release wrote none.
+	Offset *int `json:"offset,omitempty"`
 }
 
 // Claim implements store.Store.
@@ -254,7 +257,7 @@ func chunkTradeFields(b store.Batch) ([]any, error) {
 	sum := store.Summary{Trades: len(b.TradeIDs), ChunkOffsets: b.ChunkOffsets}
 	for i := range b.ChunkOffsets {
 		lo, hi := sum.Bounds(i)
-		data, err := json.Marshal(chunkTrades{IDs: b.TradeIDs[lo:hi]})
+		data, err := json.Marshal(chunkTrades{IDs: b.TradeIDs[lo:hi], Offset: &lo})
 		if err != nil {
 			return nil, fmt.Errorf("redisstore: %s: %w", b.Ref, err)
 		}
@@ -484,6 +487,110 @@ func (s *Store) summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 		sum.Chunks[i].Deliveries, _ = strconv.Atoi(deliv.Val()[f])
 	}
 	return sum, nil
+}
+
+// Layout implements store.Store: the meta hash's fields, then the
+// chunk's offset and trade count from its entry in the attempt's ids hash,
+// not the batch's offsets, which are its chunks long (500,000 chunks:
+// 4 MB to read for each).
+func (s *Store) Layout(ctx context.Context, ref store.Ref, index int) (store.Layout, error) {
+	for {
+		l, err := s.layout(ctx, ref, index)
+		if !errors.Is(err, errReplaced) {
+			return l, err
+		}
+	}
+}
+
+func (s *Store) layout(ctx context.Context, ref store.Ref, index int) (store.Layout, error) {
+	k0 := keys(ref, 0)[0]
+	m, err := s.rdb.HMGet(ctx, k0, "digest", "attempt", "chunks", "trades").Result()
+	if err != nil {
+		return store.Layout{}, fmt.Errorf("redisstore: %s: %w", ref, err)
+	}
+	var f [4]string
+	for i := range f {
+		f[i], _ = m[i].(string)
+	}
+	if f[0] == "" {
+		return store.Layout{}, fmt.Errorf("%w: %s", store.ErrNotFound, ref)
+	}
+	l := store.Layout{Digest: f[0]}
+	var trades int
+	for i, p := range []*int{&l.Attempt, &l.Chunks, &trades} {
+		if *p, err = strconv.Atoi(f[i+1]); err != nil {
+			return store.Layout{}, fmt.Errorf("redisstore: %s: field %s: %w", ref, []string{"attempt", "chunks", "trades"}[i], err)
+		}
+	}
+	if index < 0 || index >= l.Chunks {
+		return l, nil
+	}
+	// In one transaction with the meta hash's digest and attempt, checked
+	// against those read above: a claim in between replaced the ids.
+	var now *redis.SliceCmd
+	var ids *redis.StringCmd
+	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		now = p.HMGet(ctx, k0, "digest", "attempt")
+		ids = p.HGet(ctx, keys(ref, l.Attempt)[5], strconv.Itoa(index))
+		return nil
+	}); err != nil && !errors.Is(err, redis.Nil) {
+		return store.Layout{}, fmt.Errorf("redisstore: %s chunk %d: %w", ref, index, err)
+	}
+	if d, a := now.Val()[0], now.Val()[1]; d != f[0] || a != f[1] {
+		return store.Layout{}, errReplaced
+	}
+	var ct chunkTrades
+	if v, err := ids.Bytes(); err == nil {
+		if err := json.Unmarshal(v, &ct); err != nil {
+			return store.Layout{}, fmt.Errorf("redisstore: %s chunk %d trades: %w", ref, index, err)
+		}
+	}
+	if ct.Offset != nil {
+		l.Lo, l.Hi = *ct.Offset, *ct.Offset+len(ct.IDs)
+		return l, nil
+	}
+	// A claim of an earlier release wrote no offsets with the ids: the
+	// batch's own.
+	offsets, err := s.rdb.HGet(ctx, k0, "offsets").Result()
+	if err != nil {
+		return store.Layout{}, fmt.Errorf("redisstore: %s: offsets: %w", ref, err)
+	}
+	if l.Lo, l.Hi, err = bounds(offsets, index, trades); err != nil {
+		return store.Layout{}, fmt.Errorf("redisstore: %s: offsets: %w", ref, err)
+	}
+	return l, nil
+}
+
+// bounds returns the trade range of chunk index from offsets, the JSON
+// array of the chunks' offsets Claim writes ("[0,10,20]"), reading it up
+// to the chunk's next offset: the whole array is the batch's chunks long.
+// The last chunk ends at trades.
+func bounds(offsets string, index, trades int) (lo, hi int, err error) {
+	rest, ok := strings.CutPrefix(offsets, "[")
+	for range index {
+		i := strings.IndexByte(rest, ',')
+		if i < 0 {
+			ok = false
+			break
+		}
+		rest = rest[i+1:]
+	}
+	end := strings.IndexAny(rest, ",]")
+	if !ok || end < 0 {
+		return 0, 0, fmt.Errorf("no offset of chunk %d", index)
+	}
+	if lo, err = strconv.Atoi(rest[:end]); err != nil {
+		return 0, 0, err
+	}
+	if rest[end] == ']' {
+		return lo, trades, nil
+	}
+	rest = rest[end+1:]
+	if end = strings.IndexAny(rest, ",]"); end < 0 {
+		return 0, 0, fmt.Errorf("no offset of chunk %d", index+1)
+	}
+	hi, err = strconv.Atoi(rest[:end])
+	return lo, hi, err
 }
 
 // Trades implements store.Store.

@@ -223,3 +223,46 @@ func TestOpenKeepsThePasswordOutOfItsError(t *testing.T) {
 		t.Errorf("error %v: want one that says the URL does not parse, without its password", err)
 	}
 }
+
+// TestRedisLayoutReadsTheChunkAlone: Layout takes a chunk's bounds from
+// its own entry of the ids hash, not from the batch's offsets, which are
+// its chunks long: read for each outcome, they were n² for a batch of n
+// chunks (4 MB each at 500,000). The offsets are still read for a batch
+// an earlier release claimed, whose entries have none.
+func TestRedisLayoutReadsTheChunkAlone(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	o, _ := redis.ParseURL(srv.URL)
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	ref := store.RefOf("lay")
+	if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T0", "T1", "T2", "T3", "T4"}, ChunkOffsets: []int{0, 2, 2, 4}}); err != nil {
+		t.Fatal(err)
+	}
+	const meta, ids = "pricefn:b:{_/lay}:meta", "pricefn:b:{_/lay}:a1:ids"
+	// Offsets that are not the batch's: Layout does not read them.
+	if err := rdb.HSet(ctx, meta, "offsets", "[9,9,9,9]").Err(); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range [][2]int{{0, 2}, {2, 2}, {2, 4}, {4, 5}} {
+		l, err := s.Layout(ctx, ref, i)
+		if err != nil || l.Lo != want[0] || l.Hi != want[1] || l.Chunks != 4 || l.Attempt != 1 || l.Digest != "d" {
+			t.Errorf("layout of chunk %d: %+v %v, want [%d, %d) of 4 chunks", i, l, err, want[0], want[1])
+		}
+	}
+	// A claim of an earlier release: ids without offsets.
+	if err := rdb.HSet(ctx, meta, "offsets", "[0,2,2,4]").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HSet(ctx, ids, "3", `{"ids":["T4"]}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := s.Layout(ctx, ref, 3); err != nil || l.Lo != 4 || l.Hi != 5 {
+		t.Errorf("layout of chunk 3 claimed by an earlier release: %+v %v, want [4, 5)", l, err)
+	}
+}

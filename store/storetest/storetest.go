@@ -45,6 +45,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"TenantLimits", testLimits},
 		{"Recent", testRecent},
 		{"ScenarioChunks", testScenarioChunks},
+		{"Layout", testLayout},
 		{"PutCopiesResults", testPutCopiesResults},
 	}
 	for _, tc := range tests {
@@ -820,6 +821,48 @@ func testScenarioChunks(t *testing.T, newStore NewFunc) {
 	}
 	if st := must(s.Summary(ctx, b.Ref)).State(); st != store.StateCompleted {
 		t.Errorf("state %s, want completed", st)
+	}
+}
+
+// testLayout: Layout gives each chunk's bounds as the Summary does, with
+// the batch's digest, attempt and chunk count, scenario chunks and the
+// last chunk included; an index outside the batch has no bounds, and an
+// unknown batch is not found. A new attempt's layout is its own.
+func testLayout(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	if _, err := s.Layout(ctx, store.RefOf("none"), 0); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("layout of an unknown batch: %v, want ErrNotFound", err)
+	}
+	b := sample("lay", 25, 10, time.Now().Add(-time.Second).Truncate(time.Millisecond))
+	b.ChunkOffsets = []int{0, 0, 0, 10, 20, 20}
+	claim(t, s, b)
+	sum := must(s.Summary(ctx, b.Ref))
+	for i := -1; i <= len(b.ChunkOffsets); i++ {
+		want := store.Layout{Digest: b.Digest, Attempt: 1, Chunks: 6}
+		if i >= 0 && i < len(b.ChunkOffsets) {
+			want.Lo, want.Hi = sum.Bounds(i)
+		}
+		if got := must(s.Layout(ctx, b.Ref, i)); got != want {
+			t.Errorf("layout of chunk %d: %+v, want %+v", i, got, want)
+		}
+	}
+	if l := must(s.Layout(ctx, b.Ref, 5)); l.Lo != 20 || l.Hi != 25 {
+		t.Errorf("the last chunk's bounds: [%d, %d), want [20, 25)", l.Lo, l.Hi)
+	}
+	if l := must(s.Layout(ctx, b.Ref, 4)); l.Lo != 20 || l.Hi != 20 {
+		t.Errorf("a scenario chunk's bounds: [%d, %d), want [20, 20)", l.Lo, l.Hi)
+	}
+
+	// Ended by its deadline, announced, submitted again: attempt 2.
+	if u := must(s.Expire(ctx, b.Ref, 1, time.Now(), "deadline")); !u.Announce {
+		t.Fatalf("expire: %+v, want the announcement", u)
+	}
+	b.Deadline = time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	if c := reclaim(t, s, b); c.Attempt != 2 {
+		t.Fatalf("resubmission: attempt %d, want 2", c.Attempt)
+	}
+	if l := must(s.Layout(ctx, b.Ref, 3)); l != (store.Layout{Digest: b.Digest, Attempt: 2, Chunks: 6, Lo: 10, Hi: 20}) {
+		t.Errorf("layout of attempt 2's chunk 3: %+v", l)
 	}
 }
 
