@@ -363,3 +363,31 @@ func TestAnalyticBarrierQuantLibDigits(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyticBarrierLowVolNearBarrier checks a put whose barrier lies 1%
+// above spot at a vol of 0.2% and a drift of 20%: (H/S)^(2μ) overflows,
+// as (1.01)^99,999, while the probability it multiplies, N(-44.7), is 0
+// as QuantLib computes it; their product is worth some 1.4. The values
+// are the closed form evaluated to 400 digits (mpmath). With the product
+// taken as 0 the knock-out was 1.53 and the knock-in 95.76.
+func TestAnalyticBarrierLowVolNearBarrier(t *testing.T) {
+	for _, c := range []struct {
+		typ  instrument.BarrierType
+		reb  float64
+		want float64
+	}{
+		{instrument.UpOut, 0.01, 1.4453952012646075},
+		{instrument.UpOut, 0, 1.4356883018427692},
+		{instrument.UpIn, 0, 95.849961685544165},
+	} {
+		o := instrument.Barrier{Option: instrument.Option{Underlying: "X", Right: instrument.Put, Strike: 200, Expiry: refValDate.AddDays(20)}, Type: c.typ, Level: 101, Rebate: c.reb}
+		got, err := AnalyticBarrier{}.Price(&o, equityMarket(100, 0.3, 0.1, 0.002), pricing.Of(pricing.NPV))
+		if err != nil {
+			t.Errorf("%s rebate %v: %v", c.typ, c.reb, err)
+			continue
+		}
+		if !withinAbsOrRel(got.NPV, c.want, 1e-10, 1e-10) {
+			t.Errorf("%s rebate %v: npv %.16g, want %.16g", c.typ, c.reb, got.NPV, c.want)
+		}
+	}
+}
