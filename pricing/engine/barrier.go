@@ -174,13 +174,13 @@ func (b *barrierTerms) b(phi float64) float64 {
 // c is the reflected term C(η, φ).
 func (b *barrierTerms) c(eta, phi float64) float64 {
 	y1 := math.Log(b.h*b.hs/b.k)/b.sd + b.muSigma
-	return phi * (b.s*b.dq*b.scaled(b.powHS1, 2*b.mu+2, normCDF(eta*y1)) - b.k*b.df*b.scaled(b.powHS0, 2*b.mu, normCDF(eta*(y1-b.sd))))
+	return phi * (b.scaled(b.s*b.dq, b.powHS1, 2*b.mu+2, eta*y1) - b.scaled(b.k*b.df, b.powHS0, 2*b.mu, eta*(y1-b.sd)))
 }
 
 // d is the reflected term D(η, φ).
 func (b *barrierTerms) d(eta, phi float64) float64 {
 	y2 := math.Log(b.h/b.s)/b.sd + b.muSigma
-	return phi * (b.s*b.dq*b.scaled(b.powHS1, 2*b.mu+2, normCDF(eta*y2)) - b.k*b.df*b.scaled(b.powHS0, 2*b.mu, normCDF(eta*(y2-b.sd))))
+	return phi * (b.scaled(b.s*b.dq, b.powHS1, 2*b.mu+2, eta*y2) - b.scaled(b.k*b.df, b.powHS0, 2*b.mu, eta*(y2-b.sd)))
 }
 
 // e is E(η), the knock-in rebate paid at expiry if the barrier was never hit.
@@ -190,7 +190,7 @@ func (b *barrierTerms) e(eta float64) float64 {
 	}
 	x2 := math.Log(b.s/b.h)/b.sd + b.muSigma
 	y2 := math.Log(b.h/b.s)/b.sd + b.muSigma
-	return b.rb * b.df * (normCDF(eta*(x2-b.sd)) - b.scaled(b.powHS0, 2*b.mu, normCDF(eta*(y2-b.sd))))
+	return b.rb * b.df * (normCDF(eta*(x2-b.sd)) - b.scaled(1, b.powHS0, 2*b.mu, eta*(y2-b.sd)))
 }
 
 // f is F(η), the knock-out rebate paid when the barrier is hit. The caller
@@ -202,21 +202,27 @@ func (b *barrierTerms) f(eta float64) float64 {
 	lambda := math.Sqrt(b.mu*b.mu + 2*b.r/(b.vol*b.vol))
 	z := math.Log(b.h/b.s)/b.sd + lambda*b.sd
 	up, down := b.mu+lambda, b.mu-lambda
-	return b.rb * (b.scaled(math.Pow(b.hs, up), up, normCDF(eta*z)) + b.scaled(math.Pow(b.hs, down), down, normCDF(eta*(z-2*lambda*b.sd))))
+	return b.rb * (b.scaled(1, math.Pow(b.hs, up), up, eta*z) + b.scaled(1, math.Pow(b.hs, down), down, eta*(z-2*lambda*b.sd)))
 }
 
-// scaled returns pow·n, where pow is (H/S)^a and n a normal probability.
-// Far from spot the power can overflow where the probability, of reaching
-// so far a barrier, underflows or nearly: a barrier of 1e-310 against a
-// spot of 100 takes (H/S)^(μ-λ) past the largest double, while the chance
-// of a hit is below e^{-10^6}. The product is then taken as the
-// exponential of its logarithm, zero where the probability is.
-func (b *barrierTerms) scaled(pow, a, n float64) float64 {
+// scaled returns c·pow·N(x), where c is a positive factor (a spot or
+// strike discounted) and pow is (H/S)^a: multiplied in that order, as
+// QuantLib's AnalyticBarrierEngine does, so that where the terms cancel
+// the last digits are QuantLib's. Far from spot the power can overflow
+// where the probability, of reaching so far a barrier, underflows or
+// nearly: a barrier of 1e-310 against a spot of 100 takes (H/S)^(μ-λ) past
+// the largest double, while the chance of a hit is below e^{-10^6}. The
+// product is then taken as the exponential of its logarithm, the
+// probability's from logNormCDF: N(x) is 0 below x = -37 (QuantLib's),
+// while a power past e^709 times e^{-x²/2} may well be worth something
+// (a vol of 0.2% and a barrier 1% from spot). It is zero where x is -∞,
+// H/S having underflowed to 0 (a barrier of 5e-324).
+func (b *barrierTerms) scaled(c, pow, a, x float64) float64 {
 	if !math.IsInf(pow, 0) {
-		return pow * n
+		return c * pow * normCDF(x)
 	}
-	if n == 0 {
+	if math.IsInf(x, -1) {
 		return 0
 	}
-	return math.Exp(a*math.Log(b.hs) + math.Log(n))
+	return c * math.Exp(a*math.Log(b.hs)+logNormCDF(x))
 }

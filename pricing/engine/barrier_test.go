@@ -335,3 +335,59 @@ func TestAnalyticBarrierFarBarrier(t *testing.T) {
 		}
 	}
 }
+
+// TestAnalyticBarrierQuantLibDigits checks barriers whose closed form
+// cancels large terms (spot near the barrier, the strike far from it)
+// to the last bit of QuantLib 1.29's AnalyticBarrierEngine: the reflected
+// terms multiply a discounted spot or strike by a power of H/S and then
+// by a probability, in QuantLib's order. Multiplying the power by the
+// probability first moved these by 2e-12 (9% of the first) and 3e-11.
+func TestAnalyticBarrierQuantLibDigits(t *testing.T) {
+	for _, c := range []struct {
+		typ                     instrument.BarrierType
+		s, k, h, reb, r, q, vol float64
+		days                    int
+		want                    float64
+	}{
+		{instrument.DownIn, 100000, 100000, 99000, 0, 0.3, 0.11, 0.05, 1420, 1.9099388737231493e-11},
+		{instrument.UpOut, 100000, 200000, 100010, 0.01, 0, -0.01, 0.2, 1267, 32.75269066073812},
+	} {
+		o := instrument.Barrier{Option: instrument.Option{Underlying: "X", Right: instrument.Put, Strike: c.k, Expiry: refValDate.AddDays(c.days)}, Type: c.typ, Level: c.h, Rebate: c.reb}
+		got, err := AnalyticBarrier{}.Price(&o, equityMarket(c.s, c.r, c.q, c.vol), pricing.Of(pricing.NPV))
+		if err != nil {
+			t.Errorf("%s put S=%v H=%v: %v", c.typ, c.s, c.h, err)
+			continue
+		}
+		if got.NPV != c.want {
+			t.Errorf("%s put S=%v H=%v: npv %.17g, QuantLib %.17g", c.typ, c.s, c.h, got.NPV, c.want)
+		}
+	}
+}
+
+// TestAnalyticBarrierLowVolNearBarrier checks a put whose barrier lies 1%
+// above spot at a vol of 0.2% and a drift of 20%: (H/S)^(2μ) overflows,
+// as (1.01)^99,999, while the probability it multiplies, N(-44.7), is 0
+// as QuantLib computes it; their product is worth some 1.4. The values
+// are the closed form evaluated to 400 digits (mpmath). With the product
+// taken as 0 the knock-out was 1.53 and the knock-in 95.76.
+func TestAnalyticBarrierLowVolNearBarrier(t *testing.T) {
+	for _, c := range []struct {
+		typ  instrument.BarrierType
+		reb  float64
+		want float64
+	}{
+		{instrument.UpOut, 0.01, 1.4453952012646075},
+		{instrument.UpOut, 0, 1.4356883018427692},
+		{instrument.UpIn, 0, 95.849961685544165},
+	} {
+		o := instrument.Barrier{Option: instrument.Option{Underlying: "X", Right: instrument.Put, Strike: 200, Expiry: refValDate.AddDays(20)}, Type: c.typ, Level: 101, Rebate: c.reb}
+		got, err := AnalyticBarrier{}.Price(&o, equityMarket(100, 0.3, 0.1, 0.002), pricing.Of(pricing.NPV))
+		if err != nil {
+			t.Errorf("%s rebate %v: %v", c.typ, c.reb, err)
+			continue
+		}
+		if !withinAbsOrRel(got.NPV, c.want, 1e-10, 1e-10) {
+			t.Errorf("%s rebate %v: npv %.16g, want %.16g", c.typ, c.reb, got.NPV, c.want)
+		}
+	}
+}

@@ -44,6 +44,23 @@ func normCDF(x float64) float64 {
 	if r > tailCutCDF {
 		return r
 	}
+	return -normPDF(x) / x * tailSum(x)
+}
+
+// logNormCDF returns ln N(x), also where N(x) is 0: below x = -37, where
+// QuantLib's density is (minExponent), it is ln φ(x) - ln(-x) plus the ln
+// of normCDF's asymptotic sum, φ(x) taken by its logarithm -x²/2 - ln √(2π).
+func logNormCDF(x float64) float64 {
+	if n := normCDF(x); n > 0 {
+		return math.Log(n)
+	}
+	return -x*x/2 + math.Log(invSqrt2Pi) - math.Log(-x) + math.Log(tailSum(x))
+}
+
+// tailSum is the sum of the asymptotic expansion of N(x) for a large
+// negative x (Abramowitz and Stegun 26.2.12), as QuantLib sums it:
+// N(x) = -φ(x)/x · tailSum(x).
+func tailSum(x float64) float64 {
 	sum, zsqr, i, g := 1.0, x*x, 1.0, 1.0
 	a := math.MaxFloat64
 	for {
@@ -59,5 +76,5 @@ func normCDF(x float64) float64 {
 			break
 		}
 	}
-	return -normPDF(x) / x * sum
+	return sum
 }
