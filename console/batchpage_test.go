@@ -840,12 +840,26 @@ func TestConsoleSilentStreamDropped(t *testing.T) {
 // deadline ended the batch is counted late by the engine, and the page,
 // whose event stream ended with the batch, shows the count: it reads the
 // status again for a while after such an end (the page never showed one:
-// it stopped reading at the end event). The page's timeouts run 100
-// times faster here.
+// it stopped reading at the end event), also when the dead chunks the
+// status names (the first 100) are not the deadline's (the page read
+// again only when one named was). The page's timeouts run 100 times
+// faster here.
 func TestConsoleLateOutcomesShown(t *testing.T) {
+	t.Run("named", func(t *testing.T) {
+		testLateOutcomesShown(t, `"chunksFailed":1,"duplicates":0,`+
+			`"failedChunks":[{"index":1,"trades":1,"reason":"deadline passed: no outcome by 2026-11-25T09:01:00Z"}],`)
+	})
+	// The status names the first 100 dead chunks (here the first 1):
+	// those may have died otherwise, the deadline ending the others.
+	t.Run("past the dead chunks named", func(t *testing.T) {
+		testLateOutcomesShown(t, `"chunksFailed":2,"duplicates":0,`+
+			`"failedChunks":[{"index":0,"trades":0,"reason":"dead-lettered: the pricer failed"}],`)
+	})
+}
+
+func testLateOutcomesShown(t *testing.T, dead string) {
 	const id = "late-1"
-	status := fmt.Sprintf(`{"batchId":%q,"state":"partial","attempt":1,"trades":2,"priced":1,"failed":0,"missing":1,"pending":0,"chunks":2,"chunksDone":2,"chunksFailed":1,"duplicates":0,`+
-		`"failedChunks":[{"index":1,"trades":1,"reason":"deadline passed: no outcome by 2026-11-25T09:01:00Z"}],`+
+	status := fmt.Sprintf(`{"batchId":%q,"state":"partial","attempt":1,"trades":2,"priced":1,"failed":0,"missing":1,"pending":0,"chunks":2,"chunksDone":2,`+dead+
 		`"timings":{"submittedAt":"2026-11-25T09:00:00Z","completedAt":"2026-11-25T09:01:00Z","durationSeconds":60,"pricingSeconds":0.5}}`, id)
 	api := newStandIn(t, id, status, fmt.Sprintf(`{"batchId":%q,"results":[{"id":"A","npv":1},{"id":"B","error":"trade B: not priced"}]}`, id))
 	go func() {

@@ -171,7 +171,10 @@ export async function batchPage(main, session, id) {
   // status document is read again every LATE_EVERY ms, LATE_READS times,
   // for the late (and duplicate) counts of the attempt shown.
   const watchLate = () => {
-    if (!(status.failedChunks || []).some((f) => f.reason?.startsWith('deadline passed'))) return;
+    // The status names the first 100 dead chunks only: past them, any
+    // may be one the deadline ended.
+    const fc = status.failedChunks || [];
+    if (!fc.some((f) => f.reason?.startsWith('deadline passed')) && !(status.chunksFailed > fc.length)) return;
     let reads = 0;
     const read = async () => {
       if (gone || ++reads > LATE_READS) return;
