@@ -757,6 +757,34 @@ func TestConsoleNothingPriced(t *testing.T) {
 	}
 }
 
+// TestConsoleDeadChunksOfMany: the status names the first 100 dead
+// chunks and counts them all (chunksFailed), and the list of dead chunks
+// says it holds the first of them, not that they are all: a batch of 393
+// dead chunks listed 100 under "Dead chunks".
+func TestConsoleDeadChunksOfMany(t *testing.T) {
+	const id = "dead-many"
+	status := `{"batchId":"dead-many","state":"failed","attempt":1,"trades":3,"priced":0,"failed":0,"missing":3,"pending":0,"chunks":3,"chunksDone":3,"chunksFailed":3,"duplicates":0,
+		"failedChunks":[{"index":0,"trades":1,"reason":"deadline passed"},{"index":1,"trades":1,"reason":"deadline passed"}],
+		"timings":{"submittedAt":"2026-11-25T09:00:00Z","completedAt":"2026-11-25T09:00:01Z","durationSeconds":1,"pricingSeconds":0}}`
+	api := newStandIn(t, id, status, `{"batchId":"dead-many","results":[{"id":"A","error":"not priced"},{"id":"B","error":"not priced"},{"id":"C","error":"not priced"}]}`)
+	go func() {
+		select {
+		case api.events <- "event: end\ndata: " + strings.Join(strings.Fields(status), "") + "\n\n":
+		case <-api.gone:
+		}
+	}()
+	b := newBrowser(t)
+	b.do("open the batch page", chromedp.Navigate(api.url+"/ui/batches/"+id))
+	b.wait("the dead chunks", `document.querySelector('#failed-chunks h3')`)
+	h := strings.Join(strings.Fields(eval[string](b, `document.querySelector('#failed-chunks h3').textContent`)), " ")
+	if want := "Dead chunks (the first 2 of 3, by index)"; h != want {
+		t.Errorf("dead chunks' heading: %q, want %q", h, want)
+	}
+	if n := eval[int](b, `document.querySelectorAll('#failed-chunks li').length`); n != 2 {
+		t.Errorf("%d dead chunks listed, want the 2 named", n)
+	}
+}
+
 // TestConsoleSilentStreamDropped: an event stream that goes silent, with
 // not even the engine's keepalive comments coming (its other end gone
 // without a word: a laptop asleep, a proxy's idle timeout), is dropped
@@ -812,12 +840,26 @@ func TestConsoleSilentStreamDropped(t *testing.T) {
 // deadline ended the batch is counted late by the engine, and the page,
 // whose event stream ended with the batch, shows the count: it reads the
 // status again for a while after such an end (the page never showed one:
-// it stopped reading at the end event). The page's timeouts run 100
-// times faster here.
+// it stopped reading at the end event), also when the dead chunks the
+// status names (the first 100) are not the deadline's (the page read
+// again only when one named was). The page's timeouts run 100 times
+// faster here.
 func TestConsoleLateOutcomesShown(t *testing.T) {
+	t.Run("named", func(t *testing.T) {
+		testLateOutcomesShown(t, `"chunksFailed":1,"duplicates":0,`+
+			`"failedChunks":[{"index":1,"trades":1,"reason":"deadline passed: no outcome by 2026-11-25T09:01:00Z"}],`)
+	})
+	// The status names the first 100 dead chunks (here the first 1):
+	// those may have died otherwise, the deadline ending the others.
+	t.Run("past the dead chunks named", func(t *testing.T) {
+		testLateOutcomesShown(t, `"chunksFailed":2,"duplicates":0,`+
+			`"failedChunks":[{"index":0,"trades":0,"reason":"dead-lettered: the pricer failed"}],`)
+	})
+}
+
+func testLateOutcomesShown(t *testing.T, dead string) {
 	const id = "late-1"
-	status := fmt.Sprintf(`{"batchId":%q,"state":"partial","attempt":1,"trades":2,"priced":1,"failed":0,"missing":1,"pending":0,"chunks":2,"chunksDone":2,"chunksFailed":1,"duplicates":0,`+
-		`"failedChunks":[{"index":1,"trades":1,"reason":"deadline passed: no outcome by 2026-11-25T09:01:00Z"}],`+
+	status := fmt.Sprintf(`{"batchId":%q,"state":"partial","attempt":1,"trades":2,"priced":1,"failed":0,"missing":1,"pending":0,"chunks":2,"chunksDone":2,`+dead+
 		`"timings":{"submittedAt":"2026-11-25T09:00:00Z","completedAt":"2026-11-25T09:01:00Z","durationSeconds":60,"pricingSeconds":0.5}}`, id)
 	api := newStandIn(t, id, status, fmt.Sprintf(`{"batchId":%q,"results":[{"id":"A","npv":1},{"id":"B","error":"trade B: not priced"}]}`, id))
 	go func() {

@@ -53,14 +53,14 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 	}
 	// advance writes the chunks that have their outcomes, in order, and
 	// reports whether the document is complete.
-	var took time.Duration // the last read of the batch (streamRest)
+	var readAt time.Time // the earliest the next read may start (restAfter)
 	advance := func() (bool, error) {
 		read := time.Now()
 		sum, err := f.opt.Store.Summary(ctx, ref)
 		if err == nil {
 			sum, err = f.expire(ctx, ref, sum)
 		}
-		took = time.Since(read)
+		readAt = restAfter(read) // stream.go
 		switch {
 		case errors.Is(err, store.ErrNotFound) && rw == nil:
 			return false, nil // waited for, UnknownGrace at most
@@ -142,7 +142,7 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 			case <-f.drain:
 				err = errors.New("the server is stopping")
 			}
-			if err == nil && !f.rest(ctx, streamRest*took) { // stream.go
+			if err == nil && !f.rest(ctx, time.Until(readAt)) {
 				err = cmp.Or(ctx.Err(), errors.New("the server is stopping"))
 			}
 		}

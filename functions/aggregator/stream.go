@@ -38,12 +38,12 @@ const streamKeepalive = 15 * time.Second
 const streamRetry = 2 * time.Second
 
 // streamRest is how many times as long as its last read of the batch a
-// stream (of events, or of results: resultsstream.go) waits before the
-// next: a read copies every chunk's outcome, and three streams that read
-// a batch of 16,000 chunks at each of their outcomes took 10 s of CPU,
-// one of 500,000 chunks (whose outcomes come faster than a read) a core
-// of its own. Its reads take a sixth of its time at most, and it
-// reports several chunks at once.
+// stream (of events, or of results: resultsstream.go) waits from that
+// read's end before the next (restAfter): a read copies every chunk's
+// outcome, and three streams that read a batch of 16,000 chunks at each
+// of their outcomes took 10 s of CPU, one of 500,000 chunks (whose
+// outcomes come faster than a read) a core of its own. Its reads take a
+// sixth of its time at most, and it reports several chunks at once.
 const streamRest = 5
 
 // ChunkEvent is the data of an EventChunk: one chunk's outcome as the
@@ -114,7 +114,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, "retry: %d\n\n", streamRetry.Milliseconds())
 	keepalive := time.NewTicker(streamKeepalive)
 	defer keepalive.Stop()
-	var took time.Duration // the last read of the batch
+	var next time.Time // the earliest the next read may start (streamRest)
 	for {
 		if err := s.report(sum); err != nil {
 			return // the client is gone
@@ -127,7 +127,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 		if rc.Flush() != nil {
 			return
 		}
-		if !f.awaitChange(ctx, w, rc, changed, sum.Deadline, keepalive.C) || !f.rest(ctx, streamRest*took) {
+		if !f.awaitChange(ctx, w, rc, changed, sum.Deadline, keepalive.C) || !f.rest(ctx, time.Until(next)) {
 			return
 		}
 		stop()
@@ -142,7 +142,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 		if err == nil {
 			sum, err = f.expire(ctx, ref, sum)
 		}
-		took = time.Since(read)
+		next = restAfter(read)
 		if err != nil {
 			// Forgotten after its retention, or the store is away: the
 			// client reconnects and is told.
@@ -180,6 +180,15 @@ func (f *Function) awaitChange(ctx context.Context, w io.Writer, rc *http.Respon
 			return false
 		}
 	}
+}
+
+// restAfter returns when the next read may start after one that began at
+// read and has just ended: streamRest times its length from now, counted
+// down while the stream waits for a change, so that one that comes after
+// a quiet spell (the batch's end) is read at once.
+func restAfter(read time.Time) time.Time {
+	now := time.Now()
+	return now.Add(streamRest * now.Sub(read))
 }
 
 // rest waits d, the changes meanwhile to be read at once after it. It

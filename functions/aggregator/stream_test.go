@@ -2,6 +2,7 @@ package aggregator_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -438,16 +439,17 @@ func TestEventStreamFaultLogTrace(t *testing.T) {
 	}
 }
 
-// slowSummary is a memory store whose Summary takes 10 ms, as a batch of
-// some 100,000 chunks' does, and counts its calls.
+// slowSummary is a memory store whose Summary takes 10 ms (or delay), as
+// a batch of some 100,000 chunks' does, and counts its calls.
 type slowSummary struct {
 	*store.Mem
+	delay time.Duration
 	reads atomic.Int64
 }
 
 func (s *slowSummary) Summary(ctx context.Context, ref store.Ref) (*store.Summary, error) {
 	s.reads.Add(1)
-	time.Sleep(10 * time.Millisecond)
+	time.Sleep(cmp.Or(s.delay, 10*time.Millisecond))
 	return s.Mem.Summary(ctx, ref)
 }
 
@@ -513,5 +515,83 @@ func testStreamRests(t *testing.T, path string) {
 	// announcement's read besides; back to back, one every 10 ms.
 	if limit := int64(took/(40*time.Millisecond)) + 3; reads > limit {
 		t.Errorf("%d reads of the batch in %v of outcomes, want at most %d", reads, took.Round(time.Millisecond), limit)
+	}
+}
+
+// TestStreamsRestOnlyAfterBusyReads: a stream's rest (five times its
+// last read) counts from that read's end, so that an outcome that comes
+// after the stream has waited that long already, such as the one ending
+// a batch after a quiet spell, is read and reported at once. It rested
+// five times its read after every change however long it had waited for
+// it: the end of a batch whose read took 2 s came 10 s late.
+func TestStreamsRestOnlyAfterBusyReads(t *testing.T) {
+	for _, path := range []string{"/batches/quiet/events", "/batches/quiet/results?stream=true"} {
+		t.Run(path, func(t *testing.T) { testStreamRestsAfterRead(t, path) })
+	}
+}
+
+func testStreamRestsAfterRead(t *testing.T, path string) {
+	const read = 40 * time.Millisecond // a rest of 200 ms
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		o.Store = &slowSummary{Mem: o.Store.(*store.Mem), delay: read}
+	})
+	ids, offs := []string{"T0", "T1"}, []int{0, 1}
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf("quiet"), TradeIDs: ids, ChunkOffsets: offs, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "quiet/accepted", "quiet", events.BatchAccepted{
+		BatchID: "quiet", Attempt: 1, Trades: 2, ChunkOffsets: offs, SubmittedAt: submitAt}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := openEvents(t, ctx, f.srv.URL+path, "", "")
+	first, end := make(chan struct{}), make(chan time.Time, 1)
+	go func() {
+		defer func() { end <- time.Now() }()
+		if strings.Contains(path, "/results") {
+			var body []byte
+			buf := make([]byte, 4096)
+			for {
+				n, err := c.br.Read(buf)
+				if body = append(body, buf[:n]...); strings.Contains(string(body), `"npv":1`) && first != nil {
+					close(first)
+					first = nil
+				}
+				if err != nil {
+					return
+				}
+			}
+		}
+		for e, err := c.next(); err == nil && e.event != aggregator.EventEnd; e, err = c.next() {
+			if e.event == aggregator.EventChunk && first != nil {
+				close(first)
+				first = nil
+			}
+		}
+	}()
+	post := func(i int) {
+		r := batch.TradeResult{ID: ids[i]}
+		r.SetValue(pricing.NPV, 1)
+		cp := withResults(t, events.ChunkPriced{BatchID: "quiet", Index: i, Chunks: 2, Offset: i}, []batch.TradeResult{r})
+		f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, fmt.Sprintf("quiet/chunk/%d/priced", i), "quiet", cp))
+	}
+	post(0)
+	select {
+	case <-first:
+	case <-ctx.Done():
+		t.Fatal("the first chunk was not streamed")
+	}
+	// Quiet for longer than the rest its read of the first chunk asks.
+	time.Sleep(6 * read)
+	start := time.Now()
+	post(1)
+	select {
+	case at := <-end:
+		// A read (and the announcement's, in the post) at once; 200
+		// ms of rest and a read after it before.
+		if took := at.Sub(start); took > 4*read {
+			t.Errorf("the batch's end streamed %v after its last outcome, want a read's time (%v), not a rest", took.Round(time.Millisecond), read)
+		}
+	case <-ctx.Done():
+		t.Fatal("the stream did not end")
 	}
 }

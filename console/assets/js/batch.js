@@ -171,7 +171,10 @@ export async function batchPage(main, session, id) {
   // status document is read again every LATE_EVERY ms, LATE_READS times,
   // for the late (and duplicate) counts of the attempt shown.
   const watchLate = () => {
-    if (!(status.failedChunks || []).some((f) => f.reason?.startsWith('deadline passed'))) return;
+    // The status names the first 100 dead chunks only: past them, any
+    // may be one the deadline ended.
+    const fc = status.failedChunks || [];
+    if (!fc.some((f) => f.reason?.startsWith('deadline passed')) && !(status.chunksFailed > fc.length)) return;
     let reads = 0;
     const read = async () => {
       if (gone || ++reads > LATE_READS) return;
@@ -321,7 +324,10 @@ function drawStatus(st, p, announce, now) {
     <div><dt>${running ? 'Deadline' : 'Completed'}</dt><dd>${time(running ? tm.deadline : tm.completedAt)}</dd></div>
     <div><dt>Attempt</dt><dd>${int(st.attempt)}</dd></div>`);
   const fc = st.failedChunks || [];
-  render($('#failed-chunks'), fc.length ? html`<h3 class="bad">Dead chunks</h3><ul class="failed-list">${fc.map((f) =>
+  // The status names the first 100 dead chunks, by index, and counts
+  // them all: the list says when it is not all of them.
+  const some = st.chunksFailed > fc.length ? html` <span class="sub">(the first ${int(fc.length)} of ${int(st.chunksFailed)}, by index)</span>` : '';
+  render($('#failed-chunks'), fc.length ? html`<h3 class="bad">Dead chunks${some}</h3><ul class="failed-list">${fc.map((f) =>
     html`<li>chunk ${f.index} (${f.trades ? count(f.trades, 'trade') : 'scenario revaluations'}): ${f.reason}</li>`)}</ul>` : '');
   drawTotals(st.totals, c);
 }
