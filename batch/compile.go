@@ -165,15 +165,23 @@ type lazyTrades struct {
 	once   sync.Once // all
 }
 
-// block compiles trades [lo, hi) into cs (its room reused) and sl,
-// rewound first: the values of the block compiled before are dead.
-func (l *lazyTrades) block(lo, hi int, cs []compiled, sl *slabs) []compiled {
-	sl.rewind()
+// block compiles trades [lo, hi) into cs (its room reused) and sc's
+// slabs, rewound first: the values of the block compiled before are dead.
+func (l *lazyTrades) block(lo, hi int, cs []compiled, sc *compileScratch) []compiled {
+	sc.sl.rewind()
 	cs = cs[:0]
 	for i := lo; i < hi; i++ {
-		cs = append(cs, compileTrade(&l.src[i], l.env, l.broken, sl))
+		cs = append(cs, compileTrade(&l.src[i], l.env, l.broken, sc))
 	}
 	return cs
+}
+
+// compileScratch is what one goroutine compiles trades with: the slabs their
+// compiled forms come from and the dates it has parsed. It serves one
+// job: the batch holds the strings its dateCache is keyed by.
+type compileScratch struct {
+	sl    slabs
+	dates dateCache
 }
 
 // all returns every trade compiled, compiling a lazy job's on first use.
@@ -194,14 +202,14 @@ func compileTrades(trades []Trade, env *compileEnv, broken map[string]*Error) []
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), (len(trades)+span-1)/span) {
 		wg.Go(func() {
-			var sl slabs // this worker's compiled trades, a block at a time
+			var sc compileScratch // this worker's compiled trades, a block at a time
 			for {
 				lo := int(next.Add(span)) - span
 				if lo >= len(trades) {
 					return
 				}
 				for i := lo; i < min(lo+span, len(trades)); i++ {
-					out[i] = compileTrade(&trades[i], env, broken, &sl)
+					out[i] = compileTrade(&trades[i], env, broken, &sc)
 				}
 			}
 		})
@@ -211,7 +219,7 @@ func compileTrades(trades []Trade, env *compileEnv, broken map[string]*Error) []
 }
 
 // compileTrade decodes one trade; any fault becomes the trade's error.
-func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error, sl *slabs) (out compiled) {
+func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error, sc *compileScratch) (out compiled) {
 	defer func() {
 		// A bug in a type's compile must fail its trade, not the batch, or
 		// the pricer process and every chunk in flight with it (as priceOne
@@ -262,7 +270,7 @@ func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error, sl *slabs
 		c.p = plannedTrade(p.cost(env.e))
 		return c
 	}
-	p, err := tt.compile(t.terms, env, sl)
+	p, err := tt.compile(t.terms, env, sc)
 	if err != nil {
 		return fail(err)
 	}

@@ -4,9 +4,11 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
@@ -52,7 +54,7 @@ func (w *optionWire) setField(k []byte, v value) (bool, error) {
 }
 
 // option converts and validates the shared option terms.
-func (w *optionWire) option(asOf dates.Date) (instrument.Option, error) {
+func (w *optionWire) option(asOf dates.Date, ds *dateCache) (instrument.Option, error) {
 	var o instrument.Option
 	if w.Underlying == "" {
 		return o, fmt.Errorf("underlying is required (the name of an underlying)")
@@ -73,7 +75,7 @@ func (w *optionWire) option(asOf dates.Date) (instrument.Option, error) {
 	}
 	o.Strike = *w.Strike
 	var err error
-	if o.Expiry, err = requiredDate("expiry", w.Expiry); err != nil {
+	if o.Expiry, err = ds.required("expiry", w.Expiry); err != nil {
 		return o, err
 	}
 	return o, o.Validate(asOf)
@@ -89,6 +91,52 @@ func requiredDate(field, s string) (dates.Date, error) {
 		return 0, pricing.Invalid(field, fmt.Sprintf("%q", s), "must be a YYYY-MM-DD date")
 	}
 	return d, nil
+}
+
+// dateCache remembers the dates one compile goroutine has parsed, keyed
+// by where a string's bytes are: the decoder shares the strings a batch
+// repeats (interner), so that the trades of a batch, which name a few
+// thousand expiries at most, parse each about once, and compile reads
+// none of their bytes again. A string's bytes are never written again,
+// and the batch holds them while its trades compile, so the same address
+// and length are the same string. The zero value is empty and ready (its
+// slots made on first use); a nil *dateCache parses every date.
+type dateCache struct {
+	slots []cachedDate // dateSlots of them, direct-mapped
+}
+
+// dateSlots is the number of a dateCache's slots, as many as the
+// interner's: enough for the expiries of five years of days.
+const dateSlots = 1 << 12
+
+// cachedDate is one date of a dateCache: the address and length of the
+// string it was parsed from, and the date.
+type cachedDate struct {
+	p uintptr
+	n uint32
+	d dates.Date
+}
+
+// required is requiredDate, the date taken from c where s was parsed
+// before. Only dates that parse are kept: a bad one fails as requiredDate
+// fails it, each time.
+func (c *dateCache) required(field, s string) (dates.Date, error) {
+	if c == nil || s == "" || uint64(len(s)) > math.MaxUint32 {
+		return requiredDate(field, s)
+	}
+	if c.slots == nil {
+		c.slots = make([]cachedDate, dateSlots)
+	}
+	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	slot := &c.slots[uint64(p)*0x9e3779b97f4a7c15>>(64-12)]
+	if slot.p == p && slot.n == uint32(len(s)) {
+		return slot.d, nil
+	}
+	d, err := requiredDate(field, s)
+	if err == nil {
+		*slot = cachedDate{p: p, n: uint32(len(s)), d: d}
+	}
+	return d, err
 }
 
 // parseDate is dates.Parse, with a fast path for the common case of a
@@ -181,8 +229,8 @@ var europeanType = &kind[europeanWire, *europeanWire, europeanTerms]{
 	},
 }
 
-func europeanTermsOf(w *europeanWire, asOf dates.Date) (europeanTerms, error) {
-	o, err := w.option(asOf)
+func europeanTermsOf(w *europeanWire, asOf dates.Date, ds *dateCache) (europeanTerms, error) {
+	o, err := w.option(asOf, ds)
 	if err != nil {
 		return europeanTerms{}, err
 	}
@@ -327,8 +375,8 @@ func costAmerican(t *americanTerms, _ *Engines) float64 {
 	return 1_200_000
 }
 
-func americanTermsOf(w *americanWire, asOf dates.Date) (americanTerms, error) {
-	o, err := w.option(asOf)
+func americanTermsOf(w *americanWire, asOf dates.Date, ds *dateCache) (americanTerms, error) {
+	o, err := w.option(asOf, ds)
 	if err != nil {
 		return americanTerms{}, err
 	}
@@ -373,8 +421,8 @@ var barrierType = &kind[barrierWire, *barrierWire, instrument.Barrier]{
 	costTerms: func(*barrierWire) (instrument.Barrier, bool) { return instrument.Barrier{}, true },
 }
 
-func barrierTermsOf(w *barrierWire, asOf dates.Date) (instrument.Barrier, error) {
-	o, err := w.option(asOf)
+func barrierTermsOf(w *barrierWire, asOf dates.Date, ds *dateCache) (instrument.Barrier, error) {
+	o, err := w.option(asOf, ds)
 	if err != nil {
 		return instrument.Barrier{}, err
 	}
@@ -441,8 +489,8 @@ func costAsian(o *instrument.Asian, e *Engines) float64 {
 	return float64(paths) * (5 + 9.5*float64(len(o.Fixings))) // measured ~9 ns per path per fixing
 }
 
-func asianTermsOf(w *asianWire, asOf dates.Date) (instrument.Asian, error) {
-	o, err := w.option(asOf)
+func asianTermsOf(w *asianWire, asOf dates.Date, ds *dateCache) (instrument.Asian, error) {
+	o, err := w.option(asOf, ds)
 	if err != nil {
 		return instrument.Asian{}, err
 	}
@@ -455,7 +503,7 @@ func asianTermsOf(w *asianWire, asOf dates.Date) (instrument.Asian, error) {
 	}
 	a.Fixings = make([]dates.Date, len(w.Fixings))
 	for i, s := range w.Fixings {
-		if a.Fixings[i], err = requiredDate(fmt.Sprintf("fixings[%d]", i), s); err != nil {
+		if a.Fixings[i], err = ds.required(fmt.Sprintf("fixings[%d]", i), s); err != nil {
 			return instrument.Asian{}, err
 		}
 	}

@@ -24,8 +24,8 @@ type tradeType interface {
 	decode(ms *members, shared uint64, sl *slabs) (any, error)
 	// compile checks the wire form that decode returned against the
 	// valuation date and binds it to its engine and market under env,
-	// the result made in sl.
-	compile(w any, env *compileEnv, sl *slabs) (priceable, error)
+	// the result made in sc's slabs.
+	compile(w any, env *compileEnv, sc *compileScratch) (priceable, error)
 	// plan reads of one trade's members only what its cost depends on
 	// (DecodePlan), and reports false when the type cannot be costed so
 	// (its cost needs all of its terms) or the members it reads are bad.
@@ -65,8 +65,8 @@ type kind[W any, PW wireForm[W], T any] struct {
 	// fields are the trade's market references.
 	fields []marketRef
 	// terms checks the wire form against the valuation date asOf and
-	// converts it.
-	terms func(w *W, asOf dates.Date) (T, error)
+	// converts it, its dates parsed through ds.
+	terms func(w *W, asOf dates.Date, ds *dateCache) (T, error)
 	// bind, if set, binds the checked terms to the market of env (an
 	// underlying looked up once) before the trade is priced.
 	bind func(t *T, env *compileEnv)
@@ -108,12 +108,12 @@ func (k *kind[W, PW, T]) decode(ms *members, shared uint64, sl *slabs) (any, err
 	return w, nil
 }
 
-func (k *kind[W, PW, T]) compile(w any, env *compileEnv, sl *slabs) (priceable, error) {
-	t, err := k.terms(w.(*W), env.m.ValuationDate)
+func (k *kind[W, PW, T]) compile(w any, env *compileEnv, sc *compileScratch) (priceable, error) {
+	t, err := k.terms(w.(*W), env.m.ValuationDate, &sc.dates)
 	if err != nil {
 		return nil, err
 	}
-	b := newIn[bound[T]](sl)
+	b := newIn[bound[T]](&sc.sl)
 	*b = bound[T]{price: k.price, into: k.into, cost: k.cost, bind: k.bind, t: t, e: env.e}
 	if k.bind != nil {
 		k.bind(&b.t, env)

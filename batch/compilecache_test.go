@@ -1,0 +1,103 @@
+package batch
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/pricefn/pricefn/pricing/dates"
+)
+
+// BenchmarkCompileBlocks is the compile of a lazy job (CompileLazily), as
+// PriceBlocks runs it: a block of trades at a time on one core, into
+// memory that serves the next block.
+func BenchmarkCompileBlocks(b *testing.B) {
+	const n, block = 20_000, 2048
+	doc, err := Sample(SampleSpec{Type: "european", N: n, Seed: 1,
+		Measures: []string{"npv", "delta", "gamma", "vega", "theta", "rho"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	bt, err := DecodeBytes(doc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	j, err := CompileLazily(bt, Engines{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cs []compiled
+	var sc compileScratch
+	b.ReportAllocs()
+	for b.Loop() {
+		for lo := 0; lo < n; lo += block {
+			cs = j.lazy.block(lo, min(lo+block, n), cs, &sc)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/trade")
+}
+
+// TestDateCacheMatchesRequiredDate checks that a dateCache returns what
+// requiredDate returns, error and all, for dates seen before and not:
+// strings that share their bytes' address and differ in length (one
+// string's prefixes), bad dates repeated, and more dates than its slots.
+func TestDateCacheMatchesRequiredDate(t *testing.T) {
+	var c dateCache
+	long := "2027-01-0112"
+	ins := []string{long[:10], long[:9], long, long[:10], "", "2027-02-30", "2027-02-30", "2028-02-29", "x"}
+	for d := range 3 * dateSlots {
+		ins = append(ins, dates.Date(20000+d%(2*dateSlots)).String())
+	}
+	for round := range 2 {
+		for _, s := range ins {
+			want, wantErr := requiredDate("expiry", s)
+			got, err := c.required("expiry", s)
+			if got != want || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+				t.Fatalf("round %d, %q: got %v, %v; want %v, %v", round, s, got, err, want, wantErr)
+			}
+		}
+	}
+	var none *dateCache
+	if d, err := none.required("expiry", "2027-01-01"); err != nil || d != dates.New(2027, 1, 1) {
+		t.Fatalf("nil cache: %v, %v", d, err)
+	}
+}
+
+// TestCompileSharedDates checks that trades sharing an expiry (one
+// interned string) or a bad one compile as each would alone, and that a
+// bad date repeated fails every trade that names it.
+func TestCompileSharedDates(t *testing.T) {
+	doc := `{"valuationDate":"2026-11-25","market":{"curves":{"USD":{"rate":0.05}},
+	"underlyings":{"ACME":{"spot":100,"vol":0.25,"curve":"USD"}}},"trades":[
+	{"id":"a","type":"european","underlying":"ACME","right":"call","strike":100,"expiry":"2027-11-25"},
+	{"id":"b","type":"european","underlying":"ACME","right":"put","strike":90,"expiry":"2027-11-25"},
+	{"id":"c","type":"european","underlying":"ACME","right":"call","strike":100,"expiry":"2027-02-30"},
+	{"id":"d","type":"american","underlying":"ACME","right":"put","strike":100,"expiry":"2027-02-30"},
+	{"id":"e","type":"european","underlying":"ACME","right":"call","strike":100,"expiry":"2026-11-25"},
+	{"id":"f","type":"european","underlying":"ACME","right":"call","strike":100,"expiry":"2027-11-25"},
+	{"id":"g","type":"european","underlying":"ACME","right":"call","strike":100,"expiry":"2026-11-25"}]}`
+	b, err := DecodeBytes([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := CompileLazily(b, Engines{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc compileScratch
+	got := j.lazy.block(0, len(b.Trades), nil, &sc)
+	for i := range b.Trades {
+		want := compileTrade(&b.Trades[i], j.lazy.env, j.lazy.broken, new(compileScratch)) // its date parsed afresh
+		g := got[i]
+		if fmt.Sprint(g.err) != fmt.Sprint(want.err) || (g.p == nil) != (want.p == nil) {
+			t.Fatalf("trade %s: got %v, want %v", b.Trades[i].ID, g.err, want.err)
+		}
+		if g.p != nil && g.p.(*bound[europeanTerms]).t != want.p.(*bound[europeanTerms]).t {
+			t.Fatalf("trade %s: got terms %+v, want %+v", b.Trades[i].ID, g.p.(*bound[europeanTerms]).t, want.p.(*bound[europeanTerms]).t)
+		}
+	}
+	for _, i := range []int{2, 3} {
+		if want := `trade ` + b.Trades[i].ID + `: expiry must be a YYYY-MM-DD date, got "2027-02-30"`; fmt.Sprint(got[i].err) != want {
+			t.Errorf("got %v, want %s", got[i].err, want)
+		}
+	}
+}
