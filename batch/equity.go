@@ -54,10 +54,15 @@ func (w *optionWire) setField(k []byte, v value) (bool, error) {
 }
 
 // option converts and validates the shared option terms.
-func (w *optionWire) option(asOf dates.Date, ds *dateCache) (instrument.Option, error) {
-	var o instrument.Option
+func (w *optionWire) option(asOf dates.Date, ds *dateCache) (o instrument.Option, err error) {
+	err = w.optionInto(&o, asOf, ds)
+	return o, err
+}
+
+// optionInto is option writing the terms into o, which must be zero.
+func (w *optionWire) optionInto(o *instrument.Option, asOf dates.Date, ds *dateCache) error {
 	if w.Underlying == "" {
-		return o, fmt.Errorf("underlying is required (the name of an underlying)")
+		return fmt.Errorf("underlying is required (the name of an underlying)")
 	}
 	o.Underlying = w.Underlying
 	switch w.Right {
@@ -66,19 +71,19 @@ func (w *optionWire) option(asOf dates.Date, ds *dateCache) (instrument.Option, 
 	case "put":
 		o.Right = instrument.Put
 	case "":
-		return o, fmt.Errorf("right is required (call or put)")
+		return fmt.Errorf("right is required (call or put)")
 	default:
-		return o, pricing.Invalid("right", fmt.Sprintf("%q", w.Right), "must be call or put")
+		return pricing.Invalid("right", fmt.Sprintf("%q", w.Right), "must be call or put")
 	}
 	if w.Strike == nil {
-		return o, fmt.Errorf("strike is required")
+		return fmt.Errorf("strike is required")
 	}
 	o.Strike = *w.Strike
 	var err error
 	if o.Expiry, err = ds.required("expiry", w.Expiry); err != nil {
-		return o, err
+		return err
 	}
-	return o, o.Validate(asOf)
+	return o.Validate(asOf)
 }
 
 // requiredDate parses a mandatory date field.
@@ -212,8 +217,8 @@ type europeanTerms struct {
 var europeanModels = map[string]bool{"black": false, "heston": true}
 
 var europeanType = &kind[europeanWire, *europeanWire, europeanTerms]{
-	fields: refsUnderlying,
-	terms:  europeanTermsOf,
+	fields:    refsUnderlying,
+	termsInto: europeanTermsInto,
 	bind: func(t *europeanTerms, env *compileEnv) {
 		if !t.heston {
 			t.em = env.equities[t.o.Underlying]
@@ -229,33 +234,37 @@ var europeanType = &kind[europeanWire, *europeanWire, europeanTerms]{
 	},
 }
 
-func europeanTermsOf(w *europeanWire, asOf dates.Date, ds *dateCache) (europeanTerms, error) {
-	o, err := w.option(asOf, ds)
-	if err != nil {
-		return europeanTerms{}, err
+// europeanTermsInto checks a european's wire form into t, which must be
+// zero: its option terms, then its model.
+func europeanTermsInto(w *europeanWire, asOf dates.Date, ds *dateCache, t *europeanTerms) error {
+	if err := w.optionInto(&t.o.Option, asOf, ds); err != nil {
+		return err
 	}
-	t, err := w.model()
-	if err != nil {
-		return europeanTerms{}, err
-	}
-	t.o = instrument.European{Option: o}
-	return t, nil
+	return w.modelInto(t)
 }
 
 // model reads a european's model and quoted premium: the terms its cost
 // depends on.
 func (w *europeanWire) model() (t europeanTerms, err error) {
+	if err := w.modelInto(&t); err != nil {
+		return europeanTerms{}, err
+	}
+	return t, nil
+}
+
+// modelInto is model writing into t's model and quote.
+func (w *europeanWire) modelInto(t *europeanTerms) (err error) {
 	def := false
 	if t.heston, err = enumValue("model", w.Model, europeanModels, &def); err != nil {
-		return europeanTerms{}, err
+		return err
 	}
 	if w.Price != nil {
 		if err := pricing.CheckAmount("price", *w.Price); err != nil {
-			return europeanTerms{}, err
+			return err
 		}
 		t.quote = *w.Price
 	}
-	return t, nil
+	return nil
 }
 
 // priceEuropean values a european under its model: Black-Scholes

@@ -67,6 +67,11 @@ type kind[W any, PW wireForm[W], T any] struct {
 	// terms checks the wire form against the valuation date asOf and
 	// converts it, its dates parsed through ds.
 	terms func(w *W, asOf dates.Date, ds *dateCache) (T, error)
+	// termsInto, if set, is terms writing into t (zero) in place of
+	// returning the terms: t is the compiled trade's, in its slab, and a
+	// European's terms are cheap enough to check that copying them twice
+	// shows.
+	termsInto func(w *W, asOf dates.Date, ds *dateCache, t *T) error
 	// bind, if set, binds the checked terms to the market of env (an
 	// underlying looked up once) before the trade is priced.
 	bind func(t *T, env *compileEnv)
@@ -109,12 +114,19 @@ func (k *kind[W, PW, T]) decode(ms *members, shared uint64, sl *slabs) (any, err
 }
 
 func (k *kind[W, PW, T]) compile(w any, env *compileEnv, sc *compileScratch) (priceable, error) {
-	t, err := k.terms(w.(*W), env.m.ValuationDate, &sc.dates)
+	wf := w.(*W)
+	b := newIn[bound[T]](&sc.sl)
+	var err error
+	if k.termsInto != nil {
+		err = k.termsInto(wf, env.m.ValuationDate, &sc.dates, &b.t)
+	} else {
+		b.t, err = k.terms(wf, env.m.ValuationDate, &sc.dates)
+	}
 	if err != nil {
+		dropLast[bound[T]](&sc.sl)
 		return nil, err
 	}
-	b := newIn[bound[T]](&sc.sl)
-	*b = bound[T]{price: k.price, into: k.into, cost: k.cost, bind: k.bind, t: t, e: env.e}
+	b.price, b.into, b.cost, b.bind, b.e = k.price, k.into, k.cost, k.bind, env.e
 	if k.bind != nil {
 		k.bind(&b.t, env)
 	}
