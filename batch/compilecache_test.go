@@ -86,7 +86,8 @@ func TestCompileSharedDates(t *testing.T) {
 	var sc compileScratch
 	got := j.lazy.block(0, len(b.Trades), nil, &sc)
 	for i := range b.Trades {
-		want := compileTrade(&b.Trades[i], j.lazy.env, j.lazy.broken, new(compileScratch)) // its date parsed afresh
+		var want compiled
+		compileTrade(&want, &b.Trades[i], j.lazy.env, j.lazy.broken, new(compileScratch)) // its date parsed afresh
 		g := got[i]
 		if fmt.Sprint(g.err) != fmt.Sprint(want.err) || (g.p == nil) != (want.p == nil) {
 			t.Fatalf("trade %s: got %v, want %v", b.Trades[i].ID, g.err, want.err)
