@@ -177,12 +177,19 @@ func (l *lazyTrades) block(lo, hi int, cs []compiled, sc *compileScratch) []comp
 	return cs
 }
 
-// compileScratch is what one goroutine compiles trades with: the slabs their
-// compiled forms come from and the dates it has parsed. It serves one
-// job: the batch holds the strings its dateCache is keyed by.
+// compileScratch is what one goroutine compiles trades with: the slabs
+// their compiled forms come from, the dates it has parsed and the type it
+// looked up last. It serves one job: the batch holds the strings its
+// dateCache is keyed by.
 type compileScratch struct {
 	sl    slabs
 	dates dateCache
+	// typ is the type of the trade compiled last, tt its registry entry:
+	// a batch's trades come in runs of one type, and comparing the type
+	// (a shared string, the same bytes) costs less than the registry's
+	// map.
+	typ string
+	tt  tradeType
 }
 
 // all returns every trade compiled, compiling a lazy job's on first use.
@@ -235,7 +242,12 @@ func compileTrade(c *compiled, t *Trade, env *compileEnv, broken map[string]*Err
 	fail := func(err error) {
 		c.err = fmt.Errorf("trade %s: %w", t.ID, err)
 	}
-	tt, ok := tradeTypes[t.Type]
+	tt, ok := sc.tt, sc.tt != nil && t.Type == sc.typ
+	if !ok {
+		if tt, ok = tradeTypes[t.Type]; ok {
+			sc.typ, sc.tt = t.Type, tt
+		}
+	}
 	switch {
 	case !ok && t.err != nil: // no type, or not a string
 		fail(fmt.Errorf("%w (valid: %s)", t.err, strings.Join(TradeTypes(), ", ")))
