@@ -15,7 +15,6 @@ import (
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
-	"github.com/pricefn/pricefn/pricing/engine"
 )
 
 // Job is a compiled batch: market data built, every trade decoded into an
@@ -141,12 +140,8 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 			}
 		}
 	}
-	env := &compileEnv{m: &j.Market, e: j.engines, want: j.Want, equities: make(map[string]*engine.EquityMarket, len(j.Market.Underlyings))}
-	for name := range j.Market.Underlyings {
-		if em, err := engine.BindEquity(&j.Market, name); err == nil {
-			env.equities[name] = em
-		}
-	}
+	env := &compileEnv{m: &j.Market, e: j.engines, want: j.Want}
+	env.bindEquities()
 	if j.scen, err = compileScenarios(b, j); err != nil { // before the costly part
 		return nil, err
 	}

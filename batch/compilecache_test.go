@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
+	"github.com/pricefn/pricefn/pricing/market"
 )
 
 // BenchmarkCompileBlocks is the compile of a lazy job (CompileLazily), as
@@ -99,6 +101,36 @@ func TestCompileSharedDates(t *testing.T) {
 	for _, i := range []int{2, 3} {
 		if want := `trade ` + b.Trades[i].ID + `: expiry must be a YYYY-MM-DD date, got "2027-02-30"`; fmt.Sprint(got[i].err) != want {
 			t.Errorf("got %v, want %s", got[i].err, want)
+		}
+	}
+}
+
+// TestCompileEnvEquity checks that a compileEnv finds an underlying's
+// market in its list (a market of a few underlyings) as in its map (many):
+// every usable one, none for an unusable or unknown name.
+func TestCompileEnvEquity(t *testing.T) {
+	for _, n := range []int{0, 1, 3, fewEquities, fewEquities + 1, 20} {
+		m := pricing.Market{ValuationDate: dates.New(2026, 11, 25),
+			Curves:      map[string]pricing.YieldCurve{"USD": market.NewFlatCurve(0.05)},
+			Underlyings: map[string]pricing.Underlying{}}
+		for i := range n {
+			spot := 100.0
+			if i%3 == 2 {
+				spot = -1 // not usable: left unbound
+			}
+			m.Underlyings[fmt.Sprintf("U%d", i)] = pricing.Underlying{Spot: spot, Vol: 0.2, Curve: "USD"}
+		}
+		env := &compileEnv{m: &m}
+		env.bindEquities()
+		if (env.few != nil) != (n <= fewEquities) {
+			t.Fatalf("%d underlyings: list %v", n, env.few)
+		}
+		for i := range n + 2 {
+			name := fmt.Sprintf("U%d", i)
+			em, ok := env.equities[name]
+			if got := env.equity(name); got != em || ok != (i < n && i%3 != 2) {
+				t.Errorf("%d underlyings, %s: got %p, map %p (%v)", n, name, got, em, ok)
+			}
 		}
 	}
 }

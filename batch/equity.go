@@ -221,7 +221,7 @@ var europeanType = &kind[europeanWire, *europeanWire, europeanTerms]{
 	termsInto: europeanTermsInto,
 	bind: func(t *europeanTerms, env *compileEnv) {
 		if !t.heston {
-			t.em = env.equities[t.o.Underlying]
+			t.em = env.equity(t.o.Underlying)
 		}
 	},
 	price:      priceEuropean,

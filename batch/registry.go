@@ -38,8 +38,55 @@ type tradeType interface {
 type compileEnv struct {
 	m        *pricing.Market
 	equities map[string]*engine.EquityMarket // the usable underlyings
-	e        *Engines
-	want     pricing.Measures // the batch's measures
+	// few are the usable underlyings again, set when the market has at
+	// most fewEquities: a trade's is found comparing names, which costs
+	// less than hashing its name for the map.
+	few  []namedEquity
+	e    *Engines
+	want pricing.Measures // the batch's measures
+}
+
+// fewEquities is the most underlyings a compileEnv finds in a list.
+const fewEquities = 8
+
+// namedEquity is an underlying's market and its name.
+type namedEquity struct {
+	name string
+	em   *engine.EquityMarket
+}
+
+// bindEquities binds the usable underlyings of env's market once
+// (engine.BindEquity). An underlying that is not usable (a negative spot
+// in a scenario) is left unbound, and the trades on it fail with its
+// engine's error.
+func (env *compileEnv) bindEquities() {
+	m := env.m
+	env.equities = make(map[string]*engine.EquityMarket, len(m.Underlyings))
+	if len(m.Underlyings) <= fewEquities {
+		env.few = make([]namedEquity, 0, len(m.Underlyings))
+	}
+	for name := range m.Underlyings {
+		if em, err := engine.BindEquity(m, name); err == nil {
+			env.equities[name] = em
+			if env.few != nil {
+				env.few = append(env.few, namedEquity{name, em})
+			}
+		}
+	}
+}
+
+// equity returns the market of the usable underlying name, nil if there
+// is none.
+func (env *compileEnv) equity(name string) *engine.EquityMarket {
+	if env.few == nil {
+		return env.equities[name]
+	}
+	for i := range env.few {
+		if env.few[i].name == name {
+			return env.few[i].em
+		}
+	}
+	return nil
 }
 
 // refKind says what a marketRef names.
