@@ -40,12 +40,12 @@ func BenchmarkCompileBlocks(b *testing.B) {
 
 // TestDateCacheMatchesRequiredDate checks that a dateCache returns what
 // requiredDate returns, error and all, for dates seen before and not:
-// strings that share their bytes' address and differ in length (one
-// string's prefixes), bad dates repeated, and more dates than its slots.
+// one string's prefixes, bad dates repeated, dates that differ in one
+// byte, and more dates than its slots.
 func TestDateCacheMatchesRequiredDate(t *testing.T) {
 	var c dateCache
 	long := "2027-01-0112"
-	ins := []string{long[:10], long[:9], long, long[:10], "", "2027-02-30", "2027-02-30", "2028-02-29", "x"}
+	ins := []string{long[:10], long[:9], long, long[:10], "", "2027-02-30", "2027-02-30", "2028-02-29", "2028-02-28", "2028-12-28", "x", "2027-01-01"}
 	for d := range 3 * dateSlots {
 		ins = append(ins, dates.Date(20000+d%(2*dateSlots)).String())
 	}

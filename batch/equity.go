@@ -4,11 +4,9 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"time"
-	"unsafe"
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
@@ -99,47 +97,47 @@ func requiredDate(field, s string) (dates.Date, error) {
 }
 
 // dateCache remembers the dates one compile goroutine has parsed, keyed
-// by where a string's bytes are: the decoder shares the strings a batch
-// repeats (interner), so that the trades of a batch, which name a few
-// thousand expiries at most, parse each about once, and compile reads
-// none of their bytes again. A string's bytes are never written again,
-// and the batch holds them while its trades compile, so the same address
-// and length are the same string. The zero value is empty and ready (its
-// slots made on first use); a nil *dateCache parses every date.
+// by their ten bytes (YYYY-MM-DD): the trades of a batch name a few
+// thousand dates at most, and parse each about once. The zero value is
+// empty and ready (its slots made on first use); a nil *dateCache parses
+// every date.
 type dateCache struct {
 	slots []cachedDate // dateSlots of them, direct-mapped
 }
 
-// dateSlots is the number of a dateCache's slots, as many as the
-// interner's: enough for the expiries of five years of days.
+// dateSlots is the number of a dateCache's slots: twice the days of five
+// years.
 const dateSlots = 1 << 12
 
-// cachedDate is one date of a dateCache: the address and length of the
-// string it was parsed from, and the date.
+// cachedDate is one date of a dateCache: its string's first eight bytes
+// and last two (lo, hi), and the date. A date's first bytes are digits:
+// lo is 0 only in an empty slot.
 type cachedDate struct {
-	p uintptr
-	n uint32
-	d dates.Date
+	lo uint64
+	hi uint32
+	d  dates.Date
 }
 
-// required is requiredDate, the date taken from c where s was parsed
-// before. Only dates that parse are kept: a bad one fails as requiredDate
-// fails it, each time.
+// required is requiredDate, the date taken from c where it parsed the
+// same string before. Only dates that parse are kept: a bad one fails as
+// requiredDate fails it, each time.
 func (c *dateCache) required(field, s string) (dates.Date, error) {
-	if c == nil || s == "" || uint64(len(s)) > math.MaxUint32 {
+	if c == nil || len(s) != 10 {
 		return requiredDate(field, s)
 	}
 	if c.slots == nil {
 		c.slots = make([]cachedDate, dateSlots)
 	}
-	p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
-	slot := &c.slots[uint64(p)*0x9e3779b97f4a7c15>>(64-12)]
-	if slot.p == p && slot.n == uint32(len(s)) {
+	lo := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	hi := uint32(s[8]) | uint32(s[9])<<8
+	slot := &c.slots[(lo*0x9e3779b97f4a7c15^uint64(hi)*0xc2b2ae3d27d4eb4f)>>(64-12)]
+	if slot.lo == lo && slot.hi == hi {
 		return slot.d, nil
 	}
 	d, err := requiredDate(field, s)
 	if err == nil {
-		*slot = cachedDate{p: p, n: uint32(len(s)), d: d}
+		*slot = cachedDate{lo: lo, hi: hi, d: d}
 	}
 	return d, err
 }
