@@ -165,6 +165,7 @@ type lazyTrades struct {
 // slabs, rewound first: the values of the block compiled before are dead.
 func (l *lazyTrades) block(lo, hi int, cs []compiled, sc *compileScratch) []compiled {
 	sc.sl.rewind()
+	sc.dates.reserve(len(l.src))
 	cs = slices.Grow(cs[:0], hi-lo)[:hi-lo]
 	for i := range cs {
 		compileTrade(&cs[i], &l.src[lo+i], l.env, l.broken, sc)
@@ -174,8 +175,7 @@ func (l *lazyTrades) block(lo, hi int, cs []compiled, sc *compileScratch) []comp
 
 // compileScratch is what one goroutine compiles trades with: the slabs
 // their compiled forms come from, the dates it has parsed and the type it
-// looked up last. It serves one job: the batch holds the strings its
-// dateCache is keyed by.
+// looked up last. It serves one job.
 type compileScratch struct {
 	sl    slabs
 	dates dateCache
@@ -206,6 +206,7 @@ func compileTrades(trades []Trade, env *compileEnv, broken map[string]*Error) []
 	for range min(runtime.GOMAXPROCS(0), (len(trades)+span-1)/span) {
 		wg.Go(func() {
 			var sc compileScratch // this worker's compiled trades, a block at a time
+			sc.dates.reserve(len(trades))
 			for {
 				lo := int(next.Add(span)) - span
 				if lo >= len(trades) {

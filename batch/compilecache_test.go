@@ -43,11 +43,11 @@ func BenchmarkCompileBlocks(b *testing.B) {
 // one string's prefixes, bad dates repeated, dates that differ in one
 // byte, and more dates than its slots.
 func TestDateCacheMatchesRequiredDate(t *testing.T) {
-	var c dateCache
+	var c dateCache // its slots made by required: dateSlotsMin
 	long := "2027-01-0112"
 	ins := []string{long[:10], long[:9], long, long[:10], "", "2027-02-30", "2027-02-30", "2028-02-29", "2028-02-28", "2028-12-28", "x", "2027-01-01"}
-	for d := range 3 * dateSlots {
-		ins = append(ins, dates.Date(20000+d%(2*dateSlots)).String())
+	for d := range 3 * dateSlotsMax {
+		ins = append(ins, dates.Date(20000+d%(2*dateSlotsMax)).String())
 	}
 	for round := range 2 {
 		for _, s := range ins {

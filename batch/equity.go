@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -98,16 +99,30 @@ func requiredDate(field, s string) (dates.Date, error) {
 
 // dateCache remembers the dates one compile goroutine has parsed, keyed
 // by their ten bytes (YYYY-MM-DD): the trades of a batch name a few
-// thousand dates at most, and parse each about once. The zero value is
-// empty and ready (its slots made on first use); a nil *dateCache parses
-// every date.
+// thousand dates at most, and parse each about once. Its slots are made
+// on first use, as many as reserve asked for, so that a small batch makes
+// little more than it uses. The zero value is empty and ready; a nil
+// *dateCache parses every date.
 type dateCache struct {
-	slots []cachedDate // dateSlots of them, direct-mapped
+	slots []cachedDate // direct-mapped, a power of two of them
+	shift uint8        // a hash's bits past the slots' index
 }
 
-// dateSlots is the number of a dateCache's slots: twice the days of five
-// years.
-const dateSlots = 1 << 12
+// dateSlotsMin and dateSlotsMax bound the number of a dateCache's slots:
+// at most twice the days of five years.
+const (
+	dateSlotsMin = 1 << 6
+	dateSlotsMax = 1 << 12
+)
+
+// reserve makes c's slots, if it has none, for the dates of n trades:
+// as many slots as trades, within dateSlotsMin and dateSlotsMax.
+func (c *dateCache) reserve(n int) {
+	if c.slots == nil {
+		k := bits.Len(uint(min(max(n, dateSlotsMin), dateSlotsMax) - 1))
+		c.slots, c.shift = make([]cachedDate, 1<<k), uint8(64-k)
+	}
+}
 
 // cachedDate is one date of a dateCache: its string's first eight bytes
 // and last two (lo, hi), and the date. A date's first bytes are digits:
@@ -125,13 +140,11 @@ func (c *dateCache) required(field, s string) (dates.Date, error) {
 	if c == nil || len(s) != 10 {
 		return requiredDate(field, s)
 	}
-	if c.slots == nil {
-		c.slots = make([]cachedDate, dateSlots)
-	}
+	c.reserve(0)
 	lo := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 	hi := uint32(s[8]) | uint32(s[9])<<8
-	slot := &c.slots[(lo*0x9e3779b97f4a7c15^uint64(hi)*0xc2b2ae3d27d4eb4f)>>(64-12)]
+	slot := &c.slots[(lo*0x9e3779b97f4a7c15^uint64(hi)*0xc2b2ae3d27d4eb4f)>>c.shift]
 	if slot.lo == lo && slot.hi == hi {
 		return slot.d, nil
 	}
