@@ -224,7 +224,7 @@ func compileTrades(trades []Trade, env *compileEnv, broken map[string]*Error) []
 
 // compileTrade decodes one trade into c; any fault becomes the trade's
 // error. It writes c in place: a compiled returned by value was copied
-// through the stack twice, at some 10% of a European's compile.
+// through the stack twice.
 func compileTrade(c *compiled, t *Trade, env *compileEnv, broken map[string]*Error, sc *compileScratch) {
 	defer func() {
 		// A bug in a type's compile must fail its trade, not the batch, or
