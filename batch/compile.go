@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,7 +15,6 @@ import (
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
-	"github.com/pricefn/pricefn/pricing/engine"
 )
 
 // Job is a compiled batch: market data built, every trade decoded into an
@@ -140,12 +140,8 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 			}
 		}
 	}
-	env := &compileEnv{m: &j.Market, e: j.engines, want: j.Want, equities: make(map[string]*engine.EquityMarket, len(j.Market.Underlyings))}
-	for name := range j.Market.Underlyings {
-		if em, err := engine.BindEquity(&j.Market, name); err == nil {
-			env.equities[name] = em
-		}
-	}
+	env := &compileEnv{m: &j.Market, e: j.engines, want: j.Want}
+	env.bindEquities()
 	if j.scen, err = compileScenarios(b, j); err != nil { // before the costly part
 		return nil, err
 	}
@@ -165,15 +161,30 @@ type lazyTrades struct {
 	once   sync.Once // all
 }
 
-// block compiles trades [lo, hi) into cs (its room reused) and sl,
-// rewound first: the values of the block compiled before are dead.
-func (l *lazyTrades) block(lo, hi int, cs []compiled, sl *slabs) []compiled {
-	sl.rewind()
-	cs = cs[:0]
-	for i := lo; i < hi; i++ {
-		cs = append(cs, compileTrade(&l.src[i], l.env, l.broken, sl))
+// block compiles trades [lo, hi) into cs (its room reused) and sc's
+// slabs, rewound first: the values of the block compiled before are dead.
+func (l *lazyTrades) block(lo, hi int, cs []compiled, sc *compileScratch) []compiled {
+	sc.sl.rewind()
+	sc.dates.reserve(len(l.src))
+	cs = slices.Grow(cs[:0], hi-lo)[:hi-lo]
+	for i := range cs {
+		compileTrade(&cs[i], &l.src[lo+i], l.env, l.broken, sc)
 	}
 	return cs
+}
+
+// compileScratch is what one goroutine compiles trades with: the slabs
+// their compiled forms come from, the dates it has parsed and the type it
+// looked up last. It serves one job.
+type compileScratch struct {
+	sl    slabs
+	dates dateCache
+	// typ is the type of the trade compiled last, tt its registry entry:
+	// a batch's trades come in runs of one type, and comparing the type
+	// (a shared string, the same bytes) costs less than the registry's
+	// map.
+	typ string
+	tt  tradeType
 }
 
 // all returns every trade compiled, compiling a lazy job's on first use.
@@ -194,14 +205,15 @@ func compileTrades(trades []Trade, env *compileEnv, broken map[string]*Error) []
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), (len(trades)+span-1)/span) {
 		wg.Go(func() {
-			var sl slabs // this worker's compiled trades, a block at a time
+			var sc compileScratch // this worker's compiled trades, a block at a time
+			sc.dates.reserve(len(trades))
 			for {
 				lo := int(next.Add(span)) - span
 				if lo >= len(trades) {
 					return
 				}
 				for i := lo; i < min(lo+span, len(trades)); i++ {
-					out[i] = compileTrade(&trades[i], env, broken, &sl)
+					compileTrade(&out[i], &trades[i], env, broken, &sc)
 				}
 			}
 		})
@@ -210,69 +222,84 @@ func compileTrades(trades []Trade, env *compileEnv, broken map[string]*Error) []
 	return out
 }
 
-// compileTrade decodes one trade; any fault becomes the trade's error.
-func compileTrade(t *Trade, env *compileEnv, broken map[string]*Error, sl *slabs) (out compiled) {
+// compileTrade decodes one trade into c; any fault becomes the trade's
+// error. It writes c in place: a compiled returned by value was copied
+// through the stack twice.
+func compileTrade(c *compiled, t *Trade, env *compileEnv, broken map[string]*Error, sc *compileScratch) {
 	defer func() {
 		// A bug in a type's compile must fail its trade, not the batch, or
 		// the pricer process and every chunk in flight with it (as priceOne
 		// does for the engines).
 		if p := recover(); p != nil {
-			out = compiled{id: t.ID, qty: 1, err: fmt.Errorf("trade %s: internal error compiling it: %v", t.ID, p)}
+			*c = compiled{id: t.ID, qty: 1, err: fmt.Errorf("trade %s: internal error compiling it: %v", t.ID, p)}
 		}
 	}()
-	c := compiled{id: t.ID, qty: 1}
-	fail := func(err error) compiled {
+	*c = compiled{id: t.ID, qty: 1}
+	fail := func(err error) {
 		c.err = fmt.Errorf("trade %s: %w", t.ID, err)
-		return c
 	}
-	tt, ok := tradeTypes[t.Type]
+	tt, ok := sc.tt, sc.tt != nil && t.Type == sc.typ
+	if !ok {
+		if tt, ok = tradeTypes[t.Type]; ok {
+			sc.typ, sc.tt = t.Type, tt
+		}
+	}
 	switch {
 	case !ok && t.err != nil: // no type, or not a string
-		return fail(fmt.Errorf("%w (valid: %s)", t.err, strings.Join(TradeTypes(), ", ")))
+		fail(fmt.Errorf("%w (valid: %s)", t.err, strings.Join(TradeTypes(), ", ")))
+		return
 	case !ok:
-		return fail(fmt.Errorf("unknown type %q (valid: %s)", pricing.Shown(t.Type), strings.Join(TradeTypes(), ", ")))
+		fail(fmt.Errorf("unknown type %q (valid: %s)", pricing.Shown(t.Type), strings.Join(TradeTypes(), ", ")))
+		return
 	}
 	if t.Underlying != "" && len(broken) > 0 {
 		if err, bad := broken["underlying "+t.Underlying]; bad {
-			return fail(&UnusableError{Kind: "underlying", Name: t.Underlying, Err: err})
+			fail(&UnusableError{Kind: "underlying", Name: t.Underlying, Err: err})
+			return
 		}
 	}
 	for _, name := range t.Curves {
 		if err, bad := broken["curve "+name]; bad {
-			return fail(&UnusableError{Kind: "curve", Name: name, Err: err})
+			fail(&UnusableError{Kind: "curve", Name: name, Err: err})
+			return
 		}
 	}
 	if q := t.quantity; q.set {
 		if q.kind != 0 {
-			return fail(fmt.Errorf("quantity must be a number, got JSON %s", value{kind: q.kind}.kindName()))
+			fail(fmt.Errorf("quantity must be a number, got JSON %s", value{kind: q.kind}.kindName()))
+			return
 		}
 		v, err := strconv.ParseFloat(q.num, 64)
 		if err != nil || math.Abs(v) > pricing.MaxAmount {
-			return fail(pricing.Invalid("quantity", q.num, fmt.Sprintf("must be a number between %g and %g", -pricing.MaxAmount, float64(pricing.MaxAmount))))
+			fail(pricing.Invalid("quantity", q.num, fmt.Sprintf("must be a number between %g and %g", -pricing.MaxAmount, float64(pricing.MaxAmount))))
+			return
 		}
 		c.qty = v
 	}
 	if t.err != nil {
-		return fail(t.err)
+		fail(t.err)
+		return
 	}
 	if t.terms == nil {
-		return fail(errors.New("its terms were dropped after decoding (Batch.DropTerms)"))
+		fail(errors.New("its terms were dropped after decoding (Batch.DropTerms)"))
+		return
 	}
 	if p, ok := t.terms.(*planned); ok {
 		c.p = plannedTrade(p.cost(env.e))
-		return c
+		return
 	}
-	p, err := tt.compile(t.terms, env, sl)
+	p, err := tt.compile(t.terms, env, sc)
 	if err != nil {
-		return fail(err)
+		fail(err)
+		return
 	}
 	if t.Underlying != "" && len(broken) > 0 {
 		if err := modelFault(p, t.Underlying, broken, env.want); err != nil {
-			return fail(err)
+			fail(err)
+			return
 		}
 	}
 	c.p = p
-	return c
 }
 
 // modelFault returns the error of a trade on underlying und whose model

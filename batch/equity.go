@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strings"
 	"time"
@@ -52,10 +53,15 @@ func (w *optionWire) setField(k []byte, v value) (bool, error) {
 }
 
 // option converts and validates the shared option terms.
-func (w *optionWire) option(asOf dates.Date) (instrument.Option, error) {
-	var o instrument.Option
+func (w *optionWire) option(asOf dates.Date, ds *dateCache) (o instrument.Option, err error) {
+	err = w.optionInto(&o, asOf, ds)
+	return o, err
+}
+
+// optionInto is option writing the terms into o, which must be zero.
+func (w *optionWire) optionInto(o *instrument.Option, asOf dates.Date, ds *dateCache) error {
 	if w.Underlying == "" {
-		return o, fmt.Errorf("underlying is required (the name of an underlying)")
+		return fmt.Errorf("underlying is required (the name of an underlying)")
 	}
 	o.Underlying = w.Underlying
 	switch w.Right {
@@ -64,19 +70,19 @@ func (w *optionWire) option(asOf dates.Date) (instrument.Option, error) {
 	case "put":
 		o.Right = instrument.Put
 	case "":
-		return o, fmt.Errorf("right is required (call or put)")
+		return fmt.Errorf("right is required (call or put)")
 	default:
-		return o, pricing.Invalid("right", fmt.Sprintf("%q", w.Right), "must be call or put")
+		return pricing.Invalid("right", fmt.Sprintf("%q", w.Right), "must be call or put")
 	}
 	if w.Strike == nil {
-		return o, fmt.Errorf("strike is required")
+		return fmt.Errorf("strike is required")
 	}
 	o.Strike = *w.Strike
 	var err error
-	if o.Expiry, err = requiredDate("expiry", w.Expiry); err != nil {
-		return o, err
+	if o.Expiry, err = ds.required("expiry", w.Expiry); err != nil {
+		return err
 	}
-	return o, o.Validate(asOf)
+	return o.Validate(asOf)
 }
 
 // requiredDate parses a mandatory date field.
@@ -89,6 +95,64 @@ func requiredDate(field, s string) (dates.Date, error) {
 		return 0, pricing.Invalid(field, fmt.Sprintf("%q", s), "must be a YYYY-MM-DD date")
 	}
 	return d, nil
+}
+
+// dateCache remembers the dates one compile goroutine has parsed, keyed
+// by their ten bytes (YYYY-MM-DD): the trades of a batch name a few
+// thousand dates at most, and parse each about once. Its slots are made
+// on first use, as many as reserve asked for, so that a small batch makes
+// little more than it uses. The zero value is empty and ready; a nil
+// *dateCache parses every date.
+type dateCache struct {
+	slots []cachedDate // direct-mapped, a power of two of them
+	shift uint8        // a hash's bits past the slots' index
+}
+
+// dateSlotsMin and dateSlotsMax bound the number of a dateCache's slots:
+// at most twice the days of five years.
+const (
+	dateSlotsMin = 1 << 6
+	dateSlotsMax = 1 << 12
+)
+
+// reserve makes c's slots, if it has none, for the dates of n trades:
+// as many slots as trades, within dateSlotsMin and dateSlotsMax.
+func (c *dateCache) reserve(n int) {
+	if c.slots == nil {
+		k := bits.Len(uint(min(max(n, dateSlotsMin), dateSlotsMax) - 1))
+		c.slots, c.shift = make([]cachedDate, 1<<k), uint8(64-k)
+	}
+}
+
+// cachedDate is one date of a dateCache: its string's first eight bytes
+// and last two (lo, hi), and the date. A date's first bytes are digits:
+// lo is 0 only in an empty slot.
+type cachedDate struct {
+	lo uint64
+	hi uint32
+	d  dates.Date
+}
+
+// required is requiredDate, the date taken from c where it parsed the
+// same string before. Only dates that parse are kept: a bad one fails as
+// requiredDate fails it, each time.
+func (c *dateCache) required(field, s string) (dates.Date, error) {
+	if c == nil || len(s) != 10 {
+		return requiredDate(field, s)
+	}
+	c.reserve(0)
+	lo := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	hi := uint32(s[8]) | uint32(s[9])<<8
+	slot := &c.slots[(lo*0x9e3779b97f4a7c15^uint64(hi)*0xc2b2ae3d27d4eb4f)>>c.shift]
+	if slot.lo == lo && slot.hi == hi {
+		return slot.d, nil
+	}
+	d, err := requiredDate(field, s)
+	if err == nil {
+		*slot = cachedDate{lo: lo, hi: hi, d: d}
+	}
+	return d, err
 }
 
 // parseDate is dates.Parse, with a fast path for the common case of a
@@ -164,11 +228,11 @@ type europeanTerms struct {
 var europeanModels = map[string]bool{"black": false, "heston": true}
 
 var europeanType = &kind[europeanWire, *europeanWire, europeanTerms]{
-	fields: refsUnderlying,
-	terms:  europeanTermsOf,
+	fields:    refsUnderlying,
+	termsInto: europeanTermsInto,
 	bind: func(t *europeanTerms, env *compileEnv) {
 		if !t.heston {
-			t.em = env.equities[t.o.Underlying]
+			t.em = env.equity(t.o.Underlying)
 		}
 	},
 	price:      priceEuropean,
@@ -181,33 +245,37 @@ var europeanType = &kind[europeanWire, *europeanWire, europeanTerms]{
 	},
 }
 
-func europeanTermsOf(w *europeanWire, asOf dates.Date) (europeanTerms, error) {
-	o, err := w.option(asOf)
-	if err != nil {
-		return europeanTerms{}, err
+// europeanTermsInto checks a european's wire form into t, which must be
+// zero: its option terms, then its model.
+func europeanTermsInto(w *europeanWire, asOf dates.Date, ds *dateCache, t *europeanTerms) error {
+	if err := w.optionInto(&t.o.Option, asOf, ds); err != nil {
+		return err
 	}
-	t, err := w.model()
-	if err != nil {
-		return europeanTerms{}, err
-	}
-	t.o = instrument.European{Option: o}
-	return t, nil
+	return w.modelInto(t)
 }
 
 // model reads a european's model and quoted premium: the terms its cost
 // depends on.
 func (w *europeanWire) model() (t europeanTerms, err error) {
+	if err := w.modelInto(&t); err != nil {
+		return europeanTerms{}, err
+	}
+	return t, nil
+}
+
+// modelInto is model writing into t's model and quote.
+func (w *europeanWire) modelInto(t *europeanTerms) (err error) {
 	def := false
 	if t.heston, err = enumValue("model", w.Model, europeanModels, &def); err != nil {
-		return europeanTerms{}, err
+		return err
 	}
 	if w.Price != nil {
 		if err := pricing.CheckAmount("price", *w.Price); err != nil {
-			return europeanTerms{}, err
+			return err
 		}
 		t.quote = *w.Price
 	}
-	return t, nil
+	return nil
 }
 
 // priceEuropean values a european under its model: Black-Scholes
@@ -327,8 +395,8 @@ func costAmerican(t *americanTerms, _ *Engines) float64 {
 	return 1_200_000
 }
 
-func americanTermsOf(w *americanWire, asOf dates.Date) (americanTerms, error) {
-	o, err := w.option(asOf)
+func americanTermsOf(w *americanWire, asOf dates.Date, ds *dateCache) (americanTerms, error) {
+	o, err := w.option(asOf, ds)
 	if err != nil {
 		return americanTerms{}, err
 	}
@@ -373,8 +441,8 @@ var barrierType = &kind[barrierWire, *barrierWire, instrument.Barrier]{
 	costTerms: func(*barrierWire) (instrument.Barrier, bool) { return instrument.Barrier{}, true },
 }
 
-func barrierTermsOf(w *barrierWire, asOf dates.Date) (instrument.Barrier, error) {
-	o, err := w.option(asOf)
+func barrierTermsOf(w *barrierWire, asOf dates.Date, ds *dateCache) (instrument.Barrier, error) {
+	o, err := w.option(asOf, ds)
 	if err != nil {
 		return instrument.Barrier{}, err
 	}
@@ -441,8 +509,8 @@ func costAsian(o *instrument.Asian, e *Engines) float64 {
 	return float64(paths) * (5 + 9.5*float64(len(o.Fixings))) // measured ~9 ns per path per fixing
 }
 
-func asianTermsOf(w *asianWire, asOf dates.Date) (instrument.Asian, error) {
-	o, err := w.option(asOf)
+func asianTermsOf(w *asianWire, asOf dates.Date, ds *dateCache) (instrument.Asian, error) {
+	o, err := w.option(asOf, ds)
 	if err != nil {
 		return instrument.Asian{}, err
 	}
@@ -455,7 +523,7 @@ func asianTermsOf(w *asianWire, asOf dates.Date) (instrument.Asian, error) {
 	}
 	a.Fixings = make([]dates.Date, len(w.Fixings))
 	for i, s := range w.Fixings {
-		if a.Fixings[i], err = requiredDate(fmt.Sprintf("fixings[%d]", i), s); err != nil {
+		if a.Fixings[i], err = ds.required(fmt.Sprintf("fixings[%d]", i), s); err != nil {
 			return instrument.Asian{}, err
 		}
 	}

@@ -165,7 +165,7 @@ func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming,
 			// A lazy job's trades, compiled a block at a time into
 			// memory that serves the next block.
 			var cs []compiled
-			var sl slabs
+			var sc compileScratch
 			var runs []timedRun // the runs of a block, when timing
 			for {
 				var b *PricedBlock
@@ -187,7 +187,7 @@ func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming,
 				clear(b.Results)
 				var trades []compiled
 				if j.lazy != nil {
-					cs = j.lazy.block(lo, hi, cs, &sl)
+					cs = j.lazy.block(lo, hi, cs, &sc)
 					trades = cs
 				} else {
 					trades = j.trades[lo:hi]

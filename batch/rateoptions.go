@@ -96,7 +96,7 @@ var swaptionType = &kind[swaptionWire, *swaptionWire, swaptionTerms]{
 	cost: func(t *swaptionTerms, e *Engines) float64 { return costSwap(&t.s.Swap, e) },
 }
 
-func swaptionTermsOf(w *swaptionWire, asOf dates.Date) (swaptionTerms, error) {
+func swaptionTermsOf(w *swaptionWire, asOf dates.Date, ds *dateCache) (swaptionTerms, error) {
 	var t swaptionTerms
 	sw := instrument.Swap{ForecastCurve: w.ForecastCurve}
 	var err error
@@ -109,11 +109,11 @@ func swaptionTermsOf(w *swaptionWire, asOf dates.Date) (swaptionTerms, error) {
 	if sw.FixedRate, err = requiredNumber("strike", w.Strike); err != nil {
 		return t, err
 	}
-	if t.s.Expiry, err = requiredDate("expiry", w.Expiry); err != nil {
+	if t.s.Expiry, err = ds.required("expiry", w.Expiry); err != nil {
 		return t, err
 	}
 	sw.Start = t.s.Expiry
-	if sw.Maturity, err = requiredDate("maturity", w.Maturity); err != nil {
+	if sw.Maturity, err = ds.required("maturity", w.Maturity); err != nil {
 		return t, err
 	}
 	if sw.Side, err = enumValue("side", w.Side, swaptionSides, nil); err != nil {
@@ -192,7 +192,7 @@ func costCapFloor(t *capFloorTerms, _ *Engines) float64 {
 	return 400 + 500*years*float64(t.c.Frequency.PerYear())
 }
 
-func capFloorTermsOf(w *capFloorWire, asOf dates.Date) (capFloorTerms, error) {
+func capFloorTermsOf(w *capFloorWire, asOf dates.Date, ds *dateCache) (capFloorTerms, error) {
 	var t capFloorTerms
 	c := instrument.CapFloor{ForecastCurve: w.ForecastCurve}
 	var err error
@@ -208,10 +208,10 @@ func capFloorTermsOf(w *capFloorWire, asOf dates.Date) (capFloorTerms, error) {
 	if c.Strike, err = requiredNumber("strike", w.Strike); err != nil {
 		return t, err
 	}
-	if c.Start, err = requiredDate("start", w.Start); err != nil {
+	if c.Start, err = ds.required("start", w.Start); err != nil {
 		return t, err
 	}
-	if c.Maturity, err = requiredDate("maturity", w.Maturity); err != nil {
+	if c.Maturity, err = ds.required("maturity", w.Maturity); err != nil {
 		return t, err
 	}
 	if c.Frequency, err = namedValue("frequency", w.Frequency, dates.Quarterly, dates.ParseFrequency); err != nil {

@@ -264,7 +264,7 @@ var fraType = &kind[fraWire, *fraWire, instrument.FRA]{
 	costTerms: func(*fraWire) (instrument.FRA, bool) { return instrument.FRA{}, true },
 }
 
-func fraTermsOf(w *fraWire, asOf dates.Date) (instrument.FRA, error) {
+func fraTermsOf(w *fraWire, asOf dates.Date, ds *dateCache) (instrument.FRA, error) {
 	f := instrument.FRA{ForecastCurve: w.ForecastCurve}
 	var err error
 	if f.Curve, err = requiredCurve(w.Curve); err != nil {
@@ -276,10 +276,10 @@ func fraTermsOf(w *fraWire, asOf dates.Date) (instrument.FRA, error) {
 	if f.Rate, err = requiredNumber("rate", w.Rate); err != nil {
 		return instrument.FRA{}, err
 	}
-	if f.Start, err = requiredDate("start", w.Start); err != nil {
+	if f.Start, err = ds.required("start", w.Start); err != nil {
 		return instrument.FRA{}, err
 	}
-	if f.End, err = requiredDate("end", w.End); err != nil {
+	if f.End, err = ds.required("end", w.End); err != nil {
 		return instrument.FRA{}, err
 	}
 	if f.DayCount, err = namedValue("dayCount", w.DayCount, dates.Act360, dates.ParseDayCount); err != nil {
@@ -311,7 +311,7 @@ func costSwap(sw *instrument.Swap, _ *Engines) float64 {
 	return 500 + 170*coupons
 }
 
-func swapTermsOf(w *swapWire, asOf dates.Date) (instrument.Swap, error) {
+func swapTermsOf(w *swapWire, asOf dates.Date, ds *dateCache) (instrument.Swap, error) {
 	s := instrument.Swap{ForecastCurve: w.ForecastCurve, Spread: w.Spread}
 	var err error
 	if s.Curve, err = requiredCurve(w.Curve); err != nil {
@@ -323,10 +323,10 @@ func swapTermsOf(w *swapWire, asOf dates.Date) (instrument.Swap, error) {
 	if s.FixedRate, err = requiredNumber("fixedRate", w.FixedRate); err != nil {
 		return instrument.Swap{}, err
 	}
-	if s.Start, err = requiredDate("start", w.Start); err != nil {
+	if s.Start, err = ds.required("start", w.Start); err != nil {
 		return instrument.Swap{}, err
 	}
-	if s.Maturity, err = requiredDate("maturity", w.Maturity); err != nil {
+	if s.Maturity, err = ds.required("maturity", w.Maturity); err != nil {
 		return instrument.Swap{}, err
 	}
 	if s.Side, err = enumValue("side", w.Side, swapSides, nil); err != nil {
@@ -363,7 +363,7 @@ func costBond(b *instrument.FixedRateBond, _ *Engines) float64 {
 	return 500 + 600*years*float64(b.Frequency.PerYear())
 }
 
-func bondTermsOf(w *bondWire, asOf dates.Date) (instrument.FixedRateBond, error) {
+func bondTermsOf(w *bondWire, asOf dates.Date, ds *dateCache) (instrument.FixedRateBond, error) {
 	b := instrument.FixedRateBond{Face: 100}
 	var err error
 	if b.Curve, err = requiredCurve(w.Curve); err != nil {
@@ -378,10 +378,10 @@ func bondTermsOf(w *bondWire, asOf dates.Date) (instrument.FixedRateBond, error)
 	if b.Coupon, err = requiredNumber("coupon", w.Coupon); err != nil {
 		return instrument.FixedRateBond{}, err
 	}
-	if b.Issue, err = requiredDate("issue", w.Issue); err != nil {
+	if b.Issue, err = ds.required("issue", w.Issue); err != nil {
 		return instrument.FixedRateBond{}, err
 	}
-	if b.Maturity, err = requiredDate("maturity", w.Maturity); err != nil {
+	if b.Maturity, err = ds.required("maturity", w.Maturity); err != nil {
 		return instrument.FixedRateBond{}, err
 	}
 	if b.Frequency, err = namedValue("frequency", w.Frequency, dates.Semiannual, dates.ParseFrequency); err != nil {

@@ -24,8 +24,8 @@ type tradeType interface {
 	decode(ms *members, shared uint64, sl *slabs) (any, error)
 	// compile checks the wire form that decode returned against the
 	// valuation date and binds it to its engine and market under env,
-	// the result made in sl.
-	compile(w any, env *compileEnv, sl *slabs) (priceable, error)
+	// the result made in sc's slabs.
+	compile(w any, env *compileEnv, sc *compileScratch) (priceable, error)
 	// plan reads of one trade's members only what its cost depends on
 	// (DecodePlan), and reports false when the type cannot be costed so
 	// (its cost needs all of its terms) or the members it reads are bad.
@@ -38,8 +38,55 @@ type tradeType interface {
 type compileEnv struct {
 	m        *pricing.Market
 	equities map[string]*engine.EquityMarket // the usable underlyings
-	e        *Engines
-	want     pricing.Measures // the batch's measures
+	// few are the usable underlyings again, set when the market has at
+	// most fewEquities: a trade's is found comparing names, which costs
+	// less than hashing its name for the map.
+	few  []namedEquity
+	e    *Engines
+	want pricing.Measures // the batch's measures
+}
+
+// fewEquities is the most underlyings a compileEnv finds in a list.
+const fewEquities = 8
+
+// namedEquity is an underlying's market and its name.
+type namedEquity struct {
+	name string
+	em   *engine.EquityMarket
+}
+
+// bindEquities binds the usable underlyings of env's market once
+// (engine.BindEquity). An underlying that is not usable (a negative spot
+// in a scenario) is left unbound, and the trades on it fail with its
+// engine's error.
+func (env *compileEnv) bindEquities() {
+	m := env.m
+	env.equities = make(map[string]*engine.EquityMarket, len(m.Underlyings))
+	if len(m.Underlyings) <= fewEquities {
+		env.few = make([]namedEquity, 0, len(m.Underlyings))
+	}
+	for name := range m.Underlyings {
+		if em, err := engine.BindEquity(m, name); err == nil {
+			env.equities[name] = em
+			if env.few != nil {
+				env.few = append(env.few, namedEquity{name, em})
+			}
+		}
+	}
+}
+
+// equity returns the market of the usable underlying name, nil if there
+// is none.
+func (env *compileEnv) equity(name string) *engine.EquityMarket {
+	if env.few == nil {
+		return env.equities[name]
+	}
+	for i := range env.few {
+		if env.few[i].name == name {
+			return env.few[i].em
+		}
+	}
+	return nil
 }
 
 // refKind says what a marketRef names.
@@ -65,8 +112,13 @@ type kind[W any, PW wireForm[W], T any] struct {
 	// fields are the trade's market references.
 	fields []marketRef
 	// terms checks the wire form against the valuation date asOf and
-	// converts it.
-	terms func(w *W, asOf dates.Date) (T, error)
+	// converts it, its dates parsed through ds.
+	terms func(w *W, asOf dates.Date, ds *dateCache) (T, error)
+	// termsInto, if set, is terms writing into t (zero) in place of
+	// returning the terms: t is the compiled trade's, in its slab, and a
+	// European's terms are cheap enough to check that copying them twice
+	// shows.
+	termsInto func(w *W, asOf dates.Date, ds *dateCache, t *T) error
 	// bind, if set, binds the checked terms to the market of env (an
 	// underlying looked up once) before the trade is priced.
 	bind func(t *T, env *compileEnv)
@@ -108,13 +160,20 @@ func (k *kind[W, PW, T]) decode(ms *members, shared uint64, sl *slabs) (any, err
 	return w, nil
 }
 
-func (k *kind[W, PW, T]) compile(w any, env *compileEnv, sl *slabs) (priceable, error) {
-	t, err := k.terms(w.(*W), env.m.ValuationDate)
+func (k *kind[W, PW, T]) compile(w any, env *compileEnv, sc *compileScratch) (priceable, error) {
+	wf := w.(*W)
+	b := newIn[bound[T]](&sc.sl)
+	var err error
+	if k.termsInto != nil {
+		err = k.termsInto(wf, env.m.ValuationDate, &sc.dates, &b.t)
+	} else {
+		b.t, err = k.terms(wf, env.m.ValuationDate, &sc.dates)
+	}
 	if err != nil {
+		dropLast[bound[T]](&sc.sl)
 		return nil, err
 	}
-	b := newIn[bound[T]](sl)
-	*b = bound[T]{price: k.price, into: k.into, cost: k.cost, bind: k.bind, t: t, e: env.e}
+	b.price, b.into, b.cost, b.bind, b.e = k.price, k.into, k.cost, k.bind, env.e
 	if k.bind != nil {
 		k.bind(&b.t, env)
 	}

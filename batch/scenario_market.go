@@ -6,7 +6,6 @@ import (
 	"slices"
 
 	"github.com/pricefn/pricefn/pricing"
-	"github.com/pricefn/pricefn/pricing/engine"
 	"github.com/pricefn/pricefn/pricing/market"
 )
 
@@ -140,12 +139,8 @@ func (set *scenarioSet) beyondIn(i, s int) bool {
 // An underlying that is not usable in m (a negative spot in a scenario) is
 // left unbound, and the trades on it fail with its engine's error.
 func (j *Job) bindMarket(m *pricing.Market, e *Engines) *compileEnv {
-	env := &compileEnv{m: m, e: e, equities: make(map[string]*engine.EquityMarket, len(m.Underlyings))}
-	for name := range m.Underlyings {
-		if em, err := engine.BindEquity(m, name); err == nil {
-			env.equities[name] = em
-		}
-	}
+	env := &compileEnv{m: m, e: e}
+	env.bindEquities()
 	return env
 }
 

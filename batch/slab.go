@@ -33,6 +33,14 @@ func (s *slab[T]) new() *T {
 	return p
 }
 
+// drop zeroes the value new returned last and makes it free again: for
+// a value its caller could not fill (a trade whose terms are bad).
+func (s *slab[T]) drop() {
+	s.next--
+	var zero T
+	s.arrays[s.cur][s.next] = zero
+}
+
 // rewind zeroes every value handed out and makes it free again: for
 // values no one uses any more (a priced block's compiled trades), whose
 // memory, warm in the cache, then serves the next ones.
@@ -72,6 +80,12 @@ func newIn[T any](s *slabs) *T {
 	last := len(s.list) - 1
 	s.list[0], s.list[last] = s.list[last], s.list[0]
 	return sl.new()
+}
+
+// dropLast gives back the value newIn[T] returned last from s, zeroed
+// (slab.drop); s must be the one it came from, and not nil.
+func dropLast[T any](s *slabs) {
+	s.list[0].(*slab[T]).drop()
 }
 
 // rewind rewinds every slab of s: every value it handed out is zeroed and
