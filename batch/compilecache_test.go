@@ -1,7 +1,9 @@
 package batch
 
 import (
+	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/pricefn/pricefn/pricing"
@@ -132,5 +134,30 @@ func TestCompileEnvEquity(t *testing.T) {
 				t.Errorf("%d underlyings, %s: got %p, map %p (%v)", n, name, got, em, ok)
 			}
 		}
+	}
+}
+
+// TestCompileNulDate checks that a date of ten NUL bytes fails its trade
+// as a bad date, its bytes those of a dateCache's empty slot: it matched
+// one, and a bond issued on the zero date (1970-01-01) priced.
+func TestCompileNulDate(t *testing.T) {
+	nul := strings.Repeat(`\u0000`, 10)
+	doc := `{"valuationDate":"2026-11-25","market":{"curves":{"USD":{"rate":0.05}}},"trades":[
+	{"id":"a","type":"bond","curve":"USD","coupon":0.04,"issue":"` + nul + `","maturity":"2034-05-15"},
+	{"id":"b","type":"bond","curve":"USD","coupon":0.04,"issue":"2024-05-15","maturity":"2034-05-15"}]}`
+	b, err := DecodeBytes([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := Price(context.Background(), b, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `trade a: issue must be a YYYY-MM-DD date, got "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00"`
+	if got := rs.Results[0].Error; got != want {
+		t.Errorf("trade a: got error %q, NPV %v; want %q", got, rs.Results[0].NPV, want)
+	}
+	if rs.Results[1].Error != "" {
+		t.Errorf("trade b: %s", rs.Results[1].Error)
 	}
 }

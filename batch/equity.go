@@ -126,7 +126,8 @@ func (c *dateCache) reserve(n int) {
 
 // cachedDate is one date of a dateCache: its string's first eight bytes
 // and last two (lo, hi), and the date. A date's first bytes are digits:
-// lo is 0 only in an empty slot.
+// lo is 0 only in an empty slot, which a string whose first eight bytes
+// are NULs (lo 0 too) must not match.
 type cachedDate struct {
 	lo uint64
 	hi uint32
@@ -145,7 +146,7 @@ func (c *dateCache) required(field, s string) (dates.Date, error) {
 		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 	hi := uint32(s[8]) | uint32(s[9])<<8
 	slot := &c.slots[(lo*0x9e3779b97f4a7c15^uint64(hi)*0xc2b2ae3d27d4eb4f)>>c.shift]
-	if slot.lo == lo && slot.hi == hi {
+	if lo != 0 && slot.lo == lo && slot.hi == hi {
 		return slot.d, nil
 	}
 	d, err := requiredDate(field, s)
