@@ -545,7 +545,7 @@ func testStreamRestsAfterRead(t *testing.T, path string) {
 	defer cancel()
 	c := openEvents(t, ctx, f.srv.URL+path, "", "")
 	first, end := make(chan struct{}), make(chan time.Time, 1)
-	go func() {
+	go func(first chan struct{}) { // its own first, set to nil once closed
 		defer func() { end <- time.Now() }()
 		if strings.Contains(path, "/results") {
 			var body []byte
@@ -567,7 +567,7 @@ func testStreamRestsAfterRead(t *testing.T, path string) {
 				first = nil
 			}
 		}
-	}()
+	}(first)
 	post := func(i int) {
 		r := batch.TradeResult{ID: ids[i]}
 		r.SetValue(pricing.NPV, 1)
