@@ -300,7 +300,11 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		// Planned in full, its chunks' records and events took some
 		// 1.2 KB each: 10 million of them, of a 1.6 MB risk run, some
 		// 12 GB. Waiting cannot help: a 413.
-		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: batch %s needs more than %d chunks of pricing (its trades' cost under its scenarios): split it into smaller batches (fewer trades or scenarios), or make its trades cheaper (fewer paths)", b.ID, n)
+		cost, fewer := "its trades' cost", "fewer trades"
+		if len(b.Scenarios.List) > 0 {
+			cost, fewer = "its trades' cost under its scenarios", "fewer trades or scenarios"
+		}
+		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: batch %s needs more than %d chunks of pricing (%s): split it into smaller batches (%s), or make its trades cheaper (fewer paths)", b.ID, n, cost, fewer)
 	}
 	offsets := batch.ChunkOffsets(plan)
 	if timeout == 0 {

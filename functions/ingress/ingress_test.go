@@ -1191,8 +1191,14 @@ func TestBatchOverChunkLimit(t *testing.T) {
 	// 20 Asians of over 1 ms each under 10 scenarios: 220 chunks.
 	data, _ := batch.Sample(batch.SampleSpec{Type: "asian-arithmetic", N: 20, Scenarios: 10, ID: "many"})
 	code, hdr, body := post(t, plain(t, srv.URL+"/batches", data))
-	if code != http.StatusRequestEntityTooLarge || hdr.Get("Retry-After") != "" || !strings.Contains(body, "batch many needs more than 100 chunks") {
+	if code != http.StatusRequestEntityTooLarge || hdr.Get("Retry-After") != "" || !strings.Contains(body, "batch many needs more than 100 chunks of pricing (its trades' cost under its scenarios): split it into smaller batches (fewer trades or scenarios)") {
 		t.Errorf("220 chunks against a bound of 100: %d %v %s, want a 413 saying so", code, hdr, body)
+	}
+	// 120 Asians and no scenarios: 120 chunks, and a message of trades alone.
+	data, _ = batch.Sample(batch.SampleSpec{Type: "asian-arithmetic", N: 120, ID: "plain"})
+	code, _, body = post(t, plain(t, srv.URL+"/batches", data))
+	if code != http.StatusRequestEntityTooLarge || !strings.Contains(body, "batch plain needs more than 100 chunks of pricing (its trades' cost): split it into smaller batches (fewer trades)") {
+		t.Errorf("120 chunks of a batch without scenarios against a bound of 100: %d %s, want a 413 naming its trades alone", code, body)
 	}
 	if n := len(s.events()); n != 0 {
 		t.Errorf("%d events sent for a refused batch", n)
