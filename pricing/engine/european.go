@@ -88,8 +88,21 @@ func blackScholes(call bool, s, k, r, q, vol, t float64, greeks bool) (out bsm) 
 func blackScholesInto(out *bsm, call bool, s, k, r, q, vol, t float64, greeks bool) {
 	// The exponentials, the logarithm and the Mills ratio are inlined
 	// (fastExp): calls cost this formula a fifth of its time.
+	//
+	// The logarithm of S/K comes first: it is the longest chain to d1, and
+	// the CPU starts an operation only once it has decoded it, in the
+	// order of the blocks, which the compiler keeps. After the two
+	// discount factors (some 60 instructions) it started later; nothing
+	// waits for them.
+	var lnSK float64
+	if x := s / k; logInRange(x) {
+		lnSK = logPoly(logReduce(x))
+	} else {
+		lnSK = math.Log(x)
+	}
 	sqrtT := math.Sqrt(t)
 	sd := vol * sqrtT
+	invSd := 1 / sd
 	// exp(-0·t) is 1 exactly: a rate or yield of 0 spares an exponential.
 	df, dq := 1.0, 1.0
 	if x := -r * t; x != 0 && expInRange(x) {
@@ -101,13 +114,6 @@ func blackScholesInto(out *bsm, call bool, s, k, r, q, vol, t float64, greeks bo
 		dq = expPoly(expReduce(x))
 	} else if x != 0 {
 		dq = math.Exp(x)
-	}
-	invSd := 1 / sd // off the critical path: computed while the log is
-	var lnSK float64
-	if x := s / k; logInRange(x) {
-		lnSK = logPoly(logReduce(x))
-	} else {
-		lnSK = math.Log(x)
 	}
 	d1 := (lnSK+(r-q)*t)*invSd + 0.5*sd
 	d2 := d1 - sd

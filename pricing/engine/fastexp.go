@@ -91,22 +91,32 @@ func logInRange(x float64) bool {
 }
 
 // logReduce writes x (logInRange) as 2^k·m with m in [1/√2, √2) and
-// returns m and k; fastLog in two inlinable parts, as fastExp.
-func logReduce(x float64) (m, k float64) {
+// returns m, k and the index i = j+46 in logTable of the c = 1 + j/128
+// nearest m; fastLog in two inlinable parts, as fastExp.
+//
+// i is (m-1)·128 + 46.5 truncated, which a double holds exactly for every
+// such m: it is m·128 - 81.5, and with v = m·2^53, an integer below 2^53
+// made of m's mantissa and the last bit of its exponent, it is
+// (v - 163·2^45) >> 46. Integer operations on the bits give it sooner
+// than arithmetic on m and a conversion, which the logarithm waited for
+// (TestLogIndex).
+func logReduce(x float64) (m, k float64, i int) {
 	bits := math.Float64bits(x)
 	ki := int64(bits>>52) - 1023
-	mb := bits&(1<<52-1) | 1023<<52
-	if mb > 0x3ff6a09e667f3bcd { // m >= √2: take m/2 and k+1
-		mb -= 1 << 52
-		ki++
-	}
-	return math.Float64frombits(mb), float64(ki)
+	f := bits & (1<<52 - 1)
+	// half is 1 where the mantissa is √2 or more: m is then half of it, and
+	// k one more. The subtraction's sign rather than a branch, which a
+	// book of strikes on both sides of the spot would mispredict.
+	half := (0x6a09e667f3bcd - f) >> 63 // √2's mantissa less f
+	v := (f | 1<<52) << 1 >> half
+	return math.Float64frombits(f | (1023-half)<<52), float64(ki + int64(half)), int((v - 163<<45) >> 46)
 }
 
-// logPoly returns k·ln 2 + ln m: ln c for the c = 1 + j/128 nearest m from
-// the table, and ln(m/c) by its Taylor polynomial.
-func logPoly(m, k float64) float64 {
-	e := &logTable[int((m-1)*128+46.5)] // j+46 for the j nearest (m-1)·128
+// logPoly returns k·ln 2 + ln m: ln c for the c = 1 + j/128 nearest m
+// from the table (its index i from logReduce), and ln(m/c) by its Taylor
+// polynomial.
+func logPoly(m, k float64, i int) float64 {
+	e := &logTable[i]
 	r := math.FMA(m, e.invc, -1)
 	r2 := r * r
 	p := r2 * (-0.5 + r*(1.0/3) + r2*(-0.25+r*(0.2)) + r2*r2*(-1.0/6+r*(1.0/7)))

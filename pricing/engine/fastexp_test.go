@@ -69,6 +69,48 @@ func TestFastLog(t *testing.T) {
 	}
 }
 
+// TestLogIndex checks logReduce against the arithmetic it replaced: m
+// and k to the bit, and the table index as (m-1)·128 + 46.5 truncated, on
+// random doubles, both sides of √2, and the doubles either side of every
+// point where the index steps.
+func TestLogIndex(t *testing.T) {
+	check := func(x float64) {
+		t.Helper()
+		bits := math.Float64bits(x)
+		ki := int64(bits>>52) - 1023
+		mb := bits&(1<<52-1) | 1023<<52
+		if mb > 0x3ff6a09e667f3bcd {
+			mb -= 1 << 52
+			ki++
+		}
+		wantM, wantK := math.Float64frombits(mb), float64(ki)
+		wantI := int((wantM-1)*128 + 46.5)
+		m, k, i := logReduce(x)
+		if math.Float64bits(m) != mb || k != wantK || i != wantI {
+			t.Fatalf("logReduce(%v) = %v, %v, %d, want %v, %v, %d", x, m, k, i, wantM, wantK, wantI)
+		}
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range 1_000_000 {
+		check(math.Float64frombits(rng.Uint64N(0x7ff0000000000000-0x0010000000000000) + 0x0010000000000000))
+	}
+	for _, x := range []float64{1, 2, 0.5, math.Sqrt2, 1 / math.Sqrt2, math.SmallestNonzeroFloat64 * (1 << 52), math.MaxFloat64} {
+		for _, y := range []float64{x, math.Nextafter(x, 0), math.Nextafter(x, math.Inf(1))} {
+			if logInRange(y) {
+				check(y)
+			}
+		}
+	}
+	for j := -46; j <= 54; j++ {
+		for _, e := range []float64{1, 0.5, 4, 1e-300, 1e300} {
+			m := 1 + (float64(j)-0.5)/128 // where the index steps
+			for _, y := range []float64{m * e, math.Nextafter(m*e, 0), math.Nextafter(m*e, math.Inf(1))} {
+				check(y)
+			}
+		}
+	}
+}
+
 func BenchmarkFastLog(b *testing.B) {
 	x, s := 1.1, 0.0
 	for b.Loop() {
