@@ -51,8 +51,8 @@ type UnderlyingData struct {
 	Heston *HestonData `json:"heston,omitempty"`
 }
 
-func (u *UnderlyingData) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (u *UnderlyingData) setField(k string, v value) (bool, error) {
+	switch k {
 	case "spot":
 		return true, v.num("spot", &u.Spot)
 	case "dividendYield":
@@ -93,8 +93,8 @@ type HestonData struct {
 	Rho   *float64 `json:"rho"`
 }
 
-func (h *HestonData) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (h *HestonData) setField(k string, v value) (bool, error) {
+	switch k {
 	case "v0":
 		return true, v.num("v0", &h.V0)
 	case "kappa":

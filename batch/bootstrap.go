@@ -28,8 +28,8 @@ type bootstrapWire struct {
 	swapLegsWire
 }
 
-func (w *bootstrapWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *bootstrapWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "type":
 		return true, v.str("type", &w.Type)
 	case "rate":

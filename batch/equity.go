@@ -21,8 +21,8 @@ import (
 type common struct{}
 
 // setField knows the shared fields, which Decode has read already.
-func (*common) setField(k []byte, _ value) (bool, error) {
-	switch string(k) {
+func (*common) setField(k string, _ value) (bool, error) {
+	switch k {
 	case "id", "type", "quantity":
 		return true, nil
 	}
@@ -38,8 +38,8 @@ type optionWire struct {
 	Expiry     string   `json:"expiry"`
 }
 
-func (w *optionWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *optionWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "underlying":
 		return true, v.str("underlying", &w.Underlying)
 	case "right":
@@ -206,8 +206,8 @@ type europeanWire struct {
 	Price *float64 `json:"price,omitempty"`
 }
 
-func (w *europeanWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *europeanWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "model":
 		return true, v.str("model", &w.Model)
 	case "price":
@@ -347,8 +347,8 @@ type americanWire struct {
 	Engine string `json:"engine,omitempty"`
 }
 
-func (w *americanWire) setField(k []byte, v value) (bool, error) {
-	if string(k) == "engine" {
+func (w *americanWire) setField(k string, v value) (bool, error) {
+	if k == "engine" {
 		return true, v.str("engine", &w.Engine)
 	}
 	return w.optionWire.setField(k, v)
@@ -416,8 +416,8 @@ type barrierWire struct {
 	Rebate      float64  `json:"rebate,omitempty"`
 }
 
-func (w *barrierWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *barrierWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "barrierType":
 		return true, v.str("barrierType", &w.BarrierType)
 	case "barrier":
@@ -468,8 +468,8 @@ type asianWire struct {
 	Paths     int      `json:"paths,omitempty"`
 }
 
-func (w *asianWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *asianWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "averaging":
 		return true, v.str("averaging", &w.Averaging)
 	case "fixings":

@@ -16,7 +16,7 @@ import (
 // Each wire form's setField lists its own fields and hands the rest to the
 // forms it embeds.
 type fieldSetter interface {
-	setField(key []byte, v value) (bool, error)
+	setField(key string, v value) (bool, error)
 }
 
 // setMembers reads ms into w strictly: a name w does not know is an error.
@@ -28,7 +28,7 @@ func setMembers(w fieldSetter, ms *members, skip uint64) error {
 			continue
 		}
 		m := &ms.list[i]
-		ok, err := w.setField(ms.key(m), ms.value(m))
+		ok, err := w.setField(ms.keyText(m), ms.value(m))
 		if err != nil {
 			return err
 		}

@@ -23,8 +23,8 @@ type CurveData struct {
 	Bootstrap json.RawMessage `json:"bootstrap,omitempty"`
 }
 
-func (c *CurveData) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (c *CurveData) setField(k string, v value) (bool, error) {
+	switch k {
 	case "rate":
 		return true, v.num("rate", &c.Rate)
 	case "bootstrap":
@@ -66,8 +66,8 @@ type ZeroPillar struct {
 	Rate *float64 `json:"rate"`
 }
 
-func (z *ZeroPillar) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (z *ZeroPillar) setField(k string, v value) (bool, error) {
+	switch k {
 	case "date":
 		return true, v.str("date", &z.Date)
 	case "rate":

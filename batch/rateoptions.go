@@ -16,8 +16,8 @@ type rateVolWire struct {
 	Displacement *float64 `json:"displacement,omitempty"`
 }
 
-func (w *rateVolWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *rateVolWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "vol":
 		return true, v.num("vol", &w.Vol)
 	case "volType":
@@ -63,8 +63,8 @@ type swaptionWire struct {
 	Side     string   `json:"side"`
 }
 
-func (w *swaptionWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *swaptionWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "strike":
 		return true, v.num("strike", &w.Strike)
 	case "expiry":
@@ -150,8 +150,8 @@ type capFloorWire struct {
 	DayCount  string   `json:"dayCount,omitempty"`
 }
 
-func (w *capFloorWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *capFloorWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "capType":
 		return true, v.str("capType", &w.CapType)
 	case "strike":

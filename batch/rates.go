@@ -22,8 +22,8 @@ type curvesWire struct {
 	Notional      *float64 `json:"notional"`
 }
 
-func (w *curvesWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *curvesWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "curve":
 		return true, v.str("curve", &w.Curve)
 	case "forecastCurve":
@@ -44,8 +44,8 @@ type fraWire struct {
 	Position string   `json:"position"`
 }
 
-func (w *fraWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *fraWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "rate":
 		return true, v.num("rate", &w.Rate)
 	case "start":
@@ -72,8 +72,8 @@ type swapWire struct {
 	Spread    float64  `json:"spread,omitempty"`
 }
 
-func (w *swapWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *swapWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "fixedRate":
 		return true, v.num("fixedRate", &w.FixedRate)
 	case "start":
@@ -101,8 +101,8 @@ type bondWire struct {
 	SettlementDays *int     `json:"settlementDays,omitempty"`
 }
 
-func (w *bondWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *bondWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "curve":
 		return true, v.str("curve", &w.Curve)
 	case "face":
@@ -124,7 +124,7 @@ func (w *bondWire) setField(k []byte, v value) (bool, error) {
 }
 
 // anyField offers the member k to each of the wire parts in turn.
-func anyField(k []byte, v value, parts ...fieldSetter) (bool, error) {
+func anyField(k string, v value, parts ...fieldSetter) (bool, error) {
 	for _, p := range parts {
 		if ok, err := p.setField(k, v); ok || err != nil {
 			return ok, err
@@ -142,8 +142,8 @@ type swapLegsWire struct {
 	FloatDayCount  string `json:"floatDayCount,omitempty"`
 }
 
-func (w *swapLegsWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *swapLegsWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "fixedFrequency":
 		return true, v.str("fixedFrequency", &w.FixedFrequency)
 	case "fixedDayCount":
@@ -190,8 +190,8 @@ type rollsWire struct {
 	Convention string `json:"convention,omitempty"`
 }
 
-func (w *rollsWire) setField(k []byte, v value) (bool, error) {
-	switch string(k) {
+func (w *rollsWire) setField(k string, v value) (bool, error) {
+	switch k {
 	case "calendar":
 		return true, v.str("calendar", &w.Calendar)
 	case "convention":

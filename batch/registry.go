@@ -193,7 +193,7 @@ func (k *kind[W, PW, T]) plan(ms *members) (*planned, bool) {
 		if w == nil {
 			w = new(W)
 		}
-		if _, err := PW(w).setField(ms.key(m), ms.value(m)); err != nil {
+		if _, err := PW(w).setField(ms.keyText(m), ms.value(m)); err != nil {
 			return nil, false
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/bits"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/pricefn/pricefn/pricing"
 )
@@ -613,6 +614,17 @@ func (ms *members) key(m *member) []byte {
 		return ms.arena[m.k0:m.k1]
 	}
 	return ms.data[m.k0:m.k1]
+}
+
+// keyText returns m's key as a string that shares its bytes, which must
+// not be kept: a setField compares it and passes it on, no more. Passed as
+// a string (two words, not three), a key and a value go to setField in
+// registers; with a slice the value went on the stack, built in one
+// place and copied to another in wider loads than it was written in,
+// which stalled.
+func (ms *members) keyText(m *member) string {
+	k := ms.key(m)
+	return unsafe.String(unsafe.SliceData(k), len(k))
 }
 
 // value returns m's value.
