@@ -7,6 +7,8 @@ import (
 	"net"
 	"strings"
 	"time"
+
+	"github.com/pricefn/pricefn/batch"
 )
 
 // Split is how ingress splits batches into chunks and sends them.
@@ -53,7 +55,7 @@ func (c *Split) flags(fs *flag.FlagSet, d defaults, maxBatchBytes int64, resendS
 	fs.IntVar(&c.ChunkTrades, "chunk-trades", d.int("PRICEFN_CHUNK_TRADES", 10_000), "most trades in one chunk ($PRICEFN_CHUNK_TRADES)")
 	fs.IntVar(&c.SendLimit, "send-limit", d.int("PRICEFN_SEND_LIMIT", 16), "chunks sent to the broker at once ($PRICEFN_SEND_LIMIT)")
 	fs.Int64Var(&c.MaxBatchBytes, "max-batch-bytes", d.int64("PRICEFN_MAX_BATCH_BYTES", maxBatchBytes), "largest batch body accepted, in bytes; a larger one is a 413 ($PRICEFN_MAX_BATCH_BYTES)")
-	fs.DurationVar(&c.BatchTimeout, "batch-timeout", d.duration("PRICEFN_BATCH_TIMEOUT", 0), "how long a batch may take before it ends partial, unless it sets its own \"deadline\"; 0 allows 5m plus twice its estimated pricing time, at most 24h ($PRICEFN_BATCH_TIMEOUT)")
+	fs.DurationVar(&c.BatchTimeout, "batch-timeout", d.duration("PRICEFN_BATCH_TIMEOUT", 0), "how long a batch may take before it ends partial, unless it sets its own \"deadline\": 1s to 24h, as a batch's own; 0 allows 5m plus twice its estimated pricing time, at most 24h ($PRICEFN_BATCH_TIMEOUT)")
 	fs.IntVar(&c.TenantMaxBatches, "tenant-max-batches", d.int("PRICEFN_TENANT_MAX_BATCHES", 1000), "most unfinished batches one tenant may have; more is a 429, 0 no bound ($PRICEFN_TENANT_MAX_BATCHES)")
 	fs.IntVar(&c.TenantMaxTrades, "tenant-max-trades", d.int("PRICEFN_TENANT_MAX_TRADES", 10_000_000), "most trades one tenant may have in flight; more is a 429, 0 no bound ($PRICEFN_TENANT_MAX_TRADES)")
 	fs.DurationVar(&c.ResendStalled, "resend-stalled", d.duration("PRICEFN_RESEND_STALLED", resendStalled), "a batch sent in full with no chunk outcome for this long has its chunks with no outcome sent again when it is submitted again, for a broker that keeps its queue in memory and may have lost them; 0 never, right for a broker that keeps its queue ($PRICEFN_RESEND_STALLED)")
@@ -66,11 +68,24 @@ func (c *Split) check() error {
 		positive("chunk-trades", "PRICEFN_CHUNK_TRADES", c.ChunkTrades),
 		positive("send-limit", "PRICEFN_SEND_LIMIT", c.SendLimit),
 		positive("max-batch-bytes", "PRICEFN_MAX_BATCH_BYTES", c.MaxBatchBytes),
-		nonNegative("batch-timeout", "PRICEFN_BATCH_TIMEOUT", c.BatchTimeout, "sized from the batch's estimated pricing time"),
+		checkBatchTimeout(c.BatchTimeout),
 		nonNegative("tenant-max-batches", "PRICEFN_TENANT_MAX_BATCHES", c.TenantMaxBatches, "no bound"),
 		nonNegative("tenant-max-trades", "PRICEFN_TENANT_MAX_TRADES", c.TenantMaxTrades, "no bound"),
 		nonNegative("resend-stalled", "PRICEFN_RESEND_STALLED", c.ResendStalled, "never"),
 	)
+}
+
+// checkBatchTimeout reports whether v, the value of --batch-timeout, is 0
+// (the deadline sized from the batch's estimated pricing time) or within
+// the bounds of a batch's own deadline: a shorter one would not be kept
+// (the deadlines are swept once a second), and a longer one would give
+// every batch without a deadline of its own more than a batch may ask for
+// itself, or than the default ever gives.
+func checkBatchTimeout(v time.Duration) error {
+	if v == 0 || (v >= batch.MinDeadline && v <= batch.MaxDeadline) {
+		return nil
+	}
+	return fmt.Errorf("config: --batch-timeout %v ($PRICEFN_BATCH_TIMEOUT): want 0 (sized from the batch's estimated pricing time) or %v to %v, as a batch's own deadline", v, batch.MinDeadline, batch.MaxDeadline)
 }
 
 // Results is how the aggregator keeps batches and serves their results.

@@ -130,6 +130,20 @@ priced again each time and is dead-lettered in the end.
 {{- end }}
 {{- end }}
 
+{{/*
+Checks the batch timeout that a splitting Service (dict "name" NAME "s"
+SETTINGS) gives ingress, PRICEFN_BATCH_TIMEOUT: 0 (sized from the batch's
+estimated pricing time) or within a batch's own deadline's bounds, 1s to
+24h, as pricefn refuses at startup (config.checkBatchTimeout).
+*/}}
+{{- define "pricefn.checkBatchTimeout" -}}
+{{- $v := get .s.env "PRICEFN_BATCH_TIMEOUT" | default "0s" | toString }}
+{{- $sec := include "pricefn.seconds" $v | float64 }}
+{{- if and (ne $sec 0.0) (or (lt $sec 1.0) (gt $sec 86400.0)) }}
+{{- fail (printf "/services/%s/env/PRICEFN_BATCH_TIMEOUT %s: want 0 (sized from the batch's estimated pricing time) or 1s to 24h, as a batch's own deadline" .name $v) }}
+{{- end }}
+{{- end }}
+
 {{/* A Go duration that the schema takes (1.5s, 1m30s, 500ms), in seconds. */}}
 {{- define "pricefn.seconds" -}}
 {{- $sum := 0.0 }}
