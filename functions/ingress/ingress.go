@@ -452,6 +452,8 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	g.SetLimit(f.opt.SendLimit)
 	sent := make([]bool, len(offsets))
 	copy(sent, skip) // not to be sent: not to be recorded unsent either
+	// failed holds each chunk's own send's failure.
+	failed := make([]error, len(offsets))
 	var errMade error
 	for first := 0; first < len(plan) && gctx.Err() == nil; first += group {
 		var made errgroup.Group
@@ -481,6 +483,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 				if err := f.opt.Sender.Send(gctx, e); err != nil {
 					if !errors.Is(err, context.Canceled) { // not just another chunk's failure
 						log.Error().Err(err).Int("chunk", i).Msg("chunk.requested not sent")
+						failed[i] = host.Unaddressed(err)
 					}
 					return fmt.Errorf("chunk %d: %w", i, host.Unaddressed(err))
 				}
@@ -498,9 +501,13 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		err = cmp.Or(gctx.Err(), ctx.Err(), errors.New("chunks not sent"))
 	}
 	if err != nil {
+		// A chunk whose own send failed is recorded with its failure;
+		// the others with the failure that stopped the batch's sends,
+		// said to be that (a chunk's reason named another chunk's).
+		stopped := fmt.Errorf("the batch's sends stopped: %w", err)
 		for i := range offsets {
 			if !sent[i] {
-				f.abandon(ctx, rec, claim.Attempt, i, i+1, err)
+				f.abandon(ctx, rec, claim.Attempt, i, i+1, cmp.Or(failed[i], stopped))
 			}
 		}
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: sending chunks: %w", b.ID, err)

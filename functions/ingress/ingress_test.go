@@ -30,17 +30,23 @@ import (
 	"github.com/pricefn/pricefn/store"
 )
 
-// fakeSender records events; failType makes sends of that type fail.
+// fakeSender records events; failType makes sends of that type fail, and
+// failID the send of the event whose id ends with it. A send on a context
+// ended fails, as a real one does.
 type fakeSender struct {
 	mu       sync.Mutex
 	sent     []event.Event
 	failType string
+	failID   string
 }
 
 func (s *fakeSender) Send(ctx context.Context, e event.Event) protocol.Result {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if e.Type() == s.failType {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if e.Type() == s.failType || s.failID != "" && strings.HasSuffix(e.ID(), s.failID) {
 		return host.Errorf(http.StatusServiceUnavailable, "broker down")
 	}
 	s.sent = append(s.sent, e)
@@ -587,6 +593,38 @@ func TestResubmission(t *testing.T) {
 		}
 		if i, ok := events.ChunkIndex(ev); !ok || i != c.Index {
 			t.Errorf("attempt 2 chunk %d: ChunkIndex of its id %q = %d, %v", c.Index, ev.ID(), i, ok)
+		}
+	}
+}
+
+// TestUnsentChunksSayWhy: the chunk whose send failed is recorded dead
+// with its own failure, and the chunks not sent after it with the failure
+// that stopped the batch's sends, said to be that: each was recorded with
+// the batch's first failure, so that chunk 4's reason read "chunk 3:
+// 503: broker down", as if it were chunk 3.
+func TestUnsentChunksSayWhy(t *testing.T) {
+	st := store.NewMem(store.MemOptions{})
+	srv, s := newServer(t, ingress.Options{Store: st, SendLimit: 1, Chunk: batch.ChunkOptions{MaxTrades: 2}})
+	s.failID = "/chunk/3"
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 10, ID: "lost3"})
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusServiceUnavailable || !strings.Contains(body, "chunk 3: 503: broker down") {
+		t.Fatalf("%d %s, want a 503 naming chunk 3", code, body)
+	}
+	sum, err := st.Summary(context.Background(), store.RefOf("lost3"))
+	if err != nil || len(sum.Chunks) != 5 {
+		t.Fatalf("%+v %v, want 5 chunks", sum, err)
+	}
+	for i, want := range map[int]string{
+		3: "not sent to the broker: 503: broker down",
+		4: "not sent to the broker: the batch's sends stopped: chunk 3: 503: broker down",
+	} {
+		if c := sum.Chunks[i]; c.State != store.ChunkDead || c.Reason != want {
+			t.Errorf("chunk %d: %v %q, want dead with %q", i, c.State, c.Reason, want)
+		}
+	}
+	for i := range 3 {
+		if c := sum.Chunks[i]; c.State != store.ChunkWaiting {
+			t.Errorf("chunk %d, sent: %v %q, want waiting for its outcome", i, c.State, c.Reason)
 		}
 	}
 }
