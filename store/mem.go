@@ -45,9 +45,9 @@ type MemOptions struct {
 	// and chunk's own record and totals (batchBytes, chunkBytes); 0 means
 	// DefaultMaxBytes. Past it the oldest finished batches are forgotten
 	// first, of the tenants holding more than their share, never the one
-	// that finished last, down to a sixteenth below MaxBytes; unfinished
-	// ones are never forgotten before MaxAge. Past twice MaxBytes the oldest finished batches go, whoever
-	// holds them.
+	// that finished last, down to a sixteenth below MaxBytes (memSlack);
+	// unfinished ones are never forgotten before MaxAge. Past twice
+	// MaxBytes the oldest finished batches go, whoever holds them.
 	MaxBytes int64
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
@@ -111,6 +111,10 @@ func NewMem(opt MemOptions) *Mem {
 	return &Mem{opt: opt, batches: map[Ref]*memBatch{}, recent: map[string]*claims{}, open: map[string]map[*memBatch]struct{}{}}
 }
 
+// memSlack is the part of MaxBytes (a sixteenth) a pass over it forgets
+// below it, and that more must be held before the next pass (sweep).
+const memSlack = 16
+
 // sweepEvery is how often the store looks for batches to forget.
 const sweepEvery = time.Second
 
@@ -145,7 +149,7 @@ func (s *Mem) sweep() {
 	// share), once a sixteenth more than it left is held, a batch
 	// finishes or a read of one ends (left is reset), or past twice
 	// MaxBytes.
-	if s.bytes <= s.opt.MaxBytes || s.bytes <= s.left+s.opt.MaxBytes/16 && s.bytes <= 2*s.opt.MaxBytes {
+	if s.bytes <= s.opt.MaxBytes || s.bytes <= s.left+s.opt.MaxBytes/memSlack && s.bytes <= 2*s.opt.MaxBytes {
 		return
 	}
 	defer func() { s.left = s.bytes }()
@@ -189,7 +193,7 @@ func (s *Mem) dropFairly(older []*memBatch) {
 	for ref, b := range s.batches {
 		held[ref.Tenant] += b.bytes
 	}
-	low := s.opt.MaxBytes - s.opt.MaxBytes/16 // sweep
+	low := s.opt.MaxBytes - s.opt.MaxBytes/memSlack
 	share := low / int64(max(len(held), 1))
 	queues := make(map[string][]*memBatch)
 	for _, b := range older {

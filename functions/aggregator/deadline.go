@@ -171,6 +171,16 @@ func (r *repeats) keep(refs []store.Ref) {
 // logged: the first, then each at a power of two, less and less often.
 func logged(n int) bool { return n&(n-1) == 0 }
 
+// current reads batch ref as it now is: its summary, ended on the way
+// when its deadline has passed (expire).
+func (f *Function) current(ctx context.Context, ref store.Ref) (*store.Summary, error) {
+	sum, err := f.opt.Store.Summary(ctx, ref)
+	if err != nil {
+		return sum, err
+	}
+	return f.expire(ctx, ref, sum)
+}
+
 // expire is end for a read of batch ref (sum, its summary just read): the
 // reader gets the batch as it now is at once, and an announcement the read
 // was granted goes out in the background. A reader used to wait for the

@@ -267,10 +267,7 @@ func (f *Function) waitFinished(r *http.Request, ref store.Ref, wait time.Durati
 		if err != nil {
 			return nil, err
 		}
-		sum, err := f.opt.Store.Summary(ctx, ref)
-		if err == nil {
-			sum, err = f.expire(ctx, ref, sum)
-		}
+		sum, err := f.current(ctx, ref)
 		if (err == nil && sum.Done()) || (err != nil && !errors.Is(err, store.ErrNotFound)) || wait == 0 {
 			stop()
 			return sum, err

@@ -56,10 +56,7 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 	var readAt time.Time // the earliest the next read may start (restAfter)
 	advance := func() (bool, error) {
 		read := time.Now()
-		sum, err := f.opt.Store.Summary(ctx, ref)
-		if err == nil {
-			sum, err = f.expire(ctx, ref, sum)
-		}
+		sum, err := f.current(ctx, ref)
 		readAt = restAfter(read) // stream.go
 		switch {
 		case errors.Is(err, store.ErrNotFound) && rw == nil:

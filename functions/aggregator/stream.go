@@ -88,10 +88,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { stop() }()
-	sum, err := f.opt.Store.Summary(ctx, ref)
-	if err == nil {
-		sum, err = f.expire(ctx, ref, sum)
-	}
+	sum, err := f.current(ctx, ref)
 	if err != nil {
 		host.WriteError(w, f.readError(id, "", err))
 		return
@@ -138,10 +135,7 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		read := time.Now()
-		sum, err = f.opt.Store.Summary(ctx, ref)
-		if err == nil {
-			sum, err = f.expire(ctx, ref, sum)
-		}
+		sum, err = f.current(ctx, ref)
 		next = restAfter(read)
 		if err != nil {
 			// Forgotten after its retention, or the store is away: the
