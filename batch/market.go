@@ -77,8 +77,9 @@ func (z *ZeroPillar) setField(k string, v value) (bool, error) {
 }
 
 // buildCurve turns one wire curve into a pricing curve. field is its JSON
-// path, for messages.
-func buildCurve(field string, c CurveData, asOf dates.Date) (pricing.YieldCurve, error) {
+// path, for messages. A bootstrapped curve comes from cache, built there
+// once (a nil cache builds it).
+func buildCurve(field string, c CurveData, asOf dates.Date, cache *CurveCache) (pricing.YieldCurve, error) {
 	forms := 0
 	if c.Rate != nil {
 		forms++
@@ -135,7 +136,7 @@ func buildCurve(field string, c CurveData, asOf dates.Date) (pricing.YieldCurve,
 		}
 		return zc, nil
 	}
-	return buildBootstrapCurve(field+".bootstrap", c.Bootstrap, asOf)
+	return cache.bootstrap(field+".bootstrap", c.Bootstrap, asOf)
 }
 
 // mustParse parses a date already checked by the caller.

@@ -299,6 +299,10 @@ type Engines struct {
 	// Barrier prices barrier trades. Scenario markets use it with
 	// HitIfCrossed set (scenarioSet.engines).
 	Barrier engine.AnalyticBarrier
+	// Curves, when not nil, keeps the bootstrapped curves compiled, for
+	// the compiles after that use the same curve (a pricer's chunks of a
+	// batch); nil bootstraps each curve in each compile.
+	Curves *CurveCache
 }
 
 // The market references trade types share.

@@ -68,8 +68,9 @@ func failureClass(msg string) string {
 }
 
 // newMetrics makes the metrics and registers them with reg, when not nil,
-// every label value the pricer can use starting at zero.
-func newMetrics(reg prometheus.Registerer) *metrics {
+// every label value the pricer can use starting at zero, and the counts
+// of curves, the pricer's curve cache.
+func newMetrics(reg prometheus.Registerer, curves *batch.CurveCache) *metrics {
 	names := append(batch.TradeTypes(), "other")
 	m := &metrics{
 		chunk: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -123,7 +124,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		m.scenarios.WithLabelValues(t)
 	}
 	if reg != nil {
-		reg.MustRegister(m.chunk, m.trades, m.failures, m.busy, m.perTrade, m.scenarios, m.scenarioBusy, m.expired)
+		reg.MustRegister(m.chunk, m.trades, m.failures, m.busy, m.perTrade, m.scenarios, m.scenarioBusy, m.expired,
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "pricefn_pricer_curve_builds_total",
+				Help: "Bootstrapped curves built: each is built once for the chunks that carry it (a batch's), while the pricer's curve cache keeps it.",
+			}, func() float64 { return float64(curves.Builds()) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "pricefn_pricer_curve_reuses_total",
+				Help: "Bootstrapped curves a chunk took from the pricer's curve cache, built for an earlier chunk (or being built for one), instead of building them.",
+			}, func() float64 { return float64(curves.Reuses()) }))
 	}
 	return m
 }

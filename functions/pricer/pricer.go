@@ -1,7 +1,9 @@
 // Package pricer is the function that prices one chunk of a batch: it
 // receives io.pricefn.chunk.requested, prices the chunk's trades across the
 // cores it has, and replies with io.pricefn.chunk.priced, which the broker
-// routes to the aggregator. It keeps no state between events.
+// routes to the aggregator. It keeps no state between events but the
+// bootstrapped curves it has built, which the next chunks on the same
+// curve use as they are (batch.CurveCache).
 package pricer
 
 import (
@@ -37,6 +39,12 @@ type Options struct {
 	// priced (clocks differ); later it is skipped, its delivery done
 	// with no reply. 0 means DefaultLateGrace.
 	LateGrace time.Duration
+	// Curves keeps the bootstrapped curves of the chunks priced, for the
+	// chunks after that carry the same curve (the other chunks of a
+	// batch, a chunk delivered again): each is bootstrapped once, not
+	// once a chunk. nil means a cache of batch.DefaultCurveCacheEntries
+	// of the pricer's own.
+	Curves *batch.CurveCache
 }
 
 // DefaultLateGrace is Options.LateGrace's default: the aggregator ends a
@@ -64,7 +72,10 @@ func New(opt Options) *Function {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Function{opt: opt, metrics: newMetrics(opt.Registerer)}
+	if opt.Curves == nil {
+		opt.Curves = batch.NewCurveCache(0)
+	}
+	return &Function{opt: opt, metrics: newMetrics(opt.Registerer, opt.Curves)}
 }
 
 // Handle prices the chunk of a chunk.requested event and returns the
@@ -94,7 +105,8 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	}
 	// Each trade compiled by the worker that prices it, just before: b
 	// stays as it is until the chunk is priced (its release is deferred).
-	job, err := batch.CompileLazily(b, batch.Engines{})
+	// Its bootstrapped curves are those built for an earlier chunk.
+	job, err := batch.CompileLazily(b, batch.Engines{Curves: f.opt.Curves})
 	if err != nil {
 		f.metrics.rejected.WithLabelValues(rejectInvalidBatch).Inc()
 		return nil, host.Errorf(http.StatusBadRequest, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
