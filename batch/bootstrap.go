@@ -54,6 +54,27 @@ func (w *bootstrapWire) setField(k string, v value) (bool, error) {
 // the curve, past the pricer's delivery timeout.
 const maxBootstrapInstruments = 1000
 
+// The cost model of a bootstrapped curve's build (bootstrapCostNS), in
+// nanoseconds of one core, measured on curves of 33 to 1,000 deposits and
+// swaps of monthly to annual legs (each within 1.5x of it).
+const (
+	// bootstrapReadNS is the cost of one discount factor its instruments
+	// read (market.PiecewiseCurve.BuildReads): each pillar's solve
+	// reprices its instrument ten times or so, on a curve of more pillars
+	// to search the more of them.
+	bootstrapReadNS = 300
+	// bootstrapInstrumentNS is the cost of reading an instrument and
+	// setting its solve up.
+	bootstrapInstrumentNS = 3_000
+)
+
+// bootstrapCostNS estimates the time building c took, in nanoseconds of
+// one core: 1.2 s for 1,000 swaps of monthly legs out to 200 years, 120 ms
+// for 300 of quarterly legs, 3.5 ms for 1,000 deposits.
+func bootstrapCostNS(c *market.PiecewiseCurve) float64 {
+	return float64(c.BuildReads())*bootstrapReadNS + float64(len(c.Pillars()))*bootstrapInstrumentNS
+}
+
 // buildBootstrapCurve builds a curve from deposits and par swap rates:
 // raw is the JSON list of instruments, field its path for messages.
 func buildBootstrapCurve(field string, raw json.RawMessage, asOf dates.Date) (pricing.YieldCurve, error) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
+	"github.com/pricefn/pricefn/pricing/market"
 )
 
 // Job is a compiled batch: market data built, every trade decoded into an
@@ -32,6 +33,9 @@ type Job struct {
 	engines *Engines
 	// scen is the batch's scenarios compiled, nil without any.
 	scen *scenarioSet
+	// curveNS is the estimated time bootstrapping its curves takes, in
+	// nanoseconds of one core (bootstrapCostNS).
+	curveNS float64
 }
 
 // compiled is one trade ready to price.
@@ -95,6 +99,9 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 			continue
 		}
 		j.Market.Curves[name] = c
+		if pc, ok := c.(*market.PiecewiseCurve); ok {
+			j.curveNS += bootstrapCostNS(pc)
+		}
 	}
 	j.Market.Underlyings = make(map[string]pricing.Underlying, len(b.Market.Underlyings))
 	for _, name := range sortedKeys(b.Market.Underlyings) {

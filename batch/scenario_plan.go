@@ -208,7 +208,13 @@ func (j *Job) SpecCost(c ChunkSpec) float64 {
 // TotalCost estimates the pricing work of the whole job, in nanoseconds
 // of one core: each trade's cost in the base market and in every scenario
 // (twice under scenarioDetail "trades", whose base chunks value every
-// scenario again).
+// scenario again), and bootstrapping its curves once. A pricer keeps the
+// curves it built (CurveCache): the batch's other chunks, and its
+// scenarios, which shift the built curve, use them as they are; pricers
+// apart each build them, but at once. Plan does not count the build in a
+// chunk's cost: whichever of its chunks a pricer gets first builds it, however
+// the trades are cut, and a curve's build is bounded (1,000 instruments,
+// under 2 s) where a chunk must end within a request's timeout of 30 s.
 func (j *Job) TotalCost() float64 {
 	var c float64
 	for i := range j.Len() {
@@ -218,7 +224,7 @@ func (j *Job) TotalCost() float64 {
 	if j.ScenarioDetail() {
 		ns *= 2
 	}
-	return c * (1 + ns)
+	return c*(1+ns) + j.curveNS
 }
 
 // ScenarioBlock places a scenario chunk's scenarios in its batch: the

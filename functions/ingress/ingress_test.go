@@ -1250,3 +1250,36 @@ func TestBatchOverChunkLimit(t *testing.T) {
 		t.Errorf("88 chunks against a bound of 100: %d %s", code, body)
 	}
 }
+
+// TestDefaultDeadlineCountsCurveBuild: a batch's default deadline counts
+// the build of its bootstrapped curves, once: a FRA on a curve of 60
+// deposits gets twice their estimate (60 x (2 discount factors at 300 ns
+// and 3 µs)) more than the same FRA on a flat curve. It got the same, as
+// if the build were free: a few trades on a 1,000-instrument curve were
+// given the deadline of a few trades.
+func TestDefaultDeadlineCountsCurveBuild(t *testing.T) {
+	st := store.NewMem(store.MemOptions{})
+	srv, _ := newServer(t, ingress.Options{Store: st})
+	deposits := make([]string, 60)
+	for i := range deposits {
+		deposits[i] = fmt.Sprintf(`{"type": "deposit", "tenor": "%dD", "rate": 0.02}`, i+1)
+	}
+	deadline := func(id, curve string) time.Duration {
+		t.Helper()
+		doc := `{"id": "` + id + `", "valuationDate": "2026-11-25", "market": {"curves": {"B": ` + curve + `}}, "trades": [
+		{"id": "F", "type": "fra", "curve": "B", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}]}`
+		if code, _, body := post(t, plain(t, srv.URL+"/batches", []byte(doc))); code != http.StatusAccepted {
+			t.Fatalf("%s: %d %s", id, code, body)
+		}
+		sum, err := st.Summary(context.Background(), store.RefOf(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum.Deadline.Sub(sum.SubmittedAt)
+	}
+	flat := deadline("flat", `{"rate": 0.02}`)
+	boot := deadline("boot", `{"bootstrap": [`+strings.Join(deposits, ", ")+`]}`)
+	if want := 2 * 60 * (2*300 + 3000) * time.Nanosecond; boot-flat != want {
+		t.Errorf("deadline on the bootstrapped curve %v, on the flat one %v: %v more, want %v", boot, flat, boot-flat, want)
+	}
+}

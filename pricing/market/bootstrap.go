@@ -24,6 +24,9 @@ type PiecewiseCurve struct {
 	pillars []dates.Date
 	times   []float64 // times[0] = 0, then the pillars' times
 	logDF   []float64 // logDF[0] = 0
+	// reads is how many discount factors repricing all its instruments
+	// once reads (BuildReads).
+	reads int
 }
 
 // Discount returns the discount factor to t, Actual/365 Fixed years from
@@ -70,6 +73,12 @@ func (c *PiecewiseCurve) PillarRates() []float64 {
 	return out
 }
 
+// BuildReads returns how many discount factors repricing every
+// instrument the curve was bootstrapped from once reads: each pillar's
+// solve reprices its instrument some tens of times, so the curve's build
+// time is about proportional to it (batch's cost estimate).
+func (c *PiecewiseCurve) BuildReads() int { return c.reads }
+
 // Quote is one quoted instrument a curve is bootstrapped to: a Deposit or a
 // ParSwap.
 type Quote interface {
@@ -83,6 +92,8 @@ type rateHelper interface {
 	quote() float64
 	// implied is the instrument's rate on curve c.
 	implied(c pricing.YieldCurve) float64
+	// reads is how many discount factors implied reads.
+	reads() int
 }
 
 // BootstrapError reports the quote, by its index in the list given to
@@ -130,11 +141,16 @@ func Bootstrap(asOf dates.Date, quotes []Quote) (*PiecewiseCurve, error) {
 		}
 		hs[i], order[i] = h, i
 	}
+	reads := 0
+	for _, h := range hs {
+		reads += h.reads()
+	}
 	sort.SliceStable(order, func(a, b int) bool { return hs[order[a]].pillar() < hs[order[b]].pillar() })
 	c := &PiecewiseCurve{
 		pillars: make([]dates.Date, 0, len(hs)),
 		times:   make([]float64, 1, len(hs)+1),
 		logDF:   make([]float64, 1, len(hs)+1),
+		reads:   reads,
 	}
 	for k, i := range order {
 		h := hs[i]
@@ -203,6 +219,7 @@ func (d Deposit) helper(asOf dates.Date) (rateHelper, error) {
 
 func (h *depositHelper) pillar() dates.Date { return h.end }
 func (h *depositHelper) quote() float64     { return h.rate }
+func (h *depositHelper) reads() int         { return 2 }
 func (h *depositHelper) implied(c pricing.YieldCurve) float64 {
 	return (c.Discount(h.tStart)/c.Discount(h.tEnd) - 1) / h.accrual
 }
@@ -272,6 +289,7 @@ func (s ParSwap) helper(asOf dates.Date) (rateHelper, error) {
 
 func (h *swapHelper) pillar() dates.Date { return h.last }
 func (h *swapHelper) quote() float64     { return h.rate }
+func (h *swapHelper) reads() int         { return len(h.fixT) + 3*len(h.fltT) }
 func (h *swapHelper) implied(c pricing.YieldCurve) float64 {
 	var annuity, floating float64
 	for i, t := range h.fixT {

@@ -225,3 +225,21 @@ func TestBootstrapErrors(t *testing.T) {
 		t.Error("Bootstrap with no quotes succeeded")
 	}
 }
+
+// TestBuildReads: a curve counts the discount factors its instruments
+// read, which batch's cost estimate of its build is made of: a deposit's
+// two, a 2-year swap's two annual fixed coupons and four semiannual
+// floating ones of three each.
+func TestBuildReads(t *testing.T) {
+	asOf := date(t, "2026-11-25")
+	swap := ParSwap{Start: asOf, Maturity: asOf.AddMonths(24), Rate: 0.03,
+		FixedFrequency: dates.Annual, FixedDayCount: dates.Thirty360, FloatFrequency: dates.Semiannual,
+		FloatDayCount: dates.Act360, Calendar: dates.TARGET, Convention: dates.ModifiedFollowing}
+	c, err := Bootstrap(asOf, []Quote{Deposit{Start: asOf, End: asOf + 90, Rate: 0.03, DayCount: dates.Act360}, swap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.BuildReads(); got != 2+2+4*3 {
+		t.Errorf("BuildReads = %d, want 16", got)
+	}
+}
