@@ -50,8 +50,9 @@ func (w *bootstrapWire) setField(k string, v value) (bool, error) {
 // curve. Each swap's pillar is solved repricing that swap, so a curve's
 // build grows with its instruments times their coupons: 1,000 swaps of
 // monthly legs out to 200 years build in about 1.5 s, where 5,000 took
-// 7 s and 20,000 (a 2.3 MB batch) a minute, in every chunk that uses
-// the curve, past the pricer's delivery timeout.
+// 7 s and 20,000 (a 2.3 MB batch) a minute, in the first chunk on the
+// curve that a pricer gets (CurveCache keeps it for the others), past the
+// pricer's delivery timeout.
 const maxBootstrapInstruments = 1000
 
 // The cost model of a bootstrapped curve's build (bootstrapCostNS), in
