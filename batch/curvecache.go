@@ -38,6 +38,8 @@ type CurveCache struct {
 	order *list.List                 // most recently used first
 	// builds and reuses count the curves built and those served built.
 	builds, reuses atomic.Int64
+	// build bootstraps a curve: buildBootstrapCurve, but in tests.
+	build func(field string, raw json.RawMessage, asOf dates.Date) (pricing.YieldCurve, error)
 }
 
 // curveKey is the SHA-256 of what makes a bootstrapped curve the same.
@@ -58,7 +60,7 @@ func NewCurveCache(entries int) *CurveCache {
 	if entries <= 0 {
 		entries = DefaultCurveCacheEntries
 	}
-	return &CurveCache{max: entries, byKey: make(map[curveKey]*list.Element, entries), order: list.New()}
+	return &CurveCache{max: entries, byKey: make(map[curveKey]*list.Element, entries), order: list.New(), build: buildBootstrapCurve}
 }
 
 // Builds returns how many curves the cache has bootstrapped.
@@ -104,7 +106,7 @@ func (c *CurveCache) bootstrap(field string, raw json.RawMessage, asOf dates.Dat
 			c.drop(e)
 		}
 	}()
-	e.curve, e.err = buildBootstrapCurve(field, raw, asOf)
+	e.curve, e.err = c.build(field, raw, asOf)
 	return e.curve, e.err
 }
 

@@ -2,11 +2,16 @@ package batch
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/pricefn/pricefn/pricing"
+	"github.com/pricefn/pricefn/pricing/dates"
 )
 
 // depositCurve is a bootstrapped curve of n deposits.
@@ -116,5 +121,72 @@ func TestCurveCacheKeys(t *testing.T) {
 		if cache.Builds() != step.builds || cache.Reuses() != step.reuses {
 			t.Fatalf("after %s %s: builds %d, reuses %d; want %d and %d", step.asOf, step.curves, cache.Builds(), cache.Reuses(), step.builds, step.reuses)
 		}
+	}
+}
+
+// TestCurveCachePanicFailsTheCurve: a build that panics (a bug) fails the
+// compile that built it and one waiting for it with the curve's internal
+// error, not the process, and leaves no curve behind: the next compile
+// builds it again. Without it the waiting compile would never wake.
+func TestCurveCachePanicFailsTheCurve(t *testing.T) {
+	cache := NewCurveCache(0)
+	building, fail := make(chan struct{}), make(chan struct{})
+	panics := true
+	cache.build = func(field string, raw json.RawMessage, asOf dates.Date) (pricing.YieldCurve, error) {
+		if panics {
+			panics = false
+			close(building)
+			<-fail
+			panic("boom")
+		}
+		return buildBootstrapCurve(field, raw, asOf)
+	}
+	doc := curveCacheDoc(1)
+	compile := func() (*Job, error) {
+		b, err := DecodeBytes([]byte(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return CompileWith(b, Engines{Curves: cache})
+	}
+	var first *Job
+	done := make(chan error, 1)
+	go func() {
+		var err error
+		first, err = compile()
+		done <- err
+	}()
+	<-building
+	waiter := make(chan *Job, 1)
+	go func() {
+		j, err := compile()
+		if err != nil {
+			t.Error(err)
+		}
+		waiter <- j
+	}()
+	for cache.Reuses() == 0 { // the waiter found the curve being built
+		runtime.Gosched()
+	}
+	close(fail)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	second := <-waiter
+	for _, j := range []*Job{first, second} {
+		rs, err := j.Price(context.Background(), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(rs[0].Error, "curve B unusable: market.curves.B.bootstrap: internal error bootstrapping it: boom") {
+			t.Errorf("F0: %+v, want the curve's internal error", rs[0])
+		}
+	}
+	j, err := compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rs, _ := j.Price(context.Background(), Options{}); rs[0].Error != "" || cache.Builds() != 3 {
+		t.Errorf("after the panic: F0 %+v, builds %d; want it priced on B built again (B twice, X once)", rs[0], cache.Builds())
 	}
 }
