@@ -1,6 +1,7 @@
 package batch
 
 import (
+	"bytes"
 	"container/list"
 	"crypto/sha256"
 	"encoding/binary"
@@ -24,7 +25,8 @@ const DefaultCurveCacheEntries = 64
 // chunk carrying the batch's curves, and bootstrapping a 1,000-instrument
 // curve takes about 1.5 s, in every chunk. A curve is the same when its
 // valuation date, its field (market.curves.NAME.bootstrap, which its
-// errors name) and its instruments' JSON are, byte for byte: it is then
+// errors name) and its instruments' JSON are, byte for byte once
+// compacted (curveKeyOf): it is then
 // bootstrapped from the same quotes to the same bits, or fails with the
 // same error, which is kept too. A built curve is never modified
 // (market.PiecewiseCurve), so jobs on many goroutines share it. The cache
@@ -122,8 +124,17 @@ func (c *CurveCache) drop(e *curveEntry) {
 
 // curveKeyOf hashes a bootstrapped curve's valuation date, field and
 // instruments, the field's length first so that no two differ only in
-// where one ends.
+// where one ends. The instruments are compacted first: a chunk carries
+// them re-encoded, without the whitespace of the document ingress read,
+// and space between JSON tokens changes nothing of the curve nor of its
+// errors (a fault that quotes a byte offset, malformed JSON or a
+// duplicate key, rejects the batch as it is decoded).
 func curveKeyOf(field string, raw json.RawMessage, asOf dates.Date) curveKey {
+	var compact bytes.Buffer
+	compact.Grow(len(raw))
+	if json.Compact(&compact, raw) == nil {
+		raw = compact.Bytes()
+	}
 	h := sha256.New()
 	var n [16]byte
 	binary.LittleEndian.PutUint64(n[:8], uint64(asOf))

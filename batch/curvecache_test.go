@@ -88,7 +88,8 @@ func TestCurveCacheBuildsOnce(t *testing.T) {
 }
 
 // TestCurveCacheKeys: a curve is reused only when its valuation date,
-// name and instruments are the same, and the cache keeps at most its
+// name and instruments (but for the space between their tokens) are the
+// same, and the cache keeps at most its
 // bound, dropping the curve used least recently.
 func TestCurveCacheKeys(t *testing.T) {
 	cache := NewCurveCache(2)
@@ -116,6 +117,7 @@ func TestCurveCacheKeys(t *testing.T) {
 		{"2026-11-25", `"B": ` + a, 4, 2},
 		{"2026-11-25", `"A": ` + a, 5, 2}, // dropped
 		{"2026-11-25", `"A": ` + a + `, "B": ` + a, 5, 4},
+		{"2026-11-25", `"A": ` + strings.ReplaceAll(a, ", ", ",\n\t"), 5, 5}, // the same once compacted
 	} {
 		compile(step.asOf, step.curves)
 		if cache.Builds() != step.builds || cache.Reuses() != step.reuses {

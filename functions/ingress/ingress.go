@@ -62,6 +62,10 @@ type Options struct {
 	PublicURL string
 	// Chunk tunes the split into chunks.
 	Chunk batch.ChunkOptions
+	// Curves, when not nil, keeps the bootstrapped curves ingress builds
+	// to check and plan a batch: pricefn dev shares it with its pricer,
+	// whose chunks of the batch then find them built. nil builds each.
+	Curves *batch.CurveCache
 	// SendLimit is how many chunks are sent at once; 0 means 16.
 	SendLimit int
 	// SendTimeout bounds sending one batch's events; 0 means 2 minutes.
@@ -288,7 +292,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		// retries.
 		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: batch %s has %d trades, more than its tenant may have in flight (%d): split it into smaller batches", b.ID, len(b.Trades), n)
 	}
-	job, err := batch.Compile(b)
+	job, err := batch.CompileWith(b, batch.Engines{Curves: f.opt.Curves})
 	if err != nil {
 		return nil, host.Errorf(http.StatusBadRequest, "ingress: batch %s: %w", b.ID, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/pricefn/pricefn/auth"
+	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/config"
 	"github.com/pricefn/pricefn/events/broker"
 	"github.com/pricefn/pricefn/functions/aggregator"
@@ -127,10 +128,15 @@ func NewEngine(opt EngineOptions) (*Engine, error) {
 	ilog := opt.Log.With().Str("fn", "ingress").Logger()
 	plog := opt.Log.With().Str("fn", "pricer").Logger()
 	alog := opt.Log.With().Str("fn", "aggregator").Logger()
+	// Ingress and the pricer share the bootstrapped curves they build:
+	// the curve ingress built to check and plan a batch serves its chunks.
+	curves := batch.NewCurveCache(0)
+	iopt := IngressOptions(config.Ingress{PublicURL: c.PublicURL, Split: c.Split}, ilog, opt.Registerer, sink, opt.Store)
+	iopt.Curves = curves
 	e := &Engine{
 		Broker:     b,
-		Ingress:    ingress.New(IngressOptions(config.Ingress{PublicURL: c.PublicURL, Split: c.Split}, ilog, opt.Registerer, sink, opt.Store)),
-		Pricer:     pricer.New(pricer.Options{Name: "pricer", Workers: c.Workers, Log: plog, Registerer: opt.Registerer}),
+		Ingress:    ingress.New(iopt),
+		Pricer:     pricer.New(pricer.Options{Name: "pricer", Workers: c.Workers, Log: plog, Registerer: opt.Registerer, Curves: curves}),
 		Aggregator: aggregator.New(AggregatorOptions(config.Aggregator{PublicURL: c.PublicURL, Results: c.Results}, alog, opt.Registerer, sink, opt.Store)),
 	}
 	g := opt.Guard

@@ -127,7 +127,7 @@ func newMetrics(reg prometheus.Registerer, curves *batch.CurveCache) *metrics {
 		reg.MustRegister(m.chunk, m.trades, m.failures, m.busy, m.perTrade, m.scenarios, m.scenarioBusy, m.expired,
 			prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "pricefn_pricer_curve_builds_total",
-				Help: "Bootstrapped curves built: each is built once for the chunks that carry it (a batch's), while the pricer's curve cache keeps it.",
+				Help: "Bootstrapped curves built: each is built once for the chunks that carry it (a batch's), while the pricer's curve cache keeps it (in pricefn dev, shared with ingress, those ingress built too).",
 			}, func() float64 { return float64(curves.Builds()) }),
 			prometheus.NewCounterFunc(prometheus.CounterOpts{
 				Name: "pricefn_pricer_curve_reuses_total",
