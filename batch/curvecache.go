@@ -12,13 +12,18 @@ import (
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
+	"github.com/pricefn/pricefn/pricing/market"
 )
 
-// DefaultCurveCacheEntries is the number of bootstrapped curves a
-// CurveCache keeps unless told otherwise. A curve has at most
-// maxBootstrapInstruments pillars, three words each (some 24 KB), so the
-// cache holds at most about 1.5 MB however large its curves.
-const DefaultCurveCacheEntries = 64
+// DefaultCurveCachePillars bounds the pillars of the bootstrapped curves
+// a CurveCache keeps unless told otherwise: a pillar is a date and two
+// float64s, so some 1.3 MB of curves, 64 of the largest a batch may have
+// (maxBootstrapInstruments) or thousands of a few dozen.
+const DefaultCurveCachePillars = 1 << 16
+
+// curveEntryWeight is what a curve counts against the cache's bound beside
+// its pillars: its key, its entry and its error, as pillars.
+const curveEntryWeight = 16
 
 // CurveCache keeps the bootstrapped curves compiles have built, for later
 // compiles of the same curve: a pricer prices a batch chunk by chunk, each
@@ -26,18 +31,22 @@ const DefaultCurveCacheEntries = 64
 // curve takes about 1.5 s, in every chunk. A curve is the same when its
 // valuation date, its field (market.curves.NAME.bootstrap, which its
 // errors name) and its instruments' JSON are, byte for byte once
-// compacted (curveKeyOf): it is then
-// bootstrapped from the same quotes to the same bits, or fails with the
-// same error, which is kept too. A built curve is never modified
-// (market.PiecewiseCurve), so jobs on many goroutines share it. The cache
-// keeps at most its bound of curves, dropping the one used least recently.
-// It is safe for concurrent use: compiles that ask for a curve being built
-// wait for that build instead of building it again.
+// compacted (curveKeyOf): it is then bootstrapped from the same quotes to
+// the same bits, or fails with the same error, which is kept too. A built
+// curve is never modified (market.PiecewiseCurve), so jobs on many
+// goroutines share it. The cache keeps curves of at most its bound of
+// pillars in all (each counted curveEntryWeight more), dropping the ones
+// used least recently: bounded by their count, a batch's chunks each on
+// more curves than the bound (or the chunks of as many batches, taken in
+// turns) would find none built. It is safe for concurrent use: compiles
+// that ask for a curve being built wait for that build instead of
+// building it again.
 type CurveCache struct {
-	max   int
-	mu    sync.Mutex
-	byKey map[curveKey]*list.Element // of *curveEntry
-	order *list.List                 // most recently used first
+	max    int // of weight
+	mu     sync.Mutex
+	byKey  map[curveKey]*list.Element // of *curveEntry
+	order  *list.List                 // most recently used first
+	weight int                        // the entries' in all
 	// builds and reuses count the curves built and those served built.
 	builds, reuses atomic.Int64
 	// build bootstraps a curve: buildBootstrapCurve, but in tests.
@@ -48,21 +57,24 @@ type CurveCache struct {
 type curveKey [sha256.Size]byte
 
 // curveEntry is one curve, built or being built: done is closed once
-// curve and err are set.
+// curve and err are set. weight is what it counts against the bound,
+// curveEntryWeight until it is built.
 type curveEntry struct {
-	key   curveKey
-	done  chan struct{}
-	curve pricing.YieldCurve
-	err   error
+	key    curveKey
+	done   chan struct{}
+	curve  pricing.YieldCurve
+	err    error
+	weight int
 }
 
-// NewCurveCache returns a cache of at most entries curves; entries <= 0
-// means DefaultCurveCacheEntries.
-func NewCurveCache(entries int) *CurveCache {
-	if entries <= 0 {
-		entries = DefaultCurveCacheEntries
+// NewCurveCache returns a cache of curves of at most pillars pillars in
+// all; pillars <= 0 means DefaultCurveCachePillars. The curve used last
+// is kept even alone past the bound.
+func NewCurveCache(pillars int) *CurveCache {
+	if pillars <= 0 {
+		pillars = DefaultCurveCachePillars
 	}
-	return &CurveCache{max: entries, byKey: make(map[curveKey]*list.Element, entries), order: list.New(), build: buildBootstrapCurve}
+	return &CurveCache{max: pillars, byKey: map[curveKey]*list.Element{}, order: list.New(), build: buildBootstrapCurve}
 }
 
 // Builds returns how many curves the cache has bootstrapped.
@@ -88,13 +100,10 @@ func (c *CurveCache) bootstrap(field string, raw json.RawMessage, asOf dates.Dat
 		<-e.done
 		return e.curve, e.err
 	}
-	e := &curveEntry{key: k, done: make(chan struct{})}
+	e := &curveEntry{key: k, done: make(chan struct{}), weight: curveEntryWeight}
 	c.byKey[k] = c.order.PushFront(e)
-	for c.order.Len() > c.max {
-		last := c.order.Back()
-		c.order.Remove(last)
-		delete(c.byKey, last.Value.(*curveEntry).key)
-	}
+	c.weight += e.weight
+	c.evict()
 	c.mu.Unlock()
 	c.builds.Add(1)
 	defer close(e.done)
@@ -109,7 +118,34 @@ func (c *CurveCache) bootstrap(field string, raw json.RawMessage, asOf dates.Dat
 		}
 	}()
 	e.curve, e.err = c.build(field, raw, asOf)
+	if pc, ok := e.curve.(*market.PiecewiseCurve); ok {
+		c.settle(e, curveEntryWeight+len(pc.Pillars()))
+	}
 	return e.curve, e.err
+}
+
+// settle sets the weight of e, built, and drops the curves used least
+// recently past the bound.
+func (c *CurveCache) settle(e *curveEntry, weight int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if el, ok := c.byKey[e.key]; ok && el.Value == e { // not dropped meanwhile
+		c.weight += weight - e.weight
+		e.weight = weight
+		c.evict()
+	}
+}
+
+// evict drops the curves used least recently while the cache is past its
+// bound, but the one used last. c.mu is held.
+func (c *CurveCache) evict() {
+	for c.weight > c.max && c.order.Len() > 1 {
+		last := c.order.Back()
+		c.order.Remove(last)
+		e := last.Value.(*curveEntry)
+		delete(c.byKey, e.key)
+		c.weight -= e.weight
+	}
 }
 
 // drop removes e from the cache, if it is still there.
@@ -119,6 +155,7 @@ func (c *CurveCache) drop(e *curveEntry) {
 	if el, ok := c.byKey[e.key]; ok && el.Value == e {
 		c.order.Remove(el)
 		delete(c.byKey, e.key)
+		c.weight -= e.weight
 	}
 }
 

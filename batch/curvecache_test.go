@@ -89,10 +89,10 @@ func TestCurveCacheBuildsOnce(t *testing.T) {
 
 // TestCurveCacheKeys: a curve is reused only when its valuation date,
 // name and instruments (but for the space between their tokens) are the
-// same, and the cache keeps at most its
-// bound, dropping the curve used least recently.
+// same, and the cache keeps curves of at most its bound of pillars,
+// dropping the curve used least recently.
 func TestCurveCacheKeys(t *testing.T) {
-	cache := NewCurveCache(2)
+	cache := NewCurveCache(2*(3+curveEntryWeight) + 2) // two curves of 3 or 4 deposits
 	compile := func(asOf, curves string) {
 		t.Helper()
 		doc := `{"valuationDate": "` + asOf + `", "market": {"curves": {` + curves + `}}, "trades": []}`
@@ -190,5 +190,67 @@ func TestCurveCachePanicFailsTheCurve(t *testing.T) {
 	}
 	if rs, _ := j.Price(context.Background(), Options{}); rs[0].Error != "" || cache.Builds() != 3 {
 		t.Errorf("after the panic: F0 %+v, builds %d; want it priced on B built again (B twice, X once)", rs[0], cache.Builds())
+	}
+}
+
+// TestCurveCacheBoundsPillars: the cache's bound is of pillars, not of
+// curves: 70 small curves used in turns (a batch's chunks each on all of
+// them, or 70 batches' chunks) stay, where a bound of 64 curves had each
+// built again every time; a curve larger than the bound alone is kept
+// until another is used, and the pillars it holds never pass the bound
+// otherwise.
+func TestCurveCacheBoundsPillars(t *testing.T) {
+	many := NewCurveCache(0)
+	curves := make([]string, 70)
+	for i := range curves {
+		curves[i] = fmt.Sprintf(`"C%d": %s`, i, depositCurve(2))
+	}
+	doc := []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {` + strings.Join(curves, ", ") + `}}, "trades": []}`)
+	for range 2 {
+		b, err := DecodeBytes(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := CompileLazily(b, Engines{Curves: many}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if many.Builds() != 70 || many.Reuses() != 70 {
+		t.Errorf("70 small curves twice: builds %d, reuses %d; want 70 and 70", many.Builds(), many.Reuses())
+	}
+
+	const bound = 200
+	cache := NewCurveCache(bound)
+	compile := func(name, curve string) {
+		t.Helper()
+		b, err := DecodeBytes([]byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"` + name + `": ` + curve + `}}, "trades": []}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := CompileLazily(b, Engines{Curves: cache}); err != nil {
+			t.Fatal(err)
+		}
+		if cache.weight > bound && cache.order.Len() > 1 {
+			t.Fatalf("after %s: weight %d of %d curves, past the bound %d", name, cache.weight, cache.order.Len(), bound)
+		}
+	}
+	small := depositCurve(2) // 18 each: 11 fit
+	for i := range 11 {
+		compile(fmt.Sprint("S", i), small)
+	}
+	for i := range 11 {
+		compile(fmt.Sprint("S", i), small)
+	}
+	if cache.Builds() != 11 || cache.Reuses() != 11 {
+		t.Fatalf("11 small curves twice: builds %d, reuses %d; want 11 and 11", cache.Builds(), cache.Reuses())
+	}
+	compile("L", depositCurve(300)) // alone past the bound
+	if cache.order.Len() != 1 || cache.weight != 300+curveEntryWeight {
+		t.Fatalf("after a large curve: %d curves of weight %d, want it alone", cache.order.Len(), cache.weight)
+	}
+	compile("L", depositCurve(300))
+	compile("S0", small)
+	if cache.order.Len() != 1 || cache.Builds() != 13 || cache.Reuses() != 12 {
+		t.Errorf("after a small curve: %d curves, builds %d, reuses %d; want it alone, 13 and 12", cache.order.Len(), cache.Builds(), cache.Reuses())
 	}
 }

@@ -42,7 +42,7 @@ type Options struct {
 	// Curves keeps the bootstrapped curves of the chunks priced, for the
 	// chunks after that carry the same curve (the other chunks of a
 	// batch, a chunk delivered again): each is bootstrapped once, not
-	// once a chunk. nil means a cache of batch.DefaultCurveCacheEntries
+	// once a chunk. nil means a cache of batch.DefaultCurveCachePillars
 	// of the pricer's own.
 	Curves *batch.CurveCache
 }
