@@ -227,6 +227,11 @@ func (j *Job) TotalCost() float64 {
 	return c*(1+ns) + j.curveNS
 }
 
+// CurveCost estimates the time bootstrapping the job's curves takes, in
+// nanoseconds of one core: the part of TotalCost the first of its chunks
+// a pricer gets pays, on top of SpecCost.
+func (j *Job) CurveCost() float64 { return j.curveNS }
+
 // ScenarioBlock places a scenario chunk's scenarios in its batch: the
 // index of its first one, the batch's count, and the batch's risk
 // request, which the pricer returns with the chunk's sums.

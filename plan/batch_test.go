@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -130,5 +131,56 @@ func TestBatchScenarioChunks(t *testing.T) {
 	// 500 scenarios: about 500 valuations of each trade more.
 	if ratio := float64(info.CPU) / float64(info0.CPU); ratio < 100 || ratio > 1000 {
 		t.Errorf("the risk run costs %v, %.0fx the batch without scenarios (%v)", info.CPU, ratio, info0.CPU)
+	}
+}
+
+// TestBatchCountsCurveBuild: a batch on a bootstrapped curve has the
+// curve's build (batch.Job.CurveCost) in its first chunk, once: its
+// workload was as if the curve were free, a few cheap trades on a
+// 1,000-instrument curve (1.2 s to build) planned at microseconds.
+func TestBatchCountsCurveBuild(t *testing.T) {
+	quotes := make([]string, 40)
+	for i := range quotes {
+		quotes[i] = fmt.Sprintf(`{"type": "swap", "tenor": "%dY", "rate": 0.03}`, i+1)
+	}
+	trades := make([]string, 30)
+	for i := range trades {
+		trades[i] = fmt.Sprintf(`{"id": "F%d", "type": "fra", "curve": "B", "notional": 1, "rate": 0.03, "start": "2028-05-25", "end": "2028-11-25", "position": "long"}`, i)
+	}
+	doc := func(curve string) []byte {
+		return []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"B": ` + curve + `}}, "trades": [` + strings.Join(trades, ", ") + `]}`)
+	}
+	opt := batch.ChunkOptions{MaxTrades: 10}
+	flat, _, err := FromBatch(doc(`{"rate": 0.03}`), opt, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boot, info, err := FromBatch(doc(`{"bootstrap": [`+strings.Join(quotes, ", ")+`]}`), opt, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := batch.DecodeBytes(doc(`{"bootstrap": [` + strings.Join(quotes, ", ") + `]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := batch.Compile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := time.Duration(job.CurveCost())
+	if len(boot) != 3 || len(flat) != 3 || build < time.Millisecond {
+		t.Fatalf("%d and %d chunks, the curve's build %v; want 3 and 3, at least 1 ms", len(boot), len(flat), build)
+	}
+	for i := range boot {
+		want := flat[i].CPU
+		if i == 0 {
+			want += build
+		}
+		if boot[i].CPU != want {
+			t.Errorf("chunk %d: CPU %v, want %v (on a flat curve %v)", i, boot[i].CPU, want, flat[i].CPU)
+		}
+	}
+	if want := flat[0].CPU + flat[1].CPU + flat[2].CPU + build; info.CPU != want {
+		t.Errorf("batch CPU %v, want %v", info.CPU, want)
 	}
 }
