@@ -49,6 +49,11 @@ type Store interface {
 	// Summary returns the batch's metadata and chunk states, sized by its
 	// chunks, not its trades; ErrNotFound for an unknown batch.
 	Summary(ctx context.Context, ref Ref) (*Summary, error)
+	// Brief returns the batch's metadata and its chunks counted by state
+	// (Summary less its chunks and offsets), from counts the store keeps:
+	// read in time that does not grow with the chunks, for a listing of
+	// many batches. ErrNotFound for an unknown batch.
+	Brief(ctx context.Context, ref Ref) (*Brief, error)
 	// Layout returns what an outcome of chunk index is checked against:
 	// the batch's digest, attempt and chunk count, and the chunk's trade
 	// range (none for an index outside the batch), without the other
@@ -304,6 +309,43 @@ type Summary struct {
 	AnnouncedAt time.Time
 }
 
+// Brief is what Store.Brief returns of a batch: what a listing shows.
+type Brief struct {
+	Ref         Ref
+	Attempt     int
+	Trades      int
+	SubmittedAt time.Time
+	AcceptedAt  time.Time
+	// Chunks counts the batch's chunks; Done those with an outcome, Dead
+	// those dead (ChunkDead) among them.
+	Chunks, Done, Dead int
+	// LastAt is the latest ArrivedAt of the chunks with an outcome (zero
+	// before the first).
+	LastAt time.Time
+}
+
+// BriefOf returns the Brief of the batch s describes, counting its chunks.
+func (s *Summary) BriefOf() *Brief {
+	b := &Brief{Ref: s.Ref, Attempt: s.Attempt, Trades: s.Trades, SubmittedAt: s.SubmittedAt, AcceptedAt: s.AcceptedAt, Chunks: len(s.Chunks)}
+	for i := range s.Chunks {
+		c := &s.Chunks[i]
+		if c.State == ChunkWaiting {
+			continue
+		}
+		b.Done++
+		if c.State == ChunkDead {
+			b.Dead++
+		}
+		if c.ArrivedAt.After(b.LastAt) {
+			b.LastAt = c.ArrivedAt
+		}
+	}
+	return b
+}
+
+// State returns the batch's state, as Summary.State.
+func (b *Brief) State() string { return stateOf(b.Chunks, b.Done, b.Dead) }
+
 // Layout is what Store.Layout returns of a batch and one of its chunks.
 type Layout struct {
 	Digest  string
@@ -379,7 +421,13 @@ func (s *Summary) State() string {
 			dead++
 		}
 	}
-	switch n := len(s.Chunks); {
+	return stateOf(len(s.Chunks), done, dead)
+}
+
+// stateOf is the state of a batch of n chunks, done of them with an
+// outcome, dead of those dead.
+func stateOf(n, done, dead int) string {
+	switch {
 	case done < n && done == 0:
 		return StatePending
 	case done < n:

@@ -233,6 +233,11 @@ func (t timedStore) Summary(ctx context.Context, ref store.Ref) (*store.Summary,
 	return t.Store.Summary(ctx, ref)
 }
 
+func (t timedStore) Brief(ctx context.Context, ref store.Ref) (*store.Brief, error) {
+	defer t.since("brief", time.Now())
+	return t.Store.Brief(ctx, ref)
+}
+
 func (t timedStore) Layout(ctx context.Context, ref store.Ref, index int) (store.Layout, error) {
 	defer t.since("layout", time.Now())
 	return t.Store.Layout(ctx, ref, index)

@@ -300,13 +300,22 @@ func (s *Store) Put(ctx context.Context, ref store.Ref, digest string, attempt i
 	if c.State == store.ChunkDead {
 		letter = "d"
 	}
-	return s.run(ctx, putScript, ref, digest, attempt, c.Index, letter+string(data), c.Results)
+	return s.run(ctx, putScript, ref, digest, attempt, c.Index, letter+string(data), c.Results, lastAt(c.ArrivedAt))
 }
 
 // Expire implements store.Store.
 func (s *Store) Expire(ctx context.Context, ref store.Ref, attempt int, now time.Time, reason string) (store.Update, error) {
 	r, _ := json.Marshal(reason)
-	return s.runAt(ctx, now, expireScript, ref, "", attempt, now.UnixMilli(), r, now.UTC().Format(time.RFC3339Nano))
+	return s.runAt(ctx, now, expireScript, ref, "", attempt, now.UnixMilli(), r, now.UTC().Format(time.RFC3339Nano), lastAt(now))
+}
+
+// lastAt is t as the meta hash's lastAt keeps it: Unix ns in 20 digits,
+// which Lua compares as strings (its numbers hold 53 bits); "" for none.
+func lastAt(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%020d", t.UnixNano())
 }
 
 // Sent implements store.Store.
@@ -487,6 +496,45 @@ func (s *Store) summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 		sum.Chunks[i].Deliveries, _ = strconv.Atoi(deliv.Val()[f])
 	}
 	return sum, nil
+}
+
+// Brief implements store.Store: the meta hash's fields and counts alone.
+// A record of a release before lastAt was kept has none with outcomes
+// recorded: its chunks are counted, as Summary has them.
+func (s *Store) Brief(ctx context.Context, ref store.Ref) (*store.Brief, error) {
+	f, err := s.rdb.HMGet(ctx, keys(ref, 0)[0], "attempt", "trades", "chunks", "done", "dead", "submittedAt", "acceptedAt", "lastAt").Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %s: %w", ref, err)
+	}
+	if f[0] == nil {
+		return nil, fmt.Errorf("%w: %s", store.ErrNotFound, ref)
+	}
+	if ref.Tenant == "" {
+		ref.Tenant = store.DefaultTenant
+	}
+	str := func(i int) string { v, _ := f[i].(string); return v }
+	b := &store.Brief{Ref: ref}
+	ints := []*int{&b.Attempt, &b.Trades, &b.Chunks, &b.Done, &b.Dead}
+	for i, p := range ints {
+		if *p, err = strconv.Atoi(str(i)); err != nil {
+			return nil, fmt.Errorf("redisstore: %s: field %d of the brief: %w", ref, i, err)
+		}
+	}
+	if b.Done > 0 && str(7) == "" {
+		sum, err := s.Summary(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		return sum.BriefOf(), nil
+	}
+	b.SubmittedAt, _ = time.Parse(time.RFC3339Nano, str(5))
+	if v := str(6); v != "" {
+		b.AcceptedAt, _ = time.Parse(time.RFC3339Nano, v)
+	}
+	if ns, _ := strconv.ParseInt(str(7), 10, 64); ns != 0 {
+		b.LastAt = time.Unix(0, ns).UTC()
+	}
+	return b, nil
 }
 
 // Layout implements store.Store: the meta hash's fields, then the

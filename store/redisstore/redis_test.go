@@ -266,3 +266,34 @@ func TestRedisLayoutReadsTheChunkAlone(t *testing.T) {
 		t.Errorf("layout of chunk 3 claimed by an earlier release: %+v %v, want [4, 5)", l, err)
 	}
 }
+
+// TestRedisBriefOfEarlierRecord: a batch recorded by a release that kept
+// no lastAt (its meta hash without the field, outcomes recorded) is
+// briefed from its chunks, with its latest outcome's time, not year 1.
+func TestRedisBriefOfEarlierRecord(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ref := store.RefOf("old")
+	if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1", "T2"}, ChunkOffsets: []int{0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1e9, 5).UTC()
+	if _, err := s.Put(ctx, ref, "d", 1, store.Chunk{Index: 1, State: store.ChunkDead, Reason: "gone", ArrivedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := redis.ParseURL(srv.URL)
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	if err := rdb.HDel(ctx, "pricefn:b:{_/old}:meta", "lastAt").Err(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Brief(ctx, ref)
+	if err != nil || b.Done != 1 || b.Dead != 1 || !b.LastAt.Equal(at) || b.State() != store.StateRunning {
+		t.Errorf("brief %+v %v, want 1 chunk done, dead, at %s", b, err, at)
+	}
+}

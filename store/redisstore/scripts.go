@@ -10,6 +10,7 @@ import "github.com/redis/go-redis/v9"
 // The meta hash holds: digest, attempt, trades, chunks, offsets (JSON),
 // submittedAt, deadline (Unix ms, 0 for none), resultsUrl, traceparent,
 // acceptedAt, sentAt (once set), sendingAt (Unix ms, once set), done (chunks with an outcome), dead,
+// lastAt (the latest arrivedAt of an outcome, Unix ns in 20 digits),
 // duplicates, late, announced (0/1: the claim to announce the end held, or
 // the announcement made), announceBy (Unix ms: when a held claim lapses;
 // absent once made), announcedAt (once made).
@@ -45,6 +46,13 @@ local function align()
   if ttl > 0 then
     for _, i in ipairs({2, 3, 5, 6}) do redis.call('PEXPIRE', KEYS[i], ttl) end
   end
+end
+-- lastAt keeps the latest arrivedAt of an outcome (at, in lastAt's
+-- form: fixed width, so that the later is the greater string).
+local function lastAt(at)
+  if at == '' then return end
+  local cur = redis.call('HGET', KEYS[1], 'lastAt')
+  if not cur or at > cur then redis.call('HSET', KEYS[1], 'lastAt', at) end
 end
 local function claim(res)
   local f = redis.call('HMGET', KEYS[1], 'done', 'chunks', 'announced', 'announceBy')
@@ -251,7 +259,8 @@ return claim(res)
 `)
 
 // putScript: ARGV[3] index, ARGV[4] the chunk (state letter and JSON),
-// ARGV[5] its results (” for none).
+// ARGV[5] its results (” for none), ARGV[6] its arrivedAt (lastAt's
+// form, ” for none).
 var putScript = redis.NewScript(finishLua + attemptCheckLua + `
 local idx = tonumber(ARGV[3])
 if idx < 0 or idx >= tonumber(m[3]) then return 'badchunk' end
@@ -271,6 +280,7 @@ else
   redis.call('HSET', KEYS[5], ARGV[3], 1)
   if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], ARGV[5]) end
   if string.sub(ARGV[4], 1, 1) == 'd' then redis.call('HINCRBY', KEYS[1], 'dead', 1) end
+  lastAt(ARGV[6])
   if redis.call('HINCRBY', KEYS[1], 'done', 1) == tonumber(m[3]) then finish(ARGV[8]) else align() end
 end
 redis.call('PUBLISH', 'pricefn:changed', ARGV[7])
@@ -278,7 +288,7 @@ return claim(res)
 `)
 
 // expireScript: ARGV[3] now (Unix ms), ARGV[4] the reason (a JSON string),
-// ARGV[5] arrivedAt (RFC 3339).
+// ARGV[5] arrivedAt (RFC 3339), ARGV[6] the same in lastAt's form.
 var expireScript = redis.NewScript(finishLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[4], ARGV[7])
@@ -305,6 +315,7 @@ for i = 0, chunks - 1 do
 end
 redis.call('HSET', KEYS[1], 'done', chunks)
 redis.call('HINCRBY', KEYS[1], 'dead', n)
+if n > 0 then lastAt(ARGV[6]) end
 finish(ARGV[8])
 redis.call('PUBLISH', 'pricefn:changed', ARGV[7])
 return claim('ok')

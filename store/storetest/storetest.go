@@ -46,6 +46,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Recent", testRecent},
 		{"ScenarioChunks", testScenarioChunks},
 		{"Layout", testLayout},
+		{"Brief", testBrief},
 		{"PutCopiesResults", testPutCopiesResults},
 	}
 	for _, tc := range tests {
@@ -863,6 +864,70 @@ func testLayout(t *testing.T, newStore NewFunc) {
 	}
 	if l := must(s.Layout(ctx, b.Ref, 3)); l != (store.Layout{Digest: b.Digest, Attempt: 2, Chunks: 6, Lo: 10, Hi: 20}) {
 		t.Errorf("layout of attempt 2's chunk 3: %+v", l)
+	}
+}
+
+// testBrief: Brief tells what Summary does of a batch, its chunks
+// counted by state and its latest outcome's time, in every state and
+// attempt, without its chunks.
+func testBrief(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	if _, err := s.Brief(ctx, store.RefOf("none")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("brief of an unknown batch: %v, want ErrNotFound", err)
+	}
+	b := sample("brief", 5, 1, time.Now().Add(-time.Second).Truncate(time.Millisecond))
+	check := func(step string, want store.Brief) {
+		t.Helper()
+		got := must(s.Brief(ctx, b.Ref))
+		of := must(s.Summary(ctx, b.Ref)).BriefOf()
+		for _, x := range []*store.Brief{got, of} {
+			if x.Ref != want.Ref || x.Attempt != want.Attempt || x.Trades != want.Trades || x.Chunks != want.Chunks || x.Done != want.Done || x.Dead != want.Dead ||
+				!x.SubmittedAt.Equal(want.SubmittedAt) || !x.AcceptedAt.Equal(want.AcceptedAt) || !x.LastAt.Equal(want.LastAt) {
+				t.Errorf("%s: brief %+v (of the summary %+v), want %+v", step, got, of, want)
+				return
+			}
+		}
+		if got.State() != must(s.Summary(ctx, b.Ref)).State() {
+			t.Errorf("%s: brief's state %s, the summary's %s", step, got.State(), must(s.Summary(ctx, b.Ref)).State())
+		}
+	}
+	claim(t, s, b)
+	want := store.Brief{Ref: b.Ref, Attempt: 1, Trades: 5, Chunks: 5, SubmittedAt: b.SubmittedAt}
+	check("claimed", want)
+	accepted := time.Unix(99, 5).UTC()
+	must(s.Accept(ctx, b.Ref, b.Digest, 1, accepted))
+	want.AcceptedAt = accepted
+	check("accepted", want)
+	late := priced(3)
+	late.ArrivedAt = time.Unix(1e9, 123456789).UTC()
+	must(s.Put(ctx, b.Ref, b.Digest, 1, late))
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0)))             // arrived earlier
+	must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: 0})) // a duplicate
+	want.Done, want.LastAt = 2, late.ArrivedAt
+	check("running", want)
+	dead := store.Chunk{Index: 1, State: store.ChunkDead, Reason: "dead-lettered", ArrivedAt: late.ArrivedAt.Add(time.Nanosecond)}
+	must(s.Put(ctx, b.Ref, b.Digest, 1, dead))
+	want.Done, want.Dead, want.LastAt = 3, 1, dead.ArrivedAt
+	check("a dead chunk", want)
+	ended := time.Now().Truncate(time.Millisecond)
+	must(s.Expire(ctx, b.Ref, 1, ended, "deadline passed"))
+	want.Done, want.Dead, want.LastAt = 5, 3, ended
+	check("ended by its deadline", want)
+
+	b.Deadline = time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	reclaim(t, s, b)
+	want = store.Brief{Ref: b.Ref, Attempt: 2, Trades: 5, Chunks: 5, SubmittedAt: b.SubmittedAt}
+	check("attempt 2", want)
+	for i := range 5 {
+		must(s.Put(ctx, b.Ref, b.Digest, 2, priced(i)))
+	}
+	want.Done, want.LastAt = 5, priced(0).ArrivedAt
+	check("attempt 2 completed", want)
+
+	empty := sample("brief-empty", 0, 1, time.Time{})
+	claim(t, s, empty)
+	if got := must(s.Brief(ctx, empty.Ref)); got.Chunks != 0 || got.Done != 0 || got.State() != store.StateCompleted || !got.LastAt.IsZero() {
+		t.Errorf("brief of a batch of no chunks: %+v, state %s", got, got.State())
 	}
 }
 
