@@ -28,7 +28,9 @@ import (
 //	GET  /batches/{id}            status (Status)
 //	GET  /batches/{id}/results    results in input order (wire format section 2)
 //
-// The status takes ?timeline=true for each chunk's timeline (Timeline).
+// The status takes ?timeline=true for each chunk's timeline (Timeline),
+// a page of it: ?from=N (its first chunk) and ?limit=M (DefaultTimelineLimit,
+// at most MaxTimelineLimit chunks).
 // Both GETs take ?wait=DURATION (Go syntax, capped at MaxWait): the request
 // is held until the batch is finished or the wait ends. Results of a batch
 // not finished when the answer is due are a 202 with its status instead;
@@ -110,6 +112,11 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		host.WriteError(w, err)
 		return
 	}
+	page, err := timelinePageOf(r.URL.Query(), timeline)
+	if err != nil {
+		host.WriteError(w, err)
+		return
+	}
 	if results {
 		stream, err := boolParam(r.URL.Query(), "stream")
 		if err != nil {
@@ -135,7 +142,7 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		}
 		st := StatusOf(sum, f.opt.Now())
 		if timeline {
-			st.Timeline = Timeline(sum)
+			st.Timeline, st.TimelineNext = Timeline(sum, page)
 		}
 		if !results {
 			host.WriteJSON(w, http.StatusOK, st)

@@ -179,34 +179,90 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 	return s
 }
 
-// Timeline returns the timeline of each chunk of batch sum, by index.
-func Timeline(sum *store.Summary) []ChunkTiming {
-	out := make([]ChunkTiming, len(sum.Chunks))
-	for i := range sum.Chunks {
-		c := &sum.Chunks[i]
-		lo, hi := sum.Bounds(i)
-		t := ChunkTiming{Index: i, Trades: hi - lo, State: "pending", Failed: c.Failed, PricedBy: c.PricedBy, Deliveries: c.Deliveries, Reason: c.Reason}
-		switch c.State {
-		case store.ChunkPriced:
-			t.State = "priced"
-		case store.ChunkDead:
-			t.State = "dead"
-		}
-		at := func(v time.Time) *time.Time {
-			if v.IsZero() {
-				return nil
+// Default and largest ?limit of a status's timeline (?timeline=true), in
+// chunks, and its first chunk (?from=N): a chunk's timing is some 290
+// bytes, and the timeline of every chunk of a batch of 1,000,000 (the
+// most ingress takes) made one document of 290 MB, every read of it.
+// Status.TimelineNext says where the next page starts.
+const (
+	DefaultTimelineLimit = 1000
+	MaxTimelineLimit     = 10_000
+)
+
+// timelinePage is a page of a status's timeline: the chunks from From,
+// at most Limit of them.
+type timelinePage struct {
+	From, Limit int
+}
+
+// timelinePageOf reads ?from and ?limit, which page the timeline asked
+// for (timeline true): a 400 for a bad one, or for either without it.
+func timelinePageOf(q url.Values, timeline bool) (timelinePage, error) {
+	p := timelinePage{Limit: DefaultTimelineLimit}
+	if !timeline {
+		for _, name := range []string{"from", "limit"} {
+			if q.Has(name) {
+				return p, host.Errorf(http.StatusBadRequest, "aggregator: %s pages the timeline: add timeline=true", name)
 			}
-			v = v.UTC()
-			return &v
 		}
-		t.RequestedAt, t.DeliveredAt, t.PricedAt, t.RecordedAt = at(c.RequestedAt), at(c.StartedAt), at(c.FinishedAt), at(c.ArrivedAt)
-		if t.DeliveredAt != nil && !sum.SubmittedAt.IsZero() {
-			q := c.StartedAt.Sub(sum.SubmittedAt).Seconds()
-			t.QueuedSeconds = &q
-		}
-		out[i] = t
+		return p, nil
 	}
-	return out
+	if v := q.Get("from"); q.Has("from") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return p, host.Errorf(http.StatusBadRequest, "aggregator: from %q: want a chunk index, 0 or more", host.Short(v))
+		}
+		p.From = n
+	}
+	if v := q.Get("limit"); q.Has("limit") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxTimelineLimit {
+			return p, host.Errorf(http.StatusBadRequest, "aggregator: limit %q: want 1 to %d chunks", host.Short(v), MaxTimelineLimit)
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+// Timeline returns the timeline of the chunks of batch sum on page p, by
+// index, and the index the next page starts at (nil after the last).
+func Timeline(sum *store.Summary, p timelinePage) ([]ChunkTiming, *int) {
+	from := min(p.From, len(sum.Chunks))
+	to := from + min(p.Limit, len(sum.Chunks)-from)
+	out := make([]ChunkTiming, 0, to-from)
+	for i := from; i < to; i++ {
+		out = append(out, timingOf(sum, i))
+	}
+	if to == len(sum.Chunks) {
+		return out, nil
+	}
+	return out, &to
+}
+
+// timingOf returns the timeline of chunk i of batch sum.
+func timingOf(sum *store.Summary, i int) ChunkTiming {
+	c := &sum.Chunks[i]
+	lo, hi := sum.Bounds(i)
+	t := ChunkTiming{Index: i, Trades: hi - lo, State: "pending", Failed: c.Failed, PricedBy: c.PricedBy, Deliveries: c.Deliveries, Reason: c.Reason}
+	switch c.State {
+	case store.ChunkPriced:
+		t.State = "priced"
+	case store.ChunkDead:
+		t.State = "dead"
+	}
+	at := func(v time.Time) *time.Time {
+		if v.IsZero() {
+			return nil
+		}
+		v = v.UTC()
+		return &v
+	}
+	t.RequestedAt, t.DeliveredAt, t.PricedAt, t.RecordedAt = at(c.RequestedAt), at(c.StartedAt), at(c.FinishedAt), at(c.ArrivedAt)
+	if t.DeliveredAt != nil && !sum.SubmittedAt.IsZero() {
+		q := c.StartedAt.Sub(sum.SubmittedAt).Seconds()
+		t.QueuedSeconds = &q
+	}
+	return t
 }
 
 // boolParam reads a yes-or-no query parameter such as ?timeline: absent
