@@ -131,11 +131,24 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 	for {
 		// A batch is its tenant's: another tenant's id is as unknown as one
 		// never submitted.
-		sum, err := f.waitFinished(r, store.Ref{Tenant: host.TenantOf(r.Context()), ID: id}, wait)
+		ref := store.Ref{Tenant: host.TenantOf(r.Context()), ID: id}
+		t, err := f.waitFinished(r, ref, wait)
 		if err != nil && r.Context().Err() != nil {
 			requestEnded(w, r)
 			return
 		}
+		if err != nil {
+			host.WriteError(w, f.readError(id, "", err))
+			return
+		}
+		if !results && !timeline {
+			// The status alone, from the sums the store keeps: read from
+			// every chunk's outcome, a status of a batch of 100,000 chunks
+			// took 0.16 s of CPU and 21 MB a read, and clients poll it.
+			host.WriteJSON(w, http.StatusOK, StatusOfTally(t, f.opt.Now()))
+			return
+		}
+		sum, err := f.opt.Store.Summary(r.Context(), ref)
 		if err != nil {
 			host.WriteError(w, f.readError(id, "", err))
 			return
@@ -252,11 +265,13 @@ func (f *Function) parseWait(v string) (time.Duration, error) {
 	return min(d, f.opt.MaxWait), nil
 }
 
-// waitFinished returns batch ref once it is finished, or when the wait
-// ends, the request ends or the server drains. A batch past its deadline
-// is ended on the way. A batch it does not know is waited for UnknownGrace
-// at most.
-func (f *Function) waitFinished(r *http.Request, ref store.Ref, wait time.Duration) (*store.Summary, error) {
+// waitFinished returns the Tally of batch ref once it is finished, or
+// when the wait ends, the request ends or the server drains. A batch past
+// its deadline is ended on the way. A batch it does not know is waited
+// for UnknownGrace at most. It reads the Tally at each change, not the
+// Summary: read for every chunk recorded, that of a batch of many chunks
+// kept a core busy for each request waiting.
+func (f *Function) waitFinished(r *http.Request, ref store.Ref, wait time.Duration) (*store.Tally, error) {
 	ctx := r.Context()
 	var deadline, grace <-chan time.Time
 	if wait > 0 {
@@ -274,7 +289,7 @@ func (f *Function) waitFinished(r *http.Request, ref store.Ref, wait time.Durati
 		if err != nil {
 			return nil, err
 		}
-		sum, err := f.current(ctx, ref)
+		sum, err := f.currentTally(ctx, ref)
 		if (err == nil && sum.Done()) || (err != nil && !errors.Is(err, store.ErrNotFound)) || wait == 0 {
 			stop()
 			return sum, err
@@ -309,7 +324,7 @@ func (f *Function) waitFinished(r *http.Request, ref store.Ref, wait time.Durati
 		case <-f.drain:
 			stop()
 		}
-		sum, err = f.opt.Store.Summary(ctx, ref)
+		sum, err = f.opt.Store.Tally(ctx, ref)
 		return sum, err
 	}
 }

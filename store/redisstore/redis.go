@@ -498,6 +498,15 @@ func (s *Store) summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 	return sum, nil
 }
 
+// Tally implements store.Store, adding up the chunks of its Summary.
+func (s *Store) Tally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
+	sum, err := s.Summary(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return sum.TallyOf(), nil
+}
+
 // Brief implements store.Store: the meta hash's fields and counts alone.
 // A record of a release before lastAt was kept has none with outcomes
 // recorded: its chunks are counted, as Summary has them.

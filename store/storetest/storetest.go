@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"slices"
 	"strings"
@@ -47,6 +48,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"ScenarioChunks", testScenarioChunks},
 		{"Layout", testLayout},
 		{"Brief", testBrief},
+		{"Tally", testTally},
 		{"PutCopiesResults", testPutCopiesResults},
 	}
 	for _, tc := range tests {
@@ -929,6 +931,74 @@ func testBrief(t *testing.T, newStore NewFunc) {
 	if got := must(s.Brief(ctx, empty.Ref)); got.Chunks != 0 || got.Done != 0 || got.State() != store.StateCompleted || !got.LastAt.IsZero() {
 		t.Errorf("brief of a batch of no chunks: %+v, state %s", got, got.State())
 	}
+}
+
+// testTally: Tally adds up what Summary has of a batch's outcomes, in any
+// order of arrival: counts, pricing time, exact totals, the first dead
+// chunks by index with their reasons.
+func testTally(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	if _, err := s.Tally(ctx, store.RefOf("none")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("tally of an unknown batch: %v, want ErrNotFound", err)
+	}
+	b := sample("tally", 150, 1, time.Now().Add(-time.Second).Truncate(time.Millisecond))
+	b.ChunkOffsets = append([]int{0}, b.ChunkOffsets...) // chunk 0 is a scenario chunk: 151 chunks
+	claim(t, s, b)
+	check := func(step string) {
+		t.Helper()
+		got := must(s.Tally(ctx, b.Ref))
+		want := must(s.Summary(ctx, b.Ref)).TallyOf()
+		if g, w := tallyText(got), tallyText(want); g != w {
+			t.Errorf("%s: tally\n%s\nwant, as the summary has it,\n%s", step, g, w)
+		}
+	}
+	check("claimed")
+	for i := 150; i >= 30; i-- { // dead, from the last
+		at := time.Unix(200, int64(i)).UTC()
+		must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: i, State: store.ChunkDead, Reason: fmt.Sprintf("dead %d", i), ArrivedAt: at}))
+	}
+	check("121 dead")
+	for i := range 20 {
+		c := priced(i)
+		c.Trades, c.Failed = 1, i%2
+		c.Partials = map[string]map[string][]float64{"": {"npv": {1e16, float64(i)}}, "ACME": {"delta": {0x1p-60, -float64(i)}}}
+		c.StartedAt, c.FinishedAt = time.Unix(100, int64(i)), time.Unix(101, int64(3*i))
+		c.ArrivedAt = time.Unix(300-int64(i), 0).UTC()
+		must(s.Put(ctx, b.Ref, b.Digest, 1, c))
+	}
+	old := priced(20) // of an earlier pricer: totals, no partials
+	old.Partials = nil
+	must(s.Put(ctx, b.Ref, b.Digest, 1, old))
+	beyond := priced(21) // a sum beyond float64's range
+	beyond.Partials = map[string]map[string][]float64{"": {"npv": {}}}
+	must(s.Put(ctx, b.Ref, b.Digest, 1, beyond))
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(3))) // a duplicate
+	check("priced")
+	must(s.Expire(ctx, b.Ref, 1, time.Now(), "deadline passed"))
+	check("ended by its deadline")
+	got := must(s.Tally(ctx, b.Ref))
+	if got.State() != store.StatePartial || got.Chunks != 151 || got.ScenarioChunks != 1 || got.ChunksDead != 129 || len(got.FirstDead) != store.MaxFirstDead ||
+		got.FirstDead[0].Index != 22 || got.FirstDead[0].Reason != "deadline passed" || got.FirstDead[8].Reason != "dead 30" || got.FirstDead[8].Trades != 1 {
+		t.Errorf("tally %s, want partial, 129 of 151 chunks dead, the first from 22", tallyText(got))
+	}
+}
+
+// tallyText is t in words, its totals by value: the same exact sum may
+// be held in other partials.
+func tallyText(t *store.Tally) string {
+	var w strings.Builder
+	fmt.Fprintf(&w, "%s attempt %d: %d chunks (%d scenario), %d done (%d scenario), %d dead; trades %d priced, %d failed, %d missing; pricing %v; first %v, last %v; %s\n",
+		t.State(), t.Attempt, t.Chunks, t.ScenarioChunks, t.ChunksDone, t.ScenarioChunksDone, t.ChunksDead, t.Priced, t.Failed, t.Missing, t.Pricing, t.FirstAt.UTC(), t.LastAt.UTC(), t.Ref)
+	us := slices.Sorted(maps.Keys(t.Totals))
+	for _, u := range us {
+		for _, m := range slices.Sorted(maps.Keys(t.Totals[u])) {
+			fmt.Fprintf(&w, "total %q %s: %v beyond %t\n", u, m, t.Totals[u][m].Sum.Value(), t.Totals[u][m].Beyond)
+		}
+	}
+	for _, c := range t.FirstDead {
+		fmt.Fprintf(&w, "dead %d (%d trades): %s\n", c.Index, c.Trades, c.Reason)
+	}
+	return w.String()
 }
 
 // writes records each call of Write apart.
