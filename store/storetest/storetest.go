@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -992,7 +993,14 @@ func tallyText(t *store.Tally) string {
 	us := slices.Sorted(maps.Keys(t.Totals))
 	for _, u := range us {
 		for _, m := range slices.Sorted(maps.Keys(t.Totals[u])) {
-			fmt.Fprintf(&w, "total %q %s: %v beyond %t\n", u, m, t.Totals[u][m].Sum.Value(), t.Totals[u][m].Beyond)
+			// A sum beyond float64's range (or with such a term) is
+			// unknown, however much else it holds.
+			v := t.Totals[u][m].Sum.Value()
+			if t.Totals[u][m].Beyond || math.IsInf(v, 0) || math.IsNaN(v) {
+				fmt.Fprintf(&w, "total %q %s: beyond float64\n", u, m)
+				continue
+			}
+			fmt.Fprintf(&w, "total %q %s: %v\n", u, m, v)
 		}
 	}
 	for _, c := range t.FirstDead {
