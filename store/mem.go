@@ -305,8 +305,8 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 		if b.sum.Digest != nb.Digest {
 			return Claim{}, fmt.Errorf("%w: %s", ErrConflict, nb.Ref)
 		}
-		st := b.sum.State()
-		if !b.sum.Done() || !Retryable(st) {
+		st := b.tally.State() // counted, not counted over its chunks
+		if b.waiting > 0 || !Retryable(st) {
 			return Claim{Attempt: b.sum.Attempt, State: st}, nil
 		}
 		if b.sum.AnnouncedAt.IsZero() {

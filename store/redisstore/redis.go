@@ -229,7 +229,9 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 	case "announcing":
 		return c, fmt.Errorf("%w: %s attempt %d", store.ErrAnnouncing, b.Ref, c.Attempt)
 	case "exists":
-		sum, err := s.Summary(ctx, b.Ref)
+		// Its tally, not its Summary: a client submitting again a batch
+		// of 1,000,000 chunks had every chunk's entry read for each.
+		sum, err := s.Tally(ctx, b.Ref)
 		if err != nil {
 			return c, err
 		}

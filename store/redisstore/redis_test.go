@@ -360,3 +360,37 @@ func TestRedisTallyReadsNoChunks(t *testing.T) {
 		t.Errorf("tally of a batch claimed by an earlier release %+v %v, want as the summary's %+v", got, err, wantTally)
 	}
 }
+
+// TestRedisClaimAgainReadsNoChunks: a batch submitted again while it
+// runs is told from its tally, not its chunks (no HGETALL): a client
+// retrying a batch of 1,000,000 chunks had every chunk's entry read for
+// each submission.
+func TestRedisClaimAgainReadsNoChunks(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := store.Batch{Ref: store.RefOf("again"), Digest: "d", TradeIDs: []string{"T1", "T2"}, ChunkOffsets: []int{0, 1}}
+	if _, err := s.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, b.Ref, "d", 1, store.Chunk{Index: 1, State: store.ChunkPriced, Trades: 1, Results: []byte(`{"id":"T2"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := redis.ParseURL(srv.URL)
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Claim(ctx, b)
+	if err != nil || c.New || c.Attempt != 1 || c.State != store.StateRunning {
+		t.Errorf("claim again: %+v %v, want attempt 1 running", c, err)
+	}
+	if stats := rdb.Info(ctx, "commandstats").Val(); strings.Contains(stats, "cmdstat_hgetall") {
+		t.Errorf("the claim read the chunks:\n%s", stats)
+	}
+}
