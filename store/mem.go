@@ -29,6 +29,12 @@ type Mem struct {
 	lastClaim uint64 // the number of the last claim made (memBatch.claim)
 	watches   Watchers
 	bytes     int64 // trade ids, results and records held (MaxBytes)
+	// held is each tenant's part of bytes, and lastDone the batch that
+	// finished last (which a pass over MaxBytes keeps): a batch that
+	// finishes makes the one before it one more a pass may forget, if
+	// its tenant holds more than its share (finished).
+	held     map[string]int64
+	lastDone *memBatch
 	// left is what the last pass over MaxBytes left held (sweep), a
 	// forgotten batch's bytes taken off.
 	left      int64
@@ -113,7 +119,7 @@ func NewMem(opt MemOptions) *Mem {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Mem{opt: opt, batches: map[Ref]*memBatch{}, recent: map[string]*claims{}, open: map[string]map[*memBatch]struct{}{}}
+	return &Mem{opt: opt, batches: map[Ref]*memBatch{}, recent: map[string]*claims{}, open: map[string]map[*memBatch]struct{}{}, held: map[string]int64{}}
 }
 
 // memSlack is the part of MaxBytes (a sixteenth) a pass over it forgets
@@ -276,6 +282,9 @@ func (s *Mem) drop(ref Ref, b *memBatch) {
 	delete(s.batches, ref)
 	s.closed(b)
 	s.bytes -= b.bytes
+	if s.held[ref.Tenant] -= b.bytes; s.held[ref.Tenant] <= 0 {
+		delete(s.held, ref.Tenant)
+	}
 	s.left = max(s.left-b.bytes, 0)
 	s.freed += b.bytes
 	s.notify(ref)
@@ -352,6 +361,7 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 	s.opened(b)
 	s.remember(b)
 	s.bytes += b.bytes
+	s.held[nb.Tenant] += b.bytes
 	s.notify(nb.Ref)
 	return Claim{Attempt: attempt, New: true, State: StatePending}, nil
 }
@@ -558,6 +568,7 @@ func (s *Mem) Put(ctx context.Context, ref Ref, digest string, attempt int, c Ch
 	held := int64(len(results)) + outcomeBytes(c)
 	b.bytes += held
 	s.bytes += held
+	s.held[b.sum.Ref.Tenant] += held
 	s.sweep() // within MaxBytes again, older batches first
 	s.notify(b.sum.Ref)
 	return s.claim(b, Update{}, s.lastWrite), nil
@@ -602,8 +613,24 @@ func (s *Mem) finished(b *memBatch) {
 	if b.finishedAt.IsZero() && b.waiting == 0 {
 		b.finishedAt = s.opt.Now()
 		s.closed(b)
-		s.left = 0 // one more the next sweep may forget
+		// The batch that finished before b is one more the next pass over
+		// MaxBytes may forget, if its tenant holds more than its share
+		// (dropFairly): reset at every finish, a store over MaxBytes with
+		// nothing it may forget (its tenants within their shares) looked
+		// at every batch it held at each.
+		prev := s.lastDone
+		s.lastDone = b
+		if prev != nil && s.batches[prev.sum.Ref] == prev && prev.readers == 0 && s.overShare(prev.sum.Ref.Tenant) {
+			s.left = 0
+		}
 	}
+}
+
+// overShare reports whether tenant holds more than its share of the
+// store (dropFairly). s.mu is held.
+func (s *Mem) overShare(tenant string) bool {
+	low := s.opt.MaxBytes - s.opt.MaxBytes/memSlack
+	return s.held[tenant] > low/int64(max(len(s.held), 1))
 }
 
 // claim grants the announcement claim, for AnnounceLease from now, when b
