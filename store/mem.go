@@ -813,6 +813,25 @@ func (s *Mem) Tally(ctx context.Context, ref Ref) (*Tally, error) {
 	return &t, nil
 }
 
+// Chunks implements Store.
+func (s *Mem) Chunks(ctx context.Context, ref Ref, attempt, from, n int) ([]Chunk, []int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.attempt(ref, "", attempt)
+	if err != nil {
+		return nil, nil, err
+	}
+	from = min(max(from, 0), len(b.sum.Chunks))
+	to := from + min(max(n, 0), len(b.sum.Chunks)-from)
+	chunks, trades := slices.Clone(b.sum.Chunks[from:to]), make([]int, to-from)
+	for i := range chunks {
+		chunks[i].Reason = expiredReason(chunks[i].Reason)
+		lo, hi := b.sum.Bounds(from + i)
+		trades[i] = hi - lo
+	}
+	return chunks, trades, nil
+}
+
 // Layout implements Store.
 func (s *Mem) Layout(ctx context.Context, ref Ref, index int) (Layout, error) {
 	s.mu.Lock()

@@ -62,6 +62,13 @@ type Store interface {
 	// recorded: read in time that does not grow with the chunks, for a
 	// status read, which a client polls. ErrNotFound for an unknown batch.
 	Tally(ctx context.Context, ref Ref) (*Tally, error)
+	// Chunks returns the outcomes of chunks from to from+n (fewer past
+	// the last) of attempt of batch ref, by index (their Index set;
+	// Results empty, as a Summary's), and each one's trade count (hi -
+	// lo of Summary.Bounds): a page of a timeline, read in time that
+	// grows with n, not with the batch's chunks. ErrNotFound for an
+	// unknown batch or attempt, ErrStale for an earlier attempt.
+	Chunks(ctx context.Context, ref Ref, attempt, from, n int) (chunks []Chunk, trades []int, err error)
 	// Layout returns what an outcome of chunk index is checked against:
 	// the batch's digest, attempt and chunk count, and the chunk's trade
 	// range (none for an index outside the batch), without the other

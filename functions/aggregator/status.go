@@ -178,21 +178,34 @@ func timelinePageOf(q url.Values, timeline bool) (timelinePage, error) {
 func Timeline(sum *store.Summary, p timelinePage) ([]ChunkTiming, *int) {
 	from := min(p.From, len(sum.Chunks))
 	to := from + min(p.Limit, len(sum.Chunks)-from)
-	out := make([]ChunkTiming, 0, to-from)
-	for i := from; i < to; i++ {
-		out = append(out, timingOf(sum, i))
+	trades := make([]int, to-from)
+	for i := range trades {
+		lo, hi := sum.Bounds(from + i)
+		trades[i] = hi - lo
 	}
-	if to == len(sum.Chunks) {
-		return out, nil
-	}
-	return out, &to
+	return timelineOf(sum.Chunks[from:to], trades, sum.SubmittedAt, len(sum.Chunks))
 }
 
-// timingOf returns the timeline of chunk i of batch sum.
-func timingOf(sum *store.Summary, i int) ChunkTiming {
-	c := &sum.Chunks[i]
-	lo, hi := sum.Bounds(i)
-	t := ChunkTiming{Index: i, Trades: hi - lo, State: "pending", Failed: c.Failed, PricedBy: c.PricedBy, Deliveries: c.Deliveries, Reason: c.Reason}
+// timelineOf returns the timeline of chunks, a page of those of a batch
+// of n chunks submitted at submitted, each of the trades of its entry
+// in trades (Store.Chunks), and the index the next page starts at (nil
+// after the last).
+func timelineOf(chunks []store.Chunk, trades []int, submitted time.Time, n int) ([]ChunkTiming, *int) {
+	out := make([]ChunkTiming, len(chunks))
+	for i := range chunks {
+		out[i] = timingOf(&chunks[i], trades[i], submitted)
+	}
+	if len(chunks) == 0 || chunks[len(chunks)-1].Index+1 >= n {
+		return out, nil
+	}
+	next := chunks[len(chunks)-1].Index + 1
+	return out, &next
+}
+
+// timingOf returns the timeline of chunk c, of trades trades, of a batch
+// submitted at submitted.
+func timingOf(c *store.Chunk, trades int, submitted time.Time) ChunkTiming {
+	t := ChunkTiming{Index: c.Index, Trades: trades, State: "pending", Failed: c.Failed, PricedBy: c.PricedBy, Deliveries: c.Deliveries, Reason: c.Reason}
 	switch c.State {
 	case store.ChunkPriced:
 		t.State = "priced"
@@ -207,8 +220,8 @@ func timingOf(sum *store.Summary, i int) ChunkTiming {
 		return &v
 	}
 	t.RequestedAt, t.DeliveredAt, t.PricedAt, t.RecordedAt = at(c.RequestedAt), at(c.StartedAt), at(c.FinishedAt), at(c.ArrivedAt)
-	if t.DeliveredAt != nil && !sum.SubmittedAt.IsZero() {
-		q := c.StartedAt.Sub(sum.SubmittedAt).Seconds()
+	if t.DeliveredAt != nil && !submitted.IsZero() {
+		q := c.StartedAt.Sub(submitted).Seconds()
 		t.QueuedSeconds = &q
 	}
 	return t

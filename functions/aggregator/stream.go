@@ -236,7 +236,8 @@ func (s *stream) report(sum *store.Summary) error {
 	for _, i := range fresh {
 		s.seen.add(i)
 		count(&s.prog, sum, i)
-		if err := s.write(EventChunk, chunkEvent(sum, timingOf(sum, i), s.prog)); err != nil {
+		lo, hi := sum.Bounds(i)
+		if err := s.write(EventChunk, chunkEvent(sum, timingOf(&sum.Chunks[i], hi-lo, sum.SubmittedAt), s.prog)); err != nil {
 			return err
 		}
 	}

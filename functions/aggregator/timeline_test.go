@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/store"
@@ -68,5 +69,38 @@ func TestTimelinePages(t *testing.T) {
 		if code != http.StatusBadRequest || !strings.Contains(body, "from") && !strings.Contains(body, "limit") {
 			t.Errorf("?%s: %d %.200s, want a 400 naming the parameter", query, code, body)
 		}
+	}
+}
+
+// TestTimelinePageReadsItsChunks: a page of the timeline reads its own
+// chunks (Store.Chunks), not the batch's every chunk: read whole for each
+// page, the pages of a batch of 1,000,000 chunks read it 1,000 times.
+func TestTimelinePageReadsItsChunks(t *testing.T) {
+	var probe *summaryProbe
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		probe = &summaryProbe{Mem: o.Store.(*store.Mem)}
+		o.Store = probe
+	})
+	const n = 2500
+	ids, offs := make([]string, n), make([]int, n)
+	for i := range n {
+		ids[i], offs[i] = fmt.Sprintf("T%d", i), i
+	}
+	ref := store.RefOf("paged")
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: ref, TradeIDs: ids, ChunkOffsets: offs, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.store.Put(context.Background(), ref, "", 1, store.Chunk{Index: 1003, State: store.ChunkDead, Reason: "gone", ArrivedAt: submitAt.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	st := f.status(t, "paged?timeline=true&from=1000&limit=10")
+	if probe.read != 0 {
+		t.Errorf("a page of 10 chunks read %d chunks' summaries, want none", probe.read)
+	}
+	if len(st.Timeline) != 10 || st.Timeline[0].Index != 1000 || st.Timeline[3].State != "dead" || st.Timeline[3].Reason != "gone" || st.Timeline[3].Trades != 1 || st.TimelineNext == nil || *st.TimelineNext != 1010 {
+		t.Errorf("page %+v, next %v: want chunks 1000 to 1009, 1003 dead, the next page at 1010", st.Timeline, st.TimelineNext)
+	}
+	if st.ChunksFailed != 1 || st.Chunks != n {
+		t.Errorf("status %+v, want 1 of %d chunks dead", st.Progress, n)
 	}
 }

@@ -715,6 +715,92 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	return t, nil
 }
 
+// Chunks implements store.Store: the page's entries of the chunks and
+// deliv hashes, and their trade counts from the offsets, read up to the
+// page's end, in one transaction with the meta hash's attempt.
+func (s *Store) Chunks(ctx context.Context, ref store.Ref, attempt, from, n int) ([]store.Chunk, []int, error) {
+	k := keys(ref, attempt)
+	from, n = max(from, 0), max(n, 0)
+	fields := make([]string, n)
+	for i := range fields {
+		fields[i] = strconv.Itoa(from + i)
+	}
+	var meta, chunks, deliv *redis.SliceCmd
+	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		meta = p.HMGet(ctx, k[0], "attempt", "chunks", "trades", "offsets")
+		if n > 0 {
+			chunks = p.HMGet(ctx, k[1], fields...)
+			deliv = p.HMGet(ctx, k[4], fields...)
+		}
+		return nil
+	}); err != nil {
+		return nil, nil, fmt.Errorf("redisstore: %s: chunks: %w", ref, err)
+	}
+	m := meta.Val()
+	a, _ := m[0].(string)
+	if a == "" {
+		return nil, nil, fmt.Errorf("%w: %s", store.ErrNotFound, ref)
+	}
+	switch now, _ := strconv.Atoi(a); {
+	case attempt < now:
+		return nil, nil, fmt.Errorf("%w: %s attempt %d (now %d)", store.ErrStale, ref, attempt, now)
+	case attempt > now:
+		return nil, nil, fmt.Errorf("%w: %s attempt %d", store.ErrNotFound, ref, attempt)
+	}
+	total, _ := strconv.Atoi(fmt.Sprint(m[1]))
+	trades, _ := strconv.Atoi(fmt.Sprint(m[2]))
+	offsets, _ := m[3].(string)
+	to := min(from+n, total)
+	if from >= to {
+		return []store.Chunk{}, []int{}, nil
+	}
+	out, counts := make([]store.Chunk, to-from), make([]int, to-from)
+	// The offsets from the page's first, read once up to its end.
+	rest, _ := strings.CutPrefix(offsets, "[")
+	for range from {
+		i := strings.IndexByte(rest, ',')
+		if i < 0 {
+			return nil, nil, fmt.Errorf("redisstore: %s: offsets: no offset of chunk %d", ref, from)
+		}
+		rest = rest[i+1:]
+	}
+	next := func() (int, error) {
+		end := strings.IndexAny(rest, ",]")
+		if end < 0 {
+			return 0, fmt.Errorf("redisstore: %s: offsets cut short", ref)
+		}
+		v, err := strconv.Atoi(rest[:end])
+		rest = rest[end:]
+		if rest != "" && rest[0] == ',' {
+			rest = rest[1:]
+		}
+		return v, err
+	}
+	lo, err := next()
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range out {
+		out[i].Index = from + i
+		hi := trades
+		if from+i+1 < total {
+			if hi, err = next(); err != nil {
+				return nil, nil, err
+			}
+		}
+		counts[i], lo = hi-lo, hi
+		if v, ok := chunks.Val()[i].(string); ok && len(v) >= 2 {
+			if err := json.Unmarshal([]byte(v[1:]), &out[i]); err != nil {
+				return nil, nil, fmt.Errorf("redisstore: %s chunk %d: %w", ref, from+i, err)
+			}
+			if d, ok := deliv.Val()[i].(string); ok {
+				out[i].Deliveries, _ = strconv.Atoi(d)
+			}
+		}
+	}
+	return out, counts, nil
+}
+
 // Brief implements store.Store: the meta hash's fields and counts alone.
 // A record of a release before lastAt was kept has none with outcomes
 // recorded: its chunks are counted, as Summary has them.

@@ -50,6 +50,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Layout", testLayout},
 		{"Brief", testBrief},
 		{"Tally", testTally},
+		{"Chunks", testChunks},
 		{"PutCopiesResults", testPutCopiesResults},
 	}
 	for _, tc := range tests {
@@ -982,6 +983,51 @@ func testTally(t *testing.T, newStore NewFunc) {
 		got.FirstDead[0].Index != 22 || got.FirstDead[0].Reason != "deadline passed" || got.FirstDead[8].Reason != "dead 30" || got.FirstDead[8].Trades != 1 {
 		t.Errorf("tally %s, want partial, 129 of 151 chunks dead, the first from 22", tallyText(got))
 	}
+}
+
+// testChunks: Chunks gives a page of the chunks Summary has, by index,
+// with their trade counts, of the attempt asked for.
+func testChunks(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	if _, _, err := s.Chunks(ctx, store.RefOf("none"), 1, 0, 5); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("chunks of an unknown batch: %v, want ErrNotFound", err)
+	}
+	b := sample("pages", 7, 1, time.Now().Add(-time.Second).Truncate(time.Millisecond))
+	b.ChunkOffsets = []int{0, 0, 2, 5, 6}
+	claim(t, s, b)
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(2)))
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(2))) // delivered twice
+	must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: 0, State: store.ChunkDead, Reason: "dead-lettered", ArrivedAt: time.Unix(300, 0).UTC()}))
+	pages := func(step string) {
+		t.Helper()
+		sum := must(s.Summary(ctx, b.Ref))
+		for _, p := range [][2]int{{0, 2}, {2, 3}, {1, 10}, {4, 1}, {5, 3}, {9, 1}, {3, 0}} {
+			chunks, trades, err := s.Chunks(ctx, b.Ref, sum.Attempt, p[0], p[1])
+			if err != nil {
+				t.Fatalf("%s: chunks %v: %v", step, p, err)
+			}
+			from, to := min(p[0], 5), min(p[0]+p[1], 5)
+			if len(chunks) != to-from || len(trades) != to-from {
+				t.Errorf("%s: chunks %v: %d chunks, %d counts, want %d", step, p, len(chunks), len(trades), to-from)
+				continue
+			}
+			for i := range chunks {
+				lo, hi := sum.Bounds(from + i)
+				if !reflect.DeepEqual(chunks[i], sum.Chunks[from+i]) || trades[i] != hi-lo {
+					t.Errorf("%s: chunk %d: %+v of %d trades, want %+v of %d", step, from+i, chunks[i], trades[i], sum.Chunks[from+i], hi-lo)
+				}
+			}
+		}
+	}
+	pages("running")
+	must(s.Expire(ctx, b.Ref, 1, time.Now().Truncate(time.Millisecond), "deadline passed"))
+	pages("ended by its deadline")
+	b.Deadline = time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	reclaim(t, s, b)
+	if _, _, err := s.Chunks(ctx, b.Ref, 1, 0, 5); !errors.Is(err, store.ErrStale) {
+		t.Errorf("chunks of attempt 1 once 2 is claimed: %v, want ErrStale", err)
+	}
+	pages("attempt 2")
 }
 
 // tallyText is t in words, its totals by value: the same exact sum may
