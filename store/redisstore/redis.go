@@ -573,7 +573,8 @@ func (s *Store) summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 // Tally implements store.Store: the meta hash's fields, the tally the
 // scripts keep there (tallyLua), and the entries of the first dead
 // chunks, for their reasons. A batch claimed by a release that kept no
-// tally is added up from its Summary.
+// tally, or with outcomes recorded by one (a rolling upgrade), is added
+// up from its Summary.
 func (s *Store) Tally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
 	for {
 		t, err := s.tally(ctx, ref)
@@ -583,10 +584,20 @@ func (s *Store) Tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	}
 }
 
+func hasField(f map[string]string, name string) bool {
+	_, ok := f[name]
+	return ok
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
 // tallyFields are the meta hash's fields Tally reads.
 var tallyFields = []string{"digest", "attempt", "trades", "chunks", "resultsUrl", "traceparent", "submittedAt", "deadline", "acceptedAt",
 	"sentAt", "sendingAt", "announced", "announceBy", "announcedAt", "duplicates", "late", "done", "dead", "scenario", "scenarioDone",
-	"priced", "failed", "missing", "pricing", "firstAt", "lastAt", "firstDead", "totals"}
+	"priced", "failed", "missing", "pricing", "firstAt", "lastAt", "firstDead", "totals", "tallied"}
 
 func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
 	k0 := keys(ref, 0)[0]
@@ -603,7 +614,7 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	if _, ok := f["digest"]; !ok {
 		return nil, fmt.Errorf("%w: %s", store.ErrNotFound, ref)
 	}
-	if _, ok := f["scenario"]; !ok {
+	if tallied, _ := strconv.Atoi(f["tallied"]); !hasField(f, "scenario") || tallied != atoi(f["done"]) {
 		sum, err := s.Summary(ctx, ref)
 		if err != nil {
 			return nil, err

@@ -15,7 +15,9 @@ import "github.com/redis/go-redis/v9"
 // and those with an outcome), priced, failed and missing (trades of the
 // outcomes), pricing (the pricing times added up, ns), totals (a JSON
 // object of the exact sums: tallyLua), firstDead (the first dead chunks,
-// "index:trades" by index, at most store.MaxFirstDead),
+// "index:trades" by index, at most store.MaxFirstDead), tallied (the
+// outcomes in the tally: fewer than done where a replica of an earlier
+// release recorded some),
 // duplicates, late, announced (0/1: the claim to announce the end held, or
 // the announcement made), announceBy (Unix ms: when a held claim lapses;
 // absent once made), announcedAt (once made).
@@ -163,6 +165,7 @@ end
 -- priced chunk's.
 local function tally(idx, dead, at, priced, failed, pricing, sums, most)
   local n = tradesOf(idx)
+  redis.call('HINCRBY', KEYS[1], 'tallied', 1)
   if n == 0 then redis.call('HINCRBY', KEYS[1], 'scenarioDone', 1) end
   keepAt('firstAt', at, false)
   keepAt('lastAt', at, true)
@@ -432,6 +435,7 @@ end
 redis.call('HSET', KEYS[1], 'done', chunks)
 redis.call('HINCRBY', KEYS[1], 'dead', n)
 if n > 0 then
+  redis.call('HINCRBY', KEYS[1], 'tallied', n)
   redis.call('HINCRBY', KEYS[1], 'missing', missing)
   redis.call('HINCRBY', KEYS[1], 'scenarioDone', scenarioDone)
   keepAt('firstAt', ARGV[6], false)
