@@ -210,6 +210,7 @@ type ending struct {
 	unannounced bool
 }
 
+// summaryEnding and tallyEnding are the ending of a batch read at now.
 func summaryEnding(sum *store.Summary, now time.Time) ending {
 	return ending{attempt: sum.Attempt, deadline: sum.Deadline, traceParent: sum.TraceParent, waiting: sum.Waiting(), unannounced: sum.Unannounced(now)}
 }

@@ -584,11 +584,13 @@ func (s *Store) Tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	}
 }
 
+// hasField reports whether the hash fields f read hold name.
 func hasField(f map[string]string, name string) bool {
 	_, ok := f[name]
 	return ok
 }
 
+// atoi is s as a number, 0 for none.
 func atoi(s string) int {
 	n, _ := strconv.Atoi(s)
 	return n
