@@ -82,8 +82,12 @@ type Status struct {
 	// Totals sums npv and the sensitivities of the priced trades.
 	Totals     Totals `json:"totals"`
 	ResultsURL string `json:"resultsUrl,omitempty"`
-	// Timeline follows each chunk, when asked for (?timeline=true).
+	// Timeline follows each chunk, when asked for (?timeline=true): a
+	// page of them, by index, from ?from=N (0), at most ?limit=M.
 	Timeline []ChunkTiming `json:"timeline,omitempty"`
+	// TimelineNext is where the timeline's next page starts (its
+	// ?from=), absent on its last page.
+	TimelineNext *int `json:"timelineNext,omitempty"`
 }
 
 // FailedChunk is one dead chunk.

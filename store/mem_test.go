@@ -664,3 +664,44 @@ func TestMemLimitsLookAtTheTenantsOpenBatches(t *testing.T) {
 		t.Errorf("a claim once one of two unfinished batches finished: %v", err)
 	}
 }
+
+// TestMemFullStoreFinishesWithoutScanning: a store over MaxBytes with
+// nothing it may forget (a tenant's unfinished batch past MaxBytes, the
+// other tenant's finished ones within its share) looks at its batches
+// again once it holds a sixteenth more, not at every batch that
+// finishes: it looked at every batch it held, and sorted the finished
+// ones, at each.
+func TestMemFullStoreFinishesWithoutScanning(t *testing.T) {
+	s := store.NewMem(store.MemOptions{Options: store.Options{Retain: time.Hour}, MaxBytes: 8 << 20})
+	ctx := context.Background()
+	big := store.Ref{Tenant: "big", ID: "B"}
+	if _, err := s.Claim(ctx, store.Batch{Ref: big, Digest: "d", TradeIDs: []string{"T1", "T2"}, ChunkOffsets: []int{0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	mustPut(t, s, big, "d", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Trades: 1, Results: bytes.Repeat([]byte("x"), 10<<20), Given: true})
+	one := func(i int) {
+		r := store.Ref{Tenant: "small", ID: fmt.Sprint("b-", i)}
+		if _, err := s.Claim(ctx, store.Batch{Ref: r, Digest: "d", TradeIDs: []string{"T1"}, ChunkOffsets: []int{0}}); err != nil {
+			t.Fatal(err)
+		}
+		mustPut(t, s, r, "d", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Trades: 1, Results: []byte(`{"id":"T1","npv":1}`)})
+	}
+	const held, more = 2_000, 500 // some 3.4 MB, within small's share of 3.75 MiB
+	for i := range held {
+		one(i)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	for i := range more {
+		one(held + i)
+	}
+	runtime.ReadMemStats(&after)
+	if per := (after.TotalAlloc - before.TotalAlloc) / more; per > 8<<10 {
+		t.Errorf("a batch finished in a full store with nothing to forget allocated %d bytes, want at most 8 KiB", per)
+	}
+	for _, ref := range []store.Ref{big, {Tenant: "small", ID: "b-0"}, {Tenant: "small", ID: fmt.Sprint("b-", held+more-1)}} {
+		if _, err := s.Summary(ctx, ref); err != nil {
+			t.Errorf("%s forgotten: %v, want every batch kept", ref, err)
+		}
+	}
+}

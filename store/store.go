@@ -15,12 +15,15 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/pricefn/pricefn/api"
+	"github.com/pricefn/pricefn/pricing/fsum"
 )
 
 // Store keeps batches. Every method is atomic with respect to every other
@@ -49,6 +52,23 @@ type Store interface {
 	// Summary returns the batch's metadata and chunk states, sized by its
 	// chunks, not its trades; ErrNotFound for an unknown batch.
 	Summary(ctx context.Context, ref Ref) (*Summary, error)
+	// Brief returns the batch's metadata and its chunks counted by state
+	// (Summary less its chunks and offsets), from counts the store keeps:
+	// read in time that does not grow with the chunks, for a listing of
+	// many batches. ErrNotFound for an unknown batch.
+	Brief(ctx context.Context, ref Ref) (*Brief, error)
+	// Tally returns the batch's metadata and its outcomes added up (what
+	// its status shows), from sums the store keeps as outcomes are
+	// recorded: read in time that does not grow with the chunks, for a
+	// status read, which a client polls. ErrNotFound for an unknown batch.
+	Tally(ctx context.Context, ref Ref) (*Tally, error)
+	// Chunks returns the outcomes of chunks from to from+n (fewer past
+	// the last) of attempt of batch ref, by index (their Index set;
+	// Results empty, as a Summary's), and each one's trade count (hi -
+	// lo of Summary.Bounds): a page of a timeline, read in time that
+	// grows with n, not with the batch's chunks. ErrNotFound for an
+	// unknown batch or attempt, ErrStale for an earlier attempt.
+	Chunks(ctx context.Context, ref Ref, attempt, from, n int) (chunks []Chunk, trades []int, err error)
 	// Layout returns what an outcome of chunk index is checked against:
 	// the batch's digest, attempt and chunk count, and the chunk's trade
 	// range (none for an index outside the batch), without the other
@@ -304,6 +324,196 @@ type Summary struct {
 	AnnouncedAt time.Time
 }
 
+// Brief is what Store.Brief returns of a batch: what a listing shows.
+type Brief struct {
+	Ref         Ref
+	Attempt     int
+	Trades      int
+	SubmittedAt time.Time
+	AcceptedAt  time.Time
+	// Chunks counts the batch's chunks; Done those with an outcome, Dead
+	// those dead (ChunkDead) among them.
+	Chunks, Done, Dead int
+	// LastAt is the latest ArrivedAt of the chunks with an outcome (zero
+	// before the first).
+	LastAt time.Time
+}
+
+// BriefOf returns the Brief of the batch s describes, counting its chunks.
+func (s *Summary) BriefOf() *Brief {
+	b := &Brief{Ref: s.Ref, Attempt: s.Attempt, Trades: s.Trades, SubmittedAt: s.SubmittedAt, AcceptedAt: s.AcceptedAt, Chunks: len(s.Chunks)}
+	for i := range s.Chunks {
+		c := &s.Chunks[i]
+		if c.State == ChunkWaiting {
+			continue
+		}
+		b.Done++
+		if c.State == ChunkDead {
+			b.Dead++
+		}
+		if c.ArrivedAt.After(b.LastAt) {
+			b.LastAt = c.ArrivedAt
+		}
+	}
+	return b
+}
+
+// State returns the batch's state, as Summary.State.
+func (b *Brief) State() string { return stateOf(b.Chunks, b.Done, b.Dead) }
+
+// MaxFirstDead bounds the dead chunks a Tally names (FirstDead).
+const MaxFirstDead = 100
+
+// Tally is what Store.Tally returns of a batch: its Summary less its
+// chunks and offsets (Summary.Chunks and ChunkOffsets are nil: its
+// methods that count them are Tally's own), with their outcomes added
+// up.
+type Tally struct {
+	Summary
+	// Chunks counts the batch's chunks, ScenarioChunks those holding no
+	// trades of their own (a risk run's scenario chunks); ChunksDone those
+	// with an outcome, ScenarioChunksDone of the scenario chunks,
+	// ChunksDead the dead ones.
+	Chunks, ScenarioChunks, ChunksDone, ScenarioChunksDone, ChunksDead int
+	// Priced and Failed count the trades of the priced chunks priced
+	// and priced to an error; Missing those of the dead chunks.
+	Priced, Failed, Missing int
+	// Pricing is the priced chunks' pricing times added up (FinishedAt
+	// less StartedAt), exactly.
+	Pricing time.Duration
+	// FirstAt and LastAt are the earliest and the latest ArrivedAt of an
+	// outcome (zero before the first).
+	FirstAt, LastAt time.Time
+	// Totals are the priced chunks' sums added up exactly (AddTotals).
+	Totals Totals
+	// FirstDead are the first dead chunks by index, at most MaxFirstDead,
+	// with their Index, Reason and Trades (their trade count).
+	FirstDead []Chunk
+}
+
+// Totals are exact sums of a batch's priced chunks, by underlying (""
+// for all) and measure.
+type Totals map[string]map[string]*Total
+
+// Total is one exact sum of Totals.
+type Total struct {
+	Sum fsum.Sum
+	// Beyond says a chunk's sum was beyond float64's range: the total is
+	// unknown.
+	Beyond bool
+}
+
+// Add adds a priced chunk's sums: its partials, or the totals of a chunk
+// priced by a pricer of an earlier release, which sent none.
+func (t Totals) Add(c *Chunk) {
+	if c.Partials != nil {
+		for u, ms := range c.Partials {
+			for m, ps := range ms {
+				s := t.of(u, m)
+				s.Beyond = s.Beyond || len(ps) == 0
+				for _, p := range ps {
+					s.Sum.Add(p)
+				}
+			}
+		}
+		return
+	}
+	for u, ms := range c.Totals {
+		for m, v := range ms {
+			t.of(u, m).Sum.Add(v)
+		}
+	}
+}
+
+func (t Totals) of(u, m string) *Total {
+	if t[u] == nil {
+		t[u] = map[string]*Total{}
+	}
+	s := t[u][m]
+	if s == nil {
+		s = new(Total)
+		t[u][m] = s
+	}
+	return s
+}
+
+// Clone returns a copy of t that shares no memory with it.
+func (t Totals) Clone() Totals {
+	out := make(Totals, len(t))
+	for u, ms := range t {
+		out[u] = make(map[string]*Total, len(ms))
+		for m, s := range ms {
+			out[u][m] = &Total{Sum: s.Sum.Clone(), Beyond: s.Beyond}
+		}
+	}
+	return out
+}
+
+// TallyOf returns the Tally of the batch s describes, adding up its
+// chunks.
+func (s *Summary) TallyOf() *Tally {
+	t := &Tally{Summary: *s, Chunks: len(s.Chunks), Totals: Totals{}}
+	t.Summary.Chunks, t.Summary.ChunkOffsets = nil, nil
+	for i := range s.Chunks {
+		lo, hi := s.Bounds(i)
+		t.scenario(lo, hi)
+		if s.Chunks[i].State != ChunkWaiting {
+			t.Add(&s.Chunks[i], lo, hi)
+		}
+	}
+	return t
+}
+
+// scenario counts a chunk of trades [lo, hi) among the scenario chunks
+// if it holds none.
+func (t *Tally) scenario(lo, hi int) {
+	if lo == hi {
+		t.ScenarioChunks++
+	}
+}
+
+// Add adds the outcome of chunk c, of trades [lo, hi), to t. A dead
+// chunk past the first MaxFirstDead by index is counted, not named.
+func (t *Tally) Add(c *Chunk, lo, hi int) {
+	t.ChunksDone++
+	if lo == hi {
+		t.ScenarioChunksDone++
+	}
+	if t.FirstAt.IsZero() || c.ArrivedAt.Before(t.FirstAt) {
+		t.FirstAt = c.ArrivedAt
+	}
+	if c.ArrivedAt.After(t.LastAt) {
+		t.LastAt = c.ArrivedAt
+	}
+	if c.State == ChunkDead {
+		t.ChunksDead++
+		t.Missing += hi - lo
+		i, _ := slices.BinarySearchFunc(t.FirstDead, c.Index, func(d Chunk, index int) int { return cmp.Compare(d.Index, index) })
+		if i < MaxFirstDead {
+			t.FirstDead = slices.Insert(t.FirstDead, i, Chunk{Index: c.Index, State: ChunkDead, Reason: c.Reason, Trades: hi - lo})
+			t.FirstDead = t.FirstDead[:min(len(t.FirstDead), MaxFirstDead)]
+		}
+		return
+	}
+	t.Priced += c.Trades - c.Failed
+	t.Failed += c.Failed
+	t.Pricing += c.FinishedAt.Sub(c.StartedAt)
+	t.Totals.Add(c)
+}
+
+// Waiting is how many chunks have no outcome yet.
+func (t *Tally) Waiting() int { return t.Chunks - t.ChunksDone }
+
+// Done reports whether every chunk has an outcome.
+func (t *Tally) Done() bool { return t.Waiting() == 0 }
+
+// State returns the batch's state.
+func (t *Tally) State() string { return stateOf(t.Chunks, t.ChunksDone, t.ChunksDead) }
+
+// Unannounced reports whether the batch has ended and its end waits for
+// an announcer at now (Summary.Unannounced).
+func (t *Tally) Unannounced(now time.Time) bool { return t.Done() && t.claimFree(now) }
+
 // Layout is what Store.Layout returns of a batch and one of its chunks.
 type Layout struct {
 	Digest  string
@@ -379,7 +589,13 @@ func (s *Summary) State() string {
 			dead++
 		}
 	}
-	switch n := len(s.Chunks); {
+	return stateOf(len(s.Chunks), done, dead)
+}
+
+// stateOf is the state of a batch of n chunks, done of them with an
+// outcome, dead of those dead.
+func stateOf(n, done, dead int) string {
+	switch {
 	case done < n && done == 0:
 		return StatePending
 	case done < n:

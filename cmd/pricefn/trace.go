@@ -56,7 +56,7 @@ func runTrace(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return err
 	}
 	s := &submitter{client: &http.Client{}, token: *token}
-	st, err := s.getStatus(ctx, statusURL)
+	st, err := s.getTimeline(ctx, statusURL)
 	if err != nil && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 		return fmt.Errorf("batch %s: gave up after --timeout %s: %s did not answer", ids[0], *timeout, statusURL)
 	}
@@ -69,6 +69,40 @@ func runTrace(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return enc.Encode(st)
 	}
 	return writeTimeline(stdout, st)
+}
+
+// timelinePage is the most chunks asked for in one page of a timeline
+// (the aggregator's MaxTimelineLimit).
+const timelinePage = 10_000
+
+// getTimeline reads the status at statusURL (which asks for the
+// timeline) with its whole timeline, page after page (the status's
+// timelineNext): the status of the last page read, and the pages' chunks.
+// A batch priced again while its pages are read is read again from its
+// first chunk, its new attempt's.
+func (s *submitter) getTimeline(ctx context.Context, statusURL string) (*api.Status, error) {
+	var timeline []api.ChunkTiming
+	attempt, from := 0, 0
+	for {
+		st, err := s.getStatus(ctx, statusURL+"&from="+strconv.Itoa(from)+"&limit="+strconv.Itoa(timelinePage))
+		if err != nil {
+			return nil, err
+		}
+		if st.Attempt != attempt && from > 0 {
+			timeline, attempt, from = nil, st.Attempt, 0
+			continue
+		}
+		attempt = st.Attempt
+		timeline = append(timeline, st.Timeline...)
+		if st.TimelineNext == nil {
+			st.Timeline = timeline
+			return st, nil
+		}
+		if *st.TimelineNext <= from {
+			return nil, fmt.Errorf("status: the timeline's next page starts at chunk %d, not after %d", *st.TimelineNext, from)
+		}
+		from = *st.TimelineNext
+	}
 }
 
 // writeTimeline prints st's summary and its chunks' timeline as a table.

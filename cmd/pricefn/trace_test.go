@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -111,5 +113,46 @@ func TestTraceNotes(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// TestTraceReadsEveryPage: an engine gives a status's timeline a page at a
+// time (timelineNext says where the next starts); pricefn trace reads
+// them all, and shows every chunk, not the first page's.
+func TestTraceReadsEveryPage(t *testing.T) {
+	const n, per = 7, 3
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		asked = append(asked, q.Get("from"))
+		from, _ := strconv.Atoi(q.Get("from"))
+		st := api.Status{BatchID: "paged", Attempt: 1, Progress: api.Progress{State: api.StateRunning, Trades: n, Pending: n, Chunks: n}}
+		for i := from; i < min(from+per, n); i++ {
+			st.Timeline = append(st.Timeline, api.ChunkTiming{Index: i, Trades: 1, State: "pending"})
+		}
+		if next := from + per; next < n {
+			st.TimelineNext = &next
+		}
+		if q.Get("timeline") != "true" || r.URL.Path != "/batches/paged" {
+			w.WriteHeader(http.StatusBadRequest)
+		}
+		json.NewEncoder(w).Encode(st)
+	}))
+	defer srv.Close()
+	code, out, stderr := runCmd(t, "trace", "--json", "--url", srv.URL, "paged")
+	var st api.Status
+	if code != 0 || json.Unmarshal([]byte(out), &st) != nil {
+		t.Fatalf("trace --json: exit %d, %s %.300s", code, stderr, out)
+	}
+	if len(st.Timeline) != n || st.TimelineNext != nil {
+		t.Fatalf("timeline of %d chunks (next %v), want %d", len(st.Timeline), st.TimelineNext, n)
+	}
+	for i, c := range st.Timeline {
+		if c.Index != i {
+			t.Errorf("chunk %d of the timeline is chunk %d", i, c.Index)
+		}
+	}
+	if strings.Join(asked, ",") != "0,3,6" {
+		t.Errorf("pages asked from %q, want 0,3,6", strings.Join(asked, ","))
 	}
 }

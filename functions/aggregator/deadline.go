@@ -48,7 +48,7 @@ func (f *Function) Run(ctx context.Context) error {
 		}
 		lookups = streak{}
 		for _, ref := range refs {
-			if _, err := f.end(ctx, ref, nil, false); err != nil {
+			if _, err := f.endTally(ctx, ref, nil, false); err != nil {
 				if n, log := f.failing.fail(ref, err); log {
 					f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Int("failures", n).Msg("ending a batch past its deadline (failing again, logged less and less often)")
 				}
@@ -190,6 +190,35 @@ func (f *Function) expire(ctx context.Context, ref store.Ref, sum *store.Summary
 	return f.end(ctx, ref, sum, true)
 }
 
+// currentTally is current's Tally: what a status reads, in time that does
+// not grow with the batch's chunks.
+func (f *Function) currentTally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
+	t, err := f.opt.Store.Tally(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	return f.endTally(ctx, ref, t, true)
+}
+
+// ending is what end reads of a batch, from its Summary or its Tally.
+type ending struct {
+	attempt     int
+	deadline    time.Time
+	traceParent string
+	waiting     int
+	// unannounced is Summary.Unannounced at the time end reads.
+	unannounced bool
+}
+
+// summaryEnding and tallyEnding are the ending of a batch read at now.
+func summaryEnding(sum *store.Summary, now time.Time) ending {
+	return ending{attempt: sum.Attempt, deadline: sum.Deadline, traceParent: sum.TraceParent, waiting: sum.Waiting(), unannounced: sum.Unannounced(now)}
+}
+
+func tallyEnding(t *store.Tally, now time.Time) ending {
+	return ending{attempt: t.Attempt, deadline: t.Deadline, traceParent: t.TraceParent, waiting: t.Waiting(), unannounced: t.Unannounced(now)}
+}
+
 // end ends batch ref if its deadline has passed, and announces it, or
 // announces an ended batch whose announcement claim was released or has
 // lapsed: in the background when later is set. It returns the batch's
@@ -204,48 +233,81 @@ func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, l
 		}
 	}
 	now := f.opt.Now()
+	changed, err := f.endBatch(ctx, ref, summaryEnding(sum, now), now, later)
+	if err != nil {
+		return nil, err
+	}
+	if !changed {
+		return sum, nil
+	}
+	return f.opt.Store.Summary(ctx, ref)
+}
+
+// endTally is end with the batch's Tally, which the deadline sweep and a
+// status read take: its Summary, every chunk's outcome, would be read
+// for nothing.
+func (f *Function) endTally(ctx context.Context, ref store.Ref, t *store.Tally, later bool) (*store.Tally, error) {
+	var err error
+	if t == nil {
+		if t, err = f.opt.Store.Tally(ctx, ref); err != nil {
+			return nil, err
+		}
+	}
+	now := f.opt.Now()
+	changed, err := f.endBatch(ctx, ref, tallyEnding(t, now), now, later)
+	if err != nil {
+		return nil, err
+	}
+	if !changed {
+		return t, nil
+	}
+	return f.opt.Store.Tally(ctx, ref)
+}
+
+// endBatch is end of batch ref, e read of it at now: it reports whether
+// it may have changed the batch (to be read again).
+func (f *Function) endBatch(ctx context.Context, ref store.Ref, e ending, now time.Time, later bool) (bool, error) {
 	// An ended batch whose announcement claim was released (its send
 	// failed) or lapsed (its holder died) is announced here, where no
 	// redelivery would: Expire grants the claim (and knows the batches it
 	// does not grant it for).
-	unannounced := sum.Unannounced(now)
-	if !unannounced && (sum.Done() || sum.Deadline.IsZero() || !now.After(sum.Deadline)) {
-		return sum, nil
+	if !e.unannounced && (e.waiting == 0 || e.deadline.IsZero() || !now.After(e.deadline)) {
+		return false, nil
 	}
 	log := f.opt.Log
 	if f.failing.quiet(ref) {
 		log = zerolog.Nop()
 	}
-	reason := fmt.Sprintf("deadline passed: no outcome by %s", sum.Deadline.UTC().Format(time.RFC3339))
-	upd, err := f.opt.Store.Expire(ctx, ref, sum.Attempt, now.UTC(), reason)
+	reason := fmt.Sprintf("deadline passed: no outcome by %s", e.deadline.UTC().Format(time.RFC3339))
+	upd, err := f.opt.Store.Expire(ctx, ref, e.attempt, now.UTC(), reason)
 	if errors.Is(err, store.ErrStale) {
-		// A resubmission claimed the next attempt since sum was read:
-		// the batch is that attempt now (a status read answered 503
+		// A resubmission claimed the next attempt since the batch was
+		// read: the batch is that attempt now (a status read answered 503
 		// "event of an earlier attempt").
-		return f.opt.Store.Summary(ctx, ref)
+		return true, nil
 	}
 	if err != nil {
-		return nil, err
+		return false, err
 	}
 	if upd.Announce {
-		if unannounced {
-			log.Info().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Str(events.ExtTraceParent, sum.TraceParent).Msg("announcing an end whose announcement failed, or whose announcer died, before")
+		if e.unannounced {
+			log.Info().Str("batchid", ref.ID).Int("attempt", e.attempt).Str(events.ExtTraceParent, e.traceParent).Msg("announcing an end whose announcement failed, or whose announcer died, before")
 		} else {
 			// Each chunk the deadline made dead (those without an outcome
-			// when sum was read): it counted one a batch.
-			f.metrics.chunks.WithLabelValues("expired").Add(float64(sum.Waiting()))
-			log.Warn().Str("batchid", ref.ID).Int("attempt", sum.Attempt).Str(events.ExtTraceParent, sum.TraceParent).Msg("deadline passed: the chunks without an outcome are dead, and the batch ends")
+			// when the batch was read): it counted one a batch.
+			f.metrics.chunks.WithLabelValues("expired").Add(float64(e.waiting))
+			log.Warn().Str("batchid", ref.ID).Int("attempt", e.attempt).Str(events.ExtTraceParent, e.traceParent).Msg("deadline passed: the chunks without an outcome are dead, and the batch ends")
 		}
 		if later {
-			f.announceLater(ctx, ref, sum.Attempt, sum.TraceParent, upd)
+			f.announceLater(ctx, ref, e.attempt, e.traceParent, upd)
 		} else {
-			if err := f.announce(ctx, ref, sum.Attempt, upd); err != nil {
-				return nil, err
+			if err := f.announce(ctx, ref, e.attempt, upd); err != nil {
+				return false, err
 			}
 			f.announced(ref)
 		}
 	}
-	return f.opt.Store.Summary(ctx, ref)
+	return true, nil
 }
 
 // announceLater is announce in the background, on a context of its own

@@ -28,7 +28,9 @@ import (
 //	GET  /batches/{id}            status (Status)
 //	GET  /batches/{id}/results    results in input order (wire format section 2)
 //
-// The status takes ?timeline=true for each chunk's timeline (Timeline).
+// The status takes ?timeline=true for each chunk's timeline (Timeline),
+// a page of it: ?from=N (its first chunk) and ?limit=M (DefaultTimelineLimit,
+// at most MaxTimelineLimit chunks).
 // Both GETs take ?wait=DURATION (Go syntax, capped at MaxWait): the request
 // is held until the batch is finished or the wait ends. Results of a batch
 // not finished when the answer is due are a 202 with its status instead;
@@ -110,6 +112,11 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		host.WriteError(w, err)
 		return
 	}
+	page, err := timelinePageOf(r.URL.Query(), timeline)
+	if err != nil {
+		host.WriteError(w, err)
+		return
+	}
 	if results {
 		stream, err := boolParam(r.URL.Query(), "stream")
 		if err != nil {
@@ -124,7 +131,8 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 	for {
 		// A batch is its tenant's: another tenant's id is as unknown as one
 		// never submitted.
-		sum, err := f.waitFinished(r, store.Ref{Tenant: host.TenantOf(r.Context()), ID: id}, wait)
+		ref := store.Ref{Tenant: host.TenantOf(r.Context()), ID: id}
+		t, err := f.waitFinished(r, ref, wait)
 		if err != nil && r.Context().Err() != nil {
 			requestEnded(w, r)
 			return
@@ -133,9 +141,34 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 			host.WriteError(w, f.readError(id, "", err))
 			return
 		}
+		if !results {
+			// The status from the sums the store keeps, and its
+			// timeline's page from the page's chunks alone: read from
+			// every chunk's outcome, a status of a batch of 100,000 chunks
+			// took 0.16 s of CPU and 21 MB a read, and clients poll it.
+			st := StatusOfTally(t, f.opt.Now())
+			if timeline {
+				chunks, trades, err := f.opt.Store.Chunks(r.Context(), ref, t.Attempt, page.From, page.Limit)
+				if errors.Is(err, store.ErrStale) {
+					continue // priced again since the tally was read: the batch as it now is
+				}
+				if err != nil {
+					host.WriteError(w, f.readError(id, t.TraceParent, err))
+					return
+				}
+				st.Timeline, st.TimelineNext = timelineOf(chunks, trades, t.SubmittedAt, t.Chunks)
+			}
+			host.WriteJSON(w, http.StatusOK, st)
+			return
+		}
+		sum, err := f.opt.Store.Summary(r.Context(), ref)
+		if err != nil {
+			host.WriteError(w, f.readError(id, "", err))
+			return
+		}
 		st := StatusOf(sum, f.opt.Now())
 		if timeline {
-			st.Timeline = Timeline(sum)
+			st.Timeline, st.TimelineNext = Timeline(sum, page)
 		}
 		if !results {
 			host.WriteJSON(w, http.StatusOK, st)
@@ -245,11 +278,13 @@ func (f *Function) parseWait(v string) (time.Duration, error) {
 	return min(d, f.opt.MaxWait), nil
 }
 
-// waitFinished returns batch ref once it is finished, or when the wait
-// ends, the request ends or the server drains. A batch past its deadline
-// is ended on the way. A batch it does not know is waited for UnknownGrace
-// at most.
-func (f *Function) waitFinished(r *http.Request, ref store.Ref, wait time.Duration) (*store.Summary, error) {
+// waitFinished returns the Tally of batch ref once it is finished, or
+// when the wait ends, the request ends or the server drains. A batch past
+// its deadline is ended on the way. A batch it does not know is waited
+// for UnknownGrace at most. It reads the Tally at each change, not the
+// Summary: read for every chunk recorded, that of a batch of many chunks
+// kept a core busy for each request waiting.
+func (f *Function) waitFinished(r *http.Request, ref store.Ref, wait time.Duration) (*store.Tally, error) {
 	ctx := r.Context()
 	var deadline, grace <-chan time.Time
 	if wait > 0 {
@@ -267,7 +302,7 @@ func (f *Function) waitFinished(r *http.Request, ref store.Ref, wait time.Durati
 		if err != nil {
 			return nil, err
 		}
-		sum, err := f.current(ctx, ref)
+		sum, err := f.currentTally(ctx, ref)
 		if (err == nil && sum.Done()) || (err != nil && !errors.Is(err, store.ErrNotFound)) || wait == 0 {
 			stop()
 			return sum, err
@@ -302,7 +337,7 @@ func (f *Function) waitFinished(r *http.Request, ref store.Ref, wait time.Durati
 		case <-f.drain:
 			stop()
 		}
-		sum, err = f.opt.Store.Summary(ctx, ref)
+		sum, err = f.opt.Store.Tally(ctx, ref)
 		return sum, err
 	}
 }

@@ -247,6 +247,8 @@ var errDown = errors.New("redisstore: _/b1: dial tcp 10.0.0.7:6379: connect: con
 
 func (downStore) Summary(context.Context, store.Ref) (*store.Summary, error) { return nil, errDown }
 func (downStore) Recent(context.Context, string, int) ([]store.Ref, error)   { return nil, errDown }
+func (downStore) Tally(context.Context, store.Ref) (*store.Tally, error)     { return nil, errDown }
+func (downStore) Brief(context.Context, store.Ref) (*store.Brief, error)     { return nil, errDown }
 
 // TestStoreDownNamesNoAddress: a read the store failed is a 503 that
 // names neither the store's address nor its keys, which went to every

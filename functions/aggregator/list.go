@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"time"
 
 	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/functions/host"
@@ -42,7 +43,9 @@ func (f *Function) serveList(w http.ResponseWriter, r *http.Request) {
 	list := BatchList{Batches: []BatchItem{}}
 	now := f.opt.Now()
 	for _, ref := range refs {
-		sum, err := f.opt.Store.Summary(ctx, ref)
+		// The batch's counts, not its chunks: a listing of 100 batches of
+		// 10,000 chunks read and copied every one of them.
+		b, err := f.opt.Store.Brief(ctx, ref)
 		if errors.Is(err, store.ErrNotFound) {
 			continue // forgotten since
 		}
@@ -50,12 +53,27 @@ func (f *Function) serveList(w http.ResponseWriter, r *http.Request) {
 			host.WriteError(w, f.unavailable("", "", err))
 			return
 		}
-		st := StatusOf(sum, now)
 		list.Batches = append(list.Batches, BatchItem{
-			BatchID: st.BatchID, State: st.State, Attempt: st.Attempt, Trades: st.Trades, Chunks: st.Chunks,
-			ChunksDone: st.ChunksDone, SubmittedAt: st.Timings.SubmittedAt, DurationSeconds: st.Timings.DurationSeconds,
-			StatusURL: f.opt.PublicURL + "/batches/" + st.BatchID,
+			BatchID: b.Ref.ID, State: b.State(), Attempt: b.Attempt, Trades: b.Trades, Chunks: b.Chunks,
+			ChunksDone: b.Done, SubmittedAt: b.SubmittedAt, DurationSeconds: briefDuration(b, now).Seconds(),
+			StatusURL: f.opt.PublicURL + "/batches/" + b.Ref.ID,
 		})
 	}
 	host.WriteJSON(w, http.StatusOK, list)
+}
+
+// briefDuration is the batch's duration as its status tells it (StatusOf):
+// submission to completion, or to now while it runs.
+func briefDuration(b *store.Brief, now time.Time) time.Duration {
+	end := now
+	if b.Done == b.Chunks {
+		end = b.LastAt
+		if end.IsZero() { // no chunks at all
+			end = b.AcceptedAt
+			if end.IsZero() {
+				end = b.SubmittedAt
+			}
+		}
+	}
+	return end.Sub(b.SubmittedAt)
 }

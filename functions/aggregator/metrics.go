@@ -36,7 +36,7 @@ var (
 	chunkOutcomes  = []string{"priced", "dead", "duplicate", "rejected", "early", "conflict", "stale", "late", "expired"}
 	finalStates    = []string{api.StateCompleted, api.StatePartial, api.StateFailed}
 	transitLegs    = []string{legToPricer, legToAggregator}
-	storeOps       = []string{"accept", "put", "summary", "trades", "write_results", "expire", "overdue", "watch", "release", "recent", "announced"}
+	storeOps       = []string{"accept", "put", "summary", "brief", "tally", "chunks", "layout", "trades", "write_results", "expire", "overdue", "watch", "release", "recent", "announced"}
 	deadTypes      = []string{"chunk_requested", "chunk_priced", "batch_accepted", "batch_submitted", "other"}
 	duplicateKinds = []string{"batch_accepted", "chunk_priced", "dead_letter"}
 	rejectReasons  = []string{rejectWrongType, rejectMalformed, rejectBadChunk, rejectUnknownBatch}
@@ -231,6 +231,21 @@ func (t timedStore) Put(ctx context.Context, ref store.Ref, digest string, attem
 func (t timedStore) Summary(ctx context.Context, ref store.Ref) (*store.Summary, error) {
 	defer t.since("summary", time.Now())
 	return t.Store.Summary(ctx, ref)
+}
+
+func (t timedStore) Brief(ctx context.Context, ref store.Ref) (*store.Brief, error) {
+	defer t.since("brief", time.Now())
+	return t.Store.Brief(ctx, ref)
+}
+
+func (t timedStore) Tally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
+	defer t.since("tally", time.Now())
+	return t.Store.Tally(ctx, ref)
+}
+
+func (t timedStore) Chunks(ctx context.Context, ref store.Ref, attempt, from, n int) ([]store.Chunk, []int, error) {
+	defer t.since("chunks", time.Now())
+	return t.Store.Chunks(ctx, ref, attempt, from, n)
 }
 
 func (t timedStore) Layout(ctx context.Context, ref store.Ref, index int) (store.Layout, error) {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/pricefn/pricefn/api"
 	"github.com/pricefn/pricefn/functions/host"
-	"github.com/pricefn/pricefn/pricing/fsum"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -35,57 +34,9 @@ func dropOverflows(t *Totals) {
 	}
 }
 
-// exactTotals are a batch's totals as its chunks' exact sums added up, by
-// underlying ("" for all) and measure: the same to the last bit in any
-// order and however the batch was cut into chunks. (A sum whose chunks
-// add up past float64's range on the way is infinite, and left out: the
-// order of chunks decides only whether a total of some 1e308 is told.)
-type exactTotals map[string]map[string]*exactTotal
-
-type exactTotal struct {
-	sum fsum.Sum
-	// beyond says a chunk's sum was beyond float64's range: the total is
-	// unknown.
-	beyond bool
-}
-
-// add adds a priced chunk's sums: its partials, or the totals of a chunk
-// priced by a pricer of an earlier release, which sent none.
-func (e exactTotals) add(c *store.Chunk) {
-	if c.Partials != nil {
-		for u, ms := range c.Partials {
-			for m, ps := range ms {
-				t := e.of(u, m)
-				t.beyond = t.beyond || len(ps) == 0
-				for _, p := range ps {
-					t.sum.Add(p)
-				}
-			}
-		}
-		return
-	}
-	for u, ms := range c.Totals {
-		for m, v := range ms {
-			e.of(u, m).sum.Add(v)
-		}
-	}
-}
-
-func (e exactTotals) of(u, m string) *exactTotal {
-	if e[u] == nil {
-		e[u] = map[string]*exactTotal{}
-	}
-	t := e[u][m]
-	if t == nil {
-		t = new(exactTotal)
-		e[u][m] = t
-	}
-	return t
-}
-
 // rounded returns the totals, each rounded once; a total beyond float64's
 // range is infinite (dropOverflows).
-func (e exactTotals) rounded() Totals {
+func rounded(e store.Totals) Totals {
 	t := Totals{All: Sums{}}
 	for u, ms := range e {
 		sums := t.All
@@ -97,11 +48,11 @@ func (e exactTotals) rounded() Totals {
 			t.ByUnderlying[u] = sums
 		}
 		for m, s := range ms {
-			if s.beyond {
+			if s.Beyond {
 				sums[m] = math.Inf(1)
 				continue
 			}
-			sums[m] = s.sum.Value()
+			sums[m] = s.Sum.Value()
 		}
 	}
 	return t
@@ -111,50 +62,37 @@ func (e exactTotals) rounded() Totals {
 // reasons (the first, by index; ChunksFailed counts them all): a batch of
 // 16,000 chunks its deadline ended had a status of 4.5 MB, every read of
 // it, the end of its event stream included.
-const MaxFailedChunks = 100
+const MaxFailedChunks = store.MaxFirstDead
 
-// StatusOf computes the status of batch sum at time now. Its totals are
-// exact sums rounded once (exactTotals): the same whatever order chunks
-// arrive in and however the batch was cut.
-func StatusOf(sum *store.Summary, now time.Time) Status {
+// StatusOf computes the status of batch sum at time now: StatusOfTally
+// of its chunks added up.
+func StatusOf(sum *store.Summary, now time.Time) Status { return StatusOfTally(sum.TallyOf(), now) }
+
+// StatusOfTally computes the status of the batch t adds up at time now.
+// Its totals are the chunks' exact sums (store.Totals) rounded once: the
+// same to the last bit whatever order chunks arrive in and however the
+// batch was cut. (A sum whose chunks add up past float64's range on the
+// way is infinite, and left out: the order of chunks decides only whether
+// a total of some 1e308 is told.)
+func StatusOfTally(t *store.Tally, now time.Time) Status {
 	s := Status{
-		BatchID:    sum.Ref.ID,
-		Progress:   progressOf(sum),
-		Attempt:    sum.Attempt,
-		Duplicates: sum.Duplicates,
-		Late:       sum.Late,
-		ResultsURL: sum.ResultsURL,
-		Timings:    Timings{SubmittedAt: sum.SubmittedAt, AcceptedAt: sum.AcceptedAt, SentAt: sum.SentAt, SendingAt: sum.SendingAt},
+		BatchID:    t.Ref.ID,
+		Progress:   progressOfTally(t),
+		Attempt:    t.Attempt,
+		Duplicates: t.Duplicates,
+		Late:       t.Late,
+		ResultsURL: t.ResultsURL,
+		Timings:    Timings{SubmittedAt: t.SubmittedAt, AcceptedAt: t.AcceptedAt, SentAt: t.SentAt, SendingAt: t.SendingAt},
 	}
-	if !sum.Deadline.IsZero() {
-		d := sum.Deadline
+	if !t.Deadline.IsZero() {
+		d := t.Deadline
 		s.Timings.Deadline = &d
 	}
-	var first, last time.Time
-	totals := exactTotals{}
-	for i := range sum.Chunks {
-		c := &sum.Chunks[i]
-		if c.State == store.ChunkWaiting {
-			continue
-		}
-		count(&s.Progress, sum, i) // stream.go: the counts its events carry
-		switch c.State {
-		case store.ChunkPriced:
-			totals.add(c)
-			s.Timings.PricingSeconds += c.FinishedAt.Sub(c.StartedAt).Seconds()
-		case store.ChunkDead:
-			if len(s.FailedChunks) < MaxFailedChunks {
-				lo, hi := sum.Bounds(i)
-				s.FailedChunks = append(s.FailedChunks, FailedChunk{Index: i, Trades: hi - lo, Reason: c.Reason})
-			}
-		}
-		if first.IsZero() || c.ArrivedAt.Before(first) {
-			first = c.ArrivedAt
-		}
-		if c.ArrivedAt.After(last) {
-			last = c.ArrivedAt
-		}
+	s.Timings.PricingSeconds = t.Pricing.Seconds()
+	for _, c := range t.FirstDead[:min(len(t.FirstDead), MaxFailedChunks)] {
+		s.FailedChunks = append(s.FailedChunks, FailedChunk{Index: c.Index, Trades: c.Trades, Reason: c.Reason})
 	}
+	first, last := t.FirstAt, t.LastAt
 	end := now
 	if !first.IsZero() {
 		s.Timings.FirstChunkAt, s.Timings.LastChunkAt = &first, &last
@@ -165,48 +103,128 @@ func StatusOf(sum *store.Summary, now time.Time) Status {
 			// Done once claimed: when the aggregator heard of it, or,
 			// before it has (batch.accepted is on its way), at its
 			// submission, not in year 1.
-			end = sum.AcceptedAt
+			end = t.AcceptedAt
 			if end.IsZero() {
-				end = sum.SubmittedAt
+				end = t.SubmittedAt
 			}
 		}
 		s.Timings.CompletedAt = &end
 	}
-	s.Timings.DurationSeconds = end.Sub(sum.SubmittedAt).Seconds()
-	s.State = sum.State() // also for a batch of no chunks
-	s.Totals = totals.rounded()
+	s.Timings.DurationSeconds = end.Sub(t.SubmittedAt).Seconds()
+	s.State = t.State() // also for a batch of no chunks
+	s.Totals = rounded(t.Totals)
 	dropOverflows(&s.Totals)
 	return s
 }
 
-// Timeline returns the timeline of each chunk of batch sum, by index.
-func Timeline(sum *store.Summary) []ChunkTiming {
-	out := make([]ChunkTiming, len(sum.Chunks))
-	for i := range sum.Chunks {
-		c := &sum.Chunks[i]
-		lo, hi := sum.Bounds(i)
-		t := ChunkTiming{Index: i, Trades: hi - lo, State: "pending", Failed: c.Failed, PricedBy: c.PricedBy, Deliveries: c.Deliveries, Reason: c.Reason}
-		switch c.State {
-		case store.ChunkPriced:
-			t.State = "priced"
-		case store.ChunkDead:
-			t.State = "dead"
-		}
-		at := func(v time.Time) *time.Time {
-			if v.IsZero() {
-				return nil
-			}
-			v = v.UTC()
-			return &v
-		}
-		t.RequestedAt, t.DeliveredAt, t.PricedAt, t.RecordedAt = at(c.RequestedAt), at(c.StartedAt), at(c.FinishedAt), at(c.ArrivedAt)
-		if t.DeliveredAt != nil && !sum.SubmittedAt.IsZero() {
-			q := c.StartedAt.Sub(sum.SubmittedAt).Seconds()
-			t.QueuedSeconds = &q
-		}
-		out[i] = t
+// progressOfTally returns the counts of the batch t adds up.
+func progressOfTally(t *store.Tally) Progress {
+	p := Progress{
+		State: t.State(), Trades: t.Trades, Priced: t.Priced, Failed: t.Failed, Missing: t.Missing,
+		Chunks: t.Chunks, ChunksDone: t.ChunksDone, ChunksFailed: t.ChunksDead,
+		ScenarioChunks: t.ScenarioChunks, ScenarioChunksDone: t.ScenarioChunksDone,
 	}
-	return out
+	p.Pending = p.Trades - p.Priced - p.Failed - p.Missing
+	return p
+}
+
+// Default and largest ?limit of a status's timeline (?timeline=true), in
+// chunks, and its first chunk (?from=N): a chunk's timing is some 290
+// bytes, and the timeline of every chunk of a batch of 1,000,000 (the
+// most ingress takes) made one document of 290 MB, every read of it.
+// Status.TimelineNext says where the next page starts.
+const (
+	DefaultTimelineLimit = 1000
+	MaxTimelineLimit     = 10_000
+)
+
+// timelinePage is a page of a status's timeline: the chunks from From,
+// at most Limit of them.
+type timelinePage struct {
+	From, Limit int
+}
+
+// timelinePageOf reads ?from and ?limit, which page the timeline asked
+// for (timeline true): a 400 for a bad one, or for either without it.
+func timelinePageOf(q url.Values, timeline bool) (timelinePage, error) {
+	p := timelinePage{Limit: DefaultTimelineLimit}
+	if !timeline {
+		for _, name := range []string{"from", "limit"} {
+			if q.Has(name) {
+				return p, host.Errorf(http.StatusBadRequest, "aggregator: %s pages the timeline: add timeline=true", name)
+			}
+		}
+		return p, nil
+	}
+	if v := q.Get("from"); q.Has("from") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return p, host.Errorf(http.StatusBadRequest, "aggregator: from %q: want a chunk index, 0 or more", host.Short(v))
+		}
+		p.From = n
+	}
+	if v := q.Get("limit"); q.Has("limit") {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > MaxTimelineLimit {
+			return p, host.Errorf(http.StatusBadRequest, "aggregator: limit %q: want 1 to %d chunks", host.Short(v), MaxTimelineLimit)
+		}
+		p.Limit = n
+	}
+	return p, nil
+}
+
+// Timeline returns the timeline of the chunks of batch sum on page p, by
+// index, and the index the next page starts at (nil after the last).
+func Timeline(sum *store.Summary, p timelinePage) ([]ChunkTiming, *int) {
+	from := min(p.From, len(sum.Chunks))
+	to := from + min(p.Limit, len(sum.Chunks)-from)
+	trades := make([]int, to-from)
+	for i := range trades {
+		lo, hi := sum.Bounds(from + i)
+		trades[i] = hi - lo
+	}
+	return timelineOf(sum.Chunks[from:to], trades, sum.SubmittedAt, len(sum.Chunks))
+}
+
+// timelineOf returns the timeline of chunks, a page of those of a batch
+// of n chunks submitted at submitted, each of the trades of its entry
+// in trades (Store.Chunks), and the index the next page starts at (nil
+// after the last).
+func timelineOf(chunks []store.Chunk, trades []int, submitted time.Time, n int) ([]ChunkTiming, *int) {
+	out := make([]ChunkTiming, len(chunks))
+	for i := range chunks {
+		out[i] = timingOf(&chunks[i], trades[i], submitted)
+	}
+	if len(chunks) == 0 || chunks[len(chunks)-1].Index+1 >= n {
+		return out, nil
+	}
+	next := chunks[len(chunks)-1].Index + 1
+	return out, &next
+}
+
+// timingOf returns the timeline of chunk c, of trades trades, of a batch
+// submitted at submitted.
+func timingOf(c *store.Chunk, trades int, submitted time.Time) ChunkTiming {
+	t := ChunkTiming{Index: c.Index, Trades: trades, State: "pending", Failed: c.Failed, PricedBy: c.PricedBy, Deliveries: c.Deliveries, Reason: c.Reason}
+	switch c.State {
+	case store.ChunkPriced:
+		t.State = "priced"
+	case store.ChunkDead:
+		t.State = "dead"
+	}
+	at := func(v time.Time) *time.Time {
+		if v.IsZero() {
+			return nil
+		}
+		v = v.UTC()
+		return &v
+	}
+	t.RequestedAt, t.DeliveredAt, t.PricedAt, t.RecordedAt = at(c.RequestedAt), at(c.StartedAt), at(c.FinishedAt), at(c.ArrivedAt)
+	if t.DeliveredAt != nil && !submitted.IsZero() {
+		q := c.StartedAt.Sub(submitted).Seconds()
+		t.QueuedSeconds = &q
+	}
+	return t
 }
 
 // boolParam reads a yes-or-no query parameter such as ?timeline: absent

@@ -233,14 +233,11 @@ func (s *stream) report(sum *store.Summary) error {
 	slices.SortFunc(fresh, func(a, b int) int {
 		return cmp.Or(sum.Chunks[a].ArrivedAt.Compare(sum.Chunks[b].ArrivedAt), cmp.Compare(a, b))
 	})
-	var timeline []ChunkTiming
-	if len(fresh) > 0 {
-		timeline = Timeline(sum)
-	}
 	for _, i := range fresh {
 		s.seen.add(i)
 		count(&s.prog, sum, i)
-		if err := s.write(EventChunk, chunkEvent(sum, timeline[i], s.prog)); err != nil {
+		lo, hi := sum.Bounds(i)
+		if err := s.write(EventChunk, chunkEvent(sum, timingOf(&sum.Chunks[i], hi-lo, sum.SubmittedAt), s.prog)); err != nil {
 			return err
 		}
 	}

@@ -113,6 +113,13 @@ func (s deadContextStore) Summary(ctx context.Context, ref store.Ref) (*store.Su
 	return s.watchCounter.Summary(ctx, ref)
 }
 
+func (s deadContextStore) Tally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("redisstore: %s: %w", ref, err)
+	}
+	return s.watchCounter.Tally(ctx, ref)
+}
+
 // TestLongPollLeftByItsClientIsNoStoreFault: a client that gives up on a
 // ?wait is no fault of the store: nothing is logged as one. The store was
 // read again with the request's ended context, which a Redis store

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	neturl "net/url"
 	"strconv"
 	"strings"
@@ -206,7 +207,7 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 	args := append([]any{b.Digest, len(b.TradeIDs), offsets, b.SubmittedAt.Format(time.RFC3339Nano), deadline, b.ResultsURL,
 		ms(s.opt.MaxAge), member(b.Ref), len(b.ChunkOffsets), prefix(b.Ref), ms(s.opt.Retain),
 		b.Limits.MaxOpen, b.Limits.MaxTrades, now.UnixMilli(), store.MaxRecent, b.TraceParent,
-		s.opt.MaxRetained, batchKey, forgetScan}, fields...)
+		s.opt.MaxRetained, batchKey, forgetScan, scenarioChunks(b)}, fields...)
 	res, err := claimScript.Run(ctx, s.rdb, []string{k[0], deadlinesKey, k[6], k[7], recentKey(b.Ref), heldKey(b.Ref)}, args...).Slice()
 	if err != nil {
 		return store.Claim{}, fmt.Errorf("redisstore: claim %s: %w", b.Ref, err)
@@ -228,7 +229,9 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 	case "announcing":
 		return c, fmt.Errorf("%w: %s attempt %d", store.ErrAnnouncing, b.Ref, c.Attempt)
 	case "exists":
-		sum, err := s.Summary(ctx, b.Ref)
+		// Its tally, not its Summary: a client submitting again a batch
+		// of 1,000,000 chunks had every chunk's entry read for each.
+		sum, err := s.Tally(ctx, b.Ref)
 		if err != nil {
 			return c, err
 		}
@@ -248,6 +251,18 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 	}
 	c.New, c.State = true, store.StatePending
 	return c, nil
+}
+
+// scenarioChunks counts batch b's chunks that hold no trades.
+func scenarioChunks(b store.Batch) int {
+	sum := store.Summary{Trades: len(b.TradeIDs), ChunkOffsets: b.ChunkOffsets}
+	n := 0
+	for i := range b.ChunkOffsets {
+		if lo, hi := sum.Bounds(i); lo == hi {
+			n++
+		}
+	}
+	return n
 }
 
 // chunkTradeFields returns the ids hash of batch b's trades: chunk index,
@@ -272,8 +287,9 @@ func (s *Store) run(ctx context.Context, sc *redis.Script, ref store.Ref, digest
 }
 
 // runAt is run at now, the time a script's announcement claim dates from.
+// The script's own arguments past its first four follow the lease.
 func (s *Store) runAt(ctx context.Context, now time.Time, sc *redis.Script, ref store.Ref, digest string, attempt int, args ...any) (store.Update, error) {
-	argv := make([]any, 10) // digest, attempt, four of the script's own, member, retain, now, lease
+	argv := make([]any, 10, 10+max(len(args)-4, 0)) // digest, attempt, four of the script's own, member, retain, now, lease, the script's others
 	argv[0], argv[1] = digest, attempt
 	for i := 2; i < 6; i++ {
 		argv[i] = ""
@@ -281,6 +297,9 @@ func (s *Store) runAt(ctx context.Context, now time.Time, sc *redis.Script, ref 
 	copy(argv[2:6], args)
 	argv[6], argv[7] = member(ref), ms(s.opt.Retain)
 	argv[8], argv[9] = now.UnixMilli(), ms(store.AnnounceLease)
+	if len(args) > 4 {
+		argv = append(argv, args[4:]...)
+	}
 	res, err := sc.Run(ctx, s.rdb, keys(ref, attempt), argv...).Text()
 	return outcome(ref, attempt, res, err)
 }
@@ -300,13 +319,75 @@ func (s *Store) Put(ctx context.Context, ref store.Ref, digest string, attempt i
 	if c.State == store.ChunkDead {
 		letter = "d"
 	}
-	return s.run(ctx, putScript, ref, digest, attempt, c.Index, letter+string(data), c.Results)
+	sums, err := chunkSums(&c)
+	if err != nil {
+		return store.Update{}, fmt.Errorf("redisstore: %s chunk %d: %w", ref, c.Index, err)
+	}
+	return s.run(ctx, putScript, ref, digest, attempt, c.Index, letter+string(data), c.Results, lastAt(c.ArrivedAt),
+		c.Trades-c.Failed, c.Failed, int64(c.FinishedAt.Sub(c.StartedAt)), sums, store.MaxFirstDead)
 }
 
 // Expire implements store.Store.
 func (s *Store) Expire(ctx context.Context, ref store.Ref, attempt int, now time.Time, reason string) (store.Update, error) {
 	r, _ := json.Marshal(reason)
-	return s.runAt(ctx, now, expireScript, ref, "", attempt, now.UnixMilli(), r, now.UTC().Format(time.RFC3339Nano))
+	return s.runAt(ctx, now, expireScript, ref, "", attempt, now.UnixMilli(), r, now.UTC().Format(time.RFC3339Nano), lastAt(now), store.MaxFirstDead)
+}
+
+// chunkSums are a priced chunk's sums as the put script adds them to the
+// batch's totals (tallyLua): a JSON array of [underlying, measure, beyond,
+// [partials]], its partials, or the totals of a chunk of a pricer of an
+// earlier release (as store.Totals.Add takes them). A sum of a term JSON
+// cannot hold (infinite) is beyond float64's range.
+func chunkSums(c *store.Chunk) ([]byte, error) {
+	type sum struct {
+		u, m     string
+		beyond   bool
+		partials []float64
+	}
+	var sums []sum
+	add := func(u, m string, ps []float64) {
+		s := sum{u: u, m: m, partials: ps}
+		for _, p := range ps {
+			if math.IsInf(p, 0) || math.IsNaN(p) {
+				s.beyond, s.partials = true, nil
+				break
+			}
+		}
+		sums = append(sums, s)
+	}
+	if c.State == store.ChunkPriced {
+		if c.Partials != nil {
+			for u, ms := range c.Partials {
+				for m, ps := range ms {
+					add(u, m, ps)
+				}
+			}
+		} else {
+			for u, ms := range c.Totals {
+				for m, v := range ms {
+					add(u, m, []float64{v})
+				}
+			}
+		}
+	}
+	out := make([][]any, len(sums))
+	for i, s := range sums {
+		ps := s.partials
+		if ps == nil {
+			ps = []float64{}
+		}
+		out[i] = []any{s.u, s.m, s.beyond, ps}
+	}
+	return json.Marshal(out)
+}
+
+// lastAt is t as the meta hash's lastAt keeps it: Unix ns in 20 digits,
+// which Lua compares as strings (its numbers hold 53 bits); "" for none.
+func lastAt(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return fmt.Sprintf("%020d", t.UnixNano())
 }
 
 // Sent implements store.Store.
@@ -487,6 +568,289 @@ func (s *Store) summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 		sum.Chunks[i].Deliveries, _ = strconv.Atoi(deliv.Val()[f])
 	}
 	return sum, nil
+}
+
+// Tally implements store.Store: the meta hash's fields, the tally the
+// scripts keep there (tallyLua), and the entries of the first dead
+// chunks, for their reasons. A batch claimed by a release that kept no
+// tally, or with outcomes recorded by one (a rolling upgrade), is added
+// up from its Summary.
+func (s *Store) Tally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
+	for {
+		t, err := s.tally(ctx, ref)
+		if !errors.Is(err, errReplaced) {
+			return t, err
+		}
+	}
+}
+
+// hasField reports whether the hash fields f read hold name.
+func hasField(f map[string]string, name string) bool {
+	_, ok := f[name]
+	return ok
+}
+
+// atoi is s as a number, 0 for none.
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
+
+// tallyFields are the meta hash's fields Tally reads.
+var tallyFields = []string{"digest", "attempt", "trades", "chunks", "resultsUrl", "traceparent", "submittedAt", "deadline", "acceptedAt",
+	"sentAt", "sendingAt", "announced", "announceBy", "announcedAt", "duplicates", "late", "done", "dead", "scenario", "scenarioDone",
+	"priced", "failed", "missing", "pricing", "firstAt", "lastAt", "firstDead", "totals", "tallied"}
+
+func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
+	k0 := keys(ref, 0)[0]
+	vals, err := s.rdb.HMGet(ctx, k0, tallyFields...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %s: %w", ref, err)
+	}
+	f := make(map[string]string, len(tallyFields))
+	for i, name := range tallyFields {
+		if v, ok := vals[i].(string); ok {
+			f[name] = v
+		}
+	}
+	if _, ok := f["digest"]; !ok {
+		return nil, fmt.Errorf("%w: %s", store.ErrNotFound, ref)
+	}
+	if tallied, _ := strconv.Atoi(f["tallied"]); !hasField(f, "scenario") || tallied != atoi(f["done"]) {
+		sum, err := s.Summary(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		return sum.TallyOf(), nil
+	}
+	if ref.Tenant == "" {
+		ref.Tenant = store.DefaultTenant
+	}
+	t := &store.Tally{Summary: store.Summary{Ref: ref, Digest: f["digest"], ResultsURL: f["resultsUrl"], TraceParent: f["traceparent"], Announced: f["announced"] == "1"}, Totals: store.Totals{}}
+	ints := []struct {
+		name string
+		p    *int
+	}{{"attempt", &t.Attempt}, {"trades", &t.Trades}, {"chunks", &t.Chunks}, {"duplicates", &t.Duplicates}, {"late", &t.Late},
+		{"done", &t.ChunksDone}, {"dead", &t.ChunksDead}, {"scenario", &t.ScenarioChunks}, {"scenarioDone", &t.ScenarioChunksDone},
+		{"priced", &t.Priced}, {"failed", &t.Failed}, {"missing", &t.Missing}}
+	for _, n := range ints {
+		if v, ok := f[n.name]; ok {
+			if *n.p, err = strconv.Atoi(v); err != nil {
+				return nil, fmt.Errorf("redisstore: %s: field %s: %w", ref, n.name, err)
+			}
+		}
+	}
+	ns, _ := strconv.ParseInt(f["pricing"], 10, 64)
+	t.Pricing = time.Duration(ns)
+	stamp := func(name string) time.Time {
+		v, _ := time.Parse(time.RFC3339Nano, f[name])
+		return v
+	}
+	unixMs := func(name string) time.Time {
+		if v, _ := strconv.ParseInt(f[name], 10, 64); v > 0 {
+			return time.UnixMilli(v).UTC()
+		}
+		return time.Time{}
+	}
+	unixNs := func(name string) time.Time {
+		if v, _ := strconv.ParseInt(f[name], 10, 64); v != 0 {
+			return time.Unix(0, v).UTC()
+		}
+		return time.Time{}
+	}
+	t.SubmittedAt, t.AcceptedAt, t.SentAt, t.AnnouncedAt = stamp("submittedAt"), stamp("acceptedAt"), stamp("sentAt"), stamp("announcedAt")
+	t.SendingAt, t.AnnounceBy, t.Deadline = unixMs("sendingAt"), unixMs("announceBy"), unixMs("deadline")
+	t.FirstAt, t.LastAt = unixNs("firstAt"), unixNs("lastAt")
+	if v := f["totals"]; v != "" {
+		var sums map[string]string
+		if err := json.Unmarshal([]byte(v), &sums); err != nil {
+			return nil, fmt.Errorf("redisstore: %s: totals: %w", ref, err)
+		}
+		for key, ps := range sums {
+			var um [2]string
+			if err := json.Unmarshal([]byte(key), &um); err != nil {
+				return nil, fmt.Errorf("redisstore: %s: totals: %w", ref, err)
+			}
+			total := &store.Total{Beyond: ps == ""}
+			for p := range strings.SplitSeq(ps, ",") {
+				if p == "" {
+					continue
+				}
+				x, err := strconv.ParseFloat(p, 64)
+				if err != nil {
+					return nil, fmt.Errorf("redisstore: %s: totals: %w", ref, err)
+				}
+				total.Sum.Add(x)
+			}
+			if t.Totals[um[0]] == nil {
+				t.Totals[um[0]] = map[string]*store.Total{}
+			}
+			t.Totals[um[0]][um[1]] = total
+		}
+	}
+	if v := f["firstDead"]; v != "" {
+		var idx []string
+		for d := range strings.SplitSeq(v, ",") {
+			i, n, _ := strings.Cut(d, ":")
+			trades, err := strconv.Atoi(n)
+			if err != nil {
+				return nil, fmt.Errorf("redisstore: %s: firstDead: %w", ref, err)
+			}
+			idx = append(idx, i)
+			t.FirstDead = append(t.FirstDead, store.Chunk{State: store.ChunkDead, Trades: trades})
+		}
+		// In one transaction with the meta hash's attempt and digest, as
+		// Summary reads the chunks.
+		var now *redis.SliceCmd
+		var entries *redis.SliceCmd
+		if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			now = p.HMGet(ctx, k0, "digest", "attempt")
+			entries = p.HMGet(ctx, keys(ref, t.Attempt)[1], idx...)
+			return nil
+		}); err != nil {
+			return nil, fmt.Errorf("redisstore: %s: chunks: %w", ref, err)
+		}
+		if d, a := now.Val()[0], now.Val()[1]; d != f["digest"] || a != f["attempt"] {
+			return nil, errReplaced
+		}
+		for i, e := range entries.Val() {
+			v, _ := e.(string)
+			if len(v) < 2 {
+				return nil, fmt.Errorf("redisstore: %s: no entry of dead chunk %s", ref, idx[i])
+			}
+			var c store.Chunk
+			if err := json.Unmarshal([]byte(v[1:]), &c); err != nil {
+				return nil, fmt.Errorf("redisstore: %s chunk %s: %w", ref, idx[i], err)
+			}
+			t.FirstDead[i].Index, t.FirstDead[i].Reason = c.Index, c.Reason
+		}
+	}
+	return t, nil
+}
+
+// Chunks implements store.Store: the page's entries of the chunks and
+// deliv hashes, and their trade counts from the offsets, read up to the
+// page's end, in one transaction with the meta hash's attempt.
+func (s *Store) Chunks(ctx context.Context, ref store.Ref, attempt, from, n int) ([]store.Chunk, []int, error) {
+	k := keys(ref, attempt)
+	from, n = max(from, 0), max(n, 0)
+	fields := make([]string, n)
+	for i := range fields {
+		fields[i] = strconv.Itoa(from + i)
+	}
+	var meta, chunks, deliv *redis.SliceCmd
+	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		meta = p.HMGet(ctx, k[0], "attempt", "chunks", "trades", "offsets")
+		if n > 0 {
+			chunks = p.HMGet(ctx, k[1], fields...)
+			deliv = p.HMGet(ctx, k[4], fields...)
+		}
+		return nil
+	}); err != nil {
+		return nil, nil, fmt.Errorf("redisstore: %s: chunks: %w", ref, err)
+	}
+	m := meta.Val()
+	a, _ := m[0].(string)
+	if a == "" {
+		return nil, nil, fmt.Errorf("%w: %s", store.ErrNotFound, ref)
+	}
+	switch now, _ := strconv.Atoi(a); {
+	case attempt < now:
+		return nil, nil, fmt.Errorf("%w: %s attempt %d (now %d)", store.ErrStale, ref, attempt, now)
+	case attempt > now:
+		return nil, nil, fmt.Errorf("%w: %s attempt %d", store.ErrNotFound, ref, attempt)
+	}
+	total, _ := strconv.Atoi(fmt.Sprint(m[1]))
+	trades, _ := strconv.Atoi(fmt.Sprint(m[2]))
+	offsets, _ := m[3].(string)
+	to := min(from+n, total)
+	if from >= to {
+		return []store.Chunk{}, []int{}, nil
+	}
+	out, counts := make([]store.Chunk, to-from), make([]int, to-from)
+	// The offsets from the page's first, read once up to its end.
+	rest, _ := strings.CutPrefix(offsets, "[")
+	for range from {
+		i := strings.IndexByte(rest, ',')
+		if i < 0 {
+			return nil, nil, fmt.Errorf("redisstore: %s: offsets: no offset of chunk %d", ref, from)
+		}
+		rest = rest[i+1:]
+	}
+	next := func() (int, error) {
+		end := strings.IndexAny(rest, ",]")
+		if end < 0 {
+			return 0, fmt.Errorf("redisstore: %s: offsets cut short", ref)
+		}
+		v, err := strconv.Atoi(rest[:end])
+		rest = rest[end:]
+		if rest != "" && rest[0] == ',' {
+			rest = rest[1:]
+		}
+		return v, err
+	}
+	lo, err := next()
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range out {
+		out[i].Index = from + i
+		hi := trades
+		if from+i+1 < total {
+			if hi, err = next(); err != nil {
+				return nil, nil, err
+			}
+		}
+		counts[i], lo = hi-lo, hi
+		if v, ok := chunks.Val()[i].(string); ok && len(v) >= 2 {
+			if err := json.Unmarshal([]byte(v[1:]), &out[i]); err != nil {
+				return nil, nil, fmt.Errorf("redisstore: %s chunk %d: %w", ref, from+i, err)
+			}
+			if d, ok := deliv.Val()[i].(string); ok {
+				out[i].Deliveries, _ = strconv.Atoi(d)
+			}
+		}
+	}
+	return out, counts, nil
+}
+
+// Brief implements store.Store: the meta hash's fields and counts alone.
+// A record of a release before lastAt was kept has none with outcomes
+// recorded: its chunks are counted, as Summary has them.
+func (s *Store) Brief(ctx context.Context, ref store.Ref) (*store.Brief, error) {
+	f, err := s.rdb.HMGet(ctx, keys(ref, 0)[0], "attempt", "trades", "chunks", "done", "dead", "submittedAt", "acceptedAt", "lastAt").Result()
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %s: %w", ref, err)
+	}
+	if f[0] == nil {
+		return nil, fmt.Errorf("%w: %s", store.ErrNotFound, ref)
+	}
+	if ref.Tenant == "" {
+		ref.Tenant = store.DefaultTenant
+	}
+	str := func(i int) string { v, _ := f[i].(string); return v }
+	b := &store.Brief{Ref: ref}
+	ints := []*int{&b.Attempt, &b.Trades, &b.Chunks, &b.Done, &b.Dead}
+	for i, p := range ints {
+		if *p, err = strconv.Atoi(str(i)); err != nil {
+			return nil, fmt.Errorf("redisstore: %s: field %d of the brief: %w", ref, i, err)
+		}
+	}
+	if b.Done > 0 && str(7) == "" {
+		sum, err := s.Summary(ctx, ref)
+		if err != nil {
+			return nil, err
+		}
+		return sum.BriefOf(), nil
+	}
+	b.SubmittedAt, _ = time.Parse(time.RFC3339Nano, str(5))
+	if v := str(6); v != "" {
+		b.AcceptedAt, _ = time.Parse(time.RFC3339Nano, v)
+	}
+	if ns, _ := strconv.ParseInt(str(7), 10, 64); ns != 0 {
+		b.LastAt = time.Unix(0, ns).UTC()
+	}
+	return b, nil
 }
 
 // Layout implements store.Store: the meta hash's fields, then the

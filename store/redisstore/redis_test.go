@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -264,5 +265,143 @@ func TestRedisLayoutReadsTheChunkAlone(t *testing.T) {
 	}
 	if l, err := s.Layout(ctx, ref, 3); err != nil || l.Lo != 4 || l.Hi != 5 {
 		t.Errorf("layout of chunk 3 claimed by an earlier release: %+v %v, want [4, 5)", l, err)
+	}
+}
+
+// TestRedisBriefOfEarlierRecord: a batch recorded by a release that kept
+// no lastAt (its meta hash without the field, outcomes recorded) is
+// briefed from its chunks, with its latest outcome's time, not year 1.
+func TestRedisBriefOfEarlierRecord(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ref := store.RefOf("old")
+	if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1", "T2"}, ChunkOffsets: []int{0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Unix(1e9, 5).UTC()
+	if _, err := s.Put(ctx, ref, "d", 1, store.Chunk{Index: 1, State: store.ChunkDead, Reason: "gone", ArrivedAt: at}); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := redis.ParseURL(srv.URL)
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	if err := rdb.HDel(ctx, "pricefn:b:{_/old}:meta", "lastAt").Err(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Brief(ctx, ref)
+	if err != nil || b.Done != 1 || b.Dead != 1 || !b.LastAt.Equal(at) || b.State() != store.StateRunning {
+		t.Errorf("brief %+v %v, want 1 chunk done, dead, at %s", b, err, at)
+	}
+}
+
+// TestRedisTallyReadsNoChunks: Tally reads the tally the scripts keep in
+// the meta hash, not the batch's chunks (no HGETALL of its chunks hash,
+// 100,000 entries for a batch of 100,000 chunks), and agrees with the
+// Summary's; a batch claimed by a release that kept none is added up from
+// its chunks, as is one an earlier release recorded outcomes of.
+func TestRedisTallyReadsNoChunks(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 300
+	b := store.Batch{Ref: store.RefOf("many"), Digest: "d", SubmittedAt: time.Unix(1e9, 0).UTC()}
+	for i := range n {
+		b.TradeIDs, b.ChunkOffsets = append(b.TradeIDs, fmt.Sprintf("T%d", i)), append(b.ChunkOffsets, i)
+	}
+	if _, err := s.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		c := store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, Partials: map[string]map[string][]float64{"": {"npv": {0.1 * float64(i), 1e-20}}},
+			StartedAt: time.Unix(1e9, 0), FinishedAt: time.Unix(1e9, int64(i)), ArrivedAt: time.Unix(1e9+int64(i%7), 0).UTC()}
+		if i%3 == 0 {
+			c = store.Chunk{Index: i, State: store.ChunkDead, Reason: fmt.Sprint("dead ", i), ArrivedAt: c.ArrivedAt}
+		}
+		if _, err := s.Put(ctx, b.Ref, "d", 1, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	o, _ := redis.ParseURL(srv.URL)
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	want, err := s.Summary(ctx, b.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantTally := want.TallyOf()
+	same := func(got *store.Tally) bool {
+		return got.ChunksDone == n && got.ChunksDead == n/3 && got.Priced == wantTally.Priced && got.Missing == n/3 && got.Pricing == wantTally.Pricing &&
+			got.FirstAt.Equal(wantTally.FirstAt) && got.LastAt.Equal(wantTally.LastAt) && len(got.FirstDead) == store.MaxFirstDead &&
+			got.FirstDead[99].Index == 297 && got.FirstDead[99].Reason == "dead 297" && got.Totals[""]["npv"].Sum.Value() == wantTally.Totals[""]["npv"].Sum.Value()
+	}
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Tally(ctx, b.Ref)
+	if err != nil || !same(got) {
+		t.Errorf("tally %+v %v, want as the summary's %+v", got, err, wantTally)
+	}
+	if stats := rdb.Info(ctx, "commandstats").Val(); strings.Contains(stats, "cmdstat_hgetall") {
+		t.Errorf("Tally read the chunks:\n%s", stats)
+	}
+	// An outcome recorded by a replica of an earlier release, which kept
+	// no tally: the tally has one less than done.
+	if err := rdb.HIncrBy(ctx, "pricefn:b:{_/many}:meta", "tallied", -1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HIncrBy(ctx, "pricefn:b:{_/many}:meta", "priced", -1).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Tally(ctx, b.Ref); err != nil || !same(got) {
+		t.Errorf("tally of a batch with an outcome recorded by an earlier release %+v %v, want as the summary's %+v", got, err, wantTally)
+	}
+	if err := rdb.HDel(ctx, "pricefn:b:{_/many}:meta", "scenario").Err(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := s.Tally(ctx, b.Ref); err != nil || !same(got) {
+		t.Errorf("tally of a batch claimed by an earlier release %+v %v, want as the summary's %+v", got, err, wantTally)
+	}
+}
+
+// TestRedisClaimAgainReadsNoChunks: a batch submitted again while it
+// runs is told from its tally, not its chunks (no HGETALL): a client
+// retrying a batch of 1,000,000 chunks had every chunk's entry read for
+// each submission.
+func TestRedisClaimAgainReadsNoChunks(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := store.Batch{Ref: store.RefOf("again"), Digest: "d", TradeIDs: []string{"T1", "T2"}, ChunkOffsets: []int{0, 1}}
+	if _, err := s.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, b.Ref, "d", 1, store.Chunk{Index: 1, State: store.ChunkPriced, Trades: 1, Results: []byte(`{"id":"T2"}`)}); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := redis.ParseURL(srv.URL)
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Claim(ctx, b)
+	if err != nil || c.New || c.Attempt != 1 || c.State != store.StateRunning {
+		t.Errorf("claim again: %+v %v, want attempt 1 running", c, err)
+	}
+	if stats := rdb.Info(ctx, "commandstats").Val(); strings.Contains(stats, "cmdstat_hgetall") {
+		t.Errorf("the claim read the chunks:\n%s", stats)
 	}
 }

@@ -10,6 +10,14 @@ import "github.com/redis/go-redis/v9"
 // The meta hash holds: digest, attempt, trades, chunks, offsets (JSON),
 // submittedAt, deadline (Unix ms, 0 for none), resultsUrl, traceparent,
 // acceptedAt, sentAt (once set), sendingAt (Unix ms, once set), done (chunks with an outcome), dead,
+// firstAt and lastAt (the earliest and the latest arrivedAt of an outcome,
+// Unix ns in 20 digits), scenario and scenarioDone (the scenario chunks,
+// and those with an outcome), priced, failed and missing (trades of the
+// outcomes), pricing (the pricing times added up, ns), totals (a JSON
+// object of the exact sums: tallyLua), firstDead (the first dead chunks,
+// "index:trades" by index, at most store.MaxFirstDead), tallied (the
+// outcomes in the tally: fewer than done where a replica of an earlier
+// release recorded some),
 // duplicates, late, announced (0/1: the claim to announce the end held, or
 // the announcement made), announceBy (Unix ms: when a held claim lapses;
 // absent once made), announcedAt (once made).
@@ -64,6 +72,115 @@ local function claim(res)
 end
 `
 
+// tallyLua keeps the batch's tally (store.Tally) in its meta hash as
+// outcomes are recorded, for a status read that does not read every
+// chunk. It expects the batch's keys (see below).
+//
+// The totals are exact sums, as store.Totals: a JSON object whose keys
+// are the JSON array [underlying, measure] and whose values are the
+// sum's partials (%.17g, which round-trip, comma-separated; Shewchuk's
+// algorithm in Lua's float64 arithmetic, as fsum.Sum adds), or "" for a
+// sum beyond float64's range.
+const tallyLua = `
+local function tradesOf(idx)
+  local v = redis.call('HGET', KEYS[6], idx)
+  if not v then return 0 end
+  local ids = cjson.decode(v).ids
+  if type(ids) ~= 'table' then return 0 end
+  return #ids
+end
+local function keepAt(field, v, later)
+  if v == '' then return end
+  local cur = redis.call('HGET', KEYS[1], field)
+  if not cur or (later and v > cur) or (not later and v < cur) then redis.call('HSET', KEYS[1], field, v) end
+end
+local function finite(x) return x == x and x ~= math.huge and x ~= -math.huge end
+-- grow adds x to the partials ps exactly; nil past float64's range.
+local function grow(ps, x)
+  local out = {}
+  for _, y in ipairs(ps) do
+    if math.abs(x) < math.abs(y) then x, y = y, x end
+    local hi = x + y
+    local lo = y - (hi - x)
+    if lo ~= 0 then out[#out + 1] = lo end
+    x = hi
+  end
+  out[#out + 1] = x
+  for _, p in ipairs(out) do
+    if not finite(p) then return nil end
+  end
+  return out
+end
+-- addTotals adds a chunk's sums: a JSON array of [underlying, measure,
+-- beyond, [partials]].
+local function addTotals(chunk)
+  local sums = cjson.decode(chunk)
+  if #sums == 0 then return end
+  local cur = redis.call('HGET', KEYS[1], 'totals')
+  local t = {}
+  if cur and cur ~= '' then t = cjson.decode(cur) end
+  for _, s in ipairs(sums) do
+    local key = cjson.encode({s[1], s[2]})
+    local ps = {}
+    if t[key] == nil then
+      ps = {}
+    elseif t[key] == '' then
+      ps = nil
+    else
+      for p in string.gmatch(t[key], '[^,]+') do ps[#ps + 1] = tonumber(p) end
+    end
+    if ps and (s[3] or #s[4] == 0) then ps = nil end
+    if ps then
+      for _, x in ipairs(s[4]) do
+        ps = grow(ps, x)
+        if not ps then break end
+      end
+    end
+    if ps then
+      local out = {}
+      for i, p in ipairs(ps) do out[i] = string.format('%.17g', p) end
+      t[key] = table.concat(out, ',')
+    else
+      t[key] = ''
+    end
+  end
+  redis.call('HSET', KEYS[1], 'totals', cjson.encode(t))
+end
+-- addDead adds dead chunks (a list of {index, trades}, by index) to the
+-- first MaxFirstDead named.
+local function addDead(dead, most)
+  local cur = redis.call('HGET', KEYS[1], 'firstDead')
+  local all = {}
+  if cur and cur ~= '' then
+    for i, n in string.gmatch(cur, '(%d+):(%d+)') do all[#all + 1] = {tonumber(i), tonumber(n)} end
+  end
+  for _, d in ipairs(dead) do all[#all + 1] = d end
+  table.sort(all, function(a, b) return a[1] < b[1] end)
+  local out = {}
+  for i = 1, math.min(#all, most) do out[i] = all[i][1] .. ':' .. all[i][2] end
+  redis.call('HSET', KEYS[1], 'firstDead', table.concat(out, ','))
+end
+-- tally adds the outcome of chunk idx, dead or priced, arrived at at
+-- (lastAt's form), to the tally; priced, failed, pricing and sums are a
+-- priced chunk's.
+local function tally(idx, dead, at, priced, failed, pricing, sums, most)
+  local n = tradesOf(idx)
+  redis.call('HINCRBY', KEYS[1], 'tallied', 1)
+  if n == 0 then redis.call('HINCRBY', KEYS[1], 'scenarioDone', 1) end
+  keepAt('firstAt', at, false)
+  keepAt('lastAt', at, true)
+  if dead then
+    redis.call('HINCRBY', KEYS[1], 'missing', n)
+    addDead({{tonumber(idx), n}}, most)
+    return
+  end
+  redis.call('HINCRBY', KEYS[1], 'priced', priced)
+  redis.call('HINCRBY', KEYS[1], 'failed', failed)
+  redis.call('HINCRBY', KEYS[1], 'pricing', pricing)
+  addTotals(sums)
+end
+`
+
 // claimScript: KEYS meta, deadlines, the tenant's open batches (sorted by
 // claim time) and their trades, its recent batches (sorted by claim time,
 // the newest ARGV[15] kept), every batch it holds (sorted by claim time);
@@ -72,7 +189,8 @@ end
 // trades in flight (0: no bound), now ms, the recent batches kept,
 // traceparent, the most batches the tenant holds (store.Options.MaxRetained),
 // the start of every batch's keys (batchKey), the most held batches one
-// claim looks at to forget (forgetScan), then the trades of each chunk.
+// claim looks at to forget (forgetScan), the scenario chunks (those of no
+// trades), then the trades of each chunk.
 // Returns {outcome, attempt}: new, exists, conflict, or {limit, what,
 // count}.
 var claimScript = redis.NewScript(`
@@ -126,7 +244,7 @@ end
 drop(attempt)
 redis.call('HSET', KEYS[1], 'digest', ARGV[1], 'attempt', attempt, 'trades', ARGV[2], 'offsets', ARGV[3],
   'submittedAt', ARGV[4], 'deadline', ARGV[5], 'resultsUrl', ARGV[6], 'chunks', ARGV[9], 'done', 0, 'dead', 0,
-  'duplicates', 0, 'late', 0, 'announced', 0, 'acceptedAt', '', 'traceparent', ARGV[16])
+  'duplicates', 0, 'late', 0, 'announced', 0, 'acceptedAt', '', 'traceparent', ARGV[16], 'scenario', ARGV[20])
 if tonumber(ARGV[9]) == 0 then
   -- Announced at its batch.accepted, or by the sweep once its deadline
   -- has passed without one (expireScript): kept retain past its deadline
@@ -192,13 +310,13 @@ if over > 0 then
     end
   end
 end
--- The trades of each chunk (field, value pairs from ARGV[20]), with the
+-- The trades of each chunk (field, value pairs from ARGV[21]), with the
 -- claim: written apart, an ingress stopped between the two (or a claim
 -- whose reply timed out) left a batch whose outcomes could never be
 -- recorded.
-if #ARGV >= 20 then
+if #ARGV >= 21 then
   local ids = ARGV[10] .. ':a' .. attempt .. ':ids'
-  for i = 20, #ARGV, 2 do redis.call('HSET', ids, ARGV[i], ARGV[i + 1]) end
+  for i = 21, #ARGV, 2 do redis.call('HSET', ids, ARGV[i], ARGV[i + 1]) end
   redis.call('PEXPIRE', ids, life)
 end
 redis.call('PUBLISH', 'pricefn:changed', ARGV[8])
@@ -251,8 +369,11 @@ return claim(res)
 `)
 
 // putScript: ARGV[3] index, ARGV[4] the chunk (state letter and JSON),
-// ARGV[5] its results (” for none).
-var putScript = redis.NewScript(finishLua + attemptCheckLua + `
+// ARGV[5] its results (” for none), ARGV[6] its arrivedAt (lastAt's
+// form, ” for none); ARGV[11] on, a priced chunk's trades priced, priced
+// to an error, its pricing time (ns) and its sums (tallyLua's addTotals),
+// and store.MaxFirstDead.
+var putScript = redis.NewScript(finishLua + tallyLua + attemptCheckLua + `
 local idx = tonumber(ARGV[3])
 if idx < 0 or idx >= tonumber(m[3]) then return 'badchunk' end
 local res = 'ok'
@@ -270,7 +391,9 @@ else
   redis.call('HSET', KEYS[2], ARGV[3], ARGV[4])
   redis.call('HSET', KEYS[5], ARGV[3], 1)
   if ARGV[5] ~= '' then redis.call('HSET', KEYS[3], ARGV[3], ARGV[5]) end
-  if string.sub(ARGV[4], 1, 1) == 'd' then redis.call('HINCRBY', KEYS[1], 'dead', 1) end
+  local dead = string.sub(ARGV[4], 1, 1) == 'd'
+  if dead then redis.call('HINCRBY', KEYS[1], 'dead', 1) end
+  tally(ARGV[3], dead, ARGV[6], ARGV[11], ARGV[12], ARGV[13], ARGV[14], tonumber(ARGV[15]))
   if redis.call('HINCRBY', KEYS[1], 'done', 1) == tonumber(m[3]) then finish(ARGV[8]) else align() end
 end
 redis.call('PUBLISH', 'pricefn:changed', ARGV[7])
@@ -278,8 +401,9 @@ return claim(res)
 `)
 
 // expireScript: ARGV[3] now (Unix ms), ARGV[4] the reason (a JSON string),
-// ARGV[5] arrivedAt (RFC 3339).
-var expireScript = redis.NewScript(finishLua + `
+// ARGV[5] arrivedAt (RFC 3339), ARGV[6] the same in lastAt's form,
+// ARGV[11] store.MaxFirstDead.
+var expireScript = redis.NewScript(finishLua + tallyLua + `
 if redis.call('EXISTS', KEYS[1]) == 0 then
   redis.call('ZREM', KEYS[4], ARGV[7])
   return 'notfound'
@@ -296,15 +420,28 @@ if done >= chunks then
   return claim('ok')
 end
 if deadline == 0 or tonumber(ARGV[3]) <= deadline then return 'ok' end
-local n = 0
+local n, missing, scenarioDone, most = 0, 0, 0, tonumber(ARGV[11])
+local dead = {}
 for i = 0, chunks - 1 do
   if redis.call('HEXISTS', KEYS[2], i) == 0 then
     redis.call('HSET', KEYS[2], i, 'x{"index":' .. i .. ',"state":2,"reason":' .. ARGV[4] .. ',"arrivedAt":"' .. ARGV[5] .. '"}')
     n = n + 1
+    local t = tradesOf(i)
+    missing = missing + t
+    if t == 0 then scenarioDone = scenarioDone + 1 end
+    if #dead < most then dead[#dead + 1] = {i, t} end
   end
 end
 redis.call('HSET', KEYS[1], 'done', chunks)
 redis.call('HINCRBY', KEYS[1], 'dead', n)
+if n > 0 then
+  redis.call('HINCRBY', KEYS[1], 'tallied', n)
+  redis.call('HINCRBY', KEYS[1], 'missing', missing)
+  redis.call('HINCRBY', KEYS[1], 'scenarioDone', scenarioDone)
+  keepAt('firstAt', ARGV[6], false)
+  keepAt('lastAt', ARGV[6], true)
+  addDead(dead, most)
+end
 finish(ARGV[8])
 redis.call('PUBLISH', 'pricefn:changed', ARGV[7])
 return claim('ok')

@@ -7,6 +7,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"math"
 	"reflect"
 	"slices"
 	"strings"
@@ -46,6 +48,9 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Recent", testRecent},
 		{"ScenarioChunks", testScenarioChunks},
 		{"Layout", testLayout},
+		{"Brief", testBrief},
+		{"Tally", testTally},
+		{"Chunks", testChunks},
 		{"PutCopiesResults", testPutCopiesResults},
 	}
 	for _, tc := range tests {
@@ -864,6 +869,190 @@ func testLayout(t *testing.T, newStore NewFunc) {
 	if l := must(s.Layout(ctx, b.Ref, 3)); l != (store.Layout{Digest: b.Digest, Attempt: 2, Chunks: 6, Lo: 10, Hi: 20}) {
 		t.Errorf("layout of attempt 2's chunk 3: %+v", l)
 	}
+}
+
+// testBrief: Brief tells what Summary does of a batch, its chunks
+// counted by state and its latest outcome's time, in every state and
+// attempt, without its chunks.
+func testBrief(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	if _, err := s.Brief(ctx, store.RefOf("none")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("brief of an unknown batch: %v, want ErrNotFound", err)
+	}
+	b := sample("brief", 5, 1, time.Now().Add(-time.Second).Truncate(time.Millisecond))
+	check := func(step string, want store.Brief) {
+		t.Helper()
+		got := must(s.Brief(ctx, b.Ref))
+		of := must(s.Summary(ctx, b.Ref)).BriefOf()
+		for _, x := range []*store.Brief{got, of} {
+			if x.Ref != want.Ref || x.Attempt != want.Attempt || x.Trades != want.Trades || x.Chunks != want.Chunks || x.Done != want.Done || x.Dead != want.Dead ||
+				!x.SubmittedAt.Equal(want.SubmittedAt) || !x.AcceptedAt.Equal(want.AcceptedAt) || !x.LastAt.Equal(want.LastAt) {
+				t.Errorf("%s: brief %+v (of the summary %+v), want %+v", step, got, of, want)
+				return
+			}
+		}
+		if got.State() != must(s.Summary(ctx, b.Ref)).State() {
+			t.Errorf("%s: brief's state %s, the summary's %s", step, got.State(), must(s.Summary(ctx, b.Ref)).State())
+		}
+	}
+	claim(t, s, b)
+	want := store.Brief{Ref: b.Ref, Attempt: 1, Trades: 5, Chunks: 5, SubmittedAt: b.SubmittedAt}
+	check("claimed", want)
+	accepted := time.Unix(99, 5).UTC()
+	must(s.Accept(ctx, b.Ref, b.Digest, 1, accepted))
+	want.AcceptedAt = accepted
+	check("accepted", want)
+	late := priced(3)
+	late.ArrivedAt = time.Unix(1e9, 123456789).UTC()
+	must(s.Put(ctx, b.Ref, b.Digest, 1, late))
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0)))             // arrived earlier
+	must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: 0})) // a duplicate
+	want.Done, want.LastAt = 2, late.ArrivedAt
+	check("running", want)
+	dead := store.Chunk{Index: 1, State: store.ChunkDead, Reason: "dead-lettered", ArrivedAt: late.ArrivedAt.Add(time.Nanosecond)}
+	must(s.Put(ctx, b.Ref, b.Digest, 1, dead))
+	want.Done, want.Dead, want.LastAt = 3, 1, dead.ArrivedAt
+	check("a dead chunk", want)
+	ended := time.Now().Truncate(time.Millisecond)
+	must(s.Expire(ctx, b.Ref, 1, ended, "deadline passed"))
+	want.Done, want.Dead, want.LastAt = 5, 3, ended
+	check("ended by its deadline", want)
+
+	b.Deadline = time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	reclaim(t, s, b)
+	want = store.Brief{Ref: b.Ref, Attempt: 2, Trades: 5, Chunks: 5, SubmittedAt: b.SubmittedAt}
+	check("attempt 2", want)
+	for i := range 5 {
+		must(s.Put(ctx, b.Ref, b.Digest, 2, priced(i)))
+	}
+	want.Done, want.LastAt = 5, priced(0).ArrivedAt
+	check("attempt 2 completed", want)
+
+	empty := sample("brief-empty", 0, 1, time.Time{})
+	claim(t, s, empty)
+	if got := must(s.Brief(ctx, empty.Ref)); got.Chunks != 0 || got.Done != 0 || got.State() != store.StateCompleted || !got.LastAt.IsZero() {
+		t.Errorf("brief of a batch of no chunks: %+v, state %s", got, got.State())
+	}
+}
+
+// testTally: Tally adds up what Summary has of a batch's outcomes, in any
+// order of arrival: counts, pricing time, exact totals, the first dead
+// chunks by index with their reasons.
+func testTally(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	if _, err := s.Tally(ctx, store.RefOf("none")); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("tally of an unknown batch: %v, want ErrNotFound", err)
+	}
+	b := sample("tally", 150, 1, time.Now().Add(-time.Second).Truncate(time.Millisecond))
+	b.ChunkOffsets = append([]int{0}, b.ChunkOffsets...) // chunk 0 is a scenario chunk: 151 chunks
+	claim(t, s, b)
+	check := func(step string) {
+		t.Helper()
+		got := must(s.Tally(ctx, b.Ref))
+		want := must(s.Summary(ctx, b.Ref)).TallyOf()
+		if g, w := tallyText(got), tallyText(want); g != w {
+			t.Errorf("%s: tally\n%s\nwant, as the summary has it,\n%s", step, g, w)
+		}
+	}
+	check("claimed")
+	for i := 150; i >= 30; i-- { // dead, from the last
+		at := time.Unix(200, int64(i)).UTC()
+		must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: i, State: store.ChunkDead, Reason: fmt.Sprintf("dead %d", i), ArrivedAt: at}))
+	}
+	check("121 dead")
+	for i := range 20 {
+		c := priced(i)
+		c.Trades, c.Failed = 1, i%2
+		c.Partials = map[string]map[string][]float64{"": {"npv": {1e16, float64(i)}}, "ACME": {"delta": {0x1p-60, -float64(i)}}}
+		c.StartedAt, c.FinishedAt = time.Unix(100, int64(i)), time.Unix(101, int64(3*i))
+		c.ArrivedAt = time.Unix(300-int64(i), 0).UTC()
+		must(s.Put(ctx, b.Ref, b.Digest, 1, c))
+	}
+	old := priced(20) // of an earlier pricer: totals, no partials
+	old.Partials = nil
+	must(s.Put(ctx, b.Ref, b.Digest, 1, old))
+	beyond := priced(21) // a sum beyond float64's range
+	beyond.Partials = map[string]map[string][]float64{"": {"npv": {}}}
+	must(s.Put(ctx, b.Ref, b.Digest, 1, beyond))
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(3))) // a duplicate
+	check("priced")
+	must(s.Expire(ctx, b.Ref, 1, time.Now(), "deadline passed"))
+	check("ended by its deadline")
+	got := must(s.Tally(ctx, b.Ref))
+	if got.State() != store.StatePartial || got.Chunks != 151 || got.ScenarioChunks != 1 || got.ChunksDead != 129 || len(got.FirstDead) != store.MaxFirstDead ||
+		got.FirstDead[0].Index != 22 || got.FirstDead[0].Reason != "deadline passed" || got.FirstDead[8].Reason != "dead 30" || got.FirstDead[8].Trades != 1 {
+		t.Errorf("tally %s, want partial, 129 of 151 chunks dead, the first from 22", tallyText(got))
+	}
+}
+
+// testChunks: Chunks gives a page of the chunks Summary has, by index,
+// with their trade counts, of the attempt asked for.
+func testChunks(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	if _, _, err := s.Chunks(ctx, store.RefOf("none"), 1, 0, 5); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("chunks of an unknown batch: %v, want ErrNotFound", err)
+	}
+	b := sample("pages", 7, 1, time.Now().Add(-time.Second).Truncate(time.Millisecond))
+	b.ChunkOffsets = []int{0, 0, 2, 5, 6}
+	claim(t, s, b)
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(2)))
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(2))) // delivered twice
+	must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: 0, State: store.ChunkDead, Reason: "dead-lettered", ArrivedAt: time.Unix(300, 0).UTC()}))
+	pages := func(step string) {
+		t.Helper()
+		sum := must(s.Summary(ctx, b.Ref))
+		for _, p := range [][2]int{{0, 2}, {2, 3}, {1, 10}, {4, 1}, {5, 3}, {9, 1}, {3, 0}} {
+			chunks, trades, err := s.Chunks(ctx, b.Ref, sum.Attempt, p[0], p[1])
+			if err != nil {
+				t.Fatalf("%s: chunks %v: %v", step, p, err)
+			}
+			from, to := min(p[0], 5), min(p[0]+p[1], 5)
+			if len(chunks) != to-from || len(trades) != to-from {
+				t.Errorf("%s: chunks %v: %d chunks, %d counts, want %d", step, p, len(chunks), len(trades), to-from)
+				continue
+			}
+			for i := range chunks {
+				lo, hi := sum.Bounds(from + i)
+				if !reflect.DeepEqual(chunks[i], sum.Chunks[from+i]) || trades[i] != hi-lo {
+					t.Errorf("%s: chunk %d: %+v of %d trades, want %+v of %d", step, from+i, chunks[i], trades[i], sum.Chunks[from+i], hi-lo)
+				}
+			}
+		}
+	}
+	pages("running")
+	must(s.Expire(ctx, b.Ref, 1, time.Now().Truncate(time.Millisecond), "deadline passed"))
+	pages("ended by its deadline")
+	b.Deadline = time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	reclaim(t, s, b)
+	if _, _, err := s.Chunks(ctx, b.Ref, 1, 0, 5); !errors.Is(err, store.ErrStale) {
+		t.Errorf("chunks of attempt 1 once 2 is claimed: %v, want ErrStale", err)
+	}
+	pages("attempt 2")
+}
+
+// tallyText is t in words, its totals by value: the same exact sum may
+// be held in other partials.
+func tallyText(t *store.Tally) string {
+	var w strings.Builder
+	fmt.Fprintf(&w, "%s attempt %d: %d chunks (%d scenario), %d done (%d scenario), %d dead; trades %d priced, %d failed, %d missing; pricing %v; first %v, last %v; %s\n",
+		t.State(), t.Attempt, t.Chunks, t.ScenarioChunks, t.ChunksDone, t.ScenarioChunksDone, t.ChunksDead, t.Priced, t.Failed, t.Missing, t.Pricing, t.FirstAt.UTC(), t.LastAt.UTC(), t.Ref)
+	us := slices.Sorted(maps.Keys(t.Totals))
+	for _, u := range us {
+		for _, m := range slices.Sorted(maps.Keys(t.Totals[u])) {
+			// A sum beyond float64's range (or with such a term) is
+			// unknown, however much else it holds.
+			v := t.Totals[u][m].Sum.Value()
+			if t.Totals[u][m].Beyond || math.IsInf(v, 0) || math.IsNaN(v) {
+				fmt.Fprintf(&w, "total %q %s: beyond float64\n", u, m)
+				continue
+			}
+			fmt.Fprintf(&w, "total %q %s: %v\n", u, m, v)
+		}
+	}
+	for _, c := range t.FirstDead {
+		fmt.Fprintf(&w, "dead %d (%d trades): %s\n", c.Index, c.Trades, c.Reason)
+	}
+	return w.String()
 }
 
 // writes records each call of Write apart.
