@@ -191,7 +191,7 @@ func (f *Function) accepted(ctx context.Context, e event.Event) error {
 	} else {
 		log.Info().Int("trades", a.Trades).Int("chunks", len(a.ChunkOffsets)).Msg("batch accepted")
 	}
-	return f.announce(ctx, ref, attempt, upd)
+	return f.announce(ctx, ref, attempt, upd, false)
 }
 
 // storeError turns a store's refusal of an event into the delivery's
@@ -319,7 +319,7 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		f.metrics.observeTransit(c.RequestedAt, c.StartedAt, c.FinishedAt, f.opt.Now())
 		log.Debug().Int("trades", len(sc.IDs)).Int("failed", failed).Msg("chunk recorded")
 	}
-	return f.announce(ctx, ref, attempt, upd)
+	return f.announce(ctx, ref, attempt, upd, false)
 }
 
 // checkChunk checks that c, with n results, is chunk c.Index of the
@@ -400,7 +400,7 @@ func (f *Function) dead(ctx context.Context, e event.Event, reason string) error
 		f.metrics.chunks.WithLabelValues("dead").Inc()
 		log.Error().Str("reason", reason).Str("dest", deadDest(e)).Str("data", host.Clip(deadData(e), maxReasonPart)).Msg("chunk dead-lettered")
 	}
-	return f.announce(ctx, ref, attempt, upd)
+	return f.announce(ctx, ref, attempt, upd, false)
 }
 
 // deadReason describes why the broker dead-lettered e, from the
@@ -502,7 +502,7 @@ const releaseTimeout = 10 * time.Second
 // that the broker redelivers it and the redelivery announces. A claim held
 // by an aggregator that dies before either lapses (store.AnnounceLease),
 // and the deadline sweep announces.
-func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd store.Update) error {
+func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd store.Update, count bool) error {
 	if !upd.Announce {
 		return nil
 	}
@@ -563,13 +563,23 @@ func (f *Function) announce(ctx context.Context, ref store.Ref, attempt int, upd
 			cancel()
 		}
 		if err != nil {
+			err = host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %s: announcing completion: %w", ref.ID, err)
+			if count {
+				// Before the claim is given back: counted after, the
+				// claim's next holder could announce the batch and forget
+				// its failures first, and this one would start a new count
+				// for a batch announced (a stray warning, a count never
+				// forgotten).
+				n, logged := f.failing.fail(ref, err)
+				err = &countedFailure{err: err, n: n, logged: logged}
+			}
 			// Its own time: ctx may be what ran out (a client gone).
 			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 			if rerr := f.opt.Store.Release(rctx, ref, attempt, upd.AnnounceBy); rerr != nil {
 				log.Error().Err(rerr).Msg("releasing the announcement claim failed")
 			}
 			cancel()
-			return host.Errorf(http.StatusServiceUnavailable, "aggregator: batch %s: announcing completion: %w", ref.ID, err)
+			return err
 		}
 	}
 	// Made (or nothing to send it to): the claim is kept for good. Should

@@ -49,7 +49,7 @@ func (f *Function) Run(ctx context.Context) error {
 		lookups = streak{}
 		for _, ref := range refs {
 			if _, err := f.endTally(ctx, ref, nil, false); err != nil {
-				if n, log := f.failing.fail(ref, err); log {
+				if n, log := f.failing.count(ref, err); log {
 					f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Int("failures", n).Msg("ending a batch past its deadline (failing again, logged less and less often)")
 				}
 			}
@@ -143,6 +143,27 @@ func (r *repeats) quiet(ref store.Ref) bool {
 	s := r.n[ref]
 	return s != nil && !logged(s.same+1)
 }
+
+// count is fail, unless err is an announcement's failure that announce
+// counted already.
+func (r *repeats) count(ref store.Ref, err error) (int, bool) {
+	if c, ok := errors.AsType[*countedFailure](err); ok {
+		return c.n, c.logged
+	}
+	return r.fail(ref, err)
+}
+
+// countedFailure is the error of an announcement whose failure announce
+// counted (repeats.fail) before it gave the claim back: n in a row, and
+// whether this one is logged.
+type countedFailure struct {
+	err    error
+	n      int
+	logged bool
+}
+
+func (c *countedFailure) Error() string { return c.err.Error() }
+func (c *countedFailure) Unwrap() error { return c.err }
 
 // done forgets ref's failures, and returns how many there were.
 func (r *repeats) done(ref store.Ref) int {
@@ -301,7 +322,7 @@ func (f *Function) endBatch(ctx context.Context, ref store.Ref, e ending, now ti
 		if later {
 			f.announceLater(ctx, ref, e.attempt, e.traceParent, upd)
 		} else {
-			if err := f.announce(ctx, ref, e.attempt, upd); err != nil {
+			if err := f.announce(ctx, ref, e.attempt, upd, true); err != nil {
 				return false, err
 			}
 			f.announced(ref)
@@ -318,8 +339,8 @@ func (f *Function) endBatch(ctx context.Context, ref store.Ref, e ending, now ti
 func (f *Function) announceLater(ctx context.Context, ref store.Ref, attempt int, tp string, upd store.Update) {
 	ctx = context.WithoutCancel(ctx)
 	go func() {
-		if err := f.announce(ctx, ref, attempt, upd); err != nil {
-			if n, log := f.failing.fail(ref, err); log {
+		if err := f.announce(ctx, ref, attempt, upd, true); err != nil {
+			if n, log := f.failing.count(ref, err); log {
 				f.opt.Log.Warn().Err(err).Str("batchid", ref.ID).Int("attempt", attempt).Str(events.ExtTraceParent, tp).Int("failures", n).Msg("announcing the end of a batch a read ended failed: the deadline sweep retries (failing again, logged less and less often)")
 			}
 			return

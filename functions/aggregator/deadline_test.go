@@ -692,3 +692,69 @@ func TestReadsLogRepeatedFailuresLessOften(t *testing.T) {
 		t.Fatalf("failures logged %v (want %v), %d info lines (want at most %d), announcement logged %v:\n%s", warns, want, infos, len(want), announced, logs.String())
 	}
 }
+
+// releaseHook is a store that calls hook after each Release.
+type releaseHook struct {
+	store.Store
+	hook func()
+}
+
+func (r releaseHook) Release(ctx context.Context, ref store.Ref, attempt int, by time.Time) error {
+	err := r.Store.Release(ctx, ref, attempt, by)
+	r.hook()
+	return err
+}
+
+// A read's announcement that failed gave its claim back and then counted
+// its failure: a second read could take the claim and announce the batch
+// in between, finding no failure to report, and the first failure then
+// began a count for a batch already announced, with a stray warning (and
+// TestReadsLogRepeatedFailuresLessOften failed now and then). The failure
+// is counted before the claim goes back.
+func TestAnnouncementFailureCountedBeforeTheClaimGoesBack(t *testing.T) {
+	var logs logtest.Buffer
+	clk := &clock{now: submitAt}
+	s := &failingSender{failFor: 1}
+	var f *fixture
+	var once sync.Once
+	f = newFixtureWith(t, func(o *aggregator.Options) {
+		o.Now, o.Log, o.Sender = clk.Now, zerolog.New(&logs), s
+		// After the first Release, a second read announces the batch
+		// (the claim is free) before the first announcement goes on.
+		o.Store = releaseHook{Store: o.Store, hook: func() {
+			once.Do(func() {
+				for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+					s.mu.Lock()
+					n := len(s.sent)
+					s.mu.Unlock()
+					if n > 0 {
+						return
+					}
+					f.status(t, "b1")
+				}
+			})
+		}}
+	})
+	f.claimWithDeadline(t, "b1", submitAt.Add(time.Minute))
+	clk.set(submitAt.Add(2 * time.Minute))
+	f.status(t, "b1")
+	var lines []string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		lines = nil
+		for _, entry := range logEntries(t, logs.String()) {
+			msg, _ := entry["message"].(string)
+			if strings.HasPrefix(msg, "announcing the end of a batch a read ended failed") || msg == "announced the end of a batch past its deadline after failing" {
+				lines = append(lines, fmt.Sprintf("%s (%v)", msg[:20], entry["failures"]))
+			}
+		}
+		if len(lines) >= 2 {
+			break
+		}
+	}
+	// The warning is the read's to log, once announce has returned: it
+	// may come after the second read's line.
+	slices.Sort(lines)
+	if want := []string{"announced the end of (1)", "announcing the end o (1)"}; !slices.Equal(lines, want) {
+		t.Fatalf("logged %q, want %q:\n%s", lines, want, logs.String())
+	}
+}
