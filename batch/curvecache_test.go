@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -252,5 +253,43 @@ func TestCurveCacheBoundsPillars(t *testing.T) {
 	compile("S0", small)
 	if cache.order.Len() != 1 || cache.Builds() != 13 || cache.Reuses() != 12 {
 		t.Errorf("after a small curve: %d curves, builds %d, reuses %d; want it alone, 13 and 12", cache.order.Len(), cache.Builds(), cache.Reuses())
+	}
+}
+
+// TestCurveCacheKeepsErrorsShort: a broken curve's error, which the cache
+// keeps at the weight of curveEntryWeight pillars, repeats a bad number
+// cut as pricing.Shown cuts a bad value: a rate of 100,000 digits past a
+// double's range was repeated in full, in the cached error twice (its
+// reason and its cause) and in every trade's result on the curve, so
+// that a tenant's few curves pinned what the batches' bodies weighed.
+func TestCurveCacheKeepsErrorsShort(t *testing.T) {
+	digits := "1" + strings.Repeat("0", 100_000)
+	doc := `{"valuationDate": "2026-11-25", "market": {"curves": {"B": {"bootstrap": [{"type": "deposit", "tenor": "3M", "rate": ` + digits + `}]}}}, "trades": [
+	{"id": "F", "type": "fra", "curve": "B", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}]}`
+	b, err := DecodeBytes([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := NewCurveCache(0)
+	j, err := CompileWith(b, Engines{Curves: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := j.Price(context.Background(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rs[0].Error; len(got) > 1000 || !strings.Contains(got, "got JSON number 1000") || !strings.Contains(got, "(100001 bytes)") {
+		t.Errorf("F: %d bytes of error %.300q, want it under 1,000, the number cut", len(got), got)
+	}
+	for el := cache.order.Front(); el != nil; el = el.Next() {
+		e := el.Value.(*curveEntry)
+		var be *Error
+		if !errors.As(e.err, &be) {
+			t.Fatalf("cached error %v, want a *Error", e.err)
+		}
+		if n := len(be.Reason) + len(fmt.Sprint(be.Err)); n > 1000 {
+			t.Errorf("the cached error holds %d bytes of messages, want under 1,000", n)
+		}
 	}
 }
