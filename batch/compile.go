@@ -34,8 +34,10 @@ type Job struct {
 	// scen is the batch's scenarios compiled, nil without any.
 	scen *scenarioSet
 	// curveNS is the estimated time bootstrapping its curves takes, in
-	// nanoseconds of one core (bootstrapCostNS).
-	curveNS float64
+	// nanoseconds of one core (bootstrapCostNS); curveCost is each
+	// bootstrapped curve's, by name.
+	curveNS   float64
+	curveCost map[string]float64
 }
 
 // compiled is one trade ready to price.
@@ -100,7 +102,11 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 		}
 		j.Market.Curves[name] = c
 		if pc, ok := c.(*market.PiecewiseCurve); ok {
-			j.curveNS += bootstrapCostNS(pc)
+			if j.curveCost == nil {
+				j.curveCost = map[string]float64{}
+			}
+			j.curveCost[name] = bootstrapCostNS(pc)
+			j.curveNS += j.curveCost[name]
 		}
 	}
 	j.Market.Underlyings = make(map[string]pricing.Underlying, len(b.Market.Underlyings))

@@ -118,10 +118,24 @@ func (c *CurveCache) bootstrap(field string, raw json.RawMessage, asOf dates.Dat
 		}
 	}()
 	e.curve, e.err = c.build(field, raw, asOf)
+	if e.err != nil {
+		// Kept as its message alone: its cause may hold the bad value
+		// the message cuts (a tenor of megabytes, a *pricing.InputError's
+		// Value), which the entry's weight does not count, and the trades
+		// on the curve read its field and reason (UnusableError).
+		e.err = messageOnly(field, e.err)
+	}
 	if pc, ok := e.curve.(*market.PiecewiseCurve); ok {
 		c.settle(e, curveEntryWeight+len(pc.Pillars()))
 	}
 	return e.curve, e.err
+}
+
+// messageOnly returns err as an *Error of its field and reason, without
+// its cause.
+func messageOnly(field string, err error) *Error {
+	be := asError(field, err)
+	return &Error{Field: be.Field, Reason: be.Reason}
 }
 
 // settle sets the weight of e, built, and drops the curves used least

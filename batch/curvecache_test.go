@@ -1,8 +1,10 @@
 package batch
 
 import (
+	"container/list"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -253,4 +255,87 @@ func TestCurveCacheBoundsPillars(t *testing.T) {
 	if cache.order.Len() != 1 || cache.Builds() != 13 || cache.Reuses() != 12 {
 		t.Errorf("after a small curve: %d curves, builds %d, reuses %d; want it alone, 13 and 12", cache.order.Len(), cache.Builds(), cache.Reuses())
 	}
+}
+
+// TestCurveCacheKeepsErrorsShort: a broken curve's error, which the cache
+// keeps at the weight of curveEntryWeight pillars, repeats a bad number
+// cut as pricing.Shown cuts a bad value: a rate of 100,000 digits past a
+// double's range was repeated in full, in the cached error twice (its
+// reason and its cause) and in every trade's result on the curve, so
+// that a tenant's few curves pinned what the batches' bodies weighed.
+func TestCurveCacheKeepsErrorsShort(t *testing.T) {
+	digits := "1" + strings.Repeat("0", 100_000)
+	doc := `{"valuationDate": "2026-11-25", "market": {"curves": {"B": {"bootstrap": [{"type": "deposit", "tenor": "3M", "rate": ` + digits + `}]}}}, "trades": [
+	{"id": "F", "type": "fra", "curve": "B", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}]}`
+	b, err := DecodeBytes([]byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cache := NewCurveCache(0)
+	j, err := CompileWith(b, Engines{Curves: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := j.Price(context.Background(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rs[0].Error; len(got) > 1000 || !strings.Contains(got, "got JSON number 1000") || !strings.Contains(got, "(100001 bytes)") {
+		t.Errorf("F: %d bytes of error %.300q, want it under 1,000, the number cut", len(got), got)
+	}
+	for el := cache.order.Front(); el != nil; el = el.Next() {
+		e := el.Value.(*curveEntry)
+		var be *Error
+		if !errors.As(e.err, &be) {
+			t.Fatalf("cached error %v, want a *Error", e.err)
+		}
+		if n := len(be.Reason) + len(fmt.Sprint(be.Err)); n > 1000 {
+			t.Errorf("the cached error holds %d bytes of messages, want under 1,000", n)
+		}
+	}
+}
+
+// TestCurveCacheKeepsNoBadValue: a broken curve's error, which the cache
+// keeps at the weight of curveEntryWeight pillars, keeps its message
+// alone, not its cause: a tenor of 8 MB is cut in the message but was
+// whole in the cause (a *pricing.InputError's Value), which the cache
+// kept after the batch was gone, 8 MB a curve.
+func TestCurveCacheKeepsNoBadValue(t *testing.T) {
+	cache := NewCurveCache(0)
+	func() {
+		doc := `{"valuationDate": "2026-11-25", "market": {"curves": {"B": {"bootstrap": [{"type": "deposit", "tenor": "` + strings.Repeat("x", 8<<20) + `", "rate": 0.02}]}}}, "trades": [
+		{"id": "F", "type": "fra", "curve": "B", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}]}`
+		for range 2 { // built, then from the cache
+			b, err := DecodeBytes([]byte(doc))
+			if err != nil {
+				t.Fatal(err)
+			}
+			j, err := CompileWith(b, Engines{Curves: cache})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, err := j.Price(context.Background(), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := `trade F: curve B unusable: market.curves.B.bootstrap[0]: tenor must be a positive whole number of D, W, M or Y`; !strings.HasPrefix(rs[0].Error, want) || !strings.HasSuffix(rs[0].Error, "(8388610 bytes)") {
+				t.Errorf("F: %.300q, want %q..., the tenor cut", rs[0].Error, want)
+			}
+		}
+	}()
+	heap := func() uint64 {
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+	held := heap()
+	cache.mu.Lock()
+	cache.byKey, cache.weight = map[curveKey]*list.Element{}, 0
+	cache.order.Init()
+	cache.mu.Unlock()
+	if free := heap(); held > free+1<<20 {
+		t.Errorf("the cache held %d bytes for a broken curve, want under 1 MB", held-free)
+	}
+	runtime.KeepAlive(cache)
 }

@@ -190,8 +190,9 @@ func (v value) float(field string) (float64, error) {
 	if err != nil || math.IsInf(f, 0) {
 		// A literal the scanner passed fails here only past a double's
 		// range (1e400; 1e-400 is 0): "must be a number" alone read as
-		// if it were not one.
-		return 0, &typeError{field, "a number within a double's range (a magnitude up to 1.8e308)", "number " + string(v.raw)}
+		// if it were not one. The literal is cut as pricing.Shown cuts a
+		// bad value: 100,000 digits came back in full in each result.
+		return 0, &typeError{field, "a number within a double's range (a magnitude up to 1.8e308)", "number " + pricing.Shown(string(v.raw))}
 	}
 	return f, nil
 }
@@ -285,10 +286,10 @@ func (v value) whole(field string) (int, error) {
 	f, err := strconv.ParseFloat(string(v.raw), 64)
 	switch {
 	case err != nil && !errors.Is(err, strconv.ErrRange), f != math.Trunc(f):
-		return 0, &typeError{field, "a whole number", "number " + string(v.raw)}
+		return 0, &typeError{field, "a whole number", "number " + pricing.Shown(string(v.raw))}
 	case errors.Is(err, strconv.ErrRange), f < math.MinInt || f >= -float64(math.MinInt):
 		// Whole, but no int holds it: it was called "not a whole number".
-		return 0, &typeError{field, "a whole number of at most 18 digits", "number " + string(v.raw)}
+		return 0, &typeError{field, "a whole number of at most 18 digits", "number " + pricing.Shown(string(v.raw))}
 	}
 	return int(f), nil
 }

@@ -227,10 +227,12 @@ func (j *Job) TotalCost() float64 {
 	return c*(1+ns) + j.curveNS
 }
 
-// CurveCost estimates the time bootstrapping the job's curves takes, in
-// nanoseconds of one core: the part of TotalCost the first of its chunks
-// a pricer gets pays, on top of SpecCost.
-func (j *Job) CurveCost() float64 { return j.curveNS }
+// CurveCost estimates the time bootstrapping the job's curve called name
+// takes, in nanoseconds of one core: 0 for a curve that is not
+// bootstrapped (or does not build). It is the part of TotalCost the first
+// chunk carrying the curve (Subset) that a pricer gets pays, on top of
+// SpecCost; a curve no trade uses no chunk carries.
+func (j *Job) CurveCost(name string) float64 { return j.curveCost[name] }
 
 // ScenarioBlock places a scenario chunk's scenarios in its batch: the
 // index of its first one, the batch's count, and the batch's risk

@@ -2,6 +2,8 @@ package plan
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/pricefn/pricefn/batch"
@@ -20,11 +22,13 @@ type BatchInfo struct {
 // value being the ingress's default: a risk run's scenario chunks too),
 // each chunk's CPU time estimated with the engine's cost model
 // (batch.Job.SpecCost: each trade's cost plus the per-trade overhead Plan
-// counts, in every scenario the chunk values), the first chunk's with the
-// build of the batch's bootstrapped curves (batch.Job.CurveCost): a pricer
-// builds each once and keeps it for the chunks after, and this counts it
-// once, not again for each other pod that gets a chunk of the batch. The
-// ingress sends every chunk at once, so all arrive at at.
+// counts, in every scenario the chunk values), with the build of each
+// bootstrapped curve (batch.Job.CurveCost) in the first chunk that carries
+// it (batch.Batch.Subset: the curves its trades use): a pricer builds each
+// once and keeps it for the chunks after, and this counts it once, not
+// again for each other pod that gets a chunk on it; a curve no trade uses
+// no pricer builds. The ingress sends every chunk at once, so all arrive
+// at at.
 func FromBatch(data []byte, opt batch.ChunkOptions, at time.Duration) (Workload, BatchInfo, error) {
 	b, err := batch.DecodeBytes(data)
 	if err != nil {
@@ -40,10 +44,14 @@ func FromBatch(data []byte, opt batch.ChunkOptions, at time.Duration) (Workload,
 	}
 	info := BatchInfo{ID: b.ID, Trades: len(b.Trades), Chunks: len(specs)}
 	w := make(Workload, len(specs))
+	built := map[string]bool{}
 	for i, c := range specs {
 		ns := job.SpecCost(c)
-		if i == 0 {
-			ns += job.CurveCost()
+		for _, name := range slices.Sorted(maps.Keys(b.Subset(c.Lo, c.Hi).Market.Curves)) {
+			if !built[name] {
+				built[name] = true
+				ns += job.CurveCost(name)
+			}
 		}
 		w[i] = Request{Arrival: at, CPU: max(time.Duration(ns), time.Microsecond)}
 		info.CPU += w[i].CPU

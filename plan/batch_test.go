@@ -167,7 +167,7 @@ func TestBatchCountsCurveBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	build := time.Duration(job.CurveCost())
+	build := time.Duration(job.CurveCost("B"))
 	if len(boot) != 3 || len(flat) != 3 || build < time.Millisecond {
 		t.Fatalf("%d and %d chunks, the curve's build %v; want 3 and 3, at least 1 ms", len(boot), len(flat), build)
 	}
@@ -181,6 +181,64 @@ func TestBatchCountsCurveBuild(t *testing.T) {
 		}
 	}
 	if want := flat[0].CPU + flat[1].CPU + flat[2].CPU + build; info.CPU != want {
+		t.Errorf("batch CPU %v, want %v", info.CPU, want)
+	}
+}
+
+// TestBatchCountsEachCurveWhereUsed: each bootstrapped curve's build is
+// in the first chunk that carries it, the chunk whose pricer builds it: a
+// batch whose first chunk is on a flat curve, its second on B, its third
+// on C, with a curve U no trade uses, plans B's build in the second
+// chunk, C's in the third and U's in none. The first chunk had all
+// three, as if its pricer built curves it is not sent and no pricer
+// builds.
+func TestBatchCountsEachCurveWhereUsed(t *testing.T) {
+	curve := func(n int) string {
+		quotes := make([]string, n)
+		for i := range quotes {
+			quotes[i] = fmt.Sprintf(`{"type": "swap", "tenor": "%dY", "rate": 0.03}`, i+1)
+		}
+		return `{"bootstrap": [` + strings.Join(quotes, ", ") + `]}`
+	}
+	var trades []string
+	for k, name := range []string{"F", "B", "C"} {
+		for i := range 10 {
+			trades = append(trades, fmt.Sprintf(`{"id": "%s%d", "type": "fra", "curve": "%s", "notional": %d, "rate": 0.03, "start": "2028-05-25", "end": "2028-11-25", "position": "long"}`, name, i, name, 10*k+i))
+		}
+	}
+	doc := func(b, c, u string) []byte {
+		return []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"F": {"rate": 0.03}, "B": ` + b + `, "C": ` + c + `, "U": ` + u + `}}, "trades": [` + strings.Join(trades, ", ") + `]}`)
+	}
+	opt := batch.ChunkOptions{MaxTrades: 10}
+	flat, _, err := FromBatch(doc(`{"rate": 0.03}`, `{"rate": 0.03}`, `{"rate": 0.03}`), opt, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := doc(curve(20), curve(30), curve(40))
+	boot, info, err := FromBatch(data, opt, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := batch.DecodeBytes(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := batch.Compile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	builds := []time.Duration{0, time.Duration(job.CurveCost("B")), time.Duration(job.CurveCost("C"))}
+	if len(boot) != 3 || len(flat) != 3 || builds[1] == 0 || builds[2] == 0 || job.CurveCost("U") == 0 {
+		t.Fatalf("%d and %d chunks, builds %v, U's %v; want 3 and 3, builds", len(boot), len(flat), builds, job.CurveCost("U"))
+	}
+	var want time.Duration
+	for i := range boot {
+		if boot[i].CPU != flat[i].CPU+builds[i] {
+			t.Errorf("chunk %d: CPU %v, want %v (on flat curves %v)", i, boot[i].CPU, flat[i].CPU+builds[i], flat[i].CPU)
+		}
+		want += flat[i].CPU + builds[i]
+	}
+	if info.CPU != want {
 		t.Errorf("batch CPU %v, want %v", info.CPU, want)
 	}
 }
