@@ -95,7 +95,7 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 	j.Market.Curves = make(map[string]pricing.YieldCurve, len(b.Market.Curves))
 	for _, name := range sortedKeys(b.Market.Curves) {
 		field := "market.curves." + pricing.Shown(name)
-		c, err := buildCurve(field, b.Market.Curves[name], asOf, e.Curves)
+		c, err := buildCurve(field, b.Market.Curves[name], asOf, e.Curves, e.CurveScope)
 		if err != nil {
 			broken["curve "+name] = asError(field, err)
 			continue

@@ -85,12 +85,13 @@ func (c *CurveCache) Builds() int64 { return c.builds.Load() }
 func (c *CurveCache) Reuses() int64 { return c.reuses.Load() }
 
 // bootstrap is buildBootstrapCurve, the curve built once and then served
-// from the cache. A nil cache builds every time.
-func (c *CurveCache) bootstrap(field string, raw json.RawMessage, asOf dates.Date) (curve pricing.YieldCurve, err error) {
+// from the cache to compiles of the same scope (Engines.CurveScope). A
+// nil cache builds every time.
+func (c *CurveCache) bootstrap(scope, field string, raw json.RawMessage, asOf dates.Date) (curve pricing.YieldCurve, err error) {
 	if c == nil {
 		return buildBootstrapCurve(field, raw, asOf)
 	}
-	k := curveKeyOf(field, raw, asOf)
+	k := curveKeyOf(scope, field, raw, asOf)
 	c.mu.Lock()
 	if el, ok := c.byKey[k]; ok {
 		c.order.MoveToFront(el)
@@ -173,24 +174,26 @@ func (c *CurveCache) drop(e *curveEntry) {
 	}
 }
 
-// curveKeyOf hashes a bootstrapped curve's valuation date, field and
-// instruments, the field's length first so that no two differ only in
-// where one ends. The instruments are compacted first: a chunk carries
-// them re-encoded, without the whitespace of the document ingress read,
-// and space between JSON tokens changes nothing of the curve nor of its
-// errors (a fault that quotes a byte offset, malformed JSON or a
-// duplicate key, rejects the batch as it is decoded).
-func curveKeyOf(field string, raw json.RawMessage, asOf dates.Date) curveKey {
+// curveKeyOf hashes a bootstrapped curve's scope, valuation date, field
+// and instruments, the scope's and the field's lengths first so that no
+// two differ only in where one ends. The instruments are compacted first:
+// a chunk carries them re-encoded, without the whitespace of the document
+// ingress read, and space between JSON tokens changes nothing of the
+// curve nor of its errors (a fault that quotes a byte offset, malformed
+// JSON or a duplicate key, rejects the batch as it is decoded).
+func curveKeyOf(scope, field string, raw json.RawMessage, asOf dates.Date) curveKey {
 	var compact bytes.Buffer
 	compact.Grow(len(raw))
 	if json.Compact(&compact, raw) == nil {
 		raw = compact.Bytes()
 	}
 	h := sha256.New()
-	var n [16]byte
+	var n [24]byte
 	binary.LittleEndian.PutUint64(n[:8], uint64(asOf))
-	binary.LittleEndian.PutUint64(n[8:], uint64(len(field)))
+	binary.LittleEndian.PutUint64(n[8:], uint64(len(scope)))
+	binary.LittleEndian.PutUint64(n[16:], uint64(len(field)))
 	h.Write(n[:])
+	h.Write([]byte(scope))
 	h.Write([]byte(field))
 	h.Write(raw)
 	var k curveKey

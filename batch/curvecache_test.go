@@ -95,14 +95,14 @@ func TestCurveCacheBuildsOnce(t *testing.T) {
 // dropping the curve used least recently.
 func TestCurveCacheKeys(t *testing.T) {
 	cache := NewCurveCache(2*(3+curveEntryWeight) + 2) // two curves of 3 or 4 deposits
-	compile := func(asOf, curves string) {
+	compile := func(asOf, curves, scope string) {
 		t.Helper()
 		doc := `{"valuationDate": "` + asOf + `", "market": {"curves": {` + curves + `}}, "trades": []}`
 		b, err := DecodeBytes([]byte(doc))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := CompileLazily(b, Engines{Curves: cache}); err != nil {
+		if _, err := CompileLazily(b, Engines{Curves: cache, CurveScope: scope}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -110,18 +110,22 @@ func TestCurveCacheKeys(t *testing.T) {
 	for _, step := range []struct {
 		asOf, curves   string
 		builds, reuses int64
+		scope          string
 	}{
-		{"2026-11-25", `"A": ` + a, 1, 0},
-		{"2026-11-25", `"A": ` + a, 1, 1},
-		{"2026-11-26", `"A": ` + a, 2, 1},  // another day
-		{"2026-11-25", `"B": ` + a, 3, 1},  // another name, its errors' field; drops A of 11-25
-		{"2026-11-25", `"B": ` + a2, 4, 1}, // other instruments; drops A of 11-26
-		{"2026-11-25", `"B": ` + a, 4, 2},
-		{"2026-11-25", `"A": ` + a, 5, 2}, // dropped
-		{"2026-11-25", `"A": ` + a + `, "B": ` + a, 5, 4},
-		{"2026-11-25", `"A": ` + strings.ReplaceAll(a, ", ", ",\n\t"), 5, 5}, // the same once compacted
+		{"2026-11-25", `"A": ` + a, 1, 0, ""},
+		{"2026-11-25", `"A": ` + a, 1, 1, ""},
+		{"2026-11-26", `"A": ` + a, 2, 1, ""},  // another day
+		{"2026-11-25", `"B": ` + a, 3, 1, ""},  // another name, its errors' field; drops A of 11-25
+		{"2026-11-25", `"B": ` + a2, 4, 1, ""}, // other instruments; drops A of 11-26
+		{"2026-11-25", `"B": ` + a, 4, 2, ""},
+		{"2026-11-25", `"A": ` + a, 5, 2, ""}, // dropped
+		{"2026-11-25", `"A": ` + a + `, "B": ` + a, 5, 4, ""},
+		{"2026-11-25", `"A": ` + strings.ReplaceAll(a, ", ", ",\n\t"), 5, 5, ""}, // the same once compacted
+		{"2026-11-25", `"A": ` + a, 6, 5, "t2"},                                  // another tenant
+		{"2026-11-25", `"A": ` + a, 6, 6, "t2"},
+		{"2026-11-25", `"A": ` + a, 6, 7, ""},
 	} {
-		compile(step.asOf, step.curves)
+		compile(step.asOf, step.curves, step.scope)
 		if cache.Builds() != step.builds || cache.Reuses() != step.reuses {
 			t.Fatalf("after %s %s: builds %d, reuses %d; want %d and %d", step.asOf, step.curves, cache.Builds(), cache.Reuses(), step.builds, step.reuses)
 		}

@@ -79,7 +79,7 @@ func (z *ZeroPillar) setField(k string, v value) (bool, error) {
 // buildCurve turns one wire curve into a pricing curve. field is its JSON
 // path, for messages. A bootstrapped curve comes from cache, built there
 // once (a nil cache builds it).
-func buildCurve(field string, c CurveData, asOf dates.Date, cache *CurveCache) (pricing.YieldCurve, error) {
+func buildCurve(field string, c CurveData, asOf dates.Date, cache *CurveCache, scope string) (pricing.YieldCurve, error) {
 	forms := 0
 	if c.Rate != nil {
 		forms++
@@ -136,7 +136,7 @@ func buildCurve(field string, c CurveData, asOf dates.Date, cache *CurveCache) (
 		}
 		return zc, nil
 	}
-	return cache.bootstrap(field+".bootstrap", c.Bootstrap, asOf)
+	return cache.bootstrap(scope, field+".bootstrap", c.Bootstrap, asOf)
 }
 
 // mustParse parses a date already checked by the caller.

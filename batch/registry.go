@@ -303,6 +303,11 @@ type Engines struct {
 	// the compiles after that use the same curve (a pricer's chunks of a
 	// batch); nil bootstraps each curve in each compile.
 	Curves *CurveCache
+	// CurveScope is whose curves the compile may share through Curves
+	// (a pricer gives the chunk's tenant): a curve one scope built is
+	// built again for another, so that no tenant learns from the time
+	// its batch took that another priced on the same quotes.
+	CurveScope string
 }
 
 // The market references trade types share.

@@ -292,7 +292,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		// retries.
 		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: batch %s has %d trades, more than its tenant may have in flight (%d): split it into smaller batches", b.ID, len(b.Trades), n)
 	}
-	job, err := batch.CompileWith(b, batch.Engines{Curves: f.opt.Curves})
+	job, err := batch.CompileWith(b, batch.Engines{Curves: f.opt.Curves, CurveScope: cmp.Or(s.Tenant, host.DefaultTenant)})
 	if err != nil {
 		return nil, host.Errorf(http.StatusBadRequest, "ingress: batch %s: %w", b.ID, err)
 	}

@@ -42,8 +42,10 @@ type Options struct {
 	// Curves keeps the bootstrapped curves of the chunks priced, for the
 	// chunks after that carry the same curve (the other chunks of a
 	// batch, a chunk delivered again): each is bootstrapped once, not
-	// once a chunk. nil means a cache of batch.DefaultCurveCachePillars
-	// of the pricer's own.
+	// once a chunk. A curve is shared by the chunks of one tenant
+	// (batch.Engines.CurveScope): another tenant's chunk builds its own.
+	// nil means a cache of batch.DefaultCurveCachePillars of the
+	// pricer's own.
 	Curves *batch.CurveCache
 }
 
@@ -106,7 +108,7 @@ func (f *Function) Handle(ctx context.Context, e event.Event) (*event.Event, err
 	// Each trade compiled by the worker that prices it, just before: b
 	// stays as it is until the chunk is priced (its release is deferred).
 	// Its bootstrapped curves are those built for an earlier chunk.
-	job, err := batch.CompileLazily(b, batch.Engines{Curves: f.opt.Curves})
+	job, err := batch.CompileLazily(b, batch.Engines{Curves: f.opt.Curves, CurveScope: events.Tenant(e)})
 	if err != nil {
 		f.metrics.rejected.WithLabelValues(rejectInvalidBatch).Inc()
 		return nil, host.Errorf(http.StatusBadRequest, "pricer: batch %s chunk %d: %w", c.BatchID, c.Index, err)
