@@ -18,13 +18,22 @@ const (
 	// with forward and strike near 100, at most 3e-10 in price.
 	DefaultHestonAccuracy = 1e-11
 	// DefaultHestonMaxPieces bounds the adaptive integration's
-	// subintervals, 15 characteristic-function evaluations each.
+	// subintervals, 31 characteristic-function evaluations each.
 	DefaultHestonMaxPieces = 500
 )
 
 // hestonStartPieces is how many equal pieces the integration starts from:
 // enough that the first error estimates see the integrand's shape.
-const hestonStartPieces = 4
+const hestonStartPieces = 2
+
+// hestonWidths is how many of the control's widths in u, 1/sd, the
+// integral's map of [0, ∞) onto [0, 1) puts below its midpoint. The
+// Heston characteristic function decays more slowly than the control's,
+// and at one width (u = x/(1-x)/sd) the steep tail took the last fifth of
+// [0, 1), which the bisections worked over: at 6 widths a piece of the
+// 31-point rule took 105 evaluations a trade on random cases where one of
+// the 15-point rule at one width took 186, for the same accuracy.
+const hestonWidths = 6
 
 // The limits on Heston parameters beyond which no market quotes and the
 // characteristic function's arithmetic would lose its meaning.
@@ -215,13 +224,16 @@ func hestonIntegral(cf hestonCF, freq, halfVarT, sd, tanPhi, acc float64, maxPie
 		w := complex(cos, sin) * dz * (bs - phi) / (z * zp)
 		return math.Exp(-u*tanPhi*freq) * real(w)
 	}
-	// [0, ∞) onto [0, 1): u = L·x/(1-x), L the control's width in u.
-	l := 1 / math.Max(sd, 1e-3)
+	// [0, ∞) onto [0, 1): u = L·x/(1-x), L hestonWidths of the control's
+	// width in u.
+	l := hestonWidths / math.Max(sd, 1e-3)
 	f := func(x float64) float64 {
 		w := 1 - x
 		return g(l*x/w) * l / (w * w)
 	}
-	integral, errEst, _ := adaptiveKronrod(f, 0, 1, hestonStartPieces, acc*math.Pi, maxPieces)
+	// A bound of one piece is kept: the integral is then one 31-point
+	// rule, short of the accuracy on the trades the tests price with it.
+	integral, errEst, _ := adaptiveKronrod(&gk31, f, 0, 1, min(hestonStartPieces, maxPieces), acc*math.Pi, maxPieces)
 	return integral, errEst
 }
 
