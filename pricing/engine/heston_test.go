@@ -3,6 +3,8 @@ package engine
 import (
 	"errors"
 	"math"
+	"math/cmplx"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -303,4 +305,73 @@ func TestHestonTinyScale(t *testing.T) {
 			t.Errorf("%v at a scale of 1e-200: npv %g, %v; want %g", right, got.NPV, err, want.NPV*1e-202)
 		}
 	}
+}
+
+// lnPhiComplex is hestonCF.lnPhi as it was in complex128 arithmetic, the
+// reference the real arithmetic is checked against.
+func lnPhiComplex(h pricing.Heston, t float64, z complex128) complex128 {
+	s2 := complex(h.Sigma*h.Sigma, 0)
+	g := complex(h.Kappa, 0) - complex(0, h.Rho*h.Sigma)*z
+	zz := z * (z + 1i)
+	d := cmplx.Sqrt(g*g + zz*s2)
+	var r complex128
+	if real(g)*real(d)+imag(g)*imag(d) > 0 {
+		r = -s2 * zz / (g + d)
+	} else {
+		r = g - d
+	}
+	tc := complex(t, 0)
+	var y complex128
+	if d != 0 {
+		x, v := real(-d*tc), imag(-d*tc)
+		s, c := math.Sincos(v)
+		half := math.Sin(0.5 * v)
+		y = complex(math.Expm1(x)*c-2*half*half, math.Exp(x)*s) / (2 * d)
+	} else {
+		y = -0.5 * tc
+	}
+	w := -r * y
+	l := complex(0.5*math.Log1p(real(w)*(2+real(w))+imag(w)*imag(w)), math.Atan2(imag(w), 1+real(w)))
+	a := complex(h.Kappa*h.Theta, 0) / s2 * (r*tc - 2*l)
+	b := zz * y / (1 - r*y)
+	return a + complex(h.V0, 0)*b
+}
+
+// TestHestonLnPhiRealArithmetic checks the characteristic function in real
+// arithmetic against the complex128 form it replaced, on 20,000 random
+// models and points of both contours (the tilted one either way, the
+// straight one), u from 0 to 1e6, the hard corners' ranges and beyond: the
+// logarithms agree to 2e-13 of their modulus, or of 1 where that is
+// smaller (a phase of 4,673 rounds to 5e-13 either way, as does φ with
+// it). The worst, 7e-14, are at vol of variance near 0.002, where κθ/σ²
+// is near 1e6 and both forms round A's cancellation to about 1e-13.
+func TestHestonLnPhiRealArithmetic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 5))
+	lb := func(lo, hi float64) float64 {
+		return math.Exp(math.Log(lo) + (math.Log(hi)-math.Log(lo))*rng.Float64())
+	}
+	worst := 0.0
+	for i := range 20000 {
+		h := pricing.Heston{V0: lb(1e-4, 4), Kappa: lb(1e-3, 100), Theta: lb(1e-4, 4), Sigma: lb(1e-3, 10), Rho: -0.999 + 1.998*rng.Float64()}
+		tt := lb(1.0/365, 50)
+		tanPhi := []float64{0, math.Tan(math.Pi / 12), -math.Tan(math.Pi / 12)}[i%3]
+		u := lb(1e-6, 1e6)
+		if i%10 == 0 {
+			u = 0
+		}
+		x, y := u, u*tanPhi-0.5
+		cf := hestonCF{h: h, t: tt}
+		gr, gi := cf.lnPhi(x, y)
+		want := lnPhiComplex(h, tt, complex(x, y))
+		if math.IsNaN(real(want)) || math.IsInf(real(want), 0) || real(want) > 0 {
+			continue // beyond the moments' strip: the pricer's straight contour
+		}
+		got := complex(gr, gi)
+		diff := cmplx.Abs(got-want) / max(1, cmplx.Abs(want))
+		worst = max(worst, diff)
+		if diff > 2e-13 {
+			t.Errorf("%+v t=%g z=%v: ln φ %v, want %v", h, tt, complex(x, y), got, want)
+		}
+	}
+	t.Logf("worst difference %.3g", worst)
 }
