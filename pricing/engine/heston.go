@@ -307,13 +307,18 @@ func (c *hestonCF) lnPhi(x, y float64) (float64, float64) {
 }
 
 // csqrt returns the principal square root of x + iy, as math/cmplx.Sqrt
-// without its rescaling: the arguments here are far from where their
-// squares would underflow or overflow.
+// without its rescaling: the arguments here, D², are at most about 1e44
+// (σ·|z| with |z| under 1e20), and the modulus is taken without
+// math.Hypot's division unless x² + y² might underflow (κ and σ both
+// tiny).
 func csqrt(x, y float64) (float64, float64) {
 	if x == 0 && y == 0 {
 		return 0, 0
 	}
-	r := math.Hypot(x, y)
+	r := math.Sqrt(x*x + y*y)
+	if r < 1e-140 {
+		r = math.Hypot(x, y)
+	}
 	if x > 0 {
 		t := math.Sqrt(0.5*r + 0.5*x)
 		return t, 0.5 * y / t
