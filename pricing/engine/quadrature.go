@@ -131,7 +131,12 @@ func (r *kronrodRule) piece(f func(float64) float64, a, b float64) kronrodPiece 
 // the estimates sum to at most tol, or maxPieces pieces are reached. It
 // returns the integral, the error estimate and the number of evaluations.
 func adaptiveKronrod(r *kronrodRule, f func(float64) float64, a, b float64, pieces int, tol float64, maxPieces int) (value, err float64, evals int) {
-	ps := make([]kronrodPiece, 0, max(maxPieces, pieces)+1)
+	// Most integrals end within a few pieces: their room is on the stack,
+	// and a longer one grows it on the heap as it goes. Room for maxPieces
+	// made up front was 16 KB to clear on every call, a tenth of a Heston
+	// price.
+	var room [16]kronrodPiece
+	ps := room[:0]
 	w := (b - a) / float64(pieces)
 	for i := range pieces {
 		hi := a + float64(i+1)*w
