@@ -274,6 +274,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	if b.ID != "" {
 		id = host.Short(b.ID) // not checked yet
 	}
+	ownID := b.ID != "" || s.BatchID != ""
 	if b.ID, err = f.batchID(b.ID, s); err != nil {
 		return nil, err
 	}
@@ -340,6 +341,10 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		claim, err = f.opt.Store.Claim(ctx, rec)
 	}
 	switch {
+	case errors.Is(err, store.ErrConflict) && !ownID && s.ID != "":
+		// The id is the event's source and id's: the client gave none,
+		// and "submit it without one" is what it did.
+		return nil, host.Errorf(http.StatusConflict, "ingress: batch id %q, given by the event's source %q and id %q, is in use by a batch of other content: send other content as a new event (a new id)", b.ID, host.Short(s.Source), host.Short(s.ID))
 	case errors.Is(err, store.ErrConflict):
 		return nil, host.Errorf(http.StatusConflict, "ingress: batch id %q is in use by a batch of other content: submit it under another id (or without one)", b.ID)
 	case errors.Is(err, store.ErrAnnouncing):

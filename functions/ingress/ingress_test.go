@@ -1250,3 +1250,25 @@ func TestBatchOverChunkLimit(t *testing.T) {
 		t.Errorf("88 chunks against a bound of 100: %d %s", code, body)
 	}
 }
+
+// TestConflictOfEventIDSaysSendANewEvent: a batch without an id takes
+// its id from its event's source and id, so other content sent again
+// under the same event is a 409 that says to send a new event. It said
+// "submit it under another id (or without one)", which the client had
+// done.
+func TestConflictOfEventIDSaysSendANewEvent(t *testing.T) {
+	srv, _ := newServer(t, ingress.Options{})
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3})
+	other, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 4})
+	if code, _, body := post(t, ceRequest(t, srv.URL+"/batches", submitted(t, data, "e1"), false)); code != http.StatusAccepted {
+		t.Fatalf("first event: %d %s", code, body)
+	}
+	code, _, body := post(t, ceRequest(t, srv.URL+"/batches", submitted(t, other, "e1"), false))
+	var e struct{ Error string }
+	if code != http.StatusConflict || json.Unmarshal([]byte(body), &e) != nil {
+		t.Fatalf("other content under the same event: %d %s, want a 409", code, body)
+	}
+	if !strings.Contains(e.Error, `source "/client" and id "e1"`) || !strings.Contains(e.Error, "new event") || strings.Contains(e.Error, "without one") {
+		t.Errorf("409 says %q, want it to name the event and ask for a new one", e.Error)
+	}
+}
