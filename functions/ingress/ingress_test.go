@@ -1272,3 +1272,22 @@ func TestConflictOfEventIDSaysSendANewEvent(t *testing.T) {
 		t.Errorf("409 says %q, want it to name the event and ask for a new one", e.Error)
 	}
 }
+
+// TestTradeMarketNameOfWrongTypeFailsTradeAlone: a trade whose underlying
+// is not a string names no market data, so the batch is accepted and
+// only that trade fails, as one of a wrong-typed strike does. It was a
+// 400 for the whole batch.
+func TestTradeMarketNameOfWrongTypeFailsTradeAlone(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	doc := []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"USD": {"rate": 0.05}}, "underlyings": {"ACME": {"spot": 100, "vol": 0.25, "curve": "USD"}}}, "trades": [
+	{"id": "T1", "type": "european", "underlying": 5, "right": "call", "strike": 100, "expiry": "2027-11-25"},
+	{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25"}]}`)
+	code, _, body := post(t, plain(t, srv.URL+"/batches", doc))
+	var rc struct{ Trades int }
+	if code != http.StatusAccepted || json.Unmarshal([]byte(body), &rc) != nil || rc.Trades != 2 {
+		t.Fatalf("%d %s, want 202 for 2 trades", code, body)
+	}
+	if n := len(s.events()); n != 2 {
+		t.Errorf("%d events sent, want batch.accepted and one chunk", n)
+	}
+}
