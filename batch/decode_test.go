@@ -371,6 +371,12 @@ func TestZeroCurvePillarOnValuationDate(t *testing.T) {
 	for zeros, want := range map[string]string{
 		`[{"date": "2026-11-25", "rate": 0.02}, {"date": "2026-11-25", "rate": 0.03}]`: "zeros[1].date: must be after the valuation date 2026-11-25",
 		`[{"date": "2026-11-24", "rate": 0.02}, {"date": "2030-11-25", "rate": 0.03}]`: "zeros[0].date: must be after the valuation date 2026-11-25 (the first pillar may be on it), got 2026-11-24",
+		// A pillar without a date is told so, as a trade's missing date
+		// is: it said `"" is not a YYYY-MM-DD date`.
+		`[{"rate": 0.02}]`:                     "market.curves.Z.zeros[0].date: is required (YYYY-MM-DD)",
+		`[{"date": null, "rate": 0.02}]`:       "market.curves.Z.zeros[0].date: is required (YYYY-MM-DD)",
+		`[{"date": "", "rate": 0.02}]`:         "market.curves.Z.zeros[0].date: is required (YYYY-MM-DD)",
+		`[{"date": "2027-1-1", "rate": 0.02}]`: `market.curves.Z.zeros[0].date: "2027-1-1" is not a YYYY-MM-DD date`,
 	} {
 		rs, err := price(doc(zeros))
 		if err != nil {

@@ -105,6 +105,10 @@ func buildCurve(field string, c CurveData, asOf dates.Date) (pricing.YieldCurve,
 		times := make([]float64, len(c.Zeros))
 		rates := make([]float64, len(c.Zeros))
 		for i, z := range c.Zeros {
+			if z.Date == "" {
+				// Absent or null: not the date "", which no one gave.
+				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "is required (YYYY-MM-DD)")
+			}
 			d, err := dates.Parse(z.Date)
 			if err != nil {
 				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "%q is not a YYYY-MM-DD date", pricing.Shown(z.Date))
