@@ -279,6 +279,13 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		return nil, err
 	}
 	id = b.ID
+	// A refusal before the claim names the batch by an id the client
+	// knows (its own, or its event's): one ingress made up for it names
+	// no batch, and a client that read "batch b-7Q4H..." looked it up.
+	named := "batch " + b.ID
+	if !ownID && s.ID == "" {
+		named = "the batch"
+	}
 	timeout, err := f.timeout(b)
 	if err != nil {
 		return nil, err
@@ -287,11 +294,14 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		// Over the limit alone, it can never be claimed: not the 429 of
 		// a tenant whose other batches are in the way, which a client
 		// retries.
-		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: batch %s has %d trades, more than its tenant may have in flight (%d): split it into smaller batches", b.ID, len(b.Trades), n)
+		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: %s has %d trades, more than its tenant may have in flight (%d): split it into smaller batches", named, len(b.Trades), n)
 	}
 	job, err := batch.Compile(b)
 	if err != nil {
-		return nil, host.Errorf(http.StatusBadRequest, "ingress: batch %s: %w", b.ID, err)
+		if named == "the batch" {
+			return nil, host.Errorf(http.StatusBadRequest, "ingress: %w", err) // "batch: trades[0]...", as a decoding fault
+		}
+		return nil, host.Errorf(http.StatusBadRequest, "ingress: %s: %w", named, err)
 	}
 	t1 := f.opt.Now()
 	f.metrics.stage.WithLabelValues("validate").Observe(t1.Sub(t0).Seconds())
@@ -305,7 +315,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		if len(b.Scenarios.List) > 0 {
 			cost, fewer = "its trades' cost under its scenarios", "fewer trades or scenarios"
 		}
-		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: batch %s needs more than %d chunks of pricing (%s): split it into smaller batches (%s), or make its trades cheaper (fewer paths)", b.ID, n, cost, fewer)
+		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: %s needs more than %d chunks of pricing (%s): split it into smaller batches (%s), or make its trades cheaper (fewer paths)", named, n, cost, fewer)
 	}
 	offsets := batch.ChunkOffsets(plan)
 	if timeout == 0 {
@@ -350,7 +360,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	case errors.Is(err, store.ErrAnnouncing):
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: its attempt %d ended and its end (batch.completed) is being announced: submit it again in a moment", b.ID, claim.Attempt)
 	case errors.Is(err, store.ErrLimit):
-		return nil, host.Errorf(http.StatusTooManyRequests, "ingress: batch %s: %w: try again when some have finished", b.ID, err)
+		return nil, host.Errorf(http.StatusTooManyRequests, "ingress: %s: %w: try again when some have finished", named, err)
 	case err != nil:
 		// The store's error names its address and keys: for the log, not
 		// the client.

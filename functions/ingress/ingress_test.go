@@ -1291,3 +1291,30 @@ func TestTradeMarketNameOfWrongTypeFailsTradeAlone(t *testing.T) {
 		t.Errorf("%d events sent, want batch.accepted and one chunk", n)
 	}
 }
+
+// TestRefusalNamesNoMadeUpID: a batch refused before its id is claimed
+// is named by an id the client knows (the document's), and not by one
+// ingress made up for a batch that has none: "ingress: batch b-fresh:
+// batch: measures[0]: ..." named a batch no one could look up.
+func TestRefusalNamesNoMadeUpID(t *testing.T) {
+	srv, _ := newServer(t, ingress.Options{Limits: store.Limits{MaxTrades: 2}})
+	europeans, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3})
+	own, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3, ID: "mine"})
+	for _, c := range []struct {
+		name string
+		doc  []byte
+		code int
+		want string
+	}{
+		{"unknown measure", []byte(`{"valuationDate":"2026-11-25","measures":["npvv"],"trades":[]}`), http.StatusBadRequest, `ingress: batch: measures[0]: unknown measure "npvv"`},
+		{"unknown underlying", []byte(`{"valuationDate":"2026-11-25","trades":[{"id":"T1","type":"european","underlying":"X"}]}`), http.StatusBadRequest, `ingress: batch: trades[0].underlying: trade "T1" names unknown underlying "X"`},
+		{"over the tenant's trades", europeans, http.StatusRequestEntityTooLarge, "ingress: the batch has 3 trades, more than its tenant may have in flight (2)"},
+		{"its own id", own, http.StatusRequestEntityTooLarge, "ingress: batch mine has 3 trades"},
+	} {
+		code, _, body := post(t, plain(t, srv.URL+"/batches", c.doc))
+		var e struct{ Error string }
+		if code != c.code || json.Unmarshal([]byte(body), &e) != nil || !strings.HasPrefix(e.Error, c.want) || strings.Contains(e.Error, "b-fresh") {
+			t.Errorf("%s: %d %s, want %d starting %q", c.name, code, body, c.code, c.want)
+		}
+	}
+}
