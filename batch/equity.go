@@ -72,7 +72,7 @@ func (w *optionWire) optionInto(o *instrument.Option, asOf dates.Date, ds *dateC
 	case "":
 		return fmt.Errorf("right is required (call or put)")
 	default:
-		return pricing.Invalid("right", fmt.Sprintf("%q", w.Right), "must be call or put")
+		return pricing.Invalid("right", pricing.Quoted(w.Right), "must be call or put")
 	}
 	if w.Strike == nil {
 		return fmt.Errorf("strike is required")
@@ -92,7 +92,7 @@ func requiredDate(field, s string) (dates.Date, error) {
 	}
 	d, err := parseDate(s)
 	if err != nil {
-		return 0, pricing.Invalid(field, fmt.Sprintf("%q", s), "must be a YYYY-MM-DD date")
+		return 0, pricing.Invalid(field, pricing.Quoted(s), "must be a YYYY-MM-DD date")
 	}
 	return d, nil
 }
@@ -193,7 +193,7 @@ func enumValue[T any](field, s string, names map[string]T, def *T) (T, error) {
 	}
 	v, ok := names[s]
 	if !ok {
-		return zero, pricing.Invalid(field, fmt.Sprintf("%q", s), "must be one of "+strings.Join(sortedKeys(names), ", "))
+		return zero, pricing.Invalid(field, pricing.Quoted(s), "must be one of "+strings.Join(sortedKeys(names), ", "))
 	}
 	return v, nil
 }
