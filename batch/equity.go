@@ -559,21 +559,26 @@ func sortFixings(fixings []dates.Date) (given []int) {
 }
 
 // fixingError names the fixing at fault in err, an error of the sorted
-// fixings, by its place in the trade (given, from sortFixings; nil leaves
-// err as it is). Sorted, a fixing not after the one before it is the
-// same date.
+// fixings, by its place in the trade (given, from sortFixings; nil when
+// they were in order). Sorted, a fixing not after the one before it is
+// the same date, said so: "must be after the previous fixing" read as if
+// their order mattered.
 func fixingError(err error, fixings []dates.Date, given []int) error {
 	var ie *pricing.InputError
 	var k int
-	if given == nil || !errors.As(err, &ie) {
+	if !errors.As(err, &ie) {
 		return err
 	}
-	if n, _ := fmt.Sscanf(ie.Field, "fixings[%d]", &k); n != 1 || k < 0 || k >= len(given) {
+	if n, _ := fmt.Sscanf(ie.Field, "fixings[%d]", &k); n != 1 || k < 0 || k >= len(fixings) {
 		return err
 	}
-	ie.Field = fmt.Sprintf("fixings[%d]", given[k])
+	at := func(k int) int { return k }
+	if given != nil {
+		at = func(k int) int { return given[k] }
+	}
+	ie.Field = fmt.Sprintf("fixings[%d]", at(k))
 	if k > 0 && fixings[k] == fixings[k-1] {
-		ie.Reason = fmt.Sprintf("must not repeat fixings[%d]", given[k-1])
+		ie.Reason = fmt.Sprintf("must not repeat fixings[%d]", at(k-1))
 	}
 	return err
 }
