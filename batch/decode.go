@@ -176,6 +176,7 @@ func (d *decoder) fieldError(path string, err error) error {
 	var de *duplicateKeyError
 	var be *Error
 	var se *scanError
+	var ne *nestedError
 	switch {
 	case errors.As(err, &se) && se.valid != "":
 		// Valid JSON but no batch (a key given twice, nesting too deep)
@@ -183,6 +184,8 @@ func (d *decoder) fieldError(path string, err error) error {
 		return &Error{Field: path, Reason: se.valid, Err: err}
 	case errors.As(err, &se), errors.As(err, &be):
 		return err
+	case errors.As(err, &ne):
+		return d.fieldError(joinPath(path, ne.field), ne.err)
 	case errors.As(err, &te):
 		return &Error{Field: joinPath(path, te.field), Reason: "must be " + te.want + ", got JSON " + te.got, Err: err}
 	case errors.As(err, &de):

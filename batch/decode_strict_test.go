@@ -30,6 +30,11 @@ func TestDecodeStrictPaths(t *testing.T) {
 		{"heston sigma a bool", doc(`{"curves": {"USD": {"rate": 0.05}}, "underlyings": {"H": {"spot": 100, "vol": 0.2, "curve": "USD", "heston": {"v0": 0.04, "kappa": 1, "theta": 0.04, "sigma": true, "rho": 0}}}}`, ``), `market.underlyings.H.heston.sigma: must be a number, got JSON bool`},
 		{"unknown underlying field", doc(`{"underlyings": {"S": {"spot": 100, "vol": 0.25, "curve": "USD", "volatility": 1}}}`, ``), `market.underlyings.S: unknown field "volatility"`},
 		{"unknown market field", doc(`{"curve": {}}`, ``), `market: unknown field "curve"`},
+		// A fault within a nested object is named on its path: it read
+		// "market.curves.EUR: zeros[0]: unknown field", whose path the
+		// console marks stopped at the curve.
+		{"unknown zero pillar field", doc(`{"curves": {"EUR": {"zeros": [{"date": "2027-11-25", "rate": 0.03, "x": 1}]}}}`, ``), `batch: market.curves.EUR.zeros[0]: unknown field "x"`},
+		{"unknown heston field", doc(`{"curves": {"USD": {"rate": 0.05}}, "underlyings": {"H": {"spot": 100, "vol": 0.2, "curve": "USD", "heston": {"v0": 0.04, "x": 1}}}}`, ``), `batch: market.underlyings.H.heston: unknown field "x"`},
 		{"curve not an object", doc(`{"curves": {"USD": 0.05}}`, ``), `market.curves.USD: must be an object, got JSON number`},
 		{"id a number", doc(good, `{"id": 7, "type": "european"}`), `trades[0].id: must be a string, got JSON number`},
 		{"null trade", doc(good, trade+`, null`), `trades[1]: must be an object`},

@@ -47,7 +47,7 @@ func (c *CurveData) setField(k string, v value) (bool, error) {
 			case errors.As(err, &te):
 				te.field = joinPath(field, te.field)
 			case err != nil:
-				return fmt.Errorf("%s: %w", field, err)
+				return &nestedError{field, err}
 			}
 			zs = append(zs, z)
 			return err
