@@ -84,7 +84,7 @@ func (s *Serve) Check(needSink bool) error {
 	if err := errors.Join(s.envErrs...); err != nil {
 		return err
 	}
-	if err := errors.Join(checkAddr("--addr", s.Addr), checkService(s.Service), positive("shutdown-timeout", "PRICEFN_SHUTDOWN_TIMEOUT", s.ShutdownTimeout)); err != nil {
+	if err := errors.Join(checkAddr("--addr", "PORT", s.Addr), checkService(s.Service), positive("shutdown-timeout", "PRICEFN_SHUTDOWN_TIMEOUT", s.ShutdownTimeout)); err != nil {
 		return err
 	}
 	if needSink {
@@ -164,15 +164,19 @@ func checkOverride(k string, x any) error {
 	return fmt.Errorf("value %v: want a string, a boolean or an integer", x)
 }
 
-// checkAddr reports whether v, the value of flag name, is a listen
-// address (HOST:PORT, HOST may be empty; PORT a number up to 65535 or a
-// service name).
-func checkAddr(name, v string) error {
+// checkAddr reports whether v, the value of flag name (with its default
+// from $env, "" for none), is a listen address (HOST:PORT, HOST may be
+// empty; PORT a number up to 65535 or a service name). The variable is
+// named as every setting's is: "--addr" alone hid that PORT=abc set it.
+func checkAddr(name, env, v string) error {
 	_, port, err := net.SplitHostPort(v)
 	if err == nil {
 		_, err = net.LookupPort("tcp", port)
 	}
 	if err != nil {
+		if env != "" {
+			return fmt.Errorf("config: %s %q ($%s): %w", name, v, env, err)
+		}
 		return fmt.Errorf("config: %s %q: %w", name, v, err)
 	}
 	return nil
