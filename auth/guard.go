@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -112,10 +113,22 @@ func (g *Guard) verify(e *event.Event) error {
 	if e.Type() != events.TypeBatchSubmitted {
 		return g.Keys.Verify(e)
 	}
-	if g.Tokens == nil {
-		return ErrBadSignature
+	tenant := events.Tenant(*e)
+	var keys [][]byte
+	if g.Tokens != nil {
+		keys = g.Tokens.SigningKeys(tenant)
 	}
-	return VerifyWith(g.Tokens.SigningKeys(events.Tenant(*e)), e)
+	err := VerifyWith(keys, e)
+	if len(keys) == 0 && errors.Is(err, ErrBadSignature) {
+		// Signed, with no key to check it against: "does not match" sent
+		// whoever signed it looking for a fault in the signature, and an
+		// unsigned one was said to be that too.
+		if g.Tokens == nil {
+			return fmt.Errorf("%w: there is no tokens file (--tokens-file), so no key of sign scope to check it with", ErrBadSignature)
+		}
+		return fmt.Errorf("%w: tenant %q has no token of sign scope to check it with", ErrBadSignature, host.Short(tenant))
+	}
+	return err
 }
 
 // Require returns next behind a bearer token with scope: 401 (with

@@ -230,3 +230,36 @@ func TestGuardUpstreamSubmission(t *testing.T) {
 		t.Errorf("alpha's upstream key for beta's batch: %v, want 403", err)
 	}
 }
+
+// TestGuardSubmissionWithoutSigningKeys: with no key of sign scope to
+// check a batch.submitted against (no tokens file, or none of the
+// tenant's), an unsigned one is refused as unsigned and a signed one
+// saying why it cannot match. Both were "event signature does not
+// match", which sent an operator looking for a fault in the signature.
+func TestGuardSubmissionWithoutSigningKeys(t *testing.T) {
+	path := t.TempDir() + "/tokens"
+	writeTokens(t, path, "beta-0123456789abcdef beta\n")
+	tokens, err := auth.LoadTokens(path, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name   string
+		tokens *auth.Tokens
+		want   string
+	}{
+		{"no tokens file", nil, "there is no tokens file (--tokens-file), so no key of sign scope to check it with"},
+		{"no sign token", tokens, `tenant "beta" has no token of sign scope to check it with`},
+	} {
+		h := auth.NewGuard(auth.NewKeys(key1), c.tokens, zerolog.Nop(), nil).Wrap(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil }))
+		sub, _ := events.New(events.TypeBatchSubmitted, "/upstream", "s1", "", map[string]int{})
+		sub.SetExtension(events.ExtTenant, "beta")
+		if _, err := h.Handle(context.Background(), sub); host.Status(err) != 403 || !errors.Is(err, auth.ErrUnsigned) {
+			t.Errorf("%s, unsigned: %v, want a 403 saying it is not signed", c.name, err)
+		}
+		auth.SignWith("upstream-key-0123456789", &sub)
+		if _, err := h.Handle(context.Background(), sub); host.Status(err) != 403 || !errors.Is(err, auth.ErrBadSignature) || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s, signed: %v, want a 403 saying %q", c.name, err, c.want)
+		}
+	}
+}

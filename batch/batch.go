@@ -73,7 +73,7 @@ func (u *UnderlyingData) setField(k string, v value) (bool, error) {
 		case errors.As(err, &te):
 			te.field = joinPath("heston", te.field)
 		case err != nil:
-			err = fmt.Errorf("heston: %w", err)
+			err = &nestedError{"heston", err}
 		}
 		u.Heston = h
 		return true, err

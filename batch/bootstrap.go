@@ -189,7 +189,7 @@ func (w *bootstrapWire) quote(asOf dates.Date) (market.Quote, error) {
 		case t.unit == 'M' || t.unit == 'Y':
 			s.Maturity = start.AddMonths(t.months())
 		default:
-			err = pricing.Invalid("tenor", fmt.Sprintf("%q", w.Tenor), "of a swap must be in months or years (M or Y)")
+			err = pricing.Invalid("tenor", pricing.Quoted(w.Tenor), "of a swap must be in months or years (M or Y)")
 		}
 		if err == nil {
 			err = w.checkEnd(start, s.Maturity, asOf)
@@ -198,7 +198,7 @@ func (w *bootstrapWire) quote(asOf dates.Date) (market.Quote, error) {
 	case "":
 		return nil, fmt.Errorf("type is required (deposit or swap)")
 	}
-	return nil, pricing.Invalid("type", fmt.Sprintf("%q", w.Type), "must be deposit or swap")
+	return nil, pricing.Invalid("type", pricing.Quoted(w.Type), "must be deposit or swap")
 }
 
 // checkEnd checks that an instrument's end, from its maturity or its tenor
@@ -209,7 +209,7 @@ func (w *bootstrapWire) checkEnd(start, end, asOf dates.Date) error {
 		return pricing.CheckHorizon("maturity", end, asOf)
 	}
 	if pricing.CheckHorizon("tenor", end, asOf) != nil {
-		return pricing.Invalid("tenor", fmt.Sprintf("%q", w.Tenor), fmt.Sprintf(
+		return pricing.Invalid("tenor", pricing.Quoted(w.Tenor), fmt.Sprintf(
 			"must end within %d years of the valuation date %s (from %s it ends on %s)", pricing.MaxYears, asOf, start, end))
 	}
 	return nil
@@ -227,7 +227,7 @@ type tenor struct {
 // which the tenor's end is checked against too; D counts business days
 // one by one, so the count is bounded first).
 func parseTenor(s string) (tenor, error) {
-	bad := pricing.Invalid("tenor", fmt.Sprintf("%q", s), "must be a positive whole number of D, W, M or Y (or d, w, m, y), such as 1W, 6M or 10Y")
+	bad := pricing.Invalid("tenor", pricing.Quoted(s), "must be a positive whole number of D, W, M or Y (or d, w, m, y), such as 1W, 6M or 10Y")
 	if len(s) < 2 {
 		return tenor{}, bad
 	}
@@ -238,7 +238,7 @@ func parseTenor(s string) (tenor, error) {
 		return tenor{}, bad
 	}
 	if n > most {
-		return tenor{}, pricing.Invalid("tenor", fmt.Sprintf("%q", s), fmt.Sprintf("must be within 200 years: at most %d%c", most, unit))
+		return tenor{}, pricing.Invalid("tenor", pricing.Quoted(s), fmt.Sprintf("must be within 200 years: at most %d%c", most, unit))
 	}
 	return tenor{n: n, unit: unit}, nil
 }

@@ -64,7 +64,7 @@ func TestBootstrapCurveErrors(t *testing.T) {
 		{"deposit with swap fields", `{"bootstrap": [{"type": "deposit", "tenor": "3M", "rate": 0.01, "fixedDayCount": "ACT/360"}]}`,
 			[]string{"a deposit takes dayCount"}},
 		{"unknown day count", `{"bootstrap": [{"type": "deposit", "tenor": "3M", "rate": 0.01, "dayCount": "ACT/364"}]}`,
-			[]string{`unknown day count "ACT/364"`, "ACT/360, ACT/365F, 30/360, ACT/ACT"}},
+			[]string{`dayCount must be one of ACT/360, ACT/365F, 30/360, ACT/ACT, got "ACT/364"`}},
 		{"unknown field", `{"bootstrap": [{"type": "deposit", "tenor": "3M", "rat": 0.01}]}`,
 			[]string{`unknown field "rat"`}},
 		{"no rate", `{"bootstrap": [{"type": "deposit", "tenor": "3M"}]}`, []string{"rate is required"}},

@@ -176,6 +176,7 @@ func (d *decoder) fieldError(path string, err error) error {
 	var de *duplicateKeyError
 	var be *Error
 	var se *scanError
+	var ne *nestedError
 	switch {
 	case errors.As(err, &se) && se.valid != "":
 		// Valid JSON but no batch (a key given twice, nesting too deep)
@@ -183,6 +184,8 @@ func (d *decoder) fieldError(path string, err error) error {
 		return &Error{Field: path, Reason: se.valid, Err: err}
 	case errors.As(err, &se), errors.As(err, &be):
 		return err
+	case errors.As(err, &ne):
+		return d.fieldError(joinPath(path, ne.field), ne.err)
 	case errors.As(err, &te):
 		return &Error{Field: joinPath(path, te.field), Reason: "must be " + te.want + ", got JSON " + te.got, Err: err}
 	case errors.As(err, &de):
@@ -551,6 +554,10 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 	var h tradeHeader
 	var id string     // "" when absent or null
 	var shared uint64 // the members of the fields every type knows (common)
+	// badRef is the first market name (underlying, curve, forecastCurve)
+	// that is not a string: it names nothing, so it fails its trade alone,
+	// as a missing one does, not the batch.
+	var badRef *typeError
 	for k := range ms.list {
 		m := &ms.list[k]
 		var err error
@@ -579,11 +586,11 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 				_ = v.str("type", &h.Type)
 			}
 		case "underlying":
-			err = ms.value(m).str("underlying", &h.Underlying)
+			badRef = firstBadRef(badRef, ms.value(m).str("underlying", &h.Underlying))
 		case "curve":
-			err = ms.value(m).str("curve", &h.Curve)
+			badRef = firstBadRef(badRef, ms.value(m).str("curve", &h.Curve))
 		case "forecastCurve":
-			err = ms.value(m).str("forecastCurve", &h.ForecastCurve)
+			badRef = firstBadRef(badRef, ms.value(m).str("forecastCurve", &h.ForecastCurve))
 		case "quantity":
 			shared |= 1 << k
 			h.Quantity = quantityOf(ms.value(m))
@@ -616,6 +623,14 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 		d.lastType, d.lastEntry = h.Type, tt
 	}
 	for _, r := range tt.refs() {
+		if badRef != nil && badRef.field == r.field {
+			// Of a field the type does not have, the type's decoding
+			// says so (an unknown field).
+			t.err = badRef
+			return nil
+		}
+	}
+	for _, r := range tt.refs() {
 		name, _ := h.ref(r.field)
 		switch {
 		case name == "":
@@ -633,6 +648,15 @@ func (d *decoder) trade(t *Trade, ms *members, i int) error {
 	}
 	t.terms, t.err = tt.decode(ms, shared, &d.wires)
 	return nil
+}
+
+// firstBadRef returns bad, or else err's type error: the first market
+// name of a trade that is not a string.
+func firstBadRef(bad *typeError, err error) *typeError {
+	if bad != nil || err == nil {
+		return bad
+	}
+	return err.(*typeError) // value.str's only error
 }
 
 // quantityOf reads a trade's quantity: a value that is not a number does

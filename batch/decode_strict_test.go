@@ -30,9 +30,13 @@ func TestDecodeStrictPaths(t *testing.T) {
 		{"heston sigma a bool", doc(`{"curves": {"USD": {"rate": 0.05}}, "underlyings": {"H": {"spot": 100, "vol": 0.2, "curve": "USD", "heston": {"v0": 0.04, "kappa": 1, "theta": 0.04, "sigma": true, "rho": 0}}}}`, ``), `market.underlyings.H.heston.sigma: must be a number, got JSON bool`},
 		{"unknown underlying field", doc(`{"underlyings": {"S": {"spot": 100, "vol": 0.25, "curve": "USD", "volatility": 1}}}`, ``), `market.underlyings.S: unknown field "volatility"`},
 		{"unknown market field", doc(`{"curve": {}}`, ``), `market: unknown field "curve"`},
+		// A fault within a nested object is named on its path: it read
+		// "market.curves.EUR: zeros[0]: unknown field", whose path the
+		// console marks stopped at the curve.
+		{"unknown zero pillar field", doc(`{"curves": {"EUR": {"zeros": [{"date": "2027-11-25", "rate": 0.03, "x": 1}]}}}`, ``), `batch: market.curves.EUR.zeros[0]: unknown field "x"`},
+		{"unknown heston field", doc(`{"curves": {"USD": {"rate": 0.05}}, "underlyings": {"H": {"spot": 100, "vol": 0.2, "curve": "USD", "heston": {"v0": 0.04, "x": 1}}}}`, ``), `batch: market.underlyings.H.heston: unknown field "x"`},
 		{"curve not an object", doc(`{"curves": {"USD": 0.05}}`, ``), `market.curves.USD: must be an object, got JSON number`},
 		{"id a number", doc(good, `{"id": 7, "type": "european"}`), `trades[0].id: must be a string, got JSON number`},
-		{"underlying a number", doc(good, `{"id": "T1", "type": "european", "underlying": 5}`), `trades[0].underlying: must be a string, got JSON number`},
 		{"null trade", doc(good, trade+`, null`), `trades[1]: must be an object`},
 		{"trades an object", `{"valuationDate": "2026-11-25", "trades": {}}`, `trades: must be a list, got JSON object`},
 		{"measures not strings", `{"valuationDate": "2026-11-25", "measures": ["npv", 3], "trades": []}`, `measures[1]: must be a string, got JSON number`},
@@ -90,6 +94,13 @@ func TestDecodeTradeFields(t *testing.T) {
 		{"no type", `{"id": "T2", "underlying": "ACME", "strike": 100}`, `trade T2: type is required (valid: `},
 		{"type null", `{"id": "T2", "type": null}`, `trade T2: type is required (valid: `},
 		{"type empty", `{"id": "T2", "type": ""}`, `trade T2: type is required (valid: `},
+		// A market name that is not a string names nothing: it fails its
+		// trade alone, as a missing one does (it failed the batch). Of a
+		// field the type does not have, the error is that field's.
+		{"underlying a number", `{"id": "T2", "type": "european", "underlying": 5, "right": "call", "strike": 100, "expiry": "2027-11-25"}`, `trade T2: underlying must be a string, got JSON number`},
+		{"curve an object", `{"id": "T2", "type": "fra", "curve": {"USD": 1}, "notional": 1, "rate": 0.01, "start": "2027-01-01", "end": "2027-06-01", "position": "long"}`, `trade T2: curve must be a string, got JSON object`},
+		{"forecastCurve a bool", `{"id": "T2", "type": "swap", "curve": "USD", "forecastCurve": true, "notional": 1, "fixedRate": 0.01, "start": "2027-01-01", "maturity": "2030-01-01", "side": "payFixed"}`, `trade T2: forecastCurve must be a string, got JSON bool`},
+		{"curve a number on a european", `{"id": "T2", "type": "european", "underlying": "ACME", "curve": 5, "right": "call", "strike": 100, "expiry": "2027-11-25"}`, `trade T2: unknown field "curve"`},
 	} {
 		doc := `{"valuationDate": "2026-11-25", ` + market + `, "trades": [` + c.trade + `]}`
 		rs, err := price(doc)

@@ -95,7 +95,7 @@ func TestTradeErrors(t *testing.T) {
 		{"negative rebate", `{"id": "T2", "type": "barrier", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "downOut", "barrier": 90, "rebate": -1}`, "trade T2: rebate must be >= 0, got -1"},
 		{"fixing after expiry", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "geometric", "fixings": ["2027-05-25", "2027-12-25"]}`, "trade T2: fixings[1] must not be after expiry 2027-11-25, got 2027-12-25"},
 		{"fixing in the past", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2026-11-25"]}`, "trade T2: fixings[0] must be after the valuation date 2026-11-25, got 2026-11-25"},
-		{"fixing repeated", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-03-25", "2027-03-25"]}`, "trade T2: fixings[1] must be after the previous fixing, got 2027-03-25"},
+		{"fixing repeated", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-03-25", "2027-03-25"]}`, "trade T2: fixings[1] must not repeat fixings[0], got 2027-03-25"},
 		// Out of order (which is no fault), a faulty fixing is named by its place in the trade.
 		{"fixing repeated out of order", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "arithmetic", "fixings": ["2027-05-25", "2027-03-25", "2027-05-25"]}`, "trade T2: fixings[2] must not repeat fixings[0], got 2027-05-25"},
 		{"fixing after expiry out of order", `{"id": "T2", "type": "asian", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "geometric", "fixings": ["2027-12-25", "2027-05-25"]}`, "trade T2: fixings[0] must not be after expiry 2027-11-25, got 2027-12-25"},
@@ -371,6 +371,12 @@ func TestZeroCurvePillarOnValuationDate(t *testing.T) {
 	for zeros, want := range map[string]string{
 		`[{"date": "2026-11-25", "rate": 0.02}, {"date": "2026-11-25", "rate": 0.03}]`: "zeros[1].date: must be after the valuation date 2026-11-25",
 		`[{"date": "2026-11-24", "rate": 0.02}, {"date": "2030-11-25", "rate": 0.03}]`: "zeros[0].date: must be after the valuation date 2026-11-25 (the first pillar may be on it), got 2026-11-24",
+		// A pillar without a date is told so, as a trade's missing date
+		// is: it said `"" is not a YYYY-MM-DD date`.
+		`[{"rate": 0.02}]`:                     "market.curves.Z.zeros[0].date: is required (YYYY-MM-DD)",
+		`[{"date": null, "rate": 0.02}]`:       "market.curves.Z.zeros[0].date: is required (YYYY-MM-DD)",
+		`[{"date": "", "rate": 0.02}]`:         "market.curves.Z.zeros[0].date: is required (YYYY-MM-DD)",
+		`[{"date": "2027-1-1", "rate": 0.02}]`: `market.curves.Z.zeros[0].date: "2027-1-1" is not a YYYY-MM-DD date`,
 	} {
 		rs, err := price(doc(zeros))
 		if err != nil {

@@ -72,7 +72,7 @@ func (w *optionWire) optionInto(o *instrument.Option, asOf dates.Date, ds *dateC
 	case "":
 		return fmt.Errorf("right is required (call or put)")
 	default:
-		return pricing.Invalid("right", fmt.Sprintf("%q", w.Right), "must be call or put")
+		return pricing.Invalid("right", pricing.Quoted(w.Right), "must be call or put")
 	}
 	if w.Strike == nil {
 		return fmt.Errorf("strike is required")
@@ -92,7 +92,7 @@ func requiredDate(field, s string) (dates.Date, error) {
 	}
 	d, err := parseDate(s)
 	if err != nil {
-		return 0, pricing.Invalid(field, fmt.Sprintf("%q", s), "must be a YYYY-MM-DD date")
+		return 0, pricing.Invalid(field, pricing.Quoted(s), "must be a YYYY-MM-DD date")
 	}
 	return d, nil
 }
@@ -193,7 +193,7 @@ func enumValue[T any](field, s string, names map[string]T, def *T) (T, error) {
 	}
 	v, ok := names[s]
 	if !ok {
-		return zero, pricing.Invalid(field, fmt.Sprintf("%q", s), "must be one of "+strings.Join(sortedKeys(names), ", "))
+		return zero, pricing.Invalid(field, pricing.Quoted(s), "must be one of "+strings.Join(sortedKeys(names), ", "))
 	}
 	return v, nil
 }
@@ -559,21 +559,26 @@ func sortFixings(fixings []dates.Date) (given []int) {
 }
 
 // fixingError names the fixing at fault in err, an error of the sorted
-// fixings, by its place in the trade (given, from sortFixings; nil leaves
-// err as it is). Sorted, a fixing not after the one before it is the
-// same date.
+// fixings, by its place in the trade (given, from sortFixings; nil when
+// they were in order). Sorted, a fixing not after the one before it is
+// the same date, said so: "must be after the previous fixing" read as if
+// their order mattered.
 func fixingError(err error, fixings []dates.Date, given []int) error {
 	var ie *pricing.InputError
 	var k int
-	if given == nil || !errors.As(err, &ie) {
+	if !errors.As(err, &ie) {
 		return err
 	}
-	if n, _ := fmt.Sscanf(ie.Field, "fixings[%d]", &k); n != 1 || k < 0 || k >= len(given) {
+	if n, _ := fmt.Sscanf(ie.Field, "fixings[%d]", &k); n != 1 || k < 0 || k >= len(fixings) {
 		return err
 	}
-	ie.Field = fmt.Sprintf("fixings[%d]", given[k])
+	at := func(k int) int { return k }
+	if given != nil {
+		at = func(k int) int { return given[k] }
+	}
+	ie.Field = fmt.Sprintf("fixings[%d]", at(k))
 	if k > 0 && fixings[k] == fixings[k-1] {
-		ie.Reason = fmt.Sprintf("must not repeat fixings[%d]", given[k-1])
+		ie.Reason = fmt.Sprintf("must not repeat fixings[%d]", at(k-1))
 	}
 	return err
 }

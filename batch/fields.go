@@ -39,6 +39,17 @@ func setMembers(w fieldSetter, ms *members, skip uint64) error {
 	return nil
 }
 
+// nestedError is a fault within the object at field, below the one being
+// read: fieldError names it on its path ("market.curves.Z.zeros[0]:
+// unknown field"), not in the reason ("market.curves.Z: zeros[0]: ...").
+type nestedError struct {
+	field string
+	err   error
+}
+
+func (e *nestedError) Error() string { return e.field + ": " + e.err.Error() }
+func (e *nestedError) Unwrap() error { return e.err }
+
 // typeError is a value of the wrong JSON kind for its field: "strike must
 // be a number, got JSON string".
 type typeError struct {

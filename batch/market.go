@@ -47,7 +47,7 @@ func (c *CurveData) setField(k string, v value) (bool, error) {
 			case errors.As(err, &te):
 				te.field = joinPath(field, te.field)
 			case err != nil:
-				return fmt.Errorf("%s: %w", field, err)
+				return &nestedError{field, err}
 			}
 			zs = append(zs, z)
 			return err
@@ -106,6 +106,10 @@ func buildCurve(field string, c CurveData, asOf dates.Date, cache *CurveCache, s
 		times := make([]float64, len(c.Zeros))
 		rates := make([]float64, len(c.Zeros))
 		for i, z := range c.Zeros {
+			if z.Date == "" {
+				// Absent or null: not the date "", which no one gave.
+				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "is required (YYYY-MM-DD)")
+			}
 			d, err := dates.Parse(z.Date)
 			if err != nil {
 				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "%q is not a YYYY-MM-DD date", pricing.Shown(z.Date))

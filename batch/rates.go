@@ -3,6 +3,7 @@ package batch
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
@@ -228,9 +229,9 @@ func namedValue[T any](field, s string, def T, parse func(string) (T, error)) (T
 	if err != nil {
 		var u *dates.UnknownNameError
 		if errors.As(err, &u) {
-			cut := *u
-			cut.Name = pricing.Shown(u.Name)
-			err = &cut
+			// As every other name a trade gives is refused, without the
+			// package's prefix: "calendar: dates: unknown calendar".
+			return v, pricing.Invalid(field, pricing.Quoted(u.Name), "must be one of "+strings.Join(u.Valid, ", "))
 		}
 		return v, fmt.Errorf("%s: %w", field, err)
 	}

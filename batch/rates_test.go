@@ -77,13 +77,13 @@ func TestRatesTradeErrors(t *testing.T) {
 		want        []string
 	}{
 		{"unknown day count lists the valid ones", swap(`"maturity": "2030-11-27", "fixedDayCount": "ACT/ACT ISMA"`),
-			[]string{"fixedDayCount", `unknown day count "ACT/ACT ISMA"`, "ACT/360, ACT/365F, 30/360, ACT/ACT"}},
+			[]string{`fixedDayCount must be one of ACT/360, ACT/365F, 30/360, ACT/ACT, got "ACT/ACT ISMA"`}},
 		{"unknown calendar lists the valid ones", swap(`"maturity": "2030-11-27", "calendar": "NYSE"`),
-			[]string{"calendar", `unknown calendar "NYSE"`, "none, weekends, TARGET"}},
+			[]string{`calendar must be one of none, weekends, TARGET, got "NYSE"`}},
 		{"unknown convention", swap(`"maturity": "2030-11-27", "convention": "modifiedPreceding"`),
-			[]string{"convention", "modifiedFollowing, preceding"}},
+			[]string{`convention must be one of unadjusted, following, modifiedFollowing, preceding, got "modifiedPreceding"`}},
 		{"unknown frequency", swap(`"maturity": "2030-11-27", "floatFrequency": "weekly"`),
-			[]string{"floatFrequency", "annual, semiannual, quarterly, monthly"}},
+			[]string{`floatFrequency must be one of annual, semiannual, quarterly, monthly, got "weekly"`}},
 		{"maturity before start", swap(`"maturity": "2026-11-20"`), []string{"maturity must be after start 2026-11-27"}},
 		{"zero notional", `{"id": "f", "type": "fra", "curve": "EUR", "notional": 0, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}`,
 			[]string{"notional must be > 0, got 0"}},

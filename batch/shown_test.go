@@ -94,3 +94,37 @@ func engineDoc(name, rho, terms string) string {
 		`": {"spot": 1e-200, "dividendYield": 0.01, "vol": 0.25, "curve": "USD", "heston": {"v0": 0.04, "kappa": 1, "theta": 0.04, "sigma": 0.5, ` + rho + `}}}},` +
 		` "trades": [{"id": "T1", ` + terms + `, "underlying": "` + name + `", "right": "call", "strike": 100, "expiry": "2027-11-25"}]}`
 }
+
+// TestErrorsQuoteLongValuesWhole: a long string value an error quotes is
+// cut, then quoted, "XXXX... (100000 bytes)" as README has it: it was
+// quoted, then cut, so that its closing quote went and the length counted
+// the quotes, "XXXX... (100002 bytes).
+func TestErrorsQuoteLongValuesWhole(t *testing.T) {
+	long := strings.Repeat("X", 100_000)
+	const want = `XXX... (100000 bytes)"`
+	trade := `{"id": "T1", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25"}`
+	doc := func(market, trade string) string {
+		return `{"valuationDate": "2026-11-25", "market": ` + market + `, "trades": [` + trade + `]}`
+	}
+	fra := `{"id": "T1", "type": "fra", "curve": "B", "notional": 1, "rate": 0.01, "start": "2027-01-01", "end": "2027-02-01", "position": "long"}`
+	boot := func(inst string) string { return `{"curves": {"B": {"bootstrap": [` + inst + `]}}}` }
+	for name, d := range map[string]string{
+		"right":          doc(scenMarket, strings.Replace(trade, `"call"`, `"`+long+`"`, 1)),
+		"expiry":         doc(scenMarket, strings.Replace(trade, `"2027-11-25"`, `"`+long+`"`, 1)),
+		"fra position":   doc(boot(`{"type": "deposit", "rate": 0.03, "tenor": "6M"}`), strings.Replace(fra, `"long"`, `"`+long+`"`, 1)),
+		"bootstrap type": doc(boot(`{"type": "`+long+`", "rate": 0.03, "tenor": "6M"}`), fra),
+		"tenor":          doc(boot(`{"type": "deposit", "rate": 0.03, "tenor": "`+long+`"}`), fra),
+	} {
+		b, err := batch.DecodeBytes([]byte(d))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		rs, err := batch.Price(context.Background(), b, batch.Options{})
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if msg := rs.Results[0].Error; len(msg) > 1000 || !strings.HasSuffix(msg, want) {
+			t.Errorf("%s: %d bytes, want an error under 1,000 ending %s: %.300s", name, len(msg), want, msg)
+		}
+	}
+}

@@ -84,14 +84,17 @@ func (s *Serve) Check(needSink bool) error {
 	if err := errors.Join(s.envErrs...); err != nil {
 		return err
 	}
-	if err := errors.Join(checkAddr("--addr", s.Addr), checkService(s.Service), positive("shutdown-timeout", "PRICEFN_SHUTDOWN_TIMEOUT", s.ShutdownTimeout)); err != nil {
+	if err := errors.Join(checkAddr("--addr", "PORT", s.Addr), checkService(s.Service), positive("shutdown-timeout", "PRICEFN_SHUTDOWN_TIMEOUT", s.ShutdownTimeout)); err != nil {
 		return err
 	}
-	if needSink {
-		if s.Sink == "" {
-			return errors.New("config: no sink: set --sink or $K_SINK to the broker's URL")
-		}
-		if err := CheckURL("--sink", s.Sink); err != nil {
+	if needSink && s.Sink == "" {
+		return errors.New("config: no sink: set --sink or $K_SINK to the broker's URL")
+	}
+	// A sink given is checked where it is optional too (the aggregator's,
+	// for batch.completed): K_SINK=ftp://x started an aggregator whose
+	// every announcement then failed.
+	if s.Sink != "" {
+		if err := checkURLOf("--sink", "K_SINK", s.Sink); err != nil {
 			return err
 		}
 	}
@@ -104,13 +107,22 @@ func (s *Serve) Check(needSink bool) error {
 }
 
 // CheckURL reports whether v is an absolute http or https URL.
-func CheckURL(name, v string) error {
+func CheckURL(name, v string) error { return checkURLOf(name, "", v) }
+
+// checkURLOf is CheckURL of flag name, whose default comes from $env
+// ("" for none), named as every setting's is.
+func checkURLOf(name, env, v string) error {
+	if env != "" {
+		name = fmt.Sprintf("%s %q ($%s)", name, v, env)
+	} else {
+		name = fmt.Sprintf("%s %q", name, v)
+	}
 	u, err := url.Parse(v)
 	if err != nil {
-		return fmt.Errorf("config: %s %q: %w", name, v, err)
+		return fmt.Errorf("config: %s: %w", name, err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return fmt.Errorf("config: %s %q: want an absolute http(s) URL", name, v)
+		return fmt.Errorf("config: %s: want an absolute http(s) URL", name)
 	}
 	return nil
 }
@@ -164,15 +176,19 @@ func checkOverride(k string, x any) error {
 	return fmt.Errorf("value %v: want a string, a boolean or an integer", x)
 }
 
-// checkAddr reports whether v, the value of flag name, is a listen
-// address (HOST:PORT, HOST may be empty; PORT a number up to 65535 or a
-// service name).
-func checkAddr(name, v string) error {
+// checkAddr reports whether v, the value of flag name (with its default
+// from $env, "" for none), is a listen address (HOST:PORT, HOST may be
+// empty; PORT a number up to 65535 or a service name). The variable is
+// named as every setting's is: "--addr" alone hid that PORT=abc set it.
+func checkAddr(name, env, v string) error {
 	_, port, err := net.SplitHostPort(v)
 	if err == nil {
 		_, err = net.LookupPort("tcp", port)
 	}
 	if err != nil {
+		if env != "" {
+			return fmt.Errorf("config: %s %q ($%s): %w", name, v, env, err)
+		}
 		return fmt.Errorf("config: %s %q: %w", name, v, err)
 	}
 	return nil
@@ -219,7 +235,7 @@ func checkPublicURL(v string) error {
 	if v == "" {
 		return nil
 	}
-	return CheckURL("--public-url", v)
+	return checkURLOf("--public-url", "PRICEFN_PUBLIC_URL", v)
 }
 
 // defaults reads flag defaults from the environment. A set variable whose

@@ -245,7 +245,7 @@ func TestStoreChoice(t *testing.T) {
 	}{
 		{&config.Ingress{}, []string{"--sink", "http://b"}, "--store memory keeps batch state in this process only"},
 		{&config.Aggregator{}, nil, "use --store redis://HOST:PORT/DB"},
-		{&config.Aggregator{}, []string{"--store", "postgres://x"}, `--store "postgres://x": want memory or redis://`},
+		{&config.Aggregator{}, []string{"--store", "postgres://x"}, `--store "postgres://x" ($PRICEFN_STORE): want memory or redis://`},
 		{&config.Dev{}, []string{"--store", "mysql://x"}, "want memory or redis://"},
 		{&config.Dev{}, nil, ""},
 		{&config.Dev{}, []string{"--store", "redis://127.0.0.1:1/0"}, ""},

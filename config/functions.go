@@ -238,7 +238,7 @@ func (c *Dev) Check() error {
 	if err := errors.Join(c.envErrs...); err != nil {
 		return err
 	}
-	return errors.Join(checkAddr("--addr", c.Addr), checkInternal(c.Internal, c.EventKeyFile), checkPublicURL(c.PublicURL), c.Log.Check(), c.Store.check("dev", false),
+	return errors.Join(checkAddr("--addr", "PORT", c.Addr), checkInternal(c.Internal, c.EventKeyFile), checkPublicURL(c.PublicURL), c.Log.Check(), c.Store.check("dev", false),
 		c.Split.check(), c.Results.check(), checkWorkers(c.Workers), checkChunksAtOnce(c.ChunksAtOnce), positive("shutdown-timeout", "PRICEFN_SHUTDOWN_TIMEOUT", c.ShutdownTimeout),
 		nonNegative("memory-limit-mib", "PRICEFN_MEMORY_LIMIT_MIB", c.MemoryLimitMiB, "no limit"))
 }
@@ -250,7 +250,7 @@ func (c *Dev) Check() error {
 // listened on every interface, and anyone on the network could fail or
 // rewrite any tenant's batch, tokens or not.
 func checkInternal(v, eventKeyFile string) error {
-	if err := checkAddr("--internal-addr", v); err != nil {
+	if err := checkAddr("--internal-addr", "", v); err != nil {
 		return err
 	}
 	host, _, _ := net.SplitHostPort(v)
@@ -331,5 +331,5 @@ func (c *API) Flags(fs *flag.FlagSet, env Env) {
 // shares its store with the aggregator.
 func (c *API) Check() error {
 	return errors.Join(c.Serve.Check(true), checkPublicURL(c.PublicURL), c.Split.check(), c.Results.check(),
-		c.Store.check("api", true), checkAddr("--metrics-addr", c.MetricsAddr))
+		c.Store.check("api", true), checkAddr("--metrics-addr", "PRICEFN_METRICS_ADDR", c.MetricsAddr))
 }

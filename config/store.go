@@ -85,5 +85,5 @@ func (c *Store) checkURL(fn string, shared bool) error {
 	case c.Memory(), strings.HasPrefix(c.URL, "redis://"), strings.HasPrefix(c.URL, "rediss://"):
 		return nil
 	}
-	return fmt.Errorf("config: --store %q: want memory or redis://HOST:PORT/DB", shownURL(c.URL))
+	return fmt.Errorf("config: --store %q ($PRICEFN_STORE): want memory or redis://HOST:PORT/DB", shownURL(c.URL))
 }

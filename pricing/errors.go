@@ -2,6 +2,7 @@ package pricing
 
 import (
 	"fmt"
+	"strconv"
 	"unicode/utf8"
 )
 
@@ -31,9 +32,20 @@ func (e *InputError) Error() string {
 // field would otherwise come back in full in its trade's result.
 const maxShown = 200
 
+// Quoted is a string value that errors show in Go's quotes, as %q does.
+type Quoted string
+
+// String is q quoted, whole.
+func (q Quoted) String() string { return strconv.Quote(string(q)) }
+
 // Shown is v as an error shows it, cut to 200 bytes (at a character's
-// start), then its length.
+// start), then its length. A Quoted value is cut first, then quoted, so
+// that its quotes close and the length is its own:
+// "XXXX... (100000 bytes)".
 func Shown(v any) string {
+	if q, ok := v.(Quoted); ok {
+		return strconv.Quote(Shown(string(q)))
+	}
 	s := fmt.Sprint(v)
 	if len(s) <= maxShown {
 		return s

@@ -439,11 +439,13 @@ func deadData(e event.Event) string {
 	if !ok {
 		return ""
 	}
-	d := printable(fmt.Sprint(v))
+	// Trimmed before its control characters are replaced: the newline
+	// that ends a subscriber's JSON answer came back as a trailing U+FFFD.
+	d := printable(strings.TrimSpace(fmt.Sprint(v)))
 	if raw, err := base64.StdEncoding.DecodeString(d); err == nil && utf8.Valid(raw) {
-		d = printable(string(raw))
+		d = printable(strings.TrimSpace(string(raw)))
 	}
-	return strings.TrimSpace(d)
+	return d
 }
 
 // deadDest is the subscriber a dead letter's broker could not deliver e

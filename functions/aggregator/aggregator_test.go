@@ -689,6 +689,22 @@ func TestDeadLetterReasonNamesNoAddress(t *testing.T) {
 	}
 }
 
+// TestDeadLetterReasonTrimsAnswer: a subscriber's answer the broker
+// reports ends with a newline, as every JSON error answer here does; the
+// reason quotes it without, where it ended with a U+FFFD, the newline
+// replaced as a control character before it was trimmed.
+func TestDeadLetterReasonTrimsAnswer(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	e := deadLetter(t, "b1", 1)
+	e.SetExtension("knativeerrordata", base64.StdEncoding.EncodeToString([]byte(`{"error":"pricer: chunk.requested data: index 0 of 0 chunks"}`+"\n")))
+	f.mustPost(t, "/dead-letter", e)
+	const want = `delivery failed with status 500: {"error":"pricer: chunk.requested data: index 0 of 0 chunks"}`
+	if got := f.status(t, "b1").FailedChunks[0].Reason; got != want {
+		t.Errorf("reason %q, want %q", got, want)
+	}
+}
+
 // TestDeadLetterReasonIsBounded: the reason is repeated in the error of
 // each of the dead chunk's trades, so a dead letter posted with a huge
 // knativeerrordest or knativeerrorcode (outside the signature) would make

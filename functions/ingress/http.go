@@ -63,6 +63,10 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 		f.servePlain(w, r)
 		return
 	}
+	if err := checkEncoding(r, "CloudEvent"); err != nil {
+		f.refuse(w, err)
+		return
+	}
 	// A binary-mode event's body is its data: digested as it arrives.
 	var dr *digestingBody
 	if host.IsBinary(r) && !host.IsStructured(r) {
@@ -98,12 +102,21 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 // what curl --data sends by default.
 var plainTypes = map[string]bool{"": true, "application/json": true, "text/json": true, "text/plain": true, "application/x-www-form-urlencoded": true}
 
+// checkEncoding refuses a compressed body with a 415: read as it came, a
+// gzip-encoded batch or CloudEvent was "malformed JSON at byte 0".
+func checkEncoding(r *http.Request, want string) error {
+	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
+		return host.Errorf(http.StatusUnsupportedMediaType, "ingress: the body is %s-encoded: send the %s uncompressed", host.Short(ce), want)
+	}
+	return nil
+}
+
 // checkPlain refuses a body that cannot be a JSON batch: another media
 // type (multipart, XML) or a compressed one, with a 415 naming what is
 // accepted.
 func checkPlain(r *http.Request) error {
-	if ce := r.Header.Get("Content-Encoding"); ce != "" && !strings.EqualFold(ce, "identity") {
-		return host.Errorf(http.StatusUnsupportedMediaType, "ingress: the body is %s-encoded: send the batch uncompressed (application/json)", host.Short(ce))
+	if err := checkEncoding(r, "batch (application/json)"); err != nil {
+		return err
 	}
 	ct := r.Header.Get("Content-Type")
 	mt, _, err := mime.ParseMediaType(ct)

@@ -278,10 +278,18 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	if b.ID != "" {
 		id = host.Short(b.ID) // not checked yet
 	}
+	ownID := b.ID != "" || s.BatchID != ""
 	if b.ID, err = f.batchID(b.ID, s); err != nil {
 		return nil, err
 	}
 	id = b.ID
+	// A refusal before the claim names the batch by an id the client
+	// knows (its own, or its event's): one ingress made up for it names
+	// no batch, and a client that read "batch b-7Q4H..." looked it up.
+	named := "batch " + b.ID
+	if !ownID && s.ID == "" {
+		named = "the batch"
+	}
 	timeout, err := f.timeout(b)
 	if err != nil {
 		return nil, err
@@ -290,11 +298,14 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		// Over the limit alone, it can never be claimed: not the 429 of
 		// a tenant whose other batches are in the way, which a client
 		// retries.
-		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: batch %s has %d trades, more than its tenant may have in flight (%d): split it into smaller batches", b.ID, len(b.Trades), n)
+		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: %s has %d trades, more than its tenant may have in flight (%d): split it into smaller batches", named, len(b.Trades), n)
 	}
 	job, err := batch.CompileWith(b, batch.Engines{Curves: f.opt.Curves, CurveScope: cmp.Or(s.Tenant, host.DefaultTenant)})
 	if err != nil {
-		return nil, host.Errorf(http.StatusBadRequest, "ingress: batch %s: %w", b.ID, err)
+		if named == "the batch" {
+			return nil, host.Errorf(http.StatusBadRequest, "ingress: %w", err) // "batch: trades[0]...", as a decoding fault
+		}
+		return nil, host.Errorf(http.StatusBadRequest, "ingress: %s: %w", named, err)
 	}
 	t1 := f.opt.Now()
 	f.metrics.stage.WithLabelValues("validate").Observe(t1.Sub(t0).Seconds())
@@ -308,7 +319,7 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		if len(b.Scenarios.List) > 0 {
 			cost, fewer = "its trades' cost under its scenarios", "fewer trades or scenarios"
 		}
-		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: batch %s needs more than %d chunks of pricing (%s): split it into smaller batches (%s), or make its trades cheaper (fewer paths)", b.ID, n, cost, fewer)
+		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: %s needs more than %d chunks of pricing (%s): split it into smaller batches (%s), or make its trades cheaper (fewer paths)", named, n, cost, fewer)
 	}
 	offsets := batch.ChunkOffsets(plan)
 	if timeout == 0 {
@@ -344,12 +355,16 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		claim, err = f.opt.Store.Claim(ctx, rec)
 	}
 	switch {
+	case errors.Is(err, store.ErrConflict) && !ownID && s.ID != "":
+		// The id is the event's source and id's: the client gave none,
+		// and "submit it without one" is what it did.
+		return nil, host.Errorf(http.StatusConflict, "ingress: batch id %q, given by the event's source %q and id %q, is in use by a batch of other content: send other content as a new event (a new id)", b.ID, host.Short(s.Source), host.Short(s.ID))
 	case errors.Is(err, store.ErrConflict):
 		return nil, host.Errorf(http.StatusConflict, "ingress: batch id %q is in use by a batch of other content: submit it under another id (or without one)", b.ID)
 	case errors.Is(err, store.ErrAnnouncing):
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: its attempt %d ended and its end (batch.completed) is being announced: submit it again in a moment", b.ID, claim.Attempt)
 	case errors.Is(err, store.ErrLimit):
-		return nil, host.Errorf(http.StatusTooManyRequests, "ingress: batch %s: %w: try again when some have finished", b.ID, err)
+		return nil, host.Errorf(http.StatusTooManyRequests, "ingress: %s: %w: try again when some have finished", named, err)
 	case err != nil:
 		// The store's error names its address and keys: for the log, not
 		// the client.

@@ -1283,3 +1283,71 @@ func TestDefaultDeadlineCountsCurveBuild(t *testing.T) {
 		t.Errorf("deadline on the bootstrapped curve %v, on the flat one %v: %v more, want %v", boot, flat, boot-flat, want)
 	}
 }
+
+// TestConflictOfEventIDSaysSendANewEvent: a batch without an id takes
+// its id from its event's source and id, so other content sent again
+// under the same event is a 409 that says to send a new event. It said
+// "submit it under another id (or without one)", which the client had
+// done.
+func TestConflictOfEventIDSaysSendANewEvent(t *testing.T) {
+	srv, _ := newServer(t, ingress.Options{})
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3})
+	other, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 4})
+	if code, _, body := post(t, ceRequest(t, srv.URL+"/batches", submitted(t, data, "e1"), false)); code != http.StatusAccepted {
+		t.Fatalf("first event: %d %s", code, body)
+	}
+	code, _, body := post(t, ceRequest(t, srv.URL+"/batches", submitted(t, other, "e1"), false))
+	var e struct{ Error string }
+	if code != http.StatusConflict || json.Unmarshal([]byte(body), &e) != nil {
+		t.Fatalf("other content under the same event: %d %s, want a 409", code, body)
+	}
+	if !strings.Contains(e.Error, `source "/client" and id "e1"`) || !strings.Contains(e.Error, "new event") || strings.Contains(e.Error, "without one") {
+		t.Errorf("409 says %q, want it to name the event and ask for a new one", e.Error)
+	}
+}
+
+// TestTradeMarketNameOfWrongTypeFailsTradeAlone: a trade whose underlying
+// is not a string names no market data, so the batch is accepted and
+// only that trade fails, as one of a wrong-typed strike does. It was a
+// 400 for the whole batch.
+func TestTradeMarketNameOfWrongTypeFailsTradeAlone(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	doc := []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"USD": {"rate": 0.05}}, "underlyings": {"ACME": {"spot": 100, "vol": 0.25, "curve": "USD"}}}, "trades": [
+	{"id": "T1", "type": "european", "underlying": 5, "right": "call", "strike": 100, "expiry": "2027-11-25"},
+	{"id": "T2", "type": "european", "underlying": "ACME", "right": "call", "strike": 100, "expiry": "2027-11-25"}]}`)
+	code, _, body := post(t, plain(t, srv.URL+"/batches", doc))
+	var rc struct{ Trades int }
+	if code != http.StatusAccepted || json.Unmarshal([]byte(body), &rc) != nil || rc.Trades != 2 {
+		t.Fatalf("%d %s, want 202 for 2 trades", code, body)
+	}
+	if n := len(s.events()); n != 2 {
+		t.Errorf("%d events sent, want batch.accepted and one chunk", n)
+	}
+}
+
+// TestRefusalNamesNoMadeUpID: a batch refused before its id is claimed
+// is named by an id the client knows (the document's), and not by one
+// ingress made up for a batch that has none: "ingress: batch b-fresh:
+// batch: measures[0]: ..." named a batch no one could look up.
+func TestRefusalNamesNoMadeUpID(t *testing.T) {
+	srv, _ := newServer(t, ingress.Options{Limits: store.Limits{MaxTrades: 2}})
+	europeans, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3})
+	own, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3, ID: "mine"})
+	for _, c := range []struct {
+		name string
+		doc  []byte
+		code int
+		want string
+	}{
+		{"unknown measure", []byte(`{"valuationDate":"2026-11-25","measures":["npvv"],"trades":[]}`), http.StatusBadRequest, `ingress: batch: measures[0]: unknown measure "npvv"`},
+		{"unknown underlying", []byte(`{"valuationDate":"2026-11-25","trades":[{"id":"T1","type":"european","underlying":"X"}]}`), http.StatusBadRequest, `ingress: batch: trades[0].underlying: trade "T1" names unknown underlying "X"`},
+		{"over the tenant's trades", europeans, http.StatusRequestEntityTooLarge, "ingress: the batch has 3 trades, more than its tenant may have in flight (2)"},
+		{"its own id", own, http.StatusRequestEntityTooLarge, "ingress: batch mine has 3 trades"},
+	} {
+		code, _, body := post(t, plain(t, srv.URL+"/batches", c.doc))
+		var e struct{ Error string }
+		if code != c.code || json.Unmarshal([]byte(body), &e) != nil || !strings.HasPrefix(e.Error, c.want) || strings.Contains(e.Error, "b-fresh") {
+			t.Errorf("%s: %d %s, want %d starting %q", c.name, code, body, c.code, c.want)
+		}
+	}
+}

@@ -164,6 +164,10 @@ func TestBadRequestsAnswered(t *testing.T) {
 		{"multipart", map[string]string{"Content-Type": "multipart/form-data; boundary=x"}, "--x--", 415, "Content-Type multipart/form-data: want a JSON batch"},
 		{"xml", map[string]string{"Content-Type": "application/xml"}, "<a/>", 415, "Content-Type application/xml"},
 		{"gzip", map[string]string{"Content-Type": "application/json", "Content-Encoding": "gzip"}, "\x1f\x8b", 415, "gzip-encoded"},
+		// A compressed CloudEvent was read as it came: "malformed JSON at
+		// byte 0" (400), where a compressed plain batch is told why.
+		{"gzip binary event", map[string]string{"ce-specversion": "1.0", "ce-type": events.TypeBatchSubmitted, "ce-id": "1", "ce-source": "/x", "Content-Type": "application/json", "Content-Encoding": "gzip"}, "\x1f\x8b", 415, "gzip-encoded: send the CloudEvent uncompressed"},
+		{"gzip structured event", map[string]string{"Content-Type": "application/cloudevents+json", "Content-Encoding": "gzip"}, "\x1f\x8b", 415, "gzip-encoded: send the CloudEvent uncompressed"},
 		{"long id", map[string]string{"Content-Type": "application/json"}, `{"id":"` + strings.Repeat("a", 5000) + `","valuationDate":"2026-11-25","trades":[]}`, 400, "batch id"},
 		{"id of 129", map[string]string{"Content-Type": "application/json"}, `{"id":"` + strings.Repeat("a", 129) + `","valuationDate":"2026-11-25","trades":[]}`, 400, "want 1 to 128 letters"},
 	} {
