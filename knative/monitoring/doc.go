@@ -5,7 +5,7 @@
 //	dashboard-latency.json            p50, p95, p99 end to end and per stage
 //	dashboard-throughput-errors.json  batches, chunks and trades; failures, retries, dead letters, duplicates, rejections
 //	dashboard-scaling.json            requests in flight per function beside Knative's autoscaler and activator
-//	dashboard-pricing-cost.json       pricing time by trade type
+//	dashboard-pricing-cost.json       pricing time by trade type, curves built and reused
 //	dashboard-cold-starts.json        process start to first request served
 //	podmonitor.yaml                   prometheus-operator: the functions' and the API's /metrics
 //	knative-servicemonitor.yaml       prometheus-operator: Knative's autoscaler and activator

@@ -131,6 +131,8 @@ func TestDashboardsShowData(t *testing.T) {
 		`sum(pricefn_cold_start_seconds_count) >= 1`,
 		`sum(pricefn_aggregator_chunk_transit_seconds_count{leg="to_pricer"}) > 0`,
 		`count(pricefn_pricer_trade_seconds_total > 0) >= 4`, // trade types priced
+		`sum(pricefn_pricer_curve_builds_total) > 0`,         // a bootstrapped curve built (by ingress)
+		`sum(pricefn_pricer_curve_reuses_total) > 0`,         // ... and served to the chunks
 	}
 	for _, q := range paths {
 		api.waitFor(t, q, 15*time.Second)
@@ -521,9 +523,15 @@ func mixedBatch(t *testing.T, id string) []byte {
 		}
 		market = b.Market
 		for _, tr := range b.Trades { // sample ids repeat across types
-			trades = append(trades, bytes.Replace(tr, []byte(`{"id":"`), []byte(`{"id":"`+s.Type+"-"), 1))
+			tr = bytes.Replace(tr, []byte(`{"id":"`), []byte(`{"id":"`+s.Type+"-"), 1)
+			if s.Type == "fra" { // on a bootstrapped curve, which chunks share
+				tr = regexp.MustCompile(`"curve":"[A-Z]+"`).ReplaceAll(tr, []byte(`"curve":"BOOT"`))
+			}
+			trades = append(trades, tr)
 		}
 	}
+	boot := `{"bootstrap": [{"type": "deposit", "tenor": "6M", "rate": 0.03}, {"type": "swap", "tenor": "2Y", "rate": 0.032}, {"type": "swap", "tenor": "5Y", "rate": 0.034}, {"type": "swap", "tenor": "10Y", "rate": 0.035}]}`
+	market = bytes.Replace(market, []byte(`"curves":{`), []byte(`"curves":{"BOOT":`+boot+`,`), 1)
 	trades = append(trades, json.RawMessage(`{"id":"bad-strike","type":"european","underlying":"ACME","right":"call","strike":-5,"expiry":"2027-11-25"}`))
 	doc, err := json.Marshal(map[string]any{"id": id, "valuationDate": "2026-11-25", "market": market, "trades": trades})
 	if err != nil {
