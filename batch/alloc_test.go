@@ -131,19 +131,21 @@ func TestTexts(t *testing.T) {
 }
 
 // TestTradeIDsAllocations: TradeIDs, which a client runs on the batch it
-// sends, makes its ids in blocks and its list once; it agrees with Decode.
+// sends, holds its ids' bytes in one list and their ends in another (IDs);
+// it agrees with Decode.
 // It allocated once a trade and grew its list by doubling.
 func TestTradeIDsAllocations(t *testing.T) {
 	doc, err := Sample(SampleSpec{Type: "european", N: 5000, Seed: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
+	var l IDs
 	allocs := testing.AllocsPerRun(5, func() {
-		if ids, err = TradeIDs(doc); err != nil {
+		if l, err = TradeIDs(doc); err != nil {
 			t.Fatal(err)
 		}
 	})
+	ids := l.Strings()
 	b, err := DecodeBytes(doc)
 	if err != nil {
 		t.Fatal(err)

@@ -187,9 +187,10 @@ func BenchmarkResultsCheck(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	ids := batch.NewIDs(sc.IDs)
 	b.SetBytes(int64(len(doc)))
 	for b.Loop() {
-		c := batch.NewResultsCheck(sc.IDs)
+		c := batch.NewResultsCheck(ids)
 		for n := 0; n < len(doc); {
 			n = min(len(doc), n+64<<10)
 			c.Feed(doc[:n])

@@ -170,11 +170,11 @@ func (v value) text() string {
 
 // is reports whether the string value v is s, without making a string of
 // v when it needs no unescaping.
-func (v value) is(s string) bool {
+func (v value) is(s []byte) bool {
 	if v.plain {
-		return string(v.raw[1:len(v.raw)-1]) == s
+		return string(v.raw[1:len(v.raw)-1]) == string(s)
 	}
-	return unquote(v.raw) == s
+	return unquote(v.raw) == string(s)
 }
 
 // str reads a string field; null leaves it as it is.

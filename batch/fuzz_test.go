@@ -40,7 +40,8 @@ func FuzzBatch(f *testing.F) {
 		// drives): crash the worker with it rather than stall the fuzzer.
 		watchdog := time.AfterFunc(fuzzSlow, func() { panic(fmt.Sprintf("batch: input took over %s: %q", fuzzSlow, data)) })
 		defer watchdog.Stop()
-		ids, idsErr := batch.TradeIDs(data) // whatever the bytes, no panic
+		l, idsErr := batch.TradeIDs(data) // whatever the bytes, no panic
+		ids := l.Strings()
 		b, err := batch.DecodeBytes(data)
 		if err != nil {
 			return

@@ -107,16 +107,18 @@ func TestTradeIDsByShape(t *testing.T) {
 	}
 	b.WriteString("]}")
 	s := b.String()
-	ids, err := tradeIDs([]byte(s), true)
-	want, werr := tradeIDs([]byte(s), false)
+	l, err := tradeIDs([]byte(s), true)
+	wl, werr := tradeIDs([]byte(s), false)
+	ids, want := l.Strings(), wl.Strings()
 	if err != nil || werr != nil || !reflect.DeepEqual(ids, want) || len(ids) != 150 || ids[99] != "F99" {
 		t.Fatalf("by shape: %d ids, %v; in full: %d ids, %v", len(ids), err, len(want), werr)
 	}
 	rng := rand.New(rand.NewPCG(13, 14))
 	for i := range 10000 {
 		d, at := damage(s, i, rng)
-		ids, err := tradeIDs(d, true)
-		want, werr := tradeIDs(d, false)
+		l, err := tradeIDs(d, true)
+		wl, werr := tradeIDs(d, false)
+		ids, want := l.Strings(), wl.Strings()
 		if (err == nil) != (werr == nil) || (err != nil && err.Error() != werr.Error()) || !reflect.DeepEqual(ids, want) {
 			t.Fatalf("damaged at %d: by shape %d ids, %v; in full %d ids, %v", at, len(ids), err, len(want), werr)
 		}

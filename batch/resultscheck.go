@@ -24,7 +24,7 @@ import (
 // in memory: FeedFrom and FinishFrom take it a window at a time, and
 // Needed says which bytes a window must still hold.
 type ResultsCheck struct {
-	want []string
+	want IDs
 	rc   resultChecker
 	// runStart is the offset of the results array's first byte after its
 	// '[', 0 until found; checked the offset up to which its results are
@@ -43,7 +43,7 @@ var ErrNeedWhole = errors.New("batch: the results check needs the whole document
 
 // NewResultsCheck returns a check of the results of a batch whose trades
 // are want (their ids, in order).
-func NewResultsCheck(want []string) *ResultsCheck { return &ResultsCheck{want: want} }
+func NewResultsCheck(want IDs) *ResultsCheck { return &ResultsCheck{want: want} }
 
 // resultsHead is what comes before a results document's results, within
 // headRoom bytes of its start.
@@ -118,11 +118,11 @@ func (c *ResultsCheck) Needed() int {
 func (c *ResultsCheck) results(data []byte, base int, end byte) bool {
 	s := scanner{data: data, pos: c.checked - base}
 	for {
-		if c.n == len(c.want) {
+		if c.n == c.want.Len() {
 			return false
 		}
 		id, err := c.rc.result(&s, c.n)
-		if err != nil || !id.is(c.want[c.n]) {
+		if err != nil || !id.is(c.want.bytes(c.n)) {
 			return false
 		}
 		c.n++
@@ -173,12 +173,12 @@ func (c *ResultsCheck) wholeCheck(doc []byte) (failed int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(sc.IDs) != len(c.want) {
-		return 0, fmt.Errorf("results hold %d trades, the batch sent %d: they are not this batch's", len(sc.IDs), len(c.want))
+	if len(sc.IDs) != c.want.Len() {
+		return 0, fmt.Errorf("results hold %d trades, the batch sent %d: they are not this batch's", len(sc.IDs), c.want.Len())
 	}
 	for i, id := range sc.IDs {
-		if id != c.want[i] {
-			return 0, fmt.Errorf("result %d is for trade %q, the batch sent %q there: they are not this batch's", i, id, c.want[i])
+		if id != string(c.want.bytes(i)) {
+			return 0, fmt.Errorf("result %d is for trade %q, the batch sent %q there: they are not this batch's", i, id, c.want.At(i))
 		}
 	}
 	return sc.Failed, nil
@@ -189,10 +189,10 @@ func (c *ResultsCheck) wholeCheck(doc []byte) (failed int, err error) {
 // without its results must be a results document whose results are an
 // empty array where they began. It reports whether all passed.
 func (c *ResultsCheck) finishRun(doc []byte, base int) bool {
-	if len(c.want) > c.n && !c.results(doc, base, ']') {
+	if c.want.Len() > c.n && !c.results(doc, base, ']') {
 		return false
 	}
-	if c.n != len(c.want) {
+	if c.n != c.want.Len() {
 		return false
 	}
 	end := c.checked // the ']', or still the run's start if no result

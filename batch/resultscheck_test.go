@@ -31,7 +31,7 @@ func resultsDoc(n int) ([]byte, []string) {
 
 // feedAll feeds doc to a new check in pieces of random sizes and finishes.
 func feedAll(doc []byte, want []string, rng *rand.Rand) (*ResultsCheck, int, error) {
-	c := NewResultsCheck(want)
+	c := NewResultsCheck(NewIDs(want))
 	for n := 0; n < len(doc); {
 		n = min(len(doc), n+1+rng.IntN(200))
 		c.Feed(doc[:n])
@@ -45,7 +45,7 @@ func feedAll(doc []byte, want []string, rng *rand.Rand) (*ResultsCheck, int, err
 // does, and finishes with FinishFrom, or with Finish of the whole document
 // when it asks for it. It returns the most bytes it held.
 func feedWindows(doc []byte, want []string, rng *rand.Rand) (c *ResultsCheck, failed, held int, err error) {
-	c = NewResultsCheck(want)
+	c = NewResultsCheck(NewIDs(want))
 	base := 0
 	for n := 0; n < len(doc); {
 		n = min(len(doc), n+1+rng.IntN(200))
@@ -68,7 +68,7 @@ func TestResultsCheckStreams(t *testing.T) {
 	rng := rand.New(rand.NewPCG(7, 8))
 	for _, n := range []int{0, 1, 2, 50, 3000} {
 		doc, ids := resultsDoc(n)
-		c := NewResultsCheck(ids)
+		c := NewResultsCheck(NewIDs(ids))
 		for k := 0; k < len(doc); {
 			k = min(len(doc), k+1+rng.IntN(300))
 			c.Feed(doc[:k])
@@ -118,7 +118,7 @@ func TestResultsCheckAgrees(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	for name, d := range cases {
 		_, failed, err := feedAll([]byte(d), ids, rng)
-		wfailed, werr := NewResultsCheck(ids).wholeCheck([]byte(d))
+		wfailed, werr := NewResultsCheck(NewIDs(ids)).wholeCheck([]byte(d))
 		if (err == nil) != (werr == nil) || failed != wfailed || (err != nil && err.Error() != werr.Error()) {
 			t.Errorf("%s: streamed %d, %v; whole %d, %v", name, failed, err, wfailed, werr)
 		}
@@ -140,7 +140,7 @@ func TestResultsCheckAgrees(t *testing.T) {
 			b = append(b[:at], append([]byte(",\n{"), b[at:]...)...)
 		}
 		_, failed, err := feedAll(b, ids, rng)
-		wfailed, werr := NewResultsCheck(ids).wholeCheck(b)
+		wfailed, werr := NewResultsCheck(NewIDs(ids)).wholeCheck(b)
 		if (err == nil) != (werr == nil) || failed != wfailed {
 			t.Fatalf("%q: streamed %d, %v; whole %d, %v", b, failed, err, wfailed, werr)
 		}

@@ -313,20 +313,40 @@ func numberEnd(d []byte, i int) (end int, fault string) {
 			return i, "unexpected end"
 		}
 	}
-	switch {
-	case d[i] == '0':
-		i++
-	case isDigit(d[i]):
-		i = digitsEnd(d, i+1)
-	default:
-		return i, "invalid character %s in numeric literal"
-	}
-	if i < len(d) && d[i] == '.' {
-		i++
-		if i >= len(d) || !isDigit(d[i]) {
-			return i, "invalid character %s after decimal point in numeric literal"
+	// Most numbers of a results document have a short whole part: when
+	// it and the point are in the first eight bytes, the word that says
+	// where the whole part ends says where the fraction's digits end too,
+	// or that they go on.
+	pointed := false
+	if i+8 <= len(d) && isDigit(d[i]) {
+		m := nonDigits(binary.LittleEndian.Uint64(d[i:]))
+		p := bits.TrailingZeros64(m) / 8 // the first byte not a digit
+		if p < 7 && d[i+p] == '.' && (d[i] != '0' || p == 1) {
+			m &^= 0xff << (8 * p)
+			switch q := bits.TrailingZeros64(m) / 8; { // the next
+			case q == 8:
+				i, pointed = digitsEnd(d, i+8), true
+			case q > p+1: // a digit after the point
+				i, pointed = i+q, true
+			}
 		}
-		i = digitsEnd(d, i+1)
+	}
+	if !pointed {
+		switch {
+		case d[i] == '0':
+			i++
+		case isDigit(d[i]):
+			i = digitsEnd(d, i+1)
+		default:
+			return i, "invalid character %s in numeric literal"
+		}
+		if i < len(d) && d[i] == '.' {
+			i++
+			if i >= len(d) || !isDigit(d[i]) {
+				return i, "invalid character %s after decimal point in numeric literal"
+			}
+			i = digitsEnd(d, i+1)
+		}
 	}
 	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
 		i++
@@ -347,15 +367,7 @@ func numberEnd(d []byte, i int) (end int, fault string) {
 // numbers run to 17 digits).
 func digitsEnd(d []byte, i int) int {
 	for ; i+8 <= len(d); i += 8 {
-		x := binary.LittleEndian.Uint64(d[i:])
-		// A byte is a digit, 0x30-0x39, when its high nibble is 3 and
-		// adding 6 does not carry it past 3. m has bits in the bytes that
-		// are not; the first of them (the lowest: little-endian) is where
-		// the digits end. (Adding 6 carries into the next byte only from
-		// a byte of 0xfa or more, itself not a digit: no byte before the
-		// first non-digit is misjudged.)
-		m := (x&0xf0f0f0f0f0f0f0f0 ^ 0x3030303030303030) | ((x+0x0606060606060606)&0xf0f0f0f0f0f0f0f0 ^ 0x3030303030303030)
-		if m != 0 {
+		if m := nonDigits(binary.LittleEndian.Uint64(d[i:])); m != 0 {
 			return i + bits.TrailingZeros64(m)/8
 		}
 	}
@@ -363,6 +375,17 @@ func digitsEnd(d []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// nonDigits returns bits in the bytes of x, eight bytes read
+// little-endian, that are not decimal digits: the first of them (the
+// lowest) is where the digits end. A byte is a digit, 0x30-0x39, when its
+// high nibble is 3 and adding 6 does not carry it past 3. (Adding 6
+// carries into the next byte only from a byte of 0xfa or more, itself not
+// a digit: no byte before the first non-digit is misjudged, nor any after
+// it up to the next one when it is not such a byte.)
+func nonDigits(x uint64) uint64 {
+	return (x&0xf0f0f0f0f0f0f0f0 ^ 0x3030303030303030) | ((x+0x0606060606060606)&0xf0f0f0f0f0f0f0f0 ^ 0x3030303030303030)
 }
 
 // skipObject checks the object at s.pos, duplicate keys included, and

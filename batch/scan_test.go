@@ -172,6 +172,91 @@ func TestDigitsEnd(t *testing.T) {
 	}
 }
 
+// TestNumberEnd checks numberEnd, whose numbers with a short whole part
+// take their point and fraction from the word that holds them, against a
+// byte-at-a-time reading of JSON's grammar: on random runs of the bytes
+// numbers hold (and a few they do not, 0xfa-0xff among them), read from
+// every place, and on every whole part of up to nine digits followed by a
+// point and fractions of every length, ended by every byte.
+func TestNumberEnd(t *testing.T) {
+	check := func(d []byte, i int) {
+		t.Helper()
+		end, fault := numberEnd(d, i)
+		wend, wfault := numberEndBytes(d, i)
+		if end != wend || fault != wfault {
+			t.Fatalf("numberEnd(%q, %d) = %d, %q; want %d, %q", d, i, end, fault, wend, wfault)
+		}
+	}
+	const alphabet = "0123456789012345678900000.....-+eE \x00\xfa\xff,}"
+	rng := rand.New(rand.NewPCG(15, 16))
+	for range 300_000 {
+		d := make([]byte, 1+rng.IntN(30))
+		for k := range d {
+			d[k] = alphabet[rng.IntN(len(alphabet))]
+		}
+		for i := range d {
+			if d[i] == '-' || isDigit(d[i]) {
+				check(d, i)
+			}
+		}
+	}
+	for whole := 1; whole <= 9; whole++ {
+		for _, lead := range []byte("01-") {
+			for frac := range 20 {
+				for c := range 256 {
+					d := append([]byte{lead}, bytes.Repeat([]byte("5"), whole-1)...)
+					d = append(append(d, '.'), bytes.Repeat([]byte("3"), frac)...)
+					for pad := range 3 {
+						check(append(d, bytes.Repeat([]byte{byte(c)}, pad)...), 0)
+					}
+				}
+			}
+		}
+	}
+}
+
+// numberEndBytes is numberEnd a byte at a time, the tests' reference.
+func numberEndBytes(d []byte, i int) (end int, fault string) {
+	digits := func(i int) int {
+		for i < len(d) && isDigit(d[i]) {
+			i++
+		}
+		return i
+	}
+	if d[i] == '-' {
+		i++
+		if i >= len(d) {
+			return i, "unexpected end"
+		}
+	}
+	switch {
+	case d[i] == '0':
+		i++
+	case isDigit(d[i]):
+		i = digits(i + 1)
+	default:
+		return i, "invalid character %s in numeric literal"
+	}
+	if i < len(d) && d[i] == '.' {
+		i++
+		if i >= len(d) || !isDigit(d[i]) {
+			return i, "invalid character %s after decimal point in numeric literal"
+		}
+		i = digits(i + 1)
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if i >= len(d) || !isDigit(d[i]) {
+			return i, "invalid character %s in exponent of numeric literal"
+		}
+		i = digits(i + 1)
+	}
+	return i, ""
+}
+
 // TestPlainEnd checks the eight-at-a-time plain run against plainByte, on
 // runs of every length followed by every byte, and on random strings
 // mostly of plain bytes.

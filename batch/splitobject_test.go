@@ -2,6 +2,7 @@ package batch_test
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -122,10 +123,11 @@ func TestTradeIDsAndResultsDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := batch.TradeIDs(doc)
+	l, err := batch.TradeIDs(doc)
 	if err != nil {
 		t.Fatal(err)
 	}
+	ids := l.Strings()
 	var want []string
 	for _, tr := range b.Trades {
 		want = append(want, tr.ID)
@@ -171,6 +173,53 @@ func TestTradeIDsAndResultsDocument(t *testing.T) {
 	} {
 		if _, err := batch.ScanResultsDocument([]byte(in)); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("ScanResultsDocument %s: error %v, want %q", in, err, want)
+		}
+	}
+}
+
+// TestTradeIDsMany: TradeIDs of documents of many trades, whose ids
+// change length on the way (an empty one too) and whose other members may
+// follow the trades, gives every id, in order; NewIDs of them gives the
+// same.
+func TestTradeIDsMany(t *testing.T) {
+	doc := func(long, short int, after string) ([]byte, []string) {
+		var b strings.Builder
+		var want []string
+		b.WriteString(`{"trades":[`)
+		for i := range long + short {
+			id := fmt.Sprintf("T%d", i)
+			switch {
+			case i < long:
+				id += strings.Repeat("x", 200)
+			case i == long+7:
+				id = ""
+			}
+			if i > 0 {
+				b.WriteString(",\n")
+			}
+			fmt.Fprintf(&b, `{"id":%q,"type":"european","strike":%d}`, id, i)
+			want = append(want, id)
+		}
+		b.WriteString("]" + after + "}")
+		return []byte(b.String()), want
+	}
+	for _, c := range []struct{ long, short int }{{0, 0}, {0, 1}, {0, 4095}, {0, 4096}, {0, 4097}, {0, 30000}, {5000, 30000}, {4096, 1}, {1, 20000}} {
+		for _, after := range []string{"", `,"market":{"curves":{"USD":{"rate":0.05}},"pad":"` + strings.Repeat("p", 1<<20) + `"}`} {
+			d, want := doc(c.long, c.short, after)
+			l, err := batch.TradeIDs(d)
+			if err != nil {
+				t.Fatalf("%d long, %d short ids: %v", c.long, c.short, err)
+			}
+			if len(want) == 0 {
+				want = []string{}
+			}
+			got := l.Strings()
+			if nl := batch.NewIDs(want); l.Len() != len(want) || !reflect.DeepEqual(nl.Strings(), want) || nl.Len() != len(want) {
+				t.Errorf("%d long, %d short ids: Len %d, NewIDs %d", c.long, c.short, l.Len(), nl.Len())
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("%d long, %d short ids (%d bytes after): %d ids, want %d", c.long, c.short, len(after), len(got), len(want))
+			}
 		}
 	}
 }

@@ -27,7 +27,7 @@ import (
 type resultsStream struct {
 	// want is the batch's trade ids, in order; check the check of the
 	// document read last (a retried request reads it again).
-	want  []string
+	want  batch.IDs
 	check *batch.ResultsCheck
 	// file, when set, is a regular file the results are written to as
 	// they arrive: emptied again if they are read a second time (a
@@ -74,7 +74,7 @@ func (rs *resultsStream) read(body io.Reader, room int) ([]byte, error) {
 			for {
 				select {
 				case <-t.C:
-					rs.progress(min(int(lines.Load()), len(rs.want)))
+					rs.progress(min(int(lines.Load()), rs.want.Len()))
 				case <-done:
 					return
 				}

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"testing/iotest"
+
+	"github.com/pricefn/pricefn/batch"
 )
 
 // TestResultsStream: the results are written to the file and checked as
@@ -22,7 +24,7 @@ func TestResultsStream(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	rs := &resultsStream{want: []string{"T1", "T2"}, file: f}
+	rs := &resultsStream{want: batch.NewIDs([]string{"T1", "T2"}), file: f}
 	// A first read cut short, then a whole one.
 	if _, err := rs.read(iotest.TimeoutReader(iotest.HalfReader(strings.NewReader(doc))), 8); err == nil {
 		t.Fatal("a read cut short: no error")
@@ -70,7 +72,7 @@ func TestResultsStreamWindow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rs := &resultsStream{want: ids, file: f}
+		rs := &resultsStream{want: batch.NewIDs(ids), file: f}
 		// A first read cut short past the first window (a retried
 		// request), then a whole one, in pieces of varied sizes.
 		cut := io.MultiReader(io.LimitReader(strings.NewReader(c.doc), 2*readWindow), iotest.ErrReader(errors.New("cut")))

@@ -79,15 +79,19 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	// The ids, and the results when they are printed (about 1.7 times the
-	// batch's bytes for Europeans with every greek; a file given by --out
-	// takes them a window at a time), arrive in huge pages.
-	hugeheap.Advise(3 * int(p.size))
+	// The results, when they are printed (about 1.7 times the batch's
+	// bytes for Europeans with every greek), arrive in huge pages. A file
+	// given by --out takes them a window at a time, and the rest of the
+	// heap is small: the advice (its collection, and a huge page zeroed
+	// whole for each 2 MB first touched) would cost more than it saves.
+	if *out == "" {
+		hugeheap.Advise(3 * int(p.size))
+	}
 	// The trade ids the results are checked against, read while the
 	// batch travels (a document that is not a batch is refused by the
 	// engine too, with its reason); a file sent from disk is read for
 	// them meanwhile.
-	var sentIDs []string
+	var sentIDs batch.IDs
 	idsRead := make(chan error, 1)
 	go func() {
 		data, release, err := p.data, func() {}, error(nil)
@@ -208,7 +212,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		// and that another client (or this one's nudge) submitted again
 		// since: the status is the next attempt's, not theirs.
 		return fmt.Errorf("batch %s: the results written are an attempt's that ended with %d of %s with errors; it was submitted again since (attempt %d, %s now): submit it again to follow that one",
-			rc.BatchID, failed, plural(len(s.stream.want), "trade"), st.Attempt, st.State)
+			rc.BatchID, failed, plural(s.stream.want.Len(), "trade"), st.Attempt, st.State)
 	}
 	fmt.Fprintf(s.progress, "batch %s %s: %s, %d priced, %d with errors, %d not priced; results here %s after sending\n",
 		printable(st.BatchID), printable(st.State), plural(st.Trades, "trade"), st.Priced, st.Failed, st.Missing, seconds(s.elapsed()))

@@ -311,7 +311,7 @@ func (s *submitter) waitResults(ctx context.Context, statusURL string) ([]byte, 
 				}
 				cancel()
 			}
-			line := fmt.Sprintf("results arriving: %d of %s", n, plural(len(s.stream.want), "trade"))
+			line := fmt.Sprintf("results arriving: %d of %s", n, plural(s.stream.want.Len(), "trade"))
 			if st != nil {
 				line = fmt.Sprintf("%s: %d of %s done, %s", st.State, st.ChunksDone, plural(st.Chunks, "chunk"), line)
 			}
