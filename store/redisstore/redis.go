@@ -324,7 +324,7 @@ func (s *Store) Put(ctx context.Context, ref store.Ref, digest string, attempt i
 		return store.Update{}, fmt.Errorf("redisstore: %s chunk %d: %w", ref, c.Index, err)
 	}
 	return s.run(ctx, putScript, ref, digest, attempt, c.Index, letter+string(data), c.Results, lastAt(c.ArrivedAt),
-		c.Trades-c.Failed, c.Failed, int64(c.FinishedAt.Sub(c.StartedAt)), sums, store.MaxFirstDead)
+		c.Trades-c.Failed, c.Failed, int64(c.PricingTime()), sums, store.MaxFirstDead)
 }
 
 // Expire implements store.Store.

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Tally", testTally},
 		{"Chunks", testChunks},
 		{"TallySequences", testTallySequences},
+		{"TallyPricingStamps", testTallyPricingStamps},
 		{"PutCopiesResults", testPutCopiesResults},
 	}
 	for _, tc := range tests {
@@ -1247,5 +1248,35 @@ func testTallySequences(t *testing.T, newStore NewFunc) {
 				t.Fatalf("sequence %d step %d (%s): brief %+v, want %+v", seq, step, what, gb, wb)
 			}
 		}
+	}
+}
+
+// testTallyPricingStamps: a priced chunk without its pricing's start or
+// end (a pricer that sent none) adds no pricing time: the time since
+// year 1, saturated, added twice overflowed the tally's sum (Mem: a
+// negative pricing time; Redis: the put script failed after recording
+// the chunk, and its batch never finished).
+func testTallyPricingStamps(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	b := sample("stamps", 4, 1, time.Time{})
+	claim(t, s, b)
+	for i := range 4 {
+		c := priced(i)
+		switch i {
+		case 0, 1:
+			c.StartedAt = time.Time{}
+		case 2:
+			c.FinishedAt = time.Time{}
+		}
+		if _, err := s.Put(ctx, b.Ref, b.Digest, 1, c); err != nil {
+			t.Fatalf("put of chunk %d: %v", i, err)
+		}
+	}
+	got := must(s.Tally(ctx, b.Ref))
+	if got.Pricing != time.Second || got.State() != store.StateCompleted {
+		t.Errorf("tally %s, want completed, 1s of pricing (chunk 3's alone)", tallyText(got))
+	}
+	if want := must(s.Summary(ctx, b.Ref)).TallyOf(); want.Pricing != time.Second {
+		t.Errorf("the summary's tally: pricing %v, want 1s", want.Pricing)
 	}
 }
