@@ -2,6 +2,7 @@ package redisstore_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -403,5 +404,51 @@ func TestRedisClaimAgainReadsNoChunks(t *testing.T) {
 	}
 	if stats := rdb.Info(ctx, "commandstats").Val(); strings.Contains(stats, "cmdstat_hgetall") {
 		t.Errorf("the claim read the chunks:\n%s", stats)
+	}
+}
+
+// TestRedisBriefOfMixedRecord: a batch with outcomes recorded by a
+// replica of a release before the tally (a rolling upgrade), and others
+// by this one, which kept lastAt, is briefed from its chunks: from lastAt
+// its latest outcome's time was the latest of those this release
+// recorded (a listing's durationSeconds short for good), as its Tally is
+// added up from its chunks.
+func TestRedisBriefOfMixedRecord(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ref := store.RefOf("mixed")
+	if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1", "T2"}, ChunkOffsets: []int{0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, ref, "d", 1, store.Chunk{Index: 0, State: store.ChunkDead, Reason: "gone", ArrivedAt: time.Unix(1e9, 5).UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	// Chunk 1 as the put script of the earlier release recorded it: its
+	// entry, its delivery, done and dead counted, no tally.
+	later := time.Unix(1e9+7, 0).UTC()
+	entry, err := json.Marshal(store.Chunk{Index: 1, State: store.ChunkDead, Reason: "gone too", ArrivedAt: later})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o, _ := redis.ParseURL(srv.URL)
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		p.HSet(ctx, "pricefn:b:{_/mixed}:a1:chunks", "1", "d"+string(entry))
+		p.HSet(ctx, "pricefn:b:{_/mixed}:a1:deliv", "1", 1)
+		p.HIncrBy(ctx, "pricefn:b:{_/mixed}:meta", "dead", 1)
+		p.HIncrBy(ctx, "pricefn:b:{_/mixed}:meta", "done", 1)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Brief(ctx, ref)
+	if err != nil || b.Done != 2 || b.Dead != 2 || !b.LastAt.Equal(later) || b.State() != store.StateFailed {
+		t.Errorf("brief %+v %v, want 2 chunks done, dead, the last at %s", b, err, later)
 	}
 }
