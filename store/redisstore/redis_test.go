@@ -452,3 +452,63 @@ func TestRedisBriefOfMixedRecord(t *testing.T) {
 		t.Errorf("brief %+v %v, want 2 chunks done, dead, the last at %s", b, err, later)
 	}
 }
+
+// TestRedisExpireReadsNoTradeIDs: the deadline's end of a batch counts
+// the trades of its chunks without an outcome from the offsets, read
+// once, not from each chunk's trade ids, decoded in the script: with
+// 100 chunks of 10,000 trades missing, decoding 1,000,000 ids blocked
+// Redis, every replica's calls with it, for 0.3 s.
+func TestRedisExpireReadsNoTradeIDs(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 40
+	b := store.Batch{Ref: store.RefOf("ended"), Digest: "d", Deadline: time.Now().Add(time.Hour).Truncate(time.Millisecond)}
+	for i := range 3 * n {
+		b.TradeIDs = append(b.TradeIDs, fmt.Sprintf("T%d", i))
+		if i%3 == 0 {
+			b.ChunkOffsets = append(b.ChunkOffsets, i, i) // a scenario chunk, then one of 3 trades
+		}
+	}
+	if _, err := s.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, b.Ref, "d", 1, store.Chunk{Index: 1, State: store.ChunkDead, Reason: "gone", ArrivedAt: time.Unix(1e9, 0).UTC()}); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := redis.ParseURL(srv.URL)
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Expire(ctx, b.Ref, 1, b.Deadline.Add(time.Second), "deadline passed"); err != nil {
+		t.Fatal(err)
+	}
+	stats := rdb.Info(ctx, "commandstats").Val()
+	for line := range strings.SplitSeq(stats, "\n") {
+		var calls int
+		if rest, ok := strings.CutPrefix(line, "cmdstat_hget:calls="); ok {
+			fmt.Sscanf(rest, "%d", &calls)
+		}
+		if calls >= n {
+			t.Errorf("the expiry read each chunk's trade ids: %s", line)
+		}
+	}
+	got, err := s.Tally(ctx, b.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum, err := s.Summary(ctx, b.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := sum.TallyOf(); got.Missing != 3*n || got.ScenarioChunksDone != n || got.ChunksDead != 2*n || got.Missing != want.Missing ||
+		got.ScenarioChunksDone != want.ScenarioChunksDone || len(got.FirstDead) != 2*n || got.FirstDead[2].Trades != 0 || got.FirstDead[3].Trades != 3 {
+		t.Errorf("tally %+v, want %d trades missing, %d scenario chunks done, as the summary's %+v", got, 3*n, n, want)
+	}
+}

@@ -422,11 +422,15 @@ end
 if deadline == 0 or tonumber(ARGV[3]) <= deadline then return 'ok' end
 local n, missing, scenarioDone, most = 0, 0, 0, tonumber(ARGV[11])
 local dead = {}
+-- The chunks' trades from the offsets, read once: from each one's trade
+-- ids (tradesOf), decoded here, 1,000,000 of them blocked Redis for 0.3 s.
+local o = redis.call('HMGET', KEYS[1], 'offsets', 'trades')
+local offsets, trades = cjson.decode(o[1]), tonumber(o[2])
 for i = 0, chunks - 1 do
   if redis.call('HEXISTS', KEYS[2], i) == 0 then
     redis.call('HSET', KEYS[2], i, 'x{"index":' .. i .. ',"state":2,"reason":' .. ARGV[4] .. ',"arrivedAt":"' .. ARGV[5] .. '"}')
     n = n + 1
-    local t = tradesOf(i)
+    local t = (offsets[i + 2] or trades) - offsets[i + 1]
     missing = missing + t
     if t == 0 then scenarioDone = scenarioDone + 1 end
     if #dead < most then dead[#dead + 1] = {i, t} end
