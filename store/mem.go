@@ -287,6 +287,9 @@ func (s *Mem) drop(ref Ref, b *memBatch) {
 	}
 	s.left = max(s.left-b.bytes, 0)
 	s.freed += b.bytes
+	if s.lastDone == b {
+		s.lastDone = nil // or its trade ids and results stay reachable
+	}
 	s.notify(ref)
 }
 

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/pricefn/pricefn/store"
 	"github.com/pricefn/pricefn/store/storetest"
@@ -704,4 +705,37 @@ func TestMemFullStoreFinishesWithoutScanning(t *testing.T) {
 			t.Errorf("%s forgotten: %v, want every batch kept", ref, err)
 		}
 	}
+}
+
+// TestMemForgetsItsLastFinishedBatch: a batch that finished last, once
+// forgotten (past Retain), holds no memory: kept for the pass over
+// MaxBytes to tell the batch that finished before the next, its results
+// stayed reachable until another batch finished, however long, and
+// Freed gave none of them back.
+func TestMemForgetsItsLastFinishedBatch(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1000, 0)
+	s := store.NewMem(store.MemOptions{Options: store.Options{Retain: time.Second}, Now: func() time.Time { return now }})
+	b := store.Batch{Ref: store.RefOf("last"), Digest: "d", TradeIDs: []string{"T0"}, ChunkOffsets: []int{0}}
+	if _, err := s.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	results := bytes.Repeat([]byte{'x'}, 1<<20)
+	w := weak.Make(&results[0])
+	if _, err := s.Put(ctx, b.Ref, "d", 1, store.Chunk{Index: 0, State: store.ChunkPriced, Results: results, Given: true}); err != nil {
+		t.Fatal(err)
+	}
+	results = nil
+	now = now.Add(2 * time.Second)
+	if _, err := s.Overdue(ctx, now, 10); err != nil { // a sweep: forgotten
+		t.Fatal(err)
+	}
+	if _, err := s.Summary(ctx, b.Ref); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("summary of a batch past Retain: %v, want ErrNotFound", err)
+	}
+	runtime.GC()
+	if w.Value() != nil {
+		t.Error("the forgotten batch's results are still reachable from the store")
+	}
+	runtime.KeepAlive(s)
 }

@@ -289,6 +289,17 @@ type Chunk struct {
 	Deliveries int `json:"deliveries,omitempty"`
 }
 
+// PricingTime is how long the chunk's pricing took: FinishedAt less
+// StartedAt, or none without either (a pricer that sent none) or with
+// FinishedAt before StartedAt. The time since year 1, saturated, added
+// up for two chunks overflowed a batch's sum (Tally.Pricing).
+func (c *Chunk) PricingTime() time.Duration {
+	if c.StartedAt.IsZero() || c.FinishedAt.IsZero() || c.FinishedAt.Before(c.StartedAt) {
+		return 0
+	}
+	return c.FinishedAt.Sub(c.StartedAt)
+}
+
 // Summary is a batch as a Store keeps it, without its trades and results.
 type Summary struct {
 	Ref          Ref
@@ -497,7 +508,7 @@ func (t *Tally) Add(c *Chunk, lo, hi int) {
 	}
 	t.Priced += c.Trades - c.Failed
 	t.Failed += c.Failed
-	t.Pricing += c.FinishedAt.Sub(c.StartedAt)
+	t.Pricing += c.PricingTime()
 	t.Totals.Add(c)
 }
 

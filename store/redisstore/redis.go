@@ -324,7 +324,7 @@ func (s *Store) Put(ctx context.Context, ref store.Ref, digest string, attempt i
 		return store.Update{}, fmt.Errorf("redisstore: %s chunk %d: %w", ref, c.Index, err)
 	}
 	return s.run(ctx, putScript, ref, digest, attempt, c.Index, letter+string(data), c.Results, lastAt(c.ArrivedAt),
-		c.Trades-c.Failed, c.Failed, int64(c.FinishedAt.Sub(c.StartedAt)), sums, store.MaxFirstDead)
+		c.Trades-c.Failed, c.Failed, int64(c.PricingTime()), sums, store.MaxFirstDead)
 }
 
 // Expire implements store.Store.
@@ -815,10 +815,12 @@ func (s *Store) Chunks(ctx context.Context, ref store.Ref, attempt, from, n int)
 }
 
 // Brief implements store.Store: the meta hash's fields and counts alone.
-// A record of a release before lastAt was kept has none with outcomes
-// recorded: its chunks are counted, as Summary has them.
+// A record with outcomes a release before lastAt was kept recorded (its
+// tally has fewer than done: a record of that release, or one of a
+// rolling upgrade, with some recorded by this one) has its chunks
+// counted, as Summary has them: its lastAt is not the latest outcome's.
 func (s *Store) Brief(ctx context.Context, ref store.Ref) (*store.Brief, error) {
-	f, err := s.rdb.HMGet(ctx, keys(ref, 0)[0], "attempt", "trades", "chunks", "done", "dead", "submittedAt", "acceptedAt", "lastAt").Result()
+	f, err := s.rdb.HMGet(ctx, keys(ref, 0)[0], "attempt", "trades", "chunks", "done", "dead", "submittedAt", "acceptedAt", "lastAt", "tallied").Result()
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: %s: %w", ref, err)
 	}
@@ -836,7 +838,7 @@ func (s *Store) Brief(ctx context.Context, ref store.Ref) (*store.Brief, error) 
 			return nil, fmt.Errorf("redisstore: %s: field %d of the brief: %w", ref, i, err)
 		}
 	}
-	if b.Done > 0 && str(7) == "" {
+	if b.Done > 0 && (str(7) == "" || atoi(str(8)) != b.Done) {
 		sum, err := s.Summary(ctx, ref)
 		if err != nil {
 			return nil, err

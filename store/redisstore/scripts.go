@@ -82,12 +82,38 @@ end
 // algorithm in Lua's float64 arithmetic, as fsum.Sum adds), or "" for a
 // sum beyond float64's range.
 const tallyLua = `
+-- offsetOf is the offset at the end of a chunk's entry in the ids hash,
+-- nil for none (a claim of an earlier release wrote none).
+local function offsetOf(v)
+  if not v then return nil end
+  return tonumber(string.match(string.sub(v, -24), '"offset":(%d+)}$'))
+end
+-- tradesOf counts the trades of chunk idx, from its offset and the next
+-- chunk's (the batch's trades after the last), not from its trade ids,
+-- decoded (a claim of an earlier release wrote no offsets with them).
 local function tradesOf(idx)
   local v = redis.call('HGET', KEYS[6], idx)
   if not v then return 0 end
+  local lo = offsetOf(v)
+  if lo then
+    local f = redis.call('HMGET', KEYS[1], 'chunks', 'trades')
+    if tonumber(idx) + 1 >= tonumber(f[1]) then return tonumber(f[2]) - lo end
+    local hi = offsetOf(redis.call('HGET', KEYS[6], tonumber(idx) + 1))
+    if hi then return hi - lo end
+  end
   local ids = cjson.decode(v).ids
   if type(ids) ~= 'table' then return 0 end
   return #ids
+end
+-- holdsNone reports whether chunk idx holds no trades (a scenario
+-- chunk) from the length of its entry in the ids hash where that is
+-- longer than an entry of no ids can be: a priced chunk's trade ids,
+-- read and decoded for each outcome, took 2.3 ms of Redis, whose every
+-- client waits meanwhile, for a chunk of 10,000 (0.035 ms before the
+-- tally).
+local function holdsNone(idx)
+  if redis.call('HSTRLEN', KEYS[6], idx) > 64 then return false end
+  return tradesOf(idx) == 0
 end
 local function keepAt(field, v, later)
   if v == '' then return end
@@ -164,9 +190,10 @@ end
 -- (lastAt's form), to the tally; priced, failed, pricing and sums are a
 -- priced chunk's.
 local function tally(idx, dead, at, priced, failed, pricing, sums, most)
-  local n = tradesOf(idx)
+  local n = 0
+  if dead then n = tradesOf(idx) end
   redis.call('HINCRBY', KEYS[1], 'tallied', 1)
-  if n == 0 then redis.call('HINCRBY', KEYS[1], 'scenarioDone', 1) end
+  if (dead and n == 0) or (not dead and holdsNone(idx)) then redis.call('HINCRBY', KEYS[1], 'scenarioDone', 1) end
   keepAt('firstAt', at, false)
   keepAt('lastAt', at, true)
   if dead then
@@ -422,11 +449,15 @@ end
 if deadline == 0 or tonumber(ARGV[3]) <= deadline then return 'ok' end
 local n, missing, scenarioDone, most = 0, 0, 0, tonumber(ARGV[11])
 local dead = {}
+-- The chunks' trades from the offsets, read once: from each one's trade
+-- ids (tradesOf), decoded here, 1,000,000 of them blocked Redis for 0.3 s.
+local o = redis.call('HMGET', KEYS[1], 'offsets', 'trades')
+local offsets, trades = cjson.decode(o[1]), tonumber(o[2])
 for i = 0, chunks - 1 do
   if redis.call('HEXISTS', KEYS[2], i) == 0 then
     redis.call('HSET', KEYS[2], i, 'x{"index":' .. i .. ',"state":2,"reason":' .. ARGV[4] .. ',"arrivedAt":"' .. ARGV[5] .. '"}')
     n = n + 1
-    local t = tradesOf(i)
+    local t = (offsets[i + 2] or trades) - offsets[i + 1]
     missing = missing + t
     if t == 0 then scenarioDone = scenarioDone + 1 end
     if #dead < most then dead[#dead + 1] = {i, t} end

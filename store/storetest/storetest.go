@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	"math/rand/v2"
 	"reflect"
 	"slices"
 	"strings"
@@ -51,6 +52,8 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Brief", testBrief},
 		{"Tally", testTally},
 		{"Chunks", testChunks},
+		{"TallySequences", testTallySequences},
+		{"TallyPricingStamps", testTallyPricingStamps},
 		{"PutCopiesResults", testPutCopiesResults},
 	}
 	for _, tc := range tests {
@@ -1154,4 +1157,126 @@ func testSending(t *testing.T, newStore NewFunc) {
 	}
 	perAttempt(t, s, b, "Sending", func(digest string, attempt int) error { return s.Sending(ctx, b.Ref, digest, attempt, at) },
 		func(sum *store.Summary) time.Time { return sum.SendingAt })
+}
+
+// testTallySequences: Tally and Brief tell what Summary has of a batch
+// (Summary.TallyOf, BriefOf) after every step of random sequences of
+// outcomes, duplicates, late outcomes, deadlines, claims again of a
+// batch running or ended, releases and announcements.
+func testTallySequences(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	rnd := rand.New(rand.NewPCG(23, 5))
+	for seq := range 12 {
+		n := 1 + rnd.IntN(9)
+		b := sample(fmt.Sprintf("seq-%d", seq), n, 1, time.Now().Add(-time.Second).Truncate(time.Millisecond))
+		b.ChunkOffsets = nil
+		for i := range n { // chunks of 0 to 2 trades: some scenario chunks
+			if rnd.IntN(3) > 0 || i == 0 {
+				b.ChunkOffsets = append(b.ChunkOffsets, i)
+			}
+			if rnd.IntN(4) == 0 {
+				b.ChunkOffsets = append(b.ChunkOffsets, i)
+			}
+		}
+		claim(t, s, b)
+		for step := range 40 {
+			sum := must(s.Summary(ctx, b.Ref))
+			a, chunks := sum.Attempt, len(sum.Chunks)
+			var what string
+			switch op := rnd.IntN(10); {
+			case op < 5 && chunks > 0:
+				i := rnd.IntN(chunks)
+				c := store.Chunk{Index: i, State: store.ChunkDead, Reason: fmt.Sprintf("dead %d.%d", seq, step), ArrivedAt: time.Unix(1e9+int64(rnd.IntN(1000)), int64(rnd.IntN(1e9))).UTC()}
+				if rnd.IntN(3) > 0 {
+					lo, hi := sum.Bounds(i)
+					c = priced(i)
+					c.Trades, c.Failed = hi-lo, rnd.IntN(hi-lo+1)
+					c.Partials = map[string]map[string][]float64{"": {"npv": {rnd.NormFloat64() * 1e6, rnd.NormFloat64()}}, "U" + fmt.Sprint(rnd.IntN(2)): {"delta": {rnd.Float64()}}}
+					c.StartedAt = time.Unix(100, int64(rnd.IntN(1e9))).UTC()
+					c.FinishedAt = c.StartedAt.Add(time.Duration(rnd.IntN(3e9)))
+					c.ArrivedAt = time.Unix(1e9+int64(rnd.IntN(1000)), int64(rnd.IntN(1e9))).UTC()
+				}
+				what = fmt.Sprintf("put %d (%d)", i, c.State)
+				must(s.Put(ctx, b.Ref, b.Digest, a, c))
+			case op < 6:
+				what = "accept"
+				must(s.Accept(ctx, b.Ref, b.Digest, a, time.Unix(50, int64(step)).UTC()))
+			case op < 7:
+				what = "expire"
+				must(s.Expire(ctx, b.Ref, a, time.Now().Truncate(time.Millisecond), "deadline passed"))
+			case op < 8:
+				what = "claim again"
+				if _, err := s.Claim(ctx, b); errors.Is(err, store.ErrAnnouncing) {
+					if err := s.Announced(ctx, b.Ref, a, time.Now().Truncate(time.Millisecond)); err != nil {
+						t.Fatal(err)
+					}
+				} else if err != nil {
+					t.Fatal(err)
+				}
+			case op < 9:
+				what = "release"
+				if !sum.AnnounceBy.IsZero() {
+					if err := s.Release(ctx, b.Ref, a, sum.AnnounceBy); err != nil {
+						t.Fatal(err)
+					}
+				}
+			default:
+				what = "sent"
+				if err := s.Sent(ctx, b.Ref, b.Digest, a, time.Unix(60, 0).UTC()); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.Sending(ctx, b.Ref, b.Digest, a, time.UnixMilli(70_123).UTC()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sum = must(s.Summary(ctx, b.Ref))
+			got, want := must(s.Tally(ctx, b.Ref)), sum.TallyOf()
+			if g, w := tallyText(got), tallyText(want); g != w {
+				t.Fatalf("sequence %d step %d (%s): tally\n%s\nwant, as the summary has it,\n%s", seq, step, what, g, w)
+			}
+			gs, ws := got.Summary, want.Summary
+			for _, x := range []*store.Summary{&gs, &ws} {
+				x.SubmittedAt, x.AcceptedAt, x.SentAt, x.SendingAt = x.SubmittedAt.UTC(), x.AcceptedAt.UTC(), x.SentAt.UTC(), x.SendingAt.UTC()
+				x.Deadline, x.AnnounceBy, x.AnnouncedAt = x.Deadline.UTC(), x.AnnounceBy.UTC(), x.AnnouncedAt.UTC()
+			}
+			if !reflect.DeepEqual(gs, ws) {
+				t.Fatalf("sequence %d step %d (%s): tally's summary\n%+v\nwant\n%+v", seq, step, what, gs, ws)
+			}
+			gb, wb := must(s.Brief(ctx, b.Ref)), sum.BriefOf()
+			if gb.Ref != wb.Ref || gb.Attempt != wb.Attempt || gb.Trades != wb.Trades || gb.Chunks != wb.Chunks || gb.Done != wb.Done || gb.Dead != wb.Dead ||
+				!gb.SubmittedAt.Equal(wb.SubmittedAt) || !gb.AcceptedAt.Equal(wb.AcceptedAt) || !gb.LastAt.Equal(wb.LastAt) {
+				t.Fatalf("sequence %d step %d (%s): brief %+v, want %+v", seq, step, what, gb, wb)
+			}
+		}
+	}
+}
+
+// testTallyPricingStamps: a priced chunk without its pricing's start or
+// end (a pricer that sent none) adds no pricing time: the time since
+// year 1, saturated, added twice overflowed the tally's sum (Mem: a
+// negative pricing time; Redis: the put script failed after recording
+// the chunk, and its batch never finished).
+func testTallyPricingStamps(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	b := sample("stamps", 4, 1, time.Time{})
+	claim(t, s, b)
+	for i := range 4 {
+		c := priced(i)
+		switch i {
+		case 0, 1:
+			c.StartedAt = time.Time{}
+		case 2:
+			c.FinishedAt = time.Time{}
+		}
+		if _, err := s.Put(ctx, b.Ref, b.Digest, 1, c); err != nil {
+			t.Fatalf("put of chunk %d: %v", i, err)
+		}
+	}
+	got := must(s.Tally(ctx, b.Ref))
+	if got.Pricing != time.Second || got.State() != store.StateCompleted {
+		t.Errorf("tally %s, want completed, 1s of pricing (chunk 3's alone)", tallyText(got))
+	}
+	if want := must(s.Summary(ctx, b.Ref)).TallyOf(); want.Pricing != time.Second {
+		t.Errorf("the summary's tally: pricing %v, want 1s", want.Pricing)
+	}
 }
