@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -93,6 +94,15 @@ func (f *Function) Query(guard host.Guard) http.Handler {
 	return mux
 }
 
+// queryParams refuses a query parameter the status (results false) or the
+// results do not take, as host.CheckParams does.
+func queryParams(q url.Values, results bool) error {
+	if results {
+		return host.CheckParams(q, "aggregator", "GET /batches/{id}/results", "wait", "stream", "timeline", "from", "limit")
+	}
+	return host.CheckParams(q, "aggregator", "GET /batches/{id}", "wait", "timeline", "from", "limit")
+}
+
 // queryPath reports whether path is one of Query's routes below /batches/:
 // /batches/{id}, /batches/{id}/results or /batches/{id}/events.
 func queryPath(path string) bool {
@@ -102,6 +112,10 @@ func queryPath(path string) bool {
 
 func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bool) {
 	id := r.PathValue("id")
+	if err := queryParams(r.URL.Query(), results); err != nil {
+		host.WriteError(w, err)
+		return
+	}
 	wait, err := f.parseWait(r.URL.Query().Get("wait"))
 	if err != nil {
 		host.WriteError(w, err)

@@ -25,6 +25,10 @@ const (
 
 // serveList answers GET /batches?limit=N with the tenant's recent batches.
 func (f *Function) serveList(w http.ResponseWriter, r *http.Request) {
+	if err := host.CheckParams(r.URL.Query(), "aggregator", "GET /batches", "limit"); err != nil {
+		host.WriteError(w, err)
+		return
+	}
 	limit := DefaultListLimit
 	if v := r.URL.Query().Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)

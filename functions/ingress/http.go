@@ -199,6 +199,10 @@ func (f *Function) serveValQuery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if err := host.CheckParams(q, "ingress", "GET /valQuery", "metric", "numTrades"); err != nil {
+		host.WriteError(w, err)
+		return
+	}
 	kind, ok := valQueryKinds[q.Get("metric")]
 	if !ok {
 		host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: valQuery: metric %q: want FwdRate, NPV or OptionPV", host.Short(q.Get("metric"))))

@@ -486,6 +486,26 @@ func TestValQuery(t *testing.T) {
 	}
 }
 
+// TestValQueryRefusesUnknownParameter: a query parameter /valQuery does not
+// take is a 400 naming it and the ones it takes, and submits nothing;
+// mistyped (?numtrades=100), it was ignored and one trade submitted.
+func TestValQueryRefusesUnknownParameter(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	resp, err := http.Get(srv.URL + "/valQuery?metric=NPV&numtrades=100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	const want = `ingress: GET /valQuery: unknown query parameter \"numtrades\" (known: metric, numTrades)`
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), want) {
+		t.Errorf("%d %s, want a 400 with %s", resp.StatusCode, body, want)
+	}
+	if n := len(s.events()); n != 0 {
+		t.Errorf("sent %d events, want none", n)
+	}
+}
+
 func TestSamplesPrice(t *testing.T) {
 	for _, typ := range batch.SampleTypes {
 		data, err := batch.Sample(batch.SampleSpec{Type: typ, N: 5, Seed: 3, Measures: []string{"npv"}})
