@@ -1360,6 +1360,7 @@ func TestRefusalNamesNoMadeUpID(t *testing.T) {
 		want string
 	}{
 		{"unknown measure", []byte(`{"valuationDate":"2026-11-25","measures":["npvv"],"trades":[]}`), http.StatusBadRequest, `ingress: batch: measures[0]: unknown measure "npvv"`},
+		{"measure twice", []byte(`{"valuationDate":"2026-11-25","measures":["delta","delta"],"trades":[]}`), http.StatusBadRequest, `ingress: batch: measures[1]: measure "delta" given twice (also measures[0])`},
 		{"unknown underlying", []byte(`{"valuationDate":"2026-11-25","trades":[{"id":"T1","type":"european","underlying":"X"}]}`), http.StatusBadRequest, `ingress: batch: trades[0].underlying: trade "T1" names unknown underlying "X"`},
 		{"over the tenant's trades", europeans, http.StatusRequestEntityTooLarge, "ingress: the batch has 3 trades, more than its tenant may have in flight (2)"},
 		{"its own id", own, http.StatusRequestEntityTooLarge, "ingress: batch mine has 3 trades"},
