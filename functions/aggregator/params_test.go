@@ -9,7 +9,8 @@ import (
 // TestUnknownQueryParameterRefused: a query parameter a GET route does not
 // take is a 400 naming it and the ones the route takes; mistyped
 // (?wiat=30s, ?strem=true), it was ignored, the results answered at once,
-// not streamed. The parameters each route takes still work.
+// not streamed. A parameter given twice is a 400 too (of ?wait=1s&wait=30s
+// the first was taken). The parameters each route takes still work.
 func TestUnknownQueryParameterRefused(t *testing.T) {
 	f := newFixture(t)
 	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
@@ -23,6 +24,8 @@ func TestUnknownQueryParameterRefused(t *testing.T) {
 		{"/batches/b1?stream=true", `GET /batches/{id}: unknown query parameter \"stream\"`},
 		{"/batches?lmit=5", `aggregator: GET /batches: unknown query parameter \"lmit\" (known: limit)`},
 		{"/batches/b1/events?wait=30s", `aggregator: GET /batches/{id}/events: unknown query parameter \"wait\": it takes none`},
+		{"/batches/b1/results?wait=1s&wait=30s", `aggregator: GET /batches/{id}/results: query parameter \"wait\" given 2 times: give it once`},
+		{"/batches?limit=5&limit=500", `query parameter \"limit\" given 2 times`},
 	} {
 		code, body := f.get(t, tc.path)
 		if code != http.StatusBadRequest || !strings.Contains(body, tc.want) {

@@ -11,8 +11,9 @@ import (
 // sorted order) that is not one of known, and the ones the route takes:
 // a parameter mistyped (?wiat=30s, ?strem=true) was ignored, the request
 // answered at once or not streamed, with nothing to tell the client why.
-// who is the message's prefix ("aggregator"), route its route ("GET
-// /batches/{id}/results").
+// A known one given twice is a 400 too: of ?wait=1s&wait=30s the first
+// was taken, the other ignored. who is the message's prefix
+// ("aggregator"), route its route ("GET /batches/{id}/results").
 func CheckParams(q url.Values, who, route string, known ...string) error {
 	var unknown []string
 	for name := range q {
@@ -21,6 +22,11 @@ func CheckParams(q url.Values, who, route string, known ...string) error {
 		}
 	}
 	if len(unknown) == 0 {
+		for _, name := range known {
+			if len(q[name]) > 1 {
+				return Errorf(http.StatusBadRequest, "%s: %s: query parameter %q given %d times: give it once", who, route, name, len(q[name]))
+			}
+		}
 		return nil
 	}
 	slices.Sort(unknown)
