@@ -116,7 +116,7 @@ func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bo
 		host.WriteError(w, err)
 		return
 	}
-	wait, err := f.parseWait(r.URL.Query().Get("wait"))
+	wait, err := f.parseWait(r.URL.Query())
 	if err != nil {
 		host.WriteError(w, err)
 		return
@@ -279,15 +279,18 @@ func (f *Function) writeChunk(ctx context.Context, rw *batch.ResultsWriter, sum 
 	return nil
 }
 
-// parseWait reads ?wait: empty is no wait; a bad duration is a 400; a
-// longer wait than MaxWait is cut to it.
-func (f *Function) parseWait(v string) (time.Duration, error) {
-	if v == "" {
+// parseWait reads ?wait: absent is no wait; a bad duration is a 400, and
+// so is an empty one (?wait, ?wait=), which was taken for no wait, the
+// request answered at once; a wait longer than MaxWait is cut to it. The
+// value is quoted cut, as every parameter's is.
+func (f *Function) parseWait(q url.Values) (time.Duration, error) {
+	if !q.Has("wait") {
 		return 0, nil
 	}
+	v := q.Get("wait")
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
-		return 0, host.Errorf(http.StatusBadRequest, "aggregator: wait %q: want a Go duration such as 30s", v)
+		return 0, host.Errorf(http.StatusBadRequest, "aggregator: wait %q: want a Go duration such as 30s", host.Short(v))
 	}
 	return min(d, f.opt.MaxWait), nil
 }

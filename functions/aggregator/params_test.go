@@ -44,3 +44,22 @@ func TestUnknownQueryParameterRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitWithoutDurationRefused: ?wait with no duration (?wait, ?wait=)
+// is a 400, as a bad one is; it was taken for no wait, the results of a
+// running batch answered at once with a 202. A bad one is quoted cut: it
+// came back whole, 100,000 bytes of it.
+func TestWaitWithoutDurationRefused(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	for _, q := range []string{"wait", "wait="} {
+		code, body := f.get(t, "/batches/b1/results?"+q)
+		if want := `aggregator: wait \"\": want a Go duration such as 30s`; code != http.StatusBadRequest || !strings.Contains(body, want) {
+			t.Errorf("?%s: %d %.300s, want a 400 with %s", q, code, body, want)
+		}
+	}
+	code, body := f.get(t, "/batches/b1?wait="+strings.Repeat("9", 100_000))
+	if code != http.StatusBadRequest || len(body) > 400 || !strings.Contains(body, `99...\"`) {
+		t.Errorf("a long wait: %d, %d bytes %.300s, want a 400 quoting it cut", code, len(body), body)
+	}
+}
