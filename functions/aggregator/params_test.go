@@ -47,7 +47,7 @@ func TestUnknownQueryParameterRefused(t *testing.T) {
 
 // TestWaitWithoutDurationRefused: ?wait with no duration (?wait, ?wait=)
 // is a 400, as a bad one is; it was taken for no wait, the results of a
-// running batch answered at once with a 202. A bad one is quoted cut: it
+// running batch answered at once with a 202. So is the list's ?limit=. A bad one is quoted cut: it
 // came back whole, 100,000 bytes of it.
 func TestWaitWithoutDurationRefused(t *testing.T) {
 	f := newFixture(t)
@@ -57,6 +57,10 @@ func TestWaitWithoutDurationRefused(t *testing.T) {
 		if want := `aggregator: wait \"\": want a Go duration such as 30s`; code != http.StatusBadRequest || !strings.Contains(body, want) {
 			t.Errorf("?%s: %d %.300s, want a 400 with %s", q, code, body, want)
 		}
+	}
+	// As the timeline's limit: ?limit= was the default, 50 batches.
+	if code, body := f.get(t, "/batches?limit="); code != http.StatusBadRequest || !strings.Contains(body, `aggregator: limit \"\": want 1 to 500`) {
+		t.Errorf("?limit=: %d %.300s, want a 400", code, body)
 	}
 	code, body := f.get(t, "/batches/b1?wait="+strings.Repeat("9", 100_000))
 	if code != http.StatusBadRequest || len(body) > 400 || !strings.Contains(body, `99...\"`) {

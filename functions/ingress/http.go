@@ -209,7 +209,8 @@ func (f *Function) serveValQuery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	n := 1
-	if v := q.Get("numTrades"); v != "" {
+	// An empty one (?numTrades=) is refused: it was taken for one trade.
+	if v := q.Get("numTrades"); q.Has("numTrades") {
 		var err error
 		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > maxValQueryTrades {
 			host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: valQuery: numTrades %q: want 1 to %d", host.Short(v), maxValQueryTrades))

@@ -474,7 +474,8 @@ func TestValQuery(t *testing.T) {
 			t.Errorf("OptionPV trades are European puts: %s", c.Batch.Trades[0].Raw)
 		}
 	}
-	for _, q := range []string{"metric=Nope", "metric=NPV&numTrades=0", "metric=NPV&numTrades=x"} {
+	// numTrades= was taken for one trade.
+	for _, q := range []string{"metric=Nope", "metric=NPV&numTrades=0", "metric=NPV&numTrades=x", "metric=NPV&numTrades=", "metric=NPV&numTrades"} {
 		resp, err := http.Get(srv.URL + "/valQuery?" + q)
 		if err != nil {
 			t.Fatal(err)
