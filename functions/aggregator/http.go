@@ -39,7 +39,8 @@ import (
 // UnknownGrace with it (the batch.accepted of a batch just submitted may
 // still be on its way). The results take ?stream=true instead: a 200 as
 // soon as the batch is known, its document written as its chunks finish
-// (streamResults).
+// (streamResults). A query parameter a route does not take, or one given
+// twice, is a 400 (host.CheckParams); the events take none.
 //
 // Behind guard (nil admits everything), the event routes take only
 // authentic events (a forged dead letter is refused like any other event:

@@ -32,6 +32,9 @@ import (
 // "Prefer: reply", as brokers do, gets an empty 202: a broker takes a body
 // for a reply event.
 //
+// Another query parameter of /valQuery, or one given twice, is a 400
+// (host.CheckParams).
+//
 // A request a browser sends for a page of another origin is a 403
 // (host.SameOrigin), measured with the route's other answers.
 func (f *Function) Routes(guard host.Guard) http.Handler {
