@@ -33,7 +33,7 @@ import (
 // for a reply event.
 //
 // Another query parameter of /valQuery, or one given twice, is a 400
-// (host.CheckParams).
+// (host.CheckParams); the POSTs take none.
 //
 // A request a browser sends for a page of another origin is a 403
 // (host.SameOrigin), measured with the route's other answers.
@@ -62,6 +62,13 @@ func (f *Function) ServiceRoutes(log zerolog.Logger, guard host.Guard) http.Hand
 // serveEvent takes a CloudEvent; a request without CloudEvent headers is
 // taken as a plain batch, as on POST /batches.
 func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
+	// The batch says all a submission has to say: a query parameter
+	// (?id=mine, ?wait=30s) was ignored, the batch given a new id, the
+	// receipt answered at once.
+	if err := host.CheckParams(r.URL.Query(), "ingress", "POST "+r.URL.Path); err != nil {
+		f.refuse(w, err)
+		return
+	}
 	if !host.IsBinary(r) && !host.IsStructured(r) {
 		f.servePlain(w, r)
 		return

@@ -507,6 +507,33 @@ func TestValQueryRefusesUnknownParameter(t *testing.T) {
 	}
 }
 
+// TestSubmissionRefusesQueryParameters: the POSTs take no query parameter,
+// and one is a 400 naming it that submits nothing: ?id=mine was ignored,
+// the batch priced under a new id, ?wait=30s answered at once.
+func TestSubmissionRefusesQueryParameters(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	doc := []byte(`{"valuationDate":"2026-11-25","trades":[]}`)
+	for _, c := range []struct{ path, want string }{
+		{"/batches?id=mine", `ingress: POST /batches: unknown query parameter \"id\": it takes none`},
+		{"/?wait=30s", `ingress: POST /: unknown query parameter \"wait\": it takes none`},
+	} {
+		code, _, body := post(t, plain(t, srv.URL+c.path, doc))
+		if code != http.StatusBadRequest || !strings.Contains(body, c.want) {
+			t.Errorf("POST %s: %d %s, want a 400 with %s", c.path, code, body, c.want)
+		}
+		code, _, body = post(t, ceRequest(t, srv.URL+c.path, submitted(t, doc, "e1"), false))
+		if code != http.StatusBadRequest || !strings.Contains(body, c.want) {
+			t.Errorf("POST %s, an event: %d %s, want a 400 with %s", c.path, code, body, c.want)
+		}
+	}
+	if n := len(s.events()); n != 0 {
+		t.Errorf("sent %d events, want none", n)
+	}
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", doc)); code != http.StatusAccepted {
+		t.Errorf("POST /batches: %d %s, want 202", code, body)
+	}
+}
+
 func TestSamplesPrice(t *testing.T) {
 	for _, typ := range batch.SampleTypes {
 		data, err := batch.Sample(batch.SampleSpec{Type: typ, N: 5, Seed: 3, Measures: []string{"npv"}})
