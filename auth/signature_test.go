@@ -249,7 +249,7 @@ func TestGuardSubmissionWithoutSigningKeys(t *testing.T) {
 		want   string
 	}{
 		{"no tokens file", nil, "there is no tokens file (--tokens-file), so no key of sign scope to check it with"},
-		{"no sign token", tokens, `tenant "beta" has no token of sign scope to check it with`},
+		{"no sign token", tokens, `auth: event signature does not match`},
 	} {
 		h := auth.NewGuard(auth.NewKeys(key1), c.tokens, zerolog.Nop(), nil).Wrap(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil }))
 		sub, _ := events.New(events.TypeBatchSubmitted, "/upstream", "s1", "", map[string]int{})
@@ -260,6 +260,36 @@ func TestGuardSubmissionWithoutSigningKeys(t *testing.T) {
 		auth.SignWith("upstream-key-0123456789", &sub)
 		if _, err := h.Handle(context.Background(), sub); host.Status(err) != 403 || !errors.Is(err, auth.ErrBadSignature) || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s, signed: %v, want a 403 saying %q", c.name, err, c.want)
+		}
+	}
+}
+
+// TestGuardSignatureTellsNoTenantApart: an event signed with a wrong key is
+// refused in the same words whatever tenant it names, one with a key of
+// sign scope, one without, one that does not exist: "tenant "beta" has no
+// token of sign scope" told anyone who could send an event which tenants
+// exist and which of them take signed events.
+func TestGuardSignatureTellsNoTenantApart(t *testing.T) {
+	path := t.TempDir() + "/tokens"
+	writeTokens(t, path, "upstream-key-0123456789 alpha sign\nbeta-0123456789abcdef beta\n")
+	tokens, err := auth.LoadTokens(path, 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := auth.NewGuard(auth.NewKeys(key1), tokens, zerolog.Nop(), nil).Wrap(host.HandlerFunc(func(ctx context.Context, e event.Event) (*event.Event, error) { return nil, nil }))
+	var first string
+	for _, tenant := range []string{"alpha", "beta", "gamma"} {
+		sub, _ := events.New(events.TypeBatchSubmitted, "/upstream", "s1", "", map[string]int{})
+		sub.SetExtension(events.ExtTenant, tenant)
+		auth.SignWith("a-guess-0123456789abcdef", &sub)
+		_, err := h.Handle(context.Background(), sub)
+		if host.Status(err) != 403 || !errors.Is(err, auth.ErrBadSignature) {
+			t.Fatalf("%s: %v, want a 403 for a bad signature", tenant, err)
+		}
+		if first == "" {
+			first = err.Error()
+		} else if err.Error() != first {
+			t.Errorf("%s: %q, want the words of alpha's, %q", tenant, err.Error(), first)
 		}
 	}
 }

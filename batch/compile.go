@@ -367,6 +367,7 @@ func ParseMeasures(names []string) (pricing.Measures, error) {
 		names = []string{pricing.NPV.String()}
 	}
 	var s pricing.Measures
+	seen := map[pricing.Measure]int{}
 	for i, n := range names {
 		m, err := pricing.ParseMeasure(n)
 		if err != nil || m == pricing.NPVStdErr {
@@ -378,6 +379,12 @@ func ParseMeasures(names []string) (pricing.Measures, error) {
 			}
 			return 0, batchErr(fmt.Sprintf("measures[%d]", i), "unknown measure %q (valid: %s)", pricing.Shown(n), strings.Join(valid, ", "))
 		}
+		// A measure twice is refused as a risk confidence twice is: taken
+		// once, ["npv", "npv"] was a batch of one measure.
+		if j, dup := seen[m]; dup {
+			return 0, batchErr(fmt.Sprintf("measures[%d]", i), "measure %q given twice (also measures[%d])", n, j)
+		}
+		seen[m] = i
 		s = s.With(m)
 	}
 	if s.Has(pricing.NPV) {

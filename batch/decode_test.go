@@ -50,6 +50,8 @@ func TestBatchErrors(t *testing.T) {
 		{"trade id lone surrogate", `{"valuationDate": "2026-11-25", "trades": [{"id": "T\u00e9\ufffd", "type": "fra"}, {"id": "a\udbffb", "type": "fra"}]}`, `trades[1].id: escapes a lone surrogate`},
 		{"duplicate ids", `{"valuationDate": "2026-11-25", "trades": [{"id": "T1", "type": "fra"}, {"id": "T1", "type": "fra"}]}`, `trades[1].id: duplicate trade id "T1" (also trades[0])`},
 		{"unknown measure", `{"valuationDate": "2026-11-25", "measures": ["npv", "vanna"], "trades": []}`, `measures[1]: unknown measure "vanna"`},
+		// Taken once, as if given once, where a risk confidence twice is refused.
+		{"duplicate measure", `{"valuationDate": "2026-11-25", "measures": ["npv", "delta", "npv"], "trades": []}`, `measures[2]: measure "npv" given twice (also measures[0])`},
 		{"unknown underlying", `{"valuationDate": "2026-11-25", ` + market + `, "trades": [{"id": "T1", "type": "european", "underlying": "XYZ", "right": "call", "strike": 100, "expiry": "2027-11-25"}]}`, `trades[0].underlying: trade "T1" names unknown underlying "XYZ" (market has: ACME)`},
 		{"unknown curve", `{"valuationDate": "2026-11-25", ` + market + `, "trades": [{"id": "F1", "type": "fra", "curve": "GBP"}]}`, `trades[0].curve: trade "F1" names unknown curve "GBP" (market has: EUR, USD)`},
 		{"unknown forecast curve", `{"valuationDate": "2026-11-25", ` + market + `, "trades": [{"id": "S1", "type": "swap", "curve": "USD", "forecastCurve": "GBP", "notional": 1e6, "fixedRate": 0.03, "start": "2026-11-27", "tenor": "5Y"}]}`, `trades[0].forecastCurve: trade "S1" names unknown curve "GBP" (market has: EUR, USD)`},

@@ -102,7 +102,10 @@ func writeChunks(ctx context.Context, w io.Writer, data []byte) error {
 func parseMeasures(s string) ([]string, error) {
 	var names []string
 	for _, name := range strings.Split(s, ",") {
-		names = append(names, strings.TrimSpace(name))
+		// A flag's repeat is asked for once (a batch's is refused).
+		if name = strings.TrimSpace(name); !slices.Contains(names, name) {
+			names = append(names, name)
+		}
 	}
 	// What a batch may ask for (npvStdErr comes with npv, unasked).
 	if _, err := batch.ParseMeasures(names); err != nil {

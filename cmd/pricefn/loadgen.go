@@ -261,30 +261,41 @@ func loadgenDocs(cfg loadgenConfig) ([][]byte, error) {
 	return docs, nil
 }
 
-// loadgenReport is the outcome of a load.
+// loadgenReport is the outcome of a load. Its JSON (--json) names its
+// members in camelCase with their units, as the API's documents do
+// (durationSeconds): it printed Go's field names, "P50" in milliseconds.
 type loadgenReport struct {
 	// Sent counts the batches sent; Dropped those due while MaxInFlight
 	// were in flight, not sent.
-	Sent, Dropped int
+	Sent    int `json:"sent"`
+	Dropped int `json:"dropped"`
 	// Completed counts the batches whose results came back complete;
 	// Rejected those the engine refused; Failed those that ended failed
 	// or partial or whose results were short; TimedOut those still
 	// unanswered at the end (duration + drain); CutShort those still in
 	// flight when the run was interrupted (Ctrl-C), which did not time
 	// out.
-	Completed, Rejected, Failed, TimedOut, CutShort int
+	Completed int `json:"completed"`
+	Rejected  int `json:"rejected"`
+	Failed    int `json:"failed"`
+	TimedOut  int `json:"timedOut"`
+	CutShort  int `json:"cutShort"`
 	// Trades counts the trades of the completed batches.
-	Trades int
+	Trades int `json:"trades"`
 	// Seconds is the time from the first send to the last result.
-	Seconds float64
+	Seconds float64 `json:"durationSeconds"`
 	// BatchesPerSecond and TradesPerSecond are the completed throughput
 	// over Seconds.
-	BatchesPerSecond, TradesPerSecond float64
+	BatchesPerSecond float64 `json:"batchesPerSecond"`
+	TradesPerSecond  float64 `json:"tradesPerSecond"`
 	// Latency percentiles from submission to results fetched, of the
-	// completed batches, in milliseconds.
-	P50, P90, P99, Max float64
+	// completed batches, in seconds.
+	P50 float64 `json:"p50Seconds"`
+	P90 float64 `json:"p90Seconds"`
+	P99 float64 `json:"p99Seconds"`
+	Max float64 `json:"maxSeconds"`
 	// Errors holds the first few errors seen.
-	Errors []string `json:",omitempty"`
+	Errors []string `json:"errors,omitempty"`
 }
 
 func (r *loadgenReport) write(w io.Writer) {
@@ -295,7 +306,7 @@ func (r *loadgenReport) write(w io.Writer) {
 	fmt.Fprintf(w, "batches: %d sent, %d completed, %d rejected, %d failed, %d timed out, %d dropped at the in-flight cap%s\n",
 		r.Sent, r.Completed, r.Rejected, r.Failed, r.TimedOut, r.Dropped, cut)
 	fmt.Fprintf(w, "throughput: %.1f batches/s, %.0f trades/s over %.2f s\n", r.BatchesPerSecond, r.TradesPerSecond, r.Seconds)
-	fmt.Fprintf(w, "latency (submit to results fetched): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n", r.P50, r.P90, r.P99, r.Max)
+	fmt.Fprintf(w, "latency (submit to results fetched): p50 %.2f ms, p90 %.2f ms, p99 %.2f ms, max %.2f ms\n", r.P50*1e3, r.P90*1e3, r.P99*1e3, r.Max*1e3)
 	for _, e := range r.Errors {
 		fmt.Fprintf(w, "error: %s\n", printable(e))
 	}
@@ -426,8 +437,8 @@ sending:
 		rep.TradesPerSecond = float64(rep.Trades) / rep.Seconds
 	}
 	sort.Slice(stats.latencies, func(i, j int) bool { return stats.latencies[i] < stats.latencies[j] })
-	rep.P50, rep.P90, rep.P99 = percentile(stats.latencies, 0.5), percentile(stats.latencies, 0.9), percentile(stats.latencies, 0.99)
-	rep.Max = percentile(stats.latencies, 1)
+	rep.P50, rep.P90, rep.P99 = percentile(stats.latencies, 0.5)/1e3, percentile(stats.latencies, 0.9)/1e3, percentile(stats.latencies, 0.99)/1e3
+	rep.Max = percentile(stats.latencies, 1) / 1e3
 	rep.Errors = stats.errs
 	return rep, nil
 }

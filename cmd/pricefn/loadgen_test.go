@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -258,8 +259,8 @@ func TestLoadgenInterrupted(t *testing.T) {
 			t.Errorf("report %+v: want 2 completed, the rest cut short by the interrupt, none timed out, no errors", rep)
 		}
 		// The first held batch waited 300 ms and more: it is not the max.
-		if !(rep.P50 > 0 && rep.Max < 300) {
-			t.Errorf("latencies p50 %v ms, max %v ms: want those of the 2 completed batches only", rep.P50, rep.Max)
+		if !(rep.P50 > 0 && rep.Max < 0.3) {
+			t.Errorf("latencies p50 %v s, max %v s: want those of the 2 completed batches only", rep.P50, rep.Max)
 		}
 	}
 }
@@ -321,4 +322,40 @@ func TestLoadgenRefusesOperands(t *testing.T) {
 		t.Errorf("request to %s: want none", path)
 		return true
 	})
+}
+
+// TestLoadgenJSONNamesUnits: --json names the report's members in
+// camelCase with their units, as the API's documents do (durationSeconds),
+// the latencies in seconds; it printed Go's field names ("Sent", "P50"),
+// the latencies in milliseconds with nothing to say so.
+func TestLoadgenJSONNamesUnits(t *testing.T) {
+	f := &loadgenEngine{batches: map[string]*batch.Batch{}, asked: map[string]int{}}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"loadgen", "--url", srv.URL, "--rate", "20", "--duration", "100ms", "--batch-size", "2", "--quiet", "--json"}, strings.NewReader(""), &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr %q", code, stderr.String())
+	}
+	var rep map[string]any
+	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
+		t.Fatalf("report %s: %v", stdout.Bytes(), err)
+	}
+	var keys []string
+	for k := range rep {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	const want = "batchesPerSecond completed cutShort dropped durationSeconds failed maxSeconds p50Seconds p90Seconds p99Seconds rejected sent timedOut trades tradesPerSecond"
+	if got := strings.Join(keys, " "); got != want {
+		t.Errorf("members %s, want %s", got, want)
+	}
+	// A batch of 2 trades from a test server: in microseconds, not
+	// seconds, and more than none.
+	if p50, ok := rep["p50Seconds"].(float64); !ok || p50 <= 0 || p50 > 1 {
+		t.Errorf("p50Seconds %v, want a latency in seconds", rep["p50Seconds"])
+	}
+	if rep["sent"] != float64(2) || rep["completed"] != float64(2) {
+		t.Errorf("sent %v, completed %v, want 2 and 2", rep["sent"], rep["completed"])
+	}
 }

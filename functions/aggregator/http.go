@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -38,7 +39,8 @@ import (
 // UnknownGrace with it (the batch.accepted of a batch just submitted may
 // still be on its way). The results take ?stream=true instead: a 200 as
 // soon as the batch is known, its document written as its chunks finish
-// (streamResults).
+// (streamResults). A query parameter a route does not take, or one given
+// twice, is a 400 (host.CheckParams); the events take none.
 //
 // Behind guard (nil admits everything), the event routes take only
 // authentic events (a forged dead letter is refused like any other event:
@@ -93,6 +95,15 @@ func (f *Function) Query(guard host.Guard) http.Handler {
 	return mux
 }
 
+// queryParams refuses a query parameter the status (results false) or the
+// results do not take, as host.CheckParams does.
+func queryParams(q url.Values, results bool) error {
+	if results {
+		return host.CheckParams(q, "aggregator", "GET /batches/{id}/results", "wait", "stream", "timeline", "from", "limit")
+	}
+	return host.CheckParams(q, "aggregator", "GET /batches/{id}", "wait", "timeline", "from", "limit")
+}
+
 // queryPath reports whether path is one of Query's routes below /batches/:
 // /batches/{id}, /batches/{id}/results or /batches/{id}/events.
 func queryPath(path string) bool {
@@ -102,7 +113,11 @@ func queryPath(path string) bool {
 
 func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bool) {
 	id := r.PathValue("id")
-	wait, err := f.parseWait(r.URL.Query().Get("wait"))
+	if err := queryParams(r.URL.Query(), results); err != nil {
+		host.WriteError(w, err)
+		return
+	}
+	wait, err := f.parseWait(r.URL.Query())
 	if err != nil {
 		host.WriteError(w, err)
 		return
@@ -265,15 +280,18 @@ func (f *Function) writeChunk(ctx context.Context, rw *batch.ResultsWriter, sum 
 	return nil
 }
 
-// parseWait reads ?wait: empty is no wait; a bad duration is a 400; a
-// longer wait than MaxWait is cut to it.
-func (f *Function) parseWait(v string) (time.Duration, error) {
-	if v == "" {
+// parseWait reads ?wait: absent is no wait; a bad duration is a 400, and
+// so is an empty one (?wait, ?wait=), which was taken for no wait, the
+// request answered at once; a wait longer than MaxWait is cut to it. The
+// value is quoted cut, as every parameter's is.
+func (f *Function) parseWait(q url.Values) (time.Duration, error) {
+	if !q.Has("wait") {
 		return 0, nil
 	}
+	v := q.Get("wait")
 	d, err := time.ParseDuration(v)
 	if err != nil || d < 0 {
-		return 0, host.Errorf(http.StatusBadRequest, "aggregator: wait %q: want a Go duration such as 30s", v)
+		return 0, host.Errorf(http.StatusBadRequest, "aggregator: wait %q: want a Go duration such as 30s", host.Short(v))
 	}
 	return min(d, f.opt.MaxWait), nil
 }

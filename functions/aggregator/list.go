@@ -25,8 +25,14 @@ const (
 
 // serveList answers GET /batches?limit=N with the tenant's recent batches.
 func (f *Function) serveList(w http.ResponseWriter, r *http.Request) {
+	if err := host.CheckParams(r.URL.Query(), "aggregator", "GET /batches", "limit"); err != nil {
+		host.WriteError(w, err)
+		return
+	}
 	limit := DefaultListLimit
-	if v := r.URL.Query().Get("limit"); v != "" {
+	// An empty one (?limit=) is refused, as the timeline's is: it was
+	// taken for the default.
+	if v := r.URL.Query().Get("limit"); r.URL.Query().Has("limit") {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > MaxListLimit {
 			host.WriteError(w, host.Errorf(http.StatusBadRequest, "aggregator: limit %q: want 1 to %d", host.Short(v), MaxListLimit))

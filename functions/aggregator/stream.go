@@ -76,6 +76,10 @@ type ChunkEvent struct {
 func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.PathValue("id")
+	if err := host.CheckParams(r.URL.Query(), "aggregator", "GET /batches/{id}/events"); err != nil {
+		host.WriteError(w, err)
+		return
+	}
 	seen, err := parseEventID(r.Header.Get("Last-Event-ID"))
 	if err != nil {
 		host.WriteError(w, host.Errorf(http.StatusBadRequest, "aggregator: Last-Event-ID: %w", err))

@@ -32,6 +32,9 @@ import (
 // "Prefer: reply", as brokers do, gets an empty 202: a broker takes a body
 // for a reply event.
 //
+// Another query parameter of /valQuery, or one given twice, is a 400
+// (host.CheckParams); the POSTs take none.
+//
 // A request a browser sends for a page of another origin is a 403
 // (host.SameOrigin), measured with the route's other answers.
 func (f *Function) Routes(guard host.Guard) http.Handler {
@@ -59,6 +62,13 @@ func (f *Function) ServiceRoutes(log zerolog.Logger, guard host.Guard) http.Hand
 // serveEvent takes a CloudEvent; a request without CloudEvent headers is
 // taken as a plain batch, as on POST /batches.
 func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
+	// The batch says all a submission has to say: a query parameter
+	// (?id=mine, ?wait=30s) was ignored, the batch given a new id, the
+	// receipt answered at once.
+	if err := host.CheckParams(r.URL.Query(), "ingress", "POST "+r.URL.Path); err != nil {
+		f.refuse(w, err)
+		return
+	}
 	if !host.IsBinary(r) && !host.IsStructured(r) {
 		f.servePlain(w, r)
 		return
@@ -199,13 +209,18 @@ func (f *Function) serveValQuery(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	if err := host.CheckParams(q, "ingress", "GET /valQuery", "metric", "numTrades"); err != nil {
+		host.WriteError(w, err)
+		return
+	}
 	kind, ok := valQueryKinds[q.Get("metric")]
 	if !ok {
 		host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: valQuery: metric %q: want FwdRate, NPV or OptionPV", host.Short(q.Get("metric"))))
 		return
 	}
 	n := 1
-	if v := q.Get("numTrades"); v != "" {
+	// An empty one (?numTrades=) is refused: it was taken for one trade.
+	if v := q.Get("numTrades"); q.Has("numTrades") {
 		var err error
 		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > maxValQueryTrades {
 			host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: valQuery: numTrades %q: want 1 to %d", host.Short(v), maxValQueryTrades))

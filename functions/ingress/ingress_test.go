@@ -474,7 +474,8 @@ func TestValQuery(t *testing.T) {
 			t.Errorf("OptionPV trades are European puts: %s", c.Batch.Trades[0].Raw)
 		}
 	}
-	for _, q := range []string{"metric=Nope", "metric=NPV&numTrades=0", "metric=NPV&numTrades=x"} {
+	// numTrades= was taken for one trade.
+	for _, q := range []string{"metric=Nope", "metric=NPV&numTrades=0", "metric=NPV&numTrades=x", "metric=NPV&numTrades=", "metric=NPV&numTrades"} {
 		resp, err := http.Get(srv.URL + "/valQuery?" + q)
 		if err != nil {
 			t.Fatal(err)
@@ -483,6 +484,53 @@ func TestValQuery(t *testing.T) {
 		if resp.StatusCode != http.StatusBadRequest {
 			t.Errorf("%s: %d, want 400", q, resp.StatusCode)
 		}
+	}
+}
+
+// TestValQueryRefusesUnknownParameter: a query parameter /valQuery does not
+// take is a 400 naming it and the ones it takes, and submits nothing;
+// mistyped (?numtrades=100), it was ignored and one trade submitted.
+func TestValQueryRefusesUnknownParameter(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	resp, err := http.Get(srv.URL + "/valQuery?metric=NPV&numtrades=100")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	const want = `ingress: GET /valQuery: unknown query parameter \"numtrades\" (known: metric, numTrades)`
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(string(body), want) {
+		t.Errorf("%d %s, want a 400 with %s", resp.StatusCode, body, want)
+	}
+	if n := len(s.events()); n != 0 {
+		t.Errorf("sent %d events, want none", n)
+	}
+}
+
+// TestSubmissionRefusesQueryParameters: the POSTs take no query parameter,
+// and one is a 400 naming it that submits nothing: ?id=mine was ignored,
+// the batch priced under a new id, ?wait=30s answered at once.
+func TestSubmissionRefusesQueryParameters(t *testing.T) {
+	srv, s := newServer(t, ingress.Options{})
+	doc := []byte(`{"valuationDate":"2026-11-25","trades":[]}`)
+	for _, c := range []struct{ path, want string }{
+		{"/batches?id=mine", `ingress: POST /batches: unknown query parameter \"id\": it takes none`},
+		{"/?wait=30s", `ingress: POST /: unknown query parameter \"wait\": it takes none`},
+	} {
+		code, _, body := post(t, plain(t, srv.URL+c.path, doc))
+		if code != http.StatusBadRequest || !strings.Contains(body, c.want) {
+			t.Errorf("POST %s: %d %s, want a 400 with %s", c.path, code, body, c.want)
+		}
+		code, _, body = post(t, ceRequest(t, srv.URL+c.path, submitted(t, doc, "e1"), false))
+		if code != http.StatusBadRequest || !strings.Contains(body, c.want) {
+			t.Errorf("POST %s, an event: %d %s, want a 400 with %s", c.path, code, body, c.want)
+		}
+	}
+	if n := len(s.events()); n != 0 {
+		t.Errorf("sent %d events, want none", n)
+	}
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", doc)); code != http.StatusAccepted {
+		t.Errorf("POST /batches: %d %s, want 202", code, body)
 	}
 }
 
@@ -1340,6 +1388,7 @@ func TestRefusalNamesNoMadeUpID(t *testing.T) {
 		want string
 	}{
 		{"unknown measure", []byte(`{"valuationDate":"2026-11-25","measures":["npvv"],"trades":[]}`), http.StatusBadRequest, `ingress: batch: measures[0]: unknown measure "npvv"`},
+		{"measure twice", []byte(`{"valuationDate":"2026-11-25","measures":["delta","delta"],"trades":[]}`), http.StatusBadRequest, `ingress: batch: measures[1]: measure "delta" given twice (also measures[0])`},
 		{"unknown underlying", []byte(`{"valuationDate":"2026-11-25","trades":[{"id":"T1","type":"european","underlying":"X"}]}`), http.StatusBadRequest, `ingress: batch: trades[0].underlying: trade "T1" names unknown underlying "X"`},
 		{"over the tenant's trades", europeans, http.StatusRequestEntityTooLarge, "ingress: the batch has 3 trades, more than its tenant may have in flight (2)"},
 		{"its own id", own, http.StatusRequestEntityTooLarge, "ingress: batch mine has 3 trades"},
