@@ -82,3 +82,20 @@ func checkOutput(path string) error {
 	f.Close()
 	return os.Remove(f.Name())
 }
+
+// resultsHeld reports whether submit holds the whole results document in
+// memory, given --out (empty without it): to print it, or to write it to a
+// path that is not a regular file (/dev/stdout, a pipe), which writeOutput
+// writes directly once the document has arrived. A regular file, or a new
+// one, is written beside it as they arrive, a window at a time.
+func resultsHeld(out string) bool {
+	if out == "" {
+		return true
+	}
+	target := out
+	if t, err := filepath.EvalSymlinks(out); err == nil {
+		target = t
+	}
+	fi, err := os.Stat(target)
+	return err == nil && !fi.Mode().IsRegular()
+}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 )
 
@@ -76,5 +77,45 @@ func TestOutputCheckedFirst(t *testing.T) {
 	}
 	if n := requests.Load(); n != 0 {
 		t.Errorf("the engine got %d requests for a batch whose results had nowhere to go", n)
+	}
+}
+
+// TestResultsHeld: submit holds the whole results document (and advises
+// huge pages for it) when it prints it and when --out is not a regular
+// file (/dev/null, a pipe, a link to one), which takes it whole; not when
+// --out is a regular file, new or not, or a link to one, which takes it a
+// window at a time. An --out of /dev/stdout went without the advice.
+func TestResultsHeld(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "out.json")
+	if err := os.WriteFile(file, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fifo := filepath.Join(dir, "fifo")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fileLink, nullLink := filepath.Join(dir, "file-link"), filepath.Join(dir, "null-link")
+	if err := os.Symlink(file, fileLink); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(os.DevNull, nullLink); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		out  string
+		held bool
+	}{
+		{"", true},
+		{os.DevNull, true},
+		{fifo, true},
+		{nullLink, true},
+		{file, false},
+		{fileLink, false},
+		{filepath.Join(dir, "new.json"), false},
+	} {
+		if got := resultsHeld(c.out); got != c.held {
+			t.Errorf("--out %q: held whole %v, want %v", c.out, got, c.held)
+		}
 	}
 }

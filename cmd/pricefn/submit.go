@@ -79,12 +79,13 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	// The results, when they are printed (about 1.7 times the batch's
-	// bytes for Europeans with every greek), arrive in huge pages. A file
-	// given by --out takes them a window at a time, and the rest of the
-	// heap is small: the advice (its collection, and a huge page zeroed
-	// whole for each 2 MB first touched) would cost more than it saves.
-	if *out == "" {
+	// The results, when they are held whole (about 1.7 times the batch's
+	// bytes for Europeans with every greek), arrive in huge pages. A
+	// regular file given by --out takes them a window at a time, and the
+	// rest of the heap is small: the advice (its collection, and a huge
+	// page zeroed whole for each 2 MB first touched) would cost more than
+	// it saves.
+	if resultsHeld(*out) {
 		hugeheap.Advise(3 * int(p.size))
 	}
 	// The trade ids the results are checked against, read while the
