@@ -26,7 +26,7 @@ func runGen(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	id := fs.String("id", "", "batch id (default: none, the engine assigns one)")
 	measures := fs.String("measures", "", "comma-separated measures, e.g. npv,delta (default npv)")
 	scenarios := fs.Int("scenarios", 0, fmt.Sprintf("add this many scenarios (random daily moves of every curve and underlying, 0 to %d) and ask for VaR 99%% and ES 97.5%%", batch.MaxScenarios))
-	out := fs.String("out", "", "write the batch to this file instead of stdout")
+	out := outputFlag(fs, "write the batch to this `file` instead of stdout")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: pricefn gen [flags]\n\nWrites a sample batch of N trades of one kind, for load tests, with\nscenarios for a risk run if asked.\n\nflags:")
 		fs.PrintDefaults()

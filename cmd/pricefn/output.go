@@ -2,11 +2,28 @@ package main
 
 import (
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 )
+
+// outputFlag defines the flag -out, the file a command writes instead of
+// the standard output, and returns its value: "" for the standard output,
+// which "-" names too, as a "-" operand names the standard input (it
+// wrote a file named "-").
+func outputFlag(fs *flag.FlagSet, usage string) *string {
+	out := new(string)
+	fs.Func("out", usage+` ("-": stdout)`, func(s string) error {
+		if s == "-" {
+			s = ""
+		}
+		*out = s
+		return nil
+	})
+	return out
+}
 
 // writeOutput writes path by write, beside it first and renamed over it
 // once write returns nil, so that the file never holds a part of what

@@ -119,3 +119,26 @@ func TestResultsHeld(t *testing.T) {
 		}
 	}
 }
+
+// TestOutDashIsStdout: "--out -" is the standard output, as a "-" operand
+// is the standard input; gen, price and submit wrote a file named "-".
+func TestOutDashIsStdout(t *testing.T) {
+	url := startDev(t)
+	t.Chdir(t.TempDir())
+	code, batch, stderr := runCmd(t, "gen", "-n", "3", "--id", "dash-1", "--out", "-")
+	if code != 0 || !strings.Contains(batch, `"trades"`) {
+		t.Fatalf("gen --out -: exit %d, stdout %.200q, stderr %s", code, batch, stderr)
+	}
+	if err := os.WriteFile("b.json", []byte(batch), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, want, _ := runCmd(t, "price", "b.json")
+	for _, args := range [][]string{{"price", "--out", "-", "b.json"}, {"submit", "--quiet", "--url", url, "--out", "-", "b.json"}} {
+		if code, got, stderr := runCmd(t, args...); code != 0 || got != want {
+			t.Errorf("%v: exit %d, stderr %s\n got %.200q\nwant %.200q", args, code, stderr, got, want)
+		}
+	}
+	if _, err := os.Stat("-"); err == nil {
+		t.Error(`a file named "-" was written`)
+	}
+}

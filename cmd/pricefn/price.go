@@ -16,7 +16,7 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs := flag.NewFlagSet("price", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	workers := fs.Int("workers", 0, "trades priced at once (0: one per core)")
-	out := fs.String("out", "", "write results to this file instead of stdout")
+	out := outputFlag(fs, "write results to this `file` instead of stdout")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: pricefn price [flags] [FILE]\n\nPrices a batch (wire format section 1) in process and writes the results\n(section 2) as JSON. FILE defaults to standard input.\n\nflags:")
 		fs.PrintDefaults()

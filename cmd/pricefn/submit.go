@@ -26,7 +26,7 @@ func runSubmit(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	base := fs.String("url", "http://localhost:8080", "the engine's gateway, or ingress when the functions run as their own processes; http:// is assumed without a scheme"+urlFlagHelp)
 	token := fs.String("token", "", "bearer token sent on every request (default $PRICEFN_TOKEN)")
 	structured := fs.Bool("structured", false, "send the CloudEvent in structured mode (default binary)")
-	out := fs.String("out", "", "write results to this file instead of stdout")
+	out := outputFlag(fs, "write results to this `file` instead of stdout")
 	timeout := fs.Duration("timeout", 30*time.Minute, "give up after this long, the upload included, saying what it last saw; an interrupt (Ctrl-C) exits 130 and says whether the batch may still run")
 	quiet := fs.Bool("quiet", false, "no progress on stderr")
 	lostAfter := fs.Duration("lost-after", time.Minute, "give up when the engine has not known the accepted batch (404) for this long")
