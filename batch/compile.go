@@ -90,10 +90,17 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 	}
 
 	// Market data. A curve or underlying whose values are bad is remembered
-	// and fails only the trades that use it.
+	// and fails only the trades that use it. A curve no trade uses, directly
+	// or through its underlying, is not built: no chunk carries it (Subset),
+	// so no pricer builds it, and its faults fail nothing; a bootstrapped
+	// one would cost its build (up to seconds) for nothing.
 	broken := map[string]*Error{}
-	j.Market.Curves = make(map[string]pricing.YieldCurve, len(b.Market.Curves))
+	_, used := marketUse(b.Trades, &b.Market)
+	j.Market.Curves = make(map[string]pricing.YieldCurve, len(used.list))
 	for _, name := range sortedKeys(b.Market.Curves) {
+		if !used.has(name) {
+			continue
+		}
 		field := "market.curves." + pricing.Shown(name)
 		c, err := buildCurve(field, b.Market.Curves[name], asOf, e.Curves, e.CurveScope)
 		if err != nil {

@@ -25,6 +25,16 @@ func depositCurve(n int) string {
 	return `{"bootstrap": [` + strings.Join(list, ", ") + `]}`
 }
 
+// fras is the JSON list of one FRA on each of the curves called names:
+// a curve is built only for the trades that use it.
+func fras(names ...string) string {
+	trades := make([]string, len(names))
+	for i, name := range names {
+		trades[i] = fmt.Sprintf(`{"id": "F%d", "type": "fra", "curve": %q, "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}`, i, name)
+	}
+	return "[" + strings.Join(trades, ", ") + "]"
+}
+
 // curveCacheDoc is a batch of n FRAs on a bootstrapped curve B and a
 // broken bootstrapped curve X, whose last instrument repeats a pillar,
 // with one FRA on X.
@@ -97,7 +107,13 @@ func TestCurveCacheKeys(t *testing.T) {
 	cache := NewCurveCache(2*(3+curveEntryWeight) + 2) // two curves of 3 or 4 deposits
 	compile := func(asOf, curves, scope string) {
 		t.Helper()
-		doc := `{"valuationDate": "` + asOf + `", "market": {"curves": {` + curves + `}}, "trades": []}`
+		var names []string
+		for _, name := range []string{"A", "B"} {
+			if strings.Contains(curves, `"`+name+`": `) {
+				names = append(names, name)
+			}
+		}
+		doc := `{"valuationDate": "` + asOf + `", "market": {"curves": {` + curves + `}}, "trades": ` + fras(names...) + `}`
 		b, err := DecodeBytes([]byte(doc))
 		if err != nil {
 			t.Fatal(err)
@@ -207,11 +223,12 @@ func TestCurveCachePanicFailsTheCurve(t *testing.T) {
 // otherwise.
 func TestCurveCacheBoundsPillars(t *testing.T) {
 	many := NewCurveCache(0)
-	curves := make([]string, 70)
+	curves, names := make([]string, 70), make([]string, 70)
 	for i := range curves {
+		names[i] = fmt.Sprint("C", i)
 		curves[i] = fmt.Sprintf(`"C%d": %s`, i, depositCurve(2))
 	}
-	doc := []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {` + strings.Join(curves, ", ") + `}}, "trades": []}`)
+	doc := []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {` + strings.Join(curves, ", ") + `}}, "trades": ` + fras(names...) + `}`)
 	for range 2 {
 		b, err := DecodeBytes(doc)
 		if err != nil {
@@ -229,7 +246,7 @@ func TestCurveCacheBoundsPillars(t *testing.T) {
 	cache := NewCurveCache(bound)
 	compile := func(name, curve string) {
 		t.Helper()
-		b, err := DecodeBytes([]byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"` + name + `": ` + curve + `}}, "trades": []}`))
+		b, err := DecodeBytes([]byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"` + name + `": ` + curve + `}}, "trades": ` + fras(name) + `}`))
 		if err != nil {
 			t.Fatal(err)
 		}
