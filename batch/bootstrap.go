@@ -76,6 +76,24 @@ func bootstrapCostNS(c *market.PiecewiseCurve) float64 {
 	return float64(c.BuildReads())*bootstrapReadNS + float64(len(c.Pillars()))*bootstrapInstrumentNS
 }
 
+// buildCostNS estimates the time a bootstrapped curve's build took, in
+// nanoseconds of one core, from what the build returned: the curve's
+// (bootstrapCostNS) or, for a build that failed, that of the solves it
+// made up to the instrument that failed it, that one's included
+// (market.BootstrapError): a curve failing its last instrument, or its
+// final reprice check, cost a whole build. One refused before any solve
+// costs nothing to speak of.
+func buildCostNS(c pricing.YieldCurve, err error) float64 {
+	if pc, ok := c.(*market.PiecewiseCurve); ok {
+		return bootstrapCostNS(pc)
+	}
+	var be *market.BootstrapError
+	if errors.As(err, &be) {
+		return float64(be.Reads)*bootstrapReadNS + float64(be.Solved)*bootstrapInstrumentNS
+	}
+	return 0
+}
+
 // buildBootstrapCurve builds a curve from deposits and par swap rates:
 // raw is the JSON list of instruments, field its path for messages.
 func buildBootstrapCurve(field string, raw json.RawMessage, asOf dates.Date) (pricing.YieldCurve, error) {

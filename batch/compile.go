@@ -15,7 +15,6 @@ import (
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
-	"github.com/pricefn/pricefn/pricing/market"
 )
 
 // Job is a compiled batch: market data built, every trade decoded into an
@@ -102,19 +101,21 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 			continue
 		}
 		field := "market.curves." + pricing.Shown(name)
-		c, err := buildCurve(field, b.Market.Curves[name], asOf, e.Curves, e.CurveScope)
+		c, cost, err := buildCurve(field, b.Market.Curves[name], asOf, e.Curves, e.CurveScope)
+		if cost > 0 {
+			// A curve that failed to build counts what its build did: a
+			// pricer builds it again, to fail the trades on it.
+			if j.curveCost == nil {
+				j.curveCost = map[string]float64{}
+			}
+			j.curveCost[name] = cost
+			j.curveNS += cost
+		}
 		if err != nil {
 			broken["curve "+name] = asError(field, err)
 			continue
 		}
 		j.Market.Curves[name] = c
-		if pc, ok := c.(*market.PiecewiseCurve); ok {
-			if j.curveCost == nil {
-				j.curveCost = map[string]float64{}
-			}
-			j.curveCost[name] = bootstrapCostNS(pc)
-			j.curveNS += j.curveCost[name]
-		}
 	}
 	j.Market.Underlyings = make(map[string]pricing.Underlying, len(b.Market.Underlyings))
 	for _, name := range sortedKeys(b.Market.Underlyings) {

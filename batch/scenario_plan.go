@@ -229,7 +229,8 @@ func (j *Job) TotalCost() float64 {
 
 // CurveCost estimates the time bootstrapping the job's curve called name
 // takes, in nanoseconds of one core: 0 for a curve that is not
-// bootstrapped (or does not build). It is the part of TotalCost the first
+// bootstrapped, or that no trade uses (not built); a curve whose build
+// fails costs what the build did until it failed. It is the part of TotalCost the first
 // chunk carrying the curve (Subset) that a pricer gets pays, on top of
 // SpecCost; a curve no trade uses no chunk carries.
 func (j *Job) CurveCost(name string) float64 { return j.curveCost[name] }

@@ -101,6 +101,12 @@ type rateHelper interface {
 type BootstrapError struct {
 	Index int
 	Err   error
+	// Solved and Reads are the work the build did before it failed: the
+	// instruments it solved for, the failing one's solve included (all of
+	// them when the curve failed its final reprice check, none when an
+	// instrument was refused before solving), and the discount factors
+	// repricing those once reads (as BuildReads counts them).
+	Solved, Reads int
 }
 
 func (e *BootstrapError) Error() string {
@@ -152,11 +158,13 @@ func Bootstrap(asOf dates.Date, quotes []Quote) (*PiecewiseCurve, error) {
 		logDF:   make([]float64, 1, len(hs)+1),
 		reads:   reads,
 	}
+	solvedReads := 0
 	for k, i := range order {
 		h := hs[i]
 		if k > 0 && h.pillar() == c.pillars[k-1] {
-			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("has the same pillar date %s as instrument %d: each instrument must end on its own date", h.pillar(), order[k-1])}
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("has the same pillar date %s as instrument %d: each instrument must end on its own date", h.pillar(), order[k-1]), Solved: k, Reads: solvedReads}
 		}
+		solvedReads += h.reads()
 		t := dates.YearFraction365(asOf, h.pillar())
 		c.pillars = append(c.pillars, h.pillar())
 		c.times = append(c.times, t)
@@ -171,13 +179,13 @@ func Bootstrap(asOf dates.Date, quotes []Quote) (*PiecewiseCurve, error) {
 		}
 		z, err := findRoot(f, guess)
 		if err != nil {
-			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("no discount factor on %s reprices the rate %v: %w", h.pillar(), h.quote(), err)}
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("no discount factor on %s reprices the rate %v: %w", h.pillar(), h.quote(), err), Solved: k + 1, Reads: solvedReads}
 		}
 		c.logDF[k+1] = -z * t
 	}
 	for i, h := range hs {
 		if d := h.implied(c) - h.quote(); !(math.Abs(d) <= repriceTol) {
-			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("reprices to %v, %.3g from its rate %v", h.implied(c), d, h.quote())}
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("reprices to %v, %.3g from its rate %v", h.implied(c), d, h.quote()), Solved: len(hs), Reads: reads}
 		}
 	}
 	return c, nil
