@@ -55,6 +55,64 @@ func (w *bootstrapWire) setField(k string, v value) (bool, error) {
 // pricer's delivery timeout.
 const maxBootstrapInstruments = 1000
 
+// DefaultMaxBootstrapInstruments is the default bound of the bootstrap
+// instruments of the curves one batch's trades use, in all
+// (Engines.MaxBootstrapInstruments): a batch's check and plan (ingress's
+// compile, in the submitting request) builds each of them once, up to
+// some 2.5 s of one core for a curve of 1,000 swaps of monthly legs out
+// to 200 years. Realistic curve sets, tens of curves of tens to a few
+// hundred instruments, some 5 s at the most, fit with room; at the bound
+// the worst takes some 50 s.
+const DefaultMaxBootstrapInstruments = 20_000
+
+// ErrBootstrapBound is the cause of the batch *Error of a batch whose
+// trades use bootstrapped curves of more instruments, in all, than
+// Engines.MaxBootstrapInstruments allows (ingress answers it with a 413).
+var ErrBootstrapBound = errors.New("too many bootstrap instruments")
+
+// checkBootstrapBound returns the *Error of a batch whose curves called
+// used list more than most bootstrap instruments in all, counted before
+// any is built; a curve counts at most the instruments a curve may have
+// (its build stops there).
+func checkBootstrapBound(curves map[string]CurveData, used *names, most int) error {
+	total := 0
+	for _, name := range used.list {
+		c, ok := curves[name]
+		if !ok || c.Bootstrap == nil {
+			continue
+		}
+		total += bootstrapInstruments(c.Bootstrap)
+	}
+	if total <= most {
+		return nil
+	}
+	return &Error{Field: "market.curves", Reason: fmt.Sprintf(
+		"the curves its trades use list %d bootstrap instruments in all, more than the limit of %d for one batch (each curve is built to check and plan it): split its trades into batches on fewer of the curves",
+		total, most), Err: ErrBootstrapBound}
+}
+
+// bootstrapInstruments counts the instruments of a bootstrapped curve's
+// list, raw, up to one more than a curve may have; 0 when it is not a
+// list.
+func bootstrapInstruments(raw json.RawMessage) int {
+	s := scanner{data: raw}
+	list, err := s.value(0)
+	if err != nil || list.kind != kindArray {
+		return 0
+	}
+	n := 0
+	list.elements("", func(int, value) error {
+		if n++; n > maxBootstrapInstruments {
+			return errStopCount
+		}
+		return nil
+	})
+	return n
+}
+
+// errStopCount ends bootstrapInstruments' walk of a list.
+var errStopCount = errors.New("counted enough")
+
 // The cost model of a bootstrapped curve's build (bootstrapCostNS), in
 // nanoseconds of one core, measured on curves of 33 to 1,000 deposits and
 // swaps of monthly to annual legs (each within 1.5x of it).

@@ -95,6 +95,11 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 	// one would cost its build (up to seconds) for nothing.
 	broken := map[string]*Error{}
 	_, used := marketUse(b.Trades, &b.Market)
+	if most := e.MaxBootstrapInstruments; most > 0 {
+		if err := checkBootstrapBound(b.Market.Curves, &used, most); err != nil {
+			return nil, err
+		}
+	}
 	j.Market.Curves = make(map[string]pricing.YieldCurve, len(used.list))
 	for _, name := range sortedKeys(b.Market.Curves) {
 		if !used.has(name) {

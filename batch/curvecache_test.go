@@ -393,3 +393,40 @@ func TestFailedCurveBuildCosts(t *testing.T) {
 		t.Errorf("builds %d, reuses %d; want 2 and 2", cache.Builds(), cache.Reuses())
 	}
 }
+
+// TestBootstrapBound: past Engines.MaxBootstrapInstruments, counted over
+// the bootstrapped curves the trades use, a batch fails with a batch
+// error caused by ErrBootstrapBound before any curve is built; a curve no
+// trade uses does not count, and the bound itself passes. There was no
+// bound: a batch of hundreds of 1,000-swap curves held its compile (in
+// ingress's submitting request) for minutes.
+func TestBootstrapBound(t *testing.T) {
+	doc := func(names ...string) []byte {
+		return []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"A": ` + depositCurve(60) + `, "B": ` + depositCurve(60) + `, "F": {"rate": 0.02}}}, "trades": ` + fras(names...) + `}`)
+	}
+	compile := func(data []byte, most int) (*CurveCache, error) {
+		t.Helper()
+		b, err := DecodeBytes(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache := NewCurveCache(0)
+		_, err = CompileWith(b, Engines{Curves: cache, MaxBootstrapInstruments: most})
+		return cache, err
+	}
+	cache, err := compile(doc("A", "B", "F"), 119)
+	var be *Error
+	if !errors.As(err, &be) || !errors.Is(err, ErrBootstrapBound) || be.Field != "market.curves" ||
+		!strings.Contains(err.Error(), "the curves its trades use list 120 bootstrap instruments in all, more than the limit of 119 for one batch") || cache.Builds() != 0 {
+		t.Errorf("120 instruments against a bound of 119: %v, %d curves built; want the bound's batch error, none built", err, cache.Builds())
+	}
+	for _, c := range []struct {
+		names  []string
+		most   int
+		builds int64
+	}{{[]string{"A", "B"}, 120, 2}, {[]string{"A", "F"}, 60, 1}, {[]string{"A", "B"}, 0, 2}} {
+		if cache, err := compile(doc(c.names...), c.most); err != nil || cache.Builds() != c.builds {
+			t.Errorf("trades on %v, bound %d: %v, %d built; want no error, %d", c.names, c.most, err, cache.Builds(), c.builds)
+		}
+	}
+}

@@ -1378,3 +1378,39 @@ func TestSubmitBuildsOnlyUsedCurves(t *testing.T) {
 		t.Errorf("ingress built %d curves, want 2 (U and E)", n)
 	}
 }
+
+// TestBatchOverBootstrapBound: a batch whose trades use bootstrapped
+// curves of more instruments in all than Options.MaxBootstrapInstruments
+// is a 413 naming the count, the limit and how to split, with no curve
+// built and nothing sent; within it, accepted. It was accepted however
+// many: ingress built them all in the request, minutes of CPU.
+func TestBatchOverBootstrapBound(t *testing.T) {
+	curves := batch.NewCurveCache(0)
+	srv, s := newServer(t, ingress.Options{Curves: curves, MaxBootstrapInstruments: 100})
+	deposits := make([]string, 60)
+	for i := range deposits {
+		deposits[i] = fmt.Sprintf(`{"type": "deposit", "tenor": "%dD", "rate": 0.02}`, i+1)
+	}
+	curve := `{"bootstrap": [` + strings.Join(deposits, ", ") + `]}`
+	doc := func(id, second string) []byte {
+		return []byte(`{"id": "` + id + `", "valuationDate": "2026-11-25", "market": {"curves": {"A": ` + curve + `, "B": ` + curve + `}}, "trades": [
+		{"id": "F1", "type": "fra", "curve": "A", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"},
+		{"id": "F2", "type": "fra", "curve": "` + second + `", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}]}`)
+	}
+	code, hdr, body := post(t, plain(t, srv.URL+"/batches", doc("big", "B")))
+	if code != http.StatusRequestEntityTooLarge || hdr.Get("Retry-After") != "" || !strings.Contains(body,
+		"batch big: batch: market.curves: the curves its trades use list 120 bootstrap instruments in all, more than the limit of 100 for one batch (each curve is built to check and plan it): split its trades into batches on fewer of the curves") {
+		t.Errorf("120 instruments against a bound of 100: %d %v %s, want a 413 saying so", code, hdr, body)
+	}
+	if n, b := len(s.events()), curves.Builds(); n != 0 || b != 0 {
+		t.Errorf("%d events sent and %d curves built for a refused batch", n, b)
+	}
+	// Without an id of its own, the refusal names no made-up one.
+	noID := bytes.Replace(doc("x", "B"), []byte(`"id": "x", `), nil, 1)
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", noID)); code != http.StatusRequestEntityTooLarge || !strings.Contains(body, `"ingress: batch: market.curves: the curves its trades use list 120`) {
+		t.Errorf("without an id: %d %s", code, body)
+	}
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", doc("small", "A"))); code != http.StatusAccepted {
+		t.Errorf("60 instruments (B unused) against a bound of 100: %d %s", code, body)
+	}
+}
