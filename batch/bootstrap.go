@@ -49,7 +49,7 @@ func (w *bootstrapWire) setField(k string, v value) (bool, error) {
 // maxBootstrapInstruments bounds the instruments of one bootstrapped
 // curve. Each swap's pillar is solved repricing that swap, so a curve's
 // build grows with its instruments times their coupons: 1,000 swaps of
-// monthly legs out to 200 years build in about 1.5 s, where 5,000 took
+// monthly legs out to 200 years build in up to 2 s, where 5,000 took
 // 7 s and 20,000 (a 2.3 MB batch) a minute, in the first chunk on the
 // curve that a pricer gets (CurveCache keeps it for the others), past the
 // pricer's delivery timeout.
@@ -59,10 +59,10 @@ const maxBootstrapInstruments = 1000
 // instruments of the curves one batch's trades use, in all
 // (Engines.MaxBootstrapInstruments): a batch's check and plan (ingress's
 // compile, in the submitting request) builds each of them once, up to
-// some 2.5 s of one core for a curve of 1,000 swaps of monthly legs out
+// some 2 s of one core for a curve of 1,000 swaps of monthly legs out
 // to 200 years. Realistic curve sets, tens of curves of tens to a few
 // hundred instruments, some 5 s at the most, fit with room; at the bound
-// the worst takes some 50 s.
+// the worst takes some 40 s.
 const DefaultMaxBootstrapInstruments = 20_000
 
 // ErrBootstrapBound is the cause of the batch *Error of a batch whose
@@ -114,8 +114,11 @@ func bootstrapInstruments(raw json.RawMessage) int {
 var errStopCount = errors.New("counted enough")
 
 // The cost model of a bootstrapped curve's build (bootstrapCostNS), in
-// nanoseconds of one core, measured on curves of 33 to 1,000 deposits and
-// swaps of monthly to annual legs (each within 1.5x of it).
+// nanoseconds of one core, measured on curves of 30 to 1,000 deposits and
+// swaps of monthly to annual legs out to 200 years, built or failing
+// (each from 0.5x to 1.3x of it, in the thread's CPU time: the wall time
+// of a build on a busy machine is more, 2.4x on two cores shared by five
+// runnable threads).
 const (
 	// bootstrapReadNS is the cost of one discount factor its instruments
 	// read (market.PiecewiseCurve.BuildReads): each pillar's solve
@@ -125,29 +128,38 @@ const (
 	// bootstrapInstrumentNS is the cost of reading an instrument and
 	// setting its solve up.
 	bootstrapInstrumentNS = 3_000
+	// bootstrapSetUpNS is the part of bootstrapReadNS that setting an
+	// instrument up (its schedule) costs, before any solve: what a build
+	// that fails early costs for each discount factor of every
+	// instrument it set up (market.BootstrapError.SetUpReads), some 45 ns
+	// measured.
+	bootstrapSetUpNS = 45
 )
 
 // bootstrapCostNS estimates the time building c took, in nanoseconds of
-// one core: 1.2 s for 1,000 swaps of monthly legs out to 200 years, 120 ms
-// for 300 of quarterly legs, 3.5 ms for 1,000 deposits.
+// one core: 2.3 s (1.7 s measured) for 1,000 swaps of monthly legs
+// ending 117 to 200 years out, 1.2 s (1.3 s) for 1,000 of 2 months to 167
+// years, 55 ms (37 ms) for 300 of quarterly legs to 75 years, 3.6 ms for
+// 1,000 deposits.
 func bootstrapCostNS(c *market.PiecewiseCurve) float64 {
 	return float64(c.BuildReads())*bootstrapReadNS + float64(len(c.Pillars()))*bootstrapInstrumentNS
 }
 
 // buildCostNS estimates the time a bootstrapped curve's build took, in
 // nanoseconds of one core, from what the build returned: the curve's
-// (bootstrapCostNS) or, for a build that failed, that of the solves it
-// made up to the instrument that failed it, that one's included
-// (market.BootstrapError): a curve failing its last instrument, or its
-// final reprice check, cost a whole build. One refused before any solve
-// costs nothing to speak of.
+// (bootstrapCostNS) or, for a build that failed, that of setting up its
+// instruments and of the solves it made up to the instrument that failed
+// it, that one's included (market.BootstrapError): a curve failing its
+// last instrument, or its final reprice check, cost a whole build, and
+// one failing its first solve the set-up of every instrument (186 ms for
+// 1,000 swaps of monthly legs out to 167 years).
 func buildCostNS(c pricing.YieldCurve, err error) float64 {
 	if pc, ok := c.(*market.PiecewiseCurve); ok {
 		return bootstrapCostNS(pc)
 	}
 	var be *market.BootstrapError
 	if errors.As(err, &be) {
-		return float64(be.Reads)*bootstrapReadNS + float64(be.Solved)*bootstrapInstrumentNS
+		return float64(be.SetUpReads)*bootstrapSetUpNS + float64(be.Reads)*bootstrapReadNS + float64(be.Solved)*bootstrapInstrumentNS
 	}
 	return 0
 }

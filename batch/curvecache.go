@@ -28,7 +28,7 @@ const curveEntryWeight = 16
 // CurveCache keeps the bootstrapped curves compiles have built, for later
 // compiles of the same curve: a pricer prices a batch chunk by chunk, each
 // chunk carrying the batch's curves, and bootstrapping a 1,000-instrument
-// curve takes about 1.5 s, in every chunk. A curve is the same when its
+// curve takes up to 2 s, in every chunk. A curve is the same when its
 // valuation date, its field (market.curves.NAME.bootstrap, which its
 // errors name) and its instruments' JSON are, byte for byte once
 // compacted (curveKeyOf): it is then bootstrapped from the same quotes to

@@ -363,14 +363,16 @@ func TestCurveCacheKeepsNoBadValue(t *testing.T) {
 
 // TestFailedCurveBuildCosts: a bootstrapped curve whose build fails past
 // its first solves costs what its build did: X, B's 40 deposits and one
-// more repeating the last one's pillar, costs B's, without a cache, built
-// in one and taken from it as built, in TotalCost too. It cost 0, though
-// built: the estimate (and the default deadline) left it out.
+// more repeating the last one's pillar, costs B's and the set-up of its
+// 41 deposits (2 discount factors each), without a cache, built in one
+// and taken from it as built, in TotalCost too. It cost 0, though built:
+// the estimate (and the default deadline) left it out.
 func TestFailedCurveBuildCosts(t *testing.T) {
 	good := depositCurve(40)
 	bad := strings.TrimSuffix(good, "]}") + `, {"type": "deposit", "tenor": "40D", "rate": 0.03}]}`
 	doc := []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"B": ` + good + `, "X": ` + bad + `}}, "trades": ` + fras("B", "X") + `}`)
 	want := float64(40 * (2*bootstrapReadNS + bootstrapInstrumentNS))
+	wantX := want + 41*2*bootstrapSetUpNS
 	cache := NewCurveCache(0)
 	for k, c := range []*CurveCache{nil, cache, cache} {
 		b, err := DecodeBytes(doc)
@@ -385,8 +387,8 @@ func TestFailedCurveBuildCosts(t *testing.T) {
 		if err != nil || rs[0].Error != "" || !strings.Contains(rs[1].Error, "curve X unusable: market.curves.X.bootstrap[40]: has the same pillar date") {
 			t.Fatalf("compile %d: %v %+v", k, err, rs)
 		}
-		if j.CurveCost("B") != want || j.CurveCost("X") != want || j.curveNS != 2*want {
-			t.Errorf("compile %d: B costs %v, X %v, the curves %v; want %v, %v and %v", k, j.CurveCost("B"), j.CurveCost("X"), j.curveNS, want, want, 2*want)
+		if j.CurveCost("B") != want || j.CurveCost("X") != wantX || j.curveNS != want+wantX {
+			t.Errorf("compile %d: B costs %v, X %v, the curves %v; want %v, %v and %v", k, j.CurveCost("B"), j.CurveCost("X"), j.curveNS, want, wantX, want+wantX)
 		}
 	}
 	if cache.Builds() != 2 || cache.Reuses() != 2 {

@@ -214,7 +214,7 @@ func (j *Job) SpecCost(c ChunkSpec) float64 {
 // apart each build them, but at once. Plan does not count the build in a
 // chunk's cost: whichever of its chunks a pricer gets first builds it, however
 // the trades are cut, and a curve's build is bounded (1,000 instruments,
-// under 2 s) where a chunk must end within a request's timeout of 30 s.
+// some 2 s of one core at most) where a chunk must end within a request's timeout of 30 s.
 func (j *Job) TotalCost() float64 {
 	var c float64
 	for i := range j.Len() {
