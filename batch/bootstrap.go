@@ -60,10 +60,13 @@ const maxBootstrapInstruments = 1000
 // (Engines.MaxBootstrapInstruments): a batch's check and plan (ingress's
 // compile, in the submitting request) builds each of them once, up to
 // some 2 s of one core for a curve of 1,000 swaps of monthly legs out
-// to 200 years. Realistic curve sets, tens of curves of tens to a few
-// hundred instruments, some 5 s at the most, fit with room; at the bound
-// the worst takes some 40 s.
-const DefaultMaxBootstrapInstruments = 20_000
+// to 200 years, and so does the first chunk a pricer gets on them. At the
+// bound the worst takes some 18 s: within ingress's attempt timeout of
+// 110 s, and a chunk's of 40 s (charts/pricefn), which twice as many
+// would not leave room in. Realistic curve sets, tens of curves of tens
+// to a few hundred instruments (say 30 of 50, 1,500, built in well under
+// a second), fit with room.
+const DefaultMaxBootstrapInstruments = 10_000
 
 // ErrBootstrapBound is the cause of the batch *Error of a batch whose
 // trades use bootstrapped curves of more instruments, in all, than

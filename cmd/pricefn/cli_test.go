@@ -339,7 +339,7 @@ func TestPriceOut(t *testing.T) {
 
 // TestPriceBoundsBootstrapInstruments: pricefn price bounds the bootstrap
 // instruments of the curves a batch's trades use as ingress does by
-// default: 20 curves of 1,000 deposits and one of 1, a FRA on each, exit
+// default: 10 curves of 1,000 deposits and one of 1, a FRA on each, exit
 // 1 naming the count and the limit, built nothing. It priced them.
 func TestPriceBoundsBootstrapInstruments(t *testing.T) {
 	deposits := make([]string, 1000)
@@ -347,9 +347,9 @@ func TestPriceBoundsBootstrapInstruments(t *testing.T) {
 		deposits[i] = `{"type": "deposit", "tenor": "` + strconv.Itoa(i+1) + `D", "rate": 0.02}`
 	}
 	var curves, trades []string
-	for i := range 21 {
+	for i := range 11 {
 		n := 1000
-		if i == 20 {
+		if i == 10 {
 			n = 1
 		}
 		curves = append(curves, `"C`+strconv.Itoa(i)+`": {"bootstrap": [`+strings.Join(deposits[:n], ", ")+`]}`)
@@ -361,7 +361,7 @@ func TestPriceBoundsBootstrapInstruments(t *testing.T) {
 		t.Fatal(err)
 	}
 	code, stdout, stderr := runCmd(t, "price", file)
-	if code != 1 || stdout != "" || !strings.Contains(stderr, "batch: market.curves: the curves its trades use list 20001 bootstrap instruments in all, more than the limit of 20000 for one batch") {
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "batch: market.curves: the curves its trades use list 10001 bootstrap instruments in all, more than the limit of 10000 for one batch") {
 		t.Errorf("exit %d, stdout %.100q, stderr %q", code, stdout, stderr)
 	}
 }
