@@ -49,15 +49,79 @@ func (w *bootstrapWire) setField(k string, v value) (bool, error) {
 // maxBootstrapInstruments bounds the instruments of one bootstrapped
 // curve. Each swap's pillar is solved repricing that swap, so a curve's
 // build grows with its instruments times their coupons: 1,000 swaps of
-// monthly legs out to 200 years build in about 1.5 s, where 5,000 took
+// monthly legs out to 200 years build in up to 2 s, where 5,000 took
 // 7 s and 20,000 (a 2.3 MB batch) a minute, in the first chunk on the
 // curve that a pricer gets (CurveCache keeps it for the others), past the
 // pricer's delivery timeout.
 const maxBootstrapInstruments = 1000
 
+// DefaultMaxBootstrapInstruments is the default bound of the bootstrap
+// instruments of the curves one batch's trades use, in all
+// (Engines.MaxBootstrapInstruments): a batch's check and plan (ingress's
+// compile, in the submitting request) builds each of them once, up to
+// some 2 s of one core for a curve of 1,000 swaps of monthly legs out
+// to 200 years, and so does the first chunk a pricer gets on them. At the
+// bound the worst takes some 18 s: within ingress's attempt timeout of
+// 110 s, and a chunk's of 40 s (charts/pricefn), which twice as many
+// would not leave room in. Realistic curve sets, tens of curves of tens
+// to a few hundred instruments (say 30 of 50, 1,500, built in well under
+// a second), fit with room.
+const DefaultMaxBootstrapInstruments = 10_000
+
+// ErrBootstrapBound is the cause of the batch *Error of a batch whose
+// trades use bootstrapped curves of more instruments, in all, than
+// Engines.MaxBootstrapInstruments allows (ingress answers it with a 413).
+var ErrBootstrapBound = errors.New("too many bootstrap instruments")
+
+// checkBootstrapBound returns the *Error of a batch whose curves called
+// used list more than most bootstrap instruments in all, counted before
+// any is built; a curve counts at most the instruments a curve may have
+// (its build stops there).
+func checkBootstrapBound(curves map[string]CurveData, used *names, most int) error {
+	total := 0
+	for _, name := range used.list {
+		c, ok := curves[name]
+		if !ok || c.Bootstrap == nil {
+			continue
+		}
+		total += bootstrapInstruments(c.Bootstrap)
+	}
+	if total <= most {
+		return nil
+	}
+	return &Error{Field: "market.curves", Reason: fmt.Sprintf(
+		"the curves its trades use list %d bootstrap instruments in all, more than the limit of %d for one batch (each curve is built to check and plan it): split its trades into batches on fewer of the curves",
+		total, most), Err: ErrBootstrapBound}
+}
+
+// bootstrapInstruments counts the instruments of a bootstrapped curve's
+// list, raw, up to one more than a curve may have; 0 when it is not a
+// list.
+func bootstrapInstruments(raw json.RawMessage) int {
+	s := scanner{data: raw}
+	list, err := s.value(0)
+	if err != nil || list.kind != kindArray {
+		return 0
+	}
+	n := 0
+	list.elements("", func(int, value) error {
+		if n++; n > maxBootstrapInstruments {
+			return errStopCount
+		}
+		return nil
+	})
+	return n
+}
+
+// errStopCount ends bootstrapInstruments' walk of a list.
+var errStopCount = errors.New("counted enough")
+
 // The cost model of a bootstrapped curve's build (bootstrapCostNS), in
-// nanoseconds of one core, measured on curves of 33 to 1,000 deposits and
-// swaps of monthly to annual legs (each within 1.5x of it).
+// nanoseconds of one core, measured on curves of 30 to 1,000 deposits and
+// swaps of monthly to annual legs out to 200 years, built or failing
+// (each from 0.5x to 1.3x of it, in the thread's CPU time: the wall time
+// of a build on a busy machine is more, 2.4x on two cores shared by five
+// runnable threads).
 const (
 	// bootstrapReadNS is the cost of one discount factor its instruments
 	// read (market.PiecewiseCurve.BuildReads): each pillar's solve
@@ -67,13 +131,40 @@ const (
 	// bootstrapInstrumentNS is the cost of reading an instrument and
 	// setting its solve up.
 	bootstrapInstrumentNS = 3_000
+	// bootstrapSetUpNS is the part of bootstrapReadNS that setting an
+	// instrument up (its schedule) costs, before any solve: what a build
+	// that fails early costs for each discount factor of every
+	// instrument it set up (market.BootstrapError.SetUpReads), some 45 ns
+	// measured.
+	bootstrapSetUpNS = 45
 )
 
 // bootstrapCostNS estimates the time building c took, in nanoseconds of
-// one core: 1.2 s for 1,000 swaps of monthly legs out to 200 years, 120 ms
-// for 300 of quarterly legs, 3.5 ms for 1,000 deposits.
+// one core: 2.3 s (1.7 s measured) for 1,000 swaps of monthly legs
+// ending 117 to 200 years out, 1.2 s (1.3 s) for 1,000 of 2 months to 167
+// years, 55 ms (37 ms) for 300 of quarterly legs to 75 years, 3.6 ms for
+// 1,000 deposits.
 func bootstrapCostNS(c *market.PiecewiseCurve) float64 {
 	return float64(c.BuildReads())*bootstrapReadNS + float64(len(c.Pillars()))*bootstrapInstrumentNS
+}
+
+// buildCostNS estimates the time a bootstrapped curve's build took, in
+// nanoseconds of one core, from what the build returned: the curve's
+// (bootstrapCostNS) or, for a build that failed, that of setting up its
+// instruments and of the solves it made up to the instrument that failed
+// it, that one's included (market.BootstrapError): a curve failing its
+// last instrument, or its final reprice check, cost a whole build, and
+// one failing its first solve the set-up of every instrument (186 ms for
+// 1,000 swaps of monthly legs out to 167 years).
+func buildCostNS(c pricing.YieldCurve, err error) float64 {
+	if pc, ok := c.(*market.PiecewiseCurve); ok {
+		return bootstrapCostNS(pc)
+	}
+	var be *market.BootstrapError
+	if errors.As(err, &be) {
+		return float64(be.SetUpReads)*bootstrapSetUpNS + float64(be.Reads)*bootstrapReadNS + float64(be.Solved)*bootstrapInstrumentNS
+	}
+	return 0
 }
 
 // buildBootstrapCurve builds a curve from deposits and par swap rates:

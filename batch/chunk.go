@@ -1,6 +1,9 @@
 package batch
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // The chunking defaults. A chunk is priced by one pricer request, which
 // must end well inside a Knative request timeout (30 s on the Knative
@@ -106,18 +109,9 @@ func (o ChunkOptions) limits() (target float64, maxTrades, maxBytes int) {
 func (b *Batch) Subset(lo, hi int) *Batch {
 	trades := b.Trades[lo:hi:hi]
 	out := &Batch{ID: b.ID, ValuationDate: b.ValuationDate, Measures: b.Measures, Trades: trades}
-	// The names the trades use, each once: a chunk's trades name few,
-	// over and over, and a name is looked up in the maps once.
-	var underlyings, curves names
-	for i := range trades {
-		t := &trades[i]
-		for _, c := range t.Curves {
-			curves.add(c)
-		}
-		underlyings.add(t.Underlying)
-	}
+	underlyings, curves := marketUse(trades, &b.Market)
 	for _, name := range underlyings.list {
-		if u, ok := b.Market.Underlyings[name]; ok && name != "" {
+		if u, ok := b.Market.Underlyings[name]; ok {
 			if out.Market.Underlyings == nil {
 				out.Market.Underlyings = map[string]UnderlyingData{}
 			}
@@ -127,9 +121,6 @@ func (b *Batch) Subset(lo, hi int) *Batch {
 					out.Market.rawUnderlyings = map[string][]byte{}
 				}
 				out.Market.rawUnderlyings[name] = raw
-			}
-			if u.Curve != "" {
-				curves.add(u.Curve)
 			}
 		}
 	}
@@ -148,6 +139,30 @@ func (b *Batch) Subset(lo, hi int) *Batch {
 		}
 	}
 	return out
+}
+
+// marketUse returns the names of the underlyings and the curves trades
+// use, each once, in the order first named: the curves they name and the
+// curves of those of their underlyings that m has. The names of either
+// may be missing from m (a batch-level fault Compile reports).
+func marketUse(trades []Trade, m *MarketData) (underlyings, curves names) {
+	// A batch's trades name few, over and over, and a name is looked up
+	// in the maps once.
+	for i := range trades {
+		t := &trades[i]
+		for _, c := range t.Curves {
+			curves.add(c)
+		}
+		if t.Underlying != "" {
+			underlyings.add(t.Underlying)
+		}
+	}
+	for _, name := range underlyings.list {
+		if u, ok := m.Underlyings[name]; ok && u.Curve != "" {
+			curves.add(u.Curve)
+		}
+	}
+	return underlyings, curves
 }
 
 // names is a set of names in the order first added: a list while it is
@@ -181,6 +196,15 @@ func (n *names) add(name string) {
 		n.set[name] = struct{}{}
 		n.list = append(n.list, name)
 	}
+}
+
+// has reports whether name was added.
+func (n *names) has(name string) bool {
+	if n.set != nil {
+		_, ok := n.set[name]
+		return ok
+	}
+	return slices.Contains(n.list, name)
 }
 
 // DropTerms releases the terms Decode read of every trade, keeping what

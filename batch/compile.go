@@ -15,7 +15,6 @@ import (
 
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/pricing/dates"
-	"github.com/pricefn/pricefn/pricing/market"
 )
 
 // Job is a compiled batch: market data built, every trade decoded into an
@@ -90,24 +89,38 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 	}
 
 	// Market data. A curve or underlying whose values are bad is remembered
-	// and fails only the trades that use it.
+	// and fails only the trades that use it. A curve no trade uses, directly
+	// or through its underlying, is not built: no chunk carries it (Subset),
+	// so no pricer builds it, and its faults fail nothing; a bootstrapped
+	// one would cost its build (up to seconds) for nothing.
 	broken := map[string]*Error{}
-	j.Market.Curves = make(map[string]pricing.YieldCurve, len(b.Market.Curves))
+	_, used := marketUse(b.Trades, &b.Market)
+	if most := e.MaxBootstrapInstruments; most > 0 {
+		if err := checkBootstrapBound(b.Market.Curves, &used, most); err != nil {
+			return nil, err
+		}
+	}
+	j.Market.Curves = make(map[string]pricing.YieldCurve, len(used.list))
 	for _, name := range sortedKeys(b.Market.Curves) {
+		if !used.has(name) {
+			continue
+		}
 		field := "market.curves." + pricing.Shown(name)
-		c, err := buildCurve(field, b.Market.Curves[name], asOf, e.Curves, e.CurveScope)
+		c, cost, err := buildCurve(field, b.Market.Curves[name], asOf, e.Curves, e.CurveScope)
+		if cost > 0 {
+			// A curve that failed to build counts what its build did: a
+			// pricer builds it again, to fail the trades on it.
+			if j.curveCost == nil {
+				j.curveCost = map[string]float64{}
+			}
+			j.curveCost[name] = cost
+			j.curveNS += cost
+		}
 		if err != nil {
 			broken["curve "+name] = asError(field, err)
 			continue
 		}
 		j.Market.Curves[name] = c
-		if pc, ok := c.(*market.PiecewiseCurve); ok {
-			if j.curveCost == nil {
-				j.curveCost = map[string]float64{}
-			}
-			j.curveCost[name] = bootstrapCostNS(pc)
-			j.curveNS += j.curveCost[name]
-		}
 	}
 	j.Market.Underlyings = make(map[string]pricing.Underlying, len(b.Market.Underlyings))
 	for _, name := range sortedKeys(b.Market.Underlyings) {

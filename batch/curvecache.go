@@ -28,7 +28,7 @@ const curveEntryWeight = 16
 // CurveCache keeps the bootstrapped curves compiles have built, for later
 // compiles of the same curve: a pricer prices a batch chunk by chunk, each
 // chunk carrying the batch's curves, and bootstrapping a 1,000-instrument
-// curve takes about 1.5 s, in every chunk. A curve is the same when its
+// curve takes up to 2 s, in every chunk. A curve is the same when its
 // valuation date, its field (market.curves.NAME.bootstrap, which its
 // errors name) and its instruments' JSON are, byte for byte once
 // compacted (curveKeyOf): it is then bootstrapped from the same quotes to
@@ -57,13 +57,14 @@ type CurveCache struct {
 type curveKey [sha256.Size]byte
 
 // curveEntry is one curve, built or being built: done is closed once
-// curve and err are set. weight is what it counts against the bound,
-// curveEntryWeight until it is built.
+// curve, err and costNS (buildCostNS) are set. weight is what it counts
+// against the bound, curveEntryWeight until it is built.
 type curveEntry struct {
 	key    curveKey
 	done   chan struct{}
 	curve  pricing.YieldCurve
 	err    error
+	costNS float64
 	weight int
 }
 
@@ -85,11 +86,13 @@ func (c *CurveCache) Builds() int64 { return c.builds.Load() }
 func (c *CurveCache) Reuses() int64 { return c.reuses.Load() }
 
 // bootstrap is buildBootstrapCurve, the curve built once and then served
-// from the cache to compiles of the same scope (Engines.CurveScope). A
-// nil cache builds every time.
-func (c *CurveCache) bootstrap(scope, field string, raw json.RawMessage, asOf dates.Date) (curve pricing.YieldCurve, err error) {
+// from the cache to compiles of the same scope (Engines.CurveScope), with
+// the estimated cost of its build (buildCostNS), whoever built it. A nil
+// cache builds every time.
+func (c *CurveCache) bootstrap(scope, field string, raw json.RawMessage, asOf dates.Date) (curve pricing.YieldCurve, costNS float64, err error) {
 	if c == nil {
-		return buildBootstrapCurve(field, raw, asOf)
+		curve, err = buildBootstrapCurve(field, raw, asOf)
+		return curve, buildCostNS(curve, err), err
 	}
 	k := curveKeyOf(scope, field, raw, asOf)
 	c.mu.Lock()
@@ -99,7 +102,7 @@ func (c *CurveCache) bootstrap(scope, field string, raw json.RawMessage, asOf da
 		c.reuses.Add(1)
 		e := el.Value.(*curveEntry)
 		<-e.done
-		return e.curve, e.err
+		return e.curve, e.costNS, e.err
 	}
 	e := &curveEntry{key: k, done: make(chan struct{}), weight: curveEntryWeight}
 	c.byKey[k] = c.order.PushFront(e)
@@ -119,6 +122,7 @@ func (c *CurveCache) bootstrap(scope, field string, raw json.RawMessage, asOf da
 		}
 	}()
 	e.curve, e.err = c.build(field, raw, asOf)
+	e.costNS = buildCostNS(e.curve, e.err)
 	if e.err != nil {
 		// Kept as its message alone: its cause may hold the bad value
 		// the message cuts (a tenor of megabytes, a *pricing.InputError's
@@ -129,7 +133,7 @@ func (c *CurveCache) bootstrap(scope, field string, raw json.RawMessage, asOf da
 	if pc, ok := e.curve.(*market.PiecewiseCurve); ok {
 		c.settle(e, curveEntryWeight+len(pc.Pillars()))
 	}
-	return e.curve, e.err
+	return e.curve, e.costNS, e.err
 }
 
 // messageOnly returns err as an *Error of its field and reason, without

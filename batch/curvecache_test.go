@@ -25,6 +25,16 @@ func depositCurve(n int) string {
 	return `{"bootstrap": [` + strings.Join(list, ", ") + `]}`
 }
 
+// fras is the JSON list of one FRA on each of the curves called names:
+// a curve is built only for the trades that use it.
+func fras(names ...string) string {
+	trades := make([]string, len(names))
+	for i, name := range names {
+		trades[i] = fmt.Sprintf(`{"id": "F%d", "type": "fra", "curve": %q, "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}`, i, name)
+	}
+	return "[" + strings.Join(trades, ", ") + "]"
+}
+
 // curveCacheDoc is a batch of n FRAs on a bootstrapped curve B and a
 // broken bootstrapped curve X, whose last instrument repeats a pillar,
 // with one FRA on X.
@@ -97,7 +107,13 @@ func TestCurveCacheKeys(t *testing.T) {
 	cache := NewCurveCache(2*(3+curveEntryWeight) + 2) // two curves of 3 or 4 deposits
 	compile := func(asOf, curves, scope string) {
 		t.Helper()
-		doc := `{"valuationDate": "` + asOf + `", "market": {"curves": {` + curves + `}}, "trades": []}`
+		var names []string
+		for _, name := range []string{"A", "B"} {
+			if strings.Contains(curves, `"`+name+`": `) {
+				names = append(names, name)
+			}
+		}
+		doc := `{"valuationDate": "` + asOf + `", "market": {"curves": {` + curves + `}}, "trades": ` + fras(names...) + `}`
 		b, err := DecodeBytes([]byte(doc))
 		if err != nil {
 			t.Fatal(err)
@@ -207,11 +223,12 @@ func TestCurveCachePanicFailsTheCurve(t *testing.T) {
 // otherwise.
 func TestCurveCacheBoundsPillars(t *testing.T) {
 	many := NewCurveCache(0)
-	curves := make([]string, 70)
+	curves, names := make([]string, 70), make([]string, 70)
 	for i := range curves {
+		names[i] = fmt.Sprint("C", i)
 		curves[i] = fmt.Sprintf(`"C%d": %s`, i, depositCurve(2))
 	}
-	doc := []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {` + strings.Join(curves, ", ") + `}}, "trades": []}`)
+	doc := []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {` + strings.Join(curves, ", ") + `}}, "trades": ` + fras(names...) + `}`)
 	for range 2 {
 		b, err := DecodeBytes(doc)
 		if err != nil {
@@ -229,7 +246,7 @@ func TestCurveCacheBoundsPillars(t *testing.T) {
 	cache := NewCurveCache(bound)
 	compile := func(name, curve string) {
 		t.Helper()
-		b, err := DecodeBytes([]byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"` + name + `": ` + curve + `}}, "trades": []}`))
+		b, err := DecodeBytes([]byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"` + name + `": ` + curve + `}}, "trades": ` + fras(name) + `}`))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -342,4 +359,76 @@ func TestCurveCacheKeepsNoBadValue(t *testing.T) {
 		t.Errorf("the cache held %d bytes for a broken curve, want under 1 MB", held-free)
 	}
 	runtime.KeepAlive(cache)
+}
+
+// TestFailedCurveBuildCosts: a bootstrapped curve whose build fails past
+// its first solves costs what its build did: X, B's 40 deposits and one
+// more repeating the last one's pillar, costs B's and the set-up of its
+// 41 deposits (2 discount factors each), without a cache, built in one
+// and taken from it as built, in TotalCost too. It cost 0, though built:
+// the estimate (and the default deadline) left it out.
+func TestFailedCurveBuildCosts(t *testing.T) {
+	good := depositCurve(40)
+	bad := strings.TrimSuffix(good, "]}") + `, {"type": "deposit", "tenor": "40D", "rate": 0.03}]}`
+	doc := []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"B": ` + good + `, "X": ` + bad + `}}, "trades": ` + fras("B", "X") + `}`)
+	want := float64(40 * (2*bootstrapReadNS + bootstrapInstrumentNS))
+	wantX := want + 41*2*bootstrapSetUpNS
+	cache := NewCurveCache(0)
+	for k, c := range []*CurveCache{nil, cache, cache} {
+		b, err := DecodeBytes(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := CompileWith(b, Engines{Curves: c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs, err := j.Price(context.Background(), Options{})
+		if err != nil || rs[0].Error != "" || !strings.Contains(rs[1].Error, "curve X unusable: market.curves.X.bootstrap[40]: has the same pillar date") {
+			t.Fatalf("compile %d: %v %+v", k, err, rs)
+		}
+		if j.CurveCost("B") != want || j.CurveCost("X") != wantX || j.curveNS != want+wantX {
+			t.Errorf("compile %d: B costs %v, X %v, the curves %v; want %v, %v and %v", k, j.CurveCost("B"), j.CurveCost("X"), j.curveNS, want, wantX, want+wantX)
+		}
+	}
+	if cache.Builds() != 2 || cache.Reuses() != 2 {
+		t.Errorf("builds %d, reuses %d; want 2 and 2", cache.Builds(), cache.Reuses())
+	}
+}
+
+// TestBootstrapBound: past Engines.MaxBootstrapInstruments, counted over
+// the bootstrapped curves the trades use, a batch fails with a batch
+// error caused by ErrBootstrapBound before any curve is built; a curve no
+// trade uses does not count, and the bound itself passes. There was no
+// bound: a batch of hundreds of 1,000-swap curves held its compile (in
+// ingress's submitting request) for minutes.
+func TestBootstrapBound(t *testing.T) {
+	doc := func(names ...string) []byte {
+		return []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"A": ` + depositCurve(60) + `, "B": ` + depositCurve(60) + `, "F": {"rate": 0.02}}}, "trades": ` + fras(names...) + `}`)
+	}
+	compile := func(data []byte, most int) (*CurveCache, error) {
+		t.Helper()
+		b, err := DecodeBytes(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cache := NewCurveCache(0)
+		_, err = CompileWith(b, Engines{Curves: cache, MaxBootstrapInstruments: most})
+		return cache, err
+	}
+	cache, err := compile(doc("A", "B", "F"), 119)
+	var be *Error
+	if !errors.As(err, &be) || !errors.Is(err, ErrBootstrapBound) || be.Field != "market.curves" ||
+		!strings.Contains(err.Error(), "the curves its trades use list 120 bootstrap instruments in all, more than the limit of 119 for one batch") || cache.Builds() != 0 {
+		t.Errorf("120 instruments against a bound of 119: %v, %d curves built; want the bound's batch error, none built", err, cache.Builds())
+	}
+	for _, c := range []struct {
+		names  []string
+		most   int
+		builds int64
+	}{{[]string{"A", "B"}, 120, 2}, {[]string{"A", "F"}, 60, 1}, {[]string{"A", "B"}, 0, 2}} {
+		if cache, err := compile(doc(c.names...), c.most); err != nil || cache.Builds() != c.builds {
+			t.Errorf("trades on %v, bound %d: %v, %d built; want no error, %d", c.names, c.most, err, cache.Builds(), c.builds)
+		}
+	}
 }

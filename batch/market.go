@@ -78,8 +78,9 @@ func (z *ZeroPillar) setField(k string, v value) (bool, error) {
 
 // buildCurve turns one wire curve into a pricing curve. field is its JSON
 // path, for messages. A bootstrapped curve comes from cache, built there
-// once (a nil cache builds it).
-func buildCurve(field string, c CurveData, asOf dates.Date, cache *CurveCache, scope string) (pricing.YieldCurve, error) {
+// once (a nil cache builds it), with the estimated cost of its build,
+// failed or not (buildCostNS); any other curve's cost is 0.
+func buildCurve(field string, c CurveData, asOf dates.Date, cache *CurveCache, scope string) (pricing.YieldCurve, float64, error) {
 	forms := 0
 	if c.Rate != nil {
 		forms++
@@ -91,54 +92,54 @@ func buildCurve(field string, c CurveData, asOf dates.Date, cache *CurveCache, s
 		forms++
 	}
 	if forms != 1 {
-		return nil, batchErr(field, "must give exactly one of rate, zeros or bootstrap")
+		return nil, 0, batchErr(field, "must give exactly one of rate, zeros or bootstrap")
 	}
 	switch {
 	case c.Rate != nil:
 		if err := pricing.CheckRate("rate", *c.Rate); err != nil {
-			return nil, fieldErr(field, err)
+			return nil, 0, fieldErr(field, err)
 		}
-		return market.NewFlatCurve(*c.Rate), nil
+		return market.NewFlatCurve(*c.Rate), 0, nil
 	case c.Zeros != nil:
 		if len(c.Zeros) == 0 {
-			return nil, batchErr(field+".zeros", "must list at least one pillar")
+			return nil, 0, batchErr(field+".zeros", "must list at least one pillar")
 		}
 		times := make([]float64, len(c.Zeros))
 		rates := make([]float64, len(c.Zeros))
 		for i, z := range c.Zeros {
 			if z.Date == "" {
 				// Absent or null: not the date "", which no one gave.
-				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "is required (YYYY-MM-DD)")
+				return nil, 0, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "is required (YYYY-MM-DD)")
 			}
 			d, err := dates.Parse(z.Date)
 			if err != nil {
-				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "%q is not a YYYY-MM-DD date", pricing.Shown(z.Date))
+				return nil, 0, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "%q is not a YYYY-MM-DD date", pricing.Shown(z.Date))
 			}
 			if d < asOf || d == asOf && i > 0 {
 				// The first pillar may be the valuation date (r(0), as
 				// QuantLib's ZeroCurve has its first node).
-				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "must be after the valuation date %s (the first pillar may be on it), got %s", asOf, d)
+				return nil, 0, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "must be after the valuation date %s (the first pillar may be on it), got %s", asOf, d)
 			}
 			if err := pricing.CheckHorizon("date", d, asOf); err != nil {
-				return nil, fieldErr(fmt.Sprintf("%s.zeros[%d]", field, i), err)
+				return nil, 0, fieldErr(fmt.Sprintf("%s.zeros[%d]", field, i), err)
 			}
 			if i > 0 && d <= mustParse(c.Zeros[i-1].Date) {
-				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "must be after the previous pillar's %s, got %s", c.Zeros[i-1].Date, d)
+				return nil, 0, batchErr(fmt.Sprintf("%s.zeros[%d].date", field, i), "must be after the previous pillar's %s, got %s", c.Zeros[i-1].Date, d)
 			}
 			if z.Rate == nil {
-				return nil, batchErr(fmt.Sprintf("%s.zeros[%d].rate", field, i), "is required")
+				return nil, 0, batchErr(fmt.Sprintf("%s.zeros[%d].rate", field, i), "is required")
 			}
 			if err := pricing.CheckRate("rate", *z.Rate); err != nil {
-				return nil, fieldErr(fmt.Sprintf("%s.zeros[%d]", field, i), err)
+				return nil, 0, fieldErr(fmt.Sprintf("%s.zeros[%d]", field, i), err)
 			}
 			times[i] = dates.YearFraction365(asOf, d)
 			rates[i] = *z.Rate
 		}
 		zc, err := market.NewZeroCurve(times, rates)
 		if err != nil {
-			return nil, &Error{Field: field + ".zeros", Reason: err.Error(), Err: err}
+			return nil, 0, &Error{Field: field + ".zeros", Reason: err.Error(), Err: err}
 		}
-		return zc, nil
+		return zc, 0, nil
 	}
 	return cache.bootstrap(scope, field+".bootstrap", c.Bootstrap, asOf)
 }

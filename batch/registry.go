@@ -308,6 +308,13 @@ type Engines struct {
 	// built again for another, so that no tenant learns from the time
 	// its batch took that another priced on the same quotes.
 	CurveScope string
+	// MaxBootstrapInstruments, when positive, bounds the instruments of
+	// the bootstrapped curves the batch's trades use, in all: past it the
+	// compile fails with a batch *Error caused by ErrBootstrapBound,
+	// before any curve is built. Ingress sets it (and pricefn price, to
+	// DefaultMaxBootstrapInstruments); a pricer's chunk, of a batch
+	// ingress checked, does not.
+	MaxBootstrapInstruments int
 }
 
 // The market references trade types share.

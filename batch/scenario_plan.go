@@ -214,7 +214,7 @@ func (j *Job) SpecCost(c ChunkSpec) float64 {
 // apart each build them, but at once. Plan does not count the build in a
 // chunk's cost: whichever of its chunks a pricer gets first builds it, however
 // the trades are cut, and a curve's build is bounded (1,000 instruments,
-// under 2 s) where a chunk must end within a request's timeout of 30 s.
+// some 2 s of one core at most) where a chunk must end within a request's timeout of 30 s.
 func (j *Job) TotalCost() float64 {
 	var c float64
 	for i := range j.Len() {
@@ -229,7 +229,8 @@ func (j *Job) TotalCost() float64 {
 
 // CurveCost estimates the time bootstrapping the job's curve called name
 // takes, in nanoseconds of one core: 0 for a curve that is not
-// bootstrapped (or does not build). It is the part of TotalCost the first
+// bootstrapped, or that no trade uses (not built); a curve whose build
+// fails costs what the build did until it failed. It is the part of TotalCost the first
 // chunk carrying the curve (Subset) that a pricer gets pays, on top of
 // SpecCost; a curve no trade uses no chunk carries.
 func (j *Job) CurveCost(name string) float64 { return j.curveCost[name] }

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/config"
 )
 
@@ -314,5 +315,30 @@ func TestOverridesChecked(t *testing.T) {
 	ov, err := config.ParseOverrides(`{"extensions":{"team":"rates","tier":2,"beta":true}}`)
 	if err != nil || len(ov) != 3 || ov["team"] != "rates" || ov["tier"] != 2.0 || ov["beta"] != true {
 		t.Errorf("good overrides: %v, %v", ov, err)
+	}
+}
+
+// TestMaxBootstrapInstruments: ingress's bound of a batch's bootstrap
+// instruments is batch.DefaultMaxBootstrapInstruments unless the
+// environment or the flag says, 0 for no bound.
+func TestMaxBootstrapInstruments(t *testing.T) {
+	for _, c := range []struct {
+		env  map[string]string
+		args []string
+		want int
+	}{
+		{nil, nil, batch.DefaultMaxBootstrapInstruments},
+		{map[string]string{"PRICEFN_MAX_BOOTSTRAP_INSTRUMENTS": "500"}, nil, 500},
+		{map[string]string{"PRICEFN_MAX_BOOTSTRAP_INSTRUMENTS": "500"}, []string{"--max-bootstrap-instruments", "0"}, 0},
+	} {
+		var in config.Ingress
+		fs := flag.NewFlagSet("t", flag.ContinueOnError)
+		in.Flags(fs, config.Map(c.env))
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		if in.MaxBootstrapInstruments != c.want {
+			t.Errorf("env %v, args %v: %d, want %d", c.env, c.args, in.MaxBootstrapInstruments, c.want)
+		}
 	}
 }

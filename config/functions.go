@@ -29,6 +29,11 @@ type Split struct {
 	// flight: unfinished batches, and their trades (0: no bound).
 	TenantMaxBatches int
 	TenantMaxTrades  int
+	// MaxBootstrapInstruments bounds the instruments of the bootstrapped
+	// curves one batch's trades use, in all, which ingress builds to
+	// check and plan it (ingress.Options.MaxBootstrapInstruments; 0: no
+	// bound).
+	MaxBootstrapInstruments int
 	// ResendStalled is how long a batch sent in full may go without a
 	// chunk outcome before a resubmission sends its chunks with no outcome
 	// again (ingress.Options.StallAfter); 0 never. For a broker that keeps
@@ -58,6 +63,7 @@ func (c *Split) flags(fs *flag.FlagSet, d defaults, maxBatchBytes int64, resendS
 	fs.DurationVar(&c.BatchTimeout, "batch-timeout", d.duration("PRICEFN_BATCH_TIMEOUT", 0), "how long a batch may take before it ends partial, unless it sets its own \"deadline\": 1s to 24h, as a batch's own; 0 allows 5m plus twice its estimated pricing time, at most 24h ($PRICEFN_BATCH_TIMEOUT)")
 	fs.IntVar(&c.TenantMaxBatches, "tenant-max-batches", d.int("PRICEFN_TENANT_MAX_BATCHES", 1000), "most unfinished batches one tenant may have; more is a 429, 0 no bound ($PRICEFN_TENANT_MAX_BATCHES)")
 	fs.IntVar(&c.TenantMaxTrades, "tenant-max-trades", d.int("PRICEFN_TENANT_MAX_TRADES", 10_000_000), "most trades one tenant may have in flight; more is a 429, 0 no bound ($PRICEFN_TENANT_MAX_TRADES)")
+	fs.IntVar(&c.MaxBootstrapInstruments, "max-bootstrap-instruments", d.int("PRICEFN_MAX_BOOTSTRAP_INSTRUMENTS", batch.DefaultMaxBootstrapInstruments), "most bootstrap instruments the curves of one batch's trades may list in all, which ingress builds in the submitting request; more is a 413, 0 no bound ($PRICEFN_MAX_BOOTSTRAP_INSTRUMENTS)")
 	fs.DurationVar(&c.ResendStalled, "resend-stalled", d.duration("PRICEFN_RESEND_STALLED", resendStalled), "a batch sent in full with no chunk outcome for this long has its chunks with no outcome sent again when it is submitted again, for a broker that keeps its queue in memory and may have lost them; 0 never, right for a broker that keeps its queue ($PRICEFN_RESEND_STALLED)")
 }
 
@@ -71,6 +77,7 @@ func (c *Split) check() error {
 		checkBatchTimeout(c.BatchTimeout),
 		nonNegative("tenant-max-batches", "PRICEFN_TENANT_MAX_BATCHES", c.TenantMaxBatches, "no bound"),
 		nonNegative("tenant-max-trades", "PRICEFN_TENANT_MAX_TRADES", c.TenantMaxTrades, "no bound"),
+		nonNegative("max-bootstrap-instruments", "PRICEFN_MAX_BOOTSTRAP_INSTRUMENTS", c.MaxBootstrapInstruments, "no bound"),
 		nonNegative("resend-stalled", "PRICEFN_RESEND_STALLED", c.ResendStalled, "never"),
 	)
 }

@@ -120,7 +120,7 @@ func TestInRangeAccepted(t *testing.T) {
 
 // zeroMeans lists the numeric settings where 0 is a documented choice;
 // everywhere else 0 would silently mean a default and is refused.
-var zeroMeans = map[string]bool{"workers": true, "chunks-at-once": true, "batch-timeout": true, "tenant-max-batches": true, "tenant-max-trades": true, "memory-limit-mib": true, "resend-stalled": true}
+var zeroMeans = map[string]bool{"workers": true, "chunks-at-once": true, "batch-timeout": true, "tenant-max-batches": true, "tenant-max-trades": true, "max-bootstrap-instruments": true, "memory-limit-mib": true, "resend-stalled": true}
 
 // TestEveryNumericSettingIsRangeChecked walks every numeric flag of every
 // piece: -1 is refused, and 0 unless it means something, each with an

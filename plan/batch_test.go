@@ -189,7 +189,7 @@ func TestBatchCountsCurveBuild(t *testing.T) {
 // in the first chunk that carries it, the chunk whose pricer builds it: a
 // batch whose first chunk is on a flat curve, its second on B, its third
 // on C, with a curve U no trade uses, plans B's build in the second
-// chunk, C's in the third and U's in none. The first chunk had all
+// chunk, C's in the third and U's in none (U is not even built). The first chunk had all
 // three, as if its pricer built curves it is not sent and no pricer
 // builds.
 func TestBatchCountsEachCurveWhereUsed(t *testing.T) {
@@ -228,8 +228,8 @@ func TestBatchCountsEachCurveWhereUsed(t *testing.T) {
 		t.Fatal(err)
 	}
 	builds := []time.Duration{0, time.Duration(job.CurveCost("B")), time.Duration(job.CurveCost("C"))}
-	if len(boot) != 3 || len(flat) != 3 || builds[1] == 0 || builds[2] == 0 || job.CurveCost("U") == 0 {
-		t.Fatalf("%d and %d chunks, builds %v, U's %v; want 3 and 3, builds", len(boot), len(flat), builds, job.CurveCost("U"))
+	if len(boot) != 3 || len(flat) != 3 || builds[1] == 0 || builds[2] == 0 || job.CurveCost("U") != 0 {
+		t.Fatalf("%d and %d chunks, builds %v, U's %v; want 3 and 3, builds, and none of U (not built)", len(boot), len(flat), builds, job.CurveCost("U"))
 	}
 	var want time.Duration
 	for i := range boot {

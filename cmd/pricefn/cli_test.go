@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -333,5 +334,34 @@ func TestPriceOut(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(dir, ".r.json.*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestPriceBoundsBootstrapInstruments: pricefn price bounds the bootstrap
+// instruments of the curves a batch's trades use as ingress does by
+// default: 10 curves of 1,000 deposits and one of 1, a FRA on each, exit
+// 1 naming the count and the limit, built nothing. It priced them.
+func TestPriceBoundsBootstrapInstruments(t *testing.T) {
+	deposits := make([]string, 1000)
+	for i := range deposits {
+		deposits[i] = `{"type": "deposit", "tenor": "` + strconv.Itoa(i+1) + `D", "rate": 0.02}`
+	}
+	var curves, trades []string
+	for i := range 11 {
+		n := 1000
+		if i == 10 {
+			n = 1
+		}
+		curves = append(curves, `"C`+strconv.Itoa(i)+`": {"bootstrap": [`+strings.Join(deposits[:n], ", ")+`]}`)
+		trades = append(trades, `{"id": "F`+strconv.Itoa(i)+`", "type": "fra", "curve": "C`+strconv.Itoa(i)+`", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}`)
+	}
+	file := filepath.Join(t.TempDir(), "curves.json")
+	doc := `{"valuationDate": "2026-11-25", "market": {"curves": {` + strings.Join(curves, ", ") + `}}, "trades": [` + strings.Join(trades, ", ") + `]}`
+	if err := os.WriteFile(file, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCmd(t, "price", file)
+	if code != 1 || stdout != "" || !strings.Contains(stderr, "batch: market.curves: the curves its trades use list 10001 bootstrap instruments in all, more than the limit of 10000 for one batch") {
+		t.Errorf("exit %d, stdout %.100q, stderr %q", code, stdout, stderr)
 	}
 }

@@ -62,10 +62,13 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
+	// Bounded as ingress bounds it by default: a batch whose trades use
+	// too many bootstrap instruments to build fails here too.
+	opt := batch.Options{Workers: *workers, Engines: batch.Engines{MaxBootstrapInstruments: batch.DefaultMaxBootstrapInstruments}}
 	if *out == "" {
 		// Priced and encoded in blocks on every core, written as they are
 		// done: the results are never all in memory.
-		if err := batch.PriceTo(ctx, b, batch.Options{Workers: *workers}, stdout); err != nil {
+		if err := batch.PriceTo(ctx, b, opt, stdout); err != nil {
 			return fmt.Errorf("%s: %w", name, err)
 		}
 		return nil
@@ -73,7 +76,7 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	// --out: written beside it and renamed once complete, so that the file
 	// never holds a part of the results.
 	err = writeOutput(*out, func(w io.Writer) error {
-		return batch.PriceTo(ctx, b, batch.Options{Workers: *workers}, w)
+		return batch.PriceTo(ctx, b, opt, w)
 	})
 	if err != nil {
 		return fmt.Errorf("%s: %w", name, err)

@@ -66,6 +66,12 @@ type Options struct {
 	// to check and plan a batch: pricefn dev shares it with its pricer,
 	// whose chunks of the batch then find them built. nil builds each.
 	Curves *batch.CurveCache
+	// MaxBootstrapInstruments bounds the instruments of the bootstrapped
+	// curves a batch's trades use, in all, which ingress builds to check
+	// and plan it: past it the batch is a 413 (batch.ErrBootstrapBound).
+	// 0 bounds nothing; config's default is
+	// batch.DefaultMaxBootstrapInstruments.
+	MaxBootstrapInstruments int
 	// SendLimit is how many chunks are sent at once; 0 means 16.
 	SendLimit int
 	// SendTimeout bounds sending one batch's events; 0 means 2 minutes.
@@ -300,12 +306,18 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		// retries.
 		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: %s has %d trades, more than its tenant may have in flight (%d): split it into smaller batches", named, len(b.Trades), n)
 	}
-	job, err := batch.CompileWith(b, batch.Engines{Curves: f.opt.Curves, CurveScope: cmp.Or(s.Tenant, host.DefaultTenant)})
+	job, err := batch.CompileWith(b, batch.Engines{Curves: f.opt.Curves, CurveScope: cmp.Or(s.Tenant, host.DefaultTenant), MaxBootstrapInstruments: f.opt.MaxBootstrapInstruments})
 	if err != nil {
-		if named == "the batch" {
-			return nil, host.Errorf(http.StatusBadRequest, "ingress: %w", err) // "batch: trades[0]...", as a decoding fault
+		code := http.StatusBadRequest
+		if errors.Is(err, batch.ErrBootstrapBound) {
+			// Too much work to take in one request, however long the
+			// client waits: a 413, as a batch of too many chunks.
+			code = http.StatusRequestEntityTooLarge
 		}
-		return nil, host.Errorf(http.StatusBadRequest, "ingress: %s: %w", named, err)
+		if named == "the batch" {
+			return nil, host.Errorf(code, "ingress: %w", err) // "batch: trades[0]...", as a decoding fault
+		}
+		return nil, host.Errorf(code, "ingress: %s: %w", named, err)
 	}
 	t1 := f.opt.Now()
 	f.metrics.stage.WithLabelValues("validate").Observe(t1.Sub(t0).Seconds())

@@ -1400,3 +1400,66 @@ func TestRefusalNamesNoMadeUpID(t *testing.T) {
 		}
 	}
 }
+
+// TestSubmitBuildsOnlyUsedCurves: ingress checks and plans a batch
+// building only the bootstrapped curves some trade uses, directly or
+// through its underlying: of U (a FRA's), E (an underlying's, of a
+// European), and N and broken X (no trade's), it builds U and E, and the
+// batch is accepted, X's fault failing nothing. It built all four: a few
+// MB of curves no trade names held ingress's CPU for minutes.
+func TestSubmitBuildsOnlyUsedCurves(t *testing.T) {
+	curves := batch.NewCurveCache(0)
+	srv, _ := newServer(t, ingress.Options{Curves: curves})
+	deposits := func(rate string) string {
+		return `{"bootstrap": [{"type": "deposit", "tenor": "3M", "rate": ` + rate + `}, {"type": "deposit", "tenor": "1Y", "rate": 0.021}]}`
+	}
+	broken := `{"bootstrap": [{"type": "deposit", "tenor": "3M", "rate": 0.02}, {"type": "deposit", "tenor": "3M", "rate": 0.021}]}`
+	doc := `{"id": "used", "valuationDate": "2026-11-25", "market": {
+		"curves": {"U": ` + deposits("0.02") + `, "E": ` + deposits("0.03") + `, "N": ` + deposits("0.04") + `, "X": ` + broken + `},
+		"underlyings": {"S": {"spot": 100, "vol": 0.2, "curve": "E"}, "T": {"spot": 100, "vol": 0.2, "curve": "N"}}},
+		"trades": [
+		{"id": "F", "type": "fra", "curve": "U", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"},
+		{"id": "O", "type": "european", "underlying": "S", "right": "call", "strike": 100, "expiry": "2027-11-25"}]}`
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", []byte(doc))); code != http.StatusAccepted {
+		t.Fatalf("%d %s", code, body)
+	}
+	if n := curves.Builds(); n != 2 {
+		t.Errorf("ingress built %d curves, want 2 (U and E)", n)
+	}
+}
+
+// TestBatchOverBootstrapBound: a batch whose trades use bootstrapped
+// curves of more instruments in all than Options.MaxBootstrapInstruments
+// is a 413 naming the count, the limit and how to split, with no curve
+// built and nothing sent; within it, accepted. It was accepted however
+// many: ingress built them all in the request, minutes of CPU.
+func TestBatchOverBootstrapBound(t *testing.T) {
+	curves := batch.NewCurveCache(0)
+	srv, s := newServer(t, ingress.Options{Curves: curves, MaxBootstrapInstruments: 100})
+	deposits := make([]string, 60)
+	for i := range deposits {
+		deposits[i] = fmt.Sprintf(`{"type": "deposit", "tenor": "%dD", "rate": 0.02}`, i+1)
+	}
+	curve := `{"bootstrap": [` + strings.Join(deposits, ", ") + `]}`
+	doc := func(id, second string) []byte {
+		return []byte(`{"id": "` + id + `", "valuationDate": "2026-11-25", "market": {"curves": {"A": ` + curve + `, "B": ` + curve + `}}, "trades": [
+		{"id": "F1", "type": "fra", "curve": "A", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"},
+		{"id": "F2", "type": "fra", "curve": "` + second + `", "notional": 1, "rate": 0.02, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}]}`)
+	}
+	code, hdr, body := post(t, plain(t, srv.URL+"/batches", doc("big", "B")))
+	if code != http.StatusRequestEntityTooLarge || hdr.Get("Retry-After") != "" || !strings.Contains(body,
+		"batch big: batch: market.curves: the curves its trades use list 120 bootstrap instruments in all, more than the limit of 100 for one batch (each curve is built to check and plan it): split its trades into batches on fewer of the curves") {
+		t.Errorf("120 instruments against a bound of 100: %d %v %s, want a 413 saying so", code, hdr, body)
+	}
+	if n, b := len(s.events()), curves.Builds(); n != 0 || b != 0 {
+		t.Errorf("%d events sent and %d curves built for a refused batch", n, b)
+	}
+	// Without an id of its own, the refusal names no made-up one.
+	noID := bytes.Replace(doc("x", "B"), []byte(`"id": "x", `), nil, 1)
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", noID)); code != http.StatusRequestEntityTooLarge || !strings.Contains(body, `"ingress: batch: market.curves: the curves its trades use list 120`) {
+		t.Errorf("without an id: %d %s", code, body)
+	}
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", doc("small", "A"))); code != http.StatusAccepted {
+		t.Errorf("60 instruments (B unused) against a bound of 100: %d %s", code, body)
+	}
+}

@@ -153,6 +153,8 @@ func IngressOptions(c config.Ingress, log zerolog.Logger, reg prometheus.Registe
 		Chunk:         batch.ChunkOptions{TargetCost: float64(c.ChunkCost.Nanoseconds()), MaxTrades: c.ChunkTrades},
 		SendLimit:     c.SendLimit,
 		MaxBatchBytes: c.MaxBatchBytes,
+		// 0 (no bound) stays 0.
+		MaxBootstrapInstruments: c.MaxBootstrapInstruments,
 		// A batch takes about ten times its size while it is decoded: a
 		// tenth of the heap's soft limit, none without one.
 		MaxBytesReading: tenthOfMemoryLimit(),

@@ -4,6 +4,9 @@ import (
 	"math"
 	"testing"
 
+	"github.com/rs/zerolog"
+
+	"github.com/pricefn/pricefn/config"
 	"github.com/pricefn/pricefn/functions/launch"
 	"github.com/pricefn/pricefn/store"
 )
@@ -20,6 +23,17 @@ func TestMemStoreBytes(t *testing.T) {
 	} {
 		if got := launch.MemStoreBytes(c.limit); got != c.want {
 			t.Errorf("MemStoreBytes(%d) = %d, want %d", c.limit, got, c.want)
+		}
+	}
+}
+
+// TestIngressOptionsBoundBootstrap: --max-bootstrap-instruments reaches
+// ingress, 0 (no bound) included.
+func TestIngressOptionsBoundBootstrap(t *testing.T) {
+	for _, n := range []int{500, 0} {
+		opt := launch.IngressOptions(config.Ingress{Split: config.Split{MaxBootstrapInstruments: n}}, zerolog.Nop(), nil, nil, nil)
+		if opt.MaxBootstrapInstruments != n {
+			t.Errorf("--max-bootstrap-instruments %d: ingress bounds %d", n, opt.MaxBootstrapInstruments)
 		}
 	}
 }

@@ -101,6 +101,14 @@ type rateHelper interface {
 type BootstrapError struct {
 	Index int
 	Err   error
+	// SetUpReads, Solved and Reads are the work the build did before it
+	// failed: the discount factors the instruments it set up (their
+	// schedules built) read, all of them once it began solving; the
+	// instruments it solved for, the failing one's solve included (all
+	// of them when the curve failed its final reprice check, none when
+	// an instrument was refused before solving), and the discount factors
+	// repricing those once reads (as BuildReads counts them).
+	SetUpReads, Solved, Reads int
 }
 
 func (e *BootstrapError) Error() string {
@@ -125,24 +133,22 @@ func Bootstrap(asOf dates.Date, quotes []Quote) (*PiecewiseCurve, error) {
 	}
 	hs := make([]rateHelper, len(quotes))
 	order := make([]int, len(quotes))
+	reads := 0 // of the instruments set up
 	for i, q := range quotes {
 		if q == nil {
-			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("no instrument")}
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("no instrument"), SetUpReads: reads}
 		}
 		h, err := q.helper(asOf)
 		if err != nil {
-			return nil, &BootstrapError{Index: i, Err: err}
+			return nil, &BootstrapError{Index: i, Err: err, SetUpReads: reads}
 		}
 		if math.IsNaN(h.quote()) || math.IsInf(h.quote(), 0) {
-			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("rate must be a finite number, got %v", h.quote())}
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("rate must be a finite number, got %v", h.quote()), SetUpReads: reads}
 		}
 		if h.pillar() <= asOf {
-			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("ends on %s, not after the valuation date %s", h.pillar(), asOf)}
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("ends on %s, not after the valuation date %s", h.pillar(), asOf), SetUpReads: reads}
 		}
 		hs[i], order[i] = h, i
-	}
-	reads := 0
-	for _, h := range hs {
 		reads += h.reads()
 	}
 	sort.SliceStable(order, func(a, b int) bool { return hs[order[a]].pillar() < hs[order[b]].pillar() })
@@ -152,11 +158,13 @@ func Bootstrap(asOf dates.Date, quotes []Quote) (*PiecewiseCurve, error) {
 		logDF:   make([]float64, 1, len(hs)+1),
 		reads:   reads,
 	}
+	solvedReads := 0
 	for k, i := range order {
 		h := hs[i]
 		if k > 0 && h.pillar() == c.pillars[k-1] {
-			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("has the same pillar date %s as instrument %d: each instrument must end on its own date", h.pillar(), order[k-1])}
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("has the same pillar date %s as instrument %d: each instrument must end on its own date", h.pillar(), order[k-1]), SetUpReads: reads, Solved: k, Reads: solvedReads}
 		}
+		solvedReads += h.reads()
 		t := dates.YearFraction365(asOf, h.pillar())
 		c.pillars = append(c.pillars, h.pillar())
 		c.times = append(c.times, t)
@@ -171,13 +179,13 @@ func Bootstrap(asOf dates.Date, quotes []Quote) (*PiecewiseCurve, error) {
 		}
 		z, err := findRoot(f, guess)
 		if err != nil {
-			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("no discount factor on %s reprices the rate %v: %w", h.pillar(), h.quote(), err)}
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("no discount factor on %s reprices the rate %v: %w", h.pillar(), h.quote(), err), SetUpReads: reads, Solved: k + 1, Reads: solvedReads}
 		}
 		c.logDF[k+1] = -z * t
 	}
 	for i, h := range hs {
 		if d := h.implied(c) - h.quote(); !(math.Abs(d) <= repriceTol) {
-			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("reprices to %v, %.3g from its rate %v", h.implied(c), d, h.quote())}
+			return nil, &BootstrapError{Index: i, Err: fmt.Errorf("reprices to %v, %.3g from its rate %v", h.implied(c), d, h.quote()), SetUpReads: reads, Solved: len(hs), Reads: reads}
 		}
 	}
 	return c, nil

@@ -204,21 +204,26 @@ func TestBootstrapErrors(t *testing.T) {
 		q     []Quote
 		index int
 		want  string
+		// setUp, solved and reads are the work done before the fault.
+		setUp, solved, reads int
 	}{
-		{"same pillar", []Quote{dep(asOf, asOf+90, 0.01), dep(asOf+30, asOf+90, 0.02)}, 1, "same pillar"},
-		{"end before start", []Quote{dep(asOf, asOf-1, 0.01)}, 0, "must be after start"},
-		{"starts in the past", []Quote{dep(asOf-5, asOf+90, 0.01)}, 0, "before the valuation date"},
-		{"not finite", []Quote{dep(asOf, asOf+90, math.NaN())}, 0, "finite"},
-		{"swap maturity before start", []Quote{dep(asOf, asOf+90, 0.01), badSwap}, 1, "maturity"},
-		{"no day count", []Quote{Deposit{Start: asOf, End: asOf + 90, Rate: 0.01}}, 0, "day count"},
-		{"unreachable rate", []Quote{dep(asOf, asOf+90, -50)}, 0, "reprices"},
-		{"nil quote", []Quote{nil}, 0, "no instrument"},
+		{"same pillar", []Quote{dep(asOf, asOf+90, 0.01), dep(asOf+30, asOf+90, 0.02)}, 1, "same pillar", 4, 1, 2},
+		{"end before start", []Quote{dep(asOf, asOf-1, 0.01)}, 0, "must be after start", 0, 0, 0},
+		{"starts in the past", []Quote{dep(asOf-5, asOf+90, 0.01)}, 0, "before the valuation date", 0, 0, 0},
+		{"not finite", []Quote{dep(asOf, asOf+90, math.NaN())}, 0, "finite", 0, 0, 0},
+		{"swap maturity before start", []Quote{dep(asOf, asOf+90, 0.01), badSwap}, 1, "maturity", 2, 0, 0},
+		{"no day count", []Quote{Deposit{Start: asOf, End: asOf + 90, Rate: 0.01}}, 0, "day count", 0, 0, 0},
+		{"unreachable rate", []Quote{dep(asOf, asOf+90, -50)}, 0, "reprices", 2, 1, 2},
+		{"unreachable last rate", []Quote{dep(asOf, asOf+180, -50), dep(asOf, asOf+90, 0.01), swap}, 0, "reprices", 18, 2, 4},
+		{"nil quote", []Quote{nil}, 0, "no instrument", 0, 0, 0},
 	}
 	for _, tt := range tests {
 		_, err := Bootstrap(asOf, tt.q)
 		var be *BootstrapError
 		if !errors.As(err, &be) || be.Index != tt.index || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: error %v, want a BootstrapError on instrument %d containing %q", tt.name, err, tt.index, tt.want)
+		} else if be.SetUpReads != tt.setUp || be.Solved != tt.solved || be.Reads != tt.reads {
+			t.Errorf("%s: set up %d discount factors, solved %d reading %d; want %d, %d and %d", tt.name, be.SetUpReads, be.Solved, be.Reads, tt.setUp, tt.solved, tt.reads)
 		}
 	}
 	if _, err := Bootstrap(asOf, nil); err == nil {
