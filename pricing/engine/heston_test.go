@@ -459,3 +459,30 @@ func TestHestonKeepsItsAccuracy(t *testing.T) {
 	}
 	t.Logf("worst difference per unit %.3g", worst)
 }
+
+// TestHestonFarOutOfTheMoneyCallsRoundOnce checks calls struck so far
+// above the forward (1.4e14 and 2.1e16 times it, 80 and 1,600 standard
+// deviations) that they are worth nothing: each is within the accuracy,
+// 1e-11 of F, of 0, on the straight contour and on the tilted one. With
+// the phase u·ln(F/K) and the tilt put into the control's and φ's
+// exponentials each, their rounding was each term's, not the
+// difference's, and the calls came out at 3.1e-8 and 2.5e-8 (3e-10 of F)
+// under estimates claiming the accuracy. A day's call struck at 1e30
+// times the forward at a vol of variance of 1e-100, where φ is the
+// control's to its last bits, is priced too (0), not refused for the
+// noise of those last bits.
+func TestHestonFarOutOfTheMoneyCallsRoundOnce(t *testing.T) {
+	for _, c := range []struct {
+		fwd, k, t float64
+		h         pricing.Heston
+	}{
+		{100, 1.3912212029435152e+16, 0.010990884043903455, pricing.Heston{V0: 15.479825932259914, Kappa: 2.2796160494273847, Theta: 9.65573694892008, Sigma: 0.03280010539717925, Rho: -0.7483305105867981}},
+		{100, 2.099309268615214e+18, 0.3486377611992059, pricing.Heston{V0: 0.0012000396282650886, Kappa: 0.011710846739836868, Theta: 0.19142678446939532, Sigma: 0.024980148806447083, Rho: 0.4439704108987341}},
+		{1e-15, 1e15, 1.0 / 365, pricing.Heston{V0: 0.04, Kappa: 1, Theta: 0.04, Sigma: 1e-100, Rho: 0}},
+	} {
+		got, err := hestonUndiscounted(true, c.fwd, c.k, c.t, c.h, DefaultHestonAccuracy, DefaultHestonMaxPieces)
+		if err != nil || got > DefaultHestonAccuracy*c.fwd {
+			t.Errorf("call struck at %g on %g: %g, %v; want at most %g", c.k, c.fwd, got, err, DefaultHestonAccuracy*c.fwd)
+		}
+	}
+}
