@@ -74,7 +74,7 @@ var gk41 = kronrodRule{
 }
 
 // kronrodPiece is one subinterval of an adaptive integration: its ends,
-// its 15-point estimate and that estimate's error.
+// its Kronrod estimate and that estimate's error.
 type kronrodPiece struct {
 	a, b, value, err float64
 }
