@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -370,6 +372,119 @@ func TestRedisTallyReadsNoChunks(t *testing.T) {
 	}
 	if got, err := s.Tally(ctx, b.Ref); err != nil || !same(got) {
 		t.Errorf("tally of a batch claimed by an earlier release %+v %v, want as the summary's %+v", got, err, wantTally)
+	}
+}
+
+// TestRedisPutAddsNoSums: a put rewrites none of the batch's sums,
+// whatever their number (each put decoded and encoded them all: 20 ms of
+// Redis, every client waiting, for 200 underlyings by 8 measures); a
+// read adds up the chunks recorded since the last (a page of them at a
+// time), folds them in, and has the totals the chunks add up to, to the
+// bit, reads and puts racing included, another attempt's chunks listed
+// not. A sum past float64's range is the infinity of its sign, as the
+// chunks add up to (it was +Inf whatever its sign).
+func TestRedisPutAddsNoSums(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 220 // the first read's pending chunks more than a page
+	b := store.Batch{Ref: store.RefOf("wide"), Digest: "d", SubmittedAt: time.Unix(1e9, 0).UTC()}
+	for i := range n {
+		b.TradeIDs, b.ChunkOffsets = append(b.TradeIDs, fmt.Sprintf("T%d", i)), append(b.ChunkOffsets, i)
+	}
+	if _, err := s.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := redis.ParseURL(srv.URL)
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	const meta = "pricefn:b:{_/wide}:meta"
+	put := func(i int) {
+		ps := map[string]map[string][]float64{"big": {"npv": {-1.5e308}}}
+		for u := range 20 {
+			ps[fmt.Sprint("U", u)] = map[string][]float64{}
+			for _, m := range []string{"npv", "delta", "gamma", "vega"} {
+				ps[fmt.Sprint("U", u)][m] = []float64{1e-17 * float64(u), 0.1 * float64(i+u)}
+			}
+		}
+		c := store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, Partials: ps}
+		if _, err := s.Put(ctx, b.Ref, "d", 1, c); err != nil {
+			t.Error(err)
+		}
+	}
+	same := func(what string) {
+		t.Helper()
+		got, err := s.Tally(ctx, b.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := s.Summary(ctx, b.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := sum.TallyOf()
+		if len(got.Totals) != len(want.Totals) || got.Priced != want.Priced {
+			t.Fatalf("%s: tally of %d underlyings, %d priced, want %d, %d", what, len(got.Totals), got.Priced, len(want.Totals), want.Priced)
+		}
+		for u, ms := range want.Totals {
+			for m, w := range ms {
+				g := got.Totals[u][m]
+				if g == nil || g.Beyond != w.Beyond || math.Float64bits(g.Sum.Value()) != math.Float64bits(w.Sum.Value()) {
+					t.Fatalf("%s: total %s %s %+v, want %+v (%v)", what, u, m, g, w, w.Sum.Value())
+				}
+			}
+		}
+	}
+	for i := range n / 2 {
+		put(i)
+		for _, f := range []string{"totals", "sums"} {
+			if l := rdb.HStrLen(ctx, meta, f).Val(); l != 0 {
+				t.Errorf("put of chunk %d wrote the batch's %s (%d bytes)", i, f, l)
+			}
+		}
+	}
+	same("after the puts")
+	if l := rdb.LLen(ctx, "pricefn:b:{_/wide}:pending").Val(); l != 0 {
+		t.Errorf("%d chunks pending once read, want 0", l)
+	}
+	same("read again")
+	// A chunk listed under the attempt a claim of an earlier release
+	// replaced (it deletes no pending list) is not this attempt's.
+	if err := rdb.RPush(ctx, "pricefn:b:{_/wide}:pending", "0:3").Err(); err != nil {
+		t.Fatal(err)
+	}
+	same("with another attempt's chunk listed")
+	var wg sync.WaitGroup
+	for i := n / 2; i < n; i++ {
+		wg.Add(2)
+		go func() { defer wg.Done(); put(i) }()
+		go func() {
+			defer wg.Done()
+			if _, err := s.Tally(ctx, b.Ref); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	same("after puts and reads racing")
+	// The totals a put of an earlier release added to (a rolling
+	// upgrade) are added to the sums folded in.
+	want, err := s.Tally(ctx, b.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HSet(ctx, meta, "totals", `{"[\"U1\",\"npv\"]":"0.5,1e-30"}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	w := want.Totals["U1"]["npv"].Sum.Clone()
+	w.Add(0.5)
+	w.Add(1e-30)
+	if got, err := s.Tally(ctx, b.Ref); err != nil || got.Totals["U1"]["npv"].Sum.Value() != w.Value() {
+		t.Errorf("tally with an earlier release's totals %v %v, want %v", got.Totals["U1"]["npv"], err, w.Value())
 	}
 }
 
