@@ -527,9 +527,9 @@ func (s *Store) summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 // Tally implements store.Store: the meta hash's fields, the tally the
 // scripts keep there (tallyLua) with the sums of the chunks pending
 // added (fold), and the entries of the first dead chunks, for their
-// reasons. A batch claimed by a release that kept no
-// tally, or with outcomes recorded by one (a rolling upgrade), is added
-// up from its Summary.
+// reasons. A batch claimed by a release that kept no tally, or with
+// outcomes recorded by one (a rolling upgrade), is added up from its
+// Summary.
 func (s *Store) Tally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
 	for {
 		t, err := s.tally(ctx, ref)
@@ -554,7 +554,7 @@ func atoi(s string) int {
 // tallyFields are the meta hash's fields Tally reads.
 var tallyFields = []string{"digest", "attempt", "trades", "chunks", "resultsUrl", "traceparent", "submittedAt", "deadline", "acceptedAt",
 	"sentAt", "sendingAt", "announced", "announceBy", "announcedAt", "duplicates", "late", "done", "dead", "scenario", "scenarioDone",
-	"priced", "failed", "missing", "pricing", "firstAt", "lastAt", "firstDead", "totals", "sums", "tallied", "folded"}
+	"priced", "failed", "missing", "pricing", "firstAt", "lastAt", "firstDead", "totals", "sums", "tallied", "outcomes", "folded"}
 
 func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
 	k := keys(ref, 0)
@@ -580,7 +580,7 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	if _, ok := f["digest"]; !ok {
 		return nil, fmt.Errorf("%w: %s", store.ErrNotFound, ref)
 	}
-	if tallied, _ := strconv.Atoi(f["tallied"]); !hasField(f, "scenario") || tallied != atoi(f["done"]) {
+	if tallied := atoi(f["tallied"]) + atoi(f["outcomes"]); !hasField(f, "scenario") || tallied != atoi(f["done"]) {
 		sum, err := s.Summary(ctx, ref)
 		if err != nil {
 			return nil, err
@@ -909,7 +909,7 @@ func (s *Store) Chunks(ctx context.Context, ref store.Ref, attempt, from, n int)
 // rolling upgrade, with some recorded by this one) has its chunks
 // counted, as Summary has them: its lastAt is not the latest outcome's.
 func (s *Store) Brief(ctx context.Context, ref store.Ref) (*store.Brief, error) {
-	f, err := s.rdb.HMGet(ctx, keys(ref, 0)[0], "attempt", "trades", "chunks", "done", "dead", "submittedAt", "acceptedAt", "lastAt", "tallied").Result()
+	f, err := s.rdb.HMGet(ctx, keys(ref, 0)[0], "attempt", "trades", "chunks", "done", "dead", "submittedAt", "acceptedAt", "lastAt", "tallied", "outcomes").Result()
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: %s: %w", ref, err)
 	}
@@ -927,7 +927,7 @@ func (s *Store) Brief(ctx context.Context, ref store.Ref) (*store.Brief, error) 
 			return nil, fmt.Errorf("redisstore: %s: field %d of the brief: %w", ref, i, err)
 		}
 	}
-	if b.Done > 0 && (str(7) == "" || atoi(str(8)) != b.Done) {
+	if b.Done > 0 && (str(7) == "" || atoi(str(8))+atoi(str(9)) != b.Done) {
 		sum, err := s.Summary(ctx, ref)
 		if err != nil {
 			return nil, err

@@ -488,6 +488,52 @@ func TestRedisPutAddsNoSums(t *testing.T) {
 	}
 }
 
+// TestRedisTallyKeepsAnEarlierReleaseOffItsSums: a replica of the
+// release before the pending list (a rolling upgrade) reads a batch's
+// totals from the meta hash when its tallied is done, and would miss the
+// sums of every outcome this release recorded (in sums and the pending
+// list): their count is not in tallied, so it adds the batch up from its
+// chunks. This release still reads its tally, not the chunks.
+func TestRedisTallyKeepsAnEarlierReleaseOffItsSums(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := store.Batch{Ref: store.RefOf("up"), Digest: "d", TradeIDs: []string{"T1", "T2", "T3"}, ChunkOffsets: []int{0, 1, 2}, Deadline: time.Now().Add(time.Hour)}
+	if _, err := s.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		c := store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, Partials: map[string]map[string][]float64{"": {"npv": {0.25 * float64(i+1)}}}}
+		if _, err := s.Put(ctx, b.Ref, "d", 1, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Expire(ctx, b.Ref, 1, time.Now().Add(2*time.Hour), "late"); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := redis.ParseURL(srv.URL)
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	f := rdb.HMGet(ctx, "pricefn:b:{_/up}:meta", "tallied", "done").Val()
+	if tallied, _ := f[0].(string); tallied == f[1] {
+		t.Errorf("tallied %v of %v done: an earlier release reads totals without the sums of this one's outcomes", f[0], f[1])
+	}
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Tally(ctx, b.Ref)
+	if err != nil || got.ChunksDone != 3 || got.ChunksDead != 1 || got.Priced != 2 || got.Totals[""]["npv"].Sum.Value() != 0.75 {
+		t.Errorf("tally %+v %v, want 3 done, 1 dead, 2 priced, npv 0.75", got, err)
+	}
+	if stats := rdb.Info(ctx, "commandstats").Val(); strings.Contains(stats, "cmdstat_hgetall") {
+		t.Errorf("Tally read the chunks:\n%s", stats)
+	}
+}
+
 // TestRedisClaimAgainReadsNoChunks: a batch submitted again while it
 // runs is told from its tally, not its chunks (no HGETALL): a client
 // retrying a batch of 1,000,000 chunks had every chunk's entry read for

@@ -17,9 +17,11 @@ import "github.com/redis/go-redis/v9"
 // object of the exact sums of the chunks folded in: tallyLua), folded
 // (those chunks: foldScript), totals (the same, of the outcomes a put of
 // an earlier release recorded), firstDead (the first dead chunks,
-// "index:trades" by index, at most store.MaxFirstDead), tallied (the
-// outcomes in the tally: fewer than done where a replica of an earlier
-// release recorded some),
+// "index:trades" by index, at most store.MaxFirstDead), outcomes (the
+// outcomes in the tally), tallied (those in the tally of the release
+// before the pending list, which kept their sums in totals: the two
+// fewer than done where a replica of a release before either recorded
+// some),
 // duplicates, late, announced (0/1: the claim to announce the end held, or
 // the announcement made), announceBy (Unix ms: when a held claim lapses;
 // absent once made), announcedAt (once made).
@@ -149,7 +151,10 @@ end
 local function tally(idx, dead, at, priced, failed, pricing, sums, most)
   local n = 0
   if dead then n = tradesOf(idx) end
-  redis.call('HINCRBY', KEYS[1], 'tallied', 1)
+  -- Not tallied, which a replica of the release before the pending list
+  -- reads as every outcome's sums in totals (a rolling upgrade): one
+  -- short of done, it adds the batch up from its chunks.
+  redis.call('HINCRBY', KEYS[1], 'outcomes', 1)
   if (dead and n == 0) or (not dead and holdsNone(idx)) then redis.call('HINCRBY', KEYS[1], 'scenarioDone', 1) end
   keepAt('firstAt', at, false)
   keepAt('lastAt', at, true)
@@ -429,7 +434,7 @@ end
 redis.call('HSET', KEYS[1], 'done', chunks)
 redis.call('HINCRBY', KEYS[1], 'dead', n)
 if n > 0 then
-  redis.call('HINCRBY', KEYS[1], 'tallied', n)
+  redis.call('HINCRBY', KEYS[1], 'outcomes', n)
   redis.call('HINCRBY', KEYS[1], 'missing', missing)
   redis.call('HINCRBY', KEYS[1], 'scenarioDone', scenarioDone)
   keepAt('firstAt', ARGV[6], false)
