@@ -14,7 +14,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	neturl "net/url"
 	"strconv"
 	"strings"
@@ -119,6 +118,9 @@ func member(ref store.Ref) string {
 const (
 	batchKey   = "pricefn:b:{"
 	metaSuffix = ":meta"
+	// pendingSuffix is the pending list's (tallyLua): the claim script
+	// deletes it by that name.
+	pendingSuffix = ":pending"
 )
 
 // prefix is the start of every key of a batch.
@@ -129,7 +131,7 @@ func keys(ref store.Ref, attempt int) []string {
 	p := prefix(ref)
 	a := p + ":a" + strconv.Itoa(attempt)
 	open, trades := tenantKeys(ref)
-	return []string{p + metaSuffix, a + ":chunks", a + ":results", deadlinesKey, a + ":deliv", a + ":ids", open, trades}
+	return []string{p + metaSuffix, a + ":chunks", a + ":results", deadlinesKey, a + ":deliv", a + ":ids", open, trades, p + pendingSuffix}
 }
 
 // tenantKeys are the keys of ref's tenant's batches in flight: a sorted
@@ -319,9 +321,9 @@ func (s *Store) Put(ctx context.Context, ref store.Ref, digest string, attempt i
 	if c.State == store.ChunkDead {
 		letter = "d"
 	}
-	sums, err := chunkSums(&c)
-	if err != nil {
-		return store.Update{}, fmt.Errorf("redisstore: %s chunk %d: %w", ref, c.Index, err)
+	sums := ""
+	if c.State == store.ChunkPriced && (c.Partials != nil || c.Totals != nil) {
+		sums = "1"
 	}
 	return s.run(ctx, putScript, ref, digest, attempt, c.Index, letter+string(data), c.Results, lastAt(c.ArrivedAt),
 		c.Trades-c.Failed, c.Failed, int64(c.PricingTime()), sums, store.MaxFirstDead)
@@ -331,54 +333,6 @@ func (s *Store) Put(ctx context.Context, ref store.Ref, digest string, attempt i
 func (s *Store) Expire(ctx context.Context, ref store.Ref, attempt int, now time.Time, reason string) (store.Update, error) {
 	r, _ := json.Marshal(reason)
 	return s.runAt(ctx, now, expireScript, ref, "", attempt, now.UnixMilli(), r, now.UTC().Format(time.RFC3339Nano), lastAt(now), store.MaxFirstDead)
-}
-
-// chunkSums are a priced chunk's sums as the put script adds them to the
-// batch's totals (tallyLua): a JSON array of [underlying, measure, beyond,
-// [partials]], its partials, or the totals of a chunk of a pricer of an
-// earlier release (as store.Totals.Add takes them). A sum of a term JSON
-// cannot hold (infinite) is beyond float64's range.
-func chunkSums(c *store.Chunk) ([]byte, error) {
-	type sum struct {
-		u, m     string
-		beyond   bool
-		partials []float64
-	}
-	var sums []sum
-	add := func(u, m string, ps []float64) {
-		s := sum{u: u, m: m, partials: ps}
-		for _, p := range ps {
-			if math.IsInf(p, 0) || math.IsNaN(p) {
-				s.beyond, s.partials = true, nil
-				break
-			}
-		}
-		sums = append(sums, s)
-	}
-	if c.State == store.ChunkPriced {
-		if c.Partials != nil {
-			for u, ms := range c.Partials {
-				for m, ps := range ms {
-					add(u, m, ps)
-				}
-			}
-		} else {
-			for u, ms := range c.Totals {
-				for m, v := range ms {
-					add(u, m, []float64{v})
-				}
-			}
-		}
-	}
-	out := make([][]any, len(sums))
-	for i, s := range sums {
-		ps := s.partials
-		if ps == nil {
-			ps = []float64{}
-		}
-		out[i] = []any{s.u, s.m, s.beyond, ps}
-	}
-	return json.Marshal(out)
 }
 
 // lastAt is t as the meta hash's lastAt keeps it: Unix ns in 20 digits,
@@ -571,10 +525,11 @@ func (s *Store) summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 }
 
 // Tally implements store.Store: the meta hash's fields, the tally the
-// scripts keep there (tallyLua), and the entries of the first dead
-// chunks, for their reasons. A batch claimed by a release that kept no
-// tally, or with outcomes recorded by one (a rolling upgrade), is added
-// up from its Summary.
+// scripts keep there (tallyLua) with the sums of the chunks pending
+// added (fold), and the entries of the first dead chunks, for their
+// reasons. A batch claimed by a release that kept no tally, or with
+// outcomes recorded by one (a rolling upgrade), is added up from its
+// Summary.
 func (s *Store) Tally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
 	for {
 		t, err := s.tally(ctx, ref)
@@ -599,14 +554,23 @@ func atoi(s string) int {
 // tallyFields are the meta hash's fields Tally reads.
 var tallyFields = []string{"digest", "attempt", "trades", "chunks", "resultsUrl", "traceparent", "submittedAt", "deadline", "acceptedAt",
 	"sentAt", "sendingAt", "announced", "announceBy", "announcedAt", "duplicates", "late", "done", "dead", "scenario", "scenarioDone",
-	"priced", "failed", "missing", "pricing", "firstAt", "lastAt", "firstDead", "totals", "tallied"}
+	"priced", "failed", "missing", "pricing", "firstAt", "lastAt", "firstDead", "totals", "sums", "tallied", "outcomes", "folded"}
 
 func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
-	k0 := keys(ref, 0)[0]
-	vals, err := s.rdb.HMGet(ctx, k0, tallyFields...).Result()
-	if err != nil {
+	k := keys(ref, 0)
+	k0 := k[0]
+	// In one transaction: the pending chunks are those whose outcomes the
+	// counts read hold and the sums do not.
+	var get *redis.SliceCmd
+	var list *redis.StringSliceCmd
+	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		get = p.HMGet(ctx, k0, tallyFields...)
+		list = p.LRange(ctx, k[8], 0, -1)
+		return nil
+	}); err != nil {
 		return nil, fmt.Errorf("redisstore: %s: %w", ref, err)
 	}
+	vals, pending := get.Val(), list.Val()
 	f := make(map[string]string, len(tallyFields))
 	for i, name := range tallyFields {
 		if v, ok := vals[i].(string); ok {
@@ -616,7 +580,7 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	if _, ok := f["digest"]; !ok {
 		return nil, fmt.Errorf("%w: %s", store.ErrNotFound, ref)
 	}
-	if tallied, _ := strconv.Atoi(f["tallied"]); !hasField(f, "scenario") || tallied != atoi(f["done"]) {
+	if tallied := atoi(f["tallied"]) + atoi(f["outcomes"]); !hasField(f, "scenario") || tallied != atoi(f["done"]) {
 		sum, err := s.Summary(ctx, ref)
 		if err != nil {
 			return nil, err
@@ -633,6 +597,7 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	}{{"attempt", &t.Attempt}, {"trades", &t.Trades}, {"chunks", &t.Chunks}, {"duplicates", &t.Duplicates}, {"late", &t.Late},
 		{"done", &t.ChunksDone}, {"dead", &t.ChunksDead}, {"scenario", &t.ScenarioChunks}, {"scenarioDone", &t.ScenarioChunksDone},
 		{"priced", &t.Priced}, {"failed", &t.Failed}, {"missing", &t.Missing}}
+	var err error
 	for _, n := range ints {
 		if v, ok := f[n.name]; ok {
 			if *n.p, err = strconv.Atoi(v); err != nil {
@@ -661,31 +626,32 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	t.SubmittedAt, t.AcceptedAt, t.SentAt, t.AnnouncedAt = stamp("submittedAt"), stamp("acceptedAt"), stamp("sentAt"), stamp("announcedAt")
 	t.SendingAt, t.AnnounceBy, t.Deadline = unixMs("sendingAt"), unixMs("announceBy"), unixMs("deadline")
 	t.FirstAt, t.LastAt = unixNs("firstAt"), unixNs("lastAt")
-	if v := f["totals"]; v != "" {
-		var sums map[string]string
-		if err := json.Unmarshal([]byte(v), &sums); err != nil {
-			return nil, fmt.Errorf("redisstore: %s: totals: %w", ref, err)
+	// The sums folded in (foldScript) and those of the chunks pending,
+	// then any that a put of an earlier release added to the totals (a
+	// rolling upgrade), which it decodes and encodes itself.
+	if t.Totals, err = decodeTotals(f["sums"]); err != nil {
+		return nil, fmt.Errorf("redisstore: %s: sums: %w", ref, err)
+	}
+	if len(pending) > 0 {
+		if err := s.fold(ctx, ref, f, t.Totals, pending); err != nil {
+			return nil, err
 		}
-		for key, ps := range sums {
-			var um [2]string
-			if err := json.Unmarshal([]byte(key), &um); err != nil {
-				return nil, fmt.Errorf("redisstore: %s: totals: %w", ref, err)
+	}
+	earlier, err := decodeTotals(f["totals"])
+	if err != nil {
+		return nil, fmt.Errorf("redisstore: %s: totals: %w", ref, err)
+	}
+	for u, ms := range earlier {
+		if t.Totals[u] == nil {
+			t.Totals[u] = map[string]*store.Total{}
+		}
+		for m, e := range ms {
+			if s := t.Totals[u][m]; s != nil {
+				s.Sum.Merge(&e.Sum)
+				s.Beyond = s.Beyond || e.Beyond
+				continue
 			}
-			total := &store.Total{Beyond: ps == ""}
-			for p := range strings.SplitSeq(ps, ",") {
-				if p == "" {
-					continue
-				}
-				x, err := strconv.ParseFloat(p, 64)
-				if err != nil {
-					return nil, fmt.Errorf("redisstore: %s: totals: %w", ref, err)
-				}
-				total.Sum.Add(x)
-			}
-			if t.Totals[um[0]] == nil {
-				t.Totals[um[0]] = map[string]*store.Total{}
-			}
-			t.Totals[um[0]][um[1]] = total
+			t.Totals[u][m] = e
 		}
 	}
 	if v := f["firstDead"]; v != "" {
@@ -724,6 +690,129 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 			}
 			t.FirstDead[i].Index, t.FirstDead[i].Reason = c.Index, c.Reason
 		}
+	}
+	return t, nil
+}
+
+// fold adds the sums of the pending chunks (tallyLua), the entries of
+// the pending list read with the meta hash's fields f, to the sums t
+// that f holds folded in, then folds them in for the next read
+// (foldScript). Added up here, where a put only lists its chunk, a put's
+// Redis time does not grow with its sums.
+func (s *Store) fold(ctx context.Context, ref store.Ref, f map[string]string, t store.Totals, pending []string) error {
+	k := keys(ref, atoi(f["attempt"]))
+	// The chunks of the batch's attempt: another's were listed before a
+	// claim of an earlier release replaced it.
+	var idx []string
+	for _, e := range pending {
+		if a, i, _ := strings.Cut(e, ":"); a == f["attempt"] {
+			idx = append(idx, i)
+		}
+	}
+	// A page of entries a command: the first read of a batch of 100,000
+	// chunks, none read before, blocks Redis for one page at a time.
+	for lo := 0; lo < len(idx); lo += foldPage {
+		page := idx[lo:min(lo+foldPage, len(idx))]
+		var now, entries *redis.SliceCmd
+		// In one transaction with the meta hash's attempt and digest, as
+		// Summary reads the chunks.
+		if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			now = p.HMGet(ctx, k[0], "digest", "attempt")
+			entries = p.HMGet(ctx, k[1], page...)
+			return nil
+		}); err != nil {
+			return fmt.Errorf("redisstore: %s: chunks: %w", ref, err)
+		}
+		if d, a := now.Val()[0], now.Val()[1]; d != f["digest"] || a != f["attempt"] {
+			return errReplaced
+		}
+		for i, e := range entries.Val() {
+			v, _ := e.(string)
+			if len(v) < 2 {
+				return fmt.Errorf("redisstore: %s: no entry of pending chunk %s", ref, page[i])
+			}
+			var c store.Chunk
+			if err := json.Unmarshal([]byte(v[1:]), &c); err != nil {
+				return fmt.Errorf("redisstore: %s chunk %s: %w", ref, page[i], err)
+			}
+			t.Add(&c)
+		}
+	}
+	sums, err := encodeTotals(t)
+	if err != nil {
+		return fmt.Errorf("redisstore: %s: sums: %w", ref, err)
+	}
+	// A fold that lost a race to another read's changes nothing, and
+	// this read's totals stand.
+	err = foldScript.Run(ctx, s.rdb, []string{k[0], k[8]}, f["digest"], f["attempt"], atoi(f["folded"]), sums, len(pending)).Err()
+	if err != nil {
+		return fmt.Errorf("redisstore: %s: folding sums: %w", ref, err)
+	}
+	return nil
+}
+
+// foldPage is the most pending chunks' entries fold reads in one
+// command.
+const foldPage = 100
+
+// encodeTotals is t as the meta hash's sums hold it: the totals' form
+// (tallyLua), with the partials of a sum with non-finite terms (fsum's
+// last), which Go's reads alone parse.
+func encodeTotals(t store.Totals) (string, error) {
+	sums := make(map[string]string)
+	for u, ms := range t {
+		for m, total := range ms {
+			key, err := json.Marshal([2]string{u, m})
+			if err != nil {
+				return "", err
+			}
+			var ps []string
+			if !total.Beyond {
+				for _, p := range total.Sum.Partials() {
+					ps = append(ps, strconv.FormatFloat(p, 'g', -1, 64))
+				}
+				if len(ps) == 0 {
+					ps = []string{"0"}
+				}
+			}
+			sums[string(key)] = strings.Join(ps, ",")
+		}
+	}
+	data, err := json.Marshal(sums)
+	return string(data), err
+}
+
+// decodeTotals is the totals or sums v of the meta hash (encodeTotals),
+// none for "".
+func decodeTotals(v string) (store.Totals, error) {
+	t := store.Totals{}
+	if v == "" {
+		return t, nil
+	}
+	var sums map[string]string
+	if err := json.Unmarshal([]byte(v), &sums); err != nil {
+		return nil, err
+	}
+	for key, ps := range sums {
+		var um [2]string
+		if err := json.Unmarshal([]byte(key), &um); err != nil {
+			return nil, err
+		}
+		total := &store.Total{Beyond: ps == ""}
+		for p := range strings.SplitSeq(ps, ",") {
+			if p == "" {
+				continue
+			}
+			x, err := strconv.ParseFloat(p, 64)
+			if err != nil {
+				return nil, err
+			}
+			total.Sum.Add(x)
+		}
+		if t[um[0]] == nil {
+			t[um[0]] = map[string]*store.Total{}
+		}
+		t[um[0]][um[1]] = total
 	}
 	return t, nil
 }
@@ -820,7 +909,7 @@ func (s *Store) Chunks(ctx context.Context, ref store.Ref, attempt, from, n int)
 // rolling upgrade, with some recorded by this one) has its chunks
 // counted, as Summary has them: its lastAt is not the latest outcome's.
 func (s *Store) Brief(ctx context.Context, ref store.Ref) (*store.Brief, error) {
-	f, err := s.rdb.HMGet(ctx, keys(ref, 0)[0], "attempt", "trades", "chunks", "done", "dead", "submittedAt", "acceptedAt", "lastAt", "tallied").Result()
+	f, err := s.rdb.HMGet(ctx, keys(ref, 0)[0], "attempt", "trades", "chunks", "done", "dead", "submittedAt", "acceptedAt", "lastAt", "tallied", "outcomes").Result()
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: %s: %w", ref, err)
 	}
@@ -838,7 +927,7 @@ func (s *Store) Brief(ctx context.Context, ref store.Ref) (*store.Brief, error) 
 			return nil, fmt.Errorf("redisstore: %s: field %d of the brief: %w", ref, i, err)
 		}
 	}
-	if b.Done > 0 && (str(7) == "" || atoi(str(8)) != b.Done) {
+	if b.Done > 0 && (str(7) == "" || atoi(str(8))+atoi(str(9)) != b.Done) {
 		sum, err := s.Summary(ctx, ref)
 		if err != nil {
 			return nil, err

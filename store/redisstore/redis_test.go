@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -370,6 +372,165 @@ func TestRedisTallyReadsNoChunks(t *testing.T) {
 	}
 	if got, err := s.Tally(ctx, b.Ref); err != nil || !same(got) {
 		t.Errorf("tally of a batch claimed by an earlier release %+v %v, want as the summary's %+v", got, err, wantTally)
+	}
+}
+
+// TestRedisPutAddsNoSums: a put rewrites none of the batch's sums,
+// whatever their number (each put decoded and encoded them all: 20 ms of
+// Redis, every client waiting, for 200 underlyings by 8 measures); a
+// read adds up the chunks recorded since the last (a page of them at a
+// time), folds them in, and has the totals the chunks add up to, to the
+// bit, reads and puts racing included, another attempt's chunks listed
+// not. A sum past float64's range is the infinity of its sign, as the
+// chunks add up to (it was +Inf whatever its sign).
+func TestRedisPutAddsNoSums(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	const n = 220 // the first read's pending chunks more than a page
+	b := store.Batch{Ref: store.RefOf("wide"), Digest: "d", SubmittedAt: time.Unix(1e9, 0).UTC()}
+	for i := range n {
+		b.TradeIDs, b.ChunkOffsets = append(b.TradeIDs, fmt.Sprintf("T%d", i)), append(b.ChunkOffsets, i)
+	}
+	if _, err := s.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := redis.ParseURL(srv.URL)
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	const meta = "pricefn:b:{_/wide}:meta"
+	put := func(i int) {
+		ps := map[string]map[string][]float64{"big": {"npv": {-1.5e308}}}
+		for u := range 20 {
+			ps[fmt.Sprint("U", u)] = map[string][]float64{}
+			for _, m := range []string{"npv", "delta", "gamma", "vega"} {
+				ps[fmt.Sprint("U", u)][m] = []float64{1e-17 * float64(u), 0.1 * float64(i+u)}
+			}
+		}
+		c := store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, Partials: ps}
+		if _, err := s.Put(ctx, b.Ref, "d", 1, c); err != nil {
+			t.Error(err)
+		}
+	}
+	same := func(what string) {
+		t.Helper()
+		got, err := s.Tally(ctx, b.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := s.Summary(ctx, b.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := sum.TallyOf()
+		if len(got.Totals) != len(want.Totals) || got.Priced != want.Priced {
+			t.Fatalf("%s: tally of %d underlyings, %d priced, want %d, %d", what, len(got.Totals), got.Priced, len(want.Totals), want.Priced)
+		}
+		for u, ms := range want.Totals {
+			for m, w := range ms {
+				g := got.Totals[u][m]
+				if g == nil || g.Beyond != w.Beyond || math.Float64bits(g.Sum.Value()) != math.Float64bits(w.Sum.Value()) {
+					t.Fatalf("%s: total %s %s %+v, want %+v (%v)", what, u, m, g, w, w.Sum.Value())
+				}
+			}
+		}
+	}
+	for i := range n / 2 {
+		put(i)
+		for _, f := range []string{"totals", "sums"} {
+			if l := rdb.HStrLen(ctx, meta, f).Val(); l != 0 {
+				t.Errorf("put of chunk %d wrote the batch's %s (%d bytes)", i, f, l)
+			}
+		}
+	}
+	same("after the puts")
+	if l := rdb.LLen(ctx, "pricefn:b:{_/wide}:pending").Val(); l != 0 {
+		t.Errorf("%d chunks pending once read, want 0", l)
+	}
+	same("read again")
+	// A chunk listed under the attempt a claim of an earlier release
+	// replaced (it deletes no pending list) is not this attempt's.
+	if err := rdb.RPush(ctx, "pricefn:b:{_/wide}:pending", "0:3").Err(); err != nil {
+		t.Fatal(err)
+	}
+	same("with another attempt's chunk listed")
+	var wg sync.WaitGroup
+	for i := n / 2; i < n; i++ {
+		wg.Add(2)
+		go func() { defer wg.Done(); put(i) }()
+		go func() {
+			defer wg.Done()
+			if _, err := s.Tally(ctx, b.Ref); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	same("after puts and reads racing")
+	// The totals a put of an earlier release added to (a rolling
+	// upgrade) are added to the sums folded in.
+	want, err := s.Tally(ctx, b.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rdb.HSet(ctx, meta, "totals", `{"[\"U1\",\"npv\"]":"0.5,1e-30"}`).Err(); err != nil {
+		t.Fatal(err)
+	}
+	w := want.Totals["U1"]["npv"].Sum.Clone()
+	w.Add(0.5)
+	w.Add(1e-30)
+	if got, err := s.Tally(ctx, b.Ref); err != nil || got.Totals["U1"]["npv"].Sum.Value() != w.Value() {
+		t.Errorf("tally with an earlier release's totals %v %v, want %v", got.Totals["U1"]["npv"], err, w.Value())
+	}
+}
+
+// TestRedisTallyKeepsAnEarlierReleaseOffItsSums: a replica of the
+// release before the pending list (a rolling upgrade) reads a batch's
+// totals from the meta hash when its tallied is done, and would miss the
+// sums of every outcome this release recorded (in sums and the pending
+// list): their count is not in tallied, so it adds the batch up from its
+// chunks. This release still reads its tally, not the chunks.
+func TestRedisTallyKeepsAnEarlierReleaseOffItsSums(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	b := store.Batch{Ref: store.RefOf("up"), Digest: "d", TradeIDs: []string{"T1", "T2", "T3"}, ChunkOffsets: []int{0, 1, 2}, Deadline: time.Now().Add(time.Hour)}
+	if _, err := s.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		c := store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, Partials: map[string]map[string][]float64{"": {"npv": {0.25 * float64(i+1)}}}}
+		if _, err := s.Put(ctx, b.Ref, "d", 1, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Expire(ctx, b.Ref, 1, time.Now().Add(2*time.Hour), "late"); err != nil {
+		t.Fatal(err)
+	}
+	o, _ := redis.ParseURL(srv.URL)
+	rdb := redis.NewClient(o)
+	defer rdb.Close()
+	f := rdb.HMGet(ctx, "pricefn:b:{_/up}:meta", "tallied", "done").Val()
+	if tallied, _ := f[0].(string); tallied == f[1] {
+		t.Errorf("tallied %v of %v done: an earlier release reads totals without the sums of this one's outcomes", f[0], f[1])
+	}
+	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Tally(ctx, b.Ref)
+	if err != nil || got.ChunksDone != 3 || got.ChunksDead != 1 || got.Priced != 2 || got.Totals[""]["npv"].Sum.Value() != 0.75 {
+		t.Errorf("tally %+v %v, want 3 done, 1 dead, 2 priced, npv 0.75", got, err)
+	}
+	if stats := rdb.Info(ctx, "commandstats").Val(); strings.Contains(stats, "cmdstat_hgetall") {
+		t.Errorf("Tally read the chunks:\n%s", stats)
 	}
 }
 
