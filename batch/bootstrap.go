@@ -95,8 +95,9 @@ func checkBootstrapBound(curves map[string]CurveData, used *names, most int) err
 }
 
 // bootstrapInstruments counts the instruments of a bootstrapped curve's
-// list, raw, up to one more than a curve may have; 0 when it is not a
-// list.
+// list, raw, up to the most a curve may have (maxBootstrapInstruments:
+// a longer list's build stops there, reading, before any solve); 0 when
+// it is not a list.
 func bootstrapInstruments(raw json.RawMessage) int {
 	s := scanner{data: raw}
 	list, err := s.value(0)
@@ -105,9 +106,10 @@ func bootstrapInstruments(raw json.RawMessage) int {
 	}
 	n := 0
 	list.elements("", func(int, value) error {
-		if n++; n > maxBootstrapInstruments {
+		if n == maxBootstrapInstruments {
 			return errStopCount
 		}
+		n++
 		return nil
 	})
 	return n

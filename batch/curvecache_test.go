@@ -432,3 +432,25 @@ func TestBootstrapBound(t *testing.T) {
 		}
 	}
 }
+
+// TestBootstrapBoundCountsACurveAtMostItsLimit: a curve listing more
+// instruments than a curve may have counts the most a curve may have
+// against Engines.MaxBootstrapInstruments, where its build stops: at a
+// bound of that many the batch compiles, and the trade on the curve fails
+// with the curve's own fault. It counted one more, and the batch was
+// refused whole, as too many instruments for one batch, for a curve that
+// is never solved.
+func TestBootstrapBoundCountsACurveAtMostItsLimit(t *testing.T) {
+	b, err := DecodeBytes([]byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"L": ` + depositCurve(maxBootstrapInstruments+5) + `}}, "trades": ` + fras("L") + `}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := CompileWith(b, Engines{MaxBootstrapInstruments: maxBootstrapInstruments})
+	if err != nil {
+		t.Fatalf("a curve of %d instruments against a bound of %d: %v; want it compiled", maxBootstrapInstruments+5, maxBootstrapInstruments, err)
+	}
+	rs, err := j.Price(context.Background(), Options{})
+	if err != nil || len(rs) != 1 || rs[0].Error != "trade F0: curve L unusable: market.curves.L.bootstrap: lists more than 1000 instruments, the most a curve may have" {
+		t.Errorf("%v %+v; want the curve's fault on its trade", err, rs)
+	}
+}

@@ -27,14 +27,17 @@ type BatchInfo struct {
 // it (batch.Batch.Subset: the curves its trades use): a pricer builds each
 // once and keeps it for the chunks after, and this counts it once, not
 // again for each other pod that gets a chunk on it; a curve no trade uses
-// no pricer builds. The ingress sends every chunk at once, so all arrive
-// at at.
-func FromBatch(data []byte, opt batch.ChunkOptions, at time.Duration) (Workload, BatchInfo, error) {
+// no pricer builds. A batch whose trades use curves of more than
+// maxBootstrap bootstrap instruments in all (the ingress's
+// --max-bootstrap-instruments; 0: no bound) is refused, as the ingress
+// refuses it (batch.ErrBootstrapBound). The ingress sends every chunk at
+// once, so all arrive at at.
+func FromBatch(data []byte, opt batch.ChunkOptions, maxBootstrap int, at time.Duration) (Workload, BatchInfo, error) {
 	b, err := batch.DecodeBytes(data)
 	if err != nil {
 		return nil, BatchInfo{}, fmt.Errorf("plan: %w", err)
 	}
-	job, err := batch.Compile(b)
+	job, err := batch.CompileWith(b, batch.Engines{MaxBootstrapInstruments: maxBootstrap})
 	if err != nil {
 		return nil, BatchInfo{}, fmt.Errorf("plan: %w", err)
 	}

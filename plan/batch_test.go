@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -36,7 +37,7 @@ func testBatchChunks(t *testing.T, file, id string, trades int, target float64) 
 		t.Fatal(err)
 	}
 	opt := batch.ChunkOptions{TargetCost: target}
-	w, info, err := FromBatch(data, opt, 2*time.Second)
+	w, info, err := FromBatch(data, opt, 0, 2*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +81,7 @@ func testBatchChunks(t *testing.T, file, id string, trades int, target float64) 
 	if math.Abs(float64(info.CPU.Nanoseconds())-total) > float64(len(offsets)) {
 		t.Errorf("total CPU %v, want %v ns", info.CPU, total)
 	}
-	if _, _, err := FromBatch([]byte(`{"valuationDate": "x", "trades": []}`), opt, 0); err == nil || !strings.HasPrefix(err.Error(), "plan: batch: ") {
+	if _, _, err := FromBatch([]byte(`{"valuationDate": "x", "trades": []}`), opt, 0, 0); err == nil || !strings.HasPrefix(err.Error(), "plan: batch: ") {
 		t.Errorf("bad batch: %v", err)
 	}
 }
@@ -99,11 +100,11 @@ func TestBatchScenarioChunks(t *testing.T) {
 		t.Fatal(err)
 	}
 	opt := batch.ChunkOptions{TargetCost: 5e6}
-	w0, info0, err := FromBatch(plain, opt, 0)
+	w0, info0, err := FromBatch(plain, opt, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, info, err := FromBatch(risk, opt, 0)
+	w, info, err := FromBatch(risk, opt, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,11 +152,11 @@ func TestBatchCountsCurveBuild(t *testing.T) {
 		return []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"B": ` + curve + `}}, "trades": [` + strings.Join(trades, ", ") + `]}`)
 	}
 	opt := batch.ChunkOptions{MaxTrades: 10}
-	flat, _, err := FromBatch(doc(`{"rate": 0.03}`), opt, 0)
+	flat, _, err := FromBatch(doc(`{"rate": 0.03}`), opt, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	boot, info, err := FromBatch(doc(`{"bootstrap": [`+strings.Join(quotes, ", ")+`]}`), opt, 0)
+	boot, info, err := FromBatch(doc(`{"bootstrap": [`+strings.Join(quotes, ", ")+`]}`), opt, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,12 +211,12 @@ func TestBatchCountsEachCurveWhereUsed(t *testing.T) {
 		return []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"F": {"rate": 0.03}, "B": ` + b + `, "C": ` + c + `, "U": ` + u + `}}, "trades": [` + strings.Join(trades, ", ") + `]}`)
 	}
 	opt := batch.ChunkOptions{MaxTrades: 10}
-	flat, _, err := FromBatch(doc(`{"rate": 0.03}`, `{"rate": 0.03}`, `{"rate": 0.03}`), opt, 0)
+	flat, _, err := FromBatch(doc(`{"rate": 0.03}`, `{"rate": 0.03}`, `{"rate": 0.03}`), opt, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
 	data := doc(curve(20), curve(30), curve(40))
-	boot, info, err := FromBatch(data, opt, 0)
+	boot, info, err := FromBatch(data, opt, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,5 +241,31 @@ func TestBatchCountsEachCurveWhereUsed(t *testing.T) {
 	}
 	if info.CPU != want {
 		t.Errorf("batch CPU %v, want %v", info.CPU, want)
+	}
+}
+
+// TestBatchBootstrapBound: a batch whose trades use curves of more
+// bootstrap instruments than the ingress's bound is refused, as the
+// ingress refuses it (batch.ErrBootstrapBound, a 413); at the bound, or
+// with no bound (0), it is planned. It was planned whatever its curves,
+// a workload the ingress never takes.
+func TestBatchBootstrapBound(t *testing.T) {
+	quotes := make([]string, 30)
+	for i := range quotes {
+		quotes[i] = fmt.Sprintf(`{"type": "deposit", "tenor": "%dD", "rate": 0.03}`, i+1)
+	}
+	curve := `{"bootstrap": [` + strings.Join(quotes, ", ") + `]}`
+	data := []byte(`{"valuationDate": "2026-11-25", "market": {"curves": {"A": ` + curve + `, "B": ` + curve + `}}, "trades": [` +
+		`{"id": "FA", "type": "fra", "curve": "A", "notional": 1, "rate": 0.03, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}, ` +
+		`{"id": "FB", "type": "fra", "curve": "B", "notional": 1, "rate": 0.03, "start": "2027-05-25", "end": "2027-11-25", "position": "long"}]}`)
+	opt := batch.ChunkOptions{}
+	_, _, err := FromBatch(data, opt, 59, 0)
+	if !errors.Is(err, batch.ErrBootstrapBound) || !strings.Contains(err.Error(), "list 60 bootstrap instruments in all, more than the limit of 59") {
+		t.Errorf("over the bound: %v; want batch.ErrBootstrapBound naming 60 and 59", err)
+	}
+	for _, most := range []int{60, 0} {
+		if _, info, err := FromBatch(data, opt, most, 0); err != nil || info.Trades != 2 {
+			t.Errorf("bound %d: %+v, %v; want 2 trades planned", most, info, err)
+		}
 	}
 }

@@ -57,6 +57,7 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	batchFile := fs.String("batch", "", "workload: a batch file's chunks, split and costed as the ingress does, all at t=0")
 	chunkCost := fs.Duration("chunk-cost", time.Second, "the ingress's estimated pricing time of one chunk (its --chunk-cost)")
 	chunkTrades := fs.Int("chunk-trades", batch.DefaultChunkTrades, "the ingress's most trades in one chunk (its --chunk-trades)")
+	maxBootstrap := fs.Int("max-bootstrap-instruments", batch.DefaultMaxBootstrapInstruments, "the ingress's most bootstrap instruments of the curves one batch's trades use, in all, 0 no bound (its --max-bootstrap-instruments)")
 	service := fs.String("service", "", "take the annotations, containerConcurrency and CPU of a Knative Service in this YAML file")
 	serviceName := fs.String("service-name", "", "the Service to take from --service when the file has several")
 	fs.Var(&annotations, "annotation", "a revision annotation, `KEY=VALUE`, KEY short (target) or full; repeatable, overrides --service")
@@ -98,9 +99,12 @@ func runPlan(ctx context.Context, args []string, stdin io.Reader, stdout, stderr
 	if *chunkCost <= 0 {
 		return flagErrorf("--chunk-cost %v: must be > 0", *chunkCost)
 	}
+	if *maxBootstrap < 0 {
+		return flagErrorf("--max-bootstrap-instruments %d: want 0 (no bound) or more", *maxBootstrap)
+	}
 
 	w, err := planWorkload(*trace, bursts, *steady, *steadyFor, *steadyFrom, *poisson, *cpu, *seed, *batchFile,
-		batch.ChunkOptions{TargetCost: float64(chunkCost.Nanoseconds()), MaxTrades: *chunkTrades}, stderr)
+		batch.ChunkOptions{TargetCost: float64(chunkCost.Nanoseconds()), MaxTrades: *chunkTrades}, *maxBootstrap, stderr)
 	if err != nil {
 		return err
 	}
@@ -248,7 +252,7 @@ var errNoneMeets = errors.New("no setting meets the goal")
 // planWorkload builds the workload from the flags: every source given,
 // merged.
 func planWorkload(trace string, bursts []string, steady float64, dur, from time.Duration, poisson bool, cpu time.Duration,
-	seed uint64, batchFile string, chunk batch.ChunkOptions, stderr io.Writer) (plan.Workload, error) {
+	seed uint64, batchFile string, chunk batch.ChunkOptions, maxBootstrap int, stderr io.Writer) (plan.Workload, error) {
 	var ws []plan.Workload
 	if trace != "" {
 		f, err := os.Open(trace)
@@ -314,7 +318,7 @@ func planWorkload(trace string, bursts []string, steady float64, dur, from time.
 		if err != nil {
 			return nil, err
 		}
-		w, info, err := plan.FromBatch(data, chunk, 0)
+		w, info, err := plan.FromBatch(data, chunk, maxBootstrap, 0)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", batchFile, err)
 		}

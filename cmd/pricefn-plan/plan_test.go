@@ -93,6 +93,7 @@ func TestPlanErrors(t *testing.T) {
 		{[]string{"--burst", "5", "--rows", "-1"}, 2, "--rows -1: must be >= 0"},
 		{[]string{"--burst", "5", "--chunk-trades", "-1"}, 2, "--chunk-trades -1: want 1 or more"}, // the ingress refuses it
 		{[]string{"--burst", "5", "--chunk-cost", "0s"}, 2, "--chunk-cost 0s: must be > 0"},
+		{[]string{"--burst", "5", "--max-bootstrap-instruments", "-1"}, 2, "--max-bootstrap-instruments -1: want 0 (no bound) or more"},
 		{[]string{"--burst", "5", "--cores", "Inf"}, 2, "--cores +Inf: must be > 0 (and finite)"},                  // it replayed for ever
 		{[]string{"--burst", "5", "--steady", "NaN"}, 2, "--steady NaN"},                                           // it was dropped
 		{[]string{"--burst", "5", "--cores", "1e-300"}, 2, "cores 1e-300: must be finite and at least 0.001 (1m)"}, // it replayed for ever
