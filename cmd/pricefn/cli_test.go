@@ -364,4 +364,14 @@ func TestPriceBoundsBootstrapInstruments(t *testing.T) {
 	if code != 1 || stdout != "" || !strings.Contains(stderr, "batch: market.curves: the curves its trades use list 10001 bootstrap instruments in all, more than the limit of 10000 for one batch") {
 		t.Errorf("exit %d, stdout %.100q, stderr %q", code, stdout, stderr)
 	}
+	// Told so, it prices them (1,000 deposits build in milliseconds).
+	for _, bound := range []string{"0", "10001"} {
+		code, stdout, stderr = runCmd(t, "price", "--max-bootstrap-instruments", bound, file)
+		if code != 0 || strings.Count(stdout, `"npv":`) != 11 {
+			t.Errorf("--max-bootstrap-instruments %s: exit %d, stdout %.200q, stderr %q", bound, code, stdout, stderr)
+		}
+	}
+	if code, _, stderr = runCmd(t, "price", "--max-bootstrap-instruments", "-1", file); code != 2 || !strings.Contains(stderr, "--max-bootstrap-instruments -1: want 0 (no bound) or more") {
+		t.Errorf("--max-bootstrap-instruments -1: exit %d, stderr %q", code, stderr)
+	}
 }

@@ -17,6 +17,7 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	fs.SetOutput(stderr)
 	workers := fs.Int("workers", 0, "trades priced at once (0: one per core)")
 	out := outputFlag(fs, "write results to this `file` instead of stdout")
+	maxBootstrap := fs.Int("max-bootstrap-instruments", batch.DefaultMaxBootstrapInstruments, "most bootstrap instruments the curves of the batch's trades may list in all, as ingress's bound; 0 no bound")
 	fs.Usage = func() {
 		fmt.Fprintln(stderr, "usage: pricefn price [flags] [FILE]\n\nPrices a batch (wire format section 1) in process and writes the results\n(section 2) as JSON. FILE defaults to standard input.\n\nflags:")
 		fs.PrintDefaults()
@@ -31,6 +32,9 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	if *workers < 0 {
 		return usagef("--workers %d: want 0 (one per core) or more", *workers)
+	}
+	if *maxBootstrap < 0 {
+		return usagef("--max-bootstrap-instruments %d: want 0 (no bound) or more", *maxBootstrap)
 	}
 	if *out != "" {
 		if err := checkOutput(*out); err != nil {
@@ -63,8 +67,8 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return fmt.Errorf("%s: %w", name, err)
 	}
 	// Bounded as ingress bounds it by default: a batch whose trades use
-	// too many bootstrap instruments to build fails here too.
-	opt := batch.Options{Workers: *workers, Engines: batch.Engines{MaxBootstrapInstruments: batch.DefaultMaxBootstrapInstruments}}
+	// too many bootstrap instruments to build fails here too, unless told.
+	opt := batch.Options{Workers: *workers, Engines: batch.Engines{MaxBootstrapInstruments: *maxBootstrap}}
 	if *out == "" {
 		// Priced and encoded in blocks on every core, written as they are
 		// done: the results are never all in memory.
