@@ -1,0 +1,113 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/pricefn/pricefn/store"
+	"github.com/pricefn/pricefn/store/redisstore/redistest"
+)
+
+// These tests fold the pending list (Store.Tally) as replicas do, and
+// look at the list and the meta hash's fold fields, so they are in the
+// package.
+
+// countedChunk is chunk i priced, one trade, with the sums n (1) and
+// npv (i+1): a total of n other than the chunks priced is a chunk counted
+// twice or lost.
+func countedChunk(i int) store.Chunk {
+	return store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1,
+		Partials: map[string]map[string][]float64{"": {"n": {1}, "npv": {float64(i + 1)}}, "U": {"n": {1}}}}
+}
+
+// TestRedisReplicasFoldExactly: two replicas read the tally of a batch
+// (folding its pending chunks) over and over while puts keep listing
+// chunks: every read's totals are those of the chunks its counts hold,
+// none counted twice or lost, and the end's are the batch's.
+func TestRedisReplicasFoldExactly(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	replicas := []*Store{openStore(t, srv, store.Options{}), openStore(t, srv, store.Options{})}
+	const n = 150
+	b := store.Batch{Ref: store.RefOf("fold"), Digest: "d", SubmittedAt: time.Now(), Deadline: time.Now().Add(time.Hour)}
+	for i := range n {
+		b.TradeIDs, b.ChunkOffsets = append(b.TradeIDs, fmt.Sprint("T", i)), append(b.ChunkOffsets, i)
+	}
+	if _, err := replicas[0].Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	check := func(what string, tl *store.Tally) bool {
+		t.Helper()
+		all, u := tl.Totals[""], tl.Totals["U"]
+		if tl.Priced == 0 && all == nil {
+			return true
+		}
+		if all == nil || u == nil || all["n"].Sum.Value() != float64(tl.Priced) || u["n"].Sum.Value() != float64(tl.Priced) {
+			t.Errorf("%s: %d priced, totals %v", what, tl.Priced, tl.Totals)
+			return false
+		}
+		return true
+	}
+	var wg sync.WaitGroup
+	puts := make(chan int, n)
+	for i := range n {
+		puts <- i
+	}
+	close(puts)
+	stop := make(chan struct{})
+	for w := range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range puts {
+				if _, err := replicas[w].Put(ctx, b.Ref, "d", 1, countedChunk(i)); err != nil {
+					t.Error(err)
+				}
+			}
+		}()
+	}
+	var readers sync.WaitGroup
+	for r := range 4 {
+		readers.Add(1)
+		go func() {
+			defer readers.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				tl, err := replicas[r%2].Tally(ctx, b.Ref)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if !check(fmt.Sprint("replica ", r%2, " read"), tl) {
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	readers.Wait()
+	for r, s := range replicas {
+		tl, err := s.Tally(ctx, b.Ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if check(fmt.Sprint("replica ", r, " at the end"), tl) && (tl.Priced != n || tl.Totals[""]["npv"].Sum.Value() != n*(n+1)/2) {
+			t.Errorf("replica %d at the end: %d priced, npv %v, want %d, %d", r, tl.Priced, tl.Totals[""]["npv"].Sum.Value(), n, n*(n+1)/2)
+		}
+	}
+	k := keys(b.Ref, 1)
+	if l := replicas[0].rdb.LLen(ctx, k[8]).Val(); l != 0 {
+		t.Errorf("%d chunks still pending once read", l)
+	}
+	if f := replicas[0].rdb.HGet(ctx, k[0], "folded").Val(); f != fmt.Sprint(n) {
+		t.Errorf("folded %s, want %d", f, n)
+	}
+}
