@@ -715,15 +715,19 @@ func (s *Store) fold(ctx context.Context, ref store.Ref, f map[string]string, t 
 		page := idx[lo:min(lo+foldPage, len(idx))]
 		var now, entries *redis.SliceCmd
 		// In one transaction with the meta hash's attempt and digest, as
-		// Summary reads the chunks.
+		// Summary reads the chunks, and its submittedAt: the batch claimed
+		// next under the id, its keys expired, may have the same two.
 		if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			now = p.HMGet(ctx, k[0], "digest", "attempt")
+			now = p.HMGet(ctx, k[0], "digest", "attempt", "submittedAt")
 			entries = p.HMGet(ctx, k[1], page...)
 			return nil
 		}); err != nil {
 			return fmt.Errorf("redisstore: %s: chunks: %w", ref, err)
 		}
-		if d, a := now.Val()[0], now.Val()[1]; d != f["digest"] || a != f["attempt"] {
+		d, _ := now.Val()[0].(string)
+		a, _ := now.Val()[1].(string)
+		at, _ := now.Val()[2].(string)
+		if d != f["digest"] || a != f["attempt"] || at != f["submittedAt"] {
 			return errReplaced
 		}
 		for i, e := range entries.Val() {
@@ -744,7 +748,8 @@ func (s *Store) fold(ctx context.Context, ref store.Ref, f map[string]string, t 
 	}
 	// A fold that lost a race to another read's changes nothing, and
 	// this read's totals stand.
-	err = foldScript.Run(ctx, s.rdb, []string{k[0], k[8]}, f["digest"], f["attempt"], atoi(f["folded"]), sums, len(pending)).Err()
+	err = foldScript.Run(ctx, s.rdb, []string{k[0], k[8]}, f["digest"], f["attempt"], atoi(f["folded"]), sums, len(pending),
+		f["submittedAt"]).Err()
 	if err != nil {
 		return fmt.Errorf("redisstore: %s: folding sums: %w", ref, err)
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/pricefn/pricefn/store"
 	"github.com/pricefn/pricefn/store/redisstore/redistest"
 )
@@ -109,5 +111,75 @@ func TestRedisReplicasFoldExactly(t *testing.T) {
 	}
 	if f := replicas[0].rdb.HGet(ctx, k[0], "folded").Val(); f != fmt.Sprint(n) {
 		t.Errorf("folded %s, want %d", f, n)
+	}
+}
+
+// claimBeforeFold is a hook that, once, before the first fold it sees
+// saved (foldScript), forgets the batch b (its keys expired) and claims
+// it again, with chunk put: an earlier incarnation's read of the id
+// folding into the next one's record.
+type claimBeforeFold struct {
+	s    *Store
+	b    store.Batch
+	put  store.Chunk
+	done bool
+	err  error
+}
+
+func (h *claimBeforeFold) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *claimBeforeFold) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *claimBeforeFold) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if args := cmd.Args(); !h.done && len(args) > 1 && args[1] == foldScript.Hash() {
+			h.done = true
+			k := keys(h.b.Ref, 1)
+			if h.err = h.s.rdb.Del(ctx, k[0], k[1], k[2], k[4], k[5], k[8]).Err(); h.err == nil {
+				if _, h.err = h.s.Claim(ctx, h.b); h.err == nil {
+					_, h.err = h.s.Put(ctx, h.b.Ref, h.b.Digest, 1, h.put)
+				}
+			}
+		}
+		return next(ctx, cmd)
+	}
+}
+
+// TestRedisFoldOfAnEarlierIncarnation: a read folding the pending chunks
+// of a batch whose keys expired, the id claimed again with the same batch
+// (digest, attempt 1) before the fold was saved, saved the old batch's
+// sums as the new one's and trimmed the new one's pending chunks: its
+// status had the old totals for good.
+func TestRedisFoldOfAnEarlierIncarnation(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s := openStore(t, srv, store.Options{})
+	ref := store.RefOf("X")
+	old := twoChunks(ref, "d", time.Now().Add(time.Hour))
+	if _, err := s.Claim(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	chunk := func(npv float64) store.Chunk {
+		return store.Chunk{Index: 0, State: store.ChunkPriced, Trades: 1, Partials: map[string]map[string][]float64{"": {"npv": {npv}}}}
+	}
+	if _, err := s.Put(ctx, ref, "d", 1, chunk(111)); err != nil {
+		t.Fatal(err)
+	}
+	again := twoChunks(ref, "d", time.Now().Add(time.Hour))
+	again.SubmittedAt = old.SubmittedAt.Add(time.Second)
+	h := &claimBeforeFold{s: s, b: again, put: chunk(222)}
+	s.rdb.AddHook(h)
+	if _, err := s.Tally(ctx, ref); err != nil || h.err != nil {
+		t.Fatalf("tally: %v (claim %v)", err, h.err)
+	}
+	if !h.done {
+		t.Fatal("no fold saved")
+	}
+	tl, err := s.Tally(ctx, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tl.Totals[""]["npv"].Sum.Value(); got != 222 || tl.Priced != 1 {
+		t.Errorf("the new batch's tally: %d priced, npv %v, want 1, 222", tl.Priced, got)
 	}
 }
