@@ -701,35 +701,61 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 
 // fold adds the sums of the pending chunks (tallyLua), the n entries of
 // the pending list the meta hash's fields f were read with (the first
-// page of them, first), to the sums t that f holds folded in, then folds
-// them in for the next read (foldScript). Added up here, where a put only
-// lists its chunk, a put's Redis time does not grow with its sums.
+// page of them, first), to the sums t that f holds folded in, and folds
+// them in for the next read (foldScript) a page at a time: a read ended
+// before its last page (its client gone, its process killed) leaves the
+// pages it added folded, and the next read goes on from there, where one
+// that saved nothing left every read of a batch too long to add up in
+// one request to start again from the first page, never answered. Added
+// up here, where a put only lists its chunk, a put's Redis time does not
+// grow with its sums.
 func (s *Store) fold(ctx context.Context, ref store.Ref, f map[string]string, t store.Totals, first []string, n int) error {
 	k := keys(ref, atoi(f["attempt"]))
+	folded := atoi(f["folded"])
 	// A page of the list and of the chunks' entries a command: the first
 	// read of a batch of 100,000 chunks, none read before, blocks Redis
 	// for one page at a time (the whole list read at once, 11 ms; 1,000,000
 	// chunks, 110 ms).
-	for lo, pending := 0, first; ; {
+	for done, pending := 0, first; ; {
 		if err := s.addPage(ctx, ref, k, f, t, pending); err != nil {
 			return err
 		}
-		if lo += len(pending); lo >= n {
-			break
+		sums, err := encodeTotals(t)
+		if err != nil {
+			return fmt.Errorf("redisstore: %s: sums: %w", ref, err)
 		}
-		// Another read's fold saved meanwhile trimmed the list's head
-		// (folded is not f's): the read starts again, from its sums.
+		saved, err := foldScript.Run(ctx, s.rdb, []string{k[0], k[8]}, f["digest"], f["attempt"], folded, sums, len(pending),
+			f["submittedAt"]).Int()
+		if err != nil {
+			return fmt.Errorf("redisstore: %s: folding sums: %w", ref, err)
+		}
+		done += len(pending)
+		if saved == 0 {
+			// Another read's fold saved first. This read's totals stand
+			// once it has added every chunk it counts; before, it starts
+			// again from the sums saved.
+			if done >= n {
+				return nil
+			}
+			return errReplaced
+		}
+		if folded += len(pending); done >= n {
+			return nil
+		}
+		// The pages folded are gone from the list's head: the next is
+		// its first, unless another read's fold saved since (folded is
+		// not this read's), when the read starts again.
 		var now *redis.SliceCmd
 		var list *redis.StringSliceCmd
 		if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 			now = p.HMGet(ctx, k[0], "digest", "attempt", "submittedAt", "folded")
-			list = p.LRange(ctx, k[8], int64(lo), int64(min(lo+foldPage, n)-1))
+			list = p.LRange(ctx, k[8], 0, int64(min(foldPage, n-done)-1))
 			return nil
 		}); err != nil {
 			return fmt.Errorf("redisstore: %s: pending chunks: %w", ref, err)
 		}
-		for i, name := range []string{"digest", "attempt", "submittedAt", "folded"} {
-			if v, _ := now.Val()[i].(string); v != f[name] {
+		for i, want := range []string{f["digest"], f["attempt"], f["submittedAt"], strconv.Itoa(folded)} {
+			if v, _ := now.Val()[i].(string); v != want {
 				return errReplaced
 			}
 		}
@@ -737,18 +763,6 @@ func (s *Store) fold(ctx context.Context, ref store.Ref, f map[string]string, t 
 			return errReplaced
 		}
 	}
-	sums, err := encodeTotals(t)
-	if err != nil {
-		return fmt.Errorf("redisstore: %s: sums: %w", ref, err)
-	}
-	// A fold that lost a race to another read's changes nothing, and
-	// this read's totals stand.
-	err = foldScript.Run(ctx, s.rdb, []string{k[0], k[8]}, f["digest"], f["attempt"], atoi(f["folded"]), sums, n,
-		f["submittedAt"]).Err()
-	if err != nil {
-		return fmt.Errorf("redisstore: %s: folding sums: %w", ref, err)
-	}
-	return nil
 }
 
 // addPage adds the sums of the chunks of a page of pending entries to

@@ -272,3 +272,45 @@ func TestRedisFoldReadsTheListInPages(t *testing.T) {
 		t.Errorf("the read raced no fold: pending list read %v", h.ranges)
 	}
 }
+
+// TestRedisFoldInterruptedKeepsItsPages: a read ended between the pages
+// of its fold (its client gone, or its process killed) saved nothing, so
+// that every read of a batch too long to add up in one request started
+// again from the first page and none was ever answered. The pages it
+// added are folded; the next read goes on from there, exact.
+func TestRedisFoldInterruptedKeepsItsPages(t *testing.T) {
+	srv := redistest.Start(t)
+	s := openStore(t, srv, store.Options{})
+	const n = 250
+	b := store.Batch{Ref: store.RefOf("cut"), Digest: "d", SubmittedAt: time.Now(), Deadline: time.Now().Add(time.Hour)}
+	for i := range n {
+		b.TradeIDs, b.ChunkOffsets = append(b.TradeIDs, fmt.Sprint("T", i)), append(b.ChunkOffsets, i)
+	}
+	ctx := context.Background()
+	if _, err := s.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if _, err := s.Put(ctx, b.Ref, "d", 1, countedChunk(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The read ends as it reads the list's second page.
+	cut, cancel := context.WithCancel(ctx)
+	defer cancel()
+	s.rdb.AddHook(&listReads{before: func(context.Context) { cancel() }})
+	if _, err := s.Tally(cut, b.Ref); err == nil {
+		t.Fatal("a read ended midway answered")
+	}
+	k := keys(b.Ref, 1)
+	if f, l := s.rdb.HGet(ctx, k[0], "folded").Val(), s.rdb.LLen(ctx, k[8]).Val(); f != fmt.Sprint(foldPage) || l != n-foldPage {
+		t.Errorf("after a read ended midway: folded %q, %d pending, want %d, %d", f, l, foldPage, n-foldPage)
+	}
+	tl, err := s.Tally(ctx, b.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tl.Priced != n || tl.Totals[""]["n"].Sum.Value() != n || tl.Totals["U"]["n"].Sum.Value() != n || tl.Totals[""]["npv"].Sum.Value() != n*(n+1)/2 {
+		t.Errorf("the next read: %d priced, totals %v, want %d", tl.Priced, tl.Totals, n)
+	}
+}
