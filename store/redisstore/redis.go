@@ -446,7 +446,9 @@ func (s *Store) Summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 
 // errReplaced is summary's error when the batch was claimed again (its
 // attempt replaced, or the id reused) between its read of the meta hash
-// and its read of the attempt's chunks, whose keys the claim deleted.
+// and its read of the attempt's chunks, whose keys the claim deleted;
+// and tally's, too, when another read's fold trimmed the pending list
+// between two pages of it (fold): either reads again.
 var errReplaced = errors.New("redisstore: batch replaced while read")
 
 func (s *Store) summary(ctx context.Context, ref store.Ref) (*store.Summary, error) {
@@ -560,12 +562,15 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	k := keys(ref, 0)
 	k0 := k[0]
 	// In one transaction: the pending chunks are those whose outcomes the
-	// counts read hold and the sums do not.
+	// counts read hold and the sums do not, their first page read here
+	// (fold reads the others).
 	var get *redis.SliceCmd
 	var list *redis.StringSliceCmd
+	var length *redis.IntCmd
 	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		get = p.HMGet(ctx, k0, tallyFields...)
-		list = p.LRange(ctx, k[8], 0, -1)
+		list = p.LRange(ctx, k[8], 0, foldPage-1)
+		length = p.LLen(ctx, k[8])
 		return nil
 	}); err != nil {
 		return nil, fmt.Errorf("redisstore: %s: %w", ref, err)
@@ -632,8 +637,8 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	if t.Totals, err = decodeTotals(f["sums"]); err != nil {
 		return nil, fmt.Errorf("redisstore: %s: sums: %w", ref, err)
 	}
-	if len(pending) > 0 {
-		if err := s.fold(ctx, ref, f, t.Totals, pending); err != nil {
+	if n := int(length.Val()); n > 0 {
+		if err := s.fold(ctx, ref, f, t.Totals, pending, n); err != nil {
 			return nil, err
 		}
 	}
@@ -694,36 +699,98 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	return t, nil
 }
 
-// fold adds the sums of the pending chunks (tallyLua), the entries of
-// the pending list read with the meta hash's fields f, to the sums t
-// that f holds folded in, then folds them in for the next read
-// (foldScript). Added up here, where a put only lists its chunk, a put's
-// Redis time does not grow with its sums.
-func (s *Store) fold(ctx context.Context, ref store.Ref, f map[string]string, t store.Totals, pending []string) error {
+// fold adds the sums of the pending chunks (tallyLua), the n entries of
+// the pending list the meta hash's fields f were read with (the first
+// page of them, first), to the sums t that f holds folded in, and folds
+// them in for the next read (foldScript) a page at a time: a read ended
+// before its last page (its client gone, its process killed) leaves the
+// pages it added folded, and the next read goes on from there, where one
+// that saved nothing left every read of a batch too long to add up in
+// one request to start again from the first page, never answered. Added
+// up here, where a put only lists its chunk, a put's Redis time does not
+// grow with its sums.
+func (s *Store) fold(ctx context.Context, ref store.Ref, f map[string]string, t store.Totals, first []string, n int) error {
 	k := keys(ref, atoi(f["attempt"]))
-	// The chunks of the batch's attempt: another's were listed before a
-	// claim of an earlier release replaced it.
-	var idx []string
-	for _, e := range pending {
-		if a, i, _ := strings.Cut(e, ":"); a == f["attempt"] {
-			idx = append(idx, i)
+	folded := atoi(f["folded"])
+	// A page of the list and of the chunks' entries a command: the first
+	// read of a batch of 100,000 chunks, none read before, blocks Redis
+	// for one page at a time (the whole list read at once, 11 ms; 1,000,000
+	// chunks, 110 ms).
+	for done, pending := 0, first; ; {
+		if err := s.addPage(ctx, ref, k, f, t, pending); err != nil {
+			return err
+		}
+		sums, err := encodeTotals(t)
+		if err != nil {
+			return fmt.Errorf("redisstore: %s: sums: %w", ref, err)
+		}
+		saved, err := foldScript.Run(ctx, s.rdb, []string{k[0], k[8]}, f["digest"], f["attempt"], folded, sums, len(pending),
+			f["submittedAt"]).Int()
+		if err != nil {
+			return fmt.Errorf("redisstore: %s: folding sums: %w", ref, err)
+		}
+		done += len(pending)
+		if saved == 0 {
+			// Another read's fold saved first. This read's totals stand
+			// once it has added every chunk it counts; before, it starts
+			// again from the sums saved.
+			if done >= n {
+				return nil
+			}
+			return errReplaced
+		}
+		if folded += len(pending); done >= n {
+			return nil
+		}
+		// The pages folded are gone from the list's head: the next is
+		// its first, unless another read's fold saved since (folded is
+		// not this read's), when the read starts again.
+		var now *redis.SliceCmd
+		var list *redis.StringSliceCmd
+		if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+			now = p.HMGet(ctx, k[0], "digest", "attempt", "submittedAt", "folded")
+			list = p.LRange(ctx, k[8], 0, int64(min(foldPage, n-done)-1))
+			return nil
+		}); err != nil {
+			return fmt.Errorf("redisstore: %s: pending chunks: %w", ref, err)
+		}
+		for i, want := range []string{f["digest"], f["attempt"], f["submittedAt"], strconv.Itoa(folded)} {
+			if v, _ := now.Val()[i].(string); v != want {
+				return errReplaced
+			}
+		}
+		if pending = list.Val(); len(pending) == 0 {
+			return errReplaced
 		}
 	}
-	// A page of entries a command: the first read of a batch of 100,000
-	// chunks, none read before, blocks Redis for one page at a time.
-	for lo := 0; lo < len(idx); lo += foldPage {
-		page := idx[lo:min(lo+foldPage, len(idx))]
+}
+
+// addPage adds the sums of the chunks of a page of pending entries to
+// t (fold), those of the batch's attempt: another's were listed before a
+// claim of an earlier release replaced it. k are the attempt's keys.
+func (s *Store) addPage(ctx context.Context, ref store.Ref, k []string, f map[string]string, t store.Totals, pending []string) error {
+	var page []string
+	for _, e := range pending {
+		if a, i, _ := strings.Cut(e, ":"); a == f["attempt"] {
+			page = append(page, i)
+		}
+	}
+	if len(page) > 0 {
 		var now, entries *redis.SliceCmd
 		// In one transaction with the meta hash's attempt and digest, as
-		// Summary reads the chunks.
+		// Summary reads the chunks, and its submittedAt: the batch claimed
+		// next under the id, its keys expired, may have the same two.
 		if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			now = p.HMGet(ctx, k[0], "digest", "attempt")
+			now = p.HMGet(ctx, k[0], "digest", "attempt", "submittedAt")
 			entries = p.HMGet(ctx, k[1], page...)
 			return nil
 		}); err != nil {
 			return fmt.Errorf("redisstore: %s: chunks: %w", ref, err)
 		}
-		if d, a := now.Val()[0], now.Val()[1]; d != f["digest"] || a != f["attempt"] {
+		d, _ := now.Val()[0].(string)
+		a, _ := now.Val()[1].(string)
+		at, _ := now.Val()[2].(string)
+		if d != f["digest"] || a != f["attempt"] || at != f["submittedAt"] {
 			return errReplaced
 		}
 		for i, e := range entries.Val() {
@@ -738,21 +805,11 @@ func (s *Store) fold(ctx context.Context, ref store.Ref, f map[string]string, t 
 			t.Add(&c)
 		}
 	}
-	sums, err := encodeTotals(t)
-	if err != nil {
-		return fmt.Errorf("redisstore: %s: sums: %w", ref, err)
-	}
-	// A fold that lost a race to another read's changes nothing, and
-	// this read's totals stand.
-	err = foldScript.Run(ctx, s.rdb, []string{k[0], k[8]}, f["digest"], f["attempt"], atoi(f["folded"]), sums, len(pending)).Err()
-	if err != nil {
-		return fmt.Errorf("redisstore: %s: folding sums: %w", ref, err)
-	}
 	return nil
 }
 
-// foldPage is the most pending chunks' entries fold reads in one
-// command.
+// foldPage is the most pending chunks' entries, and entries of the
+// pending list, fold reads in one command.
 const foldPage = 100
 
 // encodeTotals is t as the meta hash's sums hold it: the totals' form

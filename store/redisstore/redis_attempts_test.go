@@ -183,7 +183,7 @@ func TestRedisAttemptKeysExpireWithMeta(t *testing.T) {
 	ref := store.RefOf("ttl")
 	claimAttempt(t, s, twoChunks(ref, "d", time.Time{}), 1)
 	k := keys(ref, 1)
-	attemptKeys := []string{k[1], k[2], k[4], k[5]} // chunks, results, deliv, ids
+	attemptKeys := []string{k[1], k[2], k[4], k[5], k[8]} // chunks, results, deliv, ids, the pending list
 	// PEXPIRETIME is absolute: the keys must expire with the meta, about
 	// ttl from now, never before it (the meta would be left without its
 	// chunks) and at most the few ms of a script after it (Redis before
@@ -200,11 +200,17 @@ func TestRedisAttemptKeysExpireWithMeta(t *testing.T) {
 			}
 		}
 	}
-	if _, err := s.Put(ctx, ref, "d", 1, pricedChunk(0, 1)); err != nil {
+	// Chunks with sums: the pending list lists them (tallyLua).
+	withSums := func(i int) store.Chunk {
+		c := pricedChunk(i, 1)
+		c.Partials = map[string]map[string][]float64{"": {"npv": {1}}}
+		return c
+	}
+	if _, err := s.Put(ctx, ref, "d", 1, withSums(0)); err != nil {
 		t.Fatal(err)
 	}
 	check("unfinished", time.Hour)
-	if _, err := s.Put(ctx, ref, "d", 1, pricedChunk(1, 1)); err != nil {
+	if _, err := s.Put(ctx, ref, "d", 1, withSums(1)); err != nil {
 		t.Fatal(err)
 	}
 	check("finished", time.Minute)

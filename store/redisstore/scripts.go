@@ -448,14 +448,18 @@ return claim('ok')
 
 // foldScript folds the sums of the first ARGV[5] chunks of the pending
 // list (KEYS[2]) into the sums of the meta hash (KEYS[1]): ARGV[4]
-// replaces them if the batch is still at digest ARGV[1] and attempt
-// ARGV[2], and its folded (the chunks folded in so far) is still ARGV[3],
-// as the read that added them up found it. A fold that lost a race to
-// another read's does nothing: the next read folds again. (Its sums are
-// not the totals, which a put of an earlier release adds to itself.)
+// replaces them if the batch is still at digest ARGV[1], attempt ARGV[2]
+// and submittedAt ARGV[6], and its folded (the chunks folded in so far)
+// is still ARGV[3], as the read that added them up found it. A fold that
+// lost a race to another read's does nothing: the next read folds again.
+// (Its sums are not the totals, which a put of an earlier release adds to
+// itself.) The submittedAt tells the batch from the next claimed under
+// its id once its keys expired, at the same digest and attempt 1 and
+// with nothing folded yet: the fold would save the old batch's sums as
+// the new one's, and trim the new one's pending chunks.
 var foldScript = redis.NewScript(`
-local m = redis.call('HMGET', KEYS[1], 'digest', 'attempt', 'folded')
-if m[1] ~= ARGV[1] or m[2] ~= ARGV[2] or (m[3] or '0') ~= ARGV[3] then return 0 end
+local m = redis.call('HMGET', KEYS[1], 'digest', 'attempt', 'folded', 'submittedAt')
+if m[1] ~= ARGV[1] or m[2] ~= ARGV[2] or (m[3] or '0') ~= ARGV[3] or (m[4] or '') ~= ARGV[6] then return 0 end
 redis.call('HSET', KEYS[1], 'sums', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'folded', tonumber(ARGV[5]))
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[5]), -1)
