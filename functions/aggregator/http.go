@@ -290,8 +290,12 @@ func (f *Function) parseWait(q url.Values) (time.Duration, error) {
 	}
 	v := q.Get("wait")
 	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
+	if err != nil {
 		return 0, host.Errorf(http.StatusBadRequest, "aggregator: wait %q: want a Go duration such as 30s", host.Short(v))
+	}
+	if d < 0 {
+		// A Go duration all the same: the reason is its sign.
+		return 0, host.Errorf(http.StatusBadRequest, "aggregator: wait %q: want 0 or more, such as 30s", host.Short(v))
 	}
 	return min(d, f.opt.MaxWait), nil
 }

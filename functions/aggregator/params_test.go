@@ -58,6 +58,10 @@ func TestWaitWithoutDurationRefused(t *testing.T) {
 			t.Errorf("?%s: %d %.300s, want a 400 with %s", q, code, body, want)
 		}
 	}
+	// A negative wait is a Go duration: it was refused as not one.
+	if code, body := f.get(t, "/batches/b1?wait=-1s"); code != http.StatusBadRequest || !strings.Contains(body, `aggregator: wait \"-1s\": want 0 or more, such as 30s`) {
+		t.Errorf("?wait=-1s: %d %.300s, want a 400 asking for 0 or more", code, body)
+	}
 	// As the timeline's limit: ?limit= was the default, 50 batches.
 	if code, body := f.get(t, "/batches?limit="); code != http.StatusBadRequest || !strings.Contains(body, `aggregator: limit \"\": want 1 to 500`) {
 		t.Errorf("?limit=: %d %.300s, want a 400", code, body)
