@@ -71,3 +71,28 @@ func TestWaitWithoutDurationRefused(t *testing.T) {
 		t.Errorf("a long wait: %d, %d bytes %.300s, want a 400 quoting it cut", code, len(body), body)
 	}
 }
+
+// TestMalformedQueryRefused: a query that does not parse, a ';' between
+// parameters or a '%' not escaping two hex digits, is a 400 quoting it;
+// the pair it spoiled was dropped without a word (url.URL.Query), so
+// ?wiat=30s; answered at once and ?timeline=true;x=1 had no timeline.
+func TestMalformedQueryRefused(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	// Finished, so that a query taken as none answers at once.
+	for i := range offsets {
+		f.mustPost(t, "/", pricedEvent(t, "b1", i))
+	}
+	for _, tc := range []struct{ path, want string }{
+		{"/batches/b1?timeline=true;x=1", `aggregator: GET /batches/{id}: query \"timeline=true;x=1\": invalid semicolon separator in query`},
+		{"/batches/b1/results?wiat=30s;", `aggregator: GET /batches/{id}/results: query \"wiat=30s;\": invalid semicolon separator in query`},
+		{"/batches/b1/results?wait=%zz", `aggregator: GET /batches/{id}/results: query \"wait=%zz\": invalid URL escape \"%zz\"`},
+		{"/batches?limit=5;", `aggregator: GET /batches: query \"limit=5;\"`},
+		{"/batches/b1/events?x=%", `aggregator: GET /batches/{id}/events: query \"x=%\"`},
+	} {
+		code, body := f.get(t, tc.path)
+		if code != http.StatusBadRequest || !strings.Contains(body, tc.want) {
+			t.Errorf("GET %s: %d %.300s, want a 400 with %s", tc.path, code, body, tc.want)
+		}
+	}
+}
