@@ -322,7 +322,15 @@ func planWorkload(trace string, bursts []string, steady float64, dur, from time.
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", batchFile, err)
 		}
-		fmt.Fprintf(stderr, "batch %s: %d trades in %d chunks, %.3f CPU-seconds estimated\n", batchFile, info.Trades, info.Chunks, info.CPU.Seconds())
+		// One of either is one, not "1 chunks".
+		trades, chunks := "trades", "chunks"
+		if info.Trades == 1 {
+			trades = "trade"
+		}
+		if info.Chunks == 1 {
+			chunks = "chunk"
+		}
+		fmt.Fprintf(stderr, "batch %s: %d %s in %d %s, %.3f CPU-seconds estimated\n", batchFile, info.Trades, trades, info.Chunks, chunks, info.CPU.Seconds())
 		ws = append(ws, w)
 	}
 	return plan.Merge(ws...), nil

@@ -164,3 +164,13 @@ func TestPlanInterrupted(t *testing.T) {
 		}
 	}
 }
+
+// TestPlanBatchCountsInWords: --batch says how the batch was split in
+// words that agree with the counts: a batch of one chunk was "in 1
+// chunks".
+func TestPlanBatchCountsInWords(t *testing.T) {
+	code, _, errOut := runPlanArgs(t, "--batch", "../../examples/european.json", "--runs", "1", "--json")
+	if want := "batch ../../examples/european.json: 3 trades in 1 chunk, "; code != 0 || !strings.HasPrefix(errOut, want) {
+		t.Errorf("exit %d, stderr %q; want it to start %q", code, errOut, want)
+	}
+}

@@ -118,9 +118,11 @@ func runLoadgen(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	if errors.As(context.Cause(ctx), &sig) {
 		return sig // the report is of the run so far
 	}
-	if err != nil || *asJSON {
+	if err != nil {
 		return err
 	}
+	// The report printed, as JSON too: a run of which no batch completed
+	// failed, whichever form its report took.
 	if rep.Completed == 0 {
 		return errors.New("loadgen: no batch completed")
 	}

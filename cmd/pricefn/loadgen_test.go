@@ -359,3 +359,26 @@ func TestLoadgenJSONNamesUnits(t *testing.T) {
 		t.Errorf("sent %v, completed %v, want 2 and 2", rep["sent"], rep["completed"])
 	}
 }
+
+// TestLoadgenJSONExitsOneWhenNoneCompleted: a run of which no batch
+// completed exits 1 with --json as without it, after printing the report;
+// with --json it exited 0, so a script checking the exit status took an
+// engine refusing every batch for a successful run.
+func TestLoadgenJSONExitsOneWhenNoneCompleted(t *testing.T) {
+	f := &loadgenEngine{batches: map[string]*batch.Batch{}, asked: map[string]int{}, statusHost: "192.0.2.1:9"}
+	srv := httptest.NewServer(f)
+	defer srv.Close()
+	for _, asJSON := range []bool{true, false} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), []string{"loadgen", "--url", srv.URL, "--rate", "20", "--duration", "100ms", "--batch-size", "2", "--quiet", "--json=" + strconv.FormatBool(asJSON)}, strings.NewReader(""), &stdout, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), "no batch completed") {
+			t.Errorf("json %v: exit %d, stderr %q; want 1, no batch completed", asJSON, code, stderr.String())
+		}
+		if asJSON {
+			var rep struct{ Sent, Completed, Failed int }
+			if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil || rep.Sent == 0 || rep.Completed != 0 || rep.Failed != rep.Sent {
+				t.Errorf("report %s (%v): want every batch sent failed", stdout.Bytes(), err)
+			}
+		}
+	}
+}

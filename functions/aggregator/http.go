@@ -97,11 +97,11 @@ func (f *Function) Query(guard host.Guard) http.Handler {
 
 // queryParams refuses a query parameter the status (results false) or the
 // results do not take, as host.CheckParams does.
-func queryParams(q url.Values, results bool) error {
+func queryParams(u *url.URL, results bool) error {
 	if results {
-		return host.CheckParams(q, "aggregator", "GET /batches/{id}/results", "wait", "stream", "timeline", "from", "limit")
+		return host.CheckParams(u, "aggregator", "GET /batches/{id}/results", "wait", "stream", "timeline", "from", "limit")
 	}
-	return host.CheckParams(q, "aggregator", "GET /batches/{id}", "wait", "timeline", "from", "limit")
+	return host.CheckParams(u, "aggregator", "GET /batches/{id}", "wait", "timeline", "from", "limit")
 }
 
 // queryPath reports whether path is one of Query's routes below /batches/:
@@ -113,7 +113,7 @@ func queryPath(path string) bool {
 
 func (f *Function) serveQuery(w http.ResponseWriter, r *http.Request, results bool) {
 	id := r.PathValue("id")
-	if err := queryParams(r.URL.Query(), results); err != nil {
+	if err := queryParams(r.URL, results); err != nil {
 		host.WriteError(w, err)
 		return
 	}
@@ -290,8 +290,12 @@ func (f *Function) parseWait(q url.Values) (time.Duration, error) {
 	}
 	v := q.Get("wait")
 	d, err := time.ParseDuration(v)
-	if err != nil || d < 0 {
+	if err != nil {
 		return 0, host.Errorf(http.StatusBadRequest, "aggregator: wait %q: want a Go duration such as 30s", host.Short(v))
+	}
+	if d < 0 {
+		// A Go duration all the same: the reason is its sign.
+		return 0, host.Errorf(http.StatusBadRequest, "aggregator: wait %q: want 0 or more, such as 30s", host.Short(v))
 	}
 	return min(d, f.opt.MaxWait), nil
 }

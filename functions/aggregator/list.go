@@ -25,7 +25,7 @@ const (
 
 // serveList answers GET /batches?limit=N with the tenant's recent batches.
 func (f *Function) serveList(w http.ResponseWriter, r *http.Request) {
-	if err := host.CheckParams(r.URL.Query(), "aggregator", "GET /batches", "limit"); err != nil {
+	if err := host.CheckParams(r.URL, "aggregator", "GET /batches", "limit"); err != nil {
 		host.WriteError(w, err)
 		return
 	}

@@ -58,6 +58,10 @@ func TestWaitWithoutDurationRefused(t *testing.T) {
 			t.Errorf("?%s: %d %.300s, want a 400 with %s", q, code, body, want)
 		}
 	}
+	// A negative wait is a Go duration: it was refused as not one.
+	if code, body := f.get(t, "/batches/b1?wait=-1s"); code != http.StatusBadRequest || !strings.Contains(body, `aggregator: wait \"-1s\": want 0 or more, such as 30s`) {
+		t.Errorf("?wait=-1s: %d %.300s, want a 400 asking for 0 or more", code, body)
+	}
 	// As the timeline's limit: ?limit= was the default, 50 batches.
 	if code, body := f.get(t, "/batches?limit="); code != http.StatusBadRequest || !strings.Contains(body, `aggregator: limit \"\": want 1 to 500`) {
 		t.Errorf("?limit=: %d %.300s, want a 400", code, body)
@@ -65,5 +69,30 @@ func TestWaitWithoutDurationRefused(t *testing.T) {
 	code, body := f.get(t, "/batches/b1?wait="+strings.Repeat("9", 100_000))
 	if code != http.StatusBadRequest || len(body) > 400 || !strings.Contains(body, `99...\"`) {
 		t.Errorf("a long wait: %d, %d bytes %.300s, want a 400 quoting it cut", code, len(body), body)
+	}
+}
+
+// TestMalformedQueryRefused: a query that does not parse, a ';' between
+// parameters or a '%' not escaping two hex digits, is a 400 quoting it;
+// the pair it spoiled was dropped without a word (url.URL.Query), so
+// ?wiat=30s; answered at once and ?timeline=true;x=1 had no timeline.
+func TestMalformedQueryRefused(t *testing.T) {
+	f := newFixture(t)
+	f.mustPost(t, "/", f.acceptedEvent(t, "b1"))
+	// Finished, so that a query taken as none answers at once.
+	for i := range offsets {
+		f.mustPost(t, "/", pricedEvent(t, "b1", i))
+	}
+	for _, tc := range []struct{ path, want string }{
+		{"/batches/b1?timeline=true;x=1", `aggregator: GET /batches/{id}: query \"timeline=true;x=1\": invalid semicolon separator in query`},
+		{"/batches/b1/results?wiat=30s;", `aggregator: GET /batches/{id}/results: query \"wiat=30s;\": invalid semicolon separator in query`},
+		{"/batches/b1/results?wait=%zz", `aggregator: GET /batches/{id}/results: query \"wait=%zz\": invalid URL escape \"%zz\"`},
+		{"/batches?limit=5;", `aggregator: GET /batches: query \"limit=5;\"`},
+		{"/batches/b1/events?x=%", `aggregator: GET /batches/{id}/events: query \"x=%\"`},
+	} {
+		code, body := f.get(t, tc.path)
+		if code != http.StatusBadRequest || !strings.Contains(body, tc.want) {
+			t.Errorf("GET %s: %d %.300s, want a 400 with %s", tc.path, code, body, tc.want)
+		}
 	}
 }

@@ -76,7 +76,7 @@ type ChunkEvent struct {
 func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.PathValue("id")
-	if err := host.CheckParams(r.URL.Query(), "aggregator", "GET /batches/{id}/events"); err != nil {
+	if err := host.CheckParams(r.URL, "aggregator", "GET /batches/{id}/events"); err != nil {
 		host.WriteError(w, err)
 		return
 	}

@@ -7,14 +7,20 @@ import (
 	"strings"
 )
 
-// CheckParams returns a 400 naming the first query parameter of q (in
-// sorted order) that is not one of known, and the ones the route takes:
-// a parameter mistyped (?wiat=30s, ?strem=true) was ignored, the request
-// answered at once or not streamed, with nothing to tell the client why.
-// A known one given twice is a 400 too: of ?wait=1s&wait=30s the first
-// was taken, the other ignored. who is the message's prefix
-// ("aggregator"), route its route ("GET /batches/{id}/results").
-func CheckParams(q url.Values, who, route string, known ...string) error {
+// CheckParams returns a 400 naming the first query parameter of u's query
+// (in sorted order) that is not one of known, and the ones the route
+// takes: a parameter mistyped (?wiat=30s, ?strem=true) was ignored, the
+// request answered at once or not streamed, with nothing to tell the
+// client why. A known one given twice is a 400 too: of ?wait=1s&wait=30s
+// the first was taken, the other ignored. So is a query that does not
+// parse (?wait=30s;timeline=true, ?wait=%zz): url.URL.Query drops such a
+// pair without a word. who is the message's prefix ("aggregator"), route
+// its route ("GET /batches/{id}/results").
+func CheckParams(u *url.URL, who, route string, known ...string) error {
+	q, err := url.ParseQuery(u.RawQuery)
+	if err != nil {
+		return Errorf(http.StatusBadRequest, "%s: %s: query %q: %v", who, route, Short(u.RawQuery), err)
+	}
 	var unknown []string
 	for name := range q {
 		if !slices.Contains(known, name) {

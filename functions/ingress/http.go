@@ -65,7 +65,7 @@ func (f *Function) serveEvent(w http.ResponseWriter, r *http.Request) {
 	// The batch says all a submission has to say: a query parameter
 	// (?id=mine, ?wait=30s) was ignored, the batch given a new id, the
 	// receipt answered at once.
-	if err := host.CheckParams(r.URL.Query(), "ingress", "POST "+r.URL.Path); err != nil {
+	if err := host.CheckParams(r.URL, "ingress", "POST "+r.URL.Path); err != nil {
 		f.refuse(w, err)
 		return
 	}
@@ -208,11 +208,11 @@ func (f *Function) serveValQuery(w http.ResponseWriter, r *http.Request) {
 		host.WriteError(w, host.Errorf(http.StatusMethodNotAllowed, "ingress: valQuery submits a batch: GET it"))
 		return
 	}
-	q := r.URL.Query()
-	if err := host.CheckParams(q, "ingress", "GET /valQuery", "metric", "numTrades"); err != nil {
+	if err := host.CheckParams(r.URL, "ingress", "GET /valQuery", "metric", "numTrades"); err != nil {
 		host.WriteError(w, err)
 		return
 	}
+	q := r.URL.Query()
 	kind, ok := valQueryKinds[q.Get("metric")]
 	if !ok {
 		host.WriteError(w, host.Errorf(http.StatusBadRequest, "ingress: valQuery: metric %q: want FwdRate, NPV or OptionPV", host.Short(q.Get("metric"))))

@@ -516,6 +516,9 @@ func TestSubmissionRefusesQueryParameters(t *testing.T) {
 	for _, c := range []struct{ path, want string }{
 		{"/batches?id=mine", `ingress: POST /batches: unknown query parameter \"id\": it takes none`},
 		{"/?wait=30s", `ingress: POST /: unknown query parameter \"wait\": it takes none`},
+		// A pair that does not parse was dropped, the batch submitted.
+		{"/batches?id=x;y", `ingress: POST /batches: query \"id=x;y\": invalid semicolon separator in query`},
+		{"/?id=%zz", `ingress: POST /: query \"id=%zz\": invalid URL escape`},
 	} {
 		code, _, body := post(t, plain(t, srv.URL+c.path, doc))
 		if code != http.StatusBadRequest || !strings.Contains(body, c.want) {
