@@ -766,12 +766,16 @@ func (s *Store) fold(ctx context.Context, ref store.Ref, f map[string]string, t 
 }
 
 // addPage adds the sums of the chunks of a page of pending entries to
-// t (fold), those of the batch's attempt: another's were listed before a
-// claim of an earlier release replaced it. k are the attempt's keys.
+// t (fold), those of the batch's attempt and claim (its submittedAt):
+// another attempt's were listed before a claim of an earlier release
+// replaced it, and an earlier batch's under the id before such a claim
+// of the id again, its keys but the list expired. k are the attempt's
+// keys.
 func (s *Store) addPage(ctx context.Context, ref store.Ref, k []string, f map[string]string, t store.Totals, pending []string) error {
 	var page []string
 	for _, e := range pending {
-		if a, i, _ := strings.Cut(e, ":"); a == f["attempt"] {
+		a, rest, _ := strings.Cut(e, ":")
+		if i, at, _ := strings.Cut(rest, ":"); a == f["attempt"] && at == f["submittedAt"] {
 			page = append(page, i)
 		}
 	}

@@ -314,3 +314,63 @@ func TestRedisFoldInterruptedKeepsItsPages(t *testing.T) {
 		t.Errorf("the next read: %d priced, totals %v, want %d", tl.Priced, tl.Totals, n)
 	}
 }
+
+// TestRedisFoldSkipsAnEarlierIncarnationsChunks: a replica of a release
+// before the pending list claims an id again, its earlier batch's keys
+// expired, without deleting the pending list, which outlived them (its
+// expiry was the unfinished batch's where the batch's last chunk was
+// recorded by such a replica). The read folded the earlier batch's
+// chunks "1:0" and "1:1" against the new batch's: chunk 0 counted twice,
+// and a status that failed for good on chunk 1, which the new batch has
+// not. The fold skips the entries of another claim, and trims them.
+func TestRedisFoldSkipsAnEarlierIncarnationsChunks(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s := openStore(t, srv, store.Options{})
+	ref := store.RefOf("again")
+	old := twoChunks(ref, "d", time.Now().Add(time.Hour))
+	if _, err := s.Claim(ctx, old); err != nil {
+		t.Fatal(err)
+	}
+	chunk := func(i int, npv float64) store.Chunk {
+		return store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, Partials: map[string]map[string][]float64{"": {"npv": {npv}}}}
+	}
+	for i := range 2 {
+		if _, err := s.Put(ctx, ref, "d", 1, chunk(i, 111)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	k := keys(ref, 1)
+	left := s.rdb.LRange(ctx, k[8], 0, -1).Val()
+	if len(left) != 2 {
+		t.Fatalf("pending %q, want 2 chunks", left)
+	}
+	// The keys the older replica knows expire; the pending list does not.
+	// Its claim of the id again (attempt 1) leaves the list as it was.
+	if err := s.rdb.Del(ctx, k[0], k[1], k[2], k[4], k[5], k[8]).Err(); err != nil {
+		t.Fatal(err)
+	}
+	again := twoChunks(ref, "d", time.Now().Add(time.Hour))
+	again.SubmittedAt = old.SubmittedAt.Add(time.Second)
+	if c, err := s.Claim(ctx, again); err != nil || c.Attempt != 1 {
+		t.Fatalf("claim again: %+v %v, want attempt 1", c, err)
+	}
+	if err := s.rdb.RPush(ctx, k[8], left).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Put(ctx, ref, "d", 1, chunk(0, 222)); err != nil {
+		t.Fatal(err)
+	}
+	for _, what := range []string{"first read", "second read"} {
+		tl, err := s.Tally(ctx, ref)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if got := tl.Totals[""]["npv"].Sum.Value(); got != 222 || tl.Priced != 1 {
+			t.Errorf("%s: %d priced, npv %v, want 1, 222", what, tl.Priced, got)
+		}
+	}
+	if l := s.rdb.LLen(ctx, k[8]).Val(); l != 0 {
+		t.Errorf("%d entries still pending once read", l)
+	}
+}

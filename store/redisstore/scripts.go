@@ -29,8 +29,8 @@ import "github.com/redis/go-redis/v9"
 // priced, d dead, x ended by the deadline) and its JSON; its deliv hash
 // counts deliveries per chunk, its results hash holds the results bytes and
 // its ids hash the trade ids of each chunk. The batch's pending list
-// holds "attempt:index" of the priced chunks whose sums are not in its
-// sums yet (tallyLua).
+// holds "attempt:index:submittedAt" of the priced chunks whose sums are
+// not in its sums yet (tallyLua).
 
 // finishLua is shared: when the batch has just finished, drop it from the
 // deadline index and keep its keys for retain ms. It expects m (HMGET of
@@ -166,10 +166,15 @@ local function tally(idx, dead, at, priced, failed, pricing, sums, most)
   redis.call('HINCRBY', KEYS[1], 'priced', priced)
   redis.call('HINCRBY', KEYS[1], 'failed', failed)
   redis.call('HINCRBY', KEYS[1], 'pricing', pricing)
-  -- The chunk's attempt (ARGV[2], attemptCheckLua's) goes with it: a
-  -- claim of an earlier release, which knows no pending list, leaves the
-  -- attempt it replaced listed.
-  if sums == '1' then redis.call('RPUSH', KEYS[9], ARGV[2] .. ':' .. idx) end
+  -- The chunk's attempt (ARGV[2], attemptCheckLua's) and its claim's
+  -- submittedAt, which each claim sets afresh, go with it: a claim of an
+  -- earlier release, which knows no pending list, leaves the attempt it
+  -- replaced listed, and the chunks of an earlier batch under the id
+  -- where the list outlived its meta, at the same attempt.
+  if sums == '1' then
+    local at = redis.call('HGET', KEYS[1], 'submittedAt') or ''
+    redis.call('RPUSH', KEYS[9], ARGV[2] .. ':' .. idx .. ':' .. at)
+  end
 end
 `
 
