@@ -556,7 +556,8 @@ func atoi(s string) int {
 // tallyFields are the meta hash's fields Tally reads.
 var tallyFields = []string{"digest", "attempt", "trades", "chunks", "resultsUrl", "traceparent", "submittedAt", "deadline", "acceptedAt",
 	"sentAt", "sendingAt", "announced", "announceBy", "announcedAt", "duplicates", "late", "done", "dead", "scenario", "scenarioDone",
-	"priced", "failed", "missing", "pricing", "firstAt", "lastAt", "firstDead", "totals", "sums", "tallied", "outcomes", "folded"}
+	"priced", "failed", "missing", "pricing", "firstAt", "lastAt", "firstDead", "totals", "sums", "tallied", "outcomes", "folded",
+	"listed", "skipped"}
 
 func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
 	k := keys(ref, 0)
@@ -585,7 +586,14 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	if _, ok := f["digest"]; !ok {
 		return nil, fmt.Errorf("%w: %s", store.ErrNotFound, ref)
 	}
-	if tallied := atoi(f["tallied"]) + atoi(f["outcomes"]); !hasField(f, "scenario") || tallied != atoi(f["done"]) {
+	// The chunks listed (tallyLua) and not folded in yet must all be in
+	// the list: fewer, and the list went before the meta hash with sums
+	// not folded in (a replica of a release before the pending list
+	// recorded the batch's end and kept the list for the unfinished
+	// batch's life, or Redis evicted the list alone), when the batch is
+	// added up from its chunks, too.
+	unfolded := atoi(f["listed"]) - (atoi(f["folded"]) - atoi(f["skipped"]))
+	if tallied := atoi(f["tallied"]) + atoi(f["outcomes"]); !hasField(f, "scenario") || tallied != atoi(f["done"]) || unfolded > int(length.Val()) {
 		sum, err := s.Summary(ctx, ref)
 		if err != nil {
 			return nil, err
@@ -717,7 +725,8 @@ func (s *Store) fold(ctx context.Context, ref store.Ref, f map[string]string, t 
 	// for one page at a time (the whole list read at once, 11 ms; 1,000,000
 	// chunks, 110 ms).
 	for done, pending := 0, first; ; {
-		if err := s.addPage(ctx, ref, k, f, t, pending); err != nil {
+		own, err := s.addPage(ctx, ref, k, f, t, pending)
+		if err != nil {
 			return err
 		}
 		sums, err := encodeTotals(t)
@@ -725,7 +734,7 @@ func (s *Store) fold(ctx context.Context, ref store.Ref, f map[string]string, t 
 			return fmt.Errorf("redisstore: %s: sums: %w", ref, err)
 		}
 		saved, err := foldScript.Run(ctx, s.rdb, []string{k[0], k[8]}, f["digest"], f["attempt"], folded, sums, len(pending),
-			f["submittedAt"]).Int()
+			f["submittedAt"], len(pending)-own).Int()
 		if err != nil {
 			return fmt.Errorf("redisstore: %s: folding sums: %w", ref, err)
 		}
@@ -770,8 +779,8 @@ func (s *Store) fold(ctx context.Context, ref store.Ref, f map[string]string, t 
 // another attempt's were listed before a claim of an earlier release
 // replaced it, and an earlier batch's under the id before such a claim
 // of the id again, its keys but the list expired. k are the attempt's
-// keys.
-func (s *Store) addPage(ctx context.Context, ref store.Ref, k []string, f map[string]string, t store.Totals, pending []string) error {
+// keys. It returns how many of the entries are the batch's.
+func (s *Store) addPage(ctx context.Context, ref store.Ref, k []string, f map[string]string, t store.Totals, pending []string) (int, error) {
 	var page []string
 	for _, e := range pending {
 		a, rest, _ := strings.Cut(e, ":")
@@ -789,27 +798,27 @@ func (s *Store) addPage(ctx context.Context, ref store.Ref, k []string, f map[st
 			entries = p.HMGet(ctx, k[1], page...)
 			return nil
 		}); err != nil {
-			return fmt.Errorf("redisstore: %s: chunks: %w", ref, err)
+			return 0, fmt.Errorf("redisstore: %s: chunks: %w", ref, err)
 		}
 		d, _ := now.Val()[0].(string)
 		a, _ := now.Val()[1].(string)
 		at, _ := now.Val()[2].(string)
 		if d != f["digest"] || a != f["attempt"] || at != f["submittedAt"] {
-			return errReplaced
+			return 0, errReplaced
 		}
 		for i, e := range entries.Val() {
 			v, _ := e.(string)
 			if len(v) < 2 {
-				return fmt.Errorf("redisstore: %s: no entry of pending chunk %s", ref, page[i])
+				return 0, fmt.Errorf("redisstore: %s: no entry of pending chunk %s", ref, page[i])
 			}
 			var c store.Chunk
 			if err := json.Unmarshal([]byte(v[1:]), &c); err != nil {
-				return fmt.Errorf("redisstore: %s chunk %s: %w", ref, page[i], err)
+				return 0, fmt.Errorf("redisstore: %s chunk %s: %w", ref, page[i], err)
 			}
 			t.Add(&c)
 		}
 	}
-	return nil
+	return len(page), nil
 }
 
 // foldPage is the most pending chunks' entries, and entries of the

@@ -14,8 +14,10 @@ import "github.com/redis/go-redis/v9"
 // Unix ns in 20 digits), scenario and scenarioDone (the scenario chunks,
 // and those with an outcome), priced, failed and missing (trades of the
 // outcomes), pricing (the pricing times added up, ns), sums (a JSON
-// object of the exact sums of the chunks folded in: tallyLua), folded
-// (those chunks: foldScript), totals (the same, of the outcomes a put of
+// object of the exact sums of the chunks folded in: tallyLua), listed
+// (the chunks the batch listed as pending: tallyLua), folded (the
+// entries of the pending list folded in: foldScript), skipped (those of
+// them another attempt or claim listed), totals (the same, of the outcomes a put of
 // an earlier release recorded), firstDead (the first dead chunks,
 // "index:trades" by index, at most store.MaxFirstDead), outcomes (the
 // outcomes in the tally), tallied (those in the tally of the release
@@ -171,9 +173,15 @@ local function tally(idx, dead, at, priced, failed, pricing, sums, most)
   -- earlier release, which knows no pending list, leaves the attempt it
   -- replaced listed, and the chunks of an earlier batch under the id
   -- where the list outlived its meta, at the same attempt.
+  -- Counted in listed: the list may go before the meta hash, its chunks
+  -- not yet folded in (a replica of such a release kept the keys it
+  -- knows for retain at the batch's end, the list for the unfinished
+  -- batch's life; or Redis evicted the list alone), and a read that
+  -- finds fewer listed adds the batch up from its chunks.
   if sums == '1' then
     local at = redis.call('HGET', KEYS[1], 'submittedAt') or ''
     redis.call('RPUSH', KEYS[9], ARGV[2] .. ':' .. idx .. ':' .. at)
+    redis.call('HINCRBY', KEYS[1], 'listed', 1)
   end
 end
 `
@@ -452,7 +460,8 @@ return claim('ok')
 `)
 
 // foldScript folds the sums of the first ARGV[5] chunks of the pending
-// list (KEYS[2]) into the sums of the meta hash (KEYS[1]): ARGV[4]
+// list (KEYS[2]), ARGV[7] of them another attempt's or claim's, into the
+// sums of the meta hash (KEYS[1]): ARGV[4]
 // replaces them if the batch is still at digest ARGV[1], attempt ARGV[2]
 // and submittedAt ARGV[6], and its folded (the chunks folded in so far)
 // is still ARGV[3], as the read that added them up found it. A fold that
@@ -467,6 +476,7 @@ local m = redis.call('HMGET', KEYS[1], 'digest', 'attempt', 'folded', 'submitted
 if m[1] ~= ARGV[1] or m[2] ~= ARGV[2] or (m[3] or '0') ~= ARGV[3] or (m[4] or '') ~= ARGV[6] then return 0 end
 redis.call('HSET', KEYS[1], 'sums', ARGV[4])
 redis.call('HINCRBY', KEYS[1], 'folded', tonumber(ARGV[5]))
+if tonumber(ARGV[7]) > 0 then redis.call('HINCRBY', KEYS[1], 'skipped', tonumber(ARGV[7])) end
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[5]), -1)
 return 1
 `)
