@@ -11,15 +11,23 @@ import (
 	"text/tabwriter"
 )
 
+// plural returns "1 request", "4 requests", "0 requests".
+func plural(n int, one string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + one + "s"
+}
+
 // WriteText writes the report as text: the settings Knative resolved, the
 // figures (mean, min, max over the runs) and, with timeline, the mean
 // timeline at about rows rows (every row when rows <= 0).
 func (r *Report) WriteText(w io.Writer, timeline bool, rows int) error {
 	ew := &errWriter{w: w}
 	sum := &r.Summary
-	ew.printf("workload: %d requests, %.4g CPU-seconds\n", sum.Requests, sum.CPUSeconds)
+	ew.printf("workload: %s, %.4g CPU-seconds\n", plural(sum.Requests, "request"), sum.CPUSeconds)
 	ew.printf("revision: %s\n", describe(&r.Settings))
-	ew.printf("%d runs over the clocks' phases (seed %d)", r.Runs, r.Seed)
+	ew.printf("%s over the clocks' phases (seed %d)", plural(r.Runs, "run"), r.Seed)
 	if sum.Unsettled > 0 {
 		ew.printf("; %d did not settle within the horizon (%.0f requests unserved on average)", sum.Unsettled, sum.Unserved.Mean)
 	}

@@ -100,3 +100,19 @@ func TestSearchTextAllRefused(t *testing.T) {
 		t.Errorf("text:\n%s\nwant %q and %q", b.String(), want, refused)
 	}
 }
+
+// TestReportTextCountsInWords: a workload of one request replayed once
+// reads "1 request" and "1 run", not "1 requests" and "1 runs".
+func TestReportTextCountsInWords(t *testing.T) {
+	r := replay(t, Burst(1, 0, 500*time.Millisecond), pricer(), 1)
+	var text bytes.Buffer
+	if err := r.WriteText(&text, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	for _, want := range []string{"workload: 1 request, ", "\n1 run over the clocks' phases"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+}
