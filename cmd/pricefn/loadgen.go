@@ -500,7 +500,7 @@ func loadgenOne(ctx context.Context, client *http.Client, cfg loadgenConfig, doc
 		return timedOut(err)
 	}
 	if code != http.StatusAccepted {
-		return 0, loadgenRejected, fmt.Errorf("batch %s: %d %s: %.200s", id, code, http.StatusText(code), bytes.TrimSpace(body))
+		return 0, loadgenRejected, fmt.Errorf("batch %s: %d %s: %.200s", id, code, http.StatusText(code), errorText(bytes.TrimSpace(body)))
 	}
 	var rc api.Receipt
 	if err := json.Unmarshal(body, &rc); err != nil || rc.StatusURL == "" {
@@ -544,7 +544,7 @@ func loadgenOne(ctx context.Context, client *http.Client, cfg loadgenConfig, doc
 				return timedOut(ctx.Err())
 			}
 		default:
-			return 0, loadgenFailed, fmt.Errorf("batch %s: results: %d %s: %.200s", id, code, http.StatusText(code), bytes.TrimSpace(body))
+			return 0, loadgenFailed, fmt.Errorf("batch %s: results: %d %s: %.200s", id, code, http.StatusText(code), errorText(bytes.TrimSpace(body)))
 		}
 	}
 }

@@ -382,3 +382,25 @@ func TestLoadgenJSONExitsOneWhenNoneCompleted(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadgenShowsRefusalMessage: a refusal is reported by its message,
+// as pricefn submit shows it, not as the raw {"error": ...} body.
+func TestLoadgenShowsRefusalMessage(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"error":"tenant at its limit of 1 unfinished batch"}`+"\n")
+	}))
+	defer srv.Close()
+	cfg, err := loadgenConfigOf(srv.URL, 20, 100*time.Millisecond, 1, "european", "npv", 0, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := loadgen(context.Background(), cfg, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rejected == 0 || len(rep.Errors) == 0 || !strings.HasSuffix(rep.Errors[0], ": 429 Too Many Requests: tenant at its limit of 1 unfinished batch") {
+		t.Errorf("report %+v: want the refusal's message", rep)
+	}
+}
