@@ -742,7 +742,7 @@ func TestTenantLimits(t *testing.T) {
 	sent := len(s.events())
 	other, _ := batch.Sample(batch.SampleSpec{Type: "fra", N: 3})
 	code, hdr, body := post(t, plain(t, srv.URL+"/batches", other))
-	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" || !strings.Contains(body, "the engine has 1 unfinished batch, the most it may have") {
+	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" || !strings.Contains(body, "the engine has 1 unfinished batch, and its limit of unfinished batches is 1") {
 		t.Errorf("second: %d %v %s, want a 429 with Retry-After", code, hdr, body)
 	}
 	resp, err := http.Get(srv.URL + "/valQuery?metric=NPV")
@@ -752,6 +752,41 @@ func TestTenantLimits(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusTooManyRequests || len(s.events()) != sent {
 		t.Errorf("valQuery over the limit: %d, %d events sent", resp.StatusCode, len(s.events())-sent)
+	}
+}
+
+// TestTenantLimitMessages: a 429 of a tenant at its limit says which
+// limit, its value and what to do, in the client's words: it read
+// "ingress: the batch: store: tenant limit reached: ...", the store's
+// insides.
+func TestTenantLimitMessages(t *testing.T) {
+	srv, _ := newServer(t, ingress.Options{Limits: store.Limits{MaxOpen: 1}})
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3})
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted {
+		t.Fatalf("first: %d %s", code, body)
+	}
+	noID, _ := batch.Sample(batch.SampleSpec{Type: "fra", N: 3})
+	withID, _ := batch.Sample(batch.SampleSpec{Type: "fra", N: 3, ID: "mine"})
+	for doc, want := range map[string]string{
+		string(noID):   "ingress: the batch not taken for now: the engine has 1 unfinished batch, and its limit of unfinished batches is 1: try again once one of them has finished",
+		string(withID): "ingress: batch mine not taken for now: the engine has 1 unfinished batch, and its limit of unfinished batches is 1: try again once one of them has finished",
+	} {
+		code, _, body := post(t, plain(t, srv.URL+"/batches", []byte(doc)))
+		var e struct{ Error string }
+		if err := json.Unmarshal([]byte(body), &e); err != nil || code != http.StatusTooManyRequests || e.Error != want {
+			t.Errorf("%d %s, want a 429 %q", code, body, want)
+		}
+	}
+
+	srv, _ = newServer(t, ingress.Options{Limits: store.Limits{MaxTrades: 5}})
+	data, _ = batch.Sample(batch.SampleSpec{Type: "european", N: 3})
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted {
+		t.Fatalf("first: %d %s", code, body)
+	}
+	code, _, body := post(t, plain(t, srv.URL+"/batches", noID))
+	want := "ingress: the batch not taken for now: the engine has 3 trades in flight; 3 more would pass its limit of 5: try again once some of them are priced, or split the batch into smaller ones"
+	if !strings.Contains(body, want) || code != http.StatusTooManyRequests {
+		t.Errorf("%d %s, want a 429 %q", code, body, want)
 	}
 }
 

@@ -741,14 +741,14 @@ func testLimits(t *testing.T, newStore NewFunc) {
 	a, b := limited("l1", 1, "alpha", open), limited("l2", 1, "alpha", open)
 	claim(t, s, a)
 	claim(t, s, b)
-	if _, err := s.Claim(ctx, limited("l3", 1, "alpha", open)); !errors.Is(err, store.ErrLimit) || !strings.Contains(err.Error(), "tenant alpha has 2 unfinished batches, the most it may have") {
+	if _, err := s.Claim(ctx, limited("l3", 1, "alpha", open)); !errors.Is(err, store.ErrLimit) || !strings.Contains(err.Error(), "tenant alpha has 2 unfinished batches, and its limit of unfinished batches is 2") {
 		t.Errorf("third open batch: %v, want ErrLimit naming alpha's 2 unfinished batches", err)
 	}
 	// The default tenant (an engine without tokens) is the engine, not
 	// "_", a name no client gave; one batch is one.
 	one := store.Limits{MaxOpen: 1}
 	claim(t, s, limited("d1", 1, "", one))
-	if _, err := s.Claim(ctx, limited("d2", 1, "", one)); !errors.Is(err, store.ErrLimit) || !strings.Contains(err.Error(), ": the engine has 1 unfinished batch, the most it may have") {
+	if _, err := s.Claim(ctx, limited("d2", 1, "", one)); !errors.Is(err, store.ErrLimit) || !strings.Contains(err.Error(), ": the engine has 1 unfinished batch, and its limit of unfinished batches is 1") {
 		t.Errorf("second open batch of the default tenant: %v, want ErrLimit naming the engine's 1 unfinished batch", err)
 	}
 	if c := claim(t, s, a); c.New {
