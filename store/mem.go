@@ -340,7 +340,8 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 		sum: Summary{
 			Ref: nb.Ref, Digest: nb.Digest, Attempt: attempt, Trades: len(nb.TradeIDs),
 			ChunkOffsets: slices.Clone(nb.ChunkOffsets), SubmittedAt: nb.SubmittedAt,
-			Deadline: nb.Deadline, ResultsURL: nb.ResultsURL, TraceParent: nb.TraceParent, Chunks: make([]Chunk, len(nb.ChunkOffsets)),
+			Deadline:   nb.Deadline.Truncate(time.Millisecond), // as Redis keeps it
+			ResultsURL: nb.ResultsURL, TraceParent: nb.TraceParent, Chunks: make([]Chunk, len(nb.ChunkOffsets)),
 		},
 		createdAt: s.opt.Now(),
 		waiting:   len(nb.ChunkOffsets),
@@ -547,6 +548,7 @@ func (s *Mem) Sent(ctx context.Context, ref Ref, digest string, attempt int, at 
 
 // Sending implements Store.
 func (s *Mem) Sending(ctx context.Context, ref Ref, digest string, attempt int, at time.Time) error {
+	at = at.Truncate(time.Millisecond) // as Redis keeps it
 	return s.record(ref, digest, attempt, func(sum *Summary) {
 		if at.After(sum.SendingAt) {
 			sum.SendingAt = at

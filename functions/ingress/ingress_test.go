@@ -1344,8 +1344,7 @@ func TestBatchOverChunkLimit(t *testing.T) {
 // if the build were free: a few trades on a 1,000-instrument curve were
 // given the deadline of a few trades.
 func TestDefaultDeadlineCountsCurveBuild(t *testing.T) {
-	st := store.NewMem(store.MemOptions{})
-	srv, _ := newServer(t, ingress.Options{Store: st})
+	srv, s := newServer(t, ingress.Options{})
 	deposits := make([]string, 60)
 	for i := range deposits {
 		deposits[i] = fmt.Sprintf(`{"type": "deposit", "tenor": "%dD", "rate": 0.02}`, i+1)
@@ -1357,11 +1356,19 @@ func TestDefaultDeadlineCountsCurveBuild(t *testing.T) {
 		if code, _, body := post(t, plain(t, srv.URL+"/batches", []byte(doc))); code != http.StatusAccepted {
 			t.Fatalf("%s: %d %s", id, code, body)
 		}
-		sum, err := st.Summary(context.Background(), store.RefOf(id))
-		if err != nil {
-			t.Fatal(err)
+		// The batch.accepted event's times, to the nanosecond (a store
+		// keeps the deadline to the millisecond).
+		for _, e := range s.events() {
+			if e.Type() == events.TypeBatchAccepted && events.BatchID(e) == id {
+				a, err := events.Decode[events.BatchAccepted](e, events.TypeBatchAccepted)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return a.Deadline.Sub(a.SubmittedAt)
+			}
 		}
-		return sum.Deadline.Sub(sum.SubmittedAt)
+		t.Fatalf("%s: no batch.accepted sent", id)
+		return 0
 	}
 	flat := deadline("flat", `{"rate": 0.02}`)
 	boot := deadline("boot", `{"bootstrap": [`+strings.Join(deposits, ", ")+`]}`)

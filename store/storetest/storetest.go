@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Lease", testLease},
 		{"Sent", testSent},
 		{"Sending", testSending},
+		{"TimesToTheMillisecond", testTimesToTheMillisecond},
 		{"DeadlineAndRetry", testDeadline},
 		{"Expiry", testExpiry},
 		{"ExpiryPastTheDeadline", testExpiryPastDeadline},
@@ -1157,6 +1158,32 @@ func testSending(t *testing.T, newStore NewFunc) {
 	}
 	perAttempt(t, s, b, "Sending", func(digest string, attempt int) error { return s.Sending(ctx, b.Ref, digest, attempt, at) },
 		func(sum *store.Summary) time.Time { return sum.SendingAt })
+}
+
+// testTimesToTheMillisecond: a batch's deadline and its sign of life
+// are kept to the millisecond (cut) by every store: a memory store kept
+// nanoseconds, Redis milliseconds, and a status's deadline and sendingAt
+// depended on the store.
+func testTimesToTheMillisecond(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	deadline := time.Now().Add(time.Hour).Truncate(time.Second).Add(123_456_789).UTC()
+	b := sample("ms1", 2, 1, deadline)
+	claim(t, s, b)
+	beat := time.Date(2026, 11, 25, 9, 0, 5, 987_654_321, time.UTC)
+	for _, at := range []time.Time{beat, beat.Add(-600 * time.Microsecond)} {
+		if err := s.Sending(ctx, b.Ref, b.Digest, 1, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantDeadline, wantSending := deadline.Truncate(time.Millisecond), beat.Truncate(time.Millisecond)
+	sum := must(s.Summary(ctx, b.Ref))
+	if !sum.Deadline.Equal(wantDeadline) || !sum.SendingAt.Equal(wantSending) {
+		t.Errorf("summary: deadline %v, sending at %v; want %v, %v", sum.Deadline, sum.SendingAt, wantDeadline, wantSending)
+	}
+	tally := must(s.Tally(ctx, b.Ref))
+	if !tally.Deadline.Equal(wantDeadline) || !tally.SendingAt.Equal(wantSending) {
+		t.Errorf("tally: deadline %v, sending at %v; want %v, %v", tally.Deadline, tally.SendingAt, wantDeadline, wantSending)
+	}
 }
 
 // testTallySequences: Tally and Brief tell what Summary has of a batch
