@@ -404,3 +404,23 @@ func TestLoadgenShowsRefusalMessage(t *testing.T) {
 		t.Errorf("report %+v: want the refusal's message", rep)
 	}
 }
+
+// TestLoadgenErrorsNameItOnce: loadgen's own errors are printed after
+// "pricefn loadgen: " as every command's are; they read "pricefn loadgen:
+// loadgen: no batch completed".
+func TestLoadgenErrorsNameItOnce(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"not now"}`, http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	for args, want := range map[string]string{
+		"--rate 20 --duration 100ms":                    "pricefn loadgen: no batch completed\n",
+		"--mix european=0.5,european-put=0.5 --rate 20": "pricefn loadgen: --mix types european-put and another make the same trade ids: mix one of them\n",
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"loadgen", "--url", srv.URL, "--quiet", "--drain", "0s"}, strings.Fields(args)...), strings.NewReader(""), &stdout, &stderr)
+		if code != 1 || stderr.String() != want {
+			t.Errorf("%s: exit %d, stderr %q; want 1, %q", args, code, stderr.String(), want)
+		}
+	}
+}
