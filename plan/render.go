@@ -37,7 +37,7 @@ func (r *Report) WriteText(w io.Writer, timeline bool, rows int) error {
 		ew.printf("%-30s %9s %9s %9s\n", row.name, num(row.f.Mean, row.digits), num(row.f.Min, row.digits), num(row.f.Max, row.digits))
 	}
 	if n := r.Settings.idlePods(); n > 0 {
-		ew.printf("\nnote: the revision keeps %d pods when idle: %d pod-seconds an hour outside this replay\n", n, n*3600)
+		ew.printf("\nnote: the revision keeps %s when idle: %d pod-seconds an hour outside this replay\n", plural(n, "pod"), n*3600)
 	}
 	if timeline && len(r.Timeline) > 0 {
 		step := 1

@@ -116,3 +116,18 @@ func TestReportTextCountsInWords(t *testing.T) {
 		}
 	}
 }
+
+// TestReportTextIdlePodInWords: a revision that keeps one pod when idle
+// reads "keeps 1 pod", not "keeps 1 pods".
+func TestReportTextIdlePodInWords(t *testing.T) {
+	for scale, want := range map[string]string{"1": "note: the revision keeps 1 pod when idle: 3600 pod-seconds", "2": "note: the revision keeps 2 pods when idle: 7200 pod-seconds"} {
+		r := replay(t, Burst(1, 0, 500*time.Millisecond), pricer("min-scale", scale), 1)
+		var text bytes.Buffer
+		if err := r.WriteText(&text, false, 0); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("min-scale %s: text lacks %q:\n%s", scale, want, text.String())
+		}
+	}
+}
