@@ -132,7 +132,11 @@ func describe(r *Resolved) string {
 // candidates, and the annotations of the best to paste into a Service.
 func (r *SearchResult) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
-	ew.printf("goal: %s (every run); %d settings tried, %d refused by Knative, %d meet the goal\n\n", r.Goal, r.Tried, r.Invalid, r.Meeting)
+	meet := "meet"
+	if r.Meeting == 1 {
+		meet = "meets"
+	}
+	ew.printf("goal: %s (every run); %s tried, %d refused by Knative, %d %s the goal\n\n", r.Goal, plural(r.Tried, "setting"), r.Invalid, r.Meeting, meet)
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "\tpod-s\tx fewer\t%s worst\tpanic s\tpeak pods\tchanges\n", r.Goal.Metric)
 	row := func(name string, c Candidate) {

@@ -131,3 +131,21 @@ func TestReportTextIdlePodInWords(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchTextOneSettingInWords: a grid of one setting that meets the
+// goal reads "1 setting tried, ..., 1 meets the goal", not "1 settings
+// tried, ..., 1 meet the goal".
+func TestSearchTextOneSettingInWords(t *testing.T) {
+	res, err := Search(context.Background(), Burst(1, 0, 500*time.Millisecond), Settings{},
+		[]Axis{{"max-scale", []string{"2"}}}, Goal{"p99", 10}, Options{Runs: 1}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := res.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1 setting tried, 0 refused by Knative, 1 meets the goal"; !strings.Contains(b.String(), want) {
+		t.Errorf("text:\n%s\nwant %q", b.String(), want)
+	}
+}
