@@ -109,12 +109,14 @@ type Timings struct {
 	// SendingAt is the latest sign of life of the ingress sending the
 	// chunks, renewed every few seconds while it sends (5 s by default);
 	// zero (absent) before any. A batch with no sentAt whose sendingAt
-	// moves is being sent: a submission of it again sends nothing.
+	// moves is being sent: a submission of it again sends nothing. It is
+	// to the millisecond, whatever the store, as the deadline.
 	SendingAt    time.Time  `json:"sendingAt,omitzero"`
 	FirstChunkAt *time.Time `json:"firstChunkAt,omitempty"`
 	LastChunkAt  *time.Time `json:"lastChunkAt,omitempty"`
 	CompletedAt  *time.Time `json:"completedAt,omitempty"`
-	// Deadline is when the batch ends partial if chunks are missing.
+	// Deadline is when the batch ends partial if chunks are missing, to
+	// the millisecond.
 	Deadline *time.Time `json:"deadline,omitempty"`
 	// DurationSeconds runs from submission to completion, or to now.
 	DurationSeconds float64 `json:"durationSeconds"`

@@ -11,15 +11,23 @@ import (
 	"text/tabwriter"
 )
 
+// plural returns "1 request", "4 requests", "0 requests".
+func plural(n int, one string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return strconv.Itoa(n) + " " + one + "s"
+}
+
 // WriteText writes the report as text: the settings Knative resolved, the
 // figures (mean, min, max over the runs) and, with timeline, the mean
 // timeline at about rows rows (every row when rows <= 0).
 func (r *Report) WriteText(w io.Writer, timeline bool, rows int) error {
 	ew := &errWriter{w: w}
 	sum := &r.Summary
-	ew.printf("workload: %d requests, %.4g CPU-seconds\n", sum.Requests, sum.CPUSeconds)
+	ew.printf("workload: %s, %.4g CPU-seconds\n", plural(sum.Requests, "request"), sum.CPUSeconds)
 	ew.printf("revision: %s\n", describe(&r.Settings))
-	ew.printf("%d runs over the clocks' phases (seed %d)", r.Runs, r.Seed)
+	ew.printf("%s over the clocks' phases (seed %d)", plural(r.Runs, "run"), r.Seed)
 	if sum.Unsettled > 0 {
 		ew.printf("; %d did not settle within the horizon (%.0f requests unserved on average)", sum.Unsettled, sum.Unserved.Mean)
 	}
@@ -29,7 +37,7 @@ func (r *Report) WriteText(w io.Writer, timeline bool, rows int) error {
 		ew.printf("%-30s %9s %9s %9s\n", row.name, num(row.f.Mean, row.digits), num(row.f.Min, row.digits), num(row.f.Max, row.digits))
 	}
 	if n := r.Settings.idlePods(); n > 0 {
-		ew.printf("\nnote: the revision keeps %d pods when idle: %d pod-seconds an hour outside this replay\n", n, n*3600)
+		ew.printf("\nnote: the revision keeps %s when idle: %d pod-seconds an hour outside this replay\n", plural(n, "pod"), n*3600)
 	}
 	if timeline && len(r.Timeline) > 0 {
 		step := 1
@@ -124,7 +132,11 @@ func describe(r *Resolved) string {
 // candidates, and the annotations of the best to paste into a Service.
 func (r *SearchResult) WriteText(w io.Writer) error {
 	ew := &errWriter{w: w}
-	ew.printf("goal: %s (every run); %d settings tried, %d refused by Knative, %d meet the goal\n\n", r.Goal, r.Tried, r.Invalid, r.Meeting)
+	meet := "meet"
+	if r.Meeting == 1 {
+		meet = "meets"
+	}
+	ew.printf("goal: %s (every run); %s tried, %d refused by Knative, %d %s the goal\n\n", r.Goal, plural(r.Tried, "setting"), r.Invalid, r.Meeting, meet)
 	tw := tabwriter.NewWriter(ew, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "\tpod-s\tx fewer\t%s worst\tpanic s\tpeak pods\tchanges\n", r.Goal.Metric)
 	row := func(name string, c Candidate) {

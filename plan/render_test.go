@@ -100,3 +100,52 @@ func TestSearchTextAllRefused(t *testing.T) {
 		t.Errorf("text:\n%s\nwant %q and %q", b.String(), want, refused)
 	}
 }
+
+// TestReportTextCountsInWords: a workload of one request replayed once
+// reads "1 request" and "1 run", not "1 requests" and "1 runs".
+func TestReportTextCountsInWords(t *testing.T) {
+	r := replay(t, Burst(1, 0, 500*time.Millisecond), pricer(), 1)
+	var text bytes.Buffer
+	if err := r.WriteText(&text, false, 0); err != nil {
+		t.Fatal(err)
+	}
+	out := text.String()
+	for _, want := range []string{"workload: 1 request, ", "\n1 run over the clocks' phases"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("text lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestReportTextIdlePodInWords: a revision that keeps one pod when idle
+// reads "keeps 1 pod", not "keeps 1 pods".
+func TestReportTextIdlePodInWords(t *testing.T) {
+	for scale, want := range map[string]string{"1": "note: the revision keeps 1 pod when idle: 3600 pod-seconds", "2": "note: the revision keeps 2 pods when idle: 7200 pod-seconds"} {
+		r := replay(t, Burst(1, 0, 500*time.Millisecond), pricer("min-scale", scale), 1)
+		var text bytes.Buffer
+		if err := r.WriteText(&text, false, 0); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("min-scale %s: text lacks %q:\n%s", scale, want, text.String())
+		}
+	}
+}
+
+// TestSearchTextOneSettingInWords: a grid of one setting that meets the
+// goal reads "1 setting tried, ..., 1 meets the goal", not "1 settings
+// tried, ..., 1 meet the goal".
+func TestSearchTextOneSettingInWords(t *testing.T) {
+	res, err := Search(context.Background(), Burst(1, 0, 500*time.Millisecond), Settings{},
+		[]Axis{{"max-scale", []string{"2"}}}, Goal{"p99", 10}, Options{Runs: 1}, 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	if err := res.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	if want := "1 setting tried, 0 refused by Knative, 1 meets the goal"; !strings.Contains(b.String(), want) {
+		t.Errorf("text:\n%s\nwant %q", b.String(), want)
+	}
+}

@@ -340,7 +340,8 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 		sum: Summary{
 			Ref: nb.Ref, Digest: nb.Digest, Attempt: attempt, Trades: len(nb.TradeIDs),
 			ChunkOffsets: slices.Clone(nb.ChunkOffsets), SubmittedAt: nb.SubmittedAt,
-			Deadline: nb.Deadline, ResultsURL: nb.ResultsURL, TraceParent: nb.TraceParent, Chunks: make([]Chunk, len(nb.ChunkOffsets)),
+			Deadline:   nb.Deadline.Truncate(time.Millisecond), // as Redis keeps it
+			ResultsURL: nb.ResultsURL, TraceParent: nb.TraceParent, Chunks: make([]Chunk, len(nb.ChunkOffsets)),
 		},
 		createdAt: s.opt.Now(),
 		waiting:   len(nb.ChunkOffsets),
@@ -417,6 +418,30 @@ func limitError(nb Batch, open, trades int) error {
 	return nil
 }
 
+// LimitError is the ErrLimit of a claim over one of its tenant's Limits.
+// Its Reason is for the client as it is, with no "store:" of the
+// engine's insides.
+type LimitError struct {
+	// Limit names the limit: LimitOpen or LimitTrades.
+	Limit string
+	// Reason says which of the tenant's limits the claim would pass,
+	// its value and how far: "tenant acme has 2 unfinished batches, and
+	// its limit of unfinished batches is 2".
+	Reason string
+}
+
+// The Limits a LimitError names.
+const (
+	LimitOpen   = "unfinished batches"
+	LimitTrades = "trades in flight"
+)
+
+// Error returns the reason after ErrLimit's text.
+func (e *LimitError) Error() string { return ErrLimit.Error() + ": " + e.Reason }
+
+// Is makes a LimitError an ErrLimit.
+func (e *LimitError) Is(target error) bool { return target == ErrLimit }
+
 // OpenLimitError is the ErrLimit of a claim of nb refused because its
 // tenant has open unfinished batches, Limits.MaxOpen.
 func OpenLimitError(nb Batch, open int) error {
@@ -424,14 +449,14 @@ func OpenLimitError(nb Batch, open int) error {
 	if open == 1 {
 		batches = "batch"
 	}
-	return fmt.Errorf("%w: %s %d unfinished %s, the most it may have", ErrLimit, tenantHas(nb.Tenant), open, batches)
+	return &LimitError{Limit: LimitOpen, Reason: fmt.Sprintf("%s %d unfinished %s, and its limit of unfinished batches is %d", tenantHas(nb.Tenant), open, batches, nb.Limits.MaxOpen)}
 }
 
 // TradesLimitError is the ErrLimit of a claim of nb refused because its
 // tenant has trades in flight, which nb's would take past
 // Limits.MaxTrades.
 func TradesLimitError(nb Batch, trades int) error {
-	return fmt.Errorf("%w: %s %d trades in flight; %d more would pass its limit of %d", ErrLimit, tenantHas(nb.Tenant), trades, len(nb.TradeIDs), nb.Limits.MaxTrades)
+	return &LimitError{Limit: LimitTrades, Reason: fmt.Sprintf("%s %d trades in flight; %d more would pass its limit of %d", tenantHas(nb.Tenant), trades, len(nb.TradeIDs), nb.Limits.MaxTrades)}
 }
 
 // tenantHas opens a limit's message: "tenant acme has", or, for the
@@ -523,6 +548,7 @@ func (s *Mem) Sent(ctx context.Context, ref Ref, digest string, attempt int, at 
 
 // Sending implements Store.
 func (s *Mem) Sending(ctx context.Context, ref Ref, digest string, attempt int, at time.Time) error {
+	at = at.Truncate(time.Millisecond) // as Redis keeps it
 	return s.record(ref, digest, attempt, func(sum *Summary) {
 		if at.After(sum.SendingAt) {
 			sum.SendingAt = at

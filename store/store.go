@@ -194,7 +194,8 @@ type Batch struct {
 	// the same (a scenario chunk: Summary.Bounds).
 	ChunkOffsets []int
 	SubmittedAt  time.Time
-	// Deadline is when the batch ends partial if chunks are missing.
+	// Deadline is when the batch ends partial if chunks are missing,
+	// kept to the millisecond (cut, not rounded), as every Store keeps it.
 	Deadline   time.Time
 	ResultsURL string
 	// TraceParent is the W3C trace context of the batch's events, for
@@ -316,7 +317,8 @@ type Summary struct {
 	// SentAt is when ingress had sent every chunk (zero before: Sent).
 	SentAt time.Time
 	// SendingAt is the latest sign of life of the ingress sending the
-	// chunks (zero before any: Sending).
+	// chunks (zero before any: Sending), to the millisecond (cut), as
+	// the Deadline and AnnounceBy.
 	SendingAt time.Time
 	// Chunks holds one entry per chunk, by index.
 	Chunks []Chunk

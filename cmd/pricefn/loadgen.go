@@ -124,7 +124,7 @@ func runLoadgen(ctx context.Context, args []string, _ io.Reader, stdout, stderr 
 	// The report printed, as JSON too: a run of which no batch completed
 	// failed, whichever form its report took.
 	if rep.Completed == 0 {
-		return errors.New("loadgen: no batch completed")
+		return errors.New("no batch completed")
 	}
 	return nil
 }
@@ -239,7 +239,7 @@ func loadgenDocs(cfg loadgenConfig) ([][]byte, error) {
 			}
 			b, err := batch.DecodeBytes(data)
 			if err != nil {
-				return nil, fmt.Errorf("loadgen: sample %s: %w", s.Type, err)
+				return nil, fmt.Errorf("sample %s: %w", s.Type, err)
 			}
 			if merged == nil {
 				merged = b
@@ -249,7 +249,7 @@ func loadgenDocs(cfg loadgenConfig) ([][]byte, error) {
 			// european-put and a european share one, so renumber.
 			for _, t := range b.Trades {
 				if slices.ContainsFunc(merged.Trades, func(m batch.Trade) bool { return m.ID == t.ID }) {
-					return nil, fmt.Errorf("loadgen: --mix types %s and another make the same trade ids: mix one of them", s.Type)
+					return nil, fmt.Errorf("--mix types %s and another make the same trade ids: mix one of them", s.Type)
 				}
 			}
 			merged.Trades = append(merged.Trades, b.Trades...)
@@ -500,7 +500,7 @@ func loadgenOne(ctx context.Context, client *http.Client, cfg loadgenConfig, doc
 		return timedOut(err)
 	}
 	if code != http.StatusAccepted {
-		return 0, loadgenRejected, fmt.Errorf("batch %s: %d %s: %.200s", id, code, http.StatusText(code), bytes.TrimSpace(body))
+		return 0, loadgenRejected, fmt.Errorf("batch %s: %d %s: %.200s", id, code, http.StatusText(code), errorText(bytes.TrimSpace(body)))
 	}
 	var rc api.Receipt
 	if err := json.Unmarshal(body, &rc); err != nil || rc.StatusURL == "" {
@@ -544,7 +544,7 @@ func loadgenOne(ctx context.Context, client *http.Client, cfg loadgenConfig, doc
 				return timedOut(ctx.Err())
 			}
 		default:
-			return 0, loadgenFailed, fmt.Errorf("batch %s: results: %d %s: %.200s", id, code, http.StatusText(code), bytes.TrimSpace(body))
+			return 0, loadgenFailed, fmt.Errorf("batch %s: results: %d %s: %.200s", id, code, http.StatusText(code), errorText(bytes.TrimSpace(body)))
 		}
 	}
 }

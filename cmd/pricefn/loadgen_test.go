@@ -382,3 +382,45 @@ func TestLoadgenJSONExitsOneWhenNoneCompleted(t *testing.T) {
 		}
 	}
 }
+
+// TestLoadgenShowsRefusalMessage: a refusal is reported by its message,
+// as pricefn submit shows it, not as the raw {"error": ...} body.
+func TestLoadgenShowsRefusalMessage(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"error":"tenant at its limit of 1 unfinished batch"}`+"\n")
+	}))
+	defer srv.Close()
+	cfg, err := loadgenConfigOf(srv.URL, 20, 100*time.Millisecond, 1, "european", "npv", 0, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := loadgen(context.Background(), cfg, srv.Client())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rejected == 0 || len(rep.Errors) == 0 || !strings.HasSuffix(rep.Errors[0], ": 429 Too Many Requests: tenant at its limit of 1 unfinished batch") {
+		t.Errorf("report %+v: want the refusal's message", rep)
+	}
+}
+
+// TestLoadgenErrorsNameItOnce: loadgen's own errors are printed after
+// "pricefn loadgen: " as every command's are; they read "pricefn loadgen:
+// loadgen: no batch completed".
+func TestLoadgenErrorsNameItOnce(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, `{"error":"not now"}`, http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	for args, want := range map[string]string{
+		"--rate 20 --duration 100ms":                    "pricefn loadgen: no batch completed\n",
+		"--mix european=0.5,european-put=0.5 --rate 20": "pricefn loadgen: --mix types european-put and another make the same trade ids: mix one of them\n",
+	} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), append([]string{"loadgen", "--url", srv.URL, "--quiet", "--drain", "0s"}, strings.Fields(args)...), strings.NewReader(""), &stdout, &stderr)
+		if code != 1 || stderr.String() != want {
+			t.Errorf("%s: exit %d, stderr %q; want 1, %q", args, code, stderr.String(), want)
+		}
+	}
+}

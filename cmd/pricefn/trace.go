@@ -125,8 +125,14 @@ func writeTimeline(w io.Writer, st *api.Status) error {
 		a := st.Timings.AcceptedAt
 		accepted = since(&a)
 	}
-	fmt.Fprintf(w, "submitted %s, accepted by the aggregator %s, %s; %s absorbed\n",
-		t0.UTC().Format(time.RFC3339Nano), accepted, end, plural(st.Duplicates, "duplicate"))
+	// Outcomes that came after the deadline ended the batch are counted
+	// and ignored: say how many, when any did.
+	late := ""
+	if st.Late > 0 {
+		late = "; " + plural(st.Late, "late chunk outcome") + " ignored (after the deadline)"
+	}
+	fmt.Fprintf(w, "submitted %s, accepted by the aggregator %s, %s; %s absorbed%s\n",
+		t0.UTC().Format(time.RFC3339Nano), accepted, end, plural(st.Duplicates, "duplicate"), late)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CHUNK\tTRADES\tSTATE\tSENT\tDELIVERED\tPRICED\tRECORDED\tDELIVERIES\tPRICED BY\tNOTE")
 	for _, c := range st.Timeline {

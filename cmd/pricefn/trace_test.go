@@ -85,13 +85,14 @@ func TestTraceShowsEveryChunk(t *testing.T) {
 	}
 }
 
-// TestTraceNotes: a chunk delivered twice and a dead one say so.
+// TestTraceNotes: a chunk delivered twice and a dead one say so, and so
+// do outcomes that came after the deadline (the status's late count).
 func TestTraceNotes(t *testing.T) {
 	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
 	at := func(ms int) *time.Time { v := t0.Add(time.Duration(ms) * time.Millisecond); return &v }
 	done := at(900)
 	st := &api.Status{
-		BatchID: "b", Attempt: 2, Duplicates: 1,
+		BatchID: "b", Attempt: 2, Duplicates: 1, Late: 3,
 		Progress: api.Progress{State: api.StatePartial, Trades: 20, Priced: 9, Failed: 1, Missing: 10, Chunks: 2},
 		Timings:  api.Timings{SubmittedAt: t0, AcceptedAt: *at(5), CompletedAt: done},
 		Timeline: []api.ChunkTiming{
@@ -106,7 +107,7 @@ func TestTraceNotes(t *testing.T) {
 	out := buf.String()
 	for _, want := range []string{
 		"batch b partial (attempt 2): 20 trades in 2 chunks: 9 priced, 1 with errors, 10 not priced, 0 pending",
-		"accepted by the aggregator +0.005s, finished +0.900s; 1 duplicate absorbed",
+		"accepted by the aggregator +0.005s, finished +0.900s; 1 duplicate absorbed; 3 late chunk outcomes ignored (after the deadline)\n",
 		"+0.010s", "+0.250s", "+0.260s", "1 trade with errors; delivered again: 1 duplicate absorbed",
 		"dead", "delivery failed to http://p with status 500: out of memory",
 	} {

@@ -376,7 +376,19 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	case errors.Is(err, store.ErrAnnouncing):
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: its attempt %d ended and its end (batch.completed) is being announced: submit it again in a moment", b.ID, claim.Attempt)
 	case errors.Is(err, store.ErrLimit):
-		return nil, host.Errorf(http.StatusTooManyRequests, "ingress: %s: %w: try again when some have finished", named, err)
+		// The store's reason names the limit and its value, with no
+		// "store: tenant limit reached" of the engine's insides.
+		why, then := err.Error(), "try again once some have finished"
+		var le *store.LimitError
+		if errors.As(err, &le) {
+			why = le.Reason
+			if le.Limit == store.LimitOpen {
+				then = "try again once one of them has finished"
+			} else {
+				then = "try again once some of them are priced, or split the batch into smaller ones"
+			}
+		}
+		return nil, host.Errorf(http.StatusTooManyRequests, "ingress: %s not taken for now: %s: %s", named, why, then)
 	case err != nil:
 		// The store's error names its address and keys: for the log, not
 		// the client.

@@ -742,7 +742,7 @@ func TestTenantLimits(t *testing.T) {
 	sent := len(s.events())
 	other, _ := batch.Sample(batch.SampleSpec{Type: "fra", N: 3})
 	code, hdr, body := post(t, plain(t, srv.URL+"/batches", other))
-	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" || !strings.Contains(body, "the engine has 1 unfinished batch, the most it may have") {
+	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" || !strings.Contains(body, "the engine has 1 unfinished batch, and its limit of unfinished batches is 1") {
 		t.Errorf("second: %d %v %s, want a 429 with Retry-After", code, hdr, body)
 	}
 	resp, err := http.Get(srv.URL + "/valQuery?metric=NPV")
@@ -752,6 +752,41 @@ func TestTenantLimits(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusTooManyRequests || len(s.events()) != sent {
 		t.Errorf("valQuery over the limit: %d, %d events sent", resp.StatusCode, len(s.events())-sent)
+	}
+}
+
+// TestTenantLimitMessages: a 429 of a tenant at its limit says which
+// limit, its value and what to do, in the client's words: it read
+// "ingress: the batch: store: tenant limit reached: ...", the store's
+// insides.
+func TestTenantLimitMessages(t *testing.T) {
+	srv, _ := newServer(t, ingress.Options{Limits: store.Limits{MaxOpen: 1}})
+	data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 3})
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted {
+		t.Fatalf("first: %d %s", code, body)
+	}
+	noID, _ := batch.Sample(batch.SampleSpec{Type: "fra", N: 3})
+	withID, _ := batch.Sample(batch.SampleSpec{Type: "fra", N: 3, ID: "mine"})
+	for doc, want := range map[string]string{
+		string(noID):   "ingress: the batch not taken for now: the engine has 1 unfinished batch, and its limit of unfinished batches is 1: try again once one of them has finished",
+		string(withID): "ingress: batch mine not taken for now: the engine has 1 unfinished batch, and its limit of unfinished batches is 1: try again once one of them has finished",
+	} {
+		code, _, body := post(t, plain(t, srv.URL+"/batches", []byte(doc)))
+		var e struct{ Error string }
+		if err := json.Unmarshal([]byte(body), &e); err != nil || code != http.StatusTooManyRequests || e.Error != want {
+			t.Errorf("%d %s, want a 429 %q", code, body, want)
+		}
+	}
+
+	srv, _ = newServer(t, ingress.Options{Limits: store.Limits{MaxTrades: 5}})
+	data, _ = batch.Sample(batch.SampleSpec{Type: "european", N: 3})
+	if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusAccepted {
+		t.Fatalf("first: %d %s", code, body)
+	}
+	code, _, body := post(t, plain(t, srv.URL+"/batches", noID))
+	want := "ingress: the batch not taken for now: the engine has 3 trades in flight; 3 more would pass its limit of 5: try again once some of them are priced, or split the batch into smaller ones"
+	if !strings.Contains(body, want) || code != http.StatusTooManyRequests {
+		t.Errorf("%d %s, want a 429 %q", code, body, want)
 	}
 }
 
@@ -1309,8 +1344,7 @@ func TestBatchOverChunkLimit(t *testing.T) {
 // if the build were free: a few trades on a 1,000-instrument curve were
 // given the deadline of a few trades.
 func TestDefaultDeadlineCountsCurveBuild(t *testing.T) {
-	st := store.NewMem(store.MemOptions{})
-	srv, _ := newServer(t, ingress.Options{Store: st})
+	srv, s := newServer(t, ingress.Options{})
 	deposits := make([]string, 60)
 	for i := range deposits {
 		deposits[i] = fmt.Sprintf(`{"type": "deposit", "tenor": "%dD", "rate": 0.02}`, i+1)
@@ -1322,11 +1356,19 @@ func TestDefaultDeadlineCountsCurveBuild(t *testing.T) {
 		if code, _, body := post(t, plain(t, srv.URL+"/batches", []byte(doc))); code != http.StatusAccepted {
 			t.Fatalf("%s: %d %s", id, code, body)
 		}
-		sum, err := st.Summary(context.Background(), store.RefOf(id))
-		if err != nil {
-			t.Fatal(err)
+		// The batch.accepted event's times, to the nanosecond (a store
+		// keeps the deadline to the millisecond).
+		for _, e := range s.events() {
+			if e.Type() == events.TypeBatchAccepted && events.BatchID(e) == id {
+				a, err := events.Decode[events.BatchAccepted](e, events.TypeBatchAccepted)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return a.Deadline.Sub(a.SubmittedAt)
+			}
 		}
-		return sum.Deadline.Sub(sum.SubmittedAt)
+		t.Fatalf("%s: no batch.accepted sent", id)
+		return 0
 	}
 	flat := deadline("flat", `{"rate": 0.02}`)
 	boot := deadline("boot", `{"bootstrap": [`+strings.Join(deposits, ", ")+`]}`)

@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Lease", testLease},
 		{"Sent", testSent},
 		{"Sending", testSending},
+		{"TimesToTheMillisecond", testTimesToTheMillisecond},
 		{"DeadlineAndRetry", testDeadline},
 		{"Expiry", testExpiry},
 		{"ExpiryPastTheDeadline", testExpiryPastDeadline},
@@ -741,14 +742,14 @@ func testLimits(t *testing.T, newStore NewFunc) {
 	a, b := limited("l1", 1, "alpha", open), limited("l2", 1, "alpha", open)
 	claim(t, s, a)
 	claim(t, s, b)
-	if _, err := s.Claim(ctx, limited("l3", 1, "alpha", open)); !errors.Is(err, store.ErrLimit) || !strings.Contains(err.Error(), "tenant alpha has 2 unfinished batches, the most it may have") {
+	if _, err := s.Claim(ctx, limited("l3", 1, "alpha", open)); !errors.Is(err, store.ErrLimit) || !strings.Contains(err.Error(), "tenant alpha has 2 unfinished batches, and its limit of unfinished batches is 2") {
 		t.Errorf("third open batch: %v, want ErrLimit naming alpha's 2 unfinished batches", err)
 	}
 	// The default tenant (an engine without tokens) is the engine, not
 	// "_", a name no client gave; one batch is one.
 	one := store.Limits{MaxOpen: 1}
 	claim(t, s, limited("d1", 1, "", one))
-	if _, err := s.Claim(ctx, limited("d2", 1, "", one)); !errors.Is(err, store.ErrLimit) || !strings.Contains(err.Error(), ": the engine has 1 unfinished batch, the most it may have") {
+	if _, err := s.Claim(ctx, limited("d2", 1, "", one)); !errors.Is(err, store.ErrLimit) || !strings.Contains(err.Error(), ": the engine has 1 unfinished batch, and its limit of unfinished batches is 1") {
 		t.Errorf("second open batch of the default tenant: %v, want ErrLimit naming the engine's 1 unfinished batch", err)
 	}
 	if c := claim(t, s, a); c.New {
@@ -1157,6 +1158,32 @@ func testSending(t *testing.T, newStore NewFunc) {
 	}
 	perAttempt(t, s, b, "Sending", func(digest string, attempt int) error { return s.Sending(ctx, b.Ref, digest, attempt, at) },
 		func(sum *store.Summary) time.Time { return sum.SendingAt })
+}
+
+// testTimesToTheMillisecond: a batch's deadline and its sign of life
+// are kept to the millisecond (cut) by every store: a memory store kept
+// nanoseconds, Redis milliseconds, and a status's deadline and sendingAt
+// depended on the store.
+func testTimesToTheMillisecond(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	deadline := time.Now().Add(time.Hour).Truncate(time.Second).Add(123_456_789).UTC()
+	b := sample("ms1", 2, 1, deadline)
+	claim(t, s, b)
+	beat := time.Date(2026, 11, 25, 9, 0, 5, 987_654_321, time.UTC)
+	for _, at := range []time.Time{beat, beat.Add(-600 * time.Microsecond)} {
+		if err := s.Sending(ctx, b.Ref, b.Digest, 1, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wantDeadline, wantSending := deadline.Truncate(time.Millisecond), beat.Truncate(time.Millisecond)
+	sum := must(s.Summary(ctx, b.Ref))
+	if !sum.Deadline.Equal(wantDeadline) || !sum.SendingAt.Equal(wantSending) {
+		t.Errorf("summary: deadline %v, sending at %v; want %v, %v", sum.Deadline, sum.SendingAt, wantDeadline, wantSending)
+	}
+	tally := must(s.Tally(ctx, b.Ref))
+	if !tally.Deadline.Equal(wantDeadline) || !tally.SendingAt.Equal(wantSending) {
+		t.Errorf("tally: deadline %v, sending at %v; want %v, %v", tally.Deadline, tally.SendingAt, wantDeadline, wantSending)
+	}
 }
 
 // testTallySequences: Tally and Brief tell what Summary has of a batch
