@@ -150,7 +150,7 @@ func TestConsoleRefusalNotAboutTheInput(t *testing.T) {
 	}{
 		{answer{401, "", "auth: no token"}, []string{"auth: no token", "sign in"}},
 		{answer{403, "", "auth: the token of tenant alice lacks the submit scope"}, []string{"lacks the submit scope", "a token with the submit scope"}},
-		{answer{429, "5", "ingress: batch b-1: store: tenant limit reached: try again when some have finished"}, []string{"tenant limit", "try again in 5 s"}},
+		{answer{429, "5", "ingress: batch b-1 not taken for now: the engine has 1 unfinished batch, and its limit of unfinished batches is 1: try again once one of them has finished"}, []string{"its limit of unfinished batches is 1", "try again in 5 s"}},
 		{answer{503, "1", "ingress: reading bound"}, []string{"reading bound", "try again in 1 s"}},
 		{answer{503, "", "ingress: batch store unavailable"}, []string{"store unavailable", "try again later"}},
 		{answer{500, "", "internal error"}, []string{"internal error", "try again later"}},

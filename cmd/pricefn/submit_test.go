@@ -654,7 +654,7 @@ func TestSubmitHonoursRetryAfter(t *testing.T) {
 		mu.Unlock()
 		if n == 1 {
 			w.Header().Set("Retry-After", "1")
-			http.Error(w, `{"error":"ingress: batch b: store: tenant limit reached"}`, http.StatusTooManyRequests)
+			http.Error(w, `{"error":"ingress: batch b not taken for now: the engine has 1 unfinished batch, and its limit of unfinished batches is 1"}`, http.StatusTooManyRequests)
 			return
 		}
 		w.WriteHeader(http.StatusAccepted)
