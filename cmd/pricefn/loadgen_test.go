@@ -424,3 +424,19 @@ func TestLoadgenErrorsNameItOnce(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLoadgenDocs makes loadgen's batches of 20,000 trades of two
+// types: their ids were checked each against every id before it, 3.5 s
+// before the first batch went (at 100,000 trades, minutes); in a set,
+// 0.2 s.
+func BenchmarkLoadgenDocs(b *testing.B) {
+	mix, err := parseMix("european=0.7,american=0.3")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if _, err := loadgenDocs(loadgenConfig{BatchSize: 20000, Mix: mix}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
