@@ -67,21 +67,13 @@ func TestRedisReplicasShareState(t *testing.T) {
 // results among them, slept on until their wait's cap (5 minutes by
 // default). Once resubscribed, it wakes them all to look again.
 func TestRedisWakesWaitersAfterReconnect(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rdb := storeAndClient(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	changed, stop, _ := s.Watch(ctx, store.RefOf("waited"))
 	defer stop()
-	o, _ := redis.ParseURL(srv.URL)
-	rdb := redis.NewClient(o)
-	defer rdb.Close()
 	// The subscription dropped and the change published in one step: the
 	// message cannot reach the subscriber.
-	_, err = rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+	_, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ClientKillByFilter(ctx, "TYPE", "pubsub")
 		p.Publish(ctx, "pricefn:changed", "_/waited")
 		return nil
@@ -234,16 +226,8 @@ func TestOpenKeepsThePasswordOutOfItsError(t *testing.T) {
 // chunks (4 MB each at 500,000). The offsets are still read for a batch
 // an earlier release claimed, whose entries have none.
 func TestRedisLayoutReadsTheChunkAlone(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rdb := storeAndClient(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	o, _ := redis.ParseURL(srv.URL)
-	rdb := redis.NewClient(o)
-	defer rdb.Close()
 	ref := store.RefOf("lay")
 	if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T0", "T1", "T2", "T3", "T4"}, ChunkOffsets: []int{0, 2, 2, 4}}); err != nil {
 		t.Fatal(err)
@@ -275,13 +259,8 @@ func TestRedisLayoutReadsTheChunkAlone(t *testing.T) {
 // no lastAt (its meta hash without the field, outcomes recorded) is
 // briefed from its chunks, with its latest outcome's time, not year 1.
 func TestRedisBriefOfEarlierRecord(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rdb := storeAndClient(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	ref := store.RefOf("old")
 	if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1", "T2"}, ChunkOffsets: []int{0, 1}}); err != nil {
 		t.Fatal(err)
@@ -290,9 +269,6 @@ func TestRedisBriefOfEarlierRecord(t *testing.T) {
 	if _, err := s.Put(ctx, ref, "d", 1, store.Chunk{Index: 1, State: store.ChunkDead, Reason: "gone", ArrivedAt: at}); err != nil {
 		t.Fatal(err)
 	}
-	o, _ := redis.ParseURL(srv.URL)
-	rdb := redis.NewClient(o)
-	defer rdb.Close()
 	if err := rdb.HDel(ctx, "pricefn:b:{_/old}:meta", "lastAt").Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -308,13 +284,8 @@ func TestRedisBriefOfEarlierRecord(t *testing.T) {
 // Summary's; a batch claimed by a release that kept none is added up from
 // its chunks, as is one an earlier release recorded outcomes of.
 func TestRedisTallyReadsNoChunks(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rdb := storeAndClient(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	const n = 300
 	b := store.Batch{Ref: store.RefOf("many"), Digest: "d", SubmittedAt: time.Unix(1e9, 0).UTC()}
 	for i := range n {
@@ -333,9 +304,6 @@ func TestRedisTallyReadsNoChunks(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	o, _ := redis.ParseURL(srv.URL)
-	rdb := redis.NewClient(o)
-	defer rdb.Close()
 	want, err := s.Summary(ctx, b.Ref)
 	if err != nil {
 		t.Fatal(err)
@@ -384,13 +352,8 @@ func TestRedisTallyReadsNoChunks(t *testing.T) {
 // not. A sum past float64's range is the infinity of its sign, as the
 // chunks add up to (it was +Inf whatever its sign).
 func TestRedisPutAddsNoSums(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rdb := storeAndClient(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	const n = 220 // the first read's pending chunks more than a page
 	b := store.Batch{Ref: store.RefOf("wide"), Digest: "d", SubmittedAt: time.Unix(1e9, 0).UTC()}
 	for i := range n {
@@ -399,9 +362,6 @@ func TestRedisPutAddsNoSums(t *testing.T) {
 	if _, err := s.Claim(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	o, _ := redis.ParseURL(srv.URL)
-	rdb := redis.NewClient(o)
-	defer rdb.Close()
 	const meta = "pricefn:b:{_/wide}:meta"
 	put := func(i int) {
 		ps := map[string]map[string][]float64{"big": {"npv": {-1.5e308}}}
@@ -495,13 +455,8 @@ func TestRedisPutAddsNoSums(t *testing.T) {
 // list): their count is not in tallied, so it adds the batch up from its
 // chunks. This release still reads its tally, not the chunks.
 func TestRedisTallyKeepsAnEarlierReleaseOffItsSums(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rdb := storeAndClient(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	b := store.Batch{Ref: store.RefOf("up"), Digest: "d", TradeIDs: []string{"T1", "T2", "T3"}, ChunkOffsets: []int{0, 1, 2}, Deadline: time.Now().Add(time.Hour)}
 	if _, err := s.Claim(ctx, b); err != nil {
 		t.Fatal(err)
@@ -515,9 +470,6 @@ func TestRedisTallyKeepsAnEarlierReleaseOffItsSums(t *testing.T) {
 	if _, err := s.Expire(ctx, b.Ref, 1, time.Now().Add(2*time.Hour), "late"); err != nil {
 		t.Fatal(err)
 	}
-	o, _ := redis.ParseURL(srv.URL)
-	rdb := redis.NewClient(o)
-	defer rdb.Close()
 	f := rdb.HMGet(ctx, "pricefn:b:{_/up}:meta", "tallied", "done").Val()
 	if tallied, _ := f[0].(string); tallied == f[1] {
 		t.Errorf("tallied %v of %v done: an earlier release reads totals without the sums of this one's outcomes", f[0], f[1])
@@ -539,13 +491,8 @@ func TestRedisTallyKeepsAnEarlierReleaseOffItsSums(t *testing.T) {
 // retrying a batch of 1,000,000 chunks had every chunk's entry read for
 // each submission.
 func TestRedisClaimAgainReadsNoChunks(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rdb := storeAndClient(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	b := store.Batch{Ref: store.RefOf("again"), Digest: "d", TradeIDs: []string{"T1", "T2"}, ChunkOffsets: []int{0, 1}}
 	if _, err := s.Claim(ctx, b); err != nil {
 		t.Fatal(err)
@@ -553,9 +500,6 @@ func TestRedisClaimAgainReadsNoChunks(t *testing.T) {
 	if _, err := s.Put(ctx, b.Ref, "d", 1, store.Chunk{Index: 1, State: store.ChunkPriced, Trades: 1, Results: []byte(`{"id":"T2"}`)}); err != nil {
 		t.Fatal(err)
 	}
-	o, _ := redis.ParseURL(srv.URL)
-	rdb := redis.NewClient(o)
-	defer rdb.Close()
 	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -575,13 +519,8 @@ func TestRedisClaimAgainReadsNoChunks(t *testing.T) {
 // recorded (a listing's durationSeconds short for good), as its Tally is
 // added up from its chunks.
 func TestRedisBriefOfMixedRecord(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rdb := storeAndClient(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	ref := store.RefOf("mixed")
 	if _, err := s.Claim(ctx, store.Batch{Ref: ref, Digest: "d", TradeIDs: []string{"T1", "T2"}, ChunkOffsets: []int{0, 1}}); err != nil {
 		t.Fatal(err)
@@ -596,9 +535,6 @@ func TestRedisBriefOfMixedRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	o, _ := redis.ParseURL(srv.URL)
-	rdb := redis.NewClient(o)
-	defer rdb.Close()
 	if _, err := rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.HSet(ctx, "pricefn:b:{_/mixed}:a1:chunks", "1", "d"+string(entry))
 		p.HSet(ctx, "pricefn:b:{_/mixed}:a1:deliv", "1", 1)
@@ -620,13 +556,8 @@ func TestRedisBriefOfMixedRecord(t *testing.T) {
 // 100 chunks of 10,000 trades missing, decoding 1,000,000 ids blocked
 // Redis, every replica's calls with it, for 0.3 s.
 func TestRedisExpireReadsNoTradeIDs(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rdb := storeAndClient(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	const n = 40
 	b := store.Batch{Ref: store.RefOf("ended"), Digest: "d", Deadline: time.Now().Add(time.Hour).Truncate(time.Millisecond)}
 	for i := range 3 * n {
@@ -641,9 +572,6 @@ func TestRedisExpireReadsNoTradeIDs(t *testing.T) {
 	if _, err := s.Put(ctx, b.Ref, "d", 1, store.Chunk{Index: 1, State: store.ChunkDead, Reason: "gone", ArrivedAt: time.Unix(1e9, 0).UTC()}); err != nil {
 		t.Fatal(err)
 	}
-	o, _ := redis.ParseURL(srv.URL)
-	rdb := redis.NewClient(o)
-	defer rdb.Close()
 	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
@@ -681,13 +609,8 @@ func TestRedisExpireReadsNoTradeIDs(t *testing.T) {
 // for each outcome (0.035 ms before the tally). A dead chunk's trades
 // are counted from the offsets; scenario chunks and the last right.
 func TestRedisPutDecodesNoTradeIDs(t *testing.T) {
-	srv := redistest.Start(t)
+	s, rdb := storeAndClient(t)
 	ctx := context.Background()
-	s, err := redisstore.Open(ctx, srv.URL, store.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
 	const n = 50_000
 	b := store.Batch{Ref: store.RefOf("big"), Digest: "d", ChunkOffsets: []int{0, 0, n, n, n + 2}}
 	for i := range n + 7 {
@@ -696,9 +619,6 @@ func TestRedisPutDecodesNoTradeIDs(t *testing.T) {
 	if _, err := s.Claim(ctx, b); err != nil {
 		t.Fatal(err)
 	}
-	o, _ := redis.ParseURL(srv.URL)
-	rdb := redis.NewClient(o)
-	defer rdb.Close()
 	if err := rdb.ConfigResetStat(ctx).Err(); err != nil {
 		t.Fatal(err)
 	}
