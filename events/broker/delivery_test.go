@@ -191,7 +191,7 @@ func TestDispatchErrorReportIsOneLine(t *testing.T) {
 func TestTimeoutDeadLettered(t *testing.T) {
 	en := newEnv(t, broker.Config{}, map[string]responder{
 		"svc-slow": func(_ int, r *http.Request, _ event.Event) (int, *event.Event) {
-			<-r.Context().Done() // until the broker gives up (trigger timeout PT0.02S)
+			<-r.Context().Done() // until the broker gives up (trigger timeout PT0.1S)
 			return http.StatusOK, nil
 		},
 	})

@@ -86,7 +86,7 @@ spec:
     ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: svc-slow}
   delivery:
     retry: 0
-    timeout: PT0.02S
+    timeout: PT0.1S
     deadLetterSink:
       ref: {apiVersion: serving.knative.dev/v1, kind: Service, name: dls}
       uri: /dead-letter

@@ -17,11 +17,12 @@ import (
 
 // TestConcurrencyBound: with Concurrency 2 for svc-slow, at most two
 // deliveries to it are in progress at once; the others wait their turn in
-// the broker, where the Trigger's 20 ms attempt timeout does not run
-// (twenty deliveries of 4 ms each take 40 ms, and none times out or is
+// the broker, where the Trigger's 100 ms attempt timeout does not run
+// (sixty deliveries of 4 ms each take 120 ms, and none times out or is
 // dead-lettered), and the other Triggers' deliveries do not wait behind
-// them. (A delivery five times shorter than the timeout: at 12 ms, a
-// loaded machine's scheduling made some time out.)
+// them. (A delivery 25 times shorter than the timeout: at five times, 4 ms
+// against 20, a loaded machine under the race detector made some time
+// out.)
 func TestConcurrencyBound(t *testing.T) {
 	var now, most atomic.Int32
 	var mu sync.Mutex
@@ -38,8 +39,9 @@ func TestConcurrencyBound(t *testing.T) {
 		return http.StatusOK, nil
 	}
 	en := newEnv(t, broker.Config{Concurrency: map[string]int{"svc-slow": 2}}, map[string]responder{"svc-slow": slow})
-	for i := range 20 {
-		if code := post(t, en.ingress.URL, newEvent(t, "test.slow", "s"+string(rune('a'+i))), false); code != http.StatusAccepted {
+	const n = 60
+	for i := range n {
+		if code := post(t, en.ingress.URL, newEvent(t, "test.slow", fmt.Sprintf("s%d", i)), false); code != http.StatusAccepted {
 			t.Fatalf("post: %d", code)
 		}
 	}
@@ -53,15 +55,15 @@ func TestConcurrencyBound(t *testing.T) {
 	if m := most.Load(); m != 2 {
 		t.Errorf("%d deliveries to svc-slow at once, want 2", m)
 	}
-	if v := metric(t, en.reg, "pricefn_broker_deliveries_total", "trigger", "slow", "outcome", "delivered"); v != 20 {
-		t.Errorf("delivered to svc-slow: %v, want 20", v)
+	if v := metric(t, en.reg, "pricefn_broker_deliveries_total", "trigger", "slow", "outcome", "delivered"); v != n {
+		t.Errorf("delivered to svc-slow: %v, want %d", v, n)
 	}
 	if n := en.sinks["dls"].count(); n != 0 {
 		t.Errorf("dead-letter sink had %d requests, want 0", n)
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	if len(slowDone) != 20 || !quickAt.Before(slowDone[len(slowDone)-1]) {
+	if len(slowDone) != n || !quickAt.Before(slowDone[len(slowDone)-1]) {
 		t.Errorf("test.a delivered at %v, the last test.slow at %v: want it not to wait behind them", quickAt, slowDone[len(slowDone)-1])
 	}
 }
