@@ -32,8 +32,9 @@ const hestonStartPieces = 2
 // 2.9e-9 per unit of sqrt(F·K) off, a 7-day one 41% low, another 1-day
 // one 47% low, under estimates within the accuracy. Such options take the
 // 15-point pair from hestonWildStartPieces, whose estimates see it (as
-// the engine's rule before session 23 did); market parameters (σ up to a
-// few, vols of 5% and more) stay under a fortieth of the bound.
+// the engine's first rule, the 15-point pair from four pieces, did);
+// market parameters (σ up to a few, vols of 5% and more) stay under a
+// fortieth of the bound.
 const (
 	hestonWildSigma       = 100
 	hestonWildStartPieces = 16

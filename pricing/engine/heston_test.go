@@ -518,11 +518,11 @@ func TestHestonWildVolOfVariance(t *testing.T) {
 // from two pieces stopped under estimates within the accuracy, 3.5e-11 to
 // 5e-9 per unit of sqrt(F·K) off. The wanted prices are the engine's at
 // an accuracy of 1e-14 with 20000 pieces, on the 41-point pair and on the
-// 15-point one alike (they agree to 5e-16 per unit); the engine before
-// session 23 gave the first three within 2e-13 (the fourth, an error) and
-// the last two within 4e-11; QuantLib 1.29's AnalyticHestonEngine
-// (Gauss-Lobatto to 1e-13) gives the last two within 3e-14 and does not
-// converge on the others. The seventh, a 30-year put at ρ = -0.99999,
+// 15-point one alike (they agree to 5e-16 per unit); the engine on its
+// first rule (the 15-point pair from four pieces) gave the first three
+// within 2e-13 (the fourth, an error) and the last two within 4e-11;
+// QuantLib 1.29's AnalyticHestonEngine (Gauss-Lobatto to 1e-13) gives
+// the last two within 3e-14 and does not converge on the others. The seventh, a 30-year put at ρ = -0.99999,
 // came out 4.95e-10 per unit off from three starting pieces (and six),
 // right from two, four, five or seven: the integral from the next count
 // of pieces must now agree (QuantLib gives it 1e-13 above the wanted).
