@@ -48,7 +48,7 @@ func (f *Function) Run(ctx context.Context) error {
 		}
 		lookups = streak{}
 		for _, ref := range refs {
-			if _, err := f.endTally(ctx, ref, nil, false); err != nil {
+			if _, err := readEnded(ctx, f, ref, f.opt.Store.Tally, tallyEnding, false); err != nil {
 				if n, log := f.failing.count(ref, err); log {
 					f.opt.Log.Error().Err(err).Str("batchid", ref.ID).Int("failures", n).Msg("ending a batch past its deadline (failing again, logged less and less often)")
 				}
@@ -193,35 +193,22 @@ func (r *repeats) keep(refs []store.Ref) {
 func logged(n int) bool { return n&(n-1) == 0 }
 
 // current reads batch ref as it now is: its summary, ended on the way
-// when its deadline has passed (expire).
+// when its deadline has passed (readEnded). The reader gets the batch as
+// it now is at once, and an announcement the read was granted goes out in
+// the background: a reader used to wait for the send, up to its timeout
+// where the broker answered 429, and got a 503 for a batch whose results
+// were there when the send failed.
 func (f *Function) current(ctx context.Context, ref store.Ref) (*store.Summary, error) {
-	sum, err := f.opt.Store.Summary(ctx, ref)
-	if err != nil {
-		return sum, err
-	}
-	return f.expire(ctx, ref, sum)
-}
-
-// expire is end for a read of batch ref (sum, its summary just read): the
-// reader gets the batch as it now is at once, and an announcement the read
-// was granted goes out in the background. A reader used to wait for the
-// send, up to its timeout where the broker answered 429, and got a 503 for
-// a batch whose results were there when the send failed.
-func (f *Function) expire(ctx context.Context, ref store.Ref, sum *store.Summary) (*store.Summary, error) {
-	return f.end(ctx, ref, sum, true)
+	return readEnded(ctx, f, ref, f.opt.Store.Summary, summaryEnding, true)
 }
 
 // currentTally is current's Tally: what a status reads, in time that does
 // not grow with the batch's chunks.
 func (f *Function) currentTally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
-	t, err := f.opt.Store.Tally(ctx, ref)
-	if err != nil {
-		return nil, err
-	}
-	return f.endTally(ctx, ref, t, true)
+	return readEnded(ctx, f, ref, f.opt.Store.Tally, tallyEnding, true)
 }
 
-// ending is what end reads of a batch, from its Summary or its Tally.
+// ending is what readEnded reads of a batch, from its Summary or its Tally.
 type ending struct {
 	attempt     int
 	deadline    time.Time
@@ -240,52 +227,30 @@ func tallyEnding(t *store.Tally, now time.Time) ending {
 	return ending{attempt: t.Attempt, deadline: t.Deadline, traceParent: t.TraceParent, waiting: t.Waiting(), unannounced: t.Unannounced(now)}
 }
 
-// end ends batch ref if its deadline has passed, and announces it, or
-// announces an ended batch whose announcement claim was released or has
-// lapsed: in the background when later is set. It returns the batch's
-// summary, read again when it changed; sum, when not nil, is a summary
-// already read. For a batch that failed to end before, it logs as
-// f.failing says.
-func (f *Function) end(ctx context.Context, ref store.Ref, sum *store.Summary, later bool) (*store.Summary, error) {
-	var err error
-	if sum == nil {
-		if sum, err = f.opt.Store.Summary(ctx, ref); err != nil {
-			return nil, err
-		}
+// readEnded reads batch ref by read (its Summary, or its Tally, which
+// the deadline sweep and a status read take: the Summary, every chunk's
+// outcome, would be read for nothing), ends it if its deadline has passed
+// and announces it, or announces an ended batch whose announcement claim
+// was released or has lapsed: in the background when later is set. It
+// returns the batch read again when that changed it. For a batch that
+// failed to end before, it logs as f.failing says.
+func readEnded[T any](ctx context.Context, f *Function, ref store.Ref, read func(context.Context, store.Ref) (*T, error), ending func(*T, time.Time) ending, later bool) (*T, error) {
+	v, err := read(ctx, ref)
+	if err != nil {
+		return nil, err
 	}
 	now := f.opt.Now()
-	changed, err := f.endBatch(ctx, ref, summaryEnding(sum, now), now, later)
+	changed, err := f.endBatch(ctx, ref, ending(v, now), now, later)
 	if err != nil {
 		return nil, err
 	}
 	if !changed {
-		return sum, nil
+		return v, nil
 	}
-	return f.opt.Store.Summary(ctx, ref)
+	return read(ctx, ref)
 }
 
-// endTally is end with the batch's Tally, which the deadline sweep and a
-// status read take: its Summary, every chunk's outcome, would be read
-// for nothing.
-func (f *Function) endTally(ctx context.Context, ref store.Ref, t *store.Tally, later bool) (*store.Tally, error) {
-	var err error
-	if t == nil {
-		if t, err = f.opt.Store.Tally(ctx, ref); err != nil {
-			return nil, err
-		}
-	}
-	now := f.opt.Now()
-	changed, err := f.endBatch(ctx, ref, tallyEnding(t, now), now, later)
-	if err != nil {
-		return nil, err
-	}
-	if !changed {
-		return t, nil
-	}
-	return f.opt.Store.Tally(ctx, ref)
-}
-
-// endBatch is end of batch ref, e read of it at now: it reports whether
+// endBatch is readEnded of batch ref, e read of it at now: it reports whether
 // it may have changed the batch (to be read again).
 func (f *Function) endBatch(ctx context.Context, ref store.Ref, e ending, now time.Time, later bool) (bool, error) {
 	// An ended batch whose announcement claim was released (its send

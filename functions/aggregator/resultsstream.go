@@ -65,7 +65,7 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 			return false, err
 		case rw == nil:
 			attempt, tp = sum.Attempt, sum.TraceParent
-			if !sum.Deadline.IsZero() { // expire ends the batch then
+			if !sum.Deadline.IsZero() { // current ends the batch then
 				deadline = time.NewTimer(time.Until(sum.Deadline) + 10*time.Millisecond)
 			}
 			unpin = f.opt.Store.Pin(ctx, ref)
