@@ -438,6 +438,17 @@ func (t Totals) Add(c *Chunk) {
 	}
 }
 
+// Merge adds the sums of o to t.
+func (t Totals) Merge(o Totals) {
+	for u, ms := range o {
+		for m, e := range ms {
+			s := t.of(u, m)
+			s.Sum.Merge(&e.Sum)
+			s.Beyond = s.Beyond || e.Beyond
+		}
+	}
+}
+
 func (t Totals) of(u, m string) *Total {
 	if t[u] == nil {
 		t[u] = map[string]*Total{}

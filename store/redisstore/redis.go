@@ -654,19 +654,7 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	if err != nil {
 		return nil, fmt.Errorf("redisstore: %s: totals: %w", ref, err)
 	}
-	for u, ms := range earlier {
-		if t.Totals[u] == nil {
-			t.Totals[u] = map[string]*store.Total{}
-		}
-		for m, e := range ms {
-			if s := t.Totals[u][m]; s != nil {
-				s.Sum.Merge(&e.Sum)
-				s.Beyond = s.Beyond || e.Beyond
-				continue
-			}
-			t.Totals[u][m] = e
-		}
-	}
+	t.Totals.Merge(earlier)
 	if v := f["firstDead"]; v != "" {
 		var idx []string
 		for d := range strings.SplitSeq(v, ",") {
