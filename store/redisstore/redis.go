@@ -666,29 +666,11 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 			idx = append(idx, i)
 			t.FirstDead = append(t.FirstDead, store.Chunk{State: store.ChunkDead, Trades: trades})
 		}
-		// In one transaction with the meta hash's attempt and digest, as
-		// Summary reads the chunks.
-		var now *redis.SliceCmd
-		var entries *redis.SliceCmd
-		if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			now = p.HMGet(ctx, k0, "digest", "attempt")
-			entries = p.HMGet(ctx, keys(ref, t.Attempt)[1], idx...)
-			return nil
-		}); err != nil {
-			return nil, fmt.Errorf("redisstore: %s: chunks: %w", ref, err)
+		dead, err := s.chunkEntries(ctx, ref, keys(ref, t.Attempt), f, idx, "dead")
+		if err != nil {
+			return nil, err
 		}
-		if d, a := now.Val()[0], now.Val()[1]; d != f["digest"] || a != f["attempt"] {
-			return nil, errReplaced
-		}
-		for i, e := range entries.Val() {
-			v, _ := e.(string)
-			if len(v) < 2 {
-				return nil, fmt.Errorf("redisstore: %s: no entry of dead chunk %s", ref, idx[i])
-			}
-			var c store.Chunk
-			if err := json.Unmarshal([]byte(v[1:]), &c); err != nil {
-				return nil, fmt.Errorf("redisstore: %s chunk %s: %w", ref, idx[i], err)
-			}
+		for i, c := range dead {
 			t.FirstDead[i].Index, t.FirstDead[i].Reason = c.Index, c.Reason
 		}
 	}
@@ -777,36 +759,49 @@ func (s *Store) addPage(ctx context.Context, ref store.Ref, k []string, f map[st
 		}
 	}
 	if len(page) > 0 {
-		var now, entries *redis.SliceCmd
-		// In one transaction with the meta hash's attempt and digest, as
-		// Summary reads the chunks, and its submittedAt: the batch claimed
-		// next under the id, its keys expired, may have the same two.
-		if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			now = p.HMGet(ctx, k[0], "digest", "attempt", "submittedAt")
-			entries = p.HMGet(ctx, k[1], page...)
-			return nil
-		}); err != nil {
-			return 0, fmt.Errorf("redisstore: %s: chunks: %w", ref, err)
+		chunks, err := s.chunkEntries(ctx, ref, k, f, page, "pending")
+		if err != nil {
+			return 0, err
 		}
-		d, _ := now.Val()[0].(string)
-		a, _ := now.Val()[1].(string)
-		at, _ := now.Val()[2].(string)
-		if d != f["digest"] || a != f["attempt"] || at != f["submittedAt"] {
-			return 0, errReplaced
-		}
-		for i, e := range entries.Val() {
-			v, _ := e.(string)
-			if len(v) < 2 {
-				return 0, fmt.Errorf("redisstore: %s: no entry of pending chunk %s", ref, page[i])
-			}
-			var c store.Chunk
-			if err := json.Unmarshal([]byte(v[1:]), &c); err != nil {
-				return 0, fmt.Errorf("redisstore: %s chunk %s: %w", ref, page[i], err)
-			}
-			t.Add(&c)
+		for i := range chunks {
+			t.Add(&chunks[i])
 		}
 	}
 	return len(page), nil
+}
+
+// chunkEntries reads the outcomes of chunks idx (what names them in an
+// error) from the attempt's chunks hash (k, its keys), in one transaction
+// with the meta hash's digest, attempt and submittedAt, checked against
+// those of f, the fields the batch was read with, as Summary reads the
+// chunks: errReplaced when a claim replaced it since (the batch claimed
+// next under the id, its keys expired, may have the same digest and
+// attempt, not the same submittedAt).
+func (s *Store) chunkEntries(ctx context.Context, ref store.Ref, k []string, f map[string]string, idx []string, what string) ([]store.Chunk, error) {
+	var now, entries *redis.SliceCmd
+	if _, err := s.rdb.TxPipelined(ctx, func(p redis.Pipeliner) error {
+		now = p.HMGet(ctx, k[0], "digest", "attempt", "submittedAt")
+		entries = p.HMGet(ctx, k[1], idx...)
+		return nil
+	}); err != nil {
+		return nil, fmt.Errorf("redisstore: %s: chunks: %w", ref, err)
+	}
+	for i, name := range []string{"digest", "attempt", "submittedAt"} {
+		if v, _ := now.Val()[i].(string); v != f[name] {
+			return nil, errReplaced
+		}
+	}
+	out := make([]store.Chunk, len(idx))
+	for i, e := range entries.Val() {
+		v, _ := e.(string)
+		if len(v) < 2 {
+			return nil, fmt.Errorf("redisstore: %s: no entry of %s chunk %s", ref, what, idx[i])
+		}
+		if err := json.Unmarshal([]byte(v[1:]), &out[i]); err != nil {
+			return nil, fmt.Errorf("redisstore: %s chunk %s: %w", ref, idx[i], err)
+		}
+	}
+	return out, nil
 }
 
 // foldPage is the most pending chunks' entries, and entries of the
