@@ -3,7 +3,6 @@ package launch_test
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -39,26 +38,15 @@ func TestDevBootstrapsACurveOncePerBatch(t *testing.T) {
 	if resp.StatusCode != http.StatusAccepted || rc.Chunks != 3 {
 		t.Fatalf("submit: %d %+v, want 202 and 3 chunks", resp.StatusCode, rc)
 	}
-	resp, err = http.Get(gw.URL + rc.ResultsURL + "?wait=1m")
-	if err != nil {
-		t.Fatal(err)
+	if code, body := getBody(t, gw.URL+rc.ResultsURL+"?wait=1m"); code != http.StatusOK || strings.Count(body, `"npv":`) != 250 {
+		t.Fatalf("results: %d %.300s", code, body)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK || strings.Count(string(body), `"npv":`) != 250 {
-		t.Fatalf("results: %d %.300s", resp.StatusCode, body)
-	}
-	resp, err = http.Get(gw.URL + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ = io.ReadAll(resp.Body)
-	resp.Body.Close()
+	_, body := getBody(t, gw.URL+"/metrics")
 	for _, want := range []string{"pricefn_pricer_curve_builds_total 1", "pricefn_pricer_curve_reuses_total 3"} {
-		if !strings.Contains(string(body), "\n"+want+"\n") {
+		if !strings.Contains(body, "\n"+want+"\n") {
 			name, _, _ := strings.Cut(want, " ")
-			i := strings.Index(string(body), "\n"+name+" ")
-			t.Errorf("/metrics: want %q, got %.60q", want, string(body)[max(i, 0):])
+			i := strings.Index(body, "\n"+name+" ")
+			t.Errorf("/metrics: want %q, got %.60q", want, body[max(i, 0):])
 		}
 	}
 }
