@@ -99,9 +99,9 @@ type memBatch struct {
 	// (a scenario batch of 500,000 chunks took minutes to record).
 	waiting int
 	// tally adds up the outcomes as they are recorded, for Tally and
-	// Brief (its Summary unused): added up over the chunks at each read,
-	// a status read of a batch of 100,000 chunks allocated 21 MB and a
-	// listing of 100 batches of 10,000 copied them all.
+	// Brief (its Header unused: sum has it). Added up over the chunks at
+	// each read, a status read of a batch of 100,000 chunks allocated 21
+	// MB and a listing of 100 batches of 10,000 copied them all.
 	tally     Tally
 	createdAt time.Time
 	claim     uint64 // its claim's number, unique in the Mem
@@ -338,10 +338,12 @@ func (s *Mem) Claim(ctx context.Context, nb Batch) (Claim, error) {
 	}
 	b := &memBatch{
 		sum: Summary{
-			Ref: nb.Ref, Digest: nb.Digest, Attempt: attempt, Trades: len(nb.TradeIDs),
-			ChunkOffsets: slices.Clone(nb.ChunkOffsets), SubmittedAt: nb.SubmittedAt,
-			Deadline:   nb.Deadline.Truncate(time.Millisecond), // as Redis keeps it
-			ResultsURL: nb.ResultsURL, TraceParent: nb.TraceParent, Chunks: make([]Chunk, len(nb.ChunkOffsets)),
+			Header: Header{
+				Ref: nb.Ref, Digest: nb.Digest, Attempt: attempt, Trades: len(nb.TradeIDs), SubmittedAt: nb.SubmittedAt,
+				Deadline:   nb.Deadline.Truncate(time.Millisecond), // as Redis keeps it
+				ResultsURL: nb.ResultsURL, TraceParent: nb.TraceParent,
+			},
+			ChunkOffsets: slices.Clone(nb.ChunkOffsets), Chunks: make([]Chunk, len(nb.ChunkOffsets)),
 		},
 		createdAt: s.opt.Now(),
 		waiting:   len(nb.ChunkOffsets),
@@ -832,8 +834,7 @@ func (s *Mem) Tally(ctx context.Context, ref Ref) (*Tally, error) {
 		return nil, err
 	}
 	t := b.tally
-	t.Summary = b.sum
-	t.Summary.Chunks, t.Summary.ChunkOffsets = nil, nil
+	t.Header = b.sum.Header
 	t.Totals = b.tally.Totals.Clone()
 	t.FirstDead = slices.Clone(b.tally.FirstDead)
 	for i := range t.FirstDead {

@@ -53,7 +53,7 @@ type Store interface {
 	// chunks, not its trades; ErrNotFound for an unknown batch.
 	Summary(ctx context.Context, ref Ref) (*Summary, error)
 	// Brief returns the batch's metadata and its chunks counted by state
-	// (Summary less its chunks and offsets), from counts the store keeps:
+	// (its Header and its chunks counted), from counts the store keeps:
 	// read in time that does not grow with the chunks, for a listing of
 	// many batches. ErrNotFound for an unknown batch.
 	Brief(ctx context.Context, ref Ref) (*Brief, error)
@@ -303,15 +303,23 @@ func (c *Chunk) PricingTime() time.Duration {
 
 // Summary is a batch as a Store keeps it, without its trades and results.
 type Summary struct {
-	Ref          Ref
-	Digest       string
-	Attempt      int
-	Trades       int
+	Header
 	ChunkOffsets []int
-	SubmittedAt  time.Time
-	Deadline     time.Time
-	ResultsURL   string
-	TraceParent  string
+	// Chunks holds one entry per chunk, by index.
+	Chunks []Chunk
+}
+
+// Header is what a Store keeps of a batch besides its chunks: a Summary's
+// and a Tally's.
+type Header struct {
+	Ref         Ref
+	Digest      string
+	Attempt     int
+	Trades      int
+	SubmittedAt time.Time
+	Deadline    time.Time
+	ResultsURL  string
+	TraceParent string
 	// AcceptedAt is when the aggregator saw batch.accepted (zero before).
 	AcceptedAt time.Time
 	// SentAt is when ingress had sent every chunk (zero before: Sent).
@@ -320,8 +328,6 @@ type Summary struct {
 	// chunks (zero before any: Sending), to the millisecond (cut), as
 	// the Deadline and AnnounceBy.
 	SendingAt time.Time
-	// Chunks holds one entry per chunk, by index.
-	Chunks []Chunk
 	// Duplicates counts duplicate deliveries of chunk outcomes; Late the
 	// outcomes that came after the deadline.
 	Duplicates int
@@ -377,12 +383,10 @@ func (b *Brief) State() string { return stateOf(b.Chunks, b.Done, b.Dead) }
 // MaxFirstDead bounds the dead chunks a Tally names (FirstDead).
 const MaxFirstDead = 100
 
-// Tally is what Store.Tally returns of a batch: its Summary less its
-// chunks and offsets (Summary.Chunks and ChunkOffsets are nil: its
-// methods that count them are Tally's own), with their outcomes added
-// up.
+// Tally is what Store.Tally returns of a batch: its Header, with its
+// chunks' outcomes added up.
 type Tally struct {
-	Summary
+	Header
 	// Chunks counts the batch's chunks, ScenarioChunks those holding no
 	// trades of their own (a risk run's scenario chunks); ChunksDone those
 	// with an outcome, ScenarioChunksDone of the scenario chunks,
@@ -476,8 +480,7 @@ func (t Totals) Clone() Totals {
 // TallyOf returns the Tally of the batch s describes, adding up its
 // chunks.
 func (s *Summary) TallyOf() *Tally {
-	t := &Tally{Summary: *s, Chunks: len(s.Chunks), Totals: Totals{}}
-	t.Summary.Chunks, t.Summary.ChunkOffsets = nil, nil
+	t := &Tally{Header: s.Header, Chunks: len(s.Chunks), Totals: Totals{}}
 	for i := range s.Chunks {
 		lo, hi := s.Bounds(i)
 		t.scenario(lo, hi)
@@ -565,7 +568,7 @@ func (s *Summary) Unannounced(now time.Time) bool { return s.Done() && s.claimFr
 
 // claimFree reports whether the claim to announce the batch's end is free
 // at now: never granted, released, or lapsed (AnnounceBy passed).
-func (s *Summary) claimFree(now time.Time) bool {
+func (s *Header) claimFree(now time.Time) bool {
 	return !s.Announced || !s.AnnounceBy.IsZero() && now.After(s.AnnounceBy)
 }
 

@@ -257,7 +257,7 @@ func (s *Store) Claim(ctx context.Context, b store.Batch) (store.Claim, error) {
 
 // scenarioChunks counts batch b's chunks that hold no trades.
 func scenarioChunks(b store.Batch) int {
-	sum := store.Summary{Trades: len(b.TradeIDs), ChunkOffsets: b.ChunkOffsets}
+	sum := store.Summary{Header: store.Header{Trades: len(b.TradeIDs)}, ChunkOffsets: b.ChunkOffsets}
 	n := 0
 	for i := range b.ChunkOffsets {
 		if lo, hi := sum.Bounds(i); lo == hi {
@@ -271,7 +271,7 @@ func scenarioChunks(b store.Batch) int {
 // then its ids (chunkTrades), for each chunk.
 func chunkTradeFields(b store.Batch) ([]any, error) {
 	fields := make([]any, 0, 2*len(b.ChunkOffsets))
-	sum := store.Summary{Trades: len(b.TradeIDs), ChunkOffsets: b.ChunkOffsets}
+	sum := store.Summary{Header: store.Header{Trades: len(b.TradeIDs)}, ChunkOffsets: b.ChunkOffsets}
 	for i := range b.ChunkOffsets {
 		lo, hi := sum.Bounds(i)
 		data, err := json.Marshal(chunkTrades{IDs: b.TradeIDs[lo:hi], Offset: &lo})
@@ -463,7 +463,7 @@ func (s *Store) summary(ctx context.Context, ref store.Ref) (*store.Summary, err
 	if ref.Tenant == "" {
 		ref.Tenant = store.DefaultTenant
 	}
-	sum := &store.Summary{Ref: ref, Digest: meta["digest"], ResultsURL: meta["resultsUrl"], TraceParent: meta["traceparent"], Announced: meta["announced"] == "1"}
+	sum := &store.Summary{Header: store.Header{Ref: ref, Digest: meta["digest"], ResultsURL: meta["resultsUrl"], TraceParent: meta["traceparent"], Announced: meta["announced"] == "1"}}
 	ints := map[string]*int{"attempt": &sum.Attempt, "trades": &sum.Trades, "duplicates": &sum.Duplicates, "late": &sum.Late}
 	for name, p := range ints {
 		if *p, err = strconv.Atoi(meta[name]); err != nil {
@@ -603,7 +603,7 @@ func (s *Store) tally(ctx context.Context, ref store.Ref) (*store.Tally, error) 
 	if ref.Tenant == "" {
 		ref.Tenant = store.DefaultTenant
 	}
-	t := &store.Tally{Summary: store.Summary{Ref: ref, Digest: f["digest"], ResultsURL: f["resultsUrl"], TraceParent: f["traceparent"], Announced: f["announced"] == "1"}, Totals: store.Totals{}}
+	t := &store.Tally{Header: store.Header{Ref: ref, Digest: f["digest"], ResultsURL: f["resultsUrl"], TraceParent: f["traceparent"], Announced: f["announced"] == "1"}, Totals: store.Totals{}}
 	ints := []struct {
 		name string
 		p    *int

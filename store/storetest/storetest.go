@@ -1261,13 +1261,13 @@ func testTallySequences(t *testing.T, newStore NewFunc) {
 			if g, w := tallyText(got), tallyText(want); g != w {
 				t.Fatalf("sequence %d step %d (%s): tally\n%s\nwant, as the summary has it,\n%s", seq, step, what, g, w)
 			}
-			gs, ws := got.Summary, want.Summary
-			for _, x := range []*store.Summary{&gs, &ws} {
+			gs, ws := got.Header, want.Header
+			for _, x := range []*store.Header{&gs, &ws} {
 				x.SubmittedAt, x.AcceptedAt, x.SentAt, x.SendingAt = x.SubmittedAt.UTC(), x.AcceptedAt.UTC(), x.SentAt.UTC(), x.SendingAt.UTC()
 				x.Deadline, x.AnnounceBy, x.AnnouncedAt = x.Deadline.UTC(), x.AnnounceBy.UTC(), x.AnnouncedAt.UTC()
 			}
 			if !reflect.DeepEqual(gs, ws) {
-				t.Fatalf("sequence %d step %d (%s): tally's summary\n%+v\nwant\n%+v", seq, step, what, gs, ws)
+				t.Fatalf("sequence %d step %d (%s): tally's header\n%+v\nwant\n%+v", seq, step, what, gs, ws)
 			}
 			gb, wb := must(s.Brief(ctx, b.Ref)), sum.BriefOf()
 			if gb.Ref != wb.Ref || gb.Attempt != wb.Attempt || gb.Trades != wb.Trades || gb.Chunks != wb.Chunks || gb.Done != wb.Done || gb.Dead != wb.Dead ||
