@@ -155,6 +155,10 @@ func IngressOptions(c config.Ingress, log zerolog.Logger, reg prometheus.Registe
 		MaxBatchBytes: c.MaxBatchBytes,
 		// 0 (no bound) stays 0.
 		MaxBootstrapInstruments: c.MaxBootstrapInstruments,
+		// The curves ingress builds to check and plan a batch, kept: a
+		// batch sent again (its answer lost) or another on the same
+		// curves finds them built. pricefn dev shares its pricer's.
+		Curves: batch.NewCurveCache(0),
 		// A batch takes about ten times its size while it is decoded: a
 		// tenth of the heap's soft limit, none without one.
 		MaxBytesReading: tenthOfMemoryLimit(),
