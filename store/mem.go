@@ -102,7 +102,10 @@ type memBatch struct {
 	// Brief (its Header unused: sum has it). Added up over the chunks at
 	// each read, a status read of a batch of 100,000 chunks allocated 21
 	// MB and a listing of 100 batches of 10,000 copied them all.
-	tally     Tally
+	tally Tally
+	// arrived holds the indexes of the chunks with an outcome, in the
+	// order recorded (Arrivals).
+	arrived   []int
 	createdAt time.Time
 	claim     uint64 // its claim's number, unique in the Mem
 	readers   int    // Pin's holders
@@ -589,6 +592,7 @@ func (s *Mem) Put(ctx context.Context, ref Ref, digest string, attempt int, c Ch
 	*cur = c
 	cur.Deliveries = 1
 	b.waiting--
+	b.arrived = append(b.arrived, c.Index)
 	lo, hi := b.sum.Bounds(c.Index)
 	b.tally.Add(cur, lo, hi)
 	s.finished(b)
@@ -702,6 +706,7 @@ func (s *Mem) Expire(ctx context.Context, ref Ref, attempt int, now time.Time, r
 	for i := range b.sum.Chunks {
 		if c := &b.sum.Chunks[i]; c.State == ChunkWaiting {
 			*c = Chunk{Index: i, State: ChunkDead, Reason: expiredMark + reason, ArrivedAt: now}
+			b.arrived = append(b.arrived, i)
 			lo, hi := b.sum.Bounds(i)
 			b.tally.Add(c, lo, hi)
 		}
@@ -860,6 +865,25 @@ func (s *Mem) Chunks(ctx context.Context, ref Ref, attempt, from, n int) ([]Chun
 		trades[i] = hi - lo
 	}
 	return chunks, trades, nil
+}
+
+// Arrivals implements Store.
+func (s *Mem) Arrivals(ctx context.Context, ref Ref, attempt, from, n int) (*Arrived, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b, err := s.attempt(ref, "", attempt)
+	if err != nil {
+		return nil, err
+	}
+	from = min(max(from, 0), len(b.arrived))
+	idx := b.arrived[from : from+min(max(n, 0), len(b.arrived)-from)]
+	a := &Arrived{Chunks: make([]Chunk, len(idx)), Lo: make([]int, len(idx)), Hi: make([]int, len(idx))}
+	for k, i := range idx {
+		a.Chunks[k] = b.sum.Chunks[i]
+		a.Chunks[k].Reason = expiredReason(a.Chunks[k].Reason)
+		a.Lo[k], a.Hi[k] = b.sum.Bounds(i)
+	}
+	return a, nil
 }
 
 // Layout implements Store.

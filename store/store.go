@@ -69,6 +69,16 @@ type Store interface {
 	// grows with n, not with the batch's chunks. ErrNotFound for an
 	// unknown batch or attempt, ErrStale for an earlier attempt.
 	Chunks(ctx context.Context, ref Ref, attempt, from, n int) (chunks []Chunk, trades []int, err error)
+	// Arrivals returns the outcomes of attempt of batch ref in the order
+	// they were recorded, the from-th (from 0) and at most n-1 after it
+	// (Results empty, as a Summary's), with each one's trade range: what
+	// an event stream reads at each change, those recorded since its last
+	// read, in time that grows with n, not with the batch's chunks. A
+	// store that kept no such order of the batch (outcomes of it recorded
+	// by an earlier release) returns every outcome, by index, whatever
+	// from and n, with Arrived.All set. ErrNotFound for an unknown batch
+	// or attempt, ErrStale for an earlier attempt.
+	Arrivals(ctx context.Context, ref Ref, attempt, from, n int) (*Arrived, error)
 	// Layout returns what an outcome of chunk index is checked against:
 	// the batch's digest, attempt and chunk count, and the chunk's trade
 	// range (none for an index outside the batch), without the other
@@ -288,6 +298,19 @@ type Chunk struct {
 	// Deliveries counts the outcomes that arrived for the chunk, the first
 	// and its duplicates.
 	Deliveries int `json:"deliveries,omitempty"`
+}
+
+// Arrived is what Store.Arrivals returns: outcomes of a batch, in the
+// order recorded.
+type Arrived struct {
+	// Chunks are the outcomes, with their Index and Deliveries.
+	Chunks []Chunk
+	// Lo and Hi bound the trades of each of Chunks, [Lo[i], Hi[i]), as
+	// Summary.Bounds.
+	Lo, Hi []int
+	// All says the store kept no order of the batch's outcomes: Chunks
+	// are every outcome recorded, by index.
+	All bool
 }
 
 // PricingTime is how long the chunk's pricing took: FinishedAt less

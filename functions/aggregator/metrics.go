@@ -248,6 +248,11 @@ func (t timedStore) Chunks(ctx context.Context, ref store.Ref, attempt, from, n 
 	return t.Store.Chunks(ctx, ref, attempt, from, n)
 }
 
+func (t timedStore) Arrivals(ctx context.Context, ref store.Ref, attempt, from, n int) (*store.Arrived, error) {
+	defer t.since("arrivals", time.Now())
+	return t.Store.Arrivals(ctx, ref, attempt, from, n)
+}
+
 func (t timedStore) Layout(ctx context.Context, ref store.Ref, index int) (store.Layout, error) {
 	defer t.since("layout", time.Now())
 	return t.Store.Layout(ctx, ref, index)

@@ -131,7 +131,7 @@ func keys(ref store.Ref, attempt int) []string {
 	p := prefix(ref)
 	a := p + ":a" + strconv.Itoa(attempt)
 	open, trades := tenantKeys(ref)
-	return []string{p + metaSuffix, a + ":chunks", a + ":results", deadlinesKey, a + ":deliv", a + ":ids", open, trades, p + pendingSuffix}
+	return []string{p + metaSuffix, a + ":chunks", a + ":results", deadlinesKey, a + ":deliv", a + ":ids", open, trades, p + pendingSuffix, a + ":arrivals"}
 }
 
 // tenantKeys are the keys of ref's tenant's batches in flight: a sorted
@@ -954,6 +954,93 @@ func (s *Store) Chunks(ctx context.Context, ref store.Ref, attempt, from, n int)
 		}
 	}
 	return out, counts, nil
+}
+
+// arrivalsPage bounds the outcomes one call of arrivalsScript reads: a
+// call asking for more is answered in several, each blocking Redis for a
+// page's time only.
+const arrivalsPage = 100
+
+// Arrivals implements store.Store: the indexes from the attempt's arrivals
+// list (the scripts append each chunk's as they record its outcome) and
+// those chunks' entries and trade ranges, read a page at a time
+// (arrivalsScript), each page checked against the meta hash's attempt and
+// claim (its submittedAt), as the first page read them. A batch whose list
+// does not hold every outcome has every outcome read from its Summary
+// (store.Arrived.All): claimed by a release before the list, or with
+// outcomes recorded by one (a rolling upgrade), or its list evicted alone.
+func (s *Store) Arrivals(ctx context.Context, ref store.Ref, attempt, from, n int) (*store.Arrived, error) {
+	k := keys(ref, attempt)
+	from, n = max(from, 0), max(n, 0)
+	a := &store.Arrived{Chunks: []store.Chunk{}, Lo: []int{}, Hi: []int{}}
+	claim := ""
+	for {
+		page := min(n-len(a.Chunks), arrivalsPage)
+		res, err := arrivalsScript.Run(ctx, s.rdb, []string{k[0], k[1], k[4], k[5], k[9]}, attempt, from+len(a.Chunks), page, claim).Slice()
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: %s: arrivals: %w", ref, err)
+		}
+		what, _ := res[0].(string)
+		switch what {
+		case "ok":
+		case "notfound":
+			return nil, fmt.Errorf("%w: %s attempt %d", store.ErrNotFound, ref, attempt)
+		case "stale":
+			return nil, fmt.Errorf("%w: %s attempt %d", store.ErrStale, ref, attempt)
+		case "unordered":
+			return s.allArrived(ctx, ref, attempt)
+		case "replaced":
+			// Claimed again, as the same attempt (the id forgotten and
+			// used again), between two pages: read afresh.
+			a, claim = &store.Arrived{Chunks: []store.Chunk{}, Lo: []int{}, Hi: []int{}}, ""
+			continue
+		default:
+			return nil, fmt.Errorf("redisstore: %s: unexpected arrivals answer %q", ref, what)
+		}
+		claim, _ = res[1].(string)
+		got := res[2:]
+		for i := 0; i+3 < len(got); i += 4 {
+			entry, _ := got[i].(string)
+			if len(entry) < 2 {
+				return nil, fmt.Errorf("redisstore: %s: no entry of an arrived chunk", ref)
+			}
+			var c store.Chunk
+			if err := json.Unmarshal([]byte(entry[1:]), &c); err != nil {
+				return nil, fmt.Errorf("redisstore: %s: arrived chunk: %w", ref, err)
+			}
+			d, _ := got[i+1].(string)
+			c.Deliveries, _ = strconv.Atoi(d)
+			lo, _ := got[i+2].(int64)
+			hi, _ := got[i+3].(int64)
+			a.Chunks, a.Lo, a.Hi = append(a.Chunks, c), append(a.Lo, int(lo)), append(a.Hi, int(hi))
+		}
+		if len(got)/4 < page || len(a.Chunks) >= n {
+			return a, nil
+		}
+	}
+}
+
+// allArrived is Arrivals of a batch whose outcomes' order is not kept:
+// every outcome, by index, from its Summary.
+func (s *Store) allArrived(ctx context.Context, ref store.Ref, attempt int) (*store.Arrived, error) {
+	sum, err := s.Summary(ctx, ref)
+	switch {
+	case err != nil:
+		return nil, err
+	case attempt < sum.Attempt:
+		return nil, fmt.Errorf("%w: %s attempt %d (now %d)", store.ErrStale, ref, attempt, sum.Attempt)
+	case attempt > sum.Attempt:
+		return nil, fmt.Errorf("%w: %s attempt %d", store.ErrNotFound, ref, attempt)
+	}
+	a := &store.Arrived{All: true}
+	for i, c := range sum.Chunks {
+		if c.State == store.ChunkWaiting {
+			continue
+		}
+		lo, hi := sum.Bounds(i)
+		a.Chunks, a.Lo, a.Hi = append(a.Chunks, c), append(a.Lo, lo), append(a.Hi, hi)
+	}
+	return a, nil
 }
 
 // Brief implements store.Store: the meta hash's fields and counts alone.

@@ -26,11 +26,14 @@ import "github.com/redis/go-redis/v9"
 // some),
 // duplicates, late, announced (0/1: the claim to announce the end held, or
 // the announcement made), announceBy (Unix ms: when a held claim lapses;
-// absent once made), announcedAt (once made).
+// absent once made), announcedAt (once made), ordered (1: the claim was
+// this release's, which keeps the arrivals list).
 // An attempt's chunks hash maps a chunk index to its state letter (p
 // priced, d dead, x ended by the deadline) and its JSON; its deliv hash
 // counts deliveries per chunk, its results hash holds the results bytes and
-// its ids hash the trade ids of each chunk. The batch's pending list
+// its ids hash the trade ids of each chunk, its arrivals list the index of
+// each chunk with an outcome, in the order recorded (Store.Arrivals). The
+// batch's pending list
 // holds "attempt:index:submittedAt" of the priced chunks whose sums are
 // not in its sums yet (tallyLua).
 
@@ -56,11 +59,12 @@ local function finish(retain)
   redis.call('PEXPIRE', KEYS[5], retain)
   redis.call('PEXPIRE', KEYS[6], retain)
   redis.call('PEXPIRE', KEYS[9], retain)
+  redis.call('PEXPIRE', KEYS[10], retain)
 end
 local function align()
   local ttl = redis.call('PTTL', KEYS[1])
   if ttl > 0 then
-    for _, i in ipairs({2, 3, 5, 6, 9}) do redis.call('PEXPIRE', KEYS[i], ttl) end
+    for _, i in ipairs({2, 3, 5, 6, 9, 10}) do redis.call('PEXPIRE', KEYS[i], ttl) end
   end
 end
 local function claim(res)
@@ -240,7 +244,7 @@ end
 -- chunks would count as the new batch's and whose results be served.
 local function drop(a)
   local p = ARGV[10] .. ':a' .. a
-  redis.call('DEL', p .. ':chunks', p .. ':results', p .. ':ids', p .. ':deliv')
+  redis.call('DEL', p .. ':chunks', p .. ':results', p .. ':ids', p .. ':deliv', p .. ':arrivals')
 end
 -- So does any pending list (tallyLua): an earlier incarnation's, or the
 -- replaced attempt's.
@@ -252,7 +256,7 @@ end
 drop(attempt)
 redis.call('HSET', KEYS[1], 'digest', ARGV[1], 'attempt', attempt, 'trades', ARGV[2], 'offsets', ARGV[3],
   'submittedAt', ARGV[4], 'deadline', ARGV[5], 'resultsUrl', ARGV[6], 'chunks', ARGV[9], 'done', 0, 'dead', 0,
-  'duplicates', 0, 'late', 0, 'announced', 0, 'acceptedAt', '', 'traceparent', ARGV[16], 'scenario', ARGV[20])
+  'duplicates', 0, 'late', 0, 'announced', 0, 'acceptedAt', '', 'traceparent', ARGV[16], 'scenario', ARGV[20], 'ordered', 1)
 if tonumber(ARGV[9]) == 0 then
   -- Announced at its batch.accepted, or by the sweep once its deadline
   -- has passed without one (expireScript): kept retain past its deadline
@@ -306,7 +310,7 @@ if over > 0 then
         -- Its keys are the meta and its attempt's: a claim of a new
         -- attempt deleted those of the one it replaced.
         local a = p .. ':a' .. f[1]
-        redis.call('DEL', p .. ':meta', p .. ':pending', a .. ':chunks', a .. ':results', a .. ':ids', a .. ':deliv')
+        redis.call('DEL', p .. ':meta', p .. ':pending', a .. ':chunks', a .. ':results', a .. ':ids', a .. ':deliv', a .. ':arrivals')
         redis.call('ZREM', KEYS[6], old)
         redis.call('ZREM', KEYS[5], old)
         redis.call('ZREM', KEYS[3], old)
@@ -356,7 +360,8 @@ if want > a then return 'notfound' end
 `
 
 // The scripts below take KEYS meta, chunks, results, deadlines, deliv, ids,
-// the tenant's open batches and their trades, the pending list, and ARGV digest, attempt,
+// the tenant's open batches and their trades, the pending list, the
+// arrivals list, and ARGV digest, attempt,
 // then their own, with ARGV[7] the member name ("tenant/id"), ARGV[8]
 // the retain ms, ARGV[9] now (Unix ms) and ARGV[10] the announcement
 // claim's lease (ms).
@@ -402,6 +407,7 @@ else
   local dead = string.sub(ARGV[4], 1, 1) == 'd'
   if dead then redis.call('HINCRBY', KEYS[1], 'dead', 1) end
   tally(ARGV[3], dead, ARGV[6], ARGV[11], ARGV[12], ARGV[13], ARGV[14], tonumber(ARGV[15]))
+  redis.call('RPUSH', KEYS[10], ARGV[3])
   if redis.call('HINCRBY', KEYS[1], 'done', 1) == tonumber(m[3]) then finish(ARGV[8]) else align() end
 end
 redis.call('PUBLISH', 'pricefn:changed', ARGV[7])
@@ -430,6 +436,13 @@ end
 if deadline == 0 or tonumber(ARGV[3]) <= deadline then return 'ok' end
 local n, missing, scenarioDone, most = 0, 0, 0, tonumber(ARGV[11])
 local dead = {}
+-- The chunks ended here join the arrivals list by index, a page of them
+-- a command.
+local arrived = {}
+local function arrive()
+  if #arrived > 0 then redis.call('RPUSH', KEYS[10], unpack(arrived)) end
+  arrived = {}
+end
 -- The chunks' trades from the offsets, read once: from each one's trade
 -- ids (tradesOf), decoded here, 1,000,000 of them blocked Redis for 0.3 s.
 local o = redis.call('HMGET', KEYS[1], 'offsets', 'trades')
@@ -442,8 +455,11 @@ for i = 0, chunks - 1 do
     missing = missing + t
     if t == 0 then scenarioDone = scenarioDone + 1 end
     if #dead < most then dead[#dead + 1] = {i, t} end
+    arrived[#arrived + 1] = i
+    if #arrived >= 1000 then arrive() end
   end
 end
+arrive()
 redis.call('HSET', KEYS[1], 'done', chunks)
 redis.call('HINCRBY', KEYS[1], 'dead', n)
 if n > 0 then
@@ -554,6 +570,38 @@ while #out < limit and orphans < most do
       if orphans >= most then break end
     end
   end
+end
+return out
+`)
+
+// arrivalsScript reads a page of an attempt's outcomes in the order
+// recorded (Store.Arrivals): KEYS meta, chunks, deliv, ids, arrivals; ARGV
+// attempt, the page's first position in the arrivals list, its length,
+// and the claim's submittedAt the pages before it were read with (”
+// for the first). Returns {'ok', submittedAt, then each chunk's entry,
+// deliveries, first trade and end}, or {what}: notfound, stale,
+// replaced (claimed again since the pages before, at the same attempt),
+// unordered (the list does not hold every outcome: the batch claimed by
+// a release before it, or outcomes recorded by one, or the list evicted).
+var arrivalsScript = redis.NewScript(tallyLua + `
+local m = redis.call('HMGET', KEYS[1], 'attempt', 'done', 'chunks', 'trades', 'ordered', 'submittedAt')
+if not m[1] then return {'notfound'} end
+local a, want = tonumber(m[1]), tonumber(ARGV[1])
+if want < a then return {'stale'} end
+if want > a then return {'notfound'} end
+if ARGV[4] ~= '' and ARGV[4] ~= m[6] then return {'replaced'} end
+if m[5] ~= '1' or redis.call('LLEN', KEYS[5]) ~= tonumber(m[2]) then return {'unordered'} end
+local out = {'ok', m[6]}
+local from, n, chunks, trades = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(m[3]), tonumber(m[4])
+if n <= 0 then return out end
+for _, i in ipairs(redis.call('LRANGE', KEYS[5], from, from + n - 1)) do
+  local lo, hi = offsetOf(redis.call('HGET', KEYS[4], i)), trades
+  if tonumber(i) + 1 < chunks then hi = offsetOf(redis.call('HGET', KEYS[4], tonumber(i) + 1)) end
+  if not lo or not hi then return {'unordered'} end
+  out[#out + 1] = redis.call('HGET', KEYS[2], i) or ''
+  out[#out + 1] = redis.call('HGET', KEYS[3], i) or ''
+  out[#out + 1] = lo
+  out[#out + 1] = hi
 end
 return out
 `)

@@ -53,6 +53,7 @@ func Run(t *testing.T, newStore NewFunc) {
 		{"Brief", testBrief},
 		{"Tally", testTally},
 		{"Chunks", testChunks},
+		{"Arrivals", testArrivals},
 		{"TallySequences", testTallySequences},
 		{"TallyPricingStamps", testTallyPricingStamps},
 		{"PutCopiesResults", testPutCopiesResults},
@@ -1032,6 +1033,63 @@ func testChunks(t *testing.T, newStore NewFunc) {
 		t.Errorf("chunks of attempt 1 once 2 is claimed: %v, want ErrStale", err)
 	}
 	pages("attempt 2")
+}
+
+// testArrivals: Arrivals pages a batch's outcomes in the order recorded,
+// those a deadline ended last, by index; each as Summary has it, with its
+// trade range; another attempt's start over.
+func testArrivals(t *testing.T, newStore NewFunc) {
+	s := newStore(t, store.Options{})
+	if _, err := s.Arrivals(ctx, store.RefOf("none"), 1, 0, 5); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("arrivals of an unknown batch: %v, want ErrNotFound", err)
+	}
+	b := sample("arrivals", 7, 1, time.Now().Add(-time.Second).Truncate(time.Millisecond))
+	b.ChunkOffsets = []int{0, 0, 2, 5, 6}
+	claim(t, s, b)
+	check := func(step string, attempt int, want []int) {
+		t.Helper()
+		sum := must(s.Summary(ctx, b.Ref))
+		for _, p := range [][2]int{{0, 10}, {0, 2}, {1, 1}, {2, 3}, {len(want), 5}, {9, 1}, {0, 0}} {
+			a, err := s.Arrivals(ctx, b.Ref, attempt, p[0], p[1])
+			if err != nil {
+				t.Fatalf("%s: arrivals %v: %v", step, p, err)
+			}
+			from, to := min(p[0], len(want)), min(p[0]+p[1], len(want))
+			var got []int
+			for k := range a.Chunks {
+				got = append(got, a.Chunks[k].Index)
+			}
+			if a.All || !slices.Equal(got, want[from:to]) || len(a.Lo) != len(got) || len(a.Hi) != len(got) {
+				t.Errorf("%s: arrivals %v: chunks %v (all %v, %d ranges), want %v", step, p, got, a.All, len(a.Lo), want[from:to])
+				continue
+			}
+			for k, c := range a.Chunks {
+				lo, hi := sum.Bounds(c.Index)
+				if !reflect.DeepEqual(c, sum.Chunks[c.Index]) || a.Lo[k] != lo || a.Hi[k] != hi {
+					t.Errorf("%s: arrivals %v: chunk %+v of trades [%d, %d), want %+v of [%d, %d)", step, p, c, a.Lo[k], a.Hi[k], sum.Chunks[c.Index], lo, hi)
+				}
+			}
+		}
+	}
+	check("none yet", 1, nil)
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(3)))
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(3))) // delivered twice
+	must(s.Put(ctx, b.Ref, b.Digest, 1, store.Chunk{Index: 1, State: store.ChunkDead, Reason: "dead-lettered", ArrivedAt: time.Unix(300, 0).UTC()}))
+	must(s.Put(ctx, b.Ref, b.Digest, 1, priced(0)))
+	check("running", 1, []int{3, 1, 0})
+	must(s.Expire(ctx, b.Ref, 1, time.Now().Truncate(time.Millisecond), "deadline passed"))
+	check("ended by its deadline", 1, []int{3, 1, 0, 2, 4})
+	b.Deadline = time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	reclaim(t, s, b)
+	if _, err := s.Arrivals(ctx, b.Ref, 1, 0, 5); !errors.Is(err, store.ErrStale) {
+		t.Errorf("arrivals of attempt 1 once 2 is claimed: %v, want ErrStale", err)
+	}
+	if _, err := s.Arrivals(ctx, b.Ref, 3, 0, 5); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("arrivals of attempt 3, not claimed: %v, want ErrNotFound", err)
+	}
+	check("attempt 2", 2, nil)
+	must(s.Put(ctx, b.Ref, b.Digest, 2, priced(4)))
+	check("attempt 2 running", 2, []int{4})
 }
 
 // tallyText is t in words, its totals by value: the same exact sum may
