@@ -39,11 +39,13 @@ const streamRetry = 2 * time.Second
 
 // streamRest is how many times as long as its last read of the batch a
 // stream (of events, or of results: resultsstream.go) waits from that
-// read's end before the next (restAfter): a read copies every chunk's
-// outcome, and three streams that read a batch of 16,000 chunks at each
-// of their outcomes took 10 s of CPU, one of 500,000 chunks (whose
-// outcomes come faster than a read) a core of its own. Its reads take a
-// sixth of its time at most, and it reports several chunks at once.
+// read's end before the next (restAfter): a results stream's read copied
+// every chunk's outcome, as an event stream's did before it read only
+// those recorded since its last (streamPage), and three streams that read
+// a batch of 16,000 chunks at each of their outcomes took 10 s of CPU,
+// one of 500,000 chunks (whose outcomes come faster than a read) a core
+// of its own. Its reads take a sixth of its time at most, and it reports
+// several chunks at once.
 const streamRest = 5
 
 // ChunkEvent is the data of an EventChunk: one chunk's outcome as the
@@ -92,18 +94,18 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { stop() }()
-	sum, err := f.current(ctx, ref)
+	t, err := f.currentTally(ctx, ref)
 	if err != nil {
 		host.WriteError(w, f.readError(id, "", err))
 		return
 	}
-	if seen.of(sum) {
-		if n := seen.max(); n >= len(sum.Chunks) {
-			host.WriteError(w, host.Errorf(http.StatusBadRequest, "aggregator: Last-Event-ID: chunk %d: batch %q has %d chunks", n, id, len(sum.Chunks)))
+	if seen.of(&t.Header) {
+		if n := seen.max(); n >= t.Chunks {
+			host.WriteError(w, host.Errorf(http.StatusBadRequest, "aggregator: Last-Event-ID: chunk %d: batch %q has %d chunks", n, id, t.Chunks))
 			return
 		}
 	}
-	tp := sum.TraceParent // the batch's trace context, for the log
+	tp := t.TraceParent // the batch's trace context, for the log
 
 	rc := http.NewResponseController(w)
 	h := w.Header()
@@ -111,43 +113,57 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no") // nginx and the like: do not buffer
 	w.WriteHeader(http.StatusOK)
-	s := &stream{w: w, seen: seen}
+	s := &stream{w: w, st: f.opt.Store, ref: ref, seen: seen}
 	fmt.Fprintf(w, "retry: %d\n\n", streamRetry.Milliseconds())
 	keepalive := time.NewTicker(streamKeepalive)
 	defer keepalive.Stop()
 	var next time.Time // the earliest the next read may start (streamRest)
+	read := time.Now()
 	for {
-		if err := s.report(sum); err != nil {
-			return // the client is gone
-		}
-		if sum.Done() {
-			s.end(StatusOf(sum, f.opt.Now()))
-			rc.Flush()
-			return
-		}
-		if rc.Flush() != nil {
-			return
-		}
-		if !f.awaitChange(ctx, w, rc, changed, sum.Deadline, keepalive.C) || !f.rest(ctx, time.Until(next)) {
-			return
-		}
-		stop()
-		stop = func() {}
-		if changed, stop, err = f.opt.Store.Watch(ctx, ref); err != nil {
-			stop = func() {}
-			f.opt.Log.Warn().Err(err).Str("batchid", id).Str(events.ExtTraceParent, tp).Msg("event stream: watch failed; the client reconnects")
-			return
-		}
-		read := time.Now()
-		sum, err = f.current(ctx, ref)
+		err := s.report(ctx, t)
 		next = restAfter(read)
-		if err != nil {
+		var fault storeFault
+		switch {
+		case errors.Is(err, store.ErrStale):
+			// Claimed again since t was read: the new attempt's, at once.
+		case errors.As(err, &fault):
+			// Forgotten after its retention, or the store is away: the
+			// client reconnects and is told.
+			f.opt.Log.Warn().Err(fault.error).Str("batchid", id).Str(events.ExtTraceParent, tp).Msg("event stream ended")
+			return
+		case err != nil:
+			return // the client is gone
+		case s.done():
+			if t.Done() {
+				s.end(StatusOfTally(t, f.opt.Now()))
+				rc.Flush()
+				return
+			}
+			// Its last outcomes came after t was read: the status is
+			// read again, at once.
+		default:
+			if rc.Flush() != nil {
+				return
+			}
+			if !f.awaitChange(ctx, w, rc, changed, t.Deadline, keepalive.C) || !f.rest(ctx, time.Until(next)) {
+				return
+			}
+			stop()
+			stop = func() {}
+			if changed, stop, err = f.opt.Store.Watch(ctx, ref); err != nil {
+				stop = func() {}
+				f.opt.Log.Warn().Err(err).Str("batchid", id).Str(events.ExtTraceParent, tp).Msg("event stream: watch failed; the client reconnects")
+				return
+			}
+		}
+		read = time.Now()
+		if t, err = f.currentTally(ctx, ref); err != nil {
 			// Forgotten after its retention, or the store is away: the
 			// client reconnects and is told.
 			f.opt.Log.Warn().Err(err).Str("batchid", id).Str(events.ExtTraceParent, tp).Msg("event stream ended")
 			return
 		}
-		tp = sum.TraceParent
+		tp = t.TraceParent
 	}
 }
 
@@ -211,42 +227,130 @@ func (f *Function) rest(ctx context.Context, d time.Duration) bool {
 // stream writes one client's events.
 type stream struct {
 	w    io.Writer
+	st   store.Store
+	ref  store.Ref
 	seen eventID
 	prog Progress
+	// attempt and claim (claimTag) are the batch's whose outcomes the
+	// stream has read, in the order recorded (Store.Arrivals), up to next,
+	// the position of the first it has not.
+	attempt int
+	claim   string
+	next    int
 }
 
-// report writes an EventChunk for each chunk of sum with an outcome that
-// the client has not seen, in the order they were recorded.
-func (s *stream) report(sum *store.Summary) error {
-	if !s.seen.of(sum) { // a new attempt, or a new batch of the id, starts over
-		s.seen = eventID{attempt: sum.Attempt}
+// streamPage is how many outcomes a stream reads at a time
+// (Store.Arrivals): a stream reads those recorded since its last read,
+// not every chunk's at each change, which took a sixth of a core per
+// client watching a batch of 500,000 chunks; and a page at a time, in
+// memory that does not grow with the batch, the first read of one
+// priced already included.
+const streamPage = 1000
+
+// storeFault is a stream's failed read of the store, told apart from a
+// failed write to its client (gone).
+type storeFault struct{ error }
+
+// report writes an EventChunk for each chunk of the batch t describes
+// that got its outcome since the last report and that the client has not
+// seen, in the order recorded (by arrival time within a page read). It
+// returns store.ErrStale when the batch
+// was claimed again since t was read.
+func (s *stream) report(ctx context.Context, t *store.Tally) error {
+	if !s.seen.of(&t.Header) { // a new attempt, or a new batch of the id, starts over
+		s.seen = eventID{attempt: t.Attempt}
 	}
-	s.seen.claim = claimTag(sum)
-	s.prog = progressOf(sum)
+	s.seen.claim = claimTag(&t.Header)
+	if s.attempt != t.Attempt || s.claim != s.seen.claim {
+		s.attempt, s.claim, s.next = t.Attempt, s.seen.claim, 0
+	}
+	counted := 0 // the outcomes before it are counted in s.prog
+	if s.next == 0 {
+		s.prog = progressOf(t)
+		// A client resuming: the chunks it has seen count in the progress
+		// of the first it has not, wherever they were recorded.
+		for more := len(s.seen.ranges) > 0; more; {
+			a, err := s.read(ctx, counted)
+			if err != nil || a.All {
+				return s.reportAll(t, a, err)
+			}
+			for k := range a.Chunks {
+				if s.seen.has(a.Chunks[k].Index) {
+					count(&s.prog, &a.Chunks[k], a.Lo[k], a.Hi[k])
+				}
+			}
+			counted += len(a.Chunks)
+			more = len(a.Chunks) == streamPage
+		}
+	}
+	for {
+		a, err := s.read(ctx, s.next)
+		if err != nil || a.All {
+			return s.reportAll(t, a, err)
+		}
+		if err := s.reportPage(t, a, counted-s.next); err != nil {
+			return err
+		}
+		s.next += len(a.Chunks)
+		if len(a.Chunks) < streamPage {
+			return nil
+		}
+	}
+}
+
+// reportPage writes an EventChunk for each outcome of a the client has not
+// seen, by their arrival time (ArrivedAt, then index), having counted
+// those it has seen, past the first skip (counted already).
+func (s *stream) reportPage(t *store.Tally, a *store.Arrived, skip int) error {
 	var fresh []int
-	for i := range sum.Chunks {
-		if sum.Chunks[i].State == store.ChunkWaiting {
-			continue
-		}
-		if s.seen.has(i) {
-			count(&s.prog, sum, i)
-		} else {
-			fresh = append(fresh, i)
+	for k := range a.Chunks {
+		switch {
+		case !s.seen.has(a.Chunks[k].Index):
+			fresh = append(fresh, k)
+		case k >= skip:
+			count(&s.prog, &a.Chunks[k], a.Lo[k], a.Hi[k])
 		}
 	}
-	slices.SortFunc(fresh, func(a, b int) int {
-		return cmp.Or(sum.Chunks[a].ArrivedAt.Compare(sum.Chunks[b].ArrivedAt), cmp.Compare(a, b))
+	slices.SortFunc(fresh, func(i, j int) int {
+		return cmp.Or(a.Chunks[i].ArrivedAt.Compare(a.Chunks[j].ArrivedAt), cmp.Compare(a.Chunks[i].Index, a.Chunks[j].Index))
 	})
-	for _, i := range fresh {
-		s.seen.add(i)
-		count(&s.prog, sum, i)
-		lo, hi := sum.Bounds(i)
-		if err := s.write(EventChunk, chunkEvent(sum, timingOf(&sum.Chunks[i], hi-lo, sum.SubmittedAt), s.prog)); err != nil {
+	for _, k := range fresh {
+		c := &a.Chunks[k]
+		s.seen.add(c.Index)
+		count(&s.prog, c, a.Lo[k], a.Hi[k])
+		if err := s.write(EventChunk, chunkEvent(t, c, a.Lo[k], a.Hi[k], s.prog)); err != nil {
 			return err
 		}
 	}
 	return nil
 }
+
+// read reads a page of the outcomes of the stream's attempt from
+// position from; a failed read is a storeFault, but for store.ErrStale.
+func (s *stream) read(ctx context.Context, from int) (*store.Arrived, error) {
+	a, err := s.st.Arrivals(ctx, s.ref, s.attempt, from, streamPage)
+	if err != nil && !errors.Is(err, store.ErrStale) {
+		return nil, storeFault{err}
+	}
+	return a, err
+}
+
+// reportAll is report of a batch whose store kept no order of its
+// outcomes (one an earlier release recorded), a its every outcome
+// (store.Arrived.All), unless err: the chunks the client has not seen,
+// by their arrival time, as a page. The next report reads them all
+// again.
+func (s *stream) reportAll(t *store.Tally, a *store.Arrived, err error) error {
+	if err != nil {
+		return err
+	}
+	s.next = 0
+	s.prog = progressOf(t)
+	return s.reportPage(t, a, 0)
+}
+
+// done reports whether the stream has counted every chunk's outcome.
+func (s *stream) done() bool { return s.prog.ChunksDone >= s.prog.Chunks }
 
 // end writes the EventEnd.
 func (s *stream) end(st Status) error { return s.write(EventEnd, st) }
@@ -260,22 +364,14 @@ func (s *stream) write(event string, v any) error {
 	return err
 }
 
-// progressOf is the progress of batch sum before any chunk is counted:
-// every trade pending.
-func progressOf(sum *store.Summary) Progress {
-	p := Progress{State: api.StatePending, Trades: sum.Trades, Pending: sum.Trades, Chunks: len(sum.Chunks)}
-	for i := range sum.Chunks {
-		if lo, hi := sum.Bounds(i); lo == hi {
-			p.ScenarioChunks++
-		}
-	}
-	return p
+// progressOf is the progress of the batch t describes before any chunk
+// is counted: every trade pending.
+func progressOf(t *store.Tally) Progress {
+	return Progress{State: api.StatePending, Trades: t.Trades, Pending: t.Trades, Chunks: t.Chunks, ScenarioChunks: t.ScenarioChunks}
 }
 
-// count adds chunk i of sum, which has an outcome, to p.
-func count(p *Progress, sum *store.Summary, i int) {
-	c := &sum.Chunks[i]
-	lo, hi := sum.Bounds(i)
+// count adds c, the outcome of a chunk of trades [lo, hi), to p.
+func count(p *Progress, c *store.Chunk, lo, hi int) {
 	p.ChunksDone++
 	if lo == hi {
 		p.ScenarioChunksDone++
@@ -300,11 +396,10 @@ func count(p *Progress, sum *store.Summary, i int) {
 	}
 }
 
-// chunkEvent describes chunk i of sum, whose timeline is t.
-func chunkEvent(sum *store.Summary, t ChunkTiming, p Progress) ChunkEvent {
-	c := &sum.Chunks[t.Index]
-	lo, _ := sum.Bounds(t.Index)
-	e := ChunkEvent{BatchID: sum.Ref.ID, Attempt: sum.Attempt, ChunkTiming: t, FirstTrade: lo, Progress: p}
+// chunkEvent describes c, the outcome of a chunk of trades [lo, hi) of
+// the batch t describes.
+func chunkEvent(t *store.Tally, c *store.Chunk, lo, hi int, p Progress) ChunkEvent {
+	e := ChunkEvent{BatchID: t.Ref.ID, Attempt: t.Attempt, ChunkTiming: timingOf(c, hi-lo, t.SubmittedAt), FirstTrade: lo, Progress: p}
 	if !c.StartedAt.IsZero() && !c.FinishedAt.IsZero() {
 		e.PricingSeconds = c.FinishedAt.Sub(c.StartedAt).Seconds()
 	}
@@ -325,16 +420,16 @@ type eventID struct {
 	ranges  [][2]int
 }
 
-// claimTag is the tag of sum's claim: its submission time, in
+// claimTag is the tag of h's claim: its submission time, in
 // milliseconds, base 36.
-func claimTag(sum *store.Summary) string {
-	return strconv.FormatInt(max(sum.SubmittedAt.UnixMilli(), 0), 36)
+func claimTag(h *store.Header) string {
+	return strconv.FormatInt(max(h.SubmittedAt.UnixMilli(), 0), 36)
 }
 
-// of reports whether the id is of sum's attempt (and claim, when it
-// names one).
-func (id *eventID) of(sum *store.Summary) bool {
-	return id.attempt == sum.Attempt && (id.claim == "" || id.claim == claimTag(sum))
+// of reports whether the id is of h's attempt (and claim, when it names
+// one).
+func (id *eventID) of(h *store.Header) bool {
+	return id.attempt == h.Attempt && (id.claim == "" || id.claim == claimTag(h))
 }
 
 // maxClaimTag bounds a claim tag's length: 13 base-36 digits hold any

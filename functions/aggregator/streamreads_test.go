@@ -1,0 +1,136 @@
+package aggregator_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/store"
+)
+
+// countingStore is a memory store that counts the chunk records its
+// reads return: Summary's, Chunks' and Arrivals'.
+type countingStore struct {
+	*store.Mem
+	records atomic.Int64
+}
+
+func (s *countingStore) Summary(ctx context.Context, ref store.Ref) (*store.Summary, error) {
+	sum, err := s.Mem.Summary(ctx, ref)
+	if err == nil {
+		s.records.Add(int64(len(sum.Chunks)))
+	}
+	return sum, err
+}
+
+func (s *countingStore) Chunks(ctx context.Context, ref store.Ref, attempt, from, n int) ([]store.Chunk, []int, error) {
+	chunks, trades, err := s.Mem.Chunks(ctx, ref, attempt, from, n)
+	s.records.Add(int64(len(chunks)))
+	return chunks, trades, err
+}
+
+func (s *countingStore) Arrivals(ctx context.Context, ref store.Ref, attempt, from, n int) (*store.Arrived, error) {
+	a, err := s.Mem.Arrivals(ctx, ref, attempt, from, n)
+	if err == nil {
+		s.records.Add(int64(len(a.Chunks)))
+	}
+	return a, err
+}
+
+// TestEventsReadOnlyNewOutcomes: a refresh of an event stream reads the
+// outcomes recorded since its last read, not every chunk's: it read the
+// batch's whole Summary at each, 500,000 chunk records for a risk run of
+// as many scenarios, a sixth of a core per client watching.
+func TestEventsReadOnlyNewOutcomes(t *testing.T) {
+	var st *countingStore
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		st = &countingStore{Mem: o.Store.(*store.Mem)}
+		o.Store = st
+	})
+	const n = 10_000
+	ref := store.RefOf("many")
+	b := store.Batch{Ref: ref, SubmittedAt: submitAt}
+	for i := range n {
+		b.TradeIDs, b.ChunkOffsets = append(b.TradeIDs, fmt.Sprintf("T%d", i)), append(b.ChunkOffsets, i)
+	}
+	if _, err := f.store.Claim(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	put := func(i int) {
+		t.Helper()
+		c := store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, ArrivedAt: submitAt.Add(time.Duration(i) * time.Millisecond)}
+		if _, err := f.store.Put(context.Background(), ref, "", 1, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		put(i)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := openEvents(t, ctx, f.srv.URL+"/batches/many/events", "", "")
+	c.mustChunk(t, "1/0")
+	c.mustChunk(t, "1/0-1")
+	c.mustChunk(t, "1/0-2")
+	for i := 3; i < 6; i++ {
+		before := st.records.Load()
+		put(i)
+		e := c.mustChunk(t, fmt.Sprintf("1/0-%d", i))
+		if e.Index != i || e.FirstTrade != i || e.Trades != 1 || e.Progress.ChunksDone != i+1 || e.Progress.Priced != i+1 || e.Progress.Chunks != n {
+			t.Errorf("chunk %d: %+v", i, e)
+		}
+		if read := st.records.Load() - before; read > 5 {
+			t.Fatalf("the refresh for one new outcome of %d chunks read %d chunk records, want the new one's", n, read)
+		}
+	}
+}
+
+// TestEventsResumeCountsWhatWasSeen: a client resuming with a
+// Last-Event-ID whose chunks were recorded after others it has not seen
+// (not the first of the order recorded), over more than a page of reads,
+// gets each chunk it has not seen once, in the order recorded, with the
+// progress counting the chunks it has seen, wherever they were recorded.
+func TestEventsResumeCountsWhatWasSeen(t *testing.T) {
+	f := newFixture(t)
+	const n = 3000
+	ref := store.RefOf("resumed")
+	b := store.Batch{Ref: ref, SubmittedAt: submitAt}
+	for i := range n {
+		b.TradeIDs, b.ChunkOffsets = append(b.TradeIDs, fmt.Sprintf("T%d", i)), append(b.ChunkOffsets, i)
+	}
+	if _, err := f.store.Claim(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	// The last chunk first, the first last: the client saw the first
+	// half, recorded last.
+	for k := range n {
+		i := n - 1 - k
+		c := store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, ArrivedAt: submitAt.Add(time.Duration(k) * time.Millisecond)}
+		if _, err := f.store.Put(context.Background(), ref, "", 1, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := openEvents(t, ctx, f.srv.URL+"/batches/resumed/events", "", fmt.Sprintf("1/0-%d", n/2-1))
+	for k := range n / 2 {
+		i := n - 1 - k
+		id := fmt.Sprintf("1/0-%d,%d-%d", n/2-1, i, n-1)
+		switch k {
+		case 0:
+			id = fmt.Sprintf("1/0-%d,%d", n/2-1, i)
+		case n/2 - 1:
+			id = fmt.Sprintf("1/0-%d", n-1)
+		}
+		e := c.mustChunk(t, id)
+		if e.Index != i || e.Progress.ChunksDone != n/2+k+1 || e.Progress.Priced != n/2+k+1 {
+			t.Fatalf("event %d: chunk %d, %d done, %d priced; want chunk %d, %d done", k, e.Index, e.Progress.ChunksDone, e.Progress.Priced, i, n/2+k+1)
+		}
+	}
+	if st := c.mustEnd(t, fmt.Sprintf("1/0-%d", n-1)); st.State != "completed" || st.Priced != n {
+		t.Errorf("end: %s, %d priced", st.State, st.Priced)
+	}
+}
