@@ -239,7 +239,11 @@ func (f *Function) writeResults(ctx context.Context, w io.Writer, sum *store.Sum
 	rw := batch.NewResultsWriter(w, sum.Ref.ID)
 	var scenarios scenarioCollector
 	for i := range sum.Chunks {
-		if err := f.writeChunk(ctx, rw, sum, i, &scenarios); err != nil {
+		base := store.ChunkWaiting
+		if j, ok := blockBase(sum, i); ok {
+			base = sum.Chunks[j].State
+		}
+		if err := f.writeChunk(ctx, rw, sum, &sum.Chunks[i], base, &scenarios); err != nil {
 			return err
 		}
 	}
@@ -249,16 +253,17 @@ func (f *Function) writeResults(ctx context.Context, w io.Writer, sum *store.Sum
 	return rw.Close()
 }
 
-// writeChunk writes chunk i of sum's batch to its results document: its
-// results, or an error for each of its trades when it has none; a scenario
-// chunk's sums go to scenarios. The chunks are taken in index order, so
-// that the document and its scenario sums are the same to the last bit
-// whoever writes them.
-func (f *Function) writeChunk(ctx context.Context, rw *batch.ResultsWriter, sum *store.Summary, i int, scenarios *scenarioCollector) error {
+// writeChunk writes chunk c.Index of the batch sum lays out (its Chunks
+// unused), whose outcome is c, to its results document: its results, or
+// an error for each of its trades when it has none; a scenario chunk's
+// sums go to scenarios, base the state of its block's base chunk
+// (blockBase). The chunks are taken in index order, so that the document
+// and its scenario sums are the same to the last bit whoever writes them.
+func (f *Function) writeChunk(ctx context.Context, rw *batch.ResultsWriter, sum *store.Summary, c *store.Chunk, base store.ChunkState, scenarios *scenarioCollector) error {
+	i := c.Index
 	if lo, hi := sum.Bounds(i); lo == hi { // a scenario chunk (scenarios.go)
-		return f.collectScenarios(ctx, sum, i, scenarios)
+		return f.collectScenarios(ctx, sum, c, base, scenarios)
 	}
-	c := &sum.Chunks[i]
 	if c.State == store.ChunkPriced {
 		// The chunk's results, in one Write (store.Store), go on to the
 		// document as they are: no copy of some 2 MB a chunk.

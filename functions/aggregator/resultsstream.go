@@ -24,7 +24,10 @@ import (
 // writeResults writes it. A client thus reads and checks the results while
 // the last chunks are priced. A stream that cannot go on (a store fault,
 // the server draining, the batch priced again meanwhile) is cut short, not
-// ended: its JSON is incomplete, and the client asks again.
+// ended: its JSON is incomplete, and the client asks again. It reads the
+// batch's layout once, then at each change its tally and the outcomes
+// recorded since (Store.Arrivals), keeping those of the chunks it cannot
+// write yet: not every chunk's outcome at each.
 func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref store.Ref) {
 	ctx := r.Context()
 	grace := time.NewTimer(f.opt.UnknownGrace)
@@ -35,6 +38,14 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 		attempt   int
 		tp        string // the batch's trace context, for the log
 		next      int    // the first chunk not written
+		// lay is the batch's layout: its Header and ChunkOffsets, from
+		// its first read (its Chunks dropped).
+		lay *store.Summary
+		// ahead holds the outcomes read of the chunks from next on, their
+		// State and Reason, until they are written; pos is the position
+		// (Store.Arrivals) of the first outcome not read yet.
+		ahead = map[int]store.Chunk{}
+		pos   int
 		// deadline fires when the batch's deadline has passed.
 		deadline *time.Timer
 	)
@@ -51,44 +62,95 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 		}
 		return http.NewResponseController(w).Flush()
 	}
+	// start reads the batch's layout and answers 200, once it is known.
+	start := func() (bool, error) {
+		sum, err := f.current(ctx, ref)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			return false, nil // waited for, UnknownGrace at most
+		case err != nil:
+			return false, err
+		}
+		attempt, tp = sum.Attempt, sum.TraceParent
+		lay = &store.Summary{Header: sum.Header, ChunkOffsets: sum.ChunkOffsets}
+		if !sum.Deadline.IsZero() { // current ends the batch then
+			deadline = time.NewTimer(time.Until(sum.Deadline) + 10*time.Millisecond)
+		}
+		unpin = f.opt.Store.Pin(ctx, ref)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set(api.HeaderAttempt, strconv.Itoa(attempt))
+		w.WriteHeader(http.StatusOK)
+		rw = batch.NewResultsWriter(w, ref.ID)
+		return true, flush()
+	}
+	// arrived reads the outcomes recorded since the last read (all of
+	// them, where the store kept no order of them), a page at a time,
+	// and keeps those of the chunks not written.
+	arrived := func() error {
+		for {
+			a, err := f.opt.Store.Arrivals(ctx, ref, attempt, pos, streamPage)
+			if err != nil {
+				return err
+			}
+			for k := range a.Chunks {
+				if c := &a.Chunks[k]; c.Index >= next {
+					ahead[c.Index] = store.Chunk{Index: c.Index, State: c.State, Reason: c.Reason}
+				}
+			}
+			if a.All {
+				return nil // read again from the first at the next change
+			}
+			if pos += len(a.Chunks); len(a.Chunks) < streamPage {
+				return nil
+			}
+		}
+	}
 	// advance writes the chunks that have their outcomes, in order, and
 	// reports whether the document is complete.
 	var readAt time.Time // the earliest the next read may start (restAfter)
 	advance := func() (bool, error) {
 		read := time.Now()
-		sum, err := f.current(ctx, ref)
-		readAt = restAfter(read) // stream.go
-		switch {
-		case errors.Is(err, store.ErrNotFound) && rw == nil:
-			return false, nil // waited for, UnknownGrace at most
-		case err != nil:
-			return false, err
-		case rw == nil:
-			attempt, tp = sum.Attempt, sum.TraceParent
-			if !sum.Deadline.IsZero() { // current ends the batch then
-				deadline = time.NewTimer(time.Until(sum.Deadline) + 10*time.Millisecond)
-			}
-			unpin = f.opt.Store.Pin(ctx, ref)
-			w.Header().Set("Content-Type", "application/json")
-			w.Header().Set(api.HeaderAttempt, strconv.Itoa(attempt))
-			w.WriteHeader(http.StatusOK)
-			rw = batch.NewResultsWriter(w, ref.ID)
-			if err := flush(); err != nil {
+		defer func() { readAt = restAfter(read) }() // stream.go
+		if rw == nil {
+			if ok, err := start(); !ok || err != nil {
 				return false, err
 			}
-		case sum.Attempt != attempt:
-			return false, fmt.Errorf("%w: attempt %d, now %d", store.ErrStale, attempt, sum.Attempt)
+		} else {
+			// The deadline's end, and a batch priced again meanwhile,
+			// from its tally: not every chunk's outcome.
+			t, err := f.currentTally(ctx, ref)
+			switch {
+			case err != nil:
+				return false, err
+			case t.Attempt != attempt:
+				return false, fmt.Errorf("%w: attempt %d, now %d", store.ErrStale, attempt, t.Attempt)
+			}
+		}
+		if err := arrived(); err != nil {
+			return false, err
 		}
 		from := next
-		// A scenario chunk waits for its block's base chunk, the next
-		// to write after it anyway.
-		for ; next < len(sum.Chunks) && sum.Chunks[next].State != store.ChunkWaiting && !basePending(sum, next); next++ {
-			if err := f.writeChunk(ctx, rw, sum, next, &scenarios); err != nil {
+		for ; next < len(lay.ChunkOffsets); next++ {
+			c, ok := ahead[next]
+			if !ok {
+				break
+			}
+			// A scenario chunk waits for its block's base chunk, the next
+			// to write after it anyway.
+			base := store.ChunkWaiting
+			if j, ok := blockBase(lay, next); ok {
+				base = ahead[j].State
+				if j != next && base == store.ChunkWaiting {
+					break
+				}
+			}
+			if err := f.writeChunk(ctx, rw, lay, &c, base, &scenarios); err != nil {
 				return false, err
 			}
+			delete(ahead, next)
 		}
-		if next == len(sum.Chunks) {
-			if err := scenarios.finish(sum, rw); err != nil {
+		if next == len(lay.ChunkOffsets) {
+			if err := scenarios.finish(lay, rw); err != nil {
 				return false, err
 			}
 			return true, rw.Close()

@@ -39,13 +39,15 @@ type scenarioCollector struct {
 	missing []int
 }
 
-// collect adds scenario chunk i of sum: its sums, or its trades as
-// failed in its scenarios when it has none, or when its block's base chunk
-// has none: a trade not priced in the base market is left out of every
-// scenario's sums (wire format 1c), and a scenario chunk's sums are whole,
-// not per trade. The chunk's scenario ids are kept either way.
-func (f *Function) collectScenarios(ctx context.Context, sum *store.Summary, i int, col *scenarioCollector) error {
-	if sum.Chunks[i].State != store.ChunkPriced {
+// collect adds scenario chunk c.Index of the batch sum lays out, whose
+// outcome is c: its sums, or its trades as failed in its scenarios when
+// it has none, or when its block's base chunk has none (base is that
+// chunk's state): a trade not priced in the base market is left out of
+// every scenario's sums (wire format 1c), and a scenario chunk's sums are
+// whole, not per trade. The chunk's scenario ids are kept either way.
+func (f *Function) collectScenarios(ctx context.Context, sum *store.Summary, c *store.Chunk, base store.ChunkState, col *scenarioCollector) error {
+	i := c.Index
+	if c.State != store.ChunkPriced {
 		col.missing = append(col.missing, i)
 		return nil
 	}
@@ -61,7 +63,7 @@ func (f *Function) collectScenarios(ctx context.Context, sum *store.Summary, i i
 		col.totals = batch.NewScenarioTotals(p.Of, p.Risk)
 	}
 	add := &p
-	if j, ok := blockBase(sum, i); ok && sum.Chunks[j].State != store.ChunkPriced {
+	if _, ok := blockBase(sum, i); ok && base != store.ChunkPriced {
 		add = p.IDs()
 		col.missing = append(col.missing, i)
 	}
@@ -81,14 +83,6 @@ func blockBase(sum *store.Summary, i int) (int, bool) {
 	}
 	lo, hi := sum.Bounds(j)
 	return j, lo < hi
-}
-
-// basePending reports whether scenario chunk i's block has a base chunk
-// still without an outcome: the chunk's sums cannot be taken yet, since
-// they stand only if the base chunk is priced (collectScenarios).
-func basePending(sum *store.Summary, i int) bool {
-	j, ok := blockBase(sum, i)
-	return ok && j != i && sum.Chunks[j].State == store.ChunkWaiting
 }
 
 // finish sets the scenario members of the document rw writes: the sums

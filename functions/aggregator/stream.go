@@ -39,13 +39,12 @@ const streamRetry = 2 * time.Second
 
 // streamRest is how many times as long as its last read of the batch a
 // stream (of events, or of results: resultsstream.go) waits from that
-// read's end before the next (restAfter): a results stream's read copied
-// every chunk's outcome, as an event stream's did before it read only
-// those recorded since its last (streamPage), and three streams that read
-// a batch of 16,000 chunks at each of their outcomes took 10 s of CPU,
-// one of 500,000 chunks (whose outcomes come faster than a read) a core
-// of its own. Its reads take a sixth of its time at most, and it reports
-// several chunks at once.
+// read's end before the next (restAfter): a read copied every chunk's
+// outcome before it read only those recorded since the last (streamPage),
+// and three streams that read a batch of 16,000 chunks at each of their
+// outcomes took 10 s of CPU, one of 500,000 chunks (whose outcomes come
+// faster than a read) a core of its own. Its reads take a sixth of its
+// time at most, and it reports several chunks at once.
 const streamRest = 5
 
 // ChunkEvent is the data of an EventChunk: one chunk's outcome as the

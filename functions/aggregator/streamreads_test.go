@@ -3,11 +3,14 @@ package aggregator_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/functions/aggregator"
+	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/store"
 )
 
@@ -132,5 +135,69 @@ func TestEventsResumeCountsWhatWasSeen(t *testing.T) {
 	}
 	if st := c.mustEnd(t, fmt.Sprintf("1/0-%d", n-1)); st.State != "completed" || st.Priced != n {
 		t.Errorf("end: %s, %d priced", st.State, st.Priced)
+	}
+}
+
+// TestStreamResultsReadOnlyNewOutcomes: a refresh of a results stream
+// reads the outcomes recorded since its last read, not every chunk's: it
+// read the batch's whole Summary at each, as the event stream did.
+func TestStreamResultsReadOnlyNewOutcomes(t *testing.T) {
+	var st *countingStore
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		st = &countingStore{Mem: o.Store.(*store.Mem)}
+		o.Store = st
+	})
+	const n = 10_000
+	ref := store.RefOf("many")
+	b := store.Batch{Ref: ref, SubmittedAt: submitAt}
+	for i := range n {
+		b.TradeIDs, b.ChunkOffsets = append(b.TradeIDs, fmt.Sprintf("T%d", i)), append(b.ChunkOffsets, i)
+	}
+	if _, err := f.store.Claim(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	put := func(i int) {
+		t.Helper()
+		r := batch.TradeResult{ID: fmt.Sprintf("T%d", i)}
+		r.SetValue(pricing.NPV, float64(i))
+		res, err := batch.AppendResults(nil, []batch.TradeResult{r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, Results: res, ArrivedAt: submitAt}
+		if _, err := f.store.Put(context.Background(), ref, "", 1, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// until reads the stream up to the result of trade i.
+	var body []byte
+	until := func(c *sseClient, i int) {
+		t.Helper()
+		want := fmt.Sprintf(`"id":"T%d"`, i)
+		for !strings.Contains(string(body), want) {
+			b, err := c.br.ReadByte()
+			if err != nil {
+				t.Fatalf("reading the results up to T%d: %v; read %s", i, err, body)
+			}
+			body = append(body, b)
+		}
+	}
+	put(0)
+	put(2) // ahead of chunk 1, written after it
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := openEvents(t, ctx, f.srv.URL+"/batches/many/results?stream=true", "", "")
+	until(c, 0)
+	// Chunk 1 lets chunk 2, read before, go too.
+	for _, step := range [][2]int{{1, 2}, {3, 3}, {4, 4}} {
+		before := st.records.Load()
+		put(step[0])
+		until(c, step[1])
+		if read := st.records.Load() - before; read > 5 {
+			t.Fatalf("the refresh for one new outcome of %d chunks read %d chunk records, want the new one's", n, read)
+		}
+	}
+	if want := "{\"batchId\":\"many\",\"results\":[\n{\"id\":\"T0\",\"npv\":0},\n{\"id\":\"T1\",\"npv\":1},\n{\"id\":\"T2\",\"npv\":2},\n{\"id\":\"T3\",\"npv\":3},\n{\"id\":\"T4\""; !strings.HasPrefix(string(body), want) {
+		t.Errorf("results streamed:\n%s\nwant them in order:\n%s", body, want)
 	}
 }
