@@ -77,7 +77,8 @@ type Store interface {
 	// store that kept no such order of the batch (outcomes of it recorded
 	// by an earlier release) returns every outcome, by index, whatever
 	// from and n, with Arrived.All set. ErrNotFound for an unknown batch
-	// or attempt, ErrStale for an earlier attempt.
+	// or attempt, ErrStale for an earlier attempt (or one claimed again,
+	// its id used again, while the store read it).
 	Arrivals(ctx context.Context, ref Ref, attempt, from, n int) (*Arrived, error)
 	// Layout returns what an outcome of chunk index is checked against:
 	// the batch's digest, attempt and chunk count, and the chunk's trade

@@ -132,15 +132,13 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		case err != nil:
 			return // the client is gone
-		case s.done():
-			if t.Done() {
-				s.end(StatusOfTally(t, f.opt.Now()))
-				rc.Flush()
-				return
-			}
-			// Its last outcomes came after t was read: the status is
-			// read again, at once.
+		case s.done() && t.Done():
+			s.end(StatusOfTally(t, f.opt.Now()))
+			rc.Flush()
+			return
 		default:
+			// Not done, or its last outcomes were recorded after t was
+			// read: their change, seen then, is read at once.
 			if rc.Flush() != nil {
 				return
 			}

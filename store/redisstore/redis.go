@@ -991,9 +991,9 @@ func (s *Store) Arrivals(ctx context.Context, ref store.Ref, attempt, from, n in
 			return s.allArrived(ctx, ref, attempt)
 		case "replaced":
 			// Claimed again, as the same attempt (the id forgotten and
-			// used again), between two pages: read afresh.
-			a, claim = &store.Arrived{Chunks: []store.Chunk{}, Lo: []int{}, Hi: []int{}}, ""
-			continue
+			// used again), between two pages: the pages read are an
+			// earlier batch's.
+			return nil, fmt.Errorf("%w: %s attempt %d, claimed again while read", store.ErrStale, ref, attempt)
 		default:
 			return nil, fmt.Errorf("redisstore: %s: unexpected arrivals answer %q", ref, what)
 		}

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"errors"
 	"reflect"
 	"testing"
 	"time"
@@ -77,5 +78,66 @@ func TestRedisArrivalsOfAnEarlierRelease(t *testing.T) {
 		if !a.All || !reflect.DeepEqual(a.Chunks, every) || len(a.Lo) != len(every) || a.Lo[0] != every[0].Index || a.Hi[0] != every[0].Index+1 {
 			t.Errorf("%s: arrivals %+v, want every outcome by index (All) %+v", tc.name, a, every)
 		}
+	}
+}
+
+// reclaimAfterPage, after the first page of arrivals read
+// (arrivalsScript), forgets batch b (its keys expired) and claims it
+// again, later, with the same content: the next page is the new batch's.
+type reclaimAfterPage struct {
+	s     *Store
+	b     store.Batch
+	pages int
+	err   error
+}
+
+func (h *reclaimAfterPage) DialHook(next redis.DialHook) redis.DialHook { return next }
+func (h *reclaimAfterPage) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+func (h *reclaimAfterPage) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		err := next(ctx, cmd)
+		if args := cmd.Args(); len(args) > 1 && args[1] == arrivalsScript.Hash() {
+			if h.pages++; h.pages == 1 {
+				k := keys(h.b.Ref, 1)
+				if h.err = h.s.rdb.Del(ctx, k[0], k[1], k[2], k[4], k[5], k[8], k[9]).Err(); h.err == nil {
+					h.b.SubmittedAt = h.b.SubmittedAt.Add(time.Second)
+					_, h.err = h.s.Claim(ctx, h.b)
+				}
+			}
+		}
+		return err
+	}
+}
+
+// TestRedisArrivalsOfABatchClaimedAgainWhileRead: a read of more than a
+// page of arrivals whose batch is claimed again between two pages (its
+// id forgotten and used again, at the same attempt) is ErrStale, not the
+// old batch's first page and the new one's next.
+func TestRedisArrivalsOfABatchClaimedAgainWhileRead(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s := openStore(t, srv, store.Options{})
+	ref := store.RefOf("again")
+	b := store.Batch{Ref: ref, Digest: "d", SubmittedAt: time.Now(), Deadline: time.Now().Add(time.Hour)}
+	for i := range arrivalsPage + 1 {
+		b.TradeIDs, b.ChunkOffsets = append(b.TradeIDs, "T"), append(b.ChunkOffsets, i)
+	}
+	if _, err := s.Claim(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	for i := range arrivalsPage + 1 {
+		if _, err := s.Put(ctx, ref, "d", 1, pricedChunk(i, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := arrivalsScript.Load(ctx, s.rdb).Err(); err != nil { // its first call is its hash's
+		t.Fatal(err)
+	}
+	h := &reclaimAfterPage{s: s, b: b}
+	s.rdb.AddHook(h)
+	if a, err := s.Arrivals(ctx, ref, 1, 0, 2*arrivalsPage); !errors.Is(err, store.ErrStale) || h.err != nil {
+		t.Fatalf("arrivals read across a claim: %+v, %v (claim: %v), want ErrStale", a, err, h.err)
 	}
 }
