@@ -36,7 +36,7 @@ var (
 	chunkOutcomes  = []string{"priced", "dead", "duplicate", "rejected", "early", "conflict", "stale", "late", "expired"}
 	finalStates    = []string{api.StateCompleted, api.StatePartial, api.StateFailed}
 	transitLegs    = []string{legToPricer, legToAggregator}
-	storeOps       = []string{"accept", "put", "summary", "brief", "tally", "chunks", "layout", "trades", "write_results", "expire", "overdue", "watch", "release", "recent", "announced"}
+	storeOps       = []string{"accept", "put", "summary", "brief", "tally", "chunks", "arrivals", "layout", "trades", "write_results", "expire", "overdue", "watch", "release", "recent", "announced"}
 	deadTypes      = []string{"chunk_requested", "chunk_priced", "batch_accepted", "batch_submitted", "other"}
 	duplicateKinds = []string{"batch_accepted", "chunk_priced", "dead_letter"}
 	rejectReasons  = []string{rejectWrongType, rejectMalformed, rejectBadChunk, rejectUnknownBatch}

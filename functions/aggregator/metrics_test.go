@@ -53,7 +53,7 @@ func TestMetricsFollowEveryPath(t *testing.T) {
 	want("pricefn_aggregator_batch_seconds", map[string]string{"state": "failed"}, 0)
 	// Every store operation the aggregator times, announced (an end's
 	// announcement recorded) too.
-	for _, op := range []string{"accept", "put", "summary", "brief", "tally", "trades", "write_results", "expire", "overdue", "watch", "release", "recent", "announced"} {
+	for _, op := range []string{"accept", "put", "summary", "brief", "tally", "chunks", "arrivals", "trades", "write_results", "expire", "overdue", "watch", "release", "recent", "announced"} {
 		want("pricefn_aggregator_store_seconds", map[string]string{"op": op}, 0)
 	}
 	want("pricefn_request_duration_seconds", map[string]string{"function": "aggregator", "route": "results", "code": "5xx"}, 0)
