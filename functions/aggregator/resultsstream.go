@@ -62,7 +62,8 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 		}
 		return http.NewResponseController(w).Flush()
 	}
-	// start reads the batch's layout and answers 200, once it is known.
+	// start reads the batch's layout and its outcomes so far, and answers
+	// 200, once it is known.
 	start := func() (bool, error) {
 		sum, err := f.current(ctx, ref)
 		switch {
@@ -73,6 +74,14 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 		}
 		attempt, tp = sum.Attempt, sum.TraceParent
 		lay = &store.Summary{Header: sum.Header, ChunkOffsets: sum.ChunkOffsets}
+		// Its outcomes are the first recorded, as many as it holds: the
+		// next read starts past them.
+		for i := range sum.Chunks {
+			if c := &sum.Chunks[i]; c.State != store.ChunkWaiting {
+				ahead[i] = store.Chunk{Index: i, State: c.State, Reason: c.Reason}
+				pos++
+			}
+		}
 		if !sum.Deadline.IsZero() { // current ends the batch then
 			deadline = time.NewTimer(time.Until(sum.Deadline) + 10*time.Millisecond)
 		}
@@ -125,9 +134,9 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 			case t.Attempt != attempt:
 				return false, fmt.Errorf("%w: attempt %d, now %d", store.ErrStale, attempt, t.Attempt)
 			}
-		}
-		if err := arrived(); err != nil {
-			return false, err
+			if err := arrived(); err != nil {
+				return false, err
+			}
 		}
 		from := next
 		for ; next < len(lay.ChunkOffsets); next++ {

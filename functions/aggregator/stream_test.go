@@ -439,8 +439,9 @@ func TestEventStreamFaultLogTrace(t *testing.T) {
 	}
 }
 
-// slowSummary is a memory store whose Summary takes 10 ms (or delay), as
-// a batch of some 100,000 chunks' does, and counts its calls.
+// slowSummary is a memory store whose reads of chunk outcomes, Summary
+// and Arrivals, take 10 ms (or delay), as a batch of some 100,000 chunks'
+// Summary does, and a Redis far away or busy, and counts their calls.
 type slowSummary struct {
 	*store.Mem
 	delay time.Duration
@@ -451,6 +452,12 @@ func (s *slowSummary) Summary(ctx context.Context, ref store.Ref) (*store.Summar
 	s.reads.Add(1)
 	time.Sleep(cmp.Or(s.delay, 10*time.Millisecond))
 	return s.Mem.Summary(ctx, ref)
+}
+
+func (s *slowSummary) Arrivals(ctx context.Context, ref store.Ref, attempt, from, n int) (*store.Arrived, error) {
+	s.reads.Add(1)
+	time.Sleep(cmp.Or(s.delay, 10*time.Millisecond))
+	return s.Mem.Arrivals(ctx, ref, attempt, from, n)
 }
 
 // TestStreamsRestBetweenReads: an event stream, and a results stream,
