@@ -119,9 +119,10 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 	var readAt time.Time // the earliest the next read may start (restAfter)
 	advance := func() (bool, error) {
 		read := time.Now()
-		defer func() { readAt = restAfter(read) }() // stream.go
 		if rw == nil {
-			if ok, err := start(); !ok || err != nil {
+			ok, err := start()
+			readAt = restAfter(time.Since(read)) // stream.go
+			if !ok || err != nil {
 				return false, err
 			}
 		} else {
@@ -134,7 +135,9 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 			case t.Attempt != attempt:
 				return false, fmt.Errorf("%w: attempt %d, now %d", store.ErrStale, attempt, t.Attempt)
 			}
-			if err := arrived(); err != nil {
+			err = arrived()
+			readAt = restAfter(time.Since(read))
+			if err != nil {
 				return false, err
 			}
 		}

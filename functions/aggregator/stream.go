@@ -93,11 +93,13 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer func() { stop() }()
+	read := time.Now()
 	t, err := f.currentTally(ctx, ref)
 	if err != nil {
 		host.WriteError(w, f.readError(id, "", err))
 		return
 	}
+	took := time.Since(read) // the refresh's reads' length, so far
 	if seen.of(&t.Header) {
 		if n := seen.max(); n >= t.Chunks {
 			host.WriteError(w, host.Errorf(http.StatusBadRequest, "aggregator: Last-Event-ID: chunk %d: batch %q has %d chunks", n, id, t.Chunks))
@@ -117,10 +119,10 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 	keepalive := time.NewTicker(streamKeepalive)
 	defer keepalive.Stop()
 	var next time.Time // the earliest the next read may start (streamRest)
-	read := time.Now()
 	for {
+		s.reading = 0
 		err := s.report(ctx, t)
-		next = restAfter(read)
+		next = restAfter(took + s.reading)
 		var fault storeFault
 		switch {
 		case errors.Is(err, store.ErrStale):
@@ -154,7 +156,9 @@ func (f *Function) serveEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		read = time.Now()
-		if t, err = f.currentTally(ctx, ref); err != nil {
+		t, err = f.currentTally(ctx, ref)
+		took = time.Since(read)
+		if err != nil {
 			// Forgotten after its retention, or the store is away: the
 			// client reconnects and is told.
 			f.opt.Log.Warn().Err(err).Str("batchid", id).Str(events.ExtTraceParent, tp).Msg("event stream ended")
@@ -193,13 +197,14 @@ func (f *Function) awaitChange(ctx context.Context, w io.Writer, rc *http.Respon
 	}
 }
 
-// restAfter returns when the next read may start after one that began at
-// read and has just ended: streamRest times its length from now, counted
-// down while the stream waits for a change, so that one that comes after
-// a quiet spell (the batch's end) is read at once.
-func restAfter(read time.Time) time.Time {
-	now := time.Now()
-	return now.Add(streamRest * now.Sub(read))
+// restAfter returns when the next read may start after reads that took
+// took and have just ended: streamRest times their length from now,
+// counted down while the stream waits for a change, so that one that
+// comes after a quiet spell (the batch's end) is read at once. The writes
+// to the client between them do not count: a first read that sent a
+// batch's 176 MB of results to a slow client rested five times that.
+func restAfter(took time.Duration) time.Time {
+	return time.Now().Add(streamRest * took)
 }
 
 // rest waits d, the changes meanwhile to be read at once after it. It
@@ -234,6 +239,8 @@ type stream struct {
 	attempt int
 	claim   string
 	next    int
+	// reading is how long its reads of the outcomes took (restAfter).
+	reading time.Duration
 }
 
 // streamPage is how many outcomes a stream reads at a time
@@ -325,6 +332,7 @@ func (s *stream) reportPage(t *store.Tally, a *store.Arrived, skip int) error {
 // read reads a page of the outcomes of the stream's attempt from
 // position from; a failed read is a storeFault, but for store.ErrStale.
 func (s *stream) read(ctx context.Context, from int) (*store.Arrived, error) {
+	defer func(start time.Time) { s.reading += time.Since(start) }(time.Now())
 	a, err := s.st.Arrivals(ctx, s.ref, s.attempt, from, streamPage)
 	if err != nil && !errors.Is(err, store.ErrStale) {
 		return nil, storeFault{err}

@@ -3,12 +3,14 @@ package aggregator_test
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/pricefn/pricefn/batch"
+	"github.com/pricefn/pricefn/events"
 	"github.com/pricefn/pricefn/functions/aggregator"
 	"github.com/pricefn/pricefn/pricing"
 	"github.com/pricefn/pricefn/store"
@@ -199,5 +201,54 @@ func TestStreamResultsReadOnlyNewOutcomes(t *testing.T) {
 	}
 	if want := "{\"batchId\":\"many\",\"results\":[\n{\"id\":\"T0\",\"npv\":0},\n{\"id\":\"T1\",\"npv\":1},\n{\"id\":\"T2\",\"npv\":2},\n{\"id\":\"T3\",\"npv\":3},\n{\"id\":\"T4\""; !strings.HasPrefix(string(body), want) {
 		t.Errorf("results streamed:\n%s\nwant them in order:\n%s", body, want)
+	}
+}
+
+// slowWrites is a memory store whose WriteResults takes 60 ms: a chunk's
+// results that take that long to go to the client.
+type slowWrites struct{ *store.Mem }
+
+func (s slowWrites) WriteResults(ctx context.Context, ref store.Ref, attempt, index int, w io.Writer) error {
+	time.Sleep(60 * time.Millisecond)
+	return s.Mem.WriteResults(ctx, ref, attempt, index, w)
+}
+
+// TestStreamResultsRestNotForWrites: a results stream rests five times its
+// reads of the batch, not the time its writes to the client took: the
+// chunk that came while it wrote the one before waited 300 ms more.
+func TestStreamResultsRestNotForWrites(t *testing.T) {
+	f := newFixtureWith(t, func(o *aggregator.Options) { o.Store = slowWrites{o.Store.(*store.Mem)} })
+	ids, offs := []string{"T0", "T1"}, []int{0, 1}
+	if _, err := f.store.Claim(context.Background(), store.Batch{Ref: store.RefOf("written"), TradeIDs: ids, ChunkOffsets: offs, SubmittedAt: submitAt}); err != nil {
+		t.Fatal(err)
+	}
+	f.mustPost(t, "/", mustEvent(t, events.TypeBatchAccepted, "written/accepted", "written", events.BatchAccepted{
+		BatchID: "written", Attempt: 1, Trades: 2, ChunkOffsets: offs, SubmittedAt: submitAt}))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c := openEvents(t, ctx, f.srv.URL+"/batches/written/results?stream=true", "", "")
+	post := func(i int) {
+		r := batch.TradeResult{ID: ids[i]}
+		r.SetValue(pricing.NPV, 1)
+		cp := withResults(t, events.ChunkPriced{BatchID: "written", Index: i, Chunks: 2, Offset: i}, []batch.TradeResult{r})
+		f.mustPost(t, "/", mustEvent(t, events.TypeChunkPriced, fmt.Sprintf("written/chunk/%d/priced", i), "written", cp))
+	}
+	post(0)
+	var body []byte
+	for !strings.Contains(string(body), `"T0"`) {
+		b, err := c.br.ReadByte()
+		if err != nil {
+			t.Fatalf("reading chunk 0: %v", err)
+		}
+		body = append(body, b)
+	}
+	start := time.Now()
+	post(1)
+	if _, err := io.ReadAll(c.br); err != nil {
+		t.Fatal(err)
+	}
+	// The write of chunk 1 (60 ms), and no rest of 300 ms for chunk 0's.
+	if took := time.Since(start); took > 250*time.Millisecond {
+		t.Errorf("the batch's end streamed %v after its last outcome, want a write's time (60 ms), not a rest of five", took.Round(time.Millisecond))
 	}
 }
