@@ -196,12 +196,16 @@ func TestRedisClaimAfterAnEarlierReleasesAnnouncement(t *testing.T) {
 func storeAndClient(t *testing.T) (*redisstore.Store, *redis.Client) {
 	t.Helper()
 	srv := redistest.Start(t)
-	s, err := redisstore.Open(context.Background(), srv.URL, store.Options{})
+	// The tests on it check what the store keeps, not its timeouts:
+	// under the race detector on a loaded machine a goroutine may start
+	// its read after the default second (i/o timeout).
+	url := srv.URL + "?read_timeout=10s&write_timeout=10s"
+	s, err := redisstore.Open(context.Background(), url, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	opt, err := redis.ParseURL(srv.URL)
+	opt, err := redis.ParseURL(url)
 	if err != nil {
 		t.Fatal(err)
 	}
