@@ -315,7 +315,7 @@ func compileTrade(c *compiled, t *Trade, env *compileEnv, broken map[string]*Err
 		c.p = plannedTrade(p.cost(env.e))
 		return
 	}
-	p, err := tt.compile(t.terms, env, sc)
+	p, err := tt.compile(t.terms, t.Underlying, env, sc)
 	if err != nil {
 		fail(err)
 		return

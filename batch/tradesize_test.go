@@ -140,3 +140,44 @@ func TestRegistryTermsAreNoFaults(t *testing.T) {
 		}
 	}
 }
+
+// TestOptionUnderlyingFromHeader checks that an option's underlying, which
+// its wire form takes from the trade's header (Trade.Underlying), is read
+// as it was when the wire form held it again: missing, null, empty, not a
+// string, or written with escapes.
+func TestOptionUnderlyingFromHeader(t *testing.T) {
+	terms := map[string]string{
+		"european": `"right": "call", "strike": 100, "expiry": "2027-11-25"`,
+		"american": `"right": "put", "strike": 100, "expiry": "2027-11-25"`,
+		"barrier":  `"right": "call", "strike": 100, "expiry": "2027-11-25", "barrierType": "upOut", "barrier": 120`,
+		"asian":    `"right": "call", "strike": 100, "expiry": "2027-11-25", "averaging": "geometric", "fixings": ["2027-05-25"]`,
+	}
+	cases := []struct{ underlying, want string }{
+		{``, "underlying is required (the name of an underlying)"},
+		{`"underlying": null, `, "underlying is required (the name of an underlying)"},
+		{`"underlying": "", `, "underlying is required (the name of an underlying)"},
+		{`"underlying": 5, `, "underlying must be a string, got JSON number"},
+		{`"underlying": "AC\u004dE", `, ""},
+	}
+	for typ, rest := range terms {
+		for _, c := range cases {
+			doc := `{"valuationDate": "2026-11-25", "market": {"curves": {"USD": {"rate": 0.05}}, "underlyings": {"ACME": {"spot": 100, "vol": 0.25, "curve": "USD"}}}, "trades": [` +
+				`{"id": "T", "type": "` + typ + `", ` + c.underlying + rest + `}]}`
+			b, err := DecodeBytes([]byte(doc))
+			if err != nil {
+				t.Fatalf("%s %s: %v", typ, c.underlying, err)
+			}
+			job, err := Compile(b)
+			if err != nil {
+				t.Fatalf("%s %s: %v", typ, c.underlying, err)
+			}
+			rs, err := job.Price(context.Background(), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.TrimPrefix(rs[0].Error, "trade T: "); !strings.HasPrefix(got, c.want) || (c.want == "") != (got == "") {
+				t.Errorf("%s %s: error %q, want %q", typ, c.underlying, got, c.want)
+			}
+		}
+	}
+}
