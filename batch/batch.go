@@ -121,10 +121,18 @@ type Trade struct {
 	Raw        json.RawMessage
 	// quantity is the trade's quantity as the header read it.
 	quantity quantityField
-	// terms is the trade decoded by its type's decoder (Decode), or err
-	// the fault of its own fields that fails it alone (Compile).
+	// terms is the trade decoded by its type's decoder (Decode), or the
+	// fault of its own fields that fails it alone (Compile), an error (no
+	// type's decoded form is one): one field, not two, in an array of
+	// 100,000 trades that is fresh memory (fault).
 	terms any
-	err   error
+}
+
+// fault returns the fault of the trade's own fields that fails it alone,
+// or nil.
+func (t *Trade) fault() error {
+	err, _ := t.terms.(error)
+	return err
 }
 
 // tradeHeader is what Decode reads of every trade before its type's own
@@ -153,11 +161,19 @@ func (h *tradeHeader) ref(field string) (string, bool) {
 }
 
 // quantityField is a trade's quantity as the header reads it: a value that
-// is not a number does not fail the batch, only that trade (Compile).
+// is not a number does not fail the batch, only that trade (Compile). A
+// number is kept as its place in the trade's Raw, not as a string: 8
+// bytes where 24 were, in every Trade.
 type quantityField struct {
-	num  string // the JSON text of a number
+	off  uint32 // where a number starts in the trade's Raw
 	set  bool   // given and not null
 	kind byte   // the JSON kind of anything else (kindString, ...), 0 for a number
+}
+
+// num returns the JSON text of the number q is, in raw, the trade's Raw.
+func (q quantityField) num(raw []byte) string {
+	end, _ := numberEnd(raw, int(q.off)) // read whole by Decode
+	return string(raw[q.off:end])
 }
 
 // MarshalJSON writes the trade's raw JSON.

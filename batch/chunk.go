@@ -214,6 +214,8 @@ func (n *names) has(name string) bool {
 // trade of b afterwards.
 func (b *Batch) DropTerms() {
 	for i := range b.Trades {
-		b.Trades[i].terms = nil
+		if b.Trades[i].fault() == nil { // a fault is kept, to be told
+			b.Trades[i].terms = nil
+		}
 	}
 }

@@ -271,8 +271,8 @@ func compileTrade(c *compiled, t *Trade, env *compileEnv, broken map[string]*Err
 		}
 	}
 	switch {
-	case !ok && t.err != nil: // no type, or not a string
-		fail(fmt.Errorf("%w (valid: %s)", t.err, strings.Join(TradeTypes(), ", ")))
+	case !ok && t.fault() != nil: // no type, or not a string
+		fail(fmt.Errorf("%w (valid: %s)", t.fault(), strings.Join(TradeTypes(), ", ")))
 		return
 	case !ok:
 		fail(fmt.Errorf("unknown type %q (valid: %s)", pricing.Shown(t.Type), strings.Join(TradeTypes(), ", ")))
@@ -295,15 +295,16 @@ func compileTrade(c *compiled, t *Trade, env *compileEnv, broken map[string]*Err
 			fail(fmt.Errorf("quantity must be a number, got JSON %s", value{kind: q.kind}.kindName()))
 			return
 		}
-		v, err := strconv.ParseFloat(q.num, 64)
+		num := q.num(t.Raw)
+		v, err := strconv.ParseFloat(num, 64)
 		if err != nil || math.Abs(v) > pricing.MaxAmount {
-			fail(pricing.Invalid("quantity", q.num, fmt.Sprintf("must be a number between %g and %g", -pricing.MaxAmount, float64(pricing.MaxAmount))))
+			fail(pricing.Invalid("quantity", num, fmt.Sprintf("must be a number between %g and %g", -pricing.MaxAmount, float64(pricing.MaxAmount))))
 			return
 		}
 		c.qty = v
 	}
-	if t.err != nil {
-		fail(t.err)
+	if err := t.fault(); err != nil {
+		fail(err)
 		return
 	}
 	if t.terms == nil {
@@ -314,7 +315,7 @@ func compileTrade(c *compiled, t *Trade, env *compileEnv, broken map[string]*Err
 		c.p = plannedTrade(p.cost(env.e))
 		return
 	}
-	p, err := tt.compile(t.terms, env, sc)
+	p, err := tt.compile(t.terms, t.Underlying, env, sc)
 	if err != nil {
 		fail(err)
 		return

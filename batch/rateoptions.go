@@ -96,7 +96,7 @@ var swaptionType = &kind[swaptionWire, *swaptionWire, swaptionTerms]{
 	cost: func(t *swaptionTerms, e *Engines) float64 { return costSwap(&t.s.Swap, e) },
 }
 
-func swaptionTermsOf(w *swaptionWire, asOf dates.Date, ds *dateCache) (swaptionTerms, error) {
+func swaptionTermsOf(w *swaptionWire, _ string, asOf dates.Date, ds *dateCache) (swaptionTerms, error) {
 	var t swaptionTerms
 	sw := instrument.Swap{ForecastCurve: w.ForecastCurve}
 	var err error
@@ -192,7 +192,7 @@ func costCapFloor(t *capFloorTerms, _ *Engines) float64 {
 	return 400 + 500*years*float64(t.c.Frequency.PerYear())
 }
 
-func capFloorTermsOf(w *capFloorWire, asOf dates.Date, ds *dateCache) (capFloorTerms, error) {
+func capFloorTermsOf(w *capFloorWire, _ string, asOf dates.Date, ds *dateCache) (capFloorTerms, error) {
 	var t capFloorTerms
 	c := instrument.CapFloor{ForecastCurve: w.ForecastCurve}
 	var err error

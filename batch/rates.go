@@ -265,7 +265,7 @@ var fraType = &kind[fraWire, *fraWire, instrument.FRA]{
 	costTerms: func(*fraWire) (instrument.FRA, bool) { return instrument.FRA{}, true },
 }
 
-func fraTermsOf(w *fraWire, asOf dates.Date, ds *dateCache) (instrument.FRA, error) {
+func fraTermsOf(w *fraWire, _ string, asOf dates.Date, ds *dateCache) (instrument.FRA, error) {
 	f := instrument.FRA{ForecastCurve: w.ForecastCurve}
 	var err error
 	if f.Curve, err = requiredCurve(w.Curve); err != nil {
@@ -312,7 +312,7 @@ func costSwap(sw *instrument.Swap, _ *Engines) float64 {
 	return 500 + 170*coupons
 }
 
-func swapTermsOf(w *swapWire, asOf dates.Date, ds *dateCache) (instrument.Swap, error) {
+func swapTermsOf(w *swapWire, _ string, asOf dates.Date, ds *dateCache) (instrument.Swap, error) {
 	s := instrument.Swap{ForecastCurve: w.ForecastCurve, Spread: w.Spread}
 	var err error
 	if s.Curve, err = requiredCurve(w.Curve); err != nil {
@@ -364,7 +364,7 @@ func costBond(b *instrument.FixedRateBond, _ *Engines) float64 {
 	return 500 + 600*years*float64(b.Frequency.PerYear())
 }
 
-func bondTermsOf(w *bondWire, asOf dates.Date, ds *dateCache) (instrument.FixedRateBond, error) {
+func bondTermsOf(w *bondWire, _ string, asOf dates.Date, ds *dateCache) (instrument.FixedRateBond, error) {
 	b := instrument.FixedRateBond{Face: 100}
 	var err error
 	if b.Curve, err = requiredCurve(w.Curve); err != nil {

@@ -24,8 +24,9 @@ type tradeType interface {
 	decode(ms *members, shared uint64, sl *slabs) (any, error)
 	// compile checks the wire form that decode returned against the
 	// valuation date and binds it to its engine and market under env,
-	// the result made in sc's slabs.
-	compile(w any, env *compileEnv, sc *compileScratch) (priceable, error)
+	// the result made in sc's slabs; underlying is the trade's
+	// (Trade.Underlying), which the options' wire forms do not hold again.
+	compile(w any, underlying string, env *compileEnv, sc *compileScratch) (priceable, error)
 	// plan reads of one trade's members only what its cost depends on
 	// (DecodePlan), and reports false when the type cannot be costed so
 	// (its cost needs all of its terms) or the members it reads are bad.
@@ -111,14 +112,15 @@ type marketRef struct {
 type kind[W any, PW wireForm[W], T any] struct {
 	// fields are the trade's market references.
 	fields []marketRef
-	// terms checks the wire form against the valuation date asOf and
-	// converts it, its dates parsed through ds.
-	terms func(w *W, asOf dates.Date, ds *dateCache) (T, error)
+	// terms checks the wire form, with the trade's underlying (of a type
+	// that references one), against the valuation date asOf and converts
+	// it, its dates parsed through ds.
+	terms func(w *W, underlying string, asOf dates.Date, ds *dateCache) (T, error)
 	// termsInto, if set, is terms writing into t (zero) in place of
 	// returning the terms: t is the compiled trade's, in its slab, and a
 	// European's terms are cheap enough to check that copying them twice
 	// shows.
-	termsInto func(w *W, asOf dates.Date, ds *dateCache, t *T) error
+	termsInto func(w *W, underlying string, asOf dates.Date, ds *dateCache, t *T) error
 	// bind, if set, binds the checked terms to the market of env (an
 	// underlying looked up once) before the trade is priced.
 	bind func(t *T, env *compileEnv)
@@ -160,14 +162,14 @@ func (k *kind[W, PW, T]) decode(ms *members, shared uint64, sl *slabs) (any, err
 	return w, nil
 }
 
-func (k *kind[W, PW, T]) compile(w any, env *compileEnv, sc *compileScratch) (priceable, error) {
+func (k *kind[W, PW, T]) compile(w any, underlying string, env *compileEnv, sc *compileScratch) (priceable, error) {
 	wf := w.(*W)
 	b := newIn[bound[T]](&sc.sl)
 	var err error
 	if k.termsInto != nil {
-		err = k.termsInto(wf, env.m.ValuationDate, &sc.dates, &b.t)
+		err = k.termsInto(wf, underlying, env.m.ValuationDate, &sc.dates, &b.t)
 	} else {
-		b.t, err = k.terms(wf, env.m.ValuationDate, &sc.dates)
+		b.t, err = k.terms(wf, underlying, env.m.ValuationDate, &sc.dates)
 	}
 	if err != nil {
 		dropLast[bound[T]](&sc.sl)
