@@ -187,7 +187,7 @@ func BenchmarkResultsCheck(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ids := batch.NewIDs(sc.IDs)
+	ids := sc.IDs
 	b.SetBytes(int64(len(doc)))
 	for b.Loop() {
 		c := batch.NewResultsCheck(ids)

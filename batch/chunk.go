@@ -3,6 +3,7 @@ package batch
 import (
 	"fmt"
 	"slices"
+	"unsafe"
 )
 
 // The chunking defaults. A chunk is priced by one pricer request, which
@@ -170,14 +171,21 @@ func marketUse(trades []Trade, m *MarketData) (underlyings, curves names) {
 type names struct {
 	list []string
 	set  map[string]struct{}
-	last string
+	// known holds names added, each in a slot chosen by the address of
+	// its bytes. The decoder's strings of one name share their bytes, so
+	// a name the trades give over and over is found there again by a
+	// test that comes out the same at almost every trade, where a look in
+	// the list came out one way or another with the order of the trades
+	// (a mispredicted branch or two a trade, most of marketUse's time).
+	known [32]string
 }
 
 func (n *names) add(name string) {
-	if name == n.last && len(n.list) > 0 {
-		return
+	slot := &n.known[knownSlot(name)]
+	if len(name) > 0 && len(*slot) == len(name) && unsafe.StringData(*slot) == unsafe.StringData(name) {
+		return // the same bytes: the same name
 	}
-	n.last = name
+	*slot = name
 	if n.set == nil {
 		for _, x := range n.list {
 			if x == name {
@@ -196,6 +204,12 @@ func (n *names) add(name string) {
 		n.set[name] = struct{}{}
 		n.list = append(n.list, name)
 	}
+}
+
+// knownSlot returns the slot of names.known for name: a hash of the
+// address of its bytes.
+func knownSlot(name string) uint64 {
+	return uint64(uintptr(unsafe.Pointer(unsafe.StringData(name)))) * 0x9e3779b97f4a7c15 >> (64 - 5)
 }
 
 // has reports whether name was added.

@@ -44,6 +44,9 @@ func (l IDs) Len() int { return len(l.ends) }
 // At returns id i.
 func (l IDs) At(i int) string { return string(l.bytes(i)) }
 
+// Is reports whether id i is id.
+func (l IDs) Is(i int, id string) bool { return string(l.bytes(i)) == id }
+
 // Strings returns the ids as strings.
 func (l IDs) Strings() []string {
 	s := make([]string, l.Len())

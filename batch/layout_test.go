@@ -49,8 +49,8 @@ func TestFastResultsAgree(t *testing.T) {
 	s := fastResults(150)
 	fast, err := scanResults([]byte(s), &resultChecker{})
 	full, ferr := scanResults([]byte(s), &resultChecker{ms: members{full: true}})
-	if err != nil || ferr != nil || !reflect.DeepEqual(fast, full) || len(fast.IDs) != 150 || fast.Failed != 6 {
-		t.Fatalf("fast: %d ids, %d failed, %v; full: %d ids, %v", len(fast.IDs), fast.Failed, err, len(full.IDs), ferr)
+	if err != nil || ferr != nil || !reflect.DeepEqual(fast, full) || fast.IDs.Len() != 150 || fast.Failed != 6 {
+		t.Fatalf("fast: %d ids, %d failed, %v; full: %d ids, %v", fast.IDs.Len(), fast.Failed, err, full.IDs.Len(), ferr)
 	}
 	var rc resultChecker
 	sc := scanner{data: []byte(s), pos: 1}
@@ -77,7 +77,7 @@ func TestFastResultsAgree(t *testing.T) {
 		fast, err := scanResults(b, &resultChecker{})
 		full, ferr := scanResults(b, &resultChecker{ms: members{full: true}})
 		if (err == nil) != (ferr == nil) || (err != nil && err.Error() != ferr.Error()) || !reflect.DeepEqual(fast, full) {
-			t.Fatalf("damaged at %d: fast %d ids, %d failed, %v; full %d ids, %d failed, %v", at, len(fast.IDs), fast.Failed, err, len(full.IDs), full.Failed, ferr)
+			t.Fatalf("damaged at %d: fast %d ids, %d failed, %v; full %d ids, %d failed, %v", at, fast.IDs.Len(), fast.Failed, err, full.IDs.Len(), full.Failed, ferr)
 		}
 	}
 }

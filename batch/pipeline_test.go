@@ -165,8 +165,8 @@ func TestScanResults(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := []string{"E1", "E2", "F1", "BAD", "E3"}; !reflect.DeepEqual(sc.IDs, want) || sc.Failed != 1 {
-			t.Errorf("ids %q failed %d, want %q and 1", sc.IDs, sc.Failed, want)
+		if want := []string{"E1", "E2", "F1", "BAD", "E3"}; !reflect.DeepEqual(sc.IDs.Strings(), want) || sc.Failed != 1 {
+			t.Errorf("ids %q failed %d, want %q and 1", sc.IDs.Strings(), sc.Failed, want)
 		}
 		if !bytes.Equal(sc.Run, run) {
 			t.Errorf("run\n%s\nwant\n%s", sc.Run, run)
@@ -175,7 +175,7 @@ func TestScanResults(t *testing.T) {
 			t.Errorf("run shares the data: %v, want it only for AppendResultsArray's layout", shared)
 		}
 	}
-	if sc, err := batch.ScanResults([]byte("[]")); err != nil || len(sc.Run) != 0 || len(sc.IDs) != 0 {
+	if sc, err := batch.ScanResults([]byte("[]")); err != nil || len(sc.Run) != 0 || sc.IDs.Len() != 0 {
 		t.Errorf("[]: %+v, %v", sc, err)
 	}
 	for in, want := range map[string]string{

@@ -173,12 +173,12 @@ func (c *ResultsCheck) wholeCheck(doc []byte) (failed int, err error) {
 	if err != nil {
 		return 0, err
 	}
-	if len(sc.IDs) != c.want.Len() {
-		return 0, fmt.Errorf("results hold %d trades, the batch sent %d: they are not this batch's", len(sc.IDs), c.want.Len())
+	if sc.IDs.Len() != c.want.Len() {
+		return 0, fmt.Errorf("results hold %d trades, the batch sent %d: they are not this batch's", sc.IDs.Len(), c.want.Len())
 	}
-	for i, id := range sc.IDs {
-		if id != string(c.want.bytes(i)) {
-			return 0, fmt.Errorf("result %d is for trade %q, the batch sent %q there: they are not this batch's", i, id, c.want.At(i))
+	for i := range sc.IDs.Len() {
+		if !bytes.Equal(sc.IDs.bytes(i), c.want.bytes(i)) {
+			return 0, fmt.Errorf("result %d is for trade %q, the batch sent %q there: they are not this batch's", i, sc.IDs.At(i), c.want.At(i))
 		}
 	}
 	return sc.Failed, nil

@@ -9,9 +9,9 @@ import (
 
 // ResultsScan is what ScanResults reads of a run of encoded results.
 type ResultsScan struct {
-	// IDs are the results' trade ids, in order. They share blocks of
-	// bytes of up to 8 KiB (texts): one id kept keeps its block.
-	IDs []string
+	// IDs are the results' trade ids, in order, their bytes back to
+	// back (a copy): no string and no pointer an id.
+	IDs IDs
 	// Failed counts the results with an error.
 	Failed int
 	// Run is the results laid out as AppendResults writes them (each on a
@@ -91,10 +91,11 @@ func (s *scanner) results(out *ResultsScan, rc *resultChecker) error {
 	// the run is rebuilt.
 	first := s.pos + 1
 	end, canonical := first, true
-	var tx texts
-	// About 150 bytes a result (a European's with its greeks is 180):
-	// room for the ids at once rather than by doubling.
-	out.IDs = make([]string, 0, min((len(data)-s.pos)/150+1, 1<<20))
+	// About 150 bytes a result (a European's with its greeks is 180)
+	// and 8 bytes an id: room for the ids at once rather than by
+	// doubling.
+	n := min((len(data)-s.pos)/150+1, 1<<20)
+	out.IDs = IDs{text: make([]byte, 0, 8*n), ends: make([]int32, 0, n)}
 	err := s.array(func(i int) error {
 		s.ws()
 		start := s.pos
@@ -102,10 +103,11 @@ func (s *scanner) results(out *ResultsScan, rc *resultChecker) error {
 		if err != nil {
 			return err
 		}
-		if id.plain { // its bytes, in a block of the ids'
-			out.IDs = append(out.IDs, tx.text(id.raw[1:len(id.raw)-1]))
+		if id.plain {
+			out.IDs.add(id.raw[1 : len(id.raw)-1])
 		} else {
-			out.IDs = append(out.IDs, id.text())
+			out.IDs.text = append(out.IDs.text, unquote(id.raw)...)
+			out.IDs.end()
 		}
 		if canonical {
 			sep := "\n"

@@ -100,7 +100,7 @@ func TestSplitBatchAndResults(t *testing.T) {
 		t.Fatalf("rest %s, member %s (%v)", rest, member, err)
 	}
 	scAlone, err := batch.ScanResults([]byte(arr))
-	if err != nil || !reflect.DeepEqual(sc, scAlone) || sc.Failed != 1 || !reflect.DeepEqual(sc.IDs, []string{"T1", "T2"}) {
+	if err != nil || !reflect.DeepEqual(sc, scAlone) || sc.Failed != 1 || !reflect.DeepEqual(sc.IDs.Strings(), []string{"T1", "T2"}) {
 		t.Errorf("split scan %+v, want ScanResults' %+v (%v)", sc, scAlone, err)
 	}
 	for in, want := range map[string]string{
@@ -144,8 +144,8 @@ func TestTradeIDsAndResultsDocument(t *testing.T) {
 		t.Fatal(err)
 	}
 	sc, err := batch.ScanResultsDocument(out)
-	if err != nil || !reflect.DeepEqual(sc.IDs, want) || sc.Failed != 1 {
-		t.Errorf("results document: ids %q, %d failed, %v; want %q and 1", sc.IDs, sc.Failed, err, want)
+	if err != nil || !reflect.DeepEqual(sc.IDs.Strings(), want) || sc.Failed != 1 {
+		t.Errorf("results document: ids %q, %d failed, %v; want %q and 1", sc.IDs.Strings(), sc.Failed, err, want)
 	}
 	for in, want := range map[string]string{
 		`{"trades":[{"id":"A"},{"type":"european"}]}`: "trade 1: no id",

@@ -105,13 +105,13 @@ func TestBulkEncodingIsEncodingJSONs(t *testing.T) {
 	// The results were checked as they were decoded; results set since
 	// are checked anew.
 	sc, err := gotPriced.ScanResults()
-	if err != nil || !reflect.DeepEqual(sc.IDs, []string{"T1", "T\"2", "T3"}) || sc.Failed != 1 {
-		t.Errorf("scan of the decoded results: %v, %d failed (%v)", sc.IDs, sc.Failed, err)
+	if err != nil || !reflect.DeepEqual(sc.IDs.Strings(), []string{"T1", "T\"2", "T3"}) || sc.Failed != 1 {
+		t.Errorf("scan of the decoded results: %v, %d failed (%v)", sc.IDs.Strings(), sc.Failed, err)
 	}
 	other := gotPriced
 	other.Results = json.RawMessage(`[{"id":"X","npv":1}]`)
-	if sc, err := other.ScanResults(); err != nil || !reflect.DeepEqual(sc.IDs, []string{"X"}) {
-		t.Errorf("scan of results set after decoding: %v (%v), want [X]", sc.IDs, err)
+	if sc, err := other.ScanResults(); err != nil || !reflect.DeepEqual(sc.IDs.Strings(), []string{"X"}) {
+		t.Errorf("scan of results set after decoding: %v (%v), want [X]", sc.IDs.Strings(), err)
 	}
 	if i := bytes.Index(e.Data(), gotPriced.Results); i < 0 || &e.Data()[i] != &gotPriced.Results[0] {
 		t.Error("the decoded results are a copy of the data, not a part of it")

@@ -561,12 +561,12 @@ func loadgenCheck(body []byte, id string, want int) (int, loadgenOutcome, error)
 	switch {
 	case err != nil:
 		return 0, loadgenFailed, fmt.Errorf("batch %s: %w", id, err)
-	case len(sc.IDs) != want:
-		return len(sc.IDs), loadgenFailed, fmt.Errorf("batch %s: %d results for %d trades", id, len(sc.IDs), want)
+	case sc.IDs.Len() != want:
+		return sc.IDs.Len(), loadgenFailed, fmt.Errorf("batch %s: %d results for %d trades", id, sc.IDs.Len(), want)
 	case sc.Failed > 0:
-		return len(sc.IDs), loadgenFailed, fmt.Errorf("batch %s: %d of %d trades with an error", id, sc.Failed, want)
+		return sc.IDs.Len(), loadgenFailed, fmt.Errorf("batch %s: %d of %d trades with an error", id, sc.Failed, want)
 	}
-	return len(sc.IDs), loadgenCompleted, nil
+	return sc.IDs.Len(), loadgenCompleted, nil
 }
 
 // loadgenDo sends req (with the bearer token) and reads the answer.

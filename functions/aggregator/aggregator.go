@@ -268,7 +268,7 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		f.metrics.reject(rejectMalformed)
 		return host.Errorf(http.StatusBadRequest, "aggregator: %s: %w", what, err)
 	}
-	if err := checkChunk(lay, &c, len(sc.IDs)); err != nil {
+	if err := checkChunk(lay, &c, sc.IDs.Len()); err != nil {
 		f.metrics.reject(rejectBadChunk)
 		return host.Errorf(http.StatusBadRequest, "aggregator: %w", err)
 	}
@@ -276,10 +276,10 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	if err != nil {
 		return f.storeError(err, log, what)
 	}
-	for k, id := range sc.IDs {
-		if id != ids[k] {
+	for k := range sc.IDs.Len() {
+		if !sc.IDs.Is(k, ids[k]) {
 			f.metrics.reject(rejectBadChunk)
-			return host.Errorf(http.StatusBadRequest, "aggregator: %w: batch %s chunk %d result %d is for trade %q, want %q", store.ErrBadChunk, c.BatchID, c.Index, k, id, ids[k])
+			return host.Errorf(http.StatusBadRequest, "aggregator: %w: batch %s chunk %d result %d is for trade %q, want %q", store.ErrBadChunk, c.BatchID, c.Index, k, sc.IDs.At(k), ids[k])
 		}
 	}
 	encoded, err := storedResults(lay, &c, sc.Run) // scenarios.go
@@ -293,7 +293,7 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 		State:       store.ChunkPriced,
 		Results:     encoded,
 		Given:       host.DataGiven(ctx), // kept as it is, not copied
-		Trades:      len(sc.IDs),
+		Trades:      sc.IDs.Len(),
 		Failed:      failed,
 		Totals:      c.Totals,
 		Partials:    c.TotalPartials,
@@ -317,7 +317,7 @@ func (f *Function) priced(ctx context.Context, e event.Event) error {
 	default:
 		f.metrics.chunks.WithLabelValues("priced").Inc()
 		f.metrics.observeTransit(c.RequestedAt, c.StartedAt, c.FinishedAt, f.opt.Now())
-		log.Debug().Int("trades", len(sc.IDs)).Int("failed", failed).Msg("chunk recorded")
+		log.Debug().Int("trades", sc.IDs.Len()).Int("failed", failed).Msg("chunk recorded")
 	}
 	return f.announce(ctx, ref, attempt, upd, false)
 }

@@ -488,6 +488,19 @@ func TestMalformedEventsStoreNothing(t *testing.T) {
 			t.Errorf("%s: %d %s, want 400", name, code, body)
 		}
 	}
+	// The first result whose id is not the batch's is named, with the id
+	// the batch has there (quoted, in the answer's JSON).
+	for _, tc := range []struct {
+		e    event.Event
+		want string
+	}{
+		{wrongIDs, `result 1 is for trade \"T9\", want \"T1\"`},
+		{idTwice, `result 1 is for trade \"T0\", want \"T1\"`},
+	} {
+		if _, body := f.post(t, "/", tc.e); !strings.Contains(body, tc.want) {
+			t.Errorf("%s: %s, want %s", tc.e.ID(), body, tc.want)
+		}
+	}
 	// Not a CloudEvent at all.
 	req, _ := http.NewRequest(http.MethodPost, f.srv.URL+"/", strings.NewReader(`{"hello": 1}`))
 	req.Header.Set("Content-Type", "application/json")
