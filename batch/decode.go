@@ -497,7 +497,10 @@ func (d *decoder) tradeAt(c byte, i int) (Trade, error) {
 // id an earlier trade has. It sets the ids' hashes apart, a fraction of the
 // time and memory of a map of 100,000 ids, and looks closer (with the map)
 // only when two meet in the set with equal tags.
-func uniqueIDs(trades []Trade) error {
+func uniqueIDs(trades []Trade) error { return uniqueIDsSeeded(trades, maphash.MakeSeed()) }
+
+// uniqueIDsSeeded is uniqueIDs with the ids hashed under seed.
+func uniqueIDsSeeded(trades []Trade, seed maphash.Seed) error {
 	// An open-addressing set of the ids' hashes, at most half full. A slot
 	// holds the high 32 bits of a hash (its tag), the low bits choose the
 	// slot: 4 bytes a slot, not 8, half the fresh memory. Two ids whose
@@ -509,7 +512,6 @@ func uniqueIDs(trades []Trade) error {
 	}
 	set := makeFaulted[uint32](size)
 	mask := uint64(size - 1)
-	seed := maphash.MakeSeed()
 	for i := range trades {
 		h := maphash.String(seed, trades[i].ID)
 		tag := uint32(h>>32) | 1 // 0 marks an empty slot
