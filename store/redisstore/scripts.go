@@ -594,9 +594,27 @@ if m[5] ~= '1' or redis.call('LLEN', KEYS[5]) ~= tonumber(m[2]) then return {'un
 local out = {'ok', m[6]}
 local from, n, chunks, trades = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(m[3]), tonumber(m[4])
 if n <= 0 then return out end
-for _, i in ipairs(redis.call('LRANGE', KEYS[5], from, from + n - 1)) do
-  local lo, hi = offsetOf(redis.call('HGET', KEYS[4], i)), trades
-  if tonumber(i) + 1 < chunks then hi = offsetOf(redis.call('HGET', KEYS[4], tonumber(i) + 1)) end
+local page = redis.call('LRANGE', KEYS[5], from, from + n - 1)
+-- Each chunk's trades, from the batch's offsets or from the ends of its
+-- entry of trade ids and the next chunk's, whichever is shorter to read
+-- (HSTRLEN reads none): read whole, the entries of chunks of 10,000
+-- trades took 35 ms of Redis for 40 outcomes, the offsets of a batch of
+-- 500,000 chunks 3 MB for one.
+local viaIds = 0
+for _, i in ipairs(page) do
+  viaIds = viaIds + redis.call('HSTRLEN', KEYS[4], i)
+  if tonumber(i) + 1 < chunks then viaIds = viaIds + redis.call('HSTRLEN', KEYS[4], tonumber(i) + 1) end
+end
+local offsets
+if redis.call('HSTRLEN', KEYS[1], 'offsets') < viaIds then offsets = cjson.decode(redis.call('HGET', KEYS[1], 'offsets')) end
+for _, i in ipairs(page) do
+  local lo, hi
+  if offsets then
+    lo, hi = offsets[tonumber(i) + 1], offsets[tonumber(i) + 2] or trades
+  else
+    lo, hi = offsetOf(redis.call('HGET', KEYS[4], i)), trades
+    if tonumber(i) + 1 < chunks then hi = offsetOf(redis.call('HGET', KEYS[4], tonumber(i) + 1)) end
+  end
   if not lo or not hi then return {'unordered'} end
   out[#out + 1] = redis.call('HGET', KEYS[2], i) or ''
   out[#out + 1] = redis.call('HGET', KEYS[3], i) or ''
