@@ -201,3 +201,52 @@ func TestRedisArrivalsReadNoTradeIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestRedisArrivalsListGoesWhenNotWhole: the outcomes of a batch claimed
+// by the release before (its meta hash not marked ordered), or of one
+// with an outcome the release before recorded, keep no arrivals list,
+// which Arrivals never reads then: put and expired outcomes made one,
+// given the meta's life at each, and the release before, which ends the
+// batch's other keys at its end, left it up to MaxAge past them.
+func TestRedisArrivalsListGoesWhenNotWhole(t *testing.T) {
+	srv := redistest.Start(t)
+	ctx := context.Background()
+	s := openStore(t, srv, store.Options{})
+	for _, tc := range []struct {
+		name   string
+		change func(k []string) error
+	}{
+		{"claimed by the release before", func(k []string) error { return s.rdb.HDel(ctx, k[0], "ordered").Err() }},
+		{"an outcome recorded by the release before", func(k []string) error { return s.rdb.RPop(ctx, k[9]).Err() }},
+	} {
+		for _, end := range []string{"put", "expire"} {
+			ref := store.RefOf(strings.ReplaceAll(tc.name, " ", "-") + "-" + end)
+			b := store.Batch{Ref: ref, Digest: "d", SubmittedAt: time.Now(), Deadline: time.Now().Add(time.Hour), TradeIDs: []string{"A", "B", "C"}, ChunkOffsets: []int{0, 1, 2}}
+			if _, err := s.Claim(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Put(ctx, ref, "d", 1, pricedChunk(0, 0)); err != nil {
+				t.Fatal(err)
+			}
+			k := keys(ref, 1)
+			if err := tc.change(k); err != nil {
+				t.Fatal(err)
+			}
+			var err error
+			if end == "put" {
+				_, err = s.Put(ctx, ref, "d", 1, pricedChunk(1, 1))
+			} else {
+				_, err = s.Expire(ctx, ref, 1, b.Deadline.Add(time.Second), "deadline passed")
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := s.rdb.Exists(ctx, k[9]).Val(); n != 0 {
+				t.Errorf("%s, then %s: the arrivals list is kept (%v), want none", tc.name, end, s.rdb.LRange(ctx, k[9], 0, -1).Val())
+			}
+			if a, err := s.Arrivals(ctx, ref, 1, 0, 10); err != nil || !a.All {
+				t.Errorf("%s, then %s: arrivals %+v, %v, want every outcome from the Summary", tc.name, end, a, err)
+			}
+		}
+	}
+}
