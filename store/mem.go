@@ -877,7 +877,7 @@ func (s *Mem) Arrivals(ctx context.Context, ref Ref, attempt, from, n int) (*Arr
 	}
 	from = min(max(from, 0), len(b.arrived))
 	idx := b.arrived[from : from+min(max(n, 0), len(b.arrived)-from)]
-	a := &Arrived{Chunks: make([]Chunk, len(idx)), Lo: make([]int, len(idx)), Hi: make([]int, len(idx))}
+	a := &Arrived{Chunks: make([]Chunk, len(idx)), Lo: make([]int, len(idx)), Hi: make([]int, len(idx)), SubmittedAt: b.sum.SubmittedAt}
 	for k, i := range idx {
 		a.Chunks[k] = b.sum.Chunks[i]
 		a.Chunks[k].Reason = expiredReason(a.Chunks[k].Reason)

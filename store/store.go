@@ -312,6 +312,11 @@ type Arrived struct {
 	// All says the store kept no order of the batch's outcomes: Chunks
 	// are every outcome recorded, by index.
 	All bool
+	// SubmittedAt is the submission time of the batch's claim read, which
+	// tells it from another batch claimed under its id, at the same
+	// attempt, once it was forgotten: a reader that read the batch's
+	// Tally before checks that the outcomes are of the batch it read.
+	SubmittedAt time.Time
 }
 
 // PricingTime is how long the chunk's pricing took: FinishedAt less

@@ -98,8 +98,13 @@ func (f *Function) streamResults(w http.ResponseWriter, r *http.Request, ref sto
 	arrived := func() error {
 		for {
 			a, err := f.opt.Store.Arrivals(ctx, ref, attempt, pos, streamPage)
-			if err != nil {
+			switch {
+			case err != nil:
 				return err
+			case !a.SubmittedAt.Equal(lay.SubmittedAt):
+				// Forgotten and claimed again, at the same attempt:
+				// another batch's outcomes.
+				return fmt.Errorf("%w: attempt %d claimed again", store.ErrStale, attempt)
 			}
 			for k := range a.Chunks {
 				if c := &a.Chunks[k]; c.Index >= next {

@@ -330,12 +330,18 @@ func (s *stream) reportPage(t *store.Tally, a *store.Arrived, skip int) error {
 }
 
 // read reads a page of the outcomes of the stream's attempt from
-// position from; a failed read is a storeFault, but for store.ErrStale.
+// position from; a failed read is a storeFault, but for store.ErrStale,
+// which a page of another claim of the id than the stream's is, too (the
+// batch forgotten and claimed again, at the same attempt, since its
+// tally was read).
 func (s *stream) read(ctx context.Context, from int) (*store.Arrived, error) {
 	defer func(start time.Time) { s.reading += time.Since(start) }(time.Now())
 	a, err := s.st.Arrivals(ctx, s.ref, s.attempt, from, streamPage)
-	if err != nil && !errors.Is(err, store.ErrStale) {
+	switch {
+	case err != nil && !errors.Is(err, store.ErrStale):
 		return nil, storeFault{err}
+	case err == nil && claimTag(&store.Header{SubmittedAt: a.SubmittedAt}) != s.claim:
+		return nil, fmt.Errorf("%w: %s attempt %d, claimed again since its tally was read", store.ErrStale, s.ref, s.attempt)
 	}
 	return a, err
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -250,5 +251,96 @@ func TestStreamResultsRestNotForWrites(t *testing.T) {
 	// The write of chunk 1 (60 ms), and no rest of 300 ms for chunk 0's.
 	if took := time.Since(start); took > 250*time.Millisecond {
 		t.Errorf("the batch's end streamed %v after its last outcome, want a write's time (60 ms), not a rest of five", took.Round(time.Millisecond))
+	}
+}
+
+// claimedAgainStore is a memory store whose next Tally, or Summary, once
+// armed, is of an earlier claim of the id at the same attempt (its
+// submission a second before): the batch read, then forgotten and
+// claimed again before the reader's next read, of its outcomes.
+type claimedAgainStore struct {
+	*store.Mem
+	tally, summary atomic.Bool
+}
+
+func (s *claimedAgainStore) Tally(ctx context.Context, ref store.Ref) (*store.Tally, error) {
+	t, err := s.Mem.Tally(ctx, ref)
+	if err == nil && s.tally.CompareAndSwap(true, false) {
+		t.SubmittedAt = t.SubmittedAt.Add(-time.Second)
+	}
+	return t, err
+}
+
+func (s *claimedAgainStore) Summary(ctx context.Context, ref store.Ref) (*store.Summary, error) {
+	sum, err := s.Mem.Summary(ctx, ref)
+	if err == nil && s.summary.CompareAndSwap(true, false) {
+		sum.SubmittedAt = sum.SubmittedAt.Add(-time.Second)
+	}
+	return sum, err
+}
+
+// TestStreamsOfABatchClaimedAgainWhileRead: an event stream whose batch
+// was claimed again at the same attempt (its id forgotten and used again)
+// between its read of the tally and of the outcomes reports the
+// outcomes as the new claim's, once each, not as the claim it read the
+// tally of (and again as the new one's at its next read); a results
+// stream that read the layout of the claim before is cut short, not
+// written on with another batch's outcomes.
+func TestStreamsOfABatchClaimedAgainWhileRead(t *testing.T) {
+	var st *claimedAgainStore
+	f := newFixtureWith(t, func(o *aggregator.Options) {
+		st = &claimedAgainStore{Mem: o.Store.(*store.Mem)}
+		o.Store = st
+	})
+	ref := store.RefOf("again")
+	b := store.Batch{Ref: ref, SubmittedAt: submitAt, TradeIDs: []string{"T0", "T1", "T2"}, ChunkOffsets: []int{0, 1, 2}}
+	if _, err := f.store.Claim(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	put := func(i int) {
+		t.Helper()
+		r := batch.TradeResult{ID: fmt.Sprintf("T%d", i)}
+		r.SetValue(pricing.NPV, float64(i))
+		res, err := batch.AppendResults(nil, []batch.TradeResult{r})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, Results: res, ArrivedAt: submitAt.Add(time.Duration(i) * time.Millisecond)}
+		if _, err := f.store.Put(context.Background(), ref, "", 1, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(0)
+	put(1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	st.summary.Store(true)
+	rs := openEvents(t, ctx, f.srv.URL+"/batches/again/results?stream=true", "", "")
+	var body []byte
+	for !strings.Contains(string(body), `"id":"T1"`) {
+		b, err := rs.br.ReadByte()
+		if err != nil {
+			t.Fatalf("reading the results up to T1: %v; read %s", err, body)
+		}
+		body = append(body, b)
+	}
+
+	st.tally.Store(true)
+	c := openEvents(t, ctx, f.srv.URL+"/batches/again/events", "", "")
+	tag := "1." + strconv.FormatInt(submitAt.UnixMilli(), 36) + "/"
+	for _, want := range []string{"0", "0-1"} {
+		e, err := c.next()
+		if err != nil || e.event != aggregator.EventChunk || e.id != tag+want {
+			t.Fatalf("event %q id %q (%s), %v; want a chunk event %q", e.event, e.id, e.data, err, tag+want)
+		}
+	}
+	put(2)
+	c.mustChunk(t, "1/0-2")
+	c.mustEnd(t, "1/0-2")
+
+	rest, err := io.ReadAll(rs.br)
+	if body = append(body, rest...); err == nil || strings.Contains(string(body), `"id":"T2"`) {
+		t.Errorf("results stream of a batch claimed again: %s (%v), want it cut short", body, err)
 	}
 }

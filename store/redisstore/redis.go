@@ -998,6 +998,7 @@ func (s *Store) Arrivals(ctx context.Context, ref store.Ref, attempt, from, n in
 			return nil, fmt.Errorf("redisstore: %s: unexpected arrivals answer %q", ref, what)
 		}
 		claim, _ = res[1].(string)
+		a.SubmittedAt, _ = time.Parse(time.RFC3339Nano, claim)
 		got := res[2:]
 		for i := 0; i+3 < len(got); i += 4 {
 			entry, _ := got[i].(string)
@@ -1032,7 +1033,7 @@ func (s *Store) allArrived(ctx context.Context, ref store.Ref, attempt int) (*st
 	case attempt > sum.Attempt:
 		return nil, fmt.Errorf("%w: %s attempt %d", store.ErrNotFound, ref, attempt)
 	}
-	a := &store.Arrived{All: true}
+	a := &store.Arrived{All: true, SubmittedAt: sum.SubmittedAt}
 	for i, c := range sum.Chunks {
 		if c.State == store.ChunkWaiting {
 			continue

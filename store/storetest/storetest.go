@@ -1090,6 +1090,11 @@ func testArrivals(t *testing.T, newStore NewFunc) {
 	check("attempt 2", 2, nil)
 	must(s.Put(ctx, b.Ref, b.Digest, 2, priced(4)))
 	check("attempt 2 running", 2, []int{4})
+	// Its claim's submission, which tells it from another batch claimed
+	// under the id at the same attempt once it is forgotten.
+	if a := must(s.Arrivals(ctx, b.Ref, 2, 0, 1)); !a.SubmittedAt.Equal(must(s.Tally(ctx, b.Ref)).SubmittedAt) {
+		t.Errorf("arrivals of attempt 2 submitted at %v, want its claim's %v", a.SubmittedAt, must(s.Tally(ctx, b.Ref)).SubmittedAt)
+	}
 }
 
 // tallyText is t in words, its totals by value: the same exact sum may
