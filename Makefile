@@ -89,14 +89,15 @@ bench:
 
 # End to end: a batch of N Europeans through pricefn price and through the
 # pipeline (pricefn dev + submit), timed, results compared; then again once
-# FILL more batches have filled the engine's store (default: enough to);
+# FILL more batches have filled the engine's store (default: enough to)
+# and up to SETTLE more its heap's growth (until its peak RSS settles);
 # then compute-heavy batches (200 arithmetic Asians, 2,000 FD Americans)
 # both ways, and the per-chunk overhead in µs of CHUNKS one-trade batches.
 N ?= 100000
 RUNS ?= 5
 CHUNKS ?= 60
 bench-pipeline: build
-	N=$(N) RUNS=$(RUNS) FILL=$(FILL) CHUNKS=$(CHUNKS) bench/pipeline.sh
+	N=$(N) RUNS=$(RUNS) FILL=$(FILL) SETTLE=$(SETTLE) CHUNKS=$(CHUNKS) bench/pipeline.sh
 
 # Our engines against QuantLib's on the same trades, one invocation: a
 # table of figure, ours, QuantLib, ratio (bench/README.md). Builds the C++

@@ -6,13 +6,14 @@
 # The engine gets one batch first, not timed: it is a running server, whose
 # first batch also pays for mapping the memory the next ones reuse (that
 # first time is printed too). Then, after FILL more batches have filled
-# its store, RUNS more are timed: the engine as it runs for long.
+# its store and more have let its heap settle (SETTLE at most), RUNS more
+# are timed: the engine as it runs for long.
 # Then the other two figures on the same engine: compute-heavy
 # batches (200 arithmetic Asians at default paths, 2,000 Americans on the
 # FD engine), pricefn price against end to end, RUNS each, results checked;
 # and the per-chunk overhead, in microseconds, of CHUNKS one-trade batches:
 # submission to the chunk recorded, less its pricing (the status timeline).
-# Usage: make bench-pipeline [N=100000] [RUNS=5] [FILL=...] [CHUNKS=60]   (needs bin/pricefn, curl, python3)
+# Usage: make bench-pipeline [N=100000] [RUNS=5] [FILL=...] [SETTLE=30] [CHUNKS=60]   (needs bin/pricefn, curl, python3)
 set -eu
 PF=${PF:-bin/pricefn}
 N=${N:-100000}
@@ -77,14 +78,35 @@ done
 # batches), each batch's memory one the store forgot and the collector
 # reuses, not fresh from the system (fresh memory is dear in a virtual
 # machine: bench/README.md, "Memory given back"). FILL more batches, not
-# timed, then RUNS timed back to back, their results checked after.
+# timed; then more, while the engine's peak RSS still grows (its heap's
+# footprint follows twice its live heap, and settles some ten batches
+# after the store is full: session 24), up to SETTLE more; then RUNS timed
+# back to back, their results checked after.
 size=$(stat -c %s "$dir/batch.json")
 FILL=${FILL:-$(awk -v s="$size" 'BEGIN {f = int(256 * 2^20 / (1.8 * s)) + 2; print (f > 40 ? 40 : f)}')}
+SETTLE=${SETTLE:-30}
 echo "filling the engine's store: $FILL more batches, not timed"
-for i in $(seq "$FILL"); do
-  with_id "fill-$i-$$" "$dir/fill.json"
+fill() {
+  with_id "fill-$1-$$" "$dir/fill.json"
   $PF submit --quiet --url "http://$ADDR" --out "$dir/fill-out.json" "$dir/fill.json"
+}
+for i in $(seq "$FILL"); do fill "$i"; done
+# peak: the engine's peak RSS in MB.
+peak() { awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$dev/status"; }
+# Settled once three batches in a row grew the peak by at most 8 MB.
+calm=0 more=0 last=$(peak)
+while [ "$calm" -lt 3 ] && [ "$more" -lt "$SETTLE" ]; do
+  more=$((more + 1))
+  fill "settle-$more"
+  now=$(peak)
+  if [ $((now - last)) -le 8 ]; then calm=$((calm + 1)); else calm=0; fi
+  last=$now
 done
+if [ "$calm" -ge 3 ]; then
+  echo "the engine's peak RSS settled at $last MB after $more more batches, not timed"
+else
+  echo "the engine's peak RSS still grew after $more more batches (at $last MB): the store-full figures include that growth"
+fi
 for i in $(seq "$RUNS"); do
   with_id "steady-$i-$$" "$dir/steady-$i.json"
 done
