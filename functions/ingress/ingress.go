@@ -469,11 +469,13 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	// goes away, until SendTimeout or the batch's deadline (past it the
 	// batch has ended, and what is sent is thrown away); what cannot be
 	// sent is recorded dead.
-	sendFor := f.opt.SendTimeout
+	sendFor, bound := f.opt.SendTimeout, fmt.Errorf("ingress's bound on sending a batch (%s) passed", f.opt.SendTimeout)
 	if !rec.Deadline.IsZero() {
-		sendFor = min(sendFor, max(rec.Deadline.Sub(f.opt.Now()), 0))
+		if left := max(rec.Deadline.Sub(f.opt.Now()), 0); left < sendFor {
+			sendFor, bound = left, errors.New("the batch's deadline passed")
+		}
 	}
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendFor)
+	ctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), sendFor, bound)
 	defer cancel()
 	if err := f.opt.Sender.Send(ctx, accepted); err != nil {
 		log.Error().Err(err).Msg("batch.accepted not sent: batch refused")
@@ -544,16 +546,28 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		err = cmp.Or(gctx.Err(), ctx.Err(), errors.New("chunks not sent"))
 	}
 	if err != nil {
+		if ctx.Err() != nil {
+			// The time ran out: which bound, the batch's deadline or
+			// ingress's, not a bare "context deadline exceeded".
+			err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
+			for i, e := range failed {
+				if errors.Is(e, context.DeadlineExceeded) {
+					failed[i] = fmt.Errorf("%w: %w", context.Cause(ctx), e)
+				}
+			}
+		}
 		// A chunk whose own send failed is recorded with its failure;
 		// the others with the failure that stopped the batch's sends,
 		// said to be that (a chunk's reason named another chunk's).
 		stopped := fmt.Errorf("the batch's sends stopped: %w", err)
+		unsent := 0
 		for i := range offsets {
 			if !sent[i] {
+				unsent++
 				f.abandon(ctx, rec, claim.Attempt, i, i+1, cmp.Or(failed[i], stopped))
 			}
 		}
-		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: sending chunks: %w", b.ID, err)
+		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: sending chunks: %d of %d not sent, recorded dead (the batch ends without them; submit it again to price them): %w", b.ID, unsent, len(offsets), err)
 	}
 	// Its own time, as abandon's: the send's may have run out.
 	sentCtx, sentCancel := context.WithTimeout(context.WithoutCancel(ctx), abandonTimeout)

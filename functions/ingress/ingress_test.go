@@ -38,9 +38,16 @@ type fakeSender struct {
 	sent     []event.Event
 	failType string
 	failID   string
+	// holdType: events of this type are held until the send's context
+	// ends, as a broker that answers 429 until then.
+	holdType string
 }
 
 func (s *fakeSender) Send(ctx context.Context, e event.Event) protocol.Result {
+	if s.holdType != "" && e.Type() == s.holdType {
+		<-ctx.Done()
+		return fmt.Errorf("host: send %s: %w (last attempt: status 429: queue full)", e.ID(), ctx.Err())
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := ctx.Err(); err != nil {
@@ -676,6 +683,41 @@ func TestUnsentChunksSayWhy(t *testing.T) {
 	for i := range 3 {
 		if c := sum.Chunks[i]; c.State != store.ChunkWaiting {
 			t.Errorf("chunk %d, sent: %v %q, want waiting for its outcome", i, c.State, c.Reason)
+		}
+	}
+}
+
+// TestUnsentChunksSayWhichTimeRanOut: chunks held by the broker until the
+// time to send them ran out are a 503 that says which time (the batch's
+// deadline, or ingress's bound on sending) and how many chunks were not
+// sent, and so are their reasons. Both said "context deadline exceeded",
+// and a client could not tell its own short deadline from a slow broker.
+func TestUnsentChunksSayWhichTimeRanOut(t *testing.T) {
+	for _, c := range []struct {
+		name, deadline, want string
+		sendTimeout          time.Duration
+	}{
+		{"deadline", `"1s"`, "the batch's deadline passed", time.Minute},
+		{"send bound", `"1h"`, "ingress's bound on sending a batch (50ms) passed", 50 * time.Millisecond},
+	} {
+		st := store.NewMem(store.MemOptions{})
+		srv, s := newServer(t, ingress.Options{Store: st, SendTimeout: c.sendTimeout, Chunk: batch.ChunkOptions{MaxTrades: 2}})
+		s.holdType = events.TypeChunkRequested
+		data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 10, ID: "held"})
+		data = bytes.Replace(data, []byte(`"valuationDate"`), []byte(`"deadline": `+c.deadline+`, "valuationDate"`), 1)
+		want := "batch held: sending chunks: 5 of 5 not sent, recorded dead (the batch ends without them; submit it again to price them): " + c.want + ": chunk "
+		if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusServiceUnavailable || !strings.Contains(body, want) {
+			t.Errorf("%s: %d %s, want a 503 with %q", c.name, code, body, want)
+			continue
+		}
+		sum, err := st.Summary(context.Background(), store.RefOf("held"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ch := range sum.Chunks {
+			if ch.State != store.ChunkDead || !strings.HasPrefix(ch.Reason, "not sent to the broker: ") || !strings.Contains(ch.Reason, c.want+": ") {
+				t.Errorf("%s: chunk %d: %v %q", c.name, i, ch.State, ch.Reason)
+			}
 		}
 	}
 }
