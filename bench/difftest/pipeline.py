@@ -4,14 +4,18 @@
 usage: pipeline.py OLD_BIN NEW_BIN CASEDIR OUTDIR PORT [EVERY]
 
 Starts `OLD_BIN dev` on 127.0.0.1:PORT, submits every EVERY-th case (and
-every seed) with POST /batches, waits for each (GET results ?wait=60s)
-before the next, and records the answers: status, Location and the body of
-POST /batches, GET /batches/{id}/results and GET /batches/{id}. Then the
-same with NEW_BIN on PORT+1. The records must be equal once masked: times
-("...At", "deadline": removed, since
-some are set asynchronously), durations ("...Seconds"), traceparents and an id
-the engine generated (not in the input). Differences are written to
-OUTDIR/pipe-NAME/ and printed, the count last.
+every seed and big batch) with POST /batches, waits for each (GET results
+?wait=60s) before the next, and records the answers: status, Location and
+body of POST /batches, GET /batches/{id}/results and GET /batches/{id};
+and other cases (every 2*EVERY-th, offset) with `OLD_BIN submit --quiet
+--out F`: its exit code, stdout, stderr and F. Then the same with NEW_BIN
+on PORT+1. The records must be equal once masked: times ("...At",
+"deadline": removed, since acceptedAt may come after completion),
+durations ("...Seconds"), traceparents and ids the engine or submit
+generated (not in the input). Differences are written to
+OUTDIR/pipe-NAME/ and printed, the count last. $DEV_FLAGS are added to
+`pricefn dev`'s flags, e.g. "--chunk-trades 2 --internal-http": many
+chunks a batch, events over HTTP.
 """
 import http.client
 import os
@@ -41,7 +45,7 @@ def request(port, method, path, body=None):
 
 def start(binary, port, log):
     p = subprocess.Popen(["nice", "-n", "10", binary, "dev", "--addr", "127.0.0.1:%d" % port,
-                          "--log-level", "error"], stdout=log, stderr=log)
+                          "--log-level", "error"] + os.environ.get("DEV_FLAGS", "").split(), stdout=log, stderr=log)
     for _ in range(200):
         try:
             if request(port, "GET", "/healthz")[0] == 200:

@@ -14,7 +14,8 @@
 # requests and `pricefn submit` (pipeline.py). Differences go to $OUT
 # (default /tmp/pricefn-difftest/out-TIME), each with its input; the counts
 # are printed last. Exit 1 if anything differed. PIPELINE=0 skips the
-# pipeline pass. $REPO (default: this script's repository, else /work/main)
+# pipeline pass; DEV_FLAGS are added to pricefn dev's flags (e.g.
+# "--chunk-trades 2 --internal-http"). $REPO (default: this script's repository, else /work/main)
 # gives the testdata.
 set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
