@@ -608,6 +608,26 @@ func TestSubmitSaysTheResultsAreAnEarlierAttempts(t *testing.T) {
 	}
 }
 
+// TestSubmitTakesADeadlineThatPassedAsFinal: a 503 saying the batch's own
+// deadline passed while ingress sent its chunks is not posted again: each
+// post started another attempt of the batch that ended the same way.
+func TestSubmitTakesADeadlineThatPassedAsFinal(t *testing.T) {
+	var posts atomic.Int64
+	const msg = "ingress: batch b: sending chunks: 3 of 5 not sent, recorded dead (the batch ends without them; submit it again to price them): the batch's deadline passed: chunk 2: host: send b/chunk/2: context deadline exceeded"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		posts.Add(1)
+		http.Error(w, `{"error":"`+msg+`"}`, http.StatusServiceUnavailable)
+	}))
+	defer srv.Close()
+	var progress bytes.Buffer
+	s := &submitter{client: &http.Client{}, progress: &progress, start: time.Now()}
+	_, err := s.postBatch(context.Background(), srv.URL+"/batches", payload{data: []byte(`{"trades":[]}`), size: 13}, false, true)
+	if err == nil || posts.Load() != 1 || !strings.Contains(err.Error(), msg+": give the batch a later deadline, or split it") {
+		t.Errorf("%v after %d posts, want the ingress's message once; progress %q", err, posts.Load(), progress.String())
+	}
+}
+
 // TestSubmitWaitsOutAnAnnouncement: a resubmission answered 503 "being
 // announced" (the aggregator holding the last attempt's announcement
 // stopped: its claim lapses after 2 minutes) is asked again past the six

@@ -163,6 +163,12 @@ func (s *submitter) postBatch(ctx context.Context, target string, p payload, str
 		if !retry {
 			break
 		}
+		if err == nil && resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(errorText(body), "the batch's deadline passed") {
+			// The batch's own deadline ran out while ingress sent its
+			// chunks (ingress's message): each post again would start an
+			// attempt that ends the same way.
+			return nil, fmt.Errorf("batch not accepted (%s): %s: give the batch a later deadline, or split it", resp.Status, errorText(body))
+		}
 		if err == nil && resp.StatusCode == http.StatusServiceUnavailable && strings.Contains(errorText(body), "is being announced") {
 			// The batch's last attempt ended and the aggregator holding
 			// its announcement may have stopped: the claim lapses after

@@ -529,6 +529,10 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 					if !errors.Is(err, context.Canceled) { // not just another chunk's failure
 						log.Error().Err(err).Int("chunk", i).Msg("chunk.requested not sent")
 						failed[i] = host.Unaddressed(err)
+						if ctx.Err() != nil && errors.Is(err, context.DeadlineExceeded) {
+							// Which time ran out (the 503's, below).
+							failed[i] = fmt.Errorf("%w: %w", context.Cause(ctx), failed[i])
+						}
 					}
 					return fmt.Errorf("chunk %d: %w", i, host.Unaddressed(err))
 				}
@@ -550,11 +554,6 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 			// The time ran out: which bound, the batch's deadline or
 			// ingress's, not a bare "context deadline exceeded".
 			err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
-			for i, e := range failed {
-				if errors.Is(e, context.DeadlineExceeded) {
-					failed[i] = fmt.Errorf("%w: %w", context.Cause(ctx), e)
-				}
-			}
 		}
 		// A chunk whose own send failed is recorded with its failure;
 		// the others with the failure that stopped the batch's sends,
