@@ -46,17 +46,15 @@ func (s *countingStore) Arrivals(ctx context.Context, ref store.Ref, attempt, fr
 	return a, err
 }
 
-// TestEventsReadOnlyNewOutcomes: a refresh of an event stream reads the
-// outcomes recorded since its last read, not every chunk's: it read the
-// batch's whole Summary at each, 500,000 chunk records for a risk run of
-// as many scenarios, a sixth of a core per client watching.
-func TestEventsReadOnlyNewOutcomes(t *testing.T) {
+// manyChunks returns a fixture whose store counts the chunk records it
+// reads, holding batch "many" of n one-trade chunks (trades T0, T1, ...).
+func manyChunks(t *testing.T, n int) (*fixture, *countingStore, store.Ref) {
+	t.Helper()
 	var st *countingStore
 	f := newFixtureWith(t, func(o *aggregator.Options) {
 		st = &countingStore{Mem: o.Store.(*store.Mem)}
 		o.Store = st
 	})
-	const n = 10_000
 	ref := store.RefOf("many")
 	b := store.Batch{Ref: ref, SubmittedAt: submitAt}
 	for i := range n {
@@ -65,6 +63,16 @@ func TestEventsReadOnlyNewOutcomes(t *testing.T) {
 	if _, err := f.store.Claim(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
+	return f, st, ref
+}
+
+// TestEventsReadOnlyNewOutcomes: a refresh of an event stream reads the
+// outcomes recorded since its last read, not every chunk's: it read the
+// batch's whole Summary at each, 500,000 chunk records for a risk run of
+// as many scenarios, a sixth of a core per client watching.
+func TestEventsReadOnlyNewOutcomes(t *testing.T) {
+	const n = 10_000
+	f, st, ref := manyChunks(t, n)
 	put := func(i int) {
 		t.Helper()
 		c := store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, ArrivedAt: submitAt.Add(time.Duration(i) * time.Millisecond)}
@@ -145,20 +153,8 @@ func TestEventsResumeCountsWhatWasSeen(t *testing.T) {
 // reads the outcomes recorded since its last read, not every chunk's: it
 // read the batch's whole Summary at each, as the event stream did.
 func TestStreamResultsReadOnlyNewOutcomes(t *testing.T) {
-	var st *countingStore
-	f := newFixtureWith(t, func(o *aggregator.Options) {
-		st = &countingStore{Mem: o.Store.(*store.Mem)}
-		o.Store = st
-	})
 	const n = 10_000
-	ref := store.RefOf("many")
-	b := store.Batch{Ref: ref, SubmittedAt: submitAt}
-	for i := range n {
-		b.TradeIDs, b.ChunkOffsets = append(b.TradeIDs, fmt.Sprintf("T%d", i)), append(b.ChunkOffsets, i)
-	}
-	if _, err := f.store.Claim(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
+	f, st, ref := manyChunks(t, n)
 	put := func(i int) {
 		t.Helper()
 		r := batch.TradeResult{ID: fmt.Sprintf("T%d", i)}
