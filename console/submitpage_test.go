@@ -161,6 +161,8 @@ func TestConsoleRefusalNotAboutTheInput(t *testing.T) {
 			[]string{"status 503: full", "was checked", "submit it again later"}},
 		{answer{503, "", "ingress: batch b-1: sending chunks: 5 of 5 not sent, recorded dead (the batch ends without them; submit it again to price them): the batch's deadline passed: chunk 0: no answer: context deadline exceeded"},
 			[]string{"the batch's deadline passed", "was checked", "a later deadline, or split it"}},
+		{answer{503, "", "ingress: batch b-1: telling the aggregator: the batch's deadline passed: host: send io.pricefn.batch.accepted a-1 to the broker: context deadline exceeded"},
+			[]string{"the batch's deadline passed", "was checked", "a later deadline, or split it"}},
 	} {
 		what := fmt.Sprint(c.code)
 		answers <- c.answer

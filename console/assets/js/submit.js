@@ -277,7 +277,7 @@ const CHECKS = 'The engine checks the batch when you submit it: a fault is shown
 /** EDIT_LIMIT is the most characters the editor is given: a larger batch (some 4,000 trades) is held out of it. */
 const EDIT_LIMIT = 1000000;
 
-/** UNSENT is in ingress's 503 for a batch whose chunks it could not all send; DEADLINE_PASSED in it when the batch's own deadline ran out meanwhile. */
+/** UNSENT is in ingress's 503 for a batch whose chunks it could not all send; DEADLINE_PASSED in its 503 for a batch whose own deadline ran out while it sent the batch's events. */
 const UNSENT = 'not sent, recorded dead';
 const DEADLINE_PASSED = "the batch's deadline passed";
 
@@ -299,10 +299,8 @@ const FIELD_FAULTS = new Map([[409, 'id']]);
 function refusal(status, statusText, retry, message = '') {
   const code = `${status} ${statusText}`.trim();
   const unchecked = 'The batch was not checked.';
-  if (status === 503 && message.includes(UNSENT)) {
-    if (message.includes(DEADLINE_PASSED)) return [`Deadline passed while sending (${code})`, 'The batch was checked and accepted, but its deadline passed before all its chunks were sent: the batch ends without them. Sent again as it is, it would end the same way: give it a later deadline, or split it, and submit it again.'];
-    return [`Chunks not sent (${code})`, `The batch was checked and accepted, but not all its chunks were sent: the batch ends without them. Submit it again ${retryAfter(retry)} to price them.`];
-  }
+  if (status === 503 && message.includes(DEADLINE_PASSED)) return [`Deadline passed while sending (${code})`, 'The batch was checked and accepted, but its deadline passed before it was all sent: the batch ends without what was not. Sent again as it is, it would end the same way: give it a later deadline, or split it, and submit it again.'];
+  if (status === 503 && message.includes(UNSENT)) return [`Chunks not sent (${code})`, `The batch was checked and accepted, but not all its chunks were sent: the batch ends without them. Submit it again ${retryAfter(retry)} to price them.`];
   // A token refused while the page is open gets Sign in again in the
   // header (app.js), which keeps the input; without one, the sign-in
   // form comes with a reload.
