@@ -154,6 +154,15 @@ func TestConsoleRefusalNotAboutTheInput(t *testing.T) {
 		{answer{503, "1", "ingress: reading bound"}, []string{"reading bound", "try again in 1 s"}},
 		{answer{503, "", "ingress: batch store unavailable"}, []string{"store unavailable", "try again later"}},
 		{answer{500, "", "internal error"}, []string{"internal error", "try again later"}},
+		// Ingress's 503 for chunks it could not send is of a batch checked
+		// and claimed; one whose own deadline ran out meanwhile is not to
+		// be sent again as it is (pricefn submit's own reading of it).
+		{answer{503, "", "ingress: batch b-1: sending chunks: 5 of 5 not sent, recorded dead (the batch ends without them; submit it again to price them): chunk 0: host: send io.pricefn.chunk.requested c-0 to the broker: status 503: full"},
+			[]string{"status 503: full", "was checked", "submit it again later"}},
+		{answer{503, "", "ingress: batch b-1: sending chunks: 5 of 5 not sent, recorded dead (the batch ends without them; submit it again to price them): the batch's deadline passed: chunk 0: no answer: context deadline exceeded"},
+			[]string{"the batch's deadline passed", "was checked", "a later deadline, or split it"}},
+		{answer{503, "", "ingress: batch b-1: telling the aggregator: the batch's deadline passed: host: send io.pricefn.batch.accepted a-1 to the broker: context deadline exceeded"},
+			[]string{"the batch's deadline passed", "was checked", "a later deadline, or split it"}},
 	} {
 		what := fmt.Sprint(c.code)
 		answers <- c.answer
@@ -171,6 +180,9 @@ func TestConsoleRefusalNotAboutTheInput(t *testing.T) {
 		}
 		if eval[bool](b, `document.querySelector('#batch-json').hasAttribute('aria-invalid')`) {
 			t.Errorf("%s: the input is marked invalid", what)
+		}
+		if strings.Contains(c.msg, "the batch's deadline passed") && strings.Contains(strings.ToLower(msg), "try again") {
+			t.Errorf("%s: notice %q says to try again, which ends the same way", what, msg)
 		}
 	}
 	b.shot("13-refused-not-input")

@@ -482,6 +482,12 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		// The log has the broker's address; the client and the chunks'
 		// reasons, which the tenant reads, do not.
 		err = host.Unaddressed(err)
+		if ctx.Err() != nil {
+			// The time ran out, as for the chunks below: which bound (a
+			// batch whose own deadline passed is not posted again by
+			// pricefn submit: each post would end the same way).
+			err = fmt.Errorf("%w: %w", context.Cause(ctx), err)
+		}
 		f.abandon(ctx, rec, claim.Attempt, 0, len(offsets), err)
 		return nil, host.Errorf(http.StatusServiceUnavailable, "ingress: batch %s: telling the aggregator: %w", b.ID, err)
 	}

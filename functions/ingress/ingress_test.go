@@ -722,6 +722,43 @@ func TestUnsentChunksSayWhichTimeRanOut(t *testing.T) {
 	}
 }
 
+// TestUnacceptedBatchSaysWhichTimeRanOut: a batch whose batch.accepted the
+// broker held until the time to send it ran out was a 503 saying only
+// "context deadline exceeded", as its chunks' once were
+// (TestUnsentChunksSayWhichTimeRanOut): pricefn submit, which takes a
+// batch's own deadline passed as final, posted it again six times, each
+// an attempt that ended the same way. The 503 and the chunks' reasons
+// now name the bound that passed.
+func TestUnacceptedBatchSaysWhichTimeRanOut(t *testing.T) {
+	for _, c := range []struct {
+		name, deadline, want string
+		sendTimeout          time.Duration
+	}{
+		{"deadline", `"1s"`, "the batch's deadline passed", time.Minute},
+		{"send bound", `"1h"`, "ingress's bound on sending a batch (50ms) passed", 50 * time.Millisecond},
+	} {
+		st := store.NewMem(store.MemOptions{})
+		srv, s := newServer(t, ingress.Options{Store: st, SendTimeout: c.sendTimeout, Chunk: batch.ChunkOptions{MaxTrades: 2}})
+		s.holdType = events.TypeBatchAccepted
+		data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 4, ID: "held"})
+		data = bytes.Replace(data, []byte(`"valuationDate"`), []byte(`"deadline": `+c.deadline+`, "valuationDate"`), 1)
+		want := "batch held: telling the aggregator: " + c.want + ": host: send "
+		if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusServiceUnavailable || !strings.Contains(body, want) {
+			t.Errorf("%s: %d %s, want a 503 with %q", c.name, code, body, want)
+			continue
+		}
+		sum, err := st.Summary(context.Background(), store.RefOf("held"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, ch := range sum.Chunks {
+			if ch.State != store.ChunkDead || !strings.HasPrefix(ch.Reason, "not sent to the broker: "+c.want+": ") {
+				t.Errorf("%s: chunk %d: %v %q", c.name, i, ch.State, ch.Reason)
+			}
+		}
+	}
+}
+
 // A broker that does not take the chunks: 503, and the chunks not sent
 // are recorded dead, so the batch ends at once and a resubmission prices
 // it again rather than waiting for the deadline.

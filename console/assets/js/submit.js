@@ -241,7 +241,7 @@ export async function submitPage(main, session = { readable: true }) {
         status.textContent = '';
         if (INPUT_FAULTS.has(resp.status)) showFault(resp.status, resp.statusText || '', err.message, FIELD_FAULTS.get(resp.status));
         else {
-          const [title, advice] = refusal(resp.status, resp.statusText || '', resp.headers.get('Retry-After'));
+          const [title, advice] = refusal(resp.status, resp.statusText || '', resp.headers.get('Retry-After'), err.message);
           showNotice(title, err.message, advice);
         }
         return;
@@ -277,6 +277,10 @@ const CHECKS = 'The engine checks the batch when you submit it: a fault is shown
 /** EDIT_LIMIT is the most characters the editor is given: a larger batch (some 4,000 trades) is held out of it. */
 const EDIT_LIMIT = 1000000;
 
+/** UNSENT is in ingress's 503 for a batch whose chunks it could not all send; DEADLINE_PASSED in its 503 for a batch whose own deadline ran out while it sent the batch's events. */
+const UNSENT = 'not sent, recorded dead';
+const DEADLINE_PASSED = "the batch's deadline passed";
+
 /** INPUT_FAULTS are the statuses of a refusal that is the batch's fault: malformed or invalid, its id in use by other content, too large, not JSON. */
 const INPUT_FAULTS = new Set([400, 409, 413, 415]);
 
@@ -285,12 +289,18 @@ const FIELD_FAULTS = new Map([[409, 'id']]);
 
 /**
  * refusal returns the title and the advice of a notice for a refusal
- * that is not about the input (status not in INPUT_FAULTS): the batch was
- * not checked, and what to do instead depends on why.
+ * that is not about the input (status not in INPUT_FAULTS), whose text is
+ * message: the batch was not checked, and what to do instead depends on
+ * why. Ingress's 503 for chunks it could not send is of a batch checked
+ * and claimed: sent again, it is priced, unless the time that ran out was
+ * the batch's own deadline, which a batch sent again as it is runs out of
+ * the same way (as pricefn submit takes it).
  */
-function refusal(status, statusText, retry) {
+function refusal(status, statusText, retry, message = '') {
   const code = `${status} ${statusText}`.trim();
   const unchecked = 'The batch was not checked.';
+  if (status === 503 && message.includes(DEADLINE_PASSED)) return [`Deadline passed while sending (${code})`, 'The batch was checked and accepted, but its deadline passed before it was all sent: the batch ends without what was not. Sent again as it is, it would end the same way: give it a later deadline, or split it, and submit it again.'];
+  if (status === 503 && message.includes(UNSENT)) return [`Chunks not sent (${code})`, `The batch was checked and accepted, but not all its chunks were sent: the batch ends without them. Submit it again ${retryAfter(retry)} to price them.`];
   // A token refused while the page is open gets Sign in again in the
   // header (app.js), which keeps the input; without one, the sign-in
   // form comes with a reload.
