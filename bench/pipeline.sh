@@ -93,16 +93,20 @@ fill() {
 for i in $(seq "$FILL"); do fill "$i"; done
 # peak: the engine's peak RSS in MB.
 peak() { awk '/^VmHWM/ {print int($2 / 1024)}' "/proc/$dev/status"; }
-# Settled once three batches in a row grew the peak by at most 8 MB.
+# Settled once three batches in a row (SETTLE, when fewer) grew the peak
+# by at most 8 MB.
+need=$((SETTLE < 3 ? SETTLE : 3))
 calm=0 more=0 last=$(peak)
-while [ "$calm" -lt 3 ] && [ "$more" -lt "$SETTLE" ]; do
+while [ "$calm" -lt "$need" ] && [ "$more" -lt "$SETTLE" ]; do
   more=$((more + 1))
   fill "settle-$more"
   now=$(peak)
   if [ $((now - last)) -le 8 ]; then calm=$((calm + 1)); else calm=0; fi
   last=$now
 done
-if [ "$calm" -ge 3 ]; then
+if [ "$SETTLE" -le 0 ]; then
+  echo "not waiting for the engine's heap to settle (SETTLE=0): its peak RSS is $last MB"
+elif [ "$calm" -ge "$need" ]; then
   echo "the engine's peak RSS settled at $last MB after $more more batches, not timed"
 else
   echo "the engine's peak RSS still grew after $more more batches (at $last MB): the store-full figures include that growth"

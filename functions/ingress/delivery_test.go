@@ -522,3 +522,34 @@ func TestSendFailureNamesNoBrokerAddress(t *testing.T) {
 		})
 	}
 }
+
+// TestResentChunksNameTheirAttemptsDeadline: a resubmission that sends
+// again what a stopped ingress left unsent does so under that attempt's
+// deadline; when it passes meanwhile, the 503 names that attempt's
+// deadline, not "the batch's deadline passed", which tells pricefn submit
+// and the console that posting again ends the same way: here a post once
+// the attempt has ended starts one with a deadline of its own.
+func TestResentChunksNameTheirAttemptsDeadline(t *testing.T) {
+	data, err := batch.Sample(batch.SampleSpec{Type: "european", N: 10, ID: "resent"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 10)
+	for i := range ids {
+		ids[i] = fmt.Sprintf("E%d", i)
+	}
+	st := store.NewMem(store.MemOptions{})
+	srv, s := newServer(t, ingress.Options{Store: st, Chunk: batch.ChunkOptions{MaxTrades: 5}})
+	s.holdType = events.TypeChunkRequested
+	now := time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC) // newServer's clock
+	claimedAt := now.Add(-time.Minute)                   // its ingress silent since
+	if _, err := st.Claim(context.Background(), store.Batch{Ref: store.RefOf("resent"), Digest: events.Digest(data), TradeIDs: ids, ChunkOffsets: []int{0, 5},
+		SubmittedAt: claimedAt, Deadline: now.Add(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	code, _, body := post(t, plain(t, srv.URL+"/batches", data))
+	want := "the deadline of attempt 1, whose unsent chunks this submission sent again, passed: "
+	if code != http.StatusServiceUnavailable || !strings.Contains(body, want) || strings.Contains(body, "the batch's deadline passed") {
+		t.Errorf("%d %s, want a 503 with %q", code, body, want)
+	}
+}

@@ -472,7 +472,15 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 	sendFor, bound := f.opt.SendTimeout, fmt.Errorf("ingress's bound on sending a batch (%s) passed", f.opt.SendTimeout)
 	if !rec.Deadline.IsZero() {
 		if left := max(rec.Deadline.Sub(f.opt.Now()), 0); left < sendFor {
+			// "the batch's deadline passed" tells a client (pricefn
+			// submit, the console) that posting it again ends the same
+			// way; not so when the chunks resent were an earlier
+			// submission's, under its deadline: a post once that attempt
+			// has ended starts one with a deadline of its own.
 			sendFor, bound = left, errors.New("the batch's deadline passed")
+			if skip != nil {
+				bound = fmt.Errorf("the deadline of attempt %d, whose unsent chunks this submission sent again, passed", claim.Attempt)
+			}
 		}
 	}
 	ctx, cancel := context.WithTimeoutCause(context.WithoutCancel(ctx), sendFor, bound)
