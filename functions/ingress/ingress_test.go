@@ -693,33 +693,10 @@ func TestUnsentChunksSayWhy(t *testing.T) {
 // sent, and so are their reasons. Both said "context deadline exceeded",
 // and a client could not tell its own short deadline from a slow broker.
 func TestUnsentChunksSayWhichTimeRanOut(t *testing.T) {
-	for _, c := range []struct {
-		name, deadline, want string
-		sendTimeout          time.Duration
-	}{
-		{"deadline", `"1s"`, "the batch's deadline passed", time.Minute},
-		{"send bound", `"1h"`, "ingress's bound on sending a batch (50ms) passed", 50 * time.Millisecond},
-	} {
-		st := store.NewMem(store.MemOptions{})
-		srv, s := newServer(t, ingress.Options{Store: st, SendTimeout: c.sendTimeout, Chunk: batch.ChunkOptions{MaxTrades: 2}})
-		s.holdType = events.TypeChunkRequested
-		data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 10, ID: "held"})
-		data = bytes.Replace(data, []byte(`"valuationDate"`), []byte(`"deadline": `+c.deadline+`, "valuationDate"`), 1)
-		want := "batch held: sending chunks: 5 of 5 not sent, recorded dead (the batch ends without them; submit it again to price them): " + c.want + ": chunk "
-		if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusServiceUnavailable || !strings.Contains(body, want) {
-			t.Errorf("%s: %d %s, want a 503 with %q", c.name, code, body, want)
-			continue
-		}
-		sum, err := st.Summary(context.Background(), store.RefOf("held"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i, ch := range sum.Chunks {
-			if ch.State != store.ChunkDead || !strings.HasPrefix(ch.Reason, "not sent to the broker: ") || !strings.Contains(ch.Reason, c.want+": ") {
-				t.Errorf("%s: chunk %d: %v %q", c.name, i, ch.State, ch.Reason)
-			}
-		}
-	}
+	heldUntilTimeRanOut(t, events.TypeChunkRequested, 10, func(bound string) (body, reason string) {
+		return "batch held: sending chunks: 5 of 5 not sent, recorded dead (the batch ends without them; submit it again to price them): " + bound + ": chunk ",
+			"not sent to the broker: "
+	})
 }
 
 // TestUnacceptedBatchSaysWhichTimeRanOut: a batch whose batch.accepted the
@@ -730,21 +707,34 @@ func TestUnsentChunksSayWhichTimeRanOut(t *testing.T) {
 // an attempt that ended the same way. The 503 and the chunks' reasons
 // now name the bound that passed.
 func TestUnacceptedBatchSaysWhichTimeRanOut(t *testing.T) {
+	heldUntilTimeRanOut(t, events.TypeBatchAccepted, 4, func(bound string) (body, reason string) {
+		return "batch held: telling the aggregator: " + bound + ": host: send ", "not sent to the broker: " + bound + ": "
+	})
+}
+
+// heldUntilTimeRanOut submits a batch of n Europeans in chunks of two to
+// an ingress whose broker holds its events of type hold until the time to
+// send them runs out: the batch's own deadline, then ingress's bound on
+// sending. want gives, for the words naming that bound, what the 503's
+// body must hold and how each chunk's reason must start; each reason
+// must name the bound too.
+func heldUntilTimeRanOut(t *testing.T, hold string, n int, want func(bound string) (body, reason string)) {
+	t.Helper()
 	for _, c := range []struct {
-		name, deadline, want string
-		sendTimeout          time.Duration
+		name, deadline, bound string
+		sendTimeout           time.Duration
 	}{
 		{"deadline", `"1s"`, "the batch's deadline passed", time.Minute},
 		{"send bound", `"1h"`, "ingress's bound on sending a batch (50ms) passed", 50 * time.Millisecond},
 	} {
 		st := store.NewMem(store.MemOptions{})
 		srv, s := newServer(t, ingress.Options{Store: st, SendTimeout: c.sendTimeout, Chunk: batch.ChunkOptions{MaxTrades: 2}})
-		s.holdType = events.TypeBatchAccepted
-		data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: 4, ID: "held"})
+		s.holdType = hold
+		data, _ := batch.Sample(batch.SampleSpec{Type: "european", N: n, ID: "held"})
 		data = bytes.Replace(data, []byte(`"valuationDate"`), []byte(`"deadline": `+c.deadline+`, "valuationDate"`), 1)
-		want := "batch held: telling the aggregator: " + c.want + ": host: send "
-		if code, _, body := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusServiceUnavailable || !strings.Contains(body, want) {
-			t.Errorf("%s: %d %s, want a 503 with %q", c.name, code, body, want)
+		body, reason := want(c.bound)
+		if code, _, got := post(t, plain(t, srv.URL+"/batches", data)); code != http.StatusServiceUnavailable || !strings.Contains(got, body) {
+			t.Errorf("%s: %d %s, want a 503 with %q", c.name, code, got, body)
 			continue
 		}
 		sum, err := st.Summary(context.Background(), store.RefOf("held"))
@@ -752,7 +742,7 @@ func TestUnacceptedBatchSaysWhichTimeRanOut(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i, ch := range sum.Chunks {
-			if ch.State != store.ChunkDead || !strings.HasPrefix(ch.Reason, "not sent to the broker: "+c.want+": ") {
+			if ch.State != store.ChunkDead || !strings.HasPrefix(ch.Reason, reason) || !strings.Contains(ch.Reason, c.bound+": ") {
 				t.Errorf("%s: chunk %d: %v %q", c.name, i, ch.State, ch.Reason)
 			}
 		}
