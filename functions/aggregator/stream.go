@@ -264,7 +264,7 @@ func (s *stream) report(ctx context.Context, t *store.Tally) error {
 	if !s.seen.of(&t.Header) { // a new attempt, or a new batch of the id, starts over
 		s.seen = eventID{attempt: t.Attempt}
 	}
-	s.seen.claim = claimTag(&t.Header)
+	s.seen.claim = claimTag(t.SubmittedAt)
 	if s.attempt != t.Attempt || s.claim != s.seen.claim {
 		s.attempt, s.claim, s.next = t.Attempt, s.seen.claim, 0
 	}
@@ -340,7 +340,7 @@ func (s *stream) read(ctx context.Context, from int) (*store.Arrived, error) {
 	switch {
 	case err != nil && !errors.Is(err, store.ErrStale):
 		return nil, storeFault{err}
-	case err == nil && claimTag(&store.Header{SubmittedAt: a.SubmittedAt}) != s.claim:
+	case err == nil && claimTag(a.SubmittedAt) != s.claim:
 		return nil, fmt.Errorf("%w: %s attempt %d, claimed again since its tally was read", store.ErrStale, s.ref, s.attempt)
 	}
 	return a, err
@@ -431,16 +431,16 @@ type eventID struct {
 	ranges  [][2]int
 }
 
-// claimTag is the tag of h's claim: its submission time, in
-// milliseconds, base 36.
-func claimTag(h *store.Header) string {
-	return strconv.FormatInt(max(h.SubmittedAt.UnixMilli(), 0), 36)
+// claimTag is the tag of the claim submitted at submittedAt: that time,
+// in milliseconds, base 36.
+func claimTag(submittedAt time.Time) string {
+	return strconv.FormatInt(max(submittedAt.UnixMilli(), 0), 36)
 }
 
 // of reports whether the id is of h's attempt (and claim, when it names
 // one).
 func (id *eventID) of(h *store.Header) bool {
-	return id.attempt == h.Attempt && (id.claim == "" || id.claim == claimTag(h))
+	return id.attempt == h.Attempt && (id.claim == "" || id.claim == claimTag(h.SubmittedAt))
 }
 
 // maxClaimTag bounds a claim tag's length: 13 base-36 digits hold any
