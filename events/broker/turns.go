@@ -13,7 +13,12 @@ import (
 // the Service ends. The tenants whose deliveries are parked take turns,
 // each tenant's first come first served: one tenant's thousand queued
 // chunks, within its bounds, held every other tenant's behind them until
-// their batches failed at their deadlines.
+// their batches failed at their deadlines. A batch's chunks wait in their
+// order in the batch (events.ChunkIndex), not in the order the workers
+// met them: ingress sends them at once, and taken in the order they
+// raced in (9, 4, 6, 5, 0, ...) the batch's results, which are streamed
+// in input order, waited for its last chunks to flow (some 10 MB of a
+// 100,000-trade batch's still to send once it completed).
 type turns struct {
 	service string // whose turns
 	mu      sync.Mutex
@@ -51,7 +56,21 @@ func (t *turns) take(j *job) bool {
 	if len(t.parked[tenant]) == 0 {
 		t.order = append(t.order, tenant)
 	}
-	t.parked[tenant] = append(t.parked[tenant], j)
+	q := append(t.parked[tenant], j)
+	if i, ok := events.ChunkIndex(*j.event); ok && j.batch != "" {
+		// Before the chunks of its batch parked just before it with a
+		// later index; never past another batch's, so that no batch waits
+		// longer for another's.
+		k := len(q) - 1
+		for ; k > 0 && q[k-1].batch == j.batch; k-- {
+			if p, ok := events.ChunkIndex(*q[k-1].event); !ok || p <= i || q[k-1].event.Type() != j.event.Type() {
+				break
+			}
+		}
+		copy(q[k+1:], q[k:len(q)-1])
+		q[k] = j
+	}
+	t.parked[tenant] = q
 	return false
 }
 

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/fstest"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
@@ -130,5 +131,59 @@ func TestTurnsTakenByTenant(t *testing.T) {
 	}
 	if v := metric(t, en.reg, "pricefn_broker_deliveries_waiting_turn", "service", "svc-b"); v != 0 {
 		t.Errorf("%v waiting after the drain", v)
+	}
+}
+
+// TestTurnsTakeABatchsChunksInOrder: a batch's chunks waiting their turn
+// are delivered in their order in the batch, not in the order they came
+// (ingress sends them at once, and the results are streamed in input
+// order), and never ahead of another batch's chunk that came before them.
+func TestTurnsTakeABatchsChunksInOrder(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	started := make(chan struct{})
+	release := make(chan struct{})
+	svc := func(_ int, _ *http.Request, e event.Event) (int, *event.Event) {
+		mu.Lock()
+		order = append(order, e.ID())
+		first := len(order) == 1
+		mu.Unlock()
+		if first {
+			close(started)
+			<-release // the others park meanwhile
+		}
+		return http.StatusOK, nil
+	}
+	en := newEnv(t, broker.Config{
+		Name:        "test",
+		Manifests:   fstest.MapFS{"chunks.yaml": {Data: []byte(chunkYAML)}},
+		Concurrency: map[string]int{"svc-a": 1},
+	}, map[string]responder{"svc-a": svc})
+	var once sync.Once
+	free := func() { once.Do(func() { close(release) }) }
+	defer free() // a failure must not leave the server waiting on its handler
+	for n, id := range []string{"batch-1/chunk/9", "batch-1/chunk/4", "batch-1/chunk/6", "batch-1/chunk/0", "batch-2/chunk/1", "batch-1/chunk/5", "batch-1/chunk/2"} {
+		e := newEvent(t, events.TypeChunkRequested, id)
+		e.SetExtension(events.ExtBatchID, strings.Split(id, "/")[0])
+		if code := post(t, en.ingress.URL, e, false); code != http.StatusAccepted {
+			t.Fatalf("post %s: %d", id, code)
+		}
+		if n == 0 {
+			<-started
+			continue
+		}
+		for deadline := time.Now().Add(10 * time.Second); metric(t, en.reg, "pricefn_broker_deliveries_waiting_turn", "service", "svc-a") != float64(n); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s not parked", id)
+			}
+		}
+	}
+	free()
+	en.drain(t)
+	mu.Lock()
+	defer mu.Unlock()
+	want := "batch-1/chunk/9 batch-1/chunk/0 batch-1/chunk/4 batch-1/chunk/6 batch-2/chunk/1 batch-1/chunk/2 batch-1/chunk/5"
+	if got := strings.Join(order, " "); got != want {
+		t.Errorf("delivered in the order\n%s\nwant\n%s", got, want)
 	}
 }
