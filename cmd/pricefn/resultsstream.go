@@ -54,10 +54,7 @@ const readWindow = 1 << 20
 func (rs *resultsStream) read(body io.Reader, room int) ([]byte, error) {
 	rs.check, rs.base = batch.NewResultsCheck(rs.want), 0
 	if rs.file != nil {
-		if err := rs.file.Truncate(0); err != nil {
-			return nil, localError{err}
-		}
-		if _, err := rs.file.Seek(0, io.SeekStart); err != nil {
+		if err := rs.empty(); err != nil {
 			return nil, localError{err}
 		}
 	}
@@ -127,6 +124,30 @@ func (rs *resultsStream) read(body io.Reader, room int) ([]byte, error) {
 		return nil, err
 	}
 	return buf, nil
+}
+
+// empty empties rs.file for a read of the document, unless it is empty
+// already (the first read: writeOutput's new file). A file emptied by a
+// truncation is written out by ext4 when it is closed (its auto_da_alloc:
+// the 17 MB of a 100,000-trade document took 0.8 ms of the close, after
+// the last byte of the results), as a new file is not.
+func (rs *resultsStream) empty() error {
+	fi, err := rs.file.Stat()
+	if err != nil {
+		return err
+	}
+	pos, err := rs.file.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	if fi.Size() == 0 && pos == 0 {
+		return nil
+	}
+	if err := rs.file.Truncate(0); err != nil {
+		return err
+	}
+	_, err = rs.file.Seek(0, io.SeekStart)
+	return err
 }
 
 // readWindows is read with a file: each piece read is written to the file
