@@ -187,23 +187,27 @@ type lazyTrades struct {
 	once   sync.Once // all
 }
 
-// block compiles trades [lo, hi) into cs (its room reused) and sc's
-// slabs, rewound first: the values of the block compiled before are dead.
-func (l *lazyTrades) block(lo, hi int, cs []compiled, sc *compileScratch) []compiled {
+// block compiles trades [lo, hi) into sc's compiled trades (their room
+// reused) and slabs, rewound first: the values of the block compiled
+// before are dead.
+func (l *lazyTrades) block(lo, hi int, sc *compileScratch) []compiled {
 	sc.sl.rewind()
 	sc.dates.reserve(len(l.src))
-	cs = slices.Grow(cs[:0], hi-lo)[:hi-lo]
+	cs := slices.Grow(sc.cs[:0], hi-lo)[:hi-lo]
 	for i := range cs {
 		compileTrade(&cs[i], &l.src[lo+i], l.env, l.broken, sc)
 	}
+	sc.cs = cs
 	return cs
 }
 
 // compileScratch is what one goroutine compiles trades with: the slabs
 // their compiled forms come from, the dates it has parsed and the type it
-// looked up last. It serves one job.
+// looked up last. It serves one job at a time; once released, another.
 type compileScratch struct {
-	sl    slabs
+	sl slabs
+	// cs is the block compiled last (lazyTrades.block).
+	cs    []compiled
 	dates dateCache
 	// typ is the type of the trade compiled last, tt its registry entry:
 	// a batch's trades come in runs of one type, and comparing the type
@@ -211,6 +215,16 @@ type compileScratch struct {
 	// map.
 	typ string
 	tt  tradeType
+}
+
+// release makes sc ready for another job, keeping its memory: the values
+// it handed out are zeroed (nothing may use them after) and it holds no
+// string of the job's. Its dates stay: a date parses the same in any job.
+func (sc *compileScratch) release() {
+	sc.sl.rewind()
+	clear(sc.cs[:cap(sc.cs)])
+	sc.cs = sc.cs[:0]
+	sc.typ, sc.tt = "", nil
 }
 
 // all returns every trade compiled, compiling a lazy job's on first use.

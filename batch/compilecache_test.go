@@ -3,6 +3,7 @@ package batch
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -29,12 +30,11 @@ func BenchmarkCompileBlocks(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var cs []compiled
 	var sc compileScratch
 	b.ReportAllocs()
 	for b.Loop() {
 		for lo := 0; lo < n; lo += block {
-			cs = j.lazy.block(lo, min(lo+block, n), cs, &sc)
+			j.lazy.block(lo, min(lo+block, n), &sc)
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/trade")
@@ -88,7 +88,7 @@ func TestCompileSharedDates(t *testing.T) {
 		t.Fatal(err)
 	}
 	var sc compileScratch
-	got := j.lazy.block(0, len(b.Trades), nil, &sc)
+	got := j.lazy.block(0, len(b.Trades), &sc)
 	for i := range b.Trades {
 		var want compiled
 		compileTrade(&want, &b.Trades[i], j.lazy.env, j.lazy.broken, new(compileScratch)) // its date parsed afresh
@@ -159,5 +159,54 @@ func TestCompileNulDate(t *testing.T) {
 	}
 	if rs.Results[1].Error != "" {
 		t.Errorf("trade b: %s", rs.Results[1].Error)
+	}
+}
+
+// TestCompileScratchServesAnotherJob checks that a compileScratch
+// released after one job (a pricer's chunk) compiles the next, of other
+// types, dates and sizes, as a fresh one does, and that its release
+// keeps no value of the job before.
+func TestCompileScratchServesAnotherJob(t *testing.T) {
+	var sc compileScratch
+	for round, spec := range []SampleSpec{
+		{Type: "european", N: 700, Seed: 1},
+		{Type: "american", N: 40, Seed: 2},
+		{Type: "barrier", N: 300, Seed: 3},
+		{Type: "european", N: 5000, Seed: 4},
+		{Type: "european", N: 30, Seed: 5},
+	} {
+		doc, err := Sample(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := DecodeBytes(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j, err := CompileLazily(b, Engines{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := len(b.Trades)
+		for lo := 0; lo < n; lo += encodeBlock {
+			hi := min(lo+encodeBlock, n)
+			got := j.lazy.block(lo, hi, &sc)
+			want := j.lazy.block(lo, hi, new(compileScratch))
+			for i := range got {
+				var rg, rw pricing.Result
+				eg, ew := got[i].err, want[i].err
+				if eg == nil {
+					eg = got[i].p.priceUnit(&rg, &j.Market, j.Want)
+					ew = want[i].p.priceUnit(&rw, &j.Market, j.Want)
+				}
+				if got[i].id != want[i].id || fmt.Sprint(eg) != fmt.Sprint(ew) || fmt.Sprint(rg) != fmt.Sprint(rw) {
+					t.Fatalf("round %d, trade %d: got %s %v %+v, want %s %v %+v", round, lo+i, got[i].id, eg, rg, want[i].id, ew, rw)
+				}
+			}
+		}
+		sc.release()
+		if sc.typ != "" || sc.tt != nil || len(sc.cs) != 0 || slices.ContainsFunc(sc.cs[:cap(sc.cs)], func(c compiled) bool { return c != compiled{} }) {
+			t.Fatalf("round %d: released scratch keeps the job's values", round)
+		}
 	}
 }

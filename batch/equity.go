@@ -118,11 +118,12 @@ const (
 	dateSlotsMax = 1 << 12
 )
 
-// reserve makes c's slots, if it has none, for the dates of n trades:
-// as many slots as trades, within dateSlotsMin and dateSlotsMax.
+// reserve makes c's slots, if it has fewer, for the dates of n trades:
+// as many slots as trades, within dateSlotsMin and dateSlotsMax. (A
+// cache kept from a larger job keeps its slots.)
 func (c *dateCache) reserve(n int) {
-	if c.slots == nil {
-		k := bits.Len(uint(min(max(n, dateSlotsMin), dateSlotsMax) - 1))
+	if want := min(max(n, dateSlotsMin), dateSlotsMax); len(c.slots) < want {
+		k := bits.Len(uint(want - 1))
 		c.slots, c.shift = make([]cachedDate, 1<<k), uint8(64-k)
 	}
 }

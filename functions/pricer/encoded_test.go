@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"reflect"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
@@ -134,5 +136,57 @@ func TestHandleReplySnug(t *testing.T) {
 		if data := reply.Data(); !events.Snug(data) {
 			t.Errorf("%s: reply of %d bytes in an array of %d (%.1f%% to spare), want an eighth at most", name, len(data), cap(data), 100*float64(cap(data)-len(data))/float64(len(data)))
 		}
+	}
+}
+
+// TestHandleChunksAtOnce: a pricer that handles chunks of other types and
+// sizes at once, over and over (its compile workers' memory serving one
+// chunk after another), replies to each with the bytes a fresh pricer
+// replies alone. Run under -race, it checks that no memory is shared
+// while in use.
+func TestHandleChunksAtOnce(t *testing.T) {
+	docs := []string{mixedBatch(t)}
+	for _, spec := range []batch.SampleSpec{{Type: "european", N: 3000, Seed: 2}, {Type: "barrier", N: 900, Seed: 3},
+		{Type: "american", N: 20, Seed: 4}, {Type: "european", N: 7, Seed: 5}} {
+		data, err := batch.Sample(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs = append(docs, string(data))
+	}
+	now := func() time.Time { return time.Date(2026, 11, 25, 9, 0, 1, 0, time.UTC) }
+	want := make([]string, len(docs))
+	for i, doc := range docs {
+		reply, err := pricer.New(pricer.Options{Name: "p1", Now: now}).Handle(context.Background(), chunkEvent(t, doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[i] = string(reply.Data())
+	}
+	f := pricer.New(pricer.Options{Name: "p1", Now: now})
+	var wg sync.WaitGroup
+	errs := make(chan error, 3*len(docs))
+	for range 3 {
+		for i, doc := range docs {
+			e := chunkEvent(t, doc)
+			wg.Go(func() {
+				for range 3 {
+					reply, err := f.Handle(context.Background(), e)
+					if err != nil {
+						errs <- err
+						return
+					}
+					if string(reply.Data()) != want[i] {
+						errs <- fmt.Errorf("chunk %d: reply differs from a fresh pricer's", i)
+						return
+					}
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }
