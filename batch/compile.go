@@ -147,24 +147,8 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 		j.Market.Underlyings[name] = u
 	}
 
-	var known [4]string // underlyings found: a batch names few, in runs
-	for i := range b.Trades {
-		t := &b.Trades[i]
-		if u := t.Underlying; u != "" && u != known[0] && u != known[1] && u != known[2] && u != known[3] {
-			known[i%len(known)] = u
-			if _, ok := b.Market.Underlyings[u]; !ok {
-				return nil, batchErr(fmt.Sprintf("trades[%d].underlying", i), "trade %q names unknown underlying %q (market has: %s)", t.ID, pricing.Shown(t.Underlying), keyList(b.Market.Underlyings))
-			}
-		}
-		for _, c := range t.Curves {
-			if _, ok := b.Market.Curves[c]; !ok {
-				path := fmt.Sprintf("trades[%d]", i)
-				if f := curveField(t, c); f != "" {
-					path += "." + f
-				}
-				return nil, batchErr(path, "trade %q names unknown curve %q (market has: %s)", t.ID, pricing.Shown(c), keyList(b.Market.Curves))
-			}
-		}
+	if err := checkRefs(b.Trades, 0, &b.Market); err != nil {
+		return nil, err
 	}
 	env := &compileEnv{m: &j.Market, e: j.engines, want: j.Want}
 	env.bindEquities()
@@ -172,11 +156,36 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 		return nil, err
 	}
 	if lazy && j.scen == nil {
-		j.lazy = &lazyTrades{src: b.Trades, env: env, broken: broken}
+		j.lazy = &lazyTrades{src: b.Trades, env: env, broken: broken, used: used}
 	} else {
 		j.trades = compileTrades(b.Trades, env, broken)
 	}
 	return j, nil
+}
+
+// checkRefs returns the batch's error for the first of trades, the
+// batch's from index lo on, that names an underlying or a curve m lacks.
+func checkRefs(trades []Trade, lo int, m *MarketData) error {
+	var known [4]string // underlyings found: a batch names few, in runs
+	for i := range trades {
+		t := &trades[i]
+		if u := t.Underlying; u != "" && u != known[0] && u != known[1] && u != known[2] && u != known[3] {
+			known[i%len(known)] = u
+			if _, ok := m.Underlyings[u]; !ok {
+				return batchErr(fmt.Sprintf("trades[%d].underlying", lo+i), "trade %q names unknown underlying %q (market has: %s)", t.ID, pricing.Shown(t.Underlying), keyList(m.Underlyings))
+			}
+		}
+		for _, c := range t.Curves {
+			if _, ok := m.Curves[c]; !ok {
+				path := fmt.Sprintf("trades[%d]", lo+i)
+				if f := curveField(t, c); f != "" {
+					path += "." + f
+				}
+				return batchErr(path, "trade %q names unknown curve %q (market has: %s)", t.ID, pricing.Shown(c), keyList(m.Curves))
+			}
+		}
+	}
+	return nil
 }
 
 // lazyTrades is what a lazy job compiles its trades from.
@@ -184,7 +193,9 @@ type lazyTrades struct {
 	src    []Trade
 	env    *compileEnv
 	broken map[string]*Error
-	once   sync.Once // all
+	// used holds the curves the market was built for: those src uses.
+	used names
+	once sync.Once // all
 }
 
 // block compiles trades [lo, hi) into sc's compiled trades (their room

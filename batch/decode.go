@@ -149,6 +149,12 @@ type decoder struct {
 	lastEntry tradeType
 	// wires holds the trades' wire forms, a block at a time.
 	wires slabs
+	// stream, when set, takes the trades as they are read, a block at a
+	// time (StreamPriceTo): given the batch's members read before them
+	// and a full array of trades, it returns the empty array the next
+	// ones are read into, and nil the first. The batch keeps none of
+	// them.
+	stream func(b *Batch, trades []Trade) ([]Trade, error)
 }
 
 // documentError words a fault of the document for the client.
@@ -243,6 +249,9 @@ func (d *decoder) batch(whole bool) (*Batch, error) {
 	b := &Batch{}
 	var read uint
 	err := s.object(func(key []byte) error {
+		if d.stream != nil && read&(1<<5) != 0 {
+			return errNotStreamed // the trades were priced without it
+		}
 		k := -1
 		for i, f := range topFields {
 			if string(key) == f {
@@ -435,9 +444,17 @@ func (d *decoder) trades(b *Batch) error {
 	if second != nil {
 		defer second.abandon() // it reads the data, whose owner may reuse it after
 	}
-	// About 100 bytes a trade: one allocation for most batches (the
-	// second half's trades are copied in when taken).
-	trades := newTrades(min((len(s.data)-s.pos)/100+1, 1<<20))
+	var trades []Trade
+	if d.stream != nil {
+		var err error
+		if trades, err = d.stream(b, nil); err != nil {
+			return err
+		}
+	} else {
+		// About 100 bytes a trade: one allocation for most batches (the
+		// second half's trades are copied in when taken).
+		trades = newTrades(min((len(s.data)-s.pos)/100+1, 1<<20))
+	}
 	array := trades
 	err := s.array(func(i int) error {
 		if i >= MaxTrades {
@@ -459,8 +476,18 @@ func (d *decoder) trades(b *Batch) error {
 			return err
 		}
 		trades = append(trades, t)
-		return nil
+		if d.stream != nil && len(trades) == cap(trades) {
+			trades, err = d.stream(b, trades)
+		}
+		return err
 	})
+	if d.stream != nil {
+		if err == nil && len(trades) > 0 {
+			_, err = d.stream(b, trades)
+		}
+		b.Trades = trades[:0]
+		return err
+	}
 	b.Trades = trades
 	if sameArray(trades, array) {
 		b.array = array

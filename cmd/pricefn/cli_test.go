@@ -337,6 +337,52 @@ func TestPriceOut(t *testing.T) {
 	}
 }
 
+// TestPriceOutStreamed: --out to a file (priced as a stream, and whole
+// when the stream stops) writes what the standard output gets, and fails
+// as it does, for batches the stream prices, declines or finds a fault in
+// after writing results.
+func TestPriceOutStreamed(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "b.json")
+	if code, _, stderr := runCmd(t, "gen", "-n", "1500", "--measures", "npv,delta", "--out", in); code != 0 {
+		t.Fatalf("gen: %s", stderr)
+	}
+	doc, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := strings.TrimSuffix(strings.TrimSpace(string(doc)), "}")
+	first := body[strings.Index(body, `{"id":`) : strings.Index(body, "},\n")+1]
+	docs := map[string]string{
+		"whole":             string(doc),
+		"a member after":    body + `, "id": "late"}`,
+		"a duplicate id":    strings.TrimSuffix(body, "]") + ",\n" + first + "]}",
+		"cut":               body[:len(body)-200],
+		"data after":        body + "} x",
+		"a bad trade later": strings.TrimSuffix(body, "]") + ", 7]}",
+	}
+	for name, d := range docs {
+		f := filepath.Join(dir, "in.json")
+		out := filepath.Join(dir, "out.json")
+		os.Remove(out)
+		if err := os.WriteFile(f, []byte(d), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := runCmd(t, "price", f)
+		codeOut, stdoutOut, stderrOut := runCmd(t, "price", "--out", out, f)
+		written, _ := os.ReadFile(out)
+		if codeOut != code || stdoutOut != "" || stderrOut != stderr || string(written) != stdout {
+			t.Errorf("%s: --out exit %d, stderr %q, %d bytes written; stdout exit %d, stderr %q, %d bytes", name, codeOut, stderrOut, len(written), code, stderr, len(stdout))
+		}
+		if name != "whole" && name != "a member after" && code == 0 {
+			t.Errorf("%s: priced", name)
+		}
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".out.json.*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
 // TestPriceBoundsBootstrapInstruments: pricefn price bounds the bootstrap
 // instruments of the curves a batch's trades use as ingress does by
 // default: 10 curves of 1,000 deposits and one of 1, a FRA on each, exit

@@ -106,13 +106,16 @@ func checkOutput(path string) error {
 // writes directly once the document has arrived. A regular file, or a new
 // one, is written beside it as they arrive, a window at a time.
 func resultsHeld(out string) bool {
-	if out == "" {
-		return true
-	}
-	target := out
-	if t, err := filepath.EvalSymlinks(out); err == nil {
+	return out == "" || !writtenBeside(out)
+}
+
+// writtenBeside reports whether writeOutput writes path beside it first:
+// path is a regular file, or none yet.
+func writtenBeside(path string) bool {
+	target := path
+	if t, err := filepath.EvalSymlinks(path); err == nil {
 		target = t
 	}
 	fi, err := os.Stat(target)
-	return err == nil && !fi.Mode().IsRegular()
+	return err != nil || fi.Mode().IsRegular()
 }
