@@ -111,9 +111,10 @@ type Config struct {
 	Workers int
 	// Concurrency bounds the deliveries in progress to a Service, by
 	// name, as its containerConcurrency times its replicas would on
-	// Knative: a delivery beyond it waits its turn in the broker, first
-	// come first served, holding no worker and with no attempt timeout
-	// running. Absent or 0 means no bound.
+	// Knative: a delivery beyond it waits its turn in the broker (the
+	// tenants taking turns, each tenant's first come first served, a
+	// batch's chunks in their order in the batch), holding no worker and
+	// with no attempt timeout running. Absent or 0 means no bound.
 	Concurrency map[string]int
 	// MaxEventBytes bounds the size of an incoming event and of a reply;
 	// 0 means DefaultMaxEventBytes.
