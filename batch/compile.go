@@ -211,6 +211,12 @@ type compileScratch struct {
 	// map.
 	typ string
 	tt  tradeType
+	// planned is the planned terms (DecodePlan) compiled last, and
+	// plannedAs their compiled form: the trades of a type that set none
+	// of its cost fields share their terms, and so share one compiled
+	// form, where each allocated its own (100,000 a batch of Europeans).
+	planned   *planned
+	plannedAs priceable
 }
 
 // all returns every trade compiled, compiling a lazy job's on first use.
@@ -312,7 +318,10 @@ func compileTrade(c *compiled, t *Trade, env *compileEnv, broken map[string]*Err
 		return
 	}
 	if p, ok := t.terms.(*planned); ok {
-		c.p = plannedTrade(p.cost(env.e))
+		if p != sc.planned {
+			sc.planned, sc.plannedAs = p, plannedTrade(p.cost(env.e))
+		}
+		c.p = sc.plannedAs
 		return
 	}
 	p, err := tt.compile(t.terms, t.Underlying, env, sc)
