@@ -116,7 +116,7 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 	// so no pricer builds it, and its faults fail nothing; a bootstrapped
 	// one would cost its build (up to seconds) for nothing.
 	broken := map[string]*Error{}
-	_, used := marketUse(b.Trades, &b.Market)
+	named, used := marketUse(b.Trades, &b.Market)
 	if most := e.MaxBootstrapInstruments; most > 0 {
 		if err := checkBootstrapBound(b.Market.Curves, &used, most); err != nil {
 			return nil, err
@@ -169,23 +169,13 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 		j.Market.Underlyings[name] = u
 	}
 
-	var known [4]string // underlyings found: a batch names few, in runs
-	for i := range b.Trades {
-		t := &b.Trades[i]
-		if u := t.Underlying; u != "" && u != known[0] && u != known[1] && u != known[2] && u != known[3] {
-			known[i%len(known)] = u
-			if _, ok := b.Market.Underlyings[u]; !ok {
-				return nil, batchErr(fmt.Sprintf("trades[%d].underlying", i), "trade %q names unknown underlying %q (market has: %s)", t.ID, pricing.Shown(t.Underlying), keyList(b.Market.Underlyings))
-			}
-		}
-		for _, c := range t.Curves {
-			if _, ok := b.Market.Curves[c]; !ok {
-				path := fmt.Sprintf("trades[%d]", i)
-				if f := curveField(t, c); f != "" {
-					path += "." + f
-				}
-				return nil, batchErr(path, "trade %q names unknown curve %q (market has: %s)", t.ID, pricing.Shown(c), keyList(b.Market.Curves))
-			}
+	// A trade naming what the market lacks fails the batch. The names the
+	// trades use were gathered above, with the curves of the underlyings
+	// (each checked just above): the trades are looked at again only when
+	// one is missing, for the first trade that names it.
+	if !allKnown(named, used, &b.Market) {
+		if err := firstUnknownName(b); err != nil {
+			return nil, err
 		}
 	}
 	env := &compileEnv{m: &j.Market, e: j.engines, want: j.Want}
@@ -199,6 +189,46 @@ func compileJob(b *Batch, e Engines, lazy bool) (*Job, error) {
 		j.trades = compileTrades(b.Trades, env, broken)
 	}
 	return j, nil
+}
+
+// firstUnknownName returns the error of the first trade that names an
+// underlying or a curve b's market lacks; nil when there is none.
+func firstUnknownName(b *Batch) error {
+	var known [4]string // underlyings found: a batch names few, in runs
+	for i := range b.Trades {
+		t := &b.Trades[i]
+		if u := t.Underlying; u != "" && u != known[0] && u != known[1] && u != known[2] && u != known[3] {
+			known[i%len(known)] = u
+			if _, ok := b.Market.Underlyings[u]; !ok {
+				return batchErr(fmt.Sprintf("trades[%d].underlying", i), "trade %q names unknown underlying %q (market has: %s)", t.ID, pricing.Shown(t.Underlying), keyList(b.Market.Underlyings))
+			}
+		}
+		for _, c := range t.Curves {
+			if _, ok := b.Market.Curves[c]; !ok {
+				path := fmt.Sprintf("trades[%d]", i)
+				if f := curveField(t, c); f != "" {
+					path += "." + f
+				}
+				return batchErr(path, "trade %q names unknown curve %q (market has: %s)", t.ID, pricing.Shown(c), keyList(b.Market.Curves))
+			}
+		}
+	}
+	return nil
+}
+
+// allKnown reports whether m has every underlying and every curve named.
+func allKnown(underlyings, curves names, m *MarketData) bool {
+	for _, u := range underlyings.list {
+		if _, ok := m.Underlyings[u]; !ok {
+			return false
+		}
+	}
+	for _, c := range curves.list {
+		if _, ok := m.Curves[c]; !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // lazyTrades is what a lazy job compiles its trades from.
