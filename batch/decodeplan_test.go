@@ -239,10 +239,19 @@ func TestCompilePlanAsCompileWith(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("a job of CompilePlan priced its trades")
-		}
-	}()
-	_, _ = j.Price(context.Background(), batch.Options{})
+	for name, price := range map[string]func(){
+		"Price": func() { _, _ = j.Price(context.Background(), batch.Options{}) },
+		"PriceBlocks": func() {
+			_ = j.PriceBlocks(context.Background(), batch.Options{}, nil, func(*batch.PricedBlock) error { return nil })
+		},
+	} {
+		func() {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("%s: a job of CompilePlan priced its trades", name)
+				}
+			}()
+			price()
+		}()
+	}
 }
