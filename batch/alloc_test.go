@@ -95,6 +95,20 @@ func TestDecodeAllocations(t *testing.T) {
 	if dec > 0.1*2000 || comp > 0.1*2000 {
 		t.Errorf("Decode made %.0f and Compile %.0f allocations for 2,000 trades, want a few a block of trades", dec, comp)
 	}
+	// Planned (ingress's compile), the trades share their compiled form:
+	// each made its own cost, 2,000 allocations.
+	if b, err = DecodePlan(doc); err != nil {
+		t.Fatal(err)
+	}
+	plan := testing.AllocsPerRun(5, func() {
+		if _, err := Compile(b); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Logf("Compile of the planned batch: %.0f allocations", plan)
+	if plan > 0.1*2000 {
+		t.Errorf("Compile of the planned batch made %.0f allocations for 2,000 trades, want a few", plan)
+	}
 }
 
 // TestTexts: strings made in blocks keep their bytes while later ones

@@ -78,3 +78,44 @@ func BenchmarkMarketUse(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(bt.Trades)), "ns/trade")
 }
+
+// TestAllKnownAsEachTrade: a batch whose trades' names allKnown finds in
+// the market is one in which no trade names what the market lacks
+// (checkRefs, which compileJob then skips), on random trades over
+// markets that lack some of their names.
+func TestAllKnownAsEachTrade(t *testing.T) {
+	r := rand.New(rand.NewPCG(2, 2))
+	pool := []string{"", "USD", "EUR", "JPY", "ACME", "GLOBEX", "INITECH"}
+	for i := range 40 {
+		pool = append(pool, "N"+strings.Repeat("x", i)) // past 16 names, a map beside the list
+	}
+	known := 0
+	for n := range 2000 {
+		names := pool[:2+r.IntN(len(pool)-2)]
+		b := &Batch{Market: MarketData{Underlyings: map[string]UnderlyingData{}, Curves: map[string]CurveData{}}}
+		for _, name := range names {
+			if r.IntN(8) > 0 || n%3 == 0 { // most names, or all, in the market
+				b.Market.Underlyings[name] = UnderlyingData{}
+				b.Market.Curves[name] = CurveData{}
+			}
+		}
+		b.Trades = make([]Trade, 1+r.IntN(200))
+		for i := range b.Trades {
+			b.Trades[i].Underlying = names[r.IntN(len(names))]
+			for range r.IntN(3) {
+				b.Trades[i].Curves = append(b.Trades[i].Curves, names[r.IntN(len(names))])
+			}
+		}
+		u, c := marketUse(b.Trades, &b.Market)
+		all := allKnown(u, c, &b.Market)
+		if err := checkRefs(b.Trades, 0, &b.Market); all != (err == nil) {
+			t.Fatalf("case %d: allKnown %v, the first trade naming what the market lacks: %v", n, all, err)
+		}
+		if all {
+			known++
+		}
+	}
+	if known < 500 || known > 1500 {
+		t.Errorf("%d batches of 2000 with every name known, want some of both", known)
+	}
+}

@@ -122,6 +122,9 @@ func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming,
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("batch: pricing %s: %w", j.ID, err)
 	}
+	if j.planOnly {
+		panic("batch: a job of CompilePlan prices no trade")
+	}
 	n := j.Len()
 	workers := opt.Workers
 	if workers <= 0 {

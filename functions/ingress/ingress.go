@@ -306,7 +306,9 @@ func (f *Function) Submit(ctx context.Context, s Submission) (rc *Receipt, err e
 		// retries.
 		return nil, host.Errorf(http.StatusRequestEntityTooLarge, "ingress: %s has %d trades, more than its tenant may have in flight (%d): split it into smaller batches", named, len(b.Trades), n)
 	}
-	job, err := batch.CompileWith(b, batch.Engines{Curves: f.opt.Curves, CurveScope: cmp.Or(s.Tenant, host.DefaultTenant), MaxBootstrapInstruments: f.opt.MaxBootstrapInstruments})
+	// Compiled to be planned: each trade's cost kept, not its compiled
+	// form, which nothing here prices.
+	job, err := batch.CompilePlan(b, batch.Engines{Curves: f.opt.Curves, CurveScope: cmp.Or(s.Tenant, host.DefaultTenant), MaxBootstrapInstruments: f.opt.MaxBootstrapInstruments})
 	if err != nil {
 		code := http.StatusBadRequest
 		if errors.Is(err, batch.ErrBootstrapBound) {
