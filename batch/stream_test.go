@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -156,5 +157,29 @@ func TestStreamPriceToStops(t *testing.T) {
 	var out bytes.Buffer
 	if batch.StreamPriceTo(ctx, doc, batch.Options{}, &out) {
 		t.Error("context ended: streamed")
+	}
+}
+
+// TestStreamPriceToWorkersBounded checks that a batch of a few trades
+// makes no more blocks than it has room for, whatever the workers asked
+// for: --workers 1000 made 2,002 blocks of 512 trades (a 1-trade batch
+// took over 100 MB; 100,000 ran out of memory), where PriceTo starts a
+// worker a block.
+func TestStreamPriceToWorkersBounded(t *testing.T) {
+	doc, err := batch.Sample(batch.SampleSpec{Type: "european", N: 1, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := priceToDoc(t, doc, batch.Options{})
+	var got bytes.Buffer
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ok := batch.StreamPriceTo(context.Background(), doc, batch.Options{Workers: 1000}, &got)
+	runtime.ReadMemStats(&after)
+	if !ok || !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("streamed %v, %d bytes, want PriceTo's %d", ok, got.Len(), len(want))
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 8<<20 {
+		t.Errorf("a 1-trade batch on 1000 workers allocated %d MB", n>>20)
 	}
 }
