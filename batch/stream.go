@@ -33,31 +33,9 @@ func StreamPriceTo(ctx context.Context, data []byte, opt Options, w io.Writer) b
 	if len(data) > maxDocument {
 		return false
 	}
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	st := &streamer{
-		ctx:    ctx,
-		cancel: cancel,
-		opt:    opt,
-		// About 100 bytes a trade, as DecodeBytes guesses.
-		guess: len(data)/100 + 1,
-		w:     w,
-		free:  make(chan *streamBlock, 2*workers+2),
-		ids:   newIDTags(len(data)/100 + 1),
-	}
-	// The blocks in flight: being read, compiled and priced, or written.
-	// A block is taken from free before it is read, so that work and
-	// order, as long as free, never hold the reader up.
-	for range cap(st.free) {
-		st.free <- &streamBlock{trades: make([]Trade, 0, encodeBlock), done: make(chan bool, 1)}
-	}
-	st.work = make(chan *streamBlock, cap(st.free))
-	st.order = make(chan *streamBlock, cap(st.free))
-	st.workers = workers
+	st := &streamer{ctx: ctx, cancel: cancel, opt: opt, w: w}
 	d := decoder{s: scanner{data: data, in: newInterner()}}
 	d.stream = func(b *Batch, trades []Trade) ([]Trade, error) { return st.take(&d, b, trades) }
 	_, err := d.batch(true)
@@ -68,8 +46,10 @@ func StreamPriceTo(ctx context.Context, data []byte, opt Options, w io.Writer) b
 		cancel()
 	}
 	// Every block read is written (or dropped) before the end.
-	close(st.work)
-	close(st.order)
+	if st.work != nil {
+		close(st.work)
+		close(st.order)
+	}
 	st.wg.Wait()
 	if err != nil || st.failed {
 		if st.rw != nil {
@@ -89,7 +69,7 @@ type streamer struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	opt     Options
-	guess   int // the batch's trades, guessed from its size
+	guess   int // the batch's trades, guessed from its list's size
 	w       io.Writer
 	workers int
 	job     *Job // compiled from the batch's first block
@@ -119,6 +99,9 @@ type streamBlock struct {
 // take is the decoder's stream: it hands the block of trades just read
 // to the workers and returns the array of the next.
 func (st *streamer) take(d *decoder, b *Batch, trades []Trade) ([]Trade, error) {
+	if st.free == nil {
+		st.size(d.s.data, d.s.pos)
+	}
 	if trades != nil {
 		if err := st.send(d, b, trades); err != nil {
 			return nil, err
@@ -138,6 +121,44 @@ func (st *streamer) take(d *decoder, b *Batch, trades []Trade) ([]Trade, error) 
 	d.wires, st.cur.wires = st.cur.wires, slabs{}
 	d.s.in.floats, st.cur.floats = st.cur.floats, slab[float64]{}
 	return st.cur.trades[:0], nil // each trade written whole as it is read
+}
+
+// size makes the blocks and the ids' set for the trades list whose
+// opening bracket is data[pos]. The blocks are cut as PriceBlocks cuts
+// them: a batch of few trades into at least four a worker, of 8 trades or
+// more, so that a few costly trades (Monte Carlo, FD) spread over every
+// core; and no more workers than blocks, so that a batch of a few trades
+// makes no thousands of blocks whatever workers the caller asks for. The
+// trades are counted as if all were the size of the first (a costly trade
+// is often several times the 100 bytes DecodeBytes guesses a trade); the
+// ids' set takes the 100 bytes, which overcounts none but tiny trades.
+func (st *streamer) size(data []byte, pos int) {
+	rest := len(data) - pos
+	st.guess = rest/100 + 1
+	n := st.guess
+	first := scanner{data: data, pos: pos + 1} // no interner: read, not kept
+	first.ws()
+	if from := first.pos; first.peek() == '{' {
+		if _, err := first.value(0); err == nil {
+			n = rest/(first.pos-from+2) + 1 // and its comma and newline
+		}
+	}
+	workers := st.opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	blockLen := min(encodeBlock, max(block, n/(4*workers)))
+	st.workers = max(min(workers, (n+blockLen-1)/blockLen), 1)
+	st.ids = newIDTags(st.guess)
+	// The blocks in flight: being read, compiled and priced, or written.
+	// A block is taken from free before it is read, so that work and
+	// order, as long as free, never hold the reader up.
+	st.free = make(chan *streamBlock, 2*st.workers+2)
+	for range cap(st.free) {
+		st.free <- &streamBlock{trades: make([]Trade, 0, blockLen), done: make(chan bool, 1)}
+	}
+	st.work = make(chan *streamBlock, cap(st.free))
+	st.order = make(chan *streamBlock, cap(st.free))
 }
 
 // send hands the block st.cur, whose trades are trades, to the workers

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -78,7 +79,7 @@ func europeanLines(n int) string {
 // the first block cannot tell.
 func TestStreamPriceToDeclines(t *testing.T) {
 	const market = `"market": {"curves": {"USD": {"rate": 0.05}, "EUR": {"rate": 0.03}},
-		"underlyings": {"ACME": {"spot": 100, "vol": 0.25, "curve": "USD"}}}`
+		"underlyings": {"ACME": {"spot": 100, "vol": 0.25, "curve": "USD"}, "EUX": {"spot": 50, "vol": 0.2, "curve": "EUR"}}}`
 	head := `{"valuationDate": "2026-11-25", "measures": ["npv", "delta"], ` + market + `, "trades": [`
 	many := europeanLines(1200)
 	fra := `{"id": "F1", "type": "fra", "curve": "EUR", "notional": 1000000, "fixedRate": 0.03, "start": "2027-05-25", "end": "2027-11-25"}`
@@ -91,6 +92,13 @@ func TestStreamPriceToDeclines(t *testing.T) {
 		"a curve used later": head + many + `,` + fra + `]}`,
 		"an unknown underlying later": head + many + `,` +
 			`{"id": "X", "type": "european", "underlying": "NONE", "right": "call", "strike": 1, "expiry": "2027-11-25"}]}`,
+		// EUR is built for no trade of the first block: a later trade on
+		// an underlying priced on it needs it built too.
+		"an underlying on a curve used later": head + many + `,` +
+			`{"id": "X", "type": "european", "underlying": "EUX", "right": "call", "strike": 50, "expiry": "2027-11-25"}]}`,
+		// E0 again, spelled with an escape: the ids compared are read.
+		"an escaped duplicate id": head + many + `,` +
+			`{"id": "E\u0030", "type": "european", "underlying": "ACME", "right": "call", "strike": 1, "expiry": "2027-11-25"}]}`,
 		"cut":               head + many,
 		"data after":        head + many + `]} x`,
 		"a bad trade later": head + many + `, 7]}`,
@@ -107,7 +115,7 @@ func TestStreamPriceToDeclines(t *testing.T) {
 	}
 	// What the stream declines for the first block's sake alone prices
 	// whole; the rest fails whole too.
-	for _, name := range []string{"a member after", "measures after", "a curve used later"} {
+	for _, name := range []string{"a member after", "measures after", "a curve used later", "an underlying on a curve used later"} {
 		if priceToDoc(t, []byte(cases[name]), batch.Options{}) == nil {
 			t.Errorf("%s: does not price whole", name)
 		}
@@ -149,5 +157,29 @@ func TestStreamPriceToStops(t *testing.T) {
 	var out bytes.Buffer
 	if batch.StreamPriceTo(ctx, doc, batch.Options{}, &out) {
 		t.Error("context ended: streamed")
+	}
+}
+
+// TestStreamPriceToWorkersBounded checks that a batch of a few trades
+// makes no more blocks than it has room for, whatever the workers asked
+// for: --workers 1000 made 2,002 blocks of 512 trades (a 1-trade batch
+// took over 100 MB; 100,000 ran out of memory), where PriceTo starts a
+// worker a block.
+func TestStreamPriceToWorkersBounded(t *testing.T) {
+	doc, err := batch.Sample(batch.SampleSpec{Type: "european", N: 1, Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := priceToDoc(t, doc, batch.Options{})
+	var got bytes.Buffer
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	ok := batch.StreamPriceTo(context.Background(), doc, batch.Options{Workers: 1000}, &got)
+	runtime.ReadMemStats(&after)
+	if !ok || !bytes.Equal(got.Bytes(), want) {
+		t.Fatalf("streamed %v, %d bytes, want PriceTo's %d", ok, got.Len(), len(want))
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 8<<20 {
+		t.Errorf("a 1-trade batch on 1000 workers allocated %d MB", n>>20)
 	}
 }
