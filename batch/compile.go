@@ -288,6 +288,7 @@ func (sc *compileScratch) release() {
 	clear(sc.cs[:cap(sc.cs)])
 	sc.cs = sc.cs[:0]
 	sc.typ, sc.tt = "", nil
+	sc.planned, sc.plannedAs, sc.one = nil, nil, compiled{}
 }
 
 // all returns every trade compiled, compiling a lazy job's on first use.
