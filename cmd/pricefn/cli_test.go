@@ -421,3 +421,38 @@ func TestPriceBoundsBootstrapInstruments(t *testing.T) {
 		t.Errorf("--max-bootstrap-instruments -1: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestPriceOutStoppedIsNotReadAgain: a stream stopped by its context (a
+// signal) ends with the stop, not with the batch read whole again to word
+// a fault further on: that read took a second of a 1M-trade batch after
+// Ctrl-C, while a second Ctrl-C went unheard.
+func TestPriceOutStoppedIsNotReadAgain(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "b.json")
+	if code, _, stderr := runCmd(t, "gen", "-n", "1500", "--measures", "npv", "--out", in); code != 0 {
+		t.Fatalf("gen: %s", stderr)
+	}
+	doc, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A fault at the end, which only a read of the whole batch finds.
+	body := strings.TrimSuffix(strings.TrimSpace(string(doc)), "}")
+	if err := os.WriteFile(in, []byte(body+", \"id\": 7}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(signalled{os.Interrupt})
+	out := filepath.Join(dir, "out.json")
+	var stdout, stderr bytes.Buffer
+	code := run(ctx, []string{"price", "--out", out, in}, strings.NewReader(""), &stdout, &stderr)
+	if code != 130 || stderr.String() != "pricefn price: interrupted\n" {
+		t.Errorf("exit %d, stderr %q; want 130, the interruption", code, stderr.String())
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("--out written: %v", err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".out.json.*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}

@@ -98,7 +98,7 @@ func runPrice(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 // of trades at a time; if that stops (a fault of the batch, which it does
 // not word, or a batch it does not stream), the file is emptied and the
 // batch read and priced whole, which finds and words the first fault, as
-// without a stream.
+// without a stream; unless ctx has ended, which is then the error.
 func priceToFile(ctx context.Context, name string, data []byte, opt batch.Options, out string) error {
 	var decodeErr error // the batch's fault, worded
 	called := false
@@ -107,6 +107,12 @@ func priceToFile(ctx context.Context, name string, data []byte, opt batch.Option
 		if f, ok := w.(*os.File); ok && regularFile(f) {
 			if batch.StreamPriceTo(ctx, data, opt, f) {
 				return nil
+			}
+			if err := context.Cause(ctx); err != nil {
+				// Stopped (Ctrl-C): not read again whole to word a
+				// fault further on, which took a second of a 1M-trade
+				// batch after the signal.
+				return err
 			}
 			if err := emptyFile(f); err != nil {
 				return err
