@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/pricefn/pricefn/pricing"
 )
@@ -22,6 +23,30 @@ type Options struct {
 	// Engines configures the engines when Price compiles a batch; a Job
 	// keeps the settings it was compiled with (CompileWith).
 	Engines Engines
+	// Cores, when set, bounds the workers pricing at once across all the
+	// calls of Price and PriceBlocks that share it: a worker holds one of
+	// its units while it prices (and encodes) a block of trades. A pricer
+	// given two chunks at once, each priced on every core, ran twice as
+	// many workers as it had cores, and 2,000 FD Americans took 5-10%
+	// longer than chunks taken one at a time; sharing the cores, a chunk
+	// still takes every core the other leaves, and its single-threaded
+	// parts (its event read, its reply) run beside the other's pricing.
+	Cores *semaphore.Weighted
+}
+
+// acquire takes one of o.Cores' units, if o has them.
+func (o *Options) acquire(ctx context.Context) error {
+	if o.Cores == nil {
+		return nil
+	}
+	return o.Cores.Acquire(ctx, 1)
+}
+
+// release gives back a unit acquire took.
+func (o *Options) release() {
+	if o.Cores != nil {
+		o.Cores.Release(1)
+	}
 }
 
 // block is how many trades a worker claims at a time: enough to make the
@@ -51,12 +76,16 @@ func (j *Job) Price(ctx context.Context, opt Options) ([]TradeResult, error) {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
-				lo := int(next.Add(block)) - block
-				if lo >= len(trades) {
-					return nil
+				if err := opt.acquire(ctx); err != nil {
+					return err
 				}
+				lo := int(next.Add(block)) - block
 				for i := lo; i < min(lo+block, len(trades)); i++ {
 					j.priceOne(&trades[i], &out[i])
+				}
+				opt.release()
+				if lo >= len(trades) {
+					return nil
 				}
 			}
 		})

@@ -5,8 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"golang.org/x/sync/semaphore"
 
 	"github.com/pricefn/pricefn/batch"
 )
@@ -90,3 +96,66 @@ func (w *cancellingWriter) Write(p []byte) (int, error) {
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestPricingSharesItsCores: the calls of PriceBlocks and Price that
+// share Options.Cores never price on more workers at once between them
+// than it has units (a pricer's chunks priced at once, each on every
+// core, ran twice as many workers as cores), and each still prices every
+// trade as alone.
+func TestPricingSharesItsCores(t *testing.T) {
+	doc, err := batch.Sample(batch.SampleSpec{Type: "european", N: 3000, Seed: 5, Measures: []string{"npv", "delta"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := batch.DecodeBytes(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := batch.Compile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := job.Price(context.Background(), batch.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cores := semaphore.NewWeighted(2)
+	var active, most atomic.Int32
+	// Timed is called by a worker as it ends a block, its unit held: it
+	// stays there a while, so that workers that overlap are seen to.
+	timing := &batch.BlockTiming{Types: make([]string, job.Len()), Timed: func(lo, hi int, _, _ time.Duration) {
+		n := active.Add(1)
+		for m := most.Load(); n > m && !most.CompareAndSwap(m, n); m = most.Load() {
+		}
+		time.Sleep(50 * time.Microsecond)
+		active.Add(-1)
+	}}
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(func() {
+			var got []batch.TradeResult
+			err := job.PriceBlocks(context.Background(), batch.Options{Workers: 4, Cores: cores}, timing, func(pb *batch.PricedBlock) error {
+				got = append(got, pb.Results...)
+				return nil
+			})
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Errorf("PriceBlocks: %v, %d results, equal to Price's: %v", err, len(got), reflect.DeepEqual(got, want))
+			}
+		})
+	}
+	wg.Go(func() {
+		// Price's workers hold a unit each too: 3 of them here, never
+		// pricing beside the others' while the 2 units are taken.
+		got, err := job.Price(context.Background(), batch.Options{Workers: 3, Cores: cores})
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("Price: %v, equal to alone's: %v", err, reflect.DeepEqual(got, want))
+		}
+	})
+	wg.Wait()
+	if m := most.Load(); m > 2 || m < 1 {
+		t.Errorf("%d workers priced at once, want 2 at most (and some)", m)
+	}
+	if !cores.TryAcquire(2) {
+		t.Error("the cores' units not all given back")
+	}
+}

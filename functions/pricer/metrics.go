@@ -145,12 +145,12 @@ func (m *metrics) typeIndex(t string) int {
 	return len(m.names) - 1
 }
 
-// price prices every trade of job as job.Price does, workers trades at
-// once (0 means GOMAXPROCS), results in input order, timed by type
+// price prices every trade of job as job.Price does, on opt's workers
+// and cores, results in input order, timed by type
 // (priceBlocks). It fails only if ctx ends first.
-func (m *metrics) price(ctx context.Context, job *batch.Job, types []string, workers int) ([]batch.TradeResult, error) {
+func (m *metrics) price(ctx context.Context, job *batch.Job, types []string, opt batch.Options) ([]batch.TradeResult, error) {
 	out := make([]batch.TradeResult, job.Len())
-	err := m.priceBlocks(ctx, job, types, workers, func(b *batch.PricedBlock) error {
+	err := m.priceBlocks(ctx, job, types, opt, func(b *batch.PricedBlock) error {
 		copy(out[b.Lo:], b.Results)
 		return nil
 	})
@@ -166,7 +166,7 @@ func (m *metrics) price(ctx context.Context, job *batch.Job, types []string, wor
 // trade i's), each timed with two clock reads, their wall time per trade
 // in perTrade and their CPU time in busy (the wall time of workers
 // sharing cores counted each core more than once).
-func (m *metrics) priceBlocks(ctx context.Context, job *batch.Job, types []string, workers int, use func(*batch.PricedBlock) error) error {
+func (m *metrics) priceBlocks(ctx context.Context, job *batch.Job, types []string, opt batch.Options, use func(*batch.PricedBlock) error) error {
 	busy := make([]time.Duration, len(m.names))
 	var mu sync.Mutex
 	timed := func(lo, hi int, took, cpu time.Duration) {
@@ -176,7 +176,7 @@ func (m *metrics) priceBlocks(ctx context.Context, job *batch.Job, types []strin
 		busy[k] += cpu
 		mu.Unlock()
 	}
-	err := job.PriceBlocks(ctx, batch.Options{Workers: workers}, &batch.BlockTiming{Types: types, Timed: timed}, use)
+	err := job.PriceBlocks(ctx, opt, &batch.BlockTiming{Types: types, Timed: timed}, use)
 	for k, d := range busy {
 		if d > 0 {
 			m.busy.WithLabelValues(m.names[k]).Add(d.Seconds())
@@ -271,11 +271,11 @@ func (t *tally) record() {
 // i's) and their outcomes counted. The blocks go
 // into the array as they come: the results are never all in memory as
 // TradeResults.
-func (m *metrics) priceEncoded(ctx context.Context, job *batch.Job, types, underlyings []string, workers int) ([]byte, *batch.ChunkTotaler, *tally, error) {
+func (m *metrics) priceEncoded(ctx context.Context, job *batch.Job, types, underlyings []string, opt batch.Options) ([]byte, *batch.ChunkTotaler, *tally, error) {
 	var buf []byte // made at the first block, sized by its bytes a trade
 	var totals batch.ChunkTotaler
 	counts := m.tally()
-	err := m.priceBlocks(ctx, job, types, workers, func(b *batch.PricedBlock) error {
+	err := m.priceBlocks(ctx, job, types, opt, func(b *batch.PricedBlock) error {
 		if buf == nil {
 			// The trades left at the first block's bytes a trade, and a
 			// sixteenth more: a reply in this process travels as it is

@@ -10,11 +10,13 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/cloudevents/sdk-go/v2/event"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
+	"golang.org/x/sync/semaphore"
 
 	"github.com/pricefn/pricefn/batch"
 	"github.com/pricefn/pricefn/events"
@@ -60,6 +62,15 @@ const DefaultSource = "/pricefn/pricer"
 type Function struct {
 	opt     Options
 	metrics *metrics
+	// cores are shared by the chunks it prices at once (Knative's
+	// containerConcurrency, pricefn dev's --chunks-at-once): each chunk
+	// prices on all of them, never on more between them.
+	cores *semaphore.Weighted
+}
+
+// priceOptions are the options a chunk is priced with.
+func (f *Function) priceOptions() batch.Options {
+	return batch.Options{Workers: f.opt.Workers, Cores: f.cores}
 }
 
 // New returns the pricer function. It panics if its metrics cannot be
@@ -77,7 +88,11 @@ func New(opt Options) *Function {
 	if opt.Curves == nil {
 		opt.Curves = batch.NewCurveCache(0)
 	}
-	return &Function{opt: opt, metrics: newMetrics(opt.Registerer, opt.Curves)}
+	cores := opt.Workers
+	if cores <= 0 {
+		cores = runtime.GOMAXPROCS(0)
+	}
+	return &Function{opt: opt, metrics: newMetrics(opt.Registerer, opt.Curves), cores: semaphore.NewWeighted(int64(cores))}
 }
 
 // Handle prices the chunk of a chunk.requested event and returns the

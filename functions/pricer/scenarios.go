@@ -15,7 +15,7 @@ import (
 // encoded.
 func (f *Function) priceInto(ctx context.Context, p *events.ChunkPriced, c *events.ChunkRequested, b *batch.Batch, job *batch.Job, types []string) (*tally, error) {
 	if c.Scenarios == nil && !job.ScenarioDetail() {
-		buf, totals, counts, err := f.metrics.priceEncoded(ctx, job, types, b.Underlyings(), f.opt.Workers)
+		buf, totals, counts, err := f.metrics.priceEncoded(ctx, job, types, b.Underlyings(), f.priceOptions())
 		if err != nil {
 			return nil, err
 		}
@@ -41,7 +41,7 @@ func (f *Function) priceInto(ctx context.Context, p *events.ChunkPriced, c *even
 // trades' results, each with its npv in every scenario under
 // scenarioDetail "trades". It fails only if ctx ends first.
 func (f *Function) price(ctx context.Context, c *events.ChunkRequested, job *batch.Job, types []string) ([]batch.TradeResult, *batch.ScenarioPartials, error) {
-	opt := batch.Options{Workers: f.opt.Workers}
+	opt := f.priceOptions()
 	if blk := c.Scenarios; blk != nil {
 		p, err := job.PriceScenarios(ctx, opt, nil)
 		if err != nil {
@@ -51,7 +51,7 @@ func (f *Function) price(ctx context.Context, c *events.ChunkRequested, job *bat
 		p.Offset, p.Of, p.Risk = blk.Offset, blk.Of, blk.Risk
 		return []batch.TradeResult{}, p, nil
 	}
-	results, err := f.metrics.price(ctx, job, types, f.opt.Workers)
+	results, err := f.metrics.price(ctx, job, types, f.priceOptions())
 	if err == nil && job.ScenarioDetail() {
 		var p *batch.ScenarioPartials
 		if p, err = job.PriceScenarios(ctx, opt, results); err == nil {
