@@ -17,8 +17,8 @@ type BatchInfo struct {
 	CPU    time.Duration `json:"cpuNanos"` // estimated pricing time of every chunk, on one core
 }
 
-// FromBatch decodes and compiles a batch file and splits it into chunks with
-// the ingress's own cost-aware chunking (batch.PlanChunks with opt, the zero
+// FromBatch reads and costs a batch file as the ingress does and splits it
+// into chunks with the ingress's own cost-aware chunking (batch.PlanChunks with opt, the zero
 // value being the ingress's default: a risk run's scenario chunks too),
 // each chunk's CPU time estimated with the engine's cost model
 // (batch.Job.SpecCost: each trade's cost plus the per-trade overhead Plan
@@ -33,11 +33,13 @@ type BatchInfo struct {
 // refuses it (batch.ErrBootstrapBound). The ingress sends every chunk at
 // once, so all arrive at at.
 func FromBatch(data []byte, opt batch.ChunkOptions, maxBootstrap int, at time.Duration) (Workload, BatchInfo, error) {
-	b, err := batch.DecodeBytes(data)
+	// Read and costed as ingress reads and costs it (DecodePlan,
+	// CompilePlan): the same checks, and of each trade only its cost.
+	b, err := batch.DecodePlan(data)
 	if err != nil {
 		return nil, BatchInfo{}, fmt.Errorf("plan: %w", err)
 	}
-	job, err := batch.CompileWith(b, batch.Engines{MaxBootstrapInstruments: maxBootstrap})
+	job, err := batch.CompilePlan(b, batch.Engines{MaxBootstrapInstruments: maxBootstrap})
 	if err != nil {
 		return nil, BatchInfo{}, fmt.Errorf("plan: %w", err)
 	}
