@@ -74,44 +74,18 @@ func TestConcurrencyBound(t *testing.T) {
 // first, held alice's and carol's behind them all (on a busy pricer, till
 // their batches failed at their deadlines).
 func TestTurnsTakenByTenant(t *testing.T) {
-	var mu sync.Mutex
-	var order []string
-	started := make(chan struct{})
-	release := make(chan struct{})
-	slow := func(_ int, _ *http.Request, e event.Event) (int, *event.Event) {
-		mu.Lock()
-		order = append(order, e.ID())
-		first := len(order) == 1
-		mu.Unlock()
-		if first {
-			close(started)
-			<-release // the others park meanwhile
-		}
-		return http.StatusOK, nil
-	}
+	h := newHolder()
 	// svc-b: no attempt timeout, so bob-0 holds the one turn until released.
-	en := newEnv(t, broker.Config{Concurrency: map[string]int{"svc-b": 1}}, map[string]responder{"svc-b": slow})
-	var once sync.Once
-	free := func() { once.Do(func() { close(release) }) }
-	defer free() // a failure must not leave the server waiting on its handler
+	en := newEnv(t, broker.Config{Concurrency: map[string]int{"svc-b": 1}}, map[string]responder{"svc-b": h.serve})
+	defer h.free() // a failure must not leave the server waiting on its handler
 	parked := 0
 	send := func(tenant, id string) {
 		t.Helper()
 		e := newEvent(t, "test.b", id)
 		e.SetExtension(events.ExtTenant, tenant)
-		if code := post(t, en.ingress.URL, e, false); code != http.StatusAccepted {
-			t.Fatalf("post %s: %d", id, code)
-		}
-		if id == "bob-0" {
-			<-started
-			return
-		}
-		// Parked, before the next comes.
-		parked++
-		for deadline := time.Now().Add(10 * time.Second); metric(t, en.reg, "pricefn_broker_deliveries_waiting_turn", "service", "svc-b") != float64(parked); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s not parked", id)
-			}
+		h.send(t, en, "svc-b", e, parked)
+		if id != "bob-0" {
+			parked++
 		}
 	}
 	send("bob", "bob-0")
@@ -121,16 +95,71 @@ func TestTurnsTakenByTenant(t *testing.T) {
 	send("alice", "alice-1")
 	send("alice", "alice-2")
 	send("carol", "carol-1")
-	free()
+	h.free()
 	en.drain(t)
-	mu.Lock()
-	defer mu.Unlock()
 	want := "bob-0 bob-1 alice-1 carol-1 bob-2 alice-2 bob-3 bob-4"
-	if got := strings.Join(order, " "); got != want {
+	if got := h.delivered(); got != want {
 		t.Errorf("delivered in the order\n%s\nwant\n%s", got, want)
 	}
 	if v := metric(t, en.reg, "pricefn_broker_deliveries_waiting_turn", "service", "svc-b"); v != 0 {
 		t.Errorf("%v waiting after the drain", v)
+	}
+}
+
+// holder is a Service that records the ids of the events delivered to it
+// and holds the first delivery until freed: its turn taken, the others
+// park meanwhile.
+type holder struct {
+	mu      sync.Mutex
+	order   []string
+	started chan struct{} // the first delivery has come
+	release chan struct{}
+	once    sync.Once
+}
+
+func newHolder() *holder {
+	return &holder{started: make(chan struct{}), release: make(chan struct{})}
+}
+
+func (h *holder) serve(_ int, _ *http.Request, e event.Event) (int, *event.Event) {
+	h.mu.Lock()
+	h.order = append(h.order, e.ID())
+	first := len(h.order) == 1
+	h.mu.Unlock()
+	if first {
+		close(h.started)
+		<-h.release
+	}
+	return http.StatusOK, nil
+}
+
+// free lets the first delivery end.
+func (h *holder) free() { h.once.Do(func() { close(h.release) }) }
+
+// delivered is the ids delivered so far, in order, between spaces.
+func (h *holder) delivered() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return strings.Join(h.order, " ")
+}
+
+// send posts e to en and waits until it holds svc's turn (the first
+// event sent, parked 0) or is parked, after parked others.
+func (h *holder) send(t *testing.T, en *env, svc string, e event.Event, parked int) {
+	t.Helper()
+	if code := post(t, en.ingress.URL, e, false); code != http.StatusAccepted {
+		t.Fatalf("post %s: %d", e.ID(), code)
+	}
+	select {
+	case <-h.started:
+	default:
+		<-h.started // the first: it holds the turn
+		return
+	}
+	for deadline := time.Now().Add(10 * time.Second); metric(t, en.reg, "pricefn_broker_deliveries_waiting_turn", "service", svc) != float64(parked+1); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not parked", e.ID())
+		}
 	}
 }
 
@@ -139,51 +168,22 @@ func TestTurnsTakenByTenant(t *testing.T) {
 // (ingress sends them at once, and the results are streamed in input
 // order), and never ahead of another batch's chunk that came before them.
 func TestTurnsTakeABatchsChunksInOrder(t *testing.T) {
-	var mu sync.Mutex
-	var order []string
-	started := make(chan struct{})
-	release := make(chan struct{})
-	svc := func(_ int, _ *http.Request, e event.Event) (int, *event.Event) {
-		mu.Lock()
-		order = append(order, e.ID())
-		first := len(order) == 1
-		mu.Unlock()
-		if first {
-			close(started)
-			<-release // the others park meanwhile
-		}
-		return http.StatusOK, nil
-	}
+	h := newHolder()
 	en := newEnv(t, broker.Config{
 		Name:        "test",
 		Manifests:   fstest.MapFS{"chunks.yaml": {Data: []byte(chunkYAML)}},
 		Concurrency: map[string]int{"svc-a": 1},
-	}, map[string]responder{"svc-a": svc})
-	var once sync.Once
-	free := func() { once.Do(func() { close(release) }) }
-	defer free() // a failure must not leave the server waiting on its handler
+	}, map[string]responder{"svc-a": h.serve})
+	defer h.free() // a failure must not leave the server waiting on its handler
 	for n, id := range []string{"batch-1/chunk/9", "batch-1/chunk/4", "batch-1/chunk/6", "batch-1/chunk/0", "batch-2/chunk/1", "batch-1/chunk/5", "batch-1/chunk/2"} {
 		e := newEvent(t, events.TypeChunkRequested, id)
 		e.SetExtension(events.ExtBatchID, strings.Split(id, "/")[0])
-		if code := post(t, en.ingress.URL, e, false); code != http.StatusAccepted {
-			t.Fatalf("post %s: %d", id, code)
-		}
-		if n == 0 {
-			<-started
-			continue
-		}
-		for deadline := time.Now().Add(10 * time.Second); metric(t, en.reg, "pricefn_broker_deliveries_waiting_turn", "service", "svc-a") != float64(n); time.Sleep(time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("%s not parked", id)
-			}
-		}
+		h.send(t, en, "svc-a", e, max(n-1, 0))
 	}
-	free()
+	h.free()
 	en.drain(t)
-	mu.Lock()
-	defer mu.Unlock()
 	want := "batch-1/chunk/9 batch-1/chunk/0 batch-1/chunk/4 batch-1/chunk/6 batch-2/chunk/1 batch-1/chunk/2 batch-1/chunk/5"
-	if got := strings.Join(order, " "); got != want {
+	if got := h.delivered(); got != want {
 		t.Errorf("delivered in the order\n%s\nwant\n%s", got, want)
 	}
 }
