@@ -12,11 +12,10 @@ import (
 	"github.com/pricefn/pricefn/batch"
 )
 
-// TestDecodePlanCostsAsDecode: a batch read to be planned costs every
-// trade as a full read does, so its chunks are the same, and it names the
-// same trades; every reference batch and a mixed one, heston and quoted
-// Europeans among them.
-func TestDecodePlanCostsAsDecode(t *testing.T) {
+// planDocs returns every reference batch and a mixed one (heston and
+// quoted Europeans among them), by name.
+func planDocs(t *testing.T) map[string][]byte {
+	t.Helper()
 	files, err := filepath.Glob("testdata/reference/*.batch.json")
 	if err != nil || len(files) < 10 {
 		t.Fatalf("reference batches: %v (%d)", err, len(files))
@@ -31,6 +30,15 @@ func TestDecodePlanCostsAsDecode(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	return docs
+}
+
+// TestDecodePlanCostsAsDecode: a batch read to be planned costs every
+// trade as a full read does, so its chunks are the same, and it names the
+// same trades; every reference batch and a mixed one, heston and quoted
+// Europeans among them.
+func TestDecodePlanCostsAsDecode(t *testing.T) {
+	docs := planDocs(t)
 	planned := 0
 	for name, doc := range docs {
 		full, err := batch.DecodeBytes(doc)
@@ -152,20 +160,7 @@ func TestDecodePlanRejectsAsDecode(t *testing.T) {
 // the same message, and otherwise costs every trade and plans every chunk
 // as CompileWith's job does; pricing it panics.
 func TestCompilePlanAsCompileWith(t *testing.T) {
-	files, err := filepath.Glob("testdata/reference/*.batch.json")
-	if err != nil || len(files) < 10 {
-		t.Fatalf("reference batches: %v (%d)", err, len(files))
-	}
-	mixed, err := mixedBatch(t).MarshalJSON()
-	if err != nil {
-		t.Fatal(err)
-	}
-	docs := map[string][]byte{"mixed": mixed}
-	for _, f := range files {
-		if docs[f], err = os.ReadFile(f); err != nil {
-			t.Fatal(err)
-		}
-	}
+	docs := planDocs(t)
 	for _, kind := range batch.SampleTypes {
 		for _, scen := range []int{0, 3} {
 			doc, err := batch.Sample(batch.SampleSpec{Type: kind, N: 700, Seed: 3, Scenarios: scen})
