@@ -337,24 +337,32 @@ func TestPriceOut(t *testing.T) {
 	}
 }
 
+// genOpen generates a batch of 1,500 Europeans with measures into dir
+// and returns it, and it open: without the closing brace of its document,
+// so that members may be added after its trades.
+func genOpen(t *testing.T, dir, measures string) (doc, open string) {
+	t.Helper()
+	in := filepath.Join(dir, "gen.json")
+	if code, _, stderr := runCmd(t, "gen", "-n", "1500", "--measures", measures, "--out", in); code != 0 {
+		t.Fatalf("gen: %s", stderr)
+	}
+	data, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data), strings.TrimSuffix(strings.TrimSpace(string(data)), "}")
+}
+
 // TestPriceOutStreamed: --out to a file (priced as a stream, and whole
 // when the stream stops) writes what the standard output gets, and fails
 // as it does, for batches the stream prices, declines or finds a fault in
 // after writing results.
 func TestPriceOutStreamed(t *testing.T) {
 	dir := t.TempDir()
-	in := filepath.Join(dir, "b.json")
-	if code, _, stderr := runCmd(t, "gen", "-n", "1500", "--measures", "npv,delta", "--out", in); code != 0 {
-		t.Fatalf("gen: %s", stderr)
-	}
-	doc, err := os.ReadFile(in)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body := strings.TrimSuffix(strings.TrimSpace(string(doc)), "}")
+	doc, body := genOpen(t, dir, "npv,delta")
 	first := body[strings.Index(body, `{"id":`) : strings.Index(body, "},\n")+1]
 	docs := map[string]string{
-		"whole":             string(doc),
+		"whole":             doc,
 		"a member after":    body + `, "id": "late"}`,
 		"a duplicate id":    strings.TrimSuffix(body, "]") + ",\n" + first + "]}",
 		"cut":               body[:len(body)-200],
@@ -428,16 +436,9 @@ func TestPriceBoundsBootstrapInstruments(t *testing.T) {
 // Ctrl-C, while a second Ctrl-C went unheard.
 func TestPriceOutStoppedIsNotReadAgain(t *testing.T) {
 	dir := t.TempDir()
-	in := filepath.Join(dir, "b.json")
-	if code, _, stderr := runCmd(t, "gen", "-n", "1500", "--measures", "npv", "--out", in); code != 0 {
-		t.Fatalf("gen: %s", stderr)
-	}
-	doc, err := os.ReadFile(in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, body := genOpen(t, dir, "npv")
 	// A fault at the end, which only a read of the whole batch finds.
-	body := strings.TrimSuffix(strings.TrimSpace(string(doc)), "}")
+	in := filepath.Join(dir, "b.json")
 	if err := os.WriteFile(in, []byte(body+", \"id\": 7}"), 0o644); err != nil {
 		t.Fatal(err)
 	}
