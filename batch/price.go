@@ -24,8 +24,9 @@ type Options struct {
 	// keeps the settings it was compiled with (CompileWith).
 	Engines Engines
 	// Cores, when set, bounds the workers pricing at once across all the
-	// calls of Price and PriceBlocks that share it: a worker holds one of
-	// its units while it prices (and encodes) a block of trades. A pricer
+	// calls of Price, PriceBlocks and PriceScenarios that share it: a
+	// worker holds one of its units while it prices (and encodes) a block
+	// of trades, or values a task of scenarios. A pricer
 	// given two chunks at once, each priced on every core, ran twice as
 	// many workers as it had cores, and 2,000 FD Americans took 5-10%
 	// longer than chunks taken one at a time; sharing the cores, a chunk
