@@ -77,17 +77,20 @@ func (j *Job) Price(ctx context.Context, opt Options) ([]TradeResult, error) {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				lo := int(next.Add(block)) - block
+				if lo >= len(trades) {
+					return nil
+				}
+				// A unit of opt.Cores once there is a block to price:
+				// a worker with none left waited its turn for one (the
+				// call's end held up behind other calls' blocks).
 				if err := opt.acquire(ctx); err != nil {
 					return err
 				}
-				lo := int(next.Add(block)) - block
 				for i := lo; i < min(lo+block, len(trades)); i++ {
 					j.priceOne(&trades[i], &out[i])
 				}
 				opt.release()
-				if lo >= len(trades) {
-					return nil
-				}
 			}
 		})
 	}
