@@ -24,8 +24,9 @@ type Options struct {
 	// keeps the settings it was compiled with (CompileWith).
 	Engines Engines
 	// Cores, when set, bounds the workers pricing at once across all the
-	// calls of Price and PriceBlocks that share it: a worker holds one of
-	// its units while it prices (and encodes) a block of trades. A pricer
+	// calls of Price, PriceBlocks and PriceScenarios that share it: a
+	// worker holds one of its units while it prices (and encodes) a block
+	// of trades, or values a task of scenarios. A pricer
 	// given two chunks at once, each priced on every core, ran twice as
 	// many workers as it had cores, and 2,000 FD Americans took 5-10%
 	// longer than chunks taken one at a time; sharing the cores, a chunk
@@ -76,17 +77,20 @@ func (j *Job) Price(ctx context.Context, opt Options) ([]TradeResult, error) {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
+				lo := int(next.Add(block)) - block
+				if lo >= len(trades) {
+					return nil
+				}
+				// A unit of opt.Cores once there is a block to price:
+				// a worker with none left waited its turn for one (the
+				// call's end held up behind other calls' blocks).
 				if err := opt.acquire(ctx); err != nil {
 					return err
 				}
-				lo := int(next.Add(block)) - block
 				for i := lo; i < min(lo+block, len(trades)); i++ {
 					j.priceOne(&trades[i], &out[i])
 				}
 				opt.release()
-				if lo >= len(trades) {
-					return nil
-				}
 			}
 		})
 	}

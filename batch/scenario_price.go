@@ -166,6 +166,7 @@ func (j *Job) PriceScenarios(ctx context.Context, opt Options, rs []TradeResult)
 	}
 
 	// run calls task(k, scratch) for k in [0, tasks) across the workers,
+	// each holding a unit of opt.Cores, if set, while it runs a task,
 	// adding their CPU time to busy: each holds its thread, whose CPU
 	// clock is then its own (its wall time, where that clock cannot be
 	// read, which counts the time it waited for a core).
@@ -195,7 +196,15 @@ func (j *Job) PriceScenarios(ctx context.Context, opt Options, rs []TradeResult)
 					if k >= tasks {
 						return nil
 					}
+					// A core of opt.Cores while it values (the
+					// pricer's other chunk prices beside it), taken
+					// once the task is claimed: no unit is waited for
+					// when none is left.
+					if err := opt.acquire(gctx); err != nil {
+						return err
+					}
 					task(k, sc)
+					opt.release()
 				}
 			})
 		}

@@ -71,12 +71,19 @@ type streamer struct {
 	opt     Options
 	guess   int // the batch's trades, guessed from its list's size
 	w       io.Writer
-	workers int
-	job     *Job // compiled from the batch's first block
-	batch   *Batch
-	rw      *ResultsWriter
-	ids     idTags
-	read    int // trades read so far
+	end     int // the document's length
+	workers int // the workers started
+	cut     int // the workers the blocks are cut for (blockStarts)
+	first   int // the first block's trades: the most a block holds
+	// from is the trades list's first byte, at the first trade,
+	// perTrade the bytes measured of the first trade (with its comma and
+	// newline): the trades left are guessed from the bytes left.
+	from, perTrade int
+	job            *Job // compiled from the batch's first block
+	batch          *Batch
+	rw             *ResultsWriter
+	ids            idTags
+	read           int // trades read so far
 	// free holds the blocks not in use; work the blocks read, for the
 	// workers; order the same blocks in the order read, for the writer.
 	free, work, order chan *streamBlock
@@ -90,7 +97,8 @@ type streamer struct {
 type streamBlock struct {
 	lo      int // the batch's index of its first trade
 	trades  []Trade
-	wires   slabs // the trades' wire forms
+	room    []Trade // the array trades are read into, of st.first
+	wires   slabs   // the trades' wire forms
 	floats  slab[float64]
 	encoded []byte
 	done    chan bool // the block is encoded, or not (false)
@@ -120,42 +128,65 @@ func (st *streamer) take(d *decoder, b *Batch, trades []Trade) ([]Trade, error) 
 	st.cur.floats.rewind()
 	d.wires, st.cur.wires = st.cur.wires, slabs{}
 	d.s.in.floats, st.cur.floats = st.cur.floats, slab[float64]{}
-	return st.cur.trades[:0], nil // each trade written whole as it is read
+	// Each trade written whole as it is read, as many as the block's
+	// length: the decoder hands the block on when it is full.
+	return st.cur.room[:0:st.blockLen(d.s.pos)], nil
+}
+
+// blockLen is the length of the block whose first trade is at or after
+// data[pos], cut as blockStarts cuts PriceBlocks' blocks: the trades left
+// (guessed from the bytes left, at the bytes a trade read so far) over 4
+// workers' worth, at least block and at most the first block's. The last
+// blocks are short, so that no worker waits long for another at the end.
+func (st *streamer) blockLen(pos int) int {
+	per := st.perTrade
+	if st.read > 0 && pos > st.from {
+		per = max((pos-st.from)/st.read, 1)
+	}
+	left := (st.end - pos) / per
+	return min(st.first, max(block, left/(4*st.cut)))
 }
 
 // size makes the blocks and the ids' set for the trades list whose
 // opening bracket is data[pos]. The blocks are cut as PriceBlocks cuts
-// them: a batch of few trades into at least four a worker, of 8 trades or
-// more, so that a few costly trades (Monte Carlo, FD) spread over every
-// core; and no more workers than blocks, so that a batch of a few trades
-// makes no thousands of blocks whatever workers the caller asks for. The
-// trades are counted as if all were the size of the first (a costly trade
-// is often several times the 100 bytes DecodeBytes guesses a trade); the
-// ids' set takes the 100 bytes, which overcounts none but tiny trades.
+// them (blockStarts; blockLen): a batch of few trades into at least four
+// a worker, of 8 trades or more, so that a few costly trades (Monte
+// Carlo, FD) spread over every core, each block the trades left over 4
+// workers' worth, so that the last ones are short; and no more workers
+// than blocks, so that a batch of a few trades makes no thousands of
+// blocks whatever workers the caller asks for. The trades are counted as
+// if all were the size of the first (a costly trade is often several
+// times the 100 bytes DecodeBytes guesses a trade), then at the bytes a
+// trade read so far; the ids' set takes the 100 bytes, which overcounts
+// none but tiny trades.
 func (st *streamer) size(data []byte, pos int) {
 	rest := len(data) - pos
 	st.guess = rest/100 + 1
 	n := st.guess
 	first := scanner{data: data, pos: pos + 1} // no interner: read, not kept
 	first.ws()
+	st.from, st.end, st.perTrade = first.pos, len(data), 100
 	if from := first.pos; first.peek() == '{' {
 		if _, err := first.value(0); err == nil {
-			n = rest/(first.pos-from+2) + 1 // and its comma and newline
+			st.perTrade = first.pos - from + 2 // and its comma and newline
+			n = rest/st.perTrade + 1
 		}
 	}
 	workers := st.opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
-	blockLen := min(encodeBlock, max(block, n/(4*workers)))
-	st.workers = max(min(workers, (n+blockLen-1)/blockLen), 1)
+	// The first block as blockStarts cuts it, but for no fewer trades
+	// than block: n is a guess.
+	st.cut, st.first = workers, min(encodeBlock, max(block, n/(4*workers)))
+	st.workers = max(min(workers, len(blockStarts(n, workers))-1), 1)
 	st.ids = newIDTags(st.guess)
 	// The blocks in flight: being read, compiled and priced, or written.
 	// A block is taken from free before it is read, so that work and
 	// order, as long as free, never hold the reader up.
 	st.free = make(chan *streamBlock, 2*st.workers+2)
 	for range cap(st.free) {
-		st.free <- &streamBlock{trades: make([]Trade, 0, blockLen), done: make(chan bool, 1)}
+		st.free <- &streamBlock{room: make([]Trade, 0, st.first), done: make(chan bool, 1)}
 	}
 	st.work = make(chan *streamBlock, cap(st.free))
 	st.order = make(chan *streamBlock, cap(st.free))
