@@ -35,18 +35,7 @@ func (unitChecked) costNS() float64 { return 1000 }
 // pricer's scenario chunk ran on every core beside its other chunk's
 // workers, which the units bound (twice as many workers as cores).
 func TestScenariosShareTheCores(t *testing.T) {
-	doc, err := Sample(SampleSpec{Type: "european", N: 200, Seed: 3, Scenarios: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := DecodeBytes(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := Compile(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := sampleJob(t, SampleSpec{Type: "european", N: 200, Seed: 3, Scenarios: 20})
 	cores := semaphore.NewWeighted(1) // each valuation's worker holds it
 	var unheld atomic.Int32
 	for i := range j.trades {
@@ -108,18 +97,7 @@ func (queued) costNS() float64 { return 1000 }
 // took a unit first, and waited its turn behind the other calls' workers
 // (here one that holds it), Price's end held up by as much.
 func TestPriceTakesNoUnitPastTheEnd(t *testing.T) {
-	doc, err := Sample(SampleSpec{Type: "european", N: block, Seed: 3})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := DecodeBytes(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	j, err := Compile(b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	j := sampleJob(t, SampleSpec{Type: "european", N: block, Seed: 3})
 	cores := semaphore.NewWeighted(1)
 	release, held := make(chan struct{}), make(chan bool, 1)
 	for i := range j.trades {
@@ -136,4 +114,22 @@ func TestPriceTakesNoUnitPastTheEnd(t *testing.T) {
 	if !cores.TryAcquire(1) {
 		t.Error("the cores' unit not given back")
 	}
+}
+
+// sampleJob compiles the sample batch spec describes.
+func sampleJob(t *testing.T, spec SampleSpec) *Job {
+	t.Helper()
+	doc, err := Sample(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := DecodeBytes(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j, err := Compile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
 }
