@@ -53,7 +53,7 @@ unit:
 RACE_PKGS = $$($(GO) list ./... | grep -v -e '/pricing$$' -e '/pricing/' -e '/batch$$' -e '/knative$$')
 race:
 	$(GO) test -race -count=1 -timeout 20m $(RACE_PKGS)
-	$(GO) test -race -count=1 -run 'TestPriceConcurrent|TestPriceCancelled|TestDecodePlanParallel|TestResultsCheck|TestReleaseReusesTrades' ./batch/
+	$(GO) test -race -count=1 -run 'TestPriceConcurrent|TestPriceCancelled|TestDecodePlanParallel|TestResultsCheck|TestReleaseReusesTrades|TestPricingSharesItsCores|TestScenariosShareTheCores|TestPriceTakesNoUnitPastTheEnd|TestStreamPriceTo|TestCompileScratchServesAnotherJob' ./batch/
 	$(GO) test -count=1 -timeout 20m ./pricing/... ./batch/ ./knative/
 
 # Fuzz targets (package:Target), corpus in each package's testdata/fuzz.
