@@ -175,14 +175,7 @@ func TestCompileScratchServesAnotherJob(t *testing.T) {
 		{Type: "european", N: 5000, Seed: 4},
 		{Type: "european", N: 30, Seed: 5},
 	} {
-		doc, err := Sample(spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := DecodeBytes(doc)
-		if err != nil {
-			t.Fatal(err)
-		}
+		b := sampleBatch(t, spec)
 		j, err := CompileLazily(b, Engines{})
 		if err != nil {
 			t.Fatal(err)

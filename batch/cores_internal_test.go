@@ -119,6 +119,16 @@ func TestPriceTakesNoUnitPastTheEnd(t *testing.T) {
 // sampleJob compiles the sample batch spec describes.
 func sampleJob(t *testing.T, spec SampleSpec) *Job {
 	t.Helper()
+	j, err := Compile(sampleBatch(t, spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// sampleBatch decodes the sample batch spec describes.
+func sampleBatch(t *testing.T, spec SampleSpec) *Batch {
+	t.Helper()
 	doc, err := Sample(spec)
 	if err != nil {
 		t.Fatal(err)
@@ -127,9 +137,5 @@ func sampleJob(t *testing.T, spec SampleSpec) *Job {
 	if err != nil {
 		t.Fatal(err)
 	}
-	j, err := Compile(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return j
+	return b
 }

@@ -72,14 +72,7 @@ func TestQuantityFromRaw(t *testing.T) {
 			t.Fatalf("trade %d alone: quantity %q, want %q", i, got, nums[i])
 		}
 	}
-	job, err := Compile(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := job.Price(context.Background(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := compileAndPrice(t, b)
 	for i, res := range rs {
 		v, err := strconv.ParseFloat(nums[i], 64)
 		if err != nil || v > 1e15 || v < -1e15 {
@@ -107,14 +100,7 @@ func TestDropTermsKeepsFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	b.DropTerms()
-	job, err := Compile(b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rs, err := job.Price(context.Background(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := compileAndPrice(t, b)
 	for i, res := range rs {
 		if !strings.HasPrefix(res.Error, want[i]) {
 			t.Errorf("trade %s: error %q, want it to start %q", res.ID, res.Error, want[i])
@@ -167,17 +153,24 @@ func TestOptionUnderlyingFromHeader(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s %s: %v", typ, c.underlying, err)
 			}
-			job, err := Compile(b)
-			if err != nil {
-				t.Fatalf("%s %s: %v", typ, c.underlying, err)
-			}
-			rs, err := job.Price(context.Background(), Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
+			rs := compileAndPrice(t, b)
 			if got := strings.TrimPrefix(rs[0].Error, "trade T: "); !strings.HasPrefix(got, c.want) || (c.want == "") != (got == "") {
 				t.Errorf("%s %s: error %q, want %q", typ, c.underlying, got, c.want)
 			}
 		}
 	}
+}
+
+// compileAndPrice compiles b and prices its trades.
+func compileAndPrice(t *testing.T, b *Batch) []TradeResult {
+	t.Helper()
+	job, err := Compile(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := job.Price(context.Background(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
 }

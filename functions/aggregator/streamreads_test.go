@@ -55,7 +55,14 @@ func manyChunks(t *testing.T, n int) (*fixture, *countingStore, store.Ref) {
 		st = &countingStore{Mem: o.Store.(*store.Mem)}
 		o.Store = st
 	})
-	ref := store.RefOf("many")
+	return f, st, claimOneTradeChunks(t, f, "many", n)
+}
+
+// claimOneTradeChunks claims batch id in f's store: n one-trade chunks,
+// trades T0, T1, ...
+func claimOneTradeChunks(t *testing.T, f *fixture, id string, n int) store.Ref {
+	t.Helper()
+	ref := store.RefOf(id)
 	b := store.Batch{Ref: ref, SubmittedAt: submitAt}
 	for i := range n {
 		b.TradeIDs, b.ChunkOffsets = append(b.TradeIDs, fmt.Sprintf("T%d", i)), append(b.ChunkOffsets, i)
@@ -63,7 +70,7 @@ func manyChunks(t *testing.T, n int) (*fixture, *countingStore, store.Ref) {
 	if _, err := f.store.Claim(context.Background(), b); err != nil {
 		t.Fatal(err)
 	}
-	return f, st, ref
+	return ref
 }
 
 // TestEventsReadOnlyNewOutcomes: a refresh of an event stream reads the
@@ -110,14 +117,7 @@ func TestEventsReadOnlyNewOutcomes(t *testing.T) {
 func TestEventsResumeCountsWhatWasSeen(t *testing.T) {
 	f := newFixture(t)
 	const n = 3000
-	ref := store.RefOf("resumed")
-	b := store.Batch{Ref: ref, SubmittedAt: submitAt}
-	for i := range n {
-		b.TradeIDs, b.ChunkOffsets = append(b.TradeIDs, fmt.Sprintf("T%d", i)), append(b.ChunkOffsets, i)
-	}
-	if _, err := f.store.Claim(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
+	ref := claimOneTradeChunks(t, f, "resumed", n)
 	// The last chunk first, the first last: the client saw the first
 	// half, recorded last.
 	for k := range n {
