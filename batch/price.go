@@ -35,6 +35,14 @@ type Options struct {
 	Cores *semaphore.Weighted
 }
 
+// workers is o.Workers, or GOMAXPROCS for 0.
+func (o *Options) workers() int {
+	if o.Workers > 0 {
+		return o.Workers
+	}
+	return runtime.GOMAXPROCS(0)
+}
+
 // acquire takes one of o.Cores' units, if o has them.
 func (o *Options) acquire(ctx context.Context) error {
 	if o.Cores == nil {
@@ -62,10 +70,7 @@ const block = 8
 func (j *Job) Price(ctx context.Context, opt Options) ([]TradeResult, error) {
 	trades := j.all()
 	out := make([]TradeResult, len(trades))
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers := opt.workers()
 	if n := (len(trades) + block - 1) / block; workers > n {
 		workers = max(n, 1)
 	}

@@ -126,10 +126,7 @@ func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming,
 		panic("batch: a job of CompilePlan prices no trade")
 	}
 	n := j.Len()
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers := opt.workers()
 	starts := blockStarts(n, workers)
 	blocks := len(starts) - 1
 	workers = max(min(workers, blocks), 1)
@@ -261,10 +258,17 @@ func (j *Job) PriceBlocks(ctx context.Context, opt Options, timing *BlockTiming,
 func blockStarts(n, workers int) []int {
 	starts := []int{0}
 	for lo := 0; lo < n; {
-		lo += min(n-lo, encodeBlock, max(block, (n-lo)/(4*workers)))
+		lo += min(n-lo, blockLenFor(n-lo, workers))
 		starts = append(starts, lo)
 	}
 	return starts
+}
+
+// blockLenFor is the length of the next block with left trades to price
+// on workers: left over 4 workers' worth, at least block, at most
+// encodeBlock (blockStarts).
+func blockLenFor(left, workers int) int {
+	return min(encodeBlock, max(block, left/(4*workers)))
 }
 
 // priceRange prices trades, the job's from input index lo on, into rs,

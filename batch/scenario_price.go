@@ -135,10 +135,7 @@ func (j *Job) PriceScenarios(ctx context.Context, opt Options, rs []TradeResult)
 		return nil, errNoScenarios
 	}
 	n, ns := len(j.all()), len(set.run.List)
-	workers := opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers := opt.workers()
 	// Trade spans of about taskCost each.
 	spans := []int{0}
 	var cost float64

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"hash/maphash"
 	"io"
-	"runtime"
 	"slices"
 	"sync"
 )
@@ -144,7 +143,7 @@ func (st *streamer) blockLen(pos int) int {
 		per = max((pos-st.from)/st.read, 1)
 	}
 	left := (st.end - pos) / per
-	return min(st.first, max(block, left/(4*st.cut)))
+	return min(st.first, blockLenFor(left, st.cut))
 }
 
 // size makes the blocks and the ids' set for the trades list whose
@@ -172,13 +171,10 @@ func (st *streamer) size(data []byte, pos int) {
 			n = rest/st.perTrade + 1
 		}
 	}
-	workers := st.opt.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
+	workers := st.opt.workers()
 	// The first block as blockStarts cuts it, but for no fewer trades
 	// than block: n is a guess.
-	st.cut, st.first = workers, min(encodeBlock, max(block, n/(4*workers)))
+	st.cut, st.first = workers, blockLenFor(n, workers)
 	st.workers = max(min(workers, len(blockStarts(n, workers))-1), 1)
 	st.ids = newIDTags(st.guess)
 	// The blocks in flight: being read, compiled and priced, or written.
