@@ -58,6 +58,21 @@ func manyChunks(t *testing.T, n int) (*fixture, *countingStore, store.Ref) {
 	return f, st, claimOneTradeChunks(t, f, "many", n)
 }
 
+// putNPV records chunk i of ref, priced: trade Ti's result, its npv i.
+func putNPV(t *testing.T, f *fixture, ref store.Ref, i int, at time.Time) {
+	t.Helper()
+	r := batch.TradeResult{ID: fmt.Sprintf("T%d", i)}
+	r.SetValue(pricing.NPV, float64(i))
+	res, err := batch.AppendResults(nil, []batch.TradeResult{r})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, Results: res, ArrivedAt: at}
+	if _, err := f.store.Put(context.Background(), ref, "", 1, c); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // claimOneTradeChunks claims batch id in f's store: n one-trade chunks,
 // trades T0, T1, ...
 func claimOneTradeChunks(t *testing.T, f *fixture, id string, n int) store.Ref {
@@ -155,19 +170,7 @@ func TestEventsResumeCountsWhatWasSeen(t *testing.T) {
 func TestStreamResultsReadOnlyNewOutcomes(t *testing.T) {
 	const n = 10_000
 	f, st, ref := manyChunks(t, n)
-	put := func(i int) {
-		t.Helper()
-		r := batch.TradeResult{ID: fmt.Sprintf("T%d", i)}
-		r.SetValue(pricing.NPV, float64(i))
-		res, err := batch.AppendResults(nil, []batch.TradeResult{r})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, Results: res, ArrivedAt: submitAt}
-		if _, err := f.store.Put(context.Background(), ref, "", 1, c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	put := func(i int) { t.Helper(); putNPV(t, f, ref, i, submitAt) }
 	// until reads the stream up to the result of trade i.
 	var body []byte
 	until := func(c *sseClient, i int) {
@@ -288,24 +291,8 @@ func TestStreamsOfABatchClaimedAgainWhileRead(t *testing.T) {
 		st = &claimedAgainStore{Mem: o.Store.(*store.Mem)}
 		o.Store = st
 	})
-	ref := store.RefOf("again")
-	b := store.Batch{Ref: ref, SubmittedAt: submitAt, TradeIDs: []string{"T0", "T1", "T2"}, ChunkOffsets: []int{0, 1, 2}}
-	if _, err := f.store.Claim(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-	put := func(i int) {
-		t.Helper()
-		r := batch.TradeResult{ID: fmt.Sprintf("T%d", i)}
-		r.SetValue(pricing.NPV, float64(i))
-		res, err := batch.AppendResults(nil, []batch.TradeResult{r})
-		if err != nil {
-			t.Fatal(err)
-		}
-		c := store.Chunk{Index: i, State: store.ChunkPriced, Trades: 1, Results: res, ArrivedAt: submitAt.Add(time.Duration(i) * time.Millisecond)}
-		if _, err := f.store.Put(context.Background(), ref, "", 1, c); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ref := claimOneTradeChunks(t, f, "again", 3)
+	put := func(i int) { t.Helper(); putNPV(t, f, ref, i, submitAt.Add(time.Duration(i)*time.Millisecond)) }
 	put(0)
 	put(1)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
